@@ -1,0 +1,5 @@
+"""prodaudit: production readiness audit for MVP web products."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""One audit, end to end: select checks, start the reference target if needed, run, decide,
+write reports. The CLI, the invoke tasks and the scripts all call ``run_audit``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prodaudit import __version__
+from prodaudit.config import AuditConfig
+from prodaudit.context import Context
+from prodaudit.gate import decide
+from prodaudit.model import SUITES, AuditRun, CheckResult
+from prodaudit.progress import make_progress
+from prodaudit.redact import Redactor
+from prodaudit.registry import load_checks
+from prodaudit.target import ReferenceTarget
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    run: AuditRun
+    report_dir: Path | None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, ReferenceTarget | None]]:
+    if not cfg.should_start_target:
+        yield cfg, None
+        return
+    from prodaudit.progress import say
+
+    say("starting the reference target (examples/ultra-mvp) on 127.0.0.1 ...", quiet)
+    target = ReferenceTarget(root=cfg.repo)
+    saved = {k: os.environ.get(k) for k in ("PRODAUDIT_AUDIT_USERNAME", "PRODAUDIT_AUDIT_PASSWORD",
+                                           "PRODAUDIT_AUDIT2_USERNAME", "PRODAUDIT_AUDIT2_PASSWORD",
+                                           "PRODAUDIT_ADMIN_USERNAME", "PRODAUDIT_ADMIN_PASSWORD")}
+    try:
+        target.start()
+        os.environ.update(target.audit_env)
+        update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url}
+        if cfg.env_file is None:
+            update["env_file"] = target.env_file
+        say(f"reference target up: api {target.base_url}, frontend {target.frontend_url}", quiet)
+        yield cfg.model_copy(update=update), target
+    finally:
+        target.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        say("reference target stopped", quiet)
+
+
+def run_audit(
+    cfg: AuditConfig,
+    suites: Iterable[str] | None = None,
+    *,
+    quiet: bool = False,
+    write: bool = True,
+    extra_results: Iterable[CheckResult] = (),
+) -> AuditOutcome:
+    registry = load_checks()
+    suites = list(suites) if suites is not None else list(SUITES)
+    specs = registry.select(suites, cfg.only, cfg.skip)
+    started = _now()
+    redactor = Redactor()
+    with _target(cfg, quiet) as (eff_cfg, target):
+        ctx = Context(
+            eff_cfg,
+            redactor=redactor,
+            target_env=target.env if target else None,
+            target_logs=target.logs if target else None,
+        )
+        with make_progress(len(specs), quiet) as hook:
+            results = asyncio.run(_run(specs, ctx, hook))
+        results += list(extra_results)
+    run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites)
+    report_dir = None
+    if write:
+        from prodaudit.report import write_reports
+
+        report_dir = write_reports(run, eff_cfg.output, eff_cfg.formats)
+    return AuditOutcome(run=run, report_dir=report_dir)
+
+
+async def _run(specs: list[Any], ctx: Context, hook: Any) -> list[CheckResult]:
+    from prodaudit.runner import run_checks
+
+    return await run_checks(specs, ctx, hook)
+
+
+def build_run(
+    cfg: AuditConfig,
+    results: list[CheckResult],
+    facts: dict[str, Any],
+    redactor: Redactor,
+    started: str,
+    suites: list[str],
+) -> AuditRun:
+    from prodaudit.governance import apply_governance
+
+    results, extras = apply_governance(cfg, results)
+    decision = decide(results, cfg.profile, cfg.fail_on)
+    target = {
+        "repo": str(cfg.repo),
+        "base_url": cfg.base_url,
+        "frontend_url": cfg.frontend_url,
+        "env_file": str(cfg.env_file) if cfg.env_file else None,
+        "compose_files": [str(p) for p in cfg.compose_files],
+        "reference_target": cfg.is_reference_target,
+        "suites": suites,
+    }
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    return AuditRun(
+        run_id=run_id,
+        target=target,
+        profile=cfg.profile,
+        tool_version=__version__,
+        config_digest=cfg.digest(),
+        started_at=started,
+        finished_at=_now(),
+        results=tuple(results),
+        decision=decision,
+        facts=redactor.redact_obj(facts),
+        extras=redactor.redact_obj(extras),
+    )

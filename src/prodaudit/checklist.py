@@ -1,0 +1,34 @@
+"""The seed checklists as data (data/checklist.toml), mapped to the checks that cover them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from prodaudit.model import CheckSpec
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    source: str  # "checklist" | "plan"
+    section: str
+    group: str
+    text: str
+    kind: str = "item"  # "item" | "signoff"
+    manual: str = ""  # how to verify by hand when no check covers the item (or only in part)
+
+
+def load_items() -> list[Item]:
+    raw = resources.files("prodaudit").joinpath("data/checklist.toml").read_text(encoding="utf-8")
+    return [Item(**entry) for entry in tomllib.loads(raw)["item"]]
+
+
+def coverage(items: list[Item], specs: list[CheckSpec]) -> dict[str, list[str]]:
+    """Item id -> ids of the checks that declare it."""
+    out: dict[str, list[str]] = {i.id: [] for i in items}
+    for spec in specs:
+        for item_id in spec.checklist:
+            out.setdefault(item_id, []).append(spec.id)
+    return out

@@ -1,0 +1,173 @@
+"""Parsing of ``.env`` files with line numbers, and their discovery and classification.
+
+Not a check module: the CFG checks share it. The parser is deliberately strict about syntax
+(a line that is not ``KEY=VALUE``, a comment or blank is reported with its line number) and
+lenient about values (quotes are removed, ``${VAR}`` references are kept verbatim).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from prodaudit.context import Context
+
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+EXAMPLE_MARKERS = ("example", "sample", "template", "dist", "defaults", "tpl")
+PROD_MARKERS = ("prod", "production", "live")
+DEV_MARKERS = ("dev", "development", "local", "test", "testing", "ci")
+STAGING_MARKERS = ("staging", "stage", "preprod", "uat")
+
+
+@dataclass
+class EnvEntry:
+    """One ``KEY=VALUE`` line; ``comment`` is the comment block right above it (if any)."""
+
+    name: str
+    value: str
+    line: int
+    comment: str = ""
+
+
+@dataclass
+class EnvFile:
+    """A parsed env file: entries in order, and syntax problems as ``(line, message)``."""
+
+    path: str
+    entries: list[EnvEntry] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def get(self, name: str) -> EnvEntry | None:
+        found = None
+        for entry in self.entries:
+            if entry.name == name:
+                found = entry  # the last assignment wins, as in dotenv
+        return found
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {e.name: e.value for e in self.entries}
+
+    @property
+    def kind(self) -> str:
+        return env_file_kind(self.path)
+
+
+def is_env_file(rel: str) -> bool:
+    """``.env``, ``.env.production``, ``.env.example``, ``prod.env``, ``env.example`` ...
+    (not ``.envrc``, not ``environment.py``)."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    if name in (".envrc", ".env.py", ".env.js", ".env.ts"):
+        return False
+    if name == ".env" or name.startswith(".env."):
+        return True
+    if name.endswith(".env"):
+        return True
+    return name in ("env.example", "env.sample", "env.template", "env.dist")
+
+
+def env_file_kind(rel: str) -> str:
+    """``example`` (documentation), ``production``, ``staging``, ``development`` or ``unknown``."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    tokens = [t for t in re.split(r"[^a-z0-9]+", name) if t and t != "env"]
+    if any(t in EXAMPLE_MARKERS for t in tokens):
+        return "example"
+    if any(t in PROD_MARKERS for t in tokens):
+        return "production"
+    if any(t in STAGING_MARKERS for t in tokens):
+        return "staging"
+    if any(t in DEV_MARKERS for t in tokens):
+        return "development"
+    return "unknown"
+
+
+def _unquote(raw: str) -> tuple[str, str | None]:
+    """The value of a ``KEY=`` right-hand side, or an error message."""
+    raw = raw.strip()
+    if not raw:
+        return "", None
+    if raw[0] in "\"'":
+        quote = raw[0]
+        end = raw.find(quote, 1)
+        while end != -1 and quote == '"' and raw[end - 1] == "\\":
+            end = raw.find(quote, end + 1)
+        if end == -1:
+            return raw[1:], f"unterminated {quote} quote"
+        rest = raw[end + 1 :].strip()
+        if rest and not rest.startswith("#"):
+            return raw[1:end], "unexpected text after the closing quote"
+        return raw[1:end], None
+    # unquoted: an inline comment starts at " #"
+    value = re.split(r"\s+#", raw, maxsplit=1)[0]
+    return value.strip(), None
+
+
+def parse_env_text(path: str, text: str) -> EnvFile:
+    """Parse dotenv syntax; multi-line double-quoted values are joined."""
+    env = EnvFile(path)
+    comment: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        lineno = i + 1
+        line = lines[i]
+        i += 1
+        stripped = line.strip()
+        if not stripped:
+            comment = []
+            continue
+        if stripped.startswith("#"):
+            comment.append(stripped.lstrip("#").strip())
+            continue
+        if stripped.startswith("export "):
+            stripped = stripped[len("export ") :].lstrip()
+        key, sep, rest = stripped.partition("=")
+        key = key.strip()
+        if not sep:
+            env.problems.append((lineno, f"not KEY=VALUE: {stripped[:40]!r}"))
+            comment = []
+            continue
+        if not _KEY_RE.match(key):
+            env.problems.append((lineno, f"invalid variable name {key[:40]!r}"))
+            comment = []
+            continue
+        rest_s = rest.strip()
+        if rest_s.startswith('"') and rest_s.count('"') - rest_s.count('\\"') == 1:
+            # multi-line double-quoted value
+            parts = [rest_s[1:]]
+            closed = False
+            while i < len(lines):
+                nxt = lines[i]
+                i += 1
+                if '"' in nxt:
+                    parts.append(nxt[: nxt.index('"')])
+                    closed = True
+                    break
+                parts.append(nxt)
+            if not closed:
+                env.problems.append((lineno, 'unterminated " quote'))
+            value = "\n".join(parts)
+        else:
+            value, err = _unquote(rest)
+            if err:
+                env.problems.append((lineno, err))
+        env.entries.append(EnvEntry(key, value, lineno, " ".join(comment)))
+        comment = []
+    return env
+
+
+def env_files(ctx: Context) -> list[EnvFile]:
+    """Every env file of the repository, parsed once per audit."""
+
+    def build() -> list[EnvFile]:
+        out = []
+        for rel in ctx.files.files:
+            if not is_env_file(rel):
+                continue
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            out.append(parse_env_text(rel, text))
+        return out
+
+    return ctx.memo("cfg:env_files", build)

@@ -1,0 +1,306 @@
+"""AuditConfig: configuration file + CLI options, validated, with one-line errors.
+
+Sources, lowest precedence first: built-in defaults, ``prodaudit.toml`` (or ``[tool.prodaudit]``
+in ``pyproject.toml``) found in ``--repo`` (or given by ``--config``), then CLI options.
+Secrets never live in the file: it names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_TARGET = PROJECT_ROOT / "examples" / "ultra-mvp"
+
+Profile = Literal["production", "staging", "development"]
+
+
+class ConfigError(Exception):
+    """The audit cannot run with this configuration; the message is one line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthConfig(_Section):
+    login_url: str | None = None
+    me_url: str | None = None
+    refresh_url: str | None = None
+    logout_url: str | None = None
+    register_url: str | None = None
+    login_body: Literal["auto", "form", "json"] = "auto"
+    username_field: str | None = None
+    token_scheme: str | None = None  # "Bearer", "Token", ... (auto when None)
+    username_env: str = "PRODAUDIT_AUDIT_USERNAME"
+    password_env: str = "PRODAUDIT_AUDIT_PASSWORD"
+    second_username_env: str = "PRODAUDIT_AUDIT2_USERNAME"
+    second_password_env: str = "PRODAUDIT_AUDIT2_PASSWORD"
+    admin_paths: list[str] = Field(default_factory=list)
+
+
+class ProbeConfig(_Section):
+    max_requests: int = Field(50, ge=1, le=10_000)
+    max_seconds: float = Field(20.0, gt=0, le=600)
+
+
+class JwtConfig(_Section):
+    max_access_minutes: int = Field(60, ge=1)
+    issuer: str | None = None
+    audience: str | None = None
+    secret_env: str | None = None  # env var holding the signing secret (staging audits)
+    wordlist: Path | None = None
+
+
+class CorsConfig(_Section):
+    allowed_origins: list[str] = Field(default_factory=list)
+
+
+class RateLimitConfig(_Section):
+    login_limit: int | None = Field(None, ge=1)
+    llm_limit: int | None = Field(None, ge=1)
+    margin: int = Field(5, ge=0)
+    max_requests: int = Field(60, ge=1, le=5_000)
+    max_seconds: float = Field(30.0, gt=0, le=600)
+    window_seconds: float | None = Field(None, gt=0)
+    max_reset_wait_seconds: float = Field(0.0, ge=0, le=600)
+    trusted_proxy: bool = False
+
+
+class PerfConfig(_Section):
+    requests: int = Field(200, ge=1, le=100_000)
+    concurrency: int = Field(10, ge=1, le=200)
+    max_seconds: float = Field(10.0, gt=0, le=600)
+    p95_warn_ms: float = Field(500.0, gt=0)
+    p95_fail_ms: float = Field(2000.0, gt=0)
+    error_rate_warn: float = Field(0.0, ge=0, le=1)
+    error_rate_fail: float = Field(0.01, ge=0, le=1)
+
+
+class HealthConfig(_Section):
+    liveness_path: str | None = None
+    readiness_path: str | None = None
+    max_liveness_ms: float = Field(1000.0, gt=0)
+
+
+class LlmConfig(_Section):
+    endpoints: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(30.0, gt=0)
+    mock_env: list[str] = Field(default_factory=lambda: ["MOCK_LLM", "LLM_MOCK", "USE_MOCK_LLM"])
+    oversized_prompt_chars: int = Field(200_000, ge=1000)
+
+
+class DockerConfig(_Section):
+    image_size_budget_mb: float = Field(600.0, gt=0)
+    base_image: str | None = None
+    build_args: dict[str, str] = Field(default_factory=dict)
+    service: str = "api"
+    up_timeout_seconds: float = Field(240.0, gt=0)
+    keep_up: bool = False
+    expected_ports: list[int] = Field(default_factory=list)
+
+
+class DatabaseConfig(_Section):
+    url_env: str = "DATABASE_URL"
+    alembic_ini: Path | None = None
+
+
+class RedisConfig(_Section):
+    url_env: str = "REDIS_URL"
+    role: Literal["cache", "queue", "mixed"] = "cache"
+
+
+class LicenseConfig(_Section):
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=lambda: ["AGPL", "GPL", "SSPL"])
+    target_venv: Path | None = None
+
+
+class SecretsConfig(_Section):
+    max_file_bytes: int = Field(2_000_000, ge=1024)
+    baseline: Path | None = None
+    allow_comment: str = "prodaudit: allow"
+
+
+class ExposureConfig(_Section):
+    docs_in_production: Literal["warn", "fail", "allow"] = "warn"
+
+
+class ReadinessConfig(_Section):
+    security_scan_max_age_days: int = Field(7, ge=0)
+    min_coverage_percent: float = Field(60.0, ge=0, le=100)
+    staging_env_file: Path | None = None
+
+
+class AuditConfig(BaseModel):
+    """Everything an audit run needs to know. Immutable once built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repo: Path = REFERENCE_TARGET
+    base_url: str | None = None
+    frontend_url: str | None = None
+    openapi: str | None = None
+    env_file: Path | None = None
+    compose_files: list[Path] = Field(default_factory=list)
+    profile: Profile = "production"
+    only: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
+    output: Path = Path("reports")
+    formats: list[str] = Field(
+        default_factory=lambda: ["json", "markdown", "html", "sarif", "junit"]
+    )
+    allow_mutations: bool = False
+    request_timeout: float = Field(10.0, gt=0, le=300)
+    check_timeout: float = Field(180.0, gt=0, le=3600)
+    concurrency: int = Field(8, ge=1, le=64)
+    max_body_bytes: int = Field(2_000_000, ge=1024)
+    vuln_db: Path | None = None
+    waivers: Path | None = None
+    attestations: Path | None = None
+    baseline: Path | None = None
+    fail_on: Literal["no-go", "conditional"] | None = None
+    start_target: bool | None = None  # None: auto (reference target without --base-url)
+
+    auth: AuthConfig = AuthConfig()
+    probes: ProbeConfig = ProbeConfig()
+    jwt: JwtConfig = JwtConfig()
+    cors: CorsConfig = CorsConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    perf: PerfConfig = PerfConfig()
+    health: HealthConfig = HealthConfig()
+    llm: LlmConfig = LlmConfig()
+    docker: DockerConfig = DockerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    redis: RedisConfig = RedisConfig()
+    licenses: LicenseConfig = LicenseConfig()
+    secrets: SecretsConfig = SecretsConfig()
+    exposure: ExposureConfig = ExposureConfig()
+    readiness: ReadinessConfig = ReadinessConfig()
+
+    config_file: Path | None = None
+
+    @field_validator("base_url", "frontend_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @property
+    def is_reference_target(self) -> bool:
+        try:
+            return self.repo.resolve() == REFERENCE_TARGET.resolve()
+        except OSError:
+            return False
+
+    @property
+    def should_start_target(self) -> bool:
+        if self.start_target is not None:
+            return self.start_target
+        return self.base_url is None and self.is_reference_target
+
+    def digest(self) -> str:
+        data = self.model_dump(mode="json", exclude={"config_file"})
+        raw = json.dumps(data, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _find_file(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str, Any]]:
+    """Locate and parse the configuration file; returns (path, table)."""
+    candidates: list[tuple[Path, bool]] = []
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found")
+        candidates.append((explicit, explicit.name == "pyproject.toml"))
+    else:
+        candidates += [(repo / "prodaudit.toml", False), (repo / "pyproject.toml", True)]
+    for path, is_pyproject in candidates:
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        if is_pyproject:
+            table = data.get("tool", {}).get("prodaudit")
+            if table is None:
+                if explicit is not None:
+                    raise ConfigError(f"{path}: no [tool.prodaudit] table")
+                continue
+            return path, table
+        return path, data
+    return None, {}
+
+
+_PATH_KEYS = (
+    "repo", "env_file", "output", "vuln_db", "waivers", "attestations", "baseline",
+)  # fmt: skip
+
+
+def _resolve_paths(table: dict[str, Any], base: Path) -> dict[str, Any]:
+    out = dict(table)
+    for key in _PATH_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = str((base / out[key]).resolve())
+    if isinstance(out.get("compose_files"), list):
+        out["compose_files"] = [
+            str((base / p).resolve()) if isinstance(p, str) else p for p in out["compose_files"]
+        ]
+    return out
+
+
+def _format_error(source: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(root)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    got = err.get("input")
+    got_s = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {got!r})"
+    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{source}: key '{key}': {msg}{got_s}{more}"
+
+
+def load_config(
+    cli: dict[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+) -> AuditConfig:
+    """Build the configuration: file (found in the repo) overridden by CLI values (None = unset)."""
+    overrides = {k: v for k, v in (cli or {}).items() if v is not None and v != []}
+    repo = Path(overrides.get("repo", REFERENCE_TARGET)).expanduser()
+    if not repo.exists():
+        raise ConfigError(f"--repo {repo}: no such directory")
+    if not repo.is_dir():
+        raise ConfigError(f"--repo {repo}: not a directory")
+    try:
+        next(repo.iterdir(), None)
+    except OSError as exc:
+        raise ConfigError(f"--repo {repo}: unreadable: {exc.strerror}") from None
+    path, table = _find_file(repo, config_file)
+    source = str(path) if path else "configuration"
+    if path is not None:
+        table = _resolve_paths(table, path.parent)
+    try:
+        file_cfg = AuditConfig.model_validate({**table, "repo": str(repo)})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from None
+    merged = file_cfg.model_dump()
+    merged.update(overrides)
+    merged["repo"] = repo.resolve()
+    merged["config_file"] = path
+    try:
+        return AuditConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_error("command line", exc)) from None

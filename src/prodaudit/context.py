@@ -1,0 +1,215 @@
+"""Facts built once, lazily, shared by every check (DESIGN rule 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dotenv import dotenv_values
+
+from prodaudit.auth import AuthError, AuthSession, credentials_from_env, login
+from prodaudit.config import AuditConfig
+from prodaudit.files import FileIndex
+from prodaudit.http import Http, join_url
+from prodaudit.openapi import OpenAPIDoc, OpenAPIError, discover
+from prodaudit.outcome import Skip
+from prodaudit.redact import Redactor
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+
+T = TypeVar("T")
+
+
+class Context:
+    """The audit's shared state. Static facts are computed on first use (thread-safe);
+    live facts (OpenAPI, login) once per run on the event loop."""
+
+    def __init__(
+        self,
+        cfg: AuditConfig,
+        *,
+        redactor: Redactor | None = None,
+        target_env: dict[str, str] | None = None,
+        target_logs: list[Path] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.redact = redactor or Redactor()
+        self.target_env = dict(target_env or {})  # env of a target the audit started itself
+        self.target_logs = list(target_logs or [])
+        self.facts: dict[str, Any] = {}
+        self.http = Http(timeout=cfg.request_timeout, max_body_bytes=cfg.max_body_bytes)
+        self._lock = threading.RLock()
+        self._memo: dict[str, Any] = {}
+        self._alocks: dict[str, asyncio.Lock] = {}
+        self._sessions: dict[str, AuthSession] = {}
+        self.redact.register_env(self.profile_env)
+        self.redact.register_env(self.target_env)
+
+    # ---- generic memoisation -------------------------------------------------------
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """Compute a static fact once (thread-safe); exceptions are cached and re-raised."""
+        with self._lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = (True, build())
+                except Exception as exc:  # cached so every dependent check sees the same error
+                    self._memo[key] = (False, exc)
+            ok, value = self._memo[key]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
+        lock = self._alocks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._memo:
+                try:
+                    self._memo[key] = (True, await build())
+                except Exception as exc:
+                    self._memo[key] = (False, exc)
+            ok, value = self._memo[key]
+        if not ok:
+            raise value
+        return value
+
+    def export(self, key: str, value: Any) -> None:
+        """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""
+        with self._lock:
+            self.facts[key] = value
+
+    # ---- repository ----------------------------------------------------------------
+    @property
+    def repo(self) -> Path:
+        return self.cfg.repo
+
+    @property
+    def files(self) -> FileIndex:
+        return self.memo("files", lambda: FileIndex.build(self.cfg.repo))
+
+    def read(self, rel: str) -> str | None:
+        return self.files.read_text(rel, self.cfg.secrets.max_file_bytes)
+
+    @cached_property
+    def profile_env(self) -> dict[str, str]:
+        """Variables of the audited profile: ``--env-file`` (values may be empty)."""
+        path = self.cfg.env_file
+        if path is None or not path.is_file():
+            return {}
+        try:
+            return {k: v or "" for k, v in dotenv_values(path).items()}
+        except (OSError, UnicodeDecodeError):
+            return {}
+
+    def env_value(self, name: str) -> str | None:
+        """A variable's value for the audited deployment: profile env file, the started target's
+        env, then the audit process environment."""
+        for source in (self.profile_env, self.target_env):
+            if name in source:
+                return source[name]
+        return os.environ.get(name)
+
+    # ---- live target ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if not self.cfg.base_url:
+            raise Skip("no --base-url given and no target started: live checks not verified")
+        return self.cfg.base_url
+
+    def url(self, path: str) -> str:
+        return join_url(self.base_url, path)
+
+    async def need_live(self) -> str | None:
+        """None when the target answers, else the reason it cannot be audited live."""
+
+        async def probe() -> str | None:
+            if not self.cfg.base_url:
+                return "no --base-url given and no target started"
+            ex = await self.http.get(self.cfg.base_url + "/", timeout=min(5.0, self.cfg.request_timeout))
+            if ex.status is None:
+                return f"target {self.cfg.base_url} unreachable: {ex.error}"
+            return None
+
+        result: str | None = await self.amemo("need:live", probe)
+        return result
+
+    async def need_frontend(self) -> str | None:
+        async def probe() -> str | None:
+            if not self.cfg.frontend_url:
+                return "no --frontend-url given"
+            ex = await self.http.get(self.cfg.frontend_url + "/", timeout=min(5.0, self.cfg.request_timeout))
+            if ex.status is None:
+                return f"frontend {self.cfg.frontend_url} unreachable: {ex.error}"
+            return None
+
+        result: str | None = await self.amemo("need:frontend", probe)
+        return result
+
+    async def openapi(self) -> OpenAPIDoc:
+        """The target's OpenAPI document, or Skip with the reason."""
+
+        async def build() -> OpenAPIDoc:
+            try:
+                doc, _ = await discover(self.http, self.base_url, self.cfg.openapi)
+            except OpenAPIError as exc:
+                raise Skip(f"OpenAPI document not available: {exc}") from None
+            return doc
+
+        doc: OpenAPIDoc = await self.amemo("openapi", build)
+        return doc
+
+    async def auth(self, *, second: bool = False, fresh: bool = False) -> AuthSession:
+        """A logged-in session for the (first or second) audit account, or Skip with the reason."""
+        key = "second" if second else "first"
+        lock = self._alocks.setdefault("auth:" + key, asyncio.Lock())
+        async with lock:
+            sess = self._sessions.get(key)
+            if sess is not None and not fresh and not sess.stale:
+                return sess
+            creds = credentials_from_env(self.cfg.auth, second=second)
+            if creds is None:
+                names = (
+                    (self.cfg.auth.second_username_env, self.cfg.auth.second_password_env)
+                    if second
+                    else (self.cfg.auth.username_env, self.cfg.auth.password_env)
+                )
+                raise Skip(f"no audit account: set {names[0]} and {names[1]}")
+            self.redact.register(creds.password)
+            try:
+                doc = await self.openapi()
+            except Skip:
+                doc = None
+            try:
+                sess = await login(self.http, self.base_url, doc, self.cfg.auth, creds)
+            except AuthError as exc:
+                raise Skip(f"audit account login failed: {exc}") from None
+            self.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
+            self._sessions[key] = sess
+            return sess
+
+    # ---- docker --------------------------------------------------------------------
+    def docker(self) -> DockerClient:
+        """A python-on-whales client whose engine answers, or Skip with the reason."""
+
+        def build() -> DockerClient:
+            from python_on_whales import DockerClient
+            from python_on_whales.exceptions import DockerException
+
+            client = DockerClient(
+                compose_files=list(self.cfg.compose_files) or None,
+                compose_env_files=[self.cfg.env_file] if self.cfg.env_file else None,
+                client_call=["docker"],
+            )
+            try:
+                client.info()
+            except (DockerException, OSError) as exc:
+                msg = str(exc).strip().splitlines()
+                raise Skip(f"no Docker engine reachable: {msg[-1] if msg else type(exc).__name__}") from None
+            return client
+
+        return self.memo("docker", build)

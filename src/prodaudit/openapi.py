@@ -1,0 +1,206 @@
+"""OpenAPI discovery and parsing (3.0 and 3.1): find the document, list every operation."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prodaudit.http import Exchange, Http, join_url
+
+CANDIDATE_PATHS = (
+    "/openapi.json",
+    "/api/openapi.json",
+    "/api/v1/openapi.json",
+    "/v1/openapi.json",
+    "/docs/openapi.json",
+    "/swagger.json",
+    "/api/swagger.json",
+    "/apispec_1.json",
+    "/openapi.yaml",
+)
+METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
+SAFE_METHODS = frozenset({"get", "head", "options"})
+
+
+class OpenAPIError(Exception):
+    """The document could not be found or parsed."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str  # upper case
+    path: str
+    operation_id: str
+    summary: str
+    tags: tuple[str, ...]
+    parameters: tuple[dict[str, Any], ...]
+    request_body: dict[str, Any] | None
+    responses: dict[str, Any]
+    security: tuple[dict[str, Any], ...] | None  # None: inherits the global default
+
+    @property
+    def safe(self) -> bool:
+        return self.method.lower() in SAFE_METHODS
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def path_params(self) -> list[dict[str, Any]]:
+        return [p for p in self.parameters if p.get("in") == "path"]
+
+
+@dataclass
+class OpenAPIDoc:
+    spec: dict[str, Any]
+    source: str  # URL or file path
+    operations: list[Operation] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return str(self.spec.get("openapi") or self.spec.get("swagger") or "")
+
+    @property
+    def security_schemes(self) -> dict[str, Any]:
+        comps = self.spec.get("components") or {}
+        return dict(comps.get("securitySchemes") or self.spec.get("securityDefinitions") or {})
+
+    def is_protected(self, op: Operation) -> bool:
+        sec = op.security if op.security is not None else tuple(self.spec.get("security") or ())
+        return any(bool(req) or req == {} for req in sec) and not any(req == {} for req in sec)
+
+    def resolve(self, node: Any, depth: int = 0) -> Any:
+        """Resolve local ``$ref`` pointers (bounded depth, cycles left as-is)."""
+        if depth > 20:
+            return node
+        if isinstance(node, dict):
+            if "$ref" in node and isinstance(node["$ref"], str) and node["$ref"].startswith("#/"):
+                target: Any = self.spec
+                for part in node["$ref"][2:].split("/"):
+                    part = part.replace("~1", "/").replace("~0", "~")
+                    if not isinstance(target, dict) or part not in target:
+                        return node
+                    target = target[part]
+                return self.resolve(target, depth + 1)
+            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(v, depth + 1) for v in node]
+        return node
+
+    def token_url(self) -> str | None:
+        """``tokenUrl`` of an OAuth2 password flow, if declared."""
+        for scheme in self.security_schemes.values():
+            if not isinstance(scheme, dict) or scheme.get("type") != "oauth2":
+                continue
+            flows = scheme.get("flows") or {}
+            pw = flows.get("password") or {}
+            if pw.get("tokenUrl"):
+                return str(pw["tokenUrl"])
+            if scheme.get("flow") == "password" and scheme.get("tokenUrl"):
+                return str(scheme["tokenUrl"])
+        return None
+
+    def find(self, pattern: str, methods: tuple[str, ...] = ()) -> list[Operation]:
+        rx = re.compile(pattern, re.I)
+        return [
+            op for op in self.operations
+            if rx.search(op.path) and (not methods or op.method in methods)
+        ]
+
+
+def parse(spec: Any, source: str) -> OpenAPIDoc:
+    if not isinstance(spec, dict):
+        raise OpenAPIError(f"{source}: not an OpenAPI document (top level is {type(spec).__name__})")
+    if not ("openapi" in spec or "swagger" in spec):
+        raise OpenAPIError(f"{source}: no 'openapi' or 'swagger' version field")
+    paths = spec.get("paths")
+    if not isinstance(paths, dict):
+        raise OpenAPIError(f"{source}: 'paths' missing or not an object")
+    doc = OpenAPIDoc(spec=spec, source=source)
+    doc.operations = list(_operations(doc, paths))
+    return doc
+
+
+def _operations(doc: OpenAPIDoc, paths: dict[str, Any]) -> Iterator[Operation]:
+    for path, item in paths.items():
+        if not isinstance(item, dict):
+            continue
+        common = [p for p in item.get("parameters", []) if isinstance(p, dict)]
+        for method in METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            params = {
+                (p.get("in"), p.get("name")): p
+                for p in (doc.resolve(x) for x in common + list(op.get("parameters", [])))
+                if isinstance(p, dict)
+            }
+            body = op.get("requestBody")
+            yield Operation(
+                method=method.upper(),
+                path=str(path),
+                operation_id=str(op.get("operationId", "")),
+                summary=str(op.get("summary") or op.get("description") or ""),
+                tags=tuple(str(t) for t in op.get("tags", [])),
+                parameters=tuple(params.values()),
+                request_body=doc.resolve(body) if isinstance(body, dict) else None,
+                responses=dict(op.get("responses") or {}),
+                security=tuple(op["security"]) if isinstance(op.get("security"), list) else None,
+            )
+
+
+def load_text(text: str, source: str) -> OpenAPIDoc:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise OpenAPIError(f"{source}: neither JSON nor YAML: {exc}") from None
+    return parse(data, source)
+
+
+async def discover(http: Http, base_url: str, explicit: str | None) -> tuple[OpenAPIDoc, list[Exchange]]:
+    """Find the OpenAPI document: ``explicit`` (path or URL), else common paths and /docs links."""
+    tried: list[Exchange] = []
+    if explicit and not explicit.startswith(("http://", "https://", "/")):
+        path = Path(explicit)
+        try:
+            return load_text(path.read_text(encoding="utf-8"), str(path)), tried
+        except OSError as exc:
+            raise OpenAPIError(f"{path}: cannot read: {exc.strerror}") from None
+    candidates = [explicit] if explicit else list(CANDIDATE_PATHS)
+    for cand in candidates:
+        assert cand is not None
+        ex = await http.get(join_url(base_url, cand), follow_redirects=True)
+        tried.append(ex)
+        if ex.status == 200 and ex.body:
+            try:
+                return load_text(ex.text, ex.url), tried
+            except OpenAPIError:
+                if explicit:
+                    raise
+                continue
+        if ex.status is None and not tried[:-1]:
+            raise OpenAPIError(f"{ex.url}: {ex.error}")
+    if not explicit:
+        for page in ("/docs", "/redoc", "/swagger", "/api/docs"):
+            ex = await http.get(join_url(base_url, page), follow_redirects=True)
+            tried.append(ex)
+            if ex.status != 200:
+                continue
+            m = re.search(r"""(?:url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text)
+            if m:
+                spec_ex = await http.get(join_url(base_url, m.group(1)), follow_redirects=True)
+                tried.append(spec_ex)
+                if spec_ex.status == 200:
+                    return load_text(spec_ex.text, spec_ex.url), tried
+    where = ", ".join(sorted({e.url for e in tried})[:6])
+    raise OpenAPIError(f"no OpenAPI document found (tried {len(tried)} URLs: {where})")

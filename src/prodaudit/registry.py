@@ -1,0 +1,145 @@
+"""The typed check registry and the ``@check`` decorator.
+
+Check ids are stable forever and carry their suite in the prefix. Id ranges per category
+(bandit style) are documented in ``docs/checks.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from prodaudit.model import NEEDS, SUITES, CheckFunc, CheckSpec, Severity
+
+PREFIXES: dict[str, str] = {
+    "CFG": "config",
+    "FUN": "functional",
+    "SEC": "security",
+    "DEP": "deployment",
+    "RDY": "readiness",
+}
+_ID_RE = re.compile(r"^(CFG|FUN|SEC|DEP|RDY)-\d{3}$")
+
+F = TypeVar("F", bound=CheckFunc)
+
+
+class RegistryError(Exception):
+    """A check was declared wrongly (bad id, duplicate id, unknown need)."""
+
+
+class Registry:
+    """Holds every check by id; duplicate ids are an error."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, CheckSpec] = {}
+
+    def add(self, spec: CheckSpec) -> None:
+        if spec.id in self._checks:
+            other = self._checks[spec.id].func
+            raise RegistryError(
+                f"duplicate check id {spec.id}: {other.__module__}.{other.__qualname__} and "
+                f"{spec.func.__module__}.{spec.func.__qualname__}"
+            )
+        self._checks[spec.id] = spec
+
+    def get(self, check_id: str) -> CheckSpec:
+        return self._checks[check_id]
+
+    def __contains__(self, check_id: object) -> bool:
+        return check_id in self._checks
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def all(self) -> list[CheckSpec]:
+        return sorted(self._checks.values(), key=lambda s: s.id)
+
+    def select(
+        self,
+        suites: Iterable[str] | None = None,
+        only: Iterable[str] = (),
+        skip: Iterable[str] = (),
+    ) -> list[CheckSpec]:
+        """Checks of the given suites, narrowed by ``only`` and ``skip`` (ids or id prefixes)."""
+        wanted = set(suites) if suites is not None else set(SUITES)
+        only_l = [o.strip().upper() for o in only if o.strip()]
+        skip_l = [s.strip().upper() for s in skip if s.strip()]
+        out = []
+        for spec in self.all():
+            if spec.suite not in wanted:
+                continue
+            if only_l and not any(spec.id == o or spec.id.startswith(o) for o in only_l):
+                continue
+            if any(spec.id == s or spec.id.startswith(s) for s in skip_l):
+                continue
+            out.append(spec)
+        return out
+
+
+REGISTRY = Registry()
+
+
+def check(
+    id: str,
+    title: str,
+    *,
+    severity: Severity,
+    needs: Iterable[str] = (),
+    checklist: Iterable[str] = (),
+    references: Iterable[str] = (),
+    exclusive: bool = False,
+    timeout: float | None = None,
+    registry: Registry | None = None,
+) -> Callable[[F], F]:
+    """Register a check function. Its docstring is its documentation.
+
+    The function takes the audit ``Context`` and returns (or yields) ``Finding`` objects; it may
+    be ``async``. Raise ``Skip`` when a prerequisite is missing.
+    """
+    if not _ID_RE.match(id):
+        raise RegistryError(f"check id {id!r} must look like CFG-001 (prefixes {sorted(PREFIXES)})")
+    unknown = set(needs) - NEEDS
+    if unknown:
+        raise RegistryError(f"check {id}: unknown needs {sorted(unknown)} (known: {sorted(NEEDS)})")
+
+    def decorate(func: F) -> F:
+        doc = inspect.getdoc(func) or ""
+        if not doc:
+            raise RegistryError(f"check {id} has no docstring: the docstring is its documentation")
+        spec = CheckSpec(
+            id=id,
+            title=title,
+            suite=PREFIXES[id[:3]],
+            severity=severity,
+            func=func,
+            needs=frozenset(needs),
+            checklist=tuple(checklist),
+            references=tuple(references),
+            exclusive=exclusive,
+            timeout=timeout,
+            is_async=inspect.iscoroutinefunction(func),
+            doc=doc,
+        )
+        (registry if registry is not None else REGISTRY).add(spec)
+        return func
+
+    return decorate
+
+
+_loaded = False
+
+
+def load_checks() -> Registry:
+    """Import every module under ``prodaudit.checks`` so their checks register. Idempotent."""
+    global _loaded
+    if not _loaded:
+        import prodaudit.checks as pkg
+
+        for mod in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."):
+            importlib.import_module(mod.name)
+        _loaded = True
+    return REGISTRY

@@ -1,0 +1,79 @@
+"""Report writers: one renderer per format, all pure functions of an AuditRun."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from prodaudit.model import AuditRun
+from prodaudit.report.interface import Renderer
+
+
+def renderers(formats: list[str] | None = None) -> list[Renderer]:
+    from prodaudit.report.json_report import JsonRenderer
+    from prodaudit.report.markdown import (
+        ConfigurationValidationRenderer,
+        ProductionReadinessRenderer,
+        SecurityAuditRenderer,
+        TestResultsSummaryRenderer,
+    )
+
+    all_: list[Renderer] = [
+        JsonRenderer(),
+        ProductionReadinessRenderer(),
+        SecurityAuditRenderer(),
+        ConfigurationValidationRenderer(),
+        TestResultsSummaryRenderer(),
+    ]
+    for extra in _optional_renderers():
+        all_.append(extra)
+    wanted = set(formats or [r.name for r in all_]) | {"json"}
+    return [r for r in all_ if r.name in wanted]
+
+
+def _optional_renderers() -> list[Renderer]:
+    out: list[Renderer] = []
+    try:
+        from prodaudit.report.extra import extra_renderers
+    except ImportError:
+        return out
+    return list(extra_renderers())
+
+
+def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None) -> Path:
+    """Write every format into ``output/<run-id>/`` and point ``output/latest`` at it."""
+    out_dir = output / run.run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for r in renderers(formats):
+        (out_dir / r.filename).write_text(r.format(run), encoding="utf-8")
+    _point_latest(output, out_dir)
+    return out_dir
+
+
+def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
+    """Re-render every report next to an existing audit.json (no audit is run)."""
+    run = AuditRun.from_dict(json.loads(audit_json.read_text(encoding="utf-8")))
+    out_dir = audit_json.parent
+    for r in renderers(formats):
+        if r.name == "json":
+            continue
+        (out_dir / r.filename).write_text(r.format(run), encoding="utf-8")
+    return out_dir
+
+
+def _point_latest(output: Path, out_dir: Path) -> None:
+    latest = output / "latest"
+    tmp = output / ".latest.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(out_dir.name, tmp)
+        os.replace(tmp, latest)
+    except OSError:
+        if latest.is_symlink():
+            latest.unlink()
+        elif latest.exists():
+            shutil.rmtree(latest)
+        shutil.copytree(out_dir, latest)

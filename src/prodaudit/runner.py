@@ -1,0 +1,163 @@
+"""Runs checks: concurrently (async checks on one event loop with one shared HTTP client,
+blocking checks in a thread pool), each with a timeout; a crash or timeout is ERROR and never
+stops the run. Exclusive checks (bursts, load) run one at a time after the others."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from prodaudit.context import Context
+from prodaudit.model import CheckResult, CheckSpec, Finding, Status
+from prodaudit.outcome import Skip
+
+ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
+
+
+def combine(findings: Iterable[Finding]) -> Status | None:
+    """The worst status among findings; None when there are none."""
+    statuses = [f.status for f in findings]
+    return max(statuses, key=lambda s: s.rank) if statuses else None
+
+
+async def _needs_reason(spec: CheckSpec, ctx: Context) -> str | None:
+    for need in sorted(spec.needs):
+        reason: str | None = None
+        if need == "live":
+            reason = await ctx.need_live()
+        elif need == "frontend":
+            reason = await ctx.need_frontend()
+        elif need == "repo":
+            reason = None if ctx.repo.is_dir() else f"repository {ctx.repo} not readable"
+        elif need == "docker":
+            try:
+                await asyncio.to_thread(ctx.docker)
+            except Skip as exc:
+                reason = exc.reason
+        elif need == "database":
+            if not ctx.env_value(ctx.cfg.database.url_env):
+                reason = f"{ctx.cfg.database.url_env} not set in the audited environment"
+        elif need == "redis" and not ctx.env_value(ctx.cfg.redis.url_env):
+            reason = f"{ctx.cfg.redis.url_env} not set in the audited environment"
+        if reason:
+            return reason
+    return None
+
+
+async def _call(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> list[Finding]:
+    if spec.is_async:
+        out = await spec.func(ctx)
+    else:
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(pool, lambda: _collect_sync(spec.func(ctx)))
+    if inspect.isasyncgen(out):
+        return [f async for f in out]
+    return _collect_sync(out)
+
+
+def _collect_sync(out: Any) -> list[Finding]:
+    if out is None:
+        return []
+    if isinstance(out, Finding):
+        return [out]
+    return list(out)
+
+
+async def run_one(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> CheckResult:
+    start = time.monotonic()
+    findings: list[Finding] = []
+    reason = ""
+    status: Status
+    timeout = spec.timeout or ctx.cfg.check_timeout
+    try:
+        missing = await _needs_reason(spec, ctx)
+        if missing:
+            raise Skip(missing)
+        findings = await asyncio.wait_for(_call(spec, ctx, pool), timeout=timeout)
+        bad = [f for f in findings if not isinstance(f, Finding)]
+        if bad:
+            raise TypeError(f"check returned {type(bad[0]).__name__}, expected Finding")
+        combined = combine(findings)
+        if combined is None:
+            status, reason = Status.ERROR, "check returned no result (nothing verified)"
+        else:
+            status = combined
+            if status is Status.SKIP:
+                reason = "; ".join(f.message for f in findings if f.status is Status.SKIP)
+            elif status is Status.ERROR:
+                reason = "; ".join(f.message for f in findings if f.status is Status.ERROR)
+    except Skip as exc:
+        status, reason = Status.SKIP, exc.reason
+    except TimeoutError:
+        status, reason = Status.ERROR, f"timed out after {timeout:.0f} s"
+    except Exception as exc:  # crash isolation: one check never stops the run
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+        status, reason = Status.ERROR, f"check crashed: {type(exc).__name__}: {exc}{where}"
+    red = ctx.redact
+    findings = [
+        Finding(
+            status=f.status,
+            message=red(f.message),
+            location=red(f.location),
+            evidence=red(f.evidence),
+            remediation=red(f.remediation or spec_remediation(spec)),
+            severity=f.severity,
+            rule=f.rule,
+        )
+        for f in findings
+    ]
+    return CheckResult(
+        id=spec.id,
+        suite=spec.suite,
+        title=spec.title,
+        severity=spec.severity,
+        status=status,
+        findings=tuple(findings),
+        duration_s=time.monotonic() - start,
+        reason=red(reason),
+        checklist=spec.checklist,
+        references=spec.references,
+        doc=spec.doc,
+    )
+
+
+def spec_remediation(spec: CheckSpec) -> str:
+    return spec.remediation
+
+
+async def run_checks(
+    specs: list[CheckSpec], ctx: Context, progress: ProgressHook | None = None
+) -> list[CheckResult]:
+    """Run every check; results come back in the order of ``specs``."""
+    sem = asyncio.Semaphore(ctx.cfg.concurrency)
+    results: dict[str, CheckResult] = {}
+    pool = ThreadPoolExecutor(max_workers=max(2, ctx.cfg.concurrency), thread_name_prefix="check")
+
+    async def guarded(spec: CheckSpec) -> None:
+        async with sem:
+            if progress:
+                progress(spec, None)
+            res = await run_one(spec, ctx, pool)
+            results[spec.id] = res
+            if progress:
+                progress(spec, res)
+
+    try:
+        await asyncio.gather(*(guarded(s) for s in specs if not s.exclusive))
+        for spec in (s for s in specs if s.exclusive):
+            if progress:
+                progress(spec, None)
+            res = await run_one(spec, ctx, pool)
+            results[spec.id] = res
+            if progress:
+                progress(spec, res)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        await ctx.http.aclose()
+    return [results[s.id] for s in specs if s.id in results]

@@ -1,0 +1,206 @@
+"""Starts the bundled reference target (examples/ultra-mvp) on 127.0.0.1 with embedded defaults:
+the API, its static frontend and a local OpenAI-compatible provider, each on a free port.
+Stopped on exit, on failure and on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from prodaudit.config import REFERENCE_TARGET
+
+AUDIT_USER = "audit@example.com"
+AUDIT2_USER = "audit2@example.com"
+ADMIN_USER = "admin@example.com"
+
+
+class TargetError(Exception):
+    """The reference target did not start; the message carries the log tail."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None,
+              log: Path | None = None) -> None:
+    """Poll ``url`` until it answers 200 (bounded by ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise TargetError(f"{url}: process exited with {proc.returncode}{_tail(log)}")
+        try:
+            r = httpx.get(url, timeout=2.0)
+            if r.status_code == 200:
+                return
+            last = f"HTTP {r.status_code}"
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.15)
+    raise TargetError(f"{url} not ready within {timeout:.0f} s ({last}){_tail(log)}")
+
+
+def _tail(log: Path | None, lines: int = 15) -> str:
+    if log is None or not log.exists():
+        return ""
+    text = log.read_text(errors="replace").splitlines()[-lines:]
+    return "\n" + "\n".join(text)
+
+
+@dataclass
+class Process:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class ReferenceTarget:
+    """A running reference target. Use as a context manager."""
+
+    root: Path = REFERENCE_TARGET
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    flaws: str | None = None  # None: inherit ULTRA_FLAWS from the environment
+    frontend: bool = True
+    provider: bool = True
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="prodaudit-target-")))
+    api_port: int = 0
+    frontend_port: int = 0
+    provider_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    audit_env: dict[str, str] = field(default_factory=dict)
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def frontend_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.frontend_port}" if self.frontend else None
+
+    @property
+    def provider_url(self) -> str:
+        return f"http://127.0.0.1:{self.provider_port}"
+
+    @property
+    def env_file(self) -> Path:
+        return self.workdir / "runtime.env"
+
+    @property
+    def logs(self) -> list[Path]:
+        return [p.log for p in self.processes]
+
+    def _spawn(self, name: str, cwd: Path, module: str, port: int, env: Mapping[str, str]) -> Process:
+        log = self.workdir / f"{name}.log"
+        fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(port),
+             "--no-server-header", "--log-level", "warning"],
+            cwd=cwd, env=dict(env), stdout=fh, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        fh.close()
+        p = Process(name, proc, log)
+        self.processes.append(p)
+        return p
+
+    def start(self) -> ReferenceTarget:
+        if not (self.root / "backend" / "app").is_dir():
+            raise TargetError(f"reference target not found at {self.root}")
+        self.api_port = self.api_port or free_port()
+        self.frontend_port = self.frontend_port or free_port()
+        self.provider_port = self.provider_port or free_port()
+        audit_pw = secrets.token_urlsafe(18)
+        audit2_pw = secrets.token_urlsafe(18)
+        admin_pw = secrets.token_urlsafe(18)
+        env: dict[str, str] = {
+            "ENVIRONMENT": "production",
+            "DEBUG": "false",
+            "LOG_LEVEL": "INFO",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'ultra.db'}",
+            "CORS_ORIGINS": f"http://127.0.0.1:{self.frontend_port}",
+            "MOCK_LLM": "false",
+            "LLM_BASE_URL": f"{self.provider_url}/v1",
+            "LLM_API_KEY": "sk-test-" + secrets.token_urlsafe(24),
+            "LLM_MODEL": "ultra-small",
+            "BOOTSTRAP_USERS": f"{AUDIT_USER}:{audit_pw}:user,{AUDIT2_USER}:{audit2_pw}:user,"
+            f"{ADMIN_USER}:{admin_pw}:admin",
+        }
+        env.update(self.overrides)
+        if self.flaws is not None:
+            env["ULTRA_FLAWS"] = self.flaws
+        elif os.environ.get("ULTRA_FLAWS"):
+            env["ULTRA_FLAWS"] = os.environ["ULTRA_FLAWS"]
+        self.env = env
+        self.audit_env = {
+            "PRODAUDIT_AUDIT_USERNAME": AUDIT_USER,
+            "PRODAUDIT_AUDIT_PASSWORD": audit_pw,
+            "PRODAUDIT_AUDIT2_USERNAME": AUDIT2_USER,
+            "PRODAUDIT_AUDIT2_PASSWORD": audit2_pw,
+            "PRODAUDIT_ADMIN_USERNAME": ADMIN_USER,
+            "PRODAUDIT_ADMIN_PASSWORD": admin_pw,
+        }
+        self.env_file.write_text(
+            "".join(f"{k}={v}\n" for k, v in env.items() if k != "BOOTSTRAP_USERS"), encoding="utf-8"
+        )
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
+        try:
+            if self.provider:
+                prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
+                                   self.provider_port, base_env)
+                wait_http(f"{self.provider_url}/v1/models", 30, prov.proc, prov.log)
+            api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
+                              {**base_env, **env})
+            wait_http(f"{self.base_url}/health", 45, api.proc, api.log)
+            if self.frontend:
+                fe = self._spawn("frontend", self.root / "frontend", "serve:app", self.frontend_port,
+                                 {**base_env, "API_BASE_URL": self.base_url})
+                wait_http(f"{self.frontend_url}/", 30, fe.proc, fe.log)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, keep_workdir: bool = False) -> None:
+        for p in reversed(self.processes):
+            if p.proc.poll() is None:
+                p.proc.terminate()
+        for p in self.processes:
+            try:
+                p.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.proc.kill()
+                p.proc.wait(timeout=5)
+        if not keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def api_log(self) -> str:
+        for p in self.processes:
+            if p.name == "api" and p.log.exists():
+                return p.log.read_text(errors="replace")
+        return ""
+
+    def __enter__(self) -> ReferenceTarget:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
