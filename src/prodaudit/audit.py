@@ -110,9 +110,11 @@ def build_run(
     started: str,
     suites: list[str],
 ) -> AuditRun:
-    from prodaudit.governance import apply_governance
+    from prodaudit.governance import apply_governance, redact_result
 
     results, extras = apply_governance(cfg, results)
+    # defence in depth: extra results and waiver texts never went through the runner's redaction
+    results = [redact_result(r, redactor) for r in results]
     decision = decide(results, cfg.profile, cfg.fail_on)
     target = {
         "repo": str(cfg.repo),

@@ -134,6 +134,52 @@ def extract_tokens(ex: Exchange) -> tuple[str | None, str | None, str | None, st
     return access, refresh, scheme, cookie, expires
 
 
+def username_field(doc: OpenAPIDoc | None, url: str, cfg: AuthConfig) -> str:
+    """The login body's user-name field (configured, from the request schema, or "username")."""
+    return _username_field(doc, url, cfg)
+
+
+def login_body_kinds(doc: OpenAPIDoc | None, cfg: AuthConfig, url: str) -> list[str]:
+    """Body encodings to try, in order: the configured one, else the request schema's media type,
+    else form first for an OAuth2 ``tokenUrl`` and JSON first otherwise."""
+    if cfg.login_body != "auto":
+        return [cfg.login_body]
+    if doc is not None:
+        for op in doc.operations:
+            if op.method == "POST" and url.endswith(op.path) and op.request_body:
+                media = " ".join((op.request_body.get("content") or {}).keys()).lower()
+                if "form" in media and "json" not in media:
+                    return ["form", "json"]
+                if "json" in media and "form" not in media:
+                    return ["json", "form"]
+        tok = doc.token_url()
+        if tok and url.endswith(tok):
+            return ["form", "json"]
+        return ["json", "form"]
+    return ["form", "json"]
+
+
+async def login_attempt(
+    http: Http, url: str, kind: str, field_name: str, username: str, password: str
+) -> Exchange:
+    """One login request (``kind`` "form" or "json"); the exchange, whatever its status."""
+    payload = {field_name: username, "password": password}
+    if kind == "form":
+        return await http.request("POST", url, data=payload)
+    return await http.request("POST", url, json=payload)
+
+
+def find_endpoint(
+    doc: OpenAPIDoc | None, configured: str | None, pattern: str, methods: tuple[str, ...],
+    base_url: str,
+) -> str | None:
+    """URL of an auth endpoint: configured, or the shortest OpenAPI path matching ``pattern``."""
+    if configured:
+        return join_url(base_url, configured)
+    op = find_operation(doc, pattern, methods)
+    return join_url(base_url, op.path) if op else None
+
+
 async def login(
     http: Http,
     base_url: str,
@@ -146,16 +192,9 @@ async def login(
         raise AuthError("no login endpoint: none configured (auth.login_url), no OAuth2 tokenUrl "
                         "and no POST operation named like login/token in the OpenAPI document")
     field_name = _username_field(doc, url, cfg)
-    kinds = [cfg.login_body] if cfg.login_body != "auto" else ["form", "json"]
-    if cfg.login_body == "auto" and doc is not None and not (doc.token_url() and url.endswith(doc.token_url() or "")):
-        kinds = ["json", "form"]
     last: Exchange | None = None
-    for kind in kinds:
-        payload = {field_name: creds.username, "password": creds.password}
-        if kind == "form":
-            ex = await http.request("POST", url, data=payload)
-        else:
-            ex = await http.request("POST", url, json=payload)
+    for kind in login_body_kinds(doc, cfg, url):
+        ex = await login_attempt(http, url, kind, field_name, creds.username, creds.password)
         last = ex
         if ex.status is None:
             raise AuthError(f"POST {url}: {ex.error}")

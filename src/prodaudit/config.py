@@ -104,11 +104,19 @@ class DockerConfig(_Section):
     up_timeout_seconds: float = Field(240.0, gt=0)
     keep_up: bool = False
     expected_ports: list[int] = Field(default_factory=list)
+    build_timeout_seconds: float = Field(900.0, gt=0, le=7200)
+    restart_timeout_seconds: float = Field(60.0, gt=0, le=600)
+    health_url: str | None = None  # /health through the host port (default: derived)
 
 
 class DatabaseConfig(_Section):
     url_env: str = "DATABASE_URL"
     alembic_ini: Path | None = None
+    # PostgreSQL server where DEP-041 may create and drop a scratch database (default: the
+    # server of url_env); the interpreter that runs alembic (default: the audit's own).
+    scratch_url_env: str = "PRODAUDIT_SCRATCH_DATABASE_URL"
+    python: Path | None = None
+    migration_timeout_seconds: float = Field(120.0, gt=0, le=1800)
 
 
 class RedisConfig(_Section):
@@ -132,10 +140,22 @@ class ExposureConfig(_Section):
     docs_in_production: Literal["warn", "fail", "allow"] = "warn"
 
 
+class TransportConfig(_Section):
+    cert_min_days: int = Field(30, ge=0)  # certificate must stay valid this long
+    http_url: str | None = None  # where plain HTTP is served (default: http://host of --base-url)
+
+
 class ReadinessConfig(_Section):
     security_scan_max_age_days: int = Field(7, ge=0)
     min_coverage_percent: float = Field(60.0, ge=0, le=100)
     staging_env_file: Path | None = None
+    chromium_path: Path = Path("/usr/bin/chromium")
+    browser_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    log_files: list[Path] = Field(default_factory=list)  # extra target log files to scan
+    metrics_path: str | None = None
+    min_docstring_percent: float = Field(40.0, ge=0, le=100)
+    max_file_lines: int = Field(400, ge=50)
+    slow_query_ms: float = Field(500.0, gt=0)
 
 
 class AuditConfig(BaseModel):
@@ -182,6 +202,7 @@ class AuditConfig(BaseModel):
     licenses: LicenseConfig = LicenseConfig()
     secrets: SecretsConfig = SecretsConfig()
     exposure: ExposureConfig = ExposureConfig()
+    transport: TransportConfig = TransportConfig()
     readiness: ReadinessConfig = ReadinessConfig()
 
     config_file: Path | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Context:
         self._memo: dict[str, Any] = {}
         self._alocks: dict[str, asyncio.Lock] = {}
         self._sessions: dict[str, AuthSession] = {}
+        self._cleanups: list[Callable[[], None]] = []
         self.redact.register_env(self.profile_env)
         self.redact.register_env(self.target_env)
 
@@ -77,6 +79,19 @@ class Context:
         if not ok:
             raise value
         return value
+
+    def on_close(self, cleanup: Callable[[], None]) -> None:
+        """Register a cleanup (remove an image the audit built ...) run by ``close()``."""
+        with self._lock:
+            self._cleanups.append(cleanup)
+
+    def close(self) -> None:
+        """Run the registered cleanups, newest first, once; failures never propagate."""
+        with self._lock:
+            cleanups, self._cleanups = self._cleanups[::-1], []
+        for cleanup in cleanups:
+            with contextlib.suppress(Exception):  # best effort: never hides the results
+                cleanup()
 
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""

@@ -29,7 +29,12 @@ SAFE_METHODS = frozenset({"get", "head", "options"})
 
 
 class OpenAPIError(Exception):
-    """The document could not be found or parsed."""
+    """The document could not be found or parsed. ``broken`` lists candidate URLs that answered
+    200 with something that is not an OpenAPI document (garbage, truncated, invalid)."""
+
+    def __init__(self, message: str, broken: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.broken = list(broken or [])
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ def parse(spec: Any, source: str) -> OpenAPIDoc:
     if not ("openapi" in spec or "swagger" in spec):
         raise OpenAPIError(f"{source}: no 'openapi' or 'swagger' version field")
     paths = spec.get("paths")
+    if paths is None and str(spec.get("openapi", "")).startswith("3.1"):
+        paths = {}  # 3.1: paths are optional (webhooks-only documents)
     if not isinstance(paths, dict):
         raise OpenAPIError(f"{source}: 'paths' missing or not an object")
     doc = OpenAPIDoc(spec=spec, source=source)
@@ -177,16 +184,23 @@ async def discover(http: Http, base_url: str, explicit: str | None) -> tuple[Ope
         except OSError as exc:
             raise OpenAPIError(f"{path}: cannot read: {exc.strerror}") from None
     candidates = [explicit] if explicit else list(CANDIDATE_PATHS)
+    broken: list[str] = []
     for cand in candidates:
         assert cand is not None
         ex = await http.get(join_url(base_url, cand), follow_redirects=True)
         tried.append(ex)
         if ex.status == 200 and ex.body:
+            if ex.truncated:
+                broken.append(f"{ex.url}: body larger than the {len(ex.body)} byte cap")
+                if explicit:
+                    raise OpenAPIError(broken[-1], broken)
+                continue
             try:
                 return load_text(ex.text, ex.url), tried
-            except OpenAPIError:
+            except OpenAPIError as exc:
+                broken.append(str(exc)[:300])
                 if explicit:
-                    raise
+                    raise OpenAPIError(str(exc), broken) from None
                 continue
         if ex.status is None and not tried[:-1]:
             raise OpenAPIError(f"{ex.url}: {ex.error}")
@@ -200,7 +214,12 @@ async def discover(http: Http, base_url: str, explicit: str | None) -> tuple[Ope
             if m:
                 spec_ex = await http.get(join_url(base_url, m.group(1)), follow_redirects=True)
                 tried.append(spec_ex)
-                if spec_ex.status == 200:
-                    return load_text(spec_ex.text, spec_ex.url), tried
+                if spec_ex.status == 200 and not spec_ex.truncated:
+                    try:
+                        return load_text(spec_ex.text, spec_ex.url), tried
+                    except OpenAPIError as exc:
+                        broken.append(str(exc)[:300])
     where = ", ".join(sorted({e.url for e in tried})[:6])
+    if broken:
+        raise OpenAPIError(f"no valid OpenAPI document: {broken[0]}", broken)
     raise OpenAPIError(f"no OpenAPI document found (tried {len(tried)} URLs: {where})")

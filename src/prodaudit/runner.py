@@ -159,5 +159,6 @@ async def run_checks(
                 progress(spec, res)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        ctx.close()  # registered cleanups (images the audit built), also on Ctrl-C
         await ctx.http.aclose()
     return [results[s.id] for s in specs if s.id in results]

@@ -165,7 +165,7 @@ class ReferenceTarget:
             if self.provider:
                 prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
                                    self.provider_port, base_env)
-                wait_http(f"{self.provider_url}/v1/models", 30, prov.proc, prov.log)
+                wait_http(f"{self.provider_url}/_stats", 30, prov.proc, prov.log)
             api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
                               {**base_env, **env})
             wait_http(f"{self.base_url}/health", 45, api.proc, api.log)

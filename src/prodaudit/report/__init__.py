@@ -12,13 +12,17 @@ from prodaudit.report.interface import Renderer
 
 
 def renderers(formats: list[str] | None = None) -> list[Renderer]:
+    """Every registered renderer, narrowed to ``formats`` (json is always included)."""
+    from prodaudit.report.html import HtmlRenderer
     from prodaudit.report.json_report import JsonRenderer
+    from prodaudit.report.junit import JunitRenderer
     from prodaudit.report.markdown import (
         ConfigurationValidationRenderer,
         ProductionReadinessRenderer,
         SecurityAuditRenderer,
         TestResultsSummaryRenderer,
     )
+    from prodaudit.report.sarif import SarifRenderer
 
     all_: list[Renderer] = [
         JsonRenderer(),
@@ -26,20 +30,15 @@ def renderers(formats: list[str] | None = None) -> list[Renderer]:
         SecurityAuditRenderer(),
         ConfigurationValidationRenderer(),
         TestResultsSummaryRenderer(),
+        HtmlRenderer(),
+        SarifRenderer(),
+        JunitRenderer(),
     ]
-    for extra in _optional_renderers():
-        all_.append(extra)
     wanted = set(formats or [r.name for r in all_]) | {"json"}
     return [r for r in all_ if r.name in wanted]
 
 
-def _optional_renderers() -> list[Renderer]:
-    out: list[Renderer] = []
-    try:
-        from prodaudit.report.extra import extra_renderers
-    except ImportError:
-        return out
-    return list(extra_renderers())
+FORMATS: tuple[str, ...] = ("json", "markdown", "html", "sarif", "junit")
 
 
 def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None) -> Path:

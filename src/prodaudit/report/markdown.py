@@ -13,7 +13,7 @@ from prodaudit.report.view import build_view
 _env = Environment(
     loader=PackageLoader("prodaudit.report", "templates"),
     undefined=StrictUndefined,
-    autoescape=False,
+    autoescape=False,  # noqa: S701 - Markdown output; finding text is escaped by filters
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
@@ -27,12 +27,18 @@ def _fence(text: str) -> str:
     return f"{ticks}text\n{text.rstrip()}\n{ticks}"
 
 
+def md_text(text: Any) -> str:
+    """Inline text from findings: raw HTML is shown, never interpreted by a Markdown viewer."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return md_text(text).replace("|", "\\|").replace("\n", " ")
 
 
 _env.filters["fence"] = _fence
 _env.filters["cell"] = _cell
+_env.filters["md"] = md_text
 
 
 class _SuiteRenderer(Renderer):
@@ -44,8 +50,12 @@ class _SuiteRenderer(Renderer):
         view = build_view(run)
         results = [r for r in view.ordered if r.suite in self.suites]
         return _env.get_template(self.template).render(
-            run=run, view=view, heading=self.heading, results=results, Status=Status,
-            extra=self.extra(run, results),
+            run=run,
+            view=view,
+            heading=self.heading,
+            results=results,
+            Status=Status,
+            extra=self.extra(run, results),  # noqa: S610 - not Django
         )
 
     def extra(self, run: AuditRun, results: list[CheckResult]) -> dict[str, Any]:
@@ -57,8 +67,9 @@ class ProductionReadinessRenderer(Renderer):
     filename = "production-readiness.md"
 
     def format(self, run: AuditRun) -> str:
+        view = build_view(run)
         return _env.get_template("production-readiness.md.j2").render(
-            run=run, view=build_view(run), Status=Status
+            run=run, view=view, cl=view.checklist, Status=Status
         )
 
 

@@ -11,9 +11,8 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
-
 from app.models import Base
+from sqlalchemy import create_engine, pool, text
 
 config = context.config
 target_metadata = Base.metadata
@@ -64,9 +63,7 @@ def run_migrations_online() -> None:
                 context.run_migrations()
         finally:
             if is_postgres:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:id)"), {"id": ADVISORY_LOCK_ID}
-                )
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": ADVISORY_LOCK_ID})
                 connection.commit()
     engine.dispose()
 

@@ -37,7 +37,9 @@ def migrate(url: str) -> None:
             time.sleep(MIGRATION_RETRY_SECONDS)
 
 
-def ensure_users(factory: sessionmaker[Session], accounts: list[BootstrapUser], rounds: int) -> None:
+def ensure_users(
+    factory: sessionmaker[Session], accounts: list[BootstrapUser], rounds: int
+) -> None:
     """Create missing accounts; re-sync password and role of existing ones."""
     if not accounts:
         return
@@ -52,7 +54,9 @@ def ensure_users(factory: sessionmaker[Session], accounts: list[BootstrapUser], 
                         role=account.role,
                     )
                 )
-                log.info("bootstrap account created", extra={"extra_fields": {"role": account.role}})
+                log.info(
+                    "bootstrap account created", extra={"extra_fields": {"role": account.role}}
+                )
                 continue
             changed = False
             if not verify_password(account.password, user.password_hash):
@@ -63,5 +67,7 @@ def ensure_users(factory: sessionmaker[Session], accounts: list[BootstrapUser], 
                 user.is_active = True
                 changed = True
             if changed:
-                log.info("bootstrap account updated", extra={"extra_fields": {"role": account.role}})
+                log.info(
+                    "bootstrap account updated", extra={"extra_fields": {"role": account.role}}
+                )
         session.commit()

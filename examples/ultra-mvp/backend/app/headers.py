@@ -48,9 +48,7 @@ class SecurityHeadersMiddleware:
         self.settings = settings
         self.enabled = not settings.has("no-security-headers")
         self.disclose = settings.has("server-version-header")
-        self.server = (
-            f"uvicorn/{uvicorn.__version__} Python/{platform.python_version()}"
-        ).encode()
+        self.server = (f"uvicorn/{uvicorn.__version__} Python/{platform.python_version()}").encode()
         self.powered_by = f"FastAPI/{fastapi.__version__}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

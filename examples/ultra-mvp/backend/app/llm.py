@@ -104,11 +104,7 @@ class ProviderLLM:
     def _fail(self, exc: Exception, what: str) -> Exception:
         """The exception to raise: LLMUnavailable, or the raw error (llm-500-on-outage)."""
         log.warning("LLM provider call failed: %s (%s)", what, type(exc).__name__)
-        if self._translate:
-            error = LLMUnavailable(what)
-            error.__cause__ = exc
-            return error
-        return exc
+        return LLMUnavailable(what) if self._translate else exc
 
     async def complete(self, messages: list[ChatMessage]) -> ChatResult:
         if not self.base_url:
@@ -122,7 +118,7 @@ class ProviderLLM:
             reply = data["choices"][0]["message"]["content"]
             model = str(data.get("model") or self.model)
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
-            raise self._fail(exc, "chat completion")
+            raise self._fail(exc, "chat completion") from None
         if not isinstance(reply, str):
             raise self._fail(TypeError("reply is not text"), "malformed reply")
         return ChatResult(reply, model)
@@ -140,7 +136,7 @@ class ProviderLLM:
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise self._fail(exc, "stream open")
+            raise self._fail(exc, "stream open") from None
         if response.status_code != 200:
             await response.aclose()
             raise self._fail(

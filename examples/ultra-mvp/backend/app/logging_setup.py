@@ -61,7 +61,9 @@ class JsonFormatter(logging.Formatter):
             for key, value in extra.items():
                 payload.setdefault(key, value)
         if record.exc_info and record.exc_info[0] is not None:
-            payload["exception"] = self._redact("".join(traceback.format_exception(*record.exc_info)))
+            payload["exception"] = self._redact(
+                "".join(traceback.format_exception(*record.exc_info))
+            )
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 

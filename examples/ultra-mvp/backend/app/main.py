@@ -94,7 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _log_startup(settings, store.backend)
         if settings.auto_migrate:
             await run_in_threadpool(migrate, db_url)
-            log.info("database migrated to head", extra={"extra_fields": {"head": app.state.head_revision}})
+            log.info(
+                "database migrated to head",
+                extra={"extra_fields": {"head": app.state.head_revision}},
+            )
         await run_in_threadpool(
             ensure_users,
             app.state.sessionmaker,

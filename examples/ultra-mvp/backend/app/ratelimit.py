@@ -154,15 +154,20 @@ class DefaultRateLimitMiddleware:
         self.rate = settings.default_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS or (
-            scope["method"] == "OPTIONS"
+        if (
+            scope["type"] != "http"
+            or scope["path"] in EXEMPT_PATHS
+            or (scope["method"] == "OPTIONS")
         ):
             await self.app(scope, receive, send)
             return
         decision = await self.limiter.hit("default", client_ip(scope, self.settings), self.rate)
         if decision is not None and not decision.allowed:
             body = json.dumps({"detail": "Too many requests"}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ]
             headers += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -27,9 +27,11 @@ class ServerErrorResponse(ErrorResponse):
 
 
 class RegisterRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={
-        "examples": [{"email": "ada@example.com", "password": "correct horse battery"}]
-    })
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse battery"}]
+        }
+    )
 
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=128)

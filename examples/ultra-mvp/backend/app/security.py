@@ -76,7 +76,9 @@ class TokenService:
     def refresh_lifetime(self) -> timedelta:
         return timedelta(days=self.settings.refresh_token_expire_days)
 
-    def _issue(self, subject: int, role: str, token_type: str, lifetime: timedelta, exp: bool) -> IssuedToken:
+    def _issue(
+        self, subject: int, role: str, token_type: str, lifetime: timedelta, exp: bool
+    ) -> IssuedToken:
         now = self._now()
         jti = uuid.uuid4().hex
         claims: dict[str, Any] = {

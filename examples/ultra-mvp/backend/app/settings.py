@@ -79,7 +79,9 @@ def _check_origin(origin: str) -> str:
 class Settings(BaseSettings):
     """Every environment variable the API reads. Names are the upper-cased field names."""
 
-    model_config = SettingsConfigDict(env_file=None, case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=None, case_sensitive=False, extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["development", "staging", "production"] = "production"
     debug: bool = False

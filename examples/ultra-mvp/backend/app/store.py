@@ -143,7 +143,7 @@ class RedisStore:
         return bool(await self._redis.exists(KEY_PREFIX + key))
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        await self._redis.ping()  # type: ignore[misc]  # redis-py types ping as sync|async
 
     async def close(self) -> None:
         await self._redis.aclose()

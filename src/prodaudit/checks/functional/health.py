@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from prodaudit.context import Context
+from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
 from prodaudit.registry import check
 
-LIVENESS_CANDIDATES = ("/health", "/healthz", "/api/health", "/api/v1/health", "/livez", "/ping",
-                       "/status", "/api/healthz", "/health/live")
+LIVENESS_CANDIDATES = (
+    "/health",
+    "/healthz",
+    "/api/health",
+    "/api/v1/health",
+    "/livez",
+    "/ping",
+    "/status",
+    "/api/healthz",
+    "/health/live",
+)
 
 
 async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
@@ -18,8 +31,11 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
     candidates = list(LIVENESS_CANDIDATES)
     try:
         doc = await ctx.openapi()
-        spec_paths = [op.path for op in doc.operations
-                      if op.method == "GET" and "health" in op.path.lower() and "{" not in op.path]
+        spec_paths = [
+            op.path
+            for op in doc.operations
+            if op.method == "GET" and "health" in op.path.lower() and "{" not in op.path
+        ]
         candidates = sorted(spec_paths, key=len) + [c for c in candidates if c not in spec_paths]
     except Skip:
         pass
@@ -54,12 +70,304 @@ async def liveness(ctx: Context) -> list[Finding]:
     samples = [await ctx.http.get(ctx.url(path)) for _ in range(3)]
     bad = [ex for ex in samples if ex.status != 200]
     if bad:
-        return [failed(f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
-                       location=f"GET {bad[0].url}", evidence=bad[0].evidence())]
+        return [
+            failed(
+                f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
+                location=f"GET {bad[0].url}",
+                evidence=bad[0].evidence(),
+            )
+        ]
     slowest = max(samples, key=lambda e: e.elapsed_s)
     ms = slowest.elapsed_s * 1000
     if ms > limit:
-        return [warned(f"GET {path} took {ms:.0f} ms (limit {limit:.0f} ms)",
-                       location=f"GET {slowest.url}", evidence=slowest.evidence())]
-    return [passed(f"GET {path} answered 200 three times, slowest {ms:.0f} ms (limit {limit:.0f} ms)",
-                   location=f"GET {slowest.url}")]
+        return [
+            warned(
+                f"GET {path} took {ms:.0f} ms (limit {limit:.0f} ms)",
+                location=f"GET {slowest.url}",
+                evidence=slowest.evidence(),
+            )
+        ]
+    return [
+        passed(
+            f"GET {path} answered 200 three times, slowest {ms:.0f} ms (limit {limit:.0f} ms)",
+            location=f"GET {slowest.url}",
+        )
+    ]
+
+
+READINESS_CANDIDATES = (
+    "/health/ready",
+    "/ready",
+    "/readyz",
+    "/readiness",
+    "/health/readiness",
+    "/api/health/ready",
+    "/api/v1/health/ready",
+    "/api/ready",
+    "/healthz/ready",
+)
+DEPENDENCY_KINDS: dict[str, tuple[str, ...]] = {
+    "database": ("database", "db", "postgres", "postgresql", "mysql", "sql", "sqlite"),
+    "redis": ("redis", "cache", "valkey"),
+    "llm": ("llm", "provider", "openai", "anthropic", "model", "ai"),
+}
+OK_WORDS = frozenset(
+    {"ok", "up", "healthy", "pass", "passed", "true", "ready", "green", "available"}
+)
+NEUTRAL_WORDS = frozenset({"skipped", "skip", "disabled", "not_configured", "n/a", "unknown"})
+LLM_ENV_HINTS = (
+    "LLM_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "LLM_API_KEY",
+    "ANTHROPIC_API_KEY",
+)
+
+
+async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
+    """The readiness exchange (200 or 503 on a readiness-looking path) and the paths tried."""
+    candidates: list[str] = []
+    if ctx.cfg.health.readiness_path:
+        candidates = [ctx.cfg.health.readiness_path]
+    else:
+        try:
+            doc = await ctx.openapi()
+            candidates = sorted(
+                (
+                    op.path
+                    for op in doc.operations
+                    if op.method == "GET"
+                    and re.search(r"read(y|iness)", op.path, re.I)
+                    and "{" not in op.path
+                ),
+                key=len,
+            )
+        except Skip:
+            pass
+        candidates += [c for c in READINESS_CANDIDATES if c not in candidates]
+    tried: list[str] = []
+    for path in candidates[:12]:
+        tried.append(path)
+        ex = await ctx.http.get(ctx.url(path))
+        if ex.status is None and len(tried) == 1:
+            raise Skip(f"GET {path}: {ex.error}")
+        if ex.status in (200, 503):
+            return ex, tried
+    return None, tried
+
+
+def dependency_states(body: Any) -> dict[str, tuple[str, str]]:
+    """{name: (kind or "", state)} with state "ok", "down" or "neutral", from a readiness body."""
+    if not isinstance(body, dict):
+        return {}
+    holder: Any = None
+    for key in ("checks", "dependencies", "components", "services", "details", "info"):
+        if isinstance(body.get(key), dict):
+            holder = body[key]
+            break
+    if holder is None:
+        holder = {
+            k: v
+            for k, v in body.items()
+            if k.lower() not in ("status", "version", "uptime", "timestamp", "time", "detail")
+        }
+    out: dict[str, tuple[str, str]] = {}
+    for name, value in holder.items():
+        raw = (
+            value.get("status", value.get("state", value.get("healthy")))
+            if isinstance(value, dict)
+            else value
+        )
+        if raw is None or isinstance(raw, dict | list):
+            continue
+        word = str(raw).strip().lower()
+        state = "ok" if word in OK_WORDS else "neutral" if word in NEUTRAL_WORDS else "down"
+        kind = next(
+            (
+                k
+                for k, words in DEPENDENCY_KINDS.items()
+                if any(w in re.split(r"[^a-z0-9]+", str(name).lower()) for w in words)
+            ),
+            "",
+        )
+        out[str(name)] = (kind, state)
+    return out
+
+
+def expected_dependencies(ctx: Context) -> list[str]:
+    """Dependencies the audited deployment is configured with (from its environment)."""
+    out = []
+    if ctx.env_value(ctx.cfg.database.url_env):
+        out.append("database")
+    if ctx.env_value(ctx.cfg.redis.url_env):
+        out.append("redis")
+    mock = any(
+        (ctx.env_value(n) or "").strip().lower() in ("1", "true", "yes", "on")
+        for n in ctx.cfg.llm.mock_env
+    )
+    if not mock and any(ctx.env_value(n) for n in LLM_ENV_HINTS):
+        out.append("llm")
+    return out
+
+
+def _json(ex: Exchange) -> Any:
+    try:
+        return ex.json()
+    except ValueError:
+        return None
+
+
+@check(
+    "FUN-002",
+    "Readiness endpoint reports its dependencies and answers 503 when one is down",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("9.2.4",),
+    references=("OWASP API8:2023",),
+)
+async def readiness(ctx: Context) -> list[Finding]:
+    """A readiness endpoint (``health.readiness_path``, an OpenAPI path containing "ready", or a
+    common path) reports the state of each dependency (database, Redis, LLM provider) and its HTTP
+    status agrees with them: 200 when all are up, 503 when one is down. A dependency that is down
+    right now is a failure: the audited deployment is not ready.
+
+    A load balancer keeps sending traffic to an instance whose database or cache is gone unless the
+    readiness endpoint answers 503; a readiness endpoint that answers 200 regardless hides outages.
+
+    Remediation: add ``GET /health/ready`` that checks every dependency with a short timeout and
+    returns ``{"status": ..., "checks": {"database": {"status": "ok"}, ...}}`` with 503 when any
+    check fails; point the orchestrator's readiness probe at it.
+    """
+    ex, tried = await find_readiness(ctx)
+    if ex is None:
+        return [
+            failed(
+                f"no readiness endpoint found (tried {', '.join(tried)}); set "
+                "health.readiness_path if it lives elsewhere",
+                severity=Severity.MEDIUM,
+                location=f"GET {ctx.url(tried[0])}" if tried else "",
+            )
+        ]
+    loc = f"GET {ex.url}"
+    body = _json(ex)
+    if not isinstance(body, dict):
+        return [
+            errored(
+                f"{loc} answered {ex.status} with a body that is not a JSON object",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        ]
+    deps = dependency_states(body)
+    if not deps:
+        return [
+            skipped(
+                f"{loc} answered {ex.status} but reports no dependency: whether it answers 503 "
+                "when one is down cannot be verified (see FUN-003)",
+                location=loc,
+            )
+        ]
+    down = sorted(n for n, (_, s) in deps.items() if s == "down")
+    listing = ", ".join(f"{n}={s}" for n, (_, s) in sorted(deps.items()))
+    findings: list[Finding] = []
+    if down and ex.status == 200:
+        findings.append(
+            failed(
+                f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
+                f"keeps routing traffic ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif down:
+        findings.append(
+            passed(
+                f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+        findings.append(
+            failed(
+                f"dependency down right now: {', '.join(down)} — the target is not ready",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif ex.status == 503:
+        findings.append(
+            failed(
+                f"{loc} answers 503 although every reported dependency is up ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    else:
+        findings.append(passed(f"{loc} answers 200 and reports {listing}", location=loc))
+    kinds = {k for k, _ in deps.values() if k}
+    missing = [d for d in expected_dependencies(ctx) if d not in kinds]
+    if missing:
+        findings.append(
+            warned(
+                f"{loc} does not report {', '.join(missing)}, which the deployment is "
+                "configured with",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    return findings
+
+
+@check(
+    "FUN-003",
+    "Health checks touch the dependencies (no shallow health check)",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("9.2.4",),
+)
+async def deep_health(ctx: Context) -> list[Finding]:
+    """The health endpoints really check the dependencies: the readiness (or, without one, the
+    liveness) answer reports the database, and Redis and the LLM provider where the deployment is
+    configured with them. A health endpoint that reports no dependency is a WARN ("shallow health
+    check").
+
+    A shallow health check answers 200 while the database is unreachable, so outages go unnoticed
+    until users report them.
+
+    Remediation: make the readiness endpoint run ``SELECT 1`` against the database, ``PING`` against
+    Redis and a cheap call against the LLM provider, each with a short timeout, and report each.
+    """
+    ex, _ = await find_readiness(ctx)
+    source = "readiness"
+    if ex is None:
+        path, _ = await find_liveness(ctx)
+        ex = await ctx.http.get(ctx.url(path))
+        source = "liveness"
+    loc = f"GET {ex.url}"
+    body = _json(ex)
+    if ex.status is None:
+        return [errored(f"{loc}: {ex.error}", location=loc)]
+    deps = dependency_states(body)
+    kinds = {k for k, _ in deps.values() if k}
+    if "database" not in kinds:
+        return [
+            warned(
+                f"shallow health check: the {source} endpoint answers {ex.status} without "
+                f"reporting "
+                f"the database (reported: {', '.join(sorted(deps)) or 'nothing'})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        ]
+    findings = [passed(f"the {source} endpoint reports {', '.join(sorted(deps))}", location=loc)]
+    missing = [d for d in expected_dependencies(ctx) if d not in kinds]
+    if missing:
+        findings.append(
+            warned(
+                f"the {source} endpoint does not check {', '.join(missing)}, which the "
+                "deployment is configured with",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    return findings

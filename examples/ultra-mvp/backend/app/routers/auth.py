@@ -101,7 +101,9 @@ async def register(
         self_link = f"{request.url.scheme}://{host}/users/me"
     else:
         self_link = "/users/me"
-    return RegisteredUser(id=user.id, email=user.email, role=user.role, links=Links(self=self_link))
+    return RegisteredUser.model_validate(
+        {"id": user.id, "email": user.email, "role": user.role, "links": Links(self=self_link)}
+    )
 
 
 @router.post(

@@ -43,7 +43,7 @@ def _sse(payload: object) -> str:
     summary="Chat with the configured LLM",
     description=(
         "Sends the conversation to the LLM provider and returns its reply. With `stream: true` "
-        "the answer is a `text/event-stream` of `data: {\"delta\": ...}` events ending with "
+        'the answer is a `text/event-stream` of `data: {"delta": ...}` events ending with '
         "`data: [DONE]`. In mock mode no provider is called and the response carries "
         "`X-LLM-Mock: true`. The total prompt is limited to MAX_PROMPT_CHARS characters."
     ),
@@ -56,7 +56,11 @@ def _sse(payload: object) -> str:
     },
 )
 async def chat(
-    request: Request, response: Response, body: ChatRequest, user: CurrentUser, settings: SettingsDep
+    request: Request,
+    response: Response,
+    body: ChatRequest,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> ChatResponse | StreamingResponse:
     await enforce(request, "llm", f"user:{user.id}", settings.llm_rate)
     llm: LLM = request.app.state.llm
@@ -67,8 +71,7 @@ async def chat(
         raise HTTPException(
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             detail=(
-                f"Prompt too long: {prompt_chars} characters "
-                f"(maximum {settings.max_prompt_chars})"
+                f"Prompt too long: {prompt_chars} characters (maximum {settings.max_prompt_chars})"
             ),
             headers=headers,
         )

@@ -1,0 +1,554 @@
+"""CFG-100–149: Dockerfile rules. Where a rule overlaps one of hadolint's, the finding's ``rule``
+is hadolint's id (DL3006, DL3007, DL3002, DL3020, DL3025, DL4006, DL3008, DL3009, DL3015,
+DL3042, DL3013, DL3019) so results can be compared (docs/comparisons.md)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from prodaudit.checks.config.composemodel import compose_projects
+from prodaudit.checks.config.dockerfilemodel import Dockerfile, Instruction, Stage, dockerfiles
+from prodaudit.checks.config.envmodel import _env_pairs
+from prodaudit.checks.config.secretvalues import is_secret_var
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.redact import mask_value
+from prodaudit.registry import check
+
+ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
+INSTALL_RE = re.compile(r"\b(pip3?|python3?\s+-m\s+pip|uv\s+pip|poetry|npm|yarn|pnpm|apt-get|apk|"
+                        r"apt|yum|dnf|go\s+build|cargo|mvn|gradle|make)\b")
+PIPE_SH_RE = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
+TLS_OFF_RE = re.compile(
+    r"(\bcurl\b[^;&|]*\s(-k|--insecure)\b|--no-check-certificate|--trusted-host\b|"
+    r"PYTHONHTTPSVERIFY=0|NODE_TLS_REJECT_UNAUTHORIZED=0|GIT_SSL_NO_VERIFY=(1|true)|"
+    r"strict-ssl\s+false|sslverify\s*=?\s*(0|false)|http\.sslVerify\s+false|--allow-insecure)",
+    re.I,
+)
+
+
+def _dfs(ctx: Context) -> list[Dockerfile]:
+    dfs = dockerfiles(ctx)
+    if not dfs:
+        raise Skip("no Dockerfile in the repository")
+    return dfs
+
+
+def _broken(df: Dockerfile) -> Finding | None:
+    if df.stages:
+        return None
+    line, msg = df.problems[0] if df.problems else (0, "no FROM instruction")
+    return errored(f"{df.path}: {msg}", location=df.loc(line) if line else df.path)
+
+
+def targets(df: Dockerfile, wanted: set[str] | None = None) -> list[Stage]:
+    """Stages that can be built as images: not a base of a later stage and not a ``COPY
+    --from`` source (plus any stage named as a Compose ``build.target``)."""
+    used: set[str] = set()
+    for st in df.stages:
+        used.add(st.image.lower())
+        for ins in st.instructions:
+            for m in re.finditer(r"--from=(\S+)", ins.value):
+                used.add(m.group(1).lower())
+    out = []
+    for st in df.stages:
+        names = {st.alias.lower(), str(st.index)} - {""}
+        if not names & used or (wanted and st.alias.lower() in wanted):
+            out.append(st)
+    return out or df.stages[-1:]
+
+
+def chain(df: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the earlier stages it is built FROM (nearest last)."""
+    out = [stage]
+    by_alias = {s.alias.lower(): s for s in df.stages if s.alias}
+    cur = stage
+    while cur.image.lower() in by_alias and len(out) < 50:
+        cur = by_alias[cur.image.lower()]
+        if cur in out:
+            break
+        out.append(cur)
+    return list(reversed(out))
+
+
+def _compose_targets(ctx: Context) -> set[str]:
+    out = set()
+    for p in compose_projects(ctx):
+        for svc in p.services.values():
+            b = svc.get("build")
+            if isinstance(b, dict) and b.get("target"):
+                out.add(str(b["target"]).lower())
+    return out
+
+
+def _last(df: Dockerfile, stage: Stage, name: str) -> Instruction | None:
+    found = None
+    for st in chain(df, stage):
+        for ins in st.instructions:
+            if ins.name == name:
+                found = ins
+    return found
+
+
+def _stage_label(st: Stage) -> str:
+    return f"stage {st.alias or st.index}"
+
+
+@check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
+       checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"))
+def base_images_pinned(ctx: Context) -> list[Finding]:
+    """Every ``FROM`` names a tag other than ``latest`` (hadolint DL3006 untagged, DL3007
+    latest), after ``ARG`` defaults are substituted; a ``@sha256:`` digest is recommended and
+    counted. ``scratch`` and references to earlier stages are exempt.
+
+    ``latest`` and untagged images change under you: the next build silently ships a different
+    OS, Python or OpenSSL than the one you tested.
+
+    Remediation: ``FROM python:3.12.7-slim-bookworm@sha256:…`` (Renovate/Dependabot keep digests
+    current).
+    """
+    out: list[Finding] = []
+    total = digests = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        aliases = {s.alias.lower() for s in df.stages if s.alias}
+        for st in df.stages:
+            img = st.resolved.strip()
+            if img.lower() == "scratch" or img.lower() in aliases:
+                continue
+            total += 1
+            if "$" in img or not img:
+                out.append(warned(f"FROM {st.image}: a build argument without default decides the "
+                                  "base image; not verifiable", location=df.loc(st.line),
+                                  rule="DL3006"))
+                continue
+            if "@sha256:" in img:
+                digests += 1
+                continue
+            name = img.rsplit("/", 1)[-1]
+            if ":" not in name:
+                out.append(failed(f"FROM {img} has no tag (means latest)", location=df.loc(st.line),
+                                  rule="DL3006", evidence=f"line: FROM {st.image}"))
+            elif name.rsplit(":", 1)[1] == "latest":
+                out.append(failed(f"FROM {img} uses the latest tag", location=df.loc(st.line),
+                                  rule="DL3007", evidence=f"line: FROM {st.image}"))
+    if not out:
+        out.append(passed(f"{total} base image reference(s) pinned by tag, {digests} by digest "
+                          "(a digest is recommended)"))
+    return out
+
+
+@check("CFG-101", "Multi-stage build keeps build tools out of the image", severity=Severity.LOW,
+       needs=("repo",), checklist=("3.1.2", "3.1.4"))
+def multi_stage(ctx: Context) -> list[Finding]:
+    """A Dockerfile that installs packages or builds (pip, npm, apt-get, go build ...) uses more
+    than one stage, so compilers, caches and sources stay in a builder stage.
+
+    Single-stage builds ship build toolchains and caches: larger images, slower pulls and more
+    packages for an attacker (and for CVE scanners) in production.
+
+    Remediation: build the virtualenv / ``dist/`` in a ``builder`` stage and ``COPY --from=builder``
+    only the result into a slim runtime stage.
+    """
+    out: list[Finding] = []
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        if len(df.stages) > 1:
+            out.append(passed(f"{df.path}: {len(df.stages)} stages", location=df.path))
+            continue
+        installs = [i for i in df.instructions if i.name == "RUN" and INSTALL_RE.search(i.value)]
+        if installs:
+            out.append(failed(f"{df.path}: single stage that also installs/builds "
+                              f"({INSTALL_RE.search(installs[0].value).group(0)})",  # type: ignore[union-attr]
+                              location=df.loc(installs[0].line)))
+        else:
+            out.append(passed(f"{df.path}: single stage without build steps", location=df.path))
+    return out
+
+
+@check("CFG-102", "Containers do not run as root", severity=Severity.HIGH, needs=("repo",),
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "hadolint DL3002", "CWE-250"))
+def non_root(ctx: Context) -> list[Finding]:
+    """Every buildable final stage (not used as a base or ``COPY --from`` source; plus Compose
+    ``build.target`` stages) sets a ``USER`` that is not root, directly or through the stage it
+    is built from (hadolint DL3002: last USER should not be root).
+
+    A process running as root inside the container turns any code-execution bug into root on
+    the container's file system and, with one more kernel or runtime bug, on the host.
+
+    Remediation: create an unprivileged user (``useradd --system --uid 10001 app``) and add
+    ``USER 10001:10001`` at the end of the final stage.
+    """
+    wanted = _compose_targets(ctx)
+    out: list[Finding] = []
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for st in targets(df, wanted):
+            user = _last(df, st, "USER")
+            if user is None:
+                out.append(failed(f"{df.path} {_stage_label(st)}: no USER, runs as root",
+                                  location=df.loc(st.line), rule="DL3002"))
+            elif user.value.strip().strip("\"'").lower() in ROOT_USERS:
+                out.append(failed(f"{df.path} {_stage_label(st)}: USER {user.value} is root",
+                                  location=df.loc(user.line), rule="DL3002"))
+            else:
+                out.append(passed(f"{df.path} {_stage_label(st)}: runs as USER {user.value}",
+                                  location=df.loc(user.line)))
+    return out
+
+
+@check("CFG-103", "Images define a HEALTHCHECK", severity=Severity.MEDIUM, needs=("repo",),
+       checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",))
+def healthcheck(ctx: Context) -> list[Finding]:
+    """Every buildable final stage has a ``HEALTHCHECK`` (its own or inherited from the stage it
+    is built from) that is not ``HEALTHCHECK NONE``. A Compose healthcheck for the service is an
+    accepted alternative and turns a missing one into a WARN.
+
+    Without a health check Docker reports a hung or deadlocked container as "running" and
+    dependents start against it.
+
+    Remediation: ``HEALTHCHECK --interval=15s --timeout=5s CMD ["python", "-c", "...urlopen(
+    'http://127.0.0.1:8000/health')"]`` (curl may not exist in slim images).
+    """
+    compose_hc = any(svc.get("healthcheck") and svc.get("build") is not None
+                     for p in compose_projects(ctx) for svc in p.services.values())
+    wanted = _compose_targets(ctx)
+    out: list[Finding] = []
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for st in targets(df, wanted):
+            hc = _last(df, st, "HEALTHCHECK")
+            if hc is not None and hc.value.strip().upper() != "NONE":
+                out.append(passed(f"{df.path} {_stage_label(st)}: HEALTHCHECK defined",
+                                  location=df.loc(hc.line)))
+                continue
+            msg = f"{df.path} {_stage_label(st)}: " + (
+                "HEALTHCHECK NONE disables the check" if hc else "no HEALTHCHECK")
+            loc = df.loc(hc.line if hc else st.line)
+            if compose_hc:
+                out.append(warned(msg + " (a Compose healthcheck exists for built services)",
+                                  location=loc))
+            else:
+                out.append(failed(msg, location=loc))
+    return out
+
+
+@check("CFG-104", "No secrets in ENV or ARG", severity=Severity.HIGH, needs=("repo",),
+       checklist=("2.1.2", "3.1.3"), references=("CWE-538", "CIS Docker 4.10"))
+def no_secret_env(ctx: Context) -> list[Finding]:
+    """No ``ENV`` or ``ARG`` with a secret-like name (``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``,
+    ``*API_KEY*`` ...) has a value (FAIL); a secret-named ``ARG`` without value is a WARN (build
+    arguments are recorded in the image history).
+
+    ENV values are stored in the image config and ARG values in ``docker history``: anyone who
+    can pull the image reads them.
+
+    Remediation: pass secrets at run time (environment, Docker secrets) or at build time with
+    ``RUN --mount=type=secret,id=...``.
+    """
+    out: list[Finding] = []
+    looked = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for ins in [*_global_args(df), *df.instructions]:
+            if ins.name not in ("ENV", "ARG"):
+                continue
+            for name, value in _env_pairs(ins.value):
+                looked += 1
+                if not is_secret_var(name):
+                    continue
+                if value and not value.startswith("$"):
+                    ctx.redact.register(value)
+                    out.append(failed(f"{ins.name} {name} bakes a secret value into the image",
+                                      location=df.loc(ins.line),
+                                      evidence=f"{ins.name} {name}={mask_value(value)}"))
+                elif ins.name == "ARG":
+                    out.append(warned(f"ARG {name}: secrets passed as build arguments end up in "
+                                      "the image history", location=df.loc(ins.line)))
+    if not out:
+        out.append(passed(f"{looked} ENV/ARG variable(s): no secret-like name with a value"))
+    return out
+
+
+def _global_args(df: Dockerfile) -> list[Instruction]:
+    # global ARGs were consumed by the parser into df.global_args; rebuild pseudo-instructions
+    return [Instruction("ARG", f"{k}={v}" if v else k, 0, "") for k, v in df.global_args.items()]
+
+
+@check("CFG-105", "COPY instead of ADD for local files", severity=Severity.LOW, needs=("repo",),
+       checklist=("3.1.3",), references=("hadolint DL3020", "CIS Docker 4.9"))
+def copy_not_add(ctx: Context) -> list[Finding]:
+    """``ADD`` is not used for local files and directories (hadolint DL3020); ``ADD`` of a local
+    tar archive (auto-extracted) is accepted; ``ADD`` of a URL is a WARN (no checksum unless
+    ``--checksum``).
+
+    ``ADD`` silently extracts archives and fetches URLs; ``COPY`` does exactly what it says.
+
+    Remediation: replace ``ADD src dst`` with ``COPY src dst``; download with ``curl`` plus a
+    checksum check, or ``ADD --checksum=sha256:...``.
+    """
+    out: list[Finding] = []
+    adds = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for ins in df.instructions:
+            if ins.name != "ADD":
+                continue
+            adds += 1
+            args = [a for a in ins.value.split() if not a.startswith("--")]
+            srcs = args[:-1] if len(args) > 1 else args
+            if any(s.startswith(("http://", "https://", "git@")) for s in srcs):
+                if "--checksum" not in ins.value:
+                    out.append(warned(f"ADD of a URL without --checksum: {' '.join(srcs)[:120]}",
+                                      location=df.loc(ins.line)))
+            elif all(re.search(r"\.(tar|tar\.\w+|tgz|tbz2?|txz)$", s) for s in srcs if s):
+                continue
+            else:
+                out.append(failed(f"ADD used for local files: {' '.join(srcs)[:120]}",
+                                  location=df.loc(ins.line), rule="DL3020"))
+    if not out:
+        out.append(passed(f"no ADD of local files ({adds} ADD instruction(s) in total)"))
+    return out
+
+
+def _pipefail_active(stage_ins: list[Instruction], upto: Instruction) -> bool:
+    active = False
+    for ins in stage_ins:
+        if ins is upto:
+            break
+        if ins.name == "SHELL":
+            active = "pipefail" in ins.value
+    return active
+
+
+@check("CFG-106", "No piped installers or disabled TLS verification in RUN",
+       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.3",),
+       references=("CWE-494", "CWE-295", "hadolint DL4006"))
+def run_safety(ctx: Context) -> list[Finding]:
+    """``RUN`` does not pipe a download into a shell (``curl … | sh``), does not disable TLS
+    verification (``curl -k``, ``--no-check-certificate``, ``pip --trusted-host``,
+    ``NODE_TLS_REJECT_UNAUTHORIZED=0`` ...), and a RUN with a pipe sets ``-o pipefail`` (WARN,
+    hadolint DL4006) so a failing download does not go unnoticed.
+
+    A piped installer runs whatever the server (or a man in the middle, when TLS is off) sends,
+    unverified, as root in your build.
+
+    Remediation: download to a file, verify its checksum or signature, then run it; keep TLS
+    verification on (install the CA certificate instead); ``SHELL ["/bin/bash", "-o",
+    "pipefail", "-c"]`` before piped RUNs.
+    """
+    out: list[Finding] = []
+    runs = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for st in df.stages:
+            for ins in st.instructions:
+                if ins.name not in ("RUN", "ENV", "ARG"):
+                    continue
+                text = ins.content if "<<" in ins.value else ins.value
+                if ins.name == "RUN":
+                    runs += 1
+                    m = PIPE_SH_RE.search(text)
+                    if m:
+                        out.append(failed(f"RUN pipes a download into a shell ({m.group(0)[:80]})",
+                                          location=df.loc(ins.line)))
+                m2 = TLS_OFF_RE.search(text)
+                if m2:
+                    out.append(failed(f"{ins.name} disables TLS verification ({m2.group(0)[:60]})",
+                                      location=df.loc(ins.line)))
+                if ins.name == "RUN" and not ins.value.lstrip().startswith("["):
+                    body = re.sub(r"\|\|", "", text)
+                    if "|" in body and "pipefail" not in text and not _pipefail_active(
+                            st.instructions, ins):
+                        out.append(warned("RUN with a pipe but without -o pipefail",
+                                          location=df.loc(ins.line), rule="DL4006"))
+    if not out:
+        out.append(passed(f"{runs} RUN instruction(s): no piped installer, TLS verification on"))
+    return out
+
+
+def _segments(cmd: str) -> list[str]:
+    return [s.strip() for s in re.split(r"&&|;|\|\||\n", cmd) if s.strip()]
+
+
+@check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
+       needs=("repo",), checklist=("3.1.1", "3.1.4"),
+       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3019"))
+def package_hygiene(ctx: Context) -> list[Finding]:
+    """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
+    ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
+    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt packages
+    (DL3008) and unpinned pip packages on the command line (DL3013) are WARNs.
+
+    Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
+    unpinned packages make builds irreproducible.
+
+    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg=1.2-3 && rm
+    -rf /var/lib/apt/lists/*``; ``pip install --no-cache-dir -r requirements.txt``.
+    """
+    wanted = _compose_targets(ctx)
+    out: list[Finding] = []
+    runs = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        final_stages = {id(s) for t in targets(df, wanted) for s in chain(df, t)}
+        for st in df.stages:
+            pip_env = any(
+                ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in ("0", "false",
+                                          "off", "no") for k, v in _env_pairs(ins.value))
+                for s in chain(df, st) for ins in s.instructions)
+            for ins in st.instructions:
+                if ins.name != "RUN":
+                    continue
+                runs += 1
+                text = ins.content if "<<" in ins.value else ins.value
+                cache_mount = "--mount=type=cache" in text
+                for seg in _segments(text):
+                    if re.search(r"\bapt(-get)?\s+(-\S+\s+)*install\b", seg):
+                        if "--no-install-recommends" not in seg and "Install-Recommends" not in seg:
+                            out.append(failed("apt-get install without --no-install-recommends",
+                                              location=df.loc(ins.line), rule="DL3015"))
+                        pkgs = [t for t in _words(seg.split("install", 1)[1])
+                                if not t.startswith("-")]
+                        if any("=" not in p and not p.endswith(".deb") for p in pkgs):
+                            out.append(warned("apt-get install of unpinned packages",
+                                              location=df.loc(ins.line), rule="DL3008"))
+                    if re.search(r"\bpip3?\s+install\b|-m\s+pip\s+install\b", seg):
+                        if ("--no-cache-dir" not in seg and not pip_env and not cache_mount
+                                and "PIP_NO_CACHE_DIR" not in text):
+                            out.append(failed("pip install without --no-cache-dir",
+                                              location=df.loc(ins.line), rule="DL3042"))
+                        words = _words(seg.split("install", 1)[1])
+                        if not any(w in ("-r", "--requirement", "-e", ".") or w.startswith("-r")
+                                   for w in words):
+                            loose = [w for w in words if not w.startswith("-") and "==" not in w
+                                     and not w.startswith(("/", ".", "$")) and not w.endswith(
+                                         (".whl", ".tar.gz"))]
+                            if loose:
+                                out.append(warned(f"pip install of unpinned packages: "
+                                                  f"{' '.join(loose[:5])}",
+                                                  location=df.loc(ins.line), rule="DL3013"))
+                    if re.search(r"\bapk\s+add\b", seg) and "--no-cache" not in seg:
+                        out.append(failed("apk add without --no-cache", location=df.loc(ins.line),
+                                          rule="DL3019"))
+                if (id(st) in final_stages and re.search(r"\bapt-get\s+(-\S+\s+)*install\b", text)
+                        and "/var/lib/apt/lists" not in text and not cache_mount):
+                    out.append(failed("apt lists not removed in the same RUN "
+                                      "(rm -rf /var/lib/apt/lists/*)",
+                                      location=df.loc(ins.line), rule="DL3009"))
+    if not out:
+        out.append(passed(f"{runs} RUN instruction(s): package installs are lean"))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=False)
+    except ValueError:
+        return text.split()
+
+
+@check("CFG-108", "CMD and ENTRYPOINT use the exec form", severity=Severity.LOW, needs=("repo",),
+       checklist=("3.1.1",), references=("hadolint DL3025",))
+def exec_form(ctx: Context) -> list[Finding]:
+    """``CMD`` and ``ENTRYPOINT`` use the JSON exec form (hadolint DL3025).
+
+    In shell form the process runs under ``/bin/sh -c`` as a child: ``SIGTERM`` from ``docker
+    stop`` goes to the shell, the application never shuts down gracefully and is killed after
+    the grace period (lost requests, unflushed logs).
+
+    Remediation: ``CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]``; when a shell is
+    needed, end the script with ``exec "$@"``.
+    """
+    out: list[Finding] = []
+    n = 0
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        for ins in df.instructions:
+            if ins.name in ("CMD", "ENTRYPOINT"):
+                n += 1
+                if not ins.value.lstrip().startswith("["):
+                    out.append(failed(f"{ins.name} in shell form: {ins.value[:80]}",
+                                      location=df.loc(ins.line), rule="DL3025"))
+    if not out:
+        if not n:
+            raise Skip("no CMD or ENTRYPOINT in any Dockerfile")
+        out.append(passed(f"{n} CMD/ENTRYPOINT instruction(s) in exec form"))
+    return out
+
+
+DOCKERIGNORE_NEEDS = (
+    (".env", (".env", ".env*", "*.env", "**/.env", "**/.env*", ".env.*", "**/*.env")),
+    (".git", (".git", ".git/", "**/.git", ".git*", "**/.git/")),
+    ("node_modules", ("node_modules", "node_modules/", "**/node_modules", "**/node_modules/",
+                      "*/node_modules")),
+)
+
+
+@check("CFG-109", ".dockerignore keeps secrets and clutter out of the build context",
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.3", "2.1.2"),
+       references=("CWE-538",))
+def dockerignore(ctx: Context) -> list[Finding]:
+    """Next to each Dockerfile (its directory or the repository root, or a ``<Dockerfile>
+    .dockerignore``) a ``.dockerignore`` excludes ``.env*``, ``.git`` and ``node_modules``.
+
+    ``COPY . .`` without it copies local ``.env`` files (real secrets) and the git history into
+    an image layer, and slows every build with ``node_modules``.
+
+    Remediation: add a ``.dockerignore`` with ``.env*``, ``!.env.example`` if needed, ``.git``,
+    ``**/node_modules``, ``**/__pycache__``.
+    """
+    out: list[Finding] = []
+    for df in _dfs(ctx):
+        d = df.path.rpartition("/")[0]
+        candidates = [f"{df.path}.dockerignore", f"{d}/.dockerignore" if d else ".dockerignore",
+                      ".dockerignore"]
+        found = next((c for c in candidates if c in ctx.files.files
+                      or (ctx.repo / c).is_file()), None)
+        if found is None:
+            out.append(failed(f"{df.path}: no .dockerignore in its build context",
+                              location=df.path))
+            continue
+        text = ctx.read(found)
+        if text is None:
+            try:
+                text = (ctx.repo / found).read_text(errors="replace")
+            except OSError as exc:
+                out.append(errored(f"{found}: unreadable: {exc.strerror}", location=found))
+                continue
+        pats = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+        missing = [what for what, accepted in DOCKERIGNORE_NEEDS if not pats & set(accepted)]
+        if missing:
+            out.append(failed(f"{found} does not exclude {', '.join(missing)}", location=found))
+        else:
+            out.append(passed(f"{found} excludes .env*, .git and node_modules", location=found))
+    return out

@@ -1,0 +1,60 @@
+"""A setting's effective value for the audited deployment, from every place it can come from.
+Not a check module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prodaudit.checks.config.composemodel import compose_projects, interpolate, service_env
+from prodaudit.checks.config.envmodel import env_graph
+from prodaudit.context import Context
+
+
+@dataclass(frozen=True)
+class Value:
+    value: str
+    location: str
+    source: str  # "env file" | "compose" | "code default"
+
+
+def profile_entry_line(ctx: Context, name: str) -> int:
+    from prodaudit.checks.config.secrets_quality import _profile_file
+
+    prof = _profile_file(ctx)
+    if prof is None:
+        return 0
+    entry = prof.get(name)
+    return entry.line if entry else 0
+
+
+def effective(ctx: Context, name: str) -> list[Value]:
+    """Where ``name`` gets its value: the profile's env file, the ``environment:`` of services
+    built from the repository (interpolated with the profile's env), else the code default."""
+    out: list[Value] = []
+    env = ctx.profile_env
+    if name in env:
+        path = ctx.cfg.env_file
+        line = profile_entry_line(ctx, name)
+        out.append(Value(env[name], f"{path}:{line}" if line else str(path), "env file"))
+    for p in compose_projects(ctx):
+        for sname, svc in p.services.items():
+            if svc.get("build") is None:
+                continue
+            senv = service_env(svc)
+            if name in senv and senv[name] is not None:
+                val = interpolate(str(senv[name]), env, missing=True)
+                out.append(Value(val, p.loc("services", sname, "environment", name),
+                                 f"compose service {sname}{p.note}"))
+    if not out:
+        var = env_graph(ctx).vars.get(name)
+        if var is not None:
+            for r in var.reads:
+                if r.has_default and r.default is not None and r.kind != "frontend":
+                    out.append(Value(r.default, r.loc, "code default"))
+                    break
+    return out
+
+
+def candidate_names(ctx: Context) -> set[str]:
+    """Every variable name known to the graph or set in the profile's env."""
+    return set(env_graph(ctx).vars) | set(ctx.profile_env)

@@ -1,0 +1,230 @@
+"""CFG-001–019: the environment variable graph (envmodel.py) checked against the profile's env,
+the documentation (``.env.example``) and the Compose wiring; CFG-005 reports broken config input."""
+
+from __future__ import annotations
+
+from prodaudit.checks.config.composemodel import compose_projects
+from prodaudit.checks.config.envfiles import is_env_file
+from prodaudit.checks.config.envmodel import EnvGraph, Var, env_graph
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.registry import check
+
+# Variables any container runtime sets or that tools read for themselves: never "undocumented".
+RUNTIME_VARS = frozenset({
+    "PATH", "HOME", "HOSTNAME", "PWD", "USER", "TZ", "LANG", "LC_ALL", "TERM", "SHELL", "TMPDIR",
+    "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PIP_NO_CACHE_DIR",
+    "PIP_DISABLE_PIP_VERSION_CHECK", "VIRTUAL_ENV", "NODE_ENV", "CI",
+})  # fmt: skip
+_PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
+                     "development": Severity.LOW}
+
+
+def graph(ctx: Context) -> EnvGraph:
+    """The graph, exported into audit.json (``facts.env_graph``) by whichever check builds it."""
+    g = env_graph(ctx)
+    ctx.export("env_graph", g.to_json())
+    return g
+
+
+def _used(v: Var) -> bool:
+    return bool(v.reads or v.compose_required)
+
+
+def _first_loc(v: Var) -> str:
+    if v.reads:
+        return v.reads[0].loc
+    if v.compose_required:
+        return v.compose_required[0]
+    return ""
+
+
+def _set_in_image(v: Var) -> bool:
+    """Set to a literal, non-empty value by a Dockerfile ENV or a Compose ``environment:``."""
+    return any(val and "${" not in val and not is_env_file(path) for path, _, val in v.set_in)
+
+
+@check("CFG-001", "Required environment variables are set in the profile's env",
+       severity=Severity.HIGH, needs=("repo",), checklist=("2.1.4", "2.1.5", "P.1.1"),
+       references=("CWE-1188",))
+def required_vars(ctx: Context) -> list[Finding]:
+    """Every variable the backend reads without a default (``os.environ["X"]``, a pydantic
+    ``BaseSettings`` field without default) is set, non-empty, in the profile's env file
+    (``--env-file``); with ``--compose-file`` so are the variables Compose requires (``${X:?}``).
+
+    A required variable missing at deploy time crashes the service at startup at best, and at
+    worst (code that reads it lazily) fails the first request that needs it. The severity follows
+    the profile: HIGH for production, MEDIUM for staging, LOW for development.
+
+    Remediation: set the variable in the deployment's env file or secret store, or give it a safe
+    default in the settings code; document it in ``.env.example``.
+    """
+    g = graph(ctx)
+    if not ctx.cfg.env_file:
+        raise Skip("no --env-file given: the profile's variables cannot be verified")
+    if not ctx.cfg.env_file.is_file():
+        return [errored(f"--env-file {ctx.cfg.env_file}: not a readable file")]
+    env = ctx.profile_env
+    sev = _PROFILE_SEVERITY[ctx.cfg.profile]
+    out: list[Finding] = []
+    required = [v for v in g.vars.values() if v.required]
+    compose_req = [v for v in g.vars.values() if v.compose_required and not v.required]
+    use_compose = bool(ctx.cfg.compose_files)
+    checked = required + (compose_req if use_compose else [])
+    for v in sorted(checked, key=lambda x: x.name):
+        if env.get(v.name, "").strip():
+            continue
+        if v.required and _set_in_image(v):
+            continue
+        why = "read without a default" if v.required else "required by Compose (${VAR:?})"
+        state = "empty" if v.name in env else "missing"
+        out.append(failed(f"{v.name} is {why} but {state} in the {ctx.cfg.profile} env file",
+                          location=_first_loc(v), severity=sev,
+                          evidence=f"read at: {', '.join(r.loc for r in v.reads[:5]) or '-'}; "
+                                   f"env file: {ctx.cfg.env_file.name}"))
+    note = ""
+    if compose_req and not use_compose:
+        names = ", ".join(sorted(v.name for v in compose_req))
+        note = (f"; not checked: {len(compose_req)} variable(s) only Compose requires ({names}) — "
+                "give --compose-file when the profile deploys with Compose")
+    if not out:
+        out.append(passed(f"all {len(checked)} required variable(s) are set in "
+                          f"{ctx.cfg.env_file.name} ({len(g.vars)} variables in the graph){note}"))
+    return out
+
+
+@check("CFG-002", "Every variable the code reads is documented", severity=Severity.MEDIUM,
+       needs=("repo",), checklist=("2.1.1", "6.1.3"))
+def undocumented_vars(ctx: Context) -> list[Finding]:
+    """Every variable read by backend or frontend code, or required by Compose, appears in an
+    example env file (``.env.example``, ``.env.sample``, ``env.template`` ...).
+
+    An operator configures a release from the example file; a variable that is only discoverable
+    by reading the code is forgotten in production, or set with the wrong name.
+
+    Remediation: add the variable to ``.env.example`` with a comment line above it saying what it
+    does, its default, and whether it is a secret (placeholder value only).
+    """
+    g = graph(ctx)
+    used = [v for v in g.vars.values() if _used(v) and v.name not in RUNTIME_VARS]
+    if not used:
+        raise Skip(f"no environment variable reads found ({g.python_files} Python, "
+                   f"{g.frontend_files} frontend files parsed)")
+    if not g.example_files:
+        return [failed(f"no example env file (.env.example, .env.sample ...) documents the "
+                       f"{len(used)} variables the code reads",
+                       evidence=", ".join(sorted(v.name for v in used)[:40]))]
+    out: list[Finding] = [
+        failed(f"{v.name} is read but not documented in {', '.join(g.example_files)}",
+               location=_first_loc(v))
+        for v in sorted(used, key=lambda x: x.name) if not v.documented
+    ]
+    if not out:
+        out.append(passed(f"all {len(used)} variables read by the code are documented in "
+                          f"{', '.join(g.example_files)}"))
+    return out
+
+
+@check("CFG-003", "Every documented variable is used", severity=Severity.LOW, needs=("repo",),
+       checklist=("2.1.1",))
+def unused_documented(ctx: Context) -> list[Finding]:
+    """Every variable in an example env file is read by the code, referenced by Compose or a
+    Dockerfile, or consumed by a Compose service's image.
+
+    Stale documentation makes operators set variables that do nothing (a renamed ``JWT_SECRET``
+    leaves the real one at its default) and hides the real configuration surface.
+
+    Remediation: remove the variable from the example file, or fix the name the code reads.
+    """
+    g = graph(ctx)
+    if not g.example_files:
+        raise Skip("no example env file (.env.example, .env.sample ...) in the repository")
+    documented = [v for v in g.vars.values() if v.documented]
+    out: list[Finding] = []
+    for v in sorted(documented, key=lambda x: x.name):
+        consumed = _used(v) or v.compose_defaults or v.compose_services or any(
+            not is_env_file(p) for p, _, _ in v.set_in)
+        if not consumed:
+            path, line = v.documented_in[0]
+            out.append(failed(f"{v.name} is documented but nothing reads it",
+                              location=f"{path}:{line}"))
+    if not out:
+        out.append(passed(f"all {len(documented)} documented variables are used"))
+    return out
+
+
+@check("CFG-004", "Compose wiring matches what the code reads", severity=Severity.MEDIUM,
+       needs=("repo",), checklist=("2.1.1", "P.2.2"))
+def compose_wiring(ctx: Context) -> list[Finding]:
+    """For services built from the repository (``build:``): every variable set in their
+    ``environment:`` is read by the code, and every variable the code requires (no default) reaches
+    the container through ``environment:``, ``env_file:`` or the Dockerfile.
+
+    A variable wired under a misspelt name is silently ignored (the code falls back to its
+    default); a required variable never passed to the container crashes it at startup.
+
+    Remediation: fix the name in ``docker-compose.yml`` or in the settings code; pass required
+    variables through ``environment:`` (``${VAR:?message}``) or an ``env_file:``.
+    """
+    g = graph(ctx)
+    projects = [p for p in compose_projects(ctx) if p.services]
+    if not projects:
+        raise Skip("no Compose file with services in the repository")
+    read_names = {n for n, v in g.vars.items() if any(r.kind != "frontend" for r in v.reads)}
+    out: list[Finding] = []
+    for p in projects:
+        app = {n: s for n, s in p.services.items() if s.get("build") is not None}
+        if not app:
+            out.append(skipped(f"{p.name}: no service is built from the repository"))
+            continue
+        passed_names: set[str] = set()
+        has_env_file = False
+        for sname, svc in app.items():
+            env = svc.get("environment") or {}
+            names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
+            passed_names.update(str(n) for n in names)
+            if svc.get("env_file"):
+                has_env_file = True
+            for name in names:
+                if str(name) not in read_names and str(name) not in RUNTIME_VARS:
+                    out.append(failed(f"service {sname} sets {name} but no code reads it"
+                                      f"{p.note}",
+                                      location=p.loc("services", sname, "environment", name)))
+        if not has_env_file:
+            for v in sorted(g.vars.values(), key=lambda x: x.name):
+                if v.required and v.name not in passed_names and not _set_in_image(v):
+                    out.append(failed(f"{v.name} is required by the code but no built service "
+                                      f"receives it ({', '.join(app)}){p.note}",
+                                      location=_first_loc(v)))
+        if not any(f.location.startswith(p.files[0].path) for f in out):
+            extra = " and an env_file" if has_env_file else ""
+            out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
+                              f"environment{extra} match what the code reads{p.note}"))
+    return out
+
+
+@check("CFG-005", "Configuration files parse", severity=Severity.MEDIUM, needs=("repo",),
+       checklist=("2.1.5",))
+def config_input(ctx: Context) -> list[Finding]:
+    """Env files, Compose files, Dockerfiles and Python settings code parse, are UTF-8 and
+    readable; the repository walk itself hit no unreadable directory, broken symlink or limit.
+
+    Every other CFG check skips what it cannot parse; this check lists those inputs in one place,
+    with ``path:line``, so that nothing is silently left unverified.
+
+    Remediation: fix the syntax at the reported line (or remove the stray file).
+    """
+    g = graph(ctx)
+    out: list[Finding] = []
+    for path, line, msg in g.problems:
+        out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
+    for path, why in list(ctx.files.problems):
+        if "over the" in why:
+            out.append(warned(f"{path}: {why}", location=path))
+        else:
+            out.append(errored(f"{path}: {why}", location=path))
+    if not out:
+        out.append(passed(f"{len(ctx.files.files)} files indexed; env, Compose, Dockerfile and "
+                          f"{g.python_files} Python files parsed without error"))
+    return out

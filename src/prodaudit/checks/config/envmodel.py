@@ -1,0 +1,348 @@
+"""The environment variable graph: one model of every variable, where it is read (Python AST,
+pydantic ``BaseSettings``, frontend code), set (env files, Compose, Dockerfile ``ENV``/``ARG``)
+and documented (``.env.example`` and friends).
+
+Not a check module: CFG-001..004 and the secret/settings checks build on it, and CFG-001 exports
+it into ``audit.json`` as ``facts.env_graph`` (shape in docs/config.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodaudit.checks.config.composemodel import compose_projects, project_refs, service_env
+from prodaudit.checks.config.dockerfilemodel import dockerfiles
+from prodaudit.checks.config.envfiles import env_files
+from prodaudit.context import Context
+from prodaudit.redact import is_secret_name
+
+PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "examples", "node_modules"})
+FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
+BUILD_PARTS = frozenset({"dist", "build", "static", "public", "node_modules", ".next", "out"})
+FRONTEND_BUILTINS = frozenset({"MODE", "DEV", "PROD", "SSR", "BASE_URL", "NODE_ENV"})
+_FRONTEND_RE = re.compile(
+    r"(import\.meta\.env|process\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
+)
+_SECRET_TYPES = ("SecretStr", "SecretBytes")
+
+
+@dataclass
+class Read:
+    """A place where code reads the variable."""
+
+    path: str
+    line: int
+    kind: str  # "python" | "settings" | "frontend"
+    has_default: bool
+    default: str | None = None  # literal default when it is a simple constant
+    secret_type: bool = False  # a SecretStr/SecretBytes settings field
+
+    @property
+    def loc(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class Var:
+    name: str
+    reads: list[Read] = field(default_factory=list)
+    set_in: list[tuple[str, int, str]] = field(default_factory=list)  # (path, line, value)
+    documented_in: list[tuple[str, int]] = field(default_factory=list)
+    description: str = ""
+    compose_required: list[str] = field(default_factory=list)  # path:line of ${VAR:?}
+    compose_defaults: list[tuple[str, str]] = field(default_factory=list)  # (path:line, default)
+    compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
+
+    @property
+    def required(self) -> bool:
+        """Read somewhere in backend code without a default."""
+        return any(not r.has_default for r in self.reads if r.kind != "frontend")
+
+    @property
+    def secret(self) -> bool:
+        return is_secret_name(self.name) or any(r.secret_type for r in self.reads)
+
+    @property
+    def default(self) -> str | None:
+        for r in self.reads:
+            if r.has_default and r.default is not None:
+                return r.default
+        return None
+
+    @property
+    def documented(self) -> bool:
+        return bool(self.documented_in)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "required": self.required,
+            "compose_required": bool(self.compose_required),
+            "default": None if self.secret else self.default,
+            "secret": self.secret,
+            "read_at": [r.loc for r in self.reads],
+            "read_by": sorted({r.kind for r in self.reads}),
+            "set_in": sorted({p for p, _, _ in self.set_in}),
+            "documented": self.documented,
+            "documented_in": [f"{p}:{n}" for p, n in self.documented_in],
+            "description": self.description,
+            "compose_services": sorted(set(self.compose_services)),
+        }
+
+
+@dataclass
+class EnvGraph:
+    vars: dict[str, Var] = field(default_factory=dict)
+    problems: list[tuple[str, int, str]] = field(default_factory=list)  # (path, line, message)
+    python_files: int = 0
+    frontend_files: int = 0
+    example_files: list[str] = field(default_factory=list)
+
+    def var(self, name: str) -> Var:
+        if name not in self.vars:
+            self.vars[name] = Var(name)
+        return self.vars[name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "prodaudit/env-graph/1",
+            "example_files": self.example_files,
+            "variables": [self.vars[n].to_json() for n in sorted(self.vars)],
+        }
+
+
+# ---------------------------------------------------------------------------- Python
+def _const_str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        return str(node.value)
+    if isinstance(node, ast.Call) and node.args and _name(node.func) in _SECRET_TYPES:
+        return _const_str(node.args[0])
+    return None
+
+
+def _name(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        return _name(node.value)
+    return ""
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+class _PyVisitor(ast.NodeVisitor):
+    def __init__(self, graph: EnvGraph, path: str) -> None:
+        self.graph = graph
+        self.path = path
+        self.settings_classes: set[str] = set()
+
+    def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
+             secret_type: bool = False) -> None:
+        self.graph.var(name).reads.append(
+            Read(self.path, line, kind, has_default, default, secret_type)
+        )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        f = node.func
+        key = _const_str(node.args[0]) if node.args else None
+        if key is not None and key.isidentifier():
+            is_getenv = (isinstance(f, ast.Attribute) and f.attr == "getenv") or (
+                isinstance(f, ast.Name) and f.id == "getenv"
+            )
+            is_get = isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and _is_environ(f.value)
+            if is_getenv or is_get:
+                dflt = node.args[1] if len(node.args) > 1 else next(
+                    (k.value for k in node.keywords if k.arg == "default"), None
+                )
+                self._add(key, node.lineno, "python", True, _const_str(dflt) if dflt else None)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if _is_environ(node.value) and isinstance(node.ctx, ast.Load):
+            key = _const_str(node.slice)
+            if key is not None and key.isidentifier():
+                self._add(key, node.lineno, "python", False, None)
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if (len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
+                and _is_environ(node.comparators[0])):
+            key = _const_str(node.left)
+            if key is not None and key.isidentifier():
+                self._add(key, node.lineno, "python", True, None)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = {_name(b) for b in node.bases}
+        if "BaseSettings" in bases or bases & self.settings_classes:
+            self.settings_classes.add(node.name)
+            self._settings(node)
+        self.generic_visit(node)
+
+    def _settings(self, cls: ast.ClassDef) -> None:
+        prefix = ""
+        for stmt in cls.body:
+            if isinstance(stmt, ast.Assign | ast.AnnAssign):
+                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+                if isinstance(target, ast.Name) and target.id == "model_config" and stmt.value:
+                    prefix = _kw_str(stmt.value, "env_prefix") or prefix
+            if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                for sub in stmt.body:
+                    if (isinstance(sub, ast.Assign) and isinstance(sub.targets[0], ast.Name)
+                            and sub.targets[0].id == "env_prefix"):
+                        prefix = _const_str(sub.value) or prefix
+        for stmt in cls.body:
+            if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+                continue
+            fname = stmt.target.id
+            ann = ast.unparse(stmt.annotation)
+            if fname == "model_config" or "ClassVar" in ann or fname.startswith("_"):
+                continue
+            names = [(prefix + fname).upper()]
+            has_default = stmt.value is not None
+            default = _const_str(stmt.value)
+            if isinstance(stmt.value, ast.Call) and _name(stmt.value.func) == "Field":
+                call = stmt.value
+                first = call.args[0] if call.args else None
+                kw = {k.arg: k.value for k in call.keywords if k.arg}
+                dnode = first if first is not None else kw.get("default")
+                has_default = (dnode is not None and not (isinstance(dnode, ast.Constant)
+                               and dnode.value is Ellipsis)) or "default_factory" in kw
+                default = _const_str(dnode)
+                aliases = _aliases(kw.get("validation_alias") or kw.get("alias") or kw.get("env"))
+                if aliases:
+                    names = aliases
+            secret = any(t in ann for t in _SECRET_TYPES)
+            for n in names:
+                self._add(n, stmt.lineno, "settings", has_default, default, secret)
+
+
+def _kw_str(node: ast.AST, key: str) -> str | None:
+    if isinstance(node, ast.Call):
+        for k in node.keywords:
+            if k.arg == key:
+                return _const_str(k.value)
+    if isinstance(node, ast.Dict):
+        for k, v in zip(node.keys, node.values, strict=False):
+            if k is not None and _const_str(k) == key:
+                return _const_str(v)
+    return None
+
+
+def _aliases(node: ast.AST | None) -> list[str]:
+    if node is None:
+        return []
+    s = _const_str(node)
+    if s is not None:
+        return [s.upper()]
+    if isinstance(node, ast.Call | ast.List | ast.Tuple | ast.Set):
+        elts = node.args if isinstance(node, ast.Call) else node.elts
+        return [x.upper() for x in (_const_str(e) for e in elts) if x]
+    return []
+
+
+def _python_file(rel: str) -> bool:
+    parts = rel.split("/")
+    name = parts[-1]
+    if not name.endswith(".py") or name.startswith("test_") or name.endswith("_test.py"):
+        return False
+    if name in ("conftest.py", "noxfile.py", "setup.py"):
+        return False
+    return not (set(parts[:-1]) & (PY_EXCLUDE_PARTS | BUILD_PARTS))
+
+
+def _frontend_file(rel: str) -> bool:
+    parts = rel.split("/")
+    return rel.endswith(FRONTEND_SUFFIXES) and not (set(parts[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS))
+
+
+# ---------------------------------------------------------------------------- build
+def build_graph(ctx: Context) -> EnvGraph:
+    g = EnvGraph()
+    for rel in ctx.files.files:
+        if _python_file(rel):
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            g.python_files += 1
+            try:
+                tree = ast.parse(text, filename=rel)
+            except SyntaxError as exc:
+                g.problems.append((rel, exc.lineno or 0, f"Python syntax error: {exc.msg}"))
+                continue
+            _PyVisitor(g, rel).visit(tree)
+        elif _frontend_file(rel):
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            g.frontend_files += 1
+            for m in _FRONTEND_RE.finditer(text):
+                name = m.group(2) or m.group(3)
+                if name in FRONTEND_BUILTINS:
+                    continue
+                line = text.count("\n", 0, m.start()) + 1
+                g.var(name).reads.append(Read(rel, line, "frontend", True, None))
+    for ef in env_files(ctx):
+        for ln, msg in ef.problems:
+            g.problems.append((ef.path, ln, msg))
+        if ef.kind == "example":
+            g.example_files.append(ef.path)
+            for e in ef.entries:
+                v = g.var(e.name)
+                v.documented_in.append((ef.path, e.line))
+                if e.comment and not v.description:
+                    v.description = e.comment
+        else:
+            for e in ef.entries:
+                g.var(e.name).set_in.append((ef.path, e.line, e.value))
+    for project in compose_projects(ctx):
+        for f in project.files:
+            if f.error:
+                g.problems.append((f.path, f.error[0], f.error[1]))
+        for ref, path in project_refs(project):
+            v = g.var(ref.name)
+            loc = project.loc(*path)
+            if ref.required:
+                v.compose_required.append(loc)
+            if ref.default is not None:
+                v.compose_defaults.append((loc, ref.default))
+        for sname, svc in project.services.items():
+            for key, val in service_env(svc).items():
+                v = g.var(str(key))
+                v.compose_services.append(sname)
+                path, _, line = project.loc("services", sname, "environment", key).rpartition(":")
+                v.set_in.append((path or project.files[0].path, int(line) if line.isdigit() else 0,
+                                 "" if val is None else str(val)))
+    for df in dockerfiles(ctx):
+        for ln, msg in df.problems:
+            g.problems.append((df.path, ln, msg))
+        for ins in df.instructions:
+            if ins.name in ("ENV", "ARG"):
+                for k, val in _env_pairs(ins.value):
+                    g.var(k).set_in.append((df.path, ins.line, val))
+    return g
+
+
+def _env_pairs(value: str) -> list[tuple[str, str]]:
+    """``ENV A=1 B="x y"``, legacy ``ENV A 1`` and ``ARG A`` → pairs."""
+    value = value.strip()
+    if "=" not in value.split(" ", 1)[0]:
+        k, _, v = value.partition(" ")
+        return [(k, v.strip())] if k else []
+    out = []
+    for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*)", value):
+        out.append((m.group(1), m.group(2).strip("\"'")))
+    return out
+
+
+def env_graph(ctx: Context) -> EnvGraph:
+    return ctx.memo("cfg:env_graph", lambda: build_graph(ctx))

@@ -1,0 +1,339 @@
+"""CFG-030–039: application settings for production — debug/dev modes, dev servers and
+auto-reload in entry points, database and Redis URLs, LLM mock mode, API docs exposure."""
+
+from __future__ import annotations
+
+import ast
+import re
+from urllib.parse import urlsplit
+
+from prodaudit.checks.config.composemodel import compose_projects
+from prodaudit.checks.config.dockerfilemodel import dockerfiles
+from prodaudit.checks.config.effective import candidate_names, effective
+from prodaudit.checks.config.envmodel import _python_file
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.registry import check
+
+TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
+ENV_NAME_RE = re.compile(
+    r"^(ENVIRONMENT|ENV|APP_ENV|APP_ENVIRONMENT|FASTAPI_ENV|FLASK_ENV|NODE_ENV|PYTHON_ENV|RUN_ENV|"
+    r"DEPLOY_ENV|RUN_MODE|APP_MODE|STAGE)$"
+)
+DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing"})
+DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
+                         r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
+DEV_CMD_RE = re.compile(
+    r"(--reload\b|\bfastapi\s+dev\b|\bflask\s+run\b|manage\.py\s+runserver|\bnpm\s+run\s+dev\b|"
+    r"\byarn\s+dev\b|\bpnpm\s+dev\b|\breact-scripts\s+start\b|\bng\s+serve\b|\bnpm\s+start\b|"
+    r"\bvite(\s|\"|'|$)(?!\s*build)(?!\s*preview)|--debug\b)"
+)
+ENTRY_NAMES = ("procfile", "entrypoint.sh", "docker-entrypoint.sh", "start.sh", "run.sh",
+               "prestart.sh", "start-prod.sh", "gunicorn.conf.py")
+
+
+def _production_like(ctx: Context) -> None:
+    if ctx.cfg.profile == "development":
+        raise Skip("development profile: production settings not applicable")
+
+
+def _is_true(value: str) -> bool:
+    return value.strip().strip("\"'").lower() in TRUE
+
+
+@check("CFG-030", "Debug and development modes are off", severity=Severity.HIGH, needs=("repo",),
+       checklist=("2.1.3", "2.1.4"), references=("CWE-489", "CWE-215"))
+def debug_off(ctx: Context) -> list[Finding]:
+    """In the production (and staging) profile, ``DEBUG``/``*_DEBUG``/``RELOAD`` are not true and
+    ``ENVIRONMENT``/``APP_ENV``/``FASTAPI_ENV``/``FLASK_ENV``/``NODE_ENV`` are not a development
+    value — as set in the profile's env file, in the Compose ``environment:`` of built services,
+    or by the code default when neither sets them.
+
+    Debug mode returns stack traces with local variables and configuration to any client,
+    enables interactive debuggers (Werkzeug: remote code execution) and disables caches.
+
+    Remediation: set ``DEBUG=false`` and ``ENVIRONMENT=production`` in the production env and make
+    the code default the safe value; refuse to start with debug on in production.
+    """
+    _production_like(ctx)
+    out: list[Finding] = []
+    checked: list[str] = []
+    for name in sorted(candidate_names(ctx)):
+        is_debug, is_env = bool(DEBUG_RE.match(name)), bool(ENV_NAME_RE.match(name))
+        if not (is_debug or is_env):
+            continue
+        for val in effective(ctx, name):
+            checked.append(f"{name} ({val.source})")
+            bad = _is_true(val.value) if is_debug else val.value.strip().lower() in DEV_VALUES
+            if bad:
+                out.append(failed(f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} "
+                                  "profile", location=val.location, evidence=f"{name}={val.value}"))
+    if not checked:
+        raise Skip("no DEBUG/ENVIRONMENT-like setting found in the code or the profile's env")
+    if not out:
+        out.append(passed(f"debug/environment settings are production values: "
+                          f"{', '.join(checked[:12])}"))
+    return out
+
+
+def _dev_server_calls(rel: str, text: str) -> list[tuple[int, str]]:
+    """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "run"):
+            continue
+        owner = ast.unparse(node.func.value)
+        kws = {k.arg: k.value for k in node.keywords if k.arg}
+        for key in ("debug", "reload", "use_reloader"):
+            v = kws.get(key)
+            if isinstance(v, ast.Constant) and v.value is True:
+                out.append((node.lineno, f"{owner}.run({key}=True)"))
+        host = kws.get("host")
+        if (owner not in ("uvicorn", "asyncio", "subprocess") and isinstance(host, ast.Constant)
+                and host.value == "0.0.0.0"):  # noqa: S104 - the value we look for
+            out.append((node.lineno, f'{owner}.run(host="0.0.0.0"): the development server on '
+                                     "every interface"))
+    return out
+
+
+@check("CFG-031", "Production entry points run no dev server or auto-reload",
+       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "3.1.3"),
+       references=("CWE-489",))
+def entry_points(ctx: Context) -> list[Finding]:
+    """Dockerfile ``CMD``/``ENTRYPOINT``, Compose ``command:``/``entrypoint:``, Procfiles and
+    start scripts use no ``--reload``, ``fastapi dev``, ``flask run``, ``runserver``, ``npm run
+    dev``/``vite`` dev servers; Python code has no ``app.run(debug=True)``, ``app.run(host=
+    "0.0.0.0")`` or ``uvicorn.run(reload=True)``.
+
+    Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
+    framework development servers are single-threaded, unhardened and often expose debuggers.
+
+    Remediation: run ``uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers N`` (or
+    gunicorn with uvicorn workers) without ``--reload``; serve the frontend's built ``dist/``
+    with a static server.
+    """
+    _production_like(ctx)
+    out: list[Finding] = []
+    looked = 0
+    for df in dockerfiles(ctx):
+        for ins in df.instructions:
+            if ins.name in ("CMD", "ENTRYPOINT"):
+                looked += 1
+                m = DEV_CMD_RE.search(ins.value)
+                if m:
+                    out.append(failed(f"{ins.name} runs a development server ({m.group(0).strip()})",
+                                      location=df.loc(ins.line), evidence=ins.content.strip()[:300]))
+    for p in compose_projects(ctx):
+        for sname, svc in p.services.items():
+            for key in ("command", "entrypoint"):
+                if key not in svc or svc[key] is None:
+                    continue
+                looked += 1
+                cmd = svc[key] if isinstance(svc[key], str) else " ".join(map(str, svc[key]))
+                m = DEV_CMD_RE.search(cmd)
+                if m:
+                    out.append(failed(f"service {sname} {key} runs a development server "
+                                      f"({m.group(0).strip()}){p.note}",
+                                      location=p.loc("services", sname, key), evidence=cmd[:300]))
+    for rel in ctx.files.files:
+        name = rel.rsplit("/", 1)[-1].lower()
+        if name in ENTRY_NAMES or name.startswith("procfile"):
+            text = ctx.read(rel) or ""
+            looked += 1
+            for i, line in enumerate(text.splitlines(), 1):
+                m = DEV_CMD_RE.search(line)
+                if m and not line.lstrip().startswith("#"):
+                    out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
+                                      location=f"{rel}:{i}", evidence=line.strip()[:300]))
+        elif _python_file(rel):
+            text = ctx.read(rel)
+            if text and ".run(" in text:
+                for line, what in _dev_server_calls(rel, text):
+                    looked += 1
+                    out.append(failed(f"{what}", location=f"{rel}:{line}"))
+    if not looked and not out:
+        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
+                   "start script)")
+    if not out:
+        out.append(passed(f"{looked} entry point(s) checked: no dev server or auto-reload"))
+    return out
+
+
+def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:
+    v = value.strip()
+    if not v or v.startswith("<"):
+        return []
+    try:
+        parts = urlsplit(v)
+        host = (parts.hostname or "").lower()
+        password = parts.password
+    except ValueError:
+        return [warned(f"{name} from {source} is not a URL", location=location)]
+    shown = f"{name}={parts.scheme}://…@{host}" if password else f"{name}={v}"
+    if redis:
+        if parts.scheme in ("redis", "rediss", "unix") and not password and "<" not in v:
+            return [failed(f"{name} from {source} connects to Redis without authentication",
+                           location=location, evidence=shown)]
+        return []
+    if parts.scheme.startswith("sqlite"):
+        return [warned(f"{name} from {source} points at SQLite: one file, one writer, no network "
+                       "access for replicas and no managed backups", location=location,
+                       evidence=shown)]
+    if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0"):  # noqa: S104 - compared, not bound
+        return [warned(f"{name} from {source} points at {host}: inside a container that is the "
+                       "container itself", location=location, evidence=shown)]
+    return []
+
+
+@check("CFG-032", "Database and Redis URLs are production-grade", severity=Severity.HIGH,
+       needs=("repo",), checklist=("P.1.3", "P.1.4", "3.3.4"), references=("CWE-306",))
+def service_urls(ctx: Context) -> list[Finding]:
+    """In the production profile the database URL (``database.url_env``, default
+    ``DATABASE_URL``) does not point at SQLite or localhost (WARN: valid only for single-host
+    deployments that know it), and the Redis URL (``redis.url_env``) carries credentials (FAIL).
+
+    SQLite cannot be shared between replicas and is lost with the container's file system;
+    ``localhost`` inside a container is the container itself. A Redis without ``requirepass``
+    lets anything on the network read sessions and rate-limit state and run commands.
+
+    Remediation: point ``DATABASE_URL`` at the managed PostgreSQL (``postgresql+psycopg://user:
+    ${POSTGRES_PASSWORD}@db:5432/app``) and use ``redis://:PASSWORD@redis:6379/0`` (or
+    ``rediss://`` with ACL users) with ``requirepass`` on the server.
+    """
+    _production_like(ctx)
+    out: list[Finding] = []
+    looked = []
+    for name, redis in ((ctx.cfg.database.url_env, False), (ctx.cfg.redis.url_env, True)):
+        for val in effective(ctx, name):
+            looked.append(f"{name} ({val.source})")
+            out.extend(_url_findings(name, val.value, val.location, val.source, redis))
+            pw = None
+            try:
+                pw = urlsplit(val.value).password
+            except ValueError:
+                pass
+            if pw:
+                ctx.redact.register(pw)
+    if not looked:
+        raise Skip(f"neither {ctx.cfg.database.url_env} nor {ctx.cfg.redis.url_env} is set in the "
+                   "profile's env, Compose or a code default")
+    if not out:
+        out.append(passed(f"URLs are production-grade: {', '.join(looked)}"))
+    return out
+
+
+@check("CFG-033", "LLM mock mode is off in production", severity=Severity.HIGH, needs=("repo",),
+       checklist=("4.1.4", "2.1.3"))
+def mock_mode_off(ctx: Context) -> list[Finding]:
+    """The LLM mock switch (``llm.mock_env``: ``MOCK_LLM``, ``LLM_MOCK``, ``USE_MOCK_LLM``, and any
+    ``*MOCK*`` variable) is not on in the production profile's env, the Compose environment of
+    built services, or the code default.
+
+    In mock mode the product answers with canned text: users get fake answers and nobody notices
+    until they complain; usage metrics and costs look healthy while the feature is broken.
+
+    Remediation: set ``MOCK_LLM=false`` in production and make the code refuse mock mode when
+    ``ENVIRONMENT=production``.
+    """
+    _production_like(ctx)
+    names = set(ctx.cfg.llm.mock_env) | {n for n in candidate_names(ctx)
+                                         if "MOCK" in n.upper() and not n.startswith("VITE_")}
+    out: list[Finding] = []
+    looked = []
+    for name in sorted(names):
+        for val in effective(ctx, name):
+            looked.append(f"{name}={val.value} ({val.source})")
+            if _is_true(val.value):
+                out.append(failed(f"{name} is on ({val.source}) in the {ctx.cfg.profile} profile",
+                                  location=val.location, evidence=f"{name}={val.value}"))
+    if not looked:
+        raise Skip(f"no mock switch found (looked for {', '.join(sorted(names))})")
+    if not out:
+        out.append(passed(f"mock mode is off: {', '.join(looked)}"))
+    return out
+
+
+def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
+    """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "FastAPI":
+            kws = {k.arg: k.value for k in node.keywords if k.arg}
+            if any(k is None for k in (k.arg for k in node.keywords)):
+                out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
+                continue
+            states = []
+            for key in ("docs_url", "redoc_url"):
+                v = kws.get(key)
+                if v is None:
+                    states.append("default")
+                elif isinstance(v, ast.Constant):
+                    states.append("disabled" if v.value is None else "default")
+                else:
+                    states.append("conditional")
+            state = "default" if "default" in states else (
+                "conditional" if "conditional" in states else "disabled")
+            out.append((node.lineno, state, ast.unparse(node)[:200]))
+    return out
+
+
+@check("CFG-034", "Interactive API docs are not exposed in production", severity=Severity.MEDIUM,
+       needs=("repo",), checklist=("6.1.2", "1.3.1"), references=("OWASP API9:2023",))
+def docs_exposure(ctx: Context) -> list[Finding]:
+    """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
+    setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production
+    profile. ``exposure.docs_in_production`` = ``warn`` (default), ``fail`` or ``allow``.
+
+    Public interactive docs hand attackers a complete, clickable map of the API including admin
+    and debug routes; for a public API they may be intended, hence the policy setting.
+
+    Remediation: ``FastAPI(docs_url="/docs" if settings.docs_enabled else None, redoc_url=...)``
+    with ``DOCS_ENABLED=false`` in production, or protect the docs behind authentication.
+    """
+    _production_like(ctx)
+    policy = ctx.cfg.exposure.docs_in_production
+    out: list[Finding] = []
+    apps = []
+    for rel in ctx.files.files:
+        if _python_file(rel):
+            text = ctx.read(rel)
+            if text and "FastAPI(" in text:
+                apps.extend((rel, *a) for a in _fastapi_docs(rel, text))
+    flags = []
+    for name in sorted(n for n in candidate_names(ctx) if DOCS_VAR_RE.match(n)):
+        for val in effective(ctx, name):
+            flags.append(f"{name}={val.value} ({val.source})")
+            if _is_true(val.value):
+                out.append(_docs_finding(policy, f"{name} is on ({val.source}): /docs is public",
+                                         val.location))
+    for rel, line, state, detail in apps:
+        if state == "default":
+            out.append(_docs_finding(policy, "FastAPI app keeps the default docs_url/redoc_url: "
+                                     "/docs and /redoc are public", f"{rel}:{line}", detail))
+    if not apps and not flags:
+        raise Skip("no FastAPI application and no docs setting found")
+    if policy == "allow":
+        return [passed(f"exposure.docs_in_production = allow; {len(apps)} app(s), "
+                       f"settings: {', '.join(flags) or '-'}")]
+    if not out:
+        out.append(passed(f"{len(apps)} FastAPI app(s) disable or gate their docs; "
+                          f"settings: {', '.join(flags) or '-'}"))
+    return out
+
+
+def _docs_finding(policy: str, message: str, location: str, evidence: str = "") -> Finding:
+    if policy == "fail":
+        return failed(message, location=location, evidence=evidence)
+    return warned(message, location=location, evidence=evidence)
+

@@ -1,0 +1,255 @@
+"""CFG-020–024: the quality of secret values — placeholders and defaults, signing-secret
+strength, secrets shared between environments, secret defaults hard-coded in settings code."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from prodaudit.checks.config.composemodel import compose_projects, project_refs
+from prodaudit.checks.config.envfiles import EnvFile, env_files, parse_env_text
+from prodaudit.checks.config.envmodel import env_graph
+from prodaudit.checks.config.secretvalues import (
+    is_secret_var,
+    is_signing_var,
+    placeholder_reason,
+    url_password,
+    weakness,
+)
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.redact import mask_value
+from prodaudit.registry import check
+
+
+def _profile_file(ctx: Context) -> EnvFile | None:
+    """The profile's env file parsed with line numbers (None without ``--env-file``)."""
+    path = ctx.cfg.env_file
+    if path is None:
+        return None
+
+    def build() -> EnvFile | None:
+        try:
+            text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        return parse_env_text(str(path), text)
+
+    return ctx.memo("cfg:profile_envfile", build)
+
+
+def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:
+    """(name, value, line, kind) for secret-like entries: secret names and URL passwords."""
+    out = []
+    for e in ef.entries:
+        if is_secret_var(e.name):
+            out.append((e.name, e.value, e.line, "value"))
+        pw = url_password(e.value)
+        if pw is not None:
+            out.append((e.name, pw, e.line, "URL password"))
+    return out
+
+
+@check("CFG-020", "Secrets are not placeholders or defaults", severity=Severity.HIGH,
+       needs=("repo",), checklist=("2.1.4", "P.1.2", "8.2.1"), references=("CWE-1392", "CWE-798"))
+def placeholder_secrets(ctx: Context) -> list[Finding]:
+    """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
+    DSNs) in the profile's env file and in committed env files hold real values, not placeholders
+    (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
+    no fallback value (``${JWT_SECRET:-secret}``).
+
+    Template defaults are public: anyone can sign tokens with ``changethis`` or log in to a
+    database whose password is ``postgres``. A Compose fallback turns a forgotten variable into a
+    well-known secret instead of a startup error.
+
+    Remediation: generate every secret (``python -c "import secrets;
+    print(secrets.token_urlsafe(48))"``), keep it in the secret store or the deployment's env
+    file, and make Compose require it: ``${JWT_SECRET:?JWT_SECRET must be set}``.
+    """
+    out: list[Finding] = []
+    checked = 0
+    files: list[EnvFile] = [ef for ef in env_files(ctx) if ef.kind not in ("example",)]
+    prof = _profile_file(ctx)
+    if prof is not None:
+        files.insert(0, prof)
+    for ef in files:
+        is_profile = ef is prof
+        for name, value, line, kind in _secret_items(ef):
+            checked += 1
+            why = placeholder_reason(value)
+            if why is None:
+                continue
+            if why == "empty" and kind == "value" and not is_signing_var(name):
+                # an empty optional secret usually means "feature off" (SENTRY_DSN=)
+                out.append(warned(f"{name} is empty in {Path(ef.path).name}",
+                                  location=f"{ef.path}:{line}"))
+                continue
+            sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
+            out.append(failed(f"{name} ({kind}) is {why} in "
+                              f"{'the profile env file ' if is_profile else ''}{ef.path}",
+                              location=f"{ef.path}:{line}", severity=sev,
+                              evidence=f"{name}={mask_value(value)}"))
+    for p in compose_projects(ctx):
+        for ref, path in project_refs(p):
+            if not is_secret_var(ref.name) or ref.default is None:
+                continue
+            checked += 1
+            if not ref.default.strip():
+                continue  # ${LLM_API_KEY:-} = optional, off by default
+            ctx.redact.register(ref.default)
+            why = placeholder_reason(ref.default) or "a hard-coded fallback value"
+            out.append(failed(f"Compose gives {ref.name} a fallback value ({why}): a forgotten "
+                              f"variable silently becomes a known secret", location=p.loc(*path),
+                              evidence=f"${{{ref.name}{ref.op}{mask_value(ref.default)}}}"))
+    if prof is None and not files and not checked:
+        raise Skip("no --env-file and no env or Compose file with secrets to verify")
+    if not out:
+        src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
+            if prof else f"{len(files)} env file(s)"
+        out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
+                          "placeholders nor defaults"))
+    if prof is None:
+        out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+@check("CFG-021", "JWT/HMAC signing secrets are long and random", severity=Severity.HIGH,
+       needs=("repo",), checklist=("8.1.1", "P.1.2", "P.3.1"), references=("CWE-326", "CWE-521"))
+def signing_secret_strength(ctx: Context) -> list[Finding]:
+    """Signing secrets in the profile's env file (``JWT_SECRET``, ``SECRET_KEY``, ``*_SIGNING_KEY``,
+    session/HMAC keys) are at least 32 bytes and look random (character variety and Shannon
+    entropy).
+
+    An HS256 token signed with a short or dictionary secret is cracked offline from one captured
+    token (hashcat does billions of guesses per second); the attacker then forges admin tokens.
+
+    Remediation: generate 32+ random bytes, e.g. ``python -c "import secrets;
+    print(secrets.token_urlsafe(48))"``, and rotate the secret (all sessions are invalidated).
+    """
+    prof = _profile_file(ctx)
+    if prof is None:
+        raise Skip("no --env-file: signing secrets not verified")
+    g = env_graph(ctx)
+    out: list[Finding] = []
+    seen = 0
+    for e in prof.entries:
+        if not is_signing_var(e.name):
+            continue
+        seen += 1
+        ctx.redact.register(e.value)
+        why = weakness(e.value)
+        if why:
+            out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
+                              severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}"))
+    read_signing = sorted(n for n, v in g.vars.items() if is_signing_var(n) and v.reads)
+    missing = [n for n in read_signing if n not in prof.values]
+    if missing:
+        out.append(skipped(f"read by the code but not in the profile env file: {', '.join(missing)}"))
+    if not seen and not read_signing:
+        raise Skip("no JWT/HMAC/session signing secret read by the code or set in the env file")
+    if not any(f.status.value == "fail" for f in out):
+        out.insert(0, passed(f"{seen} signing secret(s) in {Path(prof.path).name} are at least "
+                             "32 bytes with high entropy"))
+    return out
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+@check("CFG-022", "Production secrets differ from development ones", severity=Severity.HIGH,
+       needs=("repo",), checklist=("2.1.3", "P.3.1"), references=("CWE-798",))
+def shared_secrets(ctx: Context) -> list[Finding]:
+    """No secret value of the production env (the profile's env file in the production profile,
+    committed ``*.production`` env files) also appears in a development, staging or local env
+    file (repository env files, ``readiness.staging_env_file``).
+
+    Development secrets live on laptops, in CI logs and in chat: a shared value means a developer
+    machine compromise is a production compromise.
+
+    Remediation: generate separate secrets per environment and rotate the shared ones.
+    """
+    prod: list[EnvFile] = [ef for ef in env_files(ctx) if ef.kind == "production"]
+    prof = _profile_file(ctx)
+    if prof is not None and ctx.cfg.profile == "production":
+        prod.insert(0, prof)
+    others: list[EnvFile] = [ef for ef in env_files(ctx)
+                             if ef.kind in ("development", "staging", "unknown")]
+    staging = ctx.cfg.readiness.staging_env_file
+    if staging is not None:
+        try:
+            others.append(parse_env_text(str(staging), staging.read_text(errors="replace")))
+        except OSError as exc:
+            return [errored(f"readiness.staging_env_file {staging}: {exc.strerror}")]
+    if prof is not None:
+        prof_real = Path(prof.path).resolve()
+        others = [o for o in others if (ctx.repo / o.path).resolve() != prof_real]
+    if not prod:
+        raise Skip("no production env (--env-file in the production profile, or a committed "
+                   "*.production env file)")
+    if not others:
+        raise Skip("no development or staging env file to compare with")
+    index: dict[str, list[tuple[str, str, int]]] = {}
+    for o in others:
+        for name, value, line, _ in _secret_items(o):
+            if len(value) >= 6 and placeholder_reason(value) is None:
+                index.setdefault(value, []).append((name, o.path, line))
+    out: list[Finding] = []
+    compared = 0
+    for p in prod:
+        for name, value, line, _ in _secret_items(p):
+            if len(value) < 6 or placeholder_reason(value) is not None:
+                continue
+            compared += 1
+            for oname, opath, oline in index.get(value, []):
+                ctx.redact.register(value)
+                out.append(failed(f"{name} in {p.path} has the same value as {oname} in {opath}:"
+                                  f"{oline}", location=f"{p.path}:{line}",
+                                  evidence=f"sha256 prefix of both values: {_fingerprint(value)}"))
+    if not out:
+        out.append(passed(f"{compared} production secret(s) compared with {len(others)} "
+                          f"development/staging env file(s): none shared"))
+    return out
+
+
+@check("CFG-023", "No secret defaults hard-coded in settings code", severity=Severity.HIGH,
+       needs=("repo",), checklist=("2.1.2", "2.1.4"), references=("CWE-798", "CWE-1188"))
+def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
+    """Settings code gives no secret-like variable a literal default (``SECRET_KEY: str =
+    "changethis"``, ``os.getenv("JWT_SECRET", "dev-secret")``, a DSN with a password).
+
+    A default secret is used whenever the variable is forgotten, and it is public (it is in the
+    repository). Fail closed instead: no default, and validation at startup.
+
+    Remediation: remove the default (``jwt_secret: SecretStr`` without a value, or ``None`` plus
+    a startup validator that refuses to run without it).
+    """
+    g = env_graph(ctx)
+    out: list[Finding] = []
+    checked = 0
+    for v in sorted(g.vars.values(), key=lambda x: x.name):
+        for r in v.reads:
+            if r.kind == "frontend" or r.default is None:
+                continue
+            pw = url_password(r.default)
+            if v.secret and (is_secret_var(v.name) or r.secret_type):
+                checked += 1
+                if pw is None and "://" in r.default:
+                    continue  # a DSN without credentials (sqlite:///./app.db) is not a secret
+                if not r.default.strip():
+                    continue
+                ctx.redact.register(r.default)
+                out.append(failed(f"{v.name} has a hard-coded default in code",
+                                  location=r.loc, evidence=f"default {mask_value(r.default)}"))
+            elif pw:
+                checked += 1
+                ctx.redact.register(pw)
+                out.append(failed(f"{v.name} defaults to a URL with a password", location=r.loc,
+                                  evidence=f"password {mask_value(pw)}"))
+    if not g.vars or not any(v.reads for v in g.vars.values()):
+        raise Skip("no environment variable reads found in the code")
+    if not out:
+        out.append(passed(f"{checked} secret-like settings read by the code: none has a literal "
+                          "secret default"))
+    return out

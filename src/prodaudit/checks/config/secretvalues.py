@@ -1,0 +1,88 @@
+"""How secret a name is and how weak a value is: placeholders, length, entropy. Not a check module."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from urllib.parse import urlsplit
+
+from prodaudit.redact import is_secret_name
+
+_NOT_SECRET_RE = re.compile(
+    r"(EXPIRE|TTL|MINUTES|SECONDS|DAYS|HOURS|LIFETIME|ALGORITHM|_ALG$|ROUNDS|LENGTH|_LEN$|_FILE$|"
+    r"_PATH$|_ENABLED$|_HEADER$|_NAME$|_FIELD$|ISSUER|AUDIENCE|_ENV$|_URL$|_URI$|_HOST$|_PORT$|"
+    r"_MODEL$|_TYPE$|_ID$|_COOKIE$|_PREFIX$|_SCHEME$|_LOCATION$|_MAX_|_MIN_|_ROTATION)",
+    re.I,
+)
+SIGNING_RE = re.compile(
+    r"(JWT|HMAC|SIGNING|SESSION|COOKIE_SECRET|CSRF|^SECRET_KEY$|^SECRET$|APP_SECRET|APP_KEY|"
+    r"TOKEN_SECRET|AUTH_SECRET|NEXTAUTH_SECRET|ENCRYPTION_KEY|FERNET)", re.I
+)
+PLACEHOLDER_RE = re.compile(
+    r"^(change[-_ ]?(me|this|it)\b.*|changethis.*|changeme.*|secret|secrets?[-_]?key|password|"
+    r"passw0rd|pass|admin|root|test|testing|default|example|sample|dummy|fake|foo|bar|foobar|"
+    r"x+|\*+|\.+|todo|fixme|tbd|none|null|undefined|placeholder|replace[-_ ]?me.*|"
+    r"insert[-_ ].*|your[-_ ].*|<[^>]*>|\[[^\]]*\]|\{\{[^}]*\}\}|123+4*5*6*.*|qwerty.*|letmein|"
+    r"s3cr3t|supersecret.*|super[-_]secret.*|my[-_]?secret.*|secret\d+|password\d+|"
+    r"development|dev|local|xxx.*|sk-\.\.\.|sk-x+|sk-your.*|\$\{[^}]*\})$",
+    re.I,
+)
+PLACEHOLDER_WORDS = ("changeme", "changethis", "change_me", "change-me", "your-", "your_",
+                     "-here", "_here", "replace-me", "replace_me", "placeholder", "example.com")
+
+
+def is_secret_var(name: str) -> bool:
+    """A variable that holds a secret (``JWT_SECRET``, ``DB_PASSWORD``, ``LLM_API_KEY`` ...), not
+    merely a setting about one (``ACCESS_TOKEN_EXPIRE_MINUTES``, ``JWT_ALGORITHM``)."""
+    return is_secret_name(name) and not _NOT_SECRET_RE.search(name)
+
+
+def is_signing_var(name: str) -> bool:
+    """A JWT/HMAC/session signing secret, where length and randomness matter most."""
+    return is_secret_var(name) and bool(SIGNING_RE.search(name))
+
+
+def url_password(value: str) -> str | None:
+    """The password of a ``scheme://user:password@host`` value, if any."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        return urlsplit(value.strip()).password
+    except ValueError:
+        return None
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why ``value`` is not a real secret (a placeholder or default), or None."""
+    v = value.strip()
+    if not v:
+        return "empty"
+    if PLACEHOLDER_RE.match(v):
+        return "a placeholder or well-known default"
+    low = v.lower()
+    for word in PLACEHOLDER_WORDS:
+        if word in low:
+            return f"contains the placeholder marker {word!r}"
+    return None
+
+
+def shannon_bits_per_char(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def weakness(value: str, min_bytes: int = 32) -> str | None:
+    """Why a signing secret is weak (too short, low entropy), or None."""
+    raw = value.encode()
+    if len(raw) < min_bytes:
+        return f"{len(raw)} bytes, shorter than {min_bytes}"
+    bits = shannon_bits_per_char(value)
+    if len(set(value)) < 10 or bits < 3.0:
+        return f"low entropy ({bits:.1f} bits/char, {len(set(value))} distinct characters)"
+    if re.fullmatch(r"[a-z]+", value) or re.fullmatch(r"(\w+?)\1+", value):
+        return "a word or a repeated pattern, not random"
+    return None

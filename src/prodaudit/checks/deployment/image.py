@@ -1,0 +1,433 @@
+"""DEP-010–029: the API image: build, size, user, HEALTHCHECK, secrets, ports."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prodaudit.checks.deployment._common import ComposeError, compose_config, compose_files, rel
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.redact import is_secret_name
+from prodaudit.registry import check
+
+TAG_PREFIX = "prodaudit-audit-"
+LOG_TAIL = 4000
+BENIGN_SECRET_NAMES = re.compile(r"^(GPG_KEY|PYTHON_GPG_KEY|.*_KEY_ID|.*PUBLIC_KEY.*|.*_SHA256|"
+                                 r"PIP_.*|.*_TOKEN_URL|.*_PASSWORD_FILE|.*_FILE)$", re.I)
+PLACEHOLDER = re.compile(
+    r"^(|changeme|change-me|placeholder|dummy|example|none|null|\$\{.*\}|<.*>)$", re.I)
+HISTORY_SECRET_RE = re.compile(
+    r"\b([A-Z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_KEY|CREDENTIAL)[A-Z0-9_]*)"
+    r"=(\"[^\"]+\"|'[^']+'|[^\s'\"]+)", re.I)
+TOKEN_RE = re.compile(r"\b(sk-(?:proj-|ant-|live-)?[A-Za-z0-9_-]{16,}|AKIA[A-Z0-9]{16}|"
+                      r"gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,})")
+
+
+@dataclass
+class BuiltImage:
+    tag: str
+    dockerfile: Path
+    context_dir: Path
+    target: str | None
+    build_args: dict[str, str]
+    ok: bool
+    log: str
+    seconds: float
+    error: str = ""
+    inspect: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        cfg = self.inspect.get("Config") or {}
+        return cfg if isinstance(cfg, dict) else {}
+
+
+def build_spec(ctx: Context) -> tuple[Path, Path, str | None, dict[str, str], str]:
+    """(dockerfile, context, target, build args, source note) of the audited service's image."""
+    service = ctx.cfg.docker.service
+    args: dict[str, str] = {}
+    if compose_files(ctx):
+        try:
+            svc = compose_config(ctx).get("services", {}).get(service) or {}
+        except (ComposeError, Skip):
+            svc = {}
+        build = svc.get("build")
+        if isinstance(build, dict) and build.get("context"):
+            context_dir = Path(build["context"])
+            dockerfile = context_dir / build.get("dockerfile", "Dockerfile")
+            args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
+            return (dockerfile, context_dir, build.get("target"), args,
+                    f"compose service {service}")
+    dockerfile = ctx.repo / "Dockerfile"
+    if not dockerfile.is_file():
+        raise Skip(f"no Dockerfile at the repository root and no build section for compose "
+                   f"service {service!r} (docker.service)")
+    return dockerfile, ctx.repo, None, args, "repository Dockerfile"
+
+
+def _build(ctx: Context) -> BuiltImage:
+    dockerfile, context_dir, target, args, _ = build_spec(ctx)
+    args.update(ctx.cfg.docker.build_args)
+    if ctx.cfg.docker.base_image:
+        args["BASE_IMAGE"] = ctx.cfg.docker.base_image
+    tag = f"{TAG_PREFIX}{uuid.uuid4().hex[:12]}:latest"
+    cmd = ["docker", "build", "-t", tag, "-f", str(dockerfile), "--label",
+           "org.prodaudit.audit=1"]
+    if target:
+        cmd += ["--target", target]
+    for k, v in sorted(args.items()):
+        cmd += ["--build-arg", f"{k}={v}"]
+    cmd.append(str(context_dir))
+    img = BuiltImage(tag=tag, dockerfile=dockerfile, context_dir=context_dir, target=target,
+                     build_args=args, ok=False, log="", seconds=0.0)
+    ctx.on_close(lambda: remove_image(tag, created_ids(img.log)))
+    start = time.monotonic()
+    timeout = ctx.cfg.docker.build_timeout_seconds
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        img.log = (proc.stdout + proc.stderr)[-20000:]
+        img.ok = proc.returncode == 0
+        if not img.ok:
+            img.error = f"docker build exited with {proc.returncode}"
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        img.log = (out.decode(errors="replace") if isinstance(out, bytes) else out)[-20000:]
+        img.error = f"docker build did not finish within {timeout:.0f} s"
+    img.seconds = time.monotonic() - start
+    if img.ok:
+        img.inspect = _inspect(tag)
+        img.history = _history(tag)
+    return img
+
+
+def _inspect(ref: str) -> dict[str, Any]:
+    out = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True,
+                         timeout=60, check=True)
+    data = json.loads(out.stdout)
+    return data[0] if data else {}
+
+
+def _history(ref: str) -> list[dict[str, Any]]:
+    out = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{json .}}", ref],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def created_ids(log: str) -> list[str]:
+    """Image ids the classic builder created in this build (steps not taken from the cache):
+    the final images of other stages stay behind as dangling images otherwise."""
+    ids: list[str] = []
+    for block in re.split(r"(?m)^Step \d+/\d+ : ", log)[1:]:
+        if "---> Using cache" in block:
+            continue
+        found = re.findall(r"(?m)^ ---> ([0-9a-f]{12})\s*$", block)
+        if found:
+            ids.append(found[-1])
+    return ids
+
+
+def remove_image(ref: str, created: list[str] | None = None) -> None:
+    """Remove the tag, then whatever the build created that nothing else uses (newest first)."""
+    subprocess.run(["docker", "image", "rm", "-f", ref], capture_output=True, timeout=120,
+                   check=False)
+    for image_id in reversed(created or []):
+        subprocess.run(["docker", "image", "rm", image_id], capture_output=True, timeout=60,
+                       check=False)
+
+
+def image(ctx: Context) -> BuiltImage:
+    """The audited image, built once per run (removed when the run ends)."""
+    ctx.docker()  # Skip when no engine answers
+    return ctx.memo("deployment:image", lambda: _build(ctx))
+
+
+def built(ctx: Context) -> BuiltImage:
+    img = image(ctx)
+    if not img.ok:
+        raise Skip("the image did not build (see DEP-010)")
+    return img
+
+
+def _loc(ctx: Context, img: BuiltImage) -> str:
+    return rel(ctx, img.dockerfile)
+
+
+def _ref(img: BuiltImage) -> str:
+    return f"{img.dockerfile.name}{' --target ' + img.target if img.target else ''}"
+
+
+@check("DEP-010", "The image builds", severity=Severity.HIGH, needs=("docker",),
+       checklist=("3.1.1", "P.2.1"), timeout=1200)
+def builds(ctx: Context) -> list[Finding]:
+    """The audited service's image builds from its Dockerfile (the compose ``build`` section of
+    ``docker.service``, else the repository's Dockerfile), with ``docker.base_image`` as the
+    ``BASE_IMAGE`` build argument when set. The build log is the evidence of a failure.
+
+    The image is tagged ``prodaudit-audit-<random>`` and removed when the audit ends.
+
+    Remediation: reproduce with the ``docker build`` command in the evidence and fix the failing
+    step; dependencies should install from pinned requirements (a wheelhouse for offline builds).
+    """
+    img = image(ctx)
+    cmd = (f"docker build -f {rel(ctx, img.dockerfile)}"
+           + (f" --target {img.target}" if img.target else "")
+           + "".join(f" --build-arg {k}={shlex.quote(v)}"
+                     for k, v in sorted(img.build_args.items()))
+           + f" {rel(ctx, img.context_dir) or '.'}")
+    if not img.ok:
+        return [failed(f"the image did not build: {img.error}", location=_loc(ctx, img),
+                       evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
+    return [passed(f"{_ref(img)} built in {img.seconds:.0f} s", location=_loc(ctx, img),
+                   evidence=f"$ {cmd}")]
+
+
+@check("DEP-011", "Image size is within the budget", severity=Severity.LOW, needs=("docker",),
+       checklist=("3.1.4",), timeout=1200)
+def size(ctx: Context) -> list[Finding]:
+    """The built image is no larger than ``docker.image_size_budget_mb`` (default 600 MB).
+
+    Large images slow deployments and rollbacks and usually carry build tools and caches an
+    attacker can use.
+
+    Remediation: use a slim base, a multi-stage build that copies only the virtualenv, and
+    ``--no-cache-dir``; check ``docker history`` for the largest layers.
+    """
+    img = built(ctx)
+    mb = int(img.inspect.get("Size", 0)) / 1_000_000
+    budget = ctx.cfg.docker.image_size_budget_mb
+    layers = sorted(img.history, key=lambda h: _size_bytes(str(h.get("Size", "0"))), reverse=True)
+    ev = "largest layers:\n" + "\n".join(
+        f"{h.get('Size', '?'):>8}  {str(h.get('CreatedBy', ''))[:120]}" for h in layers[:5])
+    if mb > budget:
+        return [failed(f"image is {mb:.0f} MB, over the {budget:.0f} MB budget",
+                       location=_loc(ctx, img), evidence=ev)]
+    return [passed(f"image is {mb:.0f} MB (budget {budget:.0f} MB)", location=_loc(ctx, img),
+                   evidence=ev)]
+
+
+def _size_bytes(text: str) -> float:
+    m = re.match(r"([\d.]+)\s*([kMG]?B)", text)
+    if not m:
+        return 0.0
+    return float(m.group(1)) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+
+
+@check("DEP-012", "The image does not run as root", severity=Severity.HIGH, needs=("docker",),
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "CWE-250"), timeout=1200)
+def non_root(ctx: Context) -> list[Finding]:
+    """The image's configured user (``Config.User``) is neither empty, ``root`` nor uid 0.
+
+    A process running as root inside the container turns any code execution bug into root on
+    the container and a much shorter path to the host.
+
+    Remediation: create an unprivileged user with a fixed uid and end the Dockerfile with
+    ``USER 10001:10001``.
+    """
+    img = built(ctx)
+    user = str(img.config.get("User") or "")
+    name = user.split(":", 1)[0]
+    if name in ("", "root", "0"):
+        return [failed(f"the image runs as {user or 'root (no USER)'}",
+                       location=_loc(ctx, img), evidence=f"Config.User: {user!r}")]
+    return [passed(f"the image runs as user {user}", location=_loc(ctx, img))]
+
+
+@check("DEP-013", "The image defines a HEALTHCHECK", severity=Severity.MEDIUM, needs=("docker",),
+       checklist=("3.1.5", "P.2.5"), references=("CIS Docker 4.6",), timeout=1200)
+def healthcheck(ctx: Context) -> list[Finding]:
+    """The image has a ``HEALTHCHECK`` (``Config.Healthcheck`` with a test other than NONE).
+
+    Without it ``docker ps`` and orchestrators only know that the process exists, not that it
+    answers.
+
+    Remediation: ``HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD
+    [...]`` calling the readiness endpoint with a binary present in the image.
+    """
+    img = built(ctx)
+    hc = img.config.get("Healthcheck") or {}
+    test = hc.get("Test") or []
+    if not test or test[0] == "NONE":
+        return [failed("the image defines no HEALTHCHECK", location=_loc(ctx, img),
+                       evidence=f"Config.Healthcheck: {json.dumps(hc) if hc else 'absent'}")]
+    return [passed(f"HEALTHCHECK {' '.join(str(t) for t in test)[:160]}", location=_loc(ctx, img))]
+
+
+def _secret_env(img: BuiltImage) -> list[tuple[str, str, str]]:
+    """(where, name, value) of secret-looking values in Env and labels."""
+    hits: list[tuple[str, str, str]] = []
+    for entry in img.config.get("Env") or []:
+        name, _, value = str(entry).partition("=")
+        if _is_secret(name, value):
+            hits.append(("ENV", name, value))
+    for name, value in (img.config.get("Labels") or {}).items():
+        if _is_secret(str(name).replace(".", "_").replace("-", "_"), str(value)):
+            hits.append(("LABEL", str(name), str(value)))
+    return hits
+
+
+def _is_secret(name: str, value: str) -> bool:
+    if TOKEN_RE.search(value):
+        return True
+    return (is_secret_name(name) and not BENIGN_SECRET_NAMES.match(name)
+            and not PLACEHOLDER.match(value.strip()) and len(value) >= 6)
+
+
+@check("DEP-014", "No secret values in the image (Env, labels, history)",
+       severity=Severity.CRITICAL, needs=("docker",), checklist=("3.1.3",),
+       references=("CWE-798", "CIS Docker 4.10"), timeout=1200)
+def no_secrets(ctx: Context) -> list[Finding]:
+    """The image's environment, labels and layer history (``docker history``: every ``RUN``,
+    ``ENV`` and ``ARG`` as built) contain no secret values: secret-named variables with real
+    values, or provider key formats.
+
+    Anyone who can pull the image reads them with ``docker inspect``/``docker history``; they
+    cannot be rotated out of published layers.
+
+    Remediation: never put secrets in ``ENV``, ``ARG`` or ``LABEL``; pass them at run time
+    (environment, Docker secrets) or use ``RUN --mount=type=secret`` for build-time secrets;
+    rotate any secret that was baked in.
+    """
+    img = built(ctx)
+    out: list[Finding] = []
+    for where, name, value in _secret_env(img):
+        ctx.redact.register(value)
+        out.append(failed(f"{where} {name} carries a secret value baked into the image",
+                          location=_loc(ctx, img), evidence=f"{where} {name}={value}"))
+    for h in img.history:
+        created = str(h.get("CreatedBy", ""))
+        for m in HISTORY_SECRET_RE.finditer(created):
+            name, value = m.group(1), m.group(2).strip("'\"")
+            if BENIGN_SECRET_NAMES.match(name) or PLACEHOLDER.match(value) or len(value) < 6:
+                continue
+            if any(f.evidence.endswith(f"{name}={value}") for f in out):
+                continue
+            ctx.redact.register(value)
+            out.append(failed(f"layer history sets {name} with a literal value",
+                              location=_loc(ctx, img), evidence=created[:300]))
+        for m in TOKEN_RE.finditer(created):
+            ctx.redact.register(m.group(1))
+            out.append(failed("layer history contains a credential-format token",
+                              location=_loc(ctx, img), evidence=created[:300]))
+    if not out:
+        out.append(passed(f"no secret values in {len(img.config.get('Env') or [])} ENV entries, "
+                          f"{len(img.config.get('Labels') or {})} labels and "
+                          f"{len(img.history)} history entries", location=_loc(ctx, img)))
+    return out
+
+
+def _compose_container_ports(ctx: Context) -> list[int]:
+    try:
+        svc = compose_config(ctx).get("services", {}).get(ctx.cfg.docker.service) or {}
+    except (ComposeError, Skip):
+        return []
+    ports: list[int] = []
+    for p in svc.get("ports") or []:
+        if isinstance(p, dict) and p.get("target"):
+            ports.append(int(p["target"]))
+    return ports
+
+
+@check("DEP-015", "Exposed ports are as expected", severity=Severity.LOW, needs=("docker",),
+       checklist=("P.2.4",), timeout=1200)
+def exposed_ports(ctx: Context) -> list[Finding]:
+    """The image's ``EXPOSE`` list equals ``docker.expected_ports`` (or, unset, the container
+    ports the compose service publishes).
+
+    Remediation: ``EXPOSE`` only the application's port; remove debug or admin ports.
+    """
+    img = built(ctx)
+    exposed = sorted(int(p.split("/")[0]) for p in (img.config.get("ExposedPorts") or {}))
+    expected = sorted(set(ctx.cfg.docker.expected_ports or _compose_container_ports(ctx)))
+    if not expected:
+        raise Skip(f"no expected ports (docker.expected_ports unset and the compose service "
+                   f"publishes none); image exposes {exposed or 'nothing'}")
+    extra = [p for p in exposed if p not in expected]
+    missing = [p for p in expected if p not in exposed]
+    ev = f"EXPOSE: {exposed}\nexpected: {expected}"
+    out: list[Finding] = []
+    if extra:
+        out.append(warned(f"the image exposes unexpected ports {extra}", location=_loc(ctx, img),
+                          evidence=ev))
+    if missing:
+        out.append(warned(f"expected ports {missing} are not exposed", location=_loc(ctx, img),
+                          evidence=ev))
+    return out or [passed(f"exposed ports {exposed} as expected", location=_loc(ctx, img))]
+
+
+def _healthcheck_binary(img: BuiltImage) -> tuple[str, list[str]]:
+    """(the binary the healthcheck runs, candidate absolute paths)."""
+    test = [str(t) for t in (img.config.get("Healthcheck") or {}).get("Test") or []]
+    if not test or test[0] == "NONE":
+        raise Skip("the image defines no HEALTHCHECK (see DEP-013)")
+    if test[0] == "CMD-SHELL":
+        words = shlex.split(" ".join(test[1:]))
+        binary = words[0] if words else ""
+        shell = ["/bin/sh"]
+    else:
+        binary = test[1] if len(test) > 1 else ""
+        shell = []
+    if not binary:
+        raise Skip("the HEALTHCHECK has no command")
+    if binary.startswith("/"):
+        return binary, shell + [binary]
+    path_env = next((e.split("=", 1)[1] for e in img.config.get("Env") or []
+                     if str(e).startswith("PATH=")), "/usr/local/bin:/usr/bin:/bin")
+    return binary, shell + [f"{d.rstrip('/')}/{binary}" for d in path_env.split(":") if d]
+
+
+def path_exists(ctx: Context, image_ref: str, paths: list[str]) -> dict[str, bool]:
+    """Whether each path exists in the image, read with ``docker cp`` from a created (never
+    started) container."""
+    client = ctx.docker()
+    container = client.container.create(image_ref, name=f"prodaudit-probe-{uuid.uuid4().hex[:8]}",
+                                        networks=["none"])
+    result: dict[str, bool] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="prodaudit-cp-") as tmp:
+            for i, p in enumerate(paths):
+                proc = subprocess.run(["docker", "cp", f"{container.id}:{p}", f"{tmp}/{i}"],
+                                      capture_output=True, text=True, timeout=60)
+                result[p] = proc.returncode == 0
+    finally:
+        container.remove(force=True)
+    return result
+
+
+@check("DEP-016", "The healthcheck's binary exists in the image", severity=Severity.MEDIUM,
+       needs=("docker",), checklist=("3.1.5",), timeout=1200)
+def healthcheck_binary(ctx: Context) -> list[Finding]:
+    """The program the ``HEALTHCHECK`` runs (``curl``, ``wget``, ``python`` ... and ``/bin/sh``
+    for the shell form) exists in the final image.
+
+    Slim and distroless images often lack ``curl``: the healthcheck then fails forever, the
+    container is never healthy, and ``depends_on: service_healthy`` blocks the stack.
+
+    Remediation: call a binary the image has (e.g. the application's Python with
+    ``urllib.request``), or install the tool in the final stage.
+    """
+    img = built(ctx)
+    binary, candidates = _healthcheck_binary(img)
+    found = path_exists(ctx, img.tag, candidates)
+    shell_missing = candidates[0] == "/bin/sh" and not found.get("/bin/sh")
+    if shell_missing:
+        return [failed("the HEALTHCHECK uses the shell form but /bin/sh is not in the image",
+                       location=_loc(ctx, img))]
+    hits = [p for p in candidates if p != "/bin/sh" and found.get(p)]
+    if not hits:
+        return [failed(f"the HEALTHCHECK runs {binary}, which is not in the image",
+                       location=_loc(ctx, img),
+                       evidence="looked for: "
+                       + ", ".join(c for c in candidates if c != "/bin/sh"))]
+    return [passed(f"the HEALTHCHECK binary {hits[0]} exists in the image",
+                   location=_loc(ctx, img))]

@@ -1,0 +1,581 @@
+"""FUN-020–024: the authentication flow with the audit account, step by step.
+
+Logins are few (the target rate-limits them): FUN-020 uses the shared session, FUN-021 and
+FUN-022 one private login each, FUN-023 two failed attempts, FUN-024 one registration and login.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+from prodaudit.auth import (
+    LOGOUT_PATH_RE,
+    ME_PATH_RE,
+    REFRESH_PATH_RE,
+    AuthError,
+    AuthSession,
+    credentials_from_env,
+    extract_tokens,
+    find_endpoint,
+    login,
+    login_attempt,
+    login_body_kinds,
+    login_url,
+    username_field,
+)
+from prodaudit.checks.functional.operations import act_on
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
+from prodaudit.openapi import OpenAPIDoc
+from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.registry import check
+
+REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
+VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
+
+
+# ---- shared helpers -----------------------------------------------------------------------
+async def _doc(ctx: Context) -> OpenAPIDoc | None:
+    try:
+        return await ctx.openapi()
+    except Skip:
+        return None
+
+
+def _steps(ctx: Context) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = ctx.memo("functional:auth_flow", list)
+    return steps
+
+
+async def record(
+    ctx: Context, check_id: str, step: str, ex: Exchange | None, result: str, detail: str = ""
+) -> None:
+    """Append one step of the auth flow to ``facts.auth_flow`` (re-exported)."""
+    steps = _steps(ctx)
+    steps.append(
+        {
+            "check": check_id,
+            "step": step,
+            "request": f"{ex.method} {ex.url}" if ex is not None else "",
+            "status": ex.status if ex is not None else None,
+            "result": result,
+            "detail": detail,
+        }
+    )
+    ctx.export("auth_flow", sorted(steps, key=lambda s: str(s["check"])))
+    if ex is not None:
+        await act_on(ctx, check_id, ex, step, result, detail)
+
+
+async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
+    return find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
+
+
+async def private_login(ctx: Context, check_id: str) -> AuthSession:
+    """A session of the audit account of this check's own (not the shared one)."""
+    creds = credentials_from_env(ctx.cfg.auth)
+    if creds is None:
+        raise Skip(
+            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
+        )
+    ctx.redact.register(creds.password)
+    try:
+        sess = await login(ctx.http, ctx.base_url, await _doc(ctx), ctx.cfg.auth, creds)
+    except AuthError as exc:
+        raise Skip(f"audit account login failed: {exc}") from None
+    ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
+    # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
+    shared = ctx._sessions.get("first")
+    if shared is not None and ctx.cfg.auth.token_scheme is None:
+        sess.scheme = shared.scheme
+    await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")
+    return sess
+
+
+def _refresh_cookie(sess: AuthSession) -> tuple[str, str] | None:
+    for raw in sess.login_exchange.header_all("set-cookie"):
+        name, _, rest = raw.partition("=")
+        if "refresh" in name.lower():
+            return name.strip(), rest.split(";", 1)[0]
+    return None
+
+
+def _error_shape(ex: Exchange) -> str:
+    """Status and body with volatile fields removed, for comparing two error answers."""
+    try:
+        body: Any = ex.json()
+    except ValueError:
+        body = ex.text.strip()[:500]
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if not VOLATILE_KEYS.search(str(k))}
+    return f"{ex.status} {json.dumps(body, sort_keys=True)}"
+
+
+# ---- checks -------------------------------------------------------------------------------
+@check(
+    "FUN-020",
+    "Audit account logs in and the current-user endpoint answers",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("4.2.4", "1.3.1"),
+    references=("OWASP API2:2023",),
+)
+async def login_and_me(ctx: Context) -> list[Finding]:
+    """The login endpoint (configured ``auth.login_url``, the OAuth2 password flow ``tokenUrl`` of
+    the OpenAPI security schemes, or a POST path named like login/token; form or JSON body; token
+    in the body or a cookie) accepts the audit account named by ``auth.username_env`` /
+    ``auth.password_env``, and the current-user endpoint (``auth.me_url`` or a GET path like
+    ``/users/me``) answers 200 with that token and describes that user.
+
+    If the audit account cannot log in, users cannot either; every authenticated check depends
+    on this flow.
+
+    Remediation: fix the login route or the audit account; declare the OAuth2 ``tokenUrl`` in the
+    OpenAPI document (FastAPI: ``OAuth2PasswordBearer(tokenUrl=...)``) or set ``auth.login_url``.
+    """
+    creds = credentials_from_env(ctx.cfg.auth)
+    if creds is None:
+        raise Skip(
+            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
+        )
+    doc = await _doc(ctx)
+    if login_url(doc, ctx.cfg.auth, ctx.base_url) is None:
+        return [
+            failed(
+                "no login endpoint found: none configured (auth.login_url), no OAuth2 "
+                "tokenUrl and no POST path named like login/token in the OpenAPI document",
+                location=ctx.base_url,
+            )
+        ]
+    try:
+        sess = await ctx.auth()
+    except Skip as exc:
+        if "rate limited" in exc.reason:
+            raise
+        return [failed(exc.reason, location=f"POST {login_url(doc, ctx.cfg.auth, ctx.base_url)}")]
+    where = "a cookie (" + sess.token_in_cookie + ")" if sess.token_in_cookie else "the body"
+    await record(
+        ctx,
+        "FUN-020",
+        f"log in ({sess.body_kind} body)",
+        sess.login_exchange,
+        "ok",
+        f"token in {where}, scheme {sess.scheme}, expires_in {sess.expires_in}",
+    )
+    findings = [
+        passed(
+            f"POST {sess.login_url} ({sess.body_kind} body) logged the audit account in; "
+            f"token in {where}, sent as {'cookie' if sess.token_in_cookie else sess.scheme}",
+            location=f"POST {sess.login_url}",
+        )
+    ]
+    url = await me_url(ctx, doc)
+    if url is None:
+        findings.append(skipped("no current-user endpoint found (set auth.me_url)"))
+        return findings
+    ex = await ctx.http.get(url, headers=sess.headers())
+    if ex.status == 401 and not sess.token_in_cookie and ctx.cfg.auth.token_scheme is None:
+        for scheme in ("Bearer", "Token", "JWT"):
+            if scheme == sess.scheme:
+                continue
+            retry = await ctx.http.get(
+                url, headers={"Authorization": f"{scheme} {sess.access_token}"}
+            )
+            if retry.status == 200:
+                findings.append(
+                    warned(
+                        f"the token is accepted with the {scheme!r} scheme, not "
+                        f"{sess.scheme!r}: set auth.token_scheme = {scheme!r}",
+                        location=f"GET {url}",
+                    )
+                )
+                sess.scheme = scheme
+                ex = retry
+                break
+    if ex.status != 200:
+        await record(ctx, "FUN-020", "current user", ex, "fail")
+        findings.append(
+            failed(
+                f"GET {url} with the audit account's token answered {ex.status or ex.error}",
+                location=f"GET {url}",
+                evidence=ex.evidence(),
+            )
+        )
+        return findings
+    if creds.username.lower() not in ex.text.lower():
+        await record(ctx, "FUN-020", "current user", ex, "warn", "does not mention the account")
+        findings.append(
+            warned(
+                f"GET {url} answered 200 but the body does not mention the audit "
+                "account's user name",
+                location=f"GET {url}",
+                evidence=ex.evidence(),
+            )
+        )
+    else:
+        await record(ctx, "FUN-020", "current user", ex, "ok")
+        findings.append(
+            passed(f"GET {url} answered 200 and describes the audit account", location=f"GET {url}")
+        )
+    return findings
+
+
+@check(
+    "FUN-021",
+    "Refresh flow issues a working access token",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("8.1.3", "4.2.4"),
+    references=("OWASP API2:2023",),
+)
+async def refresh_flow(ctx: Context) -> list[Finding]:
+    """When the API offers a refresh endpoint (``auth.refresh_url`` or a POST path like
+    ``/auth/refresh``), a refresh token from the login (body or cookie) obtains a new access token,
+    and that token works on the current-user endpoint.
+
+    A broken refresh flow logs users out when their short-lived access token expires.
+
+    Remediation: accept the refresh token (body or HttpOnly cookie), rotate it, return a new
+    access token in the same shape as the login response.
+    """
+    doc = await _doc(ctx)
+    url = find_endpoint(doc, ctx.cfg.auth.refresh_url, REFRESH_PATH_RE, ("POST",), ctx.base_url)
+    if url is None:
+        raise Skip("no refresh endpoint (auth.refresh_url or a POST path like /auth/refresh)")
+    me = await me_url(ctx, doc)
+    sess = await private_login(ctx, "FUN-021")
+    cookie = _refresh_cookie(sess)
+    if sess.refresh_token:
+        ex = await ctx.http.request("POST", url, json={"refresh_token": sess.refresh_token})
+        if ex.status == 422 and cookie is not None:
+            ex = await ctx.http.request("POST", url, headers={"Cookie": f"{cookie[0]}={cookie[1]}"})
+    elif cookie is not None:
+        ex = await ctx.http.request("POST", url, headers={"Cookie": f"{cookie[0]}={cookie[1]}"})
+    else:
+        return [
+            failed(
+                f"POST {url} exists but the login response carries no refresh token "
+                "(body or cookie)",
+                location=f"POST {sess.login_url}",
+                evidence=sess.login_exchange.evidence(),
+            )
+        ]
+    loc = f"POST {url}"
+    if ex.status not in (200, 201):
+        await record(ctx, "FUN-021", "refresh", ex, "fail")
+        return [
+            failed(
+                f"{loc} answered {ex.status or ex.error} to a fresh refresh token",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        ]
+    access, refresh, _, _, _ = extract_tokens(ex)
+    ctx.redact.register(access.rsplit(".", 1)[-1] if access else None, refresh)
+    if not access:
+        await record(ctx, "FUN-021", "refresh", ex, "fail", "no access token in the answer")
+        return [
+            failed(
+                f"{loc} answered {ex.status} without a new access token",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        ]
+    await record(
+        ctx,
+        "FUN-021",
+        "refresh",
+        ex,
+        "ok",
+        "new access token"
+        + (", refresh token rotated" if refresh and refresh != sess.refresh_token else ""),
+    )
+    if me is None:
+        return [
+            passed(f"{loc} returned a new access token"),
+            skipped("no current-user endpoint to try the new token on (set auth.me_url)"),
+        ]
+    check_ex = await ctx.http.get(me, headers=sess.headers(access))
+    if check_ex.status != 200:
+        await record(ctx, "FUN-021", "current user with the refreshed token", check_ex, "fail")
+        return [
+            failed(
+                f"the refreshed access token does not work: GET {me} answered "
+                f"{check_ex.status or check_ex.error}",
+                location=f"GET {me}",
+                evidence=check_ex.evidence(),
+            )
+        ]
+    await record(ctx, "FUN-021", "current user with the refreshed token", check_ex, "ok")
+    return [passed(f"{loc} returned a new access token that works on GET {me}", location=loc)]
+
+
+@check(
+    "FUN-022",
+    "Logout revokes the access token",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("8.1.3", "4.2.4", "8.1.1"),
+    references=("OWASP API2:2023", "CWE-613"),
+)
+async def logout_revokes(ctx: Context) -> list[Finding]:
+    """When the API offers a logout or revocation endpoint (``auth.logout_url`` or a POST path like
+    ``/auth/logout``), the access token used to log out stops working: the current-user endpoint
+    answers 401 with it afterwards. Uses a private login, never the shared session.
+
+    A logout that only deletes the token in the browser leaves a stolen token valid until it
+    expires (insufficient session expiration).
+
+    Remediation: keep a denylist of revoked token ids (``jti``) in Redis with a TTL equal to the
+    token's remaining lifetime and check it on every request; revoke the refresh token too.
+    """
+    doc = await _doc(ctx)
+    url = find_endpoint(
+        doc, ctx.cfg.auth.logout_url, LOGOUT_PATH_RE, ("POST", "DELETE", "GET"), ctx.base_url
+    )
+    if url is None:
+        raise Skip("no logout endpoint (auth.logout_url or a path like /auth/logout)")
+    me = await me_url(ctx, doc)
+    if me is None:
+        raise Skip("no current-user endpoint to verify revocation (set auth.me_url)")
+    sess = await private_login(ctx, "FUN-022")
+    before = await ctx.http.get(me, headers=sess.headers())
+    if before.status != 200:
+        return [
+            errored(
+                f"GET {me} answered {before.status or before.error} before logout",
+                location=f"GET {me}",
+                evidence=before.evidence(),
+            )
+        ]
+    method = "POST"
+    if doc is not None:
+        ops = [
+            o for o in doc.operations if url.endswith(o.path) and re.search(LOGOUT_PATH_RE, o.path)
+        ]
+        method = ops[0].method if ops else "POST"
+    headers = dict(sess.headers())
+    cookie = _refresh_cookie(sess)
+    if cookie is not None and "Cookie" not in headers:
+        headers["Cookie"] = f"{cookie[0]}={cookie[1]}"
+    out = await ctx.http.request(method, url, headers=headers)
+    loc = f"{method} {url}"
+    if out.status is None or not 200 <= out.status < 300:
+        await record(ctx, "FUN-022", "log out", out, "fail")
+        return [
+            failed(
+                f"{loc} answered {out.status or out.error}", location=loc, evidence=out.evidence()
+            )
+        ]
+    await record(ctx, "FUN-022", "log out", out, "ok")
+    after = await ctx.http.get(me, headers=sess.headers())
+    if after.status == 200:
+        await record(ctx, "FUN-022", "old token after logout", after, "fail", "still accepted")
+        return [
+            failed(
+                f"the access token still works after {loc}: GET {me} answered 200",
+                location=f"GET {me}",
+                evidence=after.evidence(),
+            )
+        ]
+    if after.status in (401, 403):
+        await record(ctx, "FUN-022", "old token after logout", after, "ok", "rejected")
+        return [
+            passed(f"after {loc} the old access token is rejected ({after.status})", location=loc)
+        ]
+    await record(ctx, "FUN-022", "old token after logout", after, "error")
+    return [
+        errored(
+            f"GET {me} with the logged-out token answered {after.status or after.error}",
+            location=f"GET {me}",
+            evidence=after.evidence(),
+        )
+    ]
+
+
+@check(
+    "FUN-023",
+    "Failed logins do not reveal whether the user exists",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("1.3.1", "4.2.4"),
+    references=("OWASP API2:2023", "CWE-204"),
+)
+async def no_user_enumeration(ctx: Context) -> list[Finding]:
+    """A wrong password for the audit account and any password for an unknown user both answer 401
+    (or 400) with the same status and the same message. Two failed attempts only (accounts lock
+    after a few).
+
+    Different answers for "no such user" and "wrong password" let an attacker harvest valid
+    accounts for credential stuffing (observable response discrepancy).
+
+    Remediation: answer every failed login with one status and one message ("Incorrect email or
+    password"), and spend the same time on unknown users (verify against a dummy hash).
+    """
+    creds = credentials_from_env(ctx.cfg.auth)
+    if creds is None:
+        raise Skip(
+            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
+        )
+    doc = await _doc(ctx)
+    url = login_url(doc, ctx.cfg.auth, ctx.base_url)
+    if url is None:
+        raise Skip("no login endpoint found (auth.login_url)")
+    try:
+        kind = (await ctx.auth()).body_kind
+    except Skip:
+        kind = login_body_kinds(doc, ctx.cfg.auth, url)[0]
+    field_name = username_field(doc, url, ctx.cfg.auth)
+    wrong_pw = "Wrong-" + secrets.token_urlsafe(12)
+    user = creds.username
+    unknown = (
+        f"prodaudit-nobody-{secrets.token_hex(4)}@{user.split('@', 1)[1]}"
+        if "@" in user
+        else f"prodaudit-nobody-{secrets.token_hex(4)}"
+    )
+    known_ex = await login_attempt(ctx.http, url, kind, field_name, user, wrong_pw)
+    unknown_ex = await login_attempt(ctx.http, url, kind, field_name, unknown, wrong_pw)
+    loc = f"POST {url}"
+    for ex in (known_ex, unknown_ex):
+        if ex.status is None:
+            return [errored(f"{loc}: {ex.error}", location=loc)]
+        if ex.status == 429:
+            raise Skip(f"{loc}: rate limited (429) before the failed-login comparison")
+    findings: list[Finding] = []
+    for label, ex in (("wrong password", known_ex), ("unknown user", unknown_ex)):
+        assert ex.status is not None
+        if 200 <= ex.status < 300:
+            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "accepted")
+            findings.append(
+                failed(
+                    f"{loc} accepted a login with a {label}",
+                    location=loc,
+                    evidence=ex.evidence(),
+                    severity=Severity.CRITICAL,
+                )
+            )
+        elif ex.status >= 500:
+            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "server error")
+            findings.append(
+                failed(
+                    f"{loc} answered {ex.status} to a login with a {label}",
+                    location=loc,
+                    evidence=ex.evidence(),
+                )
+            )
+        elif ex.status not in (400, 401):
+            await record(ctx, "FUN-023", f"log in with {label}", ex, "warn")
+            findings.append(
+                warned(
+                    f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
+                    location=loc,
+                    evidence=ex.evidence(),
+                )
+            )
+        else:
+            await record(ctx, "FUN-023", f"log in with {label}", ex, "ok")
+    a, b = _error_shape(known_ex), _error_shape(unknown_ex)
+    if a != b:
+        findings.append(
+            failed(
+                f"{loc} tells unknown users from wrong passwords: wrong password → {a[:160]}; "
+                f"unknown user → {b[:160]}",
+                location=loc,
+                evidence=known_ex.evidence() + "\n\n" + unknown_ex.evidence(),
+            )
+        )
+    elif not findings:
+        findings.append(
+            passed(
+                f"{loc} answers a wrong password and an unknown user identically ({a[:120]})",
+                location=loc,
+            )
+        )
+    return findings
+
+
+@check(
+    "FUN-024",
+    "Registration creates an account that can log in (allow_mutations)",
+    severity=Severity.LOW,
+    needs=("live",),
+    checklist=("4.2.4", "4.3.1"),
+)
+async def registration(ctx: Context) -> list[Finding]:
+    """With ``allow_mutations``, the registration endpoint (``auth.register_url`` or a POST path
+    like ``/auth/register``) creates a new account from a schema-shaped payload with a unique
+    e-mail address and a strong password, and that account can log in. The account is left in
+    place (APIs rarely let users delete themselves): use a staging database.
+
+    Sign-up is the first user journey; a broken one loses every new user.
+
+    Remediation: fix the registration route; document its request schema and statuses.
+    """
+    if not ctx.cfg.allow_mutations:
+        raise Skip("registration creates an account: only with allow_mutations (--allow-mutations)")
+    doc = await _doc(ctx)
+    url = find_endpoint(doc, ctx.cfg.auth.register_url, REGISTER_PATH_RE, ("POST",), ctx.base_url)
+    if url is None:
+        raise Skip(
+            "no registration endpoint (auth.register_url or a POST path like /auth/register)"
+        )
+    email = f"prodaudit-{secrets.token_hex(6)}@example.com"
+    password = "Pa-" + secrets.token_urlsafe(18)
+    ctx.redact.register(password)
+    payload: dict[str, Any] = {"email": email, "password": password}
+    field_names: list[str] = []
+    if doc is not None:
+        op = next((o for o in doc.operations if o.method == "POST" and url.endswith(o.path)), None)
+        content: dict[str, Any] = ((op.request_body or {}).get("content") or {}) if op else {}
+        medias = [m for m in content.values() if isinstance(m, dict)]
+        media: dict[str, Any] = medias[0] if medias else {}
+        schema = doc.resolve(media.get("schema") or {})
+        props = schema.get("properties") or {} if isinstance(schema, dict) else {}
+        field_names = list(props)
+        for name in field_names:
+            low = name.lower()
+            if low in ("username", "login", "name", "user") and name not in payload:
+                payload[name] = email.split("@", 1)[0]
+            elif "confirm" in low or low in ("password2", "re_password"):
+                payload[name] = password
+    ex = await ctx.http.request("POST", url, json=payload)
+    loc = f"POST {url}"
+    if ex.status not in (200, 201):
+        await record(ctx, "FUN-024", "register", ex, "fail")
+        return [
+            failed(
+                f"{loc} answered {ex.status or ex.error} to a well-formed registration",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        ]
+    await record(ctx, "FUN-024", "register", ex, "ok", "account left in place")
+    lurl = login_url(doc, ctx.cfg.auth, ctx.base_url)
+    if lurl is None:
+        return [passed(f"{loc} created an account"), skipped("no login endpoint to try it on")]
+    fname = username_field(doc, lurl, ctx.cfg.auth)
+    user = (
+        email
+        if fname in ("email", "username") or "username" not in field_names
+        else payload.get("username", email)
+    )
+    for kind in login_body_kinds(doc, ctx.cfg.auth, lurl):
+        lex = await login_attempt(ctx.http, lurl, kind, fname, str(user), password)
+        if lex.status in (200, 201):
+            await record(ctx, "FUN-024", "log in as the new account", lex, "ok")
+            return [passed(f"{loc} created {email} and it logs in at POST {lurl}", location=loc)]
+        if lex.status == 429:
+            raise Skip(f"POST {lurl}: rate limited (429) before the new account could log in")
+    await record(ctx, "FUN-024", "log in as the new account", lex, "fail")
+    return [
+        failed(
+            f"the account created by {loc} cannot log in: POST {lurl} answered "
+            f"{lex.status or lex.error}",
+            location=f"POST {lurl}",
+            evidence=lex.evidence(),
+        )
+    ]

@@ -1,0 +1,92 @@
+"""FUN-010: find and parse the OpenAPI document and list every operation."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from prodaudit.checks.functional.operations import op_table
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.openapi import OpenAPIError, discover
+from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.registry import check
+
+
+@check(
+    "FUN-010",
+    "OpenAPI document found, parsed and every operation listed",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("6.1.2", "4.2.1"),
+    references=("OWASP API9:2023",),
+)
+async def openapi_document(ctx: Context) -> list[Finding]:
+    """The API publishes an OpenAPI 3.0 or 3.1 document (``--openapi`` path or URL, or found at
+    ``/openapi.json``, ``/api/v1/openapi.json``, ... or linked from ``/docs``) that parses and
+    declares its operations. Every operation is listed in the report (``facts.operations``) with
+    what the functional suite did to it and the result; an operation not exercised says why.
+
+    Without a machine-readable description the API cannot be tested completely, clients drift
+    from the server, and unknown endpoints stay unaudited (improper inventory management).
+
+    Remediation: serve the framework's generated document (FastAPI: ``openapi_url``; Flask:
+    flask-smorest, apispec or flasgger) or commit it to the repository and pass ``--openapi``;
+    keep it complete (responses, security requirements, schemas).
+    """
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        try:
+            await discover(ctx.http, ctx.base_url, ctx.cfg.openapi)
+        except OpenAPIError as exc:
+            if exc.broken:
+                return [
+                    errored(
+                        f"an OpenAPI candidate answered 200 but is not a usable document: "
+                        f"{'; '.join(exc.broken[:3])}",
+                        location=ctx.base_url,
+                    )
+                ]
+            if "no OpenAPI document found" in str(exc):
+                return [
+                    failed(
+                        f"{exc}; pass --openapi PATH|URL if it is published elsewhere",
+                        location=ctx.base_url,
+                    )
+                ]
+            return [errored(str(exc), location=ctx.base_url)]
+        raise
+    findings: list[Finding] = []
+    if not doc.version.startswith("3."):
+        findings.append(
+            warned(
+                f"{doc.source}: OpenAPI/Swagger version {doc.version or '?'}: "
+                "only 3.0 and 3.1 are fully supported",
+                location=doc.source,
+            )
+        )
+    if not doc.operations:
+        findings.append(failed(f"{doc.source} declares no operation", location=doc.source))
+        return findings
+    table = await op_table(ctx)
+    table.export(ctx)
+    methods = Counter(op.method for op in doc.operations)
+    per_method = ", ".join(f"{n} {m}" for m, n in sorted(methods.items()))
+    protected = sum(1 for op in doc.operations if doc.is_protected(op))
+    no_resp = [op.key for op in doc.operations if not op.responses]
+    if no_resp:
+        findings.append(
+            warned(
+                f"{len(no_resp)} operation(s) declare no responses: {', '.join(no_resp[:8])}",
+                location=doc.source,
+            )
+        )
+    findings.append(
+        passed(
+            f"OpenAPI {doc.version} document at {doc.source}: {len(doc.operations)} operations "
+            f"({per_method}), {protected} protected, "
+            f"{len(doc.security_schemes)} security scheme(s)",
+            location=doc.source,
+        )
+    )
+    return findings

@@ -1,0 +1,393 @@
+"""Helpers shared by the functional checks: the per-operation table exported as
+``facts["operations"]``, request filling from the OpenAPI schema, and response validation.
+
+Not a check module: it registers nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.openapi import OpenAPIDoc, Operation
+
+AUTH_PATH_RE = re.compile(
+    r"(^|/)(login|log-?in|sign-?in|sign-?up|signout|sign-?out|logout|log-out|register|token|refresh"
+    r"|revoke|password|jwt)(/|$)",
+    re.I,
+)
+LLM_WORD_RE = re.compile(r"(chat|completion|llm|generate|prompt|ai|assistant|ask)", re.I)
+ID_KEY_RE = re.compile(r"(^id$|_id$|Id$|^uuid$|^slug$)")
+MAX_SEEN_IDS = 50
+
+
+# ---- the per-operation table --------------------------------------------------------------
+@dataclass
+class OpRow:
+    """What was done to one operation and what came of it."""
+
+    method: str
+    path: str
+    operation_id: str
+    tags: list[str]
+    protected: bool
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    not_exercised: list[str] = field(default_factory=list)
+
+    def act(
+        self,
+        check_id: str,
+        what: str,
+        status: int | None,
+        verdict: str,
+        note: str = "",
+        elapsed_s: float | None = None,
+    ) -> None:
+        self.actions.append(
+            {
+                "check": check_id,
+                "what": what,
+                "status": status,
+                "verdict": verdict,
+                "note": note,
+                "ms": round(elapsed_s * 1000, 1) if elapsed_s is not None else None,
+            }
+        )
+
+    def skip(self, check_id: str, why: str) -> None:
+        self.not_exercised.append(f"{check_id}: {why}")
+
+    def to_dict(self) -> dict[str, Any]:
+        verdicts = [a["verdict"] for a in self.actions]
+        if not verdicts:
+            result = "not exercised"
+        elif "fail" in verdicts:
+            result = "fail"
+        elif "warn" in verdicts:
+            result = "warn"
+        elif "error" in verdicts:
+            result = "error"
+        else:
+            result = "ok"
+        return {
+            "method": self.method,
+            "path": self.path,
+            "operation_id": self.operation_id,
+            "tags": self.tags,
+            "protected": self.protected,
+            "result": result,
+            "actions": list(self.actions),
+            "why_not_exercised": "; ".join(self.not_exercised) if not self.actions else "",
+            "notes": list(self.not_exercised),
+        }
+
+
+class OpTable:
+    """Rows for every operation of the OpenAPI document; re-exported after every change."""
+
+    def __init__(self, doc: OpenAPIDoc) -> None:
+        self.rows: dict[str, OpRow] = {
+            op.key: OpRow(op.method, op.path, op.operation_id, list(op.tags), doc.is_protected(op))
+            for op in doc.operations
+        }
+
+    def row(self, op: Operation) -> OpRow:
+        return self.rows[op.key]
+
+    def match(self, method: str, path: str) -> OpRow | None:
+        """The row whose (templated) path matches a concrete request path."""
+        for row in self.rows.values():
+            if row.method != method.upper():
+                continue
+            rx = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(row.path.rstrip("/"))) + "/?$"
+            if re.match(rx, path):
+                return row
+        return None
+
+    def export(self, ctx: Context) -> None:
+        ctx.export("operations", [r.to_dict() for r in self.rows.values()])
+
+
+async def op_table(ctx: Context) -> OpTable:
+    """The run's operation table (Skip when there is no OpenAPI document)."""
+    doc = await ctx.openapi()
+    table: OpTable = ctx.memo("functional:optable", lambda: OpTable(doc))
+    return table
+
+
+async def note_ops(ctx: Context, ops: list[Operation], check_id: str, why: str) -> None:
+    """Record in the table that ``check_id`` exercises these operations elsewhere (or not)."""
+    try:
+        table = await op_table(ctx)
+    except Exception:  # noqa: BLE001 - no document, nothing to annotate
+        return
+    for op in ops:
+        if op.key in table.rows:
+            table.row(op).skip(check_id, why)
+    table.export(ctx)
+
+
+async def act_on(
+    ctx: Context, check_id: str, ex: Exchange, what: str, verdict: str, note: str = ""
+) -> None:
+    """Record an exchange made by a check in the operation table (when there is one)."""
+    try:
+        table = await op_table(ctx)
+    except Exception:  # noqa: BLE001 - no document, nothing to annotate
+        return
+    base_path = urlsplit(ctx.base_url).path.rstrip("/")
+    path = urlsplit(ex.url).path
+    if base_path and path.startswith(base_path):
+        path = path[len(base_path) :] or "/"
+    row = table.match(ex.method, path)
+    if row is not None:
+        row.act(check_id, what, ex.status, verdict, note, ex.elapsed_s if ex.status else None)
+        table.export(ctx)
+
+
+def is_auth_op(op: Operation) -> bool:
+    return bool(AUTH_PATH_RE.search(op.path))
+
+
+def is_llm_op(op: Operation) -> bool:
+    words = " ".join([op.path, op.operation_id, *op.tags])
+    return bool(LLM_WORD_RE.search(words)) and op.method in ("POST", "GET") and not is_auth_op(op)
+
+
+# ---- schemas ------------------------------------------------------------------------------
+_OAS_ONLY = ("discriminator", "xml", "externalDocs", "example")
+
+
+def _convert(node: Any, v30: bool) -> Any:
+    """OpenAPI schema object -> JSON Schema (2020-12): ``nullable``, boolean exclusive bounds."""
+    if isinstance(node, list):
+        return [_convert(v, v30) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _convert(v, v30) for k, v in node.items() if k not in _OAS_ONLY}
+    if v30:
+        for bound, excl in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            flag = out.pop(excl) if isinstance(out.get(excl), bool) else False
+            if flag and bound in out:
+                out[excl] = out.pop(bound)
+        if out.pop("nullable", False) is True:
+            if isinstance(out.get("type"), str):
+                out["type"] = [out["type"], "null"]
+            elif "$ref" in out or "allOf" in out or "oneOf" in out or "anyOf" in out:
+                out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def json_schema(doc: OpenAPIDoc, schema: dict[str, Any]) -> dict[str, Any]:
+    """A self-contained JSON Schema: local ``#/components/...`` refs resolve against the root."""
+    v30 = doc.version.startswith(("3.0", "2."))
+    root = _convert(schema, v30)
+    comps = doc.spec.get("components")
+    if isinstance(comps, dict):
+        root = {"allOf": [root], "components": _convert(comps, v30)}
+    defs = doc.spec.get("definitions")  # Swagger 2
+    if isinstance(defs, dict):
+        root = {"allOf": [root], "definitions": _convert(defs, v30)}
+    return root
+
+
+class SchemaUnusable(Exception):
+    """The declared schema cannot be used for validation (unresolvable refs, no jsonschema)."""
+
+
+def validate(doc: OpenAPIDoc, schema: dict[str, Any], instance: Any) -> str | None:
+    """None when valid, else the first error (path and message). Raises SchemaUnusable."""
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        raise SchemaUnusable("jsonschema is not installed") from None
+    try:
+        validator = Draft202012Validator(json_schema(doc, schema))
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    except Exception as exc:  # noqa: BLE001 - unresolvable refs, invalid schema
+        raise SchemaUnusable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    if not errors:
+        return None
+    err = errors[0]
+    where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+    return f"at {where}: {err.message[:300]}"
+
+
+def documented(op: Operation, status: int) -> tuple[str | None, dict[str, Any]]:
+    """The responses key that documents ``status`` (exact, ``2XX`` range, ``default``)."""
+    for key in (str(status), f"{str(status)[0]}XX", f"{str(status)[0]}xx", "default"):
+        if key in op.responses:
+            return key, op.responses[key] if isinstance(op.responses[key], dict) else {}
+    return None, {}
+
+
+def media_matches(declared: str, actual: str) -> bool:
+    declared = declared.split(";")[0].strip().lower()
+    actual = actual.split(";")[0].strip().lower()
+    if declared in ("*/*", actual):
+        return True
+    if declared.endswith("/*"):
+        return actual.startswith(declared[:-1])
+    if declared.endswith("+json") or declared == "application/json":
+        return actual == "application/json" or actual.endswith("+json")
+    return False
+
+
+def check_response(
+    doc: OpenAPIDoc, op: Operation, ex: Exchange, notes: list[str] | None = None
+) -> list[str]:
+    """Problems of a response against the operation's declaration (empty: conforms); what could
+    not be verified is appended to ``notes``."""
+    assert ex.status is not None
+    notes = notes if notes is not None else []
+    problems: list[str] = []
+    key, resp = documented(op, ex.status)
+    if key is None:
+        return [
+            f"status {ex.status} is not documented (documented: {', '.join(sorted(op.responses))})"
+        ]
+    resp = doc.resolve(resp)
+    content = resp.get("content") or {}
+    if not content and "schema" in resp:  # Swagger 2
+        content = {"application/json": {"schema": resp["schema"]}}
+    if ex.status in (204, 304) or not content or not ex.body:
+        return problems
+    ctype = ex.header("content-type") or ""
+    media = next((m for m in content if media_matches(m, ctype)), None)
+    if media is None:
+        return [f"content type {ctype or '(none)'} is not declared ({', '.join(content)})"]
+    schema = (content.get(media) or {}).get("schema")
+    if not isinstance(schema, dict) or "json" not in ctype.lower():
+        return problems
+    if ex.truncated:
+        return [f"body larger than the {len(ex.body)} byte cap: not validated"]
+    try:
+        body = json.loads(ex.body)
+    except ValueError as exc:
+        return [f"body is not valid JSON although declared {media}: {exc}"]
+    try:
+        err = validate(doc, schema, body)
+    except SchemaUnusable as exc:
+        notes.append(f"body not validated: the declared schema is unusable ({exc})")
+        return problems
+    if err:
+        problems.append(f"body does not match the declared schema {err}")
+    return problems
+
+
+# ---- filling requests ---------------------------------------------------------------------
+def collect_ids(body: Any, seen: dict[str, list[Any]], depth: int = 0) -> None:
+    """Remember id-like values from a JSON response (for path parameters of later calls)."""
+    if depth > 4 or sum(len(v) for v in seen.values()) > MAX_SEEN_IDS:
+        return
+    if isinstance(body, list):
+        for item in body[:10]:
+            collect_ids(item, seen, depth + 1)
+    elif isinstance(body, dict):
+        for k, v in body.items():
+            if isinstance(v, str | int) and not isinstance(v, bool) and ID_KEY_RE.search(str(k)):
+                bucket = seen.setdefault(str(k), [])
+                if v not in bucket:
+                    bucket.append(v)
+            elif isinstance(v, dict | list):
+                collect_ids(v, seen, depth + 1)
+
+
+def _example(schema: dict[str, Any], param: dict[str, Any]) -> Any:
+    for holder in (param, schema):
+        if "example" in holder:
+            return holder["example"]
+        ex = holder.get("examples")
+        if isinstance(ex, list) and ex:
+            return ex[0]
+        if isinstance(ex, dict) and ex:
+            first = next(iter(ex.values()))
+            if isinstance(first, dict) and "value" in first:
+                return first["value"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    if "const" in schema:
+        return schema["const"]
+    return None
+
+
+def _by_type(schema: dict[str, Any]) -> Any:
+    for sub in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(sub), list):
+            for s in schema[sub]:
+                if isinstance(s, dict) and s.get("type") != "null":
+                    return _by_type(s)
+    typ = schema.get("type")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), None)
+    fmt = schema.get("format", "")
+    if typ in ("integer", "number"):
+        low = schema.get("minimum")
+        return low if isinstance(low, int | float) and low > 1 else 1
+    if typ == "boolean":
+        return False
+    if fmt == "uuid":
+        return str(uuid.UUID(int=1))
+    if fmt == "date":
+        return "2024-01-01"
+    if fmt == "date-time":
+        return "2024-01-01T00:00:00Z"
+    if fmt == "email":
+        return "audit@example.com"
+    return "1" if typ in (None, "string") else None
+
+
+def param_value(
+    doc: OpenAPIDoc, param: dict[str, Any], seen: dict[str, list[Any]]
+) -> tuple[Any, str]:
+    """A value for a parameter and where it came from (example, seen id, type)."""
+    schema = doc.resolve(param.get("schema") or {})
+    if not isinstance(schema, dict):
+        schema = {}
+    name = str(param.get("name", ""))
+    ex = _example(schema, param)
+    if ex is not None:
+        return ex, "example"
+    if param.get("in") == "path":
+        for key in (name, name.split("_")[-1], "id"):
+            if seen.get(key):
+                return seen[key][0], f"id seen in an earlier response ({key})"
+    return _by_type(schema), "type"
+
+
+def build_request(
+    doc: OpenAPIDoc, op: Operation, seen: dict[str, list[Any]]
+) -> tuple[str, dict[str, Any], list[str]] | None:
+    """(path with parameters filled, query params, notes), or None when a required
+    non-path/query parameter cannot be filled."""
+    path = op.path
+    query: dict[str, Any] = {}
+    notes: list[str] = []
+    for p in op.parameters:
+        where = p.get("in")
+        required = bool(p.get("required")) or where == "path"
+        if where not in ("path", "query"):
+            if required and where == "header":
+                return None
+            continue
+        if where == "query" and not required:
+            continue
+        value, source = param_value(doc, p, seen)
+        if value is None:
+            return None
+        if where == "path":
+            path = path.replace("{" + str(p.get("name")) + "}", str(value))
+            notes.append(f"{p.get('name')}={value} ({source})")
+        else:
+            query[str(p.get("name"))] = value
+    if "{" in path:
+        return None
+    return path, query, notes

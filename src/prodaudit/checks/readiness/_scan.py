@@ -1,0 +1,312 @@
+"""Shared static facts of the readiness suite: parsed Python modules, frontend sources, test
+files and documentation headings. Built once per run through ``ctx.memo``; the target's code is
+parsed (``ast``), never imported or executed."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from prodaudit.context import Context
+
+FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
+DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")
+BUILD_PARTS = frozenset({"dist", "build", "node_modules", "coverage", "out", ".next", "vendor"})
+TEST_PARTS = frozenset({"tests", "test", "__tests__", "e2e", "spec", "cypress"})
+MIGRATION_PARTS = frozenset({"versions", "migrations"})
+
+
+def parts(rel: str) -> tuple[str, ...]:
+    return PurePosixPath(rel).parts
+
+
+def is_test_path(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return (
+        bool(TEST_PARTS & set(parts(rel)[:-1]))
+        or name.startswith("test_")
+        or name.endswith(("_test.py", "conftest.py"))
+        or bool(re.search(r"\.(test|spec|cy)\.[cm]?[jt]sx?$", name))
+    )
+
+
+@dataclass
+class PyModule:
+    rel: str
+    tree: ast.Module
+    text: str
+
+    def line(self, node: ast.AST) -> str:
+        return f"{self.rel}:{getattr(node, 'lineno', 1)}"
+
+
+@dataclass
+class PySources:
+    """Application Python modules (tests, migrations and build dirs excluded) and test modules."""
+
+    app: list[PyModule] = field(default_factory=list)
+    tests: list[PyModule] = field(default_factory=list)
+    migrations: list[PyModule] = field(default_factory=list)
+    broken: list[tuple[str, str]] = field(default_factory=list)  # (path, syntax error)
+
+
+def py_sources(ctx: Context) -> PySources:
+    def build() -> PySources:
+        out = PySources()
+        for rel in ctx.files.matching(".py"):
+            if BUILD_PARTS & set(parts(rel)):
+                continue
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            try:
+                tree = ast.parse(text, filename=rel)
+            except (SyntaxError, ValueError) as exc:
+                out.broken.append((rel, f"line {getattr(exc, 'lineno', '?')}: {exc}"))
+                continue
+            mod = PyModule(rel, tree, text)
+            if is_test_path(rel):
+                out.tests.append(mod)
+            elif MIGRATION_PARTS & set(parts(rel)[:-1]):
+                out.migrations.append(mod)
+            else:
+                out.app.append(mod)
+        return out
+
+    return ctx.memo("rdy:py", build)
+
+
+def call_name(node: ast.AST) -> str:
+    """Dotted name of a call's function (``app.add_middleware``), or ''."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+    elif names:
+        names.append("?")
+    return ".".join(reversed(names))
+
+
+def imports_any(mod: PyModule, *prefixes: str) -> bool:
+    for node in ast.walk(mod.tree):
+        if isinstance(node, ast.Import):
+            if any(a.name.split(".")[0] in prefixes for a in node.names):
+                return True
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] in prefixes
+        ):
+            return True
+    return False
+
+
+ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "api_route"})
+
+
+def route_decorator(dec: ast.expr) -> tuple[str, str] | None:
+    """(method, path) when ``dec`` is ``@router.get("/x")`` / ``@app.post(...)``."""
+    if not isinstance(dec, ast.Call) or not isinstance(dec.func, ast.Attribute):
+        return None
+    if dec.func.attr not in ROUTE_METHODS:
+        return None
+    path = ""
+    if dec.args and isinstance(dec.args[0], ast.Constant) and isinstance(dec.args[0].value, str):
+        path = dec.args[0].value
+    else:
+        for kw in dec.keywords:
+            if kw.arg == "path" and isinstance(kw.value, ast.Constant):
+                path = str(kw.value.value)
+    if not path and not dec.args and not dec.keywords:
+        return None
+    return dec.func.attr.upper(), path
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with the module's APIRouter prefix
+    func: str
+    is_async: bool
+    location: str
+
+
+def routes(ctx: Context) -> list[Route]:
+    """Route handlers declared with decorators, prefixed with their module's router prefix."""
+
+    def build() -> list[Route]:
+        out: list[Route] = []
+        for mod in py_sources(ctx).app:
+            prefixes: dict[str, str] = {}
+            for node in ast.walk(mod.tree):
+                if (
+                    isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Call)
+                    and call_name(node.value).endswith("APIRouter")
+                ):
+                    for kw in node.value.keywords:
+                        if kw.arg == "prefix" and isinstance(kw.value, ast.Constant):
+                            for t in node.targets:
+                                if isinstance(t, ast.Name):
+                                    prefixes[t.id] = str(kw.value.value)
+            for node in ast.walk(mod.tree):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for dec in node.decorator_list:
+                    rd = route_decorator(dec)
+                    if rd is None:
+                        continue
+                    owner = call_name(dec).split(".")[0]
+                    out.append(
+                        Route(
+                            rd[0],
+                            prefixes.get(owner, "") + rd[1],
+                            node.name,
+                            isinstance(node, ast.AsyncFunctionDef),
+                            mod.line(node),
+                        )
+                    )
+        return out
+
+    return ctx.memo("rdy:routes", build)
+
+
+# ---- frontend ---------------------------------------------------------------------------
+
+
+@dataclass
+class FrontendSources:
+    files: dict[str, str] = field(default_factory=dict)  # rel -> text (sources, no build output)
+    package_json: dict[str, dict[str, object]] = field(default_factory=dict)  # rel -> parsed
+
+    def dependencies(self) -> set[str]:
+        deps: set[str] = set()
+        for data in self.package_json.values():
+            for key in ("dependencies", "devDependencies", "peerDependencies"):
+                section = data.get(key)
+                if isinstance(section, dict):
+                    deps.update(str(k) for k in section)
+        return deps
+
+
+def frontend_sources(ctx: Context) -> FrontendSources:
+    def build() -> FrontendSources:
+        out = FrontendSources()
+        for rel in ctx.files.files:
+            p = parts(rel)
+            if BUILD_PARTS & set(p[:-1]):
+                continue
+            name = p[-1]
+            if name == "package.json":
+                text = ctx.read(rel)
+                try:
+                    data = json.loads(text or "")
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict):
+                    out.package_json[rel] = data
+                continue
+            if not name.endswith(FRONTEND_EXT) or ".min." in name or is_test_path(rel):
+                continue
+            if name.endswith((".config.js", ".config.ts", ".config.mjs")):
+                continue
+            text = ctx.read(rel)
+            if text is not None:
+                out.files[rel] = text
+        return out
+
+    return ctx.memo("rdy:frontend", build)
+
+
+def line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+# ---- documentation ----------------------------------------------------------------------
+
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
+
+
+@dataclass(frozen=True)
+class Heading:
+    path: str
+    line: int
+    text: str
+
+
+@dataclass
+class Docs:
+    files: list[str] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+def docs(ctx: Context) -> Docs:
+    """Documentation files of the repository (markdown, rst, txt, adoc) and their headings."""
+
+    def build() -> Docs:
+        out = Docs()
+        for rel in ctx.files.files:
+            name = rel.rsplit("/", 1)[-1]
+            if BUILD_PARTS & set(parts(rel)[:-1]) or not name.lower().endswith(DOC_EXT):
+                continue
+            if name.lower() in ("requirements.txt", "license.txt", "robots.txt") or name.startswith(
+                "requirements"
+            ):
+                continue
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            out.files.append(rel)
+            out.texts[rel] = text
+            lines = text.splitlines()
+            in_fence = False
+            for i, line in enumerate(lines):
+                if line.lstrip().startswith(("```", "~~~")):
+                    in_fence = not in_fence
+                    continue
+                if in_fence:
+                    continue
+                m = _MD_HEADING.match(line)
+                if m:
+                    out.headings.append(Heading(rel, i + 1, m.group(2).strip()))
+                elif (
+                    i > 0
+                    and _RST_UNDERLINE.match(line)
+                    and lines[i - 1].strip()
+                    and len(line.strip()) >= len(lines[i - 1].strip())
+                ):
+                    out.headings.append(Heading(rel, i, lines[i - 1].strip()))
+        return out
+
+    return ctx.memo("rdy:docs", build)
+
+
+@dataclass(frozen=True)
+class DocHit:
+    location: str
+    what: str
+
+
+def find_doc_topic(ctx: Context, pattern: str, file_pattern: str | None = None) -> list[DocHit]:
+    """Documentation files whose name matches ``file_pattern`` or headings matching ``pattern``."""
+    d = docs(ctx)
+    rx = re.compile(pattern, re.I)
+    frx = re.compile(file_pattern or pattern, re.I)
+    hits: list[DocHit] = []
+    for rel in d.files:
+        stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ").replace("-", " ")
+        if frx.search(stem):
+            hits.append(DocHit(f"{rel}:1", f"file {rel}"))
+    for h in d.headings:
+        if rx.search(h.text):
+            hits.append(DocHit(f"{h.path}:{h.line}", f"heading '{h.text}'"))
+    return hits

@@ -1,0 +1,255 @@
+"""RDY-030–039: the built frontend rendered in a real headless Chromium (Debian ``chromium``
+driven by Playwright for Python) at a phone and a desktop width."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed
+from prodaudit.registry import check
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORTS = (("phone", 375, 667), ("desktop", 1280, 800))
+MAX_MESSAGES = 20
+
+_OVERFLOW_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const sw = Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0);
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > vw + 1) {
+      const id = el.id ? '#' + el.id : '';
+      const cls = (typeof el.className === 'string' && el.className.trim())
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+      wide.push(el.tagName.toLowerCase() + id + cls + ' (right edge ' + Math.round(r.right) + 'px)');
+      if (wide.length >= 5) break;
+    }
+  }
+  return {viewport: vw, scroll: sw, wide: wide};
+}"""
+
+
+@dataclass
+class ViewportResult:
+    name: str
+    width: int
+    scroll_width: int = 0
+    wide: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    screenshot: str = ""
+    status: int | None = None
+    error: str = ""
+
+
+def _listen(page: Any, res: ViewportResult) -> None:
+    """Collect console errors, uncaught exceptions and failed requests of one page load."""
+
+    def on_console(msg: Any) -> None:
+        url = str(msg.location.get("url", ""))
+        if (
+            msg.type == "error"
+            and len(res.console_errors) < MAX_MESSAGES
+            and not url.endswith("/favicon.ico")
+        ):
+            res.console_errors.append(
+                f"{msg.text[:300]} ({url}:{msg.location.get('lineNumber', '')})"
+            )
+
+    def on_pageerror(exc: Any) -> None:
+        if len(res.page_errors) < MAX_MESSAGES:
+            res.page_errors.append(str(exc)[:300])
+
+    def on_requestfailed(req: Any) -> None:
+        if len(res.failed_requests) < MAX_MESSAGES and not req.url.endswith("/favicon.ico"):
+            res.failed_requests.append(f"{req.method} {req.url} ({req.failure})")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.on("requestfailed", on_requestfailed)
+
+
+def evidence_dir(ctx: Context) -> Path:
+    path = ctx.cfg.output / "evidence"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def render(ctx: Context) -> list[ViewportResult]:
+    """Load the frontend once per viewport (shared by the browser checks of a run)."""
+
+    async def build() -> list[ViewportResult]:
+        chromium = ctx.cfg.readiness.chromium_path
+        if not (chromium.is_file() and os.access(chromium, os.X_OK)):
+            raise Skip(
+                f"Chromium not found at {chromium} (install Debian 'chromium' or set "
+                "readiness.chromium_path)"
+            )
+        try:
+            from playwright.async_api import Error as PlaywrightError
+            from playwright.async_api import async_playwright
+        except ImportError:
+            raise Skip("Playwright for Python is not installed (pip install playwright)") from None
+        url = (ctx.cfg.frontend_url or "") + "/"
+        timeout_ms = ctx.cfg.readiness.browser_timeout_seconds * 1000
+        shots = evidence_dir(ctx)
+        results: list[ViewportResult] = []
+        # Playwright gives the browser a fresh temporary profile (--user-data-dir) itself
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS, timeout=timeout_ms
+            )
+            try:
+                for name, width, height in VIEWPORTS:
+                    res = ViewportResult(name, width)
+                    page = await browser.new_page(viewport={"width": width, "height": height})
+                    _listen(page, res)
+                    try:
+                        resp = await page.goto(url, wait_until="load", timeout=timeout_ms)
+                        res.status = resp.status if resp else None
+                        try:
+                            await page.wait_for_load_state(
+                                "networkidle", timeout=min(timeout_ms, 5000)
+                            )
+                        except PlaywrightError:
+                            pass  # long-polling pages never go idle; the load event counts
+                        info = await page.evaluate(_OVERFLOW_JS)
+                        res.scroll_width = int(info["scroll"])
+                        res.wide = list(info["wide"]) if res.scroll_width > width else []
+                        shot = shots / f"rdy-030-{name}-{width}px.png"
+                        await page.screenshot(path=str(shot), full_page=True, timeout=timeout_ms)
+                        res.screenshot = str(shot)
+                    except PlaywrightError as exc:
+                        res.error = str(exc).splitlines()[0][:300]
+                    finally:
+                        await page.close()
+                    results.append(res)
+            finally:
+                await browser.close()
+        ctx.export("readiness.screenshots", {r.name: r.screenshot for r in results if r.screenshot})
+        return results
+
+    out: list[ViewportResult] = await ctx.amemo("rdy:browser", build)
+    return out
+
+
+@check(
+    "RDY-030",
+    "Frontend renders without horizontal overflow at phone and desktop widths",
+    severity=Severity.MEDIUM,
+    needs=("frontend",),
+    checklist=("1.2.6", "4.3.3"),
+    timeout=120,
+)
+async def responsive_layout(ctx: Context) -> list[Finding]:
+    """The frontend's page, loaded in headless Chromium at 375 px (phone) and 1280 px (desktop),
+    is no wider than the viewport (no horizontal scrolling). A full-page screenshot of each width
+    is saved under ``<output>/evidence/`` (``rdy-030-phone-375px.png``,
+    ``rdy-030-desktop-1280px.png``) and listed in ``audit.json`` facts
+    (``readiness.screenshots``).
+
+    Horizontal overflow on a phone hides content off-screen and makes every page wobble
+    sideways; it is the most common responsive-design defect.
+
+    Remediation: find the elements named in the finding (fixed widths, long unbroken strings,
+    wide tables) and give them ``max-width: 100%``, ``overflow-wrap: anywhere`` or a scrollable
+    wrapper; check with the browser's device toolbar.
+    """
+    results = await render(ctx)
+    findings: list[Finding] = []
+    for r in results:
+        loc = f"GET {ctx.cfg.frontend_url}/ @ {r.width}px"
+        shot = f"screenshot: {r.screenshot}" if r.screenshot else "no screenshot"
+        if r.error:
+            findings.append(
+                failed(f"{r.name} ({r.width}px): page did not render: {r.error}", location=loc)
+            )
+        elif r.status is not None and r.status >= 400:
+            findings.append(
+                failed(
+                    f"{r.name} ({r.width}px): page answered HTTP {r.status}",
+                    location=loc,
+                    evidence=shot,
+                )
+            )
+        elif r.scroll_width > r.width:
+            findings.append(
+                failed(
+                    f"{r.name} ({r.width}px): page is {r.scroll_width}px wide — horizontal overflow",
+                    location=loc,
+                    evidence="wider than the viewport: " + "; ".join(r.wide) + "\n" + shot,
+                )
+            )
+        else:
+            findings.append(
+                passed(
+                    f"{r.name} ({r.width}px): no horizontal overflow; {shot}",
+                    location=loc,
+                    evidence=shot,
+                )
+            )
+    return findings
+
+
+@check(
+    "RDY-031",
+    "Frontend loads without console errors or failed requests",
+    severity=Severity.MEDIUM,
+    needs=("frontend",),
+    timeout=120,
+)
+async def console_errors(ctx: Context) -> list[Finding]:
+    """Loading the frontend in headless Chromium (phone and desktop widths) logs no console
+    errors, throws no uncaught exceptions and has no failed network requests.
+
+    Console errors on the first page load mean broken assets, a blocked API call (CSP, CORS) or
+    a script crash — usually a half-broken page for every visitor.
+
+    Remediation: open the page with the browser's developer tools, fix each error listed in the
+    evidence (missing files, CSP violations, exceptions) and reload until the console is clean.
+    """
+    results = await render(ctx)
+    findings: list[Finding] = []
+    for r in results:
+        loc = f"GET {ctx.cfg.frontend_url}/ @ {r.width}px"
+        if r.error:
+            findings.append(failed(f"{r.name}: page did not load: {r.error}", location=loc))
+            continue
+        problems = (
+            [f"console error: {m}" for m in r.console_errors]
+            + [f"uncaught exception: {m}" for m in r.page_errors]
+            + [f"failed request: {m}" for m in r.failed_requests]
+        )
+        if problems:
+            findings.append(
+                failed(
+                    f"{r.name} ({r.width}px): {len(problems)} problem(s) on load: "
+                    f"{problems[0][:200]}",
+                    location=loc,
+                    evidence="\n".join(problems),
+                )
+            )
+        else:
+            findings.append(
+                passed(
+                    f"{r.name} ({r.width}px): no console error, uncaught exception "
+                    "or failed request",
+                    location=loc,
+                )
+            )
+    return findings

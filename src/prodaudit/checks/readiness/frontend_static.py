@@ -1,0 +1,427 @@
+"""RDY-020–029: the frontend's sources, read statically (React or plain single-page apps)."""
+
+from __future__ import annotations
+
+import re
+
+from prodaudit.checks.readiness._scan import FrontendSources, frontend_sources, line_of
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.registry import check
+
+_NET_CALL = re.compile(
+    r"(?<![\w.])(fetch\s*\(|axios(\.\w+)?\s*\(|new\s+XMLHttpRequest|"
+    r"\$\.ajax\s*\(|ky(\.\w+)?\s*\()"
+)
+_CLIENT_NAME = re.compile(
+    r"(^|/)(api|apis|services?|http|client)(/|$)|(^|/)(api|apiClient|"
+    r"client|http|request)[\w.-]*\.[cm]?[jt]sx?$",
+    re.I,
+)
+_IMPORT_FROM = re.compile(r"""(?:import\s[^;]*?from\s*|require\s*\(\s*)["']([^"']+)["']""")
+
+
+def _sources(ctx: Context) -> FrontendSources:
+    src = frontend_sources(ctx)
+    if not src.files:
+        raise Skip("no frontend sources (.js/.jsx/.ts/.tsx/.vue/.svelte outside build output)")
+    return src
+
+
+def _is_react(src: FrontendSources) -> bool:
+    return "react" in src.dependencies() or any(
+        re.search(r"""from\s+["']react["']|React\.createElement|\bjsx\b""", t)
+        for t in src.files.values()
+    )
+
+
+def _net_files(src: FrontendSources) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for rel, text in src.files.items():
+        lines = [line_of(text, m.start()) for m in _NET_CALL.finditer(text)]
+        if lines:
+            out[rel] = lines
+    return out
+
+
+@check(
+    "RDY-020",
+    "Frontend API calls go through one client module",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("1.2.4",),
+)
+def api_client(ctx: Context) -> list[Finding]:
+    """Network calls of the frontend (``fetch``, ``axios``, ``XMLHttpRequest``) live in one API
+    client module (or an ``api/`` directory) that the components import, instead of being
+    scattered over components.
+
+    One client is where the base URL, the auth header, token refresh, timeouts and error mapping
+    are implemented once; scattered calls drift apart and some of them forget the auth header or
+    the error handling.
+
+    Remediation: move every request into ``src/api/client.(js|ts)`` (one function per endpoint)
+    and import those functions in components.
+    """
+    src = _sources(ctx)
+    net = _net_files(src)
+    if not net:
+        return [
+            warned(
+                f"no network call (fetch/axios/XMLHttpRequest) in {len(src.files)} "
+                "frontend source file(s): the frontend does not appear to call an API"
+            )
+        ]
+    clients = [rel for rel in net if _CLIENT_NAME.search(rel)]
+    scattered = [rel for rel in net if rel not in clients]
+    if len(net) == 1:
+        rel = next(iter(net))
+        return [
+            passed(
+                f"all {len(net[rel])} network call(s) are in one module: {rel}",
+                location=f"{rel}:{net[rel][0]}",
+            )
+        ]
+    if not scattered:
+        return [
+            passed(
+                f"network calls only in the API client module(s): {', '.join(clients)}",
+                location=f"{clients[0]}:{net[clients[0]][0]}",
+            )
+        ]
+    return [
+        warned(
+            f"network call(s) outside the API client in {rel} "
+            f"(lines {', '.join(map(str, net[rel][:5]))})",
+            location=f"{rel}:{net[rel][0]}",
+        )
+        for rel in scattered
+    ]
+
+
+@check(
+    "RDY-021",
+    "Frontend has an error boundary or a global error handler",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("1.2.3",),
+)
+def error_boundary(ctx: Context) -> list[Finding]:
+    """A React frontend has an error boundary (a component with ``componentDidCatch`` or
+    ``getDerivedStateFromError``, or ``react-error-boundary``); a non-React frontend registers a
+    global ``error``/``unhandledrejection`` handler.
+
+    Without one, a rendering error unmounts the whole React tree and the user sees a blank page;
+    an unhandled promise rejection fails silently.
+
+    Remediation: wrap the app (and risky subtrees) in an ``ErrorBoundary`` that shows a fallback
+    and reports the error; in plain JS add ``window.addEventListener("error", ...)`` and
+    ``"unhandledrejection"`` handlers that show a message.
+    """
+    src = _sources(ctx)
+    react = _is_react(src)
+    rx = (
+        re.compile(
+            r"componentDidCatch|getDerivedStateFromError|react-error-boundary|"
+            r"<ErrorBoundary\b"
+        )
+        if react
+        else re.compile(
+            r"addEventListener\(\s*['\"](error|unhandledrejection)['\"]|window\.onerror|"
+            r"onunhandledrejection"
+        )
+    )
+    hits = [
+        (rel, line_of(t, m.start()), m.group(0))
+        for rel, t in src.files.items()
+        for m in [rx.search(t)]
+        if m
+    ]
+    kind = "React error boundary" if react else "global error handler"
+    if not hits:
+        return [
+            failed(
+                f"no {kind} in {len(src.files)} frontend source file(s)",
+                location=next(iter(src.files)),
+            )
+        ]
+    return [
+        passed(
+            f"{kind}: {', '.join(f'{r}:{n} ({w})' for r, n, w in hits[:4])}",
+            location=f"{hits[0][0]}:{hits[0][1]}",
+        )
+    ]
+
+
+_LOADING = re.compile(
+    r"loading|isLoading|pending|isFetching|spinner|aria-busy|skeleton|"
+    r"\.busy\b|setBusy",
+    re.I,
+)
+_ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|setError", re.I)
+
+
+@check(
+    "RDY-022",
+    "Data-fetching code handles loading and error states",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("1.2.5",),
+)
+def loading_states(ctx: Context) -> list[Finding]:
+    """Every frontend file that fetches data (calls the network or imports the API client) also
+    handles a loading state and an error state. A heuristic on the source text: findings are WARN.
+
+    Without a loading state users click twice or think the app hangs; without an error state a
+    failed request leaves an empty or stale screen.
+
+    Remediation: track ``loading``/``error`` around each request (or use a data-fetching hook
+    that exposes them) and render a spinner/``aria-busy`` and an error message.
+    """
+    src = _sources(ctx)
+    net = _net_files(src)
+    client_mods = {rel.rsplit(".", 1)[0].rsplit("/", 1)[-1] for rel in net}
+    users: list[str] = []
+    for rel, text in src.files.items():
+        if rel in net and _CLIENT_NAME.search(rel):
+            continue  # the client itself
+        imports = _IMPORT_FROM.findall(text)
+        uses_client = any(
+            re.search(r"(^|/)(api|client|http)(/|$|\.)", i)
+            or i.rsplit("/", 1)[-1].rsplit(".", 1)[0] in client_mods
+            for i in imports
+            if i.startswith(".")
+        )
+        if rel in net or uses_client:
+            users.append(rel)
+    if not users:
+        raise Skip("no frontend file fetches data (no network call, no API client import)")
+    findings: list[Finding] = []
+    for rel in users:
+        text = src.files[rel]
+        missing = [
+            n for n, rx in (("loading", _LOADING), ("error", _ERROR_STATE)) if not rx.search(text)
+        ]
+        if missing:
+            findings.append(
+                warned(
+                    f"{rel} fetches data but shows no {' or '.join(missing)} state", location=rel
+                )
+            )
+    if not findings:
+        findings.append(
+            passed(
+                f"{len(users)} data-fetching file(s) handle loading and error "
+                f"states: {', '.join(users[:6])}"
+            )
+        )
+    return findings
+
+
+@check(
+    "RDY-023",
+    "Frontend components are split into modules of reasonable size",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("1.2.1",),
+)
+def component_structure(ctx: Context) -> list[Finding]:
+    """Frontend source files stay under ``readiness.max_file_lines`` lines, and a project with
+    several files keeps components in a ``components/`` (or ``pages/``, ``views/``) directory.
+
+    Thousand-line components mix data fetching, state and markup and are where regressions hide.
+
+    Remediation: split large files into presentational components, hooks and API functions.
+    """
+    src = _sources(ctx)
+    limit = ctx.cfg.readiness.max_file_lines
+    findings: list[Finding] = []
+    for rel, text in src.files.items():
+        n = text.count("\n") + 1
+        if n > limit:
+            findings.append(warned(f"{rel} has {n} lines (limit {limit})", location=rel))
+    dirs = {p for rel in src.files for p in rel.split("/")[:-1]}
+    if len(src.files) > 3 and not dirs & {
+        "components",
+        "pages",
+        "views",
+        "routes",
+        "screens",
+        "features",
+        "widgets",
+    }:
+        findings.append(
+            warned(
+                f"{len(src.files)} frontend files and no components/pages/views directory",
+                location=next(iter(src.files)),
+            )
+        )
+    if not findings:
+        findings.append(
+            passed(
+                f"{len(src.files)} frontend source file(s), none over {limit} "
+                "lines; component directories: "
+                f"{', '.join(sorted(dirs & {'components', 'pages', 'views', 'hooks', 'api'})) or 'n/a'}"
+            )
+        )
+    return findings
+
+
+_STATE_LIBS = {
+    "redux": ("redux", "@reduxjs/toolkit", "react-redux"),
+    "zustand": ("zustand",),
+    "mobx": ("mobx", "mobx-react", "mobx-react-lite"),
+    "recoil": ("recoil",),
+    "jotai": ("jotai",),
+    "valtio": ("valtio",),
+    "xstate": ("xstate",),
+    "pinia": ("pinia",),
+    "vuex": ("vuex",),
+    "effector": ("effector",),
+}
+
+
+@check(
+    "RDY-024",
+    "One state-management approach in the frontend",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("1.2.2",),
+)
+def state_management(ctx: Context) -> list[Finding]:
+    """The frontend depends on at most one global state-management library (Redux, Zustand,
+    MobX, Recoil, Jotai, Valtio, XState, Pinia, Vuex, Effector), judged from ``package.json`` and
+    imports.
+
+    Two state libraries mean two sources of truth for the same data and two ways to update it.
+
+    Remediation: pick one store (or React context plus hooks for a small app) and migrate the
+    other's state into it.
+    """
+    src = _sources(ctx)
+    deps = src.dependencies()
+    imported = {
+        m.group(1)
+        for t in src.files.values()
+        for m in re.finditer(r"""from\s+["'](@?[\w./-]+)["']""", t)
+    }
+    used = sorted(
+        name for name, pkgs in _STATE_LIBS.items() if any(p in deps or p in imported for p in pkgs)
+    )
+    if len(used) > 1:
+        where = next(iter(src.package_json), next(iter(src.files)))
+        return [
+            warned(
+                f"{len(used)} state-management libraries in use: {', '.join(used)}", location=where
+            )
+        ]
+    return [passed(f"state management: {used[0] if used else 'component state / context only'}")]
+
+
+_XSS_SINK = re.compile(
+    r"dangerouslySetInnerHTML|\.innerHTML\s*\+?=(?!=)|\.outerHTML\s*=(?!=)|"
+    r"insertAdjacentHTML\s*\(|document\.write(ln)?\s*\(|(?<![\w.])eval\s*\(|"
+    r"new\s+Function\s*\(|v-html\s*=|\{@html\s"
+)
+_SANITIZED = re.compile(r"DOMPurify\.sanitize|sanitizeHtml|sanitize\(|escapeHtml\(", re.I)
+
+
+@check(
+    "RDY-025",
+    "No unsanitised HTML sinks in the frontend",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("1.3.5",),
+    references=("CWE-79", "OWASP A03:2021"),
+)
+def xss_sinks(ctx: Context) -> list[Finding]:
+    """Frontend sources do not write HTML strings into the DOM (``dangerouslySetInnerHTML``,
+    ``innerHTML =``, ``insertAdjacentHTML``, ``document.write``, ``v-html``, ``{@html}``) or
+    evaluate strings (``eval``, ``new Function``) unless the same line sanitises the value
+    (``DOMPurify.sanitize``).
+
+    These are the DOM-XSS sinks: an API answer or LLM output that contains markup becomes script
+    in the user's session. ``textContent`` and JSX text are escaped automatically.
+
+    Remediation: render text with ``textContent``/JSX, or sanitise with DOMPurify right where the
+    HTML is assigned.
+    """
+    src = _sources(ctx)
+    findings: list[Finding] = []
+    for rel, text in src.files.items():
+        lines = text.splitlines()
+        for m in _XSS_SINK.finditer(text):
+            n = line_of(text, m.start())
+            line = lines[n - 1] if n <= len(lines) else ""
+            if _SANITIZED.search(line) or re.search(r"innerHTML\s*=\s*(['\"]{2}|``)\s*;?", line):
+                continue
+            findings.append(
+                failed(
+                    f"HTML/script sink {m.group(0).strip()} without sanitising",
+                    location=f"{rel}:{n}",
+                    evidence=line.strip()[:200],
+                )
+            )
+    if not findings:
+        findings.append(passed(f"no unsanitised HTML sink in {len(src.files)} frontend file(s)"))
+    return findings
+
+
+@check(
+    "RDY-026",
+    "Built page declares a responsive viewport",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("1.2.6", "4.3.3"),
+)
+def viewport_meta(ctx: Context) -> list[Finding]:
+    """The frontend's HTML entry page (``index.html`` in the build output or the sources) has a
+    ``<meta name="viewport" content="width=device-width, ...">`` that does not disable zooming.
+
+    Without it phones render the desktop layout scaled down; ``user-scalable=no`` or
+    ``maximum-scale=1`` block zooming, an accessibility failure (WCAG 1.4.4).
+
+    Remediation: add ``<meta name="viewport" content="width=device-width, initial-scale=1">`` to
+    the page's ``<head>``.
+    """
+    pages = [
+        rel
+        for rel in ctx.files.files
+        if rel.rsplit("/", 1)[-1] == "index.html"
+        and "node_modules" not in rel
+        and "coverage" not in rel.split("/")
+    ]
+    if not pages:
+        raise Skip("no index.html in the repository")
+    findings: list[Finding] = []
+    for rel in pages:
+        text = ctx.read(rel) or ""
+        m = re.search(r"<meta[^>]+name=[\"']viewport[\"'][^>]*>", text, re.I)
+        if not m:
+            findings.append(failed("no viewport meta tag", location=rel))
+        elif "width=device-width" not in m.group(0).replace(" ", ""):
+            findings.append(
+                failed(
+                    "viewport meta tag without width=device-width",
+                    location=f"{rel}:{line_of(text, m.start())}",
+                    evidence=m.group(0),
+                )
+            )
+        elif re.search(r"user-scalable\s*=\s*(no|0)|maximum-scale\s*=\s*1(\.0)?\b", m.group(0)):
+            findings.append(
+                warned(
+                    "viewport meta tag disables zooming",
+                    location=f"{rel}:{line_of(text, m.start())}",
+                    evidence=m.group(0),
+                )
+            )
+        else:
+            findings.append(
+                passed(
+                    "responsive viewport declared",
+                    location=f"{rel}:{line_of(text, m.start())}",
+                    evidence=m.group(0),
+                )
+            )
+    return findings

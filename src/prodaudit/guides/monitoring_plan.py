@@ -1,0 +1,165 @@
+"""docs/post-launch-monitoring-plan.md: from what the audit found (health and readiness endpoints,
+metrics, error tracking, logs): what to watch, thresholds from the performance baseline, alert
+suggestions, and the gaps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prodaudit.config import PerfConfig
+from prodaudit.guides._common import LABEL, SYMBOL, header, problems, results_for, state
+from prodaudit.model import AuditRun, CheckResult
+
+_URL_RE = re.compile(r"\b(?:GET|HEAD|POST)\s+(https?://\S+)")
+
+
+@dataclass(frozen=True)
+class Area:
+    title: str
+    items: tuple[str, ...]
+    watch: str
+    alert: str
+
+
+AREAS: tuple[Area, ...] = (
+    Area(
+        "Health and readiness",
+        ("9.2.4", "P.2.5", "3.1.5"),
+        "Liveness (process up) and readiness (database, Redis, LLM provider reachable) from "
+        "outside the host, every 30 s.",
+        "Page when readiness fails 3 checks in a row (~90 s); warn when liveness latency "
+        "exceeds its threshold for 5 minutes.",
+    ),
+    Area(
+        "Metrics",
+        ("5.2.1", "5.2.2", "5.2.3", "5.2.4", "3.3.4"),
+        "Request rate, error rate (5xx share) and latency percentiles per route from the "
+        "Prometheus endpoint; Redis memory and evictions; database connections.",
+        "Page when the 5xx rate or p95 latency exceeds the thresholds below for 5 minutes.",
+    ),
+    Area(
+        "Error tracking",
+        ("5.3.1", "5.3.2", "5.3.3", "5.3.4"),
+        "Unhandled exceptions grouped by cause, with release tags.",
+        "Notify the on-call channel for every new error group; page on a spike (10x the "
+        "hourly baseline).",
+    ),
+    Area(
+        "Logs",
+        ("5.1.1", "5.1.2", "5.1.3", "5.1.4"),
+        "Structured (JSON) logs shipped to one place; no secrets or personal data in them.",
+        "Alert on log volume dropping to zero (shipping broken) and on ERROR bursts.",
+    ),
+    Area(
+        "Security signals",
+        ("8.2.2", "1.3.7", "8.1.1"),
+        "Rate-limit rejections (429), failed logins, invalid tokens.",
+        "Warn when 429s or 401s exceed 10x their daily baseline (credential stuffing, abuse).",
+    ),
+)
+
+
+def _endpoints(results: list[CheckResult]) -> list[str]:
+    out: list[str] = []
+    for r in results:
+        for f in r.findings:
+            for text in (f.location, f.message):
+                for m in _URL_RE.finditer(text or ""):
+                    url = m.group(1).rstrip(".,;)")
+                    if url not in out:
+                        out.append(url)
+    return out[:8]
+
+
+def _perf_baseline(facts: Mapping[str, Any]) -> dict[str, float]:
+    """Find a performance baseline among the facts (any mapping with p95 numbers)."""
+    stack: list[Any] = [facts]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, Mapping):
+            nums = {
+                str(k): float(v)
+                for k, v in cur.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            }
+            if any("p95" in k for k in nums):
+                return nums
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur[:50])
+    return {}
+
+
+def _thresholds(run: AuditRun) -> list[str]:
+    perf = PerfConfig.model_validate({})
+    base = _perf_baseline(run.facts)
+    p95 = next((v for k, v in base.items() if "p95" in k), None)
+    err = next((v for k, v in base.items() if "error" in k and "rate" in k), None)
+    if p95 is None:
+        return [
+            "No performance baseline was recorded by the last audit; until one exists use the "
+            f"audit's own limits: p95 latency warn {perf.p95_warn_ms:.0f} ms, fail "
+            f"{perf.p95_fail_ms:.0f} ms; error rate fail above {perf.error_rate_fail:.1%}.",
+        ]
+    warn = max(2 * p95, perf.p95_warn_ms)
+    out = [
+        f"Baseline from the last audit: p95 {p95:.0f} ms"
+        + (f", error rate {err:.2%}" if err is not None else "")
+        + ".",
+        f"Warn when p95 latency > {warn:.0f} ms (2x baseline, at least the audit's warn limit) "
+        f"for 5 minutes; page when p95 > {max(4 * p95, perf.p95_fail_ms):.0f} ms.",
+        f"Page when the error rate > {max(perf.error_rate_fail, 2 * (err or 0)):.1%} "
+        "for 5 minutes.",
+    ]
+    return out
+
+
+def post_launch_monitoring_plan(run: AuditRun) -> str:
+    lines = header(run, "Post-launch monitoring plan")
+    lines += ["## Thresholds", ""]
+    lines += [f"- {t}" for t in _thresholds(run)]
+    lines.append("")
+    gaps: list[str] = []
+    for area in AREAS:
+        results = results_for(run, area.items)
+        st = state(results)
+        lines += [
+            f"## {area.title}",
+            "",
+            f"Audit status: {SYMBOL[st]} {LABEL[st]}"
+            + (
+                f" ({', '.join(r.id + ' ' + r.status.value.upper() for r in results)})"
+                if results
+                else ""
+            ),
+            "",
+        ]
+        endpoints = _endpoints(results)
+        if endpoints:
+            lines.append("Endpoints found: " + ", ".join(f"`{e}`" for e in endpoints) + ".")
+            lines.append("")
+        verified = [f.message for r in results for f in r.findings if f.status.value == "pass"][:4]
+        if verified:
+            lines += ["What the audit verified:", ""] + [f"- {m}" for m in verified] + [""]
+        lines += [f"**Watch:** {area.watch}", "", f"**Alert:** {area.alert}", ""]
+        if st in ("fail", "waived", "unverified", "manual"):
+            detail = problems(results, limit=4)
+            gaps.append(
+                f"{area.title}: {LABEL[st]}" + (f" — {'; '.join(detail)}" if detail else "")
+            )
+    lines += ["## Gaps", ""]
+    lines += [f"- {g}" for g in gaps] if gaps else ["- None found by the audit."]
+    lines += [
+        "",
+        "## First week after launch",
+        "",
+        "- Review dashboards daily; tune alert thresholds against real traffic.",
+        "- Re-run `invoke audit.all` against production after every deployment; compare with "
+        "the previous `audit.json` (baseline diff in `production-readiness.md`).",
+        "- Confirm every alert reaches a person (fire a test alert).",
+        "",
+    ]
+    return "\n".join(lines)
