@@ -26,13 +26,25 @@ TODAY = dt.date(2026, 11, 20)
 
 def _fail(check_id: str, *locations: str, severity: Severity = Severity.HIGH) -> CheckResult:
     findings = tuple(Finding(Status.FAIL, f"bad at {loc}", loc) for loc in locations)
-    return CheckResult(id=check_id, suite="config", title=f"check {check_id}", severity=severity,
-                       status=Status.FAIL, findings=findings)
+    return CheckResult(
+        id=check_id,
+        suite="config",
+        title=f"check {check_id}",
+        severity=severity,
+        status=Status.FAIL,
+        findings=findings,
+    )
 
 
 def _res(check_id: str, status: Status, severity: Severity = Severity.HIGH) -> CheckResult:
-    return CheckResult(id=check_id, suite="security", title=f"check {check_id}", severity=severity,
-                       status=status, reason="why" if not status.verified else "")
+    return CheckResult(
+        id=check_id,
+        suite="security",
+        title=f"check {check_id}",
+        severity=severity,
+        status=status,
+        reason="why" if not status.verified else "",
+    )
 
 
 def _write(path: Path, text: str) -> Path:
@@ -50,7 +62,9 @@ W = '[[waiver]]\ncheck = "{c}"\nreason = "{r}"\nowner = "{o}"\nexpires = {e}\n'
 def test_waiver_without_required_key_is_a_config_error(tmp_path: Path, missing: str) -> None:
     entry = {"check": '"SEC-001"', "reason": '"r"', "owner": '"o"', "expires": "2027-01-01"}
     del entry[missing]
-    path = _write(tmp_path / "w.toml", "[[waiver]]\n" + "".join(f"{k} = {v}\n" for k, v in entry.items()))
+    path = _write(
+        tmp_path / "w.toml", "[[waiver]]\n" + "".join(f"{k} = {v}\n" for k, v in entry.items())
+    )
     with pytest.raises(ConfigError) as exc:
         load_waivers(path)
     msg = str(exc.value)
@@ -63,7 +77,7 @@ def test_waiver_without_required_key_is_a_config_error(tmp_path: Path, missing: 
         (W.format(c="SEC-001", r="", o="o", e="2027-01-01"), "'reason'"),
         (W.format(c="SEC-001", r="r", o="o", e='"next year"'), "'expires'"),
         (W.format(c="SEC-001", r="r", o="o", e="2027-01-01") + 'colour = "red"\n', "'colour'"),
-        ('waivers = 1\n', "'waivers'"),
+        ("waivers = 1\n", "'waivers'"),
         ("[[waiver]\n", "invalid TOML"),
     ],
 )
@@ -74,8 +88,11 @@ def test_bad_waiver_files(tmp_path: Path, text: str, needle: str) -> None:
 
 
 def test_waiver_dates_accept_toml_dates_and_strings(tmp_path: Path) -> None:
-    path = _write(tmp_path / "w.toml", W.format(c="A", r="r", o="o", e="2027-01-01")
-                  + W.format(c="B", r="r", o="o", e='"2027-02-03"'))
+    path = _write(
+        tmp_path / "w.toml",
+        W.format(c="A", r="r", o="o", e="2027-01-01")
+        + W.format(c="B", r="r", o="o", e='"2027-02-03"'),
+    )
     assert [w.expires for w in load_waivers(path)] == [dt.date(2027, 1, 1), dt.date(2027, 2, 3)]
 
 
@@ -90,18 +107,31 @@ def test_waiver_applies_expires_and_is_listed_unused(tmp_path: Path) -> None:
         + W.format(c="CFG-009", r="nothing fails", o="carol", e="2027-01-01")  # unused
         + W.format(c="CFG-003", r="ends today", o="dan", e="2026-11-20"),  # still valid today
     )
-    results = [_fail("CFG-001", "a.py:1"), _fail("CFG-002", "b.py:2"), _fail("CFG-003"),
-               _res("CFG-004", Status.PASS)]
+    results = [
+        _fail("CFG-001", "a.py:1"),
+        _fail("CFG-002", "b.py:2"),
+        _fail("CFG-003"),
+        _res("CFG-004", Status.PASS),
+    ]
     out, applied, expired, unused = waive(results, load_waivers(path), TODAY)
     by_id = {r.id: r for r in out}
     assert by_id["CFG-001"].waived and by_id["CFG-001"].waiver == (
-        "vendor fix pending (alice, until 2026-12-31)")
+        "vendor fix pending (alice, until 2026-12-31)"
+    )
     assert by_id["CFG-001"].status is Status.FAIL  # stays visible as a failure
     assert not by_id["CFG-002"].waived
     assert by_id["CFG-003"].waived
     assert [a["check"] for a in applied] == ["CFG-001", "CFG-003"]
-    assert expired == [{"check": "CFG-002", "location": "", "reason": "old", "owner": "bob",
-                        "expires": "2026-11-19", "results": ["CFG-002"]}]
+    assert expired == [
+        {
+            "check": "CFG-002",
+            "location": "",
+            "reason": "old",
+            "owner": "bob",
+            "expires": "2026-11-19",
+            "results": ["CFG-002"],
+        }
+    ]
     assert [u["check"] for u in unused] == ["CFG-009"]
     # the expired waiver no longer waives: the decision sees the failure
     assert decide(out, "production").verdict == "NO-GO"
@@ -109,9 +139,10 @@ def test_waiver_applies_expires_and_is_listed_unused(tmp_path: Path) -> None:
 
 
 def test_location_patterns_must_cover_every_failing_finding(tmp_path: Path) -> None:
-    path = _write(tmp_path / "w.toml",
-                  W.format(c="CFG-010", r="test fixtures", o="qa", e="2027-01-01")
-                  + 'location = "tests/*"\n')
+    path = _write(
+        tmp_path / "w.toml",
+        W.format(c="CFG-010", r="test fixtures", o="qa", e="2027-01-01") + 'location = "tests/*"\n',
+    )
     waivers = load_waivers(path)
     covered, *_ = waive([_fail("CFG-010", "tests/a.py:1", "tests/b.py:9")], waivers, TODAY)
     partial, _, _, unused = waive([_fail("CFG-010", "tests/a.py:1", "app/x.py:3")], waivers, TODAY)
@@ -122,11 +153,18 @@ def test_location_patterns_must_cover_every_failing_finding(tmp_path: Path) -> N
 
 
 def test_id_patterns_and_not_verified_results(tmp_path: Path) -> None:
-    path = _write(tmp_path / "w.toml", W.format(c="sec-0*", r="pentest next week", o="sec",
-                                                e="2027-01-01"))
-    out, applied, _, _ = waive([_res("SEC-001", Status.SKIP, Severity.CRITICAL),
-                                _res("SEC-002", Status.PASS), _res("SEC-100", Status.ERROR)],
-                               load_waivers(path), TODAY)
+    path = _write(
+        tmp_path / "w.toml", W.format(c="sec-0*", r="pentest next week", o="sec", e="2027-01-01")
+    )
+    out, applied, _, _ = waive(
+        [
+            _res("SEC-001", Status.SKIP, Severity.CRITICAL),
+            _res("SEC-002", Status.PASS),
+            _res("SEC-100", Status.ERROR),
+        ],
+        load_waivers(path),
+        TODAY,
+    )
     assert [r.waived for r in out] == [True, False, False]
     assert applied[0]["results"] == ["SEC-001"]
     assert decide(out, "production").verdict == "CONDITIONAL GO"  # SEC-100 high, not verified
@@ -136,17 +174,28 @@ def test_id_patterns_and_not_verified_results(tmp_path: Path) -> None:
 
 
 def test_attestations(tmp_path: Path) -> None:
-    ok = _write(tmp_path / "a.toml", '[[attestation]]\nitem = "A.1"\nname = "Tom"\n'
-                'role = "Technical lead"\ndate = 2026-11-20\nnote = "reviewed"\n')
+    ok = _write(
+        tmp_path / "a.toml",
+        '[[attestation]]\nitem = "A.1"\nname = "Tom"\n'
+        'role = "Technical lead"\ndate = 2026-11-20\nnote = "reviewed"\n',
+    )
     (att,) = load_attestations(ok, ["A.1", "3.2.4"])
     assert (att.item, att.name, att.role, att.date, att.note) == (
-        "A.1", "Tom", "Technical lead", dt.date(2026, 11, 20), "reviewed")
-    unknown = _write(tmp_path / "b.toml", '[[attestation]]\nitem = "9.9.9"\nname = "x"\n'
-                     'role = "y"\ndate = 2026-11-20\n')
+        "A.1",
+        "Tom",
+        "Technical lead",
+        dt.date(2026, 11, 20),
+        "reviewed",
+    )
+    unknown = _write(
+        tmp_path / "b.toml",
+        '[[attestation]]\nitem = "9.9.9"\nname = "x"\nrole = "y"\ndate = 2026-11-20\n',
+    )
     with pytest.raises(ConfigError, match="unknown checklist item"):
         load_attestations(unknown, ["A.1"])
-    no_role = _write(tmp_path / "c.toml", '[[attestation]]\nitem = "A.1"\nname = "x"\n'
-                     'date = 2026-11-20\n')
+    no_role = _write(
+        tmp_path / "c.toml", '[[attestation]]\nitem = "A.1"\nname = "x"\ndate = 2026-11-20\n'
+    )
     with pytest.raises(ConfigError, match="'role'"):
         load_attestations(no_role, ["A.1"])
 
@@ -155,20 +204,26 @@ def test_attestations(tmp_path: Path) -> None:
 
 
 def test_baseline_diff() -> None:
-    previous = {"run_id": "old", "decision": "NO-GO", "results": [
-        {"id": "A-1", "status": "fail", "severity": "high", "title": "a"},
-        {"id": "B-1", "status": "fail", "severity": "medium", "title": "b"},
-        {"id": "C-1", "status": "pass", "severity": "low", "title": "c"},
-        {"id": "D-1", "status": "fail", "severity": "low", "title": "d"},
-        {"id": "E-1", "status": "fail", "severity": "low", "title": "e"},
-    ]}
+    previous = {
+        "run_id": "old",
+        "decision": "NO-GO",
+        "results": [
+            {"id": "A-1", "status": "fail", "severity": "high", "title": "a"},
+            {"id": "B-1", "status": "fail", "severity": "medium", "title": "b"},
+            {"id": "C-1", "status": "pass", "severity": "low", "title": "c"},
+            {"id": "D-1", "status": "fail", "severity": "low", "title": "d"},
+            {"id": "E-1", "status": "fail", "severity": "low", "title": "e"},
+        ],
+    }
     now = [_fail("A-1"), _res("B-1", Status.PASS), _fail("C-1"), _res("D-1", Status.SKIP)]
     diff = baseline_diff(previous, now)
     assert [x["id"] for x in diff["new"]] == ["C-1"]
     assert [x["id"] for x in diff["still_failing"]] == ["A-1"]
     assert [x["id"] for x in diff["fixed"]] == ["B-1"]
     assert [(x["id"], x["status"]) for x in diff["no_longer_verified"]] == [
-        ("D-1", "skip"), ("E-1", "not run")]
+        ("D-1", "skip"),
+        ("E-1", "not run"),
+    ]
     assert diff["run_id"] == "old"
 
 
@@ -177,13 +232,21 @@ def test_apply_governance_end_to_end(tmp_path: Path) -> None:
     repo.mkdir()
     output = tmp_path / "reports"
     (output / "latest").mkdir(parents=True)
-    (output / "latest" / "audit.json").write_text(json.dumps({
-        "run_id": "prev", "decision": "NO-GO",
-        "results": [{"id": "CFG-001", "status": "fail", "severity": "high", "title": "x"}],
-    }), encoding="utf-8")
+    (output / "latest" / "audit.json").write_text(
+        json.dumps(
+            {
+                "run_id": "prev",
+                "decision": "NO-GO",
+                "results": [{"id": "CFG-001", "status": "fail", "severity": "high", "title": "x"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     _write(repo / "prodaudit-waivers.toml", W.format(c="CFG-001", r="r", o="o", e="2999-01-01"))
-    _write(repo / "prodaudit-attestations.toml", '[[attestation]]\nitem = "A.2"\nname = "Sec"\n'
-           'role = "Security lead"\ndate = 2026-11-20\n')
+    _write(
+        repo / "prodaudit-attestations.toml",
+        '[[attestation]]\nitem = "A.2"\nname = "Sec"\nrole = "Security lead"\ndate = 2026-11-20\n',
+    )
     cfg = load_config({"repo": repo, "output": output, "start_target": False})
     results, extras = apply_governance(cfg, [_fail("CFG-001", "x.py:1")], today=TODAY)
     assert results[0].waived
@@ -193,8 +256,9 @@ def test_apply_governance_end_to_end(tmp_path: Path) -> None:
     assert [x["id"] for x in extras["baseline"]["still_failing"]] == ["CFG-001"]
     assert isinstance(extras["checklist_map"], dict) and "1.1.1" in extras["checklist_map"]
     # explicit files that do not exist are errors, default ones are optional
-    cfg2 = load_config({"repo": repo, "output": output, "start_target": False,
-                        "baseline": tmp_path / "nope.json"})
+    cfg2 = load_config(
+        {"repo": repo, "output": output, "start_target": False, "baseline": tmp_path / "nope.json"}
+    )
     with pytest.raises(ConfigError, match="baseline"):
         apply_governance(cfg2, [])
     empty = tmp_path / "empty"
@@ -203,13 +267,30 @@ def test_apply_governance_end_to_end(tmp_path: Path) -> None:
     assert extras3["waivers"]["file"] is None and extras3["baseline"] is None
 
 
-def test_bad_waiver_file_makes_the_cli_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_waiver_file_makes_the_cli_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    bad = _write(tmp_path / "waivers.toml", '[[waiver]]\ncheck = "SEC-001"\nowner = "o"\n'
-                 "expires = 2027-01-01\n")
-    code = main(["run", "--repo", str(repo), "--no-start", "--only", "ZZZ-000", "-q",
-                 "--output", str(tmp_path / "out"), "--waivers", str(bad)])
+    bad = _write(
+        tmp_path / "waivers.toml",
+        '[[waiver]]\ncheck = "SEC-001"\nowner = "o"\nexpires = 2027-01-01\n',
+    )
+    code = main(
+        [
+            "run",
+            "--repo",
+            str(repo),
+            "--no-start",
+            "--only",
+            "ZZZ-000",
+            "-q",
+            "--output",
+            str(tmp_path / "out"),
+            "--waivers",
+            str(bad),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3
     assert len(err) == 1 and str(bad) in err[0] and "'reason'" in err[0]
@@ -217,8 +298,14 @@ def test_bad_waiver_file_makes_the_cli_exit_3(tmp_path: Path, capsys: pytest.Cap
 
 @pytest.mark.parametrize(
     ("verdict", "fail_on", "code"),
-    [("GO", None, 0), ("NO-GO", None, 1), ("CONDITIONAL GO", None, 2),
-     ("CONDITIONAL GO", "conditional", 2), ("CONDITIONAL GO", "no-go", 0), ("NO-GO", "no-go", 1)],
+    [
+        ("GO", None, 0),
+        ("NO-GO", None, 1),
+        ("CONDITIONAL GO", None, 2),
+        ("CONDITIONAL GO", "conditional", 2),
+        ("CONDITIONAL GO", "no-go", 0),
+        ("NO-GO", "no-go", 1),
+    ],
 )
 def test_fail_on(verdict: str, fail_on: str | None, code: int) -> None:
     from prodaudit.gate import exit_code

@@ -55,6 +55,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, dest="request_timeout", help="per-request timeout (s)")
     p.add_argument("--no-start", action="store_false", default=None, dest="start_target",
                    help="never start the reference target")
+    p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
+                   help="deployment suite: leave the compose stack running (debugging)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -63,7 +65,10 @@ def config_from_args(ns: argparse.Namespace) -> AuditConfig:
             "only", "skip", "formats", "output", "allow_mutations", "vuln_db", "waivers",
             "attestations", "baseline", "fail_on", "request_timeout", "start_target")
     cli: dict[str, Any] = {k: getattr(ns, k, None) for k in keys}
-    return load_config(cli, config_file=getattr(ns, "config_file", None))
+    cfg = load_config(cli, config_file=getattr(ns, "config_file", None))
+    if getattr(ns, "keep_up", None):
+        cfg = cfg.model_copy(update={"docker": cfg.docker.model_copy(update={"keep_up": True})})
+    return cfg
 
 
 def print_results(run: AuditRun, console: Console) -> None:

@@ -223,7 +223,8 @@ class Context:
             try:
                 client.info()
             except (DockerException, OSError) as exc:
-                msg = str(exc).strip().splitlines()
+                msg = [ln for ln in str(exc).strip().splitlines() if len(ln.strip(" '")) > 2]
+                msg = [ln.split("stderr is '", 1)[-1] for ln in msg]
                 raise Skip(f"no Docker engine reachable: {msg[-1] if msg else type(exc).__name__}") from None
             return client
 

@@ -19,9 +19,19 @@ from prodaudit.report.html import HtmlRenderer
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("PRODAUDIT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-XSS = '<script>window.__pwned = 1; console.error("pwned")</script><img src=x onerror="window.__pwned=2">'
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = (
+    '<script>window.__pwned = 1; console.error("pwned")</script>'
+    '<img src=x onerror="window.__pwned=2">'
+)
 
 
 def _missing(reason: str) -> None:
@@ -58,8 +68,12 @@ def page_of(browser: Any, tmp_path: Path) -> Iterator[Any]:
         pages.append(ctx)
         problems: list[str] = []
         requests: list[str] = []
-        page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-                if m.type in ("error", "warning") else None)
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+            ),
+        )
         page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html.as_uri(), wait_until="load")
@@ -105,7 +119,9 @@ def test_page_loads_clean_and_toggles(page_of: Any, run: AuditRun, tmp_path: Pat
 def test_html_in_findings_is_text(page_of: Any, run: AuditRun) -> None:
     evil = replace(
         run.results[2],
-        findings=(Finding(Status.FAIL, XSS, "GET http://127.0.0.1/x", evidence=XSS, remediation=XSS),),
+        findings=(
+            Finding(Status.FAIL, XSS, "GET http://127.0.0.1/x", evidence=XSS, remediation=XSS),
+        ),
         doc=f"Summary.\n\n{XSS}\n\nRemediation: {XSS}",
         reason=XSS,
     )

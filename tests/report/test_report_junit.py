@@ -24,8 +24,12 @@ def test_one_testcase_per_check(run: AuditRun, tmp_path: Path) -> None:
     cases = {case.name.split()[0]: case for suite in xml for case in suite}
     assert sorted(cases) == sorted(r.id for r in run.results)
     suites = {suite.name: suite for suite in xml}
-    assert set(suites) == {"prodaudit.config", "prodaudit.functional", "prodaudit.security",
-                           "prodaudit.deployment"}
+    assert set(suites) == {
+        "prodaudit.config",
+        "prodaudit.functional",
+        "prodaudit.security",
+        "prodaudit.deployment",
+    }
     assert xml.tests == len(run.results)
     assert (xml.failures, xml.errors, xml.skipped) == (3, 1, 2)
     assert suites["prodaudit.config"].failures == 1 and suites["prodaudit.config"].errors == 1
@@ -52,7 +56,11 @@ def test_statuses_map_to_junit_results(run: AuditRun, tmp_path: Path) -> None:
 
 
 def test_control_characters_do_not_break_xml(run: AuditRun, tmp_path: Path) -> None:
-    bad = replace(run.results[0], id="FUN-050", status=Status.FAIL,
-                  findings=(Finding(Status.FAIL, "bell \x07 and nul \x00", evidence="\x1b[31mred"),))
+    bad = replace(
+        run.results[0],
+        id="FUN-050",
+        status=Status.FAIL,
+        findings=(Finding(Status.FAIL, "bell \x07 and nul \x00", evidence="\x1b[31mred"),),
+    )
     cases = {c.name.split()[0]: c for s in _read(replace(run, results=(bad,)), tmp_path) for c in s}
     assert "bell" in cases["FUN-050"].result[0].message

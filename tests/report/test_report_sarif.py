@@ -32,7 +32,9 @@ def test_valid_against_schema(run: AuditRun, validator: jsonschema.Draft4Validat
     assert errors == []
 
 
-def test_schema_catches_a_broken_document(run: AuditRun, validator: jsonschema.Draft4Validator) -> None:
+def test_schema_catches_a_broken_document(
+    run: AuditRun, validator: jsonschema.Draft4Validator
+) -> None:
     doc = _sarif(run)
     doc["runs"][0]["results"][0]["level"] = "fatal"
     del doc["version"]
@@ -60,7 +62,10 @@ def test_results_locations_and_states(run: AuditRun) -> None:
     loc = cfg[0]["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"] == {"uri": "app/settings.py", "uriBaseId": "SRCROOT"}
     assert loc["region"] == {"startLine": 12}
-    assert cfg[1]["locations"][0]["physicalLocation"]["region"] == {"startLine": 30, "startColumn": 7}
+    assert cfg[1]["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 30,
+        "startColumn": 7,
+    }
     assert cfg[0]["level"] == "error"
     assert sarif_run["originalUriBaseIds"]["SRCROOT"]["uri"] == "file:///srv/ultra-mvp/"
     live = next(r for r in results if r["ruleId"] == "SEC-001")
@@ -77,12 +82,25 @@ def test_results_locations_and_states(run: AuditRun) -> None:
 @pytest.mark.parametrize(
     ("location", "expected"),
     [
-        ("src/app.py:7", {"artifactLocation": {"uri": "src/app.py", "uriBaseId": "SRCROOT"},
-                          "region": {"startLine": 7}}),
-        ("Dockerfile:3", {"artifactLocation": {"uri": "Dockerfile", "uriBaseId": "SRCROOT"},
-                          "region": {"startLine": 3}}),
+        (
+            "src/app.py:7",
+            {
+                "artifactLocation": {"uri": "src/app.py", "uriBaseId": "SRCROOT"},
+                "region": {"startLine": 7},
+            },
+        ),
+        (
+            "Dockerfile:3",
+            {
+                "artifactLocation": {"uri": "Dockerfile", "uriBaseId": "SRCROOT"},
+                "region": {"startLine": 3},
+            },
+        ),
         (".env.example", {"artifactLocation": {"uri": ".env.example", "uriBaseId": "SRCROOT"}}),
-        ("/abs/x.py:2", {"artifactLocation": {"uri": "file:///abs/x.py"}, "region": {"startLine": 2}}),
+        (
+            "/abs/x.py:2",
+            {"artifactLocation": {"uri": "file:///abs/x.py"}, "region": {"startLine": 2}},
+        ),
         ("GET http://127.0.0.1:8000/health", None),
         ("http://127.0.0.1:8000", None),
         ("redis://127.0.0.1:6379", None),
@@ -94,10 +112,16 @@ def test_physical_location(location: str, expected: dict | None) -> None:
     assert physical_location(location) == expected
 
 
-def test_failure_without_findings_still_reported(run: AuditRun, validator: jsonschema.Draft4Validator) -> None:
+def test_failure_without_findings_still_reported(
+    run: AuditRun, validator: jsonschema.Draft4Validator
+) -> None:
     bare = replace(run.results[0], id="FUN-002", status=Status.FAIL, findings=(), reason="")
-    warn_only = replace(run.results[0], id="FUN-003", status=Status.WARN,
-                        findings=(Finding(Status.WARN, "slow", "x.py:0"),))
+    warn_only = replace(
+        run.results[0],
+        id="FUN-003",
+        status=Status.WARN,
+        findings=(Finding(Status.WARN, "slow", "x.py:0"),),
+    )
     doc = _sarif(replace(run, results=(*run.results, bare, warn_only)))
     assert list(validator.iter_errors(doc)) == []
     res = [r for r in doc["runs"][0]["results"] if r["ruleId"] in ("FUN-002", "FUN-003")]

@@ -12,8 +12,16 @@ from prodaudit.guides import GUIDES
 from prodaudit.model import AuditRun
 from prodaudit.report import renderers, rerender, write_reports
 
-ALL = {"audit.json", "production-readiness.md", "security-audit.md", "configuration-validation.md",
-       "test-results-summary.md", "index.html", "audit.sarif", "junit.xml"}
+ALL = {
+    "audit.json",
+    "production-readiness.md",
+    "security-audit.md",
+    "configuration-validation.md",
+    "test-results-summary.md",
+    "index.html",
+    "audit.sarif",
+    "junit.xml",
+}
 
 
 def test_write_and_rerender_are_pure(run: AuditRun, tmp_path: Path) -> None:

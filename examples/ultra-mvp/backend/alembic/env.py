@@ -20,8 +20,10 @@ ADVISORY_LOCK_ID = 74_231_001
 
 
 def database_url() -> str:
-    url = config.attributes.get("database_url") or os.environ.get(
-        "DATABASE_URL", "sqlite:///./ultra.db"
+    url = (
+        config.attributes.get("database_url")
+        or os.environ.get("DATABASE_URL")
+        or "sqlite:///./ultra.db"
     )
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]

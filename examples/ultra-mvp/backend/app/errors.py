@@ -66,7 +66,8 @@ class ErrorMiddleware:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.debug = settings.has("debug-tracebacks")
+        # DEBUG=true (refused in production) shows tracebacks too: that is what debug mode means.
+        self.debug = settings.debug or settings.has("debug-tracebacks")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -31,7 +31,10 @@ _UNION_LISTS = frozenset({
     "security_opt", "external_links", "env_file", "devices", "secrets", "configs", "networks",
 })  # fmt: skip
 _MAPPING_LISTS = frozenset({"environment", "labels", "extra_hosts", "depends_on", "annotations"})
-_REF_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_REF_RE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}"
+    r"|([A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 class Reset:
@@ -150,7 +153,9 @@ class ComposeProject:
     @property
     def services(self) -> dict[str, dict[str, Any]]:
         svcs = self.data.get("services") or {}
-        return {k: v for k, v in svcs.items() if isinstance(v, dict)} if isinstance(svcs, dict) else {}
+        if not isinstance(svcs, dict):
+            return {}
+        return {k: v for k, v in svcs.items() if isinstance(v, dict)}
 
     def loc(self, *path: Any) -> str:
         """``file:line`` of the most specific known line for ``path`` (last file wins)."""
@@ -301,6 +306,28 @@ def compose_projects(ctx: Context) -> list[ComposeProject]:
         return projects
 
     return ctx.memo("cfg:compose", build)
+
+
+_VARIANT_RE = re.compile(r"^(docker-)?compose[.-][\w.-]*\.ya?ml$")
+
+
+def variant_files(ctx: Context) -> list[ComposeFile]:
+    """Compose files that no project merges (``docker-compose.prod.yml``, ``compose.dev.yaml``):
+    parsed for the variable graph only."""
+
+    def build() -> list[ComposeFile]:
+        merged = {f.path for p in compose_projects(ctx) for f in p.files}
+        out = []
+        for rel in ctx.files.files:
+            name = rel.rsplit("/", 1)[-1]
+            if rel in merged or not _VARIANT_RE.match(name) or "override" in name:
+                continue
+            text = ctx.read(rel)
+            if text is not None:
+                out.append(load_compose_text(rel, text))
+        return out
+
+    return ctx.memo("cfg:compose_variants", build)
 
 
 def service_env(svc: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def _lock_versions(ctx: Context, rel: str) -> tuple[dict[str, str], str | None]:
             data = json.loads(text or "")
         except ValueError as exc:
             return {}, f"invalid JSON: {exc}"
-        out = {}
+        out: dict[str, str] = {}
         for section in ("default", "develop"):
             for pkg, meta in (data.get(section) or {}).items():
                 ver = str(meta.get("version", "")).lstrip("=")
@@ -158,8 +158,9 @@ def _lock_versions(ctx: Context, rel: str) -> tuple[dict[str, str], str | None]:
     if data is None:
         return {}, err
     pkgs = data.get("package") or data.get("packages") or []
-    return {canonicalize_name(str(p.get("name", ""))): str(p.get("version", ""))
-            for p in pkgs if isinstance(p, dict)}, None
+    versions: dict[str, str] = {canonicalize_name(str(p.get("name", ""))): str(p.get("version", ""))
+                                for p in pkgs if isinstance(p, dict)}
+    return versions, None
 
 
 @check("CFG-060", "Python dependencies are pinned or locked", severity=Severity.MEDIUM,
@@ -348,7 +349,8 @@ def _affected(version: str, aff: dict[str, Any]) -> bool:
         for ev in rng.get("events") or []:
             try:
                 if "introduced" in ev:
-                    introduced = Version("0") if ev["introduced"] == "0" else Version(ev["introduced"])
+                    intro = str(ev["introduced"])
+                    introduced = Version("0") if intro == "0" else Version(intro)
                 elif "fixed" in ev and introduced is not None:
                     if introduced <= v < Version(ev["fixed"]):
                         return True

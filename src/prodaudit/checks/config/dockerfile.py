@@ -17,6 +17,7 @@ from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import mask_value
 from prodaudit.registry import check
 
+OFF = ("0", "false", "off", "no")
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 INSTALL_RE = re.compile(r"\b(pip3?|python3?\s+-m\s+pip|uv\s+pip|poetry|npm|yarn|pnpm|apt-get|apk|"
                         r"apt|yum|dnf|go\s+build|cargo|mvn|gradle|make)\b")
@@ -420,8 +421,8 @@ def package_hygiene(ctx: Context) -> list[Finding]:
         final_stages = {id(s) for t in targets(df, wanted) for s in chain(df, t)}
         for st in df.stages:
             pip_env = any(
-                ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in ("0", "false",
-                                          "off", "no") for k, v in _env_pairs(ins.value))
+                ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in OFF
+                                          for k, v in _env_pairs(ins.value))
                 for s in chain(df, st) for ins in s.instructions)
             for ins in st.instructions:
                 if ins.name != "RUN":

@@ -15,6 +15,9 @@ from dockerfile_parse import DockerfileParser
 from prodaudit.context import Context
 
 _HEREDOC_RE = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+_ARG_REF_RE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-+])[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 KNOWN = frozenset({
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
     "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
@@ -70,9 +73,9 @@ def is_dockerfile(rel: str) -> bool:
 def _subst(text: str, args: dict[str, str]) -> str:
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(3)
-        op, arg = m.group(2) or "", ""
-        if op:
-            op, arg = op[:2] if op.startswith(":") else op[:1], op[2:] if op.startswith(":") else op[1:]
+        raw = m.group(2) or ""
+        cut = 2 if raw.startswith(":") else 1
+        op, arg = (raw[:cut], raw[cut:]) if raw else ("", "")
         val = args.get(name, "")
         if op in (":-", "-"):
             return val or arg
@@ -80,7 +83,7 @@ def _subst(text: str, args: dict[str, str]) -> str:
             return arg if val else ""
         return val
 
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-+])[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)", repl, text)
+    return _ARG_REF_RE.sub(repl, text)
 
 
 def parse_dockerfile(path: str, text: str) -> Dockerfile:

@@ -24,7 +24,10 @@ _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
 def graph(ctx: Context) -> EnvGraph:
     """The graph, exported into audit.json (``facts.env_graph``) by whichever check builds it."""
     g = env_graph(ctx)
-    ctx.export("env_graph", g.to_json())
+    data = g.to_json()
+    data["variables"] = [v for v in data["variables"]
+                         if v["name"] not in RUNTIME_VARS or v["read_at"] or v["documented"]]
+    ctx.export("env_graph", data)
     return g
 
 
@@ -143,7 +146,7 @@ def unused_documented(ctx: Context) -> list[Finding]:
     documented = [v for v in g.vars.values() if v.documented]
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
-        consumed = _used(v) or v.compose_defaults or v.compose_services or any(
+        consumed = _used(v) or v.compose_defaults or v.compose_services or v.variant_refs or any(
             not is_env_file(p) for p, _, _ in v.set_in)
         if not consumed:
             path, line = v.documented_in[0]

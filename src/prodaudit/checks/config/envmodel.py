@@ -13,7 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodaudit.checks.config.composemodel import compose_projects, project_refs, service_env
+from prodaudit.checks.config.composemodel import (
+    ComposeProject,
+    compose_projects,
+    project_refs,
+    service_env,
+    variant_files,
+)
 from prodaudit.checks.config.dockerfilemodel import dockerfiles
 from prodaudit.checks.config.envfiles import env_files
 from prodaudit.context import Context
@@ -24,7 +30,8 @@ FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".sve
 BUILD_PARTS = frozenset({"dist", "build", "static", "public", "node_modules", ".next", "out"})
 FRONTEND_BUILTINS = frozenset({"MODE", "DEV", "PROD", "SSR", "BASE_URL", "NODE_ENV"})
 _FRONTEND_RE = re.compile(
-    r"(import\.meta\.env|process\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
+    r"(import\.meta\.env|process\.env)"
+    r"(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
 )
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 
@@ -55,6 +62,7 @@ class Var:
     compose_required: list[str] = field(default_factory=list)  # path:line of ${VAR:?}
     compose_defaults: list[tuple[str, str]] = field(default_factory=list)  # (path:line, default)
     compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
+    variant_refs: list[str] = field(default_factory=list)  # path:line in unmerged compose files
 
     @property
     def required(self) -> bool:
@@ -85,6 +93,8 @@ class Var:
             "secret": self.secret,
             "read_at": [r.loc for r in self.reads],
             "read_by": sorted({r.kind for r in self.reads}),
+            "used": bool(self.reads or self.compose_required or self.compose_defaults
+                         or self.variant_refs),
             "set_in": sorted({p for p, _, _ in self.set_in}),
             "documented": self.documented,
             "documented_in": [f"{p}:{n}" for p, n in self.documented_in],
@@ -158,7 +168,8 @@ class _PyVisitor(ast.NodeVisitor):
             is_getenv = (isinstance(f, ast.Attribute) and f.attr == "getenv") or (
                 isinstance(f, ast.Name) and f.id == "getenv"
             )
-            is_get = isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault") and _is_environ(f.value)
+            is_get = (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault")
+                      and _is_environ(f.value))
             if is_getenv or is_get:
                 dflt = node.args[1] if len(node.args) > 1 else next(
                     (k.value for k in node.keywords if k.arg == "default"), None
@@ -228,9 +239,9 @@ class _PyVisitor(ast.NodeVisitor):
 
 def _kw_str(node: ast.AST, key: str) -> str | None:
     if isinstance(node, ast.Call):
-        for k in node.keywords:
-            if k.arg == key:
-                return _const_str(k.value)
+        for kw in node.keywords:
+            if kw.arg == key:
+                return _const_str(kw.value)
     if isinstance(node, ast.Dict):
         for k, v in zip(node.keys, node.values, strict=False):
             if k is not None and _const_str(k) == key:
@@ -262,7 +273,8 @@ def _python_file(rel: str) -> bool:
 
 def _frontend_file(rel: str) -> bool:
     parts = rel.split("/")
-    return rel.endswith(FRONTEND_SUFFIXES) and not (set(parts[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS))
+    excluded = set(parts[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS)
+    return rel.endswith(FRONTEND_SUFFIXES) and not excluded
 
 
 # ---------------------------------------------------------------------------- build
@@ -319,9 +331,17 @@ def build_graph(ctx: Context) -> EnvGraph:
             for key, val in service_env(svc).items():
                 v = g.var(str(key))
                 v.compose_services.append(sname)
-                path, _, line = project.loc("services", sname, "environment", key).rpartition(":")
-                v.set_in.append((path or project.files[0].path, int(line) if line.isdigit() else 0,
+                fpath, _, fline = project.loc("services", sname, "environment", key).rpartition(":")
+                v.set_in.append((fpath or project.files[0].path,
+                                 int(fline) if fline.isdigit() else 0,
                                  "" if val is None else str(val)))
+    for vf in variant_files(ctx):
+        if vf.error:
+            g.problems.append((vf.path, vf.error[0], vf.error[1]))
+            continue
+        vproj = ComposeProject([vf], vf.data or {})
+        for ref, path in project_refs(vproj):
+            g.var(ref.name).variant_refs.append(vproj.loc(*path))
     for df in dockerfiles(ctx):
         for ln, msg in df.problems:
             g.problems.append((df.path, ln, msg))

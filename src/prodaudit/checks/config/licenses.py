@@ -29,7 +29,7 @@ def site_packages(path: Path) -> list[Path]:
 
 
 def license_of(meta_text: str) -> list[str]:
-    """License identifiers of one METADATA file: License-Expression, License (short), classifiers."""
+    """License identifiers of a METADATA file: License-Expression, License (short), classifiers."""
     msg = HeaderParser().parsestr(meta_text)
     out: list[str] = []
     expr = msg.get("License-Expression")
@@ -41,7 +41,7 @@ def license_of(meta_text: str) -> list[str]:
         if len(first) <= 100:
             out.append(first)
     for cls in msg.get_all("Classifier") or []:
-        if cls.startswith("License ::") and "OSI Approved" != cls.split("::")[-1].strip():
+        if cls.startswith("License ::") and cls.split("::")[-1].strip() != "OSI Approved":
             out.append(cls.split("::")[-1].strip())
     return out
 

@@ -4,6 +4,7 @@ auto-reload in entry points, database and Redis URLs, LLM mock mode, API docs ex
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from urllib.parse import urlsplit
 
@@ -128,8 +129,9 @@ def entry_points(ctx: Context) -> list[Finding]:
                 looked += 1
                 m = DEV_CMD_RE.search(ins.value)
                 if m:
-                    out.append(failed(f"{ins.name} runs a development server ({m.group(0).strip()})",
-                                      location=df.loc(ins.line), evidence=ins.content.strip()[:300]))
+                    out.append(failed(f"{ins.name} runs a development server "
+                                      f"({m.group(0).strip()})", location=df.loc(ins.line),
+                                      evidence=ins.content.strip()[:300]))
     for p in compose_projects(ctx):
         for sname, svc in p.services.items():
             for key in ("command", "entrypoint"):
@@ -153,11 +155,11 @@ def entry_points(ctx: Context) -> list[Finding]:
                     out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
                                       location=f"{rel}:{i}", evidence=line.strip()[:300]))
         elif _python_file(rel):
-            text = ctx.read(rel)
-            if text and ".run(" in text:
-                for line, what in _dev_server_calls(rel, text):
+            src = ctx.read(rel)
+            if src and ".run(" in src:
+                for lineno, what in _dev_server_calls(rel, src):
                     looked += 1
-                    out.append(failed(f"{what}", location=f"{rel}:{line}"))
+                    out.append(failed(f"{what}", location=f"{rel}:{lineno}"))
     if not looked and not out:
         raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
                    "start script)")
@@ -215,10 +217,8 @@ def service_urls(ctx: Context) -> list[Finding]:
             looked.append(f"{name} ({val.source})")
             out.extend(_url_findings(name, val.value, val.location, val.source, redis))
             pw = None
-            try:
+            with contextlib.suppress(ValueError):
                 pw = urlsplit(val.value).password
-            except ValueError:
-                pass
             if pw:
                 ctx.redact.register(pw)
     if not looked:
@@ -304,7 +304,7 @@ def docs_exposure(ctx: Context) -> list[Finding]:
     _production_like(ctx)
     policy = ctx.cfg.exposure.docs_in_production
     out: list[Finding] = []
-    apps = []
+    apps: list[tuple[str, int, str, str]] = []
     for rel in ctx.files.files:
         if _python_file(rel):
             text = ctx.read(rel)

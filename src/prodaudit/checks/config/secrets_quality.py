@@ -141,11 +141,13 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         why = weakness(e.value)
         if why:
             out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
-                              severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}"))
+                              severity=Severity.CRITICAL,
+                              evidence=f"{e.name}={mask_value(e.value)}"))
     read_signing = sorted(n for n, v in g.vars.items() if is_signing_var(n) and v.reads)
     missing = [n for n in read_signing if n not in prof.values]
     if missing:
-        out.append(skipped(f"read by the code but not in the profile env file: {', '.join(missing)}"))
+        out.append(skipped("read by the code but not in the profile env file: "
+                           + ", ".join(missing)))
     if not seen and not read_signing:
         raise Skip("no JWT/HMAC/session signing secret read by the code or set in the env file")
     if not any(f.status.value == "fail" for f in out):

@@ -50,7 +50,8 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("aws-access-key", "AWS access key id", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
     ("aws-secret-key", "AWS secret access key",
      r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}\b"),
-    ("github-token", "GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{70,})"),
+    ("github-token", "GitHub token",
+     r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{70,})"),
     ("gitlab-token", "GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
     ("slack-token", "Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     ("slack-webhook", "Slack webhook URL",
@@ -59,7 +60,8 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("sendgrid-key", "SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
     ("private-key", "private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE "
      r"KEY(?: BLOCK)?-----"),
-    ("jwt", "JSON Web Token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"),
+    ("jwt", "JSON Web Token",
+     r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"),
     ("url-password", "password in a URL",
      r"\b[a-z][a-z0-9+.-]{1,20}://[A-Za-z0-9._%~-]{1,64}:([^@\s/:\"'`<>{}$]{3,128})@[A-Za-z0-9.-]+"),
 )
@@ -323,7 +325,8 @@ def gitignored(rel: str, patterns: list[str]) -> bool:
         p = p.rstrip("/")
         anchored = p.startswith("/")
         p = p.lstrip("/")
-        hit = fnmatch.fnmatch(rel, p) or (not anchored and "/" not in p and fnmatch.fnmatch(name, p))
+        hit = fnmatch.fnmatch(rel, p) or (
+            not anchored and "/" not in p and fnmatch.fnmatch(name, p))
         if hit:
             ignored = not neg
     return ignored

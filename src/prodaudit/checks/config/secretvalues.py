@@ -1,4 +1,6 @@
-"""How secret a name is and how weak a value is: placeholders, length, entropy. Not a check module."""
+"""How secret a name is and how weak a value is: placeholders, length, entropy.
+
+Not a check module."""
 
 from __future__ import annotations
 

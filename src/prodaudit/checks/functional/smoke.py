@@ -40,6 +40,17 @@ def _json(ex: Exchange) -> Any:
         return None
 
 
+ADMIN_RE = re.compile(r"(^|/)(admin|internal|manage|management|staff|superuser)(/|$)", re.I)
+
+
+def _admin_like(ctx: Context, op: Operation) -> bool:
+    """An operation that must be protected whatever the document says: ``auth.admin_paths`` or
+    a path segment like /admin/."""
+    return any(op.path.startswith(p) for p in ctx.cfg.auth.admin_paths) or bool(
+        ADMIN_RE.search(op.path)
+    )
+
+
 def _ordered(ops: list[Operation]) -> list[Operation]:
     """Operations without path parameters first (their answers supply ids for the others)."""
     return sorted(ops, key=lambda o: ("{" in o.path, o.path.count("/"), o.path, o.method))
@@ -54,8 +65,9 @@ def _ordered(ops: list[Operation]) -> list[Operation]:
     references=("OWASP API2:2023", "OWASP API5:2023", "CWE-306"),
 )
 async def protected_without_credentials(ctx: Context) -> list[Finding]:
-    """Every operation that declares a security requirement in the OpenAPI document answers 401 or
-    403 when called without credentials — never 2xx (missing authentication, CRITICAL) and never
+    """Every operation that declares a security requirement in the OpenAPI document, and every
+    administrative operation (``auth.admin_paths`` or a path segment such as ``/admin/``) even
+    when the document declares none, answers 401 or 403 when called without credentials — never 2xx (missing authentication, CRITICAL) and never
     5xx. Path and query parameters are filled from the schema. Read-only by default: POST, PUT and
     PATCH are sent without a body, DELETE only with ``allow_mutations``.
 
@@ -68,7 +80,7 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
     """
     doc = await ctx.openapi()
     table = await op_table(ctx)
-    ops = [op for op in _ordered(doc.operations) if doc.is_protected(op)]
+    ops = [op for op in _ordered(doc.operations) if doc.is_protected(op) or _admin_like(ctx, op)]
     if not ops:
         raise Skip("no operation of the OpenAPI document declares a security requirement")
     findings: list[Finding] = []
@@ -102,9 +114,14 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
             ok.append(op.key)
         elif 200 <= ex.status < 300:
             row.act("FUN-011", what, ex.status, "fail", "answered without credentials")
+            declared = (
+                "is declared protected"
+                if doc.is_protected(op)
+                else ("is an administrative operation (declared without security)")
+            )
             findings.append(
                 failed(
-                    f"{op.key} is declared protected but answered {ex.status} without credentials",
+                    f"{op.key} {declared} but answered {ex.status} without credentials",
                     location=loc,
                     evidence=ex.evidence(),
                     severity=Severity.CRITICAL,

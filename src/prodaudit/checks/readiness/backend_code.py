@@ -69,7 +69,7 @@ def _app_calls(ctx: Context) -> list[tuple[PyModule, ast.Call]]:
     ]
 
 
-# ---- RDY-001 structure ---------------------------------------------------------------------
+# ---- RDY-001 structure ------------------------------------------------------------------------
 
 
 @check(
@@ -166,7 +166,7 @@ def app_structure(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-002 exception handlers --------------------------------------------------------------
+# ---- RDY-002 exception handlers ---------------------------------------------------------------
 
 _CATCH_ALL = {"Exception", "BaseException"}
 
@@ -259,8 +259,8 @@ def exception_handlers(ctx: Context) -> list[Finding]:
     if not catch_all:
         findings.append(
             failed(
-                "no catch-all for unhandled exceptions: no exception_handler(Exception) and no error "
-                "middleware catching Exception",
+                "no catch-all for unhandled exceptions: no exception_handler(Exception) and "
+                "no error middleware catching Exception",
                 location=handler_locs[0] if handler_locs else mods[0].rel,
             )
         )
@@ -292,7 +292,7 @@ def exception_handlers(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-003 logging -----------------------------------------------------------------------
+# ---- RDY-003 logging --------------------------------------------------------------------------
 
 
 def _is_debug_literal(node: ast.expr) -> bool:
@@ -352,11 +352,12 @@ def logging_config(ctx: Context) -> list[Finding]:
                     or name.startswith("jsonlogger")
                 ):
                     structured.append(m.line(n))
-            elif isinstance(n, ast.ClassDef) and any(
-                call_name(b).endswith("Formatter") for b in n.bases
+            elif (
+                isinstance(n, ast.ClassDef)
+                and any(call_name(b).endswith("Formatter") for b in n.bases)
+                and ("json.dumps" in ast.unparse(n) or "orjson" in ast.unparse(n))
             ):
-                if "json.dumps" in ast.unparse(n) or "orjson" in ast.unparse(n):
-                    structured.append(m.line(n))
+                structured.append(m.line(n))
     if re.search(r'"format"\s*:\s*"\{', "".join(m.text for m in mods)):
         structured.append("dictConfig JSON format")
     if not config_sites:
@@ -391,7 +392,8 @@ def logging_config(ctx: Context) -> list[Finding]:
     if prints:
         findings.append(
             failed(
-                f"{len(prints)} print() call(s) in modules that serve requests: {', '.join(prints[:5])}",
+                f"{len(prints)} print() call(s) in modules that serve requests: "
+                f"{', '.join(prints[:5])}",
                 location=prints[0],
                 severity=Severity.LOW,
             )
@@ -400,8 +402,8 @@ def logging_config(ctx: Context) -> list[Finding]:
         levels = ", ".join(f"{ast.unparse(a)} ({loc})" for loc, a in level_sites[:3]) or "default"
         findings.append(
             passed(
-                f"logging configured at {config_sites[0]}; structured formatter at {structured[0]}; "
-                f"level {levels}; no print() in {len(web)} web module(s)"
+                f"logging configured at {config_sites[0]}; structured formatter at "
+                f"{structured[0]}; level {levels}; no print() in {len(web)} web module(s)"
             )
         )
     return findings
@@ -527,7 +529,7 @@ def model_indexes(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-006 middleware ------------------------------------------------------------------------
+# ---- RDY-006 middleware -----------------------------------------------------------------------
 
 _MW_ROLES = {
     "cors": re.compile(r"cors", re.I),
@@ -641,8 +643,8 @@ def middleware(ctx: Context) -> list[Finding]:
         if inner:
             findings.append(
                 failed(
-                    f"{inner[0][0]} ({inner[0][1]}) is added after CORS and so runs outside it: its "
-                    "responses (429/401, preflights) carry no CORS headers",
+                    f"{inner[0][0]} ({inner[0][1]}) is added after CORS and so runs outside "
+                    "it: its responses (429/401, preflights) carry no CORS headers",
                     location=inner[0][1],
                 )
             )
@@ -660,7 +662,7 @@ def middleware(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-007 blocking work in async handlers ------------------------------------------------------
+# ---- RDY-007 blocking work in async handlers --------------------------------------------------
 
 _BLOCKING = re.compile(
     r"^(time\.sleep|requests\.\w+|urllib\.request\.urlopen|urlopen|smtplib\.SMTP\w*|"
@@ -720,7 +722,7 @@ def background_work(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-008 SQL built from strings -----------------------------------------------------------------
+# ---- RDY-008 SQL built from strings -----------------------------------------------------------
 
 
 def _dynamic_string(node: ast.expr) -> bool:
@@ -790,7 +792,7 @@ def sql_strings(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-009 request bodies validated by models ----------------------------------------------------
+# ---- RDY-009 request bodies validated by models -----------------------------------------------
 
 _RAW_BODY = re.compile(r"^(request|req)\.(json|body|form|stream)$")
 
@@ -852,7 +854,7 @@ def typed_bodies(ctx: Context) -> list[Finding]:
     return findings
 
 
-# ---- RDY-005 REST conventions (OpenAPI) ------------------------------------------------------------
+# ---- RDY-005 REST conventions (OpenAPI) -------------------------------------------------------
 
 _VERBS = frozenset(
     {
@@ -910,8 +912,9 @@ def _statuses(op_responses: dict[str, object]) -> set[str]:
 async def rest_conventions(ctx: Context) -> list[Finding]:
     """The OpenAPI document follows REST conventions: ``POST`` on a collection answers 201,
     ``DELETE`` answers 204 (or 200/202), paths contain no verbs (``/getUser``, ``/notes/create``),
-    a collection followed by an id is plural (``/notes/{id}``), and error responses share one
-    schema. Authentication actions (``/auth/login``, ``/token``) are exempt from the verb rule.
+    a collection followed by an id is plural (``/notes/{id}``), and 4xx error responses share
+    one schema. A POST counts as a create only on a plural path (``/notes``; ``/llm/chat`` is an
+    action). Authentication actions (``/auth/login``, ``/token``) are exempt from the verb rule.
 
     Consistent conventions let clients, gateways and caches reason about the API (safe vs unsafe
     methods, created vs updated) and keep generated SDKs predictable.
@@ -946,7 +949,13 @@ async def rest_conventions(ctx: Context) -> list[Finding]:
                 findings.append(
                     warned(f"collection '{s}' before an id is not plural", location=loc)
                 )
-        if op.method == "POST" and not is_auth and segs and not segs[-1].startswith("{"):
+        if (
+            op.method == "POST"
+            and not is_auth
+            and segs
+            and not segs[-1].startswith("{")
+            and segs[-1].lower().endswith("s")  # a plural collection: POST creates
+        ):
             ok = {c for c in codes if c.startswith("2")}
             if ok and "201" not in ok and "202" not in ok:
                 findings.append(
@@ -962,7 +971,7 @@ async def rest_conventions(ctx: Context) -> list[Finding]:
                     warned(f"DELETE answers {', '.join(sorted(ok))}, not 204/200", location=loc)
                 )
         for code, resp in op.responses.items():
-            if not str(code).startswith(("4", "5")) or str(code) == "422":
+            if not str(code).startswith("4") or str(code) == "422":
                 continue
             resolved = doc.resolve(resp) if isinstance(resp, dict) else {}
             content = (resolved or {}).get("content") or {}

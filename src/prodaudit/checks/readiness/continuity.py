@@ -78,7 +78,7 @@ def pitr(ctx: Context) -> list[Finding]:
         for name in ("wal_level", "archive_mode", "archive_command", "archive_library"):
             try:
                 row = conn.execute(f"SHOW {name}").fetchone()  # noqa: S608 - fixed names
-            except Exception:  # archive_library exists from PostgreSQL 15 on
+            except Exception:  # noqa: S112 - archive_library exists from PostgreSQL 15 on
                 continue
             settings[name] = str(row[0]) if row else ""
     ctx.export("readiness.postgres_wal", settings)
@@ -233,7 +233,7 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
                 )
             replicas = deploy.get("replicas", svc.get("scale", 1))
             try:
-                n = int(replicas)
+                n = int(str(replicas))
             except (TypeError, ValueError):
                 n = 1
             image = str(svc.get("image", ""))

@@ -3,7 +3,9 @@ driven by Playwright for Python) at a phone and a desktop width."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,14 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORTS = (("phone", 375, 667), ("desktop", 1280, 800))
 MAX_MESSAGES = 20
+# Chromium logs every 4xx answer of fetch() as a console error; a 401 is how a signed-out SPA
+# learns that it has no session (refresh-cookie probe), so it is listed but not counted.
+_AUTH_PROBE = re.compile(r"Failed to load resource: .*status of 401\b")
 
 _OVERFLOW_JS = """() => {
   const vw = document.documentElement.clientWidth;
-  const sw = Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0);
+  const body = document.body ? document.body.scrollWidth : 0;
+  const sw = Math.max(document.documentElement.scrollWidth, body);
   const wide = [];
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
@@ -35,7 +41,8 @@ _OVERFLOW_JS = """() => {
       const id = el.id ? '#' + el.id : '';
       const cls = (typeof el.className === 'string' && el.className.trim())
         ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
-      wide.push(el.tagName.toLowerCase() + id + cls + ' (right edge ' + Math.round(r.right) + 'px)');
+      const edge = ' (right edge ' + Math.round(r.right) + 'px)';
+      wide.push(el.tagName.toLowerCase() + id + cls + edge);
       if (wide.length >= 5) break;
     }
   }
@@ -52,6 +59,7 @@ class ViewportResult:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # expected 401s of a session probe
     screenshot: str = ""
     status: int | None = None
     error: str = ""
@@ -62,11 +70,12 @@ def _listen(page: Any, res: ViewportResult) -> None:
 
     def on_console(msg: Any) -> None:
         url = str(msg.location.get("url", ""))
-        if (
-            msg.type == "error"
-            and len(res.console_errors) < MAX_MESSAGES
-            and not url.endswith("/favicon.ico")
-        ):
+        if msg.type != "error" or url.endswith("/favicon.ico"):
+            return
+        if _AUTH_PROBE.search(msg.text):
+            res.ignored.append(f"{msg.text[:200]} ({url})")
+            return
+        if len(res.console_errors) < MAX_MESSAGES:
             res.console_errors.append(
                 f"{msg.text[:300]} ({url}:{msg.location.get('lineNumber', '')})"
             )
@@ -122,12 +131,11 @@ async def render(ctx: Context) -> list[ViewportResult]:
                     try:
                         resp = await page.goto(url, wait_until="load", timeout=timeout_ms)
                         res.status = resp.status if resp else None
-                        try:
+                        with contextlib.suppress(PlaywrightError):
+                            # long-polling pages never go idle; the load event counts
                             await page.wait_for_load_state(
                                 "networkidle", timeout=min(timeout_ms, 5000)
                             )
-                        except PlaywrightError:
-                            pass  # long-polling pages never go idle; the load event counts
                         info = await page.evaluate(_OVERFLOW_JS)
                         res.scroll_width = int(info["scroll"])
                         res.wide = list(info["wide"]) if res.scroll_width > width else []
@@ -190,7 +198,8 @@ async def responsive_layout(ctx: Context) -> list[Finding]:
         elif r.scroll_width > r.width:
             findings.append(
                 failed(
-                    f"{r.name} ({r.width}px): page is {r.scroll_width}px wide — horizontal overflow",
+                    f"{r.name} ({r.width}px): page is {r.scroll_width}px wide — "
+                    "horizontal overflow",
                     location=loc,
                     evidence="wider than the viewport: " + "; ".join(r.wide) + "\n" + shot,
                 )
@@ -215,7 +224,9 @@ async def responsive_layout(ctx: Context) -> list[Finding]:
 )
 async def console_errors(ctx: Context) -> list[Finding]:
     """Loading the frontend in headless Chromium (phone and desktop widths) logs no console
-    errors, throws no uncaught exceptions and has no failed network requests.
+    errors, throws no uncaught exceptions and has no failed network requests. A 401 answer is
+    not counted (a signed-out single-page app probes its session that way) but is listed in the
+    evidence.
 
     Console errors on the first page load mean broken assets, a blocked API call (CSP, CORS) or
     a script crash — usually a half-broken page for every visitor.
@@ -248,8 +259,14 @@ async def console_errors(ctx: Context) -> list[Finding]:
             findings.append(
                 passed(
                     f"{r.name} ({r.width}px): no console error, uncaught exception "
-                    "or failed request",
+                    "or failed request"
+                    + (
+                        f" ({len(r.ignored)} expected 401 session probe(s) ignored)"
+                        if r.ignored
+                        else ""
+                    ),
                     location=loc,
+                    evidence="\n".join(r.ignored),
                 )
             )
     return findings

@@ -219,6 +219,9 @@ def loading_states(ctx: Context) -> list[Finding]:
     return findings
 
 
+_COMPONENT_DIRS = frozenset({"components", "pages", "views", "hooks", "api"})
+
+
 @check(
     "RDY-023",
     "Frontend components are split into modules of reasonable size",
@@ -262,7 +265,7 @@ def component_structure(ctx: Context) -> list[Finding]:
             passed(
                 f"{len(src.files)} frontend source file(s), none over {limit} "
                 "lines; component directories: "
-                f"{', '.join(sorted(dirs & {'components', 'pages', 'views', 'hooks', 'api'})) or 'n/a'}"
+                f"{', '.join(sorted(dirs & _COMPONENT_DIRS)) or 'n/a'}"
             )
         )
     return findings

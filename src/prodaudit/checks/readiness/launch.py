@@ -267,8 +267,11 @@ def security_scan_age(ctx: Context) -> list[Finding]:
     days = age.total_seconds() / 86400
     limit = ctx.cfg.readiness.security_scan_max_age_days
     decision = str(data.get("decision", "?"))
+    results = data.get("results")
     sec = [
-        r for r in data.get("results", []) if isinstance(r, dict) and r.get("suite") == "security"
+        r
+        for r in (results if isinstance(results, list) else [])
+        if isinstance(r, dict) and r.get("suite") == "security"
     ]
     failing = [str(r.get("id")) for r in sec if r.get("status") == "fail" and not r.get("waived")]
     desc = (

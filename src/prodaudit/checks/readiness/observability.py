@@ -87,8 +87,8 @@ def structured_logs(ctx: Context) -> list[Finding]:
         if share < 95:
             findings.append(
                 failed(
-                    f"{path.name}: {len(bad)} of {len(lines)} log lines are not JSON objects with a "
-                    f"level ({share:.0f}% structured)",
+                    f"{path.name}: {len(bad)} of {len(lines)} log lines are not JSON objects "
+                    f"with a level ({share:.0f}% structured)",
                     location=f"{path}:{bad[0][0]}",
                     evidence="\n".join(ln[:300] for _, ln in bad[:5]),
                 )

@@ -25,7 +25,10 @@ CHECK_TIMEOUT = 3.0
     "/health",
     response_model=HealthResponse,
     summary="Liveness: the process answers and the database responds to SELECT 1",
-    responses={503: {"model": HealthResponse, "description": "The database does not respond"}},
+    responses={
+        **errors(),
+        503: {"model": HealthResponse, "description": "The database does not respond"},
+    },
 )
 async def health(request: Request) -> JSONResponse:
     try:
@@ -75,7 +78,10 @@ async def _redis(settings: Settings, store: Store) -> dict[str, Any]:
         "REDIS_URL is unset; the LLM provider (GET {LLM_BASE_URL}/models, 2 s timeout) is "
         "skipped in mock mode."
     ),
-    responses={503: {"model": ReadinessResponse, "description": "A dependency is failing"}},
+    responses={
+        **errors(),
+        503: {"model": ReadinessResponse, "description": "A dependency is failing"},
+    },
 )
 async def ready(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings

@@ -1,0 +1,194 @@
+"""Fixtures and helpers of the deployment suite's tests: real PostgreSQL databases, throwaway
+Redis servers, copies of the reference target, audits run with an env file of our own.
+
+Not a conftest (nested conftest modules would shadow ``tests/conftest.py`` as ``conftest``):
+test modules import the fixtures they use from here."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from conftest_services import (
+    base_image,
+    database_url,
+    docker_available,
+    redis_url,
+    require_service,
+)
+
+from prodaudit.audit import run_audit
+from prodaudit.config import REFERENCE_TARGET, load_config
+from prodaudit.model import AuditRun, CheckResult
+from prodaudit.target import free_port
+
+BACKEND = REFERENCE_TARGET / "backend"
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.db", ".pytest_cache", "node_modules")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    url = database_url()
+    require_service("PostgreSQL", url is not None, "PRODAUDIT_TEST_DATABASE_URL is not set")
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_redis_url() -> str:
+    url = redis_url()
+    require_service("Redis", url is not None, "PRODAUDIT_TEST_REDIS_URL is not set")
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    require_service("Docker", docker_available(), "no Docker engine answers `docker info`")
+    out = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True,
+                         timeout=30)
+    require_service("Docker Compose v2", out.returncode == 0, out.stderr.strip()[-200:])
+
+
+@pytest.fixture(scope="session")
+def local_base_image(docker_engine: None) -> str:
+    tag = base_image()
+    require_service("local base image", tag is not None,
+                    "run scripts/build-base-image.sh (or scripts/services.sh up base-image)")
+    assert tag is not None
+    return tag
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """The reference target's wheelhouse (built on the host when missing, idempotent)."""
+    wheels = REFERENCE_TARGET / "wheels"
+    if not any(wheels.glob("*.whl")):
+        for req in (BACKEND / "requirements.txt",
+                    REFERENCE_TARGET / "frontend" / "requirements.txt"):
+            if req.is_file():
+                subprocess.run(["bash", str(REFERENCE_TARGET.parents[1] / "scripts" /
+                                            "build-wheelhouse.sh"), str(wheels), str(req)],
+                               check=True, timeout=900)
+    return wheels
+
+
+def with_database(server_url: str, name: str) -> str:
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture
+def fresh_db(pg_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (dropped after the test); yields its URL."""
+    name = f"prodaudit_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(pg_url, name)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def alembic_upgrade(backend: Path, url: str, revision: str = "head") -> None:
+    """Migrate with the alembic CLI (independent of the code under test)."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "DATABASE_URL": url, "HOME": "/tmp"}
+    subprocess.run([sys.executable, "-m", "alembic", "-c", str(backend / "alembic.ini"),
+                    "upgrade", revision], cwd=backend, env=env, check=True, timeout=120,
+                   capture_output=True)
+
+
+def scratch_databases(pg_url: str) -> list[str]:
+    with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'prodaudit\\_scratch\\_%'"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.fixture
+def ultra_copy(tmp_path: Path) -> Path:
+    """A copy of the reference target (without its wheelhouse) to mutate."""
+    dest = tmp_path / "ultra"
+    shutil.copytree(REFERENCE_TARGET, dest,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.db", "wheels", ".pytest_cache"))
+    return dest
+
+
+RedisFactory = Callable[..., str]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisFactory]:
+    """Factory: ``redis_server("--maxmemory", "64mb", ...)`` starts a throwaway redis-server on a
+    free port on 127.0.0.1 with those settings and returns its URL (password not included)."""
+    binary = shutil.which("redis-server")
+    require_service("redis-server", binary is not None, "the redis-server binary is not installed")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> str:
+        port = free_port()
+        proc = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
+                                 "--daemonize", "no", "--save", "", "--appendonly", "no",
+                                 "--dir", "/tmp", *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        import socket
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return f"redis://127.0.0.1:{port}/0"
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"redis-server exited with {proc.returncode}") from None
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not listen within 10 s")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def run_deployment(tmp_path: Path, only: list[str], env: dict[str, str] | None = None,
+                   repo: Path | None = None, **cfg: Any) -> AuditRun:
+    """Audit the deployment suite (no target started) with an env file holding ``env``."""
+    env_file = tmp_path / f"audit-{uuid.uuid4().hex[:6]}.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()), encoding="utf-8")
+    cli: dict[str, Any] = {"repo": repo or REFERENCE_TARGET, "output": tmp_path / "reports",
+                           "only": only, "start_target": False, "env_file": env_file, **cfg}
+    return run_audit(load_config(cli), ["deployment"], quiet=True, write=False).run
+
+
+def result(run: AuditRun, check_id: str) -> CheckResult:
+    for r in run.results:
+        if r.id == check_id:
+            return r
+    raise AssertionError(f"{check_id} not in results: {[r.id for r in run.results]}")
+
+
+def describe(r: CheckResult) -> str:
+    return f"{r.id} {r.status.value} {r.reason!r} " + "; ".join(
+        f"[{f.status.value}] {f.message} @ {f.location}" for f in r.findings)
+
+
+def all_text(run: AuditRun) -> str:
+    """Every string of the run as the reports would show it."""
+    import json
+
+    return json.dumps(run.to_dict())

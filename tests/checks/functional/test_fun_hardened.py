@@ -1,0 +1,149 @@
+"""The whole functional suite against the shared hardened reference target: one audit run
+(few logins: the target rate-limits them), every check judged from it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import audit_target, result
+
+from prodaudit.model import AuditRun, Status
+from prodaudit.target import ReferenceTarget
+
+
+@pytest.fixture(scope="module")
+def run(hardened_target: ReferenceTarget, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+    return audit_target(
+        hardened_target,
+        tmp_path_factory.mktemp("fun"),
+        suites=["functional"],
+        perf={"requests": 40, "concurrency": 4, "max_seconds": 10},
+    )
+
+
+@pytest.mark.parametrize(
+    "check_id",
+    [
+        "FUN-001",
+        "FUN-002",
+        "FUN-003",
+        "FUN-010",
+        "FUN-011",
+        "FUN-012",
+        "FUN-020",
+        "FUN-021",
+        "FUN-022",
+        "FUN-023",
+        "FUN-030",
+        "FUN-031",
+        "FUN-033",
+        "FUN-034",
+        "FUN-040",
+        "FUN-041",
+        "FUN-042",
+        "FUN-043",
+        "FUN-050",
+    ],
+)
+def test_hardened_target_passes(run: AuditRun, check_id: str) -> None:
+    r = result(run, check_id)
+    assert r.status is Status.PASS, (r.status, r.reason, [f.message for f in r.findings])
+    assert any(f.status is Status.PASS and f.message for f in r.findings)
+
+
+def test_mutating_checks_skip_without_allow_mutations(run: AuditRun) -> None:
+    for cid in ("FUN-013", "FUN-024"):
+        r = result(run, cid)
+        assert r.status is Status.SKIP
+        assert "allow_mutations" in r.reason
+
+
+def test_outage_not_verified_while_provider_is_up(run: AuditRun) -> None:
+    r = result(run, "FUN-032")
+    assert r.status is Status.SKIP
+    assert "provider is up" in r.reason
+
+
+def test_readiness_reports_each_dependency(run: AuditRun) -> None:
+    msg = result(run, "FUN-002").findings[0].message
+    for dep in ("database=ok", "llm_provider=ok", "redis="):
+        assert dep in msg
+
+
+def test_operation_table_lists_every_operation(run: AuditRun) -> None:
+    rows = {f"{r['method']} {r['path']}": r for r in run.facts["operations"]}
+    assert {
+        "GET /users/me",
+        "POST /auth/token",
+        "POST /llm/chat",
+        "DELETE /notes/{note_id}",
+        "GET /health/ready",
+        "GET /admin/users",
+    } <= set(rows)
+    me = rows["GET /users/me"]
+    assert me["protected"] is True
+    checks = {(a["check"], a["status"]) for a in me["actions"]}
+    assert ("FUN-011", 401) in checks and ("FUN-012", 200) in checks
+    assert rows["GET /admin/users"]["actions"][-1]["status"] in (401, 403)
+    # every operation was exercised or says why not
+    for key, row in rows.items():
+        assert row["actions"] or row["why_not_exercised"], key
+    assert "read-only" in rows["DELETE /notes/{note_id}"]["why_not_exercised"]
+    assert rows["POST /llm/chat"]["result"] == "ok"
+    assert any(a["check"] == "FUN-030" for a in rows["POST /llm/chat"]["actions"])
+
+
+def test_auth_flow_recorded_step_by_step(run: AuditRun) -> None:
+    steps = run.facts["auth_flow"]
+    names = {(s["check"], s["step"]) for s in steps}
+    assert ("FUN-022", "old token after logout") in names
+    assert ("FUN-021", "refresh") in names
+    assert all(s["result"] == "ok" for s in steps)
+
+
+def test_performance_baseline_exported(run: AuditRun) -> None:
+    perf = run.facts["performance"]
+    names = [t["name"] for t in perf["targets"]]
+    assert names == ["liveness", "authenticated read"]
+    for t in perf["targets"]:
+        assert t["requests"] == 40
+        assert t["completed"] == 40
+        assert 0 < t["p50_ms"] <= t["p95_ms"] <= t["p99_ms"] <= t["max_ms"]
+        assert t["throughput_rps"] > 0
+        assert t["error_rate"] == 0
+    assert perf["thresholds"]["p95_fail_ms"] == 2000.0
+
+
+def test_no_secret_in_results(run: AuditRun, hardened_target: ReferenceTarget) -> None:
+    text = str(run.to_dict())
+    for key in ("PRODAUDIT_AUDIT_PASSWORD", "PRODAUDIT_AUDIT2_PASSWORD"):
+        assert hardened_target.audit_env[key] not in text
+
+
+def test_every_functional_check_ran_with_a_duration(run: AuditRun) -> None:
+    fun = {r.id: r for r in run.results if r.suite == "functional"}
+    expected = {
+        "FUN-001",
+        "FUN-002",
+        "FUN-003",
+        "FUN-010",
+        "FUN-011",
+        "FUN-012",
+        "FUN-013",
+        "FUN-020",
+        "FUN-021",
+        "FUN-022",
+        "FUN-023",
+        "FUN-024",
+        "FUN-030",
+        "FUN-031",
+        "FUN-032",
+        "FUN-033",
+        "FUN-034",
+        "FUN-040",
+        "FUN-041",
+        "FUN-042",
+        "FUN-043",
+        "FUN-050",
+    }
+    assert expected <= set(fun)
+    assert all(r.duration_s > 0 for r in fun.values())

@@ -1,0 +1,170 @@
+"""RDY-001–009 on a mutated copy of the reference target (the problem) and on a copy without
+it; RDY-005 on a started copy whose notes router breaks REST conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdy_helpers import (
+    assert_status,
+    copy_mvp,
+    edit,
+    messages,
+    mvp,
+    run_rdy,
+    started,
+    write,
+)
+
+from prodaudit.model import Status
+from prodaudit.target import ReferenceTarget
+
+__all__ = ["mvp"]
+
+APP = Path("backend/app")
+
+
+def test_rdy001_structure(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-001", repo=mvp)["RDY-001"], Status.PASS)
+    for name in ("notes", "users", "admin", "llm"):
+        path = mvp / APP / "routers" / f"{name}.py"
+        path.write_text(path.read_text() + "\nimport os\nDEBUG_X = os.getenv('X_DEBUG')\n")
+    r = run_rdy("RDY-001", repo=mvp)["RDY-001"]
+    assert_status(r, Status.WARN)
+    assert "not centralised" in messages(r) and "routers/notes.py" in messages(r)
+
+
+def test_rdy002_exception_handlers(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-002", repo=mvp)["RDY-002"], Status.PASS)
+    edit(mvp / APP / "errors.py", "        except Exception as exc:\n            await self._internal_error",
+         "        except RuntimeError as exc:\n            await self._internal_error")
+    write(mvp / APP / "quota.py", "class QuotaExceededError(Exception):\n    pass\n\n\n"
+          "def charge() -> None:\n    raise QuotaExceededError('over quota')\n")
+    r = run_rdy("RDY-002", repo=mvp)["RDY-002"]
+    assert_status(r, Status.FAIL)
+    assert "no catch-all" in messages(r)
+    assert "QuotaExceededError" in messages(r) and "backend/app/quota.py:6" in messages(r)
+
+
+def test_rdy003_logging(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-003", repo=mvp)["RDY-003"], Status.PASS)
+    edit(mvp / APP / "routers" / "notes.py", "    note = Note(owner_id=user.id",
+         "    print('creating note for', user.id)\n    note = Note(owner_id=user.id")
+    edit(mvp / APP / "logging_setup.py", "root.setLevel(level)", "root.setLevel(logging.DEBUG)")
+    r = run_rdy("RDY-003", repo=mvp)["RDY-003"]
+    assert_status(r, Status.FAIL)
+    text = messages(r)
+    assert "print()" in text and "backend/app/routers/notes.py" in text
+    assert "hard-coded to DEBUG" in text
+
+
+def test_rdy004_fk_index(mvp: Path) -> None:
+    r = run_rdy("RDY-004", repo=mvp)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "Note.owner_id" in messages(r)
+    edit(mvp / APP / "models.py", 'Index("ix_notes_owner_id_created_at", "owner_id", "created_at")',
+         'Index("ix_notes_created_at", "created_at", "owner_id")')
+    r = run_rdy("RDY-004", repo=mvp)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    assert "foreign key Note.owner_id" in messages(r)
+    assert any(f.location.startswith("backend/app/models.py:") for f in r.findings)
+
+
+MIDDLEWARE_EXTRA = """
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.example.com"])
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=["127.0.0.1"])
+    return app
+"""
+
+
+def test_rdy006_middleware(mvp: Path) -> None:
+    main = mvp / APP / "main.py"
+    edit(main, "    app.add_middleware(RequestContextMiddleware, metrics=metrics)\n    return app\n",
+         "    app.add_middleware(RequestContextMiddleware, metrics=metrics)\n" + MIDDLEWARE_EXTRA)
+    r = run_rdy("RDY-006", repo=mvp)["RDY-006"]
+    assert_status(r, Status.PASS)
+    assert "GZipMiddleware" in messages(r)
+    # the rate limiter moved outside CORS: its 429s and preflights lose the CORS headers
+    edit(main, "    app.add_middleware(DefaultRateLimitMiddleware, limiter=limiter, settings=settings)\n", "")
+    edit(main, "    app.add_middleware(CORSMiddleware, settings=settings)\n",
+         "    app.add_middleware(CORSMiddleware, settings=settings)\n"
+         "    app.add_middleware(DefaultRateLimitMiddleware, limiter=limiter, settings=settings)\n")
+    r = run_rdy("RDY-006", repo=mvp)["RDY-006"]
+    assert_status(r, Status.FAIL)
+    assert "DefaultRateLimitMiddleware" in messages(r) and "outside" in messages(r)
+
+
+def test_rdy006_missing_middleware_warns(mvp: Path) -> None:
+    r = run_rdy("RDY-006", repo=mvp)["RDY-006"]
+    assert_status(r, Status.WARN)  # the reference target has no gzip/trusted-host middleware
+    assert "compression" in messages(r)
+
+
+def test_rdy007_blocking_call(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-007", repo=mvp)["RDY-007"], Status.PASS)
+    write(mvp / APP / "routers" / "slow.py",
+          "import time\n\nfrom fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+          "@router.get('/slow')\nasync def slow() -> dict[str, str]:\n    time.sleep(2)\n"
+          "    return {}\n")
+    r = run_rdy("RDY-007", repo=mvp)["RDY-007"]
+    assert_status(r, Status.WARN)
+    assert "time.sleep" in messages(r) and "backend/app/routers/slow.py:10" in messages(r)
+
+
+def test_rdy008_sql_strings(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-008", repo=mvp)["RDY-008"], Status.PASS)
+    write(mvp / APP / "search.py",
+          "from sqlalchemy import text\n\n\ndef search(db, q: str):\n"
+          "    return db.execute(text(f\"SELECT * FROM notes WHERE title = '{q}'\"))\n")
+    r = run_rdy("RDY-008", repo=mvp)["RDY-008"]
+    assert_status(r, Status.FAIL)
+    assert "backend/app/search.py:5" in messages(r)
+
+
+def test_rdy009_raw_body(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-009", repo=mvp)["RDY-009"], Status.PASS)
+    write(mvp / APP / "routers" / "raw.py",
+          "from fastapi import APIRouter, Request\n\nrouter = APIRouter()\n\n\n"
+          "@router.post('/raw')\nasync def raw(request: Request) -> dict[str, str]:\n"
+          "    data = await request.json()\n    return {'n': str(len(data))}\n")
+    r = run_rdy("RDY-009", repo=mvp)["RDY-009"]
+    assert_status(r, Status.WARN)
+    assert "request.json" in messages(r)
+
+
+# ---- live: RDY-005 (and RDY-061 in test_rdy_documentation) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def rest_flawed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceTarget]:
+    """A started copy whose notes router uses a verb path and a 200 on create."""
+    root = copy_mvp(tmp_path_factory.mktemp("rest") / "mvp")
+    notes = root / APP / "routers" / "notes.py"
+    edit(notes, '@router.post(\n    "",\n    status_code=status.HTTP_201_CREATED,',
+         '@router.post(\n    "/createNote",\n    status_code=status.HTTP_200_OK,')
+    edit(notes, 'summary="Create a note",', "")
+    yield from started(root)
+
+
+def test_rdy005_rest_conventions_hardened(hardened_target: ReferenceTarget) -> None:
+    r = run_rdy("RDY-005", target=hardened_target)["RDY-005"]
+    assert_status(r, Status.PASS)
+
+
+def test_rdy005_rest_conventions_flawed(rest_flawed: ReferenceTarget) -> None:
+    r = run_rdy(["RDY-005", "RDY-061"], target=rest_flawed)
+    assert_status(r["RDY-005"], Status.WARN)
+    text = messages(r["RDY-005"])
+    assert "verb in path segment 'createNote'" in text
+    assert "POST /notes/createNote" in text
+    # the same started copy serves the API-documentation test (one target for both)
+    assert_status(r["RDY-061"], Status.FAIL)
+    assert any(f.location == "POST /notes/createNote" and "summary" in f.message
+               for f in r["RDY-061"].findings)
