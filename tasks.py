@@ -77,9 +77,14 @@ def docs_build(c: Context, reports="reports", docs="docs") -> None:  # type: ign
     """Assemble the latest reports into docs/audit/ and write the generated guides into docs/."""
     from pathlib import Path
 
+    from prodaudit.config import ConfigError
     from prodaudit.docs_build import build_docs
 
-    for path in build_docs(Path(reports), Path(docs)):
+    try:
+        written = build_docs(Path(reports), Path(docs))
+    except ConfigError as exc:
+        raise Exit(f"prodaudit: error: {exc}", code=3) from None
+    for path in written:
         print(path)
 
 

@@ -131,7 +131,30 @@ def extract_tokens(ex: Exchange) -> tuple[str | None, str | None, str | None, st
                 break
     if scheme and scheme.lower() == "bearer":
         scheme = "Bearer"
+    if expires is None and access is not None:
+        expires = jwt_lifetime(access)
     return access, refresh, scheme, cookie, expires
+
+
+def jwt_lifetime(token: str) -> float | None:
+    """``exp - iat`` of an (unverified) JWT, so short-lived tokens are re-obtained in time."""
+    if not JWT_RE.match(token):
+        return None
+    import base64
+
+    part = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if isinstance(exp, int | float) and isinstance(iat, int | float) and exp > iat:
+        return float(exp - iat)
+    if isinstance(exp, int | float):
+        return max(float(exp) - time.time(), 0.0) or None
+    return None
 
 
 def username_field(doc: OpenAPIDoc | None, url: str, cfg: AuthConfig) -> str:

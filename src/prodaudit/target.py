@@ -140,6 +140,9 @@ class ReferenceTarget:
             "LLM_BASE_URL": f"{self.provider_url}/v1",
             "LLM_API_KEY": "sk-test-" + secrets.token_urlsafe(24),
             "LLM_MODEL": "ultra-small",
+            # the audit is the only client, from one IP: room for the performance baseline
+            # (login and LLM limits stay at the product's defaults)
+            "RATE_LIMIT_DEFAULT": "3000/60",
             "BOOTSTRAP_USERS": f"{AUDIT_USER}:{audit_pw}:user,{AUDIT2_USER}:{audit2_pw}:user,"
             f"{ADMIN_USER}:{admin_pw}:admin",
         }

@@ -7,7 +7,9 @@ import json
 from prodaudit.target import ReferenceTarget
 
 
-def api_requests(target: ReferenceTarget, path: str | None = None, method: str | None = None) -> int:
+def api_requests(
+    target: ReferenceTarget, path: str | None = None, method: str | None = None
+) -> int:
     """How many requests the target's API logged (optionally for one path / method)."""
     n = 0
     for line in target.api_log().splitlines():

@@ -27,7 +27,10 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     """Create the engine with settings suited to the backend."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 15}, pool_pre_ping=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 15},
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -44,6 +47,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
         max_overflow=max_overflow,
         pool_recycle=1800,
         pool_timeout=10,
+        hide_parameters=True,  # error messages (and so logs) never carry bound values
         connect_args={"connect_timeout": 5, "application_name": "ultra-mvp"},
     )
 

@@ -15,7 +15,7 @@ from prodaudit.checks.config.composemodel import (
 )
 from prodaudit.checks.config.dockerfile import _last, targets
 from prodaudit.checks.config.dockerfilemodel import dockerfiles
-from prodaudit.checks.config.secretvalues import is_secret_var, url_password
+from prodaudit.checks.config.secretvalues import is_secret_var, placeholder_reason, url_password
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned
@@ -318,7 +318,8 @@ def inline_secrets(ctx: Context) -> list[Finding]:
                 if is_secret_var(str(key)):
                     n += 1
                     if sval.strip() and "$" not in sval:
-                        ctx.redact.register(sval)
+                        if placeholder_reason(sval) is None:
+                            ctx.redact.register(sval)
                         out.append(failed(f"service {name}: {key} has a literal value{p.note}",
                                           location=p.loc("services", name, "environment", key),
                                           evidence=f"{key}: {mask_value(sval)}"))

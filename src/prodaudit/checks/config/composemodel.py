@@ -158,9 +158,11 @@ class ComposeProject:
         return {k: v for k, v in svcs.items() if isinstance(v, dict)}
 
     def loc(self, *path: Any) -> str:
-        """``file:line`` of the most specific known line for ``path`` (last file wins)."""
+        """``file:line`` of ``path`` in the last file that sets it; when no file has the full
+        path, the nearest parent in the first (base) file that has it."""
         for n in range(len(path), 0, -1):
-            for f in reversed(self.files):
+            order = reversed(self.files) if n == len(path) else iter(self.files)
+            for f in order:
                 line = f.lines.get(tuple(path[:n]))
                 if line:
                     return f"{f.path}:{line}"
@@ -178,6 +180,9 @@ def _line_map(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...
         for i, item in enumerate(node.value):
             path = (*prefix, i)
             out.setdefault(path, item.start_mark.line + 1)
+            if (prefix and prefix[-1] in ("environment", "labels")
+                    and isinstance(item, yaml.ScalarNode) and isinstance(item.value, str)):
+                out.setdefault((*prefix, item.value.split("=", 1)[0]), item.start_mark.line + 1)
             _line_map(item, path, out)
 
 

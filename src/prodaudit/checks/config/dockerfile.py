@@ -19,8 +19,12 @@ from prodaudit.registry import check
 
 OFF = ("0", "false", "off", "no")
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
-INSTALL_RE = re.compile(r"\b(pip3?|python3?\s+-m\s+pip|uv\s+pip|poetry|npm|yarn|pnpm|apt-get|apk|"
-                        r"apt|yum|dnf|go\s+build|cargo|mvn|gradle|make)\b")
+# build steps: dependency installs and compilers (runtime-only apt/apk installs are not)
+INSTALL_RE = re.compile(
+    r"\b(pip3?\s+install|-m\s+pip\s+install|uv\s+(pip\s+install|sync)|poetry\s+install|"
+    r"npm\s+(ci|install)|yarn(\s+install)?|pnpm\s+install|go\s+build|cargo\s+build|mvn|gradle|"
+    r"build-essential|gcc|g\+\+|[\w.-]+-dev\b|make\b)"
+)
 PIPE_SH_RE = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 TLS_OFF_RE = re.compile(
     r"(\bcurl\b[^;&|]*\s(-k|--insecure)\b|--no-check-certificate|--trusted-host\b|"
@@ -147,8 +151,9 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
 @check("CFG-101", "Multi-stage build keeps build tools out of the image", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.2", "3.1.4"))
 def multi_stage(ctx: Context) -> list[Finding]:
-    """A Dockerfile that installs packages or builds (pip, npm, apt-get, go build ...) uses more
-    than one stage, so compilers, caches and sources stay in a builder stage.
+    """A Dockerfile with build steps (``pip install``, ``uv sync``, ``npm ci``, ``go build``,
+    compilers or ``-dev`` packages) uses more than one stage, so compilers, caches and sources
+    stay in a builder stage. Installing runtime packages alone does not need a builder.
 
     Single-stage builds ship build toolchains and caches: larger images, slower pulls and more
     packages for an attacker (and for CVE scanners) in production.
@@ -253,7 +258,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
 def no_secret_env(ctx: Context) -> list[Finding]:
     """No ``ENV`` or ``ARG`` with a secret-like name (``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``,
     ``*API_KEY*`` ...) has a value (FAIL); a secret-named ``ARG`` without value is a WARN (build
-    arguments are recorded in the image history).
+    arguments are recorded in the image history). Rule id: hadolint DL3064.
 
     ENV values are stored in the image config and ARG values in ``docker history``: anyone who
     can pull the image reads them.
@@ -278,11 +283,12 @@ def no_secret_env(ctx: Context) -> list[Finding]:
                 if value and not value.startswith("$"):
                     ctx.redact.register(value)
                     out.append(failed(f"{ins.name} {name} bakes a secret value into the image",
-                                      location=df.loc(ins.line),
+                                      location=df.loc(ins.line), rule="DL3064",
                                       evidence=f"{ins.name} {name}={mask_value(value)}"))
                 elif ins.name == "ARG":
                     out.append(warned(f"ARG {name}: secrets passed as build arguments end up in "
-                                      "the image history", location=df.loc(ins.line)))
+                                      "the image history", location=df.loc(ins.line),
+                                      rule="DL3064"))
     if not out:
         out.append(passed(f"{looked} ENV/ARG variable(s): no secret-like name with a value"))
     return out
@@ -397,12 +403,13 @@ def _segments(cmd: str) -> list[str]:
 
 @check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.1", "3.1.4"),
-       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3019"))
+       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3018",
+                   "DL3019"))
 def package_hygiene(ctx: Context) -> list[Finding]:
     """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
     ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
-    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt packages
-    (DL3008) and unpinned pip packages on the command line (DL3013) are WARNs.
+    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt
+    (DL3008), apk (DL3018) and pip packages on the command line (DL3013) are WARNs.
 
     Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
     unpinned packages make builds irreproducible.
@@ -455,9 +462,14 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                                 out.append(warned(f"pip install of unpinned packages: "
                                                   f"{' '.join(loose[:5])}",
                                                   location=df.loc(ins.line), rule="DL3013"))
-                    if re.search(r"\bapk\s+add\b", seg) and "--no-cache" not in seg:
-                        out.append(failed("apk add without --no-cache", location=df.loc(ins.line),
-                                          rule="DL3019"))
+                    if re.search(r"\bapk\s+add\b", seg):
+                        if "--no-cache" not in seg:
+                            out.append(failed("apk add without --no-cache",
+                                              location=df.loc(ins.line), rule="DL3019"))
+                        pkgs = [t for t in _words(seg.split("add", 1)[1]) if not t.startswith("-")]
+                        if any("=" not in p for p in pkgs):
+                            out.append(warned("apk add of unpinned packages",
+                                              location=df.loc(ins.line), rule="DL3018"))
                 if (id(st) in final_stages and re.search(r"\bapt-get\s+(-\S+\s+)*install\b", text)
                         and "/var/lib/apt/lists" not in text and not cache_mount):
                     out.append(failed("apt lists not removed in the same RUN "

@@ -3,6 +3,9 @@ the documentation (``.env.example``) and the Compose wiring; CFG-005 reports bro
 
 from __future__ import annotations
 
+import posixpath
+from typing import Any
+
 from prodaudit.checks.config.composemodel import compose_projects
 from prodaudit.checks.config.envfiles import is_env_file
 from prodaudit.checks.config.envmodel import EnvGraph, Var, env_graph
@@ -174,16 +177,29 @@ def compose_wiring(ctx: Context) -> list[Finding]:
     projects = [p for p in compose_projects(ctx) if p.services]
     if not projects:
         raise Skip("no Compose file with services in the repository")
-    read_names = {n for n, v in g.vars.items() if any(r.kind != "frontend" for r in v.reads)}
     out: list[Finding] = []
     for p in projects:
-        app = {n: s for n, s in p.services.items() if s.get("build") is not None}
+        app: dict[str, tuple[dict[str, Any], str]] = {}
+        for sname, svc in p.services.items():
+            ctx_dir = _build_context(p.files[0].path, svc.get("build"))
+            if ctx_dir is None:
+                continue
+            if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
+                       if r.kind != "frontend"):
+                out.append(skipped(f"{p.name}: service {sname} is built from "
+                                   f"{ctx_dir or '.'}, where no code reads the environment"))
+                continue
+            app[sname] = (svc, ctx_dir)
         if not app:
-            out.append(skipped(f"{p.name}: no service is built from the repository"))
+            out.append(skipped(f"{p.name}: no service is built from code in the repository"))
             continue
         passed_names: set[str] = set()
         has_env_file = False
-        for sname, svc in app.items():
+        before = len(out)
+        for sname, (svc, ctx_dir) in app.items():
+            read_names = {n for n, v in g.vars.items()
+                          if any(r.kind != "frontend" and r.path.startswith(ctx_dir)
+                                 for r in v.reads)}
             env = svc.get("environment") or {}
             names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
             passed_names.update(str(n) for n in names)
@@ -194,17 +210,33 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                     out.append(failed(f"service {sname} sets {name} but no code reads it"
                                       f"{p.note}",
                                       location=p.loc("services", sname, "environment", name)))
+        contexts = [c for _, c in app.values()]
         if not has_env_file:
             for v in sorted(g.vars.values(), key=lambda x: x.name):
-                if v.required and v.name not in passed_names and not _set_in_image(v):
+                needed = any(not r.has_default and r.kind != "frontend"
+                             and any(r.path.startswith(c) for c in contexts) for r in v.reads)
+                if needed and v.name not in passed_names and not _set_in_image(v):
                     out.append(failed(f"{v.name} is required by the code but no built service "
                                       f"receives it ({', '.join(app)}){p.note}",
                                       location=_first_loc(v)))
-        if not any(f.location.startswith(p.files[0].path) for f in out):
+        if not any(f.status.value == "fail" for f in out[before:]):
             extra = " and an env_file" if has_env_file else ""
             out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
                               f"environment{extra} match what the code reads{p.note}"))
     return out
+
+
+def _build_context(compose_path: str, build: object) -> str | None:
+    """The build context as a repo-relative prefix ("" for the root), None when not built."""
+    if build is None:
+        return None
+    raw = build if isinstance(build, str) else (build.get("context", ".")
+                                                 if isinstance(build, dict) else ".")
+    if "://" in str(raw):
+        return None
+    base = posixpath.dirname(compose_path)
+    rel = posixpath.normpath(posixpath.join(base, str(raw)))
+    return "" if rel in (".", "") else rel.rstrip("/") + "/"
 
 
 @check("CFG-005", "Configuration files parse", severity=Severity.MEDIUM, needs=("repo",),

@@ -153,7 +153,7 @@ class _PyVisitor(ast.NodeVisitor):
     def __init__(self, graph: EnvGraph, path: str) -> None:
         self.graph = graph
         self.path = path
-        self.settings_classes: set[str] = set()
+        self.settings_classes: dict[str, str] = {}  # class name -> env_prefix
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
              secret_type: bool = False) -> None:
@@ -193,14 +193,14 @@ class _PyVisitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        bases = {_name(b) for b in node.bases}
-        if "BaseSettings" in bases or bases & self.settings_classes:
-            self.settings_classes.add(node.name)
-            self._settings(node)
+        bases = [_name(b) for b in node.bases]
+        if "BaseSettings" in bases or any(b in self.settings_classes for b in bases):
+            inherited = next((self.settings_classes[b] for b in bases
+                              if b in self.settings_classes), "")
+            self.settings_classes[node.name] = self._settings(node, inherited)
         self.generic_visit(node)
 
-    def _settings(self, cls: ast.ClassDef) -> None:
-        prefix = ""
+    def _settings(self, cls: ast.ClassDef, prefix: str) -> str:
         for stmt in cls.body:
             if isinstance(stmt, ast.Assign | ast.AnnAssign):
                 target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
@@ -235,6 +235,7 @@ class _PyVisitor(ast.NodeVisitor):
             secret = any(t in ann for t in _SECRET_TYPES)
             for n in names:
                 self._add(n, stmt.lineno, "settings", has_default, default, secret)
+        return prefix
 
 
 def _kw_str(node: ast.AST, key: str) -> str | None:

@@ -63,17 +63,30 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("jwt", "JSON Web Token",
      r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"),
     ("url-password", "password in a URL",
-     r"\b[a-z][a-z0-9+.-]{1,20}://[A-Za-z0-9._%~-]{1,64}:([^@\s/:\"'`<>{}$]{3,128})@[A-Za-z0-9.-]+"),
+     r"://[A-Za-z0-9._%~-]{1,64}:([^@\s/:\"'`<>{}$]{3,128})@[A-Za-z0-9.-]+"),
 )
+# Literal anchors per rule: a rule's regex only runs on a file that contains one of them
+# (lower-cased anchors are matched against the lower-cased text).
+ANCHORS: dict[str, tuple[str, ...]] = {
+    "openai-key": ("sk-",), "anthropic-key": ("sk-ant-",), "google-api-key": ("AIza",),
+    "gcp-service-account": ("service_account",), "azure-openai-key": ("azure", "openai",
+                                                                      "cognitive"),
+    "cohere-key": ("cohere",), "mistral-key": ("mistral",), "huggingface-token": ("hf_",),
+    "groq-key": ("gsk_",), "replicate-token": ("r8_",), "aws-access-key": ("AKIA", "ASIA"),
+    "aws-secret-key": ("aws",), "github-token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                                                 "github_pat_"),
+    "gitlab-token": ("glpat-",), "slack-token": ("xox",), "slack-webhook": ("hooks.slack.com",),
+    "stripe-key": ("_live_",), "sendgrid-key": ("SG.",), "private-key": ("PRIVATE KEY",),
+    "jwt": ("eyJ",), "url-password": ("://",),
+}
+_LOWER_ANCHORS = frozenset({"azure-openai-key", "cohere-key", "mistral-key", "aws-secret-key"})
 _ASSIGN_RE = re.compile(
-    r"(?i)\b([A-Za-z0-9_]*(?:secret|passw(?:or)?d|token|api_?key|access_?key|private_?key|"
-    r"client_?secret|auth_?key|signing_?key)[A-Za-z0-9_]*)[\"']?\s*(?::\s*[A-Za-z_][\w\[\]|, ]*)?"
-    r"\s*(?:=|:|=>)\s*[\"'`]([^\"'`\s]{16,200})[\"'`]"
+    r"(?i)(?:secret|passw(?:or)?d|token|api_?key|access_?key|private_?key|auth_?key|signing_?key)"
+    r"[A-Za-z0-9_]*[\"']?[ \t]*(?::[ \t]*[A-Za-z_][\w\[\]|, ]*)?[ \t]*(?:=|:|=>)[ \t]*[\"'`]"
+    r"([^\"'`\s]{16,200})[\"'`]"
 )
-_COMBINED = re.compile("|".join(
-    f"(?P<r{i}>{'(?i:' + rx[4:] + ')' if rx.startswith('(?i)') else rx})"
-    for i, (_, _, rx) in enumerate(RULES)
-))
+_NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_]*$")
+_COMPILED = tuple((rule, title, re.compile(rx)) for rule, title, rx in RULES)
 _PREFILTER = re.compile(r"sk-|AIza|service_account|hf_|gsk_|r8_|AKIA|ASIA|gh[pousr]_|github_pat|"
                         r"glpat-|xox|hooks\.slack|_live_|SG\.|PRIVATE KEY|eyJ|://|(?i:secret|passw|"
                         r"token|key)")
@@ -147,19 +160,24 @@ def scan_text(rel: str, text: str, allow_comment: str) -> tuple[list[Hit], int]:
             return
         hits.append(Hit(rel, ln, rule, title, secret, _mask_line(src, secret)))
 
-    for m in _COMBINED.finditer(text):
-        idx = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
-        rule, title, _ = RULES[idx]
-        secret = m.group(0)
-        if rule == "url-password":
-            pw = re.search(r"://[^:/@\s]+:([^@\s]+)@", secret)
-            secret = pw.group(1) if pw else secret
-            if URL_PLACEHOLDER_PW.match(secret) or placeholder_reason(secret) or "${" in secret:
-                continue
-        add(m.start(), rule, title, secret)
+    lower = text.lower()
+    for rule, title, rx in _COMPILED:
+        hay = lower if rule in _LOWER_ANCHORS else text
+        if not any(a in hay for a in ANCHORS[rule]):
+            continue
+        for m in rx.finditer(text):
+            secret = m.group(0)
+            if rule == "url-password":
+                secret = m.group(1)
+                if URL_PLACEHOLDER_PW.match(secret) or placeholder_reason(secret):
+                    continue
+            add(m.start(), rule, title, secret)
     seen_lines = {h.line for h in hits}
     for m in _ASSIGN_RE.finditer(text):
-        name, value = m.group(1), m.group(2)
+        tail = _NAME_TAIL_RE.search(text, max(0, m.start() - 80), m.start())
+        name = (tail.group(0) if tail else "") + text[m.start():m.end()].split("=")[0].split(
+            ":")[0].strip("\"' \t")
+        value = m.group(1)
         if not is_secret_var(name.upper()) or placeholder_reason(value):
             continue
         if re.search(r"[${}()<>%]|\.\w+\(|^https?://", value) or value.count(".") > 2:
@@ -168,7 +186,7 @@ def scan_text(rel: str, text: str, allow_comment: str) -> tuple[list[Hit], int]:
             continue
         if shannon_bits_per_char(value) < 3.5 or line_of(m.start()) in seen_lines:
             continue
-        add(m.start(2), "high-entropy-assignment", f"high-entropy value assigned to {name}", value)
+        add(m.start(1), "high-entropy-assignment", f"high-entropy value assigned to {name}", value)
     return hits, allowed
 
 

@@ -27,7 +27,8 @@ PLACEHOLDER_RE = re.compile(
     r"x+|\*+|\.+|todo|fixme|tbd|none|null|undefined|placeholder|replace[-_ ]?me.*|"
     r"insert[-_ ].*|your[-_ ].*|<[^>]*>|\[[^\]]*\]|\{\{[^}]*\}\}|123+4*5*6*.*|qwerty.*|letmein|"
     r"s3cr3t|supersecret.*|super[-_]secret.*|my[-_]?secret.*|secret\d+|password\d+|"
-    r"development|dev|local|xxx.*|sk-\.\.\.|sk-x+|sk-your.*|\$\{[^}]*\})$",
+    r"development|dev|local|xxx.*|sk-\.\.\.|sk-x+|sk-your.*|\$\{[^}]*\}|postgres|mysql|mariadb|"
+    r"redis|mongo|guest|user|hunter2)$",
     re.I,
 )
 PLACEHOLDER_WORDS = ("changeme", "changethis", "change_me", "change-me", "your-", "your_",

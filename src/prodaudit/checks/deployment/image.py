@@ -82,7 +82,7 @@ def _build(ctx: Context) -> BuiltImage:
     if ctx.cfg.docker.base_image:
         args["BASE_IMAGE"] = ctx.cfg.docker.base_image
     tag = f"{TAG_PREFIX}{uuid.uuid4().hex[:12]}:latest"
-    cmd = ["docker", "build", "-t", tag, "-f", str(dockerfile), "--label",
+    cmd = ["docker", "build", "--force-rm", "-t", tag, "-f", str(dockerfile), "--label",
            "org.prodaudit.audit=1"]
     if target:
         cmd += ["--target", target]

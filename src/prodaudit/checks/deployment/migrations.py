@@ -113,13 +113,16 @@ def fresh_upgrade(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-042", "The database is at the head revision", severity=Severity.HIGH,
-       needs=("repo", "database"), checklist=("3.2.1",))
+       needs=("repo", "database"), checklist=("3.2.1",), exclusive=True)
 def current_is_head(ctx: Context) -> list[Finding]:
     """The production database's ``alembic_version`` equals the head of the migration chain.
 
     A database behind head means the deployed code expects tables or columns that do not exist
     (errors at the first request that touches them); one that is ahead or unknown was migrated
     from another branch.
+
+    The check runs after the container checks (it is ``exclusive``): when the audit started the
+    stack itself (DEP-030), its migration step has run by then.
 
     Remediation: run ``alembic upgrade head`` as a release step before the new version starts
     (or at startup under an advisory lock), and fail the release when it fails.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prodaudit.context import Context
@@ -24,6 +26,34 @@ LIVENESS_CANDIDATES = (
 )
 
 
+class Unusable(Exception):
+    """Health candidates answered, but unusably (a redirect loop, ...): the check is ERROR."""
+
+
+def unusable_is_error(
+    func: Callable[[Context], Awaitable[list[Finding]]],
+) -> Callable[[Context], Awaitable[list[Finding]]]:
+    """Turn ``Unusable`` raised while finding health endpoints into an ERROR finding."""
+
+    @functools.wraps(func)
+    async def wrapper(ctx: Context) -> list[Finding]:
+        try:
+            return await func(ctx)
+        except Unusable as exc:
+            return [errored(str(exc), location=ctx.base_url)]
+
+    return wrapper
+
+
+async def _redirect_trouble(ctx: Context, redirected: list[str]) -> None:
+    """Raise Unusable when following a candidate's redirect fails (loop, dead end)."""
+    if not redirected:
+        return
+    ex = await ctx.http.get(ctx.url(redirected[0]), follow_redirects=True)
+    if ex.status is None:
+        raise Unusable(f"GET {redirected[0]}: {ex.error}")
+
+
 async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
     """The liveness path (configured, from OpenAPI, or a common path) and the paths tried."""
     if ctx.cfg.health.liveness_path:
@@ -40,11 +70,15 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
     except Skip:
         pass
     tried = []
+    redirected = []
     for path in candidates[:12]:
         tried.append(path)
         ex = await ctx.http.get(ctx.url(path))
         if ex.status == 200:
             return path, tried
+        if ex.status is not None and 300 <= ex.status < 400:
+            redirected.append(path)
+    await _redirect_trouble(ctx, redirected)
     raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}); set health.liveness_path")
 
 
@@ -56,6 +90,7 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
 )
+@unusable_is_error
 async def liveness(ctx: Context) -> list[Finding]:
     """The backend exposes a liveness endpoint that answers 200 within ``health.max_liveness_ms``.
 
@@ -146,13 +181,17 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
             pass
         candidates += [c for c in READINESS_CANDIDATES if c not in candidates]
     tried: list[str] = []
+    redirected = []
     for path in candidates[:12]:
         tried.append(path)
         ex = await ctx.http.get(ctx.url(path))
         if ex.status is None and len(tried) == 1:
-            raise Skip(f"GET {path}: {ex.error}")
+            raise Unusable(f"GET {path}: {ex.error}")
         if ex.status in (200, 503):
             return ex, tried
+        if ex.status is not None and 300 <= ex.status < 400:
+            redirected.append(path)
+    await _redirect_trouble(ctx, redirected)
     return None, tried
 
 
@@ -225,6 +264,7 @@ def _json(ex: Exchange) -> Any:
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
 )
+@unusable_is_error
 async def readiness(ctx: Context) -> list[Finding]:
     """A readiness endpoint (``health.readiness_path``, an OpenAPI path containing "ready", or a
     common path) reports the state of each dependency (database, Redis, LLM provider) and its HTTP
@@ -325,6 +365,7 @@ async def readiness(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("9.2.4",),
 )
+@unusable_is_error
 async def deep_health(ctx: Context) -> list[Finding]:
     """The health endpoints really check the dependencies: the readiness (or, without one, the
     liveness) answer reports the database, and Redis and the LLM provider where the deployment is
@@ -347,6 +388,14 @@ async def deep_health(ctx: Context) -> list[Finding]:
     body = _json(ex)
     if ex.status is None:
         return [errored(f"{loc}: {ex.error}", location=loc)]
+    if not isinstance(body, dict):
+        return [
+            errored(
+                f"{loc} answered {ex.status} with a body that is not a JSON object",
+                location=loc,
+                evidence=ex.evidence(body_chars=300),
+            )
+        ]
     deps = dependency_states(body)
     kinds = {k for k, _ in deps.values() if k}
     if "database" not in kinds:

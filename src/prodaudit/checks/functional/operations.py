@@ -356,7 +356,7 @@ def param_value(
     ex = _example(schema, param)
     if ex is not None:
         return ex, "example"
-    if param.get("in") == "path":
+    if param.get("in") == "path" and (name in seen or ID_KEY_RE.search(name)):
         for key in (name, name.split("_")[-1], "id"):
             if seen.get(key):
                 return seen[key][0], f"id seen in an earlier response ({key})"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.auth import ME_PATH_RE, find_endpoint
-from prodaudit.checks.functional.health import find_liveness
+from prodaudit.checks.functional.health import find_liveness, unusable_is_error
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
@@ -168,6 +168,7 @@ def judge(ctx: Context, res: LoadResult) -> list[Finding]:
     checklist=("7.1.1", "4.3.4", "10.1.3"),
     exclusive=True,
 )
+@unusable_is_error
 async def performance_baseline(ctx: Context) -> list[Finding]:
     """A bounded light load (``perf.requests`` requests, ``perf.concurrency`` at a time, at most
     ``perf.max_seconds``; defaults 200, 10, 10 s) on the liveness endpoint and on one

@@ -67,9 +67,10 @@ def _ordered(ops: list[Operation]) -> list[Operation]:
 async def protected_without_credentials(ctx: Context) -> list[Finding]:
     """Every operation that declares a security requirement in the OpenAPI document, and every
     administrative operation (``auth.admin_paths`` or a path segment such as ``/admin/``) even
-    when the document declares none, answers 401 or 403 when called without credentials — never 2xx (missing authentication, CRITICAL) and never
-    5xx. Path and query parameters are filled from the schema. Read-only by default: POST, PUT and
-    PATCH are sent without a body, DELETE only with ``allow_mutations``.
+    when the document declares none, answers 401 or 403 when called without credentials — never
+    2xx (missing authentication, CRITICAL) and never 5xx. Path and query parameters are filled
+    from the schema. Read-only by default: POST, PUT and PATCH are sent without a body, DELETE
+    only with ``allow_mutations``.
 
     An operation documented as protected that answers without credentials exposes data or actions
     to anyone; a 5xx means the authentication layer crashes on anonymous input.
@@ -263,6 +264,7 @@ async def safe_operations(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     ok: list[str] = []
     seen: dict[str, list[Any]] = {}
+    relogged = False
     deadline = _budget(ctx)
     for n, op in enumerate(ops):
         row = table.row(op)
@@ -282,6 +284,12 @@ async def safe_operations(ctx: Context) -> list[Finding]:
             session = await ctx.auth()
         headers = session.headers() if protected and session is not None else None
         ex = await ctx.http.request(op.method, ctx.url(path), params=query or None, headers=headers)
+        if ex.status == 401 and protected and session is not None and not relogged:
+            relogged = True  # an expired token: log in again and retry, once per check
+            session = await ctx.auth(fresh=True)
+            ex = await ctx.http.request(
+                op.method, ctx.url(path), params=query or None, headers=session.headers()
+            )
         what = ("with the audit account" if protected else "anonymously") + (
             f" ({', '.join(notes)})" if notes else ""
         )

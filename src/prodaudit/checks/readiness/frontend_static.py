@@ -155,8 +155,8 @@ def error_boundary(ctx: Context) -> list[Finding]:
 
 
 _LOADING = re.compile(
-    r"loading|isLoading|pending|isFetching|spinner|aria-busy|skeleton|"
-    r"\.busy\b|setBusy",
+    r"loading|isLoading|pending|isFetching|fetching|spinner|aria-busy|skeleton|\.busy\b|setBusy|"
+    r"booting|submitting|saving|sending|inFlight|progress",
     re.I,
 )
 _ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|setError", re.I)
@@ -170,8 +170,9 @@ _ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|se
     checklist=("1.2.5",),
 )
 def loading_states(ctx: Context) -> list[Finding]:
-    """Every frontend file that fetches data (calls the network or imports the API client) also
-    handles a loading state and an error state. A heuristic on the source text: findings are WARN.
+    """Every frontend file that fetches data (calls the network, or imports the API client and
+    awaits something) also handles a loading state and an error state. A heuristic on the
+    source text: findings are WARN.
 
     Without a loading state users click twice or think the app hangs; without an error state a
     failed request leaves an empty or stale screen.
@@ -193,7 +194,8 @@ def loading_states(ctx: Context) -> list[Finding]:
             for i in imports
             if i.startswith(".")
         )
-        if rel in net or uses_client:
+        calls_async = re.search(r"\bawait\b|\.then\s*\(|use(Query|SWR|Mutation)\b", text)
+        if rel in net or (uses_client and calls_async):
             users.append(rel)
     if not users:
         raise Skip("no frontend file fetches data (no network call, no API client import)")
@@ -241,7 +243,7 @@ def component_structure(ctx: Context) -> list[Finding]:
     limit = ctx.cfg.readiness.max_file_lines
     findings: list[Finding] = []
     for rel, text in src.files.items():
-        n = text.count("\n") + 1
+        n = len(text.splitlines())
         if n > limit:
             findings.append(warned(f"{rel} has {n} lines (limit {limit})", location=rel))
     dirs = {p for rel in src.files for p in rel.split("/")[:-1]}

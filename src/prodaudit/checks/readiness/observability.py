@@ -12,7 +12,7 @@ import yaml
 from prodaudit.checks.readiness._scan import find_doc_topic, parts, py_sources
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
+from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.redact import Redactor
 from prodaudit.registry import check
 
@@ -67,13 +67,14 @@ def structured_logs(ctx: Context) -> list[Finding]:
     if not files:
         raise Skip(_no_logs_reason(ctx))
     findings: list[Finding] = []
+    empty = []
     for path in files:
-        lines = [ln for ln in _log_lines(path) if ln.strip()]
+        lines = [(i, ln) for i, ln in enumerate(_log_lines(path), 1) if ln.strip()]
         if not lines:
-            findings.append(skipped(f"{path.name}: empty log"))
+            empty.append(path.name)
             continue
         bad = []
-        for i, ln in enumerate(lines, 1):
+        for i, ln in lines:
             try:
                 obj = json.loads(ln)
                 ok = isinstance(obj, dict) and any(
@@ -84,9 +85,10 @@ def structured_logs(ctx: Context) -> list[Finding]:
             if not ok:
                 bad.append((i, ln))
         share = 100.0 * (len(lines) - len(bad)) / len(lines)
-        if share < 95:
+        if bad:
+            verdict = failed if share < 95 else warned
             findings.append(
-                failed(
+                verdict(
                     f"{path.name}: {len(bad)} of {len(lines)} log lines are not JSON objects "
                     f"with a level ({share:.0f}% structured)",
                     location=f"{path}:{bad[0][0]}",
@@ -101,6 +103,10 @@ def structured_logs(ctx: Context) -> list[Finding]:
                     location=str(path),
                 )
             )
+    if not findings:
+        raise Skip(f"the target's logs are empty ({', '.join(empty)})")
+    if empty:
+        findings.append(passed(f"empty logs (nothing to judge): {', '.join(empty)}"))
     return findings
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from prodaudit.checks.readiness._scan import call_name, parts, py_sources
+from prodaudit.checks.readiness.backend_code import backend_modules
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
@@ -146,13 +147,9 @@ def cache_layer(ctx: Context) -> list[Finding]:
     Remediation: cache expensive, rarely changing reads (Redis with a TTL), memoise pure
     configuration lookups, and send ``Cache-Control`` on cacheable GET responses.
     """
-    hits = [
-        (mod.rel, m.group(0))
-        for mod in py_sources(ctx).app
-        for m in [_CACHE_CODE.search(mod.text)]
-        if m
-    ]
-    if not py_sources(ctx).app:
+    mods = backend_modules(ctx)
+    hits = [(mod.rel, m.group(0)) for mod in mods for m in [_CACHE_CODE.search(mod.text)] if m]
+    if not mods:
         raise Skip("no backend Python code")
     if not hits:
         return [

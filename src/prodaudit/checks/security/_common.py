@@ -16,8 +16,16 @@ from prodaudit.http import Exchange
 from prodaudit.openapi import OpenAPIDoc, Operation
 from prodaudit.outcome import Skip
 
-ME_FALLBACKS = ("/users/me", "/me", "/api/me", "/api/users/me", "/auth/me", "/api/v1/users/me",
-                "/user", "/profile")
+ME_FALLBACKS = (
+    "/users/me",
+    "/me",
+    "/api/me",
+    "/api/users/me",
+    "/auth/me",
+    "/api/v1/users/me",
+    "/user",
+    "/profile",
+)
 LLM_PATH_RE = r"(^|/)(chat|completions?|llm|generate|ask|prompt)(/|$)"
 HMAC_ALGS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
@@ -74,9 +82,14 @@ def hmac_sign(signing_input: bytes, key: bytes, alg: str = "HS256") -> str:
     return b64url(hmac.new(key, signing_input, digest).digest())
 
 
-def forge(header: dict[str, Any], payload: dict[str, Any], *, key: bytes | None = None,
-          signature: str = "") -> str:
-    """A compact token; HMAC-signed with ``key`` when given (alg from the header), else ``signature``."""
+def forge(
+    header: dict[str, Any],
+    payload: dict[str, Any],
+    *,
+    key: bytes | None = None,
+    signature: str = "",
+) -> str:
+    """A compact token: HMAC-signed with ``key`` (alg from the header), else ``signature``."""
     h, p = b64json(header), b64json(payload)
     if key is not None:
         signature = hmac_sign(f"{h}.{p}".encode(), key, str(header.get("alg", "HS256")))
@@ -115,8 +128,11 @@ class Canary:
 def protected_get_candidates(doc: OpenAPIDoc | None) -> list[str]:
     out: list[str] = []
     if doc is not None:
-        ops = [op for op in doc.operations
-               if op.method == "GET" and not op.path_params and doc.is_protected(op)]
+        ops = [
+            op
+            for op in doc.operations
+            if op.method == "GET" and not op.path_params and doc.is_protected(op)
+        ]
         ops.sort(key=lambda o: (not re.search(ME_PATH_RE, o.path, re.I), len(o.path)))
         out += [op.path for op in ops]
     out += [p for p in ME_FALLBACKS if p not in out]
@@ -147,8 +163,10 @@ async def canary(ctx: Context) -> Canary:
             if anon.status in (401, 403):
                 return Canary(sess, url, tok, ok, anon)
             tried[-1] += f", without token {anon.status}"
-        raise Skip("no protected GET endpoint that answers 2xx with the audit token and 401/403 "
-                   f"without it (tried {'; '.join(tried)}); set auth.me_url")
+        raise Skip(
+            "no protected GET endpoint that answers 2xx with the audit token and 401/403 "
+            f"without it (tried {'; '.join(tried)}); set auth.me_url"
+        )
 
     result: Canary = await ctx.amemo("sec:canary", build)
     return result

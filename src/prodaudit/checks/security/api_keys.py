@@ -17,7 +17,10 @@ from prodaudit.registry import check
 
 REFS = ("CWE-200", "CWE-798", "OWASP API8:2023")
 KEY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("OpenAI-style API key", re.compile(r"(?<![\w-])sk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{20,}")),
+    (
+        "OpenAI-style API key",
+        re.compile(r"(?<![\w-])sk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{20,}"),
+    ),
     ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
     ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
     ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
@@ -36,7 +39,12 @@ def known_values(ctx: Context) -> dict[str, str]:
     out: dict[str, str] = {}
     for env in (ctx.profile_env, ctx.target_env):
         for name, value in env.items():
-            if value and len(value) >= 8 and is_secret_name(name) and not name.startswith("PRODAUDIT_"):
+            if (
+                value
+                and len(value) >= 8
+                and is_secret_name(name)
+                and not name.startswith("PRODAUDIT_")
+            ):
                 out.setdefault(value, name)
     return out
 
@@ -60,8 +68,9 @@ async def _ensure_llm_call(ctx: Context) -> str:
         sess = await ctx.auth()
     except Skip:
         return ""
-    ex = await ctx.http.request("POST", url, headers=sess.headers(), json=chat_body(),
-                                timeout=ctx.cfg.llm.timeout_seconds)
+    ex = await ctx.http.request(
+        "POST", url, headers=sess.headers(), json=chat_body(), timeout=ctx.cfg.llm.timeout_seconds
+    )
     return f"; one POST {path} made for this scan (HTTP {ex.status or ex.error})"
 
 
@@ -90,9 +99,15 @@ async def _frontend_assets(ctx: Context) -> list[Exchange]:
     return out
 
 
-@check("SEC-020", "No credential appears in responses, the frontend bundle or the OpenAPI document",
-       severity=Severity.HIGH, needs=("live",), exclusive=True,
-       checklist=("8.2.1", "2.1.2", "P.3.2"), references=REFS)
+@check(
+    "SEC-020",
+    "No credential appears in responses, the frontend bundle or the OpenAPI document",
+    severity=Severity.HIGH,
+    needs=("live",),
+    exclusive=True,
+    checklist=("8.2.1", "2.1.2", "P.3.2"),
+    references=REFS,
+)
 async def credential_leaks(ctx: Context) -> list[Finding]:
     """Runs after the other checks and scans every response captured during the whole audit
     (headers and bodies), the frontend's HTML and its JavaScript/CSS assets (up to 25 files), and
@@ -110,30 +125,46 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
     llm_note = await _ensure_llm_call(ctx)
     out: list[Finding] = []
     exchanges = [ex for ex in list(ctx.http.exchanges) if ex.ok]
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for ex in exchanges:
-        hits = [(what, f"header {k}") for k, v in ex.headers.items() for what in scan_text(v, known)]
+        hits = [
+            (what, f"header {k}") for k, v in ex.headers.items() for what in scan_text(v, known)
+        ]
         hits += [(what, "the body") for what in scan_text(ex.text, known)]
         for what, where in hits:
             key = (what, where, ex.url.split("?", 1)[0])
             if key in seen:
                 continue
             seen.add(key)
-            out.append(failed(f"{what} appears in {where} of {ex.method} {ex.url}",
-                              location=live_location(ex), evidence=ex.evidence(400),
-                              severity=Severity.CRITICAL))
+            out.append(
+                failed(
+                    f"{what} appears in {where} of {ex.method} {ex.url}",
+                    location=live_location(ex),
+                    evidence=ex.evidence(400),
+                    severity=Severity.CRITICAL,
+                )
+            )
     assets = await _frontend_assets(ctx)
     for ex in assets:
         for what in scan_text(ex.text, known):
-            out.append(failed(f"{what} appears in the frontend asset {ex.url}",
-                              location=f"GET {ex.url}", evidence=f"$ {ex.curl()}",
-                              severity=Severity.CRITICAL))
+            out.append(
+                failed(
+                    f"{what} appears in the frontend asset {ex.url}",
+                    location=f"GET {ex.url}",
+                    evidence=f"$ {ex.curl()}",
+                    severity=Severity.CRITICAL,
+                )
+            )
     spec_note = ""
     try:
         doc = await ctx.openapi()
         for what in scan_text(json.dumps(doc.spec), known):
-            out.append(failed(f"{what} appears in the OpenAPI document {doc.source}",
-                              location=f"GET {doc.source}"))
+            out.append(
+                failed(
+                    f"{what} appears in the OpenAPI document {doc.source}",
+                    location=f"GET {doc.source}",
+                )
+            )
         spec_note = ", the OpenAPI document"
     except Skip:
         spec_note = " (no OpenAPI document)"
@@ -143,14 +174,23 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
         ctx.redact.register(value)
     if out:
         return out
-    return [passed(f"{len(exchanges)} captured responses, {len(assets)} frontend files{spec_note} "
-                   f"hold none of {len(known)} deployment secret values and no provider key "
-                   f"format{llm_note}")]
+    return [
+        passed(
+            f"{len(exchanges)} captured responses, {len(assets)} frontend files{spec_note} "
+            f"hold none of {len(known)} deployment secret values and no provider key "
+            f"format{llm_note}"
+        )
+    ]
 
 
-@check("SEC-021", "API-key protected operations reject missing, empty and wrong keys",
-       severity=Severity.HIGH, needs=("live",), checklist=("8.2.1",), references=("CWE-306",
-                                                                                  "OWASP API2:2023"))
+@check(
+    "SEC-021",
+    "API-key protected operations reject missing, empty and wrong keys",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("8.2.1",),
+    references=("CWE-306", "OWASP API2:2023"),
+)
 async def api_key_enforced(ctx: Context) -> list[Finding]:
     """For every ``apiKey`` security scheme in the OpenAPI document (header, query or cookie), the
     safe operations that require it answer 401/403 when the key is missing, empty or wrong.
@@ -159,8 +199,11 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
     time, and reject empty values.
     """
     doc = await ctx.openapi()
-    schemes = {name: s for name, s in doc.security_schemes.items()
-               if isinstance(s, dict) and s.get("type") == "apiKey"}
+    schemes = {
+        name: s
+        for name, s in doc.security_schemes.items()
+        if isinstance(s, dict) and s.get("type") == "apiKey"
+    }
     if not schemes:
         raise Skip("the OpenAPI document declares no apiKey security scheme")
     out: list[Finding] = []
@@ -185,8 +228,13 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
             ex = await ctx.http.request(op.method, ctx.url(op.path), headers=headers, params=params)
             sent += 1
             if ex.status is not None and 200 <= ex.status < 300:
-                out.append(failed(f"{op.method} {op.path} answered {ex.status} with a {label} "
-                                  f"{pname}", location=live_location(ex), evidence=ex.evidence(400)))
+                out.append(
+                    failed(
+                        f"{op.method} {op.path} answered {ex.status} with a {label} {pname}",
+                        location=live_location(ex),
+                        evidence=ex.evidence(400),
+                    )
+                )
     if not sent:
         raise Skip("no safe operation without path parameters uses the apiKey scheme")
     return out or [passed(f"{sent} requests with missing, empty or wrong API keys were refused")]

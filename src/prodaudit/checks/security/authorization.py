@@ -28,15 +28,25 @@ def fill_path(op: Operation, value: str = "1") -> str:
 
 
 def _probe_ops(doc: OpenAPIDoc, allow_mutations: bool, limit: int) -> list[Operation]:
-    ops = [op for op in doc.operations if doc.is_protected(op)
-           and (op.safe or allow_mutations) and op.method not in ("OPTIONS", "HEAD")]
+    ops = [
+        op
+        for op in doc.operations
+        if doc.is_protected(op)
+        and (op.safe or allow_mutations)
+        and op.method not in ("OPTIONS", "HEAD")
+    ]
     ops.sort(key=lambda o: (not o.safe, o.path))
     return ops[:limit]
 
 
-@check("SEC-080", "Protected operations reject missing, malformed and expired tokens",
-       severity=Severity.HIGH, needs=("live",), checklist=("1.3.1", "1.3.2", "8.1.1"),
-       references=REFS_AUTHN)
+@check(
+    "SEC-080",
+    "Protected operations reject missing, malformed and expired tokens",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("1.3.1", "1.3.2", "8.1.1"),
+    references=REFS_AUTHN,
+)
 async def authn_required(ctx: Context) -> list[Finding]:
     """Every operation the OpenAPI document marks as secured answers 401/403 to a request without
     a token, with a malformed token (``Bearer prodaudit.not.a.jwt``), and — when the signing
@@ -74,7 +84,9 @@ async def authn_required(ctx: Context) -> list[Finding]:
         ("a malformed token", {"Authorization": f"{scheme} prodaudit.not.a.jwt"}),
     ]
     if expired is not None:
-        variants.append(("an expired, correctly signed token", {"Authorization": f"{scheme} {expired}"}))
+        variants.append(
+            ("an expired, correctly signed token", {"Authorization": f"{scheme} {expired}"})
+        )
     out: list[Finding] = []
     deadline = time.monotonic() + ctx.cfg.probes.max_seconds
     sent = 0
@@ -82,21 +94,39 @@ async def authn_required(ctx: Context) -> list[Finding]:
         for label, hdrs in variants:
             if time.monotonic() > deadline:
                 break
-            ex = await ctx.http.request(op.method, ctx.url(fill_path(op)), headers=hdrs,
-                                        json={} if op.request_body else None)
+            ex = await ctx.http.request(
+                op.method,
+                ctx.url(fill_path(op)),
+                headers=hdrs,
+                json={} if op.request_body else None,
+            )
             sent += 1
             if ex.status is not None and 200 <= ex.status < 300:
-                out.append(failed(f"{op.method} {op.path} answered {ex.status} to {label}",
-                                  location=live_location(ex), evidence=ex.evidence(600),
-                                  severity=Severity.CRITICAL))
+                out.append(
+                    failed(
+                        f"{op.method} {op.path} answered {ex.status} to {label}",
+                        location=live_location(ex),
+                        evidence=ex.evidence(600),
+                        severity=Severity.CRITICAL,
+                    )
+                )
             elif ex.status not in (401, 403):
-                out.append(warned(f"{op.method} {op.path} answered {ex.status or ex.error} to "
-                                  f"{label} (expected 401/403)", location=live_location(ex),
-                                  evidence=ex.evidence(400)))
+                out.append(
+                    warned(
+                        f"{op.method} {op.path} answered {ex.status or ex.error} to "
+                        f"{label} (expected 401/403)",
+                        location=live_location(ex),
+                        evidence=ex.evidence(400),
+                    )
+                )
     if not out:
-        out.append(passed(f"{len(ops)} secured operations rejected {', '.join(v for v, _ in variants)} "
-                          f"with 401/403 ({sent} requests)"
-                          + ("" if expired else "; expired tokens not tried (signing secret unknown)")))
+        out.append(
+            passed(
+                f"{len(ops)} secured operations rejected {', '.join(v for v, _ in variants)} "
+                f"with 401/403 ({sent} requests)"
+                + ("" if expired else "; expired tokens not tried (signing secret unknown)")
+            )
+        )
     return out
 
 
@@ -122,9 +152,14 @@ async def _admin_session(ctx: Context) -> AuthSession | None:
     return result
 
 
-@check("SEC-081", "Admin operations refuse anonymous and non-admin callers",
-       severity=Severity.HIGH, needs=("live",), checklist=("1.3.2",),
-       references=("CWE-285", "OWASP API5:2023"))
+@check(
+    "SEC-081",
+    "Admin operations refuse anonymous and non-admin callers",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("1.3.2",),
+    references=("CWE-285", "OWASP API5:2023"),
+)
 async def admin_operations(ctx: Context) -> list[Finding]:
     """Operations named in ``auth.admin_paths`` (else OpenAPI paths under ``/admin``,
     ``/internal``, ``/manage``) answer 401/403 without a token and 403 (or 404) to the ordinary
@@ -142,12 +177,18 @@ async def admin_operations(ctx: Context) -> list[Finding]:
         ops = [("GET", p) for p in ctx.cfg.auth.admin_paths]
     else:
         doc = await ctx.openapi()
-        ops = [(op.method, fill_path(op)) for op in doc.operations
-               if ADMIN_RE.search(op.path) and (op.safe or ctx.cfg.allow_mutations)
-               and op.method not in ("OPTIONS", "HEAD")]
+        ops = [
+            (op.method, fill_path(op))
+            for op in doc.operations
+            if ADMIN_RE.search(op.path)
+            and (op.safe or ctx.cfg.allow_mutations)
+            and op.method not in ("OPTIONS", "HEAD")
+        ]
     ops = ops[: max(1, ctx.cfg.probes.max_requests // 3)]
     if not ops:
-        raise Skip("no admin operation known: set auth.admin_paths (none found under /admin in OpenAPI)")
+        raise Skip(
+            "no admin operation known: set auth.admin_paths (none found under /admin in OpenAPI)"
+        )
     user = await ctx.auth()
     admin = await _admin_session(ctx)
     out: list[Finding] = []
@@ -157,28 +198,53 @@ async def admin_operations(ctx: Context) -> list[Finding]:
         anon = await ctx.http.request(method, url)
         as_user = await ctx.http.request(method, url, headers=user.headers())
         if anon.status is not None and 200 <= anon.status < 300:
-            out.append(failed(f"{method} {path} answered {anon.status} without any token",
-                              location=live_location(anon), evidence=anon.evidence(600),
-                              severity=Severity.CRITICAL))
+            out.append(
+                failed(
+                    f"{method} {path} answered {anon.status} without any token",
+                    location=live_location(anon),
+                    evidence=anon.evidence(600),
+                    severity=Severity.CRITICAL,
+                )
+            )
         if as_user.status is not None and 200 <= as_user.status < 300:
-            out.append(failed(f"{method} {path} answered {as_user.status} to the non-admin audit "
-                              "account", location=live_location(as_user),
-                              evidence=as_user.evidence(600), severity=Severity.CRITICAL))
+            out.append(
+                failed(
+                    f"{method} {path} answered {as_user.status} to the non-admin audit account",
+                    location=live_location(as_user),
+                    evidence=as_user.evidence(600),
+                    severity=Severity.CRITICAL,
+                )
+            )
         elif as_user.status == 401:
-            out.append(warned(f"{method} {path} answered 401 (not 403) to a valid non-admin token",
-                              location=live_location(as_user)))
+            out.append(
+                warned(
+                    f"{method} {path} answered 401 (not 403) to a valid non-admin token",
+                    location=live_location(as_user),
+                )
+            )
         if admin is not None:
             as_admin = await ctx.http.request(method, url, headers=admin.headers())
             if as_admin.status is not None and 200 <= as_admin.status < 300:
                 verified += 1
             else:
-                out.append(skipped(f"{method} {path}: the admin account got {as_admin.status}; "
-                                   "the probe may not reach a real operation"))
+                out.append(
+                    skipped(
+                        f"{method} {path}: the admin account got {as_admin.status}; "
+                        "the probe may not reach a real operation"
+                    )
+                )
     if not any(f.status.value in ("fail", "warn") for f in out):
-        ctrl = (f"; the admin account got 2xx on {verified}/{len(ops)}" if admin
-                else "; no admin account given (PRODAUDIT_ADMIN_USERNAME), positive control not run")
-        out.append(passed(f"{len(ops)} admin operations ({', '.join(p for _, p in ops[:5])}) refused "
-                          f"anonymous and non-admin callers{ctrl}"))
+        ctrl = (
+            f"; the admin account got 2xx on {verified}/{len(ops)}"
+            if admin
+            else "; no admin account given (PRODAUDIT_ADMIN_USERNAME), positive control not run"
+        )
+        out.append(
+            passed(
+                f"{len(ops)} admin operations ({', '.join(p for _, p in ops[:5])}) refused "
+                f"anonymous and non-admin callers{ctrl}"
+            )
+        )
     return out
 
 
@@ -211,19 +277,36 @@ def _ids(ex: Exchange) -> list[Any]:
 
 
 def _minimal_body(doc: OpenAPIDoc, op: Operation) -> dict[str, Any]:
-    schema = (((op.request_body or {}).get("content") or {}).get("application/json") or {}).get("schema")
+    schema = (((op.request_body or {}).get("content") or {}).get("application/json") or {}).get(
+        "schema"
+    )
     schema = doc.resolve(schema or {})
     body: dict[str, Any] = {}
     for name in schema.get("required", []):
         prop = (schema.get("properties") or {}).get(name) or {}
         t = prop.get("type")
-        body[name] = (1 if t in ("integer", "number") else True if t == "boolean"
-                      else [] if t == "array" else {} if t == "object" else "prodaudit BOLA probe")
+        body[name] = (
+            1
+            if t in ("integer", "number")
+            else True
+            if t == "boolean"
+            else []
+            if t == "array"
+            else {}
+            if t == "object"
+            else "prodaudit BOLA probe"
+        )
     return body
 
 
-@check("SEC-082", "One user cannot read another user's objects (BOLA)", severity=Severity.HIGH,
-       needs=("live",), checklist=("1.3.2",), references=("CWE-639", "OWASP API1:2023"))
+@check(
+    "SEC-082",
+    "One user cannot read another user's objects (BOLA)",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("1.3.2",),
+    references=("CWE-639", "OWASP API1:2023"),
+)
 async def bola(ctx: Context) -> list[Finding]:
     """With two audit accounts A and B: for every collection/item pair in the OpenAPI document
     (``GET /notes`` and ``GET /notes/{id}``), A's object ids are taken from A's collection (with
@@ -239,8 +322,10 @@ async def bola(ctx: Context) -> list[Finding]:
     doc = await ctx.openapi()
     pairs = _pairs(doc)
     if not pairs:
-        raise Skip("no collection/item operation pair with an id in the path (like GET /items and "
-                   "GET /items/{id})")
+        raise Skip(
+            "no collection/item operation pair with an id in the path (like GET /items and "
+            "GET /items/{id})"
+        )
     a = await ctx.auth()
     b = await ctx.auth(second=True)
     out: list[Finding] = []
@@ -249,8 +334,9 @@ async def bola(ctx: Context) -> list[Finding]:
         listing = await ctx.http.get(ctx.url(coll.path), headers=a.headers())
         ids = _ids(listing)
         if not ids and ctx.cfg.allow_mutations and create is not None:
-            made = await ctx.http.request("POST", ctx.url(create.path), headers=a.headers(),
-                                          json=_minimal_body(doc, create))
+            made = await ctx.http.request(
+                "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)
+            )
             try:
                 obj = made.json()
             except ValueError:
@@ -258,8 +344,12 @@ async def bola(ctx: Context) -> list[Finding]:
             if isinstance(obj, dict) and "id" in obj:
                 ids = [obj["id"]]
         if not ids:
-            out.append(skipped(f"{item.path}: account A has no objects in GET {coll.path}"
-                               + ("" if ctx.cfg.allow_mutations else " (--allow-mutations would create one)")))
+            out.append(
+                skipped(
+                    f"{item.path}: account A has no objects in GET {coll.path}"
+                    + ("" if ctx.cfg.allow_mutations else " (--allow-mutations would create one)")
+                )
+            )
             continue
         for oid in ids[:2]:
             url = ctx.url(re.sub(r"\{[^}]+\}", str(oid), item.path))
@@ -270,14 +360,27 @@ async def bola(ctx: Context) -> list[Finding]:
             other = await ctx.http.get(url, headers=b.headers())
             tested += 1
             if other.status is not None and 200 <= other.status < 300:
-                out.append(failed(f"account B read account A's object: GET {item.path} with id "
-                                  f"{oid} answered {other.status}", location=live_location(other),
-                                  evidence=f"account A: GET {url} -> {own.status}\n"
-                                  + other.evidence(600), severity=Severity.CRITICAL))
+                out.append(
+                    failed(
+                        f"account B read account A's object: GET {item.path} with id "
+                        f"{oid} answered {other.status}",
+                        location=live_location(other),
+                        evidence=f"account A: GET {url} -> {own.status}\n" + other.evidence(600),
+                        severity=Severity.CRITICAL,
+                    )
+                )
             elif other.status not in (403, 404):
-                out.append(warned(f"account B got {other.status} for A's object at {url} "
-                                  "(expected 403/404)", location=live_location(other)))
+                out.append(
+                    warned(
+                        f"account B got {other.status} for A's object at {url} (expected 403/404)",
+                        location=live_location(other),
+                    )
+                )
     if tested and not any(f.status.value in ("fail", "warn") for f in out):
-        return [passed(f"account B got 403/404 for {tested} of account A's objects "
-                       f"({', '.join(i.path for _, i, _ in pairs[:5])})")]
+        return [
+            passed(
+                f"account B got 403/404 for {tested} of account A's objects "
+                f"({', '.join(i.path for _, i, _ in pairs[:5])})"
+            )
+        ]
     return out

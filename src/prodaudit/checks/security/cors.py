@@ -36,9 +36,11 @@ class Probe:
         return self.acao is not None and (self.acao == self.origin or self.acao == "*")
 
     def headers_text(self) -> str:
-        return (f"Origin: {self.origin} -> Access-Control-Allow-Origin: {self.acao}, "
-                f"Access-Control-Allow-Credentials: "
-                f"{self.ex.header('access-control-allow-credentials')}, Vary: {self.ex.header('vary')}")
+        return (
+            f"Origin: {self.origin} -> Access-Control-Allow-Origin: {self.acao}, "
+            f"Access-Control-Allow-Credentials: "
+            f"{self.ex.header('access-control-allow-credentials')}, Vary: {self.ex.header('vary')}"
+        )
 
 
 async def probe_path(ctx: Context) -> str:
@@ -46,8 +48,15 @@ async def probe_path(ctx: Context) -> str:
         doc = await ctx.openapi()
     except Skip:
         return "/"
-    ops = [op for op in doc.operations if op.method == "GET" and not op.path_params
-           and not doc.is_protected(op) and "doc" not in op.path and "metrics" not in op.path]
+    ops = [
+        op
+        for op in doc.operations
+        if op.method == "GET"
+        and not op.path_params
+        and not doc.is_protected(op)
+        and "doc" not in op.path
+        and "metrics" not in op.path
+    ]
     return sorted(ops, key=lambda o: len(o.path))[0].path if ops else "/"
 
 
@@ -56,15 +65,19 @@ def variants(allowed: str) -> list[tuple[str, str]]:
     parts = urlsplit(allowed)
     scheme, host = parts.scheme, parts.netloc
     out = [
-        ("prefix match (allowed origin followed by an attacker domain)",
-         f"{scheme}://{host}.prodaudit-evil.example"),
-        ("suffix match (attacker host ending with the allowed host)",
-         f"{scheme}://prodauditevil{host}"),
+        (
+            "prefix match (allowed origin followed by an attacker domain)",
+            f"{scheme}://{host}.prodaudit-evil.example",
+        ),
+        (
+            "suffix match (attacker host ending with the allowed host)",
+            f"{scheme}://prodauditevil{host}",
+        ),
         ("subdomain of the allowed host", f"{scheme}://prodaudit-evil.{host}"),
     ]
     if "." in host:
         i = host.index(".")
-        out.append(("unescaped dot in a pattern", f"{scheme}://{host[:i]}x{host[i + 1:]}"))
+        out.append(("unescaped dot in a pattern", f"{scheme}://{host[:i]}x{host[i + 1 :]}"))
     if scheme == "https":
         out.append(("http:// origin trusted by an https:// site", f"http://{host}"))
     return out
@@ -96,8 +109,14 @@ async def cors_probes(ctx: Context) -> tuple[str, list[str], Probe | None, list[
     return result
 
 
-@check("SEC-030", "CORS does not trust foreign, null or look-alike origins", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-030",
+    "CORS does not trust foreign, null or look-alike origins",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def origin_trust(ctx: Context) -> list[Finding]:
     """With the allowed origins from ``cors.allowed_origins`` (else the ``--frontend-url``), the API
     does not grant CORS to: an arbitrary origin (reflection), ``null`` (sandboxed iframes, local
@@ -120,30 +139,47 @@ async def origin_trust(ctx: Context) -> list[Finding]:
             continue
         sev = Severity.HIGH if p.credentials else Severity.MEDIUM
         wild = " (wildcard)" if p.acao == "*" else ""
-        out.append(failed(f"CORS {p.cls}: Origin {p.origin} is trusted{wild}"
-                          + (" with credentials" if p.credentials else ""),
-                          location=live_location(p.ex), evidence=p.headers_text() + "\n" + p.ex.evidence(),
-                          severity=sev, rule=p.cls.split(" (")[0]))
+        out.append(
+            failed(
+                f"CORS {p.cls}: Origin {p.origin} is trusted{wild}"
+                + (" with credentials" if p.credentials else ""),
+                location=live_location(p.ex),
+                evidence=p.headers_text() + "\n" + p.ex.evidence(),
+                severity=sev,
+                rule=p.cls.split(" (")[0],
+            )
+        )
     wildcard = [p for p in probes + ([base] if base else []) if p.acao == "*" and p.credentials]
     if wildcard:
         p = wildcard[0]
-        out.append(failed("CORS wildcard with credentials: Access-Control-Allow-Origin: * and "
-                          "Access-Control-Allow-Credentials: true", location=live_location(p.ex),
-                          evidence=p.headers_text(), severity=Severity.HIGH))
+        out.append(
+            failed(
+                "CORS wildcard with credentials: Access-Control-Allow-Origin: * and "
+                "Access-Control-Allow-Credentials: true",
+                location=live_location(p.ex),
+                evidence=p.headers_text(),
+                severity=Severity.HIGH,
+            )
+        )
     if out:
         return out
     what = ", ".join(sorted({p.cls for p in probes}))
     msg = f"GET {path}: none of {len(probes)} foreign origins was trusted ({what})"
     if base is not None:
-        msg += (f"; the allowed origin {base.origin} gets "
-                f"Access-Control-Allow-Origin: {base.acao}")
+        msg += f"; the allowed origin {base.origin} gets Access-Control-Allow-Origin: {base.acao}"
     elif not allowed:
         msg += "; no allowed origin known (set cors.allowed_origins) so look-alikes were not tried"
     return [passed(msg, location=f"GET {ctx.url(path)}")]
 
 
-@check("SEC-031", "CORS preflight does not allow any method or header with credentials",
-       severity=Severity.MEDIUM, needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-031",
+    "CORS preflight does not allow any method or header with credentials",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def preflight(ctx: Context) -> list[Finding]:
     """A preflight (``OPTIONS`` with ``Access-Control-Request-Method: PROPFIND`` and a made-up
     request header) from the allowed origin is not answered with ``*`` or an echo of whatever was
@@ -157,9 +193,15 @@ async def preflight(ctx: Context) -> list[Finding]:
     """
     path, allowed, _, _ = await cors_probes(ctx)
     origin = allowed[0] if allowed else EVIL
-    ex = await ctx.http.request("OPTIONS", ctx.url(path), headers={
-        "Origin": origin, "Access-Control-Request-Method": "PROPFIND",
-        "Access-Control-Request-Headers": "x-prodaudit-probe"})
+    ex = await ctx.http.request(
+        "OPTIONS",
+        ctx.url(path),
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PROPFIND",
+            "Access-Control-Request-Headers": "x-prodaudit-probe",
+        },
+    )
     if ex.status is None:
         return [warned(f"OPTIONS {path}: no answer: {ex.error}", location=live_location(ex))]
     methods = (ex.header("access-control-allow-methods") or "").upper()
@@ -170,17 +212,35 @@ async def preflight(ctx: Context) -> list[Finding]:
     any_method = "*" in methods or "PROPFIND" in methods
     any_header = "*" in hdrs or "x-prodaudit-probe" in hdrs
     if granted and (any_method or any_header):
-        what = " and ".join(x for x, on in (("any method", any_method), ("any header", any_header)) if on)
-        return [failed(f"the preflight from {origin} allows {what}"
-                       + (" with credentials" if creds else ""), location=live_location(ex),
-                       evidence=ex.evidence(), severity=Severity.MEDIUM if creds else Severity.LOW)]
-    return [passed(f"OPTIONS {path} from {origin} asking for PROPFIND and x-prodaudit-probe: HTTP "
-                   f"{ex.status}, Allow-Methods {methods or '(none)'}, Allow-Headers {hdrs or '(none)'}",
-                   location=live_location(ex))]
+        what = " and ".join(
+            x for x, on in (("any method", any_method), ("any header", any_header)) if on
+        )
+        return [
+            failed(
+                f"the preflight from {origin} allows {what}"
+                + (" with credentials" if creds else ""),
+                location=live_location(ex),
+                evidence=ex.evidence(),
+                severity=Severity.MEDIUM if creds else Severity.LOW,
+            )
+        ]
+    return [
+        passed(
+            f"OPTIONS {path} from {origin} asking for PROPFIND and x-prodaudit-probe: HTTP "
+            f"{ex.status}, Allow-Methods {methods or '(none)'}, Allow-Headers {hdrs or '(none)'}",
+            location=live_location(ex),
+        )
+    ]
 
 
-@check("SEC-032", "Responses that reflect an Origin carry Vary: Origin", severity=Severity.LOW,
-       needs=("live",), checklist=CHECKLIST, references=("CWE-524",))
+@check(
+    "SEC-032",
+    "Responses that reflect an Origin carry Vary: Origin",
+    severity=Severity.LOW,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=("CWE-524",),
+)
 async def vary_origin(ctx: Context) -> list[Finding]:
     """Every response whose ``Access-Control-Allow-Origin`` echoes the request's Origin also says
     ``Vary: Origin``.
@@ -194,10 +254,23 @@ async def vary_origin(ctx: Context) -> list[Finding]:
     reflected = [p for p in ([base] if base else []) + probes if p.acao and p.acao != "*"]
     if not reflected:
         raise Skip(f"GET {path}: no response reflected an origin, so Vary: Origin is not needed")
-    bad = [p for p in reflected
-           if "origin" not in {v.strip().lower() for v in ",".join(p.ex.header_all("vary")).split(",")}]
+    bad = [
+        p
+        for p in reflected
+        if "origin" not in {v.strip().lower() for v in ",".join(p.ex.header_all("vary")).split(",")}
+    ]
     if bad:
-        return [failed(f"Origin {p.origin} is reflected without Vary: Origin",
-                       location=live_location(p.ex), evidence=p.headers_text()) for p in bad[:3]]
-    return [passed(f"{len(reflected)} responses reflecting an origin all carry Vary: Origin",
-                   location=f"GET {ctx.url(path)}")]
+        return [
+            failed(
+                f"Origin {p.origin} is reflected without Vary: Origin",
+                location=live_location(p.ex),
+                evidence=p.headers_text(),
+            )
+            for p in bad[:3]
+        ]
+    return [
+        passed(
+            f"{len(reflected)} responses reflecting an origin all carry Vary: Origin",
+            location=f"GET {ctx.url(path)}",
+        )
+    ]

@@ -15,18 +15,45 @@ from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.registry import check
 
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Python traceback", re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")),
+    (
+        "Python traceback",
+        re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+"),
+    ),
     ("stack frame", re.compile(r"\bat [\w$.]+\([\w.]+:\d+\)|\.(?:java|js|ts|rb|php|go):\d+")),
-    ("file path", re.compile(r"(?:/(?:home|usr|opt|srv|app|var|root|tmp|work)/[\w.\-/]+\.py)|"
-                             r"[A-Z]:\\[\w\\ .-]+\.\w+|site-packages")),
-    ("SQL text", re.compile(r"\b(?:SELECT\s+[\w*,. ]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET)\b|"
-                            r"sqlalchemy|psycopg|sqlite3\.|OperationalError|IntegrityError", re.I)),
-    ("framework internals", re.compile(r"starlette[./]|fastapi[./]|werkzeug|django\.|"
-                                       r"flask[./]|uvicorn[./]|pydantic_core", re.I)),
+    (
+        "file path",
+        re.compile(
+            r"(?:/(?:home|usr|opt|srv|app|var|root|tmp|work)/[\w.\-/]+\.py)|"
+            r"[A-Z]:\\[\w\\ .-]+\.\w+|site-packages"
+        ),
+    ),
+    (
+        "SQL text",
+        re.compile(
+            r"\b(?:SELECT\s+[\w*,. ]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET)\b|"
+            r"sqlalchemy|psycopg|sqlite3\.|OperationalError|IntegrityError",
+            re.I,
+        ),
+    ),
+    (
+        "framework internals",
+        re.compile(
+            r"starlette[./]|fastapi[./]|werkzeug|django\.|"
+            r"flask[./]|uvicorn[./]|pydantic_core",
+            re.I,
+        ),
+    ),
 )
 OVERSIZED_BYTES = 2_200_000
-DOCS_PAGES = ("/docs", "/redoc", "/swagger", "/swagger-ui", "/api/docs", "/swagger-ui.html",
-              "/docs/oauth2-redirect")
+DOCS_PAGES = (
+    "/docs",
+    "/redoc",
+    "/swagger",
+    "/swagger-ui",
+    "/api/docs",
+    "/swagger-ui.html",
+    "/docs/oauth2-redirect",
+)
 SCHEMA_PATHS = ("/openapi.json", "/swagger.json", "/api/openapi.json")
 
 
@@ -34,10 +61,26 @@ def leaks(text: str) -> list[str]:
     return [name for name, rx in LEAK_PATTERNS if rx.search(text)]
 
 
+def excerpts(text: str) -> str:
+    """One short excerpt around the first match of every leak pattern."""
+    out = []
+    for name, rx in LEAK_PATTERNS:
+        m = rx.search(text)
+        if m:
+            snippet = text[max(0, m.start() - 60) : m.end() + 60].replace("\n", "\\n")
+            out.append(f"{name}: …{snippet}…")
+    return "\n".join(out)
+
+
 def _json_post(ops: list[Operation]) -> Operation | None:
-    cands = [op for op in ops if op.method in ("POST", "PUT", "PATCH") and op.request_body
-             and "application/json" in (op.request_body.get("content") or {})
-             and not op.path_params]
+    cands = [
+        op
+        for op in ops
+        if op.method in ("POST", "PUT", "PATCH")
+        and op.request_body
+        and "application/json" in (op.request_body.get("content") or {})
+        and not op.path_params
+    ]
     return sorted(cands, key=lambda o: (not _required(o), len(o.path)))[0] if cands else None
 
 
@@ -48,7 +91,9 @@ def _required(op: Operation) -> bool:
 
 
 def wrong_types(op: Operation) -> dict[str, Any]:
-    schema = ((op.request_body or {}).get("content") or {}).get("application/json", {}).get("schema") or {}
+    schema = ((op.request_body or {}).get("content") or {}).get("application/json", {}).get(
+        "schema"
+    ) or {}
     props = schema.get("properties") or {}
     out: dict[str, Any] = {}
     for name, prop in list(props.items())[:10]:
@@ -57,9 +102,14 @@ def wrong_types(op: Operation) -> dict[str, Any]:
     return out or {"prodaudit": {"unexpected": [1, 2, 3]}}
 
 
-@check("SEC-070", "Error responses reveal no stack traces, paths, SQL or internals",
-       severity=Severity.MEDIUM, needs=("live",), checklist=("1.1.2", "1.3.3"),
-       references=("CWE-209", "OWASP API8:2023"))
+@check(
+    "SEC-070",
+    "Error responses reveal no stack traces, paths, SQL or internals",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("1.1.2", "1.3.3"),
+    references=("CWE-209", "OWASP API8:2023"),
+)
 async def error_leakage(ctx: Context) -> list[Finding]:
     """Malformed JSON, wrongly typed fields, an oversized body (2.2 MB) and an unknown route get a
     4xx answer whose body has no traceback, file path, SQL text or framework internals.
@@ -75,7 +125,9 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     op: Operation | None = None
     try:
         doc = await ctx.openapi()
-        op = _json_post([o for o in doc.operations if not doc.is_protected(o)]) or _json_post(doc.operations)
+        op = _json_post([o for o in doc.operations if not doc.is_protected(o)]) or _json_post(
+            doc.operations
+        )
         if op is not None and doc.is_protected(op):
             try:
                 headers = (await ctx.auth()).headers()
@@ -87,43 +139,87 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     if op is not None:
         url = ctx.url(op.path)
         jh = {**headers, "Content-Type": "application/json"}
-        probes.append(("malformed JSON", await ctx.http.request(op.method, url, headers=jh,
-                                                                content=b'{"prodaudit": ')))
-        probes.append(("wrong types", await ctx.http.request(op.method, url, headers=headers,
-                                                             json=wrong_types(op))))
+        probes.append(
+            (
+                "malformed JSON",
+                await ctx.http.request(op.method, url, headers=jh, content=b'{"prodaudit": '),
+            )
+        )
+        probes.append(
+            (
+                "wrong types",
+                await ctx.http.request(op.method, url, headers=headers, json=wrong_types(op)),
+            )
+        )
         big = b'{"prodaudit": "' + b"A" * OVERSIZED_BYTES + b'"}'
-        probes.append((f"oversized body ({len(big) // 1000} kB)",
-                       await ctx.http.request(op.method, url, headers=jh, content=big)))
-    probes.append(("unknown route", await ctx.http.get(ctx.url(f"/prodaudit-{secrets.token_hex(4)}"))))
+        probes.append(
+            (
+                f"oversized body ({len(big) // 1000} kB)",
+                await ctx.http.request(op.method, url, headers=jh, content=big),
+            )
+        )
+    probes.append(
+        ("unknown route", await ctx.http.get(ctx.url(f"/prodaudit-{secrets.token_hex(4)}")))
+    )
     out: list[Finding] = []
     for label, ex in probes:
         if ex.status is None:
             if "oversized" in label:
-                out.append(warned(f"{label}: connection dropped without an answer ({ex.error})",
-                                  location=live_location(ex)))
+                out.append(
+                    warned(
+                        f"{label}: connection dropped without an answer ({ex.error})",
+                        location=live_location(ex),
+                    )
+                )
                 continue
             out.append(warned(f"{label}: no answer: {ex.error}", location=live_location(ex)))
             continue
         found = leaks(ex.text)
         if found:
-            out.append(failed(f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
-                              location=live_location(ex), evidence=ex.evidence(body_chars=800)))
+            out.append(
+                failed(
+                    f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
+                    location=live_location(ex),
+                    evidence=excerpts(ex.text) + "\n" + ex.evidence(body_chars=800),
+                )
+            )
         elif ex.status >= 500:
-            out.append(failed(f"{label}: HTTP {ex.status} (expected 4xx)", location=live_location(ex),
-                              evidence=ex.evidence(), severity=Severity.LOW))
+            out.append(
+                failed(
+                    f"{label}: HTTP {ex.status} (expected 4xx)",
+                    location=live_location(ex),
+                    evidence=ex.evidence(),
+                    severity=Severity.LOW,
+                )
+            )
         elif not 400 <= ex.status < 500:
-            out.append(warned(f"{label}: HTTP {ex.status} (expected 4xx)", location=live_location(ex),
-                              evidence=ex.evidence()))
+            out.append(
+                warned(
+                    f"{label}: HTTP {ex.status} (expected 4xx)",
+                    location=live_location(ex),
+                    evidence=ex.evidence(),
+                )
+            )
     if not out:
         where = f"{op.method} {op.path}" if op else "(no JSON operation found)"
-        out.append(passed(f"{len(probes)} bad requests ({', '.join(lbl for lbl, _ in probes)}; "
-                          f"body probes on {where}) got 4xx without internals: "
-                          + ", ".join(str(ex.status) for _, ex in probes)))
+        out.append(
+            passed(
+                f"{len(probes)} bad requests ({', '.join(lbl for lbl, _ in probes)}; "
+                f"body probes on {where}) got 4xx without internals: "
+                + ", ".join(str(ex.status) for _, ex in probes)
+            )
+        )
     return out
 
 
-@check("SEC-071", "Interactive API docs are not public in production", severity=Severity.LOW,
-       needs=("live",), checklist=("1.3.1",), references=("OWASP API9:2023",))
+@check(
+    "SEC-071",
+    "Interactive API docs are not public in production",
+    severity=Severity.LOW,
+    needs=("live",),
+    checklist=("1.3.1",),
+    references=("OWASP API9:2023",),
+)
 async def docs_exposure(ctx: Context) -> list[Finding]:
     """In the production profile, ``/docs``, ``/redoc`` and other Swagger UI pages do not answer
     200. ``exposure.docs_in_production`` (``warn`` default, ``fail``, ``allow``) sets the outcome.
@@ -148,7 +244,7 @@ async def docs_exposure(ctx: Context) -> list[Finding]:
         ex = await ctx.http.get(ctx.url(path))
         if ex.status == 200:
             schemas.append(path)
-    note = (f"; the schema {', '.join(schemas)} is public (not graded)" if schemas else "")
+    note = f"; the schema {', '.join(schemas)} is public (not graded)" if schemas else ""
     if not found:
         return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page{note}")]
     paths = ", ".join(ex.url for ex in found)
@@ -163,8 +259,14 @@ async def docs_exposure(ctx: Context) -> list[Finding]:
 EVIL_HOST = "prodaudit-evil.example"
 
 
-@check("SEC-072", "A spoofed Host header is not reflected into links", severity=Severity.MEDIUM,
-       needs=("live",), checklist=("1.3.3",), references=("CWE-644", "OWASP API8:2023"))
+@check(
+    "SEC-072",
+    "A spoofed Host header is not reflected into links",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("1.3.3",),
+    references=("CWE-644", "OWASP API8:2023"),
+)
 async def host_header(ctx: Context) -> list[Finding]:
     """Requests with ``Host: prodaudit-evil.example`` (and ``X-Forwarded-Host``) to the root, the
     liveness page, the OpenAPI document and a 404 do not echo the spoofed host in the body or a
@@ -188,8 +290,9 @@ async def host_header(ctx: Context) -> list[Finding]:
         if reg is not None:
             user = f"prodaudit-{secrets.token_hex(4)}@example.com"
             body = {"email": user, "username": user, "password": secrets.token_urlsafe(18) + "aA1!"}
-            ex = await ctx.http.request("POST", ctx.url(reg.path), headers={"Host": EVIL_HOST},
-                                        json=body)
+            ex = await ctx.http.request(
+                "POST", ctx.url(reg.path), headers={"Host": EVIL_HOST}, json=body
+            )
             attempts.append(ex)
             register_note = f" (including POST {reg.path}: HTTP {ex.status})"
         else:
@@ -200,16 +303,25 @@ async def host_header(ctx: Context) -> list[Finding]:
             continue
         loc = ex.header("location") or ""
         if EVIL_HOST in ex.text or EVIL_HOST in loc:
-            out.append(failed(f"the spoofed host {EVIL_HOST} is reflected by {ex.method} "
-                              f"{ex.url.split('://', 1)[-1].split('/', 1)[-1] or '/'}",
-                              location=live_location(ex), evidence=ex.evidence(600)))
+            out.append(
+                failed(
+                    f"the spoofed host {EVIL_HOST} is reflected by {ex.method} "
+                    f"{ex.url.split('://', 1)[-1].split('/', 1)[-1] or '/'}",
+                    location=live_location(ex),
+                    evidence=ex.evidence(600),
+                )
+            )
     if out:
         return out
     answered = sum(1 for ex in attempts if ex.ok)
     if not answered:
         return [warned("no answer to any spoofed-Host request")]
-    return [passed(f"{answered} requests with a spoofed Host / X-Forwarded-Host: the host is not "
-                   f"reflected{register_note}")]
+    return [
+        passed(
+            f"{answered} requests with a spoofed Host / X-Forwarded-Host: the host is not "
+            f"reflected{register_note}"
+        )
+    ]
 
 
 async def _register_op(ctx: Context) -> Operation | None:

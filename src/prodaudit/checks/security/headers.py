@@ -9,7 +9,7 @@ from prodaudit.checks.security._common import canary, live_location
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, failed, passed
 from prodaudit.registry import check
 
 HSTS_MIN = 15_552_000  # 180 days
@@ -57,31 +57,81 @@ def grade(ex: Exchange, https: bool) -> Grade:
     if https:
         m = re.search(r"max-age=(\d+)", ex.header("strict-transport-security") or "")
         age = int(m.group(1)) if m else 0
-        rules.append(("Strict-Transport-Security max-age >= 180 days", 20, age >= HSTS_MIN,
-                      f"HSTS max-age {age}" if m else "no HSTS"))
-    rules.append(("X-Content-Type-Options: nosniff", 15, nosniff, "no X-Content-Type-Options: nosniff"))
-    rules.append(("frame-ancestors or X-Frame-Options", 15, framing,
-                  "neither CSP frame-ancestors nor X-Frame-Options"))
+        rules.append(
+            (
+                "Strict-Transport-Security max-age >= 180 days",
+                20,
+                age >= HSTS_MIN,
+                f"HSTS max-age {age}" if m else "no HSTS",
+            )
+        )
+    rules.append(
+        ("X-Content-Type-Options: nosniff", 15, nosniff, "no X-Content-Type-Options: nosniff")
+    )
+    rules.append(
+        (
+            "frame-ancestors or X-Frame-Options",
+            15,
+            framing,
+            "neither CSP frame-ancestors nor X-Frame-Options",
+        )
+    )
     rules.append(("Referrer-Policy", 10, ref_ok, f"Referrer-Policy {refpol or 'missing'}"))
-    rules.append(("Cross-Origin-Resource-Policy", 5, bool(ex.header("cross-origin-resource-policy")),
-                  "no Cross-Origin-Resource-Policy"))
+    rules.append(
+        (
+            "Cross-Origin-Resource-Policy",
+            5,
+            bool(ex.header("cross-origin-resource-policy")),
+            "no Cross-Origin-Resource-Policy",
+        )
+    )
     if kind == "html":
         script = csp.get("script-src", csp.get("default-src", []))
         rules.append(("Content-Security-Policy", 20, bool(csp), "no Content-Security-Policy"))
         if csp:
             unsafe = [t for t in ("'unsafe-inline'", "'unsafe-eval'") if t in script]
-            rules.append(("script-src without unsafe-inline/unsafe-eval", 15, not unsafe,
-                          f"script-src allows {' and '.join(unsafe)}"))
-        rules.append(("Permissions-Policy", 5, bool(ex.header("permissions-policy")),
-                      "no Permissions-Policy"))
-        rules.append(("Cross-Origin-Opener-Policy", 5, bool(ex.header("cross-origin-opener-policy")),
-                      "no Cross-Origin-Opener-Policy"))
+            rules.append(
+                (
+                    "script-src without unsafe-inline/unsafe-eval",
+                    15,
+                    not unsafe,
+                    f"script-src allows {' and '.join(unsafe)}",
+                )
+            )
+        rules.append(
+            (
+                "Permissions-Policy",
+                5,
+                bool(ex.header("permissions-policy")),
+                "no Permissions-Policy",
+            )
+        )
+        rules.append(
+            (
+                "Cross-Origin-Opener-Policy",
+                5,
+                bool(ex.header("cross-origin-opener-policy")),
+                "no Cross-Origin-Opener-Policy",
+            )
+        )
     else:
-        rules.append(("Content-Security-Policy (default-src 'none' for APIs)", 10, bool(csp),
-                      "no Content-Security-Policy"))
+        rules.append(
+            (
+                "Content-Security-Policy (default-src 'none' for APIs)",
+                10,
+                bool(csp),
+                "no Content-Security-Policy",
+            )
+        )
         cache = (ex.header("cache-control") or "").lower()
-        rules.append(("Cache-Control: no-store", 5, "no-store" in cache or "private" in cache,
-                      f"Cache-Control {cache or 'missing'}"))
+        rules.append(
+            (
+                "Cache-Control: no-store",
+                5,
+                "no-store" in cache or "private" in cache,
+                f"Cache-Control {cache or 'missing'}",
+            )
+        )
     total = sum(w for _, w, _, _ in rules)
     earned = sum(w for _, w, ok, _ in rules if ok)
     g.score = round(100 * earned / total) if total else 0
@@ -111,8 +161,14 @@ async def graded_responses(ctx: Context) -> list[Exchange]:
     return out
 
 
-@check("SEC-050", "Security headers score at least C per response type", severity=Severity.MEDIUM,
-       needs=("live",), checklist=("1.3.5", "8.2.4"), references=("OWASP API8:2023", "CWE-693"))
+@check(
+    "SEC-050",
+    "Security headers score at least C per response type",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("1.3.5", "8.2.4"),
+    references=("OWASP API8:2023", "CWE-693"),
+)
 async def security_headers(ctx: Context) -> list[Finding]:
     """An authenticated JSON response and the frontend's HTML page are graded 0–100 (A+ to F) on
     their security headers: HSTS max-age of at least 180 days (HTTPS only), a parsed CSP (for HTML:
@@ -138,23 +194,36 @@ async def security_headers(ctx: Context) -> list[Finding]:
     for ex in exs:
         https = ex.url.startswith("https://")
         g = grade(ex, https)
-        facts.append({"url": g.url, "kind": g.kind, "score": g.score, "grade": g.grade,
-                      "missing": g.notes})
+        facts.append(
+            {"url": g.url, "kind": g.kind, "score": g.score, "grade": g.grade, "missing": g.notes}
+        )
         note = "" if https else " (plain HTTP: HSTS not graded)"
-        msg = (f"{g.kind.upper()} {ex.url}: grade {g.grade} ({g.score}/100){note}"
-               + (f"; missing: {'; '.join(g.notes)}" if g.notes else ""))
+        msg = f"{g.kind.upper()} {ex.url}: grade {g.grade} ({g.score}/100){note}" + (
+            f"; missing: {'; '.join(g.notes)}" if g.notes else ""
+        )
         hdrs = "\n".join(f"< {k}: {v}" for k, v in ex.headers.items())
         if g.grade in PASSING:
             out.append(passed(msg, location=live_location(ex)))
         else:
-            out.append(failed(msg, location=live_location(ex),
-                              evidence=f"response headers of {ex.method} {ex.url}:\n{hdrs}\n$ {ex.curl()}"))
+            out.append(
+                failed(
+                    msg,
+                    location=live_location(ex),
+                    evidence=f"response headers of {ex.method} {ex.url}:\n{hdrs}\n$ {ex.curl()}",
+                )
+            )
     ctx.export("security_headers", facts)
     return out
 
 
-@check("SEC-051", "No software versions in Server or X-Powered-By", severity=Severity.LOW,
-       needs=("live",), checklist=("1.3.1",), references=("CWE-200", "OWASP API8:2023"))
+@check(
+    "SEC-051",
+    "No software versions in Server or X-Powered-By",
+    severity=Severity.LOW,
+    needs=("live",),
+    checklist=("1.3.1",),
+    references=("CWE-200", "OWASP API8:2023"),
+)
 async def version_disclosure(ctx: Context) -> list[Finding]:
     """Responses of the API and the frontend do not name software versions in ``Server``,
     ``X-Powered-By``, ``X-AspNet-Version`` or ``X-Runtime``.
@@ -172,12 +241,27 @@ async def version_disclosure(ctx: Context) -> list[Finding]:
         raise Skip("no response to inspect")
     out: list[Finding] = []
     for ex in exs:
-        for name in ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-runtime"):
+        for name in (
+            "server",
+            "x-powered-by",
+            "x-aspnet-version",
+            "x-aspnetmvc-version",
+            "x-runtime",
+        ):
             val = ex.header(name)
             if val and (VERSION_RE.search(val) or name == "x-powered-by"):
-                out.append(failed(f"{ex.url} discloses {name}: {val}", location=live_location(ex),
-                                  evidence=ex.evidence(body_chars=200)))
+                out.append(
+                    failed(
+                        f"{ex.url} discloses {name}: {val}",
+                        location=live_location(ex),
+                        evidence=ex.evidence(body_chars=200),
+                    )
+                )
     if not out:
-        out.append(passed(f"{len(exs)} responses carry no version in Server/X-Powered-By "
-                          f"(Server: {exs[0].header('server') or 'absent'})"))
+        out.append(
+            passed(
+                f"{len(exs)} responses carry no version in Server/X-Powered-By "
+                f"(Server: {exs[0].header('server') or 'absent'})"
+            )
+        )
     return out

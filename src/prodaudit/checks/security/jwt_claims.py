@@ -23,6 +23,7 @@ from prodaudit.outcome import Skip, failed, passed, skipped, warned
 from prodaudit.registry import check
 
 REFS = ("CWE-613", "OWASP API2:2023")
+_KEYS = {"iss": "issuer", "aud": "audience"}
 
 
 def _human(seconds: float) -> str:
@@ -33,8 +34,14 @@ def _human(seconds: float) -> str:
     return f"{seconds / 60:.0f} minutes"
 
 
-@check("SEC-010", "Access tokens expire and live no longer than the configured maximum",
-       severity=Severity.HIGH, needs=("live",), checklist=("8.1.2", "8.1.1"), references=REFS)
+@check(
+    "SEC-010",
+    "Access tokens expire and live no longer than the configured maximum",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("8.1.2", "8.1.1"),
+    references=REFS,
+)
 async def token_lifetime(ctx: Context) -> list[Finding]:
     """The audit account's access token carries ``exp`` and ``iat``, its lifetime is at most
     ``jwt.max_access_minutes`` (default 60), and ``iss`` / ``aud`` match ``jwt.issuer`` /
@@ -51,43 +58,75 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     if tok is None:
         raise Skip("the access token is not a JWT: claims cannot be inspected")
     loc = f"POST {sess.login_url}"
-    ev = ("claims of the audit account's access token: "
-          + ", ".join(f"{k}={v!r}" for k, v in tok.payload.items() if k not in ("sub", "email")))
+    ev = "claims of the audit account's access token: " + ", ".join(
+        f"{k}={v!r}" for k, v in tok.payload.items() if k not in ("sub", "email")
+    )
     p = tok.payload
     out: list[Finding] = []
     limit = ctx.cfg.jwt.max_access_minutes * 60
     exp = p.get("exp")
     if not isinstance(exp, int | float):
-        out.append(failed("the access token has no exp claim: it never expires", location=loc,
-                          evidence=ev, severity=Severity.HIGH))
+        out.append(
+            failed(
+                "the access token has no exp claim: it never expires",
+                location=loc,
+                evidence=ev,
+                severity=Severity.HIGH,
+            )
+        )
     else:
-        start = p.get("iat") if isinstance(p.get("iat"), int | float) else time.time()
+        iat = p.get("iat")
+        start = float(iat) if isinstance(iat, int | float) else time.time()
         life = float(exp) - float(start)
         if life > limit:
-            out.append(failed(f"access tokens live {_human(life)} (maximum "
-                              f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
-                              location=loc, evidence=ev))
+            out.append(
+                failed(
+                    f"access tokens live {_human(life)} (maximum "
+                    f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
+                    location=loc,
+                    evidence=ev,
+                )
+            )
         else:
-            out.append(passed(f"access token lifetime {_human(life)} is within "
-                              f"{ctx.cfg.jwt.max_access_minutes} minutes", location=loc))
+            out.append(
+                passed(
+                    f"access token lifetime {_human(life)} is within "
+                    f"{ctx.cfg.jwt.max_access_minutes} minutes",
+                    location=loc,
+                )
+            )
     if not isinstance(p.get("iat"), int | float):
-        out.append(warned("the access token has no iat claim (issue time unknown)", location=loc,
-                          evidence=ev))
+        out.append(
+            warned(
+                "the access token has no iat claim (issue time unknown)", location=loc, evidence=ev
+            )
+        )
     for claim, want in (("iss", ctx.cfg.jwt.issuer), ("aud", ctx.cfg.jwt.audience)):
         if want is None:
             continue
         got = p.get(claim)
         ok = want in got if isinstance(got, list) else got == want
         if not ok:
-            out.append(failed(f"{claim} is {got!r}, expected {want!r} (jwt.{'issuer' if claim == 'iss' else 'audience'})",
-                              location=loc, evidence=ev))
+            out.append(
+                failed(
+                    f"{claim} is {got!r}, expected {want!r} (jwt.{_KEYS[claim]})",
+                    location=loc,
+                    evidence=ev,
+                )
+            )
         else:
             out.append(passed(f"{claim} is {want!r} as configured", location=loc))
     return out
 
 
-@check("SEC-011", "Expired, not-yet-valid and wrong-issuer tokens are rejected",
-       severity=Severity.HIGH, needs=("live",), checklist=("8.1.2", "8.1.1"), references=REFS)
+@check(
+    "SEC-011",
+    "Expired, not-yet-valid and wrong-issuer tokens are rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("8.1.2", "8.1.1"),
+    references=REFS,
+)
 async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     """When the signing secret is known (given through ``jwt.secret_env`` for a staging audit, or
     cracked by SEC-005), correctly signed tokens that are expired, not yet valid (``nbf`` in the
@@ -103,18 +142,28 @@ async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     loop = asyncio.get_running_loop()
     key = await loop.run_in_executor(None, signing_key, ctx, can.token.raw)
     if key is None:
-        raise Skip("the signing secret is unknown (not guessable, jwt.secret_env not set): "
-                   "correctly signed invalid tokens cannot be made")
+        raise Skip(
+            "the signing secret is unknown (not guessable, jwt.secret_env not set): "
+            "correctly signed invalid tokens cannot be made"
+        )
     secret, source = key
     now = int(time.time())
     base = fresh_claims(can.token.payload)
     edits: list[tuple[str, dict[str, Any]]] = [
-        ("exp one hour in the past", {**base, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}),
+        (
+            "exp one hour in the past",
+            {**base, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600},
+        ),
         ("nbf one hour in the future", {**base, "nbf": now + 3600}),
         ("no exp claim", {k: v for k, v in base.items() if k != "exp"}),
     ]
     if "iss" in base:
-        edits.append(("iss=https://prodaudit-evil.example", {**base, "iss": "https://prodaudit-evil.example"}))
+        edits.append(
+            (
+                "iss=https://prodaudit-evil.example",
+                {**base, "iss": "https://prodaudit-evil.example"},
+            )
+        )
     if "aud" in base:
         edits.append(("aud=prodaudit-other-api", {**base, "aud": "prodaudit-other-api"}))
     variants = [(label, forge(can.token.header, c, key=secret)) for label, c in edits]
@@ -122,8 +171,14 @@ async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     return _judge(can, attempts, f"signed with {source}", Severity.HIGH)
 
 
-@check("SEC-012", "Refresh tokens are not accepted as access tokens", severity=Severity.HIGH,
-       needs=("live",), checklist=("8.1.3",), references=REFS)
+@check(
+    "SEC-012",
+    "Refresh tokens are not accepted as access tokens",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=("8.1.3",),
+    references=REFS,
+)
 async def refresh_as_access(ctx: Context) -> list[Finding]:
     """The refresh token issued at login is rejected by a protected endpoint.
 
@@ -136,17 +191,24 @@ async def refresh_as_access(ctx: Context) -> list[Finding]:
     can = await canary(ctx)
     rt = can.session.refresh_token
     if not rt:
-        cookie = [c for c in can.session.login_exchange.header_all("set-cookie")
-                  if "refresh" in c.lower()]
+        cookie = [
+            c for c in can.session.login_exchange.header_all("set-cookie") if "refresh" in c.lower()
+        ]
         if cookie:
             rt = cookie[0].split("=", 1)[1].split(";", 1)[0]
     if not rt:
-        return [passed("the login response carries no refresh token (body or cookie): nothing to "
-                       "confuse with an access token", location=f"POST {can.session.login_url}")]
+        return [
+            passed(
+                "the login response carries no refresh token (body or cookie): nothing to "
+                "confuse with an access token",
+                location=f"POST {can.session.login_url}",
+            )
+        ]
     ctx.redact.register(rt)
     ex = await can.send(ctx, rt)
-    return _judge(can, [("the refresh token from the login response", ex)], "refresh as access",
-                  Severity.HIGH)
+    return _judge(
+        can, [("the refresh token from the login response", ex)], "refresh as access", Severity.HIGH
+    )
 
 
 async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
@@ -158,8 +220,14 @@ async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
     return ex
 
 
-@check("SEC-013", "A token stops working after logout", severity=Severity.MEDIUM,
-       needs=("live",), checklist=("8.1.3", "8.1.1"), references=REFS)
+@check(
+    "SEC-013",
+    "A token stops working after logout",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("8.1.3", "8.1.1"),
+    references=REFS,
+)
 async def logout_revokes(ctx: Context) -> list[Finding]:
     """When the API has a logout operation: a fresh token of the audit account works, logout
     answers 2xx, and the same token is rejected afterwards.
@@ -189,15 +257,33 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
         return [skipped(f"the fresh token got HTTP {before.status} before logout")]
     out = await _logout(ctx, can, path, token)
     if out.status is None or not 200 <= out.status < 300:
-        return [warned(f"logout answered {out.status or out.error}; revocation not verified",
-                       location=live_location(out), evidence=out.evidence())]
+        return [
+            warned(
+                f"logout answered {out.status or out.error}; revocation not verified",
+                location=live_location(out),
+                evidence=out.evidence(),
+            )
+        ]
     after = await can.send(ctx, token)
     if can.accepted(after):
-        return [failed(f"the token still works after {out.method} {path} answered {out.status}",
-                       location=live_location(after),
-                       evidence=_evidence(can, after, f"logout: {out.method} {out.url} -> {out.status}"))]
+        return [
+            failed(
+                f"the token still works after {out.method} {path} answered {out.status}",
+                location=live_location(after),
+                evidence=_evidence(can, after, f"logout: {out.method} {out.url} -> {out.status}"),
+            )
+        ]
     if not can.rejected(after):
-        return [warned(f"after logout the token got HTTP {after.status} (expected 401)",
-                       location=live_location(after), evidence=after.evidence())]
-    return [passed(f"after {out.method} {path} ({out.status}) the token is rejected with "
-                   f"{after.status}", location=live_location(after))]
+        return [
+            warned(
+                f"after logout the token got HTTP {after.status} (expected 401)",
+                location=live_location(after),
+                evidence=after.evidence(),
+            )
+        ]
+    return [
+        passed(
+            f"after {out.method} {path} ({out.status}) the token is rejected with {after.status}",
+            location=live_location(after),
+        )
+    ]

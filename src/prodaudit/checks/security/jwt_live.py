@@ -29,7 +29,7 @@ from prodaudit.checks.security._common import (
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import failed, passed, warned
 from prodaudit.registry import check
 
 REFS = ("CWE-347", "OWASP API2:2023")
@@ -45,43 +45,80 @@ _SECRETISH = re.compile(
     ["']?(?P<value>[^"'\s#,)]{3,200})["']?
     """
 )
-_REPO_FILES = re.compile(r"(^|/)(\.env[^/]*|[^/]*\.env|settings\.py|config\.py|conf\.py|"
-                         r"docker-compose[^/]*\.ya?ml|compose[^/]*\.ya?ml|[^/]*\.toml|app\.py)$")
+_REPO_FILES = re.compile(
+    r"(^|/)(\.env[^/]*|[^/]*\.env|settings\.py|config\.py|conf\.py|"
+    r"docker-compose[^/]*\.ya?ml|compose[^/]*\.ya?ml|[^/]*\.toml|app\.py)$"
+)
 
 
 def _evidence(can: Canary, ex: Exchange, note: str = "") -> str:
-    head = (f"canary: GET {can.url} answers {can.ok.status} to the audit account's token and "
-            f"{can.anon.status} without a token; the forged request below answered {ex.status}.")
+    head = (
+        f"canary: GET {can.url} answers {can.ok.status} to the audit account's token and "
+        f"{can.anon.status} without a token; the forged request below answered {ex.status}."
+    )
     return "\n".join(x for x in (head, note, ex.evidence()) if x)
 
 
-def _judge(can: Canary, attempts: list[tuple[str, Exchange]], what: str,
-           severity: Severity = Severity.CRITICAL) -> list[Finding]:
+def _judge(
+    can: Canary,
+    attempts: list[tuple[str, Exchange]],
+    what: str,
+    severity: Severity = Severity.CRITICAL,
+) -> list[Finding]:
     out: list[Finding] = []
     for label, ex in attempts:
         if can.accepted(ex):
-            out.append(failed(f"{what}: the API accepted a token with {label} (HTTP {ex.status}, "
-                              f"same as the real token)", location=live_location(ex),
-                              evidence=_evidence(can, ex), severity=severity))
+            out.append(
+                failed(
+                    f"{what}: the API accepted a token with {label} (HTTP {ex.status}, "
+                    f"same as the real token)",
+                    location=live_location(ex),
+                    evidence=_evidence(can, ex),
+                    severity=severity,
+                )
+            )
         elif ex.status is None:
-            out.append(warned(f"{what}: no answer to the token with {label}: {ex.error}",
-                              location=live_location(ex), evidence=ex.evidence()))
+            out.append(
+                warned(
+                    f"{what}: no answer to the token with {label}: {ex.error}",
+                    location=live_location(ex),
+                    evidence=ex.evidence(),
+                )
+            )
         elif not can.rejected(ex):
-            out.append(warned(f"{what}: the token with {label} got HTTP {ex.status} instead of "
-                              "401/403", location=live_location(ex), evidence=_evidence(can, ex)))
+            out.append(
+                warned(
+                    f"{what}: the token with {label} got HTTP {ex.status} instead of 401/403",
+                    location=live_location(ex),
+                    evidence=_evidence(can, ex),
+                )
+            )
     if not out:
-        out.append(passed(f"{what}: all {len(attempts)} forged tokens ({', '.join(a for a, _ in attempts)}) "
-                          f"were rejected with 401/403 on GET {can.url} (the real token gets "
-                          f"{can.ok.status})", location=f"GET {can.url}"))
+        out.append(
+            passed(
+                f"{what}: all {len(attempts)} forged tokens ({', '.join(a for a, _ in attempts)}) "
+                f"were rejected with 401/403 on GET {can.url} (the real token gets "
+                f"{can.ok.status})",
+                location=f"GET {can.url}",
+            )
+        )
     return out
 
 
-async def _try(ctx: Context, can: Canary, variants: list[tuple[str, str]]) -> list[tuple[str, Exchange]]:
+async def _try(
+    ctx: Context, can: Canary, variants: list[tuple[str, str]]
+) -> list[tuple[str, Exchange]]:
     return [(label, await can.send(ctx, tok)) for label, tok in variants]
 
 
-@check("SEC-001", "JWT with alg none is rejected", severity=Severity.HIGH, needs=("live",),
-       checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-001",
+    "JWT with alg none is rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def alg_none(ctx: Context) -> list[Finding]:
     """Tokens whose header says ``alg: none`` (and the case variants ``None``, ``NONE``, ``nOnE``)
     with the signature stripped are rejected by a protected endpoint.
@@ -99,13 +136,23 @@ async def alg_none(ctx: Context) -> list[Finding]:
         header = {**can.token.header, "alg": alg}
         variants.append((f"alg={alg}, empty signature", forge(header, can.token.payload)))
     header = {**can.token.header, "alg": "none"}
-    variants.append(("alg=none, original signature kept",
-                     forge(header, can.token.payload, signature=can.token.signature_b64)))
+    variants.append(
+        (
+            "alg=none, original signature kept",
+            forge(header, can.token.payload, signature=can.token.signature_b64),
+        )
+    )
     return _judge(can, await _try(ctx, can, variants), "alg none")
 
 
-@check("SEC-002", "JWT with a stripped or damaged signature is rejected", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-002",
+    "JWT with a stripped or damaged signature is rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def stripped_signature(ctx: Context) -> list[Finding]:
     """The real token with its signature removed, truncated or altered is rejected.
 
@@ -122,14 +169,26 @@ async def stripped_signature(ctx: Context) -> list[Finding]:
     variants = [
         ("the signature removed (trailing dot kept)", f"{t.header_b64}.{t.payload_b64}."),
         ("the signature part missing (two parts)", f"{t.header_b64}.{t.payload_b64}"),
-        ("the signature truncated to half", f"{t.header_b64}.{t.payload_b64}.{sig[: len(sig) // 2]}"),
-        ("the last signature character changed", f"{t.header_b64}.{t.payload_b64}.{sig[:-1]}{flipped}"),
+        (
+            "the signature truncated to half",
+            f"{t.header_b64}.{t.payload_b64}.{sig[: len(sig) // 2]}",
+        ),
+        (
+            "the last signature character changed",
+            f"{t.header_b64}.{t.payload_b64}.{sig[:-1]}{flipped}",
+        ),
     ]
     return _judge(can, await _try(ctx, can, variants), "damaged signature")
 
 
-@check("SEC-003", "JWT with edited claims and the original signature is rejected",
-       severity=Severity.HIGH, needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-003",
+    "JWT with edited claims and the original signature is rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def tampered_payload(ctx: Context) -> list[Finding]:
     """The real token with a changed subject, role or expiry, but its original signature, is
     rejected.
@@ -154,8 +213,14 @@ async def tampered_payload(ctx: Context) -> list[Finding]:
     return _judge(can, await _try(ctx, can, tokens), "edited claims")
 
 
-@check("SEC-004", "JWT signed with an empty HMAC key is rejected", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-004",
+    "JWT signed with an empty HMAC key is rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def empty_key(ctx: Context) -> list[Finding]:
     """A token with the real claims, signed HS256/384/512 with an empty key, is rejected.
 
@@ -175,7 +240,9 @@ async def empty_key(ctx: Context) -> list[Finding]:
 # ---- weak secret ------------------------------------------------------------------------------
 def builtin_wordlist() -> list[str]:
     text = resources.files("prodaudit.data").joinpath("jwt-secrets.txt").read_text(encoding="utf-8")
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
 
 
 def repo_candidates(ctx: Context) -> list[tuple[str, str]]:
@@ -206,12 +273,16 @@ def crack(ctx: Context, token: str) -> tuple[bytes, str] | None:
         tok = parse_jwt(token)
         if tok is None or tok.alg.upper() not in HMAC_ALGS:
             return None
-        candidates: list[tuple[str, str]] = [(w, "the built-in list of common secrets")
-                                             for w in builtin_wordlist()]
+        candidates: list[tuple[str, str]] = [
+            (w, "the built-in list of common secrets") for w in builtin_wordlist()
+        ]
         if ctx.cfg.jwt.wordlist is not None and Path(ctx.cfg.jwt.wordlist).is_file():
             extra = Path(ctx.cfg.jwt.wordlist).read_text(encoding="utf-8", errors="replace")
-            candidates += [(w.strip(), f"the word list {ctx.cfg.jwt.wordlist}")
-                           for w in extra.splitlines()[:100_000] if w.strip()]
+            candidates += [
+                (w.strip(), f"the word list {ctx.cfg.jwt.wordlist}")
+                for w in extra.splitlines()[:100_000]
+                if w.strip()
+            ]
         candidates += [(v, f"a default in {where}") for v, where in repo_candidates(ctx)]
         for word, source in candidates:
             if verify_hmac(tok, word.encode()):
@@ -248,9 +319,14 @@ def fresh_claims(payload: dict[str, Any], lifetime: int = 300) -> dict[str, Any]
     return out
 
 
-@check("SEC-005", "JWT signing secret is not a common or default value", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST + ("P.3.1",), references=("CWE-521", "CWE-798",
-                                                                      "OWASP API2:2023"))
+@check(
+    "SEC-005",
+    "JWT signing secret is not a common or default value",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST + ("P.3.1",),
+    references=("CWE-521", "CWE-798", "OWASP API2:2023"),
+)
 async def weak_secret(ctx: Context) -> list[Finding]:
     """The audit account's HMAC token is verified offline against a built-in list of common
     secrets, ``jwt.wordlist``, and every default or placeholder secret value found in the target's
@@ -259,36 +335,62 @@ async def weak_secret(ctx: Context) -> list[Finding]:
 
     With the signing secret, an attacker mints tokens for any user and role, offline, forever.
 
-    Remediation: generate the secret with ``python -c "import secrets; print(secrets.token_urlsafe(48))"``,
-    keep it out of the repository, rotate it now (all issued tokens become invalid), and make the
+    Remediation: generate the secret with
+    ``python -c "import secrets; print(secrets.token_urlsafe(48))"``, keep it out of the
+    repository, rotate it now (all issued tokens become invalid), and make the
     application refuse short or placeholder secrets at startup.
     """
     can = await canary(ctx)
     if can.token.alg.upper() not in HMAC_ALGS:
-        return [passed(f"the token is signed with {can.token.alg}, not a shared HMAC secret: no "
-                       "secret to guess (asymmetric attacks: SEC-006)")]
+        return [
+            passed(
+                f"the token is signed with {can.token.alg}, not a shared HMAC secret: no "
+                "secret to guess (asymmetric attacks: SEC-006)"
+            )
+        ]
     words = len(builtin_wordlist())
     loop = asyncio.get_running_loop()
     hit = await loop.run_in_executor(None, crack, ctx, can.token.raw)
     if hit is None:
-        return [passed(f"the {can.token.alg} token resisted {words} common secrets, "
-                       f"{len(repo_candidates(ctx))} repository defaults"
-                       + (" and the configured word list" if ctx.cfg.jwt.wordlist else ""))]
+        return [
+            passed(
+                f"the {can.token.alg} token resisted {words} common secrets, "
+                f"{len(repo_candidates(ctx))} repository defaults"
+                + (" and the configured word list" if ctx.cfg.jwt.wordlist else "")
+            )
+        ]
     key, source = hit
     forged = forge(can.token.header, fresh_claims(can.token.payload), key=key)
     ex = await can.send(ctx, forged)
     live = can.accepted(ex)
-    msg = (f"the JWT signing secret is a guessable value from {source}; "
-           + ("a token forged with it was accepted live" if live
-              else f"a token forged with it got HTTP {ex.status} (live confirmation failed)"))
-    return [failed(msg, location=live_location(ex), evidence=_evidence(
-        can, ex, f"offline: HMAC-{can.token.alg[2:]} of the issued token verifies with the guessed "
-                 "secret (value redacted)"), severity=Severity.CRITICAL)]
+    msg = f"the JWT signing secret is a guessable value from {source}; " + (
+        "a token forged with it was accepted live"
+        if live
+        else f"a token forged with it got HTTP {ex.status} (live confirmation failed)"
+    )
+    return [
+        failed(
+            msg,
+            location=live_location(ex),
+            evidence=_evidence(
+                can,
+                ex,
+                f"offline: HMAC-{can.token.alg[2:]} of the issued token verifies with the guessed "
+                "secret (value redacted)",
+            ),
+            severity=Severity.CRITICAL,
+        )
+    ]
 
 
 # ---- asymmetric-key attacks ---------------------------------------------------------------------
-JWKS_PATHS = ("/.well-known/jwks.json", "/jwks.json", "/.well-known/openid-configuration",
-              "/auth/jwks", "/api/jwks.json")
+JWKS_PATHS = (
+    "/.well-known/jwks.json",
+    "/jwks.json",
+    "/.well-known/openid-configuration",
+    "/auth/jwks",
+    "/api/jwks.json",
+)
 
 
 async def _public_keys(ctx: Context) -> tuple[list[dict[str, Any]], str]:
@@ -312,9 +414,14 @@ async def _public_keys(ctx: Context) -> tuple[list[dict[str, Any]], str]:
     return [], ""
 
 
-@check("SEC-006", "JWT key-confusion and psychic-signature tokens are rejected",
-       severity=Severity.HIGH, needs=("live",), checklist=CHECKLIST,
-       references=("CWE-347", "CVE-2022-21449", "OWASP API2:2023"))
+@check(
+    "SEC-006",
+    "JWT key-confusion and psychic-signature tokens are rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=("CWE-347", "CVE-2022-21449", "OWASP API2:2023"),
+)
 async def asymmetric_attacks(ctx: Context) -> list[Finding]:
     """For RS/ES/PS tokens: an HS256 token signed with the published public key (JWKS) as the
     HMAC secret (key confusion), and for every target an ES256 token with the all-zero "psychic"
@@ -327,9 +434,16 @@ async def asymmetric_attacks(ctx: Context) -> list[Finding]:
     a different algorithm family than the one you issue.
     """
     can = await canary(ctx)
-    variants = [("alg ES256 and an all-zero (psychic) signature",
-                 forge({**can.token.header, "alg": "ES256"}, can.token.payload,
-                       signature=b64url(b"\0" * 64)))]
+    variants = [
+        (
+            "alg ES256 and an all-zero (psychic) signature",
+            forge(
+                {**can.token.header, "alg": "ES256"},
+                can.token.payload,
+                signature=b64url(b"\0" * 64),
+            ),
+        )
+    ]
     note = ""
     if can.token.alg.upper().startswith(("RS", "ES", "PS")):
         keys, src = await _public_keys(ctx)
@@ -340,22 +454,28 @@ async def asymmetric_attacks(ctx: Context) -> list[Finding]:
             for jwk in keys[:3]:
                 try:
                     pub = pyjwt.PyJWK(jwk).key
-                    pem = pub.public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+                    pem = pub.public_bytes(
+                        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                    )
                 except (pyjwt.PyJWKError, AttributeError, ValueError):
                     continue
                 for label, key in (("PEM", pem), ("PEM without newline", pem.rstrip(b"\n"))):
-                    variants.append((f"HS256 signed with the JWKS public key ({label}, {src})",
-                                     forge({**can.token.header, "alg": "HS256"}, can.token.payload,
-                                           key=key)))
+                    variants.append(
+                        (
+                            f"HS256 signed with the JWKS public key ({label}, {src})",
+                            forge({**can.token.header, "alg": "HS256"}, can.token.payload, key=key),
+                        )
+                    )
         else:
             note = " (no JWKS published: key confusion with the public key not attempted)"
     else:
         note = f" (tokens are {can.token.alg}: no public key to confuse)"
     out = _judge(can, await _try(ctx, can, variants), "asymmetric")
     if note:
-        out = [f if f.status.value != "pass" else passed(f.message + note, location=f.location)
-               for f in out]
+        out = [
+            f if f.status.value != "pass" else passed(f.message + note, location=f.location)
+            for f in out
+        ]
     return out
 
 
@@ -372,8 +492,9 @@ class _KeyServer:
                 hits.append(self.path)
                 body = jwks if self.path.startswith("/jwks") else cert_pem
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json" if body is jwks
-                                 else "application/x-pem-file")
+                self.send_header(
+                    "Content-Type", "application/json" if body is jwks else "application/x-pem-file"
+                )
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -416,10 +537,16 @@ def _attacker_keys() -> tuple[Any, dict[str, Any], bytes]:
     jwk.update({"kid": "prodaudit", "use": "sig", "alg": "RS256"})
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prodaudit attacker")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(hours=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
     return key, jwk, cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -430,9 +557,14 @@ def _rs256(header: dict[str, Any], payload: dict[str, Any], key: Any) -> str:
     return pyjwt.encode(payload, key, algorithm="RS256", headers=extra)
 
 
-@check("SEC-007", "JWT header injection (kid, jwk, jku, x5u) is rejected", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST, references=("CWE-347", "CWE-22", "CWE-918",
-                                                         "OWASP API2:2023"))
+@check(
+    "SEC-007",
+    "JWT header injection (kid, jwk, jku, x5u) is rejected",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=("CWE-347", "CWE-22", "CWE-918", "OWASP API2:2023"),
+)
 async def header_injection(ctx: Context) -> list[Finding]:
     """Tokens that tell the server which key to use are rejected: ``kid`` pointing by path
     traversal at an empty file (``/dev/null``) with an empty-key HMAC signature; an embedded
@@ -452,25 +584,47 @@ async def header_injection(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     with _key_server(jwks, cert_pem) as srv:
         variants = [
-            ("kid=../../../../../../dev/null and an empty-key HS256 signature",
-             forge({**base_h, "alg": "HS256", "kid": "../../../../../../../dev/null"}, claims,
-                   key=b"")),
-            ("an embedded jwk holding our RSA key",
-             _rs256({**base_h, "kid": "prodaudit", "jwk": {k: v for k, v in jwk.items()
-                                                           if k in ("kty", "n", "e", "kid")}},
-                    claims, key)),
-            (f"jku={srv.base}/jwks.json (our key set)",
-             _rs256({**base_h, "kid": "prodaudit", "jku": f"{srv.base}/jwks.json"}, claims, key)),
-            (f"x5u={srv.base}/cert.pem (our certificate)",
-             _rs256({**base_h, "x5u": f"{srv.base}/cert.pem"}, claims, key)),
+            (
+                "kid=../../../../../../dev/null and an empty-key HS256 signature",
+                forge(
+                    {**base_h, "alg": "HS256", "kid": "../../../../../../../dev/null"},
+                    claims,
+                    key=b"",
+                ),
+            ),
+            (
+                "an embedded jwk holding our RSA key",
+                _rs256(
+                    {
+                        **base_h,
+                        "kid": "prodaudit",
+                        "jwk": {k: v for k, v in jwk.items() if k in ("kty", "n", "e", "kid")},
+                    },
+                    claims,
+                    key,
+                ),
+            ),
+            (
+                f"jku={srv.base}/jwks.json (our key set)",
+                _rs256({**base_h, "kid": "prodaudit", "jku": f"{srv.base}/jwks.json"}, claims, key),
+            ),
+            (
+                f"x5u={srv.base}/cert.pem (our certificate)",
+                _rs256({**base_h, "x5u": f"{srv.base}/cert.pem"}, claims, key),
+            ),
         ]
         attempts = await _try(ctx, can, variants)
         await asyncio.sleep(0.2)
         hits = list(srv.hits)
     out = _judge(can, attempts, "header injection")
     if hits:
-        out.append(failed(f"the target fetched our URL(s) {', '.join(hits[:5])} named in a token "
-                          "header (server-side request forgery through jku/x5u)",
-                          location=live_location(attempts[2][1]),
-                          evidence=attempts[2][1].evidence(), severity=Severity.HIGH))
+        out.append(
+            failed(
+                f"the target fetched our URL(s) {', '.join(hits[:5])} named in a token "
+                "header (server-side request forgery through jku/x5u)",
+                location=live_location(attempts[2][1]),
+                evidence=attempts[2][1].evidence(),
+                severity=Severity.HIGH,
+            )
+        )
     return out

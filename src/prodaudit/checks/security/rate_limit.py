@@ -25,9 +25,17 @@ from prodaudit.registry import check
 
 REFS = ("CWE-307", "CWE-770", "OWASP API4:2023")
 CHECKLIST = ("1.3.7", "8.2.2", "P.3.5")
-LIMIT_HEADERS = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-                 "ratelimit-policy", "ratelimit", "x-ratelimit-limit", "x-ratelimit-remaining",
-                 "x-ratelimit-reset")
+LIMIT_HEADERS = (
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "ratelimit-policy",
+    "ratelimit",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+)
 
 
 @dataclass
@@ -43,8 +51,10 @@ class Burst:
     stopped: str = ""  # why it stopped early (time bound, errors)
 
     def summary(self) -> str:
-        counts = ", ".join(f"{k or 'no answer'}×{v}" for k, v in sorted(
-            self.statuses.items(), key=lambda kv: kv[0] or 0))
+        counts = ", ".join(
+            f"{k or 'no answer'}×{v}"
+            for k, v in sorted(self.statuses.items(), key=lambda kv: kv[0] or 0)
+        )
         return f"{self.sent} requests in {self.seconds:.1f} s ({counts})"
 
 
@@ -52,8 +62,9 @@ class _Login:
     def __init__(self, url: str, kind: str, field_name: str) -> None:
         self.url, self.kind, self.field = url, kind, field_name
 
-    async def attempt(self, ctx: Context, username: str, headers: dict[str, str] | None = None
-                      ) -> Exchange:
+    async def attempt(
+        self, ctx: Context, username: str, headers: dict[str, str] | None = None
+    ) -> Exchange:
         payload = {self.field: username, "password": "prodaudit-wrong-" + secrets.token_hex(6)}
         if self.kind == "form":
             return await ctx.http.request("POST", self.url, data=payload, headers=headers)
@@ -69,7 +80,7 @@ async def _login_endpoint(ctx: Context) -> _Login:
     url = login_url(doc, ctx.cfg.auth, ctx.base_url)
     if url is None:
         raise Skip("no login endpoint found (auth.login_url, OpenAPI tokenUrl or a /login path)")
-    kind = ctx.cfg.auth.login_body
+    kind: str = ctx.cfg.auth.login_body
     if kind == "auto":
         try:
             kind = (await ctx.auth()).body_kind
@@ -131,8 +142,15 @@ def _limit_headers(ex: Exchange) -> list[str]:
     return [f"{h}: {ex.header(h)}" for h in LIMIT_HEADERS if ex.header(h) is not None]
 
 
-@check("SEC-040", "The login endpoint is rate limited per client", severity=Severity.HIGH,
-       needs=("live",), exclusive=True, checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-040",
+    "The login endpoint is rate limited per client",
+    severity=Severity.HIGH,
+    needs=("live",),
+    exclusive=True,
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def login_rate_limit(ctx: Context) -> list[Finding]:
     """A burst of wrong-password logins (made-up user names, so no account lock-out is involved)
     meets a 429 within ``rate_limit.login_limit`` + ``rate_limit.margin`` requests (or
@@ -149,24 +167,47 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
         if b.stopped and b.sent < 3:
             raise Skip(f"login burst could not run: {b.stopped}")
         ev = b.last.evidence(300) if b.last else ""
-        return [failed(f"no 429 from POST {ep.url} after {b.summary()}" +
-                       (f"; {b.stopped}" if b.stopped else ""),
-                       location=f"POST {ep.url}", evidence=ev)]
+        return [
+            failed(
+                f"no 429 from POST {ep.url} after {b.summary()}"
+                + (f"; {b.stopped}" if b.stopped else ""),
+                location=f"POST {ep.url}",
+                evidence=ev,
+            )
+        ]
     hdrs = _limit_headers(b.first_429)
-    out = [passed(f"POST {ep.url} answered 429 at request {b.at} ({b.summary()})",
-                  location=live_location(b.first_429))]
-    if not any(h.split(":")[0] in ("retry-after", "ratelimit-reset", "x-ratelimit-reset",
-                                   "ratelimit") for h in hdrs):
-        out.append(warned("the 429 carries neither Retry-After nor RateLimit-Reset: clients cannot "
-                          "know when to retry", location=live_location(b.first_429),
-                          evidence=b.first_429.evidence(300)))
+    out = [
+        passed(
+            f"POST {ep.url} answered 429 at request {b.at} ({b.summary()})",
+            location=live_location(b.first_429),
+        )
+    ]
+    if not any(
+        h.split(":")[0] in ("retry-after", "ratelimit-reset", "x-ratelimit-reset", "ratelimit")
+        for h in hdrs
+    ):
+        out.append(
+            warned(
+                "the 429 carries neither Retry-After nor RateLimit-Reset: clients cannot "
+                "know when to retry",
+                location=live_location(b.first_429),
+                evidence=b.first_429.evidence(300),
+            )
+        )
     else:
         out.append(passed("the 429 carries " + ", ".join(hdrs)))
     return out
 
 
-@check("SEC-041", "Rotating X-Forwarded-For does not bypass the login limit", severity=Severity.HIGH,
-       needs=("live",), exclusive=True, checklist=CHECKLIST, references=REFS + ("CWE-290",))
+@check(
+    "SEC-041",
+    "Rotating X-Forwarded-For does not bypass the login limit",
+    severity=Severity.HIGH,
+    needs=("live",),
+    exclusive=True,
+    checklist=CHECKLIST,
+    references=REFS + ("CWE-290",),
+)
 async def xff_bypass(ctx: Context) -> list[Finding]:
     """After the login limit was observed (SEC-040's burst), the same number of requests plus the
     margin, each with a different ``X-Forwarded-For`` (TEST-NET addresses), still meets a 429.
@@ -183,19 +224,39 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
     if first.first_429 is None:
         raise Skip("the login endpoint showed no limit (SEC-040), so there is nothing to bypass")
     n = min(first.at + ctx.cfg.rate_limit.margin, ctx.cfg.rate_limit.max_requests)
-    b = await _burst(ctx, n, lambda i: ep.attempt(
-        ctx, _probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}))
+    b = await _burst(
+        ctx,
+        n,
+        lambda i: ep.attempt(
+            ctx, _probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
+        ),
+    )
     if b.first_429 is None:
-        return [failed(f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
-                       f"hit at request {first.at} without the header): {b.summary()}",
-                       location=f"POST {ep.url}", evidence=b.last.evidence(300) if b.last else "")]
-    return [passed(f"rotating X-Forwarded-For still met 429 at request {b.at} ({b.summary()})",
-                   location=live_location(b.first_429))]
+        return [
+            failed(
+                f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
+                f"hit at request {first.at} without the header): {b.summary()}",
+                location=f"POST {ep.url}",
+                evidence=b.last.evidence(300) if b.last else "",
+            )
+        ]
+    return [
+        passed(
+            f"rotating X-Forwarded-For still met 429 at request {b.at} ({b.summary()})",
+            location=live_location(b.first_429),
+        )
+    ]
 
 
-@check("SEC-042", "Repeated wrong passwords for one account are throttled or locked out",
-       severity=Severity.HIGH, needs=("live",), exclusive=True,
-       checklist=CHECKLIST + ("8.1.4",), references=REFS)
+@check(
+    "SEC-042",
+    "Repeated wrong passwords for one account are throttled or locked out",
+    severity=Severity.HIGH,
+    needs=("live",),
+    exclusive=True,
+    checklist=CHECKLIST + ("8.1.4",),
+    references=REFS,
+)
 async def account_lockout(ctx: Context) -> list[Finding]:
     """Wrong passwords for one user name (the second audit account when configured, else a
     made-up one), each from a different ``X-Forwarded-For``, meet a 429 (or 423) within
@@ -214,21 +275,46 @@ async def account_lockout(ctx: Context) -> list[Finding]:
     async def send(i: int) -> Exchange:
         ex = await ep.attempt(ctx, user, {"X-Forwarded-For": f"198.51.100.{(i % 250) + 1}"})
         if ex.status == 423:  # Locked: treat like a 429 for the burst
-            return Exchange(ex.method, ex.url, ex.request_headers, ex.request_body, 429,
-                            ex.headers, ex.body, ex.truncated, ex.elapsed_s)
+            return Exchange(
+                ex.method,
+                ex.url,
+                ex.request_headers,
+                ex.request_body,
+                429,
+                ex.headers,
+                ex.body,
+                ex.truncated,
+                ex.elapsed_s,
+            )
         return ex
 
     b = await _burst(ctx, n, send)
     if b.first_429 is None:
-        return [failed(f"{b.sent} wrong passwords for one account were neither throttled nor "
-                       f"locked: {b.summary()}", location=f"POST {ep.url}",
-                       evidence=b.last.evidence(300) if b.last else "")]
-    return [passed(f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
-                   location=live_location(b.first_429))]
+        return [
+            failed(
+                f"{b.sent} wrong passwords for one account were neither throttled nor "
+                f"locked: {b.summary()}",
+                location=f"POST {ep.url}",
+                evidence=b.last.evidence(300) if b.last else "",
+            )
+        ]
+    return [
+        passed(
+            f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
+            location=live_location(b.first_429),
+        )
+    ]
 
 
-@check("SEC-043", "The LLM endpoint is rate limited", severity=Severity.HIGH, needs=("live",),
-       exclusive=True, checklist=CHECKLIST, references=REFS + ("OWASP LLM10:2025",))
+@check(
+    "SEC-043",
+    "The LLM endpoint is rate limited",
+    severity=Severity.HIGH,
+    needs=("live",),
+    exclusive=True,
+    checklist=CHECKLIST,
+    references=REFS + ("OWASP LLM10:2025",),
+)
 async def llm_rate_limit(ctx: Context) -> list[Finding]:
     """A burst of small chat requests from the audit account meets a 429 within
     ``rate_limit.llm_limit`` + margin requests (``rate_limit.max_requests`` when unset).
@@ -244,17 +330,35 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     sess = await ctx.auth()
     url = ctx.url(path)
     n = _budget(ctx, ctx.cfg.rate_limit.llm_limit)
-    b = await _burst(ctx, n, lambda i: ctx.http.request(
-        "POST", url, headers=sess.headers(), json=chat_body(), timeout=ctx.cfg.llm.timeout_seconds))
+    b = await _burst(
+        ctx,
+        n,
+        lambda i: ctx.http.request(
+            "POST",
+            url,
+            headers=sess.headers(),
+            json=chat_body(),
+            timeout=ctx.cfg.llm.timeout_seconds,
+        ),
+    )
     if b.first_429 is None:
         if b.sent < 3:
             raise Skip(f"LLM burst could not run: {b.stopped or b.summary()}")
-        return [failed(f"no 429 from POST {path} after {b.summary()}" +
-                       (f"; {b.stopped}" if b.stopped else ""), location=f"POST {url}",
-                       evidence=b.last.evidence(300) if b.last else "")]
-    return [passed(f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
-                   + (", ".join(_limit_headers(b.first_429)) or "no limit headers"),
-                   location=live_location(b.first_429))]
+        return [
+            failed(
+                f"no 429 from POST {path} after {b.summary()}"
+                + (f"; {b.stopped}" if b.stopped else ""),
+                location=f"POST {url}",
+                evidence=b.last.evidence(300) if b.last else "",
+            )
+        ]
+    return [
+        passed(
+            f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
+            + (", ".join(_limit_headers(b.first_429)) or "no limit headers"),
+            location=live_location(b.first_429),
+        )
+    ]
 
 
 def _wait_hint(ex: Exchange) -> float | None:
@@ -266,8 +370,15 @@ def _wait_hint(ex: Exchange) -> float | None:
     return None
 
 
-@check("SEC-044", "The login limit resets after its window", severity=Severity.LOW,
-       needs=("live",), exclusive=True, checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-044",
+    "The login limit resets after its window",
+    severity=Severity.LOW,
+    needs=("live",),
+    exclusive=True,
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def limit_resets(ctx: Context) -> list[Finding]:
     """After the login 429 (SEC-040), waiting ``Retry-After`` (or ``rate_limit.window_seconds``)
     lets a login attempt through again (401, not 429). Runs only when the wait is at most
@@ -283,17 +394,30 @@ async def limit_resets(ctx: Context) -> list[Finding]:
         raise Skip("no login 429 was observed (SEC-040), nothing to reset")
     wait = ctx.cfg.rate_limit.window_seconds or _wait_hint(b.first_429)
     if wait is None:
-        raise Skip("the window is unknown: no Retry-After/RateLimit-Reset, rate_limit.window_seconds unset")
+        raise Skip(
+            "the window is unknown: no Retry-After/RateLimit-Reset, rate_limit.window_seconds unset"
+        )
     limit = ctx.cfg.rate_limit.max_reset_wait_seconds
     if wait > limit:
-        raise Skip(f"the window is {wait:.0f} s, over rate_limit.max_reset_wait_seconds ({limit:.0f} s)")
+        raise Skip(
+            f"the window is {wait:.0f} s, over rate_limit.max_reset_wait_seconds ({limit:.0f} s)"
+        )
     # wait for the window plus the time spent since, then one attempt
     await asyncio.sleep(max(0.0, wait) + 1.0)
     ex = await ep.attempt(ctx, _probe_user("reset"))
     if ex.status == 429:
-        return [failed(f"still 429 after waiting {wait + 1:.0f} s (announced window {wait:.0f} s)",
-                       location=live_location(ex), evidence=ex.evidence(300))]
+        return [
+            failed(
+                f"still 429 after waiting {wait + 1:.0f} s (announced window {wait:.0f} s)",
+                location=live_location(ex),
+                evidence=ex.evidence(300),
+            )
+        ]
     if ex.status is None:
         return [warned(f"no answer after the wait: {ex.error}", location=live_location(ex))]
-    return [passed(f"after waiting {wait + 1:.0f} s a login attempt got {ex.status} again, not 429",
-                   location=live_location(ex))]
+    return [
+        passed(
+            f"after waiting {wait + 1:.0f} s a login attempt got {ex.status} again, not 429",
+            location=live_location(ex),
+        )
+    ]

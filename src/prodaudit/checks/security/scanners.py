@@ -15,20 +15,43 @@ from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.registry import check
 
-EXCLUDE_DIRS = (".venv", "venv", "node_modules", "tests", "test", ".git", ".nox", ".tox",
-                "site-packages", "build", "dist", "__pycache__", "migrations", "versions")
+EXCLUDE_DIRS = (
+    ".venv",
+    "venv",
+    "node_modules",
+    "tests",
+    "test",
+    ".git",
+    ".nox",
+    ".tox",
+    "site-packages",
+    "build",
+    "dist",
+    "__pycache__",
+    "migrations",
+    "versions",
+)
 BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 SCAN_TIMEOUT = 300
 
 
 def _python_files(ctx: Context) -> list[str]:
-    return [f for f in ctx.files.files if f.endswith(".py")
-            and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])]
+    return [
+        f
+        for f in ctx.files.files
+        if f.endswith(".py") and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])
+    ]
 
 
-@check("SEC-090", "bandit finds no high-severity issue in the target's Python code",
-       severity=Severity.MEDIUM, needs=("repo",), timeout=SCAN_TIMEOUT,
-       checklist=("10.1.2", "1.3.4"), references=("CWE-20",))
+@check(
+    "SEC-090",
+    "bandit finds no high-severity issue in the target's Python code",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    timeout=SCAN_TIMEOUT,
+    checklist=("10.1.2", "1.3.4"),
+    references=("CWE-20",),
+)
 def bandit_scan(ctx: Context) -> list[Finding]:
     """Runs ``python -m bandit -r -f json`` over the target's Python code (tests, virtualenvs and
     migrations excluded). High-severity issues with medium or high confidence fail (HIGH);
@@ -47,52 +70,100 @@ def bandit_scan(ctx: Context) -> list[Finding]:
     if not files:
         raise Skip("no Python files in the repository")
     roots = sorted({f.split("/", 1)[0] if "/" in f else f for f in files})
-    cmd = [sys.executable, "-m", "bandit", "-r", "-f", "json", "-q",
-           "-x", ",".join(f"*/{d}/*" for d in EXCLUDE_DIRS), *roots]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bandit",
+        "-r",
+        "-f",
+        "json",
+        "-q",
+        "-x",
+        ",".join(f"*/{d}/*" for d in EXCLUDE_DIRS),
+        *roots,
+    ]
     try:
-        proc = subprocess.run(cmd, cwd=ctx.repo, capture_output=True, text=True,
-                              timeout=SCAN_TIMEOUT - 10)
+        proc = subprocess.run(
+            cmd, cwd=ctx.repo, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10
+        )
     except subprocess.TimeoutExpired:
         return [errored(f"bandit did not finish within {SCAN_TIMEOUT - 10} s")]
     try:
         data: dict[str, Any] = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        return [errored(f"bandit exited {proc.returncode} without JSON: "
-                        f"{(proc.stderr or proc.stdout).strip()[-300:]}")]
+        return [
+            errored(
+                f"bandit exited {proc.returncode} without JSON: "
+                f"{(proc.stderr or proc.stdout).strip()[-300:]}"
+            )
+        ]
     out: list[Finding] = []
     low = 0
     for r in data.get("results", []):
         sev, conf = r.get("issue_severity", "LOW"), r.get("issue_confidence", "LOW")
         path = str(Path(r.get("filename", "?")).as_posix()).removeprefix("./")
         loc = f"{path}:{r.get('line_number', 0)}"
-        msg = f"bandit {r.get('test_id')} ({sev.lower()} severity, {conf.lower()} confidence): {r.get('issue_text')}"
-        ev = (r.get("code") or "").rstrip() + (f"\n{r.get('more_info')}" if r.get("more_info") else "")
+        msg = (
+            f"bandit {r.get('test_id')} ({sev.lower()} severity, {conf.lower()} confidence): "
+            f"{r.get('issue_text')}"
+        )
+        ev = (r.get("code") or "").rstrip() + (
+            f"\n{r.get('more_info')}" if r.get("more_info") else ""
+        )
         if sev == "HIGH" and conf in ("HIGH", "MEDIUM"):
-            out.append(failed(msg, location=loc, evidence=ev, severity=Severity.HIGH,
-                              rule=str(r.get("test_id", ""))))
+            out.append(
+                failed(
+                    msg,
+                    location=loc,
+                    evidence=ev,
+                    severity=Severity.HIGH,
+                    rule=str(r.get("test_id", "")),
+                )
+            )
         elif sev in ("HIGH", "MEDIUM"):
             out.append(warned(msg, location=loc, evidence=ev, rule=str(r.get("test_id", ""))))
         else:
             low += 1
     errors = data.get("errors") or []
     scanned = len(data.get("metrics", {})) - 1 if data.get("metrics") else len(files)
-    ctx.export("bandit", {"files": scanned, "results": len(data.get("results", [])), "low": low,
-                          "errors": len(errors)})
+    ctx.export(
+        "bandit",
+        {
+            "files": scanned,
+            "results": len(data.get("results", [])),
+            "low": low,
+            "errors": len(errors),
+        },
+    )
     if not out:
-        out.append(passed(f"bandit scanned {scanned} files: no high or medium issue"
-                          f" ({low} low-severity noted)"))
+        out.append(
+            passed(
+                f"bandit scanned {scanned} files: no high or medium issue"
+                f" ({low} low-severity noted)"
+            )
+        )
     return out
 
 
 def requirement_files(ctx: Context) -> list[str]:
-    return [f for f in ctx.files.files
-            if Path(f).name.startswith("requirements") and f.endswith((".txt", ".in"))
-            and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])][:10]
+    return [
+        f
+        for f in ctx.files.files
+        if Path(f).name.startswith("requirements")
+        and f.endswith((".txt", ".in"))
+        and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])
+    ][:10]
 
 
-@check("SEC-091", "pip-audit finds no known vulnerability in the target's requirements",
-       severity=Severity.HIGH, needs=("repo",), timeout=SCAN_TIMEOUT,
-       checklist=("2.2.2", "10.1.2"), references=("CWE-1395", "OWASP A06:2021"))
+@check(
+    "SEC-091",
+    "pip-audit finds no known vulnerability in the target's requirements",
+    severity=Severity.HIGH,
+    needs=("repo",),
+    timeout=SCAN_TIMEOUT,
+    checklist=("2.2.2", "10.1.2"),
+    references=("CWE-1395", "OWASP A06:2021"),
+)
 def pip_audit_scan(ctx: Context) -> list[Finding]:
     """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every ``requirements*.txt``
     of the target. Each vulnerable pin fails (with its advisory ids and fixed versions). When the
@@ -104,8 +175,13 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     Remediation: upgrade to a fixed version (shown in the finding) and re-run ``nox -s security``.
     """
     exe = shutil.which("pip-audit")
-    cmd0 = [exe] if exe else ([sys.executable, "-m", "pip_audit"]
-                              if importlib.util.find_spec("pip_audit") else None)
+    cmd0 = (
+        [exe]
+        if exe
+        else (
+            [sys.executable, "-m", "pip_audit"] if importlib.util.find_spec("pip_audit") else None
+        )
+    )
     if cmd0 is None:
         raise Skip("pip-audit is not installed in this environment (pip install pip-audit)")
     reqs = requirement_files(ctx)
@@ -114,19 +190,36 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     audited = unaudited = 0
     for rel in reqs:
-        cmd = [*cmd0, "-r", str(ctx.repo / rel), "--no-deps", "--disable-pip", "-f", "json",
-               "--progress-spinner", "off"]
+        cmd = [
+            *cmd0,
+            "-r",
+            str(ctx.repo / rel),
+            "--no-deps",
+            "--disable-pip",
+            "-f",
+            "json",
+            "--progress-spinner",
+            "off",
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10)
         except subprocess.TimeoutExpired:
-            out.append(errored(f"{rel}: pip-audit did not finish within {SCAN_TIMEOUT - 10} s",
-                               location=rel))
+            out.append(
+                errored(
+                    f"{rel}: pip-audit did not finish within {SCAN_TIMEOUT - 10} s", location=rel
+                )
+            )
             continue
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError:
-            out.append(errored(f"{rel}: pip-audit exited {proc.returncode} without JSON: "
-                               f"{(proc.stderr or '').strip()[-300:]}", location=rel))
+            out.append(
+                errored(
+                    f"{rel}: pip-audit exited {proc.returncode} without JSON: "
+                    f"{(proc.stderr or '').strip()[-300:]}",
+                    location=rel,
+                )
+            )
             continue
         deps = data.get("dependencies", []) if isinstance(data, dict) else []
         for dep in deps:
@@ -137,14 +230,25 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
             for v in dep.get("vulns", []):
                 ids = ", ".join([v.get("id", "?")] + list(v.get("aliases", []))[:3])
                 fix = ", ".join(v.get("fix_versions", [])) or "no fixed version"
-                out.append(failed(f"{dep.get('name')} {dep.get('version')}: {ids} (fixed in {fix})",
-                                  location=rel, evidence=(v.get("description") or "")[:600]))
+                out.append(
+                    failed(
+                        f"{dep.get('name')} {dep.get('version')}: {ids} (fixed in {fix})",
+                        location=rel,
+                        evidence=(v.get("description") or "")[:600],
+                    )
+                )
     if audited == 0 and unaudited:
-        raise Skip(f"not verified: pip-audit could not audit any of {unaudited} packages "
-                   "(vulnerability service unreachable; use --vuln-db or run with network access)")
+        raise Skip(
+            f"not verified: pip-audit could not audit any of {unaudited} packages "
+            "(vulnerability service unreachable; use --vuln-db or run with network access)"
+        )
     if not out:
-        out.append(passed(f"pip-audit: {audited} pinned packages in {', '.join(reqs)} have no known "
-                          "vulnerability" + (f" ({unaudited} could not be audited)" if unaudited else "")))
+        out.append(
+            passed(
+                f"pip-audit: {audited} pinned packages in {', '.join(reqs)} have no known "
+                "vulnerability" + (f" ({unaudited} could not be audited)" if unaudited else "")
+            )
+        )
     elif unaudited:
         out.append(warned(f"{unaudited} packages could not be audited"))
     return out

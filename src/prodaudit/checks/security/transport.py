@@ -8,6 +8,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,8 +34,14 @@ def _local(host: str) -> bool:
     return ip.is_loopback or ip.is_private
 
 
-@check("SEC-060", "Plain HTTP redirects to HTTPS with 301/308", severity=Severity.HIGH,
-       needs=("live",), checklist=CHECKLIST, references=REFS)
+@check(
+    "SEC-060",
+    "Plain HTTP redirects to HTTPS with 301/308",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=REFS,
+)
 async def https_redirect(ctx: Context) -> list[Finding]:
     """For an ``https://`` target, the plain-HTTP address (``transport.http_url``, else
     ``http://`` + the host on port 80) answers with a permanent redirect (301/308) to ``https://``,
@@ -49,25 +56,45 @@ async def https_redirect(ctx: Context) -> list[Finding]:
     host = parts.hostname or ""
     if parts.scheme == "http":
         if _local(host):
-            raise Skip(f"the target is served over plain HTTP on {host} (loopback/private): "
-                       "audit the public https:// URL to verify transport security")
+            raise Skip(
+                f"the target is served over plain HTTP on {host} (loopback/private): "
+                "audit the public https:// URL to verify transport security"
+            )
         if ctx.cfg.profile == "production":
-            return [failed(f"the production API is served over plain HTTP: {ctx.base_url}",
-                           location=ctx.base_url)]
+            return [
+                failed(
+                    f"the production API is served over plain HTTP: {ctx.base_url}",
+                    location=ctx.base_url,
+                )
+            ]
         raise Skip(f"profile {ctx.cfg.profile}: plain HTTP accepted")
     http_url = ctx.cfg.transport.http_url or f"http://{host}"
     ex = await ctx.http.get(http_url.rstrip("/") + "/", timeout=min(5.0, ctx.cfg.request_timeout))
     if ex.status is None:
-        return [passed(f"nothing answers plain HTTP at {http_url} ({ex.error}): no clear-text "
-                       "endpoint", location=f"GET {http_url}")]
+        return [
+            passed(
+                f"nothing answers plain HTTP at {http_url} ({ex.error}): no clear-text endpoint",
+                location=f"GET {http_url}",
+            )
+        ]
     loc = ex.header("location") or ""
     if ex.status in (301, 308) and loc.startswith("https://"):
         return [passed(f"{http_url} answers {ex.status} -> {loc}", location=live_location(ex))]
     if ex.status in (302, 303, 307) and loc.startswith("https://"):
-        return [warned(f"{http_url} redirects with a temporary {ex.status}; use 301/308",
-                       location=live_location(ex), evidence=ex.evidence(200))]
-    return [failed(f"{http_url} answers {ex.status} without redirecting to https://",
-                   location=live_location(ex), evidence=ex.evidence(300))]
+        return [
+            warned(
+                f"{http_url} redirects with a temporary {ex.status}; use 301/308",
+                location=live_location(ex),
+                evidence=ex.evidence(200),
+            )
+        ]
+    return [
+        failed(
+            f"{http_url} answers {ex.status} without redirecting to https://",
+            location=live_location(ex),
+            evidence=ex.evidence(300),
+        )
+    ]
 
 
 @dataclass
@@ -116,8 +143,10 @@ def tls_facts(host: str, port: int, timeout: float) -> TlsFacts:
         c.verify_mode = ssl.CERT_NONE
         try:
             c.set_ciphers("ALL:@SECLEVEL=0")
-            c.minimum_version = ver
-            c.maximum_version = ver
+            with warnings.catch_warnings():  # deprecated on purpose: we probe for them
+                warnings.simplefilter("ignore", DeprecationWarning)
+                c.minimum_version = ver
+                c.maximum_version = ver
         except (ssl.SSLError, ValueError):
             untestable.append(name)
             continue
@@ -130,13 +159,25 @@ def tls_facts(host: str, port: int, timeout: float) -> TlsFacts:
                 untestable.append(name)
         except OSError:
             pass
-    return TlsFacts(version, cert.not_valid_after_utc if cert else None,
-                    cert.subject.rfc4514_string() if cert else "", trusted, err, old_ok, untestable)
+    return TlsFacts(
+        version,
+        cert.not_valid_after_utc if cert else None,
+        cert.subject.rfc4514_string() if cert else "",
+        trusted,
+        err,
+        old_ok,
+        untestable,
+    )
 
 
-@check("SEC-061", "TLS 1.2+ only and a certificate that does not expire soon",
-       severity=Severity.HIGH, needs=("live",), checklist=CHECKLIST, references=("CWE-326",
-                                                                               "CWE-298"))
+@check(
+    "SEC-061",
+    "TLS 1.2+ only and a certificate that does not expire soon",
+    severity=Severity.HIGH,
+    needs=("live",),
+    checklist=CHECKLIST,
+    references=("CWE-326", "CWE-298"),
+)
 async def tls(ctx: Context) -> list[Finding]:
     """For an ``https://`` target: the negotiated protocol is TLS 1.2 or newer, TLS 1.0 and 1.1
     handshakes are refused, and the certificate stays valid for ``transport.cert_min_days``
@@ -154,7 +195,9 @@ async def tls(ctx: Context) -> list[Finding]:
     host, port = parts.hostname or "", parts.port or 443
     loop = asyncio.get_running_loop()
     try:
-        facts = await loop.run_in_executor(None, tls_facts, host, port, min(10.0, ctx.cfg.request_timeout))
+        facts = await loop.run_in_executor(
+            None, tls_facts, host, port, min(10.0, ctx.cfg.request_timeout)
+        )
     except (OSError, ssl.SSLError) as exc:
         return [failed(f"TLS handshake with {host}:{port} failed: {exc}", location=ctx.base_url)]
     out: list[Finding] = []
@@ -170,15 +213,27 @@ async def tls(ctx: Context) -> list[Finding]:
         if tested:
             out.append(passed(f"{' and '.join(tested)} handshakes refused", location=loc))
         if facts.old_untestable:
-            out.append(passed(f"{', '.join(facts.old_untestable)} not testable: this machine's "
-                              "OpenSSL cannot offer it", location=loc))
+            out.append(
+                passed(
+                    f"{', '.join(facts.old_untestable)} not testable: this machine's "
+                    "OpenSSL cannot offer it",
+                    location=loc,
+                )
+            )
     if facts.not_after is not None:
         days = (facts.not_after - dt.datetime.now(dt.UTC)).total_seconds() / 86400
         need = ctx.cfg.transport.cert_min_days
-        msg = f"certificate {facts.subject} valid until {facts.not_after:%Y-%m-%d} ({days:.0f} days)"
+        msg = (
+            f"certificate {facts.subject} valid until {facts.not_after:%Y-%m-%d} ({days:.0f} days)"
+        )
         if days < need:
-            out.append(failed(msg + f", less than transport.cert_min_days={need}", location=loc,
-                              severity=Severity.CRITICAL if days < 0 else None))
+            out.append(
+                failed(
+                    msg + f", less than transport.cert_min_days={need}",
+                    location=loc,
+                    severity=Severity.CRITICAL if days < 0 else None,
+                )
+            )
         else:
             out.append(passed(msg, location=loc))
     if not facts.trusted:
@@ -228,9 +283,14 @@ def cookie_problems(c: SetCookie) -> list[str]:
     return probs
 
 
-@check("SEC-062", "Auth and session cookies are Secure, HttpOnly and SameSite",
-       severity=Severity.MEDIUM, needs=("live",), checklist=("8.2.4", "1.3.6"),
-       references=("CWE-614", "CWE-1004", "CWE-1275"))
+@check(
+    "SEC-062",
+    "Auth and session cookies are Secure, HttpOnly and SameSite",
+    severity=Severity.MEDIUM,
+    needs=("live",),
+    checklist=("8.2.4", "1.3.6"),
+    references=("CWE-614", "CWE-1004", "CWE-1275"),
+)
 async def cookies(ctx: Context) -> list[Finding]:
     """Every ``Set-Cookie`` captured so far (including the audit account's login response) whose
     name looks like a session, token or auth cookie carries ``Secure``, ``HttpOnly`` (CSRF cookies
@@ -239,7 +299,8 @@ async def cookies(ctx: Context) -> list[Finding]:
     A token cookie without HttpOnly is readable by any injected script; without Secure it travels
     over plain HTTP; without SameSite it rides along on cross-site requests (CSRF).
 
-    Remediation: ``response.set_cookie(name, value, secure=True, httponly=True, samesite="strict")``.
+    Remediation:
+    ``response.set_cookie(name, value, secure=True, httponly=True, samesite="strict")``.
     """
     try:
         await ctx.auth()
@@ -263,14 +324,22 @@ async def cookies(ctx: Context) -> list[Finding]:
     for name, (c, ex) in auth_like.items():
         probs = cookie_problems(c)
         if probs:
-            out.append(failed(f"cookie {name} set by {ex.method} {urlsplit(ex.url).path}: "
-                              f"{', '.join(probs)}", location=live_location(ex),
-                              evidence=f"< Set-Cookie: {name}=…; "
-                              + "; ".join(f"{k}={v}" if v else k for k, v in c.attrs.items())
-                              + f"\n$ {ex.curl()}"))
+            out.append(
+                failed(
+                    f"cookie {name} set by {ex.method} {urlsplit(ex.url).path}: {', '.join(probs)}",
+                    location=live_location(ex),
+                    evidence=f"< Set-Cookie: {name}=…; "
+                    + "; ".join(f"{k}={v}" if v else k for k, v in c.attrs.items())
+                    + f"\n$ {ex.curl()}",
+                )
+            )
         else:
-            out.append(passed(f"cookie {name}: Secure, HttpOnly, SameSite={c.attrs['samesite']}",
-                              location=live_location(ex)))
+            out.append(
+                passed(
+                    f"cookie {name}: Secure, HttpOnly, SameSite={c.attrs['samesite']}",
+                    location=live_location(ex),
+                )
+            )
     if not out:
         out.append(skipped("no cookie to judge"))
     return out

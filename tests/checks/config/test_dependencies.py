@@ -1,0 +1,142 @@
+"""CFG-060..064: pinning, lock sync, npm locks, vulnerabilities (offline OSV), licenses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cfg_helpers import describe, fails, line_of, ref_copy, res, run_cfg
+
+from prodaudit.model import Severity, Status
+
+REQ = "backend/requirements.txt"
+
+
+def _first_pin(repo: Path) -> tuple[str, str, int]:
+    for i, line in enumerate((repo / REQ).read_text(encoding="utf-8").splitlines(), 1):
+        if "==" in line and not line.startswith("#"):
+            name, ver = line.split("==", 1)
+            return name.strip(), ver.split()[0].split(";")[0].strip(), i
+    raise AssertionError("no pinned requirement in the reference target")
+
+
+def test_unpinned_and_malformed_requirements(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    req = repo / REQ
+    req.write_text(req.read_text(encoding="utf-8") + "httpx>=0.27\nnot a requirement ===\n",
+                   encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-060"]), "CFG-060")
+    assert r.status is Status.FAIL, describe(r)
+    assert [f.location for f in fails(r)] == [f"{REQ}:{line_of(req, 'httpx>=0.27')}"]
+    errs = [f for f in r.findings if f.status is Status.ERROR]
+    assert errs and errs[0].location == f"{REQ}:{line_of(req, 'not a requirement')}"
+
+
+def test_pyproject_without_lock_and_lock_out_of_sync(tmp_path: Path) -> None:
+    repo = tmp_path / "svc"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\nversion = "1"\ndependencies = ["fastapi>=0.110", '
+        '"httpx>=0.27,<1"]\n', encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-060"]), "CFG-060")
+    assert r.status is Status.FAIL and "no lock file" in fails(r)[0].message, describe(r)
+    (repo / "uv.lock").write_text(
+        'version = 1\n[[package]]\nname = "fastapi"\nversion = "0.100.0"\n', encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-060", "CFG-061"])
+    assert res(run, "CFG-060").status is Status.PASS
+    msgs = [f.message for f in fails(res(run, "CFG-061"))]
+    assert any("fastapi 0.100.0" in m and ">=0.110" in m for m in msgs), msgs
+    assert any("httpx is declared" in m and "missing" in m for m in msgs), msgs
+    (repo / "uv.lock").write_text(
+        'version = 1\n[[package]]\nname = "fastapi"\nversion = "0.115.2"\n'
+        '[[package]]\nname = "httpx"\nversion = "0.28.1"\n', encoding="utf-8")
+    assert res(run_cfg(repo, tmp_path, only=["CFG-061"]), "CFG-061").status is Status.PASS
+
+
+def test_npm_lock_missing(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-062"]), "CFG-062")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "frontend/package-lock.json").unlink()
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-062"]), "CFG-062")
+    assert r2.status is Status.FAIL and fails(r2)[0].location == "frontend/package.json"
+    (repo / "frontend/package.json").write_text("{ not json", encoding="utf-8")
+    r3 = res(run_cfg(repo, tmp_path, only=["CFG-062"]), "CFG-062")
+    assert r3.status is Status.ERROR
+
+
+def _osv(db: Path, pkg: str, introduced: str, fixed: str, ident: str = "PYSEC-2099-1") -> None:
+    db.mkdir(exist_ok=True)
+    (db / f"{ident}.json").write_text(json.dumps({
+        "id": ident, "aliases": ["CVE-2099-0001"], "summary": "fake advisory for the test",
+        "database_specific": {"severity": "CRITICAL"},
+        "affected": [{"package": {"ecosystem": "PyPI", "name": pkg},
+                      "ranges": [{"type": "ECOSYSTEM",
+                                  "events": [{"introduced": introduced}, {"fixed": fixed}]}]}],
+    }), encoding="utf-8")
+
+
+def test_vulnerability_from_offline_osv_db(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    name, ver, line = _first_pin(repo)
+    db = tmp_path / "osv"
+    _osv(db, name, "0", ver + ".post999")  # affects the pinned version
+    r = res(run_cfg(repo, tmp_path, only=["CFG-063"], vuln_db=db), "CFG-063")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.location == f"{REQ}:{line}" and f.rule == "PYSEC-2099-1"
+    assert f.severity is Severity.CRITICAL and "CVE-2099-0001" in f.message
+    assert ver + ".post999" in f.remediation
+    # an advisory fixed before the pinned version does not match
+    (db / "PYSEC-2099-1.json").unlink()
+    _osv(db, name, "0", "0.0.1", "PYSEC-2099-2")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-063"], vuln_db=db), "CFG-063")
+    assert r2.status is Status.PASS, describe(r2)
+    assert "1 OSV advisories" in r2.findings[0].message
+
+
+def test_vulnerabilities_unverifiable_is_skip(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-063"]), "CFG-063")
+    if r.status is Status.SKIP:
+        assert "not verified" in r.reason
+    else:  # pip-audit reached its service on this machine
+        assert any("pip-audit" in f.message for f in r.findings), describe(r)
+    bad = tmp_path / "garbage"
+    bad.mkdir()
+    (bad / "x.json").write_text("{ nope", encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-063"], vuln_db=bad), "CFG-063")
+    assert r2.status is Status.ERROR, describe(r2)
+
+
+def _dist(sp: Path, name: str, version: str, *headers: str) -> None:
+    d = sp / f"{name}-{version}.dist-info"
+    d.mkdir(parents=True)
+    meta = "Metadata-Version: 2.1\n" + f"Name: {name}\nVersion: {version}\n" + "".join(
+        h + "\n" for h in headers)
+    (d / "METADATA").write_text(meta, encoding="utf-8")
+
+
+def test_license_compliance(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    r0 = res(run_cfg(repo, tmp_path, only=["CFG-064"]), "CFG-064")
+    assert r0.status is Status.SKIP
+    venv = tmp_path / "venv"
+    sp = venv / "lib/python3.11/site-packages"
+    _dist(sp, "okpkg", "1.0", "License-Expression: MIT")
+    _dist(sp, "lgplpkg", "1.0", "Classifier: License :: OSI Approved :: GNU Lesser General "
+          "Public License v3 (LGPLv3)")
+    _dist(sp, "either", "1.0", "License-Expression: MIT OR GPL-3.0-only")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses={"target_venv": venv}), "CFG-064")
+    assert r.status is Status.PASS, describe(r)
+    _dist(sp, "gplpkg", "2.0", "License: GPL-3.0-or-later")
+    _dist(sp, "agplpkg", "1.0", "Classifier: License :: OSI Approved :: GNU Affero General "
+          "Public License v3")
+    _dist(sp, "mystery", "0.1")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses={"target_venv": venv}), "CFG-064")
+    assert r2.status is Status.FAIL, describe(r2)
+    assert sorted(f.message.split()[0] for f in fails(r2)) == ["agplpkg", "gplpkg"]
+    assert any(f.status is Status.WARN and f.message.startswith("mystery") for f in r2.findings)
+    r3 = res(run_cfg(repo, tmp_path, only=["CFG-064"],
+                     licenses={"target_venv": venv, "deny": [], "allow": ["MIT"]}), "CFG-064")
+    assert r3.status is Status.WARN  # LGPL and GPL are not in the allow list

@@ -1,0 +1,226 @@
+"""CFG-001..005 and the variable model (envmodel.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cfg_helpers import append, describe, fails, line_of, ref_copy, replace, res, run_cfg, strong_env
+
+from prodaudit.checks.config.envfiles import parse_env_text
+from prodaudit.checks.config.envmodel import build_graph
+from prodaudit.config import load_config
+from prodaudit.context import Context
+from prodaudit.model import Status
+
+SETTINGS = "backend/app/settings.py"
+
+
+def test_required_variable_missing_fails_with_location(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    main = repo / "backend/app/main.py"
+    append(main, '\nimport os\nWEBHOOK_SECRET = os.environ["PAYMENT_WEBHOOK_SECRET"]\n')
+    line = line_of(main, "PAYMENT_WEBHOOK_SECRET")
+    run = run_cfg(repo, tmp_path, only=["CFG-001"], env_file=strong_env(tmp_path))
+    r = res(run, "CFG-001")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.location == f"backend/app/main.py:{line}" and "PAYMENT_WEBHOOK_SECRET" in f.message
+    assert r.effective_severity.label == "high"
+    # set in the profile's env: passes
+    env = strong_env(tmp_path, "ok.env", PAYMENT_WEBHOOK_SECRET="x" * 40)
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=env), "CFG-001")
+    assert r2.status is Status.PASS, describe(r2)
+
+
+def test_required_severity_follows_profile(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    append(repo / "backend/app/main.py", '\nimport os\nX = os.environ["NEEDED_THING"]\n')
+    run = run_cfg(repo, tmp_path, only=["CFG-001"], env_file=strong_env(tmp_path),
+                  profile="development")
+    assert res(run, "CFG-001").effective_severity.label == "low"
+
+
+def test_compose_required_checked_only_for_compose_deployments(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    env = strong_env(tmp_path)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=env), "CFG-001")
+    assert r.status is Status.PASS and "POSTGRES_PASSWORD" in r.findings[0].message  # not checked
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=env,
+                     compose_files=[repo / "docker-compose.yml"]), "CFG-001")
+    assert r2.status is Status.FAIL, describe(r2)
+    names = {f.message.split()[0] for f in fails(r2)}
+    assert names == {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
+    assert all(f.location.startswith("docker-compose.yml:") for f in fails(r2))
+
+
+def test_no_env_file_is_skip_not_pass(tmp_path: Path) -> None:
+    r = res(run_cfg(ref_copy(tmp_path), tmp_path, only=["CFG-001"]), "CFG-001")
+    assert r.status is Status.SKIP and "--env-file" in r.reason
+
+
+def test_undocumented_variable_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / "backend/app/extra.py").write_text(
+        'import os\n\nURL = os.getenv("WEBHOOK_URL", "http://127.0.0.1")\n', encoding="utf-8")
+    (repo / "frontend/src/flag.js").write_text(
+        "export const f = import.meta.env.VITE_FEATURE_FLAG;\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.FAIL, describe(r)
+    locs = {f.message.split()[0]: f.location for f in fails(r)}
+    assert locs == {"VITE_FEATURE_FLAG": "frontend/src/flag.js:1",
+                    "WEBHOOK_URL": "backend/app/extra.py:3"}
+
+
+def test_no_example_file_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / ".env.example").unlink()
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002", "CFG-003"]), "CFG-002")
+    assert r.status is Status.FAIL and "no example env file" in r.findings[0].message
+    assert res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003").status is Status.SKIP
+
+
+def test_documented_but_unused_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    append(repo / ".env.example", "# A setting nobody reads.\nLEGACY_CACHE_TTL=60\n")
+    line = line_of(repo / ".env.example", "LEGACY_CACHE_TTL")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.location == f".env.example:{line}" and "LEGACY_CACHE_TTL" in f.message
+
+
+def test_compose_wiring_misspelt_and_not_passed(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    compose = repo / "docker-compose.yml"
+    replace(compose, "      LOG_LEVEL: ${LOG_LEVEL:-INFO}\n",
+            "      LOG_LEVEL: ${LOG_LEVEL:-INFO}\n      JWT_SECRETT: ${JWT_SECRET}\n")
+    line = line_of(compose, "JWT_SECRETT")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert r.status is Status.FAIL, describe(r)
+    assert any(f.location == f"docker-compose.yml:{line}" and "JWT_SECRETT" in f.message
+               for f in fails(r))
+    # a variable the code requires, with no env_file: to carry it
+    replace(compose, "    env_file:\n      - path: .env\n        required: false\n", "")
+    append(repo / "backend/app/main.py", '\nimport os\nX = os.environ["ONLY_IN_CODE"]\n')
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert any("ONLY_IN_CODE" in f.message and f.location.startswith("backend/app/main.py:")
+               for f in fails(r2)), describe(r2)
+
+
+def _ctx(repo: Path) -> Context:
+    return Context(load_config({"repo": repo, "start_target": False}))
+
+
+def test_settings_model_prefix_alias_secret_and_required(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    (repo / "app").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "app/config.py").write_text('''
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from os import getenv
+
+
+class Base(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    name: str = "demo"
+    secret_key: SecretStr
+    db_url: str = Field(..., alias="DATABASE_URL")
+    redis: str = Field(default="redis://r", validation_alias=AliasChoices("REDIS_URL", "CACHE_URL"))
+    items: list[str] = Field(default_factory=list)
+
+
+class Child(Base):
+    extra: int = 3
+
+
+class Legacy(BaseSettings):
+    token: str
+
+    class Config:
+        env_prefix = "OLD_"
+
+
+A = os.environ["PLAIN_REQUIRED"]
+B = os.environ.get("PLAIN_OPTIONAL", "x")
+C = getenv("GETENV_VAR")
+D = "FLAG" in os.environ
+''', encoding="utf-8")
+    (repo / "tests/test_x.py").write_text('import os\nos.environ["TEST_ONLY"]\n', encoding="utf-8")
+    (repo / "web.ts").write_text('const a = process.env.REACT_APP_API;\nconst b = import.meta.env'
+                                 '["VITE_KEY"];\nconst m = import.meta.env.MODE;\n', encoding="utf-8")
+    g = build_graph(_ctx(repo))
+    v = g.vars
+    assert v["APP_SECRET_KEY"].required and v["APP_SECRET_KEY"].secret
+    assert v["APP_NAME"].default == "demo" and not v["APP_NAME"].required
+    assert v["DATABASE_URL"].required and "APP_DB_URL" not in v
+    assert not v["REDIS_URL"].required and not v["CACHE_URL"].required
+    assert not v["APP_ITEMS"].required
+    assert "APP_EXTRA" in v  # subclass of a settings class
+    assert v["OLD_TOKEN"].required and v["OLD_TOKEN"].secret
+    assert v["PLAIN_REQUIRED"].required and not v["PLAIN_OPTIONAL"].required
+    assert v["PLAIN_OPTIONAL"].default == "x"
+    assert "GETENV_VAR" in v and "FLAG" in v
+    assert "TEST_ONLY" not in v  # tests are not the product
+    assert v["REACT_APP_API"].reads[0].kind == "frontend" and "VITE_KEY" in v and "MODE" not in v
+
+
+def test_env_parser_reports_bad_lines() -> None:
+    ef = parse_env_text(".env.production", '# ok\nA=1\nexport B="two words"\nnot a line\n'
+                        '9BAD=1\nC="unterminated\nD=x # comment\nE=\'q\'\n')
+    assert ef.values == {"A": "1", "B": "two words", "C": "unterminated\nD=x # comment\nE='q'"}
+    assert (4, "not KEY=VALUE: 'not a line'") in ef.problems
+    assert any(ln == 5 and "invalid variable name" in m for ln, m in ef.problems)
+    assert any(ln == 6 and "unterminated" in m for ln, m in ef.problems)
+    ok = parse_env_text("x.env", "# Signing key.\nJWT=abc # trailing\nQ='a b'\n")
+    assert ok.values == {"JWT": "abc", "Q": "a b"} and ok.entries[0].comment == "Signing key."
+
+
+def test_bad_input_gives_errors_and_the_suite_still_runs(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / "deploy").mkdir()
+    (repo / "deploy/.env.production").write_text("GOOD=1\nthis is not env\n", encoding="utf-8")
+    (repo / "deploy/docker-compose.yml").write_text("services:\n  api: [unclosed\n",
+                                                     encoding="utf-8")
+    (repo / "deploy/Dockerfile").write_text("RUN echo before from\n", encoding="utf-8")
+    (repo / "backend/app/broken.py").write_text("def f(:\n", encoding="utf-8")
+    (repo / "backend/app/latin1.py").write_bytes(b'X = "caf\xe9"\n')
+    (repo / "loop").mkdir()
+    os.symlink("..", repo / "loop/up")  # a directory symlink loop
+    os.symlink("missing-target", repo / "dangling")
+    run = run_cfg(repo, tmp_path, env_file=strong_env(tmp_path), skip=["CFG-063"])
+    r = res(run, "CFG-005")
+    assert r.status is Status.ERROR, describe(r)
+    locs = {f.location for f in r.findings if f.status is Status.ERROR}
+    assert "deploy/.env.production:2" in locs
+    assert "deploy/docker-compose.yml:2" in locs or "deploy/docker-compose.yml:3" in locs
+    assert "deploy/Dockerfile:1" in locs
+    assert "backend/app/broken.py:1" in locs
+    assert "dangling" in locs
+    assert any("not UTF-8" in f.message for f in r.findings)
+    # the other checks still ran and judged what they could parse
+    assert res(run, "CFG-102").status is Status.ERROR  # the broken Dockerfile is reported there
+    assert any(f.status is Status.PASS for f in res(run, "CFG-102").findings)
+    assert res(run, "CFG-040").status is Status.PASS
+    assert res(run, "CFG-150").status in (Status.ERROR, Status.FAIL)
+    assert len(run.results) >= 40
+
+
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    secret = repo / "backend/app/private.py"
+    secret.write_text('import os\nX = os.getenv("PRIVATE_SETTING")\n', encoding="utf-8")
+    secret.chmod(0)
+    try:
+        run = run_cfg(repo, tmp_path, only=["CFG-005", "CFG-040"])
+    finally:
+        secret.chmod(0o644)
+    r = res(run, "CFG-005")
+    if os.geteuid() == 0:
+        # root reads mode-000 files: nothing is unreadable, and the file was parsed
+        assert r.status is Status.PASS, describe(r)
+    else:
+        assert any("unreadable" in f.message and "private.py" in f.location for f in r.findings)
+        assert res(run, "CFG-040").status is Status.ERROR

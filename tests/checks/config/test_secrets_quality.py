@@ -1,0 +1,93 @@
+"""CFG-020..023: placeholder secrets, signing-secret strength, shared secrets, code defaults."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from cfg_helpers import describe, fails, line_of, ref_copy, replace, res, run_cfg, strong_env
+
+from prodaudit.model import Severity, Status
+
+
+def _all_text(run: object) -> str:
+    return str(run.to_dict())  # type: ignore[attr-defined]
+
+
+def test_placeholder_secret_in_profile_env_is_critical(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    env = strong_env(tmp_path, JWT_SECRET="changethis", LLM_API_KEY="your-api-key-here",
+                     SENTRY_DSN="")
+    run = run_cfg(repo, tmp_path, only=["CFG-020"], env_file=env)
+    r = res(run, "CFG-020")
+    assert r.status is Status.FAIL, describe(r)
+    by_name = {f.message.split()[0]: f for f in fails(r)}
+    assert set(by_name) == {"JWT_SECRET", "LLM_API_KEY"}
+    assert by_name["JWT_SECRET"].severity is Severity.CRITICAL
+    assert by_name["JWT_SECRET"].location == f"{env}:{line_of(env, 'JWT_SECRET')}"
+    assert any(f.status is Status.WARN and "SENTRY_DSN is empty" in f.message for f in r.findings)
+    assert "your-api-key-here" not in _all_text(run)
+
+
+def test_compose_fallback_secret_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    compose = repo / "docker-compose.yml"
+    replace(compose, "${JWT_SECRET:?JWT_SECRET must be set to at least 32 random bytes (see "
+            ".env.example)}", "${JWT_SECRET:-supersecretvalue}")
+    run = run_cfg(repo, tmp_path, only=["CFG-020"], env_file=strong_env(tmp_path))
+    r = res(run, "CFG-020")
+    (f,) = fails(r)
+    assert f.location == f"docker-compose.yml:{line_of(compose, 'supersecretvalue')}"
+    assert "supersecretvalue" not in _all_text(run)
+
+
+def test_committed_env_file_placeholder_and_no_env_file_is_not_pass(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / ".env.staging").write_text("DB_PASSWORD=changeme\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020")
+    assert r.status is Status.FAIL and fails(r)[0].location == ".env.staging:1"
+    clean = ref_copy(tmp_path, "clean")
+    r2 = res(run_cfg(clean, tmp_path, only=["CFG-020"]), "CFG-020")
+    assert r2.status is Status.SKIP, describe(r2)  # nothing about the deployment verified
+
+
+def test_weak_signing_secrets(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    for value, why in (("secret123", "shorter than 32"), ("a" * 48, "low entropy"),
+                       ("abababababababababababababababababababab", "low entropy")):
+        env = strong_env(tmp_path, f"{len(value)}{value[:2]}.env", JWT_SECRET=value)
+        run = run_cfg(repo, tmp_path, only=["CFG-021"], env_file=env)
+        r = res(run, "CFG-021")
+        assert r.status is Status.FAIL, describe(r)
+        assert why in fails(r)[0].message and fails(r)[0].severity is Severity.CRITICAL
+        assert value not in _all_text(run)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-021"], env_file=strong_env(tmp_path)), "CFG-021")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_shared_secret_between_dev_and_prod(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    shared = secrets.token_urlsafe(32)
+    env = strong_env(tmp_path, LLM_API_KEY=shared)
+    (repo / ".env.development").write_text(f"DEBUG=true\nLLM_API_KEY={shared}\n", encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-022"], env_file=env)
+    r = res(run, "CFG-022")
+    assert r.status is Status.FAIL, describe(r)
+    assert ".env.development:2" in fails(r)[0].message and shared not in _all_text(run)
+    (repo / ".env.development").write_text(f"LLM_API_KEY={secrets.token_urlsafe(32)}\n",
+                                           encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-022"], env_file=env), "CFG-022")
+    assert r2.status is Status.PASS, describe(r2)
+
+
+def test_hardcoded_secret_default_in_settings(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    settings = repo / "backend/app/settings.py"
+    replace(settings, "    jwt_secret: SecretStr | None = None\n",
+            '    jwt_secret: SecretStr | None = SecretStr("dev-signing-key-0123456789")\n')
+    run = run_cfg(repo, tmp_path, only=["CFG-023"])
+    r = res(run, "CFG-023")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.location == f"backend/app/settings.py:{line_of(settings, 'dev-signing-key')}"
+    assert "dev-signing-key-0123456789" not in _all_text(run)

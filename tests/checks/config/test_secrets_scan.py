@@ -1,0 +1,161 @@
+"""CFG-040..042: credentials in files, in the built frontend, committed env files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cfg_helpers import describe, fails, ref_copy, res, run_cfg
+
+from prodaudit.checks.config.secrets_scan import scan_text
+from prodaudit.model import Status
+
+ALNUM = string.ascii_letters + string.digits
+
+
+def rand(n: int, alphabet: str = ALNUM) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+# Fake credentials, generated per run (nothing real, nothing that a push scanner would block).
+FAKES = {
+    "openai-key": lambda: "sk-proj-" + rand(64),
+    "anthropic-key": lambda: "sk-ant-api03-" + rand(90),
+    "google-api-key": lambda: "AIza" + rand(35),
+    "huggingface-token": lambda: "hf_" + rand(36),
+    "aws-access-key": lambda: "AKIA" + rand(16, string.ascii_uppercase + string.digits),
+    "github-token": lambda: "ghp_" + rand(36),
+    "gitlab-token": lambda: "glpat-" + rand(20),
+    "slack-token": lambda: "xoxb-" + rand(12, string.digits) + "-" + rand(24),
+    "stripe-key": lambda: "sk_" + "live_" + rand(24),
+}
+
+
+def _text(run: object) -> str:
+    return str(run.to_dict())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("rule", sorted(FAKES))
+def test_provider_key_patterns(rule: str) -> None:
+    key = FAKES[rule]()
+    hits, _ = scan_text("app/x.py", f'\n\nCLIENT = make(key="{key}")\n', "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [(rule, 3)]
+    assert key not in hits[0].excerpt
+
+
+def test_other_patterns_and_false_positives() -> None:
+    pw = rand(14)
+    text = (f"DB = 'postgresql://app:{pw}@db.internal:5432/app'\n"
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"
+            f"jwt_secret = '{rand(40)}'\n"
+            "ok1 = 'postgresql://user:password@localhost/db'\n"  # documentation placeholder
+            "ok2 = 'redis://:${REDIS_PASSWORD}@redis:6379/0'\n"
+            "password = request.form.get('password_confirmation_field')\n"
+            "token_url = 'https://example.com/api/v1/oauth2/token/refresh'\n"
+            "SECRET_KEY: str = secrets.token_urlsafe(32)\n")
+    hits, _ = scan_text("app/settings.py", text, "prodaudit: allow")
+    assert sorted((h.rule, h.line) for h in hits) == [
+        ("high-entropy-assignment", 5), ("private-key", 2), ("url-password", 1)]
+
+
+def test_key_in_code_fails_with_redacted_evidence(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    key = FAKES["openai-key"]()
+    (repo / "backend/app/client.py").write_text(f'"""x"""\n\nOPENAI_KEY = "{key}"\n',
+                                                encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r = res(run, "CFG-040")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert (f.location, f.rule) == ("backend/app/client.py:3", "openai-key")
+    assert "[REDACTED]" in f.evidence and key not in _text(run)
+
+
+def test_allow_comment_and_baseline(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    key = FAKES["github-token"]()
+    other = FAKES["aws-access-key"]()
+    (repo / "backend/app/fixtures.py").write_text(
+        f'A = "{key}"  # prodaudit: allow (test fixture)\nB = "{other}"\n', encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert [f.location for f in fails(r)] == ["backend/app/fixtures.py:2"]
+    fp = hashlib.sha256(f"aws-access-key:{other}".encode()).hexdigest()[:16]
+    assert fp in r.findings[-1].message  # the fingerprint to put in the baseline is reported
+    base = tmp_path / "baseline.json"
+    base.write_text(json.dumps({"findings": [{"path": "backend/app/fixtures.py",
+                                              "fingerprint": fp}]}), encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-040"], secrets={"baseline": base}), "CFG-040")
+    assert r2.status is Status.PASS, describe(r2)
+    assert "1 allowed inline, 1 in the baseline" in r2.findings[0].message
+
+
+def test_built_frontend_scanned_even_when_gitignored(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    key = FAKES["openai-key"]()
+    bundle = next((repo / "frontend/dist/assets").glob("*.js"))
+    bundle.write_text(bundle.read_text(encoding="utf-8") + f'\nconst k="{key}";\n',
+                      encoding="utf-8")
+    (repo / ".gitignore").write_text("dist/\n.env\n", encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    listed = subprocess.run([*git, "ls-files"], capture_output=True, text=True, check=True).stdout
+    assert "frontend/dist" not in listed  # ignored by git...
+    run = run_cfg(repo, tmp_path, only=["CFG-040", "CFG-041"])
+    r = res(run, "CFG-041")  # ...but scanned because it ships
+    assert r.status is Status.FAIL, describe(r)
+    assert fails(r)[0].location.startswith("frontend/dist/assets/")
+    assert res(run, "CFG-040").status is Status.PASS  # not counted twice
+    assert key not in _text(run)
+
+
+def test_clean_frontend_build_passes(tmp_path: Path) -> None:
+    r = res(run_cfg(ref_copy(tmp_path), tmp_path, only=["CFG-041"]), "CFG-041")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_committed_env_file_with_real_values(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / "deploy").mkdir()
+    (repo / "deploy/prod.env").write_text(f"JWT_SECRET={rand(48)}\nLOG_LEVEL=INFO\n",
+                                          encoding="utf-8")
+    (repo / ".env").write_text(f"JWT_SECRET={rand(48)}\n", encoding="utf-8")  # git-ignored
+    r = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
+    assert r.status is Status.FAIL, describe(r)
+    assert [f.location for f in fails(r)] == ["deploy/prod.env:1"]
+
+
+def test_binaries_and_large_files_are_skipped_and_counted(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / "blob.bin").write_bytes(b"\0\1\2" + FAKES["openai-key"]().encode())
+    (repo / "big.txt").write_text("x" * 2_100_000 + FAKES["openai-key"](), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")  # default cap: 2 MB
+    assert r.status is Status.PASS, describe(r)
+    assert "skipped: 1 binary, 1 over the size cap" in r.findings[0].message
+
+
+def test_scan_speed_on_a_generated_tree(tmp_path: Path) -> None:
+    repo = tmp_path / "big"
+    for d in range(30):
+        sub = repo / f"pkg{d}"
+        sub.mkdir(parents=True)
+        for i in range(100):
+            body = "".join(f"def f{j}(x):\n    token = compute(x, {j})\n    return token\n"
+                           for j in range(40))  # ~2.5 KB of code mentioning "token"
+            (sub / f"m{i}.py").write_text(body, encoding="utf-8")
+    key = FAKES["anthropic-key"]()
+    (repo / "pkg7/m42.py").write_text(f'KEY = "{key}"\n', encoding="utf-8")
+    t0 = time.monotonic()
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    elapsed = time.monotonic() - t0
+    r = res(run, "CFG-040")
+    assert [f.location for f in fails(r)] == ["pkg7/m42.py:1"]
+    summary = r.findings[-1].message
+    assert "3000 files scanned" in summary
+    assert elapsed < 60, f"3000-file scan took {elapsed:.1f} s"

@@ -1,0 +1,133 @@
+"""DEP-070–073: the compose healthcheck probes readiness, /metrics in Prometheus format with
+request metrics (real reference target and small real servers), error tracking in the env,
+structured logs of a target the audit started itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from dep_helpers import (  # noqa: F401 - fixtures
+    describe,
+    result,
+    run_deployment,
+    ultra_copy,
+)
+from servers.serving import serve_app
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from prodaudit.audit import run_audit
+from prodaudit.checks.deployment.monitoring import parse_prometheus
+from prodaudit.config import load_config
+from prodaudit.model import Status
+from prodaudit.target import ReferenceTarget
+
+DSN = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.example.com/42"
+
+
+def test_reference_target_monitoring(tmp_path: Path, hardened_target: ReferenceTarget) -> None:
+    run = run_deployment(tmp_path, ["DEP-070", "DEP-071", "DEP-072"], {"SENTRY_DSN": DSN},
+                         base_url=hardened_target.base_url)
+    for cid in ("DEP-070", "DEP-071", "DEP-072"):
+        r = result(run, cid)
+        assert r.status is Status.PASS, describe(r)
+    assert "http_request" in result(run, "DEP-071").findings[0].message
+    assert "0123456789abcdef0123456789abcdef" not in str(run.to_dict())
+
+
+def _app(body: str, media_type: str) -> Starlette:
+    async def metrics(request: Request) -> Response:
+        if media_type == "application/json":
+            return JSONResponse({"requests": 12})
+        return PlainTextResponse(body, media_type=media_type)
+
+    return Starlette(routes=[Route("/metrics", metrics)])
+
+
+@pytest.mark.parametrize(("body", "media_type", "expected"), [
+    ("", "application/json", "not in Prometheus text format"),
+    ("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n",
+     "text/plain; version=0.0.4", "no HTTP request metrics"),
+])
+def test_metrics_failures(tmp_path: Path, body: str, media_type: str, expected: str) -> None:
+    with serve_app(_app(body, media_type)) as url:
+        run = run_deployment(tmp_path, ["DEP-071"], base_url=url)
+    r = result(run, "DEP-071")
+    assert r.status is Status.FAIL, describe(r)
+    assert expected in " ".join(f.message for f in r.findings)
+    assert "GET http://127.0.0.1:" in r.findings[0].location
+
+
+def test_parse_prometheus() -> None:
+    types, samples, bad = parse_prometheus(
+        '# HELP http_requests_total x\n# TYPE http_requests_total counter\n'
+        'http_requests_total{method="GET",route="/health",status="200"} 3\n'
+        'http_request_duration_seconds_bucket{le="+Inf"} 3 1700000000\nnot a sample line\n')
+    assert types == {"http_requests_total": "counter"}
+    assert samples == ["http_requests_total", "http_request_duration_seconds_bucket"]
+    assert bad == ["not a sample line"]
+
+
+def _mutate_compose(repo: Path, change: str) -> None:
+    path = repo / "docker-compose.yml"
+    if change == "liveness":
+        text = path.read_text(encoding="utf-8")
+        assert "8000/health/ready" in text
+        path.write_text(text.replace("8000/health/ready", "8000/health"), encoding="utf-8")
+        return
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["services"]["api"]["healthcheck"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("change", "status", "expected"), [
+    ("liveness", Status.WARN, "liveness endpoint only"),
+    ("none", Status.FAIL, "no healthcheck"),
+])
+def test_compose_healthcheck_variants(tmp_path: Path, ultra_copy: Path, change: str,
+                                      status: Status, expected: str) -> None:
+    _mutate_compose(ultra_copy, change)
+    run = run_deployment(tmp_path, ["DEP-070"], repo=ultra_copy)
+    r = result(run, "DEP-070")
+    assert r.status is status, describe(r)
+    assert expected in r.findings[0].message
+    assert r.findings[0].location == "docker-compose.yml"
+
+
+@pytest.mark.parametrize(("env", "status"), [
+    ({}, Status.FAIL),
+    ({"SENTRY_DSN": ""}, Status.FAIL),
+    ({"SENTRY_DSN": "not-a-dsn-value"}, Status.FAIL),
+    ({"SENTRY_DSN": DSN}, Status.PASS),
+])
+def test_error_tracking(tmp_path: Path, env: dict[str, str], status: Status,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    run = run_deployment(tmp_path, ["DEP-072"], env)
+    r = result(run, "DEP-072")
+    assert r.status is status, describe(r)
+
+
+def test_error_tracking_outside_production_warns(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENTRY_DSN", raising=False)
+    run = run_deployment(tmp_path, ["DEP-072"], {}, profile="staging")
+    assert result(run, "DEP-072").status is Status.WARN
+
+
+def test_structured_logs_of_started_target(tmp_path: Path) -> None:
+    cfg = load_config({"only": ["DEP-073"], "output": tmp_path / "reports"})
+    run = run_audit(cfg, ["deployment"], quiet=True, write=False).run
+    r = result(run, "DEP-073")
+    assert r.status is Status.PASS, describe(r)
+    assert "log lines are JSON objects" in r.findings[0].message
+
+
+def test_structured_logs_skip_without_log(tmp_path: Path,
+                                          hardened_target: ReferenceTarget) -> None:
+    run = run_deployment(tmp_path, ["DEP-073"], base_url=hardened_target.base_url)
+    assert result(run, "DEP-073").status is Status.SKIP

@@ -1,0 +1,111 @@
+"""RDY-020–026 on a copy of the reference target whose frontend sources are replaced by a
+well-structured React app (no problem) or a flawed one (the problems)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rdy_helpers import assert_status, messages, mvp, run_rdy, write
+
+from prodaudit.model import Status
+
+__all__ = ["mvp"]
+
+IDS = ["RDY-020", "RDY-021", "RDY-022", "RDY-023", "RDY-024", "RDY-025", "RDY-026"]
+
+CLIENT = """export async function listNotes(token) {
+  const r = await fetch("/notes", { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return r.json();
+}
+"""
+BOUNDARY = """import { Component } from "react";
+export class ErrorBoundary extends Component {
+  state = { failed: false };
+  static getDerivedStateFromError() { return { failed: true }; }
+  componentDidCatch(error) { console.warn(error); }
+  render() { return this.state.failed ? <p>Something went wrong.</p> : this.props.children; }
+}
+"""
+NOTES_GOOD = """import { useEffect, useState } from "react";
+import { listNotes } from "../api/client.js";
+export function Notes({ token }) {
+  const [notes, setNotes] = useState([]);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    listNotes(token).then(setNotes).catch(setError).finally(() => setLoading(false));
+  }, [token]);
+  if (loading) return <p aria-busy="true">Loading…</p>;
+  if (error) return <p role="alert">{String(error)}</p>;
+  return <ul>{notes.map((n) => <li key={n.id}>{n.title}</li>)}</ul>;
+}
+"""
+NOTES_BAD = """import { useEffect, useState } from "react";
+export function Notes() {
+  const [notes, setNotes] = useState([]);
+  useEffect(() => { fetch("/notes").then((r) => r.json()).then(setNotes); }, []);
+  return <ul>{notes.map((n) =>
+    <li key={n.id} dangerouslySetInnerHTML={{ __html: n.body }} />)}</ul>;
+}
+"""
+INDEX_GOOD = ('<!doctype html><html><head><meta name="viewport" '
+              'content="width=device-width, initial-scale=1"></head><body></body></html>\n')
+INDEX_BAD = "<!doctype html><html><head><title>x</title></head><body></body></html>\n"
+
+
+def frontend(root: Path, *, good: bool) -> Path:
+    fe = root / "frontend"
+    for sub in ("src", "dist"):
+        shutil.rmtree(fe / sub, ignore_errors=True)
+    (fe / "index.html").unlink(missing_ok=True)
+    deps = {"react": "19.0.0", "react-dom": "19.0.0", "zustand": "5.0.0"}
+    if not good:
+        deps["@reduxjs/toolkit"] = "2.0.0"
+    write(fe / "package.json", json.dumps({"name": "fe", "dependencies": deps}))
+    write(fe / "index.html", INDEX_GOOD if good else INDEX_BAD)
+    write(fe / "src" / "main.jsx", 'import { createRoot } from "react-dom/client";\n'
+          + ('import { ErrorBoundary } from "./components/ErrorBoundary.jsx";\n' if good else ""))
+    if good:
+        write(fe / "src" / "api" / "client.js", CLIENT)
+        write(fe / "src" / "components" / "ErrorBoundary.jsx", BOUNDARY)
+        write(fe / "src" / "components" / "Notes.jsx", NOTES_GOOD)
+    else:
+        write(fe / "src" / "api" / "client.js", CLIENT)
+        write(fe / "src" / "components" / "Notes.jsx", NOTES_BAD)
+        write(fe / "src" / "components" / "Huge.jsx",
+              "export const Huge = () => null;\n" + "// filler\n" * 450)
+    return root
+
+
+def test_good_frontend_passes(mvp: Path) -> None:
+    results = run_rdy(IDS, repo=frontend(mvp, good=True))
+    for check_id in IDS:
+        assert_status(results[check_id], Status.PASS)
+    assert "src/api/client.js" in messages(results["RDY-020"])
+    assert "getDerivedStateFromError" in messages(results["RDY-021"]) or "componentDidCatch" in \
+        messages(results["RDY-021"])
+
+
+@pytest.mark.parametrize(("check_id", "status", "needle"), [
+    ("RDY-020", Status.WARN, "frontend/src/components/Notes.jsx"),
+    ("RDY-021", Status.FAIL, "no React error boundary"),
+    ("RDY-022", Status.WARN, "no loading or error state"),
+    ("RDY-023", Status.WARN, "Huge.jsx has 451 lines"),
+    ("RDY-024", Status.WARN, "redux, zustand"),
+    ("RDY-025", Status.FAIL, "dangerouslySetInnerHTML"),
+    ("RDY-026", Status.FAIL, "no viewport meta tag"),
+])
+def test_flawed_frontend(mvp: Path, check_id: str, status: Status, needle: str) -> None:
+    r = run_rdy(check_id, repo=frontend(mvp, good=False))[check_id]
+    assert_status(r, status)
+    assert needle in messages(r), messages(r)
+
+
+def test_no_frontend_skips(mvp: Path) -> None:
+    shutil.rmtree(mvp / "frontend")
+    r = run_rdy("RDY-021", repo=mvp)["RDY-021"]
+    assert r.status is Status.SKIP and "no frontend sources" in r.reason

@@ -1,0 +1,184 @@
+"""RDY-081–084 and RDY-090–094: static checks on a mutated copy of the reference target, and the
+PostgreSQL checks against the test database (``PRODAUDIT_TEST_DATABASE_URL``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest_services import database_url, require_service
+from rdy_helpers import assert_status, edit, messages, mvp, run_rdy, write
+
+from prodaudit.checks.readiness.continuity import judge_pitr
+from prodaudit.model import Status
+
+__all__ = ["mvp"]
+
+APP = Path("backend/app")
+
+
+def test_rdy081_cache_layer(mvp: Path) -> None:
+    r = run_rdy("RDY-081", repo=mvp)["RDY-081"]
+    assert_status(r, Status.PASS)
+    for p in (mvp / "backend").rglob("*.py"):
+        text = p.read_text()
+        p.write_text(re.sub(r"(?i)cache[-_]?control|lru_cache|functools\.cache|setex", "x_header",
+                            text))
+    r = run_rdy("RDY-081", repo=mvp)["RDY-081"]
+    assert_status(r, Status.WARN)
+    assert "no caching in the backend" in messages(r)
+
+
+def test_rdy082_pool_settings(mvp: Path) -> None:
+    r = run_rdy("RDY-082", repo=mvp)["RDY-082"]
+    assert_status(r, Status.PASS)
+    assert "pool_pre_ping" in messages(r)
+    db = mvp / APP / "db.py"
+    text = db.read_text()
+    start = text.index("    return create_engine(\n        url,\n        pool_pre_ping=True")
+    end = text.index("\n    )\n", start) + len("\n    )\n")
+    db.write_text(text[:start] + "    return create_engine(url)\n" + text[end:])
+    r = run_rdy("RDY-082", repo=mvp)["RDY-082"]
+    assert_status(r, Status.FAIL)
+    assert "default pool settings" in messages(r) and "backend/app/db.py:" in messages(r)
+
+
+def test_rdy084_load_tests(mvp: Path) -> None:
+    for p in list(mvp.rglob("*")):
+        if p.is_file() and re.search(r"locust|k6|load[_-]?test|\.jmx$", p.name, re.I):
+            p.unlink()
+    r = run_rdy("RDY-084", repo=mvp)["RDY-084"]
+    assert_status(r, Status.FAIL)
+    write(mvp / "loadtest" / "locustfile.py",
+          "from locust import HttpUser, task\n\n\nclass U(HttpUser):\n"
+          "    @task\n    def health(self):\n        self.client.get('/health')\n")
+    r = run_rdy("RDY-084", repo=mvp)["RDY-084"]
+    assert_status(r, Status.PASS)
+    assert "loadtest/locustfile.py" in messages(r)
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def db_env(tmp_path: Path) -> Path:
+    url = database_url()
+    require_service("postgres", url is not None, "PRODAUDIT_TEST_DATABASE_URL is not set")
+    return write(tmp_path / "db.env", f"DATABASE_URL={url}\n")
+
+
+def show(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(database_url() or "", autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute(f"SHOW {name}").fetchone()  # noqa: S608 - fixed names
+    return str(row[0]) if row else ""
+
+
+def test_rdy090_pitr_judgement() -> None:
+    good = judge_pitr({"wal_level": "replica", "archive_mode": "on",
+                       "archive_command": "pgbackrest --stanza=main archive-push %p"})
+    assert [f.status for f in good] == [Status.PASS]
+    for bad, needle in (
+        ({"wal_level": "replica", "archive_mode": "off", "archive_command": "(disabled)"},
+         "archive_mode=off"),
+        ({"wal_level": "minimal", "archive_mode": "off"}, "wal_level=minimal"),
+        ({"wal_level": "replica", "archive_mode": "on", "archive_command": "(disabled)",
+          "archive_library": ""}, "not archived anywhere"),
+    ):
+        findings = judge_pitr(bad)
+        assert [f.status for f in findings] == [Status.FAIL] and needle in findings[0].message
+
+
+def test_rdy090_pitr_live(tmp_path: Path) -> None:
+    env = db_env(tmp_path)
+    r = run_rdy("RDY-090", env_file=str(env))["RDY-090"]
+    mode, command = show("archive_mode"), show("archive_command")
+    if mode in ("on", "always") and command not in ("", "(disabled)"):
+        assert_status(r, Status.PASS)
+    else:
+        assert_status(r, Status.FAIL)
+        assert f"archive_mode={mode!r}" in r.findings[0].evidence
+
+
+def test_database_checks_skip_without_postgres(tmp_path: Path) -> None:
+    env = write(tmp_path / "sqlite.env", "DATABASE_URL=sqlite:///./app.db\n")
+    for check_id in ("RDY-083", "RDY-090"):
+        r = run_rdy(check_id, env_file=str(env))[check_id]
+        assert r.status is Status.SKIP and "not a PostgreSQL URL" in r.reason
+    r = run_rdy("RDY-083")["RDY-083"]
+    assert r.status is Status.SKIP and "DATABASE_URL not set" in r.reason
+
+
+def test_rdy083_slow_queries_live(tmp_path: Path) -> None:
+    env = db_env(tmp_path)
+    import psycopg
+
+    with psycopg.connect(database_url() or "", autocommit=True, connect_timeout=5) as conn:
+        enabled = conn.execute(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone()
+    r = run_rdy("RDY-083", env_file=str(env))["RDY-083"]
+    if enabled is None:
+        assert r.status is Status.SKIP
+        assert "pg_stat_statements is not enabled" in r.reason
+    else:
+        assert r.status in (Status.PASS, Status.WARN, Status.SKIP), r.reason
+    assert (database_url() or "").split("@")[0] not in r.reason  # no credentials in output
+
+
+# ---- continuity -------------------------------------------------------------------------------
+
+
+def test_rdy091_backup_jobs(mvp: Path) -> None:
+    r = run_rdy("RDY-091", repo=mvp)["RDY-091"]
+    assert_status(r, Status.FAIL)
+    assert "no backup script" in messages(r)
+    write(mvp / "scripts" / "backup.sh",
+          "#!/bin/sh\npg_dump -Fc \"$DATABASE_URL\" > /backups/ultra-$(date +%F).dump\n")
+    r = run_rdy("RDY-091", repo=mvp)["RDY-091"]
+    assert_status(r, Status.WARN)
+    assert "not scheduled" in messages(r) and "no restore script" in messages(r)
+    write(mvp / "scripts" / "crontab", "15 2 * * * /app/scripts/backup.sh\n")
+    write(mvp / "scripts" / "restore.sh",
+          "#!/bin/sh\npg_restore --clean -d \"$DATABASE_URL\" \"$1\"\n")
+    r = run_rdy("RDY-091", repo=mvp)["RDY-091"]
+    assert_status(r, Status.PASS)
+    assert "scripts/backup.sh" in messages(r)
+
+
+def test_rdy092_single_points_of_failure(mvp: Path) -> None:
+    compose = mvp / "docker-compose.yml"
+    for other in mvp.glob("docker-compose.*.yml"):
+        other.unlink()
+    r = run_rdy("RDY-092", repo=mvp)["RDY-092"]
+    assert_status(r, Status.WARN)
+    assert "service api runs a single replica" in messages(r)
+    for cpus, memory in (("1.0", "512M"), ("0.5", "256M")):
+        limits = f"      resources:\n        limits:\n          cpus: \"{cpus}\"\n"
+        edit(compose, limits + f"          memory: {memory}",
+             "      replicas: 2\n" + limits + f"          memory: {memory}")
+    r = run_rdy("RDY-092", repo=mvp)["RDY-092"]
+    assert_status(r, Status.PASS)
+    assert "single-instance services: postgres, redis" in messages(r)
+    text = compose.read_text()
+    pg = "  postgres:\n    image: postgres:16.6-alpine\n"
+    assert pg + "    restart: unless-stopped\n" in text
+    compose.write_text(text.replace(pg + "    restart: unless-stopped\n", pg))
+    r = run_rdy("RDY-092", repo=mvp)["RDY-092"]
+    assert_status(r, Status.FAIL)
+    assert "service postgres has no restart policy" in messages(r)
+
+
+@pytest.mark.parametrize(("check_id", "doc"), [
+    ("RDY-093", "# Disaster recovery\n\nRTO 4 h, RPO 15 min.\n"),
+    ("RDY-094", "# Failover\n\nPromote the replica.\n"),
+])
+def test_dr_and_failover_docs(mvp: Path, check_id: str, doc: str) -> None:
+    for p in list(mvp.rglob("*.md")):
+        p.unlink()
+    r = run_rdy(check_id, repo=mvp)[check_id]
+    assert_status(r, Status.FAIL)
+    write(mvp / "docs" / "continuity.md", doc)
+    r = run_rdy(check_id, repo=mvp)[check_id]
+    assert_status(r, Status.PASS)
+    assert "docs/continuity.md" in messages(r)
