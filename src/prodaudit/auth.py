@@ -1,4 +1,5 @@
-"""Login discovery and the audit account's session (shared by the functional and security suites)."""
+"""Login discovery and the audit account's session (shared by the functional and security
+suites)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from prodaudit.config import AuthConfig
 from prodaudit.http import Exchange, Http, join_url
 from prodaudit.openapi import OpenAPIDoc, Operation
 
-LOGIN_PATH_RE = r"(^|/)(login|log-in|signin|sign-in|token|access-token|jwt/create|auth/jwt/login)/?$"
+LOGIN_PATH_RE = (
+    r"(^|/)(login|log-in|signin|sign-in|token|access-token|jwt/create|auth/jwt/login)/?$"
+)
 ME_PATH_RE = r"(^|/)(me|whoami|profile|current[-_]?user|user)/?$"
 REFRESH_PATH_RE = r"(^|/)(refresh|token/refresh|refresh[-_]?token)/?$"
 LOGOUT_PATH_RE = r"(^|/)(logout|log-out|signout|sign-out|revoke)/?$"
@@ -70,7 +73,9 @@ def credentials_from_env(cfg: AuthConfig, second: bool = False) -> Credentials |
     return Credentials(user, pw)
 
 
-def find_operation(doc: OpenAPIDoc | None, pattern: str, methods: tuple[str, ...]) -> Operation | None:
+def find_operation(
+    doc: OpenAPIDoc | None, pattern: str, methods: tuple[str, ...]
+) -> Operation | None:
     if doc is None:
         return None
     ops = doc.find(pattern, methods)
@@ -104,7 +109,9 @@ def _username_field(doc: OpenAPIDoc | None, url: str, cfg: AuthConfig) -> str:
     return "username"
 
 
-def extract_tokens(ex: Exchange) -> tuple[str | None, str | None, str | None, str | None, float | None]:
+def extract_tokens(
+    ex: Exchange,
+) -> tuple[str | None, str | None, str | None, str | None, float | None]:
     """(access, refresh, scheme, cookie_name, expires_in) from a login response."""
     access = refresh = scheme = cookie = None
     expires: float | None = None
@@ -116,8 +123,12 @@ def extract_tokens(ex: Exchange) -> tuple[str | None, str | None, str | None, st
     if isinstance(body, dict):
         holders = [body] + [v for v in body.values() if isinstance(v, dict)]
         for h in holders:
-            access = access or next((str(h[k]) for k in TOKEN_KEYS if isinstance(h.get(k), str)), None)
-            refresh = refresh or next((str(h[k]) for k in REFRESH_KEYS if isinstance(h.get(k), str)), None)
+            access = access or next(
+                (str(h[k]) for k in TOKEN_KEYS if isinstance(h.get(k), str)), None
+            )
+            refresh = refresh or next(
+                (str(h[k]) for k in REFRESH_KEYS if isinstance(h.get(k), str)), None
+            )
             if isinstance(h.get("token_type"), str):
                 scheme = h["token_type"]
             if isinstance(h.get("expires_in"), int | float):

@@ -122,7 +122,8 @@ class OpenAPIDoc:
 
 def parse(spec: Any, source: str) -> OpenAPIDoc:
     if not isinstance(spec, dict):
-        raise OpenAPIError(f"{source}: not an OpenAPI document (top level is {type(spec).__name__})")
+        kind = type(spec).__name__
+        raise OpenAPIError(f"{source}: not an OpenAPI document (top level is {kind})")
     if not ("openapi" in spec or "swagger" in spec):
         raise OpenAPIError(f"{source}: no 'openapi' or 'swagger' version field")
     paths = spec.get("paths")
@@ -174,11 +175,14 @@ def load_text(text: str, source: str) -> OpenAPIDoc:
     return parse(data, source)
 
 
-async def discover(http: Http, base_url: str, explicit: str | None) -> tuple[OpenAPIDoc, list[Exchange]]:
+async def discover(
+    http: Http, base_url: str, explicit: str | None
+) -> tuple[OpenAPIDoc, list[Exchange]]:
     """Find the OpenAPI document: ``explicit`` (path or URL), else common paths and /docs links."""
     tried: list[Exchange] = []
-    if explicit and not explicit.startswith(("http://", "https://", "/")):
-        path = Path(explicit)
+    is_url = explicit is not None and explicit.startswith(("http://", "https://"))
+    if explicit and not is_url and (not explicit.startswith("/") or Path(explicit).is_file()):
+        path = Path(explicit)  # a file (an absolute path that exists, or a relative one)
         try:
             return load_text(path.read_text(encoding="utf-8"), str(path)), tried
         except OSError as exc:
@@ -210,7 +214,9 @@ async def discover(http: Http, base_url: str, explicit: str | None) -> tuple[Ope
             tried.append(ex)
             if ex.status != 200:
                 continue
-            m = re.search(r"""(?:url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text)
+            m = re.search(
+                r"""(?:url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text
+            )
             if m:
                 spec_ex = await http.get(join_url(base_url, m.group(1)), follow_redirects=True)
                 tried.append(spec_ex)

@@ -4,7 +4,8 @@
 - ``raw``: answers every connection with bytes that are not HTTP at all;
 - ``hang``: accepts connections, reads the request, never answers;
 - ``redirect``: 302 to a new URL on the same server, forever;
-- ``huge``: 200 with a 50 MB JSON-typed body on every path.
+- ``huge``: 200 with a 50 MB JSON-typed body on every path;
+- ``stall``: answers ``/`` with 404 at once, never answers any other path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from prodaudit.target import free_port
 
 HUGE_BYTES = 50 * 1024 * 1024
-MODES = ("garbage", "raw", "hang", "redirect", "huge")
+MODES = ("garbage", "raw", "hang", "redirect", "huge", "stall")
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
@@ -39,7 +40,11 @@ async def _handle(mode: str, reader: asyncio.StreamReader, writer: asyncio.Strea
                 writer.write(os.urandom(256))
                 await writer.drain()
                 return
-            if mode == "hang":
+            if mode == "stall" and path == b"/":
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                continue
+            if mode in ("hang", "stall"):
                 await asyncio.sleep(3600)
                 return
             if mode == "redirect":

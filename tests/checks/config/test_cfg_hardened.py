@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cfg_helpers import describe, ref_copy, res, run_cfg, strong_env
+from cfg_helpers import describe, ref_copy, run_cfg, strong_env
 
 from prodaudit.model import AuditRun, Status
 
@@ -55,6 +55,9 @@ def test_env_graph_is_exported(hardened: tuple[AuditRun, Path]) -> None:
     assert jwt["compose_required"] is True and "docker-compose.yml" in jwt["set_in"]
     assert "api" in jwt["compose_services"]
     assert by_name["LOG_LEVEL"]["default"] == "INFO" and by_name["LOG_LEVEL"]["secret"] is False
+    expire = by_name["ACCESS_TOKEN_EXPIRE_MINUTES"]  # a setting about tokens, not a secret
+    assert expire["secret"] is False and expire["default"] == "15"
+    assert by_name["DATABASE_URL"]["secret"] is True  # SecretStr field
     assert by_name["API_BASE_URL"]["read_at"][0].startswith("frontend/serve.py:")
     assert "PATH" not in by_name  # runtime variables set only by the Dockerfile are left out
     for v in graph["variables"]:

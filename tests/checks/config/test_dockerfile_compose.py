@@ -37,7 +37,8 @@ def flawed(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRun, Path]:
     dc.write_text('version: "3.9"\n' + dc.read_text(encoding="utf-8"), encoding="utf-8")
     replace(dc, "      redis:\n        condition: service_healthy\n    healthcheck:",
             "      redis:\n        condition: service_started\n    healthcheck:")
-    replace(dc, "  api:\n    <<: *hardening\n", "  api:\n    <<: *hardening\n    privileged: true\n")
+    replace(dc, "  api:\n    <<: *hardening\n",
+            "  api:\n    <<: *hardening\n    privileged: true\n")
     replace(dc, "    image: postgres:16.6-alpine\n    restart: unless-stopped\n",
             "    image: postgres:16.6-alpine\n    restart: unless-stopped\n    ports:\n"
             "      - \"5432:5432\"\n")
@@ -45,8 +46,10 @@ def flawed(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRun, Path]:
             "      POSTGRES_DB",
             "      POSTGRES_PASSWORD: Literal-Pg-Pass-42\n      POSTGRES_DB")
     replace(dc, "    volumes:\n      - pgdata:/var/lib/postgresql/data\n", "")
-    replace(dc, "      test: [\"CMD-SHELL\", \"pg_isready", "      disable: true\n      x: [\"CMD-SHELL\", \"pg_isready")
-    replace(dc, "    image: redis:7.4.1-alpine\n    restart: unless-stopped\n", "    image: redis:latest\n")
+    replace(dc, "      test: [\"CMD-SHELL\", \"pg_isready",
+            "      disable: true\n      x: [\"CMD-SHELL\", \"pg_isready")
+    replace(dc, "    image: redis:7.4.1-alpine\n    restart: unless-stopped\n",
+            "    image: redis:latest\n")
     replace(dc, "    deploy:\n      resources:\n        limits:\n          cpus: \"0.5\"\n"
             "          memory: 256M\n          pids: 128\n", "")
     (repo / "docker-compose.override.yml").write_text(
@@ -110,9 +113,10 @@ def test_compose_rules(flawed: tuple[AuditRun, Path]) -> None:
     def at(needle: str) -> str:
         return f"docker-compose.yml:{line_of(dc, needle)}"
 
-    assert _locs(run, "CFG-150") == {at("disable: true") .replace(
-        str(line_of(dc, "disable: true")), str(line_of(dc, "disable: true") - 1))}
-    assert at("condition: service_started") .split(":")[0] in next(iter(_locs(run, "CFG-151")))
+    # the healthcheck: key sits right above "disable: true"
+    assert _locs(run, "CFG-150") == {f"docker-compose.yml:{line_of(dc, 'disable: true') - 1}"}
+    api_depends = lines.index("    depends_on:", lines.index("  api:")) + 1
+    assert _locs(run, "CFG-151") == {f"docker-compose.yml:{api_depends}"}
     assert _locs(run, "CFG-152") == {service_line("redis")}
     assert _locs(run, "CFG-153") == {at("privileged: true")}
     pg_ports = _locs(run, "CFG-154")
@@ -137,3 +141,18 @@ def test_reset_tag_and_override_merge(tmp_path: Path) -> None:
     assert _locs(run, "CFG-154") == {"docker-compose.override.yml:3"}
     # depends_on reset: the api still names postgres in DATABASE_URL, so the wait is missing
     assert any("api uses postgres" in f.message for f in fails(res(run, "CFG-151")))
+
+
+def test_missing_healthcheck_covered_by_compose_is_warn(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    df = repo / "Dockerfile"
+    text = df.read_text(encoding="utf-8")
+    api_at = text.index("FROM runtime AS api")
+    hc_at = text.index("HEALTHCHECK", api_at)
+    cmd_at = text.index("CMD [", hc_at)
+    df.write_text(text[:hc_at] + text[cmd_at:], encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-103"]), "CFG-103")
+    assert r.status is Status.WARN, describe(r)
+    warns = [f for f in r.findings if f.status is Status.WARN]
+    assert len(warns) == 1 and "stage api" in warns[0].message
+    assert "Compose service built from it" in warns[0].message

@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cfg_helpers import append, describe, fails, line_of, ref_copy, replace, res, run_cfg, strong_env
+from cfg_helpers import (
+    append,
+    describe,
+    fails,
+    line_of,
+    ref_copy,
+    replace,
+    res,
+    run_cfg,
+    strong_env,
+)
 
 from prodaudit.checks.config.envfiles import parse_env_text
 from prodaudit.checks.config.envmodel import build_graph
@@ -149,8 +159,9 @@ C = getenv("GETENV_VAR")
 D = "FLAG" in os.environ
 ''', encoding="utf-8")
     (repo / "tests/test_x.py").write_text('import os\nos.environ["TEST_ONLY"]\n', encoding="utf-8")
-    (repo / "web.ts").write_text('const a = process.env.REACT_APP_API;\nconst b = import.meta.env'
-                                 '["VITE_KEY"];\nconst m = import.meta.env.MODE;\n', encoding="utf-8")
+    (repo / "web.ts").write_text('const a = process.env.REACT_APP_API;\n'
+                                 'const b = import.meta.env["VITE_KEY"];\n'
+                                 "const m = import.meta.env.MODE;\n", encoding="utf-8")
     g = build_graph(_ctx(repo))
     v = g.vars
     assert v["APP_SECRET_KEY"].required and v["APP_SECRET_KEY"].secret
@@ -190,6 +201,9 @@ def test_bad_input_gives_errors_and_the_suite_still_runs(tmp_path: Path) -> None
     (repo / "loop").mkdir()
     os.symlink("..", repo / "loop/up")  # a directory symlink loop
     os.symlink("missing-target", repo / "dangling")
+    (repo / "worker").mkdir()
+    (repo / "worker/pyproject.toml").write_text("[project\nname = 'w'\n", encoding="utf-8")
+    (repo / "frontend/package.json").write_text('{"dependencies": {', encoding="utf-8")
     run = run_cfg(repo, tmp_path, env_file=strong_env(tmp_path), skip=["CFG-063"])
     r = res(run, "CFG-005")
     assert r.status is Status.ERROR, describe(r)
@@ -199,11 +213,14 @@ def test_bad_input_gives_errors_and_the_suite_still_runs(tmp_path: Path) -> None
     assert "deploy/Dockerfile:1" in locs
     assert "backend/app/broken.py:1" in locs
     assert "dangling" in locs
-    assert any("not UTF-8" in f.message for f in r.findings)
+    assert len([f for f in r.findings if "not UTF-8" in f.message]) == 1  # reported once
     # the other checks still ran and judged what they could parse
     assert res(run, "CFG-102").status is Status.ERROR  # the broken Dockerfile is reported there
     assert any(f.status is Status.PASS for f in res(run, "CFG-102").findings)
     assert res(run, "CFG-040").status is Status.PASS
+    assert any(f.status is Status.ERROR and f.location == "worker/pyproject.toml"
+               for f in res(run, "CFG-060").findings), describe(res(run, "CFG-060"))
+    assert res(run, "CFG-062").status is Status.ERROR
     assert res(run, "CFG-150").status in (Status.ERROR, Status.FAIL)
     assert len(run.results) >= 40
 

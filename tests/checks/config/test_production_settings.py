@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cfg_helpers import append, describe, fails, line_of, ref_copy, replace, res, run_cfg, strong_env
+from cfg_helpers import (
+    append,
+    describe,
+    fails,
+    line_of,
+    ref_copy,
+    replace,
+    res,
+    run_cfg,
+    strong_env,
+)
 
 from prodaudit.model import Status
 
@@ -23,7 +33,8 @@ def test_debug_and_dev_environment_fail(tmp_path: Path) -> None:
 
 def test_debug_code_default_counts_when_nothing_sets_it(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
-    replace(repo / "backend/app/settings.py", "    debug: bool = False\n", "    debug: bool = True\n")
+    replace(repo / "backend/app/settings.py", "    debug: bool = False\n",
+            "    debug: bool = True\n")
     env = tmp_path / "min.env"
     env.write_text("JWT_SECRET=" + "k9" * 30 + "\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-030"], env_file=env), "CFG-030")
@@ -66,7 +77,8 @@ def test_mock_mode_on_in_production(tmp_path: Path) -> None:
     r = res(run_cfg(repo, tmp_path, only=["CFG-033"],
                     env_file=strong_env(tmp_path, MOCK_LLM="true")), "CFG-033")
     assert r.status is Status.FAIL, describe(r)
-    replace(repo / "docker-compose.yml", "MOCK_LLM: ${MOCK_LLM:-false}", "MOCK_LLM: ${MOCK_LLM:-true}")
+    replace(repo / "docker-compose.yml", "MOCK_LLM: ${MOCK_LLM:-false}",
+            "MOCK_LLM: ${MOCK_LLM:-true}")
     env = tmp_path / "no-mock.env"  # MOCK_LLM unset: the Compose fallback decides
     env.write_text("JWT_SECRET=" + "k9" * 30 + "\n", encoding="utf-8")
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-033"], env_file=env), "CFG-033")

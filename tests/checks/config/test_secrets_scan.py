@@ -52,13 +52,14 @@ def test_provider_key_patterns(rule: str) -> None:
 def test_other_patterns_and_false_positives() -> None:
     pw = rand(14)
     text = (f"DB = 'postgresql://app:{pw}@db.internal:5432/app'\n"
-            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"
+            f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{rand(60)}\n-----END RSA PRIVATE KEY-----\n"
             f"jwt_secret = '{rand(40)}'\n"
             "ok1 = 'postgresql://user:password@localhost/db'\n"  # documentation placeholder
             "ok2 = 'redis://:${REDIS_PASSWORD}@redis:6379/0'\n"
             "password = request.form.get('password_confirmation_field')\n"
             "token_url = 'https://example.com/api/v1/oauth2/token/refresh'\n"
-            "SECRET_KEY: str = secrets.token_urlsafe(32)\n")
+            "SECRET_KEY: str = secrets.token_urlsafe(32)\n"
+            'PEM_MARKER = "-----BEGIN PRIVATE KEY-----"  # a parser constant, not a key\n')
     hits, _ = scan_text("app/settings.py", text, "prodaudit: allow")
     assert sorted((h.rule, h.line) for h in hits) == [
         ("high-entropy-assignment", 5), ("private-key", 2), ("url-password", 1)]

@@ -52,9 +52,11 @@ def test_missing_variables_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "required variable" in f.evidence  # Compose's own error
 
 
-def test_hostnet_override_needs_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostnet_override_needs_database_url(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    files = [REFERENCE_TARGET / "docker-compose.yml", REFERENCE_TARGET / "docker-compose.hostnet.yml"]
+    files = [REFERENCE_TARGET / "docker-compose.yml",
+             REFERENCE_TARGET / "docker-compose.hostnet.yml"]
     run = run_deployment(tmp_path, ["DEP-001"], full_env(), compose_files=files)
     r = result(run, "DEP-001")
     assert r.status is Status.FAIL, describe(r)

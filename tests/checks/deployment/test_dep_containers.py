@@ -3,6 +3,7 @@ image built for the test): a healthy stack passes up/health/restart/teardown; a 
 that never passes fails with the probe output; Ctrl-C during `up --wait` still tears down;
 docker.keep_up leaves the stack running. Nothing is left behind (asserted)."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 import os
@@ -64,7 +65,9 @@ def stack(tmp_path: Path, image: str, port: int, healthy: bool, retries: int = 2
     restart: unless-stopped
     entrypoint: ["/bin/busybox", "sh", "-c"]
     command:
-      - "/bin/busybox mkdir -p /w && echo ok > /w/health && exec /bin/busybox httpd -f -p 127.0.0.1:{port} -h /w"
+      - >-
+        /bin/busybox mkdir -p /w && echo ok > /w/health
+        && exec /bin/busybox httpd -f -p 127.0.0.1:{port} -h /w
     healthcheck:
       test: {probe}
       interval: 1s

@@ -1,6 +1,7 @@
 """DEP-050–053 against real PostgreSQL: connection, pool settings in the engine setup (AST),
 foreign keys without an index (catalog query), sslmode for remote hosts."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 from pathlib import Path

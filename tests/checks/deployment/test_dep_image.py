@@ -3,6 +3,7 @@ with the host's wheelhouse) passes; a Dockerfile that runs as root, bakes a secr
 has a healthcheck whose binary is missing fails with evidence; a failing build keeps its log.
 Every image the audit builds is removed when the audit ends."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 import secrets

@@ -2,6 +2,7 @@
 a migration that fails on a fresh database, a destructive migration without downgrade, a
 database behind head and a model without migration fail with evidence."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,10 +70,10 @@ def test_reference_migrations_pass(tmp_path: Path, pg_url: str, fresh_db: str) -
 
 
 def test_two_heads(tmp_path: Path, ultra_copy: Path, pg_url: str) -> None:
-    add_revision(ultra_copy, "0003a", "0002", "    op.add_column('users', sa.Column('a', sa.Integer()))",
-                 "    op.drop_column('users', 'a')")
-    add_revision(ultra_copy, "0003b", "0002", "    op.add_column('users', sa.Column('b', sa.Integer()))",
-                 "    op.drop_column('users', 'b')")
+    for rev, col in (("0003a", "a"), ("0003b", "b")):
+        add_revision(ultra_copy, rev, "0002",
+                     f"    op.add_column('users', sa.Column('{col}', sa.Integer()))",
+                     f"    op.drop_column('users', '{col}')")
     run = run_deployment(tmp_path, ["DEP-040", "DEP-041"], {"DATABASE_URL": pg_url},
                          repo=ultra_copy)
     heads = result(run, "DEP-040")

@@ -2,6 +2,7 @@
 request metrics (real reference target and small real servers), error tracking in the env,
 structured logs of a target the audit started itself."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 from pathlib import Path

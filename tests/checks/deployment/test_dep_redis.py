@@ -2,6 +2,7 @@
 no maxmemory and no password fails; a queue with an evicting policy fails; CONFIG disabled is
 SKIP; an unreachable Redis fails DEP-060."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 import secrets

@@ -3,6 +3,7 @@ says so in one line and the runtime checks are SKIP; with the real engine, Postg
 the hardened reference stack (host-network override, local base image, wheelhouse) builds,
 comes up healthy, survives a crash and is torn down without leftovers."""
 
+# ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
 import json
@@ -95,3 +96,20 @@ def test_reference_stack_end_to_end(tmp_path: Path, fresh_db: str, shared_redis_
                            f"label=com.docker.compose.project={project}"],
                           capture_output=True, text=True, timeout=60).stdout.split()
     assert left == []
+
+
+def test_keep_up_option_sets_docker_keep_up() -> None:
+    from prodaudit.cli import build_parser, config_from_args
+
+    ns = build_parser().parse_args(["run", "--suite", "deployment", "--keep-up", "--no-start"])
+    assert config_from_args(ns).docker.keep_up is True
+    ns = build_parser().parse_args(["run", "--suite", "deployment", "--no-start"])
+    assert config_from_args(ns).docker.keep_up is False
+
+
+def test_help_lists_the_options() -> None:
+    proc = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0
+    for opt in ("--compose-file", "--env-file", "--keep-up"):
+        assert opt in proc.stdout

@@ -109,3 +109,14 @@ def test_huge_body_is_capped(tmp_path: Path) -> None:
     assert "byte cap" in doc.reason
     assert result(run, "FUN-002").status is Status.ERROR
     assert took < 90
+
+
+def test_target_that_stalls_after_the_root_is_bounded(tmp_path: Path) -> None:
+    with bad_server("stall") as url:
+        run, took = _audit(url, tmp_path)
+    _assert_not_verified(run)
+    for cid in ("FUN-001", "FUN-002", "FUN-003", "FUN-010", "FUN-050"):
+        r = result(run, cid)
+        assert r.status is Status.ERROR, (cid, r.status, r.reason)
+        assert "timed out" in r.reason or "no complete response" in r.reason, (cid, r.reason)
+    assert took < 60

@@ -146,3 +146,20 @@ def test_no_document_anywhere_fails(tmp_path: Path) -> None:
     assert r.status is Status.FAIL
     assert "no OpenAPI document found" in r.findings[0].message
     assert result(run, "FUN-011").status is Status.SKIP
+
+
+def test_real_flask_api_with_cookie_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from servers import flask_api
+
+    monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", flask_api.USER)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_PASSWORD", flask_api.PASSWORD)
+    only = ["FUN-001", "FUN-003", "FUN-010", "FUN-011", "FUN-012", "FUN-020", "FUN-022"]
+    with flask_api.serve_flask() as url:
+        run = audit_target(None, tmp_path, only=only, base_url=url)
+    for cid in only:
+        r = result(run, cid)
+        assert r.status is Status.PASS, (cid, r.status, r.reason, [f.message for f in r.findings])
+    assert "3.1.0" in result(run, "FUN-010").findings[-1].message
+    assert "a cookie (access_token)" in result(run, "FUN-020").findings[0].message
+    steps = {s["step"]: s for s in run.facts["auth_flow"]}
+    assert steps["old token after logout"]["status"] == 401

@@ -17,9 +17,12 @@ from prodaudit.target import ReferenceTarget
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def need_chromium() -> None:
-    require_service("chromium", chromium_path() is not None,
-                    "no executable /usr/bin/chromium (apt-get install chromium)")
+def need_chromium() -> dict[str, str]:
+    """Skip (fail under CI=true) without Chromium; the readiness config that points at it."""
+    path = chromium_path()
+    require_service("chromium", path is not None,
+                    "no executable Chromium (apt-get install chromium, or PRODAUDIT_TEST_CHROMIUM)")
+    return {"chromium_path": str(path)}
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +44,10 @@ def flawed_frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Static
 
 
 def test_browser_hardened_target(hardened_target: ReferenceTarget, tmp_path: Path) -> None:
-    need_chromium()
+    browser = need_chromium()
     out = tmp_path / "reports"
-    results = run_rdy(["RDY-030", "RDY-031"], target=hardened_target, output=out)
+    results = run_rdy(["RDY-030", "RDY-031"], target=hardened_target, output=out,
+                      readiness=browser)
     assert_status(results["RDY-030"], Status.PASS)
     assert_status(results["RDY-031"], Status.PASS)
     for name in ("rdy-030-phone-375px.png", "rdy-030-desktop-1280px.png"):
@@ -53,9 +57,10 @@ def test_browser_hardened_target(hardened_target: ReferenceTarget, tmp_path: Pat
 
 
 def test_browser_flawed_frontend(flawed_frontend: StaticServer, tmp_path: Path) -> None:
-    need_chromium()
+    browser = need_chromium()
     out = tmp_path / "reports"
-    results = run_rdy(["RDY-030", "RDY-031"], frontend_url=flawed_frontend.url, output=out)
+    results = run_rdy(["RDY-030", "RDY-031"], frontend_url=flawed_frontend.url, output=out,
+                      readiness=browser)
     r30 = results["RDY-030"]
     assert_status(r30, Status.FAIL)
     phone = next(f for f in r30.findings if "375px" in f.location)

@@ -130,6 +130,11 @@ def test_rdy083_slow_queries_live(tmp_path: Path) -> None:
 
 
 def test_rdy091_backup_jobs(mvp: Path) -> None:
+    for p in list(mvp.rglob("*")):  # whatever backup tooling the reference target may have grown
+        if p.is_file() and p.suffix not in (".md", ".rst", ".txt") and re.search(
+                r"pg_dump|pg_basebackup|pgbackrest|wal-g|barman|restic|borg", p.read_text(
+                    errors="replace")):
+            p.unlink()
     r = run_rdy("RDY-091", repo=mvp)["RDY-091"]
     assert_status(r, Status.FAIL)
     assert "no backup script" in messages(r)

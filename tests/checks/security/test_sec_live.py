@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import audit_target, result
@@ -107,8 +108,20 @@ def test_hardened_passes(hardened_run: AuditRun, check_id: str) -> None:
     assert r.status is Status.PASS, (r.status, r.reason, [f.message for f in r.findings])
 
 
-def test_claims_rejection_skips_without_a_known_secret(hardened_run: AuditRun) -> None:
+def test_claims_rejection_uses_the_deployment_secret(hardened_run: AuditRun) -> None:
     r = result(hardened_run, "SEC-011")
+    assert r.status is Status.PASS, (r.reason, [f.message for f in r.findings])
+    msg = r.findings[0].message
+    assert "$JWT_SECRET from --env-file" in msg and "exp one hour in the past" in msg
+
+
+def test_claims_rejection_skips_without_a_known_secret(
+    sec_hardened: ReferenceTarget, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("ENVIRONMENT=production\n", encoding="utf-8")
+    run = audit_target(sec_hardened, tmp_path, only=["SEC-011"], env_file=empty)
+    r = result(run, "SEC-011")
     assert r.status is Status.SKIP
     assert "secret is unknown" in r.reason
 

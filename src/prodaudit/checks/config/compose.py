@@ -143,7 +143,7 @@ def depends_healthy(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-152", "Services have a restart policy", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("9.2.2", "P.2.2"))
+       checklist=("P.2.2",))
 def restart_policy(ctx: Context) -> list[Finding]:
     """Every service started by default has ``restart: unless-stopped`` / ``always`` /
     ``on-failure`` (or ``deploy.restart_policy``).
@@ -346,7 +346,7 @@ def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
 
 
 @check("CFG-157", "Database data lives on a named volume", severity=Severity.HIGH,
-       needs=("repo",), checklist=("P.2.3", "3.2.4", "3.3.1"))
+       needs=("repo",), checklist=("P.2.3",))
 def db_volume(ctx: Context) -> list[Finding]:
     """Every PostgreSQL/MySQL/MariaDB/MongoDB service mounts a named volume (declared under
     top-level ``volumes:``); a bind mount is a WARN (works, but ties data to one host path and
@@ -387,7 +387,8 @@ def db_volume(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-158", "Services have memory and CPU limits", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("3.3.2", "P.2.2"), references=("CIS Docker 5.10", "5.11"))
+       needs=("repo",), checklist=("P.2.2",),
+       references=("CIS Docker 5.10", "5.11"))
 def resource_limits(ctx: Context) -> list[Finding]:
     """Every service started by default has a memory limit (``deploy.resources.limits.memory``
     or ``mem_limit``); a missing CPU limit is a WARN.

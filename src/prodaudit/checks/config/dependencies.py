@@ -198,7 +198,7 @@ def python_pinned(ctx: Context) -> list[Finding]:
         d = rel.rpartition("/")[0]
         prefix = f"{d}/" if d else ""
         locks = [prefix + n for n in PY_LOCKS if prefix + n in ctx.files.files]
-        pinned_reqs = [rf for rf in reqs if rf.path.startswith(prefix) and rf.pins
+        pinned_reqs = [rf for rf in reqs if rf.path.rpartition("/")[0] == d and rf.pins
                        and not rf.unpinned]
         if not locks and not pinned_reqs:
             out.append(failed(f"{rel} declares {len(deps)} dependencies but has no lock file "
@@ -244,7 +244,7 @@ def lock_in_sync(ctx: Context) -> list[Finding]:
                 break
         if not source:
             for rf in _req_files(ctx):
-                if rf.path.startswith(prefix) and rf.pins:
+                if rf.path.rpartition("/")[0] == d and rf.pins:
                     locked.update({p.name: p.version for p in rf.pins})
                     source = rf.path
         if not deps or not locked:

@@ -4,6 +4,7 @@ DL3042, DL3013, DL3019) so results can be compared (docs/comparisons.md)."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 
@@ -85,6 +86,22 @@ def _compose_targets(ctx: Context) -> set[str]:
             b = svc.get("build")
             if isinstance(b, dict) and b.get("target"):
                 out.add(str(b["target"]).lower())
+    return out
+
+
+def _compose_healthchecked(ctx: Context) -> set[str]:
+    """Dockerfiles (repo-relative) built by a Compose service that has a healthcheck."""
+    out = set()
+    for p in compose_projects(ctx):
+        base = posixpath.dirname(p.files[0].path) if p.files else ""
+        for svc in p.services.values():
+            build, hc = svc.get("build"), svc.get("healthcheck")
+            if build is None or not hc or (isinstance(hc, dict) and hc.get("disable")):
+                continue
+            context = build if isinstance(build, str) else str(build.get("context", "."))
+            name = "Dockerfile" if isinstance(build, str) else str(build.get("dockerfile",
+                                                                             "Dockerfile"))
+            out.add(posixpath.normpath(posixpath.join(base, context, name)))
     return out
 
 
@@ -218,8 +235,8 @@ def non_root(ctx: Context) -> list[Finding]:
        checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",))
 def healthcheck(ctx: Context) -> list[Finding]:
     """Every buildable final stage has a ``HEALTHCHECK`` (its own or inherited from the stage it
-    is built from) that is not ``HEALTHCHECK NONE``. A Compose healthcheck for the service is an
-    accepted alternative and turns a missing one into a WARN.
+    is built from) that is not ``HEALTHCHECK NONE``. A healthcheck on the Compose service built
+    from this Dockerfile is an accepted alternative and turns a missing one into a WARN.
 
     Without a health check Docker reports a hung or deadlocked container as "running" and
     dependents start against it.
@@ -227,8 +244,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
     Remediation: ``HEALTHCHECK --interval=15s --timeout=5s CMD ["python", "-c", "...urlopen(
     'http://127.0.0.1:8000/health')"]`` (curl may not exist in slim images).
     """
-    compose_hc = any(svc.get("healthcheck") and svc.get("build") is not None
-                     for p in compose_projects(ctx) for svc in p.services.values())
+    compose_hc = _compose_healthchecked(ctx)
     wanted = _compose_targets(ctx)
     out: list[Finding] = []
     for df in _dfs(ctx):
@@ -245,8 +261,8 @@ def healthcheck(ctx: Context) -> list[Finding]:
             msg = f"{df.path} {_stage_label(st)}: " + (
                 "HEALTHCHECK NONE disables the check" if hc else "no HEALTHCHECK")
             loc = df.loc(hc.line if hc else st.line)
-            if compose_hc:
-                out.append(warned(msg + " (a Compose healthcheck exists for built services)",
+            if df.path in compose_hc:
+                out.append(warned(msg + " (the Compose service built from it has a healthcheck)",
                                   location=loc))
             else:
                 out.append(failed(msg, location=loc))

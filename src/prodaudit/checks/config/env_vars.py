@@ -252,9 +252,9 @@ def config_input(ctx: Context) -> list[Finding]:
     """
     g = graph(ctx)
     out: list[Finding] = []
-    for path, line, msg in g.problems:
+    for path, line, msg in dict.fromkeys(g.problems):
         out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
-    for path, why in list(ctx.files.problems):
+    for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))
         else:

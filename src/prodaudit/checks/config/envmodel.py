@@ -9,6 +9,7 @@ it into ``audit.json`` as ``facts.env_graph`` (shape in docs/config.md).
 from __future__ import annotations
 
 import ast
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,9 @@ from prodaudit.checks.config.composemodel import (
 from prodaudit.checks.config.dockerfilemodel import dockerfiles
 from prodaudit.checks.config.envfiles import env_files
 from prodaudit.context import Context
-from prodaudit.redact import is_secret_name
+from prodaudit.checks.config.secretvalues import is_secret_var
 
-PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "examples", "node_modules"})
+PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
 BUILD_PARTS = frozenset({"dist", "build", "static", "public", "node_modules", ".next", "out"})
 FRONTEND_BUILTINS = frozenset({"MODE", "DEV", "PROD", "SSR", "BASE_URL", "NODE_ENV"})
@@ -34,6 +35,8 @@ _FRONTEND_RE = re.compile(
     r"(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
 )
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
+PROGRESS_EVERY = 5000
+log = logging.getLogger("prodaudit.config.envgraph")
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Var:
 
     @property
     def secret(self) -> bool:
-        return is_secret_name(self.name) or any(r.secret_type for r in self.reads)
+        return is_secret_var(self.name) or any(r.secret_type for r in self.reads)
 
     @property
     def default(self) -> str | None:
@@ -281,7 +284,10 @@ def _frontend_file(rel: str) -> bool:
 # ---------------------------------------------------------------------------- build
 def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
-    for rel in ctx.files.files:
+    total = len(ctx.files.files)
+    for n, rel in enumerate(ctx.files.files, 1):
+        if n % PROGRESS_EVERY == 0:
+            log.info("variable graph: %d/%d files", n, total)
         if _python_file(rel):
             text = ctx.read(rel)
             if text is None:

@@ -195,7 +195,7 @@ def _url_findings(name: str, value: str, location: str, source: str, redis: bool
 
 
 @check("CFG-032", "Database and Redis URLs are production-grade", severity=Severity.HIGH,
-       needs=("repo",), checklist=("P.1.3", "P.1.4", "3.3.4"), references=("CWE-306",))
+       needs=("repo",), checklist=("P.1.3", "P.1.4"), references=("CWE-306",))
 def service_urls(ctx: Context) -> list[Finding]:
     """In the production profile the database URL (``database.url_env``, default
     ``DATABASE_URL``) does not point at SQLite or localhost (WARN: valid only for single-host
@@ -289,7 +289,7 @@ def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
 
 
 @check("CFG-034", "Interactive API docs are not exposed in production", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("6.1.2", "1.3.1"), references=("OWASP API9:2023",))
+       needs=("repo",), references=("OWASP API9:2023",))
 def docs_exposure(ctx: Context) -> list[Finding]:
     """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
     setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production

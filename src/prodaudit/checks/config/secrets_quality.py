@@ -57,7 +57,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
     (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
-    no fallback value (``${JWT_SECRET:-secret}``).
+    no fallback value (``${JWT_SECRET:-secret}``). Example and development env files are not
+    judged.
 
     Template defaults are public: anyone can sign tokens with ``changethis`` or log in to a
     database whose password is ``postgres``. A Compose fallback turns a forgotten variable into a
@@ -69,7 +70,9 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     checked = 0
-    files: list[EnvFile] = [ef for ef in env_files(ctx) if ef.kind not in ("example",)]
+    # example files hold placeholders by design; development files may hold weak local secrets
+    files: list[EnvFile] = [ef for ef in env_files(ctx)
+                            if ef.kind in ("production", "staging", "unknown")]
     prof = _profile_file(ctx)
     if prof is not None:
         files.insert(0, prof)

@@ -91,18 +91,27 @@ def _build(ctx: Context) -> BuiltImage:
     cmd.append(str(context_dir))
     img = BuiltImage(tag=tag, dockerfile=dockerfile, context_dir=context_dir, target=target,
                      build_args=args, ok=False, log="", seconds=0.0)
-    ctx.on_close(lambda: remove_image(tag, created_ids(img.log)))
     start = time.monotonic()
     timeout = ctx.cfg.docker.build_timeout_seconds
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def cleanup() -> None:  # the run's end (also Ctrl-C): stop a build still running, then remove
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        remove_image(tag, created_ids(img.log))
+
+    ctx.on_close(cleanup)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        img.log = (proc.stdout + proc.stderr)[-20000:]
+        out, _ = proc.communicate(timeout=timeout)
+        img.log = out[-20000:]
         img.ok = proc.returncode == 0
         if not img.ok:
             img.error = f"docker build exited with {proc.returncode}"
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or b""
-        img.log = (out.decode(errors="replace") if isinstance(out, bytes) else out)[-20000:]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate(timeout=30)
+        img.log = (out or "")[-20000:]
         img.error = f"docker build did not finish within {timeout:.0f} s"
     img.seconds = time.monotonic() - start
     if img.ok:

@@ -112,7 +112,7 @@ def parse_prometheus(text: str) -> tuple[dict[str, str], list[str], list[str]]:
 
 
 @check("DEP-071", "/metrics answers in Prometheus text format with request metrics",
-       severity=Severity.MEDIUM, needs=("live",), checklist=("3.3.4", "5.2.1", "P.1.5"))
+       severity=Severity.MEDIUM, needs=("live",), checklist=("5.2.1", "P.1.5"))
 async def metrics(ctx: Context) -> list[Finding]:
     """``GET /metrics`` answers 200 in the Prometheus text exposition format (``# TYPE`` lines,
     well-formed samples) and includes HTTP request metrics (a counter such as

@@ -89,7 +89,7 @@ async def private_login(ctx: Context, check_id: str) -> AuthSession:
         raise Skip(f"audit account login failed: {exc}") from None
     ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
     # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
-    shared = ctx._sessions.get("first")
+    shared = getattr(ctx, "_sessions", {}).get("first")
     if shared is not None and ctx.cfg.auth.token_scheme is None:
         sess.scheme = shared.scheme
     await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")

@@ -76,7 +76,9 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
         ex = await ctx.http.get(ctx.url(path))
         if ex.status == 200:
             return path, tried
-        if ex.status is not None and 300 <= ex.status < 400:
+        if ex.status is None:
+            raise Unusable(f"GET {path}: {ex.error}")
+        if 300 <= ex.status < 400:
             redirected.append(path)
     await _redirect_trouble(ctx, redirected)
     raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}); set health.liveness_path")

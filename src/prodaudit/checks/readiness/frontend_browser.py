@@ -94,7 +94,7 @@ def _listen(page: Any, res: ViewportResult) -> None:
 
 
 def evidence_dir(ctx: Context) -> Path:
-    path = ctx.cfg.output / "evidence"
+    path = ctx.cfg.output.resolve() / "evidence"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -373,6 +373,21 @@ def xss_sinks(ctx: Context) -> list[Finding]:
     return findings
 
 
+_NOT_APP_PAGES = frozenset(
+    {
+        "node_modules",
+        "coverage",
+        "htmlcov",
+        "site",
+        "docs",
+        "_build",
+        "reports",
+        "playwright-report",
+        "test-results",
+    }
+)
+
+
 @check(
     "RDY-026",
     "Built page declares a responsive viewport",
@@ -393,9 +408,7 @@ def viewport_meta(ctx: Context) -> list[Finding]:
     pages = [
         rel
         for rel in ctx.files.files
-        if rel.rsplit("/", 1)[-1] == "index.html"
-        and "node_modules" not in rel
-        and "coverage" not in rel.split("/")
+        if rel.rsplit("/", 1)[-1] == "index.html" and not _NOT_APP_PAGES & set(rel.split("/")[:-1])
     ]
     if not pages:
         raise Skip("no index.html in the repository")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from prodaudit.checks.readiness._scan import find_doc_topic, parts, py_sources
+from prodaudit.checks.readiness._scan import find_doc_topic, is_test_path, parts, py_sources
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
@@ -264,7 +264,8 @@ _SHIP_IMAGES = re.compile(
 
 
 def compose_docs(ctx: Context) -> list[tuple[str, dict[str, object]]]:
-    """Compose files of the audit (``--compose-file``) or of the repository, parsed."""
+    """Compose files of the audit (``--compose-file``) or, without it, the repository's stack
+    files (no ``*override*`` files, nothing under tests/, examples/, fixtures/), parsed."""
 
     def build() -> list[tuple[str, dict[str, object]]]:
         paths: list[tuple[str, str | None]] = []
@@ -277,7 +278,12 @@ def compose_docs(ctx: Context) -> list[tuple[str, dict[str, object]]]:
         else:
             for rel in ctx.files.files:
                 name = rel.rsplit("/", 1)[-1]
-                if re.match(r"(docker-)?compose[\w.-]*\.ya?ml$", name):
+                if (
+                    re.match(r"(docker-)?compose[\w.-]*\.ya?ml$", name)
+                    and "override" not in name  # merged onto a base file, not a stack alone
+                    and not is_test_path(rel)
+                    and not {"examples", "fixtures", "corpus"} & set(parts(rel)[:-1])
+                ):
                     paths.append((rel, ctx.read(rel)))
         out = []
         for rel, text in paths:
@@ -414,7 +420,11 @@ def _yaml_files(ctx: Context) -> list[tuple[str, object]]:
     def build() -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = []
         for rel in ctx.files.files:
-            if not rel.endswith((".yml", ".yaml")) or "node_modules" in parts(rel):
+            if (
+                not rel.endswith((".yml", ".yaml"))
+                or "node_modules" in parts(rel)
+                or is_test_path(rel)
+            ):
                 continue
             try:
                 docs = list(yaml.safe_load_all(ctx.read(rel) or ""))

@@ -77,7 +77,7 @@ def inventory(ctx: Context) -> TestInventory:
 @check(
     "RDY-040",
     "The target has automated tests",
-    severity=Severity.HIGH,
+    severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.1.1",),
 )

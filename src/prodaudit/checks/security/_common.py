@@ -210,12 +210,22 @@ def live_location(ex: Exchange) -> str:
     return f"{ex.method} {ex.url}"
 
 
+SECRET_NAMES = ("JWT_SECRET", "JWT_SECRET_KEY", "JWT_SIGNING_KEY", "SECRET_KEY", "AUTH_SECRET")
+
+
 def known_secret(ctx: Context) -> tuple[bytes, str] | None:
-    """The signing secret and where it came from: given for a staging audit (``jwt.secret_env``)
-    or cracked offline from the issued token (SEC-005's word list)."""
+    """The signing secret as given for the audited deployment: ``jwt.secret_env``, else a
+    conventional variable (JWT_SECRET, SECRET_KEY ...) in ``--env-file`` or the started target's
+    environment (never the audit process's own environment)."""
     if ctx.cfg.jwt.secret_env:
         val = ctx.env_value(ctx.cfg.jwt.secret_env)
         if val:
             ctx.redact.register(val)
             return val.encode(), f"the secret in ${ctx.cfg.jwt.secret_env}"
+        return None
+    for env, where in ((ctx.profile_env, "--env-file"), (ctx.target_env, "the started target")):
+        for name in SECRET_NAMES:
+            if env.get(name):
+                ctx.redact.register(env[name])
+                return env[name].encode(), f"${name} from {where}"
     return None

@@ -186,7 +186,7 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
 @check(
     "SEC-021",
     "API-key protected operations reject missing, empty and wrong keys",
-    severity=Severity.HIGH,
+    severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("8.2.1",),
     references=("CWE-306", "OWASP API2:2023"),
@@ -233,6 +233,7 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
                         f"{op.method} {op.path} answered {ex.status} with a {label} {pname}",
                         location=live_location(ex),
                         evidence=ex.evidence(400),
+                        severity=Severity.HIGH,
                     )
                 )
     if not sent:

@@ -240,7 +240,7 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     if audited == 0 and unaudited:
         raise Skip(
             f"not verified: pip-audit could not audit any of {unaudited} packages "
-            "(vulnerability service unreachable; use --vuln-db or run with network access)"
+            "(vulnerability service unreachable)"
         )
     if not out:
         out.append(
