@@ -171,7 +171,8 @@ def run_deployment(tmp_path: Path, only: list[str], env: dict[str, str] | None =
     env_file = tmp_path / f"audit-{uuid.uuid4().hex[:6]}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()), encoding="utf-8")
     cli: dict[str, Any] = {"repo": repo or REFERENCE_TARGET, "output": tmp_path / "reports",
-                           "only": only, "start_target": False, "env_file": env_file, **cfg}
+                           "only": only, "start_target": False, "env_file": env_file,
+                           "allow_mutations": True, **cfg}
     return run_audit(load_config(cli), ["deployment"], quiet=True, write=False).run
 
 

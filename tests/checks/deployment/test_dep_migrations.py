@@ -154,3 +154,10 @@ def test_sqlite_deployment_needs_a_scratch_server(tmp_path: Path) -> None:
     r = result(run, "DEP-041")
     assert r.status is Status.SKIP
     assert "PRODAUDIT_SCRATCH_DATABASE_URL" in r.reason
+
+
+def test_scratch_database_on_the_target_server_needs_allow_mutations(tmp_path: Path, pg_url: str) -> None:
+    run = run_deployment(tmp_path, ["DEP-041"], {"DATABASE_URL": pg_url}, allow_mutations=False)
+    r = result(run, "DEP-041")
+    assert r.status is Status.SKIP, describe(r)
+    assert "--allow-mutations" in r.reason

@@ -145,12 +145,15 @@ def test_rdy009_raw_body(mvp: Path) -> None:
 
 @pytest.fixture(scope="module")
 def rest_flawed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceTarget]:
-    """A started copy whose notes router uses a verb path and a 200 on create."""
+    """A started copy whose notes router uses a verb path, a 200 on create and no summary, and
+    whose metrics have no latency histogram."""
     root = copy_mvp(tmp_path_factory.mktemp("rest") / "mvp")
     notes = root / APP / "routers" / "notes.py"
     edit(notes, '@router.post(\n    "",\n    status_code=status.HTTP_201_CREATED,',
          '@router.post(\n    "/createNote",\n    status_code=status.HTTP_200_OK,')
     edit(notes, 'summary="Create a note",', "")
+    # and its metrics lose the request-latency histogram (renamed to a size metric)
+    edit(root / APP / "metrics.py", '"http_request_duration_seconds"', '"http_response_size"')
     yield from started(root)
 
 
@@ -169,3 +172,10 @@ def test_rdy005_rest_conventions_flawed(rest_flawed: ReferenceTarget) -> None:
     assert_status(r["RDY-061"], Status.FAIL)
     assert any(f.location == "POST /notes/createNote" and "function name" in f.message
                for f in r["RDY-061"].findings)
+
+
+def test_rdy054_metrics_without_latency(rest_flawed: ReferenceTarget) -> None:
+    r = run_rdy("RDY-054", target=rest_flawed)["RDY-054"]
+    assert_status(r, Status.FAIL)
+    assert "no request latency histogram" in messages(r)
+    assert "request counter" not in messages(r)  # the counter is still there

@@ -23,8 +23,8 @@ from prodaudit.checks.config.composemodel import (
 )
 from prodaudit.checks.config.dockerfilemodel import dockerfiles
 from prodaudit.checks.config.envfiles import env_files
-from prodaudit.context import Context
 from prodaudit.checks.config.secretvalues import is_secret_var
+from prodaudit.context import Context
 
 PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")

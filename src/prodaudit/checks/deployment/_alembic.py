@@ -277,6 +277,9 @@ def scratch_server_url(ctx: Context) -> str:
         raise Skip(f"{ctx.cfg.database.url_env} not set and no {ctx.cfg.database.scratch_url_env}: "
                    "no PostgreSQL server for a scratch database")
     ctx.redact.register_env({ctx.cfg.database.url_env: url})
+    if not ctx.cfg.allow_mutations:
+        raise Skip(f"creating a scratch database on the server of {ctx.cfg.database.url_env} is a "
+                   f"write: pass --allow-mutations or set {ctx.cfg.database.scratch_url_env}")
     if not is_postgres(url):
         raise Skip(f"{ctx.cfg.database.url_env} is not PostgreSQL ({url.split(':', 1)[0]}); set "
                    f"{ctx.cfg.database.scratch_url_env} to a PostgreSQL server for the scratch run")
