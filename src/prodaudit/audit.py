@@ -49,7 +49,9 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
     try:
         target.start()
         os.environ.update(target.audit_env)
-        update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url}
+        # the audit owns this throwaway target (temporary SQLite database): writes are safe
+        update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url,
+                                  "allow_mutations": True}
         if cfg.env_file is None:
             update["env_file"] = target.env_file
         say(f"reference target up: api {target.base_url}, frontend {target.frontend_url}", quiet)

@@ -65,7 +65,7 @@ class Context:
             ok, value = self._memo[key]
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return,unused-ignore]
 
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
@@ -216,8 +216,8 @@ class Context:
             from python_on_whales.exceptions import DockerException
 
             client = DockerClient(
-                compose_files=list(self.cfg.compose_files) or None,
-                compose_env_files=[self.cfg.env_file] if self.cfg.env_file else None,
+                compose_files=list(self.cfg.compose_files),
+                compose_env_files=[self.cfg.env_file] if self.cfg.env_file else [],
                 client_call=["docker"],
             )
             try:

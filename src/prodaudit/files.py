@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def _git_files(root: Path) -> list[str] | None:
     return [p for p in out.decode("utf-8", "replace").split("\0") if p]
 
 
-def _walk(root: Path, idx: FileIndex, max_files: int, only_under: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def _walk(
+    root: Path, idx: FileIndex, max_files: int, only_under: tuple[str, ...] = ()
+) -> Iterator[str]:
     count = 0
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=lambda e: idx.problems.append(

@@ -56,7 +56,7 @@ async def _call(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> list
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(pool, lambda: _collect_sync(spec.func(ctx)))
     if inspect.isasyncgen(out):
-        return [f async for f in out]
+        return _collect_sync([f async for f in out])
     return _collect_sync(out)
 
 
@@ -65,7 +65,8 @@ def _collect_sync(out: Any) -> list[Finding]:
         return []
     if isinstance(out, Finding):
         return [out]
-    return list(out)
+    collected: list[Finding] = list(out)
+    return collected
 
 
 async def run_one(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> CheckResult:

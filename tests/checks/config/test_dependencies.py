@@ -140,3 +140,19 @@ def test_license_compliance(tmp_path: Path) -> None:
     r3 = res(run_cfg(repo, tmp_path, only=["CFG-064"],
                      licenses={"target_venv": venv, "deny": [], "allow": ["MIT"]}), "CFG-064")
     assert r3.status is Status.WARN  # LGPL and GPL are not in the allow list
+
+
+def test_poetry_project_with_lock(tmp_path: Path) -> None:
+    repo = tmp_path / "poetry"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\nversion = "1"\n[tool.poetry.dependencies]\n'
+        'python = "^3.11"\nfastapi = "^0.115"\nrequests = "2.32.3"\n', encoding="utf-8")
+    (repo / "poetry.lock").write_text(
+        '[[package]]\nname = "fastapi"\nversion = "0.115.6"\n\n'
+        '[[package]]\nname = "requests"\nversion = "2.31.0"\n', encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-060", "CFG-061"])
+    assert res(run, "CFG-060").status is Status.PASS
+    r = res(run, "CFG-061")
+    assert r.status is Status.FAIL, describe(r)
+    assert [f.message.split()[0:2] for f in fails(r)] == [["requests", "2.31.0"]]

@@ -91,3 +91,12 @@ def test_hardcoded_secret_default_in_settings(tmp_path: Path) -> None:
     (f,) = fails(r)
     assert f.location == f"backend/app/settings.py:{line_of(settings, 'dev-signing-key')}"
     assert "dev-signing-key-0123456789" not in _all_text(run)
+
+
+def test_placeholder_password_inside_a_dsn(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    env = strong_env(tmp_path, DATABASE_URL="postgresql+psycopg://app:changeme@db:5432/app")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"], env_file=env), "CFG-020")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.message.startswith("DATABASE_URL (URL password)")

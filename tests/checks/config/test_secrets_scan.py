@@ -160,3 +160,17 @@ def test_scan_speed_on_a_generated_tree(tmp_path: Path) -> None:
     summary = r.findings[-1].message
     assert "3000 files scanned" in summary
     assert elapsed < 60, f"3000-file scan took {elapsed:.1f} s"
+
+
+def test_tracked_env_file_in_git(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    (repo / ".env").write_text(f"LLM_API_KEY={rand(40)}\n", encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
+    assert r.status is Status.PASS, describe(r)  # ignored by .gitignore: not in the index
+    subprocess.run([*git, "add", "-f", ".env"], check=True)
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
+    assert r2.status is Status.FAIL and fails(r2)[0].location == ".env:1", describe(r2)
+    assert "tracked" in fails(r2)[0].message

@@ -341,6 +341,12 @@ def log_aggregation(ctx: Context) -> list[Finding]:
     ]
 
 
+# request metrics of subsystems, not of the HTTP API itself
+_OTHER = re.compile(
+    r"(llm|openai|db|database|sql|redis|cache|celery|task|job|queue|process|"
+    r"python|go|grpc_client|outgoing|client)_",
+    re.I,
+)
 _METRIC_CANDIDATES = ("/metrics", "/api/metrics", "/metrics/", "/prometheus")
 
 
@@ -353,8 +359,10 @@ _METRIC_CANDIDATES = ("/metrics", "/api/metrics", "/metrics/", "/prometheus")
 )
 async def metrics_content(ctx: Context) -> list[Finding]:
     """The backend's Prometheus metrics (``readiness.metrics_path`` or ``/metrics``) include a
-    request counter (``*_requests_total`` or similar ``_total`` counter) and a request-latency
-    histogram or summary (``*_duration_*``/``*_latency_*`` with ``_bucket``/``_sum``/``_count``).
+    request counter (a counter named ``*request*``/``*http*``, e.g. ``http_requests_total``) and
+    a request-latency histogram or summary (``*request*``/``*http*`` and ``duration``/``latency``/
+    ``seconds``). Metrics of subsystems (``llm_``, ``db_``, ``redis_``, ``celery_``, client
+    metrics ...) do not count.
 
     Request rate, errors and duration (RED) are the key metrics of an API; without them alerts
     and SLOs have nothing to measure.
@@ -382,13 +390,13 @@ async def metrics_content(ctx: Context) -> list[Finding]:
             )
         ]
     types = dict(re.findall(r"^# TYPE (\S+) (\w+)", ex.text, re.M))
-    counters = [
-        n for n, t in types.items() if t == "counter" and re.search(r"request|http", n, re.I)
-    ]
+    http = [n for n in types if re.search(r"request|http", n, re.I) and not _OTHER.match(n)]
+    counters = [n for n in http if types[n] == "counter"]
     latency = [
         n
-        for n, t in types.items()
-        if t in ("histogram", "summary") and re.search(r"duration|latency|seconds|time", n, re.I)
+        for n in http
+        if types[n] in ("histogram", "summary")
+        and re.search(r"duration|latency|seconds|time", n, re.I)
     ]
     loc = f"GET {ex.url}"
     findings: list[Finding] = []
