@@ -100,7 +100,7 @@ def _walk(
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")]
         if only_under:
             parts = Path(rel_dir).parts
-            if rel_dir != "." and not any(p in only_under for p in parts):
+            if not any(p in only_under for p in parts):  # the root itself is not a build dir
                 continue
         for name in filenames:
             full = os.path.join(dirpath, name)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -140,8 +140,10 @@ class Http:
                 verify=self._verify,
                 limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
                 headers={"User-Agent": "prodaudit"},
-                cookies=httpx.Cookies(_no_cookie_jar()),
             )
+            # store no cookie: a Set-Cookie from one answer (a login) must never ride along on
+            # later requests (unauthenticated probes); checks send cookies explicitly as headers
+            self._client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         return self._client
 
     async def aclose(self) -> None:
@@ -223,12 +225,6 @@ class Http:
 
     async def get(self, url: str, **kw: Any) -> Exchange:
         return await self.request("GET", url, **kw)
-
-
-def _no_cookie_jar() -> CookieJar:
-    """A jar that stores nothing: a Set-Cookie from one answer (a login) must never ride along on
-    later requests (unauthenticated probes); checks send cookies explicitly as headers."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _request_body(req: httpx.Request) -> bytes:

@@ -111,7 +111,7 @@ class ReferenceTarget:
         fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(port),
-             "--no-server-header", "--log-level", "warning"],
+             "--no-server-header", "--no-proxy-headers", "--log-level", "warning"],
             cwd=cwd, env=dict(env), stdout=fh, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -143,9 +143,15 @@ class ReferenceTarget:
             # the audit is the only client, from one IP: room for the performance baseline
             # (login and LLM limits stay at the product's defaults)
             "RATE_LIMIT_DEFAULT": "3000/60",
+            # error tracking: a demo DSN on loopback (the target only records that it is set)
+            "SENTRY_DSN": "http://prodaudit-demo@127.0.0.1:9/1",
             "BOOTSTRAP_USERS": f"{AUDIT_USER}:{audit_pw}:user,{AUDIT2_USER}:{audit2_pw}:user,"
             f"{ADMIN_USER}:{admin_pw}:admin",
         }
+        # a production-like stack when the caller provides real services (tests, CI, demos)
+        for var in ("DATABASE_URL", "REDIS_URL"):
+            if os.environ.get("ULTRA_" + var):
+                env[var] = os.environ["ULTRA_" + var]
         env.update(self.overrides)
         if self.flaws is not None:
             env["ULTRA_FLAWS"] = self.flaws
@@ -160,9 +166,15 @@ class ReferenceTarget:
             "PRODAUDIT_ADMIN_USERNAME": ADMIN_USER,
             "PRODAUDIT_ADMIN_PASSWORD": admin_pw,
         }
-        self.env_file.write_text(
-            "".join(f"{k}={v}\n" for k, v in env.items() if k != "BOOTSTRAP_USERS"), encoding="utf-8"
-        )
+        # the profile's env file also carries what the compose file needs for this deployment
+        compose_env = {
+            "POSTGRES_USER": "ultra",
+            "POSTGRES_DB": "ultra",
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+            "REDIS_PASSWORD": secrets.token_urlsafe(24),
+        }
+        file_env = {**compose_env, **{k: v for k, v in env.items() if k != "BOOTSTRAP_USERS"}}
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in file_env.items()), encoding="utf-8")
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
         try:
             if self.provider:

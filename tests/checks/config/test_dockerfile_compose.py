@@ -26,10 +26,10 @@ def flawed(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRun, Path]:
             "ADD backend/app /app/backend/app\nRUN apt-get update && apt-get install -y curl")
     text = df.read_text(encoding="utf-8")
     api_at = text.index("FROM runtime AS api")
-    text = text[:api_at] + text[api_at:].replace("USER 10001:10001", "USER root").replace(
-        'CMD ["/opt/venv/bin/python", "-m", "uvicorn", "app.main:app", "--host", "0.0.0.0", '
-        '"--port", "8000", "--no-server-header"]',
-        "CMD /opt/venv/bin/python -m uvicorn app.main:app --host 0.0.0.0 --port 8000")
+    api = text[api_at:].replace("USER 10001:10001", "USER root")
+    cmd = next(ln for ln in api.splitlines() if ln.startswith("CMD ["))
+    api = api.replace(cmd, "CMD /opt/venv/bin/python -m uvicorn app.main:app --host 0.0.0.0")
+    text = text[:api_at] + api
     df.write_text(text, encoding="utf-8")
     replace(repo / ".dockerignore", ".env*\n", "")
 

@@ -44,7 +44,7 @@ def test_debug_code_default_counts_when_nothing_sets_it(tmp_path: Path) -> None:
 def test_reload_and_dev_servers_in_entry_points(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     df = repo / "Dockerfile"
-    replace(df, '"--port", "8000", "--no-server-header"]', '"--port", "8000", "--reload"]')
+    replace(df, '"--port", "8000",', '"--port", "8000", "--reload",')  # the api CMD
     (repo / "backend/run_dev.py").write_text(
         "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == '__main__':\n"
         "    app.run(host='0.0.0.0', debug=True)\n", encoding="utf-8")

@@ -163,3 +163,37 @@ def test_real_flask_api_with_cookie_tokens(tmp_path: Path, monkeypatch: pytest.M
     assert "a cookie (access_token)" in result(run, "FUN-020").findings[0].message
     steps = {s["step"]: s for s in run.facts["auth_flow"]}
     assert steps["old token after logout"]["status"] == 401
+
+
+def test_shared_client_never_replays_cookies() -> None:
+    """A Set-Cookie from a login must not ride along on later unauthenticated probes."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from prodaudit.http import Http
+
+    async def login(request: Request) -> Response:
+        resp = JSONResponse({"ok": True})
+        resp.set_cookie("access_token", "abc", path="/")
+        return resp
+
+    async def echo(request: Request) -> Response:
+        return JSONResponse({"cookie": request.headers.get("cookie")})
+
+    async def probe(url: str) -> list[Any]:
+        http = Http(timeout=5, max_body_bytes=10_000)
+        try:
+            await http.request("POST", url + "/login")
+            plain = await http.get(url + "/echo")
+            explicit = await http.get(url + "/echo", headers={"Cookie": "access_token=abc"})
+            return [plain.json()["cookie"], explicit.json()["cookie"]]
+        finally:
+            await http.aclose()
+
+    app = Starlette(routes=[Route("/login", login, methods=["POST"]), Route("/echo", echo)])
+    with serve_app(app) as url:
+        assert asyncio.run(probe(url)) == [None, "access_token=abc"]

@@ -24,32 +24,27 @@ from app.store import Store
 log = logging.getLogger("ultra.ratelimit")
 
 EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
-UNTRUSTED_FORWARDED = "untrusted-forwarded"
 STATE_HEADERS = "rate_limit_headers"
 
 
 def client_ip(scope: Scope, settings: Settings) -> str:
     """The client address used as a rate-limit key.
 
-    Without TRUSTED_PROXY, X-Forwarded-For is attacker-controlled. uvicorn's own proxy-header
-    support may already have rewritten the peer address from it (it trusts 127.0.0.1 by
-    default), so a request carrying the header is keyed on one shared bucket: rotating the
-    header cannot mint fresh buckets. With TRUSTED_PROXY the right-most entry (appended by our
-    proxy) is the client.
+    Without TRUSTED_PROXY, X-Forwarded-For is attacker-controlled and ignored: the key is the
+    peer address. uvicorn runs with ``--no-proxy-headers`` so the peer address is never rewritten
+    from that header. With TRUSTED_PROXY the right-most entry (appended by our proxy) is the client.
     """
     peer = scope.get("client")
     peer_host = peer[0] if peer else "unknown"
     raw = Headers(scope=scope).get("x-forwarded-for")
-    if not raw:
-        return peer_host
-    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    entries = [entry.strip() for entry in (raw or "").split(",") if entry.strip()]
     if not entries:
         return peer_host
     if settings.has("xff-bypass"):
         return entries[0]
     if settings.trusted_proxy:
         return entries[-1]
-    return UNTRUSTED_FORWARDED
+    return peer_host
 
 
 @dataclass(frozen=True)

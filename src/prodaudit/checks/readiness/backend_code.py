@@ -8,6 +8,7 @@ import re
 
 from prodaudit.checks.readiness._scan import (
     PyModule,
+    Route,
     call_name,
     imports_any,
     py_sources,
@@ -55,9 +56,19 @@ def _web_modules(ctx: Context) -> list[PyModule]:
 
 
 def _broken(ctx: Context) -> list[Finding]:
+    """Unparseable Python files inside the backend's top-level directories (ERROR findings)."""
+    tops = {m.rel.split("/")[0] for m in backend_modules(ctx) if "/" in m.rel}
     return [
-        errored(f"{rel}: cannot parse: {why}", location=rel) for rel, why in py_sources(ctx).broken
+        errored(f"{rel}: cannot parse: {why}", location=rel)
+        for rel, why in py_sources(ctx).broken
+        if not tops or rel.split("/")[0] in tops
     ]
+
+
+def backend_routes(ctx: Context) -> list[Route]:
+    """Routes declared in the backend's modules (helper apps left out)."""
+    rels = {m.rel for m in backend_modules(ctx)}
+    return [r for r in routes(ctx) if r.location.rsplit(":", 1)[0] in rels]
 
 
 def _app_calls(ctx: Context) -> list[tuple[PyModule, ast.Call]]:
@@ -108,7 +119,7 @@ def app_structure(ctx: Context) -> list[Finding]:
         for n in ast.walk(m.tree)
         if isinstance(n, ast.Call) and call_name(n).endswith("include_router")
     )
-    all_routes = routes(ctx)
+    all_routes = backend_routes(ctx)
     on_app = [r for r in all_routes if r.location.split(":")[0] in {m.rel for m, _ in apps}]
     if not routers and len(all_routes) > 5:
         findings.append(
@@ -127,7 +138,7 @@ def app_structure(ctx: Context) -> list[Finding]:
     env_readers = sorted(
         {
             m.rel
-            for m in py_sources(ctx).app
+            for m in backend_modules(ctx)
             for n in ast.walk(m.tree)
             if isinstance(n, ast.Call)
             and call_name(n) in ("os.getenv", "getenv", "os.environ.get")
@@ -137,7 +148,7 @@ def app_structure(ctx: Context) -> list[Finding]:
     )
     settings_cls = [
         m.rel
-        for m in py_sources(ctx).app
+        for m in backend_modules(ctx)
         for n in ast.walk(m.tree)
         if isinstance(n, ast.ClassDef)
         and any(call_name(b).endswith("BaseSettings") for b in n.bases)

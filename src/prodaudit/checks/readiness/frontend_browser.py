@@ -85,8 +85,11 @@ def _listen(page: Any, res: ViewportResult) -> None:
             res.page_errors.append(str(exc)[:300])
 
     def on_requestfailed(req: Any) -> None:
-        if len(res.failed_requests) < MAX_MESSAGES and not req.url.endswith("/favicon.ico"):
-            res.failed_requests.append(f"{req.method} {req.url} ({req.failure})")
+        failure = str(req.failure or "")
+        if "ERR_ABORTED" in failure or req.url.endswith("/favicon.ico"):
+            return  # cancelled by navigation or by closing the page, not a defect
+        if len(res.failed_requests) < MAX_MESSAGES:
+            res.failed_requests.append(f"{req.method} {req.url} ({failure})")
 
     page.on("console", on_console)
     page.on("pageerror", on_pageerror)
@@ -226,7 +229,7 @@ async def console_errors(ctx: Context) -> list[Finding]:
     """Loading the frontend in headless Chromium (phone and desktop widths) logs no console
     errors, throws no uncaught exceptions and has no failed network requests. A 401 answer is
     not counted (a signed-out single-page app probes its session that way) but is listed in the
-    evidence.
+    evidence; neither are requests cancelled by navigation (``net::ERR_ABORTED``) or the favicon.
 
     Console errors on the first page load mean broken assets, a blocked API call (CSP, CORS) or
     a script crash — usually a half-broken page for every visitor.

@@ -14,7 +14,6 @@ from prodaudit.checks.readiness._scan import (
     is_test_path,
     parts,
     py_sources,
-    routes,
 )
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
@@ -267,7 +266,9 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    rts = [r for r in routes(ctx) if _static_prefix(r.path) not in ("/", "")]
+    from prodaudit.checks.readiness.backend_code import backend_routes
+
+    rts = [r for r in backend_routes(ctx) if _static_prefix(r.path) not in ("/", "")]
     if not rts:
         raise Skip("no backend routes found in route decorators")
     inv = inventory(ctx)
