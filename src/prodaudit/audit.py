@@ -30,6 +30,10 @@ class AuditOutcome:
     report_dir: Path | None
 
 
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -54,6 +58,14 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
                                   "allow_mutations": True}
         if cfg.env_file is None:
             update["env_file"] = target.env_file
+        if cfg.licenses.target_venv is None:
+            # the started target runs in this interpreter's environment: audit its licenses
+            import sysconfig
+
+            site = Path(sysconfig.get_paths()["purelib"])
+            update["licenses"] = cfg.licenses.model_copy(
+                update={"target_venv": site, "scope": "pinned"}
+            )
         say(f"reference target up: api {target.base_url}, frontend {target.frontend_url}", quiet)
         yield cfg.model_copy(update=update), target
     finally:
@@ -78,6 +90,7 @@ def run_audit(
     suites = list(suites) if suites is not None else list(SUITES)
     specs = registry.select(suites, cfg.only, cfg.skip)
     started = _now()
+    run_id = new_run_id()
     redactor = Redactor()
     with _target(cfg, quiet) as (eff_cfg, target):
         ctx = Context(
@@ -85,11 +98,13 @@ def run_audit(
             redactor=redactor,
             target_env=target.env if target else None,
             target_logs=target.logs if target else None,
+            run_id=run_id,
+            suites=tuple(suites),
         )
         with make_progress(len(specs), quiet) as hook:
             results = asyncio.run(_run(specs, ctx, hook))
         results += list(extra_results)
-    run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites)
+    run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id)
     report_dir = None
     if write:
         from prodaudit.report import write_reports
@@ -111,6 +126,7 @@ def build_run(
     redactor: Redactor,
     started: str,
     suites: list[str],
+    run_id: str | None = None,
 ) -> AuditRun:
     from prodaudit.governance import apply_governance, redact_result
 
@@ -127,9 +143,8 @@ def build_run(
         "reference_target": cfg.is_reference_target,
         "suites": suites,
     }
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     return AuditRun(
-        run_id=run_id,
+        run_id=run_id or new_run_id(),
         target=target,
         profile=cfg.profile,
         tool_version=__version__,

@@ -57,7 +57,10 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
                    help="never start the reference target")
     p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
                    help="deployment suite: leave the compose stack running (debugging)")
+    p.add_argument("--target-venv", type=Path,
+                   help="the target's installed environment (venv or site-packages) for license checks")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the checks do (INFO)")
 
 
 def config_from_args(ns: argparse.Namespace) -> AuditConfig:
@@ -66,8 +69,14 @@ def config_from_args(ns: argparse.Namespace) -> AuditConfig:
             "attestations", "baseline", "fail_on", "request_timeout", "start_target")
     cli: dict[str, Any] = {k: getattr(ns, k, None) for k in keys}
     cfg = load_config(cli, config_file=getattr(ns, "config_file", None))
-    if getattr(ns, "keep_up", None):
-        cfg = cfg.model_copy(update={"docker": cfg.docker.model_copy(update={"keep_up": True})})
+    nested = {
+        ("docker", "keep_up"): getattr(ns, "keep_up", None),
+        ("licenses", "target_venv"): getattr(ns, "target_venv", None),
+    }
+    for (section, key), value in nested.items():
+        if value is not None:
+            sub = getattr(cfg, section).model_copy(update={key: value})
+            cfg = cfg.model_copy(update={section: sub})
     return cfg
 
 
@@ -115,6 +124,13 @@ def cmd_list(ns: argparse.Namespace) -> int:
 def cmd_run(ns: argparse.Namespace) -> int:
     from prodaudit.audit import run_audit
 
+    if getattr(ns, "verbose", False):
+        import logging
+
+        from rich.logging import RichHandler
+
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s",
+                            handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
     cfg = config_from_args(ns)
     suites = list(SUITES) if ns.suite == "all" else [ns.suite]
     outcome = run_audit(cfg, suites, quiet=ns.quiet)

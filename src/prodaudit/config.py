@@ -128,6 +128,9 @@ class LicenseConfig(_Section):
     allow: list[str] = Field(default_factory=list)
     deny: list[str] = Field(default_factory=lambda: ["AGPL", "GPL", "SSPL"])
     target_venv: Path | None = None
+    # "installed": every distribution in target_venv; "pinned": only those the repository pins
+    # (for an environment shared with other tools, e.g. the audit's own)
+    scope: Literal["installed", "pinned"] = "installed"
 
 
 class SecretsConfig(_Section):
@@ -248,8 +251,11 @@ def _find_file(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str
         if not path.is_file():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
+            if is_pyproject and explicit is None and "tool.prodaudit" not in text:
+                continue  # the target's own broken pyproject.toml: a finding, not our configuration
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
@@ -269,11 +275,22 @@ _PATH_KEYS = (
 )  # fmt: skip
 
 
+_NESTED_PATH_KEYS = (
+    ("jwt", "wordlist"), ("database", "alembic_ini"), ("licenses", "target_venv"),
+    ("secrets", "baseline"), ("readiness", "staging_env_file"),
+)  # fmt: skip
+
+
 def _resolve_paths(table: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths in the file are relative to the file's directory."""
     out = dict(table)
     for key in _PATH_KEYS:
         if isinstance(out.get(key), str):
             out[key] = str((base / out[key]).resolve())
+    for section, key in _NESTED_PATH_KEYS:
+        sub = out.get(section)
+        if isinstance(sub, dict) and isinstance(sub.get(key), str):
+            out[section] = {**sub, key: str((base / sub[key]).resolve())}
     if isinstance(out.get("compose_files"), list):
         out["compose_files"] = [
             str((base / p).resolve()) if isinstance(p, str) else p for p in out["compose_files"]

@@ -38,8 +38,12 @@ class Context:
         redactor: Redactor | None = None,
         target_env: dict[str, str] | None = None,
         target_logs: list[Path] | None = None,
+        run_id: str = "",
+        suites: tuple[str, ...] = (),
     ) -> None:
         self.cfg = cfg
+        self.run_id = run_id
+        self.suites = suites  # the suites this run audits
         self.redact = redactor or Redactor()
         self.target_env = dict(target_env or {})  # env of a target the audit started itself
         self.target_logs = list(target_logs or [])
@@ -97,6 +101,13 @@ class Context:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""
         with self._lock:
             self.facts[key] = value
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where checks keep evidence files (screenshots, logs): inside this run's report directory."""
+        path = (self.cfg.output / self.run_id / "evidence") if self.run_id else self.cfg.output / "evidence"
+        path.mkdir(parents=True, exist_ok=True)
+        return path.resolve()
 
     # ---- repository ----------------------------------------------------------------
     @property

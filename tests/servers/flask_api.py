@@ -85,8 +85,10 @@ def spec() -> dict[str, Any]:
     }
 
 
-def make_app() -> Flask:
+def make_app(lifetime: int = 600) -> Flask:
+    """``lifetime``: access-token lifetime in seconds; ``app.config["LOGINS"]`` counts logins."""
     app = Flask("flask_api")
+    app.config["LOGINS"] = 0
     revoked: set[str] = set()
 
     def current() -> dict[str, Any] | None:
@@ -110,9 +112,10 @@ def make_app() -> Flask:
         body = request.get_json(silent=True) or {}
         if body.get("username") != USER or body.get("password") != PASSWORD:
             return jsonify({"message": "bad credentials"}), 401
+        app.config["LOGINS"] += 1
         now = int(time.time())
         token = jwt.encode(
-            {"sub": USER, "jti": secrets.token_hex(8), "iat": now, "exp": now + 600},
+            {"sub": USER, "jti": secrets.token_hex(8), "iat": now, "exp": now + lifetime},
             SECRET,
             algorithm="HS256",
         )
@@ -139,9 +142,9 @@ def make_app() -> Flask:
 
 
 @contextmanager
-def serve_flask() -> Iterator[str]:
+def serve_flask(app: Flask | None = None) -> Iterator[str]:
     port = free_port()
-    server = make_server("127.0.0.1", port, make_app(), threaded=True)
+    server = make_server("127.0.0.1", port, app or make_app(), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name=f"flask-{port}", daemon=True)
     thread.start()
     try:

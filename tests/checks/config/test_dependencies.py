@@ -156,3 +156,21 @@ def test_poetry_project_with_lock(tmp_path: Path) -> None:
     r = res(run, "CFG-061")
     assert r.status is Status.FAIL, describe(r)
     assert [f.message.split()[0:2] for f in fails(r)] == [["requests", "2.31.0"]]
+
+
+def test_license_scope_pinned_audits_only_what_the_repository_pins(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    venv = tmp_path / "shared-venv"
+    sp = venv / "lib/python3.11/site-packages"
+    _dist(sp, "fastapi", "0.1", "License-Expression: MIT")
+    _dist(sp, "some-dev-tool", "1.0", "License: GPL-3.0-or-later")  # not pinned by the target
+    pinned = {"target_venv": venv, "scope": "pinned"}
+    r = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses=pinned), "CFG-064")
+    assert r.status is Status.PASS, describe(r)
+    assert "pinned by the repository" in r.findings[0].message
+    _dist(sp, "bcrypt", "9.9", "License: AGPL-3.0")  # pinned in backend/requirements.txt
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses=pinned), "CFG-064")
+    assert r2.status is Status.FAIL, describe(r2)
+    assert [f.message.split()[0] for f in fails(r2)] == ["bcrypt"]
+    r3 = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses={"target_venv": venv}), "CFG-064")
+    assert r3.status is Status.FAIL and len(fails(r3)) == 2

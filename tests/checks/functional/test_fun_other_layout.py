@@ -10,13 +10,23 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import audit_target, result
+from conftest import audit_target, ci, result
 from servers.bad_frontend import make_app as make_bad_frontend
 from servers.other_api import PASSWORD, USER, make_app, spec
 from servers.serving import serve_app
 
 from prodaudit.model import Severity, Status
 from prodaudit.target import ReferenceTarget
+
+
+def require(module: str) -> None:
+    """Skip without the package, but fail under CI=true (it is a declared test dependency)."""
+    try:
+        __import__(module)
+    except ImportError:
+        if ci():
+            raise
+        pytest.skip(f"{module} is not installed")
 
 
 @pytest.fixture
@@ -149,6 +159,7 @@ def test_no_document_anywhere_fails(tmp_path: Path) -> None:
 
 
 def test_real_flask_api_with_cookie_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require("flask")
     from servers import flask_api
 
     monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", flask_api.USER)
@@ -197,3 +208,33 @@ def test_shared_client_never_replays_cookies() -> None:
     app = Starlette(routes=[Route("/login", login, methods=["POST"]), Route("/echo", echo)])
     with serve_app(app) as url:
         assert asyncio.run(probe(url)) == [None, "access_token=abc"]
+
+
+def test_short_lived_tokens_are_obtained_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    require("flask")
+    import asyncio
+
+    from servers import flask_api
+
+    from prodaudit.config import load_config
+    from prodaudit.context import Context
+
+    monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", flask_api.USER)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_PASSWORD", flask_api.PASSWORD)
+    app = flask_api.make_app(lifetime=2)
+
+    async def twice(ctx: Context) -> tuple[str, str, str]:
+        try:
+            first = (await ctx.auth()).access_token
+            cached = (await ctx.auth()).access_token
+            await asyncio.sleep(1.8)  # past 80 % of the 2 s lifetime read from the JWT
+            return first, cached, (await ctx.auth()).access_token
+        finally:
+            await ctx.http.aclose()
+
+    with flask_api.serve_flask(app) as url:
+        ctx = Context(load_config({"base_url": url, "start_target": False}))
+        first, cached, again = asyncio.run(twice(ctx))
+    assert first == cached
+    assert again != first
+    assert app.config["LOGINS"] == 2

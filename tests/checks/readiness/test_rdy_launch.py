@@ -91,3 +91,18 @@ def test_rdy102_security_scan_age(tmp_path: Path) -> None:
     r = run_rdy("RDY-102", output=str(out))["RDY-102"]
     assert_status(r, Status.FAIL)
     assert "NO-GO" in messages(r) and "SEC-030" in messages(r)
+
+
+def test_rdy102_passes_when_this_audit_runs_the_security_suite(tmp_path: Path) -> None:
+    import asyncio
+
+    from prodaudit.config import load_config
+    from prodaudit.context import Context
+    from prodaudit.registry import REGISTRY
+    from prodaudit.runner import run_checks
+
+    cfg = load_config({"start_target": False, "output": tmp_path / "reports"})
+    ctx = Context(cfg, suites=("security", "readiness"))
+    [r] = asyncio.run(run_checks([REGISTRY.get("RDY-102")], ctx))
+    assert_status(r, Status.PASS)
+    assert "runs in this audit" in messages(r)

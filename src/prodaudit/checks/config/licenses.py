@@ -28,6 +28,13 @@ def site_packages(path: Path) -> list[Path]:
     return [p for p in found if p.is_dir()]
 
 
+def _dist_name(dist: Path) -> str:
+    """Canonical project name of a ``NAME-VERSION.dist-info`` directory."""
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(dist.name[: -len(".dist-info")].rsplit("-", 1)[0])
+
+
 def license_of(meta_text: str) -> list[str]:
     """License identifiers of a METADATA file: License-Expression, License (short), classifiers."""
     msg = HeaderParser().parsestr(meta_text)
@@ -113,11 +120,22 @@ def license_compliance(ctx: Context) -> list[Finding]:
     if not dirs:
         return [errored(f"licenses.target_venv {venv}: no site-packages with *.dist-info found")]
     allow, deny = ctx.cfg.licenses.allow, ctx.cfg.licenses.deny
+    wanted: set[str] | None = None
+    if ctx.cfg.licenses.scope == "pinned":
+        from packaging.utils import canonicalize_name
+
+        from prodaudit.checks.config.dependencies import pinned_packages
+
+        wanted = {canonicalize_name(p.name) for p in pinned_packages(ctx)}
+        if not wanted:
+            raise Skip("licenses.scope is 'pinned' but the repository pins no Python package")
     out: list[Finding] = []
     total = 0
     for sp in dirs:
         for dist in sorted(sp.glob("*.dist-info")):
             meta = dist / "METADATA"
+            if wanted is not None and _dist_name(dist) not in wanted:
+                continue
             total += 1
             try:
                 text = meta.read_text(encoding="utf-8", errors="replace")
@@ -138,6 +156,7 @@ def license_compliance(ctx: Context) -> list[Finding]:
     if not total:
         return [errored(f"{venv}: no installed distribution found")]
     if not any(f.status.value in ("fail", "warn", "error") for f in out):
-        out.append(passed(f"{total} installed distribution(s) in {venv}: licenses allowed "
+        scope = " pinned by the repository" if wanted is not None else ""
+        out.append(passed(f"{total} installed distribution(s){scope} in {venv}: licenses allowed "
                           f"(deny: {', '.join(deny) or '-'}; allow: {', '.join(allow) or 'any'})"))
     return out

@@ -97,9 +97,7 @@ def _listen(page: Any, res: ViewportResult) -> None:
 
 
 def evidence_dir(ctx: Context) -> Path:
-    path = ctx.cfg.output.resolve() / "evidence"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ctx.evidence_dir
 
 
 async def render(ctx: Context) -> list[ViewportResult]:
