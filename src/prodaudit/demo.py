@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,10 +38,8 @@ def down(state: Path = STATE) -> str:
     if not state.exists():
         return "no demo running"
     info = json.loads(state.read_text())
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(int(info["pid"]), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     for _ in range(100):
         if not state.exists():
             break

@@ -85,9 +85,11 @@ def _walk(
 ) -> Iterator[str]:
     count = 0
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=lambda e: idx.problems.append(
-        (os.path.relpath(e.filename, root) if e.filename else "?", f"unreadable directory: {e.strerror}")
-    )):
+    def onerror(e: OSError) -> None:
+        where = os.path.relpath(e.filename, root) if e.filename else "?"
+        idx.problems.append((where, f"unreadable directory: {e.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=onerror):
         try:
             st = os.stat(dirpath)
             if (st.st_dev, st.st_ino) in seen:

@@ -187,7 +187,8 @@ class Http:
         except httpx.TimeoutException as exc:
             ex = _error_exchange(req, start, f"timed out after {deadline:.0f} s ({type(exc).__name__})")
         except httpx.HTTPError as exc:
-            ex = _error_exchange(req, start, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ex = _error_exchange(req, start, why)
         if record:
             with self._lock:
                 if len(self.exchanges) < self.max_exchanges:

@@ -1,0 +1,107 @@
+"""Shared fixtures for the benchmarks: synthetic trees, a reference target, derived rates.
+
+Speed is measured here, never asserted. Assertions in benchmarks check behaviour only (the scan
+finds the planted credentials, every renderer produces output ...), so a benchmark that silently
+measured nothing fails.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prodaudit.target import ReferenceTarget
+
+from treegen import Tree, make_tree  # benchmarks/ is on sys.path (rootdir conftest)
+
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
+
+
+@dataclass
+class Rate:
+    name: str
+    mean_s: float
+    rounds: int
+    files: int = 0
+    nbytes: int = 0
+    per: int = 0  # units for a per-unit time (checks, results ...)
+    per_label: str = ""
+
+
+_RATES: list[Rate] = []
+
+
+@pytest.fixture(scope="session")
+def tree_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Tree]:
+    """``tree_factory("10k")``: a generated repository, built once per session and size."""
+    made: dict[str, Tree] = {}
+
+    def get(size: str) -> Tree:
+        if size not in made:
+            n = SIZES[size] if size in SIZES else int(size)
+            made[size] = make_tree(tmp_path_factory.mktemp(f"tree-{size}"), n)
+        return made[size]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def reference_target() -> Iterator[ReferenceTarget]:
+    """One hardened reference target on 127.0.0.1 (API, frontend, fake LLM provider)."""
+    with ReferenceTarget(flaws="") as t:
+        yield t
+
+
+@pytest.fixture
+def record(benchmark: Any) -> Callable[..., None]:
+    """After ``benchmark(...)``: ``record(files=, nbytes=, per=, per_label=)`` stores derived
+    rates in the JSON output (extra_info) and in the end-of-run summary table."""
+
+    def _record(*, files: int = 0, nbytes: int = 0, per: int = 0, per_label: str = "") -> None:
+        meta = getattr(benchmark, "stats", None)
+        if meta is None:  # --benchmark-disable: nothing measured
+            return
+        mean = float(meta.stats.mean)
+        rounds = int(meta.stats.rounds)
+        if files:
+            benchmark.extra_info["files"] = files
+            benchmark.extra_info["files_per_s"] = round(files / mean, 1)
+        if nbytes:
+            benchmark.extra_info["bytes"] = nbytes
+            benchmark.extra_info["mb_per_s"] = round(nbytes / 1e6 / mean, 2)
+        if per:
+            benchmark.extra_info[f"ms_per_{per_label}"] = round(mean * 1000 / per, 4)
+        _RATES.append(Rate(benchmark.name, mean, rounds, files, nbytes, per, per_label))
+
+    return _record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _RATES:
+        return
+    tr = terminalreporter
+    tr.section("prodaudit benchmark rates (from the mean)")
+    tr.write_line(f"machine: {os.cpu_count()} CPUs, {platform.python_implementation()} "
+                  f"{platform.python_version()}, {platform.platform()}")
+    tr.write_line(f"{'benchmark':<58} {'mean s':>9} {'rounds':>6} {'files/s':>10} {'MB/s':>8} "
+                  f"{'ms/unit':>12}")
+    for r in sorted(_RATES, key=lambda r: r.name):
+        fps = f"{r.files / r.mean_s:,.0f}" if r.files else "-"
+        mbs = f"{r.nbytes / 1e6 / r.mean_s:.2f}" if r.nbytes else "-"
+        per = f"{r.mean_s * 1000 / r.per:.3f}/{r.per_label}" if r.per else "-"
+        tr.write_line(f"{r.name:<58} {r.mean_s:>9.4f} {r.rounds:>6} {fps:>10} {mbs:>8} {per:>12}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Deliberately nothing: the order is the files' order (cheap first, live and 100k last)."""
+    return None
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
