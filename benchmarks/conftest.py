@@ -98,10 +98,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         tr.write_line(f"{r.name:<58} {r.mean_s:>9.4f} {r.rounds:>6} {fps:>10} {mbs:>8} {per:>12}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Deliberately nothing: the order is the files' order (cheap first, live and 100k last)."""
-    return None
-
-
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
