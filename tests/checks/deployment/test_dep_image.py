@@ -138,3 +138,14 @@ def test_no_engine_is_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     for r in run.results:
         assert r.status is Status.SKIP, describe(r)
         assert "no Docker engine reachable" in r.reason, describe(r)
+
+
+def test_unreachable_registry_is_not_verified_rather_than_failed(tmp_path: Path, docker_engine) -> None:
+    run = run_deployment(tmp_path, ["DEP-010", "DEP-012"], compose_env(),
+                         docker={"base_image": "registry.invalid/python:3.12-slim"})
+    r = result(run, "DEP-010")
+    assert r.status is Status.ERROR, describe(r)
+    assert "not verified" in r.findings[0].message and "registry" in r.findings[0].message
+    assert "registry.invalid" in r.findings[0].evidence
+    assert result(run, "DEP-012").status is Status.SKIP
+    assert leftovers() == []

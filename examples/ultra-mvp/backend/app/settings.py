@@ -23,6 +23,7 @@ MIN_PASSWORD_CHARS = 12
 ROLES = ("user", "admin")
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,17 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def _check_host_pattern(pattern: str) -> str:
+    """Validate one ALLOWED_HOSTS entry: a host name or IP (no scheme, port or path), ``*`` or
+    a ``*.example.com`` wildcard (the rules of Starlette's TrustedHostMiddleware)."""
+    host = pattern.strip().lower()
+    if "://" in host or "/" in host or any(ch.isspace() for ch in host):
+        raise ValueError(f"{pattern!r} must be a host name such as api.example.com (no scheme/path)")
+    if host != "*" and ("*" in host[1:] or (host.startswith("*") and not host.startswith("*."))):
+        raise ValueError(f"{pattern!r}: wildcards must look like *.example.com")
+    return host
+
+
 def _check_origin(origin: str) -> str:
     if origin in ("*", "null"):
         raise ValueError(f"{origin!r} is not allowed in CORS_ORIGINS (credentials are used)")
@@ -102,6 +114,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS)
+    )
     trusted_proxy: bool = False
 
     mock_llm: bool = False
@@ -140,6 +155,18 @@ class Settings(BaseSettings):
     @classmethod
     def _check_origins(cls, value: list[str]) -> list[str]:
         return [_check_origin(origin) for origin in value]
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one host (e.g. api.example.com,127.0.0.1)")
+        return [_check_host_pattern(host) for host in value]
 
     @field_validator("log_level")
     @classmethod

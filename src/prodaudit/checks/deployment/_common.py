@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -201,3 +202,20 @@ def database_url(ctx: Context) -> str:
         raise Skip(f"{name} not set in the audited environment")
     ctx.redact.register_env({name: url})
     return url
+
+
+_REGISTRY_NETWORK_RE = re.compile(
+    r"(dial tcp|no such host|i/o timeout|TLS handshake timeout|Client\.Timeout exceeded|"
+    r"connection refused|network is unreachable|temporary failure in name resolution)",
+    re.IGNORECASE,
+)
+
+
+def registry_unreachable(log: str) -> str | None:
+    """The line of a build or pull log saying the image registry could not be reached (a fact
+    about this machine's network, not about the product), or None."""
+    for line in log.splitlines():
+        low = line.lower()
+        if ("registry" in low or "pull" in low or "/v2/" in low) and _REGISTRY_NETWORK_RE.search(line):
+            return line.strip()
+    return None

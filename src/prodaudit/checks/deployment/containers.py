@@ -28,13 +28,14 @@ from prodaudit.checks.deployment._common import (
     compose_base_args,
     compose_config,
     compose_env,
+    registry_unreachable,
     rel,
     require_compose_files,
 )
 from prodaudit.checks.deployment.monitoring import json_share
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, skipped
+from prodaudit.outcome import Skip, errored, failed, passed, skipped
 from prodaudit.registry import check
 
 PORT_IN_URL_RE = re.compile(
@@ -376,6 +377,11 @@ async def up_healthy(ctx: Context) -> list[Finding]:
             logs = await asyncio.to_thread(_health_log, info)
             out.append(failed(f"service {name} is {status}, health {health}",
                               location=f"compose service {name}", evidence=logs))
+    offline = None if lc.up_ok else registry_unreachable(lc.up_log + "\n" + lc.up_error)
+    if offline and not lc.services:
+        return [errored(f"not verified: docker compose up needs an image registry this engine cannot "
+                        f"reach ({offline})", location=_where(ctx, lc),
+                        evidence="--- compose output (tail) ---\n" + lc.up_log[-3000:])]
     if not lc.up_ok:
         out.append(failed(f"docker compose up --wait failed after {lc.up_seconds:.0f} s: "
                           f"{lc.up_error}", location=_where(ctx, lc),

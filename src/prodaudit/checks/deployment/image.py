@@ -13,10 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.deployment._common import ComposeError, compose_config, compose_files, rel
+from prodaudit.checks.deployment._common import (
+    ComposeError,
+    compose_config,
+    compose_files,
+    registry_unreachable,
+    rel,
+)
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import is_secret_name
 from prodaudit.registry import check
 
@@ -195,6 +201,12 @@ def builds(ctx: Context) -> list[Finding]:
                      for k, v in sorted(img.build_args.items()))
            + f" {rel(ctx, img.context_dir) or '.'}")
     if not img.ok:
+        offline = registry_unreachable(img.log)
+        if offline:
+            return [errored(f"not verified: the build needs an image registry this engine cannot reach "
+                            f"({offline}); set docker.base_image / docker.build_args.BASE_IMAGE to a "
+                            "local image", location=_loc(ctx, img),
+                            evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
         return [failed(f"the image did not build: {img.error}", location=_loc(ctx, img),
                        evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
     return [passed(f"{_ref(img)} built in {img.seconds:.0f} s", location=_loc(ctx, img),
