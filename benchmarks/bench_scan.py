@@ -10,13 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from treegen import Tree
 
 from prodaudit.checks.config.secrets_scan import ScanResult, scan
 from prodaudit.config import AuditConfig
 from prodaudit.context import Context
 from prodaudit.files import FileIndex
-
-from treegen import Tree
 
 
 def _index_and_scan(tree: Tree) -> ScanResult:

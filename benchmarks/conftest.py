@@ -11,14 +11,12 @@ import os
 import platform
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
+from treegen import Tree, make_tree  # benchmarks/ is on sys.path (rootdir conftest)
 
 from prodaudit.target import ReferenceTarget
-
-from treegen import Tree, make_tree  # benchmarks/ is on sys.path (rootdir conftest)
 
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 
@@ -100,7 +98,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         per = f"{r.median_s * 1000 / r.per:.3f}/{r.per_label}" if r.per else "-"
         tr.write_line(f"{r.name:<52} {r.min_s:>8.4f} {r.median_s:>9.4f} {r.mean_s:>8.4f} "
                       f"{r.rounds:>6} {fps:>9} {mbs:>7} {per:>14}")
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent

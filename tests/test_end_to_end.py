@@ -79,3 +79,59 @@ def test_ctrl_c_stops_the_reference_target(tmp_path: Path) -> None:
     assert proc.returncode == 130
     with pytest.raises(httpx.HTTPError):
         httpx.get(url + "/health", timeout=2)
+
+
+def _invoke(args: list[str], out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args, "--output", str(out)],
+        capture_output=True, text=True, timeout=900, env=cli_env(**env), cwd=PROJECT_ROOT,
+    )
+
+
+def test_invoke_audit_all_on_the_hardened_reference_target(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    proc = _invoke(["audit.all"], out)
+    data = load(out)
+    assert proc.returncode == data["exit_code"], proc.stderr[-2000:]
+    assert "Decision:" in proc.stdout
+    suites = {r["suite"] for r in data["results"]}
+    assert suites == {"config", "functional", "security", "deployment", "readiness"}
+    failures = [(r["id"], [f["message"] for f in r["findings"] if f["status"] == "fail"])
+                for r in data["results"] if r["status"] == "fail"]
+    assert failures == [], failures
+    for name in REPORTS:
+        assert (out / "latest" / name).is_file(), name
+    # not verified is never silently a pass: every SKIP/ERROR carries its reason
+    assert all(r["reason"] for r in data["results"] if r["status"] in ("skip", "error"))
+    assert data["decision"] in ("GO", "CONDITIONAL GO")
+
+
+FLAWS = [
+    ("jwt-alg-none", "SEC-001"),
+    ("jwt-weak-secret", "SEC-005"),
+    ("jwt-long-expiry", "SEC-010"),
+    ("cors-reflect-origin", "SEC-030"),
+    ("no-rate-limit", "SEC-040"),
+    ("no-security-headers", "SEC-050"),
+    ("debug-tracebacks", "SEC-070"),
+    ("mock-llm-in-production", "FUN-031"),
+    ("unauthenticated-admin", "SEC-081"),
+]
+
+
+@pytest.mark.parametrize(("flaw", "check_id"), FLAWS)
+def test_each_flaw_fails_its_check_and_drives_the_decision(tmp_path: Path, flaw: str, check_id: str) -> None:
+    out = tmp_path / "reports"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodaudit.cli", "run", "--only", check_id, "--output", str(out), "-q"],
+        capture_output=True, text=True, timeout=600, env=cli_env(ULTRA_FLAWS=flaw), cwd=PROJECT_ROOT,
+    )
+    data = load(out)
+    [r] = [r for r in data["results"] if r["id"] == check_id]
+    assert r["status"] == "fail", r
+    bad = [f for f in r["findings"] if f["status"] == "fail"]
+    assert bad and all(f["evidence"] and f["location"] for f in bad), bad
+    worst = max(["info", "low", "medium", "high", "critical"].index(f["severity"] or r["severity"])
+                for f in bad)
+    expected = ("NO-GO", 1) if worst >= 3 else ("CONDITIONAL GO", 2)
+    assert (data["decision"], data["exit_code"], proc.returncode) == (*expected, expected[1])

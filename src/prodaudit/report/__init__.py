@@ -8,11 +8,18 @@ import shutil
 from pathlib import Path
 
 from prodaudit.model import AuditRun
+from prodaudit.report.evidence import Screenshots, load_screenshots
 from prodaudit.report.interface import Renderer
 
 
-def renderers(formats: list[str] | None = None) -> list[Renderer]:
-    """Every registered renderer, narrowed to ``formats`` (json is always included)."""
+def renderers(
+    formats: list[str] | None = None, screenshots: Screenshots | None = None
+) -> list[Renderer]:
+    """Every registered renderer, narrowed to ``formats`` (json is always included).
+
+    ``screenshots`` are the evidence images ``index.html`` embeds (see ``load_screenshots``);
+    without them the page names the screenshots and says they were not embedded.
+    """
     from prodaudit.report.html import HtmlRenderer
     from prodaudit.report.json_report import JsonRenderer
     from prodaudit.report.junit import JunitRenderer
@@ -30,7 +37,7 @@ def renderers(formats: list[str] | None = None) -> list[Renderer]:
         SecurityAuditRenderer(),
         ConfigurationValidationRenderer(),
         TestResultsSummaryRenderer(),
-        HtmlRenderer(),
+        HtmlRenderer(screenshots),
         SarifRenderer(),
         JunitRenderer(),
     ]
@@ -45,7 +52,7 @@ def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None)
     """Write every format into ``output/<run-id>/`` and point ``output/latest`` at it."""
     out_dir = output / run.run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    for r in renderers(formats):
+    for r in renderers(formats, load_screenshots(run, out_dir)):
         (out_dir / r.filename).write_text(r.format(run), encoding="utf-8")
     _point_latest(output, out_dir)
     return out_dir
@@ -55,7 +62,7 @@ def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
     """Re-render every report next to an existing audit.json (no audit is run)."""
     run = AuditRun.from_dict(json.loads(audit_json.read_text(encoding="utf-8")))
     out_dir = audit_json.parent
-    for r in renderers(formats):
+    for r in renderers(formats, load_screenshots(run, out_dir)):
         if r.name == "json":
             continue
         (out_dir / r.filename).write_text(r.format(run), encoding="utf-8")

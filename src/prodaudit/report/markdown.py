@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from prodaudit.model import AuditRun, CheckResult, Status
+from prodaudit.report.facts_view import build_facts
 from prodaudit.report.interface import Renderer
 from prodaudit.report.view import build_view
 
@@ -45,6 +46,8 @@ class _SuiteRenderer(Renderer):
     template = "suite.md.j2"
     suites: tuple[str, ...] = ()
     heading = ""
+    #: template of the sections rendered from ``run.facts`` ("" = none)
+    sections = ""
 
     def format(self, run: AuditRun) -> str:
         view = build_view(run)
@@ -54,6 +57,8 @@ class _SuiteRenderer(Renderer):
             view=view,
             heading=self.heading,
             results=results,
+            sections=self.sections,
+            facts=build_facts(run),
             Status=Status,
             extra=self.extra(run, results),  # noqa: S610 - not Django
         )
@@ -78,6 +83,7 @@ class SecurityAuditRenderer(_SuiteRenderer):
     filename = "security-audit.md"
     suites = ("security",)
     heading = "Security audit"
+    sections = "_facts_security.md.j2"
 
 
 class ConfigurationValidationRenderer(_SuiteRenderer):
@@ -85,6 +91,7 @@ class ConfigurationValidationRenderer(_SuiteRenderer):
     filename = "configuration-validation.md"
     suites = ("config",)
     heading = "Configuration validation"
+    sections = "_facts_config.md.j2"
 
 
 class TestResultsSummaryRenderer(_SuiteRenderer):
@@ -92,3 +99,4 @@ class TestResultsSummaryRenderer(_SuiteRenderer):
     filename = "test-results-summary.md"
     suites = ("functional", "deployment", "readiness")
     heading = "Test results summary"
+    sections = "_facts_tests.md.j2"

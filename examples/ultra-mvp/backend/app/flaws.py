@@ -34,7 +34,10 @@ FLAWS: dict[str, str] = {
     "insecure-cookie": "the refresh cookie lacks Secure, HttpOnly and SameSite",
     "docs-public": "DOCS_ENABLED is forced on (/docs and /redoc public)",
     "leak-provider-key": "LLM responses carry X-Debug-Provider-Key with the provider key",
-    "host-header-injection": "the register response's links.self is built from the Host header",
+    "host-header-injection": (
+        "the register response's links.self is built from the Host header (not checked "
+        "against ALLOWED_HOSTS)"
+    ),
 }
 
 

@@ -13,7 +13,7 @@ import platform
 
 import fastapi
 import uvicorn
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
@@ -33,13 +33,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 
-def is_https(scope: Scope, settings: Settings) -> bool:
-    if scope.get("scheme") in ("https", "wss"):
-        return True
-    if settings.trusted_proxy:
-        proto = Headers(scope=scope).get("x-forwarded-proto", "")
-        return proto.split(",")[0].strip().lower() == "https"
-    return False
+def is_https(scope: Scope) -> bool:
+    """True when the request arrived over TLS (with TRUSTED_PROXY, as the proxy reports it:
+    ``ForwardedHeadersMiddleware`` has set the scheme from ``X-Forwarded-Proto``)."""
+    return scope.get("scheme") in ("https", "wss")
 
 
 class SecurityHeadersMiddleware:
@@ -55,7 +52,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = is_https(scope, self.settings)
+        https = is_https(scope)
         docs = scope["path"] in DOCS_PATHS
 
         async def send_with_headers(message: Message) -> None:

@@ -1,4 +1,10 @@
-"""The ultra-mvp API: ``app = create_app()`` (run with uvicorn --no-server-header)."""
+"""The ultra-mvp API: ``app = create_app()`` (run with uvicorn --no-server-header).
+
+``create_app`` wires settings, database, rate-limit store, LLM client, routers and the middleware
+stack. Outermost first: ForwardedHeaders (only with TRUSTED_PROXY) > RequestContext (request id,
+access log, metrics) > SecurityHeaders > CORS > ErrorMiddleware > TrustedHost (ALLOWED_HOSTS) >
+DefaultRateLimit > BodySizeLimit > GZip > routes.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,20 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
 from app.bootstrap import ensure_users, migrate
 from app.cors import CORSMiddleware
 from app.db import head_revision, make_engine, make_sessionmaker
+from app.error_tracking import init_error_tracking
 from app.errors import BodySizeLimitMiddleware, ErrorMiddleware, install_handlers
 from app.headers import SecurityHeadersMiddleware
 from app.llm import MockLLM, ProviderLLM
 from app.logging_setup import configure_logging
 from app.metrics import Metrics
+from app.proxy import ForwardedHeadersMiddleware
 from app.ratelimit import DefaultRateLimitMiddleware, LoginLockout, RateLimiter
 from app.request_context import RequestContextMiddleware
 from app.routers import admin, auth, health, llm, notes, users
@@ -34,13 +44,17 @@ ultra-mvp: accounts with JWT access and refresh tokens, private notes and an LLM
 Every error body is JSON `{"detail": ...}`. Rate-limited responses carry `RateLimit-*` headers
 and a 429 carries `Retry-After`.
 """
+# Responses smaller than this are sent uncompressed (compression would not pay off).
+GZIP_MINIMUM_BYTES = 1024
 
 
 def _operation_id(route: APIRoute) -> str:
+    """OpenAPI operationId: the route function's name (``create_note``, ``chat`` ...)."""
     return route.name
 
 
-def _log_startup(settings: Settings, backend: str) -> None:
+def _log_startup(settings: Settings, backend: str, error_tracking: bool) -> None:
+    """Log the effective configuration (never a secret value) and risky settings."""
     db_url = urlsplit(settings.database_url.get_secret_value())
     log.info(
         "starting ultra-mvp",
@@ -53,6 +67,7 @@ def _log_startup(settings: Settings, backend: str) -> None:
                 "mock_llm": settings.mock_llm,
                 "docs_enabled": settings.docs_enabled,
                 "cors_origins": settings.cors_origins,
+                "allowed_hosts": settings.allowed_hosts,
                 "trusted_proxy": settings.trusted_proxy,
             }
         },
@@ -61,8 +76,10 @@ def _log_startup(settings: Settings, backend: str) -> None:
         log.warning("flaws switched on: %s", ", ".join(sorted(settings.ultra_flaws)))
     else:
         log.info("flaws switched on: none")
-    if settings.sentry_dsn is not None:
+    if error_tracking:
         log.info("error tracking configured (SENTRY_DSN is set)")
+    if settings.environment == "production" and "*" in settings.allowed_hosts:
+        log.warning("ALLOWED_HOSTS contains '*': any Host header is accepted in production")
     if settings.environment == "production" and settings.mock_llm:
         log.warning("MOCK_LLM is on in production: chat answers are not real")
     if settings.environment == "production" and settings.docs_enabled:
@@ -70,8 +87,10 @@ def _log_startup(settings: Settings, backend: str) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application from ``settings`` (default: the validated process environment)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.secret_values())
+    error_tracking = init_error_tracking(settings)
     db_url = settings.database_url.get_secret_value()
     engine = make_engine(db_url, settings.db_pool_size, settings.db_max_overflow)
     store = make_store(settings.redis_url.get_secret_value() if settings.redis_url else None)
@@ -91,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _log_startup(settings, store.backend)
+        _log_startup(settings, store.backend, error_tracking)
         if settings.auto_migrate:
             await run_in_threadpool(migrate, db_url)
             log.info(
@@ -152,12 +171,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app, settings)
 
     # Added innermost first: the last one added is the outermost.
+    # Compression only wraps the routes' own responses (event streams are never compressed).
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(DefaultRateLimitMiddleware, limiter=limiter, settings=settings)
+    if not settings.has("host-header-injection"):
+        # Unknown Host headers get 400 before any route builds a link from them; the answer
+        # still passes through the error, CORS, security-header and request-id layers.
+        app.add_middleware(
+            TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
+        )
     app.add_middleware(ErrorMiddleware, settings=settings)
     app.add_middleware(CORSMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.trusted_proxy:
+        # Outermost: every layer below sees the client address and scheme the proxy reported.
+        app.add_middleware(ForwardedHeadersMiddleware)
     return app
 
 

@@ -32,18 +32,16 @@ def client_ip(scope: Scope, settings: Settings) -> str:
 
     Without TRUSTED_PROXY, X-Forwarded-For is attacker-controlled and ignored: the key is the
     peer address. uvicorn runs with ``--no-proxy-headers`` so the peer address is never rewritten
-    from that header. With TRUSTED_PROXY the right-most entry (appended by our proxy) is the client.
+    from that header. With TRUSTED_PROXY, ``ForwardedHeadersMiddleware`` (app.proxy) has already
+    replaced the peer with the right-most entry (appended by our proxy).
     """
     peer = scope.get("client")
     peer_host = peer[0] if peer else "unknown"
-    raw = Headers(scope=scope).get("x-forwarded-for")
-    entries = [entry.strip() for entry in (raw or "").split(",") if entry.strip()]
-    if not entries:
-        return peer_host
     if settings.has("xff-bypass"):
-        return entries[0]
-    if settings.trusted_proxy:
-        return entries[-1]
+        raw = Headers(scope=scope).get("x-forwarded-for")
+        entries = [entry.strip() for entry in (raw or "").split(",") if entry.strip()]
+        if entries:
+            return entries[0]
     return peer_host
 
 
