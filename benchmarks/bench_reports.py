@@ -45,7 +45,15 @@ def _run() -> AuditRun:
         results=tuple(results), decision=decide(results, "production"))
 
 
-_NAMES = [f"{r.name}:{r.filename}" for r in renderers()]
+def _names() -> list[str]:
+    """Renderer ids for parametrisation; a broken registry becomes one failing benchmark."""
+    try:
+        return [f"{r.name}:{r.filename}" for r in renderers()]
+    except Exception as exc:  # noqa: BLE001 - reported by the benchmark below, not at collection
+        return [f"renderers() failed: {type(exc).__name__}: {exc}"]
+
+
+_NAMES = _names()
 
 
 @pytest.fixture(scope="module")

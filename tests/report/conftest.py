@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,9 +64,7 @@ def fixed_results() -> tuple[CheckResult, ...]:
             "Health endpoint answers",
             Severity.CRITICAL,
             Status.PASS,
-            Finding(
-                Status.PASS, "GET /health returned 200 in 12 ms", "GET http://127.0.0.1:8000/health"
-            ),
+            Finding(Status.PASS, "GET /health returned 200 in 12 ms", "GET http://127.0.0.1:8000/health"),
             checklist=("9.2.4", "P.2.5"),
         ),
         _r(
@@ -81,6 +80,19 @@ def fixed_results() -> tuple[CheckResult, ...]:
                 remediation="disable the docs in production",
             ),
             checklist=("1.1.5",),
+        ),
+        _r(
+            "FUN-030",
+            "functional",
+            "LLM endpoint answers a small prompt within the timeout",
+            Severity.HIGH,
+            Status.PASS,
+            Finding(
+                Status.PASS,
+                "POST http://127.0.0.1:8000/llm/chat answered in 46 ms (limit 30 s)",
+                "POST http://127.0.0.1:8000/llm/chat",
+            ),
+            duration=0.86,
         ),
         _r(
             "SEC-001",
@@ -113,9 +125,7 @@ def fixed_results() -> tuple[CheckResult, ...]:
             "Security headers",
             Severity.MEDIUM,
             Status.FAIL,
-            Finding(
-                Status.FAIL, "X-Content-Type-Options missing", "GET http://127.0.0.1:8000/health"
-            ),
+            Finding(Status.FAIL, "X-Content-Type-Options missing", "GET http://127.0.0.1:8000/health"),
             waived=True,
             waiver="CDN adds it (alice, until 2026-12-31)",
             checklist=("1.3.5",),
@@ -182,6 +192,144 @@ def fixed_results() -> tuple[CheckResult, ...]:
     )
 
 
+FUNCTIONAL_FACTS: dict[str, Any] = {
+    "operations": [
+        {
+            "method": "GET",
+            "path": "/health",
+            "operation_id": "health",
+            "tags": ["operations"],
+            "protected": False,
+            "result": "ok",
+            "actions": [
+                {
+                    "check": "FUN-012",
+                    "what": "anonymously",
+                    "status": 200,
+                    "verdict": "ok",
+                    "note": "documented status, content type and schema",
+                    "ms": 9.8,
+                }
+            ],
+            "why_not_exercised": "",
+            "notes": [],
+        },
+        {
+            "method": "GET",
+            "path": "/users/me",
+            "operation_id": "me",
+            "tags": ["auth"],
+            "protected": True,
+            "result": "warn",
+            "actions": [
+                {
+                    "check": "FUN-011",
+                    "what": "without credentials",
+                    "status": 401,
+                    "verdict": "ok",
+                    "note": "",
+                    "ms": 7.4,
+                },
+                {
+                    "check": "FUN-012",
+                    "what": "with the audit account",
+                    "status": 200,
+                    "verdict": "warn",
+                    "note": "body has an undocumented field <b>debug</b> | raw",
+                    "ms": 31.6,
+                },
+            ],
+            "why_not_exercised": "",
+            "notes": [],
+        },
+        {
+            "method": "DELETE",
+            "path": "/notes/{note_id}",
+            "operation_id": "delete_note",
+            "tags": ["notes"],
+            "protected": True,
+            "result": "not exercised",
+            "actions": [],
+            "why_not_exercised": "FUN-013: mutating call (set allow_mutations)",
+            "notes": ["FUN-013: mutating call (set allow_mutations)"],
+        },
+    ],
+    "auth_flow": [
+        {
+            "check": "FUN-020",
+            "step": "log in (form body)",
+            "request": "POST http://127.0.0.1:8000/auth/token",
+            "status": 200,
+            "result": "ok",
+            "detail": "token in the body, scheme Bearer, expires_in 900.0",
+        },
+        {
+            "check": "FUN-020",
+            "step": "current user",
+            "request": "GET http://127.0.0.1:8000/users/me",
+            "status": 200,
+            "result": "ok",
+            "detail": "",
+        },
+        {
+            "check": "FUN-021",
+            "step": "refresh",
+            "request": "POST http://127.0.0.1:8000/auth/refresh",
+            "status": 200,
+            "result": "ok",
+            "detail": "new access token, refresh token rotated",
+        },
+        {
+            "check": "FUN-022",
+            "step": "log out",
+            "request": "POST http://127.0.0.1:8000/auth/logout",
+            "status": 204,
+            "result": "ok",
+            "detail": "",
+        },
+        {
+            "check": "FUN-022",
+            "step": "old token after logout",
+            "request": "GET http://127.0.0.1:8000/users/me",
+            "status": 200,
+            "result": "fail",
+            "detail": "still accepted",
+        },
+        {
+            "check": "FUN-023",
+            "step": "log in with wrong password",
+            "request": "POST http://127.0.0.1:8000/auth/token",
+            "status": None,
+            "result": "error",
+            "detail": "timed out",
+        },
+    ],
+    "performance": {
+        "targets": [
+            {
+                "name": "liveness",
+                "method": "GET",
+                "url": "http://127.0.0.1:8000/health",
+                "requests": 200,
+                "completed": 198,
+                "duration_s": 0.423,
+                "p50_ms": 15.1,
+                "p95_ms": 40.8,
+                "p99_ms": 54.8,
+                "max_ms": 195.1,
+                "throughput_rps": 468.1,
+                "error_rate": 0.0101,
+                "errors": 2,
+                "rate_limited": 0,
+                "status_counts": {"200": 198, "error": 2},
+            }
+        ],
+        "settings": {"requests": 200, "concurrency": 10, "max_seconds": 10.0},
+        "thresholds": {"p95_warn_ms": 500.0, "p95_fail_ms": 2000.0},
+    },
+}
+
+
 def fixed_run() -> AuditRun:
     results = fixed_results()
     checklist_map: dict[str, list[str]] = {}
@@ -217,6 +365,27 @@ def fixed_run() -> AuditRun:
             ),
         ),
         facts={
+            **FUNCTIONAL_FACTS,
+            "security_headers": [
+                {
+                    "url": "http://127.0.0.1:8000/users/me",
+                    "kind": "api",
+                    "score": 85,
+                    "grade": "B",
+                    "missing": ["Cache-Control: no-store missing"],
+                },
+                {
+                    "url": "http://127.0.0.1:5173/",
+                    "kind": "html",
+                    "score": 40,
+                    "grade": "D",
+                    "missing": ["CSP script-src allows 'unsafe-inline' <script>", "no COOP"],
+                },
+            ],
+            "readiness.screenshots": {
+                "desktop": "/srv/reports/20261120T101500Z-abc123/evidence/rdy-030-desktop-1280px.png",
+                "phone": "/srv/reports/20261120T101500Z-abc123/evidence/rdy-030-phone-390px.png",
+            },
             "env_graph": {
                 "variables": [
                     {
@@ -230,6 +399,9 @@ def fixed_run() -> AuditRun:
                     },
                     {
                         "name": "DATABASE_URL",
+                        "compose_required": True,
+                        "documented": True,
+                        "documented_in": [".env.example:31"],
                         "required": False,
                         "default": "sqlite:///./app.db",
                         "secret": True,

@@ -1,5 +1,5 @@
 """Golden files: every renderer and guide on the fixed AuditRun. Regenerate deliberately with
-``PRODAUDIT_UPDATE_GOLDEN=1 python -m pytest tests/report/test_golden.py`` and review the diff."""
+``PRODAUDIT_UPDATE_GOLDEN=1 python -m pytest tests/report/test_report_golden.py`` and review the diff."""
 
 from __future__ import annotations
 

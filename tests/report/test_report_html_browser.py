@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from prodaudit.model import AuditRun, Finding, Status
+from prodaudit.report.evidence import Screenshots
 from prodaudit.report.html import HtmlRenderer
 
 pytestmark = pytest.mark.browser
@@ -28,10 +29,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-XSS = (
-    '<script>window.__pwned = 1; console.error("pwned")</script>'
-    '<img src=x onerror="window.__pwned=2">'
-)
+XSS = '<script>window.__pwned = 1; console.error("pwned")</script><img src=x onerror="window.__pwned=2">'
 
 
 def _missing(reason: str) -> None:
@@ -60,9 +58,9 @@ def browser() -> Iterator[Any]:
 def page_of(browser: Any, tmp_path: Path) -> Iterator[Any]:
     pages: list[Any] = []
 
-    def _open(run: AuditRun) -> tuple[Any, list[str], list[str]]:
+    def _open(run: AuditRun, screenshots: Screenshots | None = None) -> tuple[Any, list[str], list[str]]:
         html = tmp_path / "index.html"
-        html.write_text(HtmlRenderer().format(run), encoding="utf-8")
+        html.write_text(HtmlRenderer(screenshots).format(run), encoding="utf-8")
         ctx = browser.new_context(viewport={"width": 1200, "height": 1400})
         page = ctx.new_page()
         pages.append(ctx)
@@ -70,9 +68,7 @@ def page_of(browser: Any, tmp_path: Path) -> Iterator[Any]:
         requests: list[str] = []
         page.on(
             "console",
-            lambda m: (
-                problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
-            ),
+            lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
         )
         page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
         page.on("request", lambda r: requests.append(r.url))
@@ -117,17 +113,40 @@ def test_page_loads_clean_and_toggles(page_of: Any, run: AuditRun, tmp_path: Pat
 
 
 def test_html_in_findings_is_text(page_of: Any, run: AuditRun) -> None:
+    sec_001 = next(r for r in run.results if r.id == "SEC-001")
     evil = replace(
-        run.results[2],
-        findings=(
-            Finding(Status.FAIL, XSS, "GET http://127.0.0.1/x", evidence=XSS, remediation=XSS),
-        ),
+        sec_001,
+        findings=(Finding(Status.FAIL, XSS, "GET http://127.0.0.1/x", evidence=XSS, remediation=XSS),),
         doc=f"Summary.\n\n{XSS}\n\nRemediation: {XSS}",
         reason=XSS,
     )
-    page, problems, requests = page_of(replace(run, results=(evil, *run.results[3:])))
+    page, problems, requests = page_of(
+        replace(run, results=tuple(evil if r is sec_001 else r for r in run.results))
+    )
     assert page.evaluate("window.__pwned === undefined")
     assert problems == []
     assert [u for u in requests if not u.startswith("file://")] == []
     assert page.locator("details#SEC-001 .finding").first.inner_text().count("<script>") >= 1
     assert page.locator("details#SEC-001 script, details#SEC-001 img").count() == 0
+
+
+def test_fact_sections_and_embedded_screenshot(page_of: Any, run: AuditRun) -> None:
+    from test_report_facts import png
+
+    shots = Screenshots({"desktop": png(64, 40, (12, 140, 62))}, {"phone": "too large"})
+    page, problems, requests = page_of(run, shots)
+    assert problems == []
+    assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
+    for sid in ("facts-functional", "facts-screenshots", "facts-config", "facts-security"):
+        assert page.locator(f"details#{sid}").evaluate("d => d.open") is True, sid
+    assert page.locator("table.ops tbody tr").count() == 3
+    assert page.locator("table.env tbody tr").count() == 3
+    img = page.locator("figure.shot img")
+    assert img.count() == 1
+    img.scroll_into_view_if_needed()
+    assert img.evaluate("i => i.complete && i.naturalWidth") == 64  # decoded under the page's CSP
+    assert page.get_by_text("Not embedded: too large.").is_visible()
+    out = os.environ.get("PRODAUDIT_SCREENSHOT_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        page.locator("details#facts-functional").screenshot(path=str(Path(out) / "facts.png"))

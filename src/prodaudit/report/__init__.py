@@ -12,9 +12,7 @@ from prodaudit.report.evidence import Screenshots, load_screenshots
 from prodaudit.report.interface import Renderer
 
 
-def renderers(
-    formats: list[str] | None = None, screenshots: Screenshots | None = None
-) -> list[Renderer]:
+def renderers(formats: list[str] | None = None, screenshots: Screenshots | None = None) -> list[Renderer]:
     """Every registered renderer, narrowed to ``formats`` (json is always included).
 
     ``screenshots`` are the evidence images ``index.html`` embeds (see ``load_screenshots``);

@@ -61,7 +61,10 @@ def load_screenshots(
             omitted[key] = f"{size // 1024} KB, over the {max_image_bytes // 1024} KB embedding cap"
             continue
         if total + size > max_total_bytes:
-            omitted[key] = f"the page already embeds {total // 1024} KB of screenshots (cap {max_total_bytes // 1024} KB)"
+            omitted[key] = (
+                f"the page already embeds {total // 1024} KB of screenshots "
+                f"(cap {max_total_bytes // 1024} KB)"
+            )
             continue
         data = path.read_bytes()
         if not data.startswith(PNG_MAGIC):

@@ -4,6 +4,7 @@ and per-suite bars as inline SVG, failed checks first, the other groups collapsi
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
@@ -12,6 +13,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from prodaudit.model import AuditRun, CheckResult, Status
+from prodaudit.report.evidence import Screenshots
+from prodaudit.report.facts_view import FactsView, build_facts
 from prodaudit.report.interface import Renderer
 from prodaudit.report.view import build_view
 
@@ -124,12 +127,47 @@ def _groups(ordered: list[CheckResult]) -> list[dict[str, Any]]:
 _env.filters["markdown"] = markdown
 
 
+def _shown_suites(suites: list[str], facts: FactsView) -> dict[str, bool]:
+    """A suite's detail section appears when the suite ran or one of its facts exists."""
+    return {
+        "functional": "functional" in suites
+        or any(x is not None for x in (facts.operations, facts.auth_flow, facts.performance)),
+        "readiness": "readiness" in suites or facts.screenshots is not None,
+        "config": "config" in suites or facts.env_vars is not None,
+        "security": "security" in suites or facts.header_grades is not None or facts.bandit is not None,
+    }
+
+
+def _shots(facts: FactsView, screenshots: Screenshots) -> list[dict[str, str]]:
+    out = []
+    for s in facts.screenshots or []:
+        data = screenshots.images.get(s.name)
+        out.append(
+            {
+                "name": s.name,
+                "href": s.href,
+                "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii") if data else "",
+                "size": f"{len(data) // 1024 or 1} KB embedded" if data else "",
+                "why": screenshots.omitted.get(
+                    s.name, "the report writer did not load the evidence files for this rendering"
+                ),
+            }
+        )
+    return out
+
+
 class HtmlRenderer(Renderer):
+    """``screenshots``: evidence images to embed, loaded by the writer (``report.evidence``)."""
+
     name = "html"
     filename = "index.html"
 
+    def __init__(self, screenshots: Screenshots | None = None) -> None:
+        self.screenshots = screenshots or Screenshots()
+
     def format(self, run: AuditRun) -> str:
         view = build_view(run)
+        facts = build_facts(run)
         return _env.get_template("index.html.j2").render(
             run=run,
             view=view,
@@ -139,4 +177,7 @@ class HtmlRenderer(Renderer):
             overall_gauge=gauge(view.overall, "overall", 132),
             bars=suite_bars(view.suite_scores, view.suite_counts),
             Status=Status,
+            facts=facts,
+            show=_shown_suites(view.suites, facts),
+            shots=_shots(facts, self.screenshots),
         )

@@ -8,7 +8,7 @@ Only what this product needs is switched on, so the SDK changes no request behav
   ``INFO`` records as breadcrumbs (the access log is left out: its 5xx lines would duplicate
   the exception events);
 - no framework auto-instrumentation, no tracing, no trace headers sent to the LLM provider,
-  no request bodies, no local variables, no personal data (``send_default_pii=False``);
+  no request bodies, no local variables, no personal data (the SDK's default);
 - every event and breadcrumb goes through the same redaction as the JSON logs (configured
   secrets, bearer tokens, JWTs) before it leaves the process.
 
@@ -84,7 +84,6 @@ def init_error_tracking(settings: Settings) -> bool:
                 DedupeIntegration(),
                 AtexitIntegration(callback=_on_exit_pending),
             ],
-            send_default_pii=False,
             include_local_variables=False,
             max_request_body_size="never",
             traces_sample_rate=None,

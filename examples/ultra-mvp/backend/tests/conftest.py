@@ -29,7 +29,6 @@ os.environ["JWT_SECRET"] = JWT_SECRET
 os.environ["DATABASE_URL"] = "sqlite:///" + str(
     Path(os.environ.get("TMPDIR", "/tmp")) / f"ultra-import-{secrets.token_hex(4)}.db"
 )
-os.environ["AUTO_MIGRATE"] = "false"
 
 from app.main import create_app  # noqa: E402 - needs the environment above
 
@@ -64,6 +63,7 @@ def make_client(tmp_path: Path) -> Iterator[MakeClient]:
                 "environment": "production",
                 "jwt_secret": JWT_SECRET,
                 "database_url": f"sqlite:///{tmp_path / f'ultra-{counter}.db'}",
+                "auto_migrate": True,
                 "mock_llm": True,
                 "bcrypt_rounds": 10,
             }
