@@ -75,29 +75,26 @@ def _endpoints(results: list[CheckResult]) -> list[str]:
 
 
 def _perf_baseline(facts: Mapping[str, Any]) -> dict[str, float]:
-    """Find a performance baseline among the facts (any mapping with p95 numbers)."""
-    stack: list[Any] = [facts]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, Mapping):
-            nums = {
-                str(k): float(v)
-                for k, v in cur.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
-            }
-            if any("p95" in k for k in nums):
-                return nums
-            stack.extend(cur.values())
-        elif isinstance(cur, list):
-            stack.extend(cur[:50])
-    return {}
+    """The measured baseline of the functional suite (``facts.performance.targets``): the worst
+    p95 latency and error rate over the measured targets; empty when nothing was measured."""
+    perf = facts.get("performance")
+    targets = perf.get("targets") if isinstance(perf, Mapping) else None
+    if not isinstance(targets, list):
+        return {}
+    measured = [t for t in targets if isinstance(t, Mapping) and isinstance(t.get("p95_ms"), int | float)]
+    if not measured:
+        return {}
+    return {
+        "p95_ms": max(float(t["p95_ms"]) for t in measured),
+        "error_rate": max(float(t.get("error_rate") or 0.0) for t in measured),
+    }
 
 
 def _thresholds(run: AuditRun) -> list[str]:
     perf = PerfConfig.model_validate({})
     base = _perf_baseline(run.facts)
-    p95 = next((v for k, v in base.items() if "p95" in k), None)
-    err = next((v for k, v in base.items() if "error" in k and "rate" in k), None)
+    p95 = base.get("p95_ms")
+    err = base.get("error_rate")
     if p95 is None:
         return [
             "No performance baseline was recorded by the last audit; until one exists use the "

@@ -36,6 +36,8 @@ BASE_URL = "http://localhost"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-" + secrets.token_urlsafe(12)
 
+TEST_BCRYPT_ROUNDS = 4
+
 MakeClient = Callable[..., TestClient]
 
 
@@ -65,10 +67,13 @@ def make_client(tmp_path: Path) -> Iterator[MakeClient]:
                 "database_url": f"sqlite:///{tmp_path / f'ultra-{counter}.db'}",
                 "auto_migrate": True,
                 "mock_llm": True,
-                "bcrypt_rounds": 10,
             }
             values.update(overrides)
-            app = create_app(Settings(**values))
+            settings = Settings(**values)
+            if "bcrypt_rounds" not in overrides:
+                # bcrypt's minimum cost (production refuses < 10): hashing stays real, tests fast
+                settings = settings.model_copy(update={"bcrypt_rounds": TEST_BCRYPT_ROUNDS})
+            app = create_app(settings)
             client = TestClient(app, base_url=base_url)
             stack.enter_context(client)
             return client
