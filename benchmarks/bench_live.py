@@ -59,6 +59,8 @@ def bench_live_suite(benchmark: Any, record: Callable[..., None],
     benchmark.extra_info["requests"] = requests
     benchmark.extra_info["statuses"] = {
         s.value: sum(1 for r in results if r.status is s) for s in Status}
+    benchmark.extra_info["slowest"] = [
+        f"{r.id} {r.duration_s:.2f}s" for r in sorted(results, key=lambda r: -r.duration_s)[:5]]
     record(per=len(specs), per_label="check")
     if benchmark.stats is not None:
         benchmark.extra_info["requests_per_s"] = round(requests / benchmark.stats.stats.median, 1)

@@ -25,6 +25,8 @@ MAX_AGE = "600"
 
 
 class OriginPolicy:
+    """Decides which Origin values may call the API with credentials (CORS_ORIGINS, or the CORS flaws)."""
+
     def __init__(self, settings: Settings) -> None:
         self.allowed = frozenset(settings.cors_origins)
         self.reflect_any = settings.has("cors-reflect-origin")
@@ -36,6 +38,7 @@ class OriginPolicy:
         )
 
     def allows(self, origin: str) -> bool:
+        """True when ``origin`` may read responses: an exact, case-insensitive match of CORS_ORIGINS."""
         if self.reflect_any:
             return True
         if origin == "null":
@@ -46,6 +49,9 @@ class OriginPolicy:
 
 
 class CORSMiddleware:
+    """CORS with credentials for the allowed origins only: answers preflights itself and adds
+    ``Access-Control-Allow-*`` and ``Vary: Origin`` to the responses of allowed origins.
+    """
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.policy = OriginPolicy(settings)

@@ -53,6 +53,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Session factory bound to ``engine``; objects stay usable after commit (no expiry)."""
     return sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
 
 
@@ -72,6 +73,7 @@ def ping(engine: Engine) -> None:
 
 
 def alembic_config(url: str) -> Any:
+    """The alembic configuration of this backend (alembic.ini) pointed at ``url``."""
     from alembic.config import Config
 
     config = Config(str(ALEMBIC_INI))
@@ -82,6 +84,7 @@ def alembic_config(url: str) -> Any:
 
 
 def head_revision(url: str) -> str | None:
+    """The newest migration revision in ``alembic/versions`` (what /health/ready expects)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()

@@ -24,14 +24,17 @@ CREDENTIALS_ERROR = "Could not validate credentials"
 
 
 def get_settings(request: Request) -> Settings:
+    """The application's validated settings (dependency)."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 def get_db(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed afterwards (dependency)."""
     yield from session_scope(request.app.state.sessionmaker)
 
 
 def unauthorized(detail: str = CREDENTIALS_ERROR) -> HTTPException:
+    """A 401 with ``WWW-Authenticate: Bearer`` and a fixed, non-revealing message."""
     return HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,
         detail=detail,
@@ -59,6 +62,7 @@ async def get_current_user(
     claims: Annotated[dict[str, Any], Depends(get_token_claims)],
     db: Annotated[Session, Depends(get_db)],
 ) -> User:
+    """The active user the access token belongs to; 401 when it is gone or disabled."""
     user = await run_in_threadpool(db.get, User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise unauthorized()
@@ -66,6 +70,7 @@ async def get_current_user(
 
 
 async def require_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+    """The current user when their role is ``admin``; 403 otherwise."""
     if user.role != "admin":
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Admin role required")
     return user

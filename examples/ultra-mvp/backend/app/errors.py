@@ -29,6 +29,8 @@ log = logging.getLogger("ultra.errors")
 
 
 class BodyTooLargeError(HTTPException):
+    """Raised when a request body exceeds MAX_BODY_BYTES (answered as 413)."""
+
     def __init__(self) -> None:
         super().__init__(status.HTTP_413_CONTENT_TOO_LARGE, "Request body too large")
 
@@ -129,6 +131,7 @@ async def _send_json(send: Send, status_code: int, payload: dict[str, Any]) -> N
 
 
 def install_handlers(app: FastAPI, settings: Settings) -> None:
+    """Register the JSON handlers for denylist outages (503) and validation errors (422)."""
     leak_trace = settings.has("stack-trace-on-422")
 
     @app.exception_handler(DenylistUnavailableError)

@@ -40,6 +40,9 @@ def is_https(scope: Scope) -> bool:
 
 
 class SecurityHeadersMiddleware:
+    """Adds the security headers (and HSTS over HTTPS) to every response; the
+    ``server-version-header`` flaw adds ``Server``/``X-Powered-By`` instead of hiding them.
+    """
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings

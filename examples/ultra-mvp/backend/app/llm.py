@@ -29,11 +29,14 @@ class LLMUnavailable(Exception):
 
 @dataclass(frozen=True)
 class ChatResult:
+    """A complete (non-streamed) answer: the reply text and the model that produced it."""
+
     reply: str
     model: str
 
 
 def last_user_message(messages: list[ChatMessage]) -> str:
+    """The content of the last ``user`` message, or an empty string."""
     for message in reversed(messages):
         if message.role == "user":
             return message.content
@@ -47,9 +50,11 @@ class MockLLM:
     is_mock = True
 
     async def complete(self, messages: list[ChatMessage]) -> ChatResult:
+        """Echo the last user message, prefixed ``[mock] echo:``."""
         return ChatResult(f"[mock] echo: {last_user_message(messages)[:500]}", MOCK_MODEL)
 
     async def open_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        """The mock reply as a stream of word deltas."""
         reply = (await self.complete(messages)).reply
 
         async def chunks() -> AsyncIterator[str]:
@@ -60,9 +65,11 @@ class MockLLM:
         return chunks()
 
     async def check(self) -> dict[str, Any]:
+        """Readiness: the mock needs no provider, so the check is skipped."""
         return {"status": "skipped", "detail": "MOCK_LLM is on"}
 
     async def aclose(self) -> None:
+        """Nothing to release."""
         return None
 
 
@@ -107,6 +114,7 @@ class ProviderLLM:
         return LLMUnavailable(what) if self._translate else exc
 
     async def complete(self, messages: list[ChatMessage]) -> ChatResult:
+        """One chat completion from the provider; LLMUnavailable on any failure."""
         if not self.base_url:
             raise self._fail(RuntimeError("LLM_BASE_URL is not configured"), "not configured")
         try:
@@ -167,6 +175,7 @@ class ProviderLLM:
         return deltas()
 
     async def check(self) -> dict[str, Any]:
+        """Readiness: ``GET {LLM_BASE_URL}/models`` within 2 s, with the provider key."""
         if not self.base_url:
             return {"status": "error", "detail": "LLM_BASE_URL is not configured"}
         try:
@@ -184,6 +193,7 @@ class ProviderLLM:
         return {"status": "ok"}
 
     async def aclose(self) -> None:
+        """Close the provider's connection pool."""
         await self._client.aclose()
 
 

@@ -41,6 +41,7 @@ class JsonFormatter(logging.Formatter):
         self._redact = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object per record, with request context and a redacted message/exception."""
         payload: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
                 timespec="milliseconds"

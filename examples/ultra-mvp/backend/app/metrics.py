@@ -22,6 +22,11 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Metrics:
+    """The Prometheus metrics of one application instance (its own registry):
+    ``http_requests_total``, ``http_request_duration_seconds``, ``http_requests_in_progress``,
+    ``auth_login_attempts_total``, ``llm_requests_total``, ``llm_request_duration_seconds`` and
+    process/platform/GC collectors.
+    """
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         process_collector.ProcessCollector(registry=self.registry)
@@ -73,9 +78,11 @@ class Metrics:
         info.labels(version=__version__, python=platform.python_version()).set(1)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one finished request and its latency under its route template."""
         labels = {"method": method, "route": route, "status": str(status)}
         self.requests.labels(**labels).inc()
         self.latency.labels(**labels).observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
+        """The registry in the Prometheus text exposition format."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

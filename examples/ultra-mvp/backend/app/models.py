@@ -9,14 +9,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (column default)."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """Declarative base of the ORM models; alembic owns the schema."""
+
     pass
 
 
 class User(Base):
+    """An account: unique email, bcrypt password hash, role (``user``/``admin``)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -35,6 +40,8 @@ class User(Base):
 
 
 class Note(Base):
+    """A private text note; only its owner can read or delete it."""
+
     __tablename__ = "notes"
     __table_args__ = (Index("ix_notes_owner_id_created_at", "owner_id", "created_at"),)
 

@@ -47,12 +47,15 @@ def client_ip(scope: Scope, settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class Decision:
+    """The outcome of one rate-limit hit, and the RateLimit-* headers that describe it."""
+
     allowed: bool
     rate: Rate
     count: int
     reset_after: int
 
     def headers(self) -> dict[str, str]:
+        """``RateLimit-Limit/Remaining/Reset/Policy``, plus ``Retry-After`` when refused."""
         headers = {
             "RateLimit-Limit": str(self.rate.limit),
             "RateLimit-Remaining": str(max(0, self.rate.limit - self.count)),
@@ -65,6 +68,8 @@ class Decision:
 
 
 class RateLimiter:
+    """Fixed-window counters per bucket and key, in the shared store."""
+
     def __init__(self, store: Store, enabled: bool = True) -> None:
         self.store = store
         self.enabled = enabled
@@ -106,6 +111,7 @@ class LoginLockout:
         return ttl if count >= self.max_failures else 0
 
     async def record_failure(self, email: str) -> None:
+        """Count one failed login for the account (window: the login rate period)."""
         if self.enabled:
             try:
                 await self.store.incr(self._key(email), self.window)
@@ -113,6 +119,7 @@ class LoginLockout:
                 log.error("lockout store unavailable", exc_info=True)
 
     async def reset(self, email: str) -> None:
+        """Forget the account's failures after a successful login."""
         if self.enabled:
             try:
                 await self.store.delete(self._key(email))
@@ -121,6 +128,7 @@ class LoginLockout:
 
 
 def too_many_requests(decision_headers: dict[str, str], detail: str) -> HTTPException:
+    """A 429 carrying the rate-limit headers (and Retry-After)."""
     return HTTPException(
         status_code=status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers=decision_headers
     )

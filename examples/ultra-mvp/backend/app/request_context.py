@@ -20,12 +20,16 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 
 def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/notes/{note_id}``), so metrics stay low-cardinality."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
 class RequestContextMiddleware:
+    """Outermost layer: assigns the request id, writes the JSON access log line and
+    records the request metrics, whatever the inner layers answer.
+    """
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics

@@ -19,14 +19,20 @@ def _no_nul(value: str) -> str:
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
     detail: str = Field(description="A human-readable error message.")
 
 
 class ServerErrorResponse(ErrorResponse):
+    """A 500 body: the request id ties it to the log line with the traceback."""
+
     request_id: str | None = Field(default=None, description="Quote this id to support.")
 
 
 class RegisterRequest(BaseModel):
+    """A new account: email and password (12 to 128 characters)."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"email": "ada@example.com", "password": "correct horse battery"}]
@@ -48,10 +54,14 @@ class RegisterRequest(BaseModel):
 
 
 class Links(BaseModel):
+    """Related resources of a response."""
+
     self: str
 
 
 class UserOut(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -60,16 +70,22 @@ class UserOut(BaseModel):
 
 
 class RegisteredUser(UserOut):
+    """The account just created, with a link to ``/users/me``."""
+
     links: Links
 
 
 class AdminUserOut(UserOut):
+    """A user as administrators see it, with status and timestamps."""
+
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None = None
 
 
 class TokenResponse(BaseModel):
+    """An OAuth2 bearer token pair."""
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -77,6 +93,8 @@ class TokenResponse(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    """A refresh token in the body (optional: the ``refresh_token`` cookie is used otherwise)."""
+
     refresh_token: str | None = Field(
         default=None,
         max_length=4096,
@@ -85,6 +103,8 @@ class RefreshRequest(BaseModel):
 
 
 class NoteCreate(BaseModel):
+    """A new note: a title (1-200 characters) and an optional body."""
+
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(default="", max_length=10_000)
 
@@ -95,6 +115,8 @@ class NoteCreate(BaseModel):
 
 
 class NoteOut(BaseModel):
+    """A stored note."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -104,6 +126,8 @@ class NoteOut(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    """One message of a conversation (OpenAI chat format)."""
+
     role: Literal["system", "user", "assistant"]
     content: str
 
@@ -114,21 +138,29 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(BaseModel):
+    """A conversation to continue (1-50 messages), optionally streamed."""
+
     messages: list[ChatMessage] = Field(min_length=1, max_length=50)
     stream: bool = False
 
 
 class ChatResponse(BaseModel):
+    """The assistant's reply and the model that wrote it."""
+
     reply: str
     model: str
 
 
 class HealthResponse(BaseModel):
+    """Liveness: the process and the database."""
+
     status: Literal["ok", "error"]
     database: Literal["ok", "error"]
 
 
 class CheckResult(BaseModel):
+    """The state of one dependency in the readiness check."""
+
     model_config = ConfigDict(extra="allow")
 
     status: Literal["ok", "error", "skipped"]
@@ -136,5 +168,7 @@ class CheckResult(BaseModel):
 
 
 class ReadinessResponse(BaseModel):
+    """Readiness: overall status and one result per dependency."""
+
     status: Literal["ok", "degraded"]
     checks: dict[str, CheckResult]

@@ -31,10 +31,12 @@ def _prehash(password: str) -> bytes:
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
+    """bcrypt hash of the SHA-256 pre-hashed password, so passwords over 72 bytes count in full."""
     return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds=rounds)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
+    """True when ``password`` matches ``password_hash``; False for malformed hashes."""
     try:
         return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
     except ValueError:
@@ -50,6 +52,8 @@ class DummyHash:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed token with its id (``jti``) and nominal lifetime in seconds."""
+
     token: str
     jti: str
     expires_in: int  # seconds; the nominal lifetime
@@ -60,6 +64,8 @@ class TokenError(Exception):
 
 
 class TokenService:
+    """Issues and verifies the HMAC JWTs (access and refresh) with pinned algorithm and claims."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.key = settings.signing_key()
@@ -69,11 +75,13 @@ class TokenService:
         return datetime.now(UTC)
 
     def access_lifetime(self) -> timedelta:
+        """ACCESS_TOKEN_EXPIRE_MINUTES (30 days with the ``jwt-long-expiry`` flaw)."""
         if self.settings.has("jwt-long-expiry"):
             return LONG_EXPIRY
         return timedelta(minutes=self.settings.access_token_expire_minutes)
 
     def refresh_lifetime(self) -> timedelta:
+        """REFRESH_TOKEN_EXPIRE_DAYS."""
         return timedelta(days=self.settings.refresh_token_expire_days)
 
     def _issue(
@@ -97,10 +105,12 @@ class TokenService:
         return IssuedToken(token, jti, int(lifetime.total_seconds()))
 
     def issue_access(self, subject: int, role: str) -> IssuedToken:
+        """A new access token for the user."""
         with_exp = not self.settings.has("jwt-no-exp")
         return self._issue(subject, role, ACCESS, self.access_lifetime(), with_exp)
 
     def issue_refresh(self, subject: int, role: str) -> IssuedToken:
+        """A new refresh token for the user."""
         return self._issue(subject, role, REFRESH, self.refresh_lifetime(), True)
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
@@ -148,6 +158,7 @@ class TokenService:
 
     @staticmethod
     def seconds_left(claims: dict[str, Any], default: int) -> int:
+        """Seconds until the token expires (plus leeway): how long its revocation must be kept."""
         exp = claims.get("exp")
         if isinstance(exp, int | float):
             return max(1, int(exp - datetime.now(UTC).timestamp()) + LEEWAY_SECONDS)
@@ -165,12 +176,14 @@ class Denylist:
         self.store = store
 
     async def revoke(self, jti: str, ttl: int) -> None:
+        """Revoke a token id for ``ttl`` seconds; DenylistUnavailableError when the store fails."""
         try:
             await self.store.set_flag(f"revoked:{jti}", ttl)
         except Exception as exc:
             raise DenylistUnavailableError() from exc
 
     async def is_revoked(self, jti: str) -> bool:
+        """True when the token id was revoked; fails closed (DenylistUnavailableError)."""
         try:
             return bool(await self.store.exists(f"revoked:{jti}"))
         except Exception as exc:

@@ -230,18 +230,22 @@ class Settings(BaseSettings):
 
     @property
     def is_sqlite(self) -> bool:
+        """True when DATABASE_URL points at SQLite."""
         return self.database_url.get_secret_value().startswith("sqlite")
 
     @property
     def login_rate(self) -> Rate:
+        """RATE_LIMIT_LOGIN, parsed."""
         return parse_rate(self.rate_limit_login)
 
     @property
     def llm_rate(self) -> Rate:
+        """RATE_LIMIT_LLM, parsed."""
         return parse_rate(self.rate_limit_llm)
 
     @property
     def default_rate(self) -> Rate:
+        """RATE_LIMIT_DEFAULT, parsed."""
         return parse_rate(self.rate_limit_default)
 
     def signing_key(self) -> str:

@@ -17,6 +17,8 @@ KEY_PREFIX = "ultra:"
 
 
 class Store(Protocol):
+    """The interface of the counter/flag store shared by rate limits, lockouts and the denylist."""
+
     backend: str
 
     async def incr(self, key: str, ttl: int) -> tuple[int, int]:
@@ -27,15 +29,20 @@ class Store(Protocol):
         """Return (count, ttl) without incrementing; (0, 0) when absent."""
         ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str) -> None:
+        """Remove a key (no error when it is absent)."""
 
-    async def set_flag(self, key: str, ttl: int) -> None: ...
+    async def set_flag(self, key: str, ttl: int) -> None:
+        """Set a flag that expires after ``ttl`` seconds."""
 
-    async def exists(self, key: str) -> bool: ...
+    async def exists(self, key: str) -> bool:
+        """True while the key (counter or flag) has not expired."""
 
-    async def ping(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached (readiness check)."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release connections."""
 
 
 class MemoryStore:
@@ -150,4 +157,5 @@ class RedisStore:
 
 
 def make_store(redis_url: str | None) -> MemoryStore | RedisStore:
+    """Redis when REDIS_URL is set, process memory otherwise."""
     return RedisStore(redis_url) if redis_url else MemoryStore()

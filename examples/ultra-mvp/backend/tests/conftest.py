@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from app.settings import Settings
+from fastapi.testclient import TestClient
 
 # A clean environment: nothing of the developer's shell (ULTRA_FLAWS, DATABASE_URL ...) leaks in.
 for _name in Settings.model_fields:

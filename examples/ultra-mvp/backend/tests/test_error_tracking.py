@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 import sentry_sdk
+from app.error_tracking import init_error_tracking, scrub
+from app.logging_setup import Redactor
 from conftest import JWT_SECRET, MakeClient
 from fastapi.testclient import TestClient
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
-
-from app.error_tracking import init_error_tracking, scrub
-from app.logging_setup import Redactor
 
 # Port 9 (discard) on loopback: nothing listens, every delivery attempt fails.
 UNREACHABLE_DSN = "http://public-key@127.0.0.1:9/1"

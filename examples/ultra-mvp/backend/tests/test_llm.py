@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from app.llm import ProviderLLM
 from conftest import MakeClient, bearer, login, new_email, new_password, register
 from fastapi.testclient import TestClient
-
-from app.llm import ProviderLLM
 
 PROVIDER_URL = "http://llm-provider.test/v1"
 Handler = Callable[[httpx.Request], httpx.Response]

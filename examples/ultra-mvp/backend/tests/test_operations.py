@@ -6,10 +6,9 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from app.proxy import forwarded_client, forwarded_scheme
 from conftest import MakeClient
 from fastapi.testclient import TestClient
-
-from app.proxy import forwarded_client, forwarded_scheme
 
 FRONTEND = "http://127.0.0.1:8080"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-
 from app.flaws import FLAWS
 from app.settings import ConfigError, Settings, load_settings, parse_rate
 
