@@ -2,7 +2,8 @@
 
 The Observatory is not a Python dependency: install it as TOOL-NOTES.md describes and point
 ``PRODAUDIT_OBSERVATORY`` at its ``mdn-http-observatory-scan`` (or put it on PATH); otherwise the
-test is skipped. docs/comparisons.md records the numbers of one run.
+test is skipped (under CI=true it fails: `.ci/run` installs it). docs/comparisons.md records the
+numbers of one run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest_services import require_service
 
 from prodaudit.checks.security.headers import grade
 from prodaudit.http import Exchange
@@ -91,8 +93,9 @@ def theirs(cli: str, hostport: str) -> tuple[str, int]:
 
 def test_grades_agree_in_order_with_the_observatory(pages: dict[str, str]) -> None:
     cli = observatory()
-    if cli is None:
-        pytest.skip("MDN HTTP Observatory CLI not installed: set PRODAUDIT_OBSERVATORY")
+    require_service("MDN HTTP Observatory CLI", cli is not None,
+                    "not installed: run scripts/install-peers.sh and set PRODAUDIT_OBSERVATORY")
+    assert cli is not None
     rows = {name: (ours(hp), theirs(cli, hp)) for name, hp in pages.items()}
     print(json.dumps(rows))  # the numbers recorded in docs/comparisons.md
     our_scores = [rows[n][0][1] for n in ("strict", "unsafe-inline", "none")]
