@@ -103,9 +103,14 @@ def test_rdy006_middleware(mvp: Path) -> None:
 
 
 def test_rdy006_missing_middleware_warns(mvp: Path) -> None:
+    assert_status(run_rdy("RDY-006", repo=mvp)["RDY-006"], Status.PASS)
+    main = mvp / APP / "main.py"
+    edit(main, "    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)\n", "")
+    edit(main, "        app.add_middleware(\n            TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, "
+               "www_redirect=False\n        )\n", "        pass\n")
     r = run_rdy("RDY-006", repo=mvp)["RDY-006"]
-    assert_status(r, Status.WARN)  # the reference target has no gzip/trusted-host middleware
-    assert "compression" in messages(r)
+    assert_status(r, Status.WARN)
+    assert "compression" in messages(r) and "trusted hosts" in messages(r)
 
 
 def test_rdy007_blocking_call(mvp: Path) -> None:

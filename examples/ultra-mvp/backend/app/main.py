@@ -1,8 +1,8 @@
 """The ultra-mvp API: ``app = create_app()`` (run with uvicorn --no-server-header).
 
 ``create_app`` wires settings, database, rate-limit store, LLM client, routers and the middleware
-stack. Outermost first: ForwardedHeaders (only with TRUSTED_PROXY) > RequestContext (request id,
-access log, metrics) > SecurityHeaders > CORS > ErrorMiddleware > TrustedHost (ALLOWED_HOSTS) >
+stack. Outermost first: RequestContext (request id, access log, metrics) > ForwardedHeaders (only
+with TRUSTED_PROXY) > SecurityHeaders > CORS > ErrorMiddleware > TrustedHost (ALLOWED_HOSTS) >
 DefaultRateLimit > BodySizeLimit > GZip > routes.
 """
 
@@ -184,10 +184,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorMiddleware, settings=settings)
     app.add_middleware(CORSMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     if settings.trusted_proxy:
-        # Outermost: every layer below sees the client address and scheme the proxy reported.
+        # Every layer below sees the client address and scheme the proxy reported (HSTS, rate
+        # limits); the request-context layer above uses neither.
         app.add_middleware(ForwardedHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 
 

@@ -2,7 +2,7 @@
 
 uvicorn runs with ``--no-proxy-headers``: it never rewrites the peer address or the scheme from
 ``X-Forwarded-*`` headers, which any client can send. When TRUSTED_PROXY is on, this middleware
-(installed outermost) does it instead, with the rules of this product:
+(installed outside every layer that needs them) does it instead, with the rules of this product:
 
 - the client address is the **right-most** ``X-Forwarded-For`` entry, the one our proxy appended
   (entries to its left come from the client and are not trusted);
