@@ -106,8 +106,9 @@ def test_rdy006_missing_middleware_warns(mvp: Path) -> None:
     assert_status(run_rdy("RDY-006", repo=mvp)["RDY-006"], Status.PASS)
     main = mvp / APP / "main.py"
     edit(main, "    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)\n", "")
-    edit(main, "        app.add_middleware(\n            TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, "
-               "www_redirect=False\n        )\n", "        pass\n")
+    trusted = ("        app.add_middleware(\n            TrustedHostMiddleware, "
+               "allowed_hosts=settings.allowed_hosts, www_redirect=False\n        )\n")
+    edit(main, trusted, "        pass\n")
     r = run_rdy("RDY-006", repo=mvp)["RDY-006"]
     assert_status(r, Status.WARN)
     assert "compression" in messages(r) and "trusted hosts" in messages(r)
