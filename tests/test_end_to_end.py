@@ -43,7 +43,10 @@ def test_unreachable_base_url_still_runs_static_checks_and_reports(tmp_path: Pat
     data = load(out)
     for name in REPORTS:
         assert (out / "latest" / name).is_file(), name
-    live = [r for r in data["results"] if r["suite"] in ("functional", "security")]
+    from prodaudit.registry import load_checks
+
+    needs_live = {s.id for s in load_checks().all() if "live" in s.needs}
+    live = [r for r in data["results"] if r["id"] in needs_live]
     assert live, "no live checks ran"
     for r in live:
         assert r["status"] in ("skip", "error"), r
@@ -103,7 +106,9 @@ def test_invoke_audit_all_on_the_hardened_reference_target(tmp_path: Path) -> No
         assert (out / "latest" / name).is_file(), name
     # not verified is never silently a pass: every SKIP/ERROR carries its reason
     assert all(r["reason"] for r in data["results"] if r["status"] in ("skip", "error"))
-    assert data["decision"] in ("GO", "CONDITIONAL GO")
+    # whatever keeps it from GO here is something this machine cannot verify (no image registry,
+    # no vulnerability service, plain HTTP on loopback), never a failure
+    assert all(" not verified " in reason for reason in data["decision_reasons"]), data["decision_reasons"]
 
 
 FLAWS = [

@@ -58,15 +58,16 @@ def serve(state: Path) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    with ReferenceTarget() as target:
-        info = {"pid": os.getpid(), "base_url": target.base_url, "frontend_url": target.frontend_url,
-                "env_file": str(target.env_file), **target.audit_env}
-        state.write_text(json.dumps(info, indent=2))
-        try:
+    try:
+        with ReferenceTarget() as target:
+            info = {"pid": os.getpid(), "base_url": target.base_url,
+                    "frontend_url": target.frontend_url, "env_file": str(target.env_file),
+                    **target.audit_env}
+            state.write_text(json.dumps(info, indent=2))
             while not stop["now"]:
                 time.sleep(0.5)
-        finally:
-            state.unlink(missing_ok=True)
+    finally:
+        state.unlink(missing_ok=True)  # only once the target has stopped: down() waits for it
 
 
 if __name__ == "__main__":
