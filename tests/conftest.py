@@ -1,18 +1,17 @@
-"""Shared fixtures: real reference targets on free ports, and audits run against them."""
+"""Shared fixtures: real reference targets on free ports. The plain helpers (``audit_target``,
+``result``, ``ci``) live in ``tests/helpers.py`` and are re-exported here for the test modules
+that import them from ``conftest``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import audit_target, ci, result
 
-from prodaudit.audit import run_audit
-from prodaudit.config import REFERENCE_TARGET, load_config
-from prodaudit.model import AuditRun, CheckResult
 from prodaudit.target import ReferenceTarget
+
+__all__ = ["StartTarget", "audit_target", "ci", "result"]
 
 StartTarget = Callable[..., ReferenceTarget]
 
@@ -39,43 +38,3 @@ def hardened_target() -> Iterator[ReferenceTarget]:
     """One hardened reference target shared by read-only tests."""
     with ReferenceTarget(flaws="") as t:
         yield t
-
-
-def audit_target(
-    target: ReferenceTarget | None,
-    tmp_path: Path,
-    *,
-    suites: list[str] | None = None,
-    only: list[str] | None = None,
-    repo: Path | None = None,
-    **cfg: Any,
-) -> AuditRun:
-    """Run an audit (no reports written) against a started target, with its audit accounts."""
-    cli: dict[str, Any] = {
-        "repo": repo or REFERENCE_TARGET,
-        "output": tmp_path / "reports",
-        "only": only,
-        "start_target": False,
-    }
-    saved = dict(os.environ)
-    if target is not None:
-        cli.update(base_url=target.base_url, frontend_url=target.frontend_url, env_file=target.env_file)
-        os.environ.update(target.audit_env)
-    cli.update(cfg)
-    try:
-        config = load_config(cli)
-        return run_audit(config, suites, quiet=True, write=False).run
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def result(run: AuditRun, check_id: str) -> CheckResult:
-    for r in run.results:
-        if r.id == check_id:
-            return r
-    raise AssertionError(f"{check_id} not in results: {[r.id for r in run.results]}")
-
-
-def ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest_services import require_service
 
+from prodaudit.checks.readiness.frontend_browser import CHROMIUM_ARGS
 from prodaudit.model import AuditRun, Finding, Status
 from prodaudit.report.evidence import Screenshots
 from prodaudit.report.html import HtmlRenderer
@@ -20,34 +22,19 @@ from prodaudit.report.html import HtmlRenderer
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("PRODAUDIT_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = '<script>window.__pwned = 1; console.error("pwned")</script><img src=x onerror="window.__pwned=2">'
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _missing(f"chromium not found at {CHROMIUM}")
+    require_service("Chromium", Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is not None,
+                    f"chromium not found at {CHROMIUM}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed")
+        require_service("playwright", False, "playwright is not installed")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield b
         finally:

@@ -7,9 +7,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from prodaudit.audit import run_audit
-from prodaudit.config import REFERENCE_TARGET, load_config
+from helpers import audit_target, describe
+from helpers import result as res
+
+from prodaudit.config import REFERENCE_TARGET
 from prodaudit.model import AuditRun, CheckResult, Finding, Status
+
+__all__ = ["append", "describe", "fails", "line_of", "ref_copy", "replace", "res", "run_cfg",
+           "run_text", "strong_env"]
 
 IGNORE = shutil.ignore_patterns("__pycache__", "node_modules", "wheels", "*.db", ".venv")
 
@@ -42,26 +47,17 @@ def strong_env(tmp_path: Path, name: str = "runtime.env", **over: str) -> Path:
 
 
 def run_cfg(repo: Path, tmp_path: Path, only: list[str] | None = None, **cfg: Any) -> AuditRun:
-    cli: dict[str, Any] = {"repo": repo, "output": tmp_path / "reports", "only": only,
-                           "start_target": False}
-    cli.update(cfg)
-    return run_audit(load_config(cli), ["config"], quiet=True, write=False).run
-
-
-def res(run: AuditRun, check_id: str) -> CheckResult:
-    for r in run.results:
-        if r.id == check_id:
-            return r
-    raise AssertionError(f"{check_id} not in results: {[r.id for r in run.results]}")
+    """Audit the config suite of ``repo`` (no target)."""
+    return audit_target(None, tmp_path, suites=["config"], only=only, repo=repo, **cfg)
 
 
 def fails(r: CheckResult) -> list[Finding]:
     return [f for f in r.findings if f.status is Status.FAIL]
 
 
-def describe(r: CheckResult) -> str:
-    return f"{r.id} {r.status.value} {r.reason} " + " | ".join(
-        f"{f.status.value}:{f.message}@{f.location}" for f in r.findings)
+def run_text(run: AuditRun) -> str:
+    """Every string of the run (to assert that a secret appears nowhere)."""
+    return str(run.to_dict())
 
 
 def append(path: Path, text: str) -> None:

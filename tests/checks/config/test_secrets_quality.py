@@ -5,13 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from cfg_helpers import describe, fails, line_of, ref_copy, replace, res, run_cfg, strong_env
+from cfg_helpers import describe, fails, line_of, ref_copy, replace, res, run_cfg, run_text, strong_env
 
 from prodaudit.model import Severity, Status
-
-
-def _all_text(run: object) -> str:
-    return str(run.to_dict())  # type: ignore[attr-defined]
 
 
 def test_placeholder_secret_in_profile_env_is_critical(tmp_path: Path) -> None:
@@ -26,7 +22,7 @@ def test_placeholder_secret_in_profile_env_is_critical(tmp_path: Path) -> None:
     assert by_name["JWT_SECRET"].severity is Severity.CRITICAL
     assert by_name["JWT_SECRET"].location == f"{env}:{line_of(env, 'JWT_SECRET')}"
     assert any(f.status is Status.WARN and "SENTRY_DSN is empty" in f.message for f in r.findings)
-    assert "your-api-key-here" not in _all_text(run)
+    assert "your-api-key-here" not in run_text(run)
 
 
 def test_compose_fallback_secret_fails(tmp_path: Path) -> None:
@@ -38,7 +34,7 @@ def test_compose_fallback_secret_fails(tmp_path: Path) -> None:
     r = res(run, "CFG-020")
     (f,) = fails(r)
     assert f.location == f"docker-compose.yml:{line_of(compose, 'supersecretvalue')}"
-    assert "supersecretvalue" not in _all_text(run)
+    assert "supersecretvalue" not in run_text(run)
 
 
 def test_committed_env_file_placeholder_and_no_env_file_is_not_pass(tmp_path: Path) -> None:
@@ -60,7 +56,7 @@ def test_weak_signing_secrets(tmp_path: Path) -> None:
         r = res(run, "CFG-021")
         assert r.status is Status.FAIL, describe(r)
         assert why in fails(r)[0].message and fails(r)[0].severity is Severity.CRITICAL
-        assert value not in _all_text(run)
+        assert value not in run_text(run)
     r = res(run_cfg(repo, tmp_path, only=["CFG-021"], env_file=strong_env(tmp_path)), "CFG-021")
     assert r.status is Status.PASS, describe(r)
 
@@ -73,7 +69,7 @@ def test_shared_secret_between_dev_and_prod(tmp_path: Path) -> None:
     run = run_cfg(repo, tmp_path, only=["CFG-022"], env_file=env)
     r = res(run, "CFG-022")
     assert r.status is Status.FAIL, describe(r)
-    assert ".env.development:2" in fails(r)[0].message and shared not in _all_text(run)
+    assert ".env.development:2" in fails(r)[0].message and shared not in run_text(run)
     (repo / ".env.development").write_text(f"LLM_API_KEY={secrets.token_urlsafe(32)}\n",
                                            encoding="utf-8")
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-022"], env_file=env), "CFG-022")
@@ -90,7 +86,7 @@ def test_hardcoded_secret_default_in_settings(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     (f,) = fails(r)
     assert f.location == f"backend/app/settings.py:{line_of(settings, 'dev-signing-key')}"
-    assert "dev-signing-key-0123456789" not in _all_text(run)
+    assert "dev-signing-key-0123456789" not in run_text(run)
 
 
 def test_placeholder_password_inside_a_dsn(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cfg_helpers import describe, fails, ref_copy, res, run_cfg
+from cfg_helpers import describe, fails, ref_copy, res, run_cfg, run_text
 
 from prodaudit.checks.config.secrets_scan import scan_text
 from prodaudit.model import Status
@@ -35,10 +35,6 @@ FAKES = {
     "slack-token": lambda: "xoxb-" + rand(12, string.digits) + "-" + rand(24),
     "stripe-key": lambda: "sk_" + "live_" + rand(24),
 }
-
-
-def _text(run: object) -> str:
-    return str(run.to_dict())  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("rule", sorted(FAKES))
@@ -75,7 +71,7 @@ def test_key_in_code_fails_with_redacted_evidence(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     (f,) = fails(r)
     assert (f.location, f.rule) == ("backend/app/client.py:3", "openai-key")
-    assert "[REDACTED]" in f.evidence and key not in _text(run)
+    assert "[REDACTED]" in f.evidence and key not in run_text(run)
 
 
 def test_allow_comment_and_baseline(tmp_path: Path) -> None:
@@ -113,7 +109,7 @@ def test_built_frontend_scanned_even_when_gitignored(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     assert fails(r)[0].location.startswith("frontend/dist/assets/")
     assert res(run, "CFG-040").status is Status.PASS  # not counted twice
-    assert key not in _text(run)
+    assert key not in run_text(run)
 
 
 def test_clean_frontend_build_passes(tmp_path: Path) -> None:

@@ -24,10 +24,12 @@ from conftest_services import (
     redis_url,
     require_service,
 )
+from helpers import audit_target, stop_process
+from helpers import describe as describe  # re-exported for the test modules
+from helpers import result as result
 
-from prodaudit.audit import run_audit
-from prodaudit.config import REFERENCE_TARGET, load_config
-from prodaudit.model import AuditRun, CheckResult
+from prodaudit.config import REFERENCE_TARGET
+from prodaudit.model import AuditRun
 from prodaudit.target import free_port
 
 BACKEND = REFERENCE_TARGET / "backend"
@@ -157,12 +159,7 @@ def redis_server() -> Iterator[RedisFactory]:
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 def run_deployment(tmp_path: Path, only: list[str], env: dict[str, str] | None = None,
@@ -170,22 +167,8 @@ def run_deployment(tmp_path: Path, only: list[str], env: dict[str, str] | None =
     """Audit the deployment suite (no target started) with an env file holding ``env``."""
     env_file = tmp_path / f"audit-{uuid.uuid4().hex[:6]}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()), encoding="utf-8")
-    cli: dict[str, Any] = {"repo": repo or REFERENCE_TARGET, "output": tmp_path / "reports",
-                           "only": only, "start_target": False, "env_file": env_file,
-                           "allow_mutations": True, **cfg}
-    return run_audit(load_config(cli), ["deployment"], quiet=True, write=False).run
-
-
-def result(run: AuditRun, check_id: str) -> CheckResult:
-    for r in run.results:
-        if r.id == check_id:
-            return r
-    raise AssertionError(f"{check_id} not in results: {[r.id for r in run.results]}")
-
-
-def describe(r: CheckResult) -> str:
-    return f"{r.id} {r.status.value} {r.reason!r} " + "; ".join(
-        f"[{f.status.value}] {f.message} @ {f.location}" for f in r.findings)
+    settings: dict[str, Any] = {"env_file": env_file, "allow_mutations": True, **cfg}
+    return audit_target(None, tmp_path, suites=["deployment"], only=only, repo=repo, **settings)
 
 
 def all_text(run: AuditRun) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import describe, stop_process, target_environ
+from helpers import messages as messages  # re-exported for the test modules
 
 from prodaudit.config import REFERENCE_TARGET, load_config
 from prodaudit.context import Context
@@ -68,15 +70,13 @@ def run_rdy(
     their results by id."""
     ids = [ids] if isinstance(ids, str) else ids
     cli: dict[str, Any] = {"repo": repo, "start_target": False, "output": cfg.pop("output", None)}
-    saved = dict(os.environ)
     if target is not None:
         cli.update(base_url=target.base_url, frontend_url=target.frontend_url,
                    env_file=target.env_file)
-        os.environ.update(target.audit_env)
         target_env = target.env if target_env is None else target_env
         target_logs = target.logs if target_logs is None else target_logs
     cli.update(cfg)
-    try:
+    with target_environ(target):
         config = load_config(cli)
         ctx = Context(config, target_env=target_env, target_logs=target_logs)
 
@@ -86,24 +86,12 @@ def run_rdy(
             return await run_checks([REGISTRY.get(i) for i in ids], ctx)
 
         return {r.id: r for r in asyncio.run(go())}
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def describe(r: CheckResult) -> str:
-    return f"{r.id} {r.status.value} {r.reason} " + " | ".join(
-        f"{f.status.value}: {f.message} @ {f.location}" for f in r.findings)
 
 
 def assert_status(r: CheckResult, status: Status) -> None:
     assert r.status is status, describe(r)
     if status is Status.PASS:
         assert any(f.status is Status.PASS and f.message for f in r.findings), describe(r)
-
-
-def messages(r: CheckResult) -> str:
-    return "\n".join(f"{f.message} @ {f.location}\n{f.evidence}" for f in r.findings)
 
 
 class StaticServer:
@@ -137,13 +125,8 @@ class StaticServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 def started(root: Path, **overrides: str) -> Iterator[ReferenceTarget]:

@@ -4,20 +4,16 @@ reference target does not have."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from conftest import audit_target, result
 from fastapi import FastAPI, Request, Response
+from servers.serving import serve_app
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from prodaudit.model import Status
-from prodaudit.target import free_port
 
 
 class PermissiveCORS(BaseHTTPMiddleware):
@@ -57,23 +53,8 @@ def make_app() -> FastAPI:
 
 @pytest.fixture
 def permissive_api() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(make_app()) as url:
+        yield url
 
 
 def test_permissive_cors_fails_all_three(permissive_api: str, tmp_path: Path) -> None:

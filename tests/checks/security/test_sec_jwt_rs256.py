@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +16,14 @@ from typing import Annotated, Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from conftest import audit_target, result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from servers.serving import serve_app
 
 from prodaudit.model import Severity, Status
-from prodaudit.target import free_port
 
 USER, PASSWORD = "rs@example.com", "correct horse battery staple"
 SCHEME = OAuth2PasswordBearer(tokenUrl="/token")
@@ -89,23 +87,8 @@ def make_app(vulnerable: bool) -> FastAPI:
 
 @pytest.fixture
 def rs_api(request: pytest.FixtureRequest) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(make_app(request.param), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/openapi.json", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(make_app(request.param)) as url:
+        yield url
 
 
 def _run(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -4,7 +4,6 @@ self-signed certificate made here; and the cookie check over plain HTTP."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import subprocess
 import sys
@@ -15,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import StartTarget, audit_target, result
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from helpers import stop_process
 
+from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.model import Status
 from prodaudit.target import ReferenceTarget, free_port
 
@@ -28,22 +27,6 @@ CERT_DAYS = 10
 
 def make_cert(directory: Path, days: int) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
     key_path, cert_path = directory / "key.pem", directory / "cert.pem"
     key_path.write_bytes(
         key.private_bytes(
@@ -52,7 +35,7 @@ def make_cert(directory: Path, days: int) -> tuple[Path, Path]:
             serialization.NoEncryption(),
         )
     )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(self_signed_cert(key, "127.0.0.1", dt.timedelta(days=days), ip="127.0.0.1"))
     return key_path, cert_path
 
 
@@ -105,11 +88,7 @@ def tls_api(start_target: StartTarget, tmp_path: Path) -> Iterator[tuple[Referen
             raise AssertionError(f"TLS API not ready: {log.read_text()[-500:]}")
         yield t, url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_tls_target(tls_api: tuple[ReferenceTarget, str], tmp_path: Path) -> None:

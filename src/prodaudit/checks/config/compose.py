@@ -5,6 +5,7 @@ order). The merge is prodaudit's own (composemodel.py); findings on merged proje
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from prodaudit.checks.config.composemodel import (
@@ -57,6 +58,16 @@ def _active(svc: dict[str, Any]) -> bool:
     return not svc.get("profiles")
 
 
+def _active_services(
+    projects: list[ComposeProject],
+) -> Iterator[tuple[ComposeProject, str, dict[str, Any]]]:
+    """(project, name, service) of every service a plain ``docker compose up`` starts."""
+    for p in projects:
+        for name, svc in p.services.items():
+            if _active(svc):
+                yield p, name, svc
+
+
 def _done(out: list[Finding], message: str) -> list[Finding]:
     if not any(f.status.value in ("fail", "error", "warn") for f in out):
         out.append(passed(message))
@@ -83,22 +94,19 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
             df_hc[st.alias.lower()] = _last(df, st, "HEALTHCHECK") is not None
         df_hc.setdefault("", bool(df.final and _last(df, df.final, "HEALTHCHECK")))
     n = 0
-    for p in projects:
-        for name, svc in p.services.items():
-            if not _active(svc):
+    for p, name, svc in _active_services(projects):
+        n += 1
+        hc = svc.get("healthcheck")
+        if isinstance(hc, dict) and (hc.get("disable") or hc.get("test") in (["NONE"], "NONE")):
+            out.append(failed(f"service {name}: healthcheck disabled{p.note}",
+                              location=p.loc("services", name, "healthcheck")))
+        elif not hc:
+            build = svc.get("build")
+            target = str(build.get("target", "")).lower() if isinstance(build, dict) else ""
+            if build is not None and df_hc.get(target, False):
                 continue
-            n += 1
-            hc = svc.get("healthcheck")
-            if isinstance(hc, dict) and (hc.get("disable") or hc.get("test") in (["NONE"], "NONE")):
-                out.append(failed(f"service {name}: healthcheck disabled{p.note}",
-                                  location=p.loc("services", name, "healthcheck")))
-            elif not hc:
-                build = svc.get("build")
-                target = str(build.get("target", "")).lower() if isinstance(build, dict) else ""
-                if build is not None and df_hc.get(target, False):
-                    continue
-                out.append(failed(f"service {name}: no healthcheck{p.note}",
-                                  location=p.loc("services", name)))
+            out.append(failed(f"service {name}: no healthcheck{p.note}",
+                              location=p.loc("services", name)))
     return _done(out, f"{n} service(s) have a healthcheck")
 
 
@@ -154,17 +162,14 @@ def restart_policy(ctx: Context) -> list[Finding]:
     """
     projects, out = _projects(ctx)
     n = 0
-    for p in projects:
-        for name, svc in p.services.items():
-            if not _active(svc):
-                continue
-            n += 1
-            pol = str(svc.get("restart") or "")
-            deploy_pol = ((svc.get("deploy") or {}).get("restart_policy") or {}) \
-                if isinstance(svc.get("deploy"), dict) else {}
-            if pol.split(":")[0] not in RESTARTS and not deploy_pol:
-                out.append(failed(f"service {name}: no restart policy ({pol or 'default no'})"
-                                  f"{p.note}", location=p.loc("services", name, "restart")))
+    for p, name, svc in _active_services(projects):
+        n += 1
+        pol = str(svc.get("restart") or "")
+        deploy_pol = ((svc.get("deploy") or {}).get("restart_policy") or {}) \
+            if isinstance(svc.get("deploy"), dict) else {}
+        if pol.split(":")[0] not in RESTARTS and not deploy_pol:
+            out.append(failed(f"service {name}: no restart policy ({pol or 'default no'})"
+                              f"{p.note}", location=p.loc("services", name, "restart")))
     return _done(out, f"{n} service(s) have a restart policy")
 
 
@@ -400,19 +405,16 @@ def resource_limits(ctx: Context) -> list[Finding]:
     """
     projects, out = _projects(ctx)
     n = 0
-    for p in projects:
-        for name, svc in p.services.items():
-            if not _active(svc):
-                continue
-            n += 1
-            deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
-            limits = ((deploy or {}).get("resources") or {}).get("limits") or {}
-            if not (limits.get("memory") or svc.get("mem_limit")):
-                out.append(failed(f"service {name}: no memory limit{p.note}",
-                                  location=p.loc("services", name)))
-            elif not (limits.get("cpus") or svc.get("cpus")):
-                out.append(warned(f"service {name}: no CPU limit{p.note}",
-                                  location=p.loc("services", name)))
+    for p, name, svc in _active_services(projects):
+        n += 1
+        deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
+        limits = ((deploy or {}).get("resources") or {}).get("limits") or {}
+        if not (limits.get("memory") or svc.get("mem_limit")):
+            out.append(failed(f"service {name}: no memory limit{p.note}",
+                              location=p.loc("services", name)))
+        elif not (limits.get("cpus") or svc.get("cpus")):
+            out.append(warned(f"service {name}: no CPU limit{p.note}",
+                              location=p.loc("services", name)))
     return _done(out, f"{n} service(s) have memory and CPU limits")
 
 

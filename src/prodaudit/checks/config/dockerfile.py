@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Iterator
 
 from prodaudit.checks.config.composemodel import compose_projects
 from prodaudit.checks.config.dockerfilemodel import Dockerfile, Instruction, Stage, dockerfiles
@@ -47,6 +48,17 @@ def _broken(df: Dockerfile) -> Finding | None:
         return None
     line, msg = df.problems[0] if df.problems else (0, "no FROM instruction")
     return errored(f"{df.path}: {msg}", location=df.loc(line) if line else df.path)
+
+
+def _parsed(ctx: Context, out: list[Finding]) -> Iterator[Dockerfile]:
+    """The repository's Dockerfiles (Skip when there is none) in order; for one without any
+    stage an ERROR finding goes to ``out`` instead."""
+    for df in _dfs(ctx):
+        broken = _broken(df)
+        if broken:
+            out.append(broken)
+            continue
+        yield df
 
 
 def targets(df: Dockerfile, wanted: set[str] | None = None) -> list[Stage]:
@@ -133,11 +145,7 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     total = digests = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         aliases = {s.alias.lower() for s in df.stages if s.alias}
         for st in df.stages:
             img = st.resolved.strip()
@@ -179,11 +187,7 @@ def multi_stage(ctx: Context) -> list[Finding]:
     only the result into a slim runtime stage.
     """
     out: list[Finding] = []
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         if len(df.stages) > 1:
             out.append(passed(f"{df.path}: {len(df.stages)} stages", location=df.path))
             continue
@@ -212,11 +216,7 @@ def non_root(ctx: Context) -> list[Finding]:
     """
     wanted = _compose_targets(ctx)
     out: list[Finding] = []
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for st in targets(df, wanted):
             user = _last(df, st, "USER")
             if user is None:
@@ -247,11 +247,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
     compose_hc = _compose_healthchecked(ctx)
     wanted = _compose_targets(ctx)
     out: list[Finding] = []
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for st in targets(df, wanted):
             hc = _last(df, st, "HEALTHCHECK")
             if hc is not None and hc.value.strip().upper() != "NONE":
@@ -284,11 +280,7 @@ def no_secret_env(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     looked = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for ins in [*_global_args(df), *df.instructions]:
             if ins.name not in ("ENV", "ARG"):
                 continue
@@ -329,11 +321,7 @@ def copy_not_add(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     adds = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for ins in df.instructions:
             if ins.name != "ADD":
                 continue
@@ -382,11 +370,7 @@ def run_safety(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     runs = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for st in df.stages:
             for ins in st.instructions:
                 if ins.name not in ("RUN", "ENV", "ARG"):
@@ -436,11 +420,7 @@ def package_hygiene(ctx: Context) -> list[Finding]:
     wanted = _compose_targets(ctx)
     out: list[Finding] = []
     runs = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         final_stages = {id(s) for t in targets(df, wanted) for s in chain(df, t)}
         for st in df.stages:
             pip_env = any(
@@ -517,11 +497,7 @@ def exec_form(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     n = 0
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
+    for df in _parsed(ctx, out):
         for ins in df.instructions:
             if ins.name in ("CMD", "ENTRYPOINT"):
                 n += 1

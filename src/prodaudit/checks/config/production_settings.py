@@ -79,16 +79,20 @@ def debug_off(ctx: Context) -> list[Finding]:
     return out
 
 
-def _dev_server_calls(rel: str, text: str) -> list[tuple[int, str]]:
-    """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
+def _calls(text: str) -> list[ast.Call]:
+    """Every call in the Python source ``text`` (none when it does not parse)."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return []
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+
+def _dev_server_calls(rel: str, text: str) -> list[tuple[int, str]]:
+    """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
     out = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "run"):
+    for node in _calls(text):
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "run"):
             continue
         owner = ast.unparse(node.func.value)
         kws = {k.arg: k.value for k in node.keywords if k.arg}
@@ -262,29 +266,26 @@ def mock_mode_off(ctx: Context) -> list[Finding]:
 
 def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
     """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return []
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "FastAPI":
-            kws = {k.arg: k.value for k in node.keywords if k.arg}
-            if any(k is None for k in (k.arg for k in node.keywords)):
-                out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
-                continue
-            states = []
-            for key in ("docs_url", "redoc_url"):
-                v = kws.get(key)
-                if v is None:
-                    states.append("default")
-                elif isinstance(v, ast.Constant):
-                    states.append("disabled" if v.value is None else "default")
-                else:
-                    states.append("conditional")
-            state = "default" if "default" in states else (
-                "conditional" if "conditional" in states else "disabled")
-            out.append((node.lineno, state, ast.unparse(node)[:200]))
+    for node in _calls(text):
+        if ast.unparse(node.func).split(".")[-1] != "FastAPI":
+            continue
+        kws = {k.arg: k.value for k in node.keywords if k.arg}
+        if any(k is None for k in (k.arg for k in node.keywords)):
+            out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
+            continue
+        states = []
+        for key in ("docs_url", "redoc_url"):
+            v = kws.get(key)
+            if v is None:
+                states.append("default")
+            elif isinstance(v, ast.Constant):
+                states.append("disabled" if v.value is None else "default")
+            else:
+                states.append("conditional")
+        state = "default" if "default" in states else (
+            "conditional" if "conditional" in states else "disabled")
+        out.append((node.lineno, state, ast.unparse(node)[:200]))
     return out
 
 

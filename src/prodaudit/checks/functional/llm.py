@@ -195,6 +195,11 @@ def answer_text(ex: Exchange) -> str:
     return ""
 
 
+def _failed_at(ex: Exchange, loc: str, message: str) -> list[Finding]:
+    """A FAIL at ``loc`` with the exchange as evidence."""
+    return [failed(message, location=loc, evidence=ex.evidence())]
+
+
 @check(
     "FUN-030",
     "LLM endpoint answers a small prompt within the timeout",
@@ -217,26 +222,12 @@ async def llm_answers(ctx: Context) -> list[Finding]:
     loc = f"{ep.method} {ex.url}"
     limit = ctx.cfg.llm.timeout_seconds
     if ex.status is None:
-        return [
-            failed(
-                f"{loc}: no answer: {ex.error} (limit {limit:.0f} s)",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(ex, loc, f"{loc}: no answer: {ex.error} (limit {limit:.0f} s)")
     if ex.status != 200:
-        return [
-            failed(
-                f"{loc} answered {ex.status} to a small prompt",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(ex, loc, f"{loc} answered {ex.status} to a small prompt")
     text = answer_text(ex)
     if not text:
-        return [
-            failed(f"{loc} answered 200 with an empty answer", location=loc, evidence=ex.evidence())
-        ]
+        return _failed_at(ex, loc, f"{loc} answered 200 with an empty answer")
     return [
         passed(
             f"{loc} answered in {ex.elapsed_s * 1000:.0f} ms (limit {limit:.0f} s): {text[:80]!r}",
@@ -381,22 +372,18 @@ async def llm_outage(ctx: Context) -> list[Finding]:
         ]
     ctype = (ex.header("content-type") or "").lower()
     if ex.status not in (502, 503, 504):
-        return [
-            failed(
-                f"{loc} answered {ex.status} while the provider fails (expected 502/503/504)",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(
+            ex,
+            loc,
+            f"{loc} answered {ex.status} while the provider fails (expected 502/503/504)",
+        )
     if "json" not in ctype:
-        return [
-            failed(
-                f"{loc} answered {ex.status} with {ctype or 'no content type'}, not a JSON "
-                "error body",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(
+            ex,
+            loc,
+            f"{loc} answered {ex.status} with {ctype or 'no content type'}, not a JSON "
+            "error body",
+        )
     return [
         passed(
             f"{loc} answered {ex.status} with a JSON error and no stack trace while the "
@@ -483,21 +470,9 @@ async def llm_streaming(ctx: Context) -> list[Finding]:
     ex = await llm_call(ctx, ep, PROMPT, stream=True, check_id="FUN-034", what="streamed prompt")
     loc = f"{ep.method} {ex.url}"
     if ex.status is None:
-        return [
-            failed(
-                f"{loc}: the stream did not complete: {ex.error}",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(ex, loc, f"{loc}: the stream did not complete: {ex.error}")
     if ex.status != 200:
-        return [
-            failed(
-                f"{loc} answered {ex.status} to a streamed prompt",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
+        return _failed_at(ex, loc, f"{loc} answered {ex.status} to a streamed prompt")
     if ex.truncated:
         return [
             failed(f"{loc}: the stream exceeded the {len(ex.body)}-byte body cap", location=loc)
@@ -507,11 +482,7 @@ async def llm_streaming(ctx: Context) -> list[Finding]:
     if "event-stream" in ctype:
         events = [ln for ln in ex.text.splitlines() if ln.startswith("data:")]
         if not events:
-            return [
-                failed(
-                    f"{loc}: event stream without data events", location=loc, evidence=ex.evidence()
-                )
-            ]
+            return _failed_at(ex, loc, f"{loc}: event stream without data events")
         if "event: error" in ex.text:
             findings.append(
                 warned(

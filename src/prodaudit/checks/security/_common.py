@@ -13,8 +13,9 @@ from typing import Any
 from prodaudit.auth import LOGOUT_PATH_RE, ME_PATH_RE, REFRESH_PATH_RE, AuthSession
 from prodaudit.context import Context
 from prodaudit.http import Exchange
+from prodaudit.model import Finding, Severity
 from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip
+from prodaudit.outcome import Skip, failed
 
 ME_FALLBACKS = (
     "/users/me",
@@ -208,6 +209,23 @@ def chat_body() -> dict[str, Any]:
 
 def live_location(ex: Exchange) -> str:
     return f"{ex.method} {ex.url}"
+
+
+def accepted(ex: Exchange) -> bool:
+    """The request got a 2xx answer."""
+    return ex.status is not None and 200 <= ex.status < 300
+
+
+def failed_at(
+    ex: Exchange, message: str, evidence_chars: int, *, severity: Severity | None = None
+) -> Finding:
+    """A FAIL located at the exchange, with (the first ``evidence_chars`` of) it as evidence."""
+    return failed(
+        message,
+        location=live_location(ex),
+        evidence=ex.evidence(evidence_chars),
+        severity=severity,
+    )
 
 
 SECRET_NAMES = ("JWT_SECRET", "JWT_SECRET_KEY", "JWT_SIGNING_KEY", "SECRET_KEY", "AUTH_SECRET")

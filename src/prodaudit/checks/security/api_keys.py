@@ -7,7 +7,12 @@ import json
 import re
 from urllib.parse import urljoin
 
-from prodaudit.checks.security._common import chat_body, live_location, llm_path
+from prodaudit.checks.security._common import (
+    accepted,
+    chat_body,
+    failed_at,
+    llm_path,
+)
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
@@ -137,10 +142,10 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
                 continue
             seen.add(key)
             out.append(
-                failed(
+                failed_at(
+                    ex,
                     f"{what} appears in {where} of {ex.method} {ex.url}",
-                    location=live_location(ex),
-                    evidence=ex.evidence(400),
+                    400,
                     severity=Severity.CRITICAL,
                 )
             )
@@ -227,12 +232,12 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
                     headers[pname] = value
             ex = await ctx.http.request(op.method, ctx.url(op.path), headers=headers, params=params)
             sent += 1
-            if ex.status is not None and 200 <= ex.status < 300:
+            if accepted(ex):
                 out.append(
-                    failed(
+                    failed_at(
+                        ex,
                         f"{op.method} {op.path} answered {ex.status} with a {label} {pname}",
-                        location=live_location(ex),
-                        evidence=ex.evidence(400),
+                        400,
                         severity=Severity.HIGH,
                     )
                 )

@@ -8,7 +8,13 @@ import time
 from typing import Any
 
 from prodaudit.auth import AuthError, AuthSession, Credentials, login
-from prodaudit.checks.security._common import forge, live_location, parse_jwt
+from prodaudit.checks.security._common import (
+    accepted,
+    failed_at,
+    forge,
+    live_location,
+    parse_jwt,
+)
 from prodaudit.checks.security.jwt_live import fresh_claims, signing_key
 from prodaudit.context import Context
 from prodaudit.http import Exchange
@@ -101,12 +107,12 @@ async def authn_required(ctx: Context) -> list[Finding]:
                 json={} if op.request_body else None,
             )
             sent += 1
-            if ex.status is not None and 200 <= ex.status < 300:
+            if accepted(ex):
                 out.append(
-                    failed(
+                    failed_at(
+                        ex,
                         f"{op.method} {op.path} answered {ex.status} to {label}",
-                        location=live_location(ex),
-                        evidence=ex.evidence(600),
+                        600,
                         severity=Severity.CRITICAL,
                     )
                 )
@@ -197,21 +203,21 @@ async def admin_operations(ctx: Context) -> list[Finding]:
         url = ctx.url(path)
         anon = await ctx.http.request(method, url)
         as_user = await ctx.http.request(method, url, headers=user.headers())
-        if anon.status is not None and 200 <= anon.status < 300:
+        if accepted(anon):
             out.append(
-                failed(
+                failed_at(
+                    anon,
                     f"{method} {path} answered {anon.status} without any token",
-                    location=live_location(anon),
-                    evidence=anon.evidence(600),
+                    600,
                     severity=Severity.CRITICAL,
                 )
             )
-        if as_user.status is not None and 200 <= as_user.status < 300:
+        if accepted(as_user):
             out.append(
-                failed(
+                failed_at(
+                    as_user,
                     f"{method} {path} answered {as_user.status} to the non-admin audit account",
-                    location=live_location(as_user),
-                    evidence=as_user.evidence(600),
+                    600,
                     severity=Severity.CRITICAL,
                 )
             )
@@ -224,7 +230,7 @@ async def admin_operations(ctx: Context) -> list[Finding]:
             )
         if admin is not None:
             as_admin = await ctx.http.request(method, url, headers=admin.headers())
-            if as_admin.status is not None and 200 <= as_admin.status < 300:
+            if accepted(as_admin):
                 verified += 1
             else:
                 out.append(
@@ -359,7 +365,7 @@ async def bola(ctx: Context) -> list[Finding]:
                 continue
             other = await ctx.http.get(url, headers=b.headers())
             tested += 1
-            if other.status is not None and 200 <= other.status < 300:
+            if accepted(other):
                 out.append(
                     failed(
                         f"account B read account A's object: GET {item.path} with id "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import threading
@@ -15,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.checks.security._common import (
     HMAC_ALGS,
     Canary,
@@ -524,30 +526,13 @@ def _key_server(jwks: bytes, cert_pem: bytes) -> Iterator[_KeyServer]:
 
 def _attacker_keys() -> tuple[Any, dict[str, Any], bytes]:
     """An RSA key pair of ours, its JWK and a self-signed certificate for it."""
-    import datetime as dt
-
     import jwt as pyjwt
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     jwk.update({"kid": "prodaudit", "use": "sig", "alg": "RS256"})
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prodaudit attacker")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .sign(key, hashes.SHA256())
-    )
-    return key, jwk, cert.public_bytes(serialization.Encoding.PEM)
+    return key, jwk, self_signed_cert(key, "prodaudit attacker", dt.timedelta(hours=1))
 
 
 def _rs256(header: dict[str, Any], payload: dict[str, Any], key: Any) -> str:

@@ -138,6 +138,17 @@ async def login_burst(ctx: Context) -> tuple[_Login, Burst]:
     return result
 
 
+def _unthrottled(b: Burst, message: str, location: str) -> list[Finding]:
+    """The FAIL of a burst that met no 429, with the last answer as evidence."""
+    return [failed(message, location=location, evidence=b.last.evidence(300) if b.last else "")]
+
+
+def _throttled(b: Burst, message: str) -> list[Finding]:
+    """The PASS of a burst that met a 429, located at that answer."""
+    assert b.first_429 is not None
+    return [passed(message, location=live_location(b.first_429))]
+
+
 def _limit_headers(ex: Exchange) -> list[str]:
     return [f"{h}: {ex.header(h)}" for h in LIMIT_HEADERS if ex.header(h) is not None]
 
@@ -166,15 +177,12 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.stopped and b.sent < 3:
             raise Skip(f"login burst could not run: {b.stopped}")
-        ev = b.last.evidence(300) if b.last else ""
-        return [
-            failed(
-                f"no 429 from POST {ep.url} after {b.summary()}"
-                + (f"; {b.stopped}" if b.stopped else ""),
-                location=f"POST {ep.url}",
-                evidence=ev,
-            )
-        ]
+        return _unthrottled(
+            b,
+            f"no 429 from POST {ep.url} after {b.summary()}"
+            + (f"; {b.stopped}" if b.stopped else ""),
+            f"POST {ep.url}",
+        )
     hdrs = _limit_headers(b.first_429)
     out = [
         passed(
@@ -232,20 +240,16 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
         ),
     )
     if b.first_429 is None:
-        return [
-            failed(
-                f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
-                f"hit at request {first.at} without the header): {b.summary()}",
-                location=f"POST {ep.url}",
-                evidence=b.last.evidence(300) if b.last else "",
-            )
-        ]
-    return [
-        passed(
-            f"rotating X-Forwarded-For still met 429 at request {b.at} ({b.summary()})",
-            location=live_location(b.first_429),
+        return _unthrottled(
+            b,
+            f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
+            f"hit at request {first.at} without the header): {b.summary()}",
+            f"POST {ep.url}",
         )
-    ]
+    return _throttled(
+        b,
+        f"rotating X-Forwarded-For still met 429 at request {b.at} ({b.summary()})",
+    )
 
 
 @check(
@@ -290,20 +294,16 @@ async def account_lockout(ctx: Context) -> list[Finding]:
 
     b = await _burst(ctx, n, send)
     if b.first_429 is None:
-        return [
-            failed(
-                f"{b.sent} wrong passwords for one account were neither throttled nor "
-                f"locked: {b.summary()}",
-                location=f"POST {ep.url}",
-                evidence=b.last.evidence(300) if b.last else "",
-            )
-        ]
-    return [
-        passed(
-            f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
-            location=live_location(b.first_429),
+        return _unthrottled(
+            b,
+            f"{b.sent} wrong passwords for one account were neither throttled nor "
+            f"locked: {b.summary()}",
+            f"POST {ep.url}",
         )
-    ]
+    return _throttled(
+        b,
+        f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
+    )
 
 
 @check(
@@ -344,21 +344,17 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.sent < 3:
             raise Skip(f"LLM burst could not run: {b.stopped or b.summary()}")
-        return [
-            failed(
-                f"no 429 from POST {path} after {b.summary()}"
-                + (f"; {b.stopped}" if b.stopped else ""),
-                location=f"POST {url}",
-                evidence=b.last.evidence(300) if b.last else "",
-            )
-        ]
-    return [
-        passed(
-            f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
-            + (", ".join(_limit_headers(b.first_429)) or "no limit headers"),
-            location=live_location(b.first_429),
+        return _unthrottled(
+            b,
+            f"no 429 from POST {path} after {b.summary()}"
+            + (f"; {b.stopped}" if b.stopped else ""),
+            f"POST {url}",
         )
-    ]
+    return _throttled(
+        b,
+        f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
+        + (", ".join(_limit_headers(b.first_429)) or "no limit headers"),
+    )
 
 
 def _wait_hint(ex: Exchange) -> float | None:
