@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest_services import require_service
 from dep_helpers import describe, docker_engine, result, run_deployment  # noqa: F401 - fixtures
 
 from prodaudit.config import PROJECT_ROOT
@@ -30,8 +31,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def busybox_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A 2 MB FROM-scratch image with Debian's static busybox, removed after the module."""
     binary = shutil.which("busybox")
-    if binary is None:
-        pytest.skip("busybox (Debian busybox-static) is not installed")
+    require_service("busybox", binary is not None,
+                    "Debian busybox-static is not installed (scripts/services.sh installs it)")
+    assert binary is not None
     ctx = tmp_path_factory.mktemp("busybox")
     shutil.copy(binary, ctx / "busybox")
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY busybox /bin/busybox\n"

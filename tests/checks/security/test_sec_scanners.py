@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import audit_target, result
+from conftest_services import require_service
 
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.model import Severity, Status
@@ -56,8 +57,8 @@ def test_bandit_flags_shell_injection_with_path_and_line(tmp_path: Path) -> None
 
 
 def test_pip_audit_unreachable_service_is_not_verified(tmp_path: Path) -> None:
-    if shutil.which("pip-audit") is None:
-        pytest.skip("pip-audit not installed")
+    require_service("pip-audit", shutil.which("pip-audit") is not None,
+                    "pip-audit is not installed (it is in the test extras)")
     run = audit_target(None, tmp_path, only=["SEC-091"])
     r = result(run, "SEC-091")
     if r.status is Status.SKIP:  # the vulnerability service is unreachable on this machine
