@@ -48,11 +48,13 @@ def configuration_guide(run: AuditRun) -> str:
         ]
         return "\n".join(lines)
     required = [v for v in variables if v.get("required")]
+    by_compose = [v for v in variables if not v.get("required") and v.get("compose_required")]
     secrets = [v for v in variables if v.get("secret")]
     examples = graph.get("example_files", []) if isinstance(graph, Mapping) else []
     lines += [
-        f"{len(variables)} variables: {len(required)} required, {len(secrets)} secret. "
-        "Required means read by the backend without a default; secrets come from the "
+        f"{len(variables)} variables: {len(required)} required by the code, "
+        f"{len(by_compose)} required by the compose file (`${{VAR:?}}`), {len(secrets)} secret. "
+        "Required by the code means read without a default; secrets come from the "
         "environment or a secret store, never from the repository."
         + (f" Documented in {_join(examples)}." if examples else ""),
         "",
