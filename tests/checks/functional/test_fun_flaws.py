@@ -3,11 +3,13 @@ not interfere share one target) and with dependencies pointed at closed ports.""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import audit_target, ci, result
+from conftest import audit_target, result
+from conftest_services import require_service
 
 from prodaudit.model import AuditRun, Severity, Status
 from prodaudit.target import ReferenceTarget, free_port
@@ -153,12 +155,9 @@ def test_readiness_503_when_redis_is_down(tmp_path: Path) -> None:
 
 
 def test_mutations_create_and_delete(provider_down: ReferenceTarget, tmp_path: Path) -> None:
-    try:
-        import hypothesis_jsonschema  # noqa: F401 - FUN-013 generates payloads with it
-    except ImportError:
-        if ci():
-            raise
-        pytest.skip("hypothesis-jsonschema is not installed")
+    # FUN-013 generates payloads with hypothesis-jsonschema (a declared dependency)
+    require_service("hypothesis-jsonschema", importlib.util.find_spec("hypothesis_jsonschema") is not None,
+                    "not installed")
     run = audit_target(provider_down, tmp_path, only=["FUN-013", "FUN-024"], allow_mutations=True)
     w = result(run, "FUN-013")
     assert w.status is Status.PASS, [f.message for f in w.findings]

@@ -3,6 +3,7 @@ opaque token sent as ``Token``, /whoami, /ai/generate), and a broken static fron
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import audit_target, ci, result
+from conftest import audit_target, result
+from conftest_services import require_service
 from servers.bad_frontend import make_app as make_bad_frontend
 from servers.other_api import PASSWORD, USER, make_app, spec
 from servers.serving import serve_app
@@ -21,12 +23,7 @@ from prodaudit.target import ReferenceTarget
 
 def require(module: str) -> None:
     """Skip without the package, but fail under CI=true (it is a declared test dependency)."""
-    try:
-        __import__(module)
-    except ImportError:
-        if ci():
-            raise
-        pytest.skip(f"{module} is not installed")
+    require_service(module, importlib.util.find_spec(module) is not None, "not installed")
 
 
 @pytest.fixture
