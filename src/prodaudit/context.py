@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+DOCKER_PROBE_SECONDS = 15.0
+
 
 class Context:
     """The audit's shared state. Static facts are computed on first use (thread-safe);
@@ -223,9 +225,20 @@ class Context:
         """A python-on-whales client whose engine answers, or Skip with the reason."""
 
         def build() -> DockerClient:
+            import shutil
+            import subprocess
+
             from python_on_whales import DockerClient
             from python_on_whales.exceptions import DockerException
 
+            if shutil.which("docker") is None:
+                raise Skip("no Docker engine reachable: the docker CLI is not installed")
+            try:  # bounded probe first: python-on-whales calls have no timeout of their own
+                subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                               capture_output=True, timeout=DOCKER_PROBE_SECONDS, check=False)
+            except subprocess.TimeoutExpired:
+                raise Skip(f"no Docker engine reachable: `docker version` did not answer within "
+                           f"{DOCKER_PROBE_SECONDS:.0f} s") from None
             client = DockerClient(
                 compose_files=list(self.cfg.compose_files),
                 compose_env_files=[self.cfg.env_file] if self.cfg.env_file else [],

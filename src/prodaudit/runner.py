@@ -1,15 +1,16 @@
 """Runs checks: concurrently (async checks on one event loop with one shared HTTP client,
-blocking checks in a thread pool), each with a timeout; a crash or timeout is ERROR and never
+blocking checks in daemon threads), each with a timeout; a crash or timeout is ERROR and never
 stops the run. Exclusive checks (bursts, load) run one at a time after the others."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prodaudit.context import Context
@@ -49,12 +50,38 @@ async def _needs_reason(spec: CheckSpec, ctx: Context) -> str | None:
     return None
 
 
-async def _call(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> list[Finding]:
+def _in_daemon_thread(fn: Callable[[], list[Finding]], name: str) -> asyncio.Future[list[Finding]]:
+    """Run a blocking check in a daemon thread. A check that hangs past its timeout is abandoned
+    (its result is ERROR) and cannot keep the audit process alive at exit, as a pool thread would."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[list[Finding]] = loop.create_future()
+
+    def settle(result: list[Finding] | None, exc: BaseException | None) -> None:
+        if fut.done():  # timed out and cancelled meanwhile
+            return
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result or [])
+
+    def work() -> None:
+        try:
+            res, err = fn(), None
+        except BaseException as exc:  # handed to the event loop, which reports it as ERROR
+            res, err = None, exc
+        # RuntimeError: the loop is gone, the audit finished without this check
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, res, err)
+
+    threading.Thread(target=work, name=f"check-{name}", daemon=True).start()
+    return fut
+
+
+async def _call(spec: CheckSpec, ctx: Context) -> list[Finding]:
     if spec.is_async:
         out = await spec.func(ctx)
     else:
-        loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(pool, lambda: _collect_sync(spec.func(ctx)))
+        out = await _in_daemon_thread(lambda: _collect_sync(spec.func(ctx)), spec.id)
     if inspect.isasyncgen(out):
         return _collect_sync([f async for f in out])
     return _collect_sync(out)
@@ -69,7 +96,7 @@ def _collect_sync(out: Any) -> list[Finding]:
     return collected
 
 
-async def run_one(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> CheckResult:
+async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
     start = time.monotonic()
     findings: list[Finding] = []
     reason = ""
@@ -79,7 +106,7 @@ async def run_one(spec: CheckSpec, ctx: Context, pool: ThreadPoolExecutor) -> Ch
         missing = await _needs_reason(spec, ctx)
         if missing:
             raise Skip(missing)
-        findings = await asyncio.wait_for(_call(spec, ctx, pool), timeout=timeout)
+        findings = await asyncio.wait_for(_call(spec, ctx), timeout=timeout)
         bad = [f for f in findings if not isinstance(f, Finding)]
         if bad:
             raise TypeError(f"check returned {type(bad[0]).__name__}, expected Finding")
@@ -138,13 +165,12 @@ async def run_checks(
     """Run every check; results come back in the order of ``specs``."""
     sem = asyncio.Semaphore(ctx.cfg.concurrency)
     results: dict[str, CheckResult] = {}
-    pool = ThreadPoolExecutor(max_workers=max(2, ctx.cfg.concurrency), thread_name_prefix="check")
 
     async def guarded(spec: CheckSpec) -> None:
         async with sem:
             if progress:
                 progress(spec, None)
-            res = await run_one(spec, ctx, pool)
+            res = await run_one(spec, ctx)
             results[spec.id] = res
             if progress:
                 progress(spec, res)
@@ -154,12 +180,11 @@ async def run_checks(
         for spec in (s for s in specs if s.exclusive):
             if progress:
                 progress(spec, None)
-            res = await run_one(spec, ctx, pool)
+            res = await run_one(spec, ctx)
             results[spec.id] = res
             if progress:
                 progress(spec, res)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
         ctx.close()  # registered cleanups (images the audit built), also on Ctrl-C
         await ctx.http.aclose()
     return [results[s.id] for s in specs if s.id in results]
