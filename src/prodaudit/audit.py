@@ -21,6 +21,7 @@ from prodaudit.model import SUITES, AuditRun, CheckResult
 from prodaudit.progress import make_progress
 from prodaudit.redact import Redactor
 from prodaudit.registry import load_checks
+from prodaudit.runner import run_checks
 from prodaudit.target import ReferenceTarget
 
 
@@ -102,7 +103,7 @@ def run_audit(
             suites=tuple(suites),
         )
         with make_progress(len(specs), quiet) as hook:
-            results = asyncio.run(_run(specs, ctx, hook))
+            results = asyncio.run(run_checks(specs, ctx, hook))
         results += list(extra_results)
     run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id)
     report_dir = None
@@ -111,12 +112,6 @@ def run_audit(
 
         report_dir = write_reports(run, eff_cfg.output, eff_cfg.formats)
     return AuditOutcome(run=run, report_dir=report_dir)
-
-
-async def _run(specs: list[Any], ctx: Context, hook: Any) -> list[CheckResult]:
-    from prodaudit.runner import run_checks
-
-    return await run_checks(specs, ctx, hook)
 
 
 def build_run(

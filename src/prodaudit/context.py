@@ -154,28 +154,24 @@ class Context:
 
     async def need_live(self) -> str | None:
         """None when the target answers, else the reason it cannot be audited live."""
-
-        async def probe() -> str | None:
-            if not self.cfg.base_url:
-                return "no --base-url given and no target started"
-            ex = await self.http.get(self.cfg.base_url + "/", timeout=min(5.0, self.cfg.request_timeout))
-            if ex.status is None:
-                return f"target {self.cfg.base_url} unreachable: {ex.error}"
-            return None
-
-        result: str | None = await self.amemo("need:live", probe)
-        return result
+        return await self._reachable("live", self.cfg.base_url, "no --base-url given and no target started",
+                                     "target")
 
     async def need_frontend(self) -> str | None:
-        async def probe() -> str | None:
-            if not self.cfg.frontend_url:
-                return "no --frontend-url given"
-            ex = await self.http.get(self.cfg.frontend_url + "/", timeout=min(5.0, self.cfg.request_timeout))
-            if ex.status is None:
-                return f"frontend {self.cfg.frontend_url} unreachable: {ex.error}"
-            return None
+        """None when the frontend answers, else the reason it cannot be audited."""
+        return await self._reachable("frontend", self.cfg.frontend_url, "no --frontend-url given",
+                                     "frontend")
 
-        result: str | None = await self.amemo("need:frontend", probe)
+    async def _reachable(self, key: str, url: str | None, missing: str, what: str) -> str | None:
+        """Probe ``url`` once per run (any HTTP answer counts); the reason when it cannot be used."""
+
+        async def probe() -> str | None:
+            if not url:
+                return missing
+            ex = await self.http.get(url + "/", timeout=min(5.0, self.cfg.request_timeout))
+            return f"{what} {url} unreachable: {ex.error}" if ex.status is None else None
+
+        result: str | None = await self.amemo("need:" + key, probe)
         return result
 
     async def openapi(self) -> OpenAPIDoc:

@@ -134,7 +134,7 @@ async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
             message=red(f.message),
             location=red(f.location),
             evidence=red(f.evidence),
-            remediation=red(f.remediation or spec_remediation(spec)),
+            remediation=red(f.remediation or spec.remediation),
             severity=f.severity,
             rule=f.rule,
         )
@@ -153,10 +153,6 @@ async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         references=spec.references,
         doc=spec.doc,
     )
-
-
-def spec_remediation(spec: CheckSpec) -> str:
-    return spec.remediation
 
 
 async def run_checks(
