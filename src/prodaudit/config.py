@@ -15,14 +15,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from prodaudit.errors import ConfigError
+
+__all__ = ["AuditConfig", "ConfigError", "load_config"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_TARGET = PROJECT_ROOT / "examples" / "ultra-mvp"
 
 Profile = Literal["production", "staging", "development"]
-
-
-class ConfigError(Exception):
-    """The audit cannot run with this configuration; the message is one line."""
 
 
 class _Section(BaseModel):

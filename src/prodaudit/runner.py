@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from prodaudit.context import Context
+from prodaudit.errors import InputError
 from prodaudit.model import CheckResult, CheckSpec, Finding, Status
 from prodaudit.outcome import Skip
 
@@ -123,6 +124,8 @@ async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         status, reason = Status.SKIP, exc.reason
     except TimeoutError:
         status, reason = Status.ERROR, f"timed out after {timeout:.0f} s"
+    except InputError as exc:  # one input file could not be read safely: named, not a crash
+        status, reason = Status.ERROR, f"not verified: {exc}"
     except Exception as exc:  # crash isolation: one check never stops the run
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""

@@ -20,14 +20,11 @@ from types import TracebackType
 import httpx
 
 from prodaudit.config import REFERENCE_TARGET
+from prodaudit.errors import TargetError
 
 AUDIT_USER = "audit@example.com"
 AUDIT2_USER = "audit2@example.com"
 ADMIN_USER = "admin@example.com"
-
-
-class TargetError(Exception):
-    """The reference target did not start; the message carries the log tail."""
 
 
 def free_port() -> int:

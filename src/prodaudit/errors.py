@@ -1,0 +1,39 @@
+"""One exception tree for everything that stops prodaudit or one of its inputs (httpx style).
+
+``ProdauditError`` carries the process exit code the CLI uses when it reaches the top level:
+the audit could not run (3). Errors about one input of the audited repository
+(:class:`InputError`) are caught by the runner and become an ERROR result naming the file;
+the rest of the audit still runs.
+"""
+
+from __future__ import annotations
+
+EXIT_CANNOT_RUN = 3
+
+
+class ProdauditError(Exception):
+    """Base of every error prodaudit raises on purpose. The message is one line."""
+
+    exit_code: int = EXIT_CANNOT_RUN
+
+
+class ConfigError(ProdauditError):
+    """The audit cannot run with this configuration (bad file, bad option value)."""
+
+
+class UsageError(ProdauditError):
+    """The command line asked for something that does not exist (unknown check id, suite ...)."""
+
+
+class TargetError(ProdauditError):
+    """The reference target did not start; the message carries the log tail."""
+
+
+class InputError(ProdauditError):
+    """One file of the audited repository cannot be read safely (too large, alias bomb,
+    malformed). Inside a check it becomes an ERROR naming the file, never a crash of the run."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
