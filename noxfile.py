@@ -55,3 +55,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: scan and probe speed, measured not asserted (posargs to pytest)."""
     session.install("-e", ".[test]", "pytest-benchmark>=4")
     session.run("pytest", "benchmarks", "--benchmark-only", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def field(session: nox.Session) -> None:
+    """Static suites on the field corpus, measured against tests/field manifests (posargs to the harness)."""
+    session.install("-e", ".[test]")
+    session.run("python", "tests/field/harness.py", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
