@@ -7,6 +7,7 @@ real command line, and compares the FAIL/WARN findings with the manifest: must-f
 must-not facts violated, readiness verdicts agreed, and every other FAIL/WARN (the noise).
 
     python tests/field/harness.py [--project NAME]... [--json PATH] [--corpus DIR] [--keep DIR]
+                                  [--vuln-db DIR]
 
 The matching and scoring functions are pure (unit-tested in ``test_harness.py``); only
 :func:`prepare_copy`, :func:`run_prodaudit` and :func:`main` touch files and processes.
@@ -634,7 +635,7 @@ def _rejects_suite_list(proc: subprocess.CompletedProcess[str]) -> bool:
 
 
 def run_prodaudit(repo: Path, workdir: Path, env_file: Path | None,
-                  suites: Sequence[str] = STATIC_SUITES) -> RunOutput:
+                  suites: Sequence[str] = STATIC_SUITES, vuln_db: Path | None = None) -> RunOutput:
     """``prodaudit run`` on ``repo`` for ``suites`` (one invocation with ``--suite a,b,c`` when the
     CLI accepts it, else one per suite); the audit.json documents and the crashes."""
     out = RunOutput()
@@ -650,6 +651,8 @@ def run_prodaudit(repo: Path, workdir: Path, env_file: Path | None,
                "--format", "json", "--output", str(outdir), "-q"]
         if env_file is not None:
             cmd += ["--env-file", str(env_file)]
+        if vuln_db is not None:
+            cmd += ["--vuln-db", str(vuln_db)]
         try:
             proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
                                   timeout=RUN_TIMEOUT_S, check=False)
@@ -671,7 +674,7 @@ def run_prodaudit(repo: Path, workdir: Path, env_file: Path | None,
 
 
 def audit_project(corpus: Path, manifest: Manifest, topics: Mapping[str, Topic],
-                  workdir: Path) -> ProjectScore:
+                  workdir: Path, vuln_db: Path | None = None) -> ProjectScore:
     """Copy, render, audit and score one project (a failure to prepare or run is recorded as an
     error of the project, and every must-flag fact then counts as missed)."""
     try:
@@ -679,7 +682,7 @@ def audit_project(corpus: Path, manifest: Manifest, topics: Mapping[str, Topic],
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
         return score_project(manifest, [], {}, topics, [f"preparation failed: {exc}"])
     env_file = repo / manifest.env_file if manifest.env_file else None
-    run = run_prodaudit(repo, workdir, env_file)
+    run = run_prodaudit(repo, workdir, env_file, vuln_db=vuln_db)
     roots = [str(repo), str(repo.resolve()), str(workdir / manifest.folder)]
     findings: list[Observed] = []
     statuses: dict[str, str] = {}
@@ -713,7 +716,7 @@ def select_manifests(paths: Sequence[Path], projects: Sequence[str]) -> list[Pat
 
 
 def run_field(corpus: Path, manifests: Sequence[Manifest], topics: Mapping[str, Topic],
-              keep: Path | None = None) -> list[ProjectScore]:
+              keep: Path | None = None, vuln_db: Path | None = None) -> list[ProjectScore]:
     """Audit every manifest's project (in a temporary directory, or under ``keep``)."""
     scores = []
     for manifest in manifests:
@@ -721,10 +724,10 @@ def run_field(corpus: Path, manifests: Sequence[Manifest], topics: Mapping[str, 
             workdir = keep / manifest.folder
             shutil.rmtree(workdir, ignore_errors=True)
             workdir.mkdir(parents=True)
-            scores.append(audit_project(corpus, manifest, topics, workdir))
+            scores.append(audit_project(corpus, manifest, topics, workdir, vuln_db))
             continue
         with tempfile.TemporaryDirectory(prefix="prodaudit-field-") as tmp:
-            scores.append(audit_project(corpus, manifest, topics, Path(tmp)))
+            scores.append(audit_project(corpus, manifest, topics, Path(tmp), vuln_db))
     return scores
 
 
@@ -736,6 +739,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                    help=f"the field corpus (default: {DEFAULT_CORPUS})")
     p.add_argument("--keep", type=Path, help="work in this directory and keep the copies and reports")
+    p.add_argument("--vuln-db", type=Path, help="passed to prodaudit: offline OSV advisories (default: none, "
+                   "as a new user runs it)")
     return p
 
 
@@ -752,11 +757,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"field: {exc}", file=sys.stderr)
         return 3
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    scores = run_field(corpus, manifests, topics, ns.keep)
+    scores = run_field(corpus, manifests, topics, ns.keep, ns.vuln_db)
     print(render_text(scores))
     if ns.json_path is not None:
         meta = {"started": started, "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "commit": _git_commit(), "suites": list(STATIC_SUITES), "corpus": str(corpus)}
+                "commit": _git_commit(), "suites": list(STATIC_SUITES), "corpus": str(corpus),
+                "vuln_db": str(ns.vuln_db) if ns.vuln_db else None}
         ns.json_path.parent.mkdir(parents=True, exist_ok=True)
         ns.json_path.write_text(json.dumps(summary_json(scores, meta), indent=2) + "\n", encoding="utf-8")
         print(f"summary: {ns.json_path}")
