@@ -307,8 +307,8 @@ def validate_live(live: Any, topics: Mapping[str, Topic], check_ids: Iterable[st
     texts = [str(v) for v in env.values()] + [str(c) for c in live.get("seed", [])] + [str(live.get("start"))]
     for name in sorted({p for t in texts for p in _PLACEHOLDER.findall(t)} - LIVE_PLACEHOLDERS):
         problems.append(f"[live] unknown placeholder {{{name}}}")
-    if "{port}" not in str(live.get("start", "")):
-        problems.append("[live] start must bind {port}")
+    if not any("{port}" in t for t in texts):  # the start command, its env or a seeded config
+        problems.append("[live] the recipe must bind {port} (start, env or seed)")
     ids: list[str] = []
     for key in ("must_flag", "must_not_flag"):
         for entry in live.get(key, []):
