@@ -53,6 +53,7 @@ class Context:
         self.http = Http(timeout=cfg.request_timeout, max_body_bytes=cfg.max_body_bytes)
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
+        self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
         self._sessions: dict[str, AuthSession] = {}
         self._cleanups: list[Callable[[], None]] = []
@@ -61,14 +62,26 @@ class Context:
 
     # ---- generic memoisation -------------------------------------------------------
     def memo(self, key: str, build: Callable[[], T]) -> T:
-        """Compute a static fact once (thread-safe); exceptions are cached and re-raised."""
+        """Compute a static fact once (thread-safe); exceptions are cached and re-raised.
+
+        Each key has its own lock: a slow fact (the secret scan) blocks only the checks that
+        need that fact, never unrelated ones. A build may use other facts (no cycles)."""
         with self._lock:
-            if key not in self._memo:
-                try:
-                    self._memo[key] = (True, build())
-                except Exception as exc:  # cached so every dependent check sees the same error
-                    self._memo[key] = (False, exc)
-            ok, value = self._memo[key]
+            entry = self._memo.get(key)
+            key_lock = self._klocks.setdefault(key, threading.RLock()) if entry is None else None
+        if key_lock is not None:
+            with key_lock:
+                with self._lock:
+                    entry = self._memo.get(key)
+                if entry is None:
+                    try:
+                        entry = (True, build())
+                    except Exception as exc:  # cached so every dependent check sees the same error
+                        entry = (False, exc)
+                    with self._lock:
+                        self._memo[key] = entry
+        assert entry is not None
+        ok, value = entry
         if not ok:
             raise value
         return value  # type: ignore[no-any-return,unused-ignore]
