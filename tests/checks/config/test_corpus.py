@@ -11,9 +11,9 @@ import pytest
 from cfg_helpers import describe, res, run_cfg
 from conftest_services import require_service
 
-from prodaudit.checks.config.dockerfilemodel import parse_dockerfile
 from prodaudit.config import PROJECT_ROOT
 from prodaudit.model import AuditRun, Status
+from prodaudit.product.dockerfiles import parse_dockerfile
 
 CORPUS = PROJECT_ROOT / "tests" / "corpus"
 OVERLAP = {"DL3002", "DL3006", "DL3007", "DL3008", "DL3009", "DL3013", "DL3015", "DL3018",

@@ -1,4 +1,4 @@
-"""CFG-001..005 and the variable model (envmodel.py)."""
+"""CFG-001..005 and the variable model (prodaudit.product.envgraph)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from cfg_helpers import (
     strong_env,
 )
 
-from prodaudit.checks.config.envfiles import parse_env_text
-from prodaudit.checks.config.envmodel import build_graph
 from prodaudit.config import load_config
 from prodaudit.context import Context
 from prodaudit.model import Status
+from prodaudit.product.envfiles import parse_env_text
+from prodaudit.product.envgraph import build_graph
 
 SETTINGS = "backend/app/settings.py"
 

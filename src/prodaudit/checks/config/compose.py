@@ -1,6 +1,6 @@
 """CFG-150–199: Compose rules, evaluated on the merged model of each project (base file +
 ``compose.override.yml``/``docker-compose.override.yml``, or the ``--compose-file`` files in
-order). The merge is prodaudit's own (composemodel.py); findings on merged projects say so."""
+order). The merge is prodaudit's own (prodaudit.product.compose); findings on merged projects say so."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from prodaudit.checks.config.composemodel import (
+from prodaudit.checks.config.dockerfile import _last, targets
+from prodaudit.context import Context
+from prodaudit.model import Finding, Severity
+from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.product.compose import (
     ComposeProject,
     compose_projects,
     interpolate,
     service_env,
 )
-from prodaudit.checks.config.dockerfile import _last, targets
-from prodaudit.checks.config.dockerfilemodel import dockerfiles
-from prodaudit.checks.config.secretvalues import is_secret_var, placeholder_reason, url_password
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 from prodaudit.redact import mask_value
 from prodaudit.registry import check
 

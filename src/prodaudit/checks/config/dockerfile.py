@@ -9,13 +9,13 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from prodaudit.checks.config.composemodel import compose_projects
-from prodaudit.checks.config.dockerfilemodel import Dockerfile, Instruction, Stage, dockerfiles
-from prodaudit.checks.config.envmodel import _env_pairs
-from prodaudit.checks.config.secretvalues import is_secret_var
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.dockerfiles import Dockerfile, Instruction, Stage, dockerfiles
+from prodaudit.product.envgraph import env_pairs
+from prodaudit.product.secretvalues import is_secret_var
 from prodaudit.redact import mask_value
 from prodaudit.registry import check
 
@@ -284,7 +284,7 @@ def no_secret_env(ctx: Context) -> list[Finding]:
         for ins in [*_global_args(df), *df.instructions]:
             if ins.name not in ("ENV", "ARG"):
                 continue
-            for name, value in _env_pairs(ins.value):
+            for name, value in env_pairs(ins.value):
                 looked += 1
                 if not is_secret_var(name):
                     continue
@@ -425,7 +425,7 @@ def package_hygiene(ctx: Context) -> list[Finding]:
         for st in df.stages:
             pip_env = any(
                 ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in OFF
-                                          for k, v in _env_pairs(ins.value))
+                                          for k, v in env_pairs(ins.value))
                 for s in chain(df, st) for ins in s.instructions)
             for ins in st.instructions:
                 if ins.name != "RUN":

@@ -1,4 +1,4 @@
-"""CFG-001–019: the environment variable graph (envmodel.py) checked against the profile's env,
+"""CFG-001–019: the environment variable graph (prodaudit.product.envgraph) checked against the profile's env,
 the documentation (``.env.example``) and the Compose wiring; CFG-005 reports broken config input."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from prodaudit.checks.config.composemodel import compose_projects
-from prodaudit.checks.config.envfiles import is_env_file
-from prodaudit.checks.config.envmodel import EnvGraph, Var, env_graph
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.envfiles import is_env_file
+from prodaudit.product.envgraph import EnvGraph, Var, env_graph
 from prodaudit.registry import check
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prodaudit.context import Context
 
@@ -171,3 +172,19 @@ def env_files(ctx: Context) -> list[EnvFile]:
         return out
 
     return ctx.memo("cfg:env_files", build)
+
+
+def profile_env_file(ctx: Context) -> EnvFile | None:
+    """The profile's env file parsed with line numbers (None without ``--env-file``)."""
+    path = ctx.cfg.env_file
+    if path is None:
+        return None
+
+    def build() -> EnvFile | None:
+        try:
+            text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        return parse_env_text(str(path), text)
+
+    return ctx.memo("cfg:profile_envfile", build)
