@@ -6,113 +6,35 @@ FUN-022 one private login each, FUN-023 two failed attempts, FUN-024 one registr
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from typing import Any
 
 from prodaudit.auth import (
     LOGOUT_PATH_RE,
-    ME_PATH_RE,
     REFRESH_PATH_RE,
-    AuthError,
-    AuthSession,
     credentials_from_env,
     extract_tokens,
     find_endpoint,
-    login,
     login_attempt,
     login_body_kinds,
     login_url,
     username_field,
 )
-from prodaudit.checks.functional.operations import act_on
+from prodaudit.checks.functional._auth import (
+    error_shape,
+    me_url,
+    openapi_or_none,
+    private_login,
+    record,
+    refresh_cookie,
+)
 from prodaudit.context import Context
-from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
 from prodaudit.registry import check
 
 REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
-VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
-
-
-# ---- shared helpers -----------------------------------------------------------------------
-async def _doc(ctx: Context) -> OpenAPIDoc | None:
-    try:
-        return await ctx.openapi()
-    except Skip:
-        return None
-
-
-def _steps(ctx: Context) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = ctx.memo("functional:auth_flow", list)
-    return steps
-
-
-async def record(
-    ctx: Context, check_id: str, step: str, ex: Exchange | None, result: str, detail: str = ""
-) -> None:
-    """Append one step of the auth flow to ``facts.auth_flow`` (re-exported)."""
-    steps = _steps(ctx)
-    steps.append(
-        {
-            "check": check_id,
-            "step": step,
-            "request": f"{ex.method} {ex.url}" if ex is not None else "",
-            "status": ex.status if ex is not None else None,
-            "result": result,
-            "detail": detail,
-        }
-    )
-    ctx.export("auth_flow", sorted(steps, key=lambda s: str(s["check"])))
-    if ex is not None:
-        await act_on(ctx, check_id, ex, step, result, detail)
-
-
-async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
-    return find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
-
-
-async def private_login(ctx: Context, check_id: str) -> AuthSession:
-    """A session of the audit account of this check's own (not the shared one)."""
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
-    ctx.redact.register(creds.password)
-    try:
-        sess = await login(ctx.http, ctx.base_url, await _doc(ctx), ctx.cfg.auth, creds)
-    except AuthError as exc:
-        raise Skip(f"audit account login failed: {exc}") from None
-    ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
-    # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
-    shared = getattr(ctx, "_sessions", {}).get("first")
-    if shared is not None and ctx.cfg.auth.token_scheme is None:
-        sess.scheme = shared.scheme
-    await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")
-    return sess
-
-
-def _refresh_cookie(sess: AuthSession) -> tuple[str, str] | None:
-    for raw in sess.login_exchange.header_all("set-cookie"):
-        name, _, rest = raw.partition("=")
-        if "refresh" in name.lower():
-            return name.strip(), rest.split(";", 1)[0]
-    return None
-
-
-def _error_shape(ex: Exchange) -> str:
-    """Status and body with volatile fields removed, for comparing two error answers."""
-    try:
-        body: Any = ex.json()
-    except ValueError:
-        body = ex.text.strip()[:500]
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if not VOLATILE_KEYS.search(str(k))}
-    return f"{ex.status} {json.dumps(body, sort_keys=True)}"
 
 
 # ---- checks -------------------------------------------------------------------------------
@@ -142,7 +64,7 @@ async def login_and_me(ctx: Context) -> list[Finding]:
         raise Skip(
             f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
         )
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     if login_url(doc, ctx.cfg.auth, ctx.base_url) is None:
         return [
             failed(
@@ -242,13 +164,13 @@ async def refresh_flow(ctx: Context) -> list[Finding]:
     Remediation: accept the refresh token (body or HttpOnly cookie), rotate it, return a new
     access token in the same shape as the login response.
     """
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(doc, ctx.cfg.auth.refresh_url, REFRESH_PATH_RE, ("POST",), ctx.base_url)
     if url is None:
         raise Skip("no refresh endpoint (auth.refresh_url or a POST path like /auth/refresh)")
     me = await me_url(ctx, doc)
     sess = await private_login(ctx, "FUN-021")
-    cookie = _refresh_cookie(sess)
+    cookie = refresh_cookie(sess)
     if sess.refresh_token:
         ex = await ctx.http.request("POST", url, json={"refresh_token": sess.refresh_token})
         if ex.status == 422 and cookie is not None:
@@ -333,7 +255,7 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     Remediation: keep a denylist of revoked token ids (``jti``) in Redis with a TTL equal to the
     token's remaining lifetime and check it on every request; revoke the refresh token too.
     """
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(
         doc, ctx.cfg.auth.logout_url, LOGOUT_PATH_RE, ("POST", "DELETE", "GET"), ctx.base_url
     )
@@ -359,7 +281,7 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
         ]
         method = ops[0].method if ops else "POST"
     headers = dict(sess.headers())
-    cookie = _refresh_cookie(sess)
+    cookie = refresh_cookie(sess)
     if cookie is not None and "Cookie" not in headers:
         headers["Cookie"] = f"{cookie[0]}={cookie[1]}"
     out = await ctx.http.request(method, url, headers=headers)
@@ -421,7 +343,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
         raise Skip(
             f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
         )
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = login_url(doc, ctx.cfg.auth, ctx.base_url)
     if url is None:
         raise Skip("no login endpoint found (auth.login_url)")
@@ -478,7 +400,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
             )
         else:
             await record(ctx, "FUN-023", f"log in with {label}", ex, "ok")
-    a, b = _error_shape(known_ex), _error_shape(unknown_ex)
+    a, b = error_shape(known_ex), error_shape(unknown_ex)
     if a != b:
         findings.append(
             failed(
@@ -517,7 +439,7 @@ async def registration(ctx: Context) -> list[Finding]:
     """
     if not ctx.cfg.allow_mutations:
         raise Skip("registration creates an account: only with allow_mutations (--allow-mutations)")
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(doc, ctx.cfg.auth.register_url, REGISTER_PATH_RE, ("POST",), ctx.base_url)
     if url is None:
         raise Skip(

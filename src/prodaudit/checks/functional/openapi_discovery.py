@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prodaudit.checks.functional.operations import op_table
+from prodaudit.checks.functional._operations import op_table
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.openapi import OpenAPIError, discover

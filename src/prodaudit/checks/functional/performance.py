@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.auth import ME_PATH_RE, find_endpoint
-from prodaudit.checks.functional.health import find_liveness, unusable_is_error
+from prodaudit.checks.functional._health import find_liveness, unusable_is_error
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity

@@ -8,7 +8,7 @@ import time
 import warnings
 from typing import Any
 
-from prodaudit.checks.functional.operations import (
+from prodaudit.checks.functional._operations import (
     OpTable,
     build_request,
     check_response,

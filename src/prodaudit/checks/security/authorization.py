@@ -15,7 +15,7 @@ from prodaudit.checks.security._common import (
     live_location,
     parse_jwt,
 )
-from prodaudit.checks.security.jwt_live import fresh_claims, signing_key
+from prodaudit.checks.security._jwt import fresh_claims, signing_key
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity

@@ -15,7 +15,9 @@ from prodaudit.checks.security._common import (
     logout_path,
     parse_jwt,
 )
-from prodaudit.checks.security.jwt_live import _evidence, _judge, fresh_claims, signing_key
+from prodaudit.checks.security._jwt import evidence as _evidence
+from prodaudit.checks.security._jwt import fresh_claims, signing_key
+from prodaudit.checks.security._jwt import judge as _judge
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
