@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from prodaudit.checks.config.dockerfile import _last, targets
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned
@@ -18,7 +17,7 @@ from prodaudit.product.compose import (
     interpolate,
     service_env,
 )
-from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 from prodaudit.redact import mask_value
 from prodaudit.registry import check
@@ -91,8 +90,8 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
     df_hc: dict[str, bool] = {}
     for df in dockerfiles(ctx):
         for st in targets(df):
-            df_hc[st.alias.lower()] = _last(df, st, "HEALTHCHECK") is not None
-        df_hc.setdefault("", bool(df.final and _last(df, df.final, "HEALTHCHECK")))
+            df_hc[st.alias.lower()] = last_instruction(df, st, "HEALTHCHECK") is not None
+        df_hc.setdefault("", bool(df.final and last_instruction(df, df.final, "HEALTHCHECK")))
     n = 0
     for p, name, svc in _active_services(projects):
         n += 1

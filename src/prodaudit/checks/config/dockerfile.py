@@ -13,7 +13,15 @@ from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.product.compose import compose_projects
-from prodaudit.product.dockerfiles import Dockerfile, Instruction, Stage, dockerfiles
+from prodaudit.product.dockerfiles import (
+    Dockerfile,
+    Instruction,
+    Stage,
+    chain,
+    dockerfiles,
+    last_instruction,
+    targets,
+)
 from prodaudit.product.envgraph import env_pairs
 from prodaudit.product.secretvalues import is_secret_var
 from prodaudit.redact import mask_value
@@ -61,36 +69,6 @@ def _parsed(ctx: Context, out: list[Finding]) -> Iterator[Dockerfile]:
         yield df
 
 
-def targets(df: Dockerfile, wanted: set[str] | None = None) -> list[Stage]:
-    """Stages that can be built as images: not a base of a later stage and not a ``COPY
-    --from`` source (plus any stage named as a Compose ``build.target``)."""
-    used: set[str] = set()
-    for st in df.stages:
-        used.add(st.image.lower())
-        for ins in st.instructions:
-            for m in re.finditer(r"--from=(\S+)", ins.value):
-                used.add(m.group(1).lower())
-    out = []
-    for st in df.stages:
-        names = {st.alias.lower(), str(st.index)} - {""}
-        if not names & used or (wanted and st.alias.lower() in wanted):
-            out.append(st)
-    return out or df.stages[-1:]
-
-
-def chain(df: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the earlier stages it is built FROM (nearest last)."""
-    out = [stage]
-    by_alias = {s.alias.lower(): s for s in df.stages if s.alias}
-    cur = stage
-    while cur.image.lower() in by_alias and len(out) < 50:
-        cur = by_alias[cur.image.lower()]
-        if cur in out:
-            break
-        out.append(cur)
-    return list(reversed(out))
-
-
 def _compose_targets(ctx: Context) -> set[str]:
     out = set()
     for p in compose_projects(ctx):
@@ -115,15 +93,6 @@ def _compose_healthchecked(ctx: Context) -> set[str]:
                                                                              "Dockerfile"))
             out.add(posixpath.normpath(posixpath.join(base, context, name)))
     return out
-
-
-def _last(df: Dockerfile, stage: Stage, name: str) -> Instruction | None:
-    found = None
-    for st in chain(df, stage):
-        for ins in st.instructions:
-            if ins.name == name:
-                found = ins
-    return found
 
 
 def _stage_label(st: Stage) -> str:
@@ -218,7 +187,7 @@ def non_root(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for df in _parsed(ctx, out):
         for st in targets(df, wanted):
-            user = _last(df, st, "USER")
+            user = last_instruction(df, st, "USER")
             if user is None:
                 out.append(failed(f"{df.path} {_stage_label(st)}: no USER, runs as root",
                                   location=df.loc(st.line), rule="DL3002"))
@@ -249,7 +218,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for df in _parsed(ctx, out):
         for st in targets(df, wanted):
-            hc = _last(df, st, "HEALTHCHECK")
+            hc = last_instruction(df, st, "HEALTHCHECK")
             if hc is not None and hc.value.strip().upper() != "NONE":
                 out.append(passed(f"{df.path} {_stage_label(st)}: HEALTHCHECK defined",
                                   location=df.loc(hc.line)))

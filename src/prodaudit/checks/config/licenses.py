@@ -124,7 +124,7 @@ def license_compliance(ctx: Context) -> list[Finding]:
     if ctx.cfg.licenses.scope == "pinned":
         from packaging.utils import canonicalize_name
 
-        from prodaudit.checks.config.dependencies import pinned_packages
+        from prodaudit.product.dependencies import pinned_packages
 
         wanted = {canonicalize_name(p.name) for p in pinned_packages(ctx)}
         if not wanted:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from prodaudit.checks.deployment._common import is_postgres, libpq_url, rel, sqlalchemy_url
+from prodaudit.checks.deployment._common import rel
 from prodaudit.context import Context
 from prodaudit.outcome import Skip
+from prodaudit.product.database import is_postgres, libpq_url, sqlalchemy_url
 
 SCRATCH_PREFIX = "prodaudit_scratch_"
 RESULT_MARK = "PRODAUDIT-ALEMBIC-RESULT "

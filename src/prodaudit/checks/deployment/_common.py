@@ -3,14 +3,12 @@ URLs, host classification. Not a check module."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -152,58 +150,6 @@ def raw_services(files: list[Path]) -> dict[str, dict[str, Any]]:
     return services
 
 
-# ---- databases --------------------------------------------------------------------------
-def sqlalchemy_url(url: str) -> str:
-    """A URL SQLAlchemy 2 opens with psycopg 3 (``postgres://``/``postgresql://`` → psycopg)."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def libpq_url(url: str) -> str:
-    """A URL psycopg/libpq accepts (the SQLAlchemy driver suffix removed)."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.startswith(("postgresql+", "postgres+")):
-        return "postgresql://" + rest
-    return url
-
-
-def is_postgres(url: str) -> bool:
-    return url.split("://", 1)[0].split("+", 1)[0] in ("postgres", "postgresql")
-
-
-def url_host(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not host:
-        q = parse_qs(parts.query)
-        host = (q.get("host") or [""])[0]
-    return host
-
-
-def is_local_host(host: str) -> bool:
-    """Loopback, a Unix socket directory, or a single-label name (a service on a private
-    container network such as Compose's ``postgres``)."""
-    if not host or host.startswith("/"):
-        return True
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return "." not in host
-
-
-def database_url(ctx: Context) -> str:
-    name = ctx.cfg.database.url_env
-    url = ctx.env_value(name)
-    if not url:
-        raise Skip(f"{name} not set in the audited environment")
-    ctx.redact.register_env({name: url})
-    return url
-
-
 _REGISTRY_NETWORK_RE = re.compile(
     r"(dial tcp|no such host|i/o timeout|TLS handshake timeout|Client\.Timeout exceeded|"
     r"connection refused|network is unreachable|temporary failure in name resolution)",
@@ -219,3 +165,22 @@ def registry_unreachable(log: str) -> str | None:
         if ("registry" in low or "pull" in low or "/v2/" in low) and _REGISTRY_NETWORK_RE.search(line):
             return line.strip()
     return None
+
+
+def json_share(lines: list[str]) -> tuple[int, int, list[str]]:
+    """(JSON object lines, total non-empty lines, examples of non-JSON lines)."""
+    total = ok = 0
+    bad: list[str] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        total += 1
+        try:
+            if isinstance(json.loads(line), dict):
+                ok += 1
+                continue
+        except ValueError:
+            pass
+        if len(bad) < 3:
+            bad.append(line[:200])
+    return ok, total, bad

@@ -28,11 +28,11 @@ from prodaudit.checks.deployment._common import (
     compose_base_args,
     compose_config,
     compose_env,
+    json_share,
     registry_unreachable,
     rel,
     require_compose_files,
 )
-from prodaudit.checks.deployment.monitoring import json_share
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, skipped

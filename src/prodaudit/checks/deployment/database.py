@@ -9,16 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
-from prodaudit.checks.deployment._common import (
-    database_url,
-    is_local_host,
-    is_postgres,
-    libpq_url,
-    url_host,
-)
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.product.database import database_url, is_local_host, is_postgres, libpq_url, url_host
 from prodaudit.registry import check
 
 CONNECT_TIMEOUT_S = 5

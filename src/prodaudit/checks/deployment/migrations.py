@@ -8,10 +8,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from prodaudit.checks.deployment._alembic import ScratchRun, StepResult, loc, project, scratch_run
-from prodaudit.checks.deployment._common import database_url, is_postgres, rel, sqlalchemy_url
+from prodaudit.checks.deployment._common import rel
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.product.database import database_url, is_postgres, sqlalchemy_url
 from prodaudit.registry import check
 
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
+    json_share,
     raw_services,
     rel,
     require_compose_files,
@@ -186,25 +186,6 @@ def error_tracking(ctx: Context) -> list[Finding]:
                            location=location)]
     return [passed(f"error tracking configured: {', '.join(sorted(present))} set",
                    location=location)]
-
-
-def json_share(lines: list[str]) -> tuple[int, int, list[str]]:
-    """(JSON object lines, total non-empty lines, examples of non-JSON lines)."""
-    total = ok = 0
-    bad: list[str] = []
-    for line in lines:
-        if not line.strip():
-            continue
-        total += 1
-        try:
-            if isinstance(json.loads(line), dict):
-                ok += 1
-                continue
-        except ValueError:
-            pass
-        if len(bad) < 3:
-            bad.append(line[:200])
-    return ok, total, bad
 
 
 @check("DEP-073", "Application logs are structured (JSON lines)", severity=Severity.LOW,

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from prodaudit.checks.deployment._common import is_local_host
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.product.database import is_local_host
 from prodaudit.registry import check
 
 TIMEOUT_S = 5.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
+from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, parts
-from prodaudit.checks.readiness.observability import compose_docs
-from prodaudit.checks.readiness.performance import pg_connect
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.product.database import pg_connect
 from prodaudit.registry import check
 
 

@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._scan import docs, find_doc_topic
-from prodaudit.checks.readiness.backend_code import backend_modules
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned

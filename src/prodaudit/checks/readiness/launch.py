@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, py_sources
-from prodaudit.checks.readiness.observability import compose_docs
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, warned

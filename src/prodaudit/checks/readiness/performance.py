@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._scan import call_name, parts, py_sources
-from prodaudit.checks.readiness.backend_code import backend_modules
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.product.database import pg_connect
 from prodaudit.registry import check
 
 MAX_ASSETS = 6
@@ -253,25 +253,6 @@ def pool_settings(ctx: Context) -> list[Finding]:
     if engines == 0:
         raise Skip("no server-database engine or pool created in the code")
     return findings
-
-
-def pg_connect(ctx: Context) -> Any:
-    """A psycopg connection to the audited database, or Skip with the reason."""
-    url = ctx.env_value(ctx.cfg.database.url_env) or ""
-    scheme = url.split(":", 1)[0].lower()
-    if not scheme.startswith("postgres"):
-        raise Skip(f"{ctx.cfg.database.url_env} is not a PostgreSQL URL ({scheme or 'unset'})")
-    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
-    try:
-        import psycopg
-    except ImportError:
-        raise Skip("psycopg is not installed") from None
-    try:
-        return psycopg.connect(
-            url, connect_timeout=min(10, int(ctx.cfg.request_timeout)), autocommit=True
-        )
-    except psycopg.Error as exc:
-        raise Skip(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
 
 
 @check(

@@ -266,7 +266,7 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    from prodaudit.checks.readiness.backend_code import backend_routes
+    from prodaudit.checks.readiness._backend import backend_routes
 
     rts = [r for r in backend_routes(ctx) if _static_prefix(r.path) not in ("/", "")]
     if not rts:
