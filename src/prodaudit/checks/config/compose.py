@@ -8,9 +8,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    warned,
+)
 from prodaudit.product.compose import (
     ComposeProject,
     compose_projects,
@@ -19,8 +28,6 @@ from prodaudit.product.compose import (
 )
 from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
 
 DB_IMAGE_RE = re.compile(r"(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|mongodb|"
                          r"redis|valkey|keydb|redis-stack|bitnami/(postgresql|redis|mysql|mongodb|"

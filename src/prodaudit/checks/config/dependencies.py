@@ -15,9 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
 from prodaudit.product.dependencies import (
     NPM_LOCKS,
     PY_LOCKS,
@@ -28,7 +26,6 @@ from prodaudit.product.dependencies import (
     read_toml,
     requirement_files,
 )
-from prodaudit.registry import check
 
 
 @check("CFG-060", "Python dependencies are pinned or locked", severity=Severity.MEDIUM,

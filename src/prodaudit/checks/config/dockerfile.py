@@ -9,9 +9,18 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    warned,
+)
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.dockerfiles import (
     Dockerfile,
@@ -24,8 +33,6 @@ from prodaudit.product.dockerfiles import (
 )
 from prodaudit.product.envgraph import env_pairs
 from prodaudit.product.secretvalues import is_secret_var
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
 
 OFF = ("0", "false", "off", "no")
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})

@@ -6,13 +6,21 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.envfiles import is_env_file
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph
-from prodaudit.registry import check
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({

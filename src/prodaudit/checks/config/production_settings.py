@@ -8,14 +8,11 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.envgraph import python_source_file
-from prodaudit.registry import check
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")

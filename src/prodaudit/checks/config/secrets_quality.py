@@ -6,9 +6,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.product.compose import compose_projects, project_refs
 from prodaudit.product.envfiles import EnvFile, env_files, parse_env_text, profile_env_file
 from prodaudit.product.envgraph import env_graph
@@ -19,8 +29,6 @@ from prodaudit.product.secretvalues import (
     url_password,
     weakness,
 )
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
 
 
 def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:

@@ -17,9 +17,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 from prodaudit.product.envfiles import env_files
 from prodaudit.product.secretvalues import (
     is_secret_var,
@@ -27,7 +25,6 @@ from prodaudit.product.secretvalues import (
     shannon_bits_per_char,
 )
 from prodaudit.redact import MASK
-from prodaudit.registry import check
 
 log = logging.getLogger("prodaudit.config.secrets")
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from prodaudit.checks.api import Context, Skip
 from prodaudit.checks.deployment._common import rel
-from prodaudit.context import Context
-from prodaudit.outcome import Skip
 from prodaudit.product.database import is_postgres, libpq_url, sqlalchemy_url
 
 SCRATCH_PREFIX = "prodaudit_scratch_"

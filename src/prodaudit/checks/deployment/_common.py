@@ -12,8 +12,7 @@ from typing import Any
 
 import yaml
 
-from prodaudit.context import Context
-from prodaudit.outcome import Skip
+from prodaudit.checks.api import Context, Skip
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 COMPOSE_TIMEOUT_S = 60.0

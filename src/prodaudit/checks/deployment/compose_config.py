@@ -9,16 +9,13 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
     rel,
     require_compose_files,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
-from prodaudit.registry import check
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, $NAME
 _REF_RE = re.compile(

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_base_args,
@@ -33,10 +34,6 @@ from prodaudit.checks.deployment._common import (
     rel,
     require_compose_files,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped
-from prodaudit.registry import check
 
 PORT_IN_URL_RE = re.compile(
     r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"]*)?")

@@ -9,11 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.database import database_url, is_local_host, is_postgres, libpq_url, url_host
-from prodaudit.registry import check
 
 CONNECT_TIMEOUT_S = 5
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")

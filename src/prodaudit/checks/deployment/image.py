@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
@@ -20,11 +21,7 @@ from prodaudit.checks.deployment._common import (
     registry_unreachable,
     rel,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import is_secret_name
-from prodaudit.registry import check
 
 TAG_PREFIX = "prodaudit-audit-"
 LOG_TAIL = 4000

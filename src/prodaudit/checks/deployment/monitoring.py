@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
@@ -14,10 +15,6 @@ from prodaudit.checks.deployment._common import (
     rel,
     require_compose_files,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 READINESS_RE = re.compile(r"/(health/ready|health/readiness|readyz|ready|readiness)\b")
 LIVENESS_RE = re.compile(r"/(health|healthz|livez|ping|health/live)\b")

@@ -15,11 +15,8 @@ from prodaudit.auth import (
     find_endpoint,
     login,
 )
+from prodaudit.checks.api import Context, Exchange, OpenAPIDoc, Skip
 from prodaudit.checks.functional._operations import act_on
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.openapi import OpenAPIDoc
-from prodaudit.outcome import Skip
 
 VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-from prodaudit.context import Context
-from prodaudit.model import Finding
-from prodaudit.outcome import Skip, errored
+from prodaudit.checks.api import Context, Finding, Skip, errored
 
 LIVENESS_CANDIDATES = (
     "/health",

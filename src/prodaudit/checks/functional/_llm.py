@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prodaudit.http import Exchange
+from prodaudit.checks.api import Exchange
 
 ANSWER_KEYS = (
     "reply",

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.openapi import OpenAPIDoc, Operation
+from prodaudit.checks.api import Context, Exchange, OpenAPIDoc, Operation
 
 AUTH_PATH_RE = re.compile(
     r"(^|/)(login|log-?in|sign-?in|sign-?up|signout|sign-?out|logout|log-out|register|token|refresh"

@@ -21,6 +21,18 @@ from prodaudit.auth import (
     login_url,
     username_field,
 )
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.functional._auth import (
     error_shape,
     me_url,
@@ -29,10 +41,6 @@ from prodaudit.checks.functional._auth import (
     record,
     refresh_cookie,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
 

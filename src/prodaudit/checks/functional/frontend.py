@@ -7,11 +7,19 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 
 MAX_ASSETS = 30
 LOOPBACK = ("localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]")  # noqa: S104

@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.functional._health import Unusable, find_liveness, redirect_trouble, unusable_is_error
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 
 @check(

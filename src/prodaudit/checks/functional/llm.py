@@ -6,14 +6,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.functional._llm import answer_text
 from prodaudit.checks.functional._operations import act_on, is_llm_op, param_value
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 PROMPT = "Reply with one short sentence: what is 2 + 2?"
 TEXT_FIELDS = ("prompt", "message", "input", "query", "question", "text", "content")

@@ -8,6 +8,21 @@ import time
 import warnings
 from typing import Any
 
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.functional._operations import (
     OpTable,
     build_request,
@@ -18,12 +33,6 @@ from prodaudit.checks.functional._operations import (
     json_schema,
     op_table,
 )
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 MAX_OPERATIONS = 200
 WRITE_METHODS = ("POST", "PUT", "PATCH")

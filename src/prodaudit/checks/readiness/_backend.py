@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from prodaudit.checks.api import Context, Finding, Skip, errored
 from prodaudit.checks.readiness._scan import (
     PyModule,
     Route,
@@ -13,9 +14,6 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
     routes,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding
-from prodaudit.outcome import Skip, errored
 
 _NON_APP_DIRS = frozenset({"tools", "scripts", "examples", "docs", "bin", "frontend", "benchmarks"})
 

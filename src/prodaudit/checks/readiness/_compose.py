@@ -6,8 +6,8 @@ import re
 
 import yaml
 
+from prodaudit.checks.api import Context
 from prodaudit.checks.readiness._scan import is_test_path, parts
-from prodaudit.context import Context
 
 
 def compose_docs(ctx: Context) -> list[tuple[str, dict[str, object]]]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from prodaudit.context import Context
+from prodaudit.checks.api import Context
 
 FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
 DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")

@@ -7,11 +7,8 @@ import re
 
 import yaml
 
-from prodaudit.checks.readiness._scan import find_doc_topic, is_test_path, parts
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
+from prodaudit.checks.readiness._scan import docs, find_doc_topic, is_test_path, parts
 
 
 def _yaml_files(ctx: Context) -> list[tuple[str, object]]:
@@ -123,8 +120,6 @@ def slos(ctx: Context) -> list[Finding]:
     ]
     if specs:
         return [passed("SLO specifications: " + ", ".join(specs[:5]), location=specs[0])]
-    from prodaudit.checks.readiness._scan import docs
-
     d = docs(ctx)
     for hit in find_doc_topic(ctx, r"\bSL[OI]s?\b|service level"):
         rel = hit.location.rsplit(":", 1)[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import (
     app_calls,
     backend_modules,
@@ -16,10 +17,6 @@ from prodaudit.checks.readiness._backend import (
 from prodaudit.checks.readiness._scan import (
     call_name,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 # ---- RDY-001 structure ------------------------------------------------------------------------
 

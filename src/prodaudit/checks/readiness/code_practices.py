@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
@@ -16,10 +17,6 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
     route_decorator,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 # ---- RDY-007 blocking work in async handlers --------------------------------------------------
 

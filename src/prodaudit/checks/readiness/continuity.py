@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, parts
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.product.database import pg_connect
-from prodaudit.registry import check
 
 
 def judge_pitr(settings: dict[str, str]) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
@@ -11,10 +12,6 @@ from prodaudit.checks.readiness._scan import (
     call_name,
     py_sources,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed
-from prodaudit.registry import check
 
 # ---- RDY-004 models and indexes ---------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
@@ -13,10 +14,6 @@ from prodaudit.checks.readiness._backend import (
 from prodaudit.checks.readiness._scan import (
     call_name,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
-from prodaudit.registry import check
 
 _STARTUP_MODULE = re.compile(r"(settings|config|bootstrap|cli|manage|__main__)\.py$")
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
 from prodaudit.checks.readiness._scan import parts, py_sources
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed
-from prodaudit.registry import check
 
 _SDK = re.compile(
     r"sentry_sdk\.init|@sentry/|Sentry\.init|rollbar\.init|bugsnag|honeybadger|"

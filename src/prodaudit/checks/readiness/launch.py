@@ -11,13 +11,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, py_sources
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import is_secret_name
-from prodaudit.registry import check
 
 _TAG_NAME = re.compile(r"(_TAG|_IMAGE|IMAGE_|_VERSION|^VERSION|RELEASE)$|^IMAGE", re.I)
 _PROFILE_NAME = re.compile(r"^(ENV|ENVIRONMENT|APP_ENV|NODE_ENV|PROFILE|STAGE|DEPLOY_ENV)$", re.I)

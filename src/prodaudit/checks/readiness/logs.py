@@ -7,12 +7,9 @@ import json
 import re
 from pathlib import Path
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.redact import Redactor
-from prodaudit.registry import check
 
 MAX_LOG_BYTES = 20_000_000
 _LEVEL_VARS = ("LOG_LEVEL", "LOGLEVEL", "LOGGING_LEVEL", "UVICORN_LOG_LEVEL", "APP_LOG_LEVEL")

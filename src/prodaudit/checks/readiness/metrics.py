@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
 from prodaudit.checks.readiness._scan import parts
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed
-from prodaudit.registry import check
 
 # request metrics of subsystems, not of the HTTP API itself
 _OTHER = re.compile(

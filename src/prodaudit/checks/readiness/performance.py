@@ -7,13 +7,10 @@ import ast
 import re
 from urllib.parse import urljoin, urlsplit
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._scan import call_name, parts, py_sources
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.product.database import pg_connect
-from prodaudit.registry import check
 
 MAX_ASSETS = 6
 _ASSET_REF = re.compile(r"""<(?:script|link)\b[^>]*?(?:src|href)=["']([^"']+)["']""", re.I)

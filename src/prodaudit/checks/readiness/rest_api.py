@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, passed, warned
 
 # ---- RDY-005 REST conventions (OpenAPI) -------------------------------------------------------
 

@@ -9,16 +9,14 @@ import tomllib
 import xml.etree.ElementTree as ET  # noqa: S405 - parses the target's own coverage report
 from dataclasses import dataclass, field
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.readiness._backend import backend_routes
 from prodaudit.checks.readiness._scan import (
     FRONTEND_EXT,
     is_test_path,
     parts,
     py_sources,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
 
 _PY_TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(", re.M)
 _JS_TEST = re.compile(r"(?<![\w.])(?:it|test)(?:\.\w+)?\s*\(\s*['\"`]", re.M)
@@ -266,8 +264,6 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    from prodaudit.checks.readiness._backend import backend_routes
-
     rts = [r for r in backend_routes(ctx) if _static_prefix(r.path) not in ("/", "")]
     if not rts:
         raise Skip("no backend routes found in route decorators")

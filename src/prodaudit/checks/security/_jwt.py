@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, failed, passed, warned
 from prodaudit.checks.security._common import (
     HMAC_ALGS,
     Canary,
@@ -19,10 +20,6 @@ from prodaudit.checks.security._common import (
     parse_jwt,
     verify_hmac,
 )
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
 
 MAX_REPO_CANDIDATES = 500
 

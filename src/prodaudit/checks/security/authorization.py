@@ -8,6 +8,20 @@ import time
 from typing import Any
 
 from prodaudit.auth import AuthError, AuthSession, Credentials, login
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.security._common import (
     accepted,
     failed_at,
@@ -16,12 +30,6 @@ from prodaudit.checks.security._common import (
     parse_jwt,
 )
 from prodaudit.checks.security._jwt import fresh_claims, signing_key
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 REFS_AUTHN = ("CWE-306", "OWASP API2:2023")
 ADMIN_RE = re.compile(r"(^|/)(admin|administration|internal|manage|management|staff)(/|$)", re.I)

@@ -7,6 +7,18 @@ import time
 from typing import Any
 
 from prodaudit.auth import AuthError, login
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.security._common import (
     Canary,
     canary,
@@ -18,11 +30,6 @@ from prodaudit.checks.security._common import (
 from prodaudit.checks.security._jwt import evidence as _evidence
 from prodaudit.checks.security._jwt import fresh_claims, signing_key
 from prodaudit.checks.security._jwt import judge as _judge
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 REFS = ("CWE-613", "OWASP API2:2023")
 _KEYS = {"iss": "issuer", "aud": "audience"}

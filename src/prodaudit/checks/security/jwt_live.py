@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, check, failed, passed
 from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.checks.security._common import (
     HMAC_ALGS,
@@ -24,11 +25,6 @@ from prodaudit.checks.security._common import (
 from prodaudit.checks.security._jwt import builtin_wordlist, crack, fresh_claims, repo_candidates
 from prodaudit.checks.security._jwt import evidence as _evidence
 from prodaudit.checks.security._jwt import judge as _judge
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed
-from prodaudit.registry import check
 
 REFS = ("CWE-347", "OWASP API2:2023")
 CHECKLIST = ("8.1.1", "1.3.1")

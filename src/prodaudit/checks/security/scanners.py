@@ -10,10 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 
 EXCLUDE_DIRS = (
     ".venv",
