@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prodaudit.context import Context
-from prodaudit.product.compose import compose_projects, interpolate, service_env
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.envfiles import profile_env_file
 from prodaudit.product.envgraph import env_graph
+from prodaudit.product.interpolation import interpolate
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.context import Context
-from prodaudit.product.compose import (
-    ComposeProject,
-    compose_projects,
-    project_refs,
-    service_env,
-    variant_files,
-)
+from prodaudit.product.compose import ComposeProject, compose_projects, project_refs, variant_files
+from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
 from prodaudit.product.secretvalues import is_secret_var

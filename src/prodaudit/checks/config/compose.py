@@ -20,13 +20,10 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
-from prodaudit.product.compose import (
-    ComposeProject,
-    compose_projects,
-    interpolate,
-    service_env,
-)
+from prodaudit.product.compose import ComposeProject, compose_projects
+from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
+from prodaudit.product.interpolation import interpolate
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 
 DB_IMAGE_RE = re.compile(r"(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|mongodb|"
