@@ -24,6 +24,13 @@ from prodaudit.redact import Redactor
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
 
+    from prodaudit.product.compose import ComposeModel
+    from prodaudit.product.dockerfiles import Dockerfile
+    from prodaudit.product.envfiles import EnvFile
+    from prodaudit.product.envgraph import EnvGraph
+    from prodaudit.product.migrations import Migrations
+    from prodaudit.product.services import Service
+
 T = TypeVar("T")
 
 DOCKER_PROBE_SECONDS = 15.0
@@ -154,6 +161,43 @@ class Context:
             if name in source:
                 return source[name]
         return os.environ.get(name)
+
+    # ---- the product model (prodaudit.product): one picture every suite shares -------
+    def compose(self) -> ComposeModel:
+        """The Compose projects as ``docker compose config`` would produce them."""
+        from prodaudit.product.compose import compose_model
+
+        return compose_model(self)
+
+    def api_service(self) -> Service | None:
+        """The API service of the deployed Compose project (``docker.service`` overrides)."""
+        from prodaudit.product.services import api_service
+
+        return api_service(self)
+
+    def dockerfiles(self) -> list[Dockerfile]:
+        """Every Dockerfile of the repository, parsed."""
+        from prodaudit.product.dockerfiles import dockerfiles
+
+        return dockerfiles(self)
+
+    def env_files(self) -> list[EnvFile]:
+        """Every env file of the repository, parsed with line numbers."""
+        from prodaudit.product.envfiles import env_files
+
+        return env_files(self)
+
+    def env_graph(self) -> EnvGraph:
+        """Every environment variable: where it is read, set and documented."""
+        from prodaudit.product.envgraph import env_graph
+
+        return env_graph(self)
+
+    def migrations(self) -> Migrations:
+        """The migration system of the repository (detection only)."""
+        from prodaudit.product.migrations import migrations
+
+        return migrations(self)
 
     # ---- live target ---------------------------------------------------------------
     @property

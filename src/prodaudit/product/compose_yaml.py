@@ -8,6 +8,9 @@ from typing import Any
 
 import yaml
 
+from prodaudit.errors import InputError
+from prodaudit.loaders import load_yaml_document
+
 _UNION_LISTS = frozenset({
     "ports", "expose", "volumes", "dns", "dns_search", "tmpfs", "cap_add", "cap_drop",
     "security_opt", "external_links", "env_file", "devices", "secrets", "configs", "networks",
@@ -73,22 +76,34 @@ def _line_map(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...
             _line_map(item, path, out)
 
 
+def _yaml_error(text: str, exc: InputError) -> tuple[int, str]:
+    """(line, message) of a refused document: the problem and its line for malformed YAML."""
+    if not exc.reason.startswith("invalid YAML"):
+        return 0, f"refused: {exc.reason}"
+    try:  # composing again is cheap (no construction) and gives the problem's position
+        yaml.compose(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        return (mark.line + 1 if mark is not None else 0), f"invalid YAML: {problem}"
+    return 0, exc.reason
+
+
 def load_compose_text(path: str, text: str) -> ComposeFile:
+    """One Compose file, parsed through the bounded loader, with its line map; a file that
+    cannot be read safely (malformed YAML, alias bomb, over a bound) carries the error."""
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return ComposeFile(path, None, error=(line, f"invalid YAML: {problem}"))
+        doc = load_yaml_document(text, path, loader=_Loader)
+    except InputError as exc:
+        return ComposeFile(path, None, error=_yaml_error(text, exc))
+    data = doc.data if doc is not None else None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         return ComposeFile(path, None, error=(1, "not a YAML mapping"))
     lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
+    if doc is not None and doc.node is not None:
+        _line_map(doc.node, (), lines)
     return ComposeFile(path, data, lines)
 
 

@@ -8,10 +8,8 @@ from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
-    ComposeError,
-    compose_config,
+    api_name,
     json_share,
-    raw_services,
     rel,
     require_compose_files,
 )
@@ -32,18 +30,12 @@ LOG_SAMPLE_LINES = 200
 
 def _service_healthcheck(ctx: Context) -> tuple[str, dict[str, Any] | None, str]:
     """(service name, healthcheck mapping or None, source note)."""
-    files = require_compose_files(ctx)
-    wanted = ctx.cfg.docker.service
-    note = "docker compose config"
-    try:
-        services = compose_config(ctx).get("services", {})
-    except (ComposeError, Skip) as exc:
-        services = raw_services(files)
-        note = f"compose files read without interpolation ({str(exc).splitlines()[0][:120]})"
-    if wanted not in services:
-        raise Skip(f"service {wanted!r} (docker.service) not in the compose files "
-                   f"({', '.join(sorted(services)) or 'no services'})")
-    hc = services[wanted].get("healthcheck")
+    require_compose_files(ctx)
+    wanted = api_name(ctx)
+    api = ctx.api_service()
+    assert api is not None
+    note = api.project.source  # "docker compose config", or prodaudit's merge and why
+    hc = api.config.get("healthcheck")
     return wanted, hc if isinstance(hc, dict) else None, note
 
 

@@ -155,7 +155,7 @@ def rollback_path(ctx: Context) -> list[Finding]:
         )
     elif migrations:
         findings.append(passed(f"all {len(migrations)} migration(s) have a downgrade()"))
-    for rel, data in compose_docs(ctx):
+    for proj, data in compose_docs(ctx):
         services = data.get("services")
         for name, svc in services.items() if isinstance(services, dict) else []:
             if not isinstance(svc, dict) or "build" not in svc:
@@ -166,7 +166,7 @@ def rollback_path(ctx: Context) -> list[Finding]:
                     warned(
                         f"service {name} is built without an image name/tag: the "
                         "previous release cannot be redeployed by tag",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name),
                     )
                 )
             elif (
@@ -177,14 +177,14 @@ def rollback_path(ctx: Context) -> list[Finding]:
                 findings.append(
                     warned(
                         f"service {name} image {image} is not versioned",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name),
                     )
                 )
             else:
                 findings.append(
                     passed(
                         f"service {name} image {image} is versioned",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name),
                     )
                 )
     hits = find_doc_topic(ctx, r"roll-?back|revert|downgrade")

@@ -278,7 +278,7 @@ def log_aggregation(ctx: Context) -> list[Finding]:
     """
     found: list[str] = [rel for rel in ctx.files.files if _SHIPPERS.search(rel)]
     local: list[str] = []
-    for rel, data in compose_docs(ctx):
+    for proj, data in compose_docs(ctx):
         services = data.get("services")
         assert isinstance(services, dict)
         for name, svc in services.items():
@@ -286,11 +286,11 @@ def log_aggregation(ctx: Context) -> list[Finding]:
                 continue
             driver = str((svc.get("logging") or {}).get("driver", "json-file"))
             if driver in _SHIP_DRIVERS:
-                found.append(f"{rel}: service {name} logging driver {driver}")
+                found.append(f"{proj.loc('services', name)}: service {name} logging driver {driver}")
             else:
                 local.append(f"{name} ({driver})")
             if _SHIP_IMAGES.search(str(svc.get("image", ""))):
-                found.append(f"{rel}: shipper service {name} ({svc.get('image')})")
+                found.append(f"{proj.loc('services', name)}: shipper service {name} ({svc.get('image')})")
     if found:
         return [passed("log shipping: " + "; ".join(found[:5]))]
     return [
