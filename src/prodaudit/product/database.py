@@ -11,6 +11,27 @@ from urllib.parse import parse_qs, urlsplit
 from prodaudit.context import Context
 from prodaudit.outcome import Skip
 
+CONNECT_TIMEOUT_S = 5
+
+
+def connect(url: str, *, timeout: float = CONNECT_TIMEOUT_S, autocommit: bool = True) -> Any:
+    """A psycopg connection to a PostgreSQL URL (SQLAlchemy driver suffixes accepted), with a
+    bounded connect; ``psycopg.Error`` when it fails (render it with :func:`error_line`)."""
+    import psycopg
+
+    return psycopg.connect(libpq_url(url), connect_timeout=max(1, int(timeout)),
+                           autocommit=autocommit)
+
+
+def error_line(exc: BaseException, url: str = "") -> str:
+    """The first line of a driver error, with the URL's password (and any ``password=``
+    fragment) masked: never a credential in a finding."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    password = urlsplit(url).password if url else None
+    if password:
+        text = text.replace(password, "[REDACTED]")
+    return re.sub(r"(password\s*=\s*)\S+", r"\1[REDACTED]", text, flags=re.I)
+
 
 def pg_connect(ctx: Context) -> Any:
     """A psycopg connection to the audited database, or Skip with the reason."""
@@ -18,17 +39,14 @@ def pg_connect(ctx: Context) -> Any:
     scheme = url.split(":", 1)[0].lower()
     if not scheme.startswith("postgres"):
         raise Skip(f"{ctx.cfg.database.url_env} is not a PostgreSQL URL ({scheme or 'unset'})")
-    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
     try:
         import psycopg
     except ImportError:
         raise Skip("psycopg is not installed") from None
     try:
-        return psycopg.connect(
-            url, connect_timeout=min(10, int(ctx.cfg.request_timeout)), autocommit=True
-        )
+        return connect(url, timeout=min(10, int(ctx.cfg.request_timeout)))
     except psycopg.Error as exc:
-        raise Skip(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+        raise Skip(f"cannot connect to PostgreSQL: {error_line(exc, url)}") from None
 
 
 # ---- databases --------------------------------------------------------------------------

@@ -188,3 +188,128 @@ def profile_env_file(ctx: Context) -> EnvFile | None:
         return parse_env_text(str(path), text)
 
     return ctx.memo("cfg:profile_envfile", build)
+
+
+# ---- who reads which env file -------------------------------------------------------------
+@dataclass(frozen=True)
+class EnvFileUse:
+    """One reader of an env file: the audited profile (``--env-file``), Compose's interpolation,
+    a service's ``env_file:``, a settings class's ``env_file`` or a ``load_dotenv()`` call."""
+
+    path: str  # repo-relative; absolute for an --env-file outside the repository
+    reader: str  # who reads it, e.g. "compose service api (env_file)"
+    location: str  # where the reader names it (path:line), "" for --env-file
+    exists: bool
+    compose: bool = False  # read by docker compose (which refuses a file with invalid lines)
+
+
+_SETTINGS_ENV_FILE = re.compile(r"\benv_file[\"']?\s*[=:]\s*(?:\(\s*)?[\"']([^\"']+)[\"']")
+_LOAD_DOTENV = re.compile(r"\bload_dotenv\(\s*(?:[\"']([^\"']+)[\"'])?")
+
+
+def _inside(ctx: Context, rel: str) -> bool:
+    try:
+        target = (ctx.repo / rel).resolve()
+        root = ctx.repo.resolve()
+    except OSError:
+        return False
+    return target == root or root in target.parents
+
+
+def env_file_uses(ctx: Context) -> list[EnvFileUse]:
+    """Every env file a deployment of the repository reads, with its reader (memoised)."""
+    return ctx.memo("product:env_file_uses", lambda: _uses(ctx))
+
+
+def _uses(ctx: Context) -> list[EnvFileUse]:
+    import posixpath
+
+    from prodaudit.product.compose import compose_model, rel_path
+
+    out: list[EnvFileUse] = []
+    if ctx.cfg.env_file is not None:
+        out.append(EnvFileUse(rel_path(ctx, ctx.cfg.env_file), "--env-file (the audited profile)",
+                              "", ctx.cfg.env_file.is_file()))
+    for p in compose_model(ctx).projects:
+        if ctx.cfg.env_file is None:
+            dot = posixpath.join(p.directory, ".env") if p.directory else ".env"
+            out.append(EnvFileUse(dot, f"docker compose {p.name} (interpolation)", p.loc(),
+                                  (ctx.repo / dot).is_file(), compose=True))
+        for name, svc in p.services.items():
+            ef = svc.get("env_file")
+            for i, e in enumerate(ef if isinstance(ef, list) else [ef] if ef else []):
+                raw = e.get("path") if isinstance(e, dict) else e
+                if not isinstance(raw, str) or "${" in raw:
+                    continue
+                rel = posixpath.normpath(posixpath.join(p.directory, raw))
+                if not _inside(ctx, rel):
+                    continue
+                loc = p.loc("services", name, "env_file", *([i] if isinstance(ef, list) else []))
+                out.append(EnvFileUse(rel, f"compose service {name} (env_file)", loc,
+                                      (ctx.repo / rel).is_file(), compose=True))
+    out += _code_uses(ctx)
+    return out
+
+
+def _code_uses(ctx: Context) -> list[EnvFileUse]:
+    """``env_file=".env"`` of a settings class and ``load_dotenv(path)`` calls (a relative path
+    is taken relative to the repository root, where the process usually starts)."""
+    import posixpath
+
+    from prodaudit.product.envgraph import python_source_file
+
+    out: list[EnvFileUse] = []
+    for rel in ctx.files.files:
+        if not python_source_file(rel):
+            continue
+        text = ctx.read(rel) or ""
+        if "env_file" not in text and "load_dotenv" not in text:
+            continue
+        for m in list(_SETTINGS_ENV_FILE.finditer(text)) + list(_LOAD_DOTENV.finditer(text)):
+            line = text.count("\n", 0, m.start()) + 1
+            target = m.group(1) or ".env"
+            is_settings = m.re is _SETTINGS_ENV_FILE
+            if is_settings or m.group(1):
+                path = posixpath.normpath(target)
+            else:  # load_dotenv() without a path: find_dotenv() from the calling module upwards
+                path = next((posixpath.join(d, ".env") if d else ".env"
+                             for d in _parents(posixpath.dirname(rel))
+                             if (ctx.repo / d / ".env").is_file()), ".env")
+            if not _inside(ctx, path):
+                continue
+            reader = "settings class (env_file)" if is_settings else "load_dotenv()"
+            out.append(EnvFileUse(path, f"{reader} in {rel}", f"{rel}:{line}",
+                                  (ctx.repo / path).is_file()))
+    return out
+
+
+def _parents(d: str) -> list[str]:
+    out = [d]
+    while d:
+        d = d.rpartition("/")[0]
+        out.append(d)
+    return out
+
+
+def used_env_file_problems(ctx: Context) -> list[tuple[str, int, str, list[EnvFileUse]]]:
+    """(path, line, problem, readers) for every invalid line of an env file the repository
+    contains or a deployment reads (git-ignored ``.env`` files and ``--env-file`` included)."""
+    readers: dict[str, list[EnvFileUse]] = {}
+    for use in env_file_uses(ctx):
+        if use.exists:
+            readers.setdefault(use.path, []).append(use)
+    parsed = {ef.path: ef for ef in env_files(ctx)}
+    prof = profile_env_file(ctx)
+    out = []
+    for path in sorted(set(parsed) | set(readers)):
+        ef = parsed.get(path)
+        if ef is None and prof is not None and ctx.cfg.env_file is not None and readers.get(path) \
+                and readers[path][0].reader.startswith("--env-file"):
+            ef = EnvFile(path, prof.entries, prof.problems)
+        if ef is None:
+            text = ctx.files.read_text(path, ctx.cfg.secrets.max_file_bytes) if _inside(ctx, path) \
+                else None
+            ef = parse_env_text(path, text) if text is not None else None
+        for line, msg in ef.problems if ef is not None else []:
+            out.append((path, line, msg, readers.get(path, [])))
+    return out
