@@ -4,9 +4,7 @@ PDM, pylock, Pipfile.lock) and the exact versions the repository deploys."""
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +12,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from prodaudit.context import Context
+from prodaudit.errors import InputError
+from prodaudit.loaders import load_json, load_toml
 
 PY_LOCKS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
 NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
@@ -105,9 +105,9 @@ def read_toml(ctx: Context, rel: str) -> tuple[dict[str, Any] | None, str | None
     if text is None:
         return None, "unreadable or over the size cap"
     try:
-        return tomllib.loads(text), None
-    except tomllib.TOMLDecodeError as exc:
-        return None, f"invalid TOML: {exc}"
+        return load_toml(text, rel), None
+    except InputError as exc:
+        return None, exc.reason
 
 
 def pyproject_dependencies(data: dict[str, Any]) -> list[str]:
@@ -137,9 +137,9 @@ def lock_versions(ctx: Context, rel: str) -> tuple[dict[str, str], str | None]:
     if name == "Pipfile.lock":
         text = ctx.read(rel)
         try:
-            data = json.loads(text or "")
-        except ValueError as exc:
-            return {}, f"invalid JSON: {exc}"
+            data = load_json(text or "", rel)
+        except InputError as exc:
+            return {}, exc.reason
         out: dict[str, str] = {}
         for section in ("default", "develop"):
             for pkg, meta in (data.get(section) or {}).items():

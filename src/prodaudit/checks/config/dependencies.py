@@ -15,7 +15,20 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    load_json,
+    passed,
+    read_document,
+    skipped,
+)
 from prodaudit.product.dependencies import (
     NPM_LOCKS,
     PY_LOCKS,
@@ -157,9 +170,9 @@ def npm_locked(ctx: Context) -> list[Finding]:
     for rel in pkgs:
         text = ctx.read(rel)
         try:
-            data = json.loads(text or "")
-        except ValueError as exc:
-            out.append(errored(f"{rel}: invalid JSON: {exc}", location=rel))
+            data = load_json(text or "", rel)
+        except InputError as exc:
+            out.append(errored(f"{rel}: {exc.reason}", location=rel))
             continue
         deps = {**(data.get("dependencies") or {}), **(data.get("devDependencies") or {})}
         if not deps:
@@ -230,8 +243,8 @@ def _osv_findings(pins: list[Pin], db: Path) -> tuple[list[Finding], int]:
     count = 0
     for path in _osv_files(db):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            data = load_json(read_document(path), str(path))
+        except InputError as exc:
             out.append(errored(f"{path.name}: not an OSV JSON document: {exc}", location=str(path)))
             continue
         advisories = data if isinstance(data, list) else data.get("vulns", [data])

@@ -12,5 +12,11 @@ from prodaudit.product.compose import ComposeProject
 def compose_docs(ctx: Context) -> list[tuple[ComposeProject, dict[str, Any]]]:
     """(project, merged data) of every Compose stack with services: the ``--compose-file``
     project, else every project Compose's file rules find outside tests/, examples/,
-    fixtures/ ... (base file with its override, ``include:`` and ``extends:`` resolved)."""
-    return [(p, p.data) for p in ctx.compose().stacks if p.services]
+    fixtures/ ... (base file with its override, ``include:`` and ``extends:`` resolved). The
+    data holds the services ``docker compose up`` starts (inactive profiles left out)."""
+    out = []
+    for p in ctx.compose().stacks:
+        active = {n: s for n, s in p.services.items() if p.active(n)}
+        if active:
+            out.append((p, {**p.data, "services": active}))
+    return out

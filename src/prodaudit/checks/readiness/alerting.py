@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    check,
+    failed,
+    load_yaml_all,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._scan import docs, find_doc_topic, is_test_path, parts
 
 
@@ -22,10 +30,10 @@ def _yaml_files(ctx: Context) -> list[tuple[str, object]]:
             ):
                 continue
             try:
-                docs = list(yaml.safe_load_all(ctx.read(rel) or ""))
-            except yaml.YAMLError:
-                continue
-            out += [(rel, d) for d in docs if d is not None]
+                found = load_yaml_all(ctx.read(rel) or "", rel)
+            except InputError:
+                continue  # malformed or over a bound: not an alert rule file we can read
+            out += [(rel, d) for d in found if d is not None]
         return out
 
     return ctx.memo("rdy:yaml", build)

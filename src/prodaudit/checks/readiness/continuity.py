@@ -225,7 +225,8 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
             if not restart or str(restart) == "no":
                 findings.append(
                     failed(
-                        f"service {name} has no restart policy", location=proj.loc("services", name)
+                        f"service {name} has no restart policy",
+                        location=proj.loc("services", name, "restart"),
                     )
                 )
             replicas = deploy.get("replicas", svc.get("scale", 1))
@@ -241,7 +242,7 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
                         warned(
                             f"service {name} runs a single replica: every crash "
                             "or redeploy is an outage",
-                            location=proj.loc("services", name),
+                            location=proj.loc("services", name, "deploy", "replicas"),
                         )
                     )
     ctx.export("readiness.single_points_of_failure", spof)

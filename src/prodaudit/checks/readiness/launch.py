@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    load_json,
+    passed,
+    read_document,
+    warned,
+)
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, py_sources
 from prodaudit.redact import is_secret_name
@@ -166,7 +178,7 @@ def rollback_path(ctx: Context) -> list[Finding]:
                     warned(
                         f"service {name} is built without an image name/tag: the "
                         "previous release cannot be redeployed by tag",
-                        location=proj.loc("services", name),
+                        location=proj.loc("services", name, "image"),
                     )
                 )
             elif (
@@ -177,14 +189,14 @@ def rollback_path(ctx: Context) -> list[Finding]:
                 findings.append(
                     warned(
                         f"service {name} image {image} is not versioned",
-                        location=proj.loc("services", name),
+                        location=proj.loc("services", name, "image"),
                     )
                 )
             else:
                 findings.append(
                     passed(
                         f"service {name} image {image} is versioned",
-                        location=proj.loc("services", name),
+                        location=proj.loc("services", name, "image"),
                     )
                 )
     hits = find_doc_topic(ctx, r"roll-?back|revert|downgrade")
@@ -211,8 +223,8 @@ def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
     out = []
     for path in candidates:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            data = load_json(read_document(path), str(path))
+        except InputError:
             continue
         if not isinstance(data, dict):
             continue

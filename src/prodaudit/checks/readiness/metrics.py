@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
+from prodaudit.checks.api import Context, Finding, InputError, Severity, check, failed, load_json, passed
 from prodaudit.checks.readiness._scan import parts
 
 # request metrics of subsystems, not of the HTTP API itself
@@ -120,8 +119,8 @@ def dashboards(ctx: Context) -> list[Finding]:
             text = ctx.read(rel) or ""
             if '"panels"' in text[:200_000]:
                 try:
-                    data = json.loads(text)
-                except json.JSONDecodeError:
+                    data = load_json(text, rel)
+                except InputError:
                     continue
                 dash = data.get("dashboard", data) if isinstance(data, dict) else None
                 if isinstance(dash, dict) and isinstance(dash.get("panels"), list):
