@@ -13,6 +13,7 @@ from typing import Any
 from prodaudit.auth import (
     LOGOUT_PATH_RE,
     REFRESH_PATH_RE,
+    AuthSession,
     credentials_from_env,
     extract_tokens,
     find_endpoint,
@@ -23,6 +24,7 @@ from prodaudit.auth import (
 )
 from prodaudit.checks.api import (
     Context,
+    Exchange,
     Finding,
     Severity,
     Skip,
@@ -46,6 +48,36 @@ REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
 
 
 # ---- checks -------------------------------------------------------------------------------
+async def _other_scheme(ctx: Context, sess: AuthSession, url: str,
+                        ex: Exchange) -> tuple[Exchange, list[Finding]]:
+    """A 401 to the token: is it accepted with another Authorization scheme (then used)?"""
+    for scheme in ("Bearer", "Token", "JWT"):
+        if scheme == sess.scheme:
+            continue
+        retry = await ctx.http.get(url, headers={"Authorization": f"{scheme} {sess.access_token}"})
+        if retry.status == 200:
+            note = warned(f"the token is accepted with the {scheme!r} scheme, not "
+                          f"{sess.scheme!r}: set auth.token_scheme = {scheme!r}",
+                          location=f"GET {url}")
+            sess.scheme = scheme
+            return retry, [note]
+    return ex, []
+
+
+async def _judge_me(ctx: Context, url: str, ex: Exchange, username: str) -> Finding:
+    """The current-user endpoint's answer to the audit account's token."""
+    if ex.status != 200:
+        await record(ctx, "FUN-020", "current user", ex, "fail")
+        return failed(f"GET {url} with the audit account's token answered {ex.status or ex.error}",
+                      location=f"GET {url}", evidence=ex.evidence())
+    if username.lower() not in ex.text.lower():
+        await record(ctx, "FUN-020", "current user", ex, "warn", "does not mention the account")
+        return warned(f"GET {url} answered 200 but the body does not mention the audit "
+                      "account's user name", location=f"GET {url}", evidence=ex.evidence())
+    await record(ctx, "FUN-020", "current user", ex, "ok")
+    return passed(f"GET {url} answered 200 and describes the audit account", location=f"GET {url}")
+
+
 @check(
     "FUN-020",
     "Audit account logs in and the current-user endpoint answers",
@@ -109,48 +141,9 @@ async def login_and_me(ctx: Context) -> list[Finding]:
         return findings
     ex = await ctx.http.get(url, headers=sess.headers())
     if ex.status == 401 and not sess.token_in_cookie and ctx.cfg.auth.token_scheme is None:
-        for scheme in ("Bearer", "Token", "JWT"):
-            if scheme == sess.scheme:
-                continue
-            retry = await ctx.http.get(
-                url, headers={"Authorization": f"{scheme} {sess.access_token}"}
-            )
-            if retry.status == 200:
-                findings.append(
-                    warned(
-                        f"the token is accepted with the {scheme!r} scheme, not "
-                        f"{sess.scheme!r}: set auth.token_scheme = {scheme!r}",
-                        location=f"GET {url}",
-                    )
-                )
-                sess.scheme = scheme
-                ex = retry
-                break
-    if ex.status != 200:
-        await record(ctx, "FUN-020", "current user", ex, "fail")
-        findings.append(
-            failed(
-                f"GET {url} with the audit account's token answered {ex.status or ex.error}",
-                location=f"GET {url}",
-                evidence=ex.evidence(),
-            )
-        )
-        return findings
-    if creds.username.lower() not in ex.text.lower():
-        await record(ctx, "FUN-020", "current user", ex, "warn", "does not mention the account")
-        findings.append(
-            warned(
-                f"GET {url} answered 200 but the body does not mention the audit "
-                "account's user name",
-                location=f"GET {url}",
-                evidence=ex.evidence(),
-            )
-        )
-    else:
-        await record(ctx, "FUN-020", "current user", ex, "ok")
-        findings.append(
-            passed(f"GET {url} answered 200 and describes the audit account", location=f"GET {url}")
-        )
+        ex, note = await _other_scheme(ctx, sess, url, ex)
+        findings += note
+    findings.append(await _judge_me(ctx, url, ex, creds.username))
     return findings
 
 
@@ -327,6 +320,26 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     ]
 
 
+async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange) -> list[Finding]:
+    """The answer to a login with a wrong password or an unknown user (expected 401/400)."""
+    assert ex.status is not None
+    step = f"log in with {label}"
+    if 200 <= ex.status < 300:
+        await record(ctx, "FUN-023", step, ex, "fail", "accepted")
+        return [failed(f"{loc} accepted a login with a {label}", location=loc,
+                       evidence=ex.evidence(), severity=Severity.CRITICAL)]
+    if ex.status >= 500:
+        await record(ctx, "FUN-023", step, ex, "fail", "server error")
+        return [failed(f"{loc} answered {ex.status} to a login with a {label}", location=loc,
+                       evidence=ex.evidence())]
+    if ex.status not in (400, 401):
+        await record(ctx, "FUN-023", step, ex, "warn")
+        return [warned(f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
+                       location=loc, evidence=ex.evidence())]
+    await record(ctx, "FUN-023", step, ex, "ok")
+    return []
+
+
 @check(
     "FUN-023",
     "Failed logins do not reveal whether the user exists",
@@ -377,37 +390,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
             raise Skip(f"{loc}: rate limited (429) before the failed-login comparison")
     findings: list[Finding] = []
     for label, ex in (("wrong password", known_ex), ("unknown user", unknown_ex)):
-        assert ex.status is not None
-        if 200 <= ex.status < 300:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "accepted")
-            findings.append(
-                failed(
-                    f"{loc} accepted a login with a {label}",
-                    location=loc,
-                    evidence=ex.evidence(),
-                    severity=Severity.CRITICAL,
-                )
-            )
-        elif ex.status >= 500:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "server error")
-            findings.append(
-                failed(
-                    f"{loc} answered {ex.status} to a login with a {label}",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
-        elif ex.status not in (400, 401):
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "warn")
-            findings.append(
-                warned(
-                    f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
-        else:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "ok")
+        findings += await _judge_failed_login(ctx, loc, label, ex)
     a, b = error_shape(known_ex), error_shape(unknown_ex)
     if a != b:
         findings.append(

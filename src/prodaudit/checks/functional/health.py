@@ -195,6 +195,46 @@ def _json(ex: Exchange) -> Any:
         return None
 
 
+def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> list[Finding]:
+    """The readiness answer against the dependencies it reports: 503 exactly when one is down."""
+    findings: list[Finding] = []
+    if down and ex.status == 200:
+        findings.append(
+            failed(
+                f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
+                f"keeps routing traffic ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif down:
+        findings.append(
+            passed(
+                f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+        findings.append(
+            failed(
+                f"dependency down right now: {', '.join(down)} — the target is not ready",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif ex.status == 503:
+        findings.append(
+            failed(
+                f"{loc} answers 503 although every reported dependency is up ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    else:
+        findings.append(passed(f"{loc} answers 200 and reports {listing}", location=loc))
+    return findings
+
+
 @check(
     "FUN-002",
     "Readiness endpoint reports its dependencies and answers 503 when one is down",
@@ -248,41 +288,7 @@ async def readiness(ctx: Context) -> list[Finding]:
         ]
     down = sorted(n for n, (_, s) in deps.items() if s == "down")
     listing = ", ".join(f"{n}={s}" for n, (_, s) in sorted(deps.items()))
-    findings: list[Finding] = []
-    if down and ex.status == 200:
-        findings.append(
-            failed(
-                f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
-                f"keeps routing traffic ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    elif down:
-        findings.append(
-            passed(
-                f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-        findings.append(
-            failed(
-                f"dependency down right now: {', '.join(down)} — the target is not ready",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    elif ex.status == 503:
-        findings.append(
-            failed(
-                f"{loc} answers 503 although every reported dependency is up ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    else:
-        findings.append(passed(f"{loc} answers 200 and reports {listing}", location=loc))
+    findings = _judge_readiness(ex, loc, down, listing)
     kinds = {k for k, _ in deps.values() if k}
     missing = [d for d in expected_dependencies(ctx) if d not in kinds]
     if missing:

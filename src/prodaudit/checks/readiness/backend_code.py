@@ -18,7 +18,29 @@ from prodaudit.checks.readiness._scan import (
     call_name,
 )
 
+
 # ---- RDY-001 structure ------------------------------------------------------------------------
+def _config_readers(ctx: Context) -> tuple[list[str], list[str]]:
+    """(modules that read environment variables, modules with a BaseSettings class)."""
+    env_readers = sorted(
+        {
+            m.rel
+            for m in backend_modules(ctx)
+            for n in ast.walk(m.tree)
+            if isinstance(n, ast.Call)
+            and call_name(n) in ("os.getenv", "getenv", "os.environ.get")
+            or isinstance(n, ast.Subscript)
+            and call_name(n.value) == "os.environ"
+        }
+    )
+    settings_cls = [
+        m.rel
+        for m in backend_modules(ctx)
+        for n in ast.walk(m.tree)
+        if isinstance(n, ast.ClassDef)
+        and any(call_name(b).endswith("BaseSettings") for b in n.bases)
+    ]
+    return env_readers, settings_cls
 
 
 @check(
@@ -73,24 +95,7 @@ def app_structure(ctx: Context) -> list[Finding]:
                 location=routers[0],
             )
         )
-    env_readers = sorted(
-        {
-            m.rel
-            for m in backend_modules(ctx)
-            for n in ast.walk(m.tree)
-            if isinstance(n, ast.Call)
-            and call_name(n) in ("os.getenv", "getenv", "os.environ.get")
-            or isinstance(n, ast.Subscript)
-            and call_name(n.value) == "os.environ"
-        }
-    )
-    settings_cls = [
-        m.rel
-        for m in backend_modules(ctx)
-        for n in ast.walk(m.tree)
-        if isinstance(n, ast.ClassDef)
-        and any(call_name(b).endswith("BaseSettings") for b in n.bases)
-    ]
+    env_readers, settings_cls = _config_readers(ctx)
     if len(env_readers) > 3:
         findings.append(
             warned(

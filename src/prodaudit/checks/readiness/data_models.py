@@ -8,10 +8,7 @@ from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed
 from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
-from prodaudit.checks.readiness._scan import (
-    call_name,
-    py_sources,
-)
+from prodaudit.checks.readiness._scan import PyModule, call_name, py_sources
 
 # ---- RDY-004 models and indexes ---------------------------------------------------------------
 
@@ -31,6 +28,51 @@ def _first_cols(call: ast.Call) -> list[str]:
     if name == "Index":
         args = args[1:]
     return [str(args[0].value)] if args else []
+
+
+def _model_columns(m: PyModule, cls: ast.ClassDef) -> tuple[set[str], bool, list[tuple[str, str]]]:
+    """(indexed leading columns, has a primary key, foreign-key columns with their location)."""
+    indexed: set[str] = set()
+    has_pk = False
+    fk_cols: list[tuple[str, str]] = []
+    for stmt in cls.body:
+        target: str | None = None
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            target, value = stmt.target.id, stmt.value
+        elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+        if target == "__table_args__" and value is not None:
+            for c in ast.walk(value):
+                if isinstance(c, ast.Call) and call_name(c).split(".")[-1] in (
+                    "Index",
+                    "UniqueConstraint",
+                    "PrimaryKeyConstraint",
+                ):
+                    indexed.update(_first_cols(c))
+                    if call_name(c).endswith("PrimaryKeyConstraint"):
+                        has_pk = True
+            continue
+        if target is None or not isinstance(value, ast.Call):
+            continue
+        fname = call_name(value).split(".")[-1]
+        if fname not in ("mapped_column", "Column", "Field"):
+            continue
+        if _truthy(_kw(value, "primary_key")):
+            has_pk = True
+            indexed.add(target)
+        if _truthy(_kw(value, "index")) or _truthy(_kw(value, "unique")):
+            indexed.add(target)
+        is_fk = (
+            any(
+                isinstance(a, ast.Call) and call_name(a).endswith("ForeignKey")
+                for a in value.args
+            )
+            or _kw(value, "foreign_key") is not None
+        )
+        if is_fk:
+            fk_cols.append((target, m.line(stmt)))
+    return indexed, has_pk, fk_cols
 
 
 @check(
@@ -68,46 +110,7 @@ def model_indexes(ctx: Context) -> list[Finding]:
             if "__tablename__" not in body_names and not table_kw:
                 continue
             models += 1
-            indexed: set[str] = set()
-            has_pk = False
-            fk_cols: list[tuple[str, str]] = []
-            for stmt in cls.body:
-                target: str | None = None
-                value: ast.expr | None = None
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    target, value = stmt.target.id, stmt.value
-                elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                    target, value = stmt.targets[0].id, stmt.value
-                if target == "__table_args__" and value is not None:
-                    for c in ast.walk(value):
-                        if isinstance(c, ast.Call) and call_name(c).split(".")[-1] in (
-                            "Index",
-                            "UniqueConstraint",
-                            "PrimaryKeyConstraint",
-                        ):
-                            indexed.update(_first_cols(c))
-                            if call_name(c).endswith("PrimaryKeyConstraint"):
-                                has_pk = True
-                    continue
-                if target is None or not isinstance(value, ast.Call):
-                    continue
-                fname = call_name(value).split(".")[-1]
-                if fname not in ("mapped_column", "Column", "Field"):
-                    continue
-                if _truthy(_kw(value, "primary_key")):
-                    has_pk = True
-                    indexed.add(target)
-                if _truthy(_kw(value, "index")) or _truthy(_kw(value, "unique")):
-                    indexed.add(target)
-                is_fk = (
-                    any(
-                        isinstance(a, ast.Call) and call_name(a).endswith("ForeignKey")
-                        for a in value.args
-                    )
-                    or _kw(value, "foreign_key") is not None
-                )
-                if is_fk:
-                    fk_cols.append((target, m.line(stmt)))
+            indexed, has_pk, fk_cols = _model_columns(m, cls)
             if not has_pk:
                 findings.append(
                     failed(f"model {cls.name} declares no primary key", location=m.line(cls))

@@ -11,9 +11,7 @@ from prodaudit.checks.readiness._backend import (
     broken_sources,
     web_modules,
 )
-from prodaudit.checks.readiness._scan import (
-    call_name,
-)
+from prodaudit.checks.readiness._scan import PyModule, call_name
 
 _STARTUP_MODULE = re.compile(r"(settings|config|bootstrap|cli|manage|__main__)\.py$")
 
@@ -29,6 +27,65 @@ def _exc_names(node: ast.expr | None) -> set[str]:
     if isinstance(node, ast.Tuple):
         return {call_name(e).split(".")[-1] for e in node.elts}
     return {call_name(node).split(".")[-1]}
+
+
+def _handlers(mods: list[PyModule]) -> tuple[set[str], list[str], set[str]]:
+    """(exception classes with a handler, handler locations, middleware classes added)."""
+    handled: set[str] = set()
+    handler_locs: list[str] = []
+    middleware_added: set[str] = set()
+    for m in mods:
+        for n in ast.walk(m.tree):
+            if not isinstance(n, ast.Call):
+                continue
+            name = call_name(n).split(".")[-1]
+            if name in ("exception_handler", "add_exception_handler") and n.args:
+                handled |= _exc_names(n.args[0])
+                handler_locs.append(m.line(n))
+            elif name == "add_middleware" and n.args or name == "Middleware" and n.args:
+                middleware_added.add(call_name(n.args[0]).split(".")[-1])
+    return handled, handler_locs, middleware_added
+
+
+def _catching_middleware(ctx: Context, middleware_added: set[str]) -> list[str]:
+    """Middleware classes the app adds whose ``__call__``/``dispatch`` catches Exception."""
+    catching_mw: list[str] = []
+    for m in backend_modules(ctx):
+        for cls in (n for n in ast.walk(m.tree) if isinstance(n, ast.ClassDef)):
+            if cls.name not in middleware_added:
+                continue
+            for fn in cls.body:
+                if (
+                    isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and fn.name in ("__call__", "dispatch")
+                    and any(
+                        isinstance(h, ast.ExceptHandler) and _exc_names(h.type) & _CATCH_ALL
+                        for h in ast.walk(fn)
+                    )
+                ):
+                    catching_mw.append(f"{cls.name} ({m.line(cls)})")
+    return catching_mw
+
+
+def _app_exceptions(ctx: Context) -> tuple[dict[str, tuple[list[str], str]], dict[str, str], set[str]]:
+    """The app's own exception classes (bases, location), where each is raised, what is caught."""
+    # the app's own exception classes, their bases, where they are raised and caught
+    classes: dict[str, tuple[list[str], str]] = {}
+    raised: dict[str, str] = {}
+    caught: set[str] = set()
+    for m in backend_modules(ctx):
+        startup = bool(_STARTUP_MODULE.search(m.rel))
+        for n in ast.walk(m.tree):
+            if isinstance(n, ast.ClassDef):
+                bases = [call_name(b).split(".")[-1] for b in n.bases]
+                if any(b.endswith(("Error", "Exception")) for b in bases):
+                    classes[n.name] = (bases, m.line(n))
+            elif isinstance(n, ast.Raise) and n.exc is not None and not startup:
+                name = call_name(n.exc).split(".")[-1]
+                raised.setdefault(name, m.line(n))
+            elif isinstance(n, ast.ExceptHandler):
+                caught |= _exc_names(n.type)
+    return classes, raised, caught
 
 
 @check(
@@ -54,50 +111,9 @@ def exception_handlers(ctx: Context) -> list[Finding]:
     """
     findings = broken_sources(ctx)
     mods = web_modules(ctx)
-    handled: set[str] = set()
-    handler_locs: list[str] = []
-    middleware_added: set[str] = set()
-    for m in mods:
-        for n in ast.walk(m.tree):
-            if not isinstance(n, ast.Call):
-                continue
-            name = call_name(n).split(".")[-1]
-            if name in ("exception_handler", "add_exception_handler") and n.args:
-                handled |= _exc_names(n.args[0])
-                handler_locs.append(m.line(n))
-            elif name == "add_middleware" and n.args or name == "Middleware" and n.args:
-                middleware_added.add(call_name(n.args[0]).split(".")[-1])
-    catching_mw: list[str] = []
-    for m in backend_modules(ctx):
-        for cls in (n for n in ast.walk(m.tree) if isinstance(n, ast.ClassDef)):
-            if cls.name not in middleware_added:
-                continue
-            for fn in cls.body:
-                if (
-                    isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-                    and fn.name in ("__call__", "dispatch")
-                    and any(
-                        isinstance(h, ast.ExceptHandler) and _exc_names(h.type) & _CATCH_ALL
-                        for h in ast.walk(fn)
-                    )
-                ):
-                    catching_mw.append(f"{cls.name} ({m.line(cls)})")
-    # the app's own exception classes, their bases, where they are raised and caught
-    classes: dict[str, tuple[list[str], str]] = {}
-    raised: dict[str, str] = {}
-    caught: set[str] = set()
-    for m in backend_modules(ctx):
-        startup = bool(_STARTUP_MODULE.search(m.rel))
-        for n in ast.walk(m.tree):
-            if isinstance(n, ast.ClassDef):
-                bases = [call_name(b).split(".")[-1] for b in n.bases]
-                if any(b.endswith(("Error", "Exception")) for b in bases):
-                    classes[n.name] = (bases, m.line(n))
-            elif isinstance(n, ast.Raise) and n.exc is not None and not startup:
-                name = call_name(n.exc).split(".")[-1]
-                raised.setdefault(name, m.line(n))
-            elif isinstance(n, ast.ExceptHandler):
-                caught |= _exc_names(n.type)
+    handled, handler_locs, middleware_added = _handlers(mods)
+    catching_mw = _catching_middleware(ctx, middleware_added)
+    classes, raised, caught = _app_exceptions(ctx)
 
     def ancestry(name: str, depth: int = 0) -> set[str]:
         if depth > 10 or name not in classes:

@@ -10,10 +10,7 @@ from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
 )
-from prodaudit.checks.readiness._scan import (
-    call_name,
-    imports_any,
-)
+from prodaudit.checks.readiness._scan import PyModule, call_name, imports_any
 
 # ---- RDY-003 logging --------------------------------------------------------------------------
 
@@ -24,26 +21,8 @@ def _is_debug_literal(node: ast.expr) -> bool:
     return call_name(node).endswith("logging.DEBUG") or call_name(node) == "DEBUG"
 
 
-@check(
-    "RDY-003",
-    "Logging configured: structured output, level from config, no print()",
-    severity=Severity.MEDIUM,
-    needs=("repo",),
-    checklist=("1.1.3", "5.1.1", "5.1.2"),
-)
-def logging_config(ctx: Context) -> list[Finding]:
-    """The backend configures logging once: a structured (JSON) formatter, a level taken from
-    configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve requests.
-
-    Plain-text or ``print`` output cannot be searched or aggregated by field, is not correlated
-    with requests, and ``print`` bypasses levels and redaction entirely.
-
-    Remediation: configure logging at startup with a JSON formatter (``python-json-logger``,
-    ``structlog`` or a small ``logging.Formatter`` that emits ``json.dumps``), set the level from
-    ``LOG_LEVEL``, and replace ``print`` with ``logger.info``/``logger.debug``.
-    """
-    findings = broken_sources(ctx)
-    mods = backend_modules(ctx)
+def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tuple[str, ast.expr]]]:
+    """(where logging is configured, structured formatters, where a level is set and to what)."""
     config_sites: list[str] = []
     structured: list[str] = []
     level_sites: list[tuple[str, ast.expr]] = []
@@ -83,6 +62,30 @@ def logging_config(ctx: Context) -> list[Finding]:
                 structured.append(m.line(n))
     if re.search(r'"format"\s*:\s*"\{', "".join(m.text for m in mods)):
         structured.append("dictConfig JSON format")
+    return config_sites, structured, level_sites
+
+
+@check(
+    "RDY-003",
+    "Logging configured: structured output, level from config, no print()",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("1.1.3", "5.1.1", "5.1.2"),
+)
+def logging_config(ctx: Context) -> list[Finding]:
+    """The backend configures logging once: a structured (JSON) formatter, a level taken from
+    configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve requests.
+
+    Plain-text or ``print`` output cannot be searched or aggregated by field, is not correlated
+    with requests, and ``print`` bypasses levels and redaction entirely.
+
+    Remediation: configure logging at startup with a JSON formatter (``python-json-logger``,
+    ``structlog`` or a small ``logging.Formatter`` that emits ``json.dumps``), set the level from
+    ``LOG_LEVEL``, and replace ``print`` with ``logger.info``/``logger.debug``.
+    """
+    findings = broken_sources(ctx)
+    mods = backend_modules(ctx)
+    config_sites, structured, level_sites = _logging_sites(mods)
     if not config_sites:
         findings.append(
             failed(

@@ -54,6 +54,54 @@ def _statuses(op_responses: dict[str, object]) -> set[str]:
     return {str(k) for k in op_responses}
 
 
+def _path_findings(method: str, path: str, codes: set[str], loc: str) -> list[Finding]:
+    """Warnings for one operation's path and statuses: verbs, singular collections, creates
+    that do not answer 201, deletes that do not answer 204/200."""
+    findings: list[Finding] = []
+    segs = [s for s in path.strip("/").split("/") if s]
+    static = [s for s in segs if not s.startswith("{")]
+    is_auth = any(s.lower() in _AUTH_WORDS for s in static)
+    for s in static:
+        words = re.split(r"[-_]|(?<=[a-z])(?=[A-Z])", s)
+        if not is_auth and words and words[0].lower() in _VERBS:
+            findings.append(warned(f"verb in path segment '{s}'", location=loc))
+            break
+    for i, s in enumerate(segs[:-1]):
+        nxt = segs[i + 1]
+        if (
+            nxt.startswith("{")
+            and not s.startswith("{")
+            and not _PREFIX.match(s)
+            and not s.lower().endswith("s")
+            and s.lower() not in _AUTH_WORDS
+        ):
+            findings.append(
+                warned(f"collection '{s}' before an id is not plural", location=loc)
+            )
+    if (
+        method == "POST"
+        and not is_auth
+        and segs
+        and not segs[-1].startswith("{")
+        and segs[-1].lower().endswith("s")  # a plural collection: POST creates
+    ):
+        ok = {c for c in codes if c.startswith("2")}
+        if ok and "201" not in ok and "202" not in ok:
+            findings.append(
+                warned(
+                    f"POST on a collection answers {', '.join(sorted(ok))}, not 201 Created",
+                    location=loc,
+                )
+            )
+    if method == "DELETE":
+        ok = {c for c in codes if c.startswith("2")}
+        if ok and not ok & {"200", "202", "204"}:
+            findings.append(
+                warned(f"DELETE answers {', '.join(sorted(ok))}, not 204/200", location=loc)
+            )
+    return findings
+
+
 @check(
     "RDY-005",
     "API endpoints follow REST conventions (OpenAPI)",
@@ -81,47 +129,7 @@ async def rest_conventions(ctx: Context) -> list[Finding]:
     for op in doc.operations:
         loc = f"{op.method} {op.path}"
         codes = _statuses(op.responses)
-        segs = [s for s in op.path.strip("/").split("/") if s]
-        static = [s for s in segs if not s.startswith("{")]
-        is_auth = any(s.lower() in _AUTH_WORDS for s in static)
-        for s in static:
-            words = re.split(r"[-_]|(?<=[a-z])(?=[A-Z])", s)
-            if not is_auth and words and words[0].lower() in _VERBS:
-                findings.append(warned(f"verb in path segment '{s}'", location=loc))
-                break
-        for i, s in enumerate(segs[:-1]):
-            nxt = segs[i + 1]
-            if (
-                nxt.startswith("{")
-                and not s.startswith("{")
-                and not _PREFIX.match(s)
-                and not s.lower().endswith("s")
-                and s.lower() not in _AUTH_WORDS
-            ):
-                findings.append(
-                    warned(f"collection '{s}' before an id is not plural", location=loc)
-                )
-        if (
-            op.method == "POST"
-            and not is_auth
-            and segs
-            and not segs[-1].startswith("{")
-            and segs[-1].lower().endswith("s")  # a plural collection: POST creates
-        ):
-            ok = {c for c in codes if c.startswith("2")}
-            if ok and "201" not in ok and "202" not in ok:
-                findings.append(
-                    warned(
-                        f"POST on a collection answers {', '.join(sorted(ok))}, not 201 Created",
-                        location=loc,
-                    )
-                )
-        if op.method == "DELETE":
-            ok = {c for c in codes if c.startswith("2")}
-            if ok and not ok & {"200", "202", "204"}:
-                findings.append(
-                    warned(f"DELETE answers {', '.join(sorted(ok))}, not 204/200", location=loc)
-                )
+        findings += _path_findings(op.method, op.path, codes, loc)
         for code, resp in op.responses.items():
             if not str(code).startswith("4") or str(code) == "422":
                 continue
