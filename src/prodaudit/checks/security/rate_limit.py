@@ -14,7 +14,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from prodaudit.auth import _username_field, login_url
+from prodaudit.auth import login_url
+from prodaudit.auth import username_field as _username_field
 from prodaudit.checks.api import (
     Context,
     Exchange,
