@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if ns.check and stale:
         print("out of date (run python -m prodaudit.doc_tables): " + ", ".join(stale))
         return 1
-    for path in stale:
-        print(f"updated {path}")
+    for name in stale:
+        print(f"updated {name}")
     return 0
 
 
