@@ -99,3 +99,20 @@ def test_dockerignore_follows_the_build_context(tmp_path: Path) -> None:
     # built by no service: its own directory, else `docker build -f tools/Dockerfile .`
     assert builds["tools/Dockerfile"].services == ()
     assert builds["tools/Dockerfile"].dockerignore == ".dockerignore"
+
+
+def test_a_lone_service_on_the_host_network_is_the_api(tmp_path: Path) -> None:
+    """No build, no published port: it listens on the host network and is health-checked over
+    HTTP, and it is the stack's only application service."""
+    repo = write(tmp_path / "r", {"compose.yaml": (
+        "services:\n  web:\n    image: busybox:1.36\n    network_mode: host\n"
+        "    command: [\"httpd\", \"-f\", \"-p\", \"127.0.0.1:8089\"]\n"
+        "    healthcheck:\n      test: [\"CMD\", \"wget\", \"-q\", \"http://127.0.0.1:8089/health\"]\n"
+        "  db:\n    image: postgres:16\n")})
+    api = context(repo, tmp_path).api_service()
+    assert api is not None and api.name == "web", api
+
+
+def test_a_name_alone_does_not_make_an_api(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {"compose.yaml": "services:\n  api:\n    image: alpine:3\n"})
+    assert context(repo, tmp_path).api_service() is None

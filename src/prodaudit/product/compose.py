@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, run_config
+from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, compose_env, run_config
 from prodaudit.product.compose_include import Resolver, join
-from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge
+from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge, service_env
 from prodaudit.product.envfiles import EnvFile, parse_env_text
 from prodaudit.product.interpolation import VarRef, interpolate, var_refs
 
@@ -304,8 +304,6 @@ def _environment(ctx: Context, p: ComposeProject) -> None:
         if ef is not None:
             p.env_file = env_path
             values = ef.values
-    from prodaudit.product.compose_cli import compose_env
-
     p.env = {**values, **compose_env()}
     p.profiles = frozenset(x.strip() for x in p.env.get("COMPOSE_PROFILES", "").split(",")
                            if x.strip())
@@ -411,8 +409,6 @@ def normalise_service(svc: dict[str, Any], base: Path) -> dict[str, Any]:
         out["build"] = {**build, "context": path, "dockerfile": build.get("dockerfile", "Dockerfile")}
     if isinstance(out.get("ports"), list):
         out["ports"] = [long_port(x) for x in out["ports"]]
-    from prodaudit.product.compose_yaml import service_env
-
     if "environment" in out:
         out["environment"] = service_env(out)
     return out

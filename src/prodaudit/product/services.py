@@ -62,6 +62,7 @@ _DATA_ENV = re.compile(r"^(DATABASE_URL|DB_\w+|\w*_DB_URL|POSTGRES_(HOST|SERVER|
                        r"MYSQL_HOST|MONGO\w*_URL|MONGO_URI|SQLALCHEMY\w*|REDIS_URL|REDIS_HOST|"
                        r"CELERY_BROKER_URL|BROKER_URL|AMQP_URL)$", re.I)
 _HEALTH = re.compile(r"health|ready|live|ping|status", re.I)
+_LISTEN_ARG = re.compile(r"(--port|--bind|-b|-p)[ =]\S*\d|:\d{2,5}\b")
 _NAME_HINT = re.compile(r"(^|[_-])(api|backend|server|app|web|service)($|[_-])", re.I)
 
 
@@ -196,7 +197,10 @@ def _score_api(svc: Service, command: str, df: Dockerfile | None) -> None:
         svc.reasons.append("built from the repository")
     exposes = bool(svc.ports or svc.raw.get("expose")) or (
         df is not None and any(i.name == "EXPOSE" for i in df.instructions))
-    if exposes or (svc.raw.get("network_mode") == "host" and "--port" in command):
+    hc = svc.raw.get("healthcheck")
+    host_listener = svc.raw.get("network_mode") == "host" and (
+        _LISTEN_ARG.search(command) or (isinstance(hc, dict) and "http://" in str(hc.get("test"))))
+    if exposes or host_listener:
         score += 2
         svc.reasons.append("publishes or exposes a port")
     env = service_env(svc.raw)
@@ -205,7 +209,6 @@ def _score_api(svc: Service, command: str, df: Dockerfile | None) -> None:
     if any(_DATA_ENV.match(str(k)) for k in env) or dep_names:
         score += 2
         svc.reasons.append("wired to data stores or other services")
-    hc = svc.raw.get("healthcheck")
     if isinstance(hc, dict) and _HEALTH.search(str(hc.get("test", ""))):
         score += 1
     if _NAME_HINT.search(svc.name):
@@ -241,7 +244,11 @@ def _choose_api(ctx: Context, services: list[Service]) -> Service | None:
     wanted = ctx.cfg.docker.service
     if wanted:
         return next((s for s in services if s.name == wanted), None)
-    candidates = [s for s in services if s.role == "app" and s.active and s.api_score >= 3]
+    apps = [s for s in services if s.role == "app" and s.active]
+    candidates = [s for s in apps if s.api_score >= 3]
+    if not candidates and len(apps) == 1 and apps[0].api_score >= 1:  # not the name alone
+        apps[0].reasons.append("the only application service of the stack")
+        return apps[0]
     return max(candidates, key=lambda s: s.api_score, default=None)
 
 
