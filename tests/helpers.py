@@ -90,3 +90,18 @@ def audit_target(
     with target_environ(target):
         config = load_config(cli)
         return run_audit(config, suites, quiet=True, write=False).run
+
+
+def check_ids(*, module: str | None = None, prefix: str | None = None) -> list[str]:
+    """Check ids from the registry (never a copied list): the checks of a module
+    (``module="deployment.image"``) or of an id range (``prefix="CFG-15"``), in id order."""
+    from prodaudit.registry import load_checks
+
+    specs = load_checks().all()
+    if module is not None:
+        specs = [s for s in specs if s.func.__module__ == f"prodaudit.checks.{module}"]
+    if prefix is not None:
+        specs = [s for s in specs if s.id.startswith(prefix)]
+    ids = [s.id for s in specs]
+    assert ids, f"no check for module={module!r} prefix={prefix!r}"
+    return ids

@@ -52,3 +52,68 @@ def test_docker_probe_is_bounded_against_a_silent_engine(tmp_path: Path,
             c.close()
         srv.close()
     assert time.monotonic() - start < 10
+
+
+def test_memo_slow_fact_does_not_block_unrelated_facts(tmp_path: Path) -> None:
+    """One lock per fact: while one thread builds a slow fact, another fact is built and read."""
+    ctx = Context(load_config({"start_target": False, "output": tmp_path}))
+    entered, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("slow")
+        entered.set()
+        release.wait(30)
+        return "slow-value"
+
+    t = threading.Thread(target=lambda: ctx.memo("slow", slow), daemon=True)
+    t.start()
+    assert entered.wait(10)
+    try:
+        # the slow build holds its own lock only: an unrelated fact is available meanwhile
+        assert ctx.memo("fast", lambda: "fast-value") == "fast-value"
+        assert t.is_alive()
+    finally:
+        release.set()
+        t.join(10)
+    assert ctx.memo("slow", lambda: "rebuilt") == "slow-value"  # built once
+    assert calls == ["slow"]
+
+
+def test_memo_caches_and_reraises_exceptions(tmp_path: Path) -> None:
+    ctx = Context(load_config({"start_target": False, "output": tmp_path}))
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise ValueError("bad input")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="bad input"):
+            ctx.memo("broken", broken)
+    assert calls == [1]
+
+
+def test_memo_concurrent_callers_build_once(tmp_path: Path) -> None:
+    ctx = Context(load_config({"start_target": False, "output": tmp_path}))
+    calls: list[int] = []
+    gate = threading.Barrier(4)
+
+    def build() -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        return 42
+
+    results: list[int] = []
+
+    def worker() -> None:
+        gate.wait(10)
+        results.append(ctx.memo("shared", build))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == [42] * 4
+    assert calls == [1]

@@ -100,7 +100,7 @@ class DockerConfig(_Section):
     image_size_budget_mb: float = Field(600.0, gt=0)
     base_image: str | None = None
     build_args: dict[str, str] = Field(default_factory=dict)
-    service: str = "api"
+    service: str | None = None  # the API service (default: detected, prodaudit.product.services)
     up_timeout_seconds: float = Field(240.0, gt=0)
     keep_up: bool = False
     expected_ports: list[int] = Field(default_factory=list)

@@ -24,6 +24,13 @@ from prodaudit.redact import Redactor
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
 
+    from prodaudit.product.compose import ComposeModel
+    from prodaudit.product.dockerfiles import Dockerfile
+    from prodaudit.product.envfiles import EnvFile
+    from prodaudit.product.envgraph import EnvGraph
+    from prodaudit.product.migrations import Migrations
+    from prodaudit.product.services import Service
+
 T = TypeVar("T")
 
 DOCKER_PROBE_SECONDS = 15.0
@@ -53,6 +60,7 @@ class Context:
         self.http = Http(timeout=cfg.request_timeout, max_body_bytes=cfg.max_body_bytes)
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
+        self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
         self._sessions: dict[str, AuthSession] = {}
         self._cleanups: list[Callable[[], None]] = []
@@ -61,14 +69,26 @@ class Context:
 
     # ---- generic memoisation -------------------------------------------------------
     def memo(self, key: str, build: Callable[[], T]) -> T:
-        """Compute a static fact once (thread-safe); exceptions are cached and re-raised."""
+        """Compute a static fact once (thread-safe); exceptions are cached and re-raised.
+
+        Each key has its own lock: a slow fact (the secret scan) blocks only the checks that
+        need that fact, never unrelated ones. A build may use other facts (no cycles)."""
         with self._lock:
-            if key not in self._memo:
-                try:
-                    self._memo[key] = (True, build())
-                except Exception as exc:  # cached so every dependent check sees the same error
-                    self._memo[key] = (False, exc)
-            ok, value = self._memo[key]
+            entry = self._memo.get(key)
+            key_lock = self._klocks.setdefault(key, threading.RLock()) if entry is None else None
+        if key_lock is not None:
+            with key_lock:
+                with self._lock:
+                    entry = self._memo.get(key)
+                if entry is None:
+                    try:
+                        entry = (True, build())
+                    except Exception as exc:  # cached so every dependent check sees the same error
+                        entry = (False, exc)
+                    with self._lock:
+                        self._memo[key] = entry
+        assert entry is not None
+        ok, value = entry
         if not ok:
             raise value
         return value  # type: ignore[no-any-return,unused-ignore]
@@ -141,6 +161,43 @@ class Context:
             if name in source:
                 return source[name]
         return os.environ.get(name)
+
+    # ---- the product model (prodaudit.product): one picture every suite shares -------
+    def compose(self) -> ComposeModel:
+        """The Compose projects as ``docker compose config`` would produce them."""
+        from prodaudit.product.compose import compose_model
+
+        return compose_model(self)
+
+    def api_service(self) -> Service | None:
+        """The API service of the deployed Compose project (``docker.service`` overrides)."""
+        from prodaudit.product.services import api_service
+
+        return api_service(self)
+
+    def dockerfiles(self) -> list[Dockerfile]:
+        """Every Dockerfile of the repository, parsed."""
+        from prodaudit.product.dockerfiles import dockerfiles
+
+        return dockerfiles(self)
+
+    def env_files(self) -> list[EnvFile]:
+        """Every env file of the repository, parsed with line numbers."""
+        from prodaudit.product.envfiles import env_files
+
+        return env_files(self)
+
+    def env_graph(self) -> EnvGraph:
+        """Every environment variable: where it is read, set and documented."""
+        from prodaudit.product.envgraph import env_graph
+
+        return env_graph(self)
+
+    def migrations(self) -> Migrations:
+        """The migration system of the repository (detection only)."""
+        from prodaudit.product.migrations import migrations
+
+        return migrations(self)
 
     # ---- live target ---------------------------------------------------------------
     @property

@@ -1,7 +1,8 @@
 """The typed check registry and the ``@check`` decorator.
 
 Check ids are stable forever and carry their suite in the prefix. Id ranges per category
-(bandit style) are documented in ``docs/checks.md``.
+(bandit style) and how to add a check: ``docs/writing-checks.md``. The check tables of
+``docs/<suite>.md`` are generated from this registry (``python -m prodaudit.doc_tables``).
 """
 
 from __future__ import annotations

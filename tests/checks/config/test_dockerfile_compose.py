@@ -156,3 +156,21 @@ def test_missing_healthcheck_covered_by_compose_is_warn(tmp_path: Path) -> None:
     warns = [f for f in r.findings if f.status is Status.WARN]
     assert len(warns) == 1 and "stage api" in warns[0].message
     assert "Compose service built from it" in warns[0].message
+
+
+def test_dockerignore_of_the_compose_build_context(tmp_path: Path) -> None:
+    """CFG-109 judges the ignore file Docker applies: with the build context ./backend the
+    repository root's .dockerignore does not count."""
+    repo = tmp_path / "repo"
+    (repo / "backend").mkdir(parents=True)
+    (repo / "compose.yaml").write_text("services:\n  api:\n    build: ./backend\n", encoding="utf-8")
+    (repo / ".dockerignore").write_text(".env*\n.git\nnode_modules\n", encoding="utf-8")
+    (repo / "backend/Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n",
+                                             encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
+    assert r.status is Status.FAIL, describe(r)
+    assert fails(r)[0].location == "backend/Dockerfile"
+    assert "build context backend (built by api)" in fails(r)[0].message
+    (repo / "backend/.dockerignore").write_text(".env*\n.git\nnode_modules\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
+    assert r.status is Status.PASS and r.findings[0].location == "backend/.dockerignore", describe(r)

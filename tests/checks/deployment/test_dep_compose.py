@@ -9,9 +9,9 @@ import pytest
 from conftest_services import require_service
 from dep_helpers import describe, result, run_deployment
 
-from prodaudit.checks.deployment._common import compose_cli_reason
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.model import Status
+from prodaudit.product.compose_cli import compose_cli_reason
 
 pytestmark = pytest.mark.docker
 

@@ -21,6 +21,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
     run_deployment,
     wheelhouse,
 )
+from helpers import check_ids
 
 from prodaudit.checks.deployment.image import TAG_PREFIX
 from prodaudit.config import REFERENCE_TARGET
@@ -28,7 +29,7 @@ from prodaudit.model import AuditRun, Status
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-IMAGE_IDS = ["DEP-010", "DEP-011", "DEP-012", "DEP-013", "DEP-014", "DEP-015", "DEP-016"]
+IMAGE_IDS = check_ids(module="deployment.image")
 
 
 def compose_env() -> dict[str, str]:

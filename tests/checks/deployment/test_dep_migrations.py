@@ -20,6 +20,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
     scratch_databases,
     ultra_copy,
 )
+from helpers import check_ids
 
 from prodaudit.model import Status
 
@@ -58,7 +59,7 @@ def test_reference_migrations_pass(tmp_path: Path, pg_url: str, fresh_db: str) -
     alembic_upgrade(BACKEND, fresh_db)
     before = set(scratch_databases(pg_url))
     run = run_deployment(tmp_path, ["DEP-04"], {"DATABASE_URL": fresh_db})
-    for cid in ("DEP-040", "DEP-041", "DEP-042", "DEP-043", "DEP-044", "DEP-045"):
+    for cid in check_ids(module="deployment.migrations"):
         r = result(run, cid)
         assert r.status is Status.PASS, describe(r)
     up = result(run, "DEP-041")

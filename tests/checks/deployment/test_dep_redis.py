@@ -17,13 +17,14 @@ from dep_helpers import (  # noqa: F401 - fixtures
     result,
     run_deployment,
 )
+from helpers import check_ids
 
 from prodaudit.model import Status
 from prodaudit.target import free_port
 
 pytestmark = pytest.mark.redis
 
-IDS = ("DEP-060", "DEP-061", "DEP-062", "DEP-063", "DEP-064")
+IDS = tuple(check_ids(module="deployment.redis_settings"))
 
 
 def test_hardened_redis_passes(tmp_path: Path, redis_server: RedisFactory) -> None:

@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 
 from prodaudit.auth import jwt_lifetime
-from prodaudit.checks.functional.health import dependency_states
-from prodaudit.checks.functional.llm import LlmEndpoint, answer_text
-from prodaudit.checks.functional.operations import (
+from prodaudit.checks.functional._llm import answer_text
+from prodaudit.checks.functional._operations import (
     build_request,
     collect_ids,
     documented,
     media_matches,
     validate,
 )
+from prodaudit.checks.functional.health import dependency_states
+from prodaudit.checks.functional.llm import LlmEndpoint
 from prodaudit.checks.functional.performance import percentile
 from prodaudit.http import Exchange
 from prodaudit.openapi import parse

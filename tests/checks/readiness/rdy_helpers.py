@@ -4,7 +4,6 @@ built from a real configuration (a mutated copy of examples/ultra-mvp, or a star
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import shutil
 import subprocess
@@ -20,14 +19,11 @@ from helpers import messages as messages  # re-exported for the test modules
 from prodaudit.config import REFERENCE_TARGET, load_config
 from prodaudit.context import Context
 from prodaudit.model import CheckResult, Status
-from prodaudit.registry import REGISTRY
+from prodaudit.registry import REGISTRY, load_checks
 from prodaudit.runner import run_checks
 from prodaudit.target import ReferenceTarget, free_port, wait_http
 
-MODULES = ("backend_code", "frontend_static", "frontend_browser", "testing_qa", "observability",
-           "documentation", "performance", "continuity", "launch")
-for _m in MODULES:
-    importlib.import_module(f"prodaudit.checks.readiness.{_m}")
+load_checks()  # every RDY check registers (the registry is the one list)
 
 IGNORE = shutil.ignore_patterns("__pycache__", "node_modules", ".venv", "*.pyc", "*.db")
 

@@ -8,13 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import check_ids
 from rdy_helpers import assert_status, messages, mvp, run_rdy, write
 
 from prodaudit.model import Status
 
 __all__ = ["mvp"]
 
-IDS = ["RDY-020", "RDY-021", "RDY-022", "RDY-023", "RDY-024", "RDY-025", "RDY-026"]
+IDS = check_ids(module="readiness.frontend_static")
 
 CLIENT = """export async function listNotes(token) {
   const r = await fetch("/notes", { headers: { Authorization: `Bearer ${token}` } });

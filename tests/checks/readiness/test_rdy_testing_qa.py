@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import check_ids
 from rdy_helpers import assert_status, messages, mvp, run_rdy, write
 
 from prodaudit.checks.readiness._scan import is_test_path
@@ -14,7 +15,7 @@ from prodaudit.model import Status
 
 __all__ = ["mvp"]
 
-IDS = ["RDY-040", "RDY-041", "RDY-042", "RDY-043", "RDY-044"]
+IDS = check_ids(module="readiness.testing_qa")
 
 API_TESTS = '''
 import pytest

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import StartTarget, audit_target, result
+from helpers import check_ids
 from sec_util import api_requests
 
 from prodaudit.model import Status
 
-BURSTS = ["SEC-040", "SEC-041", "SEC-042", "SEC-043", "SEC-044"]
+BURSTS = check_ids(module="security.rate_limit")
 
 
 def test_hardened_limits_pass_and_reset(start_target: StartTarget, tmp_path: Path) -> None:

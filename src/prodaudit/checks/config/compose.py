@@ -1,6 +1,6 @@
 """CFG-150–199: Compose rules, evaluated on the merged model of each project (base file +
 ``compose.override.yml``/``docker-compose.override.yml``, or the ``--compose-file`` files in
-order). The merge is prodaudit's own (composemodel.py); findings on merged projects say so."""
+order). The merge is prodaudit's own (prodaudit.product.compose); findings on merged projects say so."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from prodaudit.checks.config.composemodel import (
-    ComposeProject,
-    compose_projects,
-    interpolate,
-    service_env,
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    warned,
 )
-from prodaudit.checks.config.dockerfile import _last, targets
-from prodaudit.checks.config.dockerfilemodel import dockerfiles
-from prodaudit.checks.config.secretvalues import is_secret_var, placeholder_reason, url_password
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
+from prodaudit.product.compose import ComposeProject, compose_projects
+from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
+from prodaudit.product.interpolation import interpolate
+from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 
 DB_IMAGE_RE = re.compile(r"(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|mongodb|"
                          r"redis|valkey|keydb|redis-stack|bitnami/(postgresql|redis|mysql|mongodb|"
@@ -91,8 +94,8 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
     df_hc: dict[str, bool] = {}
     for df in dockerfiles(ctx):
         for st in targets(df):
-            df_hc[st.alias.lower()] = _last(df, st, "HEALTHCHECK") is not None
-        df_hc.setdefault("", bool(df.final and _last(df, df.final, "HEALTHCHECK")))
+            df_hc[st.alias.lower()] = last_instruction(df, st, "HEALTHCHECK") is not None
+        df_hc.setdefault("", bool(df.final and last_instruction(df, df.final, "HEALTHCHECK")))
     n = 0
     for p, name, svc in _active_services(projects):
         n += 1

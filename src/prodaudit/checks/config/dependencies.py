@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,149 +15,30 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped
-from prodaudit.registry import check
-
-PY_LOCKS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
-NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
-             "bun.lockb", "bun.lock")
-_REQ_NAME_RE = re.compile(r"^requirements[^/]*\.txt$|^[^/]*requirements\.txt$")
-
-
-@dataclass
-class Pin:
-    name: str
-    version: str
-    location: str
-
-
-@dataclass
-class ReqFile:
-    path: str
-    pins: list[Pin] = field(default_factory=list)
-    unpinned: list[tuple[int, str]] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    hashed: bool = False
-
-
-def _is_req_file(rel: str) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    parts = rel.split("/")
-    in_req_dir = len(parts) > 1 and parts[-2] == "requirements" and name.endswith(".txt")
-    return bool(_REQ_NAME_RE.match(name)) or in_req_dir
-
-
-def parse_requirements(path: str, text: str) -> ReqFile:
-    rf = ReqFile(path)
-    logical: list[tuple[int, str]] = []
-    buf, start = "", 0
-    for i, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
-        if not buf:
-            start = i
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
-            continue
-        buf += line
-        if buf.strip():
-            logical.append((start, buf.strip()))
-        buf = ""
-    for line_no, line in logical:
-        if "--hash" in line:
-            rf.hashed = True
-        if line.startswith(("-r", "-c", "--requirement", "--constraint", "--index-url", "-i",
-                            "--extra-index-url", "--find-links", "-f", "--no-index",
-                            "--trusted-host", "--prefer-binary", "--only-binary", "--pre")):
-            continue
-        if line.startswith(("-e", "--editable")):
-            rf.unpinned.append((line_no, line))
-            continue
-        spec = re.split(r"\s+--hash", line)[0].strip()
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement as exc:
-            rf.problems.append((line_no, f"invalid requirement {spec[:60]!r}: {str(exc)[:80]}"))
-            continue
-        pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
-        if pins:
-            rf.pins.append(Pin(canonicalize_name(req.name), pins[0].version, f"{path}:{line_no}"))
-        elif req.url and re.search(r"@[0-9a-f]{40}|#sha256=", req.url):
-            continue
-        else:
-            rf.unpinned.append((line_no, spec))
-    return rf
-
-
-def _req_files(ctx: Context) -> list[ReqFile]:
-    def build() -> list[ReqFile]:
-        out = []
-        for rel in ctx.files.files:
-            if _is_req_file(rel):
-                text = ctx.read(rel)
-                if text is None:
-                    out.append(ReqFile(rel, problems=[(0, "unreadable or over the size cap")]))
-                else:
-                    out.append(parse_requirements(rel, text))
-        return out
-
-    return ctx.memo("cfg:requirements", build)
-
-
-def _toml(ctx: Context, rel: str) -> tuple[dict[str, Any] | None, str | None]:
-    text = ctx.read(rel)
-    if text is None:
-        return None, "unreadable or over the size cap"
-    try:
-        return tomllib.loads(text), None
-    except tomllib.TOMLDecodeError as exc:
-        return None, f"invalid TOML: {exc}"
-
-
-def _pyproject_deps(data: dict[str, Any]) -> list[str]:
-    deps = list(data.get("project", {}).get("dependencies", []) or [])
-    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
-    for name, spec in poetry.items():
-        if name.lower() != "python":
-            deps.append(f"{name}{_poetry_spec(spec)}")
-    return [d for d in deps if isinstance(d, str)]
-
-
-def _poetry_spec(spec: Any) -> str:
-    v = spec.get("version", "") if isinstance(spec, dict) else str(spec)
-    v = v.strip()
-    if not v or v == "*":
-        return ""
-    if v[0].isdigit():
-        return f"=={v}"
-    if v.startswith("^") or v.startswith("~"):
-        return f">={v[1:].lstrip('=')}"
-    return v
-
-
-def _lock_versions(ctx: Context, rel: str) -> tuple[dict[str, str], str | None]:
-    """name → version from a uv/poetry/pdm/pylock TOML lock or Pipfile.lock."""
-    name = rel.rsplit("/", 1)[-1]
-    if name == "Pipfile.lock":
-        text = ctx.read(rel)
-        try:
-            data = json.loads(text or "")
-        except ValueError as exc:
-            return {}, f"invalid JSON: {exc}"
-        out: dict[str, str] = {}
-        for section in ("default", "develop"):
-            for pkg, meta in (data.get(section) or {}).items():
-                ver = str(meta.get("version", "")).lstrip("=")
-                out[canonicalize_name(pkg)] = ver
-        return out, None
-    data, err = _toml(ctx, rel)
-    if data is None:
-        return {}, err
-    pkgs = data.get("package") or data.get("packages") or []
-    versions: dict[str, str] = {canonicalize_name(str(p.get("name", ""))): str(p.get("version", ""))
-                                for p in pkgs if isinstance(p, dict)}
-    return versions, None
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    load_json,
+    passed,
+    read_document,
+    skipped,
+)
+from prodaudit.product.dependencies import (
+    NPM_LOCKS,
+    PY_LOCKS,
+    Pin,
+    lock_versions,
+    pinned_packages,
+    pyproject_dependencies,
+    read_toml,
+    requirement_files,
+)
 
 
 @check("CFG-060", "Python dependencies are pinned or locked", severity=Severity.MEDIUM,
@@ -179,7 +57,7 @@ def python_pinned(ctx: Context) -> list[Finding]:
     ``requirements.txt``; install with ``--require-hashes`` in the Dockerfile.
     """
     out: list[Finding] = []
-    reqs = _req_files(ctx)
+    reqs = requirement_files(ctx)
     for rf in reqs:
         for line, msg in rf.problems:
             out.append(errored(f"{rf.path}:{line}: {msg}", location=f"{rf.path}:{line}"))
@@ -188,11 +66,11 @@ def python_pinned(ctx: Context) -> list[Finding]:
                               location=f"{rf.path}:{line}"))
     projects = [f for f in ctx.files.files if f.rsplit("/", 1)[-1] == "pyproject.toml"]
     for rel in projects:
-        data, err = _toml(ctx, rel)
+        data, err = read_toml(ctx, rel)
         if data is None:
             out.append(errored(f"{rel}: {err}", location=rel))
             continue
-        deps = _pyproject_deps(data)
+        deps = pyproject_dependencies(data)
         if not deps:
             continue
         d = rel.rpartition("/")[0]
@@ -226,24 +104,24 @@ def lock_in_sync(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     compared = 0
     for rel in [f for f in ctx.files.files if f.rsplit("/", 1)[-1] == "pyproject.toml"]:
-        data, err = _toml(ctx, rel)
+        data, err = read_toml(ctx, rel)
         if data is None:
             out.append(errored(f"{rel}: {err}", location=rel))
             continue
-        deps = _pyproject_deps(data)
+        deps = pyproject_dependencies(data)
         d = rel.rpartition("/")[0]
         prefix = f"{d}/" if d else ""
         locked: dict[str, str] = {}
         source = ""
         for n in PY_LOCKS:
             if prefix + n in ctx.files.files:
-                locked, lerr = _lock_versions(ctx, prefix + n)
+                locked, lerr = lock_versions(ctx, prefix + n)
                 source = prefix + n
                 if lerr:
                     out.append(errored(f"{source}: {lerr}", location=source))
                 break
         if not source:
-            for rf in _req_files(ctx):
+            for rf in requirement_files(ctx):
                 if rf.path.rpartition("/")[0] == d and rf.pins:
                     locked.update({p.name: p.version for p in rf.pins})
                     source = rf.path
@@ -292,9 +170,9 @@ def npm_locked(ctx: Context) -> list[Finding]:
     for rel in pkgs:
         text = ctx.read(rel)
         try:
-            data = json.loads(text or "")
-        except ValueError as exc:
-            out.append(errored(f"{rel}: invalid JSON: {exc}", location=rel))
+            data = load_json(text or "", rel)
+        except InputError as exc:
+            out.append(errored(f"{rel}: {exc.reason}", location=rel))
             continue
         deps = {**(data.get("dependencies") or {}), **(data.get("devDependencies") or {})}
         if not deps:
@@ -311,22 +189,6 @@ def npm_locked(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"{len(pkgs)} package.json file(s): dependencies locked"))
     return out
-
-
-# ---------------------------------------------------------------------------- vulnerabilities
-def pinned_packages(ctx: Context) -> list[Pin]:
-    """Exact versions the repository deploys: lock files first, then requirements files."""
-    pins: dict[tuple[str, str], Pin] = {}
-    for rel in ctx.files.files:
-        if rel.rsplit("/", 1)[-1] in PY_LOCKS:
-            versions, _ = _lock_versions(ctx, rel)
-            for n, v in versions.items():
-                if v:
-                    pins.setdefault((n, v), Pin(n, v, rel))
-    for rf in _req_files(ctx):
-        for p in rf.pins:
-            pins.setdefault((p.name, p.version), p)
-    return list(pins.values())
 
 
 def _osv_files(root: Path) -> list[Path]:
@@ -381,8 +243,8 @@ def _osv_findings(pins: list[Pin], db: Path) -> tuple[list[Finding], int]:
     count = 0
     for path in _osv_files(db):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            data = load_json(read_document(path), str(path))
+        except InputError as exc:
             out.append(errored(f"{path.name}: not an OSV JSON document: {exc}", location=str(path)))
             continue
         advisories = data if isinstance(data, list) else data.get("vulns", [data])

@@ -4,22 +4,37 @@ DL3042, DL3013, DL3019) so results can be compared (docs/comparisons.md)."""
 
 from __future__ import annotations
 
-import posixpath
 import re
-import shlex
-from collections.abc import Iterator
 
-from prodaudit.checks.config.composemodel import compose_projects
-from prodaudit.checks.config.dockerfilemodel import Dockerfile, Instruction, Stage, dockerfiles
-from prodaudit.checks.config.envmodel import _env_pairs
-from prodaudit.checks.config.secretvalues import is_secret_var
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    warned,
+)
+from prodaudit.checks.config._dockerfiles import (
+    compose_healthchecked,
+    compose_targets,
+    parsed,
+    repo_dockerfiles,
+    stage_label,
+)
+from prodaudit.product.builds import Build, builds
+from prodaudit.product.dockerfiles import (
+    Dockerfile,
+    Instruction,
+    last_instruction,
+    targets,
+)
+from prodaudit.product.envgraph import env_pairs
+from prodaudit.product.secretvalues import is_secret_var
 
-OFF = ("0", "false", "off", "no")
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
 # build steps: dependency installs and compilers (runtime-only apt/apk installs are not)
 INSTALL_RE = re.compile(
@@ -27,107 +42,6 @@ INSTALL_RE = re.compile(
     r"npm\s+(ci|install)|yarn(\s+install)?|pnpm\s+install|go\s+build|cargo\s+build|mvn|gradle|"
     r"build-essential|gcc|g\+\+|[\w.-]+-dev\b|make\b)"
 )
-PIPE_SH_RE = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
-TLS_OFF_RE = re.compile(
-    r"(\bcurl\b[^;&|]*\s(-k|--insecure)\b|--no-check-certificate|--trusted-host\b|"
-    r"PYTHONHTTPSVERIFY=0|NODE_TLS_REJECT_UNAUTHORIZED=0|GIT_SSL_NO_VERIFY=(1|true)|"
-    r"strict-ssl\s+false|sslverify\s*=?\s*(0|false)|http\.sslVerify\s+false|--allow-insecure)",
-    re.I,
-)
-
-
-def _dfs(ctx: Context) -> list[Dockerfile]:
-    dfs = dockerfiles(ctx)
-    if not dfs:
-        raise Skip("no Dockerfile in the repository")
-    return dfs
-
-
-def _broken(df: Dockerfile) -> Finding | None:
-    if df.stages:
-        return None
-    line, msg = df.problems[0] if df.problems else (0, "no FROM instruction")
-    return errored(f"{df.path}: {msg}", location=df.loc(line) if line else df.path)
-
-
-def _parsed(ctx: Context, out: list[Finding]) -> Iterator[Dockerfile]:
-    """The repository's Dockerfiles (Skip when there is none) in order; for one without any
-    stage an ERROR finding goes to ``out`` instead."""
-    for df in _dfs(ctx):
-        broken = _broken(df)
-        if broken:
-            out.append(broken)
-            continue
-        yield df
-
-
-def targets(df: Dockerfile, wanted: set[str] | None = None) -> list[Stage]:
-    """Stages that can be built as images: not a base of a later stage and not a ``COPY
-    --from`` source (plus any stage named as a Compose ``build.target``)."""
-    used: set[str] = set()
-    for st in df.stages:
-        used.add(st.image.lower())
-        for ins in st.instructions:
-            for m in re.finditer(r"--from=(\S+)", ins.value):
-                used.add(m.group(1).lower())
-    out = []
-    for st in df.stages:
-        names = {st.alias.lower(), str(st.index)} - {""}
-        if not names & used or (wanted and st.alias.lower() in wanted):
-            out.append(st)
-    return out or df.stages[-1:]
-
-
-def chain(df: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the earlier stages it is built FROM (nearest last)."""
-    out = [stage]
-    by_alias = {s.alias.lower(): s for s in df.stages if s.alias}
-    cur = stage
-    while cur.image.lower() in by_alias and len(out) < 50:
-        cur = by_alias[cur.image.lower()]
-        if cur in out:
-            break
-        out.append(cur)
-    return list(reversed(out))
-
-
-def _compose_targets(ctx: Context) -> set[str]:
-    out = set()
-    for p in compose_projects(ctx):
-        for svc in p.services.values():
-            b = svc.get("build")
-            if isinstance(b, dict) and b.get("target"):
-                out.add(str(b["target"]).lower())
-    return out
-
-
-def _compose_healthchecked(ctx: Context) -> set[str]:
-    """Dockerfiles (repo-relative) built by a Compose service that has a healthcheck."""
-    out = set()
-    for p in compose_projects(ctx):
-        base = posixpath.dirname(p.files[0].path) if p.files else ""
-        for svc in p.services.values():
-            build, hc = svc.get("build"), svc.get("healthcheck")
-            if build is None or not hc or (isinstance(hc, dict) and hc.get("disable")):
-                continue
-            context = build if isinstance(build, str) else str(build.get("context", "."))
-            name = "Dockerfile" if isinstance(build, str) else str(build.get("dockerfile",
-                                                                             "Dockerfile"))
-            out.add(posixpath.normpath(posixpath.join(base, context, name)))
-    return out
-
-
-def _last(df: Dockerfile, stage: Stage, name: str) -> Instruction | None:
-    found = None
-    for st in chain(df, stage):
-        for ins in st.instructions:
-            if ins.name == name:
-                found = ins
-    return found
-
-
-def _stage_label(st: Stage) -> str:
-    return f"stage {st.alias or st.index}"
 
 
 @check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
@@ -145,7 +59,7 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     total = digests = 0
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         aliases = {s.alias.lower() for s in df.stages if s.alias}
         for st in df.stages:
             img = st.resolved.strip()
@@ -187,7 +101,7 @@ def multi_stage(ctx: Context) -> list[Finding]:
     only the result into a slim runtime stage.
     """
     out: list[Finding] = []
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         if len(df.stages) > 1:
             out.append(passed(f"{df.path}: {len(df.stages)} stages", location=df.path))
             continue
@@ -214,19 +128,19 @@ def non_root(ctx: Context) -> list[Finding]:
     Remediation: create an unprivileged user (``useradd --system --uid 10001 app``) and add
     ``USER 10001:10001`` at the end of the final stage.
     """
-    wanted = _compose_targets(ctx)
+    wanted = compose_targets(ctx)
     out: list[Finding] = []
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         for st in targets(df, wanted):
-            user = _last(df, st, "USER")
+            user = last_instruction(df, st, "USER")
             if user is None:
-                out.append(failed(f"{df.path} {_stage_label(st)}: no USER, runs as root",
+                out.append(failed(f"{df.path} {stage_label(st)}: no USER, runs as root",
                                   location=df.loc(st.line), rule="DL3002"))
             elif user.value.strip().strip("\"'").lower() in ROOT_USERS:
-                out.append(failed(f"{df.path} {_stage_label(st)}: USER {user.value} is root",
+                out.append(failed(f"{df.path} {stage_label(st)}: USER {user.value} is root",
                                   location=df.loc(user.line), rule="DL3002"))
             else:
-                out.append(passed(f"{df.path} {_stage_label(st)}: runs as USER {user.value}",
+                out.append(passed(f"{df.path} {stage_label(st)}: runs as USER {user.value}",
                                   location=df.loc(user.line)))
     return out
 
@@ -244,17 +158,17 @@ def healthcheck(ctx: Context) -> list[Finding]:
     Remediation: ``HEALTHCHECK --interval=15s --timeout=5s CMD ["python", "-c", "...urlopen(
     'http://127.0.0.1:8000/health')"]`` (curl may not exist in slim images).
     """
-    compose_hc = _compose_healthchecked(ctx)
-    wanted = _compose_targets(ctx)
+    compose_hc = compose_healthchecked(ctx)
+    wanted = compose_targets(ctx)
     out: list[Finding] = []
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         for st in targets(df, wanted):
-            hc = _last(df, st, "HEALTHCHECK")
+            hc = last_instruction(df, st, "HEALTHCHECK")
             if hc is not None and hc.value.strip().upper() != "NONE":
-                out.append(passed(f"{df.path} {_stage_label(st)}: HEALTHCHECK defined",
+                out.append(passed(f"{df.path} {stage_label(st)}: HEALTHCHECK defined",
                                   location=df.loc(hc.line)))
                 continue
-            msg = f"{df.path} {_stage_label(st)}: " + (
+            msg = f"{df.path} {stage_label(st)}: " + (
                 "HEALTHCHECK NONE disables the check" if hc else "no HEALTHCHECK")
             loc = df.loc(hc.line if hc else st.line)
             if df.path in compose_hc:
@@ -280,11 +194,11 @@ def no_secret_env(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     looked = 0
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         for ins in [*_global_args(df), *df.instructions]:
             if ins.name not in ("ENV", "ARG"):
                 continue
-            for name, value in _env_pairs(ins.value):
+            for name, value in env_pairs(ins.value):
                 looked += 1
                 if not is_secret_var(name):
                     continue
@@ -321,7 +235,7 @@ def copy_not_add(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     adds = 0
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         for ins in df.instructions:
             if ins.name != "ADD":
                 continue
@@ -342,147 +256,6 @@ def copy_not_add(ctx: Context) -> list[Finding]:
     return out
 
 
-def _pipefail_active(stage_ins: list[Instruction], upto: Instruction) -> bool:
-    active = False
-    for ins in stage_ins:
-        if ins is upto:
-            break
-        if ins.name == "SHELL":
-            active = "pipefail" in ins.value
-    return active
-
-
-@check("CFG-106", "No piped installers or disabled TLS verification in RUN",
-       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.3",),
-       references=("CWE-494", "CWE-295", "hadolint DL4006"))
-def run_safety(ctx: Context) -> list[Finding]:
-    """``RUN`` does not pipe a download into a shell (``curl … | sh``), does not disable TLS
-    verification (``curl -k``, ``--no-check-certificate``, ``pip --trusted-host``,
-    ``NODE_TLS_REJECT_UNAUTHORIZED=0`` ...), and a RUN with a pipe sets ``-o pipefail`` (WARN,
-    hadolint DL4006) so a failing download does not go unnoticed.
-
-    A piped installer runs whatever the server (or a man in the middle, when TLS is off) sends,
-    unverified, as root in your build.
-
-    Remediation: download to a file, verify its checksum or signature, then run it; keep TLS
-    verification on (install the CA certificate instead); ``SHELL ["/bin/bash", "-o",
-    "pipefail", "-c"]`` before piped RUNs.
-    """
-    out: list[Finding] = []
-    runs = 0
-    for df in _parsed(ctx, out):
-        for st in df.stages:
-            for ins in st.instructions:
-                if ins.name not in ("RUN", "ENV", "ARG"):
-                    continue
-                text = ins.content if "<<" in ins.value else ins.value
-                if ins.name == "RUN":
-                    runs += 1
-                    m = PIPE_SH_RE.search(text)
-                    if m:
-                        out.append(failed(f"RUN pipes a download into a shell ({m.group(0)[:80]})",
-                                          location=df.loc(ins.line)))
-                m2 = TLS_OFF_RE.search(text)
-                if m2:
-                    out.append(failed(f"{ins.name} disables TLS verification ({m2.group(0)[:60]})",
-                                      location=df.loc(ins.line)))
-                if ins.name == "RUN" and not ins.value.lstrip().startswith("["):
-                    body = re.sub(r"\|\|", "", text)
-                    if "|" in body and "pipefail" not in text and not _pipefail_active(
-                            st.instructions, ins):
-                        out.append(warned("RUN with a pipe but without -o pipefail",
-                                          location=df.loc(ins.line), rule="DL4006"))
-    if not out:
-        out.append(passed(f"{runs} RUN instruction(s): no piped installer, TLS verification on"))
-    return out
-
-
-def _segments(cmd: str) -> list[str]:
-    return [s.strip() for s in re.split(r"&&|;|\|\||\n", cmd) if s.strip()]
-
-
-@check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
-       needs=("repo",), checklist=("3.1.1", "3.1.4"),
-       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3018",
-                   "DL3019"))
-def package_hygiene(ctx: Context) -> list[Finding]:
-    """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
-    ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
-    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt
-    (DL3008), apk (DL3018) and pip packages on the command line (DL3013) are WARNs.
-
-    Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
-    unpinned packages make builds irreproducible.
-
-    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg=1.2-3 && rm
-    -rf /var/lib/apt/lists/*``; ``pip install --no-cache-dir -r requirements.txt``.
-    """
-    wanted = _compose_targets(ctx)
-    out: list[Finding] = []
-    runs = 0
-    for df in _parsed(ctx, out):
-        final_stages = {id(s) for t in targets(df, wanted) for s in chain(df, t)}
-        for st in df.stages:
-            pip_env = any(
-                ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in OFF
-                                          for k, v in _env_pairs(ins.value))
-                for s in chain(df, st) for ins in s.instructions)
-            for ins in st.instructions:
-                if ins.name != "RUN":
-                    continue
-                runs += 1
-                text = ins.content if "<<" in ins.value else ins.value
-                cache_mount = "--mount=type=cache" in text
-                for seg in _segments(text):
-                    if re.search(r"\bapt(-get)?\s+(-\S+\s+)*install\b", seg):
-                        if "--no-install-recommends" not in seg and "Install-Recommends" not in seg:
-                            out.append(failed("apt-get install without --no-install-recommends",
-                                              location=df.loc(ins.line), rule="DL3015"))
-                        pkgs = [t for t in _words(seg.split("install", 1)[1])
-                                if not t.startswith("-")]
-                        if any("=" not in p and not p.endswith(".deb") for p in pkgs):
-                            out.append(warned("apt-get install of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3008"))
-                    if re.search(r"\bpip3?\s+install\b|-m\s+pip\s+install\b", seg):
-                        if ("--no-cache-dir" not in seg and not pip_env and not cache_mount
-                                and "PIP_NO_CACHE_DIR" not in text):
-                            out.append(failed("pip install without --no-cache-dir",
-                                              location=df.loc(ins.line), rule="DL3042"))
-                        words = _words(seg.split("install", 1)[1])
-                        if not any(w in ("-r", "--requirement", "-e", ".") or w.startswith("-r")
-                                   for w in words):
-                            loose = [w for w in words if not w.startswith("-") and "==" not in w
-                                     and not w.startswith(("/", ".", "$")) and not w.endswith(
-                                         (".whl", ".tar.gz"))]
-                            if loose:
-                                out.append(warned(f"pip install of unpinned packages: "
-                                                  f"{' '.join(loose[:5])}",
-                                                  location=df.loc(ins.line), rule="DL3013"))
-                    if re.search(r"\bapk\s+add\b", seg):
-                        if "--no-cache" not in seg:
-                            out.append(failed("apk add without --no-cache",
-                                              location=df.loc(ins.line), rule="DL3019"))
-                        pkgs = [t for t in _words(seg.split("add", 1)[1]) if not t.startswith("-")]
-                        if any("=" not in p for p in pkgs):
-                            out.append(warned("apk add of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3018"))
-                if (id(st) in final_stages and re.search(r"\bapt-get\s+(-\S+\s+)*install\b", text)
-                        and "/var/lib/apt/lists" not in text and not cache_mount):
-                    out.append(failed("apt lists not removed in the same RUN "
-                                      "(rm -rf /var/lib/apt/lists/*)",
-                                      location=df.loc(ins.line), rule="DL3009"))
-    if not out:
-        out.append(passed(f"{runs} RUN instruction(s): package installs are lean"))
-    return out
-
-
-def _words(text: str) -> list[str]:
-    try:
-        return shlex.split(text, comments=False)
-    except ValueError:
-        return text.split()
-
-
 @check("CFG-108", "CMD and ENTRYPOINT use the exec form", severity=Severity.LOW, needs=("repo",),
        checklist=("3.1.1",), references=("hadolint DL3025",))
 def exec_form(ctx: Context) -> list[Finding]:
@@ -497,7 +270,7 @@ def exec_form(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     n = 0
-    for df in _parsed(ctx, out):
+    for df in parsed(ctx, out):
         for ins in df.instructions:
             if ins.name in ("CMD", "ENTRYPOINT"):
                 n += 1
@@ -523,37 +296,39 @@ DOCKERIGNORE_NEEDS = (
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.3", "2.1.2"),
        references=("CWE-538",))
 def dockerignore(ctx: Context) -> list[Finding]:
-    """Next to each Dockerfile (its directory or the repository root, or a ``<Dockerfile>
-    .dockerignore``) a ``.dockerignore`` excludes ``.env*``, ``.git`` and ``node_modules``.
+    """For each build of each Dockerfile, the ``.dockerignore`` Docker applies excludes
+    ``.env*``, ``.git`` and ``node_modules``. Docker's rule decides which file applies: a
+    ``<Dockerfile>.dockerignore`` next to the Dockerfile, else the ``.dockerignore`` at the root of
+    the build context — the ``build.context`` of the Compose services that build the Dockerfile,
+    or (built by no service) the Dockerfile's directory or the repository root.
 
     ``COPY . .`` without it copies local ``.env`` files (real secrets) and the git history into
     an image layer, and slows every build with ``node_modules``.
 
     Remediation: add a ``.dockerignore`` with ``.env*``, ``!.env.example`` if needed, ``.git``,
-    ``**/node_modules``, ``**/__pycache__``.
+    ``**/node_modules``, ``**/__pycache__`` at the root of the build context.
     """
     out: list[Finding] = []
-    for df in _dfs(ctx):
-        d = df.path.rpartition("/")[0]
-        candidates = [f"{df.path}.dockerignore", f"{d}/.dockerignore" if d else ".dockerignore",
-                      ".dockerignore"]
-        found = next((c for c in candidates if c in ctx.files.files
-                      or (ctx.repo / c).is_file()), None)
-        if found is None:
-            out.append(failed(f"{df.path}: no .dockerignore in its build context",
-                              location=df.path))
-            continue
-        text = ctx.read(found)
-        if text is None:
-            try:
-                text = (ctx.repo / found).read_text(errors="replace")
-            except OSError as exc:
-                out.append(errored(f"{found}: unreadable: {exc.strerror}", location=found))
-                continue
-        pats = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
-        missing = [what for what, accepted in DOCKERIGNORE_NEEDS if not pats & set(accepted)]
-        if missing:
-            out.append(failed(f"{found} does not exclude {', '.join(missing)}", location=found))
-        else:
-            out.append(passed(f"{found} excludes .env*, .git and node_modules", location=found))
+    for df in repo_dockerfiles(ctx):
+        for b in builds(ctx, df):
+            out.extend(_judge_dockerignore(ctx, df, b))
     return out
+
+
+def _judge_dockerignore(ctx: Context, df: Dockerfile, b: Build) -> list[Finding]:
+    by = f" (built by {', '.join(b.services)})" if b.services else ""
+    found = b.dockerignore
+    if found is None:
+        where = f"build context {b.context or '.'}" if b.services else "its build context"
+        return [failed(f"{df.path}: no .dockerignore in {where}{by}", location=df.path)]
+    text = ctx.read(found)
+    if text is None:
+        try:
+            text = (ctx.repo / found).read_text(errors="replace")
+        except OSError as exc:
+            return [errored(f"{found}: unreadable: {exc.strerror}", location=found)]
+    pats = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+    missing = [what for what, accepted in DOCKERIGNORE_NEEDS if not pats & set(accepted)]
+    if missing:
+        return [failed(f"{found} does not exclude {', '.join(missing)}{by}", location=found)]
+    return [passed(f"{found} excludes .env*, .git and node_modules{by}", location=found)]

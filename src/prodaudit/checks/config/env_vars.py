@@ -1,4 +1,4 @@
-"""CFG-001–019: the environment variable graph (envmodel.py) checked against the profile's env,
+"""CFG-001–019: the environment variable graph (prodaudit.product.envgraph) checked against the profile's env,
 the documentation (``.env.example``) and the Compose wiring; CFG-005 reports broken config input."""
 
 from __future__ import annotations
@@ -6,13 +6,21 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from prodaudit.checks.config.composemodel import compose_projects
-from prodaudit.checks.config.envfiles import is_env_file
-from prodaudit.checks.config.envmodel import EnvGraph, Var, env_graph
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.envfiles import is_env_file, used_env_file_problems
+from prodaudit.product.envgraph import EnvGraph, Var, env_graph
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
@@ -239,11 +247,27 @@ def _build_context(compose_path: str, build: object) -> str | None:
     return "" if rel in (".", "") else rel.rstrip("/") + "/"
 
 
+def _env_file_problems(ctx: Context) -> list[Finding]:
+    """A WARN with ``path:line`` for every invalid line of an env file (committed, or read by
+    a deployment: a git-ignored ``.env`` Compose reads, ``--env-file``)."""
+    out = []
+    for path, line, msg, readers in used_env_file_problems(ctx):
+        who = "; ".join(sorted({u.reader for u in readers}))
+        effect = ("python-dotenv skips the line; docker compose refuses the whole file"
+                  if any(u.compose for u in readers) else "python-dotenv skips the line")
+        out.append(warned(f"{path}:{line}: {msg} ({effect})" + (f"; read by {who}" if who else ""),
+                          location=f"{path}:{line}" if line else path))
+    return out
+
+
 @check("CFG-005", "Configuration files parse", severity=Severity.MEDIUM, needs=("repo",),
        checklist=("2.1.5",))
 def config_input(ctx: Context) -> list[Finding]:
     """Env files, Compose files, Dockerfiles and Python settings code parse, are UTF-8 and
     readable; the repository walk itself hit no unreadable directory, broken symlink or limit.
+    An invalid line of an env file (committed, or read by a deployment: the ``.env`` Compose
+    reads, a service's ``env_file:``, a settings class's ``env_file``, ``--env-file``) is a WARN
+    with ``path:line``: python-dotenv skips it silently and docker compose refuses the file.
 
     Every other CFG check skips what it cannot parse; this check lists those inputs in one place,
     with ``path:line``, so that nothing is silently left unverified.
@@ -253,7 +277,10 @@ def config_input(ctx: Context) -> list[Finding]:
     g = graph(ctx)
     out: list[Finding] = []
     for path, line, msg in dict.fromkeys(g.problems):
+        if is_env_file(path):
+            continue  # reported below, with who reads the file
         out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
+    out += _env_file_problems(ctx)
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))

@@ -6,10 +6,8 @@ import re
 from email.parser import HeaderParser
 from pathlib import Path
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.product.dependencies import pinned_packages
 
 _CLASSIFIER_MAP = (
     ("GNU Affero General Public License", "AGPL"),
@@ -123,8 +121,6 @@ def license_compliance(ctx: Context) -> list[Finding]:
     wanted: set[str] | None = None
     if ctx.cfg.licenses.scope == "pinned":
         from packaging.utils import canonicalize_name
-
-        from prodaudit.checks.config.dependencies import pinned_packages
 
         wanted = {canonicalize_name(p.name) for p in pinned_packages(ctx)}
         if not wanted:

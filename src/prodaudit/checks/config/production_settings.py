@@ -8,14 +8,11 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
-from prodaudit.checks.config.composemodel import compose_projects
-from prodaudit.checks.config.dockerfilemodel import dockerfiles
-from prodaudit.checks.config.effective import candidate_names, effective
-from prodaudit.checks.config.envmodel import _python_file
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.effective import candidate_names, effective
+from prodaudit.product.envgraph import python_source_file
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
@@ -158,7 +155,7 @@ def entry_points(ctx: Context) -> list[Finding]:
                 if m and not line.lstrip().startswith("#"):
                     out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
                                       location=f"{rel}:{i}", evidence=line.strip()[:300]))
-        elif _python_file(rel):
+        elif python_source_file(rel):
             src = ctx.read(rel)
             if src and ".run(" in src:
                 for lineno, what in _dev_server_calls(rel, src):
@@ -307,7 +304,7 @@ def docs_exposure(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     apps: list[tuple[str, int, str, str]] = []
     for rel in ctx.files.files:
-        if _python_file(rel):
+        if python_source_file(rel):
             text = ctx.read(rel)
             if text and "FastAPI(" in text:
                 apps.extend((rel, *a) for a in _fastapi_docs(rel, text))

@@ -6,37 +6,29 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from prodaudit.checks.config.composemodel import compose_projects, project_refs
-from prodaudit.checks.config.envfiles import EnvFile, env_files, parse_env_text
-from prodaudit.checks.config.envmodel import env_graph
-from prodaudit.checks.config.secretvalues import (
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    mask_value,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.product.compose import compose_projects, project_refs
+from prodaudit.product.envfiles import EnvFile, env_files, parse_env_text, profile_env_file
+from prodaudit.product.envgraph import env_graph
+from prodaudit.product.secretvalues import (
     is_secret_var,
     is_signing_var,
     placeholder_reason,
     url_password,
     weakness,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.redact import mask_value
-from prodaudit.registry import check
-
-
-def _profile_file(ctx: Context) -> EnvFile | None:
-    """The profile's env file parsed with line numbers (None without ``--env-file``)."""
-    path = ctx.cfg.env_file
-    if path is None:
-        return None
-
-    def build() -> EnvFile | None:
-        try:
-            text = Path(path).read_bytes().decode("utf-8", errors="replace")
-        except OSError:
-            return None
-        return parse_env_text(str(path), text)
-
-    return ctx.memo("cfg:profile_envfile", build)
 
 
 def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:
@@ -73,7 +65,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     # example files hold placeholders by design; development files may hold weak local secrets
     files: list[EnvFile] = [ef for ef in env_files(ctx)
                             if ef.kind in ("production", "staging", "unknown")]
-    prof = _profile_file(ctx)
+    prof = profile_env_file(ctx)
     if prof is not None:
         files.insert(0, prof)
     for ef in files:
@@ -130,7 +122,7 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
     Remediation: generate 32+ random bytes, e.g. ``python -c "import secrets;
     print(secrets.token_urlsafe(48))"``, and rotate the secret (all sessions are invalidated).
     """
-    prof = _profile_file(ctx)
+    prof = profile_env_file(ctx)
     if prof is None:
         raise Skip("no --env-file: signing secrets not verified")
     g = env_graph(ctx)
@@ -176,7 +168,7 @@ def shared_secrets(ctx: Context) -> list[Finding]:
     Remediation: generate separate secrets per environment and rotate the shared ones.
     """
     prod: list[EnvFile] = [ef for ef in env_files(ctx) if ef.kind == "production"]
-    prof = _profile_file(ctx)
+    prof = profile_env_file(ctx)
     if prof is not None and ctx.cfg.profile == "production":
         prod.insert(0, prof)
     others: list[EnvFile] = [ef for ef in env_files(ctx)

@@ -17,17 +17,14 @@ import re
 import time
 from dataclasses import dataclass
 
-from prodaudit.checks.config.envfiles import env_files
-from prodaudit.checks.config.secretvalues import (
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.product.envfiles import env_files
+from prodaudit.product.secretvalues import (
     is_secret_var,
     placeholder_reason,
     shannon_bits_per_char,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import MASK
-from prodaudit.registry import check
 
 log = logging.getLogger("prodaudit.config.secrets")
 

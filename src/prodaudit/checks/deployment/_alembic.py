@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from prodaudit.checks.deployment._common import is_postgres, libpq_url, rel, sqlalchemy_url
-from prodaudit.context import Context
-from prodaudit.outcome import Skip
+from prodaudit.checks.api import Context, Skip
+from prodaudit.checks.deployment._common import rel
+from prodaudit.product.database import connect, error_line, is_postgres, sqlalchemy_url
 
 SCRATCH_PREFIX = "prodaudit_scratch_"
 RESULT_MARK = "PRODAUDIT-ALEMBIC-RESULT "
@@ -293,12 +293,11 @@ def scratch_database(server_url: str) -> Iterator[tuple[str, list[bool]]]:
     from psycopg import sql
 
     name = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
-    conninfo = libpq_url(server_url)
     try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        with connect(server_url, timeout=5) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = error_line(exc, server_url)
         raise Skip(f"cannot create a scratch database on {_server_label(server_url)}: {first} "
                    "(the role needs CREATEDB)") from None
     dropped = [False]
@@ -306,7 +305,7 @@ def scratch_database(server_url: str) -> Iterator[tuple[str, list[bool]]]:
         yield _with_db(server_url, name), dropped
     finally:
         try:
-            with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            with connect(server_url, timeout=5) as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(name)))
             dropped[0] = True

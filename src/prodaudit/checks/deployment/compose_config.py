@@ -7,18 +7,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
+    deployed,
     rel,
     require_compose_files,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.product.compose import read_env_file
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, $NAME
 _REF_RE = re.compile(
@@ -61,10 +58,17 @@ def env_file_values(ctx: Context, files: list[Path]) -> tuple[dict[str, str], st
     path = ctx.cfg.env_file or files[0].parent / ".env"
     if not path.is_file():
         return {}, f"{path} (absent)"
-    try:
-        return {k: v or "" for k, v in dotenv_values(path).items()}, str(path)
-    except (OSError, UnicodeDecodeError):
+    ef = read_env_file(path, str(path), ctx.cfg.secrets.max_file_bytes)
+    if ef is None:
         return {}, f"{path} (unreadable)"
+    return ef.values, str(path)
+
+
+def _all_files(ctx: Context, files: list[Path]) -> list[Path]:
+    """The compose files and every file they include (they all hold ``${VAR}`` references)."""
+    p = deployed(ctx)
+    extra = [ctx.repo / f.path for f in p.files[len(p.paths):]] if p is not None else []
+    return files + [f for f in extra if f not in files]
 
 
 @check("DEP-001", "docker compose config succeeds with the profile's env file",
@@ -83,7 +87,7 @@ def compose_config_valid(ctx: Context) -> list[Finding]:
     """
     files = require_compose_files(ctx)
     env, env_label = env_file_values(ctx, files)
-    refs = var_refs(files)
+    refs = var_refs(_all_files(ctx, files))
     shell = os.environ
     missing_required: dict[str, VarRef] = {}
     missing_plain: dict[str, VarRef] = {}

@@ -23,20 +23,17 @@ from typing import Any
 
 import httpx
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_base_args,
     compose_config,
     compose_env,
+    json_share,
     registry_unreachable,
     rel,
     require_compose_files,
 )
-from prodaudit.checks.deployment.monitoring import json_share
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped
-from prodaudit.registry import check
 
 PORT_IN_URL_RE = re.compile(
     r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"]*)?")
@@ -282,7 +279,6 @@ def _check_logs(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
 
 
 def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
-    service = ctx.cfg.docker.service
     base = compose_base_args(ctx, lc.files, lc.project)
     timeout = ctx.cfg.docker.up_timeout_seconds
     start = time.monotonic()
@@ -301,10 +297,12 @@ def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
     lc.services = _service_containers(ctx, lc)
     if not lc.up_ok or stop.is_set():
         return
-    try:
-        svc_cfg = compose_config(ctx).get("services", {}).get(service) or {}
-    except (ComposeError, Skip):
-        svc_cfg = {}
+    api = ctx.api_service()
+    if api is None:
+        why = "no API service detected in the compose project: set docker.service"
+        lc.health, lc.restart, lc.logs = [skipped(why)], [skipped(why)], [skipped(why)]
+        return
+    service, svc_cfg = api.name, api.config
     url = _health_url(ctx, svc_cfg)
     lc.health = ([_check_health(ctx, url)] if url else
                  [skipped(f"no host port for service {service}: set docker.health_url")])

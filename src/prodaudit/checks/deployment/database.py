@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
-from prodaudit.checks.deployment._common import (
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.database import (
+    CONNECT_TIMEOUT_S,
+    connect,
     database_url,
+    error_line,
     is_local_host,
     is_postgres,
-    libpq_url,
     url_host,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
-CONNECT_TIMEOUT_S = 5
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")
 ENGINE_FUNCS = ("create_engine", "create_async_engine")
 SKIP_PARTS = ("alembic/", "migrations/", "tests/", "test/", "examples/", "docs/")
@@ -54,11 +51,6 @@ def _loc(ctx: Context) -> str:
     return f"env {ctx.cfg.database.url_env}"
 
 
-def _pg_connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
-
-    return psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
-
-
 @check("DEP-050", "The production DATABASE_URL connects", severity=Severity.CRITICAL,
        needs=("database",), checklist=("P.1.3", "4.2.2"))
 def connects(ctx: Context) -> list[Finding]:
@@ -75,10 +67,10 @@ def connects(ctx: Context) -> list[Finding]:
                            location=_loc(ctx))]
         raise Skip(f"only PostgreSQL connections are verified (got {url.split(':', 1)[0]})")
     try:
-        with _pg_connect(url) as conn:
+        with connect(url, timeout=CONNECT_TIMEOUT_S) as conn:
             row = conn.execute("SELECT version(), current_database(), current_user").fetchone()
     except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = error_line(exc, url)
         return [failed(f"cannot connect with {ctx.cfg.database.url_env}: {first}",
                        location=_loc(ctx))]
     assert row is not None
@@ -171,7 +163,7 @@ def fk_indexes(ctx: Context) -> list[Finding]:
     if not is_postgres(url):
         raise Skip("foreign-key indexes are checked on PostgreSQL only")
     try:
-        with _pg_connect(url) as conn:
+        with connect(url, timeout=CONNECT_TIMEOUT_S) as conn:
             conn.execute("SET statement_timeout = 15000")
             count_row = conn.execute(FK_COUNT_SQL).fetchone()
             rows = conn.execute(FK_WITHOUT_INDEX_SQL).fetchall()
@@ -179,7 +171,7 @@ def fk_indexes(ctx: Context) -> list[Finding]:
                 "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
                 "('pg_catalog', 'information_schema')").fetchone()
     except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = error_line(exc, url)
         raise Skip(f"cannot query the catalog: {first}") from None
     total = int(count_row[0]) if count_row else 0
     if not tables_row or int(tables_row[0]) == 0:

@@ -13,18 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 from prodaudit.checks.deployment._common import (
-    ComposeError,
-    compose_config,
-    compose_files,
     registry_unreachable,
     rel,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import is_secret_name
-from prodaudit.registry import check
 
 TAG_PREFIX = "prodaudit-audit-"
 LOG_TAIL = 4000
@@ -61,25 +55,16 @@ class BuiltImage:
 
 def build_spec(ctx: Context) -> tuple[Path, Path, str | None, dict[str, str], str]:
     """(dockerfile, context, target, build args, source note) of the audited service's image."""
-    service = ctx.cfg.docker.service
-    args: dict[str, str] = {}
-    if compose_files(ctx):
-        try:
-            svc = compose_config(ctx).get("services", {}).get(service) or {}
-        except (ComposeError, Skip):
-            svc = {}
-        build = svc.get("build")
-        if isinstance(build, dict) and build.get("context"):
-            context_dir = Path(build["context"])
-            dockerfile = context_dir / build.get("dockerfile", "Dockerfile")
-            args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
-            return (dockerfile, context_dir, build.get("target"), args,
-                    f"compose service {service}")
+    api = ctx.api_service()
+    if api is not None and api.build is not None:
+        b = api.build
+        return b.dockerfile, b.context, b.target, dict(b.args), f"compose service {api.name}"
     dockerfile = ctx.repo / "Dockerfile"
     if not dockerfile.is_file():
+        name = api.name if api is not None else ctx.cfg.docker.service
         raise Skip(f"no Dockerfile at the repository root and no build section for compose "
-                   f"service {service!r} (docker.service)")
-    return dockerfile, ctx.repo, None, args, "repository Dockerfile"
+                   f"service {name or '(no API service detected)'!r} (docker.service)")
+    return dockerfile, ctx.repo, None, {}, "repository Dockerfile"
 
 
 def _build(ctx: Context) -> BuiltImage:
@@ -348,12 +333,9 @@ def no_secrets(ctx: Context) -> list[Finding]:
 
 
 def _compose_container_ports(ctx: Context) -> list[int]:
-    try:
-        svc = compose_config(ctx).get("services", {}).get(ctx.cfg.docker.service) or {}
-    except (ComposeError, Skip):
-        return []
+    api = ctx.api_service()
     ports: list[int] = []
-    for p in svc.get("ports") or []:
+    for p in (api.config.get("ports") or []) if api is not None else []:
         if isinstance(p, dict) and p.get("target"):
             ports.append(int(p["target"]))
     return ports

@@ -7,12 +7,21 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.deployment._alembic import ScratchRun, StepResult, loc, project, scratch_run
-from prodaudit.checks.deployment._common import database_url, is_postgres, rel, sqlalchemy_url
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.deployment._common import rel
+from prodaudit.product.database import database_url, is_postgres, sqlalchemy_url
 
 
 @check("DEP-040", "Alembic migrations have a single head", severity=Severity.HIGH,

@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
-    ComposeError,
-    compose_config,
-    raw_services,
+    api_name,
+    json_share,
     rel,
     require_compose_files,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 READINESS_RE = re.compile(r"/(health/ready|health/readiness|readyz|ready|readiness)\b")
 LIVENESS_RE = re.compile(r"/(health|healthz|livez|ping|health/live)\b")
@@ -35,18 +30,12 @@ LOG_SAMPLE_LINES = 200
 
 def _service_healthcheck(ctx: Context) -> tuple[str, dict[str, Any] | None, str]:
     """(service name, healthcheck mapping or None, source note)."""
-    files = require_compose_files(ctx)
-    wanted = ctx.cfg.docker.service
-    note = "docker compose config"
-    try:
-        services = compose_config(ctx).get("services", {})
-    except (ComposeError, Skip) as exc:
-        services = raw_services(files)
-        note = f"compose files read without interpolation ({str(exc).splitlines()[0][:120]})"
-    if wanted not in services:
-        raise Skip(f"service {wanted!r} (docker.service) not in the compose files "
-                   f"({', '.join(sorted(services)) or 'no services'})")
-    hc = services[wanted].get("healthcheck")
+    require_compose_files(ctx)
+    wanted = api_name(ctx)
+    api = ctx.api_service()
+    assert api is not None
+    note = api.project.source  # "docker compose config", or prodaudit's merge and why
+    hc = api.config.get("healthcheck")
     return wanted, hc if isinstance(hc, dict) else None, note
 
 
@@ -186,25 +175,6 @@ def error_tracking(ctx: Context) -> list[Finding]:
                            location=location)]
     return [passed(f"error tracking configured: {', '.join(sorted(present))} set",
                    location=location)]
-
-
-def json_share(lines: list[str]) -> tuple[int, int, list[str]]:
-    """(JSON object lines, total non-empty lines, examples of non-JSON lines)."""
-    total = ok = 0
-    bad: list[str] = []
-    for line in lines:
-        if not line.strip():
-            continue
-        total += 1
-        try:
-            if isinstance(json.loads(line), dict):
-                ok += 1
-                continue
-        except ValueError:
-            pass
-        if len(bad) < 3:
-            bad.append(line[:200])
-    return ok, total, bad
 
 
 @check("DEP-073", "Application logs are structured (JSON lines)", severity=Severity.LOW,

@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from prodaudit.checks.deployment._common import is_local_host
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.database import is_local_host
 
 TIMEOUT_S = 5.0
 WILDCARDS = ("*", "0.0.0.0", "::", "::*")  # noqa: S104 - compared, not bound

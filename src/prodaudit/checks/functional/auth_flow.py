@@ -6,116 +6,78 @@ FUN-022 one private login each, FUN-023 two failed attempts, FUN-024 one registr
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from typing import Any
 
 from prodaudit.auth import (
     LOGOUT_PATH_RE,
-    ME_PATH_RE,
     REFRESH_PATH_RE,
-    AuthError,
     AuthSession,
     credentials_from_env,
     extract_tokens,
     find_endpoint,
-    login,
     login_attempt,
     login_body_kinds,
     login_url,
     username_field,
 )
-from prodaudit.checks.functional.operations import act_on
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.checks.functional._auth import (
+    error_shape,
+    me_url,
+    openapi_or_none,
+    private_login,
+    record,
+    refresh_cookie,
+)
 
 REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
-VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
-
-
-# ---- shared helpers -----------------------------------------------------------------------
-async def _doc(ctx: Context) -> OpenAPIDoc | None:
-    try:
-        return await ctx.openapi()
-    except Skip:
-        return None
-
-
-def _steps(ctx: Context) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = ctx.memo("functional:auth_flow", list)
-    return steps
-
-
-async def record(
-    ctx: Context, check_id: str, step: str, ex: Exchange | None, result: str, detail: str = ""
-) -> None:
-    """Append one step of the auth flow to ``facts.auth_flow`` (re-exported)."""
-    steps = _steps(ctx)
-    steps.append(
-        {
-            "check": check_id,
-            "step": step,
-            "request": f"{ex.method} {ex.url}" if ex is not None else "",
-            "status": ex.status if ex is not None else None,
-            "result": result,
-            "detail": detail,
-        }
-    )
-    ctx.export("auth_flow", sorted(steps, key=lambda s: str(s["check"])))
-    if ex is not None:
-        await act_on(ctx, check_id, ex, step, result, detail)
-
-
-async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
-    return find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
-
-
-async def private_login(ctx: Context, check_id: str) -> AuthSession:
-    """A session of the audit account of this check's own (not the shared one)."""
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
-    ctx.redact.register(creds.password)
-    try:
-        sess = await login(ctx.http, ctx.base_url, await _doc(ctx), ctx.cfg.auth, creds)
-    except AuthError as exc:
-        raise Skip(f"audit account login failed: {exc}") from None
-    ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
-    # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
-    shared = getattr(ctx, "_sessions", {}).get("first")
-    if shared is not None and ctx.cfg.auth.token_scheme is None:
-        sess.scheme = shared.scheme
-    await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")
-    return sess
-
-
-def _refresh_cookie(sess: AuthSession) -> tuple[str, str] | None:
-    for raw in sess.login_exchange.header_all("set-cookie"):
-        name, _, rest = raw.partition("=")
-        if "refresh" in name.lower():
-            return name.strip(), rest.split(";", 1)[0]
-    return None
-
-
-def _error_shape(ex: Exchange) -> str:
-    """Status and body with volatile fields removed, for comparing two error answers."""
-    try:
-        body: Any = ex.json()
-    except ValueError:
-        body = ex.text.strip()[:500]
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if not VOLATILE_KEYS.search(str(k))}
-    return f"{ex.status} {json.dumps(body, sort_keys=True)}"
 
 
 # ---- checks -------------------------------------------------------------------------------
+async def _other_scheme(ctx: Context, sess: AuthSession, url: str,
+                        ex: Exchange) -> tuple[Exchange, list[Finding]]:
+    """A 401 to the token: is it accepted with another Authorization scheme (then used)?"""
+    for scheme in ("Bearer", "Token", "JWT"):
+        if scheme == sess.scheme:
+            continue
+        retry = await ctx.http.get(url, headers={"Authorization": f"{scheme} {sess.access_token}"})
+        if retry.status == 200:
+            note = warned(f"the token is accepted with the {scheme!r} scheme, not "
+                          f"{sess.scheme!r}: set auth.token_scheme = {scheme!r}",
+                          location=f"GET {url}")
+            sess.scheme = scheme
+            return retry, [note]
+    return ex, []
+
+
+async def _judge_me(ctx: Context, url: str, ex: Exchange, username: str) -> Finding:
+    """The current-user endpoint's answer to the audit account's token."""
+    if ex.status != 200:
+        await record(ctx, "FUN-020", "current user", ex, "fail")
+        return failed(f"GET {url} with the audit account's token answered {ex.status or ex.error}",
+                      location=f"GET {url}", evidence=ex.evidence())
+    if username.lower() not in ex.text.lower():
+        await record(ctx, "FUN-020", "current user", ex, "warn", "does not mention the account")
+        return warned(f"GET {url} answered 200 but the body does not mention the audit "
+                      "account's user name", location=f"GET {url}", evidence=ex.evidence())
+    await record(ctx, "FUN-020", "current user", ex, "ok")
+    return passed(f"GET {url} answered 200 and describes the audit account", location=f"GET {url}")
+
+
 @check(
     "FUN-020",
     "Audit account logs in and the current-user endpoint answers",
@@ -142,7 +104,7 @@ async def login_and_me(ctx: Context) -> list[Finding]:
         raise Skip(
             f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
         )
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     if login_url(doc, ctx.cfg.auth, ctx.base_url) is None:
         return [
             failed(
@@ -179,48 +141,9 @@ async def login_and_me(ctx: Context) -> list[Finding]:
         return findings
     ex = await ctx.http.get(url, headers=sess.headers())
     if ex.status == 401 and not sess.token_in_cookie and ctx.cfg.auth.token_scheme is None:
-        for scheme in ("Bearer", "Token", "JWT"):
-            if scheme == sess.scheme:
-                continue
-            retry = await ctx.http.get(
-                url, headers={"Authorization": f"{scheme} {sess.access_token}"}
-            )
-            if retry.status == 200:
-                findings.append(
-                    warned(
-                        f"the token is accepted with the {scheme!r} scheme, not "
-                        f"{sess.scheme!r}: set auth.token_scheme = {scheme!r}",
-                        location=f"GET {url}",
-                    )
-                )
-                sess.scheme = scheme
-                ex = retry
-                break
-    if ex.status != 200:
-        await record(ctx, "FUN-020", "current user", ex, "fail")
-        findings.append(
-            failed(
-                f"GET {url} with the audit account's token answered {ex.status or ex.error}",
-                location=f"GET {url}",
-                evidence=ex.evidence(),
-            )
-        )
-        return findings
-    if creds.username.lower() not in ex.text.lower():
-        await record(ctx, "FUN-020", "current user", ex, "warn", "does not mention the account")
-        findings.append(
-            warned(
-                f"GET {url} answered 200 but the body does not mention the audit "
-                "account's user name",
-                location=f"GET {url}",
-                evidence=ex.evidence(),
-            )
-        )
-    else:
-        await record(ctx, "FUN-020", "current user", ex, "ok")
-        findings.append(
-            passed(f"GET {url} answered 200 and describes the audit account", location=f"GET {url}")
-        )
+        ex, note = await _other_scheme(ctx, sess, url, ex)
+        findings += note
+    findings.append(await _judge_me(ctx, url, ex, creds.username))
     return findings
 
 
@@ -242,13 +165,13 @@ async def refresh_flow(ctx: Context) -> list[Finding]:
     Remediation: accept the refresh token (body or HttpOnly cookie), rotate it, return a new
     access token in the same shape as the login response.
     """
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(doc, ctx.cfg.auth.refresh_url, REFRESH_PATH_RE, ("POST",), ctx.base_url)
     if url is None:
         raise Skip("no refresh endpoint (auth.refresh_url or a POST path like /auth/refresh)")
     me = await me_url(ctx, doc)
     sess = await private_login(ctx, "FUN-021")
-    cookie = _refresh_cookie(sess)
+    cookie = refresh_cookie(sess)
     if sess.refresh_token:
         ex = await ctx.http.request("POST", url, json={"refresh_token": sess.refresh_token})
         if ex.status == 422 and cookie is not None:
@@ -333,7 +256,7 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     Remediation: keep a denylist of revoked token ids (``jti``) in Redis with a TTL equal to the
     token's remaining lifetime and check it on every request; revoke the refresh token too.
     """
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(
         doc, ctx.cfg.auth.logout_url, LOGOUT_PATH_RE, ("POST", "DELETE", "GET"), ctx.base_url
     )
@@ -359,7 +282,7 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
         ]
         method = ops[0].method if ops else "POST"
     headers = dict(sess.headers())
-    cookie = _refresh_cookie(sess)
+    cookie = refresh_cookie(sess)
     if cookie is not None and "Cookie" not in headers:
         headers["Cookie"] = f"{cookie[0]}={cookie[1]}"
     out = await ctx.http.request(method, url, headers=headers)
@@ -397,6 +320,26 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     ]
 
 
+async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange) -> list[Finding]:
+    """The answer to a login with a wrong password or an unknown user (expected 401/400)."""
+    assert ex.status is not None
+    step = f"log in with {label}"
+    if 200 <= ex.status < 300:
+        await record(ctx, "FUN-023", step, ex, "fail", "accepted")
+        return [failed(f"{loc} accepted a login with a {label}", location=loc,
+                       evidence=ex.evidence(), severity=Severity.CRITICAL)]
+    if ex.status >= 500:
+        await record(ctx, "FUN-023", step, ex, "fail", "server error")
+        return [failed(f"{loc} answered {ex.status} to a login with a {label}", location=loc,
+                       evidence=ex.evidence())]
+    if ex.status not in (400, 401):
+        await record(ctx, "FUN-023", step, ex, "warn")
+        return [warned(f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
+                       location=loc, evidence=ex.evidence())]
+    await record(ctx, "FUN-023", step, ex, "ok")
+    return []
+
+
 @check(
     "FUN-023",
     "Failed logins do not reveal whether the user exists",
@@ -421,7 +364,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
         raise Skip(
             f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
         )
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = login_url(doc, ctx.cfg.auth, ctx.base_url)
     if url is None:
         raise Skip("no login endpoint found (auth.login_url)")
@@ -447,38 +390,8 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
             raise Skip(f"{loc}: rate limited (429) before the failed-login comparison")
     findings: list[Finding] = []
     for label, ex in (("wrong password", known_ex), ("unknown user", unknown_ex)):
-        assert ex.status is not None
-        if 200 <= ex.status < 300:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "accepted")
-            findings.append(
-                failed(
-                    f"{loc} accepted a login with a {label}",
-                    location=loc,
-                    evidence=ex.evidence(),
-                    severity=Severity.CRITICAL,
-                )
-            )
-        elif ex.status >= 500:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "fail", "server error")
-            findings.append(
-                failed(
-                    f"{loc} answered {ex.status} to a login with a {label}",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
-        elif ex.status not in (400, 401):
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "warn")
-            findings.append(
-                warned(
-                    f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
-        else:
-            await record(ctx, "FUN-023", f"log in with {label}", ex, "ok")
-    a, b = _error_shape(known_ex), _error_shape(unknown_ex)
+        findings += await _judge_failed_login(ctx, loc, label, ex)
+    a, b = error_shape(known_ex), error_shape(unknown_ex)
     if a != b:
         findings.append(
             failed(
@@ -517,7 +430,7 @@ async def registration(ctx: Context) -> list[Finding]:
     """
     if not ctx.cfg.allow_mutations:
         raise Skip("registration creates an account: only with allow_mutations (--allow-mutations)")
-    doc = await _doc(ctx)
+    doc = await openapi_or_none(ctx)
     url = find_endpoint(doc, ctx.cfg.auth.register_url, REGISTER_PATH_RE, ("POST",), ctx.base_url)
     if url is None:
         raise Skip(

@@ -7,11 +7,19 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 
 MAX_ASSETS = 30
 LOOPBACK = ("localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]")  # noqa: S104
@@ -199,6 +207,29 @@ def _is_loopback(url: str) -> bool:
     return host in LOOPBACK or host.startswith("127.")
 
 
+async def _judge_api_base(ctx: Context, value: str, api: str, index_url: str,
+                          where: str) -> Finding:
+    """One API base URL configured in the bundle: the audited backend, or reachable through
+    the frontend's origin?"""
+    if value.startswith(("http://", "https://")):
+        if _origin(value) == api:
+            return passed(f"the frontend's API base URL {value} is the audited backend ({where})",
+                          location=where)
+        if _is_loopback(value) and not _is_loopback(api):
+            return failed(f"the frontend's API base URL is {value} (localhost) "
+                          f"but the backend is {api}", location=where)
+        return failed(f"the frontend's API base URL {value} is not the audited backend {api}",
+                      location=where)
+    probe = await ctx.http.get(urljoin(index_url, (value or "/").rstrip("/") + "/openapi.json"))
+    if probe.status == 200 and "json" in (probe.header("content-type") or ""):
+        return passed(f"the frontend uses a same-origin API base "
+                      f"{value or '(empty)'} and the API answers there", location=where)
+    return warned(f"the frontend uses a same-origin API base {value or '(empty)'} but "
+                  f"{probe.url} answered {probe.status or probe.error}: the backend "
+                  f"{api} must be reachable through the frontend origin",
+                  location=where, evidence=probe.evidence(body_chars=200))
+
+
 @check(
     "FUN-041",
     "API base URL compiled into the frontend is the audited backend",
@@ -228,51 +259,7 @@ async def frontend_api_url(ctx: Context) -> list[Finding]:
     if keyed:
         findings: list[Finding] = []
         for value in sorted(set(keyed)):
-            if value.startswith(("http://", "https://")):
-                if _origin(value) == api:
-                    findings.append(
-                        passed(
-                            f"the frontend's API base URL {value} is the audited backend ({where})",
-                            location=where,
-                        )
-                    )
-                elif _is_loopback(value) and not _is_loopback(api):
-                    findings.append(
-                        failed(
-                            f"the frontend's API base URL is {value} (localhost) "
-                            f"but the backend is {api}",
-                            location=where,
-                        )
-                    )
-                else:
-                    findings.append(
-                        failed(
-                            f"the frontend's API base URL {value} is not the audited backend {api}",
-                            location=where,
-                        )
-                    )
-            else:
-                probe = await ctx.http.get(
-                    urljoin(bundle.index.url, (value or "/").rstrip("/") + "/openapi.json")
-                )
-                if probe.status == 200 and "json" in (probe.header("content-type") or ""):
-                    findings.append(
-                        passed(
-                            f"the frontend uses a same-origin API base "
-                            f"{value or '(empty)'} and the API answers there",
-                            location=where,
-                        )
-                    )
-                else:
-                    findings.append(
-                        warned(
-                            f"the frontend uses a same-origin API base {value or '(empty)'} but "
-                            f"{probe.url} answered {probe.status or probe.error}: the backend "
-                            f"{api} must be reachable through the frontend origin",
-                            location=where,
-                            evidence=probe.evidence(body_chars=200),
-                        )
-                    )
+            findings.append(await _judge_api_base(ctx, value, api, bundle.index.url, where))
         return findings
     if any(_origin(u) == api for u in urls):
         return [passed(f"the bundle references the audited backend {api}", location=where)]

@@ -2,86 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
-
-LIVENESS_CANDIDATES = (
-    "/health",
-    "/healthz",
-    "/api/health",
-    "/api/v1/health",
-    "/livez",
-    "/ping",
-    "/status",
-    "/api/healthz",
-    "/health/live",
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
 )
-
-
-class Unusable(Exception):
-    """Health candidates answered, but unusably (a redirect loop, ...): the check is ERROR."""
-
-
-def unusable_is_error(
-    func: Callable[[Context], Awaitable[list[Finding]]],
-) -> Callable[[Context], Awaitable[list[Finding]]]:
-    """Turn ``Unusable`` raised while finding health endpoints into an ERROR finding."""
-
-    @functools.wraps(func)
-    async def wrapper(ctx: Context) -> list[Finding]:
-        try:
-            return await func(ctx)
-        except Unusable as exc:
-            return [errored(str(exc), location=ctx.base_url)]
-
-    return wrapper
-
-
-async def _redirect_trouble(ctx: Context, redirected: list[str]) -> None:
-    """Raise Unusable when following a candidate's redirect fails (loop, dead end)."""
-    if not redirected:
-        return
-    ex = await ctx.http.get(ctx.url(redirected[0]), follow_redirects=True)
-    if ex.status is None:
-        raise Unusable(f"GET {redirected[0]}: {ex.error}")
-
-
-async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
-    """The liveness path (configured, from OpenAPI, or a common path) and the paths tried."""
-    if ctx.cfg.health.liveness_path:
-        return ctx.cfg.health.liveness_path, [ctx.cfg.health.liveness_path]
-    candidates = list(LIVENESS_CANDIDATES)
-    try:
-        doc = await ctx.openapi()
-        spec_paths = [
-            op.path
-            for op in doc.operations
-            if op.method == "GET" and "health" in op.path.lower() and "{" not in op.path
-        ]
-        candidates = sorted(spec_paths, key=len) + [c for c in candidates if c not in spec_paths]
-    except Skip:
-        pass
-    tried = []
-    redirected = []
-    for path in candidates[:12]:
-        tried.append(path)
-        ex = await ctx.http.get(ctx.url(path))
-        if ex.status == 200:
-            return path, tried
-        if ex.status is None:
-            raise Unusable(f"GET {path}: {ex.error}")
-        if 300 <= ex.status < 400:
-            redirected.append(path)
-    await _redirect_trouble(ctx, redirected)
-    raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}); set health.liveness_path")
+from prodaudit.checks.functional._health import Unusable, find_liveness, redirect_trouble, unusable_is_error
 
 
 @check(
@@ -193,7 +130,7 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
             return ex, tried
         if ex.status is not None and 300 <= ex.status < 400:
             redirected.append(path)
-    await _redirect_trouble(ctx, redirected)
+    await redirect_trouble(ctx, redirected)
     return None, tried
 
 
@@ -258,6 +195,46 @@ def _json(ex: Exchange) -> Any:
         return None
 
 
+def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> list[Finding]:
+    """The readiness answer against the dependencies it reports: 503 exactly when one is down."""
+    findings: list[Finding] = []
+    if down and ex.status == 200:
+        findings.append(
+            failed(
+                f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
+                f"keeps routing traffic ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif down:
+        findings.append(
+            passed(
+                f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+        findings.append(
+            failed(
+                f"dependency down right now: {', '.join(down)} — the target is not ready",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    elif ex.status == 503:
+        findings.append(
+            failed(
+                f"{loc} answers 503 although every reported dependency is up ({listing})",
+                location=loc,
+                evidence=ex.evidence(),
+            )
+        )
+    else:
+        findings.append(passed(f"{loc} answers 200 and reports {listing}", location=loc))
+    return findings
+
+
 @check(
     "FUN-002",
     "Readiness endpoint reports its dependencies and answers 503 when one is down",
@@ -311,41 +288,7 @@ async def readiness(ctx: Context) -> list[Finding]:
         ]
     down = sorted(n for n, (_, s) in deps.items() if s == "down")
     listing = ", ".join(f"{n}={s}" for n, (_, s) in sorted(deps.items()))
-    findings: list[Finding] = []
-    if down and ex.status == 200:
-        findings.append(
-            failed(
-                f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
-                f"keeps routing traffic ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    elif down:
-        findings.append(
-            passed(
-                f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-        findings.append(
-            failed(
-                f"dependency down right now: {', '.join(down)} — the target is not ready",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    elif ex.status == 503:
-        findings.append(
-            failed(
-                f"{loc} answers 503 although every reported dependency is up ({listing})",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        )
-    else:
-        findings.append(passed(f"{loc} answers 200 and reports {listing}", location=loc))
+    findings = _judge_readiness(ex, loc, down, listing)
     kinds = {k for k, _ in deps.values() if k}
     missing = [d for d in expected_dependencies(ctx) if d not in kinds]
     if missing:

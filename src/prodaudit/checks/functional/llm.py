@@ -6,28 +6,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from prodaudit.checks.functional.operations import act_on, is_llm_op, param_value
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.checks.functional._llm import answer_text
+from prodaudit.checks.functional._operations import act_on, is_llm_op, param_value
 
 PROMPT = "Reply with one short sentence: what is 2 + 2?"
 TEXT_FIELDS = ("prompt", "message", "input", "query", "question", "text", "content")
-ANSWER_KEYS = (
-    "reply",
-    "answer",
-    "content",
-    "text",
-    "output",
-    "response",
-    "message",
-    "completion",
-    "result",
-    "generated_text",
-)
 TRACE_RE = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+", re.I)
 TRUE_WORDS = ("1", "true", "yes", "on")
 
@@ -165,34 +163,6 @@ async def first_answer(ctx: Context) -> tuple[LlmEndpoint, Exchange]:
 
     ex: Exchange = await ctx.amemo("functional:llm-answer", build)
     return ep, ex
-
-
-def answer_text(ex: Exchange) -> str:
-    """The answer's text from common response shapes (OpenAI-style, {reply}, {answer}, ...)."""
-    try:
-        body: Any = ex.json()
-    except ValueError:
-        return ex.text.strip()
-    if isinstance(body, dict):
-        choices = body.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            msg = choices[0].get("message") or {}
-            text = msg.get("content") if isinstance(msg, dict) else None
-            if isinstance(text, str):
-                return text.strip()
-            if isinstance(choices[0].get("text"), str):
-                return str(choices[0]["text"]).strip()
-        for key in ANSWER_KEYS:
-            val = body.get(key)
-            if isinstance(val, str):
-                return val.strip()
-            if isinstance(val, dict):
-                inner = val.get("content") or val.get("text")
-                if isinstance(inner, str):
-                    return inner.strip()
-    if isinstance(body, str):
-        return body.strip()
-    return ""
 
 
 def _failed_at(ex: Exchange, loc: str, message: str) -> list[Finding]:

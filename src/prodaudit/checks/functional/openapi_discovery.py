@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prodaudit.checks.functional.operations import op_table
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.functional._operations import op_table
 from prodaudit.openapi import OpenAPIError, discover
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
 
 
 @check(

@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.auth import ME_PATH_RE, find_endpoint
-from prodaudit.checks.functional.health import find_liveness, unusable_is_error
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.checks.functional._health import find_liveness, unusable_is_error
 
 
 def percentile(values: list[float], pct: float) -> float:

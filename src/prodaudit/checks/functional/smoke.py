@@ -5,25 +5,36 @@ from __future__ import annotations
 
 import re
 import time
-import warnings
 from typing import Any
 
-from prodaudit.checks.functional.operations import (
+from prodaudit.auth import AuthSession
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
+from prodaudit.checks.functional._operations import (
+    OpRow,
     OpTable,
     build_request,
     check_response,
     collect_ids,
+    delete_operation,
     is_auth_op,
     is_llm_op,
-    json_schema,
+    json_payload,
     op_table,
 )
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 MAX_OPERATIONS = 200
 WRITE_METHODS = ("POST", "PUT", "PATCH")
@@ -54,6 +65,43 @@ def _admin_like(ctx: Context, op: Operation) -> bool:
 def _ordered(ops: list[Operation]) -> list[Operation]:
     """Operations without path parameters first (their answers supply ids for the others)."""
     return sorted(ops, key=lambda o: ("{" in o.path, o.path.count("/"), o.path, o.method))
+
+
+def _judge_anonymous(doc: OpenAPIDoc, op: Operation, ex: Exchange, row: OpRow) -> Finding:
+    """A protected operation's answer (not 401/403) to a request without credentials."""
+    loc = f"{op.method} {ex.url}"
+    what = "without credentials"
+    assert ex.status is not None
+    if 200 <= ex.status < 300:
+        row.act("FUN-011", what, ex.status, "fail", "answered without credentials")
+        declared = (
+            "is declared protected"
+            if doc.is_protected(op)
+            else ("is an administrative operation (declared without security)")
+        )
+        return failed(
+            f"{op.key} {declared} but answered {ex.status} without credentials",
+            location=loc,
+            evidence=ex.evidence(),
+            severity=Severity.CRITICAL,
+        )
+    if ex.status >= 500:
+        row.act("FUN-011", what, ex.status, "fail", "server error")
+        return failed(
+            f"{op.key} answered {ex.status} without credentials",
+            location=loc,
+            evidence=ex.evidence(),
+        )
+    if ex.status == 429:
+        row.act("FUN-011", what, ex.status, "skip", "rate limited")
+        return skipped(f"{op.key}: rate limited (429) before the check", location=loc)
+    row.act("FUN-011", what, ex.status, "warn", "neither 401 nor 403")
+    return warned(
+        f"{op.key} answered {ex.status} without credentials (expected 401 or 403: the "
+        "request is processed before authentication)",
+        location=loc,
+        evidence=ex.evidence(),
+    )
 
 
 @check(
@@ -113,43 +161,8 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
         if ex.status in (401, 403):
             row.act("FUN-011", what, ex.status, "ok", elapsed_s=ex.elapsed_s)
             ok.append(op.key)
-        elif 200 <= ex.status < 300:
-            row.act("FUN-011", what, ex.status, "fail", "answered without credentials")
-            declared = (
-                "is declared protected"
-                if doc.is_protected(op)
-                else ("is an administrative operation (declared without security)")
-            )
-            findings.append(
-                failed(
-                    f"{op.key} {declared} but answered {ex.status} without credentials",
-                    location=loc,
-                    evidence=ex.evidence(),
-                    severity=Severity.CRITICAL,
-                )
-            )
-        elif ex.status >= 500:
-            row.act("FUN-011", what, ex.status, "fail", "server error")
-            findings.append(
-                failed(
-                    f"{op.key} answered {ex.status} without credentials",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
-        elif ex.status == 429:
-            row.act("FUN-011", what, ex.status, "skip", "rate limited")
-            findings.append(skipped(f"{op.key}: rate limited (429) before the check", location=loc))
         else:
-            row.act("FUN-011", what, ex.status, "warn", "neither 401 nor 403")
-            findings.append(
-                warned(
-                    f"{op.key} answered {ex.status} without credentials (expected 401 or 403: the "
-                    "request is processed before authentication)",
-                    location=loc,
-                    evidence=ex.evidence(),
-                )
-            )
+            findings.append(_judge_anonymous(doc, op, ex, row))
     table.export(ctx)
     if ok:
         findings.append(
@@ -215,6 +228,25 @@ def _response_findings(
     return [], True
 
 
+def _safe_ops(ctx: Context, doc: OpenAPIDoc, table: OpTable) -> list[Operation]:
+    """The operations FUN-012 calls (safe, not authentication); the others are marked skipped."""
+    ops: list[Operation] = []
+    for op in _ordered(doc.operations):
+        if op.method not in ("GET", "HEAD"):
+            if op.method not in WRITE_METHODS + ("DELETE",) or not ctx.cfg.allow_mutations:
+                table.row(op).skip(
+                    "FUN-012",
+                    f"{op.method} is not a safe method (read-only audit; "
+                    "allow_mutations enables FUN-013)",
+                )
+            continue
+        if is_auth_op(op):
+            table.row(op).skip("FUN-012", "authentication endpoint (see FUN-020–024)")
+            continue
+        ops.append(op)
+    return ops
+
+
 @check(
     "FUN-012",
     "Safe operations answer documented statuses with schema-valid bodies",
@@ -238,20 +270,7 @@ async def safe_operations(ctx: Context) -> list[Finding]:
     """
     doc = await ctx.openapi()
     table = await op_table(ctx)
-    ops = []
-    for op in _ordered(doc.operations):
-        if op.method not in ("GET", "HEAD"):
-            if op.method not in WRITE_METHODS + ("DELETE",) or not ctx.cfg.allow_mutations:
-                table.row(op).skip(
-                    "FUN-012",
-                    f"{op.method} is not a safe method (read-only audit; "
-                    "allow_mutations enables FUN-013)",
-                )
-            continue
-        if is_auth_op(op):
-            table.row(op).skip("FUN-012", "authentication endpoint (see FUN-020–024)")
-            continue
-        ops.append(op)
+    ops = _safe_ops(ctx, doc, table)
     if not ops:
         raise Skip("the OpenAPI document declares no safe operation besides authentication")
     session = None
@@ -314,52 +333,50 @@ async def safe_operations(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _payload(doc: OpenAPIDoc, op: Operation) -> tuple[bool, Any, str]:
-    """(True, a schema-valid JSON payload, its source) — hypothesis-jsonschema — or
-    (False, None, why not)."""
-    body = op.request_body or {}
-    content = body.get("content") or {}
-    media = next((m for m in content if "json" in m.lower()), None)
-    if media is None:
-        return False, None, f"request body is not JSON ({', '.join(content) or 'none declared'})"
-    schema = (content[media] or {}).get("schema")
-    if not isinstance(schema, dict):
-        return False, None, "request body declares no schema"
-    if "example" in content[media]:
-        return True, content[media]["example"], "the documented example"
-    try:
-        from hypothesis import HealthCheck, Phase, find, settings
-        from hypothesis.errors import HypothesisException
-        from hypothesis_jsonschema import from_schema
-    except ImportError:
-        return (
-            False,
-            None,
-            "hypothesis-jsonschema is not installed (pip install hypothesis-jsonschema)",
+async def _delete_created(
+    ctx: Context, doc: OpenAPIDoc, table: OpTable, created: list[tuple[Operation, str]],
+    session: AuthSession | None,
+) -> tuple[list[Finding], list[str]]:
+    """Delete the objects the write calls created: (findings, the deletes that conformed)."""
+    findings: list[Finding] = []
+    ok: list[str] = []
+    for dele, path in created:
+        headers = None
+        if doc.is_protected(dele):
+            session = session if session is not None and not session.stale else await ctx.auth()
+            headers = session.headers()
+        ex = await ctx.http.request("DELETE", ctx.url(path), headers=headers)
+        part, good = _response_findings(
+            doc, dele, ex, table, "FUN-013", "deleting an object created"
         )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            strategy = from_schema(json_schema(doc, schema))
-            value = find(
-                strategy,
-                lambda _: True,
-                settings=settings(
-                    database=None,
-                    max_examples=20,
-                    deadline=None,
-                    phases=[Phase.generate],  # the simplest valid value, no shrinking (fast)
-                    suppress_health_check=list(HealthCheck),
-                ),
+        findings += part
+        if good and ex.status is not None and ex.status < 300:
+            ok.append(f"DELETE {path}")
+        elif good:
+            findings.append(
+                failed(
+                    f"DELETE {path} answered {ex.status}: the object created by the "
+                    "audit could not be deleted",
+                    location=f"DELETE {ex.url}",
+                    evidence=ex.evidence(),
+                )
             )
-    except (HypothesisException, Exception) as exc:  # noqa: BLE001 - generator limits
-        return False, None, f"no payload generated: {type(exc).__name__}: {str(exc)[:120]}"
-    return True, value, "generated from the schema (hypothesis-jsonschema)"
+    return findings, ok
 
 
-def _delete_op(doc: OpenAPIDoc, create: Operation) -> Operation | None:
-    rx = re.compile("^" + re.escape(create.path.rstrip("/")) + r"/\{[^/}]+\}/?$")
-    return next((o for o in doc.operations if o.method == "DELETE" and rx.match(o.path)), None)
+def _track_created(doc: OpenAPIDoc, op: Operation, ex: Exchange, body: dict[str, Any],
+                   created: list[tuple[Operation, str]]) -> list[Finding]:
+    """Remember how to delete the object a POST created (a WARN when the API offers no way)."""
+    obj_id = next((body[k] for k in ("id", "uuid", "slug") if k in body), None)
+    dele = delete_operation(doc, op)
+    if obj_id is not None and dele is not None:
+        param = dele.path.rsplit("{", 1)[1].split("}", 1)[0]
+        created.append((dele, dele.path.replace("{" + param + "}", str(obj_id))))
+    elif obj_id is not None:
+        return [warned(f"{op.key} created object {obj_id} and the API offers no "
+                       f"DELETE {op.path.rstrip('/')}/{{id}}: left in place",
+                       location=f"{op.method} {ex.url}")]
+    return []
 
 
 @check(
@@ -402,7 +419,7 @@ async def write_operations(ctx: Context) -> list[Finding]:
             row.skip("FUN-013", "time budget used up")
             continue
         ok_payload, payload, source = (
-            _payload(doc, op) if op.request_body else (True, None, "no request body")
+            json_payload(doc, op) if op.request_body else (True, None, "no request body")
         )
         if not ok_payload:
             row.skip("FUN-013", source)
@@ -432,40 +449,10 @@ async def write_operations(ctx: Context) -> list[Finding]:
         body = _json(ex)
         collect_ids(body, seen)
         if op.method == "POST" and ex.status in (200, 201) and isinstance(body, dict):
-            obj_id = next((body[k] for k in ("id", "uuid", "slug") if k in body), None)
-            dele = _delete_op(doc, op)
-            if obj_id is not None and dele is not None:
-                param = dele.path.rsplit("{", 1)[1].split("}", 1)[0]
-                created.append((dele, dele.path.replace("{" + param + "}", str(obj_id))))
-            elif obj_id is not None:
-                findings.append(
-                    warned(
-                        f"{op.key} created object {obj_id} and the API offers no "
-                        f"DELETE {op.path.rstrip('/')}/{{id}}: left in place",
-                        location=f"{op.method} {ex.url}",
-                    )
-                )
-    for dele, path in created:
-        headers = None
-        if doc.is_protected(dele):
-            session = session if session is not None and not session.stale else await ctx.auth()
-            headers = session.headers()
-        ex = await ctx.http.request("DELETE", ctx.url(path), headers=headers)
-        part, good = _response_findings(
-            doc, dele, ex, table, "FUN-013", "deleting an object created"
-        )
-        findings += part
-        if good and ex.status is not None and ex.status < 300:
-            ok.append(f"DELETE {path}")
-        elif good:
-            findings.append(
-                failed(
-                    f"DELETE {path} answered {ex.status}: the object created by the "
-                    "audit could not be deleted",
-                    location=f"DELETE {ex.url}",
-                    evidence=ex.evidence(),
-                )
-            )
+            findings += _track_created(doc, op, ex, body, created)
+    part, deleted = await _delete_created(ctx, doc, table, created, session)
+    findings += part
+    ok += deleted
     table.export(ctx)
     if ok:
         findings.append(passed(f"{len(ok)} write call(s) conformed: {', '.join(ok[:12])}"))

@@ -5,12 +5,11 @@ parsed (``ast``), never imported or executed."""
 from __future__ import annotations
 
 import ast
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from prodaudit.context import Context
+from prodaudit.checks.api import Context, InputError, load_json
 
 FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
 DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")
@@ -207,8 +206,8 @@ def frontend_sources(ctx: Context) -> FrontendSources:
             if name == "package.json":
                 text = ctx.read(rel)
                 try:
-                    data = json.loads(text or "")
-                except json.JSONDecodeError:
+                    data = load_json(text or "", rel)
+                except InputError:
                     continue
                 if isinstance(data, dict):
                     out.package_json[rel] = data

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, parts
-from prodaudit.checks.readiness.observability import compose_docs
-from prodaudit.checks.readiness.performance import pg_connect
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.product.database import pg_connect
 
 
 def judge_pitr(settings: dict[str, str]) -> list[Finding]:
@@ -155,13 +152,13 @@ def backup_jobs(ctx: Context) -> list[Finding]:
             restore.append(rel)
         if _SCHEDULE.search(rel) or (_SCHEDULE.search(text) and _BACKUP.search(text)):
             scheduled.append(rel)
-    for rel, data in compose_docs(ctx):
+    for proj, data in compose_docs(ctx):
         services = data.get("services")
         for name, svc in services.items() if isinstance(services, dict) else []:
             image = str(svc.get("image", "")) if isinstance(svc, dict) else ""
             if re.search(r"backup|pgbackrest|wal-g|barman|restic", f"{name} {image}", re.I):
-                backup.append(f"{rel}: service {name}")
-                scheduled.append(f"{rel}: service {name}")
+                backup.append(f"{proj.loc('services', name)}: service {name}")
+                scheduled.append(f"{proj.loc('services', name)}: service {name}")
     if not backup:
         return [
             failed(
@@ -216,7 +213,7 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
         raise Skip("no compose file with services")
     findings: list[Finding] = []
     spof: list[str] = []
-    for rel, data in docs_:
+    for proj, data in docs_:
         services = data.get("services")
         assert isinstance(services, dict)
         for name, svc in services.items():
@@ -228,7 +225,8 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
             if not restart or str(restart) == "no":
                 findings.append(
                     failed(
-                        f"service {name} has no restart policy", location=f"{rel}: services.{name}"
+                        f"service {name} has no restart policy",
+                        location=proj.loc("services", name, "restart"),
                     )
                 )
             replicas = deploy.get("replicas", svc.get("scale", 1))
@@ -244,7 +242,7 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
                         warned(
                             f"service {name} runs a single replica: every crash "
                             "or redeploy is an outage",
-                            location=f"{rel}: services.{name}",
+                            location=proj.loc("services", name, "deploy", "replicas"),
                         )
                     )
     ctx.export("readiness.single_points_of_failure", spof)

@@ -8,12 +8,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._scan import docs, find_doc_topic
-from prodaudit.checks.readiness.backend_code import backend_modules
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 _README_SECTIONS = {
     "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements",

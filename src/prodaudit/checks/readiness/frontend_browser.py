@@ -10,10 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._scan import FrontendSources, frontend_sources, line_of
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 _NET_CALL = re.compile(
     r"(?<![\w.])(fetch\s*\(|axios(\.\w+)?\s*\(|new\s+XMLHttpRequest|"

@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    load_json,
+    passed,
+    read_document,
+    warned,
+)
+from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, py_sources
-from prodaudit.checks.readiness.observability import compose_docs
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.redact import is_secret_name
-from prodaudit.registry import check
 
 _TAG_NAME = re.compile(r"(_TAG|_IMAGE|IMAGE_|_VERSION|^VERSION|RELEASE)$|^IMAGE", re.I)
 _PROFILE_NAME = re.compile(r"^(ENV|ENVIRONMENT|APP_ENV|NODE_ENV|PROFILE|STAGE|DEPLOY_ENV)$", re.I)
@@ -158,7 +167,7 @@ def rollback_path(ctx: Context) -> list[Finding]:
         )
     elif migrations:
         findings.append(passed(f"all {len(migrations)} migration(s) have a downgrade()"))
-    for rel, data in compose_docs(ctx):
+    for proj, data in compose_docs(ctx):
         services = data.get("services")
         for name, svc in services.items() if isinstance(services, dict) else []:
             if not isinstance(svc, dict) or "build" not in svc:
@@ -169,7 +178,7 @@ def rollback_path(ctx: Context) -> list[Finding]:
                     warned(
                         f"service {name} is built without an image name/tag: the "
                         "previous release cannot be redeployed by tag",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name, "image"),
                     )
                 )
             elif (
@@ -180,14 +189,14 @@ def rollback_path(ctx: Context) -> list[Finding]:
                 findings.append(
                     warned(
                         f"service {name} image {image} is not versioned",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name, "image"),
                     )
                 )
             else:
                 findings.append(
                     passed(
                         f"service {name} image {image} is versioned",
-                        location=f"{rel}: services.{name}",
+                        location=proj.loc("services", name, "image"),
                     )
                 )
     hits = find_doc_topic(ctx, r"roll-?back|revert|downgrade")
@@ -214,8 +223,8 @@ def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
     out = []
     for path in candidates:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            data = load_json(read_document(path), str(path))
+        except InputError:
             continue
         if not isinstance(data, dict):
             continue

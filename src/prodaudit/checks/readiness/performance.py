@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from prodaudit.checks.readiness._scan import call_name, parts, py_sources
-from prodaudit.checks.readiness.backend_code import backend_modules
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.readiness._backend import backend_modules
+from prodaudit.checks.readiness._scan import PyModule, call_name, parts, py_sources
+from prodaudit.product.database import pg_connect
 
 MAX_ASSETS = 6
 _ASSET_REF = re.compile(r"""<(?:script|link)\b[^>]*?(?:src|href)=["']([^"']+)["']""", re.I)
@@ -23,6 +20,33 @@ _FINGERPRINT = re.compile(r"[.-][0-9a-f]{8,}\.|[.-][A-Za-z0-9_-]{8}\.(js|css)$")
 def _max_age(cc: str) -> int | None:
     m = re.search(r"(?:s-)?max-age=(\d+)", cc)
     return int(m.group(1)) if m else None
+
+
+def _judge_asset(url: str, ex: Exchange) -> Finding:
+    """A same-origin script or stylesheet that answered 200: cached as its name deserves?"""
+    loc = f"GET {url}"
+    acc = ex.header("cache-control") or ""
+    validator = ex.header("etag") or ex.header("last-modified")
+    a = _max_age(acc)
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    fingerprinted = bool(_FINGERPRINT.search(name))
+    if fingerprinted and ("no-store" in acc or a is None or a < 86400):
+        return failed(
+            f"fingerprinted asset {name} is not cached long ({acc or 'no Cache-Control'})",
+            location=loc,
+            evidence=ex.evidence(body_chars=0),
+        )
+    if not acc and not validator:
+        return failed(
+            "asset has neither Cache-Control nor ETag/Last-Modified",
+            location=loc,
+            evidence=ex.evidence(body_chars=0),
+        )
+    return passed(
+        f"{name}: Cache-Control '{acc or '-'}'"
+        + (f", validator {'ETag' if ex.header('etag') else 'Last-Modified'}" if validator else ""),
+        location=loc,
+    )
 
 
 @check(
@@ -86,39 +110,7 @@ async def asset_caching(ctx: Context) -> list[Finding]:
                 )
             )
             continue
-        acc = ex.header("cache-control") or ""
-        validator = ex.header("etag") or ex.header("last-modified")
-        a = _max_age(acc)
-        name = urlsplit(url).path.rsplit("/", 1)[-1]
-        fingerprinted = bool(_FINGERPRINT.search(name))
-        if fingerprinted and ("no-store" in acc or a is None or a < 86400):
-            findings.append(
-                failed(
-                    f"fingerprinted asset {name} is not cached long ({acc or 'no Cache-Control'})",
-                    location=loc,
-                    evidence=ex.evidence(body_chars=0),
-                )
-            )
-        elif not acc and not validator:
-            findings.append(
-                failed(
-                    "asset has neither Cache-Control nor ETag/Last-Modified",
-                    location=loc,
-                    evidence=ex.evidence(body_chars=0),
-                )
-            )
-        else:
-            findings.append(
-                passed(
-                    f"{name}: Cache-Control '{acc or '-'}'"
-                    + (
-                        f", validator {'ETag' if ex.header('etag') else 'Last-Modified'}"
-                        if validator
-                        else ""
-                    ),
-                    location=loc,
-                )
-            )
+        findings.append(_judge_asset(url, ex))
     return findings
 
 
@@ -164,6 +156,28 @@ def cache_layer(ctx: Context) -> list[Finding]:
 _POOL_KW = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping")
 
 
+def _judge_engine(mod: PyModule, n: ast.Call, src: str) -> Finding:
+    """A SQLAlchemy engine for a server database: are its pool settings deliberate?"""
+    kws = {k.arg for k in n.keywords if k.arg}
+    if "poolclass" in kws and "NullPool" in src:
+        return warned("engine uses NullPool: a new connection per request", location=mod.line(n))
+    missing = [k for k in _POOL_KW if k not in kws]
+    if len(missing) == len(_POOL_KW):
+        return failed(
+            "engine created with default pool settings (no "
+            "pool_size/max_overflow/pool_pre_ping/pool_recycle)",
+            location=mod.line(n),
+            evidence=src[:300],
+        )
+    if "pool_pre_ping" not in kws or not {"pool_size", "max_overflow"} <= kws:
+        return warned(
+            f"pool partly configured; missing {', '.join(missing)}",
+            location=mod.line(n),
+            evidence=src[:300],
+        )
+    return passed(f"engine pool: {', '.join(sorted(kws & set(_POOL_KW)))}", location=mod.line(n))
+
+
 @check(
     "RDY-082",
     "Database connection pool is configured deliberately",
@@ -205,40 +219,7 @@ def pool_settings(ctx: Context) -> list[Finding]:
                 if "check_same_thread" in src:  # SQLite branch
                     continue
                 engines += 1
-                kws = {k.arg for k in n.keywords if k.arg}
-                if "poolclass" in kws and "NullPool" in src:
-                    findings.append(
-                        warned(
-                            "engine uses NullPool: a new connection per request",
-                            location=mod.line(n),
-                        )
-                    )
-                    continue
-                missing = [k for k in _POOL_KW if k not in kws]
-                if len(missing) == len(_POOL_KW):
-                    findings.append(
-                        failed(
-                            "engine created with default pool settings (no "
-                            "pool_size/max_overflow/pool_pre_ping/pool_recycle)",
-                            location=mod.line(n),
-                            evidence=src[:300],
-                        )
-                    )
-                elif "pool_pre_ping" not in kws or not {"pool_size", "max_overflow"} <= kws:
-                    findings.append(
-                        warned(
-                            f"pool partly configured; missing {', '.join(missing)}",
-                            location=mod.line(n),
-                            evidence=src[:300],
-                        )
-                    )
-                else:
-                    findings.append(
-                        passed(
-                            f"engine pool: {', '.join(sorted(kws & set(_POOL_KW)))}",
-                            location=mod.line(n),
-                        )
-                    )
+                findings.append(_judge_engine(mod, n, src))
             elif name in ("create_pool", "AsyncConnectionPool", "ConnectionPool"):
                 engines += 1
                 kws = {k.arg for k in n.keywords if k.arg}
@@ -253,25 +234,6 @@ def pool_settings(ctx: Context) -> list[Finding]:
     if engines == 0:
         raise Skip("no server-database engine or pool created in the code")
     return findings
-
-
-def pg_connect(ctx: Context) -> Any:
-    """A psycopg connection to the audited database, or Skip with the reason."""
-    url = ctx.env_value(ctx.cfg.database.url_env) or ""
-    scheme = url.split(":", 1)[0].lower()
-    if not scheme.startswith("postgres"):
-        raise Skip(f"{ctx.cfg.database.url_env} is not a PostgreSQL URL ({scheme or 'unset'})")
-    url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
-    try:
-        import psycopg
-    except ImportError:
-        raise Skip("psycopg is not installed") from None
-    try:
-        return psycopg.connect(
-            url, connect_timeout=min(10, int(ctx.cfg.request_timeout)), autocommit=True
-        )
-    except psycopg.Error as exc:
-        raise Skip(f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
 
 
 @check(

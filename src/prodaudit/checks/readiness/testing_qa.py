@@ -3,22 +3,31 @@ error paths and mocks, end-to-end setup."""
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 import xml.etree.ElementTree as ET  # noqa: S405 - parses the target's own coverage report
 from dataclasses import dataclass, field
 
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    load_json,
+    load_toml,
+    passed,
+    warned,
+)
+from prodaudit.checks.readiness._backend import backend_routes
 from prodaudit.checks.readiness._scan import (
     FRONTEND_EXT,
     is_test_path,
     parts,
     py_sources,
 )
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
 
 _PY_TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(", re.M)
 _JS_TEST = re.compile(r"(?<![\w.])(?:it|test)(?:\.\w+)?\s*\(\s*['\"`]", re.M)
@@ -118,8 +127,8 @@ def _coverage_configs(ctx: Context) -> list[tuple[str, float | None]]:
             text = ctx.read(rel) or ""
             if name == "pyproject.toml":
                 try:
-                    data = tomllib.loads(text)
-                except tomllib.TOMLDecodeError:
+                    data = load_toml(text, rel)
+                except InputError:
                     continue
                 cov = data.get("tool", {}).get("coverage")
                 addopts = str(
@@ -164,14 +173,14 @@ def _coverage_reports(ctx: Context) -> list[tuple[str, float | None, str]]:
                 root = ET.fromstring(text)  # noqa: S314 - the target's own report
                 out.append((rel, float(root.attrib["line-rate"]) * 100, ""))
             elif name == "coverage.json":
-                out.append((rel, float(json.loads(text)["totals"]["percent_covered"]), ""))
+                out.append((rel, float(load_json(text, rel)["totals"]["percent_covered"]), ""))
             elif name == "coverage-summary.json":
-                out.append((rel, float(json.loads(text)["total"]["lines"]["pct"]), ""))
+                out.append((rel, float(load_json(text, rel)["total"]["lines"]["pct"]), ""))
             else:
                 lf = sum(int(x) for x in re.findall(r"^LF:(\d+)", text, re.M))
                 lh = sum(int(x) for x in re.findall(r"^LH:(\d+)", text, re.M))
                 out.append((rel, 100.0 * lh / lf if lf else None, "" if lf else "no LF lines"))
-        except (ET.ParseError, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (ET.ParseError, KeyError, ValueError, TypeError, InputError) as exc:
             out.append((rel, None, f"unreadable report: {type(exc).__name__}: {exc}"))
     return out
 
@@ -266,8 +275,6 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    from prodaudit.checks.readiness.backend_code import backend_routes
-
     rts = [r for r in backend_routes(ctx) if _static_prefix(r.path) not in ("/", "")]
     if not rts:
         raise Skip("no backend routes found in route decorators")

@@ -11,11 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodaudit.auth import LOGOUT_PATH_RE, ME_PATH_RE, REFRESH_PATH_RE, AuthSession
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, failed
+from prodaudit.checks.api import Context, Exchange, Finding, OpenAPIDoc, Operation, Severity, Skip, failed
 
 ME_FALLBACKS = (
     "/users/me",

@@ -7,18 +7,14 @@ import json
 import re
 from urllib.parse import urljoin
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.security._common import (
     accepted,
     chat_body,
     failed_at,
     llm_path,
 )
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.redact import is_secret_name
-from prodaudit.registry import check
 
 REFS = ("CWE-200", "CWE-798", "OWASP API8:2023")
 KEY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

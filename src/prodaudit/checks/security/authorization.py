@@ -8,6 +8,20 @@ import time
 from typing import Any
 
 from prodaudit.auth import AuthError, AuthSession, Credentials, login
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.security._common import (
     accepted,
     failed_at,
@@ -15,13 +29,7 @@ from prodaudit.checks.security._common import (
     live_location,
     parse_jwt,
 )
-from prodaudit.checks.security.jwt_live import fresh_claims, signing_key
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc, Operation
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.security._jwt import fresh_claims, signing_key
 
 REFS_AUTHN = ("CWE-306", "OWASP API2:2023")
 ADMIN_RE = re.compile(r"(^|/)(admin|administration|internal|manage|management|staff)(/|$)", re.I)
@@ -43,6 +51,25 @@ def _probe_ops(doc: OpenAPIDoc, allow_mutations: bool, limit: int) -> list[Opera
     ]
     ops.sort(key=lambda o: (not o.safe, o.path))
     return ops[:limit]
+
+
+async def _expired_token(ctx: Context) -> tuple[str | None, AuthSession | None]:
+    """(a correctly signed expired token when the signing secret is known, the audit session)."""
+    expired: str | None = None
+    sess: AuthSession | None = None
+    try:
+        sess = await ctx.auth()
+        tok = parse_jwt(sess.access_token)
+        key = signing_key(ctx, sess.access_token) if tok else None
+        if tok is not None and key is not None:
+            now = int(time.time())
+            claims = {**fresh_claims(tok.payload), "iat": now - 7200, "exp": now - 3600}
+            if "nbf" in claims:
+                claims["nbf"] = now - 7200
+            expired = forge(tok.header, claims, key=key[0])
+    except Skip:
+        pass
+    return expired, sess
 
 
 @check(
@@ -70,20 +97,7 @@ async def authn_required(ctx: Context) -> list[Finding]:
     ops = _probe_ops(doc, ctx.cfg.allow_mutations, max(1, ctx.cfg.probes.max_requests // per_op))
     if not ops:
         raise Skip("the OpenAPI document declares no secured operation (no security requirement)")
-    expired: str | None = None
-    sess: AuthSession | None = None
-    try:
-        sess = await ctx.auth()
-        tok = parse_jwt(sess.access_token)
-        key = signing_key(ctx, sess.access_token) if tok else None
-        if tok is not None and key is not None:
-            now = int(time.time())
-            claims = {**fresh_claims(tok.payload), "iat": now - 7200, "exp": now - 3600}
-            if "nbf" in claims:
-                claims["nbf"] = now - 7200
-            expired = forge(tok.header, claims, key=key[0])
-    except Skip:
-        pass
+    expired, sess = await _expired_token(ctx)
     scheme = sess.scheme if sess else "Bearer"
     variants: list[tuple[str, dict[str, str]]] = [
         ("no token", {}),
@@ -158,6 +172,37 @@ async def _admin_session(ctx: Context) -> AuthSession | None:
     return result
 
 
+def _judge_admin_refusal(method: str, path: str, anon: Exchange, as_user: Exchange) -> list[Finding]:
+    """An admin operation's answers to an anonymous and to a non-admin caller."""
+    out: list[Finding] = []
+    if accepted(anon):
+        out.append(
+            failed_at(
+                anon,
+                f"{method} {path} answered {anon.status} without any token",
+                600,
+                severity=Severity.CRITICAL,
+            )
+        )
+    if accepted(as_user):
+        out.append(
+            failed_at(
+                as_user,
+                f"{method} {path} answered {as_user.status} to the non-admin audit account",
+                600,
+                severity=Severity.CRITICAL,
+            )
+        )
+    elif as_user.status == 401:
+        out.append(
+            warned(
+                f"{method} {path} answered 401 (not 403) to a valid non-admin token",
+                location=live_location(as_user),
+            )
+        )
+    return out
+
+
 @check(
     "SEC-081",
     "Admin operations refuse anonymous and non-admin callers",
@@ -203,31 +248,7 @@ async def admin_operations(ctx: Context) -> list[Finding]:
         url = ctx.url(path)
         anon = await ctx.http.request(method, url)
         as_user = await ctx.http.request(method, url, headers=user.headers())
-        if accepted(anon):
-            out.append(
-                failed_at(
-                    anon,
-                    f"{method} {path} answered {anon.status} without any token",
-                    600,
-                    severity=Severity.CRITICAL,
-                )
-            )
-        if accepted(as_user):
-            out.append(
-                failed_at(
-                    as_user,
-                    f"{method} {path} answered {as_user.status} to the non-admin audit account",
-                    600,
-                    severity=Severity.CRITICAL,
-                )
-            )
-        elif as_user.status == 401:
-            out.append(
-                warned(
-                    f"{method} {path} answered 401 (not 403) to a valid non-admin token",
-                    location=live_location(as_user),
-                )
-            )
+        out += _judge_admin_refusal(method, path, anon, as_user)
         if admin is not None:
             as_admin = await ctx.http.request(method, url, headers=admin.headers())
             if accepted(as_admin):

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.security._common import live_location
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 REFS = ("CWE-942", "OWASP API8:2023")
 CHECKLIST = ("8.2.3", "P.3.3")

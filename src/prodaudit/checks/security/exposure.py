@@ -6,13 +6,19 @@ import re
 import secrets
 from typing import Any
 
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Operation,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.security._common import live_location
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import Operation
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (

@@ -5,12 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.security._common import canary, live_location
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed
-from prodaudit.registry import check
 
 HSTS_MIN = 15_552_000  # 180 days
 GRADES = ((95, "A+"), (85, "A"), (70, "B"), (55, "C"), (40, "D"))

@@ -7,6 +7,18 @@ import time
 from typing import Any
 
 from prodaudit.auth import AuthError, login
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.security._common import (
     Canary,
     canary,
@@ -15,12 +27,9 @@ from prodaudit.checks.security._common import (
     logout_path,
     parse_jwt,
 )
-from prodaudit.checks.security.jwt_live import _evidence, _judge, fresh_claims, signing_key
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
-from prodaudit.registry import check
+from prodaudit.checks.security._jwt import evidence as _evidence
+from prodaudit.checks.security._jwt import fresh_claims, signing_key
+from prodaudit.checks.security._jwt import judge as _judge
 
 REFS = ("CWE-613", "OWASP API2:2023")
 _KEYS = {"iss": "issuer", "aud": "audience"}

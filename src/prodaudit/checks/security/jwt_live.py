@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, check, failed, passed
 from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.checks.security._common import (
     HMAC_ALGS,
@@ -23,88 +20,14 @@ from prodaudit.checks.security._common import (
     b64url,
     canary,
     forge,
-    known_secret,
     live_location,
-    parse_jwt,
-    verify_hmac,
 )
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.security._jwt import builtin_wordlist, crack, fresh_claims, repo_candidates
+from prodaudit.checks.security._jwt import evidence as _evidence
+from prodaudit.checks.security._jwt import judge as _judge
 
 REFS = ("CWE-347", "OWASP API2:2023")
 CHECKLIST = ("8.1.1", "1.3.1")
-MAX_REPO_CANDIDATES = 500
-_SECRETISH = re.compile(
-    r"""(?ix)
-    (?P<name>[A-Z0-9_]*(?:SECRET|SIGNING|JWT)[A-Z0-9_]*(?:KEY)?)   # name
-    ["']?\s*(?::\s*[A-Za-z_\[\]| .]+)?\s*(?:=|:|,)\s*           # = or : (type hints allowed)
-    (?:[A-Za-z_.]+\()?                                           # os.getenv( / Field(
-    (?:["'][A-Z0-9_]+["']\s*,\s*)?                               # getenv("NAME", ...
-    (?:default\s*=\s*)?
-    ["']?(?P<value>[^"'\s#,)]{3,200})["']?
-    """
-)
-_REPO_FILES = re.compile(
-    r"(^|/)(\.env[^/]*|[^/]*\.env|settings\.py|config\.py|conf\.py|"
-    r"docker-compose[^/]*\.ya?ml|compose[^/]*\.ya?ml|[^/]*\.toml|app\.py)$"
-)
-
-
-def _evidence(can: Canary, ex: Exchange, note: str = "") -> str:
-    head = (
-        f"canary: GET {can.url} answers {can.ok.status} to the audit account's token and "
-        f"{can.anon.status} without a token; the forged request below answered {ex.status}."
-    )
-    return "\n".join(x for x in (head, note, ex.evidence()) if x)
-
-
-def _judge(
-    can: Canary,
-    attempts: list[tuple[str, Exchange]],
-    what: str,
-    severity: Severity = Severity.CRITICAL,
-) -> list[Finding]:
-    out: list[Finding] = []
-    for label, ex in attempts:
-        if can.accepted(ex):
-            out.append(
-                failed(
-                    f"{what}: the API accepted a token with {label} (HTTP {ex.status}, "
-                    f"same as the real token)",
-                    location=live_location(ex),
-                    evidence=_evidence(can, ex),
-                    severity=severity,
-                )
-            )
-        elif ex.status is None:
-            out.append(
-                warned(
-                    f"{what}: no answer to the token with {label}: {ex.error}",
-                    location=live_location(ex),
-                    evidence=ex.evidence(),
-                )
-            )
-        elif not can.rejected(ex):
-            out.append(
-                warned(
-                    f"{what}: the token with {label} got HTTP {ex.status} instead of 401/403",
-                    location=live_location(ex),
-                    evidence=_evidence(can, ex),
-                )
-            )
-    if not out:
-        out.append(
-            passed(
-                f"{what}: all {len(attempts)} forged tokens ({', '.join(a for a, _ in attempts)}) "
-                f"were rejected with 401/403 on GET {can.url} (the real token gets "
-                f"{can.ok.status})",
-                location=f"GET {can.url}",
-            )
-        )
-    return out
 
 
 async def _try(
@@ -237,88 +160,6 @@ async def empty_key(ctx: Context) -> list[Finding]:
         header = {**can.token.header, "alg": alg}
         variants.append((f"{alg} with an empty key", forge(header, can.token.payload, key=b"")))
     return _judge(can, await _try(ctx, can, variants), "empty HMAC key")
-
-
-# ---- weak secret ------------------------------------------------------------------------------
-def builtin_wordlist() -> list[str]:
-    text = resources.files("prodaudit.data").joinpath("jwt-secrets.txt").read_text(encoding="utf-8")
-    return [
-        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
-    ]
-
-
-def repo_candidates(ctx: Context) -> list[tuple[str, str]]:
-    """(value, where) for every default or placeholder secret-like value in the repository."""
-    out: dict[str, str] = {}
-    try:
-        files = [f for f in ctx.files.files if _REPO_FILES.search(f)]
-    except OSError:
-        return []
-    for rel in files[:400]:
-        text = ctx.read(rel)
-        if not text:
-            continue
-        for lineno, line in enumerate(text.splitlines(), 1):
-            for m in _SECRETISH.finditer(line):
-                val = m.group("value").strip()
-                if val and val not in out and not val.startswith(("$", "{", "os.", "None")):
-                    out[val] = f"{rel}:{lineno}"
-                if len(out) >= MAX_REPO_CANDIDATES:
-                    return list(out.items())
-    return list(out.items())
-
-
-def crack(ctx: Context, token: str) -> tuple[bytes, str] | None:
-    """The HMAC key of ``token`` if it is a known/common/repository-default value (memoised)."""
-
-    def build() -> tuple[bytes, str] | None:
-        tok = parse_jwt(token)
-        if tok is None or tok.alg.upper() not in HMAC_ALGS:
-            return None
-        candidates: list[tuple[str, str]] = [
-            (w, "the built-in list of common secrets") for w in builtin_wordlist()
-        ]
-        if ctx.cfg.jwt.wordlist is not None and Path(ctx.cfg.jwt.wordlist).is_file():
-            extra = Path(ctx.cfg.jwt.wordlist).read_text(encoding="utf-8", errors="replace")
-            candidates += [
-                (w.strip(), f"the word list {ctx.cfg.jwt.wordlist}")
-                for w in extra.splitlines()[:100_000]
-                if w.strip()
-            ]
-        candidates += [(v, f"a default in {where}") for v, where in repo_candidates(ctx)]
-        for word, source in candidates:
-            if verify_hmac(tok, word.encode()):
-                ctx.redact.register(word)
-                return word.encode(), source
-        return None
-
-    result: tuple[bytes, str] | None = ctx.memo("sec:jwt-crack", build)
-    return result
-
-
-def signing_key(ctx: Context, token: str) -> tuple[bytes, str] | None:
-    """A key that signs the target's tokens: cracked (weak) or given (``jwt.secret_env``)."""
-    cracked = crack(ctx, token)
-    if cracked:
-        return cracked
-    given = known_secret(ctx)
-    tok = parse_jwt(token)
-    if given and tok is not None and verify_hmac(tok, given[0]):
-        return given
-    return None
-
-
-def fresh_claims(payload: dict[str, Any], lifetime: int = 300) -> dict[str, Any]:
-    now = int(time.time())
-    out = dict(payload)
-    out["iat"] = now
-    if "nbf" in out:
-        out["nbf"] = now
-    if "exp" in out:
-        out["exp"] = now + lifetime
-    if "jti" in out:
-        out["jti"] = uuid.uuid4().hex
-    return out
 
 
 @check(

@@ -14,14 +14,21 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from prodaudit.auth import _username_field, login_url
+from prodaudit.auth import login_url
+from prodaudit.auth import username_field as _username_field
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    OpenAPIDoc,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.security._common import chat_body, live_location, llm_path
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIDoc
-from prodaudit.outcome import Skip, failed, passed, warned
-from prodaudit.registry import check
 
 REFS = ("CWE-307", "CWE-770", "OWASP API4:2023")
 CHECKLIST = ("1.3.7", "8.2.2", "P.3.5")

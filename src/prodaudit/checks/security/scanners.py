@@ -10,10 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
-from prodaudit.registry import check
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 
 EXCLUDE_DIRS = (
     ".venv",
@@ -41,6 +38,24 @@ def _python_files(ctx: Context) -> list[str]:
         for f in ctx.files.files
         if f.endswith(".py") and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])
     ]
+
+
+def _bandit_finding(r: dict[str, Any]) -> Finding | None:
+    """One bandit result: FAIL (high severity, high/medium confidence), WARN (medium) or None."""
+    sev, conf = r.get("issue_severity", "LOW"), r.get("issue_confidence", "LOW")
+    path = str(Path(r.get("filename", "?")).as_posix()).removeprefix("./")
+    loc = f"{path}:{r.get('line_number', 0)}"
+    msg = (
+        f"bandit {r.get('test_id')} ({sev.lower()} severity, {conf.lower()} confidence): "
+        f"{r.get('issue_text')}"
+    )
+    ev = (r.get("code") or "").rstrip() + (f"\n{r.get('more_info')}" if r.get("more_info") else "")
+    if sev == "HIGH" and conf in ("HIGH", "MEDIUM"):
+        return failed(msg, location=loc, evidence=ev, severity=Severity.HIGH,
+                      rule=str(r.get("test_id", "")))
+    if sev in ("HIGH", "MEDIUM"):
+        return warned(msg, location=loc, evidence=ev, rule=str(r.get("test_id", "")))
+    return None
 
 
 @check(
@@ -100,30 +115,11 @@ def bandit_scan(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     low = 0
     for r in data.get("results", []):
-        sev, conf = r.get("issue_severity", "LOW"), r.get("issue_confidence", "LOW")
-        path = str(Path(r.get("filename", "?")).as_posix()).removeprefix("./")
-        loc = f"{path}:{r.get('line_number', 0)}"
-        msg = (
-            f"bandit {r.get('test_id')} ({sev.lower()} severity, {conf.lower()} confidence): "
-            f"{r.get('issue_text')}"
-        )
-        ev = (r.get("code") or "").rstrip() + (
-            f"\n{r.get('more_info')}" if r.get("more_info") else ""
-        )
-        if sev == "HIGH" and conf in ("HIGH", "MEDIUM"):
-            out.append(
-                failed(
-                    msg,
-                    location=loc,
-                    evidence=ev,
-                    severity=Severity.HIGH,
-                    rule=str(r.get("test_id", "")),
-                )
-            )
-        elif sev in ("HIGH", "MEDIUM"):
-            out.append(warned(msg, location=loc, evidence=ev, rule=str(r.get("test_id", ""))))
-        else:
+        f = _bandit_finding(r)
+        if f is None:
             low += 1
+        else:
+            out.append(f)
     errors = data.get("errors") or []
     scanned = len(data.get("metrics", {})) - 1 if data.get("metrics") else len(files)
     ctx.export(
@@ -153,6 +149,50 @@ def requirement_files(ctx: Context) -> list[str]:
         and f.endswith((".txt", ".in"))
         and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])
     ][:10]
+
+
+def _pip_audit_file(cmd0: list[str], repo: Path, rel: str) -> tuple[list[Finding], int, int]:
+    """pip-audit on one requirements file: (findings, packages audited, packages not audited)."""
+    out: list[Finding] = []
+    audited = unaudited = 0
+    cmd = [
+        *cmd0,
+        "-r",
+        str(repo / rel),
+        "--no-deps",
+        "--disable-pip",
+        "-f",
+        "json",
+        "--progress-spinner",
+        "off",
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10)
+    except subprocess.TimeoutExpired:
+        return [errored(f"{rel}: pip-audit did not finish within {SCAN_TIMEOUT - 10} s",
+                        location=rel)], 0, 0
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return [errored(f"{rel}: pip-audit exited {proc.returncode} without JSON: "
+                        f"{(proc.stderr or '').strip()[-300:]}", location=rel)], 0, 0
+    deps = data.get("dependencies", []) if isinstance(data, dict) else []
+    for dep in deps:
+        if dep.get("skip_reason"):
+            unaudited += 1
+            continue
+        audited += 1
+        for v in dep.get("vulns", []):
+            ids = ", ".join([v.get("id", "?")] + list(v.get("aliases", []))[:3])
+            fix = ", ".join(v.get("fix_versions", [])) or "no fixed version"
+            out.append(
+                failed(
+                    f"{dep.get('name')} {dep.get('version')}: {ids} (fixed in {fix})",
+                    location=rel,
+                    evidence=(v.get("description") or "")[:600],
+                )
+            )
+    return out, audited, unaudited
 
 
 @check(
@@ -190,53 +230,10 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     audited = unaudited = 0
     for rel in reqs:
-        cmd = [
-            *cmd0,
-            "-r",
-            str(ctx.repo / rel),
-            "--no-deps",
-            "--disable-pip",
-            "-f",
-            "json",
-            "--progress-spinner",
-            "off",
-        ]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10)
-        except subprocess.TimeoutExpired:
-            out.append(
-                errored(
-                    f"{rel}: pip-audit did not finish within {SCAN_TIMEOUT - 10} s", location=rel
-                )
-            )
-            continue
-        try:
-            data = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            out.append(
-                errored(
-                    f"{rel}: pip-audit exited {proc.returncode} without JSON: "
-                    f"{(proc.stderr or '').strip()[-300:]}",
-                    location=rel,
-                )
-            )
-            continue
-        deps = data.get("dependencies", []) if isinstance(data, dict) else []
-        for dep in deps:
-            if dep.get("skip_reason"):
-                unaudited += 1
-                continue
-            audited += 1
-            for v in dep.get("vulns", []):
-                ids = ", ".join([v.get("id", "?")] + list(v.get("aliases", []))[:3])
-                fix = ", ".join(v.get("fix_versions", [])) or "no fixed version"
-                out.append(
-                    failed(
-                        f"{dep.get('name')} {dep.get('version')}: {ids} (fixed in {fix})",
-                        location=rel,
-                        evidence=(v.get("description") or "")[:600],
-                    )
-                )
+        part, ok, skipped_ = _pip_audit_file(cmd0, ctx.repo, rel)
+        out += part
+        audited += ok
+        unaudited += skipped_
     if audited == 0 and unaudited:
         raise Skip(
             f"not verified: pip-audit could not audit any of {unaudited} packages "

@@ -12,12 +12,19 @@ import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.security._common import live_location
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, skipped, warned
-from prodaudit.registry import check
 
 REFS = ("CWE-319", "OWASP API8:2023")
 CHECKLIST = ("8.2.4", "P.3.4")

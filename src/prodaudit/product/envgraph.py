@@ -14,17 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodaudit.checks.config.composemodel import (
-    ComposeProject,
-    compose_projects,
-    project_refs,
-    service_env,
-    variant_files,
-)
-from prodaudit.checks.config.dockerfilemodel import dockerfiles
-from prodaudit.checks.config.envfiles import env_files
-from prodaudit.checks.config.secretvalues import is_secret_var
 from prodaudit.context import Context
+from prodaudit.product.compose import ComposeProject, compose_projects, project_refs, variant_files
+from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.envfiles import env_files
+from prodaudit.product.secretvalues import is_secret_var
 
 PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
@@ -265,7 +260,7 @@ def _aliases(node: ast.AST | None) -> list[str]:
     return []
 
 
-def _python_file(rel: str) -> bool:
+def python_source_file(rel: str) -> bool:
     parts = rel.split("/")
     name = parts[-1]
     if not name.endswith(".py") or name.startswith("test_") or name.endswith("_test.py"):
@@ -288,7 +283,7 @@ def build_graph(ctx: Context) -> EnvGraph:
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
             log.info("variable graph: %d/%d files", n, total)
-        if _python_file(rel):
+        if python_source_file(rel):
             text = ctx.read(rel)
             if text is None:
                 continue
@@ -354,12 +349,12 @@ def build_graph(ctx: Context) -> EnvGraph:
             g.problems.append((df.path, ln, msg))
         for ins in df.instructions:
             if ins.name in ("ENV", "ARG"):
-                for k, val in _env_pairs(ins.value):
+                for k, val in env_pairs(ins.value):
                     g.var(k).set_in.append((df.path, ins.line, val))
     return g
 
 
-def _env_pairs(value: str) -> list[tuple[str, str]]:
+def env_pairs(value: str) -> list[tuple[str, str]]:
     """``ENV A=1 B="x y"``, legacy ``ENV A 1`` and ``ARG A`` → pairs."""
     value = value.strip()
     if "=" not in value.split(" ", 1)[0]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prodaudit.checks.config.composemodel import compose_projects, interpolate, service_env
-from prodaudit.checks.config.envmodel import env_graph
 from prodaudit.context import Context
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.envfiles import profile_env_file
+from prodaudit.product.envgraph import env_graph
+from prodaudit.product.interpolation import interpolate
 
 
 @dataclass(frozen=True)
@@ -18,9 +21,7 @@ class Value:
 
 
 def profile_entry_line(ctx: Context, name: str) -> int:
-    from prodaudit.checks.config.secrets_quality import _profile_file
-
-    prof = _profile_file(ctx)
+    prof = profile_env_file(ctx)
     if prof is None:
         return 0
     entry = prof.get(name)

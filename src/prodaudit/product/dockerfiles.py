@@ -168,3 +168,42 @@ def dockerfiles(ctx: Context) -> list[Dockerfile]:
         return out
 
     return ctx.memo("cfg:dockerfiles", build)
+
+
+def targets(df: Dockerfile, wanted: set[str] | None = None) -> list[Stage]:
+    """Stages that can be built as images: not a base of a later stage and not a ``COPY
+    --from`` source (plus any stage named as a Compose ``build.target``)."""
+    used: set[str] = set()
+    for st in df.stages:
+        used.add(st.image.lower())
+        for ins in st.instructions:
+            for m in re.finditer(r"--from=(\S+)", ins.value):
+                used.add(m.group(1).lower())
+    out = []
+    for st in df.stages:
+        names = {st.alias.lower(), str(st.index)} - {""}
+        if not names & used or (wanted and st.alias.lower() in wanted):
+            out.append(st)
+    return out or df.stages[-1:]
+
+
+def chain(df: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the earlier stages it is built FROM (nearest last)."""
+    out = [stage]
+    by_alias = {s.alias.lower(): s for s in df.stages if s.alias}
+    cur = stage
+    while cur.image.lower() in by_alias and len(out) < 50:
+        cur = by_alias[cur.image.lower()]
+        if cur in out:
+            break
+        out.append(cur)
+    return list(reversed(out))
+
+
+def last_instruction(df: Dockerfile, stage: Stage, name: str) -> Instruction | None:
+    found = None
+    for st in chain(df, stage):
+        for ins in st.instructions:
+            if ins.name == name:
+                found = ins
+    return found

@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from prodaudit.context import Context
-from prodaudit.http import Exchange
-from prodaudit.openapi import OpenAPIDoc, Operation
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    OpenAPIDoc,
+    Operation,
+)
 
 AUTH_PATH_RE = re.compile(
     r"(^|/)(login|log-?in|sign-?in|sign-?up|signout|sign-?out|logout|log-out|register|token|refresh"
@@ -391,3 +395,51 @@ def build_request(
     if "{" in path:
         return None
     return path, query, notes
+
+
+def json_payload(doc: OpenAPIDoc, op: Operation) -> tuple[bool, Any, str]:
+    """(True, a schema-valid JSON payload, its source) — hypothesis-jsonschema — or
+    (False, None, why not)."""
+    body = op.request_body or {}
+    content = body.get("content") or {}
+    media = next((m for m in content if "json" in m.lower()), None)
+    if media is None:
+        return False, None, f"request body is not JSON ({', '.join(content) or 'none declared'})"
+    schema = (content[media] or {}).get("schema")
+    if not isinstance(schema, dict):
+        return False, None, "request body declares no schema"
+    if "example" in content[media]:
+        return True, content[media]["example"], "the documented example"
+    try:
+        from hypothesis import HealthCheck, Phase, find, settings
+        from hypothesis.errors import HypothesisException
+        from hypothesis_jsonschema import from_schema
+    except ImportError:
+        return (
+            False,
+            None,
+            "hypothesis-jsonschema is not installed (pip install hypothesis-jsonschema)",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            strategy = from_schema(json_schema(doc, schema))
+            value = find(
+                strategy,
+                lambda _: True,
+                settings=settings(
+                    database=None,
+                    max_examples=20,
+                    deadline=None,
+                    phases=[Phase.generate],  # the simplest valid value, no shrinking (fast)
+                    suppress_health_check=list(HealthCheck),
+                ),
+            )
+    except (HypothesisException, Exception) as exc:  # noqa: BLE001 - generator limits
+        return False, None, f"no payload generated: {type(exc).__name__}: {str(exc)[:120]}"
+    return True, value, "generated from the schema (hypothesis-jsonschema)"
+
+
+def delete_operation(doc: OpenAPIDoc, create: Operation) -> Operation | None:
+    rx = re.compile("^" + re.escape(create.path.rstrip("/")) + r"/\{[^/}]+\}/?$")
+    return next((o for o in doc.operations if o.method == "DELETE" and rx.match(o.path)), None)

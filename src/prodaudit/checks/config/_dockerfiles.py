@@ -1,0 +1,75 @@
+"""The repository's Dockerfiles as the Dockerfile rules (CFG-100–149) walk them. Not a check
+module."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Skip,
+    errored,
+)
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.dockerfiles import (
+    Dockerfile,
+    Stage,
+    dockerfiles,
+)
+
+
+def repo_dockerfiles(ctx: Context) -> list[Dockerfile]:
+    dfs = dockerfiles(ctx)
+    if not dfs:
+        raise Skip("no Dockerfile in the repository")
+    return dfs
+
+
+def broken_finding(df: Dockerfile) -> Finding | None:
+    if df.stages:
+        return None
+    line, msg = df.problems[0] if df.problems else (0, "no FROM instruction")
+    return errored(f"{df.path}: {msg}", location=df.loc(line) if line else df.path)
+
+
+def parsed(ctx: Context, out: list[Finding]) -> Iterator[Dockerfile]:
+    """The repository's Dockerfiles (Skip when there is none) in order; for one without any
+    stage an ERROR finding goes to ``out`` instead."""
+    for df in repo_dockerfiles(ctx):
+        broken = broken_finding(df)
+        if broken:
+            out.append(broken)
+            continue
+        yield df
+
+
+def stage_label(st: Stage) -> str:
+    return f"stage {st.alias or st.index}"
+
+
+def compose_targets(ctx: Context) -> set[str]:
+    out = set()
+    for p in compose_projects(ctx):
+        for svc in p.services.values():
+            b = svc.get("build")
+            if isinstance(b, dict) and b.get("target"):
+                out.add(str(b["target"]).lower())
+    return out
+
+
+def compose_healthchecked(ctx: Context) -> set[str]:
+    """Dockerfiles (repo-relative) built by a Compose service that has a healthcheck."""
+    out = set()
+    for p in compose_projects(ctx):
+        base = posixpath.dirname(p.files[0].path) if p.files else ""
+        for svc in p.services.values():
+            build, hc = svc.get("build"), svc.get("healthcheck")
+            if build is None or not hc or (isinstance(hc, dict) and hc.get("disable")):
+                continue
+            context = build if isinstance(build, str) else str(build.get("context", "."))
+            name = "Dockerfile" if isinstance(build, str) else str(build.get("dockerfile",
+                                                                             "Dockerfile"))
+            out.add(posixpath.normpath(posixpath.join(base, context, name)))
+    return out

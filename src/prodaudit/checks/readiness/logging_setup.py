@@ -1,0 +1,135 @@
+"""RDY-003: the backend's logging configuration, read statically (``ast``)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
+from prodaudit.checks.readiness._backend import (
+    backend_modules,
+    broken_sources,
+)
+from prodaudit.checks.readiness._scan import PyModule, call_name, imports_any
+
+# ---- RDY-003 logging --------------------------------------------------------------------------
+
+
+def _is_debug_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+        return str(node.value).upper() in ("DEBUG", "10")
+    return call_name(node).endswith("logging.DEBUG") or call_name(node) == "DEBUG"
+
+
+def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tuple[str, ast.expr]]]:
+    """(where logging is configured, structured formatters, where a level is set and to what)."""
+    config_sites: list[str] = []
+    structured: list[str] = []
+    level_sites: list[tuple[str, ast.expr]] = []
+    for m in mods:
+        for n in ast.walk(m.tree):
+            if isinstance(n, ast.Call):
+                name = call_name(n)
+                short = name.split(".")[-1]
+                if name in (
+                    "logging.basicConfig",
+                    "basicConfig",
+                    "logging.config.dictConfig",
+                    "dictConfig",
+                    "structlog.configure",
+                    "logger.add",
+                ) or (short in ("addHandler", "setFormatter")):
+                    config_sites.append(m.line(n))
+                if short in ("setLevel", "basicConfig"):
+                    arg = (
+                        n.args[0]
+                        if n.args and short == "setLevel"
+                        else next((k.value for k in n.keywords if k.arg == "level"), None)
+                    )
+                    if arg is not None:
+                        level_sites.append((m.line(n), arg))
+                if (
+                    short in ("JSONRenderer", "JsonFormatter", "JSONFormatter")
+                    or name.startswith("pythonjsonlogger")
+                    or name.startswith("jsonlogger")
+                ):
+                    structured.append(m.line(n))
+            elif (
+                isinstance(n, ast.ClassDef)
+                and any(call_name(b).endswith("Formatter") for b in n.bases)
+                and ("json.dumps" in ast.unparse(n) or "orjson" in ast.unparse(n))
+            ):
+                structured.append(m.line(n))
+    if re.search(r'"format"\s*:\s*"\{', "".join(m.text for m in mods)):
+        structured.append("dictConfig JSON format")
+    return config_sites, structured, level_sites
+
+
+@check(
+    "RDY-003",
+    "Logging configured: structured output, level from config, no print()",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("1.1.3", "5.1.1", "5.1.2"),
+)
+def logging_config(ctx: Context) -> list[Finding]:
+    """The backend configures logging once: a structured (JSON) formatter, a level taken from
+    configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve requests.
+
+    Plain-text or ``print`` output cannot be searched or aggregated by field, is not correlated
+    with requests, and ``print`` bypasses levels and redaction entirely.
+
+    Remediation: configure logging at startup with a JSON formatter (``python-json-logger``,
+    ``structlog`` or a small ``logging.Formatter`` that emits ``json.dumps``), set the level from
+    ``LOG_LEVEL``, and replace ``print`` with ``logger.info``/``logger.debug``.
+    """
+    findings = broken_sources(ctx)
+    mods = backend_modules(ctx)
+    config_sites, structured, level_sites = _logging_sites(mods)
+    if not config_sites:
+        findings.append(
+            failed(
+                "logging is never configured (no basicConfig/dictConfig/"
+                "addHandler/structlog.configure call)",
+                location=mods[0].rel if mods else "",
+            )
+        )
+    elif not structured:
+        findings.append(
+            failed(
+                "logging is configured but not structured: no JSON formatter",
+                location=config_sites[0],
+                severity=Severity.LOW,
+            )
+        )
+    for loc, arg in level_sites:
+        if _is_debug_literal(arg):
+            findings.append(
+                failed(f"log level hard-coded to DEBUG: {ast.unparse(arg)}", location=loc)
+            )
+    web = {m.rel for m in mods if imports_any(m, "fastapi", "starlette")}
+    prints = [
+        m.line(n)
+        for m in mods
+        if m.rel in web
+        for n in ast.walk(m.tree)
+        if isinstance(n, ast.Call) and call_name(n) == "print"
+    ]
+    if prints:
+        findings.append(
+            failed(
+                f"{len(prints)} print() call(s) in modules that serve requests: "
+                f"{', '.join(prints[:5])}",
+                location=prints[0],
+                severity=Severity.LOW,
+            )
+        )
+    if not findings:
+        levels = ", ".join(f"{ast.unparse(a)} ({loc})" for loc, a in level_sites[:3]) or "default"
+        findings.append(
+            passed(
+                f"logging configured at {config_sites[0]}; structured formatter at "
+                f"{structured[0]}; level {levels}; no print() in {len(web)} web module(s)"
+            )
+        )
+    return findings
