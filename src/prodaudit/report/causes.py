@@ -29,61 +29,107 @@ class Cause:
 
 
 CAUSES: tuple[Cause, ...] = (
-    Cause("extra:{extra}", "prodaudit[{extra}] is not installed",
-          "`pip install 'prodaudit[{extra}]'` and re-run",
-          r"install prodaudit\[(?P<extra>[\w-]+)\]"),
-    Cause("audit-tools", "The audit's own scanners are not installed",
-          "`pip install 'prodaudit[audit]'` (bandit, pip-audit) and re-run",
-          r"\b(bandit|pip-audit) is not installed"),
-    Cause("docker", "No Docker engine",
-          "start one: `bash scripts/services.sh up` (Debian: installs and starts dockerd and "
-          "Compose v2), then re-run",
-          r"no docker engine|docker cli is not installed|docker compose \(v2 plugin\) is not installed"),
-    Cause("registry", "No image registry reachable",
-          "build a local base image (`bash scripts/build-base-image.sh`) and set "
-          "`[docker] base_image`; load the images the compose file pulls (`docker load`)",
-          r"image registry"),
-    Cause("vuln-db", "Vulnerability service unreachable",
-          "give offline advisories: `--vuln-db DIR` (OSV JSON files), or run where pip-audit "
-          "reaches its service",
-          r"vulnerability service|pip-audit could not"),
-    Cause("audit-account", "No audit account",
-          "create a dedicated account on the target and set {names} (names configurable in "
-          "`[auth]`)",
-          r"no audit account: set (?P<names>.+)$"),
-    Cause("login", "The audit account could not log in",
-          "check the account's credentials and `[auth] login_url` / `login_body`",
-          r"audit account login failed"),
-    Cause("live", "The backend was not reachable",
-          "start the backend and pass `--base-url URL` (or let the audit start the reference "
-          "target)",
-          r"no --base-url given|^target \S+ unreachable"),
-    Cause("frontend", "The frontend was not reachable",
-          "serve the built frontend and pass `--frontend-url URL`",
-          r"no --frontend-url given|^frontend \S+ unreachable"),
-    Cause("env:{var}", "{var} is not set in the audited environment",
-          "set `{var}` in the audited env file (`--env-file FILE`) to the production value",
-          r"^(?P<var>[A-Z][A-Z0-9_]*) not set in the audited environment"),
-    Cause("postgres", "The audited database is not PostgreSQL",
-          "audit with the production PostgreSQL `DATABASE_URL` in the env file, or set "
-          "`PRODAUDIT_SCRATCH_DATABASE_URL` to a scratch PostgreSQL server for the migration "
-          "checks",
-          r"not (a )?PostgreSQL( URL)?\b|PostgreSQL (URLs )?only|only PostgreSQL"),
-    Cause("https", "The target was audited over plain HTTP",
-          "audit the public deployment: `--base-url https://…`",
-          r"plain HTTP|not an https:// target"),
-    Cause("staging", "No staging or development env file to compare with",
-          "give one: `[readiness] staging_env_file = \".env.staging\"`",
-          r"staging_env_file|development or staging env file|staging env"),
-    Cause("mutations", "Calls that write were not allowed",
-          "run against a throwaway deployment with `--allow-mutations`",
-          r"allow_mutations|--allow-mutations"),
-    Cause("timeout", "Checks timed out",
-          "look at the target's latency; raise `check_timeout` if the target is slow by design",
-          r"timed out after"),
-    Cause("crash", "prodaudit could not run the check (an error in prodaudit)",
-          "re-run with `-v`, and report the error with the check id",
-          r"check crashed|check returned no result"),
+    Cause(
+        "extra:{extra}",
+        "prodaudit[{extra}] is not installed",
+        "`pip install 'prodaudit[{extra}]'` and re-run",
+        r"install prodaudit\[(?P<extra>[\w-]+)\]",
+    ),
+    Cause(
+        "audit-tools",
+        "The audit's own scanners are not installed",
+        "`pip install 'prodaudit[audit]'` (bandit, pip-audit) and re-run",
+        r"\b(bandit|pip-audit) is not installed",
+    ),
+    Cause(
+        "docker",
+        "No Docker engine",
+        "start one: `bash scripts/services.sh up` (Debian: installs and starts dockerd and "
+        "Compose v2), then re-run",
+        r"no docker engine|docker cli is not installed|docker compose \(v2 plugin\) is not installed",
+    ),
+    Cause(
+        "registry",
+        "No image registry reachable",
+        "build a local base image (`bash scripts/build-base-image.sh`) and set "
+        "`[docker] base_image`; load the images the compose file pulls (`docker load`)",
+        r"image registry",
+    ),
+    Cause(
+        "vuln-db",
+        "Vulnerability service unreachable",
+        "give offline advisories: `--vuln-db DIR` (OSV JSON files), or run where pip-audit "
+        "reaches its service",
+        r"vulnerability service|pip-audit could not",
+    ),
+    Cause(
+        "audit-account",
+        "No audit account",
+        "create a dedicated account on the target and set {names} (names configurable in `[auth]`)",
+        r"no audit account: set (?P<names>.+)$",
+    ),
+    Cause(
+        "login",
+        "The audit account could not log in",
+        "check the account's credentials and `[auth] login_url` / `login_body`",
+        r"audit account login failed",
+    ),
+    Cause(
+        "live",
+        "The backend was not reachable",
+        "start the backend and pass `--base-url URL` (or let the audit start the reference target)",
+        r"no --base-url given|^target \S+ unreachable",
+    ),
+    Cause(
+        "frontend",
+        "The frontend was not reachable",
+        "serve the built frontend and pass `--frontend-url URL`",
+        r"no --frontend-url given|^frontend \S+ unreachable",
+    ),
+    Cause(
+        "env:{var}",
+        "{var} is not set in the audited environment",
+        "set `{var}` in the audited env file (`--env-file FILE`) to the production value",
+        r"^(?P<var>[A-Z][A-Z0-9_]*) not set in the audited environment",
+    ),
+    Cause(
+        "postgres",
+        "The audited database is not PostgreSQL",
+        "audit with the production PostgreSQL `DATABASE_URL` in the env file, or set "
+        "`PRODAUDIT_SCRATCH_DATABASE_URL` to a scratch PostgreSQL server for the migration "
+        "checks",
+        r"not (a )?PostgreSQL( URL)?\b|PostgreSQL (URLs )?only|only PostgreSQL",
+    ),
+    Cause(
+        "https",
+        "The target was audited over plain HTTP",
+        "audit the public deployment: `--base-url https://…`",
+        r"plain HTTP|not an https:// target",
+    ),
+    Cause(
+        "staging",
+        "No staging or development env file to compare with",
+        'give one: `[readiness] staging_env_file = ".env.staging"`',
+        r"staging_env_file|development or staging env file|staging env",
+    ),
+    Cause(
+        "mutations",
+        "Calls that write were not allowed",
+        "run against a throwaway deployment with `--allow-mutations`",
+        r"allow_mutations|--allow-mutations",
+    ),
+    Cause(
+        "timeout",
+        "Checks timed out",
+        "look at the target's latency; raise `check_timeout` if the target is slow by design",
+        r"timed out after",
+    ),
+    Cause(
+        "crash",
+        "prodaudit could not run the check (an error in prodaudit)",
+        "re-run with `-v`, and report the error with the check id",
+        r"check crashed|check returned no result",
+    ),
 )
 
 _SEE = re.compile(r"\((?:see )?(?P<id>[A-Z]{3}-\d{3})\)")
@@ -123,8 +169,11 @@ def classify(
         if not other.status.verified:
             return classify(other, by_id, _seen | {result.id})
         if other.status is Status.FAIL:
-            return (f"blocked:{other.id}", f"Blocked by {other.id}, which failed ({other.title})",
-                    f"fix {other.id} first; these checks run once it passes")
+            return (
+                f"blocked:{other.id}",
+                f"Blocked by {other.id}, which failed ({other.title})",
+                f"fix {other.id} first; these checks run once it passes",
+            )
     hit = _match(reason)
     if hit is not None:
         return hit

@@ -26,7 +26,9 @@ STATUS_STYLE = {
     Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red",
     Status.SKIP: "cyan", Status.ERROR: "magenta",
 }  # fmt: skip
-VERDICT_STYLE = {"GO": "bold white on green", "CONDITIONAL GO": "bold black on yellow", "NO-GO": "bold white on red"}
+VERDICT_STYLE = {
+    "GO": "bold white on green", "CONDITIONAL GO": "bold black on yellow", "NO-GO": "bold white on red",
+}  # fmt: skip
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim", "info": "dim"}
 #: finding groups shown per failing check; the rest are counted ("+N more in the reports")
 FINDINGS_SHOWN = 3
@@ -163,7 +165,13 @@ def decision_screen(run: AuditRun) -> RenderableType:
 def to_text(run: AuditRun, width: int = PIPE_WIDTH, color: bool = False) -> str:
     """The decision screen as text (for tests and logs)."""
     buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
-                      soft_wrap=True, highlight=False)
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print(decision_screen(run))
     return buf.getvalue()

@@ -18,7 +18,7 @@ from typing import Any
 from prodaudit.model import AuditRun
 
 #: directories whose files do not outlive the run (checked as string prefixes: renderers are pure)
-TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/shm/", "/private/tmp/", "/private/var/folders/")
+TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/shm/", "/private/tmp/", "/private/var/folders/")  # noqa: S108
 _PATH_LINE = re.compile(r"^(?P<path>/[^\s:]+)(?P<rest>(?::\d+){0,2})(?P<tail>.*)$", re.S)
 
 
@@ -66,7 +66,8 @@ def temporary(run: AuditRun, location: str) -> Temporary | None:
     line = m.group("rest").lstrip(":").split(":", 1)[0]
     gen = _generated_dir(run)
     if gen and path.startswith(gen):
-        return Temporary(PurePosixPath(path).name, line, "written by the audit for the reference target it started")
+        what = "written by the audit for the reference target it started"
+        return Temporary(PurePosixPath(path).name, line, what)
     if path.startswith(TEMP_PREFIXES):
         return Temporary(PurePosixPath(path).name, line, "a temporary file of the audit")
     return None
@@ -82,7 +83,7 @@ def display(run: AuditRun, location: str) -> str:
         return str(tmp)
     repo = _repo(run)
     if repo and location.startswith(repo):
-        return location[len(repo):]
+        return location[len(repo) :]
     if repo:  # "METHOD /abs/path" never occurs, but "label: /repo/file" may
         return location.replace(repo, "")
     return location

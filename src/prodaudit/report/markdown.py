@@ -84,7 +84,8 @@ def decision_markdown(run: AuditRun, *, level: int = 2, links: dict[str, str] | 
             return f"[{r.id}]({links[r.suite]}#{anchor(r.id)})"
         return r.id
 
-    out = [f"> **{s.verdict}** (exit {run.decision.exit_code}) — {md_inline(s.headline.split(': ', 1)[1])}", ""]
+    summary = md_inline(s.headline.split(": ", 1)[1])
+    out = [f"> **{s.verdict}** (exit {run.decision.exit_code}) — {summary}", ""]
     if s.failures:
         out += [f"{h} Requirements not met ({len(s.failures)})", "",
                 "| | Check | Severity | Requirement | What was found | Effect |", "|---|---|---|---|---|---|"]
@@ -105,7 +106,9 @@ def decision_markdown(run: AuditRun, *, level: int = 2, links: dict[str, str] | 
                         f"{cid(r)} {r.effective_severity.label}: {md_cell(r.title)} | {s.impact(r) or '—'} |"
                     )
                 continue
-            checks = "<br>".join(f"{cid(r)} {r.effective_severity.label}: {md_cell(r.title)}" for r in g.results)
+            checks = "<br>".join(
+                f"{cid(r)} {r.effective_severity.label}: {md_cell(r.title)}" for r in g.results
+            )
             out.append(f"| **{md_cell(g.title)}** ({len(g.results)}) | {md_cell(g.action)} | {checks} "
                        f"| {_effects(s, g.results) or '—'} |")
         out.append("")
@@ -113,11 +116,15 @@ def decision_markdown(run: AuditRun, *, level: int = 2, links: dict[str, str] | 
         out += [f"{h} Met, with warnings ({len(s.warnings)})", "",
                 "| Check | Severity | Requirement | Warning |", "|---|---|---|---|"]
         for r in s.warnings:
-            out.append(f"| {cid(r)} | {r.effective_severity.label} | {md_cell(r.title)} | {_first_finding(r)} |")
+            out.append(
+                f"| {cid(r)} | {r.effective_severity.label} | {md_cell(r.title)} | {_first_finding(r)} |"
+            )
         out.append("")
     if s.waived:
         out += [f"{h} Waived ({len(s.waived)})", ""]
-        out += [f"- {cid(r)} {md_inline(r.title)} ({OUTCOME[r.status]}) — {md_inline(r.waiver)}" for r in s.waived]
+        out += [
+            f"- {cid(r)} {md_inline(r.title)} ({OUTCOME[r.status]}) — {md_inline(r.waiver)}" for r in s.waived
+        ]
         out.append("")
     out += [f"**Met: {s.passed} of {s.total} checks.**", ""]
     return "\n".join(out)
@@ -162,6 +169,11 @@ class _SuiteRenderer(Renderer):
 class ProductionReadinessRenderer(Renderer):
     name = "markdown"
     filename = "production-readiness.md"
+    description = (
+        "the decision screen (requirements not met, not verified by root cause with the action for "
+        "each, warnings), suites, changes since the last run, remediation checklist, waivers, the seed "
+        "checklist, sign-off lines"
+    )
 
     def format(self, run: AuditRun) -> str:
         view = build_view(run)
@@ -177,6 +189,10 @@ class ProductionReadinessRenderer(Renderer):
 class SecurityAuditRenderer(_SuiteRenderer):
     name = "markdown"
     filename = "security-audit.md"
+    description = (
+        "security suite: every check with its result, header grades, bandit summary, evidence (one "
+        "full exchange per group of variants, with a `curl` that reproduces it) and remediation"
+    )
     suites = ("security",)
     heading = "Security audit"
     sections = "_facts_security.md.j2"
@@ -185,6 +201,7 @@ class SecurityAuditRenderer(_SuiteRenderer):
 class ConfigurationValidationRenderer(_SuiteRenderer):
     name = "markdown"
     filename = "configuration-validation.md"
+    description = "config suite: every check with evidence and remediation, the environment variable table"
     suites = ("config",)
     heading = "Configuration validation"
     sections = "_facts_config.md.j2"
@@ -193,6 +210,10 @@ class ConfigurationValidationRenderer(_SuiteRenderer):
 class TestResultsSummaryRenderer(_SuiteRenderer):
     name = "markdown"
     filename = "test-results-summary.md"
+    description = (
+        "functional, deployment and readiness suites: API operations, auth flow, LLM, frontend, "
+        "performance baseline, screenshots, every check with evidence"
+    )
     suites = ("functional", "deployment", "readiness")
     heading = "Test results summary"
     sections = "_facts_tests.md.j2"

@@ -83,9 +83,7 @@ class Screen:
         if self.unverified:
             blocking = sum(1 for g in self.unverified for r in g.results if self.impact(r))
             extra = f", {blocking} of them count against the decision" if blocking else ""
-            parts.append(
-                f"{self.unverified_count} not verified ({len(self.unverified)} cause(s){extra})"
-            )
+            parts.append(f"{self.unverified_count} not verified ({len(self.unverified)} cause(s){extra})")
         if self.warnings:
             parts.append(f"{len(self.warnings)} met with warnings")
         parts.append(f"{self.passed} met")
@@ -108,9 +106,7 @@ def build_screen(run: AuditRun) -> Screen:
     s.warnings = sorted((r for r in results if r.status is Status.WARN and not r.waived), key=_sev_key)
     s.waived = sorted((r for r in results if r.waived), key=_sev_key)
     s.passed = sum(1 for r in results if r.status is Status.PASS and not r.waived)
-    s.unverified = group_causes(
-        [r for r in results if not r.status.verified and not r.waived], results
-    )
+    s.unverified = group_causes([r for r in results if not r.status.verified and not r.waived], results)
     for suite in (x for x in SUITES if any(r.suite == x for r in results)):
         mine = [r for r in results if r.suite == suite]
         s.suites.append(
@@ -122,9 +118,7 @@ def build_screen(run: AuditRun) -> Screen:
             )
         )
     for sev in sorted(Severity, reverse=True):
-        row = _counts([r for r in results if r.effective_severity is sev])
-        if any(row.values()):
-            s.matrix[sev.label] = row
+        s.matrix[sev.label] = _counts([r for r in results if r.effective_severity is sev])
     return s
 
 

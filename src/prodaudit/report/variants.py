@@ -71,7 +71,7 @@ def _split(messages: list[str]) -> tuple[str, str] | None:
     prefix = os.path.commonprefix(messages)
     while prefix and prefix[-1] not in _BOUNDARY:
         prefix = prefix[:-1]
-    rest = [m[len(prefix):] for m in messages]
+    rest = [m[len(prefix) :] for m in messages]
     suffix = _common_suffix(rest)
     while suffix and suffix[0] not in _BOUNDARY:
         suffix = suffix[1:]

@@ -72,7 +72,11 @@ def connects(ctx: Context) -> list[Finding]:
         if url.startswith("sqlite"):
             return [warned(f"{ctx.cfg.database.url_env} is SQLite: a file database is not suited "
                            "to a production deployment with several workers or replicas",
-                           location=_loc(ctx))]
+                           location=_loc(ctx),
+                           remediation=f"use a server database in production: point "
+                           f"``{ctx.cfg.database.url_env}`` at PostgreSQL "
+                           "(``postgresql+psycopg://user:PASSWORD@host:5432/app``) and re-run the "
+                           "audit, which then verifies the connection")]
         raise Skip(f"only PostgreSQL connections are verified (got {url.split(':', 1)[0]})")
     try:
         with _pg_connect(url) as conn:
