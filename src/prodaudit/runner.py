@@ -17,6 +17,7 @@ from typing import Any
 
 from prodaudit.context import Context
 from prodaudit.errors import InputError
+from prodaudit.extras import install_hint
 from prodaudit.model import CheckResult, CheckSpec, Finding, Status
 from prodaudit.outcome import Skip
 from prodaudit.timing import measuring
@@ -139,6 +140,10 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         status, reason = Status.ERROR, f"timed out after {timeout:.0f} s"
     except InputError as exc:  # one input file could not be read safely: named, not a crash
         status, reason = Status.ERROR, f"not verified: {exc}"
+    except ModuleNotFoundError as exc:  # an optional dependency (extras.py): say what to install
+        hint = install_hint(exc)
+        status = Status.SKIP if hint else Status.ERROR
+        reason = hint or f"check crashed: ModuleNotFoundError: {exc}"
     except Exception as exc:  # crash isolation: one check never stops the run
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""

@@ -107,6 +107,31 @@ CAUSES: tuple[Cause, ...] = (
         r"plain HTTP|not an https:// target",
     ),
     Cause(
+        "env-file",
+        "No production env file was given",
+        "pass the production env file: `--env-file FILE` (or `env_file` in prodaudit.toml)",
+        r"no --env-file|no production env \(",
+    ),
+    Cause(
+        "logs",
+        "The target's logs were not available",
+        "name the target's log files in `[readiness] log_files` (or let the audit start the target)",
+        r"no target logs|target's logs are empty",
+    ),
+    Cause(
+        "no-migrations",
+        "No alembic migrations in the repository",
+        "nothing to do if the product has no migrations; otherwise set `[database] alembic_ini`",
+        r"no alembic\.ini|no revision files",
+    ),
+    Cause(
+        "no-frontend",
+        "No frontend in the repository",
+        "nothing to do if the product has no frontend; otherwise audit the repository that holds it "
+        "(`--repo`) and its built assets",
+        r"no frontend sources|no built frontend assets|no index\.html in the repository|no package\.json",
+    ),
+    Cause(
         "staging",
         "No staging or development env file to compare with",
         'give one: `[readiness] staging_env_file = ".env.staging"`',
@@ -117,6 +142,13 @@ CAUSES: tuple[Cause, ...] = (
         "Calls that write were not allowed",
         "run against a throwaway deployment with `--allow-mutations`",
         r"allow_mutations|--allow-mutations",
+    ),
+    Cause(
+        "not-applicable",
+        "Nothing of this kind in the project",
+        "nothing to do if that is right; these checks verify it once the project has it",
+        r"^no .*\b(found|in the compose files|in the code|in the repository|in the backend)\b|declares no |"
+        r"every service is built from the repository|^no \S+ (operation|endpoint|service)",
     ),
     Cause(
         "timeout",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
-
-import psycopg
 
 from prodaudit.checks.deployment._common import (
     database_url,
@@ -20,6 +18,9 @@ from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.registry import check
+
+if TYPE_CHECKING:  # psycopg is in the prodaudit[database] extra: imported where used
+    import psycopg
 
 CONNECT_TIMEOUT_S = 5
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")
@@ -55,6 +56,8 @@ def _loc(ctx: Context) -> str:
 
 
 def _pg_connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    import psycopg
+
 
     return psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
 
@@ -78,6 +81,8 @@ def connects(ctx: Context) -> list[Finding]:
                            "(``postgresql+psycopg://user:PASSWORD@host:5432/app``) and re-run the "
                            "audit, which then verifies the connection")]
         raise Skip(f"only PostgreSQL connections are verified (got {url.split(':', 1)[0]})")
+    import psycopg
+
     try:
         with _pg_connect(url) as conn:
             row = conn.execute("SELECT version(), current_database(), current_user").fetchone()
@@ -174,6 +179,8 @@ def fk_indexes(ctx: Context) -> list[Finding]:
     url = database_url(ctx)
     if not is_postgres(url):
         raise Skip("foreign-key indexes are checked on PostgreSQL only")
+    import psycopg
+
     try:
         with _pg_connect(url) as conn:
             conn.execute("SET statement_timeout = 15000")

@@ -265,7 +265,7 @@ def pg_connect(ctx: Context) -> Any:
     try:
         import psycopg
     except ImportError:
-        raise Skip("psycopg is not installed") from None
+        raise Skip("psycopg is not installed: install prodaudit[database]") from None
     try:
         return psycopg.connect(
             url, connect_timeout=min(10, int(ctx.cfg.request_timeout)), autocommit=True
