@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 from prodaudit.model import SUITES, AuditRun, CheckResult, Status
 from prodaudit.report.interface import Renderer
+from prodaudit.report.locations import display
 from prodaudit.report.text import plain
 from prodaudit.report.variants import group_findings
 
@@ -36,13 +37,13 @@ def clean(text: str) -> str:
     return _INVALID_XML.sub("\ufffd", text or "")
 
 
-def _details(r: CheckResult) -> str:
+def _details(run: AuditRun, r: CheckResult) -> str:
     lines: list[str] = []
     if r.reason:
         lines.append(f"Reason: {plain(r.reason)}")
     for g in group_findings(r.findings):
         f = g.first
-        where = f" [{f.location}]" if f.location else ""
+        where = f" [{display(run, f.location)}]" if f.location else ""
         lines.append(f"{f.status.value.upper()}{where}: {plain(g.message)}")
         if g.grouped:
             lines.append(f"    {len(g.variants)} variants: " + "; ".join(g.variants))
@@ -61,7 +62,7 @@ def _first_message(r: CheckResult) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _testcase(parent: ET.Element, r: CheckResult) -> None:
+def _testcase(parent: ET.Element, run: AuditRun, r: CheckResult) -> None:
     case = ET.SubElement(
         parent,
         "testcase",
@@ -79,7 +80,7 @@ def _testcase(parent: ET.Element, r: CheckResult) -> None:
         values.append(("prodaudit.waived", "true"))
     for name, value in values:
         ET.SubElement(props, "property", {"name": name, "value": clean(value)})
-    details = clean(_details(r))
+    details = clean(_details(run, r))
     sev = r.effective_severity.label
     if r.waived and r.status is not Status.PASS:
         ET.SubElement(case, "skipped", {"message": clean(f"waived {r.status.value}: {r.waiver}")}).text = (
@@ -172,7 +173,7 @@ def to_junit(run: AuditRun) -> ET.Element:
         ):
             ET.SubElement(props, "property", {"name": key, "value": clean(value)})
         for r in results:
-            _testcase(ts, r)
+            _testcase(ts, run, r)
     return root
 
 
