@@ -39,14 +39,14 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def audit(session: nox.Session) -> None:
     """Run the whole audit (default: the bundled reference target); posargs go to `prodaudit run`."""
-    session.install("-e", ".[target]")
+    session.install("-e", ".[all,target]")
     session.run("prodaudit", "run", "--suite", "all", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def security(session: nox.Session) -> None:
     """The security suite plus bandit and pip-audit, in an isolated venv."""
-    session.install("-e", ".[target]", "bandit>=1.7", "pip-audit>=2.7")
+    session.install("-e", ".[target,audit]")
     session.run("prodaudit", "run", "--suite", "security", *session.posargs)
 
 

@@ -18,6 +18,9 @@ class Item:
     text: str
     kind: str = "item"  # "item" | "signoff"
     manual: str = ""  # how to verify by hand when no check covers the item (or only in part)
+    # the evidence the item's claim needs before it is ticked: "" (any passing check), "parsed"
+    # (read from code or configuration), "observed" (seen on the running product)
+    evidence: str = ""
 
 
 def load_items() -> list[Item]:

@@ -81,35 +81,19 @@ def config_from_args(ns: argparse.Namespace) -> AuditConfig:
 
 
 def print_results(run: AuditRun, console: Console) -> None:
-    table = Table(title=f"prodaudit {run.tool_version} · {run.profile}", show_lines=False)
-    for col in ("Status", "Id", "Severity", "Check", "Time"):
-        table.add_column(col)
-    from prodaudit.report.view import build_view
+    """The decision screen (``report/console.py``); appended to ``$GITHUB_STEP_SUMMARY`` when set."""
+    from prodaudit.report.console import decision_screen
+    from prodaudit.report.step_summary import append_step_summary
 
-    view = build_view(run)
-    for r in view.ordered:
-        msg = r.title
-        if r.reason:
-            msg += f" — {r.reason}"
-        elif r.status in (Status.FAIL, Status.WARN):
-            first = next((f.message for f in r.findings if f.status is r.status), "")
-            msg += f" — {first}" if first else ""
-        status = r.status.value.upper() + (" (waived)" if r.waived else "")
-        table.add_row(f"[{STATUS_STYLE[r.status]}]{status}[/]", r.id, r.effective_severity.label,
-                      msg[:160], f"{r.duration_s:.2f}s")
-    console.print(table)
-    console.print(
-        f"Decision: [{VERDICT_STYLE[run.decision.verdict]}]{run.decision.verdict}[/] "
-        f"(exit {run.decision.exit_code}) · score {view.overall if view.overall is not None else 'n/a'}/100"
-    )
-    for reason in run.decision.reasons[:10]:
-        console.print(f"  - {reason}", markup=False)
+    console.print(decision_screen(run), soft_wrap=not console.is_terminal)
+    append_step_summary(run)
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
     from prodaudit.registry import load_checks
+    from prodaudit.report.console import output_console
 
-    console = Console()
+    console = output_console()
     table = Table(show_lines=False)
     for col in ("Id", "Suite", "Severity", "Title", "Needs"):
         table.add_column(col)
@@ -134,7 +118,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
     cfg = config_from_args(ns)
     suites = list(SUITES) if ns.suite == "all" else [ns.suite]
     outcome = run_audit(cfg, suites, quiet=ns.quiet)
-    print_results(outcome.run, Console())
+    from prodaudit.report.console import output_console
+
+    print_results(outcome.run, output_console())
     if outcome.report_dir is not None:
         Console(stderr=True).print(f"reports: {outcome.report_dir}", markup=False)
     return outcome.run.decision.exit_code

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,7 @@ from prodaudit.http import Http, join_url
 from prodaudit.openapi import OpenAPIDoc, OpenAPIError, discover
 from prodaudit.outcome import Skip
 from prodaudit.redact import Redactor
+from prodaudit.timing import add_wait
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -77,7 +79,9 @@ class Context:
             entry = self._memo.get(key)
             key_lock = self._klocks.setdefault(key, threading.RLock()) if entry is None else None
         if key_lock is not None:
+            t0 = time.monotonic()
             with key_lock:
+                add_wait(time.monotonic() - t0)  # waited for a fact another check was building
                 with self._lock:
                     entry = self._memo.get(key)
                 if entry is None:
@@ -95,7 +99,9 @@ class Context:
 
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
+        t0 = time.monotonic()
         async with lock:
+            add_wait(time.monotonic() - t0)
             if key not in self._memo:
                 try:
                     self._memo[key] = (True, await build())

@@ -28,9 +28,9 @@ def decide(
         sev = r.effective_severity
         if r.status is Status.FAIL:
             if sev >= Severity.HIGH:
-                no_go.append(f"{r.id} failed ({sev.label}): {r.title}")
+                no_go.append(f"{r.id} not met ({sev.label}): {r.title}")
             elif sev == Severity.MEDIUM:
-                conditional.append(f"{r.id} failed (medium): {r.title}")
+                conditional.append(f"{r.id} not met (medium): {r.title}")
         elif not r.status.verified:
             what = "skipped" if r.status is Status.SKIP else "errored"
             if r.severity == Severity.CRITICAL and profile == "production":

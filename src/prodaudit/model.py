@@ -143,6 +143,8 @@ class CheckResult:
     doc: str = ""
     waived: bool = False
     waiver: str = ""
+    waited_s: float = 0.0  # time spent waiting for shared facts other checks were building
+    started_s: float | None = None  # when the check started, seconds after the first check
 
     @property
     def failed(self) -> bool:
@@ -160,8 +162,11 @@ class CheckResult:
             "suite": self.suite,
             "title": self.title,
             "severity": self.severity.label,
+            "effective_severity": self.effective_severity.label,
             "status": self.status.value,
             "duration_s": round(self.duration_s, 4),
+            "waited_s": round(self.waited_s, 4),
+            "started_s": None if self.started_s is None else round(self.started_s, 4),
             "reason": self.reason,
             "checklist": list(self.checklist),
             "references": list(self.references),
@@ -187,6 +192,8 @@ class CheckResult:
             doc=data.get("doc", ""),
             waived=bool(data.get("waived", False)),
             waiver=data.get("waiver", ""),
+            waited_s=float(data.get("waited_s") or 0.0),
+            started_s=None if data.get("started_s") is None else float(data["started_s"]),
         )
 
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from prodaudit.context import Context
 from prodaudit.errors import InputError
+from prodaudit.extras import install_hint
 from prodaudit.model import CheckResult, CheckSpec, Finding, Status
 from prodaudit.outcome import Skip
+from prodaudit.timing import measuring
 
 ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
 
@@ -74,7 +78,9 @@ def _in_daemon_thread(fn: Callable[[], list[Finding]], name: str) -> asyncio.Fut
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, res, err)
 
-    threading.Thread(target=work, name=f"check-{name}", daemon=True).start()
+    # the check's context (its wait accumulator, see timing.py) goes with it into the thread
+    run_in_context = contextvars.copy_context().run
+    threading.Thread(target=run_in_context, args=(work,), name=f"check-{name}", daemon=True).start()
     return fut
 
 
@@ -98,6 +104,14 @@ def _collect_sync(out: Any) -> list[Finding]:
 
 
 async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
+    """Run one check. Its duration excludes the time it waited for shared facts that other checks
+    were building (reported as ``waited_s``)."""
+    with measuring() as waited:
+        res = await _run_one(spec, ctx)
+    return replace(res, duration_s=max(0.0, res.duration_s - waited[0]), waited_s=waited[0])
+
+
+async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
     start = time.monotonic()
     findings: list[Finding] = []
     reason = ""
@@ -126,6 +140,10 @@ async def run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         status, reason = Status.ERROR, f"timed out after {timeout:.0f} s"
     except InputError as exc:  # one input file could not be read safely: named, not a crash
         status, reason = Status.ERROR, f"not verified: {exc}"
+    except ModuleNotFoundError as exc:  # an optional dependency (extras.py): say what to install
+        hint = install_hint(exc)
+        status = Status.SKIP if hint else Status.ERROR
+        reason = hint or f"check crashed: ModuleNotFoundError: {exc}"
     except Exception as exc:  # crash isolation: one check never stops the run
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
@@ -164,12 +182,17 @@ async def run_checks(
     """Run every check; results come back in the order of ``specs``."""
     sem = asyncio.Semaphore(ctx.cfg.concurrency)
     results: dict[str, CheckResult] = {}
+    t0 = time.monotonic()
+
+    async def timed(spec: CheckSpec) -> CheckResult:
+        started = time.monotonic() - t0
+        return replace(await run_one(spec, ctx), started_s=started)
 
     async def guarded(spec: CheckSpec) -> None:
         async with sem:
             if progress:
                 progress(spec, None)
-            res = await run_one(spec, ctx)
+            res = await timed(spec)
             results[spec.id] = res
             if progress:
                 progress(spec, res)
@@ -179,7 +202,7 @@ async def run_checks(
         for spec in (s for s in specs if s.exclusive):
             if progress:
                 progress(spec, None)
-            res = await run_one(spec, ctx)
+            res = await timed(spec)
             results[spec.id] = res
             if progress:
                 progress(spec, res)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from prodaudit.model import AuditRun, CheckResult, Decision, Finding, Severity, Status
+from prodaudit.gate import decide
+from prodaudit.model import AuditRun, CheckResult, Finding, Severity, Status
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -98,14 +99,18 @@ def fixed_results() -> tuple[CheckResult, ...]:
             "SEC-001",
             "security",
             "JWT alg none rejected",
-            Severity.CRITICAL,
+            Severity.HIGH,  # the check's default; its findings are critical (effective severity)
             Status.FAIL,
-            Finding(
-                Status.FAIL,
-                "token with alg none accepted: 200 <b>ok</b>",
-                "GET http://127.0.0.1:8000/me",
-                evidence=f'> GET /me\n< HTTP/1.1 200 OK\n< {{"id": 1}}\n\n{curl}',
-                remediation="pin algorithms",
+            *(
+                Finding(
+                    Status.FAIL,
+                    f"token with alg={alg} accepted: 200 <b>ok</b>",
+                    "GET http://127.0.0.1:8000/me",
+                    evidence=f'> GET /me\n< HTTP 200  ({ms} ms)\n< {{"id": 1}}\n\n{curl}',
+                    remediation='pin algorithms: ``jwt.decode(token, key, algorithms=["HS256"])``',
+                    severity=Severity.CRITICAL,
+                )
+                for alg, ms in (("none", 12), ("None", 9), ("NONE", 11))
             ),
             checklist=("8.1.1", "1.3.1"),
             doc=DOC_JWT,
@@ -163,7 +168,8 @@ def fixed_results() -> tuple[CheckResult, ...]:
             "Known vulnerabilities",
             Severity.HIGH,
             Status.ERROR,
-            reason="check crashed: OSError: pip-audit unreachable",
+            reason="vulnerabilities not verified: pip-audit could not reach its vulnerability service "
+            "(pip-audit unreachable); use --vuln-db DIR",
             checklist=("2.2.2",),
         ),
         _r(
@@ -188,6 +194,38 @@ def fixed_results() -> tuple[CheckResult, ...]:
                 remediation="set maxmemory",
             ),
             checklist=("3.3.2",),
+        ),
+        _r(
+            "DEP-012",
+            "deployment",
+            "The image builds",
+            Severity.HIGH,
+            Status.ERROR,
+            reason="not verified: the build needs an image registry this engine cannot reach",
+            checklist=("3.1.1",),
+        ),
+        _r(
+            "DEP-014",
+            "deployment",
+            "No secret values in the image",
+            Severity.CRITICAL,
+            Status.SKIP,
+            reason="the image did not build (see DEP-012)",
+            checklist=("3.1.4",),
+        ),
+        _r(
+            "CFG-032",
+            "config",
+            "Database URL is production-grade",
+            Severity.HIGH,
+            Status.WARN,
+            Finding(
+                Status.WARN,
+                "DATABASE_URL points at SQLite",
+                "/tmp/prodaudit-target-x1y2/runtime.env:9",
+                remediation="point ``DATABASE_URL`` at PostgreSQL",
+            ),
+            checklist=("2.1.4",),
         ),
     )
 
@@ -354,16 +392,7 @@ def fixed_run() -> AuditRun:
         started_at="2026-11-20T10:15:00+00:00",
         finished_at="2026-11-20T10:16:30+00:00",
         results=results,
-        decision=Decision(
-            "NO-GO",
-            1,
-            (
-                "SEC-001 failed (critical): JWT alg none rejected",
-                "CFG-010 failed (high): No secrets in code",
-                "CFG-030 not verified (errored, high): Known vulnerabilities",
-                "SEC-020 not verified (skipped, high): CORS allowlist",
-            ),
-        ),
+        decision=decide(results, "production"),
         facts={
             **FUNCTIONAL_FACTS,
             "security_headers": [
@@ -505,6 +534,20 @@ def fixed_run() -> AuditRun:
                 "no_longer_verified": [],
             },
             "checklist_map": checklist_map,
+            # written by report.source_map at write time (the repository is not read here)
+            "source_map": {
+                "locations": {
+                    "GET http://127.0.0.1:8000/me": {
+                        "uri": "app/routers/users.py",
+                        "line": 14,
+                        "why": "handler me of GET /me (OpenAPI operation)",
+                    }
+                },
+                "anchors": {
+                    "config": {"uri": "prodaudit.toml", "why": "the audit's configuration file"},
+                    "deployment": {"uri": "docker-compose.yml", "why": "the compose file"},
+                },
+            },
         },
     )
 

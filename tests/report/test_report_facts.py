@@ -118,7 +118,10 @@ def test_config_variable_table_never_shows_values(run: AuditRun) -> None:
     assert "| Variable | Required | Secret | Documented | Read at | Set in |" in md
     assert "| `JWT_SECRET` | yes | yes | no | app/settings.py:10 | .env.example, docker-compose.yml |" in md
     assert "| `DATABASE_URL` | compose | yes | .env.example:31 | app/db.py:5 | .env.example |" in md
-    assert "<td><code>LOG_LEVEL</code></td><td>no</td><td>no</td>" in html
+    assert (
+        '<td data-label="Variable"><code>LOG_LEVEL</code></td><td data-label="Required">no</td>'
+        '<td data-label="Secret">no</td>' in html
+    )
 
 
 def test_security_header_grades(run: AuditRun) -> None:
@@ -128,7 +131,7 @@ def test_security_header_grades(run: AuditRun) -> None:
     )
     assert "'unsafe-inline' &lt;script&gt;; no COOP" in md
     html = HtmlRenderer().format(run)
-    assert "<td><b>D</b></td><td>40/100</td>" in html
+    assert '<td data-label="Grade"><b>D</b></td><td data-label="Score">40/100</td>' in html
     assert "&lt;script&gt;; no COOP" in html
 
 

@@ -1,10 +1,16 @@
-"""Helpers shared by the guides: live status of checklist items and checks from a run."""
+"""Helpers shared by the guides: the state of checklist items and checks from a run, in words that
+never claim more than the audit saw."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 from prodaudit.model import AuditRun, CheckResult, Status
+from prodaudit.report.locations import display
+from prodaudit.report.text import md_cell, md_inline
+from prodaudit.report.variants import group_findings
 
 SYMBOL = {
     "pass": "✅",
@@ -12,17 +18,19 @@ SYMBOL = {
     "waived": "⚠️",
     "warn": "⚠️",
     "unverified": "❔",
+    "weak": "❔",
+    "not-run": "–",
     "manual": "✋",
 }
 
 
 def esc(text: object) -> str:
-    """Text from findings: raw HTML is shown, never interpreted by a Markdown viewer."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text from findings: code as code, raw HTML shown, never interpreted by a Markdown viewer."""
+    return md_inline(text)
 
 
 def cell(text: object) -> str:
-    return esc(text).replace("|", "\\|").replace("\n", " ")
+    return md_cell(text)
 
 
 def results_for(
@@ -55,6 +63,7 @@ def state(results: list[CheckResult]) -> str:
 LABEL = {
     "pass": "verified", "fail": "FAILING", "waived": "failing, waived",
     "warn": "verified with warnings", "unverified": "not verified",
+    "weak": "not observed (set up or configured only)", "not-run": "not run in this audit",
     "manual": "manual — no automated check",
 }  # fmt: skip
 
@@ -65,18 +74,42 @@ def status_line(results: list[CheckResult]) -> str:
     return f"{SYMBOL[st]} {LABEL[st]}" + (f" ({ids})" if ids else "")
 
 
-def problems(results: list[CheckResult], limit: int = 5) -> list[str]:
-    """Failing / warning findings and not-verified reasons, one line each."""
+def problems(run: AuditRun, results: list[CheckResult]) -> list[str]:
+    """Every failing / warning finding (variants folded) and not-verified reason, one line each."""
     out: list[str] = []
     for r in results:
         if not r.status.verified:
             out.append(f"{r.id}: not verified — {esc(r.reason or r.status.value)}")
             continue
-        for f in r.findings:
+        for g in group_findings(r.findings):
+            f = g.first
             if f.status in (Status.FAIL, Status.WARN):
-                where = f" (`{f.location}`)" if f.location else ""
-                out.append(f"{r.id}: {esc(f.message)}{where}")
-    return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
+                where = f" ({md_inline('`' + display(run, f.location) + '`')})" if f.location else ""
+                variants = f" ({len(g.variants)} variants)" if g.grouped else ""
+                out.append(f"{r.id}: {esc(g.message)}{variants}{where}")
+    return out
+
+
+def is_loopback(url: str) -> bool:
+    """A URL of this machine or a private network: never a production endpoint."""
+    host = (urlsplit(url).hostname or "").lower()
+    return (
+        host in ("localhost", "0.0.0.0", "::1")  # noqa: S104 - compared, not bound
+        or host.startswith(("127.", "10.", "192.168.", "169.254."))
+        or any(host.startswith(f"172.{n}.") for n in range(16, 32))
+        or host.endswith((".local", ".localhost", ".internal"))
+    )
+
+
+def target_is_local(run: AuditRun) -> bool:
+    base = str(run.target.get("base_url") or "") if isinstance(run.target, Mapping) else ""
+    return bool(base) and is_loopback(base)
+
+
+def attested(run: AuditRun) -> Mapping[str, Any]:
+    raw = run.extras.get("attestations", {})
+    items = raw.get("items", {}) if isinstance(raw, Mapping) else {}
+    return items if isinstance(items, Mapping) else {}
 
 
 def header(run: AuditRun, title: str) -> list[str]:

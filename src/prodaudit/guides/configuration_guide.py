@@ -79,7 +79,7 @@ def configuration_guide(run: AuditRun) -> str:
             + ".",
             "",
         ]
-    issues = problems(results_for(run, prefixes=("CFG-",)), limit=20)
+    issues = problems(run, results_for(run, prefixes=("CFG-",)))
     if issues:
         lines += ["## Open configuration problems (last audit)", ""]
         lines += [f"- {p}" for p in issues]

@@ -1,19 +1,20 @@
-"""docs/deployment-checklist.md: the deployment steps, each with its live status from the last
-audit.
+"""docs/deployment-checklist.md: the deployment steps, each with its status in the last audit.
 
-A step's status comes from the checks that declare the step's checklist items: ❌ a check failed,
-❔ a check could not verify, ✅ verified, ✋ no check covers it (a person verifies it; signed items
-from ``prodaudit-attestations.toml`` are shown as signed).
+The steps say what to do and what to check; they assert nothing about the product. What the audit
+established is in each item's line, from the checks that declare the item (the seed checklist's
+state, ``report/checklist_view.py``): ✅ verified (by which checks), ❌ failing, ❔ not verified
+(and why) or only set up where the item needs observed evidence, ✋ manual (no check covers it;
+signed items from ``prodaudit-attestations.toml`` are shown as signed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from prodaudit.guides._common import SYMBOL, cell, header, problems, results_for, state, status_line
+from prodaudit.guides._common import SYMBOL, attested, cell, esc, header, problems, results_for
 from prodaudit.model import AuditRun
+from prodaudit.report.checklist_view import ItemState, build_checklist
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,14 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "Build the image",
-        "`docker compose build`; the image is multi-stage, runs as non-root, has a HEALTHCHECK "
-        "and stays within the size budget.",
+        "`docker compose build`; check that the image is multi-stage, runs as a non-root user, "
+        "defines a HEALTHCHECK and stays within the size budget.",
         ("3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "P.2.1"),
     ),
     Step(
         "Validate the Compose file",
-        "`docker compose config --quiet`; check volumes (database and Redis data persist), "
-        "networks and published ports.",
+        "`docker compose config --quiet`; check that database and Redis data live on volumes, "
+        "and which ports are published.",
         ("P.2.2", "P.2.3", "P.2.4"),
     ),
     Step(
@@ -57,7 +58,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "Provision Redis",
-        "Persistence, `maxmemory` and an eviction policy that fit Redis' role (cache or queue).",
+        "Set persistence, `maxmemory` and an eviction policy that fit Redis' role (cache or queue).",
         ("P.1.4", "3.3.1", "3.3.2", "3.3.3", "3.3.4"),
     ),
     Step(
@@ -95,74 +96,102 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "Confirm monitoring",
-        "Logs are structured and collected, `/metrics` is scraped, error tracking receives "
-        "events, alerts reach a person (see `post-launch-monitoring-plan.md`).",
+        "Check that logs are structured and collected, `/metrics` is scraped, error tracking "
+        "receives events and alerts reach a person (see `post-launch-monitoring-plan.md`).",
         ("5.1.1", "5.1.4", "5.2.1", "5.2.3", "5.3.1", "P.1.5", "10.2.3"),
     ),
     Step(
         "Rollback plan ready",
-        "The previous image tag and a database restore point are known; the rollback "
-        "procedure has been rehearsed.",
+        "Write down the previous image tag and a database restore point, and rehearse the "
+        "rollback procedure.",
         ("10.2.1", "10.2.2", "9.1.2", "9.1.3"),
     ),
 )
 
 
-def _attested(run: AuditRun) -> Mapping[str, Any]:
-    raw = run.extras.get("attestations", {})
-    items = raw.get("items", {}) if isinstance(raw, Mapping) else {}
-    return items if isinstance(items, Mapping) else {}
+#: how each item state reads in the checklist (the box is ticked only for "pass" and signed items)
+ITEM_TEXT = {
+    "pass": "verified",
+    "fail": "FAILING",
+    "waived": "failing, waived",
+    "unverified": "not verified",
+    "weak": "not observed: only set up or configured",
+    "not-run": "not run in this audit",
+    "manual": "manual",
+}
+#: order of severity for a step's overall state (worst first)
+STEP_ORDER = ("fail", "waived", "unverified", "weak", "not-run", "manual", "pass")
+
+
+def verified_by(st: ItemState) -> str:
+    """Which checks established the item, and how (extension point for evidence levels)."""
+    return ", ".join(f"{r.id} {r.status.value.upper()}" for r in st.checks)
+
+
+def item_line(st: ItemState) -> str:
+    """One checklist line; only a verified or signed item is ticked, and it says by whom."""
+    att = st.attestation
+    if isinstance(att, Mapping):
+        return (
+            f"- [x] {esc(st.item.text)} — signed by {att.get('name')} ({att.get('role')}, {att.get('date')})"
+        )
+    mark = "x" if st.state == "pass" else " "
+    note = f"{SYMBOL[st.state]} {ITEM_TEXT[st.state]}"
+    if st.checks:
+        note += f" ({verified_by(st)})"
+        reasons = [f"{r.id}: {esc(r.reason)}" for r in st.checks if not r.status.verified and r.reason]
+        if reasons:
+            note += " — " + "; ".join(reasons)
+    elif st.mapped:
+        note += f" ({', '.join(st.mapped)})"
+    if st.state in ("manual", "weak") and st.item.manual:
+        note += f" — verify: {esc(st.item.manual)}"
+    return f"- [{mark}] {esc(st.item.text)} — {note}"
+
+
+def step_state(items: list[ItemState]) -> str:
+    states = {st.state for st in items if not st.attestation}
+    return next((s for s in STEP_ORDER if s in states), "pass" if items else "manual")
 
 
 def deployment_checklist(run: AuditRun) -> str:
-    from prodaudit.checklist import load_items
-
-    texts = {i.id: i for i in load_items()}
-    attested = _attested(run)
+    cl = build_checklist(run)
+    by_id = {st.item.id: st for g in cl.groups for st in g.items}
     lines = header(run, "Deployment checklist")
     lines += [
-        "Work through the steps in order. Each step shows its status in the last audit: "
-        "✅ verified · ⚠️ verified with warnings or waived · ❌ failing · ❔ not verified · "
-        "✋ manual (no automated check).",
+        "Work through the steps in order. Each step says what to do; its status and every item's "
+        "state come from the last audit: ✅ verified (by the checks named) · ❌ failing · "
+        "❔ not verified, or only set up where the item needs the product observed · "
+        "✋ manual (no automated check). Only verified or signed items are ticked.",
         "",
         "| # | Step | Status |",
         "|---|---|---|",
     ]
-    per_step = [(s, results_for(run, s.items)) for s in STEPS]
-    for n, (step, results) in enumerate(per_step, 1):
-        lines.append(f"| {n} | {cell(step.title)} | {SYMBOL[state(results)]} {state(results)} |")
+    per_step = [(s, [by_id[i] for i in s.items if i in by_id], results_for(run, s.items)) for s in STEPS]
+    for n, (step, items, _) in enumerate(per_step, 1):
+        st = step_state(items)
+        lines.append(f"| {n} | {cell(step.title)} | {SYMBOL[st]} {ITEM_TEXT[st]} |")
     lines.append("")
-    for n, (step, results) in enumerate(per_step, 1):
-        lines += [f"## {n}. {step.title}", "", f"Status: {status_line(results)}", "", step.how, ""]
-        for p in problems(results, limit=8):
+    for n, (step, items, results) in enumerate(per_step, 1):
+        st = step_state(items)
+        lines += [
+            f"## {n}. {step.title}",
+            "",
+            f"**Do:** {step.how}",
+            "",
+            f"Status: {SYMBOL[st]} {ITEM_TEXT[st]}",
+            "",
+        ]
+        for p in problems(run, results):
             lines.append(f"- ❗ {p}")
-        for item_id in step.items:
-            item = texts.get(item_id)
-            if item is None:
-                continue
-            covered = results_for(run, (item_id,))
-            att = attested.get(item_id)
-            if covered:
-                mark = "x" if state(covered) in ("pass", "warn") else " "
-                note = status_line(covered)
-            elif isinstance(att, Mapping):
-                mark, note = (
-                    "x",
-                    f"signed by {att.get('name')} ({att.get('role')}, {att.get('date')})",
-                )
-            else:
-                mark, note = " ", "manual"
-            lines.append(f"- [{mark}] {item.text} — {note}")
+        lines += [item_line(it) for it in items]
         lines.append("")
     lines += ["## Sign-off", ""]
-    for item in texts.values():
-        if item.kind != "signoff":
-            continue
-        att = attested.get(item.id)
+    signed = attested(run)
+    for so in cl.signoffs:
+        att = signed.get(so.item.id)
         if isinstance(att, Mapping):
-            lines.append(
-                f"- [x] {item.text}: {att.get('name')}, {att.get('role')}, {att.get('date')}"
-            )
+            lines.append(f"- [x] {so.item.text}: {att.get('name')}, {att.get('role')}, {att.get('date')}")
         else:
-            lines.append(f"- [ ] {item.text}: ____________________")
+            lines.append(f"- [ ] {so.item.text}: ____________________")
     return "\n".join(lines).rstrip() + "\n"

@@ -1,6 +1,11 @@
 """docs/post-launch-monitoring-plan.md: from what the audit found (health and readiness endpoints,
-metrics, error tracking, logs): what to watch, thresholds from the performance baseline, alert
-suggestions, and the gaps."""
+metrics, error tracking, logs): what to watch, alert suggestions, starting thresholds, and the gaps.
+
+Two things it never does: present latency measured against a local target (loopback or a private
+network, e.g. the reference target the audit starts itself) as a production SLO — such numbers are
+labelled as starting points to re-measure on production traffic — and name a loopback or private
+URL as an endpoint to monitor (the path is given, to be prefixed with the production host).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from prodaudit.config import PerfConfig
-from prodaudit.guides._common import LABEL, SYMBOL, header, problems, results_for, state
+from prodaudit.guides._common import (
+    LABEL,
+    SYMBOL,
+    esc,
+    header,
+    is_loopback,
+    problems,
+    results_for,
+    state,
+    target_is_local,
+)
 from prodaudit.model import AuditRun, CheckResult
 
 _URL_RE = re.compile(r"\b(?:GET|HEAD|POST)\s+(https?://\S+)")
@@ -62,15 +78,25 @@ AREAS: tuple[Area, ...] = (
 )
 
 
+_ANY_URL = re.compile(r"https?://[^\s/]+")
+
+
+def _strip_local(text: str) -> str:
+    """``GET http://127.0.0.1:8000/health`` -> ``GET /health``: no local host in the plan."""
+    return _ANY_URL.sub(lambda m: "" if is_loopback(m.group(0)) else m.group(0), text)
+
+
 def _endpoints(results: list[CheckResult]) -> list[str]:
+    """Endpoints the checks reached: production URLs as found; local ones as a path only."""
     out: list[str] = []
     for r in results:
         for f in r.findings:
             for text in (f.location, f.message):
                 for m in _URL_RE.finditer(text or ""):
                     url = m.group(1).rstrip(".,;)")
-                    if url not in out:
-                        out.append(url)
+                    shown = (urlsplit(url).path or "/") if is_loopback(url) else url
+                    if shown not in out:
+                        out.append(shown)
     return out[:8]
 
 
@@ -97,21 +123,31 @@ def _thresholds(run: AuditRun) -> list[str]:
     err = base.get("error_rate")
     if p95 is None:
         return [
-            "No performance baseline was recorded by the last audit; until one exists use the "
-            f"audit's own limits: p95 latency warn {perf.p95_warn_ms:.0f} ms, fail "
-            f"{perf.p95_fail_ms:.0f} ms; error rate fail above {perf.error_rate_fail:.1%}.",
+            "No performance baseline was recorded by the last audit. Until one is measured on "
+            f"production traffic, start from the audit's own limits: p95 latency warn "
+            f"{perf.p95_warn_ms:.0f} ms, fail {perf.p95_fail_ms:.0f} ms; error rate fail above "
+            f"{perf.error_rate_fail:.1%}.",
         ]
     warn = max(2 * p95, perf.p95_warn_ms)
-    out = [
-        f"Baseline from the last audit: p95 {p95:.0f} ms"
-        + (f", error rate {err:.2%}" if err is not None else "")
-        + ".",
+    page = max(4 * p95, perf.p95_fail_ms)
+    err_page = max(perf.error_rate_fail, 2 * (err or 0))
+    measured = f"p95 {p95:.0f} ms" + (f", error rate {err:.2%}" if err is not None else "")
+    if target_is_local(run):
+        return [
+            f"Measured by the last audit against a local target ({measured}): a loopback run "
+            "has no network, no TLS, no real load and no real data, so these numbers are **not "
+            "production SLOs**. Re-measure against staging or production traffic and set the "
+            "SLOs from that.",
+            f"Starting points until then: warn when p95 latency > {warn:.0f} ms for 5 minutes; "
+            f"page when p95 > {page:.0f} ms; page when the error rate > {err_page:.1%} for 5 "
+            "minutes.",
+        ]
+    return [
+        f"Baseline measured by the last audit against `{run.target.get('base_url')}`: {measured}.",
         f"Warn when p95 latency > {warn:.0f} ms (2x baseline, at least the audit's warn limit) "
-        f"for 5 minutes; page when p95 > {max(4 * p95, perf.p95_fail_ms):.0f} ms.",
-        f"Page when the error rate > {max(perf.error_rate_fail, 2 * (err or 0)):.1%} "
-        "for 5 minutes.",
+        f"for 5 minutes; page when p95 > {page:.0f} ms.",
+        f"Page when the error rate > {err_page:.1%} for 5 minutes.",
     ]
-    return out
 
 
 def post_launch_monitoring_plan(run: AuditRun) -> str:
@@ -136,14 +172,18 @@ def post_launch_monitoring_plan(run: AuditRun) -> str:
         ]
         endpoints = _endpoints(results)
         if endpoints:
-            lines.append("Endpoints found: " + ", ".join(f"`{e}`" for e in endpoints) + ".")
+            local = target_is_local(run)
+            lead = "Paths found (on the production host)" if local else "Endpoints found"
+            lines.append(f"{lead}: " + ", ".join(f"`{e}`" for e in endpoints) + ".")
             lines.append("")
         verified = [f.message for r in results for f in r.findings if f.status.value == "pass"][:4]
         if verified:
-            lines += ["What the audit verified:", ""] + [f"- {m}" for m in verified] + [""]
+            where = " (on the local target it audited)" if target_is_local(run) else ""
+            shown = [esc(_strip_local(m)) for m in verified]
+            lines += [f"What the audit verified{where}:", ""] + [f"- {m}" for m in shown] + [""]
         lines += [f"**Watch:** {area.watch}", "", f"**Alert:** {area.alert}", ""]
         if st in ("fail", "waived", "unverified", "manual"):
-            detail = problems(results, limit=4)
+            detail = [_strip_local(p) for p in problems(run, results)]
             gaps.append(
                 f"{area.title}: {LABEL[st]}" + (f" — {'; '.join(detail)}" if detail else "")
             )

@@ -12,12 +12,7 @@ from prodaudit.report.evidence import Screenshots, load_screenshots
 from prodaudit.report.interface import Renderer
 
 
-def renderers(formats: list[str] | None = None, screenshots: Screenshots | None = None) -> list[Renderer]:
-    """Every registered renderer, narrowed to ``formats`` (json is always included).
-
-    ``screenshots`` are the evidence images ``index.html`` embeds (see ``load_screenshots``);
-    without them the page names the screenshots and says they were not embedded.
-    """
+def _all(screenshots: Screenshots | None = None) -> list[Renderer]:
     from prodaudit.report.html import HtmlRenderer
     from prodaudit.report.json_report import JsonRenderer
     from prodaudit.report.junit import JunitRenderer
@@ -29,7 +24,7 @@ def renderers(formats: list[str] | None = None, screenshots: Screenshots | None 
     )
     from prodaudit.report.sarif import SarifRenderer
 
-    all_: list[Renderer] = [
+    return [
         JsonRenderer(),
         ProductionReadinessRenderer(),
         SecurityAuditRenderer(),
@@ -39,27 +34,63 @@ def renderers(formats: list[str] | None = None, screenshots: Screenshots | None 
         SarifRenderer(),
         JunitRenderer(),
     ]
+
+
+def renderers(formats: list[str] | None = None, screenshots: Screenshots | None = None) -> list[Renderer]:
+    """Every registered renderer, narrowed to ``formats`` (json is always included).
+
+    ``screenshots`` are the evidence images ``index.html`` embeds (see ``load_screenshots``);
+    without them the page names the screenshots and says they were not embedded.
+    """
+    all_ = _all(screenshots)
     wanted = set(formats or [r.name for r in all_]) | {"json"}
     return [r for r in all_ if r.name in wanted]
 
 
-FORMATS: tuple[str, ...] = ("json", "markdown", "html", "sarif", "junit")
+def format_names() -> tuple[str, ...]:
+    """The format names ``--format`` accepts, in registry order."""
+    return tuple(dict.fromkeys(r.name for r in _all()))
+
+
+def files_table() -> str:
+    """The Markdown table of the report files, from the registry (README and docs/reports.md
+    carry it; a test keeps them in sync)."""
+    rows = ["| File | `--format` | Content |", "|---|---|---|"]
+    rows += [f"| `{r.filename}` | `{r.name}` | {r.description} |" for r in _all()]
+    rows.append("| `evidence/` | | screenshots and other evidence files the checks saved |")
+    return "\n".join(rows) + "\n"
+
+
+def _canonical(run: AuditRun) -> tuple[str, AuditRun]:
+    """audit.json's text and the run read back from it: every format renders from what
+    ``audit.json`` holds, so re-rendering it later gives the same bytes."""
+    from prodaudit.report.json_report import JsonRenderer
+
+    text = JsonRenderer().format(run)
+    return text, AuditRun.from_dict(json.loads(text))
 
 
 def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None) -> Path:
     """Write every format into ``output/<run-id>/`` and point ``output/latest`` at it."""
+    from prodaudit.report.source_map import with_source_map
+
     out_dir = output / run.run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    for r in renderers(formats, load_screenshots(run, out_dir)):
-        (out_dir / r.filename).write_text(r.format(run), encoding="utf-8")
+    text, canonical = _canonical(with_source_map(run))
+    for r in renderers(formats, load_screenshots(canonical, out_dir)):
+        body = text if r.name == "json" else r.format(canonical)
+        (out_dir / r.filename).write_text(body, encoding="utf-8")
     _point_latest(output, out_dir)
     return out_dir
 
 
 def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
     """Re-render every report next to an existing audit.json (no audit is run)."""
+    from prodaudit.report.source_map import with_source_map
+
     run = AuditRun.from_dict(json.loads(audit_json.read_text(encoding="utf-8")))
     out_dir = audit_json.parent
+    run = with_source_map(run)  # an audit.json written without one: located now, if the repo exists
     for r in renderers(formats, load_screenshots(run, out_dir)):
         if r.name == "json":
             continue

@@ -4,6 +4,9 @@ State of an item (``data/checklist.toml``), from the results whose check declare
 - ``fail``: at least one unwaived failing check;
 - ``waived``: failing checks, all waived;
 - ``unverified``: no failure, but a mapped check was skipped or errored;
+- ``weak``: the mapped checks passed, but the item's claim needs stronger evidence than they give
+  (``evidence = "observed"`` in data/checklist.toml: "cross-browser compatibility verified" is not
+  shown by a configuration file that lists browsers);
 - ``pass``: every mapped check that ran passed (or warned);
 - ``not-run``: checks are mapped to the item but none ran in this audit (``--only``/``--skip``);
 - ``manual``: no check covers the item: a person verifies it (and may sign it, see attestations).
@@ -24,6 +27,7 @@ LABEL = {
     "fail": "✗ failed",
     "waived": "✗ failed (waived)",
     "unverified": "? not verified",
+    "weak": "? not observed (set up or configured only)",
     "not-run": "– not run",
     "manual": "manual",
 }
@@ -85,7 +89,36 @@ def _checklist_map(run: AuditRun) -> dict[str, list[str]]:
     return coverage(load_items(), load_checks().all())
 
 
-def _state(checks: list[CheckResult], mapped: list[str]) -> str:
+#: how directly a result can show a claim, weakest first
+EVIDENCE_RANK = {"present": 0, "parsed": 1, "observed": 2}
+#: needs of a check that looks at the running product (it observes rather than reads)
+_LIVE_NEEDS = frozenset({"live", "frontend", "docker", "database", "redis"})
+
+
+def evidence_level(r: CheckResult) -> str:
+    """How directly ``r`` showed its claim: "observed" (on the running product), "parsed" (read from
+    code or configuration) or "present" (a file or a setup exists).
+
+    Extension point: results do not record their evidence level yet; until they do, it is derived
+    from what the check needs (a check that needs a running target observes; one that only reads
+    the repository parses). A result that records ``evidence`` wins over the derivation."""
+    recorded = getattr(r, "evidence", None)
+    if isinstance(recorded, str) and recorded in EVIDENCE_RANK:
+        return recorded
+    return "observed" if _check_needs(r.id) & _LIVE_NEEDS else "parsed"
+
+
+def _check_needs(check_id: str) -> frozenset[str]:
+    from prodaudit.registry import load_checks
+
+    try:
+        return load_checks().get(check_id).needs
+    except Exception:  # a check of another version: assume it only read files
+        return frozenset()
+
+
+def item_state(checks: list[CheckResult], mapped: list[str], evidence: str = "") -> str:
+    """The state of one checklist item from the results of the checks mapped to it."""
     if not checks:
         return "not-run" if mapped else "manual"
     fails = [r for r in checks if r.status is Status.FAIL]
@@ -95,6 +128,10 @@ def _state(checks: list[CheckResult], mapped: list[str]) -> str:
         return "waived"
     if any(not r.status.verified for r in checks):
         return "unverified"
+    if evidence and not any(
+        EVIDENCE_RANK[evidence_level(r)] >= EVIDENCE_RANK.get(evidence, 0) for r in checks
+    ):
+        return "weak"
     return "pass"
 
 
@@ -117,7 +154,7 @@ def build_checklist(run: AuditRun) -> ChecklistView:
         mapped = sorted(set(mapping.get(it.id, [])) | {r.id for r in checks})
         st = ItemState(
             item=it,
-            state=_state(checks, mapped),
+            state=item_state(checks, mapped, it.evidence),
             checks=checks,
             mapped=mapped,
             attestation=attested.get(it.id),

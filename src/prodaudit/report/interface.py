@@ -14,6 +14,8 @@ class Renderer(ABC):
     name: str = ""
     #: file written in the report directory
     filename: str = ""
+    #: what the file holds (the report file tables in README.md and docs/reports.md)
+    description: str = ""
 
     @abstractmethod
     def format(self, run: AuditRun) -> str:

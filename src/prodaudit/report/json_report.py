@@ -11,6 +11,10 @@ from prodaudit.report.interface import Renderer
 class JsonRenderer(Renderer):
     name = "json"
     filename = "audit.json"
+    description = (
+        "the source of truth (JSON Schema: `docs/schemas/audit.schema.json`); every other file is "
+        "rendered from it (`invoke report.build`)"
+    )
 
     def format(self, run: AuditRun) -> str:
         return json.dumps(run.to_dict(), indent=2, sort_keys=False, default=str) + "\n"

@@ -274,7 +274,7 @@ def _pip_audit(pins: list[Pin]) -> tuple[list[Finding], str | None]:
     """Run pip-audit on the pinned set; (findings, reason it could not verify)."""
     exe = shutil.which("pip-audit")
     if exe is None:
-        return [], "pip-audit is not installed"
+        return [], "pip-audit is not installed: install prodaudit[audit]"
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(f"{p.name}=={p.version}\n" for p in pins), encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import importlib.util
 import json
 import os
 import subprocess
@@ -346,6 +347,9 @@ def scratch_run(ctx: Context) -> ScratchRun:
 
     def build() -> ScratchRun:
         proj = project(ctx)
+        if ctx.cfg.database.python is None and importlib.util.find_spec("alembic") is None:
+            # the audit's interpreter runs alembic: without the extra the run cannot verify
+            raise ModuleNotFoundError("No module named 'alembic'", name="alembic")
         server = scratch_server_url(ctx)
         with scratch_database(server) as (url, dropped):
             steps, log, failure = run_alembic(

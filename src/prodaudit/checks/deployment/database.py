@@ -6,8 +6,6 @@ import ast
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-import psycopg
-
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.database import (
     CONNECT_TIMEOUT_S,
@@ -64,8 +62,14 @@ def connects(ctx: Context) -> list[Finding]:
         if url.startswith("sqlite"):
             return [warned(f"{ctx.cfg.database.url_env} is SQLite: a file database is not suited "
                            "to a production deployment with several workers or replicas",
-                           location=_loc(ctx))]
+                           location=_loc(ctx),
+                           remediation=f"use a server database in production: point "
+                           f"``{ctx.cfg.database.url_env}`` at PostgreSQL "
+                           "(``postgresql+psycopg://user:PASSWORD@host:5432/app``) and re-run the "
+                           "audit, which then verifies the connection")]
         raise Skip(f"only PostgreSQL connections are verified (got {url.split(':', 1)[0]})")
+    import psycopg
+
     try:
         with connect(url, timeout=CONNECT_TIMEOUT_S) as conn:
             row = conn.execute("SELECT version(), current_database(), current_user").fetchone()
@@ -162,6 +166,8 @@ def fk_indexes(ctx: Context) -> list[Finding]:
     url = database_url(ctx)
     if not is_postgres(url):
         raise Skip("foreign-key indexes are checked on PostgreSQL only")
+    import psycopg
+
     try:
         with connect(url, timeout=CONNECT_TIMEOUT_S) as conn:
             conn.execute("SET statement_timeout = 15000")

@@ -3,10 +3,6 @@ destructive operations, models vs. migrations)."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
-
 from prodaudit.checks.api import (
     Context,
     Finding,
@@ -148,6 +144,11 @@ def current_is_head(ctx: Context) -> list[Finding]:
         path = Path(url[len("sqlite:///"):])
         if not path.is_absolute() or not path.is_file():
             raise Skip(f"{name} is a SQLite file not readable from here ({path})")
+    # sqlalchemy is in the prodaudit[database] extra: imported where used
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
     kwargs: dict[str, object] = {"poolclass": NullPool}
     if is_postgres(url):
         kwargs["connect_args"] = {"connect_timeout": 5}

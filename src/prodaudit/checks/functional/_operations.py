@@ -418,7 +418,7 @@ def json_payload(doc: OpenAPIDoc, op: Operation) -> tuple[bool, Any, str]:
         return (
             False,
             None,
-            "hypothesis-jsonschema is not installed (pip install hypothesis-jsonschema)",
+            "hypothesis-jsonschema is not installed: install prodaudit[fuzz]",
         )
     try:
         with warnings.catch_warnings():

@@ -111,7 +111,7 @@ async def render(ctx: Context) -> list[ViewportResult]:
             from playwright.async_api import Error as PlaywrightError
             from playwright.async_api import async_playwright
         except ImportError:
-            raise Skip("Playwright for Python is not installed (pip install playwright)") from None
+            raise Skip("Playwright for Python is not installed: install prodaudit[browser]") from None
         url = (ctx.cfg.frontend_url or "") + "/"
         timeout_ms = ctx.cfg.readiness.browser_timeout_seconds * 1000
         shots = evidence_dir(ctx)

@@ -80,7 +80,7 @@ def bandit_scan(ctx: Context) -> list[Finding]:
     with a reason.
     """
     if importlib.util.find_spec("bandit") is None:
-        raise Skip("bandit is not installed in this environment (pip install bandit)")
+        raise Skip("bandit is not installed in this environment: install prodaudit[audit]")
     files = _python_files(ctx)
     if not files:
         raise Skip("no Python files in the repository")
@@ -223,7 +223,7 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
         )
     )
     if cmd0 is None:
-        raise Skip("pip-audit is not installed in this environment (pip install pip-audit)")
+        raise Skip("pip-audit is not installed in this environment: install prodaudit[audit]")
     reqs = requirement_files(ctx)
     if not reqs:
         raise Skip("no requirements*.txt in the repository")
