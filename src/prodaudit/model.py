@@ -54,6 +54,36 @@ class Status(enum.Enum):
 _STATUS_RANK = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.ERROR: 3, Status.FAIL: 4}
 
 
+class Evidence(enum.Enum):
+    """How strongly a result was established (issue 18): the checklist ticks "verified" only for
+    an OBSERVED or PARSED pass.
+
+    - OBSERVED: the audit ran, measured or rendered it (a request, a build, a test run);
+    - PARSED: the audit read the artefact and validated what it means;
+    - PRESENT: the audit only found that it exists (a file name, a heading, a keyword).
+    """
+
+    OBSERVED = "observed"
+    PARSED = "parsed"
+    PRESENT = "present"
+
+    @property
+    def rank(self) -> int:
+        """Higher is stronger: OBSERVED 2, PARSED 1, PRESENT 0."""
+        return {"observed": 2, "parsed": 1, "present": 0}[self.value]
+
+    @property
+    def verifies(self) -> bool:
+        """Whether a PASS at this level counts as verified."""
+        return self is not Evidence.PRESENT
+
+    @classmethod
+    def default_for(cls, needs: frozenset[str]) -> Evidence:
+        """The level a check reaches by its prerequisites when it does not declare one: anything
+        that talks to a running system observes; a repository check parses."""
+        return cls.OBSERVED if needs - {"repo"} else cls.PARSED
+
+
 @dataclass(frozen=True)
 class Finding:
     """One observation of a check. A PASS finding states what was verified."""
@@ -65,10 +95,12 @@ class Finding:
     remediation: str = ""
     severity: Severity | None = None  # overrides the check's severity for this finding
     rule: str = ""  # optional sub-rule id (e.g. a hadolint-compatible id)
+    level: Evidence | None = None  # how this observation was made (None: the check's level)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status.value,
+            "level": self.level.value if self.level is not None else None,
             "message": self.message,
             "location": self.location,
             "evidence": self.evidence,
@@ -88,6 +120,7 @@ class Finding:
             remediation=data.get("remediation", ""),
             severity=Severity.parse(sev) if sev else None,
             rule=data.get("rule", ""),
+            level=Evidence(data["level"]) if data.get("level") else None,
         )
 
 
@@ -110,6 +143,7 @@ class CheckSpec:
     timeout: float | None = None
     is_async: bool = False
     doc: str = ""
+    evidence: Evidence = Evidence.PARSED  # the strongest level this check reaches when it passes
 
     @property
     def summary(self) -> str:
@@ -145,10 +179,26 @@ class CheckResult:
     waiver: str = ""
     waited_s: float = 0.0  # time spent waiting for shared facts other checks were building
     started_s: float | None = None  # when the check started, seconds after the first check
+    evidence: Evidence = Evidence.PARSED  # the check's declared level (CheckSpec.evidence)
 
     @property
     def failed(self) -> bool:
         return self.status is Status.FAIL
+
+    @property
+    def evidence_level(self) -> Evidence | None:
+        """How strongly a PASS was established: the weakest level among the PASS findings (a
+        finding without a level has the check's). None unless the result is PASS."""
+        if self.status is not Status.PASS:
+            return None
+        levels = [f.level or self.evidence for f in self.findings if f.status is Status.PASS]
+        return min(levels, key=lambda e: e.rank) if levels else self.evidence
+
+    @property
+    def verified_pass(self) -> bool:
+        """A PASS that counts as verified (observed or parsed), never a WARN."""
+        level = self.evidence_level
+        return level is not None and level.verifies
 
     @property
     def effective_severity(self) -> Severity:
@@ -167,6 +217,8 @@ class CheckResult:
             "duration_s": round(self.duration_s, 4),
             "waited_s": round(self.waited_s, 4),
             "started_s": None if self.started_s is None else round(self.started_s, 4),
+            "evidence": self.evidence.value,
+            "evidence_level": level.value if (level := self.evidence_level) is not None else None,
             "reason": self.reason,
             "checklist": list(self.checklist),
             "references": list(self.references),
@@ -194,6 +246,7 @@ class CheckResult:
             waiver=data.get("waiver", ""),
             waited_s=float(data.get("waited_s") or 0.0),
             started_s=None if data.get("started_s") is None else float(data["started_s"]),
+            evidence=Evidence(data.get("evidence") or Evidence.PARSED.value),
         )
 
 

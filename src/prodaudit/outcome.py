@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prodaudit.model import Finding, Severity, Status
+from prodaudit.model import Evidence, Finding, Severity, Status
 
 
 class Skip(Exception):
@@ -13,9 +13,12 @@ class Skip(Exception):
         self.reason = reason
 
 
-def passed(message: str, *, location: str = "", evidence: str = "") -> Finding:
-    """What was verified and found fine."""
-    return Finding(Status.PASS, message, location=location, evidence=evidence)
+def passed(
+    message: str, *, location: str = "", evidence: str = "", level: Evidence | None = None
+) -> Finding:
+    """What was verified and found fine. ``level`` says how, when it is weaker (or stronger) than
+    the check's declared evidence level (e.g. ``Evidence.PRESENT`` when only a file was found)."""
+    return Finding(Status.PASS, message, location=location, evidence=evidence, level=level)
 
 
 def failed(

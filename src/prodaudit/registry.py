@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from prodaudit.model import NEEDS, SUITES, CheckFunc, CheckSpec, Severity
+from prodaudit.model import NEEDS, SUITES, CheckFunc, CheckSpec, Evidence, Severity
 
 PREFIXES: dict[str, str] = {
     "CFG": "config",
@@ -94,12 +94,15 @@ def check(
     references: Iterable[str] = (),
     exclusive: bool = False,
     timeout: float | None = None,
+    evidence: Evidence | None = None,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Register a check function. Its docstring is its documentation.
 
     The function takes the audit ``Context`` and returns (or yields) ``Finding`` objects; it may
-    be ``async``. Raise ``Skip`` when a prerequisite is missing.
+    be ``async``. Raise ``Skip`` when a prerequisite is missing. ``evidence`` is the strongest
+    level a PASS of this check reaches (default: observed for checks that need a running system,
+    parsed for repository checks); a finding may state a weaker one with ``passed(level=...)``.
     """
     if not _ID_RE.match(id):
         raise RegistryError(f"check id {id!r} must look like CFG-001 (prefixes {sorted(PREFIXES)})")
@@ -124,6 +127,7 @@ def check(
             timeout=timeout,
             is_async=inspect.iscoroutinefunction(func),
             doc=doc,
+            evidence=evidence if evidence is not None else Evidence.default_for(frozenset(needs)),
         )
         (registry if registry is not None else REGISTRY).add(spec)
         return func

@@ -158,6 +158,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
             remediation=red(f.remediation or spec.remediation),
             severity=f.severity,
             rule=f.rule,
+            level=f.level,
         )
         for f in findings
     ]
@@ -173,6 +174,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         checklist=spec.checklist,
         references=spec.references,
         doc=spec.doc,
+        evidence=spec.evidence,
     )
 
 

@@ -13,7 +13,7 @@ from prodaudit.context import Context
 from prodaudit.errors import InputError
 from prodaudit.http import Exchange
 from prodaudit.loaders import load_json, load_toml, load_yaml, load_yaml_all, read_document
-from prodaudit.model import Finding, Severity, Status
+from prodaudit.model import Evidence, Finding, Severity, Status
 from prodaudit.openapi import OpenAPIDoc, Operation
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
 from prodaudit.redact import mask_value
@@ -21,6 +21,7 @@ from prodaudit.registry import check
 
 __all__ = [
     "Context",
+    "Evidence",
     "Exchange",
     "Finding",
     "InputError",

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
 StatusName = Literal["pass", "warn", "fail", "skip", "error"]
+EvidenceName = Literal["observed", "parsed", "present"]
 Verdict = Literal["GO", "CONDITIONAL GO", "NO-GO"]
 BASE_URI = "https://github.com/prodaudit/prodaudit/blob/main/docs/schemas/"
 
@@ -40,6 +41,9 @@ class FindingDocument(_Doc):
     remediation: str
     severity: SeverityName | None = Field(description="overrides the check's severity for this finding")
     rule: str = Field(description="optional sub-rule id (e.g. a hadolint-compatible id, a probe variant)")
+    level: EvidenceName | None = Field(
+        None, description="how this observation was made, when it differs from the check's level"
+    )
 
 
 class ResultDocument(_Doc):
@@ -58,6 +62,12 @@ class ResultDocument(_Doc):
     duration_s: float = Field(ge=0, description="the check's own time, without waiting for shared facts")
     waited_s: float = Field(0.0, ge=0, description="time spent waiting for shared facts other checks built")
     started_s: float | None = Field(None, description="start, in seconds after the first check started")
+    evidence: EvidenceName = Field(
+        "parsed", description="the strongest evidence level the check reaches when it passes"
+    )
+    evidence_level: EvidenceName | None = Field(
+        None, description="how strongly this PASS was established (null unless the status is pass)"
+    )
     reason: str = Field(description="why the check was skipped or errored")
     checklist: list[str]
     references: list[str]
