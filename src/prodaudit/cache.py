@@ -116,10 +116,9 @@ class Cache:
             with self._lock:
                 for i in range(0, len(keys), 500):
                     chunk = keys[i:i + 500]
-                    rows = self._db.execute(
-                        f"SELECT key, value, used FROM entries WHERE ns=? AND key IN "
-                        f"({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
-                        (ns, *chunk)).fetchall()
+                    marks = ",".join("?" * len(chunk))  # placeholders only, values bound
+                    query = f"SELECT key, value, used FROM entries WHERE ns=? AND key IN ({marks})"  # noqa: S608
+                    rows = self._db.execute(query, (ns, *chunk)).fetchall()
                     for k, v, used in rows:
                         found[k] = bytes(v)
                         if used < stale:

@@ -233,8 +233,9 @@ _SECRETISH_NAME = (r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|pwd|pw|secret|tok
 _ASSIGNED = re.compile(
     r"(?i)(\b" + _SECRETISH_NAME + r"[\"']?[ \t]*(?:=>|:=|=|:)[ \t]*)([\"'`]?)([^\"'`\s,;)}\]]+)"
 )
-_CODE_VALUE = re.compile(r"(?i)^(?:os\.|process\.env|env\b|getenv|settings\.|config\.|\$|\{|None$|"
-                         r"null$|undefined$|true$|false$|bearer$|basic$|token$|\d{1,6}$|" + re.escape(MASK) + ")")
+_CODE_VALUE = re.compile(r"(?i)^(?:os\.|process\.env|env\b|getenv|settings\.|config\.|\$|\{|"
+                         r"None$|null$|undefined$|true$|false$|bearer$|basic$|token$|\d{1,6}$|"
+                         + re.escape(MASK) + ")")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%]{12,}")
 _EDGE = re.compile(r"[A-Za-z0-9+/=_\-.~%]+")
 
@@ -274,21 +275,32 @@ def mask_tokens(text: str) -> str:
     return _LONG_TOKEN.sub(lambda m: MASK if _random_looking(m.group(0)) else m.group(0), text)
 
 
-def quote_window(line: str, start: int, end: int, *, width: int = QUOTE_WIDTH, keep: int = 0) -> str:
-    """A bounded excerpt of ``line`` around ``line[start:end]`` (the credential found), safe to
-    print: the match shows only its first ``keep`` characters (a public prefix such as
-    ``sk-proj-``), every other credential-shaped or high-entropy token in the window is masked,
-    and the window never cuts a token in two (a token at an edge is included whole, or left out
-    when it is longer than ``width``). ``…`` marks what was left out."""
+def quote_window(line: str, start: int, end: int, *, width: int = QUOTE_WIDTH, keep: int = 0,
+                 mask_match: bool = True) -> str:
+    """A bounded excerpt of ``line`` around ``line[start:end]``, safe to print.
+
+    With ``mask_match`` (a credential was found there) the match shows only its first ``keep``
+    characters (a public prefix such as ``sk-proj-``); without it (a dev-server command, a
+    setting) the match is shown, masked like the rest. Every other credential-shaped or
+    high-entropy token in the window is masked, and the window never cuts a token in two (a
+    token at an edge is included whole, or left out when longer than ``width``). ``…`` marks
+    what was left out."""
     end = max(start, min(end, len(line)))
     lo = min(start, _snap(line, max(0, start - width), lo_side=True, limit=width))
     hi = max(end, _snap(line, min(len(line), end + width), lo_side=False, limit=width))
-    secret = line[start:end]
-    shown = secret[:keep] + MASK
-    before = mask_tokens(line[lo:start]) if start > lo else ""
-    after = mask_tokens(line[end:hi]) if hi > end else ""
-    out = ("…" if lo > 0 else "") + before + shown + after + ("…" if hi < len(line) else "")
-    return out.strip()
+    if mask_match:
+        body = mask_tokens(line[lo:start]) + line[start:start + keep] + MASK + mask_tokens(
+            line[end:hi])
+    else:
+        body = mask_tokens(line[lo:hi])
+    return (("…" if lo > 0 else "") + body + ("…" if hi < len(line) else "")).strip()
+
+
+def quote_line(line: str, start: int = 0, end: int = 0, *, width: int = QUOTE_WIDTH) -> str:
+    """A line quoted as evidence of something that is not a secret (``start:end``, default the
+    line's start): bounded to ``width`` characters around it, every credential masked."""
+    return quote_window(line.strip() if not (start or end) else line, start, end or start,
+                        width=width, mask_match=False)
 
 
 def _snap(line: str, pos: int, *, lo_side: bool, limit: int) -> int:
