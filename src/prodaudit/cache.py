@@ -128,6 +128,19 @@ class Cache:
         self._count(ns, hits=len(found), misses=len(keys) - len(found))
         return found
 
+    def keys(self, ns: str, prefix: str) -> set[str]:
+        """Every key of ``ns`` that starts with ``prefix`` (one query: a run with many new
+        files asks this once instead of once per file)."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT key FROM entries WHERE ns = ? AND key >= ? AND key < ?",
+                    (ns, prefix, prefix + "\uffff")).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("cache read failed: %s", exc)
+            return set()
+        return {k for (k,) in rows}
+
     def get(self, ns: str, key: str) -> bytes | None:
         return self.get_many(ns, [key]).get(key)
 
@@ -142,25 +155,34 @@ class Cache:
             s["misses"] += misses
 
     # ---- stat index ----------------------------------------------------------------------
-    def known_digests(self, paths: Iterable[tuple[str, os.stat_result]]) -> dict[str, str]:
-        """path -> content hash for every path whose stat still matches the recorded one."""
+    def known_files(self, ns: str, prefix: str, paths: Iterable[tuple[str, os.stat_result]]
+                    ) -> dict[str, tuple[str, bytes | None]]:
+        """path -> (content hash, the entry ``prefix + hash`` of ``ns`` or None) for every path
+        whose stat still matches the recorded one: one query for a whole tree."""
         wanted = {p: stat_key(st) for p, st in paths}
-        out: dict[str, str] = {}
+        out: dict[str, tuple[str, bytes | None]] = {}
         if not wanted:
             return out
-        lo = min(wanted)
-        hi = max(wanted)
+        stale = time.time() - TOUCH_AFTER_SECONDS
         try:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT path, size, mtime_ns, ctime_ns, ino, digest FROM files "
-                    "WHERE path >= ? AND path <= ?", (lo, hi)).fetchall()
+                    "SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.ino, f.digest, e.value, "
+                    "e.used FROM files f LEFT JOIN entries e ON e.ns = ? AND e.key = ? || f.digest "
+                    "WHERE f.path >= ? AND f.path <= ?",
+                    (ns, prefix, min(wanted), max(wanted))).fetchall()
         except sqlite3.Error as exc:
             log.warning("cache read failed: %s", exc)
             return out
-        for path, size, mtime, ctime, ino, digest in rows:
+        hits = 0
+        for path, size, mtime, ctime, ino, digest, value, used in rows:
             if wanted.get(path) == (size, mtime, ctime, ino):
-                out[path] = digest
+                out[path] = (digest, None if value is None else bytes(value))
+                if value is not None:
+                    hits += 1
+                    if used < stale:
+                        self._touch.add((ns, prefix + digest))
+        self._count(ns, hits=hits)
         return out
 
     def remember_digest(self, path: str, st: os.stat_result, digest: str) -> None:

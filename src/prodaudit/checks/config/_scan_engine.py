@@ -94,6 +94,9 @@ def scan_bytes(rel: str, raw: bytes, allow: str, finder: Finder | None = None) -
     return FileResult("text", hits, allowed)
 
 
+_CACHED_TEXT = FileResult("text", cached=True)  # the common entry, shared (never mutated)
+
+
 def _decode(raw: bytes) -> dict[str, Any] | None:
     if raw in (b"t", b"b"):
         return {"kind": "text" if raw == b"t" else "binary"}
@@ -150,6 +153,7 @@ class _Scanner:
     def __init__(self, root: Path, allow: str, cache: Cache | None) -> None:
         self.root, self.allow, self.cache = root, allow, cache
         self.prefix = Cache.key(rules_version(), allow)[:32] + ":"  # + the content hash
+        self.known: set[str] = set()  # keys of this prefix in the cache, read once per scan
         self.out = TreeScan()
 
     def plan(self, files: Iterable[str], cap: int) -> list[Job]:
@@ -188,15 +192,18 @@ class _Scanner:
         """Use the results of files whose stat is unchanged; return the others."""
         if self.cache is None or not jobs:
             return jobs
-        digests = self.cache.known_digests((j.full, j.st) for j in jobs)
-        entries = self.cached(digests.values())
+        known = self.cache.known_files(NS, self.prefix, ((j.full, j.st) for j in jobs))
         rest = []
         for j in jobs:
-            entry = entries.get(digests.get(j.full, ""))
+            raw = known.get(j.full, ("", None))[1]
             res = None
-            if entry is not None:
-                text = self._read_text(j) if entry.get("hits") else None
-                res = _from_cache(j.rel, entry, text)
+            if raw == b"t":
+                res = _CACHED_TEXT
+            elif raw is not None:
+                entry = _decode(raw)
+                if entry is not None:
+                    text = self._read_text(j) if entry.get("hits") else None
+                    res = _from_cache(j.rel, entry, text)
             if res is None:
                 rest.append(j)
             else:
@@ -220,7 +227,7 @@ class _Scanner:
         if self.cache is None:
             return scan_bytes(j.rel, raw, self.allow)
         digest = file_digest(raw)
-        entry = self.cached([digest]).get(digest)
+        entry = self.cached([digest]).get(digest) if self.prefix + digest in self.known else None
         res = None
         if entry is not None:
             res = _from_cache(j.rel, entry, raw.decode("utf-8", errors="replace"))
@@ -276,6 +283,8 @@ def scan_tree(root: Path, files: list[str], *, allow: str, cap: int, cache: Cach
     step(len(files) - len(jobs))
     todo = s.from_stat_index(jobs)
     step(len(jobs) - len(todo))
+    if cache is not None and todo:
+        s.known = cache.keys(NS, s.prefix)
     rg = shutil.which("rg") if engine == "ripgrep" or (engine == "auto" and not has_re2()) else None
     if engine == "ripgrep" and rg is None:
         log.warning("secrets.engine = ripgrep but rg is not installed: scanning in Python")

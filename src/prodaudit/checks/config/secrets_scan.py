@@ -1,7 +1,9 @@
 """CFG-040–049: credentials in tracked files and in the built frontend, committed env files.
 
-Pure-Python regexes over the shared file index (``.gitignore`` respected in git repositories;
-built assets under ``dist/``, ``build/``, ``static/``, ``public/`` always included). A line with
+One scan of the shared file index (``.gitignore`` respected in git repositories; built assets
+under ``dist/``, ``build/``, ``static/``, ``public/`` always included): an RE2 candidate finder
+(or ripgrep) and the Python rules as the judge (``_scan_rules``, ``_scan_judge``,
+``_scan_engine``), per-file results cached by content hash (``prodaudit.cache``). A line with
 the allow comment (``secrets.allow_comment``, default ``prodaudit: allow``) is accepted; so is a
 finding listed in the baseline file (``secrets.baseline``, JSON, see docs/config.md).
 """
