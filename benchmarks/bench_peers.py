@@ -40,7 +40,7 @@ def small_tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
 
 
 def _ours(tree: Tree) -> ScanResult:
-    return scan(Context(AuditConfig(repo=tree.root)))
+    return scan(Context(AuditConfig(repo=tree.root, cache=False)))
 
 
 def bench_peer_ours_secret_scan_200(benchmark: Any, record: Callable[..., None],

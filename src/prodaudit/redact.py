@@ -21,6 +21,7 @@ the match and every other credential-shaped or high-entropy token masked.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -72,12 +73,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + MASK,
     ),
 )
+# per pattern, lower-case literals one of which its match contains: a pattern runs only on a
+# text that holds one (``in`` is far cheaper than a regex pass over a large text)
+_HINTS: tuple[tuple[str, ...], ...] = (
+    ("eyj",), ("sk-",), ("akia", "asia"), ("gh",), ("github_pat_",), ("glpat-",), ("xox",),
+    ("_live_",), ("aiza",), ("hf_",), ("gsk_",), ("sg.",), ("://",), ("authorization",),
+    ("cookie",), ("private key",), ("private key",),
+)
 # one cheap test before the patterns: most texts contain none of these
 _PATTERN_HINT = re.compile(
     r"eyJ|sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|_live_|AIza|hf_|gsk_|SG\.|://|"
     r"PRIVATE KEY|(?i:authorization|cookie)"
 )
 _TOKEN_RUN = re.compile(f"[{TOKEN_CHARS}]+")
+_TOKEN_SPLIT = re.compile(f"([{TOKEN_CHARS}]+)")
 _ONLY_TOKEN = re.compile(f"[{TOKEN_CHARS}]+")
 # a word or a few (dictionary-sized parts, a short number at most): ``secret``, ``changeme``,
 # ``my-secret-key``, ``password123``; not ``topsecretvalue`` or anything random
@@ -192,26 +201,34 @@ class Redactor:
 def _mask_values(text: str, m: _Matcher) -> str:
     if m.tokens or m.words:
         found = set(_TOKEN_RUN.findall(text))
-        strong, weak = found & m.tokens, found & m.words
-        if strong or weak:
+        if not found.isdisjoint(m.tokens):
+            strong = found & m.tokens
+            text = "".join(MASK if p in strong else p for p in _TOKEN_SPLIT.split(text))
+        if not found.isdisjoint(m.words):
+            weak = _alternation(frozenset(found & m.words))
 
             def repl(t: re.Match[str]) -> str:
-                tok = t.group(0)
-                if tok in strong or (tok in weak and _value_position(text, t.start(), t.end())):
-                    return MASK
-                return tok
+                return MASK if _value_position(t.string, t.start(), t.end()) else t.group(0)
 
-            text = _TOKEN_RUN.sub(repl, text)
+            text = weak.sub(repl, text)
     if m.other is not None:
         text = m.other.sub(MASK, text)
     return text
 
 
+@functools.lru_cache(maxsize=256)
+def _alternation(values: frozenset[str]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    return re.compile(f"(?<![{TOKEN_CHARS}])(?:{alts})(?![{TOKEN_CHARS}])")
+
+
 def _mask_patterns(text: str) -> str:
     if not _PATTERN_HINT.search(text):
         return text
-    for regex, repl in _PATTERNS:
-        text = regex.sub(repl, text)
+    low = text.lower()
+    for (regex, repl), hints in zip(_PATTERNS, _HINTS, strict=True):
+        if any(h in low for h in hints):
+            text = regex.sub(repl, text)
     return text
 
 
