@@ -40,7 +40,7 @@ TOUCH_AFTER_SECONDS = 24 * 3600.0  # refresh an entry's last use at most once a 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
     size INTEGER NOT NULL, used REAL NOT NULL, PRIMARY KEY (ns, key));
-CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
+-- no index on "used": eviction (rare) scans the table, every cold run's inserts stay cheap
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,
     ctime_ns INTEGER, ino INTEGER, digest TEXT NOT NULL, seen REAL NOT NULL);
 """
@@ -220,7 +220,16 @@ class Cache:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
 
+    def _disk_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(f"{self.path}{suffix}")
+        return total
+
     def _evict(self) -> None:
+        if self._disk_bytes() <= self.max_bytes:  # the entries cannot exceed the files
+            return
         total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
         if total > self.max_bytes:
             excess, doomed = total - int(self.max_bytes * 0.9), []

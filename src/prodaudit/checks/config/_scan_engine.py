@@ -121,6 +121,21 @@ def _from_cache(rel: str, entry: dict[str, Any], text: str | None) -> FileResult
     return FileResult(entry["kind"], hits, int(entry.get("allowed", 0)), cached=True)
 
 
+def _read(path: str, size: int) -> bytes:
+    """A file's bytes in one ``read`` of its known size (the rest too, should it have grown)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        rest = [data]
+        while chunk := os.read(fd, 1 << 20):
+            rest.append(chunk)
+        return b"".join(rest)
+    finally:
+        os.close(fd)
+
+
 @dataclass
 class Job:
     rel: str
@@ -212,16 +227,14 @@ class _Scanner:
 
     def _read_text(self, j: Job) -> str | None:
         try:
-            with open(j.full, "rb") as fh:
-                return fh.read().decode("utf-8", errors="replace")
+            return _read(j.full, j.st.st_size).decode("utf-8", errors="replace")
         except OSError:
             return None
 
     def process(self, j: Job) -> FileResult | None:
         """Read, look up by content hash, else scan (None: unreadable)."""
         try:
-            with open(j.full, "rb") as fh:
-                raw = fh.read()
+            raw = _read(j.full, j.st.st_size)
         except OSError:
             return None
         if self.cache is None:
