@@ -138,6 +138,12 @@ def test_noise_is_not_reported() -> None:
     assert scan_text("a.json", text, "prodaudit: allow") == ([], 0)
 
 
+def test_chosen_passwords_of_words_and_numbers_are_still_reported() -> None:
+    text = 'DB_PASSWORD = "sunflower-harbor-1987"\nAPI_TOKEN = "sunflower-harbor-1987"\n'
+    hits, _ = scan_text("settings.py", text, "prodaudit: allow")
+    assert [(h.line, h.rule) for h in hits] == [(1, "high-entropy-assignment")]
+
+
 def test_large_tree_is_scanned_in_parallel_with_the_same_hits(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:

@@ -23,6 +23,7 @@ from prodaudit.checks.config._scan_rules import (
     URL_PLACEHOLDER_PW,
     Rule,
     credential_name,
+    password_name,
     random_value,
 )
 from prodaudit.checks.config.secretvalues import placeholder_reason
@@ -138,7 +139,7 @@ class _Judgement:
             return  # a known format on this line: no entropy guess next to it
         for m in _ENTROPY.compiled.finditer(text, start, end):
             name = _entropy_name(text, m)
-            if credential_name(name) and random_value(m.group(1)) is None:
+            if credential_name(name) and random_value(m.group(1), password_name(name)) is None:
                 self.add(ln, _ENTROPY, f"high-entropy value assigned to {name}", m, allowed)
 
 

@@ -134,6 +134,7 @@ _CREDENTIAL_HEADS = frozenset({
     "secret", "secrets", "password", "passwd", "passphrase", "pwd", "token", "tokens", "apikey",
     "credential", "credentials", "pat",
 })  # fmt: skip
+_PASSWORD_HEADS = frozenset({"password", "passwd", "passphrase", "pwd", "pass"})
 _KEY_QUALIFIERS = frozenset({
     "api", "secret", "private", "access", "auth", "signing", "sign", "encryption", "enc", "crypt",
     "master", "client", "app", "service", "license", "account", "admin", "hmac", "jwt", "session",
@@ -147,6 +148,20 @@ _HEX40 = re.compile(r"[0-9a-f]{40}|[0-9A-F]{40}")
 _REFERENCE = re.compile(r"[${}()<>%]|\.\w+\(|^https?://")
 
 
+def _head(name: str) -> list[str]:
+    parts = [p.lower() for p in _NAME_PARTS.findall(name)]
+    while len(parts) > 1 and _NEUTRAL_TAILS.match(parts[-1]):
+        parts.pop()
+    return parts
+
+
+def password_name(name: str) -> bool:
+    """A key for a password people choose (``DB_PASSWORD``, ``passphrase``), as opposed to a
+    generated token or key."""
+    parts = _head(name)
+    return bool(parts) and parts[-1] in _PASSWORD_HEADS
+
+
 def credential_name(name: str) -> bool:
     """Whether a key names a credential: its last word (after neutral tails such as ``_value``
     or ``_b64``) is ``secret``/``password``/``token``..., or ``key`` qualified as ``api``,
@@ -154,9 +169,7 @@ def credential_name(name: str) -> bool:
     ``secretPayment``, ``cacheKey`` or ``token_url``)."""
     if not is_secret_var(name.upper()):
         return False
-    parts = [p.lower() for p in _NAME_PARTS.findall(name)]
-    while len(parts) > 1 and _NEUTRAL_TAILS.match(parts[-1]):
-        parts.pop()
+    parts = _head(name)
     if not parts:
         return False
     head = parts[-1]
@@ -165,15 +178,18 @@ def credential_name(name: str) -> bool:
     return head == "key" and len(parts) > 1 and parts[-2] in _KEY_QUALIFIERS
 
 
-def random_value(value: str) -> str | None:
-    """Why ``value`` is not a random credential, or None when it looks like one."""
+def random_value(value: str, chosen: bool = False) -> str | None:
+    """Why ``value`` is not a credential, or None when it looks like one. Generated credentials
+    (tokens, keys) are random: words and short numbers are an identifier. A password people
+    choose (``chosen``) may well be words and numbers, so it is only refused for the other
+    reasons."""
     if placeholder_reason(value):
         return "a placeholder"
     if _REFERENCE.search(value) or value.count(".") > 2:
         return "a reference, template, call, URL or dotted name"
     if not (re.search(r"\d", value) and re.search(r"[A-Za-z]", value)):
         return "not a mix of letters and digits"
-    if all(_SLUG_PART.fullmatch(p) for p in re.split(r"[-_.:/]", value) if p):
+    if not chosen and all(_SLUG_PART.fullmatch(p) for p in re.split(r"[-_.:/]", value) if p):
         return "words and short numbers (an identifier or slug)"
     if _HEX40.fullmatch(value):
         return "40 hex digits: a git object id or SHA-1 digest"
