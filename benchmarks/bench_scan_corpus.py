@@ -119,7 +119,7 @@ def _prodaudit(corpus: Corpus, out: Path, *extra: str, cache_dir: Path | None = 
                ) -> tuple[float, float, float, set[tuple[str, int]], int]:
     env = dict(os.environ, PRODAUDIT_CACHE_DIR=str(cache_dir or out / "cache"))
     cmd = [*PRODAUDIT, "run", "--suite", "config", "--only", "CFG-040", "--repo",
-           str(corpus.root), "--no-start", "--output", str(out), "-q", "--format", "json", *extra]
+           str(corpus.root), "--no-start", "--output", str(out), "-q", *extra]
     wall, cpu, rss, _ = timed(cmd, env)
     audit = json.loads((out / "latest" / "audit.json").read_text()) if (
         out / "latest").exists() else _newest_audit(out)
