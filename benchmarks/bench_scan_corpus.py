@@ -16,7 +16,8 @@ Every row is a whole process timed from outside (start-up, file walk, scan, repo
   files among them), its time extrapolated to the whole corpus by bytes (it is far too slow to
   run on 203 MB in a benchmark session).
 
-Peak RSS is the child's own (``wait4``). Nothing here asserts a time.
+Wall, CPU and peak RSS are the child's own (``wait4`` in a small launcher). Nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,18 +101,31 @@ def _load(root: Path, manifest: Path) -> Corpus:
                   sum(p.stat().st_size for p in paths))
 
 
+# A small launcher forks and execs the command and reports the child's own resource usage:
+# Linux keeps a process's peak RSS across fork+exec, so a child forked straight from this
+# (large) pytest process would report pytest's peak, not its own.
+_LAUNCH = """
+import json, os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": ru.ru_maxrss,
+                  "rc": os.waitstatus_to_exitcode(status)}), file=sys.stderr)
+"""
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
           ) -> tuple[float, float, float, bytes]:
-    """(wall s, cpu s, peak RSS MiB, stdout) of one whole process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                            cwd=cwd)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode in (0, 1, 2), (cmd[:4], proc.returncode)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
+    """(wall s, cpu s, peak RSS MiB, stdout) of one whole process, measured by the launcher
+    from its fork to its exit."""
+    proc = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], capture_output=True, env=env,
+                          cwd=cwd, timeout=TIMEOUT, check=False)
+    usage = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    assert usage["rc"] in (0, 1, 2), (cmd[:4], usage)
+    return usage["wall"], usage["cpu"], usage["rss_kib"] / 1024, proc.stdout
 
 
 def _prodaudit(corpus: Corpus, out: Path, *extra: str, cache_dir: Path | None = None
