@@ -15,18 +15,19 @@ candidate finder reports the lines where a rule could match, and the judge decid
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import functools
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prodaudit.cache import Cache, file_digest
 from prodaudit.checks.config._scan_judge import Finder, Hit, candidate_lines, fingerprint, judge
@@ -258,12 +259,9 @@ class _Scanner:
         size = sum(j.st.st_size for j in jobs)
         workers = min(os.cpu_count() or 1, 8) if size >= PARALLEL_MIN_BYTES else 1
         if workers == 1:
-            done = (batch(c) for c in chunks)
-            self._collect(done, progress)
-            return
-        with cf.ThreadPoolExecutor(workers, thread_name_prefix="secret-scan") as pool:
-            futures = [pool.submit(batch, c) for c in chunks]
-            self._collect((f.result() for f in cf.as_completed(futures)), progress)
+            self._collect((batch(c) for c in chunks), progress)
+        else:
+            self._collect(_in_daemon_threads(batch, chunks, workers), progress)
 
     def _collect(self, batches: Iterable[list[tuple[Job, FileResult | None]]],
                  progress: Callable[[int], None]) -> None:
@@ -274,6 +272,40 @@ class _Scanner:
                 else:
                     self.out.results[j.rel] = res
             progress(len(pairs))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _in_daemon_threads(fn: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
+    """``fn`` over ``items`` on ``workers`` daemon threads, results as they complete. Daemon
+    threads, not a ThreadPoolExecutor: an interrupted audit exits at once instead of waiting
+    for the queued files to be scanned."""
+    todo: queue.SimpleQueue[T] = queue.SimpleQueue()
+    for item in items:
+        todo.put(item)
+    done: queue.SimpleQueue[tuple[R | None, BaseException | None]] = queue.SimpleQueue()
+
+    def work() -> None:
+        while True:
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((fn(item), None))
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                done.put((None, exc))
+                return
+
+    for i in range(workers):
+        threading.Thread(target=work, name=f"secret-scan-{i}", daemon=True).start()
+    for _ in items:
+        result, err = done.get()
+        if err is not None:
+            raise err
+        yield cast(R, result)
 
 
 def _progress(total: int) -> Callable[[int], None]:
