@@ -55,6 +55,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, dest="request_timeout", help="per-request timeout (s)")
     p.add_argument("--no-start", action="store_false", default=None, dest="start_target",
                    help="never start the reference target")
+    p.add_argument("--no-cache", action="store_false", default=None, dest="cache",
+                   help="do not read or write the cache of static results (secret scan ...)")
     p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
                    help="deployment suite: leave the compose stack running (debugging)")
     p.add_argument("--target-venv", type=Path,
@@ -66,7 +68,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
 def config_from_args(ns: argparse.Namespace) -> AuditConfig:
     keys = ("repo", "base_url", "frontend_url", "openapi", "env_file", "compose_files", "profile",
             "only", "skip", "formats", "output", "allow_mutations", "vuln_db", "waivers",
-            "attestations", "baseline", "fail_on", "request_timeout", "start_target")
+            "attestations", "baseline", "fail_on", "request_timeout", "start_target", "cache")
     cli: dict[str, Any] = {k: getattr(ns, k, None) for k in keys}
     cfg = load_config(cli, config_file=getattr(ns, "config_file", None))
     nested = {

@@ -137,6 +137,8 @@ class SecretsConfig(_Section):
     max_file_bytes: int = Field(2_000_000, ge=1024)
     baseline: Path | None = None
     allow_comment: str = "prodaudit: allow"
+    # candidate finder: "auto" (RE2 in process; ripgrep when RE2 is missing), "python", "ripgrep"
+    engine: Literal["auto", "python", "ripgrep"] = "auto"
 
 
 class ExposureConfig(_Section):
@@ -190,6 +192,7 @@ class AuditConfig(BaseModel):
     baseline: Path | None = None
     fail_on: Literal["no-go", "conditional"] | None = None
     start_target: bool | None = None  # None: auto (reference target without --base-url)
+    cache: bool = True  # content-hash cache of static results (prodaudit/cache.py); --no-cache
 
     auth: AuthConfig = AuthConfig()
     probes: ProbeConfig = ProbeConfig()

@@ -365,7 +365,9 @@ def load_baseline(cfg: AuditConfig) -> tuple[Path | None, dict[str, Any] | None]
 
 
 def redact_result(r: CheckResult, redactor: Redactor) -> CheckResult:
-    """Mask secret values in every text field of a result (idempotent)."""
+    """Mask secret values in every text field of a result (idempotent). The final pass over the
+    run: the Redactor memoises each text per set of registered values, so what the runner
+    already redacted costs a lookup, and only values registered since are applied again."""
     red = redactor.redact
     return replace(
         r,
