@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.config import AuthConfig
+from prodaudit.errors import ProdauditError
 from prodaudit.http import Exchange, Http, join_url
 from prodaudit.openapi import OpenAPIDoc, Operation
 
@@ -25,7 +26,7 @@ REFRESH_KEYS = ("refresh_token", "refreshToken", "refresh")
 JWT_RE = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
 
 
-class AuthError(Exception):
+class AuthError(ProdauditError):
     """The audit account could not log in; the message says why."""
 
 
