@@ -15,14 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from prodaudit.context import Context
-from prodaudit.errors import ProdauditError
 from prodaudit.outcome import Skip
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 COMPOSE_TIMEOUT_S = 60.0
 
 
-class ComposeError(ProdauditError):
+class ComposeError(Exception):
     """``docker compose config`` failed; the message is Compose's own error."""
 
 
