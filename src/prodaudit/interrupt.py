@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import sys
@@ -143,8 +144,10 @@ def leftover_report() -> str:
     lines = ["prodaudit: not cleaned up in time:"] + [f"  - {item}" for item in items]
     if _state.run_id:
         label = f"{RUN_LABEL}={_state.run_id}"
+        lines.append(f"  Docker objects of this run carry the label {label}; remove them with:")
+        if importlib.util.find_spec("prodaudit.cleanup") is not None:  # `prodaudit clean`
+            lines.append(f"    prodaudit clean --run-id {_state.run_id}")
         lines += [
-            f"  Docker objects of this run carry the label {label}; remove them with:",
             f"    docker rm -f $(docker ps -aq --filter label={label})",
             f"    docker image rm $(docker image ls -q --filter label={label})",
             f"    docker volume rm $(docker volume ls -q --filter label={label})",
