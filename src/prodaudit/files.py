@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
+import codecs
 import os
+import re
 import stat
 import subprocess
-import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,7 @@ SKIP_DIRS = frozenset({
 })  # fmt: skip
 BUILD_DIRS = ("dist", "build", "static", "public")
 PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 
 
 @dataclass
@@ -115,18 +116,35 @@ class FileIndex:
             return None
         encoding = "utf-8"
         if rel.endswith(PYTHON_SUFFIXES):
-            try:
-                encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
-            except SyntaxError as exc:  # an unknown codec, or a BOM that contradicts the cookie
-                self.problems.append((rel, f"bad coding declaration ({exc}); read as UTF-8 with "
-                                           "replacement characters"))
-                return raw.decode("utf-8", errors="replace")
+            declared = _coding_declaration(raw)
+            if declared is not None:
+                try:
+                    encoding = codecs.lookup(declared).name
+                except LookupError:
+                    self.problems.append((rel, f"bad coding declaration (unknown encoding "
+                                               f"{declared!r}); read as UTF-8 with replacement "
+                                               "characters"))
+                    return raw.decode("utf-8", errors="replace")
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             name = "UTF-8" if encoding == "utf-8" else f"valid {encoding} (its coding declaration)"
             self.problems.append((rel, f"not {name}; read with replacement characters"))
             return raw.decode(encoding, errors="replace")
+
+
+def _coding_declaration(raw: bytes) -> str | None:
+    """The PEP 263 encoding of a Python source: a UTF-8 BOM, or a ``coding[:=]`` comment on the
+    first line, or on the second when the first is blank or a comment; None when undeclared."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for i, line in enumerate(raw.split(b"\n", 2)[:2]):
+        m = _CODING_RE.match(line)
+        if m:
+            return m.group(1).decode("ascii")
+        if i == 0 and line.strip() and not line.lstrip().startswith(b"#"):
+            return None
+    return None
 
 
 def _first_link(root: Path, rel: str) -> str | None:
