@@ -224,3 +224,28 @@ def test_signal_while_the_reference_target_starts(tmp_path: Path) -> None:
     for pid in left:  # never leave a stray server behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], "reference target processes outlived the run"
+
+
+@pytest.mark.parametrize("entry", ["invoke", "script", "test_deployment.sh"])
+def test_every_entry_point_exits_130_on_an_interrupt(tmp_path: Path, entry: str) -> None:
+    """Ctrl-C exits 130 after cleanup from the invoke tasks and the scripts too (invoke itself
+    would exit 1 = NO-GO)."""
+    out = str(tmp_path / "reports")
+    cmd = {
+        "invoke": [sys.executable, "-m", "invoke", "audit.functional", "--output", out],
+        "script": [sys.executable, str(PROJECT_ROOT / "scripts" / "test_mvp_functionality.py"),
+                   "--output", out],
+        "test_deployment.sh": ["bash", str(PROJECT_ROOT / "scripts" / "test_deployment.sh"),
+                               "--output", out],
+    }[entry]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODAUDIT_AUDIT", "ULTRA_"))}
+    env.update(PYTHON=sys.executable, DOCKER_HOST=f"unix://{tmp_path}/none.sock")
+    run = Run(cmd, env=env)
+    try:
+        run.wait_for("starting the reference target")
+        code, elapsed = run.stop_after(signal.SIGINT)
+    finally:
+        run.kill()
+    assert code == EXIT_INTERRUPTED, run.stderr
+    assert elapsed < BOUND_S, (elapsed, run.stderr)
+    assert "prodaudit: SIGINT: audit stopped" in run.stderr

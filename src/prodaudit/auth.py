@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.config import AuthConfig
-from prodaudit.errors import ProdauditError
+from prodaudit.errors import InputError, ProdauditError
 from prodaudit.http import Exchange, Http, join_url
+from prodaudit.loaders import load_json
 from prodaudit.openapi import OpenAPIDoc, Operation
 
 LOGIN_PATH_RE = (
@@ -156,8 +157,8 @@ def jwt_lifetime(token: str) -> float | None:
 
     part = token.split(".")[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, TypeError):
+        claims = load_json(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)), "JWT claims")
+    except (ValueError, TypeError, InputError):
         return None
     if not isinstance(claims, dict):
         return None
