@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import audit_target, result
+from helpers import audit_target, result
 from servers.serving import serve_app
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse, Response

@@ -267,8 +267,8 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
         code = interrupt.EXIT_INTERRUPTED
         left = interrupt.leftover_report()
         done = "cleanup incomplete" if left else "cleaned up what the run started and created"
-        print(f"prodaudit: {interrupt.signal_name()}: audit stopped, {done}; no report written "
-              f"(exit {code})", file=sys.stderr)
+        print(f"prodaudit: {interrupt.signal_name()}: audit stopped, {done} (exit {code})",
+              file=sys.stderr)
         print(left, end="", file=sys.stderr)
     finally:
         restore()
