@@ -43,6 +43,10 @@ DRIVER = textwrap.dedent('''
         """Test check."""
         if mode == "hung-cleanup":
             ctx.on_close(lambda: time.sleep(3600))
+        if mode == "worker-signal":  # the kernel may pick any thread for a process signal
+            import signal, threading
+            print("MARK: signalling the check thread", file=sys.stderr, flush=True)
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
         spin()
 
     @check("CFG-998", "test: burns CPU in the event loop's executor", severity=Severity.LOW)
@@ -152,6 +156,24 @@ def test_signal_during_a_cpu_bound_check_ends_the_run(driver: tuple[Path, Path],
     assert f"prodaudit: {sig.name}: audit stopped" in run.stderr
     assert not (out / "latest").exists()  # an interrupted run writes no report
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_signal_delivered_to_a_worker_thread_still_ends_the_run(driver: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    """Python runs handlers in the main thread; when SIGTERM lands on a check's thread, the main
+    thread must not sleep in the event loop until the check's timeout (minutes)."""
+    run = _run(driver, "worker-signal", tmp_path / "reports")
+    run.wait_for("MARK: signalling the check thread")
+    start = time.monotonic()
+    try:
+        code = run.proc.wait(timeout=60)
+    finally:
+        run.kill()
+    elapsed = time.monotonic() - start
+    run._reader.join(5)
+    assert code == EXIT_INTERRUPTED, run.stderr
+    assert elapsed < BOUND_S, (elapsed, run.stderr)
+    assert "prodaudit: SIGTERM: audit stopped" in run.stderr
 
 
 def test_cleanup_that_cannot_finish_is_reported_with_the_run_label(driver: tuple[Path, Path],

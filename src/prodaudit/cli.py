@@ -273,6 +273,8 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
     finally:
         restore()
     if standalone:
+        if interrupt.interrupted():
+            interrupt.exit_now(code)
         interrupt.exit_if_stuck(code)
     return code
 

@@ -19,6 +19,7 @@ import contextlib
 import importlib.util
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 EXIT_INTERRUPTED = 130
-GRACE_SECONDS = 3.5  # cleanup budget after the first signal: the process ends within 5 s
+GRACE_SECONDS = 3.0  # cleanup budget after the first signal: the process ends within 5 s
 RUN_LABEL = "org.prodaudit.run"  # label of every Docker object a run creates
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -124,14 +125,14 @@ def _watchdog() -> None:
 
 
 def _write(text: str) -> None:
-    if not text:
-        return
+    """Flush Python's buffers, then write ``text`` to stderr unbuffered (safe before _exit)."""
     with contextlib.suppress(Exception):
         sys.stdout.flush()
     with contextlib.suppress(Exception):
         sys.stderr.flush()
-    with contextlib.suppress(OSError):
-        os.write(2, text.encode("utf-8", "replace"))
+    if text:
+        with contextlib.suppress(OSError):
+            os.write(2, text.encode("utf-8", "replace"))
 
 
 def leftover_report() -> str:
@@ -234,9 +235,11 @@ def run_cleanups(cleanups: list[tuple[Callable[[], None], str]], timeout: float)
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` whose shutdown is bounded: on an interrupt the pending tasks are cancelled
     and given the interrupt's budget, and worker threads still busy (a check abandoned after its
-    timeout) are not waited for."""
+    timeout) are not waited for. A signal that the kernel delivers to a worker thread wakes the
+    loop too (see :class:`_LoopWaker`)."""
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet_when_interrupted)
+    waker = _LoopWaker(loop)
     try:
         return loop.run_until_complete(coro)
     except BaseException:
@@ -247,7 +250,51 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
             if not interrupted():
                 loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
+            waker.close()
             loop.close()  # shuts the default executor down without waiting for busy threads
+
+
+class _LoopWaker:
+    """Python runs signal handlers in the main thread, but the kernel may deliver SIGTERM to any
+    thread, e.g. a check's worker. The main thread would then sleep in the event loop's
+    ``select`` until its next timer (a check timeout: minutes away). The C-level handler writes
+    every signal to the wakeup fd from whichever thread received it; the loop watches that fd,
+    wakes, and the Python handler runs at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.previous: int | None = None
+        self.socks: tuple[socket.socket, socket.socket] | None = None
+        if threading.current_thread() is not threading.main_thread():
+            return
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        try:
+            self.previous = signal.set_wakeup_fd(w.fileno(), warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            r.close()
+            w.close()
+            return
+        self.socks = (r, w)
+        loop.add_reader(r.fileno(), self._drain)
+
+    def _drain(self) -> None:
+        assert self.socks is not None
+        with contextlib.suppress(OSError):
+            while self.socks[0].recv(512):
+                pass
+
+    def close(self) -> None:
+        if self.socks is None:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(self.previous if self.previous is not None else -1)
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.socks[0].fileno())
+        for sock in self.socks:
+            sock.close()
+        self.socks = None
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
@@ -265,6 +312,13 @@ def _quiet_when_interrupted(loop: asyncio.AbstractEventLoop, context: dict[str, 
         loop.default_exception_handler(context)
 
 
+def exit_now(code: int) -> None:
+    """End the process at once with ``code`` after flushing stdout and stderr: an interrupted run
+    does not wait for interpreter shutdown (busy daemon threads slow it down)."""
+    _write("")
+    os._exit(code)
+
+
 def exit_if_stuck(code: int, grace: float = 0.5) -> None:
     """End the process with ``code`` now when a non-daemon thread (a worker still busy with an
     abandoned check) would otherwise keep it alive at interpreter exit."""
@@ -275,8 +329,4 @@ def exit_if_stuck(code: int, grace: float = 0.5) -> None:
         t.join(max(0.0, deadline - time.monotonic()))
         if t.is_alive():
             _write(leftover_report())
-            _write("")
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
             os._exit(code)
