@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prodaudit.errors import ConfigError
+from prodaudit.errors import ConfigError, InputError
+from prodaudit.loaders import load_toml, read_document
 
 __all__ = ["AuditConfig", "ConfigError", "load_config"]
 
@@ -254,14 +254,17 @@ def _find_file(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str
         if not path.is_file():
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            text = read_document(path)
+        except InputError as exc:
+            if is_pyproject and explicit is None:
+                continue  # the target's own unreadable pyproject.toml: a finding, not our configuration
+            raise ConfigError(str(exc)) from None
+        try:
+            data = load_toml(text, str(path))
+        except InputError as exc:
             if is_pyproject and explicit is None and "tool.prodaudit" not in text:
                 continue  # the target's own broken pyproject.toml: a finding, not our configuration
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read: {exc}") from None
+            raise ConfigError(str(exc)) from None
         if is_pyproject:
             table = data.get("tool", {}).get("prodaudit")
             if table is None:
