@@ -102,6 +102,14 @@ def print_results(run: AuditRun, console: Console) -> None:
         f"Decision: [{VERDICT_STYLE[run.decision.verdict]}]{run.decision.verdict}[/] "
         f"(exit {run.decision.exit_code}) · score {view.overall if view.overall is not None else 'n/a'}/100"
     )
+    req = run.requests  # the request ledger (http.py): what the audit did to the target
+    if req:
+        methods = ", ".join(f"{m} {n}" for m, n in req.get("by_method", {}).items())
+        console.print(
+            f"Requests sent: {req.get('total', 0)} ({methods or 'none'}) · refused "
+            f"{req.get('refused', {}).get('total', 0)} · LLM calls {req.get('llm_calls', 0)}",
+            markup=False,
+        )
     for reason in run.decision.reasons[:10]:
         console.print(f"  - {reason}", markup=False)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
 from prodaudit.registry import check
@@ -28,6 +29,15 @@ LIVENESS_CANDIDATES = (
 
 class Unusable(Exception):
     """Health candidates answered, but unusably (a redirect loop, ...): the check is ERROR."""
+
+
+class LivenessDown(Unusable):
+    """The liveness endpoint answers 5xx or nothing: a sick backend (FUN-001 fails, CRITICAL;
+    the checks that only need the path are ERROR)."""
+
+    def __init__(self, message: str, exchange: Exchange) -> None:
+        super().__init__(message)
+        self.exchange = exchange
 
 
 def unusable_is_error(
@@ -55,31 +65,58 @@ async def _redirect_trouble(ctx: Context, redirected: list[str]) -> None:
 
 
 async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
-    """The liveness path (configured, from OpenAPI, or a common path) and the paths tried."""
+    """The liveness path (configured, from OpenAPI, or a common path) and the paths tried.
+
+    Raises ``LivenessDown`` when the backend is sick: the first request gets no answer, a
+    declared liveness path (configured or in the OpenAPI document) answers 5xx, or every
+    candidate answers 5xx. Paths excluded by ``[probes] exclude`` are not tried."""
+    declared: list[str] = []
     if ctx.cfg.health.liveness_path:
-        return ctx.cfg.health.liveness_path, [ctx.cfg.health.liveness_path]
-    candidates = list(LIVENESS_CANDIDATES)
-    try:
-        doc = await ctx.openapi()
-        spec_paths = [
-            op.path
-            for op in doc.operations
-            if op.method == "GET" and "health" in op.path.lower() and "{" not in op.path
-        ]
-        candidates = sorted(spec_paths, key=len) + [c for c in candidates if c not in spec_paths]
-    except Skip:
-        pass
+        declared = [ctx.cfg.health.liveness_path]
+        candidates = list(declared)
+    else:
+        candidates = list(LIVENESS_CANDIDATES)
+        try:
+            doc = await ctx.openapi()
+            declared = sorted(
+                (
+                    op.path
+                    for op in doc.operations
+                    if op.method == "GET" and "health" in op.path.lower() and "{" not in op.path
+                ),
+                key=len,
+            )
+            candidates = declared + [c for c in candidates if c not in declared]
+        except Skip:
+            pass
     tried = []
     redirected = []
+    sick: list[tuple[str, Exchange]] = []
     for path in candidates[:12]:
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue  # excluded by the owner
         tried.append(path)
-        ex = await ctx.http.get(ctx.url(path))
         if ex.status == 200:
             return path, tried
         if ex.status is None:
+            if len(tried) == 1 or path in declared:
+                raise LivenessDown(f"GET {path}: no answer: {ex.error}", ex)
             raise Unusable(f"GET {path}: {ex.error}")
+        if ex.status >= 500:
+            if path in declared:
+                raise LivenessDown(f"GET {path} answered {ex.status}", ex)
+            sick.append((path, ex))
         if 300 <= ex.status < 400:
             redirected.append(path)
+    if sick and len(sick) == len(tried):
+        path, ex = sick[0]
+        raise LivenessDown(
+            f"every liveness candidate answered 5xx ({', '.join(p for p, _ in sick)}); "
+            f"GET {path} answered {ex.status}",
+            ex,
+        )
     await _redirect_trouble(ctx, redirected)
     raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}); set health.liveness_path")
 
@@ -88,30 +125,94 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
     "FUN-001",
     "Liveness endpoint answers 200 quickly",
     severity=Severity.HIGH,
-    needs=("live",),
+    needs=("target",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
 )
-@unusable_is_error
 async def liveness(ctx: Context) -> list[Finding]:
-    """The backend exposes a liveness endpoint that answers 200 within ``health.max_liveness_ms``.
+    """The backend answers, and its liveness endpoint answers 200 within
+    ``health.max_liveness_ms``, with a body that is what it declares, on a path that is not a
+    catch-all (an unknown path does not answer the same 200).
+
+    A backend that does not answer at all (refused connection, no HTTP answer, TLS failure,
+    timeout), or whose liveness endpoint answers 5xx or nothing, is a CRITICAL failure of the
+    product: the release is NO-GO. Without a base URL (a static-only run) the check is SKIP.
 
     Orchestrators (Docker, Kubernetes, load balancers) restart or route around an instance by its
     health endpoint; without one a hung process keeps receiving traffic.
 
     Remediation: add a cheap ``GET /health`` that returns 200 and JSON such as ``{"status": "ok"}``,
-    and point the container HEALTHCHECK and the load balancer at it.
+    and point the container HEALTHCHECK and the load balancer at it. A CRITICAL failure here means
+    the deployment itself is down: check the process, its logs and the address.
     """
-    path, _ = await find_liveness(ctx)
+    down = await ctx.need_live()
+    if down:
+        probe = ctx.live_probe.get("live")
+        return [
+            failed(
+                f"the backend does not answer: {down}",
+                location=f"GET {ctx.base_url}/",
+                evidence=probe.evidence() if probe is not None else "",
+                severity=Severity.CRITICAL,
+            )
+        ]
+    try:
+        path, _ = await find_liveness(ctx)
+    except LivenessDown as exc:
+        return [
+            failed(
+                f"the liveness endpoint is down: {exc}",
+                location=f"GET {exc.exchange.url}",
+                evidence=exc.exchange.evidence(),
+                severity=Severity.CRITICAL,
+            )
+        ]
+    except Unusable as exc:
+        return [errored(str(exc), location=ctx.base_url)]
     limit = ctx.cfg.health.max_liveness_ms
     samples = [await ctx.http.get(ctx.url(path)) for _ in range(3)]
     bad = [ex for ex in samples if ex.status != 200]
     if bad:
+        sick = bad[0].status is None or bad[0].status >= 500
         return [
             failed(
                 f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
                 location=f"GET {bad[0].url}",
                 evidence=bad[0].evidence(),
+                severity=Severity.CRITICAL if sick else None,
+            )
+        ]
+    first = samples[0]
+    if not first.usable:
+        why = (
+            f"its body is larger than the {len(first.body)}-byte cap"
+            if first.truncated
+            else f"its body is not the {first.header('content-type') or 'text'} it declares"
+        )
+        return [
+            errored(
+                f"GET {path} answered 200 but {why}: the answer cannot be trusted as liveness",
+                location=f"GET {first.url}",
+                evidence=first.evidence(body_chars=200),
+            )
+        ]
+    probe_path = f"/prodaudit-not-a-route-{secrets.token_hex(4)}"
+    try:
+        other = await ctx.http.get(ctx.url(probe_path))
+    except NotSent:
+        other = None
+    ctype = (first.header("content-type") or "").split(";")[0].strip().lower()
+    if (
+        other is not None
+        and other.status == 200
+        and (other.header("content-type") or "").split(";")[0].strip().lower() == ctype
+    ):
+        return [
+            errored(
+                f"GET {path} answered 200, but so does an unknown path ({probe_path}) with the "
+                f"same content type ({ctype or 'none'}): a catch-all, not a liveness answer",
+                location=f"GET {other.url}",
+                evidence=other.evidence(body_chars=200),
             )
         ]
     slowest = max(samples, key=lambda e: e.elapsed_s)
@@ -184,16 +285,27 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
         candidates += [c for c in READINESS_CANDIDATES if c not in candidates]
     tried: list[str] = []
     redirected = []
+    unclear: list[str] = []  # answers that are not a definitive "no such path"
     for path in candidates[:12]:
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue  # excluded by the owner
         tried.append(path)
-        ex = await ctx.http.get(ctx.url(path))
         if ex.status is None and len(tried) == 1:
             raise Unusable(f"GET {path}: {ex.error}")
         if ex.status in (200, 503):
             return ex, tried
         if ex.status is not None and 300 <= ex.status < 400:
             redirected.append(path)
+        elif ex.status is None or ex.status >= 500:
+            unclear.append(f"{path} -> {ex.status or ex.error}")
     await _redirect_trouble(ctx, redirected)
+    if unclear:
+        raise Unusable(
+            f"readiness candidates answered errors, not 404 ({'; '.join(unclear[:4])}): "
+            "whether a readiness endpoint exists was not verified"
+        )
     return None, tried
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from prodaudit.checks.functional.operations import act_on, is_llm_op, param_value
 from prodaudit.context import Context
 from prodaudit.http import Exchange
+from prodaudit.llmdetect import llm_operations
 from prodaudit.model import Finding, Severity
 from prodaudit.openapi import OpenAPIDoc, Operation
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
@@ -89,19 +90,19 @@ async def find_llm(ctx: Context) -> LlmEndpoint:
             method, path = (raw[0].upper(), raw[1]) if len(raw) == 2 else ("POST", raw[0])
             if doc is not None:
                 ops = [o for o in doc.operations if o.method == method and o.path == path]
+            ctx.register_llm(path)
             if not ops:
                 return LlmEndpoint(method, path, True, {}, doc)
         elif doc is not None:
-            ops = sorted(
-                (o for o in doc.operations if is_llm_op(o) and o.method == "POST"),
-                key=lambda o: (not re.search(r"chat|complet", o.path, re.I), len(o.path)),
-            )
+            ops = [o for o in llm_operations(doc) if is_llm_op(o, doc)]
         if not ops:
             raise Skip(
-                "no LLM endpoint: none configured (llm.endpoints) and no POST operation "
-                "named like chat/completion/llm/generate in the OpenAPI document"
+                "no LLM endpoint: none configured (llm.endpoints) and no POST operation of the "
+                "OpenAPI document named like chat/completion/llm/prompt (whole words) with a "
+                "prompt-shaped body"
             )
         op = ops[0]
+        ctx.register_llm(op.path)
         schema: dict[str, Any] = {}
         assert doc is not None
         content = (op.request_body or {}).get("content") or {}
@@ -131,6 +132,11 @@ async def llm_call(
     check_id: str,
     what: str,
 ) -> Exchange:
+    """One call of the LLM endpoint. A billable POST: without ``--allow-mutations`` (or past
+    ``probes.max_llm_calls``) it is not sent and the check is SKIP."""
+    refused = ctx.http.refusal(ep.method, ctx.url(ep.path))
+    if refused:
+        raise Skip(f"the LLM endpoint was not called: {refused} (every call may be billed)")
     ex = await ctx.http.request(
         ep.method,
         ctx.url(ep.path),

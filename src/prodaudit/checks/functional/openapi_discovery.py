@@ -7,7 +7,6 @@ from collections import Counter
 from prodaudit.checks.functional.operations import op_table
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity
-from prodaudit.openapi import OpenAPIError, discover
 from prodaudit.outcome import Skip, errored, failed, passed, warned
 from prodaudit.registry import check
 
@@ -36,14 +35,25 @@ async def openapi_document(ctx: Context) -> list[Finding]:
     try:
         doc = await ctx.openapi()
     except Skip:
-        try:
-            await discover(ctx.http, ctx.base_url, ctx.cfg.openapi)
-        except OpenAPIError as exc:
+        if ctx.openapi_failure is not None:
+            exc, answers = ctx.openapi_failure
+            unclear = sorted(
+                {f"{ex.status or ex.error}" for ex in answers
+                 if ex.status is None or ex.status >= 500}
+            )
             if exc.broken:
                 return [
                     errored(
                         f"an OpenAPI candidate answered 200 but is not a usable document: "
                         f"{'; '.join(exc.broken[:3])}",
+                        location=ctx.base_url,
+                    )
+                ]
+            if unclear:  # errors are not "not found"
+                return [
+                    errored(
+                        f"{exc}; candidates answered {', '.join(unclear[:4])}: whether a "
+                        "document is published was not verified",
                         location=ctx.base_url,
                     )
                 ]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from prodaudit.context import Context
 from prodaudit.http import Exchange
+from prodaudit.llmdetect import is_llm_operation
 from prodaudit.openapi import OpenAPIDoc, Operation
 
 AUTH_PATH_RE = re.compile(
@@ -22,7 +23,6 @@ AUTH_PATH_RE = re.compile(
     r"|revoke|password|jwt)(/|$)",
     re.I,
 )
-LLM_WORD_RE = re.compile(r"(chat|completion|llm|generate|prompt|ai|assistant|ask)", re.I)
 ID_KEY_RE = re.compile(r"(^id$|_id$|Id$|^uuid$|^slug$)")
 MAX_SEEN_IDS = 50
 
@@ -155,9 +155,9 @@ def is_auth_op(op: Operation) -> bool:
     return bool(AUTH_PATH_RE.search(op.path))
 
 
-def is_llm_op(op: Operation) -> bool:
-    words = " ".join([op.path, op.operation_id, *op.tags])
-    return bool(LLM_WORD_RE.search(words)) and op.method in ("POST", "GET") and not is_auth_op(op)
+def is_llm_op(op: Operation, doc: OpenAPIDoc | None = None) -> bool:
+    """An operation that calls an LLM (whole words and the body's shape: ``llmdetect``)."""
+    return is_llm_operation(op, doc) and not is_auth_op(op)
 
 
 # ---- schemas ------------------------------------------------------------------------------

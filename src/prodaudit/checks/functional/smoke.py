@@ -19,18 +19,23 @@ from prodaudit.checks.functional.operations import (
     op_table,
 )
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
 from prodaudit.openapi import OpenAPIDoc, Operation
 from prodaudit.outcome import Skip, errored, failed, passed, skipped, warned
 from prodaudit.registry import check
 
-MAX_OPERATIONS = 200
+MAX_OPERATIONS = 10_000  # the configured probes.max_operations bounds every sweep
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 
 def _budget(ctx: Context) -> float:
-    return time.monotonic() + max(ctx.cfg.probes.max_seconds * 3, 30.0)
+    """The sweep's deadline: 3 × ``probes.max_seconds`` (the HTTP layer enforces the same)."""
+    return time.monotonic() + ctx.cfg.probes.max_seconds * 3
+
+
+def _max_operations(ctx: Context) -> int:
+    return min(MAX_OPERATIONS, ctx.cfg.probes.max_operations)
 
 
 def _json(ex: Exchange) -> Any:
@@ -86,22 +91,35 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
         raise Skip("no operation of the OpenAPI document declares a security requirement")
     findings: list[Finding] = []
     ok: list[str] = []
+    unsent: dict[str, list[str]] = {}  # why -> operations not called: not verified
+    excluded: list[str] = []  # named by the owner in [probes] exclude
     deadline = _budget(ctx)
     seen: dict[str, list[Any]] = {}
     for n, op in enumerate(ops):
         row = table.row(op)
-        if n >= MAX_OPERATIONS or time.monotonic() > deadline:
+        if n >= _max_operations(ctx) or time.monotonic() > deadline:
             row.skip("FUN-011", "not called without credentials: operation/time budget used up")
-            continue
-        if op.method == "DELETE" and not ctx.cfg.allow_mutations:
-            row.skip("FUN-011", "DELETE not sent without credentials (read-only; allow_mutations)")
+            unsent.setdefault("the operation/time budget was used up", []).append(op.key)
             continue
         req = build_request(doc, op, seen)
         if req is None:
             row.skip("FUN-011", "a required parameter could not be filled from the schema")
             continue
         path, query, _ = req
-        ex = await ctx.http.request(op.method, ctx.url(path), params=query or None)
+        refused = ctx.http.policy.refusal(op.method, ctx.url(path))
+        if refused is not None:
+            row.skip("FUN-011", refused[1])
+            if refused[0] == "excluded":
+                excluded.append(op.key)
+            else:
+                unsent.setdefault("unsafe methods need --allow-mutations", []).append(op.key)
+            continue
+        try:
+            ex = await ctx.http.request(op.method, ctx.url(path), params=query or None)
+        except NotSent as exc:  # the probe budget is spent
+            row.skip("FUN-011", exc.reason)
+            unsent.setdefault("the probe budget was spent", []).append(op.key)
+            continue
         loc = f"{op.method} {ex.url}"
         what = "without credentials"
         if ex.status is None:
@@ -151,11 +169,19 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
                 )
             )
     table.export(ctx)
+    for why, keys in unsent.items():
+        findings.append(
+            skipped(
+                f"{len(keys)} protected operation(s) not called without credentials "
+                f"({', '.join(keys[:6])}{' …' if len(keys) > 6 else ''}): {why}"
+            )
+        )
     if ok:
+        note = f"; {len(excluded)} excluded by [probes] exclude" if excluded else ""
         findings.append(
             passed(
                 f"{len(ok)} protected operation(s) answered 401/403 without "
-                f"credentials: {', '.join(ok[:12])}{' …' if len(ok) > 12 else ''}"
+                f"credentials: {', '.join(ok[:12])}{' …' if len(ok) > 12 else ''}{note}"
             )
         )
     return findings
@@ -266,10 +292,12 @@ async def safe_operations(ctx: Context) -> list[Finding]:
     seen: dict[str, list[Any]] = {}
     relogged = False
     deadline = _budget(ctx)
+    budget_left: list[str] = []
     for n, op in enumerate(ops):
         row = table.row(op)
-        if n >= MAX_OPERATIONS or time.monotonic() > deadline:
+        if n >= _max_operations(ctx) or time.monotonic() > deadline:
             row.skip("FUN-012", "not called: operation/time budget used up")
+            budget_left.append(op.key)
             continue
         protected = doc.is_protected(op)
         if protected and session is None:
@@ -283,7 +311,18 @@ async def safe_operations(ctx: Context) -> list[Finding]:
         if protected and session is not None and session.stale:
             session = await ctx.auth()
         headers = session.headers() if protected and session is not None else None
-        ex = await ctx.http.request(op.method, ctx.url(path), params=query or None, headers=headers)
+        refused = ctx.http.refusal(op.method, ctx.url(path))
+        if refused:  # excluded by the owner
+            row.skip("FUN-012", refused)
+            continue
+        try:
+            ex = await ctx.http.request(
+                op.method, ctx.url(path), params=query or None, headers=headers
+            )
+        except NotSent as exc:  # the probe budget is spent
+            row.skip("FUN-012", exc.reason)
+            budget_left.append(op.key)
+            continue
         if ex.status == 401 and protected and session is not None and not relogged:
             relogged = True  # an expired token: log in again and retry, once per check
             session = await ctx.auth(fresh=True)
@@ -303,6 +342,13 @@ async def safe_operations(ctx: Context) -> list[Finding]:
     table.export(ctx)
     if auth_reason:
         findings.append(skipped(f"protected safe operations not exercised: {auth_reason}"))
+    if budget_left:
+        findings.append(
+            skipped(
+                f"{len(budget_left)} safe operation(s) not called: the operation/time budget "
+                f"was used up ({', '.join(budget_left[:6])})"
+            )
+        )
     if ok:
         findings.append(
             passed(
@@ -393,9 +439,9 @@ async def write_operations(ctx: Context) -> list[Finding]:
     created: list[tuple[Operation, str]] = []  # (delete op, path)
     seen: dict[str, list[Any]] = {}
     deadline = _budget(ctx)
-    for op in ops[:MAX_OPERATIONS]:
+    for op in ops[: _max_operations(ctx)]:
         row = table.row(op)
-        if is_auth_op(op) or is_llm_op(op):
+        if is_auth_op(op) or is_llm_op(op, doc):
             row.skip("FUN-013", "authentication or LLM endpoint (see FUN-020–024, FUN-030–034)")
             continue
         if time.monotonic() > deadline:
@@ -417,13 +463,22 @@ async def write_operations(ctx: Context) -> list[Finding]:
             row.skip("FUN-013", "a required parameter could not be filled")
             continue
         path, query, _ = req
+        refused = ctx.http.refusal(op.method, ctx.url(path))
+        if refused:  # excluded by the owner
+            row.skip("FUN-013", refused)
+            continue
         headers = None
         if doc.is_protected(op):
             session = session if session is not None and not session.stale else await ctx.auth()
             headers = session.headers()
-        ex = await ctx.http.request(
-            op.method, ctx.url(path), params=query or None, json=payload, headers=headers
-        )
+        try:
+            ex = await ctx.http.request(
+                op.method, ctx.url(path), params=query or None, json=payload, headers=headers
+            )
+        except NotSent as exc:  # the probe budget is spent
+            row.skip("FUN-013", exc.reason)
+            findings.append(skipped(f"{op.key}: {exc.reason}", location=f"{op.method} {op.path}"))
+            continue
         part, good = _response_findings(doc, op, ex, table, "FUN-013", f"payload {source}")
         findings += part
         if not good:
@@ -450,7 +505,12 @@ async def write_operations(ctx: Context) -> list[Finding]:
         if doc.is_protected(dele):
             session = session if session is not None and not session.stale else await ctx.auth()
             headers = session.headers()
-        ex = await ctx.http.request("DELETE", ctx.url(path), headers=headers)
+        try:
+            ex = await ctx.http.request("DELETE", ctx.url(path), headers=headers)
+        except NotSent as exc:
+            findings.append(warned(f"the object at {path} created by the audit was not deleted: "
+                                   f"{exc.reason}", location=f"DELETE {path}"))
+            continue
         part, good = _response_findings(
             doc, dele, ex, table, "FUN-013", "deleting an object created"
         )

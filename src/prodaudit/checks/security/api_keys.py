@@ -16,7 +16,7 @@ from prodaudit.checks.security._common import (
 from prodaudit.context import Context
 from prodaudit.http import Exchange
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, failed, passed, skipped
 from prodaudit.redact import is_secret_name
 from prodaudit.registry import check
 
@@ -62,13 +62,17 @@ def scan_text(text: str, known: dict[str, str]) -> list[str]:
 
 
 async def _ensure_llm_call(ctx: Context) -> str:
-    """Make one LLM call when none was recorded, so its response headers get scanned."""
+    """Make one LLM call when none was recorded, so its response headers get scanned (only
+    where the audit may call it: a billable POST needs --allow-mutations)."""
     path = await llm_path(ctx)
     if path is None:
         return ""
     url = ctx.url(path)
     if any(ex.url == url and ex.status and ex.status < 300 for ex in list(ctx.http.exchanges)):
         return ""
+    refused = ctx.http.refusal("POST", url)
+    if refused:
+        return f"; no LLM call made for this scan ({refused})"
     try:
         sess = await ctx.auth()
     except Skip:
@@ -131,7 +135,12 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     exchanges = [ex for ex in list(ctx.http.exchanges) if ex.ok]
     seen: set[tuple[str, str, str]] = set()
+    scanned: set[int] = set()  # identical answers (a catch-all, a huge body) are scanned once
     for ex in exchanges:
+        digest = hash((ex.body, tuple(sorted(ex.headers.items()))))
+        if digest in scanned:
+            continue
+        scanned.add(digest)
         hits = [
             (what, f"header {k}") for k, v in ex.headers.items() for what in scan_text(v, known)
         ]
@@ -173,15 +182,21 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
         spec_note = ", the OpenAPI document"
     except Skip:
         spec_note = " (no OpenAPI document)"
-    if not exchanges and not assets:
-        return [warned("nothing was captured to scan")]
     for value in known:
         ctx.redact.register(value)
     if out:
         return out
+    usable = [ex for ex in exchanges + assets if ex.usable and ex.body]
+    if not usable:
+        statuses = sorted({str(ex.status) for ex in exchanges + assets})
+        raise Skip(
+            f"no complete 2xx answer with a body was captured to scan ({len(exchanges)} "
+            f"responses, statuses {', '.join(statuses) or 'none'}): leaks not verified"
+        )
     return [
         passed(
-            f"{len(exchanges)} captured responses, {len(assets)} frontend files{spec_note} "
+            f"{len(exchanges)} captured responses ({len(usable)} complete 2xx answers), "
+            f"{len(assets)} frontend files{spec_note} "
             f"hold none of {len(known)} deployment secret values and no provider key "
             f"format{llm_note}"
         )
@@ -213,6 +228,7 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
         raise Skip("the OpenAPI document declares no apiKey security scheme")
     out: list[Finding] = []
     sent = 0
+    unclear: list[str] = []
     for op in doc.operations:
         reqs = op.security if op.security is not None else tuple(doc.spec.get("security") or ())
         names = [n for req in reqs for n in req if n in schemes]
@@ -241,6 +257,10 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
                         severity=Severity.HIGH,
                     )
                 )
+            elif ex.status not in (401, 403):
+                unclear.append(f"{op.method} {op.path} with a {label} key: {ex.status or ex.error}")
     if not sent:
         raise Skip("no safe operation without path parameters uses the apiKey scheme")
+    if unclear:  # neither accepted nor refused: the key check was not exercised
+        out.append(skipped(f"{len(unclear)} answer(s) neither 2xx nor 401/403: {'; '.join(unclear[:3])}"))
     return out or [passed(f"{sent} requests with missing, empty or wrong API keys were refused")]

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from prodaudit.checks.security._common import live_location
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, failed, passed
 from prodaudit.registry import check
 
 REFS = ("CWE-942", "OWASP API8:2023")
@@ -44,9 +44,17 @@ class Probe:
 
 
 async def probe_path(ctx: Context) -> str:
+    """An unprotected GET without parameters from the OpenAPI document; without a document the
+    root, or the liveness page when the root gives no complete 2xx answer."""
     try:
         doc = await ctx.openapi()
     except Skip:
+        for path in ("/", "/health"):
+            try:
+                if (await ctx.http.get(ctx.url(path))).usable:
+                    return path
+            except NotSent:
+                continue
         return "/"
     ops = [
         op
@@ -133,7 +141,7 @@ async def origin_trust(ctx: Context) -> list[Finding]:
     path, allowed, base, probes = await cors_probes(ctx)
     out: list[Finding] = []
     if not any(p.ex.ok for p in probes):
-        return [warned(f"GET {path} gave no answer to CORS probes: {probes[0].ex.error}")]
+        raise Skip(f"GET {path} gave no answer to the CORS probes: {probes[0].ex.error}")
     for p in probes:
         if not p.trusted:
             continue
@@ -163,6 +171,13 @@ async def origin_trust(ctx: Context) -> list[Finding]:
         )
     if out:
         return out
+    answered = [p for p in probes if p.ex.usable]
+    if not answered:
+        statuses = ", ".join(sorted({str(p.ex.status or p.ex.error) for p in probes}))
+        raise Skip(
+            f"GET {path} gave no complete 2xx answer to the CORS probes ({statuses}): whether "
+            "foreign origins are trusted was not exercised"
+        )
     what = ", ".join(sorted({p.cls for p in probes}))
     msg = f"GET {path}: none of {len(probes)} foreign origins was trusted ({what})"
     if base is not None:
@@ -203,7 +218,7 @@ async def preflight(ctx: Context) -> list[Finding]:
         },
     )
     if ex.status is None:
-        return [warned(f"OPTIONS {path}: no answer: {ex.error}", location=live_location(ex))]
+        raise Skip(f"OPTIONS {path}: no answer: {ex.error}")
     methods = (ex.header("access-control-allow-methods") or "").upper()
     hdrs = (ex.header("access-control-allow-headers") or "").lower()
     creds = (ex.header("access-control-allow-credentials") or "").lower() == "true"
@@ -224,6 +239,11 @@ async def preflight(ctx: Context) -> list[Finding]:
                 severity=Severity.MEDIUM if creds else Severity.LOW,
             )
         ]
+    if not (ex.usable or ex.status in (400, 403, 405)):
+        raise Skip(
+            f"OPTIONS {path} answered {ex.status}: neither a preflight answer (2xx) nor a "
+            "refusal (400/403/405), so the preflight policy was not exercised"
+        )
     return [
         passed(
             f"OPTIONS {path} from {origin} asking for PROPFIND and x-prodaudit-probe: HTTP "

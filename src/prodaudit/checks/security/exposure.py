@@ -8,10 +8,10 @@ from typing import Any
 
 from prodaudit.checks.security._common import live_location
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
 from prodaudit.openapi import Operation
-from prodaudit.outcome import Skip, failed, passed, warned
+from prodaudit.outcome import Skip, failed, passed, skipped, warned
 from prodaudit.registry import check
 
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -136,7 +136,8 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     except Skip:
         doc = None
     probes: list[tuple[str, Exchange]] = []
-    if op is not None:
+    not_sent = ctx.http.refusal(op.method, ctx.url(op.path)) if op is not None else None
+    if op is not None and not not_sent:
         url = ctx.url(op.path)
         jh = {**headers, "Content-Type": "application/json"}
         probes.append(
@@ -200,6 +201,8 @@ async def error_leakage(ctx: Context) -> list[Finding]:
                     evidence=ex.evidence(),
                 )
             )
+    if not_sent:  # the body probes are the heart of the check: not verified without them
+        out.append(skipped(f"malformed, wrongly typed and oversized bodies: {not_sent}"))
     if not out:
         where = f"{op.method} {op.path}" if op else "(no JSON operation found)"
         out.append(
@@ -235,18 +238,33 @@ async def docs_exposure(ctx: Context) -> list[Finding]:
         raise Skip(f"profile {ctx.cfg.profile}: public docs are acceptable outside production")
     policy = ctx.cfg.exposure.docs_in_production
     found: list[Exchange] = []
+    unclear: list[str] = []  # answers that say neither "here" nor "not here"
     for path in DOCS_PAGES:
-        ex = await ctx.http.get(ctx.url(path))
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue  # excluded by the owner
         if ex.status == 200 and "html" in (ex.header("content-type") or "").lower():
             found.append(ex)
+        elif not (ex.usable or (ex.status is not None and 400 <= ex.status < 500)):
+            unclear.append(f"{path} -> {ex.status or ex.error}")
     schemas = []
     for path in SCHEMA_PATHS:
-        ex = await ctx.http.get(ctx.url(path))
-        if ex.status == 200:
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue
+        if ex.status == 200 and ex.usable:
             schemas.append(path)
     note = f"; the schema {', '.join(schemas)} is public (not graded)" if schemas else ""
+    if not found and unclear:
+        raise Skip(
+            f"docs pages answered neither a page nor a 4xx ({'; '.join(unclear[:4])}): "
+            "whether the interactive docs are public was not verified"
+        )
     if not found:
-        return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page{note}")]
+        return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page (4xx or another "
+                       f"content type){note}")]
     paths = ", ".join(ex.url for ex in found)
     msg = f"interactive API docs are public in production: {paths}{note}"
     if policy == "allow":
@@ -283,11 +301,16 @@ async def host_header(ctx: Context) -> list[Finding]:
     attempts: list[Exchange] = []
     for path in paths:
         for hdr in ({"Host": EVIL_HOST}, {"X-Forwarded-Host": EVIL_HOST}):
-            attempts.append(await ctx.http.get(ctx.url(path), headers=hdr))
+            try:
+                attempts.append(await ctx.http.get(ctx.url(path), headers=hdr))
+            except NotSent:
+                continue  # excluded by the owner
     register_note = " (registration not probed: needs --allow-mutations)"
     if ctx.cfg.allow_mutations:
         reg = await _register_op(ctx)
-        if reg is not None:
+        if reg is not None and ctx.http.refusal("POST", ctx.url(reg.path)):
+            register_note = f" (registration not probed: {ctx.http.refusal('POST', ctx.url(reg.path))})"
+        elif reg is not None:
             user = f"prodaudit-{secrets.token_hex(4)}@example.com"
             body = {"email": user, "username": user, "password": secrets.token_urlsafe(18) + "aA1!"}
             ex = await ctx.http.request(
@@ -314,12 +337,17 @@ async def host_header(ctx: Context) -> list[Finding]:
     if out:
         return out
     answered = sum(1 for ex in attempts if ex.ok)
-    if not answered:
-        return [warned("no answer to any spoofed-Host request")]
+    complete = sum(1 for ex in attempts if ex.usable)
+    if not complete:
+        statuses = ", ".join(sorted({str(ex.status or ex.error) for ex in attempts}))
+        raise Skip(
+            f"no spoofed-Host request got a complete 2xx answer ({statuses}): a page that could "
+            "build links from the Host was never served, so reflection was not exercised"
+        )
     return [
         passed(
-            f"{answered} requests with a spoofed Host / X-Forwarded-Host: the host is not "
-            f"reflected{register_note}"
+            f"{answered} requests with a spoofed Host / X-Forwarded-Host ({complete} complete "
+            f"2xx answers): the host is not reflected{register_note}"
         )
     ]
 

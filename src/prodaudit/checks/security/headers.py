@@ -142,21 +142,24 @@ def grade(ex: Exchange, https: bool) -> Grade:
 
 
 async def graded_responses(ctx: Context) -> list[Exchange]:
+    """Complete 2xx answers only: an authenticated JSON answer (else the liveness page), and
+    the frontend's page (else the API root when it serves HTML). A redirect, an error page or
+    garbage is not what users get, so it is not graded."""
     out: list[Exchange] = []
     try:
         can = await canary(ctx)
         out.append(can.ok)
     except Skip:
         ex = await ctx.http.get(ctx.url("/health"))
-        if ex.ok:
+        if ex.usable:
             out.append(ex)
     if ctx.cfg.frontend_url:
         ex = await ctx.http.get(ctx.cfg.frontend_url + "/")
-        if ex.ok:
+        if ex.usable:
             out.append(ex)
     else:
         ex = await ctx.http.get(ctx.url("/"))
-        if ex.ok and "html" in (ex.header("content-type") or ""):
+        if ex.usable and "html" in (ex.header("content-type") or ""):
             out.append(ex)
     return out
 
@@ -188,7 +191,8 @@ async def security_headers(ctx: Context) -> list[Finding]:
     """
     exs = await graded_responses(ctx)
     if not exs:
-        raise Skip("no response to grade (API and frontend unreachable)")
+        raise Skip("no complete 2xx answer to grade (the API's liveness page and the frontend "
+                   "gave none)")
     out: list[Finding] = []
     facts = []
     for ex in exs:
@@ -234,11 +238,10 @@ async def version_disclosure(ctx: Context) -> list[Finding]:
     and drop ``X-Powered-By``.
     """
     exs = await graded_responses(ctx)
+    usable = len(exs)
     extra = await ctx.http.get(ctx.url("/prodaudit-not-found"))
     if extra.ok:
         exs.append(extra)
-    if not exs:
-        raise Skip("no response to inspect")
     out: list[Finding] = []
     for ex in exs:
         for name in (
@@ -257,6 +260,9 @@ async def version_disclosure(ctx: Context) -> list[Finding]:
                         evidence=ex.evidence(body_chars=200),
                     )
                 )
+    if not out and not usable:
+        raise Skip("no complete 2xx answer to inspect (the API's liveness page and the "
+                   "frontend gave none): version disclosure not verified")
     if not out:
         out.append(
             passed(

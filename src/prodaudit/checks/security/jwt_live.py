@@ -29,7 +29,7 @@ from prodaudit.checks.security._common import (
     verify_hmac,
 )
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
 from prodaudit.outcome import failed, passed, warned
 from prodaudit.registry import check
@@ -110,7 +110,15 @@ def _judge(
 async def _try(
     ctx: Context, can: Canary, variants: list[tuple[str, str]]
 ) -> list[tuple[str, Exchange]]:
-    return [(label, await can.send(ctx, tok)) for label, tok in variants]
+    """Send the forged tokens until the probe budget is spent (the runner then reports the
+    variants not sent: a check whose probes were cut short is not a PASS)."""
+    out: list[tuple[str, Exchange]] = []
+    for label, tok in variants:
+        try:
+            out.append((label, await can.send(ctx, tok)))
+        except NotSent:
+            break
+    return out
 
 
 @check(

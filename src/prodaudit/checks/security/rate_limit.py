@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from prodaudit.auth import _username_field, login_url
 from prodaudit.checks.security._common import chat_body, live_location, llm_path
 from prodaudit.context import Context
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.model import Finding, Severity
 from prodaudit.openapi import OpenAPIDoc
 from prodaudit.outcome import Skip, failed, passed, warned
@@ -38,6 +38,45 @@ LIMIT_HEADERS = (
 )
 
 
+MALFORMED = frozenset({400, 404, 405, 411, 413, 415, 422})  # our request, not the limiter
+LOGIN_REFUSAL_RE = re.compile(r"invalid_grant|credential|password|unauthori|incorrect", re.I)
+REMAINING_RE = re.compile(r"(?:^|[;,\s])(?:remaining|r)\s*=\s*(\d+)", re.I)
+
+
+def remaining(ex: Exchange) -> int | None:
+    """What the target's own headers say is left of its limit (RateLimit-Remaining,
+    X-RateLimit-Remaining, or the structured ``RateLimit: …, remaining=N``)."""
+    for name in ("ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining"):
+        val = ex.header(name)
+        if val is not None and val.strip().isdigit():
+            return int(val.strip())
+    structured = ex.header("ratelimit")
+    if structured:
+        m = REMAINING_RE.search(structured)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def announced_limit(ex: Exchange) -> int | None:
+    for name in ("ratelimit-limit", "x-ratelimit-limit", "x-rate-limit-limit"):
+        val = ex.header(name)
+        if val is not None and val.strip().split(",")[0].split(";")[0].strip().isdigit():
+            return int(val.strip().split(",")[0].split(";")[0].strip())
+    return None
+
+
+def exercised(ex: Exchange) -> bool:
+    """The request reached the endpoint's own logic (accepted, or refused as a login or an
+    authorisation), so a limiter in front of it was exercised; a malformed-request 4xx, a 5xx or
+    no answer proves nothing about a limit."""
+    if ex.status is None or ex.status >= 500:
+        return False
+    if ex.status == 400:
+        return bool(LOGIN_REFUSAL_RE.search(ex.text[:2000]))
+    return ex.status not in MALFORMED
+
+
 @dataclass
 class Burst:
     """The outcome of one bounded burst."""
@@ -48,7 +87,11 @@ class Burst:
     at: int = 0  # 1-based index of the first 429
     last: Exchange | None = None
     statuses: dict[int | None, int] = field(default_factory=dict)
-    stopped: str = ""  # why it stopped early (time bound, errors)
+    stopped: str = ""  # why it stopped early (time bound, errors, the probe budget)
+    exercised: int = 0  # answers that reached the endpoint's logic
+    spent: Exchange | None = None  # the first answer whose headers say nothing is left
+    spent_at: int = 0
+    limit: int | None = None  # the limit the target announces in its headers
 
     def summary(self) -> str:
         counts = ", ".join(
@@ -56,6 +99,11 @@ class Burst:
             for k, v in sorted(self.statuses.items(), key=lambda kv: kv[0] or 0)
         )
         return f"{self.sent} requests in {self.seconds:.1f} s ({counts})"
+
+    @property
+    def seen_at(self) -> int:
+        """Where the limit showed: the first 429, else the answer that announced it spent."""
+        return self.at or self.spent_at
 
 
 class _Login:
@@ -67,8 +115,9 @@ class _Login:
     ) -> Exchange:
         payload = {self.field: username, "password": "prodaudit-wrong-" + secrets.token_hex(6)}
         if self.kind == "form":
-            return await ctx.http.request("POST", self.url, data=payload, headers=headers)
-        return await ctx.http.request("POST", self.url, json=payload, headers=headers)
+            return await ctx.http.request("POST", self.url, data=payload, headers=headers,
+                                          login=True)
+        return await ctx.http.request("POST", self.url, json=payload, headers=headers, login=True)
 
 
 async def _login_endpoint(ctx: Context) -> _Login:
@@ -96,7 +145,8 @@ def _budget(ctx: Context, configured: int | None) -> int:
 
 
 async def _burst(ctx: Context, count: int, send: object) -> Burst:
-    """Call ``send(i)`` up to ``count`` times within ``rate_limit.max_seconds``; stop at a 429."""
+    """Call ``send(i)`` up to ``count`` times within ``rate_limit.max_seconds``; stop at a 429,
+    at three requests without an answer, or when the HTTP layer's budget refuses more."""
     b = Burst()
     start = time.monotonic()
     deadline = start + ctx.cfg.rate_limit.max_seconds
@@ -105,13 +155,22 @@ async def _burst(ctx: Context, count: int, send: object) -> Burst:
         if time.monotonic() > deadline:
             b.stopped = f"time bound of {ctx.cfg.rate_limit.max_seconds:.0f} s reached"
             break
-        ex: Exchange = await send(i)  # type: ignore[operator]
+        try:
+            ex: Exchange = await send(i)  # type: ignore[operator]
+        except NotSent as exc:
+            b.stopped = exc.reason
+            break
         b.sent += 1
         b.last = ex
         b.statuses[ex.status] = b.statuses.get(ex.status, 0) + 1
         if ex.status == 429:
             b.first_429, b.at = ex, i + 1
             break
+        if exercised(ex):
+            b.exercised += 1
+        b.limit = announced_limit(ex) or b.limit
+        if b.spent is None and remaining(ex) == 0:
+            b.spent, b.spent_at = ex, i + 1
         if ex.status is None:
             errors += 1
             if errors >= 3:
@@ -119,6 +178,48 @@ async def _burst(ctx: Context, count: int, send: object) -> Burst:
                 break
     b.seconds = time.monotonic() - start
     return b
+
+
+def _no_429(
+    b: Burst, what: str, location: str, configured: int | None, margin: int, knob: str
+) -> list[Finding]:
+    """The verdict on a burst that met no 429. PASS when the target's own headers announce the
+    limit spent; FAIL (HIGH) only when a configured limit plus the margin was exceeded by
+    requests that reached the endpoint; otherwise SKIP: budget exhaustion and requests that
+    never exercised the endpoint prove nothing."""
+    if b.spent is not None:
+        return [
+            passed(
+                f"{what}: the target's own headers announce the limit spent at request "
+                f"{b.spent_at} ({', '.join(_limit_headers(b.spent))}) ({b.summary()})",
+                location=live_location(b.spent),
+            )
+        ]
+    stopped = f"; {b.stopped}" if b.stopped else ""
+    if not b.exercised:
+        raise Skip(
+            f"{what}: no request reached the endpoint's logic ({b.summary()}{stopped}): "
+            "malformed-request 4xx, server errors or no answers prove nothing about a limit"
+        )
+    if configured is not None and b.exercised >= configured + margin:
+        return _unthrottled(
+            b,
+            f"no 429 from {location} after {b.summary()}: the configured limit of {configured} "
+            f"(+ margin {margin}) is not enforced{stopped}",
+            location,
+        )
+    announced = f"; the target announces a limit of {b.limit}" if b.limit else ""
+    if configured is not None:
+        raise Skip(
+            f"{what}: the burst ended before the configured limit of {configured} + margin "
+            f"{margin} was reached ({b.summary()}{stopped}){announced}: raise "
+            "rate_limit.max_requests / max_seconds to verify it"
+        )
+    raise Skip(
+        f"{what}: no 429 within the budget ({b.summary()}{stopped}){announced}: the limit, if "
+        f"any, is above the budget; set {knob} to the intended limit (the check then fails "
+        "when it is not enforced) or raise rate_limit.max_requests"
+    )
 
 
 def _probe_user(tag: str, i: int = 0) -> str:
@@ -177,12 +278,9 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.stopped and b.sent < 3:
             raise Skip(f"login burst could not run: {b.stopped}")
-        return _unthrottled(
-            b,
-            f"no 429 from POST {ep.url} after {b.summary()}"
-            + (f"; {b.stopped}" if b.stopped else ""),
-            f"POST {ep.url}",
-        )
+        rl = ctx.cfg.rate_limit
+        return _no_429(b, "login burst", f"POST {ep.url}", rl.login_limit, rl.margin,
+                       "rate_limit.login_limit")
     hdrs = _limit_headers(b.first_429)
     out = [
         passed(
@@ -229,9 +327,10 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
     if ctx.cfg.rate_limit.trusted_proxy:
         raise Skip("rate_limit.trusted_proxy: a trusted proxy sets X-Forwarded-For")
     ep, first = await login_burst(ctx)
-    if first.first_429 is None:
+    if not first.seen_at:
         raise Skip("the login endpoint showed no limit (SEC-040), so there is nothing to bypass")
-    n = min(first.at + ctx.cfg.rate_limit.margin, ctx.cfg.rate_limit.max_requests)
+    limit_at = first.seen_at
+    n = min(limit_at + ctx.cfg.rate_limit.margin, ctx.cfg.rate_limit.max_requests)
     b = await _burst(
         ctx,
         n,
@@ -239,11 +338,26 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
             ctx, _probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
         ),
     )
+    if b.first_429 is None and b.spent is not None:
+        return [
+            passed(
+                f"rotating X-Forwarded-For: the target's headers still announce the limit spent "
+                f"at request {b.spent_at} ({b.summary()})",
+                location=live_location(b.spent),
+            )
+        ]
     if b.first_429 is None:
+        if b.exercised < limit_at + 1:
+            raise Skip(
+                f"the rotating X-Forwarded-For burst ended before it passed the limit seen at "
+                f"request {limit_at} ({b.summary()}"
+                + (f"; {b.stopped}" if b.stopped else "")
+                + "): a bypass was not verified"
+            )
         return _unthrottled(
             b,
             f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
-            f"hit at request {first.at} without the header): {b.summary()}",
+            f"hit at request {limit_at} without the header): {b.summary()}",
             f"POST {ep.url}",
         )
     return _throttled(
@@ -294,12 +408,9 @@ async def account_lockout(ctx: Context) -> list[Finding]:
 
     b = await _burst(ctx, n, send)
     if b.first_429 is None:
-        return _unthrottled(
-            b,
-            f"{b.sent} wrong passwords for one account were neither throttled nor "
-            f"locked: {b.summary()}",
-            f"POST {ep.url}",
-        )
+        rl = ctx.cfg.rate_limit
+        return _no_429(b, "wrong passwords for one account", f"POST {ep.url}", rl.login_limit,
+                       rl.margin, "rate_limit.login_limit")
     return _throttled(
         b,
         f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
@@ -327,8 +438,11 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     path = await llm_path(ctx)
     if path is None:
         raise Skip("no LLM endpoint found (llm.endpoints, or a POST path with chat/completion/llm)")
-    sess = await ctx.auth()
     url = ctx.url(path)
+    refused = ctx.http.refusal("POST", url)
+    if refused:
+        raise Skip(f"the LLM burst was not sent: {refused} (every call may be billed)")
+    sess = await ctx.auth()
     n = _budget(ctx, ctx.cfg.rate_limit.llm_limit)
     b = await _burst(
         ctx,
@@ -344,12 +458,9 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.sent < 3:
             raise Skip(f"LLM burst could not run: {b.stopped or b.summary()}")
-        return _unthrottled(
-            b,
-            f"no 429 from POST {path} after {b.summary()}"
-            + (f"; {b.stopped}" if b.stopped else ""),
-            f"POST {url}",
-        )
+        rl = ctx.cfg.rate_limit
+        return _no_429(b, "LLM burst", f"POST {url}", rl.llm_limit, rl.margin,
+                       "rate_limit.llm_limit")
     return _throttled(
         b,
         f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
@@ -386,9 +497,10 @@ async def limit_resets(ctx: Context) -> list[Finding]:
     Remediation: use a fixed or sliding window with a TTL and announce it in ``Retry-After``.
     """
     ep, b = await login_burst(ctx)
-    if b.first_429 is None:
-        raise Skip("no login 429 was observed (SEC-040), nothing to reset")
-    wait = ctx.cfg.rate_limit.window_seconds or _wait_hint(b.first_429)
+    seen = b.first_429 or b.spent
+    if seen is None:
+        raise Skip("no login limit was observed (SEC-040), nothing to reset")
+    wait = ctx.cfg.rate_limit.window_seconds or _wait_hint(seen)
     if wait is None:
         raise Skip(
             "the window is unknown: no Retry-After/RateLimit-Reset, rate_limit.window_seconds unset"
