@@ -255,7 +255,7 @@ async def frontend_api_url(ctx: Context) -> list[Finding]:
                 probe = await ctx.http.get(
                     urljoin(bundle.index.url, (value or "/").rstrip("/") + "/openapi.json")
                 )
-                if probe.status == 200 and "json" in (probe.header("content-type") or ""):
+                if probe.usable and "json" in (probe.header("content-type") or ""):
                     findings.append(
                         passed(
                             f"the frontend uses a same-origin API base "
