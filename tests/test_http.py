@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import audit_target, result
+from helpers import audit_target, result
 from servers.serving import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import audit_target, result
+from helpers import audit_target, result
 from pydantic import BaseModel
 from servers.serving import serve_app
 
