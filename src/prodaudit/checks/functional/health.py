@@ -172,8 +172,8 @@ async def liveness(ctx: Context) -> list[Finding]:
     limit = ctx.cfg.health.max_liveness_ms
     samples = [await ctx.http.get(ctx.url(path)) for _ in range(3)]
     bad = [ex for ex in samples if ex.status != 200]
-    if bad:
-        sick = bad[0].status is None or bad[0].status >= 500
+    if bad:  # a 5xx is a sick backend; a repeat call without an answer is a flapping one
+        sick = bad[0].status is not None and bad[0].status >= 500
         return [
             failed(
                 f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
