@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import audit_target, result
 from servers.bad import bad_server
+from servers.serving import serve_app
 
 from prodaudit.model import AuditRun, Severity, Status
 from prodaudit.target import free_port
@@ -145,3 +147,31 @@ def test_static_only_run_skips_the_live_checks(tmp_path: Path) -> None:
     assert live.status is Status.SKIP and "no --base-url" in live.reason
     assert all(r.status is Status.SKIP for r in run.results), [(r.id, r.status) for r in run.results]
     assert run.requests["total"] == 0
+
+
+def _sick_app() -> Any:
+    """A backend that answers, whose declared liveness endpoint answers 500."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.get("/")
+    def root() -> dict[str, str]:
+        return {"name": "sick"}
+
+    @app.get("/api/health", response_model=None)
+    def health() -> Any:
+        return JSONResponse({"status": "database unreachable"}, status_code=500)
+
+    return app
+
+
+def test_liveness_answering_5xx_is_a_critical_failure(tmp_path: Path) -> None:
+    with serve_app(_sick_app()) as url:
+        run, _ = _audit(url, tmp_path)
+    r = result(run, "FUN-001")
+    assert r.status is Status.FAIL and r.effective_severity is Severity.CRITICAL, r
+    assert "GET /api/health answered 500" in r.findings[0].message
+    assert "database unreachable" in r.findings[0].evidence
+    assert run.decision.verdict == "NO-GO" and run.decision.exit_code == 1

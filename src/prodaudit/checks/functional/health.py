@@ -118,7 +118,9 @@ async def find_liveness(ctx: Context) -> tuple[str, list[str]]:
             ex,
         )
     await _redirect_trouble(ctx, redirected)
-    raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}); set health.liveness_path")
+    errors = f"; {', '.join(f'{p} answered {e.status}' for p, e in sick)}" if sick else ""
+    raise Skip(f"no liveness endpoint found (tried {', '.join(tried)}{errors}); set "
+               "health.liveness_path")
 
 
 @check(
