@@ -33,6 +33,7 @@ from prodaudit.product.dockerfiles import (
     targets,
 )
 from prodaudit.product.envgraph import env_pairs
+from prodaudit.product.images import parse_image
 from prodaudit.product.secretvalues import is_secret_var
 
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
@@ -47,9 +48,11 @@ INSTALL_RE = re.compile(
 @check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
        checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"))
 def base_images_pinned(ctx: Context) -> list[Finding]:
-    """Every ``FROM`` names a tag other than ``latest`` (hadolint DL3006 untagged, DL3007
-    latest), after ``ARG`` defaults are substituted; a ``@sha256:`` digest is recommended and
-    counted. ``scratch`` and references to earlier stages are exempt.
+    """Every ``FROM`` names a tag that starts with a version (hadolint DL3006 untagged, DL3007
+    latest; ``python:alpine3.8`` or ``node:lts`` float: they name a variant, not the version of
+    the software), after ``ARG`` defaults are substituted; distribution codenames
+    (``debian:bookworm``) are releases. A ``@sha256:`` digest is recommended and counted.
+    ``scratch`` and references to earlier stages are exempt.
 
     ``latest`` and untagged images change under you: the next build silently ships a different
     OS, Python or OpenSSL than the one you tested.
@@ -74,13 +77,18 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
             if "@sha256:" in img:
                 digests += 1
                 continue
-            name = img.rsplit("/", 1)[-1]
-            if ":" not in name:
+            ref = parse_image(img)
+            pinning = ref.pinning if ref is not None else "versioned"
+            if pinning == "none":
                 out.append(failed(f"FROM {img} has no tag (means latest)", location=df.loc(st.line),
                                   rule="DL3006", evidence=f"line: FROM {st.image}"))
-            elif name.rsplit(":", 1)[1] == "latest":
+            elif pinning == "latest":
                 out.append(failed(f"FROM {img} uses the latest tag", location=df.loc(st.line),
                                   rule="DL3007", evidence=f"line: FROM {st.image}"))
+            elif pinning == "floating":
+                out.append(failed(f"FROM {img}: the tag {ref.tag if ref else ''!r} names no version "
+                                  "of the image's software (a floating tag)",
+                                  location=df.loc(st.line), evidence=f"line: FROM {st.image}"))
     if not out:
         out.append(passed(f"{total} base image reference(s) pinned by tag, {digests} by digest "
                           "(a digest is recommended)"))
