@@ -1,6 +1,6 @@
 """CFG-106–107: Dockerfile ``RUN`` rules — piped installers, disabled TLS verification, lean and
 reproducible package installs. Where a rule overlaps one of hadolint's, the finding's ``rule`` is
-hadolint's id (DL4006, DL3008, DL3009, DL3015, DL3042, DL3013, DL3019)."""
+hadolint's id (DL4006, DL3009, DL3015, DL3042, DL3013, DL3019)."""
 
 from __future__ import annotations
 
@@ -99,18 +99,19 @@ def _segments(cmd: str) -> list[str]:
 
 @check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.1", "3.1.4"),
-       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3018",
-                   "DL3019"))
+       references=("hadolint DL3009", "DL3015", "DL3042", "DL3013", "DL3019"))
 def package_hygiene(ctx: Context) -> list[Finding]:
     """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
     ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
-    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt
-    (DL3008), apk (DL3018) and pip packages on the command line (DL3013) are WARNs.
+    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned pip
+    packages on the command line (DL3013) are WARNs. Distribution packages are not required to
+    be pinned (hadolint DL3008/DL3018): old versions leave the archives, so version pins break
+    rebuilds; the pinned base image (CFG-100) decides the package set.
 
     Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
     unpinned packages make builds irreproducible.
 
-    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg=1.2-3 && rm
+    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg && rm
     -rf /var/lib/apt/lists/*``; ``pip install --no-cache-dir -r requirements.txt``.
     """
     wanted = compose_targets(ctx)
@@ -134,11 +135,6 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                         if "--no-install-recommends" not in seg and "Install-Recommends" not in seg:
                             out.append(failed("apt-get install without --no-install-recommends",
                                               location=df.loc(ins.line), rule="DL3015"))
-                        pkgs = [t for t in _words(seg.split("install", 1)[1])
-                                if not t.startswith("-")]
-                        if any("=" not in p and not p.endswith(".deb") for p in pkgs):
-                            out.append(warned("apt-get install of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3008"))
                     if re.search(r"\bpip3?\s+install\b|-m\s+pip\s+install\b", seg):
                         if ("--no-cache-dir" not in seg and not pip_env and not cache_mount
                                 and "PIP_NO_CACHE_DIR" not in text):
@@ -158,10 +154,6 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                         if "--no-cache" not in seg:
                             out.append(failed("apk add without --no-cache",
                                               location=df.loc(ins.line), rule="DL3019"))
-                        pkgs = [t for t in _words(seg.split("add", 1)[1]) if not t.startswith("-")]
-                        if any("=" not in p for p in pkgs):
-                            out.append(warned("apk add of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3018"))
                 if (id(st) in final_stages and re.search(r"\bapt-get\s+(-\S+\s+)*install\b", text)
                         and "/var/lib/apt/lists" not in text and not cache_mount):
                     out.append(failed("apt lists not removed in the same RUN "
