@@ -4,9 +4,9 @@
 The Compose services that build a Dockerfile decide its context (``build.context``); a
 Dockerfile no service builds is assumed to be built in its own directory or, with
 ``docker build -f path/Dockerfile .``, in the repository root (when only the root has an ignore
-file, or when the files it copies by name exist at the root and not next to it). Docker's rule for the ignore file:
-``<Dockerfile>.dockerignore`` next to the Dockerfile wins, else ``.dockerignore`` at the root of
-the build context.
+file, or when the files it copies by name exist at the root and not next to it). Docker's rule
+for the ignore file: ``<Dockerfile>.dockerignore`` next to the Dockerfile wins, else
+``.dockerignore`` at the root of the build context.
 """
 
 from __future__ import annotations
