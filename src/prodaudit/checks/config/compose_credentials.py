@@ -106,13 +106,13 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
                        location=_where(svc, env, ("MONGO_INITDB_DATABASE",)))]
     if engine == "redis":
         if on("ALLOW_EMPTY_PASSWORD"):
-            return [failed(f"service {svc.name}: ALLOW_EMPTY_PASSWORD=yes runs Redis without a "
-                           "password", location=env.values["ALLOW_EMPTY_PASSWORD"].location)]
+            return [failed(f"service {svc.name}: ALLOW_EMPTY_PASSWORD=yes runs Redis without "
+                           "authentication", location=env.values["ALLOW_EMPTY_PASSWORD"].location)]
         vols = " ".join(str(v) for v in svc.raw.get("volumes") or [])
         if ("requirepass" in command or "--aclfile" in command or env.get("REDIS_PASSWORD")
                 or ".conf" in vols or env.missing_env_files):
             return []
-        return [failed(f"service {svc.name}: Redis runs without a password (no --requirepass, "
+        return [failed(f"service {svc.name}: Redis runs without authentication (no --requirepass, "
                        "ACL file or REDIS_PASSWORD): anything on its network reads and writes "
                        "every key", location=svc.loc)]
     return []
