@@ -276,7 +276,7 @@ def _group_production(pkgs: list[dict[str, Any]]) -> set[str] | None:
     marked = [p for p in pkgs if "category" in p or "groups" in p]
     if not marked:
         return None
-    out = set()
+    out: set[str] = set()
     for p in pkgs:
         groups = p.get("groups") or [p.get("category", "main")]
         if {"main", "default"} & {str(g) for g in groups}:
@@ -301,13 +301,14 @@ def _read_lock(ctx: Context, rel: str) -> Lock:
         except InputError as exc:
             lock.error = exc.reason
             return lock
-        lines = _json_entry_lines(text)
+        json_lines = _json_entry_lines(text)
         lock.production = set()
         for section in ("default", "develop"):
             for pkg, meta in (data.get(section) or {}).items():
                 name = canonicalize_name(pkg)
                 ver = str((meta or {}).get("version", "")).lstrip("=")
-                lock.pins.append(Pin(name, ver, f"{rel}:{lines[name]}" if name in lines else rel))
+                lock.pins.append(Pin(name, ver, f"{rel}:{json_lines[name]}" if name in json_lines
+                                     else rel))
                 if section == "default":
                     lock.production.add(name)
         return lock
@@ -319,11 +320,11 @@ def _read_lock(ctx: Context, rel: str) -> Lock:
     pkgs = [p for p in data.get("package") or data.get("packages") or [] if isinstance(p, dict)]
     lines = _toml_entry_lines(text)
     for p in pkgs:
-        name, ver = canonicalize_name(str(p.get("name", ""))), str(p.get("version", ""))
-        line = lines.get((name, ver))
-        lock.pins.append(Pin(name, ver, f"{rel}:{line}" if line else rel))
-    name = rel.rsplit("/", 1)[-1]
-    lock.production = _uv_production(pkgs) if name == "uv.lock" else _group_production(pkgs)
+        pkg, ver = canonicalize_name(str(p.get("name", ""))), str(p.get("version", ""))
+        line = lines.get((pkg, ver))
+        lock.pins.append(Pin(pkg, ver, f"{rel}:{line}" if line else rel))
+    kind = rel.rsplit("/", 1)[-1]
+    lock.production = _uv_production(pkgs) if kind == "uv.lock" else _group_production(pkgs)
     return lock
 
 

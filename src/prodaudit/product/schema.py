@@ -60,8 +60,8 @@ def create_all_calls(ctx: Context) -> list[Spot]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            name = node.attr if isinstance(node, ast.Attribute) else None
-            if name in ("create_all", "generate_schemas", "create_tables"):
+            if isinstance(node, ast.Attribute) and node.attr in ("create_all", "generate_schemas",
+                                                                 "create_tables"):
                 out.append(Spot(f"{rel}:{node.lineno}", ast.unparse(node)[:80]))
     return sorted(set(out), key=lambda s: s.location)
 
