@@ -70,7 +70,7 @@ def healthcheck_readiness(ctx: Context) -> list[Finding]:
     if hc is None:
         where = api.loc if api is not None else location
         raise Skip(f"service {service} has no healthcheck at all: CFG-150 reports it at {where}; "
-                   "nothing to probe")
+                   f"nothing to probe (source: {note})")
     if hc.get("disable") or _test_text(hc).strip().upper() in ("NONE", "[NONE]"):
         return [failed(f"service {service}'s healthcheck is disabled", location=location,
                        evidence=f"source: {note}")]
