@@ -151,3 +151,15 @@ def test_development_only_projects(tmp_path: Path) -> None:
     (repo / "README.md").write_text("Run it with docker compose.\n", encoding="utf-8")
     run = run_cfg(repo, tmp_path, only=["CFG-152", "CFG-162"])
     assert res(run, "CFG-152").status is Status.FAIL and res(run, "CFG-162").status is Status.FAIL
+
+
+def test_built_assets_and_dashboards_with_a_login(tmp_path: Path) -> None:
+    compose = ("services:\n  web:\n    build: ./web\n    volumes:\n      - ./web/dist:/usr/share/"
+               "nginx/html:ro\n  grafana:\n    image: grafana/grafana:11.2.0\n    ports: "
+               "[\"3000:3000\"]\n  prometheus:\n    image: prom/prometheus:v2.53.0\n    ports: "
+               "[\"9090:9090\"]\n")
+    repo = _repo(tmp_path, compose, **{"web/Dockerfile": "FROM nginx:1.27\n",
+                                       "web/dist/app.js": "console.log(1)\n"})
+    run = run_cfg(repo, tmp_path, only=["CFG-154", "CFG-162"])
+    assert res(run, "CFG-162").status is Status.PASS, describe(res(run, "CFG-162"))
+    assert {f.location for f in fails(res(run, "CFG-154"))} == {_line(repo, "9090:9090")}

@@ -13,6 +13,8 @@ from prodaudit.product.compose import ComposeProject
 from prodaudit.product.compose_yaml import service_env
 
 INTERNAL_ROLES = ("database", "cache", "queue", "monitoring")
+#: monitoring UIs with their own login, meant to be opened in a browser
+_OWN_LOGIN = re.compile(r"(^|/)(grafana|sentry)\b")
 #: how each admin UI is told to ask for credentials (command flags or environment variables)
 _UI_AUTH = re.compile(r"(--basic[_-]auth|--auth\b|FLOWER_BASIC_AUTH|FLOWER_AUTH|HTTP_USER|"
                       r"HTTP_PASSWORD|ME_CONFIG_BASICAUTH|PGADMIN_DEFAULT_PASSWORD|AUTH_TYPE|"
@@ -77,7 +79,7 @@ def isolation(ctx: Context) -> list[Finding]:
 def internal_ports(ctx: Context) -> list[Finding]:
     """Databases, caches, queues and monitoring services (by role: their image, or the image
     their Dockerfile builds FROM) publish no port, or only on ``127.0.0.1``/``::1``. Admin UIs
-    are judged by CFG-160.
+    are judged by CFG-160; dashboards with their own login (Grafana, Sentry) are not internal.
 
     ``"5432:5432"`` binds 0.0.0.0 and Docker's iptables rules bypass host firewalls (ufw):
     the database, Redis, the broker's management port or Prometheus is reachable from the
@@ -90,7 +92,7 @@ def internal_ports(ctx: Context) -> list[Finding]:
     n = 0
     for p in found:
         for name, svc in roles(ctx, p).items():
-            if svc.role not in INTERNAL_ROLES:
+            if svc.role not in INTERNAL_ROLES or _OWN_LOGIN.search(svc.image):
                 continue
             n += 1
             for i, port, host in public_ports(ctx, svc.raw):

@@ -13,6 +13,9 @@ from prodaudit.product.compose import ComposeProject, rel_path
 APP_ROLES = frozenset({"api", "app", "worker", "frontend"})
 SOURCE_SUFFIXES = (".py", ".js", ".ts", ".tsx", ".jsx", ".vue", ".rb", ".php", ".go")
 _SKIP_PARTS = frozenset({"node_modules", ".venv", "venv", "__pycache__"})
+#: mounted directories that hold build output, assets or data, not source code
+_NOT_SOURCE = frozenset({"dist", "build", "public", "static", "staticfiles", "media", "www",
+                         "html", "assets", "uploads", "data", "logs", "certs"})
 
 
 def _bind_source(v: Any) -> str | None:
@@ -32,7 +35,7 @@ def _source_files(ctx: Context, p: ComposeProject, src: str) -> tuple[str, int]:
     if src.startswith(("/", "~", "$")):
         return src, 0
     rel = posixpath.normpath(rel_path(ctx, base / src))
-    if rel.startswith(".."):
+    if rel.startswith("..") or set(rel.split("/")) & _NOT_SOURCE:
         return rel, 0
     prefix = "" if rel == "." else rel + "/"
     n = sum(1 for f in ctx.files.files if f.startswith(prefix) and f.endswith(SOURCE_SUFFIXES)
@@ -45,8 +48,9 @@ def _source_files(ctx: Context, p: ComposeProject, src: str) -> tuple[str, int]:
 def source_bind_mounts(ctx: Context) -> list[Finding]:
     """Application services (the API, workers, the frontend, other services built from the
     repository) mount no directory of the repository that holds source code (``./backend:/app``,
-    ``.:/app``, ``./src/app:/code/app``). Configuration files mounted read-only and data
-    directories are fine; development-only Compose projects are not judged.
+    ``.:/app``, ``./src/app:/code/app``). Configuration files, build output (``dist/``,
+    ``build/``, ``static/``) and data directories are fine; development-only Compose projects
+    are not judged.
 
     A bind-mounted source tree replaces the built and scanned image with whatever is on the
     host: the release is not reproducible, a ``git pull`` on the server changes production, and
