@@ -76,3 +76,29 @@ def test_shapes_on_the_corpus(corpus: Path, manifest_path: Path, tmp_path: Path)
         f"{fact.id} by " + "; ".join(o.describe() for o in hits) for fact, hits in score.violated)
     noise = [o for o in score.noise if o.location not in KNOWN_NOISE.get(manifest.folder, set())]
     assert not noise, "\n".join(o.describe() for o in noise)
+
+
+@pytest.mark.parametrize("manifest_path", _projects(), ids=lambda p: p.stem)
+def test_pins_point_at_the_vulnerable_entries(corpus: Path, manifest_path: Path,
+                                              tmp_path: Path) -> None:
+    """The vulnerability scan needs advisory data the static run does not have; what the
+    repository gives it is checked here: every Python package a manifest calls vulnerable is a
+    production pin located at the fact's file and line (``uv.lock:1117`` for starlette), so an
+    advisory found with ``--vuln-db`` points at the package's entry."""
+    from prodaudit.config import load_config
+    from prodaudit.context import Context
+    from prodaudit.product.dependencies import pinned_packages
+
+    manifest = harness.load_manifest(manifest_path)
+    facts = [f for f in manifest.must_flag if f.topic == "vulnerable-dependency"
+             and f.path.endswith((".txt", ".lock", ".toml"))]
+    if not facts:
+        pytest.skip("no Python vulnerable-dependency fact in this manifest")
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        repo = harness.prepare_copy(corpus, manifest, Path(work))
+        ctx = Context(load_config({"repo": repo, "start_target": False, "output": tmp_path / "o"}))
+        pins = [harness.parse_location(p.location) for p in pinned_packages(ctx)]
+    for fact in facts:
+        assert any(path == fact.path and line is not None
+                   and abs(line - fact.line) <= harness.LINE_TOLERANCE for path, line in pins), \
+            f"{fact.id}: no pin at {fact.path}:{fact.line}"
