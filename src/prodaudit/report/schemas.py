@@ -156,6 +156,9 @@ def config_schema() -> dict[str, Any]:
     schema = AuditConfig.model_json_schema(mode="validation")
     for key in _NOT_IN_FILE:
         schema.get("properties", {}).pop(key, None)
+    repo = schema.get("properties", {}).get("repo", {})
+    if repo.pop("default", None) is not None:  # an absolute path of this checkout: never published
+        repo["description"] = "the audited repository (default: the bundled reference target, examples/ultra-mvp)"
     schema["title"] = "prodaudit.toml"
     schema["description"] = (
         "prodaudit's configuration: prodaudit.toml at the root of the audited repository, or "
