@@ -158,7 +158,8 @@ def config_schema() -> dict[str, Any]:
         schema.get("properties", {}).pop(key, None)
     repo = schema.get("properties", {}).get("repo", {})
     if repo.pop("default", None) is not None:  # an absolute path of this checkout: never published
-        repo["description"] = "the audited repository (default: the bundled reference target, examples/ultra-mvp)"
+        repo["description"] = ("the audited repository (default: the bundled reference target, "
+                               "examples/ultra-mvp)")
     schema["title"] = "prodaudit.toml"
     schema["description"] = (
         "prodaudit's configuration: prodaudit.toml at the root of the audited repository, or "
