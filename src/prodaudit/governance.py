@@ -388,9 +388,9 @@ def redact_result(r: CheckResult, redactor: Redactor) -> CheckResult:
 def checklist_map() -> dict[str, list[str]]:
     """Checklist item id -> ids of the registered checks that declare it."""
     from prodaudit.checklist import coverage, load_items
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog  # declarations only: no check module imported
 
-    return coverage(load_items(), load_checks().all())
+    return coverage(load_items(), catalog())
 
 
 def apply_governance(

@@ -33,13 +33,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from prodaudit.outcome import Skip
+
+if TYPE_CHECKING:  # imported by the first request: static runs and commands never load httpx
+    import httpx
 
 EVIDENCE_BODY_CHARS = 1200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -157,8 +157,9 @@ class Exchange:
 
 
 def _multi(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    if isinstance(headers, httpx.Headers):
-        return list(headers.multi_items())
+    multi = getattr(headers, "multi_items", None)  # httpx.Headers: repeated names kept
+    if multi is not None:
+        return list(multi())
     return list(headers.items())
 
 
@@ -424,6 +425,10 @@ class Http:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            from http.cookiejar import DefaultCookiePolicy
+
+            import httpx
+
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
@@ -470,6 +475,8 @@ class Http:
         """Send one request; never raises for network errors (the Exchange carries the error).
         Raises ``NotSent`` when the policy or the budget refuses it (nothing is sent).
         ``login=True`` marks a login attempt: the one unsafe request a read-only audit sends."""
+        import httpx
+
         limit = max_body_bytes or self.max_body_bytes
         deadline = timeout or self.timeout
         req = self.client.build_request(
@@ -534,6 +541,8 @@ class Http:
 
 
 def _request_body(req: httpx.Request) -> bytes:
+    import httpx
+
     try:
         return req.content
     except httpx.RequestNotRead:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
 from prodaudit import interrupt
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.errors import TargetError
@@ -39,6 +37,8 @@ def free_port() -> int:
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None,
               log: Path | None = None) -> None:
     """Poll ``url`` until it answers 200 (bounded by ``timeout``)."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -133,7 +133,9 @@ class ReferenceTarget:
         self.processes.append(p)
         return p
 
-    def start(self) -> ReferenceTarget:
+    def prepare(self) -> ReferenceTarget:
+        """Choose ports, credentials and the environment, and write the profile's env file,
+        without starting anything (a run whose checks only read the repository needs no more)."""
         if not (self.root / "backend" / "app").is_dir():
             raise TargetError(f"reference target not found at {self.root}")
         self.api_port = self.api_port or free_port()
@@ -188,6 +190,12 @@ class ReferenceTarget:
         }
         file_env = {**compose_env, **{k: v for k, v in env.items() if k != "BOOTSTRAP_USERS"}}
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in file_env.items()), encoding="utf-8")
+        return self
+
+    def start(self) -> ReferenceTarget:
+        if not self.env:
+            self.prepare()
+        env = self.env
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
         try:
             if self.provider:

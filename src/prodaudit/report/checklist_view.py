@@ -84,9 +84,9 @@ def _checklist_map(run: AuditRun) -> dict[str, list[str]]:
         return {str(k): [str(c) for c in v] for k, v in raw.items()}
     # audit.json written before the map was recorded: use the registry of this version
     from prodaudit.checklist import coverage
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog
 
-    return coverage(load_items(), load_checks().all())
+    return coverage(load_items(), catalog())
 
 
 #: how directly a result can show a claim, weakest first
@@ -109,10 +109,10 @@ def evidence_level(r: CheckResult) -> str:
 
 
 def _check_needs(check_id: str) -> frozenset[str]:
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog
 
     try:
-        return load_checks().get(check_id).needs
+        return next(c.needs for c in catalog() if c.id == check_id)
     except Exception:  # a check of another version: assume it only read files
         return frozenset()
 

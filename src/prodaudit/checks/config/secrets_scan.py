@@ -76,15 +76,7 @@ def _baseline(ctx: Context) -> set[tuple[str, str]]:
 
 def scan_cache(ctx: Context) -> Cache | None:
     """The run's static-fact cache (None with ``--no-cache`` or when unusable)."""
-
-    def build() -> Cache | None:
-        cache = Cache.open(enabled=ctx.cfg.cache)
-        if cache is not None:
-            ctx.on_close(cache.close)
-        return cache
-
-    result: Cache | None = ctx.memo("cache", build)
-    return result
+    return ctx.cache()
 
 
 def scan(ctx: Context) -> ScanResult:
