@@ -47,7 +47,9 @@ def _now() -> str:
 def _target(cfg: AuditConfig, quiet: bool, live: bool = True
             ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None]]:
     """The bundled reference target for the run. ``live=False`` (no selected check needs the
-    running product): its profile (env file, environment) is prepared, no process started."""
+    running product): its profile (env file, environment) is prepared, no process started.
+    Otherwise its processes start in the background while the repository checks run; the checks
+    that need it wait for it (``Context.target_ready``)."""
     if not cfg.should_start_target:
         yield cfg, None
         return
@@ -62,7 +64,7 @@ def _target(cfg: AuditConfig, quiet: bool, live: bool = True
                                            "PRODAUDIT_ADMIN_USERNAME", "PRODAUDIT_ADMIN_PASSWORD")}
     try:
         if live:
-            target.start()
+            target.start_in_background()
         else:
             target.prepare()
         os.environ.update(target.audit_env)
@@ -80,7 +82,7 @@ def _target(cfg: AuditConfig, quiet: bool, live: bool = True
                 update={"target_venv": site, "scope": "pinned"}
             )
         if live:
-            say(f"reference target up: api {target.base_url}, frontend {target.frontend_url}",
+            say(f"reference target: api {target.base_url}, frontend {target.frontend_url}",
                 quiet)
         yield cfg.model_copy(update=update), target
     finally:
@@ -115,7 +117,8 @@ def run_audit(
                 eff_cfg,
                 redactor=redactor,
                 target_env=target.env if target else None,
-                target_logs=target.logs if target else None,
+                target_logs=(lambda: target.logs) if target else None,
+                target_ready=target.wait_ready if target else None,
                 run_id=run_id,
                 suites=tuple(suites),
             )
@@ -123,6 +126,9 @@ def run_audit(
 
             with make_progress(len(specs), quiet) as hook:
                 results = interrupt.run_async(run_checks(specs, ctx, hook))
+            failed_start = target.wait_ready() if target is not None else None
+            if failed_start is not None:  # the audit could not run: exit 3, as before the checks
+                raise failed_start
             results += list(extra_results)
         run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
                         requests=ctx.http.ledger.to_dict())

@@ -95,7 +95,8 @@ class Context:
         *,
         redactor: Redactor | None = None,
         target_env: dict[str, str] | None = None,
-        target_logs: list[Path] | None = None,
+        target_logs: list[Path] | Callable[[], list[Path]] | None = None,
+        target_ready: Callable[[], BaseException | None] | None = None,
         run_id: str = "",
         suites: tuple[str, ...] = (),
     ) -> None:
@@ -104,7 +105,8 @@ class Context:
         self.suites = suites  # the suites this run audits
         self.redact = redactor or Redactor()
         self.target_env = dict(target_env or {})  # env of a target the audit started itself
-        self.target_logs = list(target_logs or [])
+        self._target_logs = target_logs or []
+        self._target_ready = target_ready  # blocks until a target started in the background is up
         self.facts: dict[str, Any] = {}
         self.http = Http(
             timeout=cfg.request_timeout,
@@ -196,6 +198,26 @@ class Context:
         if cleanups:
             run_cleanups(cleanups, CLEANUP_SECONDS)
 
+    @property
+    def target_logs(self) -> list[Path]:
+        """Log files of the target the audit started itself (none otherwise); read from a
+        check's thread while the target still starts in the background, waits until it is up."""
+        if self._target_ready is not None:
+            try:
+                asyncio.get_running_loop()  # on the event loop: never block it
+            except RuntimeError:
+                self._target_ready()
+        logs = self._target_logs
+        return list(logs() if callable(logs) else logs)
+
+    async def target_started(self) -> str | None:
+        """Wait until the target the audit starts in the background is up (at once when there
+        is none): None, or why it is not."""
+        if self._target_ready is None:
+            return None
+        error = await asyncio.to_thread(self._target_ready)
+        return None if error is None else f"the reference target did not start: {error}"
+
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""
         with self._lock:
@@ -235,6 +257,11 @@ class Context:
 
         result: str | None = self.memo("network:" + name, build)
         return result
+
+    def export_item(self, key: str, item: Any) -> None:
+        """Append ``item`` to the list fact ``key`` in audit.json (thread-safe)."""
+        with self._lock:
+            self.facts.setdefault(key, []).append(item)
 
     @property
     def evidence_dir(self) -> Path:

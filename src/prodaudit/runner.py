@@ -26,6 +26,9 @@ from prodaudit.outcome import Skip
 from prodaudit.timing import measuring
 
 ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
+#: needs that a target the audit starts in the background satisfies: the running product, and
+#: the database and Redis URLs of its environment (its SQLite file exists once it runs)
+WAITS_FOR_TARGET = frozenset({"live", "target", "frontend", "database", "redis"})
 
 
 def combine(findings: Iterable[Finding]) -> Status | None:
@@ -35,6 +38,10 @@ def combine(findings: Iterable[Finding]) -> Status | None:
 
 
 async def _needs_reason(spec: CheckSpec, ctx: Context) -> str | None:
+    if spec.needs & WAITS_FOR_TARGET:
+        started = await ctx.target_started()
+        if started:
+            return started
     for need in sorted(spec.needs):
         reason: str | None = None
         if need == "live":
@@ -222,6 +229,8 @@ async def run_checks(
 
     async def guarded(spec: CheckSpec) -> None:
         try:
+            if spec.needs & WAITS_FOR_TARGET:  # no slot held while the target starts
+                await ctx.target_started()
             async with sem:
                 await timed(spec)
         finally:

@@ -57,6 +57,18 @@ class ToolRun:
         return f" (from the cache: inputs unchanged since {when})"
 
 
+def _record(ctx: Context, tool: str, what: str, run: ToolRun) -> ToolRun:
+    """Say in audit.json (``facts.tool_runs``) which answers were produced now and which came
+    from the cache, and when."""
+    entry = {"tool": tool, "input": what, "from_cache": run.cached_at is not None,
+             "produced": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.cached_at))
+             if run.cached_at is not None else "now"}
+    if run.error:
+        entry["error"] = run.error
+    ctx.export_item("tool_runs", entry)
+    return run
+
+
 def _same_env(exe: str) -> bool:
     return Path(exe).resolve().parent == Path(sys.executable).resolve().parent
 
@@ -106,7 +118,7 @@ def pip_audit_unavailable(ctx: Context) -> str | None:
     return reason
 
 
-def pip_audit(ctx: Context, requirements: Path) -> ToolRun:
+def pip_audit(ctx: Context, requirements: Path, label: str = "") -> ToolRun:
     """pip-audit's JSON answer for one requirements file (``--no-deps --disable-pip``), once per
     run per content, cached across runs (see the module docstring)."""
     try:
@@ -114,7 +126,16 @@ def pip_audit(ctx: Context, requirements: Path) -> ToolRun:
     except OSError as exc:
         return ToolRun(error=f"unreadable: {exc.strerror}")
     digest = hashlib.sha256(text).hexdigest()
-    return ctx.memo(f"tool:pip-audit:{digest}", lambda: _pip_audit(ctx, requirements, text))
+    label = label or _rel(ctx, requirements)
+    return ctx.memo(f"tool:pip-audit:{digest}",
+                    lambda: _record(ctx, "pip-audit", label, _pip_audit(ctx, requirements, text)))
+
+
+def _rel(ctx: Context, path: Path) -> str:
+    try:
+        return path.relative_to(ctx.repo).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def pip_audit_pins(ctx: Context, pins: list[tuple[str, str]]) -> ToolRun:
@@ -122,7 +143,7 @@ def pip_audit_pins(ctx: Context, pins: list[tuple[str, str]]) -> ToolRun:
     with tempfile.TemporaryDirectory(prefix="prodaudit-pins-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(f"{n}=={v}\n" for n, v in sorted(set(pins))), encoding="utf-8")
-        return pip_audit(ctx, req)
+        return pip_audit(ctx, req, "the pinned packages")
 
 
 def _pip_audit(ctx: Context, requirements: Path, text: bytes) -> ToolRun:
@@ -174,6 +195,10 @@ def bandit_available() -> bool:
 def bandit(ctx: Context, files: list[str]) -> ToolRun:
     """``python -m bandit -f json -q FILES`` in the repository, cached by the files' contents and
     bandit's version. Runs in chunks on very long file lists (command-line length)."""
+    return _record(ctx, "bandit", f"{len(files)} Python files", _bandit(ctx, files))
+
+
+def _bandit(ctx: Context, files: list[str]) -> ToolRun:
     cache = ctx.cache()
     key = ""
     if cache is not None:
