@@ -110,3 +110,16 @@ def test_resources_come_from_needs() -> None:
     assert schedule.resources(spec(("frontend", "docker"))) == {"target", "docker"}
     assert schedule.resources(spec(("repo",))) == frozenset()
     assert schedule.resources(spec(("repo",), exclusive=True)) == {schedule.EVERYTHING}
+
+
+def test_checks_of_the_running_product_keep_their_id_order() -> None:
+    """They share the product's state: the last run's durations never reorder them."""
+    def spec(cid: str, needs: tuple[str, ...] = ()) -> CheckSpec:
+        return CheckSpec(id=cid, title=cid, suite="functional", severity=Severity.LOW,
+                         func=lambda ctx: [], needs=frozenset(needs))
+
+    specs = [spec("FUN-901", ("live",)), spec("FUN-902", ("live",)), spec("CFG-941"),
+             spec("CFG-942")]
+    last = {"FUN-902": 50.0, "FUN-901": 1.0, "CFG-942": 9.0}
+    assert [s.id for s in schedule.order(specs, last, 180)] == [
+        "CFG-942", "CFG-941", "FUN-901", "FUN-902"]

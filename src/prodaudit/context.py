@@ -206,17 +206,25 @@ class Context:
             try:
                 asyncio.get_running_loop()  # on the event loop: never block it
             except RuntimeError:
+                t0 = time.monotonic()
                 self._target_ready()
+                add_wait(time.monotonic() - t0)
         logs = self._target_logs
         return list(logs() if callable(logs) else logs)
 
     async def target_started(self) -> str | None:
         """Wait until the target the audit starts in the background is up (at once when there
         is none): None, or why it is not."""
-        if self._target_ready is None:
+        ready = self._target_ready
+        if ready is None:
             return None
-        error = await asyncio.to_thread(self._target_ready)
-        return None if error is None else f"the reference target did not start: {error}"
+
+        async def wait() -> str | None:  # one waiter; the others queue on amemo's lock in order
+            error = await asyncio.to_thread(ready)
+            return None if error is None else f"the reference target did not start: {error}"
+
+        result: str | None = await self.amemo("target:started", wait)
+        return result
 
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""

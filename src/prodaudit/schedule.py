@@ -1,8 +1,8 @@
 """The runner's schedule: which check starts first, and which checks may not overlap.
 
 - **Priority.** Checks that took longest last time start first, so a slow check (a scanner
-  subprocess, an image build, a browser) is not started last and does not become the tail of the
-  run. Last durations are kept per repository in the cache (namespace ``durations``: scheduling
+  subprocess, an image build) is not started last and does not become the tail of the run.
+  Checks that use the running product keep their id order (see :func:`order`). Last durations are kept per repository in the cache (namespace ``durations``: scheduling
   hints, never results); without a history a check's declared ``timeout`` stands for its cost
   (a check that declares a long timeout is declared slow).
 - **Resources.** A check uses the running product (``target``: needs live, target or frontend),
@@ -83,7 +83,12 @@ def remember(ctx: Context, results: Iterable[CheckResult], before: dict[str, flo
 
 def order(specs: list[CheckSpec], last: dict[str, float], default_timeout: float
           ) -> list[CheckSpec]:
-    """Non-exclusive checks, expected-slowest first (stable: id order among equals)."""
+    """Non-exclusive checks: those that do not use the running product expected-slowest first
+    (stable: id order among equals); those that do, after them and in id order, as they always
+    ran: they share the product's state (accounts, objects they create and delete), and an order
+    that changed with the last run's durations could change what one sees of another's writes."""
+    live = [s for s in specs if "target" in resources(s)]
+    rest = [s for s in specs if "target" not in resources(s)]
 
     def cost(spec: CheckSpec) -> float:
         if spec.id in last:
@@ -92,4 +97,4 @@ def order(specs: list[CheckSpec], last: dict[str, float], default_timeout: float
         # no history: a long declared timeout marks a slow check; others are assumed quick
         return declared / 100.0 if declared > default_timeout else 0.0
 
-    return sorted(specs, key=lambda s: -cost(s))
+    return sorted(rest, key=lambda s: -cost(s)) + live

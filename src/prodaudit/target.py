@@ -208,18 +208,21 @@ class ReferenceTarget:
             self.prepare()
         env = self.env
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
-        try:
+        try:  # the three servers start side by side (each only needs the others' URLs)
+            waits = []
             if self.provider:
                 prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
                                    self.provider_port, base_env)
-                wait_http(f"{self.provider_url}/_stats", 30, prov.proc, prov.log, self._stopping)
+                waits.append((f"{self.provider_url}/_stats", 30, prov))
             api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
                               {**base_env, **env})
-            wait_http(f"{self.base_url}/health", 45, api.proc, api.log, self._stopping)
+            waits.append((f"{self.base_url}/health", 45, api))
             if self.frontend:
                 fe = self._spawn("frontend", self.root / "frontend", "serve:app", self.frontend_port,
                                  {**base_env, "API_BASE_URL": self.base_url})
-                wait_http(f"{self.frontend_url}/", 30, fe.proc, fe.log, self._stopping)
+                waits.append((f"{self.frontend_url}/", 30, fe))
+            for url, seconds, p in waits:
+                wait_http(url, seconds, p.proc, p.log, self._stopping)
         except BaseException:
             self.stop(keep_workdir=keep_workdir_on_failure)
             raise
