@@ -151,6 +151,12 @@ def cmd_report(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(ns: argparse.Namespace) -> int:
+    from prodaudit.cleanup import main as clean_main
+
+    return clean_main(ns.run_id, dry_run=ns.dry_run)
+
+
 def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prodaudit", description="Production readiness audit.")
     parser.add_argument("--version", action="version", version=f"prodaudit {__version__}")
@@ -164,6 +170,10 @@ def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
     p_rep.add_argument("audit_json", type=Path, nargs="?")
     p_rep.add_argument("--output", type=Path)
     p_rep.add_argument("--format", type=_csv, dest="formats")
+    p_clean = sub.add_parser("clean", help="remove the Docker objects prodaudit runs left behind "
+                             "(only those carrying prodaudit's labels)")
+    p_clean.add_argument("--run-id", help="only the objects of this run (default: every run)")
+    p_clean.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
     return parser
 
 
@@ -175,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
-    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
+    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "clean": cmd_clean}
     try:
         return handlers[ns.command](ns)
     except ConfigError as exc:

@@ -3,26 +3,33 @@ through the host port, restart after a crash, JSON logs without secrets, and a t
 leaves nothing behind.
 
 One lifecycle run (memoised) feeds every check of this module; all are ``exclusive`` (they run
-alone, after the concurrent checks). Teardown runs in ``finally`` — also after a failure, a
-timeout or Ctrl-C — unless ``docker.keep_up`` is set."""
+alone, after the concurrent checks). The stack runs under the project ``prodaudit-<run id>`` with
+an override file that labels every container, volume, network and built image with the run id
+(``prodaudit.cleanup``). Teardown runs in ``finally`` — also after a failure, a timeout or Ctrl-C
+(then bounded by ``docker.cleanup_timeout_seconds``, and the interrupt ends the run) — unless
+``docker.keep_up`` is set, and removes exactly the objects labelled with the run."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from prodaudit.checks.deployment._base_image import BaseChoice, choose, offline_remediation
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_base_args,
@@ -32,22 +39,35 @@ from prodaudit.checks.deployment._common import (
     rel,
     require_compose_files,
 )
+from prodaudit.checks.deployment._run_objects import RunObjects, run_objects
 from prodaudit.checks.deployment.monitoring import json_share
+from prodaudit.cleanup import (
+    Deadline,
+    Labelled,
+    docker,
+    find,
+    leftover_hint,
+    remove_all,
+)
 from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, skipped
+from prodaudit.errors import ProdauditError
+from prodaudit.model import Finding, Severity, Status
+from prodaudit.outcome import Skip, failed, passed, skipped
 from prodaudit.registry import check
 
 PORT_IN_URL_RE = re.compile(
     r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"]*)?")
 LOG_LINES = 300
 HEALTH_TRIES = 10
+UP_STOP_GRACE_S = 5.0
+DOWN_TIMEOUT_S = 180.0
 
 
 @dataclass
 class Lifecycle:
     project: str
     files: list[Path]
+    args: list[str] = field(default_factory=list)  # docker compose -f ... -p PROJECT
     up_ok: bool = False
     up_error: str = ""
     up_log: str = ""
@@ -58,97 +78,198 @@ class Lifecycle:
     logs: list[Finding] = field(default_factory=list)
     teardown: list[Finding] = field(default_factory=list)
     kept_up: bool = False
+    bases: list[BaseChoice] = field(default_factory=list)  # base image of each built service
 
 
-class _Teardown:
-    """Idempotent teardown shared by ``finally`` and the context's close hook."""
+class _Stack:
+    """This run's compose stack: an override file labels everything it creates with the run id;
+    ``teardown`` stops ``up``, runs ``down`` and removes exactly the labelled objects of the
+    project (idempotent: ``finally`` and the run's close hook share it)."""
 
-    def __init__(self, ctx: Context, project: str, files: list[Path], images_before: set[str],
-                 image_names: list[str]) -> None:
-        self.ctx, self.project, self.files = ctx, project, files
-        self.images_before, self.image_names = images_before, image_names
-        self._done = False
+    def __init__(self, ctx: Context, objects: RunObjects, files: list[Path]) -> None:
+        self.ctx, self.objects, self.files = ctx, objects, files
+        self.project = objects.project
+        self.dir = Path(tempfile.mkdtemp(prefix="prodaudit-compose-"))
+        self.override = self.dir / "prodaudit.override.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.previous_tags: dict[str, str] = {}  # image name -> the id it named before the run
+        self.bases: list[BaseChoice] = []
+        self.kept = False
         self._lock = threading.Lock()
+        self._done = False
         self.findings: list[Finding] = []
 
-    def run(self) -> None:
-        self()
+    @property
+    def base_args(self) -> list[str]:
+        return compose_base_args(self.ctx, [*self.files, self.override], self.project)
 
-    def __call__(self) -> list[Finding]:
+    def prepare(self, config: dict[str, Any]) -> None:
+        """Write the override (labels, base images) and note the image names that exist."""
+        services: dict[str, Any] = {}
+        for name, svc in (config.get("services") or {}).items():
+            if not isinstance(svc, dict):
+                continue
+            entry: dict[str, Any] = {"labels": self.objects.labels("container")}
+            build = svc.get("build")
+            if isinstance(build, dict):
+                image_name = str(svc.get("image") or f"{self.project}-{name}")
+                previous = _image_id(image_name)
+                if previous:
+                    self.previous_tags[image_name] = previous
+                out: dict[str, Any] = {"labels": self.objects.labels("image", image_name)}
+                base = self._base(str(name), build)
+                if base is not None:
+                    self.bases.append(base)
+                    if base.substituted and base.arg:
+                        out["args"] = {base.arg: base.image}
+                entry["build"] = out
+            services[str(name)] = entry
+        doc: dict[str, Any] = {"services": services}
+        for kind, key in (("volume", "volumes"), ("network", "networks")):
+            declared = {str(k): {"labels": self.objects.labels(kind)}
+                        for k, v in (config.get(key) or {}).items()
+                        if not (isinstance(v, dict) and v.get("external"))}
+            if declared:
+                doc[key] = declared
+        self.override.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+    def _base(self, service: str, build: dict[str, Any]) -> BaseChoice | None:
+        context = str(build.get("context") or "")
+        if not context or "://" in context:
+            return None
+        dockerfile = Path(context) / str(build.get("dockerfile") or "Dockerfile")
+        args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
+        return choose(self.ctx, dockerfile, args, f"compose service {service}")
+
+    def up(self, timeout: float) -> tuple[int | None, str, str]:
+        """``compose up -d --build --wait``: (exit code or None on timeout, stdout, stderr)."""
+        out_path, err_path = self.dir / "up.out", self.dir / "up.err"
+        with self._lock:
+            if self._done:  # torn down already (interrupted before up started)
+                return None, "", "the run was interrupted"
+            with out_path.open("wb") as out, err_path.open("wb") as err:
+                # own session: a Ctrl-C in the terminal reaches prodaudit, which stops `up`
+                # itself before `down`, instead of racing compose's own exit
+                self.proc = subprocess.Popen(
+                    [*self.base_args, "up", "-d", "--build", "--wait", "--wait-timeout",
+                     str(int(self.ctx.cfg.docker.up_timeout_seconds))],
+                    stdout=out, stderr=err, env=_env(self.ctx), cwd=str(self.files[0].parent),
+                    start_new_session=True)
+        try:
+            code: int | None = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop_up(Deadline(UP_STOP_GRACE_S * 2))
+            code = None
+        return code, _read(out_path), _read(err_path)
+
+    def stop_up(self, deadline: Deadline) -> None:
+        """Stop a ``compose up`` still running (SIGINT, then SIGKILL)."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=max(0.5, deadline.left(UP_STOP_GRACE_S)))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.5, deadline.left(UP_STOP_GRACE_S)))
+
+    def close_hook(self, deadline: Deadline) -> None:
+        """The run's end (also Ctrl-C): tear down unless the user keeps the stack."""
+        if not self.kept:
+            self.teardown(interrupted=True)
+
+    def teardown(self, interrupted: bool = False) -> list[Finding]:
         with self._lock:
             if self._done:
                 return self.findings
             self._done = True
-            self.findings = _teardown(self.ctx, self.project, self.files, self.images_before,
-                                      self.image_names)
-            return self.findings
+        try:
+            self.findings = self._teardown(interrupted)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.findings
+
+    def _teardown(self, interrupted: bool) -> list[Finding]:
+        bound = self.ctx.cfg.docker.cleanup_timeout_seconds
+        where = f"compose project {self.project}"
+        out: list[Finding] = []
+        self.stop_up(Deadline(UP_STOP_GRACE_S * 2))
+        deadline = Deadline(bound if interrupted else DOWN_TIMEOUT_S)
+        try:
+            down = subprocess.run([*self.base_args, "down", "--volumes", "--remove-orphans",
+                                   "--timeout", "10"], capture_output=True, text=True,
+                                  timeout=max(1.0, deadline.left(DOWN_TIMEOUT_S)),
+                                  env=_env(self.ctx), cwd=str(self.files[0].parent))
+            if down.returncode != 0:
+                out.append(failed(f"docker compose down failed: {down.stderr.strip()[-300:]}",
+                                  location=where))
+        except subprocess.TimeoutExpired:
+            out.append(failed(f"docker compose down did not finish within "
+                              f"{deadline.seconds:.0f} s", location=where))
+        deadline = Deadline(bound)
+        removed: list[Labelled] = []
+        try:  # what `down` left (or never knew about): exactly the run's labelled objects
+            result = remove_all(find(self.objects.run_id, deadline, self.project), deadline)
+            removed = list(result.removed)
+            restored = self._restore_tags(deadline)
+            left = find(self.objects.run_id, deadline, self.project)
+        except ProdauditError as exc:
+            return [*out, failed(f"could not verify the teardown: {exc}", location=where)]
+        if left:
+            hint = leftover_hint(self.objects.run_id, left)
+            if interrupted:
+                sys.stderr.write(f"prodaudit: {hint}\n")
+            out.append(failed("teardown left objects labelled with the run behind: "
+                              + ", ".join(str(o) for o in left[:10]), location=where,
+                              evidence=hint))
+        elif not out:
+            kinds = sorted({o.kind for o in removed})
+            out.append(passed(
+                f"teardown removed every container, volume, network and built image of project "
+                f"{self.project}: nothing labelled org.prodaudit.run={self.objects.run_id} of the "
+                f"project remains" + (f" (removed after down: {', '.join(kinds)})" if kinds else "")
+                + (f"; restored the tags {', '.join(restored)} to the images they named before"
+                   if restored else ""), location=where))
+        return out
+
+    def _restore_tags(self, deadline: Deadline) -> list[str]:
+        """Compose moved image names the user had onto the images it built: give them back."""
+        restored: list[str] = []
+        for name, previous in self.previous_tags.items():
+            if _image_id(name) != previous and not deadline.expired:
+                tagged = docker(["tag", previous, name], deadline.left())
+                if tagged is not None and tagged.returncode == 0:
+                    restored.append(name)
+        return restored
+
+
+def _read(path: Path, limit: int = 200_000) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode("utf-8", errors="replace")
+
+
+def _env(ctx: Context) -> dict[str, str]:
+    env = compose_env(ctx)
+    if ctx.cfg.docker.base_image:
+        env["BASE_IMAGE"] = ctx.cfg.docker.base_image
+    return env
 
 
 def _run(cmd: list[str], ctx: Context, timeout: float, cwd: Path | None = None
          ) -> subprocess.CompletedProcess[str]:
-    env = compose_env(ctx)
-    if ctx.cfg.docker.base_image:
-        env["BASE_IMAGE"] = ctx.cfg.docker.base_image
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(ctx),
                           cwd=str(cwd) if cwd else None)
 
 
-def _image_ids() -> set[str]:
-    out = subprocess.run(["docker", "images", "-a", "-q", "--no-trunc"], capture_output=True,
-                         text=True, timeout=60)
-    return set(out.stdout.split())
-
-
 def _image_id(name: str) -> str | None:
-    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", name],
-                         capture_output=True, text=True, timeout=60)
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _labelled(kind: str, project: str) -> list[str]:
-    cmd = {"container": ["docker", "ps", "-a", "-q"], "volume": ["docker", "volume", "ls", "-q"],
-           "network": ["docker", "network", "ls", "-q"]}[kind]
-    out = subprocess.run(cmd + ["--filter", f"label=com.docker.compose.project={project}"],
-                         capture_output=True, text=True, timeout=60)
-    return out.stdout.split()
-
-
-def _teardown(ctx: Context, project: str, files: list[Path], images_before: set[str],
-              image_names: list[str]) -> list[Finding]:
-    base = compose_base_args(ctx, files, project)
-    out: list[Finding] = []
-    try:
-        down = _run(base + ["down", "--volumes", "--remove-orphans", "--timeout", "10"], ctx, 180,
-                    files[0].parent)
-        if down.returncode != 0:
-            out.append(failed(f"docker compose down failed: {down.stderr.strip()[-300:]}",
-                              location=f"compose project {project}"))
-    except subprocess.TimeoutExpired:
-        out.append(failed("docker compose down did not finish within 180 s",
-                          location=f"compose project {project}"))
-    for kind in ("container", "volume"):
-        for obj in _labelled(kind, project):
-            subprocess.run(["docker", kind, "rm", "-f" if kind == "container" else "--force", obj],
-                           capture_output=True, timeout=60)
-    removed: list[str] = []
-    for name in image_names:
-        image_id = _image_id(name)
-        if image_id and image_id not in images_before:
-            subprocess.run(["docker", "image", "rm", "-f", name], capture_output=True, timeout=120)
-            removed.append(name)
-    left = {k: _labelled(k, project) for k in ("container", "volume", "network")}
-    left_images = [n for n in removed if _image_id(n)]
-    if any(left.values()) or left_images:
-        out.append(failed("teardown left objects behind: " + ", ".join(
-            f"{len(v)} {k}(s)" for k, v in left.items() if v) + (
-            f" images {', '.join(left_images)}" if left_images else ""),
-            location=f"compose project {project}"))
-    else:
-        out.append(passed(f"teardown removed every container, volume and network of project "
-                          f"{project}" + (f" and the images it built ({', '.join(removed)})"
-                                          if removed else ""),
-                          location=f"compose project {project}"))
-    return out
+    out = docker(["image", "inspect", "--format", "{{.Id}}", name], 60.0)
+    return (out.stdout.strip() or None) if out is not None and out.returncode == 0 else None
 
 
 def _health_url(ctx: Context, svc_cfg: dict[str, Any]) -> str | None:
@@ -176,8 +297,7 @@ def _inspect(container_id: str) -> dict[str, Any]:
 
 
 def _service_containers(ctx: Context, lc: Lifecycle) -> dict[str, dict[str, Any]]:
-    out = _run(compose_base_args(ctx, lc.files, lc.project) + ["ps", "-a", "-q"], ctx, 60,
-               lc.files[0].parent)
+    out = _run([*lc.args, "ps", "-a", "-q"], ctx, 60, lc.files[0].parent)
     result: dict[str, dict[str, Any]] = {}
     for cid in out.stdout.split():
         info = _inspect(cid)
@@ -192,15 +312,16 @@ def _state(info: dict[str, Any]) -> tuple[str, str]:
 
 
 def _service_logs(ctx: Context, lc: Lifecycle, service: str, tail: int = LOG_LINES) -> str:
-    out = _run(compose_base_args(ctx, lc.files, lc.project)
-               + ["logs", "--no-color", "--no-log-prefix", "--tail", str(tail), service],
+    out = _run([*lc.args, "logs", "--no-color", "--no-log-prefix", "--tail", str(tail), service],
                ctx, 60, lc.files[0].parent)
     return out.stdout + out.stderr
 
 
-def _check_health(ctx: Context, url: str) -> Finding:
+def _check_health(ctx: Context, url: str, stop: threading.Event) -> Finding:
     last = ""
     for _ in range(HEALTH_TRIES):
+        if stop.is_set():
+            break
         try:
             r = httpx.get(url, timeout=5.0)
             if r.status_code == 200:
@@ -229,7 +350,8 @@ def _kill_main_process(info: dict[str, Any]) -> str:
     return "kill -TERM 1 inside the container"
 
 
-def _check_restart(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
+def _check_restart(ctx: Context, lc: Lifecycle, service: str, stop: threading.Event
+                   ) -> list[Finding]:
     info = lc.services.get(service)
     if not info:
         return [skipped(f"service {service} has no container")]
@@ -242,7 +364,7 @@ def _check_restart(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
     how = _kill_main_process(info)
     deadline = time.monotonic() + ctx.cfg.docker.restart_timeout_seconds
     state = ("?", "?")
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         time.sleep(1.0)
         now = _inspect(str(info.get("Id")))
         state = _state(now)
@@ -281,23 +403,20 @@ def _check_logs(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
     return out
 
 
-def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
+def _lifecycle_sync(ctx: Context, lc: Lifecycle, stack: _Stack, stop: threading.Event) -> None:
     service = ctx.cfg.docker.service
-    base = compose_base_args(ctx, lc.files, lc.project)
-    timeout = ctx.cfg.docker.up_timeout_seconds
     start = time.monotonic()
-    try:
-        up = _run(base + ["up", "-d", "--build", "--wait", "--wait-timeout", str(int(timeout))],
-                  ctx, timeout + ctx.cfg.docker.build_timeout_seconds, lc.files[0].parent)
-        lc.up_ok = up.returncode == 0
-        lc.up_log = (up.stdout + up.stderr)[-6000:]
-        if not lc.up_ok:
-            lc.up_error = (up.stderr.strip().splitlines() or [f"exit {up.returncode}"])[-1][:300]
-    except subprocess.TimeoutExpired:
-        lc.up_error = "docker compose up did not finish in time"
+    code, stdout, stderr = stack.up(ctx.cfg.docker.up_timeout_seconds
+                                    + ctx.cfg.docker.build_timeout_seconds)
     lc.up_seconds = time.monotonic() - start
-    if stop.is_set():
+    if stop.is_set():  # interrupted: teardown stopped `up`; its exit says nothing of the product
         return
+    lc.up_ok = code == 0
+    lc.up_log = (stdout + stderr)[-6000:]
+    if code is None:
+        lc.up_error = "docker compose up did not finish in time"
+    elif code != 0:
+        lc.up_error = (stderr.strip().splitlines() or [f"exit {code}"])[-1][:300]
     lc.services = _service_containers(ctx, lc)
     if not lc.up_ok or stop.is_set():
         return
@@ -306,46 +425,52 @@ def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
     except (ComposeError, Skip):
         svc_cfg = {}
     url = _health_url(ctx, svc_cfg)
-    lc.health = ([_check_health(ctx, url)] if url else
+    lc.health = ([_check_health(ctx, url, stop)] if url else
                  [skipped(f"no host port for service {service}: set docker.health_url")])
     if stop.is_set():
         return
-    lc.restart = _check_restart(ctx, lc, service)
+    lc.restart = _check_restart(ctx, lc, service, stop)
     if stop.is_set():
         return
     lc.logs = _check_logs(ctx, lc, service)
 
 
 async def lifecycle(ctx: Context) -> Lifecycle:
-    """Run the stack once per audit: up, verify, tear down (memoised)."""
+    """Run the stack once per audit: up, verify, tear down (memoised). An interrupt (Ctrl-C)
+    tears the stack down within ``docker.cleanup_timeout_seconds`` and propagates: it never
+    becomes a finding."""
 
     async def build() -> Lifecycle:
         await asyncio.to_thread(ctx.docker)  # Skip without an engine
         files = require_compose_files(ctx)
-        project = f"prodaudit-{uuid.uuid4().hex[:10]}"
-        lc = Lifecycle(project=project, files=files)
         try:
-            services = compose_config(ctx).get("services", {})
+            config = compose_config(ctx)
         except ComposeError as exc:
             raise Skip(f"docker compose config failed (see DEP-001): {str(exc)[:200]}") from None
-        image_names = sorted({str(s.get("image") or f"{project}-{name}") for name, s in
-                              services.items() if isinstance(s, dict) and s.get("build")})
-        before = await asyncio.to_thread(_image_ids)
-        teardown = _Teardown(ctx, project, files, before, image_names)
-        if not ctx.cfg.docker.keep_up:
-            ctx.on_close(teardown.run)  # safety net: the run's end, also on Ctrl-C
+        objects = run_objects(ctx)
+        stack = _Stack(ctx, objects, files)
+        objects.add(stack.close_hook)  # safety net: the run's end, also on Ctrl-C
+        lc = Lifecycle(project=stack.project, files=files)
+        await asyncio.to_thread(stack.prepare, config)
+        lc.args, lc.bases = stack.base_args, stack.bases
         stop = threading.Event()
         try:
-            await asyncio.to_thread(_lifecycle_sync, ctx, lc, stop)
-        finally:
+            await asyncio.to_thread(_lifecycle_sync, ctx, lc, stack, stop)
+        except BaseException:  # Ctrl-C (CancelledError / KeyboardInterrupt): clean up, re-raise
             stop.set()
-            if ctx.cfg.docker.keep_up:
-                lc.kept_up = True
-                lc.teardown = [skipped(
-                    f"docker.keep_up: the stack is still running; stop it with `docker compose "
-                    f"-p {project} {' '.join('-f ' + str(f) for f in files)} down -v`")]
-            else:
-                lc.teardown = teardown()
+            stack.teardown(interrupted=True)  # on the loop thread: a second Ctrl-C stops it
+            raise
+        stop.set()
+        if ctx.cfg.docker.keep_up:
+            stack.kept = True
+            objects.kept_project = stack.project
+            lc.kept_up = True
+            lc.teardown = [skipped(
+                f"docker.keep_up: the stack is still running; stop it with `docker compose "
+                f"-p {stack.project} {' '.join('-f ' + str(f) for f in files)} down -v`, or "
+                f"`prodaudit clean --run-id {objects.run_id}`")]
+        else:
+            lc.teardown = await asyncio.to_thread(stack.teardown)
         return lc
 
     result: Lifecycle = await ctx.amemo("deployment:lifecycle", build)
@@ -363,8 +488,12 @@ async def up_healthy(ctx: Context) -> list[Finding]:
     env file) succeeds within ``docker.up_timeout_seconds`` and every service is running and
     ``healthy`` (or running, for services without a healthcheck).
 
-    The stack is torn down afterwards (``down --volumes``, images it built removed) unless
-    ``docker.keep_up`` is set.
+    The project is ``prodaudit-<run id>``; an override file labels every container, volume,
+    network and built image with the run id, and passes the base image chosen as for DEP-010
+    (``docker.base_image``, ``PRODAUDIT_BASE_IMAGE``, or the local base image when no registry
+    answers). The stack is torn down afterwards (``down --volumes``, then whatever is still
+    labelled with the run) unless ``docker.keep_up`` is set. Ctrl-C tears it down too and ends
+    the run (exit 130) without a result.
 
     Remediation: read the failing service's log in the evidence; check its healthcheck command,
     ``start_period`` and the variables it needs.
@@ -377,11 +506,20 @@ async def up_healthy(ctx: Context) -> list[Finding]:
             logs = await asyncio.to_thread(_health_log, info)
             out.append(failed(f"service {name} is {status}, health {health}",
                               location=f"compose service {name}", evidence=logs))
+    bases = "".join(f"\nbase image of {b.where}: {b.note}" for b in lc.bases)
     offline = None if lc.up_ok else registry_unreachable(lc.up_log + "\n" + lc.up_error)
-    if offline and not lc.services:
-        return [errored(f"not verified: docker compose up needs an image registry this engine cannot "
-                        f"reach ({offline})", location=_where(ctx, lc),
-                        evidence="--- compose output (tail) ---\n" + lc.up_log[-3000:])]
+    needs = [b for b in lc.bases if b.offline]
+    if (offline or needs) and not lc.services:
+        what = (f"{needs[0].default}, which the engine does not have, from "
+                f"{needs[0].registry.host if needs[0].registry else 'its registry'}, which does not "
+                f"answer" if needs else f"an image registry this engine cannot reach ({offline})")
+        return [Finding(Status.ERROR, f"not verified: docker compose up needs {what}",
+                        location=_where(ctx, lc),
+                        evidence="--- compose output (tail) ---\n" + lc.up_log[-3000:] + bases,
+                        remediation=offline_remediation(needs[0], ctx.cfg.docker.local_base_image)
+                        if needs else "Make the images the compose file names available to the "
+                        "engine (docker load, a registry mirror), or build them FROM a local base "
+                        "image (docker.base_image / PRODAUDIT_BASE_IMAGE).")]
     if not lc.up_ok:
         out.append(failed(f"docker compose up --wait failed after {lc.up_seconds:.0f} s: "
                           f"{lc.up_error}", location=_where(ctx, lc),
@@ -391,10 +529,13 @@ async def up_healthy(ctx: Context) -> list[Finding]:
             out.append(failed("docker compose up reported success but no container exists",
                               location=_where(ctx, lc)))
         else:
+            local = sorted({b.image for b in lc.bases if b.source != "default"})
             out.append(passed(f"{len(lc.services)} services up and healthy in "
                               f"{lc.up_seconds:.0f} s: "
                               + ", ".join(f"{n} ({_state(i)[1]})" for n, i in
-                                          sorted(lc.services.items())), location=_where(ctx, lc)))
+                                          sorted(lc.services.items()))
+                              + (f"; built FROM {', '.join(local)}" if local else ""),
+                              location=_where(ctx, lc), evidence=bases.strip()))
     return out
 
 
@@ -459,12 +600,14 @@ async def container_logs(ctx: Context) -> list[Finding]:
 @check("DEP-034", "Teardown leaves no container, volume or image behind", severity=Severity.MEDIUM,
        needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.3",))
 async def teardown_clean(ctx: Context) -> list[Finding]:
-    """After the lifecycle run, ``docker compose down --volumes`` removed every container, volume
-    and network of the audit's compose project, and the images the run built are removed.
+    """After the lifecycle run, ``docker compose down --volumes`` succeeded and nothing labelled
+    with the run id (``org.prodaudit.run``) remains of the audit's compose project: no container,
+    volume, network or built image. Image names the compose file shares with images that existed
+    before the run are given back to those images; nothing the run did not create is removed.
 
-    Remediation: if objects are left, remove them with the ``docker`` commands for the project
-    label ``com.docker.compose.project``; a failing ``down`` usually means a container ignores
-    SIGTERM (use ``exec`` form ``CMD`` and ``stop_grace_period``).
+    Remediation: remove what is left with ``prodaudit clean --run-id <id>`` (only objects carrying
+    the run's labels); a failing ``down`` usually means a container ignores SIGTERM (use the
+    ``exec`` form of ``CMD`` and ``stop_grace_period``).
     """
     lc = await lifecycle(ctx)
     return lc.teardown or [skipped("teardown did not run")]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prodaudit.checks.deployment._base_image import BaseChoice, choose, offline_remediation
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
@@ -20,14 +25,21 @@ from prodaudit.checks.deployment._common import (
     registry_unreachable,
     rel,
 )
+from prodaudit.checks.deployment._run_objects import run_objects
+from prodaudit.cleanup import Deadline, docker, label_args
 from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
-from prodaudit.outcome import Skip, errored, failed, passed, warned
+from prodaudit.model import Finding, Severity, Status
+from prodaudit.outcome import Skip, failed, passed, warned
 from prodaudit.redact import is_secret_name
 from prodaudit.registry import check
 
 TAG_PREFIX = "prodaudit-audit-"
 LOG_TAIL = 4000
+LOG_KEEP_BYTES = 200_000
+STOP_GRACE_S = 10.0
+STEP_RE = re.compile(r"(?m)^Step \d+/\d+ : ")
+ID_LINE_RE = re.compile(r"(?m)^ ---> ([0-9a-f]{12})\s*$")
+RUNNING_IN_RE = re.compile(r"(?m)^ ---> Running in ([0-9a-f]{12})\s*$")
 BENIGN_SECRET_NAMES = re.compile(r"^(GPG_KEY|PYTHON_GPG_KEY|.*_KEY_ID|.*PUBLIC_KEY.*|.*_SHA256|"
                                  r"PIP_.*|.*_TOKEN_URL|.*_PASSWORD_FILE|.*_FILE)$", re.I)
 PLACEHOLDER = re.compile(
@@ -52,6 +64,7 @@ class BuiltImage:
     error: str = ""
     inspect: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    base: BaseChoice | None = None
 
     @property
     def config(self) -> dict[str, Any]:
@@ -82,43 +95,166 @@ def build_spec(ctx: Context) -> tuple[Path, Path, str | None, dict[str, str], st
     return dockerfile, ctx.repo, None, args, "repository Dockerfile"
 
 
+class _Build:
+    """One ``docker build`` of this run and what it leaves behind.
+
+    The build's output goes to a file, so that a cleanup running on another thread (Ctrl-C, the
+    run's end) reads the steps it committed even while the build is being stopped."""
+
+    def __init__(self, tag: str, cmd: list[str], before: set[str]) -> None:
+        self.tag, self.cmd, self.before = tag, cmd, before
+        fd, path = tempfile.mkstemp(prefix="prodaudit-build-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(path)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stopped = False  # the cleanup stopped a build still running (Ctrl-C, timeout)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock, self.log_path.open("wb") as out:
+            # own session: a Ctrl-C in the terminal reaches prodaudit, which stops the build
+            # itself and then removes what it committed, instead of racing the CLI's own exit
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code, or None when the build is still running after ``timeout``."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def log(self) -> str:
+        try:
+            with self.log_path.open("rb") as f:
+                f.seek(max(0, self.log_path.stat().st_size - LOG_KEEP_BYTES))
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, deadline: Deadline) -> None:
+        """Stop a build still running: its step container first (the engine then abandons the
+        build), then the client."""
+        with self._lock:
+            proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        self.stopped = True
+        for cid in RUNNING_IN_RE.findall(self.log())[-1:]:
+            docker(["rm", "-f", cid], deadline.left(STOP_GRACE_S))
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(1.0, deadline.left(STOP_GRACE_S)))
+
+    def cleanup(self, deadline: Deadline) -> None:
+        """Remove the image and every image and container this build created (nothing else)."""
+        self.stop(deadline)
+        log = self.log()
+        for cid in RUNNING_IN_RE.findall(log) if self.stopped else []:
+            if _exists("container", cid, deadline):  # a step container of this build
+                docker(["rm", "-f", cid], deadline.left())
+        docker(["image", "rm", self.tag], deadline.left(60.0))
+        created = [i for i in created_ids(log) if i not in self.before]
+        if self.stopped:
+            created += _descendants(set(created), self.before, deadline)
+        for image_id in reversed(created):
+            if deadline.expired:
+                break
+            tags = _repo_tags(image_id, deadline)
+            if tags is None or tags:  # gone, or someone tagged it meanwhile: not ours to remove
+                continue
+            docker(["image", "rm", image_id], deadline.left())  # no -f: a used image stays
+        self.log_path.unlink(missing_ok=True)
+
+
+def _short_ids(deadline: Deadline | None = None) -> set[str]:
+    out = docker(["images", "-a", "-q"], (deadline or Deadline(60.0)).left(60.0))
+    if out is None or out.returncode != 0:
+        raise RuntimeError("docker images did not answer")
+    return set(out.stdout.split())
+
+
+def _exists(kind: str, ref: str, deadline: Deadline) -> bool:
+    out = docker([kind, "inspect", "--format", "{{.Id}}", ref], deadline.left())
+    return out is not None and out.returncode == 0
+
+
+def _repo_tags(image_id: str, deadline: Deadline) -> list[str] | None:
+    out = docker(["image", "inspect", "--format", "{{json .RepoTags}}", image_id], deadline.left())
+    if out is None or out.returncode != 0:
+        return None
+    try:
+        tags = json.loads(out.stdout or "[]")
+    except ValueError:
+        return None
+    return [str(t) for t in tags or []]
+
+
+def _descendants(ours: set[str], before: set[str], deadline: Deadline) -> list[str]:
+    """Images committed after the build was stopped (the engine may finish the step it was
+    running): new images whose parent is one this build created."""
+    end = time.monotonic() + min(3.0, deadline.left())
+    while time.monotonic() < end:  # give the engine a moment to abandon the build
+        time.sleep(0.5)
+    try:
+        new = sorted(_short_ids(deadline) - before - ours)
+    except RuntimeError:
+        return []
+    if not new:
+        return []
+    out = docker(["image", "inspect", "--format", "{{.Id}} {{.Parent}}", *new], deadline.left())
+    parents: dict[str, str] = {}
+    for line in (out.stdout if out is not None else "").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            parents[parts[0].removeprefix("sha256:")[:12]] = parts[1].removeprefix("sha256:")[:12]
+    found: list[str] = []
+    known = set(ours)
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if child not in known and parent in known:
+                known.add(child)
+                found.append(child)
+                changed = True
+    return found
+
+
 def _build(ctx: Context) -> BuiltImage:
     dockerfile, context_dir, target, args, _ = build_spec(ctx)
     args.update(ctx.cfg.docker.build_args)
-    if ctx.cfg.docker.base_image:
-        args["BASE_IMAGE"] = ctx.cfg.docker.base_image
+    base = choose(ctx, dockerfile, args, f"DEP-010 {rel(ctx, dockerfile)}")
+    if base is not None and base.substituted and base.arg:
+        args[base.arg] = base.image
+    objects = run_objects(ctx)
     tag = f"{TAG_PREFIX}{uuid.uuid4().hex[:12]}:latest"
-    cmd = ["docker", "build", "--force-rm", "-t", tag, "-f", str(dockerfile), "--label",
-           "org.prodaudit.audit=1"]
+    cmd = ["docker", "build", "--force-rm", "-t", tag, "-f", str(dockerfile),
+           *label_args(objects.labels("image", tag))]
     if target:
         cmd += ["--target", target]
     for k, v in sorted(args.items()):
         cmd += ["--build-arg", f"{k}={v}"]
     cmd.append(str(context_dir))
     img = BuiltImage(tag=tag, dockerfile=dockerfile, context_dir=context_dir, target=target,
-                     build_args=args, ok=False, log="", seconds=0.0)
-    start = time.monotonic()
+                     build_args=args, ok=False, log="", seconds=0.0, base=base)
+    build = _Build(tag, cmd, _short_ids())
+    objects.add(build.cleanup)  # before the build starts: an interrupt can come at any moment
     timeout = ctx.cfg.docker.build_timeout_seconds
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def cleanup() -> None:  # the run's end (also Ctrl-C): stop a build still running, then remove
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        remove_image(tag, created_ids(img.log))
-
-    ctx.on_close(cleanup)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        img.log = out[-20000:]
-        img.ok = proc.returncode == 0
-        if not img.ok:
-            img.error = f"docker build exited with {proc.returncode}"
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=30)
-        img.log = (out or "")[-20000:]
+    start = time.monotonic()
+    build.start()
+    code = build.wait(timeout)
+    if code is None:
+        build.stop(Deadline(ctx.cfg.docker.cleanup_timeout_seconds))
         img.error = f"docker build did not finish within {timeout:.0f} s"
+    elif build.stopped:  # the run was interrupted and its cleanup stopped the build
+        raise KeyboardInterrupt
+    else:
+        img.ok = code == 0
+        if not img.ok:
+            img.error = f"docker build exited with {code}"
+    img.log = build.log()[-20000:]
     img.seconds = time.monotonic() - start
     if img.ok:
         img.inspect = _inspect(tag)
@@ -140,31 +276,50 @@ def _history(ref: str) -> list[dict[str, Any]]:
 
 
 def created_ids(log: str) -> list[str]:
-    """Image ids the classic builder created in this build (steps not taken from the cache):
-    the final images of other stages stay behind as dangling images otherwise."""
+    """Image ids this build committed, oldest first: the last `` ---> <id>`` of every step it
+    executed. A ``FROM`` step only names an image that exists already (the base image, or an
+    earlier stage) and a cached step reuses one: neither is counted, so neither is removed."""
     ids: list[str] = []
-    for block in re.split(r"(?m)^Step \d+/\d+ : ", log)[1:]:
-        if "---> Using cache" in block:
+    for block in STEP_RE.split(log)[1:]:
+        if block.lstrip().upper().startswith("FROM ") or "---> Using cache" in block:
             continue
-        found = re.findall(r"(?m)^ ---> ([0-9a-f]{12})\s*$", block)
+        found = ID_LINE_RE.findall(block)
         if found:
             ids.append(found[-1])
     return ids
 
 
-def remove_image(ref: str, created: list[str] | None = None) -> None:
-    """Remove the tag, then whatever the build created that nothing else uses (newest first)."""
-    subprocess.run(["docker", "image", "rm", "-f", ref], capture_output=True, timeout=120,
-                   check=False)
-    for image_id in reversed(created or []):
-        subprocess.run(["docker", "image", "rm", image_id], capture_output=True, timeout=60,
-                       check=False)
+class _Once:
+    """The image build, once per run, under its own lock: the build takes minutes and must not
+    hold the context's lock, which the run's cleanup (Ctrl-C) needs at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done = False
+        self.value: BuiltImage | None = None
+        self.error: BaseException | None = None
+
+    def get(self, build: Callable[[], BuiltImage]) -> BuiltImage:
+        with self.lock:
+            if not self.done:
+                try:
+                    self.value = build()
+                except BaseException as exc:  # an interrupt too: never start a second build
+                    self.error = exc
+                    raise
+                finally:
+                    self.done = True
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
 
 
 def image(ctx: Context) -> BuiltImage:
-    """The audited image, built once per run (removed when the run ends)."""
+    """The audited image, built once per run (removed with what its build created when the run
+    ends, also on Ctrl-C)."""
     ctx.docker()  # Skip when no engine answers
-    return ctx.memo("deployment:image", lambda: _build(ctx))
+    return ctx.memo("deployment:image", _Once).get(lambda: _build(ctx))
 
 
 def built(ctx: Context) -> BuiltImage:
@@ -182,14 +337,24 @@ def _ref(img: BuiltImage) -> str:
     return f"{img.dockerfile.name}{' --target ' + img.target if img.target else ''}"
 
 
+def _not_verified(message: str, *, location: str, evidence: str, remediation: str) -> Finding:
+    return Finding(Status.ERROR, message, location=location, evidence=evidence,
+                   remediation=remediation)
+
+
 @check("DEP-010", "The image builds", severity=Severity.HIGH, needs=("docker",),
        checklist=("3.1.1", "P.2.1"), timeout=1200)
 def builds(ctx: Context) -> list[Finding]:
     """The audited service's image builds from its Dockerfile (the compose ``build`` section of
-    ``docker.service``, else the repository's Dockerfile), with ``docker.base_image`` as the
-    ``BASE_IMAGE`` build argument when set. The build log is the evidence of a failure.
+    ``docker.service``, else the repository's Dockerfile). The base image: ``docker.base_image``
+    or ``PRODAUDIT_BASE_IMAGE`` as the ``BASE_IMAGE`` build argument when set; else the
+    Dockerfile's default; else, when no image registry answers, the local base image
+    ``docker.local_base_image`` (the finding says which image and why). The build log is the
+    evidence of a failure; a build that needs an unreachable registry is ERROR (not verified).
 
-    The image is tagged ``prodaudit-audit-<random>`` and removed when the audit ends.
+    The image is tagged ``prodaudit-audit-<random>`` and labelled with the run id; it is removed
+    when the audit ends (also on Ctrl-C) with the images and containers its build created, and
+    nothing else: the base image and cached layers stay.
 
     Remediation: reproduce with the ``docker build`` command in the evidence and fix the failing
     step; dependencies should install from pinned requirements (a wheelhouse for offline builds).
@@ -200,17 +365,29 @@ def builds(ctx: Context) -> list[Finding]:
            + "".join(f" --build-arg {k}={shlex.quote(v)}"
                      for k, v in sorted(img.build_args.items()))
            + f" {rel(ctx, img.context_dir) or '.'}")
+    base = img.base
+    evidence = f"$ {cmd}" + (f"\nbase image: {base.note}" if base else "")
     if not img.ok:
         offline = registry_unreachable(img.log)
+        log = f"{evidence}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}"
+        if base is not None and base.offline:
+            assert base.registry is not None
+            return [_not_verified(f"not verified: the build needs {base.default}, which the engine does "
+                            f"not have, from {base.registry.host}, which does not answer",
+                            location=_loc(ctx, img), evidence=log,
+                            remediation=offline_remediation(base, ctx.cfg.docker.local_base_image))]
         if offline:
-            return [errored(f"not verified: the build needs an image registry this engine cannot reach "
-                            f"({offline}); set docker.base_image / docker.build_args.BASE_IMAGE to a "
-                            "local image", location=_loc(ctx, img),
-                            evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
+            return [_not_verified(f"not verified: the build needs an image registry this engine cannot "
+                            f"reach ({offline[:160]})", location=_loc(ctx, img), evidence=log,
+                            remediation="Make the images the Dockerfile names available to the "
+                            "engine, or build FROM a local image: set docker.base_image / "
+                            "PRODAUDIT_BASE_IMAGE (see docs/deployment.md, base image).")]
         return [failed(f"the image did not build: {img.error}", location=_loc(ctx, img),
-                       evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
-    return [passed(f"{_ref(img)} built in {img.seconds:.0f} s", location=_loc(ctx, img),
-                   evidence=f"$ {cmd}")]
+                       evidence=log)]
+    source = f" ({base.source})" if base and base.source != "default" else ""
+    return [passed(f"{_ref(img)} built FROM {base.image}{source} in {img.seconds:.0f} s" if base
+                   else f"{_ref(img)} built in {img.seconds:.0f} s",
+                   location=_loc(ctx, img), evidence=evidence)]
 
 
 @check("DEP-011", "Image size is within the budget", severity=Severity.LOW, needs=("docker",),
@@ -407,12 +584,18 @@ def _healthcheck_binary(img: BuiltImage) -> tuple[str, list[str]]:
     return binary, shell + [f"{d.rstrip('/')}/{binary}" for d in path_env.split(":") if d]
 
 
+def _remove_container(container_id: str, deadline: Deadline) -> None:
+    docker(["rm", "-f", container_id], deadline.left())
+
+
 def path_exists(ctx: Context, image_ref: str, paths: list[str]) -> dict[str, bool]:
     """Whether each path exists in the image, read with ``docker cp`` from a created (never
     started) container."""
     client = ctx.docker()
+    objects = run_objects(ctx)
     container = client.container.create(image_ref, name=f"prodaudit-probe-{uuid.uuid4().hex[:8]}",
-                                        networks=["none"])
+                                        networks=["none"], labels=objects.labels("container"))
+    objects.add(lambda dl: _remove_container(container.id, dl))
     result: dict[str, bool] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="prodaudit-cp-") as tmp:
