@@ -176,3 +176,127 @@ def all_text(run: AuditRun) -> str:
     import json
 
     return json.dumps(run.to_dict())
+
+
+# ---- throwaway images and the run's labelled objects (never the shared base image) -------------
+BUSYBOX_APPLETS = ("sh", "true", "false", "sleep", "wget", "httpd", "mkdir", "echo", "cat")
+
+
+def import_busybox_image(tag: str) -> str:
+    """``docker import`` a FROM-scratch root file system holding Debian's static busybox (and a
+    unique marker, so the image id is unique) as ``tag``; returns the image id. One tag, no
+    parent: a test that uses it as a base image can tell whether anything removed it."""
+    import io
+    import tarfile
+
+    binary = shutil.which("busybox")
+    require_service("busybox", binary is not None,
+                    "Debian busybox-static is not installed (scripts/services.sh installs it)")
+    assert binary is not None
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in ("bin", "etc", "tmp"):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(binary, arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+        marker = f"{tag} {uuid.uuid4().hex}\n".encode()
+        info = tarfile.TarInfo("etc/prodaudit-test")
+        info.size = len(marker)
+        tar.addfile(info, io.BytesIO(marker))
+    out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", "--change",
+                          'CMD ["/bin/sh"]', "-", tag], input=buf.getvalue(), capture_output=True,
+                         timeout=120, check=True)
+    return out.stdout.decode().strip()
+
+
+@pytest.fixture
+def throwaway_base(docker_engine: None) -> Iterator[tuple[str, str]]:
+    """(tag, id) of a small base image made for this test only, removed afterwards."""
+    tag = f"prodaudit-test/base:{uuid.uuid4().hex[:10]}"
+    image_id = import_busybox_image(tag)
+    try:
+        yield tag, image_id
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+
+
+def image_id_of(ref: str) -> str | None:
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def children_of(image_id: str) -> list[str]:
+    """Images whose parent is ``image_id`` (what a classic build FROM it committed)."""
+    ids = subprocess.run(["docker", "images", "-a", "-q", "--no-trunc"], capture_output=True,
+                         text=True, timeout=60).stdout.split()
+    if not ids:
+        return []
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}} {{.Parent}}", *ids],
+                         capture_output=True, text=True, timeout=120)
+    return [line.split()[0] for line in out.stdout.splitlines()
+            if len(line.split()) == 2 and line.split()[1] == image_id]
+
+
+def containers_from(image_id: str) -> list[str]:
+    """Containers (any state) created from ``image_id`` or an image built on it."""
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"ancestor={image_id}"],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.split()
+
+
+def labelled_with(run_id: str) -> list[str]:
+    """Every object that carries ``org.prodaudit.run=<run_id>`` (any kind, inherited or not)."""
+    label = f"label=org.prodaudit.run={run_id}"
+    found: list[str] = []
+    for cmd in (["ps", "-a", "-q"], ["volume", "ls", "-q"], ["network", "ls", "-q"],
+                ["images", "-a", "-q"]):
+        out = subprocess.run(["docker", *cmd, "--filter", label], capture_output=True, text=True,
+                             timeout=60)
+        found += [f"{cmd[0]} {x}" for x in out.stdout.split()]
+    return found
+
+
+def write_busybox_project(root: Path, base: str, *, healthy: bool = True, build_sleep: int = 0,
+                          image_name: str | None = None) -> Path:
+    """A repository with a two-stage Dockerfile (``ARG BASE_IMAGE=<base>``) and a one-service
+    host-network compose file with a named volume; returns the compose file."""
+    root.mkdir(parents=True, exist_ok=True)
+    slow = f"RUN sleep {build_sleep}\n" if build_sleep else ""
+    (root / "Dockerfile").write_text(f"""ARG BASE_IMAGE={base}
+FROM ${{BASE_IMAGE}} AS builder
+RUN echo built > /built
+FROM ${{BASE_IMAGE}}
+COPY --from=builder /built /built
+RUN echo step > /step
+{slow}HEALTHCHECK --interval=1s --timeout=3s --retries=3 CMD ["/bin/busybox", "true"]
+USER 10001:10001
+CMD ["/bin/busybox", "sleep", "600"]
+""", encoding="utf-8")
+    probe = '["CMD", "/bin/busybox", "true"]' if healthy else '["CMD", "/bin/busybox", "false"]'
+    image = f"    image: {image_name}\n" if image_name else ""
+    compose = root / "docker-compose.yml"
+    compose.write_text(f"""services:
+  api:
+    build:
+      context: .
+      network: host
+{image}    network_mode: host
+    restart: unless-stopped
+    volumes:
+      - data:/data
+    healthcheck:
+      test: {probe}
+      interval: 1s
+      timeout: 3s
+      retries: {3 if healthy else 500}
+      start_period: 1s
+volumes:
+  data:
+""", encoding="utf-8")
+    return compose

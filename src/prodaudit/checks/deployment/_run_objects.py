@@ -22,6 +22,15 @@ from prodaudit.context import Context
 from prodaudit.errors import ProdauditError
 
 Cleanup = Callable[[Deadline], None]
+# exit codes of a docker CLI that a Ctrl-C (SIGINT) or SIGTERM ended: the terminal sends the
+# signal to the whole process group, so the audit's children see it at the same moment it does
+INTERRUPTED_EXIT = frozenset({130, 143, -2, -15})
+
+
+def interrupted_exit(code: int | None) -> bool:
+    """The child exited because the run is being interrupted: raise KeyboardInterrupt, never
+    report its exit as a result of the product."""
+    return code in INTERRUPTED_EXIT
 
 
 class RunObjects:

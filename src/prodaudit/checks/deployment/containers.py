@@ -39,7 +39,7 @@ from prodaudit.checks.deployment._common import (
     rel,
     require_compose_files,
 )
-from prodaudit.checks.deployment._run_objects import RunObjects, run_objects
+from prodaudit.checks.deployment._run_objects import RunObjects, interrupted_exit, run_objects
 from prodaudit.checks.deployment.monitoring import json_share
 from prodaudit.cleanup import (
     Deadline,
@@ -148,13 +148,11 @@ class _Stack:
             if self._done:  # torn down already (interrupted before up started)
                 return None, "", "the run was interrupted"
             with out_path.open("wb") as out, err_path.open("wb") as err:
-                # own session: a Ctrl-C in the terminal reaches prodaudit, which stops `up`
-                # itself before `down`, instead of racing compose's own exit
+                # same process group: whatever ends prodaudit ends `up` too
                 self.proc = subprocess.Popen(
                     [*self.base_args, "up", "-d", "--build", "--wait", "--wait-timeout",
                      str(int(self.ctx.cfg.docker.up_timeout_seconds))],
-                    stdout=out, stderr=err, env=_env(self.ctx), cwd=str(self.files[0].parent),
-                    start_new_session=True)
+                    stdout=out, stderr=err, env=_env(self.ctx), cwd=str(self.files[0].parent))
         try:
             code: int | None = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -411,6 +409,8 @@ def _lifecycle_sync(ctx: Context, lc: Lifecycle, stack: _Stack, stop: threading.
     lc.up_seconds = time.monotonic() - start
     if stop.is_set():  # interrupted: teardown stopped `up`; its exit says nothing of the product
         return
+    if interrupted_exit(code):  # the Ctrl-C reached `up` too: the run ends, no result
+        raise KeyboardInterrupt
     lc.up_ok = code == 0
     lc.up_log = (stdout + stderr)[-6000:]
     if code is None:

@@ -25,7 +25,7 @@ from prodaudit.checks.deployment._common import (
     registry_unreachable,
     rel,
 )
-from prodaudit.checks.deployment._run_objects import run_objects
+from prodaudit.checks.deployment._run_objects import interrupted_exit, run_objects
 from prodaudit.cleanup import Deadline, docker, label_args
 from prodaudit.context import Context
 from prodaudit.model import Finding, Severity, Status
@@ -112,10 +112,9 @@ class _Build:
 
     def start(self) -> None:
         with self._lock, self.log_path.open("wb") as out:
-            # own session: a Ctrl-C in the terminal reaches prodaudit, which stops the build
-            # itself and then removes what it committed, instead of racing the CLI's own exit
-            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            # same process group: whatever ends prodaudit (Ctrl-C, SIGTERM, SIGKILL of the
+            # group) ends the build client too, and the engine then abandons the build
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT)
 
     def wait(self, timeout: float) -> int | None:
         """The exit code, or None when the build is still running after ``timeout``."""
@@ -151,12 +150,15 @@ class _Build:
         """Remove the image and every image and container this build created (nothing else)."""
         self.stop(deadline)
         log = self.log()
-        for cid in RUNNING_IN_RE.findall(log) if self.stopped else []:
+        # stopped by us or by the same Ctrl-C: the engine may still be finishing a step
+        abandoned = self.stopped or (self.proc is not None
+                                     and interrupted_exit(self.proc.returncode))
+        for cid in RUNNING_IN_RE.findall(log) if abandoned else []:
             if _exists("container", cid, deadline):  # a step container of this build
                 docker(["rm", "-f", cid], deadline.left())
         docker(["image", "rm", self.tag], deadline.left(60.0))
         created = [i for i in created_ids(log) if i not in self.before]
-        if self.stopped:
+        if abandoned:
             created += _descendants(set(created), self.before, deadline)
         for image_id in reversed(created):
             if deadline.expired:
@@ -248,7 +250,7 @@ def _build(ctx: Context) -> BuiltImage:
     if code is None:
         build.stop(Deadline(ctx.cfg.docker.cleanup_timeout_seconds))
         img.error = f"docker build did not finish within {timeout:.0f} s"
-    elif build.stopped:  # the run was interrupted and its cleanup stopped the build
+    elif build.stopped or interrupted_exit(code):  # Ctrl-C: the run ends, no result
         raise KeyboardInterrupt
     else:
         img.ok = code == 0
