@@ -104,7 +104,9 @@ class Labelled:
     project: str = ""  # the compose project it belongs to, if any
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.name} (run {self.run_id})"
+        short = self.id.removeprefix("sha256:")[:12]
+        ident = "" if short == self.name[:12] else f"{short}, "
+        return f"{self.kind} {self.name} ({ident}run {self.run_id})"
 
 
 def _filters(run_id: str | None, kind: str, project: str | None) -> list[str]:
@@ -131,6 +133,8 @@ def _is_run_image(info: dict[str, Any], run_id: str | None) -> bool:
     if run_id and lab.get(RUN_LABEL) != run_id:
         return False
     own = lab.get(TAG_LABEL)
+    if not own:  # the classic builder adds one label per step: a parent layer, not the image
+        return False
     tags = [normalise_tag(t) for t in info.get("RepoTags") or []]
     return all(t == own for t in tags)
 

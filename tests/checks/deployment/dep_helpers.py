@@ -26,6 +26,7 @@ from conftest_services import (
 )
 from helpers import audit_target, stop_process
 from helpers import describe as describe  # re-exported for the test modules
+from helpers import import_busybox_image as import_busybox_image
 from helpers import result as result
 
 from prodaudit.config import REFERENCE_TARGET
@@ -179,41 +180,6 @@ def all_text(run: AuditRun) -> str:
 
 
 # ---- throwaway images and the run's labelled objects (never the shared base image) -------------
-BUSYBOX_APPLETS = ("sh", "true", "false", "sleep", "wget", "httpd", "mkdir", "echo", "cat")
-
-
-def import_busybox_image(tag: str) -> str:
-    """``docker import`` a FROM-scratch root file system holding Debian's static busybox (and a
-    unique marker, so the image id is unique) as ``tag``; returns the image id. One tag, no
-    parent: a test that uses it as a base image can tell whether anything removed it."""
-    import io
-    import tarfile
-
-    binary = shutil.which("busybox")
-    require_service("busybox", binary is not None,
-                    "Debian busybox-static is not installed (scripts/services.sh installs it)")
-    assert binary is not None
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name in ("bin", "etc", "tmp"):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
-            tar.addfile(info)
-        tar.add(binary, arcname="bin/busybox")
-        for applet in BUSYBOX_APPLETS:
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-        marker = f"{tag} {uuid.uuid4().hex}\n".encode()
-        info = tarfile.TarInfo("etc/prodaudit-test")
-        info.size = len(marker)
-        tar.addfile(info, io.BytesIO(marker))
-    out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", "--change",
-                          'CMD ["/bin/sh"]', "-", tag], input=buf.getvalue(), capture_output=True,
-                         timeout=120, check=True)
-    return out.stdout.decode().strip()
-
-
 @pytest.fixture
 def throwaway_base(docker_engine: None) -> Iterator[tuple[str, str]]:
     """(tag, id) of a small base image made for this test only, removed afterwards."""
