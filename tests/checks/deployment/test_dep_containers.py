@@ -7,7 +7,6 @@ docker.keep_up leaves the stack running. Nothing is left behind (asserted)."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_services import require_service
-from dep_helpers import describe, docker_engine, result, run_deployment  # noqa: F401 - fixtures
+from dep_helpers import (  # noqa: F401 - fixtures
+    describe,
+    docker_engine,
+    import_busybox_image,
+    result,
+    run_deployment,
+)
 
 from prodaudit.config import PROJECT_ROOT
 from prodaudit.model import Status
@@ -28,19 +32,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def busybox_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A 2 MB FROM-scratch image with Debian's static busybox, removed after the module."""
-    binary = shutil.which("busybox")
-    require_service("busybox", binary is not None,
-                    "Debian busybox-static is not installed (scripts/services.sh installs it)")
-    assert binary is not None
-    ctx = tmp_path_factory.mktemp("busybox")
-    shutil.copy(binary, ctx / "busybox")
-    (ctx / "Dockerfile").write_text("FROM scratch\nCOPY busybox /bin/busybox\n"
-                                    'ENTRYPOINT ["/bin/busybox"]\n', encoding="utf-8")
+def busybox_image(docker_engine: None) -> Iterator[str]:
+    """A 2 MB image with Debian's static busybox, removed after the module. Imported with a
+    unique marker: its id is this module's alone, so `ancestor=` filters never match another
+    test run's containers (an identical `docker build` would share the cached image id)."""
     tag = f"prodaudit-test-{uuid.uuid4().hex[:10]}:busybox"
-    subprocess.run(["docker", "build", "--force-rm", "-q", "-t", tag, str(ctx)], check=True,
-                   capture_output=True, timeout=300)
+    import_busybox_image(tag)
     try:
         yield tag
     finally:
