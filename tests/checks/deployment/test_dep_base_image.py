@@ -7,6 +7,7 @@ verified" with a short message and the one action that resolves it."""
 # ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import uuid
@@ -109,8 +110,9 @@ def test_the_registry_is_probed_once_and_bounded(silent_registry: tuple[str, lis
 @pytest.mark.docker
 @pytest.mark.slow
 def test_no_registry_the_local_base_image_is_used_by_itself(
-        tmp_path: Path, throwaway_base: tuple[str, str]) -> None:
+        tmp_path: Path, throwaway_base: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
     tag, base_id = throwaway_base
+    caplog.set_level(logging.WARNING, logger="prodaudit.deployment")
     repo = tmp_path / "repo"
     compose = write_busybox_project(repo, UNREACHABLE)  # ARG BASE_IMAGE=<unpullable default>
     run = run_deployment(tmp_path, ["DEP-010", "DEP-030", "DEP-034"], repo=repo,
@@ -132,6 +134,8 @@ def test_no_registry_the_local_base_image_is_used_by_itself(
         assert "no image registry answers (registry.invalid" in choice["reason"]
     assert choices["DEP-010 Dockerfile"]["registry"] == choices["compose service api"]["registry"]
     assert image_id_of(tag) == base_id and labelled_with(run.run_id) == []
+    said = [r.getMessage() for r in caplog.records if r.name == "prodaudit.deployment"]
+    assert len(said) == 1 and f"FROM the local base image {tag} instead of {UNREACHABLE}" in said[0]
 
 
 @pytest.mark.docker

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import subprocess
@@ -31,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prodaudit.context import Context
+
+log = logging.getLogger("prodaudit.deployment")
 
 ENV_VAR = "PRODAUDIT_BASE_IMAGE"
 PROBE_TIMEOUT_S = 5.0
@@ -275,12 +278,20 @@ class _Choices:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_where: dict[str, BaseChoice] = {}
+        self.announced: set[str] = set()
 
 
 def _record(ctx: Context, choice: BaseChoice) -> None:
+    """Publish the choice (audit.json facts); say an automatic one on stderr, once per image."""
     choices = ctx.memo("deployment:base-image-choices", _Choices)
     with choices.lock:
         choices.by_where[choice.where] = choice
+        if choice.source == "local base image" and choice.image not in choices.announced:
+            choices.announced.add(choice.image)
+            host = choice.registry.host if choice.registry else "the registry"
+            log.warning("prodaudit: no image registry answers (%s): the deployment suite builds "
+                        "FROM the local base image %s instead of %s (set docker.base_image or "
+                        "%s to choose)", host, choice.image, choice.default, ENV_VAR)
         facts = [{k: v for k, v in asdict(c).items() if k != "registry"}
                  | ({"registry": asdict(c.registry)} if c.registry else {})
                  for c in choices.by_where.values()]
