@@ -170,8 +170,11 @@ def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
     p_rep.add_argument("audit_json", type=Path, nargs="?")
     p_rep.add_argument("--output", type=Path)
     p_rep.add_argument("--format", type=_csv, dest="formats")
-    p_clean = sub.add_parser("clean", help="remove the Docker objects prodaudit runs left behind "
-                             "(only those carrying prodaudit's labels)")
+    p_clean = sub.add_parser(
+        "clean", help="remove the Docker objects prodaudit runs left behind",
+        description="Remove the Docker containers, volumes, networks and images that carry "
+        "prodaudit's labels (org.prodaudit.run=<run id>): what an interrupted run could not "
+        "remove in time. Nothing else is ever removed. Exit 0 when nothing is left, 3 otherwise.")
     p_clean.add_argument("--run-id", help="only the objects of this run (default: every run)")
     p_clean.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
     return parser
