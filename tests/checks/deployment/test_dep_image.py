@@ -133,8 +133,9 @@ def test_broken_image_fails(tmp_path: Path, local_base_image: str, wheelhouse: P
 def test_failing_build_keeps_the_log(tmp_path: Path, local_base_image: str,
                                      wheelhouse: Path) -> None:
     repo = _copy_with_wheels(tmp_path, wheelhouse)
+    code = secrets.choice(range(64, 114))  # this run's own exit code: other runs' stay apart
     _mutate_api_stage(repo, "WORKDIR /app/backend",
-                      "WORKDIR /app/backend\nRUN echo 'migrations-step-broken' && exit 7")
+                      f"WORKDIR /app/backend\nRUN echo 'migrations-step-broken' && exit {code}")
     run = run_deployment(tmp_path, ["DEP-010", "DEP-012"], compose_env(), repo=repo,
                          docker={"base_image": local_base_image})
     r = result(run, "DEP-010")
@@ -143,7 +144,7 @@ def test_failing_build_keeps_the_log(tmp_path: Path, local_base_image: str,
     assert "migrations-step-broken" in r.findings[0].evidence
     assert result(run, "DEP-012").status is Status.SKIP
     assert leftovers() == []
-    failed_step = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "exited=7"],
+    failed_step = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"exited={code}"],
                                  capture_output=True, text=True, timeout=60).stdout.split()
     assert failed_step == []  # the failed RUN's intermediate container was removed too
 

@@ -232,7 +232,9 @@ def _build(ctx: Context) -> BuiltImage:
         args[base.arg] = base.image
     objects = run_objects(ctx)
     tag = f"{TAG_PREFIX}{uuid.uuid4().hex[:12]}:latest"
-    cmd = ["docker", "build", "--force-rm", "-t", tag, "-f", str(dockerfile),
+    # --no-cache: the gate verifies that the image builds from its Dockerfile, not that it builds
+    # on layers some other build left in the engine (which that build's owner may remove meanwhile)
+    cmd = ["docker", "build", "--no-cache", "--force-rm", "-t", tag, "-f", str(dockerfile),
            *label_args(objects.labels("image", tag))]
     if target:
         cmd += ["--target", target]
@@ -354,15 +356,16 @@ def builds(ctx: Context) -> list[Finding]:
     ``docker.local_base_image`` (the finding says which image and why). The build log is the
     evidence of a failure; a build that needs an unreachable registry is ERROR (not verified).
 
-    The image is tagged ``prodaudit-audit-<random>`` and labelled with the run id; it is removed
-    when the audit ends (also on Ctrl-C) with the images and containers its build created, and
-    nothing else: the base image and cached layers stay.
+    The build does not use the engine's layer cache (``--no-cache``): a cached layer could hide
+    a step that no longer works. The image is tagged ``prodaudit-audit-<random>`` and labelled
+    with the run id; it is removed when the audit ends (also on Ctrl-C) with the images and
+    containers its build created, and nothing else: the base image stays.
 
     Remediation: reproduce with the ``docker build`` command in the evidence and fix the failing
     step; dependencies should install from pinned requirements (a wheelhouse for offline builds).
     """
     img = image(ctx)
-    cmd = (f"docker build -f {rel(ctx, img.dockerfile)}"
+    cmd = (f"docker build --no-cache -f {rel(ctx, img.dockerfile)}"
            + (f" --target {img.target}" if img.target else "")
            + "".join(f" --build-arg {k}={shlex.quote(v)}"
                      for k, v in sorted(img.build_args.items()))
