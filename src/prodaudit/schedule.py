@@ -2,9 +2,10 @@
 
 - **Priority.** Checks that took longest last time start first, so a slow check (a scanner
   subprocess, an image build) is not started last and does not become the tail of the run.
-  Checks that use the running product keep their id order (see :func:`order`). Last durations are kept per repository in the cache (namespace ``durations``: scheduling
-  hints, never results); without a history a check's declared ``timeout`` stands for its cost
-  (a check that declares a long timeout is declared slow).
+  Checks that use the running product keep their id order (see :func:`order`). Last durations
+  are kept per repository in the cache (namespace ``durations``: scheduling hints, never
+  results); without a history a check's declared ``timeout`` stands for its cost (a check that
+  declares a long timeout is declared slow).
 - **Resources.** A check uses the running product (``target``: needs live, target or frontend),
   the Docker engine (``docker``), the database or Redis. An exclusive check (rate-limit bursts,
   the load test, the Compose lifecycle, migrations on a scratch database) waits until every
