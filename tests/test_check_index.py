@@ -81,3 +81,28 @@ def test_a_run_of_one_check_imports_only_its_module(tmp_path: Path) -> None:
     assert checks == {"prodaudit.checks.api", "prodaudit.checks.config",
                       "prodaudit.checks.config.secrets_scan"}, checks
     assert not {"httpx", "sqlalchemy", "python_on_whales"} & mods
+
+
+def test_a_check_declared_by_the_calling_program_is_listed_and_selectable(tmp_path: Path) -> None:
+    """The index knows the bundled checks only: a program that declares its own check with
+    ``@check`` and then calls the CLI can still select and run it (``--only``), and only the
+    modules of the other selected checks are imported."""
+    (tmp_path / "app.py").write_text("print('hello')\n")
+    code = (
+        "from prodaudit.model import Severity\n"
+        "from prodaudit.outcome import failed\n"
+        "from prodaudit.registry import check, catalog\n"
+        "@check('CFG-996', 'test: declared by the caller', severity=Severity.LOW)\n"
+        "def own(ctx):\n"
+        "    '''Test check.'''\n"
+        "    return [failed('seen by the caller')]\n"
+        "assert 'CFG-996' in {c.id for c in catalog()}\n"
+        "from prodaudit.cli import main\n"
+        f"main(['run', '--repo', {str(tmp_path)!r}, '--no-start', '--only', 'CFG-996,CFG-040',"
+        f" '-q', '--output', {str(tmp_path / 'out')!r}, '--format', 'json'], standalone=False)")
+    mods = _modules_after(code)
+    assert "prodaudit.checks.config.secrets_scan" in mods
+    assert "prodaudit.checks.config.env_vars" not in mods  # not every module
+    audit = json.loads(next((tmp_path / "out").glob("*/audit.json")).read_text())
+    assert {r["id"]: r["status"] for r in audit["results"]} == {"CFG-996": "fail",
+                                                                 "CFG-040": "pass"}

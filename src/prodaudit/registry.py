@@ -202,7 +202,7 @@ def load_checks(ids: Iterable[str] | None = None) -> Registry:
     if _loaded:
         return REGISTRY
     if ids is not None:
-        wanted = list(ids)
+        wanted = [i for i in ids if i not in REGISTRY]  # some may be registered already
         from prodaudit.check_index import modules_of
 
         modules = modules_of(wanted)
@@ -227,5 +227,9 @@ def catalog() -> list[CheckInfo]:
     if not _loaded:
         index = current()
         if index is not None:
-            return sorted(index, key=lambda c: c.id)
+            # plus checks registered in this process outside prodaudit.checks (a program that
+            # declares its own checks with @check and then calls the CLI)
+            known = {c.id for c in index}
+            own = [CheckInfo.of(s) for s in REGISTRY.all() if s.id not in known]
+            return sorted([*index, *own], key=lambda c: c.id)
     return [CheckInfo.of(s) for s in load_checks().all()]
