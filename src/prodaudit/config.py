@@ -161,6 +161,7 @@ class ReadinessConfig(_Section):
     slow_query_ms: float = Field(500.0, gt=0)
     # observed runs of the target's own suites and commands (issue 18), each bounded
     run_tests: bool = True  # run the target's test suite (RDY-045, coverage RDY-041)
+    target_venv: Path | None = None  # the target's environment for its tests (--target-venv)
     tests_timeout_seconds: float = Field(300.0, gt=0, le=3600)
     tests_env_file: Path | None = None  # services for the target's tests (DATABASE_URL ...)
     venv_build_timeout_seconds: float = Field(600.0, gt=0, le=3600)
@@ -296,7 +297,7 @@ _PATH_KEYS = (
 _NESTED_PATH_KEYS = (
     ("jwt", "wordlist"), ("database", "alembic_ini"), ("licenses", "target_venv"),
     ("secrets", "baseline"), ("readiness", "staging_env_file"),
-    ("readiness", "tests_env_file"), ("readiness", "wheelhouse"),
+    ("readiness", "tests_env_file"), ("readiness", "wheelhouse"), ("readiness", "target_venv"),
 )  # fmt: skip
 
 
