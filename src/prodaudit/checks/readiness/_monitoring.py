@@ -147,7 +147,12 @@ class Exported:
     reason: str = ""  # why there is nothing (no live target, no endpoint)
 
     def knows(self, name: str) -> bool:
-        return name in self.names or name in self.families
+        """Exported as a series, or declared as a family (a labelled metric has no series before
+        its first observation: ``# TYPE x histogram`` alone still declares ``x_bucket``)."""
+        if name in self.names or name in self.families:
+            return True
+        base = re.sub(r"_(bucket|sum|count|total|created|info)$", "", name)
+        return base in self.families or f"{base}_total" in self.families
 
     @staticmethod
     def external(name: str) -> bool:
