@@ -16,10 +16,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 #: directories never copied into a workspace: VCS data, installed dependencies, caches
 SKIP_DIRS = frozenset({
@@ -71,7 +73,7 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -80,6 +82,24 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
+    """Read a pipe to its end, keeping the last MAX_OUTPUT_CHARS bytes."""
+    kept = 0
+    for chunk in iter(lambda: stream.read(65536), b""):
+        sink.append(chunk)
+        kept += len(chunk)
+        while kept > 2 * MAX_OUTPUT_CHARS and len(sink) > 1:
+            kept -= len(sink.pop(0))
+    stream.close()
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        stream.write(data)
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 def run_bounded(
@@ -91,7 +111,9 @@ def run_bounded(
     stdin: str | None = None,
 ) -> Ran:
     """Run ``cmd`` in its own session; after ``timeout`` seconds the whole process group is
-    terminated (then killed). Output is kept up to ``MAX_OUTPUT_CHARS`` per stream."""
+    terminated (then killed). When the command itself exits, whatever it left running in its
+    session (servers, browsers a test started) is killed too, so a stray child holding the
+    output pipes cannot stretch the run. Output is kept up to ``MAX_OUTPUT_CHARS`` per stream."""
     argv = [str(c) for c in cmd]
     shown = quote(argv)
     start = time.monotonic()
@@ -99,25 +121,35 @@ def run_bounded(
         proc = subprocess.Popen(
             argv, cwd=cwd, env=dict(env) if env is not None else child_env(),
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-            start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
     except OSError as exc:
         return Ran(shown, None, "", "", 0.0, error=f"cannot run {argv[0]}: {exc}")
+    out: list[bytes] = []
+    err: list[bytes] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    threads = [threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
+               threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True)]
+    if stdin is not None and proc.stdin is not None:
+        threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin.encode()), daemon=True))
+    for th in threads:
+        th.start()
+    timed_out = False
     try:
-        out, err = proc.communicate(input=stdin, timeout=timeout)
-        timed_out = False
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        out, err = proc.communicate()
         timed_out = True
-    finally:
-        # children left behind by a finished command (daemons, browsers) go too
-        if proc.poll() is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    return Ran(shown, None if timed_out else proc.returncode, (out or "")[-MAX_OUTPUT_CHARS:],
-               (err or "")[-MAX_OUTPUT_CHARS:], time.monotonic() - start, timed_out=timed_out)
+        _kill_group(proc)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # what the command left behind in its session
+    for th in threads:
+        th.join(timeout=10)
+
+    def text(chunks: list[bytes]) -> str:
+        return b"".join(chunks).decode("utf-8", errors="replace")[-MAX_OUTPUT_CHARS:]
+
+    return Ran(shown, None if timed_out else proc.returncode, text(out), text(err),
+               time.monotonic() - start, timed_out=timed_out)
 
 
 def _ignore(max_file_bytes: int) -> object:
