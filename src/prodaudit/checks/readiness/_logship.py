@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from prodaudit.checks.api import Context, InputError, load_toml, load_yaml
-from prodaudit.checks.readiness._monitoring import tool_message, validate
+from prodaudit.checks.readiness._monitoring import validate
 
 SHIPPERS = re.compile(
     r"(^|/)(vector\.(toml|ya?ml)|fluent-?bit\.(conf|ya?ml)|fluentd?\.conf|td-agent\.conf|"
@@ -106,5 +106,5 @@ def shippers(ctx: Context) -> list[Shipper]:
         elif v.ok:
             out.append(Shipper(rel, kind, "", validated_by=tool[0]))
         else:
-            out.append(Shipper(rel, kind, "", rejected=f"{tool[0]}: {tool_message(v)[:600]}"))
+            out.append(Shipper(rel, kind, "", rejected=v.shown()[:800]))
     return out

@@ -84,6 +84,12 @@ def is_alertmanager(doc: object) -> bool:
 class Validation:
     tool: str  # "promtool" ...; "" when the tool is not installed
     ran: Ran | None = None
+    repo: str = ""  # stripped from what is shown
+
+    def shown(self) -> str:
+        """``$ command`` and the tool's own words, paths relative to the repository."""
+        assert self.ran is not None
+        return f"$ {self.ran.command}\n{tool_message(self)}".replace(self.repo + "/", "")
 
     @property
     def ok(self) -> bool:
@@ -105,7 +111,7 @@ def validate(ctx: Context, tool: str, args: list[str], document: object | None =
         else:
             path = ctx.repo / rel
         ran = run_bounded([exe, *args, path], cwd=Path(tmp), timeout=timeout, env=child_env())
-    return Validation(tool, ran)
+    return Validation(tool, ran, str(ctx.repo))
 
 
 def tool_message(v: Validation) -> str:

@@ -20,7 +20,6 @@ from prodaudit.checks.readiness._monitoring import (
     group_rules,
     is_alertmanager,
     rule_groups,
-    tool_message,
     validate,
     yaml_docs,
 )
@@ -48,7 +47,7 @@ def _promtool(ctx: Context) -> tuple[list[Finding], list[str]]:
             checked.append(rel)
         else:
             findings.append(failed(f"promtool check rules rejects {rel}", location=rel,
-                                   evidence=f"$ {v.ran.command if v.ran else ''}\n{tool_message(v)}"))
+                                   evidence=v.shown()))
     return findings, checked
 
 
@@ -254,7 +253,7 @@ def alert_receivers(ctx: Context) -> list[Finding]:
             validated.append(rel)
         else:
             findings.append(failed(f"amtool check-config rejects {rel}", location=rel,
-                                   evidence=f"$ {v.ran.command if v.ran else ''}\n{tool_message(v)}"))
+                                   evidence=v.shown()))
     if empty and not found:
         findings.append(failed("alert receivers without any channel: " + "; ".join(empty[:5]),
                                location=empty[0].split(":")[0]))
