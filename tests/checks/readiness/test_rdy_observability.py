@@ -179,8 +179,8 @@ def test_monitoring_as_code_passes(mvp: Path, tmp_path: Path) -> None:
 
 def have_validators() -> None:
     for tool in ("promtool", "amtool"):
-        require_service(tool, shutil.which(tool) is not None,
-                        "Debian prometheus / prometheus-alertmanager (scripts/services.sh up monitoring-tools)")
+        require_service(tool, shutil.which(tool) is not None, "Debian prometheus / "
+                        "prometheus-alertmanager (scripts/services.sh up monitoring-tools)")
 
 
 def test_reference_monitoring_is_validated() -> None:
