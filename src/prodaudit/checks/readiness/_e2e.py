@@ -143,6 +143,7 @@ class E2ERun:
     failures: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # errors outside tests (config, collection)
     log: str = ""
+    test_dir: str = ""  # repository-relative testDir (the report's file names are relative to it)
 
 
 def _node_modules(ctx: Context, version: str) -> Path:
@@ -190,7 +191,8 @@ def _collect(node: dict[str, Any], file: str, out: E2ERun, by_project: dict[str,
                 err = ((results[-1] or {}).get("error") or {}).get("message", "") or status
                 first = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()[:1]
                 if len(out.failures) < MAX_FAILURES:
-                    out.failures.append(f"[{pr.project}] {spec.get('file', file)}: {spec.get('title')}: "
+                    where = PurePosixPath(out.test_dir or ".") / str(spec.get("file", file))
+                    out.failures.append(f"[{pr.project}] {where}: {spec.get('title')}: "
                                         f"{(first or [''])[0][:200]}")
     for child in _items(node, "suites"):
         _collect(child, str(child.get("file") or file), out, by_project)
@@ -242,7 +244,7 @@ def run_suite(ctx: Context, suite: Suite) -> E2ERun:
                           timeout=r.e2e_timeout_seconds, env=env)
         out = E2ERun(suite.config, ran.command.replace(str(copy.parent), "<workspace>").replace(
             str(modules), "<cache>/node_modules"), ran.seconds, ran.returncode, ran.timed_out, [],
-            missing, log=ran.tail(2500).replace(str(copy.parent), "<workspace>"))
+            missing, log=ran.tail(2500).replace(str(copy.parent), "<workspace>"), test_dir=suite.test_dir)
         if report.is_file():
             _read_report(report, out)
     return out
