@@ -149,6 +149,8 @@ def coverage(ctx: Context) -> list[Finding]:
         raise Skip(exc.reason + note) from None
     if run.coverage is None:
         raise Skip(f"coverage not measured: {run.coverage_problem}{note}")
+    if run.tests == 0 or run.timed_out:
+        raise Skip(f"coverage not measured: the test run did not complete any test (RDY-045){note}")
     threshold = ctx.cfg.readiness.min_coverage_percent
     ctx.export("readiness.coverage", {"percent": round(run.coverage, 2), "command": run.command})
     what = (f"coverage {run.coverage:.1f}% measured by running the target's tests ({run.tests} tests "
@@ -201,8 +203,9 @@ def suite_passes(ctx: Context) -> list[Finding]:
                        f"{ctx.cfg.readiness.tests_timeout_seconds:.0f} s", location=run.project,
                        evidence=evidence)]
     if run.tests == 0:
-        return [failed(f"pytest ran no test (exit code {run.returncode})", location=run.project,
-                       evidence=evidence)]
+        why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
+        return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
+                       location=run.project, evidence=evidence)]
     findings: list[Finding] = []
     if run.failed:
         findings.append(failed(f"{_describe(run)}: {run.failed[0]}", location=run.project,
