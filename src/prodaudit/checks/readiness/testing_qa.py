@@ -155,6 +155,8 @@ def coverage(ctx: Context) -> list[Finding]:
     ctx.export("readiness.coverage", {"percent": round(run.coverage, 2), "command": run.command})
     what = (f"coverage {run.coverage:.1f}% measured by running the target's tests ({run.tests} tests "
             f"in {run.project}/)")
+    if run.service_failed:
+        what += f"; {len(run.service_failed)} of them failed for lack of a service (tests_env_file)"
     evidence = f"$ {run.command}\nenvironment: {run.environment}{note}"
     if run.coverage < threshold:
         return [failed(f"{what}: below {threshold:.0f}%", location=run.project, evidence=evidence)]
