@@ -172,7 +172,7 @@ class ReadinessConfig(_Section):
     load_users: int = Field(5, ge=1, le=200)
     load_seconds: float = Field(20.0, gt=0, le=600)
     load_max_requests: int = Field(400, ge=1, le=20000)
-    load_p95_ms: float = Field(1000.0, gt=0)
+    load_p95_ms: float | None = Field(None, gt=0)  # unset: p95 is reported, not judged
     load_max_error_percent: float = Field(1.0, ge=0, le=100)
     backup_command: str | None = None  # default: the repository's pg_dump script, else pg_dump
     restore_command: str | None = None  # {dump} {database_url}; default pg_restore / psql

@@ -368,11 +368,12 @@ def _judge_load(ctx: Context, run: LoadRun) -> list[Finding]:
     if run.error_percent > r.load_max_error_percent:
         findings.append(failed(f"{head}: error rate above {r.load_max_error_percent:g}%",
                                location=run.scenario, evidence=evidence))
-    if run.p95_ms is not None and run.p95_ms > r.load_p95_ms:
+    if r.load_p95_ms is not None and run.p95_ms is not None and run.p95_ms > r.load_p95_ms:
         findings.append(failed(f"{head}: p95 above {r.load_p95_ms:.0f} ms", location=run.scenario,
                                evidence=evidence))
-    return findings or [passed(f"{head} (budgets: p95 {r.load_p95_ms:.0f} ms, errors "
-                               f"{r.load_max_error_percent:g}%)", location=run.scenario, evidence=evidence)]
+    p95 = f"p95 {r.load_p95_ms:.0f} ms" if r.load_p95_ms is not None else "p95 reported, not judged"
+    return findings or [passed(f"{head} (budgets: {p95}, errors {r.load_max_error_percent:g}%)",
+                               location=run.scenario, evidence=evidence)]
 
 
 @check(
@@ -387,10 +388,12 @@ def _judge_load(ctx: Context, run: LoadRun) -> list[Finding]:
 )
 def load_run(ctx: Context) -> list[Finding]:
     """The audit runs the repository's Locust scenario headless against the live target:
-    ``readiness.load_users`` users for at most ``readiness.load_seconds`` and
+    ``readiness.load_users`` users (one more a second) for at most ``readiness.load_seconds`` and
     ``readiness.load_max_requests`` requests (a plugin stops the run at the budget), and
-    reports the p95 latency and the error rate against ``readiness.load_p95_ms`` and
-    ``readiness.load_max_error_percent``. A scenario that writes (POST/PUT/PATCH/DELETE) runs
+    reports the p95 latency and the error rate; an error rate above
+    ``readiness.load_max_error_percent`` fails, and so does a p95 above ``readiness.load_p95_ms``
+    when the release manager sets one (the latency target is the product's, not the audit's).
+    A scenario that writes (POST/PUT/PATCH/DELETE) runs
     only with ``--allow-mutations``; k6 scripts are "present, not executed" (k6 runs are not
     supported yet). Exclusive: nothing else runs meanwhile.
 
