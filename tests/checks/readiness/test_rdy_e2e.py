@@ -100,3 +100,10 @@ def test_comment_config_and_no_mutations_run_nothing(site: ReferenceTarget, mvp:
     r = run_rdy("RDY-032", target=site, repo=mvp, allow_mutations=True)["RDY-032"]
     assert_status(r, Status.SKIP)
     assert "no Playwright end-to-end suite with tests" in r.reason
+
+
+def test_old_playwright_pins_cannot_drive_firefox() -> None:
+    from prodaudit.checks.readiness._e2e import bidi_capable
+
+    assert [bidi_capable(v) for v in ("1.44.1", "1.56.0", "1.57.0", "1.65.1", "next")] == [
+        False, False, True, True, False]

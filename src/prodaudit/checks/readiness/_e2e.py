@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from prodaudit.browsers import Engine, installed_engines
 from prodaudit.checks.api import Context, InputError, Skip, load_json
 from prodaudit.checks.readiness._scan import parts
@@ -25,6 +27,8 @@ SPEC = re.compile(r"\.(spec|test)\.[cm]?[jt]sx?$")
 OTHER_CONFIG = re.compile(r"(^|/)(cypress\.config\.[cm]?[jt]s|cypress\.json|wdio\.conf\.[cm]?[jt]s|"
                           r"nightwatch\.conf\.[cm]?[jt]s)$")
 WRAPPER = "prodaudit-e2e.config.ts"
+#: the first Playwright release whose firefox.launch(channel="moz-firefox") speaks WebDriver BiDi
+BIDI_SINCE = Version("1.57.0")
 MAX_FAILURES = 20
 
 #: the audit's configuration around the repository's own: one project per installed engine,
@@ -66,6 +70,14 @@ class Suite:
     tests: tuple[str, ...]  # spec files
     version: str  # @playwright/test version to run with
     engines: tuple[str, ...]  # browser names the configuration declares (static)
+
+
+def bidi_capable(version: str) -> bool:
+    """Whether ``@playwright/test`` at ``version`` can drive Firefox over WebDriver BiDi."""
+    try:
+        return Version(version) >= BIDI_SINCE
+    except InvalidVersion:
+        return False
 
 
 def _declared_engines(text: str) -> tuple[str, ...]:
@@ -224,6 +236,10 @@ def run_suite(ctx: Context, suite: Suite) -> E2ERun:
     modules = _node_modules(ctx, suite.version)
     with workspace(ctx.repo) as copy:
         engines, missing = installed_engines(r.chromium_path, r.firefox_path, copy.parent / "bin")
+        if not bidi_capable(suite.version) and any(e.name == "firefox" for e in engines):
+            engines = [e for e in engines if e.name != "firefox"]
+            missing.insert(0, f"firefox: @playwright/test {suite.version} (pinned) predates Firefox over "
+                           f"WebDriver BiDi ({BIDI_SINCE}+), the only way to drive a system Firefox")
         if not engines:
             raise Skip("no browser engine installed: " + "; ".join(missing))
         config = copy / suite.config
