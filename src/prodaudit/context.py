@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
 import time
@@ -18,6 +17,7 @@ from prodaudit.auth import AuthError, AuthSession, credentials_from_env, login
 from prodaudit.config import AuditConfig
 from prodaudit.files import FileIndex
 from prodaudit.http import Http, join_url
+from prodaudit.interrupt import RUN_LABEL, run_cleanups
 from prodaudit.openapi import OpenAPIDoc, OpenAPIError, discover
 from prodaudit.outcome import Skip
 from prodaudit.redact import Redactor
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DOCKER_PROBE_SECONDS = 15.0
+CLEANUP_SECONDS = 300.0  # every registered cleanup of a run together (less after an interrupt)
 
 
 class Context:
@@ -65,7 +66,7 @@ class Context:
         self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
         self._sessions: dict[str, AuthSession] = {}
-        self._cleanups: list[Callable[[], None]] = []
+        self._cleanups: list[tuple[Callable[[], None], str]] = []
         self.redact.register_env(self.profile_env)
         self.redact.register_env(self.target_env)
 
@@ -112,18 +113,20 @@ class Context:
             raise value
         return value
 
-    def on_close(self, cleanup: Callable[[], None]) -> None:
-        """Register a cleanup (remove an image the audit built ...) run by ``close()``."""
+    def on_close(self, cleanup: Callable[[], None], leftover: str = "") -> None:
+        """Register a cleanup (remove an image the audit built ...) run by ``close()``;
+        ``leftover`` says what stays behind, and how to remove it, if it cannot run in time."""
         with self._lock:
-            self._cleanups.append(cleanup)
+            self._cleanups.append((cleanup, leftover or f"objects of run {self.run_id} "
+                                   f"(label {RUN_LABEL}={self.run_id})"))
 
     def close(self) -> None:
-        """Run the registered cleanups, newest first, once; failures never propagate."""
+        """Run the registered cleanups, newest first, once; failures never propagate. Bounded:
+        CLEANUP_SECONDS in all, less after an interrupt (what did not finish is reported)."""
         with self._lock:
             cleanups, self._cleanups = self._cleanups[::-1], []
-        for cleanup in cleanups:
-            with contextlib.suppress(Exception):  # best effort: never hides the results
-                cleanup()
+        if cleanups:
+            run_cleanups(cleanups, CLEANUP_SECONDS)
 
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""

@@ -148,7 +148,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
         status, reason = Status.ERROR, f"check crashed: {type(exc).__name__}: {exc}{where}"
-    red = ctx.redact
+    red = ctx.redact  # memoised per text: the final pass (governance) does not redo this work
     findings = [
         Finding(
             status=f.status,

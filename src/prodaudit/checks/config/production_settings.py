@@ -13,6 +13,7 @@ from prodaudit.product.compose import compose_projects
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.envgraph import python_source_file
+from prodaudit.redact import quote_line
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
@@ -132,7 +133,7 @@ def entry_points(ctx: Context) -> list[Finding]:
                 if m:
                     out.append(failed(f"{ins.name} runs a development server "
                                       f"({m.group(0).strip()})", location=df.loc(ins.line),
-                                      evidence=ins.content.strip()[:300]))
+                                      evidence=_quoted(ins.content)))
     for p in compose_projects(ctx):
         for sname, svc in p.services.items():
             for key in ("command", "entrypoint"):
@@ -144,7 +145,7 @@ def entry_points(ctx: Context) -> list[Finding]:
                 if m:
                     out.append(failed(f"service {sname} {key} runs a development server "
                                       f"({m.group(0).strip()}){p.note}",
-                                      location=p.loc("services", sname, key), evidence=cmd[:300]))
+                                      location=p.loc("services", sname, key), evidence=_quoted(cmd)))
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1].lower()
         if name in ENTRY_NAMES or name.startswith("procfile"):
@@ -154,7 +155,7 @@ def entry_points(ctx: Context) -> list[Finding]:
                 m = DEV_CMD_RE.search(line)
                 if m and not line.lstrip().startswith("#"):
                     out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
-                                      location=f"{rel}:{i}", evidence=line.strip()[:300]))
+                                      location=f"{rel}:{i}", evidence=_quoted(line)))
         elif python_source_file(rel):
             src = ctx.read(rel)
             if src and ".run(" in src:
@@ -167,6 +168,13 @@ def entry_points(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"{looked} entry point(s) checked: no dev server or auto-reload"))
     return out
+
+
+def _quoted(text: str) -> str:
+    """A bounded window of a command around its dev-server part, credentials masked."""
+    text = text.strip()
+    m = DEV_CMD_RE.search(text)
+    return quote_line(text, m.start(), m.end()) if m else quote_line(text)
 
 
 def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:
