@@ -6,7 +6,7 @@ share it). Unit tests of the lock readers need no network."""
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,8 @@ IDS = ["RDY-045", "RDY-041"]
 
 
 def _need_python_tools() -> None:
-    require_service("pip", shutil.which("pip3") is not None or shutil.which("pip") is not None,
-                    "pip is needed to build the target's environment")
+    require_service("venv", importlib.util.find_spec("ensurepip") is not None,
+                    "python3-venv (ensurepip) is needed to build the target's environment")
 
 
 @pytest.fixture(scope="module")
