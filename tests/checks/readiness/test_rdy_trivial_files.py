@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from conftest_services import require_service
+from helpers import describe
 from rdy_helpers import IGNORE, run_rdy, write
 
 from prodaudit.config import PROJECT_ROOT
@@ -47,7 +48,7 @@ def test_trivial_files_turn_no_check_into_pass(tmp_path: Path) -> None:
     newly_verified = [i for i in IDS if after[i].verified_pass and not before[i].verified_pass]
     assert not newly_verified
     # and the trivial files are named where a check judges them
-    assert after["RDY-084"].status is Status.FAIL  # empty locustfile: cannot load anything
-    assert after["RDY-044"].status is Status.FAIL  # a comment config has no tests
-    assert after["RDY-055"].status is Status.FAIL  # {"panels": []}
+    assert after["RDY-084"].status is Status.FAIL, describe(after["RDY-084"])  # empty locustfile
+    assert after["RDY-044"].status is Status.FAIL, describe(after["RDY-044"])  # a comment config
+    assert after["RDY-055"].status is Status.FAIL, describe(after["RDY-055"])  # {"panels": []}
     assert "coverage.xml not used as evidence" in after["RDY-041"].reason
