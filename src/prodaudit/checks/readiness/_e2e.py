@@ -11,7 +11,7 @@ import importlib.metadata
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -68,7 +68,7 @@ class Suite:
     config: str  # repository-relative path of playwright.config.*
     test_dir: str  # repository-relative
     tests: tuple[str, ...]  # spec files
-    version: str  # @playwright/test version to run with
+    version: str  # @playwright/test version the repository pins ('' when it does not)
     engines: tuple[str, ...]  # browser names the configuration declares (static)
 
 
@@ -107,7 +107,7 @@ def _pinned_version(ctx: Context, directory: PurePosixPath) -> str:
                     m = re.search(r"\d+\.\d+\.\d+", str(spec or ""))
                     if m:
                         return m.group(0)
-    return importlib.metadata.version("playwright")  # the Python release of the same version
+    return ""  # not pinned: the run uses the release of the audit's own Playwright for Python
 
 
 def suites(ctx: Context) -> list[Suite]:
@@ -233,6 +233,12 @@ def _read_report(path: Path, out: E2ERun) -> None:
 def run_suite(ctx: Context, suite: Suite) -> E2ERun:
     """Run ``suite`` once in every installed engine against the live frontend, bounded."""
     r = ctx.cfg.readiness
+    if not suite.version:
+        try:
+            suite = replace(suite, version=importlib.metadata.version("playwright"))
+        except importlib.metadata.PackageNotFoundError:
+            raise Skip("@playwright/test is not pinned by the repository and Playwright for Python "
+                       "is not installed to choose a release: install prodaudit[browser]") from None
     modules = _node_modules(ctx, suite.version)
     with workspace(ctx.repo) as copy:
         engines, missing = installed_engines(r.chromium_path, r.firefox_path, copy.parent / "bin")
