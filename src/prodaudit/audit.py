@@ -110,7 +110,8 @@ def run_audit(
             with make_progress(len(specs), quiet) as hook:
                 results = interrupt.run_async(run_checks(specs, ctx, hook))
             results += list(extra_results)
-        run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id)
+        run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
+                        requests=ctx.http.ledger.to_dict())
         report_dir = None
         if write:
             from prodaudit.report import write_reports
@@ -145,6 +146,8 @@ def build_run(
     started: str,
     suites: list[str],
     run_id: str | None = None,
+    *,
+    requests: dict[str, Any] | None = None,
 ) -> AuditRun:
     from prodaudit.governance import apply_governance, redact_result
 
@@ -173,4 +176,5 @@ def build_run(
         decision=decision,
         facts=redactor.redact_obj(facts),
         extras=redactor.redact_obj(extras),
+        requests=redactor.redact_obj(requests or {}),
     )

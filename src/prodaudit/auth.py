@@ -198,11 +198,12 @@ def login_body_kinds(doc: OpenAPIDoc | None, cfg: AuthConfig, url: str) -> list[
 async def login_attempt(
     http: Http, url: str, kind: str, field_name: str, username: str, password: str
 ) -> Exchange:
-    """One login request (``kind`` "form" or "json"); the exchange, whatever its status."""
+    """One login request (``kind`` "form" or "json"); the exchange, whatever its status. A login
+    is the one unsafe request a read-only audit sends (``login=True``)."""
     payload = {field_name: username, "password": password}
     if kind == "form":
-        return await http.request("POST", url, data=payload)
-    return await http.request("POST", url, json=payload)
+        return await http.request("POST", url, data=payload, login=True)
+    return await http.request("POST", url, json=payload, login=True)
 
 
 def find_endpoint(

@@ -46,8 +46,26 @@ class AuthConfig(_Section):
 
 
 class ProbeConfig(_Section):
+    """Bounds and limits of every live probe, enforced in the HTTP layer (``http.py``)."""
+
+    # one check's probe budget (count, and seconds of sending from its first request)
     max_requests: int = Field(50, ge=1, le=10_000)
     max_seconds: float = Field(20.0, gt=0, le=600)
+    # the budget of an OpenAPI operation sweep (FUN-011–013): operations per check
+    max_operations: int = Field(200, ge=1, le=10_000)
+    # potentially billable calls of LLM endpoints in the whole run
+    max_llm_calls: int = Field(100, ge=0, le=10_000)
+    # glob patterns on URL paths no request of the audit may reach, whatever its method
+    # (e.g. ["/createdb", "/admin/*"]); relative to the base URL's path or absolute
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("exclude")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            if not pattern.startswith(("/", "*")):
+                raise ValueError(f"{pattern!r}: a path pattern starts with / (or *)")
+        return v
 
 
 class JwtConfig(_Section):
@@ -98,7 +116,12 @@ class LlmConfig(_Section):
 
 class DockerConfig(_Section):
     image_size_budget_mb: float = Field(600.0, gt=0)
+    # BASE_IMAGE of the builds; unset: PRODAUDIT_BASE_IMAGE, else the Dockerfile's default, else
+    # (no registry answers) local_base_image when the engine has it (checks/deployment/_base_image.py)
     base_image: str | None = None
+    local_base_image: str | None = "prodaudit/python-base:bookworm"
+    # Ctrl-C or the run's end: each cleanup phase (stop, down, remove labelled objects) is bounded
+    cleanup_timeout_seconds: float = Field(60.0, gt=0, le=900)
     build_args: dict[str, str] = Field(default_factory=dict)
     service: str | None = None  # the API service (default: detected, prodaudit.product.services)
     up_timeout_seconds: float = Field(240.0, gt=0)

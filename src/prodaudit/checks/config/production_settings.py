@@ -1,5 +1,5 @@
-"""CFG-030–039: application settings for production — debug/dev modes, dev servers and
-auto-reload in entry points, database and Redis URLs, LLM mock mode, API docs exposure."""
+"""CFG-030–039: application settings for production — debug/dev modes, database and Redis URLs,
+LLM mock mode, API docs exposure (dev servers in entry points, CFG-031: entry_points.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ import re
 from urllib.parse import urlsplit
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
-from prodaudit.product.compose import compose_projects
-from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.envgraph import python_source_file
-from prodaudit.redact import quote_line
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
@@ -24,15 +21,6 @@ ENV_NAME_RE = re.compile(
 DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing"})
 DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
                          r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
-DEV_CMD_RE = re.compile(
-    r"(--reload\b|\bfastapi\s+dev\b|\bflask\s+run\b|manage\.py\s+runserver|\bnpm\s+run\s+dev\b|"
-    r"\byarn\s+dev\b|\bpnpm\s+dev\b|\breact-scripts\s+start\b|\bng\s+serve\b|\bnpm\s+start\b|"
-    r"\bvite(\s|\"|'|$)(?!\s*build)(?!\s*preview)|--debug\b)"
-)
-ENTRY_NAMES = ("procfile", "entrypoint.sh", "docker-entrypoint.sh", "start.sh", "run.sh",
-               "prestart.sh", "start-prod.sh", "gunicorn.conf.py")
-
-
 def _production_like(ctx: Context) -> None:
     if ctx.cfg.profile == "development":
         raise Skip("development profile: production settings not applicable")
@@ -84,97 +72,6 @@ def _calls(text: str) -> list[ast.Call]:
     except SyntaxError:
         return []
     return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
-
-
-def _dev_server_calls(rel: str, text: str) -> list[tuple[int, str]]:
-    """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
-    out = []
-    for node in _calls(text):
-        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "run"):
-            continue
-        owner = ast.unparse(node.func.value)
-        kws = {k.arg: k.value for k in node.keywords if k.arg}
-        for key in ("debug", "reload", "use_reloader"):
-            v = kws.get(key)
-            if isinstance(v, ast.Constant) and v.value is True:
-                out.append((node.lineno, f"{owner}.run({key}=True)"))
-        host = kws.get("host")
-        if (owner not in ("uvicorn", "asyncio", "subprocess") and isinstance(host, ast.Constant)
-                and host.value == "0.0.0.0"):  # noqa: S104 - the value we look for
-            out.append((node.lineno, f'{owner}.run(host="0.0.0.0"): the development server on '
-                                     "every interface"))
-    return out
-
-
-@check("CFG-031", "Production entry points run no dev server or auto-reload",
-       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "3.1.3"),
-       references=("CWE-489",))
-def entry_points(ctx: Context) -> list[Finding]:
-    """Dockerfile ``CMD``/``ENTRYPOINT``, Compose ``command:``/``entrypoint:``, Procfiles and
-    start scripts use no ``--reload``, ``fastapi dev``, ``flask run``, ``runserver``, ``npm run
-    dev``/``vite`` dev servers; Python code has no ``app.run(debug=True)``, ``app.run(host=
-    "0.0.0.0")`` or ``uvicorn.run(reload=True)``.
-
-    Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
-    framework development servers are single-threaded, unhardened and often expose debuggers.
-
-    Remediation: run ``uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers N`` (or
-    gunicorn with uvicorn workers) without ``--reload``; serve the frontend's built ``dist/``
-    with a static server.
-    """
-    _production_like(ctx)
-    out: list[Finding] = []
-    looked = 0
-    for df in dockerfiles(ctx):
-        for ins in df.instructions:
-            if ins.name in ("CMD", "ENTRYPOINT"):
-                looked += 1
-                m = DEV_CMD_RE.search(ins.value)
-                if m:
-                    out.append(failed(f"{ins.name} runs a development server "
-                                      f"({m.group(0).strip()})", location=df.loc(ins.line),
-                                      evidence=_quoted(ins.content)))
-    for p in compose_projects(ctx):
-        for sname, svc in p.services.items():
-            for key in ("command", "entrypoint"):
-                if key not in svc or svc[key] is None:
-                    continue
-                looked += 1
-                cmd = svc[key] if isinstance(svc[key], str) else " ".join(map(str, svc[key]))
-                m = DEV_CMD_RE.search(cmd)
-                if m:
-                    out.append(failed(f"service {sname} {key} runs a development server "
-                                      f"({m.group(0).strip()}){p.note}",
-                                      location=p.loc("services", sname, key), evidence=_quoted(cmd)))
-    for rel in ctx.files.files:
-        name = rel.rsplit("/", 1)[-1].lower()
-        if name in ENTRY_NAMES or name.startswith("procfile"):
-            text = ctx.read(rel) or ""
-            looked += 1
-            for i, line in enumerate(text.splitlines(), 1):
-                m = DEV_CMD_RE.search(line)
-                if m and not line.lstrip().startswith("#"):
-                    out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
-                                      location=f"{rel}:{i}", evidence=_quoted(line)))
-        elif python_source_file(rel):
-            src = ctx.read(rel)
-            if src and ".run(" in src:
-                for lineno, what in _dev_server_calls(rel, src):
-                    looked += 1
-                    out.append(failed(f"{what}", location=f"{rel}:{lineno}"))
-    if not looked and not out:
-        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
-                   "start script)")
-    if not out:
-        out.append(passed(f"{looked} entry point(s) checked: no dev server or auto-reload"))
-    return out
-
-
-def _quoted(text: str) -> str:
-    """A bounded window of a command around its dev-server part, credentials masked."""
-    text = text.strip()
-    m = DEV_CMD_RE.search(text)
-    return quote_line(text, m.start(), m.end()) if m else quote_line(text)
 
 
 def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:
