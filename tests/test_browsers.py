@@ -4,10 +4,10 @@ system Firefox ESR over WebDriver BiDi through the relay (a real browser, a real
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from pathlib import Path
 
-import pytest
 from conftest_services import chromium_path, require_service
 
 from prodaudit.bidi_shim import answer_locally
@@ -36,7 +36,8 @@ def test_engines_are_what_is_installed(tmp_path: Path) -> None:
 def test_playwright_drives_firefox_esr_through_the_relay(tmp_path: Path) -> None:
     require_service("firefox", FIREFOX.is_file(), "Debian firefox-esr (scripts/services.sh up firefox)")
     require_service("chromium", chromium_path() is not None, "Debian chromium")
-    pytest.importorskip("playwright")
+    require_service("playwright", importlib.util.find_spec("playwright") is not None,
+                    "the browser extra (pip install 'prodaudit[browser]')")
     engines, _ = installed_engines(Path(chromium_path() or ""), FIREFOX, tmp_path)
     assert [e.name for e in engines] == ["chromium", "firefox"]
     page_html = ("data:text/html,<h1>hi</h1><input id=x><button onclick=\"console.error("
