@@ -121,6 +121,31 @@ def test_comment_only_playwright_config_is_no_setup(mvp: Path) -> None:
     assert "has no test files" in messages(r)
 
 
+def test_unit_tests_are_not_playwright_specs(mvp: Path) -> None:
+    """Jest/Vitest unit tests share Playwright's default testMatch (``*.test.tsx``): a comment-only
+    config next to them is still no end-to-end setup."""
+    strip_tests(mvp)
+    write(mvp / "playwright.config.ts", "// browsers: chromium, firefox, webkit\n")
+    write(mvp / "frontend" / "src" / "__tests__" / "home.test.tsx",
+          "import { render, screen } from '@testing-library/react';\n"
+          "test('renders', () => { render(<p>hi</p>); expect(screen.getByText('hi')); });\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.FAIL)
+    assert ("has no test files under . (1 *.test/*.spec file(s) there, e.g. "
+            "frontend/src/__tests__/home.test.tsx, do not use @playwright/test)") in messages(r)
+
+
+def test_spec_using_playwright_through_fixtures_counts(mvp: Path) -> None:
+    with_tests(mvp)
+    write(mvp / "e2e" / "fixtures.ts", "import { test as base } from '@playwright/test';\n"
+          "export const test = base.extend({});\nexport { expect } from '@playwright/test';\n")
+    write(mvp / "e2e" / "login.spec.ts", "import { test, expect } from './fixtures';\n"
+          "test('user logs in', async ({ page }) => { await page.goto('/'); });\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.PASS)
+    assert "1 test file(s)" in messages(r)
+
+
 def test_untested_routes_and_single_browser(mvp: Path) -> None:
     with_tests(mvp)
     write(mvp / "tests" / "test_api.py", "def test_health(client):\n"

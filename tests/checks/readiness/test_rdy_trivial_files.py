@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest_services import require_service
 from helpers import describe
 from rdy_helpers import IGNORE, run_rdy, write
@@ -17,7 +18,9 @@ from prodaudit.config import PROJECT_ROOT
 from prodaudit.model import Status
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "field"
-PROJECT = "miguelgrinberg__microblog-api"
+#: a Flask API, and a FastAPI + React template whose Jest unit tests (``*.test.tsx``) match
+#: Playwright's default testMatch
+PROJECTS = ["miguelgrinberg__microblog-api", "Buuntu__fastapi-react"]
 #: the checks this issue made observe or validate (RDY-032/085 need a live product: SKIP here)
 IDS = ["RDY-040", "RDY-041", "RDY-044", "RDY-045", "RDY-053", "RDY-055", "RDY-056", "RDY-057",
        "RDY-059", "RDY-084", "RDY-091", "RDY-095", "RDY-032", "RDY-085"]
@@ -32,10 +35,11 @@ TRIVIAL = {
 }
 
 
-def test_trivial_files_turn_no_check_into_pass(tmp_path: Path) -> None:
-    source = CORPUS / PROJECT
+@pytest.mark.parametrize("project", PROJECTS)
+def test_trivial_files_turn_no_check_into_pass(tmp_path: Path, project: str) -> None:
+    source = CORPUS / project
     require_service("field corpus", source.is_dir(), f"{source} is absent (../shared/field in CI)")
-    repo = tmp_path / PROJECT
+    repo = tmp_path / project
     shutil.copytree(source, repo, ignore=IGNORE)
     cfg = {"readiness": {"run_tests": False}}  # the suite run is tested elsewhere; SKIP both times
     before = run_rdy(IDS, repo=repo, **cfg)

@@ -70,6 +70,8 @@ class Suite:
     tests: tuple[str, ...]  # spec files
     version: str  # @playwright/test version the repository pins ('' when it does not)
     engines: tuple[str, ...]  # browser names the configuration declares (static)
+    #: files matching Playwright's default testMatch that do not use its runner (unit tests)
+    not_playwright: tuple[str, ...] = ()
 
 
 def bidi_capable(version: str) -> bool:
@@ -110,9 +112,34 @@ def _pinned_version(ctx: Context, directory: PurePosixPath) -> str:
     return ""  # not pinned: the run uses the release of the audit's own Playwright for Python
 
 
+#: Playwright's test runner, imported by a spec or by the fixtures module it imports
+RUNNER = re.compile(r"""['"](@playwright/test|@playwright/experimental-ct-[\w-]+|playwright-test)['"]""")
+RELATIVE = re.compile(r"""(?:from|import|require\()\s*['"](\.{1,2}/[^'"]+)['"]""")
+_SOURCE_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts",
+                    "/index.ts", "/index.js")
+
+
+def uses_runner(ctx: Context, rel: str, known: frozenset[str]) -> bool:
+    """Whether the file matched by Playwright's default ``testMatch`` is a Playwright test: it
+    imports ``@playwright/test`` itself or through a relative module (fixtures). Jest and Vitest
+    unit tests share the ``*.test.*`` names; Playwright cannot run them."""
+    text = (ctx.read(rel) or "")[:20000]
+    if RUNNER.search(text):
+        return True
+    here = PurePosixPath(rel).parent
+    for target in RELATIVE.findall(text)[:20]:
+        base = os.path.normpath(str(here / target))
+        module = next((base + x for x in _SOURCE_SUFFIXES if base + x in known), None)
+        if module is not None and RUNNER.search((ctx.read(module) or "")[:20000]):
+            return True
+    return False
+
+
 def suites(ctx: Context) -> list[Suite]:
-    """Playwright configurations and the spec files under their ``testDir``."""
+    """Playwright configurations and the Playwright spec files under their ``testDir`` (files
+    that match its default ``testMatch`` but do not use its runner are left out)."""
     out: list[Suite] = []
+    known = frozenset(ctx.files.files)
     for rel in ctx.files.files:
         if not CONFIG.search(rel) or "node_modules" in parts(rel):
             continue
@@ -122,9 +149,11 @@ def suites(ctx: Context) -> list[Suite]:
         directory = PurePosixPath(rel).parent
         test_dir = PurePosixPath(os.path.normpath(directory / (m.group(1) if m else ".")))
         prefix = "" if str(test_dir) == "." else f"{test_dir}/"
-        tests = tuple(f for f in ctx.files.files if f.startswith(prefix) and SPEC.search(f)
-                      and "node_modules" not in parts(f))
-        out.append(Suite(rel, str(test_dir), tests, _pinned_version(ctx, directory), _declared_engines(code)))
+        matched = [f for f in ctx.files.files if f.startswith(prefix) and SPEC.search(f)
+                   and "node_modules" not in parts(f)]
+        tests = tuple(f for f in matched if uses_runner(ctx, f, known))
+        out.append(Suite(rel, str(test_dir), tests, _pinned_version(ctx, directory),
+                         _declared_engines(code), tuple(f for f in matched if f not in tests)))
     return out
 
 

@@ -351,9 +351,11 @@ def error_paths_and_mocks(ctx: Context) -> list[Finding]:
 )
 def e2e_setup(ctx: Context) -> list[Finding]:
     """The repository has an end-to-end test setup — a Playwright configuration whose
-    ``testDir`` holds spec files, a Cypress/WebdriverIO/Nightwatch configuration, or Playwright/
-    Cypress tests — and its Playwright projects declare more than one browser engine (code, not
-    comments, is read). This is "present, not executed": RDY-032 runs the suite.
+    ``testDir`` holds spec files that use its runner (``@playwright/test``, directly or through a
+    fixtures module; Jest/Vitest unit tests named ``*.test.*`` do not count), a Cypress/
+    WebdriverIO/Nightwatch configuration, or Playwright/Cypress tests — and its Playwright
+    projects declare more than one browser engine (code, not comments, is read). This is
+    "present, not executed": RDY-032 runs the suite.
 
     Unit and API tests do not show that a user can register, log in and use the product in a
     browser; end-to-end tests of the critical journeys do.
@@ -373,8 +375,11 @@ def e2e_setup(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     for s in pw:
         if not s.tests:
+            left_out = (f" ({len(s.not_playwright)} *.test/*.spec file(s) there, e.g. "
+                        f"{s.not_playwright[0]}, do not use @playwright/test)"
+                        if s.not_playwright else "")
             findings.append(failed(f"Playwright configuration {s.config} has no test files under "
-                                   f"{s.test_dir}", location=s.config))
+                                   f"{s.test_dir}{left_out}", location=s.config))
     engines = sorted({e for s in pw for e in s.engines})
     if not e2e_tests and not any(s.tests for s in pw):
         findings.append(warned(f"end-to-end configuration {configs[0]} but no end-to-end tests",
