@@ -404,6 +404,11 @@ class Context:
         async def probe() -> str | None:
             if not url:
                 return missing
+            # a target the audit starts in the background answers once it is up: any check
+            # (also one that declares only "repo") probes it after that, never before
+            started = await self.target_started()
+            if started:
+                return started
             with probe_scope(SETUP, self.setup_budget):
                 try:
                     ex = await self.http.get(url + "/", timeout=min(5.0, self.cfg.request_timeout))
