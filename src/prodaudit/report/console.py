@@ -155,11 +155,23 @@ def decision_screen(run: AuditRun) -> RenderableType:
     tail = Text("\n")
     tail.append(f"Met: {s.passed} of {s.total} checks.", style="green")
     parts.append(tail)
+    parts.append(coverage_line(run))
     decision = Text("Decision: ")
     decision.append(f" {s.verdict} ", style=VERDICT_STYLE.get(s.verdict, "bold"))
     decision.append(f" (exit {run.decision.exit_code})")
     parts.append(decision)
     return Group(*parts)
+
+
+def coverage_line(run: AuditRun) -> Text:
+    """The checklist's evidence figures (issue 18): how strongly this run checked the items."""
+    from prodaudit.report.checklist_view import build_checklist
+
+    cl = build_checklist(run)
+    line = Text("Checklist coverage: ")
+    line.append(cl.coverage_line, style="bold")
+    line.append(f" ({cl.counts['pass']} verified; can reach {cl.reach_line})", style="dim")
+    return line
 
 
 def to_text(run: AuditRun, width: int = PIPE_WIDTH, color: bool = False) -> str:

@@ -7,7 +7,8 @@ import re
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
-from prodaudit.checks.readiness._scan import find_doc_topic, parts
+from prodaudit.checks.readiness._docs import judge_document
+from prodaudit.checks.readiness._scan import parts
 from prodaudit.product.database import pg_connect
 
 
@@ -257,15 +258,8 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
 
 
 def _doc_check(ctx: Context, pattern: str, what: str) -> list[Finding]:
-    hits = find_doc_topic(ctx, pattern)
-    if not hits:
-        return [failed(f"no {what} in the documentation")]
-    return [
-        passed(
-            f"{what}: " + "; ".join(f"{h.what} ({h.location})" for h in hits[:4]),
-            location=hits[0].location,
-        )
-    ]
+    # a procedure counts when it says what to do; a heading alone is present (issue 18, _docs.py)
+    return judge_document(ctx, what, pattern, pattern)
 
 
 @check(
