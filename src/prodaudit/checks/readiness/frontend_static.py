@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._scan import FrontendSources, frontend_sources, line_of
 
 _NET_CALL = re.compile(
@@ -292,9 +302,12 @@ _STATE_LIBS = {
     checklist=("1.2.2",),
 )
 def state_management(ctx: Context) -> list[Finding]:
-    """The frontend depends on at most one global state-management library (Redux, Zustand,
-    MobX, Recoil, Jotai, Valtio, XState, Pinia, Vuex, Effector), judged from ``package.json`` and
-    imports.
+    """The frontend uses at most one global state-management library (Redux, Zustand, MobX,
+    Recoil, Jotai, Valtio, XState, Pinia, Vuex, Effector) and creates one Redux store, judged
+    from the sources' imports and ``package.json``. Two libraries imported by the sources, or two
+    stores, FAIL; two declared in ``package.json`` but not both imported WARN. With no store
+    library the pass is on presence only (component state and context: consistency is for a
+    person to judge).
 
     Two state libraries mean two sources of truth for the same data and two ways to update it.
 
@@ -303,22 +316,45 @@ def state_management(ctx: Context) -> list[Finding]:
     """
     src = _sources(ctx)
     deps = src.dependencies()
-    imported = {
-        m.group(1)
-        for t in src.files.values()
-        for m in re.finditer(r"""from\s+["'](@?[\w./-]+)["']""", t)
-    }
-    used = sorted(
-        name for name, pkgs in _STATE_LIBS.items() if any(p in deps or p in imported for p in pkgs)
-    )
-    if len(used) > 1:
-        where = next(iter(src.package_json), next(iter(src.files)))
-        return [
-            warned(
-                f"{len(used)} state-management libraries in use: {', '.join(used)}", location=where
-            )
+    where: dict[str, str] = {}  # library -> first import location
+    stores: list[str] = []
+    for rel, text in src.files.items():
+        for m in _IMPORT_FROM.finditer(text):
+            name = m.group(1).split("/")
+            package = "/".join(name[:2] if name[0].startswith("@") else name[:1])
+            lib = next((n for n, pkgs in _STATE_LIBS.items() if package in pkgs), None)
+            if lib is not None:
+                where.setdefault(lib, f"{rel}:{line_of(text, m.start())}")
+        stores += [f"{rel}:{line_of(text, m.start())}" for m in _STORE.finditer(text)]
+    declared = sorted(n for n, pkgs in _STATE_LIBS.items() if any(p in deps for p in pkgs))
+    findings: list[Finding] = []
+    if len(where) > 1:
+        findings += [
+            failed(f"state library {lib} imported here while the frontend also uses "
+                   f"{', '.join(sorted(set(where) - {lib}))}: two sources of truth", location=loc)
+            for lib, loc in sorted(where.items())
         ]
-    return [passed(f"state management: {used[0] if used else 'component state / context only'}")]
+    if len(stores) > 1:
+        findings.append(failed(f"{len(stores)} Redux stores created ({', '.join(stores[:4])}): "
+                               "one store per app", location=stores[0]))
+    if findings:
+        return findings
+    if len(declared) > 1:
+        pkg = next(iter(src.package_json), next(iter(src.files)))
+        return [warned(f"{len(declared)} state-management libraries declared in package.json: "
+                       f"{', '.join(declared)} ({', '.join(sorted(where)) or 'none'} imported)",
+                       location=pkg)]
+    if where:
+        [(lib, loc)] = where.items()
+        return [passed(f"one state-management library: {lib} (first imported at {loc}); "
+                       f"{len(stores) or 'no'} Redux store", location=loc)]
+    return [passed("no global store library imported (component state / context only): "
+                   "consistency not judged" + (f"; {declared[0]} declared but not imported"
+                                               if declared else ""),
+                   level=Evidence.PRESENT)]
+
+
+_STORE = re.compile(r"(?<![\w.])(createStore|configureStore|legacy_createStore)\s*\(")
 
 
 _XSS_SINK = re.compile(
