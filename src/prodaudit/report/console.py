@@ -171,6 +171,11 @@ def coverage_line(run: AuditRun) -> Text:
     line = Text("Checklist coverage: ")
     line.append(cl.coverage_line, style="bold")
     line.append(f" ({cl.counts['pass']} verified; can reach {cl.reach_line})", style="dim")
+    raw = run.extras.get("repository_config")
+    ignored = raw.get("ignored") if isinstance(raw, dict) else None
+    if ignored:
+        keys = ", ".join(str(i.get("key")) for i in ignored if isinstance(i, dict))
+        line.append(f"\nSet by the audited repository and ignored: {keys}", style="yellow")
     return line
 
 
