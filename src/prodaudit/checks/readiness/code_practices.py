@@ -47,6 +47,7 @@ _TASKS = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.1.7",),
+    evidence=Evidence.PARSED,
 )
 def background_work(ctx: Context) -> list[Finding]:
     """``async def`` functions of the backend make no blocking calls (``time.sleep``,
@@ -166,6 +167,7 @@ _RAW_BODY = re.compile(r"^(request|req)\.(json|body|form|stream)$")
     needs=("repo",),
     checklist=("1.3.3",),
     references=("OWASP API3:2023", "CWE-20"),
+    evidence=Evidence.PARSED,
 )
 def typed_bodies(ctx: Context) -> list[Finding]:
     """Route handlers take their input as typed parameters (Pydantic models, annotated query and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
@@ -81,6 +81,7 @@ def _model_columns(m: PyModule, cls: ast.ClassDef) -> tuple[set[str], bool, list
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.1.4", "3.2.2", "7.3.4"),
+    evidence=Evidence.PARSED,
 )
 def model_indexes(ctx: Context) -> list[Finding]:
     """Every ORM model (SQLAlchemy/SQLModel class with ``__tablename__``) has a primary key, and

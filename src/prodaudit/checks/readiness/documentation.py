@@ -44,6 +44,7 @@ _README_SECTIONS = {
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("6.1.1", "6.2.2"),
+    evidence=Evidence.PARSED,
 )
 def readme(ctx: Context) -> list[Finding]:
     """The repository root has a README with sections (headings) for setup/installation,
@@ -104,6 +105,7 @@ def readme(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("6.1.2",),
+    evidence=Evidence.OBSERVED,
 )
 async def api_docs(ctx: Context) -> list[Finding]:
     """Every operation of the OpenAPI document has a summary or description, and documents at
@@ -332,6 +334,7 @@ for _t in TOPICS:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("6.2.4",),
+    evidence=Evidence.PARSED,
 )
 def docstrings(ctx: Context) -> list[Finding]:
     """The share of public modules, classes and functions of the backend with a docstring is at

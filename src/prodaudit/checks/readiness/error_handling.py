@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
@@ -95,6 +95,7 @@ def _app_exceptions(ctx: Context) -> tuple[dict[str, tuple[list[str], str]], dic
     needs=("repo",),
     checklist=("1.1.2",),
     references=("CWE-209", "CWE-755"),
+    evidence=Evidence.PARSED,
 )
 def exception_handlers(ctx: Context) -> list[Finding]:
     """The application registers exception handlers (``@app.exception_handler`` /

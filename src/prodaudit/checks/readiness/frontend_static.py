@@ -58,6 +58,7 @@ def _net_files(src: FrontendSources) -> dict[str, list[int]]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.4",),
+    evidence=Evidence.PARSED,
 )
 def api_client(ctx: Context) -> list[Finding]:
     """Network calls of the frontend (``fetch``, ``axios``, ``XMLHttpRequest``) live in one API
@@ -113,6 +114,7 @@ def api_client(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.2.3",),
+    evidence=Evidence.PARSED,
 )
 def error_boundary(ctx: Context) -> list[Finding]:
     """A React frontend has an error boundary (a component with ``componentDidCatch`` or
@@ -153,12 +155,25 @@ def error_boundary(ctx: Context) -> list[Finding]:
                 location=next(iter(src.files)),
             )
         ]
-    return [
-        passed(
-            f"{kind}: {', '.join(f'{r}:{n} ({w})' for r, n, w in hits[:4])}",
-            location=f"{hits[0][0]}:{hits[0][1]}",
-        )
-    ]
+    where = ", ".join(f"{r}:{n} ({w})" for r, n, w in hits[:4])
+    if react:
+        # a boundary counts when it is rendered: <Name ...> of a class that catches, or of
+        # react-error-boundary's component
+        names = {m.group(1) for t in src.files.values()
+                 for m in re.finditer(r"class\s+(\w+)\s+extends\s+(?:React\.)?(?:Pure)?Component\b"
+                                      r"(?=[\s\S]{0,3000}?(?:componentDidCatch|"
+                                      r"getDerivedStateFromError))", t)}
+        if any("react-error-boundary" in w for _, _, w in hits):
+            names.add("ErrorBoundary")
+        used = [(rel, line_of(t, m.start())) for rel, t in src.files.items()
+                for m in re.finditer(r"<(\w+)[\s>/]", t) if m.group(1) in names]
+        if not used:
+            return [passed(f"{kind} defined but never rendered around components (present, "
+                           f"not verified): {where}", location=f"{hits[0][0]}:{hits[0][1]}",
+                           level=Evidence.PRESENT)]
+        return [passed(f"{kind} rendered at {used[0][0]}:{used[0][1]}; defined: {where}",
+                       location=f"{used[0][0]}:{used[0][1]}")]
+    return [passed(f"{kind}: {where}", location=f"{hits[0][0]}:{hits[0][1]}")]
 
 
 _LOADING = re.compile(
@@ -175,6 +190,7 @@ _ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|se
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.5",),
+    evidence=Evidence.PRESENT,
 )
 def loading_states(ctx: Context) -> list[Finding]:
     """Every frontend file that fetches data (calls the network, or imports the API client and
@@ -237,6 +253,7 @@ _COMPONENT_DIRS = frozenset({"components", "pages", "views", "hooks", "api"})
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.1",),
+    evidence=Evidence.PARSED,
 )
 def component_structure(ctx: Context) -> list[Finding]:
     """Frontend source files stay under ``readiness.max_file_lines`` lines, and a project with
@@ -300,6 +317,7 @@ _STATE_LIBS = {
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.2",),
+    evidence=Evidence.PARSED,
 )
 def state_management(ctx: Context) -> list[Finding]:
     """The frontend uses at most one global state-management library (Redux, Zustand, MobX,
@@ -372,6 +390,7 @@ _SANITIZED = re.compile(r"DOMPurify\.sanitize|sanitizeHtml|sanitize\(|escapeHtml
     needs=("repo",),
     checklist=("1.3.5",),
     references=("CWE-79", "OWASP A03:2021"),
+    evidence=Evidence.PARSED,
 )
 def xss_sinks(ctx: Context) -> list[Finding]:
     """Frontend sources do not write HTML strings into the DOM (``dangerouslySetInnerHTML``,
@@ -427,6 +446,7 @@ _NOT_APP_PAGES = frozenset(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.6", "4.3.3"),
+    evidence=Evidence.PARSED,
 )
 def viewport_meta(ctx: Context) -> list[Finding]:
     """The frontend's HTML entry page (``index.html`` in the build output or the sources) has a

@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -48,6 +49,7 @@ def _read_env(path: Path) -> dict[str, str]:
     "Staging configuration matches production (names, image tags, distinct secrets)",
     severity=Severity.MEDIUM,
     checklist=("10.1.1",),
+    evidence=Evidence.PARSED,
 )
 def staging_vs_production(ctx: Context) -> list[Finding]:
     """The staging env file (``readiness.staging_env_file``) and the production env file
@@ -134,6 +136,7 @@ def _downgrade_empty(fn: ast.FunctionDef) -> bool:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("10.2.2",),
+    evidence=Evidence.PARSED,
 )
 def rollback_path(ctx: Context) -> list[Finding]:
     """A release can be rolled back: every alembic migration has a real ``downgrade()`` (not
@@ -244,7 +247,7 @@ def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
 
 @check(
     "RDY-102", "The final security scan is recent", severity=Severity.MEDIUM, checklist=("10.1.2",)
-)
+, evidence=Evidence.PARSED)
 def security_scan_age(ctx: Context) -> list[Finding]:
     """The newest ``audit.json`` under the output directory (``<output>/latest/audit.json``, else
     ``<output>/<run>/audit.json``) that contains security-suite results finished less than
