@@ -31,6 +31,21 @@ from typing import Any
 import pytest
 
 ENV = "PRODAUDIT_CHECK_OUTCOMES"
+#: checks without a test in which they FAIL or WARN yet, each with the reason and who closes it.
+#: The list can only shrink: a whole-suite run fails when a listed check was seen failing (remove
+#: it) as well as when an unlisted one was not.
+KNOWN_GAPS: dict[str, str] = {
+    "DEP-013": "needs an image built without HEALTHCHECK (Docker build tests, image.py owner)",
+    "DEP-015": "needs an image exposing an unexpected port (Docker build tests, image.py owner)",
+    "DEP-031": "needs a compose stack whose /health fails through the host port (containers.py owner)",
+    "DEP-032": "needs a compose stack whose API is not restarted after a crash (containers.py owner)",
+    "DEP-033": "needs a compose stack with plain-text or secret-bearing logs (containers.py owner)",
+    "DEP-034": "needs a teardown that leaves an object behind (containers.py owner)",
+    "FUN-034": "needs a streaming LLM endpoint that never terminates (functional/llm.py owner)",
+    "RDY-083": "needs pg_stat_statements with a slow query on a scratch database (readiness "
+               "performance owner)",
+    "SEC-044": "needs a login limit that does not reset within its window (rate_limit.py owner)",
+}
 PROBLEMS = frozenset({"fail", "warn"})
 #: audit.json files read at the end of the session (bounded: tests write a few hundred at most)
 MAX_AUDIT_FILES = 5000
@@ -151,9 +166,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         (base / "check-outcomes.json").write_text(json.dumps(OUTCOMES.to_json(), indent=1),
                                                   encoding="utf-8")
     ids = registered_ids()
-    missing = OUTCOMES.missing(ids)
+    missing = [i for i in OUTCOMES.missing(ids) if i not in KNOWN_GAPS]
+    missing += [f"{i} (listed in KNOWN_GAPS but seen failing: remove it)"
+                for i in sorted(OUTCOMES.failing_ids() & set(KNOWN_GAPS))]
     complete = whole_suite(session.config) and not session.shouldstop and not session.shouldfail
-    session.config.stash[_SUMMARY] = (len(ids) - len(missing), len(ids), missing, complete, mode)
+    seen = len(OUTCOMES.failing_ids() & set(ids))
+    session.config.stash[_SUMMARY] = (seen, len(ids), missing, complete, mode)
     if mode == "require" and complete and missing and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -168,7 +186,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     seen, total, missing, complete, mode = summary
     tr = terminalreporter
     tr.section("check outcomes (issue 18: no check that cannot fail)")
-    tr.write_line(f"{seen} of {total} registered checks were seen failing or warning in this session")
+    tr.write_line(f"{seen} of {total} registered checks were seen failing or warning in this session "
+                  f"({len(KNOWN_GAPS)} known gaps listed in tests/check_outcomes.py)")
     if missing and complete:
         verdict = "FAILED: " if mode == "require" else ""
         tr.write_line(f"{verdict}never seen failing or warning: {', '.join(missing)}")
