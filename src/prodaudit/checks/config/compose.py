@@ -10,6 +10,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -78,7 +79,7 @@ def _done(out: list[Finding], message: str) -> list[Finding]:
 
 
 @check("CFG-150", "Every Compose service has a healthcheck", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"))
+       needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"), evidence=Evidence.PARSED)
 def service_healthchecks(ctx: Context) -> list[Finding]:
     """Every service started by default has a ``healthcheck:`` (not ``disable: true``), or is
     built from a Dockerfile stage with a ``HEALTHCHECK``. For image-only services without one the
@@ -114,7 +115,7 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-151", "Services wait for healthy databases", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("P.2.2", "9.2.4"))
+       needs=("repo",), checklist=("P.2.2", "9.2.4"), evidence=Evidence.PARSED)
 def depends_healthy(ctx: Context) -> list[Finding]:
     """A service that uses a database or Redis service of the project (``depends_on`` it, or
     names its host in ``environment:``) declares ``depends_on: {db: {condition:
@@ -154,7 +155,7 @@ def depends_healthy(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-152", "Services have a restart policy", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("P.2.2",))
+       checklist=("P.2.2",), evidence=Evidence.PARSED)
 def restart_policy(ctx: Context) -> list[Finding]:
     """Every service started by default has ``restart: unless-stopped`` / ``always`` /
     ``on-failure`` (or ``deploy.restart_policy``).
@@ -178,7 +179,8 @@ def restart_policy(ctx: Context) -> list[Finding]:
 
 @check("CFG-153", "No privileged containers, Docker socket or host namespaces",
        severity=Severity.CRITICAL, needs=("repo",), checklist=("3.1.3", "P.2.4"),
-       references=("CIS Docker 5.4", "CIS Docker 5.31", "CIS Docker 5.9", "CWE-250"))
+       references=("CIS Docker 5.4", "CIS Docker 5.31", "CIS Docker 5.9", "CWE-250"),
+       evidence=Evidence.PARSED)
 def isolation(ctx: Context) -> list[Finding]:
     """No service is ``privileged``, mounts ``/var/run/docker.sock``, uses ``network_mode:
     host``, ``pid: host`` or ``ipc: host``, or adds ``SYS_ADMIN``/``ALL`` capabilities.
@@ -236,7 +238,7 @@ def _published(port: Any) -> tuple[str, str] | None:
 
 @check("CFG-154", "Database and Redis ports are not published on all interfaces",
        severity=Severity.HIGH, needs=("repo",), checklist=("P.2.4", "3.1.3"),
-       references=("CWE-668",))
+       references=("CWE-668",), evidence=Evidence.PARSED)
 def db_ports(ctx: Context) -> list[Finding]:
     """Database and Redis services publish no port, or only on ``127.0.0.1``/``::1``.
 
@@ -270,7 +272,7 @@ def db_ports(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-155", "Compose images are pinned", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.3", "P.2.2"), references=("CIS Docker 4.2",))
+       checklist=("3.1.3", "P.2.2"), references=("CIS Docker 4.2",), evidence=Evidence.PARSED)
 def images_pinned(ctx: Context) -> list[Finding]:
     """Every service that is not built from the repository names an image with a tag other than
     ``latest`` (after interpolation with the profile's env and defaults); digests recommended.
@@ -303,7 +305,8 @@ def images_pinned(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-156", "No secrets inline in Compose environment", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.2", "8.2.1", "P.3.2"), references=("CWE-798", "CWE-260"))
+       needs=("repo",), checklist=("2.1.2", "8.2.1", "P.3.2"), references=("CWE-798", "CWE-260"),
+       evidence=Evidence.PARSED)
 def inline_secrets(ctx: Context) -> list[Finding]:
     """Secret-like ``environment:`` entries (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ``*KEY*``,
     DSNs with a password) reference variables (``${POSTGRES_PASSWORD:?}``) instead of holding
@@ -354,7 +357,7 @@ def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
 
 
 @check("CFG-157", "Database data lives on a named volume", severity=Severity.HIGH,
-       needs=("repo",), checklist=("P.2.3",))
+       needs=("repo",), checklist=("P.2.3",), evidence=Evidence.PARSED)
 def db_volume(ctx: Context) -> list[Finding]:
     """Every PostgreSQL/MySQL/MariaDB/MongoDB service mounts a named volume (declared under
     top-level ``volumes:``); a bind mount is a WARN (works, but ties data to one host path and
@@ -396,7 +399,7 @@ def db_volume(ctx: Context) -> list[Finding]:
 
 @check("CFG-158", "Services have memory and CPU limits", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("P.2.2",),
-       references=("CIS Docker 5.10", "5.11"))
+       references=("CIS Docker 5.10", "5.11"), evidence=Evidence.PARSED)
 def resource_limits(ctx: Context) -> list[Finding]:
     """Every service started by default has a memory limit (``deploy.resources.limits.memory``
     or ``mem_limit``); a missing CPU limit is a WARN.
@@ -422,7 +425,7 @@ def resource_limits(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-159", "No obsolete top-level version key", severity=Severity.LOW, needs=("repo",),
-       checklist=("P.2.2",))
+       checklist=("P.2.2",), evidence=Evidence.PARSED)
 def obsolete_version(ctx: Context) -> list[Finding]:
     """Compose files have no top-level ``version:`` key (obsolete since the Compose
     Specification; Compose v2 ignores it and warns).

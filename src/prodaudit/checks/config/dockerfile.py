@@ -8,6 +8,7 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -45,7 +46,8 @@ INSTALL_RE = re.compile(
 
 
 @check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"))
+       checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"),
+       evidence=Evidence.PARSED)
 def base_images_pinned(ctx: Context) -> list[Finding]:
     """Every ``FROM`` names a tag other than ``latest`` (hadolint DL3006 untagged, DL3007
     latest), after ``ARG`` defaults are substituted; a ``@sha256:`` digest is recommended and
@@ -88,7 +90,7 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-101", "Multi-stage build keeps build tools out of the image", severity=Severity.LOW,
-       needs=("repo",), checklist=("3.1.2", "3.1.4"))
+       needs=("repo",), checklist=("3.1.2", "3.1.4"), evidence=Evidence.PARSED)
 def multi_stage(ctx: Context) -> list[Finding]:
     """A Dockerfile with build steps (``pip install``, ``uv sync``, ``npm ci``, ``go build``,
     compilers or ``-dev`` packages) uses more than one stage, so compilers, caches and sources
@@ -116,7 +118,8 @@ def multi_stage(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-102", "Containers do not run as root", severity=Severity.HIGH, needs=("repo",),
-       checklist=("3.1.3",), references=("CIS Docker 4.1", "hadolint DL3002", "CWE-250"))
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "hadolint DL3002", "CWE-250"),
+       evidence=Evidence.PARSED)
 def non_root(ctx: Context) -> list[Finding]:
     """Every buildable final stage (not used as a base or ``COPY --from`` source; plus Compose
     ``build.target`` stages) sets a ``USER`` that is not root, directly or through the stage it
@@ -146,7 +149,7 @@ def non_root(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-103", "Images define a HEALTHCHECK", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",))
+       checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",), evidence=Evidence.PARSED)
 def healthcheck(ctx: Context) -> list[Finding]:
     """Every buildable final stage has a ``HEALTHCHECK`` (its own or inherited from the stage it
     is built from) that is not ``HEALTHCHECK NONE``. A healthcheck on the Compose service built
@@ -180,7 +183,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-104", "No secrets in ENV or ARG", severity=Severity.HIGH, needs=("repo",),
-       checklist=("2.1.2", "3.1.3"), references=("CWE-538", "CIS Docker 4.10"))
+       checklist=("2.1.2", "3.1.3"), references=("CWE-538", "CIS Docker 4.10"), evidence=Evidence.PARSED)
 def no_secret_env(ctx: Context) -> list[Finding]:
     """No ``ENV`` or ``ARG`` with a secret-like name (``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``,
     ``*API_KEY*`` ...) has a value (FAIL); a secret-named ``ARG`` without value is a WARN (build
@@ -222,7 +225,7 @@ def _global_args(df: Dockerfile) -> list[Instruction]:
 
 
 @check("CFG-105", "COPY instead of ADD for local files", severity=Severity.LOW, needs=("repo",),
-       checklist=("3.1.3",), references=("hadolint DL3020", "CIS Docker 4.9"))
+       checklist=("3.1.3",), references=("hadolint DL3020", "CIS Docker 4.9"), evidence=Evidence.PARSED)
 def copy_not_add(ctx: Context) -> list[Finding]:
     """``ADD`` is not used for local files and directories (hadolint DL3020); ``ADD`` of a local
     tar archive (auto-extracted) is accepted; ``ADD`` of a URL is a WARN (no checksum unless
@@ -257,7 +260,7 @@ def copy_not_add(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-108", "CMD and ENTRYPOINT use the exec form", severity=Severity.LOW, needs=("repo",),
-       checklist=("3.1.1",), references=("hadolint DL3025",))
+       checklist=("3.1.1",), references=("hadolint DL3025",), evidence=Evidence.PARSED)
 def exec_form(ctx: Context) -> list[Finding]:
     """``CMD`` and ``ENTRYPOINT`` use the JSON exec form (hadolint DL3025).
 
@@ -294,7 +297,7 @@ DOCKERIGNORE_NEEDS = (
 
 @check("CFG-109", ".dockerignore keeps secrets and clutter out of the build context",
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.3", "2.1.2"),
-       references=("CWE-538",))
+       references=("CWE-538",), evidence=Evidence.PARSED)
 def dockerignore(ctx: Context) -> list[Finding]:
     """For each build of each Dockerfile, the ``.dockerignore`` Docker applies excludes
     ``.env*``, ``.git`` and ``node_modules``. Docker's rule decides which file applies: a

@@ -7,6 +7,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -28,6 +29,7 @@ from prodaudit.checks.functional._health import Unusable, find_liveness, redirec
     needs=("live",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def liveness(ctx: Context) -> list[Finding]:
@@ -242,6 +244,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
     needs=("live",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def readiness(ctx: Context) -> list[Finding]:
@@ -309,6 +312,7 @@ async def readiness(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("9.2.4",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def deep_health(ctx: Context) -> list[Finding]:

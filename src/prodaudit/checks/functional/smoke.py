@@ -10,6 +10,7 @@ from typing import Any
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     OpenAPIDoc,
@@ -111,6 +112,7 @@ def _judge_anonymous(doc: OpenAPIDoc, op: Operation, ex: Exchange, row: OpRow) -
     needs=("live",),
     checklist=("1.3.2", "4.2.1"),
     references=("OWASP API2:2023", "OWASP API5:2023", "CWE-306"),
+    evidence=Evidence.OBSERVED,
 )
 async def protected_without_credentials(ctx: Context) -> list[Finding]:
     """Every operation that declares a security requirement in the OpenAPI document, and every
@@ -254,6 +256,7 @@ def _safe_ops(ctx: Context, doc: OpenAPIDoc, table: OpTable) -> list[Operation]:
     needs=("live",),
     checklist=("4.2.1", "1.1.2", "1.1.5"),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def safe_operations(ctx: Context) -> list[Finding]:
     """Every safe operation (GET, HEAD) of the OpenAPI document, called with the audit account
@@ -385,6 +388,7 @@ def _track_created(doc: OpenAPIDoc, op: Operation, ex: Exchange, body: dict[str,
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("4.2.1", "4.2.2", "1.3.3"),
+    evidence=Evidence.OBSERVED,
 )
 async def write_operations(ctx: Context) -> list[Finding]:
     """With ``allow_mutations``, every POST/PUT/PATCH operation with a JSON body (except login,
