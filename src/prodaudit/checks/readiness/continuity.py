@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._docs import judge_document
 from prodaudit.checks.readiness._scan import parts
@@ -58,6 +58,7 @@ def judge_pitr(settings: dict[str, str]) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("database",),
     checklist=("9.1.3",),
+    evidence=Evidence.OBSERVED,
 )
 def pitr(ctx: Context) -> list[Finding]:
     """On the audited PostgreSQL, ``wal_level`` is ``replica`` or ``logical``, ``archive_mode`` is
@@ -106,6 +107,7 @@ _SCHEDULE = re.compile(
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("3.2.4", "9.1.1"),
+    evidence=Evidence.PRESENT,
 )
 def backup_jobs(ctx: Context) -> list[Finding]:
     """The repository contains a backup mechanism for its data stores — a script or service
@@ -196,6 +198,7 @@ _STATEFUL = re.compile(r"postgres|mysql|mariadb|mongo|redis|valkey|rabbitmq|kafk
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("9.2.1", "9.2.2"),
+    evidence=Evidence.PARSED,
 )
 def single_points_of_failure(ctx: Context) -> list[Finding]:
     """Every compose service has a restart policy (``restart:`` or ``deploy.restart_policy``),
@@ -268,6 +271,7 @@ def _doc_check(ctx: Context, pattern: str, what: str) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("9.1.4",),
+    evidence=Evidence.PARSED,
 )
 def dr_plan(ctx: Context) -> list[Finding]:
     """The documentation has a disaster-recovery plan (a file or heading on disaster recovery,
@@ -290,6 +294,7 @@ def dr_plan(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("9.2.3",),
+    evidence=Evidence.PARSED,
 )
 def failover_notes(ctx: Context) -> list[Finding]:
     """The documentation describes failover: a file or heading on failover, high availability,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, InputError, Severity, check, failed, load_json, passed
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    InputError,
+    Severity,
+    check,
+    failed,
+    load_json,
+    passed,
+)
 from prodaudit.checks.readiness._scan import parts
 
 # request metrics of subsystems, not of the HTTP API itself
@@ -22,6 +32,7 @@ _METRIC_CANDIDATES = ("/metrics", "/api/metrics", "/metrics/", "/prometheus")
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("5.2.1",),
+    evidence=Evidence.OBSERVED,
 )
 async def metrics_content(ctx: Context) -> list[Finding]:
     """The backend's Prometheus metrics (``readiness.metrics_path`` or ``/metrics``) include a
@@ -96,6 +107,7 @@ async def metrics_content(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.2.2",),
+    evidence=Evidence.PRESENT,
 )
 def dashboards(ctx: Context) -> list[Finding]:
     """The repository holds monitoring dashboards as code: Grafana dashboard JSON (an object
