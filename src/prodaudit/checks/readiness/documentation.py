@@ -297,8 +297,9 @@ TOPICS = (
 
 
 def judge_doc(ctx: Context, topic: Topic) -> list[Finding]:
-    return judge_document(ctx, topic.title.lower().split(" (")[0], topic.pattern,
-                          topic.file_pattern, accept=topic.accept, lacks=topic.lacks)
+    what = re.sub(r" (available|documented|defined|ready)$", "", topic.title.lower())
+    return judge_document(ctx, what, topic.pattern, topic.file_pattern, accept=topic.accept,
+                          lacks=topic.lacks)
 
 
 def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
