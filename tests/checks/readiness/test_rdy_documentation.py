@@ -163,3 +163,18 @@ def test_api_docs_hardened(hardened_target: ReferenceTarget) -> None:
     r = run_rdy("RDY-061", target=hardened_target)["RDY-061"]
     assert_status(r, Status.PASS)
     assert "operations, each with a summary" in messages(r)
+
+
+def test_architecture_diagram_and_local_development_count(mvp: Path) -> None:
+    """An architecture diagram (its alt text) is an architecture document (present), and a
+    "local development" section with commands is the README's setup."""
+    strip_docs(mvp)
+    write(mvp / "README.md", "# app\n\n![Architecture diagram: API, PostgreSQL, Redis](arch.png)\n\n"
+          "## Local development\n\n```\ndocker compose up\n```\n\n## Deployment\n\n"
+          "1. Build the image.\n2. Push it.\n")
+    results = run_rdy(["RDY-060", "RDY-064"], repo=mvp)
+    assert results["RDY-060"].verified_pass, describe(results["RDY-060"])
+    assert "Local development" in messages(results["RDY-060"])
+    arch = results["RDY-064"]
+    assert arch.status is Status.PASS and arch.evidence_level is Evidence.PRESENT
+    assert "diagram 'Architecture diagram" in messages(arch) and "README.md:3" in messages(arch)

@@ -92,9 +92,14 @@ def _stem(rel: str) -> str:
     return rel.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ").replace("-", " ")
 
 
-def find_sections(ctx: Context, heading: str, file: str | None = None) -> list[Section]:
+_IMAGE = re.compile(r"!\[([^\]]+)\]\(|<img\b[^>]*\balt=[\"']([^\"']+)")
+
+
+def find_sections(ctx: Context, heading: str, file: str | None = None,
+                  images: bool = False) -> list[Section]:
     """Whole documents whose file name matches ``file`` and sections whose (cleaned) heading
-    matches ``heading`` (case-insensitive ``re.search``); documents first."""
+    matches ``heading`` (case-insensitive ``re.search``); documents first. With ``images``, a
+    diagram whose alt text matches ``heading`` counts too (a section without body)."""
     d = docs(ctx)
     hrx = re.compile(heading, re.I)
     frx = re.compile(file, re.I) if file else None
@@ -104,7 +109,16 @@ def find_sections(ctx: Context, heading: str, file: str | None = None) -> list[S
         if frx is not None and frx.search(_stem(rel))
     ]
     matched = {s.path for s in whole}
-    return whole + [s for s in sections(ctx) if s.path not in matched and hrx.search(s.title)]
+    found = whole + [s for s in sections(ctx) if s.path not in matched and hrx.search(s.title)]
+    if images:
+        for rel in d.files:
+            text = d.texts[rel]
+            for m in _IMAGE.finditer(text):
+                alt = m.group(1) or m.group(2) or ""
+                if rel not in matched and hrx.search(alt):
+                    found.append(Section(rel, text.count("\n", 0, m.start()) + 1,
+                                         f"diagram '{alt[:60]}'", 0, ""))
+    return found
 
 
 # ---- what makes a section actionable ----------------------------------------------------------
@@ -204,12 +218,13 @@ def judge_document(
     *,
     accept: Accept | None = says_what_to_do,
     lacks: str = "no commands, steps, owners or contacts",
+    images: bool = False,
 ) -> list[Finding]:
     """FAIL when no document or heading matches ``heading``/``file``. With ``accept`` (a topic a
     machine can judge), a PASS on the check's evidence when a matching section is accepted, else a
     PASS on presence only that says what is missing; without it (a machine cannot judge the
     content), a PASS that names what is present."""
-    found = find_sections(ctx, heading, file)
+    found = find_sections(ctx, heading, file, images)
     if not found:
         return [
             failed(

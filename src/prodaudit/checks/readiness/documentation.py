@@ -32,7 +32,8 @@ from prodaudit.checks.readiness._docs import (
 from prodaudit.checks.readiness._scan import docs
 
 _README_SECTIONS = {
-    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements",
+    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements|"
+             r"local development|development environment|bootstrap",
     "run": r"\brun|usage|development|local|start(ing)?\b|how to use",
     "deploy": r"deploy|production|release|hosting|docker",
 }
@@ -181,6 +182,7 @@ class Topic:
     # what content makes the document verified (None: a machine cannot judge it; found = present)
     accept: Callable[[Section, Actionable], bool] | None = None
     lacks: str = "no commands, steps, owners or contacts"
+    images: bool = False  # a diagram whose alt text matches the pattern also counts (present)
 
     @property
     def evidence(self) -> Evidence:
@@ -219,6 +221,7 @@ TOPICS = (
         ("6.2.1",),
         Severity.LOW,
         "architecture notes: components, data flow, external services, decisions (ADRs)",
+        images=True,
     ),
     Topic(
         "RDY-065",
@@ -299,7 +302,7 @@ TOPICS = (
 def judge_doc(ctx: Context, topic: Topic) -> list[Finding]:
     what = re.sub(r" (available|documented|defined|ready)$", "", topic.title.lower())
     return judge_document(ctx, what, topic.pattern, topic.file_pattern, accept=topic.accept,
-                          lacks=topic.lacks)
+                          lacks=topic.lacks, images=topic.images)
 
 
 def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
