@@ -185,3 +185,21 @@ def test_rdy054_metrics_without_latency(rest_flawed: ReferenceTarget) -> None:
     assert_status(r, Status.FAIL)
     assert "no request latency histogram" in messages(r)
     assert "request counter" not in messages(r)  # the counter is still there
+
+
+def test_rdy004_django_models(tmp_path: Path) -> None:
+    """Django indexes every ForeignKey unless db_index=False; an abstract base is not a model."""
+    write(tmp_path / "shop" / "models.py",
+          "from django.db import models\n\n\nclass Base(models.Model):\n"
+          "    created = models.DateTimeField(auto_now_add=True)\n\n    class Meta:\n"
+          "        abstract = True\n\n\nclass Customer(Base):\n    name = models.CharField(max_length=80)\n\n\n"
+          "class Order(Base):\n    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)\n")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "2 model(s)" in messages(r) and "Order.customer" in messages(r)
+    edit(tmp_path / "shop" / "models.py", "on_delete=models.CASCADE)",
+         "on_delete=models.CASCADE, db_index=False)")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    assert "Order.customer has db_index=False" in messages(r)
+    assert any(f.location == "shop/models.py:16" for f in r.findings)
