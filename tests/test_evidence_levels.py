@@ -18,9 +18,10 @@ def test_every_check_call_declares_evidence() -> None:
     missing = []
     for path in sorted(CHECKS.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check":
-                if not any(k.arg == "evidence" for k in node.keywords):
-                    missing.append(f"{path.relative_to(CHECKS)}:{node.lineno}")
+            is_check = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "check"
+            if is_check and not any(k.arg == "evidence" for k in node.keywords):
+                missing.append(f"{path.relative_to(CHECKS)}:{node.lineno}")
     assert missing == [], f"@check calls without evidence=: {missing}"
 
 
