@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.deployment._common import (
     registry_unreachable,
     rel,
@@ -168,7 +179,7 @@ def _ref(img: BuiltImage) -> str:
 
 
 @check("DEP-010", "The image builds", severity=Severity.HIGH, needs=("docker",),
-       checklist=("3.1.1", "P.2.1"), timeout=1200)
+       checklist=("3.1.1", "P.2.1"), timeout=1200, evidence=Evidence.OBSERVED)
 def builds(ctx: Context) -> list[Finding]:
     """The audited service's image builds from its Dockerfile (the compose ``build`` section of
     ``docker.service``, else the repository's Dockerfile), with ``docker.base_image`` as the
@@ -199,7 +210,7 @@ def builds(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-011", "Image size is within the budget", severity=Severity.LOW, needs=("docker",),
-       checklist=("3.1.4",), timeout=1200)
+       checklist=("3.1.4",), timeout=1200, evidence=Evidence.OBSERVED)
 def size(ctx: Context) -> list[Finding]:
     """The built image is no larger than ``docker.image_size_budget_mb`` (default 600 MB).
 
@@ -230,7 +241,8 @@ def _size_bytes(text: str) -> float:
 
 
 @check("DEP-012", "The image does not run as root", severity=Severity.HIGH, needs=("docker",),
-       checklist=("3.1.3",), references=("CIS Docker 4.1", "CWE-250"), timeout=1200)
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "CWE-250"), timeout=1200,
+       evidence=Evidence.OBSERVED)
 def non_root(ctx: Context) -> list[Finding]:
     """The image's configured user (``Config.User``) is neither empty, ``root`` nor uid 0.
 
@@ -250,7 +262,7 @@ def non_root(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-013", "The image defines a HEALTHCHECK", severity=Severity.MEDIUM, needs=("docker",),
-       checklist=("3.1.5", "P.2.5"), references=("CIS Docker 4.6",), timeout=1200)
+       checklist=("3.1.5", "P.2.5"), references=("CIS Docker 4.6",), timeout=1200, evidence=Evidence.OBSERVED)
 def healthcheck(ctx: Context) -> list[Finding]:
     """The image has a ``HEALTHCHECK`` (``Config.Healthcheck`` with a test other than NONE).
 
@@ -291,7 +303,7 @@ def _is_secret(name: str, value: str) -> bool:
 
 @check("DEP-014", "No secret values in the image (Env, labels, history)",
        severity=Severity.CRITICAL, needs=("docker",), checklist=("3.1.3",),
-       references=("CWE-798", "CIS Docker 4.10"), timeout=1200)
+       references=("CWE-798", "CIS Docker 4.10"), timeout=1200, evidence=Evidence.OBSERVED)
 def no_secrets(ctx: Context) -> list[Finding]:
     """The image's environment, labels and layer history (``docker history``: every ``RUN``,
     ``ENV`` and ``ARG`` as built) contain no secret values: secret-named variables with real
@@ -342,7 +354,7 @@ def _compose_container_ports(ctx: Context) -> list[int]:
 
 
 @check("DEP-015", "Exposed ports are as expected", severity=Severity.LOW, needs=("docker",),
-       checklist=("P.2.4",), timeout=1200)
+       checklist=("P.2.4",), timeout=1200, evidence=Evidence.OBSERVED)
 def exposed_ports(ctx: Context) -> list[Finding]:
     """The image's ``EXPOSE`` list equals ``docker.expected_ports`` (or, unset, the container
     ports the compose service publishes).
@@ -408,7 +420,7 @@ def path_exists(ctx: Context, image_ref: str, paths: list[str]) -> dict[str, boo
 
 
 @check("DEP-016", "The healthcheck's binary exists in the image", severity=Severity.MEDIUM,
-       needs=("docker",), checklist=("3.1.5",), timeout=1200)
+       needs=("docker",), checklist=("3.1.5",), timeout=1200, evidence=Evidence.OBSERVED)
 def healthcheck_binary(ctx: Context) -> list[Finding]:
     """The program the ``HEALTHCHECK`` runs (``curl``, ``wget``, ``python`` ... and ``/bin/sh``
     for the shell form) exists in the final image.

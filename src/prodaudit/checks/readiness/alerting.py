@@ -7,6 +7,7 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -63,6 +64,7 @@ def _alert_rules(ctx: Context) -> list[tuple[str, dict[str, object]]]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("5.2.3", "5.3.3"),
+    evidence=Evidence.PARSED,
 )
 def alert_rules(ctx: Context) -> list[Finding]:
     """The repository defines alert rules (Prometheus rule files or ``PrometheusRule`` resources
@@ -104,7 +106,7 @@ def alert_rules(ctx: Context) -> list[Finding]:
 
 @check(
     "RDY-057", "SLIs/SLOs are defined", severity=Severity.LOW, needs=("repo",), checklist=("5.2.4",)
-)
+, evidence=Evidence.PRESENT)
 def slos(ctx: Context) -> list[Finding]:
     """The repository defines service level objectives: OpenSLO or Sloth specifications, or a
     document section on SLOs/SLIs that states a target percentage (e.g. "99.5% of requests").
@@ -146,6 +148,7 @@ def slos(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.3.4", "10.3.2"),
+    evidence=Evidence.PARSED,
 )
 def alert_receivers(ctx: Context) -> list[Finding]:
     """An Alertmanager (or Grafana contact point) configuration in the repository routes alerts

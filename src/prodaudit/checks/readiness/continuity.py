@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
-from prodaudit.checks.readiness._scan import find_doc_topic, parts
+from prodaudit.checks.readiness._docs import judge_document
+from prodaudit.checks.readiness._scan import parts
 from prodaudit.product.database import pg_connect
 
 
@@ -57,6 +58,7 @@ def judge_pitr(settings: dict[str, str]) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("database",),
     checklist=("9.1.3",),
+    evidence=Evidence.OBSERVED,
 )
 def pitr(ctx: Context) -> list[Finding]:
     """On the audited PostgreSQL, ``wal_level`` is ``replica`` or ``logical``, ``archive_mode`` is
@@ -105,6 +107,7 @@ _SCHEDULE = re.compile(
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("3.2.4", "9.1.1"),
+    evidence=Evidence.PRESENT,
 )
 def backup_jobs(ctx: Context) -> list[Finding]:
     """The repository contains a backup mechanism for its data stores — a script or service
@@ -195,6 +198,7 @@ _STATEFUL = re.compile(r"postgres|mysql|mariadb|mongo|redis|valkey|rabbitmq|kafk
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("9.2.1", "9.2.2"),
+    evidence=Evidence.PARSED,
 )
 def single_points_of_failure(ctx: Context) -> list[Finding]:
     """Every compose service has a restart policy (``restart:`` or ``deploy.restart_policy``),
@@ -257,15 +261,8 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
 
 
 def _doc_check(ctx: Context, pattern: str, what: str) -> list[Finding]:
-    hits = find_doc_topic(ctx, pattern)
-    if not hits:
-        return [failed(f"no {what} in the documentation")]
-    return [
-        passed(
-            f"{what}: " + "; ".join(f"{h.what} ({h.location})" for h in hits[:4]),
-            location=hits[0].location,
-        )
-    ]
+    # a procedure counts when it says what to do; a heading alone is present (issue 18, _docs.py)
+    return judge_document(ctx, what, pattern, pattern)
 
 
 @check(
@@ -274,6 +271,7 @@ def _doc_check(ctx: Context, pattern: str, what: str) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("9.1.4",),
+    evidence=Evidence.PARSED,
 )
 def dr_plan(ctx: Context) -> list[Finding]:
     """The documentation has a disaster-recovery plan (a file or heading on disaster recovery,
@@ -296,6 +294,7 @@ def dr_plan(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("9.2.3",),
+    evidence=Evidence.PARSED,
 )
 def failover_notes(ctx: Context) -> list[Finding]:
     """The documentation describes failover: a file or heading on failover, high availability,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -161,6 +161,7 @@ async def render(ctx: Context) -> list[ViewportResult]:
     needs=("frontend",),
     checklist=("1.2.6", "4.3.3"),
     timeout=120,
+    evidence=Evidence.OBSERVED,
 )
 async def responsive_layout(ctx: Context) -> list[Finding]:
     """The frontend's page, loaded in headless Chromium at 375 px (phone) and 1280 px (desktop),
@@ -219,6 +220,7 @@ async def responsive_layout(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("frontend",),
     timeout=120,
+    evidence=Evidence.OBSERVED,
 )
 async def console_errors(ctx: Context) -> list[Finding]:
     """Loading the frontend in headless Chromium (phone and desktop widths) logs no console

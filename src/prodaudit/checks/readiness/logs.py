@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.redact import Redactor
 
@@ -46,6 +46,7 @@ def _no_logs_reason(ctx: Context) -> str:
     "The target writes structured (JSON) log lines",
     severity=Severity.MEDIUM,
     checklist=("5.1.1",),
+    evidence=Evidence.PARSED,
 )
 def structured_logs(ctx: Context) -> list[Finding]:
     """The log lines the target wrote during the audit (the reference target's captured output,
@@ -111,6 +112,7 @@ def structured_logs(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     checklist=("5.1.2",),
     references=("CWE-532",),
+    evidence=Evidence.PARSED,
 )
 def log_level(ctx: Context) -> list[Finding]:
     """In the audited profile the log level variables (``LOG_LEVEL``, ``LOGLEVEL``,
@@ -172,6 +174,7 @@ def log_level(ctx: Context) -> list[Finding]:
     checklist=("5.1.3",),
     references=("CWE-532", "OWASP A09:2021"),
     exclusive=True,
+    evidence=Evidence.PARSED,
 )
 def secrets_in_logs(ctx: Context) -> list[Finding]:
     """The target's log output captured during the audit contains none of the secret values the
@@ -264,6 +267,7 @@ _SHIP_IMAGES = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.1.4",),
+    evidence=Evidence.PRESENT,
 )
 def log_aggregation(ctx: Context) -> list[Finding]:
     """Container logs leave the host: a compose logging driver that ships (fluentd, gelf,

@@ -6,6 +6,7 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -32,6 +33,7 @@ _METRIC_CANDIDATES = ("/metrics", "/api/metrics", "/metrics/", "/prometheus")
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("5.2.1",),
+    evidence=Evidence.OBSERVED,
 )
 async def metrics_content(ctx: Context) -> list[Finding]:
     """The backend's Prometheus metrics (``readiness.metrics_path`` or ``/metrics``) include a
@@ -112,6 +114,7 @@ async def metrics_content(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.2.2",),
+    evidence=Evidence.PRESENT,
 )
 def dashboards(ctx: Context) -> list[Finding]:
     """The repository holds monitoring dashboards as code: Grafana dashboard JSON (an object

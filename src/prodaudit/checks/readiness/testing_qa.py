@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -88,6 +89,7 @@ def inventory(ctx: Context) -> TestInventory:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.1.1",),
+    evidence=Evidence.PRESENT,
 )
 def has_tests(ctx: Context) -> list[Finding]:
     """The repository contains automated tests; they are counted per framework (pytest,
@@ -191,6 +193,7 @@ def _coverage_reports(ctx: Context) -> list[tuple[str, float | None, str]]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.1.1",),
+    evidence=Evidence.PARSED,
 )
 def coverage(ctx: Context) -> list[Finding]:
     """The target measures test coverage (coverage.py / pytest-cov configuration, jest or vitest
@@ -264,6 +267,7 @@ def _static_prefix(path: str) -> str:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.2.1",),
+    evidence=Evidence.PRESENT,
 )
 def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators) is referenced by at least one test
@@ -331,6 +335,7 @@ _EXTERNAL = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("4.1.3", "4.1.4"),
+    evidence=Evidence.PRESENT,
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (4xx/5xx statuses, ``pytest.raises``,
@@ -377,6 +382,7 @@ def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("4.3.1", "4.3.2"),
+    evidence=Evidence.PRESENT,
 )
 def e2e_setup(ctx: Context) -> list[Finding]:
     """The repository has an end-to-end test setup — a Playwright, Cypress, WebdriverIO or
