@@ -130,14 +130,19 @@ def test_the_auditors_machinery_and_budgets_are_not_the_repositorys(tmp_path: Pa
     """The cache, the scan engine and the probe budgets steer the audit itself: a repository
     cannot pick a weaker engine or starve the probes (budget exhaustion turns checks into SKIP)."""
     repo = repo_with(tmp_path, "cache = false\n[secrets]\nengine = 'python'\n"
-                               "[probes]\nmax_operations = 1\nmax_llm_calls = 0\n")
+                               "[probes]\nmax_operations = 1\nmax_llm_calls = 0\n"
+                               "[docker]\nlocal_base_image = 'theirs:latest'\n"
+                               "cleanup_timeout_seconds = 1\n")
     cfg = load_config({"repo": repo})
     default = AuditConfig()
     assert cfg.cache is True and cfg.secrets.engine == default.secrets.engine
     assert cfg.probes.max_operations == default.probes.max_operations
     assert cfg.probes.max_llm_calls == default.probes.max_llm_calls
     assert {i["key"] for i in cfg.repository_ignored} == {
-        "cache", "secrets.engine", "probes.max_operations", "probes.max_llm_calls"}
+        "cache", "secrets.engine", "probes.max_operations", "probes.max_llm_calls",
+        "docker.local_base_image", "docker.cleanup_timeout_seconds"}
+    assert cfg.docker.local_base_image == default.docker.local_base_image
+    assert cfg.docker.cleanup_timeout_seconds == default.docker.cleanup_timeout_seconds
 
 
 def test_probe_exclusions_of_the_repository_are_honoured(tmp_path: Path) -> None:

@@ -103,6 +103,8 @@ RULES: dict[str, Rule] = {
     "docker.health_url": P, "docker.up_timeout_seconds": BUDGET,
     "docker.build_timeout_seconds": BUDGET, "docker.restart_timeout_seconds": BUDGET,
     "docker.keep_up": RUNNER,
+    # the machine's stand-in base image and the cleanup bound are the auditor's, not the product's
+    "docker.local_base_image": RUNNER, "docker.cleanup_timeout_seconds": BUDGET,
     # database and redis
     "database.url_env": CREDENTIALS, "database.scratch_url_env": CREDENTIALS,
     "database.alembic_ini": P, "database.python": Rule(POLICY, "interpreter the audit runs"),
