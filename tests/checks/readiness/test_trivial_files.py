@@ -1,5 +1,6 @@
 """Issue 18, "Done when": trivial files added to a real repository do not buy verified ticks, and the
-repository cannot configure its own auditor.
+repository cannot configure its own auditor. Placeholder documents (headings without text) stay
+WARN, and the decision does not improve.
 
 The repository is a copy of a field-corpus project (extremely-vulnerable-flask-app, which has no
 operational documents, tests, dashboards or backups). The trivial files are the issue's: an OPS.md
@@ -89,6 +90,32 @@ def test_trivial_files_buy_at_most_two_verified_passes(runs: dict[str, Any]) -> 
     ticked_before = build_checklist(runs["before"]).counts["pass"]
     ticked_after = build_checklist(runs["trivial"]).counts["pass"]
     assert ticked_after - ticked_before <= 2, (ticked_before, ticked_after)
+
+
+#: the checks that judge a document's content (prodaudit/checks/readiness/_docs.py)
+DOCUMENT_CHECKS = ("RDY-060", "RDY-062", "RDY-063", "RDY-064", "RDY-065", "RDY-066", "RDY-067",
+                   "RDY-068", "RDY-069", "RDY-070", "RDY-071", "RDY-093", "RDY-094", "RDY-101")
+VERDICT_RANK = {"NO-GO": 0, "CONDITIONAL GO": 1, "GO": 2}
+
+
+def test_placeholder_documents_stay_warnings(runs: dict[str, Any]) -> None:
+    """Headings without text promise documents that are not there: no document check turns into
+    PASS (not even at level present); the ones the placeholder OPS.md matches are WARN and name it."""
+    before, after = by_id(runs["before"]), by_id(runs["trivial"])
+    flipped = [after[i] for i in DOCUMENT_CHECKS if i in after
+               and after[i].status is Status.PASS and before[i].status is not Status.PASS]
+    assert flipped == [], "\n".join(describe_flip(r) for r in flipped)
+    placeholders = [after[i] for i in DOCUMENT_CHECKS if i in after
+                    and any("placeholder" in f.message and "OPS.md" in (f.location or "")
+                            for f in after[i].findings)]
+    assert {r.status for r in placeholders} == {Status.WARN}
+    assert len(placeholders) >= 8, [describe_flip(after[i]) for i in DOCUMENT_CHECKS if i in after]
+
+
+def test_trivial_files_do_not_improve_the_decision(runs: dict[str, Any]) -> None:
+    before, after = runs["before"].decision, runs["trivial"].decision
+    assert VERDICT_RANK[after.verdict] <= VERDICT_RANK[before.verdict], (before, after)
+    assert VERDICT_RANK[runs["configured"].decision.verdict] <= VERDICT_RANK[before.verdict]
 
 
 def test_repository_side_prodaudit_toml_changes_nothing_and_is_listed(runs: dict[str, Any]) -> None:

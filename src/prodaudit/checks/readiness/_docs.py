@@ -1,8 +1,9 @@
 """Operational documents judged by their content (issue 18): a runbook, an incident plan, a backup
 or failover procedure counts only when it says what to do — commands, numbered steps, owners or
-contacts. A heading (or a file name) alone is *present*: the PASS says so (evidence level
-``present``) and the checklist shows the item's manual how-to. Shared by the readiness checks of
-documentation, continuity and launch. Not a check module."""
+contacts. A section with prose that says none of that is *present*: the PASS says so (evidence
+level ``present``) and the checklist shows the item's manual how-to. A placeholder — headings (or
+a file) with no text under them — is a WARN: it promises a document that is not there. Shared by
+the readiness checks of documentation, continuity and launch. Not a check module."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prodaudit.checks.api import Context, Evidence, Finding, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, failed, passed, warned
 from prodaudit.checks.readiness._scan import docs
 
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -30,10 +31,34 @@ class Section:
     title: str
     level: int
     body: str
+    diagram: bool = False  # an image whose alt text matched (it has no body of its own)
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
+
+    @property
+    def placeholder(self) -> bool:
+        """Headings without text: fewer than ``MIN_WORDS`` words under the heading (sub-headings,
+        rules, comments and bare numbers such as "99.9%" do not count). A diagram is content."""
+        return not self.diagram and len(prose_words(self.body)) < MIN_WORDS
+
+
+#: words of text a section needs to be more than a placeholder
+MIN_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_RULE = re.compile(r"^\s*([-*_=~])(\s*\1){2,}\s*$")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def prose_words(body: str) -> list[str]:
+    """The words of a section body outside headings, underlines, rules and HTML comments."""
+    words: list[str] = []
+    for line in _COMMENT.sub(" ", body).splitlines():
+        if _MD_HEADING.match(line) or _UNDERLINE.match(line) or _RULE.match(line):
+            continue
+        words += _WORD.findall(line)
+    return words
 
 
 def clean_title(text: str) -> str:
@@ -117,7 +142,7 @@ def find_sections(ctx: Context, heading: str, file: str | None = None,
                 alt = m.group(1) or m.group(2) or ""
                 if rel not in matched and hrx.search(alt):
                     found.append(Section(rel, text.count("\n", 0, m.start()) + 1,
-                                         f"diagram '{alt[:60]}'", 0, ""))
+                                         f"diagram '{alt[:60]}'", 0, "", diagram=True))
     return found
 
 
@@ -221,8 +246,9 @@ def judge_document(
     images: bool = False,
 ) -> list[Finding]:
     """FAIL when no document or heading matches ``heading``/``file``. With ``accept`` (a topic a
-    machine can judge), a PASS on the check's evidence when a matching section is accepted, else a
-    PASS on presence only that says what is missing; without it (a machine cannot judge the
+    machine can judge), a PASS on the check's evidence when a matching section is accepted. A WARN
+    when every match is a placeholder (headings without text). Else a PASS on presence only
+    (level ``present``) that says what is missing; without ``accept`` (a machine cannot judge the
     content), a PASS that names what is present."""
     found = find_sections(ctx, heading, file, images)
     if not found:
@@ -234,10 +260,13 @@ def judge_document(
         ]
     judged = [(s, actionable(s.body)) for s in found]
     names = "; ".join(f"{s.title!r} ({s.location})" for s, _ in judged[:4])
+    good = [(s, a) for s, a in judged if accept is not None and accept(s, a)]
+    if not good and all(s.placeholder for s in found):
+        return [warned(f"{what}: only a placeholder — heading(s) without text: {names}",
+                       location=found[0].location)]
     if accept is None:
         return [passed(f"{what} present (a person judges its content): {names}",
                        location=found[0].location)]
-    good = [(s, a) for s, a in judged if accept(s, a)]
     if good:
         s, a = good[0]
         return [passed(f"{what}: {s.title!r} ({s.location}) gives {a.summary()}",

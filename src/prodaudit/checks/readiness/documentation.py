@@ -50,7 +50,8 @@ _README_SECTIONS = {
 def readme(ctx: Context) -> list[Finding]:
     """The repository root has a README with sections (headings) for setup/installation,
     running/usage and deployment, each saying what to do (commands or steps). Sections without
-    commands or steps make the pass *present, not verified*.
+    commands or steps make the pass *present, not verified*; a heading without text under it is a
+    WARN (a placeholder).
 
     The README is the entry point for every new developer and for whoever is on call; without
     setup and run instructions onboarding is tribal knowledge.
@@ -88,6 +89,15 @@ def readme(ctx: Context) -> list[Finding]:
     described = ", ".join(f"{n} → '{s.title}' (line {s.line}): {a.summary()}"
                           for n, (s, a) in best.items())
     empty = [n for n, (_, a) in best.items() if not a.any]
+    hollow = [n for n in empty if all(s.placeholder for s in found[n])]
+    if hollow:
+        return [
+            warned(
+                f"{rel}: only placeholder sections — {', '.join(hollow)} has a heading without "
+                f"text; {described}",
+                location=rel,
+            )
+        ]
     if empty:
         return [
             passed(
@@ -318,7 +328,8 @@ def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
     run.__name__ = f"doc_{topic.id.replace('-', '_').lower()}"
     run.__doc__ = (
         f"The repository documents {topic.doc}; found by file name or by a heading in any "
-        f"markdown/rst/txt/adoc file (heading pattern ``{topic.pattern}``); {judged}.\n\n"
+        f"markdown/rst/txt/adoc file (heading pattern ``{topic.pattern}``); {judged}. A "
+        "placeholder (headings with fewer than three words of text under them) is a WARN.\n\n"
         "Operational documents written before launch are what the on-call person reads at "
         "3 a.m.: a heading without commands, steps or contacts does not help them.\n\n"
         f"Remediation: write {topic.doc} in ``docs/`` (or a README section) and keep it next to "
