@@ -20,6 +20,7 @@ from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
 from prodaudit.product.secretvalues import is_secret_var
+from prodaudit.pysource import ParsedSource, source_cache
 
 PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
@@ -108,6 +109,7 @@ class EnvGraph:
     python_files: int = 0
     frontend_files: int = 0
     example_files: list[str] = field(default_factory=list)
+    parse_notes: list[tuple[str, ParsedSource]] = field(default_factory=list)  # not host syntax
 
     def var(self, name: str) -> Var:
         if name not in self.vars:
@@ -288,12 +290,13 @@ def build_graph(ctx: Context) -> EnvGraph:
             if text is None:
                 continue
             g.python_files += 1
-            try:
-                tree = ast.parse(text, filename=rel)
-            except SyntaxError as exc:
-                g.problems.append((rel, exc.lineno or 0, f"Python syntax error: {exc.msg}"))
+            parsed = source_cache(ctx).get(rel, text)
+            if parsed.grammar != "host":
+                g.parse_notes.append((rel, parsed))
+            if parsed.tree is None:
+                g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            _PyVisitor(g, rel).visit(tree)
+            _PyVisitor(g, rel).visit(parsed.tree)
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:

@@ -281,12 +281,21 @@ def config_input(ctx: Context) -> list[Finding]:
             continue  # reported below, with who reads the file
         out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
     out += _env_file_problems(ctx)
+    modern = []
+    for path, parsed in g.parse_notes:
+        if parsed.tree is not None and "skipped" in parsed.note:
+            out.append(warned(f"{path}: {parsed.note}; every check reads the rest of the file",
+                              location=f"{path}:{parsed.line}"))
+        elif parsed.tree is not None:
+            modern.append(path)
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))
         else:
             out.append(errored(f"{path}: {why}", location=path))
     if not out:
+        note = (f" ({len(modern)} with syntax the host Python rejects, read with tree-sitter's "
+                f"grammar: {', '.join(modern[:5])})") if modern else ""
         out.append(passed(f"{len(ctx.files.files)} files indexed; env, Compose, Dockerfile and "
-                          f"{g.python_files} Python files parsed without error"))
+                          f"{g.python_files} Python files parsed without error{note}"))
     return out

@@ -13,6 +13,7 @@ from prodaudit.product.compose import compose_projects
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.envgraph import python_source_file
+from prodaudit.pysource import python_tree
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
@@ -76,19 +77,16 @@ def debug_off(ctx: Context) -> list[Finding]:
     return out
 
 
-def _calls(text: str) -> list[ast.Call]:
-    """Every call in the Python source ``text`` (none when it does not parse)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return []
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+def _calls(ctx: Context, rel: str, text: str) -> list[ast.Call]:
+    """Every call in the Python source ``text`` (none when it cannot be parsed at all)."""
+    tree = python_tree(ctx, rel, text)
+    return [] if tree is None else [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
 
-def _dev_server_calls(rel: str, text: str) -> list[tuple[int, str]]:
+def _dev_server_calls(ctx: Context, rel: str, text: str) -> list[tuple[int, str]]:
     """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
     out = []
-    for node in _calls(text):
+    for node in _calls(ctx, rel, text):
         if not (isinstance(node.func, ast.Attribute) and node.func.attr == "run"):
             continue
         owner = ast.unparse(node.func.value)
@@ -158,7 +156,7 @@ def entry_points(ctx: Context) -> list[Finding]:
         elif python_source_file(rel):
             src = ctx.read(rel)
             if src and ".run(" in src:
-                for lineno, what in _dev_server_calls(rel, src):
+                for lineno, what in _dev_server_calls(ctx, rel, src):
                     looked += 1
                     out.append(failed(f"{what}", location=f"{rel}:{lineno}"))
     if not looked and not out:
@@ -261,10 +259,10 @@ def mock_mode_off(ctx: Context) -> list[Finding]:
     return out
 
 
-def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
+def _fastapi_docs(ctx: Context, rel: str, text: str) -> list[tuple[int, str, str]]:
     """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
     out = []
-    for node in _calls(text):
+    for node in _calls(ctx, rel, text):
         if ast.unparse(node.func).split(".")[-1] != "FastAPI":
             continue
         kws = {k.arg: k.value for k in node.keywords if k.arg}
@@ -307,7 +305,7 @@ def docs_exposure(ctx: Context) -> list[Finding]:
         if python_source_file(rel):
             text = ctx.read(rel)
             if text and "FastAPI(" in text:
-                apps.extend((rel, *a) for a in _fastapi_docs(rel, text))
+                apps.extend((rel, *a) for a in _fastapi_docs(ctx, rel, text))
     flags = []
     for name in sorted(n for n in candidate_names(ctx) if DOCS_VAR_RE.match(n)):
         for val in effective(ctx, name):
