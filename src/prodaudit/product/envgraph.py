@@ -19,6 +19,17 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
+from prodaudit.product.pysettings import repo_readers, settings_classes
+from prodaudit.product.pyvalues import (
+    UNKNOWN,
+    Duration,
+    enum_members,
+    env_read,
+    env_set,
+    evaluate,
+    is_environ,
+    module_readers,
+)
 from prodaudit.product.secretvalues import is_secret_var
 from prodaudit.pysource import ParsedSource, source_cache
 
@@ -62,6 +73,7 @@ class Var:
     compose_defaults: list[tuple[str, str]] = field(default_factory=list)  # (path:line, default)
     compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
     variant_refs: list[str] = field(default_factory=list)  # path:line in unmerged compose files
+    code_sets: list[str] = field(default_factory=list)  # path:line of os.environ.setdefault(...)
 
     @property
     def required(self) -> bool:
@@ -143,17 +155,45 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
-def _is_environ(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
-        isinstance(node, ast.Name) and node.id == "environ"
-    )
+def _module_scope(tree: ast.Module, readers: set[str]) -> dict[str, Any]:
+    """Enum classes and simple constants of the module, to evaluate defaults with."""
+    scope: dict[str, Any] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            members = enum_members(stmt)
+            if members is not None:
+                scope[stmt.name] = members
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Constant):
+            scope[stmt.targets[0].id] = stmt.value.value
+    return scope
+
+
+def _default_text(node: ast.AST | None, scope: dict[str, Any], readers: set[str]) -> str | None:
+    """A read's default as text when it is static (``"local"``, ``30``, ``True``)."""
+    if node is None:
+        return None
+    value = evaluate(node, scope, readers)
+    if isinstance(value, str | int | float | bool) and value is not UNKNOWN:
+        return str(value)
+    if isinstance(value, Duration):
+        return str(value)
+    return None
 
 
 class _PyVisitor(ast.NodeVisitor):
-    def __init__(self, graph: EnvGraph, path: str) -> None:
+    """Environment reads of one module (see prodaudit.product.pyvalues for the reader shapes),
+    pydantic ``BaseSettings`` fields (classes known repository-wide, with their ``env_prefix``)
+    and variables the code sets itself (``os.environ.setdefault``)."""
+
+    def __init__(self, graph: EnvGraph, path: str, tree: ast.Module, readers: set[str],
+                 settings_classes: dict[str, str]) -> None:
         self.graph = graph
         self.path = path
-        self.settings_classes: dict[str, str] = {}  # class name -> env_prefix
+        self.readers = readers
+        self.settings_classes = settings_classes
+        self.scope = _module_scope(tree, readers)
+        self.or_defaults: dict[int, ast.expr] = {}  # id(read node) -> default of ``read or d``
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
              secret_type: bool = False) -> None:
@@ -161,56 +201,56 @@ class _PyVisitor(ast.NodeVisitor):
             Read(self.path, line, kind, has_default, default, secret_type)
         )
 
+    def _read(self, node: ast.AST) -> None:
+        read = env_read(node, self.readers)
+        if read is None:
+            return
+        dflt = read.default
+        if dflt is None and id(node) in self.or_defaults:
+            dflt = self.or_defaults[id(node)]
+        self._add(read.name, read.line, "python", dflt is not None,
+                  _default_text(dflt, self.scope, self.readers))
+
     def visit_Call(self, node: ast.Call) -> None:
-        f = node.func
-        key = _const_str(node.args[0]) if node.args else None
-        if key is not None and key.isidentifier():
-            is_getenv = (isinstance(f, ast.Attribute) and f.attr == "getenv") or (
-                isinstance(f, ast.Name) and f.id == "getenv"
-            )
-            is_get = (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault")
-                      and _is_environ(f.value))
-            if is_getenv or is_get:
-                dflt = node.args[1] if len(node.args) > 1 else next(
-                    (k.value for k in node.keywords if k.arg == "default"), None
-                )
-                self._add(key, node.lineno, "python", True, _const_str(dflt) if dflt else None)
+        self._read(node)
+        sets = env_set(node)
+        if sets is not None:
+            value = _const_str(node.args[1]) if len(node.args) > 1 else None
+            self.graph.var(sets[0]).set_in.append((self.path, sets[1], value or ""))
+            self.graph.var(sets[0]).code_sets.append(f"{self.path}:{sets[1]}")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        sets = env_set(node)
+        if sets is not None:
+            self.graph.var(sets[0]).set_in.append((self.path, sets[1],
+                                                   _const_str(node.value) or ""))
+            self.graph.var(sets[0]).code_sets.append(f"{self.path}:{sets[1]}")
+        self.generic_visit(node)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        if isinstance(node.op, ast.Or) and len(node.values) > 1:
+            self.or_defaults[id(node.values[0])] = node.values[-1]
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if _is_environ(node.value) and isinstance(node.ctx, ast.Load):
-            key = _const_str(node.slice)
-            if key is not None and key.isidentifier():
-                self._add(key, node.lineno, "python", False, None)
+        self._read(node)
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
         if (len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-                and _is_environ(node.comparators[0])):
+                and is_environ(node.comparators[0])):
             key = _const_str(node.left)
             if key is not None and key.isidentifier():
                 self._add(key, node.lineno, "python", True, None)
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        bases = [_name(b) for b in node.bases]
-        if "BaseSettings" in bases or any(b in self.settings_classes for b in bases):
-            inherited = next((self.settings_classes[b] for b in bases
-                              if b in self.settings_classes), "")
-            self.settings_classes[node.name] = self._settings(node, inherited)
+        if node.name in self.settings_classes:
+            self._settings(node, self.settings_classes[node.name])
         self.generic_visit(node)
 
-    def _settings(self, cls: ast.ClassDef, prefix: str) -> str:
-        for stmt in cls.body:
-            if isinstance(stmt, ast.Assign | ast.AnnAssign):
-                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-                if isinstance(target, ast.Name) and target.id == "model_config" and stmt.value:
-                    prefix = _kw_str(stmt.value, "env_prefix") or prefix
-            if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                for sub in stmt.body:
-                    if (isinstance(sub, ast.Assign) and isinstance(sub.targets[0], ast.Name)
-                            and sub.targets[0].id == "env_prefix"):
-                        prefix = _const_str(sub.value) or prefix
+    def _settings(self, cls: ast.ClassDef, prefix: str) -> None:
         for stmt in cls.body:
             if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
                 continue
@@ -220,7 +260,8 @@ class _PyVisitor(ast.NodeVisitor):
                 continue
             names = [(prefix + fname).upper()]
             has_default = stmt.value is not None
-            default = _const_str(stmt.value)
+            default = _default_text(stmt.value, self.scope, self.readers) \
+                if stmt.value is not None and env_read(stmt.value, self.readers) is None else None
             if isinstance(stmt.value, ast.Call) and _name(stmt.value.func) == "Field":
                 call = stmt.value
                 first = call.args[0] if call.args else None
@@ -235,19 +276,6 @@ class _PyVisitor(ast.NodeVisitor):
             secret = any(t in ann for t in _SECRET_TYPES)
             for n in names:
                 self._add(n, stmt.lineno, "settings", has_default, default, secret)
-        return prefix
-
-
-def _kw_str(node: ast.AST, key: str) -> str | None:
-    if isinstance(node, ast.Call):
-        for kw in node.keywords:
-            if kw.arg == key:
-                return _const_str(kw.value)
-    if isinstance(node, ast.Dict):
-        for k, v in zip(node.keys, node.values, strict=False):
-            if k is not None and _const_str(k) == key:
-                return _const_str(v)
-    return None
 
 
 def _aliases(node: ast.AST | None) -> list[str]:
@@ -267,7 +295,7 @@ def python_source_file(rel: str) -> bool:
     name = parts[-1]
     if not name.endswith(".py") or name.startswith("test_") or name.endswith("_test.py"):
         return False
-    if name in ("conftest.py", "noxfile.py", "setup.py"):
+    if name in ("conftest.py", "noxfile.py", "setup.py", "test.py", "tests.py", "testing.py"):
         return False
     return not (set(parts[:-1]) & (PY_EXCLUDE_PARTS | BUILD_PARTS))
 
@@ -281,6 +309,8 @@ def _frontend_file(rel: str) -> bool:
 # ---------------------------------------------------------------------------- build
 def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
+    readers = repo_readers(ctx)
+    classes = settings_classes(ctx)
     total = len(ctx.files.files)
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
@@ -296,7 +326,8 @@ def build_graph(ctx: Context) -> EnvGraph:
             if parsed.tree is None:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            _PyVisitor(g, rel).visit(parsed.tree)
+            _PyVisitor(g, rel, parsed.tree, module_readers(parsed.tree, readers),
+                       classes).visit(parsed.tree)
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:

@@ -10,18 +10,21 @@ from urllib.parse import urlsplit
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.compose import compose_projects
+from prodaudit.product.devswitches import DEBUG_NAME_RE as DEBUG_RE
+from prodaudit.product.devswitches import (
+    ENV_NAME_RE,
+    DevSwitch,
+    debug_settings,
+    dev_switches,
+    is_dev_value,
+)
 from prodaudit.product.dockerfiles import dockerfiles
-from prodaudit.product.effective import candidate_names, effective
+from prodaudit.product.effective import candidate_names, deployment_sets, effective
 from prodaudit.product.envgraph import python_source_file
+from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.pysource import python_tree
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
-ENV_NAME_RE = re.compile(
-    r"^(ENVIRONMENT|ENV|APP_ENV|APP_ENVIRONMENT|FASTAPI_ENV|FLASK_ENV|NODE_ENV|PYTHON_ENV|RUN_ENV|"
-    r"DEPLOY_ENV|RUN_MODE|APP_MODE|STAGE)$"
-)
-DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing"})
 DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
                          r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
 DEV_CMD_RE = re.compile(
@@ -48,33 +51,92 @@ def debug_off(ctx: Context) -> list[Finding]:
     """In the production (and staging) profile, ``DEBUG``/``*_DEBUG``/``RELOAD`` are not true and
     ``ENVIRONMENT``/``APP_ENV``/``FASTAPI_ENV``/``FLASK_ENV``/``NODE_ENV`` are not a development
     value — as set in the profile's env file, in the Compose ``environment:`` of built services,
-    or by the code default when neither sets them.
+    or by the code default when neither sets them. Settings are read wherever they live (Django
+    ``DEBUG = True`` or ``env.bool("DJANGO_DEBUG", default=True)``, Flask ``app.debug`` and
+    config classes, pydantic and starlette settings); ``Application(debug=True)``-style
+    constructors count; so do *inverted* production switches (``if not
+    os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
+    when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
+    wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
+    debug on. Development and test settings modules are not judged.
 
     Debug mode returns stack traces with local variables and configuration to any client,
-    enables interactive debuggers (Werkzeug: remote code execution) and disables caches.
+    enables interactive debuggers (Werkzeug: remote code execution) and disables caches. A
+    production that has to opt out of development behaviour gets it whenever one variable is
+    forgotten.
 
     Remediation: set ``DEBUG=false`` and ``ENVIRONMENT=production`` in the production env and make
-    the code default the safe value; refuse to start with debug on in production.
+    the code default the safe value (development opts in, production never opts out); refuse to
+    start with debug on in production.
     """
     _production_like(ctx)
-    out: list[Finding] = []
+    out: dict[str, Finding] = {}
     checked: list[str] = []
     for name in sorted(candidate_names(ctx)):
-        is_debug, is_env = bool(DEBUG_RE.match(name)), bool(ENV_NAME_RE.match(name))
-        if not (is_debug or is_env):
+        if not (DEBUG_RE.match(name) or ENV_NAME_RE.match(name)):
             continue
         for val in effective(ctx, name):
             checked.append(f"{name} ({val.source})")
-            bad = _is_true(val.value) if is_debug else val.value.strip().lower() in DEV_VALUES
-            if bad:
-                out.append(failed(f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} "
-                                  "profile", location=val.location, evidence=f"{name}={val.value}"))
+            if is_dev_value(name, val.value):
+                out.setdefault(val.location, failed(
+                    f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} profile",
+                    location=val.location, evidence=f"{name}={val.value}"))
+    for st in debug_settings(ctx):
+        if _gunicorn_file(st.path):
+            continue  # gunicorn's reload: an entry-point setting (CFG-031)
+        checked.append(f"{st.name} ({st.loc})")
+        for loc, finding in _setting_findings(ctx, st):
+            out.setdefault(loc, finding)
+    for sw in dev_switches(ctx):
+        if sw.reload_only:
+            continue
+        checked.append(sw.loc)
+        switch = _switch_finding(ctx, sw)
+        if switch is not None:
+            out.setdefault(sw.loc, switch)
     if not checked:
         raise Skip("no DEBUG/ENVIRONMENT-like setting found in the code or the profile's env")
     if not out:
-        out.append(passed(f"debug/environment settings are production values: "
-                          f"{', '.join(checked[:12])}"))
-    return out
+        return [passed(f"debug/environment settings are production values: "
+                       f"{', '.join(checked[:12])}")]
+    return list(out.values())
+
+
+def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
+    """A debug/environment setting in code: its deployed value, else its default."""
+    if st.env:
+        deployed = deployment_sets(ctx, st.env)
+        if deployed:
+            return [(v.location, failed(f"{st.name} is on: {st.env}={v.value} from {v.source}",
+                                        location=v.location, evidence=f"{st.env}={v.value}"))
+                    for v in deployed if is_dev_value(st.name, v.value)]
+        if is_dev_value(st.name, st.value):
+            return [(st.loc, failed(f"{st.name} defaults to {st.value!r} when {st.env} is unset, "
+                                    "and nothing in the deployment sets it", location=st.loc,
+                                    evidence=f"{st.name} = {st.expr}"))]
+        return []
+    if is_dev_value(st.name, st.value):
+        return [(st.loc, failed(f"{st.name} = {st.value!r} in code ({st.scope})", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}"))]
+    return []
+
+
+def _switch_finding(ctx: Context, sw: DevSwitch, what: str = "development behaviour"
+                    ) -> Finding | None:
+    if sw.kind != "inverted":
+        return failed(f"{sw.what}: debug mode in production", location=sw.loc)
+    sets = [v for name in sw.variables for v in deployment_sets(ctx, name)]
+    if any(not v.source.startswith("infrastructure") for v in sets):
+        return None  # the deployment (env file, Compose, Dockerfile) switches it off
+    if sets:
+        return warned(f"{what} by default ({sw.what}); only {sets[0].location} sets "
+                      f"{', '.join(sw.variables)}", location=sw.loc)
+    return failed(f"{what} unless {', '.join(sw.variables)} is set ({sw.what}); nothing in the "
+                  "deployment sets it", location=sw.loc)
+
+
+def _gunicorn_file(rel: str) -> bool:
+    return "gunicorn" in rel.rsplit("/", 1)[-1].lower()
 
 
 def _calls(ctx: Context, rel: str, text: str) -> list[ast.Call]:
@@ -159,12 +221,31 @@ def entry_points(ctx: Context) -> list[Finding]:
                 for lineno, what in _dev_server_calls(ctx, rel, src):
                     looked += 1
                     out.append(failed(f"{what}", location=f"{rel}:{lineno}"))
+    looked += _gunicorn_reload(ctx, out)
     if not looked and not out:
         raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
                    "start script)")
     if not out:
         out.append(passed(f"{looked} entry point(s) checked: no dev server or auto-reload"))
     return out
+
+
+def _gunicorn_reload(ctx: Context, out: list[Finding]) -> int:
+    """gunicorn config files: ``reload = True``, unconditionally or unless a variable is set."""
+    looked = 0
+    for st in settings_model(ctx).settings:
+        if _gunicorn_file(st.path) and st.name == "reload" and not st.guard:
+            looked += 1
+            if st.value is True:
+                out.append(failed("gunicorn config sets reload = True: a file watcher restarts "
+                                  "workers in production", location=st.loc))
+    for sw in dev_switches(ctx):
+        if sw.reload_only:
+            looked += 1
+            finding = _switch_finding(ctx, sw, "auto-reload")
+            if finding is not None:
+                out.append(finding)
+    return looked
 
 
 def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:

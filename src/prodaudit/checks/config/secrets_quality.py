@@ -19,12 +19,15 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.product.codesecrets import code_secrets, register, seeded_accounts
 from prodaudit.product.compose import compose_projects, project_refs
 from prodaudit.product.envfiles import EnvFile, env_files, parse_env_text, profile_env_file
 from prodaudit.product.envgraph import env_graph
+from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretvalues import (
     is_secret_var,
     is_signing_var,
+    not_a_credential,
     placeholder_reason,
     url_password,
     weakness,
@@ -210,43 +213,88 @@ def shared_secrets(ctx: Context) -> list[Finding]:
     return out
 
 
-@check("CFG-023", "No secret defaults hard-coded in settings code", severity=Severity.HIGH,
+@check("CFG-023", "No secrets hard-coded in settings code", severity=Severity.HIGH,
        needs=("repo",), checklist=("2.1.2", "2.1.4"), references=("CWE-798", "CWE-1188"))
 def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
-    """Settings code gives no secret-like variable a literal default (``SECRET_KEY: str =
-    "changethis"``, ``os.getenv("JWT_SECRET", "dev-secret")``, a DSN with a password).
+    """Application code assigns no credential: no literal value, of any length, for a
+    secret-named setting (``SECRET_KEY = "x"``, ``app.config["SECRET_KEY"] = "..."``,
+    ``app.secret_key = ...``, a Django or Flask config class attribute, a settings dictionary
+    entry), no literal default for one (``SECRET_KEY: str = "changethis"``,
+    ``os.getenv("JWT_SECRET", "dev-secret")``, starlette/decouple ``config("X", default=...)``,
+    django-environ ``env("X", default=...)``), no URL with a password (a DSN or broker URL
+    default), and no generated-looking token assigned to a secret-named name. Numbers, durations,
+    booleans, import and file paths are never secrets; tests, documentation and development or
+    test settings modules are not judged.
 
-    A default secret is used whenever the variable is forgotten, and it is public (it is in the
-    repository). Fail closed instead: no default, and validation at startup.
+    A credential in code is public (it is in the repository) and is used whenever the variable is
+    forgotten. Fail closed instead: no default, and validation at startup.
 
-    Remediation: remove the default (``jwt_secret: SecretStr`` without a value, or ``None`` plus
-    a startup validator that refuses to run without it).
+    Remediation: read the value from the environment or the secret store without a default
+    (``jwt_secret: SecretStr`` without a value, ``env("SECRET_KEY")``) and refuse to start
+    without it; rotate any credential that was committed.
     """
     g = env_graph(ctx)
-    out: list[Finding] = []
-    checked = 0
+    found: dict[str, Finding] = {}
+    for c in code_secrets(ctx):
+        register(ctx, c.value)
+        found[c.loc] = failed(f"{c.name} is {c.how} in code", location=c.loc,
+                              evidence=f"{c.name} = {mask_value(c.value)}")
+    checked = len(found)
     for v in sorted(g.vars.values(), key=lambda x: x.name):
         for r in v.reads:
-            if r.kind == "frontend" or r.default is None:
+            if r.kind == "frontend" or r.default is None or r.loc in found:
                 continue
             pw = url_password(r.default)
             if v.secret and (is_secret_var(v.name) or r.secret_type):
                 checked += 1
-                if pw is None and "://" in r.default:
-                    continue  # a DSN without credentials (sqlite:///./app.db) is not a secret
-                if not r.default.strip():
-                    continue
+                if not_a_credential(r.default) is not None:
+                    continue  # a DSN without credentials, a path, a boolean ...
                 ctx.redact.register(r.default)
-                out.append(failed(f"{v.name} has a hard-coded default in code",
-                                  location=r.loc, evidence=f"default {mask_value(r.default)}"))
+                found[r.loc] = failed(f"{v.name} has a hard-coded default in code",
+                                      location=r.loc, evidence=f"default {mask_value(r.default)}")
             elif pw:
                 checked += 1
                 ctx.redact.register(pw)
-                out.append(failed(f"{v.name} defaults to a URL with a password", location=r.loc,
-                                  evidence=f"password {mask_value(pw)}"))
-    if not g.vars or not any(v.reads for v in g.vars.values()):
-        raise Skip("no environment variable reads found in the code")
+                found[r.loc] = failed(f"{v.name} defaults to a URL with a password",
+                                      location=r.loc, evidence=f"password {mask_value(pw)}")
+    settings = settings_model(ctx)
+    if not found and not settings.settings and not any(v.reads for v in g.vars.values()):
+        raise Skip("no settings and no environment variable reads found in the code")
+    out = list(found.values())
     if not out:
-        out.append(passed(f"{checked} secret-like settings read by the code: none has a literal "
-                          "secret default"))
+        secrets = sum(1 for st in settings.settings if is_secret_var(st.name))
+        out.append(passed(f"{len(settings.settings)} settings in code ({secrets} secret-named) and "
+                          f"{checked} secret defaults: no credential hard-coded"))
+    return out
+
+
+@check("CFG-024", "No account is seeded with a literal password", severity=Severity.HIGH,
+       needs=("repo",), checklist=("2.1.2", "8.2.1"), references=("CWE-798", "CWE-1392"))
+def seeded_passwords(ctx: Context) -> list[Finding]:
+    """Seed and start-up code creates no account with a password written in the code:
+    ``UserCreate(email=..., password="password", is_superuser=True)``,
+    ``create_superuser("admin", "a@b.c", "admin")``, ``User("admin@x", hashpw(b"admin", ...))``.
+    Privileged accounts are FAIL, ordinary ones WARN. Tests are not judged.
+
+    The password is public (it is in the repository) and the seed runs in every deployment:
+    anyone who reads the repository can log in, as an administrator when the seed creates one.
+
+    Remediation: take the first administrator's password from the environment or the secret
+    store (no default), or create the account interactively once; never seed demo accounts into
+    production.
+    """
+    accounts = seeded_accounts(ctx)
+    out: list[Finding] = []
+    for a in accounts:
+        register(ctx, a.value)
+        what = "a privileged account" if a.privileged else "an account"
+        msg = f"{a.who} seeds {what} with a literal password"
+        ev = f"password {mask_value(a.value)}"
+        out.append(failed(msg, location=a.loc, evidence=ev) if a.privileged
+                   else warned(msg, location=a.loc, evidence=ev))
+    if not out:
+        files = settings_model(ctx).files
+        if not files:
+            raise Skip("no application Python code in the repository")
+        out.append(passed(f"{files} Python modules: no account created with a literal password"))
     return out

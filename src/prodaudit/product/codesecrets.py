@@ -1,0 +1,228 @@
+"""Credentials written into the application's code: literal values and literal defaults of
+secret-named settings (any length), URLs with a password, generated-looking tokens assigned to
+secret-named names, and accounts a seed script creates with a literal password. Not a check
+module: CFG-023 and CFG-024 report these.
+
+Never a credential: numbers, durations, booleans, import and file paths, URLs without a password,
+empty values, references (``${VAR}``); never judged: tests, documentation, development or test
+settings modules and classes, settings assigned only under a CI/test condition.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prodaudit.product.pysettings import python_modules, settings_model
+from prodaudit.product.pyvalues import Composed
+from prodaudit.product.secretvalues import is_secret_var, looks_random, not_a_credential, url_password
+
+if TYPE_CHECKING:
+    from prodaudit.context import Context
+
+HASHERS = frozenset({"hashpw", "generate_password_hash", "make_password", "hash_password",
+                     "get_password_hash", "set_password", "encrypt_password", "hash"})
+PASSWORD_KWARGS = frozenset({"password", "passwd", "pwd", "raw_password", "plain_password",
+                             "password1"})
+PRIVILEGE_KWARGS = frozenset({"is_superuser", "is_admin", "is_staff", "superuser", "admin",
+                              "is_root"})
+_PRIVILEGED_RE = re.compile(r"admin|superuser|root|owner|staff", re.I)
+#: constants that say they are not a real credential (``WEAK_SECRET`` used to test weak keys)
+_NOT_REAL_RE = re.compile(r"^(WEAK|TEST|TESTING|DUMMY|FAKE|EXAMPLE|SAMPLE|MOCK)_", re.I)
+_SEED_RE = re.compile(r"seed|initial|init_?db|^init$|fixture|bootstrap|populate|demo|setup_db|"
+                      r"create_(first|initial|default)", re.I)
+_CREATOR_RE = re.compile(r"user|create|admin|account|member|add|seed|^[A-Z]")
+
+
+@dataclass(frozen=True)
+class CodeSecret:
+    name: str
+    path: str
+    line: int
+    value: str
+    how: str  # "a literal" | "the default of VAR" | "a URL with a password" | ...
+
+    @property
+    def loc(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class SeededAccount:
+    path: str
+    line: int
+    value: str  # the literal password
+    who: str  # what the call creates, e.g. "UserCreate(..., is_superuser=True)"
+    privileged: bool
+
+    @property
+    def loc(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def register(ctx: Context, value: str) -> None:
+    """Mask ``value`` in every output unless it is a plain word (``postgres``, ``password``):
+    masking those would blank the word in every report without protecting anything."""
+    if not (value.isalpha() and len(value) <= 12):
+        ctx.redact.register(value)
+
+
+def code_secrets(ctx: Context) -> list[CodeSecret]:
+    """Every credential in the application's settings and assignments (memoised)."""
+    return ctx.memo("product:code_secrets", lambda: _code_secrets(ctx))
+
+
+def _code_secrets(ctx: Context) -> list[CodeSecret]:
+    out: dict[str, CodeSecret] = {}
+    for s in settings_model(ctx).settings:
+        if s.dev or s.ci_only or not isinstance(s.value, str) or isinstance(s.value, Composed):
+            continue
+        if _NOT_REAL_RE.match(s.name):
+            continue
+        secret_name = is_secret_var(s.name) or bool(s.env and is_secret_var(s.env))
+        how = "a literal" if s.env is None else f"the default of {s.env}"
+        if secret_name and not_a_credential(s.value) is None:
+            out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, s.value, how))
+            continue
+        pw = url_password(s.value)
+        if pw and not_a_credential(pw) is None:
+            out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, pw,
+                                             f"a URL with a password ({how})"))
+    for rel, tree in python_modules(ctx):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                for found in _nested_tokens(rel, node):
+                    out.setdefault(found.loc, found)
+    return sorted(out.values(), key=lambda c: (c.path, c.line))
+
+
+def _target_names(node: ast.Assign | ast.AnnAssign) -> list[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names = []
+    for t in targets:
+        if isinstance(t, ast.Name):
+            names.append(t.id)
+        elif isinstance(t, ast.Attribute):
+            names.append(t.attr)
+        elif isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) \
+                and isinstance(t.slice.value, str):
+            names.append(t.slice.value)
+    return names
+
+
+def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecret]:
+    """A generated-looking token anywhere in the value assigned to a secret-named name
+    (``client_secret = forms.CharField(widget=HiddenInput(attrs={"value": "mWM7..."}))``)."""
+    names = [n for n in _target_names(node) if is_secret_var(n)]
+    if not names:
+        return []
+    out = []
+    for sub in ast.walk(node.value):  # type: ignore[arg-type]
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                and looks_random(sub.value):
+            out.append(CodeSecret(names[0], rel, sub.lineno, sub.value,
+                                  "a generated-looking token in the assigned value"))
+    return out
+
+
+# ---------------------------------------------------------------------------- seeds
+def seeded_accounts(ctx: Context) -> list[SeededAccount]:
+    """Accounts the application code creates with a literal password (memoised)."""
+
+    def build() -> list[SeededAccount]:
+        out: dict[str, SeededAccount] = {}
+        for rel, tree in python_modules(ctx):
+            parents: dict[ast.AST, ast.AST] = {}
+            for node in ast.walk(tree):
+                for child in ast.iter_child_nodes(node):
+                    parents[child] = node
+            seed_file = bool(_SEED_RE.search(rel.rsplit("/", 1)[-1])) \
+                or "management/commands/" in rel
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    for acc in _seed_call(rel, node, parents):
+                        if acc.privileged or seed_file or _in_seed_function(node, parents):
+                            out.setdefault(acc.loc, acc)
+        return sorted(out.values(), key=lambda a: (a.path, a.line))
+
+    return ctx.memo("product:seeded_accounts", build)
+
+
+def _call_name(node: ast.Call) -> str:
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def _literal(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) and node.value:
+        value = node.value.decode(errors="replace") if isinstance(node.value, bytes) \
+            else node.value
+        return value if not_a_credential(value) in (None, "a boolean switch") else None
+    return None
+
+
+def _privileged(node: ast.Call) -> bool:
+    if _PRIVILEGED_RE.search(_call_name(node)):
+        return True
+    for kw in node.keywords:
+        v = kw.value
+        if kw.arg in PRIVILEGE_KWARGS and isinstance(v, ast.Constant) and v.value is True:
+            return True
+        if kw.arg in ("role", "roles", "group", "groups") and _PRIVILEGED_RE.search(
+                ast.unparse(v)):
+            return True
+    return any(isinstance(a, ast.Constant) and a.value is True for a in node.args) or any(
+        isinstance(a, ast.Constant) and isinstance(a.value, str) and _PRIVILEGED_RE.search(
+            a.value.split("@")[0]) for a in [*node.args, *(k.value for k in node.keywords)])
+
+
+def _seed_call(rel: str, node: ast.Call, parents: dict[ast.AST, ast.AST]) -> list[SeededAccount]:
+    name = _call_name(node)
+    out = []
+    for kw in node.keywords:  # UserCreate(email=..., password="password", is_superuser=True)
+        value = _literal(kw.value) if kw.arg in PASSWORD_KWARGS else None
+        if value is not None:
+            out.append(SeededAccount(rel, kw.value.lineno, value, f"{name}(...)",
+                                     _privileged(node)))
+    if name == "create_superuser" and len(node.args) >= 3:  # Django's (username, email, password)
+        value = _literal(node.args[2])
+        if value is not None:
+            out.append(SeededAccount(rel, node.args[2].lineno, value, f"{name}(...)", True))
+    if name in HASHERS and node.args:  # User("admin@x", hashpw(b"admin", gensalt()), True)
+        value = _literal(node.args[0])
+        creator = _creator(node, parents)
+        if value is not None and creator is not None:
+            out.append(SeededAccount(rel, node.lineno, value,
+                                     f"{_call_name(creator)}(...) with {name}(<literal>)",
+                                     _privileged(creator)))
+    return out
+
+
+def _in_seed_function(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Inside a function named for seeding (``seed_db``, ``init``, ``create_first_user``) or at
+    module level / under ``if __name__ == "__main__"``: code that runs at deployment, not a
+    request handler."""
+    cur: ast.AST | None = parents.get(node)
+    while cur is not None:
+        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
+            return bool(_SEED_RE.search(cur.name))
+        if isinstance(cur, ast.ClassDef):
+            return False
+        cur = parents.get(cur)
+    return True
+
+
+def _creator(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> ast.Call | None:
+    """The call (a model constructor or a create function) the hashed literal is passed to."""
+    cur = node
+    for _ in range(4):
+        parent = parents.get(cur)
+        if parent is None:
+            return None
+        if isinstance(parent, ast.Call) and cur is not parent.func and _CREATOR_RE.search(
+                _call_name(parent)):
+            return parent
+        cur = parent
+    return None
