@@ -69,6 +69,7 @@ class ComposeProject:
     referenced: list[ComposeFile] = field(default_factory=list)  # extends.file targets
     origins: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
+    development: str = ""  # why this is a development-only stack ("": production); compose_dev
 
     @property
     def name(self) -> str:
@@ -442,6 +443,10 @@ def build_model(ctx: Context) -> ComposeModel:
     budget = [MAX_CLI_PROJECTS]
     for p in projects:
         _effective(ctx, p, cli_reason, budget)
+    from prodaudit.product.compose_dev import development_only
+
+    for p in projects:
+        p.development = development_only(ctx, p, projects)
     loaded = {f.path for p in projects for f in p.files}
     variants = []
     for rel in ctx.files.files:

@@ -157,8 +157,9 @@ def _settings_module_fallbacks(ctx: Context) -> list[DevSwitch]:
     the repository (the production one) exists."""
     debug_on = {s.path for s in debug_settings(ctx) if s.name.upper() == "DEBUG"
                 and is_dev_value("DEBUG", s.value)}
-    modules = {s.path for s in settings_model(ctx).settings if s.name == "SECRET_KEY"
-               or s.name == "INSTALLED_APPS"}
+    modules = {s.path for s in settings_model(ctx).settings if s.scope == "module" and not s.dev
+               and s.name in ("DEBUG", "SECRET_KEY", "INSTALLED_APPS", "ALLOWED_HOSTS",
+                              "DATABASES")}
     out = []
     for rel, tree in python_modules(ctx):
         if not rel.endswith(ENTRY_MODULES):

@@ -19,7 +19,7 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
-from prodaudit.product.pysettings import repo_readers, settings_classes
+from prodaudit.product.pysettings import live_settings_classes, repo_readers, settings_classes
 from prodaudit.product.pyvalues import (
     UNKNOWN,
     Duration,
@@ -56,6 +56,8 @@ class Read:
     has_default: bool
     default: str | None = None  # literal default when it is a simple constant
     secret_type: bool = False  # a SecretStr/SecretBytes settings field
+    conditional: bool = False  # inside an ``if`` branch: an optional feature's setting
+    strict: bool = False  # the read raises when the variable is unset (``os.environ["X"]``)
 
     @property
     def loc(self) -> str:
@@ -187,19 +189,29 @@ class _PyVisitor(ast.NodeVisitor):
     and variables the code sets itself (``os.environ.setdefault``)."""
 
     def __init__(self, graph: EnvGraph, path: str, tree: ast.Module, readers: set[str],
-                 settings_classes: dict[str, str]) -> None:
+                 settings_classes: dict[str, str], live: set[str]) -> None:
+        self.live = live
         self.graph = graph
         self.path = path
         self.readers = readers
         self.settings_classes = settings_classes
         self.scope = _module_scope(tree, readers)
         self.or_defaults: dict[int, ast.expr] = {}  # id(read node) -> default of ``read or d``
+        self.branch = 0  # depth of ``if`` branches around the current node
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
-             secret_type: bool = False) -> None:
+             secret_type: bool = False, strict: bool = False) -> None:
         self.graph.var(name).reads.append(
-            Read(self.path, line, kind, has_default, default, secret_type)
+            Read(self.path, line, kind, has_default, default, secret_type, self.branch > 0,
+                 strict)
         )
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        self.branch += 1
+        for stmt in node.body + node.orelse:
+            self.visit(stmt)
+        self.branch -= 1
 
     def _read(self, node: ast.AST) -> None:
         read = env_read(node, self.readers)
@@ -209,7 +221,7 @@ class _PyVisitor(ast.NodeVisitor):
         if dflt is None and id(node) in self.or_defaults:
             dflt = self.or_defaults[id(node)]
         self._add(read.name, read.line, "python", dflt is not None,
-                  _default_text(dflt, self.scope, self.readers))
+                  _default_text(dflt, self.scope, self.readers), strict=read.strict)
 
     def visit_Call(self, node: ast.Call) -> None:
         self._read(node)
@@ -247,6 +259,8 @@ class _PyVisitor(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         if node.name in self.settings_classes:
+            if node.name not in self.live:
+                return  # a settings class nothing uses: its variables are never read
             self._settings(node, self.settings_classes[node.name])
         self.generic_visit(node)
 
@@ -275,7 +289,8 @@ class _PyVisitor(ast.NodeVisitor):
                     names = aliases
             secret = any(t in ann for t in _SECRET_TYPES)
             for n in names:
-                self._add(n, stmt.lineno, "settings", has_default, default, secret)
+                self._add(n, stmt.lineno, "settings", has_default, default, secret,
+                          strict=not has_default)
 
 
 def _aliases(node: ast.AST | None) -> list[str]:
@@ -311,6 +326,7 @@ def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
     readers = repo_readers(ctx)
     classes = settings_classes(ctx)
+    live = live_settings_classes(ctx)
     total = len(ctx.files.files)
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
@@ -327,7 +343,7 @@ def build_graph(ctx: Context) -> EnvGraph:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
             _PyVisitor(g, rel, parsed.tree, module_readers(parsed.tree, readers),
-                       classes).visit(parsed.tree)
+                       classes, live).visit(parsed.tree)
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:

@@ -406,3 +406,37 @@ def settings_model(ctx: Context) -> SettingsModel:
         return model
 
     return ctx.memo("product:settings", build)
+
+
+def live_settings_classes(ctx: Context) -> set[str]:
+    """Settings classes something uses: named anywhere but in a class's bases (an instance, an
+    annotation, an import), and every base class of a used one."""
+
+    def build() -> set[str]:
+        classes = settings_classes(ctx)
+        used: set[str] = set()
+        bases: dict[str, list[str]] = {}
+        for _, tree in python_modules(ctx):
+            in_bases = {id(b) for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                        for base in node.bases for b in ast.walk(base)}
+            for node in ast.walk(tree):
+                if id(node) in in_bases:
+                    continue
+                if isinstance(node, ast.Name) and node.id in classes:
+                    used.add(node.id)
+                elif isinstance(node, ast.Attribute) and node.attr in classes:
+                    used.add(node.attr)
+                elif isinstance(node, ast.alias) and node.name.rsplit(".", 1)[-1] in classes:
+                    used.add(node.name.rsplit(".", 1)[-1])
+                if isinstance(node, ast.ClassDef) and node.name in classes:
+                    bases[node.name] = _bases(node)
+        live = set(used)
+        pending = list(used)
+        while pending:
+            for base in bases.get(pending.pop(), []):
+                if base in classes and base not in live:
+                    live.add(base)
+                    pending.append(base)
+        return live
+
+    return ctx.memo("product:live_settings", build)

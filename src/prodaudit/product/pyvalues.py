@@ -75,6 +75,7 @@ class EnvRead:
     default: ast.expr | None  # the default expression (None: no default)
     has_default: bool
     cast: str = ""  # "bool", "int" ... when the reader casts
+    strict: bool = False  # raises when the variable is unset (``os.environ["X"]``, ``env("X")``)
 
 
 def _name(node: ast.AST) -> str:
@@ -129,7 +130,8 @@ def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
     if isinstance(node, ast.Subscript) and is_environ(node.value) \
             and isinstance(node.ctx, ast.Load):
         key = _str(node.slice)
-        return EnvRead(key, node.lineno, None, False) if key and key.isidentifier() else None
+        return EnvRead(key, node.lineno, None, False, strict=True) \
+            if key and key.isidentifier() else None
     if not isinstance(node, ast.Call):
         return None
     f = node.func
@@ -139,7 +141,7 @@ def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
             return None
         key = key or DEFAULT_VARS.get(f.attr)
         dflt = node.args[1] if len(node.args) > 1 else _kw(node, "default")
-        return _read(key, node, dflt, f.attr)
+        return _read(key, node, dflt, f.attr, strict=dflt is None)
     if key is None:
         return None
     if _name(f) == "getenv" or (isinstance(f, ast.Attribute) and f.attr == "get"
@@ -155,14 +157,16 @@ def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
                 cast = second
             else:
                 dflt = second  # python-decouple: config("X", default, cast=...)
-        return _read(key, node, dflt, _name(cast) if cast is not None else "")
+        return _read(key, node, dflt, _name(cast) if cast is not None else "",
+                     strict=dflt is None)
     return None
 
 
-def _read(key: str | None, node: ast.Call, dflt: ast.expr | None, cast: str) -> EnvRead | None:
+def _read(key: str | None, node: ast.Call, dflt: ast.expr | None, cast: str,
+          strict: bool = False) -> EnvRead | None:
     if not key or not key.isidentifier():
         return None
-    return EnvRead(key, node.lineno, dflt, dflt is not None, cast)
+    return EnvRead(key, node.lineno, dflt, dflt is not None, cast, strict)
 
 
 def env_set(node: ast.AST) -> tuple[str, int] | None:
