@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from prodaudit.product.pysettings import python_modules, settings_model
 from prodaudit.product.pyvalues import Composed
-from prodaudit.product.secretvalues import is_secret_var, looks_random, not_a_credential, url_password
+from prodaudit.product.secretvalues import (
+    is_secret_var,
+    looks_random,
+    not_a_credential,
+    placeholder_reason,
+    url_password,
+)
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -62,10 +68,10 @@ class SeededAccount:
         return f"{self.path}:{self.line}"
 
 
-def register(ctx: Context, value: str) -> None:
-    """Mask ``value`` in every output unless it is a plain word (``postgres``, ``password``):
-    masking those would blank the word in every report without protecting anything."""
-    if not (value.isalpha() and len(value) <= 12):
+def register(ctx: Context, value: str | None) -> None:
+    """Mask ``value`` in every output unless it is a well-known default (``postgres``,
+    ``password``, ``admin``): it protects nothing and would blank that word in every report."""
+    if value and placeholder_reason(value) is None:
         ctx.redact.register(value)
 
 

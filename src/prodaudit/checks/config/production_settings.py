@@ -9,7 +9,9 @@ import re
 from urllib.parse import urlsplit
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.codesecrets import register
 from prodaudit.product.compose import compose_projects
+from prodaudit.product.connections import CodeURL, code_urls
 from prodaudit.product.devswitches import DEBUG_NAME_RE as DEBUG_RE
 from prodaudit.product.devswitches import (
     ENV_NAME_RE,
@@ -280,6 +282,11 @@ def service_urls(ctx: Context) -> list[Finding]:
     """In the production profile the database URL (``database.url_env``, default
     ``DATABASE_URL``) does not point at SQLite or localhost (WARN: valid only for single-host
     deployments that know it), and the Redis URL (``redis.url_env``) carries credentials (FAIL).
+    URLs written into the code count too: a Redis or broker URL composed from host and port
+    only (``f"redis://{HOST}:{PORT}"``: there is no place for a password) or hard-coded
+    (``Celery("worker", broker="redis://redis:6379/0")``) fails; a SQLite engine
+    (``create_engine("sqlite:///...")``, Django ``"ENGINE": "...sqlite3"``) warns. A code
+    default the deployment overrides is not judged.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
     ``localhost`` inside a container is the container itself. A Redis without ``requirepass``
@@ -300,12 +307,37 @@ def service_urls(ctx: Context) -> list[Finding]:
             with contextlib.suppress(ValueError):
                 pw = urlsplit(val.value).password
             if pw:
-                ctx.redact.register(pw)
+                register(ctx, pw)
+    out += _code_url_findings(ctx, looked, {f.location for f in out})
     if not looked:
         raise Skip(f"neither {ctx.cfg.database.url_env} nor {ctx.cfg.redis.url_env} is set in the "
-                   "profile's env, Compose or a code default")
+                   "profile's env, Compose or a code default, and no URL is written in the code")
     if not out:
-        out.append(passed(f"URLs are production-grade: {', '.join(looked)}"))
+        out.append(passed(f"URLs are production-grade: {', '.join(looked[:12])}"))
+    return out
+
+
+def _code_url_findings(ctx: Context, looked: list[str], seen: set[str]) -> list[Finding]:
+    """Redis URLs without a password and SQLite engines written in the code, one Redis finding
+    per file (its evidence lists every URL of the file)."""
+    judged = {ctx.cfg.database.url_env, ctx.cfg.redis.url_env}
+    redis: dict[str, list[CodeURL]] = {}
+    out: list[Finding] = []
+    for u in code_urls(ctx):
+        if u.loc in seen or (u.env and (u.env in judged or deployment_sets(ctx, u.env))):
+            continue
+        looked.append(u.loc)
+        if u.scheme.startswith("sqlite"):
+            out.append(warned(f"{u.where} uses SQLite: one file, one writer, no network access "
+                              "for replicas and no managed backups", location=u.loc))
+        elif u.scheme in ("redis", "rediss") and "@" not in u.url:
+            redis.setdefault(u.path, []).append(u)
+    for urls in redis.values():
+        first = urls[0]
+        how = ("composed from host and port only: there is no place for a password"
+               if any(u.composed for u in urls) else "hard-coded without a password")
+        out.append(failed(f"Redis URL {how} ({first.where})", location=first.loc,
+                          evidence="; ".join(f"{u.loc}: {u.where}" for u in urls)[:600]))
     return out
 
 

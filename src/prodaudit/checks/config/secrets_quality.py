@@ -95,7 +95,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
             checked += 1
             if not ref.default.strip():
                 continue  # ${LLM_API_KEY:-} = optional, off by default
-            ctx.redact.register(ref.default)
+            register(ctx, ref.default)
             why = placeholder_reason(ref.default) or "a hard-coded fallback value"
             out.append(failed(f"Compose gives {ref.name} a fallback value ({why}): a forgotten "
                               f"variable silently becomes a known secret", location=p.loc(*path),
@@ -135,7 +135,7 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         if not is_signing_var(e.name):
             continue
         seen += 1
-        ctx.redact.register(e.value)
+        register(ctx, e.value)
         why = weakness(e.value)
         if why:
             out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
@@ -203,7 +203,7 @@ def shared_secrets(ctx: Context) -> list[Finding]:
                 continue
             compared += 1
             for oname, opath, oline in index.get(value, []):
-                ctx.redact.register(value)
+                register(ctx, value)
                 out.append(failed(f"{name} in {p.path} has the same value as {oname} in {opath}:"
                                   f"{oline}", location=f"{p.path}:{line}",
                                   evidence=f"sha256 prefix of both values: {_fingerprint(value)}"))
@@ -249,12 +249,12 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
                 checked += 1
                 if not_a_credential(r.default) is not None:
                     continue  # a DSN without credentials, a path, a boolean ...
-                ctx.redact.register(r.default)
+                register(ctx, r.default)
                 found[r.loc] = failed(f"{v.name} has a hard-coded default in code",
                                       location=r.loc, evidence=f"default {mask_value(r.default)}")
             elif pw:
                 checked += 1
-                ctx.redact.register(pw)
+                register(ctx, pw)
                 found[r.loc] = failed(f"{v.name} defaults to a URL with a password",
                                       location=r.loc, evidence=f"password {mask_value(pw)}")
     settings = settings_model(ctx)
