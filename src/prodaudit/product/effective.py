@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from prodaudit.context import Context
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
-from prodaudit.product.envfiles import profile_env_file
+from prodaudit.product.envfiles import deployment_env_files, profile_env_file
 from prodaudit.product.envgraph import env_graph, env_pairs
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.interpolation import interpolate
@@ -19,7 +19,13 @@ from prodaudit.product.pysettings import dev_path
 class Value:
     value: str
     location: str
-    source: str  # "env file" | "compose" | "code default"
+    source: str  # "env file" | "compose service ..." | "env file X (reader)" | "example X ..."
+    #: | "code default"
+
+    @property
+    def from_example(self) -> bool:
+        """An example the deployer copies: deployed as it is only if nobody edits it."""
+        return self.source.startswith("example ")
 
 
 def profile_entry_line(ctx: Context, name: str) -> int:
@@ -50,6 +56,11 @@ def effective(ctx: Context, name: str) -> list[Value]:
                 val = interpolate(str(senv[name]), env, missing=True)
                 out.append(Value(val, p.loc("services", sname, "environment", name),
                                  f"compose service {sname}{p.note}"))
+    if not any(v.source.startswith("compose") for v in out):
+        for dep in deployment_env_files(ctx):
+            entry = dep.file.get(name)
+            if entry is not None:
+                out.append(Value(entry.value, f"{dep.file.path}:{entry.line}", dep.source))
     if not out:
         var = env_graph(ctx).vars.get(name)
         if var is not None:

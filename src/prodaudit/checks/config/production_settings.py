@@ -21,7 +21,7 @@ from prodaudit.product.devswitches import (
     is_dev_value,
 )
 from prodaudit.product.dockerfiles import dockerfiles
-from prodaudit.product.effective import candidate_names, deployment_sets, effective
+from prodaudit.product.effective import Value, candidate_names, deployment_sets, effective
 from prodaudit.product.envgraph import python_source_file
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.pysource import python_tree
@@ -80,9 +80,9 @@ def debug_off(ctx: Context) -> list[Finding]:
         for val in effective(ctx, name):
             checked.append(f"{name} ({val.source})")
             if is_dev_value(name, val.value):
-                out.setdefault(val.location, failed(
-                    f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} profile",
-                    location=val.location, evidence=f"{name}={val.value}"))
+                out.setdefault(val.location, _dev_finding(
+                    val, f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} profile",
+                    f"{name}={val.value}"))
     for st in debug_settings(ctx):
         if _gunicorn_file(st.path):
             continue  # gunicorn's reload: an entry-point setting (CFG-031)
@@ -109,8 +109,8 @@ def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
     if st.env:
         deployed = deployment_sets(ctx, st.env)
         if deployed:
-            return [(v.location, failed(f"{st.name} is on: {st.env}={v.value} from {v.source}",
-                                        location=v.location, evidence=f"{st.env}={v.value}"))
+            return [(v.location, _dev_finding(v, f"{st.name} is on: {st.env}={v.value} from "
+                                                 f"{v.source}", f"{st.env}={v.value}"))
                     for v in deployed if is_dev_value(st.name, v.value)]
         if is_dev_value(st.name, st.value):
             return [(st.loc, failed(f"{st.name} defaults to {st.value!r} when {st.env} is unset, "
@@ -123,11 +123,19 @@ def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
     return []
 
 
+def _dev_finding(val: Value, message: str, evidence: str) -> Finding:
+    """FAIL for a value the deployment uses; WARN for one in an example the deployer copies."""
+    if val.from_example:
+        return warned(message + " (deployed as it is unless the copy is edited)",
+                      location=val.location, evidence=evidence)
+    return failed(message, location=val.location, evidence=evidence)
+
+
 def _switch_finding(ctx: Context, sw: DevSwitch, what: str = "development behaviour"
                     ) -> Finding | None:
     if sw.kind != "inverted":
         return failed(f"{sw.what}: debug mode in production", location=sw.loc)
-    sets = [v for name in sw.variables for v in deployment_sets(ctx, name)]
+    sets = [v for name in sw.variables for v in deployment_sets(ctx, name) if v.value.strip()]
     if any(not v.source.startswith("infrastructure") for v in sets):
         return None  # the deployment (env file, Compose, Dockerfile) switches it off
     if sets:

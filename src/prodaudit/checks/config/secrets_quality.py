@@ -21,7 +21,14 @@ from prodaudit.checks.api import (
 )
 from prodaudit.product.codesecrets import code_secrets, register, seeded_accounts
 from prodaudit.product.compose import compose_projects, project_refs
-from prodaudit.product.envfiles import EnvFile, env_files, parse_env_text, profile_env_file
+from prodaudit.product.envfiles import (
+    DeployedEnvFile,
+    EnvFile,
+    deployment_env_files,
+    env_files,
+    parse_env_text,
+    profile_env_file,
+)
 from prodaudit.product.envgraph import env_graph
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretvalues import (
@@ -52,8 +59,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
     (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
-    no fallback value (``${JWT_SECRET:-secret}``). Example and development env files are not
-    judged.
+    no fallback value (``${JWT_SECRET:-secret}``). Development env files and examples are not
+    judged, except an example the deployment copies (below).
 
     Template defaults are public: anyone can sign tokens with ``changethis`` or log in to a
     database whose password is ``postgres``. A Compose fallback turns a forgotten variable into a
@@ -62,6 +69,10 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     Remediation: generate every secret (``python -c "import secrets;
     print(secrets.token_urlsafe(48))"``), keep it in the secret store or the deployment's env
     file, and make Compose require it: ``${JWT_SECRET:?JWT_SECRET must be set}``.
+
+    An example env file the deployment copies to create a file it reads (Compose ``env_file:
+    .env`` absent, ``.env.example`` committed) is judged too: a non-empty placeholder there is a
+    WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
     """
     out: list[Finding] = []
     checked = 0
@@ -71,8 +82,16 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     prof = profile_env_file(ctx)
     if prof is not None:
         files.insert(0, prof)
+        prof_real = Path(prof.path).resolve()
+        files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
+    examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
+    files += [d.file for d in examples.values()]
     for ef in files:
         is_profile = ef is prof
+        if ef.path in examples:
+            out += _example_placeholders(examples[ef.path])
+            checked += len(_secret_items(ef))
+            continue
         for name, value, line, kind in _secret_items(ef):
             checked += 1
             why = placeholder_reason(value)
@@ -109,6 +128,21 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                           "placeholders nor defaults"))
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+def _example_placeholders(dep: DeployedEnvFile) -> list[Finding]:
+    """Non-empty placeholders in an example the deployment copies as its env file (empty
+    values are the example's way of saying "fill me in")."""
+    out = []
+    for name, value, line, kind in _secret_items(dep.file):
+        why = placeholder_reason(value)
+        if why is None or why == "empty":
+            continue
+        out.append(warned(f"{name} ({kind}) is {why} in {dep.file.path}, which the deployer "
+                          f"copies to {dep.substitute_for}: deployed as it is unless edited",
+                          location=f"{dep.file.path}:{line}",
+                          evidence=f"{name}={mask_value(value)}"))
     return out
 
 

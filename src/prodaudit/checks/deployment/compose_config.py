@@ -7,7 +7,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    check,
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from prodaudit.checks.deployment._common import (
     ComposeError,
     compose_config,
@@ -16,6 +25,7 @@ from prodaudit.checks.deployment._common import (
     require_compose_files,
 )
 from prodaudit.product.compose import read_env_file
+from prodaudit.product.envfiles import missing_env_file
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, $NAME
 _REF_RE = re.compile(
@@ -104,6 +114,12 @@ def compose_config_valid(ctx: Context) -> list[Finding]:
     try:
         cfg = compose_config(ctx)
     except ComposeError as exc:
+        absent = missing_env_file(ctx, str(exc))
+        if absent is not None:
+            made_from = f" from {absent[1]}" if absent[1] else ""
+            return [skipped(f"not verified: the compose files read {absent[0]}, which the deployer "
+                            f"creates{made_from}; it is not in the repository (create it to "
+                            "verify the merge)", location=rel(ctx, files[0]))]
         msg = str(exc).strip().splitlines()
         listing = "\n".join(f"{n}  ({rel(ctx, r.path)}:{r.line})"
                             for n, r in sorted({**missing_required, **missing_plain}.items()))

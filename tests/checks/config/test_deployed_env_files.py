@@ -1,0 +1,62 @@
+"""The env files a deployment really reads (issue 16): a committed env file Compose reads and an
+example the deployer copies to create an absent one are judged at their own ``path:line``; an
+absent ``env_file:`` does not make DEP-001 fail."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from cfg_helpers import describe, res, run_cfg
+from helpers import audit_target
+from test_settings_shapes import repo_of
+
+from prodaudit.model import Status
+
+COMPOSE = """\
+services:
+  api:
+    build: .
+    env_file: .env
+    ports: ["127.0.0.1:8000:8000"]
+"""
+CODE = 'import os\nDEBUG = os.getenv("DEBUG", "false")\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
+
+
+def test_example_copied_by_the_deployer_is_judged(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
+                              ".env.example": "# set me\nSECRET_KEY=changeme\nDEBUG=True\n"
+                                              "MAIL_PASSWORD=\n"})
+    run = run_cfg(repo, tmp_path, only=["CFG-020", "CFG-030"])
+    r20, r30 = res(run, "CFG-020"), res(run, "CFG-030")
+    f20 = [f for f in r20.findings if f.status is Status.WARN]
+    assert [f.location for f in f20] == [".env.example:2"], describe(r20)  # empty: not a finding
+    assert "copies to .env" in f20[0].message
+    f30 = [f for f in r30.findings if f.location == ".env.example:3"]
+    assert f30 and f30[0].status is Status.WARN, describe(r30)
+
+
+def test_committed_env_file_compose_reads_fails(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
+                              ".env": "SECRET_KEY=" + "k" * 48 + "\nDEBUG=1\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert any(f.status is Status.FAIL and f.location == ".env:2" for f in r.findings), describe(r)
+    ok = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
+                            ".env": "SECRET_KEY=" + "k" * 48 + "\nDEBUG=false\n"}, "ok")
+    assert res(run_cfg(ok, tmp_path, only=["CFG-030"]), "CFG-030").status is Status.PASS
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI with Compose v2")
+def test_absent_env_file_is_not_a_compose_failure(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    repo = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
+                              "Dockerfile": "FROM python:3.12-slim\n",
+                              ".env.example": "SECRET_KEY=\n"})
+    run = audit_target(None, tmp_path, suites=["deployment"], repo=repo, only=["DEP-001"])
+    r = res(run, "DEP-001")
+    if "docker compose" in r.reason and "not" in r.reason and ".env" not in r.reason:
+        pytest.skip(f"Compose did not run here: {r.reason}")
+    assert r.status is Status.SKIP, describe(r)
+    assert ".env" in r.reason and ".env.example" in r.reason
