@@ -60,3 +60,15 @@ def test_absent_env_file_is_not_a_compose_failure(tmp_path: Path,
         pytest.skip(f"Compose did not run here: {r.reason}")
     assert r.status is Status.SKIP, describe(r)
     assert ".env" in r.reason and ".env.example" in r.reason
+
+
+def test_profile_env_file_inside_the_repo_is_reported_once(tmp_path: Path) -> None:
+    """The same line under an absolute and a relative path is one finding, named relatively."""
+    repo = repo_of(tmp_path, {"app.py": CODE, "deploy/prod.env": "SECRET_KEY=changeme\n"
+                                                               "DEBUG=true\n"})
+    run = run_cfg(repo, tmp_path, only=["CFG-020", "CFG-030"], env_file=repo / "deploy/prod.env")
+    r20, r30 = res(run, "CFG-020"), res(run, "CFG-030")
+    assert [f.location for f in r20.findings if f.status is Status.FAIL] == \
+        ["deploy/prod.env:1"], describe(r20)
+    assert [f.location for f in r30.findings if f.status is Status.FAIL] == \
+        ["deploy/prod.env:2"], describe(r30)

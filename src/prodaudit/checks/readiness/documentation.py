@@ -13,8 +13,9 @@ from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._scan import docs, find_doc_topic
 
 _README_SECTIONS = {
-    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements",
-    "run": r"\brun|usage|development|local|start(ing)?\b|how to use",
+    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements|"
+             r"local development|develop(ing)? locally",
+    "run": r"\brun|usage|development|local|start(ing)?\b|how to use|getting started|quick ?start",
     "deploy": r"deploy|production|release|hosting|docker",
 }
 
