@@ -27,8 +27,6 @@ from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.pysource import python_tree
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
-                         r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
 DEV_CMD_RE = re.compile(
     r"(--reload\b|\bfastapi\s+dev\b|\bflask\s+run\b|manage\.py\s+runserver|\bnpm\s+run\s+dev\b|"
     r"\byarn\s+dev\b|\bpnpm\s+dev\b|\breact-scripts\s+start\b|\bng\s+serve\b|\bnpm\s+start\b|"
@@ -378,79 +376,3 @@ def mock_mode_off(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"mock mode is off: {', '.join(looked)}"))
     return out
-
-
-def _fastapi_docs(ctx: Context, rel: str, text: str) -> list[tuple[int, str, str]]:
-    """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
-    out = []
-    for node in _calls(ctx, rel, text):
-        if ast.unparse(node.func).split(".")[-1] != "FastAPI":
-            continue
-        kws = {k.arg: k.value for k in node.keywords if k.arg}
-        if any(k is None for k in (k.arg for k in node.keywords)):
-            out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
-            continue
-        states = []
-        for key in ("docs_url", "redoc_url"):
-            v = kws.get(key)
-            if v is None:
-                states.append("default")
-            elif isinstance(v, ast.Constant):
-                states.append("disabled" if v.value is None else "default")
-            else:
-                states.append("conditional")
-        state = "default" if "default" in states else (
-            "conditional" if "conditional" in states else "disabled")
-        out.append((node.lineno, state, ast.unparse(node)[:200]))
-    return out
-
-
-@check("CFG-034", "Interactive API docs are not exposed in production", severity=Severity.MEDIUM,
-       needs=("repo",), references=("OWASP API9:2023",))
-def docs_exposure(ctx: Context) -> list[Finding]:
-    """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
-    setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production
-    profile. ``exposure.docs_in_production`` = ``warn`` (default), ``fail`` or ``allow``.
-
-    Public interactive docs hand attackers a complete, clickable map of the API including admin
-    and debug routes; for a public API they may be intended, hence the policy setting.
-
-    Remediation: ``FastAPI(docs_url="/docs" if settings.docs_enabled else None, redoc_url=...)``
-    with ``DOCS_ENABLED=false`` in production, or protect the docs behind authentication.
-    """
-    _production_like(ctx)
-    policy = ctx.cfg.exposure.docs_in_production
-    out: list[Finding] = []
-    apps: list[tuple[str, int, str, str]] = []
-    for rel in ctx.files.files:
-        if python_source_file(rel):
-            text = ctx.read(rel)
-            if text and "FastAPI(" in text:
-                apps.extend((rel, *a) for a in _fastapi_docs(ctx, rel, text))
-    flags = []
-    for name in sorted(n for n in candidate_names(ctx) if DOCS_VAR_RE.match(n)):
-        for val in effective(ctx, name):
-            flags.append(f"{name}={val.value} ({val.source})")
-            if _is_true(val.value):
-                out.append(_docs_finding(policy, f"{name} is on ({val.source}): /docs is public",
-                                         val.location))
-    for rel, line, state, detail in apps:
-        if state == "default":
-            out.append(_docs_finding(policy, "FastAPI app keeps the default docs_url/redoc_url: "
-                                     "/docs and /redoc are public", f"{rel}:{line}", detail))
-    if not apps and not flags:
-        raise Skip("no FastAPI application and no docs setting found")
-    if policy == "allow":
-        return [passed(f"exposure.docs_in_production = allow; {len(apps)} app(s), "
-                       f"settings: {', '.join(flags) or '-'}")]
-    if not out:
-        out.append(passed(f"{len(apps)} FastAPI app(s) disable or gate their docs; "
-                          f"settings: {', '.join(flags) or '-'}"))
-    return out
-
-
-def _docs_finding(policy: str, message: str, location: str, evidence: str = "") -> Finding:
-    if policy == "fail":
-        return failed(message, location=location, evidence=evidence)
-    return warned(message, location=location, evidence=evidence)
-
