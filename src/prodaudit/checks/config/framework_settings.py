@@ -58,8 +58,8 @@ def django_production(ctx: Context) -> list[Finding]:
     it star-imports; development and test modules are not judged): no settings module sets
     ``ALLOWED_HOSTS`` to ``"*"``, and ``SECURE_HSTS_SECONDS``, ``SECURE_SSL_REDIRECT``,
     ``SESSION_COOKIE_SECURE`` and ``CSRF_COOKIE_SECURE`` (unless ``CSRF_USE_SESSIONS``) are on
-    (in code, or through the variable they are read from). HSTS sent by a reverse proxy of the repository (nginx, Caddy,
-    Traefik configuration) counts.
+    (in code, or through the variable they are read from). HSTS sent by a reverse proxy of the
+    repository (nginx, Caddy, Traefik configuration) counts.
 
     ``ALLOWED_HOSTS = ["*"]`` lets any Host header through: poisoned password-reset links and
     cache entries. Without HTTPS redirect, HSTS and Secure cookies, one plain-HTTP request
