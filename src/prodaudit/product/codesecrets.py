@@ -88,7 +88,7 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
         if _NOT_REAL_RE.match(s.name):
             continue
         secret_name = is_secret_var(s.name) or bool(s.env and is_secret_var(s.env))
-        how = "a literal" if s.env is None else f"the default of {s.env}"
+        how = "a literal in code" if s.env is None else f"the default of {s.env} in code"
         if secret_name and not_a_credential(s.value) is None:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, s.value, how))
             continue
@@ -101,7 +101,43 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 for found in _nested_tokens(rel, node):
                     out.setdefault(found.loc, found)
+    for found in _config_file_secrets(ctx):
+        out.setdefault(found.loc, found)
     return sorted(out.values(), key=lambda c: (c.path, c.line))
+
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".ini", ".cfg", ".conf")
+_CONFIG_KEY_RE = re.compile(r"""^\s*["']?([A-Za-z_][\w.-]*)["']?\s*[:=]\s*["']?([^"'#\n,]*)""")
+
+
+def _config_file_secrets(ctx: Context) -> list[CodeSecret]:
+    """Secret-named keys with literal values in the configuration files the application code
+    loads by name (``default_config="./config/dev.yaml"``): the file it runs with."""
+    import posixpath
+
+    indexed = set(ctx.files.files)
+    referenced: dict[str, str] = {}
+    for rel, tree in python_modules(ctx):
+        base = posixpath.dirname(rel)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and node.value.endswith(CONFIG_SUFFIXES) and len(node.value) < 200:
+                for cand in (posixpath.normpath(node.value),
+                             posixpath.normpath(posixpath.join(base, node.value))):
+                    if cand in indexed and not cand.startswith(("..", "/")):
+                        referenced.setdefault(cand, f"{rel}:{node.lineno}")
+    out = []
+    for path, by in sorted(referenced.items()):
+        text = ctx.read(path) or ""
+        for n, line in enumerate(text.splitlines(), 1):
+            m = _CONFIG_KEY_RE.match(line)
+            if m is None or not is_secret_var(m.group(1).rsplit(".", 1)[-1]):
+                continue
+            value = m.group(2).strip()
+            if not_a_credential(value) is None:
+                out.append(CodeSecret(m.group(1), path, n, value,
+                                      f"a literal in the configuration file {by} loads"))
+    return out
 
 
 def _target_names(node: ast.Assign | ast.AnnAssign) -> list[str]:
@@ -129,7 +165,7 @@ def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecre
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
                 and looks_random(sub.value):
             out.append(CodeSecret(names[0], rel, sub.lineno, sub.value,
-                                  "a generated-looking token in the assigned value"))
+                                  "a generated-looking token assigned in code"))
     return out
 
 

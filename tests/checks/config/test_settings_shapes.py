@@ -228,3 +228,17 @@ def test_production_defaults_pass(tmp_path: Path) -> None:
         'if os.getenv("ENVIRONMENT") == "development":\n    DEBUG = True\n')})
     r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
     assert r.status is Status.PASS, describe(r)
+
+
+def test_secret_in_the_configuration_file_the_code_loads(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {
+        "app/main.py": ("from argparse import ArgumentParser\nap = ArgumentParser()\n"
+                        "ap.add_argument('--config', default='./config/app.yaml')\n"),
+        "config/app.yaml": "db:\n  user: postgres\n  password: postgres\n  host: db\n",
+        "config/unused.yaml": "password: hunter22\n",
+        "alembic.ini": "sqlalchemy.url = driver://user:pass@localhost/dbname\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-023"]), "CFG-023")
+    found = problems(r)
+    assert set(found) == {"config/app.yaml:3"}, describe(r)
+    assert "app/main.py:3" in found["config/app.yaml:3"]

@@ -256,9 +256,11 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     entry), no literal default for one (``SECRET_KEY: str = "changethis"``,
     ``os.getenv("JWT_SECRET", "dev-secret")``, starlette/decouple ``config("X", default=...)``,
     django-environ ``env("X", default=...)``), no URL with a password (a DSN or broker URL
-    default), and no generated-looking token assigned to a secret-named name. Numbers, durations,
-    booleans, import and file paths are never secrets; tests, documentation and development or
-    test settings modules are not judged.
+    default), no generated-looking token assigned to a secret-named name, and no secret-named
+    key with a literal value in a configuration file the code loads by name
+    (``default_config="./config/app.yaml"``). Numbers, durations, booleans, import and file paths
+    are never secrets; tests, documentation and development or test settings modules are not
+    judged.
 
     A credential in code is public (it is in the repository) and is used whenever the variable is
     forgotten. Fail closed instead: no default, and validation at startup.
@@ -271,7 +273,7 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     found: dict[str, Finding] = {}
     for c in code_secrets(ctx):
         register(ctx, c.value)
-        found[c.loc] = failed(f"{c.name} is {c.how} in code", location=c.loc,
+        found[c.loc] = failed(f"{c.name} is {c.how}", location=c.loc,
                               evidence=f"{c.name} = {mask_value(c.value)}")
     checked = len(found)
     for v in sorted(g.vars.values(), key=lambda x: x.name):
