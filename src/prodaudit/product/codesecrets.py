@@ -268,3 +268,100 @@ def _creator(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> ast.Call | None:
             return parent
         cur = parent
     return None
+
+
+# ---------------------------------------------------------------------------- SQL seeds
+_INSERT_RE = re.compile(r"INSERT\s+INTO\s+[`\"]?(\w*(?:user|account|admin|member|login)\w*)[`\"]?"
+                        r"\s*\(([^)]*)\)\s*VALUES\s*", re.I)
+_PW_COLUMN_RE = re.compile(r"pass|pwd", re.I)
+_ADMIN_COLUMN_RE = re.compile(r"admin|superuser|staff|role", re.I)
+_HASHED_LITERAL_RE = re.compile(r"^(?:md5|sha1|sha224|sha256|sha512|crypt|password|"
+                                r"encode|digest)\s*\(\s*'([^']*)'", re.I)
+MAX_SQL_BYTES = 2_000_000
+MAX_ROWS = 10_000
+
+
+def _sql_rows(text: str, start: int) -> list[tuple[int, list[str]]]:
+    """(line, values) of the tuples after ``VALUES`` (quotes and nested calls respected)."""
+    rows: list[tuple[int, list[str]]] = []
+    i, depth, quote = start, 0, ""
+    cur: list[str] = []
+    vals: list[str] = []
+    row_start = start
+    while i < len(text) and len(rows) < MAX_ROWS:
+        ch = text[i]
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            cur.append(ch)
+        elif ch == "(":
+            if depth == 0:
+                row_start, cur, vals = i, [], []
+            else:
+                cur.append(ch)
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                vals.append("".join(cur).strip())
+                rows.append((text.count("\n", 0, row_start) + 1, vals))
+            else:
+                cur.append(ch)
+        elif ch == "," and depth == 1:
+            vals.append("".join(cur).strip())
+            cur = []
+        elif ch == ";" and depth == 0:
+            break
+        elif depth > 0:
+            cur.append(ch)
+        i += 1
+    return rows
+
+
+def _sql_literal_password(value: str) -> str | None:
+    value = value.strip()
+    m = _HASHED_LITERAL_RE.match(value)
+    if m:
+        return m.group(1) or None
+    if len(value) > 2 and value[0] == value[-1] == "'" and not value.startswith("'$"):
+        inner = value[1:-1]
+        return inner if not_a_credential(inner) in (None, "a boolean switch") else None
+    return None
+
+
+def sql_seeded_accounts(ctx: Context) -> list[SeededAccount]:
+    """``INSERT INTO users (..., pwd_hash, is_admin) VALUES (..., md5('superadmin'), TRUE)`` in
+    the repository's SQL files (fixtures, init scripts): one per statement (memoised)."""
+
+    def build() -> list[SeededAccount]:
+        out = []
+        for rel in ctx.files.files:
+            parts = rel.lower().split("/")
+            if not rel.lower().endswith(".sql") or {"test", "tests", "docs"} & set(parts[:-1]):
+                continue
+            text = ctx.files.read_text(rel, MAX_SQL_BYTES) or ""
+            for m in _INSERT_RE.finditer(text):
+                cols = [c.strip().strip('`"') for c in m.group(2).split(",")]
+                pw = [i for i, c in enumerate(cols) if _PW_COLUMN_RE.search(c)]
+                if not pw:
+                    continue
+                admin = [i for i, c in enumerate(cols) if _ADMIN_COLUMN_RE.search(c)]
+                seeded = []
+                for line, vals in _sql_rows(text, m.end()):
+                    value = _sql_literal_password(vals[pw[0]]) if len(vals) > pw[0] else None
+                    if value is None:
+                        continue
+                    privileged = any(i < len(vals) and vals[i].strip("' ").lower() in (
+                        "true", "1", "t", "admin", "superuser") for i in admin)
+                    seeded.append((privileged, line, value))
+                if seeded:
+                    privileged, line, value = max(seeded, key=lambda s: (s[0], -s[1]))
+                    out.append(SeededAccount(rel, line, value,
+                                             f"INSERT INTO {m.group(1)} ({len(seeded)} "
+                                             "account(s))", privileged))
+        return out
+
+    return ctx.memo("product:sql_seeded_accounts", build)

@@ -242,3 +242,15 @@ def test_secret_in_the_configuration_file_the_code_loads(tmp_path: Path) -> None
     found = problems(r)
     assert set(found) == {"config/app.yaml:3"}, describe(r)
     assert "app/main.py:3" in found["config/app.yaml:3"]
+
+
+def test_sql_fixture_seeding_accounts(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {"migrations/001-fixtures.sql": (
+        "INSERT INTO users (username, pwd_hash, is_admin)\nVALUES\n"
+        "  ('john', md5('password'), FALSE),\n  ('root', md5('superadmin'), TRUE);\n"
+        "INSERT INTO courses (title) VALUES ('Math, (advanced)');\n"),
+        "db/hashed.sql": "INSERT INTO users (name, password) VALUES ('a', '$2b$12$abcdefghij');\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-024"]), "CFG-024")
+    assert [(f.location, f.status) for f in r.findings] == [
+        ("migrations/001-fixtures.sql:4", Status.FAIL)], describe(r)
+    assert "2 account(s)" in r.findings[0].message

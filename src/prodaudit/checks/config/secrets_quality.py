@@ -19,7 +19,12 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.product.codesecrets import code_secrets, register, seeded_accounts
+from prodaudit.product.codesecrets import (
+    code_secrets,
+    register,
+    seeded_accounts,
+    sql_seeded_accounts,
+)
 from prodaudit.product.compose import compose_projects, project_refs
 from prodaudit.product.envfiles import (
     DeployedEnvFile,
@@ -309,8 +314,11 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
 def seeded_passwords(ctx: Context) -> list[Finding]:
     """Seed and start-up code creates no account with a password written in the code:
     ``UserCreate(email=..., password="password", is_superuser=True)``,
-    ``create_superuser("admin", "a@b.c", "admin")``, ``User("admin@x", hashpw(b"admin", ...))``.
-    Privileged accounts are FAIL, ordinary ones WARN. Tests are not judged.
+    ``create_superuser("admin", "a@b.c", "admin")``, ``User("admin@x", hashpw(b"admin", ...))``,
+    and no SQL fixture or init script inserts accounts with literal passwords
+    (``INSERT INTO users (..., pwd_hash, is_admin) VALUES (..., md5('superadmin'), TRUE)``,
+    one finding per statement). Privileged accounts are FAIL, ordinary ones WARN. Tests are
+    not judged.
 
     The password is public (it is in the repository) and the seed runs in every deployment:
     anyone who reads the repository can log in, as an administrator when the seed creates one.
@@ -319,7 +327,7 @@ def seeded_passwords(ctx: Context) -> list[Finding]:
     store (no default), or create the account interactively once; never seed demo accounts into
     production.
     """
-    accounts = seeded_accounts(ctx)
+    accounts = seeded_accounts(ctx) + sql_seeded_accounts(ctx)
     out: list[Finding] = []
     for a in accounts:
         register(ctx, a.value)
