@@ -39,8 +39,10 @@ BUILD_PARTS = frozenset({"dist", "build", "static", "public", "node_modules", ".
 FRONTEND_BUILTINS = frozenset({"MODE", "DEV", "PROD", "SSR", "BASE_URL", "NODE_ENV"})
 _FRONTEND_RE = re.compile(
     r"(import\.meta\.env|process\.env)"
-    r"(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
+    r"(?:\??\.([A-Za-z_][A-Za-z0-9_]*)|(?:\?\.)?\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
 )
+#: ``const { VITE_API_URL, VITE_MODE: mode = "x" } = import.meta.env``
+_DESTRUCTURE_RE = re.compile(r"\{([^{}]{1,2000})\}\s*=\s*(?:import\.meta\.env|process\.env)\b")
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 PROGRESS_EVERY = 5000
 log = logging.getLogger("prodaudit.config.envgraph")
@@ -349,11 +351,7 @@ def build_graph(ctx: Context) -> EnvGraph:
             if text is None:
                 continue
             g.frontend_files += 1
-            for m in _FRONTEND_RE.finditer(text):
-                name = m.group(2) or m.group(3)
-                if name in FRONTEND_BUILTINS:
-                    continue
-                line = text.count("\n", 0, m.start()) + 1
+            for name, line in frontend_reads(text):
                 g.var(name).reads.append(Read(rel, line, "frontend", True, None))
     for ef in env_files(ctx):
         for ln, msg in ef.problems:
@@ -402,6 +400,23 @@ def build_graph(ctx: Context) -> EnvGraph:
                 for k, val in env_pairs(ins.value):
                     g.var(k).set_in.append((df.path, ins.line, val))
     return g
+
+
+def frontend_reads(text: str) -> list[tuple[str, int]]:
+    """(variable, line) of every ``import.meta.env`` / ``process.env`` read in a frontend
+    source: member access (also ``?.`` and ``["X"]``) and destructuring."""
+    out = []
+    for m in _FRONTEND_RE.finditer(text):
+        name = m.group(2) or m.group(3)
+        if name not in FRONTEND_BUILTINS:
+            out.append((name, text.count("\n", 0, m.start()) + 1))
+    for m in _DESTRUCTURE_RE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        for part in m.group(1).split(","):
+            name = part.split(":")[0].split("=")[0].strip()
+            if name.isidentifier() and name not in FRONTEND_BUILTINS:
+                out.append((name, line))
+    return out
 
 
 def env_pairs(value: str) -> list[tuple[str, str]]:
