@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prodaudit.product.pysettings import python_modules, settings_model
+from prodaudit.product.pyindex import py_index
+from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import Composed
 from prodaudit.product.secretvalues import (
     is_secret_var,
@@ -39,6 +40,8 @@ _PRIVILEGED_RE = re.compile(r"admin|superuser|root|owner|staff", re.I)
 _NOT_REAL_RE = re.compile(r"^(WEAK|TEST|TESTING|DUMMY|FAKE|EXAMPLE|SAMPLE|MOCK)_", re.I)
 _SEED_RE = re.compile(r"seed|initial|init_?db|^init$|fixture|bootstrap|populate|demo|setup_db|"
                       r"create_(first|initial|default)", re.I)
+_SEED_TEXT_RE = re.compile(r"passw|pwd|hashpw|make_password|password_hash|create_superuser",
+                           re.I)
 _CREATOR_RE = re.compile(r"user|create|admin|account|member|add|seed|^[A-Z]")
 
 
@@ -96,10 +99,10 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
         if pw and not_a_credential(pw) is None:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, pw,
                                              f"a URL with a password ({how})"))
-    for rel, tree in python_modules(ctx):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-                for found in _nested_tokens(rel, node):
+    for module in py_index(ctx):
+        for node in module.assigns:
+            if node.value is not None:
+                for found in _nested_tokens(module.rel, node):
                     out.setdefault(found.loc, found)
     for found in _config_file_secrets(ctx):
         out.setdefault(found.loc, found)
@@ -117,11 +120,12 @@ def _config_file_secrets(ctx: Context) -> list[CodeSecret]:
 
     indexed = set(ctx.files.files)
     referenced: dict[str, str] = {}
-    for rel, tree in python_modules(ctx):
+    for module in py_index(ctx):
+        rel = module.rel
         base = posixpath.dirname(rel)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and node.value.endswith(CONFIG_SUFFIXES) and len(node.value) < 200:
+        for node in module.strings:
+            if isinstance(node.value, str) and node.value.endswith(CONFIG_SUFFIXES) \
+                    and len(node.value) < 200:
                 for cand in (posixpath.normpath(node.value),
                              posixpath.normpath(posixpath.join(base, node.value))):
                     if cand in indexed and not cand.startswith(("..", "/")):
@@ -175,18 +179,17 @@ def seeded_accounts(ctx: Context) -> list[SeededAccount]:
 
     def build() -> list[SeededAccount]:
         out: dict[str, SeededAccount] = {}
-        for rel, tree in python_modules(ctx):
-            parents: dict[ast.AST, ast.AST] = {}
-            for node in ast.walk(tree):
-                for child in ast.iter_child_nodes(node):
-                    parents[child] = node
+        for module in py_index(ctx):
+            rel = module.rel
+            if not _SEED_TEXT_RE.search(module.text):
+                continue
+            parents = module.parents()
             seed_file = bool(_SEED_RE.search(rel.rsplit("/", 1)[-1])) \
                 or "management/commands/" in rel
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call):
-                    for acc in _seed_call(rel, node, parents):
-                        if acc.privileged or seed_file or _in_seed_function(node, parents):
-                            out.setdefault(acc.loc, acc)
+            for node in module.calls:
+                for acc in _seed_call(rel, node, parents):
+                    if acc.privileged or seed_file or _in_seed_function(node, parents):
+                        out.setdefault(acc.loc, acc)
         return sorted(out.values(), key=lambda a: (a.path, a.line))
 
     return ctx.memo("product:seeded_accounts", build)

@@ -15,15 +15,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import (
     Setting,
     live_settings_classes,
-    python_modules,
-    repo_readers,
+    readers_of,
     settings_classes,
     settings_model,
 )
-from prodaudit.product.pyvalues import Composed, env_read, evaluate, module_readers
+from prodaudit.product.pyvalues import Composed, env_read, evaluate
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -72,13 +72,13 @@ def code_urls(ctx: Context) -> list[CodeURL]:
                     or " + " in s.expr
                 out.setdefault(s.loc, CodeURL(s.path, s.line, f"{s.name} = {s.expr}"[:160],
                                               s.value, composed, s.env))
-        everywhere = repo_readers(ctx)
-        for rel, tree in python_modules(ctx):
-            readers = module_readers(tree, everywhere)
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call):
-                    for found in _call_urls(rel, node, readers):
-                        out.setdefault(found.loc, found)
+        for module in py_index(ctx):
+            if "://" not in module.text:
+                continue
+            readers = readers_of(ctx, module)
+            for node in module.calls:
+                for found in _call_urls(module.rel, node, readers):
+                    out.setdefault(found.loc, found)
         return sorted(out.values(), key=lambda u: (u.path, u.line))
 
     return ctx.memo("product:code_urls", build)

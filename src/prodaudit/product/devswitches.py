@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prodaudit.product.pysettings import Setting, python_modules, repo_readers, settings_model
-from prodaudit.product.pyvalues import UNKNOWN, env_read, evaluate, module_readers
+from prodaudit.product.pyindex import py_index
+from prodaudit.product.pysettings import Setting, readers_of, settings_model
+from prodaudit.product.pyvalues import UNKNOWN, env_read, evaluate
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -74,14 +75,14 @@ def dev_switches(ctx: Context) -> list[DevSwitch]:
 
     def build() -> list[DevSwitch]:
         out: list[DevSwitch] = []
-        everywhere = repo_readers(ctx)
-        for rel, tree in python_modules(ctx):
-            readers = module_readers(tree, everywhere)
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call):
-                    out += _constructor(rel, node)
-                elif isinstance(node, ast.If):
-                    out += _inverted(rel, node, readers)
+        for module in py_index(ctx):
+            if "debug" in module.text:
+                for call in module.calls:
+                    out += _constructor(module.rel, call)
+            if module.ifs:
+                readers = readers_of(ctx, module)
+                for node in module.ifs:
+                    out += _inverted(module.rel, node, readers)
         out += _settings_module_fallbacks(ctx)
         return sorted(set(out), key=lambda d: (d.path, d.line))
 
@@ -161,10 +162,11 @@ def _settings_module_fallbacks(ctx: Context) -> list[DevSwitch]:
                and s.name in ("DEBUG", "SECRET_KEY", "INSTALLED_APPS", "ALLOWED_HOSTS",
                               "DATABASES")}
     out = []
-    for rel, tree in python_modules(ctx):
+    for module in py_index(ctx):
+        rel = module.rel
         if not rel.endswith(ENTRY_MODULES):
             continue
-        for node in ast.walk(tree):
+        for node in module.calls:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "setdefault" and len(node.args) == 2):
                 continue

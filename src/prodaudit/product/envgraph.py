@@ -19,7 +19,13 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
-from prodaudit.product.pysettings import live_settings_classes, repo_readers, settings_classes
+from prodaudit.product.pyindex import py_index
+from prodaudit.product.pysettings import (
+    live_settings_classes,
+    readers_of,
+    repo_readers,
+    settings_classes,
+)
 from prodaudit.product.pyvalues import (
     UNKNOWN,
     Duration,
@@ -329,6 +335,7 @@ def build_graph(ctx: Context) -> EnvGraph:
     readers = repo_readers(ctx)
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
+    indexed = {m.rel: m for m in py_index(ctx)}
     total = len(ctx.files.files)
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
@@ -344,8 +351,10 @@ def build_graph(ctx: Context) -> EnvGraph:
             if parsed.tree is None:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            _PyVisitor(g, rel, parsed.tree, module_readers(parsed.tree, readers),
-                       classes, live).visit(parsed.tree)
+            module = indexed.get(rel)
+            module_names = readers_of(ctx, module) if module is not None else \
+                module_readers(ast.walk(parsed.tree), readers)
+            _PyVisitor(g, rel, parsed.tree, module_names, classes, live).visit(parsed.tree)
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:

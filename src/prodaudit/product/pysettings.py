@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prodaudit.product.pyindex import PyModule, py_index
 from prodaudit.product.pyvalues import (
     UNKNOWN,
     enum_members,
@@ -113,19 +115,22 @@ def _bases(cls: ast.ClassDef) -> list[str]:
 
 
 class _Extractor:
-    def __init__(self, model: SettingsModel, rel: str, tree: ast.Module, readers: set[str],
+    def __init__(self, model: SettingsModel, module: PyModule, readers: set[str],
                  settings_classes: dict[str, str]) -> None:
-        self.model, self.rel, self.tree, self.readers = model, rel, tree, readers
+        self.model, self.module, self.readers = model, module, readers
+        self.rel, self.tree = module.rel, module.tree
         self.settings_classes = settings_classes  # class name -> env_prefix (repo-wide)
         self.scope: dict[str, Any] = {}
-        self.dev_module = dev_path(rel)
-        self.lower_ok = _gunicorn_config(rel)
+        self.dev_module = dev_path(self.rel)
+        self.lower_ok = _gunicorn_config(self.rel)
 
     # -- statements ---------------------------------------------------------------------
     def run(self) -> None:
         self.block(self.tree.body, "", None)
-        for node in ast.walk(self.tree):
-            self.flask(node)
+        if ".config" in self.module.text or ".secret_key" in self.module.text \
+                or ".debug" in self.module.text:
+            for node in [*self.module.assigns, *self.module.calls]:
+                self.flask(node)
 
     def block(self, body: list[ast.stmt], guard: str, cls: ast.ClassDef | None) -> None:
         for stmt in body:
@@ -312,14 +317,13 @@ def _join(guard: str, test: str) -> str:
 
 
 # ---------------------------------------------------------------------------- per audit
-def _settings_classes(trees: list[tuple[str, ast.Module]]) -> dict[str, str]:
+def _settings_classes(modules: list[PyModule]) -> dict[str, str]:
     """Every pydantic ``BaseSettings`` subclass in the repository (transitively, across
     modules) with its ``env_prefix`` (inherited unless the class sets its own)."""
     classes: dict[str, tuple[list[str], str | None]] = {}
-    for _, tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                classes[node.name] = (_bases(node), _env_prefix(node))
+    for module in modules:
+        for node in module.classes:
+            classes[node.name] = (_bases(node), _env_prefix(node))
     out: dict[str, str] = {}
     changed = True
     while changed:
@@ -361,19 +365,12 @@ def _env_prefix(cls: ast.ClassDef) -> str | None:
 
 def python_modules(ctx: Context) -> list[tuple[str, ast.Module]]:
     """(path, tree) of every application Python module (tests, docs and builds excluded)."""
-    from prodaudit.product.envgraph import python_source_file
-    from prodaudit.pysource import python_tree
+    return [(m.rel, m.tree) for m in py_index(ctx)]
 
-    def build() -> list[tuple[str, ast.Module]]:
-        out = []
-        for rel in ctx.files.files:
-            if python_source_file(rel):
-                tree = python_tree(ctx, rel)
-                if tree is not None:
-                    out.append((rel, tree))
-        return out
 
-    return ctx.memo("product:python_modules", build)
+def readers_of(ctx: Context, module: PyModule) -> set[str]:
+    """The environment-reader names usable in ``module``."""
+    return module_readers([*module.assigns, *module.imports], repo_readers(ctx))
 
 
 def repo_readers(ctx: Context) -> set[str]:
@@ -382,15 +379,15 @@ def repo_readers(ctx: Context) -> set[str]:
 
     def build() -> set[str]:
         out: set[str] = set()
-        for _, tree in python_modules(ctx):
-            out |= bound_readers(tree)
+        for m in py_index(ctx):
+            out |= bound_readers([*m.assigns, *m.imports])
         return out
 
     return ctx.memo("product:env_readers", build)
 
 
 def settings_classes(ctx: Context) -> dict[str, str]:
-    return ctx.memo("product:settings_classes", lambda: _settings_classes(python_modules(ctx)))
+    return ctx.memo("product:settings_classes", lambda: _settings_classes(py_index(ctx)))
 
 
 def settings_model(ctx: Context) -> SettingsModel:
@@ -399,10 +396,9 @@ def settings_model(ctx: Context) -> SettingsModel:
     def build() -> SettingsModel:
         model = SettingsModel()
         classes = settings_classes(ctx)
-        everywhere = repo_readers(ctx)
-        for rel, tree in python_modules(ctx):
+        for module in py_index(ctx):
             model.files += 1
-            _Extractor(model, rel, tree, module_readers(tree, everywhere), classes).run()
+            _Extractor(model, module, readers_of(ctx, module), classes).run()
         return model
 
     return ctx.memo("product:settings", build)
@@ -416,20 +412,13 @@ def live_settings_classes(ctx: Context) -> set[str]:
         classes = settings_classes(ctx)
         used: set[str] = set()
         bases: dict[str, list[str]] = {}
-        for _, tree in python_modules(ctx):
-            in_bases = {id(b) for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
-                        for base in node.bases for b in ast.walk(base)}
-            for node in ast.walk(tree):
-                if id(node) in in_bases:
-                    continue
-                if isinstance(node, ast.Name) and node.id in classes:
-                    used.add(node.id)
-                elif isinstance(node, ast.Attribute) and node.attr in classes:
-                    used.add(node.attr)
-                elif isinstance(node, ast.alias) and node.name.rsplit(".", 1)[-1] in classes:
-                    used.add(node.name.rsplit(".", 1)[-1])
-                if isinstance(node, ast.ClassDef) and node.name in classes:
+        for m in py_index(ctx):
+            in_bases: Counter[str] = Counter()
+            for node in m.classes:
+                in_bases.update(_bases(node))
+                if node.name in classes:
                     bases[node.name] = _bases(node)
+            used |= {c for c in classes if m.names[c] > in_bases[c]}
         live = set(used)
         pending = list(used)
         while pending:

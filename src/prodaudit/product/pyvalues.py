@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,10 +99,11 @@ def _str(node: ast.AST | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- env readers
-def bound_readers(tree: ast.Module) -> set[str]:
-    """Names this module binds to an environment reader (``env = environ.Env()``)."""
+def bound_readers(nodes: Iterable[ast.AST]) -> set[str]:
+    """Names bound to an environment reader (``env = environ.Env()``) among ``nodes`` (a
+    module's assignments and imports)."""
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                 and _name(node.value.func) in READER_FACTORIES:
             out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
@@ -111,11 +113,12 @@ def bound_readers(tree: ast.Module) -> set[str]:
     return out
 
 
-def module_readers(tree: ast.Module, repo_readers: set[str]) -> set[str]:
-    """Reader names usable in this module: bound here, or imported from another module of the
-    repository that binds them."""
-    out = bound_readers(tree)
-    for node in ast.walk(tree):
+def module_readers(nodes: Iterable[ast.AST], repo_readers: set[str]) -> set[str]:
+    """Reader names usable in a module (``nodes``: its assignments and imports): bound there,
+    or imported from another module of the repository that binds them."""
+    nodes = list(nodes)
+    out = bound_readers(nodes)
+    for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module not in READER_IMPORTS:
             out |= {a.asname or a.name for a in node.names if a.name in repo_readers}
     return out

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prodaudit.product.pysettings import Setting, python_modules, settings_model
+from prodaudit.product.pyindex import py_index
+from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import Duration, evaluate
 
 if TYPE_CHECKING:
@@ -118,10 +119,10 @@ def _encoder_deltas(ctx: Context) -> list[Lifetime]:
     """``timedelta`` values in functions that encode access tokens, and ``expires_delta=`` /
     ``expires_in=`` arguments of calls that create them."""
     out = []
-    for rel, tree in python_modules(ctx):
-        for fn in ast.walk(tree):
-            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) \
-                    or _NOT_ACCESS_RE.search(fn.name):
+    for module in py_index(ctx):
+        rel = module.rel
+        for fn in module.functions if "encode" in module.text else []:
+            if _NOT_ACCESS_RE.search(fn.name):
                 continue
             calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)]
             encodes = any(ast.unparse(c.func).endswith("encode") for c in calls)
@@ -133,8 +134,8 @@ def _encoder_deltas(ctx: Context) -> list[Lifetime]:
                     if isinstance(value, Duration):
                         out.append(Lifetime(rel, c.lineno, f"{ast.unparse(c)} in {fn.name}()",
                                             value.seconds))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and "access" in ast.unparse(node.func).lower():
+        for node in module.calls if "expire" in module.text or "lifetime" in module.text else []:
+            if "access" in ast.unparse(node.func).lower():
                 for kw in node.keywords:
                     if kw.arg in ("expires_delta", "expires_in", "lifetime", "expires"):
                         value = evaluate(kw.value, {}, set())

@@ -8,7 +8,8 @@ import ast
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.devswitches import TRUE_WORDS
-from prodaudit.product.pysettings import Setting, python_modules, settings_model
+from prodaudit.product.pyindex import py_index
+from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import UNKNOWN, evaluate
 
 ALLOW_ALL = ("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL")
@@ -93,13 +94,14 @@ def cors_in_code(ctx: Context) -> list[Finding]:
     """
     out: list[Finding] = []
     looked = 0
-    for rel, tree in python_modules(ctx):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                name = ast.unparse(node.func)
-                if name.endswith("add_middleware") or name == "CORS" or "cors" in name.lower():
-                    looked += 1
-                    out += _starlette(rel, node) + _flask_cors(ctx, rel, node)
+    for module in py_index(ctx):
+        if "cors" not in module.text.lower():
+            continue
+        for node in module.calls:
+            name = ast.unparse(node.func)
+            if name.endswith("add_middleware") or name == "CORS" or "cors" in name.lower():
+                looked += 1
+                out += _starlette(module.rel, node) + _flask_cors(ctx, module.rel, node)
     creds = [s for s in _prod_settings(ctx, CREDENTIALS[:1]) if _on(s.value)]
     for s in _prod_settings(ctx, ALLOW_ALL):
         looked += 1

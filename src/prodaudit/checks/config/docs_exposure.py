@@ -9,7 +9,8 @@ import re
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.effective import candidate_names, effective
-from prodaudit.product.pysettings import python_modules, settings_model
+from prodaudit.product.pyindex import PyModule, py_index
+from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import UNKNOWN
 
 DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
@@ -23,11 +24,11 @@ DRF_DOCS_VIEWS = frozenset({"SpectacularSwaggerView", "SpectacularRedocView", "g
                             "schema_view", "SwaggerUIRenderer", "get_swagger_view"})
 
 
-def _fastapi_docs(tree: ast.Module) -> list[tuple[int, str, str]]:
+def _fastapi_docs(module: PyModule) -> list[tuple[int, str, str]]:
     """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
     out = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or ast.unparse(node.func).split(".")[-1] != "FastAPI":
+    for node in module.calls if "FastAPI" in module.text else []:
+        if ast.unparse(node.func).split(".")[-1] != "FastAPI":
             continue
         kws = {k.arg: k.value for k in node.keywords if k.arg}
         if any(k.arg is None for k in node.keywords):
@@ -48,40 +49,39 @@ def _fastapi_docs(tree: ast.Module) -> list[tuple[int, str, str]]:
     return out
 
 
-def _flask_docs(tree: ast.Module) -> list[tuple[int, str, str]]:
+def _flask_docs(module: PyModule) -> list[tuple[int, str, str]]:
     """``APIFairy(app)`` / ``apifairy.init_app(app)``, flasgger ``Swagger(app)``, flask-smorest
     ``Api(app)``: (line, extension, detail) where the UI is attached to the app."""
     bound: dict[str, str] = {}  # variable -> extension class
-    imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+    imported = {a.asname or a.name for n in module.imports if isinstance(n, ast.ImportFrom)
                 and (n.module or "").split(".")[0] in ("apifairy", "flasgger", "flask_smorest",
                                                        "flask_restx")
                 for a in n.names}
+    if not imported:
+        return []
     out = []
-    for node in ast.walk(tree):
+    for node in module.assigns:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             cls = ast.unparse(node.value.func).split(".")[-1]
             if cls in FLASK_DOCS and cls in imported:
                 bound.update({t.id: cls for t in node.targets if isinstance(t, ast.Name)})
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
+    for call in module.calls:
+        func = call.func
         cls = ast.unparse(func).split(".")[-1]
-        if cls in FLASK_DOCS and cls in imported and node.args:
-            out.append((node.lineno, cls, ast.unparse(node)[:120]))
+        if cls in FLASK_DOCS and cls in imported and call.args:
+            out.append((call.lineno, cls, ast.unparse(call)[:120]))
         elif isinstance(func, ast.Attribute) and func.attr == "init_app" \
                 and isinstance(func.value, ast.Name) and func.value.id in bound:
-            out.append((node.lineno, bound[func.value.id], ast.unparse(node)[:120]))
+            out.append((call.lineno, bound[func.value.id], ast.unparse(call)[:120]))
     return out
 
 
-def _drf_docs(rel: str, tree: ast.Module) -> list[tuple[int, str, str]]:
-    if not rel.endswith("urls.py"):
+def _drf_docs(module: PyModule) -> list[tuple[int, str, str]]:
+    if not module.rel.endswith("urls.py"):
         return []
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in (
-                "path", "re_path", "url"):
+    for node in module.calls:
+        if ast.unparse(node.func).split(".")[-1] in ("path", "re_path", "url"):
             text = ast.unparse(node)
             view = next((v for v in DRF_DOCS_VIEWS if v in text), None)
             if view:
@@ -116,19 +116,20 @@ def docs_exposure(ctx: Context) -> list[Finding]:
     policy = ctx.cfg.exposure.docs_in_production
     out: list[Finding] = []
     apps = 0
-    for rel, tree in python_modules(ctx):
-        for line, state, detail in _fastapi_docs(tree):
+    for module in py_index(ctx):
+        rel = module.rel
+        for line, state, detail in _fastapi_docs(module):
             apps += 1
             if state == "default":
                 out.append(_docs_finding(policy, "FastAPI app keeps the default docs_url/"
                                          "redoc_url: /docs and /redoc are public",
                                          f"{rel}:{line}", detail))
-        for line, ext, detail in _flask_docs(tree):
+        for line, ext, detail in _flask_docs(module):
             apps += 1
             if not _flask_ui_disabled(ctx, FLASK_DOCS[ext]):
                 out.append(_docs_finding(policy, f"{ext} serves its interactive docs UI in "
                                          "every environment", f"{rel}:{line}", detail))
-        for line, view, detail in _drf_docs(rel, tree):
+        for line, view, detail in _drf_docs(module):
             apps += 1
             out.append(_docs_finding(policy, f"{view} routes an interactive docs UI",
                                      f"{rel}:{line}", detail))
