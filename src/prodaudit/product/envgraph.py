@@ -19,11 +19,10 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
-from prodaudit.product.pyindex import py_index
+from prodaudit.product.pyindex import PyModule, py_index
 from prodaudit.product.pysettings import (
     live_settings_classes,
     readers_of,
-    repo_readers,
     settings_classes,
 )
 from prodaudit.product.pyvalues import (
@@ -34,7 +33,6 @@ from prodaudit.product.pyvalues import (
     env_set,
     evaluate,
     is_environ,
-    module_readers,
 )
 from prodaudit.product.secretvalues import is_secret_var
 from prodaudit.pysource import ParsedSource, source_cache
@@ -191,86 +189,65 @@ def _default_text(node: ast.AST | None, scope: dict[str, Any], readers: set[str]
     return None
 
 
-class _PyVisitor(ast.NodeVisitor):
-    """Environment reads of one module (see prodaudit.product.pyvalues for the reader shapes),
-    pydantic ``BaseSettings`` fields (classes known repository-wide, with their ``env_prefix``)
-    and variables the code sets itself (``os.environ.setdefault``)."""
+class _ModuleReads:
+    """Environment reads of one indexed module (see prodaudit.product.pyvalues for the reader
+    shapes), pydantic ``BaseSettings`` fields (classes known repository-wide, with their
+    ``env_prefix``) and variables the code sets itself (``os.environ.setdefault``). A read
+    inside an ``if`` branch is *conditional* (an optional feature's setting); reads inside a
+    settings class nothing uses are not reads."""
 
-    def __init__(self, graph: EnvGraph, path: str, tree: ast.Module, readers: set[str],
+    def __init__(self, graph: EnvGraph, module: PyModule, readers: set[str],
                  settings_classes: dict[str, str], live: set[str]) -> None:
-        self.live = live
-        self.graph = graph
-        self.path = path
+        self.graph, self.module, self.path = graph, module, module.rel
         self.readers = readers
         self.settings_classes = settings_classes
-        self.scope = _module_scope(tree, readers)
-        self.or_defaults: dict[int, ast.expr] = {}  # id(read node) -> default of ``read or d``
-        self.branch = 0  # depth of ``if`` branches around the current node
+        self.scope = _module_scope(module.tree, readers)
+        self.branches = [(b[0].lineno, b[-1].end_lineno or b[-1].lineno)
+                         for node in module.ifs for b in (node.body, node.orelse) if b]
+        self.dead = [(c.lineno, c.end_lineno or c.lineno) for c in module.classes
+                     if c.name in settings_classes and c.name not in live]
+        self.live = live
+
+    def _inside(self, ranges: list[tuple[int, int]], line: int) -> bool:
+        return any(a <= line <= b for a, b in ranges)
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
              secret_type: bool = False, strict: bool = False) -> None:
         self.graph.var(name).reads.append(
-            Read(self.path, line, kind, has_default, default, secret_type, self.branch > 0,
-                 strict)
-        )
+            Read(self.path, line, kind, has_default, default, secret_type,
+                 self._inside(self.branches, line), strict))
 
-    def visit_If(self, node: ast.If) -> None:
-        self.visit(node.test)
-        self.branch += 1
-        for stmt in node.body + node.orelse:
-            self.visit(stmt)
-        self.branch -= 1
+    def _set(self, name: str, line: int, value: str) -> None:
+        self.graph.var(name).set_in.append((self.path, line, value))
+        self.graph.var(name).code_sets.append(f"{self.path}:{line}")
 
-    def _read(self, node: ast.AST) -> None:
-        read = env_read(node, self.readers)
-        if read is None:
-            return
-        dflt = read.default
-        if dflt is None and id(node) in self.or_defaults:
-            dflt = self.or_defaults[id(node)]
-        self._add(read.name, read.line, "python", dflt is not None,
-                  _default_text(dflt, self.scope, self.readers), strict=read.strict)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        self._read(node)
-        sets = env_set(node)
-        if sets is not None:
-            value = _const_str(node.args[1]) if len(node.args) > 1 else None
-            self.graph.var(sets[0]).set_in.append((self.path, sets[1], value or ""))
-            self.graph.var(sets[0]).code_sets.append(f"{self.path}:{sets[1]}")
-        self.generic_visit(node)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        sets = env_set(node)
-        if sets is not None:
-            self.graph.var(sets[0]).set_in.append((self.path, sets[1],
-                                                   _const_str(node.value) or ""))
-            self.graph.var(sets[0]).code_sets.append(f"{self.path}:{sets[1]}")
-        self.generic_visit(node)
-
-    def visit_BoolOp(self, node: ast.BoolOp) -> None:
-        if isinstance(node.op, ast.Or) and len(node.values) > 1:
-            self.or_defaults[id(node.values[0])] = node.values[-1]
-        self.generic_visit(node)
-
-    def visit_Subscript(self, node: ast.Subscript) -> None:
-        self._read(node)
-        self.generic_visit(node)
-
-    def visit_Compare(self, node: ast.Compare) -> None:
-        if (len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-                and is_environ(node.comparators[0])):
-            key = _const_str(node.left)
-            if key is not None and key.isidentifier():
-                self._add(key, node.lineno, "python", True, None)
-        self.generic_visit(node)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        if node.name in self.settings_classes:
-            if node.name not in self.live:
-                return  # a settings class nothing uses: its variables are never read
-            self._settings(node, self.settings_classes[node.name])
-        self.generic_visit(node)
+    def run(self) -> None:
+        m = self.module
+        or_defaults = {id(b.values[0]): b.values[-1] for b in m.boolops
+                       if isinstance(b.op, ast.Or) and len(b.values) > 1}
+        for node in [*m.calls, *m.subscripts]:
+            read = env_read(node, self.readers)
+            if read is not None and not self._inside(self.dead, read.line):
+                dflt = read.default if read.default is not None else or_defaults.get(id(node))
+                self._add(read.name, read.line, "python", dflt is not None,
+                          _default_text(dflt, self.scope, self.readers), strict=read.strict)
+            sets = env_set(node)
+            if sets is not None and isinstance(node, ast.Call):
+                value = _const_str(node.args[1]) if len(node.args) > 1 else None
+                self._set(sets[0], sets[1], value or "")
+        for assign in m.assigns:
+            sets = env_set(assign)
+            if sets is not None:
+                self._set(sets[0], sets[1], _const_str(assign.value) or "")
+        for cmp in m.compares:
+            if len(cmp.ops) == 1 and isinstance(cmp.ops[0], ast.In | ast.NotIn) \
+                    and is_environ(cmp.comparators[0]):
+                key = _const_str(cmp.left)
+                if key is not None and key.isidentifier():
+                    self._add(key, cmp.lineno, "python", True, None)
+        for cls in m.classes:
+            if cls.name in self.settings_classes and cls.name in self.live:
+                self._settings(cls, self.settings_classes[cls.name])
 
     def _settings(self, cls: ast.ClassDef, prefix: str) -> None:
         for stmt in cls.body:
@@ -332,7 +309,6 @@ def _frontend_file(rel: str) -> bool:
 # ---------------------------------------------------------------------------- build
 def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
-    readers = repo_readers(ctx)
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
     indexed = {m.rel: m for m in py_index(ctx)}
@@ -351,10 +327,8 @@ def build_graph(ctx: Context) -> EnvGraph:
             if parsed.tree is None:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            module = indexed.get(rel)
-            module_names = readers_of(ctx, module) if module is not None else \
-                module_readers(ast.walk(parsed.tree), readers)
-            _PyVisitor(g, rel, parsed.tree, module_names, classes, live).visit(parsed.tree)
+            module = indexed.get(rel) or PyModule(rel, parsed.tree, text).index()
+            _ModuleReads(g, module, readers_of(ctx, module), classes, live).run()
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:
