@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from treegen import Tree, make_tree
 
+from prodaudit.checks.config._scan_rules import finder_patterns
 from prodaudit.checks.config.secrets_scan import RULES, ScanResult, scan
 from prodaudit.config import AuditConfig
 from prodaudit.context import Context
@@ -39,7 +40,7 @@ def small_tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
 
 
 def _ours(tree: Tree) -> ScanResult:
-    return scan(Context(AuditConfig(repo=tree.root)))
+    return scan(Context(AuditConfig(repo=tree.root, cache=False)))
 
 
 def bench_peer_ours_secret_scan_200(benchmark: Any, record: Callable[..., None],
@@ -84,9 +85,9 @@ def bench_peer_ripgrep_rules_10k(benchmark: Any, record: Callable[..., None],
         pytest.skip("ripgrep (Debian package ripgrep) not installed")
     tree = tree_factory("10k")
     args = [rg, "--count-matches", "--no-messages", "--no-ignore", "--hidden"]
-    for rule, _title, rx in RULES:
-        if rule != "gcp-service-account":
-            args += ["-e", rx.replace('\\"', '"')]  # Rust regex rejects the escaped quote
+    for rule, rx in zip(RULES, finder_patterns(), strict=True):
+        if rule.id != "gcp-service-account":  # multi-line: bench_scan_corpus runs rg -U
+            args += ["-e", rx]
 
     def run() -> int:
         proc = subprocess.run([*args, str(tree.root)], capture_output=True, text=True,

@@ -20,7 +20,7 @@ from prodaudit.files import FileIndex
 
 def _index_and_scan(tree: Tree) -> ScanResult:
     """What CFG-040 does on a fresh audit: one walk, then one pass over every file."""
-    ctx = Context(AuditConfig(repo=tree.root))
+    ctx = Context(AuditConfig(repo=tree.root, cache=False))  # the scan, not the cache
     return scan(ctx)
 
 

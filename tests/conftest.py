@@ -4,6 +4,7 @@ that import them from ``conftest``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,6 +15,18 @@ from prodaudit.target import ReferenceTarget
 __all__ = ["StartTarget", "audit_target", "ci", "result"]
 
 StartTarget = Callable[..., ReferenceTarget]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests never read or write the user's cache (~/.cache/prodaudit): one per session."""
+    saved = os.environ.get("PRODAUDIT_CACHE_DIR")
+    os.environ["PRODAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("prodaudit-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("PRODAUDIT_CACHE_DIR", None)
+    else:
+        os.environ["PRODAUDIT_CACHE_DIR"] = saved
 
 
 @pytest.fixture

@@ -60,3 +60,16 @@ def test_defaults_target_reference() -> None:
     assert cfg.is_reference_target and cfg.should_start_target
     assert cfg.repo == REFERENCE_TARGET.resolve()
     assert not load_config({"base_url": "http://127.0.0.1:1"}).should_start_target
+
+
+def test_oversized_configuration_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    cfg = tmp_path / "prodaudit.toml"
+    cfg.write_text("profile = 'staging'\n" + "# padding\n" * 600_000)  # ~6 MB of valid TOML
+    with pytest.raises(ConfigError, match=r"over the \d+-byte limit") as err:
+        load_config({"repo": tmp_path})
+    assert str(cfg) in str(err.value)
+
+
+def test_a_targets_own_oversized_pyproject_is_not_our_configuration(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n" + "# padding\n" * 600_000)
+    assert load_config({"repo": tmp_path}).config_file is None

@@ -21,3 +21,15 @@ def test_demo_up_and_down(tmp_path: Path) -> None:
     with pytest.raises(httpx.HTTPError):
         httpx.get(info["base_url"] + "/health", timeout=2)
     assert down(state) == "no demo running"
+
+
+def test_a_state_file_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    from prodaudit.errors import InputError
+
+    state = tmp_path / "demo.json"
+    state.write_text('{"pid": "1; rm -rf /"}')
+    with pytest.raises(InputError, match="not a demo state file"):
+        down(state)
+    state.write_text("[" * 20_000)
+    with pytest.raises(InputError, match="JSON"):
+        down(state)

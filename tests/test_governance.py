@@ -283,7 +283,7 @@ def test_bad_waiver_file_makes_the_cli_exit_3(
             str(repo),
             "--no-start",
             "--only",
-            "ZZZ-000",
+            "CFG-005",  # a real check: an unknown id is itself a usage error now
             "-q",
             "--output",
             str(tmp_path / "out"),
@@ -311,3 +311,18 @@ def test_fail_on(verdict: str, fail_on: str | None, code: int) -> None:
     from prodaudit.gate import exit_code
 
     assert exit_code(verdict, fail_on) == code
+
+
+def test_oversized_waiver_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "prodaudit-waivers.toml"
+    path.write_text("# padding\n" * 600_000)
+    with pytest.raises(ConfigError, match=r"over the \d+-byte limit"):
+        load_waivers(path)
+
+
+def test_baseline_that_is_not_json_is_named(tmp_path: Path) -> None:
+    base = tmp_path / "old.json"
+    base.write_text("{not json")
+    with pytest.raises(ConfigError, match="invalid JSON") as err:
+        apply_governance(load_config({"repo": tmp_path, "baseline": base, "output": tmp_path}), [])
+    assert str(base) in str(err.value)

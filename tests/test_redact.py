@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from prodaudit.redact import MASK, Redactor, is_secret_name
+import pytest
+
+from prodaudit.redact import MASK, Redactor, is_secret_name, quote_line, quote_window
 
 
 def test_registered_values_and_env_are_masked() -> None:
@@ -46,3 +48,56 @@ def test_secret_names() -> None:
         assert is_secret_name(n), n
     for n in ("LOG_LEVEL", "DATABASE_HOST", "KEYBOARD_LAYOUT_NAME"):
         assert not is_secret_name(n), n
+
+
+def test_a_word_like_secret_is_masked_in_value_positions_only() -> None:
+    r = Redactor()
+    r.register("secret")  # a weak JWT secret cracked from a word list
+    prose = "the JWT signing secret is guessable; common secrets and a secret-sauce stay readable"
+    assert r(prose) == prose
+    for text in ("JWT_SECRET=secret", 'JWT_SECRET="secret"', '{"jwt": "secret"}',
+                 "Authorization: Bearer secret", "redis://:secret@redis:6379/0", "secret",
+                 "key: 'secret' # yaml"):
+        out = r(text)
+        assert MASK in out and "secret" not in out.replace("SECRET", ""), (text, out)
+
+
+def test_registered_values_are_masked_as_whole_tokens() -> None:
+    r = Redactor()
+    r.register("Zk39-xQ7pL2mN8vR4t", "p@ss w0rd!")
+    out = r("a=Zk39-xQ7pL2mN8vR4t b=Zk39-xQ7pL2mN8vR4tX c=(Zk39-xQ7pL2mN8vR4t) d='p@ss w0rd!'")
+    assert out == f"a={MASK} b=Zk39-xQ7pL2mN8vR4tX c=({MASK}) d='{MASK}'"
+
+
+def test_each_text_is_redacted_once_per_set_of_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    import prodaudit.redact as redact
+
+    r = Redactor()
+    r.register("first-value-123")
+    calls: list[str] = []
+    real = redact._mask_values
+    monkeypatch.setattr(redact, "_mask_values", lambda t, m: calls.append(t) or real(t, m))
+    text = "x first-value-123 second-value-456"
+    once = r(text)
+    assert r(text) == once and r(once) == once and len(calls) == 1  # runner, then governance
+    r.register("second-value-456")  # a value registered later: the final pass masks it too
+    assert r(once) == f"x {MASK} {MASK}" and len(calls) == 2
+
+
+def test_private_key_bodies_are_masked_without_their_end_line() -> None:
+    body = ["MIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ", "Ab12Cd34Ef56Gh78Ij90KlMnOpQrStUv"]
+    for text in ("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n",
+                 '"private_key": "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(body) + '\\n...'):
+        out = Redactor()(text)
+        assert not any(b in out for b in body), out
+
+
+def test_quote_window_is_bounded_and_masks_every_credential() -> None:
+    pw, key = "Tr0ub4dor&3xyzQ", "sk-proj-" + "Ab3" * 22
+    line = "var a=1;" * 100 + f'const pw="{pw}";const k="{key}";' + "var b=2;" * 100
+    start = line.index(key)
+    out = quote_window(line, start, start + len(key), keep=8)
+    assert pw not in out and key[8:] not in out and "sk-proj-[REDACTED]" in out
+    assert len(out) <= len(key) + 2 * 60 + 30 and out.startswith("…") and out.endswith("…")
+    shown = quote_line("web: uvicorn app:app --reload --api-key ghp_" + "x1" * 18, 5, 25)
+    assert "uvicorn app:app --reload" in shown and "x1x1" not in shown

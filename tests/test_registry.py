@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from prodaudit.errors import UsageError
 from prodaudit.model import Severity
 from prodaudit.registry import PREFIXES, Registry, RegistryError, check, load_checks
 
@@ -51,3 +52,33 @@ def test_real_registry_is_consistent() -> None:
         assert spec.suite == PREFIXES[spec.id[:3]]
         assert spec.doc, spec.id
         assert spec.title, spec.id
+
+
+def _small_registry() -> Registry:
+    reg = Registry()
+    for cid in ("CFG-001", "CFG-002", "SEC-001", "SEC-010", "DEP-001"):
+        check(cid, cid, severity=Severity.LOW, registry=reg)(_fn)
+    return reg
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"only": ["NOPE"]}, "--only NOPE: no check has this id"),
+    ({"only": ["CFG-001", "cfg-9", "XYZ"]}, "--only CFG-9,XYZ:"),
+    ({"skip": ["SEC-002"]}, "--skip SEC-002: no check has this id"),
+    ({"suites": ["config"], "only": ["SEC-001"]}, "--only SEC-001: in the security suite"),
+    ({"suites": ["config"], "only": ["SEC", "CFG-001"]}, "--only SEC: in the security suite"),
+    ({"suites": ["config"], "skip": ["CFG"]}, "the selection matches no check"),
+    ({"suites": ["nope"]}, "--suite: unknown suite nope"),
+])
+def test_select_refuses_a_selection_that_cannot_mean_what_was_asked(kwargs: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+        _small_registry().select(**kwargs)
+
+
+def test_select_by_prefix_suite_and_skip() -> None:
+    reg = _small_registry()
+    assert [s.id for s in reg.select(["config", "security"], only=["cfg", "SEC-01"])] == [
+        "CFG-001", "CFG-002", "SEC-010"]
+    assert [s.id for s in reg.select(None, skip=["SEC", "DEP-001"])] == ["CFG-001", "CFG-002"]
+    # an --only entry partly inside the selected suites is fine: the checks inside run
+    assert [s.id for s in reg.select(["config"], only=["CFG-001"])] == ["CFG-001"]

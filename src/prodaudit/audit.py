@@ -3,9 +3,9 @@ write reports. The CLI, the invoke tasks and the scripts all call ``run_audit``.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prodaudit import __version__
+from prodaudit import __version__, interrupt
 from prodaudit.config import AuditConfig
 from prodaudit.context import Context
 from prodaudit.gate import decide
@@ -89,29 +89,50 @@ def run_audit(
 ) -> AuditOutcome:
     registry = load_checks()
     suites = list(suites) if suites is not None else list(SUITES)
-    specs = registry.select(suites, cfg.only, cfg.skip)
+    specs = registry.select(suites, cfg.only, cfg.skip)  # UsageError before anything runs
     started = _now()
     run_id = new_run_id()
+    interrupt.set_run(run_id)
     redactor = Redactor()
-    with _target(cfg, quiet) as (eff_cfg, target):
-        ctx = Context(
-            eff_cfg,
-            redactor=redactor,
-            target_env=target.env if target else None,
-            target_logs=target.logs if target else None,
-            run_id=run_id,
-            suites=tuple(suites),
-        )
-        with make_progress(len(specs), quiet) as hook:
-            results = asyncio.run(run_checks(specs, ctx, hook))
-        results += list(extra_results)
-    run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id)
-    report_dir = None
-    if write:
-        from prodaudit.report import write_reports
+    try:
+        with _target(cfg, quiet) as (eff_cfg, target):
+            ctx = Context(
+                eff_cfg,
+                redactor=redactor,
+                target_env=target.env if target else None,
+                target_logs=target.logs if target else None,
+                run_id=run_id,
+                suites=tuple(suites),
+            )
+            with make_progress(len(specs), quiet) as hook:
+                results = interrupt.run_async(run_checks(specs, ctx, hook))
+            results += list(extra_results)
+        run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
+                        requests=ctx.http.ledger.to_dict())
+        report_dir = None
+        if write:
+            from prodaudit.report import write_reports
 
-        report_dir = write_reports(run, eff_cfg.output, eff_cfg.formats)
+            report_dir = write_reports(run, eff_cfg.output, eff_cfg.formats)
+    except KeyboardInterrupt:
+        _discard_partial_reports(cfg.output / run_id)
+        raise
     return AuditOutcome(run=run, report_dir=report_dir)
+
+
+def _discard_partial_reports(run_dir: Path) -> None:
+    """An interrupted run leaves no half-written report directory (evidence, partial reports):
+    ``reports/latest`` keeps pointing at the last complete run."""
+    if not run_dir.is_dir():
+        return
+    latest = run_dir.parent / "latest"
+    try:
+        if latest.is_symlink() and latest.resolve() == run_dir.resolve():
+            return  # the run completed its reports before the interrupt
+    except OSError:
+        pass
+    interrupt.run_cleanups([(lambda: shutil.rmtree(run_dir), f"incomplete reports: {run_dir} "
+                             f"(rm -rf {run_dir})")], 30.0)
 
 
 def build_run(
@@ -122,6 +143,8 @@ def build_run(
     started: str,
     suites: list[str],
     run_id: str | None = None,
+    *,
+    requests: dict[str, Any] | None = None,
 ) -> AuditRun:
     from prodaudit.governance import apply_governance, redact_result
 
@@ -150,4 +173,5 @@ def build_run(
         decision=decision,
         facts=redactor.redact_obj(facts),
         extras=redactor.redact_obj(extras),
+        requests=redactor.redact_obj(requests or {}),
     )

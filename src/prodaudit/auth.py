@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodaudit.config import AuthConfig
+from prodaudit.errors import InputError, ProdauditError
 from prodaudit.http import Exchange, Http, join_url
+from prodaudit.loaders import load_json
 from prodaudit.openapi import OpenAPIDoc, Operation
 
 LOGIN_PATH_RE = (
@@ -25,7 +27,7 @@ REFRESH_KEYS = ("refresh_token", "refreshToken", "refresh")
 JWT_RE = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
 
 
-class AuthError(Exception):
+class AuthError(ProdauditError):
     """The audit account could not log in; the message says why."""
 
 
@@ -155,8 +157,8 @@ def jwt_lifetime(token: str) -> float | None:
 
     part = token.split(".")[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, TypeError):
+        claims = load_json(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)), "JWT claims")
+    except (ValueError, TypeError, InputError):
         return None
     if not isinstance(claims, dict):
         return None
@@ -196,11 +198,12 @@ def login_body_kinds(doc: OpenAPIDoc | None, cfg: AuthConfig, url: str) -> list[
 async def login_attempt(
     http: Http, url: str, kind: str, field_name: str, username: str, password: str
 ) -> Exchange:
-    """One login request (``kind`` "form" or "json"); the exchange, whatever its status."""
+    """One login request (``kind`` "form" or "json"); the exchange, whatever its status. A login
+    is the one unsafe request a read-only audit sends (``login=True``)."""
     payload = {field_name: username, "password": password}
     if kind == "form":
-        return await http.request("POST", url, data=payload)
-    return await http.request("POST", url, json=payload)
+        return await http.request("POST", url, data=payload, login=True)
+    return await http.request("POST", url, json=payload, login=True)
 
 
 def find_endpoint(

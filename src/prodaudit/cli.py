@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
 
-from prodaudit import __version__
-from prodaudit.config import AuditConfig, ConfigError, load_config
-from prodaudit.gate import EXIT_CANNOT_RUN
+from prodaudit import __version__, interrupt
+from prodaudit.config import AuditConfig, load_config
+from prodaudit.errors import InputError, ProdauditError, UsageError
 from prodaudit.model import SUITES, AuditRun, Status
 
 STATUS_STYLE = {
@@ -37,7 +36,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env-file", type=Path, help="env file of the audited profile")
     p.add_argument("--compose-file", type=Path, action="append", dest="compose_files",
                    help="compose file (repeatable; base first, overrides after)")
-    p.add_argument("--profile", choices=["production", "staging", "development"])
+    p.add_argument("--profile", choices=["production", "staging", "development"],
+                   help="the audited deployment profile (default: production)")
     p.add_argument("--only", type=_csv, help="check ids or prefixes to run, comma separated")
     p.add_argument("--skip", type=_csv, help="check ids or prefixes to skip, comma separated")
     p.add_argument("--format", type=_csv, dest="formats",
@@ -55,6 +55,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, dest="request_timeout", help="per-request timeout (s)")
     p.add_argument("--no-start", action="store_false", default=None, dest="start_target",
                    help="never start the reference target")
+    p.add_argument("--no-cache", action="store_false", default=None, dest="cache",
+                   help="do not read or write the cache of static results (secret scan ...)")
     p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
                    help="deployment suite: leave the compose stack running (debugging)")
     p.add_argument("--target-venv", type=Path,
@@ -66,7 +68,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
 def config_from_args(ns: argparse.Namespace) -> AuditConfig:
     keys = ("repo", "base_url", "frontend_url", "openapi", "env_file", "compose_files", "profile",
             "only", "skip", "formats", "output", "allow_mutations", "vuln_db", "waivers",
-            "attestations", "baseline", "fail_on", "request_timeout", "start_target")
+            "attestations", "baseline", "fail_on", "request_timeout", "start_target", "cache")
     cli: dict[str, Any] = {k: getattr(ns, k, None) for k in keys}
     cfg = load_config(cli, config_file=getattr(ns, "config_file", None))
     nested = {
@@ -97,7 +99,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
     table = Table(show_lines=False)
     for col in ("Id", "Suite", "Severity", "Title", "Needs"):
         table.add_column(col)
-    specs = load_checks().select([ns.suite] if ns.suite != "all" else None)
+    specs = load_checks().select(parse_suites(ns.suite))
     for s in specs:
         table.add_row(s.id, s.suite, s.severity.label, s.title, ",".join(sorted(s.needs)))
     console.print(table)
@@ -115,8 +117,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s",
                             handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
+    suites = parse_suites(ns.suite, getattr(ns, "default_suite", "all"))
     cfg = config_from_args(ns)
-    suites = list(SUITES) if ns.suite == "all" else [ns.suite]
     outcome = run_audit(cfg, suites, quiet=ns.quiet)
     from prodaudit.report.console import output_console
 
@@ -131,59 +133,155 @@ def cmd_report(ns: argparse.Namespace) -> int:
 
     src: Path = ns.audit_json or Path(ns.output or "reports") / "latest" / "audit.json"
     if not src.is_file():
-        raise ConfigError(f"{src}: no audit.json to render (run an audit first)")
+        raise InputError(str(src), "no audit.json to render (run an audit first)")
     out = rerender(src, ns.formats)
     Console(stderr=True).print(f"reports re-rendered in {out}", markup=False)
     return 0
 
 
+SUITE_HELP: dict[str, str] = {
+    "config": "the repository: environment variables, secrets in code and in the built frontend, "
+    "dependency pinning, vulnerabilities and licenses, Dockerfiles, compose files, production "
+    "settings",
+    "functional": "the running product: health, every API operation from OpenAPI, the auth flow, "
+    "LLM integration and mock mode, frontend-backend wiring",
+    "security": "the running product: JWT attacks and claim rules, API keys, CORS, rate limiting, "
+    "security headers, HTTPS/HSTS/cookies, error leakage",
+    "deployment": "Docker and the services: compose config, image build and inspection, "
+    "containers up and healthy, migrations, Redis and database settings, monitoring endpoints",
+    "readiness": "the team and the codebase: structure, frontend at phone and desktop widths, "
+    "tests, observability, docs, continuity, launch",
+}
+EXIT_CODES_HELP = (
+    "exit codes: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 the audit could not run (bad configuration, "
+    "usage error, unknown check id, unreadable target), 130 interrupted (SIGINT/SIGTERM, after "
+    "cleanup)"
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with prodaudit's exit codes: a usage error is exit 3 (2 means CONDITIONAL GO)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def parse_suites(values: Sequence[Sequence[str]] | None, default: str = "all") -> list[str]:
+    """``--suite`` values (repeatable, comma separated; ``all``) as suite names, in SUITES order.
+    An unknown name is a :class:`UsageError`."""
+    names = [n.lower() for group in (values or [[default]]) for n in group] or [default]
+    unknown = [n for n in names if n not in SUITES and n != "all"]
+    if unknown:
+        raise UsageError(f"--suite {','.join(unknown)}: unknown suite (known: {', '.join(SUITES)}, all)")
+    if "all" in names:
+        return list(SUITES)
+    return [s for s in SUITES if s in names]
+
+
+def add_suite_option(p: argparse.ArgumentParser, default: str = "all") -> None:
+    p.add_argument("--suite", type=_csv, action="append", metavar="SUITE[,SUITE]",
+                   help=f"suites to run: {', '.join(SUITES)} or all (repeatable, comma separated; "
+                        f"default: {default})")
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``prodaudit report`` (and ``invoke report.build``)."""
+    p.add_argument("audit_json", type=Path, nargs="?",
+                   help="the audit.json to render (default: OUTPUT/latest/audit.json)")
+    p.add_argument("--output", type=Path,
+                   help="report directory whose latest run is rendered (default: reports)")
+    p.add_argument("--format", type=_csv, dest="formats",
+                   help="formats to re-render: markdown,html,sarif,junit (default: all; audit.json "
+                        "itself is never rewritten)")
+
+
 def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prodaudit", description="Production readiness audit.")
+    parser = Parser(prog="prodaudit", description="Production readiness audit.",
+                    epilog=EXIT_CODES_HELP)
     parser.add_argument("--version", action="version", version=f"prodaudit {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_list = sub.add_parser("list", help="list every check")
-    p_list.add_argument("--suite", choices=[*SUITES, "all"], default="all")
-    p_run = sub.add_parser("run", help="run an audit")
-    p_run.add_argument("--suite", choices=[*SUITES, "all"], default=default_suite or "all")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    p_list = sub.add_parser("list", help="list every check", description="List every check.")
+    add_suite_option(p_list)
+    p_run = sub.add_parser("run", help="run an audit", epilog=EXIT_CODES_HELP,
+                           description="Run an audit: select checks, start the reference target "
+                                       "if needed, run, decide, write the reports.")
+    add_suite_option(p_run, default_suite or "all")
+    p_run.set_defaults(default_suite=default_suite or "all")
     add_audit_options(p_run)
-    p_rep = sub.add_parser("report", help="re-render reports from an audit.json")
-    p_rep.add_argument("audit_json", type=Path, nargs="?")
-    p_rep.add_argument("--output", type=Path)
-    p_rep.add_argument("--format", type=_csv, dest="formats")
+    p_rep = sub.add_parser("report", help="re-render reports from an audit.json",
+                           description="Re-render every report from an existing audit.json "
+                                       "(no audit is run).", epilog=EXIT_CODES_HELP)
+    add_report_options(p_rep)
     return parser
 
 
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def build_suite_parser(suite: str, prog: str) -> argparse.ArgumentParser:
+    """The parser of a per-suite script: the audit options without --suite."""
+    parser = Parser(prog=prog, epilog=EXIT_CODES_HELP,
+                    description=f"Run the {suite} suite of prodaudit: {SUITE_HELP[suite]}. "
+                                "Same options as `prodaudit run`; writes the reports.")
+    parser.add_argument("--version", action="version", version=f"prodaudit {__version__}")
+    add_audit_options(parser)
+    parser.set_defaults(command="run", suite=[[suite]], default_suite=suite)
+    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    ns = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+def audit_option_actions(*, with_suite: bool = True) -> list[argparse.Action]:
+    """Every option of ``prodaudit run`` (the one source for the invoke tasks' options)."""
+    p = Parser(add_help=False)
+    if with_suite:
+        add_suite_option(p)
+    add_audit_options(p)
+    return [a for a in p._actions if a.option_strings]
+
+
+def report_option_actions() -> list[argparse.Action]:
+    """Every option of ``prodaudit report``."""
+    p = Parser(add_help=False)
+    add_report_options(p)
+    return list(p._actions)
+
+
+def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None,
+         standalone: bool | None = None) -> int:
+    """Run one command; returns the exit code. ``standalone`` (default: ``argv`` is None, i.e.
+    this process is the command) lets an interrupted or finished run end the process at once
+    when a worker thread still busy with an abandoned check would keep it alive."""
+    standalone = argv is None if standalone is None else standalone
+    restore = interrupt.install()
+    try:
+        code = _dispatch(parser or build_parser(), argv)
+    except KeyboardInterrupt:
+        code = interrupt.EXIT_INTERRUPTED
+        left = interrupt.leftover_report()
+        done = "cleanup incomplete" if left else "cleaned up what the run started and created"
+        print(f"prodaudit: {interrupt.signal_name()}: audit stopped, {done} (exit {code})",
+              file=sys.stderr)
+        print(left, end="", file=sys.stderr)
+    finally:
+        restore()
+    if standalone:
+        if interrupt.interrupted():
+            interrupt.exit_now(code)
+        interrupt.exit_if_stuck(code)
+    return code
+
+
+def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
     try:
+        ns = parser.parse_args(argv)
         return handlers[ns.command](ns)
-    except ConfigError as exc:
-        print(f"prodaudit: error: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except KeyboardInterrupt:
-        print("prodaudit: interrupted; the target was stopped", file=sys.stderr)
-        return 130
-    except Exception as exc:  # the audit could not run at all
-        from prodaudit.target import TargetError
-
-        if isinstance(exc, TargetError):
-            first = str(exc).splitlines()[0]
-            print(f"prodaudit: error: the reference target did not start: {first}", file=sys.stderr)
-            return EXIT_CANNOT_RUN
-        raise
+    except ProdauditError as exc:
+        print(f"prodaudit: error: {exc.headline()}", file=sys.stderr)
+        return exc.exit_code
 
 
 def suite_main(suite: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of the per-suite scripts: ``run --suite SUITE`` plus the shared options."""
+    prog = Path(sys.argv[0]).name if argv is None else f"prodaudit-{suite}"
     args = list(sys.argv[1:] if argv is None else argv)
-    return main(["run", "--suite", suite, *args])
+    return main(args, parser=build_suite_parser(suite, prog), standalone=argv is None)
 
 
 if __name__ == "__main__":

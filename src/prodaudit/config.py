@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prodaudit.errors import ConfigError
+from prodaudit.errors import ConfigError, InputError
+from prodaudit.loaders import load_toml, read_document
 
 __all__ = ["AuditConfig", "ConfigError", "load_config"]
 
@@ -46,8 +46,26 @@ class AuthConfig(_Section):
 
 
 class ProbeConfig(_Section):
+    """Bounds and limits of every live probe, enforced in the HTTP layer (``http.py``)."""
+
+    # one check's probe budget (count, and seconds of sending from its first request)
     max_requests: int = Field(50, ge=1, le=10_000)
     max_seconds: float = Field(20.0, gt=0, le=600)
+    # the budget of an OpenAPI operation sweep (FUN-011–013): operations per check
+    max_operations: int = Field(200, ge=1, le=10_000)
+    # potentially billable calls of LLM endpoints in the whole run
+    max_llm_calls: int = Field(100, ge=0, le=10_000)
+    # glob patterns on URL paths no request of the audit may reach, whatever its method
+    # (e.g. ["/createdb", "/admin/*"]); relative to the base URL's path or absolute
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("exclude")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            if not pattern.startswith(("/", "*")):
+                raise ValueError(f"{pattern!r}: a path pattern starts with / (or *)")
+        return v
 
 
 class JwtConfig(_Section):
@@ -137,6 +155,8 @@ class SecretsConfig(_Section):
     max_file_bytes: int = Field(2_000_000, ge=1024)
     baseline: Path | None = None
     allow_comment: str = "prodaudit: allow"
+    # candidate finder: "auto" (RE2 in process; ripgrep when RE2 is missing), "python", "ripgrep"
+    engine: Literal["auto", "python", "ripgrep"] = "auto"
 
 
 class ExposureConfig(_Section):
@@ -190,6 +210,7 @@ class AuditConfig(BaseModel):
     baseline: Path | None = None
     fail_on: Literal["no-go", "conditional"] | None = None
     start_target: bool | None = None  # None: auto (reference target without --base-url)
+    cache: bool = True  # content-hash cache of static results (prodaudit/cache.py); --no-cache
 
     auth: AuthConfig = AuthConfig()
     probes: ProbeConfig = ProbeConfig()
@@ -251,14 +272,17 @@ def _find_file(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str
         if not path.is_file():
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            text = read_document(path)
+        except InputError as exc:
+            if is_pyproject and explicit is None:
+                continue  # the target's own unreadable pyproject.toml: a finding, not our configuration
+            raise ConfigError(str(exc)) from None
+        try:
+            data = load_toml(text, str(path))
+        except InputError as exc:
             if is_pyproject and explicit is None and "tool.prodaudit" not in text:
                 continue  # the target's own broken pyproject.toml: a finding, not our configuration
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read: {exc}") from None
+            raise ConfigError(str(exc)) from None
         if is_pyproject:
             table = data.get("tool", {}).get("prodaudit")
             if table is None:

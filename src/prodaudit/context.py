@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
 import time
@@ -11,14 +10,16 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from prodaudit.auth import AuthError, AuthSession, credentials_from_env, login
 from prodaudit.config import AuditConfig
 from prodaudit.files import FileIndex
-from prodaudit.http import Http, join_url
-from prodaudit.openapi import OpenAPIDoc, OpenAPIError, discover
+from prodaudit.http import SETUP, Budget, Exchange, Http, NotSent, ProbePolicy, join_url, probe_scope
+from prodaudit.interrupt import RUN_LABEL, run_cleanups
+from prodaudit.openapi import CANDIDATE_PATHS, OpenAPIDoc, OpenAPIError, discover
 from prodaudit.outcome import Skip
 from prodaudit.redact import Redactor
 from prodaudit.timing import add_wait
@@ -26,6 +27,7 @@ from prodaudit.timing import add_wait
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
 
+    from prodaudit.model import CheckSpec
     from prodaudit.product.compose import ComposeModel
     from prodaudit.product.dockerfiles import Dockerfile
     from prodaudit.product.envfiles import EnvFile
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DOCKER_PROBE_SECONDS = 15.0
+CLEANUP_SECONDS = 300.0  # every registered cleanup of a run together (less after an interrupt)
+DOC_PAGES = ("/docs", "/redoc", "/swagger", "/api/docs")  # where discovery looks for a link
 
 
 class Context:
@@ -59,13 +63,27 @@ class Context:
         self.target_env = dict(target_env or {})  # env of a target the audit started itself
         self.target_logs = list(target_logs or [])
         self.facts: dict[str, Any] = {}
-        self.http = Http(timeout=cfg.request_timeout, max_body_bytes=cfg.max_body_bytes)
+        self.http = Http(
+            timeout=cfg.request_timeout,
+            max_body_bytes=cfg.max_body_bytes,
+            policy=ProbePolicy(
+                allow_mutations=cfg.allow_mutations,
+                exclude=tuple(cfg.probes.exclude),
+                max_llm_calls=cfg.probes.max_llm_calls,
+                base_path=urlsplit(cfg.base_url or "").path,
+            ),
+        )
+        for endpoint in cfg.llm.endpoints:  # "POST /chat" or "/chat": billable whatever calls it
+            self.register_llm(endpoint.split()[-1])
+        self.live_probe: dict[str, Exchange] = {}  # the reachability probes' exchanges
+        # why OpenAPI discovery failed, and the answers it got (FUN-010 judges them)
+        self.openapi_failure: tuple[OpenAPIError, list[Exchange]] | None = None
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
         self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
         self._sessions: dict[str, AuthSession] = {}
-        self._cleanups: list[Callable[[], None]] = []
+        self._cleanups: list[tuple[Callable[[], None], str]] = []
         self.redact.register_env(self.profile_env)
         self.redact.register_env(self.target_env)
 
@@ -112,18 +130,20 @@ class Context:
             raise value
         return value
 
-    def on_close(self, cleanup: Callable[[], None]) -> None:
-        """Register a cleanup (remove an image the audit built ...) run by ``close()``."""
+    def on_close(self, cleanup: Callable[[], None], leftover: str = "") -> None:
+        """Register a cleanup (remove an image the audit built ...) run by ``close()``;
+        ``leftover`` says what stays behind, and how to remove it, if it cannot run in time."""
         with self._lock:
-            self._cleanups.append(cleanup)
+            self._cleanups.append((cleanup, leftover or f"objects of run {self.run_id} "
+                                   f"(label {RUN_LABEL}={self.run_id})"))
 
     def close(self) -> None:
-        """Run the registered cleanups, newest first, once; failures never propagate."""
+        """Run the registered cleanups, newest first, once; failures never propagate. Bounded:
+        CLEANUP_SECONDS in all, less after an interrupt (what did not finish is reported)."""
         with self._lock:
             cleanups, self._cleanups = self._cleanups[::-1], []
-        for cleanup in cleanups:
-            with contextlib.suppress(Exception):  # best effort: never hides the results
-                cleanup()
+        if cleanups:
+            run_cleanups(cleanups, CLEANUP_SECONDS)
 
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""
@@ -215,6 +235,36 @@ class Context:
     def url(self, path: str) -> str:
         return join_url(self.base_url, path)
 
+    def register_llm(self, path: str) -> None:
+        """Count every unsafe call of ``path`` as a billable LLM call (bounded per run by
+        ``probes.max_llm_calls``)."""
+        self.http.policy.llm_paths.add(urlsplit(path).path.rstrip("/") or "/")
+
+    @property
+    def setup_budget(self) -> Budget:
+        """Each shared step (reachability, OpenAPI discovery, one login) is bounded too: at most
+        50 requests (discovery tries about 15 URLs) within ``probes.max_seconds``."""
+        return Budget(max(50, self.cfg.probes.max_requests), self.cfg.probes.max_seconds,
+                      "probes.max_seconds (shared discovery and logins)")
+
+    def probe_budget(self, spec: CheckSpec) -> Budget:
+        """The budget of the check's probe family. A family is the check's topic module; most
+        use ``[probes]`` (``max_requests`` requests, ``max_seconds`` of sending per check), the
+        bursts, the load test and the operation sweeps their own configured bounds."""
+        p, rl, perf = self.cfg.probes, self.cfg.rate_limit, self.cfg.perf
+        family = spec.func.__module__.rsplit(".", 1)[-1]
+        if family == "rate_limit":
+            return Budget(rl.max_requests + 1, rl.max_seconds + rl.max_reset_wait_seconds
+                          + 2 * self.cfg.request_timeout,
+                          "rate_limit.max_requests / rate_limit.max_seconds")
+        if family == "performance" and spec.suite == "functional":
+            return Budget(perf.requests + p.max_requests, perf.max_seconds + p.max_seconds,
+                          "perf.requests / perf.max_seconds + [probes]")
+        if family == "smoke":
+            return Budget(p.max_operations + p.max_requests, 3 * p.max_seconds,
+                          "probes.max_operations + probes.max_requests / 3 × probes.max_seconds")
+        return Budget(p.max_requests, p.max_seconds)
+
     async def need_live(self) -> str | None:
         """None when the target answers, else the reason it cannot be audited live."""
         return await self._reachable("live", self.cfg.base_url, "no --base-url given and no target started",
@@ -231,7 +281,13 @@ class Context:
         async def probe() -> str | None:
             if not url:
                 return missing
-            ex = await self.http.get(url + "/", timeout=min(5.0, self.cfg.request_timeout))
+            with probe_scope(SETUP, self.setup_budget):
+                try:
+                    ex = await self.http.get(url + "/", timeout=min(5.0, self.cfg.request_timeout))
+                except NotSent:  # "/" excluded by the owner: any path proves an answer
+                    ex = await self.http.get(url + "/prodaudit-reachability",
+                                             timeout=min(5.0, self.cfg.request_timeout))
+            self.live_probe[key] = ex
             return f"{what} {url} unreachable: {ex.error}" if ex.status is None else None
 
         result: str | None = await self.amemo("need:" + key, probe)
@@ -241,9 +297,17 @@ class Context:
         """The target's OpenAPI document, or Skip with the reason."""
 
         async def build() -> OpenAPIDoc:
+            before = len(self.http.exchanges)
             try:
-                doc, _ = await discover(self.http, self.base_url, self.cfg.openapi)
-            except OpenAPIError as exc:
+                with probe_scope(SETUP, self.setup_budget):
+                    doc, _ = await discover(self.http, self.base_url, self.cfg.openapi)
+            except (OpenAPIError, NotSent) as exc:
+                if isinstance(exc, OpenAPIError):  # the discovery's own answers
+                    wanted = {urlsplit(join_url(self.base_url, c)).path
+                              for c in (*CANDIDATE_PATHS, *DOC_PAGES, self.cfg.openapi or "/")}
+                    answers = [ex for ex in self.http.exchanges[before:]
+                               if urlsplit(ex.url).path in wanted]
+                    self.openapi_failure = (exc, answers)
                 raise Skip(f"OpenAPI document not available: {exc}") from None
             return doc
 
@@ -272,7 +336,8 @@ class Context:
             except Skip:
                 doc = None
             try:
-                sess = await login(self.http, self.base_url, doc, self.cfg.auth, creds)
+                with probe_scope(SETUP, self.setup_budget):
+                    sess = await login(self.http, self.base_url, doc, self.cfg.auth, creds)
             except AuthError as exc:
                 raise Skip(f"audit account login failed: {exc}") from None
             self.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)

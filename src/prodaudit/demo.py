@@ -10,6 +10,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from prodaudit.errors import InputError, TargetError
+from prodaudit.loaders import load_json_file
 
 STATE = Path(".prodaudit-demo.json")
 
@@ -17,7 +21,7 @@ STATE = Path(".prodaudit-demo.json")
 def up(flaws: str = "", state: Path = STATE, timeout: float = 60.0) -> str:
     """Start a detached ``python -m prodaudit.demo serve`` and wait for its state file."""
     if state.exists():
-        return f"already running: {state.read_text()} (invoke demo.down first)"
+        return f"already running: {state} (invoke demo.down first)"
     env = dict(os.environ, ULTRA_FLAWS=flaws)
     log = open(state.with_suffix(".log"), "wb")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen([sys.executable, "-m", "prodaudit.demo", "serve", str(state)],
@@ -25,19 +29,27 @@ def up(flaws: str = "", state: Path = STATE, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if state.exists():
-            info = json.loads(state.read_text())
+            info = _read_state(state)
             return "\n".join(f"{k}={v}" for k, v in info.items())
         if proc.poll() is not None:
-            return f"demo failed to start; see {state.with_suffix('.log')}"
+            raise TargetError(f"demo failed to start; see {state.with_suffix('.log')}")
         time.sleep(0.2)
     proc.terminate()
-    return f"demo did not start within {timeout:.0f} s; see {state.with_suffix('.log')}"
+    raise TargetError(f"demo did not start within {timeout:.0f} s; see {state.with_suffix('.log')}")
+
+
+def _read_state(state: Path) -> dict[str, Any]:
+    """The demo's state file (written by ``serve``), bounded; InputError when it is not ours."""
+    info = load_json_file(state, max_bytes=64_000)
+    if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+        raise InputError(str(state), "not a demo state file (no pid)")
+    return info
 
 
 def down(state: Path = STATE) -> str:
     if not state.exists():
         return "no demo running"
-    info = json.loads(state.read_text())
+    info = _read_state(state)
     with contextlib.suppress(ProcessLookupError):
         os.kill(int(info["pid"]), signal.SIGTERM)
     for _ in range(100):
@@ -63,7 +75,9 @@ def serve(state: Path) -> None:
             info = {"pid": os.getpid(), "base_url": target.base_url,
                     "frontend_url": target.frontend_url, "env_file": str(target.env_file),
                     **target.audit_env}
-            state.write_text(json.dumps(info, indent=2))
+            tmp = state.with_name(f".{state.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(info, indent=2))
+            os.replace(tmp, state)  # up() never reads a half-written state file
             while not stop["now"]:
                 time.sleep(0.5)
     finally:

@@ -4,12 +4,13 @@ monitoring plan) into ``docs/``. Pure rendering from ``audit.json``: no audit is
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from prodaudit.config import ConfigError
+from prodaudit.errors import InputError
 from prodaudit.guides import GUIDES
+from prodaudit.loaders import MAX_REPORT_BYTES, load_json_file
 from prodaudit.model import AuditRun
 
 AUDIT_DIR = "audit"
@@ -27,8 +28,10 @@ def build_docs(reports_dir: Path, docs_dir: Path) -> list[Path]:
     """Copy the latest reports into ``docs_dir/audit/``, write the guides; return the files."""
     src = latest_report_dir(reports_dir)
     try:
-        run = AuditRun.from_dict(json.loads((src / "audit.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as exc:
+        run = AuditRun.from_dict(load_json_file(src / "audit.json", max_bytes=MAX_REPORT_BYTES))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{src / 'audit.json'}: unreadable: {exc}") from None
     written: list[Path] = []
     audit_dir = docs_dir / AUDIT_DIR

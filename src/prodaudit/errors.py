@@ -16,6 +16,11 @@ class ProdauditError(Exception):
 
     exit_code: int = EXIT_CANNOT_RUN
 
+    def headline(self) -> str:
+        """The one line the command line prints (the first line of the message)."""
+        text = str(self).strip()
+        return text.splitlines()[0] if text else type(self).__name__
+
 
 class ConfigError(ProdauditError):
     """The audit cannot run with this configuration (bad file, bad option value)."""
@@ -27,6 +32,9 @@ class UsageError(ProdauditError):
 
 class TargetError(ProdauditError):
     """The reference target did not start; the message carries the log tail."""
+
+    def headline(self) -> str:
+        return f"the reference target did not start: {super().headline()}"
 
 
 class InputError(ProdauditError):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,16 +16,25 @@ SKIP_DIRS = frozenset({
     ".pytest_cache", ".nox", ".tox", "site-packages", ".idea", ".vscode", "reports", "wheels",
 })  # fmt: skip
 BUILD_DIRS = ("dist", "build", "static", "public")
+PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 
 
 @dataclass
 class FileIndex:
-    """Every file of the repository (relative POSIX paths), and what could not be read."""
+    """Every file of the repository (relative POSIX paths), and what could not be read.
+
+    Nothing outside the repository is ever read or walked: a symbolic link (to a file or a
+    directory, found by the walk or listed by ``git ls-files``) that resolves outside ``root`` is
+    left out of ``files`` and recorded in ``outside_links`` with its target path, and
+    :meth:`read_text` refuses any path that resolves outside, whoever asks."""
 
     root: Path
     files: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     git: bool = False
+    outside_links: list[tuple[str, str]] = field(default_factory=list)  # (link, resolved target)
+    _real_root: str = field(default="", repr=False)
 
     @classmethod
     def build(cls, root: Path, max_files: int = 500_000) -> FileIndex:
@@ -30,15 +42,49 @@ class FileIndex:
         listed = _git_files(root)
         if listed is not None:
             idx.git = True
-            idx.files = [f for f in listed if (root / f).is_file()]
+            idx.files = [f for f in listed if idx._indexable(f)]
             # built frontend assets ship even when git-ignored
+            known = set(idx.files)
             for rel in _walk(root, idx, max_files, only_under=BUILD_DIRS):
-                if rel not in idx.files:
+                if rel not in known:
                     idx.files.append(rel)
+                    known.add(rel)
         else:
             idx.files = list(_walk(root, idx, max_files))
         idx.files.sort()
         return idx
+
+    @property
+    def real_root(self) -> str:
+        if not self._real_root:
+            self._real_root = os.path.realpath(self.root)
+        return self._real_root
+
+    def inside(self, real: str) -> bool:
+        """True when the resolved path ``real`` lies inside the repository."""
+        base = self.real_root
+        return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+    def _indexable(self, rel: str) -> bool:
+        """A listed path to index: a regular file, or a link to one inside the repository.
+        A link that leaves the repository is recorded (never followed)."""
+        full = os.path.join(self.root, rel)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return False
+        if not stat.S_ISLNK(st.st_mode):
+            return stat.S_ISREG(st.st_mode)
+        real = os.path.realpath(full)
+        if not self.inside(real):
+            self._outside(rel, real)
+            return False
+        return os.path.isfile(real)
+
+    def _outside(self, rel: str, real: str) -> None:
+        entry = (Path(rel).as_posix(), real)
+        if entry not in self.outside_links:
+            self.outside_links.append(entry)
 
     def matching(self, *suffixes: str, names: tuple[str, ...] = ()) -> list[str]:
         return [
@@ -47,24 +93,68 @@ class FileIndex:
         ] if suffixes else [f for f in self.files if f.rsplit("/", 1)[-1] in names]
 
     def read_text(self, rel: str, max_bytes: int = 2_000_000) -> str | None:
-        """The file's text, or None when binary, too large or unreadable (recorded in problems)."""
+        """The file's text, or None when binary, too large, unreadable (recorded in problems) or
+        outside the repository (a link that leaves it: recorded in ``outside_links``, not read).
+
+        Python sources are decoded with their PEP 263 coding declaration (UTF-8 by default)."""
         path = self.root / rel
+        real = os.path.realpath(path)
+        if not self.inside(real):
+            self._outside(_first_link(self.root, rel) or rel, real)
+            return None
         try:
-            size = path.stat().st_size
+            size = os.stat(real).st_size
             if size > max_bytes:
                 self.problems.append((rel, f"skipped: {size} bytes over the {max_bytes}-byte cap"))
                 return None
-            raw = path.read_bytes()
+            with open(real, "rb") as fh:
+                raw = fh.read(max_bytes + 1)[:max_bytes]
         except OSError as exc:
             self.problems.append((rel, f"unreadable: {exc.strerror}"))
             return None
         if b"\0" in raw[:8192]:
             return None
+        encoding = "utf-8"
+        if rel.endswith(PYTHON_SUFFIXES):
+            declared = _coding_declaration(raw)
+            if declared is not None:
+                try:
+                    encoding = codecs.lookup(declared).name
+                except LookupError:
+                    self.problems.append((rel, f"bad coding declaration (unknown encoding "
+                                               f"{declared!r}); read as UTF-8 with replacement "
+                                               "characters"))
+                    return raw.decode("utf-8", errors="replace")
         try:
-            return raw.decode("utf-8")
+            return raw.decode(encoding)
         except UnicodeDecodeError:
-            self.problems.append((rel, "not UTF-8; read with replacement characters"))
-            return raw.decode("utf-8", errors="replace")
+            name = "UTF-8" if encoding == "utf-8" else f"valid {encoding} (its coding declaration)"
+            self.problems.append((rel, f"not {name}; read with replacement characters"))
+            return raw.decode(encoding, errors="replace")
+
+
+def _coding_declaration(raw: bytes) -> str | None:
+    """The PEP 263 encoding of a Python source: a UTF-8 BOM, or a ``coding[:=]`` comment on the
+    first line, or on the second when the first is blank or a comment; None when undeclared."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for i, line in enumerate(raw.split(b"\n", 2)[:2]):
+        m = _CODING_RE.match(line)
+        if m:
+            return m.group(1).decode("ascii")
+        if i == 0 and line.strip() and not line.lstrip().startswith(b"#"):
+            return None
+    return None
+
+
+def _first_link(root: Path, rel: str) -> str | None:
+    """The first component of ``rel`` that is a symbolic link (the link that leaves the repo)."""
+    parts = Path(rel).parts
+    for i in range(1, len(parts) + 1):
+        candidate = Path(*parts[:i])
+        if os.path.islink(root / candidate):
+            return candidate.as_posix()
+    return None
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -100,15 +190,26 @@ def _walk(
             continue
         rel_dir = os.path.relpath(dirpath, root)
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+        for d in dirnames:  # never descended (followlinks=False); one that leaves is recorded
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if not idx.inside(real):
+                    idx._outside(os.path.relpath(full, root), real)
         if only_under:
             parts = Path(rel_dir).parts
             if not any(p in only_under for p in parts):  # the root itself is not a build dir
                 continue
         for name in filenames:
             full = os.path.join(dirpath, name)
-            if os.path.islink(full) and not os.path.exists(full):
-                idx.problems.append((os.path.relpath(full, root), "broken symlink"))
-                continue
+            if os.path.islink(full):
+                if not os.path.exists(full):
+                    idx.problems.append((os.path.relpath(full, root), "broken symlink"))
+                    continue
+                real = os.path.realpath(full)
+                if not idx.inside(real):
+                    idx._outside(os.path.relpath(full, root), real)
+                    continue
             if not os.path.isfile(full):
                 continue
             count += 1

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from prodaudit.config import AuditConfig, ConfigError
+from prodaudit.errors import InputError
+from prodaudit.loaders import MAX_REPORT_BYTES, load_json_file, load_toml, read_document
 from prodaudit.model import CheckResult, Status
 from prodaudit.redact import Redactor
 
@@ -124,11 +124,9 @@ class Governance:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        return load_toml(read_document(path), str(path))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _date(value: Any, where: str) -> dt.date:
@@ -349,13 +347,14 @@ def load_baseline(cfg: AuditConfig) -> tuple[Path | None, dict[str, Any] | None]
             return None, None
         explicit = False
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json_file(path, max_bytes=MAX_REPORT_BYTES)
         if not isinstance(data, dict) or not isinstance(data.get("results"), list):
             raise ValueError("not an audit.json (no results list)")
-    except (OSError, ValueError) as exc:
+    except (InputError, ValueError) as exc:
         if explicit:
+            reason = exc.reason if isinstance(exc, InputError) else str(exc)
             raise ConfigError(
-                f"{path}: unreadable baseline (config key 'baseline'): {exc}"
+                f"{path}: unreadable baseline (config key 'baseline'): {reason}"
             ) from None
         return None, None
     return path, data
@@ -365,7 +364,9 @@ def load_baseline(cfg: AuditConfig) -> tuple[Path | None, dict[str, Any] | None]
 
 
 def redact_result(r: CheckResult, redactor: Redactor) -> CheckResult:
-    """Mask secret values in every text field of a result (idempotent)."""
+    """Mask secret values in every text field of a result (idempotent). The final pass over the
+    run: the Redactor memoises each text per set of registered values, so what the runner
+    already redacted costs a lookup, and only values registered since are applied again."""
     red = redactor.redact
     return replace(
         r,

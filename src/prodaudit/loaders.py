@@ -21,6 +21,7 @@ from prodaudit.errors import InputError
 MAX_DOCUMENT_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000  # expanded (aliases counted each time they are reached)
 MAX_NESTING = 200
+MAX_REPORT_BYTES = 200_000_000  # an audit.json a previous run wrote (re-render, baseline, docs)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,13 @@ def read_document(path: Path, source: str | None = None, *, max_bytes: int = MAX
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(name, f"cannot read: {_one_line(exc)}") from None
+
+
+def load_json_file(path: Path, source: str | None = None, *,
+                   max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """A JSON file, size-checked before it is read (see :func:`read_document`, :func:`load_json`)."""
+    name = source or str(path)
+    return load_json(read_document(path, name, max_bytes=max_bytes), name, max_bytes=max_bytes)
 
 
 def _one_line(exc: BaseException) -> str:

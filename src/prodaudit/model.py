@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUITES: tuple[str, ...] = ("config", "functional", "security", "deployment", "readiness")
-NEEDS: frozenset[str] = frozenset({"repo", "live", "frontend", "docker", "database", "redis"})
+# "target": a base URL is configured (the check runs even when the backend does not answer);
+# "live": the backend answers HTTP
+NEEDS: frozenset[str] = frozenset(
+    {"repo", "target", "live", "frontend", "docker", "database", "redis"}
+)
 
 
 class Severity(enum.IntEnum):
@@ -277,6 +281,9 @@ class AuditRun:
     decision: Decision
     facts: Mapping[str, Any] = field(default_factory=dict)
     extras: Mapping[str, Any] = field(default_factory=dict)  # waivers, baseline diff, attestations...
+    # the request ledger: every request sent to the target, per check and per method, and every
+    # request refused (read-only, exclusions, budgets); empty for runs before it existed
+    requests: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -294,6 +301,7 @@ class AuditRun:
             "results": [r.to_dict() for r in self.results],
             "facts": dict(self.facts),
             "extras": dict(self.extras),
+            "requests": dict(self.requests),
         }
 
     @classmethod
@@ -314,4 +322,5 @@ class AuditRun:
             ),
             facts=data.get("facts", {}),
             extras=data.get("extras", {}),
+            requests=data.get("requests") or {},
         )

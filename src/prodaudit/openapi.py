@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from prodaudit.errors import InputError, ProdauditError
 from prodaudit.http import Exchange, Http, join_url
+from prodaudit.loaders import MAX_YAML_NODES, load_json, load_yaml, read_document
 
 CANDIDATE_PATHS = (
     "/openapi.json",
@@ -28,9 +27,15 @@ METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 SAFE_METHODS = frozenset({"get", "head", "options"})
 
 
-class OpenAPIError(Exception):
+MAX_RESOLVED_NODES = MAX_YAML_NODES  # nodes one ``resolve`` may build ($ref expansion bomb)
+
+
+class OpenAPIError(ProdauditError):
     """The document could not be found or parsed. ``broken`` lists candidate URLs that answered
-    200 with something that is not an OpenAPI document (garbage, truncated, invalid)."""
+    200 with something that is not an OpenAPI document (garbage, truncated, invalid).
+
+    A document refused by the bounded loaders (an alias or ``$ref`` expansion bomb, too large)
+    is an :class:`InputError` naming it instead: the checks that need it are ERROR, not SKIP."""
 
     def __init__(self, message: str, broken: list[str] | None = None) -> None:
         super().__init__(message)
@@ -82,7 +87,15 @@ class OpenAPIDoc:
         return any(bool(req) or req == {} for req in sec) and not any(req == {} for req in sec)
 
     def resolve(self, node: Any, depth: int = 0) -> Any:
-        """Resolve local ``$ref`` pointers (bounded depth, cycles left as-is)."""
+        """Resolve local ``$ref`` pointers (bounded depth, cycles left as-is). A document whose
+        references expand past MAX_RESOLVED_NODES nodes is refused (:class:`InputError`)."""
+        return self._resolve(node, depth, [0])
+
+    def _resolve(self, node: Any, depth: int, built: list[int]) -> Any:
+        built[0] += 1
+        if built[0] > MAX_RESOLVED_NODES:
+            raise InputError(self.source, f"$ref expansion exceeds {MAX_RESOLVED_NODES} nodes "
+                                          "(reference expansion bomb?); refused")
         if depth > 20:
             return node
         if isinstance(node, dict):
@@ -93,10 +106,10 @@ class OpenAPIDoc:
                     if not isinstance(target, dict) or part not in target:
                         return node
                     target = target[part]
-                return self.resolve(target, depth + 1)
-            return {k: self.resolve(v, depth + 1) for k, v in node.items()}
+                return self._resolve(target, depth + 1, built)
+            return {k: self._resolve(v, depth + 1, built) for k, v in node.items()}
         if isinstance(node, list):
-            return [self.resolve(v, depth + 1) for v in node]
+            return [self._resolve(v, depth + 1, built) for v in node]
         return node
 
     def token_url(self) -> str | None:
@@ -165,13 +178,19 @@ def _operations(doc: OpenAPIDoc, paths: dict[str, Any]) -> Iterator[Operation]:
 
 
 def load_text(text: str, source: str) -> OpenAPIDoc:
+    """Parse a document through the bounded loaders. Not JSON nor YAML: :class:`OpenAPIError`;
+    over a bound (size, alias or ``$ref`` expansion): :class:`InputError` naming ``source``."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = load_json(text, source)
+    except InputError as exc:
+        if not exc.reason.startswith("invalid JSON"):
+            raise
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise OpenAPIError(f"{source}: neither JSON nor YAML: {exc}") from None
+            data = load_yaml(text, source)
+        except InputError as yexc:
+            if not yexc.reason.startswith("invalid YAML"):
+                raise
+            raise OpenAPIError(f"{source}: neither JSON nor YAML: {yexc.reason}") from None
     return parse(data, source)
 
 
@@ -183,10 +202,7 @@ async def discover(
     is_url = explicit is not None and explicit.startswith(("http://", "https://"))
     if explicit and not is_url and (not explicit.startswith("/") or Path(explicit).is_file()):
         path = Path(explicit)  # a file (an absolute path that exists, or a relative one)
-        try:
-            return load_text(path.read_text(encoding="utf-8"), str(path)), tried
-        except OSError as exc:
-            raise OpenAPIError(f"{path}: cannot read: {exc.strerror}") from None
+        return load_text(read_document(path), str(path)), tried
     candidates = [explicit] if explicit else list(CANDIDATE_PATHS)
     broken: list[str] = []
     for cand in candidates:

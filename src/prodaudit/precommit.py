@@ -18,7 +18,7 @@ DEFAULTS = ("--suite", "config", "--repo", ".", "--no-start", "--fail-on", "no-g
 
 def main(argv: Sequence[str] | None = None) -> int:
     from prodaudit.audit import run_audit
-    from prodaudit.cli import build_parser, config_from_args, print_results
+    from prodaudit.cli import build_parser, config_from_args, parse_suites, print_results
     from prodaudit.errors import ProdauditError
     from prodaudit.gate import EXIT_CANNOT_RUN
     from prodaudit.report.console import output_console
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(["run", *DEFAULTS, *args])
     try:
         cfg = config_from_args(ns)
-        outcome = run_audit(cfg, [ns.suite], quiet=True, write=ns.output is not None)
+        outcome = run_audit(cfg, parse_suites(ns.suite), quiet=True, write=ns.output is not None)
     except ProdauditError as exc:
         print(f"prodaudit: error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

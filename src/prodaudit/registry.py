@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from prodaudit.errors import ProdauditError, UsageError
 from prodaudit.model import NEEDS, SUITES, CheckFunc, CheckSpec, Evidence, Severity
 
 PREFIXES: dict[str, str] = {
@@ -28,7 +29,7 @@ _ID_RE = re.compile(r"^(CFG|FUN|SEC|DEP|RDY)-\d{3}$")
 F = TypeVar("F", bound=CheckFunc)
 
 
-class RegistryError(Exception):
+class RegistryError(ProdauditError):
     """A check was declared wrongly (bad id, duplicate id, unknown need)."""
 
 
@@ -65,20 +66,50 @@ class Registry:
         only: Iterable[str] = (),
         skip: Iterable[str] = (),
     ) -> list[CheckSpec]:
-        """Checks of the given suites, narrowed by ``only`` and ``skip`` (ids or id prefixes)."""
+        """Checks of the given suites, narrowed by ``only`` and ``skip`` (ids or id prefixes).
+
+        A selection that cannot mean what was asked is a :class:`UsageError` (exit 3), raised
+        before anything runs: an unknown suite, an ``only``/``skip`` entry that matches no check,
+        an ``only`` entry whose checks all lie outside the selected suites, or a selection that
+        leaves no check at all. Nothing is silently dropped."""
         wanted = set(suites) if suites is not None else set(SUITES)
-        only_l = [o.strip().upper() for o in only if o.strip()]
-        skip_l = [s.strip().upper() for s in skip if s.strip()]
-        out = []
-        for spec in self.all():
-            if spec.suite not in wanted:
-                continue
-            if only_l and not any(spec.id == o or spec.id.startswith(o) for o in only_l):
-                continue
-            if any(spec.id == s or spec.id.startswith(s) for s in skip_l):
-                continue
-            out.append(spec)
+        bad_suites = sorted(wanted - set(SUITES))
+        if bad_suites:
+            raise UsageError(f"--suite: unknown suite {', '.join(bad_suites)} "
+                             f"(known: {', '.join(SUITES)}, all)")
+        only_l = _tokens(only)
+        skip_l = _tokens(skip)
+        every = self.all()
+        for option, tokens in (("--only", only_l), ("--skip", skip_l)):
+            unknown = [t for t in tokens if not any(_matches(s.id, t) for s in every)]
+            if unknown:
+                raise UsageError(f"{option} {','.join(unknown)}: no check has this id or id prefix "
+                                 "(`prodaudit list` shows every check)")
+        outside = [t for t in only_l if not any(_matches(s.id, t) for s in every if s.suite in wanted)]
+        if outside:
+            homes = sorted({s.suite for s in every for t in outside if _matches(s.id, t)})
+            raise UsageError(
+                f"--only {','.join(outside)}: in the {', '.join(homes)} suite, which this run does not "
+                f"audit (suites: {', '.join(sorted(wanted))}); add that suite with --suite or leave "
+                "the id out of --only")
+        out = [
+            spec for spec in every
+            if spec.suite in wanted
+            and (not only_l or any(_matches(spec.id, o) for o in only_l))
+            and not any(_matches(spec.id, s) for s in skip_l)
+        ]
+        if not out:
+            raise UsageError("the selection matches no check (--skip removes every check that "
+                             "--suite and --only select)")
         return out
+
+
+def _tokens(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip().upper() for v in values if v.strip()))
+
+
+def _matches(check_id: str, token: str) -> bool:
+    return check_id == token or check_id.startswith(token)
 
 
 REGISTRY = Registry()

@@ -19,6 +19,7 @@ from typing import Any
 from prodaudit.context import Context
 from prodaudit.errors import InputError
 from prodaudit.extras import install_hint
+from prodaudit.http import probe_scope
 from prodaudit.model import CheckResult, CheckSpec, Finding, Status
 from prodaudit.outcome import Skip
 from prodaudit.timing import measuring
@@ -45,6 +46,8 @@ async def _needs_reason(spec: CheckSpec, ctx: Context) -> str | None:
         reason: str | None = None
         if need == "live":
             reason = await ctx.need_live()
+        elif need == "target":
+            reason = None if ctx.cfg.base_url else "no --base-url given and no target started"
         elif need == "frontend":
             reason = await ctx.need_frontend()
         elif need == "repo":
@@ -127,13 +130,18 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
     status: Status
     timeout = spec.timeout or ctx.cfg.check_timeout
     try:
-        missing = await _needs_reason(spec, ctx)
-        if missing:
-            raise Skip(missing)
-        findings = await asyncio.wait_for(_call(spec, ctx), timeout=timeout)
+        with probe_scope(spec.id, ctx.probe_budget(spec)) as scope:  # the request ledger's name
+            missing = await _needs_reason(spec, ctx)
+            if missing:
+                raise Skip(missing)
+            findings = await asyncio.wait_for(_call(spec, ctx), timeout=timeout)
         bad = [f for f in findings if not isinstance(f, Finding)]
         if bad:
             raise TypeError(f"check returned {type(bad[0]).__name__}, expected Finding")
+        if scope.refused and combine(findings) is Status.PASS:
+            # requests the HTTP layer refused (read-only, exclusions, budget): not verified
+            more = f" (+{len(scope.refused) - 1} more)" if len(scope.refused) > 1 else ""
+            findings.append(Finding(Status.SKIP, scope.refused[0] + more))
         combined = combine(findings)
         if combined is None:
             status, reason = Status.ERROR, "check returned no result (nothing verified)"
@@ -157,7 +165,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
         status, reason = Status.ERROR, f"check crashed: {type(exc).__name__}: {exc}{where}"
-    red = ctx.redact
+    red = ctx.redact  # memoised per text: the final pass (governance) does not redo this work
     findings = [
         Finding(
             status=f.status,

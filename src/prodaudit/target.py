@@ -4,9 +4,11 @@ Stopped on exit, on failure and on Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from types import TracebackType
 
 import httpx
 
+from prodaudit import interrupt
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.errors import TargetError
 
@@ -57,6 +60,19 @@ def _tail(log: Path | None, lines: int = 15) -> str:
         return ""
     text = log.read_text(errors="replace").splitlines()[-lines:]
     return "\n" + "\n".join(text)
+
+
+def _kill(p: Process) -> None:
+    """Kill the process and its session (uvicorn and anything it started); wait briefly."""
+    if p.proc.poll() is None:
+        try:
+            os.killpg(p.proc.pid, signal.SIGKILL)
+        except OSError:
+            p.proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        p.proc.wait(timeout=interrupt.budget(5.0) or 0.1)
+    if p.proc.poll() is None:
+        interrupt.left_behind(f"reference target process {p.name} (pid {p.proc.pid}): kill {p.proc.pid}")
 
 
 @dataclass
@@ -191,17 +207,25 @@ class ReferenceTarget:
         return self
 
     def stop(self, keep_workdir: bool = False) -> None:
-        for p in reversed(self.processes):
-            if p.proc.poll() is None:
-                p.proc.terminate()
-        for p in self.processes:
-            try:
-                p.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.proc.kill()
-                p.proc.wait(timeout=5)
-        if not keep_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        """Stop every process (terminate, then kill after 10 s; after an interrupt within the
+        interrupt's budget) and remove the working directory. An interrupt that arrives while
+        stopping kills what is left, then propagates."""
+        try:
+            for p in reversed(self.processes):
+                if p.proc.poll() is None:
+                    p.proc.terminate()
+            for p in self.processes:
+                try:
+                    p.proc.wait(timeout=interrupt.budget(10.0))
+                except subprocess.TimeoutExpired:
+                    _kill(p)
+        except KeyboardInterrupt:
+            for p in self.processes:
+                _kill(p)
+            raise
+        finally:
+            if not keep_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
 
     def api_log(self) -> str:
         for p in self.processes:

@@ -44,6 +44,8 @@ def test_modern_syntax_file_next_to_a_real_problem(tmp_path: Path,
     (repo / "app/modern.py").write_text(MODERN, encoding="utf-8")
     (repo / "app/settings.py").write_text(SETTINGS, encoding="utf-8")
     (repo / "app/__init__.py").write_text("", encoding="utf-8")
+    (repo / "Dockerfile").write_text('FROM python:3.13-slim\nCOPY app app\n'
+                                     'CMD ["python", "app/modern.py"]\n', encoding="utf-8")
     run = audit_target(None, tmp_path, suites=["config", "deployment", "readiness"], repo=repo,
                        skip=["CFG-063"])
     errors = [r for r in run.results if r.status is Status.ERROR]

@@ -1,6 +1,6 @@
 """The settings model (issue 16): environment reads of every reader library, static values,
 settings wherever they live, frontend reads, documentation and infrastructure sources, and
-development-only Compose projects."""
+other production deployments."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import ast
 from pathlib import Path
 
 import pytest
-from product_helpers import context, project, write
+from product_helpers import context, write
 
 import prodaudit.product.compose as compose_mod
+from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.envdocs import doc_variables
 from prodaudit.product.envgraph import build_graph, frontend_reads
 from prodaudit.product.infraenv import infra_env
@@ -112,23 +113,13 @@ def test_infrastructure_sets_variables(tmp_path: Path) -> None:
     assert env["RUNNING_IN_PRODUCTION"][0] == ("infra/app.bicep", 3, "true")
 
 
-COMPOSE = "services:\n  api:\n    build: .\n    command: uvicorn app:app --reload\n" \
-          "    volumes: [\"./app:/app\"]\n"
-
-
-def test_development_only_compose(tmp_path: Path) -> None:
-    docs = write(tmp_path / "docs", {
-        "docker-compose.yml": COMPOSE.replace(" --reload", ""), "azure.yaml": "name: x\n",
-        "README.md": "## Local development\n\nThis repo includes a docker-compose.yml for local "
-                     "development.\n"})
-    assert "documented as development in README.md" in project(context(docs, tmp_path)).development
-    reload_only = write(tmp_path / "reload", {"docker-compose.yml": COMPOSE,
-                                              "Procfile": "web: gunicorn app:app\n"})
-    assert "auto-reload" in project(context(reload_only, tmp_path)).development
-    named = write(tmp_path / "named", {"docker-compose.dev.yml": COMPOSE,
-                                       ".env": "COMPOSE_FILE=docker-compose.dev.yml\n"})
-    assert "named for development" in project(context(named, tmp_path)).development
-    # the only deployment the repository has: production, whatever the README says
-    alone = write(tmp_path / "alone", {"docker-compose.yml": COMPOSE, "README.md":
-                                       "Docker compose for easier development.\n"})
-    assert project(context(alone, tmp_path)).development == ""
+def test_other_production_deployment(tmp_path: Path) -> None:
+    compose = "services:\n  api:\n    build: .\n"
+    alone = write(tmp_path / "alone", {"docker-compose.yml": compose})
+    assert other_production_deployment(context(alone, tmp_path)) == ""
+    heroku = write(tmp_path / "heroku", {"docker-compose.yml": compose,
+                                         "Procfile": "web: gunicorn app:app\n"})
+    assert other_production_deployment(context(heroku, tmp_path)) == "Procfile"
+    image = write(tmp_path / "image", {"docker-compose.yml": compose,
+                                       "docker/production.Dockerfile": "FROM python:3.12\n"})
+    assert other_production_deployment(context(image, tmp_path)) == "docker/production.Dockerfile"

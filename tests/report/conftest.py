@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from prodaudit.gate import decide
+from prodaudit.http import Ledger
 from prodaudit.model import AuditRun, CheckResult, Finding, Severity, Status
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -549,7 +550,20 @@ def fixed_run() -> AuditRun:
                 },
             },
         },
+        requests=fixed_ledger(),
     )
+
+
+def fixed_ledger() -> dict[str, Any]:
+    """The request ledger of the fixed run, built by the HTTP layer's own ``Ledger``."""
+    ledger = Ledger()
+    for check_id, method, n in (("(setup)", "GET", 14), ("(setup)", "POST", 1), ("FUN-012", "GET", 9),
+                                ("SEC-040", "POST", 21), ("SEC-001", "GET", 8), ("FUN-001", "GET", 4)):
+        for _ in range(n):
+            ledger.record_sent(check_id, method)
+    ledger.record_refused("FUN-011", "DELETE", "http://127.0.0.1:8000/items/1", "mutation",
+                          "DELETE /items/1 not sent: needs --allow-mutations (read-only audit)")
+    return ledger.to_dict()
 
 
 @pytest.fixture

@@ -51,6 +51,15 @@ def test_order_and_grouping(run: AuditRun) -> None:
     assert "score" not in text.lower()
 
 
+def test_the_request_ledger_is_one_line(run: AuditRun) -> None:
+    """What the audit did to the target, from audit.json's ``requests``; nothing without a ledger."""
+    text = to_text(run)
+    line = next(ln for ln in text.splitlines() if ln.startswith("Requests sent:"))
+    assert line == "Requests sent: 57 (GET 35, POST 22) · refused 1 (mutation 1) · LLM calls 0"
+    assert text.index("Met: ") < text.index("Requests sent:") < text.index("Decision: ")
+    assert "Requests sent" not in to_text(replace(run, requests={}))
+
+
 def test_no_silent_truncation(run: AuditRun) -> None:
     many = tuple(
         replace(run.results[0], id=f"DEP-{100 + i}", status=Status.SKIP, findings=(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from prodaudit.context import Context
 from prodaudit.errors import InputError
-from prodaudit.http import Exchange
+from prodaudit.http import Exchange, NotSent
 from prodaudit.loaders import load_json, load_toml, load_yaml, load_yaml_all, read_document
 from prodaudit.model import Evidence, Finding, Severity, Status
 from prodaudit.openapi import OpenAPIDoc, Operation
@@ -25,6 +25,7 @@ __all__ = [
     "Exchange",
     "Finding",
     "InputError",
+    "NotSent",
     "OpenAPIDoc",
     "Operation",
     "Severity",

@@ -3,9 +3,10 @@
 
 The Compose services that build a Dockerfile decide its context (``build.context``); a
 Dockerfile no service builds is assumed to be built in its own directory or, with
-``docker build -f path/Dockerfile .``, in the repository root. Docker's rule for the ignore file:
-``<Dockerfile>.dockerignore`` next to the Dockerfile wins, else ``.dockerignore`` at the root of
-the build context.
+``docker build -f path/Dockerfile .``, in the repository root (when only the root has an ignore
+file, or when the files it copies by name exist at the root and not next to it). Docker's rule
+for the ignore file: ``<Dockerfile>.dockerignore`` next to the Dockerfile wins, else
+``.dockerignore`` at the root of the build context.
 """
 
 from __future__ import annotations
@@ -66,9 +67,28 @@ def builds(ctx: Context, df: Dockerfile) -> list[Build]:
     found = dockerignore_for(ctx, df.path, own)
     if found is None and own:
         found = dockerignore_for(ctx, df.path, "")
-        if found is not None:
+        if found is not None or _copies_from_root(ctx, df, own):
             return [Build(df.path, "", (), found)]
     return [Build(df.path, own, (), found)]
+
+
+def _copies_from_root(ctx: Context, df: Dockerfile, own: str) -> bool:
+    """The Dockerfile's named COPY sources exist relative to the repository root but not to its
+    own directory: it is built with ``docker build -f <dir>/Dockerfile .``."""
+    from prodaudit.product.build_context import WHOLE, copies  # parses COPY sources
+
+    named = [s.strip("./") for c in copies(df) for s in c.sources
+             if s not in WHOLE and not any(ch in s for ch in "*?[$")]
+    if not named:
+        return False
+    at_root = sum(1 for s in named if _exists_path(ctx, s))
+    at_own = sum(1 for s in named if _exists_path(ctx, f"{own}/{s}"))
+    return at_root > at_own
+
+
+def _exists_path(ctx: Context, rel: str) -> bool:
+    rel = rel.rstrip("/")
+    return _exists(ctx, rel) or any(f.startswith(rel + "/") for f in ctx.files.files)
 
 
 def all_builds(ctx: Context) -> list[Build]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, compose_env, run_config
+from prodaudit.product.compose_dev import development_only
 from prodaudit.product.compose_include import Resolver, join
 from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge, service_env
 from prodaudit.product.envfiles import EnvFile, parse_env_text
@@ -69,7 +70,7 @@ class ComposeProject:
     referenced: list[ComposeFile] = field(default_factory=list)  # extends.file targets
     origins: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
-    development: str = ""  # why this is a development-only stack ("": production); compose_dev
+    dev_only: str | None = None  # why the project is a development-only stack (compose_dev)
 
     @property
     def name(self) -> str:
@@ -97,6 +98,11 @@ class ComposeProject:
     def auxiliary(self) -> bool:
         """Under tests/, examples/, fixtures/ ...: test data or documentation, not a stack."""
         return not self.explicit and bool(AUXILIARY_PARTS & set(self.directory.split("/")))
+
+    @property
+    def dev_label(self) -> str:
+        """`` (development-only compose file: why)`` for findings on such a project."""
+        return f" (development-only compose file: {self.dev_only})" if self.dev_only else ""
 
     @property
     def services(self) -> dict[str, dict[str, Any]]:
@@ -443,10 +449,7 @@ def build_model(ctx: Context) -> ComposeModel:
     budget = [MAX_CLI_PROJECTS]
     for p in projects:
         _effective(ctx, p, cli_reason, budget)
-    from prodaudit.product.compose_dev import development_only
-
-    for p in projects:
-        p.development = development_only(ctx, p, projects)
+        p.dev_only = development_only(ctx, p)
     loaded = {f.path for p in projects for f in p.files}
     variants = []
     for rel in ctx.files.files:

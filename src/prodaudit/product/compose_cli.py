@@ -9,14 +9,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from prodaudit.errors import InputError
+from prodaudit.errors import InputError, ProdauditError
 from prodaudit.loaders import load_json
 
 COMPOSE_TIMEOUT_S = 60.0
 VERSION_TIMEOUT_S = 20.0
 
 
-class ComposeError(Exception):
+class ComposeError(ProdauditError):
     """``docker compose config`` failed; the message is Compose's own error."""
 
 

@@ -46,7 +46,7 @@ def effective(ctx: Context, name: str) -> list[Value]:
         line = profile_entry_line(ctx, name)
         out.append(Value(env[name], f"{path}:{line}" if line else str(path), "env file"))
     for p in compose_projects(ctx):
-        if p.development:
+        if p.dev_only:
             continue  # a development-only stack is not what production runs
         for sname, svc in p.services.items():
             if svc.get("build") is None:

@@ -316,7 +316,6 @@ def used_env_file_problems(ctx: Context) -> list[tuple[str, int, str, list[EnvFi
 
 
 # ---- env files the deployer creates ------------------------------------------------------
-_MISSING_ENV_FILE_RE = re.compile(r"env file (\S+?) not found")
 _EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl", ".defaults")
 
 
@@ -336,22 +335,6 @@ def example_for(ctx: Context, rel: str) -> str | None:
                        posixpath.join(directory, f"{stem}.env.example")]
     indexed = set(ctx.files.files)
     return next((c for c in candidates if c in indexed), None)
-
-
-def missing_env_file(ctx: Context, message: str) -> tuple[str, str | None] | None:
-    """(repo-relative path, its example) when ``message`` is Compose refusing an ``env_file:``
-    that is not in the repository — a file the deployer creates (from the example, if any);
-    None for any other error."""
-    from prodaudit.product.compose import rel_path
-
-    m = _MISSING_ENV_FILE_RE.search(message)
-    if m is None:
-        return None
-    path = m.group(1).rstrip(":")
-    rel = rel_path(ctx, path)
-    if rel.startswith("/") or (ctx.repo / rel).exists():
-        return None
-    return rel, example_for(ctx, rel)
 
 
 @dataclass(frozen=True)
@@ -382,7 +365,7 @@ def deployment_env_files(ctx: Context) -> list[DeployedEnvFile]:
     def build() -> list[DeployedEnvFile]:
         from prodaudit.product.compose import compose_projects
 
-        dev = {f.path for p in compose_projects(ctx) if p.development for f in p.files}
+        dev = {f.path for p in compose_projects(ctx) if p.dev_only for f in p.files}
         parsed = {ef.path: ef for ef in env_files(ctx)}
         out: dict[str, DeployedEnvFile] = {}
         uses = [u for u in env_file_uses(ctx) if not u.reader.startswith("--env-file")

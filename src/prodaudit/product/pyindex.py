@@ -6,6 +6,7 @@ module."""
 from __future__ import annotations
 
 import ast
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -127,6 +128,9 @@ def py_index(ctx: Context) -> list[PyModule]:
             tree = cache.get(rel, text).tree
             if tree is not None:
                 out.append(PyModule(rel, tree, text).index())
+        # The trees live until the audit ends and never form garbage cycles: move them out of
+        # the collector's reach, or every later collection walks a million AST nodes again.
+        gc.freeze()
         return out
 
     return ctx.memo("product:py_index", build)

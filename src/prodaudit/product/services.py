@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from prodaudit.product.compose import ComposeProject, compose_model, normalise_service, rel_path
 from prodaudit.product.compose_yaml import service_env
-from prodaudit.product.dockerfiles import Dockerfile, last_instruction, parse_dockerfile, targets
+from prodaudit.product.dockerfiles import (
+    Dockerfile,
+    Stage,
+    chain,
+    last_instruction,
+    parse_dockerfile,
+    targets,
+)
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -87,6 +94,7 @@ class Service:
     config: dict[str, Any]
     active: bool
     build: BuildSpec | None = None
+    base_image: str = ""  # the image a built service's stage derives from (``postgres:9.6``)
     role: str = "app"
     api_score: float = 0.0
     reasons: list[str] = field(default_factory=list)
@@ -133,40 +141,51 @@ def _build_spec(p: ComposeProject, cfg: dict[str, Any]) -> BuildSpec | None:
                      {str(k): str(v) for k, v in args.items() if v is not None})
 
 
-def _stage_command(ctx: Context, spec: BuildSpec) -> tuple[str, Dockerfile | None]:
-    """The CMD/ENTRYPOINT of the built stage, and the parsed Dockerfile (None: unreadable)."""
+def built_stage(df: Dockerfile, target: str | None) -> Stage | None:
+    """The stage ``docker build`` produces for ``target`` (the last buildable one without)."""
+    if not df.stages:
+        return None
+    return next((s for s in df.stages if target and s.alias.lower() == target.lower()),
+                None) or targets(df)[-1]
+
+
+def _stage_command(ctx: Context, spec: BuildSpec) -> tuple[str, Dockerfile | None, str]:
+    """The CMD/ENTRYPOINT of the built stage, the parsed Dockerfile (None: unreadable) and the
+    external image the stage derives from."""
     rel = rel_path(ctx, spec.dockerfile)
     text = ctx.read(rel) if not rel.startswith("/") else None
     if text is None:
-        return "", None
+        return "", None, ""
     df = parse_dockerfile(rel, text)
-    if not df.stages:
-        return "", df
-    stage = next((s for s in df.stages if spec.target and s.alias.lower() == spec.target.lower()),
-                 None) or targets(df)[-1]
+    stage = built_stage(df, spec.target)
+    if stage is None:
+        return "", df, ""
     words = []
     for name in ("ENTRYPOINT", "CMD"):
         ins = last_instruction(df, stage, name)
         if ins is not None:
             words.append(ins.value)
-    return " ".join(words), df
+    return " ".join(words), df, chain(df, stage)[0].resolved
 
 
 def _classify(ctx: Context, svc: Service) -> None:
-    image = svc.image.lower()
-    for role, pattern in _IMAGE_ROLES:
-        if image and pattern.search(image):
-            svc.role = role
-            svc.reasons.append(f"image {svc.image}")
+    command = svc.command
+    df: Dockerfile | None = None
+    if svc.build is not None:
+        stage_cmd, df, svc.base_image = _stage_command(ctx, svc.build)
+        command = command or stage_cmd
+    for image in (svc.image, svc.base_image):
+        for role, pattern in _IMAGE_ROLES:
+            if image and pattern.search(image.lower()):
+                svc.role = role
+                svc.reasons.append(f"image {image}" + (" (built FROM)" if image ==
+                                                       svc.base_image else ""))
+                break
+        if svc.role != "app":
             break
     if svc.role == "app" and svc.name.lower() in _NAME_ROLES:
         svc.role = _NAME_ROLES[svc.name.lower()]
         svc.reasons.append(f"service name {svc.name}")
-    command = svc.command
-    df: Dockerfile | None = None
-    if svc.build is not None:
-        stage_cmd, df = _stage_command(ctx, svc.build)
-        command = command or stage_cmd
     build_words = ""
     if svc.build is not None:
         build_words = " ".join([rel_path(ctx, svc.build.context), rel_path(ctx, svc.build.dockerfile),

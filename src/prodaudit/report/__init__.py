@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 
+from prodaudit.errors import InputError
+from prodaudit.loaders import MAX_REPORT_BYTES, load_json_file
 from prodaudit.model import AuditRun
 from prodaudit.report.evidence import Screenshots, load_screenshots
 from prodaudit.report.interface import Renderer
@@ -88,7 +92,11 @@ def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
     """Re-render every report next to an existing audit.json (no audit is run)."""
     from prodaudit.report.source_map import with_source_map
 
-    run = AuditRun.from_dict(json.loads(audit_json.read_text(encoding="utf-8")))
+    data = load_json_file(audit_json, max_bytes=MAX_REPORT_BYTES)
+    try:
+        run = AuditRun.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(str(audit_json), f"not an audit.json: {type(exc).__name__}: {exc}") from None
     out_dir = audit_json.parent
     run = with_source_map(run)  # an audit.json written without one: located now, if the repo exists
     for r in renderers(formats, load_screenshots(run, out_dir)):
@@ -99,16 +107,62 @@ def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
 
 
 def _point_latest(output: Path, out_dir: Path) -> None:
+    """Point ``output/latest`` at ``out_dir`` atomically, also under concurrent runs: a symlink
+    made under a unique temporary name, then ``os.replace`` (one rename, never a half state).
+    Where symlinks are unavailable, a complete copy under a unique name takes the place of the
+    old one by rename; a reader never sees a partly copied directory."""
     latest = output / "latest"
-    tmp = output / ".latest.tmp"
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = output / f".latest-{token}.tmp"
     try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
         os.symlink(out_dir.name, tmp)
-        os.replace(tmp, latest)
     except OSError:
-        if latest.is_symlink():
-            latest.unlink()
-        elif latest.exists():
-            shutil.rmtree(latest)
-        shutil.copytree(out_dir, latest)
+        _replace_dir(output, out_dir, latest, token)
+        return
+    try:
+        for _ in range(5):
+            try:
+                os.replace(tmp, latest)
+                return
+            except IsADirectoryError:  # a real directory from an older copy: move it out of the way
+                _move_aside(latest, output / f".latest-old-{token}")
+            except OSError as exc:
+                if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                _move_aside(latest, output / f".latest-old-{token}")
+    finally:
+        if tmp.is_symlink():
+            tmp.unlink()
+
+
+def _replace_dir(output: Path, out_dir: Path, latest: Path, token: str) -> None:
+    tmp = output / f".latest-{token}.tmp"
+    shutil.copytree(out_dir, tmp)
+    try:
+        for _ in range(5):
+            try:
+                os.replace(tmp, latest)  # succeeds while ``latest`` is absent or empty
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                    raise
+                _move_aside(latest, output / f".latest-old-{token}")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_aside(path: Path, aside: Path) -> None:
+    """Rename ``path`` out of the way and delete it; another run may have done it already."""
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return
+    except OSError:
+        if path.is_symlink():
+            path.unlink(missing_ok=True)
+        return
+    if aside.is_symlink() or aside.is_file():
+        aside.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(aside, ignore_errors=True)

@@ -92,7 +92,7 @@ def _checklist_map(run: AuditRun) -> dict[str, list[str]]:
 #: how directly a result can show a claim, weakest first
 EVIDENCE_RANK = {"present": 0, "parsed": 1, "observed": 2}
 #: needs of a check that looks at the running product (it observes rather than reads)
-_LIVE_NEEDS = frozenset({"live", "frontend", "docker", "database", "redis"})
+_LIVE_NEEDS = frozenset({"target", "live", "frontend", "docker", "database", "redis"})
 
 
 def evidence_level(r: CheckResult) -> str:

@@ -155,6 +155,8 @@ def decision_screen(run: AuditRun) -> RenderableType:
     tail = Text("\n")
     tail.append(f"Met: {s.passed} of {s.total} checks.", style="green")
     parts.append(tail)
+    if s.requests_line:  # the request ledger: what the audit did to the target
+        parts.append(Text(s.requests_line, style="dim"))
     decision = Text("Decision: ")
     decision.append(f" {s.verdict} ", style=VERDICT_STYLE.get(s.verdict, "bold"))
     decision.append(f" (exit {run.decision.exit_code})")

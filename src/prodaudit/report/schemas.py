@@ -77,6 +77,40 @@ class ResultDocument(_Doc):
     findings: list[FindingDocument]
 
 
+class RefusalDocument(_Doc):
+    """One request the HTTP layer refused to send."""
+
+    check: str = Field(description="the check (or `(setup)`, `(no check)`) that asked for it")
+    request: str = Field(description="`METHOD URL`")
+    kind: str = Field(description="`mutation` (read-only audit), `excluded` (`[probes] exclude`), "
+                      "`budget` (the check's probe budget) or `llm-budget` (`probes.max_llm_calls`)")
+    reason: str
+
+
+class RefusedDocument(_Doc):
+    """The requests the audit refused to send, and why."""
+
+    total: int = Field(0, ge=0)
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    by_check: dict[str, dict[str, int]] = Field(default_factory=dict, description="check -> kind -> count")
+    examples: list[RefusalDocument] = Field(default_factory=list, description="the first 50 refusals")
+
+
+class RequestsDocument(_Doc):
+    """The request ledger (``http.py``): every request the audit sent to the target (redirect hops
+    included), per check and per method, and every request it refused to send. Empty (``{}``) for
+    runs without a live target written before the ledger existed."""
+
+    total: int = Field(0, ge=0, description="requests sent")
+    by_method: dict[str, int] = Field(default_factory=dict)
+    by_check: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="check id (or `(setup)`: discovery, logins) -> method -> count"
+    )
+    top_checks: list[tuple[str, int]] = Field(default_factory=list, description="the ten busiest checks")
+    llm_calls: int = Field(0, ge=0, description="potentially billable LLM calls")
+    refused: RefusedDocument = Field(default_factory=RefusedDocument)
+
+
 class AuditDocument(_Doc):
     """audit.json: one audit run, the source of truth of every report."""
 
@@ -101,6 +135,10 @@ class AuditDocument(_Doc):
     extras: dict[str, Any] = Field(
         description="governance (waivers, attestations, baseline, checklist_map) and the source map"
     )
+    requests: RequestsDocument = Field(
+        default_factory=RequestsDocument,
+        description="the request ledger: what the audit sent to the target and what it refused to send",
+    )
 
 
 def audit_schema() -> dict[str, Any]:
@@ -118,6 +156,10 @@ def config_schema() -> dict[str, Any]:
     schema = AuditConfig.model_json_schema(mode="validation")
     for key in _NOT_IN_FILE:
         schema.get("properties", {}).pop(key, None)
+    repo = schema.get("properties", {}).get("repo", {})
+    if repo.pop("default", None) is not None:  # an absolute path of this checkout: never published
+        repo["description"] = ("the audited repository (default: the bundled reference target, "
+                               "examples/ultra-mvp)")
     schema["title"] = "prodaudit.toml"
     schema["description"] = (
         "prodaudit's configuration: prodaudit.toml at the root of the audited repository, or "

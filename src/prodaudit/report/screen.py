@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from prodaudit.gate import CONDITIONAL, NO_GO, decide
 from prodaudit.model import SUITES, AuditRun, CheckResult, Severity, Status
@@ -90,6 +91,25 @@ class Screen:
         if self.waived:
             parts.append(f"{len(self.waived)} waived")
         return f"{self.verdict}: " + "; ".join(parts) + f" — {self.total} checks."
+
+    @property
+    def requests_line(self) -> str:
+        """One line from the request ledger (``AuditRun.requests``): what the audit sent to the
+        target, what it refused to send, billable LLM calls; "" for a run without a ledger."""
+        return requests_line(self.run.requests)
+
+
+def requests_line(req: Mapping[str, Any]) -> str:
+    """``Requests sent: 42 (GET 40, POST 2) · refused 3 (mutation 2, budget 1) · LLM calls 0``."""
+    if not req:
+        return ""
+    methods = ", ".join(f"{m} {n}" for m, n in (req.get("by_method") or {}).items())
+    refused = req.get("refused") or {}
+    kinds = ", ".join(f"{k} {n}" for k, n in (refused.get("by_kind") or {}).items())
+    return (
+        f"Requests sent: {req.get('total', 0)}{f' ({methods})' if methods else ''} · refused "
+        f"{refused.get('total', 0)}{f' ({kinds})' if kinds else ''} · LLM calls {req.get('llm_calls', 0)}"
+    )
 
 
 def _by_severity(results: list[CheckResult]) -> str:

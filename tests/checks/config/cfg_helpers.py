@@ -13,8 +13,8 @@ from helpers import result as res
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.model import AuditRun, CheckResult, Finding, Status
 
-__all__ = ["append", "describe", "fails", "line_of", "ref_copy", "replace", "res", "run_cfg",
-           "run_text", "strong_env"]
+__all__ = ["append", "describe", "fails", "line_of", "locs", "ref_copy", "replace", "res",
+           "run_cfg", "run_text", "strong_env", "warns", "write"]
 
 IGNORE = shutil.ignore_patterns("__pycache__", "node_modules", "wheels", "*.db", ".venv")
 
@@ -53,6 +53,24 @@ def run_cfg(repo: Path, tmp_path: Path, only: list[str] | None = None, **cfg: An
 
 def fails(r: CheckResult) -> list[Finding]:
     return [f for f in r.findings if f.status is Status.FAIL]
+
+
+def warns(r: CheckResult) -> list[Finding]:
+    return [f for f in r.findings if f.status is Status.WARN]
+
+
+def locs(r: CheckResult) -> set[str]:
+    """Locations of the FAIL and WARN findings."""
+    return {f.location for f in r.findings if f.status in (Status.FAIL, Status.WARN)}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    """A small repository written from a dict (relative path → text)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
 
 
 def run_text(run: AuditRun) -> str:

@@ -174,3 +174,90 @@ def test_license_scope_pinned_audits_only_what_the_repository_pins(tmp_path: Pat
     assert [f.message.split()[0] for f in fails(r2)] == ["bcrypt"]
     r3 = res(run_cfg(repo, tmp_path, only=["CFG-064"], licenses={"target_venv": venv}), "CFG-064")
     assert r3.status is Status.FAIL and len(fails(r3)) == 2
+
+
+# ---------------------------------------------------------------- issue 16: package managers
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_development_requirement_files_are_not_production(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "r", {"requirements.txt": "fastapi==0.115.2\n",
+                                   "requirements-dev.txt": "-r requirements.txt\nruff\npytest\n",
+                                   "requirements/test.txt": "coverage\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-060"]), "CFG-060")
+    assert r.status is Status.PASS, describe(r)
+    assert "requirements-dev.txt" in r.findings[0].message  # named as not judged
+    (repo / "requirements.txt").write_text("fastapi\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-060"]), "CFG-060")
+    assert [f.location for f in fails(r)] == ["requirements.txt:1"]
+
+
+def test_uv_workspace_members_are_locked_by_the_root(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "r", {
+        "pyproject.toml": '[project]\nname = "root"\nversion = "1"\ndependencies = []\n'
+                          '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        "packages/api/pyproject.toml": '[project]\nname = "api"\nversion = "1"\n'
+                                       'dependencies = ["httpx>=0.27"]\n',
+        "uv.lock": 'version = 1\n\n[[package]]\nname = "api"\nversion = "1"\n'
+                   'source = { editable = "packages/api" }\ndependencies = [{ name = "httpx" }]\n\n'
+                   '[[package]]\nname = "httpx"\nversion = "0.28.1"\n'
+                   'source = { registry = "https://pypi.org/simple" }\n',
+    })
+    run = run_cfg(repo, tmp_path, only=["CFG-060", "CFG-061"])
+    assert res(run, "CFG-060").status is Status.PASS, describe(res(run, "CFG-060"))
+    assert res(run, "CFG-061").status is Status.PASS, describe(res(run, "CFG-061"))
+
+
+def test_lock_pins_point_at_their_entry(tmp_path: Path) -> None:
+    """A vulnerable version locked in uv.lock is reported at its ``name =`` line; a package only
+    a dev group installs is not a production pin."""
+    lock = ('version = 1\n\n[[package]]\nname = "svc"\nversion = "1"\nsource = { virtual = "." }\n'
+            'dependencies = [{ name = "starlette" }]\n\n[package.dev-dependencies]\n'
+            'dev = [{ name = "pytest" }]\n\n[[package]]\nname = "starlette"\nversion = "0.40.0"\n'
+            'source = { registry = "https://pypi.org/simple" }\n\n[[package]]\nname = "pytest"\n'
+            'version = "7.0.0"\nsource = { registry = "https://pypi.org/simple" }\n')
+    repo = _write(tmp_path / "r", {"uv.lock": lock, "pyproject.toml": '[project]\nname = "svc"\n'
+                                   'version = "1"\ndependencies = ["starlette>=0.40"]\n'})
+    db = tmp_path / "osv"
+    _osv(db, "starlette", "0", "0.47.2", "GHSA-test-star")
+    _osv(db, "pytest", "0", "99.0", "GHSA-test-pyt")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-063"], vuln_db=db), "CFG-063")
+    assert [(f.location, f.rule) for f in fails(r)] == [("uv.lock:13", "GHSA-test-star")], \
+        describe(r)
+
+
+def test_development_tools_in_production(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "r", {
+        "requirements.txt": "flask==3.1.1\npylint==3.3.4\nisort==6.0.0\nipython==8.0.0\n"
+                            "faker==30.0.0\n",
+        "pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = [\n'
+                          '    "uuid>=1.30",\n    "fastapi>=0.115",\n]\n'
+                          '[dependency-groups]\ndev = ["pytest>=8", "ruff"]\n',
+        "app/fake.py": "from faker import Faker\n",  # the app's own code uses faker
+        "tests/test_x.py": "import pytest\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-065"]), "CFG-065")
+    assert r.status is Status.WARN, describe(r)
+    assert {f.location for f in r.findings if f.status is Status.WARN} == {
+        "requirements.txt:2", "requirements.txt:4", "pyproject.toml:5"}  # isort comes with pylint
+    (repo / "requirements.txt").write_text("flask==3.1.1\n", encoding="utf-8")
+    (repo / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n'
+                                         'dependencies = ["fastapi>=0.115"]\n', encoding="utf-8")
+    assert res(run_cfg(repo, tmp_path, only=["CFG-065"]), "CFG-065").status is Status.PASS
+
+
+def test_requirements_that_pin_only_direct_dependencies(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "r", {"requirements.txt": "fastapi==0.111.0\nopenai==1.33.0\n"
+                                                       "python-dotenv\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-066"]), "CFG-066")
+    assert r.status is Status.WARN, describe(r)
+    (w,) = [f for f in r.findings if f.status is Status.WARN]
+    assert w.location == "requirements.txt:2" and "httpx" in w.message  # openai misses the most
+    (repo / "requirements.txt").write_text(
+        "# This file is autogenerated by pip-compile\nfastapi==0.111.0\n    # via -r req.in\n",
+        encoding="utf-8")
+    assert res(run_cfg(repo, tmp_path, only=["CFG-066"]), "CFG-066").status is Status.PASS

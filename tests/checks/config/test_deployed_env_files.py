@@ -1,15 +1,11 @@
 """The env files a deployment really reads (issue 16): a committed env file Compose reads and an
-example the deployer copies to create an absent one are judged at their own ``path:line``; an
-absent ``env_file:`` does not make DEP-001 fail."""
+example the deployer copies to create an absent one are judged at their own ``path:line``."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
 from cfg_helpers import describe, res, run_cfg
-from helpers import audit_target
 from test_settings_shapes import repo_of
 
 from prodaudit.model import Status
@@ -45,21 +41,6 @@ def test_committed_env_file_compose_reads_fails(tmp_path: Path) -> None:
     ok = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
                             ".env": "SECRET_KEY=" + "k" * 48 + "\nDEBUG=false\n"}, "ok")
     assert res(run_cfg(ok, tmp_path, only=["CFG-030"]), "CFG-030").status is Status.PASS
-
-
-@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI with Compose v2")
-def test_absent_env_file_is_not_a_compose_failure(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
-    repo = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
-                              "Dockerfile": "FROM python:3.12-slim\n",
-                              ".env.example": "SECRET_KEY=\n"})
-    run = audit_target(None, tmp_path, suites=["deployment"], repo=repo, only=["DEP-001"])
-    r = res(run, "DEP-001")
-    if "docker compose" in r.reason and "not" in r.reason and ".env" not in r.reason:
-        pytest.skip(f"Compose did not run here: {r.reason}")
-    assert r.status is Status.SKIP, describe(r)
-    assert ".env" in r.reason and ".env.example" in r.reason
 
 
 def test_profile_env_file_inside_the_repo_is_reported_once(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def flawed(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRun, Path]:
     text = text[:api_at] + api
     df.write_text(text, encoding="utf-8")
     replace(repo / ".dockerignore", ".env*\n", "")
+    (repo / "backend/app/.env").write_text("JWT_SECRET=local-only\n", encoding="utf-8")
 
     dc = repo / "docker-compose.yml"
     dc.write_text('version: "3.9"\n' + dc.read_text(encoding="utf-8"), encoding="utf-8")
@@ -86,20 +87,37 @@ def test_dockerfile_rules(flawed: tuple[AuditRun, Path]) -> None:
     assert ("DL3009", at("apt-get install -y curl")) in hygiene
     assert ("DL3042", at("RUN python3 -m venv")) in hygiene  # the RUN starts there
     assert _locs(run, "CFG-108", "DL3025") == {at("CMD /opt/venv")}
-    assert _locs(run, "CFG-109") == {".dockerignore"}
+    # backend/app holds a local .env and the ignore file no longer excludes it
+    assert _locs(run, "CFG-109") == {at("ADD backend/app")}
+    assert ".env" in fails(res(run, "CFG-109"))[0].message
 
 
-def test_single_stage_without_healthcheck(tmp_path: Path) -> None:
+def test_build_tools_in_the_final_image(tmp_path: Path) -> None:
+    """CFG-101: a full language image is reported at its FROM, compilers left in the image at
+    their RUN; a slim image that only installs wheels, and compilers removed by the RUN that
+    installed them, are fine. CFG-103: no HEALTHCHECK at the FROM of the final stage."""
     repo = ref_copy(tmp_path)
     for f in repo.glob("docker-compose*.yml"):
         f.unlink()
-    (repo / "Dockerfile").write_text(
-        "FROM python:3.12-slim\nCOPY . /app\nRUN pip install --no-cache-dir -r "
-        "/app/backend/requirements.txt\nUSER 1000\nCMD [\"python\", \"-m\", \"app\"]\n",
-        encoding="utf-8")
+    df = repo / "Dockerfile"
+    wheels = ("FROM python:3.12-slim\nCOPY . /app\nRUN pip install --no-cache-dir -r "
+              "/app/backend/requirements.txt\nUSER 1000\nCMD [\"python\", \"-m\", \"app\"]\n")
+    df.write_text(wheels, encoding="utf-8")
     run = run_cfg(repo, tmp_path, only=["CFG-101", "CFG-103"])
-    assert _locs(run, "CFG-101") == {"Dockerfile:3"}
+    assert res(run, "CFG-101").status is Status.PASS, describe(res(run, "CFG-101"))
     assert _locs(run, "CFG-103") == {"Dockerfile:1"}
+    df.write_text(wheels.replace("python:3.12-slim", "python:3.12"), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
+    assert {f.location for f in fails(r)} == {"Dockerfile:1"} and "full" in fails(r)[0].message
+    df.write_text(wheels.replace("COPY . /app\n", "COPY . /app\nRUN apt-get update && "
+                                 "apt-get install -y --no-install-recommends gcc libpq-dev\n"),
+                  encoding="utf-8")
+    assert _locs(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101") == {"Dockerfile:3"}
+    df.write_text(wheels.replace("RUN pip install", "RUN apk add --no-cache --virtual .build "
+                                 "gcc musl-dev && pip install").replace(
+        "requirements.txt\n", "requirements.txt && apk del .build\n"), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
+    assert r.status is Status.PASS, describe(r)
 
 
 def test_compose_rules(flawed: tuple[AuditRun, Path]) -> None:
@@ -169,8 +187,9 @@ def test_dockerignore_of_the_compose_build_context(tmp_path: Path) -> None:
                                              encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
     assert r.status is Status.FAIL, describe(r)
-    assert fails(r)[0].location == "backend/Dockerfile"
-    assert "build context backend (built by api)" in fails(r)[0].message
+    assert fails(r)[0].location == "backend/Dockerfile:2"
+    assert "whole build context backend and there is no .dockerignore" in fails(r)[0].message
+    assert "(built by api)" in fails(r)[0].message
     (repo / "backend/.dockerignore").write_text(".env*\n.git\nnode_modules\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
     assert r.status is Status.PASS and r.findings[0].location == "backend/.dockerignore", describe(r)

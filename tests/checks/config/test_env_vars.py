@@ -261,3 +261,20 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     else:
         assert any("unreadable" in f.message and "private.py" in f.location for f in r.findings)
         assert res(run, "CFG-040").status is Status.ERROR
+
+
+def test_compose_environment_documents_only_the_compose_deployment(tmp_path: Path) -> None:
+    """A variable set in the Compose file's environment needs no documentation when Compose is
+    how production runs; with a Procfile next to it, production never sees that value."""
+    repo = tmp_path / "r"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app/settings.py").write_text('import os\nDB = os.environ["DATABASE_URL"]\n',
+                                          encoding="utf-8")
+    (repo / "docker-compose.yml").write_text(
+        "services:\n  api:\n    build: .\n    environment:\n"
+        "      DATABASE_URL: postgres://app@db/app\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "Procfile").write_text("web: gunicorn app:app\n", encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert [f.location for f in fails(r2)] == ["app/settings.py:2"], describe(r2)

@@ -7,7 +7,6 @@ import json
 import secrets
 import string
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -137,7 +136,7 @@ def test_binaries_and_large_files_are_skipped_and_counted(tmp_path: Path) -> Non
     assert "skipped: 1 binary, 1 over the size cap" in r.findings[0].message
 
 
-def test_scan_speed_on_a_generated_tree(tmp_path: Path) -> None:
+def test_a_generated_tree_of_3000_files(tmp_path: Path) -> None:
     repo = tmp_path / "big"
     for d in range(30):
         sub = repo / f"pkg{d}"
@@ -148,14 +147,11 @@ def test_scan_speed_on_a_generated_tree(tmp_path: Path) -> None:
             (sub / f"m{i}.py").write_text(body, encoding="utf-8")
     key = FAKES["anthropic-key"]()
     (repo / "pkg7/m42.py").write_text(f'KEY = "{key}"\n', encoding="utf-8")
-    t0 = time.monotonic()
-    run = run_cfg(repo, tmp_path, only=["CFG-040"])
-    elapsed = time.monotonic() - t0
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])  # speed is measured in benchmarks/
     r = res(run, "CFG-040")
     assert [f.location for f in fails(r)] == ["pkg7/m42.py:1"]
     summary = r.findings[-1].message
     assert "3000 files scanned" in summary
-    assert elapsed < 60, f"3000-file scan took {elapsed:.1f} s"
 
 
 def test_tracked_env_file_in_git(tmp_path: Path) -> None:

@@ -62,3 +62,36 @@ def test_hostnet_override_needs_database_url(tmp_path: Path,
     assert r.status is Status.FAIL, describe(r)
     assert "DATABASE_URL" in r.findings[0].message
     assert r.findings[0].location.startswith("docker-compose.hostnet.yml:")
+
+
+@pytest.mark.parametrize(("files", "reason"), [
+    ({".env.example": "API_KEY=\n"}, "needs .env (from .env.example)"),
+    ({".gitignore": "*.env\n.venv/\n"}, "needs app.env (kept out of the repository by .gitignore)"),
+])
+def test_env_file_the_deployer_creates_is_skip(tmp_path: Path, files: dict[str, str],
+                                               reason: str) -> None:
+    """Compose fails on an absent `env_file:`; when the deployer creates that file (an example
+    next to it, or .gitignore keeps it out), DEP-001 is SKIP naming it, not a FAIL."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env_name = ".env" if ".env.example" in files else "app.env"
+    (repo / "compose.yaml").write_text(
+        f"services:\n  api:\n    image: ghcr.io/acme/api:1.0\n    env_file: [{env_name}]\n",
+        encoding="utf-8")
+    for name, text in files.items():
+        (repo / name).write_text(text, encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-001"], {}, repo=repo), "DEP-001")
+    assert r.status is Status.SKIP and reason in r.reason, describe(r)
+    (repo / env_name).write_text("API_KEY=x\n", encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-001"], {}, repo=repo), "DEP-001")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_an_absent_env_file_nobody_creates_fails(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "compose.yaml").write_text(
+        "services:\n  api:\n    image: ghcr.io/acme/api:1.0\n    env_file: [settings/app.env]\n",
+        encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-001"], {}, repo=repo), "DEP-001")
+    assert r.status is Status.FAIL and "not found" in r.findings[0].message, describe(r)

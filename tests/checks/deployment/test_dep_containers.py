@@ -127,12 +127,22 @@ def test_ctrl_c_during_up_tears_down(tmp_path: Path, busybox_image: str) -> None
             time.sleep(0.5)
         time.sleep(1.0)
         proc.send_signal(signal.SIGINT)
+        start = time.monotonic()
         _, err = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - start
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
     assert proc.returncode == 130, err.decode(errors="replace")[-2000:]
+    # the run ends within 5 s (issue 11.3); a teardown that needs longer (busybox ignores SIGTERM:
+    # `down --timeout 10`) is reported as left behind and finishes on its own
+    assert elapsed < 5.0, (elapsed, err.decode(errors="replace")[-2000:])
+    if containers_of(busybox_image):
+        assert "not cleaned up in time" in err.decode(errors="replace")
+    deadline = time.monotonic() + 60
+    while containers_of(busybox_image) and time.monotonic() < deadline:
+        time.sleep(1.0)
     assert containers_of(busybox_image) == []
 
 

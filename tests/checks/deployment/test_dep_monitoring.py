@@ -15,6 +15,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
     run_deployment,
     ultra_copy,
 )
+from helpers import audit_target
 from servers.serving import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -85,18 +86,22 @@ def _mutate_compose(repo: Path, change: str) -> None:
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("change", "status", "expected"), [
-    ("liveness", Status.WARN, "liveness endpoint only"),
-    ("none", Status.FAIL, "no healthcheck"),
-])
-def test_compose_healthcheck_variants(tmp_path: Path, ultra_copy: Path, change: str,
-                                      status: Status, expected: str) -> None:
-    _mutate_compose(ultra_copy, change)
+def test_compose_healthcheck_variants(tmp_path: Path, ultra_copy: Path) -> None:
+    _mutate_compose(ultra_copy, "liveness")
     run = run_deployment(tmp_path, ["DEP-070"], repo=ultra_copy)
     r = result(run, "DEP-070")
-    assert r.status is status, describe(r)
-    assert expected in r.findings[0].message
+    assert r.status is Status.WARN, describe(r)
+    assert "liveness endpoint only" in r.findings[0].message
     assert r.findings[0].location == "docker-compose.yml"
+
+
+def test_no_healthcheck_is_left_to_cfg_150(tmp_path: Path, ultra_copy: Path) -> None:
+    """No duplicate: a service without any healthcheck is CFG-150's finding (at its line)."""
+    _mutate_compose(ultra_copy, "none")
+    run = run_deployment(tmp_path, ["DEP-070"], repo=ultra_copy)
+    r = result(run, "DEP-070")
+    assert r.status is Status.SKIP, describe(r)
+    assert "CFG-150 reports it at docker-compose.yml:" in r.reason
 
 
 @pytest.mark.parametrize(("env", "status"), [
@@ -111,6 +116,17 @@ def test_error_tracking(tmp_path: Path, env: dict[str, str], status: Status,
     run = run_deployment(tmp_path, ["DEP-072"], env)
     r = result(run, "DEP-072")
     assert r.status is status, describe(r)
+
+
+def test_error_tracking_without_an_environment_is_skip(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No env file and no started target: nothing to read (RDY-058 judges the code), not a
+    location-less FAIL."""
+    for name in ("SENTRY_DSN", "ROLLBAR_ACCESS_TOKEN", "DD_API_KEY", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    run = audit_target(None, tmp_path, suites=["deployment"], only=["DEP-072"])
+    r = result(run, "DEP-072")
+    assert r.status is Status.SKIP and "RDY-058" in r.reason, describe(r)
 
 
 def test_error_tracking_outside_production_warns(tmp_path: Path,

@@ -34,8 +34,9 @@ def flawed() -> Iterator[ReferenceTarget]:
 
 @pytest.fixture(scope="module")
 def flawed_run(flawed: ReferenceTarget, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    return audit_target(
-        flawed, tmp_path_factory.mktemp("flawed"), suites=["functional"], skip=["FUN-04", "FUN-050"]
+    return audit_target(  # the module's own throwaway target: logout and LLM calls allowed
+        flawed, tmp_path_factory.mktemp("flawed"), suites=["functional"], skip=["FUN-04", "FUN-050"],
+        allow_mutations=True,
     )
 
 
@@ -86,7 +87,8 @@ def test_mock_llm_in_production_is_high(flawed_run: AuditRun) -> None:
 
 
 def test_mock_llm_passes_in_development(flawed: ReferenceTarget, tmp_path: Path) -> None:
-    run = audit_target(flawed, tmp_path, only=["FUN-031"], profile="development")
+    run = audit_target(flawed, tmp_path, only=["FUN-031"], profile="development",
+                       allow_mutations=True)
     r = result(run, "FUN-031")
     assert r.status is Status.PASS
     assert "development" in r.findings[0].message
@@ -110,7 +112,8 @@ def test_unauthenticated_admin_is_critical(flawed_run: AuditRun) -> None:
 
 
 def test_provider_outage_gives_clean_502(provider_down: ReferenceTarget, tmp_path: Path) -> None:
-    run = audit_target(provider_down, tmp_path, only=["FUN-002", "FUN-030", "FUN-032"])
+    run = audit_target(provider_down, tmp_path, only=["FUN-002", "FUN-030", "FUN-032"],
+                       allow_mutations=True)
     outage = result(run, "FUN-032")
     assert outage.status is Status.PASS, outage.findings
     assert "502" in outage.findings[0].message
@@ -131,7 +134,7 @@ def test_provider_outage_as_500_fails(tmp_path: Path) -> None:
             "LLM_BASE_URL": _closed_port_url("http", "/v1"),
         },
     ) as t:
-        run = audit_target(t, tmp_path, only=["FUN-032"])
+        run = audit_target(t, tmp_path, only=["FUN-032"], allow_mutations=True)
     r = result(run, "FUN-032")
     assert r.status is Status.FAIL
     assert "answered 500" in r.findings[0].message

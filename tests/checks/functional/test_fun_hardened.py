@@ -1,7 +1,11 @@
-"""The whole functional suite against the shared hardened reference target: one audit run
-(few logins: the target rate-limits them), every check judged from it."""
+"""The whole functional suite against a hardened reference target of its own, with
+``--allow-mutations`` as the audit allows itself on the throwaway target it starts: one audit
+run (few logins: the target rate-limits them), every check judged from it. A second, read-only
+run against the shared hardened target shows what read-only leaves unverified."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from conftest import audit_target, result
@@ -11,12 +15,32 @@ from prodaudit.target import ReferenceTarget
 
 
 @pytest.fixture(scope="module")
-def run(hardened_target: ReferenceTarget, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+def mutable_target() -> Iterator[ReferenceTarget]:
+    """A hardened target this module may write to (notes, a registration, a logout)."""
+    with ReferenceTarget(flaws="") as t:
+        yield t
+
+
+@pytest.fixture(scope="module")
+def run(mutable_target: ReferenceTarget, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
     return audit_target(
-        hardened_target,
+        mutable_target,
         tmp_path_factory.mktemp("fun"),
         suites=["functional"],
         perf={"requests": 40, "concurrency": 4, "max_seconds": 10},
+        allow_mutations=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def readonly_run(
+    hardened_target: ReferenceTarget, tmp_path_factory: pytest.TempPathFactory
+) -> AuditRun:
+    return audit_target(
+        hardened_target,
+        tmp_path_factory.mktemp("fun-ro"),
+        suites=["functional"],
+        skip=["FUN-05"],
     )
 
 
@@ -50,11 +74,33 @@ def test_hardened_target_passes(run: AuditRun, check_id: str) -> None:
     assert any(f.status is Status.PASS and f.message for f in r.findings)
 
 
-def test_mutating_checks_skip_without_allow_mutations(run: AuditRun) -> None:
+def test_mutating_checks_skip_without_allow_mutations(readonly_run: AuditRun) -> None:
     for cid in ("FUN-013", "FUN-024"):
-        r = result(run, cid)
+        r = result(readonly_run, cid)
         assert r.status is Status.SKIP
         assert "allow_mutations" in r.reason
+    # refresh, logout and every LLM call are unsafe (and billable): not sent, not verified
+    for cid in ("FUN-021", "FUN-022", "FUN-030", "FUN-033", "FUN-034"):
+        r = result(readonly_run, cid)
+        assert r.status is Status.SKIP, (cid, r.status, r.reason)
+        assert "needs --allow-mutations" in r.reason, (cid, r.reason)
+    # the safe operations are verified, the protected writes are not: SKIP with both findings
+    r = result(readonly_run, "FUN-011")
+    assert r.status is Status.SKIP and "unsafe methods need --allow-mutations" in r.reason
+    assert any(f.status is Status.PASS for f in r.findings)
+    assert result(readonly_run, "FUN-012").status is Status.PASS
+    rows = {f"{r['method']} {r['path']}": r for r in readonly_run.facts["operations"]}
+    assert "needs --allow-mutations" in rows["DELETE /notes/{note_id}"]["why_not_exercised"]
+    # the ledger: the only unsafe requests are logins (the shared session, the private logins
+    # of FUN-021/022 and the two failed logins of FUN-023); refresh and logout were refused
+    req = readonly_run.requests
+    unsafe = {
+        check: sorted(m for m in methods if m not in ("GET", "HEAD", "OPTIONS"))
+        for check, methods in req["by_check"].items()
+    }
+    assert {c for c, m in unsafe.items() if m} <= {"(setup)", "FUN-021", "FUN-022", "FUN-023"}
+    assert all(m in ([], ["POST"]) for m in unsafe.values()), unsafe
+    assert req["refused"]["by_check"].get("FUN-021", {}).get("mutation") == 1
 
 
 def test_outage_not_verified_while_provider_is_up(run: AuditRun) -> None:
@@ -87,7 +133,7 @@ def test_operation_table_lists_every_operation(run: AuditRun) -> None:
     # every operation was exercised or says why not
     for key, row in rows.items():
         assert row["actions"] or row["why_not_exercised"], key
-    assert "read-only" in rows["DELETE /notes/{note_id}"]["why_not_exercised"]
+    assert any(a["check"] == "FUN-011" for a in rows["DELETE /notes/{note_id}"]["actions"])
     assert rows["POST /llm/chat"]["result"] == "ok"
     assert any(a["check"] == "FUN-030" for a in rows["POST /llm/chat"]["actions"])
 

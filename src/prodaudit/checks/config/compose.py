@@ -5,7 +5,6 @@ order). The merge is prodaudit's own (prodaudit.product.compose); findings on me
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from prodaudit.checks.api import (
@@ -17,71 +16,34 @@ from prodaudit.checks.api import (
     errored,
     failed,
     mask_value,
-    passed,
     warned,
 )
-from prodaudit.product.compose import ComposeProject, compose_projects
+from prodaudit.checks.config._compose import (
+    active,
+    active_services,
+    done,
+    image,
+    operational,
+    projects,
+    roles,
+)
+from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
-from prodaudit.product.interpolation import interpolate
+from prodaudit.product.images import parse_image
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 
-DB_IMAGE_RE = re.compile(r"(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|mongodb|"
-                         r"redis|valkey|keydb|redis-stack|bitnami/(postgresql|redis|mysql|mongodb|"
-                         r"mariadb))(:|@|$)")
-SQL_DB_RE = re.compile(r"(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|mongodb|"
-                       r"bitnami/(postgresql|mysql|mongodb|mariadb))(:|@|$)")
 RESTARTS = frozenset({"always", "unless-stopped", "on-failure"})
-
-
-def _projects(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
-    projects = compose_projects(ctx)
-    if not projects:
-        raise Skip("no Compose file in the repository (compose.yaml, docker-compose.yml ...)")
-    errs = [errored(f"{f.path}:{f.error[0]}: {f.error[1]}",
-                    location=f"{f.path}:{f.error[0]}" if f.error[0] else f.path)
-            for p in projects for f in p.files if f.error]
-    return [p for p in projects if p.services], errs
-
-
-def _image(ctx: Context, svc: dict[str, Any]) -> str:
-    return interpolate(str(svc.get("image") or ""), ctx.profile_env, missing=True)
-
-
-def _is_db(ctx: Context, svc: dict[str, Any]) -> bool:
-    return bool(DB_IMAGE_RE.search(_image(ctx, svc).lower()))
-
-
-def _is_sql_db(ctx: Context, svc: dict[str, Any]) -> bool:
-    return bool(SQL_DB_RE.search(_image(ctx, svc).lower()))
-
-
-def _active(svc: dict[str, Any]) -> bool:
-    """Started by a plain ``docker compose up`` (no ``profiles:``)."""
-    return not svc.get("profiles")
-
-
-def _active_services(
-    projects: list[ComposeProject],
-) -> Iterator[tuple[ComposeProject, str, dict[str, Any]]]:
-    """(project, name, service) of every service a plain ``docker compose up`` starts."""
-    for p in projects:
-        for name, svc in p.services.items():
-            if _active(svc):
-                yield p, name, svc
-
-
-def _done(out: list[Finding], message: str) -> list[Finding]:
-    if not any(f.status.value in ("fail", "error", "warn") for f in out):
-        out.append(passed(message))
-    return out
+DB_ROLES = frozenset({"database", "cache"})
 
 
 @check("CFG-150", "Every Compose service has a healthcheck", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"))
 def service_healthchecks(ctx: Context) -> list[Finding]:
     """Every service started by default has a ``healthcheck:`` (not ``disable: true``), or is
-    built from a Dockerfile stage with a ``HEALTHCHECK``. For image-only services without one the
+    built from a Dockerfile stage with a ``HEALTHCHECK``. Development-only Compose projects
+    (compose_dev: a dev container, a dev file name, or documentation that calls the file local
+    development) are not judged. For image-only services without one the
     image's own HEALTHCHECK cannot be verified offline (the deployment suite inspects images).
 
     ``depends_on: condition: service_healthy`` and ``docker compose up --wait`` only work with
@@ -90,14 +52,14 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
     Remediation: add ``healthcheck: {test: [...], interval: 10s, timeout: 5s, retries: 5}``
     (``pg_isready``, ``redis-cli ping``, the API's ``/health``).
     """
-    projects, out = _projects(ctx)
+    found, out = operational(ctx)
     df_hc: dict[str, bool] = {}
     for df in dockerfiles(ctx):
         for st in targets(df):
             df_hc[st.alias.lower()] = last_instruction(df, st, "HEALTHCHECK") is not None
         df_hc.setdefault("", bool(df.final and last_instruction(df, df.final, "HEALTHCHECK")))
     n = 0
-    for p, name, svc in _active_services(projects):
+    for p, name, svc in active_services(found):
         n += 1
         hc = svc.get("healthcheck")
         if isinstance(hc, dict) and (hc.get("disable") or hc.get("test") in (["NONE"], "NONE")):
@@ -110,15 +72,16 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
                 continue
             out.append(failed(f"service {name}: no healthcheck{p.note}",
                               location=p.loc("services", name)))
-    return _done(out, f"{n} service(s) have a healthcheck")
+    return done(out, f"{n} service(s) have a healthcheck")
 
 
 @check("CFG-151", "Services wait for healthy databases", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("P.2.2", "9.2.4"))
 def depends_healthy(ctx: Context) -> list[Finding]:
-    """A service that uses a database or Redis service of the project (``depends_on`` it, or
-    names its host in ``environment:``) declares ``depends_on: {db: {condition:
-    service_healthy}}``.
+    """A service that uses a database or cache service of the project (by role: its image or the
+    image its Dockerfile builds FROM; ``depends_on`` it, or names its host in ``environment:``)
+    declares ``depends_on: {db: {condition: service_healthy}}``. Development-only Compose
+    projects are not judged.
 
     Plain ``depends_on`` only waits for the container to start, not for PostgreSQL to accept
     connections: the API crashes or runs migrations against a database that is not ready.
@@ -126,12 +89,13 @@ def depends_healthy(ctx: Context) -> list[Finding]:
     Remediation: ``depends_on: {postgres: {condition: service_healthy}}`` plus a healthcheck on
     the database service.
     """
-    projects, out = _projects(ctx)
+    found, out = operational(ctx)
     n = 0
-    for p in projects:
-        dbs = {n_ for n_, s in p.services.items() if _is_db(ctx, s) and _active(s)}
+    for p in found:
+        by_name = roles(ctx, p)
+        dbs = {n_ for n_, s in p.services.items() if by_name[n_].role in DB_ROLES and active(s)}
         for name, svc in p.services.items():
-            if name in dbs or not _active(svc):
+            if name in dbs or not active(svc):
                 continue
             deps = svc.get("depends_on") or {}
             if isinstance(deps, list):
@@ -150,22 +114,23 @@ def depends_healthy(ctx: Context) -> list[Finding]:
                                       location=p.loc("services", name, "depends_on")))
     if not n and not out:
         raise Skip("no service uses a database or Redis service of the project")
-    return _done(out, f"{n} service→database dependencies wait for service_healthy")
+    return done(out, f"{n} service→database dependencies wait for service_healthy")
 
 
 @check("CFG-152", "Services have a restart policy", severity=Severity.MEDIUM, needs=("repo",),
        checklist=("P.2.2",))
 def restart_policy(ctx: Context) -> list[Finding]:
     """Every service started by default has ``restart: unless-stopped`` / ``always`` /
-    ``on-failure`` (or ``deploy.restart_policy``).
+    ``on-failure`` (or ``deploy.restart_policy``). Development-only Compose projects are not
+    judged.
 
     Without one a crashed process or a host reboot leaves the service down until someone notices.
 
     Remediation: ``restart: unless-stopped``.
     """
-    projects, out = _projects(ctx)
+    found, out = operational(ctx)
     n = 0
-    for p, name, svc in _active_services(projects):
+    for p, name, svc in active_services(found):
         n += 1
         pol = str(svc.get("restart") or "")
         deploy_pol = ((svc.get("deploy") or {}).get("restart_policy") or {}) \
@@ -173,133 +138,46 @@ def restart_policy(ctx: Context) -> list[Finding]:
         if pol.split(":")[0] not in RESTARTS and not deploy_pol:
             out.append(failed(f"service {name}: no restart policy ({pol or 'default no'})"
                               f"{p.note}", location=p.loc("services", name, "restart")))
-    return _done(out, f"{n} service(s) have a restart policy")
-
-
-@check("CFG-153", "No privileged containers, Docker socket or host namespaces",
-       severity=Severity.CRITICAL, needs=("repo",), checklist=("3.1.3", "P.2.4"),
-       references=("CIS Docker 5.4", "CIS Docker 5.31", "CIS Docker 5.9", "CWE-250"))
-def isolation(ctx: Context) -> list[Finding]:
-    """No service is ``privileged``, mounts ``/var/run/docker.sock``, uses ``network_mode:
-    host``, ``pid: host`` or ``ipc: host``, or adds ``SYS_ADMIN``/``ALL`` capabilities.
-
-    Each of these hands the container (and anyone who compromises it) control of the host: the
-    Docker socket is root on the host; host networking exposes every port and bypasses
-    published-port rules.
-
-    Remediation: remove them; publish only the ports needed on ``127.0.0.1`` or a reverse proxy.
-    """
-    projects, out = _projects(ctx)
-    n = 0
-    for p in projects:
-        for name, svc in p.services.items():
-            n += 1
-            def where(k: str, _n: str = name, _p: ComposeProject = p) -> str:
-                return _p.loc("services", _n, k)
-
-            if svc.get("privileged") is True:
-                out.append(failed(f"service {name} is privileged{p.note}",
-                                  location=where("privileged")))
-            for v in svc.get("volumes") or []:
-                src = v if isinstance(v, str) else str((v or {}).get("source", ""))
-                if "docker.sock" in src:
-                    out.append(failed(f"service {name} mounts the Docker socket{p.note}",
-                                      location=where("volumes")))
-            for key in ("network_mode", "pid", "ipc"):
-                if str(svc.get(key) or "") == "host":
-                    out.append(failed(f"service {name} uses {key}: host{p.note}",
-                                      location=where(key), severity=Severity.HIGH))
-            caps = {str(c).upper() for c in svc.get("cap_add") or []}
-            if caps & {"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"}:
-                out.append(failed(f"service {name} adds {', '.join(sorted(caps))}{p.note}",
-                                  location=where("cap_add"), severity=Severity.HIGH))
-    return _done(out, f"{n} service(s): no privileged mode, Docker socket or host namespaces")
-
-
-def _published(port: Any) -> tuple[str, str] | None:
-    """(host_ip, published) of a port entry, or None when nothing is published."""
-    if isinstance(port, dict):
-        if port.get("published") in (None, ""):
-            return None
-        return str(port.get("host_ip") or ""), str(port["published"])
-    s = str(port).split("/", 1)[0]
-    if s.startswith("["):  # [::1]:5432:5432
-        host, _, rest = s[1:].partition("]:")
-        return host, rest.split(":")[0]
-    parts = s.split(":")
-    if len(parts) == 1:
-        return None  # container port only: ephemeral host port on all interfaces
-    if len(parts) == 2:
-        return "", parts[0]
-    return ":".join(parts[:-2]), parts[-2]
-
-
-@check("CFG-154", "Database and Redis ports are not published on all interfaces",
-       severity=Severity.HIGH, needs=("repo",), checklist=("P.2.4", "3.1.3"),
-       references=("CWE-668",))
-def db_ports(ctx: Context) -> list[Finding]:
-    """Database and Redis services publish no port, or only on ``127.0.0.1``/``::1``.
-
-    ``"5432:5432"`` binds 0.0.0.0 and Docker's iptables rules bypass host firewalls (ufw):
-    the database is reachable from the internet, where bots try default passwords within hours.
-
-    Remediation: drop ``ports:`` (services reach the database over the Compose network) or use
-    ``"127.0.0.1:5432:5432"`` for local tooling.
-    """
-    projects, out = _projects(ctx)
-    n = 0
-    for p in projects:
-        for name, svc in p.services.items():
-            if not _is_db(ctx, svc):
-                continue
-            n += 1
-            for i, port in enumerate(svc.get("ports") or []):
-                pub = _published(port)
-                if pub is None and not isinstance(port, dict):
-                    pub = ("", "random")
-                if pub is None:
-                    continue
-                host = interpolate(pub[0], ctx.profile_env)
-                if host not in ("127.0.0.1", "::1", "localhost"):
-                    out.append(failed(f"service {name} publishes {port} on "
-                                      f"{host or 'all interfaces'}{p.note}",
-                                      location=p.loc("services", name, "ports", i)))
-    if not n:
-        raise Skip("no database or Redis service in the Compose files")
-    return _done(out, f"{n} database/Redis service(s): ports not published on all interfaces")
+    return done(out, f"{n} service(s) have a restart policy")
 
 
 @check("CFG-155", "Compose images are pinned", severity=Severity.MEDIUM, needs=("repo",),
        checklist=("3.1.3", "P.2.2"), references=("CIS Docker 4.2",))
 def images_pinned(ctx: Context) -> list[Finding]:
-    """Every service that is not built from the repository names an image with a tag other than
-    ``latest`` (after interpolation with the profile's env and defaults); digests recommended.
+    """Every service that is not built from the repository names an image with a tag that starts
+    with a version (after interpolation with the profile's env and defaults): no tag, ``latest``
+    and floating tags that name a variant but no version (``redis:alpine``, ``node:lts``) are
+    not pinned; distribution codenames (``debian:bookworm``) are releases. Digests recommended.
 
     ``postgres:latest`` jumps major versions on the next pull, and a new PostgreSQL major
     version refuses to start on the old data directory.
 
     Remediation: ``image: postgres:16.6-alpine`` (or ``@sha256:…``).
     """
-    projects, out = _projects(ctx)
+    found, out = projects(ctx)
     n = digests = 0
-    for p in projects:
+    for p in found:
         for name, svc in p.services.items():
             if svc.get("build") is not None or not svc.get("image"):
                 continue
             n += 1
-            img = _image(ctx, svc)
+            img = image(ctx, svc)
             if "@sha256:" in img:
                 digests += 1
                 continue
-            last = img.rsplit("/", 1)[-1]
-            tag = last.rsplit(":", 1)[1] if ":" in last else ""
-            if not tag or tag == "latest" or tag.startswith("<"):
+            ref = parse_image(img)
+            pinning = "none" if ref is None or ref.tag.startswith("<") else ref.pinning
+            if pinning in ("none", "latest"):
                 out.append(failed(f"service {name}: image {img} is not pinned "
-                                  f"({tag or 'no tag'}){p.note}",
+                                  f"({ref.tag if ref and ref.tag else 'no tag'}){p.note}",
+                                  location=p.loc("services", name, "image")))
+            elif pinning == "floating":
+                out.append(failed(f"service {name}: image {img} has a floating tag without a "
+                                  f"version ({ref.tag if ref else ''}){p.note}",
                                   location=p.loc("services", name, "image")))
     if not n and not out:
         raise Skip("every service is built from the repository")
-    return _done(out, f"{n} image(s) pinned ({digests} by digest)")
+    return done(out, f"{n} image(s) pinned ({digests} by digest)")
 
 
 @check("CFG-156", "No secrets inline in Compose environment", severity=Severity.HIGH,
@@ -314,9 +192,9 @@ def inline_secrets(ctx: Context) -> list[Finding]:
     Remediation: ``POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it in .env}``, or Compose
     ``secrets:`` mounted as files (``POSTGRES_PASSWORD_FILE``).
     """
-    projects, out = _projects(ctx)
+    found, out = projects(ctx)
     n = 0
-    for p in projects:
+    for p in found:
         for name, svc in p.services.items():
             for key, val in service_env(svc).items():
                 if val is None:
@@ -337,7 +215,7 @@ def inline_secrets(ctx: Context) -> list[Finding]:
                     out.append(failed(f"service {name}: {key} embeds a literal password{p.note}",
                                       location=p.loc("services", name, "environment", key),
                                       evidence=f"password {mask_value(pw)}"))
-    return _done(out, f"{n} secret-like environment entr(y/ies) reference variables")
+    return done(out, f"{n} secret-like environment entr(y/ies) reference variables")
 
 
 def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
@@ -356,9 +234,10 @@ def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
 @check("CFG-157", "Database data lives on a named volume", severity=Severity.HIGH,
        needs=("repo",), checklist=("P.2.3",))
 def db_volume(ctx: Context) -> list[Finding]:
-    """Every PostgreSQL/MySQL/MariaDB/MongoDB service mounts a named volume (declared under
-    top-level ``volumes:``); a bind mount is a WARN (works, but ties data to one host path and
-    its permissions).
+    """Every database service (PostgreSQL, MySQL, MariaDB, MongoDB … by its image, or the image
+    its Dockerfile builds FROM) mounts a named volume (declared under top-level ``volumes:``); a
+    bind mount is a WARN (works, but ties data to one host path and its permissions).
+    Development-only Compose projects are not judged.
 
     Without a volume the data lives in the container's writable layer and is lost on
     ``docker compose down`` or an image upgrade.
@@ -366,12 +245,13 @@ def db_volume(ctx: Context) -> list[Finding]:
     Remediation: ``volumes: [pgdata:/var/lib/postgresql/data]`` and ``volumes: {pgdata: {}}`` at
     the top level; back it up.
     """
-    projects, out = _projects(ctx)
+    found, out = operational(ctx)
     n = 0
-    for p in projects:
+    for p in found:
         top = p.data.get("volumes") or {}
+        by_name = roles(ctx, p)
         for name, svc in p.services.items():
-            if not _is_sql_db(ctx, svc):
+            if by_name[name].role != "database":
                 continue
             n += 1
             vols = svc.get("volumes") or []
@@ -391,7 +271,7 @@ def db_volume(ctx: Context) -> list[Finding]:
                                   f"recreated{p.note}", location=p.loc("services", name)))
     if not n:
         raise Skip("no database service in the Compose files")
-    return _done(out, f"{n} database service(s) keep data on named volumes")
+    return done(out, f"{n} database service(s) keep data on named volumes")
 
 
 @check("CFG-158", "Services have memory and CPU limits", severity=Severity.MEDIUM,
@@ -399,16 +279,17 @@ def db_volume(ctx: Context) -> list[Finding]:
        references=("CIS Docker 5.10", "5.11"))
 def resource_limits(ctx: Context) -> list[Finding]:
     """Every service started by default has a memory limit (``deploy.resources.limits.memory``
-    or ``mem_limit``); a missing CPU limit is a WARN.
+    or ``mem_limit``); a missing CPU limit is a WARN. Development-only Compose projects are not
+    judged.
 
     One leaking or overloaded service otherwise takes the whole host's memory and the kernel's
     OOM killer picks a victim — often the database.
 
     Remediation: ``deploy: {resources: {limits: {memory: 512M, cpus: "1.0"}}}``.
     """
-    projects, out = _projects(ctx)
+    found, out = operational(ctx)
     n = 0
-    for p, name, svc in _active_services(projects):
+    for p, name, svc in active_services(found):
         n += 1
         deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
         limits = ((deploy or {}).get("resources") or {}).get("limits") or {}
@@ -418,7 +299,7 @@ def resource_limits(ctx: Context) -> list[Finding]:
         elif not (limits.get("cpus") or svc.get("cpus")):
             out.append(warned(f"service {name}: no CPU limit{p.note}",
                               location=p.loc("services", name)))
-    return _done(out, f"{n} service(s) have memory and CPU limits")
+    return done(out, f"{n} service(s) have memory and CPU limits")
 
 
 @check("CFG-159", "No obsolete top-level version key", severity=Severity.LOW, needs=("repo",),
@@ -431,12 +312,12 @@ def obsolete_version(ctx: Context) -> list[Finding]:
 
     Remediation: delete the ``version:`` line.
     """
-    projects = compose_projects(ctx)
-    if not projects:
+    found = compose_projects(ctx)
+    if not found:
         raise Skip("no Compose file in the repository")
     out: list[Finding] = []
     n = 0
-    for p in projects:
+    for p in found:
         for f in p.files:
             if f.error:
                 out.append(errored(f"{f.path}:{f.error[0]}: {f.error[1]}", location=f.path))
@@ -446,4 +327,4 @@ def obsolete_version(ctx: Context) -> list[Finding]:
                 out.append(failed(f"{f.path}: obsolete top-level version: "
                                   f"{f.data['version']!r}", location=f"{f.path}:"
                                   f"{f.lines.get(('version',), 1)}"))
-    return _done(out, f"{n} Compose file(s) without the obsolete version key")
+    return done(out, f"{n} Compose file(s) without the obsolete version key")

@@ -33,21 +33,26 @@ from prodaudit.product.dependencies import (
     NPM_LOCKS,
     PY_LOCKS,
     Pin,
+    is_dev_requirements,
     lock_versions,
     pinned_packages,
     pyproject_dependencies,
     read_toml,
     requirement_files,
+    workspace_lock,
 )
 
 
 @check("CFG-060", "Python dependencies are pinned or locked", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("2.2.1",), references=("CWE-1357", "CWE-829"))
 def python_pinned(ctx: Context) -> list[Finding]:
-    """Every ``requirements*.txt`` line pins an exact version (``==``; a VCS URL at a commit or a
-    file with ``--hash``), and every ``pyproject.toml`` with dependencies sits next to a lock file
-    (``uv.lock``, ``poetry.lock``, ``Pipfile.lock``, ``pdm.lock``, ``pylock.toml``) or a fully
-    pinned requirements file.
+    """Every production ``requirements*.txt`` line pins an exact version (``==``; a VCS URL at a
+    commit or a file with ``--hash``), and every ``pyproject.toml`` with dependencies is covered
+    by a lock file (``uv.lock``, ``poetry.lock``, ``Pipfile.lock``, ``pdm.lock``,
+    ``pylock.toml``) next to it or at the root of the uv workspace it belongs to, or sits next to
+    a fully pinned requirements file. Development-only requirement files
+    (``requirements-dev.txt``, ``requirements/test.txt`` …) are not production dependencies and
+    are not judged (CFG-065 judges development tools that reach production).
 
     Unpinned dependencies make two builds of the same commit different: a new release can break
     production or bring a compromised version in, and a vulnerability scan of the repository says
@@ -57,7 +62,9 @@ def python_pinned(ctx: Context) -> list[Finding]:
     ``requirements.txt``; install with ``--require-hashes`` in the Dockerfile.
     """
     out: list[Finding] = []
-    reqs = requirement_files(ctx)
+    every = requirement_files(ctx)
+    reqs = [rf for rf in every if not is_dev_requirements(rf.path)]
+    dev = [rf.path for rf in every if is_dev_requirements(rf.path)]
     for rf in reqs:
         for line, msg in rf.problems:
             out.append(errored(f"{rf.path}:{line}: {msg}", location=f"{rf.path}:{line}"))
@@ -74,19 +81,20 @@ def python_pinned(ctx: Context) -> list[Finding]:
         if not deps:
             continue
         d = rel.rpartition("/")[0]
-        prefix = f"{d}/" if d else ""
-        locks = [prefix + n for n in PY_LOCKS if prefix + n in ctx.files.files]
+        lock = workspace_lock(ctx, rel)
         pinned_reqs = [rf for rf in reqs if rf.path.rpartition("/")[0] == d and rf.pins
                        and not rf.unpinned]
-        if not locks and not pinned_reqs:
+        if lock is None and not pinned_reqs:
             out.append(failed(f"{rel} declares {len(deps)} dependencies but has no lock file "
                               f"({', '.join(PY_LOCKS)}) or pinned requirements file", location=rel))
-    if not reqs and not projects:
+    if not every and not projects:
         raise Skip("no requirements*.txt or pyproject.toml in the repository")
     if not out:
         pins = sum(len(r.pins) for r in reqs)
-        out.append(passed(f"{pins} requirement(s) pinned in {len(reqs)} requirements file(s); "
-                          f"{len(projects)} pyproject.toml file(s) locked or pinned"))
+        ignored = f"; development-only, not judged: {', '.join(dev[:5])}" if dev else ""
+        out.append(passed(f"{pins} requirement(s) pinned in {len(reqs)} production requirements "
+                          f"file(s); {len(projects)} pyproject.toml file(s) locked or pinned"
+                          f"{ignored}"))
     return out
 
 
@@ -110,16 +118,12 @@ def lock_in_sync(ctx: Context) -> list[Finding]:
             continue
         deps = pyproject_dependencies(data)
         d = rel.rpartition("/")[0]
-        prefix = f"{d}/" if d else ""
         locked: dict[str, str] = {}
-        source = ""
-        for n in PY_LOCKS:
-            if prefix + n in ctx.files.files:
-                locked, lerr = lock_versions(ctx, prefix + n)
-                source = prefix + n
-                if lerr:
-                    out.append(errored(f"{source}: {lerr}", location=source))
-                break
+        source = workspace_lock(ctx, rel) or ""
+        if source:
+            locked, lerr = lock_versions(ctx, source)
+            if lerr:
+                out.append(errored(f"{source}: {lerr}", location=source))
         if not source:
             for rf in requirement_files(ctx):
                 if rf.path.rpartition("/")[0] == d and rf.pins:

@@ -4,6 +4,7 @@ DL3042, DL3013, DL3019) so results can be compared (docs/comparisons.md)."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from prodaudit.checks.api import (
@@ -12,44 +13,51 @@ from prodaudit.checks.api import (
     Severity,
     Skip,
     check,
-    errored,
     failed,
     mask_value,
     passed,
+    skipped,
     warned,
 )
 from prodaudit.checks.config._dockerfiles import (
     compose_healthchecked,
     compose_targets,
     parsed,
-    repo_dockerfiles,
     stage_label,
 )
-from prodaudit.product.builds import Build, builds
 from prodaudit.product.dockerfiles import (
     Dockerfile,
     Instruction,
+    Stage,
+    chain,
     last_instruction,
     targets,
 )
 from prodaudit.product.envgraph import env_pairs
+from prodaudit.product.images import parse_image
 from prodaudit.product.secretvalues import is_secret_var
+from prodaudit.product.services import dockerfile_services
 
+#: official server images whose entrypoint drops root for the server's own user (gosu/su-exec)
+SERVER_IMAGES = frozenset({"postgres", "postgis", "timescaledb", "mysql", "mariadb", "mongo",
+                           "redis", "valkey", "rabbitmq", "memcached"})
 ROOT_USERS = frozenset({"root", "0", "root:root", "0:0", "root:0", "0:root"})
-# build steps: dependency installs and compilers (runtime-only apt/apk installs are not)
-INSTALL_RE = re.compile(
-    r"\b(pip3?\s+install|-m\s+pip\s+install|uv\s+(pip\s+install|sync)|poetry\s+install|"
-    r"npm\s+(ci|install)|yarn(\s+install)?|pnpm\s+install|go\s+build|cargo\s+build|mvn|gradle|"
-    r"build-essential|gcc|g\+\+|[\w.-]+-dev\b|make\b)"
-)
+PKG_INSTALL_RE = re.compile(r"\b(apk\s+(-\S+\s+)*add|apt(-get)?\s+(-\S+\s+)*install|"
+                            r"(yum|dnf|microdnf)\s+(-\S+\s+)*install)\b")
+BUILD_PKG_RE = re.compile(r"(?<![\w.-])(build-essential|build-base|gcc|g\+\+|clang|make|cmake|"
+                          r"musl-dev|libc6?-dev|[\w.+]+-dev(el)?|cargo|rustc|golang)(?![\w.-])")
+REMOVED_RE = re.compile(r"\bapk\s+del\b|\bapt(-get)?\s+(-\S+\s+)*(purge|remove|autoremove)\b|"
+                        r"\b(yum|dnf)\s+(-\S+\s+)*remove\b")
 
 
 @check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
        checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"))
 def base_images_pinned(ctx: Context) -> list[Finding]:
-    """Every ``FROM`` names a tag other than ``latest`` (hadolint DL3006 untagged, DL3007
-    latest), after ``ARG`` defaults are substituted; a ``@sha256:`` digest is recommended and
-    counted. ``scratch`` and references to earlier stages are exempt.
+    """Every ``FROM`` names a tag that starts with a version (hadolint DL3006 untagged, DL3007
+    latest; ``python:alpine3.8`` or ``node:lts`` float: they name a variant, not the version of
+    the software), after ``ARG`` defaults are substituted; distribution codenames
+    (``debian:bookworm``) are releases. A ``@sha256:`` digest is recommended and counted.
+    ``scratch`` and references to earlier stages are exempt.
 
     ``latest`` and untagged images change under you: the next build silently ships a different
     OS, Python or OpenSSL than the one you tested.
@@ -74,44 +82,81 @@ def base_images_pinned(ctx: Context) -> list[Finding]:
             if "@sha256:" in img:
                 digests += 1
                 continue
-            name = img.rsplit("/", 1)[-1]
-            if ":" not in name:
+            ref = parse_image(img)
+            pinning = ref.pinning if ref is not None else "versioned"
+            if pinning == "none":
                 out.append(failed(f"FROM {img} has no tag (means latest)", location=df.loc(st.line),
                                   rule="DL3006", evidence=f"line: FROM {st.image}"))
-            elif name.rsplit(":", 1)[1] == "latest":
+            elif pinning == "latest":
                 out.append(failed(f"FROM {img} uses the latest tag", location=df.loc(st.line),
                                   rule="DL3007", evidence=f"line: FROM {st.image}"))
+            elif pinning == "floating":
+                out.append(failed(f"FROM {img}: the tag {ref.tag if ref else ''!r} names no version "
+                                  "of the image's software (a floating tag)",
+                                  location=df.loc(st.line), evidence=f"line: FROM {st.image}"))
     if not out:
         out.append(passed(f"{total} base image reference(s) pinned by tag, {digests} by digest "
                           "(a digest is recommended)"))
     return out
 
 
-@check("CFG-101", "Multi-stage build keeps build tools out of the image", severity=Severity.LOW,
+def _service_base(df: Dockerfile, st: Stage) -> str:
+    """The official server image (postgres, redis …) ``st`` is built FROM, or ""."""
+    first = chain(df, st)[0]
+    ref = parse_image(first.resolved)
+    return ref.name if ref is not None and ref.name in SERVER_IMAGES else ""
+
+
+def _build_tools(stage: Stage) -> Instruction | None:
+    """The RUN of ``stage`` that installs compilers or ``-dev`` packages and leaves them in the
+    layer (not removed again by ``apk del``/``apt-get purge`` in the same RUN)."""
+    for ins in stage.instructions:
+        if ins.name != "RUN" or not PKG_INSTALL_RE.search(ins.value):
+            continue
+        text = ins.content if "<<" in ins.value else ins.value
+        if BUILD_PKG_RE.search(text) and not REMOVED_RE.search(text):
+            return ins
+    return None
+
+
+@check("CFG-101", "Images keep build tools out of the final stage", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.2", "3.1.4"))
 def multi_stage(ctx: Context) -> list[Finding]:
-    """A Dockerfile with build steps (``pip install``, ``uv sync``, ``npm ci``, ``go build``,
-    compilers or ``-dev`` packages) uses more than one stage, so compilers, caches and sources
-    stay in a builder stage. Installing runtime packages alone does not need a builder.
+    """The image that runs (every buildable final stage and the stages it is built FROM) is not
+    a full language image (``python:3.11``, ``node:12`` without ``-slim``/``-alpine``: compilers,
+    headers and ~1 GB; reported at its ``FROM``) and does not install compilers or ``-dev``
+    packages (``build-essential``, ``gcc``, ``build-base``, ``python3-dev``) that the same
+    ``RUN`` does not remove again (``apk add --virtual … && apk del``). Installing wheels into a
+    slim image, and build tools in a builder stage whose results are copied, are fine.
 
-    Single-stage builds ship build toolchains and caches: larger images, slower pulls and more
-    packages for an attacker (and for CVE scanners) in production.
+    Build toolchains in production images mean larger images, slower pulls and more packages for
+    an attacker (and for CVE scanners).
 
-    Remediation: build the virtualenv / ``dist/`` in a ``builder`` stage and ``COPY --from=builder``
-    only the result into a slim runtime stage.
+    Remediation: start from ``python:3.12-slim``; build wheels or the virtualenv in a ``builder``
+    stage and ``COPY --from=builder`` only the result into a slim runtime stage.
     """
+    wanted = compose_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
-        if len(df.stages) > 1:
-            out.append(passed(f"{df.path}: {len(df.stages)} stages", location=df.path))
-            continue
-        installs = [i for i in df.instructions if i.name == "RUN" and INSTALL_RE.search(i.value)]
-        if installs:
-            out.append(failed(f"{df.path}: single stage that also installs/builds "
-                              f"({INSTALL_RE.search(installs[0].value).group(0)})",  # type: ignore[union-attr]
-                              location=df.loc(installs[0].line)))
-        else:
-            out.append(passed(f"{df.path}: single stage without build steps", location=df.path))
+        aliases = {s.alias.lower() for s in df.stages if s.alias}
+        found: list[Finding] = []
+        for st in targets(df, wanted):
+            stages = chain(df, st)
+            base = parse_image(stages[0].resolved) if stages[0].resolved.lower() not in aliases \
+                else None
+            if base is not None and base.full:
+                found.append(failed(f"{df.path} {stage_label(st)}: the final image is the full "
+                                    f"{base.raw} image (compilers and headers, about 1 GB)",
+                                    location=df.loc(stages[0].line)))
+                continue
+            tools = next((t for t in map(_build_tools, stages) if t is not None), None)
+            if tools is not None:
+                m = BUILD_PKG_RE.search(tools.value)
+                found.append(failed(f"{df.path} {stage_label(st)}: installs build tools "
+                                    f"({m.group(0) if m else 'compilers'}) that stay in the image",
+                                    location=df.loc(tools.line)))
+        out += found or [passed(f"{df.path}: the final image carries no build toolchain "
+                                f"({len(df.stages)} stage(s))", location=df.path)]
     return out
 
 
@@ -125,6 +170,10 @@ def non_root(ctx: Context) -> list[Finding]:
     A process running as root inside the container turns any code-execution bug into root on
     the container's file system and, with one more kernel or runtime bug, on the host.
 
+    A stage built FROM an official database, cache or broker image (postgres, mysql, mongo,
+    redis, rabbitmq …) that keeps the image's entrypoint passes: that entrypoint starts the
+    server as its own unprivileged user.
+
     Remediation: create an unprivileged user (``useradd --system --uid 10001 app``) and add
     ``USER 10001:10001`` at the end of the final stage.
     """
@@ -133,7 +182,11 @@ def non_root(ctx: Context) -> list[Finding]:
     for df in parsed(ctx, out):
         for st in targets(df, wanted):
             user = last_instruction(df, st, "USER")
-            if user is None:
+            service = _service_base(df, st)
+            if user is None and service and last_instruction(df, st, "ENTRYPOINT") is None:
+                out.append(passed(f"{df.path} {stage_label(st)}: {service}'s own entrypoint drops "
+                                  "root for the server's user", location=df.loc(st.line)))
+            elif user is None:
                 out.append(failed(f"{df.path} {stage_label(st)}: no USER, runs as root",
                                   location=df.loc(st.line), rule="DL3002"))
             elif user.value.strip().strip("\"'").lower() in ROOT_USERS:
@@ -155,10 +208,15 @@ def healthcheck(ctx: Context) -> list[Finding]:
     Without a health check Docker reports a hung or deadlocked container as "running" and
     dependents start against it.
 
+    A database, cache or broker server image (FROM postgres, redis …) built by a Compose service
+    is not judged here: its healthcheck belongs to the service (``pg_isready``), which CFG-150
+    judges.
+
     Remediation: ``HEALTHCHECK --interval=15s --timeout=5s CMD ["python", "-c", "...urlopen(
     'http://127.0.0.1:8000/health')"]`` (curl may not exist in slim images).
     """
     compose_hc = compose_healthchecked(ctx)
+    built = dockerfile_services(ctx)
     wanted = compose_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
@@ -171,7 +229,12 @@ def healthcheck(ctx: Context) -> list[Finding]:
             msg = f"{df.path} {stage_label(st)}: " + (
                 "HEALTHCHECK NONE disables the check" if hc else "no HEALTHCHECK")
             loc = df.loc(hc.line if hc else st.line)
-            if df.path in compose_hc:
+            built_by = built.get(posixpath.normpath(df.path), [])
+            if hc is None and built_by and _service_base(df, st):
+                out.append(skipped(f"{msg}: a {_service_base(df, st)} server image built by "
+                                   f"service {built_by[0].name}, whose healthcheck CFG-150 judges",
+                                   location=loc))
+            elif df.path in compose_hc:
                 out.append(warned(msg + " (the Compose service built from it has a healthcheck)",
                                   location=loc))
             else:
@@ -282,53 +345,3 @@ def exec_form(ctx: Context) -> list[Finding]:
             raise Skip("no CMD or ENTRYPOINT in any Dockerfile")
         out.append(passed(f"{n} CMD/ENTRYPOINT instruction(s) in exec form"))
     return out
-
-
-DOCKERIGNORE_NEEDS = (
-    (".env", (".env", ".env*", "*.env", "**/.env", "**/.env*", ".env.*", "**/*.env")),
-    (".git", (".git", ".git/", "**/.git", ".git*", "**/.git/")),
-    ("node_modules", ("node_modules", "node_modules/", "**/node_modules", "**/node_modules/",
-                      "*/node_modules")),
-)
-
-
-@check("CFG-109", ".dockerignore keeps secrets and clutter out of the build context",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.3", "2.1.2"),
-       references=("CWE-538",))
-def dockerignore(ctx: Context) -> list[Finding]:
-    """For each build of each Dockerfile, the ``.dockerignore`` Docker applies excludes
-    ``.env*``, ``.git`` and ``node_modules``. Docker's rule decides which file applies: a
-    ``<Dockerfile>.dockerignore`` next to the Dockerfile, else the ``.dockerignore`` at the root of
-    the build context — the ``build.context`` of the Compose services that build the Dockerfile,
-    or (built by no service) the Dockerfile's directory or the repository root.
-
-    ``COPY . .`` without it copies local ``.env`` files (real secrets) and the git history into
-    an image layer, and slows every build with ``node_modules``.
-
-    Remediation: add a ``.dockerignore`` with ``.env*``, ``!.env.example`` if needed, ``.git``,
-    ``**/node_modules``, ``**/__pycache__`` at the root of the build context.
-    """
-    out: list[Finding] = []
-    for df in repo_dockerfiles(ctx):
-        for b in builds(ctx, df):
-            out.extend(_judge_dockerignore(ctx, df, b))
-    return out
-
-
-def _judge_dockerignore(ctx: Context, df: Dockerfile, b: Build) -> list[Finding]:
-    by = f" (built by {', '.join(b.services)})" if b.services else ""
-    found = b.dockerignore
-    if found is None:
-        where = f"build context {b.context or '.'}" if b.services else "its build context"
-        return [failed(f"{df.path}: no .dockerignore in {where}{by}", location=df.path)]
-    text = ctx.read(found)
-    if text is None:
-        try:
-            text = (ctx.repo / found).read_text(errors="replace")
-        except OSError as exc:
-            return [errored(f"{found}: unreadable: {exc.strerror}", location=found)]
-    pats = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
-    missing = [what for what, accepted in DOCKERIGNORE_NEEDS if not pats & set(accepted)]
-    if missing:
-        return [failed(f"{found} does not exclude {', '.join(missing)}{by}", location=found)]
-    return [passed(f"{found} excludes .env*, .git and node_modules{by}", location=found)]

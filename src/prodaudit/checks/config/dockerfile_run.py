@@ -1,6 +1,6 @@
 """CFG-106–107: Dockerfile ``RUN`` rules — piped installers, disabled TLS verification, lean and
 reproducible package installs. Where a rule overlaps one of hadolint's, the finding's ``rule`` is
-hadolint's id (DL4006, DL3008, DL3009, DL3015, DL3042, DL3013, DL3019)."""
+hadolint's id (DL4006, DL3009, DL3015, DL3042, DL3013, DL3019)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,36 @@ OFF = ("0", "false", "off", "no")
 PIPE_SH_RE = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 
 
+DOWNLOAD_RE = re.compile(
+    r"\b(?:curl|wget)\b(?=[^;&|\n]*https?://)(?:[^;&|\n]*?\s(?:-o|-O|--output|"
+    r"--output-document)[=\s]+(?P<out>\S+))?[^;&|\n]*?(?P<url>https?://[^\s;&|\"']+)"
+    r"(?:[^;&|\n]*?\s(?:-o|-O|--output|--output-document)[=\s]+(?P<out2>\S+))?")
+VERIFY_RE = re.compile(r"\b(sha(1|224|256|384|512)sum|shasum|md5sum|gpg\s+--verify|gpgv|"
+                       r"cosign\s+verify|minisign|--checksum|sha256\s*=|checksum)\b", re.I)
 TLS_OFF_RE = re.compile(
     r"(\bcurl\b[^;&|]*\s(-k|--insecure)\b|--no-check-certificate|--trusted-host\b|"
     r"PYTHONHTTPSVERIFY=0|NODE_TLS_REJECT_UNAUTHORIZED=0|GIT_SSL_NO_VERIFY=(1|true)|"
     r"strict-ssl\s+false|sslverify\s*=?\s*(0|false)|http\.sslVerify\s+false|--allow-insecure)",
     re.I,
 )
+
+
+def _unverified_download(text: str) -> str | None:
+    """The URL a RUN downloads to a file that it then makes executable, runs or puts on the
+    PATH, when the same RUN verifies no checksum or signature."""
+    if VERIFY_RE.search(text):
+        return None
+    for m in DOWNLOAD_RE.finditer(text):
+        target = m.group("out") or m.group("out2") or m.group("url").rsplit("/", 1)[-1]
+        name = target.rsplit("/", 1)[-1]
+        if not name:
+            continue
+        runs = re.search(rf"(chmod\s+[^;&|]*\+?x[^;&|]*{re.escape(name)}|\b(ba|z|da)?sh\s+"
+                         rf"\S*{re.escape(name)}|\./{re.escape(name)}\b|/(usr/)?(local/)?s?bin/"
+                         rf"{re.escape(name)}\b)", text)
+        if runs or re.search(r"/(usr/)?(local/)?s?bin/", target):
+            return m.group("url")
+    return None
 
 
 def _pipefail_active(stage_ins: list[Instruction], upto: Instruction) -> bool:
@@ -54,8 +78,10 @@ def _pipefail_active(stage_ins: list[Instruction], upto: Instruction) -> bool:
 def run_safety(ctx: Context) -> list[Finding]:
     """``RUN`` does not pipe a download into a shell (``curl … | sh``), does not disable TLS
     verification (``curl -k``, ``--no-check-certificate``, ``pip --trusted-host``,
-    ``NODE_TLS_REJECT_UNAUTHORIZED=0`` ...), and a RUN with a pipe sets ``-o pipefail`` (WARN,
-    hadolint DL4006) so a failing download does not go unnoticed.
+    ``NODE_TLS_REJECT_UNAUTHORIZED=0`` ...), does not download a script or binary that it then
+    makes executable, runs or installs on the PATH without verifying a checksum or signature in
+    the same RUN (``wget -O /usr/bin/wait-for https://…/master/wait-for``), and a RUN with a pipe
+    sets ``-o pipefail`` (WARN, hadolint DL4006) so a failing download does not go unnoticed.
 
     A piped installer runs whatever the server (or a man in the middle, when TLS is off) sends,
     unverified, as root in your build.
@@ -78,6 +104,11 @@ def run_safety(ctx: Context) -> list[Finding]:
                     if m:
                         out.append(failed(f"RUN pipes a download into a shell ({m.group(0)[:80]})",
                                           location=df.loc(ins.line)))
+                unverified = _unverified_download(text) if ins.name == "RUN" and not m else None
+                if unverified:
+                    out.append(failed(f"RUN downloads {unverified} and installs or runs it without "
+                                      "verifying a checksum or signature",
+                                      location=df.loc(ins.line)))
                 m2 = TLS_OFF_RE.search(text)
                 if m2:
                     out.append(failed(f"{ins.name} disables TLS verification ({m2.group(0)[:60]})",
@@ -99,18 +130,19 @@ def _segments(cmd: str) -> list[str]:
 
 @check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.1", "3.1.4"),
-       references=("hadolint DL3008", "DL3009", "DL3015", "DL3042", "DL3013", "DL3018",
-                   "DL3019"))
+       references=("hadolint DL3009", "DL3015", "DL3042", "DL3013", "DL3019"))
 def package_hygiene(ctx: Context) -> list[Finding]:
     """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
     ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
-    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned apt
-    (DL3008), apk (DL3018) and pip packages on the command line (DL3013) are WARNs.
+    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned pip
+    packages on the command line (DL3013) are WARNs. Distribution packages are not required to
+    be pinned (hadolint DL3008/DL3018): old versions leave the archives, so version pins break
+    rebuilds; the pinned base image (CFG-100) decides the package set.
 
     Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
     unpinned packages make builds irreproducible.
 
-    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg=1.2-3 && rm
+    Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg && rm
     -rf /var/lib/apt/lists/*``; ``pip install --no-cache-dir -r requirements.txt``.
     """
     wanted = compose_targets(ctx)
@@ -130,15 +162,11 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                 text = ins.content if "<<" in ins.value else ins.value
                 cache_mount = "--mount=type=cache" in text
                 for seg in _segments(text):
-                    if re.search(r"\bapt(-get)?\s+(-\S+\s+)*install\b", seg):
-                        if "--no-install-recommends" not in seg and "Install-Recommends" not in seg:
-                            out.append(failed("apt-get install without --no-install-recommends",
-                                              location=df.loc(ins.line), rule="DL3015"))
-                        pkgs = [t for t in _words(seg.split("install", 1)[1])
-                                if not t.startswith("-")]
-                        if any("=" not in p and not p.endswith(".deb") for p in pkgs):
-                            out.append(warned("apt-get install of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3008"))
+                    if (re.search(r"\bapt(-get)?\s+(-\S+\s+)*install\b", seg)
+                            and "--no-install-recommends" not in seg
+                            and "Install-Recommends" not in seg):
+                        out.append(failed("apt-get install without --no-install-recommends",
+                                          location=df.loc(ins.line), rule="DL3015"))
                     if re.search(r"\bpip3?\s+install\b|-m\s+pip\s+install\b", seg):
                         if ("--no-cache-dir" not in seg and not pip_env and not cache_mount
                                 and "PIP_NO_CACHE_DIR" not in text):
@@ -154,14 +182,9 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                                 out.append(warned(f"pip install of unpinned packages: "
                                                   f"{' '.join(loose[:5])}",
                                                   location=df.loc(ins.line), rule="DL3013"))
-                    if re.search(r"\bapk\s+add\b", seg):
-                        if "--no-cache" not in seg:
-                            out.append(failed("apk add without --no-cache",
-                                              location=df.loc(ins.line), rule="DL3019"))
-                        pkgs = [t for t in _words(seg.split("add", 1)[1]) if not t.startswith("-")]
-                        if any("=" not in p for p in pkgs):
-                            out.append(warned("apk add of unpinned packages",
-                                              location=df.loc(ins.line), rule="DL3018"))
+                    if re.search(r"\bapk\s+add\b", seg) and "--no-cache" not in seg:
+                        out.append(failed("apk add without --no-cache",
+                                          location=df.loc(ins.line), rule="DL3019"))
                 if (id(st) in final_stages and re.search(r"\bapt-get\s+(-\S+\s+)*install\b", text)
                         and "/var/lib/apt/lists" not in text and not cache_mount):
                     out.append(failed("apt lists not removed in the same RUN "

@@ -21,6 +21,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph
@@ -143,10 +144,11 @@ def _critical(v: Var, docs: dict[str, str]) -> str | None:
 
 def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
     """Variable → the first place that documents it or sets it for the deployment: example env
-    files, env blocks and tables of the README/docs, the ``environment:`` of a production Compose
-    project, a Dockerfile ``ENV``, the code itself (``os.environ.setdefault``), or — when no
-    production Compose project deploys the product — infrastructure (Bicep, Terraform,
-    Kubernetes, app.json)."""
+    files, env blocks and tables of the README/docs, the ``environment:`` of a Compose project
+    when Compose is how production is deployed (no Procfile, infrastructure or production
+    Dockerfile next to it), a Dockerfile ``ENV``, the code itself (``os.environ.setdefault``),
+    or — when no production Compose project deploys the product — infrastructure (Bicep,
+    Terraform, Kubernetes, app.json)."""
     out: dict[str, str] = {}
     for name, v in g.vars.items():
         if v.documented_in:
@@ -159,8 +161,8 @@ def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
                              if not is_env_file(p) and not p.endswith((".yml", ".yaml")) and val)
     for name, places in documented_in_docs(ctx).items():
         out.setdefault(name, f"{places[0][0]}:{places[0][1]}")
-    stacks = [p for p in compose_projects(ctx) if not p.development and not p.auxiliary]
-    for p in stacks:
+    stacks = [p for p in compose_projects(ctx) if not p.dev_only and not p.auxiliary]
+    for p in stacks if not other_production_deployment(ctx) else []:
         for sname, svc in p.services.items():
             for key in service_env(svc):
                 out.setdefault(str(key), p.loc("services", sname, "environment", key))
@@ -179,10 +181,11 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     ``ALLOWED_HOSTS`` (unless its parts, ``POSTGRES_HOST`` ..., are documented). Documented: in
     an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
     block or a table of the README/docs, or set by the deployment itself (the ``environment:``
-    of a production Compose file, a Dockerfile ``ENV``, ``os.environ.setdefault``; and, when no
-    production Compose file deploys the product, infrastructure manifests and Heroku's
-    ``app.json``). Optional settings (a default, ``os.getenv("X")``, a branch of an optional
-    feature) that are not documented are listed in the result. Variables of CI systems and of
+    of a Compose file that is the production deployment, a Dockerfile ``ENV``,
+    ``os.environ.setdefault``; and, when no production Compose file deploys the product,
+    infrastructure manifests and Heroku's ``app.json``). Optional settings (a default,
+    ``os.getenv("X")``, a branch of an optional feature) that are not documented are listed in
+    the result. Variables of CI systems and of
     the runtime (``PATH``, ``PYTHONBREAKPOINT`` ...) are not judged, nor development-only
     Compose files.
 
@@ -269,8 +272,8 @@ def compose_wiring(ctx: Context) -> list[Finding]:
         raise Skip("no Compose file with services in the repository")
     out: list[Finding] = []
     for p in projects:
-        if p.development:
-            out.append(skipped(f"{p.name}: a development-only stack ({p.development})"))
+        if p.dev_only:
+            out.append(skipped(f"{p.name}: a development-only stack ({p.dev_only})"))
             continue
         app: dict[str, tuple[dict[str, Any], str]] = {}
         for sname, svc in p.services.items():

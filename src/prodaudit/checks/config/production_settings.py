@@ -1,16 +1,13 @@
-"""CFG-030–039: application settings for production — debug/dev modes, dev servers and
-auto-reload in entry points, database and Redis URLs, LLM mock mode, API docs exposure."""
+"""CFG-030–039: application settings for production — debug/dev modes, database and Redis URLs,
+LLM mock mode, API docs exposure (dev servers in entry points, CFG-031: entry_points.py)."""
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import re
 from urllib.parse import urlsplit
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.codesecrets import register
-from prodaudit.product.compose import compose_projects
 from prodaudit.product.connections import CodeURL, code_urls
 from prodaudit.product.devswitches import DEBUG_NAME_RE as DEBUG_RE
 from prodaudit.product.devswitches import (
@@ -20,20 +17,10 @@ from prodaudit.product.devswitches import (
     dev_switches,
     is_dev_value,
 )
-from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.effective import Value, candidate_names, deployment_sets, effective
-from prodaudit.product.envgraph import python_source_file
-from prodaudit.product.pysettings import Setting, settings_model
-from prodaudit.pysource import python_tree
+from prodaudit.product.pysettings import Setting
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-DEV_CMD_RE = re.compile(
-    r"(--reload\b|\bfastapi\s+dev\b|\bflask\s+run\b|manage\.py\s+runserver|\bnpm\s+run\s+dev\b|"
-    r"\byarn\s+dev\b|\bpnpm\s+dev\b|\breact-scripts\s+start\b|\bng\s+serve\b|\bnpm\s+start\b|"
-    r"\bvite(\s|\"|'|$)(?!\s*build)(?!\s*preview)|--debug\b)"
-)
-ENTRY_NAMES = ("procfile", "entrypoint.sh", "docker-entrypoint.sh", "start.sh", "run.sh",
-               "prestart.sh", "start-prod.sh", "gunicorn.conf.py")
 
 
 def _production_like(ctx: Context) -> None:
@@ -145,115 +132,6 @@ def _switch_finding(ctx: Context, sw: DevSwitch, what: str = "development behavi
 
 def _gunicorn_file(rel: str) -> bool:
     return "gunicorn" in rel.rsplit("/", 1)[-1].lower()
-
-
-def _calls(ctx: Context, rel: str, text: str) -> list[ast.Call]:
-    """Every call in the Python source ``text`` (none when it cannot be parsed at all)."""
-    tree = python_tree(ctx, rel, text)
-    return [] if tree is None else [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
-
-
-def _dev_server_calls(ctx: Context, rel: str, text: str) -> list[tuple[int, str]]:
-    """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``."""
-    out = []
-    for node in _calls(ctx, rel, text):
-        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "run"):
-            continue
-        owner = ast.unparse(node.func.value)
-        kws = {k.arg: k.value for k in node.keywords if k.arg}
-        for key in ("debug", "reload", "use_reloader"):
-            v = kws.get(key)
-            if isinstance(v, ast.Constant) and v.value is True:
-                out.append((node.lineno, f"{owner}.run({key}=True)"))
-        host = kws.get("host")
-        if (owner not in ("uvicorn", "asyncio", "subprocess") and isinstance(host, ast.Constant)
-                and host.value == "0.0.0.0"):  # noqa: S104 - the value we look for
-            out.append((node.lineno, f'{owner}.run(host="0.0.0.0"): the development server on '
-                                     "every interface"))
-    return out
-
-
-@check("CFG-031", "Production entry points run no dev server or auto-reload",
-       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "3.1.3"),
-       references=("CWE-489",))
-def entry_points(ctx: Context) -> list[Finding]:
-    """Dockerfile ``CMD``/``ENTRYPOINT``, Compose ``command:``/``entrypoint:``, Procfiles and
-    start scripts use no ``--reload``, ``fastapi dev``, ``flask run``, ``runserver``, ``npm run
-    dev``/``vite`` dev servers; Python code has no ``app.run(debug=True)``, ``app.run(host=
-    "0.0.0.0")`` or ``uvicorn.run(reload=True)``.
-
-    Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
-    framework development servers are single-threaded, unhardened and often expose debuggers.
-
-    Remediation: run ``uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers N`` (or
-    gunicorn with uvicorn workers) without ``--reload``; serve the frontend's built ``dist/``
-    with a static server.
-    """
-    _production_like(ctx)
-    out: list[Finding] = []
-    looked = 0
-    for df in dockerfiles(ctx):
-        for ins in df.instructions:
-            if ins.name in ("CMD", "ENTRYPOINT"):
-                looked += 1
-                m = DEV_CMD_RE.search(ins.value)
-                if m:
-                    out.append(failed(f"{ins.name} runs a development server "
-                                      f"({m.group(0).strip()})", location=df.loc(ins.line),
-                                      evidence=ins.content.strip()[:300]))
-    for p in compose_projects(ctx):
-        for sname, svc in p.services.items():
-            for key in ("command", "entrypoint"):
-                if key not in svc or svc[key] is None:
-                    continue
-                looked += 1
-                cmd = svc[key] if isinstance(svc[key], str) else " ".join(map(str, svc[key]))
-                m = DEV_CMD_RE.search(cmd)
-                if m:
-                    out.append(failed(f"service {sname} {key} runs a development server "
-                                      f"({m.group(0).strip()}){p.note}",
-                                      location=p.loc("services", sname, key), evidence=cmd[:300]))
-    for rel in ctx.files.files:
-        name = rel.rsplit("/", 1)[-1].lower()
-        if name in ENTRY_NAMES or name.startswith("procfile"):
-            text = ctx.read(rel) or ""
-            looked += 1
-            for i, line in enumerate(text.splitlines(), 1):
-                m = DEV_CMD_RE.search(line)
-                if m and not line.lstrip().startswith("#"):
-                    out.append(failed(f"{rel} runs a development server ({m.group(0).strip()})",
-                                      location=f"{rel}:{i}", evidence=line.strip()[:300]))
-        elif python_source_file(rel):
-            src = ctx.read(rel)
-            if src and ".run(" in src:
-                for lineno, what in _dev_server_calls(ctx, rel, src):
-                    looked += 1
-                    out.append(failed(f"{what}", location=f"{rel}:{lineno}"))
-    looked += _gunicorn_reload(ctx, out)
-    if not looked and not out:
-        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
-                   "start script)")
-    if not out:
-        out.append(passed(f"{looked} entry point(s) checked: no dev server or auto-reload"))
-    return out
-
-
-def _gunicorn_reload(ctx: Context, out: list[Finding]) -> int:
-    """gunicorn config files: ``reload = True``, unconditionally or unless a variable is set."""
-    looked = 0
-    for st in settings_model(ctx).settings:
-        if _gunicorn_file(st.path) and st.name == "reload" and not st.guard:
-            looked += 1
-            if st.value is True:
-                out.append(failed("gunicorn config sets reload = True: a file watcher restarts "
-                                  "workers in production", location=st.loc))
-    for sw in dev_switches(ctx):
-        if sw.reload_only:
-            looked += 1
-            finding = _switch_finding(ctx, sw, "auto-reload")
-            if finding is not None:
-                out.append(finding)
-    return looked
 
 
 def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from dataclasses import dataclass
@@ -11,10 +12,10 @@ from prodaudit.checks.api import (
     Context,
     Finding,
     Severity,
+    Skip,
     check,
     failed,
     passed,
-    skipped,
     warned,
 )
 from prodaudit.checks.deployment._common import (
@@ -25,7 +26,7 @@ from prodaudit.checks.deployment._common import (
     require_compose_files,
 )
 from prodaudit.product.compose import read_env_file
-from prodaudit.product.envfiles import missing_env_file
+from prodaudit.product.envfiles import env_file_kind, is_env_file
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, $NAME
 _REF_RE = re.compile(
@@ -74,6 +75,51 @@ def env_file_values(ctx: Context, files: list[Path]) -> tuple[dict[str, str], st
     return ef.values, str(path)
 
 
+_MISSING_ENV_RE = re.compile(r"env file (\S+) not found")
+
+
+def deployer_env_file(ctx: Context, error: str) -> str | None:
+    """When Compose failed because an ``env_file:`` is absent and that file is one the deployer
+    creates — an example sits next to it (``.env.example``, ``.env.sample`` …) or ``.gitignore``
+    keeps it out of the repository — which file and why (None otherwise)."""
+    m = _MISSING_ENV_RE.search(error)
+    if m is None:
+        return None
+    missing = rel(ctx, m.group(1).rstrip(":"))
+    if missing.startswith("/"):
+        return None
+    folder, _, name = missing.rpartition("/")
+    prefix = f"{folder}/" if folder else ""
+    examples = sorted(f for f in ctx.files.files if f.startswith(prefix) and "/" not in
+                      f[len(prefix):] and is_env_file(f) and env_file_kind(f) == "example")
+    if examples:
+        return f"{missing} (from {examples[0]})"
+    if git_ignored(ctx, missing):
+        return f"{missing} (kept out of the repository by .gitignore)"
+    return None
+
+
+def git_ignored(ctx: Context, rel_file: str) -> bool:
+    """``rel_file`` matches a pattern of a ``.gitignore`` in its directory or one above (a
+    pattern without a slash matches the name at any depth; negations are not followed)."""
+    parts = rel_file.split("/")
+    for depth in range(len(parts)):
+        base = "/".join(parts[:depth])
+        text = ctx.read(f"{base}/.gitignore" if base else ".gitignore")
+        if not text:
+            continue
+        sub = "/".join(parts[depth:])
+        for raw in text.splitlines():
+            pat = raw.strip()
+            if not pat or pat.startswith(("#", "!")):
+                continue
+            pat = pat.rstrip("/")
+            target = sub if "/" in pat else parts[-1]
+            if fnmatch.fnmatchcase(target, pat.lstrip("/")):
+                return True
+    return False
+
+
 def _all_files(ctx: Context, files: list[Path]) -> list[Path]:
     """The compose files and every file they include (they all hold ``${VAR}`` references)."""
     p = deployed(ctx)
@@ -87,6 +133,10 @@ def compose_config_valid(ctx: Context) -> list[Finding]:
     """``docker compose config`` (the real Compose v2 merge and interpolation) accepts the compose
     files with the audited profile's env file, and every variable the files need without a
     default is set in that env file.
+
+    An ``env_file:`` that the deployer creates (an example file sits next to it, or
+    ``.gitignore`` keeps it out of the repository) and that is absent makes Compose fail before
+    anything else is checked: SKIP with that reason, not a failure of the repository.
 
     A missing ``${JWT_SECRET:?...}`` stops ``docker compose up`` on the release day; a missing
     ``${VAR}`` without a default silently becomes an empty string. Compose names only the first
@@ -114,12 +164,10 @@ def compose_config_valid(ctx: Context) -> list[Finding]:
     try:
         cfg = compose_config(ctx)
     except ComposeError as exc:
-        absent = missing_env_file(ctx, str(exc))
-        if absent is not None:
-            made_from = f" from {absent[1]}" if absent[1] else ""
-            return [skipped(f"not verified: the compose files read {absent[0]}, which the deployer "
-                            f"creates{made_from}; it is not in the repository (create it to "
-                            "verify the merge)", location=rel(ctx, files[0]))]
+        created = deployer_env_file(ctx, str(exc))
+        if created is not None:
+            raise Skip(f"docker compose config needs {created}, which the deployer creates: "
+                       "not verified without it (audit a checkout where it exists)") from None
         msg = str(exc).strip().splitlines()
         listing = "\n".join(f"{n}  ({rel(ctx, r.path)}:{r.line})"
                             for n, r in sorted({**missing_required, **missing_plain}.items()))

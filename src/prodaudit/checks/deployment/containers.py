@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from prodaudit import interrupt
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
 from prodaudit.checks.deployment._common import (
     ComposeError,
@@ -115,8 +116,10 @@ def _teardown(ctx: Context, project: str, files: list[Path], images_before: set[
     base = compose_base_args(ctx, files, project)
     out: list[Finding] = []
     try:
-        down = _run(base + ["down", "--volumes", "--remove-orphans", "--timeout", "10"], ctx, 180,
-                    files[0].parent)
+        # interrupted: kill at once, the run must end within 5 s (prodaudit.interrupt)
+        stop_s = "0" if interrupt.interrupted() else "10"
+        down = _run(base + ["down", "--volumes", "--remove-orphans", "--timeout", stop_s], ctx,
+                    max(0.5, interrupt.budget(180)), files[0].parent)
         if down.returncode != 0:
             out.append(failed(f"docker compose down failed: {down.stderr.strip()[-300:]}",
                               location=f"compose project {project}"))

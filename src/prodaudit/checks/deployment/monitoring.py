@@ -50,7 +50,9 @@ def _test_text(hc: dict[str, Any]) -> str:
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"))
 def healthcheck_readiness(ctx: Context) -> list[Finding]:
     """The API service's compose ``healthcheck`` calls the application's readiness endpoint
-    (``/health/ready``, ``/readyz`` … or ``health.readiness_path``), not just liveness.
+    (``/health/ready``, ``/readyz`` … or ``health.readiness_path``), not just liveness. A
+    service without any healthcheck is SKIP here (CFG-150 reports it, once); a development-only
+    Compose project is not judged.
 
     ``depends_on: condition: service_healthy`` and rolling updates trust the healthcheck: one
     that only proves the process is alive marks the API healthy while its database or Redis is
@@ -62,9 +64,16 @@ def healthcheck_readiness(ctx: Context) -> list[Finding]:
     files = require_compose_files(ctx)
     service, hc, note = _service_healthcheck(ctx)
     location = rel(ctx, files[-1])
-    if hc is None or hc.get("disable") or _test_text(hc).strip().upper() in ("NONE", "[NONE]"):
-        return [failed(f"service {service} has no healthcheck in the compose files",
-                       location=location, evidence=f"source: {note}")]
+    api = ctx.api_service()
+    if api is not None and api.project.dev_only:
+        raise Skip(f"the compose project is development-only ({api.project.dev_only})")
+    if hc is None:
+        where = api.loc if api is not None else location
+        raise Skip(f"service {service} has no healthcheck at all: CFG-150 reports it at {where}; "
+                   f"nothing to probe (source: {note})")
+    if hc.get("disable") or _test_text(hc).strip().upper() in ("NONE", "[NONE]"):
+        return [failed(f"service {service}'s healthcheck is disabled", location=location,
+                       evidence=f"source: {note}")]
     text = _test_text(hc)
     ev = f"source: {note}\nhealthcheck.test: {text[:400]}"
     custom = ctx.cfg.health.readiness_path
@@ -151,7 +160,9 @@ def error_tracking(ctx: Context) -> list[Finding]:
     DSN) or another tracker's key (Rollbar, Bugsnag, Honeybadger, New Relic, Datadog, an
     OpenTelemetry endpoint).
 
-    Unhandled exceptions in production otherwise surface only as user complaints.
+    Unhandled exceptions in production otherwise surface only as user complaints. Without an
+    env file (``--env-file``) or a started target there is no production environment to read:
+    SKIP (RDY-058 judges the code's set-up), not a finding without a location.
 
     Remediation: create a project in Sentry (or your tracker), set ``SENTRY_DSN`` in the
     production environment, and initialise the SDK at startup with ``environment`` and
@@ -160,6 +171,9 @@ def error_tracking(ctx: Context) -> list[Finding]:
     location = f"env file {ctx.cfg.env_file}" if ctx.cfg.env_file else "environment"
     found = {name: ctx.env_value(name) for name in ERROR_TRACKING_ENV}
     present = {k: v for k, v in found.items() if v}
+    if not present and ctx.cfg.env_file is None and not ctx.target_env:
+        raise Skip("no production environment to read: no --env-file and no started target "
+                   "(RDY-058 judges the error tracking set up in the code)")
     if not present:
         empty = [k for k, v in found.items() if v == ""]
         msg = ("no error tracking configured: " + (f"{', '.join(empty)} is empty" if empty

@@ -20,13 +20,13 @@ from prodaudit.checks.api import (
     OpenAPIDoc,
     Operation,
 )
+from prodaudit.llmdetect import is_llm_operation
 
 AUTH_PATH_RE = re.compile(
     r"(^|/)(login|log-?in|sign-?in|sign-?up|signout|sign-?out|logout|log-out|register|token|refresh"
     r"|revoke|password|jwt)(/|$)",
     re.I,
 )
-LLM_WORD_RE = re.compile(r"(chat|completion|llm|generate|prompt|ai|assistant|ask)", re.I)
 ID_KEY_RE = re.compile(r"(^id$|_id$|Id$|^uuid$|^slug$)")
 MAX_SEEN_IDS = 50
 
@@ -159,9 +159,9 @@ def is_auth_op(op: Operation) -> bool:
     return bool(AUTH_PATH_RE.search(op.path))
 
 
-def is_llm_op(op: Operation) -> bool:
-    words = " ".join([op.path, op.operation_id, *op.tags])
-    return bool(LLM_WORD_RE.search(words)) and op.method in ("POST", "GET") and not is_auth_op(op)
+def is_llm_op(op: Operation, doc: OpenAPIDoc | None = None) -> bool:
+    """An operation that calls an LLM (whole words and the body's shape: ``llmdetect``)."""
+    return is_llm_operation(op, doc) and not is_auth_op(op)
 
 
 # ---- schemas ------------------------------------------------------------------------------

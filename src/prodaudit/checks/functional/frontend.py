@@ -221,7 +221,7 @@ async def _judge_api_base(ctx: Context, value: str, api: str, index_url: str,
         return failed(f"the frontend's API base URL {value} is not the audited backend {api}",
                       location=where)
     probe = await ctx.http.get(urljoin(index_url, (value or "/").rstrip("/") + "/openapi.json"))
-    if probe.status == 200 and "json" in (probe.header("content-type") or ""):
+    if probe.usable and "json" in (probe.header("content-type") or ""):
         return passed(f"the frontend uses a same-origin API base "
                       f"{value or '(empty)'} and the API answers there", location=where)
     return warned(f"the frontend uses a same-origin API base {value or '(empty)'} but "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from prodaudit.checks.api import (
     Context,
     Exchange,
     Finding,
+    NotSent,
     Severity,
     Skip,
     check,
@@ -18,39 +20,122 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.checks.functional._health import Unusable, find_liveness, redirect_trouble, unusable_is_error
+from prodaudit.checks.functional._health import (
+    LivenessDown,
+    Unusable,
+    find_liveness,
+    redirect_trouble,
+    unusable_is_error,
+)
 
 
 @check(
     "FUN-001",
     "Liveness endpoint answers 200 quickly",
     severity=Severity.HIGH,
-    needs=("live",),
+    needs=("target",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
 )
-@unusable_is_error
 async def liveness(ctx: Context) -> list[Finding]:
-    """The backend exposes a liveness endpoint that answers 200 within ``health.max_liveness_ms``.
+    """The backend answers, and its liveness endpoint answers 200 within
+    ``health.max_liveness_ms``, with a body that is what it declares, on a path that is not a
+    catch-all (an unknown path does not answer the same 200).
+
+    A backend that does not answer at all (refused connection, no HTTP answer, TLS failure,
+    timeout), or whose liveness endpoint answers 5xx or nothing, is a CRITICAL failure of the
+    product: the release is NO-GO. Without a base URL (a static-only run) the check is SKIP.
 
     Orchestrators (Docker, Kubernetes, load balancers) restart or route around an instance by its
     health endpoint; without one a hung process keeps receiving traffic.
 
     Remediation: add a cheap ``GET /health`` that returns 200 and JSON such as ``{"status": "ok"}``,
-    and point the container HEALTHCHECK and the load balancer at it.
+    and point the container HEALTHCHECK and the load balancer at it. A CRITICAL failure here means
+    the deployment itself is down: check the process, its logs and the address.
     """
-    path, _ = await find_liveness(ctx)
-    limit = ctx.cfg.health.max_liveness_ms
+    down = await ctx.need_live()
+    if down:
+        probe = ctx.live_probe.get("live")
+        return [
+            failed(
+                f"the backend does not answer: {down}",
+                location=f"GET {ctx.base_url}/",
+                evidence=probe.evidence() if probe is not None else "",
+                severity=Severity.CRITICAL,
+            )
+        ]
+    try:
+        path, _ = await find_liveness(ctx)
+    except LivenessDown as exc:
+        return [
+            failed(
+                f"the liveness endpoint is down: {exc}",
+                location=f"GET {exc.exchange.url}",
+                evidence=exc.exchange.evidence(),
+                severity=Severity.CRITICAL,
+            )
+        ]
+    except Unusable as exc:
+        return [errored(str(exc), location=ctx.base_url)]
     samples = [await ctx.http.get(ctx.url(path)) for _ in range(3)]
+    problem = _judge_samples(path, samples) or await _catch_all(ctx, path, samples[0])
+    return problem or _judge_speed(path, samples, ctx.cfg.health.max_liveness_ms)
+
+
+def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
+    """FAIL for a repeat call that did not answer 200 (CRITICAL for a 5xx: a sick backend; a
+    repeat call without an answer is a flapping one), ERROR for a 200 whose body is not what it
+    declares; [] when the samples are sound."""
     bad = [ex for ex in samples if ex.status != 200]
     if bad:
+        sick = bad[0].status is not None and bad[0].status >= 500
         return [
             failed(
                 f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
                 location=f"GET {bad[0].url}",
                 evidence=bad[0].evidence(),
+                severity=Severity.CRITICAL if sick else None,
             )
         ]
+    first = samples[0]
+    if first.usable:
+        return []
+    why = (
+        f"its body is larger than the {len(first.body)}-byte cap"
+        if first.truncated
+        else f"its body is not the {first.header('content-type') or 'text'} it declares"
+    )
+    return [
+        errored(
+            f"GET {path} answered 200 but {why}: the answer cannot be trusted as liveness",
+            location=f"GET {first.url}",
+            evidence=first.evidence(body_chars=200),
+        )
+    ]
+
+
+async def _catch_all(ctx: Context, path: str, first: Exchange) -> list[Finding]:
+    """ERROR when an unknown path answers the same 200 as the liveness path (a catch-all)."""
+    probe_path = f"/prodaudit-not-a-route-{secrets.token_hex(4)}"
+    try:
+        other = await ctx.http.get(ctx.url(probe_path))
+    except NotSent:
+        return []
+    ctype = (first.header("content-type") or "").split(";")[0].strip().lower()
+    other_ctype = (other.header("content-type") or "").split(";")[0].strip().lower()
+    if other.status != 200 or other_ctype != ctype:
+        return []
+    return [
+        errored(
+            f"GET {path} answered 200, but so does an unknown path ({probe_path}) with the "
+            f"same content type ({ctype or 'none'}): a catch-all, not a liveness answer",
+            location=f"GET {other.url}",
+            evidence=other.evidence(body_chars=200),
+        )
+    ]
+
+
+def _judge_speed(path: str, samples: list[Exchange], limit: float) -> list[Finding]:
     slowest = max(samples, key=lambda e: e.elapsed_s)
     ms = slowest.elapsed_s * 1000
     if ms > limit:
@@ -121,16 +206,27 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
         candidates += [c for c in READINESS_CANDIDATES if c not in candidates]
     tried: list[str] = []
     redirected = []
+    unclear: list[str] = []  # answers that are not a definitive "no such path"
     for path in candidates[:12]:
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue  # excluded by the owner
         tried.append(path)
-        ex = await ctx.http.get(ctx.url(path))
         if ex.status is None and len(tried) == 1:
             raise Unusable(f"GET {path}: {ex.error}")
         if ex.status in (200, 503):
             return ex, tried
         if ex.status is not None and 300 <= ex.status < 400:
             redirected.append(path)
+        elif ex.status is None or ex.status >= 500:
+            unclear.append(f"{path} -> {ex.status or ex.error}")
     await redirect_trouble(ctx, redirected)
+    if unclear:
+        raise Unusable(
+            f"readiness candidates answered errors, not 404 ({'; '.join(unclear[:4])}): "
+            "whether a readiness endpoint exists was not verified"
+        )
     return None, tried
 
 

@@ -23,6 +23,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.functional._llm import answer_text
 from prodaudit.checks.functional._operations import act_on, is_llm_op, param_value
+from prodaudit.llmdetect import llm_operations
 
 PROMPT = "Reply with one short sentence: what is 2 + 2?"
 TEXT_FIELDS = ("prompt", "message", "input", "query", "question", "text", "content")
@@ -87,19 +88,19 @@ async def find_llm(ctx: Context) -> LlmEndpoint:
             method, path = (raw[0].upper(), raw[1]) if len(raw) == 2 else ("POST", raw[0])
             if doc is not None:
                 ops = [o for o in doc.operations if o.method == method and o.path == path]
+            ctx.register_llm(path)
             if not ops:
                 return LlmEndpoint(method, path, True, {}, doc)
         elif doc is not None:
-            ops = sorted(
-                (o for o in doc.operations if is_llm_op(o) and o.method == "POST"),
-                key=lambda o: (not re.search(r"chat|complet", o.path, re.I), len(o.path)),
-            )
+            ops = [o for o in llm_operations(doc) if is_llm_op(o, doc)]
         if not ops:
             raise Skip(
-                "no LLM endpoint: none configured (llm.endpoints) and no POST operation "
-                "named like chat/completion/llm/generate in the OpenAPI document"
+                "no LLM endpoint: none configured (llm.endpoints) and no POST operation of the "
+                "OpenAPI document named like chat/completion/llm/prompt (whole words) with a "
+                "prompt-shaped body"
             )
         op = ops[0]
+        ctx.register_llm(op.path)
         schema: dict[str, Any] = {}
         assert doc is not None
         content = (op.request_body or {}).get("content") or {}
@@ -129,6 +130,11 @@ async def llm_call(
     check_id: str,
     what: str,
 ) -> Exchange:
+    """One call of the LLM endpoint. A billable POST: without ``--allow-mutations`` (or past
+    ``probes.max_llm_calls``) it is not sent and the check is SKIP."""
+    refused = ctx.http.refusal(ep.method, ctx.url(ep.path))
+    if refused:
+        raise Skip(f"the LLM endpoint was not called: {refused} (every call may be billed)")
     ex = await ctx.http.request(
         ep.method,
         ctx.url(ep.path),

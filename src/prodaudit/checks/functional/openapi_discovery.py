@@ -6,7 +6,6 @@ from collections import Counter
 
 from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
 from prodaudit.checks.functional._operations import op_table
-from prodaudit.openapi import OpenAPIError, discover
 
 
 @check(
@@ -33,25 +32,8 @@ async def openapi_document(ctx: Context) -> list[Finding]:
     try:
         doc = await ctx.openapi()
     except Skip:
-        try:
-            await discover(ctx.http, ctx.base_url, ctx.cfg.openapi)
-        except OpenAPIError as exc:
-            if exc.broken:
-                return [
-                    errored(
-                        f"an OpenAPI candidate answered 200 but is not a usable document: "
-                        f"{'; '.join(exc.broken[:3])}",
-                        location=ctx.base_url,
-                    )
-                ]
-            if "no OpenAPI document found" in str(exc):
-                return [
-                    failed(
-                        f"{exc}; pass --openapi PATH|URL if it is published elsewhere",
-                        location=ctx.base_url,
-                    )
-                ]
-            return [errored(str(exc), location=ctx.base_url)]
+        if ctx.openapi_failure is not None:
+            return _judge_discovery_failure(ctx)
         raise
     findings: list[Finding] = []
     if not doc.version.startswith("3."):
@@ -87,3 +69,39 @@ async def openapi_document(ctx: Context) -> list[Finding]:
         )
     )
     return findings
+
+
+def _judge_discovery_failure(ctx: Context) -> list[Finding]:
+    """Why discovery found no document, from its own answers: a candidate that answered 200 but
+    is broken, or errors (5xx, no answer: not "not found"), is ERROR; only definite "not found"
+    answers are a FAIL."""
+    assert ctx.openapi_failure is not None
+    exc, answers = ctx.openapi_failure
+    unclear = sorted(
+        {f"{ex.status or ex.error}" for ex in answers
+         if ex.status is None or ex.status >= 500}
+    )
+    if exc.broken:
+        return [
+            errored(
+                f"an OpenAPI candidate answered 200 but is not a usable document: "
+                f"{'; '.join(exc.broken[:3])}",
+                location=ctx.base_url,
+            )
+        ]
+    if unclear:  # errors are not "not found"
+        return [
+            errored(
+                f"{exc}; candidates answered {', '.join(unclear[:4])}: whether a "
+                "document is published was not verified",
+                location=ctx.base_url,
+            )
+        ]
+    if "no OpenAPI document found" in str(exc):
+        return [
+            failed(
+                f"{exc}; pass --openapi PATH|URL if it is published elsewhere",
+                location=ctx.base_url,
+            )
+        ]
+    return [errored(str(exc), location=ctx.base_url)]

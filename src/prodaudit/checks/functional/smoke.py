@@ -3,7 +3,6 @@ and (with ``allow_mutations``) write operations with schema-valid payloads."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -18,90 +17,38 @@ from prodaudit.checks.api import (
     Skip,
     check,
     errored,
-    failed,
     passed,
     skipped,
-    warned,
 )
 from prodaudit.checks.functional._operations import (
     OpRow,
     OpTable,
     build_request,
-    check_response,
     collect_ids,
-    delete_operation,
     is_auth_op,
     is_llm_op,
     json_payload,
     op_table,
 )
+from prodaudit.checks.functional._sweep import (
+    WRITE_METHODS,
+    admin_like,
+    deadline_reached,
+    delete_created,
+    json_body,
+    judge_anonymous,
+    max_operations,
+    ordered,
+    response_findings,
+    send_op,
+    sweep_deadline,
+    track_created,
+)
 
-MAX_OPERATIONS = 200
-WRITE_METHODS = ("POST", "PUT", "PATCH")
-
-
-def _budget(ctx: Context) -> float:
-    return time.monotonic() + max(ctx.cfg.probes.max_seconds * 3, 30.0)
-
-
-def _json(ex: Exchange) -> Any:
-    try:
-        return ex.json()
-    except ValueError:
-        return None
-
-
-ADMIN_RE = re.compile(r"(^|/)(admin|internal|manage|management|staff|superuser)(/|$)", re.I)
-
-
-def _admin_like(ctx: Context, op: Operation) -> bool:
-    """An operation that must be protected whatever the document says: ``auth.admin_paths`` or
-    a path segment like /admin/."""
-    return any(op.path.startswith(p) for p in ctx.cfg.auth.admin_paths) or bool(
-        ADMIN_RE.search(op.path)
-    )
-
-
-def _ordered(ops: list[Operation]) -> list[Operation]:
-    """Operations without path parameters first (their answers supply ids for the others)."""
-    return sorted(ops, key=lambda o: ("{" in o.path, o.path.count("/"), o.path, o.method))
-
-
-def _judge_anonymous(doc: OpenAPIDoc, op: Operation, ex: Exchange, row: OpRow) -> Finding:
-    """A protected operation's answer (not 401/403) to a request without credentials."""
-    loc = f"{op.method} {ex.url}"
-    what = "without credentials"
-    assert ex.status is not None
-    if 200 <= ex.status < 300:
-        row.act("FUN-011", what, ex.status, "fail", "answered without credentials")
-        declared = (
-            "is declared protected"
-            if doc.is_protected(op)
-            else ("is an administrative operation (declared without security)")
-        )
-        return failed(
-            f"{op.key} {declared} but answered {ex.status} without credentials",
-            location=loc,
-            evidence=ex.evidence(),
-            severity=Severity.CRITICAL,
-        )
-    if ex.status >= 500:
-        row.act("FUN-011", what, ex.status, "fail", "server error")
-        return failed(
-            f"{op.key} answered {ex.status} without credentials",
-            location=loc,
-            evidence=ex.evidence(),
-        )
-    if ex.status == 429:
-        row.act("FUN-011", what, ex.status, "skip", "rate limited")
-        return skipped(f"{op.key}: rate limited (429) before the check", location=loc)
-    row.act("FUN-011", what, ex.status, "warn", "neither 401 nor 403")
-    return warned(
-        f"{op.key} answered {ex.status} without credentials (expected 401 or 403: the "
-        "request is processed before authentication)",
-        location=loc,
-        evidence=ex.evidence(),
-    )
+UNSENT = {  # why the HTTP layer refused a request -> what the finding says
+    "mutation": "unsafe methods need --allow-mutations",
+    "budget": "the probe budget was spent",
+}
 
 
 @check(
@@ -117,8 +64,8 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
     administrative operation (``auth.admin_paths`` or a path segment such as ``/admin/``) even
     when the document declares none, answers 401 or 403 when called without credentials — never
     2xx (missing authentication, CRITICAL) and never 5xx. Path and query parameters are filled
-    from the schema. Read-only by default: POST, PUT and PATCH are sent without a body, DELETE
-    only with ``allow_mutations``.
+    from the schema. Read-only by default: unsafe methods (POST, PUT, PATCH, DELETE) are sent,
+    without a body, only with ``allow_mutations``; operations not called are not verified (SKIP).
 
     An operation documented as protected that answers without credentials exposes data or actions
     to anyone; a 5xx means the authentication layer crashes on anonymous input.
@@ -129,109 +76,72 @@ async def protected_without_credentials(ctx: Context) -> list[Finding]:
     """
     doc = await ctx.openapi()
     table = await op_table(ctx)
-    ops = [op for op in _ordered(doc.operations) if doc.is_protected(op) or _admin_like(ctx, op)]
+    ops = [op for op in ordered(doc.operations) if doc.is_protected(op) or admin_like(ctx, op)]
     if not ops:
         raise Skip("no operation of the OpenAPI document declares a security requirement")
     findings: list[Finding] = []
     ok: list[str] = []
-    deadline = _budget(ctx)
+    unsent: dict[str, list[str]] = {}  # why -> operations not called: not verified
+    excluded: list[str] = []  # named by the owner in [probes] exclude
+    deadline = sweep_deadline(ctx)
     seen: dict[str, list[Any]] = {}
     for n, op in enumerate(ops):
         row = table.row(op)
-        if n >= MAX_OPERATIONS or time.monotonic() > deadline:
+        if deadline_reached(n, ctx, deadline):
             row.skip("FUN-011", "not called without credentials: operation/time budget used up")
-            continue
-        if op.method == "DELETE" and not ctx.cfg.allow_mutations:
-            row.skip("FUN-011", "DELETE not sent without credentials (read-only; allow_mutations)")
+            unsent.setdefault("the operation/time budget was used up", []).append(op.key)
             continue
         req = build_request(doc, op, seen)
         if req is None:
             row.skip("FUN-011", "a required parameter could not be filled from the schema")
             continue
-        path, query, _ = req
-        ex = await ctx.http.request(op.method, ctx.url(path), params=query or None)
-        loc = f"{op.method} {ex.url}"
-        what = "without credentials"
+        ex, refused = await send_op(ctx, op, row, "FUN-011", req[0], params=req[1] or None)
+        if ex is None:
+            if refused[0] == "excluded":
+                excluded.append(op.key)
+            else:
+                unsent.setdefault(UNSENT.get(refused[0], refused[1]), []).append(op.key)
+            continue
         if ex.status is None:
-            row.act("FUN-011", what, None, "error", ex.error)
+            loc = f"{op.method} {ex.url}"
+            row.act("FUN-011", "without credentials", None, "error", ex.error)
             findings.append(errored(f"{loc}: {ex.error}", location=loc))
             if len(findings) >= 3 and all(f.status.value == "error" for f in findings):
                 break
             continue
         if ex.status in (401, 403):
-            row.act("FUN-011", what, ex.status, "ok", elapsed_s=ex.elapsed_s)
+            row.act("FUN-011", "without credentials", ex.status, "ok", elapsed_s=ex.elapsed_s)
             ok.append(op.key)
         else:
-            findings.append(_judge_anonymous(doc, op, ex, row))
+            findings.append(judge_anonymous(doc, op, ex, row))
     table.export(ctx)
+    return findings + _anonymous_summary(ok, unsent, excluded)
+
+
+def _anonymous_summary(ok: list[str], unsent: dict[str, list[str]], excluded: list[str]) -> list[Finding]:
+    """FUN-011's closing findings: the operations not called (SKIP, by cause) and the refusals."""
+    out = [
+        skipped(
+            f"{len(keys)} protected operation(s) not called without credentials "
+            f"({', '.join(keys[:6])}{' …' if len(keys) > 6 else ''}): {why}"
+        )
+        for why, keys in unsent.items()
+    ]
     if ok:
-        findings.append(
+        note = f"; {len(excluded)} excluded by [probes] exclude" if excluded else ""
+        out.append(
             passed(
                 f"{len(ok)} protected operation(s) answered 401/403 without "
-                f"credentials: {', '.join(ok[:12])}{' …' if len(ok) > 12 else ''}"
+                f"credentials: {', '.join(ok[:12])}{' …' if len(ok) > 12 else ''}{note}"
             )
         )
-    return findings
-
-
-def _response_findings(
-    doc: OpenAPIDoc, op: Operation, ex: Exchange, table: OpTable, check_id: str, what: str
-) -> tuple[list[Finding], bool]:
-    """Findings for one authenticated call; True when it conforms."""
-    row = table.row(op)
-    loc = f"{op.method} {ex.url}"
-    if ex.status is None:
-        row.act(check_id, what, None, "error", ex.error)
-        return [errored(f"{loc}: {ex.error}", location=loc)], False
-    if ex.status == 429:
-        row.act(check_id, what, 429, "skip", "rate limited")
-        return [skipped(f"{op.key}: rate limited (429)", location=loc)], False
-    notes: list[str] = []
-    problems = check_response(doc, op, ex, notes)
-    if ex.status >= 500:
-        documented = not any("not documented" in p for p in problems)
-        if ex.status == 500 or not documented:
-            row.act(check_id, what, ex.status, "fail", "server error", ex.elapsed_s)
-            return [
-                failed(
-                    f"{op.key} answered {ex.status}",
-                    location=loc,
-                    evidence=ex.evidence(),
-                    severity=Severity.HIGH,
-                )
-            ], False
-        row.act(check_id, what, ex.status, "warn", "documented server error", ex.elapsed_s)
-        return [
-            warned(
-                f"{op.key} answered {ex.status} (documented: a dependency is failing)",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ], False
-    if problems:
-        row.act(check_id, what, ex.status, "fail", "; ".join(problems), ex.elapsed_s)
-        return [
-            failed(
-                f"{op.key} answered {ex.status}: {'; '.join(problems)}",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ], False
-    row.act(
-        check_id,
-        what,
-        ex.status,
-        "ok",
-        "; ".join(notes) or "documented status, content type and schema",
-        ex.elapsed_s,
-    )
-    return [], True
+    return out
 
 
 def _safe_ops(ctx: Context, doc: OpenAPIDoc, table: OpTable) -> list[Operation]:
     """The operations FUN-012 calls (safe, not authentication); the others are marked skipped."""
     ops: list[Operation] = []
-    for op in _ordered(doc.operations):
+    for op in ordered(doc.operations):
         if op.method not in ("GET", "HEAD"):
             if op.method not in WRITE_METHODS + ("DELETE",) or not ctx.cfg.allow_mutations:
                 table.row(op).skip(
@@ -280,103 +190,92 @@ async def safe_operations(ctx: Context) -> list[Finding]:
             session = await ctx.auth()
         except Skip as exc:
             auth_reason = exc.reason
-    findings: list[Finding] = []
-    ok: list[str] = []
-    seen: dict[str, list[Any]] = {}
-    relogged = False
-    deadline = _budget(ctx)
+    sweep = _SafeSweep(ctx, doc, table, session)
     for n, op in enumerate(ops):
         row = table.row(op)
-        if n >= MAX_OPERATIONS or time.monotonic() > deadline:
+        if deadline_reached(n, ctx, sweep.deadline):
             row.skip("FUN-012", "not called: operation/time budget used up")
+            sweep.budget_left.append(op.key)
             continue
-        protected = doc.is_protected(op)
-        if protected and session is None:
+        if doc.is_protected(op) and sweep.session is None:
             row.skip("FUN-012", f"protected and no audit session: {auth_reason}")
             continue
-        req = build_request(doc, op, seen)
+        ex = await sweep.call(op, row)
+        errors = len([f for f in sweep.findings if f.status.value == "error"])
+        if ex is not None and ex.status is None and errors >= 3:
+            break
+    table.export(ctx)
+    return sweep.findings + _safe_summary(sweep, auth_reason)
+
+
+class _SafeSweep:
+    """FUN-012's calls: the audit session (logged in again once when a token expired), the ids
+    seen in answers (they fill path parameters), the findings and what conformed."""
+
+    def __init__(self, ctx: Context, doc: OpenAPIDoc, table: OpTable, session: AuthSession | None) -> None:
+        self.ctx, self.doc, self.table, self.session = ctx, doc, table, session
+        self.findings: list[Finding] = []
+        self.ok: list[str] = []
+        self.budget_left: list[str] = []
+        self.seen: dict[str, list[Any]] = {}
+        self.relogged = False
+        self.deadline = sweep_deadline(ctx)
+
+    async def call(self, op: Operation, row: OpRow) -> Exchange | None:
+        """Call one safe operation and judge its answer; None when it was not sent."""
+        ctx, doc = self.ctx, self.doc
+        req = build_request(doc, op, self.seen)
         if req is None:
             row.skip("FUN-012", "a required parameter could not be filled (no example, no id seen)")
-            continue
+            return None
         path, query, notes = req
-        if protected and session is not None and session.stale:
-            session = await ctx.auth()
-        headers = session.headers() if protected and session is not None else None
-        ex = await ctx.http.request(op.method, ctx.url(path), params=query or None, headers=headers)
-        if ex.status == 401 and protected and session is not None and not relogged:
-            relogged = True  # an expired token: log in again and retry, once per check
-            session = await ctx.auth(fresh=True)
-            ex = await ctx.http.request(
-                op.method, ctx.url(path), params=query or None, headers=session.headers()
-            )
+        protected = doc.is_protected(op)
+        if protected and self.session is not None and self.session.stale:
+            self.session = await ctx.auth()
+        headers = self.session.headers() if protected and self.session is not None else None
+        ex, refused = await send_op(ctx, op, row, "FUN-012", path, params=query or None, headers=headers)
+        if ex is not None and ex.status == 401 and protected and self.session is not None \
+                and not self.relogged:
+            self.relogged = True  # an expired token: log in again and retry, once per check
+            self.session = await ctx.auth(fresh=True)
+            ex, refused = await send_op(ctx, op, row, "FUN-012", path, params=query or None,
+                                        headers=self.session.headers())
+        if ex is None:
+            if refused[0] != "excluded":  # the probe budget is spent
+                self.budget_left.append(op.key)
+            return None
         what = ("with the audit account" if protected else "anonymously") + (
             f" ({', '.join(notes)})" if notes else ""
         )
-        part, good = _response_findings(doc, op, ex, table, "FUN-012", what)
-        findings += part
+        part, good = response_findings(doc, op, ex, self.table, "FUN-012", what)
+        self.findings += part
         if good:
-            ok.append(op.key)
-            collect_ids(_json(ex), seen)
-        if ex.status is None and len([f for f in findings if f.status.value == "error"]) >= 3:
-            break
-    table.export(ctx)
+            self.ok.append(op.key)
+            collect_ids(json_body(ex), self.seen)
+        return ex
+
+
+def _safe_summary(sweep: _SafeSweep, auth_reason: str) -> list[Finding]:
+    """FUN-012's closing findings: what was not exercised (SKIP) and what conformed."""
+    out: list[Finding] = []
     if auth_reason:
-        findings.append(skipped(f"protected safe operations not exercised: {auth_reason}"))
-    if ok:
-        findings.append(
+        out.append(skipped(f"protected safe operations not exercised: {auth_reason}"))
+    if sweep.budget_left:
+        out.append(
+            skipped(
+                f"{len(sweep.budget_left)} safe operation(s) not called: the operation/time budget "
+                f"was used up ({', '.join(sweep.budget_left[:6])})"
+            )
+        )
+    if sweep.ok:
+        out.append(
             passed(
-                f"{len(ok)} safe operation(s) answered a documented status with the "
-                f"declared content type and schema: {', '.join(ok[:12])}"
-                f"{' …' if len(ok) > 12 else ''}"
+                f"{len(sweep.ok)} safe operation(s) answered a documented status with the "
+                f"declared content type and schema: {', '.join(sweep.ok[:12])}"
+                f"{' …' if len(sweep.ok) > 12 else ''}"
             )
         )
-    return findings
-
-
-async def _delete_created(
-    ctx: Context, doc: OpenAPIDoc, table: OpTable, created: list[tuple[Operation, str]],
-    session: AuthSession | None,
-) -> tuple[list[Finding], list[str]]:
-    """Delete the objects the write calls created: (findings, the deletes that conformed)."""
-    findings: list[Finding] = []
-    ok: list[str] = []
-    for dele, path in created:
-        headers = None
-        if doc.is_protected(dele):
-            session = session if session is not None and not session.stale else await ctx.auth()
-            headers = session.headers()
-        ex = await ctx.http.request("DELETE", ctx.url(path), headers=headers)
-        part, good = _response_findings(
-            doc, dele, ex, table, "FUN-013", "deleting an object created"
-        )
-        findings += part
-        if good and ex.status is not None and ex.status < 300:
-            ok.append(f"DELETE {path}")
-        elif good:
-            findings.append(
-                failed(
-                    f"DELETE {path} answered {ex.status}: the object created by the "
-                    "audit could not be deleted",
-                    location=f"DELETE {ex.url}",
-                    evidence=ex.evidence(),
-                )
-            )
-    return findings, ok
-
-
-def _track_created(doc: OpenAPIDoc, op: Operation, ex: Exchange, body: dict[str, Any],
-                   created: list[tuple[Operation, str]]) -> list[Finding]:
-    """Remember how to delete the object a POST created (a WARN when the API offers no way)."""
-    obj_id = next((body[k] for k in ("id", "uuid", "slug") if k in body), None)
-    dele = delete_operation(doc, op)
-    if obj_id is not None and dele is not None:
-        param = dele.path.rsplit("{", 1)[1].split("}", 1)[0]
-        created.append((dele, dele.path.replace("{" + param + "}", str(obj_id))))
-    elif obj_id is not None:
-        return [warned(f"{op.key} created object {obj_id} and the API offers no "
-                       f"DELETE {op.path.rstrip('/')}/{{id}}: left in place",
-                       location=f"{op.method} {ex.url}")]
-    return []
+    return out
 
 
 @check(
@@ -403,16 +302,16 @@ async def write_operations(ctx: Context) -> list[Finding]:
         raise Skip("write operations are only called with allow_mutations (--allow-mutations)")
     doc = await ctx.openapi()
     table = await op_table(ctx)
-    ops = [op for op in _ordered(doc.operations) if op.method in WRITE_METHODS]
+    ops = [op for op in ordered(doc.operations) if op.method in WRITE_METHODS]
     session = None
     findings: list[Finding] = []
     ok: list[str] = []
     created: list[tuple[Operation, str]] = []  # (delete op, path)
     seen: dict[str, list[Any]] = {}
-    deadline = _budget(ctx)
-    for op in ops[:MAX_OPERATIONS]:
+    deadline = sweep_deadline(ctx)
+    for op in ops[: max_operations(ctx)]:
         row = table.row(op)
-        if is_auth_op(op) or is_llm_op(op):
+        if is_auth_op(op) or is_llm_op(op, doc):
             row.skip("FUN-013", "authentication or LLM endpoint (see FUN-020–024, FUN-030–034)")
             continue
         if time.monotonic() > deadline:
@@ -423,11 +322,7 @@ async def write_operations(ctx: Context) -> list[Finding]:
         )
         if not ok_payload:
             row.skip("FUN-013", source)
-            # a JSON body we could not generate: this operation is not verified
-            if source.startswith("no payload generated"):
-                findings.append(errored(f"{op.key}: {source}", location=f"{op.method} {op.path}"))
-            elif source.startswith("hypothesis-jsonschema is not installed"):
-                findings.append(skipped(f"{op.key}: {source}", location=f"{op.method} {op.path}"))
+            findings += _payload_unverified(op, source)
             continue
         req = build_request(doc, op, seen)
         if req is None:
@@ -435,22 +330,25 @@ async def write_operations(ctx: Context) -> list[Finding]:
             continue
         path, query, _ = req
         headers = None
-        if doc.is_protected(op):
+        if doc.is_protected(op) and ctx.http.refusal(op.method, ctx.url(path)) is None:
             session = session if session is not None and not session.stale else await ctx.auth()
             headers = session.headers()
-        ex = await ctx.http.request(
-            op.method, ctx.url(path), params=query or None, json=payload, headers=headers
-        )
-        part, good = _response_findings(doc, op, ex, table, "FUN-013", f"payload {source}")
+        ex, refused = await send_op(ctx, op, row, "FUN-013", path, params=query or None,
+                                    json=payload, headers=headers)
+        if ex is None:
+            if refused[0] != "excluded":  # the probe budget is spent: not verified
+                findings.append(skipped(f"{op.key}: {refused[1]}", location=f"{op.method} {op.path}"))
+            continue
+        part, good = response_findings(doc, op, ex, table, "FUN-013", f"payload {source}")
         findings += part
         if not good:
             continue
         ok.append(op.key)
-        body = _json(ex)
+        body = json_body(ex)
         collect_ids(body, seen)
         if op.method == "POST" and ex.status in (200, 201) and isinstance(body, dict):
-            findings += _track_created(doc, op, ex, body, created)
-    part, deleted = await _delete_created(ctx, doc, table, created, session)
+            findings += track_created(doc, op, ex, body, created)
+    part, deleted = await delete_created(ctx, doc, table, created, session)
     findings += part
     ok += deleted
     table.export(ctx)
@@ -459,3 +357,12 @@ async def write_operations(ctx: Context) -> list[Finding]:
     if not findings:
         raise Skip("no write operation with a JSON body besides authentication and LLM endpoints")
     return findings
+
+
+def _payload_unverified(op: Operation, source: str) -> list[Finding]:
+    """A JSON body that could not be generated: the operation is not verified."""
+    if source.startswith("no payload generated"):
+        return [errored(f"{op.key}: {source}", location=f"{op.method} {op.path}")]
+    if source.startswith("hypothesis-jsonschema is not installed"):
+        return [skipped(f"{op.key}: {source}", location=f"{op.method} {op.path}")]
+    return []

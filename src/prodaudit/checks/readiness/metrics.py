@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, InputError, Severity, check, failed, load_json, passed
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    InputError,
+    Severity,
+    Skip,
+    check,
+    failed,
+    load_json,
+    passed,
+)
 from prodaudit.checks.readiness._scan import parts
 
 # request metrics of subsystems, not of the HTTP API itself
@@ -42,12 +52,18 @@ async def metrics_content(ctx: Context) -> list[Finding]:
         else list(_METRIC_CANDIDATES)
     )
     ex = None
+    unclear = []  # errors and redirects are not "no endpoint"
     for path in paths:
         ex = await ctx.http.get(ctx.url(path))
         if ex.status == 200 and re.search(r"^# (TYPE|HELP) ", ex.text, re.M):
             break
+        if ex.status is None or ex.status >= 500 or 300 <= ex.status < 400:
+            unclear.append(f"{path} -> {ex.status or ex.error}")
     else:
         assert ex is not None
+        if unclear:
+            raise Skip(f"metrics candidates answered {'; '.join(unclear[:4])}: whether metrics "
+                       "are exposed was not verified")
         return [
             failed(
                 f"no Prometheus metrics endpoint (tried {', '.join(paths)})",

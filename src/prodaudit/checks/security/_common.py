@@ -12,6 +12,7 @@ from typing import Any
 
 from prodaudit.auth import LOGOUT_PATH_RE, ME_PATH_RE, REFRESH_PATH_RE, AuthSession
 from prodaudit.checks.api import Context, Exchange, Finding, OpenAPIDoc, Operation, Severity, Skip, failed
+from prodaudit.llmdetect import llm_operations
 
 ME_FALLBACKS = (
     "/users/me",
@@ -23,7 +24,6 @@ ME_FALLBACKS = (
     "/user",
     "/profile",
 )
-LLM_PATH_RE = r"(^|/)(chat|completions?|llm|generate|ask|prompt)(/|$)"
 HMAC_ALGS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 
@@ -193,10 +193,20 @@ async def logout_path(ctx: Context) -> str | None:
 
 
 async def llm_path(ctx: Context) -> str | None:
+    """The LLM endpoint's path (``llm.endpoints``, "POST /chat" or "/chat", else an OpenAPI
+    operation recognised by whole words and a prompt-shaped body: ``llmdetect``); its calls are
+    counted as billable."""
     if ctx.cfg.llm.endpoints:
-        return ctx.cfg.llm.endpoints[0]
-    op = await find_op(ctx, LLM_PATH_RE, ("POST",))
-    return op.path if op else None
+        return ctx.cfg.llm.endpoints[0].split()[-1]
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        return None
+    ops = llm_operations(doc)
+    if not ops:
+        return None
+    ctx.register_llm(ops[0].path)
+    return ops[0].path
 
 
 def chat_body() -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import re
 from urllib.parse import urljoin
 
-from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, skipped
 from prodaudit.checks.security._common import (
     accepted,
     chat_body,
@@ -58,13 +58,17 @@ def scan_text(text: str, known: dict[str, str]) -> list[str]:
 
 
 async def _ensure_llm_call(ctx: Context) -> str:
-    """Make one LLM call when none was recorded, so its response headers get scanned."""
+    """Make one LLM call when none was recorded, so its response headers get scanned (only
+    where the audit may call it: a billable POST needs --allow-mutations)."""
     path = await llm_path(ctx)
     if path is None:
         return ""
     url = ctx.url(path)
     if any(ex.url == url and ex.status and ex.status < 300 for ex in list(ctx.http.exchanges)):
         return ""
+    refused = ctx.http.refusal("POST", url)
+    if refused:
+        return f"; no LLM call made for this scan ({refused})"
     try:
         sess = await ctx.auth()
     except Skip:
@@ -100,6 +104,37 @@ async def _frontend_assets(ctx: Context) -> list[Exchange]:
     return out
 
 
+def _scan_exchanges(exchanges: list[Exchange], known: dict[str, str]) -> list[Finding]:
+    """A CRITICAL failure per credential found in the headers or body of a captured answer
+    (once per credential, place and URL)."""
+    out: list[Finding] = []
+    seen: set[tuple[str, str, str]] = set()
+    scanned: set[int] = set()  # identical answers (a catch-all, a huge body) are scanned once
+    for ex in exchanges:
+        digest = hash((ex.body, tuple(sorted(ex.headers.items()))))
+        if digest in scanned:
+            continue
+        scanned.add(digest)
+        hits = [
+            (what, f"header {k}") for k, v in ex.headers.items() for what in scan_text(v, known)
+        ]
+        hits += [(what, "the body") for what in scan_text(ex.text, known)]
+        for what, where in hits:
+            key = (what, where, ex.url.split("?", 1)[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                failed_at(
+                    ex,
+                    f"{what} appears in {where} of {ex.method} {ex.url}",
+                    400,
+                    severity=Severity.CRITICAL,
+                )
+            )
+    return out
+
+
 @check(
     "SEC-020",
     "No credential appears in responses, the frontend bundle or the OpenAPI document",
@@ -124,27 +159,8 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
     """
     known = known_values(ctx)
     llm_note = await _ensure_llm_call(ctx)
-    out: list[Finding] = []
     exchanges = [ex for ex in list(ctx.http.exchanges) if ex.ok]
-    seen: set[tuple[str, str, str]] = set()
-    for ex in exchanges:
-        hits = [
-            (what, f"header {k}") for k, v in ex.headers.items() for what in scan_text(v, known)
-        ]
-        hits += [(what, "the body") for what in scan_text(ex.text, known)]
-        for what, where in hits:
-            key = (what, where, ex.url.split("?", 1)[0])
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(
-                failed_at(
-                    ex,
-                    f"{what} appears in {where} of {ex.method} {ex.url}",
-                    400,
-                    severity=Severity.CRITICAL,
-                )
-            )
+    out = _scan_exchanges(exchanges, known)
     assets = await _frontend_assets(ctx)
     for ex in assets:
         for what in scan_text(ex.text, known):
@@ -169,15 +185,21 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
         spec_note = ", the OpenAPI document"
     except Skip:
         spec_note = " (no OpenAPI document)"
-    if not exchanges and not assets:
-        return [warned("nothing was captured to scan")]
     for value in known:
         ctx.redact.register(value)
     if out:
         return out
+    usable = [ex for ex in exchanges + assets if ex.usable and ex.body]
+    if not usable:
+        statuses = sorted({str(ex.status) for ex in exchanges + assets})
+        raise Skip(
+            f"no complete 2xx answer with a body was captured to scan ({len(exchanges)} "
+            f"responses, statuses {', '.join(statuses) or 'none'}): leaks not verified"
+        )
     return [
         passed(
-            f"{len(exchanges)} captured responses, {len(assets)} frontend files{spec_note} "
+            f"{len(exchanges)} captured responses ({len(usable)} complete 2xx answers), "
+            f"{len(assets)} frontend files{spec_note} "
             f"hold none of {len(known)} deployment secret values and no provider key "
             f"format{llm_note}"
         )
@@ -209,6 +231,7 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
         raise Skip("the OpenAPI document declares no apiKey security scheme")
     out: list[Finding] = []
     sent = 0
+    unclear: list[str] = []
     for op in doc.operations:
         reqs = op.security if op.security is not None else tuple(doc.spec.get("security") or ())
         names = [n for req in reqs for n in req if n in schemes]
@@ -237,6 +260,10 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
                         severity=Severity.HIGH,
                     )
                 )
+            elif ex.status not in (401, 403):
+                unclear.append(f"{op.method} {op.path} with a {label} key: {ex.status or ex.error}")
     if not sent:
         raise Skip("no safe operation without path parameters uses the apiKey scheme")
+    if unclear:  # neither accepted nor refused: the key check was not exercised
+        out.append(skipped(f"{len(unclear)} answer(s) neither 2xx nor 401/403: {'; '.join(unclear[:3])}"))
     return out or [passed(f"{sent} requests with missing, empty or wrong API keys were refused")]

@@ -12,6 +12,7 @@ from prodaudit.checks.api import (
     Context,
     Exchange,
     Finding,
+    NotSent,
     OpenAPIDoc,
     Operation,
     Severity,
@@ -114,12 +115,16 @@ async def authn_required(ctx: Context) -> list[Finding]:
         for label, hdrs in variants:
             if time.monotonic() > deadline:
                 break
-            ex = await ctx.http.request(
-                op.method,
-                ctx.url(fill_path(op)),
-                headers=hdrs,
-                json={} if op.request_body else None,
-            )
+            try:
+                ex = await ctx.http.request(
+                    op.method,
+                    ctx.url(fill_path(op)),
+                    headers=hdrs,
+                    json={} if op.request_body else None,
+                )
+            except NotSent as exc:  # excluded, or the budget is spent: not verified
+                out.append(skipped(f"{op.method} {op.path} with {label}: {exc.reason}"))
+                continue
             sent += 1
             if accepted(ex):
                 out.append(
@@ -139,7 +144,7 @@ async def authn_required(ctx: Context) -> list[Finding]:
                         evidence=ex.evidence(400),
                     )
                 )
-    if not out:
+    if not any(f.status.value in ("fail", "warn") for f in out) and sent:
         out.append(
             passed(
                 f"{len(ops)} secured operations rejected {', '.join(v for v, _ in variants)} "
@@ -173,8 +178,15 @@ async def _admin_session(ctx: Context) -> AuthSession | None:
 
 
 def _judge_admin_refusal(method: str, path: str, anon: Exchange, as_user: Exchange) -> list[Finding]:
-    """An admin operation's answers to an anonymous and to a non-admin caller."""
+    """An admin operation's answers to an anonymous and to a non-admin caller. An answer that is
+    neither a refusal (401/403/404) nor accepted is not verified (SKIP)."""
     out: list[Finding] = []
+    if anon.status not in (401, 403, 404) and not accepted(anon):
+        out.append(skipped(f"{method} {path} answered {anon.status or anon.error} without a "
+                           "token: neither a refusal nor an answer, not verified"))
+    if as_user.status not in (401, 403, 404) and not accepted(as_user):
+        out.append(skipped(f"{method} {path} answered {as_user.status or as_user.error} to "
+                           "the non-admin account: neither a refusal nor an answer"))
     if accepted(anon):
         out.append(
             failed_at(
@@ -246,8 +258,12 @@ async def admin_operations(ctx: Context) -> list[Finding]:
     verified = 0
     for method, path in ops:
         url = ctx.url(path)
-        anon = await ctx.http.request(method, url)
-        as_user = await ctx.http.request(method, url, headers=user.headers())
+        try:
+            anon = await ctx.http.request(method, url)
+            as_user = await ctx.http.request(method, url, headers=user.headers())
+        except NotSent as exc:
+            out.append(skipped(f"{method} {path}: {exc.reason}"))
+            continue
         out += _judge_admin_refusal(method, path, anon, as_user)
         if admin is not None:
             as_admin = await ctx.http.request(method, url, headers=admin.headers())

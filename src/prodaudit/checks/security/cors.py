@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Exchange, Finding, NotSent, Severity, Skip, check, failed, passed
 from prodaudit.checks.security._common import live_location
 
 REFS = ("CWE-942", "OWASP API8:2023")
@@ -40,9 +40,17 @@ class Probe:
 
 
 async def probe_path(ctx: Context) -> str:
+    """An unprotected GET without parameters from the OpenAPI document; without a document the
+    root, or the liveness page when the root gives no complete 2xx answer."""
     try:
         doc = await ctx.openapi()
     except Skip:
+        for path in ("/", "/health"):
+            try:
+                if (await ctx.http.get(ctx.url(path))).usable:
+                    return path
+            except NotSent:
+                continue
         return "/"
     ops = [
         op
@@ -129,7 +137,7 @@ async def origin_trust(ctx: Context) -> list[Finding]:
     path, allowed, base, probes = await cors_probes(ctx)
     out: list[Finding] = []
     if not any(p.ex.ok for p in probes):
-        return [warned(f"GET {path} gave no answer to CORS probes: {probes[0].ex.error}")]
+        raise Skip(f"GET {path} gave no answer to the CORS probes: {probes[0].ex.error}")
     for p in probes:
         if not p.trusted:
             continue
@@ -159,6 +167,13 @@ async def origin_trust(ctx: Context) -> list[Finding]:
         )
     if out:
         return out
+    answered = [p for p in probes if p.ex.usable]
+    if not answered:
+        statuses = ", ".join(sorted({str(p.ex.status or p.ex.error) for p in probes}))
+        raise Skip(
+            f"GET {path} gave no complete 2xx answer to the CORS probes ({statuses}): whether "
+            "foreign origins are trusted was not exercised"
+        )
     what = ", ".join(sorted({p.cls for p in probes}))
     msg = f"GET {path}: none of {len(probes)} foreign origins was trusted ({what})"
     if base is not None:
@@ -199,7 +214,7 @@ async def preflight(ctx: Context) -> list[Finding]:
         },
     )
     if ex.status is None:
-        return [warned(f"OPTIONS {path}: no answer: {ex.error}", location=live_location(ex))]
+        raise Skip(f"OPTIONS {path}: no answer: {ex.error}")
     methods = (ex.header("access-control-allow-methods") or "").upper()
     hdrs = (ex.header("access-control-allow-headers") or "").lower()
     creds = (ex.header("access-control-allow-credentials") or "").lower() == "true"
@@ -220,6 +235,11 @@ async def preflight(ctx: Context) -> list[Finding]:
                 severity=Severity.MEDIUM if creds else Severity.LOW,
             )
         ]
+    if not (ex.usable or ex.status in (400, 403, 405)):
+        raise Skip(
+            f"OPTIONS {path} answered {ex.status}: neither a preflight answer (2xx) nor a "
+            "refusal (400/403/405), so the preflight policy was not exercised"
+        )
     return [
         passed(
             f"OPTIONS {path} from {origin} asking for PROPFIND and x-prodaudit-probe: HTTP "

@@ -10,12 +10,14 @@ from prodaudit.checks.api import (
     Context,
     Exchange,
     Finding,
+    NotSent,
     Operation,
     Severity,
     Skip,
     check,
     failed,
     passed,
+    skipped,
     warned,
 )
 from prodaudit.checks.security._common import live_location
@@ -127,20 +129,47 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     returns ``{"detail": "Internal server error"}``, and keep validation errors to field, message
     and type.
     """
-    headers: dict[str, str] = {}
-    op: Operation | None = None
+    op, headers = await _body_target(ctx)
+    not_sent = ctx.http.refusal(op.method, ctx.url(op.path)) if op is not None else None
+    probes = await _send_probes(ctx, None if not_sent else op, headers)
+    out = [f for label, ex in probes if (f := _judge_error_answer(label, ex)) is not None]
+    if not_sent:  # the body probes are the heart of the check: not verified without them
+        out.append(skipped(f"malformed, wrongly typed and oversized bodies: {not_sent}"))
+    if not out:
+        where = f"{op.method} {op.path}" if op else "(no JSON operation found)"
+        out.append(
+            passed(
+                f"{len(probes)} bad requests ({', '.join(lbl for lbl, _ in probes)}; "
+                f"body probes on {where}) got 4xx without internals: "
+                + ", ".join(str(ex.status) for _, ex in probes)
+            )
+        )
+    return out
+
+
+async def _body_target(ctx: Context) -> tuple[Operation | None, dict[str, str]]:
+    """The JSON operation the bad bodies go to (an unprotected one first; a protected one with
+    the audit account's headers), or None."""
     try:
         doc = await ctx.openapi()
-        op = _json_post([o for o in doc.operations if not doc.is_protected(o)]) or _json_post(
-            doc.operations
-        )
-        if op is not None and doc.is_protected(op):
-            try:
-                headers = (await ctx.auth()).headers()
-            except Skip:
-                op = None
     except Skip:
-        doc = None
+        return None, {}
+    op = _json_post([o for o in doc.operations if not doc.is_protected(o)]) or _json_post(
+        doc.operations
+    )
+    if op is None or not doc.is_protected(op):
+        return op, {}
+    try:
+        return op, (await ctx.auth()).headers()
+    except Skip:
+        return None, {}
+
+
+async def _send_probes(
+    ctx: Context, op: Operation | None, headers: dict[str, str]
+) -> list[tuple[str, Exchange]]:
+    """The bad requests: malformed JSON, wrong types and an oversized body to ``op`` (when
+    given), and an unknown route."""
     probes: list[tuple[str, Exchange]] = []
     if op is not None:
         url = ctx.url(op.path)
@@ -167,55 +196,40 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     probes.append(
         ("unknown route", await ctx.http.get(ctx.url(f"/prodaudit-{secrets.token_hex(4)}")))
     )
-    out: list[Finding] = []
-    for label, ex in probes:
-        if ex.status is None:
-            if "oversized" in label:
-                out.append(
-                    warned(
-                        f"{label}: connection dropped without an answer ({ex.error})",
-                        location=live_location(ex),
-                    )
-                )
-                continue
-            out.append(warned(f"{label}: no answer: {ex.error}", location=live_location(ex)))
-            continue
-        found = leaks(ex.text)
-        if found:
-            out.append(
-                failed(
-                    f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
-                    location=live_location(ex),
-                    evidence=excerpts(ex.text) + "\n" + ex.evidence(body_chars=800),
-                )
+    return probes
+
+
+def _judge_error_answer(label: str, ex: Exchange) -> Finding | None:
+    """The answer to one bad request: internals revealed (FAIL), a 5xx (FAIL, LOW), not a 4xx or
+    no answer (WARN); None for a clean 4xx."""
+    if ex.status is None:
+        if "oversized" in label:
+            return warned(
+                f"{label}: connection dropped without an answer ({ex.error})",
+                location=live_location(ex),
             )
-        elif ex.status >= 500:
-            out.append(
-                failed(
-                    f"{label}: HTTP {ex.status} (expected 4xx)",
-                    location=live_location(ex),
-                    evidence=ex.evidence(),
-                    severity=Severity.LOW,
-                )
-            )
-        elif not 400 <= ex.status < 500:
-            out.append(
-                warned(
-                    f"{label}: HTTP {ex.status} (expected 4xx)",
-                    location=live_location(ex),
-                    evidence=ex.evidence(),
-                )
-            )
-    if not out:
-        where = f"{op.method} {op.path}" if op else "(no JSON operation found)"
-        out.append(
-            passed(
-                f"{len(probes)} bad requests ({', '.join(lbl for lbl, _ in probes)}; "
-                f"body probes on {where}) got 4xx without internals: "
-                + ", ".join(str(ex.status) for _, ex in probes)
-            )
+        return warned(f"{label}: no answer: {ex.error}", location=live_location(ex))
+    found = leaks(ex.text)
+    if found:
+        return failed(
+            f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
+            location=live_location(ex),
+            evidence=excerpts(ex.text) + "\n" + ex.evidence(body_chars=800),
         )
-    return out
+    if ex.status >= 500:
+        return failed(
+            f"{label}: HTTP {ex.status} (expected 4xx)",
+            location=live_location(ex),
+            evidence=ex.evidence(),
+            severity=Severity.LOW,
+        )
+    if not 400 <= ex.status < 500:
+        return warned(
+            f"{label}: HTTP {ex.status} (expected 4xx)",
+            location=live_location(ex),
+            evidence=ex.evidence(),
+        )
+    return None
 
 
 @check(
@@ -241,18 +255,33 @@ async def docs_exposure(ctx: Context) -> list[Finding]:
         raise Skip(f"profile {ctx.cfg.profile}: public docs are acceptable outside production")
     policy = ctx.cfg.exposure.docs_in_production
     found: list[Exchange] = []
+    unclear: list[str] = []  # answers that say neither "here" nor "not here"
     for path in DOCS_PAGES:
-        ex = await ctx.http.get(ctx.url(path))
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue  # excluded by the owner
         if ex.status == 200 and "html" in (ex.header("content-type") or "").lower():
             found.append(ex)
+        elif not (ex.usable or (ex.status is not None and 400 <= ex.status < 500)):
+            unclear.append(f"{path} -> {ex.status or ex.error}")
     schemas = []
     for path in SCHEMA_PATHS:
-        ex = await ctx.http.get(ctx.url(path))
-        if ex.status == 200:
+        try:
+            ex = await ctx.http.get(ctx.url(path))
+        except NotSent:
+            continue
+        if ex.status == 200 and ex.usable:
             schemas.append(path)
     note = f"; the schema {', '.join(schemas)} is public (not graded)" if schemas else ""
+    if not found and unclear:
+        raise Skip(
+            f"docs pages answered neither a page nor a 4xx ({'; '.join(unclear[:4])}): "
+            "whether the interactive docs are public was not verified"
+        )
     if not found:
-        return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page{note}")]
+        return [passed(f"none of {', '.join(DOCS_PAGES)} serves an HTML page (4xx or another "
+                       f"content type){note}")]
     paths = ", ".join(ex.url for ex in found)
     msg = f"interactive API docs are public in production: {paths}{note}"
     if policy == "allow":
@@ -289,11 +318,16 @@ async def host_header(ctx: Context) -> list[Finding]:
     attempts: list[Exchange] = []
     for path in paths:
         for hdr in ({"Host": EVIL_HOST}, {"X-Forwarded-Host": EVIL_HOST}):
-            attempts.append(await ctx.http.get(ctx.url(path), headers=hdr))
+            try:
+                attempts.append(await ctx.http.get(ctx.url(path), headers=hdr))
+            except NotSent:
+                continue  # excluded by the owner
     register_note = " (registration not probed: needs --allow-mutations)"
     if ctx.cfg.allow_mutations:
         reg = await _register_op(ctx)
-        if reg is not None:
+        if reg is not None and ctx.http.refusal("POST", ctx.url(reg.path)):
+            register_note = f" (registration not probed: {ctx.http.refusal('POST', ctx.url(reg.path))})"
+        elif reg is not None:
             user = f"prodaudit-{secrets.token_hex(4)}@example.com"
             body = {"email": user, "username": user, "password": secrets.token_urlsafe(18) + "aA1!"}
             ex = await ctx.http.request(
@@ -320,12 +354,17 @@ async def host_header(ctx: Context) -> list[Finding]:
     if out:
         return out
     answered = sum(1 for ex in attempts if ex.ok)
-    if not answered:
-        return [warned("no answer to any spoofed-Host request")]
+    complete = sum(1 for ex in attempts if ex.usable)
+    if not complete:
+        statuses = ", ".join(sorted({str(ex.status or ex.error) for ex in attempts}))
+        raise Skip(
+            f"no spoofed-Host request got a complete 2xx answer ({statuses}): a page that could "
+            "build links from the Host was never served, so reflection was not exercised"
+        )
     return [
         passed(
-            f"{answered} requests with a spoofed Host / X-Forwarded-Host: the host is not "
-            f"reflected{register_note}"
+            f"{answered} requests with a spoofed Host / X-Forwarded-Host ({complete} complete "
+            f"2xx answers): the host is not reflected{register_note}"
         )
     ]
 

@@ -37,14 +37,29 @@ class Grade:
     good: list[str] = field(default_factory=list)
 
 
+Rule = tuple[str, int, bool, str]  # (name, weight, ok, why-not)
+
+
 def grade(ex: Exchange, https: bool) -> Grade:
     """Score one response 0–100. HTML pages need CSP etc.; JSON APIs are not penalised for
     page-only headers (CSP script rules, Permissions-Policy, COOP)."""
     ctype = (ex.header("content-type") or "").lower()
     kind = "html" if "html" in ctype else "api"
     g = Grade(ex.url, kind)
-    rules: list[tuple[str, int, bool, str]] = []  # (name, weight, ok, why-not)
     csp = parse_csp(ex.header("content-security-policy") or "")
+    rules = _common_rules(ex, https, csp) + (_html_rules(ex, csp) if kind == "html" else _api_rules(ex, csp))
+    total = sum(w for _, w, _, _ in rules)
+    earned = sum(w for _, w, ok, _ in rules if ok)
+    g.score = round(100 * earned / total) if total else 0
+    g.grade = grade_of(g.score)
+    g.notes = [why for _, _, ok, why in rules if not ok]
+    g.good = [name for name, _, ok, _ in rules if ok]
+    return g
+
+
+def _common_rules(ex: Exchange, https: bool, csp: dict[str, list[str]]) -> list[Rule]:
+    """The rules of every response: HSTS (over HTTPS), nosniff, framing, Referrer-Policy, CORP."""
+    rules: list[Rule] = []
     xfo = (ex.header("x-frame-options") or "").upper()
     framing = "frame-ancestors" in csp or xfo in ("DENY", "SAMEORIGIN")
     nosniff = (ex.header("x-content-type-options") or "").lower() == "nosniff"
@@ -81,78 +96,81 @@ def grade(ex: Exchange, https: bool) -> Grade:
             "no Cross-Origin-Resource-Policy",
         )
     )
-    if kind == "html":
-        script = csp.get("script-src", csp.get("default-src", []))
-        rules.append(("Content-Security-Policy", 20, bool(csp), "no Content-Security-Policy"))
-        if csp:
-            unsafe = [t for t in ("'unsafe-inline'", "'unsafe-eval'") if t in script]
-            rules.append(
-                (
-                    "script-src without unsafe-inline/unsafe-eval",
-                    15,
-                    not unsafe,
-                    f"script-src allows {' and '.join(unsafe)}",
-                )
-            )
+    return rules
+
+
+def _html_rules(ex: Exchange, csp: dict[str, list[str]]) -> list[Rule]:
+    """The rules of an HTML page: CSP without unsafe script sources, Permissions-Policy, COOP."""
+    rules: list[Rule] = []
+    script = csp.get("script-src", csp.get("default-src", []))
+    rules.append(("Content-Security-Policy", 20, bool(csp), "no Content-Security-Policy"))
+    if csp:
+        unsafe = [t for t in ("'unsafe-inline'", "'unsafe-eval'") if t in script]
         rules.append(
             (
-                "Permissions-Policy",
-                5,
-                bool(ex.header("permissions-policy")),
-                "no Permissions-Policy",
+                "script-src without unsafe-inline/unsafe-eval",
+                15,
+                not unsafe,
+                f"script-src allows {' and '.join(unsafe)}",
             )
         )
-        rules.append(
-            (
-                "Cross-Origin-Opener-Policy",
-                5,
-                bool(ex.header("cross-origin-opener-policy")),
-                "no Cross-Origin-Opener-Policy",
-            )
+    rules.append(
+        (
+            "Permissions-Policy",
+            5,
+            bool(ex.header("permissions-policy")),
+            "no Permissions-Policy",
         )
-    else:
-        rules.append(
-            (
-                "Content-Security-Policy (default-src 'none' for APIs)",
-                10,
-                bool(csp),
-                "no Content-Security-Policy",
-            )
+    )
+    rules.append(
+        (
+            "Cross-Origin-Opener-Policy",
+            5,
+            bool(ex.header("cross-origin-opener-policy")),
+            "no Cross-Origin-Opener-Policy",
         )
-        cache = (ex.header("cache-control") or "").lower()
-        rules.append(
-            (
-                "Cache-Control: no-store",
-                5,
-                "no-store" in cache or "private" in cache,
-                f"Cache-Control {cache or 'missing'}",
-            )
-        )
-    total = sum(w for _, w, _, _ in rules)
-    earned = sum(w for _, w, ok, _ in rules if ok)
-    g.score = round(100 * earned / total) if total else 0
-    g.grade = grade_of(g.score)
-    g.notes = [why for _, _, ok, why in rules if not ok]
-    g.good = [name for name, _, ok, _ in rules if ok]
-    return g
+    )
+    return rules
+
+
+def _api_rules(ex: Exchange, csp: dict[str, list[str]]) -> list[Rule]:
+    """The rules of an API answer: a CSP (default-src 'none') and Cache-Control: no-store."""
+    cache = (ex.header("cache-control") or "").lower()
+    return [
+        (
+            "Content-Security-Policy (default-src 'none' for APIs)",
+            10,
+            bool(csp),
+            "no Content-Security-Policy",
+        ),
+        (
+            "Cache-Control: no-store",
+            5,
+            "no-store" in cache or "private" in cache,
+            f"Cache-Control {cache or 'missing'}",
+        ),
+    ]
 
 
 async def graded_responses(ctx: Context) -> list[Exchange]:
+    """Complete 2xx answers only: an authenticated JSON answer (else the liveness page), and
+    the frontend's page (else the API root when it serves HTML). A redirect, an error page or
+    garbage is not what users get, so it is not graded."""
     out: list[Exchange] = []
     try:
         can = await canary(ctx)
         out.append(can.ok)
     except Skip:
         ex = await ctx.http.get(ctx.url("/health"))
-        if ex.ok:
+        if ex.usable:
             out.append(ex)
     if ctx.cfg.frontend_url:
         ex = await ctx.http.get(ctx.cfg.frontend_url + "/")
-        if ex.ok:
+        if ex.usable:
             out.append(ex)
     else:
         ex = await ctx.http.get(ctx.url("/"))
-        if ex.ok and "html" in (ex.header("content-type") or ""):
+        if ex.usable and "html" in (ex.header("content-type") or ""):
             out.append(ex)
     return out
 
@@ -184,7 +202,8 @@ async def security_headers(ctx: Context) -> list[Finding]:
     """
     exs = await graded_responses(ctx)
     if not exs:
-        raise Skip("no response to grade (API and frontend unreachable)")
+        raise Skip("no complete 2xx answer to grade (the API's liveness page and the frontend "
+                   "gave none)")
     out: list[Finding] = []
     facts = []
     for ex in exs:
@@ -230,11 +249,10 @@ async def version_disclosure(ctx: Context) -> list[Finding]:
     and drop ``X-Powered-By``.
     """
     exs = await graded_responses(ctx)
+    usable = len(exs)
     extra = await ctx.http.get(ctx.url("/prodaudit-not-found"))
     if extra.ok:
         exs.append(extra)
-    if not exs:
-        raise Skip("no response to inspect")
     out: list[Finding] = []
     for ex in exs:
         for name in (
@@ -253,6 +271,9 @@ async def version_disclosure(ctx: Context) -> list[Finding]:
                         evidence=ex.evidence(body_chars=200),
                     )
                 )
+    if not out and not usable:
+        raise Skip("no complete 2xx answer to inspect (the API's liveness page and the "
+                   "frontend gave none): version disclosure not verified")
     if not out:
         out.append(
             passed(

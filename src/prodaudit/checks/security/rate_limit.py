@@ -10,17 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import secrets
 import time
-from dataclasses import dataclass, field
 
-from prodaudit.auth import login_url
-from prodaudit.auth import username_field as _username_field
 from prodaudit.checks.api import (
     Context,
     Exchange,
     Finding,
-    OpenAPIDoc,
     Severity,
     Skip,
     check,
@@ -28,136 +23,21 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
+from prodaudit.checks.security._bursts import (
+    burst,
+    burst_budget,
+    limit_headers,
+    login_burst,
+    login_endpoint,
+    no_429_verdict,
+    probe_user,
+    throttled,
+    unthrottled,
+)
 from prodaudit.checks.security._common import chat_body, live_location, llm_path
 
 REFS = ("CWE-307", "CWE-770", "OWASP API4:2023")
 CHECKLIST = ("1.3.7", "8.2.2", "P.3.5")
-LIMIT_HEADERS = (
-    "retry-after",
-    "ratelimit-limit",
-    "ratelimit-remaining",
-    "ratelimit-reset",
-    "ratelimit-policy",
-    "ratelimit",
-    "x-ratelimit-limit",
-    "x-ratelimit-remaining",
-    "x-ratelimit-reset",
-)
-
-
-@dataclass
-class Burst:
-    """The outcome of one bounded burst."""
-
-    sent: int = 0
-    seconds: float = 0.0
-    first_429: Exchange | None = None
-    at: int = 0  # 1-based index of the first 429
-    last: Exchange | None = None
-    statuses: dict[int | None, int] = field(default_factory=dict)
-    stopped: str = ""  # why it stopped early (time bound, errors)
-
-    def summary(self) -> str:
-        counts = ", ".join(
-            f"{k or 'no answer'}×{v}"
-            for k, v in sorted(self.statuses.items(), key=lambda kv: kv[0] or 0)
-        )
-        return f"{self.sent} requests in {self.seconds:.1f} s ({counts})"
-
-
-class _Login:
-    def __init__(self, url: str, kind: str, field_name: str) -> None:
-        self.url, self.kind, self.field = url, kind, field_name
-
-    async def attempt(
-        self, ctx: Context, username: str, headers: dict[str, str] | None = None
-    ) -> Exchange:
-        payload = {self.field: username, "password": "prodaudit-wrong-" + secrets.token_hex(6)}
-        if self.kind == "form":
-            return await ctx.http.request("POST", self.url, data=payload, headers=headers)
-        return await ctx.http.request("POST", self.url, json=payload, headers=headers)
-
-
-async def _login_endpoint(ctx: Context) -> _Login:
-    doc: OpenAPIDoc | None
-    try:
-        doc = await ctx.openapi()
-    except Skip:
-        doc = None
-    url = login_url(doc, ctx.cfg.auth, ctx.base_url)
-    if url is None:
-        raise Skip("no login endpoint found (auth.login_url, OpenAPI tokenUrl or a /login path)")
-    kind: str = ctx.cfg.auth.login_body
-    if kind == "auto":
-        try:
-            kind = (await ctx.auth()).body_kind
-        except Skip:
-            kind = "form" if doc is not None and doc.token_url() else "json"
-    return _Login(url, kind, _username_field(doc, url, ctx.cfg.auth))
-
-
-def _budget(ctx: Context, configured: int | None) -> int:
-    rl = ctx.cfg.rate_limit
-    want = (configured + rl.margin) if configured else rl.max_requests
-    return max(1, min(want, rl.max_requests))
-
-
-async def _burst(ctx: Context, count: int, send: object) -> Burst:
-    """Call ``send(i)`` up to ``count`` times within ``rate_limit.max_seconds``; stop at a 429."""
-    b = Burst()
-    start = time.monotonic()
-    deadline = start + ctx.cfg.rate_limit.max_seconds
-    errors = 0
-    for i in range(count):
-        if time.monotonic() > deadline:
-            b.stopped = f"time bound of {ctx.cfg.rate_limit.max_seconds:.0f} s reached"
-            break
-        ex: Exchange = await send(i)  # type: ignore[operator]
-        b.sent += 1
-        b.last = ex
-        b.statuses[ex.status] = b.statuses.get(ex.status, 0) + 1
-        if ex.status == 429:
-            b.first_429, b.at = ex, i + 1
-            break
-        if ex.status is None:
-            errors += 1
-            if errors >= 3:
-                b.stopped = f"3 requests got no answer ({ex.error})"
-                break
-    b.seconds = time.monotonic() - start
-    return b
-
-
-def _probe_user(tag: str, i: int = 0) -> str:
-    return f"prodaudit-{tag}-{i}-{secrets.token_hex(3)}@example.invalid"
-
-
-async def login_burst(ctx: Context) -> tuple[_Login, Burst]:
-    """Wrong-password logins for rotating made-up users (per-client throttle), memoised."""
-
-    async def build() -> tuple[_Login, Burst]:
-        ep = await _login_endpoint(ctx)
-        n = _budget(ctx, ctx.cfg.rate_limit.login_limit)
-        b = await _burst(ctx, n, lambda i: ep.attempt(ctx, _probe_user("rl", i)))
-        return ep, b
-
-    result: tuple[_Login, Burst] = await ctx.amemo("sec:login-burst", build)
-    return result
-
-
-def _unthrottled(b: Burst, message: str, location: str) -> list[Finding]:
-    """The FAIL of a burst that met no 429, with the last answer as evidence."""
-    return [failed(message, location=location, evidence=b.last.evidence(300) if b.last else "")]
-
-
-def _throttled(b: Burst, message: str) -> list[Finding]:
-    """The PASS of a burst that met a 429, located at that answer."""
-    assert b.first_429 is not None
-    return [passed(message, location=live_location(b.first_429))]
-
-
-def _limit_headers(ex: Exchange) -> list[str]:
-    return [f"{h}: {ex.header(h)}" for h in LIMIT_HEADERS if ex.header(h) is not None]
 
 
 @check(
@@ -184,13 +64,10 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.stopped and b.sent < 3:
             raise Skip(f"login burst could not run: {b.stopped}")
-        return _unthrottled(
-            b,
-            f"no 429 from POST {ep.url} after {b.summary()}"
-            + (f"; {b.stopped}" if b.stopped else ""),
-            f"POST {ep.url}",
-        )
-    hdrs = _limit_headers(b.first_429)
+        rl = ctx.cfg.rate_limit
+        return no_429_verdict(b, "login burst", f"POST {ep.url}", rl.login_limit, rl.margin,
+                       "rate_limit.login_limit")
+    hdrs = limit_headers(b.first_429)
     out = [
         passed(
             f"POST {ep.url} answered 429 at request {b.at} ({b.summary()})",
@@ -236,24 +113,40 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
     if ctx.cfg.rate_limit.trusted_proxy:
         raise Skip("rate_limit.trusted_proxy: a trusted proxy sets X-Forwarded-For")
     ep, first = await login_burst(ctx)
-    if first.first_429 is None:
+    if not first.seen_at:
         raise Skip("the login endpoint showed no limit (SEC-040), so there is nothing to bypass")
-    n = min(first.at + ctx.cfg.rate_limit.margin, ctx.cfg.rate_limit.max_requests)
-    b = await _burst(
+    limit_at = first.seen_at
+    n = min(limit_at + ctx.cfg.rate_limit.margin, ctx.cfg.rate_limit.max_requests)
+    b = await burst(
         ctx,
         n,
         lambda i: ep.attempt(
-            ctx, _probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
+            ctx, probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
         ),
     )
+    if b.first_429 is None and b.spent is not None:
+        return [
+            passed(
+                f"rotating X-Forwarded-For: the target's headers still announce the limit spent "
+                f"at request {b.spent_at} ({b.summary()})",
+                location=live_location(b.spent),
+            )
+        ]
     if b.first_429 is None:
-        return _unthrottled(
+        if b.exercised < limit_at + 1:
+            raise Skip(
+                f"the rotating X-Forwarded-For burst ended before it passed the limit seen at "
+                f"request {limit_at} ({b.summary()}"
+                + (f"; {b.stopped}" if b.stopped else "")
+                + "): a bypass was not verified"
+            )
+        return unthrottled(
             b,
             f"{b.sent} logins with rotating X-Forwarded-For got no 429 (the limit was "
-            f"hit at request {first.at} without the header): {b.summary()}",
+            f"hit at request {limit_at} without the header): {b.summary()}",
             f"POST {ep.url}",
         )
-    return _throttled(
+    return throttled(
         b,
         f"rotating X-Forwarded-For still met 429 at request {b.at} ({b.summary()})",
     )
@@ -279,9 +172,9 @@ async def account_lockout(ctx: Context) -> list[Finding]:
     Remediation: count failed logins per account in a window and lock (429/423 with Retry-After)
     after a handful; reset on success.
     """
-    ep = await _login_endpoint(ctx)
-    user = os.environ.get(ctx.cfg.auth.second_username_env) or _probe_user("lock")
-    n = _budget(ctx, ctx.cfg.rate_limit.login_limit)
+    ep = await login_endpoint(ctx)
+    user = os.environ.get(ctx.cfg.auth.second_username_env) or probe_user("lock")
+    n = burst_budget(ctx, ctx.cfg.rate_limit.login_limit)
 
     async def send(i: int) -> Exchange:
         ex = await ep.attempt(ctx, user, {"X-Forwarded-For": f"198.51.100.{(i % 250) + 1}"})
@@ -299,15 +192,12 @@ async def account_lockout(ctx: Context) -> list[Finding]:
             )
         return ex
 
-    b = await _burst(ctx, n, send)
+    b = await burst(ctx, n, send)
     if b.first_429 is None:
-        return _unthrottled(
-            b,
-            f"{b.sent} wrong passwords for one account were neither throttled nor "
-            f"locked: {b.summary()}",
-            f"POST {ep.url}",
-        )
-    return _throttled(
+        rl = ctx.cfg.rate_limit
+        return no_429_verdict(b, "wrong passwords for one account", f"POST {ep.url}", rl.login_limit,
+                       rl.margin, "rate_limit.login_limit")
+    return throttled(
         b,
         f"attempt {b.at} for one account was refused with 429/423 ({b.summary()})",
     )
@@ -334,10 +224,13 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     path = await llm_path(ctx)
     if path is None:
         raise Skip("no LLM endpoint found (llm.endpoints, or a POST path with chat/completion/llm)")
-    sess = await ctx.auth()
     url = ctx.url(path)
-    n = _budget(ctx, ctx.cfg.rate_limit.llm_limit)
-    b = await _burst(
+    refused = ctx.http.refusal("POST", url)
+    if refused:
+        raise Skip(f"the LLM burst was not sent: {refused} (every call may be billed)")
+    sess = await ctx.auth()
+    n = burst_budget(ctx, ctx.cfg.rate_limit.llm_limit)
+    b = await burst(
         ctx,
         n,
         lambda i: ctx.http.request(
@@ -351,16 +244,13 @@ async def llm_rate_limit(ctx: Context) -> list[Finding]:
     if b.first_429 is None:
         if b.sent < 3:
             raise Skip(f"LLM burst could not run: {b.stopped or b.summary()}")
-        return _unthrottled(
-            b,
-            f"no 429 from POST {path} after {b.summary()}"
-            + (f"; {b.stopped}" if b.stopped else ""),
-            f"POST {url}",
-        )
-    return _throttled(
+        rl = ctx.cfg.rate_limit
+        return no_429_verdict(b, "LLM burst", f"POST {url}", rl.llm_limit, rl.margin,
+                       "rate_limit.llm_limit")
+    return throttled(
         b,
         f"POST {path} answered 429 at request {b.at} ({b.summary()}); "
-        + (", ".join(_limit_headers(b.first_429)) or "no limit headers"),
+        + (", ".join(limit_headers(b.first_429)) or "no limit headers"),
     )
 
 
@@ -393,9 +283,10 @@ async def limit_resets(ctx: Context) -> list[Finding]:
     Remediation: use a fixed or sliding window with a TTL and announce it in ``Retry-After``.
     """
     ep, b = await login_burst(ctx)
-    if b.first_429 is None:
-        raise Skip("no login 429 was observed (SEC-040), nothing to reset")
-    wait = ctx.cfg.rate_limit.window_seconds or _wait_hint(b.first_429)
+    seen = b.first_429 or b.spent
+    if seen is None:
+        raise Skip("no login limit was observed (SEC-040), nothing to reset")
+    wait = ctx.cfg.rate_limit.window_seconds or _wait_hint(seen)
     if wait is None:
         raise Skip(
             "the window is unknown: no Retry-After/RateLimit-Reset, rate_limit.window_seconds unset"
@@ -407,7 +298,7 @@ async def limit_resets(ctx: Context) -> list[Finding]:
         )
     # wait for the window plus the time spent since, then one attempt
     await asyncio.sleep(max(0.0, wait) + 1.0)
-    ex = await ep.attempt(ctx, _probe_user("reset"))
+    ex = await ep.attempt(ctx, probe_user("reset"))
     if ex.status == 429:
         return [
             failed(

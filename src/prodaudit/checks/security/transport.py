@@ -309,12 +309,13 @@ async def cookies(ctx: Context) -> list[Finding]:
     Remediation:
     ``response.set_cookie(name, value, secure=True, httponly=True, samesite="strict")``.
     """
+    logged_in: Exchange | None = None
     try:
-        await ctx.auth()
+        logged_in = (await ctx.auth()).login_exchange
     except Skip as exc:
         note = f" (no login: {exc.reason})"
     else:
-        note = ""
+        note = f" (the login {logged_in.method} {urlsplit(logged_in.url).path} included)"
     seen: dict[str, tuple[SetCookie, Exchange]] = {}
     for ex in list(ctx.http.exchanges):
         for raw in ex.header_all("set-cookie"):
@@ -323,6 +324,10 @@ async def cookies(ctx: Context) -> list[Finding]:
                 continue
             seen.setdefault(c.name, (c, ex))
     auth_like = {n: v for n, v in seen.items() if AUTH_COOKIE_RE.search(n)}
+    if not auth_like and logged_in is None:
+        # session cookies are set by a login: without one, their absence proves nothing
+        raise Skip(f"no session or auth cookie seen and no login observed{note}: cookie "
+                   "attributes not verified")
     if not auth_like:
         if not seen:
             return [passed(f"no response captured during the audit set a cookie{note}")]

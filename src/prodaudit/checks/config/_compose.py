@@ -1,0 +1,99 @@
+"""The Compose projects as the compose rules (CFG-150–169) walk them: which projects, which
+services a plain ``docker compose up`` starts, their roles, published ports. Not a check module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prodaudit.checks.api import Context, Finding, Skip, errored, passed
+from prodaudit.product.compose import ComposeProject, compose_projects
+from prodaudit.product.interpolation import interpolate
+from prodaudit.product.services import Service, project_services
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def projects(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
+    """Projects with services (Skip without any Compose file) and an ERROR finding per file
+    that did not parse."""
+    found = compose_projects(ctx)
+    if not found:
+        raise Skip("no Compose file in the repository (compose.yaml, docker-compose.yml ...)")
+    errs = [errored(f"{f.path}:{f.error[0]}: {f.error[1]}",
+                    location=f"{f.path}:{f.error[0]}" if f.error[0] else f.path)
+            for p in found for f in p.files if f.error]
+    return [p for p in found if p.services], errs
+
+
+def operational(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
+    """The projects that run in production: development-only ones are left out (Skip naming
+    why when nothing else is left)."""
+    found, errs = projects(ctx)
+    prod = [p for p in found if not p.dev_only]
+    if found and not prod:
+        raise Skip("only development-only Compose projects: "
+                   + "; ".join(f"{p.name}: {p.dev_only}" for p in found))
+    return prod, errs
+
+
+def active(svc: dict[str, Any]) -> bool:
+    """Started by a plain ``docker compose up`` (no ``profiles:``)."""
+    return not svc.get("profiles")
+
+
+def active_services(
+    found: list[ComposeProject],
+) -> Iterator[tuple[ComposeProject, str, dict[str, Any]]]:
+    """(project, name, service) of every service a plain ``docker compose up`` starts."""
+    for p in found:
+        for name, svc in p.services.items():
+            if active(svc):
+                yield p, name, svc
+
+
+def roles(ctx: Context, p: ComposeProject) -> dict[str, Service]:
+    """Service name → the product model's service (its ``role``: database, cache, admin …)."""
+    return {s.name: s for s in project_services(ctx, p)}
+
+
+def image(ctx: Context, svc: dict[str, Any]) -> str:
+    return interpolate(str(svc.get("image") or ""), ctx.profile_env, missing=True)
+
+
+def done(out: list[Finding], message: str) -> list[Finding]:
+    if not any(f.status.value in ("fail", "error", "warn") for f in out):
+        out.append(passed(message))
+    return out
+
+
+def published(port: Any) -> tuple[str, str] | None:
+    """(host_ip, published) of a port entry, or None when nothing is published."""
+    if isinstance(port, dict):
+        if port.get("published") in (None, ""):
+            return None
+        return str(port.get("host_ip") or ""), str(port["published"])
+    s = str(port).split("/", 1)[0]
+    if s.startswith("["):  # [::1]:5432:5432
+        host, _, rest = s[1:].partition("]:")
+        return host, rest.split(":")[0]
+    parts = s.split(":")
+    if len(parts) == 1:
+        return None  # container port only: ephemeral host port on all interfaces
+    if len(parts) == 2:
+        return "", parts[0]
+    return ":".join(parts[:-2]), parts[-2]
+
+
+def public_ports(ctx: Context, svc: dict[str, Any]) -> Iterator[tuple[int, Any, str]]:
+    """(index, entry, host address) of every ``ports:`` entry published on all interfaces (a
+    bare container port gets a random host port on all interfaces)."""
+    for i, port in enumerate(svc.get("ports") or []):
+        pub = published(port)
+        if pub is None and not isinstance(port, dict):
+            pub = ("", "random")
+        if pub is None:
+            continue
+        host = interpolate(pub[0], ctx.profile_env)
+        if host not in LOOPBACK:
+            yield i, port, host or "all interfaces"

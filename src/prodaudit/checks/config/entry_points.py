@@ -1,0 +1,93 @@
+"""CFG-031: production entry points run no development server, auto-reload or debug logging —
+judged where the process is started (Dockerfile ``CMD``/``ENTRYPOINT``, Compose ``command:``,
+Procfile, start scripts) and followed into what they run (shell scripts, ``package.json``
+scripts, Python scripts, gunicorn's configuration file)."""
+
+from __future__ import annotations
+
+from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.product.entrypoints import EntryPoint, dev_calls, entry_points, gunicorn_reload
+from prodaudit.product.envgraph import python_source_file
+from prodaudit.redact import quote_line
+
+GUNICORN_CONFS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn.config.py")
+
+
+def _production_like(ctx: Context) -> None:
+    if ctx.cfg.profile == "development":
+        raise Skip("development profile: production settings not applicable")
+
+
+def _entry_findings(ep: EntryPoint, reported: set[str]) -> list[Finding]:
+    out = []
+    for hit in ep.hits:
+        via = f" (via {hit.where})" if hit.where else ""
+        if hit.kind == "gunicorn":
+            if hit.where not in reported:  # the configuration line is what a reviewer changes
+                reported.add(hit.where)
+                out.append(failed(f"gunicorn configuration: {hit.what} (started by {ep.source} at "
+                                  f"{ep.location})", location=hit.where,
+                                  evidence=quote_line(ep.command)))
+            continue
+        what = "runs with debug logging" if hit.kind == "debug-log" else \
+            "runs a development server or auto-reload"
+        key = f"{ep.location}|{hit.what}"
+        if key in reported:
+            continue
+        reported.add(key)
+        out.append(failed(f"{ep.source} {what} ({hit.what}){via}", location=ep.location,
+                          evidence=quote_line(ep.command)))
+    return out
+
+
+@check("CFG-031", "Production entry points run no dev server, auto-reload or debug logging",
+       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "3.1.3"),
+       references=("CWE-489",))
+def entry_points_check(ctx: Context) -> list[Finding]:
+    """Dockerfile ``CMD``/``ENTRYPOINT`` (exec form read as words), Compose ``command:``/
+    ``entrypoint:`` (development-only projects excepted), Procfiles and start scripts start no
+    development server or reloader (``--reload``, ``fastapi dev``, ``flask run``, ``manage.py
+    runserver``, ``npm run dev``, ``react-scripts start``, ``ng serve``, ``nodemon`` …) and no
+    debug logging (``--log-level debug``, ``celery … --loglevel=DEBUG``). What they run is
+    followed one step: the shell script (``ENTRYPOINT ["/bin/bash", "/app/run.sh"]``), the
+    ``package.json`` script behind ``npm start``, the Python script behind ``python
+    app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's configuration file (``reload =
+    True``, reported at its line). Findings are reported where the process is started (the
+    followed file in the evidence). Python code anywhere has no ``app.run(debug=True)``,
+    ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)`` (reported at the call).
+
+    Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
+    framework development servers are single-threaded, unhardened and often expose debuggers;
+    debug logging writes request data and task arguments to the logs.
+
+    Remediation: run ``uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers N`` (or gunicorn
+    with uvicorn workers) without ``--reload``; serve the frontend's built ``dist/`` with a
+    static server; log at INFO in production.
+    """
+    _production_like(ctx)
+    out: list[Finding] = []
+    reported: set[str] = set()
+    eps = entry_points(ctx)
+    for ep in eps:
+        out += _entry_findings(ep, reported)
+    followed = {f for ep in eps for f in ep.followed}
+    looked = len(eps)
+    for rel in ctx.files.files:
+        name = rel.rsplit("/", 1)[-1].lower()
+        if name in GUNICORN_CONFS and rel not in followed:
+            looked += 1
+            for line, what in gunicorn_reload(ctx.read(rel) or ""):
+                out.append(failed(f"gunicorn configuration: {what}", location=f"{rel}:{line}"))
+        elif python_source_file(rel):
+            src = ctx.read(rel)
+            if src and ".run(" in src:
+                for lineno, what in dev_calls(src):
+                    looked += 1
+                    out.append(failed(what, location=f"{rel}:{lineno}"))
+    if not looked and not out:
+        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
+                   "start script)")
+    if not out:
+        out.append(passed(f"{looked} entry point(s) checked: no dev server, auto-reload or debug "
+                          "logging"))
+    return out

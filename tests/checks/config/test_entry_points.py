@@ -1,0 +1,77 @@
+"""CFG-031 follows entry points into what they run; CFG-111 development switches in the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfg_helpers import describe, fails, res, run_cfg, write
+
+from prodaudit.model import Status
+
+
+def test_entry_points_are_followed(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        # ENTRYPOINT runs a script whose `npm start` is react-scripts' dev server
+        "frontend/Dockerfile": "FROM node:20-alpine\nWORKDIR /app\nCOPY . /app\n"
+                               "ENTRYPOINT [\"/bin/bash\", \"/app/run.sh\"]\nCMD [\"start\"]\n",
+        "frontend/run.sh": "#!/bin/bash\ncase $1 in\n  start)\n    npm start | cat\n    ;;\nesac\n",
+        "frontend/package.json": '{"scripts": {"start": "react-scripts start", '
+                                 '"build": "react-scripts build"}}\n',
+        # compose runs a Python script that starts uvicorn with reload
+        "backend/Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n",
+        "backend/app/main.py": "import uvicorn\n\nif __name__ == '__main__':\n"
+                               "    uvicorn.run('main:app', host='0.0.0.0', reload=True)\n",
+        "compose.yaml": "services:\n  frontend:\n    build: ./frontend\n  backend:\n"
+                        "    build: ./backend\n    command: python app/main.py\n  worker:\n"
+                        "    build: ./backend\n    command: celery -A app worker --loglevel=DEBUG\n",
+        # gunicorn reads its configuration file from the working directory
+        "api/Dockerfile": "FROM python:3.12-slim\nCOPY . /code\n"
+                          "ENTRYPOINT [\"gunicorn\", \"api:create_app()\"]\n",
+        "api/gunicorn.conf.py": "import os\n\nbind = '0.0.0.0:8000'\n"
+                                "if not os.getenv('PRODUCTION'):\n    reload = True\n",
+        # exec form: the words are read, not the JSON punctuation
+        "django/Dockerfile": "FROM python:3.12-slim\n"
+                             "CMD [\"python\", \"manage.py\", \"runserver\", \"0.0.0.0:8000\"]\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.FAIL, describe(r)
+    by_loc = {f.location: f.message for f in fails(r)}
+    assert set(by_loc) == {"frontend/Dockerfile:4", "compose.yaml:6", "compose.yaml:9",
+                           "backend/app/main.py:4", "api/gunicorn.conf.py:5",
+                           "django/Dockerfile:2"}, describe(r)
+    assert "react-scripts start" in by_loc["frontend/Dockerfile:4"]
+    assert "via frontend/package.json:1" in by_loc["frontend/Dockerfile:4"]
+    assert "via backend/app/main.py:4" in by_loc["compose.yaml:6"]
+    assert "debug logging" in by_loc["compose.yaml:9"]
+    assert "reload = True when not os.getenv('PRODUCTION')" in by_loc["api/gunicorn.conf.py:5"]
+    assert "manage.py runserver" in by_loc["django/Dockerfile:2"]
+    assert "frontend/run.sh" not in " ".join(by_loc)  # reported once, where it is started
+
+
+def test_production_entry_points_pass(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\nCMD [\"./boot.sh\"]\n",
+        "boot.sh": "#!/bin/sh\nalembic upgrade head\nexec gunicorn -b :5000 app:app\n",
+        "frontend/package.json": '{"scripts": {"start": "node server.js"}}\n',
+        "Procfile": "web: npm start --prefix frontend\n",
+        "run.py": "from aiohttp import web\nweb.run_app(app, host='0.0.0.0')\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_development_switches_baked_into_images(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "Dockerfile": "FROM node:20 AS build\nENV NODE_ENV=development\nRUN npm ci\n"
+                      "FROM python:3.12-slim\nENV PYTHONUNBUFFERED 1\nENV FLASK_ENV production\n"
+                      "ENV DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings.local\n"
+                      "COPY --from=build /dist /app/static\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-111"]), "CFG-111")
+    assert r.status is Status.FAIL, describe(r)
+    assert {f.location for f in fails(r)} == {"Dockerfile:7"}  # not the builder's NODE_ENV
+    assert {f.message.split("bakes ")[1] for f in fails(r)} == {
+        "debug mode into the image", "development settings into the image"}
+    (repo / "Dockerfile").write_text("FROM python:3.12-slim\nENV FLASK_ENV production\n",
+                                     encoding="utf-8")
+    assert res(run_cfg(repo, tmp_path, only=["CFG-111"]), "CFG-111").status is Status.PASS

@@ -1,0 +1,125 @@
+"""FileIndex: nothing outside the repository is walked or read (file and directory links, with
+and without git, and by path), and Python sources are decoded with their PEP 263 declaration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from prodaudit.files import FileIndex
+
+SECRET = "OUTSIDE-CONTENT-7f3a9c"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, timeout=60)
+
+
+def linked_repo(tmp_path: Path, git: bool) -> tuple[Path, Path]:
+    """A repository with links to an outside file, an outside directory and an inside file."""
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.txt").write_text(f"TOKEN = '{SECRET}'\n")
+    (outside / "dir" / "settings.py").write_text(f"PASSWORD = '{SECRET}'\n")
+    repo = tmp_path / "repo"
+    (repo / "dist").mkdir(parents=True)
+    (repo / "app.py").write_text("print('hello')\n")
+    (repo / "leak.py").symlink_to("../outside/secret.txt")
+    (repo / "shared").symlink_to(outside / "dir")
+    (repo / "dist" / "bundle.js").symlink_to(outside / "secret.txt")  # built assets are walked
+    (repo / "alias.py").symlink_to("app.py")  # inside: fine
+    if git:
+        _git(repo, "init", "-q")
+        _git(repo, "add", "app.py", "leak.py", "shared", "alias.py")
+    return repo, outside
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_links_that_leave_the_repository_are_recorded_not_indexed(tmp_path: Path, git: bool) -> None:
+    repo, outside = linked_repo(tmp_path, git)
+    idx = FileIndex.build(repo)
+    assert idx.git is git
+    assert "app.py" in idx.files and "alias.py" in idx.files
+    assert not any(f.startswith(("leak.py", "shared", "dist/bundle.js")) for f in idx.files), idx.files
+    assert sorted(idx.outside_links) == sorted([
+        ("dist/bundle.js", str((outside / "secret.txt").resolve())),
+        ("leak.py", str((outside / "secret.txt").resolve())),
+        ("shared", str((outside / "dir").resolve())),
+    ])
+    for rel in idx.files:
+        assert SECRET not in (idx.read_text(rel) or "")
+
+
+@pytest.mark.parametrize(("rel", "link"), [
+    ("leak.py", "leak.py"), ("shared/settings.py", "shared"), ("dist/bundle.js", "dist/bundle.js"),
+    ("shared/../shared/settings.py", "shared"),
+])
+def test_read_text_refuses_a_path_that_resolves_outside(tmp_path: Path, rel: str, link: str) -> None:
+    repo, _ = linked_repo(tmp_path, git=False)
+    idx = FileIndex.build(repo)
+    idx.outside_links.clear()
+    assert idx.read_text(rel) is None
+    assert idx.problems == []  # not a read error: a link that leaves, reported by CFG-080
+    assert [name for name, _ in idx.outside_links] == [link]
+
+
+def test_read_text_of_an_inside_link_is_allowed(tmp_path: Path) -> None:
+    repo, _ = linked_repo(tmp_path, git=False)
+    assert FileIndex.build(repo).read_text("alias.py") == "print('hello')\n"
+
+
+def test_repository_given_through_a_link_is_still_readable(tmp_path: Path) -> None:
+    repo, _ = linked_repo(tmp_path, git=False)
+    via = tmp_path / "via"
+    via.symlink_to(repo)
+    idx = FileIndex.build(via)
+    assert idx.read_text("app.py") == "print('hello')\n"
+    assert {link for link, _ in idx.outside_links} == {"leak.py", "shared", "dist/bundle.js"}
+
+
+@pytest.mark.parametrize(("declaration", "codec", "text"), [
+    ("# -*- coding: latin-1 -*-", "latin-1", "NAME = 'Müller café'"),
+    ("# vim: set fileencoding=cp1252 :", "cp1252", "QUOTE = '“smart” – dash €'"),
+    ("#!/usr/bin/env python\n# coding=koi8-r", "koi8-r", "GREETING = 'Привет'"),
+])
+def test_pep263_declaration_is_honoured(tmp_path: Path, declaration: str, codec: str,
+                                        text: str) -> None:
+    (tmp_path / "legacy.py").write_bytes(f"{declaration}\n{text}\n".encode(codec))
+    idx = FileIndex.build(tmp_path)
+    assert idx.read_text("legacy.py") == f"{declaration}\n{text}\n"
+    assert idx.problems == []  # no false "not UTF-8"
+
+
+def test_undeclared_non_utf8_and_a_lying_declaration_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_bytes("NAME = 'Müller'\n".encode("latin-1"))
+    (tmp_path / "lying.py").write_bytes(b"# coding: ascii\nNAME = 'M\xc3\xbcller'\n")
+    (tmp_path / "unknown.py").write_bytes(b"# coding: klingon\nX = 1\n")
+    (tmp_path / "notes.txt").write_bytes("# coding: latin-1\nMüller\n".encode("latin-1"))
+    idx = FileIndex.build(tmp_path)
+    for rel in ("plain.py", "lying.py", "unknown.py", "notes.txt"):
+        assert idx.read_text(rel) is not None
+    why = dict(idx.problems)
+    assert why["plain.py"].startswith("not UTF-8")
+    assert "ascii" in why["lying.py"]
+    assert "coding declaration" in why["unknown.py"]
+    assert why["notes.txt"].startswith("not UTF-8")  # PEP 263 is for Python sources only
+
+
+def test_utf8_bom_source_decodes(tmp_path: Path) -> None:
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbfX = '\xc3\xa9'\n")
+    idx = FileIndex.build(tmp_path)
+    assert idx.read_text("bom.py") == "X = 'é'\n"
+    assert idx.problems == []
+
+
+def test_git_listed_outside_link_is_not_followed_even_when_tracked(tmp_path: Path) -> None:
+    repo, outside = linked_repo(tmp_path, git=True)
+    listed = subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True,
+                            check=True, timeout=60).stdout.split()
+    assert "leak.py" in listed and "shared" in listed  # git tracks the links themselves
+    idx = FileIndex.build(repo)
+    assert "leak.py" not in idx.files
+    assert os.path.islink(repo / "leak.py")
