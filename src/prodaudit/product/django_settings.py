@@ -109,3 +109,25 @@ def _effective(rel: str, by_path: dict[str, list[Setting]],
             if target is not None and target != rel:
                 out.update(_effective(target, by_path, imports, paths, depth + 1))
     return out
+
+
+def unused_settings_modules(ctx: Context, settings_module: str | None) -> set[str]:
+    """Django settings modules a process running ``settings_module`` (dotted) never imports:
+    reads in them are not that process's requirements. Empty when it cannot be told."""
+    dj = django_settings(ctx)
+    if not settings_module or not dj.modules:
+        return set()
+    trees = dict(python_modules(ctx))
+    paths = set(trees)
+    start = _resolve(settings_module, paths)
+    if start is None:
+        return set()
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        rel = pending.pop()
+        if rel in seen or rel not in trees:
+            continue
+        seen.add(rel)
+        pending += [t for _, d in _star_imports(rel, trees[rel]) if (t := _resolve(d, paths))]
+    return set(dj.modules) - seen

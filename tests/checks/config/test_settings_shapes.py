@@ -252,3 +252,24 @@ def test_sql_fixture_seeding_accounts(tmp_path: Path) -> None:
     assert [(f.location, f.status) for f in r.findings] == [
         ("migrations/001-fixtures.sql:4", Status.FAIL)], describe(r)
     assert "2 account(s)" in r.findings[0].message
+
+
+def test_compose_wiring_follows_the_django_settings_module(tmp_path: Path) -> None:
+    files = {
+        "config/env.py": "import environ\nenv = environ.Env()\n",
+        "config/django/base.py": ('from config.env import env\nINSTALLED_APPS = []\n'
+                                  'DATABASES = {"default": env.db("DATABASE_URL")}\n'),
+        "config/django/production.py": ('from config.env import env\nfrom .base import *\n'
+                                        'SECRET_KEY = env("SECRET_KEY")\n'),
+        "config/wsgi.py": ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", '
+                           '"config.django.base")\n'),
+        "docker-compose.yml": ("services:\n  web:\n    build: .\n    environment:\n"
+                               "      - DATABASE_URL=postgres://db/app\n"),
+    }
+    repo = repo_of(tmp_path, files)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert r.status is Status.PASS, describe(r)  # production.py is not what the service runs
+    files["docker-compose.yml"] += "      - DJANGO_SETTINGS_MODULE=config.django.production\n"
+    prod = repo_of(tmp_path, files, "prod")
+    r2 = res(run_cfg(prod, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert [f.location for f in fails(r2)] == ["config/django/production.py:3"], describe(r2)

@@ -22,6 +22,7 @@ from prodaudit.checks.api import (
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.deploy_paths import other_production_deployment
+from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph
@@ -260,6 +261,9 @@ def compose_wiring(ctx: Context) -> list[Finding]:
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
     the container through ``environment:``, ``env_file:`` or the Dockerfile.
 
+    Reads in Django settings modules the services do not run (``production.py`` when their
+    ``DJANGO_SETTINGS_MODULE`` is the base module) are not their requirements.
+
     A variable wired under a misspelt name is silently ignored (the code falls back to its
     default); a required variable never passed to the container crashes it at startup.
 
@@ -307,10 +311,12 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                                       f"{p.note}",
                                       location=p.loc("services", sname, "environment", name)))
         contexts = [c for _, c in app.values()]
+        unused = unused_settings_modules(ctx, _settings_module(g, app))
         if not has_env_file:
             for v in sorted(g.vars.values(), key=lambda x: x.name):
                 needed = not _runtime(v.name) and any(
                     not r.has_default and r.kind != "frontend" and not r.conditional
+                    and r.path not in unused
                     and any(r.path.startswith(c) for c in contexts) for r in v.reads)
                 if needed and v.name not in passed_names and not _set_in_image(v):
                     out.append(failed(f"{v.name} is required by the code but no built service "
@@ -321,6 +327,19 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
                               f"environment{extra} match what the code reads{p.note}"))
     return out
+
+
+def _settings_module(g: EnvGraph, app: dict[str, tuple[dict[str, Any], str]]) -> str | None:
+    """The Django settings module the built services run: their ``DJANGO_SETTINGS_MODULE``,
+    else the default the code sets (``os.environ.setdefault`` in wsgi/manage.py)."""
+    for svc, _ in app.values():
+        value = service_env(svc).get("DJANGO_SETTINGS_MODULE")
+        if value:
+            return str(value)
+    var = g.vars.get("DJANGO_SETTINGS_MODULE")
+    defaults = sorted({val for path, _, val in (var.set_in if var else []) if val
+                       and path.endswith(".py")})
+    return defaults[0] if len(defaults) == 1 else None
 
 
 def _build_context(compose_path: str, build: object) -> str | None:
