@@ -71,6 +71,27 @@ def placeholder_reason(value: str) -> str | None:
     return None
 
 
+_MARKUP_DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc")
+_SELF_DESCRIBING_RE = re.compile(
+    r"pass|pwd|secret|secure|test|example|sample|demo|dummy|staging|production", re.I)
+
+
+def is_markup_doc(rel: str) -> bool:
+    """A documentation page (Markdown, reStructuredText, AsciiDoc), not code or configuration."""
+    return rel.lower().endswith(_MARKUP_DOC_SUFFIXES)
+
+
+def documented_example(rel: str, value: str) -> str | None:
+    """Why a password people choose, written in a documentation page, is an illustration rather
+    than a credential: it spells out its own role (``SecurePassword123!``,
+    ``complex_staging_password_123!``, ``test_pass``), or None. Code, configuration and env files
+    are never excused this way, nor are generated tokens (they are random, not words)."""
+    if not is_markup_doc(rel):
+        return None
+    m = _SELF_DESCRIBING_RE.search(value)
+    return f"an example in documentation (the value says {m.group(0).lower()!r})" if m else None
+
+
 def shannon_bits_per_char(value: str) -> float:
     if not value:
         return 0.0

@@ -166,3 +166,36 @@ def test_tracked_env_file_in_git(tmp_path: Path) -> None:
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
     assert r2.status is Status.FAIL and fails(r2)[0].location == ".env:1", describe(r2)
     assert "tracked" in fails(r2)[0].message
+
+
+def test_documentation_examples_of_chosen_passwords_are_not_credentials() -> None:
+    """A password written in a documentation page that names its own role is an illustration;
+    the same value in code, and a random value in the same page, are still found."""
+    pw = rand(14)
+    doc = ('POSTGRES_PASSWORD="complex_staging_password_123!"\n'
+           '    password="SecurePassword123!"\n'
+           'TEST_DATABASE_URL = "postgresql+asyncpg://test_user:test_pass@localhost:5432/t"\n'
+           f'ADMIN_PASSWORD="{pw}9!"\n'
+           f'DATABASE_URL = "postgresql://app:{pw}@db.internal:5432/app"\n')
+    hits, _ = scan_text("docs/guide/configuration.md", doc, "prodaudit: allow")
+    assert sorted((h.rule, h.line) for h in hits) == [
+        ("high-entropy-assignment", 4), ("url-password", 5)]
+    in_code, _ = scan_text("app/settings.py", doc, "prodaudit: allow")
+    assert sorted(h.line for h in in_code) == [1, 2, 3, 4, 5]
+
+
+def test_documentation_example_passes_but_real_password_in_docs_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    guide = repo / "docs/deploy-guide.md"
+    guide.parent.mkdir(exist_ok=True)
+    guide.write_text('# Deploy\n\n```\nPOSTGRES_PASSWORD="ultra_secure_production_password_789!"\n'
+                     "```\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
+    real = rand(20) + "7#"
+    guide.write_text(f'# Deploy\n\n```\nPOSTGRES_PASSWORD="{real}"\n```\n', encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r2 = res(run, "CFG-040")
+    assert r2.status is Status.FAIL, describe(r2)
+    assert [f.location for f in fails(r2)] == ["docs/deploy-guide.md:4"]
+    assert real not in run_text(run)

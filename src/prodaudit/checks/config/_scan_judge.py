@@ -26,7 +26,7 @@ from prodaudit.checks.config._scan_rules import (
     password_name,
     random_value,
 )
-from prodaudit.product.secretvalues import placeholder_reason
+from prodaudit.product.secretvalues import documented_example, placeholder_reason
 from prodaudit.redact import quote_window
 
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_]*$")
@@ -131,7 +131,8 @@ class _Judgement:
                     break
                 if rule.id == "url-password":
                     pw = m.group(1)
-                    if URL_PLACEHOLDER_PW.match(pw) or placeholder_reason(pw):
+                    if (URL_PLACEHOLDER_PW.match(pw) or placeholder_reason(pw)
+                            or documented_example(self.rel, pw)):
                         continue
                 found = found or not allowed
                 self.add(ln, rule, rule.title, m, allowed)
@@ -139,7 +140,10 @@ class _Judgement:
             return  # a known format on this line: no entropy guess next to it
         for m in _ENTROPY.compiled.finditer(text, start, end):
             name = _entropy_name(text, m)
-            if credential_name(name) and random_value(m.group(1), password_name(name)) is None:
+            chosen = password_name(name)
+            if chosen and documented_example(self.rel, m.group(1)):
+                continue
+            if credential_name(name) and random_value(m.group(1), chosen) is None:
                 self.add(ln, _ENTROPY, f"high-entropy value assigned to {name}", m, allowed)
 
 

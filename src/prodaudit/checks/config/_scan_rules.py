@@ -203,9 +203,10 @@ def rules_version() -> str:
     """Changes whenever a rule or the code that judges them changes: the cache key's second half."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("_scan_rules.py", "_scan_judge.py", "_scan_engine.py", "secretvalues.py"):
+    for path in (here / "_scan_rules.py", here / "_scan_judge.py", here / "_scan_engine.py",
+                 here.parents[1] / "product" / "secretvalues.py"):
         try:
-            h.update((here / name).read_bytes())
+            h.update(path.read_bytes())
         except OSError:  # an installed copy without sources: the rules themselves still count
             h.update(repr(RULES).encode())
     h.update((Path(__file__).resolve().parents[2] / "redact.py").read_bytes())
