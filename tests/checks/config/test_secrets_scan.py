@@ -199,3 +199,34 @@ def test_documentation_example_passes_but_real_password_in_docs_fails(tmp_path: 
     assert r2.status is Status.FAIL, describe(r2)
     assert [f.location for f in fails(r2)] == ["docs/deploy-guide.md:4"]
     assert real not in run_text(run)
+
+
+def test_unquoted_values_in_plain_configuration_files() -> None:
+    """YAML, INI and text files write values without quotes: a random one assigned to a
+    secret-named key is found there, never in code (where an unquoted value is an expression)."""
+    key = rand(60)
+    cred = f"client-id:{rand(20)}\nclient-secret: {key}\n"
+    hits, _ = scan_text("api/client_cred.txt", cred, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("high-entropy-assignment", 2)]
+    assert key not in hits[0].excerpt
+    yaml_text = (f"auth:\n  client_secret: {key}  # production\n"
+                 "  password: ${DB_PASSWORD}\n  api_token: correct-horse-battery-staple-2024\n"
+                 f"  signing_key: {rand(20)}\n")
+    assert [h.line for h in scan_text("deploy/app.yaml", yaml_text, "prodaudit: allow")[0]] == [2]
+    for rel in ("api/settings.py", "deploy/app.example.yaml", "docs/setup.md"):
+        assert scan_text(rel, cred, "prodaudit: allow")[0] == [], rel
+
+
+def test_committed_credential_text_file_fails_and_example_passes(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    key = rand(64)
+    (repo / "backend/client_cred.example.txt").write_text(f"client-secret: {key}\n",
+                                                          encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "backend/client_cred.txt").write_text(f"client-id:{rand(20)}\nclient-secret: {key}\n",
+                                                  encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r2 = res(run, "CFG-040")
+    assert [f.location for f in fails(r2)] == ["backend/client_cred.txt:2"], describe(r2)
+    assert key not in run_text(run)

@@ -107,6 +107,36 @@ def _entropy_name(text: str, m: re.Match[str]) -> str:
     return (tail.group(0) if tail else "") + head
 
 
+_QUOTES = "\"'`"
+_PLAIN_CONFIG_SUFFIXES = (".txt", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".cnf", ".toml",
+                          ".properties")
+_UNQUOTED_MIN = 24
+
+
+def plain_config(rel: str) -> bool:
+    """A configuration or text file where values are written without quotes (not code, not an
+    env file — CFG-042 judges those — and not an example or template)."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    return name.endswith(_PLAIN_CONFIG_SUFFIXES) and not re.search(
+        r"example|sample|template|dist\.|\.env", name)
+
+
+def _quoted(rel: str, text: str, m: re.Match[str]) -> bool | None:
+    """Whether the entropy match's value is quoted (True), a whole unquoted value worth judging
+    (False: plain configuration files only, 24+ characters up to the end of the line or a
+    comment), or neither (None: a quoted value cut at a space, an unquoted value in code)."""
+    s, e = m.span(1)
+    before = text[s - 1] if s else ""
+    after = text[e] if e < len(text) else ""
+    if before and before in _QUOTES:
+        return True if after == before else None
+    if (after and after in _QUOTES) or e - s < _UNQUOTED_MIN or not plain_config(rel):
+        return None
+    eol = text.find("\n", e)
+    rest = text[e:len(text) if eol < 0 else eol].strip()
+    return None if rest and not rest.startswith("#") else False
+
+
 class _Judgement:
     def __init__(self, rel: str, text: str, allow: str) -> None:
         self.rel, self.text, self.allow = rel, text, allow
@@ -139,8 +169,11 @@ class _Judgement:
         if found:
             return  # a known format on this line: no entropy guess next to it
         for m in _ENTROPY.compiled.finditer(text, start, end):
+            quoted = _quoted(self.rel, text, m)
+            if quoted is None:
+                continue
             name = _entropy_name(text, m)
-            chosen = password_name(name)
+            chosen = password_name(name) and quoted
             if chosen and documented_example(self.rel, m.group(1)):
                 continue
             if credential_name(name) and random_value(m.group(1), chosen) is None:
