@@ -230,3 +230,47 @@ def test_committed_credential_text_file_fails_and_example_passes(tmp_path: Path)
     r2 = res(run, "CFG-040")
     assert [f.location for f in fails(r2)] == ["backend/client_cred.txt:2"], describe(r2)
     assert key not in run_text(run)
+
+
+def _sqlite(path: Path, rows: bool) -> None:
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE auth_user (id INTEGER PRIMARY KEY, password TEXT)")
+    con.execute("CREATE TABLE oauth2_provider_accesstoken (id INTEGER PRIMARY KEY, token TEXT)")
+    con.execute("CREATE TABLE library_book (id INTEGER PRIMARY KEY, title TEXT)")
+    con.execute("INSERT INTO library_book (title) VALUES ('Dune')")
+    if rows:
+        con.execute("INSERT INTO auth_user (password) VALUES (?)", (HASH,))
+        con.execute("INSERT INTO oauth2_provider_accesstoken (token) VALUES (?)", (TOKEN,))
+    con.commit()
+    con.close()
+
+
+HASH = "pbkdf2_sha256$36000$" + rand(12) + "$" + rand(43)
+TOKEN = rand(30)
+
+
+def test_committed_populated_sqlite_database_fails(tmp_path: Path) -> None:
+    """A database whose account and token tables hold rows is a committed credential store; the
+    finding names the tables and never a value."""
+    repo = ref_copy(tmp_path)
+    _sqlite(repo / "backend/db.sqlite3", rows=True)
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r = res(run, "CFG-040")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert (f.location, f.rule) == ("backend/db.sqlite3", "committed-database")
+    assert "auth_user" in f.message and "oauth2_provider_accesstoken" in f.message
+    assert "library_book" not in f.evidence
+    text = run_text(run)
+    assert HASH not in text and TOKEN not in text
+
+
+def test_empty_or_data_only_sqlite_database_passes(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    _sqlite(repo / "backend/db.sqlite3", rows=False)
+    (repo / "backend/notes.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 1000)  # corrupt
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
