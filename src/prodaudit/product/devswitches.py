@@ -30,6 +30,8 @@ ENV_NAME_RE = re.compile(
     r"DEPLOY_ENV|RUN_MODE|APP_MODE|STAGE)$", re.I)
 DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing"})
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+#: SQLAlchemy engine factories whose ``echo=True`` logs statements with their parameters
+ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
 APP_CLASSES = frozenset({"Application", "FastAPI", "Starlette", "Quart", "Sanic", "Litestar",
                          "Flask", "Falcon", "App"})
 ENTRY_MODULES = ("wsgi.py", "asgi.py")
@@ -76,7 +78,7 @@ def dev_switches(ctx: Context) -> list[DevSwitch]:
     def build() -> list[DevSwitch]:
         out: list[DevSwitch] = []
         for module in py_index(ctx):
-            if "debug" in module.text:
+            if "debug" in module.text or "echo" in module.text:
                 for call in module.calls:
                     out += _constructor(module.rel, call)
             if module.ifs:
@@ -92,6 +94,13 @@ def dev_switches(ctx: Context) -> list[DevSwitch]:
 def _constructor(rel: str, node: ast.Call) -> list[DevSwitch]:
     f = node.func
     name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    if name in ENGINE_FACTORIES:
+        for kw in node.keywords:
+            if kw.arg == "echo" and isinstance(kw.value, ast.Constant) \
+                    and kw.value.value in (True, "debug"):
+                return [DevSwitch(rel, kw.value.lineno, f"{name}(echo={kw.value.value!r}): every "
+                                  "SQL statement is logged with its parameters", "constructor")]
+        return []
     if name not in APP_CLASSES:
         return []
     for kw in node.keywords:

@@ -273,3 +273,19 @@ def test_compose_wiring_follows_the_django_settings_module(tmp_path: Path) -> No
     prod = repo_of(tmp_path, files, "prod")
     r2 = res(run_cfg(prod, tmp_path, only=["CFG-004"]), "CFG-004")
     assert [f.location for f in fails(r2)] == ["config/django/production.py:3"], describe(r2)
+
+
+def test_sqlalchemy_engine_echo_logs_statements(tmp_path: Path) -> None:
+    """``create_engine(..., echo=True)`` logs every statement with its parameters: a debug
+    switch in production code; ``echo`` bound to a setting is not judged here."""
+    engine = ("from sqlalchemy import create_engine\n"
+              "from sqlalchemy.ext.asyncio import create_async_engine\n"
+              "engine = create_engine(\n    'sqlite:///app.db',\n    echo=True,\n)\n")
+    repo = repo_of(tmp_path, {"models/__init__.py": engine})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.FAIL, describe(r)
+    assert "echo=True" in problems(r)["models/__init__.py:5"], describe(r)
+    (repo / "models/__init__.py").write_text(
+        engine.replace("echo=True", "echo=settings.DEBUG") + "DEBUG = False\n", encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r2.status is Status.PASS, describe(r2)

@@ -41,7 +41,9 @@ def debug_off(ctx: Context) -> list[Finding]:
     or by the code default when neither sets them. Settings are read wherever they live (Django
     ``DEBUG = True`` or ``env.bool("DJANGO_DEBUG", default=True)``, Flask ``app.debug`` and
     config classes, pydantic and starlette settings); ``Application(debug=True)``-style
-    constructors count; so do *inverted* production switches (``if not
+    constructors count, and so does SQLAlchemy's ``create_engine(..., echo=True)`` (every
+    statement logged with its parameters: password hashes, tokens, personal data); so do
+    *inverted* production switches (``if not
     os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
     when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
     wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
@@ -119,7 +121,8 @@ def _dev_finding(val: Value, message: str, evidence: str) -> Finding:
 def _switch_finding(ctx: Context, sw: DevSwitch, what: str = "development behaviour"
                     ) -> Finding | None:
     if sw.kind != "inverted":
-        return failed(f"{sw.what}: debug mode in production", location=sw.loc)
+        suffix = "" if "echo=" in sw.what else ": debug mode in production"
+        return failed(f"{sw.what}{suffix}", location=sw.loc)
     sets = [v for name in sw.variables for v in deployment_sets(ctx, name) if v.value.strip()]
     if any(not v.source.startswith("infrastructure") for v in sets):
         return None  # the deployment (env file, Compose, Dockerfile) switches it off
