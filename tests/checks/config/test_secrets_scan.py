@@ -274,3 +274,35 @@ def test_empty_or_data_only_sqlite_database_passes(tmp_path: Path) -> None:
     (repo / "backend/notes.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 1000)  # corrupt
     r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
     assert r.status is Status.PASS, describe(r)
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    import base64
+
+    def seg(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{seg({'alg': 'HS256', 'typ': 'JWT'})}.{seg(claims)}.{rand(43)}"
+
+
+def test_expired_json_web_tokens_are_not_credentials() -> None:
+    """A token whose ``exp`` has passed (an example response in a README) is not reported; one
+    that is still valid, or has no ``exp``, is."""
+    import time
+
+    expired = _jwt({"user_id": 2, "exp": 1641825831})
+    valid = _jwt({"user_id": 2, "exp": int(time.time()) + 86400 * 365})
+    forever = _jwt({"user_id": 2})
+    text = f'{{"token": "{expired}"}}\n{{"token": "{valid}"}}\nAuthorization: Bearer {forever}\n'
+    hits, _ = scan_text("README.md", text, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("jwt", 2), ("jwt", 3)]
+
+
+def test_access_key_id_in_a_sigv4_credential_scope_is_not_a_key() -> None:
+    key_id = FAKES["aws-access-key"]()
+    text = (f"'x-amz-credential': '{key_id}/20220405/eu-central-1/s3/aws4_request',\n"
+            f"url = 'https://b.s3.amazonaws.com/k?X-Amz-Credential={key_id}%2F20240101%2F"
+            "us-east-1%2Fs3%2Faws4_request'\n"
+            f"AWS_ACCESS_KEY_ID = '{key_id}'\n")
+    hits, _ = scan_text("app/storage.py", text, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("aws-access-key", 3)]

@@ -10,8 +10,10 @@ service-account files, ``KEY:\\n  value`` in YAML).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,6 +28,8 @@ from prodaudit.checks.config._scan_rules import (
     password_name,
     random_value,
 )
+from prodaudit.errors import InputError
+from prodaudit.loaders import load_json
 from prodaudit.product.secretvalues import documented_example, placeholder_reason
 from prodaudit.redact import quote_window
 
@@ -107,6 +111,10 @@ def _entropy_name(text: str, m: re.Match[str]) -> str:
     return (tail.group(0) if tail else "") + head
 
 
+#: what follows the access key id in a SigV4 credential scope (``AKIA…/20220405/eu-central-1/
+#: s3/aws4_request``, as in presigned URLs and POST policies)
+_SIGV4_SCOPE_RE = re.compile(r"(/|%2F)\d{8}(/|%2F)[a-z0-9-]+(/|%2F)[a-z0-9-]+(/|%2F)aws4_request",
+                             re.I)
 _QUOTES = "\"'`"
 _PLAIN_CONFIG_SUFFIXES = (".txt", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".cnf", ".toml",
                           ".properties")
@@ -119,6 +127,23 @@ def plain_config(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1].lower()
     return name.endswith(_PLAIN_CONFIG_SUFFIXES) and not re.search(
         r"example|sample|template|dist\.|\.env", name)
+
+
+def expired_jwt(token: str, now: float | None = None) -> bool:
+    """A JSON Web Token whose ``exp`` claim has passed: an example response in documentation or a
+    fixture, no longer a credential (a token without ``exp`` or with an unreadable payload is
+    still one)."""
+    parts = token.split(".")
+    if len(parts) < 3:
+        return False
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = load_json(base64.urlsafe_b64decode(payload), "JWT payload", max_bytes=65536)
+    except (InputError, ValueError):
+        return False
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return isinstance(exp, int | float) and not isinstance(exp, bool) \
+        and exp < (time.time() if now is None else now)
 
 
 def _quoted(rel: str, text: str, m: re.Match[str]) -> bool | None:
@@ -159,6 +184,12 @@ class _Judgement:
             for m in rule.compiled.finditer(text, start, min(len(text), end + rule.extent)):
                 if m.start() > end:
                     break
+                if rule.id == "aws-access-key" and _SIGV4_SCOPE_RE.match(text, m.end()):
+                    found = True  # a signed request's credential scope: the id, never the key
+                    continue
+                if rule.id == "jwt" and expired_jwt(m.group(rule.group)):
+                    found = True  # a known format, excused: no entropy guess on it either
+                    continue
                 if rule.id == "url-password":
                     pw = m.group(1)
                     if (URL_PLACEHOLDER_PW.match(pw) or placeholder_reason(pw)
