@@ -63,3 +63,11 @@ def test_without_drf_skips(tmp_path: Path) -> None:
     repo = repo_of(tmp_path, {"proj/settings.py": 'INSTALLED_APPS = ["django.contrib.auth"]\n'})
     r = res(run_cfg(repo, tmp_path, only=["CFG-038"]), "CFG-038")
     assert r.status is Status.SKIP, describe(r)
+
+
+def test_drf_installed_without_settings_warns(tmp_path: Path) -> None:
+    apps = "".join(f'    "django.contrib.app{i}",\n' for i in range(12))
+    repo = repo_of(tmp_path, {"proj/settings.py": f'INSTALLED_APPS = [\n{apps}    "rest_framework",\n]\n'})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-038"]), "CFG-038")
+    assert r.status is Status.WARN, describe(r)
+    assert list(problems(r)) == ["proj/settings.py:1"], describe(r)

@@ -74,15 +74,16 @@ def drf_defaults(ctx: Context) -> list[Finding]:
         raise Skip("no Django settings module in the repository")
     rf = dj.effective.get("REST_FRAMEWORK")
     apps = dj.effective.get("INSTALLED_APPS")
-    drf_app = apps is not None and "rest_framework" in apps.expr
+    texts = [ctx.read(rel) or "" for rel in dj.modules]
+    drf_app = any(re.search(r"""["']rest_framework["']""", text) for text in texts)
     if rf is None and not drf_app:
         raise Skip(f"Django REST framework is not configured in {dj.production}")
     out: list[Finding] = []
     if rf is None:
-        assert apps is not None
         out.append(warned(
             "REST_FRAMEWORK is not set: DRF's defaults apply (AllowAny permissions, no "
-            "throttling) to every view that does not set its own", location=apps.loc,
+            "throttling) to every view that does not set its own",
+            location=apps.loc if apps else dj.production,
             evidence=f"rest_framework in INSTALLED_APPS; production settings {dj.production}"))
         return out
     entries = _entries(ctx, rf)
