@@ -17,6 +17,8 @@ EXPECTED_SKIP = {
     "CFG-063": "not verified",
     "CFG-064": "licenses.target_venv not set",
     "CFG-036": "no Django settings module",
+    "CFG-038": "no Django settings module",
+    "CFG-043": "no session cookie configured",
 }
 
 
