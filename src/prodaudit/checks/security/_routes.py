@@ -19,7 +19,7 @@ from prodaudit.auth import AuthSession
 from prodaudit.checks.api import Context, Exchange, NotSent, OpenAPIDoc, Skip
 from prodaudit.http import SETUP, Budget, probe_scope
 from prodaudit.llmdetect import words_of
-from prodaudit.openapi_fill import build_request
+from prodaudit.openapi_fill import build_request, param_value
 
 MAX_PAGES = 12  # pages fetched while following links
 MAX_INCLUDES = 8  # Django include prefixes whose own 404 page is fetched
@@ -101,6 +101,11 @@ def openapi_routes(doc: OpenAPIDoc) -> list[Route]:
         if req is None:
             continue
         path, query, _ = req
+        for p in op.parameters:  # optional query parameters are where searches live
+            name = str(p.get("name", ""))
+            if p.get("in") == "query" and name not in query:
+                value, _ = param_value(doc, p, {})
+                query[name] = "1" if value is None or isinstance(value, dict | list) else value
         values = _values_from(op.path, path)
         out.append(Route("GET", op.path, tuple(values.items()),
                          tuple((k, str(v)) for k, v in query.items()),

@@ -41,6 +41,7 @@ PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "mem
                           "profiles", "customer", "customers", "people", "person", "persons",
                           "author", "authors", "staff", "employee", "employees", "contact",
                           "contacts", "student", "students", "patient", "patients"})
+ME_WORDS = frozenset({"me", "whoami", "current", "self"})
 GUESSED_COLLECTIONS = ("users", "accounts", "members", "customers", "profiles")
 MAX_READS = 24
 SEVERITY = {"password": Severity.CRITICAL, "hash": Severity.HIGH, "secret": Severity.HIGH}
@@ -133,6 +134,24 @@ def _own_identities(ctx: Context) -> tuple[set[str], list[str]]:
     return names, passwords
 
 
+def _own(email: str, own: set[str]) -> bool:
+    """The audit account's own address: its user name, or the user name's address."""
+    low = email.lower()
+    return low in own or low.split("@", 1)[0] in own
+
+
+def _own_emails(exchanges: list[Exchange], own: set[str]) -> set[str]:
+    """Addresses the current-user endpoint shows the audit account (its own)."""
+    out = set(own)
+    for ex in exchanges:
+        if anonymous(ex) or not accepted(ex) or not words_of(urlsplit(ex.url).path) & ME_WORDS:
+            continue
+        body = json_body(ex)
+        if body is not None:
+            out |= {e.value.lower() for e in json_exposures(body) if e.kind == "email"}
+    return out
+
+
 def _exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
     """(rule, exposures) of one answer: sensitive fields, tokens outside authentication
     endpoints, e-mail addresses (anonymous: any account's; authenticated: other accounts')."""
@@ -145,8 +164,10 @@ def _exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
             groups[e.kind].append(e)
         elif e.kind == "token" and not auth_endpoint(ex):
             groups["token"].append(e)
-        elif e.kind == "email" and e.value.lower() not in own:
-            groups["email-anonymous" if anonymous(ex) else "email-other"].append(e)
+        elif e.kind == "email" and anonymous(ex):
+            groups["email-anonymous"].append(e)  # any account's, the audit account's included
+        elif e.kind == "email" and not _own(e.value, own):
+            groups["email-other"].append(e)
     out = list(groups.items())
     person = bool(words_of(urlsplit(ex.url).path) & PERSON_WORDS)
     return [(rule, es) for rule, es in out
@@ -208,7 +229,9 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     flagged: set[tuple[str, str]] = set()
     checked = 0
-    for ex in list(ctx.http.exchanges):  # the run's answers, these reads included
+    exchanges = list(ctx.http.exchanges)  # the run's answers, these reads included
+    own = _own_emails(exchanges, own)
+    for ex in exchanges:
         if not ex.usable or not accepted(ex) or ex.method == "HEAD":
             continue
         checked += 1
