@@ -5,6 +5,7 @@ page)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -134,3 +135,25 @@ def test_aiohttp_debug_traceback_through_a_search_form(tmp_path: Path) -> None:
     fail = next(f for f in of(r, Status.FAIL) if "stack trace" in f.message)
     assert fail.location.startswith(f"GET {url}/search?q=")
     assert "sqlite3.OperationalError" in fail.evidence
+
+
+def test_weak_signing_secret_from_the_repository_is_cracked_and_confirmed(
+        tmp_path: Path, account: None) -> None:
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    weak = "granite-peak-weak"
+    (repo / "app" / "config.py").write_text(
+        f'import os\n\nclass Config:\n    SECRET_KEY = os.environ.get("SECRET_KEY", "{weak}")\n',
+        encoding="utf-8")
+    with serve_app(leaky_api(False, weak)) as url:
+        run = audit_target(None, tmp_path, only=["SEC-005"], base_url=url, repo=repo)
+    r = result(run, "SEC-005")
+    assert r.status is Status.FAIL and r.findings[0].severity is Severity.CRITICAL, describe(r)
+    msg = r.findings[0].message
+    assert f"{len(weak)} characters, from a default in app/config.py:4" in msg
+    assert "accepted live" in msg
+    assert weak not in everything(r) and weak not in json.dumps(run.to_dict())
+    with serve_app(leaky_api(False, secrets.token_urlsafe(32))) as url:
+        run = audit_target(None, tmp_path / "strong", only=["SEC-005"], base_url=url, repo=repo)
+    ok = result(run, "SEC-005")
+    assert ok.status is Status.PASS and "repository defaults" in ok.findings[0].message

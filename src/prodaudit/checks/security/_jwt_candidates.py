@@ -31,10 +31,10 @@ QUOTED = r"""(?P<q>['"`])(?P<value>(?:(?!(?P=q)).){1,200})(?P=q)"""
 PATTERNS = (
     # SECRET_KEY = "x" · "secret_key": "x" · config["SECRET_KEY"] = "x" · secret_key: str = "x"
     # · secret_key="x" (keyword argument) · secret_key: "x" (YAML)
-    re.compile(rf"""(?i)(?P<name>{NAME})['"\]]?\s*(?::\s*[\w\[\]|., ]+?)?\s*(?:=|:|=>)\s*"""
+    re.compile(rf"""(?i)(?P<name>{NAME})['"\]]{{0,2}}\s*(?::\s*[\w\[\]|., ]+?)?\s*(?:=|:|=>)\s*"""
                rf"""[bru]?{QUOTED}"""),
     # SECRET_KEY = os.environ.get("SECRET_KEY", "x") · Field(default="x") · env("X", default="x")
-    re.compile(rf"""(?i)(?P<name>{NAME})['"\]]?\s*(?::\s*[\w\[\]|., ]+?)?\s*=\s*"""
+    re.compile(rf"""(?i)(?P<name>{NAME})['"\]]{{0,2}}\s*(?::\s*[\w\[\]|., ]+?)?\s*=\s*"""
                rf"""[\w.\[\]'"]+\((?P<args>[^()]{{0,300}})\)"""),
     # os.getenv("SECRET_KEY", "x") · config("JWT_SECRET", default="x") · setdefault(...)
     re.compile(rf"""(?i)\(\s*['"](?P<name>{NAME})['"]\s*,\s*(?:default\s*=\s*)?[bru]?{QUOTED}"""),

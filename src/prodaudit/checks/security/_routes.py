@@ -86,7 +86,8 @@ def safe_link(path: str) -> bool:
     """A same-origin link a crawler may follow: not an asset, nothing that ends the session or
     changes state on GET, not an authentication endpoint."""
     words = words_of(path)
-    return not ASSET_RE.search(path) and not (words & UNSAFE_WORDS) and not (words & AUTH_WORDS)
+    split = any({a, b} <= words for a in ("log", "sign") for b in ("out", "in", "up", "off"))
+    return not (ASSET_RE.search(path) or words & UNSAFE_WORDS or words & AUTH_WORDS or split)
 
 
 # ---- OpenAPI ------------------------------------------------------------------------------
