@@ -153,7 +153,24 @@ def flask_pages(*, debugger: bool, health: str, hits: list[str] | None = None) -
     @app.get("/")
     def index() -> str:
         return ('<!doctype html><html><body><a href="/notes/1">note</a>'
-                '<a href="/logout">logout</a><a href="/static/app.css">css</a></body></html>')
+                '<a href="/logout">logout</a><a href="/static/app.css">css</a>'
+                '<a href="/signup">sign up</a></body></html>')
+
+    db = _db()
+
+    @app.get("/signup")
+    def signup_page() -> str:
+        return ('<html><body><form method="post" action="/signup">'
+                '<input type="email" name="email"><input type="password" name="password">'
+                '<input type="password" name="code"></form></body></html>')
+
+    @app.post("/signup")
+    def signup() -> Any:
+        from flask import redirect, request
+
+        code = request.form.get("code", "")
+        db.execute(f"SELECT id FROM items WHERE name = '{code}'")  # noqa: S608 - a quote: 500
+        return redirect("/")
 
     @app.get("/logout")
     def logout() -> str:
@@ -204,7 +221,8 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 @contextmanager
 def aiohttp_pages() -> Iterator[str]:
     """An aiohttp app whose loop runs in debug mode (tracebacks in 500 answers): ``/`` links to
-    a GET search form, ``/search?q=`` formats the query into SQL."""
+    a GET search form, ``/search?q=`` formats the query into SQL, ``POST /`` is a login form
+    that reads its fields without checking they are there."""
     from aiohttp import web
 
     db = _db()
@@ -214,13 +232,18 @@ def aiohttp_pages() -> Iterator[str]:
                                  '<input name="q" value=""><input type="submit"></form>'
                                  "</body></html>", content_type="text/html")
 
+    async def login(request: web.Request) -> web.Response:
+        form = await request.post()
+        user = form["username"]  # a JSON body or missing fields: KeyError, a debug traceback
+        return web.Response(text=f"Invalid username or password for {user}")
+
     async def search(request: web.Request) -> web.Response:
         q = request.query.get("q", "")
         rows = db.execute(f"SELECT name FROM items WHERE name = '{q}'").fetchall()  # noqa: S608
         return web.Response(text=", ".join(r[0] for r in rows) or "no match")
 
     app = web.Application()
-    app.add_routes([web.get("/", index), web.get("/search", search)])
+    app.add_routes([web.get("/", index), web.post("/", login), web.get("/search", search)])
     port = free_port()
     loop = asyncio.new_event_loop()
     loop.set_debug(True)

@@ -54,9 +54,9 @@ def test_django_debug_404_patterns_become_path_templates() -> None:
 
 
 def test_crawler_never_follows_links_that_change_state() -> None:
-    assert safe_link("/notes/1") and safe_link("/search")
+    assert safe_link("/notes/1") and safe_link("/search") and safe_link("/signup")
     for path in ("/logout", "/auth/sign-out", "/users/1/delete", "/articles/2/approve",
-                 "/static/app.js", "/login", "/tasks/run"):
+                 "/static/app.js", "/log-off", "/tasks/run"):
         assert not safe_link(path), path
 
 

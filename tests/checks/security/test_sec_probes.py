@@ -157,3 +157,32 @@ def test_weak_signing_secret_from_the_repository_is_cracked_and_confirmed(
         run = audit_target(None, tmp_path / "strong", only=["SEC-005"], base_url=url, repo=repo)
     ok = result(run, "SEC-005")
     assert ok.status is Status.PASS and "repository defaults" in ok.findings[0].message
+
+
+def test_malformed_login_bodies_reveal_a_traceback(tmp_path: Path) -> None:
+    """No JSON operation to send bad bodies to: the configured login endpoint gets them, as two
+    failed logins (read-only)."""
+    pytest.importorskip("aiohttp")
+    with aiohttp_pages() as url:
+        run = audit_target(None, tmp_path, only=["SEC-070"], base_url=url,
+                           auth={"login_url": "/"})
+    r = result(run, "SEC-070")
+    fails = of(r, Status.FAIL)
+    assert {f.location for f in fails} == {f"POST {url}/"}, describe(r)
+    assert any("malformed JSON to the login endpoint" in f.message
+               and "Python traceback" in f.message for f in fails)
+    assert run.requests["by_method"].get("POST") == 2
+
+
+def test_post_forms_are_probed_only_with_mutations(tmp_path: Path) -> None:
+    with serve_wsgi(flask_pages(debugger=False, health="real")) as url:
+        run = audit_target(None, tmp_path, only=["SEC-074"], base_url=url)
+        r = result(run, "SEC-074")
+        assert r.status is Status.PASS and "POST /signup" in describe(r), describe(r)
+        assert run.requests["by_method"].get("POST", 0) == 0
+        run = audit_target(None, tmp_path / "m", only=["SEC-074"], base_url=url,
+                           allow_mutations=True)
+    r = result(run, "SEC-074")  # the quote breaks the SQL the code is built into: 302 -> 500
+    warn = next(f for f in of(r, Status.WARN) if "POST /signup" in f.message)
+    assert "a quote pair in 'code' turns HTTP 302 into 500" in warn.message
+    assert warn.location == f"POST {url}/signup"

@@ -84,10 +84,10 @@ class Routes:
 
 def safe_link(path: str) -> bool:
     """A same-origin link a crawler may follow: not an asset, nothing that ends the session or
-    changes state on GET, not an authentication endpoint."""
+    changes state on GET."""
     words = words_of(path)
-    split = any({a, b} <= words for a in ("log", "sign") for b in ("out", "in", "up", "off"))
-    return not (ASSET_RE.search(path) or words & UNSAFE_WORDS or words & AUTH_WORDS or split)
+    split = any({a, b} <= words for a in ("log", "sign") for b in ("out", "off"))
+    return not (ASSET_RE.search(path) or words & UNSAFE_WORDS or split)
 
 
 # ---- OpenAPI ------------------------------------------------------------------------------
@@ -199,20 +199,30 @@ def link_route(ctx: Context, url: str, auth: bool) -> Route | None:
 
 def form_route(ctx: Context, form: dict[str, Any], auth: bool) -> Route | None:
     """An HTML form as a route: GET forms put their fields in the query, POST forms in a form
-    body (sent only with --allow-mutations); forms with a password field are logins or sign-ups
-    and are left to the authentication checks."""
+    body (sent only with --allow-mutations). Fields keep the page's value, else a made-up one of
+    their type (a unique e-mail address, a random password)."""
     fields = [(n, v, t) for n, v, t in form["fields"] if t not in ("submit", "button", "image",
                                                                     "file", "reset")]
-    if not fields or any(t == "password" for _, _, t in fields):
+    if not fields:
         return None
     route = link_route(ctx, form["action"].split("?", 1)[0], auth)
-    if route is None:
+    if route is None or (form["method"] == "GET" and any(t == "password" for _, _, t in fields)):
         return None
-    values = tuple((n, v or ("1" if t in ("number", "range") else "prodaudit")) for n, v, t in fields)
+    values = tuple((n, v or _made_up(t)) for n, v, t in fields)
     if form["method"] == "GET":
         return Route("GET", route.template, route.path_values, values, auth=auth, source="form")
     return Route("POST", route.template, route.path_values, (), form=values, auth=auth,
                  source="form")
+
+
+def _made_up(kind: str) -> str:
+    if kind in ("number", "range"):
+        return "1"
+    if kind == "email":
+        return f"prodaudit-{secrets.token_hex(4)}@example.com"
+    if kind == "password":
+        return secrets.token_urlsafe(12) + "aA1!"
+    return "prodaudit"
 
 
 # ---- Django's DEBUG 404 page --------------------------------------------------------------
@@ -280,10 +290,12 @@ async def _crawl(ctx: Context, found: Routes, session: AuthSession | None) -> No
             continue
         seen.add(url)
         try:
-            ex = await ctx.http.get(url, headers=headers)
+            ex = await ctx.http.get(url, headers=headers, follow_redirects=True)
         except NotSent:
             continue
         fetched += 1
+        if not safe_link(urlsplit(ex.url).path):
+            continue  # redirected somewhere a crawler does not go
         if ex.status != 200 or ex.truncated:
             continue
         found.pages.append(ex)

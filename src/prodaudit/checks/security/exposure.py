@@ -68,9 +68,8 @@ SCHEMA_PATHS = ("/openapi.json", "/swagger.json", "/api/openapi.json")
 
 def leaks(text: str) -> list[str]:
     """The leak patterns and signatures (SQL errors, debug pages, stack traces) ``text`` shows."""
-    return [name for name, rx in LEAK_PATTERNS if rx.search(text)] + [
-        sig.name for sig, _ in matches(text)
-    ]
+    found = [name for name, rx in LEAK_PATTERNS if rx.search(text)]
+    return list(dict.fromkeys(found + [sig.name for sig, _ in matches(text)]))
 
 
 def excerpts(text: str) -> str:
@@ -124,7 +123,9 @@ def wrong_types(op: Operation) -> dict[str, Any]:
 )
 async def error_leakage(ctx: Context) -> list[Finding]:
     """Malformed JSON, wrongly typed fields, an oversized body (2.2 MB) and an unknown route get a
-    4xx answer whose body has no traceback, file path, SQL text or framework internals.
+    4xx answer whose body has no traceback, file path, SQL text, framework internals, SQL error or
+    debug page. Without a JSON operation that may be called, malformed JSON and an empty form go
+    to the configured login endpoint (``auth.login_url``) as two failed login attempts.
 
     Error pages that show internals hand an attacker the code layout, library versions and query
     shapes; a 5xx on bad input is also a robustness bug.
@@ -136,6 +137,8 @@ async def error_leakage(ctx: Context) -> list[Finding]:
     op, headers = await _body_target(ctx)
     not_sent = ctx.http.refusal(op.method, ctx.url(op.path)) if op is not None else None
     probes = await _send_probes(ctx, None if not_sent else op, headers)
+    if op is None or not_sent:  # the login endpoint takes bad bodies too, as failed logins
+        probes += await _login_probes(ctx)
     out = [f for label, ex in probes if (f := _judge_error_answer(label, ex)) is not None]
     if not_sent:  # the body probes are the heart of the check: not verified without them
         out.append(skipped(f"malformed, wrongly typed and oversized bodies: {not_sent}"))
@@ -148,6 +151,25 @@ async def error_leakage(ctx: Context) -> list[Finding]:
                 + ", ".join(str(ex.status) for _, ex in probes)
             )
         )
+    return out
+
+
+async def _login_probes(ctx: Context) -> list[tuple[str, Exchange]]:
+    """Malformed JSON and an empty form to the configured login endpoint (``auth.login_url``):
+    two failed login attempts, which a read-only audit sends like any login."""
+    if not ctx.cfg.auth.login_url:
+        return []
+    url = ctx.url(ctx.cfg.auth.login_url)
+    out: list[tuple[str, Exchange]] = []
+    for label, ctype, body in (
+        ("malformed JSON to the login endpoint", "application/json", b'{"prodaudit": '),
+        ("an empty form to the login endpoint", "application/x-www-form-urlencoded", b""),
+    ):
+        try:
+            out.append((label, await ctx.http.request("POST", url, content=body, login=True,
+                                                      headers={"Content-Type": ctype})))
+        except NotSent:
+            break  # excluded by the owner
     return out
 
 
@@ -227,7 +249,8 @@ def _judge_error_answer(label: str, ex: Exchange) -> Finding | None:
             evidence=ex.evidence(),
             severity=Severity.LOW,
         )
-    if not 400 <= ex.status < 500:
+    # a login form may redirect or re-render on a failed login: only leaks and 5xx count there
+    if not 400 <= ex.status < 500 and "login endpoint" not in label:
         return warned(
             f"{label}: HTTP {ex.status} (expected 4xx)",
             location=live_location(ex),

@@ -38,6 +38,7 @@ class _Probe:
     routes: int = 0
     params: int = 0
     not_probed: list[str] = field(default_factory=list)
+    forms_left: list[str] = field(default_factory=list)  # POST forms of a read-only audit
     unanswered: int = 0
     exercised: int = 0  # routes whose baseline got an ordinary answer (not 5xx, not nothing)
 
@@ -162,6 +163,9 @@ async def parameter_injection(ctx: Context) -> list[Finding]:
         if route.auth and session_headers is None:
             probe.not_probed.append(f"{route.key} (protected: {auth_note})")
             continue
+        if route.form is not None and not ctx.cfg.allow_mutations:
+            probe.forms_left.append(route.key)  # a form that posts is a write: out of scope
+            continue
         refusal = ctx.http.refusal(route.method, ctx.url(route.path()))
         if refusal:
             probe.not_probed.append(f"{route.key} ({refusal})")
@@ -188,10 +192,15 @@ def _summary(sources: list[str], probe: _Probe) -> list[Finding]:
         shown = "; ".join(probe.not_probed[:5]) + (" …" if len(probe.not_probed) > 5 else "")
         out.append(skipped(f"{len(probe.not_probed)} route(s) not probed: {shown}"))
     if not probe.findings and probe.exercised > 0:
+        forms = (f"; {len(probe.forms_left)} form(s) that post ({', '.join(probe.forms_left[:3])}) "
+                 "are probed only with --allow-mutations" if probe.forms_left else "")
         out.append(passed(
             f"{probe.sent} requests on {probe.params} parameter(s) of {probe.routes} route(s) "
             f"(from {'; '.join(sources)}): no SQL error, debug page or stack trace, and no 5xx "
-            "caused by the input"))
+            f"caused by the input{forms}"))
+    if not out and probe.forms_left and not probe.routes:
+        raise Skip(f"the only routes with parameters are forms that post "
+                   f"({', '.join(probe.forms_left[:3])}): probed only with --allow-mutations")
     if not out:
         raise Skip(f"no route answered its ordinary request with anything but a 5xx or nothing "
                    f"({probe.routes} tried): the parameters were never exercised")
