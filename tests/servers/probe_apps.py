@@ -264,3 +264,50 @@ def aiohttp_pages() -> Iterator[str]:
     with serve_thread(run, stop):
         started.wait(15)
         yield f"http://127.0.0.1:{port}"
+
+
+def flask_session_app(*, checks_session: bool, secret: str) -> Any:
+    """A server-rendered Flask app with a cookie login (a JWT in ``session_token``): the page a
+    logged-in user gets has a form that posts a note; ``checks_session=False`` accepts that post
+    from anyone."""
+    from flask import Flask, redirect, request
+
+    app = Flask(__name__)
+    notes: list[str] = []
+
+    def user() -> str | None:
+        try:
+            return str(jwt.decode(request.cookies.get("session_token", ""), secret,
+                                  algorithms=["HS256"])["sub"])
+        except jwt.PyJWTError:
+            return None
+
+    @app.get("/")
+    def index() -> str:
+        if user() is None:
+            return '<html><body><a href="/about">about</a></body></html>'
+        return ('<html><body><form method="post" action="/notes"><textarea name="text">'
+                '</textarea></form><a href="/about">about</a></body></html>')
+
+    @app.get("/about")
+    def about() -> str:
+        return "<html><body>about</body></html>"
+
+    @app.post("/login")
+    def login() -> Any:
+        if request.form.get("username") != USER or request.form.get("password") != PASSWORD:
+            return {"error": "wrong credentials"}, 401
+        token = jwt.encode({"sub": USER, "exp": int(time.time()) + 900}, secret,
+                           algorithm="HS256")
+        resp = app.response_class('{"ok": true}', mimetype="application/json")
+        resp.set_cookie("session_token", token, httponly=True, samesite="Lax")
+        return resp
+
+    @app.post("/notes")
+    def add_note() -> Any:
+        if checks_session and user() is None:
+            return redirect("/login?next=/notes")
+        notes.append(request.form.get("text", ""))
+        return redirect("/")
+
+    return app

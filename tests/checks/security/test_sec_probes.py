@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 from helpers import audit_target, describe, result
 from probe_util import django_server, everything, of
-from servers.probe_apps import PASSWORD, USER, aiohttp_pages, flask_pages, leaky_api, serve_wsgi
+from servers.probe_apps import (
+    PASSWORD,
+    USER,
+    aiohttp_pages,
+    flask_pages,
+    flask_session_app,
+    leaky_api,
+    serve_wsgi,
+)
 from servers.serving import serve_app
 
 from prodaudit.model import Severity, Status
@@ -186,3 +194,25 @@ def test_post_forms_are_probed_only_with_mutations(tmp_path: Path) -> None:
     warn = next(f for f in of(r, Status.WARN) if "POST /signup" in f.message)
     assert "a quote pair in 'code' turns HTTP 302 into 500" in warn.message
     assert warn.location == f"POST {url}/signup"
+
+
+@pytest.mark.parametrize("checks_session", [False, True])
+def test_forms_of_logged_in_pages_are_replayed_anonymously(
+        tmp_path: Path, account: None, checks_session: bool) -> None:
+    """No OpenAPI document: SEC-083 posts the forms only the audit account's pages show without
+    the session (with --allow-mutations)."""
+    app = flask_session_app(checks_session=checks_session, secret=secrets.token_hex(16))
+    auth = {"login_url": "/login", "login_body": "form"}
+    with serve_wsgi(app) as url:
+        ro = audit_target(None, tmp_path, only=["SEC-083"], base_url=url, auth=auth)
+        run = audit_target(None, tmp_path / "m", only=["SEC-083"], base_url=url, auth=auth,
+                           allow_mutations=True)
+    assert result(ro, "SEC-083").status is Status.SKIP
+    assert "POST /notes" in describe(result(ro, "SEC-083"))
+    r = result(run, "SEC-083")
+    if checks_session:
+        assert r.status is Status.PASS and "refuses an anonymous post (302)" in describe(r)
+    else:
+        assert r.status is Status.FAIL, describe(r)
+        assert r.findings[0].location == f"POST {url}/notes"
+        assert "accepts an anonymous post" in r.findings[0].message

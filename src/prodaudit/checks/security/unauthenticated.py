@@ -3,6 +3,7 @@ resources, and LLM endpoints (every call costs money)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -23,6 +24,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import accepted, live_location
+from prodaudit.checks.security._routes import discover_routes
 from prodaudit.llmdetect import PROMPT_FIELDS, llm_operations, words_of
 from prodaudit.openapi_fill import param_value
 
@@ -140,10 +142,18 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
     validation or lookup answer (400/404/409/422: the handler ran before any credential check),
     fails.
 
+    Without an OpenAPI document, the forms that post which only the audit account's pages show
+    (the anonymous pages do not) are replayed without the session, with ``--allow-mutations``:
+    an answer that is neither 401/403 nor a login page (a redirect to a login path, a page with a
+    password field) fails — the form's handler does not check the session.
+
     Remediation: put the authentication dependency on the router (or a global permission class)
     so every write needs credentials, and declare it in the document.
     """
-    doc = await ctx.openapi()
+    try:
+        doc = await ctx.openapi()
+    except Skip as exc:
+        return await _session_forms(ctx, exc.reason)
     protected = sum(1 for op in doc.operations if doc.is_protected(op))
     open_writes = [(op, kind) for op in doc.operations
                    if (kind := write_kind(op)) and not doc.is_protected(op)]
@@ -169,6 +179,53 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
             out.append(skipped(f"{op.key}: no answer: {ex.error}"))
             continue
         out.append(_judge_write(op, kind, ex))
+    return out
+
+
+_PASSWORD_INPUT = re.compile(r"<input[^>]+type=[\"']?password", re.I)
+LOGIN_WORDS = frozenset({"login", "signin", "auth", "session", "sessions"})
+
+
+def _refused(ex: Exchange) -> bool:
+    """An anonymous post the application refused: 401/403, sent to a login page, or answered
+    with a login form."""
+    if ex.status in (401, 403):
+        return True
+    location = ex.header("location") or ""
+    if ex.status is not None and 300 <= ex.status < 400:
+        return bool(words_of(location.split("?", 1)[0]) & LOGIN_WORDS) or "next=" in location
+    return bool(_PASSWORD_INPUT.search(ex.text))
+
+
+async def _session_forms(ctx: Context, why_no_doc: str) -> list[Finding]:
+    """SEC-083 without an OpenAPI document: forms only the audit account's pages show, posted
+    anonymously (with --allow-mutations)."""
+    found = await discover_routes(ctx)
+    public = {r.key for r in found.routes if r.form is not None and not r.auth}
+    forms = [r for r in found.routes if r.form is not None and r.auth and r.key not in public]
+    if not forms:
+        raise Skip(f"{why_no_doc}; and no form that only the audit account's pages show")
+    if not ctx.cfg.allow_mutations:
+        return [skipped(f"{len(forms)} form(s) shown only to the audit account "
+                        f"({', '.join(r.key for r in forms[:4])}) are replayed anonymously only "
+                        "with --allow-mutations")]
+    out: list[Finding] = []
+    for route in forms[:MAX_LIVE_WRITES]:
+        try:
+            ex = await ctx.http.request("POST", ctx.url(route.path()), data=dict(route.form or ()))
+        except NotSent as exc:
+            out.append(skipped(f"{route.key}: {exc.reason}"))
+            continue
+        if ex.status is None or ex.status >= 500 or ex.status == 429:
+            out.append(skipped(f"{route.key}: an anonymous post got {ex.status or ex.error}: "
+                               "not conclusive", location=live_location(ex)))
+        elif _refused(ex):
+            out.append(passed(f"{route.key} refuses an anonymous post ({ex.status})",
+                              location=live_location(ex)))
+        else:
+            out.append(failed(f"{route.key}: a form shown only to logged-in users accepts an "
+                              f"anonymous post (HTTP {ex.status}, no login asked)",
+                              location=live_location(ex), evidence=ex.evidence(400)))
     return out
 
 
