@@ -292,6 +292,15 @@ def mask_tokens(text: str) -> str:
     return _LONG_TOKEN.sub(lambda m: MASK if _random_looking(m.group(0)) else m.group(0), text)
 
 
+def mask_evidence(evidence: str) -> str:
+    """An exchange's evidence (``Exchange.evidence``) safe to print when the answer may carry
+    secrets the run never registered (a debug page, a traceback, a record, a form's hidden
+    fields): every line but the request line goes through :func:`mask_tokens`, so values of
+    secret-named keys and high-entropy tokens are masked; the request line stays readable."""
+    first, _, rest = evidence.partition("\n")
+    return first + ("\n" + mask_tokens(rest) if rest else "")
+
+
 def quote_window(line: str, start: int, end: int, *, width: int = QUOTE_WIDTH, keep: int = 0,
                  mask_match: bool = True) -> str:
     """A bounded excerpt of ``line`` around ``line[start:end]``, safe to print.

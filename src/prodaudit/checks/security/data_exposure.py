@@ -36,6 +36,7 @@ from prodaudit.checks.security._sensitive import (
 )
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import collect_ids
+from prodaudit.redact import mask_evidence
 
 PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "members", "profile",
                           "profiles", "customer", "customers", "people", "person", "persons",
@@ -304,7 +305,7 @@ def _judge_debug(ex: Exchange) -> Finding:
                       evidence=ex.evidence(0).split("\n< ")[0], severity=Severity.CRITICAL)
     return failed(f"{ex.method} {shape(ex.url)} is a debug or internal endpoint and answers "
                   f"{ex.status} without credentials", location=live_location(ex),
-                  evidence=ex.evidence(300))
+                  evidence=mask_evidence(ex.evidence(300)))
 
 
 @check(
