@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import audit_target, describe, result
@@ -216,3 +217,37 @@ def test_forms_of_logged_in_pages_are_replayed_anonymously(
         assert r.status is Status.FAIL, describe(r)
         assert r.findings[0].location == f"POST {url}/notes"
         assert "accepts an anonymous post" in r.findings[0].message
+
+
+def test_probes_keep_to_the_ledger_the_exclusions_and_read_only(tmp_path: Path,
+                                                                 account: None) -> None:
+    """Read-only, with ``[probes] exclude`` and a small budget: every probe request is counted
+    under its check and within its budget, none uses an unsafe method, none reaches an excluded
+    path (the server's own record), and what was left out is in the ledger's refusals."""
+    app = leaky_api(True, secrets.token_hex(24))
+    received: list[tuple[str, str]] = []
+
+    @app.middleware("http")
+    async def record(request: Any, call_next: Any) -> Any:
+        received.append((request.method, request.url.path))
+        return await call_next(request)
+
+    budget = 12
+    with serve_app(app) as url:
+        run = audit_target(None, tmp_path, only=PROBES, base_url=url,
+                           probes={"exclude": ["/debug/*", "/items*"], "max_requests": budget})
+    assert not [p for _, p in received if p.startswith(("/debug/", "/items"))], received
+    by_check = run.requests["by_check"]
+    for cid in PROBES:
+        methods = by_check.get(cid, {})
+        assert set(methods) <= {"GET", "HEAD", "OPTIONS"}, (cid, methods)
+        assert sum(methods.values()) <= budget, (cid, methods)
+    unsafe = [(m, p) for m, p in received if m not in ("GET", "HEAD", "OPTIONS")]
+    assert unsafe == [("POST", "/token")] * len(unsafe) and unsafe, unsafe  # logins only
+    assert sum(sum(m.values()) for m in by_check.values()) == len(received)
+    assert run.requests["refused"]["by_kind"].get("excluded", 0) > 0
+    for r in (result(run, cid) for cid in PROBES):
+        assert not any("/debug/" in f.location or "/items" in f.location
+                       for f in r.findings if f.status is Status.FAIL), describe(r)
+    assert result(run, "SEC-084").status is not Status.PASS  # the LLM was never called
+    assert run.requests["llm_calls"] == 0
