@@ -15,6 +15,7 @@ from helpers import audit_target, describe, result
 from probe_util import django_server, everything, of
 from servers.probe_apps import (
     PASSWORD,
+    SMTP_PASSWORD,
     USER,
     aiohttp_pages,
     flask_pages,
@@ -56,6 +57,9 @@ def test_leaky_fastapi_app_fails_every_probe(tmp_path: Path, account: None) -> N
     debug = result(run, "SEC-076")
     dump = next(f for f in of(debug, Status.FAIL) if "/debug/config" in f.location)
     assert dump.severity is Severity.CRITICAL and "dumps credentials" in dump.message
+    assert "SMTP_PASSWORD" in dump.message  # a prefixed secret name is a secret field too
+    admin = next(f for f in of(debug, Status.FAIL) if "/admin/stats" in f.location)
+    assert "admin endpoint and answers 200 without credentials" in admin.message
     host = result(run, "SEC-073")
     assert host.status is Status.WARN and "serves any Host" in host.findings[0].message
     writes = result(run, "SEC-083")
@@ -65,8 +69,8 @@ def test_leaky_fastapi_app_fails_every_probe(tmp_path: Path, account: None) -> N
     llm = result(run, "SEC-084")
     assert llm.status is Status.FAIL and of(llm, Status.FAIL)[0].location == f"POST {url}/chat"
     assert run.requests["llm_calls"] == 0  # read-only: the LLM endpoint is never called
-    for r in run.results:  # the dumped signing secret never reaches a finding
-        assert secret not in everything(r), r.id
+    for r in run.results:  # the dumped signing secret and passwords never reach a finding
+        assert secret not in everything(r) and SMTP_PASSWORD not in everything(r), r.id
 
 
 def test_hardened_fastapi_app_passes_every_probe(tmp_path: Path, account: None) -> None:

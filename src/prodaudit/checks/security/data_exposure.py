@@ -260,7 +260,8 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
 
 
 # ---- debug and internal endpoints ---------------------------------------------------------------
-DEBUG_WORDS = frozenset({"debug", "internal", "private", "console", "devtools", "actuator",
+DEBUG_WORDS = frozenset({"debug", "internal", "private", "admin", "admins", "administration",
+                         "superuser", "console", "devtools", "actuator",
                          "phpinfo", "dump", "heapdump", "env", "environ", "environment",
                          "profiler", "pprof", "vars", "diagnostics", "backdoor", "testing"})
 KNOWN_DEBUG_PATHS = (
@@ -303,7 +304,7 @@ def _judge_debug(ex: Exchange) -> Finding:
         return failed(f"{ex.method} {shape(ex.url)} answers anonymous callers and dumps "
                       f"credentials ({what}; values masked)", location=live_location(ex),
                       evidence=ex.evidence(0).split("\n< ")[0], severity=Severity.CRITICAL)
-    return failed(f"{ex.method} {shape(ex.url)} is a debug or internal endpoint and answers "
+    return failed(f"{ex.method} {shape(ex.url)} is a debug, internal or admin endpoint and answers "
                   f"{ex.status} without credentials", location=live_location(ex),
                   evidence=mask_evidence(ex.evidence(300)))
 
@@ -318,7 +319,7 @@ def _judge_debug(ex: Exchange) -> Finding:
 )
 async def debug_endpoints(ctx: Context) -> list[Finding]:
     """The OpenAPI document's public GET operations whose path says debug, internal, private,
-    console, env, dump … and well-known debug paths (``/debug``, ``/__debug__/``, ``/console``,
+    admin, console, env, dump … and well-known debug paths (``/debug``, ``/__debug__/``, ``/console``,
     ``/actuator/env``, ``/.env``, ``/debug/pprof/`` …) do not answer 2xx to anonymous callers.
     An answer that is the same page as a made-up path (a catch-all) or a login form is not an
     exposure. One that carries password, hash or secret fields, or lines of secret-named
