@@ -48,6 +48,11 @@ class Message(BaseModel):
     content: str
 
 
+class NewUser(BaseModel):
+    email: str
+    password: str
+
+
 class ChatRequest(BaseModel):
     messages: list[Message]
 
@@ -120,6 +125,10 @@ def _user_routes(app: FastAPI, flawed: bool, secret: str, current_user: Any) -> 
         if user_id > 1000:
             raise HTTPException(404, "no such user")
         return {"id": user_id, "updated": True}
+
+    @app.post("/users", dependencies=auth, status_code=201)
+    def create_user(body: NewUser) -> dict[str, Any]:
+        return {"id": 3, "email": body.email}
 
     @app.post("/chat", dependencies=auth)
     def chat(body: ChatRequest) -> dict[str, str]:

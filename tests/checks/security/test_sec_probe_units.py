@@ -10,6 +10,7 @@ from prodaudit.checks.security._jwt_candidates import repo_candidates
 from prodaudit.checks.security._routes import django_patterns, safe_link
 from prodaudit.checks.security._sensitive import json_exposures
 from prodaudit.checks.security._signatures import describe, matches, new_matches
+from prodaudit.checks.security.data_exposure import answer_exposures
 from prodaudit.config import load_config
 from prodaudit.context import Context
 from prodaudit.http import Exchange
@@ -159,3 +160,16 @@ def test_chat_shaped_bodies_are_llm_calls_whatever_the_path() -> None:
         "type": "object", "properties": {"author": {}, "text": {}}}}}}
     assert not chat_shaped(_op("/threads", board)) and not is_llm_operation(_op("/threads", board))
     assert not is_llm_operation(_op("/auth/login", model_prompt))  # authentication never is
+
+
+def test_what_the_request_carried_is_not_an_exposure_when_echoed() -> None:
+    """A sign-up answer echoes the address it was sent: not another account's data; an address
+    the request did not carry is."""
+    sent = b'{"email": "prodaudit-1a2b@example.com", "password": "x"}'
+    echo = b'{"id": 7, "email": "prodaudit-1a2b@example.com"}'
+    ex = Exchange("POST", "http://127.0.0.1:9/api/users", {}, sent, 201,
+                  {"content-type": "application/json"}, echo)
+    assert answer_exposures(ex, set()) == []
+    other = Exchange("POST", "http://127.0.0.1:9/api/users", {}, sent, 201,
+                     {"content-type": "application/json"}, echo.replace(b"prodaudit-1a2b", b"bob"))
+    assert [rule for rule, _ in answer_exposures(other, set())] == ["email-anonymous"]

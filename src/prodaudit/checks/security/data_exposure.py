@@ -153,14 +153,17 @@ def _own_emails(exchanges: list[Exchange], own: set[str]) -> set[str]:
     return out
 
 
-def _exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
+def answer_exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
     """(rule, exposures) of one answer: sensitive fields, tokens outside authentication
     endpoints, e-mail addresses (anonymous: any account's; authenticated: other accounts')."""
     body = json_body(ex)
     if body is None:
         return []
     groups: dict[str, list[Exposure]] = defaultdict(list)
+    sent = ex.request_body.decode("utf-8", "replace") + " " + ex.url
     for e in json_exposures(body):
+        if e.value in sent:
+            continue  # what the request itself carried, echoed back (a sign-up's own address)
         if e.kind in SEVERITY:
             groups[e.kind].append(e)
         elif e.kind == "token" and not auth_endpoint(ex):
@@ -244,7 +247,7 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
                 findings.append(failed(f"{ex.method} {shape(ex.url)} returns the audit account's "
                                        "password (value masked)", location=live_location(ex),
                                        severity=Severity.CRITICAL))
-        for rule, es in _exposures(ex, own):
+        for rule, es in answer_exposures(ex, own):
             if (rule, shape(ex.url)) not in flagged:
                 flagged.add((rule, shape(ex.url)))
                 findings.append(_finding(rule, ex, es))

@@ -113,6 +113,13 @@ def _judge_write(op: Operation, kind: str, ex: Exchange) -> Finding:
         return failed(f"{op.key} answered {ex.status} to an anonymous request: no credentials "
                       "are needed to write users or privileged resources",
                       location=loc, evidence=mask_evidence(ex.evidence(600)), severity=severity)
+    if ex.status in (400, 404, 409, 422) and kind == "create":
+        # creating an account or resource anonymously may be a designed sign-up: the document
+        # already says it is open, and a validation answer confirms only that
+        return Finding(Status.WARN, f"{op.key} answered {ex.status} to an anonymous request with "
+                       "an empty body: it reaches validation without credentials (if it is a "
+                       "public sign-up, throttle it and verify the e-mail address)", location=loc,
+                       evidence=mask_evidence(ex.evidence(400)), severity=Severity.MEDIUM)
     if ex.status in (400, 404, 409, 422):
         return failed(f"{op.key} answered {ex.status} to an anonymous request with an empty body "
                       "and a made-up id: it reached validation or the lookup, so no credentials "
@@ -139,9 +146,10 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
 
     Without one the document says anyone may call it: a schema-level warning (HIGH for changes
     and deletions, MEDIUM for creation). With ``--allow-mutations`` each is confirmed live by an
-    anonymous request with an empty JSON body and a made-up id: 401/403 passes; 2xx, or a
-    validation or lookup answer (400/404/409/422: the handler ran before any credential check),
-    fails.
+    anonymous request with an empty JSON body and a made-up id: 401/403 passes; 2xx fails, and so
+    does a validation or lookup answer (400/404/409/422: the handler ran before any credential
+    check) of a change or deletion; for a creation (possibly a designed sign-up) that answer is a
+    MEDIUM warning.
 
     Without an OpenAPI document, the forms that post which only the audit account's pages show
     (the anonymous pages do not) are replayed without the session, with ``--allow-mutations``:
