@@ -93,11 +93,13 @@ def test_evidence_of_an_answer_masks_what_the_run_never_registered() -> None:
         {"content-type": "application/json"},
         b'{"DB_PASSWORD": "hunter2hunter2", "name": "api"}\n'
         b'Traceback (most recent call last):\n  File "/app/db.py", line 3, in connect\n'
-        b'    engine = create(password="s3cr3t-Passw0rd")\n',
+        b'    engine = create(password="s3cr3t-Passw0rd")\n'
+        b'sqlite3.OperationalError: near "x": syntax error\n',
     )
     shown = mask_evidence(ex.evidence(600))
     assert "hunter2hunter2" not in shown and "s3cr3t-Passw0rd" not in shown
     assert shown.startswith("> GET http://127.0.0.1:9/debug/config") and '"name": "api"' in shown
+    assert "sqlite3.OperationalError" in shown  # what the evidence is about stays readable
     excerpt = describe(matches(ex.text), ex.text)
     assert "Python traceback" in excerpt and "s3cr3t-Passw0rd" not in excerpt
 

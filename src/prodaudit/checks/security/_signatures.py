@@ -102,7 +102,7 @@ def excerpt(text: str, m: re.Match[str], around: int = 80) -> str:
     traceback quotes source lines and local values)."""
     text = decoded(text)
     start, end = max(0, m.start() - around), min(len(text), m.end() + around)
-    return "…" + mask_tokens(" ".join(text[start:end].split())) + "…"
+    return "…" + mask_tokens(" ".join(text[start:end].split()), entropy=False) + "…"
 
 
 def describe(found: list[tuple[Signature, re.Match[str]]], text: str) -> str:

@@ -80,7 +80,7 @@ def excerpts(text: str) -> str:
         m = rx.search(text)
         if m:
             snippet = text[max(0, m.start() - 60) : m.end() + 60].replace("\n", "\\n")
-            out.append(f"{name}: …{mask_tokens(snippet)}…")
+            out.append(f"{name}: …{mask_tokens(snippet, entropy=False)}…")
     return "\n".join(out)
 
 
