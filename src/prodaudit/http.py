@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # imported by the first request: static runs and commands nev
 EVIDENCE_BODY_CHARS = 1200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REFUSALS_KEPT = 50
+# errors of a request written on a connection the server had already closed
+STALE_CONNECTION = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -487,9 +489,25 @@ class Http:
         self._admit(req.method, str(req.url), login=login)
         start = time.monotonic()
         try:
-            ex = await asyncio.wait_for(
-                self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
-            )
+            try:
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
+            except STALE_CONNECTION:
+                if req.method not in SAFE_METHODS:
+                    raise
+                # a kept-alive connection the server had closed (servers without keep-alive,
+                # idle timeouts): a safe request is sent once more on a fresh connection,
+                # counted like any other
+                req = self.client.build_request(
+                    method, url, headers=headers, json=json, data=data, content=content,
+                    params=params, timeout=httpx.Timeout(deadline),
+                    extensions={"prodaudit_first": True, "prodaudit_login": login},
+                )
+                self._admit(req.method, str(req.url), login=login)
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
         except TimeoutError:
             ex = _error_exchange(req, start, f"no complete response within {deadline * 2 + 1:.0f} s")
         except httpx.TooManyRedirects:

@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from prodaudit import schedule
@@ -29,6 +30,14 @@ ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
 #: needs that a target the audit starts in the background satisfies: the running product, and
 #: the database and Redis URLs of its environment (its SQLite file exists once it runs)
 WAITS_FOR_TARGET = frozenset({"live", "target", "frontend", "database", "redis"})
+
+
+def repo_relative(location: str, repo: Path) -> str:
+    """``/abs/repo/app.py:3`` → ``app.py:3``: one file has one name in every finding."""
+    for root in dict.fromkeys((str(repo), str(repo.resolve()))):
+        if location.startswith(root.rstrip("/") + "/"):
+            return location[len(root.rstrip("/")) + 1:]
+    return location
 
 
 def combine(findings: Iterable[Finding]) -> Status | None:
@@ -170,7 +179,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         Finding(
             status=f.status,
             message=red(f.message),
-            location=red(f.location),
+            location=red(repo_relative(f.location, ctx.repo)),
             evidence=red(f.evidence),
             remediation=red(f.remediation or spec.remediation),
             severity=f.severity,
@@ -179,6 +188,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         )
         for f in findings
     ]
+    findings = list(dict.fromkeys(findings))  # the same finding twice (e.g. two paths to one file)
     return CheckResult(
         id=spec.id,
         suite=spec.suite,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from prodaudit.model import AuditRun, Status
+from prodaudit.pysource import parse_tree
 
 if TYPE_CHECKING:
     from prodaudit.files import FileIndex
@@ -167,8 +168,10 @@ def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
             if path.stat().st_size > MAX_BYTES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            tree = ast.parse(text)
-        except (OSError, SyntaxError, ValueError):
+        except OSError:
+            continue
+        tree = parse_tree(text, rel)
+        if tree is None:
             continue
         found, _, inc = _module_routes(rel, tree)
         routes += found
