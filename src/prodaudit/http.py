@@ -44,8 +44,14 @@ if TYPE_CHECKING:  # imported by the first request: static runs and commands nev
 EVIDENCE_BODY_CHARS = 1200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REFUSALS_KEPT = 50
-# errors of a request written on a connection the server had already closed
-STALE_CONNECTION = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+def _stale_connection() -> tuple[type[Exception], ...]:
+    """Errors of a request written on a connection the server had already closed (httpx is
+    imported by the first request, not by this module)."""
+    import httpx
+
+    return (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -493,7 +499,7 @@ class Http:
                 ex = await asyncio.wait_for(
                     self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
                 )
-            except STALE_CONNECTION:
+            except _stale_connection():
                 if req.method not in SAFE_METHODS:
                     raise
                 # a kept-alive connection the server had closed (servers without keep-alive,
