@@ -459,6 +459,7 @@ class Http:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
+        files: Any = None,
         content: bytes | str | None = None,
         params: Mapping[str, Any] | None = None,
         follow_redirects: bool = False,
@@ -473,7 +474,8 @@ class Http:
         limit = max_body_bytes or self.max_body_bytes
         deadline = timeout or self.timeout
         req = self.client.build_request(
-            method, url, headers=headers, json=json, data=data, content=content, params=params,
+            method, url, headers=headers, json=json, data=data, files=files, content=content,
+            params=params,
             timeout=httpx.Timeout(deadline),
             extensions={"prodaudit_first": True, "prodaudit_login": login},
         )
@@ -536,8 +538,11 @@ class Http:
 def _request_body(req: httpx.Request) -> bytes:
     try:
         return req.content
-    except httpx.RequestNotRead:
-        return b""
+    except httpx.RequestNotRead:  # a streamed body (multipart): read it, it is in memory
+        try:
+            return req.read()
+        except (httpx.StreamError, TypeError):
+            return b""
 
 
 def _error_exchange(req: httpx.Request, start: float, error: str) -> Exchange:

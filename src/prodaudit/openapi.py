@@ -230,8 +230,8 @@ async def discover(
             tried.append(ex)
             if ex.status != 200:
                 continue
-            m = re.search(
-                r"""(?:url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text
+            m = re.search(  # SwaggerUI url:, ReDoc/RapiDoc spec-url=, Elements apiDescriptionUrl=
+                r"""(?:\w*url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text, re.I
             )
             if m:
                 spec_ex = await http.get(join_url(base_url, m.group(1)), follow_redirects=True)

@@ -209,7 +209,7 @@ async def run_checks(
 
     try:
         await asyncio.gather(*(guarded(s) for s in specs if not s.exclusive))
-        for spec in (s for s in specs if s.exclusive):
+        for spec in sorted((s for s in specs if s.exclusive), key=lambda s: s.final):
             if progress:
                 progress(spec, None)
             res = await timed(spec)

@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
-from prodaudit.auth import (
-    ME_PATH_RE,
-    AuthError,
-    AuthSession,
-    credentials_from_env,
-    find_endpoint,
-    login,
-)
+from prodaudit.auth import ME_PATH_RE, AuthSession, find_endpoint
 from prodaudit.checks.api import Context, Exchange, OpenAPIDoc, Skip
 from prodaudit.checks.functional._operations import act_on
 
 VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
+TOKEN_LIKE = re.compile(r"[A-Za-z0-9_+/=-]{24,}")
 
 
 # ---- shared helpers -----------------------------------------------------------------------
@@ -59,21 +54,13 @@ async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
 
 
 async def private_login(ctx: Context, check_id: str) -> AuthSession:
-    """A session of the audit account of this check's own (not the shared one)."""
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
-    ctx.redact.register(creds.password)
-    try:
-        sess = await login(ctx.http, ctx.base_url, await openapi_or_none(ctx), ctx.cfg.auth, creds)
-    except AuthError as exc:
-        raise Skip(f"audit account login failed: {exc}") from None
-    ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
+    """A session of the audit account of this check's own (not the shared one), through the
+    same login adapter (one request once the shared login found the way)."""
+    shared = await ctx.auth()
+    sess = await ctx.accounts.login(ctx.base_url, await openapi_or_none(ctx), shared.credentials,
+                                    record=False)
     # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
-    shared = getattr(ctx, "_sessions", {}).get("first")
-    if shared is not None and ctx.cfg.auth.token_scheme is None:
+    if ctx.cfg.auth.token_scheme is None and sess.credential.header == shared.credential.header:
         sess.scheme = shared.scheme
     await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")
     return sess
@@ -87,12 +74,17 @@ def refresh_cookie(sess: AuthSession) -> tuple[str, str] | None:
     return None
 
 
-def error_shape(ex: Exchange) -> str:
-    """Status and body with volatile fields removed, for comparing two error answers."""
+def error_shape(ex: Exchange, *names: str) -> str:
+    """Status, redirect target and body with volatile fields removed (timestamps, request ids,
+    the user names tried, token-like strings such as CSRF fields), for comparing two failed
+    logins."""
     try:
         body: Any = ex.json()
     except ValueError:
-        body = ex.text.strip()[:500]
+        body = ex.text.strip()[:2000]
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if not VOLATILE_KEYS.search(str(k))}
-    return f"{ex.status} {json.dumps(body, sort_keys=True)}"
+    text = f"{ex.status} {ex.header('location') or ''} {json.dumps(body, sort_keys=True)}"
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = text.replace(name, "<user>").replace(quote(name, safe=""), "<user>")
+    return TOKEN_LIKE.sub("<token>", text)

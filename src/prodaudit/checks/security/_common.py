@@ -71,6 +71,8 @@ def parse_jwt(token: str) -> Jwt | None:
         return None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         return None
+    if not isinstance(header.get("alg"), str):  # e.g. a Flask session cookie: not a JWT
+        return None
     return Jwt(token, header, payload, parts[0], parts[1], parts[2])
 
 

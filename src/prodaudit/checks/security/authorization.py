@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from prodaudit.auth import AuthError, AuthSession, Credentials, login
+from prodaudit.auth import AuthSession, Credentials
 from prodaudit.checks.api import (
     Context,
     Exchange,
@@ -167,8 +167,8 @@ async def _admin_session(ctx: Context) -> AuthSession | None:
         except Skip:
             doc = None
         try:
-            sess = await login(ctx.http, ctx.base_url, doc, ctx.cfg.auth, Credentials(user, pw))
-        except AuthError:
+            sess = await ctx.accounts.login(ctx.base_url, doc, Credentials(user, pw), record=False)
+        except Skip:
             return None
         ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
         return sess

@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-from prodaudit.auth import AuthError, login
 from prodaudit.checks.api import (
     Context,
     Exchange,
@@ -257,9 +256,9 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     except Skip:
         doc = None
     try:  # a separate login, so the shared session of the other checks stays valid
-        sess = await login(ctx.http, ctx.base_url, doc, ctx.cfg.auth, can.session.credentials)
-    except AuthError as exc:
-        return [skipped(f"second login for the logout test failed: {exc}")]
+        sess = await ctx.accounts.login(ctx.base_url, doc, can.session.credentials, record=False)
+    except Skip as exc:
+        return [skipped(f"second login for the logout test failed: {exc.reason}")]
     token = sess.access_token
     ctx.redact.register(token.rsplit(".", 1)[-1], sess.refresh_token)
     before = await can.send(ctx, token)

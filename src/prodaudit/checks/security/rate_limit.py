@@ -123,6 +123,7 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
         lambda i: ep.attempt(
             ctx, probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
         ),
+        ep.exercised,
     )
     if b.first_429 is None and b.spent is not None:
         return [
@@ -192,7 +193,7 @@ async def account_lockout(ctx: Context) -> list[Finding]:
             )
         return ex
 
-    b = await burst(ctx, n, send)
+    b = await burst(ctx, n, send, ep.exercised)
     if b.first_429 is None:
         rl = ctx.cfg.rate_limit
         return no_429_verdict(b, "wrong passwords for one account", f"POST {ep.url}", rl.login_limit,
