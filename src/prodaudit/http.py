@@ -482,9 +482,20 @@ class Http:
         self._admit(req.method, str(req.url), login=login)
         start = time.monotonic()
         try:
-            ex = await asyncio.wait_for(
-                self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
-            )
+            try:
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+                if req.method not in SAFE_METHODS and not login:
+                    raise
+                # a kept-alive connection the server had closed (servers that close after each
+                # answer without saying so): a safe request or a login is sent once more
+                self._admit(req.method, str(req.url), login=login)
+                req.extensions["prodaudit_first"] = True  # admitted above, not by the hook
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
         except TimeoutError:
             ex = _error_exchange(req, start, f"no complete response within {deadline * 2 + 1:.0f} s")
         except httpx.TooManyRedirects:

@@ -13,8 +13,8 @@ new user would write: the base URL, the audit account in ``PRODAUDIT_AUDIT_USERN
 configuration file at most ``[auth] login_url`` (the manifest's ``login_path``) and
 ``login_body`` (with secret values moved into environment variables). An account the manifest
 says must be registered (``account.register``) is registered first through prodaudit's own
-registration (read-only mode); with ``--allow-mutations`` the audit gets no account and has to
-register its own. The findings are scored against ``[[live.must_flag]]`` /
+registration (read-only mode), unless the seed creates it; with ``--allow-mutations`` the audit
+gets no such account and has to register its own. The findings are scored against ``[[live.must_flag]]`` /
 ``[[live.must_not_flag]]`` (``live_score.py``), with the login outcome and every CRITICAL/HIGH
 failure no fact explains. Every process started is stopped and every database dropped.
 """
@@ -169,11 +169,12 @@ def audit_project(corpus: Path, path: Path, topics: Mapping[str, ls.LiveTopic], 
             notes.append(f"python {run.venv.python_version}, venv "
                          + ("cached" if run.venv.cached else f"built in {run.venv.seconds:.0f} s"))
             accounts: list[lr.Account | None] = [recipe.account, recipe.account2]
-            if mutations:
-                accounts = [a if a is not None and not a.register else None for a in accounts]
-            else:
-                notes += [register_account(run.base_url, a, recipe) for a in accounts
-                          if a is not None and a.register]
+            to_register = [a for a in accounts if a is not None and a.register
+                           and not lr.seeded(recipe, a)]
+            if mutations:  # the audit registers its own accounts
+                accounts = [None if a in to_register else a for a in accounts]
+            else:  # the account a new user would already have
+                notes += [register_account(run.base_url, a, recipe) for a in to_register]
             before = lr.http_status(run.base_url + recipe.health)
             t1 = time.monotonic()
             audit, error = run_audit(run, workdir, accounts, mutations=mutations)

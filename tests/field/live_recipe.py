@@ -118,6 +118,11 @@ def load_recipe(path: Path) -> LiveRecipe:
     )
 
 
+def seeded(recipe: LiveRecipe, account: Account) -> bool:
+    """The recipe's seed creates ``account`` itself (its user name appears in a seed command)."""
+    return any(account.username in cmd for cmd in recipe.seed)
+
+
 def databases(recipe: LiveRecipe) -> list[str]:
     """The PostgreSQL databases the recipe uses (``field_<x>`` in its env, seed or start)."""
     return sorted(set(_DB_NAME.findall(recipe.text())))

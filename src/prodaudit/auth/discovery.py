@@ -104,12 +104,13 @@ def operation_shapes(doc: OpenAPIDoc, op: Operation) -> list[BodyShape]:
 
 def _login_rank(op: Operation) -> tuple[int, int] | None:
     """How strongly an operation says login (lower is better), None when it does not."""
-    text = " ".join((op.path, op.operation_id, op.summary))
-    if NOT_LOGIN.search(op.path) or NOT_LOGIN.search(op.operation_id):
+    op_id = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", op.operation_id)  # signInUser → sign In User
+    text = " ".join((op.path, op_id, op.summary))
+    if NOT_LOGIN.search(op.path) or NOT_LOGIN.search(op_id):
         return None
     if re.search(LOGIN_PATH_RE, op.path, re.I):
         return 0, len(op.path)
-    if LOGIN_WORDS.search(op.operation_id) or LOGIN_WORDS.search(op.summary):
+    if LOGIN_WORDS.search(op_id) or LOGIN_WORDS.search(op.summary):
         return (1 if not NOT_LOGIN.search(text) else 3), len(op.path)
     if LOGIN_WORDS.search(op.path):
         return 2, len(op.path)

@@ -125,8 +125,7 @@ class AccountManager:
         except ValueError as exc:
             raise Skip(f"{missing}; registering one failed: {exc}") from None
         self.register_secret(account.password)
-        self.created.append((account, None))
-        self._export_accounts()
+        self.add(account)
         user_field = self.plan.shape.user_field if self.plan else _first_user_field(doc, self.cfg, base_url)
         last: Skip | None = None
         for name in account.login_names(user_field)[:2]:
@@ -136,11 +135,20 @@ class AccountManager:
             except Skip as exc:
                 last = exc
                 continue
-            self.created[-1] = (account, sess)
-            self._export_accounts()
+            self.attach(account, sess)
             return sess
         assert last is not None
         raise Skip(f"the account registered at {account.registered_at} cannot log in: {last.reason}")
+
+    def add(self, account: NewAccount) -> None:
+        """An account the audit registered (deleted at the end of the run, FUN-025)."""
+        self.created.append((account, None))
+        self._export_accounts()
+
+    def attach(self, account: NewAccount, sess: AuthSession) -> None:
+        """The session of a registered account (its deletion uses it)."""
+        self.created = [(a, sess if a is account else s) for a, s in self.created]
+        self._export_accounts()
 
     async def plan_for_probes(self, base_url: str, doc: OpenAPIDoc | None,
                               account: Callable[[], Awaitable[AuthSession]]) -> LoginPlan:

@@ -224,6 +224,11 @@ def apply_scheme(cred: Credential, plan: LoginPlan, cfg: AuthConfig) -> Credenti
     return cred
 
 
+def _said(ex: Exchange) -> str:
+    loc = ex.header("location")
+    return f"{ex.status} → {urlsplit(loc).path or loc}" if loc and ex.status else str(ex.status or ex.error)
+
+
 async def verify_cookie_session(http: Http, base_url: str, ex: Exchange, cred: Credential,
                                 username: str, probe_paths: list[str]) -> tuple[bool, str]:
     """Does a cookie session really log in? An authenticated request must differ from an
@@ -240,11 +245,16 @@ async def verify_cookie_session(http: Http, base_url: str, ex: Exchange, cred: C
         url = join_url(base_url, path)
         auth = await http.get(url, headers=cred.headers())
         anon = await http.get(url)
-        tried.append(f"GET {path}: {auth.status} with the cookie, {anon.status} without")
-        if auth.status is None or anon.status is None or not 200 <= auth.status < 300:
+        auth_loc, anon_loc = auth.header("location") or "", anon.header("location") or ""
+        tried.append(f"GET {path}: {_said(auth)} with the cookie, {_said(anon)} without")
+        if auth.status is None or anon.status is None:
             continue
-        anon_loc = anon.header("location") or ""
-        if anon.status in (401, 403) or (300 <= anon.status < 400 and LOGIN_PAGE.search(anon_loc)):
+        refused = anon.status in (401, 403) or (300 <= anon.status < 400 and LOGIN_PAGE.search(anon_loc))
+        if refused and 300 <= auth.status < 400 and auth_loc and not LOGIN_PAGE.search(auth_loc):
+            return True, tried[-1]  # sent to the login page without it, elsewhere with it
+        if not 200 <= auth.status < 300:
+            continue
+        if refused:
             return True, tried[-1]
         if anon.status == auth.status:
             user_seen = username.lower() in auth.text.lower() and username.lower() not in anon.text.lower()
@@ -261,11 +271,15 @@ async def _probe_common(http: Http, base_url: str, report: LoginReport) -> list[
     for path in COMMON_LOGIN_PATHS:
         ex = await http.get(join_url(base_url, path))
         report.probed.append(f"GET {path} → {ex.status or ex.error}")
+        slash = urlsplit(urljoin(ex.url, ex.header("location") or "")).path
+        if ex.status in (301, 302, 307, 308) and slash == path.rstrip("/") + "/" != path:
+            ex = await http.get(join_url(base_url, slash))  # Django's APPEND_SLASH
+            report.probed.append(f"GET {slash} → {ex.status or ex.error}")
         target = _target_from_page(ex, path, "common path (no OpenAPI document)")
         if target is not None:
             targets.append(target)
-        if len(targets) >= 2:
-            break
+        if len(targets) >= 2 or (target is not None and not target.guessed):
+            break  # a login form is as good as it gets
     return targets
 
 
@@ -292,16 +306,19 @@ async def _page_target(http: Http, target: LoginTarget) -> LoginTarget:
 
 
 def _fix_hint(report: LoginReport, cfg: AuthConfig, targets: list[LoginTarget]) -> str:
-    outcomes = {a.outcome.split(":")[0] for a in report.attempts}
+    outcomes = [a.outcome.split(":")[0] for a in report.attempts]
+    account = f"check the account ({cfg.username_env} / {cfg.password_env})"
     if not targets:
         return "set [auth] login_url to the login path"
     if "rate limited" in outcomes:
         return "the target rate-limited the login: wait, or raise its limit for the audit's address"
-    if outcomes == {"refused"} and not any(t.guessed for t in targets):
-        return (f"the account was refused: check {cfg.username_env} / {cfg.password_env}"
-                " (or set [auth] login_body if the operation needs more fields)")
-    if any(o.startswith("unverified session") for o in outcomes):
-        return "set [auth] me_url to a page that needs a login (to tell a login from a failed one)"
+    if "refused" in outcomes:
+        refused = next(a for a in report.attempts if a.outcome.startswith("refused"))
+        return (f"{account}: it was refused by {refused.request} with {refused.sent}; if that body "
+                "is not the login's, set [auth] login_body")
+    if "unverified session" in outcomes:
+        return ("set [auth] me_url to a page that needs a login (to tell a login from a failed "
+                f"one), and {account}")
     return ("set [auth] login_body to the login's body, e.g. login_body = "
             "{ email = \"{username}\", password = \"{password}\" } (login_encoding = \"form\" for a form)")
 
@@ -346,7 +363,7 @@ async def discover_login(http: Http, base_url: str, doc: OpenAPIDoc | None, cfg:
     tried = "; ".join(a.line() for a in report.attempts) or (
         "no login operation found" + (f" (probed {', '.join(report.probed)})" if report.probed else ""))
     report.summary = f"no credential obtained: {tried}"
-    raise AuthError(f"login failed: {tried}. Fix: {report.fix}")
+    raise AuthError(f"no credential obtained: {tried}. Fix: {report.fix}")
 
 
 async def judge_login(http: Http, base_url: str, ex: Exchange, cookies: dict[str, str],
@@ -392,4 +409,4 @@ async def login_with(http: Http, base_url: str, plan: LoginPlan, cfg: AuthConfig
     result = await _try(http, base_url, plan, cfg, creds, report, probe_paths or [])
     if isinstance(result, AuthSession):
         return result
-    raise AuthError(f"login failed: {report.attempts[-1].line() if report.attempts else result}")
+    raise AuthError(f"no credential obtained: {report.attempts[-1].line() if report.attempts else result}")

@@ -12,8 +12,13 @@ from prodaudit.auth import ME_PATH_RE, AuthSession, find_endpoint
 from prodaudit.checks.api import Context, Exchange, OpenAPIDoc, Skip
 from prodaudit.checks.functional._operations import act_on
 
+# current-user paths of common frameworks (DRF/dj-rest-auth, djoser, RealWorld, Rails, Express)
+ME_PROBES = ("/api/auth/me/", "/api/auth/user/", "/auth/users/me/", "/api/users/me", "/api/me",
+             "/users/me", "/me", "/api/user", "/user", "/api/v1/users/me", "/api/profile", "/profile")
 VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_+/=-]{24,}")
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?|\b\d{10,13}\b")
 
 
 # ---- shared helpers -----------------------------------------------------------------------
@@ -50,7 +55,30 @@ async def record(
 
 
 async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
-    return find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
+    """The current-user endpoint: ``auth.me_url``, a GET of the OpenAPI document named like
+    ``/users/me``, else (memoised) the first common current-user path that answers 2xx to the
+    audit account and 401/403 (or a redirect) without it."""
+    found = find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
+    if found is not None or doc is not None:
+        return found
+
+    async def probe() -> str | None:
+        try:
+            sess = await ctx.auth()
+        except Skip:
+            return None
+        for path in ME_PROBES:
+            url = ctx.url(path)
+            mine = await ctx.http.get(url, headers=sess.headers())
+            if mine.status is None or not 200 <= mine.status < 300:
+                continue
+            anon = await ctx.http.get(url)
+            if anon.status in (401, 403) or (anon.status is not None and 300 <= anon.status < 400):
+                return url
+        return None
+
+    url: str | None = await ctx.amemo("functional:me-probe", probe)
+    return url
 
 
 async def private_login(ctx: Context, check_id: str) -> AuthSession:
@@ -87,4 +115,4 @@ def error_shape(ex: Exchange, *names: str) -> str:
     text = f"{ex.status} {ex.header('location') or ''} {json.dumps(body, sort_keys=True)}"
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = text.replace(name, "<user>").replace(quote(name, safe=""), "<user>")
-    return TOKEN_LIKE.sub("<token>", text)
+    return TOKEN_LIKE.sub("<token>", TIMESTAMP.sub("<time>", text))

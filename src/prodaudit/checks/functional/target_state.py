@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.functional._auth import openapi_or_none
 
 MAX_RECHECKED = 15
+RETRY_PAUSE_S = 1.0
 CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key")
 
 
@@ -46,7 +48,8 @@ async def left_as_found(ctx: Context) -> list[Finding]:
     sessions where the API offers a DELETE operation for a user; any that cannot be deleted is
     listed (WARN: remove it by hand). Then the anonymous GET requests that answered below 500
     when the run began (the first answer of each URL, up to 15) are sent again: an endpoint that
-    answered before and answers 5xx or nothing now was harmed by the run's probes (FAIL).
+    answered before and answers 5xx or nothing now — and again a second later — was harmed by
+    the run's probes (FAIL).
 
     A service that a few malformed or unexpected requests leave broken is a denial-of-service
     waiting to happen, and whatever the audit created must not stay behind in a shared
@@ -69,6 +72,9 @@ async def left_as_found(ctx: Context) -> list[Finding]:
     worse: list[str] = []
     for ex in before:
         after = await ctx.http.get(ex.url)
+        if _worse(ex, after):  # a second look a moment later: a restarting worker is not harm
+            await asyncio.sleep(RETRY_PAUSE_S)
+            after = await ctx.http.get(ex.url)
         if _worse(ex, after):
             worse.append(f"GET {ex.url}: {ex.status} before, {after.status or after.error} after")
             findings.append(failed(
