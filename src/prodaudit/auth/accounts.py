@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from prodaudit.auth.discovery import ME_PATH_RE, operation_at, register_operation
+from prodaudit.auth.discovery import operation_at, register_operation
 from prodaudit.auth.shapes import credentials_template, media_encoding
 from prodaudit.auth.shapes import norm_field as norm_name
 from prodaudit.auth.tokens import walk
@@ -20,7 +20,9 @@ from prodaudit.config import AuthConfig
 from prodaudit.http import Exchange, Http, join_url
 from prodaudit.openapi import OpenAPIDoc, Operation
 
-USERISH = re.compile(r"(^|/)(users?|accounts?|members?|profiles?|me|db_user)(/|$)", re.I)
+# a user resource: a users collection item (/users/{id}, /api/v1/user/{username}), or the caller
+USER_ITEM = re.compile(r"(^|/)(users?|accounts?|members?|profiles?|db_user)/\{[^}/]+\}/?$", re.I)
+OWN_ACCOUNT = re.compile(r"(^|/)(me|users?/me|accounts?/me|account|profile|users?/self)/?$", re.I)
 MAX_DELETE_TRIES = 3
 
 
@@ -153,14 +155,15 @@ async def register(http: Http, base_url: str, doc: OpenAPIDoc, cfg: AuthConfig) 
 
 
 def delete_operations(doc: OpenAPIDoc | None) -> list[Operation]:
-    """DELETE operations that remove a user: the current user's (``/users/me``) first, then a
-    user resource addressed by one path parameter."""
+    """DELETE operations that remove a user: the caller's own account (``/users/me``,
+    ``/account``) first, then an item of a users collection addressed by its one path parameter
+    (``/users/{id}``) — never another resource below it (``/me/following/{id}``)."""
     if doc is None:
         return []
     own = [op for op in doc.operations if op.method == "DELETE" and not op.path_params
-           and re.search(ME_PATH_RE, op.path, re.I)]
+           and OWN_ACCOUNT.search(op.path)]
     by_id = [op for op in doc.operations if op.method == "DELETE" and len(op.path_params) == 1
-             and USERISH.search(op.path) and op.path.rstrip("/").endswith("}")]
+             and USER_ITEM.search(op.path)]
     return own + sorted(by_id, key=lambda o: len(o.path))
 
 

@@ -171,6 +171,16 @@ class AuthSession:
     def headers(self, token: str | None = None) -> dict[str, str]:
         return self.credential.headers(token)
 
+    def headers_with_cookies(self, token: str | None = None) -> dict[str, str]:
+        """:meth:`headers` plus the cookies the login set (a refresh-token cookie that a logout
+        or refresh operation wants along with the access token)."""
+        out = self.headers(token)
+        if "Cookie" not in out:
+            jar = {c.name: c.value for c in set_cookies(self.login_exchange) if not c.deleted}
+            if jar:
+                out["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        return out
+
     @property
     def stale(self) -> bool:
         """Close to expiry (short-lived tokens are re-obtained)."""

@@ -14,8 +14,8 @@ CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key")
 
 
 def first_answers(exchanges: list[Exchange], base_url: str) -> list[Exchange]:
-    """The first anonymous GET answer of each URL of the target that answered below 500, in the
-    order the run sent them (its first requests: reachability, health, discovery)."""
+    """The first anonymous GET answer of each URL of the target that was a complete 2xx answer,
+    in the order the run sent them (its first requests: reachability, health, discovery)."""
     host = urlsplit(base_url).netloc
     seen: set[str] = set()
     out: list[Exchange] = []
@@ -25,7 +25,7 @@ def first_answers(exchanges: list[Exchange], base_url: str) -> list[Exchange]:
         seen.add(ex.url)
         if any(h.lower() in CREDENTIAL_HEADERS for h in ex.request_headers):
             continue
-        if ex.status is not None and ex.status < 500 and not ex.truncated:
+        if ex.usable:  # a complete 2xx answer: the endpoint worked (a 404 proves nothing)
             out.append(ex)
     return out
 
@@ -46,8 +46,8 @@ async def left_as_found(ctx: Context) -> list[Finding]:
     """Runs after every other check. The accounts the audit registered itself (with
     ``--allow-mutations`` and no configured account, or FUN-024's) are deleted with their own
     sessions where the API offers a DELETE operation for a user; any that cannot be deleted is
-    listed (WARN: remove it by hand). Then the anonymous GET requests that answered below 500
-    when the run began (the first answer of each URL, up to 15) are sent again: an endpoint that
+    listed (WARN: remove it by hand). Then the anonymous GET requests that got a complete 2xx
+    answer when the run began (the first answer of each URL, up to 15) are sent again: an endpoint that
     answered before and answers 5xx or nothing now — and again a second later — was harmed by
     the run's probes (FAIL).
 
@@ -68,7 +68,7 @@ async def left_as_found(ctx: Context) -> list[Finding]:
     if not before:
         if findings:
             return findings
-        raise Skip("no anonymous GET answered below 500 during the run: nothing to compare")
+        raise Skip("no anonymous GET got a complete 2xx answer during the run: nothing to compare")
     worse: list[str] = []
     for ex in before:
         after = await ctx.http.get(ex.url)

@@ -342,6 +342,21 @@ def _minimal_body(doc: OpenAPIDoc, op: Operation) -> dict[str, Any]:
     return body
 
 
+async def _own_ids(ctx: Context, path: str, a: AuthSession, b: AuthSession) -> tuple[list[Any], str]:
+    """A's object ids from A's listing, without those B's own listing shows too: a collection
+    both accounts see alike (public posts, a user directory) holds shared objects, not A's.
+    (ids, why none is A's own when the listing was not empty)."""
+    mine = _ids(await ctx.http.get(ctx.url(path), headers=a.headers()))
+    if not mine:
+        return [], ""
+    theirs = {str(i) for i in _ids(await ctx.http.get(ctx.url(path), headers=b.headers()))}
+    own = [i for i in mine if str(i) not in theirs]
+    if own:
+        return own, ""
+    return [], (f"GET {path} lists the same objects to both accounts: a shared collection, not "
+                "objects of one account (nothing to test)")
+
+
 @check(
     "SEC-082",
     "One user cannot read another user's objects (BOLA)",
@@ -354,7 +369,8 @@ async def bola(ctx: Context) -> list[Finding]:
     """With two audit accounts A and B: for every collection/item pair in the OpenAPI document
     (``GET /notes`` and ``GET /notes/{id}``), A's object ids are taken from A's collection (with
     ``--allow-mutations`` one object is created when A has none), A can read them, and B asking for
-    the same ids gets 403/404.
+    the same ids gets 403/404. Ids that B's own listing shows as well are shared objects (public
+    posts, a user directory), not A's: they are not tested.
 
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
     the server only checks that *someone* is logged in.
@@ -374,8 +390,10 @@ async def bola(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     tested = 0
     for coll, item, create in pairs[:5]:
-        listing = await ctx.http.get(ctx.url(coll.path), headers=a.headers())
-        ids = _ids(listing)
+        ids, shared = await _own_ids(ctx, coll.path, a, b)
+        if shared:
+            out.append(skipped(f"{item.path}: {shared}"))
+            continue
         if not ids and ctx.cfg.allow_mutations and create is not None:
             made = await ctx.http.request(
                 "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)

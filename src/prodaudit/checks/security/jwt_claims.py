@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
     Context,
     Exchange,
@@ -19,7 +20,6 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import (
-    Canary,
     canary,
     forge,
     live_location,
@@ -219,8 +219,8 @@ async def refresh_as_access(ctx: Context) -> list[Finding]:
     )
 
 
-async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
-    headers = can.session.headers(token)
+async def _logout(ctx: Context, sess: AuthSession, path: str) -> Exchange:
+    headers = sess.headers_with_cookies()  # the login's cookies too (a refresh-token cookie)
     for method in ("POST", "DELETE", "GET"):
         ex = await ctx.http.request(method, ctx.url(path), headers=headers)
         if ex.status != 405:
@@ -264,7 +264,7 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     before = await can.send(ctx, token)
     if not can.accepted(before):
         return [skipped(f"the fresh token got HTTP {before.status} before logout")]
-    out = await _logout(ctx, can, path, token)
+    out = await _logout(ctx, sess, path)
     if out.status is None or not 200 <= out.status < 300:
         return [
             warned(
