@@ -145,7 +145,8 @@ async def canary(ctx: Context) -> Canary:
         sess = await ctx.auth()
         tok = parse_jwt(sess.access_token)
         if tok is None:
-            raise Skip("the access token is not a JWT (opaque token): JWT attacks not applicable")
+            raise Skip(f"the credential is not a JWT ({sess.credential.kind} in "
+                       f"{sess.credential.where.split(',')[0]}): JWT attacks not applicable")
         try:
             doc: OpenAPIDoc | None = await ctx.openapi()
         except Skip:
