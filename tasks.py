@@ -5,10 +5,12 @@
     invoke report.build         re-render reports from the last audit.json
     invoke docs.build           assemble reports and generated guides into docs/
     invoke demo.up / demo.down  start / stop the reference target
+    invoke docker.clean         remove the Docker objects runs left behind (prodaudit clean)
 
-The audit and report tasks take every option of `prodaudit run` / `prodaudit report`: they are
-generated from the CLI's own option definitions (prodaudit.invoke_tasks). Exit codes are the
-CLI's: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 could not run (also a usage error), 130 interrupted.
+The audit, report and clean tasks take every option of `prodaudit run` / `prodaudit report` /
+`prodaudit clean`: they are generated from the CLI's own option definitions
+(prodaudit.invoke_tasks). Exit codes are the CLI's: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 could not
+run (also a usage error), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from pathlib import Path
 
 from invoke import Collection, Context, task
 
-from prodaudit.invoke_tasks import audit_task, library_call, report_task, usage_errors_exit_3
+from prodaudit.invoke_tasks import (
+    audit_task,
+    clean_task,
+    library_call,
+    report_task,
+    usage_errors_exit_3,
+)
 
 usage_errors_exit_3()
 
@@ -30,6 +38,10 @@ for _suite in ("config", "functional", "security", "deployment", "readiness"):
 report = Collection("report")
 report.add_task(report_task("build", "Re-render every report from the last audit.json without "
                                      "re-running the audit."), default=True)
+
+docker = Collection("docker")
+docker.add_task(clean_task("clean", "Remove the Docker objects carrying prodaudit's run labels "
+                                    "(what an interrupted run left behind), nothing else."))
 
 
 @task(name="build", default=True, help={"reports": "reports directory", "docs": "docs directory"})
@@ -59,4 +71,4 @@ def demo_down(c: Context) -> None:
 
 docs = Collection("docs", docs_build)
 demo = Collection("demo", demo_up, demo_down)
-ns = Collection(audit, report, docs, demo)
+ns = Collection(audit, report, docs, demo, docker)
