@@ -44,6 +44,8 @@ from prodaudit.outcome import Skip
 EVIDENCE_BODY_CHARS = 1200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REFUSALS_KEPT = 50
+# errors of a request written on a connection the server had already closed
+STALE_CONNECTION = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -486,13 +488,18 @@ class Http:
                 ex = await asyncio.wait_for(
                     self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
                 )
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            except STALE_CONNECTION:
                 if req.method not in SAFE_METHODS and not login:
                     raise
-                # a kept-alive connection the server had closed (servers that close after each
-                # answer without saying so): a safe request or a login is sent once more
+                # a kept-alive connection the server had closed (servers without keep-alive,
+                # idle timeouts): a safe request or a login is sent once more on a fresh
+                # connection, counted like any other
+                req = self.client.build_request(
+                    method, url, headers=headers, json=json, data=data, files=files,
+                    content=content, params=params, timeout=httpx.Timeout(deadline),
+                    extensions={"prodaudit_first": True, "prodaudit_login": login},
+                )
                 self._admit(req.method, str(req.url), login=login)
-                req.extensions["prodaudit_first"] = True  # admitted above, not by the hook
                 ex = await asyncio.wait_for(
                     self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
                 )
