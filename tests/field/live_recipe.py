@@ -401,10 +401,10 @@ class Server:
 
 def start_process(name: str, cmd: str | Sequence[str], *, cwd: Path, env: Mapping[str, str],
                   port: int, log: Path) -> Server:
-    shell = isinstance(cmd, str)
+    argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     out = log.open("a", encoding="utf-8")
     try:
-        proc = subprocess.Popen(["sh", "-c", cmd] if shell else list(cmd), cwd=cwd, env=dict(env),
+        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env),
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     finally:

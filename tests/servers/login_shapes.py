@@ -32,9 +32,10 @@ PASSWORD = "correct-horse-battery-7"
 SECRET = secrets.token_hex(32)
 
 
-def make_jwt(sub: str) -> str:
+def make_jwt(sub: str, *, iat: bool = True, lifetime: int = 900) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "iat": now, "exp": now + 900}, SECRET, algorithm="HS256")
+    claims = {"sub": sub, "iat": now, "exp": now + lifetime} if iat else {"sub": sub, "exp": now + lifetime}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
 def subject(token: str) -> str | None:
@@ -46,8 +47,9 @@ def subject(token: str) -> str | None:
     return sub if isinstance(sub, str) else None
 
 
-def fastapi_app(variant: str, *, deletable: bool = True) -> Any:
-    """``deletable=False``: the ``oauth2`` variant offers no way to delete an account."""
+def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifetime: int = 900) -> Any:
+    """``deletable=False``: the ``oauth2`` variant offers no way to delete an account; ``iat`` and
+    ``lifetime``: the claims of the ``oauth2`` variant's access tokens."""
     app = FastAPI(title=f"login-{variant}")
     users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD}
     opaque: dict[str, str] = {}
@@ -66,7 +68,8 @@ def fastapi_app(variant: str, *, deletable: bool = True) -> Any:
         def token(form: OAuth2PasswordRequestForm = Depends()) -> dict[str, Any]:  # noqa: B008
             if users.get(form.username) != form.password:
                 raise HTTPException(401, "Incorrect username or password")
-            return {"access_token": make_jwt(form.username), "token_type": "bearer"}
+            return {"access_token": make_jwt(form.username, iat=iat, lifetime=lifetime),
+                    "token_type": "bearer"}
 
         @app.post("/auth/register", status_code=201)
         def register(body: Signup) -> dict[str, Any]:

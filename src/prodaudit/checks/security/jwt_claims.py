@@ -51,9 +51,11 @@ def _human(seconds: float) -> str:
     references=REFS,
 )
 async def token_lifetime(ctx: Context) -> list[Finding]:
-    """The audit account's access token carries ``exp`` and ``iat``, its lifetime is at most
+    """The audit account's access token carries ``exp``, its lifetime is at most
     ``jwt.max_access_minutes`` (default 60), and ``iss`` / ``aud`` match ``jwt.issuer`` /
-    ``jwt.audience`` when those are configured.
+    ``jwt.audience`` when those are configured. The lifetime is ``exp - iat``; a token without
+    ``iat`` (optional in RFC 7519) is measured from the moment the audit received it, which is
+    what an attacker holding it has left — a missing ``iat`` alone is not a finding.
 
     A stolen token is usable until it expires: without ``exp`` forever, with an 8-day lifetime for
     8 days. Short access tokens plus refresh tokens limit the damage.
@@ -86,10 +88,11 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
         iat = p.get("iat")
         start = float(iat) if isinstance(iat, int | float) else time.time()
         life = float(exp) - float(start)
+        since = "" if isinstance(iat, int | float) else " (no iat claim: measured from now)"
         if life > limit:
             out.append(
                 failed(
-                    f"access tokens live {_human(life)} (maximum "
+                    f"access tokens live {_human(life)}{since} (maximum "
                     f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
                     location=loc,
                     evidence=ev,
@@ -98,17 +101,11 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
         else:
             out.append(
                 passed(
-                    f"access token lifetime {_human(life)} is within "
+                    f"access token lifetime {_human(life)}{since} is within "
                     f"{ctx.cfg.jwt.max_access_minutes} minutes",
                     location=loc,
                 )
             )
-    if not isinstance(p.get("iat"), int | float):
-        out.append(
-            warned(
-                "the access token has no iat claim (issue time unknown)", location=loc, evidence=ev
-            )
-        )
     for claim, want in (("iss", ctx.cfg.jwt.issuer), ("aud", ctx.cfg.jwt.audience)):
         if want is None:
             continue
