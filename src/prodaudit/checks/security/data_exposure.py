@@ -134,6 +134,16 @@ def _own_identities(ctx: Context) -> tuple[set[str], list[str]]:
     return names, passwords
 
 
+def shows_password(text: str, password: str) -> bool:
+    """Whether an answer shows ``password``. A password of letters only is also page vocabulary
+    (``password`` on every login form): it counts only as a JSON string value or a form field's
+    ``value``; any other password counts wherever it appears."""
+    if not password.isalpha():
+        return password in text
+    pw = re.escape(password)
+    return re.search(rf':\s*"{pw}"|\bvalue\s*=\s*["\']?{pw}(?:["\'\s/>]|$)', text) is not None
+
+
 def _own(email: str, own: set[str]) -> bool:
     """The audit account's own address: its user name, or the user name's address."""
     low = email.lower()
@@ -237,7 +247,7 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
         checked += 1
         for pw in passwords:
             sent = pw.encode() in ex.request_body or quote_plus(pw).encode() in ex.request_body
-            if len(pw) >= 6 and pw in ex.text and not sent and pw not in ex.url \
+            if len(pw) >= 6 and shows_password(ex.text, pw) and not sent and pw not in ex.url \
                     and ("pw", shape(ex.url)) not in flagged:
                 flagged.add(("pw", shape(ex.url)))
                 findings.append(failed(f"{ex.method} {shape(ex.url)} returns the audit account's "
