@@ -6,7 +6,8 @@ run in a temporary copy of the project: ``install`` into a fresh venv of ``pytho
 recipe's hash, so reruns skip it), ``seed`` then ``start`` with the placeholders filled in, and
 ``health`` polled until the server answers. Every process started here runs in its own session
 and is killed (SIGTERM, then SIGKILL) by :meth:`Server.stop`; every database created here
-(``field_<x>``, named in the recipe) is dropped afterwards. Everything is bounded in time.
+(``field_<x>``, named in the recipe, with a per-run suffix) is dropped afterwards. Everything is
+bounded in time.
 """
 
 from __future__ import annotations
@@ -485,7 +486,15 @@ def started(recipe: LiveRecipe, repo: Path, workdir: Path, project_digest: str) 
     servers: list[Server] = []
     pg = PgServer.from_url(os.environ["PRODAUDIT_TEST_DATABASE_URL"]) \
         if "postgres" in recipe.services else None
-    dbs = databases(recipe) if pg is not None else []
+    # the recipe's database names get a per-run suffix: concurrent runs (two engineers, two
+    # checkouts) never share or drop each other's databases
+    suffix = secrets.token_hex(3)
+    renamed = {name: f"{name}_{suffix}" for name in databases(recipe)} if pg is not None else {}
+    dbs = list(renamed.values())
+
+    def filled(text: str) -> str:
+        return _DB_NAME.sub(lambda m: renamed.get(m.group(0), m.group(0)), fill(text, values))
+
     seconds: dict[str, float] = {}
     try:
         t0 = time.monotonic()
@@ -497,16 +506,16 @@ def started(recipe: LiveRecipe, repo: Path, workdir: Path, project_digest: str) 
         port = free_port()
         values = placeholder_values(port, pg, llm)
         env = venv_env(venv.path, os.environ)
-        env.update({k: fill(v, values) for k, v in recipe.env.items()})
+        env.update({k: filled(v) for k, v in recipe.env.items()})
         t1 = time.monotonic()
         for name in dbs:
             assert pg is not None
             pg.recreate(name)
         for cmd in recipe.seed:
-            _run(fill(cmd, values), cwd=repo, env=env, timeout=SEED_TIMEOUT_S, what="seed", log=log)
+            _run(filled(cmd), cwd=repo, env=env, timeout=SEED_TIMEOUT_S, what="seed", log=log)
         seconds["seed"] = time.monotonic() - t1
         t2 = time.monotonic()
-        server = start_process(recipe.folder, fill(recipe.start, values), cwd=repo, env=env,
+        server = start_process(recipe.folder, filled(recipe.start), cwd=repo, env=env,
                                port=port, log=workdir / "server.log")
         servers.append(server)
         server.wait_healthy(recipe.health)
