@@ -235,6 +235,9 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
     listings and show other users a public profile only.
     """
     own, passwords = _own_identities(ctx)
+    for account, _ in ctx.accounts.created:  # accounts the audit registered are its own too
+        own |= {account.username.lower(), account.email.lower()}
+        passwords.append(account.password)
     reads, unsent = await _anonymous_reads(ctx)
     findings: list[Finding] = []
     flagged: set[tuple[str, str]] = set()
