@@ -94,6 +94,7 @@ def _processes_of(workdir: Path) -> list[str]:
     return [line for line in proc.stdout.splitlines() if str(workdir) in line and "ps -eo" not in line]
 
 
+@pytest.mark.timeout(1500)  # uncached: two installs from PyPI (~3 min here), two audits (~1 min)
 def test_live_projects_in_ci(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for project in CI_PROJECTS:
         _require(project)
@@ -114,6 +115,7 @@ def test_live_projects_in_ci(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "| **overall** | 1/1 |" in printed
 
 
+@pytest.mark.timeout(1500)
 def test_live_pyenv_projects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for project in PYENV_PROJECTS:
         _require(project, in_ci=False)
@@ -132,6 +134,7 @@ def test_live_pyenv_projects(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.field_goal
+@pytest.mark.timeout(5400)
 def test_live_goals(tmp_path: Path) -> None:
     """Issue 17: login on every runnable project with an account, >= 90% of live must-flag facts
     found, no must-not fact flagged, no unexplained CRITICAL/HIGH failure."""
