@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -346,5 +347,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGINT end the run through the normal unwinding: servers stopped, databases
+    dropped (a background run ignores SIGINT unless a handler is set)."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
     sys.exit(main())

@@ -5,7 +5,8 @@ A burst stops at the first 429, at three requests without an answer, at
 ``rate_limit.max_seconds`` or when the HTTP layer's probe budget refuses more. A burst that met no
 429 is judged by :func:`no_429_verdict`: budget exhaustion and requests that never reached the
 endpoint's logic prove nothing (SKIP); the target's own headers announcing the limit spent are a
-positive observation (PASS).
+positive observation (PASS); without a configured limit, at least ``UNCONFIGURED_WARN_AT`` requests
+handled within a minute and no limit announced is an observed absence of throttling (WARN).
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prodaudit.auth import LoginPlan
-from prodaudit.checks.api import Context, Exchange, Finding, NotSent, Skip, failed, passed
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    NotSent,
+    Severity,
+    Skip,
+    Status,
+    failed,
+    passed,
+)
 from prodaudit.checks.security._common import live_location
 
 LIMIT_HEADERS = (
@@ -33,6 +44,8 @@ LIMIT_HEADERS = (
 )
 
 
+# without a configured limit, this many handled requests within a minute and no 429 is a WARN
+UNCONFIGURED_WARN_AT = 20
 MALFORMED = frozenset({400, 404, 405, 411, 413, 415, 422})  # our request, not the limiter
 LOGIN_REFUSAL_RE = re.compile(r"invalid_grant|credential|password|unauthori|incorrect", re.I)
 REMAINING_RE = re.compile(r"(?:^|[;,\s])(?:remaining|r)\s*=\s*(\d+)", re.I)
@@ -178,8 +191,10 @@ def no_429_verdict(
 ) -> list[Finding]:
     """The verdict on a burst that met no 429. PASS when the target's own headers announce the
     limit spent; FAIL (HIGH) only when a configured limit plus the margin was exceeded by
-    requests that reached the endpoint; otherwise SKIP: budget exhaustion and requests that
-    never exercised the endpoint prove nothing."""
+    requests that reached the endpoint; WARN (MEDIUM) when no limit is configured or announced
+    and at least ``UNCONFIGURED_WARN_AT`` requests reached the endpoint within a minute;
+    otherwise SKIP: a small budget and requests that never exercised the endpoint prove
+    nothing."""
     if b.spent is not None:
         return [
             passed(
@@ -208,6 +223,22 @@ def no_429_verdict(
             f"{margin} was reached ({b.summary()}{stopped}){announced}: raise "
             "rate_limit.max_requests / max_seconds to verify it"
         )
+    if b.limit is None and b.exercised >= UNCONFIGURED_WARN_AT and b.seconds <= 60:
+        # no limit configured, none announced, and more requests handled within a minute than
+        # any login or paid endpoint should take: an observed absence of throttling (WARN,
+        # not the HIGH failure a configured limit earns)
+        return [
+            Finding(
+                Status.WARN,
+                f"{what}: {b.exercised} requests reached the endpoint's logic within "
+                f"{b.seconds:.0f} s without a 429 or a rate-limit header ({b.summary()}{stopped}): "
+                f"no limit up to {b.exercised} a minute; set {knob} to the intended limit (the "
+                "check then fails when it is not enforced)",
+                location=location,
+                evidence=b.last.evidence(300) if b.last else "",
+                severity=Severity.MEDIUM,
+            )
+        ]
     raise Skip(
         f"{what}: no 429 within the budget ({b.summary()}{stopped}){announced}: the limit, if "
         f"any, is above the budget; set {knob} to the intended limit (the check then fails "
