@@ -60,7 +60,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
                    help="deployment suite: leave the compose stack running (debugging)")
     p.add_argument("--target-venv", type=Path,
-                   help="the target's installed environment (venv or site-packages) for license checks")
+                   help="the target's installed environment (venv or site-packages): license checks "
+                   "and the run of the target's tests")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the checks do (INFO)")
 
@@ -74,6 +75,7 @@ def config_from_args(ns: argparse.Namespace) -> AuditConfig:
     nested = {
         ("docker", "keep_up"): getattr(ns, "keep_up", None),
         ("licenses", "target_venv"): getattr(ns, "target_venv", None),
+        ("readiness", "target_venv"): getattr(ns, "target_venv", None),
     }
     for (section, key), value in nested.items():
         if value is not None:
