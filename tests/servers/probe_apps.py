@@ -33,6 +33,7 @@ from prodaudit.target import free_port
 USER = "probe-audit@example.com"
 PASSWORD = "probe-audit-password-8271"
 HASH = "$2b$12$" + "N" * 53  # shaped like a bcrypt hash
+SMTP_PASSWORD = "mail-relay-pw-5521"  # a secret under a prefixed name the run never registers
 
 
 def _db() -> sqlite3.Connection:
@@ -45,6 +46,11 @@ def _db() -> sqlite3.Connection:
 class Message(BaseModel):
     role: str = "user"
     content: str
+
+
+class NewUser(BaseModel):
+    email: str
+    password: str
 
 
 class ChatRequest(BaseModel):
@@ -120,14 +126,23 @@ def _user_routes(app: FastAPI, flawed: bool, secret: str, current_user: Any) -> 
             raise HTTPException(404, "no such user")
         return {"id": user_id, "updated": True}
 
+    @app.post("/users", dependencies=auth, status_code=201)
+    def create_user(body: NewUser) -> dict[str, Any]:
+        return {"id": 3, "email": body.email}
+
     @app.post("/chat", dependencies=auth)
     def chat(body: ChatRequest) -> dict[str, str]:
         return {"reply": "OK"}
 
+    @app.get("/admin/stats", dependencies=auth)
+    def admin_stats() -> dict[str, int]:
+        return {"users": 2, "signups_today": 1}
+
     if flawed:
         @app.get("/debug/config")
         def debug_config() -> dict[str, str]:
-            return {"database_url": "sqlite:///app.db", "jwt_secret": secret}
+            return {"database_url": "sqlite:///app.db", "jwt_secret": secret,
+                    "SMTP_PASSWORD": SMTP_PASSWORD}
 
 
 @contextmanager

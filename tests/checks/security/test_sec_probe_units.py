@@ -9,11 +9,14 @@ from pathlib import Path
 from prodaudit.checks.security._jwt_candidates import repo_candidates
 from prodaudit.checks.security._routes import django_patterns, safe_link
 from prodaudit.checks.security._sensitive import json_exposures
-from prodaudit.checks.security._signatures import matches, new_matches
+from prodaudit.checks.security._signatures import describe, matches, new_matches
+from prodaudit.checks.security.data_exposure import answer_exposures
 from prodaudit.config import load_config
 from prodaudit.context import Context
+from prodaudit.http import Exchange
 from prodaudit.llmdetect import chat_shaped, is_llm_operation
 from prodaudit.openapi import Operation
+from prodaudit.redact import mask_evidence
 
 
 def test_signatures_name_the_database_and_the_framework() -> None:
@@ -69,6 +72,36 @@ def test_sensitive_fields_are_described_never_quoted() -> None:
     assert ("email", "results[0].email") in found
     assert all(k[0] != "password" for k in found)  # a masked value is not an exposure
     assert "live-0123456789" not in repr(json_exposures(body))
+
+
+def test_prefixed_secret_names_are_sensitive_and_look_alikes_are_not() -> None:
+    body = {"config": {"DB_PASSWORD": "hunter2hunter2", "stripe_secret_key": "k" * 24,
+                       "OPENAI_API_KEY": "sk-" + "a1" * 12, "password_changed_at": "2024-01-01",
+                       "password_hint": "pet", "secret_question": "first pet?",
+                       "has_password": "yes", "resetPassword": "/reset", "api_key_id": "public-id",
+                       "node_secret": "n0de-" + "b2" * 8, "isSecret": "no"}}
+    found = {e.where: e.kind for e in json_exposures(body)}
+    assert found == {"config.DB_PASSWORD": "password", "config.stripe_secret_key": "secret",
+                     "config.OPENAI_API_KEY": "secret", "config.node_secret": "secret"}
+
+
+def test_evidence_of_an_answer_masks_what_the_run_never_registered() -> None:
+    """Debug pages, tracebacks and records quoted as evidence show no secret value (the runner
+    masks only values it knows)."""
+    ex = Exchange(
+        "GET", "http://127.0.0.1:9/debug/config", {"Accept": "*/*"}, b"", 200,
+        {"content-type": "application/json"},
+        b'{"DB_PASSWORD": "hunter2hunter2", "name": "api"}\n'
+        b'Traceback (most recent call last):\n  File "/app/db.py", line 3, in connect\n'
+        b'    engine = create(password="s3cr3t-Passw0rd")\n'
+        b'sqlite3.OperationalError: near "x": syntax error\n',
+    )
+    shown = mask_evidence(ex.evidence(600))
+    assert "hunter2hunter2" not in shown and "s3cr3t-Passw0rd" not in shown
+    assert shown.startswith("> GET http://127.0.0.1:9/debug/config") and '"name": "api"' in shown
+    assert "sqlite3.OperationalError" in shown  # what the evidence is about stays readable
+    excerpt = describe(matches(ex.text), ex.text)
+    assert "Python traceback" in excerpt and "s3cr3t-Passw0rd" not in excerpt
 
 
 SHAPES = {
@@ -129,3 +162,16 @@ def test_chat_shaped_bodies_are_llm_calls_whatever_the_path() -> None:
         "type": "object", "properties": {"author": {}, "text": {}}}}}}
     assert not chat_shaped(_op("/threads", board)) and not is_llm_operation(_op("/threads", board))
     assert not is_llm_operation(_op("/auth/login", model_prompt))  # authentication never is
+
+
+def test_what_the_request_carried_is_not_an_exposure_when_echoed() -> None:
+    """A sign-up answer echoes the address it was sent: not another account's data; an address
+    the request did not carry is."""
+    sent = b'{"email": "prodaudit-1a2b@example.com", "password": "x"}'
+    echo = b'{"id": 7, "email": "prodaudit-1a2b@example.com"}'
+    ex = Exchange("POST", "http://127.0.0.1:9/api/users", {}, sent, 201,
+                  {"content-type": "application/json"}, echo)
+    assert answer_exposures(ex, set()) == []
+    other = Exchange("POST", "http://127.0.0.1:9/api/users", {}, sent, 201,
+                     {"content-type": "application/json"}, echo.replace(b"prodaudit-1a2b", b"bob"))
+    assert [rule for rule, _ in answer_exposures(other, set())] == ["email-anonymous"]

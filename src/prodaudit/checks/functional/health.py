@@ -29,6 +29,7 @@ from prodaudit.checks.functional._health import (
     redirect_trouble,
     unusable_is_error,
 )
+from prodaudit.redact import mask_evidence
 
 
 @check(
@@ -66,7 +67,7 @@ async def liveness(ctx: Context) -> list[Finding]:
             failed(
                 f"the backend does not answer: {down}",
                 location=f"GET {ctx.base_url}/",
-                evidence=probe.evidence() if probe is not None else "",
+                evidence=mask_evidence(probe.evidence()) if probe is not None else "",
                 severity=Severity.CRITICAL,
             )
         ]
@@ -77,7 +78,7 @@ async def liveness(ctx: Context) -> list[Finding]:
             failed(
                 f"the liveness endpoint is down: {exc}",
                 location=f"GET {exc.exchange.url}",
-                evidence=exc.exchange.evidence(),
+                evidence=mask_evidence(exc.exchange.evidence()),
                 severity=Severity.CRITICAL,
             )
         ]
@@ -98,7 +99,8 @@ def _no_liveness(exc: NoLiveness) -> Finding:
         f"no liveness endpoint: tried {'; '.join(exc.tried)}; set health.liveness_path if it "
         "lives elsewhere",
         location=f"GET {where}",
-        evidence=exc.lookalike.evidence(body_chars=300) if exc.lookalike is not None else "",
+        evidence=(mask_evidence(exc.lookalike.evidence(body_chars=300))
+                  if exc.lookalike is not None else ""),
         severity=Severity.MEDIUM,
     )
 
@@ -114,7 +116,7 @@ def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
             failed(
                 f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
                 location=f"GET {bad[0].url}",
-                evidence=bad[0].evidence(),
+                evidence=mask_evidence(bad[0].evidence()),
                 severity=Severity.CRITICAL if sick else None,
             )
         ]
@@ -130,7 +132,7 @@ def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
         errored(
             f"GET {path} answered 200 but {why}: the answer cannot be trusted as liveness",
             location=f"GET {first.url}",
-            evidence=first.evidence(body_chars=200),
+            evidence=mask_evidence(first.evidence(body_chars=200)),
         )
     ]
 
@@ -143,7 +145,7 @@ def _judge_speed(path: str, samples: list[Exchange], limit: float) -> list[Findi
             warned(
                 f"GET {path} took {ms:.0f} ms (limit {limit:.0f} ms)",
                 location=f"GET {slowest.url}",
-                evidence=slowest.evidence(),
+                evidence=mask_evidence(slowest.evidence()),
             )
         ]
     return [
@@ -303,7 +305,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
                 f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
                 f"keeps routing traffic ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     elif down:
@@ -311,14 +313,14 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
             passed(
                 f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
         findings.append(
             failed(
                 f"dependency down right now: {', '.join(down)} — the target is not ready",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     elif ex.status == 503:
@@ -326,7 +328,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
             failed(
                 f"{loc} answers 503 although every reported dependency is up ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     else:
@@ -373,7 +375,7 @@ async def readiness(ctx: Context) -> list[Finding]:
             errored(
                 f"{loc} answered {ex.status} with a body that is not a JSON object",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         ]
     deps = dependency_states(body)
@@ -396,7 +398,7 @@ async def readiness(ctx: Context) -> list[Finding]:
                 f"{loc} does not report {', '.join(missing)}, which the deployment is "
                 "configured with",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     return findings
@@ -440,14 +442,14 @@ async def deep_health(ctx: Context) -> list[Finding]:
             errored(
                 f"{loc} answered {ex.status} with a body that is not a JSON object",
                 location=loc,
-                evidence=ex.evidence(body_chars=300),
+                evidence=mask_evidence(ex.evidence(body_chars=300)),
             )
         ]
     if not isinstance(body, dict):  # `true`, "OK", a constant text: it names no dependency
         shown = " ".join(ex.text.split())[:40]
         return [warned(f"shallow health check: the {source} endpoint answers {ex.status} with a "
                        f"constant {shown!r} that names no dependency", location=loc,
-                       evidence=ex.evidence(body_chars=300))]
+                       evidence=mask_evidence(ex.evidence(body_chars=300)))]
     deps = dependency_states(body)
     kinds = {k for k, _ in deps.values() if k}
     if "database" not in kinds:
@@ -457,7 +459,7 @@ async def deep_health(ctx: Context) -> list[Finding]:
                 f"reporting "
                 f"the database (reported: {', '.join(sorted(deps)) or 'nothing'})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         ]
     findings = [passed(f"the {source} endpoint reports {', '.join(sorted(deps))}", location=loc)]
@@ -468,7 +470,7 @@ async def deep_health(ctx: Context) -> list[Finding]:
                 f"the {source} endpoint does not check {', '.join(missing)}, which the "
                 "deployment is configured with",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     return findings

@@ -74,13 +74,31 @@ def describe_value(value: str) -> str:
     return f"a {len(value)}-character value"
 
 
+# a prefixed name ends like one of these: ``db_password``, ``smtp_passwd``, ``stripe_secret_key``,
+# ``openai_api_key``, ``oauth_client_secret``
+PASSWORD_SUFFIXES = ("password", "passwd")
+SECRET_SUFFIXES = ("secret", "secretkey", "apikey", "privatekey", "signingkey", "secretaccesskey")
+# ... unless its first word makes it a flag or an action (``has_password``, ``resetPassword``)
+FLAG_WORDS = frozenset({"has", "is", "needs", "requires", "must", "reset", "forgot", "change",
+                        "show", "use", "uses", "with", "no", "can", "allow"})
+_KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _named(key: str, exact: frozenset[str], suffixes: tuple[str, ...]) -> bool:
+    k = _norm(key)
+    if k in exact:
+        return True
+    first = _KEY_WORD.search(key)
+    return k.endswith(suffixes) and (first is None or first.group(0).lower() not in FLAG_WORDS)
+
+
 def _kind(key: str, value: str) -> str | None:
     k = _norm(key)
-    if k in PASSWORD_KEYS:
+    if _named(key, PASSWORD_KEYS, PASSWORD_SUFFIXES):
         return "hash" if HASH_RE.match(value) else "password"
     if k in HASH_KEYS or (k.endswith("hash") and "password" in k):
         return "hash"
-    if k in SECRET_KEYS:
+    if _named(key, SECRET_KEYS, SECRET_SUFFIXES):
         return "secret"
     if k in TOKEN_KEYS:
         return "token"

@@ -12,6 +12,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from prodaudit.redact import mask_tokens
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -96,10 +98,11 @@ def new_matches(text: str, baseline: str | None) -> list[tuple[Signature, re.Mat
 
 
 def excerpt(text: str, m: re.Match[str], around: int = 80) -> str:
-    """A bounded window around a match, on one line."""
+    """A bounded window around a match, on one line, with credential-shaped values masked (a
+    traceback quotes source lines and local values)."""
     text = decoded(text)
     start, end = max(0, m.start() - around), min(len(text), m.end() + around)
-    return "…" + " ".join(text[start:end].split()) + "…"
+    return "…" + mask_tokens(" ".join(text[start:end].split()), entropy=False) + "…"
 
 
 def describe(found: list[tuple[Signature, re.Match[str]]], text: str) -> str:

@@ -36,6 +36,7 @@ from prodaudit.checks.security._sensitive import (
 )
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import collect_ids
+from prodaudit.redact import mask_evidence
 
 PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "members", "profile",
                           "profiles", "customer", "customers", "people", "person", "persons",
@@ -162,14 +163,17 @@ def _own_emails(exchanges: list[Exchange], own: set[str]) -> set[str]:
     return out
 
 
-def _exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
+def answer_exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
     """(rule, exposures) of one answer: sensitive fields, tokens outside authentication
     endpoints, e-mail addresses (anonymous: any account's; authenticated: other accounts')."""
     body = json_body(ex)
     if body is None:
         return []
     groups: dict[str, list[Exposure]] = defaultdict(list)
+    sent = ex.request_body.decode("utf-8", "replace") + " " + ex.url
     for e in json_exposures(body):
+        if e.value in sent:
+            continue  # what the request itself carried, echoed back (a sign-up's own address)
         if e.kind in SEVERITY:
             groups[e.kind].append(e)
         elif e.kind == "token" and not auth_endpoint(ex):
@@ -256,7 +260,7 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
                 findings.append(failed(f"{ex.method} {shape(ex.url)} returns the audit account's "
                                        "password (value masked)", location=live_location(ex),
                                        severity=Severity.CRITICAL))
-        for rule, es in _exposures(ex, own):
+        for rule, es in answer_exposures(ex, own):
             if (rule, shape(ex.url)) not in flagged:
                 flagged.add((rule, shape(ex.url)))
                 findings.append(_finding(rule, ex, es))
@@ -272,7 +276,8 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
 
 
 # ---- debug and internal endpoints ---------------------------------------------------------------
-DEBUG_WORDS = frozenset({"debug", "internal", "private", "console", "devtools", "actuator",
+DEBUG_WORDS = frozenset({"debug", "internal", "private", "admin", "admins", "administration",
+                         "superuser", "console", "devtools", "actuator",
                          "phpinfo", "dump", "heapdump", "env", "environ", "environment",
                          "profiler", "pprof", "vars", "diagnostics", "backdoor", "testing"})
 KNOWN_DEBUG_PATHS = (
@@ -315,9 +320,9 @@ def _judge_debug(ex: Exchange) -> Finding:
         return failed(f"{ex.method} {shape(ex.url)} answers anonymous callers and dumps "
                       f"credentials ({what}; values masked)", location=live_location(ex),
                       evidence=ex.evidence(0).split("\n< ")[0], severity=Severity.CRITICAL)
-    return failed(f"{ex.method} {shape(ex.url)} is a debug or internal endpoint and answers "
+    return failed(f"{ex.method} {shape(ex.url)} is a debug, internal or admin endpoint and answers "
                   f"{ex.status} without credentials", location=live_location(ex),
-                  evidence=ex.evidence(300))
+                  evidence=mask_evidence(ex.evidence(300)))
 
 
 @check(
@@ -330,7 +335,7 @@ def _judge_debug(ex: Exchange) -> Finding:
 )
 async def debug_endpoints(ctx: Context) -> list[Finding]:
     """The OpenAPI document's public GET operations whose path says debug, internal, private,
-    console, env, dump … and well-known debug paths (``/debug``, ``/__debug__/``, ``/console``,
+    admin, console, env, dump … and well-known debug paths (``/debug``, ``/__debug__/``, ``/console``,
     ``/actuator/env``, ``/.env``, ``/debug/pprof/`` …) do not answer 2xx to anonymous callers.
     An answer that is the same page as a made-up path (a catch-all) or a login form is not an
     exposure. One that carries password, hash or secret fields, or lines of secret-named

@@ -22,6 +22,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.security._common import live_location
 from prodaudit.checks.security._signatures import describe, matches
+from prodaudit.redact import mask_evidence, mask_tokens
 
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -79,7 +80,7 @@ def excerpts(text: str) -> str:
         m = rx.search(text)
         if m:
             snippet = text[max(0, m.start() - 60) : m.end() + 60].replace("\n", "\\n")
-            out.append(f"{name}: …{snippet}…")
+            out.append(f"{name}: …{mask_tokens(snippet, entropy=False)}…")
     return "\n".join(out)
 
 
@@ -240,13 +241,13 @@ def _judge_error_answer(label: str, ex: Exchange) -> Finding | None:
         return failed(
             f"{label}: HTTP {ex.status} reveals {', '.join(found)}",
             location=live_location(ex),
-            evidence=excerpts(ex.text) + "\n" + ex.evidence(body_chars=800),
+            evidence=excerpts(ex.text) + "\n" + mask_evidence(ex.evidence(body_chars=800)),
         )
     if ex.status >= 500:
         return failed(
             f"{label}: HTTP {ex.status} (expected 4xx)",
             location=live_location(ex),
-            evidence=ex.evidence(),
+            evidence=mask_evidence(ex.evidence()),
             severity=Severity.LOW,
         )
     # a login form may redirect or re-render on a failed login: only leaks and 5xx count there
@@ -254,7 +255,7 @@ def _judge_error_answer(label: str, ex: Exchange) -> Finding | None:
         return warned(
             f"{label}: HTTP {ex.status} (expected 4xx)",
             location=live_location(ex),
-            evidence=ex.evidence(),
+            evidence=mask_evidence(ex.evidence()),
         )
     return None
 

@@ -19,6 +19,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import live_location
+from prodaudit.redact import mask_evidence
 
 EVIL_HOST = "prodaudit-evil.example"
 
@@ -58,7 +59,9 @@ async def host_header(ctx: Context) -> list[Finding]:
             register_note = f" (registration not probed: {ctx.http.refusal('POST', ctx.url(reg.path))})"
         elif reg is not None:
             user = f"prodaudit-{secrets.token_hex(4)}@example.com"
-            body = {"email": user, "username": user, "password": secrets.token_urlsafe(18) + "aA1!"}
+            password = secrets.token_urlsafe(18) + "aA1!"
+            ctx.redact.register(password)  # the throw-away account's password: never shown
+            body = {"email": user, "username": user, "password": password}
             ex = await ctx.http.request(
                 "POST", ctx.url(reg.path), headers={"Host": EVIL_HOST}, json=body
             )
@@ -77,7 +80,7 @@ async def host_header(ctx: Context) -> list[Finding]:
                     f"the spoofed host {EVIL_HOST} is reflected by {ex.method} "
                     f"{ex.url.split('://', 1)[-1].split('/', 1)[-1] or '/'}",
                     location=live_location(ex),
-                    evidence=ex.evidence(600),
+                    evidence=mask_evidence(ex.evidence(600)),
                 )
             )
     if out:
@@ -173,7 +176,7 @@ async def trusted_hosts(ctx: Context) -> list[Finding]:
         return [warned(
             f"a request for the made-up host {EVIL_HOST} gets the same HTTP {spoofed.status} as "
             f"the real host on {real.url}: the backend serves any Host (no trusted-host list)",
-            location=live_location(spoofed), evidence=spoofed.evidence(300))]
+            location=live_location(spoofed), evidence=mask_evidence(spoofed.evidence(300)))]
     refused = [(r, s) for r, s in pairs if s.status in REFUSED]
     if not refused:
         shown = ", ".join(f"{s.status or s.error}" for _, s in pairs)

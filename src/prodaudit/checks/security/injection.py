@@ -20,6 +20,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.security._routes import Route, discover_routes
 from prodaudit.checks.security._signatures import KIND_WORDS, describe, new_matches
+from prodaudit.redact import mask_evidence
 
 QUOTE = "'\""  # appended to the ordinary value: breaks both quoting styles of SQL
 META = "\\%;)("  # backslash (MySQL escapes), LIKE wildcard, statement and call delimiters
@@ -92,7 +93,7 @@ def judge(route: Route, label: str, name: str, base: Exchange, ex: Exchange,
             f"{KIND_WORDS[kind]} ({', '.join(s.name for s, _ in hits)}){likely}",
             location=f"{ex.method} {ex.url}",
             evidence=f"baseline: {route.method} {route.path()} answered {base.status}\n"
-                     + describe(hits, ex.text) + "\n" + ex.evidence(800),
+                     + describe(hits, ex.text) + "\n" + mask_evidence(ex.evidence(800)),
             severity=SEVERITY[kind],
         ))
     if found or ex.status < 500 or base.status is None or base.status >= 500:
@@ -105,7 +106,7 @@ def judge(route: Route, label: str, name: str, base: Exchange, ex: Exchange,
         "(unhandled input; a quote that breaks the handler often breaks an SQL query)",
         location=f"{ex.method} {ex.url}",
         evidence=f"baseline: {route.method} {route.path()} answered {base.status}\n"
-                 + ex.evidence(600),
+                 + mask_evidence(ex.evidence(600)),
     ))
 
 

@@ -28,6 +28,7 @@ from prodaudit.checks.security._common import accepted, live_location
 from prodaudit.checks.security._routes import discover_routes
 from prodaudit.llmdetect import PROMPT_FIELDS, llm_operations, words_of
 from prodaudit.openapi_fill import param_value
+from prodaudit.redact import mask_evidence
 
 PRIVILEGED = frozenset({
     "user", "users", "account", "accounts", "member", "members", "role", "roles", "permission",
@@ -112,11 +113,18 @@ def _judge_write(op: Operation, kind: str, ex: Exchange) -> Finding:
     if accepted(ex):
         return failed(f"{op.key} answered {ex.status} to an anonymous request: no credentials "
                       "are needed to write users or privileged resources",
-                      location=loc, evidence=ex.evidence(600), severity=severity)
+                      location=loc, evidence=mask_evidence(ex.evidence(600)), severity=severity)
+    if ex.status in (400, 404, 409, 422) and kind == "create":
+        # creating an account or resource anonymously may be a designed sign-up: the document
+        # already says it is open, and a validation answer confirms only that
+        return Finding(Status.WARN, f"{op.key} answered {ex.status} to an anonymous request with "
+                       "an empty body: it reaches validation without credentials (if it is a "
+                       "public sign-up, throttle it and verify the e-mail address)", location=loc,
+                       evidence=mask_evidence(ex.evidence(400)), severity=Severity.MEDIUM)
     if ex.status in (400, 404, 409, 422):
         return failed(f"{op.key} answered {ex.status} to an anonymous request with an empty body "
                       "and a made-up id: it reached validation or the lookup, so no credentials "
-                      "are checked before it", location=loc, evidence=ex.evidence(600),
+                      "are checked before it", location=loc, evidence=mask_evidence(ex.evidence(600)),
                       severity=Severity.HIGH)
     return skipped(f"{op.key}: an anonymous request got {ex.status}: not conclusive",
                    location=loc)
@@ -141,9 +149,10 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
 
     Without one the document says anyone may call it: a schema-level warning (HIGH for changes
     and deletions, MEDIUM for creation). With ``--allow-mutations`` each is confirmed live by an
-    anonymous request with an empty JSON body and a made-up id: 401/403 passes; 2xx, or a
-    validation or lookup answer (400/404/409/422: the handler ran before any credential check),
-    fails.
+    anonymous request with an empty JSON body and a made-up id: 401/403 passes; 2xx fails, and so
+    does a validation or lookup answer (400/404/409/422: the handler ran before any credential
+    check) of a change or deletion; for a creation (possibly a designed sign-up) that answer is a
+    MEDIUM warning.
 
     Without an OpenAPI document, the forms that post which only the audit account's pages show
     (the anonymous pages do not) are replayed without the session, with ``--allow-mutations``:
@@ -229,7 +238,7 @@ async def _session_forms(ctx: Context, why_no_doc: str) -> list[Finding]:
         else:
             out.append(failed(f"{route.key}: a form shown only to logged-in users accepts an "
                               f"anonymous post (HTTP {ex.status}, no login asked)",
-                              location=live_location(ex), evidence=ex.evidence(400)))
+                              location=live_location(ex), evidence=mask_evidence(ex.evidence(400))))
     return out
 
 
@@ -304,7 +313,7 @@ async def _burst(ctx: Context, url: str, body: dict[str, Any], first: Exchange) 
     return warned(f"POST {url}: {len(sent)} anonymous LLM calls in a row all answered "
                   f"{', '.join(sorted({str(ex.status or ex.error) for ex in sent}))}: no 429 and no "
                   "rate-limit header, so nothing limits what an anonymous caller spends",
-                  location=live_location(sent[-1]), evidence=sent[-1].evidence(400))
+                  location=live_location(sent[-1]), evidence=mask_evidence(sent[-1].evidence(400)))
 
 
 @check(
@@ -375,6 +384,6 @@ def _judge_llm(path: str, protected: bool | None, ex: Exchange) -> Finding:
                     else "")
         return failed(f"POST {path} answered {ex.status} to an anonymous prompt{declared}: "
                       "anyone can call the LLM and spend the provider budget", location=loc,
-                      evidence=ex.evidence(600), severity=severity)
+                      evidence=mask_evidence(ex.evidence(600)), severity=severity)
     return skipped(f"POST {path}: the anonymous prompt got {ex.status}: not conclusive",
                    location=loc)
