@@ -7,7 +7,6 @@ import re
 import uuid
 from typing import Any
 
-from prodaudit.auth.discovery import register_operation
 from prodaudit.checks.api import (
     Context,
     Exchange,
@@ -142,10 +141,8 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
     """Every POST/PUT/PATCH/DELETE operation of the OpenAPI document that writes users or
     privileged resources (whole words of its path, id or tags: users, accounts, roles, settings,
     keys, webhooks, tasks, jobs, billing …) declares a security requirement. Sign-up and
-    authentication endpoints are open by design and left out (the sign-up includes the
-    registration operation the login adapter finds: an unprotected POST on a users collection
-    whose body has a password field); optional authentication (``security: [{}, …]``) counts
-    as none.
+    authentication endpoints are open by design and left out; optional authentication
+    (``security: [{}, …]``) counts as none.
 
     Without one the document says anyone may call it: a schema-level warning (HIGH for changes
     and deletions, MEDIUM for creation). With ``--allow-mutations`` each is confirmed live by an
@@ -167,9 +164,8 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
     except Skip as exc:
         return await _session_forms(ctx, exc.reason)
     protected = sum(1 for op in doc.operations if doc.is_protected(op))
-    signup = register_operation(doc, ctx.cfg.auth)  # the sign-up the login adapter registers with
     open_writes = [(op, kind) for op in doc.operations
-                   if (kind := write_kind(op)) and not doc.is_protected(op) and op is not signup]
+                   if (kind := write_kind(op)) and not doc.is_protected(op)]
     if not open_writes:
         writes = sum(1 for op in doc.operations if write_kind(op))
         if not writes:
