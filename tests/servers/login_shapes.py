@@ -47,9 +47,11 @@ def subject(token: str) -> str | None:
     return sub if isinstance(sub, str) else None
 
 
-def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifetime: int = 900) -> Any:
+def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifetime: int = 900,
+                opaque_expires_in: int | None = None) -> Any:
     """``deletable=False``: the ``oauth2`` variant offers no way to delete an account; ``iat`` and
-    ``lifetime``: the claims of the ``oauth2`` variant's access tokens."""
+    ``lifetime``: the claims of the ``oauth2`` variant's access tokens; ``opaque_expires_in``:
+    it issues opaque tokens instead, with this ``expires_in``."""
     app = FastAPI(title=f"login-{variant}")
     users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD}
     opaque: dict[str, str] = {}
@@ -68,6 +70,10 @@ def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifet
         def token(form: OAuth2PasswordRequestForm = Depends()) -> dict[str, Any]:  # noqa: B008
             if users.get(form.username) != form.password:
                 raise HTTPException(401, "Incorrect username or password")
+            if opaque_expires_in is not None:
+                tok = secrets.token_urlsafe(24)
+                opaque[tok] = form.username
+                return {"access_token": tok, "token_type": "bearer", "expires_in": opaque_expires_in}
             return {"access_token": make_jwt(form.username, iat=iat, lifetime=lifetime),
                     "token_type": "bearer"}
 
@@ -79,7 +85,7 @@ def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifet
             return {"id": len(users), "username": body.username}
 
         def current(tok: str = Depends(scheme)) -> str:  # noqa: B008
-            sub = subject(tok)
+            sub = opaque.get(tok) or subject(tok)
             if sub is None or sub not in users:
                 raise HTTPException(401, "Not authenticated")
             return sub

@@ -42,6 +42,22 @@ def _human(seconds: float) -> str:
     return f"{seconds / 60:.0f} minutes"
 
 
+def _opaque_lifetime(ctx: Context, sess: AuthSession, loc: str) -> list[Finding]:
+    """An opaque token's lifetime is what the login answer says (``expires_in``)."""
+    life = sess.credential.expires_in
+    if life is None:
+        raise Skip("the access token is not a JWT and the login answer gives no expires_in: its "
+                   "lifetime cannot be seen from outside")
+    limit = ctx.cfg.jwt.max_access_minutes * 60
+    said = f"expires_in {life:.0f} s in the login answer ({sess.credential.kind})"
+    if life > limit:
+        return [failed(f"access tokens live {_human(life)}: {said} (maximum "
+                       f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
+                       location=loc, evidence=said)]
+    return [passed(f"access token lifetime {_human(life)} ({said}) is within "
+                   f"{ctx.cfg.jwt.max_access_minutes} minutes", location=loc)]
+
+
 @check(
     "SEC-010",
     "Access tokens expire and live no longer than the configured maximum",
@@ -55,7 +71,8 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     ``jwt.max_access_minutes`` (default 60), and ``iss`` / ``aud`` match ``jwt.issuer`` /
     ``jwt.audience`` when those are configured. The lifetime is ``exp - iat``; a token without
     ``iat`` (optional in RFC 7519) is measured from the moment the audit received it, which is
-    what an attacker holding it has left — a missing ``iat`` alone is not a finding.
+    what an attacker holding it has left — a missing ``iat`` alone is not a finding. An opaque
+    token is judged by the ``expires_in`` of the login answer (SKIP without one).
 
     A stolen token is usable until it expires: without ``exp`` forever, with an 8-day lifetime for
     8 days. Short access tokens plus refresh tokens limit the damage.
@@ -65,9 +82,9 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     """
     sess = await ctx.auth()
     tok = parse_jwt(sess.access_token)
-    if tok is None:
-        raise Skip("the access token is not a JWT: claims cannot be inspected")
     loc = f"POST {sess.login_url}"
+    if tok is None:
+        return _opaque_lifetime(ctx, sess, loc)
     ev = "claims of the audit account's access token: " + ", ".join(
         f"{k}={v!r}" for k, v in tok.payload.items() if k not in ("sub", "email")
     )
