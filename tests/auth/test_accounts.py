@@ -4,6 +4,7 @@ applications (tests/servers/login_shapes.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,25 @@ def test_a_target_the_run_left_broken_fails(tmp_path: Path) -> None:
     assert any("GET /health answered 200 when the run began and 503 after it" in f.message
                for f in r.findings)
     assert run.facts["target_state"]["worse"]
+
+
+def test_values_the_login_body_takes_from_the_environment_are_masked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OAuth2 client secret in ``[auth] login_body`` (``{env:NAME}``) is sent with every login
+    of the bursts, whose evidence shows the request: it is masked everywhere in the run."""
+    secret = "client-" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0" * 2
+    monkeypatch.setenv("FIELD_TEST_CLIENT_SECRET", secret)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", apps.USERNAME)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_PASSWORD", apps.PASSWORD)
+    body = {"grant_type": "password", "username": "{username}", "password": "{password}",
+            "client_secret": "{env:FIELD_TEST_CLIENT_SECRET}"}
+    with serve_app(apps.fastapi_app("oauth2")) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-040"], base_url=url,
+                           auth={"login_body": body, "login_encoding": "form"},
+                           rate_limit={"max_requests": 21})
+    assert result(run, "FUN-020").status is Status.PASS, describe(result(run, "FUN-020"))
+    burst = result(run, "SEC-040")
+    assert burst.status is Status.WARN and burst.findings[0].evidence, describe(burst)
+    assert "client_secret=" in burst.findings[0].evidence  # the request is shown, its value not
+    dump = json.dumps(run.to_dict())
+    assert secret not in dump

@@ -23,6 +23,7 @@ from prodaudit.auth.session import (
     discover_login,
     login_with,
 )
+from prodaudit.auth.shapes import env_values
 from prodaudit.auth.tokens import scheme_from_security
 from prodaudit.config import AuditConfig
 from prodaudit.http import Http, join_url
@@ -57,6 +58,12 @@ class AccountManager:
     sessions: dict[str, AuthSession] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # values the login body takes from the environment (an OAuth2 client secret) are masked
+        # wherever they appear: evidence, curl lines, reports
+        for value in env_values(self.cfg.auth.login_body):
+            self.register_secret(value)
 
     def _remember(self, sess: AuthSession) -> None:
         self.register_secret(sess.credentials.password, sess.access_token.rsplit(".", 1)[-1],

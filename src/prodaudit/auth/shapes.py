@@ -126,6 +126,16 @@ def _short(body: Any) -> str:
     return repr(body) if body != "***" else "***"
 
 
+def env_values(template: Any) -> list[str]:
+    """The values of the environment variables a configured template names (``{env:NAME}``):
+    secrets by construction, registered with the redactor before anything is sent."""
+    if not isinstance(template, Mapping):
+        return []
+    names = {m.group(1) for v in _paths(template).values() if isinstance(v, str)
+             for m in _ENV.finditer(v)}
+    return [v for n in sorted(names) if (v := os.environ.get(n))]
+
+
 def secret_literals(template: Mapping[str, Any]) -> list[str]:
     """Fields of a configured template whose name says secret and whose value is a literal (a
     secret must come from an environment variable: ``{env:NAME}``)."""
