@@ -1,11 +1,13 @@
-"""SEC-075's test for the audit account's password in an answer: a password of letters only is
-also page vocabulary, so only a value shows it; other passwords count anywhere."""
+"""SEC-075 units: the audit account's password in an answer (a password of letters only is also
+page vocabulary, so only a value shows it; other passwords count anywhere), and an address the
+request carried, echoed back with its domain lower-cased, is no exposure."""
 
 from __future__ import annotations
 
 import pytest
 
-from prodaudit.checks.security.data_exposure import shows_password
+from prodaudit.checks.security.data_exposure import answer_exposures, shows_password
+from prodaudit.http import Exchange
 
 LOGIN_FORM = ('<form method="post"><label for="password">Password</label>'
               '<input type="password" name="password" id="password"></form>')
@@ -21,3 +23,15 @@ LOGIN_FORM = ('<form method="post"><label for="password">Password</label>'
 ])
 def test_shows_password(text: str, password: str, shown: bool) -> None:
     assert shows_password(text, password) is shown
+
+
+def test_an_echoed_address_with_its_domain_lower_cased_is_not_an_exposure() -> None:
+    """Validators (pydantic's EmailStr) lower-case the domain of the address they echo."""
+    sent = b'{"email": "IuLWFNrK@n.Jh1NweC.Example.Org", "password": "x"}'
+    echo = b'{"id": 7, "email": "IuLWFNrK@n.jh1nwec.example.org"}'
+    ex = Exchange("POST", "http://127.0.0.1:9/api/v1/user", {}, sent, 201,
+                  {"content-type": "application/json"}, echo)
+    assert answer_exposures(ex, set()) == []
+    other = Exchange("POST", "http://127.0.0.1:9/api/v1/user", {}, sent, 201,
+                     {"content-type": "application/json"}, echo.replace(b"IuLWFNrK", b"bob"))
+    assert [rule for rule, _ in answer_exposures(other, set())] == ["email-anonymous"]

@@ -172,8 +172,10 @@ def answer_exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposu
     groups: dict[str, list[Exposure]] = defaultdict(list)
     sent = ex.request_body.decode("utf-8", "replace") + " " + ex.url
     for e in json_exposures(body):
-        if e.value in sent:
-            continue  # what the request itself carried, echoed back (a sign-up's own address)
+        if e.value in sent or (e.kind == "email" and e.value.lower() in sent.lower()):
+            # what the request itself carried, echoed back (a sign-up's own address, its domain
+            # lower-cased by the validator)
+            continue
         if e.kind in SEVERITY:
             groups[e.kind].append(e)
         elif e.kind == "token" and not auth_endpoint(ex):
