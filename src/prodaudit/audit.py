@@ -152,6 +152,8 @@ def build_run(
     from prodaudit.governance import apply_governance, redact_result
 
     results, extras = apply_governance(cfg, results)
+    # policy keys the audited repository set for itself and the audit ignored (issue 18)
+    extras["repository_config"] = {"ignored": cfg.repository_ignored}
     # defence in depth: extra results and waiver texts never went through the runner's redaction
     results = [redact_result(r, redactor) for r in results]
     decision = decide(results, cfg.profile, cfg.fail_on)

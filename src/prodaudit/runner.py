@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from prodaudit.context import Context
@@ -24,6 +25,14 @@ from prodaudit.outcome import Skip
 from prodaudit.timing import measuring
 
 ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
+
+
+def repo_relative(location: str, repo: Path) -> str:
+    """``/abs/repo/app.py:3`` → ``app.py:3``: one file has one name in every finding."""
+    for root in dict.fromkeys((str(repo), str(repo.resolve()))):
+        if location.startswith(root.rstrip("/") + "/"):
+            return location[len(root.rstrip("/")) + 1:]
+    return location
 
 
 def combine(findings: Iterable[Finding]) -> Status | None:
@@ -161,7 +170,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         Finding(
             status=f.status,
             message=red(f.message),
-            location=red(f.location),
+            location=red(repo_relative(f.location, ctx.repo)),
             evidence=red(f.evidence),
             remediation=red(f.remediation or spec.remediation),
             severity=f.severity,
@@ -170,6 +179,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         )
         for f in findings
     ]
+    findings = list(dict.fromkeys(findings))  # the same finding twice (e.g. two paths to one file)
     return CheckResult(
         id=spec.id,
         suite=spec.suite,

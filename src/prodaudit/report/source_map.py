@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prodaudit.model import AuditRun, Status
+from prodaudit.pysource import parse_tree
 
 KEY = "source_map"
 MAX_FILES = 3000
@@ -164,8 +165,10 @@ def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
             if path.stat().st_size > MAX_BYTES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            tree = ast.parse(text)
-        except (OSError, SyntaxError, ValueError):
+        except OSError:
+            continue
+        tree = parse_tree(text, rel)
+        if tree is None:
             continue
         found, _, inc = _module_routes(rel, tree)
         routes += found

@@ -24,6 +24,7 @@ from prodaudit.auth.discovery import register_operation
 from prodaudit.auth.manager import me_candidates
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -83,6 +84,7 @@ async def _judge_me(ctx: Context, url: str, ex: Exchange, username: str) -> Find
     needs=("live",),
     checklist=("4.2.4", "1.3.1"),
     references=("OWASP API2:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def login_and_me(ctx: Context) -> list[Finding]:
     """The login endpoint (configured ``auth.login_url``, the OAuth2 password flow ``tokenUrl`` of
@@ -138,6 +140,7 @@ async def login_and_me(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.3", "4.2.4"),
     references=("OWASP API2:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def refresh_flow(ctx: Context) -> list[Finding]:
     """When the API offers a refresh endpoint (``auth.refresh_url`` or a POST path like
@@ -228,6 +231,7 @@ async def refresh_flow(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.3", "4.2.4", "8.1.1"),
     references=("OWASP API2:2023", "CWE-613"),
+    evidence=Evidence.OBSERVED,
 )
 async def logout_revokes(ctx: Context) -> list[Finding]:
     """When the API offers a logout or revocation endpoint (``auth.logout_url`` or a POST path like
@@ -346,6 +350,7 @@ async def _failed_login(ctx: Context, user: str, password: str) -> tuple[Exchang
     needs=("live",),
     checklist=("1.3.1", "4.2.4"),
     references=("OWASP API2:2023", "CWE-204"),
+    evidence=Evidence.OBSERVED,
 )
 async def no_user_enumeration(ctx: Context) -> list[Finding]:
     """A wrong password for the audit account and any password for an unknown user get the same
@@ -395,6 +400,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("live",),
     checklist=("4.2.4", "4.3.1"),
+    evidence=Evidence.OBSERVED,
 )
 async def registration(ctx: Context) -> list[Finding]:
     """With ``allow_mutations``, the registration operation (``auth.register_url``, a POST that

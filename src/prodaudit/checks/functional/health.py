@@ -7,6 +7,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -39,6 +40,7 @@ from prodaudit.redact import mask_evidence
     needs=("target",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def liveness(ctx: Context) -> list[Finding]:
     """The backend answers, and its liveness endpoint answers 200 within
@@ -343,6 +345,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
     needs=("live",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def readiness(ctx: Context) -> list[Finding]:
@@ -410,6 +413,7 @@ async def readiness(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("9.2.4",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def deep_health(ctx: Context) -> list[Finding]:

@@ -13,6 +13,7 @@ from urllib.parse import quote_plus, urlsplit
 from prodaudit.auth import credentials_from_env
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -222,7 +223,7 @@ def _finding(rule: str, ex: Exchange, es: list[Exposure]) -> Finding:
     needs=("live",),
     checklist=("1.3.2", "1.1.2"),
     references=("CWE-200", "CWE-359", "OWASP API3:2023"),
-    exclusive=True,
+    exclusive=True, evidence=Evidence.OBSERVED,
 )
 async def sensitive_data(ctx: Context) -> list[Finding]:
     """Every JSON answer the run recorded, plus anonymous reads of the public routes (the
@@ -333,7 +334,7 @@ def _judge_debug(ex: Exchange) -> Finding:
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("1.3.2", "1.3.3"),
-    references=("CWE-215", "CWE-489", "OWASP API8:2023", "OWASP API9:2023"),
+    references=("CWE-215", "CWE-489", "OWASP API8:2023", "OWASP API9:2023"), evidence=Evidence.OBSERVED,
 )
 async def debug_endpoints(ctx: Context) -> list[Finding]:
     """The OpenAPI document's public GET operations whose path says debug, internal, private,

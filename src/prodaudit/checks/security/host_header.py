@@ -7,6 +7,7 @@ import secrets
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -30,7 +31,7 @@ EVIL_HOST = "prodaudit-evil.example"
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("1.3.3",),
-    references=("CWE-644", "OWASP API8:2023"),
+    references=("CWE-644", "OWASP API8:2023"), evidence=Evidence.OBSERVED,
 )
 async def host_header(ctx: Context) -> list[Finding]:
     """Requests with ``Host: prodaudit-evil.example`` (and ``X-Forwarded-Host``) to the root, the
@@ -134,7 +135,7 @@ async def _pages(ctx: Context) -> list[str]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("1.3.3",),
-    references=("CWE-644", "OWASP API8:2023"),
+    references=("CWE-644", "OWASP API8:2023"), evidence=Evidence.OBSERVED,
 )
 async def trusted_hosts(ctx: Context) -> list[Finding]:
     """In the production profile, a page that answers 2xx with the real ``Host`` (the root, the

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -133,7 +134,7 @@ async def _probe_route(ctx: Context, route: Route, headers: dict[str, str] | Non
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("1.1.2", "1.3.3"),
-    references=("CWE-89", "CWE-209", "CWE-215", "OWASP API8:2023"),
+    references=("CWE-89", "CWE-209", "CWE-215", "OWASP API8:2023"), evidence=Evidence.OBSERVED,
 )
 async def parameter_injection(ctx: Context) -> list[Finding]:
     """Every route with path or query parameters — the OpenAPI document's GET operations, or

@@ -9,6 +9,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -135,7 +136,7 @@ def _judge_write(op: Operation, kind: str, ex: Exchange) -> Finding:
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("1.3.2", "4.2.1"),
-    references=("CWE-306", "OWASP API5:2023", "OWASP API2:2023"),
+    references=("CWE-306", "OWASP API5:2023", "OWASP API2:2023"), evidence=Evidence.OBSERVED,
 )
 async def unauthenticated_writes(ctx: Context) -> list[Finding]:
     """Every POST/PUT/PATCH/DELETE operation of the OpenAPI document that writes users or
@@ -318,7 +319,7 @@ async def _burst(ctx: Context, url: str, body: dict[str, Any], first: Exchange) 
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("1.3.2", "4.2.3"),
-    references=("CWE-306", "CWE-770", "OWASP API4:2023", "OWASP API2:2023"),
+    references=("CWE-306", "CWE-770", "OWASP API4:2023", "OWASP API2:2023"), evidence=Evidence.OBSERVED,
 )
 async def llm_access(ctx: Context) -> list[Finding]:
     """Every LLM endpoint (``llm.endpoints``, or an OpenAPI POST operation recognised by whole
