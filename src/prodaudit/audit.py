@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 #: needs that only a running product satisfies: without them the bundled target is not started
 LIVE_NEEDS = frozenset({"live", "target", "frontend"})
+ReadyWait = Callable[[], BaseException | None]
+#: the check that runs the repository's end-to-end journeys (a second target instance for them)
+E2E_CHECK = "RDY-032"
 
 
 @dataclass(frozen=True)
@@ -44,36 +47,45 @@ def _now() -> str:
 
 
 @contextmanager
-def _target(cfg: AuditConfig, quiet: bool, live: bool = True
-            ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None]]:
+def _target(cfg: AuditConfig, quiet: bool, live: bool = True, e2e_instance: bool = False
+            ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None, ReadyWait | None]]:
     """The bundled reference target for the run. ``live=False`` (no selected check needs the
     running product): its profile (env file, environment) is prepared, no process started.
     Otherwise its processes start in the background while the repository checks run; the checks
     that need it wait for it (``Context.target_ready``)."""
     if not cfg.should_start_target:
-        yield cfg, None
+        yield cfg, None, None
         return
     from prodaudit.progress import say
     from prodaudit.target import ReferenceTarget
 
     if live:
         say("starting the reference target (examples/ultra-mvp) on 127.0.0.1 ...", quiet)
+    # the product as configured: every check judges the limits it ships with
+    target = ReferenceTarget(root=cfg.repo)
     # its end-to-end journeys (RDY-032) register and log in once per test, in two browser
-    # engines, from the audit's one IP: room for them (40 a minute), while SEC-040 still meets
-    # the login limit within its 60-request budget
-    target = ReferenceTarget(root=cfg.repo, overrides={"RATE_LIMIT_LOGIN": "40/60"})
+    # engines, from the audit's one IP: more logins a minute than the product allows one client.
+    # They run against a second instance, as a CI runs them against a test environment
+    # (readiness.e2e_frontend_url), with room for them (40 logins a minute)
+    e2e = (ReferenceTarget(root=cfg.repo, overrides={"RATE_LIMIT_LOGIN": "40/60"})
+           if live and e2e_instance and cfg.readiness.e2e_frontend_url is None else None)
     saved = {k: os.environ.get(k) for k in ("PRODAUDIT_AUDIT_USERNAME", "PRODAUDIT_AUDIT_PASSWORD",
                                            "PRODAUDIT_AUDIT2_USERNAME", "PRODAUDIT_AUDIT2_PASSWORD",
                                            "PRODAUDIT_ADMIN_USERNAME", "PRODAUDIT_ADMIN_PASSWORD")}
     try:
         if live:
             target.start_in_background()
+            if e2e is not None:
+                e2e.start_in_background()
         else:
             target.prepare()
         os.environ.update(target.audit_env)
         # the audit owns this throwaway target (temporary SQLite database): writes are safe
         update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url,
                                   "allow_mutations": True} if live else {}
+        if e2e is not None:
+            update["readiness"] = cfg.readiness.model_copy(
+                update={"e2e_frontend_url": e2e.frontend_url})
         if cfg.env_file is None:
             update["env_file"] = target.env_file
         if cfg.licenses.target_venv is None:
@@ -87,9 +99,17 @@ def _target(cfg: AuditConfig, quiet: bool, live: bool = True
         if live:
             say(f"reference target: api {target.base_url}, frontend {target.frontend_url}",
                 quiet)
-        yield cfg.model_copy(update=update), target
+        def ready() -> BaseException | None:  # both instances up (the e2e one's failure is RDY-032's)
+            failed = target.wait_ready()
+            if e2e is not None and failed is None:
+                e2e.wait_ready()
+            return failed
+
+        yield cfg.model_copy(update=update), target, ready
     finally:
         target.stop()
+        if e2e is not None:
+            e2e.stop()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -115,13 +135,14 @@ def run_audit(
     redactor = Redactor()
     try:
         live = any(s.needs & LIVE_NEEDS for s in specs)
-        with _target(cfg, quiet, live) as (eff_cfg, target):
+        with _target(cfg, quiet, live, E2E_CHECK in {s.id for s in specs}) as (eff_cfg, target,
+                                                                                 ready):
             ctx = Context(
                 eff_cfg,
                 redactor=redactor,
                 target_env=target.env if target else None,
                 target_logs=(lambda: target.logs) if target else None,
-                target_ready=target.wait_ready if target else None,
+                target_ready=ready,
                 run_id=run_id,
                 suites=tuple(suites),
             )

@@ -215,6 +215,8 @@ class ReadinessConfig(_Section):
     wheelhouse: Path | None = None  # offline: install the target's pins from here only
     firefox_path: Path = Path("/usr/bin/firefox-esr")
     e2e_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    # where the end-to-end journeys run (a test instance with its own limits); default frontend_url
+    e2e_frontend_url: str | None = None
     load_users: int = Field(5, ge=1, le=200)
     load_seconds: float = Field(20.0, gt=0, le=600)
     load_max_requests: int = Field(400, ge=1, le=20000)

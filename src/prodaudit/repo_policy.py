@@ -132,7 +132,7 @@ RULES: dict[str, Rule] = {
     "readiness.venv_build_timeout_seconds": BUDGET, "readiness.venv_cache_dir": RUNNER,
     "readiness.wheelhouse": RUNNER,
     "readiness.firefox_path": Rule(POLICY, "executable the audit runs"),
-    "readiness.e2e_timeout_seconds": BUDGET, "readiness.load_users": BUDGET,
+    "readiness.e2e_timeout_seconds": BUDGET, "readiness.e2e_frontend_url": P, "readiness.load_users": BUDGET,
     "readiness.load_seconds": BUDGET, "readiness.load_max_requests": BUDGET,
     "readiness.load_p95_ms": THRESHOLD_LOW, "readiness.load_max_error_percent": THRESHOLD_LOW,
     # the product's own backup procedure (the audit runs the repository's scripts anyway)

@@ -259,6 +259,12 @@ def _read_report(path: Path, out: E2ERun) -> None:
         out.errors.append(msg.strip().splitlines()[0][:300] if msg.strip() else "error")
 
 
+def e2e_url(ctx: Context) -> str | None:
+    """Where the journeys run: ``readiness.e2e_frontend_url`` (a test instance), else the
+    audited frontend."""
+    return ctx.cfg.readiness.e2e_frontend_url or ctx.cfg.frontend_url
+
+
 def run_suite(ctx: Context, suite: Suite) -> E2ERun:
     """Run ``suite`` once in every installed engine against the live frontend, bounded."""
     r = ctx.cfg.readiness
@@ -287,7 +293,7 @@ def run_suite(ctx: Context, suite: Suite) -> E2ERun:
             "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "PRODAUDIT_E2E_JSON": str(report),
             "PRODAUDIT_E2E_OUT": str(copy.parent / "e2e-output"),
             "PRODAUDIT_E2E_ENGINES": json.dumps([_engine_json(e) for e in engines]),
-            **{k: str(ctx.cfg.frontend_url) for k in ("PRODAUDIT_E2E_BASE_URL", "E2E_BASE_URL", "BASE_URL",
+            **{k: str(e2e_url(ctx)) for k in ("PRODAUDIT_E2E_BASE_URL", "E2E_BASE_URL", "BASE_URL",
                                                       "PLAYWRIGHT_BASE_URL", "PLAYWRIGHT_TEST_BASE_URL")},
         })
         cli = modules / "@playwright" / "test" / "cli.js"

@@ -21,7 +21,7 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
-from prodaudit.checks.readiness._e2e import E2ERun, other_setups, run_suite, suites
+from prodaudit.checks.readiness._e2e import E2ERun, e2e_url, other_setups, run_suite, suites
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -326,7 +326,10 @@ def e2e_run(ctx: Context) -> list[Finding]:
     ``testDir``) with the ``@playwright/test`` version the repository pins (installed once into
     the audit's cache with npm, no browser download) against the live frontend, once in every
     browser engine installed here: Chromium (Debian ``chromium``) and Firefox (Debian
-    ``firefox-esr`` over WebDriver BiDi, see ``prodaudit.browsers``). WebKit has no system build
+    ``firefox-esr`` over WebDriver BiDi, see ``prodaudit.browsers``), at
+    ``readiness.e2e_frontend_url`` when set (a test instance: journeys that sign up and log in
+    once per test outrun a production login limit from one browser host), else the audited
+    frontend. WebKit has no system build
     Playwright can drive and is listed as not run. One project per engine runs (the first the
     configuration declares for it), one worker, no retries, within
     ``readiness.e2e_timeout_seconds``. "Cross-browser verified" needs two engines: with one the
@@ -351,6 +354,7 @@ def e2e_run(ctx: Context) -> list[Finding]:
         run = run_suite(ctx, found[0])
     except ValueError as exc:
         raise Skip(f"the end-to-end suite was not run: {exc}") from None
-    ctx.export("readiness.e2e", {"suite": run.suite, "engines": run.engines, "command": run.command,
+    ctx.export("readiness.e2e", {"suite": run.suite, "url": e2e_url(ctx), "engines": run.engines,
+                                 "command": run.command,
                                  "projects": [p.__dict__ for p in run.projects]})
     return _judge_e2e(run, found[0].engines)
