@@ -58,10 +58,11 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
         "(default prodaudit-reports)",
     )
     p.add_argument(
-        "--gitlab-include",
-        default=".gitlab-ci.yml",
-        help="gitlab: the file defining .prodaudit-audit and .prodaudit-merge, included by "
-        "the child pipeline (default .gitlab-ci.yml)",
+        "--gitlab-template",
+        type=Path,
+        default=Path(".gitlab-ci.yml"),
+        help="gitlab: the pipeline file whose .prodaudit-audit and .prodaudit-merge jobs (and "
+        "variables) the child pipeline copies (default .gitlab-ci.yml; docs/ci/gitlab-fleet.yml)",
     )
 
 
@@ -105,7 +106,7 @@ def add_merge_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_fleet_commands(sub: Any) -> None:
-    from prodaudit.cli import EXIT_CODES_HELP, Parser
+    from prodaudit.cli import EXIT_CODES_HELP
 
     p_plan = sub.add_parser(
         "plan",
@@ -124,7 +125,6 @@ def add_fleet_commands(sub: Any) -> None:
         "decide for the fleet and write the fleet reports.",
     )
     add_merge_options(p_merge)
-    assert isinstance(p_plan, Parser) and isinstance(p_merge, Parser)
 
 
 def plan_option_actions() -> list[argparse.Action]:
@@ -172,7 +172,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     import sys
 
     from prodaudit.cli import cli_values, config_from_args
-    from prodaudit.fleet.plan import MATRIX_LIMIT, build_plan, render
+    from prodaudit.fleet.plan import MATRIX_LIMIT, build_plan, gitlab_templates, render
 
     if getattr(ns, "services", None):
         raise UsageError("plan: --service: a plan covers every service of the configuration")
@@ -188,7 +188,8 @@ def cmd_plan(ns: argparse.Namespace) -> int:
         max_jobs=max_jobs,
         output=ns.jobs_output,
     )
-    sys.stdout.write(render(plan, ns.plan_format, gitlab_include=ns.gitlab_include))
+    templates = gitlab_templates(ns.gitlab_template) if ns.plan_format == "gitlab" else None
+    sys.stdout.write(render(plan, ns.plan_format, gitlab_templates=templates))
     for note in plan.notes:
         Console(stderr=True).print(f"plan: {note}", markup=False)
     return 0
@@ -292,5 +293,5 @@ def run_fleet(ns: argparse.Namespace, fleet: AuditConfig, names: list[str], suit
         plan_file=None,
         baseline_file=None,
         fail_on=fleet.fail_on,
-        quiet=ns.quiet,
+        quiet=False,  # -q: no progress; the decision screen is printed like `run`'s
     )
