@@ -12,7 +12,15 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from prodaudit.errors import ConfigError, InputError
 from prodaudit.loaders import load_toml, read_document
@@ -265,6 +273,20 @@ class ServiceConfig(_Section):
     @property
     def planned_suites(self) -> list[str]:
         return list(self.suites or SUITES)
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """What the service sets, a section key by key: dumped and validated again (``load_config``
+        merges through a dump), a service still inherits everything it does not set."""
+        data = handler(self)
+        out = {}
+        for key in self.model_fields_set:
+            value = getattr(self, key)
+            if isinstance(value, _Section) and isinstance(data.get(key), dict):
+                out[key] = {k: v for k, v in data[key].items() if k in value.model_fields_set}
+            else:
+                out[key] = data.get(key)
+        return out
 
 
 class AuditConfig(BaseModel):

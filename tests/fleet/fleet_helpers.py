@@ -84,3 +84,31 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+GOOD_DOCKERFILE = 'FROM python:3.12-slim\nRUN useradd -r app\nUSER app\nCMD ["python", "/app/app.py"]\n'
+ROOT_DOCKERFILE = 'FROM python:3.12-slim\nCMD ["python", "/app/app.py"]\n'  # runs as root: CFG-102 fails
+
+
+def static_fleet(
+    root: Path,
+    services: Mapping[str, str],
+    head: str = 'only = ["CFG-102"]\n',
+    extra: Mapping[str, str] | None = None,
+) -> Path:
+    """A fleet of small repositories audited by one static check (fast, nothing running):
+    ``services`` maps a name to its Dockerfile; ``extra`` adds lines to a service's table."""
+    text = head
+    for name, dockerfile in services.items():
+        write(root / "services" / name / "Dockerfile", dockerfile)
+        text += f'\n[[services]]\nname = "{name}"\nrepo = "services/{name}"\nsuites = ["config"]\n'
+        text += (extra or {}).get(name, "")
+    write(root / "prodaudit.toml", text)
+    return root
+
+
+def plan_of(root: Path, *args: str) -> dict[str, Any]:
+    proc = prodaudit("plan", "--config", "prodaudit.toml", "--format", "json", *args, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    write(root / "plan.json", proc.stdout)
+    return json.loads(proc.stdout)

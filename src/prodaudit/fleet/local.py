@@ -2,8 +2,8 @@
 
 - ``--service NAME[,NAME]`` (a CI job of the plan): audit each named service, its planned suites
   (or those of ``--suite``), and write each audit with the job's fleet record into
-  ``OUTPUT/<job>/<run-id>/`` — ``<job>`` is the service name, or ``NAME.SUITE[+SUITE]`` when the
-  job runs only some of its suites, so a re-run of the same job finds its own previous audit
+  ``OUTPUT/<job>/<run-id>/`` — ``<job>`` is the service name, or ``NAME.SUITE[+SUITE]`` with
+  ``--suite`` (the plan's job ids), so a re-run of the same job finds its own previous audit
   (``latest``) as its baseline. No fleet report: ``prodaudit merge`` writes it.
 - no ``--service`` (small fleets, laptops): every service, one after the other in this process,
   into ``OUTPUT/jobs/``, then merged like a CI run into ``OUTPUT/<fleet-run-id>/``.
@@ -32,8 +32,9 @@ class JobRun:
     exit_code: int
 
 
-def job_dir(name: str, suites: Sequence[str], planned_suites: Sequence[str]) -> str:
-    return name if list(suites) == list(planned_suites) else f"{name}.{'+'.join(suites)}"
+def job_dir(name: str, suites: Sequence[str] | None) -> str:
+    """A job's report directory: the plan's job id (``api``, or ``api.security`` with --suite)."""
+    return name if suites is None else f"{name}.{'+'.join(suites)}"
 
 
 def run_services(
@@ -67,7 +68,10 @@ def run_services(
         cfg = service_config(fleet, name, dict(cli))
         cfg = adjust(cfg) if adjust else cfg
         cfg = cfg.model_copy(
-            update={"only": narrow_only(cfg.only, chosen), "output": output / job_dir(name, chosen, mine)}
+            update={
+                "only": narrow_only(cfg.only, chosen),
+                "output": output / job_dir(name, None if suites is None else chosen),
+            }
         )
         work.append((name, cfg, chosen))
     done: list[JobRun] = []

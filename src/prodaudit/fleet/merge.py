@@ -137,6 +137,20 @@ def _baseline_for(previous: Mapping[str, Any] | None, name: str) -> Mapping[str,
     return None
 
 
+def _no_target(name: str) -> dict[str, Any]:
+    """The target of a service no job audited (the keys every report reads)."""
+    return {
+        "repo": "",
+        "base_url": None,
+        "frontend_url": None,
+        "env_file": None,
+        "compose_files": [],
+        "reference_target": False,
+        "suites": [],
+        "service": name,
+    }
+
+
 def _service(
     name: str,
     selection: Mapping[str, Sequence[str]],
@@ -184,7 +198,7 @@ def _service(
     first = parts[0][0] if parts else None
     run = AuditRun(
         run_id=f"{fleet_run_id}.{name}",
-        target=combine_target(parts, name) if parts else {"service": name, "suites": []},
+        target=combine_target(parts, name) if parts else _no_target(name),
         profile=profile,
         tool_version=first.tool_version if first else __version__,
         config_digest=first.config_digest if first else "",

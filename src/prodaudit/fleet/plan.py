@@ -256,8 +256,9 @@ def gitlab_templates(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--gitlab-template {path}: not a GitLab CI file")
     missing = [k for k in GITLAB_TEMPLATES if not isinstance(doc.get(k), dict)]
     if missing:
-        raise ConfigError(f"--gitlab-template {path}: no {', '.join(missing)} job (docs/ci/gitlab-fleet.yml "
-                          "defines them)")
+        raise ConfigError(
+            f"--gitlab-template {path}: no {', '.join(missing)} job (docs/ci/gitlab-fleet.yml defines them)"
+        )
     out: dict[str, Any] = {k: v for k, v in doc.items() if k.startswith(".prodaudit-")}
     if isinstance(doc.get("variables"), dict):
         out = {"variables": doc["variables"], **out}
@@ -294,6 +295,7 @@ def gitlab_pipeline(plan: Plan, templates: Mapping[str, Any]) -> str:
             "when": "always",
         },
     }
+
     class Dumper(yaml.SafeDumper):
         pass
 
