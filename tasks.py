@@ -5,6 +5,7 @@
     invoke report.build         re-render reports from the last audit.json
     invoke docs.build           assemble reports and generated guides into docs/
     invoke demo.up / demo.down  start / stop the reference target
+    invoke fleet.plan / fleet.merge  a fleet's CI job matrix / merge its jobs' audits (docs/fleet.md)
 
 The audit and report tasks take every option of `prodaudit run` / `prodaudit report`: they are
 generated from the CLI's own option definitions (prodaudit.invoke_tasks). Exit codes are the
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from invoke import Collection, Context, task
 
-from prodaudit.invoke_tasks import audit_task, library_call, report_task, usage_errors_exit_3
+from prodaudit.cli_fleet import merge_option_actions, plan_option_actions
+from prodaudit.invoke_tasks import audit_task, cli_task, library_call, report_task, usage_errors_exit_3
 
 usage_errors_exit_3()
 
@@ -59,4 +61,9 @@ def demo_down(c: Context) -> None:
 
 docs = Collection("docs", docs_build)
 demo = Collection("demo", demo_up, demo_down)
-ns = Collection(audit, report, docs, demo)
+fleet = Collection("fleet")
+fleet.add_task(cli_task("plan", "Print the CI job matrix of a fleet ([[services]]).", plan_option_actions(),
+                        ["plan"]))
+fleet.add_task(cli_task("merge", "Merge a fleet's job audits into one decision and write the fleet reports.",
+                        merge_option_actions(), ["merge"]))
+ns = Collection(audit, report, docs, demo, fleet)
