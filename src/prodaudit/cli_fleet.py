@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,7 @@ def is_fleet_document(path: Path) -> bool:
 
     with path.open("rb") as fh:
         head = fh.read(4096)
-    return f'"schema": "{SCHEMA}"'.encode() in head
+    return re.search(rb'"schema"\s*:\s*"' + re.escape(SCHEMA.encode()) + rb'"', head) is not None
 
 
 def _merge_and_write(

@@ -19,6 +19,7 @@ from fleet_helpers import GOOD_DOCKERFILE, ROOT, ROOT_DOCKERFILE, read_json, sta
 from github_sarif import github_problems
 
 from prodaudit.fleet.plan import Plan
+from prodaudit.fleet.services import decode_plan, encode_plan
 
 pytestmark = pytest.mark.slow
 
@@ -156,12 +157,12 @@ def test_github_merge_uploads_large_fleets_in_parts_of_twenty(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     (template,) = (repo / "one").glob("s00/2*/audit.json")
     base = read_json(template)
-    plan = {f"s{i:02d}": base["extras"]["fleet"]["plan"]["s00"] for i in range(23)}
+    plan = {f"s{i:02d}": decode_plan(base["extras"]["fleet"]["plan"])["s00"] for i in range(23)}
     artifacts = tmp_path / "artifacts"
     for i, name in enumerate(plan):  # 23 jobs' audits: the real one, renamed
         doc = json.loads(json.dumps(base))
         doc["run_id"] = f"{base['run_id']}-{i:02d}"
-        doc["extras"]["fleet"].update(service=name, plan=plan)
+        doc["extras"]["fleet"].update(service=name, plan=encode_plan(plan))
         write(artifacts / f"prodaudit-job-{name}" / name / doc["run_id"] / "audit.json", json.dumps(doc))
     fleet_plan = Plan(base["extras"]["fleet"]["fleet_digest"], base["tool_version"], "prodaudit.toml", plan)
     write(artifacts / "prodaudit-plan" / "fleet-plan.json", json.dumps(fleet_plan.to_dict()))

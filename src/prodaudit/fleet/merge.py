@@ -33,6 +33,7 @@ from prodaudit.fleet.combine import (
 from prodaudit.fleet.gate import decide_fleet
 from prodaudit.fleet.model import FleetRun, JobAudit, Missing, ServiceAudit
 from prodaudit.fleet.plan import Plan
+from prodaudit.fleet.services import decode_plan
 from prodaudit.gate import CONDITIONAL, GO, decide, exit_code
 from prodaudit.model import SUITES, AuditRun, CheckResult, Decision, Status
 
@@ -255,12 +256,12 @@ def merge(
                 {
                     "fleet_digest": digest,
                     "tool_version": __version__,
-                    "services": recorded,
+                    "services": decode_plan(recorded),
                     "fail_on": used[0].record.get("fail_on"),
                     "config_file": used[0].record.get("config_file"),
                 }
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise FleetError(f"the jobs' plan record is malformed: {type(exc).__name__}: {exc}") from None
     outside = [
         j

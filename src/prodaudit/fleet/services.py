@@ -124,5 +124,25 @@ def job_record(
         "repo": portable(repo, root),
         "config_file": portable(fleet.config_file, root) if fleet.config_file else None,
         "fail_on": fleet.fail_on,
-        "plan": {k: {kk: list(vv) for kk, vv in v.items()} for k, v in plan.items()},
+        "plan": encode_plan(plan),
     }
+
+
+def encode_plan(plan: Mapping[str, Mapping[str, list[str]]]) -> dict[str, Any]:
+    """The plan as every job records it, compact (every job carries it: 500 services are ~10 kB):
+    the distinct selections once, each service by the index of its selection."""
+    selections: list[dict[str, list[str]]] = []
+    services: dict[str, int] = {}
+    for name, sel in plan.items():
+        entry = {k: list(v) for k, v in sel.items()}
+        if entry not in selections:
+            selections.append(entry)
+        services[name] = selections.index(entry)
+    return {"selections": selections, "services": services}
+
+
+def decode_plan(recorded: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """The plan a job recorded (:func:`encode_plan`) -> service -> selection."""
+    selections = recorded["selections"]
+    return {str(name): {k: list(v) for k, v in selections[int(i)].items()}
+            for name, i in recorded["services"].items()}

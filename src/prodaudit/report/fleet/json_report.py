@@ -17,4 +17,6 @@ class FleetJsonRenderer(FleetRenderer):
     )
 
     def format(self, fleet: FleetRun) -> str:
-        return json.dumps(fleet.to_dict(), indent=1, default=str) + "\n"
+        # compact: a fleet document is large (hundreds of services), and json's C encoder only
+        # writes without indentation (an indented dump of 500 services takes minutes)
+        return json.dumps(fleet.to_dict(), separators=(",", ":"), default=str) + "\n"
