@@ -92,8 +92,8 @@ def generate(root: Path, n: int = N_SERVICES) -> tuple[Path, Path]:
             path = jobs_dir / job_id / run_id / "audit.json"
             path.parent.mkdir(parents=True)
             path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-            jobs.append(Job(job_id, ((name, (suite,)),), ("prodaudit", "run", "--service", name, "--suite", suite),
-                            "prodaudit-reports"))
+            argv = ("prodaudit", "run", "--service", name, "--suite", suite)
+            jobs.append(Job(job_id, ((name, (suite,)),), argv, "prodaudit-reports"))
     plan = Plan(DIGEST, __version__, "prodaudit.toml", {name: selection for name in names}, tuple(jobs))
     plan_path = root / "plan.json"
     plan_path.write_text(json.dumps(plan.to_dict()), encoding="utf-8")
@@ -132,7 +132,9 @@ def fleet_jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def bench_fleet_merge_audit_json_only(benchmark: Any, fleet_jobs: tuple[Path, Path], tmp_path: Path) -> None:
     """Read and check every job's audit.json, decide, write the fleet document (``--format json``)."""
     jobs_dir, plan = fleet_jobs
-    info = benchmark.pedantic(lambda: merge(jobs_dir, plan, tmp_path / "json", "json"), rounds=1, iterations=1)
+    info = benchmark.pedantic(
+        lambda: merge(jobs_dir, plan, tmp_path / "json", "json"), rounds=1, iterations=1
+    )
     benchmark.extra_info.update(info, services=N_SERVICES, jobs_mb=round(size_mb(jobs_dir), 1))
 
 
@@ -149,8 +151,9 @@ def main(n: int) -> None:
         start = time.perf_counter()
         jobs_dir, plan = generate(root, n)
         files = list(jobs_dir.rglob("audit.json"))
-        print(f"{n} services, {len(files)} job audits, {size_mb(jobs_dir):.1f} MB of job artifacts "
-              f"({size_mb(jobs_dir) / len(files) * 1000:.0f} kB per job), plan {plan.stat().st_size / 1e3:.0f} kB "
+        jobs_mb = size_mb(jobs_dir)
+        print(f"{n} services, {len(files)} job audits, {jobs_mb:.1f} MB of job artifacts "
+              f"({jobs_mb / len(files) * 1000:.0f} kB per job), plan {plan.stat().st_size / 1e3:.0f} kB "
               f"(generated in {time.perf_counter() - start:.0f} s)")
         for label, formats in (("audit.json only", "json"), ("every report", None)):
             info = merge(jobs_dir, plan, root / label.split()[0], formats)
