@@ -5,11 +5,13 @@
     invoke report.build         re-render reports from the last audit.json
     invoke docs.build           assemble reports and generated guides into docs/
     invoke demo.up / demo.down  start / stop the reference target
+    invoke docker.clean         remove the Docker objects runs left behind (prodaudit clean)
     invoke fleet.plan / fleet.merge  a fleet's CI job matrix / merge its jobs' audits (docs/fleet.md)
 
-The audit and report tasks take every option of `prodaudit run` / `prodaudit report`: they are
-generated from the CLI's own option definitions (prodaudit.invoke_tasks). Exit codes are the
-CLI's: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 could not run (also a usage error), 130 interrupted.
+The audit, report, clean and fleet tasks take every option of `prodaudit run` / `report` /
+`clean` / `plan` / `merge`: they are generated from the CLI's own option definitions
+(prodaudit.invoke_tasks). Exit codes are the CLI's: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 could not
+run (also a usage error), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from pathlib import Path
 from invoke import Collection, Context, task
 
 from prodaudit.cli_fleet import merge_option_actions, plan_option_actions
-from prodaudit.invoke_tasks import audit_task, cli_task, library_call, report_task, usage_errors_exit_3
+from prodaudit.invoke_tasks import (
+    audit_task,
+    clean_task,
+    cli_task,
+    library_call,
+    report_task,
+    usage_errors_exit_3,
+)
 
 usage_errors_exit_3()
 
@@ -32,6 +41,10 @@ for _suite in ("config", "functional", "security", "deployment", "readiness"):
 report = Collection("report")
 report.add_task(report_task("build", "Re-render every report from the last audit.json without "
                                      "re-running the audit."), default=True)
+
+docker = Collection("docker")
+docker.add_task(clean_task("clean", "Remove the Docker objects carrying prodaudit's run labels "
+                                    "(what an interrupted run left behind), nothing else."))
 
 
 @task(name="build", default=True, help={"reports": "reports directory", "docs": "docs directory"})
@@ -66,4 +79,4 @@ fleet.add_task(cli_task("plan", "Print the CI job matrix of a fleet ([[services]
                         ["plan"]))
 fleet.add_task(cli_task("merge", "Merge a fleet's job audits into one decision and write the fleet reports.",
                         merge_option_actions(), ["merge"]))
-ns = Collection(audit, report, docs, demo, fleet)
+ns = Collection(audit, report, docs, demo, docker, fleet)

@@ -105,3 +105,43 @@ def check_ids(*, module: str | None = None, prefix: str | None = None) -> list[s
     ids = [s.id for s in specs]
     assert ids, f"no check for module={module!r} prefix={prefix!r}"
     return ids
+
+
+# ---- Docker: a tiny image of our own ----------------------------------------------------------
+BUSYBOX_APPLETS = ("sh", "true", "false", "sleep", "wget", "httpd", "mkdir", "echo", "cat")
+
+
+def import_busybox_image(tag: str) -> str:
+    """``docker import`` a FROM-scratch root file system holding Debian's static busybox (and a
+    unique marker, so the image id is unique) as ``tag``; returns the image id. One tag, no
+    parent: a test that uses it as a base image can tell whether anything removed it."""
+    import io
+    import shutil
+    import tarfile
+    import uuid
+
+    from conftest_services import require_service
+
+    binary = shutil.which("busybox")
+    require_service("busybox", binary is not None,
+                    "Debian busybox-static is not installed (scripts/services.sh installs it)")
+    assert binary is not None
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in ("bin", "etc", "tmp"):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(binary, arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+        marker = f"{tag} {uuid.uuid4().hex}\n".encode()
+        info = tarfile.TarInfo("etc/prodaudit-test")
+        info.size = len(marker)
+        tar.addfile(info, io.BytesIO(marker))
+    out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", "--change",
+                          'CMD ["/bin/sh"]', "-", tag], input=buf.getvalue(), capture_output=True,
+                         timeout=120, check=True)
+    return out.stdout.decode().strip()

@@ -194,8 +194,10 @@ def test_a_second_signal_exits_immediately(driver: tuple[Path, Path], tmp_path: 
     run.wait_for("MARK: burning")
     code, elapsed = run.stop_after(signal.SIGTERM, signal.SIGINT, gap=0.5)
     assert code == EXIT_INTERRUPTED, run.stderr
-    assert elapsed < GRACE_SECONDS, (elapsed, run.stderr)  # did not wait for the cleanup budget
     assert "second SIGINT: exiting immediately" in run.stderr
+    # it left on the second signal, not when the cleanup budget ran out (the watchdog's message)
+    assert "cleanup did not finish within" not in run.stderr, (elapsed, run.stderr)
+    assert elapsed < BOUND_S, (elapsed, run.stderr)
 
 
 def test_signal_while_writing_reports_leaves_latest_alone(driver: tuple[Path, Path],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from prodaudit.cli import audit_option_actions, report_option_actions
+from prodaudit.cli import audit_option_actions, clean_option_actions, report_option_actions
 from prodaudit.config import PROJECT_ROOT
 from prodaudit.invoke_tasks import to_argv
 
@@ -54,6 +54,11 @@ def test_suite_tasks_take_every_cli_option_but_suite(suite: str) -> None:
 
 def test_report_build_takes_every_report_option() -> None:
     assert task_options("report", "build") == long_options(report_option_actions())
+
+
+def test_docker_clean_takes_every_clean_option() -> None:
+    assert task_options("docker", "clean") == long_options(clean_option_actions()) == {
+        "--run-id", "--dry-run"}
 
 
 def test_invoke_help_lists_every_cli_option() -> None:

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,23 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _retry_locked(step: Callable[[], object], *, budget: float = 10.0) -> None:
+    """Run a set-up statement, retrying while another process holds the lock. SQLite
+    answers "database is locked" at once for a journal-mode switch (the busy timeout does
+    not apply to it), so concurrent first runs sharing one cache would otherwise fail."""
+    deadline = time.monotonic() + budget
+    delay = 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class Cache:
     """Namespaced key/value entries plus a stat index. Thread-safe; writes are buffered and
     committed by :meth:`flush` in one transaction."""
@@ -77,9 +94,9 @@ class Cache:
                                    isolation_level=None)
         with contextlib.suppress(OSError):
             os.chmod(self.path, 0o600)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        _retry_locked(lambda: self._db.executescript(_SCHEMA))
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], bytes] = {}
         self._touch: set[tuple[str, str]] = set()

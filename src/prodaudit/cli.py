@@ -1,5 +1,5 @@
-"""The one command line: ``prodaudit list | run | report | plan | merge``. Scripts and tasks
-call into it (``plan`` and ``merge``, the fleet commands, live in ``cli_fleet.py``)."""
+"""The one command line: ``prodaudit list | run | report | clean | plan | merge``. Scripts and
+tasks call into it (``plan`` and ``merge``, the fleet commands, live in ``cli_fleet.py``)."""
 
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ SUITE_HELP: dict[str, str] = {
 EXIT_CODES_HELP = (
     "exit codes: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 the audit could not run (bad configuration, "
     "usage error, unknown check id, unreadable target), 130 interrupted (SIGINT/SIGTERM, after "
-    "cleanup)"
+    "cleanup; what could not be removed in time is named, with `prodaudit clean --run-id ID`)"
 )
 
 
@@ -225,6 +225,18 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
                         "itself is never rewritten)")
 
 
+def add_clean_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``prodaudit clean`` (and ``invoke docker.clean``)."""
+    p.add_argument("--run-id", help="only the objects of this run (default: every run)")
+    p.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
+
+
+def cmd_clean(ns: argparse.Namespace) -> int:
+    from prodaudit.cleanup import main as clean_main
+
+    return clean_main(ns.run_id, dry_run=ns.dry_run)
+
+
 def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
     parser = Parser(prog="prodaudit", description="Production readiness audit.",
                     epilog=EXIT_CODES_HELP)
@@ -242,6 +254,12 @@ def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
                            description="Re-render every report from an existing audit.json "
                                        "(no audit is run).", epilog=EXIT_CODES_HELP)
     add_report_options(p_rep)
+    p_clean = sub.add_parser(
+        "clean", help="remove the Docker objects prodaudit runs left behind", epilog=EXIT_CODES_HELP,
+        description="Remove the Docker containers, volumes, networks and images that carry "
+        "prodaudit's labels (org.prodaudit.run=<run id>): what an interrupted run could not "
+        "remove in time. Nothing else is ever removed. Exit 0 when nothing is left, 3 otherwise.")
+    add_clean_options(p_clean)
     from prodaudit.cli_fleet import add_fleet_commands
 
     add_fleet_commands(sub)
@@ -275,6 +293,13 @@ def report_option_actions() -> list[argparse.Action]:
     return list(p._actions)
 
 
+def clean_option_actions() -> list[argparse.Action]:
+    """Every option of ``prodaudit clean``."""
+    p = Parser(add_help=False)
+    add_clean_options(p)
+    return [a for a in p._actions if a.option_strings]
+
+
 def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None,
          standalone: bool | None = None) -> int:
     """Run one command; returns the exit code. ``standalone`` (default: ``argv`` is None, i.e.
@@ -303,7 +328,8 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
 def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     from prodaudit.cli_fleet import cmd_merge, cmd_plan
 
-    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "plan": cmd_plan, "merge": cmd_merge}
+    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "clean": cmd_clean,
+                "plan": cmd_plan, "merge": cmd_merge}
     try:
         ns = parser.parse_args(argv)
         return handlers[ns.command](ns)

@@ -125,7 +125,12 @@ class LlmConfig(_Section):
 
 class DockerConfig(_Section):
     image_size_budget_mb: float = Field(600.0, gt=0)
+    # BASE_IMAGE of the builds; unset: PRODAUDIT_BASE_IMAGE, else the Dockerfile's default, else
+    # (no registry answers) local_base_image when the engine has it (checks/deployment/_base_image.py)
     base_image: str | None = None
+    local_base_image: str | None = "prodaudit/python-base:bookworm"
+    # Ctrl-C or the run's end: each cleanup phase (stop, down, remove labelled objects) is bounded
+    cleanup_timeout_seconds: float = Field(60.0, gt=0, le=900)
     build_args: dict[str, str] = Field(default_factory=dict)
     service: str | None = None  # the API service (default: detected, prodaudit.product.services)
     up_timeout_seconds: float = Field(240.0, gt=0)

@@ -126,6 +126,13 @@ def report_task(name: str, doc: str) -> Task[Any]:
     return cli_task(name, doc, report_option_actions(), ["report"])
 
 
+def clean_task(name: str, doc: str) -> Task[Any]:
+    """``docker.clean``: every option of ``prodaudit clean``."""
+    from prodaudit.cli import clean_option_actions
+
+    return cli_task(name, doc, clean_option_actions(), ["clean"])
+
+
 def library_call(func: Callable[[], Any]) -> Any:
     """Call the library from a task: a :class:`ProdauditError` exits with its code and one line."""
     try:

@@ -26,6 +26,7 @@ from conftest_services import (
 )
 from helpers import audit_target, stop_process
 from helpers import describe as describe  # re-exported for the test modules
+from helpers import import_busybox_image as import_busybox_image
 from helpers import result as result
 
 from prodaudit.config import REFERENCE_TARGET
@@ -176,3 +177,109 @@ def all_text(run: AuditRun) -> str:
     import json
 
     return json.dumps(run.to_dict())
+
+
+# ---- throwaway images and the run's labelled objects (never the shared base image) -------------
+@pytest.fixture
+def throwaway_base(docker_engine: None) -> Iterator[tuple[str, str]]:
+    """(tag, id) of a small base image made for this test only, removed afterwards."""
+    tag = f"prodaudit-test/base:{uuid.uuid4().hex[:10]}"
+    image_id = import_busybox_image(tag)
+    try:
+        yield tag, image_id
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+
+
+def image_id_of(ref: str) -> str | None:
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def children_of(image_id: str) -> list[str]:
+    """Images whose parent is ``image_id`` (what a classic build FROM it committed)."""
+    ids = subprocess.run(["docker", "images", "-a", "-q", "--no-trunc"], capture_output=True,
+                         text=True, timeout=60).stdout.split()
+    if not ids:
+        return []
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}} {{.Parent}}", *ids],
+                         capture_output=True, text=True, timeout=120)
+    return [line.split()[0] for line in out.stdout.splitlines()
+            if len(line.split()) == 2 and line.split()[1] == image_id]
+
+
+def containers_from(image_id: str) -> list[str]:
+    """Containers (any state) created from ``image_id`` or an image built on it."""
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"ancestor={image_id}"],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.split()
+
+
+def labelled_with(run_id: str) -> list[str]:
+    """Every object that carries ``org.prodaudit.run=<run_id>`` (any kind, inherited or not)."""
+    label = f"label=org.prodaudit.run={run_id}"
+    found: list[str] = []
+    for cmd in (["ps", "-a", "-q"], ["volume", "ls", "-q"], ["network", "ls", "-q"],
+                ["images", "-a", "-q"]):
+        out = subprocess.run(["docker", *cmd, "--filter", label], capture_output=True, text=True,
+                             timeout=60)
+        found += [f"{cmd[0]} {x}" for x in out.stdout.split()]
+    return found
+
+
+def cleaned_or_named(run_id: str, stderr: str) -> str:
+    """After an interrupted run (which must end within 5 s): either nothing labelled with the run
+    remains, or the leftover report on stderr names ``prodaudit clean --run-id ID`` and that
+    command then removes every labelled object. Returns what ``prodaudit clean`` printed ("" when
+    nothing was left)."""
+    left = labelled_with(run_id)
+    if not left:
+        return ""
+    command = f"prodaudit clean --run-id {run_id}"
+    assert command in stderr, (left, stderr[-2000:])
+    clean = subprocess.run([sys.executable, "-m", "prodaudit.cli", "clean", "--run-id", run_id],
+                           capture_output=True, text=True, timeout=300)
+    assert labelled_with(run_id) == [], (clean.returncode, clean.stdout, clean.stderr)
+    assert clean.returncode == 0, (clean.stdout, clean.stderr)
+    return clean.stdout
+
+
+def write_busybox_project(root: Path, base: str, *, healthy: bool = True, build_sleep: int = 0,
+                          image_name: str | None = None) -> Path:
+    """A repository with a two-stage Dockerfile (``ARG BASE_IMAGE=<base>``) and a one-service
+    host-network compose file with a named volume; returns the compose file."""
+    root.mkdir(parents=True, exist_ok=True)
+    slow = f"RUN sleep {build_sleep}\n" if build_sleep else ""
+    (root / "Dockerfile").write_text(f"""ARG BASE_IMAGE={base}
+FROM ${{BASE_IMAGE}} AS builder
+RUN echo built > /built
+FROM ${{BASE_IMAGE}}
+COPY --from=builder /built /built
+RUN echo step > /step
+{slow}HEALTHCHECK --interval=1s --timeout=3s --retries=3 CMD ["/bin/busybox", "true"]
+USER 10001:10001
+CMD ["/bin/busybox", "sleep", "600"]
+""", encoding="utf-8")
+    probe = '["CMD", "/bin/busybox", "true"]' if healthy else '["CMD", "/bin/busybox", "false"]'
+    image = f"    image: {image_name}\n" if image_name else ""
+    compose = root / "docker-compose.yml"
+    compose.write_text(f"""services:
+  api:
+    build:
+      context: .
+      network: host
+{image}    network_mode: host
+    restart: unless-stopped
+    volumes:
+      - data:/data
+    healthcheck:
+      test: {probe}
+      interval: 1s
+      timeout: 3s
+      retries: {3 if healthy else 500}
+      start_period: 1s
+volumes:
+  data:
+""", encoding="utf-8")
+    return compose

@@ -16,6 +16,8 @@ from dep_helpers import (  # noqa: F401 - fixtures
     all_text,
     describe,
     docker_engine,
+    image_id_of,
+    labelled_with,
     local_base_image,
     result,
     run_deployment,
@@ -48,8 +50,12 @@ def leftovers() -> list[str]:
 @pytest.fixture(scope="module")
 def hardened_run(local_base_image: str, wheelhouse: Path,
                  tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+    # no docker.base_image: where no registry answers, the audit picks the local base image
+    # by itself (issue 14); the base image is never removed (issue 11)
+    base_id = image_id_of(local_base_image)
     run = run_deployment(tmp_path_factory.mktemp("img"), ["DEP-01"], compose_env(),
-                         docker={"base_image": local_base_image})
+                         docker={"local_base_image": local_base_image})
+    assert image_id_of(local_base_image) == base_id, "the audit removed the local base image"
     return run
 
 
@@ -69,6 +75,17 @@ def test_reference_image_details(hardened_run: AuditRun) -> None:
 
 def test_audit_images_are_removed(hardened_run: AuditRun) -> None:
     assert leftovers() == []
+    assert labelled_with(hardened_run.run_id) == []
+
+
+def test_the_local_base_image_is_chosen_by_itself(hardened_run: AuditRun,
+                                                  local_base_image: str) -> None:
+    choice = hardened_run.facts["deployment.base_images"][0]
+    if choice["source"] == "default" and "pulled from" in choice["reason"]:
+        pytest.skip(f"an image registry answers here: {choice['reason']}")
+    assert choice["source"] == "local base image", choice
+    message = result(hardened_run, "DEP-010").findings[0].message
+    assert f"built FROM {local_base_image} (local base image)" in message
 
 
 def _copy_with_wheels(tmp_path: Path, wheels: Path) -> Path:
@@ -117,8 +134,9 @@ def test_broken_image_fails(tmp_path: Path, local_base_image: str, wheelhouse: P
 def test_failing_build_keeps_the_log(tmp_path: Path, local_base_image: str,
                                      wheelhouse: Path) -> None:
     repo = _copy_with_wheels(tmp_path, wheelhouse)
+    code = secrets.choice(range(64, 114))  # this run's own exit code: other runs' stay apart
     _mutate_api_stage(repo, "WORKDIR /app/backend",
-                      "WORKDIR /app/backend\nRUN echo 'migrations-step-broken' && exit 7")
+                      f"WORKDIR /app/backend\nRUN echo 'migrations-step-broken' && exit {code}")
     run = run_deployment(tmp_path, ["DEP-010", "DEP-012"], compose_env(), repo=repo,
                          docker={"base_image": local_base_image})
     r = result(run, "DEP-010")
@@ -127,7 +145,7 @@ def test_failing_build_keeps_the_log(tmp_path: Path, local_base_image: str,
     assert "migrations-step-broken" in r.findings[0].evidence
     assert result(run, "DEP-012").status is Status.SKIP
     assert leftovers() == []
-    failed_step = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "exited=7"],
+    failed_step = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"exited={code}"],
                                  capture_output=True, text=True, timeout=60).stdout.split()
     assert failed_step == []  # the failed RUN's intermediate container was removed too
 

@@ -5,6 +5,9 @@ database behind head and a model without migration fail with evidence."""
 # ruff: noqa: F811 - pytest fixtures imported from dep_helpers are used as arguments
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
 )
 from helpers import check_ids
 
+from prodaudit.config import PROJECT_ROOT
 from prodaudit.model import Status
 
 pytestmark = pytest.mark.postgres
@@ -162,3 +166,23 @@ def test_scratch_database_on_the_target_server_needs_allow_mutations(tmp_path: P
     r = result(run, "DEP-041")
     assert r.status is Status.SKIP, describe(r)
     assert "--allow-mutations" in r.reason
+
+
+def test_ctrl_c_reaching_alembic_ends_the_run(tmp_path: Path, ultra_copy: Path,
+                                              pg_url: str) -> None:
+    """A terminal's Ctrl-C reaches the alembic runner (same process group): the audit ends with
+    exit 130 and no report, never a DEP-041 failure, and the scratch database is dropped."""
+    add_revision(ultra_copy, "0003", "0002",
+                 "    import os, signal\n    os.kill(os.getpid(), signal.SIGINT)")
+    env_file = tmp_path / "audit.env"
+    env_file.write_text(f"DATABASE_URL={pg_url}\n", encoding="utf-8")
+    before = set(scratch_databases(pg_url))
+    out_dir = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "prodaudit.cli", "run", "--suite", "deployment",
+                           "--only", "DEP-041", "--no-start", "--allow-mutations", "--repo",
+                           str(ultra_copy), "--env-file", str(env_file), "--output", str(out_dir),
+                           "-q"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")})
+    assert proc.returncode == 130, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not list(out_dir.glob("*/audit.json"))
+    assert set(scratch_databases(pg_url)) <= before

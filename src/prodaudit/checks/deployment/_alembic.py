@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from prodaudit.checks.api import Context, Skip
 from prodaudit.checks.deployment._common import rel
+from prodaudit.checks.deployment._run_objects import interrupted_exit
 from prodaudit.product.database import connect, error_line, is_postgres, sqlalchemy_url
 
 SCRATCH_PREFIX = "prodaudit_scratch_"
@@ -226,6 +227,8 @@ for step in steps_wanted:
             elif step == "check":
                 command.check(cfg)
         steps.append({"step": step, "ok": True, "out": buf.getvalue()[-3000:]})
+    except KeyboardInterrupt:  # Ctrl-C reached the runner too: the audit ends, no result
+        raise
     except BaseException as exc:
         steps.append({"step": step, "ok": False, "error": f"{type(exc).__name__}: {exc}",
                       "trace": traceback.format_exc()[-3000:], "out": buf.getvalue()[-3000:]})
@@ -332,6 +335,8 @@ def run_alembic(
         return [], err[-4000:], f"alembic did not finish within {timeout:.0f} s"
     except OSError as exc:
         return [], "", f"cannot run {python}: {exc}"
+    if interrupted_exit(proc.returncode):  # the same Ctrl-C ended the runner: no finding
+        raise KeyboardInterrupt
     results: list[StepResult] = []
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):

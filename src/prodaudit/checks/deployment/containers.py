@@ -3,8 +3,13 @@ through the host port, restart after a crash, JSON logs without secrets, and a t
 leaves nothing behind.
 
 One lifecycle run (memoised) feeds every check of this module; all are ``exclusive`` (they run
-alone, after the concurrent checks). Teardown runs in ``finally`` — also after a failure, a
-timeout or Ctrl-C — unless ``docker.keep_up`` is set."""
+alone, after the concurrent checks). The stack runs under the project ``prodaudit-<run id>`` with
+an override file that labels every container, volume, network and built image with the run id
+(``prodaudit.cleanup``; the stack itself is ``_stack.py``). Teardown runs in ``finally`` — also
+after a failure or a timeout (each phase bounded by ``docker.cleanup_timeout_seconds``) and on
+Ctrl-C (then the containers are killed and every step is sized from the interrupt's budget, so
+the run ends within 5 s) — unless ``docker.keep_up`` is set, and removes exactly the objects
+labelled with the run."""
 
 from __future__ import annotations
 
@@ -16,7 +21,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +28,18 @@ from typing import Any
 import httpx
 
 from prodaudit import interrupt
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, skipped
+from prodaudit.checks.api import Context, Finding, Severity, Skip, Status, check, failed, passed, skipped
+from prodaudit.checks.deployment._base_image import BaseChoice, offline_remediation
 from prodaudit.checks.deployment._common import (
     ComposeError,
-    compose_base_args,
     compose_config,
-    compose_env,
     json_share,
     registry_unreachable,
     rel,
     require_compose_files,
 )
+from prodaudit.checks.deployment._run_objects import interrupted_exit, run_objects
+from prodaudit.checks.deployment._stack import Stack, stack_env
 
 PORT_IN_URL_RE = re.compile(
     r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"]*)?")
@@ -46,6 +51,7 @@ HEALTH_TRIES = 10
 class Lifecycle:
     project: str
     files: list[Path]
+    args: list[str] = field(default_factory=list)  # docker compose -f ... -p PROJECT
     up_ok: bool = False
     up_error: str = ""
     up_log: str = ""
@@ -56,99 +62,13 @@ class Lifecycle:
     logs: list[Finding] = field(default_factory=list)
     teardown: list[Finding] = field(default_factory=list)
     kept_up: bool = False
-
-
-class _Teardown:
-    """Idempotent teardown shared by ``finally`` and the context's close hook."""
-
-    def __init__(self, ctx: Context, project: str, files: list[Path], images_before: set[str],
-                 image_names: list[str]) -> None:
-        self.ctx, self.project, self.files = ctx, project, files
-        self.images_before, self.image_names = images_before, image_names
-        self._done = False
-        self._lock = threading.Lock()
-        self.findings: list[Finding] = []
-
-    def run(self) -> None:
-        self()
-
-    def __call__(self) -> list[Finding]:
-        with self._lock:
-            if self._done:
-                return self.findings
-            self._done = True
-            self.findings = _teardown(self.ctx, self.project, self.files, self.images_before,
-                                      self.image_names)
-            return self.findings
+    bases: list[BaseChoice] = field(default_factory=list)  # base image of each built service
 
 
 def _run(cmd: list[str], ctx: Context, timeout: float, cwd: Path | None = None
          ) -> subprocess.CompletedProcess[str]:
-    env = compose_env(ctx)
-    if ctx.cfg.docker.base_image:
-        env["BASE_IMAGE"] = ctx.cfg.docker.base_image
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(cwd) if cwd else None)
-
-
-def _image_ids() -> set[str]:
-    out = subprocess.run(["docker", "images", "-a", "-q", "--no-trunc"], capture_output=True,
-                         text=True, timeout=60)
-    return set(out.stdout.split())
-
-
-def _image_id(name: str) -> str | None:
-    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", name],
-                         capture_output=True, text=True, timeout=60)
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _labelled(kind: str, project: str) -> list[str]:
-    cmd = {"container": ["docker", "ps", "-a", "-q"], "volume": ["docker", "volume", "ls", "-q"],
-           "network": ["docker", "network", "ls", "-q"]}[kind]
-    out = subprocess.run(cmd + ["--filter", f"label=com.docker.compose.project={project}"],
-                         capture_output=True, text=True, timeout=60)
-    return out.stdout.split()
-
-
-def _teardown(ctx: Context, project: str, files: list[Path], images_before: set[str],
-              image_names: list[str]) -> list[Finding]:
-    base = compose_base_args(ctx, files, project)
-    out: list[Finding] = []
-    try:
-        # interrupted: kill at once, the run must end within 5 s (prodaudit.interrupt)
-        stop_s = "0" if interrupt.interrupted() else "10"
-        down = _run(base + ["down", "--volumes", "--remove-orphans", "--timeout", stop_s], ctx,
-                    max(0.5, interrupt.budget(180)), files[0].parent)
-        if down.returncode != 0:
-            out.append(failed(f"docker compose down failed: {down.stderr.strip()[-300:]}",
-                              location=f"compose project {project}"))
-    except subprocess.TimeoutExpired:
-        out.append(failed("docker compose down did not finish within 180 s",
-                          location=f"compose project {project}"))
-    for kind in ("container", "volume"):
-        for obj in _labelled(kind, project):
-            subprocess.run(["docker", kind, "rm", "-f" if kind == "container" else "--force", obj],
-                           capture_output=True, timeout=60)
-    removed: list[str] = []
-    for name in image_names:
-        image_id = _image_id(name)
-        if image_id and image_id not in images_before:
-            subprocess.run(["docker", "image", "rm", "-f", name], capture_output=True, timeout=120)
-            removed.append(name)
-    left = {k: _labelled(k, project) for k in ("container", "volume", "network")}
-    left_images = [n for n in removed if _image_id(n)]
-    if any(left.values()) or left_images:
-        out.append(failed("teardown left objects behind: " + ", ".join(
-            f"{len(v)} {k}(s)" for k, v in left.items() if v) + (
-            f" images {', '.join(left_images)}" if left_images else ""),
-            location=f"compose project {project}"))
-    else:
-        out.append(passed(f"teardown removed every container, volume and network of project "
-                          f"{project}" + (f" and the images it built ({', '.join(removed)})"
-                                          if removed else ""),
-                          location=f"compose project {project}"))
-    return out
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=stack_env(ctx), cwd=str(cwd) if cwd else None)
 
 
 def _health_url(ctx: Context, svc_cfg: dict[str, Any]) -> str | None:
@@ -176,8 +96,7 @@ def _inspect(container_id: str) -> dict[str, Any]:
 
 
 def _service_containers(ctx: Context, lc: Lifecycle) -> dict[str, dict[str, Any]]:
-    out = _run(compose_base_args(ctx, lc.files, lc.project) + ["ps", "-a", "-q"], ctx, 60,
-               lc.files[0].parent)
+    out = _run([*lc.args, "ps", "-a", "-q"], ctx, 60, lc.files[0].parent)
     result: dict[str, dict[str, Any]] = {}
     for cid in out.stdout.split():
         info = _inspect(cid)
@@ -192,15 +111,16 @@ def _state(info: dict[str, Any]) -> tuple[str, str]:
 
 
 def _service_logs(ctx: Context, lc: Lifecycle, service: str, tail: int = LOG_LINES) -> str:
-    out = _run(compose_base_args(ctx, lc.files, lc.project)
-               + ["logs", "--no-color", "--no-log-prefix", "--tail", str(tail), service],
+    out = _run([*lc.args, "logs", "--no-color", "--no-log-prefix", "--tail", str(tail), service],
                ctx, 60, lc.files[0].parent)
     return out.stdout + out.stderr
 
 
-def _check_health(ctx: Context, url: str) -> Finding:
+def _check_health(ctx: Context, url: str, stop: threading.Event) -> Finding:
     last = ""
     for _ in range(HEALTH_TRIES):
+        if stop.is_set():
+            break
         try:
             r = httpx.get(url, timeout=5.0)
             if r.status_code == 200:
@@ -229,7 +149,8 @@ def _kill_main_process(info: dict[str, Any]) -> str:
     return "kill -TERM 1 inside the container"
 
 
-def _check_restart(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
+def _check_restart(ctx: Context, lc: Lifecycle, service: str, stop: threading.Event
+                   ) -> list[Finding]:
     info = lc.services.get(service)
     if not info:
         return [skipped(f"service {service} has no container")]
@@ -242,7 +163,7 @@ def _check_restart(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
     how = _kill_main_process(info)
     deadline = time.monotonic() + ctx.cfg.docker.restart_timeout_seconds
     state = ("?", "?")
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         time.sleep(1.0)
         now = _inspect(str(info.get("Id")))
         state = _state(now)
@@ -281,22 +202,21 @@ def _check_logs(ctx: Context, lc: Lifecycle, service: str) -> list[Finding]:
     return out
 
 
-def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
-    base = compose_base_args(ctx, lc.files, lc.project)
-    timeout = ctx.cfg.docker.up_timeout_seconds
+def _lifecycle_sync(ctx: Context, lc: Lifecycle, stack: Stack, stop: threading.Event) -> None:
     start = time.monotonic()
-    try:
-        up = _run(base + ["up", "-d", "--build", "--wait", "--wait-timeout", str(int(timeout))],
-                  ctx, timeout + ctx.cfg.docker.build_timeout_seconds, lc.files[0].parent)
-        lc.up_ok = up.returncode == 0
-        lc.up_log = (up.stdout + up.stderr)[-6000:]
-        if not lc.up_ok:
-            lc.up_error = (up.stderr.strip().splitlines() or [f"exit {up.returncode}"])[-1][:300]
-    except subprocess.TimeoutExpired:
-        lc.up_error = "docker compose up did not finish in time"
+    code, stdout, stderr = stack.up(ctx.cfg.docker.up_timeout_seconds
+                                    + ctx.cfg.docker.build_timeout_seconds)
     lc.up_seconds = time.monotonic() - start
-    if stop.is_set():
+    if stop.is_set():  # interrupted: teardown stopped `up`; its exit says nothing of the product
         return
+    if interrupted_exit(code):  # the Ctrl-C reached `up` too: the run ends, no result
+        raise KeyboardInterrupt
+    lc.up_ok = code == 0
+    lc.up_log = (stdout + stderr)[-6000:]
+    if code is None:
+        lc.up_error = "docker compose up did not finish in time"
+    elif code != 0:
+        lc.up_error = (stderr.strip().splitlines() or [f"exit {code}"])[-1][:300]
     lc.services = _service_containers(ctx, lc)
     if not lc.up_ok or stop.is_set():
         return
@@ -307,46 +227,56 @@ def _lifecycle_sync(ctx: Context, lc: Lifecycle, stop: threading.Event) -> None:
         return
     service, svc_cfg = api.name, api.config
     url = _health_url(ctx, svc_cfg)
-    lc.health = ([_check_health(ctx, url)] if url else
+    lc.health = ([_check_health(ctx, url, stop)] if url else
                  [skipped(f"no host port for service {service}: set docker.health_url")])
     if stop.is_set():
         return
-    lc.restart = _check_restart(ctx, lc, service)
+    lc.restart = _check_restart(ctx, lc, service, stop)
     if stop.is_set():
         return
     lc.logs = _check_logs(ctx, lc, service)
 
 
 async def lifecycle(ctx: Context) -> Lifecycle:
-    """Run the stack once per audit: up, verify, tear down (memoised)."""
+    """Run the stack once per audit: up, verify, tear down (memoised). An interrupt (Ctrl-C,
+    SIGTERM) propagates and never becomes a finding: the run's close hook kills and removes the
+    stack within the interrupt's budget (the run ends within 5 s; what is left stays labelled and
+    is named with ``prodaudit clean --run-id``)."""
 
     async def build() -> Lifecycle:
         await asyncio.to_thread(ctx.docker)  # Skip without an engine
         files = require_compose_files(ctx)
-        project = f"prodaudit-{uuid.uuid4().hex[:10]}"
-        lc = Lifecycle(project=project, files=files)
         try:
-            services = compose_config(ctx).get("services", {})
+            config = compose_config(ctx)
         except ComposeError as exc:
             raise Skip(f"docker compose config failed (see DEP-001): {str(exc)[:200]}") from None
-        image_names = sorted({str(s.get("image") or f"{project}-{name}") for name, s in
-                              services.items() if isinstance(s, dict) and s.get("build")})
-        before = await asyncio.to_thread(_image_ids)
-        teardown = _Teardown(ctx, project, files, before, image_names)
-        if not ctx.cfg.docker.keep_up:
-            ctx.on_close(teardown.run)  # safety net: the run's end, also on Ctrl-C
+        objects = run_objects(ctx)
+        stack = Stack(ctx, objects, files)
+        objects.add(stack.close_hook)  # safety net: the run's end, also on Ctrl-C
+        lc = Lifecycle(project=stack.project, files=files)
+        await asyncio.to_thread(stack.prepare, config)
+        lc.args, lc.bases = stack.base_args, stack.bases
         stop = threading.Event()
         try:
-            await asyncio.to_thread(_lifecycle_sync, ctx, lc, stop)
-        finally:
+            await asyncio.to_thread(_lifecycle_sync, ctx, lc, stack, stop)
+        except BaseException:  # an error, the check's timeout, Ctrl-C: clean up, re-raise
             stop.set()
-            if ctx.cfg.docker.keep_up:
-                lc.kept_up = True
-                lc.teardown = [skipped(
-                    f"docker.keep_up: the stack is still running; stop it with `docker compose "
-                    f"-p {project} {' '.join('-f ' + str(f) for f in files)} down -v`")]
-            else:
-                lc.teardown = teardown()
+            if not interrupt.interrupted():
+                stack.teardown(interrupted=True)  # on the loop thread
+            # interrupted: the close hook (registered above) tears down within the interrupt's
+            # budget, in the run's bounded cleanup, which reports what it could not remove
+            raise
+        stop.set()
+        if ctx.cfg.docker.keep_up:
+            stack.kept = True
+            objects.kept_project = stack.project
+            lc.kept_up = True
+            lc.teardown = [skipped(
+                f"docker.keep_up: the stack is still running; stop it with `docker compose "
+                f"-p {stack.project} {' '.join('-f ' + str(f) for f in files)} down -v`, or "
+                f"`prodaudit clean --run-id {objects.run_id}`")]
+        else:
+            lc.teardown = await asyncio.to_thread(stack.teardown)
         return lc
 
     result: Lifecycle = await ctx.amemo("deployment:lifecycle", build)
@@ -364,8 +294,12 @@ async def up_healthy(ctx: Context) -> list[Finding]:
     env file) succeeds within ``docker.up_timeout_seconds`` and every service is running and
     ``healthy`` (or running, for services without a healthcheck).
 
-    The stack is torn down afterwards (``down --volumes``, images it built removed) unless
-    ``docker.keep_up`` is set.
+    The project is ``prodaudit-<run id>``; an override file labels every container, volume,
+    network and built image with the run id, and passes the base image chosen as for DEP-010
+    (``docker.base_image``, ``PRODAUDIT_BASE_IMAGE``, or the local base image when no registry
+    answers). The stack is torn down afterwards (``down --volumes``, then whatever is still
+    labelled with the run) unless ``docker.keep_up`` is set. Ctrl-C tears it down too and ends
+    the run (exit 130) without a result.
 
     Remediation: read the failing service's log in the evidence; check its healthcheck command,
     ``start_period`` and the variables it needs.
@@ -378,11 +312,20 @@ async def up_healthy(ctx: Context) -> list[Finding]:
             logs = await asyncio.to_thread(_health_log, info)
             out.append(failed(f"service {name} is {status}, health {health}",
                               location=f"compose service {name}", evidence=logs))
+    bases = "".join(f"\nbase image of {b.where}: {b.note}" for b in lc.bases)
     offline = None if lc.up_ok else registry_unreachable(lc.up_log + "\n" + lc.up_error)
-    if offline and not lc.services:
-        return [errored(f"not verified: docker compose up needs an image registry this engine cannot "
-                        f"reach ({offline})", location=_where(ctx, lc),
-                        evidence="--- compose output (tail) ---\n" + lc.up_log[-3000:])]
+    needs = [b for b in lc.bases if b.offline]
+    if (offline or needs) and not lc.services:
+        what = (f"{needs[0].default}, which the engine does not have, from "
+                f"{needs[0].registry.host if needs[0].registry else 'its registry'}, which does not "
+                f"answer" if needs else f"an image registry this engine cannot reach ({offline})")
+        return [Finding(Status.ERROR, f"not verified: docker compose up needs {what}",
+                        location=_where(ctx, lc),
+                        evidence="--- compose output (tail) ---\n" + lc.up_log[-3000:] + bases,
+                        remediation=offline_remediation(needs[0], ctx.cfg.docker.local_base_image)
+                        if needs else "Make the images the compose file names available to the "
+                        "engine (docker load, a registry mirror), or build them FROM a local base "
+                        "image (docker.base_image / PRODAUDIT_BASE_IMAGE).")]
     if not lc.up_ok:
         out.append(failed(f"docker compose up --wait failed after {lc.up_seconds:.0f} s: "
                           f"{lc.up_error}", location=_where(ctx, lc),
@@ -392,10 +335,13 @@ async def up_healthy(ctx: Context) -> list[Finding]:
             out.append(failed("docker compose up reported success but no container exists",
                               location=_where(ctx, lc)))
         else:
+            local = sorted({b.image for b in lc.bases if b.source != "default"})
             out.append(passed(f"{len(lc.services)} services up and healthy in "
                               f"{lc.up_seconds:.0f} s: "
                               + ", ".join(f"{n} ({_state(i)[1]})" for n, i in
-                                          sorted(lc.services.items())), location=_where(ctx, lc)))
+                                          sorted(lc.services.items()))
+                              + (f"; built FROM {', '.join(local)}" if local else ""),
+                              location=_where(ctx, lc), evidence=bases.strip()))
     return out
 
 
@@ -460,12 +406,14 @@ async def container_logs(ctx: Context) -> list[Finding]:
 @check("DEP-034", "Teardown leaves no container, volume or image behind", severity=Severity.MEDIUM,
        needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.3",))
 async def teardown_clean(ctx: Context) -> list[Finding]:
-    """After the lifecycle run, ``docker compose down --volumes`` removed every container, volume
-    and network of the audit's compose project, and the images the run built are removed.
+    """After the lifecycle run, ``docker compose down --volumes`` succeeded and nothing labelled
+    with the run id (``org.prodaudit.run``) remains of the audit's compose project: no container,
+    volume, network or built image. Image names the compose file shares with images that existed
+    before the run are given back to those images; nothing the run did not create is removed.
 
-    Remediation: if objects are left, remove them with the ``docker`` commands for the project
-    label ``com.docker.compose.project``; a failing ``down`` usually means a container ignores
-    SIGTERM (use ``exec`` form ``CMD`` and ``stop_grace_period``).
+    Remediation: remove what is left with ``prodaudit clean --run-id <id>`` (only objects carrying
+    the run's labels); a failing ``down`` usually means a container ignores SIGTERM (use the
+    ``exec`` form of ``CMD`` and ``stop_grace_period``).
     """
     lc = await lifecycle(ctx)
     return lc.teardown or [skipped("teardown did not run")]

@@ -7,17 +7,30 @@ import re
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
-from prodaudit.checks.deployment._common import (
-    registry_unreachable,
-    rel,
+from prodaudit.checks.api import (
+    Context,
+    Finding,
+    Severity,
+    Skip,
+    Status,
+    check,
+    failed,
+    passed,
+    warned,
 )
+from prodaudit.checks.deployment._base_image import BaseChoice, choose, offline_remediation
+from prodaudit.checks.deployment._common import registry_unreachable, rel
+from prodaudit.checks.deployment._image_build import Build, short_ids
+from prodaudit.checks.deployment._run_objects import interrupted_exit, run_objects
+from prodaudit.cleanup import Deadline, docker, label_args
 from prodaudit.redact import is_secret_name
 
 TAG_PREFIX = "prodaudit-audit-"
@@ -46,6 +59,7 @@ class BuiltImage:
     error: str = ""
     inspect: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    base: BaseChoice | None = None
 
     @property
     def config(self) -> dict[str, Any]:
@@ -70,40 +84,38 @@ def build_spec(ctx: Context) -> tuple[Path, Path, str | None, dict[str, str], st
 def _build(ctx: Context) -> BuiltImage:
     dockerfile, context_dir, target, args, _ = build_spec(ctx)
     args.update(ctx.cfg.docker.build_args)
-    if ctx.cfg.docker.base_image:
-        args["BASE_IMAGE"] = ctx.cfg.docker.base_image
+    base = choose(ctx, dockerfile, args, f"DEP-010 {rel(ctx, dockerfile)}")
+    if base is not None and base.substituted and base.arg:
+        args[base.arg] = base.image
+    objects = run_objects(ctx)
     tag = f"{TAG_PREFIX}{uuid.uuid4().hex[:12]}:latest"
-    cmd = ["docker", "build", "--force-rm", "-t", tag, "-f", str(dockerfile), "--label",
-           "org.prodaudit.audit=1"]
+    # --no-cache: the gate verifies that the image builds from its Dockerfile, not that it builds
+    # on layers some other build left in the engine (which that build's owner may remove meanwhile)
+    cmd = ["docker", "build", "--no-cache", "--force-rm", "-t", tag, "-f", str(dockerfile),
+           *label_args(objects.labels("image", tag))]
     if target:
         cmd += ["--target", target]
     for k, v in sorted(args.items()):
         cmd += ["--build-arg", f"{k}={v}"]
     cmd.append(str(context_dir))
     img = BuiltImage(tag=tag, dockerfile=dockerfile, context_dir=context_dir, target=target,
-                     build_args=args, ok=False, log="", seconds=0.0)
-    start = time.monotonic()
+                     build_args=args, ok=False, log="", seconds=0.0, base=base)
+    build = Build(tag, cmd, short_ids())
+    objects.add(build.cleanup)  # before the build starts: an interrupt can come at any moment
     timeout = ctx.cfg.docker.build_timeout_seconds
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def cleanup() -> None:  # the run's end (also Ctrl-C): stop a build still running, then remove
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        remove_image(tag, created_ids(img.log))
-
-    ctx.on_close(cleanup)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        img.log = out[-20000:]
-        img.ok = proc.returncode == 0
-        if not img.ok:
-            img.error = f"docker build exited with {proc.returncode}"
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=30)
-        img.log = (out or "")[-20000:]
+    start = time.monotonic()
+    build.start()
+    code = build.wait(timeout)
+    if code is None:
+        build.stop(Deadline(ctx.cfg.docker.cleanup_timeout_seconds))
         img.error = f"docker build did not finish within {timeout:.0f} s"
+    elif build.stopped or interrupted_exit(code):  # Ctrl-C: the run ends, no result
+        raise KeyboardInterrupt
+    else:
+        img.ok = code == 0
+        if not img.ok:
+            img.error = f"docker build exited with {code}"
+    img.log = build.log()[-20000:]
     img.seconds = time.monotonic() - start
     if img.ok:
         img.inspect = _inspect(tag)
@@ -124,32 +136,37 @@ def _history(ref: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
-def created_ids(log: str) -> list[str]:
-    """Image ids the classic builder created in this build (steps not taken from the cache):
-    the final images of other stages stay behind as dangling images otherwise."""
-    ids: list[str] = []
-    for block in re.split(r"(?m)^Step \d+/\d+ : ", log)[1:]:
-        if "---> Using cache" in block:
-            continue
-        found = re.findall(r"(?m)^ ---> ([0-9a-f]{12})\s*$", block)
-        if found:
-            ids.append(found[-1])
-    return ids
+class _Once:
+    """The image build, once per run, under its own lock: the build takes minutes and must not
+    hold the context's lock, which the run's cleanup (Ctrl-C) needs at once."""
 
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done = False
+        self.value: BuiltImage | None = None
+        self.error: BaseException | None = None
 
-def remove_image(ref: str, created: list[str] | None = None) -> None:
-    """Remove the tag, then whatever the build created that nothing else uses (newest first)."""
-    subprocess.run(["docker", "image", "rm", "-f", ref], capture_output=True, timeout=120,
-                   check=False)
-    for image_id in reversed(created or []):
-        subprocess.run(["docker", "image", "rm", image_id], capture_output=True, timeout=60,
-                       check=False)
+    def get(self, build: Callable[[], BuiltImage]) -> BuiltImage:
+        with self.lock:
+            if not self.done:
+                try:
+                    self.value = build()
+                except BaseException as exc:  # an interrupt too: never start a second build
+                    self.error = exc
+                    raise
+                finally:
+                    self.done = True
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
 
 
 def image(ctx: Context) -> BuiltImage:
-    """The audited image, built once per run (removed when the run ends)."""
+    """The audited image, built once per run (removed with what its build created when the run
+    ends, also on Ctrl-C)."""
     ctx.docker()  # Skip when no engine answers
-    return ctx.memo("deployment:image", lambda: _build(ctx))
+    return ctx.memo("deployment:image", _Once).get(lambda: _build(ctx))
 
 
 def built(ctx: Context) -> BuiltImage:
@@ -167,35 +184,59 @@ def _ref(img: BuiltImage) -> str:
     return f"{img.dockerfile.name}{' --target ' + img.target if img.target else ''}"
 
 
+def _not_verified(message: str, *, location: str, evidence: str, remediation: str) -> Finding:
+    return Finding(Status.ERROR, message, location=location, evidence=evidence,
+                   remediation=remediation)
+
+
 @check("DEP-010", "The image builds", severity=Severity.HIGH, needs=("docker",),
        checklist=("3.1.1", "P.2.1"), timeout=1200)
 def builds(ctx: Context) -> list[Finding]:
     """The audited service's image builds from its Dockerfile (the compose ``build`` section of
-    ``docker.service``, else the repository's Dockerfile), with ``docker.base_image`` as the
-    ``BASE_IMAGE`` build argument when set. The build log is the evidence of a failure.
+    the API service — ``docker.service``, else the one the product model detects — or the
+    repository's Dockerfile when no service builds). The base image: ``docker.base_image``
+    or ``PRODAUDIT_BASE_IMAGE`` as the ``BASE_IMAGE`` build argument when set; else the
+    Dockerfile's default; else, when no image registry answers, the local base image
+    ``docker.local_base_image`` (the finding says which image and why). The build log is the
+    evidence of a failure; a build that needs an unreachable registry is ERROR (not verified).
 
-    The image is tagged ``prodaudit-audit-<random>`` and removed when the audit ends.
+    The build does not use the engine's layer cache (``--no-cache``): a cached layer could hide
+    a step that no longer works. The image is tagged ``prodaudit-audit-<random>`` and labelled
+    with the run id; it is removed when the audit ends (also on Ctrl-C) with the images and
+    containers its build created, and nothing else: the base image stays.
 
     Remediation: reproduce with the ``docker build`` command in the evidence and fix the failing
     step; dependencies should install from pinned requirements (a wheelhouse for offline builds).
     """
     img = image(ctx)
-    cmd = (f"docker build -f {rel(ctx, img.dockerfile)}"
+    cmd = (f"docker build --no-cache -f {rel(ctx, img.dockerfile)}"
            + (f" --target {img.target}" if img.target else "")
            + "".join(f" --build-arg {k}={shlex.quote(v)}"
                      for k, v in sorted(img.build_args.items()))
            + f" {rel(ctx, img.context_dir) or '.'}")
+    base = img.base
+    evidence = f"$ {cmd}" + (f"\nbase image: {base.note}" if base else "")
     if not img.ok:
         offline = registry_unreachable(img.log)
+        log = f"{evidence}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}"
+        if base is not None and base.offline:
+            assert base.registry is not None
+            return [_not_verified(f"not verified: the build needs {base.default}, which the engine does "
+                            f"not have, from {base.registry.host}, which does not answer",
+                            location=_loc(ctx, img), evidence=log,
+                            remediation=offline_remediation(base, ctx.cfg.docker.local_base_image))]
         if offline:
-            return [errored(f"not verified: the build needs an image registry this engine cannot reach "
-                            f"({offline}); set docker.base_image / docker.build_args.BASE_IMAGE to a "
-                            "local image", location=_loc(ctx, img),
-                            evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
+            return [_not_verified(f"not verified: the build needs an image registry this engine cannot "
+                            f"reach ({offline[:160]})", location=_loc(ctx, img), evidence=log,
+                            remediation="Make the images the Dockerfile names available to the "
+                            "engine, or build FROM a local image: set docker.base_image / "
+                            "PRODAUDIT_BASE_IMAGE (see docs/deployment.md, base image).")]
         return [failed(f"the image did not build: {img.error}", location=_loc(ctx, img),
-                       evidence=f"$ {cmd}\n--- build log (tail) ---\n{img.log[-LOG_TAIL:]}")]
-    return [passed(f"{_ref(img)} built in {img.seconds:.0f} s", location=_loc(ctx, img),
-                   evidence=f"$ {cmd}")]
+                       evidence=log)]
+    source = f" ({base.source})" if base and base.source != "default" else ""
+    return [passed(f"{_ref(img)} built FROM {base.image}{source} in {img.seconds:.0f} s" if base
+                   else f"{_ref(img)} built in {img.seconds:.0f} s",
+                   location=_loc(ctx, img), evidence=evidence)]
 
 
 @check("DEP-011", "Image size is within the budget", severity=Severity.LOW, needs=("docker",),
@@ -389,12 +430,18 @@ def _healthcheck_binary(img: BuiltImage) -> tuple[str, list[str]]:
     return binary, shell + [f"{d.rstrip('/')}/{binary}" for d in path_env.split(":") if d]
 
 
+def _remove_container(container_id: str, deadline: Deadline) -> None:
+    docker(["rm", "-f", container_id], deadline.left())
+
+
 def path_exists(ctx: Context, image_ref: str, paths: list[str]) -> dict[str, bool]:
     """Whether each path exists in the image, read with ``docker cp`` from a created (never
     started) container."""
     client = ctx.docker()
+    objects = run_objects(ctx)
     container = client.container.create(image_ref, name=f"prodaudit-probe-{uuid.uuid4().hex[:8]}",
-                                        networks=["none"])
+                                        networks=["none"], labels=objects.labels("container"))
+    objects.add(lambda dl: _remove_container(container.id, dl))
     result: dict[str, bool] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="prodaudit-cp-") as tmp:
