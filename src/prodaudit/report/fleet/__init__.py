@@ -121,7 +121,7 @@ def write_fleet_reports(
 ) -> Path:
     """Write the fleet report directory ``output/<fleet-run-id>/`` and point ``output/latest`` at
     it. ``evidence``: service -> its jobs' report directories (their ``evidence/`` is copied)."""
-    from prodaudit.report import _point_latest
+    from prodaudit.report import point_latest
 
     out_dir = output / fleet.run_id
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +129,7 @@ def write_fleet_reports(
     for name, dirs in (evidence or {}).items():
         copy_evidence(dirs, out_dir / "services" / name / "evidence")
     _render(canonical, out_dir, formats, text)
-    _point_latest(output, out_dir)
+    point_latest(output, out_dir)
     return out_dir
 
 
