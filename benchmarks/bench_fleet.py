@@ -117,6 +117,10 @@ def merge(jobs_dir: Path, plan: Path, out: Path, formats: str | None) -> dict[st
     if proc.returncode not in (0, 1, 2):
         raise RuntimeError(proc.stderr[-2000:])
     latest = (out / "latest").resolve()
+    # behaviour, not speed: the merge decided and wrote every service, or it measured nothing
+    merged = sorted(p.name for p in (latest / "services").iterdir())
+    expected = sorted(p.name.split(".")[0] for p in jobs_dir.iterdir())
+    assert merged == sorted(set(expected)), f"{len(merged)} services merged of {len(set(expected))}"
     maxrss, cpu = rss.read_text().split()
     return {"seconds": round(seconds, 1), "cpu_seconds": round(float(cpu), 1),
             "peak_rss_mb": round(int(maxrss) / 1024, 1),
