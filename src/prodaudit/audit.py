@@ -47,7 +47,10 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
     from prodaudit.progress import say
 
     say("starting the reference target (examples/ultra-mvp) on 127.0.0.1 ...", quiet)
-    target = ReferenceTarget(root=cfg.repo)
+    # its end-to-end journeys (RDY-032) register and log in once per test, in two browser
+    # engines, from the audit's one IP: room for them (40 a minute), while SEC-040 still meets
+    # the login limit within its 60-request budget
+    target = ReferenceTarget(root=cfg.repo, overrides={"RATE_LIMIT_LOGIN": "40/60"})
     saved = {k: os.environ.get(k) for k in ("PRODAUDIT_AUDIT_USERNAME", "PRODAUDIT_AUDIT_PASSWORD",
                                            "PRODAUDIT_AUDIT2_USERNAME", "PRODAUDIT_AUDIT2_PASSWORD",
                                            "PRODAUDIT_ADMIN_USERNAME", "PRODAUDIT_ADMIN_PASSWORD")}

@@ -61,7 +61,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-up", action="store_true", default=None, dest="keep_up",
                    help="deployment suite: leave the compose stack running (debugging)")
     p.add_argument("--target-venv", type=Path,
-                   help="the target's installed environment (venv or site-packages) for license checks")
+                   help="the target's installed environment (venv or site-packages): license checks "
+                   "and the run of the target's tests")
     p.add_argument("--service", type=_csv, action="append", dest="services", metavar="NAME[,NAME]",
                    help="fleet: audit these [[services]] of the configuration (repeatable, comma "
                         "separated); a fleet job of `prodaudit plan` (docs/fleet.md)")
@@ -89,6 +90,7 @@ def with_nested_options(cfg: AuditConfig, ns: argparse.Namespace) -> AuditConfig
     nested = {
         ("docker", "keep_up"): getattr(ns, "keep_up", None),
         ("licenses", "target_venv"): getattr(ns, "target_venv", None),
+        ("readiness", "target_venv"): getattr(ns, "target_venv", None),
     }
     for (section, key), value in nested.items():
         if value is not None:

@@ -193,6 +193,25 @@ class ReadinessConfig(_Section):
     min_docstring_percent: float = Field(40.0, ge=0, le=100)
     max_file_lines: int = Field(400, ge=50)
     slow_query_ms: float = Field(500.0, gt=0)
+    # observed runs of the target's own suites and commands (issue 18), each bounded
+    run_tests: bool = True  # run the target's test suite (RDY-045, coverage RDY-041)
+    target_venv: Path | None = None  # the target's environment for its tests (--target-venv)
+    tests_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    tests_env_file: Path | None = None  # services for the target's tests (DATABASE_URL ...)
+    venv_build_timeout_seconds: float = Field(600.0, gt=0, le=3600)
+    venv_cache_dir: Path | None = None  # default ~/.cache/prodaudit/venvs
+    wheelhouse: Path | None = None  # offline: install the target's pins from here only
+    firefox_path: Path = Path("/usr/bin/firefox-esr")
+    e2e_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    load_users: int = Field(5, ge=1, le=200)
+    load_seconds: float = Field(20.0, gt=0, le=600)
+    load_max_requests: int = Field(400, ge=1, le=20000)
+    load_p95_ms: float | None = Field(None, gt=0)  # unset: p95 is reported, not judged
+    load_max_error_percent: float = Field(1.0, ge=0, le=100)
+    backup_command: str | None = None  # default: the repository's pg_dump script, else pg_dump
+    restore_command: str | None = None  # {dump} {database_url}; default pg_restore / psql
+    backup_timeout_seconds: float = Field(180.0, gt=0, le=3600)
+    tool_timeout_seconds: float = Field(30.0, gt=0, le=600)  # promtool, amtool, vector ...
 
 
 # ---- fleets (issue 15): [[services]] ---------------------------------------------------------
@@ -437,6 +456,7 @@ _PATH_KEYS = (
 _NESTED_PATH_KEYS = (
     ("jwt", "wordlist"), ("database", "alembic_ini"), ("licenses", "target_venv"),
     ("secrets", "baseline"), ("readiness", "staging_env_file"),
+    ("readiness", "tests_env_file"), ("readiness", "wheelhouse"), ("readiness", "target_venv"),
 )  # fmt: skip
 
 

@@ -16,6 +16,8 @@ EXTRA_OF: dict[str, str] = {
     "alembic": "database",
     "redis": "redis",
     "playwright": "browser",
+    "websockets": "browser",
+    "locust": "load",
     "hypothesis": "fuzz",
     "hypothesis_jsonschema": "fuzz",
     "bandit": "audit",

@@ -99,3 +99,78 @@ def database_url(ctx: Context) -> str:
         raise Skip(f"{name} not set in the audited environment")
     ctx.redact.register_env({name: url})
     return url
+
+
+# ---- scratch databases (readiness RDY-095; the same rules as DEP-041) -----------------------
+SCRATCH_PREFIX = "prodaudit_scratch_"
+
+
+def scratch_server(ctx: Context) -> str:
+    """The PostgreSQL server where the audit may create and drop scratch databases:
+    ``database.scratch_url_env`` (default ``PRODAUDIT_SCRATCH_DATABASE_URL``) or, only with
+    ``--allow-mutations``, the server of ``DATABASE_URL``. Skip with the reason otherwise."""
+    scratch_env, url_env = ctx.cfg.database.scratch_url_env, ctx.cfg.database.url_env
+    scratch = ctx.env_value(scratch_env)
+    if scratch:
+        ctx.redact.register_env({scratch_env: scratch})
+        if not is_postgres(scratch):
+            raise Skip(f"{scratch_env} is not a PostgreSQL URL")
+        return scratch
+    url = ctx.env_value(url_env)
+    if not url:
+        raise Skip(f"{url_env} not set and no {scratch_env}: no PostgreSQL server for scratch databases")
+    ctx.redact.register_env({url_env: url})
+    if not is_postgres(url):
+        raise Skip(f"{url_env} is not PostgreSQL ({url.split(':', 1)[0]}); set {scratch_env} to a "
+                   "PostgreSQL server for scratch databases")
+    if not ctx.cfg.allow_mutations:
+        raise Skip(f"creating scratch databases on the server of {url_env} is a write: pass "
+                   f"--allow-mutations or set {scratch_env}")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` (same server, credentials and options)."""
+    from urllib.parse import urlunsplit
+
+    p = urlsplit(url)
+    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
+
+
+def server_label(url: str) -> str:
+    """host:port/db of a URL, without credentials (for evidence)."""
+    p = urlsplit(url)
+    return f"{p.hostname or 'localhost'}:{p.port or 5432}{p.path}"
+
+
+def create_scratch(server_url: str) -> str:
+    """Create a uniquely named database; its URL. Skip when the role cannot (needs CREATEDB)."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    name = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
+    try:
+        with connect(server_url, timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise Skip(f"cannot create a scratch database on {server_label(server_url)}: "
+                   f"{error_line(exc, server_url)} (the role needs CREATEDB)") from None
+    return with_database(server_url, name)
+
+
+def drop_scratch(server_url: str, scratch_url: str) -> bool:
+    """Drop a database :func:`create_scratch` made (never any other: the name is checked)."""
+    import psycopg
+    from psycopg import sql
+
+    name = urlsplit(scratch_url).path.lstrip("/")
+    if not name.startswith(SCRATCH_PREFIX):
+        return False
+    try:
+        with connect(server_url, timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        return True
+    except psycopg.Error:
+        return False

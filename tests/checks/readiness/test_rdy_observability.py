@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest_services import require_service
 from rdy_helpers import assert_status, edit, messages, mvp, run_rdy, write
 
-from prodaudit.model import Status
+from prodaudit.model import Evidence, Status
 from prodaudit.redact import MASK
 from prodaudit.target import ReferenceTarget
 
@@ -92,8 +94,11 @@ def test_metrics_content(hardened_target: ReferenceTarget, tmp_path: Path) -> No
     assert "no Prometheus metrics endpoint" in messages(r)
 
 
-VECTOR = "[sources.docker]\ntype = \"docker_logs\"\n[sinks.loki]\ntype = \"loki\"\n"
-DASHBOARD = {"title": "api", "panels": [{"type": "timeseries", "title": "RPS"}]}
+VECTOR = ("[sources.docker]\ntype = \"docker_logs\"\n[sinks.loki]\ntype = \"loki\"\n"
+          "inputs = [\"docker\"]\nendpoint = \"http://loki:3100\"\n")
+DASHBOARD = {"title": "api", "panels": [
+    {"type": "timeseries", "title": "RPS",
+     "targets": [{"expr": "sum(rate(http_requests_total[5m]))"}]}]}
 RULES = """groups:
   - name: api
     rules:
@@ -110,7 +115,12 @@ RULES_BAD = """groups:
         expr: rate(http_requests_total{status=~"5.."}[5m])
 """
 SLO = "# Service level objectives\n\n## SLOs\n\n99.5% of API requests succeed over 28 days.\n"
-ALERTMANAGER = """route:
+#: the issue's trivial OPS.md: headings and a number, nothing a reviewer would call an SLO
+OPS_MD = "# Operations\n\n## SLO\n\n99.9%\n\n## Runbook\n\n## Backups\n"
+ALERTMANAGER = """global:
+  smtp_smarthost: smtp.example.com:587
+  smtp_from: alerts@example.com
+route:
   receiver: oncall
 receivers:
   - name: oncall
@@ -161,6 +171,86 @@ def test_monitoring_as_code_passes(mvp: Path, tmp_path: Path) -> None:
         assert_status(results[check_id], Status.PASS)
     assert "HighErrorRate" in messages(results["RDY-056"])
     assert "email" in messages(results["RDY-059"])
+    # a documented SLO is present, not verified; no live /metrics: dashboards are present too
+    assert results["RDY-057"].evidence_level is Evidence.PRESENT
+    assert results["RDY-055"].evidence_level is Evidence.PRESENT
+    assert "not compared with a live /metrics" in messages(results["RDY-055"])
+
+
+def have_validators() -> None:
+    for tool in ("promtool", "amtool"):
+        require_service(tool, shutil.which(tool) is not None, "Debian prometheus / "
+                        "prometheus-alertmanager (scripts/services.sh up monitoring-tools)")
+
+
+def test_reference_monitoring_is_validated() -> None:
+    """The reference target's rules and routes pass their own tools; vector's config is parsed;
+    its OpenSLO file is read and validated."""
+    have_validators()
+    results = run_rdy(["RDY-053", "RDY-056", "RDY-057", "RDY-059"])
+    for check_id, needle in (("RDY-056", "accepted by promtool check rules"),
+                             ("RDY-059", "accepted by amtool check-config"),
+                             ("RDY-057", "SLO specifications with targets, windows and indicators"),
+                             ("RDY-053", "monitoring/logging/vector.yaml (vector, input and output")):
+        assert_status(results[check_id], Status.PASS)
+        assert needle in messages(results[check_id]), messages(results[check_id])
+        assert results[check_id].verified_pass
+
+
+BROKEN_PROMQL = """groups:
+  - name: api
+    rules:
+      - alert: HighErrorRate
+        expr: sum(rate(http_requests_total{status=~"5.."}[5m]) > 0.05
+        for: 5m
+"""
+UNDEFINED_RECEIVER = """route:
+  receiver: oncall
+receivers:
+  - name: team
+    webhook_configs:
+      - url: https://hooks.example.com/alerts
+"""
+
+
+def test_validators_reject_what_they_cannot_load(mvp: Path) -> None:
+    have_validators()
+    write(mvp / "monitoring" / "prometheus" / "alerts.yml", BROKEN_PROMQL)
+    write(mvp / "monitoring" / "alertmanager.yml", UNDEFINED_RECEIVER)
+    results = run_rdy(["RDY-056", "RDY-059"], repo=mvp)
+    assert_status(results["RDY-056"], Status.FAIL)
+    assert "promtool check rules rejects monitoring/prometheus/alerts.yml" in messages(results["RDY-056"])
+    assert "parse error" in messages(results["RDY-056"]).lower()
+    assert_status(results["RDY-059"], Status.FAIL)
+    assert "amtool check-config rejects monitoring/alertmanager.yml" in messages(results["RDY-059"])
+    assert 'undefined receiver "oncall"' in messages(results["RDY-059"])
+
+
+def test_dashboards_against_live_metrics(hardened_target: ReferenceTarget, mvp: Path) -> None:
+    r = run_rdy("RDY-055", target=hardened_target)["RDY-055"]
+    assert_status(r, Status.PASS)
+    assert r.evidence_level is Evidence.OBSERVED and "metric names checked against" in messages(r)
+    dash = mvp / "monitoring" / "grafana" / "dashboards" / "ultra-mvp.json"
+    data = json.loads(dash.read_text())
+    data["panels"][0]["targets"][0]["expr"] = "sum(rate(made_up_requests_total[5m]))"
+    dash.write_text(json.dumps(data))
+    r = run_rdy("RDY-055", target=hardened_target, repo=mvp)["RDY-055"]
+    assert_status(r, Status.FAIL)
+    assert "does not export" in messages(r) and "made_up_requests_total" in messages(r)
+
+
+def test_trivial_monitoring_files_fail(mvp: Path) -> None:
+    """`{"panels": []}`, an OPS.md of headings, a shipper config without outputs."""
+    strip_monitoring(mvp)
+    write(mvp / "grafana" / "dashboard.json", '{"panels": []}')
+    write(mvp / "OPS.md", OPS_MD)
+    write(mvp / "vector.yaml", "sources:\n  app:\n    type: file\n")
+    results = run_rdy(["RDY-053", "RDY-055", "RDY-057"], repo=mvp)
+    for check_id, needle in (("RDY-055", "has no panel with a query"),
+                             ("RDY-057", "no SLO definition"),
+                             ("RDY-053", "ships nothing")):
+        assert_status(results[check_id], Status.FAIL)
+        assert needle in messages(results[check_id])
 
 
 @pytest.mark.parametrize(("check_id", "needle"), [
@@ -187,6 +277,6 @@ def test_weak_rules_and_receivers(mvp: Path, tmp_path: Path) -> None:
     assert "no threshold" in messages(results["RDY-056"])
     assert "no 'for' duration" in messages(results["RDY-056"])
     assert_status(results["RDY-059"], Status.FAIL)
-    assert "without any channel" in messages(results["RDY-059"])
+    assert "without any channel" in messages(results["RDY-059"]) or "amtool" in messages(results["RDY-059"])
     assert_status(results["RDY-058"], Status.FAIL)  # SDK present, DSN empty in production
     assert "no error-tracking DSN set" in messages(results["RDY-058"])

@@ -11,11 +11,13 @@ from helpers import check_ids
 from rdy_helpers import assert_status, messages, mvp, run_rdy, write
 
 from prodaudit.checks.readiness._scan import is_test_path
-from prodaudit.model import Status
+from prodaudit.model import Evidence, Status
 
 __all__ = ["mvp"]
 
-IDS = check_ids(module="readiness.testing_qa")
+#: the static checks (RDY-041/045 run the suite: tests/checks/readiness/test_rdy_testrun.py)
+OBSERVED = ("RDY-041", "RDY-045")
+IDS = [i for i in check_ids(module="readiness.testing_qa") if i not in OBSERVED]
 
 API_TESTS = '''
 import pytest
@@ -69,8 +71,9 @@ def with_tests(root: Path, line_rate: float = 0.87) -> Path:
           f'<?xml version="1.0" ?>\n<coverage version="7.6" line-rate="{line_rate}" '
           'branch-rate="0"></coverage>\n')
     write(root / "playwright.config.ts",
-          "export default { projects: [{ name: 'chromium' }, { name: 'firefox' }, "
-          "{ name: 'webkit' }] };\n")
+          "export default { testDir: './e2e', projects: [\n"
+          "  { name: 'chromium', use: { browserName: 'chromium' } },\n"
+          "  { name: 'firefox', use: { browserName: 'firefox' } }] };\n")
     write(root / "e2e" / "login.spec.ts",
           "import { test, expect } from '@playwright/test';\n"
           "test('user logs in', async ({ page }) => { await page.goto('/'); });\n")
@@ -83,13 +86,15 @@ def test_with_tests_passes(mvp: Path) -> None:
         assert_status(results[check_id], Status.PASS)
     assert "pytest 5" in messages(results["RDY-040"]) and "playwright 1" in messages(
         results["RDY-040"])
-    assert "87.0%" in messages(results["RDY-041"])
     assert "firefox" in messages(results["RDY-044"])
+    # finding tests and an e2e setup is "present": RDY-045/RDY-032 run them
+    for check_id in ("RDY-040", "RDY-044"):
+        assert results[check_id].evidence_level is Evidence.PRESENT
+        assert not results[check_id].verified_pass
 
 
 @pytest.mark.parametrize(("check_id", "needle"), [
     ("RDY-040", "no automated tests"),
-    ("RDY-041", "neither configured nor reported"),
     ("RDY-042", "no tests at all"),
     ("RDY-043", "no tests"),
     ("RDY-044", "no end-to-end test setup"),
@@ -100,20 +105,53 @@ def test_without_tests_fails(mvp: Path, check_id: str, needle: str) -> None:
     assert needle in messages(r)
 
 
-def test_low_coverage_fails(mvp: Path) -> None:
-    r = run_rdy("RDY-041", repo=with_tests(mvp, line_rate=0.42))["RDY-041"]
+def test_committed_coverage_report_is_not_evidence(mvp: Path) -> None:
+    """A hand-written coverage.xml (line-rate 0.99) passes nothing: without a run, SKIP."""
+    with_tests(mvp, line_rate=0.99)
+    r = run_rdy("RDY-041", repo=mvp, readiness={"run_tests": False})["RDY-041"]
+    assert_status(r, Status.SKIP)
+    assert "coverage.xml not used as evidence" in r.reason and "run_tests is off" in r.reason
+
+
+def test_comment_only_playwright_config_is_no_setup(mvp: Path) -> None:
+    strip_tests(mvp)
+    write(mvp / "playwright.config.ts", "// projects: chromium, firefox, webkit\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
     assert_status(r, Status.FAIL)
-    assert "42.0%" in messages(r) and "below 60%" in messages(r)
-    r = run_rdy("RDY-041", repo=with_tests(mvp, line_rate=0.42),
-                readiness={"min_coverage_percent": 40})["RDY-041"]
+    assert "has no test files" in messages(r)
+
+
+def test_unit_tests_are_not_playwright_specs(mvp: Path) -> None:
+    """Jest/Vitest unit tests share Playwright's default testMatch (``*.test.tsx``): a comment-only
+    config next to them is still no end-to-end setup."""
+    strip_tests(mvp)
+    write(mvp / "playwright.config.ts", "// browsers: chromium, firefox, webkit\n")
+    write(mvp / "frontend" / "src" / "__tests__" / "home.test.tsx",
+          "import { render, screen } from '@testing-library/react';\n"
+          "test('renders', () => { render(<p>hi</p>); expect(screen.getByText('hi')); });\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.FAIL)
+    assert ("has no test files under . (1 *.test/*.spec file(s) there, e.g. "
+            "frontend/src/__tests__/home.test.tsx, do not use @playwright/test)") in messages(r)
+
+
+def test_spec_using_playwright_through_fixtures_counts(mvp: Path) -> None:
+    with_tests(mvp)
+    write(mvp / "e2e" / "fixtures.ts", "import { test as base } from '@playwright/test';\n"
+          "export const test = base.extend({});\nexport { expect } from '@playwright/test';\n")
+    write(mvp / "e2e" / "login.spec.ts", "import { test, expect } from './fixtures';\n"
+          "test('user logs in', async ({ page }) => { await page.goto('/'); });\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
     assert_status(r, Status.PASS)
+    assert "1 test file(s)" in messages(r)
 
 
 def test_untested_routes_and_single_browser(mvp: Path) -> None:
     with_tests(mvp)
     write(mvp / "tests" / "test_api.py", "def test_health(client):\n"
           "    assert client.get('/health').status_code == 200\n")
-    write(mvp / "playwright.config.ts", "export default { projects: [{ name: 'chromium' }] };\n")
+    write(mvp / "playwright.config.ts", "// firefox and webkit later\n"
+          "export default { projects: [{ name: 'chromium', use: { browserName: 'chromium' } }] };\n")
     results = run_rdy(["RDY-042", "RDY-043", "RDY-044"], repo=mvp)
     assert_status(results["RDY-042"], Status.WARN)
     assert "untested: " in messages(results["RDY-042"]) and "/notes" in messages(

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
+from prodaudit.checks.readiness._backup import BackupRun, rehearse
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._scan import find_doc_topic, parts
 from prodaudit.product.database import pg_connect
@@ -104,7 +115,8 @@ _SCHEDULE = re.compile(
     "Backup (and restore) scripts or scheduled jobs exist",
     severity=Severity.MEDIUM,
     needs=("repo",),
-    checklist=("3.2.4", "9.1.1"),
+    checklist=("3.2.4",),
+    evidence=Evidence.PRESENT,
 )
 def backup_jobs(ctx: Context) -> list[Finding]:
     """The repository contains a backup mechanism for its data stores — a script or service
@@ -166,7 +178,9 @@ def backup_jobs(ctx: Context) -> list[Finding]:
                 "pg_basebackup, pgBackRest, WAL-G, restic ...)"
             )
         ]
-    findings: list[Finding] = [passed("backup: " + ", ".join(backup[:5]), location=backup[0])]
+    findings: list[Finding] = [passed("backup (present, not executed; RDY-095 rehearses it): "
+                                      + ", ".join(backup[:5]), location=backup[0],
+                                      level=Evidence.PRESENT)]
     if not scheduled:
         findings.append(
             warned(
@@ -183,6 +197,60 @@ def backup_jobs(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _judge_rehearsal(run: BackupRun) -> list[Finding]:
+    evidence = (f"server: {run.server} (two scratch databases, dropped afterwards: {run.dropped})\n"
+                f"schema: {run.schema}\n$ {run.command}\ndump: {run.dump or '-'}\n"
+                f"restore: $ {run.restore or '-'}\n" + "\n".join(
+                    f"{t}: {n} -> {run.restored.get(t, 'missing')}" for t, n in sorted(run.source.items()))
+                + f"\n--- output (tail) ---\n{run.log[-1500:]}")
+    out: list[Finding] = []
+    if not run.dropped:
+        out.append(warned(f"a scratch database on {run.server} could not be dropped: drop "
+                          "prodaudit_scratch_* by hand", evidence=evidence))
+    if run.failure:
+        return [failed(run.failure, evidence=evidence), *out]
+    missing = sorted(set(run.source) - set(run.restored))
+    differ = sorted(t for t in run.source if t in run.restored and run.restored[t] != run.source[t])
+    if missing or differ:
+        return [failed(f"the restored database differs: {len(missing)} table(s) missing, "
+                       f"{len(differ)} with other row counts ({', '.join((missing + differ)[:5])})",
+                       evidence=evidence), *out]
+    rows = sum(run.source.values())
+    return [passed(f"backup and restore tested: {run.command[:120]} "
+                   f"→ {run.dump}; restored {len(run.restored)} table(s), {rows} row(s), identical "
+                   "counts", evidence=evidence), *out]
+
+
+@check(
+    "RDY-095",
+    "Backup and restore are tested on scratch databases",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("9.1.1",),
+    evidence=Evidence.OBSERVED,
+    exclusive=True,
+    timeout=1200,
+)
+def backup_restore_tested(ctx: Context) -> list[Finding]:
+    """The audit rehearses a backup: it creates a scratch PostgreSQL database
+    (``prodaudit_scratch_…``, on ``PRODAUDIT_SCRATCH_DATABASE_URL``'s server, or on
+    ``DATABASE_URL``'s with ``--allow-mutations``), builds the project's schema in it
+    (``alembic upgrade head``) plus a probe table with rows, runs the project's backup command
+    (``readiness.backup_command``, else the repository's shell script that runs ``pg_dump``,
+    else ``pg_dump`` itself) with ``DATABASE_URL``, the libpq ``PG*`` variables and
+    ``BACKUP_DIR`` pointing at it, restores the dump into a second scratch database
+    (``readiness.restore_command`` with ``{dump}``/``{database_url}``, else ``pg_restore`` or
+    ``psql``) and compares the tables and row counts. Both databases are always dropped.
+
+    A backup that was never restored is a hope: dumps that miss tables, scripts that only work
+    on one host, or formats nobody can read turn up during the incident.
+
+    Remediation: make the backup script work from ``DATABASE_URL`` alone, keep a restore
+    script, and rehearse the restore regularly (a scheduled restore into a scratch database).
+    """
+    return _judge_rehearsal(rehearse(ctx))
 
 
 _APP_HINT = re.compile(r"api|backend|web|app|server|worker|frontend", re.I)

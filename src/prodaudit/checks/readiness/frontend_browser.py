@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
+from prodaudit.checks.readiness._e2e import E2ERun, other_setups, run_suite, suites
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -268,3 +279,76 @@ async def console_errors(ctx: Context) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _judge_e2e(run: E2ERun, declared: tuple[str, ...]) -> list[Finding]:
+    per = "; ".join(f"{p.project} ({p.engine}): {p.passed} passed, {p.failed} failed"
+                    + (f", {p.flaky} flaky" if p.flaky else "")
+                    + (f", {p.skipped} skipped" if p.skipped else "") for p in run.projects)
+    evidence = (f"$ {run.command}\nexit code {run.returncode}, {run.seconds:.0f} s\n{per}\n"
+                + "\n".join(run.failures + run.errors) + "\nnot run: " + "; ".join(run.not_run)
+                + f"\n--- output (tail) ---\n{run.log[-1500:]}")
+    if run.timed_out:
+        return [failed(f"the end-to-end suite did not finish within the budget ({run.seconds:.0f} s)",
+                       location=run.suite, evidence=evidence)]
+    ran = sum(p.passed + p.failed + p.flaky for p in run.projects)
+    if not ran:
+        why = run.errors[0] if run.errors else f"exit code {run.returncode}"
+        return [failed(f"the end-to-end suite ran no test: {why}", location=run.suite, evidence=evidence)]
+    bad = sum(p.failed for p in run.projects)
+    if bad:
+        first = run.failures[0] if run.failures else ""
+        return [failed(f"{bad} end-to-end test run(s) failed ({per}): {first}", location=run.suite,
+                       evidence=evidence)]
+    findings: list[Finding] = [passed(f"end-to-end suite passed in {', '.join(run.engines)}: {per}",
+                                      location=run.suite, evidence=evidence)]
+    if len(run.engines) < 2:
+        findings.append(warned(f"{run.engines[0].capitalize()} only: cross-browser compatibility is not "
+                               f"verified (declared: {', '.join(declared) or 'default'}; not run: "
+                               f"{'; '.join(run.not_run)})", location=run.suite))
+    return findings
+
+
+@check(
+    "RDY-032",
+    "The end-to-end suite passes in every installed browser engine",
+    severity=Severity.MEDIUM,
+    needs=("frontend",),
+    checklist=("4.3.1", "4.3.2"),
+    evidence=Evidence.OBSERVED,
+    exclusive=True,
+    timeout=900,
+)
+def e2e_run(ctx: Context) -> list[Finding]:
+    """The audit runs the repository's Playwright suite (``playwright.config.*`` and its
+    ``testDir``) with the ``@playwright/test`` version the repository pins (installed once into
+    the audit's cache with npm, no browser download) against the live frontend, once in every
+    browser engine installed here: Chromium (Debian ``chromium``) and Firefox (Debian
+    ``firefox-esr`` over WebDriver BiDi, see ``prodaudit.browsers``). WebKit has no system build
+    Playwright can drive and is listed as not run. One project per engine runs (the first the
+    configuration declares for it), one worker, no retries, within
+    ``readiness.e2e_timeout_seconds``. "Cross-browser verified" needs two engines: with one the
+    result is WARN ("Chromium only"). The journeys sign up and write, so the run needs
+    ``--allow-mutations``. Cypress/WebdriverIO suites are "present, not executed".
+
+    Unit and API tests do not show that a user can register, log in and use the product in a
+    browser; a configuration that names browsers shows nothing until it runs.
+
+    Remediation: fix the journeys listed in the evidence (the output has Playwright's error per
+    test) and keep the suite running in CI against staging in Chromium and Firefox.
+    """
+    found = [s for s in suites(ctx) if s.tests]
+    if not found:
+        others = other_setups(ctx)
+        raise Skip("no Playwright end-to-end suite with tests in the repository"
+                   + (f" ({', '.join(others[:2])}: present, not executed)" if others else ""))
+    if not ctx.cfg.allow_mutations:
+        raise Skip("the end-to-end journeys drive the live product and may write (sign-ups, data): "
+                   "pass --allow-mutations to run them")
+    try:
+        run = run_suite(ctx, found[0])
+    except ValueError as exc:
+        raise Skip(f"the end-to-end suite was not run: {exc}") from None
+    ctx.export("readiness.e2e", {"suite": run.suite, "engines": run.engines, "command": run.command,
+                                 "projects": [p.__dict__ for p in run.projects]})
+    return _judge_e2e(run, found[0].engines)

@@ -7,8 +7,19 @@ import json
 import re
 from pathlib import Path
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._compose import compose_docs
+from prodaudit.checks.readiness._logship import shippers
 from prodaudit.redact import Redactor
 
 MAX_LOG_BYTES = 20_000_000
@@ -233,12 +244,6 @@ def secrets_in_logs(ctx: Context) -> list[Finding]:
     return findings
 
 
-_SHIPPERS = re.compile(
-    r"(^|/)(vector\.(toml|ya?ml)|fluent-?bit\.conf|fluentd?\.conf|td-agent\.conf|"
-    r"promtail[\w.-]*\.ya?ml|filebeat\.ya?ml|otel[\w.-]*collector[\w.-]*\.ya?ml|"
-    r"logstash\.conf|datadog\.ya?ml)$",
-    re.I,
-)
 _SHIP_DRIVERS = frozenset(
     {
         "fluentd",
@@ -264,11 +269,15 @@ _SHIP_IMAGES = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.1.4",),
+    evidence=Evidence.PARSED,
 )
 def log_aggregation(ctx: Context) -> list[Finding]:
     """Container logs leave the host: a compose logging driver that ships (fluentd, gelf,
     syslog, awslogs, loki, splunk, journald ...), a log-shipper service (Vector, Fluent Bit,
-    Promtail, Filebeat, OpenTelemetry Collector) or its configuration file in the repository.
+    Promtail, Filebeat, OpenTelemetry Collector), or a shipper configuration that has both an
+    input and an output. The shipper's own validator runs when installed (``vector validate``,
+    ``fluent-bit --dry-run``); otherwise the file is parsed. A shipper image without any
+    configuration in the repository is only "present".
 
     With the default ``json-file`` driver logs stay on one host, are lost with it, and cannot be
     searched across instances during an incident.
@@ -276,7 +285,19 @@ def log_aggregation(ctx: Context) -> list[Finding]:
     Remediation: run a shipper (Vector/Fluent Bit/Promtail) next to the services or set a
     shipping logging driver, and document where logs can be searched.
     """
-    found: list[str] = [rel for rel in ctx.files.files if _SHIPPERS.search(rel)]
+    findings: list[Finding] = []
+    found: list[str] = []
+    for s in shippers(ctx):
+        if s.problem:
+            findings.append(failed(f"{s.kind} configuration {s.rel} ships nothing: {s.problem}",
+                                   location=s.rel))
+        elif s.rejected:
+            findings.append(failed(f"{s.kind} configuration {s.rel} is rejected by its validator",
+                                   location=s.rel, evidence=s.rejected))
+        else:
+            found.append(f"{s.rel} ({s.kind}, " + (f"accepted by {s.validated_by})" if s.validated_by
+                                                   else "input and output configured)"))
+    images: list[str] = []
     local: list[str] = []
     for proj, data in compose_docs(ctx):
         services = data.get("services")
@@ -290,9 +311,14 @@ def log_aggregation(ctx: Context) -> list[Finding]:
             else:
                 local.append(f"{name} ({driver})")
             if _SHIP_IMAGES.search(str(svc.get("image", ""))):
-                found.append(f"{proj.loc('services', name)}: shipper service {name} ({svc.get('image')})")
+                images.append(f"{proj.loc('services', name)}: shipper service {name} ({svc.get('image')})")
+    if findings:
+        return findings
     if found:
         return [passed("log shipping: " + "; ".join(found[:5]))]
+    if images:
+        return [passed("log shipper service without a configuration in the repository (present, "
+                       "not verified): " + "; ".join(images[:3]), level=Evidence.PRESENT)]
     return [
         failed(
             "no log shipping: no shipper configuration and compose services log locally"

@@ -1,4 +1,5 @@
-"""RDY-054–055: observability — metrics content of the live target and dashboards as code."""
+"""RDY-054–055: observability — metrics content of the live target, and dashboards as code whose
+queries name metrics the live target exports."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
-    InputError,
     Severity,
     Skip,
     check,
     failed,
-    load_json,
     passed,
+)
+from prodaudit.checks.readiness._monitoring import (
+    Dashboard,
+    Exported,
+    dashboards,
+    exported_metrics,
+    promql_metric_names,
 )
 from prodaudit.checks.readiness._scan import parts
 
@@ -106,41 +113,80 @@ async def metrics_content(ctx: Context) -> list[Finding]:
     return findings
 
 
+def _judge_dashboard(dash: Dashboard, exported: Exported) -> tuple[Finding | None, int]:
+    """A FAIL for a dashboard whose queries name metrics the app does not export (or that has
+    no query at all); otherwise (None, number of panels backed by exported metrics)."""
+    queried = [p for p in dash.panels if p.queries]
+    if not queried:
+        return failed(f"dashboard '{dash.title}' has no panel with a query "
+                      f"({len(dash.panels)} panel(s))", location=dash.rel), 0
+    if exported.reason:
+        return None, 0
+    backed = 0
+    unknown: list[str] = []
+    for panel in queried:
+        names = set().union(*(promql_metric_names(q) for q in panel.queries))
+        if any(exported.knows(n) for n in names):
+            backed += 1
+        missing = sorted(n for n in names if not exported.knows(n) and not exported.external(n))
+        if missing:
+            unknown.append(f"{panel.title}: {', '.join(missing[:5])}")
+    if unknown or not backed:
+        return failed(f"dashboard '{dash.title}': {len(unknown)} panel(s) query metrics "
+                      f"{exported.url} does not export" if unknown else
+                      f"dashboard '{dash.title}': no panel queries a metric {exported.url} exports",
+                      location=dash.rel, evidence="\n".join(unknown[:12])), 0
+    return None, backed
+
+
 @check(
     "RDY-055",
-    "Dashboards are kept as code",
+    "Dashboards are kept as code and chart metrics the app exports",
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("5.2.2",),
+    evidence=Evidence.OBSERVED,
 )
-def dashboards(ctx: Context) -> list[Finding]:
-    """The repository holds monitoring dashboards as code: Grafana dashboard JSON (an object
-    with ``panels``), Grafana provisioning files, or Grafonnet/Jsonnet sources.
+async def dashboards_as_code(ctx: Context) -> list[Finding]:
+    """The repository holds Grafana dashboards as code (JSON with ``panels``, also rows and
+    ``dashboard.panels``) whose panels query metrics, and — when the target is live — the
+    metric names in those queries (PromQL, parsed) are ones the app exports at its metrics
+    endpoint (one bounded scrape; series of Prometheus itself such as ``up`` and of other
+    exporters such as ``probe_*`` are allowed). Without a live target the dashboards are
+    "present, not verified"; Grafonnet/Jsonnet sources alone are "present".
 
-    Dashboards built by hand in a UI are lost with the instance and drift from the metrics the
-    code exports; dashboards in the repository are reviewed and redeployed with the product.
+    A dashboard that charts metric names the code never exports shows flat lines during the
+    incident it was built for; ``{"panels": []}`` shows nothing at all.
 
     Remediation: export the service dashboard (request rate, errors, latency, saturation) to
-    ``monitoring/dashboards/*.json`` and provision it.
+    ``monitoring/dashboards/*.json``, keep its queries on the names ``/metrics`` serves, and
+    provision it.
     """
-    found: list[str] = []
-    for rel in ctx.files.files:
-        if (
-            rel.endswith((".jsonnet", ".libsonnet"))
-            or "grafana" in rel.lower()
-            and rel.endswith((".yml", ".yaml"))
-        ):
-            found.append(rel)
-        elif rel.endswith(".json") and "node_modules" not in parts(rel):
-            text = ctx.read(rel) or ""
-            if '"panels"' in text[:200_000]:
-                try:
-                    data = load_json(text, rel)
-                except InputError:
-                    continue
-                dash = data.get("dashboard", data) if isinstance(data, dict) else None
-                if isinstance(dash, dict) and isinstance(dash.get("panels"), list):
-                    found.append(f"{rel} ({len(dash['panels'])} panels)")
-    if not found:
-        return [failed("no dashboards as code (Grafana JSON with panels, provisioning, jsonnet)")]
-    return [passed("dashboards: " + ", ".join(found[:6]))]
+    dashes = dashboards(ctx)
+    sources = [rel for rel in ctx.files.files if rel.endswith((".jsonnet", ".libsonnet"))
+               and "node_modules" not in parts(rel)]
+    if not dashes:
+        if sources:
+            return [passed("dashboard sources (Jsonnet) present, not rendered or verified: "
+                           + ", ".join(sources[:4]), location=sources[0], level=Evidence.PRESENT)]
+        return [failed("no dashboards as code (Grafana JSON with panels, or Jsonnet sources)")]
+    exported = await exported_metrics(ctx)
+    findings: list[Finding] = []
+    summary: list[str] = []
+    for dash in dashes:
+        bad, backed = _judge_dashboard(dash, exported)
+        if bad is not None:
+            findings.append(bad)
+        else:
+            summary.append(f"{dash.rel}: " + (f"{backed} of {len(dash.panels)} panels on exported "
+                                               "metrics" if not exported.reason else
+                                               f"{sum(1 for p in dash.panels if p.queries)} panels "
+                                               "with queries"))
+    if findings:
+        return findings
+    if exported.reason:
+        return [passed("dashboards " + "; ".join(summary[:4]) + " — present, not compared with a "
+                       f"live /metrics ({exported.reason})", location=dashes[0].rel,
+                       level=Evidence.PRESENT)]
+    return [passed("dashboards " + "; ".join(summary[:4]) + f" (metric names checked against "
+                   f"{exported.url}, {len(exported.names)} series names)", location=dashes[0].rel)]

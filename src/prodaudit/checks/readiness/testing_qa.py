@@ -1,40 +1,33 @@
-"""RDY-040–049: the target's own tests — count per framework, coverage, API endpoints exercised,
-error paths and mocks, end-to-end setup."""
+"""RDY-040–049: the target's own tests — count per framework, an observed run of the suite and the
+coverage it measures, API endpoints exercised, error paths and mocks, end-to-end setup."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - parses the target's own coverage report
 from dataclasses import dataclass, field
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
-    InputError,
     Severity,
     Skip,
     check,
-    errored,
     failed,
-    load_json,
-    load_toml,
     passed,
     warned,
 )
 from prodaudit.checks.readiness._backend import backend_routes
+from prodaudit.checks.readiness._e2e import other_setups, suites
 from prodaudit.checks.readiness._scan import (
     FRONTEND_EXT,
     is_test_path,
-    parts,
     py_sources,
 )
+from prodaudit.checks.readiness._testrun import TestRun, test_run
 
 _PY_TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(", re.M)
 _JS_TEST = re.compile(r"(?<![\w.])(?:it|test)(?:\.\w+)?\s*\(\s*['\"`]", re.M)
-_E2E_CONFIG = re.compile(
-    r"(^|/)(playwright\.config|cypress\.config|wdio\.conf|nightwatch\.conf)"
-    r"\.[cm]?[jt]s$|(^|/)cypress\.json$"
-)
 
 
 @dataclass
@@ -88,6 +81,7 @@ def inventory(ctx: Context) -> TestInventory:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.1.1",),
+    evidence=Evidence.PRESENT,
 )
 def has_tests(ctx: Context) -> list[Finding]:
     """The repository contains automated tests; they are counted per framework (pytest,
@@ -112,144 +106,120 @@ def has_tests(ctx: Context) -> list[Finding]:
     summary = ", ".join(f"{fw} {n}" for fw, n in sorted(inv.counts.items()))
     return [
         passed(
-            f"{inv.total} tests in {len(inv.files)} file(s): {summary}",
+            f"{inv.total} tests in {len(inv.files)} file(s): {summary} (present; RDY-045 runs them)",
             location=next(iter(inv.files)),
+            level=Evidence.PRESENT,
         )
     ]
 
 
-def _coverage_configs(ctx: Context) -> list[tuple[str, float | None]]:
-    """(where, fail_under) of every coverage configuration found."""
-    out: list[tuple[str, float | None]] = []
-    for rel in ctx.files.files:
-        name = rel.rsplit("/", 1)[-1]
-        if name in (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml"):
-            text = ctx.read(rel) or ""
-            if name == "pyproject.toml":
-                try:
-                    data = load_toml(text, rel)
-                except InputError:
-                    continue
-                cov = data.get("tool", {}).get("coverage")
-                addopts = str(
-                    data.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("addopts", "")
-                )
-                if cov or "--cov" in addopts:
-                    fu = (cov or {}).get("report", {}).get("fail_under")
-                    out.append((rel, float(fu) if fu is not None else None))
-            elif name == ".coveragerc" or "[coverage:" in text or "--cov" in text:
-                m = re.search(r"fail_under\s*=\s*([\d.]+)", text)
-                out.append((rel, float(m.group(1)) if m else None))
-        elif re.match(r"(jest|vitest|vite)\.config\.[cm]?[jt]s$", name) or name == "package.json":
-            text = ctx.read(rel) or ""
-            if re.search(r"coverageThreshold|collectCoverage|coverage\s*:", text):
-                m = re.search(r"(?:lines|statements)['\"]?\s*:\s*([\d.]+)", text)
-                out.append((rel, float(m.group(1)) if m else None))
-        elif rel.startswith(".github/workflows/") or name in (
-            ".gitlab-ci.yml",
-            "noxfile.py",
-            "Makefile",
-            "tasks.py",
-        ):
-            text = ctx.read(rel) or ""
-            if re.search(r"--cov\b", text):
-                m = re.search(r"--cov-fail-under[= ](\d+)", text)
-                out.append((rel, float(m.group(1)) if m else None))
-    return out
-
-
-def _coverage_reports(ctx: Context) -> list[tuple[str, float | None, str]]:
-    """(path, percent or None, problem) of every coverage report found."""
-    out: list[tuple[str, float | None, str]] = []
-    for rel in ctx.files.files:
-        name = rel.rsplit("/", 1)[-1]
-        if name not in ("coverage.xml", "coverage.json", "lcov.info", "coverage-summary.json"):
-            continue
-        text = ctx.read(rel)
-        if text is None:
-            continue
-        try:
-            if name == "coverage.xml":
-                root = ET.fromstring(text)  # noqa: S314 - the target's own report
-                out.append((rel, float(root.attrib["line-rate"]) * 100, ""))
-            elif name == "coverage.json":
-                out.append((rel, float(load_json(text, rel)["totals"]["percent_covered"]), ""))
-            elif name == "coverage-summary.json":
-                out.append((rel, float(load_json(text, rel)["total"]["lines"]["pct"]), ""))
-            else:
-                lf = sum(int(x) for x in re.findall(r"^LF:(\d+)", text, re.M))
-                lh = sum(int(x) for x in re.findall(r"^LH:(\d+)", text, re.M))
-                out.append((rel, 100.0 * lh / lf if lf else None, "" if lf else "no LF lines"))
-        except (ET.ParseError, KeyError, ValueError, TypeError, InputError) as exc:
-            out.append((rel, None, f"unreadable report: {type(exc).__name__}: {exc}"))
-    return out
+def _committed_reports(ctx: Context) -> list[str]:
+    names = ("coverage.xml", "coverage.json", "lcov.info", "coverage-summary.json")
+    return [rel for rel in ctx.files.files if rel.rsplit("/", 1)[-1] in names]
 
 
 @check(
     "RDY-041",
-    "Test coverage is measured and meets the threshold",
+    "Test coverage, measured by running the tests, meets the threshold",
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.1.1",),
+    evidence=Evidence.OBSERVED,
+    exclusive=True,
+    timeout=1800,
 )
 def coverage(ctx: Context) -> list[Finding]:
-    """The target measures test coverage (coverage.py / pytest-cov configuration, jest or vitest
-    coverage settings, a ``--cov`` run in CI) and, when a report is present (``coverage.xml``,
-    ``coverage.json``, ``lcov.info``, ``coverage-summary.json``), its line coverage is at least
-    ``readiness.min_coverage_percent``.
+    """Line (and branch, when configured) coverage measured by coverage.py during the audit's
+    own run of the target's test suite (RDY-045) is at least ``readiness.min_coverage_percent``.
+    A coverage report committed to the repository (``coverage.xml``, ``lcov.info`` ...) is never
+    evidence: anyone can write ``line-rate="0.99"`` by hand. Without a run (no environment, no
+    coverage.py in it, tests switched off) the check is SKIP with the reason.
 
-    Coverage is the cheapest signal of which code no test ever runs; an enforced threshold keeps
-    it from eroding.
+    Coverage is the cheapest signal of which code no test ever runs; measured on the code as it
+    is, not as it was when someone last uploaded a report.
 
-    Remediation: run tests with ``pytest --cov=app --cov-report=xml`` (or ``vitest --coverage``)
-    in CI, set ``fail_under`` in ``[tool.coverage.report]``, and keep the report as a CI artifact.
+    Remediation: run tests with ``coverage run -m pytest`` (or ``pytest --cov``) in CI, set
+    ``fail_under`` in ``[tool.coverage.report]``, and add tests for the modules the report lists.
     """
+    committed = _committed_reports(ctx)
+    note = (f"; committed report(s) {', '.join(committed[:3])} not used as evidence" if committed else "")
+    try:
+        run = test_run(ctx)
+    except Skip as exc:
+        raise Skip(exc.reason + note) from None
+    if run.coverage is None:
+        raise Skip(f"coverage not measured: {run.coverage_problem}{note}")
+    if run.tests == 0 or run.timed_out:
+        raise Skip(f"coverage not measured: the test run did not complete any test (RDY-045){note}")
     threshold = ctx.cfg.readiness.min_coverage_percent
-    configs = _coverage_configs(ctx)
-    reports = _coverage_reports(ctx)
+    ctx.export("readiness.coverage", {"percent": round(run.coverage, 2), "command": run.command})
+    what = (f"coverage {run.coverage:.1f}% measured by running the target's tests ({run.tests} tests "
+            f"in {run.project}/)")
+    if run.service_failed:
+        what += f"; {len(run.service_failed)} of them failed for lack of a service (tests_env_file)"
+    evidence = f"$ {run.command}\nenvironment: {run.environment}{note}"
+    if run.coverage < threshold:
+        return [failed(f"{what}: below {threshold:.0f}%", location=run.project, evidence=evidence)]
+    return [passed(f"{what}; threshold {threshold:.0f}%", location=run.project, evidence=evidence)]
+
+
+def _describe(run: TestRun) -> str:
+    return (f"{run.passed} passed, {run.failures} failed, {run.errors} errors, {run.skipped} "
+            f"skipped of {run.tests} in {run.seconds:.0f} s")
+
+
+@check(
+    "RDY-045",
+    "The target's test suite passes when the audit runs it",
+    severity=Severity.MEDIUM,
+    needs=("repo",),
+    checklist=("4.1.1", "4.2.1"),
+    evidence=Evidence.OBSERVED,
+    exclusive=True,
+    timeout=1800,
+)
+def suite_passes(ctx: Context) -> list[Finding]:
+    """The audit runs the target's own Python test suite (pytest, which also runs unittest
+    cases) in the target's environment — ``--target-venv``, or a virtualenv built from its lock
+    or requirements with the Python it pins, cached by their hash — in a throw-away copy of the
+    repository, within ``readiness.tests_timeout_seconds``, and reports the pass/fail counts and
+    the command. Tests that need services (PostgreSQL, Redis ...) get them only from
+    ``readiness.tests_env_file``; failures for lack of a service are reported as such (WARN),
+    separately from real failures (FAIL).
+
+    Tests that exist but fail, or that nobody can run from the repository alone, protect
+    nothing.
+
+    Remediation: make ``pytest`` pass from a clean checkout with the locked dependencies; pin
+    test tools in the lock (or a ``requirements-dev.txt``); document the services the tests
+    need.
+    """
+    run = test_run(ctx)
+    evidence = f"$ {run.command}\nenvironment: {run.environment}\n" + "\n".join(
+        run.failed + run.service_failed) + f"\n--- output (tail) ---\n{run.log[-1500:]}"
+    ctx.export("readiness.test_run", {"project": run.project, "tests": run.tests,
+                                      "failures": run.failures, "errors": run.errors,
+                                      "skipped": run.skipped, "command": run.command})
+    if run.timed_out:
+        return [failed(f"the test suite did not finish within "
+                       f"{ctx.cfg.readiness.tests_timeout_seconds:.0f} s", location=run.project,
+                       evidence=evidence)]
+    if run.tests == 0:
+        why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
+        return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
+                       location=run.project, evidence=evidence)]
     findings: list[Finding] = []
-    for rel, pct, problem in reports:
-        if pct is None:
-            findings.append(errored(f"{rel}: {problem}", location=rel))
-        elif pct < threshold:
-            findings.append(
-                failed(f"line coverage {pct:.1f}% in {rel} is below {threshold:.0f}%", location=rel)
-            )
-        else:
-            findings.append(
-                passed(
-                    f"line coverage {pct:.1f}% in {rel} (threshold {threshold:.0f}%)", location=rel
-                )
-            )
-    if reports:
-        ctx.export("readiness.coverage", {rel: pct for rel, pct, _ in reports})
-    if not configs and not reports:
-        findings.append(
-            failed(
-                "coverage is neither configured nor reported (no coverage.py/"
-                "pytest-cov/jest/vitest coverage settings, no coverage report)"
-            )
-        )
-    elif not reports:
-        where = ", ".join(
-            f"{r}" + (f" (fail_under {fu:.0f})" if fu is not None else "") for r, fu in configs[:4]
-        )
-        low = [(r, fu) for r, fu in configs if fu is not None and fu < threshold]
-        if low:
-            findings.append(
-                warned(
-                    f"coverage threshold {low[0][1]:.0f}% in {low[0][0]} is below {threshold:.0f}%",
-                    location=low[0][0],
-                )
-            )
-        findings.append(
-            warned(
-                f"coverage configured in {where} but no report to read the figure "
-                "from (coverage.xml / coverage.json / lcov.info)",
-                location=configs[0][0],
-            )
-        )
-    return findings
+    if run.failed:
+        findings.append(failed(f"{_describe(run)}: {run.failed[0]}", location=run.project,
+                               evidence=evidence))
+    if run.service_failed:
+        findings.append(warned(f"{len(run.service_failed)} test(s) failed for lack of a service "
+                               "(set readiness.tests_env_file to give them one): "
+                               f"{run.service_failed[0]}", location=run.project, evidence=evidence))
+    if not findings and run.returncode not in (0, None):
+        findings.append(failed(f"pytest exited {run.returncode} ({_describe(run)})",
+                               location=run.project, evidence=evidence))
+    return findings or [passed(_describe(run), location=run.project, evidence=evidence)]
 
 
 def _static_prefix(path: str) -> str:
@@ -376,12 +346,16 @@ def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     "End-to-end tests are set up (Playwright/Cypress), across browsers",
     severity=Severity.LOW,
     needs=("repo",),
-    checklist=("4.3.1", "4.3.2"),
+    checklist=("4.3.1",),
+    evidence=Evidence.PRESENT,
 )
 def e2e_setup(ctx: Context) -> list[Finding]:
-    """The repository has an end-to-end test setup — a Playwright, Cypress, WebdriverIO or
-    Nightwatch configuration, or Playwright/Cypress tests — and a Playwright configuration runs
-    more than one browser engine (``firefox``/``webkit`` projects besides chromium).
+    """The repository has an end-to-end test setup — a Playwright configuration whose
+    ``testDir`` holds spec files that use its runner (``@playwright/test``, directly or through a
+    fixtures module; Jest/Vitest unit tests named ``*.test.*`` do not count), a Cypress/
+    WebdriverIO/Nightwatch configuration, or Playwright/Cypress tests — and its Playwright
+    projects declare more than one browser engine (code, not comments, is read). This is
+    "present, not executed": RDY-032 runs the suite.
 
     Unit and API tests do not show that a user can register, log in and use the product in a
     browser; end-to-end tests of the critical journeys do.
@@ -389,53 +363,35 @@ def e2e_setup(ctx: Context) -> list[Finding]:
     Remediation: add ``@playwright/test`` (or Playwright for Python) with tests for the critical
     journeys and projects for chromium, firefox and webkit; run them against staging.
     """
-    configs = [
-        rel
-        for rel in ctx.files.files
-        if _E2E_CONFIG.search(rel) and "node_modules" not in parts(rel)
-    ]
+    pw = suites(ctx)
+    others = other_setups(ctx)
     inv = inventory(ctx)
-    e2e_tests = {
-        rel: fw
-        for rel, fw in inv.files.items()
-        if fw in ("playwright", "cypress")
-        or re.search(r"playwright|selenium", inv.texts.get(rel, "")[:3000])
-    }
+    e2e_tests = {rel: fw for rel, fw in inv.files.items()
+                 if fw in ("playwright", "cypress")
+                 or re.search(r"playwright|selenium", inv.texts.get(rel, "")[:3000])}
+    configs = [s.config for s in pw] + others
     if not configs and not e2e_tests:
         return [failed("no end-to-end test setup (no playwright/cypress config, no browser tests)")]
     findings: list[Finding] = []
-    engines: set[str] = set()
-    for rel in configs:
-        text = ctx.read(rel) or ""
-        engines |= {
-            e
-            for e in ("chromium", "firefox", "webkit", "chrome", "edge", "safari")
-            if e in text.lower()
-        }
-    for rel in e2e_tests:
-        engines |= {e for e in ("chromium", "firefox", "webkit") if e in inv.texts[rel].lower()}
-    if not e2e_tests:
-        findings.append(
-            warned(
-                f"end-to-end configuration {configs[0]} but no end-to-end tests",
-                location=configs[0],
-            )
-        )
-    if len(engines) < 2:
-        findings.append(
-            warned(
-                "end-to-end tests target one browser engine "
-                f"({', '.join(sorted(engines)) or 'default'}): cross-browser "
-                "behaviour is not verified",
-                location=(configs or list(e2e_tests))[0],
-            )
-        )
+    for s in pw:
+        if not s.tests:
+            left_out = (f" ({len(s.not_playwright)} *.test/*.spec file(s) there, e.g. "
+                        f"{s.not_playwright[0]}, do not use @playwright/test)"
+                        if s.not_playwright else "")
+            findings.append(failed(f"Playwright configuration {s.config} has no test files under "
+                                   f"{s.test_dir}{left_out}", location=s.config))
+    engines = sorted({e for s in pw for e in s.engines})
+    if not e2e_tests and not any(s.tests for s in pw):
+        findings.append(warned(f"end-to-end configuration {configs[0]} but no end-to-end tests",
+                               location=configs[0]))
+    elif pw and len(engines) < 2:
+        findings.append(warned("the Playwright projects declare one browser engine "
+                               f"({', '.join(engines) or 'default: chromium'}): cross-browser "
+                               "behaviour is not tested", location=pw[0].config))
     if not any(f.status.rank >= 2 for f in findings):
-        findings.append(
-            passed(
-                f"end-to-end: {len(e2e_tests)} file(s), config "
-                f"{', '.join(configs) or 'none'}, engines "
-                f"{', '.join(sorted(engines))}"
-            )
-        )
+        tests = sum(len(s.tests) for s in pw) or len(e2e_tests)
+        findings.append(passed(f"end-to-end setup (present, not executed here; RDY-032 runs it): "
+                               f"{tests} test file(s), config {', '.join(configs) or 'none'}, "
+                               f"declared engines {', '.join(engines) or 'n/a'}",
+                               location=(configs or list(e2e_tests))[0], level=Evidence.PRESENT))
     return findings

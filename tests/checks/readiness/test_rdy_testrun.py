@@ -1,0 +1,169 @@
+"""RDY-045 and RDY-041: the audit runs the target's own test suite (in a virtualenv built from
+its pinned requirements, cached) and measures coverage from that run. The reference target's
+suite passes with its coverage; a flawed copy with a failing test, a test that needs a service
+and a hand-written coverage.xml claiming 99% fails. One suite run per case (the two checks
+share it). Unit tests of the lock readers need no network."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from conftest_services import require_service
+from rdy_helpers import assert_status, messages, mvp, run_rdy, write
+
+from prodaudit.config import REFERENCE_TARGET
+from prodaudit.model import CheckResult, Evidence, Status
+from prodaudit.targetvenv import VenvError, build_env, lock_pins, wanted_python
+
+__all__ = ["mvp"]
+
+IDS = ["RDY-045", "RDY-041"]
+
+
+def _need_python_tools() -> None:
+    require_service("venv", importlib.util.find_spec("ensurepip") is not None,
+                    "python3-venv (ensurepip) is needed to build the target's environment")
+
+
+@pytest.fixture(scope="module")
+def reference_run() -> dict[str, CheckResult]:
+    _need_python_tools()
+    return run_rdy(IDS)
+
+
+def test_reference_suite_passes_with_coverage(reference_run: dict[str, CheckResult]) -> None:
+    r45, r41 = reference_run["RDY-045"], reference_run["RDY-041"]
+    assert_status(r45, Status.PASS)
+    assert r45.evidence_level is Evidence.OBSERVED and r45.verified_pass
+    text = messages(r45)
+    assert " passed, 0 failed, 0 errors" in text and "-m coverage run -m pytest" in text
+    assert "built from backend/requirements-dev.txt, backend/requirements.txt" in text
+    assert_status(r41, Status.PASS)
+    assert "measured by running the target's tests" in messages(r41)
+    assert r41.evidence_level is Evidence.OBSERVED
+
+
+FAILING = '''
+import socket
+
+
+def test_arithmetic_is_broken():
+    assert 1 + 1 == 3, "deliberately wrong"
+
+
+def test_needs_postgres():
+    socket.create_connection(("127.0.0.1", 1), timeout=2)
+'''
+
+
+def test_failing_suite_and_handwritten_coverage_fail(mvp: Path) -> None:
+    _need_python_tools()
+    write(mvp / "backend" / "tests" / "test_flawed.py", FAILING)
+    write(mvp / "backend" / "coverage.xml",
+          '<?xml version="1.0" ?>\n<coverage line-rate="0.99" branch-rate="0.99"></coverage>\n')
+    results = run_rdy(IDS, repo=mvp, readiness={"min_coverage_percent": 99.5})
+    r45 = results["RDY-045"]
+    assert_status(r45, Status.FAIL)
+    text = messages(r45)
+    assert "2 failed" in text and "test_arithmetic_is_broken: AssertionError: deliberately wrong" in text
+    assert any(f.status is Status.WARN and "lack of a service" in f.message
+               and "test_needs_postgres" in f.message for f in r45.findings), text
+    r41 = results["RDY-041"]
+    assert_status(r41, Status.FAIL)  # measured, not the committed 99%
+    assert "below 100%" in messages(r41) or "below 99%" in messages(r41)
+    assert "backend/coverage.xml not used as evidence" in messages(r41)
+
+
+def test_no_lock_is_a_skip_with_the_reason(mvp: Path) -> None:
+    for p in (mvp / "backend").glob("requirements*.txt"):
+        p.unlink()
+    r = run_rdy("RDY-045", repo=mvp)["RDY-045"]
+    assert_status(r, Status.SKIP)
+    assert "no lock or requirements file" in r.reason and "--target-venv" in r.reason
+
+
+def test_given_environment_without_pytest_is_a_skip(mvp: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "bare"
+    import venv as venv_mod
+
+    venv_mod.EnvBuilder(with_pip=False).create(venv)
+    r = run_rdy("RDY-045", repo=mvp, readiness={"target_venv": str(venv)})["RDY-045"]
+    assert_status(r, Status.SKIP)
+    assert "pytest is not installed" in r.reason
+
+
+POETRY_LOCK = '''
+[[package]]
+name = "fastapi"
+version = "0.65.2"
+
+[package.dependencies]
+pydantic = ">=1.6.2"
+colorama = {version = "*", markers = "sys_platform == \\"win32\\""}
+
+[[package]]
+name = "pydantic"
+version = "1.8.2"
+
+[[package]]
+name = "colorama"
+version = "0.4.4"
+
+[[package]]
+name = "myproject"
+version = "0.1.0"
+source = {type = "directory", url = "."}
+'''
+
+UV_LOCK = '''
+version = 1
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "httpx" }, { name = "pywin32", marker = "sys_platform == 'win32'" }]
+
+[package.dev-dependencies]
+dev = [{ name = "pytest" }]
+
+[[package]]
+name = "httpx"
+version = "0.27.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pywin32"
+version = "306"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "pytest"
+version = "8.2.0"
+source = { registry = "https://pypi.org/simple" }
+'''
+
+
+def test_lock_pins_follow_markers(tmp_path: Path) -> None:
+    poetry = write(tmp_path / "poetry.lock", POETRY_LOCK)
+    assert lock_pins(poetry, "3.9.18") == ["fastapi==0.65.2", "pydantic==1.8.2"]
+    uv = write(tmp_path / "uv.lock", UV_LOCK)
+    assert lock_pins(uv, "3.12.1") == ["httpx==0.27.0", "pytest==8.2.0"]
+
+
+def test_wanted_python_reads_the_pins(tmp_path: Path) -> None:
+    write(tmp_path / "runtime.txt", "python-3.9.18\n")
+    assert wanted_python(tmp_path, tmp_path) == ("==3.9.*", "runtime.txt")
+    (tmp_path / "runtime.txt").unlink()
+    write(tmp_path / "pyproject.toml", '[tool.poetry.dependencies]\npython = "^3.10"\n')
+    assert wanted_python(tmp_path, tmp_path)[0] == ">=3.10,<4"
+    with pytest.raises(VenvError, match="no lock or requirements"):
+        build_env(tmp_path, tmp_path, cache=tmp_path / "cache", timeout=5)
+
+
+def test_reference_requirements_are_found() -> None:
+    from prodaudit.targetvenv import lock_files
+
+    names = [p.name for p in lock_files(REFERENCE_TARGET / "backend", REFERENCE_TARGET)]
+    assert names == ["requirements-dev.txt", "requirements.txt"]
