@@ -2,12 +2,14 @@
 
 500 synthetic services (``PRODAUDIT_BENCH_FLEET`` to change it), each audited by one CI job per
 suite. The jobs' audit.json files are cut from a real audit.json of the reference target
-(``data/reference-audit.json.gz``: every suite, facts, ledger, source map), with each service's
-results varied (some checks failing or not verified, per service) and the fleet record every job
-writes (the plan of all the services included). ``prodaudit merge`` then runs in a process of its
-own, as the CI's merge job does: once writing only the fleet's audit.json, once every report.
-Reported: wall time, the merge process's peak RSS, the size of the jobs' artifacts and of the
-fleet report. ``python benchmarks/bench_fleet.py [N]`` prints the same table without pytest.
+(``data/reference-audit.json.gz``: every suite, facts, ledger, source map; to refresh it, gzip the
+``audit.json`` of ``prodaudit run`` on the reference target with the machine's paths replaced),
+with each service's results varied (some checks failing or not verified, per service) and the
+fleet record every job writes (the plan of all the services included). ``prodaudit merge`` then
+runs in a process of its own, as the CI's merge job does: once writing only the fleet's
+audit.json, once every report. Reported: wall and CPU time, the merge process's peak RSS, the
+size of the jobs' artifacts and of the fleet report. ``python benchmarks/bench_fleet.py [N]``
+prints the same table without pytest.
 """
 
 from __future__ import annotations
