@@ -10,7 +10,7 @@ import pytest
 
 from prodaudit.checklist import coverage, load_items
 from prodaudit.config import PROJECT_ROOT
-from prodaudit.model import AuditRun, CheckResult, Decision, Severity, Status
+from prodaudit.model import AuditRun, CheckResult, Decision, Evidence, Finding, Severity, Status
 from prodaudit.registry import load_checks
 from prodaudit.report.checklist_view import build_checklist
 
@@ -89,16 +89,25 @@ def test_registered_checks_name_existing_items() -> None:
     assert bad == {}, f"checks declare unknown checklist item ids: {bad}"
 
 
-def _result(cid: str, status: Status, items: tuple[str, ...], waived: bool = False) -> CheckResult:
+def _result(
+    cid: str,
+    status: Status,
+    items: tuple[str, ...],
+    waived: bool = False,
+    evidence: Evidence = Evidence.PARSED,
+    level: Evidence | None = None,
+) -> CheckResult:
     return CheckResult(
         id=cid,
         suite="config",
         title=cid,
         severity=Severity.HIGH,
         status=status,
+        findings=(Finding(status, f"{cid} finding", level=level),),
         checklist=items,
         waived=waived,
         reason="r" if not status.verified else "",
+        evidence=evidence,
     )
 
 
@@ -146,7 +155,7 @@ def test_states_and_coverage() -> None:
     }
     view = build_checklist(_run(results, extras))
     state = {st.item.id: st for g in view.groups for st in g.items}
-    assert state["2.2.1"].state == "pass" and state["2.2.1"].box == "x"
+    assert state["2.2.1"].state == "warn" and state["2.2.1"].box == " "  # WARN is never verified
     assert state["2.2.2"].state == "fail" and state["2.2.2"].box == " "
     assert state["2.2.3"].state == "waived"
     assert state["2.2.4"].state == "unverified" and state["P.1.1"].state == "unverified"
@@ -175,3 +184,37 @@ def test_coverage_from_registry_specs() -> None:
     assert view.automated == sum(
         1 for i in items if i.kind != "signoff" and coverage(items, load_checks().all())[i.id]
     )
+
+
+def test_only_observed_or_parsed_passes_are_ticked() -> None:
+    """A pass on presence only (a file name, a heading) is "present, not verified" with the manual
+    how-to; a pass on parsed or observed evidence is ticked; the coverage line counts the three."""
+    results = [
+        _result("RDY-066", Status.PASS, ("6.3.2",), evidence=Evidence.PARSED, level=Evidence.PRESENT),
+        _result("RDY-060", Status.PASS, ("6.1.1",), evidence=Evidence.PARSED),
+        _result("FUN-001", Status.PASS, ("9.2.4",), evidence=Evidence.OBSERVED),
+        _result("RDY-067", Status.FAIL, ("6.3.3",), evidence=Evidence.PARSED),
+        _result("RDY-063", Status.PASS, ("6.1.4",), evidence=Evidence.PRESENT),
+        _result("RDY-044", Status.PASS, ("4.3.2",), evidence=Evidence.PARSED),
+    ]
+    extras = {"checklist_map": {"6.3.2": ["RDY-066"], "6.1.1": ["RDY-060"], "9.2.4": ["FUN-001"],
+                                "6.3.3": ["RDY-067"], "6.1.4": ["RDY-063"], "4.3.2": ["RDY-044"],
+                                "6.1.2": ["RDY-061"]},
+              "check_evidence": {"RDY-066": "parsed", "RDY-060": "parsed", "FUN-001": "observed",
+                                 "RDY-067": "parsed", "RDY-063": "present", "RDY-044": "parsed",
+                                 "RDY-061": "observed"}}
+    view = build_checklist(_run(results, extras))
+    state = {st.item.id: st for g in view.groups for st in g.items}
+    assert state["6.3.2"].state == "present" and state["6.3.2"].box == " "
+    assert state["6.3.2"].shows_manual and state["6.3.2"].item.manual
+    assert "RDY-066 PASS [present]" in state["6.3.2"].check_summary
+    assert state["6.1.4"].state == "present"
+    assert state["6.1.1"].state == "pass" and state["6.1.1"].box == "x"
+    assert state["9.2.4"].state == "pass" and state["9.2.4"].reached == "observed"
+    assert state["6.3.3"].state == "fail" and state["6.3.3"].reached == "parsed"
+    assert state["4.3.2"].state == "weak"  # the item needs an observation
+    assert state["6.1.2"].state == "not-run" and state["6.1.2"].reach == "observed"
+    assert view.reached == {"observed": 1, "parsed": 3, "present": 2}
+    assert view.coverage_line == f"1 observed, 3 parsed, 2 present only, of {view.total} items"
+    assert view.reach == {"observed": 2, "parsed": 4, "present": 1}
+    assert view.counts["present"] == 2 and view.counts["pass"] == 2

@@ -44,15 +44,19 @@ def test_unreachable_repo_exits_3(tmp_path: Path) -> None:
 
 
 def test_pyproject_table_and_cli_override(tmp_path: Path) -> None:
+    """The repository's table describes the product (env file) and may tighten a threshold; a
+    profile downgrade from the repository is ignored (tests/test_repo_policy.py), from the command
+    line it counts."""
     (tmp_path / "pyproject.toml").write_text(
         "[project]\nname='x'\n[tool.prodaudit]\nprofile='staging'\nenv_file='.env.staging'\n"
         "[tool.prodaudit.jwt]\nmax_access_minutes=30\n"
     )
     cfg = load_config({"repo": tmp_path})
-    assert cfg.profile == "staging" and cfg.jwt.max_access_minutes == 30
+    assert cfg.profile == "production" and cfg.jwt.max_access_minutes == 30
+    assert [i["key"] for i in cfg.repository_ignored] == ["profile"]
     assert cfg.env_file == (tmp_path / ".env.staging").resolve()
-    cfg2 = load_config({"repo": tmp_path, "profile": "production"})
-    assert cfg2.profile == "production" and cfg2.jwt.max_access_minutes == 30
+    cfg2 = load_config({"repo": tmp_path, "profile": "staging"})
+    assert cfg2.profile == "staging" and cfg2.jwt.max_access_minutes == 30
 
 
 def test_defaults_target_reference() -> None:

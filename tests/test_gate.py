@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from prodaudit.gate import CONDITIONAL, GO, NO_GO, decide, exit_code
-from prodaudit.model import CheckResult, Finding, Severity, Status
+from prodaudit.model import CheckResult, Evidence, Finding, Severity, Status
 
 
 def res(status: Status, sev: Severity, cid: str = "SEC-001", **kw) -> CheckResult:
@@ -49,3 +49,33 @@ def test_fail_on() -> None:
     assert exit_code(CONDITIONAL, "no-go") == 0
     assert exit_code(CONDITIONAL, "conditional") == 2
     assert exit_code(NO_GO, "no-go") == 1
+
+
+def present_pass(sev: Severity, evidence: Evidence = Evidence.PRESENT) -> CheckResult:
+    return res(Status.PASS, sev, evidence=evidence,
+               findings=(Finding(Status.PASS, "document present"),))
+
+
+@pytest.mark.parametrize(
+    ("sev", "profile", "verdict"),
+    [
+        (Severity.CRITICAL, "production", NO_GO),
+        (Severity.CRITICAL, "staging", CONDITIONAL),
+        (Severity.HIGH, "production", CONDITIONAL),
+        (Severity.MEDIUM, "production", GO),
+        (Severity.LOW, "production", GO),
+    ],
+)
+def test_a_pass_on_presence_is_not_verified_for_high_items(sev, profile, verdict) -> None:
+    """Issue 18: a HIGH/CRITICAL PASS at level ``present`` (the product's own word, e.g. a
+    documented step nobody saw run) counts as not verified, like a SKIP."""
+    d = decide([present_pass(sev)], profile)
+    assert d.verdict == verdict
+    if verdict != GO:
+        assert d.reasons == (f"SEC-001 not verified (present only, {sev.label}): t",)
+    # the same PASS at a verifying level is a GO, and a finding's own level decides
+    assert decide([present_pass(sev, Evidence.PARSED)], profile).verdict == GO
+    mixed = res(Status.PASS, sev, evidence=Evidence.PARSED,
+                findings=(Finding(Status.PASS, "parsed"),
+                          Finding(Status.PASS, "documented only", level=Evidence.PRESENT)))
+    assert decide([mixed], profile).verdict == verdict

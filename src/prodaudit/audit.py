@@ -155,6 +155,8 @@ def build_run(
     from prodaudit.governance import apply_governance, redact_result
 
     results, governance = apply_governance(cfg, results)
+    # policy keys the audited repository set for itself and the audit ignored (issue 18)
+    governance["repository_config"] = {"ignored": cfg.repository_ignored}
     all_extras = {**governance, **(extras or {})}
     # defence in depth: extra results and waiver texts never went through the runner's redaction
     results = [redact_result(r, redactor) for r in results]

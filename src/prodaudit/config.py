@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
@@ -25,6 +27,7 @@ from pydantic import (
 from prodaudit.errors import ConfigError, InputError
 from prodaudit.loaders import load_toml, read_document
 from prodaudit.model import SUITES
+from prodaudit.repo_policy import Ignored, is_inside, split_repository_table
 
 __all__ = ["AuditConfig", "ConfigError", "ServiceConfig", "load_config", "service_config"]
 
@@ -364,6 +367,13 @@ class AuditConfig(BaseModel):
     services: list[ServiceConfig] = Field(default_factory=list)
 
     config_file: Path | None = None
+    # keys of the audited repository's own configuration that the audit ignored (issue 18)
+    _repository_ignored: list[Ignored] = PrivateAttr(default_factory=list)
+
+    @property
+    def repository_ignored(self) -> list[dict[str, Any]]:
+        """Policy keys set by the audited repository and ignored, for audit.json and reports."""
+        return [i.to_dict() for i in self._repository_ignored]
 
     @field_validator("services")
     @classmethod
@@ -523,22 +533,80 @@ def load_config(
         next(repo.iterdir(), None)
     except OSError as exc:
         raise ConfigError(f"--repo {repo}: unreadable: {exc.strerror}") from None
-    path, table = _find_file(repo, config_file)
-    source = str(path) if path else "configuration"
-    if path is not None:
-        table = _resolve_paths(table, path.parent)
+    path, table, ignored = _policy_sources(repo, config_file, overrides)
     try:
         file_cfg = AuditConfig.model_validate({**table, "repo": str(repo)})
     except ValidationError as exc:
-        raise ConfigError(_format_error(source, exc)) from None
+        raise ConfigError(_format_error(str(path) if path else "configuration", exc)) from None
     merged = file_cfg.model_dump()
     merged.update(overrides)
     merged["repo"] = repo.resolve()
     merged["config_file"] = path
     try:
-        return AuditConfig.model_validate(merged)
+        cfg = AuditConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_format_error("command line", exc)) from None
+    cfg._repository_ignored.extend(ignored)
+    return cfg
+
+
+# ---- who may set what (issue 18, prodaudit/repo_policy.py) -----------------------------------
+
+
+def _validated_table(repo: Path, path: Path, table: dict[str, Any]) -> dict[str, Any]:
+    """A configuration file's table with its paths resolved, validated on its own (errors name
+    the file)."""
+    table = _resolve_paths(table, path.parent)
+    try:
+        AuditConfig.model_validate({**table, "repo": str(repo)})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(str(path), exc)) from None
+    return table
+
+
+def _policy_sources(
+    repo: Path, explicit: Path | None, overrides: dict[str, Any]
+) -> tuple[Path | None, dict[str, Any], list[Ignored]]:
+    """The configuration file to report, the merged table of the files and the repository keys
+    ignored. The release manager's file (``--config`` or ``PRODAUDIT_CONFIG`` outside the
+    repository) sets everything; the repository's own file only what describes the product (or
+    tightens a threshold)."""
+    env_file = os.environ.get("PRODAUDIT_CONFIG", "").strip()
+    if explicit is None and env_file:
+        explicit = Path(env_file).expanduser()
+    manager_path: Path | None = None
+    manager: dict[str, Any] = {}
+    if explicit is not None and not is_inside(explicit, repo):
+        manager_path, raw = _find_file(repo, explicit)
+        manager = _validated_table(repo, manager_path, raw) if manager_path else {}
+        repo_path, raw = _find_file(repo, None)
+    else:
+        repo_path, raw = _find_file(repo, explicit)
+    if repo_path is None:
+        return manager_path, manager, []
+    repo_table = _validated_table(repo, repo_path, raw)
+    otherwise = AuditConfig.model_validate({**manager, "repo": str(repo)}).model_dump()
+    otherwise.update(overrides)
+    kept, ignored = split_repository_table(repo_table, otherwise, _display(repo_path, repo))
+    merged: dict[str, Any] = {**kept}
+    for key, value in manager.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    owner = (kept.get("probes") or {}).get("exclude") or []
+    if owner and isinstance(manager.get("probes"), dict) and "exclude" in manager["probes"]:
+        # a safety request: the release manager's exclusions add to the owner's, never drop them
+        both = list(owner) + [p for p in manager["probes"]["exclude"] if p not in owner]
+        merged["probes"] = {**merged["probes"], "exclude": both}
+    return manager_path or repo_path, merged, ignored
+
+
+def _display(path: Path, repo: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(repo.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def service_config(fleet: AuditConfig, name: str, cli: dict[str, Any] | None = None) -> AuditConfig:
@@ -559,6 +627,8 @@ def service_config(fleet: AuditConfig, name: str, cli: dict[str, Any] | None = N
     out.update({k: v for k, v in (cli or {}).items() if v is not None and v != [] and k != "repo"})
     out["services"] = []
     try:
-        return AuditConfig.model_validate(out)
+        cfg = AuditConfig.model_validate(out)
     except ValidationError as exc:
         raise ConfigError(_format_error(f"{source} (service {name!r})", exc)) from None
+    cfg._repository_ignored.extend(fleet._repository_ignored)  # what the fleet's file could not set
+    return cfg

@@ -1,6 +1,9 @@
 """The check table of each suite's page (``docs/<suite>.md``), generated from the registry.
 
-The table sits between two markers; everything else on the page is hand-written. After adding
+The table sits between two markers; everything else on the page is hand-written. The "evidence"
+column is the strongest level a check's PASS reaches (issue 18): *observed* (it ran, measured or
+rendered it), *parsed* (it read the artefact and validated what it means), *present* (it only
+found that something exists); the checklist ticks "verified" only on observed or parsed passes. After adding
 or changing a check, regenerate::
 
     python -m prodaudit.doc_tables          # rewrite the tables
@@ -20,8 +23,8 @@ from prodaudit.registry import Registry, load_checks
 
 BEGIN = "<!-- begin: check table, generated from the registry by `python -m prodaudit.doc_tables` -->"
 END = "<!-- end: check table -->"
-HEADER = ("| id | title | severity | needs | checklist items | module |\n"
-          "|---|---|---|---|---|---|\n")
+HEADER = ("| id | title | severity | needs | evidence | checklist items | module |\n"
+          "|---|---|---|---|---|---|---|\n")
 
 
 def _cell(text: str) -> str:
@@ -34,7 +37,7 @@ def row(spec: CheckSpec) -> str:
         needs += " (exclusive: runs last, alone)"
     module = spec.func.__module__.rsplit(".", 1)[-1] + ".py"
     return (f"| {spec.id} | {_cell(spec.title)} | {spec.severity.label} | {needs} | "
-            f"{', '.join(spec.checklist) or '—'} | `{module}` |\n")
+            f"{spec.evidence.value} | {', '.join(spec.checklist) or '—'} | `{module}` |\n")
 
 
 def table(suite: str, registry: Registry | None = None) -> str:

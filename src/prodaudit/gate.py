@@ -3,6 +3,9 @@
 NO-GO: an unwaived CRITICAL or HIGH failure, or a CRITICAL check not verified in the
 production profile. CONDITIONAL GO: MEDIUM failures, or HIGH checks not verified (or a
 CRITICAL check not verified outside production). GO: otherwise.
+
+A HIGH or CRITICAL check that PASSes only at evidence level ``present`` (the audit found that
+something exists, not what it does: issue 18) is not verified: the product's own word is not a GO.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ def decide(
                 no_go.append(f"{r.id} not met ({sev.label}): {r.title}")
             elif sev == Severity.MEDIUM:
                 conditional.append(f"{r.id} not met (medium): {r.title}")
-        elif not r.status.verified:
-            what = "skipped" if r.status is Status.SKIP else "errored"
+        elif not r.status.verified or (r.status is Status.PASS and not r.verified_pass):
+            what = {Status.SKIP: "skipped", Status.PASS: "present only"}.get(r.status, "errored")
             if r.severity == Severity.CRITICAL and profile == "production":
                 no_go.append(f"{r.id} not verified ({what}, critical): {r.title}")
             elif r.severity >= Severity.HIGH:

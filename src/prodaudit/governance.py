@@ -101,6 +101,7 @@ class Governance:
     attestations: list[Attestation] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
     checklist_map: dict[str, list[str]] = field(default_factory=dict)
+    check_evidence: dict[str, str] = field(default_factory=dict)
 
     def extras(self) -> dict[str, Any]:
         return {
@@ -116,6 +117,7 @@ class Governance:
             },
             "baseline": self.baseline,
             "checklist_map": self.checklist_map,
+            "check_evidence": self.check_evidence,
         }
 
 
@@ -393,6 +395,14 @@ def checklist_map() -> dict[str, list[str]]:
     return coverage(load_items(), load_checks().all())
 
 
+def check_evidence() -> dict[str, str]:
+    """Check id -> the evidence level it can reach (its declaration, issue 18): the checklist's
+    "can reach" figures stay a pure function of audit.json."""
+    from prodaudit.registry import load_checks
+
+    return {s.id: s.evidence.value for s in load_checks().all()}
+
+
 def apply_governance(
     cfg: AuditConfig, results: list[CheckResult], today: dt.date | None = None
 ) -> tuple[list[CheckResult], dict[str, Any]]:
@@ -415,4 +425,5 @@ def apply_governance(
     if previous is not None:
         gov.baseline = {"file": str(path), **baseline_diff(previous, list(results))}
     gov.checklist_map = checklist_map()
+    gov.check_evidence = check_evidence()
     return list(results), gov.extras()

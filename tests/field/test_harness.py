@@ -124,7 +124,8 @@ def test_findings_of_judged_readiness_checks_are_not_noise() -> None:
 @pytest.mark.parametrize(("expect", "actual", "agreed"), [
     ("pass", "PASS", True), ("pass", "WARN", False), ("fail", "FAIL", True), ("warn", "FAIL", False),
     ("not-pass", "SKIP", True), ("not-pass", "ERROR", True), ("not-pass", "PASS", False),
-    ("pass", "absent", False),
+    ("pass", "absent", False), ("not-pass", "PRESENT", True), ("pass", "PRESENT", True),
+    ("fail", "PRESENT", False),
 ])
 def test_judge_verdict(expect: str, actual: str, agreed: bool) -> None:
     statuses = {} if actual == "absent" else {"RDY-001": actual}
@@ -140,13 +141,16 @@ def test_observed_from_audit() -> None:
         ]},
         {"id": "RDY-066", "status": "fail", "reason": "no runbook", "findings": []},
         {"id": "DEP-041", "status": "error", "reason": "boom", "findings": []},
-        {"id": "CFG-060", "status": "pass",
+        {"id": "CFG-060", "status": "pass", "evidence_level": "parsed",
          "findings": [{"status": "pass", "message": "ok", "location": ""}]},
+        {"id": "RDY-067", "status": "pass", "evidence_level": "present",
+         "findings": [{"status": "pass", "message": "heading only", "location": "OPS.md:3"}]},
     ]}
     findings, statuses, errors = harness.observed_from_audit(audit, ["/r"])
     assert [(f.check, f.path, f.line) for f in findings] == [
         ("CFG-023", "app.py", 3), ("RDY-066", None, None)]
-    assert statuses == {"CFG-023": "FAIL", "RDY-066": "FAIL", "DEP-041": "ERROR", "CFG-060": "PASS"}
+    assert statuses == {"CFG-023": "FAIL", "RDY-066": "FAIL", "DEP-041": "ERROR", "CFG-060": "PASS",
+                        "RDY-067": "PRESENT"}
     assert errors == ["DEP-041 ERROR: boom"]
 
 

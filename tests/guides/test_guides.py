@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from prodaudit.gate import decide
 from prodaudit.guides import deployment_checklist, post_launch_monitoring_plan, troubleshooting_guide
-from prodaudit.model import AuditRun, CheckResult, Finding, Severity, Status
+from prodaudit.model import AuditRun, CheckResult, Evidence, Finding, Severity, Status
 from prodaudit.report.checklist_view import build_checklist
 from prodaudit.report.markdown import ProductionReadinessRenderer
 
@@ -83,7 +83,7 @@ def test_cross_browser_is_not_ticked_from_a_configuration_file(run: AuditRun) ->
     md = ProductionReadinessRenderer().format(_with(run, config_only))
     line = next(ln for ln in md.splitlines() if "Cross-browser compatibility verified" in ln)
     assert line.startswith("- [ ]") and "not observed" in line
-    observed = replace(config_only, id="FUN-040", suite="functional")
+    observed = replace(config_only, id="FUN-040", suite="functional", evidence=Evidence.OBSERVED)
     state = {st.item.id: st.state for g in build_checklist(_with(run, observed)).groups for st in g.items}
     assert state["4.3.2"] == "pass"
 

@@ -19,6 +19,7 @@ SYMBOL = {
     "warn": "⚠️",
     "unverified": "❔",
     "weak": "❔",
+    "present": "❔",
     "not-run": "–",
     "manual": "✋",
 }
@@ -46,7 +47,8 @@ def results_for(
 
 
 def state(results: list[CheckResult]) -> str:
-    """One state for results: fail > waived > unverified > warn > pass; manual if none."""
+    """One state for results: fail > waived > unverified > warn > present > pass; manual if none.
+    A pass counts as verified only on observed or parsed evidence (issue 18)."""
     if not results:
         return "manual"
     if any(r.status is Status.FAIL and not r.waived for r in results):
@@ -57,12 +59,15 @@ def state(results: list[CheckResult]) -> str:
         return "unverified"
     if any(r.status is Status.WARN for r in results):
         return "warn"
+    if not any(r.verified_pass for r in results):
+        return "present"
     return "pass"
 
 
 LABEL = {
     "pass": "verified", "fail": "FAILING", "waived": "failing, waived",
-    "warn": "verified with warnings", "unverified": "not verified",
+    "warn": "met with warnings, not verified", "unverified": "not verified",
+    "present": "present, not verified",
     "weak": "not observed (set up or configured only)", "not-run": "not run in this audit",
     "manual": "manual — no automated check",
 }  # fmt: skip

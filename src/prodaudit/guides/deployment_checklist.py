@@ -115,17 +115,19 @@ ITEM_TEXT = {
     "fail": "FAILING",
     "waived": "failing, waived",
     "unverified": "not verified",
+    "warn": "met with warnings, not verified",
     "weak": "not observed: only set up or configured",
+    "present": "present, not verified",
     "not-run": "not run in this audit",
     "manual": "manual",
 }
 #: order of severity for a step's overall state (worst first)
-STEP_ORDER = ("fail", "waived", "unverified", "weak", "not-run", "manual", "pass")
+STEP_ORDER = ("fail", "waived", "unverified", "warn", "weak", "present", "not-run", "manual", "pass")
 
 
 def verified_by(st: ItemState) -> str:
     """Which checks established the item, and how (extension point for evidence levels)."""
-    return ", ".join(f"{r.id} {r.status.value.upper()}" for r in st.checks)
+    return st.check_summary
 
 
 def item_line(st: ItemState) -> str:
@@ -144,7 +146,7 @@ def item_line(st: ItemState) -> str:
             note += " — " + "; ".join(reasons)
     elif st.mapped:
         note += f" ({', '.join(st.mapped)})"
-    if st.state in ("manual", "weak") and st.item.manual:
+    if st.shows_manual:
         note += f" — verify: {esc(st.item.manual)}"
     return f"- [{mark}] {esc(st.item.text)} — {note}"
 

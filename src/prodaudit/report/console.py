@@ -157,11 +157,28 @@ def decision_screen(run: AuditRun) -> RenderableType:
     parts.append(tail)
     if s.requests_line:  # the request ledger: what the audit did to the target
         parts.append(Text(s.requests_line, style="dim"))
+    parts.append(coverage_line(run))
     decision = Text("Decision: ")
     decision.append(f" {s.verdict} ", style=VERDICT_STYLE.get(s.verdict, "bold"))
     decision.append(f" (exit {run.decision.exit_code})")
     parts.append(decision)
     return Group(*parts)
+
+
+def coverage_line(run: AuditRun) -> Text:
+    """The checklist's evidence figures (issue 18): how strongly this run checked the items."""
+    from prodaudit.report.checklist_view import build_checklist
+
+    cl = build_checklist(run)
+    line = Text("Checklist coverage: ")
+    line.append(cl.coverage_line, style="bold")
+    line.append(f" ({cl.counts['pass']} verified; can reach {cl.reach_line})", style="dim")
+    raw = run.extras.get("repository_config")
+    ignored = raw.get("ignored") if isinstance(raw, dict) else None
+    if ignored:
+        keys = ", ".join(str(i.get("key")) for i in ignored if isinstance(i, dict))
+        line.append(f"\nSet by the audited repository and ignored: {keys}", style="yellow")
+    return line
 
 
 def to_text(run: AuditRun, width: int = PIPE_WIDTH, color: bool = False) -> str:

@@ -29,6 +29,7 @@ class RunView:
     waived: list[CheckResult] = field(default_factory=list)
     waivers: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] | None = None
+    repository_ignored: list[dict[str, Any]] = field(default_factory=list)  # issue 18
 
     @property
     def checklist(self) -> ChecklistView:
@@ -60,6 +61,10 @@ def build_view(run: AuditRun) -> RunView:
     v.waived = [r for r in v.ordered if r.waived]
     raw_w = run.extras.get("waivers")
     v.waivers = dict(raw_w) if isinstance(raw_w, Mapping) else {}
+    raw_r = run.extras.get("repository_config")
+    ignored = raw_r.get("ignored") if isinstance(raw_r, Mapping) else None
+    v.repository_ignored = [dict(i) for i in ignored if isinstance(i, Mapping)] \
+        if isinstance(ignored, list) else []
     raw_b = run.extras.get("baseline")
     v.baseline = dict(raw_b) if isinstance(raw_b, Mapping) else None
     return v

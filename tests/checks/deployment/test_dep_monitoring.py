@@ -148,3 +148,38 @@ def test_structured_logs_skip_without_log(tmp_path: Path,
                                           hardened_target: ReferenceTarget) -> None:
     run = run_deployment(tmp_path, ["DEP-073"], base_url=hardened_target.base_url)
     assert result(run, "DEP-073").status is Status.SKIP
+
+
+def test_plain_text_logs_of_a_started_api_fail(tmp_path: Path) -> None:
+    """DEP-073 can fail: an API started with uvicorn's default (plain-text) logging, its output
+    captured in api.log as the audit does for the target it starts."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from helpers import stop_process
+
+    from prodaudit.context import Context
+    from prodaudit.registry import load_checks
+    from prodaudit.runner import run_checks
+    from prodaudit.target import free_port, wait_http
+
+    tests_dir = Path(__file__).resolve().parents[2]
+    port = free_port()
+    log = tmp_path / "api.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "servers.careless_jwt:make_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
+            cwd=tests_dir, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", 30, proc, log)
+        cfg = load_config({"base_url": f"http://127.0.0.1:{port}", "start_target": False,
+                           "repo": tmp_path, "output": tmp_path / "reports"})
+        ctx = Context(cfg, target_logs=[log])
+        [r] = asyncio.run(run_checks([load_checks().get("DEP-073")], ctx))
+    finally:
+        stop_process(proc)
+    assert r.status is Status.FAIL, describe(r)
+    assert "log lines are JSON objects" in r.findings[0].message and r.findings[0].location == "api.log"
+    assert "INFO:     Started server process" in r.findings[0].evidence

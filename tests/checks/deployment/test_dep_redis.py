@@ -90,3 +90,13 @@ def test_unreachable_redis_fails(tmp_path: Path) -> None:
     assert f"127.0.0.1:{port}" in r.findings[0].message
     assert result(run, "DEP-062").status is Status.SKIP
     assert f"pw-{port}-secret" not in all_text(run)
+
+
+def test_protected_mode_off_without_password_warns(tmp_path: Path,
+                                                   redis_server: RedisFactory) -> None:
+    """DEP-064 can fail: protected-mode off and no password (the server itself binds loopback)."""
+    url = redis_server("--protected-mode", "no")
+    r = result(run_deployment(tmp_path, ["DEP-064"], {"REDIS_URL": url}), "DEP-064")
+    assert r.status is Status.WARN, describe(r)
+    assert "protected-mode is off and no password" in r.findings[0].message
+    assert "protected-mode no" in r.findings[0].evidence

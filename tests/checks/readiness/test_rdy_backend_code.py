@@ -185,3 +185,81 @@ def test_rdy054_metrics_without_latency(rest_flawed: ReferenceTarget) -> None:
     assert_status(r, Status.FAIL)
     assert "no request latency histogram" in messages(r)
     assert "request counter" not in messages(r)  # the counter is still there
+
+
+def test_rdy004_django_models(tmp_path: Path) -> None:
+    """Django indexes every ForeignKey unless db_index=False; an abstract base is not a model."""
+    write(tmp_path / "shop" / "models.py",
+          "from django.db import models\n\n\nclass Base(models.Model):\n"
+          "    created = models.DateTimeField(auto_now_add=True)\n\n    class Meta:\n"
+          "        abstract = True\n\n\nclass Customer(Base):\n"
+          "    name = models.CharField(max_length=80)\n\n\n"
+          "class Order(Base):\n    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)\n")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "2 model(s)" in messages(r) and "Order.customer" in messages(r)
+    edit(tmp_path / "shop" / "models.py", "on_delete=models.CASCADE)",
+         "on_delete=models.CASCADE, db_index=False)")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    assert "Order.customer has db_index=False" in messages(r)
+    assert any(f.location == "shop/models.py:16" for f in r.findings)
+
+
+FLASK_APP = """from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+app = Flask(__name__)
+
+
+class QuotaError(Exception):
+    pass
+
+
+@app.errorhandler(HTTPException)
+def http_error(error):
+    return {"message": error.name}, error.code
+
+
+@app.route("/charge", methods=["POST"])
+def charge():
+    raise QuotaError("over quota")
+"""
+
+
+def test_rdy002_flask(tmp_path: Path) -> None:
+    """Flask: a handler for werkzeug's HTTPException is the catch-all (unhandled errors arrive as
+    InternalServerError), as is a handler for 500; handlers for app exceptions only are not."""
+    write(tmp_path / "app.py", FLASK_APP)
+    r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
+    assert_status(r, Status.PASS)
+    assert "HTTPException" in messages(r) and "app.py:11" in messages(r)
+    edit(tmp_path / "app.py", "@app.errorhandler(HTTPException)", "@app.errorhandler(QuotaError)")
+    r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
+    assert_status(r, Status.FAIL)
+    assert "no catch-all" in messages(r)
+    edit(tmp_path / "app.py", "@app.route(", "@app.errorhandler(500)\ndef crashed(error):\n"
+         "    return {'message': 'internal error'}, 500\n\n\n@app.route(")
+    assert_status(run_rdy("RDY-002", repo=tmp_path)["RDY-002"], Status.PASS)
+
+
+def test_rdy002_django(tmp_path: Path) -> None:
+    """Django: the default handler500 is the catch-all unless DEBUG = True shows tracebacks; DRF's
+    EXCEPTION_HANDLER covers the classes it tests."""
+    write(tmp_path / "proj" / "settings.py",
+          "DEBUG = False\nINSTALLED_APPS = ['rest_framework']\n"
+          "REST_FRAMEWORK = {'EXCEPTION_HANDLER': 'proj.errors.handler'}\n")
+    write(tmp_path / "proj" / "errors.py",
+          "from rest_framework.views import exception_handler\n\n"
+          "from proj.services import ApplicationError\n\n\n"
+          "def handler(exc, ctx):\n    if isinstance(exc, ApplicationError):\n        return None\n"
+          "    return exception_handler(exc, ctx)\n")
+    write(tmp_path / "proj" / "services.py",
+          "from django.db import transaction\n\n\nclass ApplicationError(Exception):\n    pass\n\n\n"
+          "def book():\n    raise ApplicationError('no seat')\n")
+    r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
+    assert_status(r, Status.PASS)
+    assert "Django's default handler500" in r.findings[0].location or "ApplicationError" in messages(r)
+    edit(tmp_path / "proj" / "settings.py", "DEBUG = False", "DEBUG = True")
+    r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
+    assert_status(r, Status.FAIL)

@@ -11,7 +11,7 @@ import pytest
 from helpers import check_ids
 from rdy_helpers import assert_status, messages, mvp, run_rdy, write
 
-from prodaudit.model import Status
+from prodaudit.model import Evidence, Status
 
 __all__ = ["mvp"]
 
@@ -69,7 +69,10 @@ def frontend(root: Path, *, good: bool) -> Path:
     write(fe / "package.json", json.dumps({"name": "fe", "dependencies": deps}))
     write(fe / "index.html", INDEX_GOOD if good else INDEX_BAD)
     write(fe / "src" / "main.jsx", 'import { createRoot } from "react-dom/client";\n'
-          + ('import { ErrorBoundary } from "./components/ErrorBoundary.jsx";\n' if good else ""))
+          + ('import { ErrorBoundary } from "./components/ErrorBoundary.jsx";\n'
+             'import { Notes } from "./components/Notes.jsx";\n'
+             'createRoot(document.getElementById("root")).render(\n'
+             '  <ErrorBoundary><Notes /></ErrorBoundary>);\n' if good else ""))
     if good:
         write(fe / "src" / "api" / "client.js", CLIENT)
         write(fe / "src" / "components" / "ErrorBoundary.jsx", BOUNDARY)
@@ -80,6 +83,42 @@ def frontend(root: Path, *, good: bool) -> Path:
         write(fe / "src" / "components" / "Huge.jsx",
               "export const Huge = () => null;\n" + "// filler\n" * 450)
     return root
+
+
+def test_rdy021_boundary_must_be_rendered(mvp: Path) -> None:
+    """A boundary class that nothing renders is only present; rendered around the app it is
+    verified (parsed)."""
+    frontend(mvp, good=True)
+    r = run_rdy("RDY-021", repo=mvp)["RDY-021"]
+    assert r.verified_pass and "rendered at frontend/src/main.jsx:5" in messages(r), messages(r)
+    write(mvp / "frontend" / "src" / "main.jsx", 'import { createRoot } from "react-dom/client";\n'
+          'import { Notes } from "./components/Notes.jsx";\n'
+          'createRoot(document.getElementById("root")).render(<Notes />);\n')
+    r = run_rdy("RDY-021", repo=mvp)["RDY-021"]
+    assert r.status is Status.PASS and r.evidence_level is Evidence.PRESENT
+    assert "defined but never rendered" in messages(r)
+
+
+def test_rdy024_two_state_libraries_in_use_fail(mvp: Path) -> None:
+    """Two store libraries imported by the sources are two sources of truth (FAIL at both
+    imports); one imported library passes on parsed evidence; none is present only."""
+    frontend(mvp, good=True)
+    r = run_rdy("RDY-024", repo=mvp)["RDY-024"]
+    assert r.status is Status.PASS and r.evidence_level is Evidence.PRESENT
+    assert "zustand declared but not imported" in messages(r)
+    write(mvp / "frontend" / "src" / "store.js",
+          'import { create } from "zustand";\nexport const useNotes = create(() => ({ notes: [] }));\n')
+    r = run_rdy("RDY-024", repo=mvp)["RDY-024"]
+    assert_status(r, Status.PASS)
+    assert r.verified_pass and "zustand (first imported at frontend/src/store.js:1)" in messages(r)
+    write(mvp / "frontend" / "src" / "legacy.js",
+          '// the old store, still used by the settings page\n'
+          'import { configureStore } from "@reduxjs/toolkit";\n'
+          'export const store = configureStore({ reducer: {} });\n')
+    r = run_rdy("RDY-024", repo=mvp)["RDY-024"]
+    assert_status(r, Status.FAIL)
+    assert {f.location for f in r.findings} == {"frontend/src/legacy.js:2", "frontend/src/store.js:1"}
+    assert "two sources of truth" in messages(r)
 
 
 def test_good_frontend_passes(mvp: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rdy_helpers import assert_status, edit, messages, mvp, run_rdy, write
 
-from prodaudit.model import Status
+from prodaudit.model import CheckResult, Evidence, Status
 
 __all__ = ["mvp"]
 
@@ -53,6 +53,11 @@ def test_rdy101_rollback(mvp: Path) -> None:
     r = run_rdy("RDY-101", repo=mvp)["RDY-101"]
     assert_status(r, Status.PASS)
     assert "migration(s) have a downgrade()" in messages(r)
+    # "Redeploy the previous tag." names no command and no steps: the plan is only present
+    assert r.evidence_level is Evidence.PRESENT and "present, not verified" in messages(r)
+    write(mvp / "docs" / "deploy.md", "# Deploy\n\n## Rollback\n\n1. `docker compose pull api`\n"
+          "2. `IMAGE_TAG=v1.4.2 docker compose up -d api`\n3. `alembic downgrade -1`\n")
+    assert run_rdy("RDY-101", repo=mvp)["RDY-101"].verified_pass
     versions = mvp / "backend" / "alembic" / "versions" / "0002_user_last_login.py"
     edit(versions, '    with op.batch_alter_table("users") as batch:\n'
          '        batch.drop_column("last_login_at")', "    pass")
@@ -93,7 +98,10 @@ def test_rdy102_security_scan_age(tmp_path: Path) -> None:
     assert "NO-GO" in messages(r) and "SEC-030" in messages(r)
 
 
-def test_rdy102_passes_when_this_audit_runs_the_security_suite(tmp_path: Path) -> None:
+def test_rdy102_does_not_pass_because_this_audit_runs_the_security_suite(tmp_path: Path) -> None:
+    """Running the security suite in the same audit is not a finished, reviewed scan: without a
+    previous security audit the check is SKIP (it cannot see this run's results), and a stale or
+    NO-GO previous one still fails."""
     import asyncio
 
     from prodaudit.config import load_config
@@ -101,8 +109,16 @@ def test_rdy102_passes_when_this_audit_runs_the_security_suite(tmp_path: Path) -
     from prodaudit.registry import REGISTRY
     from prodaudit.runner import run_checks
 
-    cfg = load_config({"start_target": False, "output": tmp_path / "reports"})
-    ctx = Context(cfg, suites=("security", "readiness"))
-    [r] = asyncio.run(run_checks([REGISTRY.get("RDY-102")], ctx))
-    assert_status(r, Status.PASS)
-    assert "runs in this audit" in messages(r)
+    out = tmp_path / "reports"
+
+    def run() -> CheckResult:
+        cfg = load_config({"start_target": False, "output": out})
+        ctx = Context(cfg, suites=("security", "readiness"))
+        return asyncio.run(run_checks([REGISTRY.get("RDY-102")], ctx))[0]
+
+    r = run()
+    assert r.status is Status.SKIP and "no previous security audit" in r.reason
+    audit_json(out, "20260101T000000Z-old", dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
+    r = run()
+    assert_status(r, Status.FAIL)
+    assert "older than 7 days" in messages(r)

@@ -9,6 +9,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -38,7 +39,7 @@ DB_ROLES = frozenset({"database", "cache"})
 
 
 @check("CFG-150", "Every Compose service has a healthcheck", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"))
+       needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"), evidence=Evidence.PARSED)
 def service_healthchecks(ctx: Context) -> list[Finding]:
     """Every service started by default has a ``healthcheck:`` (not ``disable: true``), or is
     built from a Dockerfile stage with a ``HEALTHCHECK``. Development-only Compose projects
@@ -76,7 +77,7 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-151", "Services wait for healthy databases", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("P.2.2", "9.2.4"))
+       needs=("repo",), checklist=("P.2.2", "9.2.4"), evidence=Evidence.PARSED)
 def depends_healthy(ctx: Context) -> list[Finding]:
     """A service that uses a database or cache service of the project (by role: its image or the
     image its Dockerfile builds FROM; ``depends_on`` it, or names its host in ``environment:``)
@@ -118,7 +119,7 @@ def depends_healthy(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-152", "Services have a restart policy", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("P.2.2",))
+       checklist=("P.2.2",), evidence=Evidence.PARSED)
 def restart_policy(ctx: Context) -> list[Finding]:
     """Every service started by default has ``restart: unless-stopped`` / ``always`` /
     ``on-failure`` (or ``deploy.restart_policy``). Development-only Compose projects are not
@@ -142,7 +143,7 @@ def restart_policy(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-155", "Compose images are pinned", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.3", "P.2.2"), references=("CIS Docker 4.2",))
+       checklist=("3.1.3", "P.2.2"), references=("CIS Docker 4.2",), evidence=Evidence.PARSED)
 def images_pinned(ctx: Context) -> list[Finding]:
     """Every service that is not built from the repository names an image with a tag that starts
     with a version (after interpolation with the profile's env and defaults): no tag, ``latest``
@@ -181,7 +182,8 @@ def images_pinned(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-156", "No secrets inline in Compose environment", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.2", "8.2.1", "P.3.2"), references=("CWE-798", "CWE-260"))
+       needs=("repo",), checklist=("2.1.2", "8.2.1", "P.3.2"), references=("CWE-798", "CWE-260"),
+       evidence=Evidence.PARSED)
 def inline_secrets(ctx: Context) -> list[Finding]:
     """Secret-like ``environment:`` entries (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ``*KEY*``,
     DSNs with a password) reference variables (``${POSTGRES_PASSWORD:?}``) instead of holding
@@ -232,7 +234,7 @@ def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
 
 
 @check("CFG-157", "Database data lives on a named volume", severity=Severity.HIGH,
-       needs=("repo",), checklist=("P.2.3",))
+       needs=("repo",), checklist=("P.2.3",), evidence=Evidence.PARSED)
 def db_volume(ctx: Context) -> list[Finding]:
     """Every database service (PostgreSQL, MySQL, MariaDB, MongoDB … by its image, or the image
     its Dockerfile builds FROM) mounts a named volume (declared under top-level ``volumes:``); a
@@ -276,7 +278,7 @@ def db_volume(ctx: Context) -> list[Finding]:
 
 @check("CFG-158", "Services have memory and CPU limits", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("P.2.2",),
-       references=("CIS Docker 5.10", "5.11"))
+       references=("CIS Docker 5.10", "5.11"), evidence=Evidence.PARSED)
 def resource_limits(ctx: Context) -> list[Finding]:
     """Every service started by default has a memory limit (``deploy.resources.limits.memory``
     or ``mem_limit``); a missing CPU limit is a WARN. Development-only Compose projects are not
@@ -303,7 +305,7 @@ def resource_limits(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-159", "No obsolete top-level version key", severity=Severity.LOW, needs=("repo",),
-       checklist=("P.2.2",))
+       checklist=("P.2.2",), evidence=Evidence.PARSED)
 def obsolete_version(ctx: Context) -> list[Finding]:
     """Compose files have no top-level ``version:`` key (obsolete since the Compose
     Specification; Compose v2 ignores it and warns).

@@ -10,6 +10,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -194,7 +195,8 @@ def _config_files(ctx: Context) -> tuple[int, list[Finding]]:
 
 
 @check("CFG-161", "Database servers require a real password", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.4", "P.2.4"), references=("CWE-306", "CWE-1392"))
+       needs=("repo",), checklist=("2.1.4", "P.2.4"), references=("CWE-306", "CWE-1392"),
+       evidence=Evidence.PARSED)
 def database_credentials(ctx: Context) -> list[Finding]:
     """Every database server of the Compose stacks (by role: its image, or the image its
     Dockerfile builds FROM) requires a password, as its container will really start: PostgreSQL

@@ -7,7 +7,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.config._compose import active, done, projects, public_ports, roles
 from prodaudit.product.compose import ComposeProject
 from prodaudit.product.compose_yaml import service_env
@@ -32,7 +42,8 @@ def _text(svc: dict[str, Any]) -> str:
 
 @check("CFG-153", "No privileged containers, Docker socket or host namespaces",
        severity=Severity.CRITICAL, needs=("repo",), checklist=("3.1.3", "P.2.4"),
-       references=("CIS Docker 5.4", "CIS Docker 5.31", "CIS Docker 5.9", "CWE-250"))
+       references=("CIS Docker 5.4", "CIS Docker 5.31", "CIS Docker 5.9", "CWE-250"),
+       evidence=Evidence.PARSED)
 def isolation(ctx: Context) -> list[Finding]:
     """No service is ``privileged``, mounts the Docker socket (``/var/run/docker.sock``,
     reported at the line of the mount), uses ``network_mode: host``, ``pid: host`` or ``ipc:
@@ -75,7 +86,7 @@ def isolation(ctx: Context) -> list[Finding]:
 
 @check("CFG-154", "Internal services are not published on all interfaces",
        severity=Severity.HIGH, needs=("repo",), checklist=("P.2.4", "3.1.3"),
-       references=("CWE-668",))
+       references=("CWE-668",), evidence=Evidence.PARSED)
 def internal_ports(ctx: Context) -> list[Finding]:
     """Databases, caches, queues and monitoring services (by role: their image, or the image
     their Dockerfile builds FROM) publish no port, or only on ``127.0.0.1``/``::1``. Admin UIs
@@ -124,7 +135,7 @@ def _admin_findings(ctx: Context, p: ComposeProject, name: str, svc: dict[str, A
 
 @check("CFG-160", "No admin UIs, open dashboards or debuggers in the production stack",
        severity=Severity.HIGH, needs=("repo",), checklist=("P.2.4", "3.1.3"),
-       references=("CWE-306", "CWE-489"))
+       references=("CWE-306", "CWE-489"), evidence=Evidence.PARSED)
 def admin_uis(ctx: Context) -> list[Finding]:
     """Services a plain ``docker compose up`` starts include no database or queue admin UI
     (Adminer, pgAdmin, phpMyAdmin, Flower, redis-commander, RedisInsight, Mongo Express, Kafka

@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed
 from prodaudit.checks.config._compose import active, done, operational, roles
 from prodaudit.product.compose import ComposeProject, rel_path
 
@@ -44,7 +44,8 @@ def _source_files(ctx: Context, p: ComposeProject, src: str) -> tuple[str, int]:
 
 
 @check("CFG-162", "The production stack does not bind-mount the source tree",
-       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "P.2.2"))
+       severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "P.2.2"),
+       evidence=Evidence.PARSED)
 def source_bind_mounts(ctx: Context) -> list[Finding]:
     """Application services (the API, workers, the frontend, other services built from the
     repository) mount no directory of the repository that holds source code (``./backend:/app``,

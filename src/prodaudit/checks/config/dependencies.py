@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -44,7 +45,7 @@ from prodaudit.product.dependencies import (
 
 
 @check("CFG-060", "Python dependencies are pinned or locked", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("2.2.1",), references=("CWE-1357", "CWE-829"))
+       needs=("repo",), checklist=("2.2.1",), references=("CWE-1357", "CWE-829"), evidence=Evidence.PARSED)
 def python_pinned(ctx: Context) -> list[Finding]:
     """Every production ``requirements*.txt`` line pins an exact version (``==``; a VCS URL at a
     commit or a file with ``--hash``), and every ``pyproject.toml`` with dependencies is covered
@@ -99,7 +100,7 @@ def python_pinned(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-061", "Lock files are in sync with pyproject.toml", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("2.2.1",))
+       needs=("repo",), checklist=("2.2.1",), evidence=Evidence.PARSED)
 def lock_in_sync(ctx: Context) -> list[Finding]:
     """Every dependency declared in ``pyproject.toml`` is present in the lock file (or pinned
     requirements file) next to it, at a version the declared specifier allows.
@@ -156,7 +157,7 @@ def lock_in_sync(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-062", "npm dependencies have a lock file", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("2.2.1",), references=("CWE-1357",))
+       checklist=("2.2.1",), references=("CWE-1357",), evidence=Evidence.PARSED)
 def npm_locked(ctx: Context) -> list[Finding]:
     """Every ``package.json`` with dependencies has a lock file (``package-lock.json``,
     ``yarn.lock``, ``pnpm-lock.yaml``, ``bun.lock``) in its directory or a workspace root above.
@@ -314,7 +315,8 @@ def _pip_audit(pins: list[Pin]) -> tuple[list[Finding], str | None]:
 
 
 @check("CFG-063", "No known vulnerabilities in pinned dependencies", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.2.2", "10.1.2"), references=("CWE-1395",), timeout=300)
+       needs=("repo",), checklist=("2.2.2", "10.1.2"), references=("CWE-1395",), timeout=300,
+       evidence=Evidence.PARSED)
 def vulnerabilities(ctx: Context) -> list[Finding]:
     """The exact versions in lock and requirements files have no known vulnerability: checked
     offline against OSV JSON advisories in ``--vuln-db DIR`` (config ``vuln_db``), otherwise

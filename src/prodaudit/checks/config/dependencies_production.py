@@ -8,7 +8,7 @@ import re
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, passed, warned
 from prodaudit.product.dependencies import (
     ReqFile,
     is_dev_requirements,
@@ -58,7 +58,7 @@ def _production_sources(ctx: Context) -> list[tuple[str, list[tuple[str, str]]]]
 
 
 @check("CFG-065", "No development tools or obsolete packages in production dependencies",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("2.2.3",))
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("2.2.3",), evidence=Evidence.PARSED)
 def dev_tools_in_production(ctx: Context) -> list[Finding]:
     """Production dependencies — production ``requirements*.txt`` files and ``pyproject.toml``
     ``dependencies`` (not dependency groups, dev groups or extras) — hold no development tool
@@ -113,7 +113,7 @@ def _incomplete(rf: ReqFile) -> tuple[str, str, list[str]] | None:
 
 
 @check("CFG-066", "Requirements files pin the whole dependency tree", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("2.2.1",), references=("CWE-1357",))
+       needs=("repo",), checklist=("2.2.1",), references=("CWE-1357",), evidence=Evidence.PARSED)
 def full_tree_pinned(ctx: Context) -> list[Finding]:
     """A production ``requirements*.txt`` that pins its packages (``==``) also pins their
     dependencies — it is compiled (``pip-compile``, ``uv pip compile``, ``pip freeze``, hashes)

@@ -9,6 +9,7 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -51,7 +52,8 @@ REMOVED_RE = re.compile(r"\bapk\s+del\b|\bapt(-get)?\s+(-\S+\s+)*(purge|remove|a
 
 
 @check("CFG-100", "Base images are pinned", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"))
+       checklist=("3.1.3", "P.2.1"), references=("CIS Docker 4.2", "hadolint DL3006", "DL3007"),
+       evidence=Evidence.PARSED)
 def base_images_pinned(ctx: Context) -> list[Finding]:
     """Every ``FROM`` names a tag that starts with a version (hadolint DL3006 untagged, DL3007
     latest; ``python:alpine3.8`` or ``node:lts`` float: they name a variant, not the version of
@@ -120,7 +122,7 @@ def _build_tools(stage: Stage) -> Instruction | None:
 
 
 @check("CFG-101", "Images keep build tools out of the final stage", severity=Severity.LOW,
-       needs=("repo",), checklist=("3.1.2", "3.1.4"))
+       needs=("repo",), checklist=("3.1.2", "3.1.4"), evidence=Evidence.PARSED)
 def multi_stage(ctx: Context) -> list[Finding]:
     """The image that runs (every buildable final stage and the stages it is built FROM) is not
     a full language image (``python:3.11``, ``node:12`` without ``-slim``/``-alpine``: compilers,
@@ -161,7 +163,8 @@ def multi_stage(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-102", "Containers do not run as root", severity=Severity.HIGH, needs=("repo",),
-       checklist=("3.1.3",), references=("CIS Docker 4.1", "hadolint DL3002", "CWE-250"))
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "hadolint DL3002", "CWE-250"),
+       evidence=Evidence.PARSED)
 def non_root(ctx: Context) -> list[Finding]:
     """Every buildable final stage (not used as a base or ``COPY --from`` source; plus Compose
     ``build.target`` stages) sets a ``USER`` that is not root, directly or through the stage it
@@ -199,7 +202,7 @@ def non_root(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-103", "Images define a HEALTHCHECK", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",))
+       checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",), evidence=Evidence.PARSED)
 def healthcheck(ctx: Context) -> list[Finding]:
     """Every buildable final stage has a ``HEALTHCHECK`` (its own or inherited from the stage it
     is built from) that is not ``HEALTHCHECK NONE``. A healthcheck on the Compose service built
@@ -243,7 +246,7 @@ def healthcheck(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-104", "No secrets in ENV or ARG", severity=Severity.HIGH, needs=("repo",),
-       checklist=("2.1.2", "3.1.3"), references=("CWE-538", "CIS Docker 4.10"))
+       checklist=("2.1.2", "3.1.3"), references=("CWE-538", "CIS Docker 4.10"), evidence=Evidence.PARSED)
 def no_secret_env(ctx: Context) -> list[Finding]:
     """No ``ENV`` or ``ARG`` with a secret-like name (``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``,
     ``*API_KEY*`` ...) has a value (FAIL); a secret-named ``ARG`` without value is a WARN (build
@@ -285,7 +288,7 @@ def _global_args(df: Dockerfile) -> list[Instruction]:
 
 
 @check("CFG-105", "COPY instead of ADD for local files", severity=Severity.LOW, needs=("repo",),
-       checklist=("3.1.3",), references=("hadolint DL3020", "CIS Docker 4.9"))
+       checklist=("3.1.3",), references=("hadolint DL3020", "CIS Docker 4.9"), evidence=Evidence.PARSED)
 def copy_not_add(ctx: Context) -> list[Finding]:
     """``ADD`` is not used for local files and directories (hadolint DL3020); ``ADD`` of a local
     tar archive (auto-extracted) is accepted; ``ADD`` of a URL is a WARN (no checksum unless
@@ -320,7 +323,7 @@ def copy_not_add(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-108", "CMD and ENTRYPOINT use the exec form", severity=Severity.LOW, needs=("repo",),
-       checklist=("3.1.1",), references=("hadolint DL3025",))
+       checklist=("3.1.1",), references=("hadolint DL3025",), evidence=Evidence.PARSED)
 def exec_form(ctx: Context) -> list[Finding]:
     """``CMD`` and ``ENTRYPOINT`` use the JSON exec form (hadolint DL3025).
 

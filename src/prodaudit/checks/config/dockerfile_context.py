@@ -8,6 +8,7 @@ import re
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -40,7 +41,7 @@ _DEPENDENCY_DIR = re.compile(r"(venv|site-packages|/\.local\b|/usr/local/(lib|bi
 
 @check("CFG-109", ".dockerignore keeps secrets and clutter out of the build context",
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.3", "2.1.2"),
-       references=("CWE-538",))
+       references=("CWE-538",), evidence=Evidence.PARSED)
 def dockerignore(ctx: Context) -> list[Finding]:
     """For each build of each Dockerfile (the ``build.context`` of the Compose services that
     build it, else its own directory or the repository root), what ``COPY``/``ADD`` take from the
@@ -114,7 +115,7 @@ def _app_copied(df: Dockerfile, stages: list[Stage]) -> bool:
 
 
 @check("CFG-112", "The image contains the application it runs", severity=Severity.HIGH,
-       needs=("repo",), checklist=("3.1.1", "3.1.2"))
+       needs=("repo",), checklist=("3.1.1", "3.1.2"), evidence=Evidence.PARSED)
 def image_complete(ctx: Context) -> list[Finding]:
     """Every buildable final stage whose command serves Python code (``uvicorn app.main:app``,
     ``gunicorn``, ``python -m``/``python file.py``) gets that code into the image: a ``COPY``/

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed, passed
 from prodaudit.checks.config._dockerfiles import compose_targets, parsed, stage_label
 from prodaudit.product.dockerfiles import chain, targets
 from prodaudit.product.envgraph import env_pairs
@@ -35,7 +35,8 @@ def _dev_switch(name: str, value: str) -> str | None:
 
 
 @check("CFG-111", "No development switches baked into images", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.3", "3.1.3"), references=("CWE-489",))
+       needs=("repo",), checklist=("2.1.3", "3.1.3"), references=("CWE-489",),
+       evidence=Evidence.PARSED)
 def image_dev_switches(ctx: Context) -> list[Finding]:
     """The ``ENV`` of every buildable final stage (and the stages it is built FROM) switches on
     no development behaviour: ``DEBUG``/``*_DEBUG``/``PYTHONDEVMODE`` true, ``FLASK_ENV``/

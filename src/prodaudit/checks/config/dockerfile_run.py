@@ -9,6 +9,7 @@ import shlex
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     check,
@@ -74,7 +75,7 @@ def _pipefail_active(stage_ins: list[Instruction], upto: Instruction) -> bool:
 
 @check("CFG-106", "No piped installers or disabled TLS verification in RUN",
        severity=Severity.HIGH, needs=("repo",), checklist=("3.1.3",),
-       references=("CWE-494", "CWE-295", "hadolint DL4006"))
+       references=("CWE-494", "CWE-295", "hadolint DL4006"), evidence=Evidence.PARSED)
 def run_safety(ctx: Context) -> list[Finding]:
     """``RUN`` does not pipe a download into a shell (``curl … | sh``), does not disable TLS
     verification (``curl -k``, ``--no-check-certificate``, ``pip --trusted-host``,
@@ -130,7 +131,8 @@ def _segments(cmd: str) -> list[str]:
 
 @check("CFG-107", "Package installs are lean and reproducible", severity=Severity.LOW,
        needs=("repo",), checklist=("3.1.1", "3.1.4"),
-       references=("hadolint DL3009", "DL3015", "DL3042", "DL3013", "DL3019"))
+       references=("hadolint DL3009", "DL3015", "DL3042", "DL3013", "DL3019"),
+       evidence=Evidence.PARSED)
 def package_hygiene(ctx: Context) -> list[Finding]:
     """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
     ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or

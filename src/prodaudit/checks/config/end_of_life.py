@@ -3,7 +3,17 @@ judged against the dated table shipped in ``data/end-of-life.toml`` (endoflife.d
 
 from __future__ import annotations
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.product import eol
 from prodaudit.product.runtimes import RuntimeUse, runtime_uses
 
@@ -15,7 +25,7 @@ def _judge(use: RuntimeUse, table: eol.Table) -> tuple[str, eol.Cycle | None]:
 
 @check("CFG-110", "Runtimes and services are within their supported life",
        severity=Severity.HIGH, needs=("repo",), checklist=("2.2.2", "3.1.3"),
-       references=("CWE-1104",))
+       references=("CWE-1104",), evidence=Evidence.PARSED)
 def end_of_life(ctx: Context) -> list[Finding]:
     """Every runtime, service, distribution and framework version the repository deploys is
     still supported: Dockerfile ``FROM`` images (``python:3.8``, ``node:12``, the Alpine or

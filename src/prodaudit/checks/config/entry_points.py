@@ -5,7 +5,7 @@ scripts, Python scripts, gunicorn's configuration file)."""
 
 from __future__ import annotations
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.entrypoints import EntryPoint, dev_calls, entry_points, gunicorn_reload
 from prodaudit.product.envgraph import python_source_file
 from prodaudit.redact import quote_line
@@ -42,7 +42,7 @@ def _entry_findings(ep: EntryPoint, reported: set[str]) -> list[Finding]:
 
 @check("CFG-031", "Production entry points run no dev server, auto-reload or debug logging",
        severity=Severity.HIGH, needs=("repo",), checklist=("3.1.1", "3.1.3"),
-       references=("CWE-489",))
+       references=("CWE-489",), evidence=Evidence.PARSED)
 def entry_points_check(ctx: Context) -> list[Finding]:
     """Dockerfile ``CMD``/``ENTRYPOINT`` (exec form read as words), Compose ``command:``/
     ``entrypoint:`` (development-only projects excepted), Procfiles and start scripts start no

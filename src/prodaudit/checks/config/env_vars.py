@@ -8,6 +8,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -61,7 +62,7 @@ def _set_in_image(v: Var) -> bool:
 
 @check("CFG-001", "Required environment variables are set in the profile's env",
        severity=Severity.HIGH, needs=("repo",), checklist=("2.1.4", "2.1.5", "P.1.1"),
-       references=("CWE-1188",))
+       references=("CWE-1188",), evidence=Evidence.PARSED)
 def required_vars(ctx: Context) -> list[Finding]:
     """Every variable the backend reads without a default (``os.environ["X"]``, a pydantic
     ``BaseSettings`` field without default) is set, non-empty, in the profile's env file
@@ -109,7 +110,7 @@ def required_vars(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-002", "Every variable the code reads is documented", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("2.1.1", "6.1.3"))
+       needs=("repo",), checklist=("2.1.1", "6.1.3"), evidence=Evidence.PARSED)
 def undocumented_vars(ctx: Context) -> list[Finding]:
     """Every variable read by backend or frontend code, or required by Compose, appears in an
     example env file (``.env.example``, ``.env.sample``, ``env.template`` ...).
@@ -141,7 +142,7 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-003", "Every documented variable is used", severity=Severity.LOW, needs=("repo",),
-       checklist=("2.1.1",))
+       checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
     """Every variable in an example env file is read by the code, referenced by Compose or a
     Dockerfile, or consumed by a Compose service's image.
@@ -169,7 +170,7 @@ def unused_documented(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-004", "Compose wiring matches what the code reads", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("2.1.1", "P.2.2"))
+       needs=("repo",), checklist=("2.1.1", "P.2.2"), evidence=Evidence.PARSED)
 def compose_wiring(ctx: Context) -> list[Finding]:
     """For services built from the repository (``build:``): every variable set in their
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
@@ -261,7 +262,7 @@ def _env_file_problems(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-005", "Configuration files parse", severity=Severity.MEDIUM, needs=("repo",),
-       checklist=("2.1.5",))
+       checklist=("2.1.5",), evidence=Evidence.PARSED)
 def config_input(ctx: Context) -> list[Finding]:
     """Env files, Compose files, Dockerfiles and Python settings code parse, are UTF-8 and
     readable; the repository walk itself hit no unreadable directory, broken symlink or limit.

@@ -6,7 +6,18 @@ import re
 from email.parser import HeaderParser
 from pathlib import Path
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.product.dependencies import pinned_packages
 
 _CLASSIFIER_MAP = (
@@ -95,7 +106,7 @@ def classify(licenses: list[str], allow: list[str], deny: list[str]) -> tuple[st
 
 
 @check("CFG-064", "Dependency licenses comply with policy", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.2.4",), references=("SPDX",))
+       needs=("repo",), checklist=("2.2.4",), references=("SPDX",), evidence=Evidence.PARSED)
 def license_compliance(ctx: Context) -> list[Finding]:
     """The packages installed in the target environment (``licenses.target_venv``: a virtualenv or
     a site-packages directory) carry no license from ``licenses.deny`` (default AGPL, GPL, SSPL —

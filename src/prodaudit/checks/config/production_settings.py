@@ -8,7 +8,17 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.envgraph import python_source_file
 
@@ -31,7 +41,7 @@ def _is_true(value: str) -> bool:
 
 
 @check("CFG-030", "Debug and development modes are off", severity=Severity.HIGH, needs=("repo",),
-       checklist=("2.1.3", "2.1.4"), references=("CWE-489", "CWE-215"))
+       checklist=("2.1.3", "2.1.4"), references=("CWE-489", "CWE-215"), evidence=Evidence.PARSED)
 def debug_off(ctx: Context) -> list[Finding]:
     """In the production (and staging) profile, ``DEBUG``/``*_DEBUG``/``RELOAD`` are not true and
     ``ENVIRONMENT``/``APP_ENV``/``FASTAPI_ENV``/``FLASK_ENV``/``NODE_ENV`` are not a development
@@ -101,7 +111,7 @@ def _url_findings(name: str, value: str, location: str, source: str, redis: bool
 
 
 @check("CFG-032", "Database and Redis URLs are production-grade", severity=Severity.HIGH,
-       needs=("repo",), checklist=("P.1.3", "P.1.4"), references=("CWE-306",))
+       needs=("repo",), checklist=("P.1.3", "P.1.4"), references=("CWE-306",), evidence=Evidence.PARSED)
 def service_urls(ctx: Context) -> list[Finding]:
     """In the production profile the database URL (``database.url_env``, default
     ``DATABASE_URL``) does not point at SQLite or localhost (WARN: valid only for single-host
@@ -136,7 +146,7 @@ def service_urls(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-033", "LLM mock mode is off in production", severity=Severity.HIGH, needs=("repo",),
-       checklist=("4.1.4", "2.1.3"))
+       checklist=("4.1.4", "2.1.3"), evidence=Evidence.PARSED)
 def mock_mode_off(ctx: Context) -> list[Finding]:
     """The LLM mock switch (``llm.mock_env``: ``MOCK_LLM``, ``LLM_MOCK``, ``USE_MOCK_LLM``, and any
     ``*MOCK*`` variable) is not on in the production profile's env, the Compose environment of
@@ -192,7 +202,7 @@ def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
 
 
 @check("CFG-034", "Interactive API docs are not exposed in production", severity=Severity.MEDIUM,
-       needs=("repo",), references=("OWASP API9:2023",))
+       needs=("repo",), references=("OWASP API9:2023",), evidence=Evidence.PARSED)
 def docs_exposure(ctx: Context) -> list[Finding]:
     """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
     setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production

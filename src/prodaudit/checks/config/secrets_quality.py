@@ -8,6 +8,7 @@ from pathlib import Path
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -44,7 +45,8 @@ def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:
 
 
 @check("CFG-020", "Secrets are not placeholders or defaults", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.4", "P.1.2", "8.2.1"), references=("CWE-1392", "CWE-798"))
+       needs=("repo",), checklist=("2.1.4", "P.1.2", "8.2.1"), references=("CWE-1392", "CWE-798"),
+       evidence=Evidence.PARSED)
 def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
@@ -110,7 +112,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-021", "JWT/HMAC signing secrets are long and random", severity=Severity.HIGH,
-       needs=("repo",), checklist=("8.1.1", "P.1.2", "P.3.1"), references=("CWE-326", "CWE-521"))
+       needs=("repo",), checklist=("8.1.1", "P.1.2", "P.3.1"), references=("CWE-326", "CWE-521"),
+       evidence=Evidence.PARSED)
 def signing_secret_strength(ctx: Context) -> list[Finding]:
     """Signing secrets in the profile's env file (``JWT_SECRET``, ``SECRET_KEY``, ``*_SIGNING_KEY``,
     session/HMAC keys) are at least 32 bytes and look random (character variety and Shannon
@@ -156,7 +159,7 @@ def _fingerprint(value: str) -> str:
 
 
 @check("CFG-022", "Production secrets differ from development ones", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.3", "P.3.1"), references=("CWE-798",))
+       needs=("repo",), checklist=("2.1.3", "P.3.1"), references=("CWE-798",), evidence=Evidence.PARSED)
 def shared_secrets(ctx: Context) -> list[Finding]:
     """No secret value of the production env (the profile's env file in the production profile,
     committed ``*.production`` env files) also appears in a development, staging or local env
@@ -211,7 +214,8 @@ def shared_secrets(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-023", "No secret defaults hard-coded in settings code", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.2", "2.1.4"), references=("CWE-798", "CWE-1188"))
+       needs=("repo",), checklist=("2.1.2", "2.1.4"), references=("CWE-798", "CWE-1188"),
+       evidence=Evidence.PARSED)
 def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     """Settings code gives no secret-like variable a literal default (``SECRET_KEY: str =
     "changethis"``, ``os.getenv("JWT_SECRET", "dev-secret")``, a DSN with a password).

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from prodaudit.cache import Cache
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
@@ -135,7 +136,7 @@ def _hit_finding(h: Hit, severity: Severity | None = None) -> Finding:
 
 
 @check("CFG-040", "No credentials in tracked files", severity=Severity.CRITICAL, needs=("repo",),
-       checklist=("2.1.2", "8.2.1", "10.1.2"), references=("CWE-798", "CWE-540"))
+       checklist=("2.1.2", "8.2.1", "10.1.2"), references=("CWE-798", "CWE-540"), evidence=Evidence.PARSED)
 def secrets_in_code(ctx: Context) -> list[Finding]:
     """No tracked file (``.gitignore`` respected; every file outside git) contains a credential:
     LLM provider keys (OpenAI, Anthropic, Google, Azure, Cohere, Mistral, Hugging Face, Groq,
@@ -170,7 +171,8 @@ def secrets_in_code(ctx: Context) -> list[Finding]:
 
 
 @check("CFG-041", "No credentials in the built frontend", severity=Severity.CRITICAL,
-       needs=("repo",), checklist=("2.1.2", "8.2.1"), references=("CWE-200", "CWE-798"))
+       needs=("repo",), checklist=("2.1.2", "8.2.1"), references=("CWE-200", "CWE-798"),
+       evidence=Evidence.PARSED)
 def secrets_in_frontend_build(ctx: Context) -> list[Finding]:
     """Built frontend assets (``dist/``, ``build/``, ``static/``, ``public/``, ``.next/``; scanned
     even when git-ignored, because they ship) contain no credential — above all no LLM provider
@@ -226,7 +228,8 @@ def gitignored(rel: str, patterns: list[str]) -> bool:
 
 
 @check("CFG-042", "No env files with real values are committed", severity=Severity.HIGH,
-       needs=("repo",), checklist=("2.1.2", "2.1.3"), references=("CWE-538", "CWE-798"))
+       needs=("repo",), checklist=("2.1.2", "2.1.3"), references=("CWE-538", "CWE-798"),
+       evidence=Evidence.PARSED)
 def committed_env_files(ctx: Context) -> list[Finding]:
     """Env files other than examples (``.env``, ``.env.production``, ``prod.env`` ...) are not in
     the repository with real secret values. In a git repository "in the repository" means tracked

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from prodaudit.context import Context
-from prodaudit.model import Finding, Severity
+from prodaudit.model import Evidence, Finding, Severity
 from prodaudit.outcome import failed, passed, warned
 from prodaudit.registry import check
 
@@ -22,7 +22,7 @@ def _enclosing_worktree(root: Path) -> str | None:
 
 
 @check("CFG-080", "Repository symlinks stay inside the repository", severity=Severity.MEDIUM,
-       needs=("repo",), references=("CWE-59", "CWE-61"))
+       needs=("repo",), references=("CWE-59", "CWE-61"), evidence=Evidence.PARSED)
 def symlinks_inside(ctx: Context) -> list[Finding]:
     """Every symbolic link of the repository (to a file or a directory, tracked by git or not)
     resolves inside the repository.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -128,7 +129,7 @@ def _all_files(ctx: Context, files: list[Path]) -> list[Path]:
 
 
 @check("DEP-001", "docker compose config succeeds with the profile's env file",
-       severity=Severity.HIGH, needs=("repo",), checklist=("P.2.2", "P.2.4"))
+       severity=Severity.HIGH, needs=("repo",), checklist=("P.2.2", "P.2.4"), evidence=Evidence.PARSED)
 def compose_config_valid(ctx: Context) -> list[Finding]:
     """``docker compose config`` (the real Compose v2 merge and interpolation) accepts the compose
     files with the audited profile's env file, and every variable the files need without a

@@ -28,7 +28,18 @@ from typing import Any
 import httpx
 
 from prodaudit import interrupt
-from prodaudit.checks.api import Context, Finding, Severity, Skip, Status, check, failed, passed, skipped
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    Status,
+    check,
+    failed,
+    passed,
+    skipped,
+)
 from prodaudit.checks.deployment._base_image import BaseChoice, offline_remediation
 from prodaudit.checks.deployment._common import (
     ComposeError,
@@ -288,7 +299,8 @@ def _where(ctx: Context, lc: Lifecycle) -> str:
 
 
 @check("DEP-030", "The stack starts and every service becomes healthy", severity=Severity.HIGH,
-       needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.2", "P.2.5", "3.1.5"))
+       needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.2", "P.2.5", "3.1.5"),
+       evidence=Evidence.OBSERVED)
 async def up_healthy(ctx: Context) -> list[Finding]:
     """``docker compose up -d --build --wait`` (unique project name, the audited compose files and
     env file) succeeds within ``docker.up_timeout_seconds`` and every service is running and
@@ -362,7 +374,8 @@ def _need_up(lc: Lifecycle) -> None:
 
 
 @check("DEP-031", "/health answers through the host port", severity=Severity.HIGH,
-       needs=("docker",), exclusive=True, timeout=2400, checklist=("9.2.4", "P.2.4"))
+       needs=("docker",), exclusive=True, timeout=2400, checklist=("9.2.4", "P.2.4"),
+       evidence=Evidence.OBSERVED)
 async def health_through_port(ctx: Context) -> list[Finding]:
     """With the stack up, the API's liveness endpoint answers 200 through the port the host
     sees (the published port, or the host-network port), i.e. the way a reverse proxy reaches it.
@@ -377,7 +390,7 @@ async def health_through_port(ctx: Context) -> list[Finding]:
 
 @check("DEP-032", "A crashed API process is restarted by the restart policy",
        severity=Severity.HIGH, needs=("docker",), exclusive=True, timeout=2400,
-       checklist=("P.2.2",))
+       checklist=("P.2.2",), evidence=Evidence.OBSERVED)
 async def restart_policy(ctx: Context) -> list[Finding]:
     """Killing the API container's main process (SIGKILL from the host, as the OOM killer would)
     brings the container back via its restart policy within ``docker.restart_timeout_seconds``.
@@ -390,7 +403,8 @@ async def restart_policy(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-033", "Container logs are JSON lines without secret values", severity=Severity.HIGH,
-       needs=("docker",), exclusive=True, timeout=2400, checklist=("5.1.1", "5.1.3"))
+       needs=("docker",), exclusive=True, timeout=2400, checklist=("5.1.1", "5.1.3"),
+       evidence=Evidence.OBSERVED)
 async def container_logs(ctx: Context) -> list[Finding]:
     """The API container's log (``docker compose logs``) is JSON lines, and no value of a secret
     variable from the env file appears in it.
@@ -404,7 +418,7 @@ async def container_logs(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-034", "Teardown leaves no container, volume or image behind", severity=Severity.MEDIUM,
-       needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.3",))
+       needs=("docker",), exclusive=True, timeout=2400, checklist=("P.2.3",), evidence=Evidence.OBSERVED)
 async def teardown_clean(ctx: Context) -> list[Finding]:
     """After the lifecycle run, ``docker compose down --volumes`` succeeded and nothing labelled
     with the run id (``org.prodaudit.run``) remains of the audit's compose project: no container,

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.database import (
     CONNECT_TIMEOUT_S,
     connect,
@@ -50,7 +50,7 @@ def _loc(ctx: Context) -> str:
 
 
 @check("DEP-050", "The production DATABASE_URL connects", severity=Severity.CRITICAL,
-       needs=("database",), checklist=("P.1.3", "4.2.2"))
+       needs=("database",), checklist=("P.1.3", "4.2.2"), evidence=Evidence.OBSERVED)
 def connects(ctx: Context) -> list[Finding]:
     """A connection with the audited ``DATABASE_URL`` succeeds and answers ``SELECT 1``.
 
@@ -120,7 +120,7 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
 
 
 @check("DEP-051", "Connection pool settings are explicit in the engine setup",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.2.3", "7.3.3"))
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.2.3", "7.3.3"), evidence=Evidence.PARSED)
 def pool_settings(ctx: Context) -> list[Finding]:
     """The application's ``create_engine`` call sets ``pool_size``, ``max_overflow`` and
     ``pool_pre_ping`` (read from the source with the AST; migration and test code is ignored).
@@ -152,7 +152,7 @@ def pool_settings(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-052", "Foreign-key columns are indexed", severity=Severity.MEDIUM,
-       needs=("database",), checklist=("3.2.2", "7.3.4"))
+       needs=("database",), checklist=("3.2.2", "7.3.4"), evidence=Evidence.OBSERVED)
 def fk_indexes(ctx: Context) -> list[Finding]:
     """Every foreign key in the production database has an index whose leading columns are the
     key's columns (PostgreSQL catalog query).
@@ -192,7 +192,7 @@ def fk_indexes(ctx: Context) -> list[Finding]:
 
 @check("DEP-053", "Database connections to remote hosts use TLS (sslmode)",
        severity=Severity.HIGH, needs=("database",), checklist=("P.1.3",),
-       references=("CWE-319",))
+       references=("CWE-319",), evidence=Evidence.OBSERVED)
 def sslmode(ctx: Context) -> list[Finding]:
     """A ``DATABASE_URL`` that points at a non-local host sets ``sslmode=verify-full`` (or at
     least ``require``). Loopback, Unix sockets and single-label service names on a private

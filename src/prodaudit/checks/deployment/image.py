@@ -17,6 +17,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -190,7 +191,7 @@ def _not_verified(message: str, *, location: str, evidence: str, remediation: st
 
 
 @check("DEP-010", "The image builds", severity=Severity.HIGH, needs=("docker",),
-       checklist=("3.1.1", "P.2.1"), timeout=1200)
+       checklist=("3.1.1", "P.2.1"), timeout=1200, evidence=Evidence.OBSERVED)
 def builds(ctx: Context) -> list[Finding]:
     """The audited service's image builds from its Dockerfile (the compose ``build`` section of
     the API service — ``docker.service``, else the one the product model detects — or the
@@ -240,7 +241,7 @@ def builds(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-011", "Image size is within the budget", severity=Severity.LOW, needs=("docker",),
-       checklist=("3.1.4",), timeout=1200)
+       checklist=("3.1.4",), timeout=1200, evidence=Evidence.OBSERVED)
 def size(ctx: Context) -> list[Finding]:
     """The built image is no larger than ``docker.image_size_budget_mb`` (default 600 MB).
 
@@ -271,7 +272,8 @@ def _size_bytes(text: str) -> float:
 
 
 @check("DEP-012", "The image does not run as root", severity=Severity.HIGH, needs=("docker",),
-       checklist=("3.1.3",), references=("CIS Docker 4.1", "CWE-250"), timeout=1200)
+       checklist=("3.1.3",), references=("CIS Docker 4.1", "CWE-250"), timeout=1200,
+       evidence=Evidence.OBSERVED)
 def non_root(ctx: Context) -> list[Finding]:
     """The image's configured user (``Config.User``) is neither empty, ``root`` nor uid 0.
 
@@ -291,7 +293,7 @@ def non_root(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-013", "The image defines a HEALTHCHECK", severity=Severity.MEDIUM, needs=("docker",),
-       checklist=("3.1.5", "P.2.5"), references=("CIS Docker 4.6",), timeout=1200)
+       checklist=("3.1.5", "P.2.5"), references=("CIS Docker 4.6",), timeout=1200, evidence=Evidence.OBSERVED)
 def healthcheck(ctx: Context) -> list[Finding]:
     """The image has a ``HEALTHCHECK`` (``Config.Healthcheck`` with a test other than NONE).
 
@@ -332,7 +334,7 @@ def _is_secret(name: str, value: str) -> bool:
 
 @check("DEP-014", "No secret values in the image (Env, labels, history)",
        severity=Severity.CRITICAL, needs=("docker",), checklist=("3.1.3",),
-       references=("CWE-798", "CIS Docker 4.10"), timeout=1200)
+       references=("CWE-798", "CIS Docker 4.10"), timeout=1200, evidence=Evidence.OBSERVED)
 def no_secrets(ctx: Context) -> list[Finding]:
     """The image's environment, labels and layer history (``docker history``: every ``RUN``,
     ``ENV`` and ``ARG`` as built) contain no secret values: secret-named variables with real
@@ -383,7 +385,7 @@ def _compose_container_ports(ctx: Context) -> list[int]:
 
 
 @check("DEP-015", "Exposed ports are as expected", severity=Severity.LOW, needs=("docker",),
-       checklist=("P.2.4",), timeout=1200)
+       checklist=("P.2.4",), timeout=1200, evidence=Evidence.OBSERVED)
 def exposed_ports(ctx: Context) -> list[Finding]:
     """The image's ``EXPOSE`` list equals ``docker.expected_ports`` (or, unset, the container
     ports the compose service publishes).
@@ -455,7 +457,7 @@ def path_exists(ctx: Context, image_ref: str, paths: list[str]) -> dict[str, boo
 
 
 @check("DEP-016", "The healthcheck's binary exists in the image", severity=Severity.MEDIUM,
-       needs=("docker",), checklist=("3.1.5",), timeout=1200)
+       needs=("docker",), checklist=("3.1.5",), timeout=1200, evidence=Evidence.OBSERVED)
 def healthcheck_binary(ctx: Context) -> list[Finding]:
     """The program the ``HEALTHCHECK`` runs (``curl``, ``wget``, ``python`` ... and ``/bin/sh``
     for the shell form) exists in the final image.

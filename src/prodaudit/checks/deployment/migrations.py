@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     Severity,
     Skip,
@@ -21,7 +22,7 @@ from prodaudit.product.database import database_url, is_postgres, sqlalchemy_url
 
 
 @check("DEP-040", "Alembic migrations have a single head", severity=Severity.HIGH,
-       needs=("repo",), checklist=("3.2.1",))
+       needs=("repo",), checklist=("3.2.1",), evidence=Evidence.PARSED)
 def single_head(ctx: Context) -> list[Finding]:
     """The alembic revision graph has exactly one head and every ``down_revision`` exists.
 
@@ -66,7 +67,7 @@ def _step_evidence(run: ScratchRun, step: StepResult) -> str:
 
 
 @check("DEP-041", "upgrade head succeeds on a fresh PostgreSQL database", severity=Severity.HIGH,
-       needs=("repo",), checklist=("3.2.1", "4.2.2"))
+       needs=("repo",), checklist=("3.2.1", "4.2.2"), evidence=Evidence.OBSERVED)
 def fresh_upgrade(ctx: Context) -> list[Finding]:
     """``alembic upgrade head`` succeeds on an empty scratch PostgreSQL database, and a round
     trip (``downgrade base``, then ``upgrade head`` again) works.
@@ -118,7 +119,7 @@ def fresh_upgrade(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-042", "The database is at the head revision", severity=Severity.HIGH,
-       needs=("repo", "database"), checklist=("3.2.1",), exclusive=True)
+       needs=("repo", "database"), checklist=("3.2.1",), exclusive=True, evidence=Evidence.OBSERVED)
 def current_is_head(ctx: Context) -> list[Finding]:
     """The production database's ``alembic_version`` equals the head of the migration chain.
 
@@ -182,7 +183,7 @@ def current_is_head(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-043", "Every migration has a downgrade", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("3.2.1", "3.2.5"))
+       needs=("repo",), checklist=("3.2.1", "3.2.5"), evidence=Evidence.PARSED)
 def downgrades(ctx: Context) -> list[Finding]:
     """Every alembic revision defines a ``downgrade()`` that does something.
 
@@ -205,7 +206,7 @@ def downgrades(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-044", "Destructive migration operations are flagged", severity=Severity.MEDIUM,
-       needs=("repo",), checklist=("3.2.1",))
+       needs=("repo",), checklist=("3.2.1",), evidence=Evidence.PARSED)
 def destructive(ctx: Context) -> list[Finding]:
     """No ``upgrade()`` drops tables or columns or changes column types without review: each
     such operation is a WARN with its revision.
@@ -232,7 +233,7 @@ def destructive(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-045", "Models and migrations agree (autogenerate finds no difference)",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.2.1", "1.1.4"))
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.2.1", "1.1.4"), evidence=Evidence.OBSERVED)
 def models_match(ctx: Context) -> list[Finding]:
     """After ``upgrade head`` on the scratch database, ``alembic check`` (autogenerate) finds no
     difference between the target's SQLAlchemy models and the migrated schema.

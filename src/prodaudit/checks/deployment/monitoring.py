@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.deployment._common import (
     api_name,
     json_share,
@@ -47,7 +47,8 @@ def _test_text(hc: dict[str, Any]) -> str:
 
 
 @check("DEP-070", "The compose healthcheck probes the readiness endpoint",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"))
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"),
+       evidence=Evidence.PARSED)
 def healthcheck_readiness(ctx: Context) -> list[Finding]:
     """The API service's compose ``healthcheck`` calls the application's readiness endpoint
     (``/health/ready``, ``/readyz`` … or ``health.readiness_path``), not just liveness. A
@@ -110,7 +111,7 @@ def parse_prometheus(text: str) -> tuple[dict[str, str], list[str], list[str]]:
 
 
 @check("DEP-071", "/metrics answers in Prometheus text format with request metrics",
-       severity=Severity.MEDIUM, needs=("live",), checklist=("5.2.1", "P.1.5"))
+       severity=Severity.MEDIUM, needs=("live",), checklist=("5.2.1", "P.1.5"), evidence=Evidence.OBSERVED)
 async def metrics(ctx: Context) -> list[Finding]:
     """``GET /metrics`` answers 200 in the Prometheus text exposition format (``# TYPE`` lines,
     well-formed samples) and includes HTTP request metrics (a counter such as
@@ -154,7 +155,7 @@ async def metrics(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-072", "Error tracking is configured in the production environment",
-       severity=Severity.MEDIUM, needs=("repo",), checklist=("5.3.1", "P.1.5"))
+       severity=Severity.MEDIUM, needs=("repo",), checklist=("5.3.1", "P.1.5"), evidence=Evidence.PARSED)
 def error_tracking(ctx: Context) -> list[Finding]:
     """An error tracker is configured in the audited environment: ``SENTRY_DSN`` (a well-formed
     DSN) or another tracker's key (Rollbar, Bugsnag, Honeybadger, New Relic, Datadog, an
@@ -187,12 +188,13 @@ def error_tracking(ctx: Context) -> list[Finding]:
         if not DSN_RE.match(dsn):
             return [failed("SENTRY_DSN is set but is not a DSN (https://KEY@HOST/PROJECT)",
                            location=location)]
+    # a well-formed SENTRY_DSN is validated; another tracker's key is only seen to be set
     return [passed(f"error tracking configured: {', '.join(sorted(present))} set",
-                   location=location)]
+                   location=location, level=None if dsn is not None else Evidence.PRESENT)]
 
 
 @check("DEP-073", "Application logs are structured (JSON lines)", severity=Severity.LOW,
-       needs=("live",), checklist=("5.1.1", "1.1.3"))
+       needs=("live",), checklist=("5.1.1", "1.1.3"), evidence=Evidence.OBSERVED)
 async def structured_logs(ctx: Context) -> list[Finding]:
     """The running API's log lines are JSON objects (one per line), so log aggregation can index
     fields such as level, request id and route. Read from the log of the target the audit

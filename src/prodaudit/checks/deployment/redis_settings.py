@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.database import is_local_host
 
 TIMEOUT_S = 5.0
@@ -94,7 +94,7 @@ def _loc(f: RedisFacts) -> str:
 
 
 @check("DEP-060", "Redis answers with the production REDIS_URL", severity=Severity.HIGH,
-       needs=("redis",), checklist=("P.1.4",))
+       needs=("redis",), checklist=("P.1.4",), evidence=Evidence.OBSERVED)
 def reachable(ctx: Context) -> list[Finding]:
     """A connection with the audited ``REDIS_URL`` (credentials included) answers ``PING``.
 
@@ -109,7 +109,7 @@ def reachable(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-061", "Redis persistence suits its role", severity=Severity.MEDIUM,
-       needs=("redis",), checklist=("3.3.1",))
+       needs=("redis",), checklist=("3.3.1",), evidence=Evidence.OBSERVED)
 def persistence(ctx: Context) -> list[Finding]:
     """Where Redis holds data that must survive a restart (``redis.role`` ``queue`` or
     ``mixed``), persistence is on: ``appendonly yes`` or a ``save`` schedule. A pure cache
@@ -134,7 +134,7 @@ def persistence(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-062", "Redis memory limit and eviction policy suit its role", severity=Severity.HIGH,
-       needs=("redis",), checklist=("3.3.2", "3.3.3"))
+       needs=("redis",), checklist=("3.3.2", "3.3.3"), evidence=Evidence.OBSERVED)
 def memory(ctx: Context) -> list[Finding]:
     """``maxmemory`` is set, and ``maxmemory-policy`` fits the role: an evicting policy
     (``allkeys-lru``/``-lfu``…) for a cache, ``noeviction`` for a queue or broker (eviction
@@ -180,7 +180,7 @@ def _default_user_open(acl: list[str]) -> bool | None:
 
 
 @check("DEP-063", "Redis requires authentication", severity=Severity.HIGH,
-       needs=("redis",), checklist=("P.1.4",), references=("CWE-306",))
+       needs=("redis",), checklist=("P.1.4",), references=("CWE-306",), evidence=Evidence.OBSERVED)
 def authentication(ctx: Context) -> list[Finding]:
     """In production Redis requires a password (``requirepass``) or ACL users: the ``default``
     user is not ``on nopass``.
@@ -207,7 +207,7 @@ def authentication(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-064", "Redis is not exposed: protected mode and bind address", severity=Severity.HIGH,
-       needs=("redis",), checklist=("P.1.4",), references=("CWE-668",))
+       needs=("redis",), checklist=("P.1.4",), references=("CWE-668",), evidence=Evidence.OBSERVED)
 def exposure(ctx: Context) -> list[Finding]:
     """Redis listens only where it must: ``bind`` limited to loopback or private addresses, or
     ``protected-mode yes``; listening on every interface without authentication fails.

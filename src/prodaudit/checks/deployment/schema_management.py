@@ -4,7 +4,17 @@ migrations."""
 
 from __future__ import annotations
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.product.migrations import Migrations
 from prodaudit.product.schema import (
     Spot,
@@ -35,7 +45,7 @@ def _startup_tables(calls: list[Spot], found: Migrations, history: list[str]) ->
 
 
 @check("DEP-046", "The schema is managed by applied migrations", severity=Severity.HIGH,
-       needs=("repo",), checklist=("3.2.1",))
+       needs=("repo",), checklist=("3.2.1",), evidence=Evidence.PARSED)
 def schema_management(ctx: Context) -> list[Finding]:
     """The application's tables come from versioned migrations (Alembic, Flask-Migrate, Django,
     Aerich) that a deployment step applies, not from shortcuts that only work on an empty
@@ -46,7 +56,8 @@ def schema_management(ctx: Context) -> list[Finding]:
     without a migration tool (FAIL at the copy or mount). With a history, some step must apply
     it — a Procfile ``release:``, an entrypoint or start script, a Compose command, code calling
     ``alembic.command.upgrade``, or at least documented commands (``alembic upgrade head``,
-    ``manage.py migrate``); none at all is a WARN.
+    ``manage.py migrate``: a pass at the *present* level only, not verified); none at all is a
+    WARN.
 
     ``create_all`` creates missing tables but never alters existing ones, and initdb scripts run
     only on an empty data directory: the first release that changes a model breaks production,
@@ -83,8 +94,9 @@ def schema_management(ctx: Context) -> list[Finding]:
                               f"{auto[0].location}", location=auto[0].location))
         elif docs:
             out.append(passed(f"{what}; applied by a documented step "
-                              f"({docs[0].text} at {docs[0].location})",
-                              location=docs[0].location))
+                              f"({docs[0].text} at {docs[0].location}): documented, not "
+                              "seen in a deployment step", location=docs[0].location,
+                              level=Evidence.PRESENT))
         else:
             out.append(warned(f"{what}, but no deployment step applies them "
                               "(no Procfile release, entrypoint, script or documented command)"))

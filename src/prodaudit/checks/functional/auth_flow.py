@@ -24,6 +24,7 @@ from prodaudit.auth import (
 )
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -85,6 +86,7 @@ async def _judge_me(ctx: Context, url: str, ex: Exchange, username: str) -> Find
     needs=("live",),
     checklist=("4.2.4", "1.3.1"),
     references=("OWASP API2:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def login_and_me(ctx: Context) -> list[Finding]:
     """The login endpoint (configured ``auth.login_url``, the OAuth2 password flow ``tokenUrl`` of
@@ -154,6 +156,7 @@ async def login_and_me(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.3", "4.2.4"),
     references=("OWASP API2:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def refresh_flow(ctx: Context) -> list[Finding]:
     """When the API offers a refresh endpoint (``auth.refresh_url`` or a POST path like
@@ -244,6 +247,7 @@ async def refresh_flow(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.3", "4.2.4", "8.1.1"),
     references=("OWASP API2:2023", "CWE-613"),
+    evidence=Evidence.OBSERVED,
 )
 async def logout_revokes(ctx: Context) -> list[Finding]:
     """When the API offers a logout or revocation endpoint (``auth.logout_url`` or a POST path like
@@ -347,6 +351,7 @@ async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange) 
     needs=("live",),
     checklist=("1.3.1", "4.2.4"),
     references=("OWASP API2:2023", "CWE-204"),
+    evidence=Evidence.OBSERVED,
 )
 async def no_user_enumeration(ctx: Context) -> list[Finding]:
     """A wrong password for the audit account and any password for an unknown user both answer 401
@@ -417,6 +422,7 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("live",),
     checklist=("4.2.4", "4.3.1"),
+    evidence=Evidence.OBSERVED,
 )
 async def registration(ctx: Context) -> list[Finding]:
     """With ``allow_mutations``, the registration endpoint (``auth.register_url`` or a POST path

@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -120,6 +121,7 @@ async def load_bundle(ctx: Context) -> Bundle:
     severity=Severity.HIGH,
     needs=("frontend",),
     checklist=("4.3.1", "1.2.4"),
+    evidence=Evidence.OBSERVED,
 )
 async def frontend_assets(ctx: Context) -> list[Finding]:
     """The frontend URL answers 200 with HTML, and every script and stylesheet the page references
@@ -236,6 +238,7 @@ async def _judge_api_base(ctx: Context, value: str, api: str, index_url: str,
     severity=Severity.HIGH,
     needs=("frontend", "live"),
     checklist=("1.2.4", "2.1.3"),
+    evidence=Evidence.OBSERVED,
 )
 async def frontend_api_url(ctx: Context) -> list[Finding]:
     """The API base URL the frontend uses (a config key such as ``apiBaseUrl``, ``VITE_API_URL``,
@@ -284,6 +287,7 @@ async def frontend_api_url(ctx: Context) -> list[Finding]:
     needs=("frontend", "live"),
     checklist=("8.2.3", "1.2.4"),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def frontend_cors(ctx: Context) -> list[Finding]:
     """When the frontend and the API are on different origins, a CORS preflight (``OPTIONS`` with
@@ -369,6 +373,7 @@ async def frontend_cors(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("frontend",),
     checklist=("4.3.1",),
+    evidence=Evidence.OBSERVED,
 )
 async def spa_fallback(ctx: Context) -> list[Finding]:
     """For a single-page app (a root element such as ``<div id="root">``), a deep link that is not

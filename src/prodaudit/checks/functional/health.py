@@ -8,6 +8,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -36,6 +37,7 @@ from prodaudit.checks.functional._health import (
     needs=("target",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def liveness(ctx: Context) -> list[Finding]:
     """The backend answers, and its liveness endpoint answers 200 within
@@ -338,6 +340,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
     needs=("live",),
     checklist=("9.2.4",),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def readiness(ctx: Context) -> list[Finding]:
@@ -405,6 +408,7 @@ async def readiness(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("9.2.4",),
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def deep_health(ctx: Context) -> list[Finding]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     OpenAPIDoc,
@@ -182,6 +183,7 @@ def _failed_at(ex: Exchange, loc: str, message: str) -> list[Finding]:
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("4.2.3",),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_answers(ctx: Context) -> list[Finding]:
     """The LLM endpoint (``llm.endpoints``, or an OpenAPI operation whose path, id or tags say
@@ -248,6 +250,7 @@ def mock_markers(ctx: Context, ex: Exchange | None) -> list[str]:
     severity=Severity.HIGH,
     needs=("live",),
     checklist=("4.1.4", "2.1.3"),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_mock_mode(ctx: Context) -> list[Finding]:
     """Mock mode is detected from the configuration (``llm.mock_env`` variables such as
@@ -315,6 +318,7 @@ async def llm_mock_mode(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("4.1.3", "1.1.2", "4.2.3"),
     references=("CWE-209",),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_outage(ctx: Context) -> list[Finding]:
     """When the LLM provider fails, the API answers 502, 503 or 504 with a JSON error body and no
@@ -377,6 +381,7 @@ async def llm_outage(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("1.3.3",),
     references=("OWASP API4:2023", "CWE-770"),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_prompt_limit(ctx: Context) -> list[Finding]:
     """A prompt of ``llm.oversized_prompt_chars`` characters (default 200 000) is refused with 413
@@ -429,6 +434,7 @@ async def llm_prompt_limit(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("live",),
     checklist=("4.2.3",),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_streaming(ctx: Context) -> list[Finding]:
     """Where the LLM endpoint offers streaming (a boolean ``stream`` field in its request schema),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.functional._operations import op_table
 
 
@@ -15,6 +26,7 @@ from prodaudit.checks.functional._operations import op_table
     needs=("live",),
     checklist=("6.1.2", "4.2.1"),
     references=("OWASP API9:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def openapi_document(ctx: Context) -> list[Finding]:
     """The API publishes an OpenAPI 3.0 or 3.1 document (``--openapi`` path or URL, or found at

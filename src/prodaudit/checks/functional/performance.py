@@ -13,6 +13,7 @@ from typing import Any
 from prodaudit.auth import ME_PATH_RE, find_endpoint
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -175,6 +176,7 @@ def judge(ctx: Context, res: LoadResult) -> list[Finding]:
     needs=("live",),
     checklist=("7.1.1", "4.3.4", "10.1.3"),
     exclusive=True,
+    evidence=Evidence.OBSERVED,
 )
 @unusable_is_error
 async def performance_baseline(ctx: Context) -> list[Finding]:

@@ -9,6 +9,7 @@ from typing import Any
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     OpenAPIDoc,
@@ -58,6 +59,7 @@ UNSENT = {  # why the HTTP layer refused a request -> what the finding says
     needs=("live",),
     checklist=("1.3.2", "4.2.1"),
     references=("OWASP API2:2023", "OWASP API5:2023", "CWE-306"),
+    evidence=Evidence.OBSERVED,
 )
 async def protected_without_credentials(ctx: Context) -> list[Finding]:
     """Every operation that declares a security requirement in the OpenAPI document, and every
@@ -164,6 +166,7 @@ def _safe_ops(ctx: Context, doc: OpenAPIDoc, table: OpTable) -> list[Operation]:
     needs=("live",),
     checklist=("4.2.1", "1.1.2", "1.1.5"),
     references=("OWASP API8:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def safe_operations(ctx: Context) -> list[Finding]:
     """Every safe operation (GET, HEAD) of the OpenAPI document, called with the audit account
@@ -284,6 +287,7 @@ def _safe_summary(sweep: _SafeSweep, auth_reason: str) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("4.2.1", "4.2.2", "1.3.3"),
+    evidence=Evidence.OBSERVED,
 )
 async def write_operations(ctx: Context) -> list[Finding]:
     """With ``allow_mutations``, every POST/PUT/PATCH operation with a JSON body (except login,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.checks.readiness._backend import (
     app_calls,
     backend_modules,
@@ -49,6 +49,7 @@ def _config_readers(ctx: Context) -> tuple[list[str], list[str]]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.1.1",),
+    evidence=Evidence.PARSED,
 )
 def app_structure(ctx: Context) -> list[Finding]:
     """The backend creates its application in one place, groups endpoints in ``APIRouter``
@@ -170,6 +171,7 @@ def _proxy_elsewhere(ctx: Context) -> dict[str, str]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.1.6", "P.3.4"),
+    evidence=Evidence.PARSED,
 )
 def middleware(ctx: Context) -> list[Finding]:
     """The application's middleware stack covers CORS, trusted hosts, HTTPS redirection or proxy

@@ -6,7 +6,17 @@ from __future__ import annotations
 import ast
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
@@ -17,6 +27,7 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
     route_decorator,
 )
+from prodaudit.checks.readiness._sqlflow import sql_flow
 
 # ---- RDY-007 blocking work in async handlers --------------------------------------------------
 
@@ -36,6 +47,7 @@ _TASKS = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.1.7",),
+    evidence=Evidence.PARSED,
 )
 def background_work(ctx: Context) -> list[Finding]:
     """``async def`` functions of the backend make no blocking calls (``time.sleep``,
@@ -81,23 +93,6 @@ def background_work(ctx: Context) -> list[Finding]:
 # ---- RDY-008 SQL built from strings -----------------------------------------------------------
 
 
-def _dynamic_string(node: ast.expr) -> bool:
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(v, ast.FormattedValue) for v in node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
-        return isinstance(node.left, ast.Constant | ast.JoinedStr | ast.BinOp) and (
-            isinstance(node.left, ast.Constant)
-            and isinstance(node.left.value, str)
-            or _dynamic_string(node.left)
-            or isinstance(node.op, ast.Mod)
-        )
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and (node.func.attr == "format" and isinstance(node.func.value, ast.Constant))
-    )
-
-
 @check(
     "RDY-008",
     "SQL statements are not built from strings",
@@ -105,47 +100,59 @@ def _dynamic_string(node: ast.expr) -> bool:
     needs=("repo",),
     checklist=("1.3.4",),
     references=("CWE-89", "OWASP A03:2021"),
+    evidence=Evidence.PARSED,
 )
 def sql_strings(ctx: Context) -> list[Finding]:
-    """Calls that execute SQL (``execute``, ``executemany``, ``text``, ``exec_driver_sql``,
-    ``raw``) receive constant SQL or bound parameters, never an f-string, ``%``-formatted,
-    ``.format()``-ed or concatenated string.
+    """SQL text that reaches a call executing it — DB-API ``execute``/``executemany``/
+    ``executescript`` (sqlite3, psycopg, aiopg), asyncpg ``fetch``/``fetchrow``/``fetchval``,
+    SQLAlchemy ``text()``/``exec_driver_sql``, Django ``raw()``/``extra()``/``RawSQL`` — is made
+    of constants; values travel as bound parameters. Followed through assignments inside a
+    function (``q = "... %s" % name; cur.execute(q)``, ``q = f"..."; await conn.fetch(q)``): a
+    string built by an f-string, ``%``, ``.format()`` or concatenation from anything but
+    constants FAILs at the execute line and at the line that built it. Code whose queries are all
+    ORM expressions passes (observed ORM-only access).
 
     SQL assembled from strings is the classic injection path; bound parameters (``:name`` with a
     dict, ``%s`` with a tuple, or the ORM's expression language) are not.
 
-    Remediation: pass values as parameters — ``session.execute(text("... WHERE id = :id"),
-    {"id": x})`` — or use the ORM query API.
+    Remediation: pass values as parameters — ``cur.execute("... WHERE id = %s", (x,))``,
+    ``session.execute(text("... WHERE id = :id"), {"id": x})`` — or use the ORM query API;
+    identifiers (table, column) come from an allow-list, never from input.
     """
     findings = broken_sources(ctx)
-    sites = 0
-    for m in py_sources(ctx).app + py_sources(ctx).migrations:
-        for n in ast.walk(m.tree):
-            if not isinstance(n, ast.Call) or not n.args:
-                continue
-            if call_name(n).split(".")[-1] not in (
-                "execute",
-                "executemany",
-                "text",
-                "exec_driver_sql",
-                "raw",
-                "executescript",
-            ):
-                continue
-            sites += 1
-            if _dynamic_string(n.args[0]):
-                findings.append(
-                    failed(
-                        f"SQL built from a string expression passed to {call_name(n)}(): "
-                        f"{ast.unparse(n.args[0])[:120]}",
-                        location=m.line(n),
-                    )
-                )
-    if sites == 0:
-        raise Skip("no SQL execution call (execute/text/raw) in the code")
-    if not findings:
-        findings.append(passed(f"{sites} SQL execution call(s), all with constant SQL"))
-    return findings
+    src = py_sources(ctx)
+    flow = sql_flow(src.app + src.migrations)
+    reported: set[str] = set()
+    for site in flow.sites:
+        if site.val.kind != "dynamic":
+            continue
+        built = site.built_at
+        where = f"built by {site.val.how} at {built}" if built != site.location else \
+            f"built by {site.val.how} on the same line"
+        text = ast.unparse(site.arg)[:160]
+        if site.location not in reported:
+            reported.add(site.location)
+            findings.append(failed(f"SQL {where} reaches {site.sink}()", location=site.location,
+                                   evidence=text))
+        if built not in reported and site.val.line:
+            reported.add(built)
+            findings.append(failed(f"SQL built by {site.val.how} here is executed by "
+                                   f"{site.sink}() at {site.location}", location=built,
+                                   evidence=text))
+    constant = [s for s in flow.sites if s.val.kind == "const"]
+    if findings:
+        return findings
+    if not constant and not flow.orm:
+        raise Skip("no SQL execution call and no ORM query in the code")
+    parts = []
+    if constant:
+        parts.append(f"{len(constant)} SQL execution call(s), all with constant SQL "
+                     f"(e.g. {constant[0].location})")
+    if flow.orm:
+        parts.append(f"{len(flow.orm)} ORM query expression(s) (e.g. {flow.orm[0]})")
+    if not constant:
+        parts.append("ORM-only access: no SQL text is executed")
+    return [passed("; ".join(parts))]
 
 
 # ---- RDY-009 request bodies validated by models -----------------------------------------------
@@ -160,6 +167,7 @@ _RAW_BODY = re.compile(r"^(request|req)\.(json|body|form|stream)$")
     needs=("repo",),
     checklist=("1.3.3",),
     references=("OWASP API3:2023", "CWE-20"),
+    evidence=Evidence.PARSED,
 )
 def typed_bodies(ctx: Context) -> list[Finding]:
     """Route handlers take their input as typed parameters (Pydantic models, annotated query and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
@@ -75,17 +75,64 @@ def _model_columns(m: PyModule, cls: ast.ClassDef) -> tuple[set[str], bool, list
     return indexed, has_pk, fk_cols
 
 
+def _django_model_classes(mods: list[PyModule]) -> list[tuple[PyModule, ast.ClassDef]]:
+    """Django models: classes deriving (through classes of the repository) from
+    ``models.Model``, abstract ones (``Meta.abstract = True``) left out."""
+    classes = [(m, c) for m in mods if "django" in m.text
+               for c in ast.walk(m.tree) if isinstance(c, ast.ClassDef)]
+    model_names = {"Model"}
+    changed = True
+    while changed:
+        changed = False
+        for _, c in classes:
+            if c.name not in model_names and any(
+                    call_name(b).split(".")[-1] in model_names for b in c.bases):
+                model_names.add(c.name)
+                changed = True
+    return [(m, c) for m, c in classes if c.name in model_names and not _abstract(c)]
+
+
+def _abstract(cls: ast.ClassDef) -> bool:
+    meta = next((n for n in cls.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+    return meta is not None and any(
+        isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "abstract"
+                                          for t in s.targets) and _truthy(s.value)
+        for s in meta.body)
+
+
+def _django_unindexed_fks(m: PyModule, cls: ast.ClassDef) -> list[tuple[str, str]]:
+    """Foreign keys declared with ``db_index=False`` that no ``Meta.indexes`` entry leads with
+    (Django indexes every ForeignKey by default)."""
+    meta_src = "".join(ast.unparse(n) for n in cls.body
+                       if isinstance(n, ast.ClassDef) and n.name == "Meta")
+    out = []
+    for st in cls.body:
+        if not (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+                and isinstance(st.value, ast.Call)):
+            continue
+        name = st.targets[0].id
+        if call_name(st.value).split(".")[-1] == "ForeignKey" and \
+                isinstance(_kw(st.value, "db_index"), ast.Constant) and \
+                not _truthy(_kw(st.value, "db_index")) and \
+                f"fields=['{name}'" not in meta_src and f'fields=["{name}"' not in meta_src:
+            out.append((name, m.line(st)))
+    return out
+
+
 @check(
     "RDY-004",
     "Database models define primary keys and index their foreign keys",
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.1.4", "3.2.2", "7.3.4"),
+    evidence=Evidence.PARSED,
 )
 def model_indexes(ctx: Context) -> list[Finding]:
     """Every ORM model (SQLAlchemy/SQLModel class with ``__tablename__``) has a primary key, and
     every foreign-key column is the leading column of an index (``index=True``, ``unique=True``,
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
+    Django models get an ``id`` key and an index per ``ForeignKey`` by default: a ``ForeignKey``
+    with ``db_index=False`` that no ``Meta.indexes`` entry leads with fails.
 
     PostgreSQL does not index foreign keys by itself: joins and ``ON DELETE CASCADE`` on an
     unindexed foreign key scan the whole child table, which is fast in development and slow in
@@ -124,8 +171,17 @@ def model_indexes(ctx: Context) -> list[Finding]:
                             location=loc,
                         )
                     )
+    for m, cls in _django_model_classes(py_sources(ctx).app):
+        models += 1  # Django adds an "id" primary key unless a field declares one
+        fks += [f"{cls.name}.{st.targets[0].id}" for st in cls.body if isinstance(st, ast.Assign)
+                and isinstance(st.value, ast.Call) and isinstance(st.targets[0], ast.Name)
+                and call_name(st.value).split(".")[-1] in ("ForeignKey", "OneToOneField")]
+        findings += [failed(f"foreign key {cls.name}.{col} has db_index=False and no index "
+                            "leads with it", location=loc)
+                     for col, loc in _django_unindexed_fks(m, cls)]
     if models == 0:
-        raise Skip("no ORM model (class with __tablename__ or SQLModel table=True) found")
+        raise Skip("no ORM model (SQLAlchemy/SQLModel class with __tablename__ or table=True, "
+                   "Django models.Model) found")
     if not findings:
         findings.append(
             passed(

@@ -8,12 +8,32 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._backend import backend_modules
-from prodaudit.checks.readiness._scan import docs, find_doc_topic
+from prodaudit.checks.readiness._docs import (
+    Actionable,
+    Section,
+    actionable,
+    judge_document,
+    restores,
+    says_what_to_do,
+    split_sections,
+)
+from prodaudit.checks.readiness._scan import docs
 
 _README_SECTIONS = {
-    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements",
+    "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements|"
+             r"local development|development environment|bootstrap",
     "run": r"\brun|usage|development|local|start(ing)?\b|how to use",
     "deploy": r"deploy|production|release|hosting|docker",
 }
@@ -25,10 +45,13 @@ _README_SECTIONS = {
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("6.1.1", "6.2.2"),
+    evidence=Evidence.PARSED,
 )
 def readme(ctx: Context) -> list[Finding]:
     """The repository root has a README with sections (headings) for setup/installation,
-    running/usage and deployment.
+    running/usage and deployment, each saying what to do (commands or steps). Sections without
+    commands or steps make the pass *present, not verified*; a heading without text under it is a
+    WARN (a placeholder).
 
     The README is the entry point for every new developer and for whoever is on call; without
     setup and run instructions onboarding is tribal knowledge.
@@ -44,30 +67,47 @@ def readme(ctx: Context) -> list[Finding]:
     if not readmes:
         return [failed("no README at the repository root")]
     rel = readmes[0]
-    heads = [h for h in docs(ctx).headings if h.path == rel]
-    missing = [
-        name
+    secs = split_sections(rel, docs(ctx).texts.get(rel, ""))
+    found = {
+        name: [s for s in secs if re.search(rx, s.title, re.I)]
         for name, rx in _README_SECTIONS.items()
-        if not any(re.search(rx, h.text, re.I) for h in heads)
-    ]
+    }
+    missing = [name for name, hits in found.items() if not hits]
     if missing:
         return [
             failed(
-                f"{rel} has no {', '.join(missing)} section ({len(heads)} headings: "
-                f"{', '.join(h.text for h in heads[:8])})",
+                f"{rel} has no {', '.join(missing)} section ({len(secs)} headings: "
+                f"{', '.join(s.title for s in secs[:8])})",
                 location=rel,
             )
         ]
-    found = {
-        name: next(h for h in heads if re.search(rx, h.text, re.I))
-        for name, rx in _README_SECTIONS.items()
+    best = {
+        name: next(((s, a) for s in hits if (a := actionable(s.body)).any),
+                   (hits[0], actionable(hits[0].body)))
+        for name, hits in found.items()
     }
-    return [
-        passed(
-            f"{rel}: " + ", ".join(f"{n} → '{h.text}' (line {h.line})" for n, h in found.items()),
-            location=rel,
-        )
-    ]
+    described = ", ".join(f"{n} → '{s.title}' (line {s.line}): {a.summary()}"
+                          for n, (s, a) in best.items())
+    empty = [n for n, (_, a) in best.items() if not a.any]
+    hollow = [n for n in empty if all(s.placeholder for s in found[n])]
+    if hollow:
+        return [
+            warned(
+                f"{rel}: only placeholder sections — {', '.join(hollow)} has a heading without "
+                f"text; {described}",
+                location=rel,
+            )
+        ]
+    if empty:
+        return [
+            passed(
+                f"{rel}: sections present, not verified — {', '.join(empty)} gives no commands "
+                f"or steps; {described}",
+                location=rel,
+                level=Evidence.PRESENT,
+            )
+        ]
+    return [passed(f"{rel}: {described}", location=rel)]
 
 
 @check(
@@ -76,6 +116,7 @@ def readme(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("6.1.2",),
+    evidence=Evidence.OBSERVED,
 )
 async def api_docs(ctx: Context) -> list[Finding]:
     """Every operation of the OpenAPI document has a summary or description, and documents at
@@ -120,26 +161,56 @@ async def api_docs(ctx: Context) -> list[Finding]:
     return findings
 
 
+_ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b")
+_ENTRY = re.compile(r"^\s{0,3}([-*+]\s+\S|\d{1,2}[.)]\s+\S|\*\*[^*]+\*\*|#{2,6}\s+\S|\|)", re.M)
+
+
+def _names_variables(s: Section, a: Actionable) -> bool:
+    """A configuration guide names the variables it explains (three or more)."""
+    return len(set(_ENV_NAME.findall(s.body))) >= 3
+
+
+def _has_entries(s: Section, a: Actionable) -> bool:
+    """A troubleshooting guide lists problems (two or more entries) or says what to run."""
+    return bool(a.commands) or len(_ENTRY.findall(s.body)) >= 2
+
+
+def _is_checklist(s: Section, a: Actionable) -> bool:
+    """A deployment checklist has items to tick (three or more checkbox or numbered items)."""
+    return len(a.steps) >= 3
+
+
 @dataclass(frozen=True)
 class Topic:
     id: str
     title: str
-    pattern: str  # heading pattern
-    file_pattern: str  # file-name pattern
+    pattern: str  # heading pattern (re.search on the heading text without decoration)
+    file_pattern: str  # file-name pattern (re.search on the file name without extension)
     checklist: tuple[str, ...]
     severity: Severity
     doc: str
+    # what content makes the document verified (None: a machine cannot judge it; found = present)
+    accept: Callable[[Section, Actionable], bool] | None = None
+    lacks: str = "no commands, steps, owners or contacts"
+    images: bool = False  # a diagram whose alt text matches the pattern also counts (present)
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence.PARSED if self.accept is not None else Evidence.PRESENT
 
 
 TOPICS = (
     Topic(
         "RDY-062",
         "Configuration guide available",
-        r"configuration|environment variables|settings|\benv\b",
-        r"^(configuration|config|settings|environment)( guide)?$",
+        r"^(configuration|configuring|settings|environment( variables)?|env vars?)\b|"
+        r"\benvironment variables\b|\bconfiguration (guide|reference|options)\b",
+        r"^(configuration|config|settings|environment)( guide| reference)?$",
         ("6.1.3",),
         Severity.LOW,
         "a configuration guide: every environment variable, its meaning and default",
+        _names_variables,
+        "it names fewer than three environment variables",
     ),
     Topic(
         "RDY-063",
@@ -149,15 +220,18 @@ TOPICS = (
         ("6.1.4",),
         Severity.LOW,
         "a troubleshooting guide: symptoms, causes and fixes of common problems",
+        _has_entries,
+        "it lists no problems and no commands",
     ),
     Topic(
         "RDY-064",
         "Architecture documented",
-        r"architecture|system design|components|design overview",
+        r"architecture|system design|^components$|design overview",
         r"^(architecture|design|adr|decisions)",
         ("6.2.1",),
         Severity.LOW,
         "architecture notes: components, data flow, external services, decisions (ADRs)",
+        images=True,
     ),
     Topic(
         "RDY-065",
@@ -171,38 +245,45 @@ TOPICS = (
     Topic(
         "RDY-066",
         "Operations runbook available",
-        r"runbook|operations|playbook|on-?call|operating",
-        r"runbook|playbook|operations",
+        r"\brun ?books?\b|\bplaybooks?\b|\bon-?call\b|^(operations|operating|ops)"
+        r"( guide| manual| handbook)?$|\boperations (guide|manual|handbook)\b|"
+        r"operating (the service|in production)",
+        r"run ?book|playbook|^(operations|ops)( guide| manual)?$",
         ("6.3.2",),
         Severity.MEDIUM,
         "a runbook: how to start, stop, scale, rotate secrets, read logs and health endpoints",
+        says_what_to_do,
     ),
     Topic(
         "RDY-067",
         "Incident response plan defined",
-        r"incident|escalation|post-?mortem|severity levels|on-?call",
+        r"\bincidents?\b|escalation|post-?mortem|severity levels|\bon-?call\b",
         r"incident|postmortem|on ?call",
         ("6.3.3", "10.3.4"),
         Severity.MEDIUM,
         "an incident response plan: severity levels, who is paged, communication, post-mortems",
+        says_what_to_do,
     ),
     Topic(
         "RDY-068",
         "Backup and recovery procedure documented",
-        r"backup|restore|recovery",
+        r"\bbackups?\b|\brestor(e|ing)\b|\brecovery\b",
         r"backup|restore|recovery",
         ("6.3.4", "3.2.5"),
         Severity.MEDIUM,
         "a backup and recovery procedure: what is backed up, how often, how to restore",
+        restores,
+        "no restore command or step",
     ),
     Topic(
         "RDY-069",
         "Deployment procedure documented",
-        r"deploy|release process|rollout|going live|production setup",
+        r"\bdeploy(ment|ing)?\b|release process|rollout|going live|production setup",
         r"deploy|release",
         ("6.3.1",),
         Severity.MEDIUM,
         "a deployment procedure: build, migrate, release, verify, roll back",
+        says_what_to_do,
     ),
     Topic(
         "RDY-070",
@@ -213,6 +294,8 @@ TOPICS = (
         ("10.2.1",),
         Severity.LOW,
         "a deployment (launch) checklist with items to tick before each release",
+        _is_checklist,
+        "fewer than three items to tick",
     ),
     Topic(
         "RDY-071",
@@ -226,30 +309,29 @@ TOPICS = (
 )
 
 
+def judge_doc(ctx: Context, topic: Topic) -> list[Finding]:
+    what = re.sub(r" (available|documented|defined|ready)$", "", topic.title.lower())
+    return judge_document(ctx, what, topic.pattern, topic.file_pattern, accept=topic.accept,
+                          lacks=topic.lacks, images=topic.images)
+
+
 def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
     def run(ctx: Context) -> list[Finding]:
-        hits = find_doc_topic(ctx, topic.pattern, topic.file_pattern)
-        if not hits:
-            n = len(docs(ctx).files)
-            return [
-                failed(
-                    f"no {topic.title.lower().split(' (')[0]}: no document or heading "
-                    f"matches among {n} documentation file(s)"
-                )
-            ]
-        return [
-            passed(
-                f"{topic.title}: " + "; ".join(h.what + f" ({h.location})" for h in hits[:4]),
-                location=hits[0].location,
-            )
-        ]
+        return judge_doc(ctx, topic)
 
+    judged = (
+        "a matching section must have the content (otherwise the pass is *present, not verified*)"
+        if topic.accept is not None
+        else "a machine cannot judge its content: the pass says the document is *present* and "
+        "the checklist keeps the item's manual how-to"
+    )
     run.__name__ = f"doc_{topic.id.replace('-', '_').lower()}"
     run.__doc__ = (
         f"The repository documents {topic.doc}; found by file name or by a heading in any "
-        f"markdown/rst/txt/adoc file (heading pattern ``{topic.pattern}``).\n\n"
+        f"markdown/rst/txt/adoc file (heading pattern ``{topic.pattern}``); {judged}. A "
+        "placeholder (headings with fewer than three words of text under them) is a WARN.\n\n"
         "Operational documents written before launch are what the on-call person reads at "
-        "3 a.m.; the audit only verifies that the document exists, not that it is correct.\n\n"
+        "3 a.m.: a heading without commands, steps or contacts does not help them.\n\n"
         f"Remediation: write {topic.doc} in ``docs/`` (or a README section) and keep it next to "
         "the code."
     )
@@ -257,9 +339,8 @@ def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
 
 
 for _t in TOPICS:
-    check(_t.id, _t.title, severity=_t.severity, needs=("repo",), checklist=_t.checklist)(
-        _topic_check(_t)
-    )
+    check(_t.id, _t.title, severity=_t.severity, needs=("repo",), checklist=_t.checklist,
+          evidence=_t.evidence)(_topic_check(_t))
 
 
 @check(
@@ -268,6 +349,7 @@ for _t in TOPICS:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("6.2.4",),
+    evidence=Evidence.PARSED,
 )
 def docstrings(ctx: Context) -> list[Finding]:
     """The share of public modules, classes and functions of the backend with a docstring is at

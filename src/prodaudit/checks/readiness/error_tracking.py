@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed, passed
 from prodaudit.checks.readiness._scan import parts, py_sources
 
 _SDK = re.compile(
@@ -20,6 +20,7 @@ _SDK = re.compile(
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("5.3.1", "P.1.5"),
+    evidence=Evidence.PARSED,
 )
 def error_tracking(ctx: Context) -> list[Finding]:
     """The code initialises an error-tracking SDK (Sentry, Rollbar, Bugsnag, Honeybadger,

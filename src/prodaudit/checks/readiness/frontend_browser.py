@@ -172,6 +172,7 @@ async def render(ctx: Context) -> list[ViewportResult]:
     needs=("frontend",),
     checklist=("1.2.6", "4.3.3"),
     timeout=120,
+    evidence=Evidence.OBSERVED,
 )
 async def responsive_layout(ctx: Context) -> list[Finding]:
     """The frontend's page, loaded in headless Chromium at 375 px (phone) and 1280 px (desktop),
@@ -230,6 +231,7 @@ async def responsive_layout(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("frontend",),
     timeout=120,
+    evidence=Evidence.OBSERVED,
 )
 async def console_errors(ctx: Context) -> list[Finding]:
     """Loading the frontend in headless Chromium (phone and desktop widths) logs no console

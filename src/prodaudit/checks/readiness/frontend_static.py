@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    warned,
+)
 from prodaudit.checks.readiness._scan import FrontendSources, frontend_sources, line_of
 
 _NET_CALL = re.compile(
@@ -48,6 +58,7 @@ def _net_files(src: FrontendSources) -> dict[str, list[int]]:
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.4",),
+    evidence=Evidence.PARSED,
 )
 def api_client(ctx: Context) -> list[Finding]:
     """Network calls of the frontend (``fetch``, ``axios``, ``XMLHttpRequest``) live in one API
@@ -103,6 +114,7 @@ def api_client(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.2.3",),
+    evidence=Evidence.PARSED,
 )
 def error_boundary(ctx: Context) -> list[Finding]:
     """A React frontend has an error boundary (a component with ``componentDidCatch`` or
@@ -143,12 +155,25 @@ def error_boundary(ctx: Context) -> list[Finding]:
                 location=next(iter(src.files)),
             )
         ]
-    return [
-        passed(
-            f"{kind}: {', '.join(f'{r}:{n} ({w})' for r, n, w in hits[:4])}",
-            location=f"{hits[0][0]}:{hits[0][1]}",
-        )
-    ]
+    where = ", ".join(f"{r}:{n} ({w})" for r, n, w in hits[:4])
+    if react:
+        # a boundary counts when it is rendered: <Name ...> of a class that catches, or of
+        # react-error-boundary's component
+        names = {m.group(1) for t in src.files.values()
+                 for m in re.finditer(r"class\s+(\w+)\s+extends\s+(?:React\.)?(?:Pure)?Component\b"
+                                      r"(?=[\s\S]{0,3000}?(?:componentDidCatch|"
+                                      r"getDerivedStateFromError))", t)}
+        if any("react-error-boundary" in w for _, _, w in hits):
+            names.add("ErrorBoundary")
+        used = [(rel, line_of(t, m.start())) for rel, t in src.files.items()
+                for m in re.finditer(r"<(\w+)[\s>/]", t) if m.group(1) in names]
+        if not used:
+            return [passed(f"{kind} defined but never rendered around components (present, "
+                           f"not verified): {where}", location=f"{hits[0][0]}:{hits[0][1]}",
+                           level=Evidence.PRESENT)]
+        return [passed(f"{kind} rendered at {used[0][0]}:{used[0][1]}; defined: {where}",
+                       location=f"{used[0][0]}:{used[0][1]}")]
+    return [passed(f"{kind}: {where}", location=f"{hits[0][0]}:{hits[0][1]}")]
 
 
 _LOADING = re.compile(
@@ -165,6 +190,7 @@ _ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|se
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.5",),
+    evidence=Evidence.PRESENT,
 )
 def loading_states(ctx: Context) -> list[Finding]:
     """Every frontend file that fetches data (calls the network, or imports the API client and
@@ -227,6 +253,7 @@ _COMPONENT_DIRS = frozenset({"components", "pages", "views", "hooks", "api"})
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.1",),
+    evidence=Evidence.PARSED,
 )
 def component_structure(ctx: Context) -> list[Finding]:
     """Frontend source files stay under ``readiness.max_file_lines`` lines, and a project with
@@ -290,11 +317,15 @@ _STATE_LIBS = {
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.2",),
+    evidence=Evidence.PARSED,
 )
 def state_management(ctx: Context) -> list[Finding]:
-    """The frontend depends on at most one global state-management library (Redux, Zustand,
-    MobX, Recoil, Jotai, Valtio, XState, Pinia, Vuex, Effector), judged from ``package.json`` and
-    imports.
+    """The frontend uses at most one global state-management library (Redux, Zustand, MobX,
+    Recoil, Jotai, Valtio, XState, Pinia, Vuex, Effector) and creates one Redux store, judged
+    from the sources' imports and ``package.json``. Two libraries imported by the sources, or two
+    stores, FAIL; two declared in ``package.json`` but not both imported WARN. With no store
+    library the pass is on presence only (component state and context: consistency is for a
+    person to judge).
 
     Two state libraries mean two sources of truth for the same data and two ways to update it.
 
@@ -303,22 +334,45 @@ def state_management(ctx: Context) -> list[Finding]:
     """
     src = _sources(ctx)
     deps = src.dependencies()
-    imported = {
-        m.group(1)
-        for t in src.files.values()
-        for m in re.finditer(r"""from\s+["'](@?[\w./-]+)["']""", t)
-    }
-    used = sorted(
-        name for name, pkgs in _STATE_LIBS.items() if any(p in deps or p in imported for p in pkgs)
-    )
-    if len(used) > 1:
-        where = next(iter(src.package_json), next(iter(src.files)))
-        return [
-            warned(
-                f"{len(used)} state-management libraries in use: {', '.join(used)}", location=where
-            )
+    where: dict[str, str] = {}  # library -> first import location
+    stores: list[str] = []
+    for rel, text in src.files.items():
+        for m in _IMPORT_FROM.finditer(text):
+            name = m.group(1).split("/")
+            package = "/".join(name[:2] if name[0].startswith("@") else name[:1])
+            lib = next((n for n, pkgs in _STATE_LIBS.items() if package in pkgs), None)
+            if lib is not None:
+                where.setdefault(lib, f"{rel}:{line_of(text, m.start())}")
+        stores += [f"{rel}:{line_of(text, m.start())}" for m in _STORE.finditer(text)]
+    declared = sorted(n for n, pkgs in _STATE_LIBS.items() if any(p in deps for p in pkgs))
+    findings: list[Finding] = []
+    if len(where) > 1:
+        findings += [
+            failed(f"state library {lib} imported here while the frontend also uses "
+                   f"{', '.join(sorted(set(where) - {lib}))}: two sources of truth", location=loc)
+            for lib, loc in sorted(where.items())
         ]
-    return [passed(f"state management: {used[0] if used else 'component state / context only'}")]
+    if len(stores) > 1:
+        findings.append(failed(f"{len(stores)} Redux stores created ({', '.join(stores[:4])}): "
+                               "one store per app", location=stores[0]))
+    if findings:
+        return findings
+    if len(declared) > 1:
+        pkg = next(iter(src.package_json), next(iter(src.files)))
+        return [warned(f"{len(declared)} state-management libraries declared in package.json: "
+                       f"{', '.join(declared)} ({', '.join(sorted(where)) or 'none'} imported)",
+                       location=pkg)]
+    if where:
+        [(lib, loc)] = where.items()
+        return [passed(f"one state-management library: {lib} (first imported at {loc}); "
+                       f"{len(stores) or 'no'} Redux store", location=loc)]
+    return [passed("no global store library imported (component state / context only): "
+                   "consistency not judged" + (f"; {declared[0]} declared but not imported"
+                                               if declared else ""),
+                   level=Evidence.PRESENT)]
+
+
+_STORE = re.compile(r"(?<![\w.])(createStore|configureStore|legacy_createStore)\s*\(")
 
 
 _XSS_SINK = re.compile(
@@ -336,6 +390,7 @@ _SANITIZED = re.compile(r"DOMPurify\.sanitize|sanitizeHtml|sanitize\(|escapeHtml
     needs=("repo",),
     checklist=("1.3.5",),
     references=("CWE-79", "OWASP A03:2021"),
+    evidence=Evidence.PARSED,
 )
 def xss_sinks(ctx: Context) -> list[Finding]:
     """Frontend sources do not write HTML strings into the DOM (``dangerouslySetInnerHTML``,
@@ -391,6 +446,7 @@ _NOT_APP_PAGES = frozenset(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("1.2.6", "4.3.3"),
+    evidence=Evidence.PARSED,
 )
 def viewport_meta(ctx: Context) -> list[Finding]:
     """The frontend's HTML entry page (``index.html`` in the build output or the sources) has a

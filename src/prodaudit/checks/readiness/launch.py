@@ -6,16 +6,19 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from dotenv import dotenv_values
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Finding,
     InputError,
     Severity,
     Skip,
+    Status,
     check,
     errored,
     failed,
@@ -25,7 +28,8 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.readiness._compose import compose_docs
-from prodaudit.checks.readiness._scan import find_doc_topic, py_sources
+from prodaudit.checks.readiness._docs import judge_document
+from prodaudit.checks.readiness._scan import py_sources
 from prodaudit.redact import is_secret_name
 
 _TAG_NAME = re.compile(r"(_TAG|_IMAGE|IMAGE_|_VERSION|^VERSION|RELEASE)$|^IMAGE", re.I)
@@ -45,6 +49,7 @@ def _read_env(path: Path) -> dict[str, str]:
     "Staging configuration matches production (names, image tags, distinct secrets)",
     severity=Severity.MEDIUM,
     checklist=("10.1.1",),
+    evidence=Evidence.PARSED,
 )
 def staging_vs_production(ctx: Context) -> list[Finding]:
     """The staging env file (``readiness.staging_env_file``) and the production env file
@@ -131,12 +136,14 @@ def _downgrade_empty(fn: ast.FunctionDef) -> bool:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("10.2.2",),
+    evidence=Evidence.PARSED,
 )
 def rollback_path(ctx: Context) -> list[Finding]:
     """A release can be rolled back: every alembic migration has a real ``downgrade()`` (not
     ``pass`` or ``raise``), the compose images are versioned (a tag variable such as
     ``${IMAGE_TAG}``, not ``latest`` or untagged) so the previous tag can be redeployed, and the
-    documentation has a rollback section.
+    documentation has a rollback section that says what to do (commands or steps; a heading alone
+    makes the pass *present, not verified*).
 
     Without downgrades a bad migration can only be fixed forward under pressure; with ``latest``
     tags nobody knows which image was running before the deploy.
@@ -199,12 +206,10 @@ def rollback_path(ctx: Context) -> list[Finding]:
                         location=proj.loc("services", name, "image"),
                     )
                 )
-    hits = find_doc_topic(ctx, r"roll-?back|revert|downgrade")
-    if hits:
-        findings.append(passed(f"rollback documented: {hits[0].what}", location=hits[0].location))
-    else:
-        findings.append(failed("no rollback procedure in the documentation", severity=Severity.LOW))
-    return findings
+    plan = judge_document(ctx, "rollback procedure", r"roll-?back|revert|downgrade")
+    if plan[0].status is Status.FAIL:
+        plan = [replace(plan[0], severity=Severity.LOW)]
+    return findings + plan
 
 
 def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
@@ -242,23 +247,27 @@ def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
 
 @check(
     "RDY-102", "The final security scan is recent", severity=Severity.MEDIUM, checklist=("10.1.2",)
-)
+, evidence=Evidence.PARSED)
 def security_scan_age(ctx: Context) -> list[Finding]:
     """The newest ``audit.json`` under the output directory (``<output>/latest/audit.json``, else
     ``<output>/<run>/audit.json``) that contains security-suite results finished less than
     ``readiness.security_scan_max_age_days`` days ago, and its decision is not NO-GO.
 
     The launch checklist asks for a final security scan: a scan weeks old does not cover the code
-    that is about to ship. An audit that runs the security suite itself (``invoke audit.all``) is
-    its own final scan; a readiness-only run looks for the newest previous security audit.
+    that is about to ship. The check judges a previous security audit (its age and decision) also
+    when this audit runs the security suite; with no previous one it is SKIP then (this run's own
+    security results count in its decision, but the check cannot see them), FAIL otherwise.
 
     Remediation: run ``invoke audit.security`` (or ``nox -s security``) on the release candidate
     and fix or waive its findings before launch.
     """
-    if "security" in ctx.suites:
-        return [passed("the security suite runs in this audit: its results are part of this report "
-                       "and of its decision")]
     runs = _security_runs(ctx.cfg.output)
+    if not runs and "security" in ctx.suites:
+        raise Skip(
+            "no previous security audit under "
+            f"{ctx.cfg.output}: this audit's own security results are judged by its decision, "
+            "not by this check (it cannot see them while they run)"
+        )
     if not runs:
         return [
             failed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed, passed
 from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
@@ -71,6 +71,7 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("1.1.3", "5.1.1", "5.1.2"),
+    evidence=Evidence.PARSED,
 )
 def logging_config(ctx: Context) -> list[Finding]:
     """The backend configures logging once: a structured (JSON) formatter, a level taken from

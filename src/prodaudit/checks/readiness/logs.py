@@ -57,6 +57,7 @@ def _no_logs_reason(ctx: Context) -> str:
     "The target writes structured (JSON) log lines",
     severity=Severity.MEDIUM,
     checklist=("5.1.1",),
+    evidence=Evidence.PARSED,
 )
 def structured_logs(ctx: Context) -> list[Finding]:
     """The log lines the target wrote during the audit (the reference target's captured output,
@@ -122,6 +123,7 @@ def structured_logs(ctx: Context) -> list[Finding]:
     severity=Severity.MEDIUM,
     checklist=("5.1.2",),
     references=("CWE-532",),
+    evidence=Evidence.PARSED,
 )
 def log_level(ctx: Context) -> list[Finding]:
     """In the audited profile the log level variables (``LOG_LEVEL``, ``LOGLEVEL``,
@@ -183,6 +185,7 @@ def log_level(ctx: Context) -> list[Finding]:
     checklist=("5.1.3",),
     references=("CWE-532", "OWASP A09:2021"),
     exclusive=True,
+    evidence=Evidence.PARSED,
 )
 def secrets_in_logs(ctx: Context) -> list[Finding]:
     """The target's log output captured during the audit contains none of the secret values the

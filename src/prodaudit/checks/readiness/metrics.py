@@ -39,6 +39,7 @@ _METRIC_CANDIDATES = ("/metrics", "/api/metrics", "/metrics/", "/prometheus")
     severity=Severity.MEDIUM,
     needs=("live",),
     checklist=("5.2.1",),
+    evidence=Evidence.OBSERVED,
 )
 async def metrics_content(ctx: Context) -> list[Finding]:
     """The backend's Prometheus metrics (``readiness.metrics_path`` or ``/metrics``) include a

@@ -68,6 +68,7 @@ def _judge_asset(url: str, ex: Exchange) -> Finding:
     severity=Severity.LOW,
     needs=("frontend",),
     checklist=("7.2.1",),
+    evidence=Evidence.OBSERVED,
 )
 async def asset_caching(ctx: Context) -> list[Finding]:
     """The frontend's entry page is revalidated (``no-cache`` or a short ``max-age``) while the
@@ -140,6 +141,7 @@ _CACHE_CODE = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("7.2.1",),
+    evidence=Evidence.PRESENT,
 )
 def cache_layer(ctx: Context) -> list[Finding]:
     """The backend caches something deliberately: memoisation (``lru_cache``, ``cachetools``),
@@ -197,6 +199,7 @@ def _judge_engine(mod: PyModule, n: ast.Call, src: str) -> Finding:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("3.2.3", "7.3.3"),
+    evidence=Evidence.PARSED,
 )
 def pool_settings(ctx: Context) -> list[Finding]:
     """Every SQLAlchemy engine for a server database (``create_engine``/``create_async_engine``
@@ -255,6 +258,7 @@ def pool_settings(ctx: Context) -> list[Finding]:
     severity=Severity.LOW,
     needs=("database",),
     checklist=("7.3.1", "7.3.2"),
+    evidence=Evidence.OBSERVED,
 )
 def slow_queries(ctx: Context) -> list[Finding]:
     """When the audited PostgreSQL has ``pg_stat_statements`` enabled, the top statements by mean

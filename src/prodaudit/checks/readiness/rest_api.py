@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, passed, warned
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, passed, warned
 
 # ---- RDY-005 REST conventions (OpenAPI) -------------------------------------------------------
 
@@ -108,6 +108,7 @@ def _path_findings(method: str, path: str, codes: set[str], loc: str) -> list[Fi
     severity=Severity.LOW,
     needs=("live",),
     checklist=("1.1.5",),
+    evidence=Evidence.OBSERVED,
 )
 async def rest_conventions(ctx: Context) -> list[Finding]:
     """The OpenAPI document follows REST conventions: ``POST`` on a collection answers 201,

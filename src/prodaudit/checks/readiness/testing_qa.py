@@ -234,6 +234,7 @@ def _static_prefix(path: str) -> str:
     severity=Severity.MEDIUM,
     needs=("repo",),
     checklist=("4.2.1",),
+    evidence=Evidence.PRESENT,
 )
 def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators) is referenced by at least one test
@@ -301,6 +302,7 @@ _EXTERNAL = re.compile(
     severity=Severity.LOW,
     needs=("repo",),
     checklist=("4.1.3", "4.1.4"),
+    evidence=Evidence.PRESENT,
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (4xx/5xx statuses, ``pytest.raises``,

@@ -7,7 +7,18 @@ import json
 import re
 from urllib.parse import urljoin
 
-from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed, skipped
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Exchange,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+    skipped,
+)
 from prodaudit.checks.security._common import (
     accepted,
     chat_body,
@@ -143,6 +154,7 @@ def _scan_exchanges(exchanges: list[Exchange], known: dict[str, str]) -> list[Fi
     exclusive=True,
     checklist=("8.2.1", "2.1.2", "P.3.2"),
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def credential_leaks(ctx: Context) -> list[Finding]:
     """Runs after the other checks and scans every response captured during the whole audit
@@ -213,6 +225,7 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.2.1",),
     references=("CWE-306", "OWASP API2:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def api_key_enforced(ctx: Context) -> list[Finding]:
     """For every ``apiKey`` security scheme in the OpenAPI document (header, query or cookie), the

@@ -10,6 +10,7 @@ from typing import Any
 from prodaudit.auth import AuthError, AuthSession, Credentials, login
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -80,6 +81,7 @@ async def _expired_token(ctx: Context) -> tuple[str | None, AuthSession | None]:
     needs=("live",),
     checklist=("1.3.1", "1.3.2", "8.1.1"),
     references=REFS_AUTHN,
+    evidence=Evidence.OBSERVED,
 )
 async def authn_required(ctx: Context) -> list[Finding]:
     """Every operation the OpenAPI document marks as secured answers 401/403 to a request without
@@ -222,6 +224,7 @@ def _judge_admin_refusal(method: str, path: str, anon: Exchange, as_user: Exchan
     needs=("live",),
     checklist=("1.3.2",),
     references=("CWE-285", "OWASP API5:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def admin_operations(ctx: Context) -> list[Finding]:
     """Operations named in ``auth.admin_paths`` (else OpenAPI paths under ``/admin``,
@@ -349,6 +352,7 @@ def _minimal_body(doc: OpenAPIDoc, op: Operation) -> dict[str, Any]:
     needs=("live",),
     checklist=("1.3.2",),
     references=("CWE-639", "OWASP API1:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def bola(ctx: Context) -> list[Finding]:
     """With two audit accounts A and B: for every collection/item pair in the OpenAPI document

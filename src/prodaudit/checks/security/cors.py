@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from prodaudit.checks.api import Context, Exchange, Finding, NotSent, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Exchange,
+    Finding,
+    NotSent,
+    Severity,
+    Skip,
+    check,
+    failed,
+    passed,
+)
 from prodaudit.checks.security._common import live_location
 
 REFS = ("CWE-942", "OWASP API8:2023")
@@ -120,6 +131,7 @@ async def cors_probes(ctx: Context) -> tuple[str, list[str], Probe | None, list[
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def origin_trust(ctx: Context) -> list[Finding]:
     """With the allowed origins from ``cors.allowed_origins`` (else the ``--frontend-url``), the API
@@ -190,6 +202,7 @@ async def origin_trust(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def preflight(ctx: Context) -> list[Finding]:
     """A preflight (``OPTIONS`` with ``Access-Control-Request-Method: PROPFIND`` and a made-up
@@ -256,6 +269,7 @@ async def preflight(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST,
     references=("CWE-524",),
+    evidence=Evidence.OBSERVED,
 )
 async def vary_origin(ctx: Context) -> list[Finding]:
     """Every response whose ``Access-Control-Allow-Origin`` echoes the request's Origin also says

@@ -8,6 +8,7 @@ from typing import Any
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     NotSent,
@@ -117,6 +118,7 @@ def wrong_types(op: Operation) -> dict[str, Any]:
     needs=("live",),
     checklist=("1.1.2", "1.3.3"),
     references=("CWE-209", "OWASP API8:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def error_leakage(ctx: Context) -> list[Finding]:
     """Malformed JSON, wrongly typed fields, an oversized body (2.2 MB) and an unknown route get a
@@ -239,6 +241,7 @@ def _judge_error_answer(label: str, ex: Exchange) -> Finding | None:
     needs=("live",),
     checklist=("1.3.1",),
     references=("OWASP API9:2023",),
+    evidence=Evidence.OBSERVED,
 )
 async def docs_exposure(ctx: Context) -> list[Finding]:
     """In the production profile, ``/docs``, ``/redoc`` and other Swagger UI pages do not answer
@@ -301,6 +304,7 @@ EVIL_HOST = "prodaudit-evil.example"
     needs=("live",),
     checklist=("1.3.3",),
     references=("CWE-644", "OWASP API8:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def host_header(ctx: Context) -> list[Finding]:
     """Requests with ``Host: prodaudit-evil.example`` (and ``X-Forwarded-Host``) to the root, the

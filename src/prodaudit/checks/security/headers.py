@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from prodaudit.checks.api import Context, Exchange, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import Context, Evidence, Exchange, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.security._common import canary, live_location
 
 HSTS_MIN = 15_552_000  # 180 days
@@ -182,6 +182,7 @@ async def graded_responses(ctx: Context) -> list[Exchange]:
     needs=("live",),
     checklist=("1.3.5", "8.2.4"),
     references=("OWASP API8:2023", "CWE-693"),
+    evidence=Evidence.OBSERVED,
 )
 async def security_headers(ctx: Context) -> list[Finding]:
     """An authenticated JSON response and the frontend's HTML page are graded 0–100 (A+ to F) on
@@ -238,6 +239,7 @@ async def security_headers(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("1.3.1",),
     references=("CWE-200", "OWASP API8:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def version_disclosure(ctx: Context) -> list[Finding]:
     """Responses of the API and the frontend do not name software versions in ``Server``,

@@ -9,6 +9,7 @@ from typing import Any
 from prodaudit.auth import AuthError, login
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -50,6 +51,7 @@ def _human(seconds: float) -> str:
     needs=("live",),
     checklist=("8.1.2", "8.1.1"),
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def token_lifetime(ctx: Context) -> list[Finding]:
     """The audit account's access token carries ``exp`` and ``iat``, its lifetime is at most
@@ -135,6 +137,7 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.2", "8.1.1"),
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     """When the signing secret is known (given through ``jwt.secret_env`` for a staging audit, or
@@ -187,6 +190,7 @@ async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=("8.1.3",),
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def refresh_as_access(ctx: Context) -> list[Finding]:
     """The refresh token issued at login is rejected by a protected endpoint.
@@ -237,6 +241,7 @@ async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
     checklist=("8.1.3", "8.1.1"),
     references=REFS,
     exclusive=True,
+    evidence=Evidence.OBSERVED,
 )
 async def logout_revokes(ctx: Context) -> list[Finding]:
     """When the API has a logout operation: a fresh token of the audit account works, logout

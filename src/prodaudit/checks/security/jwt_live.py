@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prodaudit.checks.api import Context, Exchange, Finding, NotSent, Severity, check, failed, passed
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Exchange,
+    Finding,
+    NotSent,
+    Severity,
+    check,
+    failed,
+    passed,
+)
 from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.checks.security._common import (
     HMAC_ALGS,
@@ -51,6 +61,7 @@ async def _try(
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def alg_none(ctx: Context) -> list[Finding]:
     """Tokens whose header says ``alg: none`` (and the case variants ``None``, ``NONE``, ``nOnE``)
@@ -85,6 +96,7 @@ async def alg_none(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def stripped_signature(ctx: Context) -> list[Finding]:
     """The real token with its signature removed, truncated or altered is rejected.
@@ -121,6 +133,7 @@ async def stripped_signature(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def tampered_payload(ctx: Context) -> list[Finding]:
     """The real token with a changed subject, role or expiry, but its original signature, is
@@ -153,6 +166,7 @@ async def tampered_payload(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def empty_key(ctx: Context) -> list[Finding]:
     """A token with the real claims, signed HS256/384/512 with an empty key, is rejected.
@@ -177,6 +191,7 @@ async def empty_key(ctx: Context) -> list[Finding]:
     needs=("live",),
     checklist=CHECKLIST + ("P.3.1",),
     references=("CWE-521", "CWE-798", "OWASP API2:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def weak_secret(ctx: Context) -> list[Finding]:
     """The audit account's HMAC token is verified offline against a built-in list of common
@@ -273,6 +288,7 @@ async def _public_keys(ctx: Context) -> tuple[list[dict[str, Any]], str]:
     needs=("live",),
     checklist=CHECKLIST,
     references=("CWE-347", "CVE-2022-21449", "OWASP API2:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def asymmetric_attacks(ctx: Context) -> list[Finding]:
     """For RS/ES/PS tokens: an HS256 token signed with the published public key (JWKS) as the
@@ -399,6 +415,7 @@ def _rs256(header: dict[str, Any], payload: dict[str, Any], key: Any) -> str:
     needs=("live",),
     checklist=CHECKLIST,
     references=("CWE-347", "CWE-22", "CWE-918", "OWASP API2:2023"),
+    evidence=Evidence.OBSERVED,
 )
 async def header_injection(ctx: Context) -> list[Finding]:
     """Tokens that tell the server which key to use are rejected: ``kid`` pointing by path

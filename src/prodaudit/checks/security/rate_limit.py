@@ -14,6 +14,7 @@ import time
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -48,6 +49,7 @@ CHECKLIST = ("1.3.7", "8.2.2", "P.3.5")
     exclusive=True,
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def login_rate_limit(ctx: Context) -> list[Finding]:
     """A burst of wrong-password logins (made-up user names, so no account lock-out is involved)
@@ -99,6 +101,7 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
     exclusive=True,
     checklist=CHECKLIST,
     references=REFS + ("CWE-290",),
+    evidence=Evidence.OBSERVED,
 )
 async def xff_bypass(ctx: Context) -> list[Finding]:
     """After the login limit was observed (SEC-040's burst), the same number of requests plus the
@@ -160,6 +163,7 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
     exclusive=True,
     checklist=CHECKLIST + ("8.1.4",),
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def account_lockout(ctx: Context) -> list[Finding]:
     """Wrong passwords for one user name (the second audit account when configured, else a
@@ -211,6 +215,7 @@ async def account_lockout(ctx: Context) -> list[Finding]:
     exclusive=True,
     checklist=CHECKLIST,
     references=REFS + ("OWASP LLM10:2025",),
+    evidence=Evidence.OBSERVED,
 )
 async def llm_rate_limit(ctx: Context) -> list[Finding]:
     """A burst of small chat requests from the audit account meets a 429 within
@@ -271,6 +276,7 @@ def _wait_hint(ex: Exchange) -> float | None:
     exclusive=True,
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def limit_resets(ctx: Context) -> list[Finding]:
     """After the login 429 (SEC-040), waiting ``Retry-After`` (or ``rate_limit.window_seconds``)

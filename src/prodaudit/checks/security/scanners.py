@@ -10,7 +10,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Severity, Skip, check, errored, failed, passed, warned
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+    warned,
+)
 
 EXCLUDE_DIRS = (
     ".venv",
@@ -66,6 +77,7 @@ def _bandit_finding(r: dict[str, Any]) -> Finding | None:
     timeout=SCAN_TIMEOUT,
     checklist=("10.1.2", "1.3.4"),
     references=("CWE-20",),
+    evidence=Evidence.PARSED,
 )
 def bandit_scan(ctx: Context) -> list[Finding]:
     """Runs ``python -m bandit -r -f json`` over the target's Python code (tests, virtualenvs and
@@ -203,6 +215,7 @@ def _pip_audit_file(cmd0: list[str], repo: Path, rel: str) -> tuple[list[Finding
     timeout=SCAN_TIMEOUT,
     checklist=("2.2.2", "10.1.2"),
     references=("CWE-1395", "OWASP A06:2021"),
+    evidence=Evidence.PARSED,
 )
 def pip_audit_scan(ctx: Context) -> list[Finding]:
     """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every ``requirements*.txt``

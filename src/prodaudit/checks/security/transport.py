@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from prodaudit.checks.api import (
     Context,
+    Evidence,
     Exchange,
     Finding,
     Severity,
@@ -48,6 +49,7 @@ def _local(host: str) -> bool:
     needs=("live",),
     checklist=CHECKLIST,
     references=REFS,
+    evidence=Evidence.OBSERVED,
 )
 async def https_redirect(ctx: Context) -> list[Finding]:
     """For an ``https://`` target, the plain-HTTP address (``transport.http_url``, else
@@ -184,6 +186,7 @@ def tls_facts(host: str, port: int, timeout: float) -> TlsFacts:
     needs=("live",),
     checklist=CHECKLIST,
     references=("CWE-326", "CWE-298"),
+    evidence=Evidence.OBSERVED,
 )
 async def tls(ctx: Context) -> list[Finding]:
     """For an ``https://`` target: the negotiated protocol is TLS 1.2 or newer, TLS 1.0 and 1.1
@@ -297,6 +300,7 @@ def cookie_problems(c: SetCookie) -> list[str]:
     needs=("live",),
     checklist=("8.2.4", "1.3.6"),
     references=("CWE-614", "CWE-1004", "CWE-1275"),
+    evidence=Evidence.OBSERVED,
 )
 async def cookies(ctx: Context) -> list[Finding]:
     """Every ``Set-Cookie`` captured so far (including the audit account's login response) whose
