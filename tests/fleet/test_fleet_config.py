@@ -178,3 +178,17 @@ def test_every_service_key_is_classified_product_or_policy() -> None:
         assert SERVICE_KEY_KINDS[key] == "policy", key
     for key in ("name", "repo", "base_url", "env_file", "compose_files", "compose_service"):
         assert SERVICE_KEY_KINDS[key] == "product", key
+
+
+def test_a_fleet_file_inside_the_audited_repository_cannot_define_the_fleet(tmp_path: Path) -> None:
+    """Issue 18: [[services]] (suites, skips, waivers) are the release manager's; a file inside
+    --repo is the audited repository's, so they are ignored and the plan says why."""
+    write(tmp_path / "prodaudit.toml", "[[services]]\nname = 'api'\nrepo = '.'\nskip = ['SEC-001']\n")
+    cfg = load_config({"repo": str(tmp_path)}, config_file=tmp_path / "prodaudit.toml")
+    assert cfg.services == [] and [i["key"] for i in cfg.repository_ignored] == ["services"]
+    inside = prodaudit("plan", "--repo", ".", "--config", "prodaudit.toml", cwd=tmp_path)
+    assert inside.returncode == 3
+    assert "[[services]] are ignored: the file is inside the audited repository" in inside.stderr
+    outside = prodaudit("plan", "--config", "prodaudit.toml", cwd=tmp_path)  # the release manager's
+    assert outside.returncode == 0, outside.stderr
+    assert '"api"' in outside.stdout

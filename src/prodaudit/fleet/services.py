@@ -92,6 +92,12 @@ def planned(fleet: AuditConfig, cli: Mapping[str, Any] | None = None) -> dict[st
     merge needs to name the checks of a missing job). A service left with nothing to audit is a
     ConfigError."""
     if not fleet.services:
+        if any(i["key"] == "services" for i in fleet.repository_ignored):
+            raise ConfigError(
+                f"{fleet.config_file}: its [[services]] are ignored: the file is inside the audited "
+                "repository (--repo), which cannot define its own fleet; give it with --config and "
+                "without --repo (docs/fleet.md)"
+            )
         raise ConfigError(
             f"{fleet.config_file or 'configuration'}: no [[services]]: not a fleet "
             "(`prodaudit run` audits one product without a plan)"
