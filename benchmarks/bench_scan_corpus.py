@@ -34,14 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from procs import PRODAUDIT, TIMEOUT, goal, timed  # benchmarks/ is on sys.path
 
 from prodaudit.checks.config._scan_rules import finder_patterns
 
 ROUNDS = int(os.environ.get("PRODAUDIT_BENCH_ROUNDS", "3"))
-TIMEOUT = 900
 HERE = Path(__file__).resolve().parent
-_SCRIPT = Path(sys.executable).with_name("prodaudit")  # the console script a user runs
-PRODAUDIT = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "prodaudit.cli"]
 
 
 @dataclass
@@ -99,33 +97,6 @@ def _load(root: Path, manifest: Path) -> Corpus:
     paths = [p for p in root.rglob("*") if p.is_file()]
     return Corpus(root, json.loads(manifest.read_text()), len(paths),
                   sum(p.stat().st_size for p in paths))
-
-
-# A small launcher forks and execs the command and reports the child's own resource usage:
-# Linux keeps a process's peak RSS across fork+exec, so a child forked straight from this
-# (large) pytest process would report pytest's peak, not its own.
-_LAUNCH = """
-import json, os, sys, time
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
-wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": ru.ru_maxrss,
-                  "rc": os.waitstatus_to_exitcode(status)}), file=sys.stderr)
-"""
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-          ) -> tuple[float, float, float, bytes]:
-    """(wall s, cpu s, peak RSS MiB, stdout) of one whole process, measured by the launcher
-    from its fork to its exit."""
-    proc = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], capture_output=True, env=env,
-                          cwd=cwd, timeout=TIMEOUT, check=False)
-    usage = json.loads(proc.stderr.decode().strip().splitlines()[-1])
-    assert usage["rc"] in (0, 1, 2), (cmd[:4], usage)
-    return usage["wall"], usage["cpu"], usage["rss_kib"] / 1024, proc.stdout
 
 
 def _prodaudit(corpus: Corpus, out: Path, *extra: str, cache_dir: Path | None = None
@@ -275,6 +246,17 @@ def bench_zz_ratios(benchmark: Any, corpus: Corpus) -> None:
     if "cold" in med and "detect-secrets (extrapolated)" in med:
         ratios["detect-secrets / cold"] = med["detect-secrets (extrapolated)"] / med["cold"]
     benchmark.extra_info.update({k: round(v, 3) for k, v in ratios.items()})
+    for key, row, target in (("cold / ripgrep -U", "CFG-040 on the seeded corpus / ripgrep -U",
+                              "<= 5x"),
+                             ("detect-secrets / cold", "detect-secrets / CFG-040", ">= 200x"),
+                             ("warm / cold", "warm rerun / cold run", "<= 0.25")):
+        if key in ratios:
+            goal(row, f"{ratios[key]:.2f}", target)
+    if "cold" in RESULTS:
+        cold = RESULTS["cold"]
+        tp = len(cold.found & corpus.seeded)
+        goal("recall on the seeded secrets (precision)",
+             f"{tp}/{len(corpus.seeded)} ({tp / max(cold.reported, 1):.0%})", "50/50, no noise")
     lines = [f"{k:<32} median {v.median:8.3f} s  cpu {statistics.median(v.cpu):8.3f} s  "
              f"rss {v.rss_mb:6.1f} MiB  recall {len(v.found & corpus.seeded)}/{len(corpus.seeded)}"
              f"  reported {v.reported}" for k, v in RESULTS.items()]

@@ -84,9 +84,15 @@ def record(benchmark: Any) -> Callable[..., None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from procs import GOALS
+
+    tr = terminalreporter
+    if GOALS:
+        tr.section("issue 13: the table (whole processes, medians)")
+        for row, (measured, target) in GOALS.items():
+            tr.write_line(f"{row:<62} {measured:<40} goal {target}")
     if not _RATES:
         return
-    tr = terminalreporter
     tr.section("prodaudit benchmark rates (rates from the median; 2 shared cores: see min)")
     tr.write_line(f"machine: {os.cpu_count()} CPUs, {platform.python_implementation()} "
                   f"{platform.python_version()}, {platform.platform()}")

@@ -33,6 +33,37 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 
 
 @pytest.fixture
+def pypi_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """pip-audit's vulnerability service, as the audit's shared probe sees it, answered on
+    127.0.0.1 like PyPI's JSON API (the real one is not reachable from the tests)."""
+    import http.server
+    import threading
+
+    import prodaudit.context as context_mod
+
+    class Release(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = b'{"info": {"name": "pip"}, "urls": [], "vulnerabilities": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Release)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/pypi/pip/24.0/json"
+    judge = context_mod.NETWORK_SERVICES["pypi"][1]
+    monkeypatch.setitem(context_mod.NETWORK_SERVICES, "pypi", (url, judge))
+    yield url
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
 def start_target() -> Iterator[StartTarget]:
     """Factory: ``start_target(flaws="cors-reflect-origin", REDIS_URL=...)`` starts a reference
     target (API, frontend, fake LLM provider) and stops it after the test."""

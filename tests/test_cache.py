@@ -136,7 +136,9 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
         assert p.returncode == 0 and out.strip() == "ok", err[-2000:]
     db = sqlite3.connect(where / "cache.sqlite3")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 301
+    # one entry per file content (+ whole-tree entries once the files are past the racy window)
+    assert db.execute("SELECT COUNT(*) FROM entries WHERE key NOT LIKE '%:tree:%'"
+                      ).fetchone()[0] == 301
 
 
 def test_size_bound_evicts_the_least_recently_used(tmp_path: Path) -> None:
@@ -184,6 +186,7 @@ def test_no_cache_option_and_the_report_says_what_came_from_the_cache(
     warm = run_cfg(repo, tmp_path, only=["CFG-040"])
     fact = warm.facts["secret_scan"]
     assert fact["from_cache"] == fact["scanned"] == len(files), fact
-    assert fact["cache"]["namespaces"]["secret-scan"]["hits"] >= len(files)
+    # one hit per file, or one for the whole unchanged tree (files past the racy window)
+    assert fact["cache"]["namespaces"]["secret-scan"]["hits"] >= 1
     summary = res(warm, "CFG-040").findings[-1].message
     assert f"{len(files)} files scanned, {len(files)} from the cache" in summary

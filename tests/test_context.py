@@ -117,3 +117,57 @@ def test_memo_concurrent_callers_build_once(tmp_path: Path) -> None:
         t.join(10)
     assert results == [42] * 4
     assert calls == [1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_reachability_probe_waits_for_a_target_starting_in_the_background(tmp_path: Path) -> None:
+    """The target's server starts only when ``target_ready`` runs (as a background start ends):
+    a check that asks ``need_live`` early (one that declares only "repo", e.g. RDY-055) must not
+    record the target as unreachable for the whole run."""
+    import asyncio
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = _free_port()
+    servers: list[ThreadingHTTPServer] = []
+
+    def ready() -> BaseException | None:
+        time.sleep(0.3)  # still starting when the first check asks
+        srv = ThreadingHTTPServer(("127.0.0.1", port), Ok)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return None
+
+    cfg = load_config({"repo": tmp_path, "output": tmp_path / "out", "start_target": False,
+                       "base_url": f"http://127.0.0.1:{port}"})
+    ctx = Context(cfg, target_ready=ready)
+    try:
+        assert asyncio.run(ctx.need_live()) is None
+        assert ctx.live_probe["live"].status == 200
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
+
+
+def test_reachability_probe_reports_a_target_that_did_not_start(tmp_path: Path) -> None:
+    import asyncio
+
+    cfg = load_config({"repo": tmp_path, "output": tmp_path / "out", "start_target": False,
+                       "base_url": f"http://127.0.0.1:{_free_port()}"})
+    ctx = Context(cfg, target_ready=lambda: RuntimeError("uvicorn exited with 1"))
+    reason = asyncio.run(ctx.need_live())
+    assert reason == "the reference target did not start: uvicorn exited with 1", reason
+    assert "live" not in ctx.live_probe  # nothing was sent to a target known to be down

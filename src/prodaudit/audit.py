@@ -11,18 +11,22 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodaudit import __version__, interrupt
 from prodaudit.config import AuditConfig
 from prodaudit.context import Context
 from prodaudit.gate import decide
-from prodaudit.model import SUITES, AuditRun, CheckResult
-from prodaudit.progress import make_progress
+from prodaudit.model import SUITES, AuditRun, CheckResult, CheckSpec
 from prodaudit.redact import Redactor
-from prodaudit.registry import load_checks
+from prodaudit.registry import catalog, load_checks, select
 from prodaudit.runner import run_checks
-from prodaudit.target import ReferenceTarget
+
+if TYPE_CHECKING:
+    from prodaudit.target import ReferenceTarget
+
+#: needs that only a running product satisfies: without them the bundled target is not started
+LIVE_NEEDS = frozenset({"live", "target", "frontend"})
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,20 @@ def _now() -> str:
 
 
 @contextmanager
-def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, ReferenceTarget | None]]:
+def _target(cfg: AuditConfig, quiet: bool, live: bool = True
+            ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None]]:
+    """The bundled reference target for the run. ``live=False`` (no selected check needs the
+    running product): its profile (env file, environment) is prepared, no process started.
+    Otherwise its processes start in the background while the repository checks run; the checks
+    that need it wait for it (``Context.target_ready``)."""
     if not cfg.should_start_target:
         yield cfg, None
         return
     from prodaudit.progress import say
+    from prodaudit.target import ReferenceTarget
 
-    say("starting the reference target (examples/ultra-mvp) on 127.0.0.1 ...", quiet)
+    if live:
+        say("starting the reference target (examples/ultra-mvp) on 127.0.0.1 ...", quiet)
     # its end-to-end journeys (RDY-032) register and log in once per test, in two browser
     # engines, from the audit's one IP: room for them (40 a minute), while SEC-040 still meets
     # the login limit within its 60-request budget
@@ -55,11 +66,14 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
                                            "PRODAUDIT_AUDIT2_USERNAME", "PRODAUDIT_AUDIT2_PASSWORD",
                                            "PRODAUDIT_ADMIN_USERNAME", "PRODAUDIT_ADMIN_PASSWORD")}
     try:
-        target.start()
+        if live:
+            target.start_in_background()
+        else:
+            target.prepare()
         os.environ.update(target.audit_env)
         # the audit owns this throwaway target (temporary SQLite database): writes are safe
         update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url,
-                                  "allow_mutations": True}
+                                  "allow_mutations": True} if live else {}
         if cfg.env_file is None:
             update["env_file"] = target.env_file
         if cfg.licenses.target_venv is None:
@@ -70,7 +84,9 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
             update["licenses"] = cfg.licenses.model_copy(
                 update={"target_venv": site, "scope": "pinned"}
             )
-        say(f"reference target up: api {target.base_url}, frontend {target.frontend_url}", quiet)
+        if live:
+            say(f"reference target: api {target.base_url}, frontend {target.frontend_url}",
+                quiet)
         yield cfg.model_copy(update=update), target
     finally:
         target.stop()
@@ -79,7 +95,8 @@ def _target(cfg: AuditConfig, quiet: bool) -> Iterator[tuple[AuditConfig, Refere
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        say("reference target stopped", quiet)
+        if live:
+            say("reference target stopped", quiet)
 
 
 def run_audit(
@@ -92,37 +109,55 @@ def run_audit(
     extras: Mapping[str, Any] | None = None,
 ) -> AuditOutcome:
     """``extras``: entries added to ``audit.json`` → ``extras`` (a fleet job's record)."""
-    registry = load_checks()
     suites = list(suites) if suites is not None else list(SUITES)
-    specs = registry.select(suites, cfg.only, cfg.skip)  # UsageError before anything runs
+    specs = select_checks(suites, cfg.only, cfg.skip)  # UsageError before anything runs
     started = _now()
     run_id = new_run_id()
     interrupt.set_run(run_id)
     redactor = Redactor()
     try:
-        with _target(cfg, quiet) as (eff_cfg, target):
+        live = any(s.needs & LIVE_NEEDS for s in specs)
+        with _target(cfg, quiet, live) as (eff_cfg, target):
             ctx = Context(
                 eff_cfg,
                 redactor=redactor,
                 target_env=target.env if target else None,
-                target_logs=target.logs if target else None,
+                target_logs=(lambda: target.logs) if target else None,
+                target_ready=target.wait_ready if target else None,
                 run_id=run_id,
                 suites=tuple(suites),
             )
+            from prodaudit.progress import make_progress
+
             with make_progress(len(specs), quiet) as hook:
                 results = interrupt.run_async(run_checks(specs, ctx, hook))
+            failed_start = target.wait_ready() if target is not None else None
+            if failed_start is not None:  # the audit could not run: exit 3, as before the checks
+                raise failed_start
             results += list(extra_results)
         run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
                         requests=ctx.http.ledger.to_dict(), extras=extras)
         report_dir = None
         if write:
             from prodaudit.report import write_reports
+            from prodaudit.report.source_map import with_source_map
 
-            report_dir = write_reports(run, eff_cfg.output, eff_cfg.formats)
+            # the source map reuses the run's file index instead of walking the repository again
+            report_dir = write_reports(with_source_map(run, ctx.peek("files")), eff_cfg.output,
+                                       eff_cfg.formats)
     except KeyboardInterrupt:
         _discard_partial_reports(cfg.output / run_id)
         raise
     return AuditOutcome(run=run, report_dir=report_dir)
+
+
+def select_checks(suites: Iterable[str], only: Iterable[str] = (), skip: Iterable[str] = ()
+                  ) -> list[CheckSpec]:
+    """The selected checks, selected from the index of declarations so that only the modules
+    of the selected checks are imported (``registry.load_checks(ids)``)."""
+    chosen = [c.id for c in select(catalog(), suites, only, skip)]
+    registry = load_checks(chosen)
+    return [registry.get(i) for i in chosen]
 
 
 def _discard_partial_reports(run_dir: Path) -> None:

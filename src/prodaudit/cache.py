@@ -56,6 +56,38 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "prodaudit"
 
 
+def template_cache(environment: str) -> Any:
+    """A Jinja bytecode cache for one template environment (``markdown``, ``html``) under
+    ``cache_dir()/templates/<environment>`` (resolved at each use): compiled templates are reused
+    across runs as ``.pyc`` files are (keyed by each template's source, so never stale; written
+    atomically by Jinja). A directory that cannot be used means templates compiled per run."""
+    from jinja2 import BytecodeCache, FileSystemBytecodeCache
+    from jinja2.bccache import Bucket
+
+    class _Templates(BytecodeCache):
+        def _where(self) -> FileSystemBytecodeCache | None:
+            where = cache_dir() / "templates" / environment
+            try:
+                where.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError:
+                return None
+            return FileSystemBytecodeCache(str(where))
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            fs = self._where()
+            if fs is not None:
+                with contextlib.suppress(OSError, ValueError, EOFError):
+                    fs.load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            fs = self._where()
+            if fs is not None:
+                with contextlib.suppress(OSError):
+                    fs.dump_bytecode(bucket)
+
+    return _Templates()
+
+
 def stat_key(st: os.stat_result) -> StatKey:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from prodaudit.model import CheckSpec
+
+if TYPE_CHECKING:
+    from prodaudit.check_index import CheckInfo
 
 
 @dataclass(frozen=True)
@@ -24,11 +30,17 @@ class Item:
 
 
 def load_items() -> list[Item]:
+    return list(_items())
+
+
+@functools.lru_cache(maxsize=1)
+def _items() -> tuple[Item, ...]:  # parsed once per process (a run renders several reports)
     raw = resources.files("prodaudit").joinpath("data/checklist.toml").read_text(encoding="utf-8")
-    return [Item(**entry) for entry in tomllib.loads(raw)["item"]]
+    return tuple(Item(**entry) for entry in tomllib.loads(raw)["item"])
 
 
-def coverage(items: list[Item], specs: list[CheckSpec]) -> dict[str, list[str]]:
+def coverage(items: list[Item], specs: Sequence[CheckSpec] | Sequence[CheckInfo]
+             ) -> dict[str, list[str]]:
     """Item id -> ids of the checks that declare it."""
     out: dict[str, list[str]] = {i.id: [] for i in items}
     for spec in specs:

@@ -7,15 +7,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from prodaudit import __version__, interrupt
-from prodaudit.config import AuditConfig, load_config
 from prodaudit.errors import InputError, ProdauditError, UsageError
 from prodaudit.model import SUITES, AuditRun, Status
+
+if TYPE_CHECKING:  # rich and pydantic are imported by the commands that use them (fast start)
+    from rich.console import Console
+
+    from prodaudit.config import AuditConfig
 
 STATUS_STYLE = {
     Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red",
@@ -81,6 +82,8 @@ def cli_values(ns: argparse.Namespace) -> dict[str, Any]:
 
 
 def config_from_args(ns: argparse.Namespace) -> AuditConfig:
+    from prodaudit.config import load_config
+
     cfg = load_config(cli_values(ns), config_file=getattr(ns, "config_file", None))
     return with_nested_options(cfg, ns)
 
@@ -109,22 +112,29 @@ def print_results(run: AuditRun, console: Console) -> None:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
-    from prodaudit.registry import load_checks
-    from prodaudit.report.console import output_console
+    """Every check as aligned columns, from the generated index when it is current: no check
+    module, no rich, no pydantic imported (``prodaudit list`` is a fast command)."""
+    from prodaudit.registry import catalog, select
 
-    console = output_console()
-    table = Table(show_lines=False)
-    for col in ("Id", "Suite", "Severity", "Title", "Needs"):
-        table.add_column(col)
-    specs = load_checks().select(parse_suites(ns.suite))
-    for s in specs:
-        table.add_row(s.id, s.suite, s.severity.label, s.title, ",".join(sorted(s.needs)))
-    console.print(table)
-    console.print(f"{len(specs)} checks")
+    specs = select(catalog(), parse_suites(ns.suite))
+    rows = [("ID", "SUITE", "SEVERITY", "TITLE", "NEEDS")]
+    rows += [(s.id, s.suite, s.severity.label, s.title, ",".join(sorted(s.needs))) for s in specs]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+           for r in rows]
+    try:
+        print("\n".join(line.rstrip() for line in out))
+        print(f"{len(specs)} checks", flush=True)
+    except BrokenPipeError:  # `prodaudit list | head`: the reader has seen enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from prodaudit.audit import run_audit
 
     if getattr(ns, "verbose", False):
@@ -154,6 +164,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def cmd_report(ns: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from prodaudit.report import rerender
 
     src: Path = ns.audit_json or Path(ns.output or "reports") / "latest" / "audit.json"

@@ -12,14 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
-from prodaudit.auth import AuthError, AuthSession, credentials_from_env, login
 from prodaudit.config import AuditConfig
 from prodaudit.files import FileIndex
 from prodaudit.http import SETUP, Budget, Exchange, Http, NotSent, ProbePolicy, join_url, probe_scope
 from prodaudit.interrupt import RUN_LABEL, run_cleanups
-from prodaudit.openapi import CANDIDATE_PATHS, OpenAPIDoc, OpenAPIError, discover
 from prodaudit.outcome import Skip
 from prodaudit.redact import Redactor
 from prodaudit.timing import add_wait
@@ -27,7 +23,10 @@ from prodaudit.timing import add_wait
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
 
+    from prodaudit.auth import AuthSession
+    from prodaudit.cache import Cache
     from prodaudit.model import CheckSpec
+    from prodaudit.openapi import OpenAPIDoc, OpenAPIError
     from prodaudit.product.compose import ComposeModel
     from prodaudit.product.dockerfiles import Dockerfile
     from prodaudit.product.envfiles import EnvFile
@@ -42,6 +41,50 @@ CLEANUP_SECONDS = 300.0  # every registered cleanup of a run together (less afte
 DOC_PAGES = ("/docs", "/redoc", "/swagger", "/api/docs")  # where discovery looks for a link
 
 
+def _pypi_release(status: int, body: bytes) -> str | None:
+    """pip-audit's default service asks PyPI's JSON API for each release's vulnerabilities."""
+    if status != 200:
+        return f"PyPI's JSON API answered HTTP {status} for a known release"
+    return None if b'"vulnerabilities"' in body else "PyPI's JSON API answered without vulnerability data"
+
+
+NETWORK_PROBE_SECONDS = 5.0
+#: name -> (URL probed, judge of the answer): what a tool needs from the network, asked once
+NETWORK_SERVICES: dict[str, tuple[str, Callable[[int, bytes], str | None] | None]] = {
+    "pypi": ("https://pypi.org/pypi/pip/24.0/json", _pypi_release),
+}
+
+
+def probe_url(url: str, judge: Callable[[int, bytes], str | None] | None = None,
+              seconds: float = NETWORK_PROBE_SECONDS) -> str | None:
+    """One GET of ``url`` (64 KB read at most) in a daemon thread, bounded by ``seconds`` including
+    name resolution: None when it answered (and ``judge`` accepts the answer), else the reason."""
+    import urllib.error
+    import urllib.request
+
+    out: list[str | None] = []
+
+    def get() -> None:
+        req = urllib.request.Request(url, headers={"User-Agent": "prodaudit"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=seconds) as resp:  # noqa: S310 - https
+                status, body = resp.status, resp.read(65536)
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, b""
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            out.append(f"{url} unreachable: {reason}")
+            return
+        out.append(judge(status, body) if judge else None)
+
+    worker = threading.Thread(target=get, name="network-probe", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive() or not out:
+        return f"{url} did not answer within {seconds:.0f} s"
+    return out[0]
+
+
 class Context:
     """The audit's shared state. Static facts are computed on first use (thread-safe);
     live facts (OpenAPI, login) once per run on the event loop."""
@@ -52,7 +95,8 @@ class Context:
         *,
         redactor: Redactor | None = None,
         target_env: dict[str, str] | None = None,
-        target_logs: list[Path] | None = None,
+        target_logs: list[Path] | Callable[[], list[Path]] | None = None,
+        target_ready: Callable[[], BaseException | None] | None = None,
         run_id: str = "",
         suites: tuple[str, ...] = (),
     ) -> None:
@@ -61,7 +105,8 @@ class Context:
         self.suites = suites  # the suites this run audits
         self.redact = redactor or Redactor()
         self.target_env = dict(target_env or {})  # env of a target the audit started itself
-        self.target_logs = list(target_logs or [])
+        self._target_logs = target_logs or []
+        self._target_ready = target_ready  # blocks until a target started in the background is up
         self.facts: dict[str, Any] = {}
         self.http = Http(
             timeout=cfg.request_timeout,
@@ -76,6 +121,7 @@ class Context:
         for endpoint in cfg.llm.endpoints:  # "POST /chat" or "/chat": billable whatever calls it
             self.register_llm(endpoint.split()[-1])
         self.live_probe: dict[str, Exchange] = {}  # the reachability probes' exchanges
+        self.network: dict[str, str | None] = {}  # network service -> why it cannot be used
         # why OpenAPI discovery failed, and the answers it got (FUN-010 judges them)
         self.openapi_failure: tuple[OpenAPIError, list[Exchange]] | None = None
         self._lock = threading.RLock()
@@ -115,6 +161,13 @@ class Context:
             raise value
         return value  # type: ignore[no-any-return,unused-ignore]
 
+    def peek(self, key: str) -> Any:
+        """The fact ``key`` when some check already built it (None otherwise): lets the end of a
+        run reuse a fact (the file index) without building it."""
+        with self._lock:
+            entry = self._memo.get(key)
+        return entry[1] if entry is not None and entry[0] else None
+
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
         t0 = time.monotonic()
@@ -145,10 +198,78 @@ class Context:
         if cleanups:
             run_cleanups(cleanups, CLEANUP_SECONDS)
 
+    @property
+    def target_logs(self) -> list[Path]:
+        """Log files of the target the audit started itself (none otherwise); read from a
+        check's thread while the target still starts in the background, waits until it is up."""
+        if self._target_ready is not None:
+            try:
+                asyncio.get_running_loop()  # on the event loop: never block it
+            except RuntimeError:
+                t0 = time.monotonic()
+                self._target_ready()
+                add_wait(time.monotonic() - t0)
+        logs = self._target_logs
+        return list(logs() if callable(logs) else logs)
+
+    async def target_started(self) -> str | None:
+        """Wait until the target the audit starts in the background is up (at once when there
+        is none): None, or why it is not."""
+        ready = self._target_ready
+        if ready is None:
+            return None
+
+        async def wait() -> str | None:  # one waiter; the others queue on amemo's lock in order
+            error = await asyncio.to_thread(ready)
+            return None if error is None else f"the reference target did not start: {error}"
+
+        result: str | None = await self.amemo("target:started", wait)
+        return result
+
     def export(self, key: str, value: Any) -> None:
         """Publish a fact into audit.json (``facts``), e.g. the env variable graph."""
         with self._lock:
             self.facts[key] = value
+
+    def cache(self) -> Cache | None:
+        """The content-hash cache of static results (``prodaudit.cache``), opened once per run and
+        flushed when the run closes; None with ``--no-cache`` or when unusable."""
+
+        def build() -> Cache | None:
+            from prodaudit.cache import Cache
+
+            cache = Cache.open(enabled=self.cfg.cache)
+            if cache is not None:
+                self.on_close(cache.close)
+            return cache
+
+        result: Cache | None = self.memo("cache", build)
+        return result
+
+    def network_service(self, name: str, url: str | None = None, *,
+                        expect: Callable[[int, bytes], str | None] | None = None) -> str | None:
+        """None when the network service ``name`` (``NETWORK_SERVICES``, or ``url``) answers,
+        else why it cannot be used. Probed once per run whichever check asks first (pip-audit's
+        vulnerability service for CFG-063 and SEC-091, an image registry for the build checks),
+        so every check agrees on it; bounded by ``NETWORK_PROBE_SECONDS`` and never sent to the
+        audited target. ``expect(status, body)`` may refuse an answer (the reason)."""
+        target = url or NETWORK_SERVICES[name][0]
+        judge = expect or NETWORK_SERVICES.get(name, ("", None))[1]
+
+        def build() -> str | None:
+            reason = probe_url(target, judge)
+            with self._lock:
+                self.network[name] = reason
+            self.export("network_services", {k: v or "reachable" for k, v in self.network.items()})
+            return reason
+
+        result: str | None = self.memo("network:" + name, build)
+        return result
+
+    def export_item(self, key: str, item: Any) -> None:
+        """Append ``item`` to the list fact ``key`` in audit.json (thread-safe)."""
+        with self._lock:
+            self.facts.setdefault(key, []).append(item)
 
     @property
     def evidence_dir(self) -> Path:
@@ -175,6 +296,8 @@ class Context:
         path = self.cfg.env_file
         if path is None or not path.is_file():
             return {}
+        from dotenv import dotenv_values
+
         try:
             return {k: v or "" for k, v in dotenv_values(path).items()}
         except (OSError, UnicodeDecodeError):
@@ -281,6 +404,11 @@ class Context:
         async def probe() -> str | None:
             if not url:
                 return missing
+            # a target the audit starts in the background answers once it is up: any check
+            # (also one that declares only "repo") probes it after that, never before
+            started = await self.target_started()
+            if started:
+                return started
             with probe_scope(SETUP, self.setup_budget):
                 try:
                     ex = await self.http.get(url + "/", timeout=min(5.0, self.cfg.request_timeout))
@@ -295,6 +423,7 @@ class Context:
 
     async def openapi(self) -> OpenAPIDoc:
         """The target's OpenAPI document, or Skip with the reason."""
+        from prodaudit.openapi import CANDIDATE_PATHS, OpenAPIError, discover
 
         async def build() -> OpenAPIDoc:
             before = len(self.http.exchanges)
@@ -316,6 +445,8 @@ class Context:
 
     async def auth(self, *, second: bool = False, fresh: bool = False) -> AuthSession:
         """A logged-in session for the (first or second) audit account, or Skip with the reason."""
+        from prodaudit.auth import AuthError, credentials_from_env, login
+
         key = "second" if second else "first"
         lock = self._alocks.setdefault("auth:" + key, asyncio.Lock())
         async with lock:

@@ -173,47 +173,64 @@ def _git_files(root: Path) -> list[str] | None:
 def _walk(
     root: Path, idx: FileIndex, max_files: int, only_under: tuple[str, ...] = ()
 ) -> Iterator[str]:
+    """Relative POSIX paths of the regular files under ``root`` (links to files inside it
+    included), top-down, skipping ``SKIP_DIRS``; never descends into a linked directory. One
+    ``scandir`` per directory: the entry types come from the directory listing, so an ordinary
+    file costs no system call of its own."""
     count = 0
     seen: set[tuple[int, int]] = set()
-    def onerror(e: OSError) -> None:
-        where = os.path.relpath(e.filename, root) if e.filename else "?"
-        idx.problems.append((where, f"unreadable directory: {e.strerror}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=onerror):
+    base = os.fspath(root)
+    stack: list[tuple[str, str, bool]] = [(base, "", not only_under)]  # (dir, rel prefix, wanted)
+    while stack:
+        dirpath, prefix, wanted = stack.pop()
         try:
             st = os.stat(dirpath)
             if (st.st_dev, st.st_ino) in seen:
-                dirnames[:] = []
                 continue
             seen.add((st.st_dev, st.st_ino))
-        except OSError:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            where = (prefix.rstrip("/") or ".") if e.filename else "?"
+            idx.problems.append((where, f"unreadable directory: {e.strerror}"))
             continue
-        rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")]
-        for d in dirnames:  # never descended (followlinks=False); one that leaves is recorded
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                real = os.path.realpath(full)
-                if not idx.inside(real):
-                    idx._outside(os.path.relpath(full, root), real)
-        if only_under:
-            parts = Path(rel_dir).parts
-            if not any(p in only_under for p in parts):  # the root itself is not a build dir
+        subdirs = []
+        for entry in entries:
+            name, rel = entry.name, prefix + entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir()  # follows a link: a linked directory is not descended
+            except OSError:
                 continue
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            if os.path.islink(full):
-                if not os.path.exists(full):
-                    idx.problems.append((os.path.relpath(full, root), "broken symlink"))
+            if is_dir:
+                if name in SKIP_DIRS or name.endswith(".egg-info"):
                     continue
-                real = os.path.realpath(full)
+                if is_link:
+                    real = os.path.realpath(entry.path)
+                    if not idx.inside(real):
+                        idx._outside(rel, real)
+                    continue
+                subdirs.append((entry.path, rel + "/", wanted or name in only_under))
+                continue
+            if not wanted:
+                continue
+            if is_link:
+                if not os.path.exists(entry.path):
+                    idx.problems.append((rel, "broken symlink"))
+                    continue
+                real = os.path.realpath(entry.path)
                 if not idx.inside(real):
-                    idx._outside(os.path.relpath(full, root), real)
+                    idx._outside(rel, real)
                     continue
-            if not os.path.isfile(full):
+            try:
+                if not entry.is_file():
+                    continue
+            except OSError:
                 continue
             count += 1
             if count > max_files:
-                idx.problems.append((rel_dir, f"file limit {max_files} reached; rest not indexed"))
+                idx.problems.append((prefix.rstrip("/") or ".",
+                                     f"file limit {max_files} reached; rest not indexed"))
                 return
-            yield Path(os.path.relpath(full, root)).as_posix()
+            yield rel
+        stack.extend(reversed(subdirs))

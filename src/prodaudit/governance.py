@@ -390,17 +390,17 @@ def redact_result(r: CheckResult, redactor: Redactor) -> CheckResult:
 def checklist_map() -> dict[str, list[str]]:
     """Checklist item id -> ids of the registered checks that declare it."""
     from prodaudit.checklist import coverage, load_items
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog  # declarations only: no check module imported
 
-    return coverage(load_items(), load_checks().all())
+    return coverage(load_items(), catalog())
 
 
 def check_evidence() -> dict[str, str]:
     """Check id -> the evidence level it can reach (its declaration, issue 18): the checklist's
     "can reach" figures stay a pure function of audit.json."""
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog  # declarations only: no check module imported
 
-    return {s.id: s.evidence.value for s in load_checks().all()}
+    return {c.id: c.evidence.value for c in catalog()}
 
 
 def apply_governance(

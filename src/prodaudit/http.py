@@ -33,17 +33,25 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from prodaudit.outcome import Skip
+
+if TYPE_CHECKING:  # imported by the first request: static runs and commands never load httpx
+    import httpx
 
 EVIDENCE_BODY_CHARS = 1200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REFUSALS_KEPT = 50
+
+
+def _stale_connection() -> tuple[type[Exception], ...]:
+    """Errors of a request written on a connection the server had already closed (httpx is
+    imported by the first request, not by this module)."""
+    import httpx
+
+    return (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,9 @@ class Exchange:
 
 
 def _multi(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    if isinstance(headers, httpx.Headers):
-        return list(headers.multi_items())
+    multi = getattr(headers, "multi_items", None)  # httpx.Headers: repeated names kept
+    if multi is not None:
+        return list(multi())
     return list(headers.items())
 
 
@@ -424,6 +433,10 @@ class Http:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            from http.cookiejar import DefaultCookiePolicy
+
+            import httpx
+
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
@@ -470,6 +483,8 @@ class Http:
         """Send one request; never raises for network errors (the Exchange carries the error).
         Raises ``NotSent`` when the policy or the budget refuses it (nothing is sent).
         ``login=True`` marks a login attempt: the one unsafe request a read-only audit sends."""
+        import httpx
+
         limit = max_body_bytes or self.max_body_bytes
         deadline = timeout or self.timeout
         req = self.client.build_request(
@@ -480,9 +495,25 @@ class Http:
         self._admit(req.method, str(req.url), login=login)
         start = time.monotonic()
         try:
-            ex = await asyncio.wait_for(
-                self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
-            )
+            try:
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
+            except _stale_connection():
+                if req.method not in SAFE_METHODS:
+                    raise
+                # a kept-alive connection the server had closed (servers without keep-alive,
+                # idle timeouts): a safe request is sent once more on a fresh connection,
+                # counted like any other
+                req = self.client.build_request(
+                    method, url, headers=headers, json=json, data=data, content=content,
+                    params=params, timeout=httpx.Timeout(deadline),
+                    extensions={"prodaudit_first": True, "prodaudit_login": login},
+                )
+                self._admit(req.method, str(req.url), login=login)
+                ex = await asyncio.wait_for(
+                    self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
+                )
         except TimeoutError:
             ex = _error_exchange(req, start, f"no complete response within {deadline * 2 + 1:.0f} s")
         except httpx.TooManyRedirects:
@@ -534,6 +565,8 @@ class Http:
 
 
 def _request_body(req: httpx.Request) -> bytes:
+    import httpx
+
     try:
         return req.content
     except httpx.RequestNotRead:

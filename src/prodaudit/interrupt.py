@@ -14,7 +14,6 @@ the interpreter lock delays it until that call returns.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import os
@@ -25,7 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 EXIT_INTERRUPTED = 130
 GRACE_SECONDS = 3.0  # cleanup budget after the first signal: the process ends within 5 s
@@ -237,6 +239,8 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     and given the interrupt's budget, and worker threads still busy (a check abandoned after its
     timeout) are not waited for. A signal that the kernel delivers to a worker thread wakes the
     loop too (see :class:`_LoopWaker`)."""
+    import asyncio  # here, not at the top: commands that run no audit start faster
+
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet_when_interrupted)
     waker = _LoopWaker(loop)
@@ -298,6 +302,8 @@ class _LoopWaker:
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    import asyncio
+
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
     if not tasks:
         return

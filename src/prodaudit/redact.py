@@ -276,10 +276,11 @@ def _random_looking(tok: str) -> bool:
     return classes >= 2 and bool(re.search(r"\d", core)) and _entropy(core) >= 3.0
 
 
-def mask_tokens(text: str) -> str:
+def mask_tokens(text: str, *, entropy: bool = True) -> str:
     """Mask every credential-shaped token of ``text``: provider keys and other patterns, values
     assigned to secret-named keys (``pw="..."``, ``"token": "..."``), private-key bodies and
-    high-entropy tokens (12+ characters mixing digits with letters, entropy >= 3 bits/char)."""
+    (with ``entropy``) high-entropy tokens (12+ characters mixing digits with letters, entropy
+    >= 3 bits/char)."""
     text = _mask_patterns(text)
 
     def assigned(m: re.Match[str]) -> str:
@@ -289,7 +290,19 @@ def mask_tokens(text: str) -> str:
         return m.group(1) + m.group(2) + MASK
 
     text = _ASSIGNED.sub(assigned, text)
+    if not entropy:
+        return text
     return _LONG_TOKEN.sub(lambda m: MASK if _random_looking(m.group(0)) else m.group(0), text)
+
+
+def mask_evidence(evidence: str) -> str:
+    """An exchange's evidence (``Exchange.evidence``) safe to print when the answer may carry
+    secrets the run never registered (a debug page, a traceback, a record, a form's hidden
+    fields): every line but the request line goes through :func:`mask_tokens` (credential
+    patterns and values of secret-named keys; not the entropy rule, which would mask what the
+    evidence is about, such as ``sqlite3.OperationalError``); the request line stays readable."""
+    first, _, rest = evidence.partition("\n")
+    return first + ("\n" + mask_tokens(rest, entropy=False) if rest else "")
 
 
 def quote_window(line: str, start: int, end: int, *, width: int = QUOTE_WIDTH, keep: int = 0,

@@ -1,6 +1,7 @@
 """Runs checks: concurrently (async checks on one event loop with one shared HTTP client,
 blocking checks in daemon threads), each with a timeout; a crash or timeout is ERROR and never
-stops the run. Exclusive checks (bursts, load) run one at a time after the others."""
+stops the run. Known-slow checks start first; exclusive checks (bursts, load, the Compose
+lifecycle) run alone on the resources they use, not after the whole run (``schedule.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from prodaudit import schedule
 from prodaudit.context import Context
 from prodaudit.errors import InputError
 from prodaudit.extras import install_hint
@@ -24,6 +27,17 @@ from prodaudit.outcome import Skip
 from prodaudit.timing import measuring
 
 ProgressHook = Callable[[CheckSpec, CheckResult | None], None]  # None = started
+#: needs that a target the audit starts in the background satisfies: the running product, and
+#: the database and Redis URLs of its environment (its SQLite file exists once it runs)
+WAITS_FOR_TARGET = frozenset({"live", "target", "frontend", "database", "redis"})
+
+
+def repo_relative(location: str, repo: Path) -> str:
+    """``/abs/repo/app.py:3`` → ``app.py:3``: one file has one name in every finding."""
+    for root in dict.fromkeys((str(repo), str(repo.resolve()))):
+        if location.startswith(root.rstrip("/") + "/"):
+            return location[len(root.rstrip("/")) + 1:]
+    return location
 
 
 def combine(findings: Iterable[Finding]) -> Status | None:
@@ -33,6 +47,10 @@ def combine(findings: Iterable[Finding]) -> Status | None:
 
 
 async def _needs_reason(spec: CheckSpec, ctx: Context) -> str | None:
+    if spec.needs & WAITS_FOR_TARGET:
+        started = await ctx.target_started()
+        if started:
+            return started
     for need in sorted(spec.needs):
         reason: str | None = None
         if need == "live":
@@ -161,7 +179,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         Finding(
             status=f.status,
             message=red(f.message),
-            location=red(f.location),
+            location=red(repo_relative(f.location, ctx.repo)),
             evidence=red(f.evidence),
             remediation=red(f.remediation or spec.remediation),
             severity=f.severity,
@@ -170,6 +188,7 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
         )
         for f in findings
     ]
+    findings = list(dict.fromkeys(findings))  # the same finding twice (e.g. two paths to one file)
     return CheckResult(
         id=spec.id,
         suite=spec.suite,
@@ -189,34 +208,75 @@ async def _run_one(spec: CheckSpec, ctx: Context) -> CheckResult:
 async def run_checks(
     specs: list[CheckSpec], ctx: Context, progress: ProgressHook | None = None
 ) -> list[CheckResult]:
-    """Run every check; results come back in the order of ``specs``."""
+    """Run every check; results come back in the order of ``specs``.
+
+    Non-exclusive checks run concurrently (at most ``concurrency`` at once), expected-slowest
+    first; each exclusive check runs alone on the resources it uses, once the other checks that
+    use them have finished, while the rest keep running (``prodaudit.schedule``)."""
     sem = asyncio.Semaphore(ctx.cfg.concurrency)
     results: dict[str, CheckResult] = {}
     t0 = time.monotonic()
+    last = await asyncio.to_thread(_history, ctx)
+    shared = schedule.order([s for s in specs if not s.exclusive], last, ctx.cfg.check_timeout)
+    exclusive = [s for s in specs if s.exclusive]
+    users: dict[str, int] = {}
+    for spec in shared:
+        for r in schedule.resources(spec):
+            users[r] = users.get(r, 0) + 1
+    free = {r: asyncio.Event() for r in {r for s in specs for r in schedule.resources(s)}}
+    for r, event in free.items():
+        if not users.get(r):
+            event.set()
+    locks = {r: asyncio.Lock() for r in free}
 
-    async def timed(spec: CheckSpec) -> CheckResult:
+    async def timed(spec: CheckSpec) -> None:
+        if progress:
+            progress(spec, None)
         started = time.monotonic() - t0
-        return replace(await run_one(spec, ctx), started_s=started)
+        results[spec.id] = res = replace(await run_one(spec, ctx), started_s=started)
+        if progress:
+            progress(spec, res)
 
     async def guarded(spec: CheckSpec) -> None:
-        async with sem:
-            if progress:
-                progress(spec, None)
-            res = await timed(spec)
-            results[spec.id] = res
-            if progress:
-                progress(spec, res)
+        try:
+            if spec.needs & WAITS_FOR_TARGET:  # no slot held while the target starts
+                await ctx.target_started()
+            async with sem:
+                await timed(spec)
+        finally:
+            for r in schedule.resources(spec):
+                users[r] -= 1
+                if users[r] == 0:
+                    free[r].set()
 
+    async def alone(group: list[CheckSpec]) -> None:
+        for spec in group:  # one at a time on its resources, in id order
+            held = sorted(schedule.resources(spec))
+            for r in held:
+                await free[r].wait()
+            async with contextlib.AsyncExitStack() as stack:
+                for r in held:
+                    await stack.enter_async_context(locks[r])
+                await timed(spec)
+
+    groups: dict[frozenset[str], list[CheckSpec]] = {}
+    for spec in exclusive:
+        groups.setdefault(schedule.resources(spec), []).append(spec)
+    last_group = groups.pop(frozenset({schedule.EVERYTHING}), [])
     try:
-        await asyncio.gather(*(guarded(s) for s in specs if not s.exclusive))
-        for spec in (s for s in specs if s.exclusive):
-            if progress:
-                progress(spec, None)
-            res = await timed(spec)
-            results[spec.id] = res
-            if progress:
-                progress(spec, res)
+        await asyncio.gather(*(guarded(s) for s in shared), *(alone(g) for g in groups.values()))
+        for spec in last_group:  # no resource declared: after everything else, alone
+            await timed(spec)
     finally:
+        with contextlib.suppress(Exception):  # scheduling hints only: never fail the run
+            schedule.remember(ctx, results.values(), last)
         ctx.close()  # registered cleanups (images the audit built), also on Ctrl-C
         await ctx.http.aclose()
     return [results[s.id] for s in specs if s.id in results]
+
+
+def _history(ctx: Context) -> dict[str, float]:
+    try:
+        return schedule.history(ctx)
+    except Exception:  # an unusable cache only costs the priority order
+        return {}

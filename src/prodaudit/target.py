@@ -13,13 +13,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-
-import httpx
 
 from prodaudit import interrupt
 from prodaudit.config import REFERENCE_TARGET
@@ -37,11 +36,15 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None,
-              log: Path | None = None) -> None:
-    """Poll ``url`` until it answers 200 (bounded by ``timeout``)."""
+              log: Path | None = None, cancelled: threading.Event | None = None) -> None:
+    """Poll ``url`` until it answers 200 (bounded by ``timeout``; ``cancelled`` ends it)."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
+        if cancelled is not None and cancelled.is_set():
+            raise TargetError(f"{url}: start cancelled")
         if proc is not None and proc.poll() is not None:
             raise TargetError(f"{url}: process exited with {proc.returncode}{_tail(log)}")
         try:
@@ -98,6 +101,10 @@ class ReferenceTarget:
     env: dict[str, str] = field(default_factory=dict)
     audit_env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _ready: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _error: BaseException | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -120,6 +127,8 @@ class ReferenceTarget:
         return [p.log for p in self.processes]
 
     def _spawn(self, name: str, cwd: Path, module: str, port: int, env: Mapping[str, str]) -> Process:
+        if self._stopping.is_set():
+            raise TargetError(f"reference target {name}: start cancelled")
         log = self.workdir / f"{name}.log"
         fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
         proc = subprocess.Popen(
@@ -133,7 +142,9 @@ class ReferenceTarget:
         self.processes.append(p)
         return p
 
-    def start(self) -> ReferenceTarget:
+    def prepare(self) -> ReferenceTarget:
+        """Choose ports, credentials and the environment, and write the profile's env file,
+        without starting anything (a run whose checks only read the repository needs no more)."""
         if not (self.root / "backend" / "app").is_dir():
             raise TargetError(f"reference target not found at {self.root}")
         self.api_port = self.api_port or free_port()
@@ -188,28 +199,68 @@ class ReferenceTarget:
         }
         file_env = {**compose_env, **{k: v for k, v in env.items() if k != "BOOTSTRAP_USERS"}}
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in file_env.items()), encoding="utf-8")
+        return self
+
+    def start(self, *, keep_workdir_on_failure: bool = False) -> ReferenceTarget:
+        if threading.current_thread() is not self._thread:  # a foreground (re)start
+            self._stopping.clear()
+        if not self.env:
+            self.prepare()
+        env = self.env
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
-        try:
+        try:  # the three servers start side by side (each only needs the others' URLs)
+            waits = []
             if self.provider:
                 prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
                                    self.provider_port, base_env)
-                wait_http(f"{self.provider_url}/_stats", 30, prov.proc, prov.log)
+                waits.append((f"{self.provider_url}/_stats", 30, prov))
             api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
                               {**base_env, **env})
-            wait_http(f"{self.base_url}/health", 45, api.proc, api.log)
+            waits.append((f"{self.base_url}/health", 45, api))
             if self.frontend:
                 fe = self._spawn("frontend", self.root / "frontend", "serve:app", self.frontend_port,
                                  {**base_env, "API_BASE_URL": self.base_url})
-                wait_http(f"{self.frontend_url}/", 30, fe.proc, fe.log)
+                waits.append((f"{self.frontend_url}/", 30, fe))
+            for url, seconds, p in waits:
+                wait_http(url, seconds, p.proc, p.log, self._stopping)
         except BaseException:
-            self.stop()
+            self.stop(keep_workdir=keep_workdir_on_failure)
             raise
         return self
+
+    def start_in_background(self) -> None:
+        """Prepare now (ports, environment, env file: known at once), start the processes in a
+        thread: the checks that only read the repository run meanwhile; :meth:`wait_ready` is
+        what the others wait for."""
+        self.prepare()
+
+        def work() -> None:
+            try:
+                self.start(keep_workdir_on_failure=True)  # the env file stays for the run
+            except BaseException as exc:  # reported by wait_ready, raised by the audit
+                self._error = exc
+            finally:
+                self._ready.set()
+
+        self._thread = threading.Thread(target=work, name="reference-target", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> BaseException | None:
+        """Block until a background start ended: None when the target is up, else why not."""
+        if self._thread is None:
+            return None
+        if not self._ready.wait(timeout):
+            return TargetError("the reference target is still starting")
+        return self._error
 
     def stop(self, keep_workdir: bool = False) -> None:
         """Stop every process (terminate, then kill after 10 s; after an interrupt within the
         interrupt's budget) and remove the working directory. An interrupt that arrives while
-        stopping kills what is left, then propagates."""
+        stopping kills what is left, then propagates. A start still running in the background is
+        cancelled first (nothing more is spawned)."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=interrupt.budget(15.0) or 0.1)
         try:
             for p in reversed(self.processes):
                 if p.proc.poll() is None:

@@ -8,16 +8,24 @@ from dataclasses import dataclass
 from prodaudit.context import Context
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
-from prodaudit.product.envfiles import profile_env_file
-from prodaudit.product.envgraph import env_graph
+from prodaudit.product.envfiles import deployment_env_files, profile_env_file
+from prodaudit.product.envgraph import env_graph, env_pairs
+from prodaudit.product.infraenv import infra_env
 from prodaudit.product.interpolation import interpolate
+from prodaudit.product.pysettings import dev_path
 
 
 @dataclass(frozen=True)
 class Value:
     value: str
     location: str
-    source: str  # "env file" | "compose" | "code default"
+    source: str  # "env file" | "compose service ..." | "env file X (reader)" | "example X ..."
+    #: | "code default"
+
+    @property
+    def from_example(self) -> bool:
+        """An example the deployer copies: deployed as it is only if nobody edits it."""
+        return self.source.startswith("example ")
 
 
 def profile_entry_line(ctx: Context, name: str) -> int:
@@ -38,6 +46,8 @@ def effective(ctx: Context, name: str) -> list[Value]:
         line = profile_entry_line(ctx, name)
         out.append(Value(env[name], f"{path}:{line}" if line else str(path), "env file"))
     for p in compose_projects(ctx):
+        if p.dev_only:
+            continue  # a development-only stack is not what production runs
         for sname, svc in p.services.items():
             if svc.get("build") is None:
                 continue
@@ -46,11 +56,17 @@ def effective(ctx: Context, name: str) -> list[Value]:
                 val = interpolate(str(senv[name]), env, missing=True)
                 out.append(Value(val, p.loc("services", sname, "environment", name),
                                  f"compose service {sname}{p.note}"))
+    if not any(v.source.startswith("compose") for v in out):
+        for dep in deployment_env_files(ctx):
+            entry = dep.file.get(name)
+            if entry is not None:
+                out.append(Value(entry.value, f"{dep.file.path}:{entry.line}", dep.source))
     if not out:
         var = env_graph(ctx).vars.get(name)
         if var is not None:
             for r in var.reads:
-                if r.has_default and r.default is not None and r.kind != "frontend":
+                if r.has_default and r.default is not None and r.kind != "frontend" \
+                        and not dev_path(r.path):
                     out.append(Value(r.default, r.loc, "code default"))
                     break
     return out
@@ -59,3 +75,20 @@ def effective(ctx: Context, name: str) -> list[Value]:
 def candidate_names(ctx: Context) -> set[str]:
     """Every variable name known to the graph or set in the profile's env."""
     return set(env_graph(ctx).vars) | set(ctx.profile_env)
+
+
+def deployment_sets(ctx: Context, name: str) -> list[Value]:
+    """Where the deployment itself gives ``name`` a value: the profile's env file, the Compose
+    ``environment:`` of built services, a Dockerfile ``ENV`` of the final stage, or an
+    infrastructure manifest (Bicep, Terraform, Kubernetes, Helm)."""
+    out = [v for v in effective(ctx, name) if v.source != "code default"]
+    for df in ctx.dockerfiles():
+        final = df.final
+        for ins in final.instructions if final is not None else []:
+            if ins.name == "ENV":
+                for key, val in env_pairs(ins.value):
+                    if key == name:
+                        out.append(Value(val, df.loc(ins.line), "Dockerfile ENV"))
+    for path, line, val in infra_env(ctx).get(name, []):
+        out.append(Value(val, f"{path}:{line}", f"infrastructure ({path})"))
+    return out

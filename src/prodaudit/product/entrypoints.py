@@ -29,6 +29,7 @@ from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
 from prodaudit.product.compose import compose_model, rel_path
 from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.pysource import parse_tree
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -100,10 +101,9 @@ def _find(ctx: Context, base: str, path: str) -> str | None:
 
 def dev_calls(text: str) -> list[tuple[int, str]]:
     """``app.run(debug=True)``, ``app.run(host="0.0.0.0")``, ``uvicorn.run(..., reload=True)``
-    in Python source (none when it does not parse)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    in Python source (none when it cannot be read as Python at all)."""
+    tree = parse_tree(text)
+    if tree is None:
         return []
     out = []
     for node in ast.walk(tree):
@@ -126,9 +126,8 @@ def dev_calls(text: str) -> list[tuple[int, str]]:
 
 def gunicorn_reload(text: str) -> list[tuple[int, str]]:
     """``reload = True`` in a gunicorn configuration file (also inside an ``if``)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = parse_tree(text)
+    if tree is None:
         return []
     out = []
     for node in ast.walk(tree):

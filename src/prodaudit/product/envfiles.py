@@ -313,3 +313,97 @@ def used_env_file_problems(ctx: Context) -> list[tuple[str, int, str, list[EnvFi
         for line, msg in ef.problems if ef is not None else []:
             out.append((path, line, msg, readers.get(path, [])))
     return out
+
+
+# ---- env files the deployer creates ------------------------------------------------------
+_EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl", ".defaults")
+
+
+def example_for(ctx: Context, rel: str) -> str | None:
+    """The committed example a deployer copies to create ``rel`` (``src/.env`` →
+    ``src/.env.example``, ``.env.prod`` → ``.env.prod.example``, or ``env.example`` next to it)."""
+    import posixpath
+
+    directory, name = posixpath.split(rel)
+    candidates = [rel + s for s in _EXAMPLE_SUFFIXES]
+    candidates += [posixpath.join(directory, n) for n in
+                   ("env.example", "env.sample", "env.template", ".env.example", ".env.sample",
+                    ".env.template", "example.env", "sample.env")]
+    if name.endswith(".env") and name != ".env":
+        stem = name[: -len(".env")]
+        candidates += [posixpath.join(directory, f"{stem}.example.env"),
+                       posixpath.join(directory, f"{stem}.env.example")]
+    indexed = set(ctx.files.files)
+    return next((c for c in candidates if c in indexed), None)
+
+
+@dataclass(frozen=True)
+class DeployedEnvFile:
+    """An env file a deployment reads as it is committed, or the committed example a deployer
+    copies to create an absent one (``substitute_for`` names the absent file)."""
+
+    file: EnvFile
+    reader: str
+    substitute_for: str = ""
+
+    @property
+    def source(self) -> str:
+        if self.substitute_for:
+            return (f"example {self.file.path}, which the deployer copies to "
+                    f"{self.substitute_for} ({self.reader})")
+        return f"env file {self.file.path} ({self.reader})"
+
+
+def deployment_env_files(ctx: Context) -> list[DeployedEnvFile]:
+    """Env files the deployment reads without ``--env-file``: a production Compose project's
+    ``env_file:`` and interpolation ``.env``, a settings class's ``env_file``, ``load_dotenv()``,
+    env files a Dockerfile copies into the image; an absent one is replaced by its committed
+    example (memoised)."""
+    if ctx.cfg.env_file is not None:
+        return []
+
+    def build() -> list[DeployedEnvFile]:
+        from prodaudit.product.compose import compose_projects
+
+        dev = {f.path for p in compose_projects(ctx) if p.dev_only for f in p.files}
+        parsed = {ef.path: ef for ef in env_files(ctx)}
+        out: dict[str, DeployedEnvFile] = {}
+        uses = [u for u in env_file_uses(ctx) if not u.reader.startswith("--env-file")
+                and "(interpolation)" not in u.reader]
+        for u in uses:
+            if u.compose and u.location.rsplit(":", 1)[0] in dev:
+                continue
+            if u.exists and u.path in parsed:
+                out.setdefault(u.path, DeployedEnvFile(parsed[u.path], u.reader))
+            elif not u.exists:
+                example = example_for(ctx, u.path)
+                if example is not None and example in parsed:
+                    out.setdefault(example, DeployedEnvFile(parsed[example], u.reader, u.path))
+        for path, reader in _copied_env_files(ctx):
+            if path in parsed:
+                out.setdefault(path, DeployedEnvFile(parsed[path], reader))
+        return list(out.values())
+
+    return ctx.memo("product:deployment_env_files", build)
+
+
+def _copied_env_files(ctx: Context) -> list[tuple[str, str]]:
+    """(path, reader) of env files a Dockerfile ``COPY``/``ADD`` names (``COPY .env .env``)."""
+    import posixpath
+
+    from prodaudit.product.dockerfiles import dockerfiles
+
+    out = []
+    for df in dockerfiles(ctx):
+        base = posixpath.dirname(df.path)
+        for ins in df.instructions:
+            if ins.name not in ("COPY", "ADD") or "--from" in ins.value:
+                continue
+            sources = ins.value.split()[:-1]
+            for src in sources:
+                if src.startswith("--"):
+                    continue
+                rel = posixpath.normpath(posixpath.join(base, src))
+                if is_env_file(rel):
+                    out.append((rel, f"copied into the image by {df.path}:{ins.line}"))
+    return out

@@ -19,7 +19,23 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
+from prodaudit.product.pyindex import PyModule, py_index
+from prodaudit.product.pysettings import (
+    live_settings_classes,
+    readers_of,
+    settings_classes,
+)
+from prodaudit.product.pyvalues import (
+    UNKNOWN,
+    Duration,
+    enum_members,
+    env_read,
+    env_set,
+    evaluate,
+    is_environ,
+)
 from prodaudit.product.secretvalues import is_secret_var
+from prodaudit.pysource import ParsedSource, source_cache
 
 PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
@@ -27,8 +43,10 @@ BUILD_PARTS = frozenset({"dist", "build", "static", "public", "node_modules", ".
 FRONTEND_BUILTINS = frozenset({"MODE", "DEV", "PROD", "SSR", "BASE_URL", "NODE_ENV"})
 _FRONTEND_RE = re.compile(
     r"(import\.meta\.env|process\.env)"
-    r"(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
+    r"(?:\??\.([A-Za-z_][A-Za-z0-9_]*)|(?:\?\.)?\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
 )
+#: ``const { VITE_API_URL, VITE_MODE: mode = "x" } = import.meta.env``
+_DESTRUCTURE_RE = re.compile(r"\{([^{}]{1,2000})\}\s*=\s*(?:import\.meta\.env|process\.env)\b")
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 PROGRESS_EVERY = 5000
 log = logging.getLogger("prodaudit.config.envgraph")
@@ -44,6 +62,8 @@ class Read:
     has_default: bool
     default: str | None = None  # literal default when it is a simple constant
     secret_type: bool = False  # a SecretStr/SecretBytes settings field
+    conditional: bool = False  # inside an ``if`` branch: an optional feature's setting
+    strict: bool = False  # the read raises when the variable is unset (``os.environ["X"]``)
 
     @property
     def loc(self) -> str:
@@ -61,6 +81,7 @@ class Var:
     compose_defaults: list[tuple[str, str]] = field(default_factory=list)  # (path:line, default)
     compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
     variant_refs: list[str] = field(default_factory=list)  # path:line in unmerged compose files
+    code_sets: list[str] = field(default_factory=list)  # path:line of os.environ.setdefault(...)
 
     @property
     def required(self) -> bool:
@@ -108,6 +129,7 @@ class EnvGraph:
     python_files: int = 0
     frontend_files: int = 0
     example_files: list[str] = field(default_factory=list)
+    parse_notes: list[tuple[str, ParsedSource]] = field(default_factory=list)  # not host syntax
 
     def var(self, name: str) -> Var:
         if name not in self.vars:
@@ -141,74 +163,93 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
-def _is_environ(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
-        isinstance(node, ast.Name) and node.id == "environ"
-    )
+def _module_scope(tree: ast.Module, readers: set[str]) -> dict[str, Any]:
+    """Enum classes and simple constants of the module, to evaluate defaults with."""
+    scope: dict[str, Any] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            members = enum_members(stmt)
+            if members is not None:
+                scope[stmt.name] = members
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Constant):
+            scope[stmt.targets[0].id] = stmt.value.value
+    return scope
 
 
-class _PyVisitor(ast.NodeVisitor):
-    def __init__(self, graph: EnvGraph, path: str) -> None:
-        self.graph = graph
-        self.path = path
-        self.settings_classes: dict[str, str] = {}  # class name -> env_prefix
+def _default_text(node: ast.AST | None, scope: dict[str, Any], readers: set[str]) -> str | None:
+    """A read's default as text when it is static (``"local"``, ``30``, ``True``)."""
+    if node is None:
+        return None
+    value = evaluate(node, scope, readers)
+    if isinstance(value, str | int | float | bool) and value is not UNKNOWN:
+        return str(value)
+    if isinstance(value, Duration):
+        return str(value)
+    return None
+
+
+class _ModuleReads:
+    """Environment reads of one indexed module (see prodaudit.product.pyvalues for the reader
+    shapes), pydantic ``BaseSettings`` fields (classes known repository-wide, with their
+    ``env_prefix``) and variables the code sets itself (``os.environ.setdefault``). A read
+    inside an ``if`` branch is *conditional* (an optional feature's setting); reads inside a
+    settings class nothing uses are not reads."""
+
+    def __init__(self, graph: EnvGraph, module: PyModule, readers: set[str],
+                 settings_classes: dict[str, str], live: set[str]) -> None:
+        self.graph, self.module, self.path = graph, module, module.rel
+        self.readers = readers
+        self.settings_classes = settings_classes
+        self.scope = _module_scope(module.tree, readers)
+        self.branches = [(b[0].lineno, b[-1].end_lineno or b[-1].lineno)
+                         for node in module.ifs for b in (node.body, node.orelse) if b]
+        self.dead = [(c.lineno, c.end_lineno or c.lineno) for c in module.classes
+                     if c.name in settings_classes and c.name not in live]
+        self.live = live
+
+    def _inside(self, ranges: list[tuple[int, int]], line: int) -> bool:
+        return any(a <= line <= b for a, b in ranges)
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
-             secret_type: bool = False) -> None:
+             secret_type: bool = False, strict: bool = False) -> None:
         self.graph.var(name).reads.append(
-            Read(self.path, line, kind, has_default, default, secret_type)
-        )
+            Read(self.path, line, kind, has_default, default, secret_type,
+                 self._inside(self.branches, line), strict))
 
-    def visit_Call(self, node: ast.Call) -> None:
-        f = node.func
-        key = _const_str(node.args[0]) if node.args else None
-        if key is not None and key.isidentifier():
-            is_getenv = (isinstance(f, ast.Attribute) and f.attr == "getenv") or (
-                isinstance(f, ast.Name) and f.id == "getenv"
-            )
-            is_get = (isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault")
-                      and _is_environ(f.value))
-            if is_getenv or is_get:
-                dflt = node.args[1] if len(node.args) > 1 else next(
-                    (k.value for k in node.keywords if k.arg == "default"), None
-                )
-                self._add(key, node.lineno, "python", True, _const_str(dflt) if dflt else None)
-        self.generic_visit(node)
+    def _set(self, name: str, line: int, value: str) -> None:
+        self.graph.var(name).set_in.append((self.path, line, value))
+        self.graph.var(name).code_sets.append(f"{self.path}:{line}")
 
-    def visit_Subscript(self, node: ast.Subscript) -> None:
-        if _is_environ(node.value) and isinstance(node.ctx, ast.Load):
-            key = _const_str(node.slice)
-            if key is not None and key.isidentifier():
-                self._add(key, node.lineno, "python", False, None)
-        self.generic_visit(node)
+    def run(self) -> None:
+        m = self.module
+        or_defaults = {id(b.values[0]): b.values[-1] for b in m.boolops
+                       if isinstance(b.op, ast.Or) and len(b.values) > 1}
+        for node in [*m.calls, *m.subscripts]:
+            read = env_read(node, self.readers)
+            if read is not None and not self._inside(self.dead, read.line):
+                dflt = read.default if read.default is not None else or_defaults.get(id(node))
+                self._add(read.name, read.line, "python", dflt is not None,
+                          _default_text(dflt, self.scope, self.readers), strict=read.strict)
+            sets = env_set(node)
+            if sets is not None and isinstance(node, ast.Call):
+                value = _const_str(node.args[1]) if len(node.args) > 1 else None
+                self._set(sets[0], sets[1], value or "")
+        for assign in m.assigns:
+            sets = env_set(assign)
+            if sets is not None:
+                self._set(sets[0], sets[1], _const_str(assign.value) or "")
+        for cmp in m.compares:
+            if len(cmp.ops) == 1 and isinstance(cmp.ops[0], ast.In | ast.NotIn) \
+                    and is_environ(cmp.comparators[0]):
+                key = _const_str(cmp.left)
+                if key is not None and key.isidentifier():
+                    self._add(key, cmp.lineno, "python", True, None)
+        for cls in m.classes:
+            if cls.name in self.settings_classes and cls.name in self.live:
+                self._settings(cls, self.settings_classes[cls.name])
 
-    def visit_Compare(self, node: ast.Compare) -> None:
-        if (len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-                and _is_environ(node.comparators[0])):
-            key = _const_str(node.left)
-            if key is not None and key.isidentifier():
-                self._add(key, node.lineno, "python", True, None)
-        self.generic_visit(node)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        bases = [_name(b) for b in node.bases]
-        if "BaseSettings" in bases or any(b in self.settings_classes for b in bases):
-            inherited = next((self.settings_classes[b] for b in bases
-                              if b in self.settings_classes), "")
-            self.settings_classes[node.name] = self._settings(node, inherited)
-        self.generic_visit(node)
-
-    def _settings(self, cls: ast.ClassDef, prefix: str) -> str:
-        for stmt in cls.body:
-            if isinstance(stmt, ast.Assign | ast.AnnAssign):
-                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-                if isinstance(target, ast.Name) and target.id == "model_config" and stmt.value:
-                    prefix = _kw_str(stmt.value, "env_prefix") or prefix
-            if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                for sub in stmt.body:
-                    if (isinstance(sub, ast.Assign) and isinstance(sub.targets[0], ast.Name)
-                            and sub.targets[0].id == "env_prefix"):
-                        prefix = _const_str(sub.value) or prefix
+    def _settings(self, cls: ast.ClassDef, prefix: str) -> None:
         for stmt in cls.body:
             if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
                 continue
@@ -218,7 +259,8 @@ class _PyVisitor(ast.NodeVisitor):
                 continue
             names = [(prefix + fname).upper()]
             has_default = stmt.value is not None
-            default = _const_str(stmt.value)
+            default = _default_text(stmt.value, self.scope, self.readers) \
+                if stmt.value is not None and env_read(stmt.value, self.readers) is None else None
             if isinstance(stmt.value, ast.Call) and _name(stmt.value.func) == "Field":
                 call = stmt.value
                 first = call.args[0] if call.args else None
@@ -232,20 +274,8 @@ class _PyVisitor(ast.NodeVisitor):
                     names = aliases
             secret = any(t in ann for t in _SECRET_TYPES)
             for n in names:
-                self._add(n, stmt.lineno, "settings", has_default, default, secret)
-        return prefix
-
-
-def _kw_str(node: ast.AST, key: str) -> str | None:
-    if isinstance(node, ast.Call):
-        for kw in node.keywords:
-            if kw.arg == key:
-                return _const_str(kw.value)
-    if isinstance(node, ast.Dict):
-        for k, v in zip(node.keys, node.values, strict=False):
-            if k is not None and _const_str(k) == key:
-                return _const_str(v)
-    return None
+                self._add(n, stmt.lineno, "settings", has_default, default, secret,
+                          strict=not has_default)
 
 
 def _aliases(node: ast.AST | None) -> list[str]:
@@ -265,7 +295,7 @@ def python_source_file(rel: str) -> bool:
     name = parts[-1]
     if not name.endswith(".py") or name.startswith("test_") or name.endswith("_test.py"):
         return False
-    if name in ("conftest.py", "noxfile.py", "setup.py"):
+    if name in ("conftest.py", "noxfile.py", "setup.py", "test.py", "tests.py", "testing.py"):
         return False
     return not (set(parts[:-1]) & (PY_EXCLUDE_PARTS | BUILD_PARTS))
 
@@ -279,6 +309,9 @@ def _frontend_file(rel: str) -> bool:
 # ---------------------------------------------------------------------------- build
 def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
+    classes = settings_classes(ctx)
+    live = live_settings_classes(ctx)
+    indexed = {m.rel: m for m in py_index(ctx)}
     total = len(ctx.files.files)
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
@@ -288,22 +321,20 @@ def build_graph(ctx: Context) -> EnvGraph:
             if text is None:
                 continue
             g.python_files += 1
-            try:
-                tree = ast.parse(text, filename=rel)
-            except SyntaxError as exc:
-                g.problems.append((rel, exc.lineno or 0, f"Python syntax error: {exc.msg}"))
+            parsed = source_cache(ctx).get(rel, text)
+            if parsed.grammar != "host":
+                g.parse_notes.append((rel, parsed))
+            if parsed.tree is None:
+                g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            _PyVisitor(g, rel).visit(tree)
+            module = indexed.get(rel) or PyModule(rel, parsed.tree, text).index()
+            _ModuleReads(g, module, readers_of(ctx, module), classes, live).run()
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:
                 continue
             g.frontend_files += 1
-            for m in _FRONTEND_RE.finditer(text):
-                name = m.group(2) or m.group(3)
-                if name in FRONTEND_BUILTINS:
-                    continue
-                line = text.count("\n", 0, m.start()) + 1
+            for name, line in frontend_reads(text):
                 g.var(name).reads.append(Read(rel, line, "frontend", True, None))
     for ef in env_files(ctx):
         for ln, msg in ef.problems:
@@ -352,6 +383,23 @@ def build_graph(ctx: Context) -> EnvGraph:
                 for k, val in env_pairs(ins.value):
                     g.var(k).set_in.append((df.path, ins.line, val))
     return g
+
+
+def frontend_reads(text: str) -> list[tuple[str, int]]:
+    """(variable, line) of every ``import.meta.env`` / ``process.env`` read in a frontend
+    source: member access (also ``?.`` and ``["X"]``) and destructuring."""
+    out = []
+    for m in _FRONTEND_RE.finditer(text):
+        name = m.group(2) or m.group(3)
+        if name not in FRONTEND_BUILTINS:
+            out.append((name, text.count("\n", 0, m.start()) + 1))
+    for m in _DESTRUCTURE_RE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        for part in m.group(1).split(","):
+            name = part.split(":")[0].split("=")[0].strip()
+            if name.isidentifier() and name not in FRONTEND_BUILTINS:
+                out.append((name, line))
+    return out
 
 
 def env_pairs(value: str) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.pysource import python_tree
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -55,9 +56,8 @@ def create_all_calls(ctx: Context) -> list[Spot]:
         text = ctx.read(rel) or ""
         if not _CREATE_RE.search(text):
             continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
+        tree = python_tree(ctx, rel, text)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in ("create_all", "generate_schemas",

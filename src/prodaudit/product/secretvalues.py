@@ -14,7 +14,8 @@ from prodaudit.redact import is_secret_name
 _NOT_SECRET_RE = re.compile(
     r"(EXPIRE|TTL|MINUTES|SECONDS|DAYS|HOURS|LIFETIME|ALGORITHM|_ALG$|ROUNDS|LENGTH|_LEN$|_FILE$|"
     r"_PATH$|_ENABLED$|_HEADER$|_NAME$|_FIELD$|ISSUER|AUDIENCE|_ENV$|_URL$|_URI$|_HOST$|_PORT$|"
-    r"_MODEL$|_TYPE$|_ID$|_COOKIE$|_PREFIX$|_SCHEME$|_LOCATION$|_MAX_|_MIN_|_ROTATION)",
+    r"_MODEL$|_TYPE$|_ID$|_COOKIE$|_PREFIX$|_SCHEME$|_LOCATION$|_MAX_|_MIN_|_ROTATION|_ERROR$|"
+    r"_MESSAGE$|_MSG$|_TEXT$|_LABEL$|_TITLE$|_DETAIL$|_HELP$|_DESCRIPTION$|_PATTERN$|_REGEX$)",
     re.I,
 )
 SIGNING_RE = re.compile(
@@ -70,6 +71,27 @@ def placeholder_reason(value: str) -> str | None:
     return None
 
 
+_MARKUP_DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc")
+_SELF_DESCRIBING_RE = re.compile(
+    r"pass|pwd|secret|secure|test|example|sample|demo|dummy|staging|production", re.I)
+
+
+def is_markup_doc(rel: str) -> bool:
+    """A documentation page (Markdown, reStructuredText, AsciiDoc), not code or configuration."""
+    return rel.lower().endswith(_MARKUP_DOC_SUFFIXES)
+
+
+def documented_example(rel: str, value: str) -> str | None:
+    """Why a password people choose, written in a documentation page, is an illustration rather
+    than a credential: it spells out its own role (``SecurePassword123!``,
+    ``complex_staging_password_123!``, ``test_pass``), or None. Code, configuration and env files
+    are never excused this way, nor are generated tokens (they are random, not words)."""
+    if not is_markup_doc(rel):
+        return None
+    m = _SELF_DESCRIBING_RE.search(value)
+    return f"an example in documentation (the value says {m.group(0).lower()!r})" if m else None
+
+
 def shannon_bits_per_char(value: str) -> float:
     if not value:
         return 0.0
@@ -89,3 +111,43 @@ def weakness(value: str, min_bytes: int = 32) -> str | None:
     if re.fullmatch(r"[a-z]+", value) or re.fullmatch(r"(\w+?)\1+", value):
         return "a word or a repeated pattern, not random"
     return None
+
+
+_BOOL_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "none",
+                         "null", "enabled", "disabled"})
+_DOTTED_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_PATH_RE = re.compile(r"^(\.{0,2}/|~/|[A-Za-z]:\\)|\.(pem|key|crt|cer|der|p12|pfx|json|txt|pub)$",
+                      re.I)
+
+
+def not_a_credential(value: object) -> str | None:
+    """Why a value assigned to a secret-named setting is not itself a credential (a number, a
+    duration, a boolean word, an import path, a file path, a URL without a password, a
+    ``${VAR}`` reference, empty), or None when it is one."""
+    if not isinstance(value, str):
+        return "not a string"
+    v = value.strip()
+    if not v:
+        return "empty"
+    if v.lower() in _BOOL_WORDS:
+        return "a boolean switch"
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?[smhdw]?", v):
+        return "a number or a duration"
+    if "${" in v or (v.startswith("{") and v.endswith("}")):
+        return "a reference to another variable"
+    if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+", v):
+        return "a name (an environment variable or an identifier)"
+    if _DOTTED_RE.match(v) and not re.search(r"\d{4,}", v):
+        return "an import path"
+    if _PATH_RE.search(v) and " " not in v:
+        return "a file path"
+    if "://" in v and url_password(v) is None:
+        return "a URL without credentials"
+    return None
+
+
+def looks_random(value: str, min_len: int = 24) -> bool:
+    """A long, high-entropy token without spaces (a generated key or client secret)."""
+    v = value.strip()
+    return (len(v) >= min_len and " " not in v and shannon_bits_per_char(v) >= 3.5
+            and placeholder_reason(v) is None and not_a_credential(v) is None)

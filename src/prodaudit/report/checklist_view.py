@@ -131,9 +131,9 @@ def _checklist_map(run: AuditRun) -> dict[str, list[str]]:
         return {str(k): [str(c) for c in v] for k, v in raw.items()}
     # audit.json written before the map was recorded: use the registry of this version
     from prodaudit.checklist import coverage
-    from prodaudit.registry import load_checks
+    from prodaudit.registry import catalog
 
-    return coverage(load_items(), load_checks().all())
+    return coverage(load_items(), catalog())
 
 
 def _check_evidence(run: AuditRun) -> dict[str, str]:

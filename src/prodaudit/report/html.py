@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from prodaudit.cache import template_cache
 from prodaudit.model import AuditRun, CheckResult, Severity, Status
 from prodaudit.report.evidence import Screenshots
 from prodaudit.report.facts_view import FactsView, build_facts
@@ -33,6 +34,7 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table"
 
 _env = Environment(
     loader=PackageLoader("prodaudit.report", "templates"),
+    bytecode_cache=template_cache("html"),  # compiled once, not per run (fast start)
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from prodaudit.cache import template_cache
 from prodaudit.model import AuditRun, CheckResult, Status
 from prodaudit.report.facts_view import build_facts
 from prodaudit.report.interface import Renderer
@@ -18,6 +19,7 @@ from prodaudit.report.view import build_view
 
 _env = Environment(
     loader=PackageLoader("prodaudit.report", "templates"),
+    bytecode_cache=template_cache("markdown"),  # compiled once, not per run (fast start)
     undefined=StrictUndefined,
     autoescape=False,  # noqa: S701 - Markdown output; finding text is escaped by filters
     trim_blocks=True,

@@ -22,10 +22,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from prodaudit.model import AuditRun, Status
+from prodaudit.pysource import parse_tree
+
+if TYPE_CHECKING:
+    from prodaudit.files import FileIndex
 
 KEY = "source_map"
 MAX_FILES = 3000
@@ -164,8 +168,10 @@ def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
             if path.stat().st_size > MAX_BYTES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            tree = ast.parse(text)
-        except (OSError, SyntaxError, ValueError):
+        except OSError:
+            continue
+        tree = parse_tree(text, rel)
+        if tree is None:
             continue
         found, _, inc = _module_routes(rel, tree)
         routes += found
@@ -276,14 +282,16 @@ def _anchors(run: AuditRun, repo: Path, files: set[str]) -> dict[str, dict[str, 
     return out
 
 
-def build_source_map(run: AuditRun) -> dict[str, Any]:
-    """The map for this run: live locations -> handler file and line; anchors for the rest."""
+def build_source_map(run: AuditRun, index: FileIndex | None = None) -> dict[str, Any]:
+    """The map for this run: live locations -> handler file and line; anchors for the rest.
+    ``index``: the run's own file index (else the repository is walked again)."""
     repo = Path(str(run.target.get("repo") or ""))
     if not str(run.target.get("repo") or "") or not repo.is_dir():
         return {}
     from prodaudit.files import FileIndex
 
-    index = FileIndex.build(repo)
+    if index is None or index.root != repo:
+        index = FileIndex.build(repo)
     files = set(index.files)
     live = sorted(
         {
@@ -306,13 +314,13 @@ def build_source_map(run: AuditRun) -> dict[str, Any]:
     return {"locations": locations, "anchors": _anchors(run, repo, files)}
 
 
-def with_source_map(run: AuditRun) -> AuditRun:
+def with_source_map(run: AuditRun, index: FileIndex | None = None) -> AuditRun:
     """The run with ``extras.source_map`` (kept when the run already has one)."""
     from dataclasses import replace
 
     if isinstance(run.extras, Mapping) and KEY in run.extras:
         return run
-    smap = build_source_map(run)
+    smap = build_source_map(run, index)
     if not smap:
         return run
     return replace(run, extras={**dict(run.extras), KEY: smap})

@@ -16,6 +16,9 @@ EXPECTED_SKIP = {
     "CFG-061": "no pyproject.toml",
     "CFG-063": "not verified",
     "CFG-064": "licenses.target_venv not set",
+    "CFG-036": "no Django settings module",
+    "CFG-038": "no Django settings module",
+    "CFG-043": "no session cookie configured",
 }
 
 

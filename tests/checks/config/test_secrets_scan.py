@@ -166,3 +166,143 @@ def test_tracked_env_file_in_git(tmp_path: Path) -> None:
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
     assert r2.status is Status.FAIL and fails(r2)[0].location == ".env:1", describe(r2)
     assert "tracked" in fails(r2)[0].message
+
+
+def test_documentation_examples_of_chosen_passwords_are_not_credentials() -> None:
+    """A password written in a documentation page that names its own role is an illustration;
+    the same value in code, and a random value in the same page, are still found."""
+    pw = rand(14)
+    doc = ('POSTGRES_PASSWORD="complex_staging_password_123!"\n'
+           '    password="SecurePassword123!"\n'
+           'TEST_DATABASE_URL = "postgresql+asyncpg://test_user:test_pass@localhost:5432/t"\n'
+           f'ADMIN_PASSWORD="{pw}9!"\n'
+           f'DATABASE_URL = "postgresql://app:{pw}@db.internal:5432/app"\n')
+    hits, _ = scan_text("docs/guide/configuration.md", doc, "prodaudit: allow")
+    assert sorted((h.rule, h.line) for h in hits) == [
+        ("high-entropy-assignment", 4), ("url-password", 5)]
+    in_code, _ = scan_text("app/settings.py", doc, "prodaudit: allow")
+    assert sorted(h.line for h in in_code) == [1, 2, 3, 4, 5]
+
+
+def test_documentation_example_passes_but_real_password_in_docs_fails(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    guide = repo / "docs/deploy-guide.md"
+    guide.parent.mkdir(exist_ok=True)
+    guide.write_text('# Deploy\n\n```\nPOSTGRES_PASSWORD="ultra_secure_production_password_789!"\n'
+                     "```\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
+    real = rand(20) + "7#"
+    guide.write_text(f'# Deploy\n\n```\nPOSTGRES_PASSWORD="{real}"\n```\n', encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r2 = res(run, "CFG-040")
+    assert r2.status is Status.FAIL, describe(r2)
+    assert [f.location for f in fails(r2)] == ["docs/deploy-guide.md:4"]
+    assert real not in run_text(run)
+
+
+def test_unquoted_values_in_plain_configuration_files() -> None:
+    """YAML, INI and text files write values without quotes: a random one assigned to a
+    secret-named key is found there, never in code (where an unquoted value is an expression)."""
+    key = rand(60)
+    cred = f"client-id:{rand(20)}\nclient-secret: {key}\n"
+    hits, _ = scan_text("api/client_cred.txt", cred, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("high-entropy-assignment", 2)]
+    assert key not in hits[0].excerpt
+    yaml_text = (f"auth:\n  client_secret: {key}  # production\n"
+                 "  password: ${DB_PASSWORD}\n  api_token: correct-horse-battery-staple-2024\n"
+                 f"  signing_key: {rand(20)}\n")
+    assert [h.line for h in scan_text("deploy/app.yaml", yaml_text, "prodaudit: allow")[0]] == [2]
+    for rel in ("api/settings.py", "deploy/app.example.yaml", "docs/setup.md"):
+        assert scan_text(rel, cred, "prodaudit: allow")[0] == [], rel
+
+
+def test_committed_credential_text_file_fails_and_example_passes(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    key = rand(64)
+    (repo / "backend/client_cred.example.txt").write_text(f"client-secret: {key}\n",
+                                                          encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "backend/client_cred.txt").write_text(f"client-id:{rand(20)}\nclient-secret: {key}\n",
+                                                  encoding="utf-8")
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r2 = res(run, "CFG-040")
+    assert [f.location for f in fails(r2)] == ["backend/client_cred.txt:2"], describe(r2)
+    assert key not in run_text(run)
+
+
+def _sqlite(path: Path, rows: bool) -> None:
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE auth_user (id INTEGER PRIMARY KEY, password TEXT)")
+    con.execute("CREATE TABLE oauth2_provider_accesstoken (id INTEGER PRIMARY KEY, token TEXT)")
+    con.execute("CREATE TABLE library_book (id INTEGER PRIMARY KEY, title TEXT)")
+    con.execute("INSERT INTO library_book (title) VALUES ('Dune')")
+    if rows:
+        con.execute("INSERT INTO auth_user (password) VALUES (?)", (HASH,))
+        con.execute("INSERT INTO oauth2_provider_accesstoken (token) VALUES (?)", (TOKEN,))
+    con.commit()
+    con.close()
+
+
+HASH = "pbkdf2_sha256$36000$" + rand(12) + "$" + rand(43)
+TOKEN = rand(30)
+
+
+def test_committed_populated_sqlite_database_fails(tmp_path: Path) -> None:
+    """A database whose account and token tables hold rows is a committed credential store; the
+    finding names the tables and never a value."""
+    repo = ref_copy(tmp_path)
+    _sqlite(repo / "backend/db.sqlite3", rows=True)
+    run = run_cfg(repo, tmp_path, only=["CFG-040"])
+    r = res(run, "CFG-040")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert (f.location, f.rule) == ("backend/db.sqlite3", "committed-database")
+    assert "auth_user" in f.message and "oauth2_provider_accesstoken" in f.message
+    assert "library_book" not in f.evidence
+    text = run_text(run)
+    assert HASH not in text and TOKEN not in text
+
+
+def test_empty_or_data_only_sqlite_database_passes(tmp_path: Path) -> None:
+    repo = ref_copy(tmp_path)
+    _sqlite(repo / "backend/db.sqlite3", rows=False)
+    (repo / "backend/notes.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 1000)  # corrupt
+    r = res(run_cfg(repo, tmp_path, only=["CFG-040"]), "CFG-040")
+    assert r.status is Status.PASS, describe(r)
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    import base64
+
+    def seg(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{seg({'alg': 'HS256', 'typ': 'JWT'})}.{seg(claims)}.{rand(43)}"
+
+
+def test_expired_json_web_tokens_are_not_credentials() -> None:
+    """A token whose ``exp`` has passed (an example response in a README) is not reported; one
+    that is still valid, or has no ``exp``, is."""
+    import time
+
+    expired = _jwt({"user_id": 2, "exp": 1641825831})
+    valid = _jwt({"user_id": 2, "exp": int(time.time()) + 86400 * 365})
+    forever = _jwt({"user_id": 2})
+    text = f'{{"token": "{expired}"}}\n{{"token": "{valid}"}}\nAuthorization: Bearer {forever}\n'
+    hits, _ = scan_text("README.md", text, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("jwt", 2), ("jwt", 3)]
+
+
+def test_access_key_id_in_a_sigv4_credential_scope_is_not_a_key() -> None:
+    key_id = FAKES["aws-access-key"]()
+    text = (f"'x-amz-credential': '{key_id}/20220405/eu-central-1/s3/aws4_request',\n"
+            f"url = 'https://b.s3.amazonaws.com/k?X-Amz-Credential={key_id}%2F20240101%2F"
+            "us-east-1%2Fs3%2Faws4_request'\n"
+            f"AWS_ACCESS_KEY_ID = '{key_id}'\n")
+    hits, _ = scan_text("app/storage.py", text, "prodaudit: allow")
+    assert [(h.rule, h.line) for h in hits] == [("aws-access-key", 3)]

@@ -74,6 +74,16 @@ def test_parse_prometheus() -> None:
     assert bad == ["not a sample line"]
 
 
+def test_parse_prometheus_label_values_with_braces_and_quotes() -> None:
+    """A templated route in a label value (FastAPI's ``/notes/{note_id}``) is well formed."""
+    _, samples, bad = parse_prometheus(
+        'http_requests_total{method="DELETE",route="/notes/{note_id}",status="401"} 1.0\n'
+        'x{a="say \\"}\\" ok"} 2\n'
+        'y{a="unterminated} 3\n')
+    assert samples == ["http_requests_total", "x"]
+    assert bad == ['y{a="unterminated} 3']
+
+
 def _mutate_compose(repo: Path, change: str) -> None:
     path = repo / "docker-compose.yml"
     if change == "liveness":

@@ -16,6 +16,7 @@ candidate finder reports the lines where a rule could match, and the judge decid
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -24,12 +25,13 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from prodaudit.cache import Cache, file_digest
+from prodaudit.cache import RACY_SECONDS, Cache, file_digest
 from prodaudit.checks.config._scan_judge import Finder, Hit, candidate_lines, fingerprint, judge
 from prodaudit.checks.config._scan_rules import finder_pattern, finder_patterns, rules_version
 
@@ -319,13 +321,68 @@ def _progress(total: int) -> Callable[[int], None]:
     return step
 
 
+def _tree_key(s: _Scanner, jobs: list[Job]) -> str | None:
+    """One key for the whole tree: every planned file's path and stat, under the rules' prefix
+    (None: a file changed within the racy window, its stat cannot vouch for its content)."""
+    now_ns = time.time_ns()
+    racy_ns = int(RACY_SECONDS * 1e9)
+    h = hashlib.sha256()
+    for j in jobs:
+        st = j.st
+        if now_ns - st.st_mtime_ns <= racy_ns:
+            return None
+        h.update(f"{j.rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n"
+                 .encode("utf-8", "surrogateescape"))
+    return s.prefix + "tree:" + h.hexdigest()
+
+
+def _from_tree(s: _Scanner, key: str, jobs: list[Job]) -> bool:
+    """A rerun on an unchanged tree: one entry holds the results of the files that are not plain
+    text without findings (every other file is one of those). False: no usable entry."""
+    assert s.cache is not None
+    raw = s.cache.get(NS, key)
+    try:
+        entries = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return False
+    if not isinstance(entries, dict):
+        return False
+    results: dict[str, FileResult] = {}
+    for j in jobs:
+        enc = entries.get(j.rel)
+        res: FileResult | None = _CACHED_TEXT
+        if enc is not None:
+            entry = _decode(enc.encode("utf-8", "surrogateescape"))
+            text = s._read_text(j) if entry and entry.get("hits") else None
+            res = _from_cache(j.rel, entry, text) if entry is not None else None
+        if res is None:  # changed between the stat and the read: scan the usual way
+            return False
+        results[j.rel] = res
+    s.out.results.update(results)
+    return True
+
+
+def _remember_tree(s: _Scanner, key: str, jobs: list[Job]) -> None:
+    if s.cache is None or len(s.out.results) < len(jobs):  # an unreadable file: not a whole tree
+        return
+    rest = {j.rel: s.out.results[j.rel].encode() for j in jobs}
+    kept = {rel: enc.decode("utf-8", "surrogateescape") for rel, enc in rest.items()
+            if enc != b"t"}
+    s.cache.put(NS, key, json.dumps(kept).encode())
+
+
 def scan_tree(root: Path, files: list[str], *, allow: str, cap: int, cache: Cache | None,
               engine: str = "auto") -> TreeScan:
-    """Scan ``files`` (relative to ``root``) with the cache and the chosen finder."""
+    """Scan ``files`` (relative to ``root``) with the cache and the chosen finder. An unchanged
+    tree is answered by one cache entry (``_tree_key``), else file by file."""
     s = _Scanner(root, allow, cache)
     jobs = s.plan(files, cap)
     step = _progress(len(files))
     step(len(files) - len(jobs))
+    tree = _tree_key(s, jobs) if cache is not None else None
+    if tree is not None and _from_tree(s, tree, jobs):
+        step(len(jobs))
+        return s.out
     todo = s.from_stat_index(jobs)
     step(len(jobs) - len(todo))
     if cache is not None and todo:
@@ -339,6 +396,8 @@ def scan_tree(root: Path, files: list[str], *, allow: str, cap: int, cache: Cach
         todo = _ripgrep_prune(s, rg, todo)
         step(before - len(todo))
     s.run(todo, step)
+    if tree is not None:
+        _remember_tree(s, tree, jobs)
     if cache is not None:
         cache.flush()
     return s.out

@@ -10,8 +10,10 @@ service-account files, ``KEY:\\n  value`` in YAML).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,7 +28,9 @@ from prodaudit.checks.config._scan_rules import (
     password_name,
     random_value,
 )
-from prodaudit.product.secretvalues import placeholder_reason
+from prodaudit.errors import InputError
+from prodaudit.loaders import load_json
+from prodaudit.product.secretvalues import documented_example, placeholder_reason
 from prodaudit.redact import quote_window
 
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_]*$")
@@ -107,6 +111,57 @@ def _entropy_name(text: str, m: re.Match[str]) -> str:
     return (tail.group(0) if tail else "") + head
 
 
+#: what follows the access key id in a SigV4 credential scope (``AKIA…/20220405/eu-central-1/
+#: s3/aws4_request``, as in presigned URLs and POST policies)
+_SIGV4_SCOPE_RE = re.compile(r"(/|%2F)\d{8}(/|%2F)[a-z0-9-]+(/|%2F)[a-z0-9-]+(/|%2F)aws4_request",
+                             re.I)
+_QUOTES = "\"'`"
+_PLAIN_CONFIG_SUFFIXES = (".txt", ".yml", ".yaml", ".ini", ".cfg", ".conf", ".cnf", ".toml",
+                          ".properties")
+_UNQUOTED_MIN = 24
+
+
+def plain_config(rel: str) -> bool:
+    """A configuration or text file where values are written without quotes (not code, not an
+    env file — CFG-042 judges those — and not an example or template)."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    return name.endswith(_PLAIN_CONFIG_SUFFIXES) and not re.search(
+        r"example|sample|template|dist\.|\.env", name)
+
+
+def expired_jwt(token: str, now: float | None = None) -> bool:
+    """A JSON Web Token whose ``exp`` claim has passed: an example response in documentation or a
+    fixture, no longer a credential (a token without ``exp`` or with an unreadable payload is
+    still one)."""
+    parts = token.split(".")
+    if len(parts) < 3:
+        return False
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = load_json(base64.urlsafe_b64decode(payload), "JWT payload", max_bytes=65536)
+    except (InputError, ValueError):
+        return False
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return isinstance(exp, int | float) and not isinstance(exp, bool) \
+        and exp < (time.time() if now is None else now)
+
+
+def _quoted(rel: str, text: str, m: re.Match[str]) -> bool | None:
+    """Whether the entropy match's value is quoted (True), a whole unquoted value worth judging
+    (False: plain configuration files only, 24+ characters up to the end of the line or a
+    comment), or neither (None: a quoted value cut at a space, an unquoted value in code)."""
+    s, e = m.span(1)
+    before = text[s - 1] if s else ""
+    after = text[e] if e < len(text) else ""
+    if before and before in _QUOTES:
+        return True if after == before else None
+    if (after and after in _QUOTES) or e - s < _UNQUOTED_MIN or not plain_config(rel):
+        return None
+    eol = text.find("\n", e)
+    rest = text[e:len(text) if eol < 0 else eol].strip()
+    return None if rest and not rest.startswith("#") else False
+
+
 class _Judgement:
     def __init__(self, rel: str, text: str, allow: str) -> None:
         self.rel, self.text, self.allow = rel, text, allow
@@ -129,17 +184,30 @@ class _Judgement:
             for m in rule.compiled.finditer(text, start, min(len(text), end + rule.extent)):
                 if m.start() > end:
                     break
+                if rule.id == "aws-access-key" and _SIGV4_SCOPE_RE.match(text, m.end()):
+                    found = True  # a signed request's credential scope: the id, never the key
+                    continue
+                if rule.id == "jwt" and expired_jwt(m.group(rule.group)):
+                    found = True  # a known format, excused: no entropy guess on it either
+                    continue
                 if rule.id == "url-password":
                     pw = m.group(1)
-                    if URL_PLACEHOLDER_PW.match(pw) or placeholder_reason(pw):
+                    if (URL_PLACEHOLDER_PW.match(pw) or placeholder_reason(pw)
+                            or documented_example(self.rel, pw)):
                         continue
                 found = found or not allowed
                 self.add(ln, rule, rule.title, m, allowed)
         if found:
             return  # a known format on this line: no entropy guess next to it
         for m in _ENTROPY.compiled.finditer(text, start, end):
+            quoted = _quoted(self.rel, text, m)
+            if quoted is None:
+                continue
             name = _entropy_name(text, m)
-            if credential_name(name) and random_value(m.group(1), password_name(name)) is None:
+            chosen = password_name(name) and quoted
+            if chosen and documented_example(self.rel, m.group(1)):
+                continue
+            if credential_name(name) and random_value(m.group(1), chosen) is None:
                 self.add(ln, _ENTROPY, f"high-entropy value assigned to {name}", m, allowed)
 
 

@@ -6,7 +6,8 @@ finders are derived from the same patterns, relaxed so that they match wherever 
 Whitespace is spelled out (``WS``) because RE2 and Rust do not count ``\\v`` in ``\\s``.
 
 ``high-entropy-assignment`` is the one rule without a known format: a quoted value of 16+
-characters assigned to a secret-named key. It reports only values that look random and are
+characters assigned to a secret-named key, or (in plain configuration and text files only, where
+values go unquoted) an unquoted one of 24+ characters. It reports only values that look random and are
 assigned to a name that denotes a credential (:func:`credential_name`, :func:`random_value`).
 """
 
@@ -101,7 +102,7 @@ RULES: tuple[Rule, ...] = (
     Rule(ENTROPY_RULE, "high-entropy value assigned to a secret-named key",
          r"(?:secret|passw(?:or)?d|token|api_?key|access_?key|private_?key|auth_?key|signing_?key)"
          r"[A-Za-z0-9_]*[\"']?[ \t]*(?::[ \t]*[A-Za-z_][\w\[\]|, ]*)?[ \t]*(?:=|:|=>)[ \t]*"
-         rf"[\"'`]([^\"'`{WS}]{{16,200}})[\"'`]", ignore_case=True, group=1),
+         rf"[\"'`]?([^\"'`{WS}]{{16,200}})[\"'`]?", ignore_case=True, group=1),
 )
 RULE_INDEX = {r.id: i for i, r in enumerate(RULES)}
 URL_PLACEHOLDER_PW = re.compile(r"^(password|pass|pwd|secret|changeme|user|username|xxx+|\*+|"
@@ -203,9 +204,10 @@ def rules_version() -> str:
     """Changes whenever a rule or the code that judges them changes: the cache key's second half."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("_scan_rules.py", "_scan_judge.py", "_scan_engine.py", "secretvalues.py"):
+    for path in (here / "_scan_rules.py", here / "_scan_judge.py", here / "_scan_engine.py",
+                 here.parents[1] / "product" / "secretvalues.py"):
         try:
-            h.update((here / name).read_bytes())
+            h.update(path.read_bytes())
         except OSError:  # an installed copy without sources: the rules themselves still count
             h.update(repr(RULES).encode())
     h.update((Path(__file__).resolve().parents[2] / "redact.py").read_bytes())

@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +10,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from prodaudit import tools
 from prodaudit.checks.api import (
     Context,
     Evidence,
@@ -275,31 +271,19 @@ def _osv_findings(pins: list[Pin], db: Path) -> tuple[list[Finding], int]:
     return out, count
 
 
-def _pip_audit(pins: list[Pin]) -> tuple[list[Finding], str | None]:
-    """Run pip-audit on the pinned set; (findings, reason it could not verify)."""
-    exe = shutil.which("pip-audit")
-    if exe is None:
-        return [], "pip-audit is not installed: install prodaudit[audit]"
-    with tempfile.TemporaryDirectory() as tmp:
-        req = Path(tmp) / "requirements.txt"
-        req.write_text("".join(f"{p.name}=={p.version}\n" for p in pins), encoding="utf-8")
-        try:
-            proc = subprocess.run(
-                [exe, "-r", str(req), "--no-deps", "--disable-pip", "--progress-spinner", "off",
-                 "-f", "json"], capture_output=True, text=True, timeout=120,
-                env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return [], f"pip-audit did not finish: {type(exc).__name__}"
-    try:
-        data = json.loads(proc.stdout or "{}")
-    except ValueError:
-        tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-        return [], f"pip-audit failed: {tail[0][:200]}"
-    deps = data.get("dependencies", []) if isinstance(data, dict) else []
+def _pip_audit(ctx: Context, pins: list[Pin]) -> tuple[list[Finding], str | None, str]:
+    """pip-audit on the pinned set (one shared decision on availability, one run per input:
+    ``prodaudit.tools``); (findings, reason it could not verify, where the answer came from)."""
+    down = tools.pip_audit_unavailable(ctx)
+    if down:
+        return [], down, ""
+    run = tools.pip_audit_pins(ctx, [(p.name, p.version) for p in pins])
+    if run.error:
+        return [], run.error, ""
+    deps = run.data.get("dependencies", [])
     audited = [d for d in deps if not d.get("skip_reason")]
     if not audited:
-        return [], "pip-audit could not reach its vulnerability service (every package skipped)"
+        return [], "pip-audit could not reach its vulnerability service (every package skipped)", ""
     loc = {p.name: p.location for p in pins}
     out = []
     for d in audited:
@@ -311,7 +295,7 @@ def _pip_audit(pins: list[Pin]) -> tuple[list[Finding], str | None]:
     skipped_n = len(deps) - len(audited)
     if skipped_n:
         out.append(skipped(f"pip-audit could not audit {skipped_n} package(s)"))
-    return out, None
+    return out, None, run.cache_note
 
 
 @check("CFG-063", "No known vulnerabilities in pinned dependencies", severity=Severity.HIGH,
@@ -341,11 +325,12 @@ def vulnerabilities(ctx: Context) -> list[Finding]:
             out.insert(0, passed(f"{len(pins)} pinned package(s) checked against {advisories} "
                                  f"OSV advisories in {ctx.cfg.vuln_db}: none affected"))
         return out
-    out, reason = _pip_audit(pins)
+    out, reason, note = _pip_audit(ctx, pins)
     if reason:
         raise Skip(f"vulnerabilities not verified: {reason}; use --vuln-db DIR with OSV files "
                    "for an offline check")
     if not any(f.status.value == "fail" for f in out):
-        out.insert(0, passed(f"pip-audit: {len(pins)} pinned package(s), no known vulnerability"))
+        out.insert(0, passed(f"pip-audit: {len(pins)} pinned package(s), no known vulnerability"
+                             f"{note}"))
     return out
 

@@ -4,6 +4,7 @@ the documentation (``.env.example``) and the Compose wiring; CFG-005 reports bro
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from prodaudit.checks.api import (
@@ -20,15 +21,29 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.product.compose import compose_projects
+from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.deploy_paths import other_production_deployment
+from prodaudit.product.django_settings import unused_settings_modules
+from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph
+from prodaudit.product.infraenv import infra_env
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
     "PATH", "HOME", "HOSTNAME", "PWD", "USER", "TZ", "LANG", "LC_ALL", "TERM", "SHELL", "TMPDIR",
     "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PIP_NO_CACHE_DIR",
-    "PIP_DISABLE_PIP_VERSION_CHECK", "VIRTUAL_ENV", "NODE_ENV", "CI",
+    "PIP_DISABLE_PIP_VERSION_CHECK", "VIRTUAL_ENV", "NODE_ENV", "CI", "PYTHONBREAKPOINT",
+    "PYTHONHASHSEED", "PYTHONWARNINGS", "PYTHONOPTIMIZE", "PYTHONIOENCODING", "PYTHONUTF8",
+    "DJANGO_SETTINGS_MODULE", "PORT", "WEB_CONCURRENCY",
 })  # fmt: skip
+#: variables a CI system sets (``if os.environ.get("GITHUB_WORKFLOW")``): never "undocumented"
+CI_VAR_RE = re.compile(r"^(GITHUB_|GITLAB_|CI_|CIRCLE|TRAVIS|BUILDKITE|JENKINS_|TF_BUILD|"
+                       r"BITBUCKET_|CODEBUILD_|RUNNER_|DRONE|TEAMCITY_|APPVEYOR)")
+#: where data lives and which hosts are served: a deployment must decide them even with a default
+DATASTORE_RE = re.compile(
+    r"^ALLOWED_HOSTS$|_DSN$|^(DATABASE|DB|POSTGRES|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|BROKER|"
+    r"CACHE|AMQP|RABBITMQ|CELERY_BROKER|CELERY_RESULT_BACKEND|ELASTICSEARCH|KAFKA)(_\w+)?_(URL|URI)$")
 _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
                      "development": Severity.LOW}
 
@@ -109,11 +124,72 @@ def required_vars(ctx: Context) -> list[Finding]:
     return out
 
 
+def _critical(v: Var, docs: dict[str, str]) -> str | None:
+    """Why forgetting ``v`` in production matters, or None for an optional setting: reads
+    inside an ``if`` branch belong to an optional feature, ``os.getenv("X")`` without a default
+    is optional by design, a pydantic field composed from other fields is derived."""
+    reads = [r for r in v.reads if r.kind != "frontend" and not r.conditional]
+    if any(r.strict for r in reads):
+        return "read without a default"
+    if v.compose_required:
+        return "required by Compose (${VAR:?})"
+    explicit = [r for r in reads if r.kind == "python"]
+    if v.secret and any(r.default and r.default.strip() for r in explicit):
+        return "a secret with a hard-coded default, used whenever it is forgotten"
+    if explicit and DATASTORE_RE.search(v.name):
+        prefix = re.sub(r"_(URL|URI|DSN)$", "", v.name) + "_"
+        if prefix != v.name + "_" and any(d.startswith(prefix) for d in docs):
+            return None  # its parts (POSTGRES_HOST, POSTGRES_PASSWORD ...) are documented
+        return "it decides where the deployment's data or hosts are"
+    return None
+
+
+def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
+    """Variable → the first place that documents it or sets it for the deployment: example env
+    files, env blocks and tables of the README/docs, the ``environment:`` of a Compose project
+    when Compose is how production is deployed (no Procfile, infrastructure or production
+    Dockerfile next to it), a Dockerfile ``ENV``, the code itself (``os.environ.setdefault``),
+    or — when no production Compose project deploys the product — infrastructure (Bicep,
+    Terraform, Kubernetes, app.json)."""
+    out: dict[str, str] = {}
+    for name, v in g.vars.items():
+        if v.documented_in:
+            out[name] = f"{v.documented_in[0][0]}:{v.documented_in[0][1]}"
+        elif v.code_sets:
+            out[name] = v.code_sets[0]
+        elif any(not is_env_file(p) and not p.endswith((".yml", ".yaml")) and val
+                 for p, _, val in v.set_in):
+            out[name] = next(f"{p}:{ln}" for p, ln, val in v.set_in
+                             if not is_env_file(p) and not p.endswith((".yml", ".yaml")) and val)
+    for name, places in documented_in_docs(ctx).items():
+        out.setdefault(name, f"{places[0][0]}:{places[0][1]}")
+    stacks = [p for p in compose_projects(ctx) if not p.dev_only and not p.auxiliary]
+    for p in stacks if not other_production_deployment(ctx) else []:
+        for sname, svc in p.services.items():
+            for key in service_env(svc):
+                out.setdefault(str(key), p.loc("services", sname, "environment", key))
+    if not stacks:  # infrastructure documents the deployment only when Compose does not deploy it
+        for name, entries in infra_env(ctx).items():
+            out.setdefault(name, f"{entries[0][0]}:{entries[0][1]}")
+    return out
+
+
 @check("CFG-002", "Every variable the code reads is documented", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("2.1.1", "6.1.3"), evidence=Evidence.PARSED)
 def undocumented_vars(ctx: Context) -> list[Finding]:
-    """Every variable read by backend or frontend code, or required by Compose, appears in an
-    example env file (``.env.example``, ``.env.sample``, ``env.template`` ...).
+    """Every variable a deployment must decide is documented. Must decide: read by the backend
+    without a default (``os.environ["X"]``, ``env("X")``, a required settings field), required
+    by Compose (``${X:?}``), a secret with a hard-coded default, or a data-store URL /
+    ``ALLOWED_HOSTS`` (unless its parts, ``POSTGRES_HOST`` ..., are documented). Documented: in
+    an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
+    block or a table of the README/docs, or set by the deployment itself (the ``environment:``
+    of a Compose file that is the production deployment, a Dockerfile ``ENV``,
+    ``os.environ.setdefault``; and, when no production Compose file deploys the product,
+    infrastructure manifests and Heroku's ``app.json``). Optional settings (a default,
+    ``os.getenv("X")``, a branch of an optional feature) that are not documented are listed in
+    the result. Variables of CI systems and of
+    the runtime (``PATH``, ``PYTHONBREAKPOINT`` ...) are not judged, nor development-only
+    Compose files.
 
     An operator configures a release from the example file; a variable that is only discoverable
     by reading the code is forgotten in production, or set with the wrong name.
@@ -122,23 +198,33 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     does, its default, and whether it is a secret (placeholder value only).
     """
     g = graph(ctx)
-    used = [v for v in g.vars.values() if _used(v) and v.name not in RUNTIME_VARS]
+    used = [v for v in g.vars.values() if _used(v) and not _runtime(v.name)]
     if not used:
         raise Skip(f"no environment variable reads found ({g.python_files} Python, "
                    f"{g.frontend_files} frontend files parsed)")
-    if not g.example_files:
-        return [failed(f"no example env file (.env.example, .env.sample ...) documents the "
-                       f"{len(used)} variables the code reads",
-                       evidence=", ".join(sorted(v.name for v in used)[:40]))]
-    out: list[Finding] = [
-        failed(f"{v.name} is read but not documented in {', '.join(g.example_files)}",
-               location=_first_loc(v))
-        for v in sorted(used, key=lambda x: x.name) if not v.documented
-    ]
+    docs = _documentation(ctx, g)
+    where = ", ".join(g.example_files) or "an example env file, the docs or the deployment files"
+    out: list[Finding] = []
+    optional: list[str] = []
+    for v in sorted(used, key=lambda x: x.name):
+        if v.name in docs:
+            continue
+        why = _critical(v, docs)
+        if why is None:
+            optional.append(v.name)
+            continue
+        out.append(failed(f"{v.name} is read ({why}) but not documented in {where}",
+                          location=_first_loc(v)))
     if not out:
-        out.append(passed(f"all {len(used)} variables read by the code are documented in "
-                          f"{', '.join(g.example_files)}"))
+        note = (f"; {len(optional)} optional variable(s) with defaults are not documented: "
+                f"{', '.join(optional[:15])}") if optional else ""
+        out.append(passed(f"all {len(used) - len(optional)} variables a deployment must set are "
+                          f"documented ({where}){note}"))
     return out
+
+
+def _runtime(name: str) -> bool:
+    return name in RUNTIME_VARS or bool(CI_VAR_RE.match(name))
 
 
 @check("CFG-003", "Every documented variable is used", severity=Severity.LOW, needs=("repo",),
@@ -158,8 +244,8 @@ def unused_documented(ctx: Context) -> list[Finding]:
     documented = [v for v in g.vars.values() if v.documented]
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
-        consumed = _used(v) or v.compose_defaults or v.compose_services or v.variant_refs or any(
-            not is_env_file(p) for p, _, _ in v.set_in)
+        consumed = _used(v) or _runtime(v.name) or v.compose_defaults or v.compose_services \
+            or v.variant_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
         if not consumed:
             path, line = v.documented_in[0]
             out.append(failed(f"{v.name} is documented but nothing reads it",
@@ -176,6 +262,9 @@ def compose_wiring(ctx: Context) -> list[Finding]:
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
     the container through ``environment:``, ``env_file:`` or the Dockerfile.
 
+    Reads in Django settings modules the services do not run (``production.py`` when their
+    ``DJANGO_SETTINGS_MODULE`` is the base module) are not their requirements.
+
     A variable wired under a misspelt name is silently ignored (the code falls back to its
     default); a required variable never passed to the container crashes it at startup.
 
@@ -188,6 +277,9 @@ def compose_wiring(ctx: Context) -> list[Finding]:
         raise Skip("no Compose file with services in the repository")
     out: list[Finding] = []
     for p in projects:
+        if p.dev_only:
+            out.append(skipped(f"{p.name}: a development-only stack ({p.dev_only})"))
+            continue
         app: dict[str, tuple[dict[str, Any], str]] = {}
         for sname, svc in p.services.items():
             ctx_dir = _build_context(p.files[0].path, svc.get("build"))
@@ -220,10 +312,13 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                                       f"{p.note}",
                                       location=p.loc("services", sname, "environment", name)))
         contexts = [c for _, c in app.values()]
+        unused = unused_settings_modules(ctx, _settings_module(g, app))
         if not has_env_file:
             for v in sorted(g.vars.values(), key=lambda x: x.name):
-                needed = any(not r.has_default and r.kind != "frontend"
-                             and any(r.path.startswith(c) for c in contexts) for r in v.reads)
+                needed = not _runtime(v.name) and any(
+                    not r.has_default and r.kind != "frontend" and not r.conditional
+                    and r.path not in unused
+                    and any(r.path.startswith(c) for c in contexts) for r in v.reads)
                 if needed and v.name not in passed_names and not _set_in_image(v):
                     out.append(failed(f"{v.name} is required by the code but no built service "
                                       f"receives it ({', '.join(app)}){p.note}",
@@ -233,6 +328,19 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
                               f"environment{extra} match what the code reads{p.note}"))
     return out
+
+
+def _settings_module(g: EnvGraph, app: dict[str, tuple[dict[str, Any], str]]) -> str | None:
+    """The Django settings module the built services run: their ``DJANGO_SETTINGS_MODULE``,
+    else the default the code sets (``os.environ.setdefault`` in wsgi/manage.py)."""
+    for svc, _ in app.values():
+        value = service_env(svc).get("DJANGO_SETTINGS_MODULE")
+        if value:
+            return str(value)
+    var = g.vars.get("DJANGO_SETTINGS_MODULE")
+    defaults = sorted({val for path, _, val in (var.set_in if var else []) if val
+                       and path.endswith(".py")})
+    return defaults[0] if len(defaults) == 1 else None
 
 
 def _build_context(compose_path: str, build: object) -> str | None:
@@ -282,12 +390,21 @@ def config_input(ctx: Context) -> list[Finding]:
             continue  # reported below, with who reads the file
         out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
     out += _env_file_problems(ctx)
+    modern = []
+    for path, parsed in g.parse_notes:
+        if parsed.tree is not None and "skipped" in parsed.note:
+            out.append(warned(f"{path}: {parsed.note}; every check reads the rest of the file",
+                              location=f"{path}:{parsed.line}"))
+        elif parsed.tree is not None:
+            modern.append(path)
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))
         else:
             out.append(errored(f"{path}: {why}", location=path))
     if not out:
+        note = (f" ({len(modern)} with syntax the host Python rejects, read with tree-sitter's "
+                f"grammar: {', '.join(modern[:5])})") if modern else ""
         out.append(passed(f"{len(ctx.files.files)} files indexed; env, Compose, Dockerfile and "
-                          f"{g.python_files} Python files parsed without error"))
+                          f"{g.python_files} Python files parsed without error{note}"))
     return out

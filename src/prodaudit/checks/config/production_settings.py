@@ -3,34 +3,26 @@ LLM mock mode, API docs exposure (dev servers in entry points, CFG-031: entry_po
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import re
 from urllib.parse import urlsplit
 
-from prodaudit.checks.api import (
-    Context,
-    Evidence,
-    Finding,
-    Severity,
-    Skip,
-    check,
-    failed,
-    passed,
-    warned,
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.codesecrets import register
+from prodaudit.product.connections import CodeURL, code_urls
+from prodaudit.product.devswitches import DEBUG_NAME_RE as DEBUG_RE
+from prodaudit.product.devswitches import (
+    ENV_NAME_RE,
+    DevSwitch,
+    debug_settings,
+    dev_switches,
+    is_dev_value,
 )
-from prodaudit.product.effective import candidate_names, effective
-from prodaudit.product.envgraph import python_source_file
+from prodaudit.product.effective import Value, candidate_names, deployment_sets, effective
+from prodaudit.product.pysettings import Setting
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-DEBUG_RE = re.compile(r"^(DEBUG|RELOAD|[A-Z0-9]+_DEBUG|[A-Z0-9]+_RELOAD|DEBUG_MODE)$")
-ENV_NAME_RE = re.compile(
-    r"^(ENVIRONMENT|ENV|APP_ENV|APP_ENVIRONMENT|FASTAPI_ENV|FLASK_ENV|NODE_ENV|PYTHON_ENV|RUN_ENV|"
-    r"DEPLOY_ENV|RUN_MODE|APP_MODE|STAGE)$"
-)
-DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing"})
-DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
-                         r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
+
+
 def _production_like(ctx: Context) -> None:
     if ctx.cfg.profile == "development":
         raise Skip("development profile: production settings not applicable")
@@ -46,42 +38,103 @@ def debug_off(ctx: Context) -> list[Finding]:
     """In the production (and staging) profile, ``DEBUG``/``*_DEBUG``/``RELOAD`` are not true and
     ``ENVIRONMENT``/``APP_ENV``/``FASTAPI_ENV``/``FLASK_ENV``/``NODE_ENV`` are not a development
     value — as set in the profile's env file, in the Compose ``environment:`` of built services,
-    or by the code default when neither sets them.
+    or by the code default when neither sets them. Settings are read wherever they live (Django
+    ``DEBUG = True`` or ``env.bool("DJANGO_DEBUG", default=True)``, Flask ``app.debug`` and
+    config classes, pydantic and starlette settings); ``Application(debug=True)``-style
+    constructors count, and so does SQLAlchemy's ``create_engine(..., echo=True)`` (every
+    statement logged with its parameters: password hashes, tokens, personal data); so do
+    *inverted* production switches (``if not
+    os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
+    when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
+    wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
+    debug on. Development and test settings modules are not judged.
 
     Debug mode returns stack traces with local variables and configuration to any client,
-    enables interactive debuggers (Werkzeug: remote code execution) and disables caches.
+    enables interactive debuggers (Werkzeug: remote code execution) and disables caches. A
+    production that has to opt out of development behaviour gets it whenever one variable is
+    forgotten.
 
     Remediation: set ``DEBUG=false`` and ``ENVIRONMENT=production`` in the production env and make
-    the code default the safe value; refuse to start with debug on in production.
+    the code default the safe value (development opts in, production never opts out); refuse to
+    start with debug on in production.
     """
     _production_like(ctx)
-    out: list[Finding] = []
+    out: dict[str, Finding] = {}
     checked: list[str] = []
     for name in sorted(candidate_names(ctx)):
-        is_debug, is_env = bool(DEBUG_RE.match(name)), bool(ENV_NAME_RE.match(name))
-        if not (is_debug or is_env):
+        if not (DEBUG_RE.match(name) or ENV_NAME_RE.match(name)):
             continue
         for val in effective(ctx, name):
             checked.append(f"{name} ({val.source})")
-            bad = _is_true(val.value) if is_debug else val.value.strip().lower() in DEV_VALUES
-            if bad:
-                out.append(failed(f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} "
-                                  "profile", location=val.location, evidence=f"{name}={val.value}"))
+            if is_dev_value(name, val.value):
+                out.setdefault(val.location, _dev_finding(
+                    val, f"{name}={val.value} from {val.source} in the {ctx.cfg.profile} profile",
+                    f"{name}={val.value}"))
+    for st in debug_settings(ctx):
+        if _gunicorn_file(st.path):
+            continue  # gunicorn's reload: an entry-point setting (CFG-031)
+        checked.append(f"{st.name} ({st.loc})")
+        for loc, finding in _setting_findings(ctx, st):
+            out.setdefault(loc, finding)
+    for sw in dev_switches(ctx):
+        if sw.reload_only:
+            continue
+        checked.append(sw.loc)
+        switch = _switch_finding(ctx, sw)
+        if switch is not None:
+            out.setdefault(sw.loc, switch)
     if not checked:
         raise Skip("no DEBUG/ENVIRONMENT-like setting found in the code or the profile's env")
     if not out:
-        out.append(passed(f"debug/environment settings are production values: "
-                          f"{', '.join(checked[:12])}"))
-    return out
+        return [passed(f"debug/environment settings are production values: "
+                       f"{', '.join(checked[:12])}")]
+    return list(out.values())
 
 
-def _calls(text: str) -> list[ast.Call]:
-    """Every call in the Python source ``text`` (none when it does not parse)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
+    """A debug/environment setting in code: its deployed value, else its default."""
+    if st.env:
+        deployed = deployment_sets(ctx, st.env)
+        if deployed:
+            return [(v.location, _dev_finding(v, f"{st.name} is on: {st.env}={v.value} from "
+                                                 f"{v.source}", f"{st.env}={v.value}"))
+                    for v in deployed if is_dev_value(st.name, v.value)]
+        if is_dev_value(st.name, st.value):
+            return [(st.loc, failed(f"{st.name} defaults to {st.value!r} when {st.env} is unset, "
+                                    "and nothing in the deployment sets it", location=st.loc,
+                                    evidence=f"{st.name} = {st.expr}"))]
         return []
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    if is_dev_value(st.name, st.value):
+        return [(st.loc, failed(f"{st.name} = {st.value!r} in code ({st.scope})", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}"))]
+    return []
+
+
+def _dev_finding(val: Value, message: str, evidence: str) -> Finding:
+    """FAIL for a value the deployment uses; WARN for one in an example the deployer copies."""
+    if val.from_example:
+        return warned(message + " (deployed as it is unless the copy is edited)",
+                      location=val.location, evidence=evidence)
+    return failed(message, location=val.location, evidence=evidence)
+
+
+def _switch_finding(ctx: Context, sw: DevSwitch, what: str = "development behaviour"
+                    ) -> Finding | None:
+    if sw.kind != "inverted":
+        suffix = "" if "echo=" in sw.what else ": debug mode in production"
+        return failed(f"{sw.what}{suffix}", location=sw.loc)
+    sets = [v for name in sw.variables for v in deployment_sets(ctx, name) if v.value.strip()]
+    if any(not v.source.startswith("infrastructure") for v in sets):
+        return None  # the deployment (env file, Compose, Dockerfile) switches it off
+    if sets:
+        return warned(f"{what} by default ({sw.what}); only {sets[0].location} sets "
+                      f"{', '.join(sw.variables)}", location=sw.loc)
+    return failed(f"{what} unless {', '.join(sw.variables)} is set ({sw.what}); nothing in the "
+                  "deployment sets it", location=sw.loc)
+
+
+def _gunicorn_file(rel: str) -> bool:
+    return "gunicorn" in rel.rsplit("/", 1)[-1].lower()
 
 
 def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:
@@ -116,6 +169,11 @@ def service_urls(ctx: Context) -> list[Finding]:
     """In the production profile the database URL (``database.url_env``, default
     ``DATABASE_URL``) does not point at SQLite or localhost (WARN: valid only for single-host
     deployments that know it), and the Redis URL (``redis.url_env``) carries credentials (FAIL).
+    URLs written into the code count too: a Redis or broker URL composed from host and port
+    only (``f"redis://{HOST}:{PORT}"``: there is no place for a password) or hard-coded
+    (``Celery("worker", broker="redis://redis:6379/0")``) fails; a SQLite engine
+    (``create_engine("sqlite:///...")``, Django ``"ENGINE": "...sqlite3"``) warns. A code
+    default the deployment overrides is not judged.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
     ``localhost`` inside a container is the container itself. A Redis without ``requirepass``
@@ -136,12 +194,37 @@ def service_urls(ctx: Context) -> list[Finding]:
             with contextlib.suppress(ValueError):
                 pw = urlsplit(val.value).password
             if pw:
-                ctx.redact.register(pw)
+                register(ctx, pw)
+    out += _code_url_findings(ctx, looked, {f.location for f in out})
     if not looked:
         raise Skip(f"neither {ctx.cfg.database.url_env} nor {ctx.cfg.redis.url_env} is set in the "
-                   "profile's env, Compose or a code default")
+                   "profile's env, Compose or a code default, and no URL is written in the code")
     if not out:
-        out.append(passed(f"URLs are production-grade: {', '.join(looked)}"))
+        out.append(passed(f"URLs are production-grade: {', '.join(looked[:12])}"))
+    return out
+
+
+def _code_url_findings(ctx: Context, looked: list[str], seen: set[str]) -> list[Finding]:
+    """Redis URLs without a password and SQLite engines written in the code, one Redis finding
+    per file (its evidence lists every URL of the file)."""
+    judged = {ctx.cfg.database.url_env, ctx.cfg.redis.url_env}
+    redis: dict[str, list[CodeURL]] = {}
+    out: list[Finding] = []
+    for u in code_urls(ctx):
+        if u.loc in seen or (u.env and (u.env in judged or deployment_sets(ctx, u.env))):
+            continue
+        looked.append(u.loc)
+        if u.scheme.startswith("sqlite"):
+            out.append(warned(f"{u.where} uses SQLite: one file, one writer, no network access "
+                              "for replicas and no managed backups", location=u.loc))
+        elif u.scheme in ("redis", "rediss") and "@" not in u.url:
+            redis.setdefault(u.path, []).append(u)
+    for urls in redis.values():
+        first = urls[0]
+        how = ("composed from host and port only: there is no place for a password"
+               if any(u.composed for u in urls) else "hard-coded without a password")
+        out.append(failed(f"Redis URL {how} ({first.where})", location=first.loc,
+                          evidence="; ".join(f"{u.loc}: {u.where}" for u in urls)[:600]))
     return out
 
 
@@ -174,79 +257,3 @@ def mock_mode_off(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"mock mode is off: {', '.join(looked)}"))
     return out
-
-
-def _fastapi_docs(rel: str, text: str) -> list[tuple[int, str, str]]:
-    """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
-    out = []
-    for node in _calls(text):
-        if ast.unparse(node.func).split(".")[-1] != "FastAPI":
-            continue
-        kws = {k.arg: k.value for k in node.keywords if k.arg}
-        if any(k is None for k in (k.arg for k in node.keywords)):
-            out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
-            continue
-        states = []
-        for key in ("docs_url", "redoc_url"):
-            v = kws.get(key)
-            if v is None:
-                states.append("default")
-            elif isinstance(v, ast.Constant):
-                states.append("disabled" if v.value is None else "default")
-            else:
-                states.append("conditional")
-        state = "default" if "default" in states else (
-            "conditional" if "conditional" in states else "disabled")
-        out.append((node.lineno, state, ast.unparse(node)[:200]))
-    return out
-
-
-@check("CFG-034", "Interactive API docs are not exposed in production", severity=Severity.MEDIUM,
-       needs=("repo",), references=("OWASP API9:2023",), evidence=Evidence.PARSED)
-def docs_exposure(ctx: Context) -> list[Finding]:
-    """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
-    setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production
-    profile. ``exposure.docs_in_production`` = ``warn`` (default), ``fail`` or ``allow``.
-
-    Public interactive docs hand attackers a complete, clickable map of the API including admin
-    and debug routes; for a public API they may be intended, hence the policy setting.
-
-    Remediation: ``FastAPI(docs_url="/docs" if settings.docs_enabled else None, redoc_url=...)``
-    with ``DOCS_ENABLED=false`` in production, or protect the docs behind authentication.
-    """
-    _production_like(ctx)
-    policy = ctx.cfg.exposure.docs_in_production
-    out: list[Finding] = []
-    apps: list[tuple[str, int, str, str]] = []
-    for rel in ctx.files.files:
-        if python_source_file(rel):
-            text = ctx.read(rel)
-            if text and "FastAPI(" in text:
-                apps.extend((rel, *a) for a in _fastapi_docs(rel, text))
-    flags = []
-    for name in sorted(n for n in candidate_names(ctx) if DOCS_VAR_RE.match(n)):
-        for val in effective(ctx, name):
-            flags.append(f"{name}={val.value} ({val.source})")
-            if _is_true(val.value):
-                out.append(_docs_finding(policy, f"{name} is on ({val.source}): /docs is public",
-                                         val.location))
-    for rel, line, state, detail in apps:
-        if state == "default":
-            out.append(_docs_finding(policy, "FastAPI app keeps the default docs_url/redoc_url: "
-                                     "/docs and /redoc are public", f"{rel}:{line}", detail))
-    if not apps and not flags:
-        raise Skip("no FastAPI application and no docs setting found")
-    if policy == "allow":
-        return [passed(f"exposure.docs_in_production = allow; {len(apps)} app(s), "
-                       f"settings: {', '.join(flags) or '-'}")]
-    if not out:
-        out.append(passed(f"{len(apps)} FastAPI app(s) disable or gate their docs; "
-                          f"settings: {', '.join(flags) or '-'}"))
-    return out
-
-
-def _docs_finding(policy: str, message: str, location: str, evidence: str = "") -> Finding:
-    if policy == "fail":
-        return failed(message, location=location, evidence=evidence)
-    return warned(message, location=location, evidence=evidence)
-

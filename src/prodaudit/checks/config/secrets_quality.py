@@ -20,12 +20,27 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.product.codesecrets import (
+    code_secrets,
+    register,
+    seeded_accounts,
+    sql_seeded_accounts,
+)
 from prodaudit.product.compose import compose_projects, project_refs
-from prodaudit.product.envfiles import EnvFile, env_files, parse_env_text, profile_env_file
+from prodaudit.product.envfiles import (
+    DeployedEnvFile,
+    EnvFile,
+    deployment_env_files,
+    env_files,
+    parse_env_text,
+    profile_env_file,
+)
 from prodaudit.product.envgraph import env_graph
+from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretvalues import (
     is_secret_var,
     is_signing_var,
+    not_a_credential,
     placeholder_reason,
     url_password,
     weakness,
@@ -51,8 +66,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
     (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
-    no fallback value (``${JWT_SECRET:-secret}``). Example and development env files are not
-    judged.
+    no fallback value (``${JWT_SECRET:-secret}``). Development env files and examples are not
+    judged, except an example the deployment copies (below).
 
     Template defaults are public: anyone can sign tokens with ``changethis`` or log in to a
     database whose password is ``postgres``. A Compose fallback turns a forgotten variable into a
@@ -61,6 +76,10 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     Remediation: generate every secret (``python -c "import secrets;
     print(secrets.token_urlsafe(48))"``), keep it in the secret store or the deployment's env
     file, and make Compose require it: ``${JWT_SECRET:?JWT_SECRET must be set}``.
+
+    An example env file the deployment copies to create a file it reads (Compose ``env_file:
+    .env`` absent, ``.env.example`` committed) is judged too: a non-empty placeholder there is a
+    WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
     """
     out: list[Finding] = []
     checked = 0
@@ -70,8 +89,16 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     prof = profile_env_file(ctx)
     if prof is not None:
         files.insert(0, prof)
+        prof_real = Path(prof.path).resolve()
+        files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
+    examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
+    files += [d.file for d in examples.values()]
     for ef in files:
         is_profile = ef is prof
+        if ef.path in examples:
+            out += _example_placeholders(examples[ef.path])
+            checked += len(_secret_items(ef))
+            continue
         for name, value, line, kind in _secret_items(ef):
             checked += 1
             why = placeholder_reason(value)
@@ -94,7 +121,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
             checked += 1
             if not ref.default.strip():
                 continue  # ${LLM_API_KEY:-} = optional, off by default
-            ctx.redact.register(ref.default)
+            register(ctx, ref.default)
             why = placeholder_reason(ref.default) or "a hard-coded fallback value"
             out.append(failed(f"Compose gives {ref.name} a fallback value ({why}): a forgotten "
                               f"variable silently becomes a known secret", location=p.loc(*path),
@@ -108,6 +135,21 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                           "placeholders nor defaults"))
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+def _example_placeholders(dep: DeployedEnvFile) -> list[Finding]:
+    """Non-empty placeholders in an example the deployment copies as its env file (empty
+    values are the example's way of saying "fill me in")."""
+    out = []
+    for name, value, line, kind in _secret_items(dep.file):
+        why = placeholder_reason(value)
+        if why is None or why == "empty":
+            continue
+        out.append(warned(f"{name} ({kind}) is {why} in {dep.file.path}, which the deployer "
+                          f"copies to {dep.substitute_for}: deployed as it is unless edited",
+                          location=f"{dep.file.path}:{line}",
+                          evidence=f"{name}={mask_value(value)}"))
     return out
 
 
@@ -135,7 +177,7 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         if not is_signing_var(e.name):
             continue
         seen += 1
-        ctx.redact.register(e.value)
+        register(ctx, e.value)
         why = weakness(e.value)
         if why:
             out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
@@ -203,7 +245,7 @@ def shared_secrets(ctx: Context) -> list[Finding]:
                 continue
             compared += 1
             for oname, opath, oline in index.get(value, []):
-                ctx.redact.register(value)
+                register(ctx, value)
                 out.append(failed(f"{name} in {p.path} has the same value as {oname} in {opath}:"
                                   f"{oline}", location=f"{p.path}:{line}",
                                   evidence=f"sha256 prefix of both values: {_fingerprint(value)}"))
@@ -213,44 +255,95 @@ def shared_secrets(ctx: Context) -> list[Finding]:
     return out
 
 
-@check("CFG-023", "No secret defaults hard-coded in settings code", severity=Severity.HIGH,
+@check("CFG-023", "No secrets hard-coded in settings code", severity=Severity.HIGH,
        needs=("repo",), checklist=("2.1.2", "2.1.4"), references=("CWE-798", "CWE-1188"),
        evidence=Evidence.PARSED)
 def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
-    """Settings code gives no secret-like variable a literal default (``SECRET_KEY: str =
-    "changethis"``, ``os.getenv("JWT_SECRET", "dev-secret")``, a DSN with a password).
+    """Application code assigns no credential: no literal value, of any length, for a
+    secret-named setting (``SECRET_KEY = "x"``, ``app.config["SECRET_KEY"] = "..."``,
+    ``app.secret_key = ...``, a Django or Flask config class attribute, a settings dictionary
+    entry), no literal default for one (``SECRET_KEY: str = "changethis"``,
+    ``os.getenv("JWT_SECRET", "dev-secret")``, starlette/decouple ``config("X", default=...)``,
+    django-environ ``env("X", default=...)``), no URL with a password (a DSN or broker URL
+    default), no generated-looking token assigned to a secret-named name, and no secret-named
+    key with a literal value in a configuration file the code loads by name
+    (``default_config="./config/app.yaml"``). Numbers, durations, booleans, import and file paths
+    are never secrets; tests, documentation and development or test settings modules are not
+    judged.
 
-    A default secret is used whenever the variable is forgotten, and it is public (it is in the
-    repository). Fail closed instead: no default, and validation at startup.
+    A credential in code is public (it is in the repository) and is used whenever the variable is
+    forgotten. Fail closed instead: no default, and validation at startup.
 
-    Remediation: remove the default (``jwt_secret: SecretStr`` without a value, or ``None`` plus
-    a startup validator that refuses to run without it).
+    Remediation: read the value from the environment or the secret store without a default
+    (``jwt_secret: SecretStr`` without a value, ``env("SECRET_KEY")``) and refuse to start
+    without it; rotate any credential that was committed.
     """
     g = env_graph(ctx)
-    out: list[Finding] = []
-    checked = 0
+    found: dict[str, Finding] = {}
+    for c in code_secrets(ctx):
+        register(ctx, c.value)
+        found[c.loc] = failed(f"{c.name} is {c.how}", location=c.loc,
+                              evidence=f"{c.name} = {mask_value(c.value)}")
+    checked = len(found)
     for v in sorted(g.vars.values(), key=lambda x: x.name):
         for r in v.reads:
-            if r.kind == "frontend" or r.default is None:
+            if r.kind == "frontend" or r.default is None or r.loc in found:
                 continue
             pw = url_password(r.default)
             if v.secret and (is_secret_var(v.name) or r.secret_type):
                 checked += 1
-                if pw is None and "://" in r.default:
-                    continue  # a DSN without credentials (sqlite:///./app.db) is not a secret
-                if not r.default.strip():
-                    continue
-                ctx.redact.register(r.default)
-                out.append(failed(f"{v.name} has a hard-coded default in code",
-                                  location=r.loc, evidence=f"default {mask_value(r.default)}"))
+                if not_a_credential(r.default) is not None:
+                    continue  # a DSN without credentials, a path, a boolean ...
+                register(ctx, r.default)
+                found[r.loc] = failed(f"{v.name} has a hard-coded default in code",
+                                      location=r.loc, evidence=f"default {mask_value(r.default)}")
             elif pw:
                 checked += 1
-                ctx.redact.register(pw)
-                out.append(failed(f"{v.name} defaults to a URL with a password", location=r.loc,
-                                  evidence=f"password {mask_value(pw)}"))
-    if not g.vars or not any(v.reads for v in g.vars.values()):
-        raise Skip("no environment variable reads found in the code")
+                register(ctx, pw)
+                found[r.loc] = failed(f"{v.name} defaults to a URL with a password",
+                                      location=r.loc, evidence=f"password {mask_value(pw)}")
+    settings = settings_model(ctx)
+    if not found and not settings.settings and not any(v.reads for v in g.vars.values()):
+        raise Skip("no settings and no environment variable reads found in the code")
+    out = list(found.values())
     if not out:
-        out.append(passed(f"{checked} secret-like settings read by the code: none has a literal "
-                          "secret default"))
+        secrets = sum(1 for st in settings.settings if is_secret_var(st.name))
+        out.append(passed(f"{len(settings.settings)} settings in code ({secrets} secret-named) and "
+                          f"{checked} secret defaults: no credential hard-coded"))
+    return out
+
+
+@check("CFG-024", "No account is seeded with a literal password", severity=Severity.HIGH,
+       needs=("repo",), checklist=("2.1.2", "8.2.1"), references=("CWE-798", "CWE-1392"),
+       evidence=Evidence.PARSED)
+def seeded_passwords(ctx: Context) -> list[Finding]:
+    """Seed and start-up code creates no account with a password written in the code:
+    ``UserCreate(email=..., password="password", is_superuser=True)``,
+    ``create_superuser("admin", "a@b.c", "admin")``, ``User("admin@x", hashpw(b"admin", ...))``,
+    and no SQL fixture or init script inserts accounts with literal passwords
+    (``INSERT INTO users (..., pwd_hash, is_admin) VALUES (..., md5('superadmin'), TRUE)``,
+    one finding per statement). Privileged accounts are FAIL, ordinary ones WARN. Tests are
+    not judged.
+
+    The password is public (it is in the repository) and the seed runs in every deployment:
+    anyone who reads the repository can log in, as an administrator when the seed creates one.
+
+    Remediation: take the first administrator's password from the environment or the secret
+    store (no default), or create the account interactively once; never seed demo accounts into
+    production.
+    """
+    accounts = seeded_accounts(ctx) + sql_seeded_accounts(ctx)
+    out: list[Finding] = []
+    for a in accounts:
+        register(ctx, a.value)
+        what = "a privileged account" if a.privileged else "an account"
+        msg = f"{a.who} seeds {what} with a literal password"
+        ev = f"password {mask_value(a.value)}"
+        out.append(failed(msg, location=a.loc, evidence=ev) if a.privileged
+                   else warned(msg, location=a.loc, evidence=ev))
+    if not out:
+        files = settings_model(ctx).files
+        if not files:
+            raise Skip("no application Python code in the repository")
+        out.append(passed(f"{files} Python modules: no account created with a literal password"))
     return out

@@ -33,6 +33,7 @@ from prodaudit.checks.api import (
 from prodaudit.checks.config._scan_engine import BINARY_SUFFIXES, scan_tree
 from prodaudit.checks.config._scan_judge import Hit, scan_text
 from prodaudit.checks.config._scan_rules import RULES, Rule, rules_version
+from prodaudit.checks.config._sqlite_files import committed_databases
 from prodaudit.product.envfiles import env_files
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason
 
@@ -77,15 +78,7 @@ def _baseline(ctx: Context) -> set[tuple[str, str]]:
 
 def scan_cache(ctx: Context) -> Cache | None:
     """The run's static-fact cache (None with ``--no-cache`` or when unusable)."""
-
-    def build() -> Cache | None:
-        cache = Cache.open(enabled=ctx.cfg.cache)
-        if cache is not None:
-            ctx.on_close(cache.close)
-        return cache
-
-    result: Cache | None = ctx.memo("cache", build)
-    return result
+    return ctx.cache()
 
 
 def scan(ctx: Context) -> ScanResult:
@@ -142,14 +135,17 @@ def secrets_in_code(ctx: Context) -> list[Finding]:
     LLM provider keys (OpenAI, Anthropic, Google, Azure, Cohere, Mistral, Hugging Face, Groq,
     Replicate), AWS keys, GCP service-account keys, GitHub/GitLab/Slack/Stripe/SendGrid tokens,
     private keys, JWTs, passwords in URLs, and high-entropy values assigned to secret-named
-    variables. Binaries and files over ``secrets.max_file_bytes`` are skipped and counted.
+    variables. Binaries and files over ``secrets.max_file_bytes`` are skipped and counted, except
+    SQLite databases: one whose account, session, token or OAuth tables hold rows fails (table
+    names are read, never a value).
 
     A secret in the repository is in every clone, fork, CI cache and backup forever; bots harvest
     public repositories for provider keys within minutes.
 
     Remediation: revoke and rotate the credential first, then remove it from the code and the
-    history (git filter-repo), and read it from the environment. Accepted test fixtures: add the
-    allow comment on the line or list the finding's fingerprint in the baseline file.
+    history (git filter-repo), and read it from the environment; a database: remove it, ignore it
+    and create it with migrations and a seed command. Accepted test fixtures: add the allow
+    comment on the line or list the finding's fingerprint in the baseline file.
     """
     try:
         res = scan(ctx)
@@ -157,14 +153,20 @@ def secrets_in_code(ctx: Context) -> list[Finding]:
         return [errored(f"secrets.baseline unreadable: {exc}")]
     code_hits = [h for h in res.hits if not _is_built_asset(h.path)]
     out: list[Finding] = [_hit_finding(h) for h in code_hits]
+    databases = committed_databases(ctx.files)
+    out += [failed(f"{db.path} is a populated SQLite database in the repository: "
+                   f"{', '.join(db.populated[:8])} hold rows (accounts, sessions or tokens)",
+                   location=db.path, rule="committed-database",
+                   evidence="tables with rows: " + ", ".join(db.populated[:20]))
+            for db in databases]
     if res.unreadable:
         out.append(errored(f"{res.unreadable} file(s) could not be read: not scanned"))
     if not res.scanned:
         raise Skip("no readable text file in the repository")
-    if not code_hits:
+    if not code_hits and not databases:
         out.insert(0, passed("no credential found: " + _summary(res, "git-tracked" if
                                                                ctx.files.git else "tree walk")))
-    else:
+    elif code_hits:
         out.append(warned(_summary(res, "fingerprints for the baseline: " + ", ".join(
             f"{h.path}:{h.fingerprint}" for h in code_hits[:20]))))
     return out

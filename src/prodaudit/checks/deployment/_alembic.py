@@ -22,6 +22,7 @@ from prodaudit.checks.api import Context, Skip
 from prodaudit.checks.deployment._common import rel
 from prodaudit.checks.deployment._run_objects import interrupted_exit
 from prodaudit.product.database import connect, error_line, is_postgres, sqlalchemy_url
+from prodaudit.pysource import parse_tree
 
 SCRATCH_PREFIX = "prodaudit_scratch_"
 RESULT_MARK = "PRODAUDIT-ALEMBIC-RESULT "
@@ -146,7 +147,9 @@ def _destructive(fn: ast.FunctionDef | None) -> tuple[tuple[int, str], ...]:
 
 
 def parse_revision(path: Path) -> Revision | None:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_tree(path.read_text(encoding="utf-8", errors="replace"), str(path))
+    if tree is None:
+        return None
     ok, rev, line = _module_value(tree, "revision")
     if not ok or not isinstance(rev, str):
         return None

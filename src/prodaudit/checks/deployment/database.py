@@ -16,6 +16,7 @@ from prodaudit.product.database import (
     is_postgres,
     url_host,
 )
+from prodaudit.pysource import python_tree
 
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")
 ENGINE_FUNCS = ("create_engine", "create_async_engine")
@@ -100,9 +101,8 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
         text = ctx.read(rel_path)
         if not text or not any(f in text for f in ENGINE_FUNCS):
             continue
-        try:
-            tree = ast.parse(text, filename=rel_path)
-        except SyntaxError:
+        tree = python_tree(ctx, rel_path, text)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):

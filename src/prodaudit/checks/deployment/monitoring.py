@@ -17,8 +17,9 @@ from prodaudit.checks.deployment._common import (
 READINESS_RE = re.compile(r"/(health/ready|health/readiness|readyz|ready|readiness)\b")
 LIVENESS_RE = re.compile(r"/(health|healthz|livez|ping|health/live)\b")
 METRICS_PATHS = ("/metrics", "/api/metrics", "/prometheus")
-SAMPLE_RE = re.compile(
-    r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+]?(?:[0-9.eE+-]+|NaN|[+-]?Inf))(\s+-?\d+)?$")
+SAMPLE_RE = re.compile(  # label values are quoted and may hold braces: route="/notes/{id}"
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\})?\s+'
+    r"([-+]?(?:[0-9.eE+-]+|NaN|[+-]?Inf))(\s+-?\d+)?$")
 REQUEST_METRIC_RE = re.compile(r"(http_requests?_total|http_request_duration|http_server_requests?"
                                r"|requests_total|request_duration_seconds|request_latency)")
 ERROR_TRACKING_ENV = ("SENTRY_DSN", "ROLLBAR_ACCESS_TOKEN", "BUGSNAG_API_KEY",

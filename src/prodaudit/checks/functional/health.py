@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 from prodaudit.checks.api import (
@@ -23,11 +22,15 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.functional._health import (
     LivenessDown,
+    NoLiveness,
+    UnknownPath,
     Unusable,
     find_liveness,
+    not_health_answer,
     redirect_trouble,
     unusable_is_error,
 )
+from prodaudit.redact import mask_evidence
 
 
 @check(
@@ -41,12 +44,16 @@ from prodaudit.checks.functional._health import (
 )
 async def liveness(ctx: Context) -> list[Finding]:
     """The backend answers, and its liveness endpoint answers 200 within
-    ``health.max_liveness_ms``, with a body that is what it declares, on a path that is not a
-    catch-all (an unknown path does not answer the same 200).
+    ``health.max_liveness_ms``, with a body that is what it declares. A candidate that answers
+    200 like a made-up path does (a catch-all or soft-404 page) or with an HTML page (a
+    look-alike such as a ``/health/`` page of the product) is not a liveness endpoint; a
+    candidate that redirects is followed.
 
     A backend that does not answer at all (refused connection, no HTTP answer, TLS failure,
     timeout), or whose liveness endpoint answers 5xx or nothing, is a CRITICAL failure of the
-    product: the release is NO-GO. Without a base URL (a static-only run) the check is SKIP.
+    product: the release is NO-GO. A backend that answers but has no liveness endpoint among
+    the OpenAPI health paths and the common paths is a MEDIUM failure listing every path tried
+    and its answer. Without a base URL (a static-only run) the check is SKIP.
 
     Orchestrators (Docker, Kubernetes, load balancers) restart or route around an instance by its
     health endpoint; without one a hung process keeps receiving traffic.
@@ -62,7 +69,7 @@ async def liveness(ctx: Context) -> list[Finding]:
             failed(
                 f"the backend does not answer: {down}",
                 location=f"GET {ctx.base_url}/",
-                evidence=probe.evidence() if probe is not None else "",
+                evidence=mask_evidence(probe.evidence()) if probe is not None else "",
                 severity=Severity.CRITICAL,
             )
         ]
@@ -73,15 +80,31 @@ async def liveness(ctx: Context) -> list[Finding]:
             failed(
                 f"the liveness endpoint is down: {exc}",
                 location=f"GET {exc.exchange.url}",
-                evidence=exc.exchange.evidence(),
+                evidence=mask_evidence(exc.exchange.evidence()),
                 severity=Severity.CRITICAL,
             )
         ]
     except Unusable as exc:
         return [errored(str(exc), location=ctx.base_url)]
+    except NoLiveness as exc:
+        return [_no_liveness(exc)]
     samples = [await ctx.http.get(ctx.url(path)) for _ in range(3)]
-    problem = _judge_samples(path, samples) or await _catch_all(ctx, path, samples[0])
-    return problem or _judge_speed(path, samples, ctx.cfg.health.max_liveness_ms)
+    return _judge_samples(path, samples) or _judge_speed(path, samples,
+                                                         ctx.cfg.health.max_liveness_ms)
+
+
+def _no_liveness(exc: NoLiveness) -> Finding:
+    """FAIL (MEDIUM): the backend answers but has no liveness endpoint; lists every candidate
+    tried and what it answered, located at the look-alike page when one answered 200."""
+    where = exc.lookalike.url if exc.lookalike is not None else exc.first_url
+    return failed(
+        f"no liveness endpoint: tried {'; '.join(exc.tried)}; set health.liveness_path if it "
+        "lives elsewhere",
+        location=f"GET {where}",
+        evidence=(mask_evidence(exc.lookalike.evidence(body_chars=300))
+                  if exc.lookalike is not None else ""),
+        severity=Severity.MEDIUM,
+    )
 
 
 def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
@@ -95,7 +118,7 @@ def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
             failed(
                 f"GET {path} answered {bad[0].status or bad[0].error} on a repeat call",
                 location=f"GET {bad[0].url}",
-                evidence=bad[0].evidence(),
+                evidence=mask_evidence(bad[0].evidence()),
                 severity=Severity.CRITICAL if sick else None,
             )
         ]
@@ -111,28 +134,7 @@ def _judge_samples(path: str, samples: list[Exchange]) -> list[Finding]:
         errored(
             f"GET {path} answered 200 but {why}: the answer cannot be trusted as liveness",
             location=f"GET {first.url}",
-            evidence=first.evidence(body_chars=200),
-        )
-    ]
-
-
-async def _catch_all(ctx: Context, path: str, first: Exchange) -> list[Finding]:
-    """ERROR when an unknown path answers the same 200 as the liveness path (a catch-all)."""
-    probe_path = f"/prodaudit-not-a-route-{secrets.token_hex(4)}"
-    try:
-        other = await ctx.http.get(ctx.url(probe_path))
-    except NotSent:
-        return []
-    ctype = (first.header("content-type") or "").split(";")[0].strip().lower()
-    other_ctype = (other.header("content-type") or "").split(";")[0].strip().lower()
-    if other.status != 200 or other_ctype != ctype:
-        return []
-    return [
-        errored(
-            f"GET {path} answered 200, but so does an unknown path ({probe_path}) with the "
-            f"same content type ({ctype or 'none'}): a catch-all, not a liveness answer",
-            location=f"GET {other.url}",
-            evidence=other.evidence(body_chars=200),
+            evidence=mask_evidence(first.evidence(body_chars=200)),
         )
     ]
 
@@ -145,7 +147,7 @@ def _judge_speed(path: str, samples: list[Exchange], limit: float) -> list[Findi
             warned(
                 f"GET {path} took {ms:.0f} ms (limit {limit:.0f} ms)",
                 location=f"GET {slowest.url}",
-                evidence=slowest.evidence(),
+                evidence=mask_evidence(slowest.evidence()),
             )
         ]
     return [
@@ -209,6 +211,7 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
     tried: list[str] = []
     redirected = []
     unclear: list[str] = []  # answers that are not a definitive "no such path"
+    unknown = UnknownPath(ctx)
     for path in candidates[:12]:
         try:
             ex = await ctx.http.get(ctx.url(path))
@@ -217,6 +220,8 @@ async def find_readiness(ctx: Context) -> tuple[Exchange | None, list[str]]:
         tried.append(path)
         if ex.status is None and len(tried) == 1:
             raise Unusable(f"GET {path}: {ex.error}")
+        if ex.status == 200 and ex.usable and await not_health_answer(unknown, path, ex):
+            continue  # a catch-all page or an HTML page: not a readiness endpoint
         if ex.status in (200, 503):
             return ex, tried
         if ex.status is not None and 300 <= ex.status < 400:
@@ -302,7 +307,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
                 f"{loc} reports {', '.join(down)} down but answers 200: the orchestrator "
                 f"keeps routing traffic ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     elif down:
@@ -310,14 +315,14 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
             passed(
                 f"{loc} answers 503 while {', '.join(down)} is down ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
         findings.append(
             failed(
                 f"dependency down right now: {', '.join(down)} — the target is not ready",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     elif ex.status == 503:
@@ -325,7 +330,7 @@ def _judge_readiness(ex: Exchange, loc: str, down: list[str], listing: str) -> l
             failed(
                 f"{loc} answers 503 although every reported dependency is up ({listing})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     else:
@@ -373,7 +378,7 @@ async def readiness(ctx: Context) -> list[Finding]:
             errored(
                 f"{loc} answered {ex.status} with a body that is not a JSON object",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         ]
     deps = dependency_states(body)
@@ -396,7 +401,7 @@ async def readiness(ctx: Context) -> list[Finding]:
                 f"{loc} does not report {', '.join(missing)}, which the deployment is "
                 "configured with",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     return findings
@@ -420,6 +425,9 @@ async def deep_health(ctx: Context) -> list[Finding]:
     A shallow health check answers 200 while the database is unreachable, so outages go unnoticed
     until users report them.
 
+    An answer that is a constant (``true``, ``OK``, ``{"status": "ok"}``) is shallow as well: a
+    WARN, not an error.
+
     Remediation: make the readiness endpoint run ``SELECT 1`` against the database, ``PING`` against
     Redis and a cheap call against the LLM provider, each with a short timeout, and report each.
     """
@@ -433,14 +441,19 @@ async def deep_health(ctx: Context) -> list[Finding]:
     body = _json(ex)
     if ex.status is None:
         return [errored(f"{loc}: {ex.error}", location=loc)]
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) and not (ex.usable and ex.status == 200):
         return [
             errored(
                 f"{loc} answered {ex.status} with a body that is not a JSON object",
                 location=loc,
-                evidence=ex.evidence(body_chars=300),
+                evidence=mask_evidence(ex.evidence(body_chars=300)),
             )
         ]
+    if not isinstance(body, dict):  # `true`, "OK", a constant text: it names no dependency
+        shown = " ".join(ex.text.split())[:40]
+        return [warned(f"shallow health check: the {source} endpoint answers {ex.status} with a "
+                       f"constant {shown!r} that names no dependency", location=loc,
+                       evidence=mask_evidence(ex.evidence(body_chars=300)))]
     deps = dependency_states(body)
     kinds = {k for k, _ in deps.values() if k}
     if "database" not in kinds:
@@ -450,7 +463,7 @@ async def deep_health(ctx: Context) -> list[Finding]:
                 f"reporting "
                 f"the database (reported: {', '.join(sorted(deps)) or 'nothing'})",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         ]
     findings = [passed(f"the {source} endpoint reports {', '.join(sorted(deps))}", location=loc)]
@@ -461,7 +474,7 @@ async def deep_health(ctx: Context) -> list[Finding]:
                 f"the {source} endpoint does not check {', '.join(missing)}, which the "
                 "deployment is configured with",
                 location=loc,
-                evidence=ex.evidence(),
+                evidence=mask_evidence(ex.evidence()),
             )
         )
     return findings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from prodaudit.checks.api import Context, InputError, load_json
+from prodaudit.pysource import source_cache
 
 FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
 DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")
@@ -61,12 +62,11 @@ def py_sources(ctx: Context) -> PySources:
             text = ctx.read(rel)
             if text is None:
                 continue
-            try:
-                tree = ast.parse(text, filename=rel)
-            except (SyntaxError, ValueError) as exc:
-                out.broken.append((rel, f"line {getattr(exc, 'lineno', '?')}: {exc}"))
+            parsed = source_cache(ctx).get(rel, text)
+            if parsed.tree is None:
+                out.broken.append((rel, parsed.note))
                 continue
-            mod = PyModule(rel, tree, text)
+            mod = PyModule(rel, parsed.tree, text)
             if is_test_path(rel):
                 out.tests.append(mod)
             elif MIGRATION_PARTS & set(parts(rel)[:-1]):

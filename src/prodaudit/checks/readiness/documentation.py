@@ -33,8 +33,8 @@ from prodaudit.checks.readiness._scan import docs
 
 _README_SECTIONS = {
     "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements|"
-             r"local development|development environment|bootstrap",
-    "run": r"\brun|usage|development|local|start(ing)?\b|how to use",
+             r"local development|development environment|bootstrap|develop(ing)? locally",
+    "run": r"\brun|usage|development|local|start(ing)?\b|how to use|getting started|quick ?start",
     "deploy": r"deploy|production|release|hosting|docker",
 }
 

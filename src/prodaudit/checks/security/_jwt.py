@@ -4,7 +4,6 @@ Not a check module."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from importlib import resources
@@ -20,26 +19,7 @@ from prodaudit.checks.security._common import (
     parse_jwt,
     verify_hmac,
 )
-
-MAX_REPO_CANDIDATES = 500
-
-
-_SECRETISH = re.compile(
-    r"""(?ix)
-    (?P<name>[A-Z0-9_]*(?:SECRET|SIGNING|JWT)[A-Z0-9_]*(?:KEY)?)   # name
-    ["']?\s*(?::\s*[A-Za-z_\[\]| .]+)?\s*(?:=|:|,)\s*           # = or : (type hints allowed)
-    (?:[A-Za-z_.]+\()?                                           # os.getenv( / Field(
-    (?:["'][A-Z0-9_]+["']\s*,\s*)?                               # getenv("NAME", ...
-    (?:default\s*=\s*)?
-    ["']?(?P<value>[^"'\s#,)]{3,200})["']?
-    """
-)
-
-
-_REPO_FILES = re.compile(
-    r"(^|/)(\.env[^/]*|[^/]*\.env|settings\.py|config\.py|conf\.py|"
-    r"docker-compose[^/]*\.ya?ml|compose[^/]*\.ya?ml|[^/]*\.toml|app\.py)$"
-)
+from prodaudit.checks.security._jwt_candidates import repo_candidates
 
 
 def evidence(can: Canary, ex: Exchange, note: str = "") -> str:
@@ -102,27 +82,6 @@ def builtin_wordlist() -> list[str]:
     return [
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
     ]
-
-
-def repo_candidates(ctx: Context) -> list[tuple[str, str]]:
-    """(value, where) for every default or placeholder secret-like value in the repository."""
-    out: dict[str, str] = {}
-    try:
-        files = [f for f in ctx.files.files if _REPO_FILES.search(f)]
-    except OSError:
-        return []
-    for rel in files[:400]:
-        text = ctx.read(rel)
-        if not text:
-            continue
-        for lineno, line in enumerate(text.splitlines(), 1):
-            for m in _SECRETISH.finditer(line):
-                val = m.group("value").strip()
-                if val and val not in out and not val.startswith(("$", "{", "os.", "None")):
-                    out[val] = f"{rel}:{lineno}"
-                if len(out) >= MAX_REPO_CANDIDATES:
-                    return list(out.items())
-    return list(out.items())
 
 
 def crack(ctx: Context, token: str) -> tuple[bytes, str] | None:

@@ -229,7 +229,9 @@ async def credential_leaks(ctx: Context) -> list[Finding]:
 )
 async def api_key_enforced(ctx: Context) -> list[Finding]:
     """For every ``apiKey`` security scheme in the OpenAPI document (header, query or cookie), the
-    safe operations that require it answer 401/403 when the key is missing, empty or wrong.
+    safe operations that require it answer 401/403 when the key is missing, empty or wrong. An
+    operation whose authentication is optional (``security: [{}, {"ApiKey": []}]``) is open by
+    design and not probed.
 
     Remediation: check the key on the server for every protected route, compare it in constant
     time, and reject empty values.
@@ -245,10 +247,14 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     sent = 0
     unclear: list[str] = []
+    optional: list[str] = []
     for op in doc.operations:
         reqs = op.security if op.security is not None else tuple(doc.spec.get("security") or ())
         names = [n for req in reqs for n in req if n in schemes]
         if not names or not op.safe or op.path_params or sent >= ctx.cfg.probes.max_requests:
+            continue
+        if not doc.is_protected(op):  # optional authentication (security: [{}, ...]): open
+            optional.append(op.key)
             continue
         sch = schemes[names[0]]
         where, pname = sch.get("in", "header"), str(sch.get("name", "X-API-Key"))
@@ -276,7 +282,9 @@ async def api_key_enforced(ctx: Context) -> list[Finding]:
             elif ex.status not in (401, 403):
                 unclear.append(f"{op.method} {op.path} with a {label} key: {ex.status or ex.error}")
     if not sent:
-        raise Skip("no safe operation without path parameters uses the apiKey scheme")
+        note = (f" (optional authentication, open by design: {', '.join(optional[:4])})"
+                if optional else "")
+        raise Skip(f"no safe operation without path parameters requires the apiKey scheme{note}")
     if unclear:  # neither accepted nor refused: the key check was not exercised
         out.append(skipped(f"{len(unclear)} answer(s) neither 2xx nor 401/403: {'; '.join(unclear[:3])}"))
     return out or [passed(f"{sent} requests with missing, empty or wrong API keys were refused")]

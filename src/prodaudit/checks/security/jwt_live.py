@@ -32,9 +32,10 @@ from prodaudit.checks.security._common import (
     forge,
     live_location,
 )
-from prodaudit.checks.security._jwt import builtin_wordlist, crack, fresh_claims, repo_candidates
+from prodaudit.checks.security._jwt import builtin_wordlist, crack, fresh_claims
 from prodaudit.checks.security._jwt import evidence as _evidence
 from prodaudit.checks.security._jwt import judge as _judge
+from prodaudit.checks.security._jwt_candidates import repo_candidates
 
 REFS = ("CWE-347", "OWASP API2:2023")
 CHECKLIST = ("8.1.1", "1.3.1")

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from prodaudit import tools
 from prodaudit.checks.api import (
     Context,
     Evidence,
@@ -40,7 +36,7 @@ EXCLUDE_DIRS = (
     "versions",
 )
 BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
-SCAN_TIMEOUT = 300
+SCAN_TIMEOUT = 300  # the tools time out first (prodaudit.tools)
 
 
 def _python_files(ctx: Context) -> list[str]:
@@ -80,10 +76,12 @@ def _bandit_finding(r: dict[str, Any]) -> Finding | None:
     evidence=Evidence.PARSED,
 )
 def bandit_scan(ctx: Context) -> list[Finding]:
-    """Runs ``python -m bandit -r -f json`` over the target's Python code (tests, virtualenvs and
-    migrations excluded). High-severity issues with medium or high confidence fail (HIGH);
-    medium-severity ones warn; low-severity ones are counted. Skipped when bandit is not
-    installed (``nox -s security`` installs it).
+    """Runs ``python -m bandit -f json`` over the target's Python files of the repository index
+    (tests, virtualenvs and migrations excluded). High-severity issues with medium or high
+    confidence fail (HIGH); medium-severity ones warn; low-severity ones are counted. Skipped
+    when bandit is not installed (``nox -s security`` installs it). The answer is cached by the
+    files' contents and bandit's version: an unchanged tree is not scanned again (the finding
+    says so).
 
     Static analysis catches shell injection, unsafe deserialisation, weak hashes, ``debug=True``
     and hard-coded binds before an attacker does.
@@ -91,39 +89,15 @@ def bandit_scan(ctx: Context) -> list[Finding]:
     Remediation: fix the reported line or, for a reviewed false positive, add ``# nosec <ID>``
     with a reason.
     """
-    if importlib.util.find_spec("bandit") is None:
+    if not tools.bandit_available():
         raise Skip("bandit is not installed in this environment: install prodaudit[audit]")
     files = _python_files(ctx)
     if not files:
         raise Skip("no Python files in the repository")
-    roots = sorted({f.split("/", 1)[0] if "/" in f else f for f in files})
-    cmd = [
-        sys.executable,
-        "-m",
-        "bandit",
-        "-r",
-        "-f",
-        "json",
-        "-q",
-        "-x",
-        ",".join(f"*/{d}/*" for d in EXCLUDE_DIRS),
-        *roots,
-    ]
-    try:
-        proc = subprocess.run(
-            cmd, cwd=ctx.repo, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10
-        )
-    except subprocess.TimeoutExpired:
-        return [errored(f"bandit did not finish within {SCAN_TIMEOUT - 10} s")]
-    try:
-        data: dict[str, Any] = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return [
-            errored(
-                f"bandit exited {proc.returncode} without JSON: "
-                f"{(proc.stderr or proc.stdout).strip()[-300:]}"
-            )
-        ]
+    run = tools.bandit(ctx, files)
+    if run.error:
+        return [errored(run.error)]
+    data = run.data
     out: list[Finding] = []
     low = 0
     for r in data.get("results", []):
@@ -141,13 +115,14 @@ def bandit_scan(ctx: Context) -> list[Finding]:
             "results": len(data.get("results", [])),
             "low": low,
             "errors": len(errors),
+            "from_cache": run.cached_at is not None,
         },
     )
     if not out:
         out.append(
             passed(
                 f"bandit scanned {scanned} files: no high or medium issue"
-                f" ({low} low-severity noted)"
+                f" ({low} low-severity noted){run.cache_note}"
             )
         )
     return out
@@ -163,33 +138,15 @@ def requirement_files(ctx: Context) -> list[str]:
     ][:10]
 
 
-def _pip_audit_file(cmd0: list[str], repo: Path, rel: str) -> tuple[list[Finding], int, int]:
-    """pip-audit on one requirements file: (findings, packages audited, packages not audited)."""
+def _pip_audit_file(ctx: Context, rel: str) -> tuple[list[Finding], int, int, str]:
+    """pip-audit on one requirements file: (findings, packages audited, packages not audited,
+    cache note)."""
     out: list[Finding] = []
     audited = unaudited = 0
-    cmd = [
-        *cmd0,
-        "-r",
-        str(repo / rel),
-        "--no-deps",
-        "--disable-pip",
-        "-f",
-        "json",
-        "--progress-spinner",
-        "off",
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SCAN_TIMEOUT - 10)
-    except subprocess.TimeoutExpired:
-        return [errored(f"{rel}: pip-audit did not finish within {SCAN_TIMEOUT - 10} s",
-                        location=rel)], 0, 0
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return [errored(f"{rel}: pip-audit exited {proc.returncode} without JSON: "
-                        f"{(proc.stderr or '').strip()[-300:]}", location=rel)], 0, 0
-    deps = data.get("dependencies", []) if isinstance(data, dict) else []
-    for dep in deps:
+    run = tools.pip_audit(ctx, ctx.repo / rel)
+    if run.error:
+        return [errored(f"{rel}: {run.error}", location=rel)], 0, 0, ""
+    for dep in run.data.get("dependencies", []):
         if dep.get("skip_reason"):
             unaudited += 1
             continue
@@ -204,7 +161,7 @@ def _pip_audit_file(cmd0: list[str], repo: Path, rel: str) -> tuple[list[Finding
                     evidence=(v.get("description") or "")[:600],
                 )
             )
-    return out, audited, unaudited
+    return out, audited, unaudited, run.cache_note
 
 
 @check(
@@ -221,32 +178,29 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every ``requirements*.txt``
     of the target. Each vulnerable pin fails (with its advisory ids and fixed versions). When the
     vulnerability service is unreachable pip-audit reports every package as "could not be
-    audited" and exits 0: that is SKIP ("not verified"), never PASS.
+    audited" and exits 0: that is SKIP ("not verified"), never PASS. Whether the service answers
+    is probed once per run and shared with CFG-063; each file's answer is shared too, and reused
+    from the cache for up to 12 hours while the file is unchanged (the finding says so).
 
     Known-vulnerable dependencies are the easiest way in: exploits are public.
 
     Remediation: upgrade to a fixed version (shown in the finding) and re-run ``nox -s security``.
     """
-    exe = shutil.which("pip-audit")
-    cmd0 = (
-        [exe]
-        if exe
-        else (
-            [sys.executable, "-m", "pip_audit"] if importlib.util.find_spec("pip_audit") else None
-        )
-    )
-    if cmd0 is None:
-        raise Skip("pip-audit is not installed in this environment: install prodaudit[audit]")
     reqs = requirement_files(ctx)
     if not reqs:
         raise Skip("no requirements*.txt in the repository")
+    down = tools.pip_audit_unavailable(ctx)  # the same decision as CFG-063's
+    if down:
+        raise Skip(f"not verified: {down}")
     out: list[Finding] = []
     audited = unaudited = 0
+    notes = set()
     for rel in reqs:
-        part, ok, skipped_ = _pip_audit_file(cmd0, ctx.repo, rel)
+        part, ok, skipped_, note = _pip_audit_file(ctx, rel)
         out += part
         audited += ok
         unaudited += skipped_
+        notes.add(note)
     if audited == 0 and unaudited:
         raise Skip(
             f"not verified: pip-audit could not audit any of {unaudited} packages "
@@ -257,6 +211,7 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
             passed(
                 f"pip-audit: {audited} pinned packages in {', '.join(reqs)} have no known "
                 "vulnerability" + (f" ({unaudited} could not be audited)" if unaudited else "")
+                + ("".join(sorted(notes)) if len(notes) == 1 else "")
             )
         )
     elif unaudited:

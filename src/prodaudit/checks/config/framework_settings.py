@@ -1,0 +1,105 @@
+"""CFG-036: Django's production security settings — the static half of ``manage.py check
+--deploy``: hosts, HTTPS redirect, HSTS and secure cookies in the settings production runs with."""
+
+from __future__ import annotations
+
+import re
+
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
+from prodaudit.product.devswitches import TRUE_WORDS
+from prodaudit.product.django_settings import django_settings
+from prodaudit.product.effective import deployment_sets
+from prodaudit.product.pysettings import Setting, settings_model
+
+#: setting -> what is missing without it (Django deploy check id)
+HTTPS_SETTINGS = {
+    "SECURE_HSTS_SECONDS": "HSTS (security.W004)",
+    "SECURE_SSL_REDIRECT": "the HTTP to HTTPS redirect (security.W008)",
+    "SESSION_COOKIE_SECURE": "Secure session cookies (security.W012)",
+    "CSRF_COOKIE_SECURE": "Secure CSRF cookies (security.W016)",
+}
+_HSTS_RE = re.compile(r"Strict-Transport-Security", re.I)
+PROXY_SUFFIXES = (".conf", ".caddyfile", "caddyfile", ".toml", ".yaml", ".yml", ".template")
+
+
+def _value(ctx: Context, s: Setting) -> object:
+    """The value production gets: the deployment's for an environment read, else the code's."""
+    if s.env:
+        deployed = deployment_sets(ctx, s.env)
+        if deployed:
+            return deployed[0].value
+    return s.value
+
+
+def _on(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value > 0
+    return isinstance(value, str) and (value.strip().lower() in TRUE_WORDS
+                                       or value.strip().isdigit() and int(value) > 0)
+
+
+def _proxy_sets_hsts(ctx: Context) -> str | None:
+    for rel in ctx.files.files:
+        low = rel.lower()
+        if ("nginx" in low or "caddy" in low or "traefik" in low) and low.endswith(PROXY_SUFFIXES):
+            text = ctx.read(rel) or ""
+            if _HSTS_RE.search(text):
+                return rel
+    return None
+
+
+@check("CFG-036", "Django production settings accept only known hosts and enforce HTTPS",
+       severity=Severity.HIGH, needs=("repo",), checklist=("8.2.4", "2.1.3"),
+       references=("CWE-319", "CWE-614", "CWE-644"),
+       evidence=Evidence.PARSED)
+def django_production(ctx: Context) -> list[Finding]:
+    """In the settings production runs with (the production module of split settings, with what
+    it star-imports; development and test modules are not judged): no settings module sets
+    ``ALLOWED_HOSTS`` to ``"*"``, and ``SECURE_HSTS_SECONDS``, ``SECURE_SSL_REDIRECT``,
+    ``SESSION_COOKIE_SECURE`` and ``CSRF_COOKIE_SECURE`` (unless ``CSRF_USE_SESSIONS``) are on
+    (in code, or through the variable they are read from). HSTS sent by a reverse proxy of the
+    repository (nginx, Caddy, Traefik configuration) counts.
+
+    ``ALLOWED_HOSTS = ["*"]`` lets any Host header through: poisoned password-reset links and
+    cache entries. Without HTTPS redirect, HSTS and Secure cookies, one plain-HTTP request
+    (a captive portal, a typed URL) exposes the session cookie.
+
+    Remediation: ``ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")`` with the real domains;
+    ``SECURE_SSL_REDIRECT = True``, ``SECURE_HSTS_SECONDS = 31536000``,
+    ``SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True`` in the production settings (or the
+    proxy's HSTS header); run ``manage.py check --deploy`` in CI.
+    """
+    dj = django_settings(ctx)
+    if dj.production is None:
+        raise Skip("no Django settings module in the repository")
+    out: list[Finding] = []
+    for s in settings_model(ctx).settings:
+        if s.path in dj.modules and s.name == "ALLOWED_HOSTS" and not s.guard:
+            value = _value(ctx, s)
+            if isinstance(value, list) and "*" in value or value == "*":
+                out.append(failed("ALLOWED_HOSTS accepts any Host header ('*')", location=s.loc,
+                                  evidence=f"ALLOWED_HOSTS = {s.expr}"))
+    proxy = _proxy_sets_hsts(ctx)
+    missing = []
+    for name, what in HTTPS_SETTINGS.items():
+        current = dj.effective.get(name)
+        if name == "SECURE_HSTS_SECONDS" and proxy:
+            continue
+        sessions = dj.effective.get("CSRF_USE_SESSIONS")
+        if name == "CSRF_COOKIE_SECURE" and sessions is not None and _on(_value(ctx, sessions)):
+            continue  # the CSRF token lives in the session, not in a cookie
+        if current is None:
+            missing.append(what)
+        elif not _on(_value(ctx, current)):
+            missing.append(f"{what}: {name} = {current.expr} at {current.loc}")
+    if missing:
+        out.append(failed(f"the production settings ({dj.production}) lack "
+                          + "; ".join(missing), location=dj.production,
+                          evidence=f"settings modules: {', '.join(dj.modules)}"))
+    if not out:
+        via = f" (HSTS from {proxy})" if proxy else ""
+        out.append(passed(f"{dj.production}: known hosts, HTTPS redirect, HSTS and Secure cookies"
+                          f"{via}"))
+    return out

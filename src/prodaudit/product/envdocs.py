@@ -1,0 +1,59 @@
+"""Environment variables documented in the repository's prose documentation (README, docs/):
+variables assigned in a fenced code block (``NAME=value``, ``NAME: value``, ``export NAME=``) —
+the env-file templates a README shows — and variables named in a table cell
+(``| `NAME` | what it does |``). A name merely mentioned in a sentence does not count: an
+operator cannot configure a release from it. Not a check module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prodaudit.context import Context
+
+DOC_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".mdx")
+SKIP_PARTS = frozenset({"node_modules", "dist", "build", ".venv", "venv", "site-packages"})
+MAX_DOC_BYTES = 1_000_000
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_ASSIGN_RE = re.compile(r"^\s*(?:export\s+|-\s+|set\s+)?['\"]?([A-Z][A-Z0-9_]{1,})['\"]?\s*[=:]")
+_CELL_RE = re.compile(r"^`?\$?([A-Z][A-Z0-9_]{1,})`?(\s|\(|$)")
+
+
+def documented_in_docs(ctx: Context) -> dict[str, list[tuple[str, int]]]:
+    """Variable name → (doc path, line) where the documentation defines it (memoised)."""
+    return ctx.memo("product:env_docs", lambda: _build(ctx))
+
+
+def _build(ctx: Context) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for rel in ctx.files.files:
+        if not rel.lower().endswith(DOC_SUFFIXES) or SKIP_PARTS & set(rel.split("/")[:-1]):
+            continue
+        text = ctx.files.read_text(rel, MAX_DOC_BYTES)
+        if not text:
+            continue
+        for name, line in doc_variables(text):
+            out.setdefault(name, []).append((rel, line))
+    return out
+
+
+def doc_variables(text: str) -> list[tuple[str, int]]:
+    """(name, line) of every variable a document defines in code blocks or table cells."""
+    out = []
+    fenced = False
+    for n, line in enumerate(text.splitlines(), 1):
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or line.startswith(("    ", "\t")):  # fenced or indented code block
+            m = _ASSIGN_RE.match(line)
+            if m:
+                out.append((m.group(1), n))
+        elif line.lstrip().startswith("|"):
+            for cell in line.strip().strip("|").split("|"):
+                m = _CELL_RE.match(cell.strip())
+                if m:
+                    out.append((m.group(1), n))
+    return out

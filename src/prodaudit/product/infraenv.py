@@ -1,0 +1,128 @@
+"""Environment variables the deployment's infrastructure sets: Bicep and Terraform container
+definitions, Kubernetes manifests and Helm templates (``env: - name: X``), Heroku's ``app.json``
+(``env``), ``fly.toml`` (``[env]``) and Render's ``render.yaml`` (``envVars``). Not a check module.
+
+Read as text with small patterns (these formats are templated: Helm's ``{{ }}``, Bicep
+expressions), so a value is the literal written there or the expression as text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from prodaudit.errors import InputError
+from prodaudit.loaders import load_json
+
+if TYPE_CHECKING:
+    from prodaudit.context import Context
+
+_NAME = r"[A-Z_][A-Z0-9_]*"
+#: Bicep ``{ name: 'X' value: ... }`` / ``secretRef``, Terraform ``name = "X"`` next to a value
+_NAME_VALUE_RE = re.compile(
+    rf"""\bname\s*[:=]\s*['"]({_NAME})['"][\s,]*(?:(?:value|secretRef|secret_name)\s*[:=]\s*"""
+    rf"""['"]?([^'"\n]*)['"]?)?""")
+#: Terraform maps: ``environment = { X = "v" }``, ``app_settings = { "X" = "v" }``
+_TF_MAP_RE = re.compile(r"\b(environment|app_settings|env_vars|environment_variables|"
+                        r"env)\s*=\s*\{(?P<body>[^{}]*)\}", re.S)
+_TF_PAIR_RE = re.compile(rf"""['"]?({_NAME})['"]?\s*=\s*['"]?([^'"\n]*)['"]?""")
+#: Kubernetes / Helm: ``- name: X`` then ``value:`` / ``valueFrom:``
+_K8S_RE = re.compile(rf"""^\s*-\s*name:\s*['"]?({_NAME})['"]?\s*$\s*^\s*(value|valueFrom):"""
+                     r"""\s*['"]?([^'"\n]*)""", re.M)
+_FLY_ENV_RE = re.compile(r"^\[env\]\s*$(?P<body>(?:\n(?!\[).*)*)", re.M)
+
+Entry = tuple[str, int, str]  # (path, line, value as written)
+
+
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _kind(rel: str, text: str) -> str:
+    low = rel.lower()
+    name = low.rsplit("/", 1)[-1]
+    if low.endswith(".bicep"):
+        return "bicep"
+    if low.endswith((".tf", ".tf.json")):
+        return "terraform"
+    if name == "app.json":
+        return "heroku"
+    if name == "fly.toml":
+        return "fly"
+    if name in ("render.yaml", "render.yml"):
+        return "render"
+    if low.endswith((".yaml", ".yml", ".tpl")) and "containers:" in text and "env:" in text \
+            and not low.startswith(".github/"):
+        return "kubernetes"
+    return ""
+
+
+def infra_env(ctx: Context) -> dict[str, list[Entry]]:
+    """Variable name → where an infrastructure file sets it (memoised)."""
+    return ctx.memo("product:infra_env", lambda: _build(ctx))
+
+
+def _candidate(rel: str) -> bool:
+    low = rel.lower()
+    return low.endswith((".bicep", ".tf", ".yaml", ".yml", ".tpl")) or \
+        low.rsplit("/", 1)[-1] in ("app.json", "fly.toml")
+
+
+def _build(ctx: Context) -> dict[str, list[Entry]]:
+    out: dict[str, list[Entry]] = {}
+    for rel in ctx.files.files:
+        if not _candidate(rel):
+            continue
+        text = ctx.read(rel)
+        if not text:
+            continue
+        kind = _kind(rel, text)
+        if not kind:
+            continue
+        for name, line, value in _entries(rel, text, kind):
+            out.setdefault(name, []).append((rel, line, value))
+    return out
+
+
+def _entries(rel: str, text: str, kind: str) -> list[tuple[str, int, str]]:
+    found: list[tuple[str, int, str]] = []
+    if kind in ("bicep", "terraform"):
+        found += [(m.group(1), _line(text, m.start()), m.group(2).strip())
+                  for m in _NAME_VALUE_RE.finditer(text) if m.group(2) is not None]
+    if kind == "terraform":
+        for block in _TF_MAP_RE.finditer(text):
+            start = block.start("body")
+            found += [(m.group(1), _line(text, start + m.start()), m.group(2).strip())
+                      for m in _TF_PAIR_RE.finditer(block.group("body"))]
+    if kind in ("kubernetes", "render"):
+        found += [(m.group(1), _line(text, m.start()), m.group(3).strip())
+                  for m in _K8S_RE.finditer(text)]
+        if kind == "render":
+            found += [(m.group(1), _line(text, m.start()), "")
+                      for m in re.finditer(rf"-\s*key:\s*['\"]?({_NAME})", text)]
+    if kind == "fly":
+        for block in _FLY_ENV_RE.finditer(text):
+            start = block.start("body")
+            found += [(m.group(1), _line(text, start + m.start()), m.group(2).strip())
+                      for m in _TF_PAIR_RE.finditer(block.group("body"))]
+    if kind == "heroku":
+        found += _heroku(rel, text)
+    return found
+
+
+def _heroku(rel: str, text: str) -> list[tuple[str, int, str]]:
+    try:
+        data = load_json(text, rel)
+    except InputError:  # an invalid app.json is simply not a source of variables
+        return []
+    env = data.get("env") if isinstance(data, dict) else None
+    if not isinstance(env, dict):
+        return []
+    out = []
+    for name, spec in env.items():
+        if not re.fullmatch(_NAME, str(name)):
+            continue
+        pos = text.find(f'"{name}"')
+        value = str(spec.get("value", "")) if isinstance(spec, dict) else str(spec)
+        out.append((str(name), _line(text, max(pos, 0)), value))
+    return out

@@ -1,0 +1,59 @@
+"""CFG-037: CORS configured in code — Starlette middleware, flask-cors, django-cors-headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfg_helpers import describe, res, run_cfg
+from test_settings_shapes import problems, repo_of
+
+from prodaudit.model import Status
+
+STARLETTE = '''\
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+app = FastAPI()
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=["*"],
+    allow_credentials=True,
+)
+api = FastAPI()
+api.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],
+                   allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+'''
+FLASK = '''\
+from flask_cors import CORS
+cors = CORS()
+
+
+def create_app(app):
+    cors.init_app(app)
+'''
+
+
+def test_credentialed_cors_for_every_origin(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {
+        "api/main.py": STARLETTE, "flaskapp/app.py": FLASK,
+        "flaskapp/config.py": "class Config:\n    CORS_SUPPORTS_CREDENTIALS = True\n",
+        "proj/settings/cors.py": "CORS_ALLOW_CREDENTIALS = True\nCORS_ALLOW_ALL_ORIGINS = True\n",
+        "proj/settings/production.py": "CORS_ALLOW_ALL_ORIGINS = False\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
+    by_loc = {f.location: f for f in r.findings}
+    assert set(problems(r)) == {"api/main.py:8", "api/main.py:12", "flaskapp/config.py:2",
+                                "proj/settings/cors.py:2"}, describe(r)
+    assert by_loc["api/main.py:8"].status is Status.FAIL
+    assert by_loc["api/main.py:12"].status is Status.WARN
+
+
+def test_explicit_origins_pass(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {"api/main.py": (
+        "from fastapi.middleware.cors import CORSMiddleware\n"
+        "app.add_middleware(CORSMiddleware, allow_origins=settings.origins,\n"
+        "                   allow_credentials=True, allow_methods=['GET', 'POST'])\n"),
+        "flaskapp/app.py": "from flask_cors import CORS\nCORS(app, origins=['https://a.example'],"
+                           " supports_credentials=True)\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
+    assert r.status is Status.PASS, describe(r)

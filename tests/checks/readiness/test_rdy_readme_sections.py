@@ -1,0 +1,30 @@
+"""RDY-060 recognises the section names real READMEs use for running the product ("Getting
+started", "How to use", "Run it", "Helpful commands for local development") (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdy_helpers import assert_status, messages, run_rdy
+
+from prodaudit.model import Status
+
+
+@pytest.mark.parametrize("run_heading", ["Getting started", "How to use", "Run it",
+                                         "Helpful commands for local development"])
+def test_real_run_sections_count(tmp_path: Path, run_heading: str) -> None:
+    (tmp_path / "README.md").write_text(
+        f"# Product\n\n## Installation\n\npip install .\n\n## {run_heading}\n\n"
+        "`uvicorn app:app`\n\n## Deployment\n\n`docker compose up -d`\n", encoding="utf-8")
+    r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
+    assert_status(r, Status.PASS)
+    assert run_heading in messages(r) or "Installation" in messages(r)
+
+
+def test_no_run_section_fails(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# Product\n\n## Architecture\n\nBoxes.\n\n## Deployment\n\nHelm.\n", encoding="utf-8")
+    r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
+    assert_status(r, Status.FAIL)
+    assert "setup, run section" in messages(r)

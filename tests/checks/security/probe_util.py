@@ -1,0 +1,53 @@
+"""Starting the probe test servers: the FastAPI app in a thread, the Django project in a
+subprocess."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from helpers import stop_process
+
+from prodaudit.model import CheckResult, Finding, Status
+from prodaudit.target import free_port
+
+SERVERS = Path(__file__).resolve().parents[2] / "servers"
+
+
+@contextmanager
+def django_server(*, debug: bool, hosts: str = "*") -> Iterator[str]:
+    """The one-file Django project (tests/servers/django_app.py) on a free port."""
+    pytest.importorskip("django")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SERVERS / "django_app.py"), str(port),
+                             "1" if debug else "0", hosts],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(f"the Django test server did not start: {err[-2000:]}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)
+
+
+def of(r: CheckResult, status: Status) -> list[Finding]:
+    return [f for f in r.findings if f.status is status]
+
+
+def everything(r: CheckResult) -> str:
+    """Every message, location and evidence of a result (to assert a secret never appears)."""
+    return "\n".join(f"{f.message}\n{f.location}\n{f.evidence}" for f in r.findings) + r.reason

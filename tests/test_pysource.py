@@ -1,0 +1,84 @@
+"""prodaudit.pysource: one parser for any Python syntax (host ast, then tree-sitter)."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from prodaudit.pysource import parse_python
+
+pytest.importorskip("tree_sitter_python")
+
+MODERN = textwrap.dedent('''\
+    import os
+
+    type Point[T] = tuple[T, T]
+
+    def first[T: int, *Ts, **P](x: list[T]) -> T:
+        return x[0]
+
+    class Box[T](Base):
+        secret = os.getenv("BOX_SECRET", "box-default")
+
+    greeting = f"{user["name"]} says {'\\n'.join(lines)}"
+    multi = f"{
+        a  # a comment
+        + b
+    }"
+    try:
+        pass
+    except ValueError, TypeError:
+        pass
+    tmpl = t"hello {name}"
+    SECRET_KEY = "after-everything"
+''')
+
+
+def _assigns(tree: ast.Module) -> dict[str, int]:
+    return {t.id: node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
+def test_host_syntax_parses_with_the_host_grammar() -> None:
+    parsed = parse_python("X = 1\n")
+    assert parsed.grammar == "host" and parsed.tree is not None and not parsed.note
+
+
+def test_modern_syntax_keeps_every_statement_at_its_line() -> None:
+    with pytest.raises(SyntaxError):
+        ast.parse(MODERN)  # the host (3.11) rejects it: the fallback is exercised
+    parsed = parse_python(MODERN, "app/modern.py")
+    assert parsed.grammar == "modern" and parsed.tree is not None
+    assert "tree-sitter" in parsed.note and "line" in parsed.note
+    lines = _assigns(parsed.tree)
+    src = MODERN.splitlines()
+    for name in ("Point", "greeting", "multi", "tmpl", "SECRET_KEY"):
+        assert src[lines[name] - 1].lstrip().startswith(("type " + name, name)), name
+    call = next(n for n in ast.walk(parsed.tree) if isinstance(n, ast.Call)
+                and ast.unparse(n.func) == "os.getenv")
+    assert MODERN.splitlines()[call.lineno - 1].strip().startswith("secret =")
+    funcs = {n.name: n.lineno for n in ast.walk(parsed.tree)
+             if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    assert funcs == {"first": 5, "Box": 8}
+    fstring = next(n for n in ast.walk(parsed.tree) if isinstance(n, ast.JoinedStr))
+    assert "user" in ast.unparse(fstring)  # the interpolated expression is kept
+
+
+def test_python2_print_statements_are_skipped_not_the_file() -> None:
+    parsed = parse_python('print "hello"\nDEBUG = True\n')
+    assert parsed.tree is not None
+    assert _assigns(parsed.tree) == {"DEBUG": 2}
+
+
+def test_a_real_syntax_error_blanks_only_its_statement() -> None:
+    parsed = parse_python("A = 1\ndef broken(:\n    pass\nB = 2\n")
+    assert parsed.tree is not None and parsed.grammar == "modern"
+    assert _assigns(parsed.tree) == {"A": 1, "B": 4}
+    assert "skipped" in parsed.note
+
+
+def test_nul_bytes_are_not_python() -> None:
+    parsed = parse_python("A = 1\x00\n")
+    assert parsed.tree is None and parsed.grammar == "none" and parsed.note
