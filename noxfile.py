@@ -59,6 +59,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def field(session: nox.Session) -> None:
-    """Static suites on the field corpus, measured against tests/field manifests (posargs to the harness)."""
+    """Field corpus vs tests/field manifests: static suites, or `-- --live` to run and audit the projects."""
     session.install("-e", ".[test]")
-    session.run("python", "tests/field/harness.py", *session.posargs, env={"PYTHONUNBUFFERED": "1"})
+    script = "tests/field/live.py" if "--live" in session.posargs else "tests/field/harness.py"
+    args = [a for a in session.posargs if a != "--live"]
+    session.run("python", script, *args, env={"PYTHONUNBUFFERED": "1"})

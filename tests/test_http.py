@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,10 +181,25 @@ def _log(target: ReferenceTarget) -> list[dict[str, Any]]:
     return out
 
 
+def _settled_log(target: ReferenceTarget) -> list[dict[str, Any]]:
+    """The access log once it stops growing: the target writes a request's line after the answer
+    went out, so a client (the readiness wait, the previous audit) can be done before its line is
+    there. Waits until two reads 0.3 s apart agree (at most 10 s)."""
+    seen = _log(target)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = _log(target)
+        if len(now) == len(seen):
+            return now
+        seen = now
+    return seen
+
+
 def _audit(target: ReferenceTarget, tmp_path: Path, **cfg: Any) -> tuple[AuditRun, list[dict[str, Any]]]:
-    before = len(_log(target))
+    before = len(_settled_log(target))
     run = audit_target(target, tmp_path, **cfg)
-    return run, _log(target)[before:]
+    return run, _settled_log(target)[before:]
 
 
 def test_read_only_audit_sends_nothing_unsafe_but_logins(

@@ -47,7 +47,10 @@ class AuthConfig(_Section):
     refresh_url: str | None = None
     logout_url: str | None = None
     register_url: str | None = None
-    login_body: Literal["auto", "form", "json"] = "auto"
+    # "auto" (discovered), an encoding that restricts discovery ("form", "json", "multipart",
+    # "basic"), or a template table with {username}/{password} (and {env:NAME}) placeholders
+    login_body: Literal["auto", "form", "json", "multipart", "basic"] | dict[str, Any] = "auto"
+    login_encoding: Literal["auto", "form", "json", "multipart"] = "auto"  # of a template
     username_field: str | None = None
     token_scheme: str | None = None  # "Bearer", "Token", ... (auto when None)
     username_env: str = "PRODAUDIT_AUDIT_USERNAME"
@@ -55,6 +58,22 @@ class AuthConfig(_Section):
     second_username_env: str = "PRODAUDIT_AUDIT2_USERNAME"
     second_password_env: str = "PRODAUDIT_AUDIT2_PASSWORD"
     admin_paths: list[str] = Field(default_factory=list)
+
+    @field_validator("login_body")
+    @classmethod
+    def _template(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        from prodaudit.auth.shapes import PASSWORD, secret_literals
+
+        flat = json.dumps(v)
+        if PASSWORD not in flat:
+            raise ValueError("a login_body template needs the {password} placeholder")
+        bad = secret_literals(v)
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: a secret never lives in the file; write "
+                             '"{env:NAME}" and put the value in that environment variable')
+        return v
 
 
 class ProbeConfig(_Section):

@@ -23,7 +23,8 @@ from prodaudit.timing import add_wait
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
 
-    from prodaudit.auth import AuthSession
+    from prodaudit.auth import AuthSession, LoginPlan
+    from prodaudit.auth.manager import AccountManager
     from prodaudit.cache import Cache
     from prodaudit.model import CheckSpec
     from prodaudit.openapi import OpenAPIDoc, OpenAPIError
@@ -128,7 +129,6 @@ class Context:
         self._memo: dict[str, Any] = {}
         self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
-        self._sessions: dict[str, AuthSession] = {}
         self._cleanups: list[tuple[Callable[[], None], str]] = []
         self.redact.register_env(self.profile_env)
         self.redact.register_env(self.target_env)
@@ -443,37 +443,36 @@ class Context:
         doc: OpenAPIDoc = await self.amemo("openapi", build)
         return doc
 
-    async def auth(self, *, second: bool = False, fresh: bool = False) -> AuthSession:
-        """A logged-in session for the (first or second) audit account, or Skip with the reason."""
-        from prodaudit.auth import AuthError, credentials_from_env, login
+    @cached_property
+    def accounts(self) -> AccountManager:
+        """The audit accounts: configured, discovered logins, accounts registered and deleted
+        (imported on first use: a static-only run never loads the login machinery)."""
+        from prodaudit.auth.manager import AccountManager
 
-        key = "second" if second else "first"
-        lock = self._alocks.setdefault("auth:" + key, asyncio.Lock())
-        async with lock:
-            sess = self._sessions.get(key)
-            if sess is not None and not fresh and not sess.stale:
-                return sess
-            creds = credentials_from_env(self.cfg.auth, second=second)
-            if creds is None:
-                names = (
-                    (self.cfg.auth.second_username_env, self.cfg.auth.second_password_env)
-                    if second
-                    else (self.cfg.auth.username_env, self.cfg.auth.password_env)
-                )
-                raise Skip(f"no audit account: set {names[0]} and {names[1]}")
-            self.redact.register(creds.password)
-            try:
-                doc = await self.openapi()
-            except Skip:
-                doc = None
-            try:
-                with probe_scope(SETUP, self.setup_budget):
-                    sess = await login(self.http, self.base_url, doc, self.cfg.auth, creds)
-            except AuthError as exc:
-                raise Skip(f"audit account login failed: {exc}") from None
-            self.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
-            self._sessions[key] = sess
-            return sess
+        return AccountManager(
+            self.cfg, self.http, self.redact.register, self.export,
+            lambda: probe_scope(SETUP, self.setup_budget),
+        )
+
+    async def auth(self, *, second: bool = False, fresh: bool = False) -> AuthSession:
+        """A logged-in session for the (first or second) audit account, or Skip with the reason.
+        Without a configured account, ``--allow-mutations`` registers one (``prodaudit.auth``)."""
+        try:
+            doc: OpenAPIDoc | None = await self.openapi()
+        except Skip:
+            doc = None
+        return await self.accounts.session(self.base_url, doc, second=second, fresh=fresh)
+
+    async def login_plan(self) -> LoginPlan:
+        """The login adapter every probe that logs in or sends credentials uses: the audit
+        account's working login, else the best discovered one (unverified), or Skip."""
+        try:
+            doc: OpenAPIDoc | None = await self.openapi()
+        except Skip:
+            doc = None
+        plan: LoginPlan = await self.amemo(
+            "auth:plan", lambda: self.accounts.plan_for_probes(self.base_url, doc, self.auth))
+        return plan
 
     # ---- docker --------------------------------------------------------------------
     def docker(self) -> DockerClient:

@@ -472,6 +472,7 @@ class Http:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
+        files: Any = None,
         content: bytes | str | None = None,
         params: Mapping[str, Any] | None = None,
         follow_redirects: bool = False,
@@ -488,7 +489,8 @@ class Http:
         limit = max_body_bytes or self.max_body_bytes
         deadline = timeout or self.timeout
         req = self.client.build_request(
-            method, url, headers=headers, json=json, data=data, content=content, params=params,
+            method, url, headers=headers, json=json, data=data, files=files, content=content,
+            params=params,
             timeout=httpx.Timeout(deadline),
             extensions={"prodaudit_first": True, "prodaudit_login": login},
         )
@@ -500,14 +502,14 @@ class Http:
                     self._send(req, limit, follow_redirects, start), timeout=deadline * 2 + 1
                 )
             except _stale_connection():
-                if req.method not in SAFE_METHODS:
+                if req.method not in SAFE_METHODS and not login:
                     raise
                 # a kept-alive connection the server had closed (servers without keep-alive,
-                # idle timeouts): a safe request is sent once more on a fresh connection,
-                # counted like any other
+                # idle timeouts): a safe request or a login is sent once more on a fresh
+                # connection, counted like any other
                 req = self.client.build_request(
-                    method, url, headers=headers, json=json, data=data, content=content,
-                    params=params, timeout=httpx.Timeout(deadline),
+                    method, url, headers=headers, json=json, data=data, files=files,
+                    content=content, params=params, timeout=httpx.Timeout(deadline),
                     extensions={"prodaudit_first": True, "prodaudit_login": login},
                 )
                 self._admit(req.method, str(req.url), login=login)
@@ -569,8 +571,11 @@ def _request_body(req: httpx.Request) -> bytes:
 
     try:
         return req.content
-    except httpx.RequestNotRead:
-        return b""
+    except httpx.RequestNotRead:  # a streamed body (multipart): read it, it is in memory
+        try:
+            return req.read()
+        except (httpx.StreamError, TypeError):
+            return b""
 
 
 def _error_exchange(req: httpx.Request, start: float, error: str) -> Exchange:

@@ -147,6 +147,7 @@ class CheckSpec:
     timeout: float | None = None
     is_async: bool = False
     doc: str = ""
+    final: bool = False  # runs alone after every other check (judges what the run left behind)
     evidence: Evidence = Evidence.PARSED  # the strongest level this check reaches when it passes
 
     @property

@@ -24,6 +24,12 @@ CANDIDATE_PATHS = (
     "/openapi.yaml",
 )
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
+# the document a docs page loads: SwaggerUI ``url: '/openapi.json'`` (FastAPI with another
+# openapi_url: ``url: '/api'``), ReDoc/RapiDoc ``spec-url="…"``, Elements ``apiDescriptionUrl="…"``
+DOC_LINK = re.compile(
+    r"""(?<![\w-])(?:url|spec-url|specUrl|apiDescriptionUrl)\s*[:=]\s*['"]"""
+    r"""(/[^'"\s]*|[^'"\s:]+\.(?:json|ya?ml))['"]""", re.I
+)
 SAFE_METHODS = frozenset({"get", "head", "options"})
 
 
@@ -230,10 +236,8 @@ async def discover(
             tried.append(ex)
             if ex.status != 200:
                 continue
-            m = re.search(
-                r"""(?:url|spec-url)\s*[:=]\s*['"]([^'"]+\.(?:json|ya?ml))['"]""", ex.text
-            )
-            if m:
+            m = DOC_LINK.search(ex.text)
+            if m and not m.group(1).startswith(("http://", "https://", "//")):
                 spec_ex = await http.get(join_url(base_url, m.group(1)), follow_redirects=True)
                 tried.append(spec_ex)
                 if spec_ex.status == 200 and not spec_ex.truncated:

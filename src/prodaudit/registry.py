@@ -150,6 +150,7 @@ def check(
     timeout: float | None = None,
     evidence: Evidence | None = None,
     registry: Registry | None = None,
+    final: bool = False,
 ) -> Callable[[F], F]:
     """Register a check function. Its docstring is its documentation.
 
@@ -157,6 +158,7 @@ def check(
     be ``async``. Raise ``Skip`` when a prerequisite is missing. ``evidence`` is the strongest
     level a PASS of this check reaches (default: observed for checks that need a running system,
     parsed for repository checks); a finding may state a weaker one with ``passed(level=...)``.
+    ``final`` checks run alone after every other check, exclusive ones included.
     """
     if not _ID_RE.match(id):
         raise RegistryError(f"check id {id!r} must look like CFG-001 (prefixes {sorted(PREFIXES)})")
@@ -177,7 +179,8 @@ def check(
             needs=frozenset(needs),
             checklist=tuple(checklist),
             references=tuple(references),
-            exclusive=exclusive,
+            exclusive=exclusive or final,
+            final=final,
             timeout=timeout,
             is_async=inspect.iscoroutinefunction(func),
             doc=doc,

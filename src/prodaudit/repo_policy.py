@@ -71,7 +71,7 @@ RULES: dict[str, Rule] = {
     # auth
     "auth.login_url": P, "auth.me_url": P, "auth.refresh_url": P, "auth.logout_url": P,
     "auth.register_url": P, "auth.login_body": P, "auth.username_field": P,
-    "auth.token_scheme": P, "auth.admin_paths": P,
+    "auth.token_scheme": P, "auth.admin_paths": P, "auth.login_encoding": P,
     "auth.username_env": CREDENTIALS, "auth.password_env": CREDENTIALS,
     "auth.second_username_env": CREDENTIALS, "auth.second_password_env": CREDENTIALS,
     # probes

@@ -218,7 +218,8 @@ async def run_checks(
     t0 = time.monotonic()
     last = await asyncio.to_thread(_history, ctx)
     shared = schedule.order([s for s in specs if not s.exclusive], last, ctx.cfg.check_timeout)
-    exclusive = [s for s in specs if s.exclusive]
+    exclusive = [s for s in specs if s.exclusive and not s.final]
+    final = [s for s in specs if s.final]  # judge what the run left behind: after everything
     users: dict[str, int] = {}
     for spec in shared:
         for r in schedule.resources(spec):
@@ -266,6 +267,8 @@ async def run_checks(
     try:
         await asyncio.gather(*(guarded(s) for s in shared), *(alone(g) for g in groups.values()))
         for spec in last_group:  # no resource declared: after everything else, alone
+            await timed(spec)
+        for spec in final:
             await timed(spec)
     finally:
         with contextlib.suppress(Exception):  # scheduling hints only: never fail the run

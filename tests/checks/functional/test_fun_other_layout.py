@@ -169,7 +169,7 @@ def test_real_flask_api_with_cookie_tokens(tmp_path: Path, monkeypatch: pytest.M
         r = result(run, cid)
         assert r.status is Status.PASS, (cid, r.status, r.reason, [f.message for f in r.findings])
     assert "3.1.0" in result(run, "FUN-010").findings[-1].message
-    assert "a cookie (access_token)" in result(run, "FUN-020").findings[0].message
+    assert "a jwt cookie (cookie access_token)" in result(run, "FUN-020").findings[0].message
     steps = {s["step"]: s for s in run.facts["auth_flow"]}
     assert steps["old token after logout"]["status"] == 401
 

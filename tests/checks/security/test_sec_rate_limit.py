@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from prodaudit.model import Status
+from prodaudit.model import Severity, Status
 
 BURSTS = check_ids(module="security.rate_limit")
 
@@ -88,6 +88,23 @@ def test_no_limit_within_an_unconfigured_budget_is_not_verified(
         assert "no 429 within the budget (6 requests" in r.reason
         assert "rate_limit.login_limit" in r.reason
     assert api_requests(t, "/auth/token", "POST") == 1 + 6 + 6  # the login, two bursts
+
+
+def test_no_limit_after_a_minute_worth_of_logins_warns(
+    start_target: StartTarget, tmp_path: Path
+) -> None:
+    """No limit configured, none announced, and 22 wrong-password logins handled within a minute
+    with no 429: an observed absence of throttling, a MEDIUM warning that names the knob."""
+    t = start_target("no-rate-limit", frontend=False, BCRYPT_ROUNDS="10")
+    run = audit_target(t, tmp_path, only=["SEC-040", "SEC-042"], rate_limit={"max_requests": 22})
+    for cid in ("SEC-040", "SEC-042"):
+        r = result(run, cid)
+        assert r.status is Status.WARN, (cid, r.status, r.reason, [f.message for f in r.findings])
+        f = r.findings[0]
+        assert "22 requests reached the endpoint's logic within" in f.message
+        assert "rate_limit.login_limit" in f.message and f.severity is Severity.MEDIUM
+        assert f.location.startswith("POST ") and f.location.endswith("/auth/token")
+    assert api_requests(t, "/auth/token", "POST") == 1 + 22 + 22
 
 
 def test_budget_below_the_targets_limit_is_not_a_failure(

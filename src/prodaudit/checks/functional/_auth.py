@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
-from prodaudit.auth import (
-    ME_PATH_RE,
-    AuthError,
-    AuthSession,
-    credentials_from_env,
-    find_endpoint,
-    login,
-)
+from prodaudit.auth import ME_PATH_RE, AuthSession, find_endpoint
 from prodaudit.checks.api import Context, Exchange, OpenAPIDoc, Skip
 from prodaudit.checks.functional._operations import act_on
 
+# current-user paths of common frameworks (DRF/dj-rest-auth, djoser, RealWorld, Rails, Express)
+ME_PROBES = ("/api/auth/me/", "/api/auth/user/", "/auth/users/me/", "/api/users/me", "/api/me",
+             "/users/me", "/me", "/api/user", "/user", "/api/v1/users/me", "/api/profile", "/profile")
 VOLATILE_KEYS = re.compile(r"(request_?id|trace|timestamp|time|correlation|instance)", re.I)
+TOKEN_LIKE = re.compile(r"[A-Za-z0-9_+/=-]{24,}")
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?|\b\d{10,13}\b")
 
 
 # ---- shared helpers -----------------------------------------------------------------------
@@ -55,25 +55,40 @@ async def record(
 
 
 async def me_url(ctx: Context, doc: OpenAPIDoc | None) -> str | None:
-    return find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
+    """The current-user endpoint: ``auth.me_url``, a GET of the OpenAPI document named like
+    ``/users/me``, else (memoised) the first common current-user path that answers 2xx to the
+    audit account and 401/403 (or a redirect) without it."""
+    found = find_endpoint(doc, ctx.cfg.auth.me_url, ME_PATH_RE, ("GET",), ctx.base_url)
+    if found is not None or doc is not None:
+        return found
+
+    async def probe() -> str | None:
+        try:
+            sess = await ctx.auth()
+        except Skip:
+            return None
+        for path in ME_PROBES:
+            url = ctx.url(path)
+            mine = await ctx.http.get(url, headers=sess.headers())
+            if mine.status is None or not 200 <= mine.status < 300:
+                continue
+            anon = await ctx.http.get(url)
+            if anon.status in (401, 403) or (anon.status is not None and 300 <= anon.status < 400):
+                return url
+        return None
+
+    url: str | None = await ctx.amemo("functional:me-probe", probe)
+    return url
 
 
 async def private_login(ctx: Context, check_id: str) -> AuthSession:
-    """A session of the audit account of this check's own (not the shared one)."""
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
-    ctx.redact.register(creds.password)
-    try:
-        sess = await login(ctx.http, ctx.base_url, await openapi_or_none(ctx), ctx.cfg.auth, creds)
-    except AuthError as exc:
-        raise Skip(f"audit account login failed: {exc}") from None
-    ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
+    """A session of the audit account of this check's own (not the shared one), through the
+    same login adapter (one request once the shared login found the way)."""
+    shared = await ctx.auth()
+    sess = await ctx.accounts.login(ctx.base_url, await openapi_or_none(ctx), shared.credentials,
+                                    record=False)
     # the shared session's scheme may have been corrected by FUN-020 (e.g. "Token")
-    shared = getattr(ctx, "_sessions", {}).get("first")
-    if shared is not None and ctx.cfg.auth.token_scheme is None:
+    if ctx.cfg.auth.token_scheme is None and sess.credential.header == shared.credential.header:
         sess.scheme = shared.scheme
     await record(ctx, check_id, "log in (private session)", sess.login_exchange, "ok")
     return sess
@@ -87,12 +102,17 @@ def refresh_cookie(sess: AuthSession) -> tuple[str, str] | None:
     return None
 
 
-def error_shape(ex: Exchange) -> str:
-    """Status and body with volatile fields removed, for comparing two error answers."""
+def error_shape(ex: Exchange, *names: str) -> str:
+    """Status, redirect target and body with volatile fields removed (timestamps, request ids,
+    the user names tried, token-like strings such as CSRF fields), for comparing two failed
+    logins."""
     try:
         body: Any = ex.json()
     except ValueError:
-        body = ex.text.strip()[:500]
+        body = ex.text.strip()[:2000]
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if not VOLATILE_KEYS.search(str(k))}
-    return f"{ex.status} {json.dumps(body, sort_keys=True)}"
+    text = f"{ex.status} {ex.header('location') or ''} {json.dumps(body, sort_keys=True)}"
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = text.replace(name, "<user>").replace(quote(name, safe=""), "<user>")
+    return TOKEN_LIKE.sub("<token>", TIMESTAMP.sub("<time>", text))

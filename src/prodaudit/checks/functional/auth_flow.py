@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 
 from prodaudit.auth import (
     LOGOUT_PATH_RE,
     REFRESH_PATH_RE,
     AuthSession,
-    credentials_from_env,
+    Credentials,
     extract_tokens,
     find_endpoint,
-    login_attempt,
-    login_body_kinds,
-    login_url,
-    username_field,
+    judge_login,
+    login_targets,
 )
+from prodaudit.auth.accounts import register
+from prodaudit.auth.discovery import register_operation
+from prodaudit.auth.manager import me_candidates
 from prodaudit.checks.api import (
     Context,
     Evidence,
@@ -44,8 +44,6 @@ from prodaudit.checks.functional._auth import (
     record,
     refresh_cookie,
 )
-
-REGISTER_PATH_RE = r"(^|/)(register|signup|sign-up|users/create)/?$"
 
 
 # ---- checks -------------------------------------------------------------------------------
@@ -101,51 +99,37 @@ async def login_and_me(ctx: Context) -> list[Finding]:
     Remediation: fix the login route or the audit account; declare the OAuth2 ``tokenUrl`` in the
     OpenAPI document (FastAPI: ``OAuth2PasswordBearer(tokenUrl=...)``) or set ``auth.login_url``.
     """
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
     doc = await openapi_or_none(ctx)
-    if login_url(doc, ctx.cfg.auth, ctx.base_url) is None:
-        return [
-            failed(
-                "no login endpoint found: none configured (auth.login_url), no OAuth2 "
-                "tokenUrl and no POST path named like login/token in the OpenAPI document",
-                location=ctx.base_url,
-            )
-        ]
     try:
         sess = await ctx.auth()
     except Skip as exc:
-        if "rate limited" in exc.reason:
+        if exc.reason.startswith("no audit account") or "rate limited" in exc.reason:
             raise
-        return [failed(exc.reason, location=f"POST {login_url(doc, ctx.cfg.auth, ctx.base_url)}")]
-    where = "a cookie (" + sess.token_in_cookie + ")" if sess.token_in_cookie else "the body"
-    await record(
-        ctx,
-        "FUN-020",
-        f"log in ({sess.body_kind} body)",
-        sess.login_exchange,
-        "ok",
-        f"token in {where}, scheme {sess.scheme}, expires_in {sess.expires_in}",
-    )
+        targets = login_targets(doc, ctx.cfg.auth, ctx.base_url)
+        return [failed(exc.reason, location=f"POST {targets[0].url}" if targets else ctx.base_url)]
+    cred = sess.credential
+    sent_as = f"{cred.header} {cred.scheme}".strip() if cred.header != "Cookie" else "cookies"
+    source = sess.plan.shape.source if sess.plan else "configured"
+    await record(ctx, "FUN-020", f"log in ({sess.body_kind} body)", sess.login_exchange, "ok",
+                 f"{cred.kind} in {cred.where}, sent as {sent_as}, expires_in {cred.expires_in}")
     findings = [
         passed(
-            f"POST {sess.login_url} ({sess.body_kind} body) logged the audit account in; "
-            f"token in {where}, sent as {'cookie' if sess.token_in_cookie else sess.scheme}",
+            f"POST {sess.login_url} ({sess.body_kind}, shape from {source}) logged the audit "
+            f"account in: a {cred.kind} ({cred.where}), sent as {sent_as}",
             location=f"POST {sess.login_url}",
         )
     ]
     url = await me_url(ctx, doc)
+    if url is None and ", verified: " in cred.where:
+        return findings  # the cookie session was verified on a page that needs the login
     if url is None:
         findings.append(skipped("no current-user endpoint found (set auth.me_url)"))
         return findings
     ex = await ctx.http.get(url, headers=sess.headers())
-    if ex.status == 401 and not sess.token_in_cookie and ctx.cfg.auth.token_scheme is None:
+    if ex.status == 401 and cred.header == "Authorization" and ctx.cfg.auth.token_scheme is None:
         ex, note = await _other_scheme(ctx, sess, url, ex)
         findings += note
-    findings.append(await _judge_me(ctx, url, ex, creds.username))
+    findings.append(await _judge_me(ctx, url, ex, sess.credentials.username))
     return findings
 
 
@@ -324,24 +308,39 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     ]
 
 
-async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange) -> list[Finding]:
-    """The answer to a login with a wrong password or an unknown user (expected 401/400)."""
+async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange,
+                              accepted: bool) -> list[Finding]:
+    """The answer to a login with a wrong password or an unknown user: no credential (a token,
+    or a session that works), no server error. A 2xx JSON answer without a credential is a WARN
+    (clients and monitors cannot tell a failed login by its status); an HTML form's 200/302
+    with an error message is how forms answer."""
     assert ex.status is not None
     step = f"log in with {label}"
-    if 200 <= ex.status < 300:
-        await record(ctx, "FUN-023", step, ex, "fail", "accepted")
-        return [failed(f"{loc} accepted a login with a {label}", location=loc,
+    if accepted:
+        await record(ctx, "FUN-023", step, ex, "fail", "a credential was issued")
+        return [failed(f"{loc} issued a credential for a login with a {label}", location=loc,
                        evidence=ex.evidence(), severity=Severity.CRITICAL)]
     if ex.status >= 500:
         await record(ctx, "FUN-023", step, ex, "fail", "server error")
         return [failed(f"{loc} answered {ex.status} to a login with a {label}", location=loc,
                        evidence=ex.evidence())]
-    if ex.status not in (400, 401):
+    json_2xx = 200 <= ex.status < 300 and "json" in (ex.header("content-type") or "")
+    if json_2xx or (ex.status >= 400 and ex.status not in (400, 401, 403)):
         await record(ctx, "FUN-023", step, ex, "warn")
-        return [warned(f"{loc} answered {ex.status} to a login with a {label} (expected 401 or 400)",
-                       location=loc, evidence=ex.evidence())]
+        return [warned(f"{loc} answered {ex.status} without a credential to a login with a "
+                       f"{label} (expected 401 or 400)", location=loc, evidence=ex.evidence())]
     await record(ctx, "FUN-023", step, ex, "ok")
     return []
+
+
+async def _failed_login(ctx: Context, user: str, password: str) -> tuple[Exchange, bool]:
+    """One login through the login adapter; (answer, whether it obtained a credential)."""
+    plan = await ctx.login_plan()
+    doc = await openapi_or_none(ctx)
+    ex, cookies = await plan.send_with_cookies(ctx.http, user, password, fresh=True)
+    cred, _ = await judge_login(ctx.http, ctx.base_url, ex, cookies, user,
+                                me_candidates(doc, ctx.cfg.auth.me_url))
+    return ex, cred is not None
 
 
 @check(
@@ -354,9 +353,10 @@ async def _judge_failed_login(ctx: Context, loc: str, label: str, ex: Exchange) 
     evidence=Evidence.OBSERVED,
 )
 async def no_user_enumeration(ctx: Context) -> list[Finding]:
-    """A wrong password for the audit account and any password for an unknown user both answer 401
-    (or 400) with the same status and the same message. Two failed attempts only (accounts lock
-    after a few).
+    """A wrong password for the audit account and any password for an unknown user get the same
+    answer (status, redirect and message, once volatile parts and the names tried are set
+    aside), and neither obtains a credential. Two failed attempts only (accounts lock after a
+    few), sent through the login adapter that logged the audit account in.
 
     Different answers for "no such user" and "wrong password" let an attacker harvest valid
     accounts for credential stuffing (observable response discrepancy).
@@ -364,55 +364,33 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
     Remediation: answer every failed login with one status and one message ("Incorrect email or
     password"), and spend the same time on unknown users (verify against a dummy hash).
     """
-    creds = credentials_from_env(ctx.cfg.auth)
-    if creds is None:
-        raise Skip(
-            f"no audit account: set {ctx.cfg.auth.username_env} and {ctx.cfg.auth.password_env}"
-        )
-    doc = await openapi_or_none(ctx)
-    url = login_url(doc, ctx.cfg.auth, ctx.base_url)
-    if url is None:
-        raise Skip("no login endpoint found (auth.login_url)")
-    try:
-        kind = (await ctx.auth()).body_kind
-    except Skip:
-        kind = login_body_kinds(doc, ctx.cfg.auth, url)[0]
-    field_name = username_field(doc, url, ctx.cfg.auth)
+    sess = await ctx.auth()
+    plan = await ctx.login_plan()
+    user = sess.credentials.username
     wrong_pw = "Wrong-" + secrets.token_urlsafe(12)
-    user = creds.username
-    unknown = (
-        f"prodaudit-nobody-{secrets.token_hex(4)}@{user.split('@', 1)[1]}"
-        if "@" in user
-        else f"prodaudit-nobody-{secrets.token_hex(4)}"
-    )
-    known_ex = await login_attempt(ctx.http, url, kind, field_name, user, wrong_pw)
-    unknown_ex = await login_attempt(ctx.http, url, kind, field_name, unknown, wrong_pw)
-    loc = f"POST {url}"
+    unknown = (f"prodaudit-nobody-{secrets.token_hex(4)}@{user.split('@', 1)[1]}" if "@" in user
+               else f"prodaudit-nobody-{secrets.token_hex(4)}")
+    known_ex, known_ok = await _failed_login(ctx, user, wrong_pw)
+    unknown_ex, unknown_ok = await _failed_login(ctx, unknown, wrong_pw)
+    loc = f"POST {plan.url}"
     for ex in (known_ex, unknown_ex):
         if ex.status is None:
             return [errored(f"{loc}: {ex.error}", location=loc)]
         if ex.status == 429:
             raise Skip(f"{loc}: rate limited (429) before the failed-login comparison")
     findings: list[Finding] = []
-    for label, ex in (("wrong password", known_ex), ("unknown user", unknown_ex)):
-        findings += await _judge_failed_login(ctx, loc, label, ex)
-    a, b = error_shape(known_ex), error_shape(unknown_ex)
+    for label, ex, ok in (("wrong password", known_ex, known_ok), ("unknown user", unknown_ex, unknown_ok)):
+        findings += await _judge_failed_login(ctx, loc, label, ex, ok)
+    a, b = error_shape(known_ex, user, unknown), error_shape(unknown_ex, user, unknown)
     if a != b:
-        findings.append(
-            failed(
-                f"{loc} tells unknown users from wrong passwords: wrong password → {a[:160]}; "
-                f"unknown user → {b[:160]}",
-                location=loc,
-                evidence=known_ex.evidence() + "\n\n" + unknown_ex.evidence(),
-            )
-        )
+        findings.append(failed(
+            f"{loc} tells unknown users from wrong passwords: wrong password → {a[:160]}; "
+            f"unknown user → {b[:160]}", location=loc,
+            evidence=known_ex.evidence() + "\n\n" + unknown_ex.evidence()))
     elif not findings:
-        findings.append(
-            passed(
-                f"{loc} answers a wrong password and an unknown user identically ({a[:120]})",
-                location=loc,
-            )
-        )
+        findings.append(passed(
+            f"{loc} answers a wrong password and an unknown user identically ({a[:120]})",
+            location=loc))
     return findings
 
 
@@ -425,10 +403,12 @@ async def no_user_enumeration(ctx: Context) -> list[Finding]:
     evidence=Evidence.OBSERVED,
 )
 async def registration(ctx: Context) -> list[Finding]:
-    """With ``allow_mutations``, the registration endpoint (``auth.register_url`` or a POST path
-    like ``/auth/register``) creates a new account from a schema-shaped payload with a unique
-    e-mail address and a strong password, and that account can log in. The account is left in
-    place (APIs rarely let users delete themselves): use a staging database.
+    """With ``allow_mutations``, the registration operation (``auth.register_url``, a POST that
+    says register/sign-up/create user, or an unprotected POST on a users collection, with a
+    password field) creates a new account from a body built from its schema (unique e-mail
+    address and user name, strong password), and that account logs in through the login
+    adapter. The account is deleted afterwards where the API lets it delete itself (FUN-025
+    lists what is left).
 
     Sign-up is the first user journey; a broken one loses every new user.
 
@@ -436,65 +416,31 @@ async def registration(ctx: Context) -> list[Finding]:
     """
     if not ctx.cfg.allow_mutations:
         raise Skip("registration creates an account: only with allow_mutations (--allow-mutations)")
-    doc = await openapi_or_none(ctx)
-    url = find_endpoint(doc, ctx.cfg.auth.register_url, REGISTER_PATH_RE, ("POST",), ctx.base_url)
-    if url is None:
-        raise Skip(
-            "no registration endpoint (auth.register_url or a POST path like /auth/register)"
-        )
-    email = f"prodaudit-{secrets.token_hex(6)}@example.com"
-    password = "Pa-" + secrets.token_urlsafe(18)
-    ctx.redact.register(password)
-    payload: dict[str, Any] = {"email": email, "password": password}
-    field_names: list[str] = []
-    if doc is not None:
-        op = next((o for o in doc.operations if o.method == "POST" and url.endswith(o.path)), None)
-        content: dict[str, Any] = ((op.request_body or {}).get("content") or {}) if op else {}
-        medias = [m for m in content.values() if isinstance(m, dict)]
-        media: dict[str, Any] = medias[0] if medias else {}
-        schema = doc.resolve(media.get("schema") or {})
-        props = schema.get("properties") or {} if isinstance(schema, dict) else {}
-        field_names = list(props)
-        for name in field_names:
-            low = name.lower()
-            if low in ("username", "login", "name", "user") and name not in payload:
-                payload[name] = email.split("@", 1)[0]
-            elif "confirm" in low or low in ("password2", "re_password"):
-                payload[name] = password
-    ex = await ctx.http.request("POST", url, json=payload)
-    loc = f"POST {url}"
-    if ex.status not in (200, 201):
-        await record(ctx, "FUN-024", "register", ex, "fail")
-        return [
-            failed(
-                f"{loc} answered {ex.status or ex.error} to a well-formed registration",
-                location=loc,
-                evidence=ex.evidence(),
-            )
-        ]
-    await record(ctx, "FUN-024", "register", ex, "ok", "account left in place")
-    lurl = login_url(doc, ctx.cfg.auth, ctx.base_url)
-    if lurl is None:
-        return [passed(f"{loc} created an account"), skipped("no login endpoint to try it on")]
-    fname = username_field(doc, lurl, ctx.cfg.auth)
-    user = (
-        email
-        if fname in ("email", "username") or "username" not in field_names
-        else payload.get("username", email)
-    )
-    for kind in login_body_kinds(doc, ctx.cfg.auth, lurl):
-        lex = await login_attempt(ctx.http, lurl, kind, fname, str(user), password)
-        if lex.status in (200, 201):
-            await record(ctx, "FUN-024", "log in as the new account", lex, "ok")
-            return [passed(f"{loc} created {email} and it logs in at POST {lurl}", location=loc)]
-        if lex.status == 429:
-            raise Skip(f"POST {lurl}: rate limited (429) before the new account could log in")
-    await record(ctx, "FUN-024", "log in as the new account", lex, "fail")
-    return [
-        failed(
-            f"the account created by {loc} cannot log in: POST {lurl} answered "
-            f"{lex.status or lex.error}",
-            location=f"POST {lurl}",
-            evidence=lex.evidence(),
-        )
-    ]
+    doc = await ctx.openapi()
+    op = register_operation(doc, ctx.cfg.auth)
+    if op is None:
+        raise Skip("no registration operation (auth.register_url, or a POST like /register or "
+                   "/signup with a password field in its schema)")
+    loc = f"POST {ctx.url(op.path)}"
+    try:
+        account = await register(ctx.http, ctx.base_url, doc, ctx.cfg.auth)
+    except ValueError as exc:
+        return [failed(f"a well-formed registration failed: {exc}", location=loc)]
+    ctx.redact.register(account.password)
+    ctx.accounts.add(account)
+    await record(ctx, "FUN-024", "register", account.answer, "ok")
+    plan = await ctx.login_plan()
+    reasons = []
+    for name in account.login_names(plan.shape.user_field)[:2]:
+        try:
+            sess = await ctx.accounts.login(ctx.base_url, doc, Credentials(name, account.password),
+                                            record=False)
+        except Skip as exc:
+            reasons.append(exc.reason)
+            continue
+        ctx.accounts.attach(account, sess)
+        await record(ctx, "FUN-024", "log in as the new account", sess.login_exchange, "ok")
+        return [passed(f"{loc} created {account.email} and it logs in at POST {plan.url}",
+                       location=loc)]
+    return [failed(f"the account created by {loc} cannot log in: {'; '.join(reasons)[:600]}",
+                   location=f"POST {plan.url}")]

@@ -5,7 +5,8 @@ A burst stops at the first 429, at three requests without an answer, at
 ``rate_limit.max_seconds`` or when the HTTP layer's probe budget refuses more. A burst that met no
 429 is judged by :func:`no_429_verdict`: budget exhaustion and requests that never reached the
 endpoint's logic prove nothing (SKIP); the target's own headers announcing the limit spent are a
-positive observation (PASS).
+positive observation (PASS); without a configured limit, at least ``UNCONFIGURED_WARN_AT`` requests
+handled within a minute and no limit announced is an observed absence of throttling (WARN).
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prodaudit.auth import login_url, username_field
-from prodaudit.checks.api import Context, Exchange, Finding, NotSent, OpenAPIDoc, Skip, failed, passed
+from prodaudit.auth import LoginPlan
+from prodaudit.checks.api import (
+    Context,
+    Exchange,
+    Finding,
+    NotSent,
+    Severity,
+    Skip,
+    Status,
+    failed,
+    passed,
+)
 from prodaudit.checks.security._common import live_location
 
 LIMIT_HEADERS = (
@@ -32,6 +44,8 @@ LIMIT_HEADERS = (
 )
 
 
+# without a configured limit, this many handled requests within a minute and no 429 is a WARN
+UNCONFIGURED_WARN_AT = 20
 MALFORMED = frozenset({400, 404, 405, 411, 413, 415, 422})  # our request, not the limiter
 LOGIN_REFUSAL_RE = re.compile(r"invalid_grant|credential|password|unauthori|incorrect", re.I)
 REMAINING_RE = re.compile(r"(?:^|[;,\s])(?:remaining|r)\s*=\s*(\d+)", re.I)
@@ -101,35 +115,31 @@ class Burst:
 
 
 class Login:
-    def __init__(self, url: str, kind: str, field_name: str) -> None:
-        self.url, self.kind, self.field = url, kind, field_name
+    """The login adapter (``ctx.login_plan()``) as the bursts use it: wrong passwords for a
+    user name, and the judgement of whether an answer reached the login's own logic."""
+
+    def __init__(self, plan: LoginPlan) -> None:
+        self.plan = plan
+        self.url = plan.url
 
     async def attempt(
         self, ctx: Context, username: str, headers: dict[str, str] | None = None
     ) -> Exchange:
-        payload = {self.field: username, "password": "prodaudit-wrong-" + secrets.token_hex(6)}
-        if self.kind == "form":
-            return await ctx.http.request("POST", self.url, data=payload, headers=headers,
-                                          login=True)
-        return await ctx.http.request("POST", self.url, json=payload, headers=headers, login=True)
+        return await self.plan.send(ctx.http, username, "prodaudit-wrong-" + secrets.token_hex(6),
+                                    headers)
+
+    def exercised(self, ex: Exchange) -> bool:
+        """With a body shape that logged the audit account in, a 400/401/403 is the login
+        refusing the password; otherwise only what :func:`exercised` accepts counts (a 4xx to
+        a guessed body may be our own malformed request)."""
+        if self.plan.verified and ex.status in (400, 401, 403):
+            return True
+        return exercised(ex)
 
 
 async def login_endpoint(ctx: Context) -> Login:
-    doc: OpenAPIDoc | None
-    try:
-        doc = await ctx.openapi()
-    except Skip:
-        doc = None
-    url = login_url(doc, ctx.cfg.auth, ctx.base_url)
-    if url is None:
-        raise Skip("no login endpoint found (auth.login_url, OpenAPI tokenUrl or a /login path)")
-    kind: str = ctx.cfg.auth.login_body
-    if kind == "auto":
-        try:
-            kind = (await ctx.auth()).body_kind
-        except Skip:
-            kind = "form" if doc is not None and doc.token_url() else "json"
-    return Login(url, kind, username_field(doc, url, ctx.cfg.auth))
+    """The login adapter for bursts (Skip when no login is known)."""
+    return Login(await ctx.login_plan())
 
 
 def burst_budget(ctx: Context, configured: int | None) -> int:
@@ -138,9 +148,11 @@ def burst_budget(ctx: Context, configured: int | None) -> int:
     return max(1, min(want, rl.max_requests))
 
 
-async def burst(ctx: Context, count: int, send: object) -> Burst:
+async def burst(ctx: Context, count: int, send: object,
+                judge: Callable[[Exchange], bool] = exercised) -> Burst:
     """Call ``send(i)`` up to ``count`` times within ``rate_limit.max_seconds``; stop at a 429,
-    at three requests without an answer, or when the HTTP layer's budget refuses more."""
+    at three requests without an answer, or when the HTTP layer's budget refuses more.
+    ``judge`` says whether an answer reached the endpoint's logic (``Login.exercised``)."""
     b = Burst()
     start = time.monotonic()
     deadline = start + ctx.cfg.rate_limit.max_seconds
@@ -160,7 +172,7 @@ async def burst(ctx: Context, count: int, send: object) -> Burst:
         if ex.status == 429:
             b.first_429, b.at = ex, i + 1
             break
-        if exercised(ex):
+        if judge(ex):
             b.exercised += 1
         b.limit = announced_limit(ex) or b.limit
         if b.spent is None and remaining(ex) == 0:
@@ -179,8 +191,10 @@ def no_429_verdict(
 ) -> list[Finding]:
     """The verdict on a burst that met no 429. PASS when the target's own headers announce the
     limit spent; FAIL (HIGH) only when a configured limit plus the margin was exceeded by
-    requests that reached the endpoint; otherwise SKIP: budget exhaustion and requests that
-    never exercised the endpoint prove nothing."""
+    requests that reached the endpoint; WARN (MEDIUM) when no limit is configured or announced
+    and at least ``UNCONFIGURED_WARN_AT`` requests reached the endpoint within a minute;
+    otherwise SKIP: a small budget and requests that never exercised the endpoint prove
+    nothing."""
     if b.spent is not None:
         return [
             passed(
@@ -209,6 +223,22 @@ def no_429_verdict(
             f"{margin} was reached ({b.summary()}{stopped}){announced}: raise "
             "rate_limit.max_requests / max_seconds to verify it"
         )
+    if b.limit is None and b.exercised >= UNCONFIGURED_WARN_AT and b.seconds <= 60:
+        # no limit configured, none announced, and more requests handled within a minute than
+        # any login or paid endpoint should take: an observed absence of throttling (WARN,
+        # not the HIGH failure a configured limit earns)
+        return [
+            Finding(
+                Status.WARN,
+                f"{what}: {b.exercised} requests reached the endpoint's logic within "
+                f"{b.seconds:.0f} s without a 429 or a rate-limit header ({b.summary()}{stopped}): "
+                f"no limit up to {b.exercised} a minute; set {knob} to the intended limit (the "
+                "check then fails when it is not enforced)",
+                location=location,
+                evidence=b.last.evidence(300) if b.last else "",
+                severity=Severity.MEDIUM,
+            )
+        ]
     raise Skip(
         f"{what}: no 429 within the budget ({b.summary()}{stopped}){announced}: the limit, if "
         f"any, is above the budget; set {knob} to the intended limit (the check then fails "
@@ -226,7 +256,7 @@ async def login_burst(ctx: Context) -> tuple[Login, Burst]:
     async def build() -> tuple[Login, Burst]:
         ep = await login_endpoint(ctx)
         n = burst_budget(ctx, ctx.cfg.rate_limit.login_limit)
-        b = await burst(ctx, n, lambda i: ep.attempt(ctx, probe_user("rl", i)))
+        b = await burst(ctx, n, lambda i: ep.attempt(ctx, probe_user("rl", i)), ep.exercised)
         return ep, b
 
     result: tuple[Login, Burst] = await ctx.amemo("sec:login-burst", build)

@@ -71,6 +71,8 @@ def parse_jwt(token: str) -> Jwt | None:
         return None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         return None
+    if not isinstance(header.get("alg"), str):  # e.g. a Flask session cookie: not a JWT
+        return None
     return Jwt(token, header, payload, parts[0], parts[1], parts[2])
 
 
@@ -143,7 +145,8 @@ async def canary(ctx: Context) -> Canary:
         sess = await ctx.auth()
         tok = parse_jwt(sess.access_token)
         if tok is None:
-            raise Skip("the access token is not a JWT (opaque token): JWT attacks not applicable")
+            raise Skip(f"the credential is not a JWT ({sess.credential.kind} in "
+                       f"{sess.credential.where.split(',')[0]}): JWT attacks not applicable")
         try:
             doc: OpenAPIDoc | None = await ctx.openapi()
         except Skip:

@@ -136,6 +136,16 @@ def _own_identities(ctx: Context) -> tuple[set[str], list[str]]:
     return names, passwords
 
 
+def shows_password(text: str, password: str) -> bool:
+    """Whether an answer shows ``password``. A password of letters only is also page vocabulary
+    (``password`` on every login form): it counts only as a JSON string value or a form field's
+    ``value``; any other password counts wherever it appears."""
+    if not password.isalpha():
+        return password in text
+    pw = re.escape(password)
+    return re.search(rf':\s*"{pw}"|\bvalue\s*=\s*["\']?{pw}(?:["\'\s/>]|$)', text) is not None
+
+
 def _own(email: str, own: set[str]) -> bool:
     """The audit account's own address: its user name, or the user name's address."""
     low = email.lower()
@@ -163,8 +173,10 @@ def answer_exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposu
     groups: dict[str, list[Exposure]] = defaultdict(list)
     sent = ex.request_body.decode("utf-8", "replace") + " " + ex.url
     for e in json_exposures(body):
-        if e.value in sent:
-            continue  # what the request itself carried, echoed back (a sign-up's own address)
+        if e.value in sent or (e.kind == "email" and e.value.lower() in sent.lower()):
+            # what the request itself carried, echoed back (a sign-up's own address, its domain
+            # lower-cased by the validator)
+            continue
         if e.kind in SEVERITY:
             groups[e.kind].append(e)
         elif e.kind == "token" and not auth_endpoint(ex):
@@ -230,6 +242,9 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
     listings and show other users a public profile only.
     """
     own, passwords = _own_identities(ctx)
+    for account, _ in ctx.accounts.created:  # accounts the audit registered are its own too
+        own |= {account.username.lower(), account.email.lower()}
+        passwords.append(account.password)
     reads, unsent = await _anonymous_reads(ctx)
     findings: list[Finding] = []
     flagged: set[tuple[str, str]] = set()
@@ -242,7 +257,7 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
         checked += 1
         for pw in passwords:
             sent = pw.encode() in ex.request_body or quote_plus(pw).encode() in ex.request_body
-            if len(pw) >= 6 and pw in ex.text and not sent and pw not in ex.url \
+            if len(pw) >= 6 and shows_password(ex.text, pw) and not sent and pw not in ex.url \
                     and ("pw", shape(ex.url)) not in flagged:
                 flagged.add(("pw", shape(ex.url)))
                 findings.append(failed(f"{ex.method} {shape(ex.url)} returns the audit account's "

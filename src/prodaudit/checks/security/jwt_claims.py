@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from prodaudit.auth import AuthError, login
+from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
     Context,
     Evidence,
@@ -21,7 +21,6 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import (
-    Canary,
     canary,
     forge,
     live_location,
@@ -44,6 +43,22 @@ def _human(seconds: float) -> str:
     return f"{seconds / 60:.0f} minutes"
 
 
+def _opaque_lifetime(ctx: Context, sess: AuthSession, loc: str) -> list[Finding]:
+    """An opaque token's lifetime is what the login answer says (``expires_in``)."""
+    life = sess.credential.expires_in
+    if life is None:
+        raise Skip("the access token is not a JWT and the login answer gives no expires_in: its "
+                   "lifetime cannot be seen from outside")
+    limit = ctx.cfg.jwt.max_access_minutes * 60
+    said = f"expires_in {life:.0f} s in the login answer ({sess.credential.kind})"
+    if life > limit:
+        return [failed(f"access tokens live {_human(life)}: {said} (maximum "
+                       f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
+                       location=loc, evidence=said)]
+    return [passed(f"access token lifetime {_human(life)} ({said}) is within "
+                   f"{ctx.cfg.jwt.max_access_minutes} minutes", location=loc)]
+
+
 @check(
     "SEC-010",
     "Access tokens expire and live no longer than the configured maximum",
@@ -54,9 +69,12 @@ def _human(seconds: float) -> str:
     evidence=Evidence.OBSERVED,
 )
 async def token_lifetime(ctx: Context) -> list[Finding]:
-    """The audit account's access token carries ``exp`` and ``iat``, its lifetime is at most
+    """The audit account's access token carries ``exp``, its lifetime is at most
     ``jwt.max_access_minutes`` (default 60), and ``iss`` / ``aud`` match ``jwt.issuer`` /
-    ``jwt.audience`` when those are configured.
+    ``jwt.audience`` when those are configured. The lifetime is ``exp - iat``; a token without
+    ``iat`` (optional in RFC 7519) is measured from the moment the audit received it, which is
+    what an attacker holding it has left — a missing ``iat`` alone is not a finding. An opaque
+    token is judged by the ``expires_in`` of the login answer (SKIP without one).
 
     A stolen token is usable until it expires: without ``exp`` forever, with an 8-day lifetime for
     8 days. Short access tokens plus refresh tokens limit the damage.
@@ -66,9 +84,9 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     """
     sess = await ctx.auth()
     tok = parse_jwt(sess.access_token)
-    if tok is None:
-        raise Skip("the access token is not a JWT: claims cannot be inspected")
     loc = f"POST {sess.login_url}"
+    if tok is None:
+        return _opaque_lifetime(ctx, sess, loc)
     ev = "claims of the audit account's access token: " + ", ".join(
         f"{k}={v!r}" for k, v in tok.payload.items() if k not in ("sub", "email")
     )
@@ -89,10 +107,11 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
         iat = p.get("iat")
         start = float(iat) if isinstance(iat, int | float) else time.time()
         life = float(exp) - float(start)
+        since = "" if isinstance(iat, int | float) else " (no iat claim: measured from now)"
         if life > limit:
             out.append(
                 failed(
-                    f"access tokens live {_human(life)} (maximum "
+                    f"access tokens live {_human(life)}{since} (maximum "
                     f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
                     location=loc,
                     evidence=ev,
@@ -101,17 +120,11 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
         else:
             out.append(
                 passed(
-                    f"access token lifetime {_human(life)} is within "
+                    f"access token lifetime {_human(life)}{since} is within "
                     f"{ctx.cfg.jwt.max_access_minutes} minutes",
                     location=loc,
                 )
             )
-    if not isinstance(p.get("iat"), int | float):
-        out.append(
-            warned(
-                "the access token has no iat claim (issue time unknown)", location=loc, evidence=ev
-            )
-        )
     for claim, want in (("iss", ctx.cfg.jwt.issuer), ("aud", ctx.cfg.jwt.audience)):
         if want is None:
             continue
@@ -224,8 +237,8 @@ async def refresh_as_access(ctx: Context) -> list[Finding]:
     )
 
 
-async def _logout(ctx: Context, can: Canary, path: str, token: str) -> Exchange:
-    headers = can.session.headers(token)
+async def _logout(ctx: Context, sess: AuthSession, path: str) -> Exchange:
+    headers = sess.headers_with_cookies()  # the login's cookies too (a refresh-token cookie)
     for method in ("POST", "DELETE", "GET"):
         ex = await ctx.http.request(method, ctx.url(path), headers=headers)
         if ex.status != 405:
@@ -262,15 +275,15 @@ async def logout_revokes(ctx: Context) -> list[Finding]:
     except Skip:
         doc = None
     try:  # a separate login, so the shared session of the other checks stays valid
-        sess = await login(ctx.http, ctx.base_url, doc, ctx.cfg.auth, can.session.credentials)
-    except AuthError as exc:
-        return [skipped(f"second login for the logout test failed: {exc}")]
+        sess = await ctx.accounts.login(ctx.base_url, doc, can.session.credentials, record=False)
+    except Skip as exc:
+        return [skipped(f"second login for the logout test failed: {exc.reason}")]
     token = sess.access_token
     ctx.redact.register(token.rsplit(".", 1)[-1], sess.refresh_token)
     before = await can.send(ctx, token)
     if not can.accepted(before):
         return [skipped(f"the fresh token got HTTP {before.status} before logout")]
-    out = await _logout(ctx, can, path, token)
+    out = await _logout(ctx, sess, path)
     if out.status is None or not 200 <= out.status < 300:
         return [
             warned(

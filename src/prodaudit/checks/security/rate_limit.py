@@ -57,6 +57,10 @@ async def login_rate_limit(ctx: Context) -> list[Finding]:
     ``rate_limit.max_requests`` when the limit is not configured), and the 429 carries
     ``Retry-After`` or ``RateLimit-*`` headers.
 
+    Without a configured limit, a burst that ends without a 429 is a WARN when at least 20
+    requests reached the endpoint within a minute and the target announced no limit (an
+    observed absence of throttling); a shorter burst proves nothing (SKIP).
+
     Without a per-client limit, password spraying and credential stuffing run at full speed.
 
     Remediation: limit the login route per client IP (e.g. 10 per minute) in the application or
@@ -126,6 +130,7 @@ async def xff_bypass(ctx: Context) -> list[Finding]:
         lambda i: ep.attempt(
             ctx, probe_user("xff", i), {"X-Forwarded-For": f"203.0.113.{(i % 250) + 1}"}
         ),
+        ep.exercised,
     )
     if b.first_429 is None and b.spent is not None:
         return [
@@ -170,6 +175,10 @@ async def account_lockout(ctx: Context) -> list[Finding]:
     made-up one), each from a different ``X-Forwarded-For``, meet a 429 (or 423) within
     ``rate_limit.login_limit`` + margin attempts (``rate_limit.max_requests`` when unset).
 
+    Without a configured limit, a burst that ends without a 429 is a WARN when at least 20
+    requests reached the endpoint within a minute and the target announced no limit (an
+    observed absence of throttling); a shorter burst proves nothing (SKIP).
+
     Per-account throttling stops slow, distributed guessing of one user's password that a per-IP
     limit misses.
 
@@ -196,7 +205,7 @@ async def account_lockout(ctx: Context) -> list[Finding]:
             )
         return ex
 
-    b = await burst(ctx, n, send)
+    b = await burst(ctx, n, send, ep.exercised)
     if b.first_429 is None:
         rl = ctx.cfg.rate_limit
         return no_429_verdict(b, "wrong passwords for one account", f"POST {ep.url}", rl.login_limit,
@@ -220,6 +229,10 @@ async def account_lockout(ctx: Context) -> list[Finding]:
 async def llm_rate_limit(ctx: Context) -> list[Finding]:
     """A burst of small chat requests from the audit account meets a 429 within
     ``rate_limit.llm_limit`` + margin requests (``rate_limit.max_requests`` when unset).
+
+    Without a configured limit, a burst that ends without a 429 is a WARN when at least 20
+    requests reached the endpoint within a minute and the target announced no limit (an
+    observed absence of throttling); a shorter burst proves nothing (SKIP).
 
     Every LLM call costs money: an unthrottled endpoint is a denial-of-wallet.
 

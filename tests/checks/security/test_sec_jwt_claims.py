@@ -1,0 +1,59 @@
+"""SEC-010 on a real FastAPI application whose access tokens carry ``exp`` but no ``iat`` (optional
+in RFC 7519): the lifetime is measured from the moment the audit received the token, and a
+missing ``iat`` alone is no finding; a long lifetime without ``iat`` still fails. An opaque
+token is judged by the login answer's ``expires_in``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import audit_target, describe, result
+from servers import login_shapes as apps
+from servers.serving import serve_app
+
+from prodaudit.model import Status
+
+
+@pytest.fixture(autouse=True)
+def account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", apps.USERNAME)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_PASSWORD", apps.PASSWORD)
+    monkeypatch.delenv("PRODAUDIT_AUDIT2_USERNAME", raising=False)
+    monkeypatch.delenv("PRODAUDIT_AUDIT2_PASSWORD", raising=False)
+
+
+def test_short_token_without_iat_passes(tmp_path: Path) -> None:
+    with serve_app(apps.fastapi_app("oauth2", iat=False, lifetime=900)) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-010"], base_url=url)
+    r = result(run, "SEC-010")
+    assert r.status is Status.PASS, describe(r)
+    assert [f.status for f in r.findings] == [Status.PASS]
+    assert "(no iat claim: measured from now) is within 60 minutes" in r.findings[0].message
+
+
+def test_long_token_without_iat_fails(tmp_path: Path) -> None:
+    with serve_app(apps.fastapi_app("oauth2", iat=False, lifetime=8 * 86400)) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-010"], base_url=url)
+    r = result(run, "SEC-010")
+    assert r.status is Status.FAIL, describe(r)
+    assert any("access tokens live 8.0 days (no iat claim: measured from now)" in f.message
+               for f in r.findings), describe(r)
+
+
+def test_long_lived_opaque_token_fails_on_its_expires_in(tmp_path: Path) -> None:
+    """An opaque token: the login answer's expires_in (10 hours) is its lifetime."""
+    with serve_app(apps.fastapi_app("oauth2", opaque_expires_in=36000)) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-010"], base_url=url)
+    r = result(run, "SEC-010")
+    assert r.status is Status.FAIL, describe(r)
+    assert "access tokens live 10.0 hours: expires_in 36000 s in the login answer (opaque token)" \
+        in r.findings[0].message
+
+
+def test_short_lived_opaque_token_passes(tmp_path: Path) -> None:
+    with serve_app(apps.fastapi_app("oauth2", opaque_expires_in=900)) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-010"], base_url=url)
+    r = result(run, "SEC-010")
+    assert r.status is Status.PASS, describe(r)
+    assert "15 minutes (expires_in 900 s" in r.findings[0].message
