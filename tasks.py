@@ -6,9 +6,10 @@
     invoke docs.build           assemble reports and generated guides into docs/
     invoke demo.up / demo.down  start / stop the reference target
     invoke docker.clean         remove the Docker objects runs left behind (prodaudit clean)
+    invoke fleet.plan / fleet.merge  a fleet's CI job matrix / merge its jobs' audits (docs/fleet.md)
 
-The audit, report and clean tasks take every option of `prodaudit run` / `prodaudit report` /
-`prodaudit clean`: they are generated from the CLI's own option definitions
+The audit, report, clean and fleet tasks take every option of `prodaudit run` / `report` /
+`clean` / `plan` / `merge`: they are generated from the CLI's own option definitions
 (prodaudit.invoke_tasks). Exit codes are the CLI's: 0 GO, 1 NO-GO, 2 CONDITIONAL GO, 3 could not
 run (also a usage error), 130 interrupted.
 """
@@ -19,9 +20,11 @@ from pathlib import Path
 
 from invoke import Collection, Context, task
 
+from prodaudit.cli_fleet import merge_option_actions, plan_option_actions
 from prodaudit.invoke_tasks import (
     audit_task,
     clean_task,
+    cli_task,
     library_call,
     report_task,
     usage_errors_exit_3,
@@ -71,4 +74,9 @@ def demo_down(c: Context) -> None:
 
 docs = Collection("docs", docs_build)
 demo = Collection("demo", demo_up, demo_down)
-ns = Collection(audit, report, docs, demo, docker)
+fleet = Collection("fleet")
+fleet.add_task(cli_task("plan", "Print the CI job matrix of a fleet ([[services]]).", plan_option_actions(),
+                        ["plan"]))
+fleet.add_task(cli_task("merge", "Merge a fleet's job audits into one decision and write the fleet reports.",
+                        merge_option_actions(), ["merge"]))
+ns = Collection(audit, report, docs, demo, docker, fleet)

@@ -188,3 +188,29 @@ def test_action_passes_the_options_and_stops_when_the_audit_cannot_run(
         assert args[args.index(flag) + 1] == value
     assert "--frontend-url" not in args  # empty inputs are not passed
     assert wf.uploads == []  # nothing to upload: no report was written
+
+
+def test_action_audits_one_service_of_a_fleet(tmp_path: Path, monkeypatch: Any) -> None:
+    """``service:`` runs the fleet job of that service ([[services]] in prodaudit.toml): its own
+    report directory, the fleet record in audit.json, the decision of that service."""
+    import sys
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    workspace = tmp_path / "ws"
+    (workspace / "services").mkdir(parents=True)
+    _project(workspace / "services" / "api")
+    (workspace / "prodaudit.toml").write_text(
+        'only = ["CFG-102"]\n[[services]]\nname = "api"\nrepo = "services/api"\n'
+        '[[services]]\nname = "web"\nrepo = "services/web"\n', encoding="utf-8")
+    (workspace / "services" / "web").mkdir(parents=True)
+    wf = Workflow({"install": "false", "service": "api", "suite": "", "config": "prodaudit.toml",
+                   "upload-sarif": "true"}, workspace, tmp_path)
+    assert wf.run() == 1, wf.log[-3000:]  # the Dockerfile runs as root: NO-GO
+    out = wf.outputs["audit"]
+    report = Path(out["report-dir"])
+    assert report.parent == workspace / "prodaudit-reports" / "api"
+    audit = json.loads((report / "audit.json").read_text(encoding="utf-8"))
+    assert audit["extras"]["fleet"]["service"] == "api" and audit["decision"] == out["decision"] == "NO-GO"
+    assert {r["suite"] for r in audit["results"]} == {"config"}  # the service's planned suites (with only)
+    sarif = dict(wf.uploads)["github/codeql-action/upload-sarif@v3"]
+    assert sarif["sarif_file"] == str(report / "audit.sarif")

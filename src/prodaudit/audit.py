@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +126,9 @@ def run_audit(
     quiet: bool = False,
     write: bool = True,
     extra_results: Iterable[CheckResult] = (),
+    extras: Mapping[str, Any] | None = None,
 ) -> AuditOutcome:
+    """``extras``: entries added to ``audit.json`` → ``extras`` (a fleet job's record)."""
     suites = list(suites) if suites is not None else list(SUITES)
     specs = select_checks(suites, cfg.only, cfg.skip)  # UsageError before anything runs
     started = _now()
@@ -155,7 +157,7 @@ def run_audit(
                 raise failed_start
             results += list(extra_results)
         run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
-                        requests=ctx.http.ledger.to_dict())
+                        requests=ctx.http.ledger.to_dict(), extras=extras)
         report_dir = None
         if write:
             from prodaudit.report import write_reports
@@ -204,12 +206,14 @@ def build_run(
     run_id: str | None = None,
     *,
     requests: dict[str, Any] | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> AuditRun:
     from prodaudit.governance import apply_governance, redact_result
 
-    results, extras = apply_governance(cfg, results)
+    results, governance = apply_governance(cfg, results)
     # policy keys the audited repository set for itself and the audit ignored (issue 18)
-    extras["repository_config"] = {"ignored": cfg.repository_ignored}
+    governance["repository_config"] = {"ignored": cfg.repository_ignored}
+    all_extras = {**governance, **(extras or {})}
     # defence in depth: extra results and waiver texts never went through the runner's redaction
     results = [redact_result(r, redactor) for r in results]
     decision = decide(results, cfg.profile, cfg.fail_on)
@@ -233,6 +237,6 @@ def build_run(
         results=tuple(results),
         decision=decision,
         facts=redactor.redact_obj(facts),
-        extras=redactor.redact_obj(extras),
+        extras=redactor.redact_obj(all_extras),
         requests=redactor.redact_obj(requests or {}),
     )

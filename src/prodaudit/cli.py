@@ -1,4 +1,5 @@
-"""The one command line: ``prodaudit list | run | report | clean``. Scripts and tasks call into it."""
+"""The one command line: ``prodaudit list | run | report | clean | plan | merge``. Scripts and
+tasks call into it (``plan`` and ``merge``, the fleet commands, live in ``cli_fleet.py``)."""
 
 from __future__ import annotations
 
@@ -63,18 +64,32 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-venv", type=Path,
                    help="the target's installed environment (venv or site-packages): license checks "
                    "and the run of the target's tests")
+    p.add_argument("--service", type=_csv, action="append", dest="services", metavar="NAME[,NAME]",
+                   help="fleet: audit these [[services]] of the configuration (repeatable, comma "
+                        "separated); a fleet job of `prodaudit plan` (docs/fleet.md)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the checks do (INFO)")
+
+
+_CLI_KEYS = ("repo", "base_url", "frontend_url", "openapi", "env_file", "compose_files", "profile",
+             "only", "skip", "formats", "output", "allow_mutations", "vuln_db", "waivers",
+             "attestations", "baseline", "fail_on", "request_timeout", "start_target", "cache")
+
+
+def cli_values(ns: argparse.Namespace) -> dict[str, Any]:
+    """The configuration values given on the command line (None: not given)."""
+    return {k: getattr(ns, k, None) for k in _CLI_KEYS}
 
 
 def config_from_args(ns: argparse.Namespace) -> AuditConfig:
     from prodaudit.config import load_config
 
-    keys = ("repo", "base_url", "frontend_url", "openapi", "env_file", "compose_files", "profile",
-            "only", "skip", "formats", "output", "allow_mutations", "vuln_db", "waivers",
-            "attestations", "baseline", "fail_on", "request_timeout", "start_target", "cache")
-    cli: dict[str, Any] = {k: getattr(ns, k, None) for k in keys}
-    cfg = load_config(cli, config_file=getattr(ns, "config_file", None))
+    cfg = load_config(cli_values(ns), config_file=getattr(ns, "config_file", None))
+    return with_nested_options(cfg, ns)
+
+
+def with_nested_options(cfg: AuditConfig, ns: argparse.Namespace) -> AuditConfig:
+    """The options that set a key of a section (``--keep-up``, ``--target-venv``)."""
     nested = {
         ("docker", "keep_up"): getattr(ns, "keep_up", None),
         ("licenses", "target_venv"): getattr(ns, "target_venv", None),
@@ -131,6 +146,14 @@ def cmd_run(ns: argparse.Namespace) -> int:
                             handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
     suites = parse_suites(ns.suite, getattr(ns, "default_suite", "all"))
     cfg = config_from_args(ns)
+    names = [n for group in (getattr(ns, "services", None) or []) for n in group]
+    if cfg.services:
+        from prodaudit.cli_fleet import run_fleet
+
+        return run_fleet(ns, cfg, names, parse_suites(ns.suite) if ns.suite else None)
+    if names:
+        raise UsageError(f"--service {','.join(names)}: {cfg.config_file or 'the configuration'} has no "
+                         "[[services]] (docs/fleet.md)")
     outcome = run_audit(cfg, suites, quiet=ns.quiet)
     from prodaudit.report.console import output_console
 
@@ -148,7 +171,14 @@ def cmd_report(ns: argparse.Namespace) -> int:
     src: Path = ns.audit_json or Path(ns.output or "reports") / "latest" / "audit.json"
     if not src.is_file():
         raise InputError(str(src), "no audit.json to render (run an audit first)")
-    out = rerender(src, ns.formats)
+    from prodaudit.cli_fleet import is_fleet_document
+
+    if is_fleet_document(src):
+        from prodaudit.report.fleet import rerender_fleet
+
+        out = rerender_fleet(src, ns.formats)
+    else:
+        out = rerender(src, ns.formats)
     Console(stderr=True).print(f"reports re-rendered in {out}", markup=False)
     return 0
 
@@ -244,6 +274,9 @@ def build_parser(default_suite: str | None = None) -> argparse.ArgumentParser:
         "prodaudit's labels (org.prodaudit.run=<run id>): what an interrupted run could not "
         "remove in time. Nothing else is ever removed. Exit 0 when nothing is left, 3 otherwise.")
     add_clean_options(p_clean)
+    from prodaudit.cli_fleet import add_fleet_commands
+
+    add_fleet_commands(sub)
     return parser
 
 
@@ -307,7 +340,10 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
 
 
 def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "clean": cmd_clean}
+    from prodaudit.cli_fleet import cmd_merge, cmd_plan
+
+    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "clean": cmd_clean,
+                "plan": cmd_plan, "merge": cmd_merge}
     try:
         ns = parser.parse_args(argv)
         return handlers[ns.command](ns)

@@ -13,13 +13,23 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from prodaudit.errors import ConfigError, InputError
 from prodaudit.loaders import load_toml, read_document
+from prodaudit.model import SUITES
 from prodaudit.repo_policy import Ignored, is_inside, split_repository_table
 
-__all__ = ["AuditConfig", "ConfigError", "load_config"]
+__all__ = ["AuditConfig", "ConfigError", "ServiceConfig", "load_config", "service_config"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_TARGET = PROJECT_ROOT / "examples" / "ultra-mvp"
@@ -228,6 +238,105 @@ class ReadinessConfig(_Section):
     tool_timeout_seconds: float = Field(30.0, gt=0, le=600)  # promtool, amtool, vector ...
 
 
+# ---- fleets (issue 15): [[services]] ---------------------------------------------------------
+
+#: a service name: used in job ids, report directories and artifact names
+SERVICE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+
+#: who may set a service key (issue 18): "product" keys describe the product (where it is, how to
+#: reach it); "policy" keys loosen or steer the audit and count only from the release manager's
+#: configuration. Section tables (``[services.auth]`` ...) follow the top-level rules of their keys.
+SERVICE_KEY_KINDS: dict[str, str] = {
+    "name": "product", "repo": "product", "repository": "product", "ref": "product",
+    "base_url": "product", "frontend_url": "product", "openapi": "product", "env_file": "product",
+    "compose_files": "product", "compose_service": "product",
+    "profile": "policy", "suites": "policy", "only": "policy", "skip": "policy",
+    "waivers": "policy", "attestations": "policy", "baseline": "policy", "vuln_db": "policy",
+    "allow_mutations": "policy",
+}  # fmt: skip
+
+
+class ServiceConfig(_Section):
+    """One service of a fleet (``[[services]]``). Every key but ``name`` is optional: what a service
+    does not set it inherits from the top level of the file (a section key by key). Relative paths
+    are relative to the service's ``repo``, which is relative to the configuration file."""
+
+    name: str = Field(pattern=SERVICE_NAME, description="unique; used in job ids and report paths")
+    repo: Path | None = Field(None, description="the service's directory (sub-folder or checkout)")
+    repository: str | None = Field(
+        None, pattern=r"^[^\s]+$", description="what CI checks out into `repo`: owner/name or a git URL"
+    )
+    ref: str | None = Field(None, pattern=r"^[^\s]+$", description="branch, tag or commit to check out")
+    base_url: str | None = None
+    frontend_url: str | None = None
+    openapi: str | None = None
+    env_file: Path | None = None
+    compose_files: list[Path] | None = None
+    compose_service: str | None = Field(None, description="the API service in the compose files")
+    profile: Profile | None = None
+    suites: list[str] | None = Field(None, description="the suites the fleet runs for it (default: all)")
+    only: list[str] | None = None
+    skip: list[str] | None = None
+    waivers: Path | None = None
+    attestations: Path | None = None
+    baseline: Path | None = None
+    vuln_db: Path | None = None
+    allow_mutations: bool | None = None
+
+    auth: AuthConfig | None = None
+    probes: ProbeConfig | None = None
+    jwt: JwtConfig | None = None
+    cors: CorsConfig | None = None
+    rate_limit: RateLimitConfig | None = None
+    perf: PerfConfig | None = None
+    health: HealthConfig | None = None
+    llm: LlmConfig | None = None
+    docker: DockerConfig | None = None
+    database: DatabaseConfig | None = None
+    redis: RedisConfig | None = None
+    licenses: LicenseConfig | None = None
+    secrets: SecretsConfig | None = None
+    exposure: ExposureConfig | None = None
+    transport: TransportConfig | None = None
+    readiness: ReadinessConfig | None = None
+
+    @field_validator("base_url", "frontend_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+    @field_validator("suites")
+    @classmethod
+    def _suites(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        unknown = [s for s in v if s not in SUITES]
+        if unknown or not v:
+            raise ValueError(f"unknown suite(s) {unknown} (known: {', '.join(SUITES)})" if unknown
+                             else "at least one suite")
+        return [s for s in SUITES if s in v]
+
+    @property
+    def planned_suites(self) -> list[str]:
+        return list(self.suites or SUITES)
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """What the service sets, a section key by key: dumped and validated again (``load_config``
+        merges through a dump), a service still inherits everything it does not set."""
+        data = handler(self)
+        out = {}
+        for key in self.model_fields_set:
+            value = getattr(self, key)
+            if isinstance(value, _Section) and isinstance(data.get(key), dict):
+                out[key] = {k: v for k, v in data[key].items() if k in value.model_fields_set}
+            else:
+                out[key] = data.get(key)
+        return out
+
+
 class AuditConfig(BaseModel):
     """Everything an audit run needs to know. Immutable once built."""
 
@@ -275,6 +384,8 @@ class AuditConfig(BaseModel):
     exposure: ExposureConfig = ExposureConfig()
     transport: TransportConfig = TransportConfig()
     readiness: ReadinessConfig = ReadinessConfig()
+    #: a fleet: one audit per service, merged into one decision (docs/fleet.md)
+    services: list[ServiceConfig] = Field(default_factory=list)
 
     config_file: Path | None = None
     # keys of the audited repository's own configuration that the audit ignored (issue 18)
@@ -284,6 +395,26 @@ class AuditConfig(BaseModel):
     def repository_ignored(self) -> list[dict[str, Any]]:
         """Policy keys set by the audited repository and ignored, for audit.json and reports."""
         return [i.to_dict() for i in self._repository_ignored]
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, v: list[ServiceConfig]) -> list[ServiceConfig]:
+        seen: dict[str, int] = {}
+        for i, svc in enumerate(v):
+            if svc.name in seen:
+                raise ValueError(f"duplicate service name {svc.name!r} (services[{seen[svc.name]}] "
+                                 f"and services[{i}])")
+            seen[svc.name] = i
+        return v
+
+    def service(self, name: str, source: str = "") -> ServiceConfig:
+        """The service called ``name`` (a ConfigError naming the known ones otherwise)."""
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        known = ", ".join(s.name for s in self.services) or "none: the file has no [[services]]"
+        where = source or str(self.config_file or "configuration")
+        raise ConfigError(f"{where}: no service {name!r} (known: {known})")
 
     @field_validator("base_url", "frontend_url")
     @classmethod
@@ -374,17 +505,35 @@ def _resolve_paths(table: dict[str, Any], base: Path) -> dict[str, Any]:
         out["compose_files"] = [
             str((base / p).resolve()) if isinstance(p, str) else p for p in out["compose_files"]
         ]
+    if isinstance(out.get("services"), list):
+        out["services"] = [_resolve_service(s, base) for s in out["services"]]
     return out
+
+
+def _resolve_service(entry: Any, base: Path) -> Any:
+    """A ``[[services]]`` table: ``repo`` relative to the file, the rest relative to ``repo``."""
+    if not isinstance(entry, dict):
+        return entry
+    out = dict(entry)
+    if isinstance(out.get("repo"), str):
+        out["repo"] = str((base / out["repo"]).resolve())
+    root = Path(out["repo"]) if isinstance(out.get("repo"), str) else base
+    inner = _resolve_paths({k: v for k, v in out.items() if k not in ("repo", "services")}, root)
+    return {**out, **inner}
 
 
 def _format_error(source: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(root)"
-    msg = err["msg"]
+    loc = list(err["loc"])
+    if len(loc) > 1 and loc[0] == "services" and isinstance(loc[1], int):  # services[1].base_url
+        loc = [f"services[{loc[1]}]", *loc[2:]]
+    key = ".".join(str(p) for p in loc) or "(root)"
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
     got = err.get("input")
-    got_s = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {got!r})"
+    quiet = err["type"] in ("extra_forbidden", "missing") or loc == ["services"]
+    got_s = "" if quiet else f" (got {got!r})"
     more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return f"{source}: key '{key}': {msg}{got_s}{more}"
 
@@ -479,3 +628,28 @@ def _display(path: Path, repo: Path) -> str:
         return str(path.resolve().relative_to(repo.resolve()))
     except ValueError:
         return str(path)
+
+
+def service_config(fleet: AuditConfig, name: str, cli: dict[str, Any] | None = None) -> AuditConfig:
+    """The configuration of the ``[[services]]`` entry ``name`` of ``fleet`` (built by
+    :func:`load_config`): the top level, the keys the service sets over it (a section key by key),
+    the command-line values ``cli`` over both (``--repo`` only located the file)."""
+    source = str(fleet.config_file or "configuration")
+    svc = fleet.service(name, source)
+    out = fleet.model_dump()
+    for key in svc.model_fields_set - {"name", "repository", "ref", "suites", "compose_service"}:
+        value = getattr(svc, key)
+        if isinstance(value, _Section):  # a section: only the keys the service sets
+            out[key] = {**dict(out[key]), **value.model_dump(include=value.model_fields_set)}
+        elif value is not None:
+            out[key] = value
+    if svc.compose_service is not None:
+        out["docker"] = {**dict(out["docker"]), "service": svc.compose_service}
+    out.update({k: v for k, v in (cli or {}).items() if v is not None and v != [] and k != "repo"})
+    out["services"] = []
+    try:
+        cfg = AuditConfig.model_validate(out)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(f"{source} (service {name!r})", exc)) from None
+    cfg._repository_ignored.extend(fleet._repository_ignored)  # what the fleet's file could not set
+    return cfg

@@ -30,6 +30,11 @@ class UsageError(ProdauditError):
     """The command line asked for something that does not exist (unknown check id, suite ...)."""
 
 
+class FleetError(ProdauditError):
+    """The audits given to ``prodaudit merge`` do not make one fleet audit (another tool version
+    or configuration, an audit outside the plan, no job at all)."""
+
+
 class TargetError(ProdauditError):
     """The reference target did not start; the message carries the log tail."""
 

@@ -66,6 +66,8 @@ RULES: dict[str, Rule] = {
     "vuln_db": EVIDENCE, "waivers": Rule(POLICY, "waivers"),
     "attestations": Rule(POLICY, "attestations"), "baseline": EVIDENCE,
     "fail_on": Rule(POLICY, "exit policy"),
+    # a fleet (docs/fleet.md): its services' suites, skips and waivers are the release manager's
+    "services": Rule(POLICY, "fleet services (their suites, skips, waivers)"),
     # auth
     "auth.login_url": P, "auth.me_url": P, "auth.refresh_url": P, "auth.logout_url": P,
     "auth.register_url": P, "auth.login_body": P, "auth.username_field": P,

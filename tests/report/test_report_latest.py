@@ -9,7 +9,7 @@ import os
 import traceback
 from pathlib import Path
 
-from prodaudit.report import _point_latest
+from prodaudit.report import point_latest
 
 WORKERS = 6
 ROUNDS = 60
@@ -19,7 +19,7 @@ def _worker(output: str, name: str, errors: multiprocessing.Queue) -> None:  # t
     out = Path(output)
     try:
         for _ in range(ROUNDS):
-            _point_latest(out, out / name)
+            point_latest(out, out / name)
             target = os.readlink(out / "latest")  # a reader sees a complete link at any moment
             assert (out / target / "audit.json").is_file(), target
     except BaseException:
@@ -55,6 +55,6 @@ def test_a_latest_directory_from_a_copy_is_replaced_by_the_link(tmp_path: Path) 
     old = tmp_path / "latest"
     old.mkdir()
     (old / "audit.json").write_text('{"old": true}')
-    _point_latest(tmp_path, run)
+    point_latest(tmp_path, run)
     assert os.readlink(tmp_path / "latest") == run.name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["20260101T000000Z-new", "latest"]

@@ -84,7 +84,7 @@ def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None)
     for r in renderers(formats, load_screenshots(canonical, out_dir)):
         body = text if r.name == "json" else r.format(canonical)
         (out_dir / r.filename).write_text(body, encoding="utf-8")
-    _point_latest(output, out_dir)
+    point_latest(output, out_dir)
     return out_dir
 
 
@@ -106,7 +106,7 @@ def rerender(audit_json: Path, formats: list[str] | None = None) -> Path:
     return out_dir
 
 
-def _point_latest(output: Path, out_dir: Path) -> None:
+def point_latest(output: Path, out_dir: Path) -> None:
     """Point ``output/latest`` at ``out_dir`` atomically, also under concurrent runs: a symlink
     made under a unique temporary name, then ``os.replace`` (one rename, never a half state).
     Where symlinks are unavailable, a complete copy under a unique name takes the place of the

@@ -30,6 +30,13 @@ class Cause:
 
 CAUSES: tuple[Cause, ...] = (
     Cause(
+        "fleet-job:{job}",
+        "A fleet job delivered no audit (docs/fleet.md)",
+        "open the job's CI log ({job}), fix what stopped it, re-run it and merge again "
+        "(`prodaudit plan` prints its command)",
+        r"the fleet job for (?P<job>\S+)(?: \([^)]*\))? wrote no audit\.json",
+    ),
+    Cause(
         "extra:{extra}",
         "prodaudit[{extra}] is not installed",
         "`pip install 'prodaudit[{extra}]'` and re-run",

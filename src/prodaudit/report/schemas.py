@@ -173,7 +173,15 @@ def config_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"audit.schema.json": audit_schema, "prodaudit.schema.json": config_schema}
+def fleet_schema() -> dict[str, Any]:
+    """The fleet's audit.json (``report/fleet/schema.py``)."""
+    from prodaudit.report.fleet.schema import fleet_schema as schema
+
+    return schema()
+
+
+SCHEMAS = {"audit.schema.json": audit_schema, "prodaudit.schema.json": config_schema,
+           "fleet.schema.json": fleet_schema}
 
 
 def render(name: str) -> str:
