@@ -9,12 +9,12 @@ import argparse
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from prodaudit.config import AuditConfig
 from prodaudit.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from prodaudit.config import AuditConfig
 
 #: options of `run` that a plan does not pass on to its jobs (each job sets its own)
 NOT_FORWARDED = frozenset({"formats", "output", "services", "quiet", "verbose", "suite"})
@@ -192,7 +192,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     templates = gitlab_templates(ns.gitlab_template) if ns.plan_format == "gitlab" else None
     sys.stdout.write(render(plan, ns.plan_format, gitlab_templates=templates))
     for note in plan.notes:
-        Console(stderr=True).print(f"plan: {note}", markup=False)
+        _console().print(f"plan: {note}", markup=False)
     return 0
 
 
@@ -230,7 +230,7 @@ def _merge_and_write(
     if not quiet:
         output_console().print(fleet_screen(fleet_run))
     append_fleet_summary(fleet_run)
-    Console(stderr=True).print(f"fleet reports: {out}", markup=False)
+    _console().print(f"fleet reports: {out}", markup=False)
     return fleet_run.decision.exit_code
 
 
@@ -272,7 +272,7 @@ def run_fleet(ns: argparse.Namespace, fleet: AuditConfig, names: list[str], suit
             on_done=show,
         )
         for r in runs:
-            Console(stderr=True).print(
+            _console().print(
                 f"reports ({r.service}): {r.audit_json.parent if r.audit_json else '-'}", markup=False
             )
         return worst_exit(runs)
@@ -296,3 +296,9 @@ def run_fleet(ns: argparse.Namespace, fleet: AuditConfig, names: list[str], suit
         fail_on=fleet.fail_on,
         quiet=False,  # -q: no progress; the decision screen is printed like `run`'s
     )
+
+
+def _console() -> Any:
+    from rich.console import Console  # imported when a fleet command prints (fast `list`)
+
+    return Console(stderr=True)
