@@ -43,12 +43,24 @@ class ParsedSource:
         return self.grammar == "modern"
 
 
+#: CPython 3.11 keeps the AST converter's recursion depth in per-interpreter state: two threads
+#: parsing at once (checks run in threads) can corrupt it ("SystemError: AST constructor
+#: recursion depth mismatch"). Parsing holds the GIL for most of its time anyway.
+_AST_LOCK = threading.Lock()
+
+
+def host_parse(text: str, filename: str = "<source>") -> ast.Module:
+    """``ast.parse`` with the host grammar, one thread at a time (see ``_AST_LOCK``); raises
+    what ``ast.parse`` raises. Every parse of the audited repository's Python goes through here."""
+    with _AST_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences in the target's code
+        return ast.parse(text, filename=filename)
+
+
 def parse_python(text: str, filename: str = "<source>") -> ParsedSource:
     """Parse ``text`` with the host grammar, else through tree-sitter (see the module docstring)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences in the target's code
-            return ParsedSource(ast.parse(text, filename=filename), "host")
+        return ParsedSource(host_parse(text, filename), "host")
     except SyntaxError as exc:
         line, msg = exc.lineno or 0, exc.msg
     except (ValueError, RecursionError, MemoryError) as exc:
@@ -75,9 +87,7 @@ def _modern(text: str, filename: str, line: int, msg: str) -> ParsedSource:
     blanked: list[int] = []
     for _ in range(MAX_PASSES):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(rewritten.decode("utf-8", errors="replace"), filename=filename)
+            tree = host_parse(rewritten.decode("utf-8", errors="replace"), filename)
         except SyntaxError as exc:
             nxt = _blank_statement(parser, rewritten, exc.lineno or 0)
             if nxt is None:

@@ -15,7 +15,7 @@ from prodaudit.model import Status
                                          "Helpful commands for local development"])
 def test_real_run_sections_count(tmp_path: Path, run_heading: str) -> None:
     (tmp_path / "README.md").write_text(
-        f"# Product\n\n## Installation\n\npip install .\n\n## {run_heading}\n\n"
+        f"# Product\n\n## Installation\n\n`pip install .`\n\n## {run_heading}\n\n"
         "`uvicorn app:app`\n\n## Deployment\n\n`docker compose up -d`\n", encoding="utf-8")
     r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
     assert_status(r, Status.PASS)

@@ -15,6 +15,7 @@ from pathlib import Path
 from prodaudit.checks.api import Context, Skip
 from prodaudit.checks.readiness._scan import parts
 from prodaudit.observe import child_env, find_tool, run_bounded, workspace
+from prodaudit.pysource import host_parse
 
 _USER_BASES = ("HttpUser", "FastHttpUser", "User", "HttpLocust", "Locust")
 _WRITE = ("post", "put", "patch", "delete")
@@ -65,7 +66,7 @@ def _is_task(s: ast.stmt) -> bool:
 
 def _locust(rel: str, text: str) -> Scenario | None:
     try:
-        tree = ast.parse(text)
+        tree = host_parse(text, rel)
     except (SyntaxError, ValueError):
         return Scenario(rel, "locust", problem="the file does not parse")
     if "locust" not in text:

@@ -152,8 +152,9 @@ def _slo_sections(ctx: Context) -> list[str]:
 
 
 @check(
-    "RDY-057", "SLIs/SLOs are defined", severity=Severity.LOW, needs=("repo",), checklist=("5.2.4",)
-, evidence=Evidence.PRESENT)
+    "RDY-057", "SLIs/SLOs are defined", severity=Severity.LOW, needs=("repo",), checklist=("5.2.4",),
+    evidence=Evidence.PARSED,
+)
 def slos(ctx: Context) -> list[Finding]:
     """The repository defines service level objectives: OpenSLO ``SLO`` documents (objectives
     with a target, a time window and an indicator) or Sloth specifications (objective and SLI)

@@ -246,8 +246,9 @@ def _security_runs(output: Path) -> list[tuple[Path, dict[str, object]]]:
 
 
 @check(
-    "RDY-102", "The final security scan is recent", severity=Severity.MEDIUM, checklist=("10.1.2",)
-, evidence=Evidence.PARSED)
+    "RDY-102", "The final security scan is recent", severity=Severity.MEDIUM, checklist=("10.1.2",),
+    evidence=Evidence.PARSED,
+)
 def security_scan_age(ctx: Context) -> list[Finding]:
     """The newest ``audit.json`` under the output directory (``<output>/latest/audit.json``, else
     ``<output>/<run>/audit.json``) that contains security-suite results finished less than
