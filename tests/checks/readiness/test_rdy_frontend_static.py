@@ -149,3 +149,23 @@ def test_no_frontend_skips(mvp: Path) -> None:
     shutil.rmtree(mvp / "frontend")
     r = run_rdy("RDY-021", repo=mvp)["RDY-021"]
     assert r.status is Status.SKIP and "no frontend sources" in r.reason
+
+
+VENDORED = ("/*!\n * Widgets v0.100.1 (https://widgets.example)\n * Copyright 2014-2017 Widgets\n"
+            " * MIT License\n */\nfunction show(el, html) { el.innerHTML = html; }\n")
+OWN_SINK = ("/* Copyright 2025 the product team. */\n"
+            "export function show(el, html) { el.innerHTML = html; }\n")
+
+
+def test_vendored_bundles_are_not_the_products_code(mvp: Path) -> None:
+    """A copied third-party library (a licence banner with a version, e.g. a non-minified
+    materialize.js in static/js) is not judged as the product's sink; the product's own file with
+    the same code is, whatever its copyright comment says."""
+    repo = frontend(mvp, good=True)
+    write(repo / "frontend/src/lib/widgets.js", VENDORED)
+    assert_status(run_rdy("RDY-025", repo=repo)["RDY-025"], Status.PASS)
+    write(repo / "frontend/src/show.js", OWN_SINK)
+    r = run_rdy("RDY-025", repo=repo)["RDY-025"]
+    assert_status(r, Status.FAIL)
+    assert {f.location.split(":")[0] for f in r.findings if f.status is Status.FAIL} == \
+        {"frontend/src/show.js"}

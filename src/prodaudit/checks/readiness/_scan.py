@@ -14,7 +14,23 @@ from prodaudit.pysource import source_cache
 
 FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
 DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")
-BUILD_PARTS = frozenset({"dist", "build", "node_modules", "coverage", "out", ".next", "vendor"})
+BUILD_PARTS = frozenset({"dist", "build", "node_modules", "coverage", "out", ".next", "vendor",
+                         "vendors", "third_party", "third-party", "bower_components"})
+#: the banner a distributed third-party bundle starts with: a comment (``/*!`` is the convention
+#: minifiers keep) naming a version and a licence or copyright — "Materialize v0.100.1 ... MIT
+#: License", "jQuery v3.2.1 | (c) JS Foundation". The product's own sources are judged, not these.
+_BANNER = re.compile(r"\A\s*/\*[!*]?(?:(?!\*/).){0,600}?\*/", re.S)
+_BANNER_VERSION = re.compile(r"\bv?\d+\.\d+(?:\.\d+)?\b")
+_BANNER_LICENCE = re.compile(r"licen[cs]e|copyright|\(c\)", re.I)
+
+
+def is_vendored_bundle(text: str) -> bool:
+    """A copied third-party library (see ``_BANNER``): its opening comment names a version and
+    a licence, or it is a ``/*!`` banner with a version."""
+    m = _BANNER.match(text)
+    if not m or not _BANNER_VERSION.search(m.group(0)):
+        return False
+    return m.group(0).lstrip().startswith("/*!") or bool(_BANNER_LICENCE.search(m.group(0)))
 TEST_PARTS = frozenset({"tests", "test", "__tests__", "e2e", "spec", "cypress"})
 MIGRATION_PARTS = frozenset({"versions", "migrations"})
 
@@ -217,7 +233,7 @@ def frontend_sources(ctx: Context) -> FrontendSources:
             if name.endswith((".config.js", ".config.ts", ".config.mjs")):
                 continue
             text = ctx.read(rel)
-            if text is not None:
+            if text is not None and not is_vendored_bundle(text):
                 out.files[rel] = text
         return out
 

@@ -396,7 +396,9 @@ def xss_sinks(ctx: Context) -> list[Finding]:
     """Frontend sources do not write HTML strings into the DOM (``dangerouslySetInnerHTML``,
     ``innerHTML =``, ``insertAdjacentHTML``, ``document.write``, ``v-html``, ``{@html}``) or
     evaluate strings (``eval``, ``new Function``) unless the same line sanitises the value
-    (``DOMPurify.sanitize``).
+    (``DOMPurify.sanitize``). Copied third-party bundles (a licence banner with a version, as
+    ``/*! Library v1.2.3 | MIT */``), minified files and vendor folders are not the product's code
+    and are not judged (by any RDY-02x check).
 
     These are the DOM-XSS sinks: an API answer or LLM output that contains markup becomes script
     in the user's session. ``textContent`` and JSX text are escaped automatically.
