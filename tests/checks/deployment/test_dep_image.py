@@ -168,3 +168,39 @@ def test_unreachable_registry_is_not_verified_rather_than_failed(tmp_path: Path,
     assert "registry.invalid" in r.findings[0].evidence
     assert result(run, "DEP-012").status is Status.SKIP
     assert leftovers() == []
+
+
+def test_unreachable_package_index_is_not_verified_rather_than_failed(
+    tmp_path: Path, local_base_image: str, wheelhouse: Path
+) -> None:
+    """A build step that cannot resolve its package index (no network inside builds here, and no
+    wheelhouse) says nothing about the product: not verified, with the two ways out."""
+    repo = _copy_with_wheels(tmp_path, wheelhouse)
+    _mutate_api_stage(repo, "WORKDIR /app/backend",
+                      "WORKDIR /app/backend\nRUN /opt/venv/bin/python -c \"import socket; "
+                      "socket.getaddrinfo('pypi.invalid', 443)\"")
+    run = run_deployment(tmp_path, ["DEP-010"], compose_env(), repo=repo,
+                         docker={"base_image": local_base_image})
+    r = result(run, "DEP-010")
+    assert r.status is Status.ERROR, describe(r)
+    assert "not verified" in r.findings[0].message and "index" in r.findings[0].message
+    assert "wheelhouse" in (r.findings[0].remediation or "")
+    assert leftovers() == []
+
+
+def test_index_unreachable_reads_pip_npm_and_apt_logs() -> None:
+    from prodaudit.checks.deployment._common import index_unreachable
+
+    pip = ("WARNING: Retrying ... 'NewConnectionError(... Failed to establish a new connection: "
+           "[Errno -3] Temporary failure in name resolution')': /simple/fastapi/\n"
+           "ERROR: No matching distribution found for fastapi==0.165.0")
+    assert index_unreachable(pip) and "name resolution" in (index_unreachable(pip) or "")
+    assert index_unreachable("npm ERR! request to https://registry.npmjs.org/x failed, reason: "
+                             "getaddrinfo ENOTFOUND registry.npmjs.org")
+    assert index_unreachable("W: Failed to fetch http://deb.debian.org/...  Temporary failure "
+                             "resolving 'deb.debian.org'")
+    # a package that does not exist, with the index reachable, is the product's problem
+    assert index_unreachable("ERROR: Could not find a version that satisfies the requirement "
+                             "fastapi==99.0 (from versions: 0.1, 0.2)\nERROR: No matching "
+                             "distribution found for fastapi==99.0") is None
+    assert index_unreachable("RUN exit 3\nreturned a non-zero code: 3") is None

@@ -95,6 +95,24 @@ def registry_unreachable(log: str) -> str | None:
     return None
 
 
+_INDEX_NETWORK_RE = re.compile(
+    r"(temporary failure in name resolution|name or service not known|could not resolve host|"
+    r"failed to establish a new connection|network is unreachable|getaddrinfo (?:enotfound|eai_again)|"
+    r"\benotfound\b|\beai_again\b|could not fetch url|temporary failure resolving|"
+    r"could not connect to [\w.-]+:\d+|connection timed out)",
+    re.IGNORECASE,
+)
+
+
+def index_unreachable(log: str) -> str | None:
+    """The line of a build log saying a package index (PyPI, npm, apt) could not be reached from
+    inside the build — a fact about this machine's network, not about the product — or None."""
+    for line in log.splitlines():
+        if _INDEX_NETWORK_RE.search(line):
+            return line.strip()
+    return None
+
+
 def json_share(lines: list[str]) -> tuple[int, int, list[str]]:
     """(JSON object lines, total non-empty lines, examples of non-JSON lines)."""
     total = ok = 0

@@ -28,7 +28,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.deployment._base_image import BaseChoice, choose, offline_remediation
-from prodaudit.checks.deployment._common import registry_unreachable, rel
+from prodaudit.checks.deployment._common import index_unreachable, registry_unreachable, rel
 from prodaudit.checks.deployment._image_build import Build, short_ids
 from prodaudit.checks.deployment._run_objects import interrupted_exit, run_objects
 from prodaudit.cleanup import Deadline, docker, label_args
@@ -199,7 +199,9 @@ def builds(ctx: Context) -> list[Finding]:
     or ``PRODAUDIT_BASE_IMAGE`` as the ``BASE_IMAGE`` build argument when set; else the
     Dockerfile's default; else, when no image registry answers, the local base image
     ``docker.local_base_image`` (the finding says which image and why). The build log is the
-    evidence of a failure; a build that needs an unreachable registry is ERROR (not verified).
+    evidence of a failure; a build that needs an unreachable registry, or whose steps cannot reach
+    their package index (name resolution, connection failures in the log), is ERROR (not verified):
+    that is this machine's network, not the product.
 
     The build does not use the engine's layer cache (``--no-cache``): a cached layer could hide
     a step that no longer works. The image is tagged ``prodaudit-audit-<random>`` and labelled
@@ -232,6 +234,15 @@ def builds(ctx: Context) -> list[Finding]:
                             remediation="Make the images the Dockerfile names available to the "
                             "engine, or build FROM a local image: set docker.base_image / "
                             "PRODAUDIT_BASE_IMAGE (see docs/deployment.md, base image).")]
+        no_index = index_unreachable(img.log)
+        if no_index:
+            return [_not_verified(f"not verified: the build installs packages from an index its "
+                                  f"steps cannot reach here ({no_index[:160]})",
+                                  location=_loc(ctx, img), evidence=log,
+                                  remediation="Give the engine's builds network access to the package "
+                                  "index, or install from a wheelhouse in the build context (the "
+                                  "reference target: bash scripts/build-wheelhouse.sh "
+                                  "examples/ultra-mvp/wheels examples/ultra-mvp/backend/requirements.txt).")]
         return [failed(f"the image did not build: {img.error}", location=_loc(ctx, img),
                        evidence=log)]
     source = f" ({base.source})" if base and base.source != "default" else ""
