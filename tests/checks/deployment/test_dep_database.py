@@ -64,6 +64,54 @@ def test_pool_settings_missing_fails(tmp_path: Path, ultra_copy: Path) -> None:
     assert r.findings[0].location.startswith("backend/app/db.py:")
 
 
+def _engine_repo(root: Path, engine_py: str, compose: str = "") -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "__init__.py").write_text(
+        "import os\nfrom os import path\nfrom sqlalchemy import create_engine\n\n"
+        "basedir = path.abspath(path.dirname(__file__))\n\n" + engine_py, encoding="utf-8")
+    if compose:
+        (root / "compose.yaml").write_text(compose, encoding="utf-8")
+    return root
+
+
+def test_pool_settings_postgres_url_without_pool_fails(tmp_path: Path) -> None:
+    repo = _engine_repo(tmp_path / "repo", "engine = create_engine(\n"
+                        "    f'postgresql+psycopg://app:{os.environ[\"PW\"]}@db/app',\n"
+                        "    echo=True,\n)\n")
+    run = run_deployment(tmp_path, ["DEP-051"], repo=repo)
+    r = result(run, "DEP-051")
+    assert r.status is Status.FAIL, describe(r)
+    assert r.findings[0].location == "models/__init__.py:7"
+    assert "pool_pre_ping" in r.findings[0].message
+
+
+@pytest.mark.parametrize(("engine_py", "line"), [
+    ("engine = create_engine(\n    'sqlite:///' + path.join(basedir, '..', 'database.db'),\n"
+     "    echo=True,\n)\n", 7),
+    ("DB = f'sqlite:///{basedir}/app.db'\nengine = create_engine(DB)\n", 8),
+    ("engine = create_engine(os.getenv('DATABASE_URL', 'sqlite:///' + basedir + '/app.db'))\n", 7),
+])
+def test_pool_settings_sqlite_engine_skips(tmp_path: Path, engine_py: str, line: int) -> None:
+    repo = _engine_repo(tmp_path / "repo", engine_py)
+    run = run_deployment(tmp_path, ["DEP-051"], repo=repo)
+    r = result(run, "DEP-051")
+    assert r.status is Status.SKIP, describe(r)
+    assert f"models/__init__.py:{line}" in r.reason
+    assert "pooling settings are for a server database" in r.reason
+
+
+def test_pool_settings_sqlite_default_overridden_by_deployment_fails(tmp_path: Path) -> None:
+    """The code's SQLite default does not decide when Compose sets the variable."""
+    repo = _engine_repo(tmp_path / "repo",
+                        "engine = create_engine(os.getenv('DATABASE_URL', 'sqlite:///app.db'))\n",
+                        compose="services:\n  web:\n    build: .\n    environment:\n"
+                        "      DATABASE_URL: postgresql://app@db/app\n")
+    run = run_deployment(tmp_path, ["DEP-051"], repo=repo)
+    r = result(run, "DEP-051")
+    assert r.status is Status.FAIL, describe(r)
+    assert r.findings[0].location == "models/__init__.py:7"
+
+
 def test_foreign_keys_indexed_on_reference_schema(tmp_path: Path, fresh_db: str) -> None:
     alembic_upgrade(BACKEND, fresh_db)
     run = run_deployment(tmp_path, ["DEP-052"], {"DATABASE_URL": fresh_db})

@@ -44,6 +44,43 @@ def test_rdy082_pool_settings(mvp: Path) -> None:
     assert "default pool settings" in messages(r) and "backend/app/db.py:" in messages(r)
 
 
+ENGINE_HEAD = "import os\nfrom os import path\nfrom sqlalchemy import create_engine\n\n"
+
+
+def test_rdy082_postgres_engine_without_pool_fails(tmp_path: Path) -> None:
+    write(tmp_path / "models" / "__init__.py", ENGINE_HEAD
+          + "engine = create_engine(\n    'postgresql://app@db/' + os.environ['DB_NAME'],\n)\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.FAIL)
+    assert "default pool settings" in messages(r) and "models/__init__.py:5" in messages(r)
+
+
+@pytest.mark.parametrize("engine", [
+    "create_engine(\n    'sqlite:///' + path.join(path.dirname(__file__), 'database.db'),\n"
+    "    echo=True,\n)",
+    "create_engine(f'sqlite:///{path.dirname(__file__)}/app.db')",
+    "create_engine(os.getenv('DATABASE_URL', 'sqlite:///app.db'))",
+])
+def test_rdy082_sqlite_engine_skips(tmp_path: Path, engine: str) -> None:
+    write(tmp_path / "models" / "__init__.py", ENGINE_HEAD + f"engine = {engine}\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.SKIP)
+    assert "models/__init__.py:5" in r.reason
+    assert "pooling settings are for a server database" in r.reason
+
+
+def test_rdy082_aiopg_minsize_maxsize(tmp_path: Path) -> None:
+    app = write(tmp_path / "app" / "db.py", "import aiopg\n\n\nasync def init(dsn):\n"
+                "    return await aiopg.create_pool(dsn)\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.WARN)
+    assert "app/db.py:5" in messages(r)
+    app.write_text(app.read_text().replace("create_pool(dsn)", "create_pool(dsn, minsize=1, maxsize=10)"))
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.PASS)
+    assert "maxsize" in messages(r)
+
+
 def test_rdy084_load_tests(mvp: Path) -> None:
     for p in list(mvp.rglob("*")):
         if p.is_file() and re.search(r"locust|k6|load[_-]?test|\.jmx$", p.name, re.I):

@@ -16,6 +16,7 @@ from prodaudit.product.database import (
     is_postgres,
     url_host,
 )
+from prodaudit.product.dbdialect import engine_dialect
 from prodaudit.pysource import python_tree
 
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")
@@ -91,6 +92,7 @@ class EngineCall:
     keys: frozenset[str]
     star: bool  # **kwargs passed: settings may come from elsewhere
     nullpool: bool
+    sqlite: str = ""  # what in the source says the engine opens SQLite ("": not known to)
 
 
 def _engine_calls(ctx: Context) -> list[EngineCall]:
@@ -114,8 +116,10 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
             keys = frozenset(k.arg for k in node.keywords if k.arg)
             nullpool = any(k.arg == "poolclass" and "NullPool" in ast.unparse(k.value)
                            for k in node.keywords)
+            dialect = engine_dialect(node, tree, ctx)
             calls.append(EngineCall(rel_path, node.lineno, name, keys,
-                                    any(k.arg is None for k in node.keywords), nullpool))
+                                    any(k.arg is None for k in node.keywords), nullpool,
+                                    dialect.how if dialect and dialect.is_sqlite else ""))
     return calls
 
 
@@ -124,6 +128,9 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
 def pool_settings(ctx: Context) -> list[Finding]:
     """The application's ``create_engine`` call sets ``pool_size``, ``max_overflow`` and
     ``pool_pre_ping`` (read from the source with the AST; migration and test code is ignored).
+    An engine whose URL the source shows to be SQLite (a ``sqlite://`` literal, a concatenation
+    or f-string starting with one, an environment default no deployment overrides) is left out:
+    a file database has no server connections to pool; SKIP when only such engines exist.
 
     SQLAlchemy's defaults (5 + 10 connections per process, no pre-ping) multiply by workers and
     replicas and can exceed the server's ``max_connections``; without pre-ping the first request
@@ -133,7 +140,12 @@ def pool_settings(ctx: Context) -> list[Finding]:
     pool_recycle=1800)`` sized so that workers × replicas × (pool_size + max_overflow) stays
     below the server's ``max_connections``.
     """
-    calls = [c for c in _engine_calls(ctx) if not c.nullpool]
+    found = [c for c in _engine_calls(ctx) if not c.nullpool]
+    calls = [c for c in found if not c.sqlite]
+    if found and not calls:
+        c = found[0]
+        raise Skip(f"every engine opens SQLite ({c.path}:{c.line}, {c.sqlite}): pooling settings "
+                   "are for a server database")
     if not calls:
         raise Skip("no create_engine()/create_async_engine() call in the application code")
     complete = [c for c in calls if set(POOL_KEYS) <= c.keys]

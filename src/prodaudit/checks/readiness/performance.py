@@ -24,6 +24,7 @@ from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._load import LoadRun, run_locust, scenarios
 from prodaudit.checks.readiness._scan import PyModule, call_name, parts, py_sources
 from prodaudit.product.database import pg_connect
+from prodaudit.product.dbdialect import engine_dialect
 
 MAX_ASSETS = 6
 _ASSET_REF = re.compile(r"""<(?:script|link)\b[^>]*?(?:src|href)=["']([^"']+)["']""", re.I)
@@ -169,6 +170,7 @@ def cache_layer(ctx: Context) -> list[Finding]:
 
 
 _POOL_KW = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping")
+_SIZE_KW = ("min_size", "max_size", "minsize", "maxsize")  # asyncpg/psycopg, aiopg/aioredis
 
 
 def _judge_engine(mod: PyModule, n: ast.Call, src: str) -> Finding:
@@ -205,7 +207,10 @@ def pool_settings(ctx: Context) -> list[Finding]:
     """Every SQLAlchemy engine for a server database (``create_engine``/``create_async_engine``
     outside an SQLite-only branch) sets its pool explicitly: ``pool_size`` and ``max_overflow``
     (bounded), ``pool_pre_ping`` and ``pool_recycle`` or ``pool_timeout``; asyncpg/psycopg pools
-    set ``min_size``/``max_size``. ``NullPool`` in application code is reported.
+    set ``min_size``/``max_size`` (aiopg/aioredis: ``minsize``/``maxsize``). ``NullPool`` in
+    application code is reported. An engine whose URL the source shows to be SQLite (a
+    ``sqlite://`` literal, a concatenation or f-string starting with one, an environment default
+    no deployment overrides) is left out: a file database has no server connections to pool.
 
     Default pools (5 + 10 connections, no pre-ping) fail in two ways in production: stale
     connections after a database restart or failover raise errors on the first query, and the
@@ -217,6 +222,7 @@ def pool_settings(ctx: Context) -> list[Finding]:
     """
     findings: list[Finding] = []
     engines = 0
+    sqlite: list[str] = []
     for mod in py_sources(ctx).app:
         if {"alembic", "migrations"} & set(parts(mod.rel)):
             continue  # migration runners use NullPool on purpose
@@ -226,20 +232,19 @@ def pool_settings(ctx: Context) -> list[Finding]:
             name = call_name(n).split(".")[-1]
             if name in ("create_engine", "create_async_engine"):
                 src = ast.unparse(n)
-                if (
-                    n.args
-                    and isinstance(n.args[0], ast.Constant)
-                    and str(n.args[0].value).startswith("sqlite")
-                ):
+                dialect = engine_dialect(n, mod.tree, ctx)
+                if dialect is not None and dialect.is_sqlite:
+                    sqlite.append(f"{mod.line(n)} ({dialect.how})")
                     continue
                 if "check_same_thread" in src:  # SQLite branch
+                    sqlite.append(f"{mod.line(n)} (check_same_thread)")
                     continue
                 engines += 1
                 findings.append(_judge_engine(mod, n, src))
             elif name in ("create_pool", "AsyncConnectionPool", "ConnectionPool"):
                 engines += 1
                 kws = {k.arg for k in n.keywords if k.arg}
-                if {"min_size", "max_size"} & kws:
+                if set(_SIZE_KW) & kws:
                     findings.append(
                         passed(f"{name}: {', '.join(sorted(kws))}", location=mod.line(n))
                     )
@@ -247,6 +252,9 @@ def pool_settings(ctx: Context) -> list[Finding]:
                     findings.append(
                         warned(f"{name} without min_size/max_size", location=mod.line(n))
                     )
+    if engines == 0 and sqlite:
+        raise Skip(f"every engine opens SQLite ({', '.join(sqlite[:3])}): pooling settings are "
+                   "for a server database")
     if engines == 0:
         raise Skip("no server-database engine or pool created in the code")
     return findings
