@@ -76,7 +76,17 @@ def test_ctrl_c_stops_the_reference_target(tmp_path: Path) -> None:
             url = m.group(1)
             break
     assert url, "the audit did not report the started target"
-    assert httpx.get(url + "/health", timeout=5).status_code == 200
+    # the target starts in the background while repository checks run: wait until it answers
+    up = None
+    while time.monotonic() < deadline:
+        try:
+            up = httpx.get(url + "/health", timeout=5).status_code
+        except httpx.HTTPError:
+            time.sleep(0.2)
+            continue
+        if up == 200:
+            break
+    assert up == 200, up
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -43,7 +43,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (wheel,) = (work / "dist").glob("prodaudit-*.whl")
     made = _run([sys.executable, "-m", "venv", str(work / "venv")], cwd=work)
     assert made.returncode == 0, made.stderr
-    pip = _run([str(work / "venv" / "bin" / "pip"), "install", "-q", str(wheel)], cwd=work)
+    # a PYTHONPATH naming a source tree would make pip see prodaudit as installed already
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    pip = _run([str(work / "venv" / "bin" / "pip"), "install", "-q", str(wheel)], cwd=work,
+               env=clean)
     assert pip.returncode == 0, pip.stderr[-3000:]
     yield work
 

@@ -175,3 +175,17 @@ def test_what_the_request_carried_is_not_an_exposure_when_echoed() -> None:
     other = Exchange("POST", "http://127.0.0.1:9/api/users", {}, sent, 201,
                      {"content-type": "application/json"}, echo.replace(b"prodaudit-1a2b", b"bob"))
     assert [rule for rule, _ in answer_exposures(other, set())] == ["email-anonymous"]
+
+
+def test_an_api_description_documents_examples_it_exposes_nothing() -> None:
+    """The reference target's OpenAPI document shows example passwords for its request bodies:
+    documentation, not an account's data (SEC-075 once failed the hardened target on it)."""
+    doc = (b'{"openapi": "3.1.0", "paths": {}, "components": {"schemas": {"RegisterRequest": '
+           b'{"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]}}}}')
+    ex = Exchange("GET", "http://127.0.0.1:9/openapi.json", {}, b"", 200,
+                  {"content-type": "application/json"}, doc)
+    assert answer_exposures(ex, set()) == []
+    data = b'{"users": [{"email": "ada@example.com", "password": "correct horse battery"}]}'
+    leak = Exchange("GET", "http://127.0.0.1:9/users", {}, b"", 200,
+                    {"content-type": "application/json"}, data)
+    assert "password" in [rule for rule, _ in answer_exposures(leak, set())]

@@ -119,7 +119,7 @@ def fresh_upgrade(ctx: Context) -> list[Finding]:
 
 
 @check("DEP-042", "The database is at the head revision", severity=Severity.HIGH,
-       needs=("repo", "database"), checklist=("3.2.1",), exclusive=True, evidence=Evidence.OBSERVED)
+       needs=("repo", "database"), checklist=("3.2.1",), final=True, evidence=Evidence.OBSERVED)
 def current_is_head(ctx: Context) -> list[Finding]:
     """The production database's ``alembic_version`` equals the head of the migration chain.
 
@@ -127,8 +127,8 @@ def current_is_head(ctx: Context) -> list[Finding]:
     (errors at the first request that touches them); one that is ahead or unknown was migrated
     from another branch.
 
-    The check runs after the container checks (it is ``exclusive``): when the audit started the
-    stack itself (DEP-030), its migration step has run by then.
+    The check runs after every other check (``final``): when the audit started the stack itself
+    (DEP-030), its migration step has run by then.
 
     Remediation: run ``alembic upgrade head`` as a release step before the new version starts
     (or at startup under an advisory lock), and fail the release when it fails.

@@ -164,11 +164,18 @@ def _own_emails(exchanges: list[Exchange], own: set[str]) -> set[str]:
     return out
 
 
+def api_description(body: Any) -> bool:
+    """An OpenAPI/Swagger document: it describes shapes and example values, it carries no
+    account's data (whether it should be public is SEC-071's question)."""
+    return isinstance(body, dict) and ("openapi" in body or "swagger" in body) and \
+        isinstance(body.get("paths"), dict)
+
+
 def answer_exposures(ex: Exchange, own: set[str]) -> list[tuple[str, list[Exposure]]]:
     """(rule, exposures) of one answer: sensitive fields, tokens outside authentication
     endpoints, e-mail addresses (anonymous: any account's; authenticated: other accounts')."""
     body = json_body(ex)
-    if body is None:
+    if body is None or api_description(body):
         return []
     groups: dict[str, list[Exposure]] = defaultdict(list)
     sent = ex.request_body.decode("utf-8", "replace") + " " + ex.url
@@ -232,7 +239,8 @@ async def sensitive_data(ctx: Context) -> list[Finding]:
     password hash, secret or key field, no token outside the authentication endpoints, and not
     the audit account's password anywhere. Anonymous answers carry no account's e-mail address;
     the audit account sees no other account's e-mail address (a warning). Values are never
-    quoted: the finding names the field path and describes the value (``a bcrypt hash``).
+    quoted: the finding names the field path and describes the value (``a bcrypt hash``). The
+    API's own OpenAPI/Swagger document is not inspected: its example values are documentation.
 
     An API that serialises its user model whole hands out hashes to crack offline and a list of
     every account to phish.
