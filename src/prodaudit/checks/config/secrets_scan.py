@@ -36,6 +36,7 @@ from prodaudit.checks.config._scan_rules import RULES, Rule, rules_version
 from prodaudit.checks.config._sqlite_files import committed_databases
 from prodaudit.product.envfiles import env_files
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason
+from prodaudit.product.vendored import library_source_map
 
 __all__ = ["BINARY_SUFFIXES", "RULES", "Hit", "Rule", "ScanResult", "scan", "scan_text"]
 
@@ -179,6 +180,10 @@ def secrets_in_frontend_build(ctx: Context) -> list[Finding]:
     """Built frontend assets (``dist/``, ``build/``, ``static/``, ``public/``, ``.next/``; scanned
     even when git-ignored, because they ship) contain no credential — above all no LLM provider
     key baked in through ``VITE_*``/``REACT_APP_*`` variables — and no source maps with secrets.
+    A source map that reveals no application source is not a finding: the map of a vendored
+    library (the file it maps starts with a licence banner naming a version, as Bootstrap's
+    ``bootstrap.css.map`` next to ``bootstrap.css``) or one whose ``sources`` all lie in a
+    library tree (``node_modules/``, ``bower_components/``, webpack's runtime).
 
     Everything in a JavaScript bundle is public: a provider key in it is found with "view source"
     and billed to you.
@@ -192,7 +197,7 @@ def secrets_in_frontend_build(ctx: Context) -> list[Finding]:
         raise Skip("no built frontend assets (dist/, build/, static/, public/) in the repository")
     hits = [h for h in res.hits if _is_built_asset(h.path)]
     out: list[Finding] = [_hit_finding(h) for h in hits]
-    maps = [a for a in assets if a.endswith(".map")]
+    maps = [a for a in assets if a.endswith(".map") and not library_source_map(ctx, a)]
     if maps:
         out.append(warned(f"{len(maps)} source map(s) ship with the build (they expose the source)",
                           location=maps[0]))

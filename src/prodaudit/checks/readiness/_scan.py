@@ -5,32 +5,19 @@ parsed (``ast``), never imported or executed."""
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from prodaudit.checks.api import Context, InputError, load_json
+from prodaudit.product.vendored import copied_package_index, third_party_reason
 from prodaudit.pysource import source_cache
 
 FRONTEND_EXT = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".vue", ".svelte")
 DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc")
 BUILD_PARTS = frozenset({"dist", "build", "node_modules", "coverage", "out", ".next", "vendor",
                          "vendors", "third_party", "third-party", "bower_components"})
-#: the banner a distributed third-party bundle starts with: a comment (``/*!`` is the convention
-#: minifiers keep) naming a version and a licence or copyright — "Materialize v0.100.1 ... MIT
-#: License", "jQuery v3.2.1 | (c) JS Foundation". The product's own sources are judged, not these.
-_BANNER = re.compile(r"\A\s*/\*[!*]?(?:(?!\*/).){0,600}?\*/", re.S)
-_BANNER_VERSION = re.compile(r"\bv?\d+\.\d+(?:\.\d+)?\b")
-_BANNER_LICENCE = re.compile(r"licen[cs]e|copyright|\(c\)", re.I)
-
-
-def is_vendored_bundle(text: str) -> bool:
-    """A copied third-party library (see ``_BANNER``): its opening comment names a version and
-    a licence, or it is a ``/*!`` banner with a version."""
-    m = _BANNER.match(text)
-    if not m or not _BANNER_VERSION.search(m.group(0)):
-        return False
-    return m.group(0).lstrip().startswith("/*!") or bool(_BANNER_LICENCE.search(m.group(0)))
 TEST_PARTS = frozenset({"tests", "test", "__tests__", "e2e", "spec", "cypress"})
 MIGRATION_PARTS = frozenset({"versions", "migrations"})
 
@@ -200,6 +187,7 @@ def routes(ctx: Context) -> list[Route]:
 class FrontendSources:
     files: dict[str, str] = field(default_factory=dict)  # rel -> text (sources, no build output)
     package_json: dict[str, dict[str, object]] = field(default_factory=dict)  # rel -> parsed
+    third_party: dict[str, str] = field(default_factory=dict)  # rel -> why it is not judged
 
     def dependencies(self) -> set[str]:
         deps: set[str] = set()
@@ -212,8 +200,15 @@ class FrontendSources:
 
 
 def frontend_sources(ctx: Context) -> FrontendSources:
+    """The product's own frontend sources and its ``package.json`` files. Not the product's:
+    build and vendor folders, ``.min.`` files, tests, tool configs, and the copied third-party
+    files of ``prodaudit.product.vendored.third_party_reason``; a library's package index copied
+    out of its tree (``copied_package_index``) when its folder holds a vendored bundle (a
+    bannered or ``.min.`` file)."""
+
     def build() -> FrontendSources:
         out = FrontendSources()
+        vendored_dirs: set[str] = set()
         for rel in ctx.files.files:
             p = parts(rel)
             if BUILD_PARTS & set(p[:-1]):
@@ -228,16 +223,59 @@ def frontend_sources(ctx: Context) -> FrontendSources:
                 if isinstance(data, dict):
                     out.package_json[rel] = data
                 continue
-            if not name.endswith(FRONTEND_EXT) or ".min." in name or is_test_path(rel):
+            if not name.endswith(FRONTEND_EXT) or is_test_path(rel):
+                continue
+            if ".min." in name:
+                vendored_dirs.add(posixpath.dirname(rel))
                 continue
             if name.endswith((".config.js", ".config.ts", ".config.mjs")):
                 continue
-            text = ctx.read(rel)
-            if text is not None and not is_vendored_bundle(text):
+            why = third_party_reason(ctx, rel)
+            text = None if why else ctx.read(rel)
+            if text is not None:
+                why = third_party_reason(ctx, rel, text)
+            if why:
+                out.third_party[rel] = why
+                if why.startswith("licence"):
+                    vendored_dirs.add(posixpath.dirname(rel))
+            elif text is not None:
                 out.files[rel] = text
+        files = set(ctx.files.files)
+        for rel in [r for r in out.files if posixpath.dirname(r) in vendored_dirs]:
+            if copied_package_index(rel, out.files[rel], files):
+                out.third_party[rel] = "a library's package index copied out of its tree"
+                del out.files[rel]
         return out
 
     return ctx.memo("rdy:frontend", build)
+
+
+#: the most own JavaScript (non-blank, non-comment lines of all files together) a
+#: server-rendered site's page scripts may have before RDY-020/021 judge them as an application
+TRIVIAL_JS_LINES = 20
+_APP_EXT = (".jsx", ".tsx", ".ts", ".vue", ".svelte")
+_FRAMEWORK = re.compile(
+    r"""(?:from\s+|require\s*\(\s*)["'](?:react|react-dom(?:/client)?|preact|vue|svelte|"""
+    r"""@angular/core|solid-js|lit)["']""")
+_JS_COMMENT = re.compile(r"/\*.*?\*/|^\s*//[^\n]*", re.S | re.M)
+
+
+def page_scripts_only(src: FrontendSources) -> str:
+    """Why the frontend is no JavaScript application (a server-rendered site with a page
+    enhancer such as a one-line widget initialiser), or '': no ``package.json``, no component
+    files (``.jsx``/``.tsx``/``.ts``/``.vue``/``.svelte``), no framework import, and at most
+    ``TRIVIAL_JS_LINES`` lines of code in all its own files."""
+    if src.package_json or any(rel.endswith(_APP_EXT) for rel in src.files):
+        return ""
+    if any(_FRAMEWORK.search(text) for text in src.files.values()):
+        return ""
+    lines = sum(1 for text in src.files.values()
+                for line in _JS_COMMENT.sub("", text).splitlines() if line.strip())
+    if lines > TRIVIAL_JS_LINES:
+        return ""
+    return (f"no JavaScript application: {len(src.files)} own script(s) with {lines} line(s) of "
+            f"code in all (at most {TRIVIAL_JS_LINES}: {', '.join(list(src.files)[:3])}), no "
+            "package.json and no framework; the pages are rendered by the server")
 
 
 def line_of(text: str, pos: int) -> int:

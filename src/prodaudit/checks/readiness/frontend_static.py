@@ -1,4 +1,4 @@
-"""RDY-020–029: the frontend's sources, read statically (React or plain single-page apps)."""
+"""RDY-020–026: the frontend's sources, read statically (React or plain single-page apps)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ from prodaudit.checks.api import (
     check,
     failed,
     passed,
+    skipped,
     warned,
 )
-from prodaudit.checks.readiness._scan import FrontendSources, frontend_sources, line_of
+from prodaudit.checks.readiness._scan import (
+    FrontendSources,
+    frontend_sources,
+    line_of,
+    page_scripts_only,
+)
+from prodaudit.checks.readiness._templates import VIEWPORT, index_pages, page_head
 
 _NET_CALL = re.compile(
     r"(?<![\w.])(fetch\s*\(|axios(\.\w+)?\s*\(|new\s+XMLHttpRequest|"
@@ -32,7 +39,19 @@ _IMPORT_FROM = re.compile(r"""(?:import\s[^;]*?from\s*|require\s*\(\s*)["']([^"'
 def _sources(ctx: Context) -> FrontendSources:
     src = frontend_sources(ctx)
     if not src.files:
-        raise Skip("no frontend sources (.js/.jsx/.ts/.tsx/.vue/.svelte outside build output)")
+        copied = (f"; {len(src.third_party)} third-party file(s) not judged"
+                  if src.third_party else "")
+        raise Skip("no frontend sources (.js/.jsx/.ts/.tsx/.vue/.svelte outside build output)"
+                   + copied)
+    return src
+
+
+def _app_sources(ctx: Context) -> FrontendSources:
+    """The frontend sources when they make a JavaScript application, else SKIP with the reason
+    (``_scan.page_scripts_only``)."""
+    src = _sources(ctx)
+    if why := page_scripts_only(src):
+        raise Skip(why)
     return src
 
 
@@ -69,43 +88,31 @@ def api_client(ctx: Context) -> list[Finding]:
     are implemented once; scattered calls drift apart and some of them forget the auth header or
     the error handling.
 
+    Not judged (SKIP) for a server-rendered site without a JavaScript application: no
+    ``package.json``, no framework, and at most ``TRIVIAL_JS_LINES`` (20) lines of the site's
+    own JavaScript (a one-line widget initialiser); copied third-party files are never the
+    product's code (see RDY-025).
+
     Remediation: move every request into ``src/api/client.(js|ts)`` (one function per endpoint)
     and import those functions in components.
     """
-    src = _sources(ctx)
+    src = _app_sources(ctx)
     net = _net_files(src)
     if not net:
-        return [
-            warned(
-                f"no network call (fetch/axios/XMLHttpRequest) in {len(src.files)} "
-                "frontend source file(s): the frontend does not appear to call an API"
-            )
-        ]
+        return [warned(f"no network call (fetch/axios/XMLHttpRequest) in {len(src.files)} "
+                       "frontend source file(s): the frontend does not appear to call an API")]
     clients = [rel for rel in net if _CLIENT_NAME.search(rel)]
     scattered = [rel for rel in net if rel not in clients]
     if len(net) == 1:
         rel = next(iter(net))
-        return [
-            passed(
-                f"all {len(net[rel])} network call(s) are in one module: {rel}",
-                location=f"{rel}:{net[rel][0]}",
-            )
-        ]
+        return [passed(f"all {len(net[rel])} network call(s) are in one module: {rel}",
+                       location=f"{rel}:{net[rel][0]}")]
     if not scattered:
-        return [
-            passed(
-                f"network calls only in the API client module(s): {', '.join(clients)}",
-                location=f"{clients[0]}:{net[clients[0]][0]}",
-            )
-        ]
-    return [
-        warned(
-            f"network call(s) outside the API client in {rel} "
-            f"(lines {', '.join(map(str, net[rel][:5]))})",
-            location=f"{rel}:{net[rel][0]}",
-        )
-        for rel in scattered
-    ]
+        return [passed(f"network calls only in the API client module(s): {', '.join(clients)}",
+                       location=f"{clients[0]}:{net[clients[0]][0]}")]
+    return [warned(f"network call(s) outside the API client in {rel} "
+                   f"(lines {', '.join(map(str, net[rel][:5]))})", location=f"{rel}:{net[rel][0]}")
+            for rel in scattered]
 
 
 @check(
@@ -124,11 +131,14 @@ def error_boundary(ctx: Context) -> list[Finding]:
     Without one, a rendering error unmounts the whole React tree and the user sees a blank page;
     an unhandled promise rejection fails silently.
 
+    Not judged (SKIP) for a server-rendered site without a JavaScript application (as RDY-020:
+    no ``package.json``, no framework, at most 20 lines of own JavaScript).
+
     Remediation: wrap the app (and risky subtrees) in an ``ErrorBoundary`` that shows a fallback
     and reports the error; in plain JS add ``window.addEventListener("error", ...)`` and
     ``"unhandledrejection"`` handlers that show a message.
     """
-    src = _sources(ctx)
+    src = _app_sources(ctx)
     react = _is_react(src)
     rx = (
         re.compile(
@@ -396,9 +406,16 @@ def xss_sinks(ctx: Context) -> list[Finding]:
     """Frontend sources do not write HTML strings into the DOM (``dangerouslySetInnerHTML``,
     ``innerHTML =``, ``insertAdjacentHTML``, ``document.write``, ``v-html``, ``{@html}``) or
     evaluate strings (``eval``, ``new Function``) unless the same line sanitises the value
-    (``DOMPurify.sanitize``). Copied third-party bundles (a licence banner with a version, as
-    ``/*! Library v1.2.3 | MIT */``), minified files and vendor folders are not the product's code
-    and are not judged (by any RDY-02x check).
+    (``DOMPurify.sanitize``). Copied third-party files are not the product's code and are not
+    judged by any RDY-02x check: bundles with a licence banner naming a version
+    (``/*! Library v1.2.3 | MIT */``), minified or packed files (``.min.``, ``-min.js``,
+    ``.pack.js``), versioned file names (``coreapi-0.1.0.js``), build and vendor folders,
+    Django's collected static of installed third-party apps (``static/admin/``,
+    ``static/rest_framework/``: a namespace named after an ``INSTALLED_APPS`` entry whose
+    package is not in the repository, or a well-known app's, in a ``static`` folder outside the
+    project's Python packages), and a library's package index copied out of its tree (only
+    ``require``/``import`` of relative files the repository lacks, next to a vendored bundle,
+    like Bootstrap's ``npm.js``).
 
     These are the DOM-XSS sinks: an API answer or LLM output that contains markup becomes script
     in the user's session. ``textContent`` and JSX text are escaped automatically.
@@ -427,21 +444,6 @@ def xss_sinks(ctx: Context) -> list[Finding]:
     return findings
 
 
-_NOT_APP_PAGES = frozenset(
-    {
-        "node_modules",
-        "coverage",
-        "htmlcov",
-        "site",
-        "docs",
-        "_build",
-        "reports",
-        "playwright-report",
-        "test-results",
-    }
-)
-
-
 @check(
     "RDY-026",
     "Built page declares a responsive viewport",
@@ -451,8 +453,14 @@ _NOT_APP_PAGES = frozenset(
     evidence=Evidence.PARSED,
 )
 def viewport_meta(ctx: Context) -> list[Finding]:
-    """The frontend's HTML entry page (``index.html`` in the build output or the sources) has a
+    """The frontend's HTML entry page (``index.html`` in the build output or the sources, or a
+    server-side ``index`` template: ``index.jinja2``, ``index.html.j2`` ...) has a
     ``<meta name="viewport" content="width=device-width, ...">`` that does not disable zooming.
+    A Django or Jinja2 child template (``{% extends "base.html" %}``) is judged by its
+    ancestors' ``<head>``: the parent is found by name among the repository's files (one right
+    under a ``templates``/``jinja2`` folder first, then the nearest to the child; ``./`` names
+    relative to the child), up to 10 levels. A parent that cannot be found, or one chosen at run
+    time (``{% extends layout %}``), is not judged (SKIP for that page).
 
     Without it phones render the desktop layout scaled down; ``user-scalable=no`` or
     ``maximum-scale=1`` block zooming, an accessibility failure (WCAG 1.4.4).
@@ -460,41 +468,31 @@ def viewport_meta(ctx: Context) -> list[Finding]:
     Remediation: add ``<meta name="viewport" content="width=device-width, initial-scale=1">`` to
     the page's ``<head>``.
     """
-    pages = [
-        rel
-        for rel in ctx.files.files
-        if rel.rsplit("/", 1)[-1] == "index.html" and not _NOT_APP_PAGES & set(rel.split("/")[:-1])
-    ]
+    pages = index_pages(ctx)
     if not pages:
-        raise Skip("no index.html in the repository")
+        raise Skip("no index page (index.html or an index template) in the repository")
     findings: list[Finding] = []
     for rel in pages:
-        text = ctx.read(rel) or ""
-        m = re.search(r"<meta[^>]+name=[\"']viewport[\"'][^>]*>", text, re.I)
+        head = page_head(ctx, rel)
+        if isinstance(head, str):
+            findings.append(skipped(f"{rel} {head}: viewport not judged", location=rel))
+            continue
+        where, text, chain = head
+        m = VIEWPORT.search(text)
         if not m:
-            findings.append(failed("no viewport meta tag", location=rel))
-        elif "width=device-width" not in m.group(0).replace(" ", ""):
-            findings.append(
-                failed(
-                    "viewport meta tag without width=device-width",
-                    location=f"{rel}:{line_of(text, m.start())}",
-                    evidence=m.group(0),
-                )
-            )
-        elif re.search(r"user-scalable\s*=\s*(no|0)|maximum-scale\s*=\s*1(\.0)?\b", m.group(0)):
-            findings.append(
-                warned(
-                    "viewport meta tag disables zooming",
-                    location=f"{rel}:{line_of(text, m.start())}",
-                    evidence=m.group(0),
-                )
-            )
+            findings.append(failed("no viewport meta tag" + (
+                f" in {rel} or the templates it extends ({', '.join(chain)})" if chain else ""),
+                location=rel))
+            continue
+        tag, loc = m.group(0), f"{where}:{line_of(text, m.start())}"
+        via = f" (in {where}, which {rel} extends)" if chain else ""
+        if "width=device-width" not in tag.replace(" ", ""):
+            findings.append(failed(f"viewport meta tag without width=device-width{via}",
+                                   location=loc, evidence=tag))
+        elif re.search(r"user-scalable\s*=\s*(no|0)|maximum-scale\s*=\s*1(\.0)?\b", tag):
+            findings.append(warned(f"viewport meta tag disables zooming{via}", location=loc,
+                                   evidence=tag))
         else:
-            findings.append(
-                passed(
-                    "responsive viewport declared",
-                    location=f"{rel}:{line_of(text, m.start())}",
-                    evidence=m.group(0),
-                )
-            )
+            findings.append(passed(f"responsive viewport declared{via}", location=loc,
+                                   evidence=tag))
     return findings
