@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest_services import database_url, require_service
+from helpers import describe
 from rdy_helpers import assert_status, edit, messages, mvp, run_rdy, write
 
 from prodaudit.checks.readiness.continuity import judge_pitr
@@ -224,3 +225,19 @@ def test_dr_and_failover_docs(mvp: Path, check_id: str, doc: str) -> None:
     r = run_rdy(check_id, repo=mvp)[check_id]
     assert_status(r, Status.PASS)
     assert "docs/continuity.md" in messages(r)
+
+
+def test_rdy091_a_stateless_product_has_nothing_to_back_up(tmp_path: Path) -> None:
+    """A service that keeps no data (an LLM chat proxy: FastAPI and an HTTP client, no database,
+    cache or storage anywhere) has nothing to back up; once a database appears, the check asks."""
+    write(tmp_path / "src" / "app.py", "from fastapi import FastAPI\nimport httpx\napp = FastAPI()\n")
+    write(tmp_path / "src" / "requirements.txt", "fastapi==0.115.0\nhttpx==0.27.0\n")
+    write(tmp_path / "docker-compose.yaml",
+          "services:\n  app:\n    build: ./src\n    volumes:\n      - ./src:/code\n")
+    write(tmp_path / "README.md", "# Chat\n\nKeeps everything in PostgreSQL? No: stateless.\n")
+    r = run_rdy("RDY-091", repo=tmp_path)["RDY-091"]
+    assert r.status is Status.SKIP and "keeps no data" in r.reason, describe(r)
+    write(tmp_path / "src" / "requirements.txt", "fastapi==0.115.0\nasyncpg==0.30.0\n")
+    r = run_rdy("RDY-091", repo=tmp_path)["RDY-091"]
+    assert_status(r, Status.FAIL)
+    assert "no backup script" in messages(r)

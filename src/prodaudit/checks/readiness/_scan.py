@@ -363,3 +363,39 @@ def find_doc_topic(ctx: Context, pattern: str, file_pattern: str | None = None) 
         if rx.search(h.text):
             hits.append(DocHit(f"{h.path}:{h.line}", f"heading '{h.text}'"))
     return hits
+
+
+# ---- data stores -------------------------------------------------------------------------------
+#: what names a data store in code, dependencies, compose files, settings or infrastructure code
+_DATA_STORE = re.compile(
+    r"postgres|psycopg|asyncpg|\bpg_|mysql|mariadb|sqlite|sqlalchemy|sqlmodel|\bdjango\b|"
+    r"tortoise|peewee|prisma|sequelize|typeorm|mongoose|knex|mongo|redis|valkey|memcache|"
+    r"dynamodb|cosmos|documentdb|firestore|supabase|elasticsearch|opensearch|cassandra|neo4j|"
+    r"influx|clickhouse|minio|DATABASE_URL|DB_HOST|Microsoft\.(?:Storage|Sql|DBfor)|"
+    r"aws_(?:db|rds|s3|dynamodb|elasticache)|google_sql",
+    re.I,
+)
+_STORE_FILES = (".py", ".js", ".ts", ".mjs", ".toml", ".txt", ".cfg", ".ini", ".yml", ".yaml",
+                ".json", ".bicep", ".tf", ".env", ".example", ".sql", ".lock")
+
+
+def data_store_hints(ctx: Context) -> list[str]:
+    """Files that name a data store (a database, cache, search or object store, a driver or ORM,
+    a compose volume, IaC storage resources); empty when the product keeps no data of its own
+    (a stateless service: nothing to back up). Documentation does not count."""
+    def build() -> list[str]:
+        out: list[str] = []
+        for rel in ctx.files.files:
+            p = parts(rel)
+            if BUILD_PARTS & set(p[:-1]) or not p[-1].lower().endswith(_STORE_FILES) and \
+                    not p[-1].startswith(".env"):
+                continue
+            text = ctx.read(rel)
+            if text and _DATA_STORE.search(text):
+                out.append(rel)
+                if len(out) >= 5:
+                    break
+        return out
+
+    return ctx.memo("rdy:data-stores", build)
+

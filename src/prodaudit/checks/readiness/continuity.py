@@ -19,7 +19,7 @@ from prodaudit.checks.api import (
 from prodaudit.checks.readiness._backup import BackupRun, rehearse
 from prodaudit.checks.readiness._compose import compose_docs
 from prodaudit.checks.readiness._docs import judge_document
-from prodaudit.checks.readiness._scan import parts
+from prodaudit.checks.readiness._scan import data_store_hints, parts
 from prodaudit.product.database import pg_connect
 
 
@@ -112,6 +112,10 @@ _SCHEDULE = re.compile(
 )
 
 
+_BACKUP_FILES = (".sh", ".bash", ".py", ".yml", ".yaml", ".timer", ".service", ".cron", ".conf",
+                 ".toml")
+
+
 @check(
     "RDY-091",
     "Backup (and restore) scripts or scheduled jobs exist",
@@ -129,9 +133,15 @@ def backup_jobs(ctx: Context) -> list[Finding]:
     A backup strategy that is not in the repository is usually not in place; a backup without
     a rehearsed restore is a hope, not a strategy.
 
+    A product that keeps no data of its own (no database, cache or storage named in its code,
+    dependencies, compose files, settings or infrastructure code) has nothing to back up: SKIP.
+
     Remediation: add ``scripts/backup.sh`` (``pg_dump -Fc`` to off-host storage) with a schedule,
     and ``scripts/restore.sh`` plus a periodic restore test into a scratch database.
     """
+    if not data_store_hints(ctx):
+        raise Skip("the product keeps no data of its own: no database, cache or storage is named "
+                   "in its code, dependencies, compose files, settings or infrastructure code")
     backup: list[str] = []
     restore: list[str] = []
     scheduled: list[str] = []
@@ -139,23 +149,7 @@ def backup_jobs(ctx: Context) -> list[Finding]:
         if "node_modules" in parts(rel) or rel.endswith((".md", ".rst", ".txt", ".lock")):
             continue
         name = rel.rsplit("/", 1)[-1]
-        if not (
-            name.endswith(
-                (
-                    ".sh",
-                    ".bash",
-                    ".py",
-                    ".yml",
-                    ".yaml",
-                    ".timer",
-                    ".service",
-                    ".cron",
-                    ".conf",
-                    ".toml",
-                )
-            )
-            or name in ("Makefile", "crontab", "Justfile", "Procfile")
-        ):
+        if not (name.endswith(_BACKUP_FILES) or name in ("Makefile", "crontab", "Justfile", "Procfile")):
             continue
         text = ctx.read(rel) or ""
         if rel.endswith(".py") and "backup" not in rel.lower():
