@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import audit_target, describe, result
@@ -111,3 +112,16 @@ def test_values_the_login_body_takes_from_the_environment_are_masked(
     assert "client_secret=" in burst.findings[0].evidence  # the request is shown, its value not
     dump = json.dumps(run.to_dict())
     assert secret not in dump
+
+
+def test_the_host_header_probes_throw_away_account_is_the_audits_too(
+    tmp_path: Path, start_target: Any
+) -> None:
+    """SEC-072 registers an account with a spoofed Host (with --allow-mutations): the account
+    manager knows it, so FUN-025 deletes it or lists it as left behind — never silently left."""
+    target = start_target("host-header-injection", frontend=False)  # the spoofed Host is served
+    run = audit_target(target, tmp_path, only=["SEC-072", "FUN-025"], allow_mutations=True)
+    assert "POST auth/register" in describe(result(run, "SEC-072")), describe(result(run, "SEC-072"))
+    accounts = run.facts["accounts"]
+    assert len(accounts["created"]) == 1, accounts
+    assert len(accounts["deleted"]) + len(accounts["left"]) == 1, accounts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from prodaudit.auth.accounts import NewAccount, collect_ids
 from prodaudit.checks.api import (
     Context,
     Evidence,
@@ -68,6 +69,12 @@ async def host_header(ctx: Context) -> list[Finding]:
             )
             attempts.append(ex)
             register_note = f" (including POST {reg.path}: HTTP {ex.status})"
+            if ex.status is not None and 200 <= ex.status < 300:
+                # the throw-away account is the audit's: deleted at the end where the API
+                # allows, listed in the report where it does not (FUN-025)
+                account = NewAccount(user, user, password, f"POST {reg.path}", ex)
+                collect_ids(account, ex)
+                ctx.accounts.add(account)
         else:
             register_note = " (no registration operation found)"
     out = []
