@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prodaudit.model import AuditRun, CheckResult, Decision, Status
+from prodaudit.model import AuditRun, Decision
+from prodaudit.report.screen import status_counts
 
 SCHEMA = "prodaudit/fleet/1"
 
@@ -68,23 +69,6 @@ class Missing:
         return cls(str(d["service"]), str(d["suite"]), str(d.get("job", "")), str(d.get("reason", "")))
 
 
-def counts(results: tuple[CheckResult, ...] | list[CheckResult]) -> dict[str, int]:
-    """Results by presentation status: fail (not met), unverified, warn, pass, waived."""
-    out = {"fail": 0, "unverified": 0, "warn": 0, "pass": 0, "waived": 0}
-    for r in results:
-        if r.waived:
-            out["waived"] += 1
-        elif r.status is Status.FAIL:
-            out["fail"] += 1
-        elif r.status is Status.WARN:
-            out["warn"] += 1
-        elif r.status is Status.PASS:
-            out["pass"] += 1
-        else:
-            out["unverified"] += 1
-    return out
-
-
 @dataclass(frozen=True)
 class ServiceAudit:
     """One service of the fleet: its merged run (decision included), the jobs it came from and
@@ -103,7 +87,7 @@ class ServiceAudit:
 
     @property
     def counts(self) -> dict[str, int]:
-        return counts(self.run.results)
+        return status_counts(self.run.results)
 
     def to_dict(self, docs: dict[str, str]) -> dict[str, Any]:
         run = self.run.to_dict()

@@ -12,7 +12,7 @@ says which way it went (:data:`OUTCOME`). The severity shown is the result's eff
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,18 +132,18 @@ def build_screen(run: AuditRun) -> Screen:
         s.suites.append(
             SuiteSummary(
                 suite=suite,
-                counts=_counts(mine),
+                counts=status_counts(mine),
                 verdict=decide(mine, run.profile).verdict,
                 total=len(mine),
             )
         )
     for sev in sorted(Severity, reverse=True):
-        s.matrix[sev.label] = _counts([r for r in results if r.effective_severity is sev])
+        s.matrix[sev.label] = status_counts([r for r in results if r.effective_severity is sev])
     return s
 
 
-def _counts(results: list[CheckResult]) -> dict[str, int]:
-    """Counts per presentation status: fail, warn, not verified, pass, waived."""
+def status_counts(results: Iterable[CheckResult]) -> dict[str, int]:
+    """Counts per presentation status: fail (not met), warn, not verified, pass, waived."""
     out = {"fail": 0, "unverified": 0, "warn": 0, "pass": 0, "waived": 0}
     for r in results:
         if r.waived:
