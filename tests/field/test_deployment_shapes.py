@@ -51,6 +51,16 @@ def _projects() -> list[Path]:
     return harness.manifest_paths()
 
 
+def _pin_facts(manifest: harness.Manifest) -> list[harness.Fact]:
+    return [f for f in manifest.must_flag if f.topic == "vulnerable-dependency"
+            and f.path.endswith((".txt", ".lock", ".toml"))]
+
+
+def _projects_with_pin_facts() -> list[Path]:
+    """Manifests that call a Python pin vulnerable (the others have nothing to point at)."""
+    return [p for p in _projects() if _pin_facts(harness.load_manifest(p))]
+
+
 @pytest.fixture(scope="module")
 def corpus() -> Path:
     require_service("field corpus", harness.DEFAULT_CORPUS.is_dir(),
@@ -78,7 +88,7 @@ def test_shapes_on_the_corpus(corpus: Path, manifest_path: Path, tmp_path: Path)
     assert not noise, "\n".join(o.describe() for o in noise)
 
 
-@pytest.mark.parametrize("manifest_path", _projects(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("manifest_path", _projects_with_pin_facts(), ids=lambda p: p.stem)
 def test_pins_point_at_the_vulnerable_entries(corpus: Path, manifest_path: Path,
                                               tmp_path: Path) -> None:
     """The vulnerability scan needs advisory data the static run does not have; what the
@@ -90,10 +100,8 @@ def test_pins_point_at_the_vulnerable_entries(corpus: Path, manifest_path: Path,
     from prodaudit.product.dependencies import pinned_packages
 
     manifest = harness.load_manifest(manifest_path)
-    facts = [f for f in manifest.must_flag if f.topic == "vulnerable-dependency"
-             and f.path.endswith((".txt", ".lock", ".toml"))]
-    if not facts:
-        pytest.skip("no Python vulnerable-dependency fact in this manifest")
+    facts = _pin_facts(manifest)
+    assert facts, "parametrised only over manifests with such facts"
     with tempfile.TemporaryDirectory(dir=tmp_path) as work:
         repo = harness.prepare_copy(corpus, manifest, Path(work))
         ctx = Context(load_config({"repo": repo, "start_target": False, "output": tmp_path / "o"}))

@@ -54,7 +54,23 @@ def field_scores() -> list[harness.ProjectScore]:
     return harness.run_field(corpus, manifests, harness.load_topics())
 
 
-@pytest.mark.field_goal
+#: must-flag facts found on 2026-11-29 (214 of 288): the found ratio may only go up
+FOUND_FLOOR = 214
+
+
+def test_field_accuracy_holds(field_scores: list[harness.ProjectScore]) -> None:
+    """The issue 16 goals met today stay met (no must-not fact flagged, <= 5 noise per project,
+    no ERROR), and no fewer must-flag facts are found than the last measurement."""
+    report = harness.render_text(field_scores)
+    t = harness.totals(field_scores)
+    assert not [p.folder for p in field_scores if p.errors], report
+    assert t.violated == 0, report
+    assert all(len(p.noise) <= GOAL_MAX_NOISE for p in field_scores), report
+    assert t.found >= FOUND_FLOOR, report
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: 74% of must-flag facts found, the goal is 95% "
+                                       "(strict: this fails once the goal is met, to lift the mark)")
 def test_field_goals(field_scores: list[harness.ProjectScore]) -> None:
     """Issue 16: >= 95% of must-flag facts found, no must-not fact flagged, <= 5 noise per project."""
     report = harness.render_text(field_scores)
