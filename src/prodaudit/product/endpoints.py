@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from prodaudit.product.pyindex import Function, PyModule, py_index, walk
@@ -54,6 +54,7 @@ class Endpoint:
     auth: str  # what authenticates the caller ('' = nothing seen)
     params: tuple[str, ...]  # path parameters (or handler arguments that take them)
     view: str = ""  # the view class of a class-based handler
+    owner: str = ""  # the router/app object a decorator registers on (``router``, ``bp``)
 
     @property
     def loc(self) -> str:
@@ -202,8 +203,63 @@ def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
             auth = (_auth_in(others) or _auth_in(deps) or router_auth.get(owner, "")
                     or _signature_auth(func) or body_auth(func))
             out.append(Endpoint(fw or "fastapi", tuple(methods), path, mod, func, func.lineno,
-                                auth, path_params(path)))
+                                auth, path_params(path), owner=owner))
     return out
+
+
+def _stem(rel: str) -> str:
+    name = rel.rsplit("/", 1)[-1].removesuffix(".py")
+    return rel.rsplit("/", 2)[-2] if name == "__init__" and "/" in rel else name
+
+
+def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
+    stem, router name) -> auth evidence, the module resolved through the including module's
+    imports (``from .routers.items import router as items_router``)."""
+    out: dict[tuple[str, str], str] = {}
+    for mod in mods:
+        if "include_router" not in mod.names:
+            continue
+        aliases: dict[str, tuple[str, str]] = {}
+        for imp in mod.imports:
+            if isinstance(imp, ast.ImportFrom):
+                base = (imp.module or "").rsplit(".", 1)[-1]
+                for a in imp.names:
+                    # from .items import router as items_router / from .api import items
+                    aliases[a.asname or a.name] = (base, a.name)
+        for call in mod.calls:
+            if dotted(call).rsplit(".", 1)[-1] != "include_router" or not call.args:
+                continue
+            auth = _auth_in([k.value for k in call.keywords if k.arg == "dependencies"])
+            if not auth:
+                continue
+            target = dotted(call.args[0])
+            if "." in target:
+                stem, name = target.rsplit(".", 1)
+                out[(stem.rsplit(".", 1)[-1], name)] = auth
+            elif target in aliases:
+                out[aliases[target]] = auth
+    return out
+
+
+def global_guard(ctx: Context) -> str:
+    """Authentication enforced for every route at once: a Flask/Quart ``before_request`` hook
+    that checks the caller, an authentication middleware (``add_middleware(...Auth...)``,
+    Django's ``LoginRequiredMiddleware``), or ''."""
+    for mod in py_index(ctx):
+        for func in mod.functions:
+            hooked = any(re.search(r"before_request|before_app_request", ast.unparse(d))
+                         for d in func.decorator_list)
+            if hooked and body_auth(func):
+                return f"{mod.rel}:{func.lineno} {func.name} (before_request)"
+        for call in mod.calls:
+            name = dotted(call).rsplit(".", 1)[-1]
+            if name == "add_middleware" and call.args and \
+                    re.search(r"auth|login|jwt|token", ast.unparse(call.args[0]), re.I):
+                return f"{mod.rel}:{call.lineno} {ast.unparse(call.args[0])}"
+        if "LoginRequiredMiddleware" in mod.text:
+            return f"{mod.rel} LoginRequiredMiddleware"
+    return ""
 
 
 def _functions_by_name(mods: list[PyModule]) -> dict[str, list[tuple[PyModule, Function]]]:
@@ -325,10 +381,12 @@ def endpoints(ctx: Context) -> list[Endpoint]:
         by_name = _functions_by_name(mods)
         classes = {c.name: c for m in mods for c in m.classes}
         out: list[Endpoint] = []
+        included = _included_auth(mods)
         for mod in mods:
             fw = _framework(mod)
             if "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS):
-                out += _decorated(mod, fw)
+                out += [replace(e, auth=included.get((_stem(mod.rel), e.owner), ""))
+                        if not e.auth else e for e in _decorated(mod, fw)]
             if {"add_route", "add_url_rule"} & set(mod.names) or \
                     any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
                 out += _registered(mod, by_name, fw)

@@ -73,6 +73,13 @@ from django.views.decorators.csrf import csrf_exempt
 
 @csrf_exempt
 def transfer(request):
+    request.user.account.send(request.POST["to"], request.POST["amount"])
+    return HttpResponse("ok")
+
+
+@csrf_exempt
+def stripe_webhook(request):
+    verify_signature(request.body, request.headers["Stripe-Signature"])
     return HttpResponse("ok")
 '''
 MASS = '''\
@@ -102,10 +109,18 @@ def patch_item(item_id):
     for key, value in request.json.items():
         setattr(item, key, value)
 '''
+MASS_MODELS = "class Item(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
 MASS_SAFE = '''\
 from flask import request
 from flask_login import login_required, current_user
 from app import app, db
+
+
+@app.route("/items", methods=["POST"])
+@login_required
+def create_item():
+    data = ItemSchema(**request.get_json())
+    db.session.add(Item(name=data.name, user_id=current_user.id))
 
 
 @app.route("/account", methods=["POST"])
@@ -179,17 +194,22 @@ def test_login_without_session_rotation_fails(tmp_path: Path) -> None:
 
 
 def test_mass_assignment_shapes_fail(tmp_path: Path) -> None:
-    r = _run(tmp_path, {"routes.py": MASS}, "CFG-174")
+    r = _run(tmp_path, {"routes.py": MASS, "models.py": MASS_MODELS}, "CFG-174")
     assert set(problems(r)) == {ln(MASS, "__dict__.update", "routes.py"),
                                 ln(MASS, "Item(**", "routes.py"),
                                 ln(MASS, "setattr(item", "routes.py")}, describe(r)
-    r = _run(tmp_path / "b", {"routes.py": MASS_SAFE}, "CFG-174")
+    r = _run(tmp_path / "b", {"routes.py": MASS_SAFE, "models.py": MASS_MODELS}, "CFG-174")
     assert r.status is Status.PASS, describe(r)
 
 
 def test_public_cache_control_middleware_fails(tmp_path: Path) -> None:
     r = _run(tmp_path, {"app/main.py": CACHE}, "CFG-175")
     assert set(problems(r)) == {ln(CACHE, '"Cache-Control"', "app/main.py")}, describe(r)
+    scoped = CACHE.replace('        response.headers["Cache-Control"]',
+                           '        if request.url.path.startswith("/static"):\n'
+                           '            response.headers["Cache-Control"]')
+    r = _run(tmp_path / "s", {"app/main.py": scoped}, "CFG-175")
+    assert r.status is Status.PASS, describe(r)
     safe = CACHE.replace('f"public, max-age={self.max_age}"', '"private, no-store"')
     r = _run(tmp_path / "b", {"app/main.py": safe}, "CFG-175")
     assert r.status is Status.PASS, describe(r)

@@ -272,9 +272,10 @@ def test_flask_route_without_login_required_fails(tmp_path: Path) -> None:
 def test_flask_object_lookups_without_owner_fail(tmp_path: Path) -> None:
     r = _run(tmp_path, {"routes.py": FLASK, "models.py": MODELS}, "CFG-171")
     found = problems(r)
-    assert set(found) == {ln(FLASK, "def delete_note", "routes.py"),
-                          ln(FLASK, "def user_notes", "routes.py")}, describe(r)
-    assert "'note_id'" in found[ln(FLASK, "def delete_note", "routes.py")] and "'user_id'" in found[ln(FLASK, "def user_notes", "routes.py")]
+    note = ln(FLASK, "db.session.get(Note", "routes.py")
+    notes = ln(FLASK, "Note.query.filter", "routes.py")
+    assert set(found) == {note, notes}, describe(r)
+    assert "'note_id'" in found[note] and "'user_id'" in found[notes]
 
 
 def test_flask_scoped_lookups_and_signup_pass(tmp_path: Path) -> None:
@@ -303,7 +304,7 @@ def test_drf_views_permissions_and_header_authorisation(tmp_path: Path) -> None:
     assert any("OpenDelete" in m for m in found.values())
     assert "HTTP_ISADMIN" in found[ln(DRF, "HTTP_ISADMIN", "items/apis.py")]
     r = _run(tmp_path / "b", {"items/apis.py": DRF, "items/models.py": DRF_MODELS}, "CFG-171")
-    assert set(problems(r)) == {ln(DRF, "def score", "items/apis.py")}, describe(r)
+    assert set(problems(r)) == {ln(DRF, "ScoreCard.objects.get", "items/apis.py")}, describe(r)
 
 
 def test_drf_default_permission_and_scoped_lookup_pass(tmp_path: Path) -> None:
@@ -322,3 +323,30 @@ def test_drf_default_permission_and_scoped_lookup_pass(tmp_path: Path) -> None:
 def test_no_routes_skip(tmp_path: Path) -> None:
     r = _run(tmp_path, {"lib.py": "def f():\n    return 1\n"}, "CFG-170")
     assert r.status is Status.SKIP, describe(r)
+
+
+def test_fastapi_include_router_dependencies_protect_the_router(tmp_path: Path) -> None:
+    items = ("from fastapi import APIRouter\nrouter = APIRouter()\n\n"
+             "@router.post('/items')\nasync def create(item: Item, db=Depends(get_db)):\n"
+             "    db.add(item)\n")
+    me = ("from fastapi import APIRouter, Depends\nrouter = APIRouter()\n\n"
+          "@router.get('/me')\nasync def me(user=Depends(get_current_user)):\n    return user\n")
+    main = ("from fastapi import FastAPI, Depends\n"
+            "from app.routers.items import router as items_router\nfrom app.routers import me\n"
+            "app = FastAPI()\n"
+            "app.include_router(items_router, dependencies=[Depends(verify_token)])\n"
+            "app.include_router(me.router)\n")
+    files = {"app/routers/items.py": items, "app/routers/me.py": me, "app/main.py": main}
+    r = _run(tmp_path, files, "CFG-170")
+    assert r.status is Status.PASS, describe(r)
+    unguarded = main.replace(", dependencies=[Depends(verify_token)]", "")
+    r = _run(tmp_path / "b", {**files, "app/main.py": unguarded}, "CFG-170")
+    assert set(problems(r)) == {"app/routers/items.py:5"}, describe(r)
+
+
+def test_flask_before_request_guard_protects_every_route(tmp_path: Path) -> None:
+    guard = ("from flask import g, abort\nfrom app import app\n\n@app.before_request\n"
+             "def require_login():\n    if g.user is None:\n        abort(401)\n")
+    files = {"routes.py": FLASK, "models.py": MODELS, "guard.py": guard}
+    r = _run(tmp_path, files, "CFG-170")
+    assert r.status is Status.PASS, describe(r)

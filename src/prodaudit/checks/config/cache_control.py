@@ -35,6 +35,20 @@ def _public_header(fn: Function) -> ast.AST | None:
     return None
 
 
+_SCOPING_TEST = re.compile(r"path|url|static|asset|content_type|media|status|method|"
+                           r"authenticated|user|authorization|cookie", re.I)
+
+
+def _scoped(fn: Function, node: ast.AST) -> bool:
+    """The header is set only under a condition that selects some responses (static paths,
+    content types, anonymous callers): not every response."""
+    for test in walk(fn):
+        if isinstance(test, ast.If) and _SCOPING_TEST.search(ast.unparse(test.test)) and \
+                any(node is inner for stmt in test.body + test.orelse for inner in walk(stmt)):
+            return True
+    return False
+
+
 def _middlewares(mod: PyModule) -> list[Function]:
     out = [f for f in mod.functions if _MIDDLEWARE_FN.search(f.name)]
     out += [f for f in mod.functions for d in f.decorator_list
@@ -48,8 +62,9 @@ def _middlewares(mod: PyModule) -> list[Function]:
 def public_cache_control(ctx: Context) -> list[Finding]:
     """In an application with authenticated routes, no middleware (a Starlette ``dispatch``,
     Flask ``after_request``, Django ``process_response``, aiohttp middleware) sets
-    ``Cache-Control: public`` on every response, and no authenticated handler sets it on its
-    own response.
+    ``Cache-Control: public`` on every response (a header set only under a condition on the
+    path, content type or caller is scoped, not judged), and no authenticated handler sets it on
+    its own response.
 
     ``public`` lets shared caches (a CDN, a corporate proxy) store the answer and serve it to
     the next caller: one user's profile, tokens or data reach another.
@@ -67,7 +82,7 @@ def public_cache_control(ctx: Context) -> list[Finding]:
             continue
         for fn in _middlewares(mod):
             node = _public_header(fn)
-            if node is not None:
+            if node is not None and not _scoped(fn, node):
                 out.append(failed(
                     f"{fn.name} marks every response Cache-Control: public, authenticated ones "
                     f"included (e.g. {protected.label}): shared caches may serve one user's "

@@ -51,7 +51,7 @@ def _aiohttp(mod: PyModule, form_posts: bool) -> list[Finding]:
 def _flask(mods: list[PyModule]) -> list[Finding]:
     """Form classes derived from plain ``wtforms.Form`` (no CSRF token) in a Flask application
     with a cookie session and no ``CSRFProtect``."""
-    if any("CSRFProtect" in m.text or "csrf.init_app" in m.text for m in mods):
+    if any(re.search(r"CSRFProtect|csrf\.init_app|SeaSurf", m.text) for m in mods):
         return []
     if not any(_imports(m, "flask_login") or re.search(r"from flask import .*\bsession\b", m.text)
                for m in mods):
@@ -89,6 +89,9 @@ def _django(ctx: Context, mods: list[PyModule]) -> list[Finding]:
         if "csrf_exempt" not in mod.names:
             continue
         for fn in mod.functions:
+            body = "\n".join(ast.unparse(d) for d in [*fn.decorator_list, *fn.body])
+            if not re.search(r"request\.user|request\.session|login_required", body):
+                continue  # a webhook or token-authenticated view: no session to ride on
             for dec in fn.decorator_list:
                 if dotted(dec).endswith("csrf_exempt"):
                     out.append(failed(f"{fn.name} is @csrf_exempt: its posts are accepted from "
@@ -106,7 +109,8 @@ def csrf_protection(ctx: Context) -> list[Finding]:
     that read ``request.post()`` must list a CSRF middleware (a commented-out one is named);
     Flask applications with a cookie session (Flask-Login, ``flask.session``) must not build
     their forms on plain ``wtforms.Form`` without ``CSRFProtect``; Django's ``MIDDLEWARE`` keeps
-    ``CsrfViewMiddleware`` next to ``SessionMiddleware`` and no view is ``@csrf_exempt``.
+    ``CsrfViewMiddleware`` next to ``SessionMiddleware`` and no view that acts as the session's
+    user (``request.user``, ``request.session``, ``@login_required``) is ``@csrf_exempt``.
 
     The browser attaches the session cookie to a form another site submits: without a token
     that site changes passwords, posts content or moves data as the logged-in user.

@@ -8,11 +8,20 @@ import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.endpoints import dotted, endpoints
-from prodaudit.product.pyindex import Function, walk
+from prodaudit.product.pyindex import Function, py_index, walk
 
 #: expressions that carry what the client sent
 _REQUEST_DATA = re.compile(r"request\.(json|form|data|POST|values|args|get_json\(\)|"
-                           r"query_params|post\(\))|\bform\.data\b|\bpayload\b|\bbody\b", re.I)
+                           r"query_params|post\(\))|\bform\.data\b", re.I)
+_MODEL_BASE = re.compile(r"(^|\.)(Model|Base|DeclarativeBase|Document|SQLModel)$")
+
+
+def _model_classes(ctx: Context) -> set[str]:
+    """ORM model classes of the project (``db.Model``, ``models.Model``, declarative ``Base``
+    subclasses; ``SQLModel`` with ``table=True``): a splat into a schema class validates, a
+    splat into a model writes."""
+    return {c.name for m in py_index(ctx) for c in m.classes
+            if any(_MODEL_BASE.search(dotted(b)) for b in c.bases)}
 
 
 def _tainted(fn: Function) -> set[str]:
@@ -33,7 +42,7 @@ def _is_request(node: ast.AST, tainted: set[str]) -> bool:
     return bool(_REQUEST_DATA.search(text)) or any(re.search(rf"\b{n}\b", text) for n in tainted)
 
 
-def _binding(fn: Function) -> tuple[int, str] | None:
+def _binding(fn: Function, models: set[str]) -> tuple[int, str] | None:
     tainted = _tainted(fn)
     for node in walk(fn):
         if isinstance(node, ast.Call):
@@ -41,8 +50,9 @@ def _binding(fn: Function) -> tuple[int, str] | None:
             if name.endswith("__dict__.update") and node.args:
                 return node.lineno, f"{name}({ast.unparse(node.args[0])[:40]})"
             for kw in node.keywords:
-                if kw.arg is None and _is_request(kw.value, tainted) and \
-                        re.match(r"[A-Z]|.*\.(create|update|objects\.create)$", name):
+                if kw.arg is None and _is_request(kw.value, tainted) and (
+                        name.rsplit(".", 1)[-1] in models
+                        or re.search(r"\.(create|update|update_or_create|get_or_create)$", name)):
                     return node.lineno, f"{name}(**{ast.unparse(kw.value)[:40]})"
         elif isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and \
                 dotted(node.iter).endswith(".items") and \
@@ -60,8 +70,8 @@ def _binding(fn: Function) -> tuple[int, str] | None:
 def mass_assignment(ctx: Context) -> list[Finding]:
     """Route handlers (FastAPI/Starlette, Flask, aiohttp, Django REST framework) copy only the
     fields a client may change: no ``obj.__dict__.update(...)``, no ``setattr(obj, key,
-    value)`` over every key of the request body or form, no ``Model(**request.json)`` or
-    ``.create(**request.data)``.
+    value)`` over every key of the request body or form, no ``Model(**request.json)`` (an ORM
+    model of the project; a validation schema is fine) or ``.create(**request.data)``.
 
     A generic update writes whatever the client sends, including fields it must never set
     (``is_admin``, ``role``, ``owner_id``, ``balance``): one extra form field makes a user an
@@ -76,12 +86,13 @@ def mass_assignment(ctx: Context) -> list[Finding]:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
                    "framework)")
     out: list[Finding] = []
+    models = _model_classes(ctx)
     seen: set[int] = set()
     for e in eps:
         if id(e.func) in seen:
             continue
         seen.add(id(e.func))
-        found = _binding(e.func)
+        found = _binding(e.func, models)
         if found:
             out.append(failed(f"{e.label} binds request data onto a model wholesale "
                               f"({found[1]}): the client chooses which fields change",

@@ -9,7 +9,7 @@ import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.django_settings import django_settings
-from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints
+from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints, global_guard
 from prodaudit.product.pyindex import PyModule, py_index, walk
 
 #: names of routes that authenticate the caller themselves (login, registration, tokens, resets)
@@ -140,7 +140,9 @@ def route_authentication(ctx: Context) -> list[Finding]:
     application authenticates its other routes: a decorator (``@login_required``,
     ``@authenticate(...)``, ``@permission_classes``), a dependency (``Depends(get_current_user)``,
     router ``dependencies=``), a permission class of the view or of a project base class, DRF's
-    ``DEFAULT_PERMISSION_CLASSES``, or a check of the caller in the body. Login, registration,
+    ``DEFAULT_PERMISSION_CLASSES``, ``include_router(..., dependencies=...)``, a ``before_request``
+    hook or authentication middleware guarding every route, or a check of the caller in the
+    body. Login, registration,
     token and password routes are exempt. A route that calls an LLM (OpenAI, Anthropic,
     Gemini, LangChain) fails without authentication whatever the other routes do: each call
     costs money. Permission classes that allow a state-changing method to anyone and
@@ -163,9 +165,10 @@ def route_authentication(ctx: Context) -> list[Finding]:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
                    "framework)")
     drf_default = _drf_default_auth(ctx) if any(e.framework == "drf" for e in eps) else ""
+    guard = global_guard(ctx) if eps else ""
     for e in eps:
         protected = next((o.auth for o in eps if o.auth and o.framework == e.framework), "")
-        if e.framework == "drf" and drf_default and not e.auth:
+        if (e.framework == "drf" and drf_default or guard) and not e.auth:
             continue
         found = _unauthenticated(e, protected)
         if found:
