@@ -350,3 +350,14 @@ def test_flask_before_request_guard_protects_every_route(tmp_path: Path) -> None
     files = {"routes.py": FLASK, "models.py": MODELS, "guard.py": guard}
     r = _run(tmp_path, files, "CFG-170")
     assert r.status is Status.PASS, describe(r)
+
+
+def test_side_effects_that_are_not_data_writes_pass(tmp_path: Path) -> None:
+    src = ("from fastapi import APIRouter, Depends\nimport asyncio\nrouter = APIRouter()\n"
+           "seen = set()\nstats = {}\n\n"
+           "@router.get('/me')\nasync def me(user=Depends(get_current_user)):\n    return user\n\n"
+           "@router.post('/ping')\nasync def ping(body: Ping, response: Response):\n"
+           "    asyncio.create_task(warm())\n    seen.add(body.id)\n    stats.update(n=1)\n"
+           "    response.delete_cookie('x')\n")
+    r = _run(tmp_path, {"app/api.py": src}, "CFG-170")
+    assert r.status is Status.PASS, describe(r)

@@ -19,10 +19,14 @@ _ACCOUNT = re.compile(r"user|account|member|customer|profile", re.I)
 _CREDENTIAL_CHECK = re.compile(r"^(check_?password|checkpw|verify_password|authenticate|login|"
                                r"login_user|verify|compare_digest)$", re.I)
 _STORE_WRITE = re.compile(
-    r"^(add|add_all|commit|save|delete|create|bulk_create|bulk_update|insert|insert_one|"
-    r"insert_many|update_one|update_many|delete_one|delete_many|merge|"
-    r"destroy|flush|hset|get_or_create|update_or_create)$|^(create|update|delete|insert|remove|"
-    r"save|destroy)_|_(create|update|delete|insert|remove|save|destroy)$", re.I)
+    r"^(add_all|commit|save|delete|create|bulk_create|bulk_update|insert|insert_one|"
+    r"insert_many|update_one|update_many|delete_one|delete_many|merge|destroy|flush|hset|"
+    r"get_or_create|update_or_create)$|"
+    r"^(create|update|delete|insert|remove|save|destroy)_(?!task|engine|client|connection|"
+    r"session|default|response|app|cookie)|_(create|update|delete|insert|remove|save|destroy)$",
+    re.I)
+#: ``.add`` writes when its receiver is a database session or repository, not a set
+_SESSION_ADD = re.compile(r"(session|db|conn|repo|crud|uow)\w*\.add$", re.I)
 _LLM_CALL = re.compile(r"(chat\.completions|\bcompletions|\bmessages|\bresponses|ChatCompletion|"
                        r"Completion)\.a?create$|\.generate_content(_async)?$|"
                        r"\b(llm|chain|model|agent)\.a?(invoke|predict|stream|run)$", re.I)
@@ -123,7 +127,8 @@ def _unauthenticated(e: Endpoint, protected_elsewhere: str) -> Finding | None:
                       "the route", location=e.loc, evidence=f"{e.framework} route")
     if not e.writes or not protected_elsewhere or _auth_flow(e):
         return None
-    write = next((c for c in calls if _STORE_WRITE.search(c.rsplit(".", 1)[-1])), None)
+    write = next((c for c in calls if _STORE_WRITE.search(c.rsplit(".", 1)[-1])
+                  or _SESSION_ADD.search(c)), None)
     if write is None:
         return None
     return failed(f"{e.label} changes data ({write}) without authentication, while other routes "
