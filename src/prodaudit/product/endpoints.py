@@ -1,17 +1,23 @@
 """The HTTP endpoints a Python backend declares, read statically from its source (never imported):
 FastAPI/Starlette and Flask/Quart decorators (``@router.get``, ``@app.route(methods=...)``,
-``@bp.post``), aiohttp route tables and router calls (``app.router.add_route("POST", path,
-views.x)``, ``add_post``, ``web.post(path, h)``, ``@routes.post``), Flask ``add_url_rule``,
-and Django REST framework views (``@api_view([...])`` functions and ``APIView``/``ViewSet``
-classes, their handler methods). Each endpoint carries the evidence of authentication found on
-it — a decorator, a FastAPI dependency, a DRF permission class (its own or inherited from a
-project base class), a check in the handler's body — so checks judge routes without each parsing
-every framework again. Shared by the config checks of route authorisation. Not a check module."""
+``@bp.post``) with their router/blueprint prefixes (``APIRouter(prefix=)``,
+``Blueprint(url_prefix=)``, ``register_blueprint(bp, url_prefix=)``), aiohttp route tables and
+router calls (``app.router.add_route("POST", path, views.x)``, ``add_post``, ``web.post(path,
+h)``, ``@routes.post``), Flask ``add_url_rule``, Flask class-based views and flask-restful/
+flask-smorest resources (``prodaudit.product.endpoints_views``), Django URL configurations with
+function and class views (``prodaudit.product.endpoints_django``), and Django REST framework views
+(``@api_view([...])`` functions and ``APIView``/``ViewSet`` classes, their handler methods). Each
+endpoint carries the evidence of authentication found on it — a decorator, a FastAPI dependency,
+a DRF permission class or Django mixin (its own or inherited from a project base class), a check
+in the handler's body — so checks judge routes without each parsing every framework again. The
+one model of the product's routes: shared by the config checks (route authorisation, CSRF, mass
+assignment, caching) and the readiness suite. Not a check module."""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -103,34 +109,38 @@ def _stem(rel: str) -> str:
     return rel.rsplit("/", 2)[-2] if name == "__init__" and "/" in rel else name
 
 
-def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
-    """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
-    stem, router name) -> auth evidence, the module resolved through the including module's
-    imports (``from .routers.items import router as items_router``)."""
+def _mounted(mods: list[PyModule], attr: str, value: Callable[[ast.Call], str]
+             ) -> dict[tuple[str, str], str]:
+    """``app.<attr>(items.router, ...)`` (``include_router``, ``register_blueprint``): (module
+    stem, object name) -> ``value(call)`` when not empty, the module resolved through the
+    calling module's imports (``from .routers.items import router as items_router``,
+    ``from .api import items``)."""
     out: dict[tuple[str, str], str] = {}
     for mod in mods:
-        if "include_router" not in mod.names:
+        if attr not in mod.names:
             continue
-        aliases: dict[str, tuple[str, str]] = {}
-        for imp in mod.imports:
-            if isinstance(imp, ast.ImportFrom):
-                base = (imp.module or "").rsplit(".", 1)[-1]
-                for a in imp.names:
-                    # from .items import router as items_router / from .api import items
-                    aliases[a.asname or a.name] = (base, a.name)
+        aliases = {a.asname or a.name: ((imp.module or "").rsplit(".", 1)[-1], a.name)
+                   for imp in mod.imports if isinstance(imp, ast.ImportFrom) for a in imp.names}
         for call in mod.calls:
-            if dotted(call).rsplit(".", 1)[-1] != "include_router" or not call.args:
+            if dotted(call).rsplit(".", 1)[-1] != attr or not call.args:
                 continue
-            auth = auth_in([k.value for k in call.keywords if k.arg == "dependencies"])
-            if not auth:
-                continue
+            found = value(call)
             target = dotted(call.args[0])
+            if not found:
+                continue
             if "." in target:
                 stem, name = target.rsplit(".", 1)
-                out[(stem.rsplit(".", 1)[-1], name)] = auth
+                out[(stem.rsplit(".", 1)[-1], name)] = found
             elif target in aliases:
-                out[aliases[target]] = auth
+                out[aliases[target]] = found
     return out
+
+
+def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
+    stem, router name) -> auth evidence."""
+    return _mounted(mods, "include_router", lambda call: auth_in(
+        [k.value for k in call.keywords if k.arg == "dependencies"]))
 
 
 def global_guard(ctx: Context) -> str:
@@ -250,26 +260,9 @@ def _prefixes(mod: PyModule) -> dict[str, str]:
 
 def _blueprint_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
     """Flask's ``app.register_blueprint(auth.bp, url_prefix="/auth")``: (module stem, name) ->
-    prefix (it replaces the blueprint's own), the module resolved like ``include_router``'s."""
-    out: dict[tuple[str, str], str] = {}
-    for mod in mods:
-        if "register_blueprint" not in mod.names:
-            continue
-        aliases = {a.asname or a.name: ((imp.module or "").rsplit(".", 1)[-1], a.name)
-                   for imp in mod.imports if isinstance(imp, ast.ImportFrom) for a in imp.names}
-        for call in mod.calls:
-            if dotted(call).rsplit(".", 1)[-1] != "register_blueprint" or not call.args:
-                continue
-            pre = str_const(next((k.value for k in call.keywords if k.arg == "url_prefix"), None))
-            target = dotted(call.args[0])
-            if not pre:
-                continue
-            if "." in target:
-                stem, name = target.rsplit(".", 1)
-                out[(stem.rsplit(".", 1)[-1], name)] = pre
-            elif target in aliases:
-                out[aliases[target]] = pre
-    return out
+    prefix (it replaces the blueprint's own)."""
+    return _mounted(mods, "register_blueprint", lambda call: str_const(
+        next((k.value for k in call.keywords if k.arg == "url_prefix"), None)) or "")
 
 
 def _with_prefix(e: Endpoint, own: dict[str, str], mounts: dict[tuple[str, str], str]
@@ -290,7 +283,7 @@ def _merge_urlconf(out: list[Endpoint], confs: list[Endpoint]) -> list[Endpoint]
             out.append(e)
         elif not out[i].path:
             out[i] = replace(out[i], path=e.path, params=out[i].params or e.params,
-                             decorators=e.decorators, auth=out[i].auth or e.auth)
+                             decorators=e.decorators, auth=out[i].auth or e.auth, name=e.name)
     return out
 
 

@@ -112,54 +112,82 @@ class _Resolver:
                 return where, cls
         return self.classes.get(obj)
 
-    def urlconf(self, mod: PyModule, prefix: str, depth: int) -> None:
+    def urlconf(self, mod: PyModule, prefix: str, ns: str, depth: int) -> None:
         if (mod.rel, prefix) in self.seen or depth > _MAX_DEPTH:
             return
         self.seen.add((mod.rel, prefix))
-        for call in mod.calls:
-            if dotted(call.func).rsplit(".", 1)[-1] not in _URL_FUNCS or len(call.args) < 2:
+        for stmt in mod.tree.body:
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) and stmt.targets else \
+                getattr(stmt, "target", None)
+            if isinstance(target, ast.Name) and target.id == "urlpatterns" and \
+                    isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                for node in _lists(stmt.value):
+                    self.patterns(node, mod, prefix, ns, depth)
+
+    def patterns(self, node: ast.List | ast.Tuple, mod: PyModule, prefix: str, ns: str,
+                 depth: int) -> None:
+        for call in node.elts:
+            if not isinstance(call, ast.Call) or len(call.args) < 2 or \
+                    dotted(call.func).rsplit(".", 1)[-1] not in _URL_FUNCS:
                 continue
             route = str_const(call.args[0])
             if route is None:
                 continue
-            self.entry(mod, _join(prefix, _pattern(route)) if route else prefix or "/",
-                       call.args[1], (), depth)
+            name = str_const(next((k.value for k in call.keywords if k.arg == "name"), None))
+            where = _join(prefix, _pattern(route)) if route else prefix or "/"
+            self.entry(mod, where, call.args[1], (), depth, (ns, ns + name if name else ""))
+
+    def include(self, mod: PyModule, path: str, call: ast.Call, ns: str, depth: int) -> None:
+        """``include("app.urls")``, ``include(("app.urls", "ns"))``, ``include([...])``,
+        ``include(("app.urls"), namespace="ns")``: the patterns under ``path``."""
+        target = call.args[0]
+        space = str_const(next((k.value for k in call.keywords if k.arg == "namespace"), None))
+        if isinstance(target, ast.Tuple) and target.elts:
+            space = str_const(target.elts[1]) if len(target.elts) > 1 else space
+            target = target.elts[0]
+        if isinstance(target, ast.Name):  # include(login_urlpatterns): a list of this module
+            target = next((stmt.value for stmt in mod.tree.body if isinstance(stmt, ast.Assign)
+                           and any(isinstance(t, ast.Name) and t.id == target.id
+                                   for t in stmt.targets)), target)
+        if isinstance(target, ast.List | ast.Tuple):
+            self.patterns(target, mod, path, ns + f"{space}:" if space else ns, depth + 1)
+            return
+        included = self.module(str_const(target) or "")
+        if included is not None:
+            space = space or _app_name(included)
+            self.urlconf(included, path, ns + f"{space}:" if space else ns, depth + 1)
 
     def entry(self, mod: PyModule, path: str, view: ast.expr, wrappers: tuple[str, ...],
-              depth: int) -> None:
+              depth: int, names: tuple[str, str]) -> None:
         if not isinstance(view, ast.Call):
-            name = dotted(view)
-            found = self.function(name, mod) if name else None
+            ref = dotted(view)
+            found = self.function(ref, mod) if ref else None
             if found is not None:
-                self.function_view(*found, path, wrappers)
+                self.function_view(*found, path, wrappers, names[1])
             return
-        name = dotted(view.func).rsplit(".", 1)[-1]
-        if name == "include" and view.args:
-            target = view.args[0]
-            if isinstance(target, ast.Tuple) and target.elts:
-                target = target.elts[0]
-            included = self.module(str_const(target) or "")
-            if included is not None:
-                self.urlconf(included, path, depth + 1)
-        elif name == "as_view" and isinstance(view.func, ast.Attribute):
+        called = dotted(view.func).rsplit(".", 1)[-1]
+        if called == "include" and view.args:
+            self.include(mod, path, view, names[0], depth)
+        elif called == "as_view" and isinstance(view.func, ast.Attribute):
             cls = self.view_class(dotted(view.func.value), mod)
             if cls is not None:
-                self.class_view(*cls, path, wrappers)
+                self.class_view(*cls, path, wrappers, names[1])
         elif view.args:  # login_required(views.f), csrf_exempt(View.as_view())
-            self.entry(mod, path, view.args[0], (*wrappers, ast.unparse(view.func)), depth)
+            self.entry(mod, path, view.args[0], (*wrappers, ast.unparse(view.func)), depth,
+                       names)
 
     def function_view(self, mod: PyModule, func: Function, path: str,
-                      wrappers: tuple[str, ...]) -> None:
+                      wrappers: tuple[str, ...], name: str) -> None:
         decos = (*wrappers, *(dotted(d) for d in func.decorator_list))
         auth = auth_in([ast.Name(w) for w in wrappers]) or auth_in(list(func.decorator_list)) \
             or body_auth(func)
         params = path_params(path) or tuple(a.arg for a in func.args.args[1:])
         kind = "drf" if any(d.endswith("api_view") for d in decos) else "django"
         self.out.append(Endpoint(kind, _methods(func), path, mod, func, func.lineno, auth,
-                                 params, decorators=decos))
+                                 params, decorators=decos, name=name))
 
     def class_view(self, mod: PyModule, cls: ast.ClassDef, path: str,
-                   wrappers: tuple[str, ...]) -> None:
+                   wrappers: tuple[str, ...], name: str) -> None:
         plain = {n: c for n, (_, c) in self.classes.items()}
         kind = "drf" if framework_of(mod) == "drf" else "django"
         class_decos = [d for d in cls.decorator_list]
@@ -174,7 +202,25 @@ class _Resolver:
             own = auth or auth_in(list(node.decorator_list)) or body_auth(node)
             params = path_params(path) or tuple(a.arg for a in node.args.args[2:])
             self.out.append(Endpoint(kind, (HANDLER_METHODS[node.name],), path, mod, node,
-                                     cls.lineno, own, params, view=cls.name, decorators=decos))
+                                     cls.lineno, own, params, view=cls.name, decorators=decos,
+                                     name=name))
+
+
+def _lists(node: ast.expr | None) -> list[ast.List | ast.Tuple]:
+    """The literal lists of ``[...]``, ``[...] + [...]``, ``[...] + static(...)``."""
+    if isinstance(node, ast.List | ast.Tuple):
+        return [node]
+    if isinstance(node, ast.BinOp):
+        return _lists(node.left) + _lists(node.right)
+    return []
+
+
+def _app_name(mod: PyModule) -> str:
+    for stmt in mod.tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "app_name"
+                                                for t in stmt.targets):
+            return str_const(stmt.value) or ""
+    return ""
 
 
 def django_endpoints(mods: list[PyModule], functions: Functions, classes: Classes
@@ -187,11 +233,9 @@ def django_endpoints(mods: list[PyModule], functions: Functions, classes: Classe
         return []
     resolver = _Resolver(mods, functions, classes)
     included = {m.rel for m in confs for other in confs if other is not m and
-                re.search(r"include\(\s*\(?\s*['\"]" +
-                          re.escape(m.rel.removesuffix(".py").replace("/", ".").split(".")[-2]
-                                    if "/" in m.rel else m.rel.removesuffix(".py")),
-                          other.text)}
+                re.search(r"['\".]" + re.escape(".".join(m.rel.removesuffix(".py").split("/")[-2:]))
+                          + r"['\"]", other.text)}
     for mod in sorted(confs, key=lambda m: (m.rel in included, m.rel.count("/"))):
         if not any(rel == mod.rel for rel, _ in resolver.seen):
-            resolver.urlconf(mod, "", 0)
+            resolver.urlconf(mod, "", "", 0)
     return resolver.out
