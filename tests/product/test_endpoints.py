@@ -57,13 +57,16 @@ def test_flask_class_views_resources_and_blueprint_prefixes(tmp_path: Path) -> N
                           "blp = Blueprint('pets', __name__, url_prefix='/pets')\n"
                           "@blp.route('/<pet_id>')\nclass Pet(MethodView):\n"
                           "    def put(self, pet_id):\n        ...\n",
+        "app/restx.py": "from flask_restx import Namespace, Resource\nns = Namespace('todos')\n"
+                        "@ns.route('/todos/<int:id>')\nclass Todo(Resource):\n"
+                        "    @ns.doc('get')\n    def get(self, id):\n        ...\n",
     })
     eps = {(e.view, "/".join(e.methods), e.route): e for e in endpoints(context(repo, tmp_path))}
     assert set(eps) == {
         ("Notes", "GET", "/api/"), ("Notes", "POST", "/api/"),  # the mount replaces /notes
         ("Export", "GET/POST", "/api/export"),
         ("Item", "DELETE", "/items/<int:item_id>"), ("Item", "DELETE", "/i/<int:item_id>"),
-        ("Pet", "PUT", "/pets/<pet_id>")}
+        ("Pet", "PUT", "/pets/<pet_id>"), ("Todo", "GET", "/todos/<int:id>")}
     assert eps[("Notes", "POST", "/api/")].auth == "[login_required]"
     assert eps[("Notes", "POST", "/api/")].line == 4  # the view class
     assert eps[("Export", "GET/POST", "/api/export")].auth == ""

@@ -299,7 +299,7 @@ def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint
             any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
         out += [_with_prefix(e, own, mounts) for e in _registered(mod, by_name, fw)]
     if {"as_view", "add_resource"} & set(mod.names) or \
-            ("route" in mod.names and fw == "flask" and mod.classes):
+            ("route" in mod.names and any(c.decorator_list for c in mod.classes)):
         out += [_with_prefix(e, {}, mounts) for e in flask_class_views(mod, views, own)]
     if fw == "drf" or "api_view" in mod.names:
         out += _drf(mod, classes)
