@@ -1,0 +1,96 @@
+"""The probes added for issue 17's misses, against real servers with and without each problem:
+SEC-031 (a preflight from a development origin gets any header echoed with credentials), SEC-052
+(an authenticated answer marked ``public``), SEC-077 (a template expression evaluated in a query
+parameter and in the 404 page), SEC-062 (the session cookie an aiohttp form login carries: its
+flags and session fixation, judged at the login operation)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from helpers import audit_target, describe, result
+from probe_util import of
+from servers.live_probes import ORIGIN, PASSWORD, USER, aiohttp_form_login, private_api
+from servers.serving import serve_app
+
+from prodaudit.model import Severity, Status
+
+CHECKS = ["SEC-031", "SEC-052", "SEC-077"]
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRODAUDIT_AUDIT_USERNAME", USER)
+    monkeypatch.setenv("PRODAUDIT_AUDIT_PASSWORD", PASSWORD)
+
+
+def test_flawed_private_api_fails_cors_cache_and_ssti(tmp_path: Path, account: None) -> None:
+    """No configured origin: the development origin the server grants is found, and Starlette's
+    ``*`` (which refuses PROPFIND) still echoes a made-up header to a DELETE preflight."""
+    with serve_app(private_api(True)) as url:
+        run = audit_target(None, tmp_path, only=CHECKS, base_url=url)
+    cors = result(run, "SEC-031")
+    assert cors.status is Status.FAIL, describe(cors)
+    hit = cors.findings[0]
+    assert f"from {ORIGIN} (a development origin the server grants)" in hit.message
+    assert "asking for DELETE" in hit.message and "any header with credentials" in hit.message
+    assert hit.location.startswith(f"OPTIONS {url}/") and hit.severity is Severity.MEDIUM
+    cache = result(run, "SEC-052")
+    assert cache.status is Status.FAIL, describe(cache)
+    bad = of(cache, Status.FAIL)[0]
+    assert bad.location == f"GET {url}/me" and "Cache-Control: public" in bad.message
+    ssti = result(run, "SEC-077")
+    assert ssti.status is Status.FAIL, describe(ssti)
+    locs = [f.location for f in of(ssti, Status.FAIL)]
+    assert any(loc.startswith(f"GET {url}/greet?name=") for loc in locs), locs
+    assert any(loc.startswith(f"GET {url}/pa%7B%7B") for loc in locs), locs  # the 404 page
+    hit = of(ssti, Status.FAIL)[0]
+    assert hit.severity is Severity.CRITICAL and "Jinja2" in hit.message
+    assert run.requests["total"] > 0
+
+
+def test_hardened_private_api_passes(tmp_path: Path, account: None) -> None:
+    with serve_app(private_api(False)) as url:
+        run = audit_target(None, tmp_path, only=CHECKS, base_url=url)
+    for cid in CHECKS:
+        r = result(run, cid)
+        assert r.status is Status.PASS, (cid, describe(r))
+    assert f"from {ORIGIN}" in describe(result(run, "SEC-031"))
+
+
+def test_cache_control_skips_without_a_login(tmp_path: Path) -> None:
+    with serve_app(private_api(True)) as url:
+        run = audit_target(None, tmp_path, only=["SEC-052"], base_url=url)
+    r = result(run, "SEC-052")
+    assert r.status is Status.SKIP and "no login" in r.reason
+
+
+def test_forms_are_probed_for_ssti_only_with_mutations(tmp_path: Path, account: None) -> None:
+    """Read-only: the aiohttp login form (a POST) is not sent a template expression."""
+    if importlib.util.find_spec("aiohttp") is None:
+        pytest.skip("aiohttp not installed")
+    with aiohttp_form_login(True) as url:
+        run = audit_target(None, tmp_path, only=["SEC-077"], base_url=url)
+    r = result(run, "SEC-077")
+    assert r.status is Status.PASS and "probed only with --allow-mutations" in describe(r)
+
+
+@pytest.mark.parametrize("flawed", [True, False])
+def test_aiohttp_form_login_session_cookie(tmp_path: Path, account: None, flawed: bool) -> None:
+    if importlib.util.find_spec("aiohttp") is None:
+        pytest.skip("aiohttp not installed")
+    with aiohttp_form_login(flawed) as url:
+        run = audit_target(None, tmp_path, only=["SEC-062"], base_url=url,
+                           auth={"login_url": "/"})
+    r = result(run, "SEC-062")
+    if flawed:
+        assert r.status is Status.FAIL, describe(r)
+        f = of(r, Status.FAIL)[0]
+        assert f.location == f"POST {url}/", f.location  # the login operation, not GET /
+        assert "AIOHTTP_SESSION" in f.message and "no Secure, no HttpOnly, no SameSite" in f.message
+        assert "session fixation" in f.message and "set by GET /" in f.message
+    else:
+        assert r.status is Status.PASS, describe(r)
+        assert all("AIOHTTP_SESSION" in f.message for f in r.findings)
