@@ -69,10 +69,7 @@ def private_api(flawed: bool) -> FastAPI:
 
     @app.exception_handler(404)
     async def not_found(request: Request, _: Exception) -> HTMLResponse:
-        if flawed:
-            text = jinja2.Template("Not found: " + request.url.path).render()
-        else:
-            text = "Not found"
+        text = jinja2.Template("Not found: " + request.url.path).render() if flawed else "Not found"
         return HTMLResponse(f"<p>{text}</p>", status_code=404)
 
     return app
