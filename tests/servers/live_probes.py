@@ -7,6 +7,8 @@ test_sec_live_probes.py), each with a problem (``flawed=True``) or without it:
   credentials and ``*`` methods and headers when flawed (explicit lists otherwise), ``GET
   /greet?name=`` that builds a Jinja2 template from the name when flawed, and a 404 page that
   renders the requested path as a template when flawed;
+- FastAPI (``error_trigger_api(routed)``): a demo endpoint that raises on purpose, with the
+  Django URL tables that declare it (``DJANGO_ERROR_URLS``, the audited repository);
 - aiohttp (``aiohttp_form_login(flawed)``), no OpenAPI: a server-side session set by the login
   page (``AIOHTTP_SESSION``, no flags and kept across the login when flawed; ``Secure; HttpOnly;
   SameSite=Lax`` and renewed at the login otherwise), an HTML login form with a CSRF field.
@@ -73,6 +75,31 @@ def private_api(flawed: bool) -> FastAPI:
         return HTMLResponse(f"<p>{text}</p>", status_code=404)
 
     return app
+
+
+def error_trigger_api(routed: bool) -> FastAPI:
+    """``GET /api/errors/trigger/exception/`` raises on purpose when ``routed`` (a demo endpoint
+    left in production); otherwise only ``/api/ping`` exists."""
+    app = FastAPI(title="errors")
+
+    @app.get("/api/ping")
+    def ping() -> dict[str, bool]:
+        return {"pong": True}
+
+    if routed:
+        @app.get("/api/errors/trigger/exception/")
+        def trigger() -> None:
+            raise RuntimeError("triggered on purpose")
+
+    return app
+
+
+DJANGO_ERROR_URLS = {
+    "config/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                      '    path("api/", include(("shop.errors.urls", "errors"))),\n]\n',
+    "shop/errors/urls.py": 'from django.urls import path\nurlpatterns = [\n'
+                           '    path("errors/trigger/exception/", TriggerApi.as_view()),\n]\n',
+}
 
 
 @contextmanager

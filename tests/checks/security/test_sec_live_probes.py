@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 from helpers import audit_target, describe, result
 from probe_util import of
-from servers.live_probes import ORIGIN, PASSWORD, USER, aiohttp_form_login, private_api
+from servers.live_probes import (
+    DJANGO_ERROR_URLS,
+    ORIGIN,
+    PASSWORD,
+    USER,
+    aiohttp_form_login,
+    error_trigger_api,
+    private_api,
+)
 from servers.serving import serve_app
 
 from prodaudit.model import Severity, Status
@@ -94,3 +102,24 @@ def test_aiohttp_form_login_session_cookie(tmp_path: Path, account: None, flawed
     else:
         assert r.status is Status.PASS, describe(r)
         assert all("AIOHTTP_SESSION" in f.message for f in r.findings)
+
+
+@pytest.mark.parametrize("routed", [True, False])
+def test_error_trigger_route_declared_in_the_repository(tmp_path: Path, routed: bool) -> None:
+    """SEC-076 tries the repository's declared routes (Django include prefixes resolved): a
+    route that says it triggers an error and answers 500 FAILs; not served (404) PASSes."""
+    repo = tmp_path / "repo"
+    for rel, text in DJANGO_ERROR_URLS.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    with serve_app(error_trigger_api(routed)) as url:
+        run = audit_target(None, tmp_path, only=["SEC-076"], base_url=url, repo=repo)
+    r = result(run, "SEC-076")
+    if routed:
+        assert r.status is Status.FAIL, describe(r)
+        f = of(r, Status.FAIL)[0]
+        assert f.location == f"GET {url}/api/errors/trigger/exception/"
+        assert "raises on purpose" in f.message and f.severity is Severity.MEDIUM
+    else:
+        assert r.status is Status.PASS, describe(r)
+        assert "/api/errors/trigger/exception/ 404" in describe(r)

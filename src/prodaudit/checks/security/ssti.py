@@ -114,6 +114,8 @@ async def _route(ctx: Context, route: Route, headers: dict[str, str] | None,
         probe.answered += ex.status is not None
         probe.params += 1
         hits = marker.evaluated(ex.text, base.text)
+        if spot == "path" and ex.status == 404:
+            continue  # the not-found page, which the unknown-path probe judges
         if ex.status is not None and hits:
             probe.findings.append(_finding(f"{route.key}: {spot} parameter {name!r}", ex, hits))
             return
