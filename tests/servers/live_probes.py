@@ -9,6 +9,8 @@ test_sec_live_probes.py), each with a problem (``flawed=True``) or without it:
   renders the requested path as a template when flawed;
 - FastAPI (``error_trigger_api(routed)``): a demo endpoint that raises on purpose, with the
   Django URL tables that declare it (``DJANGO_ERROR_URLS``, the audited repository);
+- Flask (``ACTIVITY_APP``, no OpenAPI): ``POST /api/activities/`` reads ``{"month": …}`` and
+  formats it into SQL when flawed (bound parameters otherwise);
 - aiohttp (``aiohttp_form_login(flawed)``), no OpenAPI: a server-side session set by the login
   page (``AIOHTTP_SESSION``, no flags and kept across the login when flawed; ``Secure; HttpOnly;
   SameSite=Lax`` and renewed at the login otherwise), an HTML login form with a CSRF field.
@@ -100,6 +102,34 @@ DJANGO_ERROR_URLS = {
     "shop/errors/urls.py": 'from django.urls import path\nurlpatterns = [\n'
                            '    path("errors/trigger/exception/", TriggerApi.as_view()),\n]\n',
 }
+
+
+# a Flask API without an OpenAPI document, written into the audited repository and served from
+# there: its handler reads a JSON body field and formats it into SQL when FLAWED
+ACTIVITY_APP = """
+import sqlite3
+
+from flask import Flask, jsonify, request
+
+FLAWED = {flawed}
+app = Flask(__name__)
+db = sqlite3.connect(":memory:", check_same_thread=False)
+db.execute("CREATE TABLE tracker (month INTEGER, steps INTEGER)")
+db.execute("INSERT INTO tracker VALUES (1, 5000)")
+
+
+@app.post("/api/activities/")
+def activities():
+    month = request.get_json(force=True)["month"]
+    try:
+        if FLAWED:
+            rows = db.execute("SELECT steps FROM tracker WHERE month=%s" % month).fetchall()
+        else:
+            rows = db.execute("SELECT steps FROM tracker WHERE month=?", (month,)).fetchall()
+    except sqlite3.Error as exc:
+        return jsonify(error="sqlite3.OperationalError: %s" % exc), 400
+    return jsonify([r[0] for r in rows])
+"""
 
 
 @contextmanager

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import audit_target, describe, result
 from probe_util import of
 from servers.live_probes import (
+    ACTIVITY_APP,
     DJANGO_ERROR_URLS,
     ORIGIN,
     PASSWORD,
@@ -21,6 +23,7 @@ from servers.live_probes import (
     error_trigger_api,
     private_api,
 )
+from servers.probe_apps import serve_wsgi
 from servers.serving import serve_app
 
 from prodaudit.model import Severity, Status
@@ -123,3 +126,46 @@ def test_error_trigger_route_declared_in_the_repository(tmp_path: Path, routed: 
     else:
         assert r.status is Status.PASS, describe(r)
         assert "/api/errors/trigger/exception/ 404" in describe(r)
+
+
+def _activity_repo(tmp_path: Path, flawed: bool) -> tuple[Path, Any]:
+    """The Flask API written into a repository and imported from there (the code the audit
+    reads is the code that serves)."""
+    pytest.importorskip("flask")
+    repo = tmp_path / "repo"
+    (repo / "api").mkdir(parents=True)
+    (repo / "api" / "app.py").write_text(ACTIVITY_APP.format(flawed=flawed))
+    spec = importlib.util.spec_from_file_location(f"activity_app_{flawed}", repo / "api" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return repo, module.app
+
+
+@pytest.mark.parametrize("flawed", [True, False])
+def test_sql_injection_in_a_json_body_field_the_handler_reads(tmp_path: Path, flawed: bool) -> None:
+    """No OpenAPI document: with --allow-mutations SEC-074 posts the body field the repository's
+    handler reads (``request.get_json()["month"]``), then a quote pair in it."""
+    repo, app = _activity_repo(tmp_path, flawed)
+    with serve_wsgi(app) as url:
+        run = audit_target(None, tmp_path, only=["SEC-074"], base_url=url, repo=repo,
+                           allow_mutations=True)
+    r = result(run, "SEC-074")
+    if flawed:
+        assert r.status is Status.FAIL, describe(r)
+        f = of(r, Status.FAIL)[0]
+        assert f.location == f"POST {url}/api/activities/" and "SQL error" in f.message
+        assert "'month'" in f.message and "matched SQLite error" in f.evidence
+        assert f.severity is Severity.HIGH
+    else:
+        assert r.status is Status.PASS, describe(r)
+        assert "body fields the repository's handlers read" in describe(r)
+
+
+def test_json_body_routes_are_not_posted_read_only(tmp_path: Path) -> None:
+    repo, app = _activity_repo(tmp_path, True)
+    with serve_wsgi(app) as url:
+        run = audit_target(None, tmp_path, only=["SEC-074"], base_url=url, repo=repo)
+    r = result(run, "SEC-074")
+    assert r.status is Status.SKIP, describe(r)
+    assert run.requests["by_method"].get("POST", 0) == 0, run.requests

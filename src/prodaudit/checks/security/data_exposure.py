@@ -410,6 +410,8 @@ async def debug_endpoints(ctx: Context) -> list[Finding]:
                 "purpose (an error-trigger demo or test endpoint) is served in production — "
                 "anyone can fill the error tracker and the alerts", location=live_location(ex),
                 evidence=mask_evidence(ex.evidence(300)), severity=Severity.MEDIUM))
+        elif ex.usable and accepted(ex) and not words_of(path) & DEBUG_WORDS and error_trigger(path):
+            continue  # an error-trigger route that answers: judged only by a 5xx
         elif ex.usable and accepted(ex):
             if _same_page(ex, unknown) or _PASSWORD_INPUT.search(ex.text):
                 refused.append(f"{path} {ex.status} (a catch-all or login page)")

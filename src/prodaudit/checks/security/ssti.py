@@ -70,6 +70,9 @@ async def _send(ctx: Context, route: Route, headers: dict[str, str] | None,
     if route.form is not None:
         form = {**dict(route.form), **({name: value} if where == "form" else {})}
         values = {name: value} if where == "path" else None
+        if route.body == "json":
+            return await ctx.http.request("POST", ctx.url(route.path(values)), headers=headers,
+                                          json=form)
         return await ctx.http.request("POST", ctx.url(route.path(values)), headers=headers,
                                       data=form)
     values = {name: value} if where == "path" else None
