@@ -63,6 +63,7 @@ class _Probe:
     params: int = 0
     not_probed: list[str] = field(default_factory=list)
     forms_left: list[str] = field(default_factory=list)
+    error_page: bool = False  # the not-found page evaluates the path it renders
 
 
 async def _send(ctx: Context, route: Route, headers: dict[str, str] | None,
@@ -100,6 +101,7 @@ async def _unknown_path(ctx: Context, probe: _Probe) -> None:
     probe.answered += ex.status is not None
     hits = marker.evaluated(ex.text, base.text)
     if ex.status is not None and hits:
+        probe.error_page = True
         probe.findings.append(_finding("GET of an unknown path (the error page)", ex, hits))
 
 
@@ -110,6 +112,8 @@ async def _route(ctx: Context, route: Route, headers: dict[str, str] | None,
     fields = route.form if route.form is not None else route.query
     where = "form" if route.form is not None else "query"
     spots = [("path", n) for n, _ in route.path_values] + [(where, n) for n, _ in fields]
+    if probe.error_page:  # path values a route refuses land on the not-found page, judged
+        spots = [sp for sp in spots if sp[0] != "path"]
     for spot, name in spots[:MAX_PARAMS]:
         marker = Marker.new()
         ex = await _send(ctx, route, headers, spot, name, marker.value)
