@@ -9,6 +9,9 @@ test_sec_live_probes.py), each with a problem (``flawed=True``) or without it:
   renders the requested path as a template when flawed;
 - FastAPI (``error_trigger_api(routed)``): a demo endpoint that raises on purpose, with the
   Django URL tables that declare it (``DJANGO_ERROR_URLS``, the audited repository);
+- FastAPI (``chat_api(provider, handled)``): ``POST /chat`` forwards messages of any role to the
+  fake OpenAI-compatible provider (``fake_provider()``); a provider error becomes a 500 unless
+  handled (a JSON 502);
 - Flask (``ACTIVITY_APP``, no OpenAPI): ``POST /api/activities/`` reads ``{"month": …}`` and
   formats it into SQL when flawed (bound parameters otherwise);
 - aiohttp (``aiohttp_form_login(flawed)``), no OpenAPI: a server-side session set by the login
@@ -102,6 +105,53 @@ DJANGO_ERROR_URLS = {
     "shop/errors/urls.py": 'from django.urls import path\nurlpatterns = [\n'
                            '    path("errors/trigger/exception/", TriggerApi.as_view()),\n]\n',
 }
+
+
+def fake_provider() -> FastAPI:
+    """The OpenAI-compatible stand-in of the field harness (it refuses unknown roles as OpenAI
+    does)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples/ultra-mvp/tools/fake_llm_provider.py"
+    spec = importlib.util.spec_from_file_location("fake_llm_provider_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
+    spec.loader.exec_module(module)
+    app: FastAPI = module.app
+    return app
+
+
+def chat_api(provider: str, handled: bool) -> FastAPI:
+    """``POST /chat`` forwards the client's messages (any role) to ``provider``; a provider error
+    raises (a 500) unless ``handled`` (a JSON 502)."""
+    import httpx
+    from pydantic import BaseModel
+
+    class Message(BaseModel):
+        content: str
+        role: str = "user"
+
+    class ChatRequest(BaseModel):
+        messages: list[Message]
+
+    app = FastAPI(title="chat")
+
+    @app.post("/chat")
+    def chat(body: ChatRequest) -> JSONResponse:
+        answer = httpx.post(f"{provider}/v1/chat/completions", timeout=10,
+                            headers={"Authorization": "Bearer sk-test"},
+                            json={"model": "fake-gpt",
+                                  "messages": [m.model_dump() for m in body.messages]})
+        if answer.status_code >= 400:
+            if handled:
+                return JSONResponse({"detail": "LLM provider error"}, status_code=502)
+            answer.raise_for_status()
+        return JSONResponse({"message": answer.json()["choices"][0]["message"]})
+
+    return app
 
 
 # a Flask API without an OpenAPI document, written into the audited repository and served from

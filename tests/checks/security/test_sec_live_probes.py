@@ -169,3 +169,4 @@ def test_json_body_routes_are_not_posted_read_only(tmp_path: Path) -> None:
     r = result(run, "SEC-074")
     assert r.status is Status.SKIP, describe(r)
     assert run.requests["by_method"].get("POST", 0) == 0, run.requests
+
