@@ -21,7 +21,8 @@ from prodaudit.checks.api import (
     skipped,
 )
 from prodaudit.checks.security._common import live_location
-from prodaudit.checks.security._routes import Route, discover_routes
+from prodaudit.checks.security._routes import AUTH_WORDS, Route, discover_routes
+from prodaudit.llmdetect import words_of
 from prodaudit.redact import mask_evidence
 
 MAX_PARAMS = 3  # parameters probed per route
@@ -142,8 +143,9 @@ async def template_injection(ctx: Context) -> list[Finding]:
     ``<%= a*b %>``, fresh random factors each time) is put into an unknown path (error pages that
     render the requested URL) and into the path, query and form parameters of the routes the
     injection probe uses (the OpenAPI document's GET operations, else the links and forms of the
-    pages served); forms that post are probed only with ``--allow-mutations``, protected routes
-    with the audit account. An answer that shows a product the ordinary request did not show is
+    pages served); forms that post are probed only with ``--allow-mutations`` (sign-up, login and
+    password forms never: posting them creates or changes accounts), protected routes with the
+    audit account. An answer that shows a product the ordinary request did not show is
     a failure: the input was rendered as a template (``render_template_string(f"...{input}")``),
     which in Jinja2 and most engines reaches code execution. Only arithmetic is ever sent.
     Bounded by ``probes.max_requests``; every request is in the ledger.
@@ -168,6 +170,8 @@ async def template_injection(ctx: Context) -> list[Finding]:
         if route.form is not None and not ctx.cfg.allow_mutations:
             probe.forms_left.append(route.key)
             continue
+        if route.form is not None and _account_form(route):
+            continue  # posting it creates or changes accounts (the injection probe covers it)
         if route.auth and session is None:
             continue
         refusal = ctx.http.refusal(route.method, ctx.url(route.path()))
@@ -179,6 +183,12 @@ async def template_injection(ctx: Context) -> list[Finding]:
         except NotSent as exc:
             probe.not_probed.append(f"{route.key} ({exc.reason})")
     return _summary(probe)
+
+
+def _account_form(route: Route) -> bool:
+    """A sign-up, login or password form."""
+    return bool(words_of(route.template) & AUTH_WORDS) or any(
+        "pass" in name.lower() for name, _ in route.form or ())
 
 
 def _summary(probe: _Probe) -> list[Finding]:
