@@ -30,6 +30,10 @@ _PATH_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::[^}]*)?\}|<(?:[^:<>]+:)?([A-Za-z_
                          r"\(\?P<([A-Za-z_]\w*)>")
 
 
+_TEMPLATE_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::[^}]*)?\}|<(?:[^:<>]+:)?([A-Za-z_]\w*)>|"
+                             r"\(\?P<([A-Za-z_]\w*)>(?:[^()]|\([^()]*\))*\)")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One handler: its framework, methods, path (``""`` when the URL configuration is
@@ -48,6 +52,7 @@ class Endpoint:
     prefix: str = ""  # the known prefix before ``path`` (router/blueprint/``include()``)
     decorators: tuple[str, ...] = ()  # other decorators and URL-conf wrappers (``csrf_exempt``)
     name: str = ""  # the URL name tests reverse (Django ``api:users:list``)
+    mounts: tuple[str, ...] = ()  # ``include_router(router, prefix=...)`` prefixes before route
 
     @property
     def loc(self) -> str:
@@ -62,6 +67,21 @@ class Endpoint:
         return joined if self.prefix or self.path.startswith("/") else joined.lstrip("/")
 
     @property
+    def template(self) -> str:
+        """The route as a ``{name}`` template (``<int:pk>``, ``(?P<pk>[0-9]+)`` -> ``{pk}``), or
+        ``""`` when other regular-expression syntax is left (no URL can be built from it)."""
+        return _template(self.route)
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """Every URL template the route may be served at: as declared, and under each prefix
+        the router is included with (FastAPI ``include_router(prefix=...)``)."""
+        own = self.template
+        if not own:
+            return ()
+        return (own, *(m.rstrip("/") + "/" + own.lstrip("/") for m in self.mounts))
+
+    @property
     def is_async(self) -> bool:
         return isinstance(self.func, ast.AsyncFunctionDef)
 
@@ -73,6 +93,11 @@ class Endpoint:
     def label(self) -> str:
         where = f" {self.route}" if self.route else ""
         return f"{'/'.join(self.methods)}{where} ({self.func.name})"
+
+
+def _template(route: str) -> str:
+    out = _TEMPLATE_PARAM.sub(lambda m: "{" + next(g for g in m.groups() if g) + "}", route)
+    return "" if re.search(r"[()\[\]*+?\\|^$<>]", out) else out
 
 
 def dotted(node: ast.AST) -> str:

@@ -265,6 +265,13 @@ def _blueprint_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
         next((k.value for k in call.keywords if k.arg == "url_prefix"), None)) or "")
 
 
+def _router_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """FastAPI's ``app.include_router(items.router, prefix="/api")``: (module stem, router
+    name) -> the prefix put before the router's routes."""
+    return _mounted(mods, "include_router", lambda call: str_const(
+        next((k.value for k in call.keywords if k.arg == "prefix"), None)) or "")
+
+
 def _with_prefix(e: Endpoint, own: dict[str, str], mounts: dict[tuple[str, str], str]
                  ) -> Endpoint:
     """Flask's ``register_blueprint(bp, url_prefix=...)`` replaces the blueprint's own prefix."""
@@ -288,13 +295,16 @@ def _merge_urlconf(out: list[Endpoint], confs: list[Endpoint]) -> list[Endpoint]
 
 
 def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint]:
-    by_name, classes, included, mounts, views = ctx_maps
+    by_name, classes, included, mounts, views, routers = ctx_maps
     fw = framework_of(mod)
     out: list[Endpoint] = []
     own = _prefixes(mod)
     if "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS):
-        out += [_with_prefix(replace(e, auth=included.get((_stem(mod.rel), e.owner), ""))
-                             if not e.auth else e, own, mounts) for e in _decorated(mod, fw)]
+        for e in _decorated(mod, fw):
+            key = (_stem(mod.rel), e.owner)
+            e = replace(e, auth=e.auth or included.get(key, ""),
+                        mounts=(routers[key],) if key in routers else ())
+            out.append(_with_prefix(e, own, mounts))
     if {"add_route", "add_url_rule"} & set(mod.names) or \
             any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
         out += [_with_prefix(e, own, mounts) for e in _registered(mod, by_name, fw)]
@@ -332,7 +342,8 @@ def endpoints(ctx: Context) -> list[Endpoint]:
         by_name = _functions_by_name(mods)
         classes = {c.name: c for m in mods for c in m.classes}
         views = {c.name: (m, c) for m in mods for c in m.classes}
-        maps = (by_name, classes, _included_auth(mods), _blueprint_mounts(mods), views)
+        maps = (by_name, classes, _included_auth(mods), _blueprint_mounts(mods), views,
+                _router_mounts(mods))
         out: list[Endpoint] = []
         for mod in mods:
             out += _module_endpoints(mod, maps)
