@@ -6,7 +6,7 @@ from pathlib import Path
 
 from product_helpers import context, write
 
-from prodaudit.product.endpoints import endpoints, path_params
+from prodaudit.product.endpoints import endpoints, external_routes, path_params
 
 
 def test_path_params_of_every_syntax() -> None:
@@ -150,3 +150,28 @@ def test_drf_view_gets_its_path_from_the_url_configuration(tmp_path: Path) -> No
     eps = endpoints(context(repo, tmp_path))
     assert [(e.framework, e.methods, e.route) for e in eps] == [
         ("drf", ("DELETE",), "/api/items/<int:pk>/")]
+
+
+def test_templates_mounts_and_views_outside_the_repository(tmp_path: Path) -> None:
+    repo = write(tmp_path / "repo", {
+        "app/main.py": "from fastapi import FastAPI\nfrom .routers import debug\napp = FastAPI()\n"
+                       "app.include_router(debug.router, prefix='/internal')\n",
+        "app/routers/debug.py": "from fastapi import APIRouter\nrouter = APIRouter(prefix='/dbg')\n"
+                                "@router.get('/vars/{name}')\nasync def var(name: str):\n    ...\n",
+        "urls.py": "from django.contrib import admin\nfrom django.urls import path, re_path\n"
+                   "from django.views.generic import TemplateView\nfrom shop import views\n"
+                   "urlpatterns = [path('admin/', admin.site.urls),\n"
+                   "               path('', TemplateView.as_view(template_name='i.html')),\n"
+                   "               re_path(r'^items/(?P<pk>[0-9]+)/$', views.item),\n"
+                   "               re_path(r'^raw/(\\d+)/$', views.item)]\n",
+        "shop/views.py": "def item(request, pk):\n    ...\n",
+    })
+    ctx = context(repo, tmp_path)
+    eps = {e.func.name: e for e in endpoints(ctx) if e.framework == "fastapi"}
+    assert eps["var"].route == "/dbg/vars/{name}"  # the readiness suite's path
+    assert eps["var"].templates == ("/dbg/vars/{name}", "/internal/dbg/vars/{name}")
+    items = sorted(e.template for e in endpoints(ctx) if e.framework == "django")
+    assert items == ["", "/items/{pk}/"]  # an unnamed regex group gives no template
+    assert [(r.path, r.loc, r.view) for r in external_routes(ctx)] == [
+        ("/admin/", "urls.py:5", "admin.site.urls"),
+        ("/", "urls.py:6", "TemplateView.as_view(template_name='i.html')")]

@@ -95,6 +95,20 @@ class Endpoint:
         return f"{'/'.join(self.methods)}{where} ({self.func.name})"
 
 
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """A URL the configuration routes to a view the repository does not define (a library's
+    ``TemplateView.as_view()``, ``admin.site.urls``): its path, where it is declared, the view."""
+
+    path: str
+    loc: str
+    view: str
+
+    @property
+    def template(self) -> str:
+        return _template(self.path)
+
+
 def _template(route: str) -> str:
     out = _TEMPLATE_PARAM.sub(lambda m: "{" + next(g for g in m.groups() if g) + "}", route)
     return "" if re.search(r"[()\[\]*+?\\|^$<>]", out) else out

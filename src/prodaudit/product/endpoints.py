@@ -27,6 +27,7 @@ from prodaudit.product.endpoint_model import (
     HANDLER_METHODS,
     VERBS,
     WRITE_METHODS,
+    DeclaredRoute,
     Endpoint,
     auth_in,
     body_auth,
@@ -41,8 +42,8 @@ from prodaudit.product.endpoints_django import django_endpoints
 from prodaudit.product.endpoints_views import flask_class_views
 from prodaudit.product.pyindex import Function, PyModule, py_index
 
-__all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "Endpoint", "body_auth", "dotted",
-           "endpoints", "global_guard", "path_params"]
+__all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
+           "dotted", "endpoints", "external_routes", "global_guard", "path_params"]
 
 _VERBS = set(VERBS)
 _DECORATOR_VERBS = _VERBS | {"api_route", "route"}
@@ -336,8 +337,16 @@ def _nested_setup_modules(ctx: Context) -> list[PyModule]:
 
 def endpoints(ctx: Context) -> list[Endpoint]:
     """Every endpoint of the application's modules (tests, docs and builds excluded)."""
+    return _model(ctx)[0]
 
-    def build() -> list[Endpoint]:
+
+def external_routes(ctx: Context) -> list[DeclaredRoute]:
+    """URLs the Django URL configuration routes to views defined outside the repository."""
+    return _model(ctx)[1]
+
+
+def _model(ctx: Context) -> tuple[list[Endpoint], list[DeclaredRoute]]:
+    def build() -> tuple[list[Endpoint], list[DeclaredRoute]]:
         mods = py_index(ctx) + _nested_setup_modules(ctx)
         by_name = _functions_by_name(mods)
         classes = {c.name: c for m in mods for c in m.classes}
@@ -347,7 +356,8 @@ def endpoints(ctx: Context) -> list[Endpoint]:
         out: list[Endpoint] = []
         for mod in mods:
             out += _module_endpoints(mod, maps)
-        out = _merge_urlconf(out, django_endpoints(mods, by_name, views))
+        confs, external = django_endpoints(mods, by_name, views)
+        out = _merge_urlconf(out, confs)
         seen: set[tuple[str, int, str, str]] = set()
         unique = []
         for e in out:
@@ -355,6 +365,6 @@ def endpoints(ctx: Context) -> list[Endpoint]:
             if key not in seen:
                 seen.add(key)
                 unique.append(e)
-        return unique
+        return unique, external
 
     return ctx.memo("product:endpoints", build)

@@ -18,6 +18,7 @@ import re
 
 from prodaudit.product.endpoint_model import (
     HANDLER_METHODS,
+    DeclaredRoute,
     Endpoint,
     auth_in,
     body_auth,
@@ -64,6 +65,8 @@ class _Resolver:
         self.by_rel = {m.rel: m for m in mods}
         self.functions, self.classes = functions, classes
         self.out: list[Endpoint] = []
+        self.external: list[DeclaredRoute] = []
+        self.at = ""  # where the URL entry being read is declared
         self.seen: set[tuple[str, str]] = set()
 
     def module(self, dotted_name: str) -> PyModule | None:
@@ -135,6 +138,7 @@ class _Resolver:
                 continue
             name = str_const(next((k.value for k in call.keywords if k.arg == "name"), None))
             where = _join(prefix, _pattern(route)) if route else prefix or "/"
+            self.at = f"{mod.rel}:{call.lineno}"
             self.entry(mod, where, call.args[1], (), depth, (ns, ns + name if name else ""))
 
     def include(self, mod: PyModule, path: str, call: ast.Call, ns: str, depth: int) -> None:
@@ -164,6 +168,8 @@ class _Resolver:
             found = self.function(ref, mod) if ref else None
             if found is not None:
                 self.function_view(*found, path, wrappers, names[1])
+            elif ref:
+                self.external.append(DeclaredRoute(path, self.at, ref))
             return
         called = dotted(view.func).rsplit(".", 1)[-1]
         if called == "include" and view.args:
@@ -172,6 +178,8 @@ class _Resolver:
             cls = self.view_class(dotted(view.func.value), mod)
             if cls is not None:
                 self.class_view(*cls, path, wrappers, names[1])
+            else:
+                self.external.append(DeclaredRoute(path, self.at, ast.unparse(view)[:80]))
         elif view.args:  # login_required(views.f), csrf_exempt(View.as_view())
             self.entry(mod, path, view.args[0], (*wrappers, ast.unparse(view.func)), depth,
                        names)
@@ -224,13 +232,14 @@ def _app_name(mod: PyModule) -> str:
 
 
 def django_endpoints(mods: list[PyModule], functions: Functions, classes: Classes
-                     ) -> list[Endpoint]:
+                     ) -> tuple[list[Endpoint], list[DeclaredRoute]]:
     """The endpoints of every root URL configuration (a ``urls.py`` no other one includes is
-    read from ``/``; an included one under its prefix)."""
+    read from ``/``; an included one under its prefix), and the routes to views the repository
+does not define."""
     confs = [m for m in mods if "urlpatterns" in m.names and
              re.search(r"\b(path|re_path|url)\s*\(", m.text)]
     if not confs:
-        return []
+        return [], []
     resolver = _Resolver(mods, functions, classes)
     included = {m.rel for m in confs for other in confs if other is not m and
                 re.search(r"['\".]" + re.escape(".".join(m.rel.removesuffix(".py").split("/")[-2:]))
@@ -238,4 +247,4 @@ def django_endpoints(mods: list[PyModule], functions: Functions, classes: Classe
     for mod in sorted(confs, key=lambda m: (m.rel in included, m.rel.count("/"))):
         if not any(rel == mod.rel for rel, _ in resolver.seen):
             resolver.urlconf(mod, "", "", 0)
-    return resolver.out
+    return resolver.out, resolver.external

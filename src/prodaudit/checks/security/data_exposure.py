@@ -37,7 +37,7 @@ from prodaudit.checks.security._sensitive import (
 )
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import collect_ids
-from prodaudit.product.endpoints import endpoints
+from prodaudit.product.endpoints import endpoints, external_routes
 from prodaudit.redact import mask_evidence
 
 PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "members", "profile",
@@ -324,6 +324,7 @@ def repository_routes(ctx: Context) -> list[str]:
     debug/internal or error trigger."""
     def build() -> list[str]:
         paths = [t for e in endpoints(ctx) if "GET" in e.methods for t in e.templates]
+        paths += [r.template for r in external_routes(ctx)]
         return list(dict.fromkeys(
             p for p in paths
             if "{" not in p and (words_of(p) & DEBUG_WORDS or error_trigger(p))))
