@@ -1,0 +1,251 @@
+"""RDY-010–014 and RDY-016 on small repositories made in tmp_path: one with the problem (FAIL or
+WARN at path:line), one with the safe shape (PASS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdy_helpers import assert_status, messages, run_rdy, write
+
+from prodaudit.model import CheckResult, Status
+
+
+def _locs(r: CheckResult) -> set[str]:
+    return {f.location for f in r.findings if f.status in (Status.FAIL, Status.WARN)}
+
+
+def _repo(tmp: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        write(tmp / rel, text)
+    return tmp
+
+
+FLASK_SSTI = """from flask import Flask, render_template_string, request
+
+app = Flask(__name__)
+
+
+@app.errorhandler(404)
+def not_found(error):
+    return render_template_string(f"{error}: {request.path}")
+"""
+FLASK_SSTI_SAFE = FLASK_SSTI.replace('f"{error}: {request.path}"',
+                                     '"{{ e }}: {{ p }}", e=error, p=request.path')
+
+
+def test_rdy010_template_from_request(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"app.py": FLASK_SSTI})
+    r = run_rdy("RDY-010", repo=bad)["RDY-010"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"app.py:8"}
+    good = _repo(tmp_path / "good", {"app.py": FLASK_SSTI_SAFE})
+    assert_status(run_rdy("RDY-010", repo=good)["RDY-010"], Status.PASS)
+
+
+HELPER = """from urllib.request import urlopen
+
+
+def download(url: str) -> bytes:
+    with urlopen(url) as response:
+        return response.read()
+
+
+def blob(url: str) -> bytes:
+    return download(url)
+"""
+VIEW = """from flask import Flask, request
+
+from util import blob
+
+app = Flask(__name__)
+
+
+class Form:
+    def __init__(self, data):
+        self.data = data
+
+
+@app.route("/image", methods=["POST"])
+def image():
+    form = Form(request.form)
+    return blob(form.data["url"])
+
+
+@app.route("/logo")
+def logo():
+    return blob("https://cdn.example.com/logo.png")
+"""
+
+
+def test_rdy011_url_from_request_through_helpers(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"util.py": HELPER, "app.py": VIEW})
+    r = run_rdy("RDY-011", repo=bad)["RDY-011"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"util.py:5"}
+    assert "app.py:16" in " ".join(f.evidence for f in r.findings)
+    safe_view = VIEW.replace('return blob(form.data["url"])', "return blob(CDN)").replace(
+        "app = Flask", "CDN = 'https://cdn.example.com/x.png'\napp = Flask")
+    good = _repo(tmp_path / "good", {"util.py": HELPER, "app.py": safe_view})
+    assert_status(run_rdy("RDY-011", repo=good)["RDY-011"], Status.PASS)
+
+
+def test_rdy011_config_lookup_with_route_param_is_not_tainted(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {"app.py": (
+        "import requests\nfrom flask import Flask, current_app\n\napp = Flask(__name__)\n\n\n"
+        "@app.route('/oauth/<provider>', methods=['POST'])\ndef oauth(provider):\n"
+        "    data = current_app.config['PROVIDERS'].get(provider)\n"
+        "    return requests.post(data['token_url'], data={'p': provider}).json()\n")})
+    assert_status(run_rdy("RDY-011", repo=repo)["RDY-011"], Status.PASS)
+
+
+COOKIE = """from base64 import b64decode
+from pickle import loads
+
+from flask import Flask, g, request
+
+app = Flask(__name__)
+
+
+@app.before_request
+def prefs():
+    raw = request.cookies.get("prefs")
+    g.prefs = loads(b64decode(raw)) if raw else {}
+"""
+
+
+def test_rdy012_pickle_of_cookie(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"app.py": COOKIE})
+    r = run_rdy("RDY-012", repo=bad)["RDY-012"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"app.py:12"}
+    good = _repo(tmp_path / "good", {"app.py": COOKIE.replace(
+        "from pickle import loads", "from json import loads")})
+    assert_status(run_rdy("RDY-012", repo=good)["RDY-012"], Status.PASS)
+
+
+def test_rdy012_fastapi_body_to_yaml_load(tmp_path: Path) -> None:
+    src = ("import yaml\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+           "@app.post('/import')\nasync def imp(doc: str) -> dict:\n"
+           "    return yaml.load(doc, Loader=yaml.Loader)\n")
+    r = run_rdy("RDY-012", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-012"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"main.py:9"}
+    safe = src.replace("Loader=yaml.Loader", "Loader=yaml.SafeLoader")
+    assert_status(run_rdy("RDY-012", repo=_repo(tmp_path / "ok", {"main.py": safe}))["RDY-012"],
+                  Status.PASS)
+
+
+def test_rdy013_md5_password(tmp_path: Path) -> None:
+    src = ("from hashlib import md5\n\n\nclass User:\n    pwd_hash = ''\n\n"
+           "    def check_password(self, password: str) -> bool:\n"
+           "        return self.pwd_hash == md5(password.encode()).hexdigest()\n\n"
+           "    def avatar(self, email: str) -> str:\n"
+           "        return md5(email.encode()).hexdigest()\n")
+    r = run_rdy("RDY-013", repo=_repo(tmp_path / "bad", {"user.py": src}))["RDY-013"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"user.py:8"}  # the gravatar digest of the e-mail is not judged
+    safe = src.replace("md5(password.encode()).hexdigest()", "bcrypt_check(password)")
+    assert_status(run_rdy("RDY-013", repo=_repo(tmp_path / "ok", {"user.py": safe}))["RDY-013"],
+                  Status.PASS)
+
+
+ERRORS = """from flask import Blueprint
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from flask import current_app
+
+errors = Blueprint("errors", __name__)
+
+
+@errors.app_errorhandler(IntegrityError)
+def integrity(error):
+    return {
+        "message": "Database integrity error",
+        "description": str(error.orig),
+    }, 400
+
+
+@errors.app_errorhandler(SQLAlchemyError)
+def db_error(error):
+    if current_app.config["DEBUG"]:
+        return {"description": str(error)}, 500
+    return {"message": "Database error"}, 500
+"""
+VIEWS = """import sys
+import traceback
+
+
+def detail(request, isbn):
+    try:
+        return lookup(isbn)
+    except LookupError:
+        return Response(traceback.format_exception(*sys.exc_info()))
+    except ValueError as e:
+        return Response({"error": str(e)}, status=400)
+"""
+
+
+def test_rdy014_exception_text_in_responses(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"api/errors.py": ERRORS, "api/views.py": VIEWS})
+    r = run_rdy("RDY-014", repo=bad)["RDY-014"]
+    assert_status(r, Status.FAIL)
+    # the debug-only branch and the text of a validation error are not judged
+    assert _locs(r) == {"api/errors.py:12", "api/views.py:9"}
+    good = _repo(tmp_path / "good", {
+        "api/errors.py": ERRORS.replace('"description": str(error.orig),', ""),
+        "api/views.py": VIEWS.replace("traceback.format_exception(*sys.exc_info())",
+                                      '{"error": "not found"}')})
+    assert_status(run_rdy("RDY-014", repo=good)["RDY-014"], Status.PASS)
+
+
+SCHEMAS = """from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+
+class UserCreate(BaseModel):
+    email: str
+    password: Annotated[str, Field(pattern=r"^.{8,}|[0-9]+|[a-z]+$")]
+
+
+class UserLogin(BaseModel):
+    email: str
+    password: str
+"""
+MARSHMALLOW = """from marshmallow import Schema, fields, validate
+
+
+class ResetSchema(Schema):
+    new_password = fields.String(required=True, validate=validate.Length(min=3))
+"""
+SIGNUP = """from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+r = APIRouter()
+
+
+@r.post("/signup")
+async def signup(form_data: OAuth2PasswordRequestForm = Depends()):
+    return create(form_data.username, form_data.password)
+"""
+
+
+def test_rdy016_weak_password_rules(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"app/schemas.py": SCHEMAS, "app/reset.py": MARSHMALLOW,
+                                   "app/auth.py": SIGNUP})
+    r = run_rdy("RDY-016", repo=bad)["RDY-016"]
+    assert_status(r, Status.WARN)
+    # the login model is not judged; the unanchored alternation accepts 'a'
+    assert _locs(r) == {"app/schemas.py:8", "app/reset.py:5", "app/auth.py:8"}
+    assert "accepts 'a'" in messages(r)
+    good = _repo(tmp_path / "good", {
+        "app/schemas.py": SCHEMAS.replace('pattern=r"^.{8,}|[0-9]+|[a-z]+$"', "min_length=12"),
+        "app/reset.py": MARSHMALLOW.replace("min=3", "min=10"),
+        "app/auth.py": SIGNUP.replace("    return create", "    if len(form_data.password) < 12:"
+                                      "\n        raise ValueError\n    return create")})
+    r = run_rdy("RDY-016", repo=good)["RDY-016"]
+    assert_status(r, Status.PASS)
+
+
+def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
+    assert_status(run_rdy("RDY-016", repo=repo)["RDY-016"], Status.SKIP)
