@@ -140,8 +140,8 @@ def handler_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     for p in params:
         if p.arg in ("self", "cls") or p.arg in REQUEST_NAMES:
             continue
-        d = defaults.get(p.arg)
-        if isinstance(d, ast.Call) and call_name(d).split(".")[-1] in ("Depends", "Security"):
+        dflt = defaults.get(p.arg)
+        if isinstance(dflt, ast.Call) and call_name(dflt).split(".")[-1] in ("Depends", "Security"):
             continue
         if p.annotation is not None and ast.unparse(p.annotation).endswith(_NOT_INPUT_ANNOTATIONS):
             continue
