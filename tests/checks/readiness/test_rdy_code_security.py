@@ -249,3 +249,55 @@ def test_rdy016_weak_password_rules(tmp_path: Path) -> None:
 def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:
     repo = _repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
     assert_status(run_rdy("RDY-016", repo=repo)["RDY-016"], Status.SKIP)
+
+
+SYNC_DB = """from fastapi import APIRouter, Depends
+
+r = APIRouter()
+
+
+def get_user_by_email(db, email):
+    return db.query(User).filter(User.email == email).first()
+
+
+def authenticate(db, email, password):
+    user = get_user_by_email(db, email)
+    return user if pwd_context.verify(password, user.hashed_password) else None
+
+
+@r.post("/token")
+async def login(db=Depends(get_db), email: str = "", password: str = ""):
+    user = authenticate(db, email, password)
+    return {"user": user.id}
+
+
+@r.get("/me")
+async def me(db=Depends(get_async_db)):
+    return await db.execute(select(User))
+"""
+
+
+def test_rdy007_blocking_through_project_functions(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"app/auth.py": SYNC_DB})
+    r = run_rdy("RDY-007", repo=bad)["RDY-007"]
+    assert_status(r, Status.WARN)
+    # login calls a sync helper that queries a sync session and verifies with passlib; the
+    # awaited AsyncSession call in /me is not blocking
+    assert _locs(r) == {"app/auth.py:17"}
+    assert "pwd_context.verify" in messages(r)
+    good = _repo(tmp_path / "good", {"app/auth.py": SYNC_DB.replace(
+        "async def login", "def login")})
+    assert_status(run_rdy("RDY-007", repo=good)["RDY-007"], Status.PASS)
+
+
+def test_rdy007_bcrypt_in_async_def(tmp_path: Path) -> None:
+    src = ("import bcrypt\n\n\nasync def verify(plain: str, hashed: str) -> bool:\n"
+           "    return bcrypt.checkpw(plain.encode(), hashed.encode())\n")
+    r = run_rdy("RDY-007", repo=_repo(tmp_path / "bad", {"security.py": src}))["RDY-007"]
+    assert_status(r, Status.WARN)
+    assert _locs(r) == {"security.py:5"}
+    safe = src.replace("return bcrypt.checkpw(plain.encode(), hashed.encode())",
+                       "return await asyncio.to_thread(bcrypt.checkpw, plain.encode(), "
+                       "hashed.encode())")
+    assert_status(run_rdy("RDY-007", repo=_repo(tmp_path / "ok", {"security.py": safe}))[
+        "RDY-007"], Status.PASS)
