@@ -301,3 +301,49 @@ def test_rdy007_bcrypt_in_async_def(tmp_path: Path) -> None:
                        "hashed.encode())")
     assert_status(run_rdy("RDY-007", repo=_repo(tmp_path / "ok", {"security.py": safe}))[
         "RDY-007"], Status.PASS)
+
+
+AIOHTTP_APP = """import aiohttp_jinja2
+from aiohttp import web
+from jinja2 import PackageLoader
+
+
+def init() -> web.Application:
+    app = web.Application()
+    aiohttp_jinja2.setup(app, loader=PackageLoader("app", "templates"),
+                         autoescape=False)
+    return app
+"""
+HOME = """{% extends "base.html" %}
+{% block content %}
+  {% for note in notes %}
+    <p>{{ note.text | safe }}</p>
+    <div>{{ note.body_html|safe }}</div>
+  {% endfor %}
+{% endblock %}
+"""
+
+
+def test_rdy015_template_escaping(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"app/main.py": AIOHTTP_APP, "app/templates/home.html": HOME})
+    r = run_rdy("RDY-015", repo=bad)["RDY-015"]
+    assert_status(r, Status.FAIL)
+    # the *_html field is taken as pre-rendered
+    assert _locs(r) == {"app/main.py:9", "app/templates/home.html:4"}
+    good = _repo(tmp_path / "good", {
+        "app/main.py": AIOHTTP_APP.replace(",\n                         autoescape=False", ""),
+        "app/templates/home.html": HOME.replace("note.text | safe", "note.text")})
+    assert_status(run_rdy("RDY-015", repo=good)["RDY-015"], Status.PASS)
+
+
+def test_rdy015_request_data_as_markup(tmp_path: Path) -> None:
+    src = ("from flask import Flask, request\nfrom markupsafe import Markup\n\n"
+           "app = Flask(__name__)\n\n\n@app.route('/hello')\ndef hello():\n"
+           "    return Markup('<b>' + request.args['name'] + '</b>')\n")
+    r = run_rdy("RDY-015", repo=_repo(tmp_path / "bad", {"app.py": src}))["RDY-015"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"app.py:9"}
+    safe = src.replace("Markup('<b>' + request.args['name'] + '</b>')",
+                       "Markup('<b>{}</b>').format(request.args['name'])")
+    assert_status(run_rdy("RDY-015", repo=_repo(tmp_path / "ok", {"app.py": safe}))["RDY-015"],
+                  Status.PASS)

@@ -47,6 +47,10 @@ SINKS: dict[str, frozenset[str]] = {
         *(f"{lib}.{m}" for lib in ("requests", "httpx")
           for m in ("get", "post", "put", "patch", "delete", "head", "options", "stream")),
     }),
+    "markup": frozenset({
+        "markupsafe.Markup", "flask.Markup", "jinja2.Markup", "django.utils.safestring.mark_safe",
+        "django.utils.html.format_html",
+    }),
     "deserialise": frozenset({
         "pickle.loads", "pickle.load", "_pickle.loads", "cPickle.loads", "dill.loads",
         "marshal.loads", "jsonpickle.decode", "yaml.load", "yaml.load_all", "yaml.unsafe_load",
