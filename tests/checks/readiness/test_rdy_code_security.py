@@ -347,3 +347,36 @@ def test_rdy015_request_data_as_markup(tmp_path: Path) -> None:
                        "Markup('<b>{}</b>').format(request.args['name'])")
     assert_status(run_rdy("RDY-015", repo=_repo(tmp_path / "ok", {"app.py": safe}))["RDY-015"],
                   Status.PASS)
+
+
+SCHEMA_SQL = """-- schema
+CREATE TABLE students (
+  id SERIAL PRIMARY KEY,
+  name TEXT NOT NULL
+);
+
+CREATE TABLE marks (
+  id SERIAL PRIMARY KEY,
+  student_id INTEGER NOT NULL REFERENCES students (id),
+  course_id INTEGER NOT NULL,
+  points INTEGER NOT NULL,
+  CONSTRAINT marks_course FOREIGN KEY (course_id) REFERENCES courses(id)
+);
+
+ALTER TABLE ONLY reviews ADD CONSTRAINT fk_course FOREIGN KEY (course_id) REFERENCES courses(id);
+CREATE INDEX reviews_course_idx ON reviews USING btree (course_id, created_at);
+"""
+
+
+def test_rdy004_foreign_keys_in_sql_files(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"migrations/000-init.sql": SCHEMA_SQL})
+    r = run_rdy("RDY-004", repo=bad)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    # reviews.course_id leads an index; the two foreign keys of marks do not
+    assert _locs(r) == {"migrations/000-init.sql:9", "migrations/000-init.sql:12"}
+    good = _repo(tmp_path / "good", {"migrations/000-init.sql": SCHEMA_SQL + (
+        "CREATE INDEX marks_student ON marks (student_id);\n"
+        "CREATE INDEX IF NOT EXISTS marks_course ON marks (course_id, points);\n")})
+    r = run_rdy("RDY-004", repo=good)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "marks(student_id)" in messages(r)
