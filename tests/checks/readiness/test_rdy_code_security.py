@@ -380,3 +380,28 @@ def test_rdy004_foreign_keys_in_sql_files(tmp_path: Path) -> None:
     r = run_rdy("RDY-004", repo=good)["RDY-004"]
     assert_status(r, Status.PASS)
     assert "marks(student_id)" in messages(r)
+
+
+AUTH_TS = """import decodeJwt from 'jwt-decode';
+
+export const login = async (data: { access_token: string }) => {
+  const decoded = decodeJwt(data.access_token);
+  localStorage.setItem('theme', 'dark');
+  localStorage.setItem('token', data.access_token);
+  localStorage.setItem('permissions', decoded.permissions);
+  // localStorage.setItem('token', old);
+  window.sessionStorage['refresh_token'] = data.refresh;
+};
+"""
+
+
+def test_rdy027_tokens_in_web_storage(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"frontend/src/auth.ts": AUTH_TS})
+    r = run_rdy("RDY-027", repo=bad)["RDY-027"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"frontend/src/auth.ts:6"}
+    assert "1 more" in messages(r)  # the sessionStorage write; theme, permissions, comment not
+    safe = AUTH_TS.replace("  localStorage.setItem('token', data.access_token);\n", "").replace(
+        "  window.sessionStorage['refresh_token'] = data.refresh;\n", "  memory.token = x;\n")
+    good = _repo(tmp_path / "good", {"frontend/src/auth.ts": safe})
+    assert_status(run_rdy("RDY-027", repo=good)["RDY-027"], Status.PASS)
