@@ -405,3 +405,58 @@ def test_rdy027_tokens_in_web_storage(tmp_path: Path) -> None:
         "  window.sessionStorage['refresh_token'] = data.refresh;\n", "  memory.token = x;\n")
     good = _repo(tmp_path / "good", {"frontend/src/auth.ts": safe})
     assert_status(run_rdy("RDY-027", repo=good)["RDY-027"], Status.PASS)
+
+
+DJANGO_URLS = """from django.contrib import admin
+from django.urls import include, path, re_path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    re_path(r"^health/", include("health.urls", namespace="health")),
+]
+"""
+AIOHTTP_ROUTES = """from aiohttp.web import Application
+
+from app import views
+
+
+def setup_routes(app: Application) -> None:
+    app.router.add_route("GET", r"/", views.index)
+    app.router.add_get("/students/", views.students)
+"""
+
+
+def test_rdy017_health_route(tmp_path: Path) -> None:
+    django = _repo(tmp_path / "django", {"config/urls.py": DJANGO_URLS})
+    r = run_rdy("RDY-017", repo=django)["RDY-017"]
+    assert_status(r, Status.FAIL)  # an app called health is not a probe
+    assert _locs(r) == {"config/urls.py:7"}
+    plain = _repo(tmp_path / "plain", {"config/urls.py": DJANGO_URLS.replace(
+        '    re_path(r"^health/", include("health.urls", namespace="health")),\n', "")})
+    r = run_rdy("RDY-017", repo=plain)["RDY-017"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"config/urls.py:4"}  # the root URLconf's urlpatterns
+    aio = _repo(tmp_path / "aio", {"app/routes.py": AIOHTTP_ROUTES})
+    r = run_rdy("RDY-017", repo=aio)["RDY-017"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"app/routes.py:7"}
+    good = _repo(tmp_path / "good", {"app/routes.py": AIOHTTP_ROUTES.replace(
+        '    app.router.add_get("/students/"', '    app.router.add_get("/healthz", views.ok)\n'
+        '    app.router.add_get("/students/"')})
+    r = run_rdy("RDY-017", repo=good)["RDY-017"]
+    assert_status(r, Status.PASS)
+    assert "/healthz" in messages(r)
+
+
+def test_rdy017_fastapi_router_and_library(tmp_path: Path) -> None:
+    src = ("from fastapi import APIRouter, FastAPI\n\napp = FastAPI()\nrouter = APIRouter()\n\n\n"
+           "@router.get('/items')\nasync def items() -> list[int]:\n    return []\n")
+    r = run_rdy("RDY-017", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-017"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"main.py:3"}
+    lib = src + "\n\nfrom fastapi_health import health\napp.add_api_route('/x', health([]))\n"
+    assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "lib", {"main.py": lib}))["RDY-017"],
+                  Status.PASS)
+    assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "none", {"x.py": "A = 1\n"}))[
+        "RDY-017"], Status.SKIP)

@@ -37,7 +37,13 @@ _REGISTER = re.compile(r"sign_?up|register|registration|create_user|new_user", r
 # ---- RDY-013 fast hashes of passwords ----------------------------------------------------------
 
 
+_SLOW_HASHERS = re.compile(r"\bbcrypt\.|argon2|passlib|CryptContext|scrypt|pbkdf2|"
+                           r"generate_password_hash|make_password")
+
+
 def _fast_hashes(mod: PyModule) -> Iterator[tuple[ast.Call, str]]:
+    if _SLOW_HASHERS.search(mod.text):
+        return  # a fast digest next to a slow hasher is a pre-hash (bcrypt's 72-byte limit)
     names = aliases(mod)
     for node in ast.walk(mod.tree):
         if not isinstance(node, ast.Call) or not node.args:
@@ -60,7 +66,8 @@ def password_hashing(ctx: Context) -> list[Finding]:
     """No password-named value (``password``, ``passwd``, ``pwd`` …) is passed to a fast hash —
     ``hashlib.md5``/``sha1``/``sha256``/``sha512``/``blake2``, ``hashlib.new(...)``,
     PyCryptodome ``MD5.new`` — to store or compare it. Hashes of other values (a Gravatar
-    e-mail digest, an ETag) are not judged.
+    e-mail digest, an ETag) are not judged, nor a digest in a module that also uses a slow
+    hasher (bcrypt, argon2, passlib, scrypt, PBKDF2): that is a pre-hash.
 
     A fast, unsalted digest falls to a dictionary or rainbow table within minutes once the
     table leaks: every user's password (and their other accounts) is exposed.
@@ -93,12 +100,15 @@ class _Rule:
     pattern: str | None
 
 
-def _int(e: ast.expr | None) -> int | None:
-    return e.value if isinstance(e, ast.Constant) and isinstance(e.value, int) else None
+def _constraints(e: ast.AST, consts: dict[str, int]) -> tuple[int | None, str | None, bool]:
+    """(min length, pattern, validated) found in a field declaration (``consts``: the module's
+    integer constants, for ``min_length=MIN_PASSWORD_CHARS``)."""
 
+    def _int(v: ast.expr | None) -> int | None:
+        if isinstance(v, ast.Name):
+            return consts.get(v.id)
+        return v.value if isinstance(v, ast.Constant) and isinstance(v.value, int) else None
 
-def _constraints(e: ast.AST) -> tuple[int | None, str | None, bool]:
-    """(min length, pattern, validated) found in a field declaration."""
     min_len: int | None = None
     pattern: str | None = None
     validated = False
@@ -151,13 +161,40 @@ def _custom_validator(cls: ast.ClassDef, field: str) -> bool:
     return False
 
 
+_SCHEMA_BASE = re.compile(r"BaseModel|Schema|Form|Serializer|SQLModel|Struct")
+
+
+def _is_input_schema(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], depth: int = 0) -> bool:
+    """A pydantic/marshmallow/WTForms/DRF class (bases followed inside the module; a base
+    imported from elsewhere counts)."""
+    if depth > 6 or not cls.bases or any("dataclass" in ast.unparse(d)
+                                         for d in cls.decorator_list):
+        return False
+    for b in cls.bases:
+        name = ast.unparse(b)
+        if _SCHEMA_BASE.search(name):
+            return True
+        local = classes.get(name)
+        if local is None and name not in ("object", "Enum", "str", "int", "Exception"):
+            return True
+        if local is not None and local is not cls and _is_input_schema(local, classes,
+                                                                      depth + 1):
+            return True
+    return False
+
+
 def _class_rules(mod: PyModule) -> Iterator[tuple[ast.AST, str, str | None]]:
+    classes = {c.name: c for c in ast.walk(mod.tree) if isinstance(c, ast.ClassDef)}
+    consts = {t.id: n.value.value for n in mod.tree.body if isinstance(n, ast.Assign)
+              and isinstance(n.value, ast.Constant) and isinstance(n.value.value, int)
+              for t in n.targets if isinstance(t, ast.Name)}
     outer = {id(c): p.name for p in ast.walk(mod.tree) if isinstance(p, ast.ClassDef)
              for c in p.body if isinstance(c, ast.ClassDef)}
     for cls in (n for n in ast.walk(mod.tree) if isinstance(n, ast.ClassDef)):
         bases = " ".join(ast.unparse(b) for b in cls.bases)
         if _NOT_SETTING.search(cls.name + " " + outer.get(id(cls), "")) or \
-                re.search(r"Settings|Config", cls.name + bases):
+                re.search(r"Settings|Config", cls.name + bases) or \
+                not _is_input_schema(cls, classes):
             continue
         for stmt in cls.body:
             target: str | None = None
@@ -172,9 +209,10 @@ def _class_rules(mod: PyModule) -> Iterator[tuple[ast.AST, str, str | None]]:
                         "dump_only" in ast.unparse(stmt.value):
                     continue
             if target is None or decl is None or not _PASSWORD_NAME.search(target) or \
-                    re.search(r"hash|old|current", target, re.I) or _custom_validator(cls, target):
+                    re.search(r"hash|old|current", target, re.I):
                 continue
-            min_len, pattern, validated = _constraints(decl)
+            min_len, pattern, validated = _constraints(decl, consts)
+            validated = validated or _custom_validator(cls, target)
             weak = None if validated else _accepts(min_len, pattern)
             rule = f"min length {min_len}" if min_len else "no minimum length"
             if pattern:
