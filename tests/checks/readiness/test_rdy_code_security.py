@@ -460,3 +460,55 @@ def test_rdy017_fastapi_router_and_library(tmp_path: Path) -> None:
                   Status.PASS)
     assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "none", {"x.py": "A = 1\n"}))[
         "RDY-017"], Status.SKIP)
+
+
+CHAT = """import fastapi
+import pydantic
+
+from .globals import clients
+
+router = fastapi.APIRouter()
+
+
+class Message(pydantic.BaseModel):
+    content: str
+    role: str = "user"
+
+
+class ChatRequest(pydantic.BaseModel):
+    messages: list[Message]
+
+
+@router.post("/chat")
+async def chat(body: ChatRequest) -> dict:
+    messages = [{"role": "system", "content": "Be nice."}] + body.messages
+    r = await clients["openai"].chat.completions.create(model="m", messages=messages)
+    return r.model_dump()
+"""
+SAFE_CHAT = CHAT.replace("import pydantic\n", "import pydantic\nfrom typing import Literal\n") \
+    .replace('role: str = "user"', 'role: Literal["user", "assistant"] = "user"') \
+    .replace("content: str", "content: str = pydantic.Field(max_length=8000)") \
+    .replace("messages: list[Message]", "messages: list[Message] = pydantic.Field(max_length=40)")
+
+
+def test_rdy018_rdy019_llm_request_models(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"api/chat.py": CHAT})
+    res = run_rdy(["RDY-018", "RDY-019"], repo=bad)
+    assert_status(res["RDY-018"], Status.FAIL)
+    assert _locs(res["RDY-018"]) == {"api/chat.py:11"}
+    assert_status(res["RDY-019"], Status.WARN)
+    assert _locs(res["RDY-019"]) == {"api/chat.py:15"}  # the message list, once per model
+    good = _repo(tmp_path / "good", {"api/chat.py": SAFE_CHAT})
+    res = run_rdy(["RDY-018", "RDY-019"], repo=good)
+    assert_status(res["RDY-018"], Status.PASS)
+    assert_status(res["RDY-019"], Status.PASS)
+    plain = _repo(tmp_path / "plain", {"api/items.py": "def f() -> int:\n    return 1\n"})
+    assert_status(run_rdy("RDY-018", repo=plain)["RDY-018"], Status.SKIP)
+
+
+def test_rdy018_pass_through_chat_has_no_prompt_to_override(tmp_path: Path) -> None:
+    src = CHAT.replace('[{"role": "system", "content": "Be nice."}] + body.messages',
+                       "body.messages")
+    r = run_rdy("RDY-018", repo=_repo(tmp_path, {"api/chat.py": src}))["RDY-018"]
+    assert_status(r, Status.PASS)
+    assert "no system prompt" in messages(r)

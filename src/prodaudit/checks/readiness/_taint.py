@@ -147,7 +147,8 @@ def handler_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         dflt = defaults.get(p.arg)
         if isinstance(dflt, ast.Call) and call_name(dflt).split(".")[-1] in ("Depends", "Security"):
             continue
-        if p.annotation is not None and ast.unparse(p.annotation).endswith(_NOT_INPUT_ANNOTATIONS):
+        if p.annotation is not None and \
+                ast.unparse(p.annotation).split(".")[-1] in _NOT_INPUT_ANNOTATIONS:
             continue
         out.add(p.arg)
     return out
