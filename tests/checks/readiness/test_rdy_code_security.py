@@ -512,3 +512,14 @@ def test_rdy018_pass_through_chat_has_no_prompt_to_override(tmp_path: Path) -> N
     r = run_rdy("RDY-018", repo=_repo(tmp_path, {"api/chat.py": src}))["RDY-018"]
     assert_status(r, Status.PASS)
     assert "no system prompt" in messages(r)
+
+
+def test_rdy068_backup_doc_only_for_products_that_keep_data(tmp_path: Path) -> None:
+    stateless = _repo(tmp_path / "stateless", {
+        "README.md": "# Chat proxy\n\n## Run it\n\n`uvicorn app:app`\n",
+        "app.py": "import httpx\n\n\nasync def chat(q: str) -> str:\n    return q\n"})
+    assert_status(run_rdy("RDY-068", repo=stateless)["RDY-068"], Status.SKIP)
+    stateful = _repo(tmp_path / "stateful", {
+        "README.md": "# Notes\n\n## Run it\n\n`uvicorn app:app`\n",
+        "app.py": "DATABASE_URL = 'postgresql+psycopg://db/notes'\n"})
+    assert_status(run_rdy("RDY-068", repo=stateful)["RDY-068"], Status.FAIL)
