@@ -523,3 +523,27 @@ def test_rdy068_backup_doc_only_for_products_that_keep_data(tmp_path: Path) -> N
         "README.md": "# Notes\n\n## Run it\n\n`uvicorn app:app`\n",
         "app.py": "DATABASE_URL = 'postgresql+psycopg://db/notes'\n"})
     assert_status(run_rdy("RDY-068", repo=stateful)["RDY-068"], Status.FAIL)
+
+
+LOGGING = """import logging.config
+
+import structlog
+from environ import Env
+
+env = Env()
+LOGGING_FORMAT = env("LOGGING_FORMAT", default="dev")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+
+structlog.configure(processors=[structlog.processors.JSONRenderer()])
+logging.config.dictConfig({"version": 1, "root": {"level": LOG_LEVEL}})
+"""
+
+
+def test_rdy003_plain_log_format_by_default(tmp_path: Path) -> None:
+    bad = _repo(tmp_path / "bad", {"config/logging.py": LOGGING})
+    r = run_rdy("RDY-003", repo=bad)["RDY-003"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"config/logging.py:7"}
+    good = _repo(tmp_path / "good", {"config/logging.py": LOGGING.replace('default="dev"',
+                                                                         'default="json"')})
+    assert_status(run_rdy("RDY-003", repo=good)["RDY-003"], Status.PASS)
