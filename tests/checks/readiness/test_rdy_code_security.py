@@ -547,3 +547,31 @@ def test_rdy003_plain_log_format_by_default(tmp_path: Path) -> None:
     good = _repo(tmp_path / "good", {"config/logging.py": LOGGING.replace('default="dev"',
                                                                          'default="json"')})
     assert_status(run_rdy("RDY-003", repo=good)["RDY-003"], Status.PASS)
+
+
+def test_rdy103_debug_routes(tmp_path: Path) -> None:
+    files = {
+        "api/urls.py": ('from django.urls import include, path\n\nurlpatterns = [\n'
+                        '    path("users/", include(("app.users.urls", "users"))),\n'
+                        '    path("errors/", include(("app.errors.urls", "errors"))),\n]\n'),
+        "app/users/urls.py": ('from django.urls import path\n\nurlpatterns = [\n'
+                              '    path("", UserList.as_view()),\n]\n'),
+        "app/errors/urls.py": ('from django.urls import path\n\nurlpatterns = [\n'
+                               '    path("trigger/", Trigger.as_view()),\n'
+                               '    path("trigger/exception/", Boom.as_view()),\n]\n'),
+        "app/main.py": ("from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+                        "@app.get('/debug/crash')\nasync def crash() -> None:\n"
+                        "    raise RuntimeError('boom')\n\n\nif DEBUG:\n"
+                        "    @app.get('/debug/env')\n    async def env() -> dict:\n"
+                        "        return {}\n"),
+    }
+    r = run_rdy("RDY-103", repo=_repo(tmp_path / "bad", files))["RDY-103"]
+    assert_status(r, Status.WARN)
+    # the errors app once at its include; the route under `if DEBUG:` is not judged
+    assert _locs(r) == {"api/urls.py:5", "app/main.py:6"}
+    files["api/urls.py"] = files["api/urls.py"].replace(
+        '    path("errors/", include(("app.errors.urls", "errors"))),\n', "")
+    del files["app/errors/urls.py"]
+    files["app/main.py"] = files["app/main.py"].replace("/debug/crash", "/items")
+    assert_status(run_rdy("RDY-103", repo=_repo(tmp_path / "good", files))["RDY-103"],
+                  Status.PASS)
