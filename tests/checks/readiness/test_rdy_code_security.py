@@ -575,3 +575,27 @@ def test_rdy103_debug_routes(tmp_path: Path) -> None:
     files["app/main.py"] = files["app/main.py"].replace("/debug/crash", "/items")
     assert_status(run_rdy("RDY-103", repo=_repo(tmp_path / "good", files))["RDY-103"],
                   Status.PASS)
+
+
+def test_rdy011_fixed_host_with_request_path_is_not_ssrf(tmp_path: Path) -> None:
+    src = ("import httpx\nimport requests\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+           "API = 'https://api.example.com'\n\n\n"
+           "@app.get('/users/{uid}')\nasync def user(uid: str, q: str) -> dict:\n"
+           "    url = f'{API}/users/{uid}'\n    requests.get(url)\n"
+           "    httpx.get('https://api.example.com/search?q=' + q)\n"
+           "    return requests.get(q).json()\n")
+    r = run_rdy("RDY-011", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-011"]
+    assert_status(r, Status.FAIL)
+    assert _locs(r) == {"main.py:14"}  # only the fetch of the client's own URL
+    safe = src.replace("    return requests.get(q).json()\n", "    return {}\n")
+    assert_status(run_rdy("RDY-011", repo=_repo(tmp_path / "ok", {"main.py": safe}))["RDY-011"],
+                  Status.PASS)
+
+
+def test_rdy017_routes_added_by_call(tmp_path: Path) -> None:
+    src = ("from flask import Flask\n\napp = Flask(__name__)\n\n\ndef ok() -> str:\n"
+           "    return 'ok'\n\n\n@app.route('/items')\ndef items() -> str:\n    return ''\n\n\n"
+           "app.add_url_rule('/healthz', view_func=ok)\n")
+    r = run_rdy("RDY-017", repo=_repo(tmp_path, {"app.py": src}))["RDY-017"]
+    assert_status(r, Status.PASS)
+    assert "/healthz" in messages(r)

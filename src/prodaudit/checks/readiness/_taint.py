@@ -11,11 +11,14 @@ tainted values, method calls on tainted values and plain function calls with a t
 (``b64decode(cookie)``, ``Form(request.form)``); a method called on an untainted object with a
 tainted argument (``config.get(name)``) is not tainted. One step across functions: a function
 whose parameter reaches a sink is itself a sink for that argument (to a fixed point), so
-``fetch(form.url.data)`` → ``def fetch(url): urlopen(url)`` is found at the ``urlopen`` line."""
+``fetch(form.url.data)`` → ``def fetch(url): urlopen(url)`` is found at the ``urlopen`` line.
+For URL fetches only the scheme and host matter: a URL whose head is a constant or an untainted
+base (``f"{API}/users/{uid}"``) is not server-side request forgery."""
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -162,6 +165,13 @@ class _Flow:
         self.names = names
         self.tainted = set(seeds)
         self.request_global = request_global
+        # the value of names assigned exactly once (to see how a URL was built)
+        self.single: dict[str, ast.expr | None] = {}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                self.single[name] = None if name in self.single else node.value
         for _ in range(6):
             before = len(self.tainted)
             for node in ast.walk(fn):
@@ -209,6 +219,29 @@ class _Flow:
             return any(self.is_tainted(c) for c in ast.iter_child_nodes(e)
                        if isinstance(c, ast.expr))
         return False
+
+    def url_host_tainted(self, e: ast.expr | None, depth: int = 0) -> bool:
+        """Whether request data can choose the scheme and host of the URL ``e``: a URL built
+        from a constant or untainted base (``f"{BASE}/users/{uid}"``, ``"https://api.x/" +
+        q``) keeps its host whatever the path or query holds."""
+        if e is None or depth > 5:
+            return False
+        if isinstance(e, ast.Name) and self.single.get(e.id) is not None:
+            return self.url_host_tainted(self.single[e.id], depth + 1)
+        if isinstance(e, ast.JoinedStr) and e.values:
+            head = e.values[0]
+            if isinstance(head, ast.Constant):
+                return not re.match(r"^(\w+://[^/{]|/)", str(head.value))
+            return self.is_tainted(head)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Mod):
+            return self.url_host_tainted(e.left, depth + 1)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and \
+                e.func.attr == "format" and isinstance(e.func.value, ast.Constant):
+            return self.url_host_tainted(e.func.value, depth + 1) or \
+                str(e.func.value.value).startswith("{")
+        if isinstance(e, ast.Constant):
+            return False
+        return self.is_tainted(e)
 
     def _is_request(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Name) and e.id in REQUEST_NAMES:
@@ -278,12 +311,16 @@ def _sinks_in(fn: _Fn, flow: _Flow, names: dict[str, str],
         kind = _sink_kind(node, names)
         if kind is not None:
             arg = _danger_arg(node)
-            if flow.is_tainted(arg):
+            hit = flow.url_host_tainted(arg) if kind == "url-fetch" else flow.is_tainted(arg)
+            if hit:
                 yield node, kind, qualified(node, names), fn.mod.line(node)
             continue
         callee = call_name(node).split(".")[-1]
         for i, (k, sink, where) in summary.get(callee, {}).items():
-            if i < len(node.args) and flow.is_tainted(node.args[i]):
+            if i >= len(node.args):
+                continue
+            arg = node.args[i]
+            if flow.url_host_tainted(arg) if k == "url-fetch" else flow.is_tainted(arg):
                 yield node, k, sink, where
 
 

@@ -69,7 +69,7 @@ def _routes(m: PyModule) -> list[_Route]:
             if name.split(".")[-1] in _DJANGO_ROUTE and n.args and _str(n.args[0]) is not None:
                 target = _include_target(n.args[1]) if len(n.args) > 1 else None
                 out.append(_Route(_str(n.args[0]) or "", m.line(n), target))
-            elif re.search(r"\.add_(route|get|post)$", name):
+            elif re.search(r"\.add_(route|get|post|api_route|url_rule)$", name):
                 path = next((s for s in map(_str, n.args) if s and s.startswith(("/", "^"))),
                             None)
                 if path is not None:

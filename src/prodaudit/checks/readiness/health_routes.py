@@ -18,7 +18,8 @@ HEALTH_PATH = re.compile(r"(^|[/^])_?(health|healthz|healthcheck|health[-_]check
 _HEALTH_LIBS = re.compile(r"\bhealth_check\b|fastapi_health|flask_healthz|healthcheck\.|"
                           r"from healthcheck import|django_probes|watchman|starlette_exporter")
 _DJANGO_ROUTE = frozenset({"path", "re_path", "url"})
-_AIOHTTP_ADD = re.compile(r"\.add_(route|get|post|view|resource)$|^web\.(get|post|view|route)$")
+_AIOHTTP_ADD = re.compile(r"\.add_(route|get|post|view|resource|api_route|url_rule)$|"
+                          r"^web\.(get|post|view|route)$")
 _STARLETTE = frozenset({"Route", "Mount", "APIRoute"})
 
 
@@ -90,7 +91,8 @@ def _anchor(mods: list[PyModule], routes: list[_Route]) -> str:
        needs=("repo",), checklist=("3.1.5", "9.2.4", "P.2.5"), evidence=Evidence.PARSED)
 def health_route_declared(ctx: Context) -> list[Finding]:
     """Among the backend's route declarations — FastAPI/Flask decorators, Django
-    ``path``/``re_path``/``url``, aiohttp ``add_route``/``add_get``, Starlette ``Route`` — one
+    ``path``/``re_path``/``url``, aiohttp ``add_route``/``add_get``, FastAPI ``add_api_route``,
+    Flask ``add_url_rule``, Starlette ``Route`` — one
     serves a probe path (``/health``, ``/healthz``, ``/livez``, ``/readyz``, ``/ping``,
     ``/status`` …), or a health library is wired in (django-health-check, fastapi-health,
     flask-healthz, healthcheck). A Django route named like a probe that includes a whole app's
