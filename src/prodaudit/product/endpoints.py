@@ -43,7 +43,8 @@ from prodaudit.product.endpoints_views import flask_class_views
 from prodaudit.product.pyindex import Function, PyModule, py_index
 
 __all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
-           "dotted", "endpoints", "external_routes", "global_guard", "path_params"]
+           "decorator_route", "dotted", "endpoints", "external_routes", "global_guard",
+           "path_params"]
 
 _VERBS = set(VERBS)
 _DECORATOR_VERBS = _VERBS | {"api_route", "route"}
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from prodaudit.context import Context
 
 
-def _decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
+def decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
     """(owner, methods, path) of ``@owner.get("/p")`` / ``@owner.route("/p", methods=[...])``."""
     if not (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
             and dec.func.attr in _DECORATOR_VERBS):
@@ -91,7 +92,7 @@ def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
     router_auth = _router_dependencies(mod)
     for func in mod.functions:
         for dec in func.decorator_list:
-            route = _decorator_route(dec)
+            route = decorator_route(dec)
             if route is None:
                 continue
             owner, methods, path = route
