@@ -16,20 +16,30 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from functools import cache
+from typing import TYPE_CHECKING
 
 from prodaudit.model import CheckResult, CheckSpec
-from prodaudit.report.console import output_console
-from prodaudit.runner import ProgressHook
 
-_console = output_console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from prodaudit.runner import ProgressHook
+
 DEFAULT_HEARTBEAT_S = 20.0
+
+
+@cache
+def _stderr() -> Console:
+    """The progress console (stderr), made on first use: rich is not imported by a quiet run."""
+    from prodaudit.report.console import output_console
+
+    return output_console(stderr=True)
 
 
 def say(message: str, quiet: bool = False) -> None:
     if not quiet:
-        _console.print(f"[dim]prodaudit:[/dim] {message}")
+        _stderr().print(f"[dim]prodaudit:[/dim] {message}")
 
 
 def elapsed(seconds: float) -> str:
@@ -111,6 +121,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         yield None
         return
     running = Running()
+    _console = _stderr()
     if not sys.stderr.isatty():
         done = [0]
         every = heartbeat_seconds()
@@ -137,6 +148,8 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         with ticker(every, beat):
             yield line
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]auditing"),
         BarColumn(),

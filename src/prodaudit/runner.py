@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prodaudit import schedule
+from prodaudit import schedule, slots
 from prodaudit.context import Context
 from prodaudit.errors import InputError
 from prodaudit.extras import install_hint
@@ -242,8 +242,14 @@ async def run_checks(
         try:
             if spec.needs & WAITS_FOR_TARGET:  # no slot held while the target starts
                 await ctx.target_started()
-            async with sem:
+            slot = slots.Slot(sem)  # given back while the check waits for a shared fact
+            await slot.acquire()
+            token = slots.current.set(slot)
+            try:
                 await timed(spec)
+            finally:
+                slots.current.reset(token)
+                slot.close()
         finally:
             for r in schedule.resources(spec):
                 users[r] -= 1

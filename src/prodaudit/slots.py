@@ -1,0 +1,99 @@
+"""Concurrency slots: the runner lets ``concurrency`` checks run at once, and a check that waits
+for a shared fact another check is building (``Context.memo``/``amemo``: the secret scan, the
+environment-variable graph, the OpenAPI document) gives its slot back while it waits, so that an
+unrelated check can run meanwhile instead of queueing behind a waiter. It takes a slot again
+(queueing like any check) once the fact is there.
+
+The runner opens a :class:`Slot` per check (``current`` is a context variable, so it follows a
+blocking check into its daemon thread); the memo calls :func:`paused` (from a check's thread) or
+:func:`apaused` (from a coroutine) around a wait for a lock that another check holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+
+from prodaudit.timing import add_wait
+
+
+class Slot:
+    """One check's concurrency slot on the event loop's semaphore. Every state change runs on
+    the loop's thread; ``close()`` (the runner, when the check ends or is abandoned at its
+    timeout) gives the slot back for good, so a daemon thread that outlives its check never holds
+    or takes one."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self._sem = sem
+        self._loop = asyncio.get_running_loop()
+        self.held = False
+        self.closed = False
+
+    async def acquire(self) -> None:
+        if self.closed:
+            return
+        await self._sem.acquire()
+        if self.closed:  # closed while queueing (the check was abandoned)
+            self._sem.release()
+        else:
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self._sem.release()
+
+    def close(self) -> None:
+        self.closed = True
+        self.give_back()
+
+    # ---- from a blocking check's thread --------------------------------------------------
+    def give_back_threadsafe(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to give back
+            self._loop.call_soon_threadsafe(self.give_back)
+
+    def acquire_threadsafe(self) -> None:
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.acquire(), self._loop)
+        except RuntimeError:  # the loop is gone (the run ended without this abandoned check)
+            return
+        future.result()
+
+
+current: ContextVar[Slot | None] = ContextVar("prodaudit_slot", default=None)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Around a blocking wait in a check's thread: the slot is given back for the wait and taken
+    again after it (the time queueing for it counts as waiting, see ``timing.py``)."""
+    slot = current.get()
+    if slot is None:
+        yield
+        return
+    slot.give_back_threadsafe()
+    try:
+        yield
+    finally:
+        t0 = time.monotonic()
+        slot.acquire_threadsafe()
+        add_wait(time.monotonic() - t0)
+
+
+@contextlib.asynccontextmanager
+async def apaused() -> AsyncIterator[None]:
+    """:func:`paused` for a coroutine on the event loop."""
+    slot = current.get()
+    if slot is None:
+        yield
+        return
+    slot.give_back()
+    try:
+        yield
+    finally:
+        t0 = time.monotonic()
+        await slot.acquire()
+        add_wait(time.monotonic() - t0)
