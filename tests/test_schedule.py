@@ -179,3 +179,46 @@ def test_a_slot_given_back_is_taken_again_and_never_leaks(tmp_path: Path) -> Non
     res = _run(reg, tmp_path, concurrency=2, cache=False)
     assert len(res) == 7
     assert all(r.status is Status.PASS for r in res.values()), res
+
+
+def test_a_check_on_its_own_instance_runs_beside_the_target_checks_and_the_last_ones(
+        tmp_path: Path) -> None:
+    """RDY-032 with readiness.e2e_frontend_url drives its own instance: it starts with the checks
+    of the audited target instead of after them, the exclusive checks of the target and the last,
+    resource-less ones do not wait for it; the final checks still run after everything."""
+    reg, spans = Registry(), {}
+    _sleeper(reg, "RDY-032", 0.8, spans, needs=("target",), exclusive=True)
+    _sleeper(reg, "FUN-931", 0.3, spans, needs=("target",))  # a check of the audited target
+    _sleeper(reg, "SEC-931", 0.2, spans, needs=("target",), exclusive=True)  # a burst
+    _sleeper(reg, "RDY-931", 0.2, spans, needs=("repo",), exclusive=True)  # no resource: last
+    _sleeper(reg, "FUN-932", 0.1, spans, needs=("target",), final=True)
+    res = _run(reg, tmp_path, base_url="http://127.0.0.1:9",
+               readiness={"e2e_frontend_url": "http://127.0.0.1:9"}, cache=False)
+    assert all(r.status is Status.PASS for r in res.values()), res
+    assert _overlap(spans["RDY-032"], spans["FUN-931"])  # started with the target's checks
+    assert _overlap(spans["RDY-032"], spans["SEC-931"])  # the target's exclusive check: beside it
+    assert _overlap(spans["RDY-032"], spans["RDY-931"])  # the last, resource-less one: beside it
+    assert spans["SEC-931"][0] >= spans["FUN-931"][1]  # still after the target's other checks
+    assert spans["RDY-931"][0] >= spans["SEC-931"][1]  # still after the target's checks
+    assert spans["FUN-932"][0] >= spans["RDY-032"][1]  # final: after everything
+
+
+def test_without_its_own_instance_rdy032_waits_for_the_target_checks(tmp_path: Path) -> None:
+    reg, spans = Registry(), {}
+    _sleeper(reg, "RDY-032", 0.2, spans, needs=("target",), exclusive=True)
+    _sleeper(reg, "FUN-931", 0.3, spans, needs=("target",))
+    _sleeper(reg, "SEC-931", 0.1, spans, needs=("target",), exclusive=True)
+    _run(reg, tmp_path, base_url="http://127.0.0.1:9", cache=False)
+    assert spans["RDY-032"][0] >= spans["FUN-931"][1]
+    assert not _overlap(spans["RDY-032"], spans["SEC-931"])
+
+
+def test_rdy032_uses_its_own_instance_only_when_one_is_configured(tmp_path: Path) -> None:
+    reg = Registry()
+    _sleeper(reg, "RDY-032", 0.0, {}, needs=("frontend",), exclusive=True)
+    spec = reg.all()[0]
+    without = load_config({"start_target": False, "output": tmp_path})
+    with_e2e = load_config({"start_target": False, "output": tmp_path,
+                            "readiness": {"e2e_frontend_url": "http://127.0.0.1:9"}})
+    assert schedule.resources(spec, schedule.separate_instances(without)) == {"target"}
+    assert schedule.resources(spec, schedule.separate_instances(with_e2e)) == {"instance:RDY-032"}

@@ -217,14 +217,19 @@ async def run_checks(
     results: dict[str, CheckResult] = {}
     t0 = time.monotonic()
     last = await asyncio.to_thread(_history, ctx)
+    separate = schedule.separate_instances(ctx.cfg)
+
+    def resources(spec: CheckSpec) -> frozenset[str]:
+        return schedule.resources(spec, separate)
+
     shared = schedule.order([s for s in specs if not s.exclusive], last, ctx.cfg.check_timeout)
     exclusive = [s for s in specs if s.exclusive and not s.final]
     final = [s for s in specs if s.final]  # judge what the run left behind: after everything
     users: dict[str, int] = {}
     for spec in shared:
-        for r in schedule.resources(spec):
+        for r in resources(spec):
             users[r] = users.get(r, 0) + 1
-    free = {r: asyncio.Event() for r in {r for s in specs for r in schedule.resources(s)}}
+    free = {r: asyncio.Event() for r in {r for s in specs for r in resources(s)}}
     for r, event in free.items():
         if not users.get(r):
             event.set()
@@ -251,14 +256,14 @@ async def run_checks(
                 slots.current.reset(token)
                 slot.close()
         finally:
-            for r in schedule.resources(spec):
+            for r in resources(spec):
                 users[r] -= 1
                 if users[r] == 0:
                     free[r].set()
 
     async def alone(group: list[CheckSpec]) -> None:
         for spec in group:  # one at a time on its resources, in id order
-            held = sorted(schedule.resources(spec))
+            held = sorted(resources(spec))
             for r in held:
                 await free[r].wait()
             async with contextlib.AsyncExitStack() as stack:
@@ -268,15 +273,21 @@ async def run_checks(
 
     groups: dict[frozenset[str], list[CheckSpec]] = {}
     for spec in exclusive:
-        groups.setdefault(schedule.resources(spec), []).append(spec)
+        groups.setdefault(resources(spec), []).append(spec)
     last_group = groups.pop(frozenset({schedule.EVERYTHING}), [])
+    # a check on its own instance of the product runs beside everything, the last ones included
+    beside = [asyncio.ensure_future(alone(groups.pop(k))) for k in list(groups)
+              if all(r.startswith("instance:") for r in k)]
     try:
         await asyncio.gather(*(guarded(s) for s in shared), *(alone(g) for g in groups.values()))
         for spec in last_group:  # no resource declared: after everything else, alone
             await timed(spec)
+        await asyncio.gather(*beside)
         for spec in final:
             await timed(spec)
     finally:
+        for task in beside:  # an interrupted run: nothing keeps running behind it
+            task.cancel()
         with contextlib.suppress(Exception):  # scheduling hints only: never fail the run
             schedule.remember(ctx, results.values(), last)
         ctx.close()  # registered cleanups (images the audit built), also on Ctrl-C
