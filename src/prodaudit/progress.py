@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import TYPE_CHECKING
 
 from prodaudit.model import CheckResult, CheckSpec
@@ -29,12 +28,17 @@ if TYPE_CHECKING:
 DEFAULT_HEARTBEAT_S = 20.0
 
 
-@cache
+_console: Console | None = None
+
+
 def _stderr() -> Console:
     """The progress console (stderr), made on first use: rich is not imported by a quiet run."""
-    from prodaudit.report.console import output_console
+    global _console
+    if _console is None:
+        from prodaudit.report.console import output_console
 
-    return output_console(stderr=True)
+        _console = output_console(stderr=True)
+    return _console
 
 
 def say(message: str, quiet: bool = False) -> None:
@@ -121,7 +125,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         yield None
         return
     running = Running()
-    _console = _stderr()
+    console = _stderr()
     if not sys.stderr.isatty():
         done = [0]
         every = heartbeat_seconds()
@@ -133,7 +137,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
             running.stop(spec)
             done[0] += 1
             waited = f" (+{res.waited_s:.1f}s waiting for shared facts)" if res.waited_s >= 0.05 else ""
-            _console.print(
+            console.print(
                 f"[{done[0]:>3}/{total}] {res.id:<8} {res.status.value.upper():<5} "
                 f"{res.duration_s:6.2f}s  {res.title}{waited}",
                 markup=False,
@@ -143,7 +147,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         def beat() -> None:
             text = running.heartbeat(every)
             if text:
-                _console.print(text, markup=False, soft_wrap=True, style="dim")
+                console.print(text, markup=False, soft_wrap=True, style="dim")
 
         with ticker(every, beat):
             yield line
@@ -156,7 +160,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
-        console=_console,
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("", total=total)

@@ -212,7 +212,8 @@ async def run_checks(
 
     Non-exclusive checks run concurrently (at most ``concurrency`` at once), expected-slowest
     first; each exclusive check runs alone on the resources it uses, once the other checks that
-    use them have finished, while the rest keep running (``prodaudit.schedule``)."""
+    use them have finished, while the rest keep running (``prodaudit.schedule``); the target's
+    exclusive checks never beside heavy local work (``slots.Quiet``)."""
     sem = asyncio.Semaphore(ctx.cfg.concurrency)
     results: dict[str, CheckResult] = {}
     t0 = time.monotonic()
@@ -261,6 +262,11 @@ async def run_checks(
                 if users[r] == 0:
                     free[r].set()
 
+    quiet = slots.Quiet()  # the target's exclusive checks never run beside heavy local work
+
+    def instance(key: frozenset[str]) -> bool:
+        return all(r.startswith("instance:") for r in key)
+
     async def alone(group: list[CheckSpec]) -> None:
         for spec in group:  # one at a time on its resources, in id order
             held = sorted(resources(spec))
@@ -269,24 +275,35 @@ async def run_checks(
             async with contextlib.AsyncExitStack() as stack:
                 for r in held:
                     await stack.enter_async_context(locks[r])
+                if "target" in held:
+                    await stack.enter_async_context(quiet.alone())
+                elif instance(frozenset(held)):
+                    await stack.enter_async_context(quiet.beside())
                 await timed(spec)
 
     groups: dict[frozenset[str], list[CheckSpec]] = {}
     for spec in exclusive:
         groups.setdefault(resources(spec), []).append(spec)
     last_group = groups.pop(frozenset({schedule.EVERYTHING}), [])
-    # a check on its own instance of the product runs beside everything, the last ones included
-    beside = [asyncio.ensure_future(alone(groups.pop(k))) for k in list(groups)
-              if all(r.startswith("instance:") for r in k)]
+    shared_t = [asyncio.ensure_future(guarded(s)) for s in shared]
+    group_t = {k: asyncio.ensure_future(alone(g)) for k, g in groups.items()}
+
+    async def last_ones() -> None:
+        """No resource declared: after the non-exclusive checks and the exclusive ones on the
+        services (docker, database, redis), one at a time; beside a check on its own instance,
+        never beside the target's exclusive checks (``slots.Quiet``)."""
+        await asyncio.gather(*shared_t, *(t for k, t in group_t.items()
+                                          if "target" not in k and not instance(k)))
+        for spec in last_group:
+            async with quiet.beside():
+                await timed(spec)
+
     try:
-        await asyncio.gather(*(guarded(s) for s in shared), *(alone(g) for g in groups.values()))
-        for spec in last_group:  # no resource declared: after everything else, alone
-            await timed(spec)
-        await asyncio.gather(*beside)
-        for spec in final:
+        await asyncio.gather(*shared_t, *group_t.values(), last_ones())
+        for spec in final:  # judge what the run left behind: after everything
             await timed(spec)
     finally:
-        for task in beside:  # an interrupted run: nothing keeps running behind it
+        for task in (*shared_t, *group_t.values()):  # interrupted: nothing keeps running behind
             task.cancel()
         with contextlib.suppress(Exception):  # scheduling hints only: never fail the run
             schedule.remember(ctx, results.values(), last)

@@ -12,7 +12,10 @@
   non-exclusive check that uses one of its resources has finished, then runs alone on those
   resources: one exclusive check at a time per resource, while checks that use none of them (the
   static checks, the other resources' exclusive checks) keep running. An exclusive check that
-  declares no resource runs last, alone (RDY-052 reads the logs of the whole run's traffic).
+  declares no resource (heavy local work: the target's test suite, the backup rehearsal) runs
+  after the non-exclusive checks and the services' exclusive checks, one at a time, never beside
+  the target's exclusive checks, which measure windows and latencies (``slots.Quiet``). A
+  ``final`` check runs after everything (RDY-052 reads the logs of the whole run's traffic).
 - **Separate instances.** A check that drives its own instance of the product when one is
   configured (RDY-032's journeys at ``readiness.e2e_frontend_url``, the second instance the audit
   starts for them) uses that instance, not the audited one: it neither waits for the audited

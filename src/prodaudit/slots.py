@@ -97,3 +97,41 @@ async def apaused() -> AsyncIterator[None]:
         t0 = time.monotonic()
         await slot.acquire()
         add_wait(time.monotonic() - t0)
+
+
+class Quiet:
+    """Who may run beside the timing-sensitive checks: the exclusive checks of the audited target
+    (bursts against rate limits, the performance baseline, the load scenario) measure windows and
+    latencies, so they run alone (``alone``), never beside the heavy local work — a check on its own
+    instance of the product (RDY-032's browsers) or a resource-less exclusive check (the target's
+    test suite, the backup rehearsal) — which may share the machine with each other (``beside``).
+    A heavy check that is already running lets another one join (the first is the long pole)."""
+
+    def __init__(self) -> None:
+        self._cond = asyncio.Condition()
+        self._beside = 0
+        self._alone = False
+
+    @contextlib.asynccontextmanager
+    async def beside(self) -> AsyncIterator[None]:
+        async with self._cond:
+            await self._cond.wait_for(lambda: not self._alone)
+            self._beside += 1
+        try:
+            yield
+        finally:
+            async with self._cond:
+                self._beside -= 1
+                self._cond.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        async with self._cond:
+            await self._cond.wait_for(lambda: not self._alone and not self._beside)
+            self._alone = True
+        try:
+            yield
+        finally:
+            async with self._cond:
+                self._alone = False
+                self._cond.notify_all()
