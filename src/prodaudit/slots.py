@@ -22,42 +22,63 @@ from prodaudit.timing import add_wait
 
 class Slot:
     """One check's concurrency slot on the event loop's semaphore. Every state change runs on
-    the loop's thread; ``close()`` (the runner, when the check ends or is abandoned at its
-    timeout) gives the slot back for good, so a daemon thread that outlives its check never holds
-    or takes one."""
+    the loop's thread. A check may wait for several facts at once (a gather of probes, threads of
+    its own): the slot is given back at the first pause and taken again when the last one ends,
+    never twice. ``close()`` (the runner, when the check ends or is abandoned at its timeout) gives
+    it back for good, so a daemon thread that outlives its check never holds or takes one."""
 
     def __init__(self, sem: asyncio.Semaphore) -> None:
         self._sem = sem
         self._loop = asyncio.get_running_loop()
+        self._mutex = asyncio.Lock()  # one acquisition at a time
         self.held = False
         self.closed = False
+        self.pauses = 0
+
+    def _wanted(self) -> bool:
+        return not self.closed and self.pauses == 0
 
     async def acquire(self) -> None:
-        if self.closed:
-            return
-        await self._sem.acquire()
-        if self.closed:  # closed while queueing (the check was abandoned)
-            self._sem.release()
-        else:
-            self.held = True
+        """Take the slot when the check wants it (no pause, not closed); returns once it holds
+        it or no longer wants it."""
+        async with self._mutex:
+            if self._wanted() and not self.held:
+                await self._sem.acquire()
+                self.held = True
+            if self.held and not self._wanted():  # paused or closed meanwhile
+                self.give_back()
 
     def give_back(self) -> None:
         if self.held:
             self.held = False
             self._sem.release()
 
+    def pause(self) -> None:
+        self.pauses += 1
+        self.give_back()
+
+    async def resume(self) -> None:
+        self.pauses -= 1
+        await self.acquire()
+
     def close(self) -> None:
         self.closed = True
         self.give_back()
 
     # ---- from a blocking check's thread --------------------------------------------------
-    def give_back_threadsafe(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to give back
-            self._loop.call_soon_threadsafe(self.give_back)
-
-    def acquire_threadsafe(self) -> None:
+    def on_loop_thread(self) -> bool:
         try:
-            future = asyncio.run_coroutine_threadsafe(self.acquire(), self._loop)
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def pause_threadsafe(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to give back
+            self._loop.call_soon_threadsafe(self.pause)
+
+    def resume_threadsafe(self) -> None:
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.resume(), self._loop)
         except RuntimeError:  # the loop is gone (the run ended without this abandoned check)
             return
         future.result()
@@ -71,15 +92,15 @@ def paused() -> Iterator[None]:
     """Around a blocking wait in a check's thread: the slot is given back for the wait and taken
     again after it (the time queueing for it counts as waiting, see ``timing.py``)."""
     slot = current.get()
-    if slot is None:
+    if slot is None or slot.on_loop_thread():  # a coroutine blocking the loop: no slot can move
         yield
         return
-    slot.give_back_threadsafe()
+    slot.pause_threadsafe()
     try:
         yield
     finally:
         t0 = time.monotonic()
-        slot.acquire_threadsafe()
+        slot.resume_threadsafe()
         add_wait(time.monotonic() - t0)
 
 
@@ -90,12 +111,12 @@ async def apaused() -> AsyncIterator[None]:
     if slot is None:
         yield
         return
-    slot.give_back()
+    slot.pause()
     try:
         yield
     finally:
         t0 = time.monotonic()
-        await slot.acquire()
+        await slot.resume()
         add_wait(time.monotonic() - t0)
 
 
