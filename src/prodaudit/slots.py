@@ -2,7 +2,8 @@
 for a shared fact another check is building (``Context.memo``/``amemo``: the secret scan, the
 environment-variable graph, the OpenAPI document) gives its slot back while it waits, so that an
 unrelated check can run meanwhile instead of queueing behind a waiter. It takes a slot again
-(queueing like any check) once the fact is there.
+(queueing like any check) once the fact is there: a coroutine waits for it, a thread does not
+(it goes on and the slot is taken for it in the background).
 
 The runner opens a :class:`Slot` per check (``current`` is a context variable, so it follows a
 blocking check into its daemon thread); the memo calls :func:`paused` (from a check's thread) or
@@ -77,11 +78,19 @@ class Slot:
             self._loop.call_soon_threadsafe(self.pause)
 
     def resume_threadsafe(self) -> None:
-        try:
-            future = asyncio.run_coroutine_threadsafe(self.resume(), self._loop)
-        except RuntimeError:  # the loop is gone (the run ended without this abandoned check)
-            return
-        future.result()
+        """The wait is over: the slot is taken again in the background, the thread goes on at
+        once. A thread never blocks on a slot: threads (the loop's default executor among them)
+        are what the checks holding the slots may need to finish."""
+        with contextlib.suppress(RuntimeError):  # the loop is gone
+            self._loop.call_soon_threadsafe(self._resume_later)
+
+    def _resume_later(self) -> None:
+        task = self._loop.create_task(self.resume())
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
+
+
+_PENDING: set[asyncio.Task[None]] = set()  # background re-acquisitions (kept from the collector)
 
 
 current: ContextVar[Slot | None] = ContextVar("prodaudit_slot", default=None)
@@ -90,7 +99,8 @@ current: ContextVar[Slot | None] = ContextVar("prodaudit_slot", default=None)
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """Around a blocking wait in a check's thread: the slot is given back for the wait and taken
-    again after it (the time queueing for it counts as waiting, see ``timing.py``)."""
+    again after it, in the background (until then the check runs over the limit: it was waiting,
+    and a thread that blocked on a slot could block the checks that would free one)."""
     slot = current.get()
     if slot is None or slot.on_loop_thread():  # a coroutine blocking the loop: no slot can move
         yield
@@ -99,9 +109,7 @@ def paused() -> Iterator[None]:
     try:
         yield
     finally:
-        t0 = time.monotonic()
         slot.resume_threadsafe()
-        add_wait(time.monotonic() - t0)
 
 
 @contextlib.asynccontextmanager
