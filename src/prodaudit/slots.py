@@ -2,8 +2,9 @@
 for a shared fact another check is building (``Context.memo``/``amemo``: the secret scan, the
 environment-variable graph, the OpenAPI document) gives its slot back while it waits, so that an
 unrelated check can run meanwhile instead of queueing behind a waiter. It takes a slot again
-(queueing like any check) once the fact is there: a coroutine waits for it, a thread does not
-(it goes on and the slot is taken for it in the background).
+(queueing like any check) once the fact is there, in the background: the check goes on at once
+and may run over the limit until then (a started check that waited for a slot could be the one
+every slot holder waits for).
 
 The runner opens a :class:`Slot` per check (``current`` is a context variable, so it follows a
 blocking check into its daemon thread); the memo calls :func:`paused` (from a check's thread) or
@@ -14,11 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
-
-from prodaudit.timing import add_wait
 
 
 class Slot:
@@ -78,11 +76,16 @@ class Slot:
             self._loop.call_soon_threadsafe(self.pause)
 
     def resume_threadsafe(self) -> None:
-        """The wait is over: the slot is taken again in the background, the thread goes on at
-        once. A thread never blocks on a slot: threads (the loop's default executor among them)
-        are what the checks holding the slots may need to finish."""
+        """The wait is over: the slot is taken again in the background, the check goes on at
+        once. A check never waits for a slot once it has started: the checks holding the slots
+        may be waiting for it (a fact it builds, read without a memo wait, or threads of the
+        loop's default executor), and it may be the builder of what they wait for."""
         with contextlib.suppress(RuntimeError):  # the loop is gone
             self._loop.call_soon_threadsafe(self._resume_later)
+
+    def resume_soon(self) -> None:
+        """From the loop's thread: the same, without waiting (see ``resume_threadsafe``)."""
+        self._resume_later()
 
     def _resume_later(self) -> None:
         task = self._loop.create_task(self.resume())
@@ -99,8 +102,7 @@ current: ContextVar[Slot | None] = ContextVar("prodaudit_slot", default=None)
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """Around a blocking wait in a check's thread: the slot is given back for the wait and taken
-    again after it, in the background (until then the check runs over the limit: it was waiting,
-    and a thread that blocked on a slot could block the checks that would free one)."""
+    again after it, in the background (until then the check runs over the limit)."""
     slot = current.get()
     if slot is None or slot.on_loop_thread():  # a coroutine blocking the loop: no slot can move
         yield
@@ -114,7 +116,7 @@ def paused() -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def apaused() -> AsyncIterator[None]:
-    """:func:`paused` for a coroutine on the event loop."""
+    """:func:`paused` for a coroutine on the event loop (it does not wait for the slot either)."""
     slot = current.get()
     if slot is None:
         yield
@@ -123,9 +125,7 @@ async def apaused() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        t0 = time.monotonic()
-        await slot.resume()
-        add_wait(time.monotonic() - t0)
+        slot.resume_soon()
 
 
 class Quiet:
