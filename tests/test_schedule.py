@@ -126,7 +126,7 @@ def test_checks_of_the_running_product_keep_their_id_order() -> None:
         "CFG-942", "CFG-941", "FUN-901", "FUN-902"]
 
 
-def _memo_checks(reg: Registry, gate: threading.Event, use_async: bool) -> None:
+def _memo_checks(reg: Registry, gate: threading.Event) -> None:
     """CFG-931 builds the fact "slow" until CFG-933 has run; CFG-932 needs the fact."""
 
     def build() -> str:
@@ -139,31 +139,22 @@ def _memo_checks(reg: Registry, gate: threading.Event, use_async: bool) -> None:
     def waiter(ctx: Context) -> list:
         return [passed(f"got {ctx.memo('slow', build)}")]
 
-    async def async_waiter(ctx: Context) -> list:  # waits on an async fact another check builds
-        value = await ctx.amemo("aslow", lambda: asyncio.to_thread(build))
-        return [passed(f"got {value}")]
-
-    async def async_producer(ctx: Context) -> list:
-        value = await ctx.amemo("aslow", lambda: asyncio.to_thread(build))
-        return [passed(value)] if value == "built" else [failed(value)]
-
     def releaser(ctx: Context) -> list:
         gate.set()
         return [passed("ran")]
 
-    bodies = ((async_producer, async_waiter) if use_async else (producer, waiter)) + (releaser,)
+    bodies = (producer, waiter, releaser)
     for cid, body in zip(("CFG-931", "CFG-932", "CFG-933"), bodies, strict=True):
         body.__doc__ = "Doc."
         check(cid, cid, severity=Severity.LOW, registry=reg)(body)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("use_async", [False, True], ids=["thread", "coroutine"])
-def test_a_check_waiting_for_a_fact_gives_its_slot_back(tmp_path: Path, use_async: bool) -> None:
+def test_a_check_waiting_for_a_fact_gives_its_slot_back(tmp_path: Path) -> None:
     """Two slots: CFG-931 builds a fact, CFG-932 waits for it; CFG-933, which the build needs,
     still gets a slot because the waiter gave its slot back (it used to hold it: a deadlock until
     the build gave up)."""
     reg, gate = Registry(), threading.Event()
-    _memo_checks(reg, gate, use_async)
+    _memo_checks(reg, gate)
     res = _run(reg, tmp_path, concurrency=2, cache=False)  # no history: CFG-931 and 932 first
     assert {k: r.status for k, r in res.items()} == dict.fromkeys(res, Status.PASS), res
     assert res["CFG-932"].findings[0].message == "got built"
@@ -173,7 +164,7 @@ def test_a_slot_given_back_is_taken_again_and_never_leaks(tmp_path: Path) -> Non
     """After waiting, the waiter takes a slot again; at the end every slot is free (a run of
     more checks than slots still runs them all, one at a time)."""
     reg, gate = Registry(), threading.Event()
-    _memo_checks(reg, gate, False)
+    _memo_checks(reg, gate)
     for i in range(4):
         _sleeper(reg, f"CFG-94{i}", 0.01, {})
     res = _run(reg, tmp_path, concurrency=2, cache=False)

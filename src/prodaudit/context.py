@@ -177,21 +177,14 @@ class Context:
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
         t0 = time.monotonic()
-        if lock.locked():  # another check is building it: wait without a concurrency slot
-            async with slots.apaused():
-                await lock.acquire()
-                add_wait(time.monotonic() - t0)
-        else:
-            await lock.acquire()
-        try:
+        async with lock:  # live facts: a waiter keeps its slot (the checks on the target: at most
+            add_wait(time.monotonic() - t0)  # ``concurrency`` at once, as before)
             if key not in self._memo:
                 try:
                     self._memo[key] = (True, await build())
                 except Exception as exc:
                     self._memo[key] = (False, exc)
             ok, value = self._memo[key]
-        finally:
-            lock.release()
         if not ok:
             raise value
         return value

@@ -7,8 +7,9 @@ and may run over the limit until then (a started check that waited for a slot co
 every slot holder waits for).
 
 The runner opens a :class:`Slot` per check (``current`` is a context variable, so it follows a
-blocking check into its daemon thread); the memo calls :func:`paused` (from a check's thread) or
-:func:`apaused` (from a coroutine) around a wait for a lock that another check holds.
+blocking check into its daemon thread); ``Context.memo`` (the static facts) calls :func:`paused`
+around a wait for a lock that another check holds. The live facts (``Context.amemo``: OpenAPI,
+the login) do not: the checks on the running product stay at most ``concurrency`` at once.
 """
 
 from __future__ import annotations
@@ -83,10 +84,6 @@ class Slot:
         with contextlib.suppress(RuntimeError):  # the loop is gone
             self._loop.call_soon_threadsafe(self._resume_later)
 
-    def resume_soon(self) -> None:
-        """From the loop's thread: the same, without waiting (see ``resume_threadsafe``)."""
-        self._resume_later()
-
     def _resume_later(self) -> None:
         task = self._loop.create_task(self.resume())
         _PENDING.add(task)
@@ -112,20 +109,6 @@ def paused() -> Iterator[None]:
         yield
     finally:
         slot.resume_threadsafe()
-
-
-@contextlib.asynccontextmanager
-async def apaused() -> AsyncIterator[None]:
-    """:func:`paused` for a coroutine on the event loop (it does not wait for the slot either)."""
-    slot = current.get()
-    if slot is None:
-        yield
-        return
-    slot.pause()
-    try:
-        yield
-    finally:
-        slot.resume_soon()
 
 
 class Quiet:
