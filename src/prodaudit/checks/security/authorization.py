@@ -24,6 +24,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.checks.security._bola_pages import page_bola
 from prodaudit.checks.security._common import (
     accepted,
     failed_at,
@@ -376,13 +377,22 @@ async def bola(ctx: Context) -> list[Finding]:
     the same ids gets 403/404. Ids that B's own listing shows as well are shared objects (public
     posts, a user directory), not A's: they are not tested.
 
+    Without an OpenAPI document, the pages each account's own crawl reaches with an id in the
+    path (``/accounts/1/notes``) are compared: B asks for A's page, and the text only A's own page
+    shows (not B's own page, not the anonymous answer) appearing in B's answer FAILs; pages both
+    accounts link with the same id are shared, not tested. Without a second account (configured,
+    or registered with ``--allow-mutations``): SKIP with the reason.
+
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
     the server only checks that *someone* is logged in.
 
     Remediation: load objects with the owner in the query (``WHERE id = :id AND owner_id = :user``)
     or check ownership after loading; return 404 for objects of other users.
     """
-    doc = await ctx.openapi()
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        return await page_bola(ctx)
     pairs = _pairs(doc)
     if not pairs:
         raise Skip(
