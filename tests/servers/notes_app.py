@@ -1,7 +1,8 @@
 """A server-rendered Flask notes app with an HTML login form and no OpenAPI document, two users
 with private notes, and a nav link to the logged-in user's own notes page
 (``/accounts/<id>/notes``). ``checks_owner=False``: that page shows any user's notes to any
-logged-in user (BOLA); ``True``: another user's page answers 404. Also public profile pages
+logged-in user (BOLA); a public note of Ann's is on everyone's home page too (shared, not a leak);
+``True``: another user's page answers 404. Also public profile pages
 (``/people/<id>``) that every account links alike (shared, never a finding)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 USERS = {"ann@example.org": ("ann-password-8812", 1), "bob@example.org": ("bob-password-3309", 2)}
 NOTES = {1: ["Ann's bank PIN reminder: 4471", "Ann's secret recipe"],
          2: ["Bob's dentist appointment"]}
+PUBLIC = "Ann's public announcement to everyone"  # on Ann's notes page and on everyone's home
 
 
 def notes_app(*, checks_owner: bool) -> Any:
@@ -44,7 +46,7 @@ def notes_app(*, checks_owner: bool) -> Any:
     def home() -> Any:
         if "uid" not in session:
             return redirect("/login")
-        return page("<h1>Welcome</h1>")
+        return page(f"<h1>Welcome</h1><p>{PUBLIC}</p>")
 
     @app.get("/accounts/<int:uid>/notes")
     def notes(uid: int) -> Any:
@@ -52,7 +54,8 @@ def notes_app(*, checks_owner: bool) -> Any:
             return redirect("/login")
         if checks_owner and uid != session["uid"]:
             abort(404)
-        rows = "".join(f"<tr><td>{n}</td></tr>" for n in NOTES.get(uid, []))
+        shown = NOTES.get(uid, []) + ([PUBLIC] if uid == 1 else [])
+        rows = "".join(f"<tr><td>{n}</td></tr>" for n in shown)
         return page(f"<h1>Personal notes</h1><table>{rows}</table>")
 
     @app.get("/people/<int:uid>")

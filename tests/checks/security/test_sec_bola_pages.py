@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import audit_target, describe, result
-from servers.notes_app import USERS, notes_app
+from servers.notes_app import PUBLIC, USERS, notes_app
 from servers.probe_apps import serve_wsgi
 
 from prodaudit.model import Status
@@ -35,10 +35,14 @@ def _run(tmp_path: Path, checks_owner: bool) -> object:
 def test_other_users_notes_page_fails(tmp_path: Path, two_accounts: None) -> None:
     r = _run(tmp_path, checks_owner=False)
     assert r.status is Status.FAIL, describe(r)
-    f = next(f for f in r.findings if f.status is Status.FAIL)
+    fails = [f for f in r.findings if f.status is Status.FAIL]
+    assert len(fails) == 2, describe(r)  # both ways: B reads A's notes, A reads B's
+    f = fails[0]
     assert f.location.startswith("GET ") and f.location.endswith("/accounts/1/notes")
     assert "Ann's bank PIN reminder" in f.message and "account B read account A's page" in f.message
     assert "account B's own link /accounts/2/notes" in f.evidence and "< HTTP 200" in f.evidence
+    assert "Bob's dentist appointment" in fails[1].message
+    assert PUBLIC not in describe(r)  # on B's home page too: shared, not A's
     assert "/people/{people_id}: both accounts' pages link the same" in describe(r)
 
 

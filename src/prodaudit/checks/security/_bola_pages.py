@@ -3,9 +3,10 @@ whose path carries an id (``/accounts/1/notes``), compared across the two accoun
 module.
 
 A page is account A's when A's pages link it with one id and B's pages link the same template with
-another id (B's own). Account B then asks for A's URL: the text fragments that only A's own page
-shows (not B's own page, not the anonymous answer, not the id itself) appearing in B's answer are
-A's data on B's screen. Pages both accounts link with the same id are shared (a directory, public
+another id (B's own). Account B then asks for A's URL (and A for B's): the text fragments that
+only A's own page shows (not on any page B's crawl saw, not in the anonymous answer, not the id
+itself; public notes A shares appear on B's pages too) appearing in B's answer are A's data on
+B's screen. Pages both accounts link with the same id are shared (a directory, public
 profiles): not tested."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+from dataclasses import dataclass
 
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
@@ -27,7 +29,7 @@ from prodaudit.checks.api import (
     skipped,
 )
 from prodaudit.checks.security._common import live_location
-from prodaudit.checks.security._routes import Route, Routes, crawl, discover_routes
+from prodaudit.checks.security._routes import Route, Routes, crawl
 from prodaudit.http import SETUP, Budget, probe_scope
 
 MAX_PAGES = 5  # id pages compared
@@ -37,12 +39,12 @@ _TAG = re.compile(r"<[^>]+>")
 
 def fragments(ex: Exchange) -> set[str]:
     """The visible text of a page (or a JSON answer) as whitespace-normalised fragments of at
-    least three characters."""
+    least six characters."""
     text = _DROP.sub(" ", ex.text[:300_000])
     out = set()
     for part in _TAG.split(text):
         frag = " ".join(html.unescape(part).split())
-        if len(frag) >= 3:
+        if len(frag) >= 6:  # not "False", "Edit", a column title
             out.add(frag)
     return out
 
@@ -55,71 +57,85 @@ def _id_routes(found: Routes) -> dict[str, Route]:
     return out
 
 
-async def _own_routes(ctx: Context, sess: AuthSession) -> dict[str, Route]:
-    """The id pages account B's own crawl reaches (bounded like the shared discovery)."""
+@dataclass(frozen=True)
+class Side:
+    """One account: its session, the id pages its own crawl reached and what those pages show."""
+
+    name: str
+    sess: AuthSession
+    routes: dict[str, Route]
+    seen: frozenset[str]  # text fragments of every page its crawl fetched
+
+
+async def _side(ctx: Context, name: str, sess: AuthSession) -> Side:
+    """The account's own crawl (bounded like the shared route discovery, counted as setup)."""
     found = Routes()
     budget = Budget(max(15, ctx.cfg.probes.max_requests // 2), ctx.cfg.probes.max_seconds,
-                    "probes.max_seconds (account B's crawl)")
+                    f"probes.max_seconds (account {name}'s crawl)")
     with probe_scope(SETUP, budget), contextlib.suppress(NotSent):  # budget spent: keep what was found
         await crawl(ctx, found, sess)
-    return _id_routes(found)
+    seen: set[str] = set()
+    for page in found.pages:
+        seen |= fragments(page)
+    return Side(name, sess, _id_routes(found), frozenset(seen))
 
 
-async def _compare(ctx: Context, route: Route, theirs: Route, a: AuthSession,
-                   b: AuthSession) -> Finding:
+async def _compare(ctx: Context, template: str, owner: Side, viewer: Side) -> Finding:
+    """``viewer`` asks for ``owner``'s page: FAIL when it shows text only the owner sees."""
+    route, theirs = owner.routes[template], viewer.routes[template]
     url = route.url(ctx)
-    own_a = await ctx.http.get(url, headers=a.headers())
-    if own_a.status != 200:
-        return skipped(f"{route.template}: account A itself got {own_a.status or own_a.error}")
+    own = await ctx.http.get(url, headers=owner.sess.headers())
+    if own.status != 200:
+        return skipped(f"{template}: account {owner.name} itself got {own.status or own.error}")
     anon = await ctx.http.get(url)
-    own_b = await ctx.http.get(theirs.url(ctx), headers=b.headers())
-    other = await ctx.http.get(url, headers=b.headers())
+    mine = await ctx.http.get(theirs.url(ctx), headers=viewer.sess.headers())
+    other = await ctx.http.get(url, headers=viewer.sess.headers())
     ids = {v for _, v in route.path_values} | {v for _, v in theirs.path_values}
-    only_a = fragments(own_a) - fragments(own_b) - (fragments(anon) if anon.status == 200 else set())
     echo = re.compile("|".join(rf"(?<!\w){re.escape(i)}(?!\w)" for i in ids))
-    only_a = {f for f in only_a if not echo.search(f)}  # a page that only echoes the id
-    if not only_a:
-        return skipped(f"{route.template}: account A's page shows nothing account B's own page "
-                       "does not (no data of A's to look for)")
+    only = fragments(own) - fragments(mine) - viewer.seen - (
+        fragments(anon) if anon.status == 200 else set())
+    only = {f for f in only if not echo.search(f)}  # a page that only echoes the id
+    if not only:
+        return skipped(f"{template}: account {owner.name}'s page shows nothing account "
+                       f"{viewer.name}'s own pages do not (no data of {owner.name}'s to look for)")
+    who = f"account {viewer.name} got {other.status} for account {owner.name}'s {route.path()}"
     if other.status != 200:
-        if other.status in (401, 403, 404) or (other.status or 0) in range(300, 400):
-            return passed(f"account B got {other.status} for account A's {route.path()}",
-                          location=live_location(other))
-        return skipped(f"{route.template}: account B got {other.status or other.error}")
-    leaked = sorted(only_a & fragments(other), key=len, reverse=True)
+        if other.status in (401, 403, 404) or 300 <= (other.status or 0) < 400:
+            return passed(who, location=live_location(other))
+        return skipped(f"{template}: {who}")
+    leaked = sorted(only & fragments(other), key=len, reverse=True)
     if not leaked:
-        return passed(f"account B's answer to A's {route.path()} shows none of the {len(only_a)} "
-                      "text fragments only A's page has", location=live_location(other))
+        return passed(f"{who}, showing none of the {len(only)} text fragments only "
+                      f"{owner.name}'s page has", location=live_location(other))
     shown = "; ".join(repr(f[:60]) for f in leaked[:3])
     return failed(
-        f"account B read account A's page: GET {route.path()} answered 200 with {len(leaked)} of "
-        f"the {len(only_a)} text fragments only account A's own page shows ({shown})",
+        f"account {viewer.name} read account {owner.name}'s page: GET {route.path()} answered 200 "
+        f"with {len(leaked)} of the {len(only)} text fragments only account {owner.name}'s own "
+        f"page shows ({shown})",
         location=live_location(other),
-        evidence=(f"account A's pages link {route.path()}, account B's own link "
-                  f"{theirs.path()}\naccount A: GET {url} -> {own_a.status}\nanonymous: "
-                  f"{anon.status}\n" + other.evidence(600)),
+        evidence=(f"account {owner.name}'s pages link {route.path()}, account {viewer.name}'s own "
+                  f"link {theirs.path()}\naccount {owner.name}: GET {url} -> {own.status}\n"
+                  f"anonymous: {anon.status or anon.error}\n" + other.evidence(600)),
     )
 
 
 async def page_bola(ctx: Context) -> list[Finding]:
-    """SEC-082 on the pages the two accounts' crawls reach (no OpenAPI document)."""
-    a = await ctx.auth()
-    b = await ctx.auth(second=True)
-    mine = _id_routes(await discover_routes(ctx))
-    if not mine:
+    """SEC-082 on the pages the two accounts' crawls reach (no OpenAPI document), both ways."""
+    a = await _side(ctx, "A", await ctx.auth())
+    b = await _side(ctx, "B", await ctx.auth(second=True))
+    if not a.routes:
         raise Skip("no OpenAPI document, and no page account A's crawl reached links a page with "
                    "an id in its path (like /accounts/1/notes)")
-    theirs = await _own_routes(ctx, b)
     out: list[Finding] = []
-    for template, route in list(mine.items())[:MAX_PAGES]:
-        other = theirs.get(template)
+    for template, route in list(a.routes.items())[:MAX_PAGES]:
+        other = b.routes.get(template)
         if other is None:
             out.append(skipped(f"{template}: account B's pages link no such page of its own"))
         elif other.path_values == route.path_values:
             out.append(skipped(f"{template}: both accounts' pages link the same "
-                               f"{route.path()} (a shared page, not A's own)"))
+                               f"{route.path()} (a shared page, not one account's own)"))
         else:
-            out.append(await _compare(ctx, route, other, a, b))
+            out += [await _compare(ctx, template, a, b), await _compare(ctx, template, b, a)]
     judged = [f for f in out if f.status is not Status.SKIP]
     if judged and all(f.status is Status.PASS for f in judged):
         return judged  # pages not compared (shared ones) do not make the verdict a SKIP
