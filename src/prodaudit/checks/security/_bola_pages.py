@@ -103,7 +103,9 @@ async def _compare(ctx: Context, template: str, owner: Side, viewer: Side) -> Fi
         if other.status in (401, 403, 404) or 300 <= (other.status or 0) < 400:
             return passed(who, location=live_location(other))
         return skipped(f"{template}: {who}")
-    leaked = sorted(only & fragments(other), key=len, reverse=True)
+    # words first: a note's text says more than its timestamp
+    leaked = sorted(only & fragments(other), key=lambda f: (sum(c.isalpha() for c in f), len(f)),
+                    reverse=True)
     if not leaked:
         return passed(f"{who}, showing none of the {len(only)} text fragments only "
                       f"{owner.name}'s page has", location=live_location(other))
