@@ -104,3 +104,15 @@ def test_token_without_exp_and_unknown_key_skips(tmp_path: Path) -> None:
     r = result(run, "SEC-010")
     assert r.status is Status.SKIP, describe(r)
     assert "signing key is unknown" in describe(r)
+
+
+def test_claims_rejection_does_not_strip_an_exp_the_token_never_had(tmp_path: Path) -> None:
+    """SEC-011 with the key known on a wrapped token without exp: its copy without exp is the
+    real token, so it is not a variant (the expired and not-yet-valid copies are rejected)."""
+    with serve_app(apps.fastapi_app("oauth2", wrapped=True)) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-011"], base_url=url,
+                           env_file=_key_file(tmp_path))
+    r = result(run, "SEC-011")
+    assert r.status is Status.PASS, describe(r)
+    assert "exp one hour in the past" in r.findings[0].message
+    assert "no exp claim" not in describe(r)

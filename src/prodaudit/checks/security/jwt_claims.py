@@ -195,7 +195,8 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
 async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     """When the signing secret is known (given through ``jwt.secret_env`` for a staging audit, or
     cracked by SEC-005), correctly signed tokens that are expired, not yet valid (``nbf`` in the
-    future), lack ``exp``, or name another issuer or audience are rejected.
+    future), lack ``exp`` (when the real tokens carry it: a copy of a token that has none is the
+    real token, whose lifetime SEC-010 judges), or name another issuer or audience are rejected.
 
     A valid signature is not enough: libraries must be told to verify the time claims and the
     intended issuer/audience, and some skip ``exp`` when it is absent.
@@ -220,8 +221,9 @@ async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
             {**base, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600},
         ),
         ("nbf one hour in the future", {**base, "nbf": now + 3600}),
-        ("no exp claim", {k: v for k, v in base.items() if k != "exp"}),
     ]
+    if "exp" in base:  # without exp in the real token this copy is the real token (SEC-010 judges)
+        edits.append(("no exp claim", {k: v for k, v in base.items() if k != "exp"}))
     if "iss" in base:
         edits.append(
             (
