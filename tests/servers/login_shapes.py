@@ -57,14 +57,16 @@ def subject(token: str, max_age: int | None = None) -> str | None:
 
 def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True,
                 lifetime: int | None = 900, opaque_expires_in: int | None = None,
-                max_age: int | None = None, wrapped: bool = False) -> Any:
+                max_age: int | None = None, wrapped: bool = False,
+                extra_users: dict[str, str] | None = None) -> Any:
     """``deletable=False``: the ``oauth2`` variant offers no way to delete an account; ``iat`` and
     ``lifetime``: the claims of the ``oauth2`` variant's access tokens (``None``: no ``exp``);
     ``max_age``: tokens whose ``iat`` is older are rejected; ``opaque_expires_in``: it issues
     opaque tokens instead, with this ``expires_in``; ``wrapped``: a JWT ``{"token": <opaque>}``
-    without ``exp`` or ``iat`` whose inner token expires server-side (microblog-api's shape)."""
+    without ``exp`` or ``iat`` whose inner token expires server-side (microblog-api's shape);
+    ``extra_users``: more accounts (user name: password)."""
     app = FastAPI(title=f"login-{variant}")
-    users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD}
+    users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD, **(extra_users or {})}
     opaque: dict[str, str] = {}
 
     if variant == "oauth2":

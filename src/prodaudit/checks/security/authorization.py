@@ -361,6 +361,18 @@ async def _own_ids(ctx: Context, path: str, a: AuthSession, b: AuthSession) -> t
                 "objects of one account (nothing to test)")
 
 
+async def _create_one(ctx: Context, doc: OpenAPIDoc, create: Operation, a: AuthSession) -> list[Any]:
+    """One object created as account A (--allow-mutations): its id, if the answer names it."""
+    made = await ctx.http.request(
+        "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)
+    )
+    try:
+        obj = made.json()
+    except ValueError:
+        obj = None
+    return [obj["id"]] if isinstance(obj, dict) and "id" in obj else []
+
+
 @check(
     "SEC-082",
     "One user cannot read another user's objects (BOLA)",
@@ -377,11 +389,10 @@ async def bola(ctx: Context) -> list[Finding]:
     the same ids gets 403/404. Ids that B's own listing shows as well are shared objects (public
     posts, a user directory), not A's: they are not tested.
 
-    Without an OpenAPI document, the pages each account's own crawl reaches with an id in the
-    path (``/accounts/1/notes``) are compared: B asks for A's page, and the text only A's own page
-    shows (not B's own page, not the anonymous answer) appearing in B's answer FAILs; pages both
-    accounts link with the same id are shared, not tested. Without a second account (configured,
-    or registered with ``--allow-mutations``): SKIP with the reason.
+    Without an OpenAPI document, the id pages (``/accounts/1/notes``) each account's own crawl
+    reaches are compared both ways: text only the owner's pages show, in the other account's
+    answer, FAILs; pages both link alike are shared, not tested. Without a second account
+    (configured, or registered with ``--allow-mutations``): SKIP with the reason.
 
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
     the server only checks that *someone* is logged in.
@@ -409,15 +420,7 @@ async def bola(ctx: Context) -> list[Finding]:
             out.append(skipped(f"{item.path}: {shared}"))
             continue
         if not ids and ctx.cfg.allow_mutations and create is not None:
-            made = await ctx.http.request(
-                "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)
-            )
-            try:
-                obj = made.json()
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict) and "id" in obj:
-                ids = [obj["id"]]
+            ids = await _create_one(ctx, doc, create, a)
         if not ids:
             out.append(
                 skipped(
