@@ -206,3 +206,29 @@ def test_written_sarif_points_at_handlers(tmp_path: Path) -> None:
     # re-rendering without the repository gives the same file (the map is in audit.json)
     moved = replace(run, target={**run.target, "repo": str(tmp_path / "gone")})
     assert build_source_map(moved) == {}
+
+
+def test_django_include_prefixes_compose(tmp_path: Path) -> None:
+    """``path("api/", include(("proj.api.urls", "api")))`` → ``path("users/", include(...))`` →
+    ``path("<int:user_id>/update/", ...)`` is ``/api/users/<int:user_id>/update/``; a module
+    included nowhere keeps its own paths."""
+    from prodaudit.files import FileIndex
+
+    files = {
+        "config/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                          '    path("api/", include(("proj.api.urls", "api"))),\n]\n',
+        "proj/api/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                            '    path("users/", include("proj.users.urls")),\n]\n',
+        "proj/users/urls.py": 'from django.urls import path\nfrom . import views\nurlpatterns = [\n'
+                              '    path("create/", views.create),\n'
+                              '    path("<int:user_id>/update/", views.update),\n]\n',
+        "other/urls.py": 'from django.urls import path\nurlpatterns = [path("x/", v)]\n',
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    routes = {(r.path, r.file, r.line) for r in scan_routes(tmp_path, FileIndex.build(tmp_path).files)}
+    assert ("/api/users/create/", "proj/users/urls.py", 4) in routes
+    assert ("/api/users/<int:user_id>/update/", "proj/users/urls.py", 5) in routes
+    assert ("/x/", "other/urls.py", 2) in routes
+    assert not any(p == "/create/" for p, _, _ in routes)

@@ -151,11 +151,62 @@ def _module_routes(rel: str, tree: ast.Module) -> tuple[list[Route], dict[str, s
     return routes, prefixes, includes
 
 
+def _django_includes(tree: ast.Module) -> list[tuple[str, str]]:
+    """Django ``path("users/", include("app.users.urls"))`` (also ``include(("…", "ns"))`` and
+    ``re_path(r"^users/", …)``): (included module, prefix) pairs."""
+    out: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url")
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Call)
+                and _name(node.args[1].func).endswith("include") and node.args[1].args):
+            continue
+        prefix = _const(node.args[0])
+        target = node.args[1].args[0]
+        if isinstance(target, ast.Tuple) and target.elts:
+            target = target.elts[0]
+        module = _const(target)
+        if prefix is not None and module and not re.search(r"[()\[\]*+?|\\]", prefix.strip("^$")):
+            out.append((module, prefix.strip("^$").lstrip("/")))
+    return out
+
+
+def _django_prefixed(routes: list[Route], includes: dict[str, list[tuple[str, str]]]) -> list[Route]:
+    """Routes of included Django URL modules under their full prefixes (``/api/users/create/``),
+    following include chains (bounded depth); modules included nowhere keep their paths."""
+    by_module: dict[str, list[str]] = {}  # file -> [(prefix of the including module + own)]
+    for rel, incs in includes.items():
+        for module, prefix in incs:
+            stem = module.replace(".", "/") + ".py"
+            for target in {r.file for r in routes} | set(includes):
+                if target == stem or target.endswith("/" + stem):
+                    by_module.setdefault(target, []).append(f"{rel}\0{prefix}")
+
+    def prefixes(rel: str, depth: int = 0) -> list[str]:
+        if rel not in by_module or depth > 5:
+            return [""]
+        out = []
+        for entry in by_module[rel]:
+            parent, prefix = entry.split("\0", 1)
+            out += [p + "/" + prefix if p else "/" + prefix for p in prefixes(parent, depth + 1)]
+        return out
+
+    out: list[Route] = []
+    for r in routes:
+        if r.file not in by_module or r.methods:
+            out.append(r)
+            continue
+        for pre in prefixes(r.file):
+            out.append(Route(r.methods, re.sub(r"//+", "/", pre.rstrip("/") + r.path), r.file,
+                             r.line, r.func))
+    return out
+
+
 def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
     """Every route declared in the repository's Python files (bounded; see module docstring)."""
     root = repo.resolve()
     routes: list[Route] = []
     includes: list[tuple[str, str]] = []
+    django: dict[str, list[tuple[str, str]]] = {}
     for n, rel in enumerate(f for f in files if f.endswith(".py")):
         if n >= MAX_FILES:
             break
@@ -175,7 +226,11 @@ def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
             continue
         found, _, inc = _module_routes(rel, tree)
         routes += found
+        if "include" in text and (dj := _django_includes(tree)):
+            django[rel] = dj
         includes += [(f"{Path(rel).stem}:{expr}", pre) for expr, pre in inc]
+    if django:
+        routes = _django_prefixed(routes, django)
     if not includes:
         return routes
     # include_router(users.router, prefix="/api"): routes of module users on variable router
