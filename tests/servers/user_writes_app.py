@@ -1,7 +1,8 @@
 """A Flask JSON API without an OpenAPI document whose repository declares user writes
 (``USER_ROUTES``, written into a test repository): ``POST /api/users/create/`` and
 ``POST /api/users/<int:user_id>/update/``. ``checks_auth=False``: both run for anonymous callers
-(validation 400, lookup 404); ``True``: 401 without a bearer token."""
+(validation 400, lookup 404); ``True``: 401 without a bearer token; ``"redirect"``: a redirect
+to the login page instead."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def user_update(user_id):
 '''
 
 
-def user_writes_app(*, checks_auth: bool, calls: list[str]) -> Any:
-    from flask import Flask, abort, request
+def user_writes_app(*, checks_auth: bool | str, calls: list[str]) -> Any:
+    from flask import Flask, abort, redirect, request
 
     app = Flask("user-writes")
     users = {1: {"email": "a@example.org"}}
@@ -32,6 +33,8 @@ def user_writes_app(*, checks_auth: bool, calls: list[str]) -> Any:
     def guard() -> None:
         calls.append(f"{request.method} {request.path}")
         if checks_auth and not request.headers.get("authorization", "").startswith("Bearer "):
+            if checks_auth == "redirect":
+                abort(redirect(f"/login?next={request.path}"))
             abort(401)
 
     @app.post("/api/users/create/")

@@ -22,7 +22,7 @@ def no_account(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _run(tmp_path: Path, checks_auth: bool, calls: list[str], **cfg: object) -> object:
+def _run(tmp_path: Path, checks_auth: bool | str, calls: list[str], **cfg: object) -> object:
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "app.py").write_text(USER_ROUTES, encoding="utf-8")
@@ -44,11 +44,13 @@ def test_open_user_writes_fail(tmp_path: Path) -> None:
     assert calls == ["POST /api/users/create/", "POST /api/users/999999937/update/"]
 
 
-def test_guarded_user_writes_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("guard", "status"), [(True, 401), ("redirect", 302)])
+def test_guarded_user_writes_pass(tmp_path: Path, guard: bool | str, status: int) -> None:
     calls: list[str] = []
-    r = _run(tmp_path, True, calls, allow_mutations=True)
+    r = _run(tmp_path, guard, calls, allow_mutations=True)
     assert r.status is Status.PASS, describe(r)
-    assert all("refuses an anonymous request (401)" in f.message for f in r.findings)
+    assert len(r.findings) == 2, describe(r)
+    assert all(f"refuses an anonymous request ({status})" in f.message for f in r.findings)
 
 
 def test_read_only_sends_no_write(tmp_path: Path) -> None:

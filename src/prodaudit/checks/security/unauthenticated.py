@@ -253,6 +253,10 @@ async def _repo_writes(ctx: Context, ops: list[Operation]) -> list[Finding]:
         if ex.status is None or ex.status == 405:
             out.append(skipped(f"{op.key}: an anonymous request got {ex.status or ex.error}"))
             continue
+        if _refused(ex):  # 401/403, or sent to the login page
+            out.append(passed(f"{op.key} refuses an anonymous request ({ex.status})",
+                              location=live_location(ex)))
+            continue
         kind = write_kind(op)
         assert kind is not None
         out.append(_judge_write(op, kind, ex))
