@@ -123,3 +123,30 @@ def test_git_listed_outside_link_is_not_followed_even_when_tracked(tmp_path: Pat
     idx = FileIndex.build(repo)
     assert "leak.py" not in idx.files
     assert os.path.islink(repo / "leak.py")
+
+
+@pytest.mark.parametrize("through_link", [False, True])
+def test_realpath_resolves_like_os_realpath_with_directories_resolved_once(
+        tmp_path: Path, through_link: bool) -> None:
+    """The per-directory resolution gives what ``os.path.realpath`` gives for every shape: plain
+    files, links to files and directories inside and outside, ``..``, missing files, absolute
+    paths, a repository given through a link; asked twice (the cached directory) and cold."""
+    repo, _ = linked_repo(tmp_path, git=False)
+    (repo / "pkg" / "sub").mkdir(parents=True)
+    (repo / "pkg" / "sub" / "mod.py").write_text("X = 1\n")
+    (repo / "pkg" / "inner").symlink_to("sub")
+    (repo / "pkg" / "up.py").symlink_to("../app.py")
+    root = repo
+    if through_link:
+        root = tmp_path / "via"
+        root.symlink_to(repo)
+    rels = ["app.py", "alias.py", "leak.py", "shared/settings.py", "dist/bundle.js",
+            "pkg/sub/mod.py", "pkg/inner/mod.py", "pkg/up.py", "pkg/../app.py", "pkg/sub/../up.py",
+            "pkg/missing.py", "missing/dir/x.py", "pkg/..", "pkg/", "../outside/secret.txt",
+            "/etc/hostname", "shared/../leak.py"]
+    idx = FileIndex.build(root)
+    for _ in range(2):
+        for rel in rels:
+            assert idx.realpath(rel) == os.path.realpath(root / rel), rel
+    assert FileIndex.build(root).realpath("pkg/inner/mod.py") == str(
+        (repo / "pkg" / "sub" / "mod.py").resolve())

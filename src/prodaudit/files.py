@@ -35,6 +35,7 @@ class FileIndex:
     git: bool = False
     outside_links: list[tuple[str, str]] = field(default_factory=list)  # (link, resolved target)
     _real_root: str = field(default="", repr=False)
+    _real_dirs: dict[str, str] = field(default_factory=dict, repr=False)  # dir -> its realpath
 
     @classmethod
     def build(cls, root: Path, max_files: int = 500_000) -> FileIndex:
@@ -59,6 +60,25 @@ class FileIndex:
         if not self._real_root:
             self._real_root = os.path.realpath(self.root)
         return self._real_root
+
+    def realpath(self, rel: str) -> str:
+        """``os.path.realpath(root / rel)``, resolving each directory once per index (a 50,000-file
+        tree has 500 directories): a file that is no symbolic link lies where its resolved
+        directory is; anything else (a link, a missing file, ``..``) takes the full resolution."""
+        head, _, name = rel.rpartition("/")
+        if name in ("", ".", "..") or "\\" in rel:
+            return os.path.realpath(self.root / rel)
+        base = self._real_dirs.get(head)
+        if base is None:
+            base = os.path.realpath(self.root / head) if head else self.real_root
+            self._real_dirs[head] = base
+        joined = os.path.join(base, name)
+        try:
+            if not stat.S_ISLNK(os.lstat(joined).st_mode):
+                return joined
+        except OSError:
+            pass
+        return os.path.realpath(self.root / rel)
 
     def inside(self, real: str) -> bool:
         """True when the resolved path ``real`` lies inside the repository."""
@@ -97,8 +117,7 @@ class FileIndex:
         outside the repository (a link that leaves it: recorded in ``outside_links``, not read).
 
         Python sources are decoded with their PEP 263 coding declaration (UTF-8 by default)."""
-        path = self.root / rel
-        real = os.path.realpath(path)
+        real = self.realpath(rel)
         if not self.inside(real):
             self._outside(_first_link(self.root, rel) or rel, real)
             return None

@@ -208,27 +208,24 @@ def test_written_sarif_points_at_handlers(tmp_path: Path) -> None:
     assert build_source_map(moved) == {}
 
 
-def test_django_include_prefixes_compose(tmp_path: Path) -> None:
-    """``path("api/", include(("proj.api.urls", "api")))`` → ``path("users/", include(...))`` →
-    ``path("<int:user_id>/update/", ...)`` is ``/api/users/<int:user_id>/update/``; a module
-    included nowhere keeps its own paths."""
-    from prodaudit.files import FileIndex
-
+def test_django_include_prefixes_and_plain_url_regexes(tmp_path: Path) -> None:
+    """``path("api/", include(("site.api.urls", "api")))`` chains to the included URL tables;
+    ``url(r"^activities/$", view)`` with a plain regex is a route; a real regex is not."""
     files = {
         "config/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
-                          '    path("api/", include(("proj.api.urls", "api"))),\n]\n',
-        "proj/api/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
-                            '    path("users/", include("proj.users.urls")),\n]\n',
-        "proj/users/urls.py": 'from django.urls import path\nfrom . import views\nurlpatterns = [\n'
-                              '    path("create/", views.create),\n'
-                              '    path("<int:user_id>/update/", views.update),\n]\n',
-        "other/urls.py": 'from django.urls import path\nurlpatterns = [path("x/", v)]\n',
+                          '    path("api/", include(("site_app.api.urls", "api"))),\n]\n',
+        "site_app/api/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                                '    path("errors/", include(("site_app.errors.urls", "errors"))),\n'
+                                '    url(r"^v1/", include("site_app.health.urls")),\n]\n',
+        "site_app/errors/urls.py": 'from django.urls import path\nurlpatterns = [\n'
+                                   '    path("trigger/exception/", TriggerApi.as_view()),\n]\n',
+        "site_app/health/urls.py": 'urlpatterns = [\n    url(r"^activities/$", views.activity),\n'
+                                   '    url(r"^(?P<pk>[0-9]+)/$", views.detail),\n]\n',
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text, encoding="utf-8")
-    routes = {(r.path, r.file, r.line) for r in scan_routes(tmp_path, FileIndex.build(tmp_path).files)}
-    assert ("/api/users/create/", "proj/users/urls.py", 4) in routes
-    assert ("/api/users/<int:user_id>/update/", "proj/users/urls.py", 5) in routes
-    assert ("/x/", "other/urls.py", 2) in routes
-    assert not any(p == "/create/" for p, _, _ in routes)
+        (tmp_path / rel).write_text(text)
+    paths = {(r.path, r.file, r.line) for r in scan_routes(tmp_path, list(files))}
+    assert ("/api/errors/trigger/exception/", "site_app/errors/urls.py", 3) in paths
+    assert ("/api/v1/activities/", "site_app/health/urls.py", 2) in paths
+    assert not any("pk" in p or "(" in p for p, _, _ in paths)

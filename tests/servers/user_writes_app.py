@@ -24,6 +24,17 @@ def user_update(user_id):
 '''
 
 
+DJANGO_ROUTES = {  # the same routes as Django URL modules, under include() prefixes
+    "config/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                      '    path("api/", include(("proj.api.urls", "api"))),\n]\n',
+    "proj/api/urls.py": 'from django.urls import include, path\nurlpatterns = [\n'
+                        '    path("users/", include("proj.users.urls")),\n]\n',
+    "proj/users/urls.py": 'from django.urls import path\nfrom . import views\nurlpatterns = [\n'
+                          '    path("create/", views.UserCreateApi.as_view()),\n'
+                          '    path("<int:user_id>/update/", views.UserUpdateApi.as_view()),\n]\n',
+}
+
+
 def user_writes_app(*, checks_auth: bool | str, calls: list[str]) -> Any:
     from flask import Flask, abort, redirect, request
 

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MODEL_ID = "fake-gpt"
+ROLES = ("system", "user", "assistant", "tool", "developer", "function")
 
 
 class Message(BaseModel):
@@ -117,8 +118,13 @@ def reply_for(messages: list[Message]) -> str:
 @app.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionRequest, _: Auth
-) -> dict[str, Any] | StreamingResponse:
+) -> dict[str, Any] | StreamingResponse | JSONResponse:
     await apply_control()
+    for i, message in enumerate(body.messages):  # as the OpenAI API refuses an unknown role
+        if message.role not in ROLES:
+            return openai_error(400, f"Invalid value: '{message.role}'. Supported values are: "
+                                f"{', '.join(repr(r) for r in ROLES)}. (messages[{i}].role)",
+                                "invalid_request_error")
     state.counts["chat_completions"] += 1
     reply = reply_for(body.messages)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

@@ -52,7 +52,7 @@ PROGRESS_EVERY = 5000
 log = logging.getLogger("prodaudit.config.envgraph")
 
 
-@dataclass
+@dataclass(slots=True)  # a large tree has 100,000s of them
 class Read:
     """A place where code reads the variable."""
 
@@ -70,7 +70,7 @@ class Read:
         return f"{self.path}:{self.line}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Var:
     name: str
     reads: list[Read] = field(default_factory=list)
@@ -416,3 +416,9 @@ def env_pairs(value: str) -> list[tuple[str, str]]:
 
 def env_graph(ctx: Context) -> EnvGraph:
     return ctx.memo("cfg:env_graph", lambda: build_graph(ctx))
+
+
+def env_graph_json(ctx: Context) -> dict[str, Any]:
+    """``env_graph(ctx).to_json()``, built once per audit (every CFG-00x check exports it, and a
+    50,000-file tree has 100,000 variables). Callers copy before they change it."""
+    return ctx.memo("cfg:env_graph_json", lambda: env_graph(ctx).to_json())

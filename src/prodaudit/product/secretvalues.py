@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from prodaudit.redact import is_secret_name
@@ -36,6 +37,7 @@ PLACEHOLDER_WORDS = ("changeme", "changethis", "change_me", "change-me", "your-"
                      "-here", "_here", "replace-me", "replace_me", "placeholder", "example.com")
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function of the name, asked for every variable many times
 def is_secret_var(name: str) -> bool:
     """A variable that holds a secret (``JWT_SECRET``, ``DB_PASSWORD``, ``LLM_API_KEY`` ...), not
     merely a setting about one (``ACCESS_TOKEN_EXPIRE_MINUTES``, ``JWT_ALGORITHM``)."""

@@ -106,6 +106,65 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
+DJANGO = "django-include:"  # marks a Django include(...) among the includes of a module
+
+
+DJANGO_PATHS = ("path", "re_path", "url")
+
+
+def _django_path(func: str, pattern: str | None) -> str | None:
+    """A Django pattern as a path: ``path()`` as written, a ``re_path``/``url`` regex only when
+    it is plain (``^activities/$``)."""
+    if pattern is None or func == "path":
+        return pattern
+    plain = pattern.lstrip("^").removesuffix("$")
+    return None if re.search(r"[()\[\]*+?\\|$^]", plain) else plain
+
+
+def _django_include(node: ast.AST) -> tuple[str, str] | None:
+    """``path("errors/", include("app.errors.urls"))`` (or ``include(("app.urls", "ns"))``,
+    ``re_path``/``url`` with a plain ``^prefix/`` regex): (included module, prefix)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("path", "re_path", "url") and len(node.args) >= 2):
+        return None
+    inc = node.args[1]
+    if not (isinstance(inc, ast.Call) and _name(inc.func).endswith("include") and inc.args):
+        return None
+    target = inc.args[0]
+    if isinstance(target, ast.Tuple) and target.elts:
+        target = target.elts[0]
+    module, prefix = _const(target), _django_path(node.func.id, _const(node.args[0]))
+    if module is None or prefix is None:
+        return None
+    return module, prefix
+
+
+def _django_prefixes(files: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+    """Module (dotted, from the file path) -> the URL prefixes its patterns are served under,
+    following ``include`` chains from the root URLconf (at most five levels)."""
+    def module_of(rel: str) -> str:
+        return rel[:-3].replace("/", ".")
+
+    edges = [(module_of(rel), target, pre) for rel, incs in files.items() for target, pre in incs]
+
+    def matches(mod: str, target: str) -> bool:
+        return mod == target or mod.endswith("." + target)
+
+    def prefixes(mod: str, depth: int) -> list[str]:
+        parents = [(src, pre) for src, target, pre in edges if matches(mod, target)]
+        if not parents or depth > 5:
+            return [""]
+        return [up.rstrip("/") + "/" + pre.lstrip("/") for src, pre in parents
+                for up in prefixes(src, depth + 1)]
+
+    out = {}
+    for rel in files:
+        mod = module_of(rel)
+        if any(matches(mod, target) for _, target, _ in edges):
+            out[rel] = prefixes(mod, 0)
+    return out
+
+
 def _module_routes(rel: str, tree: ast.Module) -> tuple[list[Route], dict[str, str], list[tuple[str, str]]]:
     """(routes, router variable -> own prefix, (included router expression, prefix) pairs)."""
     prefixes: dict[str, str] = {}
@@ -130,11 +189,14 @@ def _module_routes(rel: str, tree: ast.Module) -> tuple[list[Route], dict[str, s
                 path = _const(node.args[0])
                 if path is not None and path.startswith("/") and _name(node.args[1]):
                     routes.append(Route(_methods(node, attr), path, rel, node.lineno, _name(node.args[1])))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "path":
-            # Django: path("users/<int:pk>/", views.detail)
-            path = _const(node.args[0]) if node.args else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DJANGO_PATHS:
+            # Django: path("users/<int:pk>/", views.detail); re_path/url with a plain r"^x/$"
+            path = _django_path(node.func.id, _const(node.args[0]) if node.args else None)
             if path is not None and len(node.args) >= 2 and not _name(node.args[1]).endswith("include"):
                 routes.append(Route((), "/" + path.lstrip("/"), rel, node.lineno, _name(node.args[1])))
+        included = _django_include(node)
+        if included is not None:
+            includes.append((DJANGO + included[0], included[1]))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for dec in node.decorator_list:
                 if not isinstance(dec, ast.Call) or not isinstance(dec.func, ast.Attribute):
@@ -149,56 +211,6 @@ def _module_routes(rel: str, tree: ast.Module) -> tuple[list[Route], dict[str, s
                 pre = prefixes.get(owner, "")
                 routes.append(Route(_methods(dec, attr), pre + path, rel, dec.lineno, node.name))
     return routes, prefixes, includes
-
-
-def _django_includes(tree: ast.Module) -> list[tuple[str, str]]:
-    """Django ``path("users/", include("app.users.urls"))`` (also ``include(("…", "ns"))`` and
-    ``re_path(r"^users/", …)``): (included module, prefix) pairs."""
-    out: list[tuple[str, str]] = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url")
-                and len(node.args) >= 2 and isinstance(node.args[1], ast.Call)
-                and _name(node.args[1].func).endswith("include") and node.args[1].args):
-            continue
-        prefix = _const(node.args[0])
-        target = node.args[1].args[0]
-        if isinstance(target, ast.Tuple) and target.elts:
-            target = target.elts[0]
-        module = _const(target)
-        if prefix is not None and module and not re.search(r"[()\[\]*+?|\\]", prefix.strip("^$")):
-            out.append((module, prefix.strip("^$").lstrip("/")))
-    return out
-
-
-def _django_prefixed(routes: list[Route], includes: dict[str, list[tuple[str, str]]]) -> list[Route]:
-    """Routes of included Django URL modules under their full prefixes (``/api/users/create/``),
-    following include chains (bounded depth); modules included nowhere keep their paths."""
-    by_module: dict[str, list[str]] = {}  # file -> [(prefix of the including module + own)]
-    for rel, incs in includes.items():
-        for module, prefix in incs:
-            stem = module.replace(".", "/") + ".py"
-            for target in {r.file for r in routes} | set(includes):
-                if target == stem or target.endswith("/" + stem):
-                    by_module.setdefault(target, []).append(f"{rel}\0{prefix}")
-
-    def prefixes(rel: str, depth: int = 0) -> list[str]:
-        if rel not in by_module or depth > 5:
-            return [""]
-        out = []
-        for entry in by_module[rel]:
-            parent, prefix = entry.split("\0", 1)
-            out += [p + "/" + prefix if p else "/" + prefix for p in prefixes(parent, depth + 1)]
-        return out
-
-    out: list[Route] = []
-    for r in routes:
-        if r.file not in by_module or r.methods:
-            out.append(r)
-            continue
-        for pre in prefixes(r.file):
-            out.append(Route(r.methods, re.sub(r"//+", "/", pre.rstrip("/") + r.path), r.file,
-                             r.line, r.func))
-    return out
 
 
 def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
@@ -226,11 +238,12 @@ def scan_routes(repo: Path, files: Iterable[str]) -> list[Route]:
             continue
         found, _, inc = _module_routes(rel, tree)
         routes += found
-        if "include" in text and (dj := _django_includes(tree)):
-            django[rel] = dj
-        includes += [(f"{Path(rel).stem}:{expr}", pre) for expr, pre in inc]
-    if django:
-        routes = _django_prefixed(routes, django)
+        includes += [(f"{Path(rel).stem}:{expr}", pre) for expr, pre in inc if not expr.startswith(DJANGO)]
+        django[rel] = [(expr[len(DJANGO):], pre) for expr, pre in inc if expr.startswith(DJANGO)]
+    served = _django_prefixes({rel: [] for rel in {r.file for r in routes}} | {
+        rel: incs for rel, incs in django.items() if incs})
+    routes += [Route(r.methods, pre.rstrip("/") + r.path, r.file, r.line, r.func)
+               for r in list(routes) for pre in served.get(r.file, []) if pre.strip("/")]
     if not includes:
         return routes
     # include_router(users.router, prefix="/api"): routes of module users on variable router

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import audit_target, describe, result
 from servers.probe_apps import serve_wsgi
-from servers.user_writes_app import USER_ROUTES, user_writes_app
+from servers.user_writes_app import DJANGO_ROUTES, USER_ROUTES, user_writes_app
 
 from prodaudit.model import Severity, Status
 
@@ -22,18 +22,23 @@ def no_account(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _run(tmp_path: Path, checks_auth: bool | str, calls: list[str], **cfg: object) -> object:
+def _run(tmp_path: Path, checks_auth: bool | str, calls: list[str], django: bool = False,
+         **cfg: object) -> object:
     repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "app.py").write_text(USER_ROUTES, encoding="utf-8")
+    files = DJANGO_ROUTES if django else {"app.py": USER_ROUTES}
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
     with serve_wsgi(user_writes_app(checks_auth=checks_auth, calls=calls)) as url:
         run = audit_target(None, tmp_path, only=["SEC-083"], base_url=url, repo=repo, **cfg)
     return result(run, "SEC-083")
 
 
-def test_open_user_writes_fail(tmp_path: Path) -> None:
+@pytest.mark.parametrize("django", [False, True], ids=["flask", "django-include"])
+def test_open_user_writes_fail(tmp_path: Path, django: bool) -> None:
+    """Django routes are sent under their include() prefixes only (never the bare ``/create/``)."""
     calls: list[str] = []
-    r = _run(tmp_path, False, calls, allow_mutations=True)
+    r = _run(tmp_path, False, calls, django, allow_mutations=True)
     assert r.status is Status.FAIL, describe(r)
     by_op = {f.location.split("/", 3)[-1]: f for f in r.findings}
     update = by_op["api/users/999999937/update/"]

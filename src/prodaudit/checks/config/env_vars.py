@@ -26,7 +26,7 @@ from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
-from prodaudit.product.envgraph import EnvGraph, Var, env_graph
+from prodaudit.product.envgraph import EnvGraph, Var, env_graph, env_graph_json
 from prodaudit.product.infraenv import infra_env
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
@@ -51,7 +51,7 @@ _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
 def graph(ctx: Context) -> EnvGraph:
     """The graph, exported into audit.json (``facts.env_graph``) by whichever check builds it."""
     g = env_graph(ctx)
-    data = g.to_json()
+    data = dict(env_graph_json(ctx))
     data["variables"] = [v for v in data["variables"]
                          if v["name"] not in RUNTIME_VARS or v["read_at"] or v["documented"]]
     ctx.export("env_graph", data)

@@ -22,7 +22,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.checks.functional._llm import answer_text
+from prodaudit.checks.functional._llm import BAD_ROLE, answer_text, judge_provider_refusal
 from prodaudit.checks.functional._operations import act_on, is_llm_op, param_value
 from prodaudit.llmdetect import llm_operations
 
@@ -52,16 +52,9 @@ class LlmEndpoint:
         if "messages" in props or not props:
             body["messages"] = [{"role": "user", "content": text}]
         else:
-            name = next((f for f in TEXT_FIELDS if f in props), None)
-            if name is None:
-                name = next(
-                    (
-                        k
-                        for k, v in props.items()
-                        if isinstance(v, dict) and v.get("type") == "string"
-                    ),
-                    "prompt",
-                )
+            name = next((f for f in TEXT_FIELDS if f in props), None) or next(
+                (k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"),
+                "prompt")
             body[name] = text
         for req in self.schema.get("required") or []:
             if req in body or req not in props or self.doc is None:
@@ -130,26 +123,25 @@ async def llm_call(
     stream: bool | None = None,
     check_id: str,
     what: str,
+    role: str | None = None,
 ) -> Exchange:
     """One call of the LLM endpoint. A billable POST: without ``--allow-mutations`` (or past
-    ``probes.max_llm_calls``) it is not sent and the check is SKIP."""
+    ``probes.max_llm_calls``) it is not sent and the check is SKIP. ``role`` replaces the
+    message role of a ``messages`` body."""
     refused = ctx.http.refusal(ep.method, ctx.url(ep.path))
     if refused:
         raise Skip(f"the LLM endpoint was not called: {refused} (every call may be billed)")
+    body = ep.payload(text, stream=stream)
+    if role is not None and isinstance(body.get("messages"), list):
+        body["messages"] = [{**m, "role": role} for m in body["messages"]]
     ex = await ctx.http.request(
         ep.method,
         ctx.url(ep.path),
-        json=ep.payload(text, stream=stream),
+        json=body,
         headers=await _headers(ctx, ep),
         timeout=ctx.cfg.llm.timeout_seconds,
     )
-    verdict = (
-        "ok"
-        if ex.status is not None and ex.status < 400
-        else "error"
-        if ex.status is None
-        else "info"
-    )
+    verdict = "error" if ex.status is None else "ok" if ex.status < 400 else "info"
     await act_on(ctx, check_id, ex, what, verdict)
     return ex
 
@@ -170,6 +162,19 @@ async def first_answer(ctx: Context) -> tuple[LlmEndpoint, Exchange]:
 
     ex: Exchange = await ctx.amemo("functional:llm-answer", build)
     return ep, ex
+
+
+async def _provider_refusal(ctx: Context, ep: LlmEndpoint) -> list[Finding] | None:
+    """With the provider up, provoke a provider error: one message with a role no provider
+    accepts (judged by :func:`judge_provider_refusal`)."""
+    if "messages" not in ep.payload(PROMPT):
+        return None
+    try:
+        ex = await llm_call(ctx, ep, PROMPT, check_id="FUN-032", role=BAD_ROLE,
+                            what="a message with an unknown role (a provider error)")
+    except Skip:
+        return None
+    return judge_provider_refusal(ex, f"{ep.method} {ex.url}")
 
 
 def _failed_at(ex: Exchange, loc: str, message: str) -> list[Finding]:
@@ -323,8 +328,11 @@ async def llm_mock_mode(ctx: Context) -> list[Finding]:
 async def llm_outage(ctx: Context) -> list[Finding]:
     """When the LLM provider fails, the API answers 502, 503 or 504 with a JSON error body and no
     stack trace — never 500. Verified when the provider is down during the audit (e.g. the
-    reference target started with ``LLM_BASE_URL`` at a closed port); with the provider up the
-    check is SKIP (not verified).
+    reference target started with ``LLM_BASE_URL`` at a closed port). With the provider up, a
+    ``messages`` endpoint gets one message with a role no provider accepts: if the API forwards
+    it, the provider's refusal shows how provider errors are handled (a 500 or the provider's
+    error text in the answer fail; a JSON 502/503/504 passes); if the API refuses the role
+    itself or answers 2xx, the check is SKIP (not verified).
 
     An unhandled provider error becomes a 500 with a trace in debug builds, hides the cause from
     monitoring (5xx from our code vs. an upstream outage) and can leak internals.
@@ -337,9 +345,13 @@ async def llm_outage(ctx: Context) -> list[Finding]:
     if ex.status is None:
         return [errored(f"{loc}: {ex.error}", location=loc)]
     if ex.status < 500:
+        refused = await _provider_refusal(ctx, ep)
+        if refused is not None:
+            return refused
         raise Skip(
             f"{loc} answered {ex.status}: the provider is up, outage handling not verified "
-            "(audit once with the provider unreachable)"
+            "(audit once with the provider unreachable; a message with an unknown role was "
+            "not forwarded to the provider either)"
         )
     if TRACE_RE.search(ex.text):
         return [
@@ -353,17 +365,10 @@ async def llm_outage(ctx: Context) -> list[Finding]:
     ctype = (ex.header("content-type") or "").lower()
     if ex.status not in (502, 503, 504):
         return _failed_at(
-            ex,
-            loc,
-            f"{loc} answered {ex.status} while the provider fails (expected 502/503/504)",
-        )
+            ex, loc, f"{loc} answered {ex.status} while the provider fails (expected 502/503/504)")
     if "json" not in ctype:
-        return _failed_at(
-            ex,
-            loc,
-            f"{loc} answered {ex.status} with {ctype or 'no content type'}, not a JSON "
-            "error body",
-        )
+        return _failed_at(ex, loc, f"{loc} answered {ex.status} with {ctype or 'no content type'}, "
+                                   "not a JSON error body")
     return [
         passed(
             f"{loc} answered {ex.status} with a JSON error and no stack trace while the "

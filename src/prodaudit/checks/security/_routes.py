@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import Context, Exchange, NotSent, OpenAPIDoc, Skip
+from prodaudit.checks.security._handlers import repository_body_routes
 from prodaudit.http import SETUP, Budget, probe_scope
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import build_request, param_value
@@ -50,6 +51,7 @@ class Route:
     form: tuple[tuple[str, str], ...] | None = None  # an HTML form's fields (POST)
     auth: bool = False
     source: str = "openapi"
+    body: str = "form"  # how ``form`` is sent: "form" (urlencoded) or "json"
 
     @property
     def key(self) -> str:
@@ -315,9 +317,24 @@ async def crawl(ctx: Context, found: Routes, session: AuthSession | None) -> Non
                 urls.append(link)
 
 
+def _repository_routes(ctx: Context, found: Routes) -> None:
+    """Routes the repository declares whose handlers read named body fields (posted only with
+    --allow-mutations, so only collected then)."""
+    if not ctx.cfg.allow_mutations:
+        return
+    body = repository_body_routes(ctx)
+    if body:
+        found.sources.append("the body fields the repository's handlers read")
+    for template, kind, fields in body:
+        names = _PARAM_RE.findall(template)
+        found.add(Route("POST", template, tuple((n, "1") for n in names), (), form=fields,
+                        source="repository", body=kind))
+
+
 async def discover_routes(ctx: Context) -> Routes:
     """The routes of the target (memoised): the OpenAPI document's GET operations when there is
-    one, else the crawled links and forms and a Django DEBUG 404 page's patterns."""
+    one, else the crawled links and forms, a Django DEBUG 404 page's patterns and (with
+    --allow-mutations) the declared routes whose handlers read named body fields."""
 
     async def build() -> Routes:
         found = Routes()
@@ -345,6 +362,7 @@ async def discover_routes(ctx: Context) -> Routes:
                 await _django_routes(ctx, found)
             except NotSent:  # the discovery budget is spent: keep what was found
                 found.sources.append("(discovery budget spent)")
+            _repository_routes(ctx, found)
         return found
 
     result: Routes = await ctx.amemo("sec:routes", build)

@@ -195,6 +195,45 @@ async def origin_trust(ctx: Context) -> list[Finding]:
     return [passed(msg, location=f"GET {ctx.url(path)}")]
 
 
+# origins a development frontend runs on: the defaults framework templates put into the CORS list
+DEV_ORIGINS = ("http://localhost:3000", "http://localhost:5173", "http://localhost:8080",
+               "http://localhost:4200", "http://localhost", "http://127.0.0.1:3000")
+PROBE_HEADER = "x-prodaudit-probe"
+
+
+async def _preflight(ctx: Context, path: str, origin: str, method: str,
+                     header: bool = True) -> Exchange:
+    headers = {"Origin": origin, "Access-Control-Request-Method": method}
+    if header:
+        headers["Access-Control-Request-Headers"] = PROBE_HEADER
+    return await ctx.http.request("OPTIONS", ctx.url(path), headers=headers)
+
+
+def _granted(ex: Exchange, origin: str) -> bool:
+    acao = ex.header("access-control-allow-origin")
+    return ex.status is not None and 200 <= ex.status < 300 and acao in (origin, "*")
+
+
+async def _allowed_origin(ctx: Context, path: str, allowed: list[str]) -> tuple[str, str]:
+    """(origin, how it is known): the configured one, else the first common development origin
+    the server grants a preflight to (at most ``len(DEV_ORIGINS)`` requests), else an attacker
+    origin."""
+    if allowed:
+        return allowed[0], "configured"
+    for origin in DEV_ORIGINS:
+        ex = await _preflight(ctx, path, origin, "GET", header=False)
+        if _granted(ex, origin):
+            return origin, "a development origin the server grants"
+    return EVIL, "no allowed origin known"
+
+
+def _echo(ex: Exchange, method: str) -> tuple[bool, bool]:
+    """(any method, any header) granted by a preflight answer."""
+    methods = {m.strip().upper() for m in (ex.header("access-control-allow-methods") or "").split(",")}
+    hdrs = {h.strip().lower() for h in (ex.header("access-control-allow-headers") or "").split(",")}
+    return "*" in methods or method in methods, "*" in hdrs or PROBE_HEADER in hdrs
+
+
 @check(
     "SEC-031",
     "CORS preflight does not allow any method or header with credentials",
@@ -206,8 +245,15 @@ async def origin_trust(ctx: Context) -> list[Finding]:
 )
 async def preflight(ctx: Context) -> list[Finding]:
     """A preflight (``OPTIONS`` with ``Access-Control-Request-Method: PROPFIND`` and a made-up
-    request header) from the allowed origin is not answered with ``*`` or an echo of whatever was
-    asked, together with credentials.
+    request header) from an allowed origin is not answered with ``*`` or an echo of whatever was
+    asked, together with credentials. When the server refuses PROPFIND (Starlette's ``*`` means
+    its list of standard methods) a second preflight asks for ``DELETE`` with the made-up header:
+    an echoed made-up header is "any header".
+
+    The allowed origin is ``cors.allowed_origins`` (else ``--frontend-url``); without either, the
+    common development origins (``http://localhost:3000``, ``:5173``, ``:8080``, ``:4200``, …) are
+    tried with a plain preflight and the first one granted is used (a development origin trusted
+    by a production server is itself worth removing).
 
     Allowing every method and header widens what a trusted (or mistakenly trusted) origin can do
     with the user's cookies.
@@ -216,33 +262,28 @@ async def preflight(ctx: Context) -> list[Finding]:
     ``Authorization, Content-Type``).
     """
     path, allowed, _, _ = await cors_probes(ctx)
-    origin = allowed[0] if allowed else EVIL
-    ex = await ctx.http.request(
-        "OPTIONS",
-        ctx.url(path),
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "PROPFIND",
-            "Access-Control-Request-Headers": "x-prodaudit-probe",
-        },
-    )
+    origin, known = await _allowed_origin(ctx, path, allowed or [])
+    ex = await _preflight(ctx, path, origin, "PROPFIND")
     if ex.status is None:
         raise Skip(f"OPTIONS {path}: no answer: {ex.error}")
+    asked = "PROPFIND"
+    if not (_granted(ex, origin) and any(_echo(ex, asked))):
+        second = await _preflight(ctx, path, origin, "DELETE")
+        if _granted(second, origin):
+            ex, asked = second, "DELETE"
     methods = (ex.header("access-control-allow-methods") or "").upper()
     hdrs = (ex.header("access-control-allow-headers") or "").lower()
     creds = (ex.header("access-control-allow-credentials") or "").lower() == "true"
-    acao = ex.header("access-control-allow-origin")
-    granted = acao in (origin, "*") and 200 <= ex.status < 300
-    any_method = "*" in methods or "PROPFIND" in methods
-    any_header = "*" in hdrs or "x-prodaudit-probe" in hdrs
-    if granted and (any_method or any_header):
+    any_method, any_header = _echo(ex, asked)
+    any_method = any_method and asked == "PROPFIND"  # DELETE is a standard method
+    if _granted(ex, origin) and (any_method or any_header):
         what = " and ".join(
             x for x, on in (("any method", any_method), ("any header", any_header)) if on
         )
         return [
             failed(
-                f"the preflight from {origin} allows {what}"
-                + (" with credentials" if creds else ""),
+                f"the preflight from {origin} ({known}) asking for {asked} and the made-up header "
+                f"{PROBE_HEADER} is granted {what}" + (" with credentials" if creds else ""),
                 location=live_location(ex),
                 evidence=ex.evidence(),
                 severity=Severity.MEDIUM if creds else Severity.LOW,
@@ -255,7 +296,7 @@ async def preflight(ctx: Context) -> list[Finding]:
         )
     return [
         passed(
-            f"OPTIONS {path} from {origin} asking for PROPFIND and x-prodaudit-probe: HTTP "
+            f"OPTIONS {path} from {origin} ({known}) asking for {asked} and {PROBE_HEADER}: HTTP "
             f"{ex.status}, Allow-Methods {methods or '(none)'}, Allow-Headers {hdrs or '(none)'}",
             location=live_location(ex),
         )

@@ -38,6 +38,7 @@ from prodaudit.checks.security._sensitive import (
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import collect_ids
 from prodaudit.redact import mask_evidence
+from prodaudit.report.source_map import scan_routes
 
 PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "members", "profile",
                           "profiles", "customer", "customers", "people", "person", "persons",
@@ -296,6 +297,8 @@ KNOWN_DEBUG_PATHS = (
     "/actuator", "/actuator/env", "/env", "/.env", "/phpinfo.php", "/server-status",
     "/_profiler", "/silk/", "/heapdump",
 )
+ERROR_WORDS = frozenset({"error", "errors", "exception", "exceptions", "crash", "sentry", "panic"})
+TRIGGER_WORDS = frozenset({"trigger", "raise", "throw", "test", "debug", "crash", "boom", "fail"})
 _PASSWORD_INPUT = re.compile(r"<input[^>]+type=[\"']?password", re.I)
 _ENV_DUMP = re.compile(r"^[A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|KEY)[A-Z0-9_]*\s*[=:]\s*\S+",
                        re.M)
@@ -308,9 +311,33 @@ def _same_page(a: Exchange, b: Exchange | None) -> bool:
     return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= 0.9
 
 
+def error_trigger(path: str) -> bool:
+    """A path that says it raises on purpose: ``/api/errors/trigger/exception/``,
+    ``/sentry-debug``, ``/trigger-error``, ``/error/test``."""
+    words = words_of(path)
+    return bool(words & ERROR_WORDS and words & TRIGGER_WORDS)
+
+
+def repository_routes(ctx: Context) -> list[str]:
+    """GET (or any-method) paths without parameters that the repository's route decorators and
+    URL tables declare and whose words say debug/internal or error trigger (bounded scan)."""
+    def build() -> list[str]:
+        try:
+            routes = scan_routes(ctx.repo, ctx.files.files)
+        except OSError:
+            return []
+        return [r.path for r in routes
+                if (not r.methods or "GET" in r.methods) and not re.search(r"[{<(]", r.path)
+                and (words_of(r.path) & DEBUG_WORDS or error_trigger(r.path))]
+
+    out: list[str] = ctx.memo("sec:repo-debug-routes", build)
+    return out
+
+
 async def _debug_candidates(ctx: Context) -> list[str]:
     """Paths to try: the document's public GET operations whose words say debug/internal/
-    private (no path parameters), and well-known debug paths at the root."""
+    private (no path parameters), the repository's routes that say so or say they trigger an
+    error, and well-known debug paths at the root."""
     out: list[str] = []
     try:
         doc = await ctx.openapi()
@@ -318,7 +345,8 @@ async def _debug_candidates(ctx: Context) -> list[str]:
                 and not doc.is_protected(op) and words_of(op.path) & DEBUG_WORDS]
     except Skip:
         pass
-    return list(dict.fromkeys(out + list(KNOWN_DEBUG_PATHS)))
+    declared = repository_routes(ctx)
+    return list(dict.fromkeys(out + declared[:8] + list(KNOWN_DEBUG_PATHS)))
 
 
 def _judge_debug(ex: Exchange) -> Finding:
@@ -347,7 +375,10 @@ def _judge_debug(ex: Exchange) -> Finding:
 async def debug_endpoints(ctx: Context) -> list[Finding]:
     """The OpenAPI document's public GET operations whose path says debug, internal, private,
     admin, console, env, dump … and well-known debug paths (``/debug``, ``/__debug__/``, ``/console``,
-    ``/actuator/env``, ``/.env``, ``/debug/pprof/`` …) do not answer 2xx to anonymous callers.
+    ``/actuator/env``, ``/.env``, ``/debug/pprof/`` …) do not answer 2xx to anonymous callers;
+    the repository's declared routes whose words say so (FastAPI/Flask/aiohttp decorators, Django
+    URL tables with their ``include`` prefixes) are tried too, and one that says it triggers an
+    error (``/errors/trigger/exception/``, ``/sentry-debug``) and answers 5xx is a failure.
     An answer that is the same page as a made-up path (a catch-all) or a login form is not an
     exposure. One that carries password, hash or secret fields, or lines of secret-named
     variables, is CRITICAL.
@@ -373,6 +404,14 @@ async def debug_endpoints(ctx: Context) -> list[Finding]:
             continue
         if ex.status in (400, 401, 403, 404, 405, 410):
             refused.append(f"{path} {ex.status}")
+        elif ex.status is not None and ex.status >= 500 and error_trigger(path):
+            findings.append(failed(
+                f"GET {path} answers {ex.status} to anonymous callers: a route that raises on "
+                "purpose (an error-trigger demo or test endpoint) is served in production — "
+                "anyone can fill the error tracker and the alerts", location=live_location(ex),
+                evidence=mask_evidence(ex.evidence(300)), severity=Severity.MEDIUM))
+        elif ex.usable and accepted(ex) and not words_of(path) & DEBUG_WORDS and error_trigger(path):
+            continue  # an error-trigger route that answers: judged only by a 5xx
         elif ex.usable and accepted(ex):
             if _same_page(ex, unknown) or _PASSWORD_INPUT.search(ex.text):
                 refused.append(f"{path} {ex.status} (a catch-all or login page)")

@@ -66,6 +66,9 @@ async def _send(ctx: Context, route: Route, headers: dict[str, str] | None,
     values = {name: value} if where == "path" else None
     if route.form is not None:
         form = {**dict(route.form), **({name: value} if where == "form" else {})}
+        if route.body == "json":
+            return await ctx.http.request("POST", ctx.url(route.path(values)), headers=headers,
+                                          json=form)
         return await ctx.http.request("POST", ctx.url(route.path(values)), headers=headers,
                                       data=form)
     query = {name: value} if where == "query" else None
@@ -142,7 +145,10 @@ async def parameter_injection(ctx: Context) -> list[Finding]:
     Django DEBUG 404 page lists — is called with its ordinary values (the baseline), then with a
     quote pair (``'"``) appended to each parameter, an unknown identifier in path parameters and
     meta characters (``\\%;)(``) in query fields. Protected routes are called with the audit
-    account; HTML forms that post are probed only with ``--allow-mutations``.
+    account; HTML forms that post are probed only with ``--allow-mutations``, and so are, without
+    a document, the routes the repository declares whose handlers read named body fields
+    (``request.data["month"]``, ``request.get_json()["q"]``, ``request.form[...]``), posted as
+    JSON or a form with the value ``1`` as the baseline.
 
     An answer that shows what the baseline did not — an SQL error of PostgreSQL, MySQL, SQLite,
     SQLAlchemy, psycopg or Django (the quote reached the SQL parser: likely SQL injection), a

@@ -17,8 +17,9 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
+from prodaudit.checks.security._repo_routes import served_routes
 from prodaudit.pysource import parse_tree
-from prodaudit.report.source_map import Route, scan_routes
+from prodaudit.report.source_map import Route
 
 # calls that act: queue a job, send mail, write to the database
 ACTION_CALLS = frozenset({"send_task", "apply_async", "delay", "enqueue", "enqueue_call",
@@ -68,8 +69,7 @@ def side_effects(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[int
 
 
 def _get_routes(ctx: Context) -> list[Route]:
-    routes = ctx.memo("sec:repo-routes", lambda: scan_routes(ctx.repo, ctx.files.files))
-    return [r for r in routes if "GET" in r.methods and r.func.isidentifier()]
+    return [r for r in served_routes(ctx) if "GET" in r.methods and r.func.isidentifier()]
 
 
 @check(

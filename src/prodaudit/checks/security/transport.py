@@ -293,6 +293,32 @@ def cookie_problems(c: SetCookie) -> list[str]:
     return probs
 
 
+def _request_cookies(ex: Exchange) -> dict[str, str]:
+    raw = next((v for k, v in ex.request_headers.items() if k.lower() == "cookie"), "")
+    pairs = (p.strip().partition("=") for p in raw.split(";") if "=" in p)
+    return {k.strip(): v.strip() for k, _, v in pairs}
+
+
+def _response_cookies(ex: Exchange) -> dict[str, str]:
+    out = {}
+    for raw in ex.header_all("set-cookie"):
+        name, _, rest = raw.partition("=")
+        out[name.strip()] = rest.split(";", 1)[0].strip()
+    return out
+
+
+def _login_cookies(login: Exchange) -> set[str]:
+    """The cookies a login request carried (the login page's session) or its answer set."""
+    return set(_request_cookies(login)) | set(_response_cookies(login))
+
+
+def _fixated(login: Exchange, name: str) -> bool:
+    """The login carried cookie ``name`` and its successful answer did not replace the value."""
+    before = _request_cookies(login).get(name)
+    after = _response_cookies(login).get(name, before)
+    return bool(before) and before == after and login.status is not None and login.status < 400
+
+
 @check(
     "SEC-062",
     "Auth and session cookies are Secure, HttpOnly and SameSite",
@@ -306,6 +332,9 @@ async def cookies(ctx: Context) -> list[Finding]:
     """Every ``Set-Cookie`` captured so far (including the audit account's login response) whose
     name looks like a session, token or auth cookie carries ``Secure``, ``HttpOnly`` (CSRF cookies
     excepted) and ``SameSite``; ``SameSite=None`` needs ``Secure``. Deletion cookies are ignored.
+    A cookie an HTML form login carries (set by the login page, e.g. aiohttp's
+    ``AIOHTTP_SESSION``) is the session the login authenticates: it is judged at the login
+    operation, and keeping its value across the login is session fixation.
 
     A token cookie without HttpOnly is readable by any injected script; without Secure it travels
     over plain HTTP; without SameSite it rides along on cross-site requests (CSRF).
@@ -314,8 +343,10 @@ async def cookies(ctx: Context) -> list[Finding]:
     ``response.set_cookie(name, value, secure=True, httponly=True, samesite="strict")``.
     """
     logged_in: Exchange | None = None
+    cred_cookie: str | None = None  # the cookie that carries the login's credential
     try:
-        logged_in = (await ctx.auth()).login_exchange
+        sess = await ctx.auth()
+        logged_in, cred_cookie = sess.login_exchange, sess.token_in_cookie
     except Skip as exc:
         note = f" (no login: {exc.reason})"
     else:
@@ -328,6 +359,8 @@ async def cookies(ctx: Context) -> list[Finding]:
                 continue
             seen.setdefault(c.name, (c, ex))
     auth_like = {n: v for n, v in seen.items() if AUTH_COOKIE_RE.search(n)}
+    if cred_cookie and cred_cookie in seen:  # whatever its name, it is the session cookie
+        auth_like.setdefault(cred_cookie, seen[cred_cookie])
     if not auth_like and logged_in is None:
         # session cookies are set by a login: without one, their absence proves nothing
         raise Skip(f"no session or auth cookie seen and no login observed{note}: cookie "
@@ -339,11 +372,19 @@ async def cookies(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for name, (c, ex) in auth_like.items():
         probs = cookie_problems(c)
+        at, how = ex, f"set by {ex.method} {urlsplit(ex.url).path}"
+        if logged_in is not None and name in _login_cookies(logged_in) and ex is not logged_in:
+            # the session the login authenticates: reported at the login operation
+            at = logged_in
+            how += f", the session of the login {logged_in.method} {urlsplit(logged_in.url).path}"
+            if name == cred_cookie and _fixated(logged_in, name):
+                probs.append("the same value before and after the login (session fixation: "
+                             "the session id is not renewed when the user logs in)")
         if probs:
             out.append(
                 failed(
-                    f"cookie {name} set by {ex.method} {urlsplit(ex.url).path}: {', '.join(probs)}",
-                    location=live_location(ex),
+                    f"cookie {name} {how}: {', '.join(probs)}",
+                    location=live_location(at),
                     evidence=f"< Set-Cookie: {name}=…; "
                     + "; ".join(f"{k}={v}" if v else k for k, v in c.attrs.items())
                     + f"\n$ {ex.curl()}",
@@ -353,7 +394,7 @@ async def cookies(ctx: Context) -> list[Finding]:
             out.append(
                 passed(
                     f"cookie {name}: Secure, HttpOnly, SameSite={c.attrs['samesite']}",
-                    location=live_location(ex),
+                    location=live_location(at),
                 )
             )
     if not out:

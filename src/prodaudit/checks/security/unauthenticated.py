@@ -25,11 +25,11 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import accepted, live_location
+from prodaudit.checks.security._repo_routes import served_routes
 from prodaudit.checks.security._routes import discover_routes
 from prodaudit.llmdetect import PROMPT_FIELDS, llm_operations, words_of
 from prodaudit.openapi_fill import param_value
 from prodaudit.redact import mask_evidence
-from prodaudit.report.source_map import scan_routes
 
 PRIVILEGED = frozenset({
     "user", "users", "account", "accounts", "member", "members", "role", "roles", "permission",
@@ -219,12 +219,8 @@ def repo_write_ops(ctx: Context) -> list[Operation]:
     """Write operations the repository's route tables declare (no OpenAPI document): routes with
     a write method, and Django-style routes without methods whose path says create/update/
     delete (a POST); parameters as ``{name}`` path parameters."""
-    try:
-        routes = ctx.memo("sec:repo-routes", lambda: scan_routes(ctx.repo, ctx.files.files))
-    except OSError:
-        return []
     out: dict[str, Operation] = {}
-    for r in routes:
+    for r in served_routes(ctx):
         template = _TEMPLATE_PARAM.sub(lambda m: "{" + (m.group(1) or m.group(2)) + "}", r.path)
         words = words_of(template)
         methods = [m for m in r.methods if m in ("POST", "PUT", "PATCH", "DELETE")]

@@ -1,0 +1,40 @@
+"""The env graph's JSON is built once per audit and is the graph's own ``to_json``; the checks
+that export it (CFG-001..005) get copies, so filtering one export never changes another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from product_helpers import context, write
+
+from prodaudit.checks.config.env_vars import graph
+from prodaudit.product.envgraph import env_graph, env_graph_json
+
+FILES = {
+    "app/settings.py": 'import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
+                       'PATH_EXTRA = os.getenv("PATH", "/usr/bin")\n',
+    ".env.example": "# signs sessions\nSECRET_KEY=\n",
+    "Dockerfile": "FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\n",
+}
+
+
+def test_json_is_built_once_and_equals_the_graphs_own(tmp_path: Path) -> None:
+    ctx = context(write(tmp_path / "repo", FILES), tmp_path)
+    data = env_graph_json(ctx)
+    assert data == env_graph(ctx).to_json()
+    assert env_graph_json(ctx) is data  # memoised: one build for every CFG-00x check
+    names = [v["name"] for v in data["variables"]]
+    assert names == ["PATH", "PYTHONUNBUFFERED", "SECRET_KEY"]
+
+
+def test_exports_filter_a_copy(tmp_path: Path) -> None:
+    ctx = context(write(tmp_path / "repo", FILES), tmp_path)
+    graph(ctx)
+    exported = ctx.facts["env_graph"]
+    # runtime variables are exported only when read or documented: PATH is read, the image's
+    # PYTHONUNBUFFERED is not; the memoised graph JSON keeps it for the next check
+    assert [v["name"] for v in exported["variables"]] == ["PATH", "SECRET_KEY"]
+    assert len(env_graph_json(ctx)["variables"]) == 3
+    exported["variables"].clear()
+    graph(ctx)
+    assert [v["name"] for v in ctx.facts["env_graph"]["variables"]] == ["PATH", "SECRET_KEY"]
