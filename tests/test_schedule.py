@@ -4,6 +4,7 @@ resources it uses, not after the whole run; one that declares none runs last."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from prodaudit import schedule
 from prodaudit.config import load_config
 from prodaudit.context import Context
 from prodaudit.model import CheckResult, CheckSpec, Severity, Status
-from prodaudit.outcome import passed
+from prodaudit.outcome import failed, passed
 from prodaudit.registry import Registry, check
 from prodaudit.runner import run_checks
 
@@ -123,3 +124,95 @@ def test_checks_of_the_running_product_keep_their_id_order() -> None:
     last = {"FUN-902": 50.0, "FUN-901": 1.0, "CFG-942": 9.0}
     assert [s.id for s in schedule.order(specs, last, 180)] == [
         "CFG-942", "CFG-941", "FUN-901", "FUN-902"]
+
+
+def _memo_checks(reg: Registry, gate: threading.Event) -> None:
+    """CFG-931 builds the fact "slow" until CFG-933 has run; CFG-932 needs the fact."""
+
+    def build() -> str:
+        return "built" if gate.wait(20) else "CFG-933 never ran"
+
+    def producer(ctx: Context) -> list:
+        value = ctx.memo("slow", build)
+        return [passed(value)] if value == "built" else [failed(value)]
+
+    def waiter(ctx: Context) -> list:
+        return [passed(f"got {ctx.memo('slow', build)}")]
+
+    def releaser(ctx: Context) -> list:
+        gate.set()
+        return [passed("ran")]
+
+    bodies = (producer, waiter, releaser)
+    for cid, body in zip(("CFG-931", "CFG-932", "CFG-933"), bodies, strict=True):
+        body.__doc__ = "Doc."
+        check(cid, cid, severity=Severity.LOW, registry=reg)(body)  # type: ignore[arg-type]
+
+
+def test_a_check_waiting_for_a_fact_gives_its_slot_back(tmp_path: Path) -> None:
+    """Two slots: CFG-931 builds a fact, CFG-932 waits for it; CFG-933, which the build needs,
+    still gets a slot because the waiter gave its slot back (it used to hold it: a deadlock until
+    the build gave up)."""
+    reg, gate = Registry(), threading.Event()
+    _memo_checks(reg, gate)
+    res = _run(reg, tmp_path, concurrency=2, cache=False)  # no history: CFG-931 and 932 first
+    assert {k: r.status for k, r in res.items()} == dict.fromkeys(res, Status.PASS), res
+    assert res["CFG-932"].findings[0].message == "got built"
+
+
+def test_a_slot_given_back_is_taken_again_and_never_leaks(tmp_path: Path) -> None:
+    """After waiting, the waiter takes a slot again; at the end every slot is free (a run of
+    more checks than slots still runs them all, one at a time)."""
+    reg, gate = Registry(), threading.Event()
+    _memo_checks(reg, gate)
+    for i in range(4):
+        _sleeper(reg, f"CFG-94{i}", 0.01, {})
+    res = _run(reg, tmp_path, concurrency=2, cache=False)
+    assert len(res) == 7
+    assert all(r.status is Status.PASS for r in res.values()), res
+
+
+def test_a_check_on_its_own_instance_runs_beside_the_target_checks_and_the_last_ones(
+        tmp_path: Path) -> None:
+    """RDY-032 with readiness.e2e_frontend_url drives its own instance: it starts with the checks
+    of the audited target instead of after them, and the resource-less exclusive checks (heavy
+    local work) run beside it; the target's exclusive checks run beside neither; the final
+    checks still run after everything."""
+    reg, spans = Registry(), {}
+    _sleeper(reg, "RDY-032", 0.8, spans, needs=("target",), exclusive=True)
+    _sleeper(reg, "FUN-931", 0.3, spans, needs=("target",))  # a check of the audited target
+    _sleeper(reg, "SEC-931", 0.2, spans, needs=("target",), exclusive=True)  # a burst
+    _sleeper(reg, "RDY-931", 0.2, spans, needs=("repo",), exclusive=True)  # no resource: last
+    _sleeper(reg, "FUN-932", 0.1, spans, needs=("target",), final=True)
+    res = _run(reg, tmp_path, base_url="http://127.0.0.1:9",
+               readiness={"e2e_frontend_url": "http://127.0.0.1:9"}, cache=False)
+    assert all(r.status is Status.PASS for r in res.values()), res
+    assert _overlap(spans["RDY-032"], spans["FUN-931"])  # started with the target's checks
+    assert _overlap(spans["RDY-032"], spans["RDY-931"])  # the heavy resource-less one: beside it
+    assert spans["RDY-931"][0] >= spans["FUN-931"][1]  # after the non-exclusive checks
+    # the target's exclusive check (a burst) runs beside neither: it measures a window
+    assert not _overlap(spans["SEC-931"], spans["RDY-032"])
+    assert not _overlap(spans["SEC-931"], spans["RDY-931"])
+    assert spans["SEC-931"][0] >= spans["FUN-931"][1]
+    assert spans["FUN-932"][0] >= max(end for _, end in spans.values() if end != spans["FUN-932"][1])
+
+
+def test_without_its_own_instance_rdy032_waits_for_the_target_checks(tmp_path: Path) -> None:
+    reg, spans = Registry(), {}
+    _sleeper(reg, "RDY-032", 0.2, spans, needs=("target",), exclusive=True)
+    _sleeper(reg, "FUN-931", 0.3, spans, needs=("target",))
+    _sleeper(reg, "SEC-931", 0.1, spans, needs=("target",), exclusive=True)
+    _run(reg, tmp_path, base_url="http://127.0.0.1:9", cache=False)
+    assert spans["RDY-032"][0] >= spans["FUN-931"][1]
+    assert not _overlap(spans["RDY-032"], spans["SEC-931"])
+
+
+def test_rdy032_uses_its_own_instance_only_when_one_is_configured(tmp_path: Path) -> None:
+    reg = Registry()
+    _sleeper(reg, "RDY-032", 0.0, {}, needs=("frontend",), exclusive=True)
+    spec = reg.all()[0]
+    without = load_config({"start_target": False, "output": tmp_path})
+    with_e2e = load_config({"start_target": False, "output": tmp_path,
+                            "readiness": {"e2e_frontend_url": "http://127.0.0.1:9"}})
+    assert schedule.resources(spec, schedule.separate_instances(without)) == {"target"}
+    assert schedule.resources(spec, schedule.separate_instances(with_e2e)) == {"instance:RDY-032"}

@@ -320,6 +320,8 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
     this process is the command) lets an interrupted or finished run end the process at once
     when a worker thread still busy with an abandoned check would keep it alive."""
     standalone = argv is None if standalone is None else standalone
+    if standalone:
+        fewer_collections()
     restore = interrupt.install()
     try:
         code = _dispatch(parser or build_parser(), argv)
@@ -337,6 +339,24 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
             interrupt.exit_now(code)
         interrupt.exit_if_stuck(code)
     return code
+
+
+#: the cyclic collector's young-generation threshold for the command's process (Python: 700)
+GC_GEN0_THRESHOLD = 10_000
+
+
+def fewer_collections() -> None:
+    """Fast start (issue 13): a command allocates hundreds of thousands of long-lived objects
+    (imported modules, pydantic's schemas, the file index, the scan's results) and frees almost
+    none of them as cycles; with the default threshold the collector runs ~170 times in a warm
+    rerun, traversing them again and again (≈ 0.06 s of its 0.6 s CPU). A larger young generation
+    (same ratios between generations) keeps collecting cycles, 14 times less often; the extra
+    garbage it may hold is bounded by that many allocations. The process that is the command
+    only: a library caller's interpreter is left alone."""
+    import gc
+
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(GC_GEN0_THRESHOLD, gc.get_threshold()[0]), gen1, gen2)
 
 
 def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from prodaudit import slots
 from prodaudit.config import AuditConfig
 from prodaudit.files import FileIndex
 from prodaudit.http import SETUP, Budget, Exchange, Http, NotSent, ProbePolicy, join_url, probe_scope
@@ -144,8 +145,11 @@ class Context:
             key_lock = self._klocks.setdefault(key, threading.RLock()) if entry is None else None
         if key_lock is not None:
             t0 = time.monotonic()
-            with key_lock:
-                add_wait(time.monotonic() - t0)  # waited for a fact another check was building
+            if not key_lock.acquire(blocking=False):  # another check is building it
+                with slots.paused():  # no concurrency slot held while waiting (slots.py)
+                    key_lock.acquire()
+                    add_wait(time.monotonic() - t0)  # waited for a fact another check was building
+            try:
                 with self._lock:
                     entry = self._memo.get(key)
                 if entry is None:
@@ -155,6 +159,8 @@ class Context:
                         entry = (False, exc)
                     with self._lock:
                         self._memo[key] = entry
+            finally:
+                key_lock.release()
         assert entry is not None
         ok, value = entry
         if not ok:
@@ -171,8 +177,8 @@ class Context:
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
         t0 = time.monotonic()
-        async with lock:
-            add_wait(time.monotonic() - t0)
+        async with lock:  # live facts: a waiter keeps its slot (the checks on the target: at most
+            add_wait(time.monotonic() - t0)  # ``concurrency`` at once, as before)
             if key not in self._memo:
                 try:
                     self._memo[key] = (True, await build())

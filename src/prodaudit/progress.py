@@ -16,20 +16,34 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from prodaudit.model import CheckResult, CheckSpec
-from prodaudit.report.console import output_console
-from prodaudit.runner import ProgressHook
 
-_console = output_console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from prodaudit.runner import ProgressHook
+
 DEFAULT_HEARTBEAT_S = 20.0
+
+
+_console: Console | None = None
+
+
+def _stderr() -> Console:
+    """The progress console (stderr), made on first use: rich is not imported by a quiet run."""
+    global _console
+    if _console is None:
+        from prodaudit.report.console import output_console
+
+        _console = output_console(stderr=True)
+    return _console
 
 
 def say(message: str, quiet: bool = False) -> None:
     if not quiet:
-        _console.print(f"[dim]prodaudit:[/dim] {message}")
+        _stderr().print(f"[dim]prodaudit:[/dim] {message}")
 
 
 def elapsed(seconds: float) -> str:
@@ -111,6 +125,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         yield None
         return
     running = Running()
+    console = _stderr()
     if not sys.stderr.isatty():
         done = [0]
         every = heartbeat_seconds()
@@ -122,7 +137,7 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
             running.stop(spec)
             done[0] += 1
             waited = f" (+{res.waited_s:.1f}s waiting for shared facts)" if res.waited_s >= 0.05 else ""
-            _console.print(
+            console.print(
                 f"[{done[0]:>3}/{total}] {res.id:<8} {res.status.value.upper():<5} "
                 f"{res.duration_s:6.2f}s  {res.title}{waited}",
                 markup=False,
@@ -132,18 +147,20 @@ def make_progress(total: int, quiet: bool) -> Iterator[ProgressHook | None]:
         def beat() -> None:
             text = running.heartbeat(every)
             if text:
-                _console.print(text, markup=False, soft_wrap=True, style="dim")
+                console.print(text, markup=False, soft_wrap=True, style="dim")
 
         with ticker(every, beat):
             yield line
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]auditing"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
-        console=_console,
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("", total=total)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prodaudit import schedule
+from prodaudit import schedule, slots
 from prodaudit.context import Context
 from prodaudit.errors import InputError
 from prodaudit.extras import install_hint
@@ -212,19 +212,25 @@ async def run_checks(
 
     Non-exclusive checks run concurrently (at most ``concurrency`` at once), expected-slowest
     first; each exclusive check runs alone on the resources it uses, once the other checks that
-    use them have finished, while the rest keep running (``prodaudit.schedule``)."""
+    use them have finished, while the rest keep running (``prodaudit.schedule``); the target's
+    exclusive checks never beside heavy local work (``slots.Quiet``)."""
     sem = asyncio.Semaphore(ctx.cfg.concurrency)
     results: dict[str, CheckResult] = {}
     t0 = time.monotonic()
     last = await asyncio.to_thread(_history, ctx)
+    separate = schedule.separate_instances(ctx.cfg)
+
+    def resources(spec: CheckSpec) -> frozenset[str]:
+        return schedule.resources(spec, separate)
+
     shared = schedule.order([s for s in specs if not s.exclusive], last, ctx.cfg.check_timeout)
     exclusive = [s for s in specs if s.exclusive and not s.final]
     final = [s for s in specs if s.final]  # judge what the run left behind: after everything
     users: dict[str, int] = {}
     for spec in shared:
-        for r in schedule.resources(spec):
+        for r in resources(spec):
             users[r] = users.get(r, 0) + 1
-    free = {r: asyncio.Event() for r in {r for s in specs for r in schedule.resources(s)}}
+    free = {r: asyncio.Event() for r in {r for s in specs for r in resources(s)}}
     for r, event in free.items():
         if not users.get(r):
             event.set()
@@ -242,35 +248,63 @@ async def run_checks(
         try:
             if spec.needs & WAITS_FOR_TARGET:  # no slot held while the target starts
                 await ctx.target_started()
-            async with sem:
+            slot = slots.Slot(sem)  # given back while the check waits for a shared fact
+            await slot.acquire()
+            token = slots.current.set(slot)
+            try:
                 await timed(spec)
+            finally:
+                slots.current.reset(token)
+                slot.close()
         finally:
-            for r in schedule.resources(spec):
+            for r in resources(spec):
                 users[r] -= 1
                 if users[r] == 0:
                     free[r].set()
 
+    quiet = slots.Quiet()  # the target's exclusive checks never run beside heavy local work
+
+    def instance(key: frozenset[str]) -> bool:
+        return all(r.startswith("instance:") for r in key)
+
     async def alone(group: list[CheckSpec]) -> None:
         for spec in group:  # one at a time on its resources, in id order
-            held = sorted(schedule.resources(spec))
+            held = sorted(resources(spec))
             for r in held:
                 await free[r].wait()
             async with contextlib.AsyncExitStack() as stack:
                 for r in held:
                     await stack.enter_async_context(locks[r])
+                if "target" in held:
+                    await stack.enter_async_context(quiet.alone())
+                elif instance(frozenset(held)):
+                    await stack.enter_async_context(quiet.beside())
                 await timed(spec)
 
     groups: dict[frozenset[str], list[CheckSpec]] = {}
     for spec in exclusive:
-        groups.setdefault(schedule.resources(spec), []).append(spec)
+        groups.setdefault(resources(spec), []).append(spec)
     last_group = groups.pop(frozenset({schedule.EVERYTHING}), [])
+    shared_t = [asyncio.ensure_future(guarded(s)) for s in shared]
+    group_t = {k: asyncio.ensure_future(alone(g)) for k, g in groups.items()}
+
+    async def last_ones() -> None:
+        """No resource declared: after the non-exclusive checks and the exclusive ones on the
+        services (docker, database, redis), one at a time; beside a check on its own instance,
+        never beside the target's exclusive checks (``slots.Quiet``)."""
+        await asyncio.gather(*shared_t, *(t for k, t in group_t.items()
+                                          if "target" not in k and not instance(k)))
+        for spec in last_group:
+            async with quiet.beside():
+                await timed(spec)
+
     try:
-        await asyncio.gather(*(guarded(s) for s in shared), *(alone(g) for g in groups.values()))
-        for spec in last_group:  # no resource declared: after everything else, alone
-            await timed(spec)
-        for spec in final:
+        await asyncio.gather(*shared_t, *group_t.values(), last_ones())
+        for spec in final:  # judge what the run left behind: after everything
             await timed(spec)
     finally:
+        for task in (*shared_t, *group_t.values()):  # interrupted: nothing keeps running behind
+            task.cancel()
         with contextlib.suppress(Exception):  # scheduling hints only: never fail the run
             schedule.remember(ctx, results.values(), last)
         ctx.close()  # registered cleanups (images the audit built), also on Ctrl-C

@@ -12,7 +12,17 @@
   non-exclusive check that uses one of its resources has finished, then runs alone on those
   resources: one exclusive check at a time per resource, while checks that use none of them (the
   static checks, the other resources' exclusive checks) keep running. An exclusive check that
-  declares no resource runs last, alone (RDY-052 reads the logs of the whole run's traffic).
+  declares no resource (heavy local work: the target's test suite, the backup rehearsal) runs
+  after the non-exclusive checks and the services' exclusive checks, one at a time, never beside
+  the target's exclusive checks, which measure windows and latencies (``slots.Quiet``). A
+  ``final`` check runs after everything (RDY-052 reads the logs of the whole run's traffic).
+- **Separate instances.** A check that drives its own instance of the product when one is
+  configured (RDY-032's journeys at ``readiness.e2e_frontend_url``, the second instance the audit
+  starts for them) uses that instance, not the audited one: it neither waits for the audited
+  product's checks nor makes them wait, and it runs from the start of the run, beside everything
+  (the checks that run last and alone included: they judge the audited product) — the slowest
+  check of a run (2 minutes of browsers) no longer starts only after the live checks and delays
+  the exclusive ones behind it.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from prodaudit.config import AuditConfig
     from prodaudit.context import Context
     from prodaudit.model import CheckResult, CheckSpec
 
@@ -33,8 +44,21 @@ _TARGET_NEEDS = frozenset({"live", "target", "frontend"})
 _SERVICE_NEEDS = ("docker", "database", "redis")
 
 
-def resources(spec: CheckSpec) -> frozenset[str]:
-    """What a check uses that another check could disturb (see the module docstring)."""
+#: check id -> the configuration key (section, key) that, when set, gives it its own instance
+SEPARATE_INSTANCE: dict[str, tuple[str, str]] = {"RDY-032": ("readiness", "e2e_frontend_url")}
+
+
+def separate_instances(cfg: AuditConfig) -> frozenset[str]:
+    """The checks that drive their own instance of the product in this run (see the docstring)."""
+    return frozenset(cid for cid, (section, key) in SEPARATE_INSTANCE.items()
+                     if getattr(getattr(cfg, section, None), key, None))
+
+
+def resources(spec: CheckSpec, separate: frozenset[str] = frozenset()) -> frozenset[str]:
+    """What a check uses that another check could disturb (see the module docstring).
+    ``separate``: the checks that use their own instance (``instance:<id>``), not the target."""
+    if spec.id in separate and spec.needs & _TARGET_NEEDS:
+        return frozenset({f"instance:{spec.id}"})
     out = {"target"} if spec.needs & _TARGET_NEEDS else set()
     out.update(n for n in _SERVICE_NEEDS if n in spec.needs)
     if not out and spec.exclusive:

@@ -15,45 +15,49 @@ from prodaudit.model import AuditRun
 from prodaudit.report.evidence import Screenshots, load_screenshots
 from prodaudit.report.interface import Renderer
 
+#: every format in registry order: ``--format`` name -> (module, renderer classes). A run imports
+#: only the modules of the formats it writes (jinja2 and markdown-it load with html/markdown).
+FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "json": ("prodaudit.report.json_report", ("JsonRenderer",)),
+    "markdown": ("prodaudit.report.markdown", (
+        "ProductionReadinessRenderer", "SecurityAuditRenderer", "ConfigurationValidationRenderer",
+        "TestResultsSummaryRenderer")),
+    "html": ("prodaudit.report.html", ("HtmlRenderer",)),
+    "sarif": ("prodaudit.report.sarif", ("SarifRenderer",)),
+    "junit": ("prodaudit.report.junit", ("JunitRenderer",)),
+}  # fmt: skip
+
+
+def _of(name: str, screenshots: Screenshots | None) -> list[Renderer]:
+    import importlib
+
+    module_name, classes = FORMATS[name]
+    module = importlib.import_module(module_name)
+    made: list[Renderer] = []
+    for cls_name in classes:
+        cls = getattr(module, cls_name)
+        made.append(cls(screenshots) if name == "html" else cls())
+    return made
+
 
 def _all(screenshots: Screenshots | None = None) -> list[Renderer]:
-    from prodaudit.report.html import HtmlRenderer
-    from prodaudit.report.json_report import JsonRenderer
-    from prodaudit.report.junit import JunitRenderer
-    from prodaudit.report.markdown import (
-        ConfigurationValidationRenderer,
-        ProductionReadinessRenderer,
-        SecurityAuditRenderer,
-        TestResultsSummaryRenderer,
-    )
-    from prodaudit.report.sarif import SarifRenderer
-
-    return [
-        JsonRenderer(),
-        ProductionReadinessRenderer(),
-        SecurityAuditRenderer(),
-        ConfigurationValidationRenderer(),
-        TestResultsSummaryRenderer(),
-        HtmlRenderer(screenshots),
-        SarifRenderer(),
-        JunitRenderer(),
-    ]
+    return [r for name in FORMATS for r in _of(name, screenshots)]
 
 
 def renderers(formats: list[str] | None = None, screenshots: Screenshots | None = None) -> list[Renderer]:
-    """Every registered renderer, narrowed to ``formats`` (json is always included).
+    """The registered renderers, narrowed to ``formats`` (json is always included); only the
+    modules of those formats are imported.
 
     ``screenshots`` are the evidence images ``index.html`` embeds (see ``load_screenshots``);
     without them the page names the screenshots and says they were not embedded.
     """
-    all_ = _all(screenshots)
-    wanted = set(formats or [r.name for r in all_]) | {"json"}
-    return [r for r in all_ if r.name in wanted]
+    wanted = set(formats or FORMATS) | {"json"}
+    return [r for name in FORMATS if name in wanted for r in _of(name, screenshots)]
 
 
 def format_names() -> tuple[str, ...]:
     """The format names ``--format`` accepts, in registry order."""
-    return tuple(dict.fromkeys(r.name for r in _all()))
+    return tuple(FORMATS)
 
 
 def files_table() -> str:

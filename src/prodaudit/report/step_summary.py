@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 
 from prodaudit.model import AuditRun
-from prodaudit.report.markdown import decision_markdown
 
 ENV = "GITHUB_STEP_SUMMARY"
 
 
 def step_summary(run: AuditRun) -> str:
     """The summary's Markdown (pure)."""
+    from prodaudit.report.markdown import decision_markdown  # jinja2: only under GitHub Actions
+
     target = run.target.get("base_url") or run.target.get("repo") or "?"
     return (
         f"## prodaudit: {run.decision.verdict}\n\n"

@@ -23,6 +23,7 @@ from prodaudit.checks.readiness._backend import (
     web_modules,
 )
 from prodaudit.checks.readiness._scan import (
+    PyModule,
     call_name,
     py_sources,
     route_decorator,
@@ -33,12 +34,92 @@ from prodaudit.checks.readiness._sqlflow import sql_flow
 
 _BLOCKING = re.compile(
     r"^(time\.sleep|requests\.\w+|urllib\.request\.urlopen|urlopen|smtplib\.SMTP\w*|"
-    r"subprocess\.(run|call|check_call|check_output)|os\.system)$"
+    r"subprocess\.(run|call|check_call|check_output)|os\.system|"
+    r"bcrypt\.(hashpw|checkpw|kdf)|hashlib\.(pbkdf2_hmac|scrypt)|"
+    r"(\w+\.)?(generate_password_hash|check_password_hash)|"
+    r"\w*(pwd|password|crypt)_?(context|ctx|hasher)\.(hash|verify|encrypt|verify_and_update))$",
+    re.I,
 )
+# synchronous ORM sessions: ``db.query(...)``, ``session.commit()`` without ``await``
+_SYNC_SESSION = re.compile(r"^(self\.)?(db|session|db_session|dbsession|sess)\."
+                           r"(query|commit|flush|refresh|execute|scalars)$")
 _TASKS = re.compile(
     r"BackgroundTasks|add_task|celery|\.delay\(|apply_async|arq|dramatiq|rq\b|"
     r"create_task|run_in_threadpool|to_thread|run_in_executor"
 )
+_Fn = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _own_nodes(fn: ast.AST) -> list[ast.AST]:
+    """The nodes of ``fn``'s body, nested functions and lambdas left out (work defined there
+    runs where it is called: often ``run_in_threadpool(inner)``)."""
+    out: list[ast.AST] = []
+    todo = list(ast.iter_child_nodes(fn))
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        out.append(n)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def _direct_blocking(fn: ast.AST, awaited: set[int]) -> list[tuple[ast.Call, str]]:
+    out: list[tuple[ast.Call, str]] = []
+    for n in _own_nodes(fn):
+        if not isinstance(n, ast.Call):
+            continue
+        name = call_name(n)
+        if _BLOCKING.match(name):
+            out.append((n, f"{name}()"))
+        elif _SYNC_SESSION.match(name) and id(n) not in awaited:
+            out.append((n, f"synchronous {name}()"))
+    return out
+
+
+def _blocking_functions(mods: list[PyModule]) -> dict[str, str]:
+    """Project functions (by name) that block, directly or through the functions they call;
+    a name defined several times counts only when every definition blocks."""
+    defs: dict[str, list[ast.AST]] = {}
+    for m in mods:
+        for n in ast.walk(m.tree):
+            if isinstance(n, _Fn):
+                defs.setdefault(n.name, []).append(n)
+    awaited = {id(n.value) for m in mods for n in ast.walk(m.tree) if isinstance(n, ast.Await)}
+    why: dict[str, list[str | None]] = {}
+    for name, fns in defs.items():
+        why[name] = [next((w for _c, w in _direct_blocking(f, awaited)), None) for f in fns]
+    for _ in range(4):
+        changed = False
+        for name, fns in defs.items():
+            for i, f in enumerate(fns):
+                if why[name][i] is not None:
+                    continue
+                for n in _own_nodes(f):
+                    callee = call_name(n).split(".")[-1] if isinstance(n, ast.Call) else ""
+                    if callee != name and callee in why and all(why[callee]):
+                        why[name][i] = f"{callee}() → {why[callee][0]}"
+                        changed = True
+                        break
+        if not changed:
+            break
+    return {k: str(v[0]) for k, v in why.items() if v and all(v)}
+
+
+def _blocking_calls(mods: list[PyModule]) -> list[tuple[PyModule, str, ast.Call, str]]:
+    """(module, async function, call, what blocks) for every blocking call of an async def."""
+    blocking = _blocking_functions(mods)
+    out: list[tuple[PyModule, str, ast.Call, str]] = []
+    for m in mods:
+        awaited = {id(n.value) for n in ast.walk(m.tree) if isinstance(n, ast.Await)}
+        for fn in (n for n in ast.walk(m.tree) if isinstance(n, ast.AsyncFunctionDef)):
+            for call, what in _direct_blocking(fn, awaited):
+                out.append((m, fn.name, call, what))
+            for n in _own_nodes(fn):
+                callee = call_name(n).split(".")[-1] if isinstance(n, ast.Call) else ""
+                if isinstance(n, ast.Call) and callee != fn.name and callee in blocking:
+                    out.append((m, fn.name, n, f"{callee}() (→ {blocking[callee]})"))
+    return out
 
 
 @check(
@@ -50,35 +131,37 @@ _TASKS = re.compile(
     evidence=Evidence.PARSED,
 )
 def background_work(ctx: Context) -> list[Finding]:
-    """``async def`` functions of the backend make no blocking calls (``time.sleep``,
-    ``requests.*``, ``urlopen``, ``smtplib``, ``subprocess.run``, ``os.system``); slow work goes
-    through a task mechanism (``BackgroundTasks``, Celery/RQ/arq/Dramatiq, ``run_in_threadpool``).
+    """``async def`` functions of the backend make no blocking calls — ``time.sleep``,
+    ``requests.*``, ``urlopen``, ``smtplib``, ``subprocess.run``, ``os.system``, password
+    hashing (``bcrypt.hashpw``/``checkpw``, passlib ``pwd_context.hash``/``verify``,
+    ``pbkdf2_hmac``, Werkzeug's ``check_password_hash``) or a synchronous ORM session
+    (``db.query(...)``, ``session.commit()`` without ``await``) — neither directly nor through
+    the project's own functions they call (followed to a fixed point); slow work goes through
+    a task mechanism (``BackgroundTasks``, Celery/RQ/arq/Dramatiq, ``run_in_threadpool``).
     A heuristic: findings are WARN only.
 
     A blocking call inside an ``async def`` stops the event loop: every other request of the
-    worker waits until it returns.
+    worker waits until it returns (a bcrypt check takes 100-300 ms of CPU).
 
-    Remediation: use an async client (``httpx.AsyncClient``, ``asyncio.sleep``), wrap unavoidable
-    blocking calls in ``run_in_threadpool``/``asyncio.to_thread``, and send slow jobs (mail,
-    reports) to ``BackgroundTasks`` or a queue worker.
+    Remediation: use an async client (``httpx.AsyncClient``, ``asyncio.sleep``, an
+    ``AsyncSession``), wrap unavoidable blocking calls in ``run_in_threadpool``/
+    ``asyncio.to_thread``, declare handlers that use a synchronous session with plain ``def``
+    (FastAPI runs them in a thread pool), and send slow jobs (mail, reports) to
+    ``BackgroundTasks`` or a queue worker.
     """
     findings = broken_sources(ctx)
-    n_async = 0
-    for m in backend_modules(ctx):
-        for fn in (n for n in ast.walk(m.tree) if isinstance(n, ast.AsyncFunctionDef)):
-            n_async += 1
-            for n in ast.walk(fn):
-                if isinstance(n, ast.Call) and _BLOCKING.match(call_name(n)):
-                    findings.append(
-                        warned(
-                            f"blocking call {call_name(n)}() inside async def {fn.name}",
-                            location=m.line(n),
-                        )
-                    )
+    mods = backend_modules(ctx)
+    n_async = sum(isinstance(n, ast.AsyncFunctionDef) for m in mods for n in ast.walk(m.tree))
     if n_async == 0:
         raise Skip("no async functions in the backend")
+    seen: set[str] = set()
+    for m, fn, call, what in _blocking_calls(mods):
+        if m.line(call) not in seen:
+            seen.add(m.line(call))
+            findings.append(warned(f"blocking call {what} inside async def {fn}",
+                                   location=m.line(call)))
     mechanisms = sorted(
-        {mt.group(0) for m in backend_modules(ctx) for mt in _TASKS.finditer(m.text)}
+        {mt.group(0) for m in mods for mt in _TASKS.finditer(m.text)}
     )
     if not findings:
         findings.append(

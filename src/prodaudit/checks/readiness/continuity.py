@@ -265,7 +265,8 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
     """Every compose service has a restart policy (``restart:`` or ``deploy.restart_policy``),
     and application services run more than one replica (``deploy.replicas``/``scale``). Stateful
     services with one instance are listed as single points of failure in the message (they need
-    a backup and a failover plan, see RDY-091/RDY-094).
+    a backup and a failover plan, see RDY-091/RDY-094). A compose file the project documents as
+    development-only (the same judgement as the config suite's Compose rules) is not judged.
 
     A service without restart policy stays down after a crash or a host reboot; a single API
     replica means every deploy and every crash is an outage.
@@ -276,9 +277,13 @@ def single_points_of_failure(ctx: Context) -> list[Finding]:
     docs_ = compose_docs(ctx)
     if not docs_:
         raise Skip("no compose file with services")
+    prod = [(p, d) for p, d in docs_ if not p.dev_only]
+    if not prod:  # the production stack is described elsewhere (IaC, a platform)
+        raise Skip("only development-only compose files: "
+                   + "; ".join(f"{p.name}: {p.dev_only}" for p, _d in docs_))
     findings: list[Finding] = []
     spof: list[str] = []
-    for proj, data in docs_:
+    for proj, data in prod:
         services = data.get("services")
         assert isinstance(services, dict)
         for name, svc in services.items():

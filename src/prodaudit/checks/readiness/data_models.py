@@ -9,6 +9,7 @@ from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name, py_sources
+from prodaudit.checks.readiness._sqlschema import covered, sql_schema
 
 # ---- RDY-004 models and indexes ---------------------------------------------------------------
 
@@ -131,6 +132,9 @@ def model_indexes(ctx: Context) -> list[Finding]:
     """Every ORM model (SQLAlchemy/SQLModel class with ``__tablename__``) has a primary key, and
     every foreign-key column is the leading column of an index (``index=True``, ``unique=True``,
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
+    Schemas written in SQL files (``CREATE TABLE`` with ``REFERENCES``/``FOREIGN KEY``, ``ALTER
+    TABLE ... ADD FOREIGN KEY``) are judged the same way against their ``PRIMARY KEY``,
+    ``UNIQUE`` and ``CREATE INDEX`` statements.
     Django models get an ``id`` key and an index per ``ForeignKey`` by default: a ``ForeignKey``
     with ``db_index=False`` that no ``Meta.indexes`` entry leads with fails.
 
@@ -179,9 +183,16 @@ def model_indexes(ctx: Context) -> list[Finding]:
         findings += [failed(f"foreign key {cls.name}.{col} has db_index=False and no index "
                             "leads with it", location=loc)
                      for col, loc in _django_unindexed_fks(m, cls)]
+    sql_fks, sql_indexed, sql_tables = sql_schema(ctx)
+    models += sql_tables
+    for fk in sql_fks:
+        fks.append(f"{fk.table}({', '.join(fk.columns)})")
+        if not covered(fk, sql_indexed):
+            findings.append(failed(f"foreign key {fk.table}({', '.join(fk.columns)}) is not the "
+                                   "leading column of any index", location=fk.location))
     if models == 0:
         raise Skip("no ORM model (SQLAlchemy/SQLModel class with __tablename__ or table=True, "
-                   "Django models.Model) found")
+                   "Django models.Model) or SQL CREATE TABLE found")
     if not findings:
         findings.append(
             passed(

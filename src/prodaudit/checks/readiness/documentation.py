@@ -29,7 +29,7 @@ from prodaudit.checks.readiness._docs import (
     says_what_to_do,
     split_sections,
 )
-from prodaudit.checks.readiness._scan import docs
+from prodaudit.checks.readiness._scan import data_store_hints, docs
 
 _README_SECTIONS = {
     "setup": r"setup|set up|install|getting started|quick ?start|prerequisites|requirements|"
@@ -193,6 +193,7 @@ class Topic:
     accept: Callable[[Section, Actionable], bool] | None = None
     lacks: str = "no commands, steps, owners or contacts"
     images: bool = False  # a diagram whose alt text matches the pattern also counts (present)
+    needs_data: bool = False  # judged only when the product keeps data (data_store_hints)
 
     @property
     def evidence(self) -> Evidence:
@@ -274,6 +275,7 @@ TOPICS = (
         "a backup and recovery procedure: what is backed up, how often, how to restore",
         restores,
         "no restore command or step",
+        needs_data=True,
     ),
     Topic(
         "RDY-069",
@@ -317,6 +319,9 @@ def judge_doc(ctx: Context, topic: Topic) -> list[Finding]:
 
 def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
     def run(ctx: Context) -> list[Finding]:
+        if topic.needs_data and not data_store_hints(ctx):
+            raise Skip("the product keeps no data of its own (no database, cache or storage is "
+                       "named in its code, dependencies, compose or infrastructure files)")
         return judge_doc(ctx, topic)
 
     judged = (
@@ -332,8 +337,11 @@ def _topic_check(topic: Topic) -> Callable[[Context], list[Finding]]:
         "placeholder (headings with fewer than three words of text under them) is a WARN.\n\n"
         "Operational documents written before launch are what the on-call person reads at "
         "3 a.m.: a heading without commands, steps or contacts does not help them.\n\n"
-        f"Remediation: write {topic.doc} in ``docs/`` (or a README section) and keep it next to "
-        "the code."
+        + ("A product that keeps no data of its own (no database, cache or storage named in "
+           "its code, dependencies, compose or infrastructure files) has nothing to back up: "
+           "SKIP.\n\n" if topic.needs_data else "")
+        + f"Remediation: write {topic.doc} in ``docs/`` (or a README section) and keep it next "
+        "to the code."
     )
     return run
 

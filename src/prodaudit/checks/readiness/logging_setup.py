@@ -65,6 +65,38 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
     return config_sites, structured, level_sites
 
 
+_FORMAT_SETTING = re.compile(r"LOG\w*(FORMAT|RENDERER|STYLE|JSON)|JSON_LOG", re.I)
+_PLAIN = re.compile(r"\b(dev|console|text|plain|pretty|colou?red|human|simple|rich)\b", re.I)
+
+
+def _plain_format_defaults(mods: list[PyModule]) -> list[tuple[str, str]]:
+    """Settings that choose the log format from the environment with a plain-text default
+    (``LOGGING_FORMAT = env("LOGGING_FORMAT", default="dev")``, ``LOG_JSON = getenv(..., False)``)."""
+    out: list[tuple[str, str]] = []
+    for m in mods:
+        for n in m.tree.body:
+            if not (isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None):
+                continue
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            name = next((t.id for t in targets if isinstance(t, ast.Name)), "")
+            if not _FORMAT_SETTING.search(name):
+                continue
+            for c in (c for c in ast.walk(n.value) if isinstance(c, ast.Call)):
+                if not re.search(r"env|getenv|config|get$", call_name(c), re.I):
+                    continue
+                default = next((k.value for k in c.keywords if k.arg == "default"),
+                               c.args[1] if len(c.args) > 1 else None)
+                if default is None:
+                    continue
+                text = ast.unparse(default)
+                json_flag = "JSON" in name.upper() and text in ("False", "'false'", "'0'", "0")
+                if json_flag or (not json_flag and "JSON" not in name.upper()
+                                 and _PLAIN.search(text)):
+                    out.append((m.line(n), f"{text} ({name})"))
+                    break
+    return out
+
+
 @check(
     "RDY-003",
     "Logging configured: structured output, level from config, no print()",
@@ -76,6 +108,9 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
 def logging_config(ctx: Context) -> list[Finding]:
     """The backend configures logging once: a structured (JSON) formatter, a level taken from
     configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve requests.
+    A log-format setting read from the environment with a plain-text default
+    (``LOGGING_FORMAT = env("LOGGING_FORMAT", default="dev")``, ``LOG_JSON=False``) fails at
+    its line: production gets console output unless someone remembers the variable.
 
     Plain-text or ``print`` output cannot be searched or aggregated by field, is not correlated
     with requests, and ``print`` bypasses levels and redaction entirely.
@@ -103,6 +138,10 @@ def logging_config(ctx: Context) -> list[Finding]:
                 severity=Severity.LOW,
             )
         )
+    for loc, what in _plain_format_defaults(mods):
+        findings.append(failed(f"the log format defaults to {what}: production logs are not "
+                               "structured unless the variable is set", location=loc,
+                               severity=Severity.LOW))
     for loc, arg in level_sites:
         if _is_debug_literal(arg):
             findings.append(

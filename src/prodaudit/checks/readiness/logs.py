@@ -184,7 +184,7 @@ def log_level(ctx: Context) -> list[Finding]:
     severity=Severity.HIGH,
     checklist=("5.1.3",),
     references=("CWE-532", "OWASP A09:2021"),
-    exclusive=True,
+    final=True,  # after every other check: the whole run's traffic is in the logs
     evidence=Evidence.PARSED,
 )
 def secrets_in_logs(ctx: Context) -> list[Finding]:
