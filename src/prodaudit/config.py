@@ -121,6 +121,7 @@ class CorsConfig(_Section):
 class RateLimitConfig(_Section):
     login_limit: int | None = Field(None, ge=1)
     llm_limit: int | None = Field(None, ge=1)
+    reset_limit: int | None = Field(None, ge=1)  # password-reset requests (SEC-045)
     margin: int = Field(5, ge=0)
     max_requests: int = Field(60, ge=1, le=5_000)
     max_seconds: float = Field(30.0, gt=0, le=600)

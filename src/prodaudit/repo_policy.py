@@ -85,6 +85,7 @@ RULES: dict[str, Rule] = {
     "cors.allowed_origins": P,
     # rate limits
     "rate_limit.login_limit": THRESHOLD_LOW, "rate_limit.llm_limit": THRESHOLD_LOW,
+    "rate_limit.reset_limit": THRESHOLD_LOW,
     "rate_limit.margin": THRESHOLD_LOW, "rate_limit.max_requests": BUDGET,
     "rate_limit.max_seconds": BUDGET, "rate_limit.window_seconds": BUDGET,
     "rate_limit.max_reset_wait_seconds": BUDGET,

@@ -32,28 +32,41 @@ PASSWORD = "correct-horse-battery-7"
 SECRET = secrets.token_hex(32)
 
 
-def make_jwt(sub: str, *, iat: bool = True, lifetime: int = 900) -> str:
+def make_jwt(sub: str, *, iat: bool = True, lifetime: int | None = 900) -> str:
+    """``lifetime=None``: no ``exp`` claim."""
     now = int(time.time())
-    claims = {"sub": sub, "iat": now, "exp": now + lifetime} if iat else {"sub": sub, "exp": now + lifetime}
+    claims: dict[str, Any] = {"sub": sub}
+    if iat:
+        claims["iat"] = now
+    if lifetime is not None:
+        claims["exp"] = now + lifetime
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-def subject(token: str) -> str | None:
+def subject(token: str, max_age: int | None = None) -> str | None:
+    """``max_age``: tokens whose ``iat`` is older are rejected (a maximum age without ``exp``)."""
     try:
         claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     except jwt.PyJWTError:
+        return None
+    if max_age is not None and time.time() - float(claims.get("iat", 0)) > max_age:
         return None
     sub = claims.get("sub")
     return sub if isinstance(sub, str) else None
 
 
-def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifetime: int = 900,
-                opaque_expires_in: int | None = None) -> Any:
+def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True,
+                lifetime: int | None = 900, opaque_expires_in: int | None = None,
+                max_age: int | None = None, wrapped: bool = False,
+                extra_users: dict[str, str] | None = None) -> Any:
     """``deletable=False``: the ``oauth2`` variant offers no way to delete an account; ``iat`` and
-    ``lifetime``: the claims of the ``oauth2`` variant's access tokens; ``opaque_expires_in``:
-    it issues opaque tokens instead, with this ``expires_in``."""
+    ``lifetime``: the claims of the ``oauth2`` variant's access tokens (``None``: no ``exp``);
+    ``max_age``: tokens whose ``iat`` is older are rejected; ``opaque_expires_in``: it issues
+    opaque tokens instead, with this ``expires_in``; ``wrapped``: a JWT ``{"token": <opaque>}``
+    without ``exp`` or ``iat`` whose inner token expires server-side (microblog-api's shape);
+    ``extra_users``: more accounts (user name: password)."""
     app = FastAPI(title=f"login-{variant}")
-    users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD}
+    users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD, **(extra_users or {})}
     opaque: dict[str, str] = {}
 
     if variant == "oauth2":
@@ -74,6 +87,11 @@ def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifet
                 tok = secrets.token_urlsafe(24)
                 opaque[tok] = form.username
                 return {"access_token": tok, "token_type": "bearer", "expires_in": opaque_expires_in}
+            if wrapped:
+                inner = secrets.token_urlsafe(24)
+                opaque[inner] = form.username
+                return {"access_token": jwt.encode({"token": inner}, SECRET, algorithm="HS256"),
+                        "token_type": "bearer"}
             return {"access_token": make_jwt(form.username, iat=iat, lifetime=lifetime),
                     "token_type": "bearer"}
 
@@ -85,7 +103,12 @@ def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True, lifet
             return {"id": len(users), "username": body.username}
 
         def current(tok: str = Depends(scheme)) -> str:  # noqa: B008
-            sub = opaque.get(tok) or subject(tok)
+            if wrapped:
+                try:
+                    tok = str(jwt.decode(tok, SECRET, algorithms=["HS256"]).get("token"))
+                except jwt.PyJWTError:
+                    raise HTTPException(401, "Not authenticated") from None
+            sub = opaque.get(tok) or subject(tok, max_age)
             if sub is None or sub not in users:
                 raise HTTPException(401, "Not authenticated")
             return sub

@@ -65,6 +65,7 @@ class SeededAccount:
     value: str  # the literal password
     who: str  # what the call creates, e.g. "UserCreate(..., is_superuser=True)"
     privileged: bool
+    user: str | None = None  # the literal user name or e-mail address it is created with
 
     @property
     def loc(self) -> str:
@@ -223,6 +224,23 @@ def _privileged(node: ast.Call) -> bool:
             a.value.split("@")[0]) for a in [*node.args, *(k.value for k in node.keywords)])
 
 
+_USER_KWARGS = ("email", "username", "user_name", "login", "name", "user")
+
+
+def _user_of(node: ast.Call) -> str | None:
+    """The literal user name or e-mail address a creating call passes (keyword, else the first
+    positional string)."""
+    kws = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+    for key in _USER_KWARGS:
+        v = kws.get(key)
+        if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value.strip():
+            return v.value.strip()
+    for a in node.args:
+        if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.strip():
+            return a.value.strip()
+    return None
+
+
 def _seed_call(rel: str, node: ast.Call, parents: dict[ast.AST, ast.AST]) -> list[SeededAccount]:
     name = _call_name(node)
     out = []
@@ -230,18 +248,19 @@ def _seed_call(rel: str, node: ast.Call, parents: dict[ast.AST, ast.AST]) -> lis
         value = _literal(kw.value) if kw.arg in PASSWORD_KWARGS else None
         if value is not None:
             out.append(SeededAccount(rel, kw.value.lineno, value, f"{name}(...)",
-                                     _privileged(node)))
+                                     _privileged(node), _user_of(node)))
     if name == "create_superuser" and len(node.args) >= 3:  # Django's (username, email, password)
         value = _literal(node.args[2])
         if value is not None:
-            out.append(SeededAccount(rel, node.args[2].lineno, value, f"{name}(...)", True))
+            out.append(SeededAccount(rel, node.args[2].lineno, value, f"{name}(...)", True,
+                                     _user_of(node)))
     if name in HASHERS and node.args:  # User("admin@x", hashpw(b"admin", gensalt()), True)
         value = _literal(node.args[0])
         creator = _creator(node, parents)
         if value is not None and creator is not None:
             out.append(SeededAccount(rel, node.lineno, value,
                                      f"{_call_name(creator)}(...) with {name}(<literal>)",
-                                     _privileged(creator)))
+                                     _privileged(creator), _user_of(creator)))
     return out
 
 
@@ -278,6 +297,7 @@ _INSERT_RE = re.compile(r"INSERT\s+INTO\s+[`\"]?(\w*(?:user|account|admin|member
                         r"\s*\(([^)]*)\)\s*VALUES\s*", re.I)
 _PW_COLUMN_RE = re.compile(r"pass|pwd", re.I)
 _ADMIN_COLUMN_RE = re.compile(r"admin|superuser|staff|role", re.I)
+_USER_COLUMN_RE = re.compile(r"^(?:user_?name|login|e_?mail|user)$", re.I)
 _HASHED_LITERAL_RE = re.compile(r"^(?:md5|sha1|sha224|sha256|sha512|crypt|password|"
                                 r"encode|digest)\s*\(\s*'([^']*)'", re.I)
 MAX_SQL_BYTES = 2_000_000
@@ -352,6 +372,7 @@ def sql_seeded_accounts(ctx: Context) -> list[SeededAccount]:
                 if not pw:
                     continue
                 admin = [i for i, c in enumerate(cols) if _ADMIN_COLUMN_RE.search(c)]
+                names = [i for i, c in enumerate(cols) if _USER_COLUMN_RE.match(c)]
                 seeded = []
                 for line, vals in _sql_rows(text, m.end()):
                     value = _sql_literal_password(vals[pw[0]]) if len(vals) > pw[0] else None
@@ -359,12 +380,14 @@ def sql_seeded_accounts(ctx: Context) -> list[SeededAccount]:
                         continue
                     privileged = any(i < len(vals) and vals[i].strip("' ").lower() in (
                         "true", "1", "t", "admin", "superuser") for i in admin)
-                    seeded.append((privileged, line, value))
+                    user = (vals[names[0]].strip().strip("'\"") or None
+                            if names and len(vals) > names[0] else None)
+                    seeded.append((privileged, line, value, user))
                 if seeded:
-                    privileged, line, value = max(seeded, key=lambda s: (s[0], -s[1]))
+                    privileged, line, value, user = max(seeded, key=lambda s: (s[0], -s[1]))
                     out.append(SeededAccount(rel, line, value,
                                              f"INSERT INTO {m.group(1)} ({len(seeded)} "
-                                             "account(s))", privileged))
+                                             "account(s))", privileged, user))
         return out
 
     return ctx.memo("product:sql_seeded_accounts", build)

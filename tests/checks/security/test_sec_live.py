@@ -221,9 +221,14 @@ def test_hardened_probe_volume_is_bounded(
     # configured probe budgets (probes.max_requests=50 per loop, a dozen loops)
     total = api_requests(sec_hardened)
     assert 30 < total < 400, total
-    assert (
-        api_requests(sec_hardened, "/auth/token", "POST") <= 8
-    )  # audit, audit2, admin, logout test
+    # audit, audit2, admin, logout test; SEC-085's published-password logins (at most six)
+    assert api_requests(sec_hardened, "/auth/token", "POST") <= 8 + 6
+
+
+def test_published_passwords_do_not_log_in_on_the_hardened_target(hardened_run: AuditRun) -> None:
+    r = result(hardened_run, "SEC-085")
+    assert r.status is Status.PASS, (r.reason, [f.message for f in r.findings])
+    assert "were refused" in r.findings[0].message
 
 
 def test_provider_key_leak_in_a_header_is_found(

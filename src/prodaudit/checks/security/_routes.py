@@ -276,7 +276,7 @@ async def _django_routes(ctx: Context, found: Routes) -> None:
 
 
 # ---- discovery --------------------------------------------------------------------------------
-async def _crawl(ctx: Context, found: Routes, session: AuthSession | None) -> None:
+async def crawl(ctx: Context, found: Routes, session: AuthSession | None) -> None:
     """Follow same-origin links two levels deep from ``/`` (and from the login page), collecting
     routes from links and forms."""
     headers = session.headers() if session is not None else None
@@ -356,9 +356,9 @@ async def discover_routes(ctx: Context) -> Routes:
                 return found
             found.sources.append("links and forms of the pages served")
             try:
-                await _crawl(ctx, found, None)
+                await crawl(ctx, found, None)
                 if session is not None:
-                    await _crawl(ctx, found, session)
+                    await crawl(ctx, found, session)
                 await _django_routes(ctx, found)
             except NotSent:  # the discovery budget is spent: keep what was found
                 found.sources.append("(discovery budget spent)")

@@ -24,6 +24,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.checks.security._bola_pages import page_bola
 from prodaudit.checks.security._common import (
     accepted,
     failed_at,
@@ -360,6 +361,18 @@ async def _own_ids(ctx: Context, path: str, a: AuthSession, b: AuthSession) -> t
                 "objects of one account (nothing to test)")
 
 
+async def _create_one(ctx: Context, doc: OpenAPIDoc, create: Operation, a: AuthSession) -> list[Any]:
+    """One object created as account A (--allow-mutations): its id, if the answer names it."""
+    made = await ctx.http.request(
+        "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)
+    )
+    try:
+        obj = made.json()
+    except ValueError:
+        obj = None
+    return [obj["id"]] if isinstance(obj, dict) and "id" in obj else []
+
+
 @check(
     "SEC-082",
     "One user cannot read another user's objects (BOLA)",
@@ -376,13 +389,21 @@ async def bola(ctx: Context) -> list[Finding]:
     the same ids gets 403/404. Ids that B's own listing shows as well are shared objects (public
     posts, a user directory), not A's: they are not tested.
 
+    Without an OpenAPI document, the id pages (``/accounts/1/notes``) each account's own crawl
+    reaches are compared both ways: text only the owner's pages show, in the other account's
+    answer, FAILs; pages both link alike are shared, not tested. Without a second account
+    (configured, or registered with ``--allow-mutations``): SKIP with the reason.
+
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
     the server only checks that *someone* is logged in.
 
     Remediation: load objects with the owner in the query (``WHERE id = :id AND owner_id = :user``)
     or check ownership after loading; return 404 for objects of other users.
     """
-    doc = await ctx.openapi()
+    try:
+        doc = await ctx.openapi()
+    except Skip:
+        return await page_bola(ctx)
     pairs = _pairs(doc)
     if not pairs:
         raise Skip(
@@ -399,15 +420,7 @@ async def bola(ctx: Context) -> list[Finding]:
             out.append(skipped(f"{item.path}: {shared}"))
             continue
         if not ids and ctx.cfg.allow_mutations and create is not None:
-            made = await ctx.http.request(
-                "POST", ctx.url(create.path), headers=a.headers(), json=_minimal_body(doc, create)
-            )
-            try:
-                obj = made.json()
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict) and "id" in obj:
-                ids = [obj["id"]]
+            ids = await _create_one(ctx, doc, create, a)
         if not ids:
             out.append(
                 skipped(

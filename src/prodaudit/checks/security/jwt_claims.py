@@ -59,6 +59,49 @@ def _opaque_lifetime(ctx: Context, sess: AuthSession, loc: str) -> list[Finding]
                    f"{ctx.cfg.jwt.max_access_minutes} minutes", location=loc)]
 
 
+async def _without_exp(ctx: Context, loc: str, ev: str) -> Finding:
+    """A token without ``exp`` is not proof that it never expires (a wrapped reference token, a
+    server-side session or a maximum age counted from ``iat`` can end it). FAIL needs proof: with
+    the signing key known, a copy of the same claims re-signed is accepted and a copy whose ``iat``
+    lies beyond the maximum is accepted too. Otherwise SKIP, saying what was seen."""
+    limit = ctx.cfg.jwt.max_access_minutes * 60
+    seen = "the access token has no exp claim: its lifetime is not visible in the token"
+    try:
+        can = await canary(ctx)
+    except Skip as exc:
+        return skipped(f"{seen}, and no replay was possible ({exc.reason})", location=loc)
+    iat = can.token.payload.get("iat")
+    if not isinstance(iat, int | float):
+        return skipped(f"{seen} (no iat either: a replay with an older issue time proves "
+                       "nothing); the server may end it itself, which only waiting "
+                       f"{ctx.cfg.jwt.max_access_minutes} minutes would show", location=loc)
+    loop = asyncio.get_running_loop()
+    key = await loop.run_in_executor(None, signing_key, ctx, can.token.raw)
+    if key is None:
+        return skipped(f"{seen}; the signing key is unknown (not guessable, jwt.secret_env not "
+                       "set), so an older copy cannot be made to replay", location=loc)
+    secret, source = key
+    same = await can.send(ctx, forge(can.token.header, dict(can.token.payload), key=secret))
+    if not can.accepted(same):
+        return skipped(f"{seen}; a re-signed copy of the same claims got HTTP {same.status}, so "
+                       "a replay with an older iat would prove nothing", location=loc)
+    back = int(limit * 2 + 60)
+    old = {k: (v - back if k in ("iat", "nbf") and isinstance(v, int | float) else v)
+           for k, v in can.token.payload.items()}
+    ex = await can.send(ctx, forge(can.token.header, old, key=secret))
+    age = f"iat {_human(back)} in the past (signed with {source})"
+    if can.accepted(ex):
+        return failed(f"the access token has no exp claim and a copy issued {_human(back)} ago "
+                      f"({age}) is accepted: nothing ends its validity (maximum "
+                      f"{ctx.cfg.jwt.max_access_minutes} minutes, jwt.max_access_minutes)",
+                      location=live_location(ex), severity=Severity.HIGH,
+                      evidence=ev + "\n" + _evidence(can, ex, age))
+    if can.rejected(ex):
+        return passed(f"the access token has no exp claim, but a copy with {age} is rejected "
+                      f"with {ex.status}: the server enforces a maximum age", location=loc)
+    return skipped(f"{seen}; the copy with {age} got HTTP {ex.status}", location=loc)
+
+
 @check(
     "SEC-010",
     "Access tokens expire and live no longer than the configured maximum",
@@ -74,7 +117,11 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     ``jwt.audience`` when those are configured. The lifetime is ``exp - iat``; a token without
     ``iat`` (optional in RFC 7519) is measured from the moment the audit received it, which is
     what an attacker holding it has left — a missing ``iat`` alone is not a finding. An opaque
-    token is judged by the ``expires_in`` of the login answer (SKIP without one).
+    token is judged by the ``expires_in`` of the login answer (SKIP without one). A JWT without
+    ``exp`` FAILs only on proof: with the signing key known (``jwt.secret_env`` or cracked), a copy
+    whose ``iat`` lies twice the maximum in the past is accepted like the real token; a rejected
+    copy PASSes (the server enforces a maximum age); without the key or without ``iat`` the
+    lifetime is not visible from outside (a wrapped reference token expires server-side): SKIP.
 
     A stolen token is usable until it expires: without ``exp`` forever, with an 8-day lifetime for
     8 days. Short access tokens plus refresh tokens limit the damage.
@@ -95,14 +142,7 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
     limit = ctx.cfg.jwt.max_access_minutes * 60
     exp = p.get("exp")
     if not isinstance(exp, int | float):
-        out.append(
-            failed(
-                "the access token has no exp claim: it never expires",
-                location=loc,
-                evidence=ev,
-                severity=Severity.HIGH,
-            )
-        )
+        out.append(await _without_exp(ctx, loc, ev))
     else:
         iat = p.get("iat")
         start = float(iat) if isinstance(iat, int | float) else time.time()
@@ -155,7 +195,8 @@ async def token_lifetime(ctx: Context) -> list[Finding]:
 async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
     """When the signing secret is known (given through ``jwt.secret_env`` for a staging audit, or
     cracked by SEC-005), correctly signed tokens that are expired, not yet valid (``nbf`` in the
-    future), lack ``exp``, or name another issuer or audience are rejected.
+    future), lack ``exp`` (when the real tokens carry it: a copy of a token that has none is the
+    real token, whose lifetime SEC-010 judges), or name another issuer or audience are rejected.
 
     A valid signature is not enough: libraries must be told to verify the time claims and the
     intended issuer/audience, and some skip ``exp`` when it is absent.
@@ -180,8 +221,9 @@ async def invalid_claims_rejected(ctx: Context) -> list[Finding]:
             {**base, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600},
         ),
         ("nbf one hour in the future", {**base, "nbf": now + 3600}),
-        ("no exp claim", {k: v for k, v in base.items() if k != "exp"}),
     ]
+    if "exp" in base:  # without exp in the real token this copy is the real token (SEC-010 judges)
+        edits.append(("no exp claim", {k: v for k, v in base.items() if k != "exp"}))
     if "iss" in base:
         edits.append(
             (

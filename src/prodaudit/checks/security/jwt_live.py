@@ -111,7 +111,10 @@ async def stripped_signature(ctx: Context) -> list[Finding]:
     can = await canary(ctx)
     t = can.token
     sig = t.signature_b64
-    flipped = ("A" if sig[-1] != "A" else "B") if sig else "A"
+    # a middle character: the last one of a base64url signature partly holds padding bits, so
+    # changing it may leave the decoded signature the same (a valid token, not a damaged one)
+    mid = len(sig) // 2
+    damaged = f"{sig[:mid]}{'A' if sig[mid:mid + 1] != 'A' else 'B'}{sig[mid + 1:]}"
     variants = [
         ("the signature removed (trailing dot kept)", f"{t.header_b64}.{t.payload_b64}."),
         ("the signature part missing (two parts)", f"{t.header_b64}.{t.payload_b64}"),
@@ -119,10 +122,7 @@ async def stripped_signature(ctx: Context) -> list[Finding]:
             "the signature truncated to half",
             f"{t.header_b64}.{t.payload_b64}.{sig[: len(sig) // 2]}",
         ),
-        (
-            "the last signature character changed",
-            f"{t.header_b64}.{t.payload_b64}.{sig[:-1]}{flipped}",
-        ),
+        ("a signature character changed", f"{t.header_b64}.{t.payload_b64}.{damaged}"),
     ]
     return _judge(can, await _try(ctx, can, variants), "damaged signature")
 

@@ -25,6 +25,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.security._common import accepted, live_location
+from prodaudit.checks.security._repo_routes import served_routes
 from prodaudit.checks.security._routes import discover_routes
 from prodaudit.llmdetect import PROMPT_FIELDS, llm_operations, words_of
 from prodaudit.openapi_fill import param_value
@@ -155,7 +156,10 @@ async def unauthenticated_writes(ctx: Context) -> list[Finding]:
     Without an OpenAPI document, the forms that post which only the audit account's pages show
     (the anonymous pages do not) are replayed without the session, with ``--allow-mutations``:
     an answer that is neither 401/403 nor a login page (a redirect to a login path, a page with a
-    password field) fails — the form's handler does not check the session.
+    password field) fails — the form's handler does not check the session. The write routes the
+    repository's route tables declare on users or privileged resources (Django ``path()`` with
+    its ``include()`` prefixes, Flask, FastAPI, aiohttp; a route without methods whose path says
+    create/update/delete is a POST) are sent anonymously the same way as the document's.
 
     Remediation: put the authentication dependency on the router (or a global permission class)
     so every write needs credentials, and declare it in the document.
@@ -207,18 +211,69 @@ def _refused(ex: Exchange) -> bool:
     return bool(_PASSWORD_INPUT.search(ex.text))
 
 
+_TEMPLATE_PARAM = re.compile(r"<(?:[^:>]+:)?([^>]+)>|\{([^}:]+)(?::[^}]*)?\}")
+CREATE_WORDS = frozenset({"create", "add", "new", "register"})
+
+
+def repo_write_ops(ctx: Context) -> list[Operation]:
+    """Write operations the repository's route tables declare (no OpenAPI document): routes with
+    a write method, and Django-style routes without methods whose path says create/update/
+    delete (a POST); parameters as ``{name}`` path parameters."""
+    out: dict[str, Operation] = {}
+    for r in served_routes(ctx):
+        template = _TEMPLATE_PARAM.sub(lambda m: "{" + (m.group(1) or m.group(2)) + "}", r.path)
+        words = words_of(template)
+        methods = [m for m in r.methods if m in ("POST", "PUT", "PATCH", "DELETE")]
+        if not r.methods and words & (CHANGE_WORDS | CREATE_WORDS):
+            methods = ["POST"]
+        params = tuple({"in": "path", "name": n, "required": True, "schema": {"type": "integer"}}
+                       for n in re.findall(r"\{([^}]+)\}", template))
+        for m in methods:
+            op = Operation(m, template, r.func, "", (), params, None, {}, None)
+            if write_kind(op):
+                out.setdefault(op.key, op)
+    return list(out.values())
+
+
+async def _repo_writes(ctx: Context, ops: list[Operation]) -> list[Finding]:
+    """Each repository write operation, sent anonymously with an empty body and made-up ids."""
+    out: list[Finding] = []
+    for op in ops[:MAX_LIVE_WRITES]:
+        path = re.sub(r"\{[^}]+\}", "999999937", op.path)
+        try:
+            ex = await ctx.http.request(op.method, ctx.url(path),
+                                        json=None if op.method == "DELETE" else {})
+        except NotSent as exc:
+            out.append(skipped(f"{op.key}: {exc.reason}"))
+            continue
+        if ex.status is None or ex.status == 405:
+            out.append(skipped(f"{op.key}: an anonymous request got {ex.status or ex.error}"))
+            continue
+        if _refused(ex):  # 401/403, or sent to the login page
+            out.append(passed(f"{op.key} refuses an anonymous request ({ex.status})",
+                              location=live_location(ex)))
+            continue
+        kind = write_kind(op)
+        assert kind is not None
+        out.append(_judge_write(op, kind, ex))
+    return out
+
+
 async def _session_forms(ctx: Context, why_no_doc: str) -> list[Finding]:
-    """SEC-083 without an OpenAPI document: forms only the audit account's pages show, posted
-    anonymously (with --allow-mutations)."""
+    """SEC-083 without an OpenAPI document: forms only the audit account's pages show, and the
+    write routes the repository declares, sent anonymously (with --allow-mutations)."""
     found = await discover_routes(ctx)
     public = {r.key for r in found.routes if r.form is not None and not r.auth}
     forms = [r for r in found.routes if r.form is not None and r.auth and r.key not in public]
-    if not forms:
-        raise Skip(f"{why_no_doc}; and no form that only the audit account's pages show")
+    ops = repo_write_ops(ctx)
+    if not forms and not ops:
+        raise Skip(f"{why_no_doc}; and no form that only the audit account's pages show, no "
+                   "write route on users or privileged resources in the repository")
     if not ctx.cfg.allow_mutations:
-        return [skipped(f"{len(forms)} form(s) shown only to the audit account "
-                        f"({', '.join(r.key for r in forms[:4])}) are replayed anonymously only "
-                        "with --allow-mutations")]
+        keys = [r.key for r in forms] + [op.key for op in ops]
+        return [skipped(f"{len(forms)} form(s) shown only to the audit account and {len(ops)} "
+                        f"write route(s) of the repository ({', '.join(keys[:4])}) are sent "
+                        "anonymously only with --allow-mutations")]
     out: list[Finding] = []
     for route in forms[:MAX_LIVE_WRITES]:
         try:
@@ -236,7 +291,7 @@ async def _session_forms(ctx: Context, why_no_doc: str) -> list[Finding]:
             out.append(failed(f"{route.key}: a form shown only to logged-in users accepts an "
                               f"anonymous post (HTTP {ex.status}, no login asked)",
                               location=live_location(ex), evidence=mask_evidence(ex.evidence(400))))
-    return out
+    return out + await _repo_writes(ctx, ops)
 
 
 # ---- LLM endpoints ------------------------------------------------------------------------------
