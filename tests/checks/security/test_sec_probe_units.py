@@ -189,3 +189,25 @@ def test_an_api_description_documents_examples_it_exposes_nothing() -> None:
     leak = Exchange("GET", "http://127.0.0.1:9/users", {}, b"", 200,
                     {"content-type": "application/json"}, data)
     assert "password" in [rule for rule, _ in answer_exposures(leak, set())]
+
+
+def test_only_the_current_user_record_is_the_audit_accounts_own_address() -> None:
+    """``/api/me`` shows the audit account its own address; ``/api/me/following`` lists other
+    accounts (after a follow in a mutation run), whose addresses stay other accounts' (microblog
+    L06 was missed in the --allow-mutations run for this)."""
+    from prodaudit.checks.security.data_exposure import _own_emails
+
+    auth = {"authorization": "Bearer x"}
+    json_type = {"content-type": "application/json"}
+    me = Exchange("GET", "http://127.0.0.1:9/api/me", auth, b"", 200, json_type,
+                  b'{"id": 9, "email": "me@example.com", "followers": [{"email": "f@example.com"}]}')
+    following = Exchange("GET", "http://127.0.0.1:9/api/me/following", auth, b"", 200, json_type,
+                         b'{"data": [{"id": 1, "email": "ada@example.com"}]}')
+    own = _own_emails([me, following], set())
+    assert own == {"me@example.com"}
+    user = Exchange("GET", "http://127.0.0.1:9/api/users/1", auth, b"", 200, json_type,
+                    b'{"id": 1, "email": "ada@example.com"}')
+    assert [rule for rule, _ in answer_exposures(user, own)] == ["email-other"]
+    mine = Exchange("GET", "http://127.0.0.1:9/api/users/9", auth, b"", 200, json_type,
+                    b'{"id": 9, "email": "me@example.com"}')
+    assert answer_exposures(mine, own) == []

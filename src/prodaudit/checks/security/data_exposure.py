@@ -154,14 +154,18 @@ def _own(email: str, own: set[str]) -> bool:
 
 
 def _own_emails(exchanges: list[Exchange], own: set[str]) -> set[str]:
-    """Addresses the current-user endpoint shows the audit account (its own)."""
+    """Addresses the current-user endpoint (a path ending in ``me``, ``whoami`` …) shows the
+    audit account as its own record: e-mail fields outside lists only. ``/api/me/following``
+    lists other accounts, and a nested list of the own record (``followers[].email``) too."""
     out = set(own)
     for ex in exchanges:
-        if anonymous(ex) or not accepted(ex) or not words_of(urlsplit(ex.url).path) & ME_WORDS:
+        last = urlsplit(ex.url).path.rstrip("/").rsplit("/", 1)[-1]
+        if anonymous(ex) or not accepted(ex) or not words_of(last) & ME_WORDS:
             continue
         body = json_body(ex)
-        if body is not None:
-            out |= {e.value.lower() for e in json_exposures(body) if e.kind == "email"}
+        if isinstance(body, dict):
+            out |= {e.value.lower() for e in json_exposures(body)
+                    if e.kind == "email" and "[" not in e.where}
     return out
 
 
