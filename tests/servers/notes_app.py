@@ -3,7 +3,9 @@ with private notes, and a nav link to the logged-in user's own notes page
 (``/accounts/<id>/notes``). ``checks_owner=False``: that page shows any user's notes to any
 logged-in user (BOLA); a public note of Ann's is on everyone's home page too (shared, not a leak);
 ``True``: another user's page answers 404. Also public profile pages
-(``/people/<id>``) that every account links alike (shared, never a finding)."""
+(``/people/<id>``) that every account links alike (shared, never a finding). The home page has a
+create form (``POST /notes``) and a delete form per own item (``POST /notes/<id>/delete``);
+``checks_owner=False`` lets any logged-in user delete any item (write BOLA)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def notes_app(*, checks_owner: bool) -> Any:
 
     app = Flask("notes-app")
     app.secret_key = secrets.token_hex(16)
+    items: dict[int, tuple[int, str]] = {}  # id -> (owner, title)
 
     def page(body: str) -> str:
         uid = session.get("uid")
@@ -46,7 +49,27 @@ def notes_app(*, checks_owner: bool) -> Any:
     def home() -> Any:
         if "uid" not in session:
             return redirect("/login")
-        return page(f"<h1>Welcome</h1><p>{PUBLIC}</p>")
+        mine = "".join(f"<li>{t}<form method='post' action='/notes/{i}/delete'><button>Delete"
+                       "</button></form></li>" for i, (o, t) in items.items() if o == session["uid"])
+        create = ("<form method='post' action='/notes'><input type='text' name='title'>"
+                  "<textarea name='text'></textarea><input type='checkbox' name='private'>"
+                  "<button>Add</button></form>")
+        return page(f"<h1>Welcome</h1><p>{PUBLIC}</p>{create}<ul>{mine}</ul>")
+
+    @app.post("/notes")
+    def create_item() -> Any:
+        if "uid" not in session:
+            return redirect("/login")
+        items[max(items, default=0) + 1] = (session["uid"], request.form.get("title", ""))
+        return redirect("/home")
+
+    @app.post("/notes/<int:item>/delete")
+    def delete_item(item: int) -> Any:
+        if "uid" not in session:
+            return redirect("/login")
+        if item in items and (not checks_owner or items[item][0] == session["uid"]):
+            del items[item]
+        return redirect("/home")
 
     @app.get("/accounts/<int:uid>/notes")
     def notes(uid: int) -> Any:

@@ -25,10 +25,10 @@ def two_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRODAUDIT_AUDIT2_PASSWORD", USERS[BOB][0])
 
 
-def _run(tmp_path: Path, checks_owner: bool) -> object:
+def _run(tmp_path: Path, checks_owner: bool, **cfg: object) -> object:
     with serve_wsgi(notes_app(checks_owner=checks_owner)) as url:
         run = audit_target(None, tmp_path, only=["SEC-082"], base_url=url, repo=tmp_path,
-                           auth={"login_url": "/login"})
+                           auth={"login_url": "/login"}, **cfg)
     return result(run, "SEC-082")
 
 
@@ -61,3 +61,23 @@ def test_without_a_second_account_skips(tmp_path: Path, monkeypatch: pytest.Monk
     r = _run(tmp_path, checks_owner=False)
     assert r.status is Status.SKIP
     assert "no second audit account" in r.reason, describe(r)
+
+
+def test_other_account_deletes_my_item_with_mutations(tmp_path: Path, two_accounts: None) -> None:
+    """Ann creates an item through her home page's form; Bob's POST /notes/<id>/delete removes
+    it (FAIL at that operation); read-only, no item is created (no such finding)."""
+    r = _run(tmp_path, checks_owner=False, allow_mutations=True)
+    delete = [f for f in r.findings if f.location.startswith("POST ")]
+    assert len(delete) == 1 and delete[0].status is Status.FAIL, describe(r)
+    assert delete[0].location.endswith("/notes/1/delete")
+    assert "account B deleted account A's item" in delete[0].message
+    ro = _run(tmp_path, checks_owner=False)
+    assert not any(f.location.startswith("POST ") for f in ro.findings), describe(ro)
+
+
+def test_owner_checked_delete_passes_and_cleans_up(tmp_path: Path, two_accounts: None) -> None:
+    r = _run(tmp_path, checks_owner=True, allow_mutations=True)
+    assert r.status is Status.PASS, describe(r)
+    delete = next(f for f in r.findings if f.location.startswith("POST "))
+    assert delete.status is Status.PASS and "the item stayed" in delete.message
+    assert "account A deleted it afterwards" in delete.message

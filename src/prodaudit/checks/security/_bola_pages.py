@@ -14,7 +14,10 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+import secrets
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
@@ -29,7 +32,7 @@ from prodaudit.checks.api import (
     skipped,
 )
 from prodaudit.checks.security._common import live_location
-from prodaudit.checks.security._routes import Route, Routes, crawl
+from prodaudit.checks.security._routes import ID_SEGMENT_RE, Route, Routes, crawl, page_links
 from prodaudit.http import SETUP, Budget, probe_scope
 
 MAX_PAGES = 5  # id pages compared
@@ -65,6 +68,7 @@ class Side:
     sess: AuthSession
     routes: dict[str, Route]
     seen: frozenset[str]  # text fragments of every page its crawl fetched
+    pages: tuple[Exchange, ...] = ()  # the pages its crawl fetched
 
 
 async def _side(ctx: Context, name: str, sess: AuthSession) -> Side:
@@ -77,7 +81,7 @@ async def _side(ctx: Context, name: str, sess: AuthSession) -> Side:
     seen: set[str] = set()
     for page in found.pages:
         seen |= fragments(page)
-    return Side(name, sess, _id_routes(found), frozenset(seen))
+    return Side(name, sess, _id_routes(found), frozenset(seen), tuple(found.pages))
 
 
 async def _compare(ctx: Context, template: str, owner: Side, viewer: Side) -> Finding:
@@ -125,7 +129,7 @@ async def page_bola(ctx: Context) -> list[Finding]:
     """SEC-082 on the pages the two accounts' crawls reach (no OpenAPI document), both ways."""
     a = await _side(ctx, "A", await ctx.auth())
     b = await _side(ctx, "B", await ctx.auth(second=True))
-    if not a.routes:
+    if not a.routes and not ctx.cfg.allow_mutations:
         raise Skip("no OpenAPI document, and no page account A's crawl reached links a page with "
                    "an id in its path (like /accounts/1/notes)")
     out: list[Finding] = []
@@ -138,7 +142,104 @@ async def page_bola(ctx: Context) -> list[Finding]:
                                f"{route.path()} (a shared page, not one account's own)"))
         else:
             out += [await _compare(ctx, template, a, b), await _compare(ctx, template, b, a)]
+    if ctx.cfg.allow_mutations:
+        try:
+            out.append(await write_bola(ctx, a, b))
+        except NotSent as exc:
+            out.append(skipped(f"account B's delete of account A's item not verified: {exc.reason}"))
     judged = [f for f in out if f.status is not Status.SKIP]
     if judged and all(f.status is Status.PASS for f in judged):
         return judged  # pages not compared (shared ones) do not make the verdict a SKIP
     return out
+
+
+# ---- writes: account B deletes account A's item (--allow-mutations) ---------------------------
+_DELETE_WORDS = re.compile(r"(^|/)(delete|remove|destroy)(/|$)", re.I)
+_TEXT_KINDS = ("text", "textarea", "", "search")
+_AUTH_FORM = re.compile(r"log_?in|sign_?(in|up)|register|password|account|search|settings|"
+                        r"profile", re.I)
+
+
+def _id_of(path: str) -> tuple[str, str] | None:
+    """(template with the id as ``{id}``, the id) of a path with one id segment."""
+    segs = path.split("/")
+    ids = [i for i, seg in enumerate(segs) if ID_SEGMENT_RE.match(seg)]
+    if len(ids) != 1:
+        return None
+    value = segs[ids[0]]
+    segs[ids[0]] = "{id}"
+    return "/".join(segs), value
+
+
+@dataclass(frozen=True)
+class ItemForms:
+    """A page of account A's with a create form (POST, text fields, no password, no id)."""
+
+    page: str  # the page's URL
+    create: dict[str, Any]  # the create form (action, fields)
+
+    @property
+    def path(self) -> str:
+        return str(urlsplit(self.create["action"]).path.rstrip("/"))
+
+
+def item_forms(pages: tuple[Exchange, ...]) -> ItemForms | None:
+    """The first page with a create form: POST, a text field, no password field, no id in its
+    action (``/notes``)."""
+    for page in pages:
+        for form in page_links(page)[1]:
+            kinds = [k for _, _, k in form["fields"]]
+            if form["method"] == "POST" and not _id_of(urlsplit(form["action"]).path) \
+                    and "password" not in kinds and any(k in _TEXT_KINDS for k in kinds) \
+                    and not _AUTH_FORM.search(urlsplit(form["action"]).path):
+                return ItemForms(page.url, form)
+    return None
+
+
+async def _delete_forms(ctx: Context, side: Side, forms: ItemForms) -> set[tuple[str, str]]:
+    """(template, id) of the page's POST delete forms under the create form's path
+    (``/notes/3/delete``)."""
+    ex = await ctx.http.get(forms.page, headers=side.sess.headers(), follow_redirects=True)
+    out = set()
+    for form in page_links(ex)[1]:
+        t = _id_of(urlsplit(form["action"]).path)
+        if form["method"] == "POST" and t and _DELETE_WORDS.search(t[0]) \
+                and t[0].startswith(forms.path + "/"):
+            out.add(t)
+    return out
+
+
+async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
+    """Account A creates an item through its page's create form (a unique marker in its text
+    fields) and finds the new item's delete form on the page; account B sends that delete, and
+    A reads its page again: the item gone FAILs. A deletes what it created afterwards."""
+    forms = item_forms(a.pages)
+    if forms is None:
+        return skipped("no page of account A's has a create form (POST, text fields): account "
+                       "B's delete of A's item not tried")
+    marker = f"prodaudit-{secrets.token_hex(4)}"
+    fields = {n: (v or (marker if k in _TEXT_KINDS else "on")) for n, v, k in
+              forms.create["fields"] if k not in ("submit", "button", "image", "file", "reset")}
+    before = await _delete_forms(ctx, a, forms)
+    await ctx.http.request("POST", forms.create["action"], data=fields,
+                           headers=a.sess.headers())
+    new = sorted(await _delete_forms(ctx, a, forms) - before, key=lambda t: (len(t[1]), t[1]))
+    if not new:
+        return skipped(f"account A's POST {forms.path} showed no new delete form under "
+                       f"{forms.path}/ on {urlsplit(forms.page).path}: nothing to delete (what "
+                       "the POST may have created is left on the target)")
+    template, item = new[-1]
+    path = template.replace("{id}", item)
+    url = ctx.url(path)
+    other = await ctx.http.request("POST", url, headers=b.sess.headers())
+    if (template, item) not in await _delete_forms(ctx, a, forms):
+        return failed(f"account B deleted account A's item: POST {path} (an item account A had "
+                      f"just created) answered {other.status} and the item left account A's "
+                      f"{urlsplit(forms.page).path}", location=live_location(other),
+                      evidence=other.evidence(0))
+    await ctx.http.request("POST", url, headers=a.sess.headers())  # clean up: A deletes its own
+    left = (template, item) in await _delete_forms(ctx, a, forms)
+    return passed(f"account B's POST {path} for account A's new item answered {other.status} "
+                  "and the item stayed" + ("; it could not be deleted afterwards (left on the "
+                                          "target)" if left else "; account A deleted it "
+                                          "afterwards"), location=live_location(other))
