@@ -211,3 +211,16 @@ def test_only_the_current_user_record_is_the_audit_accounts_own_address() -> Non
     mine = Exchange("GET", "http://127.0.0.1:9/api/users/9", auth, b"", 200, json_type,
                     b'{"id": 9, "email": "me@example.com"}')
     assert answer_exposures(mine, own) == []
+
+
+def test_post_actions_survive_markup_other_items_carry() -> None:
+    """A note rendered unescaped that opens a comment must not hide the delete forms after it
+    (SEC-082's write probe once missed its own item on a page full of probe payloads)."""
+    from prodaudit.checks.security._bola_pages import post_actions
+
+    page = (b"<p>note <!-- {{7*7}} <script>x</p><form method=post action='/notes/3/delete'>"
+            b"<button>x</button></form><form action=\"/search\"><input name=q></form>"
+            b"<FORM METHOD=\"POST\" ACTION=\"notes/4/delete\"></FORM>")
+    ex = Exchange("GET", "http://127.0.0.1:9/home", {}, b"", 200, {"content-type": "text/html"},
+                  page)
+    assert post_actions(ex) == ["/notes/3/delete", "/notes/4/delete"]

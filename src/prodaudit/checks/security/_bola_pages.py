@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from prodaudit.auth import AuthSession
 from prodaudit.checks.api import (
@@ -196,15 +196,31 @@ def item_forms(pages: tuple[Exchange, ...]) -> ItemForms | None:
     return None
 
 
+_FORM_TAG = re.compile(r"<form\b[^>]*>", re.I)
+_ATTR = re.compile(r"""\b(action|method)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+def post_actions(ex: Exchange) -> list[str]:
+    """The paths of a page's POST form actions, read from the form tags alone: markup that
+    other items on the page carry (a note whose text opens a comment or a ``<script>``) must
+    not hide the forms after it."""
+    out = []
+    for tag in _FORM_TAG.findall(ex.text[:2_000_000]):
+        attrs = {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
+                 for m in _ATTR.finditer(tag)}
+        if attrs.get("method", "get").upper() == "POST":
+            out.append(urlsplit(urljoin(ex.url, attrs.get("action", "")) or ex.url).path)
+    return out
+
+
 async def _delete_forms(ctx: Context, side: Side, forms: ItemForms) -> set[tuple[str, str]]:
     """(template, id) of the page's POST delete forms under the create form's path
     (``/notes/3/delete``)."""
     ex = await ctx.http.get(forms.page, headers=side.sess.headers(), follow_redirects=True)
     out = set()
-    for form in page_links(ex)[1]:
-        t = _id_of(urlsplit(form["action"]).path)
-        if form["method"] == "POST" and t and _DELETE_WORDS.search(t[0]) \
-                and t[0].startswith(forms.path + "/"):
+    for path in post_actions(ex):
+        t = _id_of(path)
+        if t and _DELETE_WORDS.search(t[0]) and t[0].startswith(forms.path + "/"):
             out.add(t)
     return out
 
