@@ -248,6 +248,9 @@ async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
     path = template.replace("{id}", item)
     url = ctx.url(path)
     other = await ctx.http.request("POST", url, headers=b.sess.headers())
+    if other.status is None:  # nothing was judged: clean up and say so
+        await ctx.http.request("POST", url, headers=a.sess.headers())
+        return skipped(f"account B's POST {path} got no answer ({other.error}): not verified")
     if (template, item) not in await _delete_forms(ctx, a, forms):
         return failed(f"account B deleted account A's item: POST {path} (an item account A had "
                       f"just created) answered {other.status} and the item left account A's "
