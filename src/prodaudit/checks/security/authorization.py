@@ -391,7 +391,10 @@ async def bola(ctx: Context) -> list[Finding]:
 
     Without an OpenAPI document, the id pages (``/accounts/1/notes``) each account's own crawl
     reaches are compared both ways: text only the owner's pages show, in the other account's
-    answer, FAILs; pages both link alike are shared, not tested. Without a second account
+    answer, FAILs; pages both link alike are shared, not tested. With ``--allow-mutations``, A
+    creates an item through a create form of its pages (``POST /notes``), B posts the new item's
+    delete form (``POST /notes/7/delete``) and A reads its page again: the item gone FAILs; A
+    deletes what it created afterwards. Without a second account
     (configured, or registered with ``--allow-mutations``): SKIP with the reason.
 
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
