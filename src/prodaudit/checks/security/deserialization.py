@@ -102,9 +102,10 @@ def _set_cookies(ex: Exchange) -> list[tuple[str, str, str]]:
 
 
 async def _own_pages(ctx: Context, notes: list[str]) -> list[Exchange]:
-    """Anonymous GETs of the base URL and the login page: cookies any visitor gets."""
+    """Anonymous GETs of the login page and the base URL: cookies any visitor gets (a cookie
+    both set is reported at the login page, the page every user opens)."""
     out = []
-    for path in dict.fromkeys(["/", ctx.cfg.auth.login_url or "/"]):
+    for path in dict.fromkeys([ctx.cfg.auth.login_url or "/", "/"]):
         try:
             out.append(await ctx.http.get(ctx.url(path)))
         except NotSent as exc:
@@ -122,7 +123,7 @@ async def _own_pages(ctx: Context, notes: list[str]) -> list[Exchange]:
     evidence=Evidence.OBSERVED,
 )
 async def serialised_cookies(ctx: Context) -> list[Finding]:
-    """Every cookie the target sets — on an anonymous GET of the base URL and of the login page,
+    """Every cookie the target sets — on an anonymous GET of the login page and of the base URL,
     on the audit account's login, and in every answer captured earlier in the audit — is decoded
     (as sent, URL-unquoted, base64, base64url, hex) and recognised when it is a Python pickle
     (protocol header ``0x80 0x02``–``0x05`` or protocol-0 shapes, ending in the STOP opcode), a
