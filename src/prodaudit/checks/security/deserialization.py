@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import shlex
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -179,7 +180,8 @@ def _finding(seen: _Seen, fmt: str, encoding: str) -> Finding:
         f"({encoding}): the client sends it back on every request, and a server that "
         "deserialises it runs any object a client crafts (remote code execution)",
         location=live_location(ex),
+        # no curl of the exchange: its Cookie header or login body would show values
         evidence=f"< Set-Cookie: {seen.name}=…" + (f"; {seen.attrs}" if seen.attrs else "")
-        + f"\n$ {ex.curl()}",
+        + (f"\n$ curl -sS -i {shlex.quote(ex.url)}" if ex.method == "GET" else ""),
         severity=Severity.HIGH,
     )
