@@ -1,169 +1,68 @@
 """The HTTP endpoints a Python backend declares, read statically from its source (never imported):
 FastAPI/Starlette and Flask/Quart decorators (``@router.get``, ``@app.route(methods=...)``,
-``@bp.post``), aiohttp route tables and router calls (``app.router.add_route("POST", path,
-views.x)``, ``add_post``, ``web.post(path, h)``, ``@routes.post``), Flask ``add_url_rule``,
-and Django REST framework views (``@api_view([...])`` functions and ``APIView``/``ViewSet``
-classes, their handler methods). Each endpoint carries the evidence of authentication found on
-it — a decorator, a FastAPI dependency, a DRF permission class (its own or inherited from a
-project base class), a check in the handler's body — so checks judge routes without each parsing
-every framework again. Shared by the config checks of route authorisation. Not a check module."""
+``@bp.post``) with their router/blueprint prefixes (``APIRouter(prefix=)``,
+``Blueprint(url_prefix=)``, ``register_blueprint(bp, url_prefix=)``), aiohttp route tables and
+router calls (``app.router.add_route("POST", path, views.x)``, ``add_post``, ``web.post(path,
+h)``, ``@routes.post``), Flask ``add_url_rule``, Flask class-based views and flask-restful/
+flask-smorest resources (``prodaudit.product.endpoints_views``), Django URL configurations with
+function and class views (``prodaudit.product.endpoints_django``), and Django REST framework views
+(``@api_view([...])`` functions and ``APIView``/``ViewSet`` classes, their handler methods). Each
+endpoint carries the evidence of authentication found on it — a decorator, a FastAPI dependency,
+a DRF permission class or Django mixin (its own or inherited from a project base class), a check
+in the handler's body — so checks judge routes without each parsing every framework again. The
+one model of the product's routes: shared by the config checks (route authorisation, CSRF, mass
+assignment, caching) and the readiness suite. Not a check module."""
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from prodaudit.product.pyindex import Function, PyModule, py_index, walk
+from prodaudit.product.endpoint_model import (
+    ADMIN_NAME,
+    AUTH_NAME,
+    HANDLER_METHODS,
+    VERBS,
+    WRITE_METHODS,
+    DeclaredRoute,
+    Endpoint,
+    auth_in,
+    body_auth,
+    class_auth,
+    dotted,
+    framework_of,
+    path_params,
+    signature_auth,
+    str_const,
+)
+from prodaudit.product.endpoints_django import django_endpoints
+from prodaudit.product.endpoints_views import flask_class_views
+from prodaudit.product.pyindex import Function, PyModule, py_index
+
+__all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
+           "decorator_route", "dotted", "endpoints", "external_routes", "global_guard",
+           "path_params"]
+
+_VERBS = set(VERBS)
+_DECORATOR_VERBS = _VERBS | {"api_route", "route"}
+_AIOHTTP_ADD = {f"add_{v}": v.upper() for v in _VERBS}
+_DRF_VIEW_BASE = re.compile(r"(APIView|ViewSet|GenericView|View)$")
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_VERBS = {"get", "post", "put", "patch", "delete", "head", "options"}
-_DECORATOR_VERBS = _VERBS | {"api_route", "route"}
-_AIOHTTP_ADD = {f"add_{v}": v.upper() for v in _VERBS}
-_DRF_METHODS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE",
-                "list": "GET", "retrieve": "GET", "create": "POST", "update": "PUT",
-                "partial_update": "PATCH", "destroy": "DELETE"}
-_DRF_VIEW_BASE = re.compile(r"(APIView|ViewSet|GenericView|View)$")
-#: names that carry authentication: decorators, dependencies, permission classes, body checks
-AUTH_NAME = re.compile(
-    r"login_required|auth|permission|jwt|token|current_?user|get_?user|require|protected|"
-    r"is_authenticated|IsAdmin|IsOwner|superuser|staff|admin_only|roles?_required|\bsecurity\b|"
-    r"oauth|verify|session_user|api_key|apikey", re.I)
-#: authentication that means the caller is an administrator (any object is theirs to see)
-ADMIN_NAME = re.compile(r"admin|superuser|staff", re.I)
-_NOT_AUTH = re.compile(r"AllowAny|no_auth|optional|public|RequestForm", re.I)
-_PATH_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::[^}]*)?\}|<(?:[^:<>]+:)?([A-Za-z_]\w*)>|"
-                         r"\(\?P<([A-Za-z_]\w*)>")
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One handler: its framework, methods, path (``""`` when the URL configuration is
-    elsewhere), where it is defined, the function that answers, and the authentication seen."""
-
-    framework: str  # fastapi | flask | aiohttp | drf
-    methods: tuple[str, ...]
-    path: str
-    module: PyModule
-    func: Function
-    line: int  # where a finding about the route points: the def, or the view class
-    auth: str  # what authenticates the caller ('' = nothing seen)
-    params: tuple[str, ...]  # path parameters (or handler arguments that take them)
-    view: str = ""  # the view class of a class-based handler
-    owner: str = ""  # the router/app object a decorator registers on (``router``, ``bp``)
-
-    @property
-    def loc(self) -> str:
-        return f"{self.module.rel}:{self.line}"
-
-    @property
-    def writes(self) -> bool:
-        return bool(WRITE_METHODS & set(self.methods))
-
-    @property
-    def label(self) -> str:
-        where = f" {self.path}" if self.path else ""
-        return f"{'/'.join(self.methods)}{where} ({self.func.name})"
-
-
-def dotted(node: ast.AST) -> str:
-    """``a.b.c`` of a name/attribute chain (calls unwrapped), or ''."""
-    if isinstance(node, ast.Call):
-        node = node.func
-    names: list[str] = []
-    while isinstance(node, ast.Attribute):
-        names.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        names.append(node.id)
-    elif isinstance(node, ast.Call):
-        names.append(dotted(node) + "()")
-    return ".".join(reversed(names))
-
-
-def _str(node: ast.AST | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _framework(mod: PyModule) -> str:
-    for node in mod.imports:
-        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
-            [a.name for a in node.names]
-        for name in names:
-            top = name.split(".")[0]
-            if top in ("fastapi", "starlette"):
-                return "fastapi"
-            if top in ("flask", "quart", "apiflask"):
-                return "flask"
-            if top == "aiohttp":
-                return "aiohttp"
-            if top == "rest_framework":
-                return "drf"
-    return ""
-
-
-def path_params(path: str) -> tuple[str, ...]:
-    return tuple(next(g for g in m.groups() if g) for m in _PATH_PARAM.finditer(path))
-
-
-def _auth_in(nodes: list[ast.expr]) -> str:
-    """The first auth-bearing name among ``nodes`` (decorators, dependencies, permission
-    classes), or ''."""
-    for node in nodes:
-        text = ast.unparse(node)
-        if _NOT_AUTH.search(text) and not re.search(r"IsAuthenticated|login_required", text):
-            continue
-        m = AUTH_NAME.search(text)
-        if m:
-            return text[:80]
-    return ""
-
-
-def _signature_auth(func: Function) -> str:
-    """FastAPI dependencies of the handler's parameters (``Depends(get_current_user)``,
-    ``Annotated[User, Depends(...)]``, an alias such as ``CurrentUser``)."""
-    args = func.args
-    nodes: list[ast.expr] = [d for d in args.defaults + args.kw_defaults if d is not None]
-    nodes += [a.annotation for a in args.args + args.kwonlyargs if a.annotation is not None]
-    return _auth_in(nodes)
-
-
-_CALLER = re.compile(r"request\.user|current_user|g\.user|auth_user|is_authenticated|"
-                     r"is_anonymous|logged_in|has_perm|permission|\btoken\b|claims", re.I)
-_REQUIRE_CALL = re.compile(
-    r"^(require_|check_(auth|login|permission|user|token)|verify_(token|jwt|user|auth|api_key)|"
-    r"ensure_(auth|login|user)|authenticate$|authorize$|get_auth_user|get_current_user|"
-    r"login_required|current_user$)", re.I)
-
-
-def body_auth(func: Function) -> str:
-    """A check of the caller in the handler's body: an ``if`` on the caller's identity
-    (``if not request.user.is_authenticated``, ``if auth_user:``) or a call that requires one
-    (``require_login(request)``, ``verify_token(...)``, ``get_auth_user(request)``)."""
-    for node in walk(func):
-        if isinstance(node, ast.If | ast.Assert):
-            text = ast.unparse(node.test)
-            if _CALLER.search(text):
-                return f"if {text[:60]}"
-        elif isinstance(node, ast.Call):
-            name = dotted(node).rsplit(".", 1)[-1]
-            if _REQUIRE_CALL.search(name):
-                return f"{name}()"
-    return ""
-
-
-def _decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
+def decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
     """(owner, methods, path) of ``@owner.get("/p")`` / ``@owner.route("/p", methods=[...])``."""
     if not (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
             and dec.func.attr in _DECORATOR_VERBS):
         return None
-    path = _str(dec.args[0]) if dec.args else None
+    path = str_const(dec.args[0]) if dec.args else None
     kws = {k.arg: k.value for k in dec.keywords if k.arg}
-    path = path if path is not None else _str(kws.get("path") or kws.get("rule"))
+    path = path if path is not None else str_const(kws.get("path") or kws.get("rule"))
     if path is None:
         return None
     verb = dec.func.attr
@@ -182,7 +81,7 @@ def _router_dependencies(mod: PyModule) -> dict[str, str]:
     for node in mod.assigns:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             deps = [k.value for k in node.value.keywords if k.arg == "dependencies"]
-            auth = _auth_in(deps)
+            auth = auth_in(deps)
             if auth:
                 out.update({dotted(t): auth for t in node.targets})
     return out
@@ -193,15 +92,15 @@ def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
     router_auth = _router_dependencies(mod)
     for func in mod.functions:
         for dec in func.decorator_list:
-            route = _decorator_route(dec)
+            route = decorator_route(dec)
             if route is None:
                 continue
             owner, methods, path = route
             assert isinstance(dec, ast.Call)
             others = [d for d in func.decorator_list if d is not dec]
             deps = [k.value for k in dec.keywords if k.arg == "dependencies"]
-            auth = (_auth_in(others) or _auth_in(deps) or router_auth.get(owner, "")
-                    or _signature_auth(func) or body_auth(func))
+            auth = (auth_in(others) or auth_in(deps) or router_auth.get(owner, "")
+                    or signature_auth(func) or body_auth(func))
             out.append(Endpoint(fw or "fastapi", tuple(methods), path, mod, func, func.lineno,
                                 auth, path_params(path), owner=owner))
     return out
@@ -212,34 +111,38 @@ def _stem(rel: str) -> str:
     return rel.rsplit("/", 2)[-2] if name == "__init__" and "/" in rel else name
 
 
-def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
-    """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
-    stem, router name) -> auth evidence, the module resolved through the including module's
-    imports (``from .routers.items import router as items_router``)."""
+def _mounted(mods: list[PyModule], attr: str, value: Callable[[ast.Call], str]
+             ) -> dict[tuple[str, str], str]:
+    """``app.<attr>(items.router, ...)`` (``include_router``, ``register_blueprint``): (module
+    stem, object name) -> ``value(call)`` when not empty, the module resolved through the
+    calling module's imports (``from .routers.items import router as items_router``,
+    ``from .api import items``)."""
     out: dict[tuple[str, str], str] = {}
     for mod in mods:
-        if "include_router" not in mod.names:
+        if attr not in mod.names:
             continue
-        aliases: dict[str, tuple[str, str]] = {}
-        for imp in mod.imports:
-            if isinstance(imp, ast.ImportFrom):
-                base = (imp.module or "").rsplit(".", 1)[-1]
-                for a in imp.names:
-                    # from .items import router as items_router / from .api import items
-                    aliases[a.asname or a.name] = (base, a.name)
+        aliases = {a.asname or a.name: ((imp.module or "").rsplit(".", 1)[-1], a.name)
+                   for imp in mod.imports if isinstance(imp, ast.ImportFrom) for a in imp.names}
         for call in mod.calls:
-            if dotted(call).rsplit(".", 1)[-1] != "include_router" or not call.args:
+            if dotted(call).rsplit(".", 1)[-1] != attr or not call.args:
                 continue
-            auth = _auth_in([k.value for k in call.keywords if k.arg == "dependencies"])
-            if not auth:
-                continue
+            found = value(call)
             target = dotted(call.args[0])
+            if not found:
+                continue
             if "." in target:
                 stem, name = target.rsplit(".", 1)
-                out[(stem.rsplit(".", 1)[-1], name)] = auth
+                out[(stem.rsplit(".", 1)[-1], name)] = found
             elif target in aliases:
-                out[aliases[target]] = auth
+                out[aliases[target]] = found
     return out
+
+
+def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
+    stem, router name) -> auth evidence."""
+    return _mounted(mods, "include_router", lambda call: auth_in(
+        [k.value for k in call.keywords if k.arg == "dependencies"]))
 
 
 def global_guard(ctx: Context) -> str:
@@ -281,56 +184,27 @@ def _registered(mod: PyModule, by_name: dict[str, list[tuple[PyModule, Function]
         attr, args = call.func.attr, call.args
         kws = {k.arg: k.value for k in call.keywords if k.arg}
         if attr == "add_route" and len(args) >= 3:
-            methods, path, handler = [(_str(args[0]) or "GET").upper()], _str(args[1]), args[2]
+            methods, path, handler = [(str_const(args[0]) or "GET").upper()], str_const(args[1]), args[2]
         elif attr in _AIOHTTP_ADD and len(args) >= 2:
-            methods, path, handler = [_AIOHTTP_ADD[attr]], _str(args[0]), args[1]
+            methods, path, handler = [_AIOHTTP_ADD[attr]], str_const(args[0]), args[1]
         elif fw == "aiohttp" and attr in _VERBS and len(args) >= 2 and \
                 dotted(call.func.value) == "web":
-            methods, path, handler = [attr.upper()], _str(args[0]), args[1]
+            methods, path, handler = [attr.upper()], str_const(args[0]), args[1]
         elif attr == "add_url_rule" and args and "view_func" in kws:
             meth = kws.get("methods")
             methods = [str(e.value).upper() for e in getattr(meth, "elts", [])
                        if isinstance(e, ast.Constant)] or ["GET"]
-            path, handler = _str(args[0]), kws["view_func"]
+            path, handler = str_const(args[0]), kws["view_func"]
         else:
             continue
         name = dotted(handler).rsplit(".", 1)[-1]
         if path is None or not name or name not in by_name:
             continue
         hmod, func = by_name[name][0]
-        auth = _auth_in(list(func.decorator_list)) or body_auth(func)
-        out.append(Endpoint(fw or _framework(hmod) or "aiohttp", tuple(methods), path, hmod,
+        auth = auth_in(list(func.decorator_list)) or body_auth(func)
+        out.append(Endpoint(fw or framework_of(hmod) or "aiohttp", tuple(methods), path, hmod,
                             func, func.lineno, auth, path_params(path)))
     return out
-
-
-def _class_attr(cls: ast.ClassDef, name: str) -> ast.expr | None:
-    for node in cls.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return node.value
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
-                node.target.id == name:
-            return node.value
-    return None
-
-
-def _class_auth(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]) -> str:
-    """``permission_classes``/``authentication_classes`` of a view class or of a project base
-    class it inherits from (``class ApiAuthMixin: permission_classes = (IsAuthenticated,)``)."""
-    own = _class_attr(cls, "permission_classes")
-    if own is not None:
-        return _auth_in([own])
-    for base in cls.bases:
-        name = dotted(base).rsplit(".", 1)[-1]
-        if name in classes and name not in seen:
-            seen.add(name)
-            found = _class_auth(classes[name], classes, seen)
-            if found:
-                return found
-        elif re.search(r"LoginRequired|PermissionRequired|UserPassesTest|Authenticated", name):
-            return name
-    return ""
 
 
 def _is_view(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]) -> bool:
@@ -356,49 +230,142 @@ def _drf(mod: PyModule, classes: dict[str, ast.ClassDef]) -> list[Endpoint]:
                                                          else None, "elts", [])
                    if isinstance(e, ast.Constant)] or ["GET"]
         perms = [d for d in func.decorator_list if dotted(d).endswith("permission_classes")]
-        auth = _auth_in(perms) or _auth_in([d for d in func.decorator_list
+        auth = auth_in(perms) or auth_in([d for d in func.decorator_list
                                             if d is not api_view]) or body_auth(func)
         params = tuple(a.arg for a in func.args.args[1:])
         out.append(Endpoint("drf", tuple(methods), "", mod, func, func.lineno, auth, params))
     for cls in mod.classes:
         if not _is_view(cls, classes, set()):
             continue
-        auth = _class_auth(cls, classes, set())
+        auth = class_auth(cls, classes, set())
         for node in cls.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
-                    node.name in _DRF_METHODS:
+                    node.name in HANDLER_METHODS:
                 params = tuple(a.arg for a in node.args.args[2:])
-                out.append(Endpoint("drf", (_DRF_METHODS[node.name],), "", mod, node,
+                out.append(Endpoint("drf", (HANDLER_METHODS[node.name],), "", mod, node,
                                     cls.lineno, auth or body_auth(node), params, cls.name))
+    return out
+
+
+def _prefixes(mod: PyModule) -> dict[str, str]:
+    """``router = APIRouter(prefix="/items")`` / ``bp = Blueprint(..., url_prefix="/items")``:
+    owner name -> the prefix its routes are served under."""
+    out: dict[str, str] = {}
+    for node in mod.assigns:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            kws = {k.arg: k.value for k in node.value.keywords if k.arg}
+            pre = str_const(kws.get("prefix") or kws.get("url_prefix"))
+            if pre:
+                out.update({dotted(t): pre for t in node.targets})
+    return out
+
+
+def _blueprint_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """Flask's ``app.register_blueprint(auth.bp, url_prefix="/auth")``: (module stem, name) ->
+    prefix (it replaces the blueprint's own)."""
+    return _mounted(mods, "register_blueprint", lambda call: str_const(
+        next((k.value for k in call.keywords if k.arg == "url_prefix"), None)) or "")
+
+
+def _router_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """FastAPI's ``app.include_router(items.router, prefix="/api")``: (module stem, router
+    name) -> the prefix put before the router's routes."""
+    return _mounted(mods, "include_router", lambda call: str_const(
+        next((k.value for k in call.keywords if k.arg == "prefix"), None)) or "")
+
+
+def _with_prefix(e: Endpoint, own: dict[str, str], mounts: dict[tuple[str, str], str]
+                 ) -> Endpoint:
+    """Flask's ``register_blueprint(bp, url_prefix=...)`` replaces the blueprint's own prefix."""
+    mount = mounts.get((_stem(e.module.rel), e.owner))
+    pre = mount if mount is not None else own.get(e.owner, e.prefix)
+    return replace(e, prefix=pre) if pre != e.prefix else e
+
+
+def _merge_urlconf(out: list[Endpoint], confs: list[Endpoint]) -> list[Endpoint]:
+    """Django URL-configuration endpoints: a DRF view already read from its class gets the
+    path; the others are added."""
+    pathless = {(e.module.rel, e.func.lineno): i for i, e in enumerate(out) if not e.path}
+    for e in confs:
+        i = pathless.get((e.module.rel, e.func.lineno))
+        if i is None:
+            out.append(e)
+        elif not out[i].path:
+            out[i] = replace(out[i], path=e.path, params=out[i].params or e.params,
+                             decorators=e.decorators, auth=out[i].auth or e.auth, name=e.name)
+    return out
+
+
+def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint]:
+    by_name, classes, included, mounts, views, routers = ctx_maps
+    fw = framework_of(mod)
+    out: list[Endpoint] = []
+    own = _prefixes(mod)
+    if "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS):
+        for e in _decorated(mod, fw):
+            key = (_stem(mod.rel), e.owner)
+            e = replace(e, auth=e.auth or included.get(key, ""),
+                        mounts=(routers[key],) if key in routers else ())
+            out.append(_with_prefix(e, own, mounts))
+    if {"add_route", "add_url_rule"} & set(mod.names) or \
+            any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
+        out += [_with_prefix(e, own, mounts) for e in _registered(mod, by_name, fw)]
+    if {"as_view", "add_resource"} & set(mod.names) or \
+            ("route" in mod.names and any(c.decorator_list for c in mod.classes)):
+        out += [_with_prefix(e, {}, mounts) for e in flask_class_views(mod, views, own)]
+    if fw == "drf" or "api_view" in mod.names:
+        out += _drf(mod, classes)
+    return out
+
+
+def _nested_setup_modules(ctx: Context) -> list[PyModule]:
+    """``setup.py`` files below a package's top (``src/app/core/setup.py``): application modules
+    named like a packaging script, which the settings index leaves out."""
+    from prodaudit.product.envgraph import python_source_file
+    from prodaudit.pysource import source_cache
+
+    out = []
+    for rel in ctx.files.files:
+        if rel.count("/") < 2 or not rel.endswith("/setup.py") or \
+                not python_source_file(rel.removesuffix("setup.py") + "x.py"):
+            continue
+        text = ctx.read(rel)
+        tree = source_cache(ctx).get(rel, text).tree if text is not None else None
+        if tree is not None and text is not None:
+            out.append(PyModule(rel, tree, text).index())
     return out
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:
     """Every endpoint of the application's modules (tests, docs and builds excluded)."""
+    return _model(ctx)[0]
 
-    def build() -> list[Endpoint]:
-        mods = py_index(ctx)
+
+def external_routes(ctx: Context) -> list[DeclaredRoute]:
+    """URLs the Django URL configuration routes to views defined outside the repository."""
+    return _model(ctx)[1]
+
+
+def _model(ctx: Context) -> tuple[list[Endpoint], list[DeclaredRoute]]:
+    def build() -> tuple[list[Endpoint], list[DeclaredRoute]]:
+        mods = py_index(ctx) + _nested_setup_modules(ctx)
         by_name = _functions_by_name(mods)
         classes = {c.name: c for m in mods for c in m.classes}
+        views = {c.name: (m, c) for m in mods for c in m.classes}
+        maps = (by_name, classes, _included_auth(mods), _blueprint_mounts(mods), views,
+                _router_mounts(mods))
         out: list[Endpoint] = []
-        included = _included_auth(mods)
         for mod in mods:
-            fw = _framework(mod)
-            if "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS):
-                out += [replace(e, auth=included.get((_stem(mod.rel), e.owner), ""))
-                        if not e.auth else e for e in _decorated(mod, fw)]
-            if {"add_route", "add_url_rule"} & set(mod.names) or \
-                    any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
-                out += _registered(mod, by_name, fw)
-            if fw == "drf" or "api_view" in mod.names:
-                out += _drf(mod, classes)
-        seen: set[tuple[str, int, str]] = set()
+            out += _module_endpoints(mod, maps)
+        confs, external = django_endpoints(mods, by_name, views)
+        out = _merge_urlconf(out, confs)
+        seen: set[tuple[str, int, str, str]] = set()
         unique = []
         for e in out:
-            key = (e.module.rel, e.func.lineno, "/".join(e.methods))
+            key = (e.module.rel, e.func.lineno, "/".join(e.methods), e.route)
             if key not in seen:
                 seen.add(key)
                 unique.append(e)
-        return unique
+        return unique, external
 
     return ctx.memo("product:endpoints", build)

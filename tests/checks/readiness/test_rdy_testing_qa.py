@@ -160,3 +160,33 @@ def test_untested_routes_and_single_browser(mvp: Path) -> None:
     assert "asserts an error status" in messages(results["RDY-043"])
     assert_status(results["RDY-044"], Status.WARN)
     assert "one browser engine" in messages(results["RDY-044"])
+
+
+DJANGO_URLS = (
+    "from django.urls import include, path\n"
+    "urlpatterns = [path('api/', include(('shop.urls', 'api')))]\n")
+SHOP_URLS = (
+    "from django.urls import path\nfrom . import views\n"
+    "urlpatterns = [path('orders/', views.orders, name='orders'),\n"
+    "               path('cart/<int:pk>/', views.cart, name='cart')]\n")
+SHOP_VIEWS = "def orders(request):\n    ...\n\n\ndef cart(request, pk):\n    ...\n"
+
+
+@pytest.mark.parametrize(("test_text", "status"), [
+    ("def test_orders(client):\n    client.get(reverse('api:orders'))\n"
+     "def test_cart(client):\n    client.get('/api/cart/1/')\n", Status.PASS),
+    ("def test_nothing():\n    assert reverse('orders')\n", Status.FAIL),
+])
+def test_django_routes_referenced_by_path_or_url_name(tmp_path: Path, test_text: str,
+                                                      status: Status) -> None:
+    """Django routes come from the URL configuration (``include()`` prefixes and namespaces);
+    a test that reverses the route's full URL name references it."""
+    repo = tmp_path / "repo"
+    for rel, text in {"site/urls.py": DJANGO_URLS, "shop/urls.py": SHOP_URLS,
+                      "shop/views.py": SHOP_VIEWS, "tests/test_shop.py": test_text}.items():
+        write(repo / rel, text)
+    r = run_rdy("RDY-042", repo=repo)["RDY-042"]
+    assert_status(r, status)
+    if status is Status.FAIL:
+        assert "0 of 2 routes" in messages(r)
+        assert "shop/views.py:1" in r.findings[0].evidence

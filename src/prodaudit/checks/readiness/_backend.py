@@ -8,12 +8,11 @@ import ast
 from prodaudit.checks.api import Context, Finding, Skip, errored
 from prodaudit.checks.readiness._scan import (
     PyModule,
-    Route,
     call_name,
     imports_any,
     py_sources,
-    routes,
 )
+from prodaudit.product.endpoints import Endpoint, endpoints
 
 _NON_APP_DIRS = frozenset({"tools", "scripts", "examples", "docs", "bin", "frontend", "benchmarks"})
 
@@ -33,7 +32,7 @@ def backend_modules(ctx: Context) -> list[PyModule]:
                 for n in ast.walk(m.tree)
             ):
                 root = m.rel.rsplit("/", 1)[0] + "/" if "/" in m.rel else ""
-                roots[root] = sum(1 for r in routes(ctx) if r.location.startswith(root))
+                roots[root] = sum(1 for e in endpoints(ctx) if e.module.rel.startswith(root))
         if not roots:
             return [m for m in app if not _NON_APP_DIRS & set(m.rel.split("/")[:-1])]
         best = max(roots, key=lambda k: (roots[k], -len(k)))
@@ -59,10 +58,11 @@ def broken_sources(ctx: Context) -> list[Finding]:
     ]
 
 
-def backend_routes(ctx: Context) -> list[Route]:
-    """Routes declared in the backend's modules (helper apps left out)."""
+def backend_routes(ctx: Context) -> list[Endpoint]:
+    """Endpoints declared in the backend's modules (helper apps left out), from the product's
+    one endpoint model (``prodaudit.product.endpoints``)."""
     rels = {m.rel for m in backend_modules(ctx)}
-    return [r for r in routes(ctx) if r.location.rsplit(":", 1)[0] in rels]
+    return [e for e in endpoints(ctx) if e.module.rel in rels]
 
 
 def app_calls(ctx: Context) -> list[tuple[PyModule, ast.Call]]:

@@ -81,7 +81,7 @@ def app_structure(ctx: Context) -> list[Finding]:
         if isinstance(n, ast.Call) and call_name(n).endswith("include_router")
     )
     all_routes = backend_routes(ctx)
-    on_app = [r for r in all_routes if r.location.split(":")[0] in {m.rel for m, _ in apps}]
+    on_app = [r for r in all_routes if r.module.rel in {m.rel for m, _ in apps}]
     if not routers and len(all_routes) > 5:
         findings.append(
             warned(

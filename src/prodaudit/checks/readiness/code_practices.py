@@ -19,6 +19,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.readiness._backend import (
     backend_modules,
+    backend_routes,
     broken_sources,
     web_modules,
 )
@@ -26,7 +27,6 @@ from prodaudit.checks.readiness._scan import (
     PyModule,
     call_name,
     py_sources,
-    route_decorator,
 )
 from prodaudit.checks.readiness._sqlflow import sql_flow
 
@@ -265,11 +265,12 @@ def typed_bodies(ctx: Context) -> list[Finding]:
     """
     findings = broken_sources(ctx)
     handlers = 0
+    routed = {(e.module.rel, e.func.lineno) for e in backend_routes(ctx)}
     for m in web_modules(ctx):
         for fn in (
             n for n in ast.walk(m.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         ):
-            if not any(route_decorator(d) for d in fn.decorator_list):
+            if (m.rel, fn.lineno) not in routed:
                 continue
             handlers += 1
             for n in ast.walk(fn):

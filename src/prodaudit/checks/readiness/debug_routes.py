@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, passed, warned
-from prodaudit.checks.readiness._scan import PyModule, call_name, route_decorator
+from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
+from prodaudit.product.endpoints import decorator_route
 
 # path segments of endpoints that exist to fail or to debug (django-debug-toolbar's __debug__ is
 # mounted by its own DEBUG switch and is not judged here)
@@ -58,12 +59,9 @@ def _routes(m: PyModule) -> list[_Route]:
             continue
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
             for dec in n.decorator_list:
-                rd = route_decorator(dec)
-                if rd is None and isinstance(dec, ast.Call) and \
-                        call_name(dec).endswith(".route") and dec.args:
-                    rd = ("ANY", _str(dec.args[0]) or "")
+                rd = decorator_route(dec)  # (owner, methods, path) of the product's model
                 if rd is not None:
-                    out.append(_Route(rd[1], m.line(dec), None))
+                    out.append(_Route(rd[2], m.line(dec), None))
         elif isinstance(n, ast.Call):
             name = call_name(n)
             if name.split(".")[-1] in _DJANGO_ROUTE and n.args and _str(n.args[0]) is not None:

@@ -9,8 +9,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
-from prodaudit.checks.readiness._scan import PyModule, call_name, route_decorator
+from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
+from prodaudit.product.endpoints import decorator_route
 
 HEALTH_PATH = re.compile(r"(^|[/^])_?(health|healthz|healthcheck|health[-_]check|livez|readyz|"
                          r"liveness|readiness|ready|alive|ping|heartbeat|status)(\b|/|$|\\|\?)",
@@ -39,12 +40,9 @@ def _routes(m: PyModule) -> list[_Route]:
     for n in ast.walk(m.tree):
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
             for dec in n.decorator_list:
-                rd = route_decorator(dec)
-                if rd is None and isinstance(dec, ast.Call) and \
-                        call_name(dec).endswith(".route") and dec.args:
-                    rd = ("ANY", _str(dec.args[0]) or "")
+                rd = decorator_route(dec)  # (owner, methods, path) of the product's model
                 if rd is not None:
-                    out.append(_Route(rd[1], m.line(dec), ""))
+                    out.append(_Route(rd[2], m.line(dec), ""))
         if not isinstance(n, ast.Call):
             continue
         name = call_name(n)

@@ -25,6 +25,7 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
 )
 from prodaudit.checks.readiness._testrun import TestRun, test_run
+from prodaudit.product.endpoints import Endpoint
 
 _PY_TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(", re.M)
 _JS_TEST = re.compile(r"(?<![\w.])(?:it|test)(?:\.\w+)?\s*\(\s*['\"`]", re.M)
@@ -223,9 +224,14 @@ def suite_passes(ctx: Context) -> list[Finding]:
 
 
 def _static_prefix(path: str) -> str:
-    """The path up to its first parameter: /notes/{id} -> /notes."""
-    out = re.split(r"\{|<|:", path, maxsplit=1)[0].rstrip("/")
+    """The path up to its first parameter: /notes/{id} -> /notes (``<id>``, ``(?P<id>...)``
+    too)."""
+    out = re.split(r"\{|<|:|\(", path, maxsplit=1)[0].rstrip("/")
     return out or "/"
+
+
+def _named(e: Endpoint) -> str:
+    return f"{'/'.join(e.methods)} {e.route}"
 
 
 @check(
@@ -237,8 +243,9 @@ def _static_prefix(path: str) -> str:
     evidence=Evidence.PRESENT,
 )
 def endpoints_tested(ctx: Context) -> list[Finding]:
-    """Each backend route (read from the route decorators) is referenced by at least one test
-    file (its path, up to the first parameter, appears in a test). Fewer than half referenced is
+    """Each backend route (read from the route decorators and URL configurations) is referenced
+    by at least one test file (its path, up to the first parameter, or its URL name as in
+    ``reverse("api:users:list")``, appears in a test). Fewer than half referenced is
     a WARN, none a FAIL.
 
     Endpoints that no test calls break silently when models, dependencies or auth change.
@@ -246,23 +253,24 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    rts = [r for r in backend_routes(ctx) if _static_prefix(r.path) not in ("/", "")]
+    rts = [r for r in backend_routes(ctx) if _static_prefix(r.route) not in ("/", "")]
     if not rts:
         raise Skip("no backend routes found in route decorators")
     inv = inventory(ctx)
     if inv.total == 0:
         return [failed(f"{len(rts)} routes and no tests at all")]
     blob = "\n".join(inv.texts.values())
-    untested = [r for r in rts if _static_prefix(r.path) not in blob]
+    untested = [r for r in rts if _static_prefix(r.route) not in blob and
+                not (r.name and re.search(f"[\"']{re.escape(r.name)}[\"']", blob))]
     share = 100.0 * (len(rts) - len(untested)) / len(rts)
     msg = f"{len(rts) - len(untested)} of {len(rts)} routes referenced by tests ({share:.0f}%)"
-    listing = "\n".join(f"{r.method} {r.path} ({r.location})" for r in untested)
+    listing = "\n".join(f"{_named(r)} ({r.loc})" for r in untested)
     if len(untested) == len(rts):
         return [failed(msg, evidence=listing)]
     if share < 50:
         return [
             warned(
-                msg + "; untested: " + ", ".join(f"{r.method} {r.path}" for r in untested[:8]),
+                msg + "; untested: " + ", ".join(_named(r) for r in untested[:8]),
                 evidence=listing,
             )
         ]
@@ -270,7 +278,7 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
         passed(
             msg
             + (
-                f"; untested: {', '.join(f'{r.method} {r.path}' for r in untested[:8])}"
+                f"; untested: {', '.join(_named(r) for r in untested[:8])}"
                 if untested
                 else ""
             ),

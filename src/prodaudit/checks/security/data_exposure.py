@@ -37,8 +37,8 @@ from prodaudit.checks.security._sensitive import (
 )
 from prodaudit.llmdetect import words_of
 from prodaudit.openapi_fill import collect_ids
+from prodaudit.product.endpoints import endpoints, external_routes
 from prodaudit.redact import mask_evidence
-from prodaudit.report.source_map import scan_routes
 
 PERSON_WORDS = frozenset({"user", "users", "account", "accounts", "member", "members", "profile",
                           "profiles", "customer", "customers", "people", "person", "persons",
@@ -319,16 +319,15 @@ def error_trigger(path: str) -> bool:
 
 
 def repository_routes(ctx: Context) -> list[str]:
-    """GET (or any-method) paths without parameters that the repository's route decorators and
-    URL tables declare and whose words say debug/internal or error trigger (bounded scan)."""
+    """GET (or any-method) paths without parameters that the repository declares (the product's
+    endpoint model: route decorators, URL tables, Django URL configurations) and whose words say
+    debug/internal or error trigger."""
     def build() -> list[str]:
-        try:
-            routes = scan_routes(ctx.repo, ctx.files.files)
-        except OSError:
-            return []
-        return [r.path for r in routes
-                if (not r.methods or "GET" in r.methods) and not re.search(r"[{<(]", r.path)
-                and (words_of(r.path) & DEBUG_WORDS or error_trigger(r.path))]
+        paths = [t for e in endpoints(ctx) if "GET" in e.methods for t in e.templates]
+        paths += [r.template for r in external_routes(ctx)]
+        return list(dict.fromkeys(
+            p for p in paths
+            if "{" not in p and (words_of(p) & DEBUG_WORDS or error_trigger(p))))
 
     out: list[str] = ctx.memo("sec:repo-debug-routes", build)
     return out
