@@ -221,12 +221,19 @@ def _toml_entry_lines(text: str) -> dict[tuple[str, str], int]:
     return out
 
 
-def _json_entry_lines(text: str) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _json_entry_lines(text: str) -> dict[tuple[str, str], int]:
+    """(section, canonical name) → line of each package's key in a Pipfile.lock (sections
+    ``default`` and ``develop``; ``_meta`` and its keys are not packages)."""
+    out: dict[tuple[str, str], int] = {}
+    section = ""
     for i, raw in enumerate(text.splitlines(), 1):
-        m = re.match(r'^\s*"([^"]+)"\s*:\s*\{\s*$', raw)
-        if m:
-            out.setdefault(canonicalize_name(m.group(1)), i)
+        m = re.match(r'^\s*"([^"]+)"\s*:\s*\{\s*(\}\s*,?\s*)?$', raw)
+        if not m:
+            continue
+        if m.group(1) in ("default", "develop", "_meta"):
+            section = m.group(1)
+        elif section in ("default", "develop"):
+            out.setdefault((section, canonicalize_name(m.group(1))), i)
     return out
 
 
@@ -307,8 +314,8 @@ def _read_lock(ctx: Context, rel: str) -> Lock:
             for pkg, meta in (data.get(section) or {}).items():
                 name = canonicalize_name(pkg)
                 ver = str((meta or {}).get("version", "")).lstrip("=")
-                lock.pins.append(Pin(name, ver, f"{rel}:{json_lines[name]}" if name in json_lines
-                                     else rel))
+                line = json_lines.get((section, name))
+                lock.pins.append(Pin(name, ver, f"{rel}:{line}" if line else rel))
                 if section == "default":
                     lock.production.add(name)
         return lock
@@ -364,16 +371,17 @@ def workspace_lock(ctx: Context, pyproject: str) -> str | None:
 def pinned_packages(ctx: Context) -> list[Pin]:
     """Exact versions the repository deploys, each at the line of its entry: the production
     packages of lock files first, then production requirements files (development-only
-    requirement files and lock groups are left out)."""
-    pins: dict[tuple[str, str], Pin] = {}
+    requirement files and lock groups are left out). A version pinned in several files is
+    listed once per file, so a finding points at every place that installs it."""
+    pins: dict[tuple[str, str, str], Pin] = {}
     for rel in ctx.files.files:
         if rel.rsplit("/", 1)[-1] in PY_LOCKS:
             for p in read_lock(ctx, rel).production_pins:
                 if p.version:
-                    pins.setdefault((p.name, p.version), p)
+                    pins.setdefault((p.name, p.version, p.location), p)
     for rf in requirement_files(ctx):
         if is_dev_requirements(rf.path):
             continue
         for p in rf.pins:
-            pins.setdefault((p.name, p.version), p)
+            pins.setdefault((p.name, p.version, p.location), p)
     return list(pins.values())

@@ -277,21 +277,22 @@ def _pip_audit(ctx: Context, pins: list[Pin]) -> tuple[list[Finding], str | None
     down = tools.pip_audit_unavailable(ctx)
     if down:
         return [], down, ""
-    run = tools.pip_audit_pins(ctx, [(p.name, p.version) for p in pins])
+    run = tools.pip_audit_pins(ctx, list(dict.fromkeys((p.name, p.version) for p in pins)))
     if run.error:
         return [], run.error, ""
     deps = run.data.get("dependencies", [])
     audited = [d for d in deps if not d.get("skip_reason")]
     if not audited:
         return [], "pip-audit could not reach its vulnerability service (every package skipped)", ""
-    loc = {p.name: p.location for p in pins}
     out = []
     for d in audited:
+        name = canonicalize_name(d["name"])
+        where = [p.location for p in pins if p.name == name and p.version == d["version"]]
         for v in d.get("vulns", []):
-            out.append(failed(f"{d['name']} {d['version']} is affected by {v.get('id')}",
-                              location=loc.get(canonicalize_name(d["name"]), ""),
-                              rule=str(v.get("id", "")),
-                              remediation=f"upgrade to {', '.join(v.get('fix_versions') or [])}"))
+            out += [failed(f"{d['name']} {d['version']} is affected by {v.get('id')}",
+                           location=loc, rule=str(v.get("id", "")),
+                           remediation=f"upgrade to {', '.join(v.get('fix_versions') or [])}")
+                    for loc in where or [""]]
     skipped_n = len(deps) - len(audited)
     if skipped_n:
         out.append(skipped(f"pip-audit could not audit {skipped_n} package(s)"))
@@ -305,7 +306,11 @@ def vulnerabilities(ctx: Context) -> list[Finding]:
     """The exact versions in lock and requirements files have no known vulnerability: checked
     offline against OSV JSON advisories in ``--vuln-db DIR`` (config ``vuln_db``), otherwise
     with pip-audit when its service is reachable. With neither, the check is SKIP (not
-    verified) — never PASS.
+    verified) — never PASS. Each finding points at the entry that installs the version: the
+    requirements line, or the ``name =`` line of the package in ``uv.lock``, ``poetry.lock``,
+    ``pdm.lock``, ``pylock.toml`` (its key in ``Pipfile.lock``); a version pinned in several
+    files is reported at each. Development groups and development requirement files are left
+    out; npm lock files are not looked up.
 
     A known CVE in a web framework, a JWT or a crypto library is the cheapest way in.
 
@@ -319,10 +324,11 @@ def vulnerabilities(ctx: Context) -> list[Finding]:
         if not ctx.cfg.vuln_db.exists():
             return [errored(f"--vuln-db {ctx.cfg.vuln_db}: no such file or directory")]
         out, advisories = _osv_findings(pins, ctx.cfg.vuln_db)
+        n = len({(p.name, p.version) for p in pins})
         if not advisories:
             return [*out, errored(f"--vuln-db {ctx.cfg.vuln_db}: no OSV advisory found")]
         if not any(f.status.value == "fail" for f in out):
-            out.insert(0, passed(f"{len(pins)} pinned package(s) checked against {advisories} "
+            out.insert(0, passed(f"{n} pinned package(s) checked against {advisories} "
                                  f"OSV advisories in {ctx.cfg.vuln_db}: none affected"))
         return out
     out, reason, note = _pip_audit(ctx, pins)
@@ -330,7 +336,8 @@ def vulnerabilities(ctx: Context) -> list[Finding]:
         raise Skip(f"vulnerabilities not verified: {reason}; use --vuln-db DIR with OSV files "
                    "for an offline check")
     if not any(f.status.value == "fail" for f in out):
-        out.insert(0, passed(f"pip-audit: {len(pins)} pinned package(s), no known vulnerability"
+        out.insert(0, passed(f"pip-audit: {len({(p.name, p.version) for p in pins})} pinned "
+                             f"package(s), no known vulnerability"
                              f"{note}"))
     return out
 
