@@ -389,13 +389,10 @@ async def bola(ctx: Context) -> list[Finding]:
     the same ids gets 403/404. Ids that B's own listing shows as well are shared objects (public
     posts, a user directory), not A's: they are not tested.
 
-    Without an OpenAPI document, the id pages (``/accounts/1/notes``) each account's own crawl
-    reaches are compared both ways: text only the owner's pages show, in the other account's
-    answer, FAILs; pages both link alike are shared, not tested. With ``--allow-mutations``, A
-    creates an item through a create form of its pages (``POST /notes``), B posts the new item's
-    delete form (``POST /notes/7/delete``) and A reads its page again: the item gone FAILs; A
-    deletes what it created afterwards. Without a second account
-    (configured, or registered with ``--allow-mutations``): SKIP with the reason.
+    Without an OpenAPI document, the id pages (``/accounts/1/notes``) each account's crawl reaches
+    are compared both ways: text only the owner's pages show, in the other account's answer, FAILs
+    (pages both link alike are shared); with mutations B posts the delete form of an item A just
+    created by a form (gone: FAIL; A cleans up). No second account at all: SKIP with the reason.
 
     Broken object-level authorization is the most common API vulnerability: ids are guessable and
     the server only checks that *someone* is logged in.
