@@ -248,6 +248,8 @@ async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
     path = template.replace("{id}", item)
     url = ctx.url(path)
     other = await ctx.http.request("POST", url, headers=b.sess.headers())
+    if other.status is None:  # a keep-alive connection the server had closed: once more
+        other = await ctx.http.request("POST", url, headers=b.sess.headers())
     if other.status is None:  # nothing was judged: clean up and say so
         await ctx.http.request("POST", url, headers=a.sess.headers())
         return skipped(f"account B's POST {path} got no answer ({other.error}): not verified")
