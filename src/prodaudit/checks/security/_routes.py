@@ -276,6 +276,19 @@ async def _django_routes(ctx: Context, found: Routes) -> None:
 
 
 # ---- discovery --------------------------------------------------------------------------------
+async def _get_following(ctx: Context, url: str, headers: dict[str, str] | None) -> Exchange:
+    """GET ``url`` following same-origin redirects (at most 5) with the same headers: the HTTP
+    client drops an explicit ``Cookie`` header on a redirect, which logs a cookie session out."""
+    origin = urlsplit(url)[:2]
+    ex = await ctx.http.get(url, headers=headers)
+    for _ in range(5):
+        target = urljoin(ex.url, ex.header("location") or "")
+        if ex.status not in (301, 302, 303, 307, 308) or urlsplit(target)[:2] != origin:
+            break
+        ex = await ctx.http.get(target, headers=headers)
+    return ex
+
+
 async def crawl(ctx: Context, found: Routes, session: AuthSession | None) -> None:
     """Follow same-origin links two levels deep from ``/`` (and from the login page), collecting
     routes from links and forms."""
@@ -292,9 +305,12 @@ async def crawl(ctx: Context, found: Routes, session: AuthSession | None) -> Non
             continue
         seen.add(url)
         try:
-            ex = await ctx.http.get(url, headers=headers, follow_redirects=True)
+            ex = await _get_following(ctx, url, headers)
         except NotSent:
             continue
+        if ex.url != url and ex.url in seen:
+            continue  # redirected to a page already read (``/`` and the login page to ``/home``)
+        seen.add(ex.url)
         fetched += 1
         if not safe_link(urlsplit(ex.url).path):
             continue  # redirected somewhere a crawler does not go
