@@ -18,6 +18,7 @@ from prodaudit.cache import Cache, cache_dir
 from prodaudit.checks.config import _scan_engine
 from prodaudit.checks.config._scan_engine import TreeScan, scan_tree
 from prodaudit.cli import build_parser, config_from_args
+from prodaudit.files import FileIndex
 from prodaudit.model import AuditRun
 
 
@@ -82,6 +83,41 @@ def test_content_change_and_rules_version_invalidate(tmp_path: Path,
 
     monkeypatch.setattr(_scan_engine, "rules_version", lambda: "another-rules-version")
     assert _scan(root, files, cache).from_cache == 0
+
+
+def test_a_git_repository_is_stat_once_per_file_and_a_change_still_rescans(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file index's own ``lstat`` of a listed file is the scan's stat: a warm run on a git
+    repository makes one stat system call per file, and the index of a changed tree still
+    brings the changed file back to the judge."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    files = _tree(root)
+    subprocess.run(["git", "-C", str(root), "init", "-q"], check=True, timeout=60)
+    subprocess.run(["git", "-C", str(root), "add", "."], check=True, timeout=60)
+    cache = Cache(tmp_path / "cache")
+
+    def scan_indexed() -> TreeScan:
+        idx = FileIndex.build(root)
+        assert idx.git and idx.files == files and set(idx.stats) == set(files)
+        return scan_tree(root, idx.files, allow="prodaudit: allow", cap=2_000_000, cache=cache,
+                         stats=idx.stats)
+
+    cold = scan_indexed()
+    calls: list[str] = []
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda p, *a, _real=real, **k: calls.append(
+            os.path.basename(os.fspath(p))) or _real(p, *a, **k))
+    warm = scan_indexed()
+    monkeypatch.undo()
+    assert warm.from_cache == len(files) and _hits(warm) == _hits(cold)
+    assert sorted(c for c in calls if c in files) == files  # each file once: the index's lstat
+
+    (root / "m3.py").write_text(f'SECRET = "{KEY}"\n', encoding="utf-8")
+    changed = scan_indexed()
+    assert ("m3.py", 1, "github-token", KEY) in _hits(changed)
+    assert not changed.results["m3.py"].cached and changed.from_cache == len(files) - 1
 
 
 def test_a_cached_result_whose_value_no_longer_matches_is_rescanned(tmp_path: Path) -> None:

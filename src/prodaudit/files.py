@@ -34,6 +34,10 @@ class FileIndex:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     git: bool = False
     outside_links: list[tuple[str, str]] = field(default_factory=list)  # (link, resolved target)
+    # the ``stat`` of a listed regular file (no link) taken when it was indexed, for a reader
+    # that needs it (the secret scan's cache) without a second system call; not every file has
+    # one (the tree walk takes none: its directory listing gives the types)
+    stats: dict[str, os.stat_result] = field(default_factory=dict, repr=False)
     _real_root: str = field(default="", repr=False)
     _real_dirs: dict[str, str] = field(default_factory=dict, repr=False)  # dir -> its realpath
 
@@ -94,7 +98,10 @@ class FileIndex:
         except OSError:
             return False
         if not stat.S_ISLNK(st.st_mode):
-            return stat.S_ISREG(st.st_mode)
+            if stat.S_ISREG(st.st_mode):
+                self.stats[rel] = st  # lstat of a non-link: what stat would say
+                return True
+            return False
         real = os.path.realpath(full)
         if not self.inside(real):
             self._outside(rel, real)

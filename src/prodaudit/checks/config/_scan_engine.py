@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -174,19 +174,25 @@ class _Scanner:
         self.known: set[str] = set()  # keys of this prefix in the cache, read once per scan
         self.out = TreeScan()
 
-    def plan(self, files: Iterable[str], cap: int) -> list[Job]:
+    def plan(self, files: Iterable[str], cap: int,
+             stats: Mapping[str, os.stat_result] | None = None) -> list[Job]:
+        """One job per file to scan. ``stats``: the file index's own ``stat`` of a file, taken
+        when it listed it (a regular file, no link), used instead of a second system call."""
         jobs = []
         base = str(self.root)
+        known = stats or {}
         for rel in files:
             if rel.lower().endswith(BINARY_SUFFIXES):
                 self.out.binary_suffix += 1
                 continue
             full = f"{base}/{rel}"
-            try:
-                st = os.stat(full)
-            except OSError:
-                self.out.unreadable += 1
-                continue
+            st = known.get(rel)
+            if st is None:
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    self.out.unreadable += 1
+                    continue
             if st.st_size > cap:
                 self.out.skipped_large += 1
                 continue
@@ -372,11 +378,13 @@ def _remember_tree(s: _Scanner, key: str, jobs: list[Job]) -> None:
 
 
 def scan_tree(root: Path, files: list[str], *, allow: str, cap: int, cache: Cache | None,
-              engine: str = "auto") -> TreeScan:
+              engine: str = "auto", stats: Mapping[str, os.stat_result] | None = None
+              ) -> TreeScan:
     """Scan ``files`` (relative to ``root``) with the cache and the chosen finder. An unchanged
-    tree is answered by one cache entry (``_tree_key``), else file by file."""
+    tree is answered by one cache entry (``_tree_key``), else file by file. ``stats``: the
+    files' ``stat`` results the file index already took (``FileIndex.stats``), not taken again."""
     s = _Scanner(root, allow, cache)
-    jobs = s.plan(files, cap)
+    jobs = s.plan(files, cap, stats)
     step = _progress(len(files))
     step(len(files) - len(jobs))
     tree = _tree_key(s, jobs) if cache is not None else None

@@ -91,7 +91,7 @@ def scan(ctx: Context) -> ScanResult:
         cache = scan_cache(ctx)
         tree = scan_tree(ctx.repo, ctx.files.files, allow=ctx.cfg.secrets.allow_comment,
                          cap=ctx.cfg.secrets.max_file_bytes, cache=cache,
-                         engine=ctx.cfg.secrets.engine)
+                         engine=ctx.cfg.secrets.engine, stats=ctx.files.stats)
         res = ScanResult([], tree.scanned, tree.skipped_binary, tree.skipped_large,
                          tree.unreadable, 0, 0, 0.0, tree.from_cache, tree.engine)
         for rel in ctx.files.files:

@@ -3,6 +3,7 @@ injection)."""
 
 from __future__ import annotations
 
+import html
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -55,12 +56,18 @@ class Marker:
         """The expressions whose product the answer shows (and the baseline did not)."""
         return [p for p in self.products if p[0] in text and p[0] not in baseline]
 
+    def reflected(self, text: str) -> bool:
+        """The answer shows an expression back as text (raw or HTML-escaped): the input reached
+        what was rendered and was not evaluated — the positive observation a PASS needs."""
+        return any(expr in text or html.escape(expr) in text for _, expr, _ in self.products)
+
 
 @dataclass
 class _Probe:
     findings: list[Finding] = field(default_factory=list)
     sent: int = 0
     answered: int = 0
+    reflected: int = 0  # answers that showed an expression back unevaluated
     params: int = 0
     not_probed: list[str] = field(default_factory=list)
     forms_left: list[str] = field(default_factory=list)
@@ -101,6 +108,7 @@ async def _unknown_path(ctx: Context, probe: _Probe) -> None:
     probe.sent += 2
     probe.answered += ex.status is not None
     hits = marker.evaluated(ex.text, base.text)
+    probe.reflected += ex.status is not None and not hits and marker.reflected(ex.text)
     if ex.status is not None and hits:
         probe.error_page = True
         probe.findings.append(_finding("GET of an unknown path (the error page)", ex, hits))
@@ -122,6 +130,7 @@ async def _route(ctx: Context, route: Route, headers: dict[str, str] | None,
         probe.answered += ex.status is not None
         probe.params += 1
         hits = marker.evaluated(ex.text, base.text)
+        probe.reflected += ex.status is not None and not hits and marker.reflected(ex.text)
         if spot == "path" and ex.status == 404:
             continue  # the not-found page, which the unknown-path probe judges
         if ex.status is not None and hits:
@@ -147,8 +156,10 @@ async def template_injection(ctx: Context) -> list[Finding]:
     password forms never: posting them creates or changes accounts), protected routes with the
     audit account. An answer that shows a product the ordinary request did not show is
     a failure: the input was rendered as a template (``render_template_string(f"...{input}")``),
-    which in Jinja2 and most engines reaches code execution. Only arithmetic is ever sent.
-    Bounded by ``probes.max_requests``; every request is in the ledger.
+    which in Jinja2 and most engines reaches code execution. It passes only when some answer
+    showed an expression back as text (the input reached the page and was not evaluated); when no
+    answer reflects the input at all, it is SKIP: nothing was observable. Only arithmetic is ever
+    sent. Bounded by ``probes.max_requests``; every request is in the ledger.
 
     Remediation: never build a template from input — pass input as a variable of a fixed template
     (``render_template_string("Hello {{ name }}", name=name)``), and keep error pages static.
@@ -201,6 +212,11 @@ def _summary(probe: _Probe) -> list[Finding]:
         raise Skip(f"nothing was probed: {'; '.join(probe.not_probed[:5]) or 'no answer'}")
     forms = (f"; {len(probe.forms_left)} form(s) that post are probed only with "
              "--allow-mutations" if probe.forms_left else "")
+    if probe.reflected == 0:
+        raise Skip(f"{probe.sent} requests (an unknown path and {probe.params} parameter(s)): no "
+                   "answer showed the input back, so whether input is evaluated as a template "
+                   f"was not observable{forms}")
     out.append(passed(f"{probe.sent} requests (an unknown path and {probe.params} parameter(s)): "
-                      f"no template expression was evaluated{forms}"))
+                      f"{probe.reflected} answer(s) showed the input back as text, none "
+                      f"evaluated it{forms}"))
     return out
