@@ -1,7 +1,8 @@
 """A Flask API whose source is also the audited repository (SEC-094): ``flawed`` grants staff
 access to whoever sends ``X-Staff-Access: yes`` (a GET answered 403 without it, and a DELETE
-that answers 200 "staff only" without it, deleting the note with it); the fixed one decides
-from a credential only."""
+refused with 403 without it, let through to the note lookup with it); the fixed one decides
+from a credential only. The app's ``config["NOTES"]`` is its data, for tests to see that nothing
+was deleted."""
 
 from __future__ import annotations
 
@@ -32,13 +33,15 @@ def reports():
 
 @app.route("/api/notes/<int:note_id>", methods=["GET", "DELETE"])
 def note(note_id):
+    if request.method == "DELETE":
+        if not {CHECK}:
+            abort(403)
+        if note_id not in NOTES:
+            abort(404)
+        del NOTES[note_id]
+        return jsonify({"deleted": note_id})
     if note_id not in NOTES:
         abort(404)
-    if request.method == "DELETE":
-        if {CHECK}:
-            del NOTES[note_id]
-            return jsonify({"deleted": note_id})
-        return jsonify({"error": "staff only"})
     return jsonify({"id": note_id, "text": NOTES[note_id]})
 '''
 FLAWED_CHECK = 'request.headers.get("X-Staff-Access") == "yes"'
@@ -53,4 +56,6 @@ def privilege_app(flawed: bool) -> Any:
     """The app built from :func:`source` (the code the audit reads is the code that runs)."""
     namespace: dict[str, Any] = {"__name__": "privilege_header_app_instance"}
     exec(compile(source(flawed), "app.py", "exec"), namespace)  # noqa: S102 - our own test source
-    return namespace["app"]
+    app = namespace["app"]
+    app.config["NOTES"] = namespace["NOTES"]
+    return app

@@ -1,7 +1,7 @@
 """SEC-094 against a real Flask API whose source is the audited repository: a privilege header
 the handlers read (``X-Staff-Access: yes``) turns a refused GET into 200 (FAIL, read-only) and,
-with --allow-mutations, deletes a note that a DELETE without it left alone (FAIL, CRITICAL);
-the API that decides from a credential keeps refusing (PASS)."""
+with --allow-mutations, lets a DELETE of a made-up id past the permission check (403 -> 404:
+FAIL) without deleting anything; the API that decides from a credential keeps refusing (PASS)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def _run(tmp_path: Path, flawed: bool, **cfg: object) -> object:
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "app.py").write_text(source(flawed), encoding="utf-8")
-    with serve_wsgi(privilege_app(flawed)) as url:
+    app = privilege_app(flawed)
+    with serve_wsgi(app) as url:
         run = audit_target(None, tmp_path, only=["SEC-094"], base_url=url, repo=repo, **cfg)
+    assert app.config["NOTES"] == {1: "first", 2: "second"}  # nothing the run did not create
     return result(run, "SEC-094"), url
 
 
@@ -43,11 +45,13 @@ def test_header_privilege_fails_read_only_and_write_waits_for_mutations(tmp_path
     assert not any(f.location.startswith("DELETE") for f in r.findings)
 
 
-def test_header_privilege_deletes_with_mutations(tmp_path: Path) -> None:
+def test_header_privilege_passes_a_made_up_delete_with_mutations(tmp_path: Path) -> None:
     r, url = _run(tmp_path, True, allow_mutations=True)
     delete = next(f for f in r.findings if f.location.startswith("DELETE"))
-    assert delete.status is Status.FAIL and delete.severity is Severity.CRITICAL, describe(r)
-    assert delete.location == f"DELETE {url}/api/notes/1"
+    assert delete.status is Status.FAIL and (delete.severity or r.severity) is Severity.HIGH, describe(r)
+    assert delete.location.startswith(f"DELETE {url}/api/notes/")
+    assert int(delete.location.rsplit("/", 1)[1]) >= 100_000_000  # a made-up id, never 1 or 2
+    assert "answers HTTP 403 without the header and 404" in delete.message
     assert "X-Staff-Access: yes (read at app.py:" in delete.message
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -36,7 +37,6 @@ PRIVILEGE = re.compile(r"admin|role|staff|superuser|privilege|internal", re.I)
 _SOURCE = re.compile(r"(^|\.)(META|headers)$")
 MAX_READS = 12  # refused GETs replayed with the headers
 MAX_WRITES = 2  # write operations of handlers that read such a header (--allow-mutations)
-MAX_IDS = 3  # item ids tried to find an item to write to
 
 
 @dataclass(frozen=True)
@@ -141,32 +141,28 @@ def _names(headers: dict[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in list(headers.items())[:6])
 
 
-async def _item(ctx: Context, template: str) -> str | None:
-    """A URL of ``template`` whose GET answers 2xx (ids 1..MAX_IDS)."""
-    for i in range(1, MAX_IDS + 1):
-        url = ctx.url(re.sub(r"\{[^}/]+\}", str(i), template))
-        if accepted(await ctx.http.get(url)):
-            return url
-    return None
+def _made_up(template: str) -> str:
+    """``template`` with every parameter a made-up id no item has (a random nine-digit number)."""
+    return re.sub(r"\{[^}/]+\}", lambda _: str(100_000_000 + secrets.randbelow(899_999_999)),
+                  template)
 
 
 async def _delete(ctx: Context, use: HeaderUse, template: str) -> Finding | None:
-    """DELETE an item without the header (it must stay), then with it (gone: FAIL)."""
-    url = await _item(ctx, template)
-    if url is None:
-        return skipped(f"DELETE {template}: no item answered GET (ids 1-{MAX_IDS}) to delete")
+    """DELETE a made-up id without the header (refused) and with it (let past the permission
+    check: 404 or 2xx). Nothing that exists is ever addressed."""
+    url = ctx.url(_made_up(template))
     base = await ctx.http.request("DELETE", url)
-    if not accepted(await ctx.http.get(url)):
-        return skipped(f"DELETE {template} without {use.name} already removed the item: an "
-                       "unprotected delete, not a header privilege (SEC-080–084 judge it)")
+    if not _refused(base):
+        return skipped(f"DELETE {template} (a made-up id) without {use.name} answers HTTP "
+                       f"{base.status}, not 401/403: whether the header grants the delete is not "
+                       "observable without deleting an item the run did not create")
     ex = await ctx.http.request("DELETE", url, headers={use.name: use.value})
-    after = await ctx.http.get(url)
-    if accepted(ex) and after.status in (404, 410):
+    if ex.status is not None and not _refused(ex) and ex.status < 500:
         return failed(
-            f"DELETE {template} without the header answers HTTP {base.status} and the item "
-            f"stays; it deletes the item when the client sends {use.name}: {use.value} "
-            f"(read at {use.where}); the run deleted {url}, which it did not create",
-            location=live_location(ex), evidence=ex.evidence(0), severity=Severity.CRITICAL)
+            f"DELETE {template} (a made-up id) answers HTTP {base.status} without the header and "
+            f"{ex.status} when the client sends {use.name}: {use.value} (read at {use.where}): "
+            "the header lets the request past the permission check",
+            location=live_location(ex), evidence=ex.evidence(0))
     return None
 
 
@@ -185,10 +181,12 @@ async def privilege_header(ctx: Context) -> list[Finding]:
     replayed once with the privilege headers the repository's handlers read (``request.META
     ['HTTP_ISADMIN'] == "True"`` is sent as ``Isadmin: True``) and a few well-known ones
     (``X-Admin: true``, ``X-Role: admin``); a 2xx answer FAILs. With ``--allow-mutations``, a
-    DELETE route whose handler reads such a header is sent for an existing item (ids 1-3) first
-    without the header (the item must stay; otherwise the route is unprotected, not this check's
-    finding) and then with it: the item gone FAILs (CRITICAL), naming the item the run deleted,
-    which it did not create. PASS only when refused answers were replayed and stayed refused.
+    DELETE route whose handler reads such a header is sent for a made-up id (a random
+    nine-digit number no item has: nothing that exists is ever deleted) without the header and
+    then with it: refused (401/403) without and let past the permission check (404 or 2xx) with
+    it FAILs; a route that looks the item up before deciding answers the same both ways and is
+    SKIP (not observable without deleting what the run did not create). PASS only when refused
+    answers were replayed and stayed refused.
 
     A header is whatever the client wants it to be: an ``IsAdmin`` or ``X-Role`` header turns
     every caller into an administrator.
