@@ -77,6 +77,32 @@ def test_read_only_refuses_unsafe_methods_but_the_login() -> None:
     assert "needs --allow-mutations" in ledger["refused"]["examples"][0]["reason"]
 
 
+def test_writes_go_on_a_new_connection_reads_keep_theirs() -> None:
+    """A write sent on a kept-alive connection the server has just closed fails without an
+    answer and cannot be repeated; whether the server had closed it is a race (uwsgi), so writes
+    never reuse a connection."""
+    conns: list[tuple[str, int]] = []
+
+    async def any_route(request: Request) -> Response:
+        conns.append((request.method, request.client.port if request.client else 0))
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/{path:path}", any_route, methods=["GET", "POST"])])
+    with serve_app(app) as url:
+        http = Http(timeout=5, max_body_bytes=10_000, policy=ProbePolicy(allow_mutations=True))
+
+        async def go() -> None:
+            with probe_scope("SEC-099"):
+                for method in ("GET", "GET", "POST", "POST", "GET", "POST"):
+                    assert (await http.request(method, f"{url}/x")).status == 200
+            await http.aclose()
+
+        _run(go())
+    writes = [port for method, port in conns if method == "POST"]
+    reads = {port for method, port in conns if method == "GET"}
+    assert len(set(writes)) == 3 and not set(writes) & reads, conns
+
+
 def test_excluded_paths_are_never_reached_not_even_by_a_redirect() -> None:
     app, seen = _recording_app()
     with serve_app(app) as url:

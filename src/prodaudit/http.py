@@ -361,6 +361,7 @@ class Http:
         self.max_body_bytes = max_body_bytes
         self._verify = verify
         self._client: httpx.AsyncClient | None = None
+        self._fresh: httpx.AsyncClient | None = None  # no keep-alive: for requests that write
         self._lock = threading.Lock()
         self.exchanges: list[Exchange] = []
         self.max_exchanges = max_exchanges
@@ -433,22 +434,36 @@ class Http:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            from http.cookiejar import DefaultCookiePolicy
-
-            import httpx
-
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout),
-                follow_redirects=False,
-                verify=self._verify,
-                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-                headers={"User-Agent": "prodaudit"},
-                event_hooks={"request": [self._on_redirect_hop]},
-            )
-            # store no cookie: a Set-Cookie from one answer (a login) must never ride along on
-            # later requests (unauthenticated probes); checks send cookies explicitly as headers
-            self._client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            self._client = self._new_client(keepalive=20)
         return self._client
+
+    @property
+    def fresh_client(self) -> httpx.AsyncClient:
+        """The client for requests that write (not GET, HEAD, OPTIONS): every request on a new
+        connection. A write sent on a kept-alive connection the server has just closed fails
+        without an answer and cannot be repeated (the server may have acted on it); whether the
+        server had closed it yet is a race, so the answer to a probe would depend on timing."""
+        if self._fresh is None:
+            self._fresh = self._new_client(keepalive=0)
+        return self._fresh
+
+    def _new_client(self, keepalive: int) -> httpx.AsyncClient:
+        from http.cookiejar import DefaultCookiePolicy
+
+        import httpx
+
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+            verify=self._verify,
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=keepalive),
+            headers={"User-Agent": "prodaudit"},
+            event_hooks={"request": [self._on_redirect_hop]},
+        )
+        # store no cookie: a Set-Cookie from one answer (a login) must never ride along on
+        # later requests (unauthenticated probes); checks send cookies explicitly as headers
+        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        return client
 
     async def _on_redirect_hop(self, request: httpx.Request) -> None:
         """httpx calls this before sending every request; redirect hops (marked by
@@ -463,6 +478,9 @@ class Http:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._fresh is not None:
+            await self._fresh.aclose()
+            self._fresh = None
 
     async def request(
         self,
@@ -536,7 +554,8 @@ class Http:
     async def _send(
         self, req: httpx.Request, limit: int, follow: bool, start: float
     ) -> Exchange:
-        resp = await self.client.send(req, stream=True, follow_redirects=follow)
+        client = self.client if req.method in SAFE_METHODS else self.fresh_client
+        resp = await client.send(req, stream=True, follow_redirects=follow)
         try:
             chunks: list[bytes] = []
             size = 0

@@ -24,6 +24,7 @@ from servers.probe_apps import (
     serve_wsgi,
 )
 from servers.serving import serve_app
+from servers.signup_app import signup_app
 
 from prodaudit.model import Severity, Status
 
@@ -203,6 +204,17 @@ def test_post_forms_are_probed_only_with_mutations(tmp_path: Path) -> None:
     warn = next(f for f in of(r, Status.WARN) if "POST /signup" in f.message)
     assert "a quote pair in 'code' turns HTTP 302 into 500" in warn.message
     assert warn.location == f"POST {url}/signup"
+
+
+def test_every_post_of_a_form_gets_fresh_made_up_values(tmp_path: Path) -> None:
+    """The sign-up registers its user name before the SQL: a probe that reused the baseline's
+    made-up user name got 400 and never reached the quote in the code (found in some runs only)."""
+    with serve_wsgi(signup_app()) as url:
+        run = audit_target(None, tmp_path, only=["SEC-074"], base_url=url, allow_mutations=True)
+    r = result(run, "SEC-074")
+    fail = next(f for f in of(r, Status.FAIL) if "POST /signup" in f.message)
+    assert "a quote pair in 'code' gets HTTP 500 with an SQL error" in fail.message, fail.message
+    assert fail.location == f"POST {url}/signup"
 
 
 @pytest.mark.parametrize("checks_session", [False, True])

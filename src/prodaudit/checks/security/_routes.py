@@ -227,6 +227,22 @@ def _made_up(kind: str) -> str:
     return "prodaudit"
 
 
+_MADE_UP_RE = re.compile(r"prodaudit(-[0-9a-f]{8}@example\.com)?")
+
+
+def fresh(value: str) -> str:
+    """``value`` with the made-up text or e-mail address it starts with (``_made_up``) replaced
+    by a new unique one, the rest kept (a probe's suffix). A form posted again with the same
+    made-up user name or address can be refused before it reaches the code under test (a unique
+    constraint, "already registered"), so every post of a form gets its own."""
+    m = _MADE_UP_RE.match(value)
+    if m is None:
+        return value
+    new = (f"prodaudit-{secrets.token_hex(4)}@example.com" if m.group(1)
+           else f"prodaudit{secrets.token_hex(4)}")
+    return new + value[m.end():]
+
+
 # ---- Django's DEBUG 404 page --------------------------------------------------------------
 _DJANGO_LI = re.compile(r"<li>(.*?)</li>", re.S)
 _DJANGO_NAMED = re.compile(r"\(\?P<(\w+)>[^)]*\)")

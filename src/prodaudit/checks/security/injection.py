@@ -19,7 +19,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.checks.security._routes import Route, discover_routes
+from prodaudit.checks.security._routes import Route, discover_routes, fresh
 from prodaudit.checks.security._signatures import KIND_WORDS, describe, new_matches
 from prodaudit.redact import mask_evidence
 
@@ -64,8 +64,9 @@ def payloads(route: Route) -> list[tuple[str, str, str, str]]:
 async def _send(ctx: Context, route: Route, headers: dict[str, str] | None,
                 where: str = "", name: str = "", value: str = "") -> Exchange:
     values = {name: value} if where == "path" else None
-    if route.form is not None:
-        form = {**dict(route.form), **({name: value} if where == "form" else {})}
+    if route.form is not None:  # made-up values are new on every post: no probe sees another's
+        form = {n: fresh(v) for n, v in route.form} | ({name: fresh(value)} if where == "form"
+                                                       else {})
         if route.body == "json":
             return await ctx.http.request("POST", ctx.url(route.path(values)), headers=headers,
                                           json=form)
@@ -148,7 +149,9 @@ async def parameter_injection(ctx: Context) -> list[Finding]:
     account; HTML forms that post are probed only with ``--allow-mutations``, and so are, without
     a document, the routes the repository declares whose handlers read named body fields
     (``request.data["month"]``, ``request.get_json()["q"]``, ``request.form[...]``), posted as
-    JSON or a form with the value ``1`` as the baseline.
+    JSON or a form with the value ``1`` as the baseline. The made-up values of a form's fields (a
+    user name, an e-mail address) are new on every post, so a unique constraint or an earlier
+    post's row cannot turn a probe away before it reaches the code under test.
 
     An answer that shows what the baseline did not — an SQL error of PostgreSQL, MySQL, SQLite,
     SQLAlchemy, psycopg or Django (the quote reached the SQL parser: likely SQL injection), a
