@@ -1,0 +1,121 @@
+"""CFG-176: costly or abuse-prone routes (login, sign-up, password reset, tokens, LLM calls) in an
+application that limits the rate of nothing, read from the source (``prodaudit.product.endpoints``).
+The live checks SEC-040–044 measure the limit on a running target; this one reads every route and
+every place a limiter could be configured, reachable or not."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
+from prodaudit.product.endpoint_model import WRITE_METHODS
+from prodaudit.product.endpoints import Endpoint, dotted, endpoints
+from prodaudit.product.envgraph import PY_EXCLUDE_PARTS
+from prodaudit.product.pyindex import py_index, walk
+
+#: routes whose every request is an attack attempt when unlimited (password guessing, account
+#: creation, reset-mail floods)
+_ABUSABLE = re.compile(r"log_?in|sign_?(in|up)|register|password|reset|forgot|otp|token|"
+                       r"authenticate", re.I)
+_NOT_ABUSABLE = re.compile(r"log_?out|sign_?out|verify|refresh|revoke", re.I)
+_LLM_CALL = re.compile(r"(chat\.completions|\bcompletions|\bmessages|\bresponses|ChatCompletion|"
+                       r"Completion)\.a?create$|\.generate_content(_async)?$|"
+                       r"\b(llm|chain|model|agent)\.a?(invoke|predict|stream|run)$", re.I)
+#: a limiter anywhere: slowapi, fastapi-limiter, flask-limiter, django-ratelimit, DRF throttles,
+#: aiohttp-ratelimiter, a RateLimit middleware, nginx ``limit_req``, Traefik/Kong rate limits
+_LIMITER = re.compile(r"rate[_ -]?limit|throttl|limiter|limit_req(_zone)?\b|slowapi|ratelimit", re.I)
+_COMMENT = re.compile(r"^\s*#.*$", re.M)
+#: files besides Python sources that configure or declare a limiter (proxies, dependencies)
+_CONFIG_SUFFIXES = (".conf", ".toml", ".cfg", ".txt", ".yaml", ".yml", ".lock", ".template")
+_CONFIG_NAMES = ("Caddyfile", "Pipfile", "nginx.conf")
+
+
+def _calls(e: Endpoint) -> list[str]:
+    return [dotted(n) for n in walk(e.func) if isinstance(n, ast.Call)]
+
+
+def _costly(e: Endpoint) -> str:
+    """Why the route is costly or abusable ('' when it is not)."""
+    if any(_LLM_CALL.search(c) for c in _calls(e)):
+        return "calls an LLM"
+    if e.framework == "drf":  # CFG-038 judges Django REST framework's throttling
+        return ""
+    if e.methods and not set(e.methods) & set(WRITE_METHODS):
+        return ""
+    names = f"{e.path} {e.func.name} {e.view}"
+    if _ABUSABLE.search(names) and not _NOT_ABUSABLE.search(names):
+        return "accepts credentials or creates accounts"
+    return ""
+
+
+def _redis_counter(text: str) -> bool:
+    return bool(re.search(r"\.incr(by)?\(", text) and re.search(r"\.(p?expire|setex)\(", text))
+
+
+def limiter_evidence(ctx: Context) -> str:
+    """Where the repository configures or declares a rate limiter (``''`` when nowhere)."""
+    for mod in py_index(ctx):
+        text = _COMMENT.sub("", mod.text)
+        m = _LIMITER.search(text)
+        if m:
+            return f"{mod.rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
+        if _redis_counter(text):
+            return f"{mod.rel} (a Redis counter with an expiry)"
+    for rel in ctx.files.matching(*_CONFIG_SUFFIXES, names=_CONFIG_NAMES):
+        if set(rel.split("/")[:-1]) & PY_EXCLUDE_PARTS:
+            continue
+        raw = ctx.read(rel)
+        if raw is None:
+            continue
+        text = _COMMENT.sub("", raw)
+        m = _LIMITER.search(text)
+        if m:
+            return f"{rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
+    return ""
+
+
+@check("CFG-176", "Login, sign-up and LLM routes are rate limited somewhere",
+       severity=Severity.HIGH, needs=("repo",), checklist=("1.3.7", "8.2.2", "P.3.5"),
+       references=("CWE-307", "CWE-770", "OWASP API4:2023"), evidence=Evidence.PARSED)
+def route_rate_limit(ctx: Context) -> list[Finding]:
+    """When the code declares a route that calls an LLM (OpenAI, Anthropic, Gemini, LangChain)
+    or accepts credentials or creates accounts (login, sign-up, registration, password reset,
+    token), something in the repository limits the rate of requests: slowapi,
+    fastapi-limiter, flask-limiter, django-ratelimit, DRF throttle classes,
+    aiohttp-ratelimiter, a rate-limit middleware, a Redis counter with an expiry, or a proxy
+    (nginx ``limit_req``, a Traefik/Kong rate limit) configured in the repository. A FAIL per
+    module, at its first such route, names every costly route of the module. Django REST
+    framework views are judged by CFG-038 (``DEFAULT_THROTTLE_CLASSES``).
+
+    Without any limit, a login route accepts unlimited password guesses, a sign-up or reset
+    route can be flooded, and every request to an LLM route costs money and provider quota.
+    A limit configured outside the repository (an API gateway, a CDN) is invisible here:
+    name it in the repository (e.g. the proxy configuration) or accept the finding.
+
+    Remediation: add a limiter per client and per account (``slowapi``/``flask-limiter``
+    ``@limiter.limit("5/minute")``, ``django-ratelimit``, DRF ``throttle_classes``), or
+    ``limit_req`` in the reverse proxy in front of these routes; cap LLM usage per user.
+    """
+    eps = endpoints(ctx)
+    if not eps:
+        raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django)")
+    costly = [(e, why) for e in eps if (why := _costly(e))]
+    if not costly:
+        raise Skip(f"{len(eps)} route(s), none that logs in, signs up, resets a password or "
+                   "calls an LLM")
+    where = limiter_evidence(ctx)
+    if where:
+        return [passed(f"{len(costly)} costly route(s); a rate limiter is configured at {where}")]
+    by_module: dict[str, list[tuple[Endpoint, str]]] = {}
+    for e, why in costly:
+        by_module.setdefault(e.module.rel, []).append((e, why))
+    out = []
+    for group in by_module.values():
+        first = min(group, key=lambda g: g[0].line)[0]
+        listed = ", ".join(f"{e.label} ({why}, line {e.line})" for e, why in group[:6])
+        out.append(failed(f"no rate limit anywhere in the repository (no slowapi, flask-limiter, "
+                          f"django-ratelimit, throttle, limiter middleware or proxy limit_req) "
+                          f"for {listed}", location=first.loc,
+                          evidence=f"{first.framework} route"))
+    return out
