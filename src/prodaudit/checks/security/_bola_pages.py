@@ -213,22 +213,25 @@ def post_actions(ex: Exchange) -> list[str]:
     return out
 
 
-async def _delete_forms(ctx: Context, side: Side, forms: ItemForms) -> set[tuple[str, str]]:
+async def _delete_forms(ctx: Context, side: Side, forms: ItemForms,
+                        marker: str = "") -> tuple[set[tuple[str, str]], bool]:
     """(template, id) of the page's POST delete forms under the create form's path
-    (``/notes/3/delete``)."""
+    (``/notes/3/delete``), and whether the page shows ``marker``."""
     ex = await ctx.http.get(forms.page, headers=side.sess.headers(), follow_redirects=True)
     out = set()
     for path in post_actions(ex):
         t = _id_of(path)
         if t and _DELETE_WORDS.search(t[0]) and t[0].startswith(forms.path + "/"):
             out.add(t)
-    return out
+    return out, bool(marker) and marker in ex.text
 
 
 async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
     """Account A creates an item through its page's create form (a unique marker in its text
     fields) and finds the new item's delete form on the page; account B sends that delete, and
-    A reads its page again: the item gone FAILs. A deletes what it created afterwards."""
+    A reads its page again: the item gone (its marker no longer shown; the delete form gone where
+    the page shows no text) FAILs. A deletes afterwards only an item its page still shows with the
+    marker: an id someone else's new item reused is never deleted."""
     forms = item_forms(a.pages)
     if forms is None:
         return skipped("no page of account A's has a create form (POST, text fields): account "
@@ -236,10 +239,11 @@ async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
     marker = f"prodaudit-{secrets.token_hex(4)}"
     fields = {n: (v or (marker if k in _TEXT_KINDS else "on")) for n, v, k in
               forms.create["fields"] if k not in ("submit", "button", "image", "file", "reset")}
-    before = await _delete_forms(ctx, a, forms)
+    before, _ = await _delete_forms(ctx, a, forms)
     await ctx.http.request("POST", forms.create["action"], data=fields,
                            headers=a.sess.headers())
-    new = sorted(await _delete_forms(ctx, a, forms) - before, key=lambda t: (len(t[1]), t[1]))
+    created, shown = await _delete_forms(ctx, a, forms, marker)
+    new = sorted(created - before, key=lambda t: (len(t[1]), t[1]))
     if not new:
         return skipped(f"account A's POST {forms.path} showed no new delete form under "
                        f"{forms.path}/ on {urlsplit(forms.page).path}: nothing to delete (what "
@@ -251,17 +255,22 @@ async def write_bola(ctx: Context, a: Side, b: Side) -> Finding:
     if other.status is None:  # the connection broke (uwsgi): once more, a delete is idempotent
         other = await ctx.http.request("POST", url, headers=b.sess.headers())
     answered = f"answered {other.status}" if other.status else f"got no answer ({other.error})"
-    if (template, item) not in await _delete_forms(ctx, a, forms):
+    now, still = await _delete_forms(ctx, a, forms, marker)
+    # the marker decides where the page shows it: an id can be reused by an item someone else
+    # creates meanwhile; without it, the delete form's presence does
+    gone = not still if shown else (template, item) not in now
+    if gone:
         return failed(f"account B deleted account A's item: POST {path} (an item account A had "
                       f"just created) {answered} and the item left account A's "
                       f"{urlsplit(forms.page).path}", location=live_location(other),
                       evidence=other.evidence(0))
+    ours = shown and still  # only an item the page shows with our marker is deleted by A
+    if ours:
+        await ctx.http.request("POST", url, headers=a.sess.headers())  # clean up: A deletes its own
     if other.status is None:  # the item stayed, but B's request may not have arrived
-        await ctx.http.request("POST", url, headers=a.sess.headers())
         return skipped(f"account B's POST {path} {answered}: not verified")
-    await ctx.http.request("POST", url, headers=a.sess.headers())  # clean up: A deletes its own
-    left = (template, item) in await _delete_forms(ctx, a, forms)
+    left = not ours or (await _delete_forms(ctx, a, forms, marker))[1]
     return passed(f"account B's POST {path} for account A's new item answered {other.status} "
-                  "and the item stayed" + ("; it could not be deleted afterwards (left on the "
+                  "and the item stayed" + ("; it was not deleted afterwards (left on the "
                                           "target)" if left else "; account A deleted it "
                                           "afterwards"), location=live_location(other))
