@@ -116,3 +116,17 @@ def test_claims_rejection_does_not_strip_an_exp_the_token_never_had(tmp_path: Pa
     assert r.status is Status.PASS, describe(r)
     assert "exp one hour in the past" in r.findings[0].message
     assert "no exp claim" not in describe(r)
+
+
+def test_claims_rejection_fails_when_a_copy_without_exp_is_accepted(tmp_path: Path) -> None:
+    """SEC-011 with the key known on tokens that carry exp, decoded by a server that does not
+    require it (PyJWT's default, python-jose's too): the copy without exp is accepted (FAIL),
+    the expired and not-yet-valid copies are rejected."""
+    with serve_app(apps.fastapi_app("oauth2")) as url:
+        run = audit_target(None, tmp_path, only=["FUN-020", "SEC-011"], base_url=url,
+                           env_file=_key_file(tmp_path))
+    r = result(run, "SEC-011")
+    assert r.status is Status.FAIL, describe(r)
+    failing = [f.message for f in r.findings if f.status is Status.FAIL]
+    assert len(failing) == 1 and "no exp claim" in failing[0], failing
+    assert apps.SECRET not in describe(r)
