@@ -141,7 +141,7 @@ async def _route(ctx: Context, route: Route, headers: dict[str, str] | None,
 @check(
     "SEC-077",
     "Input is never evaluated as a template expression (SSTI)",
-    severity=Severity.CRITICAL,
+    severity=Severity.HIGH,  # an evaluated expression is a CRITICAL finding (see _finding)
     needs=("live",),
     checklist=("1.3.3",),
     references=("CWE-1336", "CWE-94", "OWASP API8:2023"),
@@ -158,7 +158,9 @@ async def template_injection(ctx: Context) -> list[Finding]:
     a failure: the input was rendered as a template (``render_template_string(f"...{input}")``),
     which in Jinja2 and most engines reaches code execution. It passes only when some answer
     showed an expression back as text (the input reached the page and was not evaluated); when no
-    answer reflects the input at all, it is SKIP: nothing was observable. Only arithmetic is ever
+    answer reflects the input at all, it is SKIP: nothing was observable (the check is HIGH, so an
+    API that never shows input back is a CONDITIONAL GO for it, not a NO-GO; an evaluated
+    expression is a CRITICAL finding). Only arithmetic is ever
     sent. Bounded by ``probes.max_requests``; every request is in the ledger.
 
     Remediation: never build a template from input — pass input as a variable of a fixed template
