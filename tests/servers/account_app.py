@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Flask, redirect, request, session
 
+from servers.form_login import add_form_login
+
 USER = "account-audit@example.net"
 PASSWORD = "account-audit-password-42"
-LOGIN_PAGE = ('<html><body><form method="post" action="/login"><input name="email">'
-              '<input type="password" name="password"><input type="submit"></form></body></html>')
 
 
 def account_app(vulnerable: bool) -> tuple[Any, dict[str, Any]]:
@@ -26,16 +26,7 @@ def account_app(vulnerable: bool) -> tuple[Any, dict[str, Any]]:
     def home() -> Any:
         return redirect("/account" if "user" in session else "/login")
 
-    @app.get("/login")
-    def login_page() -> str:
-        return LOGIN_PAGE
-
-    @app.post("/login")
-    def login() -> Any:
-        if request.form.get("email") == user["email"] and request.form.get("password") == user["password"]:
-            session["user"] = user["email"]
-            return redirect("/account")
-        return LOGIN_PAGE, 401
+    add_form_login(app, lambda: (user["email"], user["password"]), "/account")
 
     @app.get("/account")
     def account() -> Any:

@@ -11,11 +11,10 @@ from typing import Any
 
 from flask import Flask, redirect, request, session
 
+from servers.form_login import add_form_login
+
 USER = "cookie-audit@example.net"
 PASSWORD = "cookie-audit-password-42"
-
-LOGIN_PAGE = ('<html><body><form method="post" action="/login"><input name="email">'
-              '<input type="password" name="password"><input type="submit"></form></body></html>')
 
 
 def prefs_app(pickled: bool) -> Any:
@@ -26,16 +25,7 @@ def prefs_app(pickled: bool) -> Any:
     def home() -> Any:
         return redirect("/login")
 
-    @app.get("/login")
-    def login_page() -> str:
-        return LOGIN_PAGE
-
-    @app.post("/login")
-    def login() -> Any:
-        if request.form.get("email") == USER and request.form.get("password") == PASSWORD:
-            session["user"] = USER
-            return redirect("/me")
-        return LOGIN_PAGE, 401
+    add_form_login(app, lambda: (USER, PASSWORD), "/me")
 
     @app.get("/me")
     def me() -> Any:

@@ -9,6 +9,8 @@ from urllib.request import urlopen
 
 from flask import Flask, redirect, request, session
 
+from servers.form_login import add_form_login
+
 USER = "ssrf-audit@example.net"
 PASSWORD = "ssrf-audit-password-42"
 
@@ -29,16 +31,7 @@ def image_app(fetches: bool) -> Any:
     def home() -> Any:
         return redirect("/login")
 
-    @app.get("/login")
-    def login_page() -> str:
-        return LOGIN_PAGE
-
-    @app.post("/login")
-    def login() -> Any:
-        if request.form.get("email") == USER and request.form.get("password") == PASSWORD:
-            session["user"] = USER
-            return redirect("/account")
-        return LOGIN_PAGE, 401
+    add_form_login(app, lambda: (USER, PASSWORD), "/account", LOGIN_PAGE)
 
     @app.get("/account")
     def account() -> Any:
