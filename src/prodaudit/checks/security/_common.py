@@ -225,6 +225,15 @@ def accepted(ex: Exchange) -> bool:
     return ex.status is not None and 200 <= ex.status < 300
 
 
+MADE_UP_ID = "999999937"  # an identifier no object has (a large prime)
+
+
+def made_up_path(template: str) -> str:
+    """``template`` with every ``{parameter}`` set to :data:`MADE_UP_ID`: a write sent there
+    addresses nothing that exists."""
+    return re.sub(r"\{[^}]+\}", MADE_UP_ID, template)
+
+
 def failed_at(
     ex: Exchange, message: str, evidence_chars: int, *, severity: Severity | None = None
 ) -> Finding:

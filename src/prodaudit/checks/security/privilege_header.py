@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import re
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from prodaudit.checks.api import (
     passed,
     skipped,
 )
-from prodaudit.checks.security._common import accepted, live_location
+from prodaudit.checks.security._common import accepted, live_location, made_up_path
 from prodaudit.checks.security._routes import AUTH_WORDS, Route, discover_routes
 from prodaudit.checks.security._sensitive import anonymous, shape
 from prodaudit.llmdetect import words_of
@@ -141,16 +140,10 @@ def _names(headers: dict[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in list(headers.items())[:6])
 
 
-def _made_up(template: str) -> str:
-    """``template`` with every parameter a made-up id no item has (a random nine-digit number)."""
-    return re.sub(r"\{[^}/]+\}", lambda _: str(100_000_000 + secrets.randbelow(899_999_999)),
-                  template)
-
-
 async def _delete(ctx: Context, use: HeaderUse, template: str) -> Finding | None:
     """DELETE a made-up id without the header (refused) and with it (let past the permission
     check: 404 or 2xx). Nothing that exists is ever addressed."""
-    url = ctx.url(_made_up(template))
+    url = ctx.url(made_up_path(template))
     base = await ctx.http.request("DELETE", url)
     if not _refused(base):
         return skipped(f"DELETE {template} (a made-up id) without {use.name} answers HTTP "
@@ -181,8 +174,8 @@ async def privilege_header(ctx: Context) -> list[Finding]:
     replayed once with the privilege headers the repository's handlers read (``request.META
     ['HTTP_ISADMIN'] == "True"`` is sent as ``Isadmin: True``) and a few well-known ones
     (``X-Admin: true``, ``X-Role: admin``); a 2xx answer FAILs. With ``--allow-mutations``, a
-    DELETE route whose handler reads such a header is sent for a made-up id (a random
-    nine-digit number no item has: nothing that exists is ever deleted) without the header and
+    DELETE route whose handler reads such a header is sent for a made-up id (an
+    identifier no item has: nothing that exists is ever deleted) without the header and
     then with it: refused (401/403) without and let past the permission check (404 or 2xx) with
     it FAILs; a route that looks the item up before deciding answers the same both ways and is
     SKIP (not observable without deleting what the run did not create). PASS only when refused

@@ -24,7 +24,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.checks.security._common import accepted, live_location
+from prodaudit.checks.security._common import MADE_UP_ID, accepted, live_location, made_up_path
 from prodaudit.checks.security._repo_routes import served_routes
 from prodaudit.checks.security._routes import discover_routes
 from prodaudit.llmdetect import PROMPT_FIELDS, llm_operations, words_of
@@ -84,7 +84,7 @@ def _made_up(doc: OpenAPIDoc, op: Operation) -> str:
         typ = schema.get("type") if isinstance(schema, dict) else None
         fmt = schema.get("format") if isinstance(schema, dict) else None
         value = (str(uuid.uuid4()) if fmt == "uuid" else
-                 "999999937" if typ in ("integer", "number", None) else "prodaudit-0")
+                 MADE_UP_ID if typ in ("integer", "number", None) else "prodaudit-0")
         path = path.replace("{" + str(p.get("name")) + "}", value)
     return path
 
@@ -239,7 +239,7 @@ async def _repo_writes(ctx: Context, ops: list[Operation]) -> list[Finding]:
     """Each repository write operation, sent anonymously with an empty body and made-up ids."""
     out: list[Finding] = []
     for op in ops[:MAX_LIVE_WRITES]:
-        path = re.sub(r"\{[^}]+\}", "999999937", op.path)
+        path = made_up_path(op.path)
         try:
             ex = await ctx.http.request(op.method, ctx.url(path),
                                         json=None if op.method == "DELETE" else {})
