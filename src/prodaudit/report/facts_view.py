@@ -332,14 +332,16 @@ def env_vars(facts: Mapping[str, Any], results: Iterable[CheckResult] = ()) -> E
         return None
     named = finding_names(results)
     counts = dict.fromkeys(ENV_REASONS, 0)
-    ranked: list[tuple[int, str, int]] = []  # (first reason or len(ENV_REASONS), name, index)
-    for i, v in enumerate(rows):
-        reasons = _reasons(v, named)
-        for key, on in zip(ENV_REASONS, reasons, strict=True):
-            counts[key] += on
-        first = next((n for n, on in enumerate(reasons) if on), len(ENV_REASONS))
-        ranked.append((first, _text(v.get("name")), i))
-    chosen = heapq.nsmallest(ENV_ROWS, ranked)
+
+    def ranked() -> Iterator[tuple[int, str, int]]:  # (first reason or none, name, index)
+        for i, v in enumerate(rows):
+            reasons = _reasons(v, named)
+            for key, on in zip(ENV_REASONS, reasons, strict=True):
+                counts[key] += on
+            first = next((n for n, on in enumerate(reasons) if on), len(ENV_REASONS))
+            yield first, _text(v.get("name")), i
+
+    chosen = heapq.nsmallest(ENV_ROWS, ranked())  # holds ENV_ROWS entries, not every variable
     shown = sorted((_env_row(rows[i]) for _, _, i in chosen), key=lambda e: e.name)
     return EnvVars(rows=shown, total=len(rows), counts=counts)
 
