@@ -12,6 +12,7 @@ import heapq
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 from typing import Any
 
@@ -163,10 +164,15 @@ class FactsView:
     performance: Performance | None = None
     llm: list[CheckResult] = field(default_factory=list)
     frontend: list[CheckResult] = field(default_factory=list)
-    env_vars: EnvVars | None = None
     header_grades: list[HeaderGrade] | None = None
     bandit: str | None = None
     screenshots: list[Screenshot] | None = None
+    #: what ``env_vars`` is built from (only when a template shows it: 100,000s of variables)
+    env_source: tuple[Mapping[str, Any], tuple[CheckResult, ...]] = ({}, ())
+
+    @cached_property
+    def env_vars(self) -> EnvVars | None:
+        return env_vars(*self.env_source)
 
     @property
     def operation_counts(self) -> dict[str, int]:
@@ -406,7 +412,7 @@ def build_facts(run: AuditRun) -> FactsView:
         performance=performance(facts),
         llm=[r for r in ordered if r.id.startswith(LLM_IDS)],
         frontend=[r for r in ordered if r.id.startswith(FRONTEND_IDS)],
-        env_vars=env_vars(facts, run.results),
+        env_source=(facts, tuple(run.results)),
         header_grades=header_grades(facts),
         bandit=bandit(facts),
         screenshots=screenshots(facts),
