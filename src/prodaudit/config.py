@@ -369,8 +369,9 @@ class AuditConfig(BaseModel):
     concurrency: int = Field(8, ge=1, le=64)
     max_body_bytes: int = Field(2_000_000, ge=1024)
     vuln_db: Path | None = None
-    #: the package index CFG-067 asks for yanked versions (PEP 691 JSON simple API)
-    package_index: str = "https://pypi.org/simple/"
+    #: the package index CFG-067 asks for yanked versions (PEP 691 JSON simple API); unset:
+    #: $PRODAUDIT_PACKAGE_INDEX, else https://pypi.org/simple/
+    package_index: str | None = None
     waivers: Path | None = None
     attestations: Path | None = None
     baseline: Path | None = None
@@ -428,7 +429,9 @@ class AuditConfig(BaseModel):
 
     @field_validator("package_index")
     @classmethod
-    def _index(cls, v: str) -> str:
+    def _index(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v if v.endswith("/") else v + "/"

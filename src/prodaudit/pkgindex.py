@@ -13,6 +13,7 @@ sent, how many answers came from the cache, and what could not be looked up. Not
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import urllib.error
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from prodaudit.context import Context
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
+INDEX_VAR = "PRODAUDIT_PACKAGE_INDEX"
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 MAX_LOOKUPS = 400  # packages looked up per run
 LOOKUP_SECONDS = 90.0  # every lookup of the run together
@@ -68,7 +70,9 @@ class Lookup:
 
 
 def index_url(ctx: Context) -> str:
-    url = ctx.cfg.package_index or DEFAULT_INDEX
+    """``package_index`` of the configuration, else ``$PRODAUDIT_PACKAGE_INDEX`` (the release
+    manager's environment: a mirror), else PyPI."""
+    url = ctx.cfg.package_index or os.environ.get(INDEX_VAR, "").strip() or DEFAULT_INDEX
     return url if url.endswith("/") else url + "/"
 
 

@@ -182,3 +182,11 @@ def test_no_pins_is_skip(tmp_path: Path, index: Index) -> None:
     r = res(run_cfg(repo, tmp_path, only=["CFG-067"], package_index=_url(index)), "CFG-067")
     assert r.status is Status.SKIP and "no pinned dependency" in r.reason
     assert index.requests == []
+
+
+def test_the_environment_names_the_index_when_the_configuration_does_not(
+        tmp_path: Path, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _repo(tmp_path / "r", "SQLAlchemy-Utils==0.36.8\n")
+    monkeypatch.setenv("PRODAUDIT_PACKAGE_INDEX", _url(index))
+    r = res(run_cfg(repo, tmp_path, only=["CFG-067"]), "CFG-067")
+    assert r.status is Status.FAIL and _lookups(index) == ["/simple/sqlalchemy-utils/"], describe(r)

@@ -26,9 +26,10 @@ def yanked_pins(ctx: Context) -> list[Finding]:
     through its PEP 691 JSON simple API, ``GET <index>/<name>/`` with ``Accept:
     application/vnd.pypi.simple.v1+json``, where each file carries ``yanked``: false or the
     maintainers' reason; a version is yanked when all of its files are. The index is
-    ``package_index`` in the configuration (default ``https://pypi.org/simple/``; a policy key:
-    the release manager's, not the audited repository's). Whether it answers is probed once per
-    run (the shared reachability probe); unreachable, the check is SKIP with the reason. Every
+    ``package_index`` in the configuration (a policy key: the release manager's, not the audited
+    repository's), else ``$PRODAUDIT_PACKAGE_INDEX``, else ``https://pypi.org/simple/``.
+    Whether it answers is probed once per run (the shared reachability probe); unreachable, the
+    check is SKIP with the reason. Every
     lookup is counted and bounded (``prodaudit.pkgindex``: packages per run, seconds for all,
     bytes and seconds per answer; ``facts.package_index`` in audit.json), and answers are cached
     for 12 hours. PASS only when every pinned package was looked up and none is yanked; a
