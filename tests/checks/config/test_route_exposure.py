@@ -129,6 +129,23 @@ async def admin_users(user=Depends(get_current_superuser)):
     return []
 '''
 
+ADMIN_ROUTER = '''\
+from fastapi import APIRouter, Depends
+
+from .users import UserInDB
+
+
+def build_router(settings):
+    guard = [] if settings.open else [Depends(require_admin)]
+    router = APIRouter(prefix="/admin", dependencies=guard)
+
+    @router.get("/all", response_model=list[UserInDB])
+    def everyone(db=Depends(get_db)):
+        return db.query(User).all()
+
+    return router
+'''
+
 FLASK = '''\
 from flask import Blueprint, jsonify
 from marshmallow import Schema, fields
@@ -183,8 +200,9 @@ def test_drf_default_permission_classes_protect_every_view(tmp_path: Path) -> No
 
 def test_fastapi_response_models(tmp_path: Path) -> None:
     """A public list answering with the password hash and superuser flag fails; a public model
-    without them, a non-user model with a ``role`` and an administrator's route do not."""
-    repo = repo_of(tmp_path, {"api/users.py": FASTAPI})
+    without them, a non-user model with a ``role`` and administrators' routes (a dependency on
+    the route, or on the router through a name: ``dependencies=guard``) do not."""
+    repo = repo_of(tmp_path, {"api/users.py": FASTAPI, "api/admin.py": ADMIN_ROUTER})
     r = res(run_cfg(repo, tmp_path, only=["CFG-177"]), "CFG-177")
     found = problems(r)
     assert list(found) == ["api/users.py:28"], describe(r)
