@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -187,10 +186,23 @@ def _lookup(ctx: Context, names: list[str]) -> Lookup:
                 "at": time.time(), "versions": sorted(yanks.versions), "yanked": yanks.yanked})
 
     if todo:
-        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="package-index")
-        futures = [pool.submit(one, n) for n in todo]
-        wait(futures, timeout=LOOKUP_SECONDS)
-        pool.shutdown(wait=False, cancel_futures=True)
+        queue = list(reversed(todo))
+        deadline = time.monotonic() + LOOKUP_SECONDS
+
+        def worker() -> None:  # daemon threads: a slow index never holds the process at exit
+            while True:
+                with lock:
+                    if not queue or time.monotonic() > deadline:
+                        return
+                    name = queue.pop()
+                one(name)
+
+        threads = [threading.Thread(target=worker, name="package-index", daemon=True)
+                   for _ in range(min(WORKERS, len(todo)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
         with lock:
             for n in todo:
                 if n not in out.answers and n not in out.missing:

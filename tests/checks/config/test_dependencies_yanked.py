@@ -190,3 +190,20 @@ def test_the_environment_names_the_index_when_the_configuration_does_not(
     monkeypatch.setenv("PRODAUDIT_PACKAGE_INDEX", _url(index))
     r = res(run_cfg(repo, tmp_path, only=["CFG-067"]), "CFG-067")
     assert r.status is Status.FAIL and _lookups(index) == ["/simple/sqlalchemy-utils/"], describe(r)
+
+
+def test_lookups_are_bounded_and_counted(tmp_path: Path, index: Index,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the lookup budget the rest is not asked, and the result is not a PASS; audit.json
+    says how many requests were sent."""
+    import prodaudit.pkgindex as pkgindex
+
+    monkeypatch.setattr(pkgindex, "MAX_LOOKUPS", 1)
+    repo = _repo(tmp_path / "r", "fastapi==0.110.0\nsqlalchemy-utils==0.37.8\n")
+    run = run_cfg(repo, tmp_path, only=["CFG-067"], package_index=_url(index))
+    r = res(run, "CFG-067")
+    assert r.status is Status.SKIP, describe(r)
+    assert any("over the budget of 1 lookups" in f.message for f in r.findings), describe(r)
+    assert len(_lookups(index)) == 1
+    assert run.facts["package_index"]["requests"] == 1
+    assert run.facts["package_index"]["not_looked_up"] == 1
