@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from prodaudit.context import Context
 
 MAX_PASSES = 25  # statements replaced by ``pass`` in one file, at most
+TREE_LRU = 64  # trees a SourceCache keeps (the most recently parsed)
 _STATEMENT_SUFFIXES = ("_statement", "_definition")
 
 
@@ -312,9 +313,9 @@ class SourceCache:
     trees only in a small LRU (``size``), so a large repository's trees are not all held at
     once. A file asked for again after its tree left the LRU is parsed again (the same tree)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int | None = None) -> None:
         self._lock = threading.Lock()
-        self.size = size
+        self.size = size or TREE_LRU
         self._trees: OrderedDict[str, ParsedSource] = OrderedDict()
         self._outcomes: dict[str, ParsedSource] = {}  # without the tree
 
