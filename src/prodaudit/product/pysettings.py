@@ -397,11 +397,6 @@ def _env_prefix(cls: ast.ClassDef) -> str | None:
     return None
 
 
-def python_modules(ctx: Context) -> list[tuple[str, ast.Module]]:
-    """(path, tree) of every application Python module (tests, docs and builds excluded)."""
-    return [(m.rel, m.tree) for m in py_index(ctx)]
-
-
 def readers_of(ctx: Context, module: PyModule) -> set[str]:
     """The environment-reader names usable in ``module``: bound there, or imported from another
     module of the repository that binds them (``pyvalues.module_readers``)."""
