@@ -369,6 +369,9 @@ class AuditConfig(BaseModel):
     concurrency: int = Field(8, ge=1, le=64)
     max_body_bytes: int = Field(2_000_000, ge=1024)
     vuln_db: Path | None = None
+    #: the package index CFG-067 asks for yanked versions (PEP 691 JSON simple API); unset:
+    #: $PRODAUDIT_PACKAGE_INDEX, else https://pypi.org/simple/
+    package_index: str | None = None
     waivers: Path | None = None
     attestations: Path | None = None
     baseline: Path | None = None
@@ -423,6 +426,15 @@ class AuditConfig(BaseModel):
         known = ", ".join(s.name for s in self.services) or "none: the file has no [[services]]"
         where = source or str(self.config_file or "configuration")
         raise ConfigError(f"{where}: no service {name!r} (known: {known})")
+
+    @field_validator("package_index")
+    @classmethod
+    def _index(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v if v.endswith("/") else v + "/"
 
     @field_validator("base_url", "frontend_url")
     @classmethod

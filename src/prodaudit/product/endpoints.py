@@ -76,11 +76,16 @@ def decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
 
 
 def _router_dependencies(mod: PyModule) -> dict[str, str]:
-    """``router = APIRouter(dependencies=[Depends(auth)])``: owner name -> auth evidence."""
+    """``router = APIRouter(dependencies=[Depends(auth)])`` (the list directly or through a name
+    assigned in the module): owner name -> auth evidence."""
     out: dict[str, str] = {}
+    named = {t.id: node.value for node in mod.assigns if isinstance(node, ast.Assign)
+             for t in node.targets if isinstance(t, ast.Name)}
     for node in mod.assigns:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             deps = [k.value for k in node.value.keywords if k.arg == "dependencies"]
+            # ``guard = [Depends(require_admin)]; APIRouter(dependencies=guard)``
+            deps = [named.get(d.id, d) if isinstance(d, ast.Name) else d for d in deps]
             auth = auth_in(deps)
             if auth:
                 out.update({dotted(t): auth for t in node.targets})
