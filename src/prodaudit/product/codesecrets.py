@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prodaudit.product.pyindex import py_index
+from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import Composed
 from prodaudit.product.secretvalues import (
@@ -102,10 +102,8 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, pw,
                                              f"a URL with a password ({how})"))
     for module in py_index(ctx):
-        for node in module.assigns:
-            if node.value is not None:
-                for found in _nested_tokens(module.rel, node):
-                    out.setdefault(found.loc, found)
+        for found in module.fact("codesecrets:nested"):
+            out.setdefault(found.loc, found)
     for found in _config_file_secrets(ctx):
         out.setdefault(found.loc, found)
     return sorted(out.values(), key=lambda c: (c.path, c.line))
@@ -125,13 +123,10 @@ def _config_file_secrets(ctx: Context) -> list[CodeSecret]:
     for module in py_index(ctx):
         rel = module.rel
         base = posixpath.dirname(rel)
-        for node in module.strings:
-            if isinstance(node.value, str) and node.value.endswith(CONFIG_SUFFIXES) \
-                    and len(node.value) < 200:
-                for cand in (posixpath.normpath(node.value),
-                             posixpath.normpath(posixpath.join(base, node.value))):
-                    if cand in indexed and not cand.startswith(("..", "/")):
-                        referenced.setdefault(cand, f"{rel}:{node.lineno}")
+        for value, lineno in module.fact("codesecrets:config_names"):
+            for cand in (posixpath.normpath(value), posixpath.normpath(posixpath.join(base, value))):
+                if cand in indexed and not cand.startswith(("..", "/")):
+                    referenced.setdefault(cand, f"{rel}:{lineno}")
     out = []
     for path, by in sorted(referenced.items()):
         text = ctx.read(path) or ""
@@ -158,6 +153,21 @@ def _target_names(node: ast.Assign | ast.AnnAssign) -> list[str]:
                 and isinstance(t.slice.value, str):
             names.append(t.slice.value)
     return names
+
+
+@extractor("codesecrets:nested")
+def _module_nested_tokens(module: PyModule) -> list[CodeSecret]:
+    """:func:`_nested_tokens` of every assignment of the module (the py_index pass)."""
+    return [found for node in module.assigns if node.value is not None
+            for found in _nested_tokens(module.rel, node)]
+
+
+@extractor("codesecrets:config_names")
+def _config_names(module: PyModule) -> list[tuple[str, int]]:
+    """(string, line) of the module's strings that name a configuration file."""
+    return [(node.value, node.lineno) for node in module.strings
+            if isinstance(node.value, str) and node.value.endswith(CONFIG_SUFFIXES)
+            and len(node.value) < 200]
 
 
 def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecret]:
