@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -86,7 +85,6 @@ class _Section(ConfigModel):
     """A table of the configuration (``[auth]``, ``[probes]`` ...)."""
 
 
-@dataclass(frozen=True)
 class AuthConfig(_Section):
     login_url: str | None = None
     me_url: str | None = None
@@ -96,7 +94,7 @@ class AuthConfig(_Section):
     # "auto" (discovered), an encoding that restricts discovery ("form", "json", "multipart",
     # "basic"), or a template table with {username}/{password} (and {env:NAME}) placeholders
     login_body: Literal["auto", "form", "json", "multipart", "basic"] | dict[str, Any] = setting(
-        "auto", check=_login_template)
+        default="auto", check=_login_template)
     login_encoding: Literal["auto", "form", "json", "multipart"] = "auto"  # of a template
     username_field: str | None = None
     token_scheme: str | None = None  # "Bearer", "Token", ... (auto when None)
@@ -107,95 +105,86 @@ class AuthConfig(_Section):
     admin_paths: list[str] = setting(factory=list)
 
 
-@dataclass(frozen=True)
 class ProbeConfig(_Section):
     """Bounds and limits of every live probe, enforced in the HTTP layer (``http.py``)."""
 
     # one check's probe budget (count, and seconds of sending from its first request)
-    max_requests: int = setting(50, ge=1, le=10_000)
-    max_seconds: float = setting(20.0, gt=0, le=600)
+    max_requests: int = setting(default=50, ge=1, le=10_000)
+    max_seconds: float = setting(default=20.0, gt=0, le=600)
     # the budget of an OpenAPI operation sweep (FUN-011–013): operations per check
-    max_operations: int = setting(200, ge=1, le=10_000)
+    max_operations: int = setting(default=200, ge=1, le=10_000)
     # potentially billable calls of LLM endpoints in the whole run
-    max_llm_calls: int = setting(100, ge=0, le=10_000)
+    max_llm_calls: int = setting(default=100, ge=0, le=10_000)
     # glob patterns on URL paths no request of the audit may reach, whatever its method
     # (e.g. ["/createdb", "/admin/*"]); relative to the base URL's path or absolute
     exclude: list[str] = setting(factory=list, check=_path_patterns)
 
 
-@dataclass(frozen=True)
 class JwtConfig(_Section):
-    max_access_minutes: int = setting(60, ge=1)
+    max_access_minutes: int = setting(default=60, ge=1)
     issuer: str | None = None
     audience: str | None = None
     secret_env: str | None = None  # env var holding the signing secret (staging audits)
     wordlist: Path | None = None
 
 
-@dataclass(frozen=True)
 class CorsConfig(_Section):
     allowed_origins: list[str] = setting(factory=list)
 
 
-@dataclass(frozen=True)
 class RateLimitConfig(_Section):
-    login_limit: int | None = setting(None, ge=1)
-    llm_limit: int | None = setting(None, ge=1)
-    reset_limit: int | None = setting(None, ge=1)  # password-reset requests (SEC-045)
-    margin: int = setting(5, ge=0)
-    max_requests: int = setting(60, ge=1, le=5_000)
-    max_seconds: float = setting(30.0, gt=0, le=600)
-    window_seconds: float | None = setting(None, gt=0)
-    max_reset_wait_seconds: float = setting(0.0, ge=0, le=600)
+    login_limit: int | None = setting(default=None, ge=1)
+    llm_limit: int | None = setting(default=None, ge=1)
+    reset_limit: int | None = setting(default=None, ge=1)  # password-reset requests (SEC-045)
+    margin: int = setting(default=5, ge=0)
+    max_requests: int = setting(default=60, ge=1, le=5_000)
+    max_seconds: float = setting(default=30.0, gt=0, le=600)
+    window_seconds: float | None = setting(default=None, gt=0)
+    max_reset_wait_seconds: float = setting(default=0.0, ge=0, le=600)
     trusted_proxy: bool = False
 
 
-@dataclass(frozen=True)
 class PerfConfig(_Section):
-    requests: int = setting(200, ge=1, le=100_000)
-    concurrency: int = setting(10, ge=1, le=200)
-    max_seconds: float = setting(10.0, gt=0, le=600)
-    p95_warn_ms: float = setting(500.0, gt=0)
-    p95_fail_ms: float = setting(2000.0, gt=0)
-    error_rate_warn: float = setting(0.0, ge=0, le=1)
-    error_rate_fail: float = setting(0.01, ge=0, le=1)
+    requests: int = setting(default=200, ge=1, le=100_000)
+    concurrency: int = setting(default=10, ge=1, le=200)
+    max_seconds: float = setting(default=10.0, gt=0, le=600)
+    p95_warn_ms: float = setting(default=500.0, gt=0)
+    p95_fail_ms: float = setting(default=2000.0, gt=0)
+    error_rate_warn: float = setting(default=0.0, ge=0, le=1)
+    error_rate_fail: float = setting(default=0.01, ge=0, le=1)
 
 
-@dataclass(frozen=True)
 class HealthConfig(_Section):
     liveness_path: str | None = None
     readiness_path: str | None = None
-    max_liveness_ms: float = setting(1000.0, gt=0)
+    max_liveness_ms: float = setting(default=1000.0, gt=0)
 
 
-@dataclass(frozen=True)
 class LlmConfig(_Section):
     endpoints: list[str] = setting(factory=list)
-    timeout_seconds: float = setting(30.0, gt=0)
+    timeout_seconds: float = setting(default=30.0, gt=0)
     mock_env: list[str] = setting(factory=lambda: ["MOCK_LLM", "LLM_MOCK", "USE_MOCK_LLM"])
-    oversized_prompt_chars: int = setting(200_000, ge=1000)
+    oversized_prompt_chars: int = setting(default=200_000, ge=1000)
 
 
-@dataclass(frozen=True)
 class DockerConfig(_Section):
-    image_size_budget_mb: float = setting(600.0, gt=0)
+    image_size_budget_mb: float = setting(default=600.0, gt=0)
     # BASE_IMAGE of the builds; unset: PRODAUDIT_BASE_IMAGE, else the Dockerfile's default, else
     # (no registry answers) local_base_image when the engine has it (checks/deployment/_base_image.py)
     base_image: str | None = None
     local_base_image: str | None = "prodaudit/python-base:bookworm"
     # Ctrl-C or the run's end: each cleanup phase (stop, down, remove labelled objects) is bounded
-    cleanup_timeout_seconds: float = setting(60.0, gt=0, le=900)
+    cleanup_timeout_seconds: float = setting(default=60.0, gt=0, le=900)
     build_args: dict[str, str] = setting(factory=dict)
     service: str | None = None  # the API service (default: detected, prodaudit.product.services)
-    up_timeout_seconds: float = setting(240.0, gt=0)
+    up_timeout_seconds: float = setting(default=240.0, gt=0)
     keep_up: bool = False
     expected_ports: list[int] = setting(factory=list)
-    build_timeout_seconds: float = setting(900.0, gt=0, le=7200)
-    restart_timeout_seconds: float = setting(60.0, gt=0, le=600)
+    build_timeout_seconds: float = setting(default=900.0, gt=0, le=7200)
+    restart_timeout_seconds: float = setting(default=60.0, gt=0, le=600)
     health_url: str | None = None  # /health through the host port (default: derived)
 
 
-@dataclass(frozen=True)
 class DatabaseConfig(_Section):
     url_env: str = "DATABASE_URL"
     alembic_ini: Path | None = None
@@ -203,16 +192,14 @@ class DatabaseConfig(_Section):
     # server of url_env); the interpreter that runs alembic (default: the audit's own).
     scratch_url_env: str = "PRODAUDIT_SCRATCH_DATABASE_URL"
     python: Path | None = None
-    migration_timeout_seconds: float = setting(120.0, gt=0, le=1800)
+    migration_timeout_seconds: float = setting(default=120.0, gt=0, le=1800)
 
 
-@dataclass(frozen=True)
 class RedisConfig(_Section):
     url_env: str = "REDIS_URL"
     role: Literal["cache", "queue", "mixed"] = "cache"
 
 
-@dataclass(frozen=True)
 class LicenseConfig(_Section):
     allow: list[str] = setting(factory=list)
     deny: list[str] = setting(factory=lambda: ["AGPL", "GPL", "SSPL"])
@@ -222,59 +209,55 @@ class LicenseConfig(_Section):
     scope: Literal["installed", "pinned"] = "installed"
 
 
-@dataclass(frozen=True)
 class SecretsConfig(_Section):
-    max_file_bytes: int = setting(2_000_000, ge=1024)
+    max_file_bytes: int = setting(default=2_000_000, ge=1024)
     baseline: Path | None = None
     allow_comment: str = "prodaudit: allow"
     # candidate finder: "auto" (RE2 in process; ripgrep when RE2 is missing), "python", "ripgrep"
     engine: Literal["auto", "python", "ripgrep"] = "auto"
 
 
-@dataclass(frozen=True)
 class ExposureConfig(_Section):
     docs_in_production: Literal["warn", "fail", "allow"] = "warn"
 
 
-@dataclass(frozen=True)
 class TransportConfig(_Section):
-    cert_min_days: int = setting(30, ge=0)  # certificate must stay valid this long
+    cert_min_days: int = setting(default=30, ge=0)  # certificate must stay valid this long
     http_url: str | None = None  # where plain HTTP is served (default: http://host of --base-url)
 
 
-@dataclass(frozen=True)
 class ReadinessConfig(_Section):
-    security_scan_max_age_days: int = setting(7, ge=0)
-    min_coverage_percent: float = setting(60.0, ge=0, le=100)
+    security_scan_max_age_days: int = setting(default=7, ge=0)
+    min_coverage_percent: float = setting(default=60.0, ge=0, le=100)
     staging_env_file: Path | None = None
     chromium_path: Path = Path("/usr/bin/chromium")
-    browser_timeout_seconds: float = setting(20.0, gt=0, le=300)
+    browser_timeout_seconds: float = setting(default=20.0, gt=0, le=300)
     log_files: list[Path] = setting(factory=list)  # extra target log files to scan
     metrics_path: str | None = None
-    min_docstring_percent: float = setting(40.0, ge=0, le=100)
-    max_file_lines: int = setting(400, ge=50)
-    slow_query_ms: float = setting(500.0, gt=0)
+    min_docstring_percent: float = setting(default=40.0, ge=0, le=100)
+    max_file_lines: int = setting(default=400, ge=50)
+    slow_query_ms: float = setting(default=500.0, gt=0)
     # observed runs of the target's own suites and commands (issue 18), each bounded
     run_tests: bool = True  # run the target's test suite (RDY-045, coverage RDY-041)
     target_venv: Path | None = None  # the target's environment for its tests (--target-venv)
-    tests_timeout_seconds: float = setting(300.0, gt=0, le=3600)
+    tests_timeout_seconds: float = setting(default=300.0, gt=0, le=3600)
     tests_env_file: Path | None = None  # services for the target's tests (DATABASE_URL ...)
-    venv_build_timeout_seconds: float = setting(600.0, gt=0, le=3600)
+    venv_build_timeout_seconds: float = setting(default=600.0, gt=0, le=3600)
     venv_cache_dir: Path | None = None  # default ~/.cache/prodaudit/venvs
     wheelhouse: Path | None = None  # offline: install the target's pins from here only
     firefox_path: Path = Path("/usr/bin/firefox-esr")
-    e2e_timeout_seconds: float = setting(300.0, gt=0, le=3600)
+    e2e_timeout_seconds: float = setting(default=300.0, gt=0, le=3600)
     # where the end-to-end journeys run (a test instance with its own limits); default frontend_url
     e2e_frontend_url: str | None = None
-    load_users: int = setting(5, ge=1, le=200)
-    load_seconds: float = setting(20.0, gt=0, le=600)
-    load_max_requests: int = setting(400, ge=1, le=20000)
-    load_p95_ms: float | None = setting(None, gt=0)  # unset: p95 is reported, not judged
-    load_max_error_percent: float = setting(1.0, ge=0, le=100)
+    load_users: int = setting(default=5, ge=1, le=200)
+    load_seconds: float = setting(default=20.0, gt=0, le=600)
+    load_max_requests: int = setting(default=400, ge=1, le=20000)
+    load_p95_ms: float | None = setting(default=None, gt=0)  # unset: p95 is reported, not judged
+    load_max_error_percent: float = setting(default=1.0, ge=0, le=100)
     backup_command: str | None = None  # default: the repository's pg_dump script, else pg_dump
     restore_command: str | None = None  # {dump} {database_url}; default pg_restore / psql
-    backup_timeout_seconds: float = setting(180.0, gt=0, le=3600)
-    tool_timeout_seconds: float = setting(30.0, gt=0, le=600)  # promtool, amtool, vector ...
+    backup_timeout_seconds: float = setting(default=180.0, gt=0, le=3600)
+    tool_timeout_seconds: float = setting(default=30.0, gt=0, le=600)  # promtool, amtool, vector ...
 
 
 # ---- fleets (issue 15): [[services]] ---------------------------------------------------------
@@ -295,26 +278,26 @@ SERVICE_KEY_KINDS: dict[str, str] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
 class ServiceConfig(_Section):
     """One service of a fleet (``[[services]]``). Every key but ``name`` is optional: what a service
     does not set it inherits from the top level of the file (a section key by key). Relative paths
     are relative to the service's ``repo``, which is relative to the configuration file."""
 
     name: str = setting(pattern=SERVICE_NAME, description="unique; used in job ids and report paths")
-    repo: Path | None = setting(None, description="the service's directory (sub-folder or checkout)")
+    repo: Path | None = setting(default=None, description="the service's directory (sub-folder or checkout)")
     repository: str | None = setting(
-        None, pattern=r"^[^\s]+$", description="what CI checks out into `repo`: owner/name or a git URL"
-    )
-    ref: str | None = setting(None, pattern=r"^[^\s]+$", description="branch, tag or commit to check out")
-    base_url: str | None = setting(None, check=_url)
-    frontend_url: str | None = setting(None, check=_url)
+        default=None, pattern=r"^[^\s]+$",
+        description="what CI checks out into `repo`: owner/name or a git URL")
+    ref: str | None = setting(default=None, pattern=r"^[^\s]+$",
+                              description="branch, tag or commit to check out")
+    base_url: str | None = setting(default=None, check=_url)
+    frontend_url: str | None = setting(default=None, check=_url)
     openapi: str | None = None
     env_file: Path | None = None
     compose_files: list[Path] | None = None
-    compose_service: str | None = setting(None, description="the API service in the compose files")
+    compose_service: str | None = setting(default=None, description="the API service in the compose files")
     profile: Profile | None = None
-    suites: list[str] | None = setting(None, check=_suites,
+    suites: list[str] | None = setting(default=None, check=_suites,
                                        description="the suites the fleet runs for it (default: all)")
     only: list[str] | None = None
     skip: list[str] | None = None
@@ -364,13 +347,12 @@ class ServiceConfig(_Section):
         return out
 
 
-@dataclass(frozen=True)
 class AuditConfig(ConfigModel):
     """Everything an audit run needs to know. Immutable once built."""
 
     repo: Path = REFERENCE_TARGET
-    base_url: str | None = setting(None, check=_url)
-    frontend_url: str | None = setting(None, check=_url)
+    base_url: str | None = setting(default=None, check=_url)
+    frontend_url: str | None = setting(default=None, check=_url)
     openapi: str | None = None
     env_file: Path | None = None
     compose_files: list[Path] = setting(factory=list)
@@ -380,10 +362,10 @@ class AuditConfig(ConfigModel):
     output: Path = Path("reports")
     formats: list[str] = setting(factory=lambda: ["json", "markdown", "html", "sarif", "junit"])
     allow_mutations: bool = False
-    request_timeout: float = setting(10.0, gt=0, le=300)
-    check_timeout: float = setting(180.0, gt=0, le=3600)
-    concurrency: int = setting(8, ge=1, le=64)
-    max_body_bytes: int = setting(2_000_000, ge=1024)
+    request_timeout: float = setting(default=10.0, gt=0, le=300)
+    check_timeout: float = setting(default=180.0, gt=0, le=3600)
+    concurrency: int = setting(default=8, ge=1, le=64)
+    max_body_bytes: int = setting(default=2_000_000, ge=1024)
     vuln_db: Path | None = None
     waivers: Path | None = None
     attestations: Path | None = None
