@@ -192,6 +192,12 @@ class ConfigModel:
         fast = cls.fast_validate(data) if isinstance(data, Mapping) else None
         if fast is not None:
             return fast
+        return cls.pydantic_validate(data)
+
+    @classmethod
+    def pydantic_validate(cls: type[M], data: Any) -> M:
+        """Validate with the pydantic twin only (what :meth:`model_validate` does with what the
+        fast tier leaves to it)."""
         return _from_twin(cls, cls.pydantic_model().model_validate(data))
 
     @classmethod
