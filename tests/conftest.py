@@ -32,6 +32,24 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ["PRODAUDIT_CACHE_DIR"] = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _package_index_on_loopback() -> Iterator[None]:
+    """CFG-067 never asks pypi.org from the tests: the default package index is a closed port on
+    127.0.0.1 (SKIP "unreachable"); its tests serve their own index and name it in the config."""
+    import socket
+
+    saved = os.environ.get("PRODAUDIT_PACKAGE_INDEX")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/simple/"
+    os.environ["PRODAUDIT_PACKAGE_INDEX"] = closed
+    yield
+    if saved is None:
+        os.environ.pop("PRODAUDIT_PACKAGE_INDEX", None)
+    else:
+        os.environ["PRODAUDIT_PACKAGE_INDEX"] = saved
+
+
 @pytest.fixture
 def pypi_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """pip-audit's vulnerability service, as the audit's shared probe sees it, answered on

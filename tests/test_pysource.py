@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from prodaudit.pysource import parse_python
+from prodaudit.pysource import SourceCache, parse_python
 
 pytest.importorskip("tree_sitter_python")
 
@@ -82,3 +82,18 @@ def test_a_real_syntax_error_blanks_only_its_statement() -> None:
 def test_nul_bytes_are_not_python() -> None:
     parsed = parse_python("A = 1\x00\n")
     assert parsed.tree is None and parsed.grammar == "none" and parsed.note
+
+
+def test_source_cache_keeps_outcomes_and_a_bounded_number_of_trees() -> None:
+    cache = SourceCache(size=2)
+    files = {f"m{i}.py": f"x{i} = {i}\n" for i in range(5)}
+    files["bad.py"] = "def broken(:\n"
+    for rel, text in files.items():
+        cache.get(rel, text)
+    assert len(cache._trees) == 2  # the two most recent parses
+    old = cache.outcome("m0.py")
+    assert old is not None and old.parsed and old.tree is None and old.grammar == "host"
+    assert [rel for rel, p in cache.notes()] == ["bad.py"]
+    again = cache.get("m0.py", files["m0.py"])  # parsed again: the same module
+    assert again.tree is not None and ast.dump(again.tree) == ast.dump(ast.parse(files["m0.py"]))
+    assert cache.outcome("nothing.py") is None

@@ -81,6 +81,14 @@ def _unique_services(v: list[ServiceConfig]) -> list[ServiceConfig]:
     return v
 
 
+def _index_url(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return v if v.endswith("/") else v + "/"
+
+
 class _Section(ConfigModel):
     """A table of the configuration (``[auth]``, ``[probes]`` ...)."""
 
@@ -367,6 +375,9 @@ class AuditConfig(ConfigModel):
     concurrency: int = setting(default=8, ge=1, le=64)
     max_body_bytes: int = setting(default=2_000_000, ge=1024)
     vuln_db: Path | None = None
+    #: the package index CFG-067 asks for yanked versions (PEP 691 JSON simple API); unset:
+    #: $PRODAUDIT_PACKAGE_INDEX, else https://pypi.org/simple/
+    package_index: str | None = setting(default=None, check=_index_url)
     waivers: Path | None = None
     attestations: Path | None = None
     baseline: Path | None = None

@@ -19,6 +19,7 @@ import ast
 import re
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from prodaudit.context import Context
 
 MAX_PASSES = 25  # statements replaced by ``pass`` in one file, at most
+TREE_LRU = 64  # trees a SourceCache keeps (the most recently parsed)
 _STATEMENT_SUFFIXES = ("_statement", "_definition")
 
 
@@ -37,6 +39,11 @@ class ParsedSource:
     grammar: str  # "host" | "modern" (tree-sitter, rewritten) | "none"
     note: str = ""  # what was approximated, or why there is no tree
     line: int = 0  # the first line the host interpreter rejected
+
+    @property
+    def parsed(self) -> bool:
+        """The file was read as Python (its tree may have been dropped since: see SourceCache)."""
+        return self.grammar != "none"
 
     @property
     def approximated(self) -> bool:
@@ -301,25 +308,44 @@ def _blank_statement(parser: Any, data: bytes, line: int) -> bytes | None:
 
 # ---------------------------------------------------------------------------- per audit
 class SourceCache:
-    """Parsed files of one audit (one parse per file, shared by every check) and the notes of
-    files that needed the modern grammar or could not be read."""
+    """Parsed files of one audit, shared by every check: the outcome of every file parsed (its
+    grammar, note and first rejected line: what ``notes`` reports) is kept for the audit; the
+    trees only in a small LRU (``size``), so a large repository's trees are not all held at
+    once. A file asked for again after its tree left the LRU is parsed again (the same tree)."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int | None = None) -> None:
         self._lock = threading.Lock()
-        self._trees: dict[str, ParsedSource] = {}
+        self.size = size or TREE_LRU
+        self._trees: OrderedDict[str, ParsedSource] = OrderedDict()
+        self._outcomes: dict[str, ParsedSource] = {}  # without the tree
 
     def get(self, rel: str, text: str) -> ParsedSource:
         with self._lock:
             hit = self._trees.get(rel)
-        if hit is not None:
-            return hit
+            if hit is not None:
+                self._trees.move_to_end(rel)
+                return hit
         parsed = parse_python(text, rel)
         with self._lock:
-            return self._trees.setdefault(rel, parsed)
+            self._trees[rel] = parsed
+            self._trees.move_to_end(rel)
+            while len(self._trees) > self.size:
+                self._trees.popitem(last=False)
+            if rel not in self._outcomes:
+                self._outcomes[rel] = parsed if parsed.tree is None else \
+                    ParsedSource(None, parsed.grammar, parsed.note, parsed.line)
+        return parsed
+
+    def outcome(self, rel: str) -> ParsedSource | None:
+        """How ``rel`` parsed (``tree`` always None here), None when it was never parsed."""
+        with self._lock:
+            return self._outcomes.get(rel)
 
     def notes(self) -> list[tuple[str, ParsedSource]]:
+        """(path, outcome) of every file parsed so far that needed tree-sitter or has no tree
+        (the outcome's ``tree`` is None: see ``grammar``)."""
         with self._lock:
-            return sorted((rel, p) for rel, p in self._trees.items() if p.grammar != "host")
+            return sorted((rel, p) for rel, p in self._outcomes.items() if p.grammar != "host")
 
 
 def source_cache(ctx: Context) -> SourceCache:

@@ -63,7 +63,7 @@ RULES: dict[str, Rule] = {
     "profile": Rule(POLICY, "profile downgrade", order=("production", "staging", "development")),
     "only": Rule(POLICY, "skips"), "skip": Rule(POLICY, "skips"),
     "allow_mutations": Rule(POLICY, "consent to write to the target"),
-    "vuln_db": EVIDENCE, "waivers": Rule(POLICY, "waivers"),
+    "vuln_db": EVIDENCE, "package_index": EVIDENCE, "waivers": Rule(POLICY, "waivers"),
     "attestations": Rule(POLICY, "attestations"), "baseline": EVIDENCE,
     "fail_on": Rule(POLICY, "exit policy"),
     # a fleet (docs/fleet.md): its services' suites, skips and waivers are the release manager's

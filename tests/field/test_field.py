@@ -54,25 +54,51 @@ def field_scores() -> list[harness.ProjectScore]:
     return harness.run_field(corpus, manifests, harness.load_topics())
 
 
-#: must-flag facts found on 2026-11-29 (282 of 312 with CFG-176, rate limits; 277 of 308
+#: must-flag facts found by checks that need no network on 2026-11-29 (287 of 314 with CFG-177,
+#: public user records with privileges, CFG-178, error handlers answering 200, and CFG-024's
+#: seeded access codes; 288 found in all, CFG-067 finding the yanked pin where PyPI answers;
+#: 282 of 312 with CFG-176, rate limits; 277 of 308
 #: after the code-pattern checks RDY-010..019,
 #: RDY-027, RDY-103, CFG-081/082/163 merged with main; 234 of 292 after the static route checks
 #: CFG-170..175; 214 of 288 before): the found ratio may only go up
-FOUND_FLOOR = 282
+FOUND_FLOOR = 287
+
+
+#: checks that need a network service (pip-audit's vulnerability service, the package index):
+#: they find their facts where the service answers and are SKIP where it does not, so the floor
+#: counts only facts found by a check that works offline (the result is the same wherever CI runs)
+NETWORK_CHECKS = frozenset({"CFG-063", "CFG-067"})
+
+
+def found_offline(scores: list[harness.ProjectScore]) -> int:
+    """Must-flag facts found by at least one check that needs no network service."""
+    return sum(1 for p in scores for _fact, seen in p.found
+               if any(o.check not in NETWORK_CHECKS for o in seen))
 
 
 def test_field_accuracy_holds(field_scores: list[harness.ProjectScore]) -> None:
     """The issue 16 goals met today stay met (no must-not fact flagged, <= 5 noise per project,
-    no ERROR), and no fewer must-flag facts are found than the last measurement."""
+    no ERROR), and no fewer must-flag facts are found offline than the last measurement."""
     report = harness.render_text(field_scores)
     t = harness.totals(field_scores)
     assert not [p.folder for p in field_scores if p.errors], report
     assert t.violated == 0, report
     assert all(len(p.noise) <= GOAL_MAX_NOISE for p in field_scores), report
-    assert t.found >= FOUND_FLOOR, report
+    assert found_offline(field_scores) >= FOUND_FLOOR, report
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: 90% of must-flag facts found (24 misses need "
+def test_found_offline_leaves_out_facts_only_a_network_check_found() -> None:
+    fact = harness.Fact("f", "t", frozenset(), "a.py", 1, frozenset({"FAIL"}), "why")
+
+    def seen(*checks: str) -> tuple[harness.Observed, ...]:
+        return tuple(harness.Observed(c, "FAIL", "m", "a.py:1", "a.py", 1) for c in checks)
+
+    score = harness.ProjectScore("p", ((fact, seen("CFG-067")), (fact, seen("CFG-067", "CFG-060")),
+                                       (fact, seen("CFG-001"))), (), (), (), (), ())
+    assert found_offline([score]) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: 92% of must-flag facts found (24 misses need "
                                        "advisory data), the goal is 95% (strict: this fails once "
                                        "the goal is met, to lift the mark)")
 def test_field_goals(field_scores: list[harness.ProjectScore]) -> None:

@@ -89,7 +89,7 @@ def _indexed(module: PyModule) -> dict[str, object]:
     out: dict[str, object] = {k: sorted(id(n) for n in getattr(module, k)) for k in (
         "calls", "assigns", "ifs", "classes", "functions", "imports", "subscripts", "compares",
         "boolops", "strings")}
-    out["names"] = module.names
+    out["names"] = module.counts
     return out
 
 
@@ -105,7 +105,7 @@ def _check(text: str, rel: str) -> None:
 def test_every_kind_of_node_is_indexed_like_ast_walk() -> None:
     _check(SOURCE, "mod.py")
     module = PyModule("mod.py", ast.parse(SOURCE), SOURCE).index()
-    assert len(module.classes) == 1 and len(module.functions) == 2 and module.names["environ"] == 1
+    assert len(module.classes) == 1 and len(module.functions) == 2 and module.counts["environ"] == 1
 
 
 @pytest.mark.parametrize("rel", sorted(

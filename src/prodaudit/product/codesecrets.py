@@ -1,6 +1,7 @@
 """Credentials written into the application's code: literal values and literal defaults of
 secret-named settings (any length), URLs with a password, generated-looking tokens assigned to
-secret-named names, and accounts a seed script creates with a literal password. Not a check
+secret-named names, accounts a seed script creates with a literal password, and access codes
+(registration/invitation codes, API keys) a seed script creates with a literal value. Not a check
 module: CFG-023 and CFG-024 report these.
 
 Never a credential: numbers, durations, booleans, import and file paths, URLs without a password,
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prodaudit.product.pyindex import py_index
+from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import Composed
 from prodaudit.product.secretvalues import (
@@ -101,10 +102,8 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, pw,
                                              f"a URL with a password ({how})"))
     for module in py_index(ctx):
-        for node in module.assigns:
-            if node.value is not None:
-                for found in _nested_tokens(module.rel, node):
-                    out.setdefault(found.loc, found)
+        for found in module.fact("codesecrets:nested"):
+            out.setdefault(found.loc, found)
     for found in _config_file_secrets(ctx):
         out.setdefault(found.loc, found)
     return sorted(out.values(), key=lambda c: (c.path, c.line))
@@ -124,13 +123,10 @@ def _config_file_secrets(ctx: Context) -> list[CodeSecret]:
     for module in py_index(ctx):
         rel = module.rel
         base = posixpath.dirname(rel)
-        for node in module.strings:
-            if isinstance(node.value, str) and node.value.endswith(CONFIG_SUFFIXES) \
-                    and len(node.value) < 200:
-                for cand in (posixpath.normpath(node.value),
-                             posixpath.normpath(posixpath.join(base, node.value))):
-                    if cand in indexed and not cand.startswith(("..", "/")):
-                        referenced.setdefault(cand, f"{rel}:{node.lineno}")
+        for value, lineno in module.fact("codesecrets:config_names"):
+            for cand in (posixpath.normpath(value), posixpath.normpath(posixpath.join(base, value))):
+                if cand in indexed and not cand.startswith(("..", "/")):
+                    referenced.setdefault(cand, f"{rel}:{lineno}")
     out = []
     for path, by in sorted(referenced.items()):
         text = ctx.read(path) or ""
@@ -157,6 +153,21 @@ def _target_names(node: ast.Assign | ast.AnnAssign) -> list[str]:
                 and isinstance(t.slice.value, str):
             names.append(t.slice.value)
     return names
+
+
+@extractor("codesecrets:nested")
+def _module_nested_tokens(module: PyModule) -> list[CodeSecret]:
+    """:func:`_nested_tokens` of every assignment of the module (the py_index pass)."""
+    return [found for node in module.assigns if node.value is not None
+            for found in _nested_tokens(module.rel, node)]
+
+
+@extractor("codesecrets:config_names")
+def _config_names(module: PyModule) -> list[tuple[str, int]]:
+    """(string, line) of the module's strings that name a configuration file."""
+    return [(node.value, node.lineno) for node in module.strings
+            if isinstance(node.value, str) and node.value.endswith(CONFIG_SUFFIXES)
+            and len(node.value) < 200]
 
 
 def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecret]:
@@ -391,3 +402,61 @@ def sql_seeded_accounts(ctx: Context) -> list[SeededAccount]:
         return out
 
     return ctx.memo("product:sql_seeded_accounts", build)
+
+
+#: records that let their holder in: registration/invitation codes, access tokens, API keys
+_ACCESS_CODE_RE = re.compile(r"(^|_)(registration|invite|invitation|signup|sign_up|enrol?ment|"
+                             r"activation|referral|access|beta|api)_(codes?|tokens?|keys?)$|"
+                             r"^(api_?key|invite|invitation)s?$")
+_CODE_KWARGS = frozenset({"code", "token", "key", "value", "secret"})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _literal_of(arg: ast.expr, scope: ast.AST) -> tuple[str, int] | None:
+    """(value, line) of a literal string argument, or of the literal a local name was assigned
+    in the same function (``code = 'a36e…'; session.add(RegistrationCode(code))``)."""
+    if isinstance(arg, ast.Name):
+        for n in ast.walk(scope):
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == arg.id
+                                                 for t in n.targets):
+                return _literal_of(n.value, scope) if isinstance(n.value, ast.Constant) else None
+        return None
+    value = _literal(arg)
+    if value is None or len(value) < 6 or placeholder_reason(value) is not None:
+        return None
+    return value, arg.lineno
+
+
+def seeded_access_codes(ctx: Context) -> list[SeededAccount]:
+    """Access codes (a registration or invitation code, an API key or access token record) that
+    seed and start-up code creates with a literal value: the same code in every deployment
+    (memoised)."""
+
+    def build() -> list[SeededAccount]:
+        out: dict[str, SeededAccount] = {}
+        for module in py_index(ctx):
+            if not re.search(r"code|token|key|invit", module.text, re.I):
+                continue
+            parents = module.parents()
+            seed_file = bool(_SEED_RE.search(module.rel.rsplit("/", 1)[-1]))
+            for node in module.calls:
+                name = _call_name(node)
+                if not _ACCESS_CODE_RE.search(_snake(name)) or not (
+                        seed_file or _in_seed_function(node, parents)):
+                    continue
+                scope: ast.AST = node
+                while scope in parents and not isinstance(scope, ast.FunctionDef |
+                                                          ast.AsyncFunctionDef):
+                    scope = parents[scope]
+                args = [*node.args, *(k.value for k in node.keywords if k.arg in _CODE_KWARGS)]
+                for arg in args:
+                    hit = _literal_of(arg, scope)
+                    if hit is not None:
+                        acc = SeededAccount(module.rel, hit[1], hit[0], f"{name}(...)", True)
+                        out.setdefault(acc.loc, acc)
+        return sorted(out.values(), key=lambda a: (a.path, a.line))
+
+    return ctx.memo("product:seeded_access_codes", build)

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prodaudit.product.pysettings import Setting, dev_path, python_modules, settings_model
+from prodaudit.product.pyindex import PyModule, extractor, py_index
+from prodaudit.product.pysettings import Setting, dev_path, settings_model
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -65,14 +66,23 @@ def django_settings(ctx: Context) -> DjangoSettings:
     return ctx.memo("product:django_settings", lambda: _build(ctx))
 
 
+@extractor("django:star_imports")
+def _module_star_imports(module: PyModule) -> list[tuple[int, str]]:
+    return _star_imports(module.rel, module.tree)
+
+
+def _all_star_imports(ctx: Context) -> dict[str, list[tuple[int, str]]]:
+    """Path -> :func:`_star_imports` of every application module."""
+    return {m.rel: m.fact("django:star_imports") for m in py_index(ctx)}
+
+
 def _build(ctx: Context) -> DjangoSettings:
-    trees = dict(python_modules(ctx))
     by_path: dict[str, list[Setting]] = {}
     for s in settings_model(ctx).settings:
         if s.scope == "module":
             by_path.setdefault(s.path, []).append(s)
-    imports = {rel: _star_imports(rel, tree) for rel, tree in trees.items()}
-    paths = set(trees)
+    imports = _all_star_imports(ctx)
+    paths = set(imports)
     roots = {p for p, ss in by_path.items() if ROOT_KEYS & {s.name for s in ss}}
     modules = set(roots)
     for rel, imps in imports.items():
@@ -117,8 +127,8 @@ def unused_settings_modules(ctx: Context, settings_module: str | None) -> set[st
     dj = django_settings(ctx)
     if not settings_module or not dj.modules:
         return set()
-    trees = dict(python_modules(ctx))
-    paths = set(trees)
+    imports = _all_star_imports(ctx)
+    paths = set(imports)
     start = _resolve(settings_module, paths)
     if start is None:
         return set()
@@ -126,8 +136,8 @@ def unused_settings_modules(ctx: Context, settings_module: str | None) -> set[st
     pending = [start]
     while pending:
         rel = pending.pop()
-        if rel in seen or rel not in trees:
+        if rel in seen or rel not in imports:
             continue
         seen.add(rel)
-        pending += [t for _, d in _star_imports(rel, trees[rel]) if (t := _resolve(d, paths))]
+        pending += [t for _, d in imports[rel] if (t := _resolve(d, paths))]
     return set(dj.modules) - seen

@@ -40,7 +40,7 @@ from prodaudit.product.endpoint_model import (
 )
 from prodaudit.product.endpoints_django import django_endpoints
 from prodaudit.product.endpoints_views import flask_class_views
-from prodaudit.product.pyindex import Function, PyModule, py_index
+from prodaudit.product.pyindex import Function, PyModule, extractor, py_index
 
 __all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
            "decorator_route", "dotted", "endpoints", "external_routes", "global_guard",
@@ -76,11 +76,16 @@ def decorator_route(dec: ast.expr) -> tuple[str, list[str], str] | None:
 
 
 def _router_dependencies(mod: PyModule) -> dict[str, str]:
-    """``router = APIRouter(dependencies=[Depends(auth)])``: owner name -> auth evidence."""
+    """``router = APIRouter(dependencies=[Depends(auth)])`` (the list directly or through a name
+    assigned in the module): owner name -> auth evidence."""
     out: dict[str, str] = {}
+    named = {t.id: node.value for node in mod.assigns if isinstance(node, ast.Assign)
+             for t in node.targets if isinstance(t, ast.Name)}
     for node in mod.assigns:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             deps = [k.value for k in node.value.keywords if k.arg == "dependencies"]
+            # ``guard = [Depends(require_admin)]; APIRouter(dependencies=guard)``
+            deps = [named.get(d.id, d) if isinstance(d, ast.Name) else d for d in deps]
             auth = auth_in(deps)
             if auth:
                 out.update({dotted(t): auth for t in node.targets})
@@ -150,12 +155,13 @@ def global_guard(ctx: Context) -> str:
     that checks the caller, an authentication middleware (``add_middleware(...Auth...)``,
     Django's ``LoginRequiredMiddleware``), or ''."""
     for mod in py_index(ctx):
-        for func in mod.functions:
+        # the text holds every name a decorator or a callee is written with
+        for func in mod.functions if "before_" in mod.text else []:
             hooked = any(re.search(r"before_request|before_app_request", ast.unparse(d))
                          for d in func.decorator_list)
             if hooked and body_auth(func):
                 return f"{mod.rel}:{func.lineno} {func.name} (before_request)"
-        for call in mod.calls:
+        for call in mod.calls if "add_middleware" in mod.text else []:
             name = dotted(call).rsplit(".", 1)[-1]
             if name == "add_middleware" and call.args and \
                     re.search(r"auth|login|jwt|token", ast.unparse(call.args[0]), re.I):
@@ -165,16 +171,43 @@ def global_guard(ctx: Context) -> str:
     return ""
 
 
-def _functions_by_name(mods: list[PyModule]) -> dict[str, list[tuple[PyModule, Function]]]:
-    out: dict[str, list[tuple[PyModule, Function]]] = {}
-    for mod in mods:
-        for func in mod.functions:
-            out.setdefault(func.name, []).append((mod, func))
-    return out
+@extractor("endpoints:function_names")
+def _function_names(module: PyModule) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.name for f in module.functions))
 
 
-def _registered(mod: PyModule, by_name: dict[str, list[tuple[PyModule, Function]]],
-                fw: str) -> list[Endpoint]:
+class FunctionsByName:
+    """Name -> [(module, function)] of every function of ``mods`` in module and source order,
+    loading a module's tree only when one of its function names is looked up."""
+
+    def __init__(self, mods: list[PyModule]) -> None:
+        self._mods = mods
+        self._where: dict[str, list[int]] = {}
+        for i, mod in enumerate(mods):
+            for name in mod.fact("endpoints:function_names"):
+                self._where.setdefault(name, []).append(i)
+        self._found: dict[str, list[tuple[PyModule, Function]]] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where
+
+    def __getitem__(self, name: str) -> list[tuple[PyModule, Function]]:
+        found = self._found.get(name)
+        if found is None:
+            found = [(self._mods[i], f) for i in self._where[name]
+                     for f in self._mods[i].functions if f.name == name]
+            self._found[name] = found
+        return found
+
+    def get(self, name: str) -> list[tuple[PyModule, Function]] | None:
+        return self[name] if name in self._where else None
+
+
+def _functions_by_name(mods: list[PyModule]) -> FunctionsByName:
+    return FunctionsByName(mods)
+
+
+def _registered(mod: PyModule, by_name: FunctionsByName, fw: str) -> list[Endpoint]:
     """aiohttp ``add_route(method, path, handler)``/``add_post(path, handler)``/
     ``web.post(path, handler)`` and Flask ``add_url_rule(path, view_func=h, methods=[...])``."""
     out: list[Endpoint] = []
@@ -300,20 +333,27 @@ def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint
     by_name, classes, included, mounts, views, routers = ctx_maps
     fw = framework_of(mod)
     out: list[Endpoint] = []
+    decorated = mod.has("decorated") and (
+        "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS))
+    registered = bool({"add_route", "add_url_rule"} & set(mod.names)) or \
+        any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp"
+    class_views = bool({"as_view", "add_resource"} & set(mod.names)) or \
+        ("route" in mod.names and any(c.decorator_list for c in mod.classes))
+    drf = fw == "drf" or "api_view" in mod.names
+    if not (decorated or registered or class_views or drf):
+        return out  # no route in this module: its tree is not needed
     own = _prefixes(mod)
-    if "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS):
+    if decorated:
         for e in _decorated(mod, fw):
             key = (_stem(mod.rel), e.owner)
             e = replace(e, auth=e.auth or included.get(key, ""),
                         mounts=(routers[key],) if key in routers else ())
             out.append(_with_prefix(e, own, mounts))
-    if {"add_route", "add_url_rule"} & set(mod.names) or \
-            any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp":
+    if registered:
         out += [_with_prefix(e, own, mounts) for e in _registered(mod, by_name, fw)]
-    if {"as_view", "add_resource"} & set(mod.names) or \
-            ("route" in mod.names and any(c.decorator_list for c in mod.classes)):
+    if class_views:
         out += [_with_prefix(e, {}, mounts) for e in flask_class_views(mod, views, own)]
-    if fw == "drf" or "api_view" in mod.names:
+    if drf:
         out += _drf(mod, classes)
     return out
 

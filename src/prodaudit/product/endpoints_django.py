@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from typing import Protocol
 
 from prodaudit.product.endpoint_model import (
     HANDLER_METHODS,
@@ -31,7 +32,14 @@ from prodaudit.product.endpoint_model import (
 from prodaudit.product.pyindex import Function, PyModule
 
 Classes = dict[str, tuple[PyModule, ast.ClassDef]]
-Functions = dict[str, list[tuple[PyModule, Function]]]
+
+
+class Functions(Protocol):
+    """Name -> [(module, function)] (``endpoints.FunctionsByName``)."""
+
+    def get(self, name: str) -> list[tuple[PyModule, Function]] | None: ...
+
+
 _URL_FUNCS = {"path", "re_path", "url"}
 _REQUIRE = {"require_POST": ("POST",), "require_GET": ("GET",), "require_safe": ("GET", "HEAD")}
 _MAX_DEPTH = 8

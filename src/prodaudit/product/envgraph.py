@@ -19,15 +19,17 @@ from prodaudit.product.compose import ComposeProject, compose_projects, project_
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import env_files
-from prodaudit.product.pyindex import PyModule, py_index
+from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import (
     live_settings_classes,
     readers_of,
     settings_classes,
 )
 from prodaudit.product.pyvalues import (
+    READER_IMPORTS,
     UNKNOWN,
     Duration,
+    bound_readers,
     enum_members,
     env_read,
     env_set,
@@ -36,6 +38,10 @@ from prodaudit.product.pyvalues import (
 )
 from prodaudit.product.secretvalues import is_secret_var
 from prodaudit.pysource import ParsedSource, source_cache
+
+#: what one module contributes to the graph, in order: (variable, Read) for a read,
+#: (variable, line, value) for a variable the code sets itself
+Op = tuple[str, "Read"] | tuple[str, int, str]
 
 PY_EXCLUDE_PARTS = frozenset({"tests", "test", "testing", "docs", "node_modules"})
 FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
@@ -196,9 +202,10 @@ class _ModuleReads:
     inside an ``if`` branch is *conditional* (an optional feature's setting); reads inside a
     settings class nothing uses are not reads."""
 
-    def __init__(self, graph: EnvGraph, module: PyModule, readers: set[str],
+    def __init__(self, module: PyModule, readers: set[str],
                  settings_classes: dict[str, str], live: set[str]) -> None:
-        self.graph, self.module, self.path = graph, module, module.rel
+        self.ops: list[Op] = []
+        self.module, self.path = module, module.rel
         self.readers = readers
         self.settings_classes = settings_classes
         self.scope = _module_scope(module.tree, readers)
@@ -213,15 +220,13 @@ class _ModuleReads:
 
     def _add(self, name: str, line: int, kind: str, has_default: bool, default: str | None,
              secret_type: bool = False, strict: bool = False) -> None:
-        self.graph.var(name).reads.append(
-            Read(self.path, line, kind, has_default, default, secret_type,
-                 self._inside(self.branches, line), strict))
+        self.ops.append((name, Read(self.path, line, kind, has_default, default, secret_type,
+                                    self._inside(self.branches, line), strict)))
 
     def _set(self, name: str, line: int, value: str) -> None:
-        self.graph.var(name).set_in.append((self.path, line, value))
-        self.graph.var(name).code_sets.append(f"{self.path}:{line}")
+        self.ops.append((name, line, value))
 
-    def run(self) -> None:
+    def run(self) -> list[Op]:
         m = self.module
         or_defaults = {id(b.values[0]): b.values[-1] for b in m.boolops
                        if isinstance(b.op, ast.Or) and len(b.values) > 1}
@@ -248,6 +253,7 @@ class _ModuleReads:
         for cls in m.classes:
             if cls.name in self.settings_classes and cls.name in self.live:
                 self._settings(cls, self.settings_classes[cls.name])
+        return self.ops
 
     def _settings(self, cls: ast.ClassDef, prefix: str) -> None:
         for stmt in cls.body:
@@ -290,6 +296,29 @@ def _aliases(node: ast.AST | None) -> list[str]:
     return []
 
 
+def _replay(g: EnvGraph, path: str, ops: list[Op]) -> None:
+    for op in ops:
+        if len(op) == 2:
+            g.var(op[0]).reads.append(op[1])
+        else:
+            v = g.var(op[0])
+            v.set_in.append((path, op[1], op[2]))
+            v.code_sets.append(f"{path}:{op[1]}")
+
+
+@extractor("envgraph:reads")
+def module_reads(module: PyModule) -> list[Op] | None:
+    """A module's contribution while its tree is alive (the py_index pass), or None when it
+    depends on repository-wide facts: a class (settings classes and the live ones are known only
+    after every module) or an import from another module (a reader it may bind). Without those
+    its readers are the ones it binds itself."""
+    if module.classes or any(isinstance(n, ast.ImportFrom) and n.module not in READER_IMPORTS
+                             for n in module.imports):
+        return None
+    return _ModuleReads(module, bound_readers([*module.assigns, *module.imports]), {},
+                        set()).run()
+
+
 def python_source_file(rel: str) -> bool:
     parts = rel.split("/")
     name = parts[-1]
@@ -311,7 +340,8 @@ def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
-    indexed = {m.rel: m for m in py_index(ctx)}
+    indexed = {m.rel: m for m in py_index(ctx)}  # handles: a tree loads only when needed
+    cache = source_cache(ctx)
     total = len(ctx.files.files)
     for n, rel in enumerate(ctx.files.files, 1):
         if n % PROGRESS_EVERY == 0:
@@ -321,14 +351,21 @@ def build_graph(ctx: Context) -> EnvGraph:
             if text is None:
                 continue
             g.python_files += 1
-            parsed = source_cache(ctx).get(rel, text)
+            parsed = cache.outcome(rel) or cache.get(rel, text)
             if parsed.grammar != "host":
                 g.parse_notes.append((rel, parsed))
-            if parsed.tree is None:
+            if not parsed.parsed:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            module = indexed.get(rel) or PyModule(rel, parsed.tree, text).index()
-            _ModuleReads(g, module, readers_of(ctx, module), classes, live).run()
+            module = indexed.get(rel)
+            if module is None:
+                tree = cache.get(rel, text).tree
+                assert tree is not None
+                module = PyModule(rel, tree, text).index()
+            ops = module.fact("envgraph:reads")
+            if ops is None:
+                ops = _ModuleReads(module, readers_of(ctx, module), classes, live).run()
+            _replay(g, rel, ops)
         elif _frontend_file(rel):
             text = ctx.read(rel)
             if text is None:

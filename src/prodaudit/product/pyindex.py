@@ -1,27 +1,71 @@
-"""The application's Python modules, parsed once and indexed in one walk per module: calls,
-assignments, ``if`` statements, classes, functions, imports, string constants and the names
-used. Every settings fact iterates these lists instead of walking every tree again. Not a check
-module."""
+"""The application's Python modules, parsed once and summarised in one walk per module. Not a
+check module.
+
+One pass (:func:`py_index`, memoised) parses every application module, indexes it (calls,
+assignments, ``if`` statements, classes, functions, imports, string constants, subscripts,
+comparisons, boolean operations and the names used) and, while the tree is alive, keeps only a
+compact :class:`Summary`: which of those lists are non-empty and a few structural markers
+(``kinds``), the set of names used, and the results of the registered per-module *extractors*
+(``facts``: the environment reads of the variable graph, settings classes, reader bindings, code
+secrets, function names ... — plain data, never ``ast`` nodes). Then the tree is dropped: a
+50,000-file repository no longer holds 20,000 trees for the whole audit.
+
+:func:`py_index` hands out :class:`PyModule` handles. Their ``rel``, ``text``, ``names``,
+``kinds`` and ``facts`` cost nothing; the tree and the index lists are materialised on first use
+(an empty list straight from the summary when the module has none of that kind), through a small
+per-audit LRU of indexed modules (re-parsed on a miss), and then pinned in that handle for its
+lifetime, so every node a consumer gets from one handle belongs to one tree. Each call returns new
+handles: a consumer that drops them after looking keeps nothing alive; one that keeps them (the
+endpoints keep their module) keeps exactly those trees.
+
+An extractor (:func:`extractor`) is registered by the module that consumes its facts; the modules
+listed in ``EXTRACTOR_MODULES`` are imported before the pass so their extractors always run.
+"""
 
 from __future__ import annotations
 
 import ast
 import gc
-from collections import Counter
+import importlib
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
+Extractor = Callable[["PyModule"], Any]
+
+#: per-module extractors: fact name -> function of an indexed module (plain data, no ast nodes)
+EXTRACTORS: dict[str, Extractor] = {}
+#: modules that register extractors (imported before the pass)
+EXTRACTOR_MODULES = ("prodaudit.product.envgraph", "prodaudit.product.pysettings",
+                     "prodaudit.product.codesecrets", "prodaudit.product.endpoints",
+                     "prodaudit.product.django_settings")
+#: indexed modules kept warm per audit (each ~100 KiB for a 3.6 KB module)
+LRU_SIZE = 48
+LISTS = ("calls", "assigns", "ifs", "classes", "functions", "imports", "strings", "subscripts",
+         "compares", "boolops")
+
+
+def extractor(name: str) -> Callable[[Extractor], Extractor]:
+    """Register ``fn`` as the per-module extractor of the fact ``name``."""
+
+    def register(fn: Extractor) -> Extractor:
+        EXTRACTORS[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass
-class PyModule:
-    rel: str
+class Indexed:
+    """One parsed module and its index lists (the materialised form of a :class:`PyModule`)."""
+
     tree: ast.Module
-    text: str
     calls: list[ast.Call] = field(default_factory=list)
     assigns: list[ast.Assign | ast.AnnAssign] = field(default_factory=list)
     ifs: list[ast.If] = field(default_factory=list)
@@ -32,12 +76,12 @@ class PyModule:
     subscripts: list[ast.Subscript] = field(default_factory=list)
     compares: list[ast.Compare] = field(default_factory=list)
     boolops: list[ast.BoolOp] = field(default_factory=list)
-    names: Counter[str] = field(default_factory=Counter)  # Name ids, attributes, imported names
+    counts: Counter[str] = field(default_factory=Counter)  # Name ids, attributes, imported names
 
-    def index(self) -> PyModule:
+    def index(self) -> Indexed:
         """Fill the lists in one pass over the tree (a hand-written walk: ``ast.walk``'s
         generators cost a third more), then sort them into source order."""
-        names = self.names
+        names = self.counts
         by_kind: dict[type, list[ast.AST]] = {
             ast.Call: self.calls, ast.Subscript: self.subscripts,  # type: ignore[dict-item]
             ast.Assign: self.assigns, ast.AnnAssign: self.assigns,  # type: ignore[dict-item]
@@ -81,6 +125,147 @@ class PyModule:
             nodes.sort(key=_position)
         return self
 
+    def kinds(self) -> frozenset[str]:
+        """The non-empty lists, ``decorated`` (a function with decorators) and ``top:<Stmt>``
+        for each kind of module-level statement."""
+        out = {name for name in LISTS if getattr(self, name)}
+        if any(f.decorator_list for f in self.functions):
+            out.add("decorated")
+        out.update("top:" + type(stmt).__name__ for stmt in self.tree.body)
+        return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a module keeps after the pass: no tree, no node."""
+
+    kinds: frozenset[str]
+    names: frozenset[str]
+    facts: dict[str, Any]
+
+
+Loader = Callable[[str, str], Indexed]
+_PIN_LOCK = threading.Lock()
+
+
+class PyModule:
+    """One application module: ``rel``, ``text`` and the summary are always there; the tree and
+    the index lists load on first use and stay with this handle (see the module docstring).
+    ``PyModule(rel, tree, text).index()`` makes a fully loaded one from a tree."""
+
+    def __init__(self, rel: str, tree: ast.Module | None = None, text: str = "", *,
+                 summary: Summary | None = None, loader: Loader | None = None) -> None:
+        self.rel, self.text = rel, text
+        self._indexed = Indexed(tree) if tree is not None else None
+        self._summary = summary
+        self._loader = loader
+
+    def index(self) -> PyModule:
+        """Index the tree given to the constructor (and summarise it, facts computed on use)."""
+        if self._indexed is None:
+            raise ValueError(f"{self.rel}: no tree to index")
+        loaded = self._indexed.index()
+        self._summary = Summary(loaded.kinds(), frozenset(loaded.counts), {})
+        return self
+
+    # -- always available -----------------------------------------------------------------
+    @property
+    def summary(self) -> Summary:
+        if self._summary is None:
+            self.index()
+        assert self._summary is not None
+        return self._summary
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Name ids, attribute names and imported names used in the module."""
+        return self.summary.names
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return self.summary.kinds
+
+    def has(self, kind: str) -> bool:
+        """``kind`` is a non-empty index list (``"classes"``), ``"decorated"`` or
+        ``"top:Assign"`` (a module-level statement of that type)."""
+        return kind in self.summary.kinds
+
+    def fact(self, name: str) -> Any:
+        """The registered extractor ``name``'s result for this module (computed now when the
+        module did not come from the pass)."""
+        facts = self.summary.facts
+        if name not in facts:
+            facts[name] = EXTRACTORS[name](self)
+        return facts[name]
+
+    # -- materialised on use ----------------------------------------------------------------
+    def _load(self) -> Indexed:
+        indexed = self._indexed
+        if indexed is None:
+            if self._loader is None:
+                raise ValueError(f"{self.rel}: no tree and no loader")
+            loaded = self._loader(self.rel, self.text)
+            with _PIN_LOCK:  # two threads loading one handle: both keep the first tree
+                if self._indexed is None:
+                    self._indexed = loaded
+                indexed = self._indexed
+        return indexed
+
+    def _list(self, name: str) -> list[Any]:
+        if self._indexed is None and self._summary is not None and \
+                name not in self._summary.kinds:
+            return []  # the summary says there is none: nothing to parse
+        return getattr(self._load(), name)
+
+    @property
+    def tree(self) -> ast.Module:
+        return self._load().tree
+
+    @property
+    def counts(self) -> Counter[str]:
+        """How often each of :attr:`names` occurs."""
+        return self._load().counts
+
+    @property
+    def calls(self) -> list[ast.Call]:
+        return self._list("calls")
+
+    @property
+    def assigns(self) -> list[ast.Assign | ast.AnnAssign]:
+        return self._list("assigns")
+
+    @property
+    def ifs(self) -> list[ast.If]:
+        return self._list("ifs")
+
+    @property
+    def classes(self) -> list[ast.ClassDef]:
+        return self._list("classes")
+
+    @property
+    def functions(self) -> list[Function]:
+        return self._list("functions")
+
+    @property
+    def imports(self) -> list[ast.Import | ast.ImportFrom]:
+        return self._list("imports")
+
+    @property
+    def strings(self) -> list[ast.Constant]:
+        return self._list("strings")
+
+    @property
+    def subscripts(self) -> list[ast.Subscript]:
+        return self._list("subscripts")
+
+    @property
+    def compares(self) -> list[ast.Compare]:
+        return self._list("compares")
+
+    @property
+    def boolops(self) -> list[ast.BoolOp]:
+        return self._list("boolops")
+
     def parents(self) -> dict[ast.AST, ast.AST]:
         """Child → parent for every node (built on demand: one more walk)."""
         out: dict[ast.AST, ast.AST] = {}
@@ -111,33 +296,105 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
-def py_index(ctx: Context) -> list[PyModule]:
-    """Every application module (tests, docs and builds excluded), parsed and indexed."""
+class _Store:
+    """The per-audit LRU of indexed modules behind the handles' loader."""
+
+    def __init__(self, ctx: Context, size: int) -> None:
+        self.ctx, self.size = ctx, size
+        self._lru: OrderedDict[str, Indexed] = OrderedDict()
+        self._lock = threading.Lock()
+        self.parses: Counter[str] = Counter()  # rel -> parses (the pass included)
+
+    def put(self, rel: str, indexed: Indexed) -> None:
+        with self._lock:
+            self._lru[rel] = indexed
+            self._lru.move_to_end(rel)
+            while len(self._lru) > self.size:
+                self._lru.popitem(last=False)
+
+    def load(self, rel: str, text: str) -> Indexed:
+        with self._lock:
+            hit = self._lru.get(rel)
+            if hit is not None:
+                self._lru.move_to_end(rel)
+                return hit
+        from prodaudit.pysource import source_cache
+
+        tree = source_cache(self.ctx).get(rel, text).tree
+        if tree is None:  # cannot happen: the pass kept only modules with a tree
+            raise ValueError(f"{rel}: no longer parseable")
+        indexed = Indexed(tree).index()
+        with self._lock:
+            self.parses[rel] += 1
+        self.put(rel, indexed)
+        return indexed
+
+
+@dataclass(frozen=True)
+class _Pass:
+    modules: list[tuple[str, str, Summary]]  # (rel, text, summary) in file order
+    store: _Store
+
+
+def _interned(value: frozenset[str], pool: dict[frozenset[str], frozenset[str]]
+              ) -> frozenset[str]:
+    return pool.setdefault(value, value)
+
+
+def _run_pass(ctx: Context) -> _Pass:
     from prodaudit.product.envgraph import python_source_file
     from prodaudit.pysource import source_cache
 
-    def build() -> list[PyModule]:
-        cache = source_cache(ctx)
-        out = []
-        # The trees live until the audit ends and form no reference cycles: while they are
-        # built the cyclic collector would walk the growing heap again and again (parsing cost
-        # twice as much), and afterwards they are moved out of its reach for the same reason.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            for rel in ctx.files.files:
-                if not python_source_file(rel):
-                    continue
-                text = ctx.read(rel)
-                if text is None:
-                    continue
-                tree = cache.get(rel, text).tree
-                if tree is not None:
-                    out.append(PyModule(rel, tree, text).index())
-        finally:
-            if collecting:
-                gc.enable()
-        gc.freeze()
-        return out
+    for name in EXTRACTOR_MODULES:
+        importlib.import_module(name)
+    cache = source_cache(ctx)
+    store = _Store(ctx, LRU_SIZE)
+    out: list[tuple[str, str, Summary]] = []
+    pool: dict[frozenset[str], frozenset[str]] = {}
+    extractors = sorted(EXTRACTORS.items())
+    # The pass allocates millions of short-lived nodes and no reference cycles: the cyclic
+    # collector would walk the growing heap again and again (parsing cost twice as much).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for rel in ctx.files.files:
+            if not python_source_file(rel):
+                continue
+            text = ctx.read(rel)
+            if text is None:
+                continue
+            tree = cache.get(rel, text).tree
+            if tree is None:
+                continue
+            module = PyModule(rel, tree, text).index()
+            indexed = module._indexed
+            assert indexed is not None and module._summary is not None
+            facts = {name: fn(module) for name, fn in extractors}
+            out.append((rel, text, Summary(_interned(module._summary.kinds, pool),
+                                           _interned(module._summary.names, pool), facts)))
+            store.parses[rel] += 1
+            store.put(rel, indexed)
+            del module, indexed, tree
+    finally:
+        if collecting:
+            gc.enable()
+    gc.freeze()  # the summaries live until the audit ends: keep them out of the collector's way
+    return _Pass(out, store)
 
-    return ctx.memo("product:py_index", build)
+
+def _the_pass(ctx: Context) -> _Pass:
+    return ctx.memo("product:py_index", lambda: _run_pass(ctx))
+
+
+def py_index(ctx: Context) -> list[PyModule]:
+    """Every application module (tests, docs and builds excluded): new handles over the one pass
+    (see the module docstring)."""
+    done = _the_pass(ctx)
+    load = done.store.load
+    return [PyModule(rel, None, text, summary=summary, loader=load)
+            for rel, text, summary in done.modules]
+
+
+def parse_counts(ctx: Context) -> Counter[str]:
+    """How often each module was parsed by the pass and its handles (tests, measurements)."""
+    return _the_pass(ctx).store.parses

@@ -25,13 +25,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prodaudit.product.pyindex import PyModule, py_index
+from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pyvalues import (
+    READER_IMPORTS,
     UNKNOWN,
+    bound_readers,
     enum_members,
     env_read,
     evaluate,
-    module_readers,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ _MODEL_BASES = frozenset({"BaseModel", "Schema", "Model", "Form", "ModelForm", "
 _CI_GUARD_RE = re.compile(r"\b(GITHUB_\w+|GITLAB_CI|CI|TRAVIS|CIRCLECI|TESTING|PYTEST\w*|"
                           r"BUILDKITE|JENKINS_\w+|TF_BUILD)\b|\btesting\b|\bpytest\b")
 MAX_DICT_DEPTH = 3
+#: module-level statements the extractor reads (``_Extractor.block``); a module with none of
+#: them and no Flask config access has no setting
+_SETTING_STATEMENTS = frozenset({"top:If", "top:Try", "top:With", "top:ClassDef", "top:Assign",
+                                 "top:AnnAssign"})
+_FLASK_NEEDLES = (".config", ".secret_key", ".debug")
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,7 @@ class _Extractor:
     # -- statements ---------------------------------------------------------------------
     def run(self) -> None:
         self.block(self.tree.body, "", None)
-        if ".config" in self.module.text or ".secret_key" in self.module.text \
-                or ".debug" in self.module.text:
+        if any(n in self.module.text for n in _FLASK_NEEDLES):
             for node in [*self.module.assigns, *self.module.calls]:
                 self.flask(node)
 
@@ -316,14 +321,43 @@ def _join(guard: str, test: str) -> str:
     return f"{guard} and {test}" if guard else test
 
 
+# ---------------------------------------------------------------------------- per module
+@extractor("pysettings:classes")
+def _class_records(module: PyModule) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    """(name, base names, own ``env_prefix``) of every class of the module."""
+    return tuple((node.name, tuple(_bases(node)), _env_prefix(node)) for node in module.classes)
+
+
+@extractor("pysettings:readers")
+def _reader_records(module: PyModule) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """(reader names the module binds, (imported name, bound name) of its imports from other
+    modules: readers when the repository binds that name somewhere)."""
+    nodes = [*module.assigns, *module.imports]
+    imported = tuple((a.name, a.asname or a.name) for node in nodes
+                     if isinstance(node, ast.ImportFrom) and node.module not in READER_IMPORTS
+                     for a in node.names)
+    return frozenset(bound_readers(nodes)), imported
+
+
+@extractor("pysettings:used")
+def _used_names(module: PyModule) -> frozenset[str]:
+    """Names the module uses more often than it names them as a class's base."""
+    if not module.classes:
+        return module.names  # every name used is used outside a base list
+    in_bases: Counter[str] = Counter()
+    for node in module.classes:
+        in_bases.update(_bases(node))
+    return frozenset(n for n, c in module.counts.items() if c > in_bases[n])
+
+
 # ---------------------------------------------------------------------------- per audit
 def _settings_classes(modules: list[PyModule]) -> dict[str, str]:
     """Every pydantic ``BaseSettings`` subclass in the repository (transitively, across
     modules) with its ``env_prefix`` (inherited unless the class sets its own)."""
     classes: dict[str, tuple[list[str], str | None]] = {}
     for module in modules:
-        for node in module.classes:
-            classes[node.name] = (_bases(node), _env_prefix(node))
+        for name, bases, prefix in module.fact("pysettings:classes"):
+            classes[name] = (list(bases), prefix)
     out: dict[str, str] = {}
     changed = True
     while changed:
@@ -363,24 +397,23 @@ def _env_prefix(cls: ast.ClassDef) -> str | None:
     return None
 
 
-def python_modules(ctx: Context) -> list[tuple[str, ast.Module]]:
-    """(path, tree) of every application Python module (tests, docs and builds excluded)."""
-    return [(m.rel, m.tree) for m in py_index(ctx)]
-
-
 def readers_of(ctx: Context, module: PyModule) -> set[str]:
-    """The environment-reader names usable in ``module``."""
-    return module_readers([*module.assigns, *module.imports], repo_readers(ctx))
+    """The environment-reader names usable in ``module``: bound there, or imported from another
+    module of the repository that binds them (``pyvalues.module_readers``)."""
+    bound, imported = module.fact("pysettings:readers")
+    out = set(bound)
+    if imported:
+        repo = repo_readers(ctx)
+        out |= {bind for name, bind in imported if name in repo}
+    return out
 
 
 def repo_readers(ctx: Context) -> set[str]:
     """Names bound to an environment reader anywhere in the repository."""
-    from prodaudit.product.pyvalues import bound_readers
-
     def build() -> set[str]:
         out: set[str] = set()
         for m in py_index(ctx):
-            out |= bound_readers([*m.assigns, *m.imports])
+            out |= m.fact("pysettings:readers")[0]
         return out
 
     return ctx.memo("product:env_readers", build)
@@ -398,7 +431,8 @@ def settings_model(ctx: Context) -> SettingsModel:
         classes = settings_classes(ctx)
         for module in py_index(ctx):
             model.files += 1
-            _Extractor(model, module, readers_of(ctx, module), classes).run()
+            if module.kinds & _SETTING_STATEMENTS or any(n in module.text for n in _FLASK_NEEDLES):
+                _Extractor(model, module, readers_of(ctx, module), classes).run()
         return model
 
     return ctx.memo("product:settings", build)
@@ -413,12 +447,10 @@ def live_settings_classes(ctx: Context) -> set[str]:
         used: set[str] = set()
         bases: dict[str, list[str]] = {}
         for m in py_index(ctx):
-            in_bases: Counter[str] = Counter()
-            for node in m.classes:
-                in_bases.update(_bases(node))
-                if node.name in classes:
-                    bases[node.name] = _bases(node)
-            used |= {c for c in classes if m.names[c] > in_bases[c]}
+            for name, node_bases, _ in m.fact("pysettings:classes"):
+                if name in classes:
+                    bases[name] = list(node_bases)
+            used |= {c for c in classes if c in m.fact("pysettings:used")}
         live = set(used)
         pending = list(used)
         while pending:

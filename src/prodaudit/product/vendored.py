@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
-from prodaudit.product.pysettings import python_modules
+from prodaudit.product.pyindex import py_index
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -77,7 +77,10 @@ def _django_apps(ctx: Context) -> tuple[bool, set[str]]:
     assigned next to it)."""
     django = any(rel.rsplit("/", 1)[-1] == "manage.py" for rel in ctx.files.files)
     apps: set[str] = set()
-    for _rel, tree in python_modules(ctx):
+    for module in py_index(ctx):
+        if "INSTALLED_APPS" not in module.names:
+            continue  # the assignment below names it
+        tree = module.tree
         names = [t for n in tree.body if isinstance(n, ast.Assign | ast.AugAssign | ast.AnnAssign)
                  for t in (n.targets if isinstance(n, ast.Assign) else [n.target])]
         if not any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in names):

@@ -289,3 +289,35 @@ def test_sqlalchemy_engine_echo_logs_statements(tmp_path: Path) -> None:
         engine.replace("echo=True", "echo=settings.DEBUG") + "DEBUG = False\n", encoding="utf-8")
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
     assert r2.status is Status.PASS, describe(r2)
+
+
+SEED_CODES = '''\
+from uuid import uuid4
+
+
+def setup_db(session):
+    static_code = "a36e990b-0024-4d55-b74a-f8d7528e1764"
+    session.add(RegistrationCode(static_code))
+    session.add(InviteCode(code="WELCOME-2024-TEAM"))
+    for _ in range(10):
+        session.add(RegistrationCode(str(uuid4())))
+    session.add(ApiKey(name="default", key=secrets.token_urlsafe(32)))
+'''
+
+
+def test_seeded_access_codes_with_literal_values(tmp_path: Path) -> None:
+    """A registration or invitation code seeded with a literal (directly or through a local name)
+    fails at the literal; generated codes, and the same call in a request handler, do not."""
+    repo = repo_of(tmp_path, {"db_seed.py": SEED_CODES, "app/views.py": (
+        "def redeem(request):\n    return InviteCode(code='WELCOME-2024-TEAM')\n")})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-024"]), "CFG-024")
+    assert [(f.location, f.status) for f in r.findings] == [
+        ("db_seed.py:5", Status.FAIL), ("db_seed.py:7", Status.FAIL)], describe(r)
+    assert "RegistrationCode(...) seeds an access code" in r.findings[0].message
+    assert "a36e990b" not in r.findings[0].message + (r.findings[0].evidence or "")
+    ok = repo_of(tmp_path, {"db_seed.py": SEED_CODES.replace(
+        '"a36e990b-0024-4d55-b74a-f8d7528e1764"', "os.environ['FIRST_CODE']").replace(
+        'code="WELCOME-2024-TEAM"', "code=secrets.token_urlsafe(16)")}, "ok")
+    r2 = res(run_cfg(ok, tmp_path, only=["CFG-024"]), "CFG-024")
+    assert r2.status is Status.PASS, describe(r2)
+    assert "access code" in r2.findings[0].message

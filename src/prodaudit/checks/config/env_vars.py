@@ -392,10 +392,10 @@ def config_input(ctx: Context) -> list[Finding]:
     out += _env_file_problems(ctx)
     modern = []
     for path, parsed in g.parse_notes:
-        if parsed.tree is not None and "skipped" in parsed.note:
+        if parsed.parsed and "skipped" in parsed.note:
             out.append(warned(f"{path}: {parsed.note}; every check reads the rest of the file",
                               location=f"{path}:{parsed.line}"))
-        elif parsed.tree is not None:
+        elif parsed.parsed:
             modern.append(path)
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:

@@ -1,6 +1,7 @@
-"""CFG-170 and CFG-171: who may call a route, read from the handlers' source across FastAPI,
-Flask, aiohttp and Django REST framework (``prodaudit.product.endpoints``). The live checks
-SEC-080–084 probe a running target; these read every route, reachable or not by a crawler."""
+"""CFG-170, CFG-171 and CFG-177: who may call a route and what it answers anyone with, read
+from the handlers' source across FastAPI, Flask, aiohttp and Django REST framework
+(``prodaudit.product.endpoints``, ``prodaudit.product.responses``). The live checks SEC-080–084
+probe a running target; these read every route, reachable or not by a crawler."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.product.django_settings import django_settings
 from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints, global_guard
 from prodaudit.product.pyindex import PyModule, py_index, walk
+from prodaudit.product.responses import Shape, response_shapes
 
 #: names of routes that authenticate the caller themselves (login, registration, tokens, resets)
 _AUTH_FLOW = re.compile(r"log_?in|log_?out|sign_?(in|up|out)|register|token|password|refresh|"
@@ -280,4 +282,86 @@ def object_ownership(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"{len(eps)} route(s) with URL ids: each authenticated lookup is "
                           "scoped to the caller, administrative, or of a public object"))
+    return out
+
+
+# ---- CFG-177 -----------------------------------------------------------------------------------
+
+#: fields that grant or describe privileges, and credentials
+_PRIVILEGE_FIELD = re.compile(r"^(is_?)?(admin|staff|superuser|super_?admin|superadmin|moderator|"
+                              r"root)$|^(roles?|user_?roles?|permissions?|user_permissions|"
+                              r"privileges?|scopes?|access_level|groups)$", re.I)
+_CREDENTIAL_FIELD = re.compile(r"^(password|passwd|pwd|pass)(_?(hash|hashed|digest|salt))?$|"
+                               r"^(hashed|encrypted)_?password$|^salt$|^(api_?key|secret|"
+                               r"secret_key|(access|refresh|reset|auth|session)_?token|token|"
+                               r"(otp|totp|mfa)_?secret)$", re.I)
+_USER_RECORD = re.compile(r"user|account|member|customer|profile|person|employee|admin|staff",
+                          re.I)
+_IDENTITY_FIELDS = {"email", "username", "user_name", "login", "email_address"}
+
+
+def _user_like(shape: Shape) -> bool:
+    names = {f.lower() for f, _ in shape.fields}
+    return bool(_USER_RECORD.search(f"{shape.name} {shape.model}") or names & _IDENTITY_FIELDS)
+
+
+def _exposed(shape: Shape) -> list[str]:
+    return [f for f, _ in shape.fields if _PRIVILEGE_FIELD.search(f) or _CREDENTIAL_FIELD.search(f)]
+
+
+@check("CFG-177", "Public routes do not answer with users' privileges or credentials",
+       severity=Severity.HIGH, needs=("repo",), checklist=("1.3.2",),
+       references=("CWE-213", "CWE-359", "OWASP API3:2023"), evidence=Evidence.PARSED)
+def public_record_fields(ctx: Context) -> list[Finding]:
+    """A route anyone may call with GET (no authentication on the route, no DRF
+    ``DEFAULT_PERMISSION_CLASSES``, no global guard — the same decision as CFG-170) does not
+    answer with a schema of user-like records (the schema's or its model's name says user,
+    account, member, profile…, or it has an ``email``/``username`` field) that lists a privilege
+    field (``is_admin``, ``is_staff``, ``is_superuser``, ``role(s)``, ``permissions``,
+    ``groups``, ``scopes``) or a credential (``password``, ``password_hash``, ``salt``,
+    ``api_key``, ``*_token``, ``otp_secret``). The schema is what the product model reads of the
+    handler (``prodaudit.product.responses``): DRF serializers (``Meta.fields``, ``"__all__"``
+    over the project's model, ``write_only`` and ``extra_kwargs`` left out), FastAPI
+    ``response_model`` and return annotations (pydantic, ``exclude=True`` left out),
+    marshmallow schemas (``load_only`` left out). Login, token and OAuth callback routes are
+    exempt (they answer the caller about themselves). The finding points at the route, and
+    names the schema and the fields.
+
+    A public list of accounts with their admin flag tells an attacker whom to phish; a password
+    hash or token in a public response is a credential handed out (excessive data exposure,
+    OWASP API3).
+
+    Remediation: require authentication on the route, or answer with a schema without the
+    privilege and credential fields (a separate public serializer / response model).
+    """
+    eps = endpoints(ctx)
+    if not eps:
+        raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
+                   "framework)")
+    drf_default = _drf_default_auth(ctx) if any(e.framework == "drf" for e in eps) else ""
+    guard = global_guard(ctx)
+    out: list[Finding] = []
+    judged = public = 0
+    for e in eps:
+        if e.auth or guard or (e.framework == "drf" and drf_default) or "GET" not in e.methods \
+                or _auth_flow(e):
+            continue
+        public += 1
+        for shape in response_shapes(ctx, e):
+            judged += 1
+            exposed = _exposed(shape) if _user_like(shape) else []
+            if exposed:
+                out.append(failed(
+                    f"{e.label} answers anyone (no authentication) with {shape.kind} "
+                    f"{shape.name} ({shape.loc}) of user records, including "
+                    f"{', '.join(exposed[:6])}", location=e.loc,
+                    evidence=f"{e.framework} route; fields: "
+                             f"{', '.join(f for f, _ in shape.fields)[:200]}"))
+    if not out and public and not judged:
+        raise Skip(f"{public} public GET route(s), none with a response schema the product model "
+                   "reads (DRF serializer, response_model, marshmallow schema)")
+    if not out:
+        out.append(passed(f"{len(eps)} route(s), {public} public GET route(s), {judged} response "
+                          "schema(s) read: none answers anyone with users' privileges or "
+                          "credentials"))
     return out

@@ -23,6 +23,7 @@ from prodaudit.checks.api import (
 from prodaudit.product.codesecrets import (
     code_secrets,
     register,
+    seeded_access_codes,
     seeded_accounts,
     sql_seeded_accounts,
 )
@@ -313,7 +314,7 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     return out
 
 
-@check("CFG-024", "No account is seeded with a literal password", severity=Severity.HIGH,
+@check("CFG-024", "No account or access code is seeded with a literal secret", severity=Severity.HIGH,
        needs=("repo",), checklist=("2.1.2", "8.2.1"), references=("CWE-798", "CWE-1392"),
        evidence=Evidence.PARSED)
 def seeded_passwords(ctx: Context) -> list[Finding]:
@@ -322,18 +323,26 @@ def seeded_passwords(ctx: Context) -> list[Finding]:
     ``create_superuser("admin", "a@b.c", "admin")``, ``User("admin@x", hashpw(b"admin", ...))``,
     and no SQL fixture or init script inserts accounts with literal passwords
     (``INSERT INTO users (..., pwd_hash, is_admin) VALUES (..., md5('superadmin'), TRUE)``,
-    one finding per statement). Privileged accounts are FAIL, ordinary ones WARN. Tests are
-    not judged.
+    one finding per statement). Privileged accounts are FAIL, ordinary ones WARN. An access code
+    seeded with a literal value (``RegistrationCode("a36e…")``, ``InviteCode(code=...)``,
+    ``ApiKey(key=...)``, directly or through a local name) is FAIL: anyone who reads the
+    repository can register or call the API. Tests are not judged.
 
     The password is public (it is in the repository) and the seed runs in every deployment:
     anyone who reads the repository can log in, as an administrator when the seed creates one.
 
     Remediation: take the first administrator's password from the environment or the secret
     store (no default), or create the account interactively once; never seed demo accounts into
-    production.
+    production. Generate access codes at run time (``secrets.token_urlsafe()``) and hand them out
+    outside the repository.
     """
     accounts = seeded_accounts(ctx) + sql_seeded_accounts(ctx)
     out: list[Finding] = []
+    for c in seeded_access_codes(ctx):
+        register(ctx, c.value)
+        out.append(failed(f"{c.who} seeds an access code with a literal value: the same code in "
+                          "every deployment", location=c.loc,
+                          evidence=f"code {mask_value(c.value)}"))
     for a in accounts:
         register(ctx, a.value)
         what = "a privileged account" if a.privileged else "an account"
@@ -345,5 +354,6 @@ def seeded_passwords(ctx: Context) -> list[Finding]:
         files = settings_model(ctx).files
         if not files:
             raise Skip("no application Python code in the repository")
-        out.append(passed(f"{files} Python modules: no account created with a literal password"))
+        out.append(passed(f"{files} Python modules: no account or access code created with a "
+                          "literal password or code"))
     return out
