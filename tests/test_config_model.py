@@ -24,6 +24,7 @@ VALID: list[dict[str, Any]] = [
     {"probes": {"max_requests": 10, "exclude": ["/admin/*"]}, "rate_limit": {"login_limit": 10}},
     {"readiness": {"log_files": ["/var/log/app.log"], "load_p95_ms": None}},
     {"formats": ["json", "sarif"], "compose_files": [Path("/srv/app/compose.yml")]},
+    {"package_index": "https://index.example.test/simple"},  # the validator adds the slash
 ]
 #: valid for pydantic, but not plainly: coerced (int for a float, str for a list item path ...)
 COERCED: list[dict[str, Any]] = [
@@ -38,6 +39,7 @@ INVALID: list[dict[str, Any]] = [
     {"request_timeout": 0.0},
     {"perf": {"concurrency": 0}},
     {"base_url": "ftp://x"},
+    {"package_index": "ftp://index.example.test/"},
     {"probes": {"exclude": ["admin"]}},
     {"jwt": {"max_access_minutes": "soon"}},
     {"services": [{"name": "a"}, {"name": "a"}]},
