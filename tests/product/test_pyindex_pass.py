@@ -149,3 +149,21 @@ def test_an_extractor_name_is_registered_once() -> None:
     name = next(iter(EXTRACTORS))
     with pytest.raises(ValueError, match="duplicate py_index extractor"):
         extractor(name)(lambda module: None)
+
+
+def test_a_loop_over_every_module_does_not_pin_every_tree(tmp_path: Path, small_lrus: None) -> None:
+    ctx = context(_repo(tmp_path), tmp_path)
+    modules = py_index(ctx)
+    trees: list[weakref.ref[Any]] = []
+    for module in modules:
+        trees.append(weakref.ref(module.tree))  # loads it, then lets the handle go
+    gc.collect()
+    # only what the LRUs hold (2 indexed modules, 2 parse results) outlives its loop step
+    assert len([t for t in trees if t() is not None]) <= 4
+    kept = modules[0]
+    tree = kept.tree
+    for module in modules:
+        module.calls  # noqa: B018 - loads every module again
+    assert modules[0] is kept and modules[0].tree is tree  # a held handle is given back
+    assert [m.rel for m in modules[1:3]] == [m.rel for m in list(modules)[1:3]]
+    assert [m.rel for m in modules + []] == [m.rel for m in modules]

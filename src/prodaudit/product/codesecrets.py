@@ -430,6 +430,14 @@ def _literal_of(arg: ast.expr, scope: ast.AST) -> tuple[str, int] | None:
     return value, arg.lineno
 
 
+def _may_create_access_code(module: PyModule) -> bool:
+    """A superset of the modules where :func:`seeded_access_codes` can find something, read from
+    the summary and the text (a module without is never parsed again): a name shaped like an
+    access-code record or key that the text calls (``RegistrationCode(``, ``.create_api_key(``)."""
+    return any(_ACCESS_CODE_RE.search(_snake(name)) and
+               re.search(re.escape(name) + r"\s*\(", module.text) for name in module.names)
+
+
 def seeded_access_codes(ctx: Context) -> list[SeededAccount]:
     """Access codes (a registration or invitation code, an API key or access token record) that
     seed and start-up code creates with a literal value: the same code in every deployment
@@ -438,7 +446,7 @@ def seeded_access_codes(ctx: Context) -> list[SeededAccount]:
     def build() -> list[SeededAccount]:
         out: dict[str, SeededAccount] = {}
         for module in py_index(ctx):
-            if not re.search(r"code|token|key|invit", module.text, re.I):
+            if not _may_create_access_code(module):
                 continue
             parents = module.parents()
             seed_file = bool(_SEED_RE.search(module.rel.rsplit("/", 1)[-1]))

@@ -8,6 +8,7 @@ middleware), and the responses each one returns. Not a check module."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,17 @@ def _error_mapping(node: ast.AST) -> list[str]:
     return []
 
 
+_STATUS_TEXT = re.compile(r"(?<![\w.])[45]\d\d\s*:|range\(\s*[45]\d\d")
+
+
+def _may_register(mod: PyModule) -> bool:
+    """Whether ``mod`` can register an error handler at all (a superset read from the summary
+    and the text, so that a module with none is never parsed again): a registering call, a
+    Django ``handlerNNN`` name, ``exception_handlers=`` or an error status as a mapping key."""
+    return bool(mod.names & (_REGISTER | _DJANGO)) or "exception_handlers" in mod.text or \
+        _STATUS_TEXT.search(mod.text) is not None
+
+
 def _registered(mod: PyModule) -> dict[str, str]:
     """name -> how, for functions registered as error handlers in ``mod``."""
     out: dict[str, str] = {}
@@ -85,9 +97,12 @@ def error_handlers(ctx: Context) -> list[ErrorHandler]:
         mods = py_index(ctx)
         named: dict[str, str] = {}
         for mod in mods:
-            named.update(_registered(mod))
+            if _may_register(mod):
+                named.update(_registered(mod))
         out: list[ErrorHandler] = []
         for mod in mods:
+            if not (mod.names & _DECORATORS or any(name in mod.text for name in named)):
+                continue  # no handler decorator and no registered name: nothing to parse
             for func in mod.functions:
                 dec = next((d for d in func.decorator_list if isinstance(d, ast.Call)
                             and dotted(d.func).rsplit(".", 1)[-1] in _DECORATORS), None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -351,7 +352,7 @@ def _used_names(module: PyModule) -> frozenset[str]:
 
 
 # ---------------------------------------------------------------------------- per audit
-def _settings_classes(modules: list[PyModule]) -> dict[str, str]:
+def _settings_classes(modules: Sequence[PyModule]) -> dict[str, str]:
     """Every pydantic ``BaseSettings`` subclass in the repository (transitively, across
     modules) with its ``env_prefix`` (inherited unless the class sets its own)."""
     classes: dict[str, tuple[list[str], str | None]] = {}

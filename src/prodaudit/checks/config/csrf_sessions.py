@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.django_settings import django_settings
@@ -48,7 +49,7 @@ def _aiohttp(mod: PyModule, form_posts: bool) -> list[Finding]:
     return out
 
 
-def _flask(mods: list[PyModule]) -> list[Finding]:
+def _flask(mods: Sequence[PyModule]) -> list[Finding]:
     """Form classes derived from plain ``wtforms.Form`` (no CSRF token) in a Flask application
     with a cookie session and no ``CSRFProtect``."""
     if any(re.search(r"CSRFProtect|csrf\.init_app|SeaSurf", m.text) for m in mods):
@@ -76,7 +77,7 @@ def _flask(mods: list[PyModule]) -> list[Finding]:
         "can be forged by any site", location=f"{mod.rel}:{cls.lineno}")]
 
 
-def _django(ctx: Context, mods: list[PyModule]) -> list[Finding]:
+def _django(ctx: Context, mods: Sequence[PyModule]) -> list[Finding]:
     out: list[Finding] = []
     dj = django_settings(ctx)
     mw = dj.effective.get("MIDDLEWARE")
