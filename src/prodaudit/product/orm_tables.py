@@ -248,12 +248,15 @@ class _Reader:
         table = ModelTable(name.value, where)
         chain, why = self.lineage(cls)
         why = why or self.columns(cls, table)
+        inherited = set()  # joined inheritance: a mapped parent's columns stay in its table
+        for base in chain:
+            if base.declares("__tablename__") and not base.abstract:
+                inherited |= {id(base)} | {id(c) for c in self.lineage(base)[0]}
         for base in chain:
             if why:
                 break
-            if base.declares("__tablename__") and not base.abstract:
-                continue  # joined inheritance: the parent's columns are in the parent's table
-            why = self.columns(base, table)
+            if id(base) not in inherited:
+                why = self.columns(base, table)
         self.add(table)
         if why:
             self.schema.unknown[table.name] = why

@@ -13,7 +13,7 @@ from prodaudit.checks.deployment._common import rel
 from prodaudit.product.alembic_replay import MigratedSchema, RevisionSource, replay
 from prodaudit.product.orm_tables import ModelSchema, model_tables
 from prodaudit.product.pyindex import PyModule, py_index
-from prodaudit.pysource import parse_tree
+from prodaudit.pysource import parse_python
 
 #: names one of which a module must use to hold models, mixins or a declarative base
 MODEL_NAMES = frozenset({"__tablename__", "Column", "mapped_column", "Mapped", "Table",
@@ -21,13 +21,15 @@ MODEL_NAMES = frozenset({"__tablename__", "Column", "mapped_column", "Mapped", "
 MAX_REASONS = 4
 
 
-def migrated_schema(ctx: Context, proj: AlembicProject) -> MigratedSchema:
+def migrated_schema(ctx: Context, proj: AlembicProject, no_db: str) -> MigratedSchema:
     sources: list[RevisionSource] = []
     for r in proj.revisions:
         text = ctx.read(rel(ctx, r.path)) or r.path.read_text(encoding="utf-8", errors="replace")
-        tree = parse_tree(text, str(r.path))
-        if tree is None:  # parse_revision read it: this cannot happen unless it changed since
-            raise Skip(f"{rel(ctx, r.path)} cannot be parsed")
+        parsed = parse_python(text, str(r.path))
+        if parsed.tree is None or "skipped" in parsed.note:
+            raise Skip(f"{no_db}; the static comparison needs every revision, and "
+                       f"{rel(ctx, r.path)} cannot be parsed ({parsed.note or 'no tree'})")
+        tree = parsed.tree
         sources.append(RevisionSource(r.rev, r.down, rel(ctx, r.path), tree))
     return replay(sources)
 
@@ -87,7 +89,7 @@ def static_comparison(ctx: Context, proj: AlembicProject, no_db: str) -> list[Fi
         names = ", ".join(rel(ctx, p) for p, _ in proj.problems)
         raise Skip(f"{no_db}; the static comparison needs every revision, and {names} cannot "
                    "be parsed")
-    migrated = migrated_schema(ctx, proj)
+    migrated = migrated_schema(ctx, proj, no_db)
     models = declared_models(ctx, proj)
     blocked = migrated.blocked + models.blocked
     if blocked:
