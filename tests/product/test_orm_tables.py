@@ -111,3 +111,22 @@ class R(One):
     schema = read(("x.py", src))
     text = " ".join(schema.blocked)
     assert "several declarative bases" in text and "__table__" in text and "autoload" in text
+
+
+def test_string_annotations_and_generated_table_names() -> None:
+    src = HEAD + """
+from sqlmodel import SQLModel, Field
+class Base(DeclarativeBase):
+    pass
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: "Mapped[int]" = mapped_column(primary_key=True)
+    body: "Mapped[str]"
+
+class Hero(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+"""
+    schema = read(("x.py", src))
+    assert list(schema.tables["notes"].columns) == ["id", "body"]
+    assert any("Hero" in u for u in schema.unnamed)  # its migrated table is not called extra

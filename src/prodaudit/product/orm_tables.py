@@ -21,6 +21,7 @@ NOT_COLUMNS = frozenset({
     "composite", "association_proxy", "query_expression", "hybrid_property", "ClassVar",
     "foreign", "remote", "Index", "UniqueConstraint", "CheckConstraint", "PrimaryKeyConstraint",
     "ForeignKeyConstraint", "property", "classmethod", "staticmethod", "query_property",
+    "registry", "scoped_session", "sessionmaker",
 })
 RELATION_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
 ORM_PACKAGES = ("sqlalchemy", "flask_sqlalchemy", "alchemical", "flask_alchemical")
@@ -96,6 +97,11 @@ def _member_column(stmt: ast.stmt) -> tuple[str, str | None, str] | None:
         return None
     if attr.startswith("__"):
         return None
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):  # "Mapped[int]"
+        try:
+            ann = ast.parse(ann.value, mode="eval").body
+        except SyntaxError:
+            return attr, None, f"annotation {ann.value!r} is not read"
     if _is_call(value, WRAPPERS) and isinstance(value, ast.Call) and value.args:
         value = value.args[0]
     if isinstance(value, ast.Call) and _name(value.func) in COLUMN_CALLS:
@@ -265,7 +271,10 @@ class _Reader:
         chain, why = self.lineage(cls)
         parent = next((c for c in chain if c.declares("__tablename__") and not c.abstract), None)
         if parent is None:
-            if not why and any(c.node.name in self.root_names for c in chain) or \
+            table_kw = any(k.arg == "table" for k in cls.node.keywords)  # SQLModel, table=True
+            maybe = bool(why) and any(_member_column(s) for s in cls.node.body)
+            if table_kw or maybe or not why and any(
+                    c.node.name in self.root_names for c in chain) or \
                     any(_name(b) == "Model" and isinstance(b, ast.Attribute)
                         for b in cls.node.bases):
                 self.schema.unnamed.append(f"{cls.rel}:{cls.node.lineno}: {cls.node.name} "

@@ -126,3 +126,27 @@ def test_malformed_revision_is_named_and_the_other_checks_run(tmp_path: Path) ->
     assert "0002_broken.py" in r.reason and "cannot be parsed" in r.reason
     assert result(run, "DEP-040").status is Status.PASS  # the graph is still read
     assert result(run, "DEP-043").status is Status.FAIL  # 0002 has no downgrade()
+
+
+def test_tables_on_one_side_only(tmp_path: Path) -> None:
+    body = CREATE.replace('        sa.Column("address", sa.String(100)),\n',
+                          '        sa.Column("created_at", sa.Integer()),\n')
+    body += '\n    op.create_table("legacy", sa.Column("id", sa.Integer()))'
+    repo = make_repo(tmp_path, {"0001_users.py": revision("0001", None, body)})
+    models = repo / "backend" / "app" / "models.py"
+    models.write_text(MODELS + '\n\nclass Audit(Base):\n    __tablename__ = "audit"\n'
+                      '    id = Column(Integer, primary_key=True)\n', encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.FAIL, describe(r)
+    got = {(f.status, f.location) for f in r.findings}
+    assert got == {(Status.FAIL, "backend/app/models.py:19"),
+                   (Status.WARN, "backend/alembic/versions/0001_users.py:17")}, describe(r)
+
+
+def test_env_py_filters_make_the_comparison_skip(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"0001_users.py": revision("0001", None, CREATE)})
+    env = repo / "backend" / "alembic" / "env.py"
+    env.write_text(env.read_text(encoding="utf-8") + "def include_object(*a):\n    return True\n",
+                   encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.SKIP and "include_object" in r.reason, describe(r)

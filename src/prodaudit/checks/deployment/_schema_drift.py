@@ -89,6 +89,10 @@ def static_comparison(ctx: Context, proj: AlembicProject, no_db: str) -> list[Fi
         names = ", ".join(rel(ctx, p) for p, _ in proj.problems)
         raise Skip(f"{no_db}; the static comparison needs every revision, and {names} cannot "
                    "be parsed")
+    env = ctx.read(rel(ctx, proj.script_location / "env.py")) or ""
+    if "include_object" in env or "include_name" in env:
+        raise Skip(f"{no_db}; env.py filters what autogenerate compares (include_object/"
+                   "include_name): the static comparison does not know which tables it keeps")
     migrated = migrated_schema(ctx, proj, no_db)
     models = declared_models(ctx, proj)
     blocked = migrated.blocked + models.blocked
