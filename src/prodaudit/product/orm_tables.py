@@ -98,10 +98,11 @@ def _member_column(stmt: ast.stmt) -> tuple[str, str | None, str] | None:
     if attr.startswith("__"):
         return None
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):  # "Mapped[int]"
+        text = ann.value
         try:
-            ann = ast.parse(ann.value, mode="eval").body
+            ann = ast.parse(text, mode="eval").body
         except SyntaxError:
-            return attr, None, f"annotation {ann.value!r} is not read"
+            return attr, None, f"annotation {text!r} is not read"
     if _is_call(value, WRAPPERS) and isinstance(value, ast.Call) and value.args:
         value = value.args[0]
     if isinstance(value, ast.Call) and _name(value.func) in COLUMN_CALLS:
