@@ -221,24 +221,28 @@ class _Cls:
     origins: dict[str, str]
 
 
-def read_models(app: DjangoApp, modules: Sequence[tuple[str, ast.Module]],
-                bases: Sequence[tuple[str, ast.Module]]) -> None:
-    """Fill ``app.declared`` from the app's model modules; ``bases``: other modules of the
-    repository whose classes the models may inherit from."""
-    classes: dict[str, list[_Cls]] = {}
-    own: list[_Cls] = []
-    for group, keep in ((modules, True), (bases, False)):
-        for rel, tree in group:
-            origins = {a.asname or a.name: n.module or "" for n in ast.walk(tree)
-                       if isinstance(n, ast.ImportFrom) for a in n.names}
-            for stmt in tree.body:
-                if isinstance(stmt, ast.ClassDef):
-                    c = _Cls(rel, stmt, origins)
-                    classes.setdefault(stmt.name, []).append(c)
-                    if keep:
-                        own.append(c)
-    for c in own:
-        _declare(app, c, classes)
+ClassIndex = dict[str, list["_Cls"]]
+
+
+def class_index(modules: Sequence[tuple[str, ast.Module]]) -> ClassIndex:
+    """Module-level classes of ``modules`` (repository path, tree) by name: built once, shared
+    by every app (models inherit across apps)."""
+    classes: ClassIndex = {}
+    for rel, tree in modules:
+        origins = {a.asname or a.name: n.module or "" for n in ast.walk(tree)
+                   if isinstance(n, ast.ImportFrom) for a in n.names}
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef):
+                classes.setdefault(stmt.name, []).append(_Cls(rel, stmt, origins))
+    return classes
+
+
+def read_models(app: DjangoApp, own: set[str], classes: ClassIndex) -> None:
+    """Fill ``app.declared`` from the classes of the app's modules (paths ``own``)."""
+    for group in classes.values():
+        for c in group:
+            if c.rel in own:
+                _declare(app, c, classes)
 
 
 def _lineage(c: _Cls, classes: dict[str, list[_Cls]], depth: int = 0

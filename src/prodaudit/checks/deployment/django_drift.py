@@ -18,7 +18,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
-from prodaudit.product.django_schema import DjangoApp, read_models, replay_app
+from prodaudit.product.django_schema import DjangoApp, class_index, read_models, replay_app
 from prodaudit.product.pyindex import PyModule, py_index
 
 _MIGRATION = re.compile(r"^(?P<root>.+)/migrations/(?!__init__)\w+\.py$")
@@ -40,16 +40,17 @@ def _apps(ctx: Context) -> list[DjangoApp]:
         root = next((r for r in roots if m.rel.startswith(r + "/")), None)
         if root is not None and "/migrations/" not in m.rel and "class " in m.text:
             models.setdefault(root, []).append(m)
-    candidates = [m for m in modules if "class " in m.text and "Model" in m.text
-                  and "/migrations/" not in m.rel]
+    if not migrations:
+        return []
+    in_apps = {m.rel for group in models.values() for m in group}
+    classes = class_index([(m.rel, m.tree) for m in modules if m.rel in in_apps or (
+        "class " in m.text and "Model" in m.text and "/migrations/" not in m.rel)])
     apps: list[DjangoApp] = []
     for root, migs in sorted(migrations.items()):
         app = DjangoApp(posixpath.basename(root), root)
         replay_app(app, [(m.rel, m.tree) for m in migs])
         own = models.get(root, [])
-        own_rels = {m.rel for m in own}
-        read_models(app, [(m.rel, m.tree) for m in own],
-                    [(m.rel, m.tree) for m in candidates if m.rel not in own_rels])
+        read_models(app, {m.rel for m in own}, classes)
         app.loose = any(re.search(r"^from \S+ import \*", m.text, re.M) for m in own)
         apps.append(app)
     return apps
