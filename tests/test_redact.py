@@ -101,3 +101,14 @@ def test_quote_window_is_bounded_and_masks_every_credential() -> None:
     assert len(out) <= len(key) + 2 * 60 + 30 and out.startswith("…") and out.endswith("…")
     shown = quote_line("web: uvicorn app:app --reload --api-key ghp_" + "x1" * 18, 5, 25)
     assert "uvicorn app:app --reload" in shown and "x1x1" not in shown
+
+
+def test_redact_obj_copies_only_what_changes() -> None:
+    r = Redactor()
+    r.register("topsecretvalue")
+    clean = {"variables": [{"name": "A", "read_at": ["app.py:1"]}], "n": 2}
+    assert r.redact_obj(clean) is clean  # nothing to mask: the same structure, not a copy
+    mixed = {"keep": ["app.py:1"], "leak": ["x topsecretvalue"], "t": ("y",)}
+    out = r.redact_obj(mixed)
+    assert out == {"keep": ["app.py:1"], "leak": [f"x {MASK}"], "t": ["y"]}
+    assert out["keep"] is mixed["keep"] and mixed["leak"] == ["x topsecretvalue"]

@@ -11,23 +11,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SerializerFunctionWrapHandler,
-    ValidationError,
-    field_validator,
-    model_serializer,
-)
-
+from prodaudit.config_model import ConfigModel, setting
 from prodaudit.errors import ConfigError, InputError
 from prodaudit.loaders import load_toml, read_document
 from prodaudit.model import SUITES
 from prodaudit.repo_policy import Ignored, is_inside, split_repository_table
+
+if TYPE_CHECKING:  # pydantic validates only what the fast tier leaves to it (config_model.py)
+    from pydantic import ValidationError
 
 __all__ = ["AuditConfig", "ConfigError", "ServiceConfig", "load_config", "service_config"]
 
@@ -36,16 +29,68 @@ REFERENCE_TARGET = PROJECT_ROOT / "examples" / "ultra-mvp"
 
 Profile = Literal["production", "staging", "development"]
 
-# Fast start (issue 13): pydantic looks up plugins in every installed distribution's entry points
-# when it builds the first model (≈ 40 ms of every run). The configuration models take no plugin:
-# the lookup is switched off while they are built, and the variable restored after AuditConfig.
-_PLUGINS_VAR = "PYDANTIC_DISABLE_PLUGINS"
-_plugins_before = os.environ.get(_PLUGINS_VAR)
-os.environ[_PLUGINS_VAR] = "__all__"
+
+def _login_template(v: Any) -> Any:
+    """``auth.login_body``: a template table needs {password} and holds no secret itself."""
+    if not isinstance(v, dict):
+        return v
+    from prodaudit.auth.shapes import PASSWORD, secret_literals
+
+    flat = json.dumps(v)
+    if PASSWORD not in flat:
+        raise ValueError("a login_body template needs the {password} placeholder")
+    bad = secret_literals(v)
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: a secret never lives in the file; write "
+                         '"{env:NAME}" and put the value in that environment variable')
+    return v
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _path_patterns(v: list[str]) -> list[str]:
+    for pattern in v:
+        if not pattern.startswith(("/", "*")):
+            raise ValueError(f"{pattern!r}: a path pattern starts with / (or *)")
+    return v
+
+
+def _url(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return v.rstrip("/")
+
+
+def _suites(v: list[str] | None) -> list[str] | None:
+    if v is None:
+        return v
+    unknown = [s for s in v if s not in SUITES]
+    if unknown or not v:
+        raise ValueError(f"unknown suite(s) {unknown} (known: {', '.join(SUITES)})" if unknown
+                         else "at least one suite")
+    return [s for s in SUITES if s in v]
+
+
+def _unique_services(v: list[ServiceConfig]) -> list[ServiceConfig]:
+    seen: dict[str, int] = {}
+    for i, svc in enumerate(v):
+        if svc.name in seen:
+            raise ValueError(f"duplicate service name {svc.name!r} (services[{seen[svc.name]}] "
+                             f"and services[{i}])")
+        seen[svc.name] = i
+    return v
+
+
+def _index_url(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return v if v.endswith("/") else v + "/"
+
+
+class _Section(ConfigModel):
+    """A table of the configuration (``[auth]``, ``[probes]`` ...)."""
 
 
 class AuthConfig(_Section):
@@ -56,7 +101,8 @@ class AuthConfig(_Section):
     register_url: str | None = None
     # "auto" (discovered), an encoding that restricts discovery ("form", "json", "multipart",
     # "basic"), or a template table with {username}/{password} (and {env:NAME}) placeholders
-    login_body: Literal["auto", "form", "json", "multipart", "basic"] | dict[str, Any] = "auto"
+    login_body: Literal["auto", "form", "json", "multipart", "basic"] | dict[str, Any] = setting(
+        default="auto", check=_login_template)
     login_encoding: Literal["auto", "form", "json", "multipart"] = "auto"  # of a template
     username_field: str | None = None
     token_scheme: str | None = None  # "Bearer", "Token", ... (auto when None)
@@ -64,50 +110,26 @@ class AuthConfig(_Section):
     password_env: str = "PRODAUDIT_AUDIT_PASSWORD"
     second_username_env: str = "PRODAUDIT_AUDIT2_USERNAME"
     second_password_env: str = "PRODAUDIT_AUDIT2_PASSWORD"
-    admin_paths: list[str] = Field(default_factory=list)
-
-    @field_validator("login_body")
-    @classmethod
-    def _template(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            return v
-        from prodaudit.auth.shapes import PASSWORD, secret_literals
-
-        flat = json.dumps(v)
-        if PASSWORD not in flat:
-            raise ValueError("a login_body template needs the {password} placeholder")
-        bad = secret_literals(v)
-        if bad:
-            raise ValueError(f"{', '.join(bad)}: a secret never lives in the file; write "
-                             '"{env:NAME}" and put the value in that environment variable')
-        return v
+    admin_paths: list[str] = setting(factory=list)
 
 
 class ProbeConfig(_Section):
     """Bounds and limits of every live probe, enforced in the HTTP layer (``http.py``)."""
 
     # one check's probe budget (count, and seconds of sending from its first request)
-    max_requests: int = Field(50, ge=1, le=10_000)
-    max_seconds: float = Field(20.0, gt=0, le=600)
+    max_requests: int = setting(default=50, ge=1, le=10_000)
+    max_seconds: float = setting(default=20.0, gt=0, le=600)
     # the budget of an OpenAPI operation sweep (FUN-011–013): operations per check
-    max_operations: int = Field(200, ge=1, le=10_000)
+    max_operations: int = setting(default=200, ge=1, le=10_000)
     # potentially billable calls of LLM endpoints in the whole run
-    max_llm_calls: int = Field(100, ge=0, le=10_000)
+    max_llm_calls: int = setting(default=100, ge=0, le=10_000)
     # glob patterns on URL paths no request of the audit may reach, whatever its method
     # (e.g. ["/createdb", "/admin/*"]); relative to the base URL's path or absolute
-    exclude: list[str] = Field(default_factory=list)
-
-    @field_validator("exclude")
-    @classmethod
-    def _patterns(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            if not pattern.startswith(("/", "*")):
-                raise ValueError(f"{pattern!r}: a path pattern starts with / (or *)")
-        return v
+    exclude: list[str] = setting(factory=list, check=_path_patterns)
 
 
 class JwtConfig(_Section):
-    max_access_minutes: int = Field(60, ge=1)
+    max_access_minutes: int = setting(default=60, ge=1)
     issuer: str | None = None
     audience: str | None = None
     secret_env: str | None = None  # env var holding the signing secret (staging audits)
@@ -115,59 +137,59 @@ class JwtConfig(_Section):
 
 
 class CorsConfig(_Section):
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = setting(factory=list)
 
 
 class RateLimitConfig(_Section):
-    login_limit: int | None = Field(None, ge=1)
-    llm_limit: int | None = Field(None, ge=1)
-    reset_limit: int | None = Field(None, ge=1)  # password-reset requests (SEC-045)
-    margin: int = Field(5, ge=0)
-    max_requests: int = Field(60, ge=1, le=5_000)
-    max_seconds: float = Field(30.0, gt=0, le=600)
-    window_seconds: float | None = Field(None, gt=0)
-    max_reset_wait_seconds: float = Field(0.0, ge=0, le=600)
+    login_limit: int | None = setting(default=None, ge=1)
+    llm_limit: int | None = setting(default=None, ge=1)
+    reset_limit: int | None = setting(default=None, ge=1)  # password-reset requests (SEC-045)
+    margin: int = setting(default=5, ge=0)
+    max_requests: int = setting(default=60, ge=1, le=5_000)
+    max_seconds: float = setting(default=30.0, gt=0, le=600)
+    window_seconds: float | None = setting(default=None, gt=0)
+    max_reset_wait_seconds: float = setting(default=0.0, ge=0, le=600)
     trusted_proxy: bool = False
 
 
 class PerfConfig(_Section):
-    requests: int = Field(200, ge=1, le=100_000)
-    concurrency: int = Field(10, ge=1, le=200)
-    max_seconds: float = Field(10.0, gt=0, le=600)
-    p95_warn_ms: float = Field(500.0, gt=0)
-    p95_fail_ms: float = Field(2000.0, gt=0)
-    error_rate_warn: float = Field(0.0, ge=0, le=1)
-    error_rate_fail: float = Field(0.01, ge=0, le=1)
+    requests: int = setting(default=200, ge=1, le=100_000)
+    concurrency: int = setting(default=10, ge=1, le=200)
+    max_seconds: float = setting(default=10.0, gt=0, le=600)
+    p95_warn_ms: float = setting(default=500.0, gt=0)
+    p95_fail_ms: float = setting(default=2000.0, gt=0)
+    error_rate_warn: float = setting(default=0.0, ge=0, le=1)
+    error_rate_fail: float = setting(default=0.01, ge=0, le=1)
 
 
 class HealthConfig(_Section):
     liveness_path: str | None = None
     readiness_path: str | None = None
-    max_liveness_ms: float = Field(1000.0, gt=0)
+    max_liveness_ms: float = setting(default=1000.0, gt=0)
 
 
 class LlmConfig(_Section):
-    endpoints: list[str] = Field(default_factory=list)
-    timeout_seconds: float = Field(30.0, gt=0)
-    mock_env: list[str] = Field(default_factory=lambda: ["MOCK_LLM", "LLM_MOCK", "USE_MOCK_LLM"])
-    oversized_prompt_chars: int = Field(200_000, ge=1000)
+    endpoints: list[str] = setting(factory=list)
+    timeout_seconds: float = setting(default=30.0, gt=0)
+    mock_env: list[str] = setting(factory=lambda: ["MOCK_LLM", "LLM_MOCK", "USE_MOCK_LLM"])
+    oversized_prompt_chars: int = setting(default=200_000, ge=1000)
 
 
 class DockerConfig(_Section):
-    image_size_budget_mb: float = Field(600.0, gt=0)
+    image_size_budget_mb: float = setting(default=600.0, gt=0)
     # BASE_IMAGE of the builds; unset: PRODAUDIT_BASE_IMAGE, else the Dockerfile's default, else
     # (no registry answers) local_base_image when the engine has it (checks/deployment/_base_image.py)
     base_image: str | None = None
     local_base_image: str | None = "prodaudit/python-base:bookworm"
     # Ctrl-C or the run's end: each cleanup phase (stop, down, remove labelled objects) is bounded
-    cleanup_timeout_seconds: float = Field(60.0, gt=0, le=900)
-    build_args: dict[str, str] = Field(default_factory=dict)
+    cleanup_timeout_seconds: float = setting(default=60.0, gt=0, le=900)
+    build_args: dict[str, str] = setting(factory=dict)
     service: str | None = None  # the API service (default: detected, prodaudit.product.services)
-    up_timeout_seconds: float = Field(240.0, gt=0)
+    up_timeout_seconds: float = setting(default=240.0, gt=0)
     keep_up: bool = False
-    expected_ports: list[int] = Field(default_factory=list)
-    build_timeout_seconds: float = Field(900.0, gt=0, le=7200)
-    restart_timeout_seconds: float = Field(60.0, gt=0, le=600)
+    expected_ports: list[int] = setting(factory=list)
+    build_timeout_seconds: float = setting(default=900.0, gt=0, le=7200)
+    restart_timeout_seconds: float = setting(default=60.0, gt=0, le=600)
     health_url: str | None = None  # /health through the host port (default: derived)
 
 
@@ -178,7 +200,7 @@ class DatabaseConfig(_Section):
     # server of url_env); the interpreter that runs alembic (default: the audit's own).
     scratch_url_env: str = "PRODAUDIT_SCRATCH_DATABASE_URL"
     python: Path | None = None
-    migration_timeout_seconds: float = Field(120.0, gt=0, le=1800)
+    migration_timeout_seconds: float = setting(default=120.0, gt=0, le=1800)
 
 
 class RedisConfig(_Section):
@@ -187,8 +209,8 @@ class RedisConfig(_Section):
 
 
 class LicenseConfig(_Section):
-    allow: list[str] = Field(default_factory=list)
-    deny: list[str] = Field(default_factory=lambda: ["AGPL", "GPL", "SSPL"])
+    allow: list[str] = setting(factory=list)
+    deny: list[str] = setting(factory=lambda: ["AGPL", "GPL", "SSPL"])
     target_venv: Path | None = None
     # "installed": every distribution in target_venv; "pinned": only those the repository pins
     # (for an environment shared with other tools, e.g. the audit's own)
@@ -196,7 +218,7 @@ class LicenseConfig(_Section):
 
 
 class SecretsConfig(_Section):
-    max_file_bytes: int = Field(2_000_000, ge=1024)
+    max_file_bytes: int = setting(default=2_000_000, ge=1024)
     baseline: Path | None = None
     allow_comment: str = "prodaudit: allow"
     # candidate finder: "auto" (RE2 in process; ripgrep when RE2 is missing), "python", "ripgrep"
@@ -208,42 +230,42 @@ class ExposureConfig(_Section):
 
 
 class TransportConfig(_Section):
-    cert_min_days: int = Field(30, ge=0)  # certificate must stay valid this long
+    cert_min_days: int = setting(default=30, ge=0)  # certificate must stay valid this long
     http_url: str | None = None  # where plain HTTP is served (default: http://host of --base-url)
 
 
 class ReadinessConfig(_Section):
-    security_scan_max_age_days: int = Field(7, ge=0)
-    min_coverage_percent: float = Field(60.0, ge=0, le=100)
+    security_scan_max_age_days: int = setting(default=7, ge=0)
+    min_coverage_percent: float = setting(default=60.0, ge=0, le=100)
     staging_env_file: Path | None = None
     chromium_path: Path = Path("/usr/bin/chromium")
-    browser_timeout_seconds: float = Field(20.0, gt=0, le=300)
-    log_files: list[Path] = Field(default_factory=list)  # extra target log files to scan
+    browser_timeout_seconds: float = setting(default=20.0, gt=0, le=300)
+    log_files: list[Path] = setting(factory=list)  # extra target log files to scan
     metrics_path: str | None = None
-    min_docstring_percent: float = Field(40.0, ge=0, le=100)
-    max_file_lines: int = Field(400, ge=50)
-    slow_query_ms: float = Field(500.0, gt=0)
+    min_docstring_percent: float = setting(default=40.0, ge=0, le=100)
+    max_file_lines: int = setting(default=400, ge=50)
+    slow_query_ms: float = setting(default=500.0, gt=0)
     # observed runs of the target's own suites and commands (issue 18), each bounded
     run_tests: bool = True  # run the target's test suite (RDY-045, coverage RDY-041)
     target_venv: Path | None = None  # the target's environment for its tests (--target-venv)
-    tests_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    tests_timeout_seconds: float = setting(default=300.0, gt=0, le=3600)
     tests_env_file: Path | None = None  # services for the target's tests (DATABASE_URL ...)
-    venv_build_timeout_seconds: float = Field(600.0, gt=0, le=3600)
+    venv_build_timeout_seconds: float = setting(default=600.0, gt=0, le=3600)
     venv_cache_dir: Path | None = None  # default ~/.cache/prodaudit/venvs
     wheelhouse: Path | None = None  # offline: install the target's pins from here only
     firefox_path: Path = Path("/usr/bin/firefox-esr")
-    e2e_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    e2e_timeout_seconds: float = setting(default=300.0, gt=0, le=3600)
     # where the end-to-end journeys run (a test instance with its own limits); default frontend_url
     e2e_frontend_url: str | None = None
-    load_users: int = Field(5, ge=1, le=200)
-    load_seconds: float = Field(20.0, gt=0, le=600)
-    load_max_requests: int = Field(400, ge=1, le=20000)
-    load_p95_ms: float | None = Field(None, gt=0)  # unset: p95 is reported, not judged
-    load_max_error_percent: float = Field(1.0, ge=0, le=100)
+    load_users: int = setting(default=5, ge=1, le=200)
+    load_seconds: float = setting(default=20.0, gt=0, le=600)
+    load_max_requests: int = setting(default=400, ge=1, le=20000)
+    load_p95_ms: float | None = setting(default=None, gt=0)  # unset: p95 is reported, not judged
+    load_max_error_percent: float = setting(default=1.0, ge=0, le=100)
     backup_command: str | None = None  # default: the repository's pg_dump script, else pg_dump
     restore_command: str | None = None  # {dump} {database_url}; default pg_restore / psql
-    backup_timeout_seconds: float = Field(180.0, gt=0, le=3600)
-    tool_timeout_seconds: float = Field(30.0, gt=0, le=600)  # promtool, amtool, vector ...
+    backup_timeout_seconds: float = setting(default=180.0, gt=0, le=3600)
+    tool_timeout_seconds: float = setting(default=30.0, gt=0, le=600)  # promtool, amtool, vector ...
 
 
 # ---- fleets (issue 15): [[services]] ---------------------------------------------------------
@@ -269,20 +291,22 @@ class ServiceConfig(_Section):
     does not set it inherits from the top level of the file (a section key by key). Relative paths
     are relative to the service's ``repo``, which is relative to the configuration file."""
 
-    name: str = Field(pattern=SERVICE_NAME, description="unique; used in job ids and report paths")
-    repo: Path | None = Field(None, description="the service's directory (sub-folder or checkout)")
-    repository: str | None = Field(
-        None, pattern=r"^[^\s]+$", description="what CI checks out into `repo`: owner/name or a git URL"
-    )
-    ref: str | None = Field(None, pattern=r"^[^\s]+$", description="branch, tag or commit to check out")
-    base_url: str | None = None
-    frontend_url: str | None = None
+    name: str = setting(pattern=SERVICE_NAME, description="unique; used in job ids and report paths")
+    repo: Path | None = setting(default=None, description="the service's directory (sub-folder or checkout)")
+    repository: str | None = setting(
+        default=None, pattern=r"^[^\s]+$",
+        description="what CI checks out into `repo`: owner/name or a git URL")
+    ref: str | None = setting(default=None, pattern=r"^[^\s]+$",
+                              description="branch, tag or commit to check out")
+    base_url: str | None = setting(default=None, check=_url)
+    frontend_url: str | None = setting(default=None, check=_url)
     openapi: str | None = None
     env_file: Path | None = None
     compose_files: list[Path] | None = None
-    compose_service: str | None = Field(None, description="the API service in the compose files")
+    compose_service: str | None = setting(default=None, description="the API service in the compose files")
     profile: Profile | None = None
-    suites: list[str] | None = Field(None, description="the suites the fleet runs for it (default: all)")
+    suites: list[str] | None = setting(default=None, check=_suites,
+                                       description="the suites the fleet runs for it (default: all)")
     only: list[str] | None = None
     skip: list[str] | None = None
     waivers: Path | None = None
@@ -308,70 +332,52 @@ class ServiceConfig(_Section):
     transport: TransportConfig | None = None
     readiness: ReadinessConfig | None = None
 
-    @field_validator("base_url", "frontend_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/") if v else v
-
-    @field_validator("suites")
-    @classmethod
-    def _suites(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
-        unknown = [s for s in v if s not in SUITES]
-        if unknown or not v:
-            raise ValueError(f"unknown suite(s) {unknown} (known: {', '.join(SUITES)})" if unknown
-                             else "at least one suite")
-        return [s for s in SUITES if s in v]
-
     @property
     def planned_suites(self) -> list[str]:
         return list(self.suites or SUITES)
 
-    @model_serializer(mode="wrap")
-    def _only_what_is_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def model_dump(self, *, mode: Literal["python", "json"] = "python",
+                   include: set[str] | None = None, exclude: set[str] | None = None
+                   ) -> dict[str, Any]:
         """What the service sets, a section key by key: dumped and validated again (``load_config``
         merges through a dump), a service still inherits everything it does not set."""
-        data = handler(self)
+        data = super().model_dump(mode=mode, include=include, exclude=exclude)
+        given = self.model_fields_set
         out = {}
-        for key in self.model_fields_set:
+        for key, dumped in data.items():
+            if key not in given:
+                continue
             value = getattr(self, key)
-            if isinstance(value, _Section) and isinstance(data.get(key), dict):
-                out[key] = {k: v for k, v in data[key].items() if k in value.model_fields_set}
+            if isinstance(value, _Section) and isinstance(dumped, dict):
+                out[key] = {k: v for k, v in dumped.items() if k in value.model_fields_set}
             else:
-                out[key] = data.get(key)
+                out[key] = dumped
         return out
 
 
-class AuditConfig(BaseModel):
+class AuditConfig(ConfigModel):
     """Everything an audit run needs to know. Immutable once built."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     repo: Path = REFERENCE_TARGET
-    base_url: str | None = None
-    frontend_url: str | None = None
+    base_url: str | None = setting(default=None, check=_url)
+    frontend_url: str | None = setting(default=None, check=_url)
     openapi: str | None = None
     env_file: Path | None = None
-    compose_files: list[Path] = Field(default_factory=list)
+    compose_files: list[Path] = setting(factory=list)
     profile: Profile = "production"
-    only: list[str] = Field(default_factory=list)
-    skip: list[str] = Field(default_factory=list)
+    only: list[str] = setting(factory=list)
+    skip: list[str] = setting(factory=list)
     output: Path = Path("reports")
-    formats: list[str] = Field(
-        default_factory=lambda: ["json", "markdown", "html", "sarif", "junit"]
-    )
+    formats: list[str] = setting(factory=lambda: ["json", "markdown", "html", "sarif", "junit"])
     allow_mutations: bool = False
-    request_timeout: float = Field(10.0, gt=0, le=300)
-    check_timeout: float = Field(180.0, gt=0, le=3600)
-    concurrency: int = Field(8, ge=1, le=64)
-    max_body_bytes: int = Field(2_000_000, ge=1024)
+    request_timeout: float = setting(default=10.0, gt=0, le=300)
+    check_timeout: float = setting(default=180.0, gt=0, le=3600)
+    concurrency: int = setting(default=8, ge=1, le=64)
+    max_body_bytes: int = setting(default=2_000_000, ge=1024)
     vuln_db: Path | None = None
     #: the package index CFG-067 asks for yanked versions (PEP 691 JSON simple API); unset:
     #: $PRODAUDIT_PACKAGE_INDEX, else https://pypi.org/simple/
-    package_index: str | None = None
+    package_index: str | None = setting(default=None, check=_index_url)
     waivers: Path | None = None
     attestations: Path | None = None
     baseline: Path | None = None
@@ -396,27 +402,16 @@ class AuditConfig(BaseModel):
     transport: TransportConfig = TransportConfig()
     readiness: ReadinessConfig = ReadinessConfig()
     #: a fleet: one audit per service, merged into one decision (docs/fleet.md)
-    services: list[ServiceConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = setting(factory=list, check=_unique_services)
 
     config_file: Path | None = None
     # keys of the audited repository's own configuration that the audit ignored (issue 18)
-    _repository_ignored: list[Ignored] = PrivateAttr(default_factory=list)
+    _repository_ignored: list[Ignored] = setting(factory=list, private=True)
 
     @property
     def repository_ignored(self) -> list[dict[str, Any]]:
         """Policy keys set by the audited repository and ignored, for audit.json and reports."""
         return [i.to_dict() for i in self._repository_ignored]
-
-    @field_validator("services")
-    @classmethod
-    def _unique_services(cls, v: list[ServiceConfig]) -> list[ServiceConfig]:
-        seen: dict[str, int] = {}
-        for i, svc in enumerate(v):
-            if svc.name in seen:
-                raise ValueError(f"duplicate service name {svc.name!r} (services[{seen[svc.name]}] "
-                                 f"and services[{i}])")
-            seen[svc.name] = i
-        return v
 
     def service(self, name: str, source: str = "") -> ServiceConfig:
         """The service called ``name`` (a ConfigError naming the known ones otherwise)."""
@@ -426,24 +421,6 @@ class AuditConfig(BaseModel):
         known = ", ".join(s.name for s in self.services) or "none: the file has no [[services]]"
         where = source or str(self.config_file or "configuration")
         raise ConfigError(f"{where}: no service {name!r} (known: {known})")
-
-    @field_validator("package_index")
-    @classmethod
-    def _index(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v if v.endswith("/") else v + "/"
-
-    @field_validator("base_url", "frontend_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
 
     @property
     def is_reference_target(self) -> bool:
@@ -462,12 +439,6 @@ class AuditConfig(BaseModel):
         data = self.model_dump(mode="json", exclude={"config_file"})
         raw = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
-
-
-if _plugins_before is None:
-    os.environ.pop(_PLUGINS_VAR, None)
-else:
-    os.environ[_PLUGINS_VAR] = _plugins_before
 
 
 def _find_file(repo: Path, explicit: Path | None) -> tuple[Path | None, dict[str, Any]]:
@@ -548,6 +519,20 @@ def _resolve_service(entry: Any, base: Path) -> Any:
     return {**out, **inner}
 
 
+def _validate(data: dict[str, Any], source: str) -> AuditConfig:
+    """``data`` as an AuditConfig; invalid: a ConfigError naming ``source`` and the key. Plainly
+    valid data never imports pydantic (``config_model``)."""
+    fast = AuditConfig.fast_validate(data)
+    if fast is not None:
+        return fast
+    from pydantic import ValidationError
+
+    try:
+        return AuditConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from None
+
+
 def _format_error(source: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = list(err["loc"])
@@ -581,18 +566,12 @@ def load_config(
     except OSError as exc:
         raise ConfigError(f"--repo {repo}: unreadable: {exc.strerror}") from None
     path, table, ignored = _policy_sources(repo, config_file, overrides)
-    try:
-        file_cfg = AuditConfig.model_validate({**table, "repo": str(repo)})
-    except ValidationError as exc:
-        raise ConfigError(_format_error(str(path) if path else "configuration", exc)) from None
+    file_cfg = _validate({**table, "repo": str(repo)}, str(path) if path else "configuration")
     merged = file_cfg.model_dump()
     merged.update(overrides)
     merged["repo"] = repo.resolve()
     merged["config_file"] = path
-    try:
-        cfg = AuditConfig.model_validate(merged)
-    except ValidationError as exc:
-        raise ConfigError(_format_error("command line", exc)) from None
+    cfg = _validate(merged, "command line")
     cfg._repository_ignored.extend(ignored)
     return cfg
 
@@ -604,10 +583,7 @@ def _validated_table(repo: Path, path: Path, table: dict[str, Any]) -> dict[str,
     """A configuration file's table with its paths resolved, validated on its own (errors name
     the file)."""
     table = _resolve_paths(table, path.parent)
-    try:
-        AuditConfig.model_validate({**table, "repo": str(repo)})
-    except ValidationError as exc:
-        raise ConfigError(_format_error(str(path), exc)) from None
+    _validate({**table, "repo": str(repo)}, str(path))
     return table
 
 
@@ -632,7 +608,7 @@ def _policy_sources(
     if repo_path is None:
         return manager_path, manager, []
     repo_table = _validated_table(repo, repo_path, raw)
-    otherwise = AuditConfig.model_validate({**manager, "repo": str(repo)}).model_dump()
+    otherwise = _validate({**manager, "repo": str(repo)}, "configuration").model_dump()
     otherwise.update(overrides)
     kept, ignored = split_repository_table(repo_table, otherwise, _display(repo_path, repo))
     merged: dict[str, Any] = {**kept}
@@ -673,9 +649,6 @@ def service_config(fleet: AuditConfig, name: str, cli: dict[str, Any] | None = N
         out["docker"] = {**dict(out["docker"]), "service": svc.compose_service}
     out.update({k: v for k, v in (cli or {}).items() if v is not None and v != [] and k != "repo"})
     out["services"] = []
-    try:
-        cfg = AuditConfig.model_validate(out)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(f"{source} (service {name!r})", exc)) from None
+    cfg = _validate(out, f"{source} (service {name!r})")
     cfg._repository_ignored.extend(fleet._repository_ignored)  # what the fleet's file could not set
     return cfg

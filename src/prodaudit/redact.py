@@ -188,14 +188,31 @@ class Redactor:
         return out
 
     def redact_obj(self, obj: Any) -> Any:
-        """Redact every string inside a JSON-like structure."""
+        """Redact every string inside a JSON-like structure (tuples become lists). A dict or list
+        in which nothing changes is returned itself, not copied: the facts of a large product
+        (an env graph of 100,000 variables) are not held twice."""
         if isinstance(obj, str):
             return self.redact(obj)
         if isinstance(obj, dict):
-            return {k: self.redact_obj(v) for k, v in obj.items()}
+            out: dict[Any, Any] | None = None
+            for k, v in obj.items():
+                r = self.redact_obj(v)
+                if not _same(r, v):
+                    if out is None:
+                        out = dict(obj)
+                    out[k] = r
+            return obj if out is None else out
         if isinstance(obj, list | tuple):
-            return [self.redact_obj(v) for v in obj]
+            items = [self.redact_obj(v) for v in obj]
+            if isinstance(obj, list) and all(_same(a, b) for a, b in zip(items, obj, strict=True)):
+                return obj
+            return items
         return obj
+
+
+def _same(new: Any, old: Any) -> bool:
+    """``redact_obj`` left ``old`` as it was (an equal text may be another string object)."""
+    return new is old or (type(new) is str and type(old) is str and new == old)
 
 
 def _mask_values(text: str, m: _Matcher) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from fleet_helpers import prodaudit, write
-from pydantic import BaseModel
 
 from prodaudit.config import (
     SERVICE_KEY_KINDS,
@@ -18,6 +17,7 @@ from prodaudit.config import (
     load_config,
     service_config,
 )
+from prodaudit.config_model import ConfigModel
 from prodaudit.fleet.services import fleet_digest
 
 FLEET = """
@@ -169,7 +169,7 @@ def test_every_service_key_is_classified_product_or_policy() -> None:
     Section tables of a service follow the top-level rules of their keys; every other key of a
     service is classified here."""
     defaults = AuditConfig()
-    sections = {k for k in ServiceConfig.model_fields if isinstance(getattr(defaults, k, None), BaseModel)}
+    sections = {k for k in ServiceConfig.model_fields if isinstance(getattr(defaults, k, None), ConfigModel)}
     plain = set(ServiceConfig.model_fields) - sections
     assert plain == set(SERVICE_KEY_KINDS)
     assert set(SERVICE_KEY_KINDS.values()) == {"product", "policy"}

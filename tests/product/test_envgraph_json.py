@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from product_helpers import context, write
 
 from prodaudit.checks.config.env_vars import graph
@@ -38,3 +39,17 @@ def test_exports_filter_a_copy(tmp_path: Path) -> None:
     exported["variables"].clear()
     graph(ctx)
     assert [v["name"] for v in ctx.facts["env_graph"]["variables"]] == ["PATH", "SECRET_KEY"]
+
+
+def test_the_built_graph_is_frozen_with_shared_empty_locations(tmp_path: Path) -> None:
+    from prodaudit.product.envgraph import build_graph
+
+    ctx = context(write(tmp_path / "repo", FILES), tmp_path)
+    g = env_graph(ctx)
+    fresh = build_graph(context(write(tmp_path / "repo2", FILES), tmp_path / "2"))
+    assert g.to_json() == fresh.to_json()  # freezing changes no exported fact
+    secret, path = g.vars["SECRET_KEY"], g.vars["PATH"]
+    assert secret.documented_in == [(".env.example", 2)] and secret.description == "signs sessions"
+    assert path.documented_in == () and path.set_in is secret.set_in  # one shared empty tuple
+    with pytest.raises(AttributeError):  # read-only once built
+        path.code_sets.append("x.py:1")

@@ -141,3 +141,11 @@ def test_a_settings_class_module_is_read_after_the_pass(tmp_path: Path) -> None:
     reads = env_graph(ctx).vars["DATABASE_URL"].reads
     assert [(r.path, r.kind, r.has_default) for r in reads] == [
         ("app/config.py", "settings", False)]
+
+
+def test_an_extractor_name_is_registered_once() -> None:
+    from prodaudit.product.pyindex import extractor
+
+    name = next(iter(EXTRACTORS))
+    with pytest.raises(ValueError, match="duplicate py_index extractor"):
+        extractor(name)(lambda module: None)

@@ -52,9 +52,12 @@ LISTS = ("calls", "assigns", "ifs", "classes", "functions", "imports", "strings"
 
 
 def extractor(name: str) -> Callable[[Extractor], Extractor]:
-    """Register ``fn`` as the per-module extractor of the fact ``name``."""
+    """Register ``fn`` as the per-module extractor of the fact ``name`` (a name registered twice
+    is a programming error: two consumers would read each other's facts)."""
 
     def register(fn: Extractor) -> Extractor:
+        if name in EXTRACTORS:
+            raise ValueError(f"duplicate py_index extractor {name!r}")
         EXTRACTORS[name] = fn
         return fn
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 from prodaudit.errors import InputError
 from prodaudit.loaders import MAX_REPORT_BYTES, load_json_file
@@ -69,25 +69,31 @@ def files_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _canonical(run: AuditRun) -> tuple[str, AuditRun]:
-    """audit.json's text and the run read back from it: every format renders from what
-    ``audit.json`` holds, so re-rendering it later gives the same bytes."""
-    from prodaudit.report.json_report import JsonRenderer
+def _canonical(run: AuditRun) -> tuple[dict[str, Any], AuditRun]:
+    """audit.json's data and the run read back from it: every format renders from what
+    ``audit.json`` holds, so re-rendering it later gives the same bytes. The data is what
+    ``json.loads`` would give (``json_report.as_json``), sharing what is already plain JSON:
+    a large run's facts are neither copied nor held as text."""
+    from prodaudit.report.json_report import as_json
 
-    text = JsonRenderer().format(run)
-    return text, AuditRun.from_dict(json.loads(text))
+    data = as_json(run.to_dict())
+    return data, AuditRun.from_dict(data)
 
 
 def write_reports(run: AuditRun, output: Path, formats: list[str] | None = None) -> Path:
-    """Write every format into ``output/<run-id>/`` and point ``output/latest`` at it."""
+    """Write every format into ``output/<run-id>/`` and point ``output/latest`` at it.
+    ``audit.json`` is streamed to its file (``JsonRenderer.write``)."""
+    from prodaudit.report.json_report import JsonRenderer
     from prodaudit.report.source_map import with_source_map
 
     out_dir = output / run.run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    text, canonical = _canonical(with_source_map(run))
+    data, canonical = _canonical(with_source_map(run))
     for r in renderers(formats, load_screenshots(canonical, out_dir)):
-        body = text if r.name == "json" else r.format(canonical)
-        (out_dir / r.filename).write_text(body, encoding="utf-8")
+        if isinstance(r, JsonRenderer):
+            r.write(data, out_dir / r.filename)
+        else:
+            (out_dir / r.filename).write_text(r.format(canonical), encoding="utf-8")
     point_latest(output, out_dir)
     return out_dir
 

@@ -8,12 +8,15 @@ measured in this run" instead of failing. Nothing here reads a file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import heapq
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 from typing import Any
 
-from prodaudit.model import AuditRun, CheckResult
+from prodaudit.model import AuditRun, CheckResult, Status
 
 #: check id ranges with their own section (docs/writing-checks.md, "Id ranges")
 LLM_IDS = ("FUN-03",)
@@ -103,6 +106,41 @@ class EnvVar:
     set_in: list[str]
 
 
+#: variables the human reports list at most; the complete graph stays in audit.json
+ENV_ROWS = 200
+#: locations listed per cell (read at, set in, documented in); the rest are counted
+ENV_LOCATIONS = 10
+#: where the complete graph is (every variable with all its locations)
+ENV_GRAPH_WHERE = "audit.json → facts.env_graph.variables"
+#: why a variable is listed, most important first (``EnvVars.counts`` keys, in this order)
+ENV_REASONS = ("in a finding", "required", "required by Compose", "set by the deployment",
+               "secret", "documented")
+_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class EnvVars:
+    """The env graph as the human reports show it: every variable counted, at most
+    ``ENV_ROWS`` listed (by name) — those a finding that is not a pass names first, then those
+    the deployment must set (required by the code or by Compose), those it sets, secrets,
+    documented ones. ``omitted`` are in the complete graph (``ENV_GRAPH_WHERE``)."""
+
+    rows: list[EnvVar]
+    total: int
+    counts: dict[str, int]  # ENV_REASONS -> variables with that property
+    where: str = ENV_GRAPH_WHERE
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.rows)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[EnvVar]:
+        return iter(self.rows)
+
+
 @dataclass(frozen=True)
 class HeaderGrade:
     kind: str
@@ -126,10 +164,15 @@ class FactsView:
     performance: Performance | None = None
     llm: list[CheckResult] = field(default_factory=list)
     frontend: list[CheckResult] = field(default_factory=list)
-    env_vars: list[EnvVar] | None = None
     header_grades: list[HeaderGrade] | None = None
     bandit: str | None = None
     screenshots: list[Screenshot] | None = None
+    #: what ``env_vars`` is built from (only when a template shows it: 100,000s of variables)
+    env_source: tuple[Mapping[str, Any], tuple[CheckResult, ...]] = ({}, ())
+
+    @cached_property
+    def env_vars(self) -> EnvVars | None:
+        return env_vars(*self.env_source)
 
     @property
     def operation_counts(self) -> dict[str, int]:
@@ -239,32 +282,74 @@ def performance(facts: Mapping[str, Any]) -> Performance | None:
     return Performance(targets, _pairs("settings"), _pairs("thresholds"))
 
 
-def env_vars(facts: Mapping[str, Any]) -> list[EnvVar] | None:
+def _capped(values: list[str], limit: int = ENV_LOCATIONS) -> list[str]:
+    return values if len(values) <= limit else [*values[:limit], f"… +{len(values) - limit} more"]
+
+
+def _env_row(v: Mapping[str, Any]) -> EnvVar:
+    where = _strs(v.get("documented_in"))
+    documented = v.get("documented")
+    if documented is None:  # graphs without the flag: documented where a location is known
+        documented = bool(where)
+    required = bool(v.get("required"))
+    req = "yes" if required else ("compose" if v.get("compose_required") else "no")
+    return EnvVar(
+        name=_text(v.get("name")),
+        required=req,
+        secret=_text(bool(v.get("secret"))),
+        documented=(", ".join(_capped(where)) or "yes") if documented else "no",
+        read_at=_capped(_strs(v.get("read_at"))),
+        set_in=_capped(_strs(v.get("set_in"))),
+    )
+
+
+def _reasons(v: Mapping[str, Any], named: set[str]) -> tuple[bool, ...]:
+    """Which of ``ENV_REASONS`` hold for the variable (graphs without a flag: from locations)."""
+    documented = v.get("documented")
+    return (
+        _text(v.get("name")) in named,
+        bool(v.get("required")),
+        not v.get("required") and bool(v.get("compose_required")),
+        bool(v.get("set_in")),
+        bool(v.get("secret")),
+        bool(v.get("documented_in")) if documented is None else bool(documented),
+    )
+
+
+def finding_names(results: Iterable[CheckResult]) -> set[str]:
+    """Every name-like word in the findings that are not a pass (message, location, evidence):
+    the variables the checks report on."""
+    words: set[str] = set()
+    for r in results:
+        for f in r.findings:
+            if f.status is not Status.PASS:
+                for text in (f.message, f.location, f.evidence):
+                    words.update(_NAME_TOKEN.findall(text or ""))
+    return words
+
+
+def env_vars(facts: Mapping[str, Any], results: Iterable[CheckResult] = ()) -> EnvVars | None:
+    """The bounded view of ``facts.env_graph`` (see ``EnvVars``); ``None`` when absent."""
     graph = facts.get("env_graph")
     if not isinstance(graph, Mapping):
         return None
     rows = _rows(graph.get("variables"))
     if rows is None:
         return None
-    out = []
-    for v in rows:
-        where = _strs(v.get("documented_in"))
-        documented = v.get("documented")
-        if documented is None:  # graphs without the flag: documented where a location is known
-            documented = bool(where)
-        required = bool(v.get("required"))
-        req = "yes" if required else ("compose" if v.get("compose_required") else "no")
-        out.append(
-            EnvVar(
-                name=_text(v.get("name")),
-                required=req,
-                secret=_text(bool(v.get("secret"))),
-                documented=(", ".join(where) or "yes") if documented else "no",
-                read_at=_strs(v.get("read_at")),
-                set_in=_strs(v.get("set_in")),
-            )
-        )
-    return sorted(out, key=lambda e: e.name)
+    named = finding_names(results)
+    counts = dict.fromkeys(ENV_REASONS, 0)
+
+    def ranked() -> Iterator[tuple[int, str, int]]:  # (first reason or none, name, index)
+        for i, v in enumerate(rows):
+            reasons = _reasons(v, named)
+            for key, on in zip(ENV_REASONS, reasons, strict=True):
+                counts[key] += on
+            first = next((n for n, on in enumerate(reasons) if on), len(ENV_REASONS))
+            yield first, _text(v.get("name")), i
+
+    chosen = heapq.nsmallest(ENV_ROWS, ranked())  # holds ENV_ROWS entries, not every variable
+    shown = sorted((_env_row(rows[i]) for _, _, i in chosen), key=lambda e: e.name)
+    return EnvVars(rows=shown, total=len(rows), counts=counts)
 
 
 def header_grades(facts: Mapping[str, Any]) -> list[HeaderGrade] | None:
@@ -327,7 +412,7 @@ def build_facts(run: AuditRun) -> FactsView:
         performance=performance(facts),
         llm=[r for r in ordered if r.id.startswith(LLM_IDS)],
         frontend=[r for r in ordered if r.id.startswith(FRONTEND_IDS)],
-        env_vars=env_vars(facts),
+        env_source=(facts, tuple(run.results)),
         header_grades=header_grades(facts),
         bandit=bandit(facts),
         screenshots=screenshots(facts),
