@@ -148,8 +148,8 @@ def _destructive(fn: ast.FunctionDef | None) -> tuple[tuple[int, str], ...]:
 
 def parse_revision(path: Path) -> Revision | None:
     tree = parse_tree(path.read_text(encoding="utf-8", errors="replace"), str(path))
-    if tree is None:
-        return None
+    if tree is None:  # a problem of the project (DEP-040 names it), not "not a revision"
+        raise SyntaxError("not Python any supported grammar can read")
     ok, rev, line = _module_value(tree, "revision")
     if not ok or not isinstance(rev, str):
         return None

@@ -18,6 +18,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.deployment._alembic import ScratchRun, StepResult, loc, project, scratch_run
 from prodaudit.checks.deployment._common import rel
+from prodaudit.checks.deployment._schema_drift import static_comparison
 from prodaudit.product.database import database_url, is_postgres, sqlalchemy_url
 
 
@@ -242,13 +243,32 @@ def models_match(ctx: Context) -> list[Finding]:
     production. This needs the target's metadata to be importable by its ``env.py``
     (``target_metadata``); otherwise the check is SKIP.
 
+    Without a scratch database (no server, no ``--allow-mutations``, no alembic installed) the
+    check compares from the source instead, and its evidence says so: the ``upgrade()``
+    operations of every revision replayed in revision order (``create_table``, ``add_column``,
+    ``drop_column``, ``drop_table``, ``alter_column(new_column_name=)``, ``rename_table``,
+    ``batch_alter_table`` blocks) against the tables and columns the models declare
+    (``__tablename__``, ``Column``/``mapped_column``/``Mapped[...]``, mixins and abstract bases
+    of the repository, ``Table(...)`` objects) under the directory of ``alembic.ini``. A
+    column or table on one side only is a FAIL at its line (a migrated table no model declares
+    is a WARN: it may be managed outside the ORM). Only names are compared. Whatever the replay
+    cannot follow (SQL in ``op.execute``, names that are not literals, operations under
+    ``if``/``for``, ``declared_attr``, ``__table__``, reflection, several metadata, bases
+    outside the repository) leaves that table, or the comparison, SKIP with the reason; PASS
+    needs every model table matched column by column.
+
     Remediation: run ``alembic revision --autogenerate -m "..."``, review the generated
     revision, and commit it with the model change.
     """
     proj = project(ctx)
     if not proj.revisions:
         raise Skip("no revision files")
-    run = scratch_run(ctx)
+    try:
+        run = scratch_run(ctx)
+    except Skip as exc:
+        return static_comparison(ctx, proj, f"no scratch database: {exc.reason}")
+    except ModuleNotFoundError as exc:
+        return static_comparison(ctx, proj, f"alembic is not installed here ({exc})")
     up = run.get("upgrade")
     if run.failure or up is None or not up.ok:
         raise Skip("upgrade head did not succeed on the scratch database (see DEP-041)")
