@@ -167,3 +167,13 @@ def test_a_loop_over_every_module_does_not_pin_every_tree(tmp_path: Path, small_
     assert modules[0] is kept and modules[0].tree is tree  # a held handle is given back
     assert [m.rel for m in modules[1:3]] == [m.rel for m in list(modules)[1:3]]
     assert [m.rel for m in modules + []] == [m.rel for m in modules]
+
+
+def test_the_pass_keeps_texts_packed_and_a_handle_gives_them_back(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    ctx = context(repo, tmp_path)
+    rows = pyindex._the_pass(ctx).modules
+    assert all(isinstance(packed, bytes) for _, packed, _ in rows)
+    for module in py_index(ctx):
+        assert module.text == (repo / module.rel).read_text(encoding="utf-8")
+    assert pyindex.unpack(pyindex.pack("x = '\udc80é'\n")) == "x = '\udc80é'\n"

@@ -29,6 +29,7 @@ import gc
 import importlib
 import threading
 import weakref
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,16 @@ EXTRACTOR_MODULES = ("prodaudit.product.envgraph", "prodaudit.product.pysettings
 LRU_SIZE = 48
 LISTS = ("calls", "assigns", "ifs", "classes", "functions", "imports", "strings", "subscripts",
          "compares", "boolops")
+
+
+def pack(text: str) -> bytes:
+    """A module's text as the pass keeps it: compressed (source code shrinks four- to sixfold;
+    the 20,000 modules of a 50,000-file repository kept 73 MB of text)."""
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
+
+
+def unpack(packed: bytes) -> str:
+    return zlib.decompress(packed).decode("utf-8", "surrogatepass")
 
 
 def extractor(name: str) -> Callable[[Extractor], Extractor]:
@@ -157,9 +168,12 @@ class PyModule:
     the index lists load on first use and stay with this handle (see the module docstring).
     ``PyModule(rel, tree, text).index()`` makes a fully loaded one from a tree."""
 
-    def __init__(self, rel: str, tree: ast.Module | None = None, text: str = "", *,
+    def __init__(self, rel: str, tree: ast.Module | None = None, text: str | bytes = "", *,
                  summary: Summary | None = None, loader: Loader | None = None) -> None:
-        self.rel, self.text = rel, text
+        self.rel = rel
+        # the pass keeps each module's text compressed (``pack``): a handle unpacks it on use
+        self._text: str | None = None if isinstance(text, bytes) else text
+        self._packed = text if isinstance(text, bytes) else b""
         self._indexed = Indexed(tree) if tree is not None else None
         self._summary = summary
         self._loader = loader
@@ -173,6 +187,12 @@ class PyModule:
         return self
 
     # -- always available -----------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = unpack(self._packed)
+        return self._text
+
     @property
     def summary(self) -> Summary:
         if self._summary is None:
@@ -336,7 +356,7 @@ class _Store:
 
 @dataclass(frozen=True)
 class _Pass:
-    modules: list[tuple[str, str, Summary]]  # (rel, text, summary) in file order
+    modules: list[tuple[str, bytes, Summary]]  # (rel, packed text, summary), file order
     store: _Store
 
 
@@ -353,7 +373,7 @@ def _run_pass(ctx: Context) -> _Pass:
         importlib.import_module(name)
     cache = source_cache(ctx)
     store = _Store(ctx, LRU_SIZE)
-    out: list[tuple[str, str, Summary]] = []
+    out: list[tuple[str, bytes, Summary]] = []
     pool: dict[frozenset[str], frozenset[str]] = {}
     extractors = sorted(EXTRACTORS.items())
     # The pass allocates millions of short-lived nodes and no reference cycles: the cyclic
@@ -374,7 +394,7 @@ def _run_pass(ctx: Context) -> _Pass:
             indexed = module._indexed
             assert indexed is not None and module._summary is not None
             facts = {name: fn(module) for name, fn in extractors}
-            out.append((rel, text, Summary(_interned(module._summary.kinds, pool),
+            out.append((rel, pack(text), Summary(_interned(module._summary.kinds, pool),
                                            _interned(module._summary.names, pool), facts)))
             store.parses[rel] += 1
             store.put(rel, indexed)
@@ -397,7 +417,7 @@ class Modules(Sequence["PyModule"]):
     handle at the end of the loop step (a list of handles would keep all of them until the loop
     ends: 20,000 trees on a 50,000-file repository)."""
 
-    def __init__(self, rows: list[tuple[str, str, Summary]], load: Loader) -> None:
+    def __init__(self, rows: list[tuple[str, bytes, Summary]], load: Loader) -> None:
         self._rows, self._load = rows, load
         self._alive: list[weakref.ref[PyModule] | None] = [None] * len(rows)
 
