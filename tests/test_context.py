@@ -171,3 +171,24 @@ def test_reachability_probe_reports_a_target_that_did_not_start(tmp_path: Path) 
     reason = asyncio.run(ctx.need_live())
     assert reason == "the reference target did not start: uvicorn exited with 1", reason
     assert "live" not in ctx.live_probe  # nothing was sent to a target known to be down
+
+
+def test_settle_drops_what_only_checks_read_and_builds_the_deferred_exports(tmp_path: Path) -> None:
+    ctx = Context(load_config({"start_target": False, "output": tmp_path}))
+    files = ctx.files
+    ctx.memo("product:heavy", lambda: ["a large fact"])
+    built: list[str] = []
+
+    def export() -> dict[str, int]:
+        built.append("graph")
+        return {"variables": 2}
+
+    ctx.export_later("graph", export)
+    ctx.export_later("graph", export)  # published by several checks: built once
+    ctx.export("plain", 1)
+    assert "graph" not in ctx.facts and built == []
+    facts = ctx.settle()
+    assert facts == {"plain": 1, "graph": {"variables": 2}} and built == ["graph"]
+    assert ctx.peek("product:heavy") is None  # dropped: only checks read it
+    assert ctx.peek("files") is files  # the reports' source map still reads the file index
+    assert ctx.settle() == facts and built == ["graph"]  # nothing is built twice

@@ -156,7 +156,7 @@ def run_audit(
             if failed_start is not None:  # the audit could not run: exit 3, as before the checks
                 raise failed_start
             results += list(extra_results)
-        run = build_run(eff_cfg, results, ctx.facts, redactor, started, suites, run_id,
+        run = build_run(eff_cfg, results, ctx.settle(), redactor, started, suites, run_id,
                         requests=ctx.http.ledger.to_dict(), extras=extras)
         report_dir = None
         if write:

@@ -128,6 +128,7 @@ class Context:
         self.openapi_failure: tuple[OpenAPIError, list[Exchange]] | None = None
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
+        self._later: dict[str, Callable[[], Any]] = {}  # facts built by ``settle``
         self._klocks: dict[str, Any] = {}  # key -> threading.RLock
         self._alocks: dict[str, asyncio.Lock] = {}
         self._cleanups: list[tuple[Callable[[], None], str]] = []
@@ -271,6 +272,31 @@ class Context:
 
         result: str | None = self.memo("network:" + name, build)
         return result
+
+    def export_later(self, key: str, build: Callable[[], Any]) -> None:
+        """Publish a fact into audit.json that ``build`` makes once the checks have finished
+        (:meth:`settle`): a large export (the env graph of 100,000 variables) is then never held
+        beside the facts the checks themselves use."""
+        with self._lock:
+            self._later[key] = build
+            self.facts.pop(key, None)
+
+    #: memoised facts the end of a run still reads: the file index (the reports' source map) and
+    #: the cache (closed with the run)
+    KEPT_AFTER_CHECKS = frozenset({"files", "cache"})
+
+    def settle(self) -> dict[str, Any]:
+        """The checks have finished: drop the facts only checks read (the parsed modules, the
+        env graph …: on a 50,000-file repository the largest part of the run's memory), build the
+        deferred exports, and return ``facts`` as audit.json publishes them."""
+        with self._lock:
+            later, self._later = self._later, {}
+            self._memo = {k: v for k, v in self._memo.items() if k in self.KEPT_AFTER_CHECKS}
+        for key, build in later.items():
+            value = build()
+            with self._lock:
+                self.facts[key] = value
+        return self.facts
 
     def export_item(self, key: str, item: Any) -> None:
         """Append ``item`` to the list fact ``key`` in audit.json (thread-safe)."""

@@ -28,17 +28,29 @@ def test_json_is_built_once_and_equals_the_graphs_own(tmp_path: Path) -> None:
     assert names == ["PATH", "PYTHONUNBUFFERED", "SECRET_KEY"]
 
 
-def test_exports_filter_a_copy(tmp_path: Path) -> None:
+def test_the_export_is_built_when_the_checks_have_finished(tmp_path: Path) -> None:
     ctx = context(write(tmp_path / "repo", FILES), tmp_path)
-    graph(ctx)
-    exported = ctx.facts["env_graph"]
+    g = graph(ctx)
+    graph(ctx)  # every CFG-00x check exports it: one deferred export
+    assert "env_graph" not in ctx.facts  # nothing is built while the checks run
+    assert len(g.vars) == 3
+    facts = ctx.settle()
     # runtime variables are exported only when read or documented: PATH is read, the image's
-    # PYTHONUNBUFFERED is not; the memoised graph JSON keeps it for the next check
-    assert [v["name"] for v in exported["variables"]] == ["PATH", "SECRET_KEY"]
-    assert len(env_graph_json(ctx)["variables"]) == 3
-    exported["variables"].clear()
-    graph(ctx)
-    assert [v["name"] for v in ctx.facts["env_graph"]["variables"]] == ["PATH", "SECRET_KEY"]
+    # PYTHONUNBUFFERED is not
+    assert [v["name"] for v in facts["env_graph"]["variables"]] == ["PATH", "SECRET_KEY"]
+    assert ctx.peek("cfg:env_graph") is None  # settle dropped the checks' graph ...
+    assert g.vars == {}  # ... so the export consumed it
+
+
+def test_an_export_leaves_a_graph_still_memoised_whole(tmp_path: Path) -> None:
+    from prodaudit.checks.config.env_vars import _exported
+    from prodaudit.product.envgraph import export_env_graph
+
+    ctx = context(write(tmp_path / "repo", FILES), tmp_path)
+    export_env_graph(ctx, _exported)
+    build = ctx._later["env_graph"]
+    assert [v["name"] for v in build()["variables"]] == ["PATH", "SECRET_KEY"]
+    assert len(env_graph(ctx).vars) == 3  # still memoised: exported without consuming it
 
 
 def test_the_built_graph_is_frozen_with_shared_empty_locations(tmp_path: Path) -> None:

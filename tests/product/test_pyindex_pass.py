@@ -177,3 +177,19 @@ def test_the_pass_keeps_texts_packed_and_a_handle_gives_them_back(tmp_path: Path
     for module in py_index(ctx):
         assert module.text == (repo / module.rel).read_text(encoding="utf-8")
     assert pyindex.unpack(pyindex.pack("x = '\udc80é'\n")) == "x = '\udc80é'\n"
+
+
+def test_equal_immutable_facts_of_different_modules_are_one_object(tmp_path: Path) -> None:
+    ctx = context(_repo(tmp_path), tmp_path)
+    plain = [m for m in py_index(ctx) if m.rel.startswith("app/m")]
+    used = [m.fact("pysettings:used") for m in plain]
+    assert len(plain) == 8 and all(u == used[0] for u in used)
+    assert all(u is used[0] for u in used)  # kept once for the eight modules
+
+
+def test_the_graph_takes_its_reads_out_of_the_summaries(tmp_path: Path) -> None:
+    ctx = context(_repo(tmp_path), tmp_path)
+    assert all("envgraph:reads" in m.summary.facts for m in py_index(ctx))
+    graph = env_graph(ctx)
+    assert "F0_API_KEY" in graph.vars
+    assert not any("envgraph:reads" in m.summary.facts for m in py_index(ctx))

@@ -365,6 +365,17 @@ def _interned(value: frozenset[str], pool: dict[frozenset[str], frozenset[str]]
     return pool.setdefault(value, value)
 
 
+def _shared(value: Any, pool: dict[Any, Any]) -> Any:
+    """One object for equal immutable facts (the names a module uses, its reader bindings: most
+    modules of a large repository give the same ones; 19 MiB on 20,000 modules)."""
+    if isinstance(value, frozenset | tuple):
+        try:
+            return pool.setdefault(value, value)
+        except TypeError:  # a tuple holding something unhashable
+            return value
+    return value
+
+
 def _run_pass(ctx: Context) -> _Pass:
     from prodaudit.product.envgraph import python_source_file
     from prodaudit.pysource import source_cache
@@ -375,6 +386,7 @@ def _run_pass(ctx: Context) -> _Pass:
     store = _Store(ctx, LRU_SIZE)
     out: list[tuple[str, bytes, Summary]] = []
     pool: dict[frozenset[str], frozenset[str]] = {}
+    shared: dict[Any, Any] = {}
     extractors = sorted(EXTRACTORS.items())
     # The pass allocates millions of short-lived nodes and no reference cycles: the cyclic
     # collector would walk the growing heap again and again (parsing cost twice as much).
@@ -393,7 +405,7 @@ def _run_pass(ctx: Context) -> _Pass:
             module = PyModule(rel, tree, text).index()
             indexed = module._indexed
             assert indexed is not None and module._summary is not None
-            facts = {name: fn(module) for name, fn in extractors}
+            facts = {name: _shared(fn(module), shared) for name, fn in extractors}
             out.append((rel, pack(text), Summary(_interned(module._summary.kinds, pool),
                                            _interned(module._summary.names, pool), facts)))
             store.parses[rel] += 1

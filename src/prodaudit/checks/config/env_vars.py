@@ -26,7 +26,7 @@ from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
-from prodaudit.product.envgraph import EnvGraph, Var, env_graph, env_graph_json
+from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
@@ -48,14 +48,15 @@ _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
                      "development": Severity.LOW}
 
 
+def _exported(v: Var) -> bool:
+    """Runtime variables (PATH, HOME …) only when the code reads or the docs list them."""
+    return v.name not in RUNTIME_VARS or bool(v.reads) or v.documented
+
+
 def graph(ctx: Context) -> EnvGraph:
-    """The graph, exported into audit.json (``facts.env_graph``) by whichever check builds it."""
-    g = env_graph(ctx)
-    data = dict(env_graph_json(ctx))
-    data["variables"] = [v for v in data["variables"]
-                         if v["name"] not in RUNTIME_VARS or v["read_at"] or v["documented"]]
-    ctx.export("env_graph", data)
-    return g
+    """The graph, exported into audit.json (``facts.env_graph``) when the checks have finished."""
+    export_env_graph(ctx, _exported)
+    return env_graph(ctx)
 
 
 def _used(v: Var) -> bool:
