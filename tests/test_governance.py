@@ -326,3 +326,25 @@ def test_baseline_that_is_not_json_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="invalid JSON") as err:
         apply_governance(load_config({"repo": tmp_path, "baseline": base, "output": tmp_path}), [])
     assert str(base) in str(err.value)
+
+
+def test_the_baseline_is_read_up_to_its_facts(tmp_path: Path) -> None:
+    from prodaudit.governance import _results_head, load_baseline
+
+    results = [{"id": "CFG-040", "status": "fail", "severity": "critical", "title": "t"}]
+    doc = {"schema": "prodaudit/audit/1", "run_id": "r1", "decision": "NO-GO", "results": results,
+           "facts": {"env_graph": {"variables": [{"name": f"V{i}"} for i in range(1000)]}},
+           "extras": {}}
+    written = tmp_path / "reports" / "latest" / "audit.json"
+    written.parent.mkdir(parents=True)
+    written.write_text(json.dumps(doc, indent=2), encoding="utf-8")  # the layout prodaudit writes
+    head = _results_head(written)
+    assert head == {k: doc[k] for k in ("schema", "run_id", "decision", "results")}
+    cfg = load_config({"repo": tmp_path, "output": tmp_path / "reports"})
+    assert load_baseline(cfg) == (written, head)
+    # another layout (minified, or facts before results) is read whole, with the same answer
+    written.write_text(json.dumps(doc), encoding="utf-8")
+    assert _results_head(written) is None and load_baseline(cfg)[1] == doc
+    moved = {"facts": doc["facts"], **{k: v for k, v in doc.items() if k != "facts"}}
+    written.write_text(json.dumps(moved, indent=2), encoding="utf-8")
+    assert _results_head(written) is None and load_baseline(cfg)[1] == moved

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -336,6 +337,41 @@ def baseline_diff(previous: Mapping[str, Any], results: list[CheckResult]) -> di
     }
 
 
+#: the line that opens audit.json's facts in the layout prodaudit writes (indent 2, the header and
+#: results first): no JSON string can hold a raw newline, so only the top-level key matches
+_FACTS_LINE = '  "facts": {\n'
+
+
+def _results_head(path: Path) -> dict[str, Any] | None:
+    """audit.json without what follows its results (facts, extras, requests): all a baseline
+    compares, read without parsing a 100,000-variable env graph (most of a large run's file: a
+    whole load cost 110 MiB at the end of the next run). None when the file has another layout
+    (then it is read whole)."""
+    lines: list[str] = []
+    size = 0
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line == _FACTS_LINE:
+                    break
+                size += len(line)
+                if size > MAX_REPORT_BYTES:
+                    return None
+                lines.append(line)
+            else:
+                return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    head = "".join(lines).rstrip()
+    if not head.endswith(","):
+        return None
+    try:
+        data = json.loads(head[:-1] + "}")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def load_baseline(cfg: AuditConfig) -> tuple[Path | None, dict[str, Any] | None]:
     """The previous audit.json: ``cfg.baseline`` (must exist) or ``<output>/latest/audit.json``."""
     if cfg.baseline is not None:
@@ -349,7 +385,7 @@ def load_baseline(cfg: AuditConfig) -> tuple[Path | None, dict[str, Any] | None]
             return None, None
         explicit = False
     try:
-        data = load_json_file(path, max_bytes=MAX_REPORT_BYTES)
+        data = _results_head(path) or load_json_file(path, max_bytes=MAX_REPORT_BYTES)
         if not isinstance(data, dict) or not isinstance(data.get("results"), list):
             raise ValueError("not an audit.json (no results list)")
     except (InputError, ValueError) as exc:
