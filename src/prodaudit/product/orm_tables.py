@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prodaudit.product.alembic_replay import Where, column_name
+from prodaudit.product.endpoint_model import class_attr
 
 COLUMN_CALLS = frozenset({"Column", "mapped_column"})
 WRAPPERS = frozenset({"deferred"})  # deferred(Column(...)) is a column
@@ -64,14 +65,7 @@ class _Class:
     origins: dict[str, str]  # imported name -> module of that file
 
     def own(self, key: str) -> ast.expr | None:
-        for stmt in self.node.body:
-            if isinstance(stmt, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == key for t in stmt.targets):
-                return stmt.value
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and \
-                    stmt.target.id == key:
-                return stmt.value
-        return None
+        return class_attr(self.node, key)
 
     def declares(self, key: str) -> bool:
         return self.own(key) is not None or any(
