@@ -1,5 +1,5 @@
-"""The env graph's JSON is built once per audit and is the graph's own ``to_json``; the checks
-that export it (CFG-001..005) get copies, so filtering one export never changes another."""
+"""The env graph's JSON is the graph's own ``to_json``; the checks that export it (CFG-001..005)
+publish it once, built when the checks have finished."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from product_helpers import context, write
 
 from prodaudit.checks.config.env_vars import graph
-from prodaudit.product.envgraph import env_graph, env_graph_json
+from prodaudit.product.envgraph import env_graph
 
 FILES = {
     "app/settings.py": 'import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
@@ -19,11 +19,10 @@ FILES = {
 }
 
 
-def test_json_is_built_once_and_equals_the_graphs_own(tmp_path: Path) -> None:
+def test_json_lists_every_variable_of_the_graph(tmp_path: Path) -> None:
     ctx = context(write(tmp_path / "repo", FILES), tmp_path)
-    data = env_graph_json(ctx)
-    assert data == env_graph(ctx).to_json()
-    assert env_graph_json(ctx) is data  # memoised: one build for every CFG-00x check
+    data = env_graph(ctx).to_json()
+    assert env_graph(ctx) is env_graph(ctx)  # memoised: one build for every CFG-00x check
     names = [v["name"] for v in data["variables"]]
     assert names == ["PATH", "PYTHONUNBUFFERED", "SECRET_KEY"]
 

@@ -506,9 +506,3 @@ def export_env_graph(ctx: Context, keep: Callable[[Var], bool]) -> None:
         return graph.to_json(keep, consume=consume)
 
     ctx.export_later("env_graph", build)
-
-
-def env_graph_json(ctx: Context) -> dict[str, Any]:
-    """``env_graph(ctx).to_json()``, built once per audit (every CFG-00x check exports it, and a
-    50,000-file tree has 100,000 variables). Callers copy before they change it."""
-    return ctx.memo("cfg:env_graph_json", lambda: env_graph(ctx).to_json())

@@ -124,7 +124,8 @@ def module_readers(nodes: Iterable[ast.AST], repo_readers: set[str]) -> set[str]
     return out
 
 
-def _kw(call: ast.Call, name: str) -> ast.expr | None:
+def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    """The value of ``call``'s keyword argument ``name``, if given."""
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
@@ -138,22 +139,22 @@ def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
     if not isinstance(node, ast.Call):
         return None
     f = node.func
-    key = _str(node.args[0]) if node.args else _str(_kw(node, "var") or _kw(node, "key"))
+    key = _str(node.args[0]) if node.args else _str(keyword_value(node, "var") or keyword_value(node, "key"))
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in readers:
         if f.attr not in READER_METHODS:
             return None
         key = key or DEFAULT_VARS.get(f.attr)
-        dflt = node.args[1] if len(node.args) > 1 else _kw(node, "default")
+        dflt = node.args[1] if len(node.args) > 1 else keyword_value(node, "default")
         return _read(key, node, dflt, f.attr, strict=dflt is None)
     if key is None:
         return None
     if _name(f) == "getenv" or (isinstance(f, ast.Attribute) and f.attr == "get"
                                 and is_environ(f.value)):
-        dflt = node.args[1] if len(node.args) > 1 else _kw(node, "default")
+        dflt = node.args[1] if len(node.args) > 1 else keyword_value(node, "default")
         return _read(key, node, dflt, "")
     if isinstance(f, ast.Name) and f.id in readers:
-        dflt = _kw(node, "default")
-        cast = _kw(node, "cast")
+        dflt = keyword_value(node, "default")
+        cast = keyword_value(node, "cast")
         if dflt is None and len(node.args) > 1:
             second = node.args[1]
             if _name(second) in CAST_NAMES:
@@ -384,7 +385,7 @@ def _call(node: ast.Call, scope: dict[str, Any], readers: set[str], depth: int) 
     if fname == "bool" and first is not UNKNOWN:
         return _cast(first, "bool") if isinstance(first, str) else bool(first)
     if fname == "Field":
-        dflt = node.args[0] if node.args else _kw(node, "default")
+        dflt = node.args[0] if node.args else keyword_value(node, "default")
         if dflt is None or (isinstance(dflt, ast.Constant) and dflt.value is Ellipsis):
             return UNKNOWN
         return evaluate(dflt, scope, readers, depth + 1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from prodaudit.product.endpoint_model import Endpoint, dotted
 from prodaudit.product.pyindex import PyModule, py_index, walk
+from prodaudit.product.pyvalues import keyword_value
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -58,10 +59,6 @@ def _classes(ctx: Context) -> Classes:
 
     result: Classes = ctx.memo("product:classes-by-name", build)
     return result
-
-
-def _kw(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _true(node: ast.expr | None) -> bool:
@@ -129,7 +126,8 @@ def _declared(cls: ast.ClassDef, hidden_kw: str) -> tuple[list[tuple[str, int]],
                 continue
         else:
             continue
-        if isinstance(value, ast.Call) and (_true(_kw(value, hidden_kw)) or _true(_kw(value, "exclude"))):
+        if isinstance(value, ast.Call) and (_true(keyword_value(value, hidden_kw))
+                                            or _true(keyword_value(value, "exclude"))):
             hidden.update(targets)
         elif isinstance(n, ast.AnnAssign) or isinstance(value, ast.Call):
             shown += [(t, n.lineno) for t in targets if t not in ("Meta", "Config")]
@@ -212,7 +210,7 @@ def _candidates(e: Endpoint) -> list[str]:
     out: list[str] = []
     for dec in e.func.decorator_list:
         if isinstance(dec, ast.Call):
-            rm = _kw(dec, "response_model")
+            rm = keyword_value(dec, "response_model")
             if rm is not None:
                 out += _names(rm)
             if _RESPONSE_DECORATOR.search(dotted(dec.func)):
@@ -224,12 +222,12 @@ def _candidates(e: Endpoint) -> list[str]:
             continue
         callee = dotted(node.func)
         last = callee.rsplit(".", 1)[-1]
-        sc = _kw(node, "serializer_class")
+        sc = keyword_value(node, "serializer_class")
         if sc is not None:
             out += _names(sc)
         if last == "dump" and isinstance(node.func, ast.Attribute):
             out += _names(node.func.value)
-        elif _kw(node, "data") is None and (last.endswith(("Serializer", "Schema"))
+        elif keyword_value(node, "data") is None and (last.endswith(("Serializer", "Schema"))
                                             or last == "get_serializer"):
             out.append(last)
     return out
