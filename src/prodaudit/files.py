@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +107,14 @@ class FileIndex:
             self._outside(rel, real)
             return False
         return os.path.isfile(real)
+
+    def merge(self, problems: Iterable[tuple[str, str]], outside: Iterable[tuple[str, str]]
+              ) -> None:
+        """Record what another reader of this repository found (a worker process's index)."""
+        self.problems.extend(problems)
+        for link, real in outside:
+            if (link, real) not in self.outside_links:
+                self.outside_links.append((link, real))
 
     def _outside(self, rel: str, real: str) -> None:
         entry = (Path(rel).as_posix(), real)

@@ -336,6 +336,13 @@ class SourceCache:
                     ParsedSource(None, parsed.grammar, parsed.note, parsed.line)
         return parsed
 
+    def record(self, rel: str, outcome: ParsedSource) -> None:
+        """Keep how ``rel`` parsed elsewhere (a worker process of the py_index pass: the tree
+        stayed there); a file already parsed here keeps its first outcome."""
+        with self._lock:
+            self._outcomes.setdefault(rel, ParsedSource(None, outcome.grammar, outcome.note,
+                                                        outcome.line))
+
     def outcome(self, rel: str) -> ParsedSource | None:
         """How ``rel`` parsed (``tree`` always None here), None when it was never parsed."""
         with self._lock:

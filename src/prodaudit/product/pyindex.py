@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import gc
 import importlib
+import logging
 import threading
 import weakref
 import zlib
@@ -37,6 +38,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
+    from prodaudit.product import pyparallel
+
+log = logging.getLogger(__name__)
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 Extractor = Callable[["PyModule"], Any]
@@ -106,12 +110,14 @@ class Indexed:
             ast.AsyncFunctionDef: self.functions,  # type: ignore[dict-item]
             ast.Import: self.imports, ast.ImportFrom: self.imports,  # type: ignore[dict-item]
         }
-        node_type, name_type, attr_type, const_type = ast.AST, ast.Name, ast.Attribute, \
-            ast.Constant
-        stack: list[ast.AST] = [self.tree]
+        name_type, attr_type, const_type = ast.Name, ast.Attribute, ast.Constant
+        children = _CHILD_FIELDS
+        stack: list[ast.AST | None] = [self.tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
             node = pop()
+            if node is None:  # a hole in a list of nodes (a ``**spread`` key of a dict)
+                continue
             kind = type(node)
             if kind is name_type:
                 names[node.id] += 1  # type: ignore[attr-defined]
@@ -129,11 +135,14 @@ class Indexed:
                     if kind is ast.Import or kind is ast.ImportFrom:
                         for alias in node.names:  # type: ignore[attr-defined]
                             names[(alias.asname or alias.name).rsplit(".", 1)[-1]] += 1
-            for field_name in node._fields:
+            fields = children.get(kind)
+            if fields is None:
+                fields = children[kind] = _child_fields(kind)
+            for field_name in fields:
                 value = getattr(node, field_name, None)
-                if isinstance(value, list):
-                    extend(v for v in value if isinstance(v, node_type))
-                elif isinstance(value, node_type):
+                if value.__class__ is list:
+                    extend(value)
+                elif value is not None:
                     push(value)
         for nodes in (self.calls, self.assigns, self.ifs, self.classes, self.functions,
                       self.imports, self.strings, self.subscripts, self.compares, self.boolops):
@@ -299,6 +308,22 @@ class PyModule:
         return out
 
 
+#: fields that never hold a node worth visiting: names and numbers, the singleton context and
+#: operator nodes, the string lists of ``global``/``match`` and the aliases of an import (read by
+#: the walk itself)
+_NOT_CHILDREN = frozenset({
+    "id", "attr", "arg", "name", "asname", "module", "level", "kind", "is_async", "conversion",
+    "type_comment", "simple", "tag", "rest", "kwd_attrs", "names", "ctx", "op", "ops",
+})
+#: node class -> the fields of its child nodes (filled on first sight of each class)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = getattr(kind, "_fields", ())
+    return tuple(f for f in fields if f not in _NOT_CHILDREN)
+
+
 def _position(node: ast.AST) -> tuple[int, int]:
     return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
 
@@ -377,45 +402,86 @@ def _shared(value: Any, pool: dict[Any, Any]) -> Any:
 
 
 def _run_pass(ctx: Context) -> _Pass:
+    from prodaudit.product import pyparallel
     from prodaudit.product.envgraph import python_source_file
-    from prodaudit.pysource import source_cache
 
     for name in EXTRACTOR_MODULES:
         importlib.import_module(name)
-    cache = source_cache(ctx)
+    rels = [rel for rel in ctx.files.files if python_source_file(rel)]
     store = _Store(ctx, LRU_SIZE)
-    out: list[tuple[str, bytes, Summary]] = []
-    pool: dict[frozenset[str], frozenset[str]] = {}
-    shared: dict[Any, Any] = {}
-    extractors = sorted(EXTRACTORS.items())
+    workers = pyparallel.workers_for(len(rels))
     # The pass allocates millions of short-lived nodes and no reference cycles: the cyclic
     # collector would walk the growing heap again and again (parsing cost twice as much).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for rel in ctx.files.files:
-            if not python_source_file(rel):
-                continue
-            text = ctx.read(rel)
-            if text is None:
-                continue
-            tree = cache.get(rel, text).tree
-            if tree is None:
-                continue
-            module = PyModule(rel, tree, text).index()
-            indexed = module._indexed
-            assert indexed is not None and module._summary is not None
-            facts = {name: _shared(fn(module), shared) for name, fn in extractors}
-            out.append((rel, pack(text), Summary(_interned(module._summary.kinds, pool),
-                                           _interned(module._summary.names, pool), facts)))
-            store.parses[rel] += 1
-            store.put(rel, indexed)
-            del module, indexed, tree
+        out: list[tuple[str, bytes, Summary]] | None = None
+        if workers > 1:
+            log.info("python modules: indexing %d in %d worker processes", len(rels), workers)
+            try:
+                out = _merge_rows(ctx, store, pyparallel.summarise(
+                    ctx.files.root, rels, ctx.cfg.secrets.max_file_bytes, EXTRACTOR_MODULES,
+                    workers))
+            except pyparallel.PoolUnavailable as exc:
+                log.warning("python modules: %s; indexing them in this process", exc)
+        if out is None:
+            out = _sequential(ctx, store, rels)
     finally:
         if collecting:
             gc.enable()
     gc.freeze()  # the summaries live until the audit ends: keep them out of the collector's way
     return _Pass(out, store)
+
+
+def _sequential(ctx: Context, store: _Store, rels: list[str]) -> list[tuple[str, bytes, Summary]]:
+    from prodaudit.pysource import source_cache
+
+    cache = source_cache(ctx)
+    out: list[tuple[str, bytes, Summary]] = []
+    pool: dict[frozenset[str], frozenset[str]] = {}
+    shared: dict[Any, Any] = {}
+    extractors = sorted(EXTRACTORS.items())
+    for rel in rels:
+        text = ctx.read(rel)
+        if text is None:
+            continue
+        tree = cache.get(rel, text).tree
+        if tree is None:
+            continue
+        module = PyModule(rel, tree, text).index()
+        indexed = module._indexed
+        assert indexed is not None and module._summary is not None
+        facts = {name: _shared(fn(module), shared) for name, fn in extractors}
+        out.append((rel, pack(text), Summary(_interned(module._summary.kinds, pool),
+                                             _interned(module._summary.names, pool), facts)))
+        store.parses[rel] += 1
+        store.put(rel, indexed)
+        del module, indexed, tree
+    return out
+
+
+def _merge_rows(ctx: Context, store: _Store, rows: list[pyparallel.Row]
+                ) -> list[tuple[str, bytes, Summary]]:
+    """The workers' rows as the sequential pass would have left them: the readers' problems in
+    the audit's file index, each parse outcome in the source cache, equal facts shared."""
+    from prodaudit.pysource import source_cache
+
+    cache = source_cache(ctx)
+    out: list[tuple[str, bytes, Summary]] = []
+    pool: dict[frozenset[str], frozenset[str]] = {}
+    shared: dict[Any, Any] = {}
+    for row in rows:
+        if row.problems or row.outside:
+            ctx.files.merge(row.problems, row.outside)
+        if row.outcome is not None:
+            cache.record(row.rel, row.outcome)
+        if row.packed is None:
+            continue
+        facts = {name: _shared(value, shared) for name, value in row.facts.items()}
+        out.append((row.rel, row.packed, Summary(_interned(row.kinds, pool),
+                                                 _interned(row.names, pool), facts)))
+        store.parses[row.rel] += 1
+    return out
 
 
 def _the_pass(ctx: Context) -> _Pass:

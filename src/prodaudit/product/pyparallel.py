@@ -1,0 +1,201 @@
+"""The py_index pass over many modules in worker processes. Not a check module.
+
+Parsing and indexing Python is pure CPU work under the interpreter lock: on a large repository
+(20,000 modules: ~20 s of CPU) threads cannot share it, and the pass holding the lock starves the
+checks running beside it. Above :data:`MIN_MODULES` modules the pass hands chunks of module paths
+to worker processes (``python -m prodaudit.product.pyworker``), each of which reads the files
+with the same rules as the audit (:class:`~prodaudit.files.FileIndex`: nothing outside the
+repository, the same size cap and decoding), parses them with the same grammar fallbacks, indexes
+them and runs the registered extractors — exactly what the sequential pass does — and sends back
+plain rows: the compressed text, the summary and the parse outcome, never a tree. The rows come
+back in file order; what the readers recorded (unreadable files, links leaving the repository) is
+merged into the audit's file index by the caller.
+
+The workers are plain child processes speaking pickle over their standard streams, not
+``multiprocessing``: its ``spawn`` re-imports the parent's main script in every worker (a release
+manager's script without a ``__main__`` guard would run again), its ``fork`` copies a process whose
+other threads may hold locks. Each worker gets one chunk at a time, so two workers stay busy to
+the end; a worker that cannot start, dies or answers garbage is not an error of the audit:
+:func:`summarise` raises :class:`PoolUnavailable` (with the worker's last words) and the caller
+runs the sequential pass, saying why in the log. Every worker started is stopped before
+:func:`summarise` returns or raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+#: fewer modules than this: the sequential pass (starting a worker costs ~0.2 s of CPU)
+MIN_MODULES = 1500
+#: module paths per task (small enough to keep every worker busy to the end)
+CHUNK = 120
+#: at most this many worker processes
+MAX_WORKERS = 8
+#: the workers are stopped (and the sequential pass takes over) when the pass has not ended
+#: within ``BASE_TIMEOUT_S + CHUNK_TIMEOUT_S * chunks`` seconds (a chunk takes ~0.2 s)
+BASE_TIMEOUT_S = 60.0
+CHUNK_TIMEOUT_S = 5.0
+
+
+class PoolUnavailable(Exception):
+    """The worker processes could not be started or failed (the sequential pass takes over)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One module as a worker saw it: ``packed`` is None when it was not read or has no tree."""
+
+    rel: str
+    packed: bytes | None
+    kinds: frozenset[str]
+    names: frozenset[str]
+    facts: dict[str, Any]
+    outcome: Any  # pysource.ParsedSource without its tree (None: the file was not read)
+    problems: tuple[tuple[str, str], ...]  # what FileIndex.read_text recorded
+    outside: tuple[tuple[str, str], ...]  # links found leaving the repository
+
+
+def workers_for(modules: int) -> int:
+    """How many worker processes a pass over ``modules`` modules uses (1: none)."""
+    if modules < MIN_MODULES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS, -(-modules // CHUNK)))
+
+
+def worker_command() -> list[str]:
+    """The command that starts a worker (this interpreter, this prodaudit: see ``_Worker``)."""
+    return [sys.executable, "-m", "prodaudit.product.pyworker"]
+
+
+class _Worker:
+    """One child process and the thread that feeds it chunks."""
+
+    def __init__(self, header: tuple[Any, ...]) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])  # the prodaudit the audit runs
+        path = os.environ.get("PYTHONPATH", "")
+        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+        # the worker's stderr, read back for the log when it fails; closed by stop()
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                worker_command(), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+        except OSError:
+            self.stderr.close()
+            raise
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self._header: tuple[Any, ...] | None = header  # sent with the first chunk
+
+    def ask(self, rels: list[str]) -> list[Row]:
+        if self._header is not None:
+            pickle.dump(self._header, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._header = None
+        pickle.dump(rels, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.stdin.flush()
+        answer = pickle.load(self.stdout)  # noqa: S301 (our own child, over a private pipe)
+        if isinstance(answer, BaseException):
+            raise answer  # an exception of the pass itself (an extractor's bug)
+        if not isinstance(answer, list):
+            raise PoolUnavailable(f"a worker answered {type(answer).__name__}, not rows")
+        return answer
+
+    def last_words(self) -> str:
+        self.stderr.seek(0)
+        text = self.stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        return text.splitlines()[-1] if text else f"exit status {self.proc.poll()}"
+
+    def stop(self) -> None:
+        for stream in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tuple[str, ...],
+              workers: int) -> list[Row]:
+    """The rows of ``rels`` in their order, computed by ``workers`` processes. Raises
+    :class:`PoolUnavailable` when a worker cannot start, dies or falls silent; an exception
+    raised by the pass in a worker (a bug in an extractor) is raised here, as the sequential
+    pass would raise it."""
+    chunks = [rels[i:i + CHUNK] for i in range(0, len(rels), CHUNK)]
+    results: list[list[Row] | None] = [None] * len(chunks)
+    header = (str(root), max_bytes, extractor_modules)
+    started: list[_Worker] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    todo = iter(range(len(chunks)))
+
+    def feed(worker: _Worker) -> None:
+        while True:
+            with lock:
+                if failures:
+                    return
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                results[i] = worker.ask(chunks[i])
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                with lock:
+                    failures.append(PoolUnavailable(
+                        f"a worker process failed ({type(exc).__name__}): {worker.last_words()}"))
+                return
+            except BaseException as exc:  # re-raised by the caller's thread
+                with lock:
+                    failures.append(exc)
+                return
+
+    threads: list[threading.Thread] = []
+    start = time.monotonic()
+    try:
+        for _ in range(workers):
+            try:
+                started.append(_Worker(header))
+            except OSError as exc:
+                raise PoolUnavailable(f"cannot start a worker process: {exc}") from exc
+        for worker in started:
+            thread = threading.Thread(target=feed, args=(worker,), name="py-index-worker",
+                                      daemon=True)
+            thread.start()
+            threads.append(thread)
+        deadline = time.monotonic() + BASE_TIMEOUT_S + CHUNK_TIMEOUT_S * len(chunks)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                with lock:
+                    failures.append(PoolUnavailable("the worker processes did not finish in "
+                                                    f"{deadline - start:.0f} s"))
+                break
+    finally:
+        for worker in started:
+            if worker.proc.poll() is None and any(t.is_alive() for t in threads):
+                worker.proc.kill()
+            worker.stop()
+    if failures:
+        raise failures[0]
+    out: list[Row] = []
+    for rows in results:
+        if rows is None:  # cannot happen without a failure
+            raise PoolUnavailable("a chunk of modules was not indexed")
+        out.extend(rows)
+    return out
