@@ -4,8 +4,9 @@ command as a user runs it, start-up included, and the goals of issue 13 collecte
 A small launcher forks and execs the command and reports the child's own resource usage: Linux
 keeps a process's peak RSS across fork+exec, so a child forked straight from the (large) pytest
 process would report pytest's peak, not its own. CPU is user + system of the command and every
-child it waited for (``wait4``: a scanner subprocess counts); peak RSS is the largest single
-process among them.
+child it waited for (``wait4``: a scanner subprocess counts); peak RSS is the larger of the
+largest single process among them and the peak of their sum, sampled every 50 ms from /proc while
+the command runs (the py_index pass's worker processes are alive beside the audit).
 """
 
 from __future__ import annotations
@@ -24,25 +25,62 @@ PRODAUDIT = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "pro
 
 _LAUNCH = """
 import json, os, sys, time
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+def tree_rss(root):
+    # resident memory of ``root`` and every descendant now (Linux /proc; 0 elsewhere)
+    parent, rss = {}, {}
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                rss[pid] = int(fh.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        parent[pid] = int(fields[1])
+    total = 0
+    for pid, size in rss.items():
+        p = pid
+        while p > 1 and p != root:
+            p = parent.get(p, 0)
+        if p == root:
+            total += size
+    return total
+
 t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
+peak = 0
+while True:
+    done, status, ru = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    peak = max(peak, tree_rss(pid))
+    time.sleep(0.05)
 wall = time.perf_counter() - t0
 print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": ru.ru_maxrss,
+                  "tree_rss_kib": peak // 1024,
                   "rc": os.waitstatus_to_exitcode(status)}), file=sys.stderr)
 """
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
           ok: tuple[int, ...] = (0, 1, 2)) -> tuple[float, float, float, bytes]:
-    """(wall s, cpu s, peak RSS MiB, stdout) of one whole process, from its fork to its exit."""
+    """(wall s, cpu s, peak RSS MiB, stdout) of one whole process, from its fork to its exit.
+    The peak RSS is the larger of the largest single process and the process tree's sampled
+    peak (the command and every descendant alive at once: worker processes count)."""
     proc = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], capture_output=True, env=env,
                           cwd=cwd, timeout=TIMEOUT, check=False)
     usage = json.loads(proc.stderr.decode().strip().splitlines()[-1])
     assert usage["rc"] in ok, (cmd[:6], usage, proc.stderr.decode()[-2000:])
-    return usage["wall"], usage["cpu"], usage["rss_kib"] / 1024, proc.stdout
+    return usage["wall"], usage["cpu"], max(usage["rss_kib"], usage["tree_rss_kib"]) / 1024, \
+        proc.stdout
 
 
 @dataclass
