@@ -109,11 +109,26 @@ def test_workers_give_what_the_sequential_pass_gives(
     assert {"F3_API_KEY", "F3_DEBUG"} <= set(reads)
 
 
+def test_workers_for_follows_the_cores_and_the_environment(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    many = 100 * pyparallel.CHUNK
+    assert pyparallel.workers_for(many) == 4
+    assert pyparallel.workers_for(pyparallel.MIN_MODULES - 1) == 1
+    monkeypatch.setenv("PRODAUDIT_INDEX_WORKERS", "2")
+    assert pyparallel.workers_for(many) == 2
+    monkeypatch.setenv("PRODAUDIT_INDEX_WORKERS", "0")
+    assert pyparallel.workers_for(many) == 1
+    monkeypatch.setenv("PRODAUDIT_INDEX_WORKERS", "lots")
+    with caplog.at_level(logging.WARNING, logger="prodaudit.product.pyparallel"):
+        assert pyparallel.workers_for(many) == 4
+    assert "not a number" in caplog.text
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # a bundled executable
+    assert pyparallel.workers_for(many) == 1
+
+
 def test_below_the_threshold_no_worker_starts(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    assert pyparallel.workers_for(pyparallel.MIN_MODULES - 1) == 1
-    assert pyparallel.workers_for(10 * pyparallel.MIN_MODULES) >= 1
-
     def refuse(*args: Any) -> None:
         raise AssertionError("a worker was started for a small repository")
 

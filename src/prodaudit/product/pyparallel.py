@@ -24,6 +24,7 @@ runs the sequential pass, saying why in the log. Every worker started is stopped
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import subprocess
@@ -35,10 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+log = logging.getLogger(__name__)
+
 #: fewer modules than this: the sequential pass (starting a worker costs ~0.2 s of CPU)
 MIN_MODULES = 1500
 #: module paths per task (small enough to keep every worker busy to the end)
 CHUNK = 120
+#: progress is logged (INFO) every this many modules
+PROGRESS_EVERY = 5000
 #: at most this many worker processes
 MAX_WORKERS = 8
 #: the workers are stopped (and the sequential pass takes over) when the pass has not ended
@@ -66,14 +71,23 @@ class Row:
 
 
 def workers_for(modules: int) -> int:
-    """How many worker processes a pass over ``modules`` modules uses (1: none)."""
-    if modules < MIN_MODULES:
+    """How many worker processes a pass over ``modules`` modules uses (1: none): one per core
+    the audit may use, at most :data:`MAX_WORKERS` and ``$PRODAUDIT_INDEX_WORKERS`` (0 or 1:
+    the pass stays in the audit's process)."""
+    if modules < MIN_MODULES or getattr(sys, "frozen", False) or not sys.executable:
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, -(-modules // CHUNK)))
+    limit = MAX_WORKERS
+    wanted = os.environ.get("PRODAUDIT_INDEX_WORKERS", "").strip()
+    if wanted:
+        try:
+            limit = max(1, min(int(wanted), MAX_WORKERS))
+        except ValueError:
+            log.warning("PRODAUDIT_INDEX_WORKERS=%r is not a number: ignored", wanted)
+    return max(1, min(cores, limit, -(-modules // CHUNK)))
 
 
 def worker_command() -> list[str]:
@@ -144,6 +158,7 @@ def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tu
     failures: list[BaseException] = []
     lock = threading.Lock()
     todo = iter(range(len(chunks)))
+    progress = [0]
 
     def feed(worker: _Worker) -> None:
         while True:
@@ -155,6 +170,11 @@ def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tu
                 return
             try:
                 results[i] = worker.ask(chunks[i])
+                with lock:
+                    before = progress[0]
+                    progress[0] = after = before + len(chunks[i])
+                if after // PROGRESS_EVERY > before // PROGRESS_EVERY:
+                    log.info("python modules: %d/%d indexed", after, len(rels))
             except (EOFError, OSError, pickle.UnpicklingError) as exc:
                 with lock:
                     failures.append(PoolUnavailable(
