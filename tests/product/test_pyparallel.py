@@ -200,3 +200,14 @@ def test_the_config_suite_gives_the_same_results_with_workers(
     assert len(many_workers) == 2
     monkeypatch.setattr(pyparallel, "MIN_MODULES", 10**9)
     assert with_workers == _config_results(repo, tmp_path / "b")
+
+
+def test_every_extractor_is_registered_by_a_module_the_workers_import() -> None:
+    """An extractor registered elsewhere would be missing from the workers' facts and computed
+    again in the audit's process, module by module (a parse each): silently slow."""
+    from prodaudit.registry import load_checks
+
+    load_checks()  # every check module and what it imports
+    elsewhere = {name: fn.__module__ for name, fn in pyindex.EXTRACTORS.items()
+                 if fn.__module__ not in pyindex.EXTRACTOR_MODULES}
+    assert not elsewhere, f"add their modules to pyindex.EXTRACTOR_MODULES: {elsewhere}"
