@@ -123,3 +123,16 @@ def test_fast_text_refuses_what_json_refuses() -> None:
             json_report.dumps(value)
     with pytest.raises(TypeError):
         json_report.dumps({"ok": [{("a", "b"): 1}]})
+
+
+def test_as_json_on_random_structures() -> None:
+    """What ``json.loads`` reads back; a structure that is plain JSON already is returned itself,
+    and a changed one shares the plain parts."""
+    rng = random.Random(11)
+    for _ in range(400):
+        value = {"v": _random_json(rng, 5), "plain": [{"a": ["b"]}]}
+        back = json.loads(json.dumps(value, default=str))
+        out = as_json(value)
+        assert out == back
+        assert out["plain"] is value["plain"]
+        assert as_json(back) is back

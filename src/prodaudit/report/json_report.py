@@ -264,24 +264,12 @@ def as_json(obj: Any) -> Any:
     strings, other objects ``str(obj)``, subclasses of str/int/float plain values. A dict or list
     that is already plain JSON is returned itself, not copied, so a large run is not held twice."""
     t = type(obj)
+    if t is dict:
+        return _as_json_dict(obj)
+    if t is list:
+        return _as_json_list(obj)
     if t is str or t is int or t is float or t is bool or obj is None:
         return obj
-    if t is dict:
-        out: dict[str, Any] | None = None
-        for k, v in obj.items():
-            nk, nv = _key(k), as_json(v)
-            if out is None and (nk is not k or nv is not v):
-                out = {}
-                for k0, v0 in obj.items():  # the entries before this one, unchanged
-                    if k0 is k:
-                        break
-                    out[k0] = v0
-            if out is not None:
-                out[nk] = nv
-        return obj if out is None else out
-    if t is list:
-        items = [as_json(v) for v in obj]
-        return obj if all(a is b for a, b in zip(items, obj, strict=True)) else items
     if isinstance(obj, list | tuple):
         return [as_json(v) for v in obj]
     if isinstance(obj, dict):
@@ -293,3 +281,48 @@ def as_json(obj: Any) -> Any:
     if isinstance(obj, float):
         return float(float.__repr__(obj))
     return as_json(str(obj))
+
+
+def _as_json_dict(obj: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] | None = None
+    for k, v in obj.items():
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or tv is float or v is None:
+            nv = v
+        elif tv is dict:
+            nv = _as_json_dict(v)
+        elif tv is list:
+            nv = _as_json_list(v)
+        else:
+            nv = as_json(v)
+        nk = k if type(k) is str else _key(k)
+        if out is None:
+            if nk is k and nv is v:
+                continue
+            out = {}
+            for k0, v0 in obj.items():  # the entries before this one, unchanged
+                if k0 is k:
+                    break
+                out[k0] = v0
+        out[nk] = nv
+    return obj if out is None else out
+
+
+def _as_json_list(obj: list[Any]) -> list[Any]:
+    out: list[Any] | None = None
+    for i, v in enumerate(obj):
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or tv is float or v is None:
+            nv = v
+        elif tv is dict:
+            nv = _as_json_dict(v)
+        elif tv is list:
+            nv = _as_json_list(v)
+        else:
+            nv = as_json(v)
+        if out is not None:
+            out.append(nv)
+        elif nv is not v:
+            out = obj[:i]
+            out.append(nv)
+    return obj if out is None else out
