@@ -118,13 +118,13 @@ class _Indented:
             tv = type(v)
             if tv is str:
                 parts.append(kt + _string(v))
+            elif v is None or v is True or v is False:
+                parts.append(kt + _CONSTANTS[v])
             elif tv is list and not v:
                 parts.append(kt + "[]")
             elif tv is list and all([type(x) is str for x in v]):
                 nl2 = self._nl[level + 2]
                 parts.append(kt + "[" + nl2 + ("," + nl2).join(map(_string, v)) + nl1 + "]")
-            elif v is None or v is True or v is False:
-                parts.append(kt + _CONSTANTS[v])
             elif tv is int:
                 parts.append(kt + int.__repr__(v))
             elif tv is float:
