@@ -67,6 +67,7 @@ VARIED = [
      "ke\"y\n\u00e9\\": ["escaped key"], "floats": [0.1, -0.0, 1e-7, 1e22, float("nan"), float("-inf")],
      "ints": [0, -1, 2**70, True, False, None], "empties": [[], {}, [[]], [{}], {"a": {}}, {"b": []}],
      "deep": [1, [2, [3, {"x": [4, {"y": []}]}]]], "strings": ["a", "b"], "mixed": ["a", 1, None],
+     "long": list(range(7)), "longer": [[f"s{i}" for i in range(5)], [1.5, None, [], {}, "x"]],
      "tuples": [(), (1,), ("a", ("b", {"c": ()}))], 3: {2.5: [], None: {}, False: "f"}},
     [], {}, "text", 7, 2.5, None, [[[[]]]], [{"a": 1}, {"b": [1, 2, {"c": ["d"]}]}],
     {"variables": [{"name": "A", "read_at": ["app.py:1", "b.py:2"], "set_in": [], "secret": False,
@@ -97,6 +98,8 @@ def test_fast_text_is_the_standard_indented_text(value: Any, tmp_path: Path,
     expected = json.dumps(value, indent=2, default=str)
     assert json_report.dumps(value) == expected
     monkeypatch.setattr(json_report, "CHUNKS_PER_WRITE", 3)
+    monkeypatch.setattr(json_report, "FLAT_SLICE", 2)  # long flat lists: several C calls
+    assert json_report.dumps(value) == expected
     path = tmp_path / "audit.json"
     JsonRenderer().write(value, path)
     assert path.read_text(encoding="utf-8") == expected + "\n"

@@ -28,8 +28,11 @@ from prodaudit.report.interface import Renderer
 #: the standard library's C encoder (None where ``_json`` is missing: every container in Python)
 _c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 
-#: pieces of encoded JSON joined per write (bounded memory, few write calls)
-CHUNKS_PER_WRITE = 65536
+#: pieces of encoded JSON joined per write (bounded memory, few write calls): a piece is a
+#: small dict's whole text (an env graph variable: ~400 bytes) or a slice of a flat list
+CHUNKS_PER_WRITE = 4096
+#: items of a list without containers encoded per call of the C encoder
+FLAT_SLICE = 1024
 INDENT = "  "
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -150,8 +153,15 @@ class _Indented:
                 if type(v) not in _SCALARS and isinstance(v, list | tuple | dict) and v:
                     break
             else:  # no container inside that is not empty: the C encoder writes the same text
-                text = "".join(self._flat[level + 1](o, 0))
-                out.append("[" + self._nl[level + 1] + text[1:-1] + self._nl[level] + "]")
+                encode = self._flat[level + 1]
+                lead = "[" + self._nl[level + 1]
+                for start in range(0, len(o), FLAT_SLICE):  # a long list: in bounded pieces
+                    text = "".join(encode(o[start:start + FLAT_SLICE] if len(o) > FLAT_SLICE else o, 0))
+                    out.append(lead + text[1:-1])
+                    lead = "," + self._nl[level + 1]
+                    if self._flush is not None and len(out) >= self._limit:
+                        self._flush(out)
+                out.append(self._nl[level] + "]")
                 return
         self._enter(o, level)
         nl1 = self._nl[level + 1]
