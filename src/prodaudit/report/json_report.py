@@ -29,8 +29,8 @@ from prodaudit.report.interface import Renderer
 _c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 
 #: pieces of encoded JSON joined per write (bounded memory, few write calls): a piece is a
-#: small dict's whole text (an env graph variable: ~400 bytes) or a slice of a flat list
-CHUNKS_PER_WRITE = 4096
+#: small dict's whole text (an env graph variable: ~470 bytes) or a slice of a flat list
+CHUNKS_PER_WRITE = 1024
 #: items of a list without containers encoded per call of the C encoder
 FLAT_SLICE = 1024
 INDENT = "  "
