@@ -112,3 +112,70 @@ def test_redact_obj_copies_only_what_changes() -> None:
     out = r.redact_obj(mixed)
     assert out == {"keep": ["app.py:1"], "leak": [f"x {MASK}"], "t": ["y"]}
     assert out["keep"] is mixed["keep"] and mixed["leak"] == ["x topsecretvalue"]
+
+
+def _reference_redact_obj(r: Redactor, obj: object) -> object:
+    """``redact_obj`` as it was before its walk skipped clean strings: every string through
+    ``redact``."""
+    if isinstance(obj, str):
+        return r.redact(obj)
+    if isinstance(obj, dict):
+        out = None
+        for k, v in obj.items():
+            red = _reference_redact_obj(r, v)
+            if not (red is v or (type(red) is str and type(v) is str and red == v)):
+                out = dict(obj) if out is None else out
+                out[k] = red
+        return obj if out is None else out
+    if isinstance(obj, list | tuple):
+        items = [_reference_redact_obj(r, v) for v in obj]
+        same = all(a is b or (type(a) is str and type(b) is str and a == b) for a, b in zip(items, obj))
+        return obj if isinstance(obj, list) and same else items
+    return obj
+
+
+class _Name(str):
+    pass
+
+
+def test_redact_obj_skips_only_strings_that_hold_nothing_to_mask() -> None:
+    """The walk keeps a string without calling ``redact`` only when no pattern hint and no
+    registered value is in it: on random structures it gives what redacting every string gave,
+    and copies exactly what that copied."""
+    import random
+
+    secrets = ["Zk39-xQ7pL2mN8vR4t", "secret", "p@ss w0rd!", "AKIAABCDEFGHIJKLMNOP"]
+    texts = ["", "plain text", "app.py:12", "JWT_SECRET", "the secret is out", "JWT_SECRET=secret",
+             "a=Zk39-xQ7pL2mN8vR4t", "Zk39-xQ7pL2mN8vR4tX", "d='p@ss w0rd!'", "p@ss w0rd!x",
+             "postgresql://app:pg-pass-9@db/app", "key sk-proj-" + "a" * 30, "id AKIAABCDEFGHIJKLMNOP",
+             "ghp_" + "b" * 36, "Authorization: Bearer abc", "ordinary://url", _Name("x=secret"),
+             _Name("clean name"), "ü and ☃ secret", "secret"]
+
+    def build(rng: random.Random, depth: int) -> object:
+        kind = rng.randrange(8 if depth else 5)
+        if kind < 3:
+            return rng.choice(texts)
+        if kind == 3:
+            return rng.choice([1, 2.5, True, None, ("t", "secret")])
+        if kind == 4:
+            return rng.choice([[], {}, ()])
+        items = [build(rng, depth - 1) for _ in range(rng.randrange(1, 5))]
+        if kind == 5:
+            return items
+        if kind == 6:
+            return tuple(items)
+        return {f"k{i}": v for i, v in enumerate(items)}
+
+    rng = random.Random(7)
+    masked = 0
+    for n in range(300):
+        r = Redactor()
+        r.register(*rng.sample(secrets, rng.randrange(len(secrets) + 1)))
+        obj = build(rng, 4)
+        expected = _reference_redact_obj(r, obj)
+        got = r.redact_obj(obj)
+        assert got == expected, (n, obj)
+        if not isinstance(obj, str):  # a container: copied exactly when something changed
+            assert (got is obj) == (expected is obj), (n, obj)
+        masked += expected != obj
+    assert masked > 50  # the structures had something to mask, often

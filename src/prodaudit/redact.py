@@ -190,24 +190,103 @@ class Redactor:
     def redact_obj(self, obj: Any) -> Any:
         """Redact every string inside a JSON-like structure (tuples become lists). A dict or list
         in which nothing changes is returned itself, not copied: the facts of a large product
-        (an env graph of 100,000 variables) are not held twice."""
+        (an env graph of 100,000 variables) are not held twice.
+
+        Most strings of a large structure hold nothing to mask: a string that contains no
+        pattern's hint and none of the registered values as a whole token (nor a value with
+        other characters) is kept as it is without going through :meth:`redact` (whose memo
+        would only churn); every other one is redacted by it."""
+        return _Walk(self, self._current()).value(obj)
+
+
+class _Walk:
+    """One :meth:`Redactor.redact_obj` pass: the matcher of its start, the structure walked with
+    the plain JSON types (str, dict, list, numbers) tested by exact type."""
+
+    def __init__(self, redactor: Redactor, matcher: _Matcher) -> None:
+        self._redact = redactor.redact
+        self._tokens = matcher.tokens | matcher.words  # masked only where a whole token
+        self._shortest = min(map(len, self._tokens), default=0)
+        self._other = matcher.other
+
+    def text(self, s: str) -> str:
+        """``s`` redacted: ``s`` itself when nothing in it can be masked."""
+        if (_PATTERN_HINT.search(s) is None
+                and (not self._tokens or len(s) < self._shortest
+                     or self._tokens.isdisjoint(_TOKEN_RUN.findall(s)))
+                and (self._other is None or self._other.search(s) is None)):
+            return s
+        out = self._redact(s)
+        return s if out == s else out
+
+    def value(self, obj: Any) -> Any:
+        t = type(obj)
+        if t is str:
+            return self.text(obj) if obj else obj
+        if t is dict:
+            return self._dict(obj)
+        if t is list:
+            return self._list(obj)
+        if t is int or t is float or t is bool or obj is None:
+            return obj
+        # subclasses, tuples, other objects: as the general rule has it
         if isinstance(obj, str):
-            return self.redact(obj)
+            return self._redact(obj)
         if isinstance(obj, dict):
-            out: dict[Any, Any] | None = None
+            changed: dict[Any, Any] | None = None
             for k, v in obj.items():
-                r = self.redact_obj(v)
+                r = self.value(v)
                 if not _same(r, v):
-                    if out is None:
-                        out = dict(obj)
-                    out[k] = r
-            return obj if out is None else out
+                    if changed is None:
+                        changed = dict(obj)
+                    changed[k] = r
+            return obj if changed is None else changed
         if isinstance(obj, list | tuple):
-            items = [self.redact_obj(v) for v in obj]
+            items = [self.value(v) for v in obj]
             if isinstance(obj, list) and all(_same(a, b) for a, b in zip(items, obj, strict=True)):
                 return obj
             return items
         return obj
+
+    def _item(self, v: Any) -> Any:
+        """``v`` redacted, or ``v`` itself when nothing in it changed."""
+        tv = type(v)
+        if tv is str:
+            return self.text(v) if v else v
+        if tv is dict:
+            return self._dict(v) if v else v
+        if tv is list:
+            return self._list(v) if v else v
+        if tv is int or tv is bool or tv is float or v is None:
+            return v
+        r = self.value(v)
+        return v if _same(r, v) else r
+
+    def _dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] | None = None
+        for k, v in obj.items():
+            tv = type(v)
+            if tv is int or tv is bool or tv is float or v is None:
+                continue
+            r = (self.text(v) if v else v) if tv is str else self._item(v)
+            if r is not v:
+                if out is None:
+                    out = dict(obj)
+                out[k] = r
+        return obj if out is None else out
+
+    def _list(self, obj: list[Any]) -> list[Any]:
+        out: list[Any] | None = None
+        for i, v in enumerate(obj):
+            tv = type(v)
+            r = v if tv is int or tv is bool or tv is float or v is None else (
+                (self.text(v) if v else v) if tv is str else self._item(v))
+            if out is not None:
+                out.append(r)
+            elif r is not v:
+                out = obj[:i]
+                out.append(r)
+        return obj if out is None else out
 
 
 def _same(new: Any, old: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -303,11 +304,12 @@ def _env_row(v: Mapping[str, Any]) -> EnvVar:
     )
 
 
-def _reasons(v: Mapping[str, Any], named: set[str]) -> tuple[bool, ...]:
-    """Which of ``ENV_REASONS`` hold for the variable (graphs without a flag: from locations)."""
+def _reasons(v: Mapping[str, Any], named: set[str], name: str) -> tuple[bool, ...]:
+    """Which of ``ENV_REASONS`` hold for the variable ``name`` (graphs without a flag: from
+    locations)."""
     documented = v.get("documented")
     return (
-        _text(v.get("name")) in named,
+        name in named,
         bool(v.get("required")),
         not v.get("required") and bool(v.get("compose_required")),
         bool(v.get("set_in")),
@@ -337,17 +339,19 @@ def env_vars(facts: Mapping[str, Any], results: Iterable[CheckResult] = ()) -> E
     if rows is None:
         return None
     named = finding_names(results)
-    counts = dict.fromkeys(ENV_REASONS, 0)
+    tally: Counter[tuple[bool, ...]] = Counter()  # variables per combination of reasons
 
     def ranked() -> Iterator[tuple[int, str, int]]:  # (first reason or none, name, index)
+        none = len(ENV_REASONS)
         for i, v in enumerate(rows):
-            reasons = _reasons(v, named)
-            for key, on in zip(ENV_REASONS, reasons, strict=True):
-                counts[key] += on
-            first = next((n for n, on in enumerate(reasons) if on), len(ENV_REASONS))
-            yield first, _text(v.get("name")), i
+            name = _text(v.get("name"))
+            reasons = _reasons(v, named, name)
+            tally[reasons] += 1
+            yield (reasons.index(True) if True in reasons else none), name, i
 
     chosen = heapq.nsmallest(ENV_ROWS, ranked())  # holds ENV_ROWS entries, not every variable
+    counts = {key: sum(n for reasons, n in tally.items() if reasons[k])
+              for k, key in enumerate(ENV_REASONS)}
     shown = sorted((_env_row(rows[i]) for _, _, i in chosen), key=lambda e: e.name)
     return EnvVars(rows=shown, total=len(rows), counts=counts)
 
