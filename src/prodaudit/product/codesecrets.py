@@ -186,6 +186,23 @@ def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecre
 
 
 # ---------------------------------------------------------------------------- seeds
+#: calls :func:`_seed_call` reads a password from without a password keyword argument
+_SEED_CALLS = HASHERS | {"create_superuser"}
+
+
+def _may_seed(module: PyModule) -> bool:
+    """The module's text names a password (:data:`_SEED_TEXT_RE`) and can hold a seeding call:
+    a password keyword argument (every one of ``PASSWORD_KWARGS`` contains ``passw`` or ``pwd``;
+    a text with non-ASCII identifiers may spell one with other characters) or a call named
+    ``create_superuser`` or a hasher. The substring tests and the summary's names first: the
+    case-insensitive regex over every module's text cost more than the seeding calls."""
+    text = module.text
+    if text.isascii() and "passw" not in text and "pwd" not in text and \
+            not module.names & _SEED_CALLS:
+        return False
+    return _SEED_TEXT_RE.search(text) is not None
+
+
 def seeded_accounts(ctx: Context) -> list[SeededAccount]:
     """Accounts the application code creates with a literal password (memoised)."""
 
@@ -193,7 +210,7 @@ def seeded_accounts(ctx: Context) -> list[SeededAccount]:
         out: dict[str, SeededAccount] = {}
         for module in py_index(ctx):
             rel = module.rel
-            if not _SEED_TEXT_RE.search(module.text):
+            if not _may_seed(module):
                 continue
             parents = module.parents()
             seed_file = bool(_SEED_RE.search(rel.rsplit("/", 1)[-1])) \
@@ -409,6 +426,9 @@ _ACCESS_CODE_RE = re.compile(r"(^|_)(registration|invite|invitation|signup|sign_
                              r"activation|referral|access|beta|api)_(codes?|tokens?|keys?)$|"
                              r"^(api_?key|invite|invitation)s?$")
 _CODE_KWARGS = frozenset({"code", "token", "key", "value", "secret"})
+#: how every name :data:`_ACCESS_CODE_RE` accepts ends (lower-cased): a test before ``_snake``
+_ACCESS_CODE_ENDS = ("code", "codes", "token", "tokens", "key", "keys", "invite", "invites",
+                     "invitation", "invitations")
 
 
 def _snake(name: str) -> str:
@@ -434,8 +454,8 @@ def _may_create_access_code(module: PyModule) -> bool:
     """A superset of the modules where :func:`seeded_access_codes` can find something, read from
     the summary and the text (a module without is never parsed again): a name shaped like an
     access-code record or key that the text calls (``RegistrationCode(``, ``.create_api_key(``)."""
-    return any(_ACCESS_CODE_RE.search(_snake(name)) and
-               re.search(re.escape(name) + r"\s*\(", module.text) for name in module.names)
+    return any(name.lower().endswith(_ACCESS_CODE_ENDS) and _ACCESS_CODE_RE.search(_snake(name))
+               and re.search(re.escape(name) + r"\s*\(", module.text) for name in module.names)
 
 
 def seeded_access_codes(ctx: Context) -> list[SeededAccount]:

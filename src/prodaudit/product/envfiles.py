@@ -259,10 +259,11 @@ def _code_uses(ctx: Context) -> list[EnvFileUse]:
     from prodaudit.product.envgraph import python_source_file
 
     out: list[EnvFileUse] = []
+    indexed, naming = _naming_modules(ctx)
     for rel in ctx.files.files:
         if not python_source_file(rel):
             continue
-        text = ctx.read(rel) or ""
+        text = naming.get(rel, "") if rel in indexed else ctx.read(rel) or ""
         if "env_file" not in text and "load_dotenv" not in text:
             continue
         for m in list(_SETTINGS_ENV_FILE.finditer(text)) + list(_LOAD_DOTENV.finditer(text)):
@@ -281,6 +282,24 @@ def _code_uses(ctx: Context) -> list[EnvFileUse]:
             out.append(EnvFileUse(path, f"{reader} in {rel}", f"{rel}:{line}",
                                   (ctx.repo / path).is_file()))
     return out
+
+
+def _naming_modules(ctx: Context) -> tuple[set[str], dict[str, str]]:
+    """(every module of the py_index pass, the text of those naming ``env_file`` or
+    ``load_dotenv``) when the pass already ran: their texts are in memory, the files need not
+    be read again. Nothing when it did not: this fact does not make the pass run."""
+    if ctx.peek("product:py_index") is None:
+        return set(), {}
+    from prodaudit.product.pyindex import py_index
+
+    indexed: set[str] = set()
+    naming: dict[str, str] = {}
+    for module in py_index(ctx):  # one handle at a time: its unpacked text goes with it
+        indexed.add(module.rel)
+        text = module.text
+        if "env_file" in text or "load_dotenv" in text:
+            naming[module.rel] = text
+    return indexed, naming
 
 
 def _parents(d: str) -> list[str]:

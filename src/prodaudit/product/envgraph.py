@@ -111,12 +111,13 @@ class Var:
         return bool(self.documented_in)
 
     def to_json(self) -> dict[str, Any]:
+        secret = self.secret
         return {
             "name": self.name,
             "required": self.required,
             "compose_required": bool(self.compose_required),
-            "default": None if self.secret else self.default,
-            "secret": self.secret,
+            "default": None if secret else self.default,
+            "secret": secret,
             "read_at": [r.loc for r in self.reads] or _EMPTY_JSON,
             "read_by": _read_by(self.reads),
             "used": bool(self.reads or self.compose_required or self.compose_defaults
@@ -385,21 +386,26 @@ def build_graph(ctx: Context) -> EnvGraph:
         if n % PROGRESS_EVERY == 0:
             log.info("variable graph: %d/%d files", n, total)
         if python_source_file(rel):
-            text = ctx.read(rel)
-            if text is None:
-                continue
+            module = indexed.get(rel)
+            # a module of the pass was read and parsed there: its outcome is all this needs
+            parsed = cache.outcome(rel) if module is not None else None
+            source = ""
+            if parsed is None:
+                read = ctx.read(rel)
+                if read is None:
+                    continue
+                source = read
+                parsed = cache.outcome(rel) or cache.get(rel, source)
             g.python_files += 1
-            parsed = cache.outcome(rel) or cache.get(rel, text)
             if parsed.grammar != "host":
                 g.parse_notes.append((rel, parsed))
             if not parsed.parsed:
                 g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
                 continue
-            module = indexed.get(rel)
             if module is None:
-                tree = cache.get(rel, text).tree
+                tree = cache.get(rel, source).tree
                 assert tree is not None
-                module = PyModule(rel, tree, text).index()
+                module = PyModule(rel, tree, source).index()
             ops = module.fact("envgraph:reads")
             # the graph is built once (memoised): its reads need not stay in the module's summary
             module.summary.facts.pop("envgraph:reads", None)
