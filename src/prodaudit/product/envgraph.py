@@ -89,6 +89,9 @@ class Var:
     compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
     variant_refs: list[str] = field(default_factory=list)  # path:line in unmerged compose files
     code_sets: list[str] = field(default_factory=list)  # path:line of os.environ.setdefault(...)
+    #: is_secret_var(name), once asked (every check and the export ask it of every variable:
+    #: more names than is_secret_var's cache holds on a large graph)
+    _secret_name: bool | None = field(default=None, repr=False, compare=False)
 
     @property
     def required(self) -> bool:
@@ -96,8 +99,16 @@ class Var:
         return any(not r.has_default for r in self.reads if r.kind != "frontend")
 
     @property
+    def secret_name(self) -> bool:
+        """The name says it holds a secret (:func:`is_secret_var`)."""
+        known = self._secret_name
+        if known is None:
+            known = self._secret_name = is_secret_var(self.name)
+        return known
+
+    @property
     def secret(self) -> bool:
-        return is_secret_var(self.name) or any(r.secret_type for r in self.reads)
+        return self.secret_name or any(r.secret_type for r in self.reads)
 
     @property
     def default(self) -> str | None:

@@ -15,6 +15,11 @@ from prodaudit.product.pyindex import Function, PyModule, py_index, walk
 
 
 def _imports(mod: PyModule, top: str) -> bool:
+    if not mod.has("imports"):
+        return False
+    text = mod.text
+    if text.isascii() and top not in text:
+        return False  # the module's text never names it: no need to parse the module
     for node in mod.imports:
         names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
             [a.name for a in node.names]
@@ -52,7 +57,8 @@ def _aiohttp(mod: PyModule, form_posts: bool) -> list[Finding]:
 def _flask(mods: Sequence[PyModule]) -> list[Finding]:
     """Form classes derived from plain ``wtforms.Form`` (no CSRF token) in a Flask application
     with a cookie session and no ``CSRFProtect``."""
-    if any(re.search(r"CSRFProtect|csrf\.init_app|SeaSurf", m.text) for m in mods):
+    if any("CSRFProtect" in t or "csrf.init_app" in t or "SeaSurf" in t
+           for t in (m.text for m in mods)):
         return []
     if not any(_imports(m, "flask_login") or re.search(r"from flask import .*\bsession\b", m.text)
                for m in mods):

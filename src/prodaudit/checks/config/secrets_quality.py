@@ -287,14 +287,11 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
                               evidence=f"{c.name} = {mask_value(c.value)}")
     checked = len(found)
     for v in sorted(g.vars.values(), key=lambda x: x.name):
-        secret_name: bool | None = None  # is_secret_var(v.name), asked once per variable
         for r in v.reads:
             if r.kind == "frontend" or r.default is None or r.loc in found:
                 continue
             pw = url_password(r.default)
-            if secret_name is None:
-                secret_name = is_secret_var(v.name)
-            if secret_name or r.secret_type:  # v.secret and (a secret name or a secret type)
+            if v.secret_name or r.secret_type:  # v.secret and (a secret name or a secret type)
                 checked += 1
                 if not_a_credential(r.default) is not None:
                     continue  # a DSN without credentials, a path, a boolean ...
