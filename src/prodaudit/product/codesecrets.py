@@ -26,6 +26,7 @@ from prodaudit.product.secretvalues import (
     placeholder_reason,
     url_password,
 )
+from prodaudit.product.textwords import contains_any, non_ascii
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -194,13 +195,12 @@ def _may_seed(module: PyModule) -> bool:
     """The module's text names a password (:data:`_SEED_TEXT_RE`) and can hold a seeding call:
     a password keyword argument (every one of ``PASSWORD_KWARGS`` contains ``passw`` or ``pwd``;
     a text with non-ASCII identifiers may spell one with other characters) or a call named
-    ``create_superuser`` or a hasher. The substring tests and the summary's names first: the
+    ``create_superuser`` or a hasher. The summary (its words and names) first: the
     case-insensitive regex over every module's text cost more than the seeding calls."""
-    text = module.text
-    if text.isascii() and "passw" not in text and "pwd" not in text and \
+    if not non_ascii(module) and not contains_any(module, "passw", "pwd") and \
             not module.names & _SEED_CALLS:
         return False
-    return _SEED_TEXT_RE.search(text) is not None
+    return _SEED_TEXT_RE.search(module.text) is not None
 
 
 def seeded_accounts(ctx: Context) -> list[SeededAccount]:

@@ -291,14 +291,14 @@ def _naming_modules(ctx: Context) -> tuple[set[str], dict[str, str]]:
     if ctx.peek("product:py_index") is None:
         return set(), {}
     from prodaudit.product.pyindex import py_index
+    from prodaudit.product.textwords import contains_any
 
     indexed: set[str] = set()
     naming: dict[str, str] = {}
-    for module in py_index(ctx):  # one handle at a time: its unpacked text goes with it
+    for module in py_index(ctx):  # the summary says which texts to unpack
         indexed.add(module.rel)
-        text = module.text
-        if "env_file" in text or "load_dotenv" in text:
-            naming[module.rel] = text
+        if contains_any(module, "env_file", "load_dotenv"):
+            naming[module.rel] = module.text
     return indexed, naming
 
 
