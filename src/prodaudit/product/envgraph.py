@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +52,11 @@ _FRONTEND_RE = re.compile(
     r"(import\.meta\.env|process\.env)"
     r"(?:\??\.([A-Za-z_][A-Za-z0-9_]*)|(?:\?\.)?\[\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']\s*\])"
 )
+_FRONTEND_SOURCES = ("import.meta.env", "process.env")
 #: ``const { VITE_API_URL, VITE_MODE: mode = "x" } = import.meta.env``
 _DESTRUCTURE_RE = re.compile(r"\{([^{}]{1,2000})\}\s*=\s*(?:import\.meta\.env|process\.env)\b")
+#: the end of ``_DESTRUCTURE_RE``: a text without it has no destructuring (ten times faster)
+_DESTRUCTURE_HINT = re.compile(r"=\s*(?:import\.meta\.env|process\.env)\b")
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 PROGRESS_EVERY = 5000
 log = logging.getLogger("prodaudit.config.envgraph")
@@ -483,10 +486,15 @@ def frontend_reads(text: str) -> list[tuple[str, int]]:
     """(variable, line) of every ``import.meta.env`` / ``process.env`` read in a frontend
     source: member access (also ``?.`` and ``["X"]``) and destructuring."""
     out = []
-    for m in _FRONTEND_RE.finditer(text):
+    line, counted = 1, 0
+    for m in _frontend_matches(text):
         name = m.group(2) or m.group(3)
         if name not in FRONTEND_BUILTINS:
-            out.append((name, text.count("\n", 0, m.start()) + 1))
+            line += text.count("\n", counted, m.start())
+            counted = m.start()
+            out.append((name, line))
+    if _DESTRUCTURE_HINT.search(text) is None:
+        return out
     for m in _DESTRUCTURE_RE.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
         for part in m.group(1).split(","):
@@ -494,6 +502,27 @@ def frontend_reads(text: str) -> list[tuple[str, int]]:
             if name.isidentifier() and name not in FRONTEND_BUILTINS:
                 out.append((name, line))
     return out
+
+
+def _frontend_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_FRONTEND_RE.finditer(text)``, tried only where one of its two sources starts (found
+    with ``str.find``: the regex alone tries every position of the text, three times slower)."""
+    found = [text.find(source) for source in _FRONTEND_SOURCES]
+    pos = 0
+    while True:
+        for i, at in enumerate(found):
+            if 0 <= at < pos:
+                found[i] = text.find(_FRONTEND_SOURCES[i], pos)
+        starts = [at for at in found if at >= 0]
+        if not starts:
+            return
+        at = min(starts)
+        m = _FRONTEND_RE.match(text, at)
+        if m is not None:
+            yield m
+            pos = m.end()
+        else:
+            pos = at + 1
 
 
 def env_pairs(value: str) -> list[tuple[str, str]]:
