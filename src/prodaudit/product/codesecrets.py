@@ -450,12 +450,23 @@ def _literal_of(arg: ast.expr, scope: ast.AST) -> tuple[str, int] | None:
     return value, arg.lineno
 
 
-def _may_create_access_code(module: PyModule) -> bool:
+@extractor("codesecrets:access_code_calls")
+def _access_code_calls(module: PyModule) -> bool:
     """A superset of the modules where :func:`seeded_access_codes` can find something, read from
-    the summary and the text (a module without is never parsed again): a name shaped like an
-    access-code record or key that the text calls (``RegistrationCode(``, ``.create_api_key(``)."""
-    return any(name.lower().endswith(_ACCESS_CODE_ENDS) and _ACCESS_CODE_RE.search(_snake(name))
-               and re.search(re.escape(name) + r"\s*\(", module.text) for name in module.names)
+    the summary and the text while the pass has them (a module without is never parsed again): a
+    name shaped like an access-code record or key that the text calls (``RegistrationCode(``,
+    ``.create_api_key(``)."""
+    text: str | None = None
+    for name in module.names:
+        if name.lower().endswith(_ACCESS_CODE_ENDS) and _ACCESS_CODE_RE.search(_snake(name)):
+            text = module.text if text is None else text
+            if re.search(re.escape(name) + r"\s*\(", text):
+                return True
+    return False
+
+
+def _may_create_access_code(module: PyModule) -> bool:
+    return bool(module.fact("codesecrets:access_code_calls"))
 
 
 def seeded_access_codes(ctx: Context) -> list[SeededAccount]:

@@ -257,9 +257,10 @@ def _code_uses(ctx: Context) -> list[EnvFileUse]:
     import posixpath
 
     from prodaudit.product.envgraph import python_source_file
+    from prodaudit.product.textwords import texts_with
 
     out: list[EnvFileUse] = []
-    indexed, naming = _naming_modules(ctx)
+    indexed, naming = texts_with(ctx, "env_file", "load_dotenv")
     for rel in ctx.files.files:
         if not python_source_file(rel):
             continue
@@ -282,24 +283,6 @@ def _code_uses(ctx: Context) -> list[EnvFileUse]:
             out.append(EnvFileUse(path, f"{reader} in {rel}", f"{rel}:{line}",
                                   (ctx.repo / path).is_file()))
     return out
-
-
-def _naming_modules(ctx: Context) -> tuple[set[str], dict[str, str]]:
-    """(every module of the py_index pass, the text of those naming ``env_file`` or
-    ``load_dotenv``) when the pass already ran: their texts are in memory, the files need not
-    be read again. Nothing when it did not: this fact does not make the pass run."""
-    if ctx.peek("product:py_index") is None:
-        return set(), {}
-    from prodaudit.product.pyindex import py_index
-    from prodaudit.product.textwords import contains_any
-
-    indexed: set[str] = set()
-    naming: dict[str, str] = {}
-    for module in py_index(ctx):  # the summary says which texts to unpack
-        indexed.add(module.rel)
-        if contains_any(module, "env_file", "load_dotenv"):
-            naming[module.rel] = module.text
-    return indexed, naming
 
 
 def _parents(d: str) -> list[str]:

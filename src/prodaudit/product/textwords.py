@@ -10,7 +10,12 @@ only these. :func:`contains_folded` asks ``word in text.lower()`` for the words 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prodaudit.product.pyindex import PyModule, extractor
+
+if TYPE_CHECKING:
+    from prodaudit.context import Context
 
 #: asked with ``word in module.text`` by the config checks and the facts they use
 WORDS = (
@@ -37,6 +42,8 @@ WORDS = (
     "://",
     # devswitches: debug switches in constructors
     "debug", "echo",
+    # entry_points (CFG-030): development servers started from the code
+    ".run(",
 )
 #: asked with ``word in module.text.lower()``
 FOLDED = ("cors", "csrf", "cache-control")
@@ -87,3 +94,24 @@ def contains_folded(module: PyModule, word: str) -> bool:
 def non_ascii(module: PyModule) -> bool:
     """The module's text holds a character outside ASCII."""
     return NON_ASCII in module.fact("text:words")
+
+
+def texts_with(ctx: Context, *words: str) -> tuple[frozenset[str], dict[str, str]]:
+    """(the paths of every module of the py_index pass, path → text of those whose text contains
+    one of ``words``) when the pass already ran: a consumer that reads every Python file for a
+    word need not read the pass's modules again. Two empty results when it did not run: this
+    does not make it run (a suite without Python facts would pay for the whole pass)."""
+    for word in words:
+        if word not in _WORDS:
+            raise ValueError(f"{word!r} is not in textwords.WORDS: the pass does not record it")
+    if ctx.peek("product:py_index") is None:
+        return frozenset(), {}
+    from prodaudit.product.pyindex import py_index
+
+    indexed: list[str] = []
+    texts: dict[str, str] = {}
+    for module in py_index(ctx):  # the summary says which texts to unpack
+        indexed.append(module.rel)
+        if contains_any(module, *words):
+            texts[module.rel] = module.text
+    return frozenset(indexed), texts
