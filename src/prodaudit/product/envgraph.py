@@ -80,21 +80,35 @@ class Read:
         return f"{self.path}:{self.line}"
 
 
+#: an empty location list of a ``Var``: one shared empty tuple until the graph's builder adds a
+#: location (``Var.add``; a large graph's 113,000 variables leave five of seven empty: a million
+#: lists made and dropped again, 57 MiB at the peak and the collector's time)
+_NONE: Any = ()
+
+
 @dataclass(slots=True)
 class Var:
     name: str
     reads: list[Read] = field(default_factory=list)
-    set_in: list[tuple[str, int, str]] = field(default_factory=list)  # (path, line, value)
-    documented_in: list[tuple[str, int]] = field(default_factory=list)
+    set_in: list[tuple[str, int, str]] = field(default=_NONE)  # (path, line, value)
+    documented_in: list[tuple[str, int]] = field(default=_NONE)
     description: str = ""
-    compose_required: list[str] = field(default_factory=list)  # path:line of ${VAR:?}
-    compose_defaults: list[tuple[str, str]] = field(default_factory=list)  # (path:line, default)
-    compose_services: list[str] = field(default_factory=list)  # services whose environment sets it
-    variant_refs: list[str] = field(default_factory=list)  # path:line in unmerged compose files
-    code_sets: list[str] = field(default_factory=list)  # path:line of os.environ.setdefault(...)
+    compose_required: list[str] = field(default=_NONE)  # path:line of ${VAR:?}
+    compose_defaults: list[tuple[str, str]] = field(default=_NONE)  # (path:line, default)
+    compose_services: list[str] = field(default=_NONE)  # services whose environment sets it
+    variant_refs: list[str] = field(default=_NONE)  # path:line in unmerged compose files
+    code_sets: list[str] = field(default=_NONE)  # path:line of os.environ.setdefault(...)
     #: is_secret_var(name), once asked (every check and the export ask it of every variable:
     #: more names than is_secret_var's cache holds on a large graph)
     _secret_name: bool | None = field(default=None, repr=False, compare=False)
+
+    def add(self, name: str, item: Any) -> None:
+        """Append ``item`` to the location list ``name`` (made on the first one)."""
+        items = getattr(self, name)
+        if items is _NONE:
+            items = []
+            setattr(self, name, items)
+        items.append(item)
 
     @property
     def required(self) -> bool:
@@ -163,8 +177,6 @@ def _read_by(reads: list[Read]) -> list[str]:
 #: the location lists of a ``Var`` that most variables leave empty
 _LOCATION_FIELDS = ("set_in", "documented_in", "compose_required", "compose_defaults",
                     "compose_services", "variant_refs", "code_sets")
-#: what an empty location list becomes once the graph is built (``EnvGraph.freeze``)
-_NONE: Any = ()
 
 
 @dataclass
@@ -182,9 +194,9 @@ class EnvGraph:
         return self.vars[name]
 
     def freeze(self) -> EnvGraph:
-        """The built graph is read-only: each empty location list of a variable becomes one
-        shared empty tuple (a list each costs 56 bytes; a 50,000-file tree's 113,000 variables
-        leave five of seven empty: 30 MiB). Appending to a frozen graph's list raises."""
+        """The built graph is read-only: each empty location list of a variable is one shared
+        empty tuple (``Var.add`` makes a list only for a first location; one made empty some
+        other way is replaced here). Appending to a frozen graph's empty list raises."""
         for v in self.vars.values():
             for name in _LOCATION_FIELDS:
                 if not getattr(v, name):
@@ -359,8 +371,8 @@ def _replay(g: EnvGraph, path: str, ops: list[Op]) -> None:
             g.var(op[0]).reads.append(op[1])
         else:
             v = g.var(op[0])
-            v.set_in.append((path, op[1], op[2]))
-            v.code_sets.append(f"{path}:{op[1]}")
+            v.add("set_in", (path, op[1], op[2]))
+            v.add("code_sets", f"{path}:{op[1]}")
 
 
 @extractor("envgraph:reads")
@@ -444,12 +456,12 @@ def build_graph(ctx: Context) -> EnvGraph:
             g.example_files.append(ef.path)
             for e in ef.entries:
                 v = g.var(e.name)
-                v.documented_in.append((ef.path, e.line))
+                v.add("documented_in", (ef.path, e.line))
                 if e.comment and not v.description:
                     v.description = e.comment
         else:
             for e in ef.entries:
-                g.var(e.name).set_in.append((ef.path, e.line, e.value))
+                g.var(e.name).add("set_in", (ef.path, e.line, e.value))
     for project in compose_projects(ctx):
         for f in project.files:
             if f.error:
@@ -458,15 +470,15 @@ def build_graph(ctx: Context) -> EnvGraph:
             v = g.var(ref.name)
             loc = project.loc(*path)
             if ref.required:
-                v.compose_required.append(loc)
+                v.add("compose_required", loc)
             if ref.default is not None:
-                v.compose_defaults.append((loc, ref.default))
+                v.add("compose_defaults", (loc, ref.default))
         for sname, svc in project.services.items():
             for key, val in service_env(svc).items():
                 v = g.var(str(key))
-                v.compose_services.append(sname)
+                v.add("compose_services", sname)
                 fpath, _, fline = project.loc("services", sname, "environment", key).rpartition(":")
-                v.set_in.append((fpath or project.files[0].path,
+                v.add("set_in", (fpath or project.files[0].path,
                                  int(fline) if fline.isdigit() else 0,
                                  "" if val is None else str(val)))
     for vf in variant_files(ctx):
@@ -475,14 +487,14 @@ def build_graph(ctx: Context) -> EnvGraph:
             continue
         vproj = ComposeProject([vf], vf.data or {})
         for ref, path in project_refs(vproj):
-            g.var(ref.name).variant_refs.append(vproj.loc(*path))
+            g.var(ref.name).add("variant_refs", vproj.loc(*path))
     for df in dockerfiles(ctx):
         for ln, msg in df.problems:
             g.problems.append((df.path, ln, msg))
         for ins in df.instructions:
             if ins.name in ("ENV", "ARG"):
                 for k, val in env_pairs(ins.value):
-                    g.var(k).set_in.append((df.path, ins.line, val))
+                    g.var(k).add("set_in", (df.path, ins.line, val))
     return g
 
 
