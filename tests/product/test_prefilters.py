@@ -88,3 +88,17 @@ def test_prose_documents_define_no_variable(text: str) -> None:
     assert envdocs.doc_variables(text) == []
     assert envdocs.doc_variables(text + "\n```\nAPI_KEY=x\n```\n") == [("API_KEY", len(
         text.splitlines()) + 3)]
+
+
+@pytest.mark.parametrize("text", ["x = {404: not_found}\n", "app = App(exception_handlers=h)\n",
+                                  "x = {'a': 1}\n", "y = x404\n"])
+def test_the_pass_records_whether_a_module_names_an_error_status(text: str) -> None:
+    import ast
+
+    from prodaudit.product.pyindex import PyModule
+
+    module = PyModule("app/m.py", ast.parse(text), text).index()
+    expected = "exception_handlers" in text or \
+        error_handlers._STATUS_TEXT.search(text) is not None
+    assert module.fact("error_handlers:status_text") is expected
+    assert error_handlers._may_register(module) is expected

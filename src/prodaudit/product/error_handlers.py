@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodaudit.product.endpoint_model import dotted
-from prodaudit.product.pyindex import Function, PyModule, py_index, walk
+from prodaudit.product.pyindex import Function, PyModule, extractor, py_index, walk
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -79,12 +79,19 @@ def _status_text(text: str) -> bool:
     return False
 
 
+@extractor("error_handlers:status_text")
+def _registering_text(mod: PyModule) -> bool:
+    """``exception_handlers`` or an error status as a mapping key in the module's text (the
+    py_index pass, while it has the text)."""
+    text = mod.text
+    return "exception_handlers" in text or _status_text(text)
+
+
 def _may_register(mod: PyModule) -> bool:
     """Whether ``mod`` can register an error handler at all (a superset read from the summary
     and the text, so that a module with none is never parsed again): a registering call, a
     Django ``handlerNNN`` name, ``exception_handlers=`` or an error status as a mapping key."""
-    return bool(mod.names & (_REGISTER | _DJANGO)) or "exception_handlers" in mod.text or \
-        _status_text(mod.text)
+    return bool(mod.names & (_REGISTER | _DJANGO)) or bool(mod.fact("error_handlers:status_text"))
 
 
 def _registered(mod: PyModule) -> dict[str, str]:
