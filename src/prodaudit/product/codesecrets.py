@@ -26,6 +26,7 @@ from prodaudit.product.secretvalues import (
     placeholder_reason,
     url_password,
 )
+from prodaudit.product.textwords import contains_any, non_ascii
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -186,6 +187,22 @@ def _nested_tokens(rel: str, node: ast.Assign | ast.AnnAssign) -> list[CodeSecre
 
 
 # ---------------------------------------------------------------------------- seeds
+#: calls :func:`_seed_call` reads a password from without a password keyword argument
+_SEED_CALLS = HASHERS | {"create_superuser"}
+
+
+def _may_seed(module: PyModule) -> bool:
+    """The module's text names a password (:data:`_SEED_TEXT_RE`) and can hold a seeding call:
+    a password keyword argument (every one of ``PASSWORD_KWARGS`` contains ``passw`` or ``pwd``;
+    a text with non-ASCII identifiers may spell one with other characters) or a call named
+    ``create_superuser`` or a hasher. The summary (its words and names) first: the
+    case-insensitive regex over every module's text cost more than the seeding calls."""
+    if not non_ascii(module) and not contains_any(module, "passw", "pwd") and \
+            not module.names & _SEED_CALLS:
+        return False
+    return _SEED_TEXT_RE.search(module.text) is not None
+
+
 def seeded_accounts(ctx: Context) -> list[SeededAccount]:
     """Accounts the application code creates with a literal password (memoised)."""
 
@@ -193,7 +210,7 @@ def seeded_accounts(ctx: Context) -> list[SeededAccount]:
         out: dict[str, SeededAccount] = {}
         for module in py_index(ctx):
             rel = module.rel
-            if not _SEED_TEXT_RE.search(module.text):
+            if not _may_seed(module):
                 continue
             parents = module.parents()
             seed_file = bool(_SEED_RE.search(rel.rsplit("/", 1)[-1])) \
@@ -409,6 +426,9 @@ _ACCESS_CODE_RE = re.compile(r"(^|_)(registration|invite|invitation|signup|sign_
                              r"activation|referral|access|beta|api)_(codes?|tokens?|keys?)$|"
                              r"^(api_?key|invite|invitation)s?$")
 _CODE_KWARGS = frozenset({"code", "token", "key", "value", "secret"})
+#: how every name :data:`_ACCESS_CODE_RE` accepts ends (lower-cased): a test before ``_snake``
+_ACCESS_CODE_ENDS = ("code", "codes", "token", "tokens", "key", "keys", "invite", "invites",
+                     "invitation", "invitations")
 
 
 def _snake(name: str) -> str:
@@ -430,12 +450,23 @@ def _literal_of(arg: ast.expr, scope: ast.AST) -> tuple[str, int] | None:
     return value, arg.lineno
 
 
-def _may_create_access_code(module: PyModule) -> bool:
+@extractor("codesecrets:access_code_calls")
+def _access_code_calls(module: PyModule) -> bool:
     """A superset of the modules where :func:`seeded_access_codes` can find something, read from
-    the summary and the text (a module without is never parsed again): a name shaped like an
-    access-code record or key that the text calls (``RegistrationCode(``, ``.create_api_key(``)."""
-    return any(_ACCESS_CODE_RE.search(_snake(name)) and
-               re.search(re.escape(name) + r"\s*\(", module.text) for name in module.names)
+    the summary and the text while the pass has them (a module without is never parsed again): a
+    name shaped like an access-code record or key that the text calls (``RegistrationCode(``,
+    ``.create_api_key(``)."""
+    text: str | None = None
+    for name in module.names:
+        if name.lower().endswith(_ACCESS_CODE_ENDS) and _ACCESS_CODE_RE.search(_snake(name)):
+            text = module.text if text is None else text
+            if re.search(re.escape(name) + r"\s*\(", text):
+                return True
+    return False
+
+
+def _may_create_access_code(module: PyModule) -> bool:
+    return bool(module.fact("codesecrets:access_code_calls"))
 
 
 def seeded_access_codes(ctx: Context) -> list[SeededAccount]:

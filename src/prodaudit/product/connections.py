@@ -24,6 +24,7 @@ from prodaudit.product.pysettings import (
     settings_model,
 )
 from prodaudit.product.pyvalues import Composed, env_read, evaluate
+from prodaudit.product.textwords import contains
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -73,7 +74,7 @@ def code_urls(ctx: Context) -> list[CodeURL]:
                 out.setdefault(s.loc, CodeURL(s.path, s.line, f"{s.name} = {s.expr}"[:160],
                                               s.value, composed, s.env))
         for module in py_index(ctx):
-            if "://" not in module.text:
+            if not contains(module, "://"):
                 continue
             readers = readers_of(ctx, module)
             for node in module.calls:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, readers_of, settings_model
 from prodaudit.product.pyvalues import UNKNOWN, env_read, evaluate
+from prodaudit.product.textwords import contains_any
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -78,7 +79,7 @@ def dev_switches(ctx: Context) -> list[DevSwitch]:
     def build() -> list[DevSwitch]:
         out: list[DevSwitch] = []
         for module in py_index(ctx):
-            if "debug" in module.text or "echo" in module.text:
+            if contains_any(module, "debug", "echo"):
                 for call in module.calls:
                     out += _constructor(module.rel, call)
             if module.ifs:

@@ -19,6 +19,8 @@ MAX_DOC_BYTES = 1_000_000
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _ASSIGN_RE = re.compile(r"^\s*(?:export\s+|-\s+|set\s+)?['\"]?([A-Z][A-Z0-9_]{1,})['\"]?\s*[=:]")
 _CELL_RE = re.compile(r"^`?\$?([A-Z][A-Z0-9_]{1,})`?(\s|\(|$)")
+#: what a fence, an indented code line or a table row needs somewhere in the text
+_BLOCK_MARKS = ("```", "~~~", "    ", "\t", "|")
 
 
 def documented_in_docs(ctx: Context) -> dict[str, list[tuple[str, int]]]:
@@ -41,6 +43,8 @@ def _build(ctx: Context) -> dict[str, list[tuple[str, int]]]:
 
 def doc_variables(text: str) -> list[tuple[str, int]]:
     """(name, line) of every variable a document defines in code blocks or table cells."""
+    if not any(mark in text for mark in _BLOCK_MARKS):
+        return []  # prose only: no fence, no indented line, no table
     out = []
     fenced = False
     for n, line in enumerate(text.splitlines(), 1):

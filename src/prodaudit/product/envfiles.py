@@ -257,12 +257,14 @@ def _code_uses(ctx: Context) -> list[EnvFileUse]:
     import posixpath
 
     from prodaudit.product.envgraph import python_source_file
+    from prodaudit.product.textwords import texts_with
 
     out: list[EnvFileUse] = []
+    indexed, naming = texts_with(ctx, "env_file", "load_dotenv")
     for rel in ctx.files.files:
         if not python_source_file(rel):
             continue
-        text = ctx.read(rel) or ""
+        text = naming.get(rel, "") if rel in indexed else ctx.read(rel) or ""
         if "env_file" not in text and "load_dotenv" not in text:
             continue
         for m in list(_SETTINGS_ENV_FILE.finditer(text)) + list(_LOAD_DOTENV.finditer(text)):

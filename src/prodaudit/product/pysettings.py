@@ -35,6 +35,7 @@ from prodaudit.product.pyvalues import (
     env_read,
     evaluate,
 )
+from prodaudit.product.textwords import contains_any
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -134,7 +135,7 @@ class _Extractor:
     # -- statements ---------------------------------------------------------------------
     def run(self) -> None:
         self.block(self.tree.body, "", None)
-        if any(n in self.module.text for n in _FLASK_NEEDLES):
+        if contains_any(self.module, *_FLASK_NEEDLES):
             for node in [*self.module.assigns, *self.module.calls]:
                 self.flask(node)
 
@@ -432,7 +433,7 @@ def settings_model(ctx: Context) -> SettingsModel:
         classes = settings_classes(ctx)
         for module in py_index(ctx):
             model.files += 1
-            if module.kinds & _SETTING_STATEMENTS or any(n in module.text for n in _FLASK_NEEDLES):
+            if module.kinds & _SETTING_STATEMENTS or contains_any(module, *_FLASK_NEEDLES):
                 _Extractor(model, module, readers_of(ctx, module), classes).run()
         return model
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import Duration, evaluate
+from prodaudit.product.textwords import contains
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -121,7 +122,7 @@ def _encoder_deltas(ctx: Context) -> list[Lifetime]:
     out = []
     for module in py_index(ctx):
         rel = module.rel
-        for fn in module.functions if "encode" in module.text else []:
+        for fn in module.functions if contains(module, "encode") else []:
             if _NOT_ACCESS_RE.search(fn.name):
                 continue
             calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)]

@@ -9,6 +9,7 @@ import re
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.endpoints import dotted, endpoints
 from prodaudit.product.pyindex import Function, PyModule, py_index, walk
+from prodaudit.product.textwords import contains, contains_folded
 
 _MIDDLEWARE_FN = re.compile(r"^(dispatch|__call__|after_request|process_response|"
                             r"add_cache_headers?|set_cache_headers?)$|middleware", re.I)
@@ -78,7 +79,7 @@ def public_cache_control(ctx: Context) -> list[Finding]:
         raise Skip("no authenticated route found in the code: nothing private to cache")
     out: list[Finding] = []
     for mod in py_index(ctx):
-        if "cache-control" not in mod.text.lower() and "cache_control" not in mod.text:
+        if not contains_folded(mod, "cache-control") and not contains(mod, "cache_control"):
             continue
         for fn in _middlewares(mod):
             node = _public_header(fn)

@@ -11,6 +11,7 @@ from prodaudit.product.devswitches import TRUE_WORDS
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import UNKNOWN, evaluate
+from prodaudit.product.textwords import contains_folded
 
 ALLOW_ALL = ("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL")
 CREDENTIALS = ("CORS_ALLOW_CREDENTIALS", "CORS_SUPPORTS_CREDENTIALS")
@@ -96,7 +97,7 @@ def cors_in_code(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     looked = 0
     for module in py_index(ctx):
-        if "cors" not in module.text.lower():
+        if not contains_folded(module, "cors"):
             continue
         for node in module.calls:
             name = ast.unparse(node.func)

@@ -12,9 +12,12 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.product.django_settings import django_settings
 from prodaudit.product.endpoints import dotted, endpoints
 from prodaudit.product.pyindex import Function, PyModule, py_index, walk
+from prodaudit.product.textwords import contains, contains_any, contains_folded, non_ascii
 
 
 def _imports(mod: PyModule, top: str) -> bool:
+    if not mod.has("imports") or not non_ascii(mod) and not contains(mod, top):
+        return False  # the module's text never names it: no need to parse the module
     for node in mod.imports:
         names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
             [a.name for a in node.names]
@@ -52,10 +55,10 @@ def _aiohttp(mod: PyModule, form_posts: bool) -> list[Finding]:
 def _flask(mods: Sequence[PyModule]) -> list[Finding]:
     """Form classes derived from plain ``wtforms.Form`` (no CSRF token) in a Flask application
     with a cookie session and no ``CSRFProtect``."""
-    if any(re.search(r"CSRFProtect|csrf\.init_app|SeaSurf", m.text) for m in mods):
+    if any(contains_any(m, "CSRFProtect", "csrf.init_app", "SeaSurf") for m in mods):
         return []
-    if not any(_imports(m, "flask_login") or re.search(r"from flask import .*\bsession\b", m.text)
-               for m in mods):
+    if not any(_imports(m, "flask_login") or contains(m, "from flask import ") and
+               re.search(r"from flask import .*\bsession\b", m.text) for m in mods):
         return []
     forms: list[tuple[PyModule, ast.ClassDef]] = []
     for mod in mods:
@@ -122,12 +125,13 @@ def csrf_protection(ctx: Context) -> list[Finding]:
     """
     mods = py_index(ctx)
     eps = endpoints(ctx)
-    if not eps and not any("csrf" in m.text.lower() for m in mods):
+    if not eps and not any(contains_folded(m, "csrf") for m in mods):
         raise Skip("no route handler and no CSRF configuration in the code")
-    form_posts = any(re.search(r"await\s+request\.post\(\)", m.text) for m in mods)
+    form_posts = any(contains(m, "request.post()") and
+                     re.search(r"await\s+request\.post\(\)", m.text) for m in mods)
     out: list[Finding] = []
     for mod in mods:
-        if "Application" in mod.names and "middlewares" in mod.text:
+        if "Application" in mod.names and contains(mod, "middlewares"):
             out += _aiohttp(mod, form_posts)
     out += _flask(mods) + _django(ctx, mods)
     if not out:
@@ -193,7 +197,7 @@ def session_rotation(ctx: Context) -> list[Finding]:
     looked = 0
     out: list[Finding] = []
     for mod in py_index(ctx):
-        if "get_session" not in mod.text and "request.session" not in mod.text:
+        if not contains_any(mod, "get_session", "request.session"):
             continue
         for fn in mod.functions:
             looked += 1

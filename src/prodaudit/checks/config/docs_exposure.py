@@ -12,6 +12,7 @@ from prodaudit.product.effective import candidate_names, effective
 from prodaudit.product.pyindex import PyModule, py_index
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import UNKNOWN
+from prodaudit.product.textwords import contains
 
 DOCS_VAR_RE = re.compile(r"^(DOCS_ENABLED|ENABLE_DOCS|SHOW_DOCS|EXPOSE_DOCS|API_DOCS|"
                          r"OPENAPI_ENABLED|ENABLE_OPENAPI|SWAGGER_ENABLED)$")
@@ -27,7 +28,7 @@ DRF_DOCS_VIEWS = frozenset({"SpectacularSwaggerView", "SpectacularRedocView", "g
 def _fastapi_docs(module: PyModule) -> list[tuple[int, str, str]]:
     """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
     out = []
-    for node in module.calls if "FastAPI" in module.text else []:
+    for node in module.calls if contains(module, "FastAPI") else []:
         if ast.unparse(node.func).split(".")[-1] != "FastAPI":
             continue
         kws = {k.arg: k.value for k in node.keywords if k.arg}

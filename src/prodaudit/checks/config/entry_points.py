@@ -8,6 +8,7 @@ from __future__ import annotations
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.entrypoints import EntryPoint, dev_calls, entry_points, gunicorn_reload
 from prodaudit.product.envgraph import python_source_file
+from prodaudit.product.textwords import texts_with
 from prodaudit.redact import quote_line
 
 GUNICORN_CONFS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn.config.py")
@@ -72,6 +73,7 @@ def entry_points_check(ctx: Context) -> list[Finding]:
         out += _entry_findings(ep, reported)
     followed = {f for ep in eps for f in ep.followed}
     looked = len(eps)
+    indexed, running = texts_with(ctx, ".run(")  # the pass's modules: their texts are in memory
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1].lower()
         if name in GUNICORN_CONFS and rel not in followed:
@@ -79,7 +81,7 @@ def entry_points_check(ctx: Context) -> list[Finding]:
             for line, what in gunicorn_reload(ctx.read(rel) or ""):
                 out.append(failed(f"gunicorn configuration: {what}", location=f"{rel}:{line}"))
         elif python_source_file(rel):
-            src = ctx.read(rel)
+            src = running.get(rel) if rel in indexed else ctx.read(rel)
             if src and ".run(" in src:
                 for lineno, what in dev_calls(src):
                     looked += 1

@@ -135,7 +135,7 @@ def _critical(v: Var, docs: dict[str, str]) -> str | None:
     if v.compose_required:
         return "required by Compose (${VAR:?})"
     explicit = [r for r in reads if r.kind == "python"]
-    if v.secret and any(r.default and r.default.strip() for r in explicit):
+    if any(r.default and r.default.strip() for r in explicit) and v.secret:
         return "a secret with a hard-coded default, used whenever it is forgotten"
     if explicit and DATASTORE_RE.search(v.name):
         prefix = re.sub(r"_(URL|URI|DSN)$", "", v.name) + "_"

@@ -13,6 +13,7 @@ from prodaudit.product.django_settings import django_settings
 from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints, global_guard
 from prodaudit.product.pyindex import PyModule, py_index, walk
 from prodaudit.product.responses import Shape, response_shapes
+from prodaudit.product.textwords import contains_any
 
 #: names of routes that authenticate the caller themselves (login, registration, tokens, resets)
 _AUTH_FLOW = re.compile(r"log_?in|log_?out|sign_?(in|up|out)|register|token|password|refresh|"
@@ -166,7 +167,7 @@ def route_authentication(ctx: Context) -> list[Finding]:
     eps = endpoints(ctx)
     out: list[Finding] = []
     for mod in py_index(ctx):
-        if "has_permission" in mod.text or "has_object_permission" in mod.text:
+        if contains_any(mod, "has_permission", "has_object_permission"):
             out += _permission_grants(mod)
     if not eps and not out:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "

@@ -288,10 +288,10 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     checked = len(found)
     for v in sorted(g.vars.values(), key=lambda x: x.name):
         for r in v.reads:
-            if r.kind == "frontend" or r.default is None or r.loc in found:
+            if r.kind == "frontend" or r.default is None or found and r.loc in found:
                 continue
             pw = url_password(r.default)
-            if v.secret and (is_secret_var(v.name) or r.secret_type):
+            if v.secret_name or r.secret_type:  # v.secret and (a secret name or a secret type)
                 checked += 1
                 if not_a_credential(r.default) is not None:
                     continue  # a DSN without credentials, a path, a boolean ...

@@ -9,6 +9,7 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.product.effective import deployment_sets
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import dev_path, settings_model
+from prodaudit.product.textwords import contains, contains_any
 
 #: settings that keep a session or remember-me cookie away from scripts
 HTTPONLY_SETTINGS = ("SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY")
@@ -99,11 +100,10 @@ def session_cookie_flags(ctx: Context) -> list[Finding]:
             out.append(failed(f"{s.name} = False{via}: the cookie is readable by any script in "
                               "the page", location=s.loc, evidence=f"{s.name} = {s.expr}"))
     for module in py_index(ctx):
-        if dev_path(module.rel) or not any(w in module.text for w in
-                                           ("httponly", "http_only", "SessionMiddleware",
-                                            "https_only", "secure=")):
+        if dev_path(module.rel) or not contains_any(module, "httponly", "http_only",
+                                                    "SessionMiddleware", "https_only", "secure="):
             continue
-        aiohttp_session = "aiohttp_session" in module.text
+        aiohttp_session = contains(module, "aiohttp_session")
         for node in module.calls:
             cls = _session_call(node, aiohttp_session)
             if cls is None:

@@ -1,0 +1,84 @@
+"""The words the py_index pass records per module (product/textwords): the same answers as the
+substring tests on the module's text they replace, and the pass's texts handed to readers of
+every Python file without reading the files again."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+from product_helpers import context, write
+
+from prodaudit.product.envfiles import env_file_uses
+from prodaudit.product.pyindex import EXTRACTOR_MODULES, EXTRACTORS, PyModule, py_index
+from prodaudit.product.textwords import (
+    FOLDED,
+    WORDS,
+    contains,
+    contains_any,
+    contains_folded,
+    non_ascii,
+    texts_with,
+)
+
+TEXTS = [
+    "",
+    "import os\nDEBUG = os.getenv('DEBUG')\n",
+    "from flask import Flask, session\napp = Flask(__name__)\napp.config['X'] = 1\n",
+    "# CORS and Cache-Control are set by the proxy\nx = 'https://a.b'\n",
+    "class P(BasePermission):\n    def has_object_permission(self, r, v, o):\n"
+    "        return True\n",
+    "s = 'Ünïcode'\nuvicorn.run(app, reload=True)\nload_dotenv('.env')\n",
+    "user = create(password='pw', pwd=1)\n",
+]
+
+
+def _module(text: str) -> PyModule:
+    return PyModule("app/m.py", ast.parse(text), text).index()
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_recorded_words_are_the_substring_tests(text: str) -> None:
+    module = _module(text)
+    for word in WORDS:
+        assert contains(module, word) is (word in text), word
+    for word in FOLDED:
+        assert contains_folded(module, word) is (word in text.lower()), word
+    assert non_ascii(module) is (not text.isascii())
+    assert contains_any(module, "passw", "pwd") is ("passw" in text or "pwd" in text)
+
+
+def test_a_word_the_pass_does_not_record_is_refused() -> None:
+    module = _module("x = 1\n")
+    with pytest.raises(ValueError, match="not in textwords.WORDS"):
+        contains(module, "elsewhere")
+    with pytest.raises(ValueError, match="not in textwords.FOLDED"):
+        contains_folded(module, "CORS")
+
+
+def test_the_pass_runs_the_extractor() -> None:
+    for name in EXTRACTOR_MODULES:  # what the pass imports before it starts
+        importlib.import_module(name)
+    assert "text:words" in EXTRACTORS
+    assert "codesecrets:access_code_calls" in EXTRACTORS
+
+
+def test_texts_with_hands_over_the_pass_texts_only_once_it_ran(tmp_path: Path) -> None:
+    files = {"app/config.py": "from dotenv import load_dotenv\nload_dotenv('deploy/.env')\n",
+             "app/main.py": "print('hello')\n",
+             "app/blob.py": "\0load_dotenv('x')\n",  # binary: never read, not the pass's
+             "deploy/.env": "A=1\n"}
+    ctx = context(write(tmp_path / "repo", files), tmp_path)
+    assert texts_with(ctx, "load_dotenv") == (frozenset(), {})  # the pass did not run
+    before = env_file_uses(context(write(tmp_path / "repo2", files), tmp_path / "2"))
+    py_index(ctx)
+    indexed, texts = texts_with(ctx, "load_dotenv")
+    assert indexed == {"app/config.py", "app/main.py"}
+    assert texts == {"app/config.py": files["app/config.py"]}
+    after = env_file_uses(ctx)
+    assert [(u.path, u.reader, u.location) for u in after] == \
+        [(u.path, u.reader, u.location) for u in before]
+    assert ("deploy/.env", "load_dotenv() in app/config.py", "app/config.py:2") in \
+        [(u.path, u.reader, u.location) for u in after]
