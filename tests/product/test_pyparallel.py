@@ -169,10 +169,9 @@ def test_an_extractor_error_in_a_worker_is_raised_as_in_this_process(
         "@extractor('test:failing')\n"
         "def failing(module):\n"
         "    raise LookupError(f'cannot read {module.rel}')\n", encoding="utf-8")
-    monkeypatch.setenv("PYTHONPATH", str(plugin))
     monkeypatch.setattr(pyindex, "EXTRACTOR_MODULES",
                         (*pyindex.EXTRACTOR_MODULES, "failing_extractor"))
-    monkeypatch.syspath_prepend(str(plugin))
+    monkeypatch.syspath_prepend(str(plugin))  # only here: the workers get this import path
     monkeypatch.setattr(pyindex, "EXTRACTORS", dict(pyindex.EXTRACTORS))
     ctx = context(_repo(tmp_path), tmp_path)
     with pytest.raises(LookupError, match="cannot read app/"):

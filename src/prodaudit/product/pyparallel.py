@@ -3,7 +3,8 @@
 Parsing and indexing Python is pure CPU work under the interpreter lock: on a large repository
 (20,000 modules: ~20 s of CPU) threads cannot share it, and the pass holding the lock starves the
 checks running beside it. Above :data:`MIN_MODULES` modules the pass hands chunks of module paths
-to worker processes (``python -m prodaudit.product.pyworker``), each of which reads the files
+to worker processes (:mod:`prodaudit.product.pyworker` on this interpreter, with the audit's
+import path), each of which reads the files
 with the same rules as the audit (:class:`~prodaudit.files.FileIndex`: nothing outside the
 repository, the same size cap and decoding), parses them with the same grammar fallbacks, indexes
 them and runs the registered extractors — exactly what the sequential pass does — and sends back
@@ -24,6 +25,7 @@ runs the sequential pass, saying why in the log. Every worker started is stopped
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import pickle
@@ -90,18 +92,23 @@ def workers_for(modules: int) -> int:
     return max(1, min(cores, limit, -(-modules // CHUNK)))
 
 
+#: the worker's first lines: the audit's own import path (``$PRODAUDIT_WORKER_PATH``), so the
+#: worker runs this very prodaudit and its libraries whatever the audit's ``sys.path`` became
+_BOOT = ("import json, os, runpy, sys; sys.path[:] = json.loads(os.environ.pop("
+         "'PRODAUDIT_WORKER_PATH')); runpy.run_module('prodaudit.product.pyworker', "
+         "run_name='__main__')")
+
+
 def worker_command() -> list[str]:
-    """The command that starts a worker (this interpreter, this prodaudit: see ``_Worker``)."""
-    return [sys.executable, "-m", "prodaudit.product.pyworker"]
+    """The command that starts a worker: this interpreter (see ``_BOOT``)."""
+    return [sys.executable, "-c", _BOOT]
 
 
 class _Worker:
     """One child process and the thread that feeds it chunks."""
 
     def __init__(self, header: tuple[Any, ...]) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])  # the prodaudit the audit runs
-        path = os.environ.get("PYTHONPATH", "")
-        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+        env = {**os.environ, "PRODAUDIT_WORKER_PATH": json.dumps(sys.path)}
         # the worker's stderr, read back for the log when it fails; closed by stop()
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         try:

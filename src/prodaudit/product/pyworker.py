@@ -72,4 +72,6 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 if __name__ == "__main__":
     # the audit handles Ctrl-C and stops its workers; a worker printing a traceback would not
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    answers = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print() must not break the stream of answers
+    serve(sys.stdin.buffer, answers)
