@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,23 @@ def test_realpath_resolves_like_os_realpath_with_directories_resolved_once(
             assert idx.realpath(rel) == os.path.realpath(root / rel), rel
     assert FileIndex.build(root).realpath("pkg/inner/mod.py") == str(
         (repo / "pkg" / "sub" / "mod.py").resolve())
+
+
+@pytest.mark.parametrize("cap,expected", [(4096, 3000), (2048, 2048)])
+def test_a_file_that_grew_after_its_size_was_taken_is_read_to_the_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: int, expected: int) -> None:
+    """read_text sizes its buffer by the file's stat; a file longer by the time it is read is
+    still read whole, up to the cap (never cut at the size first seen)."""
+    (tmp_path / "grew.txt").write_text("x" * 3000, encoding="utf-8")
+    real_stat = os.stat
+
+    def stale(path: Any, *args: Any, **kwargs: Any) -> Any:
+        st = real_stat(path, *args, **kwargs)
+        if str(path).endswith("grew.txt"):
+            return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
+                                   st.st_gid, 10, st.st_atime, st.st_mtime, st.st_ctime))
+        return st
+
+    monkeypatch.setattr(os, "stat", stale)
+    text = FileIndex.build(tmp_path).read_text("grew.txt", cap)
+    assert text is not None and len(text) == expected

@@ -142,7 +142,12 @@ class FileIndex:
                 self.problems.append((rel, f"skipped: {size} bytes over the {max_bytes}-byte cap"))
                 return None
             with open(real, "rb") as fh:
-                raw = fh.read(max_bytes + 1)[:max_bytes]
+                # a buffer of the file's size, not of the cap (a 2 MB buffer per small file
+                # costs more than reading it); a file that grew since is read on to the cap
+                raw = fh.read(size + 1)
+                if len(raw) > size:
+                    raw += fh.read(max_bytes + 1 - len(raw))
+                raw = raw[:max_bytes]
         except OSError as exc:
             self.problems.append((rel, f"unreadable: {exc.strerror}"))
             return None
