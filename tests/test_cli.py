@@ -196,3 +196,26 @@ def test_exit_codes_are_documented() -> None:
     for promise in ("exits 3", "130", "run id", "outside the repository", "ledger",
                     "--allow-mutations", "positive observation"):
         assert promise in gate, promise
+
+
+def test_a_finished_command_ends_without_interpreter_shutdown_but_loses_nothing(
+        tmp_path: Path) -> None:
+    """The command's process ends at once when it is done (interpreter shutdown would free a
+    large audit's heap object by object): its exit functions still run, every line it printed
+    reaches the pipe, and the exit code is the command's."""
+    marker = tmp_path / "atexit-ran"
+    script = ("import atexit, sys, pathlib\n"
+              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+              "from prodaudit.cli import main\n"
+              "sys.argv = ['prodaudit', *sys.argv[1:]]\n"
+              "main()\n"
+              "print('NOT REACHED')\n")
+    listed = subprocess.run([sys.executable, "-c", script, "list"], capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()  # a header, a line per check, the count
+    assert lines[-1].endswith(" checks") and int(lines[-1].split()[-2]) == len(lines) - 2 > 100
+    assert "NOT REACHED" not in listed.stdout and marker.read_text() == "yes"
+    bad = subprocess.run([sys.executable, "-c", script, "run", "--only", "NOPE-999"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 3 and "NOPE-999" in bad.stderr  # a usage error, still

@@ -338,6 +338,7 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
         if interrupt.interrupted():
             interrupt.exit_now(code)
         interrupt.exit_if_stuck(code)
+        interrupt.finish_now(code)
     return code
 
 

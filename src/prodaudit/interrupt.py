@@ -325,6 +325,18 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def finish_now(code: int) -> None:
+    """End a finished command with ``code`` without tearing its heap down object by object: the
+    exit functions run first (logging's flush, temporary directories' finalizers, a coverage
+    tool's save), then stdout and stderr are flushed and the process ends. Interpreter shutdown
+    frees every object one at a time: ~1 s for the 240 MB a 50,000-file audit holds at its end,
+    for nothing (issue 13)."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    exit_now(code)
+
+
 def exit_if_stuck(code: int, grace: float = 0.5) -> None:
     """End the process with ``code`` now when a non-daemon thread (a worker still busy with an
     abandoned check) would otherwise keep it alive at interpreter exit."""
