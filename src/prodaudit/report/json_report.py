@@ -293,18 +293,21 @@ def as_json(obj: Any) -> Any:
     return as_json(str(obj))
 
 
+def _as_json_nested(v: Any, tv: type) -> Any:
+    """``as_json`` of a value that is not a plain scalar (the loops below test those inline)."""
+    if tv is dict:
+        return _as_json_dict(v)
+    if tv is list:
+        return _as_json_list(v)
+    return as_json(v)
+
+
 def _as_json_dict(obj: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] | None = None
     for k, v in obj.items():
         tv = type(v)
-        if tv is str or tv is int or tv is bool or tv is float or v is None:
-            nv = v
-        elif tv is dict:
-            nv = _as_json_dict(v)
-        elif tv is list:
-            nv = _as_json_list(v)
-        else:
-            nv = as_json(v)
+        nv = v if tv is str or tv is int or tv is bool or tv is float or v is None \
+            else _as_json_nested(v, tv)
         nk = k if type(k) is str else _key(k)
         if out is None:
             if nk is k and nv is v:
@@ -322,14 +325,8 @@ def _as_json_list(obj: list[Any]) -> list[Any]:
     out: list[Any] | None = None
     for i, v in enumerate(obj):
         tv = type(v)
-        if tv is str or tv is int or tv is bool or tv is float or v is None:
-            nv = v
-        elif tv is dict:
-            nv = _as_json_dict(v)
-        elif tv is list:
-            nv = _as_json_list(v)
-        else:
-            nv = as_json(v)
+        nv = v if tv is str or tv is int or tv is bool or tv is float or v is None \
+            else _as_json_nested(v, tv)
         if out is not None:
             out.append(nv)
         elif nv is not v:
