@@ -43,8 +43,7 @@ DRIVER = textwrap.dedent('''
         """Test check."""
         if mode == "hung-cleanup":
             ctx.on_close(lambda: time.sleep(3600))
-            # CFG-998 prints "burning" too, maybe before this cleanup is registered
-            print("MARK: cleanup registered", file=sys.stderr, flush=True)
+            print("MARK: cleanup registered", file=sys.stderr, flush=True)  # before the signal
         if mode == "worker-signal":  # the kernel may pick any thread for a process signal
             import signal, threading
             print("MARK: signalling the check thread", file=sys.stderr, flush=True)

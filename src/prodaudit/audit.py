@@ -135,6 +135,7 @@ def run_audit(
     run_id = new_run_id()
     interrupt.set_run(run_id)
     redactor = Redactor()
+    ctx: Context | None = None
     try:
         live = any(s.needs & LIVE_NEEDS for s in specs)
         with _target(cfg, quiet, live, E2E_CHECK in {s.id for s in specs}) as (eff_cfg, target,
@@ -167,6 +168,12 @@ def run_audit(
             report_dir = write_reports(with_source_map(run, ctx.peek("files")), eff_cfg.output,
                                        eff_cfg.formats)
     except KeyboardInterrupt:
+        if ctx is not None:
+            # the runner closes the context in its ``finally``, but an interrupt that lands
+            # while the event loop itself runs (a check's thread being started) can end the
+            # loop before that ``finally`` ran: the registered cleanups must run all the same
+            # (close() runs them once, within the interrupt's budget)
+            ctx.close()
         _discard_partial_reports(cfg.output / run_id)
         raise
     return AuditOutcome(run=run, report_dir=report_dir)
