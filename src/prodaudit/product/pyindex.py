@@ -434,14 +434,33 @@ def _run_pass(ctx: Context) -> _Pass:
     return _Pass(out, store)
 
 
+def extract(module: PyModule) -> dict[str, Any]:
+    """Every registered extractor's fact for an indexed module (the pass, in this process or in
+    a worker)."""
+    return {name: fn(module) for name, fn in sorted(EXTRACTORS.items())}
+
+
+class _Kept:
+    """The pass's rows as it keeps them: equal name sets and equal immutable facts of different
+    modules are one object (see ``_shared``)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, bytes, Summary]] = []
+        self._names: dict[frozenset[str], frozenset[str]] = {}
+        self._facts: dict[Any, Any] = {}
+
+    def add(self, rel: str, packed: bytes, kinds: frozenset[str], names: frozenset[str],
+            facts: dict[str, Any]) -> None:
+        shared = {name: _shared(value, self._facts) for name, value in facts.items()}
+        self.rows.append((rel, packed, Summary(_interned(kinds, self._names),
+                                               _interned(names, self._names), shared)))
+
+
 def _sequential(ctx: Context, store: _Store, rels: list[str]) -> list[tuple[str, bytes, Summary]]:
     from prodaudit.pysource import source_cache
 
     cache = source_cache(ctx)
-    out: list[tuple[str, bytes, Summary]] = []
-    pool: dict[frozenset[str], frozenset[str]] = {}
-    shared: dict[Any, Any] = {}
-    extractors = sorted(EXTRACTORS.items())
+    kept = _Kept()
     for rel in rels:
         text = ctx.read(rel)
         if text is None:
@@ -452,13 +471,11 @@ def _sequential(ctx: Context, store: _Store, rels: list[str]) -> list[tuple[str,
         module = PyModule(rel, tree, text).index()
         indexed = module._indexed
         assert indexed is not None and module._summary is not None
-        facts = {name: _shared(fn(module), shared) for name, fn in extractors}
-        out.append((rel, pack(text), Summary(_interned(module._summary.kinds, pool),
-                                             _interned(module._summary.names, pool), facts)))
+        kept.add(rel, pack(text), module._summary.kinds, module._summary.names, extract(module))
         store.parses[rel] += 1
         store.put(rel, indexed)
         del module, indexed, tree
-    return out
+    return kept.rows
 
 
 def _merge_rows(ctx: Context, store: _Store, rows: list[pyparallel.Row]
@@ -468,9 +485,7 @@ def _merge_rows(ctx: Context, store: _Store, rows: list[pyparallel.Row]
     from prodaudit.pysource import source_cache
 
     cache = source_cache(ctx)
-    out: list[tuple[str, bytes, Summary]] = []
-    pool: dict[frozenset[str], frozenset[str]] = {}
-    shared: dict[Any, Any] = {}
+    kept = _Kept()
     for row in rows:
         if row.problems or row.outside:
             ctx.files.merge(row.problems, row.outside)
@@ -478,11 +493,9 @@ def _merge_rows(ctx: Context, store: _Store, rows: list[pyparallel.Row]
             cache.record(row.rel, row.outcome)
         if row.packed is None:
             continue
-        facts = {name: _shared(value, shared) for name, value in row.facts.items()}
-        out.append((row.rel, row.packed, Summary(_interned(row.kinds, pool),
-                                                 _interned(row.names, pool), facts)))
+        kept.add(row.rel, row.packed, row.kinds, row.names, row.facts)
         store.parses[row.rel] += 1
-    return out
+    return kept.rows
 
 
 def _the_pass(ctx: Context) -> _Pass:

@@ -22,10 +22,9 @@ from prodaudit.product.pyparallel import Row
 
 def summarise_chunk(reader: FileIndex, max_bytes: int, rels: list[str]) -> list[Row]:
     """What the sequential pass does for each of ``rels``, as plain rows."""
-    from prodaudit.product.pyindex import EXTRACTORS, PyModule, pack
+    from prodaudit.product.pyindex import PyModule, extract, pack
     from prodaudit.pysource import ParsedSource, parse_python
 
-    extractors = sorted(EXTRACTORS.items())
     out: list[Row] = []
     for rel in rels:
         reader.problems.clear()
@@ -41,10 +40,9 @@ def summarise_chunk(reader: FileIndex, max_bytes: int, rels: list[str]) -> list[
             out.append(Row(rel, None, frozenset(), frozenset(), {}, outcome, problems, outside))
             continue
         module = PyModule(rel, parsed.tree, text).index()
-        facts = {name: fn(module) for name, fn in extractors}
         summary = module.summary
-        out.append(Row(rel, pack(text), summary.kinds, summary.names, facts, outcome, problems,
-                       outside))
+        out.append(Row(rel, pack(text), summary.kinds, summary.names, extract(module), outcome,
+                       problems, outside))
         del module, parsed
     return out
 
