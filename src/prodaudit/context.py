@@ -175,6 +175,11 @@ class Context:
             entry = self._memo.get(key)
         return entry[1] if entry is not None and entry[0] else None
 
+    def under_way(self, key: str) -> bool:
+        """Some check has asked for the fact ``key``: it is built, or being built now."""
+        with self._lock:
+            return key in self._memo or key in self._klocks
+
     async def amemo(self, key: str, build: Callable[[], Any]) -> Any:
         lock = self._alocks.setdefault(key, asyncio.Lock())
         t0 = time.monotonic()
@@ -292,6 +297,7 @@ class Context:
         with self._lock:
             later, self._later = self._later, {}
             self._memo = {k: v for k, v in self._memo.items() if k in self.KEPT_AFTER_CHECKS}
+            self._klocks = {k: v for k, v in self._klocks.items() if k in self._memo}
         for key, build in later.items():
             value = build()
             with self._lock:

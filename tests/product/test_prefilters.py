@@ -102,3 +102,26 @@ def test_the_pass_records_whether_a_module_names_an_error_status(text: str) -> N
         error_handlers._STATUS_TEXT.search(text) is not None
     assert module.fact("error_handlers:status_text") is expected
     assert error_handlers._may_register(module) is expected
+
+
+_TOKEN = "mWM7pgvjtUSAtfaK8RXLjzOaLmurBxIWxMdQIQ0t1fSv9orq"
+
+
+@pytest.mark.parametrize("text", [
+    "client_secret = os.environ.get('CLIENT_SECRET', '')\nname = 'x'\n",
+    f"client_secret = forms.CharField(widget=HiddenInput(attrs={{'value': '{_TOKEN}'}}))\n",
+    f"url = '{_TOKEN}'\nclient_secret = build(prefix='short')\n",  # random, but not in it
+    f"def f():\n    api_key = make(f'{{x}}{_TOKEN}')\n",  # inside an f-string
+    f"settings.SECRET_KEY: str = fetch(default=' {_TOKEN} ')\n",
+])
+def test_nested_tokens_skip_only_modules_without_a_random_string(text: str) -> None:
+    import ast
+
+    from prodaudit.product.pyindex import PyModule
+
+    module = PyModule("app/m.py", ast.parse(text), text).index()
+    walked = [found for node in module.assigns if node.value is not None
+              for found in codesecrets._nested_tokens(module.rel, node)]
+    assert codesecrets._module_nested_tokens(module) == walked
+    assert bool(walked) is (_TOKEN in text and "client_secret = forms" in text
+                            or "api_key" in text or "SECRET_KEY" in text)

@@ -210,3 +210,12 @@ def test_every_extractor_is_registered_by_a_module_the_workers_import() -> None:
     elsewhere = {name: fn.__module__ for name, fn in pyindex.EXTRACTORS.items()
                  if fn.__module__ not in pyindex.EXTRACTOR_MODULES}
     assert not elsewhere, f"add their modules to pyindex.EXTRACTOR_MODULES: {elsewhere}"
+
+
+def test_a_row_comes_back_from_a_pickle_whole() -> None:
+    import pickle
+
+    row = pyparallel.Row("app/m.py", b"x", frozenset({"calls"}), frozenset({"os"}),
+                         {"text:words": frozenset({"encode"})}, None, (("a", "b"),), ())
+    back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+    assert back == row and type(back) is pyparallel.Row

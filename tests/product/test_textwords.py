@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import threading
 from pathlib import Path
 
 import pytest
 from product_helpers import context, write
 
+from prodaudit.product import pyindex
 from prodaudit.product.envfiles import env_file_uses
 from prodaudit.product.pyindex import EXTRACTOR_MODULES, EXTRACTORS, PyModule, py_index
 from prodaudit.product.textwords import (
@@ -82,3 +84,42 @@ def test_texts_with_hands_over_the_pass_texts_only_once_it_ran(tmp_path: Path) -
         [(u.path, u.reader, u.location) for u in before]
     assert ("deploy/.env", "load_dotenv() in app/config.py", "app/config.py:2") in \
         [(u.path, u.reader, u.location) for u in after]
+
+
+def test_texts_with_waits_for_a_pass_under_way(tmp_path: Path) -> None:
+    """A reader that asks while another check runs the pass waits for it (reading every Python
+    file beside the pass's workers would take a core from them) and gets the pass's texts."""
+    files = {"app/config.py": "from dotenv import load_dotenv\nload_dotenv('deploy/.env')\n",
+             "app/main.py": "print('hello')\n", "deploy/.env": "A=1\n"}
+    ctx = context(write(tmp_path / "repo", files), tmp_path)
+    started, release = threading.Event(), threading.Event()
+
+    def held_pass() -> object:
+        started.set()
+        release.wait(30)
+        return pyindex._run_pass(ctx)
+
+    building = threading.Thread(target=ctx.memo, args=("product:py_index", held_pass))
+    building.start()
+    assert started.wait(30)
+    got: dict[str, object] = {}
+    reader = threading.Thread(target=lambda: got.update(r=texts_with(ctx, "load_dotenv")))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for the pass, not reading the files itself
+    release.set()
+    reader.join(30)
+    building.join(30)
+    assert got["r"] == (frozenset({"app/config.py", "app/main.py"}),
+                        {"app/config.py": files["app/config.py"]})
+
+
+def test_texts_with_a_failed_pass_leaves_the_reader_to_read(tmp_path: Path) -> None:
+    ctx = context(write(tmp_path / "repo", {"app/config.py": "load_dotenv('x')\n"}), tmp_path)
+
+    def failing() -> object:
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError):
+        ctx.memo("product:py_index", failing)
+    assert texts_with(ctx, "load_dotenv") == (frozenset(), {})

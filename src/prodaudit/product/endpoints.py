@@ -329,15 +329,20 @@ def _merge_urlconf(out: list[Endpoint], confs: list[Endpoint]) -> list[Endpoint]
     return out
 
 
+_REGISTERING = frozenset({"add_route", "add_url_rule"})
+_CLASS_VIEWS = frozenset({"as_view", "add_resource"})
+
+
 def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint]:
     by_name, classes, included, mounts, views, routers = ctx_maps
     fw = framework_of(mod)
     out: list[Endpoint] = []
     decorated = mod.has("decorated") and (
         "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS))
-    registered = bool({"add_route", "add_url_rule"} & set(mod.names)) or \
+    names = mod.names
+    registered = not _REGISTERING.isdisjoint(names) or \
         any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp"
-    class_views = bool({"as_view", "add_resource"} & set(mod.names)) or \
+    class_views = not _CLASS_VIEWS.isdisjoint(names) or \
         ("route" in mod.names and any(c.decorator_list for c in mod.classes))
     drf = fw == "drf" or "api_view" in mod.names
     if not (decorated or registered or class_views or drf):

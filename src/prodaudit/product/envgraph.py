@@ -404,6 +404,12 @@ def python_source_file(rel: str) -> bool:
     return not (set(parts[:-1]) & (PY_EXCLUDE_PARTS | BUILD_PARTS))
 
 
+def _frontend_file_reads(ctx: Context, rel: str) -> list[tuple[str, int]] | None:
+    """The variables a frontend file reads (None: it could not be read)."""
+    text = ctx.read(rel)
+    return None if text is None else list(frontend_reads(text))
+
+
 def _frontend_file(rel: str) -> bool:
     parts = rel.split("/")
     excluded = set(parts[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS)
@@ -413,6 +419,10 @@ def _frontend_file(rel: str) -> bool:
 # ---------------------------------------------------------------------------- build
 def build_graph(ctx: Context) -> EnvGraph:
     g = EnvGraph()
+    # the frontend's reads need no Python fact: found while the py_index pass runs (on a core
+    # its workers share) rather than after it, when the rest of the audit waits on this graph
+    front = {rel: _frontend_file_reads(ctx, rel) for rel in ctx.files.files
+             if not python_source_file(rel) and _frontend_file(rel)}
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
     indexed = {m.rel: m for m in py_index(ctx)}  # handles: a tree loads only when needed
@@ -448,12 +458,12 @@ def build_graph(ctx: Context) -> EnvGraph:
             if ops is None:
                 ops = _ModuleReads(module, readers_of(ctx, module), classes, live).run()
             _replay(g, rel, ops)
-        elif _frontend_file(rel):
-            text = ctx.read(rel)
-            if text is None:
+        elif rel in front:
+            found = front.pop(rel)
+            if found is None:
                 continue
             g.frontend_files += 1
-            for name, line in frontend_reads(text):
+            for name, line in found:
                 g.var(name).reads.append(Read(rel, line, "frontend", True, None))
     for ef in env_files(ctx):
         for ln, msg in ef.problems:

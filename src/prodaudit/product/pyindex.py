@@ -178,6 +178,8 @@ class PyModule:
     the index lists load on first use and stay with this handle (see the module docstring).
     ``PyModule(rel, tree, text).index()`` makes a fully loaded one from a tree."""
 
+    __slots__ = ("rel", "_text", "_packed", "_indexed", "_summary", "_loader", "__weakref__")
+
     def __init__(self, rel: str, tree: ast.Module | None = None, text: str | bytes = "", *,
                  summary: Summary | None = None, loader: Loader | None = None) -> None:
         self.rel = rel
@@ -187,6 +189,15 @@ class PyModule:
         self._indexed = Indexed(tree) if tree is not None else None
         self._summary = summary
         self._loader = loader
+
+    @classmethod
+    def _of_row(cls, rel: str, packed: bytes, summary: Summary, loader: Loader) -> PyModule:
+        """A handle over one row of the pass: what ``__init__`` makes of them, without its
+        checks (consumers loop over every module dozens of times on a large repository)."""
+        mod = cls.__new__(cls)
+        mod.rel, mod._text, mod._packed, mod._indexed = rel, None, packed, None
+        mod._summary, mod._loader = summary, loader
+        return mod
 
     def index(self) -> PyModule:
         """Index the tree given to the constructor (and summarise it, facts computed on use)."""
@@ -528,14 +539,20 @@ class Modules(Sequence["PyModule"]):
         ref = self._alive[i]
         mod = ref() if ref is not None else None
         if mod is None:
-            rel, text, summary = self._rows[i]
-            mod = PyModule(rel, None, text, summary=summary, loader=self._load)
+            mod = PyModule._of_row(*self._rows[i], self._load)
             self._alive[i] = weakref.ref(mod)
         return mod
 
     def __iter__(self) -> Iterator[PyModule]:
-        for i in range(len(self._rows)):
-            yield self[i]
+        alive, rows, load, of_row, ref = self._alive, self._rows, self._load, PyModule._of_row, \
+            weakref.ref
+        for i, row in enumerate(rows):
+            held = alive[i]
+            mod = held() if held is not None else None
+            if mod is None:
+                mod = of_row(*row, load)
+                alive[i] = ref(mod)
+            yield mod
 
     def __add__(self, other: Iterable[PyModule]) -> list[PyModule]:
         return [*self, *other]

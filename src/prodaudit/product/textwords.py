@@ -36,8 +36,8 @@ WORDS = (
     "FastAPI",
     # pysettings: Flask settings on the application object
     ".config", ".secret_key", ".debug",
-    # tokenlife: token lifetimes in encoding functions
-    "encode",
+    # tokenlife: token lifetimes in encoding functions and in calls that create tokens
+    "encode", "expire", "lifetime",
     # connections: URLs in code
     "://",
     # devswitches: debug switches in constructors
@@ -98,19 +98,25 @@ def non_ascii(module: PyModule) -> bool:
 
 def texts_with(ctx: Context, *words: str) -> tuple[frozenset[str], dict[str, str]]:
     """(the paths of every module of the py_index pass, path → text of those whose text contains
-    one of ``words``) when the pass already ran: a consumer that reads every Python file for a
-    word need not read the pass's modules again. Two empty results when it did not run: this
-    does not make it run (a suite without Python facts would pay for the whole pass)."""
+    one of ``words``) when the pass has run or is running (this waits for it): a consumer that
+    reads every Python file for a word need not read the pass's modules again, and reading them
+    while the pass runs takes a core from it. Two empty results when no check asked for the pass
+    or it failed: this does not make it run (a suite without Python facts would pay for the whole
+    pass)."""
     for word in words:
         if word not in _WORDS:
             raise ValueError(f"{word!r} is not in textwords.WORDS: the pass does not record it")
-    if ctx.peek("product:py_index") is None:
+    if not ctx.under_way("product:py_index"):
         return frozenset(), {}
     from prodaudit.product.pyindex import py_index
 
+    try:
+        modules = py_index(ctx)
+    except Exception:  # noqa: BLE001 - the check that asked for the pass reports its error
+        return frozenset(), {}
     indexed: list[str] = []
     texts: dict[str, str] = {}
-    for module in py_index(ctx):  # the summary says which texts to unpack
+    for module in modules:  # the summary says which texts to unpack
         indexed.append(module.rel)
         if contains_any(module, *words):
             texts[module.rel] = module.text

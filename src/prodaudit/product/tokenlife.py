@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import Duration, evaluate
-from prodaudit.product.textwords import contains
+from prodaudit.product.textwords import contains, contains_any
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -135,7 +135,7 @@ def _encoder_deltas(ctx: Context) -> list[Lifetime]:
                     if isinstance(value, Duration):
                         out.append(Lifetime(rel, c.lineno, f"{ast.unparse(c)} in {fn.name}()",
                                             value.seconds))
-        for node in module.calls if "expire" in module.text or "lifetime" in module.text else []:
+        for node in module.calls if contains_any(module, "expire", "lifetime") else []:
             if "access" in ast.unparse(node.func).lower():
                 for kw in node.keywords:
                     if kw.arg in ("expires_delta", "expires_in", "lifetime", "expires"):

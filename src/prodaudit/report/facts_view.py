@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -407,7 +409,31 @@ def screenshots(facts: Mapping[str, Any]) -> list[Screenshot] | None:
     ]
 
 
+#: the view of the run rendered last: every format of one run reads the same view (the env
+#: variables are ranked once, not once per format: 100,000s on a large repository). Held only
+#: while that run lives.
+_LAST: dict[int, FactsView] = {}
+_LAST_LOCK = threading.Lock()
+
+
 def build_facts(run: AuditRun) -> FactsView:
+    with _LAST_LOCK:
+        view = _LAST.get(id(run))
+    if view is None:
+        view = _build_facts(run)
+        with _LAST_LOCK:
+            _LAST.clear()
+            _LAST[id(run)] = view
+        weakref.finalize(run, _forget, id(run))
+    return view
+
+
+def _forget(key: int) -> None:
+    with _LAST_LOCK:
+        _LAST.pop(key, None)
+
+
+def _build_facts(run: AuditRun) -> FactsView:
     facts: Mapping[str, Any] = run.facts if isinstance(run.facts, Mapping) else {}
     ordered = sorted(run.results, key=lambda r: r.id)
     return FactsView(

@@ -198,6 +198,8 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     Remediation: add the variable to ``.env.example`` with a comment line above it saying what it
     does, its default, and whether it is a secret (placeholder value only).
     """
+    documented_in_docs(ctx)  # facts that need no Python: built while the py_index pass runs,
+    infra_env(ctx)  # not after it, when the rest of the audit waits for this check
     g = graph(ctx)
     used = [v for v in g.vars.values() if _used(v) and not _runtime(v.name)]
     if not used:
