@@ -195,9 +195,10 @@ class EnvGraph:
     parse_notes: list[tuple[str, ParsedSource]] = field(default_factory=list)  # not host syntax
 
     def var(self, name: str) -> Var:
-        if name not in self.vars:
-            self.vars[name] = Var(name)
-        return self.vars[name]
+        v = self.vars.get(name)
+        if v is None:
+            v = self.vars[name] = Var(name)
+        return v
 
     def freeze(self) -> EnvGraph:
         """The built graph is read-only: each empty location list of a variable is one shared
@@ -422,7 +423,8 @@ def build_graph(ctx: Context) -> EnvGraph:
     # the frontend's reads need no Python fact: found while the py_index pass runs (on a core
     # its workers share) rather than after it, when the rest of the audit waits on this graph
     front = {rel: _frontend_file_reads(ctx, rel) for rel in ctx.files.files
-             if not python_source_file(rel) and _frontend_file(rel)}
+             if rel.endswith(FRONTEND_SUFFIXES) and _frontend_file(rel)
+             and not python_source_file(rel)}
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
     indexed = {m.rel: m for m in py_index(ctx)}  # handles: a tree loads only when needed
