@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -52,6 +53,34 @@ def test_docker_probe_is_bounded_against_a_silent_engine(tmp_path: Path,
             c.close()
         srv.close()
     assert time.monotonic() - start < 10
+
+
+def _docker_clis() -> list[str]:
+    """Every docker CLI on this machine's PATH (Debian's docker.io 20.10 in /usr/bin beside a
+    newer one in /usr/local/bin, on these machines), each once."""
+    seen: dict[str, str] = {}
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        cand = Path(d or ".") / "docker"
+        if cand.is_file() and os.access(cand, os.X_OK):
+            seen.setdefault(str(cand.resolve()), str(cand))
+    return sorted(seen.values())
+
+
+@pytest.mark.parametrize("cli", _docker_clis() or ["(none)"])
+def test_no_engine_is_unreachable_whatever_the_cli_version(tmp_path: Path, cli: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no engine at DOCKER_HOST the probe says so, with every docker CLI installed: a CLI
+    20.10 answers ``docker info --format`` with exit 0 when no engine is there (the audit then
+    went on to build and crashed: DEP-010 ERROR instead of SKIP)."""
+    require_service("docker CLI", cli != "(none)", "no docker CLI on PATH")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").symlink_to(cli)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    ctx = Context(load_config({"start_target": False, "output": tmp_path}))
+    with pytest.raises(Skip, match=r"no Docker engine reachable: .*(Cannot connect|exited)"):
+        ctx.docker()
 
 
 def test_memo_slow_fact_does_not_block_unrelated_facts(tmp_path: Path) -> None:

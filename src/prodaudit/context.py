@@ -526,11 +526,21 @@ class Context:
             if shutil.which("docker") is None:
                 raise Skip("no Docker engine reachable: the docker CLI is not installed")
             try:  # bounded probe first: python-on-whales calls have no timeout of their own
-                subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
-                               capture_output=True, timeout=DOCKER_PROBE_SECONDS, check=False)
+                probe = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                                       capture_output=True, text=True, errors="replace",
+                                       timeout=DOCKER_PROBE_SECONDS, check=False)
             except subprocess.TimeoutExpired:
                 raise Skip(f"no Docker engine reachable: `docker version` did not answer within "
                            f"{DOCKER_PROBE_SECONDS:.0f} s") from None
+            except OSError as exc:
+                raise Skip(f"no Docker engine reachable: the docker CLI did not start: "
+                           f"{exc.strerror or exc}") from None
+            if probe.returncode != 0 or not probe.stdout.strip():
+                # the engine's own answer decides: a docker CLI 20.10 (Debian 12's docker.io)
+                # answers ``docker info --format`` with exit 0 when no engine is there
+                lines = [ln.strip() for ln in probe.stderr.splitlines() if ln.strip()]
+                raise Skip("no Docker engine reachable: " + (lines[-1] if lines else
+                           f"`docker version` exited {probe.returncode} without a server version"))
             client = DockerClient(
                 compose_files=list(self.cfg.compose_files),
                 compose_env_files=[self.cfg.env_file] if self.cfg.env_file else [],
