@@ -161,8 +161,7 @@ def _module_nested_tokens(module: PyModule) -> list[CodeSecret]:
     """:func:`_nested_tokens` of every assignment of the module (the py_index pass). A module
     none of whose strings looks random has none in an assignment either (``strings`` holds
     every string constant of the tree): its assignments are not walked."""
-    if not any(isinstance(v := node.value, str) and len(v) >= 24 and looks_random(v)
-               for node in module.strings):
+    if not any(isinstance(v := node.value, str) and looks_random(v) for node in module.strings):
         return []
     return [found for node in module.assigns if node.value is not None
             for found in _nested_tokens(module.rel, node)]

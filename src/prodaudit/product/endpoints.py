@@ -337,14 +337,14 @@ def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint
     by_name, classes, included, mounts, views, routers = ctx_maps
     fw = framework_of(mod)
     out: list[Endpoint] = []
-    decorated = mod.has("decorated") and (
-        "route" in mod.names or any(v in mod.names for v in _DECORATOR_VERBS))
     names = mod.names
+    decorated = mod.has("decorated") and (
+        "route" in names or any(v in names for v in _DECORATOR_VERBS))
     registered = not _REGISTERING.isdisjoint(names) or \
-        any(a in mod.names for a in _AIOHTTP_ADD) or fw == "aiohttp"
+        any(a in names for a in _AIOHTTP_ADD) or fw == "aiohttp"
     class_views = not _CLASS_VIEWS.isdisjoint(names) or \
-        ("route" in mod.names and any(c.decorator_list for c in mod.classes))
-    drf = fw == "drf" or "api_view" in mod.names
+        ("route" in names and any(c.decorator_list for c in mod.classes))
+    drf = fw == "drf" or "api_view" in names
     if not (decorated or registered or class_views or drf):
         return out  # no route in this module: its tree is not needed
     own = _prefixes(mod)

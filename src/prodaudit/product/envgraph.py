@@ -412,9 +412,10 @@ def _frontend_file_reads(ctx: Context, rel: str) -> list[tuple[str, int]] | None
 
 
 def _frontend_file(rel: str) -> bool:
-    parts = rel.split("/")
-    excluded = set(parts[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS)
-    return rel.endswith(FRONTEND_SUFFIXES) and not excluded
+    """A frontend source file (never a Python one: the suffixes differ)."""
+    if not rel.endswith(FRONTEND_SUFFIXES):
+        return False
+    return not set(rel.split("/")[:-1]) & (BUILD_PARTS | PY_EXCLUDE_PARTS)
 
 
 # ---------------------------------------------------------------------------- build
@@ -423,8 +424,7 @@ def build_graph(ctx: Context) -> EnvGraph:
     # the frontend's reads need no Python fact: found while the py_index pass runs (on a core
     # its workers share) rather than after it, when the rest of the audit waits on this graph
     front = {rel: _frontend_file_reads(ctx, rel) for rel in ctx.files.files
-             if rel.endswith(FRONTEND_SUFFIXES) and _frontend_file(rel)
-             and not python_source_file(rel)}
+             if _frontend_file(rel)}
     classes = settings_classes(ctx)
     live = live_settings_classes(ctx)
     indexed = {m.rel: m for m in py_index(ctx)}  # handles: a tree loads only when needed

@@ -535,7 +535,10 @@ class Modules(Sequence["PyModule"]):
 
     def __getitem__(self, i: int | slice) -> PyModule | list[PyModule]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            return [self._handle(j) for j in range(*i.indices(len(self)))]
+        return self._handle(i)
+
+    def _handle(self, i: int) -> PyModule:
         ref = self._alive[i]
         mod = ref() if ref is not None else None
         if mod is None:
@@ -544,15 +547,9 @@ class Modules(Sequence["PyModule"]):
         return mod
 
     def __iter__(self) -> Iterator[PyModule]:
-        alive, rows, load, of_row, ref = self._alive, self._rows, self._load, PyModule._of_row, \
-            weakref.ref
-        for i, row in enumerate(rows):
-            held = alive[i]
-            mod = held() if held is not None else None
-            if mod is None:
-                mod = of_row(*row, load)
-                alive[i] = ref(mod)
-            yield mod
+        handle = self._handle
+        for i in range(len(self._rows)):
+            yield handle(i)
 
     def __add__(self, other: Iterable[PyModule]) -> list[PyModule]:
         return [*self, *other]

@@ -160,6 +160,8 @@ def not_a_credential(value: object) -> str | None:
 
 def looks_random(value: str, min_len: int = 24) -> bool:
     """A long, high-entropy token without spaces (a generated key or client secret)."""
+    if len(value) < min_len:  # stripping only shortens it: most strings end here
+        return False
     v = value.strip()
     return (len(v) >= min_len and " " not in v and shannon_bits_per_char(v) >= 3.5
             and placeholder_reason(v) is None and not_a_credential(v) is None)
