@@ -34,7 +34,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,8 +75,11 @@ class Row:
     def __reduce__(self) -> tuple[type[Row], tuple[Any, ...]]:
         # a plain constructor call: the default for a slotted dataclass looks up its fields
         # again for every row read back (20,000 rows on a 50,000-file repository)
-        return Row, (self.rel, self.packed, self.kinds, self.names, self.facts, self.outcome,
-                     self.problems, self.outside)
+        return Row, _row_values(self)
+
+
+#: a Row's field values in order (the constructor's arguments), taken from its fields
+_row_values = attrgetter(*(f.name for f in fields(Row)))
 
 
 def workers_for(modules: int) -> int:
