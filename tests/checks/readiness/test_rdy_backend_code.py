@@ -263,3 +263,69 @@ def test_rdy002_django(tmp_path: Path) -> None:
     edit(tmp_path / "proj" / "settings.py", "DEBUG = False", "DEBUG = True")
     r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
     assert_status(r, Status.FAIL)
+
+
+DB_MODULE = """from app.extensions import db
+
+Model = db.Model
+Column = db.Column
+
+
+class SurrogatePK(object):
+    __table_args__ = {"extend_existing": True}
+
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Cycle(Loop):
+    pass
+
+
+class Loop(Cycle):
+    pass
+"""
+
+USER_MODULE = """from app.database import Column, Model, SurrogatePK, db
+from .stamps import Stamped
+
+
+class User(SurrogatePK, Model):
+    __tablename__ = "users"
+    username = Column(db.String(80), unique=True)
+
+
+class Tag(Stamped, Model):
+    __tablename__ = "tags"
+    name = Column(db.String(80))
+
+
+class Odd(Cycle, Model):
+    __tablename__ = "odd"
+    name = Column(db.String(80))
+"""
+
+
+def test_rdy004_primary_key_inherited_from_a_mixin(tmp_path: Path) -> None:
+    """A primary key a mixin of the repository declares (imported from another module, two
+    levels deep) counts; a base class that declares none does not, and a cycle of bases ends."""
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "extensions.py", "from flask_sqlalchemy import SQLAlchemy\n"
+          "db = SQLAlchemy()\n")
+    write(tmp_path / "app" / "database.py", DB_MODULE)
+    write(tmp_path / "app" / "user" / "__init__.py", "")
+    write(tmp_path / "app" / "user" / "stamps.py",
+          "from app.database import SurrogatePK, db\n\n\nclass Stamped(SurrogatePK):\n"
+          "    created = db.Column(db.DateTime)\n")
+    write(tmp_path / "app" / "user" / "models.py", USER_MODULE)
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    fails = [f for f in r.findings if f.status is Status.FAIL]
+    assert [f.message for f in fails] == ["model Odd declares no primary key"]
+    assert fails[0].location == "app/user/models.py:15"
+    edit(tmp_path / "app" / "user" / "models.py", "class Odd(Cycle, Model):",
+         "class Odd(SurrogatePK, Cycle, Model):")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "3 model(s)" in messages(r)
+    assert "User from SurrogatePK (app/database.py:7)" in messages(r)
+    assert "Tag from SurrogatePK (app/database.py:7)" in messages(r)  # via Stamped
