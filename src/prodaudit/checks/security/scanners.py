@@ -183,12 +183,13 @@ def pip_audit_scan(ctx: Context) -> list[Finding]:
     """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every production
     requirements file of the target — ``requirements*.txt``, ``*requirements.txt`` and the files
     of a ``requirements/`` folder (``requirements/prod.txt``), the files CFG-060 reads;
-    development ones (``requirements-dev.txt``, ``requirements/dev.txt``, ``requirements/test.txt``)
-    are left out, as CFG-063 leaves them out. Each vulnerable pin fails (with its advisory ids
-    and fixed versions). When the vulnerability service is unreachable pip-audit reports every
-    package as "could not be audited" and exits 0: that is SKIP ("not verified"), never PASS. Whether the service answers
-    is probed once per run and shared with CFG-063; each file's answer is shared too, and reused
-    from the cache for up to 12 hours while the file is unchanged (the finding says so).
+    development ones (``requirements-dev.txt``, ``requirements/dev.txt``,
+    ``requirements/test.txt``) are left out, as CFG-063 leaves them out. Each vulnerable pin
+    fails (with its advisory ids and fixed versions). When the vulnerability service is
+    unreachable pip-audit reports every package as "could not be audited" and exits 0: that is
+    SKIP ("not verified"), never PASS. Whether the service answers is probed once per run and
+    shared with CFG-063; each file's answer is shared too, and reused from the cache for up to
+    12 hours while the file is unchanged (the finding says so).
 
     Known-vulnerable dependencies are the easiest way in: exploits are public.
 
