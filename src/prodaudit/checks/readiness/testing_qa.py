@@ -234,6 +234,14 @@ def _named(e: Endpoint) -> str:
     return f"{'/'.join(e.methods)} {e.route}"
 
 
+def _name_reference(r: Endpoint) -> str:
+    """A pattern for a test's reference to the route's URL name: Flask's endpoint name inside
+    ``url_for(...)`` (a bare function name is too common a word to count elsewhere), a Django
+    URL name as a quoted string (``reverse("api:users:list")``, ``{% url 'x' %}``)."""
+    quoted = f"[\"']{re.escape(r.name)}[\"']"
+    return rf"\burl_for\(\s*{quoted}" if r.framework == "flask" else quoted
+
+
 @check(
     "RDY-042",
     "The target's tests exercise its API endpoints",
@@ -245,7 +253,8 @@ def _named(e: Endpoint) -> str:
 def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators and URL configurations) is referenced
     by at least one test file (its path, up to the first parameter, or its URL name as in
-    ``reverse("api:users:list")``, appears in a test). Fewer than half referenced is
+    ``reverse("api:users:list")``, appears in a test; a Flask route's endpoint name counts in
+    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only). Fewer than half referenced is
     a WARN, none a FAIL.
 
     Endpoints that no test calls break silently when models, dependencies or auth change.
@@ -261,7 +270,7 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
         return [failed(f"{len(rts)} routes and no tests at all")]
     blob = "\n".join(inv.texts.values())
     untested = [r for r in rts if _static_prefix(r.route) not in blob and
-                not (r.name and re.search(f"[\"']{re.escape(r.name)}[\"']", blob))]
+                not (r.name and re.search(_name_reference(r), blob))]
     share = 100.0 * (len(rts) - len(untested)) / len(rts)
     msg = f"{len(rts) - len(untested)} of {len(rts)} routes referenced by tests ({share:.0f}%)"
     listing = "\n".join(f"{_named(r)} ({r.loc})" for r in untested)
