@@ -10,9 +10,10 @@ function and class views (``prodaudit.product.endpoints_django``), and Django RE
 endpoint carries the evidence of authentication found on it — a decorator, a FastAPI dependency,
 a DRF permission class or Django mixin (its own or inherited from a project base class), a check
 in the handler's body — and its URL name where the framework gives one (Django ``name=`` with
-its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes without each parsing every framework again. The
-one model of the product's routes: shared by the config checks (route authorisation, CSRF, mass
-assignment, caching) and the readiness suite. Not a check module."""
+its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes without each
+parsing every framework again. The one model of the product's routes: shared by the config
+checks (route authorisation, CSRF, mass assignment, caching) and the readiness suite. Not a check
+module."""
 
 from __future__ import annotations
 

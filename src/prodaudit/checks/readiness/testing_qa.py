@@ -254,8 +254,8 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators and URL configurations) is referenced
     by at least one test file (its path, up to the first parameter, or its URL name as in
     ``reverse("api:users:list")``, appears in a test; a Flask route's endpoint name counts in
-    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only). Fewer than half referenced is
-    a WARN, none a FAIL.
+    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only).
+    Fewer than half referenced is a WARN, none a FAIL.
 
     Endpoints that no test calls break silently when models, dependencies or auth change.
 
