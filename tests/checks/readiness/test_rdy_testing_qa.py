@@ -231,3 +231,27 @@ def test_flask_routes_referenced_by_endpoint_name(tmp_path: Path, test_text: str
     else:
         assert "0 of 2 routes" in messages(r)
         assert "app/user/views.py:7" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize(("assertion", "status"), [
+    ("resp = testapp.post_json('/api/users', {}, expect_errors=True)\n"
+     "    assert resp.status_int == 422\n", Status.PASS),
+    ("testapp.post_json('/api/users', {}, status=422)\n", Status.PASS),
+    ("resp = client.post('/api/users')\n    self.assertEqual(resp.status_code, 400)\n",
+     Status.PASS),
+    ("resp = testapp.post_json('/api/users', {})\n    assert resp.status_int == 200\n"
+     "    assert resp.status_code == 201\n", Status.WARN),
+])
+def test_error_status_asserted_with_webtest_and_unittest(tmp_path: Path, assertion: str,
+                                                        status: Status) -> None:
+    """WebTest's ``status_int``, ``status=4xx`` and ``expect_errors=True`` and unittest's
+    ``assertEqual(resp.status_code, 4xx)`` are error-path assertions; 2xx ones are not."""
+    repo = tmp_path / "repo"
+    write(repo / "app" / "views.py", "def register():\n    return {}\n")
+    write(repo / "tests" / "test_users.py", "def test_register(testapp):\n    " + assertion)
+    r = run_rdy("RDY-043", repo=repo)["RDY-043"]
+    assert_status(r, status)
+    if status is Status.WARN:
+        assert "none of 1 test file(s) asserts an error status" in messages(r)
+    else:
+        assert "error paths asserted in 1 file(s)" in messages(r)

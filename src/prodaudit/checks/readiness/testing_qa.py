@@ -297,7 +297,15 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
 
 
 _ERROR_ASSERT = re.compile(
-    r"status(_code)?\s*==\s*[45]\d\d|pytest\.raises|assertRaises|"
+    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd
+    r"status(_code|_int)?\s*==\s*(status\.HTTP_)?[45]\d\d|"
+    r"\b[45]\d\d\s*==\s*[\w.\[\]'\"]*status(_code|_int)?\b|"
+    r"==\s*status\.HTTP_[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*(status\.HTTP_)?[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*(status\.HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
+    # WebTest: app.post(url, status=422) asserts the status; expect_errors=True lets one through
+    r"\bstatus\s*=\s*['\"]?[45](\d\d|\*)|\bexpect_errors\s*=\s*True|"
+    r"pytest\.raises|assertRaises|"
     r"\.toThrow|toHaveStatus\(\s*[45]|status\)\.toBe\(\s*[45]|"
     r"\bstatus\s*===?\s*[45]\d\d"
 )
@@ -322,10 +330,12 @@ _EXTERNAL = re.compile(
     evidence=Evidence.PRESENT,
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
-    """The target's tests assert error outcomes (4xx/5xx statuses, ``pytest.raises``,
-    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp, OpenAI
-    and other SDKs) the tests replace them (``unittest.mock``, ``respx``, ``monkeypatch``,
-    ``dependency_overrides``, ``jest.mock``, ``msw``).
+    """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
+    ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
+    ``expect_errors=True``, ``pytest.raises``, ``toThrow``), and when the backend calls external
+    services (httpx, requests, aiohttp, OpenAI and other SDKs) the tests replace them
+    (``unittest.mock``, ``respx``, ``monkeypatch``, ``dependency_overrides``, ``jest.mock``,
+    ``msw``).
 
     Happy-path-only tests miss exactly the branches that fail in production; tests that call
     real providers are slow, flaky and cost money.
