@@ -115,6 +115,33 @@ def api_client(ctx: Context) -> list[Finding]:
             for rel in scattered]
 
 
+_BOUNDARY_TAG = re.compile(r"<((?:\w+\.)*\w*ErrorBoundary)[\s>/]")
+
+
+def _imported_from_package(text: str, name: str) -> bool:
+    """``name`` is bound by an import from a package (``import * as Sentry from
+    "@sentry/react"``, ``import { ErrorBoundary } from "@bugsnag/plugin-react"``), not from a
+    module of the project (``./``, ``../``, ``@/``, ``~/``)."""
+    for m in re.finditer(r"import\s+([^;]*?)\s+from\s+['\"]([^'\"]+)['\"]", text):
+        bound, source = m.group(1), m.group(2)
+        if re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", bound) and \
+                not source.startswith((".", "/", "@/", "~/")):
+            return True
+    return False
+
+
+def _library_boundaries(files: dict[str, str]) -> list[tuple[str, int, str]]:
+    """Where an error boundary component of a library is rendered: ``<Sentry.ErrorBoundary``,
+    ``<Bugsnag.ErrorBoundary`` or an imported ``<ErrorBoundary`` whose namespace or name comes
+    from a package import."""
+    out = []
+    for rel, t in files.items():
+        for m in _BOUNDARY_TAG.finditer(t):
+            if _imported_from_package(t, m.group(1).split(".")[0]):
+                out.append((rel, line_of(t, m.start()), f"<{m.group(1)}>"))
+    return out
+
+
 @check(
     "RDY-021",
     "Frontend has an error boundary or a global error handler",
@@ -125,7 +152,9 @@ def api_client(ctx: Context) -> list[Finding]:
 )
 def error_boundary(ctx: Context) -> list[Finding]:
     """A React frontend has an error boundary (a component with ``componentDidCatch`` or
-    ``getDerivedStateFromError``, or ``react-error-boundary``); a non-React frontend registers a
+    ``getDerivedStateFromError``, ``react-error-boundary``, or a library's boundary such as
+    ``<Sentry.ErrorBoundary>``/``<Bugsnag.ErrorBoundary>`` — a component named ``…ErrorBoundary``
+    imported from a package — rendered around the app); a non-React frontend registers a
     global ``error``/``unhandledrejection`` handler.
 
     Without one, a rendering error unmounts the whole React tree and the user sees a blank page;
@@ -157,6 +186,8 @@ def error_boundary(ctx: Context) -> list[Finding]:
         for m in [rx.search(t)]
         if m
     ]
+    library = _library_boundaries(src.files) if react else []
+    hits += [(rel, n, w) for rel, n, w in library if (rel, n) not in {(r, m) for r, m, _ in hits}]
     kind = "React error boundary" if react else "global error handler"
     if not hits:
         return [
@@ -177,6 +208,7 @@ def error_boundary(ctx: Context) -> list[Finding]:
             names.add("ErrorBoundary")
         used = [(rel, line_of(t, m.start())) for rel, t in src.files.items()
                 for m in re.finditer(r"<(\w+)[\s>/]", t) if m.group(1) in names]
+        used += [(rel, n) for rel, n, _ in library]
         if not used:
             return [passed(f"{kind} defined but never rendered around components (present, "
                            f"not verified): {where}", location=f"{hits[0][0]}:{hits[0][1]}",
