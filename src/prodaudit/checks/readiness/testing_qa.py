@@ -186,7 +186,12 @@ def suite_passes(ctx: Context) -> list[Finding]:
     repository, within ``readiness.tests_timeout_seconds``, and reports the pass/fail counts and
     the command. Tests that need services (PostgreSQL, Redis ...) get them only from
     ``readiness.tests_env_file``; failures for lack of a service are reported as such (WARN),
-    separately from real failures (FAIL).
+    separately from real failures (FAIL). When no installed interpreter satisfies the Python the
+    project pins (``.python-version``, ``runtime.txt``, ``requires-python``, Pipfile
+    ``python_version``) the environment is built with another one; if the tests then fail to
+    import (no test ran past collection) the suite is not verified (SKIP, with the pinned and
+    the used Python and the import error), not failed; failures of tests that did run are still
+    FAIL, and say which Python ran them.
 
     Tests that exist but fail, or that nobody can run from the repository alone, protect
     nothing.
@@ -205,13 +210,20 @@ def suite_passes(ctx: Context) -> list[Finding]:
         return [failed(f"the test suite did not finish within "
                        f"{ctx.cfg.readiness.tests_timeout_seconds:.0f} s", location=run.project,
                        evidence=evidence)]
+    why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
+    if run.python_mismatch and run.failed_at_import:
+        raise Skip(f"not verified: the tests failed to import ({why[:200] or 'no test ran'}, "
+                   f"pytest exit code {run.returncode}) in an environment built with another "
+                   f"Python than the project's: {run.python_mismatch}. Install the pinned Python "
+                   "(pyenv) or pass --target-venv")
     if run.tests == 0:
-        why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
         return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
                        location=run.project, evidence=evidence)]
     findings: list[Finding] = []
     if run.failed:
-        findings.append(failed(f"{_describe(run)}: {run.failed[0]}", location=run.project,
+        other = f" (with another Python than the pinned one: {run.python_mismatch})" \
+            if run.python_mismatch else ""
+        findings.append(failed(f"{_describe(run)}: {run.failed[0]}{other}", location=run.project,
                                evidence=evidence))
     if run.service_failed:
         findings.append(warned(f"{len(run.service_failed)} test(s) failed for lack of a service "
