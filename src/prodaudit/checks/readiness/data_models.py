@@ -156,6 +156,14 @@ class _Classes:
         return indexed, pk_at
 
 
+def _is_table_model(cls: ast.ClassDef) -> bool:
+    """A SQLAlchemy/SQLModel class mapped to a table: ``__tablename__`` or ``table=True``."""
+    body_names = {t.id for s in cls.body if isinstance(s, ast.Assign)
+                  for t in s.targets if isinstance(t, ast.Name)}
+    return "__tablename__" in body_names or \
+        any(k.arg == "table" and _truthy(k.value) for k in cls.keywords)
+
+
 def _django_model_classes(mods: list[PyModule]) -> list[tuple[PyModule, ast.ClassDef]]:
     """Django models: classes deriving (through classes of the repository) from
     ``models.Model``, abstract ones (``Meta.abstract = True``) left out."""
@@ -235,15 +243,7 @@ def model_indexes(ctx: Context) -> list[Finding]:
     inherited_pk: list[str] = []
     for m in py_sources(ctx).app:
         for cls in (n for n in ast.walk(m.tree) if isinstance(n, ast.ClassDef)):
-            body_names = {
-                t.id
-                for s in cls.body
-                if isinstance(s, ast.Assign)
-                for t in s.targets
-                if isinstance(t, ast.Name)
-            }
-            table_kw = any(k.arg == "table" and _truthy(k.value) for k in cls.keywords)
-            if "__tablename__" not in body_names and not table_kw:
+            if not _is_table_model(cls):
                 continue
             models += 1
             indexed, has_pk, fk_cols = _model_columns(m, cls)

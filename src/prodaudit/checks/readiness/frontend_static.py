@@ -16,6 +16,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.checks.readiness._boundaries import library_boundaries
 from prodaudit.checks.readiness._scan import (
     FrontendSources,
     frontend_sources,
@@ -115,33 +116,6 @@ def api_client(ctx: Context) -> list[Finding]:
             for rel in scattered]
 
 
-_BOUNDARY_TAG = re.compile(r"<((?:\w+\.)*\w*ErrorBoundary)[\s>/]")
-
-
-def _imported_from_package(text: str, name: str) -> bool:
-    """``name`` is bound by an import from a package (``import * as Sentry from
-    "@sentry/react"``, ``import { ErrorBoundary } from "@bugsnag/plugin-react"``), not from a
-    module of the project (``./``, ``../``, ``@/``, ``~/``)."""
-    for m in re.finditer(r"import\s+([^;]*?)\s+from\s+['\"]([^'\"]+)['\"]", text):
-        bound, source = m.group(1), m.group(2)
-        if re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", bound) and \
-                not source.startswith((".", "/", "@/", "~/")):
-            return True
-    return False
-
-
-def _library_boundaries(files: dict[str, str]) -> list[tuple[str, int, str]]:
-    """Where an error boundary component of a library is rendered: ``<Sentry.ErrorBoundary``,
-    ``<Bugsnag.ErrorBoundary`` or an imported ``<ErrorBoundary`` whose namespace or name comes
-    from a package import."""
-    out = []
-    for rel, t in files.items():
-        for m in _BOUNDARY_TAG.finditer(t):
-            if _imported_from_package(t, m.group(1).split(".")[0]):
-                out.append((rel, line_of(t, m.start()), f"<{m.group(1)}>"))
-    return out
-
-
 @check(
     "RDY-021",
     "Frontend has an error boundary or a global error handler",
@@ -169,24 +143,13 @@ def error_boundary(ctx: Context) -> list[Finding]:
     """
     src = _app_sources(ctx)
     react = _is_react(src)
-    rx = (
-        re.compile(
-            r"componentDidCatch|getDerivedStateFromError|react-error-boundary|"
-            r"<ErrorBoundary\b"
-        )
-        if react
-        else re.compile(
-            r"addEventListener\(\s*['\"](error|unhandledrejection)['\"]|window\.onerror|"
-            r"onunhandledrejection"
-        )
-    )
-    hits = [
-        (rel, line_of(t, m.start()), m.group(0))
-        for rel, t in src.files.items()
-        for m in [rx.search(t)]
-        if m
-    ]
-    library = _library_boundaries(src.files) if react else []
+    rx = re.compile(r"componentDidCatch|getDerivedStateFromError|react-error-boundary|"
+                    r"<ErrorBoundary\b") if react else \
+        re.compile(r"addEventListener\(\s*['\"](error|unhandledrejection)['\"]|window\.onerror|"
+                   r"onunhandledrejection")
+    hits = [(rel, line_of(t, m.start()), m.group(0))
+            for rel, t in src.files.items() for m in [rx.search(t)] if m]
+    library = library_boundaries(src.files) if react else []
     hits += [(rel, n, w) for rel, n, w in library if (rel, n) not in {(r, m) for r, m, _ in hits}]
     kind = "React error boundary" if react else "global error handler"
     if not hits:
