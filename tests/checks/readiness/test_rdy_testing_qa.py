@@ -239,6 +239,8 @@ def test_flask_routes_referenced_by_endpoint_name(tmp_path: Path, test_text: str
     ("testapp.post_json('/api/users', {}, status=422)\n", Status.PASS),
     ("resp = client.post('/api/users')\n    self.assertEqual(resp.status_code, 400)\n",
      Status.PASS),
+    ("resp = self.get('/api/users/9')\n    self.assertResponse404(resp)\n", Status.PASS),
+    ("resp = self.get('/api/users/9')\n    self.assertResponse200(resp)\n", Status.WARN),
     ("resp = testapp.post_json('/api/users', {})\n    assert resp.status_int == 200\n"
      "    assert resp.status_code == 201\n", Status.WARN),
 ])

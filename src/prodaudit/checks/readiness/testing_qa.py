@@ -317,6 +317,8 @@ _ERROR_ASSERT = re.compile(
     r"assert(Equal|Equals)\(\s*(status\.HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
     # WebTest: app.post(url, status=422) asserts the status; expect_errors=True lets one through
     r"\bstatus\s*=\s*['\"]?[45](\d\d|\*)|\bexpect_errors\s*=\s*True|"
+    # django-test-plus: self.assertResponse404(resp), self.response_403(resp)
+    r"\bassert_?[Rr]esponse_?[45]\d\d\b|\bresponse_[45]\d\d\(|"
     r"pytest\.raises|assertRaises|"
     r"\.toThrow|toHaveStatus\(\s*[45]|status\)\.toBe\(\s*[45]|"
     r"\bstatus\s*===?\s*[45]\d\d"
@@ -344,7 +346,7 @@ _EXTERNAL = re.compile(
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
     ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
-    ``expect_errors=True``, ``pytest.raises``, ``toThrow``), and when the backend calls external
+    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``, ``toThrow``), and when the backend calls external
     services (httpx, requests, aiohttp, OpenAI and other SDKs) the tests replace them
     (``unittest.mock``, ``respx``, ``monkeypatch``, ``dependency_overrides``, ``jest.mock``,
     ``msw``).
