@@ -346,10 +346,10 @@ _EXTERNAL = re.compile(
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
     ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
-    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``, ``toThrow``), and when the backend calls external
-    services (httpx, requests, aiohttp, OpenAI and other SDKs) the tests replace them
-    (``unittest.mock``, ``respx``, ``monkeypatch``, ``dependency_overrides``, ``jest.mock``,
-    ``msw``).
+    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``,
+    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp,
+    OpenAI and other SDKs) the tests replace them (``unittest.mock``, ``respx``,
+    ``monkeypatch``, ``dependency_overrides``, ``jest.mock``, ``msw``).
 
     Happy-path-only tests miss exactly the branches that fail in production; tests that call
     real providers are slow, flaky and cost money.
