@@ -92,9 +92,7 @@ class _Classes:
 
     def __init__(self, mods: list[PyModule]) -> None:
         self.by_name: dict[str, list[tuple[PyModule, ast.ClassDef]]] = {}
-        self.by_module: dict[str, PyModule] = {}
         for m in mods:
-            self.by_module[_dotted(m.rel)] = m
             for node in m.tree.body:
                 if isinstance(node, ast.ClassDef):
                     self.by_name.setdefault(node.name, []).append((m, node))
