@@ -1,6 +1,7 @@
 """The target's own Python environment, for running its tests (issue 18): ``--target-venv`` when
 given, else a virtualenv built from the target's lock or requirements with the interpreter it
-pins (pyenv interpreters are found too), bounded in time and cached by the hash of what it was
+pins (pyenv interpreters are found too; when none satisfies the pin, with another one, and the
+environment says so), bounded in time and cached by the hash of what it was
 built from, so the next audit reuses it (and works offline with ``readiness.wheelhouse``).
 
 Lock formats: ``requirements*.txt`` (and ``requirements/*.txt``), ``poetry.lock``, ``uv.lock``,
@@ -45,6 +46,9 @@ class TargetEnv:
     python: Path
     description: str  # what it is, for the evidence
     built_from: tuple[str, ...] = ()
+    #: set when the project pins a Python no installed interpreter satisfies and the environment
+    #: was built with another one: which was pinned (and where), which was used
+    python_mismatch: str = ""
 
 
 def _installed_interpreters() -> list[Path]:
@@ -74,7 +78,9 @@ def _version(python: Path) -> str:
 
 
 def wanted_python(project: Path, repo: Path) -> tuple[str, str]:
-    """(a version specifier such as ``==3.9.*`` or ``>=3.11``, where it was read) or ('', '')."""
+    """(a version specifier such as ``==3.9.*`` or ``>=3.11``, where it was read) or ('', ''):
+    ``.python-version``, ``runtime.txt``, ``pyproject.toml`` (``requires-python``, Poetry's
+    ``python``), ``Pipfile`` (``[requires] python_version``), nearest directory first."""
     for d in _dirs_up(project, repo):
         for name, rx in ((".python-version", r"^\s*(\d+\.\d+)"), ("runtime.txt", r"python-(\d+\.\d+)")):
             p = d / name
@@ -90,6 +96,15 @@ def wanted_python(project: Path, repo: Path) -> tuple[str, str]:
                     ((data.get("tool") or {}).get("poetry") or {}).get("dependencies", {}).get("python")
                 if isinstance(spec, str) and spec.strip() not in ("", "*"):
                     return _poetry_spec(spec), str(pp.relative_to(repo))
+        pf = d / "Pipfile"
+        if pf.is_file():
+            with contextlib.suppress(InputError):
+                requires = load_toml(pf.read_text(errors="replace"),
+                                     str(pf.relative_to(repo))).get("requires") or {}
+                pinned = requires.get("python_version") or requires.get("python_full_version")
+                m = re.match(r"\s*(\d+\.\d+)", pinned) if isinstance(pinned, str) else None
+                if m:
+                    return f"=={m.group(1)}.*", str(pf.relative_to(repo))
     return "", ""
 
 
@@ -245,13 +260,25 @@ def cache_root(configured: Path | None) -> Path:
 def build_env(project: Path, repo: Path, *, cache: Path | None, timeout: float,
               wheelhouse: Path | None = None) -> TargetEnv:
     """A cached virtualenv for ``project`` built from its pins (``VenvError`` with the reason
-    when there is nothing to build from, no fitting interpreter, or pip fails)."""
+    when there is nothing to build from, no interpreter, or pip fails). When no installed
+    interpreter satisfies the Python the project pins, another one builds it and
+    ``python_mismatch`` says which was pinned and which was used."""
     locks = lock_files(project, repo)
     if not locks:
         raise VenvError("no lock or requirements file to build the target's environment from "
                         "(pass --target-venv)")
     spec, spec_from = wanted_python(project, repo)
-    python, version = choose_interpreter(spec)
+    mismatch = ""
+    try:
+        python, version = choose_interpreter(spec)
+    except VenvError:
+        if not spec:
+            raise
+        # the pinned Python is not installed: build with another one, and say so (a run that
+        # then fails to import is no evidence against the project's tests)
+        python, version = choose_interpreter("")
+        mismatch = (f"the project pins Python {spec} ({spec_from}), which no installed "
+                    f"interpreter satisfies; built with Python {version}")
     if locks[0].name in ("poetry.lock", "uv.lock", "Pipfile.lock"):
         pins, no_deps = lock_pins(locks[0], version), True
     else:
@@ -260,14 +287,20 @@ def build_env(project: Path, repo: Path, *, cache: Path | None, timeout: float,
     root = cache_root(cache)
     venv = root / f"py{version}-{key}"
     rels = tuple(str(p.relative_to(repo)) for p in locks)
-    what = f"virtualenv (Python {version}{f' per {spec_from}' if spec_from else ''}) built from " \
+    per = f" per {spec_from}" if spec_from and not mismatch else ""
+    what = f"virtualenv (Python {version}{per}) built from " \
         f"{', '.join(rels)}: {venv}"
+    if mismatch:
+        what += f"; {mismatch}"
     with _locked(root / f"{venv.name}.lock"):
         if (venv / ".prodaudit-complete").is_file():
-            return TargetEnv(venv / "bin" / "python", what + " (cached)", rels)
+            return TargetEnv(venv / "bin" / "python", what + " (cached)", rels, mismatch)
         shutil.rmtree(venv, ignore_errors=True)
-        _create(python, venv, pins, no_deps, timeout, wheelhouse)
-    return TargetEnv(venv / "bin" / "python", what, rels)
+        try:
+            _create(python, venv, pins, no_deps, timeout, wheelhouse)
+        except VenvError as exc:
+            raise VenvError(f"{exc} ({mismatch})" if mismatch else str(exc)) from None
+    return TargetEnv(venv / "bin" / "python", what, rels, mismatch)
 
 
 def _pip(venv: Path, args: list[str], timeout: float, wheelhouse: Path | None) -> None:

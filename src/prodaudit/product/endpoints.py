@@ -9,9 +9,11 @@ function and class views (``prodaudit.product.endpoints_django``), and Django RE
 (``@api_view([...])`` functions and ``APIView``/``ViewSet`` classes, their handler methods). Each
 endpoint carries the evidence of authentication found on it — a decorator, a FastAPI dependency,
 a DRF permission class or Django mixin (its own or inherited from a project base class), a check
-in the handler's body — so checks judge routes without each parsing every framework again. The
-one model of the product's routes: shared by the config checks (route authorisation, CSRF, mass
-assignment, caching) and the readiness suite. Not a check module."""
+in the handler's body — and its URL name where the framework gives one (Django ``name=`` with
+its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes without each
+parsing every framework again. The one model of the product's routes: shared by the config
+checks (route authorisation, CSRF, mass assignment, caching) and the readiness suite. Not a check
+module."""
 
 from __future__ import annotations
 
@@ -92,9 +94,34 @@ def _router_dependencies(mod: PyModule) -> dict[str, str]:
     return out
 
 
+def _blueprint_names(mod: PyModule) -> dict[str, str]:
+    """Flask's ``bp = Blueprint("user", __name__)``: owner name -> the blueprint's name (the
+    first part of its endpoints' names, ``url_for("user.register")``)."""
+    out: dict[str, str] = {}
+    for node in mod.assigns:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                dotted(node.value.func).rsplit(".", 1)[-1].endswith("Blueprint"):
+            first = node.value.args[0] if node.value.args else next(
+                (k.value for k in node.value.keywords if k.arg == "name"), None)
+            name = str_const(first)
+            if name:
+                out.update({dotted(t): name for t in node.targets})
+    return out
+
+
+def _flask_endpoint(dec: ast.Call, func: Function, owner: str, blueprints: dict[str, str]
+                    ) -> str:
+    """The endpoint name Flask gives a decorated view: ``endpoint=`` or the function's name,
+    after ``<blueprint>.`` for a blueprint's route (``url_for`` takes it)."""
+    given = str_const(next((k.value for k in dec.keywords if k.arg == "endpoint"), None))
+    endpoint = given or func.name
+    return f"{blueprints[owner]}.{endpoint}" if owner in blueprints else endpoint
+
+
 def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
     out: list[Endpoint] = []
     router_auth = _router_dependencies(mod)
+    blueprints = _blueprint_names(mod) if fw == "flask" else {}
     for func in mod.functions:
         for dec in func.decorator_list:
             route = decorator_route(dec)
@@ -106,8 +133,9 @@ def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
             deps = [k.value for k in dec.keywords if k.arg == "dependencies"]
             auth = (auth_in(others) or auth_in(deps) or router_auth.get(owner, "")
                     or signature_auth(func) or body_auth(func))
+            name = _flask_endpoint(dec, func, owner, blueprints) if fw == "flask" else ""
             out.append(Endpoint(fw or "fastapi", tuple(methods), path, mod, func, func.lineno,
-                                auth, path_params(path), owner=owner))
+                                auth, path_params(path), owner=owner, name=name))
     return out
 
 

@@ -263,3 +263,126 @@ def test_rdy002_django(tmp_path: Path) -> None:
     edit(tmp_path / "proj" / "settings.py", "DEBUG = False", "DEBUG = True")
     r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
     assert_status(r, Status.FAIL)
+
+
+DB_MODULE = """from app.extensions import db
+
+Model = db.Model
+Column = db.Column
+
+
+class SurrogatePK(object):
+    __table_args__ = {"extend_existing": True}
+
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Cycle(Loop):
+    pass
+
+
+class Loop(Cycle):
+    pass
+"""
+
+USER_MODULE = """from app.database import Column, Model, SurrogatePK, db
+from .stamps import Stamped
+
+
+class User(SurrogatePK, Model):
+    __tablename__ = "users"
+    username = Column(db.String(80), unique=True)
+
+
+class Tag(Stamped, Model):
+    __tablename__ = "tags"
+    name = Column(db.String(80))
+
+
+class Odd(Cycle, Model):
+    __tablename__ = "odd"
+    name = Column(db.String(80))
+"""
+
+
+def test_rdy004_primary_key_inherited_from_a_mixin(tmp_path: Path) -> None:
+    """A primary key a mixin of the repository declares (imported from another module, two
+    levels deep) counts; a base class that declares none does not, and a cycle of bases ends."""
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "extensions.py", "from flask_sqlalchemy import SQLAlchemy\n"
+          "db = SQLAlchemy()\n")
+    write(tmp_path / "app" / "database.py", DB_MODULE)
+    write(tmp_path / "app" / "user" / "__init__.py", "")
+    write(tmp_path / "app" / "user" / "stamps.py",
+          "from app.database import SurrogatePK, db\n\n\nclass Stamped(SurrogatePK):\n"
+          "    created = db.Column(db.DateTime)\n")
+    write(tmp_path / "app" / "user" / "models.py", USER_MODULE)
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    fails = [f for f in r.findings if f.status is Status.FAIL]
+    assert [f.message for f in fails] == ["model Odd declares no primary key"]
+    assert fails[0].location == "app/user/models.py:15"
+    edit(tmp_path / "app" / "user" / "models.py", "class Odd(Cycle, Model):",
+         "class Odd(SurrogatePK, Cycle, Model):")
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "3 model(s)" in messages(r)
+    assert "User from SurrogatePK (app/database.py:7)" in messages(r)
+    assert "Tag from SurrogatePK (app/database.py:7)" in messages(r)  # via Stamped
+
+
+DJANGO_BASE = """INSTALLED_APPS = ["django.contrib.auth", "shop"]
+ROOT_URLCONF = "site.urls"
+MIDDLEWARE = []
+"""
+DJANGO_PROD = """from .base import *  # noqa
+
+DEBUG = False
+
+LOGGING = {
+    "version": 1,
+    "formatters": {"json": {"()": "pythonjsonlogger.jsonlogger.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}
+"""
+
+
+@pytest.mark.parametrize("variant", ["json", "plain", "none"])
+def test_rdy003_django_logging_setting(tmp_path: Path, variant: str) -> None:
+    """Django's LOGGING setting configures logging (Django passes it to dictConfig); a JSON
+    formatter named in it is structured. Without any, the finding points at the production
+    settings module, not at an unrelated file."""
+    prod = {"json": DJANGO_PROD,
+            "plain": DJANGO_PROD.replace('{"()": "pythonjsonlogger.jsonlogger.JsonFormatter"}',
+                                         '{"format": "%(levelname)s %(message)s"}'),
+            "none": DJANGO_PROD.split("LOGGING")[0]}[variant]
+    write(tmp_path / "shop" / "__init__.py", "")
+    write(tmp_path / "shop" / "context_processors.py", "def site(request):\n    return {}\n")
+    write(tmp_path / "site" / "__init__.py", "")
+    write(tmp_path / "site" / "settings" / "__init__.py", "")
+    write(tmp_path / "site" / "settings" / "base.py", DJANGO_BASE)
+    write(tmp_path / "site" / "settings" / "production.py", prod)
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    if variant == "json":
+        assert_status(r, Status.PASS)
+        assert "logging configured at site/settings/production.py:5" in messages(r)
+    elif variant == "plain":
+        assert_status(r, Status.FAIL)
+        assert [(f.message, f.location) for f in r.findings] == [
+            ("logging is configured but not structured: no JSON formatter",
+             "site/settings/production.py:5")]
+    else:
+        assert_status(r, Status.FAIL)
+        assert "logging is never configured" in messages(r)
+        assert r.findings[0].location == "site/settings/production.py"
+
+
+def test_rdy003_unconfigured_points_at_the_app(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "helpers.py", "def twice(x):\n    return 2 * x\n")
+    write(tmp_path / "app" / "main.py", "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+          "@app.get('/items')\ndef items():\n    return []\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    assert_status(r, Status.FAIL)
+    assert r.findings[0].location == "app/main.py:3" and "never configured" in messages(r)

@@ -169,3 +169,37 @@ def test_vendored_bundles_are_not_the_products_code(mvp: Path) -> None:
     assert_status(r, Status.FAIL)
     assert {f.location.split(":")[0] for f in r.findings if f.status is Status.FAIL} == \
         {"frontend/src/show.js"}
+
+
+SENTRY_APP = """import * as Sentry from "@sentry/react";
+import { Notes } from "./components/Notes.jsx";
+
+export const App = () => (
+  <Sentry.ErrorBoundary fallback={<p>An error has occurred</p>}>
+    <Notes />
+  </Sentry.ErrorBoundary>
+);
+"""
+
+
+@pytest.mark.parametrize(("app", "status"), [
+    (SENTRY_APP, Status.PASS),
+    (SENTRY_APP.replace('import * as Sentry from "@sentry/react"',
+                        'import { ErrorBoundary } from "@bugsnag/plugin-react"')
+     .replace("Sentry.ErrorBoundary", "ErrorBoundary"), Status.PASS),
+    # a namespace the file does not import from a package, or no boundary at all: FAIL
+    (SENTRY_APP.replace('import * as Sentry from "@sentry/react";\n', ""), Status.FAIL),
+    (SENTRY_APP.replace("<Sentry.ErrorBoundary fallback={<p>An error has occurred</p>}>", "<>")
+     .replace("</Sentry.ErrorBoundary>", "</>"), Status.FAIL),
+])
+def test_rdy021_library_error_boundary(mvp: Path, app: str, status: Status) -> None:
+    """A library's boundary rendered around the app (``<Sentry.ErrorBoundary>``, an imported
+    ``<ErrorBoundary>`` of a package) is an error boundary; without one the check fails."""
+    frontend(mvp, good=False)
+    write(mvp / "frontend" / "src" / "App.jsx", app)
+    r = run_rdy("RDY-021", repo=mvp)["RDY-021"]
+    assert_status(r, status)
+    if status is Status.PASS:
+        assert r.verified_pass and "rendered at frontend/src/App.jsx:5" in messages(r), messages(r)
+    else:
+        assert "no React error boundary" in messages(r)

@@ -190,3 +190,70 @@ def test_django_routes_referenced_by_path_or_url_name(tmp_path: Path, test_text:
     if status is Status.FAIL:
         assert "0 of 2 routes" in messages(r)
         assert "shop/views.py:1" in r.findings[0].evidence
+
+
+FLASK_VIEWS = """from flask import Blueprint
+
+blueprint = Blueprint('user', __name__)
+
+
+@blueprint.route('/api/users/<int:uid>', methods=('POST',))
+def register_user(uid):
+    return {}
+
+
+@blueprint.route('/api/users/<int:uid>/avatar', endpoint='avatar')
+def user_avatar(uid):
+    return {}
+"""
+
+
+@pytest.mark.parametrize(("test_text", "status"), [
+    ("def test_register(testapp):\n    testapp.post(url_for('user.register_user', uid=1))\n"
+     "def test_avatar(testapp):\n    testapp.get(url_for(\"user.avatar\", uid=1))\n", Status.PASS),
+    # a bare function name, the wrong endpoint name, a quoted name outside url_for: none resolves
+    ("def test_register(testapp):\n    testapp.post(url_for('register_user', uid=1))\n"
+     "def test_avatar(testapp):\n    testapp.get(url_for('user.user_avatar', uid=1))\n"
+     "NAMES = ['user.register_user']\n", Status.FAIL),
+])
+def test_flask_routes_referenced_by_endpoint_name(tmp_path: Path, test_text: str,
+                                                  status: Status) -> None:
+    """A Flask test that builds the URL with ``url_for('<blueprint>.<endpoint>')`` references
+    the route; only the endpoint name Flask really gives the route counts."""
+    repo = tmp_path / "repo"
+    for rel, text in {"app/__init__.py": "", "app/user/views.py": FLASK_VIEWS,
+                      "tests/test_user.py": "from flask import url_for\n" + test_text}.items():
+        write(repo / rel, text)
+    r = run_rdy("RDY-042", repo=repo)["RDY-042"]
+    assert_status(r, status)
+    if status is Status.PASS:
+        assert "2 of 2 routes" in messages(r)
+    else:
+        assert "0 of 2 routes" in messages(r)
+        assert "app/user/views.py:7" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize(("assertion", "status"), [
+    ("resp = testapp.post_json('/api/users', {}, expect_errors=True)\n"
+     "    assert resp.status_int == 422\n", Status.PASS),
+    ("testapp.post_json('/api/users', {}, status=422)\n", Status.PASS),
+    ("resp = client.post('/api/users')\n    self.assertEqual(resp.status_code, 400)\n",
+     Status.PASS),
+    ("resp = self.get('/api/users/9')\n    self.assertResponse404(resp)\n", Status.PASS),
+    ("resp = self.get('/api/users/9')\n    self.assertResponse200(resp)\n", Status.WARN),
+    ("resp = testapp.post_json('/api/users', {})\n    assert resp.status_int == 200\n"
+     "    assert resp.status_code == 201\n", Status.WARN),
+])
+def test_error_status_asserted_with_webtest_and_unittest(tmp_path: Path, assertion: str,
+                                                        status: Status) -> None:
+    """WebTest's ``status_int``, ``status=4xx`` and ``expect_errors=True`` and unittest's
+    ``assertEqual(resp.status_code, 4xx)`` are error-path assertions; 2xx ones are not."""
+    repo = tmp_path / "repo"
+    write(repo / "app" / "views.py", "def register():\n    return {}\n")
+    write(repo / "tests" / "test_users.py", "def test_register(testapp):\n    " + assertion)
+    r = run_rdy("RDY-043", repo=repo)["RDY-043"]
+    assert_status(r, status)
+    if status is Status.WARN:
+        assert "none of 1 test file(s) asserts an error status" in messages(r)
+    else:
+        assert "error paths asserted in 1 file(s)" in messages(r)

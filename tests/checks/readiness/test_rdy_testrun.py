@@ -7,6 +7,7 @@ share it). Unit tests of the lock readers need no network."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,9 @@ def test_wanted_python_reads_the_pins(tmp_path: Path) -> None:
     (tmp_path / "runtime.txt").unlink()
     write(tmp_path / "pyproject.toml", '[tool.poetry.dependencies]\npython = "^3.10"\n')
     assert wanted_python(tmp_path, tmp_path)[0] == ">=3.10,<4"
+    (tmp_path / "pyproject.toml").unlink()
+    write(tmp_path / "Pipfile", '[packages]\nflask = "*"\n\n[requires]\npython_version = "3.7"\n')
+    assert wanted_python(tmp_path, tmp_path) == ("==3.7.*", "Pipfile")
     with pytest.raises(VenvError, match="no lock or requirements"):
         build_env(tmp_path, tmp_path, cache=tmp_path / "cache", timeout=5)
 
@@ -167,3 +171,62 @@ def test_reference_requirements_are_found() -> None:
 
     names = [p.name for p in lock_files(REFERENCE_TARGET / "backend", REFERENCE_TARGET)]
     assert names == ["requirements-dev.txt", "requirements.txt"]
+
+
+@pytest.mark.parametrize("pinned_installed", [False, True])
+def test_environment_built_with_another_python_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pinned_installed: bool) -> None:
+    """A pinned Python that is not installed: the environment is built with another one and
+    records which was pinned and which was used; a pin that is installed records nothing."""
+    import prodaudit.targetvenv as tv
+
+    here = "{}.{}".format(*sys.version_info[:2])
+    monkeypatch.setattr(tv, "_installed_interpreters", lambda: [Path(sys.executable)])
+    monkeypatch.setattr(tv, "_create", lambda *a, **k: None)
+    write(tmp_path / "requirements.txt", "flask==3.0.0\n")
+    pin = here if pinned_installed else "3.1"
+    write(tmp_path / "Pipfile", f'[requires]\npython_version = "{pin}"\n')
+    env = build_env(tmp_path, tmp_path, cache=tmp_path / "cache", timeout=5)
+    if pinned_installed:
+        assert env.python_mismatch == "" and "per Pipfile" in env.description
+    else:
+        assert "pins Python ==3.1.* (Pipfile)" in env.python_mismatch
+        assert f"built with Python {here}." in env.python_mismatch
+        assert env.python_mismatch in env.description
+
+
+IMPORT_BROKEN = "raise ImportError(\"cannot import name 'MutableMapping' from 'collections'\")\n"
+
+
+@pytest.mark.parametrize(("mismatch", "conftest", "status"), [
+    ("the project pins Python ==3.7.* (Pipfile), which no installed interpreter satisfies; "
+     "built with Python 3.11.7", IMPORT_BROKEN, Status.SKIP),
+    ("", IMPORT_BROKEN, Status.FAIL),  # the right Python, and the tests do not import: FAIL
+    ("the project pins Python ==3.7.* (Pipfile), which no installed interpreter satisfies; "
+     "built with Python 3.11.7", "", Status.FAIL),  # tests that ran and failed stay FAIL
+])
+def test_import_failure_with_another_python_is_not_verified(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mismatch: str, conftest: str,
+        status: Status) -> None:
+    import prodaudit.checks.readiness._testrun as testrun
+    from prodaudit.targetvenv import TargetEnv
+
+    env = TargetEnv(Path(sys.executable), f"the audit's own environment; {mismatch}", (),
+                    mismatch)
+    monkeypatch.setattr(testrun, "_environment", lambda ctx, project: env)
+    repo = tmp_path / "repo"
+    write(repo / "app.py", "VALUE = 1\n")
+    write(repo / "requirements.txt", "flask\n")
+    write(repo / "tests" / "conftest.py", conftest)
+    write(repo / "tests" / "test_app.py", "def test_value():\n    assert 1 + 1 == 3\n")
+    r = run_rdy("RDY-045", repo=repo)["RDY-045"]
+    assert_status(r, status)
+    if status is Status.SKIP:
+        assert r.reason.startswith("not verified: the tests failed to import")
+        assert "MutableMapping" in r.reason and "==3.7.* (Pipfile)" in r.reason
+        assert "built with Python 3.11.7" in r.reason
+    elif conftest:
+        assert "pytest ran no test" in messages(r) and "MutableMapping" in messages(r)
+    else:
+        assert "1 failed" in messages(r) and "with another Python than the pinned one" in \
+            messages(r)

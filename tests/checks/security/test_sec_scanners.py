@@ -104,3 +104,54 @@ def test_pip_audit_vulnerabilities_become_findings(
     assert "backend/requirements.txt" in by_file, by_file
     f = by_file["backend/requirements.txt"]
     assert "jinja2 2.10: PYSEC-2019-217, CVE-2019-10906 (fixed in 2.10.1)" in f.message
+
+
+def _stand_in_pip_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        vulnerable: bool = True) -> Path:
+    """A pip-audit on PATH that reports one advisory for every file it is given and logs the
+    files it was asked about."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "asked.log"
+    report = {"dependencies": [{"name": "jinja2", "version": "2.10", "vulns": [
+        {"id": "PYSEC-2019-217", "aliases": [], "fix_versions": ["2.10.1"], "description": "x"}]
+        if vulnerable else []}]}
+    script = bindir / "pip-audit"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncat <<\'JSON\'\n'
+                      + json.dumps(report) + "\nJSON\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+@pytest.mark.parametrize("vulnerable", [True, False])
+def test_pip_audit_reads_a_requirements_folder_and_leaves_development_files_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pypi_service: str, vulnerable: bool
+) -> None:
+    log = _stand_in_pip_audit(tmp_path, monkeypatch, vulnerable)
+    repo = tmp_path / "repo"
+    (repo / "requirements").mkdir(parents=True)
+    (repo / "requirements" / "prod.txt").write_text("jinja2==2.10\n", encoding="utf-8")
+    (repo / "requirements" / "dev.txt").write_text("-r prod.txt\npytest==8.0\n", encoding="utf-8")
+    (repo / "app.py").write_text("print('hi')\n", encoding="utf-8")
+    r = result(audit_target(None, tmp_path, only=["SEC-091"], repo=repo), "SEC-091")
+    if vulnerable:
+        assert r.status is Status.FAIL, r
+        assert {f.location for f in r.findings if f.status is Status.FAIL} == {
+            "requirements/prod.txt"}
+    else:
+        assert r.status is Status.PASS, r
+        assert "requirements/prod.txt" in r.findings[0].message
+    assert "requirements/dev.txt" not in log.read_text(encoding="utf-8")
+
+
+def test_pip_audit_skips_with_only_development_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pypi_service: str
+) -> None:
+    _stand_in_pip_audit(tmp_path, monkeypatch)
+    repo = tmp_path / "repo"
+    (repo / "requirements").mkdir(parents=True)
+    (repo / "requirements" / "dev.txt").write_text("pytest==8.0\n", encoding="utf-8")
+    r = result(audit_target(None, tmp_path, only=["SEC-091"], repo=repo), "SEC-091")
+    assert r.status is Status.SKIP
+    assert "no production requirements file" in r.reason and "requirements/dev.txt" in r.reason

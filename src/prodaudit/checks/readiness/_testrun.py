@@ -46,6 +46,14 @@ class TestRun:
     coverage: float | None = None
     coverage_problem: str = ""
     log: str = ""
+    collection_errors: int = 0  # modules pytest could not import ("collection failure")
+    python_mismatch: str = ""  # the pinned Python was not installed: which was used instead
+
+    @property
+    def failed_at_import(self) -> bool:
+        """pytest stopped before running any test: a conftest or every test module it reached
+        failed to import (exit 5, "no tests collected", is not this)."""
+        return self.tests - self.collection_errors == 0 and self.returncode not in (0, 5, None)
 
     @property
     def passed(self) -> int:
@@ -114,10 +122,11 @@ def _tests_env(ctx: Context, project: Path) -> dict[str, str]:
     return child_env(extra)
 
 
-def _parse_junit(path: Path) -> tuple[int, int, int, int, list[str], list[str]]:
-    """tests, failures, errors, skipped, failed ids, failed-for-lack-of-a-service ids."""
+def _parse_junit(path: Path) -> tuple[int, int, int, int, list[str], list[str], int]:
+    """tests, failures, errors, skipped, failed ids, failed-for-lack-of-a-service ids,
+    collection errors."""
     root = ET.parse(path).getroot()  # noqa: S314 - written by the pytest we ran
-    tests = failures = errors = skipped = 0
+    tests = failures = errors = skipped = collection = 0
     failed: list[str] = []
     service: list[str] = []
     for case in root.iter("testcase"):
@@ -129,13 +138,14 @@ def _parse_junit(path: Path) -> tuple[int, int, int, int, list[str], list[str]]:
                 continue
             failures += kind == "failure"
             errors += kind == "error"
+            collection += kind == "error" and el.get("message") == "collection failure"
             msg = (el.get("message") or el.text or "").strip().splitlines()
             line = f"{name}: {(msg[0] if msg else kind)[:200]}"
             text = f"{el.get('message') or ''}\n{el.text or ''}"
             (service if SERVICE_ERROR.search(text) else failed).append(line)
         if case.find("skipped") is not None:
             skipped += 1
-    return tests, failures, errors, skipped, failed, service
+    return tests, failures, errors, skipped, failed, service, collection
 
 
 def _coverage(env: TargetEnv, cwd: Path, out: Path, envvars: dict[str, str]) -> tuple[float | None, str]:
@@ -195,13 +205,15 @@ def _execute(ctx: Context, rel: str) -> TestRun:
     shown = ran.command.replace(str(copy.parent), "<workspace>")
     base = TestRun(rel, shown, env.description, ran.returncode, ran.timed_out, ran.seconds,
                    coverage=cov, coverage_problem=problem,
-                   log=ran.tail(3000).replace(str(copy.parent), "<workspace>"))
+                   log=ran.tail(3000).replace(str(copy.parent), "<workspace>"),
+                   python_mismatch=env.python_mismatch)
     if counts is None:
         return base
-    tests, failures, errors, skipped, failed, service = counts
+    tests, failures, errors, skipped, failed, service, collection = counts
     return TestRun(**{**base.__dict__, "tests": tests, "failures": failures, "errors": errors,
                       "skipped": skipped, "failed": tuple(failed[:MAX_LISTED]),
-                      "service_failed": tuple(service[:MAX_LISTED])})
+                      "service_failed": tuple(service[:MAX_LISTED]),
+                      "collection_errors": collection})
 
 
 def test_run(ctx: Context) -> TestRun:

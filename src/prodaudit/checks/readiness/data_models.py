@@ -76,6 +76,92 @@ def _model_columns(m: PyModule, cls: ast.ClassDef) -> tuple[set[str], bool, list
     return indexed, has_pk, fk_cols
 
 
+#: how many base classes deep inherited columns are followed
+_BASE_DEPTH = 6
+
+
+def _dotted(rel: str) -> str:
+    mod = rel[: -len(".py")].replace("/", ".")
+    return mod[: -len(".__init__")] if mod.endswith(".__init__") else mod
+
+
+class _Classes:
+    """Class definitions of the application modules, by name, and each module's imports of a
+    name (``from pkg.mod import Name``, relative imports too): how a base class named in one
+    module is found in the module that defines it."""
+
+    def __init__(self, mods: list[PyModule]) -> None:
+        self.by_name: dict[str, list[tuple[PyModule, ast.ClassDef]]] = {}
+        for m in mods:
+            for node in m.tree.body:
+                if isinstance(node, ast.ClassDef):
+                    self.by_name.setdefault(node.name, []).append((m, node))
+
+    def _source_module(self, m: PyModule, name: str) -> str | None:
+        """The dotted module ``m`` imports ``name`` from, or None."""
+        for node in m.tree.body:
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if not any((a.asname or a.name) == name and a.name == name for a in node.names):
+                continue
+            if node.level:
+                pkg = _dotted(m.rel).split(".")
+                pkg = pkg[: len(pkg) - node.level] if not m.rel.endswith("__init__.py") \
+                    else pkg[: len(pkg) - node.level + 1]
+                return ".".join(pkg + ([node.module] if node.module else []))
+            return node.module
+        return None
+
+    def resolve(self, m: PyModule, base: ast.expr) -> tuple[PyModule, ast.ClassDef] | None:
+        """The repository class ``base`` (a base-class expression in ``m``) names: one defined
+        in ``m`` itself, one ``m`` imports from a module of the repository, or the only class of
+        that name in the repository; None when it is not the repository's or is ambiguous."""
+        name = call_name(base).split(".")[-1]
+        found = self.by_name.get(name, [])
+        if not name or not found:
+            return None
+        local = [(mm, c) for mm, c in found if mm is m]
+        if local:
+            return local[0]
+        src = self._source_module(m, name)
+        if src is not None:
+            hits = [(mm, c) for mm, c in found
+                    if _dotted(mm.rel) == src or _dotted(mm.rel).endswith("." + src)]
+            if len(hits) == 1:
+                return hits[0]
+        return found[0] if len(found) == 1 else None
+
+    def inherited(self, m: PyModule, cls: ast.ClassDef) -> tuple[set[str], list[str]]:
+        """(indexed columns, locations of primary-key declarations) the repository's base
+        classes and mixins of ``cls`` contribute — followed ``_BASE_DEPTH`` levels deep, each
+        class once."""
+        indexed: set[str] = set()
+        pk_at: list[str] = []
+        seen = {id(cls)}
+        todo = [(m, b, 1) for b in cls.bases]
+        while todo:
+            mod, base, depth = todo.pop(0)
+            hit = self.resolve(mod, base)
+            if hit is None or id(hit[1]) in seen or depth > _BASE_DEPTH:
+                continue
+            seen.add(id(hit[1]))
+            bmod, bcls = hit
+            b_indexed, b_pk, _ = _model_columns(bmod, bcls)
+            indexed |= b_indexed
+            if b_pk:
+                pk_at.append(f"{bcls.name} ({bmod.line(bcls)})")
+            todo += [(bmod, b, depth + 1) for b in bcls.bases]
+        return indexed, pk_at
+
+
+def _is_table_model(cls: ast.ClassDef) -> bool:
+    """A SQLAlchemy/SQLModel class mapped to a table: ``__tablename__`` or ``table=True``."""
+    body_names = {t.id for s in cls.body if isinstance(s, ast.Assign)
+                  for t in s.targets if isinstance(t, ast.Name)}
+    return "__tablename__" in body_names or \
+        any(k.arg == "table" and _truthy(k.value) for k in cls.keywords)
+
+
 def _django_model_classes(mods: list[PyModule]) -> list[tuple[PyModule, ast.ClassDef]]:
     """Django models: classes deriving (through classes of the repository) from
     ``models.Model``, abstract ones (``Meta.abstract = True``) left out."""
@@ -129,7 +215,10 @@ def _django_unindexed_fks(m: PyModule, cls: ast.ClassDef) -> list[tuple[str, str
     evidence=Evidence.PARSED,
 )
 def model_indexes(ctx: Context) -> list[Finding]:
-    """Every ORM model (SQLAlchemy/SQLModel class with ``__tablename__``) has a primary key, and
+    """Every ORM model (SQLAlchemy/SQLModel class with ``__tablename__``) has a primary key — its
+    own, or one a base class or mixin of the repository declares (``class User(SurrogatePK,
+    Model)``; bases are followed by name across modules through their imports, a few levels
+    deep) — and
     every foreign-key column is the leading column of an index (``index=True``, ``unique=True``,
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
     Schemas written in SQL files (``CREATE TABLE`` with ``REFERENCES``/``FOREIGN KEY``, ``ALTER
@@ -148,20 +237,20 @@ def model_indexes(ctx: Context) -> list[Finding]:
     findings = broken_sources(ctx)
     models = 0
     fks: list[str] = []
+    classes = _Classes(py_sources(ctx).app)
+    inherited_pk: list[str] = []
     for m in py_sources(ctx).app:
         for cls in (n for n in ast.walk(m.tree) if isinstance(n, ast.ClassDef)):
-            body_names = {
-                t.id
-                for s in cls.body
-                if isinstance(s, ast.Assign)
-                for t in s.targets
-                if isinstance(t, ast.Name)
-            }
-            table_kw = any(k.arg == "table" and _truthy(k.value) for k in cls.keywords)
-            if "__tablename__" not in body_names and not table_kw:
+            if not _is_table_model(cls):
                 continue
             models += 1
             indexed, has_pk, fk_cols = _model_columns(m, cls)
+            if not has_pk:
+                b_indexed, pk_at = classes.inherited(m, cls)
+                indexed |= b_indexed
+                if pk_at:
+                    has_pk = True
+                    inherited_pk.append(f"{cls.name} from {pk_at[0]}")
             if not has_pk:
                 findings.append(
                     failed(f"model {cls.name} declares no primary key", location=m.line(cls))
@@ -196,8 +285,9 @@ def model_indexes(ctx: Context) -> list[Finding]:
     if not findings:
         findings.append(
             passed(
-                f"{models} model(s) with primary keys; foreign keys indexed: "
-                f"{', '.join(fks) or 'none declared'}"
+                f"{models} model(s) with primary keys"
+                + (f" (inherited: {', '.join(inherited_pk[:5])})" if inherited_pk else "")
+                + f"; foreign keys indexed: {', '.join(fks) or 'none declared'}"
             )
         )
     return findings

@@ -16,6 +16,7 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.checks.readiness._boundaries import library_boundaries
 from prodaudit.checks.readiness._scan import (
     FrontendSources,
     frontend_sources,
@@ -125,7 +126,9 @@ def api_client(ctx: Context) -> list[Finding]:
 )
 def error_boundary(ctx: Context) -> list[Finding]:
     """A React frontend has an error boundary (a component with ``componentDidCatch`` or
-    ``getDerivedStateFromError``, or ``react-error-boundary``); a non-React frontend registers a
+    ``getDerivedStateFromError``, ``react-error-boundary``, or a library's boundary such as
+    ``<Sentry.ErrorBoundary>``/``<Bugsnag.ErrorBoundary>`` — a component named ``…ErrorBoundary``
+    imported from a package — rendered around the app); a non-React frontend registers a
     global ``error``/``unhandledrejection`` handler.
 
     Without one, a rendering error unmounts the whole React tree and the user sees a blank page;
@@ -140,23 +143,14 @@ def error_boundary(ctx: Context) -> list[Finding]:
     """
     src = _app_sources(ctx)
     react = _is_react(src)
-    rx = (
-        re.compile(
-            r"componentDidCatch|getDerivedStateFromError|react-error-boundary|"
-            r"<ErrorBoundary\b"
-        )
-        if react
-        else re.compile(
-            r"addEventListener\(\s*['\"](error|unhandledrejection)['\"]|window\.onerror|"
-            r"onunhandledrejection"
-        )
-    )
-    hits = [
-        (rel, line_of(t, m.start()), m.group(0))
-        for rel, t in src.files.items()
-        for m in [rx.search(t)]
-        if m
-    ]
+    rx = re.compile(r"componentDidCatch|getDerivedStateFromError|react-error-boundary|"
+                    r"<ErrorBoundary\b") if react else \
+        re.compile(r"addEventListener\(\s*['\"](error|unhandledrejection)['\"]|window\.onerror|"
+                   r"onunhandledrejection")
+    hits = [(rel, line_of(t, m.start()), m.group(0))
+            for rel, t in src.files.items() for m in [rx.search(t)] if m]
+    library = library_boundaries(src.files) if react else []
+    hits += [(rel, n, w) for rel, n, w in library if (rel, n) not in {(r, m) for r, m, _ in hits}]
     kind = "React error boundary" if react else "global error handler"
     if not hits:
         return [
@@ -177,6 +171,7 @@ def error_boundary(ctx: Context) -> list[Finding]:
             names.add("ErrorBoundary")
         used = [(rel, line_of(t, m.start())) for rel, t in src.files.items()
                 for m in re.finditer(r"<(\w+)[\s>/]", t) if m.group(1) in names]
+        used += [(rel, n) for rel, n, _ in library]
         if not used:
             return [passed(f"{kind} defined but never rendered around components (present, "
                            f"not verified): {where}", location=f"{hits[0][0]}:{hits[0][1]}",

@@ -11,6 +11,7 @@ from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name, imports_any
+from prodaudit.product.django_settings import django_settings
 
 # ---- RDY-003 logging --------------------------------------------------------------------------
 
@@ -62,7 +63,35 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
                 structured.append(m.line(n))
     if re.search(r'"format"\s*:\s*"\{', "".join(m.text for m in mods)):
         structured.append("dictConfig JSON format")
+    for m in mods:  # a dictConfig/LOGGING formatter named by its dotted path
+        hit = _JSON_FORMATTER_NAME.search(m.text)
+        if hit:
+            structured.append(f"{m.rel}:{m.text.count(chr(10), 0, hit.start()) + 1}")
     return config_sites, structured, level_sites
+
+
+#: a JSON formatter named in a string (``"()": "pythonjsonlogger.jsonlogger.JsonFormatter"``,
+#: ``"class": "json_log_formatter.JSONFormatter"``)
+_JSON_FORMATTER_NAME = re.compile(
+    r"""["'](?:[\w.]*(?:pythonjsonlogger|json_log_formatter|jsonlogger)[\w.]*|"""
+    r"""[\w.]*\.J(?:son|SON)Formatter)["']""")
+
+
+_APP_FACTORIES = ("FastAPI", "Starlette", "Flask", "Quart", "APIFlask", "Application", "Sanic",
+                  "get_wsgi_application", "get_asgi_application")
+
+
+def _startup_location(ctx: Context, mods: list[PyModule]) -> str:
+    """Where logging should be configured: Django's production settings module, else the module
+    that creates the web application; '' when neither is known."""
+    production = django_settings(ctx).production
+    if production:
+        return production
+    for m in mods:
+        for n in ast.walk(m.tree):
+            if isinstance(n, ast.Call) and call_name(n).split(".")[-1] in _APP_FACTORIES:
+                return m.line(n)
+    return ""
 
 
 _FORMAT_SETTING = re.compile(r"LOG\w*(FORMAT|RENDERER|STYLE|JSON)|JSON_LOG", re.I)
@@ -106,8 +135,13 @@ def _plain_format_defaults(mods: list[PyModule]) -> list[tuple[str, str]]:
     evidence=Evidence.PARSED,
 )
 def logging_config(ctx: Context) -> list[Finding]:
-    """The backend configures logging once: a structured (JSON) formatter, a level taken from
-    configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve requests.
+    """The backend configures logging once (``basicConfig``/``dictConfig``/handlers/
+    ``structlog.configure``, or the ``LOGGING`` setting of Django's production settings, which
+    Django passes to ``dictConfig``): a structured (JSON) formatter (a formatter class, or one
+    named in a dictConfig such as ``pythonjsonlogger.jsonlogger.JsonFormatter``), a level taken
+    from configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve
+    requests. Without any configuration the finding points at Django's production settings
+    module or the module that creates the application.
     A log-format setting read from the environment with a plain-text default
     (``LOGGING_FORMAT = env("LOGGING_FORMAT", default="dev")``, ``LOG_JSON=False``) fails at
     its line: production gets console output unless someone remembers the variable.
@@ -122,12 +156,15 @@ def logging_config(ctx: Context) -> list[Finding]:
     findings = broken_sources(ctx)
     mods = backend_modules(ctx)
     config_sites, structured, level_sites = _logging_sites(mods)
+    django_logging = django_settings(ctx).effective.get("LOGGING")
+    if django_logging is not None:  # Django passes settings.LOGGING to dictConfig
+        config_sites.insert(0, django_logging.loc)
     if not config_sites:
         findings.append(
             failed(
                 "logging is never configured (no basicConfig/dictConfig/"
-                "addHandler/structlog.configure call)",
-                location=mods[0].rel if mods else "",
+                "addHandler/structlog.configure call, no Django LOGGING setting)",
+                location=_startup_location(ctx, mods),
             )
         )
     elif not structured:

@@ -186,7 +186,12 @@ def suite_passes(ctx: Context) -> list[Finding]:
     repository, within ``readiness.tests_timeout_seconds``, and reports the pass/fail counts and
     the command. Tests that need services (PostgreSQL, Redis ...) get them only from
     ``readiness.tests_env_file``; failures for lack of a service are reported as such (WARN),
-    separately from real failures (FAIL).
+    separately from real failures (FAIL). When no installed interpreter satisfies the Python the
+    project pins (``.python-version``, ``runtime.txt``, ``requires-python``, Pipfile
+    ``python_version``) the environment is built with another one; if the tests then fail to
+    import (no test ran past collection) the suite is not verified (SKIP, with the pinned and
+    the used Python and the import error), not failed; failures of tests that did run are still
+    FAIL, and say which Python ran them.
 
     Tests that exist but fail, or that nobody can run from the repository alone, protect
     nothing.
@@ -205,13 +210,20 @@ def suite_passes(ctx: Context) -> list[Finding]:
         return [failed(f"the test suite did not finish within "
                        f"{ctx.cfg.readiness.tests_timeout_seconds:.0f} s", location=run.project,
                        evidence=evidence)]
+    why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
+    if run.python_mismatch and run.failed_at_import:
+        raise Skip(f"not verified: the tests failed to import ({why[:200] or 'no test ran'}, "
+                   f"pytest exit code {run.returncode}) in an environment built with another "
+                   f"Python than the project's: {run.python_mismatch}. Install the pinned Python "
+                   "(pyenv) or pass --target-venv")
     if run.tests == 0:
-        why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
         return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
                        location=run.project, evidence=evidence)]
     findings: list[Finding] = []
     if run.failed:
-        findings.append(failed(f"{_describe(run)}: {run.failed[0]}", location=run.project,
+        other = f" (with another Python than the pinned one: {run.python_mismatch})" \
+            if run.python_mismatch else ""
+        findings.append(failed(f"{_describe(run)}: {run.failed[0]}{other}", location=run.project,
                                evidence=evidence))
     if run.service_failed:
         findings.append(warned(f"{len(run.service_failed)} test(s) failed for lack of a service "
@@ -234,6 +246,14 @@ def _named(e: Endpoint) -> str:
     return f"{'/'.join(e.methods)} {e.route}"
 
 
+def _name_reference(r: Endpoint) -> str:
+    """A pattern for a test's reference to the route's URL name: Flask's endpoint name inside
+    ``url_for(...)`` (a bare function name is too common a word to count elsewhere), a Django
+    URL name as a quoted string (``reverse("api:users:list")``, ``{% url 'x' %}``)."""
+    quoted = f"[\"']{re.escape(r.name)}[\"']"
+    return rf"\burl_for\(\s*{quoted}" if r.framework == "flask" else quoted
+
+
 @check(
     "RDY-042",
     "The target's tests exercise its API endpoints",
@@ -245,8 +265,9 @@ def _named(e: Endpoint) -> str:
 def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators and URL configurations) is referenced
     by at least one test file (its path, up to the first parameter, or its URL name as in
-    ``reverse("api:users:list")``, appears in a test). Fewer than half referenced is
-    a WARN, none a FAIL.
+    ``reverse("api:users:list")``, appears in a test; a Flask route's endpoint name counts in
+    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only).
+    Fewer than half referenced is a WARN, none a FAIL.
 
     Endpoints that no test calls break silently when models, dependencies or auth change.
 
@@ -261,7 +282,7 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
         return [failed(f"{len(rts)} routes and no tests at all")]
     blob = "\n".join(inv.texts.values())
     untested = [r for r in rts if _static_prefix(r.route) not in blob and
-                not (r.name and re.search(f"[\"']{re.escape(r.name)}[\"']", blob))]
+                not (r.name and re.search(_name_reference(r), blob))]
     share = 100.0 * (len(rts) - len(untested)) / len(rts)
     msg = f"{len(rts) - len(untested)} of {len(rts)} routes referenced by tests ({share:.0f}%)"
     listing = "\n".join(f"{_named(r)} ({r.loc})" for r in untested)
@@ -288,7 +309,17 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
 
 
 _ERROR_ASSERT = re.compile(
-    r"status(_code)?\s*==\s*[45]\d\d|pytest\.raises|assertRaises|"
+    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd
+    r"status(_code|_int)?\s*==\s*(status\.HTTP_)?[45]\d\d|"
+    r"\b[45]\d\d\s*==\s*[\w.\[\]'\"]*status(_code|_int)?\b|"
+    r"==\s*status\.HTTP_[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*(status\.HTTP_)?[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*(status\.HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
+    # WebTest: app.post(url, status=422) asserts the status; expect_errors=True lets one through
+    r"\bstatus\s*=\s*['\"]?[45](\d\d|\*)|\bexpect_errors\s*=\s*True|"
+    # django-test-plus: self.assertResponse404(resp), self.response_403(resp)
+    r"\bassert_?[Rr]esponse_?[45]\d\d\b|\bresponse_[45]\d\d\(|"
+    r"pytest\.raises|assertRaises|"
     r"\.toThrow|toHaveStatus\(\s*[45]|status\)\.toBe\(\s*[45]|"
     r"\bstatus\s*===?\s*[45]\d\d"
 )
@@ -313,10 +344,12 @@ _EXTERNAL = re.compile(
     evidence=Evidence.PRESENT,
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
-    """The target's tests assert error outcomes (4xx/5xx statuses, ``pytest.raises``,
-    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp, OpenAI
-    and other SDKs) the tests replace them (``unittest.mock``, ``respx``, ``monkeypatch``,
-    ``dependency_overrides``, ``jest.mock``, ``msw``).
+    """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
+    ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
+    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``,
+    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp,
+    OpenAI and other SDKs) the tests replace them (``unittest.mock``, ``respx``,
+    ``monkeypatch``, ``dependency_overrides``, ``jest.mock``, ``msw``).
 
     Happy-path-only tests miss exactly the branches that fail in production; tests that call
     real providers are slow, flaky and cost money.

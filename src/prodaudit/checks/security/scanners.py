@@ -18,6 +18,8 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
+from prodaudit.product.dependencies import is_dev_requirements
+from prodaudit.product.dependencies import requirement_files as dependency_requirement_files
 
 EXCLUDE_DIRS = (
     ".venv",
@@ -128,14 +130,17 @@ def bandit_scan(ctx: Context) -> list[Finding]:
     return out
 
 
-def requirement_files(ctx: Context) -> list[str]:
-    return [
-        f
-        for f in ctx.files.files
-        if Path(f).name.startswith("requirements")
-        and f.endswith((".txt", ".in"))
-        and not any(part in EXCLUDE_DIRS for part in f.split("/")[:-1])
-    ][:10]
+def requirement_files(ctx: Context) -> tuple[list[str], list[str]]:
+    """(production requirements files, development ones) as the dependency model knows them
+    (``requirements*.txt``, ``*requirements.txt``, ``requirements/*.txt``), outside tests and
+    vendored trees; at most 10 production files are audited."""
+    rels = [
+        rf.path
+        for rf in dependency_requirement_files(ctx)
+        if not any(part in EXCLUDE_DIRS for part in rf.path.split("/")[:-1])
+    ]
+    dev = [r for r in rels if is_dev_requirements(r)]
+    return [r for r in rels if r not in dev][:10], dev
 
 
 def _pip_audit_file(ctx: Context, rel: str) -> tuple[list[Finding], int, int, str]:
@@ -175,20 +180,25 @@ def _pip_audit_file(ctx: Context, rel: str) -> tuple[list[Finding], int, int, st
     evidence=Evidence.PARSED,
 )
 def pip_audit_scan(ctx: Context) -> list[Finding]:
-    """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every ``requirements*.txt``
-    of the target. Each vulnerable pin fails (with its advisory ids and fixed versions). When the
-    vulnerability service is unreachable pip-audit reports every package as "could not be
-    audited" and exits 0: that is SKIP ("not verified"), never PASS. Whether the service answers
-    is probed once per run and shared with CFG-063; each file's answer is shared too, and reused
-    from the cache for up to 12 hours while the file is unchanged (the finding says so).
+    """Runs ``pip-audit -r <file> --no-deps --disable-pip -f json`` on every production
+    requirements file of the target — ``requirements*.txt``, ``*requirements.txt`` and the files
+    of a ``requirements/`` folder (``requirements/prod.txt``), the files CFG-060 reads;
+    development ones (``requirements-dev.txt``, ``requirements/dev.txt``,
+    ``requirements/test.txt``) are left out, as CFG-063 leaves them out. Each vulnerable pin
+    fails (with its advisory ids and fixed versions). When the vulnerability service is
+    unreachable pip-audit reports every package as "could not be audited" and exits 0: that is
+    SKIP ("not verified"), never PASS. Whether the service answers is probed once per run and
+    shared with CFG-063; each file's answer is shared too, and reused from the cache for up to
+    12 hours while the file is unchanged (the finding says so).
 
     Known-vulnerable dependencies are the easiest way in: exploits are public.
 
     Remediation: upgrade to a fixed version (shown in the finding) and re-run ``nox -s security``.
     """
-    reqs = requirement_files(ctx)
+    reqs, dev = requirement_files(ctx)
     if not reqs:
-        raise Skip("no requirements*.txt in the repository")
+        raise Skip("no production requirements file in the repository"
+                   + (f" (development only: {', '.join(dev[:5])})" if dev else ""))
     down = tools.pip_audit_unavailable(ctx)  # the same decision as CFG-063's
     if down:
         raise Skip(f"not verified: {down}")
