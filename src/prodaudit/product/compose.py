@@ -3,7 +3,11 @@
 Files are chosen by Compose's own rules: the ``--compose-file`` options (or ``compose_files`` in
 the configuration) in order; else, in every directory, ``COMPOSE_FILE`` from that directory's
 ``.env``, or the first of ``compose.yaml``, ``compose.yml``, ``docker-compose.yml``,
-``docker-compose.yaml`` plus the first override file (``compose.override.yml`` ...). ``include:``
+``docker-compose.yaml`` plus the first override file (``compose.override.yml`` ...) — except
+that in the production and staging profiles, when the repository's own deployment commands (CI
+deploy jobs, deploy scripts, Makefile targets, deployment docs: compose_deploy.py) give Compose
+those files explicitly without the override (``docker compose -f docker-compose.yml up -d``),
+the project is the files as deployed (``deployed_by`` names the command). ``include:``
 and ``extends:`` are resolved, profiles decide which services ``docker compose up`` starts, and
 ``${VAR}`` interpolation uses the env file Compose reads (``--env-file``, else the project's
 ``.env``) under the audit's environment.
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, compose_env, run_config
+from prodaudit.product.compose_deploy import deployed_files
 from prodaudit.product.compose_dev import development_only
 from prodaudit.product.compose_include import Resolver, join
 from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge, service_env
@@ -71,6 +76,7 @@ class ComposeProject:
     origins: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
     dev_only: str | None = None  # why the project is a development-only stack (compose_dev)
+    deployed_by: str = ""  # path:line of the deployment command whose -f files were chosen
 
     @property
     def name(self) -> str:
@@ -87,7 +93,8 @@ class ComposeProject:
 
     @property
     def note(self) -> str:
-        return f" {OWN_MERGE_NOTE}" if self.merged else ""
+        """What a finding on the merged data adds: the own merge, the deployment command."""
+        return (f" {OWN_MERGE_NOTE}" if self.merged else "") + self.deployed_note
 
     @property
     def by_compose(self) -> bool:
@@ -98,6 +105,11 @@ class ComposeProject:
     def auxiliary(self) -> bool:
         """Under tests/, examples/, fixtures/ ...: test data or documentation, not a stack."""
         return not self.explicit and bool(AUXILIARY_PARTS & set(self.directory.split("/")))
+
+    @property
+    def deployed_note(self) -> str:
+        """`` (files as deployed by path:line)`` when the deployment command chose the files."""
+        return f" (files as deployed by {self.deployed_by})" if self.deployed_by else ""
 
     @property
     def dev_label(self) -> str:
@@ -232,12 +244,26 @@ def read_env_file(path: Path, label: str, limit: int) -> EnvFile | None:
 
 
 # ---- discovery ----------------------------------------------------------------------------
-def _groups(ctx: Context) -> list[tuple[str, list[str], bool]]:
-    """(project directory, repo-relative or absolute files, explicit) by Compose's rules."""
+def _groups(ctx: Context) -> list[tuple[str, list[str], bool, str]]:
+    """(project directory, repo-relative or absolute files, explicit, deployment command) by
+    Compose's rules, or as the repository's deployment runs them (:func:`_as_deployed`)."""
     if ctx.cfg.compose_files:
         paths = [str(p) for p in explicit_paths(ctx)]
         first = rel_path(ctx, paths[0])
-        return [(posixpath.dirname(first) if not os.path.isabs(first) else "", paths, True)]
+        return [(posixpath.dirname(first) if not os.path.isabs(first) else "", paths, True, "")]
+    return [_as_deployed(ctx, d, files) for d, files in _default_groups(ctx)]
+
+
+def _as_deployed(ctx: Context, d: str, files: list[str]) -> tuple[str, list[str], bool, str]:
+    """The production (and staging) profile audits the files the repository deploys with."""
+    if ctx.cfg.profile == "development":
+        return d, files, False, ""
+    found = deployed_files(ctx, d, files)
+    return (d, found[0], False, found[1]) if found else (d, files, False, "")
+
+
+def _default_groups(ctx: Context) -> list[tuple[str, list[str]]]:
+    """(project directory, repo-relative files) by Compose's default rules."""
     by_dir: dict[str, set[str]] = {}
     for rel in ctx.files.files:
         d, _, name = rel.rpartition("/")
@@ -248,13 +274,13 @@ def _groups(ctx: Context) -> list[tuple[str, list[str], bool]]:
         prefix = f"{d}/" if d else ""
         listed = _compose_file_var(ctx, d)
         if listed:
-            out.append((d, [prefix + n for n in listed], False))
+            out.append((d, [prefix + n for n in listed]))
             continue
         base = next((n for n in BASE_NAMES if n in names), None)
         if base is None:
             continue
         over = next((n for n in OVERRIDE_NAMES if n in names), None)
-        out.append((d, [prefix + base] + ([prefix + over] if over else []), False))
+        out.append((d, [prefix + base] + ([prefix + over] if over else [])))
     return out
 
 
@@ -273,7 +299,7 @@ def _compose_file_var(ctx: Context, d: str) -> list[str]:
 
 # ---- building -----------------------------------------------------------------------------
 def _load_project(ctx: Context, directory: str, group: list[str], explicit: bool,
-                  load: Any) -> ComposeProject:
+                  deployed_by: str, load: Any) -> ComposeProject:
     files: list[ComposeFile] = []
     paths: list[Path] = []
     resolver = Resolver(load)
@@ -294,7 +320,7 @@ def _load_project(ctx: Context, directory: str, group: list[str], explicit: bool
     res = resolver.out
     project = ComposeProject(files + res.included, data, directory=directory, explicit=explicit,
                              paths=paths, problems=list(res.problems), referenced=res.referenced,
-                             origins=res.origins)
+                             origins=res.origins, deployed_by=deployed_by)
     _environment(ctx, project)
     return project
 
@@ -443,8 +469,8 @@ def long_port(value: Any) -> Any:
 
 def build_model(ctx: Context) -> ComposeModel:
     load = _loader(ctx)
-    projects = [_load_project(ctx, d, group, explicit, load)
-                for d, group, explicit in _groups(ctx)]
+    projects = [_load_project(ctx, d, group, explicit, deployed_by, load)
+                for d, group, explicit, deployed_by in _groups(ctx)]
     cli_reason = compose_cli_reason() if projects else None
     budget = [MAX_CLI_PROJECTS]
     for p in projects:

@@ -3,7 +3,7 @@ services a plain ``docker compose up`` starts, their roles, published ports. Not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Skip, errored, passed
@@ -61,9 +61,13 @@ def image(ctx: Context, svc: dict[str, Any]) -> str:
     return interpolate(str(svc.get("image") or ""), ctx.profile_env, missing=True)
 
 
-def done(out: list[Finding], message: str) -> list[Finding]:
+def done(out: list[Finding], message: str,
+         found: Sequence[ComposeProject] = ()) -> list[Finding]:
+    """``out``, or a PASS saying ``message`` when it holds no problem; the message names the
+    deployment command when it chose a project's files (``files as deployed by path:line``)."""
     if not any(f.status.value in ("fail", "error", "warn") for f in out):
-        out.append(passed(message))
+        notes = [f"{p.name}: files as deployed by {p.deployed_by}" for p in found if p.deployed_by]
+        out.append(passed(message + (f" ({'; '.join(notes)})" if notes else "")))
     return out
 
 

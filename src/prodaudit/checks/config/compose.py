@@ -73,7 +73,7 @@ def service_healthchecks(ctx: Context) -> list[Finding]:
                 continue
             out.append(failed(f"service {name}: no healthcheck{p.note}",
                               location=p.loc("services", name)))
-    return done(out, f"{n} service(s) have a healthcheck")
+    return done(out, f"{n} service(s) have a healthcheck", found)
 
 
 @check("CFG-151", "Services wait for healthy databases", severity=Severity.MEDIUM,
@@ -115,7 +115,7 @@ def depends_healthy(ctx: Context) -> list[Finding]:
                                       location=p.loc("services", name, "depends_on")))
     if not n and not out:
         raise Skip("no service uses a database or Redis service of the project")
-    return done(out, f"{n} service→database dependencies wait for service_healthy")
+    return done(out, f"{n} service→database dependencies wait for service_healthy", found)
 
 
 @check("CFG-152", "Services have a restart policy", severity=Severity.MEDIUM, needs=("repo",),
@@ -139,7 +139,7 @@ def restart_policy(ctx: Context) -> list[Finding]:
         if pol.split(":")[0] not in RESTARTS and not deploy_pol:
             out.append(failed(f"service {name}: no restart policy ({pol or 'default no'})"
                               f"{p.note}", location=p.loc("services", name, "restart")))
-    return done(out, f"{n} service(s) have a restart policy")
+    return done(out, f"{n} service(s) have a restart policy", found)
 
 
 @check("CFG-155", "Compose images are pinned", severity=Severity.MEDIUM, needs=("repo",),
@@ -178,7 +178,7 @@ def images_pinned(ctx: Context) -> list[Finding]:
                                   location=p.loc("services", name, "image")))
     if not n and not out:
         raise Skip("every service is built from the repository")
-    return done(out, f"{n} image(s) pinned ({digests} by digest)")
+    return done(out, f"{n} image(s) pinned ({digests} by digest)", found)
 
 
 @check("CFG-156", "No secrets inline in Compose environment", severity=Severity.HIGH,
@@ -217,7 +217,7 @@ def inline_secrets(ctx: Context) -> list[Finding]:
                     out.append(failed(f"service {name}: {key} embeds a literal password{p.note}",
                                       location=p.loc("services", name, "environment", key),
                                       evidence=f"password {mask_value(pw)}"))
-    return done(out, f"{n} secret-like environment entr(y/ies) reference variables")
+    return done(out, f"{n} secret-like environment entr(y/ies) reference variables", found)
 
 
 def _named_volume(v: Any, top: dict[str, Any]) -> str | None:
@@ -273,7 +273,7 @@ def db_volume(ctx: Context) -> list[Finding]:
                                   f"recreated{p.note}", location=p.loc("services", name)))
     if not n:
         raise Skip("no database service in the Compose files")
-    return done(out, f"{n} database service(s) keep data on named volumes")
+    return done(out, f"{n} database service(s) keep data on named volumes", found)
 
 
 @check("CFG-158", "Services have memory and CPU limits", severity=Severity.MEDIUM,
@@ -301,7 +301,7 @@ def resource_limits(ctx: Context) -> list[Finding]:
         elif not (limits.get("cpus") or svc.get("cpus")):
             out.append(warned(f"service {name}: no CPU limit{p.note}",
                               location=p.loc("services", name)))
-    return done(out, f"{n} service(s) have memory and CPU limits")
+    return done(out, f"{n} service(s) have memory and CPU limits", found)
 
 
 @check("CFG-159", "No obsolete top-level version key", severity=Severity.LOW, needs=("repo",),
@@ -329,4 +329,4 @@ def obsolete_version(ctx: Context) -> list[Finding]:
                 out.append(failed(f"{f.path}: obsolete top-level version: "
                                   f"{f.data['version']!r}", location=f"{f.path}:"
                                   f"{f.lines.get(('version',), 1)}"))
-    return done(out, f"{n} Compose file(s) without the obsolete version key")
+    return done(out, f"{n} Compose file(s) without the obsolete version key", found)

@@ -15,7 +15,6 @@ from prodaudit.checks.api import (
     Skip,
     check,
     failed,
-    passed,
     warned,
 )
 from prodaudit.checks.config._compose import active, done, projects, public_ports, roles
@@ -81,7 +80,7 @@ def isolation(ctx: Context) -> list[Finding]:
                 out.append(failed(f"service {name} adds {', '.join(sorted(caps))}{note}",
                                   location=p.loc("services", name, "cap_add"),
                                   severity=Severity.HIGH))
-    return done(out, f"{n} service(s): no privileged mode, Docker socket or host namespaces")
+    return done(out, f"{n} service(s): no privileged mode, Docker socket or host namespaces", found)
 
 
 @check("CFG-154", "Internal services are not published on all interfaces",
@@ -112,7 +111,7 @@ def internal_ports(ctx: Context) -> list[Finding]:
                                   location=p.loc("services", name, "ports", i)))
     if not n:
         raise Skip("no database, cache, queue or monitoring service in the Compose files")
-    return done(out, f"{n} internal service(s): ports not published on all interfaces")
+    return done(out, f"{n} internal service(s): ports not published on all interfaces", found)
 
 
 def _admin_findings(ctx: Context, p: ComposeProject, name: str, svc: dict[str, Any],
@@ -125,11 +124,11 @@ def _admin_findings(ctx: Context, p: ComposeProject, name: str, svc: dict[str, A
         loc = p.loc("services", name, "ports", i)
         if authed:
             return [warned(f"{what} is published on {host} ({port}), behind its own login only"
-                           f"{p.dev_label}", location=loc)]
+                           f"{p.deployed_note}{p.dev_label}", location=loc)]
         return [failed(f"{what} is published on {host} ({port}) without authentication"
-                       f"{p.dev_label}", location=loc)]
+                       f"{p.deployed_note}{p.dev_label}", location=loc)]
     return [warned(f"{what} runs in the production stack{' (with a login)' if authed else ''}: "
-                   f"keep it out or behind a profile{p.dev_label}",
+                   f"keep it out or behind a profile{p.deployed_note}{p.dev_label}",
                    location=p.loc("services", name, "image"))]
 
 
@@ -169,14 +168,14 @@ def admin_uis(ctx: Context) -> list[Finding]:
                 n += 1
                 key = "command" if "command" in raw else "environment"
                 out.append(failed(f"service {name} enables Traefik's insecure API: the dashboard "
-                                  f"and API answer without authentication{p.dev_label}",
+                                  f"and API answer without authentication{p.deployed_note}{p.dev_label}",
                                   location=p.loc("services", name, key)))
             elif _DEBUGGER.search(text) and active(raw):
                 n += 1
                 out.append(failed(f"service {name} runs a remote debugger on every interface "
-                                  f"({_DEBUGGER.search(text).group(0)[:60]}){p.dev_label}",  # type: ignore[union-attr]
+                                  f"({_DEBUGGER.search(text).group(0)[:60]}){p.deployed_note}{p.dev_label}",  # type: ignore[union-attr]
                                   location=p.loc("services", name, "command")))
     if not n:
-        return [passed("no admin UI, proxy dashboard API or remote debugger in the Compose "
-                       "services")]
-    return done(out, f"admin UIs only behind profiles: {', '.join(gated) or '-'}")
+        return done([], "no admin UI, proxy dashboard API or remote debugger in the Compose "
+                        "services", found)
+    return done(out, f"admin UIs only behind profiles: {', '.join(gated) or '-'}", found)

@@ -62,4 +62,4 @@ def redis_maxmemory(ctx: Context) -> list[Finding]:
                           location=p.loc("services", name, "image")))
     if not n:
         raise Skip("no Redis service in the Compose project")
-    return done(out, f"{n} Redis service(s) set maxmemory")
+    return done(out, f"{n} Redis service(s) set maxmemory", found)

@@ -77,4 +77,4 @@ def source_bind_mounts(ctx: Context) -> list[Finding]:
                                       f"over the image{p.note}",
                                       location=p.loc("services", name, "volumes", i),
                                       evidence=str(v)[:200]))
-    return done(out, f"{n} application service(s) run their image without a source bind mount")
+    return done(out, f"{n} application service(s) run their image without a source bind mount", found)

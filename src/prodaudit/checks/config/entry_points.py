@@ -90,6 +90,8 @@ def entry_points_check(ctx: Context) -> list[Finding]:
         raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
                    "start script)")
     if not out:
+        deployed = [f"{p.name}: files as deployed by {p.deployed_by}"
+                    for p in ctx.compose().stacks if p.deployed_by]
         out.append(passed(f"{looked} entry point(s) checked: no dev server, auto-reload or debug "
-                          "logging"))
+                          "logging" + (f" ({'; '.join(deployed)})" if deployed else "")))
     return out

@@ -1,0 +1,61 @@
+"""The production profile audits the Compose files the repository's own deployment runs: a
+deploy workflow with ``docker compose -f docker-compose.yml`` leaves the development override
+out (CFG-031, CFG-154 PASS, naming the command); without it the override is merged (FAIL at
+the override's lines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfg_helpers import describe, locs, res, run_cfg, write
+
+from prodaudit.model import Status
+
+BASE = ("services:\n  api:\n    image: example/api:1.2.3\n"
+        "    command: uvicorn app.main:app --host 0.0.0.0 --workers 2\n"
+        "  db:\n    image: postgres:16.4\n")
+OVERRIDE = ("services:\n  api:\n    command: uvicorn app.main:app --host 0.0.0.0 --reload\n"
+            "  db:\n    ports:\n      - \"5432:5432\"\n")
+WORKFLOW = ("name: Deploy to Production\non:\n  release:\n    types: [published]\njobs:\n"
+            "  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+            "      - run: docker compose -f docker-compose.yml --project-name ${{ secrets.STACK }}"
+            " build\n"
+            "      - run: docker compose -f docker-compose.yml --project-name ${{ secrets.STACK }}"
+            " up -d\n")
+ONLY = ["CFG-031", "CFG-154"]
+
+
+def _repo(tmp_path: Path, **extra: str) -> Path:
+    return write(tmp_path / "r", {"docker-compose.yml": BASE,
+                                  "docker-compose.override.yml": OVERRIDE, **extra})
+
+
+def test_deploy_workflow_without_the_override_audits_the_deployed_files(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, **{".github/workflows/deploy-production.yml": WORKFLOW})
+    run = run_cfg(repo, tmp_path, only=ONLY)
+    for cid in ONLY:
+        r = res(run, cid)
+        assert r.status is Status.PASS, describe(r)
+        assert "files as deployed by .github/workflows/deploy-production.yml:11" in \
+            r.findings[0].message, describe(r)
+        assert not any("override" in f.location for f in r.findings)
+
+
+def test_without_a_deployment_command_the_override_is_merged(tmp_path: Path) -> None:
+    run = run_cfg(_repo(tmp_path), tmp_path, only=ONLY)
+    assert res(run, "CFG-154").status is Status.FAIL
+    assert locs(res(run, "CFG-154")) == {"docker-compose.override.yml:6"}
+    assert "docker-compose.override.yml:3" in locs(res(run, "CFG-031"))
+
+
+def test_a_deployment_that_uses_the_override_keeps_it(tmp_path: Path) -> None:
+    wf = WORKFLOW.replace("-f docker-compose.yml --project",
+                          "-f docker-compose.yml -f docker-compose.override.yml --project")
+    run = run_cfg(_repo(tmp_path, **{".github/workflows/deploy.yml": wf}), tmp_path, only=ONLY)
+    assert locs(res(run, "CFG-154")) == {"docker-compose.override.yml:6"}
+
+
+def test_the_development_profile_keeps_compose_default_files(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, **{".github/workflows/deploy-production.yml": WORKFLOW})
+    run = run_cfg(repo, tmp_path, only=["CFG-154"], profile="development")
+    assert locs(res(run, "CFG-154")) == {"docker-compose.override.yml:6"}
