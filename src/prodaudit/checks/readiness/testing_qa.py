@@ -188,10 +188,10 @@ def suite_passes(ctx: Context) -> list[Finding]:
     ``readiness.tests_env_file``; failures for lack of a service are reported as such (WARN),
     separately from real failures (FAIL). When no installed interpreter satisfies the Python the
     project pins (``.python-version``, ``runtime.txt``, ``requires-python``, Pipfile
-    ``python_version``) the environment is built with another one; if the tests then fail to
-    import (no test ran past collection) the suite is not verified (SKIP, with the pinned and
-    the used Python and the import error), not failed; failures of tests that did run are still
-    FAIL, and say which Python ran them.
+    ``python_version``) the environment is built with another one; if the tests then fail
+    there (an import error, a failing test) the suite is not verified (SKIP, with the pinned and
+    the used Python and the first error), not failed: the project's tests were not run as the
+    project runs them. A passing run there is reported with the Python that ran it.
 
     Tests that exist but fail, or that nobody can run from the repository alone, protect
     nothing.
@@ -211,19 +211,19 @@ def suite_passes(ctx: Context) -> list[Finding]:
                        f"{ctx.cfg.readiness.tests_timeout_seconds:.0f} s", location=run.project,
                        evidence=evidence)]
     why = next((m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", run.log, re.M)), "")
-    if run.python_mismatch and run.failed_at_import:
-        raise Skip(f"not verified: the tests failed to import ({why[:200] or 'no test ran'}, "
-                   f"pytest exit code {run.returncode}) in an environment built with another "
-                   f"Python than the project's: {run.python_mismatch}. Install the pinned Python "
-                   "(pyenv) or pass --target-venv")
+    if run.python_mismatch and run.returncode not in (0, 5, None):
+        # a failure under another Python than the pinned one is no evidence against the tests
+        what = (f"the tests failed to import ({why[:200] or 'no test ran'}" if run.failed_at_import
+                else f"{_describe(run)} ({(run.failed or ('?',))[0][:200]}")
+        raise Skip(f"not verified: {what}, pytest exit code {run.returncode}) in an environment "
+                   f"built with another Python than the project's: {run.python_mismatch}. "
+                   "Install the pinned Python (pyenv) or pass --target-venv")
     if run.tests == 0:
         return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
                        location=run.project, evidence=evidence)]
     findings: list[Finding] = []
     if run.failed:
-        other = f" (with another Python than the pinned one: {run.python_mismatch})" \
-            if run.python_mismatch else ""
-        findings.append(failed(f"{_describe(run)}: {run.failed[0]}{other}", location=run.project,
+        findings.append(failed(f"{_describe(run)}: {run.failed[0]}", location=run.project,
                                evidence=evidence))
     if run.service_failed:
         findings.append(warned(f"{len(run.service_failed)} test(s) failed for lack of a service "
