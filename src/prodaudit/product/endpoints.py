@@ -6,14 +6,16 @@ router calls (``app.router.add_route("POST", path, views.x)``, ``add_post``, ``w
 h)``, ``@routes.post``), Flask ``add_url_rule``, Flask class-based views and flask-restful/
 flask-smorest resources (``prodaudit.product.endpoints_views``), Django URL configurations with
 function and class views (``prodaudit.product.endpoints_django``), and Django REST framework views
-(``@api_view([...])`` functions and ``APIView``/``ViewSet`` classes, their handler methods). Each
-endpoint carries the evidence of authentication found on it — a decorator, a FastAPI dependency,
-a DRF permission class or Django mixin (its own or inherited from a project base class), a check
-in the handler's body — and its URL name where the framework gives one (Django ``name=`` with
-its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes without each
-parsing every framework again. The one model of the product's routes: shared by the config
-checks (route authorisation, CSRF, mass assignment, caching) and the readiness suite. Not a check
-module."""
+(``@api_view([...])`` functions and ``APIView``/``ViewSet`` classes, their handler methods; the
+ViewSets a router registers with their standard and ``@action`` routes,
+``prodaudit.product.endpoints_drf``). Each endpoint carries the evidence of authentication found
+on it — a decorator, a FastAPI dependency, a DRF permission class or Django mixin (its own or
+inherited from a project base class), DRF's ``DEFAULT_PERMISSION_CLASSES`` for a DRF view that
+sets none, a check in the handler's body — and its URL name where the framework gives one (Django
+``name=`` with its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes
+without each parsing every framework again. The one model of the product's routes: shared by the
+config checks (route authorisation, CSRF, mass assignment, caching) and the readiness suite. Not
+a check module."""
 
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from prodaudit.product.endpoint_model import (
     str_const,
 )
 from prodaudit.product.endpoints_django import django_endpoints
+from prodaudit.product.endpoints_drf import drf_default_auth, with_default_auth
 from prodaudit.product.endpoints_views import flask_class_views
 from prodaudit.product.pyindex import Function, PyModule, extractor, py_index
 
@@ -432,6 +435,8 @@ def _model(ctx: Context) -> tuple[list[Endpoint], list[DeclaredRoute]]:
             out += _module_endpoints(mod, maps)
         confs, external = django_endpoints(mods, by_name, views)
         out = _merge_urlconf(out, confs)
+        if any(e.framework == "drf" for e in out):
+            out = with_default_auth(out, drf_default_auth(ctx), views)
         seen: set[tuple[str, int, str, str]] = set()
         unique = []
         for e in out:

@@ -29,6 +29,7 @@ from prodaudit.product.endpoint_model import (
     path_params,
     str_const,
 )
+from prodaudit.product.endpoints_drf import router_endpoints
 from prodaudit.product.pyindex import Function, PyModule
 
 Classes = dict[str, tuple[PyModule, ast.ClassDef]]
@@ -134,6 +135,8 @@ class _Resolver:
                     isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):
                 for node in _lists(stmt.value):
                     self.patterns(node, mod, prefix, ns, depth)
+                for ref in _router_urls(stmt.value):  # urlpatterns += router.urls
+                    self.out += router_endpoints(self, mod, ref, prefix or "/", ns)
 
     def patterns(self, node: ast.List | ast.Tuple, mod: PyModule, prefix: str, ns: str,
                  depth: int) -> None:
@@ -163,6 +166,10 @@ class _Resolver:
                                    for t in stmt.targets)), target)
         if isinstance(target, ast.List | ast.Tuple):
             self.patterns(target, mod, path, ns + f"{space}:" if space else ns, depth + 1)
+            return
+        if isinstance(target, ast.Attribute) and target.attr == "urls":  # include(router.urls)
+            self.out += router_endpoints(self, mod, dotted(target.value), path,
+                                         ns + f"{space}:" if space else ns)
             return
         included = self.module(str_const(target) or "")
         if included is not None:
@@ -231,6 +238,15 @@ def _lists(node: ast.expr | None) -> list[ast.List | ast.Tuple]:
     return []
 
 
+def _router_urls(node: ast.expr | None) -> list[str]:
+    """The routers of ``router.urls``, ``[...] + router.urls`` (a DRF router's patterns)."""
+    if isinstance(node, ast.Attribute) and node.attr == "urls":
+        return [dotted(node.value)]
+    if isinstance(node, ast.BinOp):
+        return _router_urls(node.left) + _router_urls(node.right)
+    return []
+
+
 def _app_name(mod: PyModule) -> str:
     for stmt in mod.tree.body:
         if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "app_name"
@@ -245,7 +261,7 @@ def django_endpoints(mods: list[PyModule], functions: Functions, classes: Classe
     read from ``/``; an included one under its prefix), and the routes to views the repository
 does not define."""
     confs = [m for m in mods if "urlpatterns" in m.names and
-             re.search(r"\b(path|re_path|url)\s*\(", m.text)]
+             re.search(r"\b(path|re_path|url)\s*\(|\.urls\b", m.text)]
     if not confs:
         return [], []
     resolver = _Resolver(mods, functions, classes)

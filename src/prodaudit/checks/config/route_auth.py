@@ -9,7 +9,6 @@ import ast
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
-from prodaudit.product.django_settings import django_settings
 from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints, global_guard
 from prodaudit.product.pyindex import PyModule, py_index, walk
 from prodaudit.product.responses import Shape, response_shapes
@@ -54,18 +53,6 @@ def _auth_flow(e: Endpoint) -> bool:
                 for c in _calls(e)):
         return True
     return any(_CREDENTIAL_CHECK.search(c.rsplit(".", 1)[-1]) for c in _calls(e))
-
-
-def _drf_default_auth(ctx: Context) -> str:
-    """DRF's ``DEFAULT_PERMISSION_CLASSES`` in the production settings when it requires
-    something other than ``AllowAny`` (views without their own classes are then protected)."""
-    dj = django_settings(ctx)
-    for rel in dj.modules:
-        m = re.search(r"DEFAULT_PERMISSION_CLASSES['\"]?\s*[:=]\s*[\[(]([^\])]*)",
-                      ctx.read(rel) or "")
-        if m and m.group(1).strip() and "AllowAny" not in m.group(1):
-            return m.group(1).strip()[:80]
-    return ""
 
 
 def _grant(fn: ast.FunctionDef) -> tuple[str, ast.Return] | None:
@@ -144,13 +131,15 @@ def _unauthenticated(e: Endpoint, protected_elsewhere: str) -> Finding | None:
        references=("CWE-306", "CWE-862", "OWASP API5:2023"), evidence=Evidence.PARSED)
 def route_authentication(ctx: Context) -> list[Finding]:
     """Every route handler declared in the code (FastAPI/Starlette, Flask, aiohttp, Django REST
-    framework) that creates, changes or deletes data requires authentication when the
-    application authenticates its other routes: a decorator (``@login_required``,
+    framework views and the ViewSets a router registers, their inherited ``create``/``update``/
+    ``destroy`` actions included) that creates, changes or deletes data requires authentication
+    when the application authenticates its other routes: a decorator (``@login_required``,
     ``@authenticate(...)``, ``@permission_classes``), a dependency (``Depends(get_current_user)``,
-    router ``dependencies=``), a permission class of the view or of a project base class, DRF's
-    ``DEFAULT_PERMISSION_CLASSES``, ``include_router(..., dependencies=...)``, a ``before_request``
-    hook or authentication middleware guarding every route, or a check of the caller in the
-    body. Login, registration,
+    router ``dependencies=``), a permission class of the view, of a project base class or of an
+    ``@action``, DRF's ``DEFAULT_PERMISSION_CLASSES`` for a view that sets no permission classes
+    (a view that sets none or ``AllowAny`` is public), ``include_router(..., dependencies=...)``,
+    a ``before_request`` hook or authentication middleware guarding every route, or a check of
+    the caller in the body. Login, registration,
     token and password routes are exempt. A route that calls an LLM (OpenAI, Anthropic,
     Gemini, LangChain) fails without authentication whatever the other routes do: each call
     costs money. Permission classes that allow a state-changing method to anyone and
@@ -172,11 +161,10 @@ def route_authentication(ctx: Context) -> list[Finding]:
     if not eps and not out:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
                    "framework)")
-    drf_default = _drf_default_auth(ctx) if any(e.framework == "drf" for e in eps) else ""
     guard = global_guard(ctx) if eps else ""
     for e in eps:
         protected = next((o.auth for o in eps if o.auth and o.framework == e.framework), "")
-        if (e.framework == "drf" and drf_default or guard) and not e.auth:
+        if guard and not e.auth:
             continue
         found = _unauthenticated(e, protected)
         if found:
@@ -263,7 +251,10 @@ def object_ownership(ctx: Context) -> list[Finding]:
     """Authenticated route handlers (FastAPI/Starlette, Flask, aiohttp, Django REST framework)
     that look an object up by an id taken from the URL compare it with the authenticated user
     (``current_user``, ``request.user``, ``g.user``, a user dependency) or scope the query to
-    that user. Judged when the route changes the object (POST/PUT/PATCH/DELETE), when the id is
+    that user. A router-registered DRF ViewSet's inherited retrieve/update/destroy routes look
+    the object up in the class's ``queryset`` (or what its ``get_queryset`` returns); DRF's
+    ``DEFAULT_PERMISSION_CLASSES`` authenticates a view that sets no permission classes. Judged
+    when the route changes the object (POST/PUT/PATCH/DELETE), when the id is
     a user's (``/users/<user_id>/notes``), or when the object's model has an owner field
     (``user``, ``owner_id``, ``account``…). Administrator-only routes are exempt.
 
@@ -339,13 +330,11 @@ def public_record_fields(ctx: Context) -> list[Finding]:
     if not eps:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
                    "framework)")
-    drf_default = _drf_default_auth(ctx) if any(e.framework == "drf" for e in eps) else ""
     guard = global_guard(ctx)
     out: list[Finding] = []
     judged = public = 0
     for e in eps:
-        if e.auth or guard or (e.framework == "drf" and drf_default) or "GET" not in e.methods \
-                or _auth_flow(e):
+        if e.auth or guard or "GET" not in e.methods or _auth_flow(e):
             continue
         public += 1
         for shape in response_shapes(ctx, e):
