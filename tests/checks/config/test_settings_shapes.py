@@ -179,6 +179,54 @@ def test_django_split_settings_debug_default_and_entry_point_fallback(tmp_path: 
     assert "config/django/base.py:4" not in problems(r2), describe(r2)
 
 
+SPLIT_BASE = """\
+SITE_ID = 1
+DEBUG = True
+INSTALLED_APPS = ["django.contrib.admin"]
+ROOT_URLCONF = "proj.urls"
+"""
+
+
+def test_django_base_debug_replaced_by_the_production_module(tmp_path: Path) -> None:
+    files = {
+        "proj/settings/base.py": SPLIT_BASE,
+        "proj/settings/production.py": "from decouple import config\nfrom .base import *\n\n"
+                                       "DEBUG = False\nSECRET_KEY = config('SECRET_KEY')\n",
+        "proj/settings/local.py": "from .base import *\nDEBUG = True\n",
+        "proj/wsgi.py": ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", '
+                         '"proj.settings.production")\n'),
+    }
+    # production replaces base's DEBUG: what runs is production's False
+    repo = repo_of(tmp_path, files)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.PASS, describe(r)
+    assert "proj/settings/base.py:2, replaced at proj/settings/production.py:4" in \
+        r.findings[0].message, describe(r)
+    # the production module keeps base's value: base's DEBUG = True runs in production
+    keeps = repo_of(tmp_path, {**files, "proj/settings/production.py":
+                               "from .base import *\nALLOWED_HOSTS = ['example.com']\n"}, "keeps")
+    r = res(run_cfg(keeps, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert set(problems(r)) == {"proj/settings/base.py:2"}, describe(r)
+    assert "DEBUG = True in code" in problems(r)["proj/settings/base.py:2"]
+    # a replacement under an `if` may not run: base's value stays judged
+    guarded = repo_of(tmp_path, {**files, "proj/settings/production.py":
+                                 "import os\nfrom .base import *\nif os.getenv('PROD'):\n"
+                                 "    DEBUG = False\n"}, "guarded")
+    r = res(run_cfg(guarded, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+    # no production module at all: base is what runs
+    only_base = {k: v for k, v in files.items() if k != "proj/settings/production.py"}
+    only_base["proj/wsgi.py"] = ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", '
+                                 '"proj.settings.base")\n')
+    r = res(run_cfg(repo_of(tmp_path, only_base, "base"), tmp_path, only=["CFG-030"]), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+    # the deployment runs the base module itself although a production module exists
+    env = tmp_path / "prod.env"
+    env.write_text("DJANGO_SETTINGS_MODULE=proj.settings.base\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"], env_file=env), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+
+
 INVERTED = '''\
 import logging
 import os
