@@ -84,6 +84,30 @@ def test_literal_secrets_of_any_length_in_flask_and_django(tmp_path: Path) -> No
     assert "URL with a password" in found["proj/settings.py:6"]
 
 
+def test_field_header_and_claim_names_are_not_secrets(tmp_path: Path) -> None:
+    # settings naming a payload key, claim or header hold an identifier, not a credential
+    repo = repo_of(tmp_path, {
+        "conduit/settings.py": (
+            "import os\n\n\nclass Config:\n"
+            "    SECRET_KEY = os.environ.get('CONDUIT_SECRET', 'secret-key')\n"
+            "    JWT_AUTH_USERNAME_KEY = 'email'\n    JWT_AUTH_HEADER_PREFIX = 'Token'\n"
+            "    TOKEN_TYPE_CLAIM = 'token_type'\n    JWT_USER_ID_KEY = 'user_id'\n"
+            "    AUTH_TOKEN_HEADER_KEY = 'X-Auth-Token'\n"),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-023"]), "CFG-023")
+    found = problems(r)
+    assert set(found) == {"conduit/settings.py:5"}, describe(r)  # the real one stays
+    assert "SECRET_KEY is the default of CONDUIT_SECRET" in found["conduit/settings.py:5"]
+    # real secret literals still fail, also under a field-like name with a key-like value
+    bad = repo_of(tmp_path, {
+        "app/settings.py": ("SECRET_KEY = 'dev-secret-123'\nAPI_KEY = \"sk-live-abc\"\n"
+                            "JWT_AUTH_USERNAME_KEY = 'q8Zr2LmX9vTb4KwPn7Yd'\n"
+                            "PUSHOVER_USER_KEY = 'alice'\nLOOKUP_KEY = 'key123456'\n"),
+    }, "bad")
+    r = res(run_cfg(bad, tmp_path, only=["CFG-023"]), "CFG-023")
+    assert set(problems(r)) == {f"app/settings.py:{n}" for n in range(1, 6)}, describe(r)
+
+
 def test_no_secret_in_code_passes(tmp_path: Path) -> None:
     repo = repo_of(tmp_path, {
         "settings.py": ('import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
@@ -280,7 +304,8 @@ def test_secret_in_the_configuration_file_the_code_loads(tmp_path: Path) -> None
     repo = repo_of(tmp_path, {
         "app/main.py": ("from argparse import ArgumentParser\nap = ArgumentParser()\n"
                         "ap.add_argument('--config', default='./config/app.yaml')\n"),
-        "config/app.yaml": "db:\n  user: postgres\n  password: postgres\n  host: db\n",
+        "config/app.yaml": ("db:\n  user: postgres\n  password: postgres\n  host: db\n"
+                            "auth:\n  username_key: email\n"),  # a field's name, no secret
         "config/unused.yaml": "password: hunter22\n",
         "alembic.ini": "sqlalchemy.url = driver://user:pass@localhost/dbname\n",
     })
