@@ -51,6 +51,31 @@ def test_env_read_shapes(code: str, name: str, default: object, strict: bool) ->
         or code.startswith("os.")
 
 
+def test_only_the_process_environment_is_read_as_variables(tmp_path: Path) -> None:
+    """``os.environ`` and names bound from ``os`` are the process environment; a request's or a
+    WSGI call's ``environ`` is not."""
+    repo = write(tmp_path / "r", {
+        "app/views.py": (
+            "import os\nfrom flask import request\n\n\ndef get_user():\n"
+            "    token = request.headers.environ['HTTP_AUTHORIZATION']\n"
+            "    ip = request.environ.get('REMOTE_ADDR')\n"
+            "    return token, ip, os.environ['A_KEY'], 'E_KEY' in os.environ\n"),
+        "app/wsgi.py": ("def application(environ, start_response):\n"
+                        "    return environ['PATH_INFO']\n"),
+        "app/conf.py": ("import os as _os\nfrom os import environ\nfrom os import environ as E\n"
+                        "\nB = environ['B_KEY']\nC = E.get('C_KEY')\nD = _os.environ['D_KEY']\n"
+                        "_os.environ.setdefault('F_KEY', 'x')\n"),
+    })
+    graph = build_graph(context(repo, tmp_path))
+    names = set(graph.vars)
+    assert {"A_KEY", "B_KEY", "C_KEY", "D_KEY", "E_KEY", "F_KEY"} <= names, sorted(names)
+    assert not names & {"HTTP_AUTHORIZATION", "REMOTE_ADDR", "PATH_INFO"}, sorted(names)
+    assert graph.vars["A_KEY"].reads[0].line == 8 and graph.vars["B_KEY"].reads[0].line == 5
+    assert env_read(_expr("request.headers.environ['HTTP_AUTHORIZATION']"), set()) is None
+    assert env_read(_expr("environ['X']"), set()) is None  # unbound: a WSGI argument
+    assert env_read(_expr("environ['X']"), {"@environ:environ"}) is not None
+
+
 def test_static_values() -> None:
     scope: dict[str, object] = {"HOST": "redis", "PORT": 6379}
     assert evaluate(_expr("60 * 24 * 8"), scope, set()) == 11520

@@ -95,7 +95,7 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
             continue
         secret_name = is_secret_var(s.name) or bool(s.env and is_secret_var(s.env))
         how = "a literal in code" if s.env is None else f"the default of {s.env} in code"
-        if secret_name and not_a_credential(s.value) is None:
+        if secret_name and not_a_credential(s.value, s.name, s.env) is None:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, s.value, how))
             continue
         pw = url_password(s.value)
@@ -136,7 +136,7 @@ def _config_file_secrets(ctx: Context) -> list[CodeSecret]:
             if m is None or not is_secret_var(m.group(1).rsplit(".", 1)[-1]):
                 continue
             value = m.group(2).strip()
-            if not_a_credential(value) is None:
+            if not_a_credential(value, m.group(1).rsplit(".", 1)[-1]) is None:
                 out.append(CodeSecret(m.group(1), path, n, value,
                                       f"a literal in the configuration file {by} loads"))
     return out

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from prodaudit.product.effective import deployment_sets
+from prodaudit.product.envgraph import env_graph
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import Setting, dev_path, settings_model
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 ROOT_KEYS = frozenset({"INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE", "WSGI_APPLICATION"})
 PROD_TOKENS = frozenset({"prod", "production", "live", "deploy", "deployment"})
 MAX_DEPTH = 8
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 @dataclass
@@ -52,6 +55,8 @@ def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
 
 
 def _resolve(dotted: str, paths: set[str]) -> str | None:
+    # a project template's placeholder names its directory: {{ project_name }}.settings
+    dotted = _PLACEHOLDER.sub(r"\1", dotted.strip())
     suffix = dotted.replace(".", "/")
     for candidate in (suffix + ".py", suffix + "/__init__.py"):
         hit = next((p for p in sorted(paths) if p == candidate or p.endswith("/" + candidate)),
@@ -118,6 +123,87 @@ def _effective(rel: str, by_path: dict[str, list[Setting]],
             target = _resolve(str(item), paths)
             if target is not None and target != rel:
                 out.update(_effective(target, by_path, imports, paths, depth + 1))
+    return out
+
+
+@dataclass
+class _Graph:
+    """Module-level settings per settings module and the star imports between modules."""
+
+    by_path: dict[str, list[Setting]]
+    imports: dict[str, list[tuple[int, str]]]
+    paths: set[str]
+
+    def closure(self, rel: str) -> set[str]:
+        """``rel`` and every module it star-imports, transitively."""
+        seen: set[str] = set()
+        pending = [rel]
+        while pending:
+            cur = pending.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            pending += [t for _, d in self.imports.get(cur, []) if (t := _resolve(d, self.paths))]
+        return seen
+
+
+def _graph(ctx: Context) -> _Graph:
+    def build() -> _Graph:
+        by_path: dict[str, list[Setting]] = {}
+        for s in settings_model(ctx).settings:
+            if s.scope == "module":
+                by_path.setdefault(s.path, []).append(s)
+        imports = _all_star_imports(ctx)
+        return _Graph(by_path, imports, set(imports))
+
+    return ctx.memo("product:django_settings_graph", build)
+
+
+def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
+    """(the settings modules a production process can run, the modules the deployment names):
+    the first are the settings modules no other one star-imports plus those the deployment
+    names; the second are the repository modules ``DJANGO_SETTINGS_MODULE`` names anywhere in
+    the deployment (env files, Compose, Dockerfile ``ENV``, infrastructure manifests, the
+    fallback of ``os.environ.setdefault`` in wsgi/asgi/manage/celery modules), development
+    ones included."""
+
+    def build() -> tuple[set[str], set[str]]:
+        dj = django_settings(ctx)
+        g = _graph(ctx)
+        values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
+        var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
+        values += [val for path, _, val in (var.set_in if var else []) if path.endswith(".py")]
+        named = {t for v in values if v and (t := _resolve(v, g.paths))}
+        imported = {t for m in dj.modules for _, d in g.imports.get(m, [])
+                    if (t := _resolve(d, g.paths))}
+        tops = {m for m in dj.modules if m not in imported}
+        return tops | (named & set(dj.modules)), named
+
+    return ctx.memo("product:django_run_modules", build)
+
+
+def production_override(ctx: Context, setting: Setting) -> list[Setting]:
+    """The assignments that replace a module-level ``setting`` of a Django settings module in
+    every settings module production can run that star-imports it (``from .base import *``
+    then ``DEBUG = False``): the value production runs with is theirs, not ``setting``'s.
+    Empty when the setting is what runs: its module is run itself or named by the deployment
+    (a development module included), one of the run modules keeps it, a replacement is in a
+    development module or under an ``if``, or it is in no settings module."""
+    dj = django_settings(ctx)
+    if setting.scope != "module" or setting.path not in dj.modules:
+        return []
+    runs, named = run_modules(ctx)
+    if setting.path in runs or setting.path in named:
+        return []
+    g = _graph(ctx)
+    importers = [r for r in sorted(runs) if setting.path in g.closure(r)]
+    out: list[Setting] = []
+    for r in importers:
+        winner = _effective(r, g.by_path, g.imports, g.paths, 0).get(setting.name)
+        if winner is None or winner.path == setting.path or winner.dev or winner.guard:
+            return []
+        if all(o.loc != winner.loc for o in out):
+            out.append(winner)
     return out
 
 

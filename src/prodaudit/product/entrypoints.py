@@ -29,6 +29,7 @@ from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
 from prodaudit.product.compose import compose_model, rel_path
 from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.pysettings import DEV_TOKENS
 from prodaudit.pysource import parse_tree
 
 if TYPE_CHECKING:
@@ -269,19 +270,38 @@ def _compose_entries(ctx: Context) -> list[EntryPoint]:
     return out
 
 
+def _dev_procfile(name: str) -> bool:
+    """``Procfile.dev``, ``Procfile.local`` …: the processes of a development machine
+    (foreman, overmind, honcho), not of the deployment."""
+    tokens = set(re.split(r"[^a-z0-9]+", name.lower())) - {"procfile"}
+    return bool(tokens & DEV_TOKENS)
+
+
 def _script_entries(ctx: Context, followed: set[str]) -> list[EntryPoint]:
+    """Every process line of a Procfile (each is an entry point, clean or not); for a start
+    script, the lines that start something of a development setup, else the script itself (at
+    its first command) as one clean entry point."""
     out = []
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1].lower()
-        if rel in followed or not (name in START_SCRIPTS or name.startswith("procfile")):
+        procfile = name.startswith("procfile")
+        if rel in followed or not (name in START_SCRIPTS or procfile) or \
+                (procfile and _dev_procfile(name)):
             continue
+        first: EntryPoint | None = None
+        hits = False
         for i, line in enumerate((ctx.read(rel) or "").splitlines(), 1):
             if line.lstrip().startswith("#") or not line.strip():
                 continue
             ep = EntryPoint(f"{rel}:{i}", rel, line.strip(), posixpath.dirname(rel))
             _follow(ctx, ep, line)
-            if ep.hits:
+            if ep.hits or procfile:
                 out.append(ep)
+                hits = hits or bool(ep.hits)
+            elif first is None:
+                first = ep
+        if first is not None and not hits and not procfile:
+            out.append(first)
     return out
 
 

@@ -312,17 +312,17 @@ class _ModuleReads:
                 dflt = read.default if read.default is not None else or_defaults.get(id(node))
                 self._add(read.name, read.line, "python", dflt is not None,
                           _default_text(dflt, self.scope, self.readers), strict=read.strict)
-            sets = env_set(node)
+            sets = env_set(node, self.readers)
             if sets is not None and isinstance(node, ast.Call):
                 value = _const_str(node.args[1]) if len(node.args) > 1 else None
                 self._set(sets[0], sets[1], value or "")
         for assign in m.assigns:
-            sets = env_set(assign)
+            sets = env_set(assign, self.readers)
             if sets is not None:
                 self._set(sets[0], sets[1], _const_str(assign.value) or "")
         for cmp in m.compares:
             if len(cmp.ops) == 1 and isinstance(cmp.ops[0], ast.In | ast.NotIn) \
-                    and is_environ(cmp.comparators[0]):
+                    and is_environ(cmp.comparators[0], self.readers):
                 key = _const_str(cmp.left)
                 if key is not None and key.isidentifier():
                     self._add(key, cmp.lineno, "python", True, None)

@@ -1,5 +1,6 @@
 """The application's own error handlers, read statically: Flask/Quart ``@errorhandler`` /
-``@app_errorhandler`` and ``register_error_handler(code, fn)``, FastAPI/Starlette
+``@app_errorhandler`` (also called by hand: ``app.errorhandler(E)(fn)``) and
+``register_error_handler(code, fn)``, FastAPI/Starlette
 ``@exception_handler`` / ``add_exception_handler(exc, fn)`` / ``exception_handlers={...}``, Django
 ``handler404 = ...`` in a URL configuration, and any mapping from HTTP error statuses to functions
 (``{404: not_found}``, ``{x: handle_40x for x in range(401, 600)}`` given to an aiohttp error
@@ -90,8 +91,10 @@ def _registering_text(mod: PyModule) -> bool:
 def _may_register(mod: PyModule) -> bool:
     """Whether ``mod`` can register an error handler at all (a superset read from the summary
     and the text, so that a module with none is never parsed again): a registering call, a
-    Django ``handlerNNN`` name, ``exception_handlers=`` or an error status as a mapping key."""
-    return bool(mod.names & (_REGISTER | _DJANGO)) or bool(mod.fact("error_handlers:status_text"))
+    Django ``handlerNNN`` name, a handler decorator (it may be called by hand:
+    ``app.errorhandler(E)(fn)``), ``exception_handlers=`` or an error status as a mapping key."""
+    return bool(mod.names & (_REGISTER | _DJANGO | _DECORATORS)) or \
+        bool(mod.fact("error_handlers:status_text"))
 
 
 def _registered(mod: PyModule) -> dict[str, str]:
@@ -101,6 +104,11 @@ def _registered(mod: PyModule) -> dict[str, str]:
         last = dotted(call.func).rsplit(".", 1)[-1]
         if last in _REGISTER and len(call.args) >= 2:
             out.setdefault(dotted(call.args[1]).rsplit(".", 1)[-1], f"{last}(...)")
+        elif isinstance(call.func, ast.Call) and call.args and \
+                dotted(call.func.func).rsplit(".", 1)[-1] in _DECORATORS:
+            # the decorator called by hand: app.errorhandler(InvalidUsage)(handle)
+            out.setdefault(dotted(call.args[0]).rsplit(".", 1)[-1],
+                           f"{ast.unparse(call.func)[:60]}(...)")
         for kw in call.keywords:
             if kw.arg == "exception_handlers":
                 for name in _error_mapping(kw.value):

@@ -2,7 +2,8 @@
 an expression evaluates to without running it. Not a check module.
 
 Environment reads understood (``env_read``): ``os.getenv("X", d)``, ``os.environ.get("X", d)``,
-``os.environ["X"]``, ``"X" in os.environ``; starlette's and python-decouple's
+``os.environ["X"]``, ``"X" in os.environ`` (``os`` or names bound from it: ``from os import
+environ``; never a request's ``.environ``); starlette's and python-decouple's
 ``config("X", default=d, cast=bool)``; django-environ's and environs' ``env("X", default=d)``,
 ``env.bool("X", d)``, ``env.list(...)``, ``env.db()`` (``DATABASE_URL``) ... — through any name
 bound to ``Config(...)``, ``Env(...)``, ``environ.Env(...)``, ``AutoConfig(...)`` in the module,
@@ -87,9 +88,15 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
-def is_environ(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
-        isinstance(node, ast.Name) and node.id == "environ")
+def is_environ(node: ast.AST, readers: set[str] | frozenset[str] = frozenset()) -> bool:
+    """The process environment: ``os.environ`` (``os`` or a name ``import os as X`` binds), or a
+    name ``from os import environ`` binds (``readers`` carries the bindings, see
+    :func:`bound_readers`). Not any other ``.environ``: ``request.environ``,
+    ``request.headers.environ`` and a WSGI ``environ`` argument are a request's."""
+    if isinstance(node, ast.Attribute) and node.attr == "environ":
+        return isinstance(node.value, ast.Name) and (
+            node.value.id == "os" or OS_ALIAS + node.value.id in readers)
+    return isinstance(node, ast.Name) and ENVIRON_ALIAS + node.id in readers
 
 
 def _str(node: ast.AST | None) -> str | None:
@@ -99,14 +106,26 @@ def _str(node: ast.AST | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- env readers
+#: markers in a readers set (never an identifier): ``import os as X`` binds ``X``, ``from os
+#: import environ as E`` binds ``E`` to the process environment
+OS_ALIAS = "@os:"
+ENVIRON_ALIAS = "@environ:"
+
+
 def bound_readers(nodes: Iterable[ast.AST]) -> set[str]:
     """Names bound to an environment reader (``env = environ.Env()``) among ``nodes`` (a
-    module's assignments and imports)."""
+    module's assignments and imports), and the markers of names bound from ``os`` (``import os
+    as X``, ``from os import environ``: :data:`OS_ALIAS`, :data:`ENVIRON_ALIAS`)."""
     out: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                 and _name(node.value.func) in READER_FACTORIES:
             out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.Import):
+            out |= {OS_ALIAS + a.asname for a in node.names if a.name == "os" and a.asname}
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            out |= {ENVIRON_ALIAS + (a.asname or a.name) for a in node.names
+                    if a.name == "environ"}
         elif isinstance(node, ast.ImportFrom) and node.module in READER_IMPORTS:
             out |= {a.asname or a.name for a in node.names
                     if a.name in READER_IMPORTS[node.module]}
@@ -131,7 +150,7 @@ def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
 
 def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
     """The environment read ``node`` performs, if any (see the module docstring)."""
-    if isinstance(node, ast.Subscript) and is_environ(node.value) \
+    if isinstance(node, ast.Subscript) and is_environ(node.value, readers) \
             and isinstance(node.ctx, ast.Load):
         key = _str(node.slice)
         return EnvRead(key, node.lineno, None, False, strict=True) \
@@ -149,7 +168,7 @@ def env_read(node: ast.AST, readers: set[str]) -> EnvRead | None:
     if key is None:
         return None
     if _name(f) == "getenv" or (isinstance(f, ast.Attribute) and f.attr == "get"
-                                and is_environ(f.value)):
+                                and is_environ(f.value, readers)):
         dflt = node.args[1] if len(node.args) > 1 else keyword_value(node, "default")
         return _read(key, node, dflt, "")
     if isinstance(f, ast.Name) and f.id in readers:
@@ -173,15 +192,17 @@ def _read(key: str | None, node: ast.Call, dflt: ast.expr | None, cast: str,
     return EnvRead(key, node.lineno, dflt, dflt is not None, cast, strict)
 
 
-def env_set(node: ast.AST) -> tuple[str, int] | None:
+def env_set(node: ast.AST, readers: set[str] | frozenset[str] = frozenset()
+            ) -> tuple[str, int] | None:
     """``os.environ.setdefault("X", v)`` or ``os.environ["X"] = v``: the code sets X itself."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr == "setdefault" and is_environ(node.func.value) and node.args:
+            and node.func.attr == "setdefault" and is_environ(node.func.value, readers) \
+            and node.args:
         key = _str(node.args[0])
         return (key, node.lineno) if key and key.isidentifier() else None
     if isinstance(node, ast.Assign):
         for t in node.targets:
-            if isinstance(t, ast.Subscript) and is_environ(t.value):
+            if isinstance(t, ast.Subscript) and is_environ(t.value, readers):
                 key = _str(t.slice)
                 if key and key.isidentifier():
                     return key, node.lineno

@@ -132,15 +132,40 @@ _PATH_RE = re.compile(r"^(\.{0,2}/|~/|[A-Za-z]:\\)|\.(pem|key|crt|cer|der|p12|pf
                       re.I)
 
 
-def not_a_credential(value: object) -> str | None:
+#: a setting that names where an identity is found — a payload key, a field, a header, a
+#: claim (``JWT_AUTH_USERNAME_KEY``, ``USER_ID_CLAIM``, ``TOKEN_TYPE_CLAIM``,
+#: ``AUTH_HEADER_KEY``), not a key that unlocks something
+_FIELD_SETTING_RE = re.compile(
+    r"(USERNAME|USER_?ID|EMAIL|LOGIN|IDENTITY|IDENTIFIER|LOOKUP|FIELD|COLUMN|ATTR|ATTRIBUTE|"
+    r"CLAIM|HEADER|PARAM|PARAMETER|PAYLOAD|SCOPE|TYPE)_KEY$|_CLAIMS?$|_CLAIM_(KEY|NAME)$|"
+    r"_(FIELD|HEADER|PARAM|COLUMN|ATTR|ATTRIBUTE|LOOKUP)_(KEY|NAME)$", re.I)
+#: the value such a setting holds: a short identifier (``email``, ``user_id``, ``sub``,
+#: ``X-User-Id``, ``preferred_username``), never a generated-looking token
+_FIELD_VALUE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,39}")
+
+
+def names_a_field(name: str, value: object) -> bool:
+    """A setting named for a field, header or claim that holds a short identifier
+    (``JWT_AUTH_USERNAME_KEY = "email"``): the name of a field, not a credential."""
+    if not isinstance(value, str) or not _FIELD_SETTING_RE.search(name):
+        return False
+    v = value.strip()
+    return bool(_FIELD_VALUE_RE.fullmatch(v)) and not looks_random(v, 16) \
+        and not re.search(r"\d{3,}", v)
+
+
+def not_a_credential(value: object, *names: str | None) -> str | None:
     """Why a value assigned to a secret-named setting is not itself a credential (a number, a
     duration, a boolean word, an import path, a file path, a URL without a password, a
-    ``${VAR}`` reference, empty), or None when it is one."""
+    ``${VAR}`` reference, empty, or — given the setting's ``names`` — the name of a field,
+    header or claim: :func:`names_a_field`), or None when it is one."""
     if not isinstance(value, str):
         return "not a string"
     v = value.strip()
     if not v:
         return "empty"
+    if any(n and names_a_field(n, v) for n in names):
+        return "the name of a field, header or claim"
     if v.lower() in _BOOL_WORDS:
         return "a boolean switch"
     if re.fullmatch(r"[-+]?\d+(\.\d+)?[smhdw]?", v):

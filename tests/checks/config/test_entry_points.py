@@ -60,6 +60,46 @@ def test_production_entry_points_pass(tmp_path: Path) -> None:
     assert r.status is Status.PASS, describe(r)
 
 
+def test_clean_procfile_and_start_script_are_judged_entry_points(tmp_path: Path) -> None:
+    # a clean Procfile is a positive observation, not "no entry point found"
+    repo = write(tmp_path / "r", {
+        "Procfile": "# Heroku\nweb: gunicorn autoapp:app -b 0.0.0.0:$PORT -w 3\n",
+        "Procfile.dev": "web: flask run --reload\n",  # the developer's machine, not judged
+        "autoapp.py": "from app import create_app\napp = create_app()\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.PASS, describe(r)
+    assert "1 entry point(s) checked" in r.findings[0].message, describe(r)
+    assert "Procfile:2" in r.findings[0].message and "Procfile.dev" not in r.findings[0].message
+    # a clean start script alone is judged too, named at its first command
+    (repo / "Procfile").unlink()
+    write(repo, {"scripts/start.sh": "#!/bin/sh\nset -e\nexec gunicorn app:app\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.PASS, describe(r)
+    assert "scripts/start.sh:2" in r.findings[0].message, describe(r)
+    # the same Procfile with a development server FAILs at its line
+    (repo / "scripts/start.sh").unlink()
+    write(repo, {"Procfile": "release: flask db upgrade\nweb: flask run --host 0.0.0.0\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.FAIL, describe(r)
+    assert {f.location for f in fails(r)} == {"Procfile:2"}, describe(r)
+    assert "flask run" in fails(r)[0].message
+    # nothing at all: SKIP, not PASS
+    (repo / "Procfile").unlink()
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.SKIP, describe(r)
+
+
+def test_dockerfile_cmd_is_named_when_clean(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n"
+                      "CMD [\"gunicorn\", \"-b\", \"0.0.0.0:8000\", \"app:app\"]\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.PASS, describe(r)
+    assert "Dockerfile CMD (Dockerfile:3)" in r.findings[0].message, describe(r)
+
+
 def test_development_switches_baked_into_images(tmp_path: Path) -> None:
     repo = write(tmp_path / "r", {
         "Dockerfile": "FROM node:20 AS build\nENV NODE_ENV=development\nRUN npm ci\n"

@@ -95,6 +95,24 @@ def test_undocumented_variable_fails(tmp_path: Path) -> None:
     assert "WEBHOOK_URL" in r2.findings[0].message
 
 
+def test_a_request_environ_is_not_an_environment_variable(tmp_path: Path) -> None:
+    """``request.headers.environ["HTTP_AUTHORIZATION"]`` reads the request, not the process
+    environment: no variable to document; ``os.environ[...]`` next to it still is one."""
+    repo = ref_copy(tmp_path)
+    (repo / "backend/app/extra.py").write_text(
+        "import os\nfrom flask import request\n\n\ndef token():\n"
+        "    header = request.headers.environ['HTTP_AUTHORIZATION']\n"
+        "    return header, os.environ['WEBHOOK_SIGNING_SECRET']\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert {f.location: f.message.split()[0] for f in fails(r)} == {
+        "backend/app/extra.py:7": "WEBHOOK_SIGNING_SECRET"}, describe(r)
+    (repo / "README.md").write_text("## Configuration\n\n```\nWEBHOOK_SIGNING_SECRET=<random>\n"
+                                    "```\n", encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r2.status is Status.PASS, describe(r2)
+    assert "HTTP_AUTHORIZATION" not in r2.findings[0].message
+
+
 def test_no_example_file_fails(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     (repo / ".env.example").unlink()

@@ -129,3 +129,37 @@ def test_handlers_with_their_status_pass_and_none_is_skip(tmp_path: Path) -> Non
     none = res(run_cfg(repo_of(tmp_path, {"app.py": "print('hi')\n", "bad.py": "def f(:\n"},
                                "none"), tmp_path, only=["CFG-178"]), "CFG-178")
     assert none.status is Status.SKIP and "no error handler" in none.reason, describe(none)
+
+
+FLASK_CALLED = '''\
+from flask import render_template
+
+
+def register_errorhandlers(app, blueprint):
+
+    def errorhandler(error):
+        response = error.to_json()
+        response.status_code = error.status_code
+        return response
+
+    def not_found(error):
+        return render_template("404.html")
+
+    app.errorhandler(InvalidUsage)(errorhandler)
+    blueprint.app_errorhandler(404)(not_found)
+'''
+
+
+def test_decorators_called_by_hand_register_handlers(tmp_path: Path) -> None:
+    # app.errorhandler(E)(fn): the registered function is judged like a decorated one
+    r = res(run_cfg(repo_of(tmp_path, {"conduit/app.py": FLASK_CALLED}), tmp_path,
+                    only=["CFG-178"]), "CFG-178")
+    found = problems(r)
+    assert set(found) == {"conduit/app.py:12"}, describe(r)
+    assert "not_found (blueprint.app_errorhandler(404)(...))" in found["conduit/app.py:12"]
+    ok = FLASK_CALLED.replace('render_template("404.html")', 'render_template("404.html"), 404')
+    r = res(run_cfg(repo_of(tmp_path, {"conduit/app.py": ok}, "ok"), tmp_path,
+                    only=["CFG-178"]), "CFG-178")
+    assert r.status is Status.PASS, describe(r)
+    assert "2 error handler(s)" in r.findings[0].message
+    assert "errorhandler (conduit/app.py:6" in r.findings[0].message, describe(r)

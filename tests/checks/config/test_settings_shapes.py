@@ -84,6 +84,30 @@ def test_literal_secrets_of_any_length_in_flask_and_django(tmp_path: Path) -> No
     assert "URL with a password" in found["proj/settings.py:6"]
 
 
+def test_field_header_and_claim_names_are_not_secrets(tmp_path: Path) -> None:
+    # settings naming a payload key, claim or header hold an identifier, not a credential
+    repo = repo_of(tmp_path, {
+        "conduit/settings.py": (
+            "import os\n\n\nclass Config:\n"
+            "    SECRET_KEY = os.environ.get('CONDUIT_SECRET', 'secret-key')\n"
+            "    JWT_AUTH_USERNAME_KEY = 'email'\n    JWT_AUTH_HEADER_PREFIX = 'Token'\n"
+            "    TOKEN_TYPE_CLAIM = 'token_type'\n    JWT_USER_ID_KEY = 'user_id'\n"
+            "    AUTH_TOKEN_HEADER_KEY = 'X-Auth-Token'\n"),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-023"]), "CFG-023")
+    found = problems(r)
+    assert set(found) == {"conduit/settings.py:5"}, describe(r)  # the real one stays
+    assert "SECRET_KEY is the default of CONDUIT_SECRET" in found["conduit/settings.py:5"]
+    # real secret literals still fail, also under a field-like name with a key-like value
+    bad = repo_of(tmp_path, {
+        "app/settings.py": ("SECRET_KEY = 'dev-secret-123'\nAPI_KEY = \"sk-live-abc\"\n"
+                            "JWT_AUTH_USERNAME_KEY = 'q8Zr2LmX9vTb4KwPn7Yd'\n"
+                            "PUSHOVER_USER_KEY = 'alice'\nLOOKUP_KEY = 'key123456'\n"),
+    }, "bad")
+    r = res(run_cfg(bad, tmp_path, only=["CFG-023"]), "CFG-023")
+    assert set(problems(r)) == {f"app/settings.py:{n}" for n in range(1, 6)}, describe(r)
+
+
 def test_no_secret_in_code_passes(tmp_path: Path) -> None:
     repo = repo_of(tmp_path, {
         "settings.py": ('import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
@@ -179,6 +203,54 @@ def test_django_split_settings_debug_default_and_entry_point_fallback(tmp_path: 
     assert "config/django/base.py:4" not in problems(r2), describe(r2)
 
 
+SPLIT_BASE = """\
+SITE_ID = 1
+DEBUG = True
+INSTALLED_APPS = ["django.contrib.admin"]
+ROOT_URLCONF = "proj.urls"
+"""
+
+
+def test_django_base_debug_replaced_by_the_production_module(tmp_path: Path) -> None:
+    files = {
+        "proj/settings/base.py": SPLIT_BASE,
+        "proj/settings/production.py": "from decouple import config\nfrom .base import *\n\n"
+                                       "DEBUG = False\nSECRET_KEY = config('SECRET_KEY')\n",
+        "proj/settings/local.py": "from .base import *\nDEBUG = True\n",
+        "proj/wsgi.py": ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", '
+                         '"proj.settings.production")\n'),
+    }
+    # production replaces base's DEBUG: what runs is production's False
+    repo = repo_of(tmp_path, files)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.PASS, describe(r)
+    assert "proj/settings/base.py:2, replaced at proj/settings/production.py:4" in \
+        r.findings[0].message, describe(r)
+    # the production module keeps base's value: base's DEBUG = True runs in production
+    keeps = repo_of(tmp_path, {**files, "proj/settings/production.py":
+                               "from .base import *\nALLOWED_HOSTS = ['example.com']\n"}, "keeps")
+    r = res(run_cfg(keeps, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert set(problems(r)) == {"proj/settings/base.py:2"}, describe(r)
+    assert "DEBUG = True in code" in problems(r)["proj/settings/base.py:2"]
+    # a replacement under an `if` may not run: base's value stays judged
+    guarded = repo_of(tmp_path, {**files, "proj/settings/production.py":
+                                 "import os\nfrom .base import *\nif os.getenv('PROD'):\n"
+                                 "    DEBUG = False\n"}, "guarded")
+    r = res(run_cfg(guarded, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+    # no production module at all: base is what runs
+    only_base = {k: v for k, v in files.items() if k != "proj/settings/production.py"}
+    only_base["proj/wsgi.py"] = ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", '
+                                 '"proj.settings.base")\n')
+    r = res(run_cfg(repo_of(tmp_path, only_base, "base"), tmp_path, only=["CFG-030"]), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+    # the deployment runs the base module itself although a production module exists
+    env = tmp_path / "prod.env"
+    env.write_text("DJANGO_SETTINGS_MODULE=proj.settings.base\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"], env_file=env), "CFG-030")
+    assert "proj/settings/base.py:2" in problems(r), describe(r)
+
+
 INVERTED = '''\
 import logging
 import os
@@ -232,7 +304,8 @@ def test_secret_in_the_configuration_file_the_code_loads(tmp_path: Path) -> None
     repo = repo_of(tmp_path, {
         "app/main.py": ("from argparse import ArgumentParser\nap = ArgumentParser()\n"
                         "ap.add_argument('--config', default='./config/app.yaml')\n"),
-        "config/app.yaml": "db:\n  user: postgres\n  password: postgres\n  host: db\n",
+        "config/app.yaml": ("db:\n  user: postgres\n  password: postgres\n  host: db\n"
+                            "auth:\n  username_key: email\n"),  # a field's name, no secret
         "config/unused.yaml": "password: hunter22\n",
         "alembic.ini": "sqlalchemy.url = driver://user:pass@localhost/dbname\n",
     })

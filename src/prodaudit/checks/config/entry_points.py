@@ -12,6 +12,7 @@ from prodaudit.product.textwords import texts_with
 from prodaudit.redact import quote_line
 
 GUNICORN_CONFS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn.config.py")
+MAX_NAMED = 8  # entry points named in a PASS
 
 
 def _production_like(ctx: Context) -> None:
@@ -56,6 +57,9 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     True``, reported at its line). Findings are reported where the process is started (the
     followed file in the evidence). Python code anywhere has no ``app.run(debug=True)``,
     ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)`` (reported at the call).
+    Every Procfile process line and every start script is judged, clean or not, and a PASS
+    names the entry points it judged; development Procfiles (``Procfile.dev``,
+    ``Procfile.local``) are not production entry points.
 
     Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
     framework development servers are single-threaded, unhardened and often expose debuggers;
@@ -69,29 +73,33 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     reported: set[str] = set()
     eps = entry_points(ctx)
+    judged: dict[str, str] = {}  # location -> what starts there
     for ep in eps:
         out += _entry_findings(ep, reported)
+        judged.setdefault(ep.location, ep.source)
     followed = {f for ep in eps for f in ep.followed}
-    looked = len(eps)
     indexed, running = texts_with(ctx, ".run(")  # the pass's modules: their texts are in memory
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1].lower()
         if name in GUNICORN_CONFS and rel not in followed:
-            looked += 1
+            judged.setdefault(rel, "gunicorn configuration")
             for line, what in gunicorn_reload(ctx.read(rel) or ""):
                 out.append(failed(f"gunicorn configuration: {what}", location=f"{rel}:{line}"))
         elif python_source_file(rel):
             src = running.get(rel) if rel in indexed else ctx.read(rel)
             if src and ".run(" in src:
                 for lineno, what in dev_calls(src):
-                    looked += 1
+                    judged.setdefault(f"{rel}:{lineno}", "Python code")
                     out.append(failed(what, location=f"{rel}:{lineno}"))
-    if not looked and not out:
+    if not judged and not out:
         raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
                    "start script)")
     if not out:
+        named = [f"{src} ({loc})" if src not in loc else loc for loc, src in judged.items()]
+        more = f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else ""
         deployed = [f"{p.name}: files as deployed by {p.deployed_by}"
                     for p in ctx.compose().stacks if p.deployed_by]
-        out.append(passed(f"{looked} entry point(s) checked: no dev server, auto-reload or debug "
-                          "logging" + (f" ({'; '.join(deployed)})" if deployed else "")))
+        out.append(passed(f"{len(judged)} entry point(s) checked, no dev server, auto-reload or "
+                          f"debug logging: {', '.join(named[:MAX_NAMED])}{more}"
+                          + (f" ({'; '.join(deployed)})" if deployed else "")))
     return out

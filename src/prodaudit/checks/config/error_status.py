@@ -10,15 +10,16 @@ from prodaudit.product.error_handlers import default_status_returns, error_handl
        needs=("repo",), checklist=("3.1.3",), references=("CWE-393", "CWE-755"),
        evidence=Evidence.PARSED)
 def error_handler_status(ctx: Context) -> list[Finding]:
-    """Every error handler of the application (Flask/Quart ``@errorhandler`` and
-    ``register_error_handler``, FastAPI/Starlette ``@exception_handler``,
-    ``add_exception_handler`` and ``exception_handlers=``, Django ``handler404``…, and functions
-    a mapping of HTTP error statuses points at, as an aiohttp error middleware takes) answers
-    with a status: a response it builds with a helper whose status defaults to 200
-    (``render_template(...)``, aiohttp ``render_template``/``web.Response``/``json_response``,
-    Starlette ``TemplateResponse``/``JSONResponse``, Django ``render``/``HttpResponse``,
-    ``jsonify``) is returned with a ``status``/``status_code`` argument, in a ``(body,
-    status)`` tuple, or with its status set afterwards. The finding points at the response.
+    """Every error handler of the application (Flask/Quart ``@errorhandler`` — also called by
+    hand, ``app.errorhandler(E)(fn)`` — and ``register_error_handler``, FastAPI/Starlette
+    ``@exception_handler``, ``add_exception_handler`` and ``exception_handlers=``, Django
+    ``handler404``…, and functions a mapping of HTTP error statuses points at, as an aiohttp
+    error middleware takes) answers with a status: a response it builds with a helper whose
+    status defaults to 200 (``render_template(...)``, aiohttp ``render_template``/
+    ``web.Response``/``json_response``, Starlette ``TemplateResponse``/``JSONResponse``, Django
+    ``render``/``HttpResponse``, ``jsonify``) is returned with a ``status``/``status_code``
+    argument, in a ``(body, status)`` tuple, or with its status set afterwards. The finding
+    points at the response; a PASS names the handlers judged.
 
     An error page answered with 200 tells clients, caches, crawlers and monitors that the
     request worked: a 404 page gets cached and indexed, a failed login looks like success to a
@@ -41,6 +42,9 @@ def error_handler_status(ctx: Context) -> list[Finding]:
                 "status: the error page is sent as 200 OK",
                 location=f"{h.module.rel}:{call.lineno}"))
     if not out:
+        named = [f"{h.func.name} ({h.module.rel}:{h.func.lineno}, {h.how})" for h in handlers]
+        more = f" and {len(named) - 8} more" if len(named) > 8 else ""
         out.append(passed(f"{len(handlers)} error handler(s): each answers with an explicit "
-                          "status (or one the response builder cannot default)"))
+                          "status (or one the response builder cannot default): "
+                          f"{', '.join(named[:8])}{more}"))
     return out

@@ -17,6 +17,7 @@ from prodaudit.product.devswitches import (
     dev_switches,
     is_dev_value,
 )
+from prodaudit.product.django_settings import production_override
 from prodaudit.product.effective import Value, candidate_names, deployment_sets, effective
 from prodaudit.product.pysettings import Setting
 
@@ -47,7 +48,11 @@ def debug_off(ctx: Context) -> list[Finding]:
     os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
     when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
     wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
-    debug on. Development and test settings modules are not judged.
+    debug on. Development and test settings modules are not judged, nor a Django base module's
+    value that every production settings module star-importing it replaces (``from .base
+    import *`` then ``DEBUG = False``): the production module's value is judged instead — unless
+    the base module is itself what runs (no production module, or the deployment's
+    ``DJANGO_SETTINGS_MODULE`` or wsgi fallback names it).
 
     Debug mode returns stack traces with local variables and configuration to any client,
     enables interactive debuggers (Werkzeug: remote code execution) and disables caches. A
@@ -73,6 +78,11 @@ def debug_off(ctx: Context) -> list[Finding]:
     for st in debug_settings(ctx):
         if _gunicorn_file(st.path):
             continue  # gunicorn's reload: an entry-point setting (CFG-031)
+        replaced = production_override(ctx, st)
+        if replaced:  # a base module's value that every production settings module replaces
+            checked.append(f"{st.name} ({st.loc}, replaced at "
+                           f"{', '.join(r.loc for r in replaced)})")
+            continue
         checked.append(f"{st.name} ({st.loc})")
         for loc, finding in _setting_findings(ctx, st):
             out.setdefault(loc, finding)

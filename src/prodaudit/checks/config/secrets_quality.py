@@ -269,8 +269,9 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     default), no generated-looking token assigned to a secret-named name, and no secret-named
     key with a literal value in a configuration file the code loads by name
     (``default_config="./config/app.yaml"``). Numbers, durations, booleans, import and file paths
-    are never secrets; tests, documentation and development or test settings modules are not
-    judged.
+    are never secrets, nor a short identifier held by a setting named for a field, header or
+    claim (``JWT_AUTH_USERNAME_KEY = "email"``, ``TOKEN_TYPE_CLAIM``); tests, documentation and
+    development or test settings modules are not judged.
 
     A credential in code is public (it is in the repository) and is used whenever the variable is
     forgotten. Fail closed instead: no default, and validation at startup.
