@@ -43,3 +43,24 @@ def other_production_deployment(ctx: Context) -> str:
         return ""
 
     return ctx.memo("product:other_production_deployment", build)
+
+
+def container_runtime(ctx: Context) -> str:
+    """The first file that runs the product's own code in a container: a Dockerfile, or a
+    Compose file with a service built from the repository ("" when there is none: a Procfile or
+    a platform buildpack runs it on a host)."""
+    from prodaudit.product.compose import compose_projects
+    from prodaudit.product.dockerfiles import is_dockerfile
+
+    def build() -> str:
+        for rel in ctx.files.files:
+            if is_dockerfile(rel) and not rel.lower().startswith((*_SKIP_PREFIXES,
+                                                                  ".devcontainer/")):
+                return rel
+        for p in compose_projects(ctx):
+            if p.files and any(isinstance(svc, dict) and svc.get("build")
+                               for svc in p.services.values()):
+                return p.files[0].path
+        return ""
+
+    return ctx.memo("product:container_runtime", build)

@@ -71,6 +71,10 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "jinja2": ("markupsafe",),
     "python-jose": ("ecdsa", "rsa", "pyasn1"),
     "sqlalchemy-utils": ("sqlalchemy",),
+    "flask-sqlalchemy": ("flask", "sqlalchemy"),
+    "flask-migrate": ("flask", "flask-sqlalchemy", "alembic"),
+    "flask-cors": ("flask",),
+    "flask-jwt-extended": ("flask", "werkzeug", "pyjwt"),
 }
 
 

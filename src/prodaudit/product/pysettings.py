@@ -341,6 +341,24 @@ def _reader_records(module: PyModule) -> tuple[frozenset[str], tuple[tuple[str, 
     return frozenset(bound_readers(nodes)), imported
 
 
+@extractor("pysettings:star_imports")
+def _star_imports(module: PyModule) -> tuple[str, ...]:
+    """Dotted targets of the module's ``from X import *`` (relative ones resolved against its
+    path; imports from the standard readers' packages left out)."""
+    package = [p for p in module.rel.split("/")[:-1]]
+    out = []
+    for node in module.imports:
+        if not isinstance(node, ast.ImportFrom) or node.module in READER_IMPORTS \
+                or not any(a.name == "*" for a in node.names):
+            continue
+        if node.level:
+            base = package[: len(package) - node.level + 1]
+            out.append(".".join([*base, *([node.module] if node.module else [])]))
+        elif node.module:
+            out.append(node.module)
+    return tuple(out)
+
+
 @extractor("pysettings:used")
 def _used_names(module: PyModule) -> frozenset[str]:
     """Names the module uses more often than it names them as a class's base."""
@@ -399,15 +417,35 @@ def _env_prefix(cls: ast.ClassDef) -> str | None:
     return None
 
 
-def readers_of(ctx: Context, module: PyModule) -> set[str]:
-    """The environment-reader names usable in ``module``: bound there, or imported from another
-    module of the repository that binds them (``pyvalues.module_readers``)."""
+def readers_of(ctx: Context, module: PyModule, _seen: frozenset[str] = frozenset()) -> set[str]:
+    """The environment-reader names usable in ``module``: bound there, imported from another
+    module of the repository that binds them (``pyvalues.module_readers``), or star-imported
+    from a repository module where they are usable (``from .base import *`` of Django settings
+    brings base's ``config`` or ``env``)."""
     bound, imported = module.fact("pysettings:readers")
     out = set(bound)
     if imported:
         repo = repo_readers(ctx)
         out |= {bind for name, bind in imported if name in repo}
+    for target in module.fact("pysettings:star_imports"):
+        source = _module_at(ctx, target)
+        if source is not None and source.rel not in _seen and len(_seen) < 8:
+            out |= readers_of(ctx, source, _seen | {module.rel})
     return out
+
+
+def _module_at(ctx: Context, dotted: str) -> PyModule | None:
+    """The repository module ``dotted`` names (its path, or a path ending with it)."""
+    by_rel: dict[str, PyModule] = ctx.memo("product:modules_by_rel",
+                                           lambda: {m.rel: m for m in py_index(ctx)})
+    suffix = dotted.replace(".", "/")
+    for candidate in (suffix + ".py", suffix + "/__init__.py"):
+        if candidate in by_rel:
+            return by_rel[candidate]
+        hits = sorted(r for r in by_rel if r.endswith("/" + candidate))
+        if hits:
+            return by_rel[hits[0]]
+    return None
 
 
 def repo_readers(ctx: Context) -> set[str]:

@@ -133,6 +133,31 @@ def test_documented_but_unused_fails(tmp_path: Path) -> None:
     assert f.location == f".env.example:{line}" and "LEGACY_CACHE_TTL" in f.message
 
 
+def test_read_in_a_development_settings_module_through_a_star_import_is_used(
+        tmp_path: Path) -> None:
+    """Django settings: ``local.py`` reads the variable with the ``config`` that ``base.py``
+    imports from decouple and ``from .base import *`` brings along."""
+    repo = tmp_path / "r"
+    settings = repo / "backend" / "proj" / "settings"
+    settings.mkdir(parents=True)
+    (settings / "__init__.py").write_text("", encoding="utf-8")
+    (settings / "base.py").write_text('from decouple import config\n\n'
+                                      'SECRET_KEY = config("SECRET_KEY")\n', encoding="utf-8")
+    (settings / "local_base.py").write_text('from .base import *\n\nDEBUG = True\n'
+                                            'CELERY_BROKER_URL = config("CELERY_BROKER_URL", '
+                                            'default="")\n', encoding="utf-8")
+    (repo / "backend" / ".env.example").write_text("SECRET_KEY=\nCELERY_BROKER_URL=\n",
+                                                   encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert r.status is Status.PASS, describe(r)
+    # without the read, the documented variable is unused
+    (settings / "local_base.py").write_text('from .base import *\n\nDEBUG = True\n',
+                                            encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("backend/.env.example:2", "CELERY_BROKER_URL")], describe(r)
+
+
 def test_compose_wiring_misspelt_and_not_passed(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     compose = repo / "docker-compose.yml"

@@ -72,6 +72,31 @@ def test_redis_without_auth_and_sqlite(tmp_path: Path) -> None:
     assert "Pg-Pass-Long-77" not in str(run.to_dict())
 
 
+_FLASK_SETTINGS = ("import os\n\n\nclass ProdConfig:\n    DEBUG = False\n"
+                   "    SQLALCHEMY_DATABASE_URI = os.environ.get('DATABASE_URL',\n"
+                   "                                             'postgresql://localhost/example')\n")
+
+
+def test_localhost_database_default_names_a_container_only_when_there_is_one(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    (repo / "conduit").mkdir(parents=True)
+    (repo / "conduit" / "settings.py").write_text(_FLASK_SETTINGS, encoding="utf-8")
+    (repo / "Procfile").write_text("web: gunicorn autoapp:app -b 0.0.0.0:$PORT\n",
+                                   encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-032"]), "CFG-032")
+    (w,) = [f for f in r.findings if f.status is Status.WARN]
+    assert w.location == "conduit/settings.py:6", describe(r)
+    assert "localhost" in w.message and "container" not in w.message, describe(r)
+    assert "another host" in w.message
+    # the same default in a product that runs in a container
+    (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n"
+                                     'CMD ["gunicorn", "autoapp:app"]\n', encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-032"]), "CFG-032")
+    (w,) = [f for f in r.findings if f.status is Status.WARN]
+    assert "inside a container (Dockerfile) that is the container itself" in w.message, describe(r)
+
+
 def test_mock_mode_on_in_production(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     r = res(run_cfg(repo, tmp_path, only=["CFG-033"],

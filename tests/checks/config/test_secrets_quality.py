@@ -21,8 +21,39 @@ def test_placeholder_secret_in_profile_env_is_critical(tmp_path: Path) -> None:
     assert set(by_name) == {"JWT_SECRET", "LLM_API_KEY"}
     assert by_name["JWT_SECRET"].severity is Severity.CRITICAL
     assert by_name["JWT_SECRET"].location == f"{env}:{line_of(env, 'JWT_SECRET')}"
-    assert any(f.status is Status.WARN and "SENTRY_DSN is empty" in f.message for f in r.findings)
+    # the settings read it as ``SecretStr | None = None``: empty is "error tracking off"
+    assert not [f for f in r.findings if "SENTRY_DSN" in f.message], describe(r)
     assert "your-api-key-here" not in run_text(run)
+
+
+_OPTIONAL_SETTINGS = ("from pydantic_settings import BaseSettings\n\n\n"
+                      "class Settings(BaseSettings):\n"
+                      "    SMTP_PASSWORD: str | None = None\n"
+                      "    SENTRY_DSN: str | None = None\n"
+                      "    SMTP_TOKEN: str\n\n\nsettings = Settings()\n")
+
+
+def test_empty_secret_is_a_finding_only_when_the_code_requires_it(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "config.py").write_text(_OPTIONAL_SETTINGS, encoding="utf-8")
+    (repo / ".env").write_text("SMTP_PASSWORD=\nSENTRY_DSN=\nSMTP_TOKEN=\nAPI_KEY=changethis\n",
+                               encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020")
+    flagged = {f.message.split()[0]: f for f in r.findings if f.status in (Status.WARN,
+                                                                          Status.FAIL)}
+    assert set(flagged) == {"SMTP_TOKEN", "API_KEY"}, describe(r)
+    assert flagged["SMTP_TOKEN"].status is Status.WARN
+    assert flagged["SMTP_TOKEN"].location == ".env:3"
+    assert "without a default" in flagged["SMTP_TOKEN"].message
+    assert flagged["API_KEY"].status is Status.FAIL  # a placeholder stays a placeholder
+    # the same file, all of them optional in the code: only the placeholder is left
+    (repo / "app" / "config.py").write_text(
+        _OPTIONAL_SETTINGS.replace("SMTP_TOKEN: str\n", "SMTP_TOKEN: str | None = None\n"),
+        encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020")
+    assert [f.message.split()[0] for f in fails(r)] == ["API_KEY"], describe(r)
+    assert not [f for f in r.findings if f.status is Status.WARN], describe(r)
 
 
 def test_compose_fallback_secret_fails(tmp_path: Path) -> None:

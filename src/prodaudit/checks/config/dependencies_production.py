@@ -115,12 +115,16 @@ def _incomplete(rf: ReqFile) -> tuple[str, str, list[str]] | None:
 @check("CFG-066", "Requirements files pin the whole dependency tree", severity=Severity.MEDIUM,
        needs=("repo",), checklist=("2.2.1",), references=("CWE-1357",), evidence=Evidence.PARSED)
 def full_tree_pinned(ctx: Context) -> list[Finding]:
-    """A production ``requirements*.txt`` that pins its packages (``==``) also pins their
-    dependencies — it is compiled (``pip-compile``, ``uv pip compile``, ``pip freeze``, hashes)
-    or lists them: a pinned package whose well-known runtime dependencies at that version
-    (``openai`` → ``httpx``, ``fastapi`` → ``starlette``, ``celery`` → ``kombu`` …, from the table
-    shipped with prodaudit) are absent from the file is a WARN at the package with the most of
-    them. Unpinned lines themselves are CFG-060's.
+    """A production ``requirements*.txt`` that pins its packages (``==``) pins the whole tree:
+    it is compiled (``pip-compile`` ``# via`` comments, ``uv pip compile``, ``pip freeze``,
+    hashes), or every line is pinned and the file lists, pinned, the well-known runtime
+    dependencies of its pins at their versions (``openai`` → ``httpx``, ``fastapi`` →
+    ``starlette``, ``flask-sqlalchemy`` → ``flask``, ``celery`` → ``kombu`` …, from the table
+    shipped with prodaudit). A file that pins some lines and leaves others unpinned is a WARN at
+    its first unpinned line (each unpinned line is also CFG-060's); a pinned package whose known
+    dependencies are absent or unpinned in the file is a WARN at the package with the most of
+    them. A fully pinned, uncompiled file none of whose pins has dependencies the table knows is
+    not verified (SKIP when no file is).
 
     Pinning only direct dependencies lets every build resolve the transitive ones anew: a new
     ``httpx`` release broke every fresh install of an older ``openai`` pin overnight.
@@ -134,16 +138,52 @@ def full_tree_pinned(ctx: Context) -> list[Finding]:
     if not files:
         raise Skip("no production requirements file with pins (and without hashes)")
     out: list[Finding] = []
+    verified: list[str] = []
+    unknown: list[str] = []
     for rf in files:
         if _COMPILED.search(ctx.read(rf.path) or ""):
+            verified.append(f"{rf.path} (compiled)")
             continue
+        floating = [(n, s) for n, s in rf.unpinned if not _is_local(s)]
+        if floating:
+            line = floating[0][0]
+            names = [_req_name(s) for _, s in floating]
+            out.append(warned(f"{rf.path} pins {len(rf.pins)} of {len(rf.pins) + len(floating)}"
+                              f" requirements: {', '.join(names[:6])}"
+                              f"{' …' if len(names) > 6 else ''} and their dependencies float "
+                              "on every fresh install", location=f"{rf.path}:{line}"))
         worst = _incomplete(rf)
         if worst is not None:
             name, loc, missing = worst
             out.append(warned(f"{rf.path} pins {name} but not its dependencies "
                               f"{', '.join(missing[:6])}: they float on every fresh install",
                               location=loc))
-    if not out:
-        out.append(passed(f"{len(files)} pinned requirements file(s) list the dependencies of "
-                          "their packages (or are compiled)"))
+        elif not floating:
+            checked = [p.name for p in rf.pins if requirements_of(p.name, p.version)]
+            if checked:
+                verified.append(f"{rf.path} (pins the dependencies of {', '.join(checked[:4])})")
+            else:
+                unknown.append(rf.path)
+    if out:
+        return out
+    if not verified:
+        raise Skip(f"{', '.join(unknown)}: every line is pinned, but none of the pinned packages "
+                   "has dependencies prodaudit knows, so whether the file holds the whole tree "
+                   "was not verified")
+    out.append(passed(f"{len(verified)} pinned requirements file(s) pin the whole tree: "
+                      f"{'; '.join(verified[:4])}"
+                      + (f" (not verified: {', '.join(unknown)})" if unknown else "")))
     return out
+
+
+def _is_local(spec: str) -> bool:
+    """``-e .``, ``./lib``, ``file:…``: the project's own code, not a floating release."""
+    target = re.sub(r"^(-e|--editable)\s*", "", spec)
+    return target.startswith((".", "/", "file:")) or spec.startswith(("-e .", "--editable ."))
+
+
+def _req_name(spec: str) -> str:
+    try:
+        return Requirement(spec).name
+    except InvalidRequirement:
+        return spec[:40]

@@ -234,7 +234,9 @@ def _runtime(name: str) -> bool:
        checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
     """Every variable in an example env file is read by the code, referenced by Compose or a
-    Dockerfile, or consumed by a Compose service's image.
+    Dockerfile, or consumed by a Compose service's image. A read anywhere counts, development
+    settings modules included, with the readers a module star-imports (``from .base import *``
+    brings base's ``config`` or ``env``).
 
     Stale documentation makes operators set variables that do nothing (a renamed ``JWT_SECRET``
     leaves the real one at its default) and hides the real configuration surface.

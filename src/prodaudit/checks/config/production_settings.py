@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.codesecrets import register
 from prodaudit.product.connections import CodeURL, code_urls
+from prodaudit.product.deploy_paths import container_runtime
 from prodaudit.product.devswitches import DEBUG_NAME_RE as DEBUG_RE
 from prodaudit.product.devswitches import (
     ENV_NAME_RE,
@@ -147,7 +148,8 @@ def _gunicorn_file(rel: str) -> bool:
     return "gunicorn" in rel.rsplit("/", 1)[-1].lower()
 
 
-def _url_findings(name: str, value: str, location: str, source: str, redis: bool) -> list[Finding]:
+def _url_findings(name: str, value: str, location: str, source: str, redis: bool,
+                  container: str = "") -> list[Finding]:
     v = value.strip()
     if not v or v.startswith("<"):
         return []
@@ -168,8 +170,11 @@ def _url_findings(name: str, value: str, location: str, source: str, redis: bool
                        "access for replicas and no managed backups", location=location,
                        evidence=shown)]
     if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0"):  # noqa: S104 - compared, not bound
-        return [warned(f"{name} from {source} points at {host}: inside a container that is the "
-                       "container itself", location=location, evidence=shown)]
+        why = (f"inside a container ({container}) that is the container itself" if container
+               else "a production database runs on another host (a managed service or its own "
+               "machine), so this only works where the database shares the application's host")
+        return [warned(f"{name} from {source} points at {host}: {why}", location=location,
+                       evidence=shown)]
     return []
 
 
@@ -186,7 +191,9 @@ def service_urls(ctx: Context) -> list[Finding]:
     default the deployment overrides is not judged.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
-    ``localhost`` inside a container is the container itself. A Redis without ``requirepass``
+    ``localhost`` inside a container (the product has a Dockerfile or a Compose service built
+    from the repository) is the container itself, and on a platform host (Procfile, buildpack)
+    it is that host, where no managed database runs. A Redis without ``requirepass``
     lets anything on the network read sessions and rate-limit state and run commands.
 
     Remediation: point ``DATABASE_URL`` at the managed PostgreSQL (``postgresql+psycopg://user:
@@ -199,7 +206,8 @@ def service_urls(ctx: Context) -> list[Finding]:
     for name, redis in ((ctx.cfg.database.url_env, False), (ctx.cfg.redis.url_env, True)):
         for val in effective(ctx, name):
             looked.append(f"{name} ({val.source})")
-            out.extend(_url_findings(name, val.value, val.location, val.source, redis))
+            out.extend(_url_findings(name, val.value, val.location, val.source, redis,
+                                     container_runtime(ctx)))
             pw = None
             with contextlib.suppress(ValueError):
                 pw = urlsplit(val.value).password

@@ -36,7 +36,7 @@ from prodaudit.product.envfiles import (
     parse_env_text,
     profile_env_file,
 )
-from prodaudit.product.envgraph import env_graph
+from prodaudit.product.envgraph import Var, env_graph
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretvalues import (
     is_secret_var,
@@ -68,7 +68,10 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
     (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
     no fallback value (``${JWT_SECRET:-secret}``). Development env files and examples are not
-    judged, except an example the deployment copies (below).
+    judged, except an example the deployment copies (below). An empty value is a WARN (a FAIL for
+    a signing secret), except for a non-signing variable the code reads only with a default or
+    an optional type (``SMTP_PASSWORD: str | None = None``, ``os.getenv("SENTRY_DSN")``): empty
+    there turns an optional feature off.
 
     Template defaults are public: anyone can sign tokens with ``changethis`` or log in to a
     database whose password is ``postgres``. A Compose fallback turns a forgotten variable into a
@@ -94,6 +97,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
         files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
     examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
     files += [d.file for d in examples.values()]
+    graph = env_graph(ctx)
     for ef in files:
         is_profile = ef is prof
         if ef.path in examples:
@@ -106,8 +110,11 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
             if why is None:
                 continue
             if why == "empty" and kind == "value" and not is_signing_var(name):
-                # an empty optional secret usually means "feature off" (SENTRY_DSN=)
-                out.append(warned(f"{name} is empty in {Path(ef.path).name}",
+                if _optional_in_code(graph.vars.get(name)):
+                    continue  # SENTRY_DSN= read as ``HttpUrl | None = None``: the feature is off
+                out.append(warned(f"{name} is empty in {Path(ef.path).name}"
+                                  + (", and the code reads it without a default"
+                                     if name in graph.vars and graph.vars[name].required else ""),
                                   location=f"{ef.path}:{line}"))
                 continue
             sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
@@ -137,6 +144,12 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
     return out
+
+
+def _optional_in_code(var: Var | None) -> bool:
+    """Backend code reads the variable, and every read has a default (``str | None = None``,
+    ``os.getenv("X")``): an empty value turns an optional feature off."""
+    return var is not None and any(r.kind != "frontend" for r in var.reads) and not var.required
 
 
 def _example_placeholders(dep: DeployedEnvFile) -> list[Finding]:
