@@ -129,4 +129,41 @@ class Hero(SQLModel, table=True):
 """
     schema = read(("x.py", src))
     assert list(schema.tables["notes"].columns) == ["id", "body"]
-    assert any("Hero" in u for u in schema.unnamed)  # its migrated table is not called extra
+    # SQLModel's default table name: the class name lowercased
+    assert list(schema.tables["hero"].columns) == ["id"] and not schema.unnamed
+
+
+def test_sqlmodel_fields_bases_and_unreadable_columns() -> None:
+    src = """
+from typing import ClassVar
+from sqlalchemy import Column, String
+from sqlmodel import Field, Relationship, SQLModel
+
+class HeroBase(SQLModel):
+    name: str = Field(index=True)
+    secret: str
+
+class Hero(HeroBase, table=True):
+    __tablename__ = "heroes"
+    id: int | None = Field(default=None, primary_key=True)
+    nick: str = Field(sa_column=Column("nickname", String))
+    team: "Team" = Relationship(back_populates="heroes")
+    kind: ClassVar[str] = "hero"
+    _cache: dict = {}
+    plain = 3
+
+class HeroCreate(HeroBase):
+    extra: str
+
+class Team(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    meta: str = Field(sa_column=make_column())
+
+class Villain(Hero, table=True):
+    power: str
+"""
+    schema = read(("x.py", src))
+    assert sorted(schema.tables["heroes"].columns) == ["id", "name", "nickname", "secret"]
+    assert "herocreate" not in schema.tables and "herobase" not in schema.tables
+    assert "sa_column is not a Column" in schema.unknown["team"]
+    assert "inherits from the table Hero" in schema.unknown["villain"]

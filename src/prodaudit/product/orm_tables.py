@@ -2,7 +2,10 @@
 declarative classes (``__tablename__``, ``Column``/``mapped_column``/``Mapped[...]``, column
 names given as the first string argument, columns inherited from mixins and abstract bases
 defined in the repository, single-table inheritance) and ``Table("name", metadata, ...)``
-objects. What cannot be read for sure (``declared_attr``, ``__table__``, bases outside the
+objects, and SQLModel ``table=True`` classes (the table is ``__tablename__`` or the class name
+lowercased, SQLModel's default; every annotated field of the class and of its SQLModel bases is a
+column unless it is a ``Relationship``/``ClassVar``/private, ``Field(sa_column=Column("name"))``
+naming it). What cannot be read for sure (``declared_attr``, ``__table__``, bases outside the
 repository and the ORM, reflection, several metadata) marks the table, or everything, unknown
 with the reason."""
 
@@ -25,7 +28,7 @@ NOT_COLUMNS = frozenset({
     "registry", "scoped_session", "sessionmaker",
 })
 RELATION_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
-ORM_PACKAGES = ("sqlalchemy", "flask_sqlalchemy", "alchemical", "flask_alchemical")
+ORM_PACKAGES = ("sqlalchemy", "flask_sqlalchemy", "alchemical", "flask_alchemical", "sqlmodel")
 PLAIN_BASES = frozenset({"object", "Generic", "ABC", "Protocol"})
 ROOT_FACTORIES = frozenset({"declarative_base", "generate_base", "SQLAlchemy"})
 REFLECTION = frozenset({"automap_base", "DeferredReflection"})
@@ -116,6 +119,35 @@ def _member_column(stmt: ast.stmt) -> tuple[str, str | None, str] | None:
     return None
 
 
+def _sqlmodel_field(stmt: ast.stmt) -> tuple[str, str | None, str] | None:
+    """(attribute, column name or None when unreadable, why) of one statement of an SQLModel
+    class; None when it declares no column (relationships, class variables, private and
+    non-annotated attributes, methods)."""
+    if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+        return None
+    attr, value, ann = stmt.target.id, stmt.value, stmt.annotation
+    if attr.startswith("_") or _name(ann) == "ClassVar" or \
+            (isinstance(ann, ast.Constant) and str(ann.value).startswith("ClassVar")):
+        return None
+    if isinstance(value, ast.Call) and _name(value.func) in NOT_COLUMNS | {"Relationship"}:
+        return None
+    if isinstance(value, ast.Call) and _name(value.func) == "Field":
+        sa = next((k.value for k in value.keywords if k.arg == "sa_column"), None)
+        if sa is not None:
+            if isinstance(sa, ast.Call) and _name(sa.func) in COLUMN_CALLS:
+                literal_first = sa.args and isinstance(sa.args[0], ast.Constant)
+                has_name_kw = any(k.arg == "name" for k in sa.keywords)
+                return attr, (column_name(sa) if (literal_first or has_name_kw) else attr), ""
+            return attr, None, f"{attr}: sa_column is not a Column(...) call"
+    return attr, attr, ""
+
+
+def _table_kw(cls: _Class) -> bool:
+    """``class X(SQLModel, table=True)``."""
+    return any(k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
+               for k in cls.node.keywords)
+
+
 class _Reader:
     def __init__(self, modules: Sequence[tuple[str, ast.Module]]) -> None:
         self.schema = ModelSchema()
@@ -202,10 +234,10 @@ class _Reader:
             return ""
         return None
 
-    def lineage(self, cls: _Class, seen: frozenset[str] = frozenset()
+    def lineage(self, cls: _Class, seen: frozenset[str] = frozenset(), *, sqlmodel: bool = False
                 ) -> tuple[list[_Class], str]:
         """The repository classes ``cls`` inherits from (nearest first) and why the chain is
-        unknown ('' when known)."""
+        unknown ('' when known); ``sqlmodel``: ``cls`` is read as an SQLModel table."""
         out: list[_Class] = []
         for base in cls.node.bases:
             got = self.resolve(base, cls)
@@ -213,14 +245,46 @@ class _Reader:
                 return out, f"base {ast.unparse(base)} of {cls.node.name} is not resolved"
             if isinstance(got, _Class) and got.node.name not in seen:
                 out.append(got)
-                more, why = self.lineage(got, seen | {cls.node.name})
+                more, why = self.lineage(got, seen | {cls.node.name}, sqlmodel=sqlmodel)
                 out += more
                 if why:
                     return out, why
         for kw in cls.node.keywords:
-            if kw.arg == "table":
-                return out, f"{cls.node.name} is an SQLModel table (fields are not read)"
+            if kw.arg == "table" and not sqlmodel:
+                return out, f"{cls.node.name} is an SQLModel table (its fields are not read here)"
         return out, ""
+
+    def sqlmodel_table(self, cls: _Class) -> None:
+        """An SQLModel ``table=True`` class: its table and the fields of it and its bases."""
+        where = Where(cls.rel, cls.node.lineno)
+        name = cls.own("__tablename__")
+        if name is None:
+            tname = cls.node.name.lower()
+        elif isinstance(name, ast.Constant) and isinstance(name.value, str):
+            tname = name.value
+        else:
+            self.schema.unnamed.append(f"{where}: {cls.node.name} (__tablename__ not a literal)")
+            return
+        table = ModelTable(tname, where)
+        chain, why = self.lineage(cls, sqlmodel=True)
+        for c in [cls, *chain]:
+            if why:
+                break
+            if c is not cls and _table_kw(c):
+                why = f"{where}: {cls.node.name} inherits from the table {c.node.name}: not compared"
+                break
+            for stmt in c.node.body:
+                got = _sqlmodel_field(stmt)
+                if got is None:
+                    continue
+                attr, col, reason = got
+                if col is None:
+                    why = f"{c.rel}:{stmt.lineno}: {reason}"
+                    break
+                table.columns.setdefault(col, Where(c.rel, stmt.lineno))
+        self.add(table)
+        if why:
+            self.schema.unknown[table.name] = why
 
     def columns(self, cls: _Class, table: ModelTable) -> str:
         for stmt in cls.node.body:
@@ -286,7 +350,9 @@ class _Reader:
             for cls in group:
                 if cls.abstract or cls.node.name in self.root_names:
                     continue
-                if cls.declares("__tablename__") or cls.declares("__table__"):
+                if _table_kw(cls):
+                    self.sqlmodel_table(cls)
+                elif cls.declares("__tablename__") or cls.declares("__table__"):
                     self.mapped(cls)
                 else:
                     self.single_table_child(cls)

@@ -150,3 +150,60 @@ def test_env_py_filters_make_the_comparison_skip(tmp_path: Path) -> None:
                    encoding="utf-8")
     r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
     assert r.status is Status.SKIP and "include_object" in r.reason, describe(r)
+
+
+SQLMODEL_MODELS = '''import uuid
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, Relationship, SQLModel
+
+
+class UserBase(SQLModel):
+    email: str = Field(unique=True, index=True, max_length=255)
+    is_active: bool = True
+
+
+class UserCreate(UserBase):
+    password: str
+
+
+class User(UserBase, table=True):
+    id: int = Field(primary_key=True)
+    address: str | None = Field(default=None, sa_column=Column("address", String(100)))
+    items: list["Item"] = Relationship(back_populates="owner")
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "items"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    title: str
+'''
+CREATE_ITEMS = '''    op.create_table(
+        "items",
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("title", sa.String, nullable=False),
+    )'''
+
+
+def test_sqlmodel_table_classes_are_compared(tmp_path: Path) -> None:
+    """SQLModel ``table=True`` classes are models: the table is the class name lowercased (or
+    ``__tablename__``), the fields of the class and its SQLModel bases are its columns."""
+    repo = make_repo(tmp_path, {"0001_users.py": revision("0001", None, CREATE),
+                                "0002_items.py": revision("0002", "0001", CREATE_ITEMS)})
+    (repo / "backend" / "app" / "models.py").write_text(SQLMODEL_MODELS, encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.PASS, describe(r)
+    assert "all 2 model tables match" in r.findings[0].message and "items, user" in r.findings[0].message
+
+
+def test_sqlmodel_field_without_migration_fails(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"0001_users.py": revision("0001", None, CREATE),
+                                "0002_items.py": revision("0002", "0001", CREATE_ITEMS)})
+    (repo / "backend" / "app" / "models.py").write_text(
+        SQLMODEL_MODELS.replace("    is_active: bool = True\n",
+                                "    is_active: bool = True\n    full_name: str | None = None\n"),
+        encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.FAIL, describe(r)
+    assert [f.location for f in r.findings] == ["backend/app/models.py:10"]
+    assert "user.full_name" in r.findings[0].message

@@ -203,3 +203,59 @@ def test_rdy021_library_error_boundary(mvp: Path, app: str, status: Status) -> N
         assert r.verified_pass and "rendered at frontend/src/App.jsx:5" in messages(r), messages(r)
     else:
         assert "no React error boundary" in messages(r)
+
+
+GENERATED_USER = """import { useQuery } from "@tanstack/react-query";
+import { UsersService } from "@app/client";
+export function Me() {
+  const { data, isLoading, error } = useQuery({ queryKey: ["me"], queryFn: UsersService.readUserMe });
+  if (isLoading) return <p aria-busy="true">Loading…</p>;
+  if (error) return <p role="alert">{String(error)}</p>;
+  return <p>{data?.email}</p>;
+}
+"""
+
+
+@pytest.mark.parametrize("alias", ["tsconfig", "vite", "default"])
+def test_generated_client_through_a_path_alias(mvp: Path, alias: str) -> None:
+    """Components that import a generated OpenAPI client through a path alias (tsconfig
+    ``paths``, a Vite ``alias``, or ``@/`` → ``src/``) call the API: RDY-020 and RDY-022 agree."""
+    fe = frontend(mvp, good=True) / "frontend"
+    shutil.rmtree(fe / "src" / "api")
+    (fe / "src" / "components" / "Notes.jsx").unlink()
+    write(fe / "src" / "main.jsx", 'import { createRoot } from "react-dom/client";\n'
+          'import { ErrorBoundary } from "./components/ErrorBoundary.jsx";\n'
+          'import { Me } from "./components/Me.tsx";\n'
+          'createRoot(document.getElementById("root")).render(<ErrorBoundary><Me /></ErrorBoundary>);\n')
+    # the generated client's configuration is committed, its request code is not
+    write(fe / "src" / "client" / "core" / "OpenAPI.ts",
+          'import type { ApiRequestOptions } from "./ApiRequestOptions";\n'
+          'export const OpenAPI = { BASE: "" };\n')
+    user = GENERATED_USER
+    if alias == "tsconfig":
+        write(fe / "tsconfig.json", '{\n  // JSONC\n  "compilerOptions": {"baseUrl": ".", '
+              '"paths": {"@app/*": ["./src/*"]},},\n}\n')
+    elif alias == "vite":
+        write(fe / "vite.config.ts", 'import path from "path";\nexport default { resolve: { alias: '
+              '{ "@app": path.resolve(__dirname, "./src") } } };\n')
+    else:
+        user = user.replace("@app/client", "@/client")
+    write(fe / "src" / "components" / "Me.tsx", user)
+    results = run_rdy(["RDY-020", "RDY-022"], repo=mvp)
+    assert_status(results["RDY-020"], Status.PASS)
+    assert "1 file(s) call the API through frontend/src/client" in messages(results["RDY-020"])
+    assert results["RDY-020"].findings[0].location == "frontend/src/components/Me.tsx:2"
+    assert_status(results["RDY-022"], Status.PASS)
+    assert "frontend/src/components/Me.tsx" in messages(results["RDY-022"])
+
+
+def test_no_api_call_nor_client_import_warns(mvp: Path) -> None:
+    fe = frontend(mvp, good=True) / "frontend"
+    shutil.rmtree(fe / "src" / "api")
+    write(fe / "src" / "components" / "Notes.jsx", 'import { fmt } from "@/utils";\n'
+          "export const Notes = () => <p>{fmt(1)}</p>;\n")
+    results = run_rdy(["RDY-020", "RDY-022"], repo=mvp)
+    assert_status(results["RDY-020"], Status.WARN)
+    assert "no API client import" in messages(results["RDY-020"])
+    assert results["RDY-022"].status is Status.SKIP
+    assert "no API client import" in results["RDY-022"].reason

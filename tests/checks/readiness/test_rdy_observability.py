@@ -280,3 +280,40 @@ def test_weak_rules_and_receivers(mvp: Path, tmp_path: Path) -> None:
     assert "without any channel" in messages(results["RDY-059"]) or "amtool" in messages(results["RDY-059"])
     assert_status(results["RDY-058"], Status.FAIL)  # SDK present, DSN empty in production
     assert "no error-tracking DSN set" in messages(results["RDY-058"])
+
+
+def test_error_tracking_dsn_without_env_file_is_not_verified(mvp: Path) -> None:
+    """Tracking initialised in the code, no env file of the profile, nothing in the deployment
+    files that sets the DSN: whether it is set is not verifiable (SKIP), grouped under the
+    shared "no production env file" cause; with the env file lacking the DSN it fails."""
+    from prodaudit.report.causes import classify
+
+    monitoring(mvp)
+    write(mvp / "frontend" / "src" / "sentry.ts",
+          "import * as Sentry from '@sentry/react';\n\nSentry.init({ dsn: import.meta.env.VITE_DSN });\n")
+    r = run_rdy("RDY-058", repo=mvp)["RDY-058"]
+    assert_status(r, Status.SKIP)
+    assert "no --env-file" in r.reason and "SENTRY_DSN" in r.reason
+    assert "sentry_sdk.init in backend/app/main.py:" in r.reason
+    assert "Sentry.init in frontend/src/sentry.ts:3" in r.reason
+    assert classify(r, {r.id: r})[0] == "env-file"
+
+
+def test_error_tracking_dsn_missing_from_given_env_file_fails(mvp: Path, tmp_path: Path) -> None:
+    monitoring(mvp)
+    env = write(tmp_path / "prod.env", "JWT_SECRET=x\n")
+    r = run_rdy("RDY-058", repo=mvp, env_file=str(env))["RDY-058"]
+    assert_status(r, Status.FAIL)
+    assert "no error-tracking DSN set in the audited environment (SENTRY_DSN)" in messages(r)
+    assert r.findings[0].location == str(env)
+
+
+def test_error_tracking_dsn_set_by_compose_passes(mvp: Path) -> None:
+    """A literal DSN in the API service's Compose environment is the deployment's value."""
+    monitoring(mvp)
+    compose = mvp / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace(
+        "      SENTRY_DSN:\n", "      SENTRY_DSN: https://k@o1.ingest.sentry.io/1\n"))
+    r = run_rdy("RDY-058", repo=mvp)["RDY-058"]
+    assert_status(r, Status.PASS)
+    assert "SENTRY_DSN (Compose, docker-compose.yml:" in messages(r)

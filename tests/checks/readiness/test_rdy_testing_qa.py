@@ -3,6 +3,7 @@ suite, coverage configuration and report and an end-to-end setup added (no probl
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def strip_tests(root: Path) -> Path:
             p.unlink()
     for d in ("tests", "e2e"):
         shutil.rmtree(root / d, ignore_errors=True)
+    for manifest in root.rglob("package.json"):  # the runner goes with its tests
+        if "node_modules" not in manifest.parts:
+            manifest.write_text(re.sub(r'\s*"@playwright/test"\s*:\s*"[^"]*",?', "",
+                                       manifest.read_text()))
     return root
 
 
@@ -257,3 +262,50 @@ def test_error_status_asserted_with_webtest_and_unittest(tmp_path: Path, asserti
         assert "none of 1 test file(s) asserts an error status" in messages(r)
     else:
         assert "error paths asserted in 1 file(s)" in messages(r)
+
+
+FSFT_PACKAGE = ('{\n  "name": "frontend",\n  "devDependencies": {\n    "@playwright/test": "^1.52.0",\n'
+                '    "vite": "^6.3.4"\n  }\n}\n')
+FSFT_WORKFLOW = ("name: Playwright Tests\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+                 "    steps:\n    - uses: actions/checkout@v4\n"
+                 "    - run: docker compose run --rm playwright npx playwright test --shard=1/4\n")
+FSFT_COMPOSE = ("services:\n  backend:\n    image: backend\n  playwright:\n    build:\n"
+                "      context: ./frontend\n      dockerfile: Dockerfile.playwright\n")
+
+
+def test_declared_e2e_setup_without_config_is_recognised(mvp: Path) -> None:
+    """A runner in ``devDependencies``, a CI workflow that runs it and a Compose service that
+    carries it are an end-to-end setup (not "none"); its tests are not in the repository: WARN."""
+    strip_tests(mvp)
+    write(mvp / "frontend" / "package.json", FSFT_PACKAGE)
+    write(mvp / ".github" / "workflows" / "playwright.yml", FSFT_WORKFLOW)
+    write(mvp / "docker-compose.override.yml", FSFT_COMPOSE)
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.WARN)
+    text = messages(r)
+    assert "no end-to-end test setup" not in text
+    assert "frontend/package.json:4: Playwright (@playwright/test in devDependencies)" in text
+    assert ".github/workflows/playwright.yml:8: CI runs `playwright test`" in text
+    assert "docker-compose.override.yml:4: Compose service playwright" in text
+    assert r.findings[0].location in {"frontend/package.json:4", ".github/workflows/playwright.yml:8",
+                                      "docker-compose.override.yml:4"}
+
+
+def test_unit_test_runner_alone_is_no_e2e_setup(mvp: Path) -> None:
+    strip_tests(mvp)
+    write(mvp / "frontend" / "package.json", '{"devDependencies": {"vitest": "^1.0.0"}}\n')
+    write(mvp / ".github" / "workflows" / "ci.yml", "jobs:\n  t:\n    steps:\n    - run: npx vitest run\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.FAIL)
+    assert "no end-to-end test setup" in messages(r)
+
+
+def test_tests_in_an_e2e_folder_count(mvp: Path) -> None:
+    """Tests in an ``e2e/`` folder are end-to-end tests whatever drives the browser."""
+    strip_tests(mvp)
+    write(mvp / "frontend" / "e2e" / "login.test.js",
+          "const { Builder } = require('thirdparty-driver');\n"
+          "test('user logs in', async () => { await open('/login'); });\n")
+    r = run_rdy("RDY-044", repo=mvp)["RDY-044"]
+    assert_status(r, Status.PASS)
+    assert "1 test file(s)" in messages(r)

@@ -17,7 +17,8 @@ from prodaudit.pysource import parse_python
 
 #: names one of which a module must use to hold models, mixins or a declarative base
 MODEL_NAMES = frozenset({"__tablename__", "Column", "mapped_column", "Mapped", "Table",
-                         "declarative_base", "DeclarativeBase", "declared_attr", "SQLAlchemy"})
+                         "declarative_base", "DeclarativeBase", "declared_attr", "SQLAlchemy",
+                         "SQLModel"})
 MAX_REASONS = 4
 
 
@@ -99,7 +100,8 @@ def static_comparison(ctx: Context, proj: AlembicProject, no_db: str) -> list[Fi
     if blocked:
         raise Skip(f"{no_db}; the static comparison cannot follow: {_reasons(blocked)}")
     if not models.tables:
-        raise Skip(f"{no_db}; no SQLAlchemy model with a literal __tablename__ under "
+        raise Skip(f"{no_db}; no SQLAlchemy model with a literal __tablename__ (nor SQLModel "
+                   f"table=True class) under "
                    f"{posixpath.dirname(location) or '.'}")
     unknown = {**migrated.unknown, **models.unknown}
     out: list[Finding] = []

@@ -161,6 +161,74 @@ def other_setups(ctx: Context) -> list[str]:
     return [rel for rel in ctx.files.files if OTHER_CONFIG.search(rel) and "node_modules" not in parts(rel)]
 
 
+#: end-to-end runners as the manifests name them (browser automation used by test suites)
+E2E_PACKAGES = {"@playwright/test": "Playwright", "cypress": "Cypress", "selenium-webdriver": "Selenium",
+                "webdriverio": "WebdriverIO", "@wdio/cli": "WebdriverIO", "nightwatch": "Nightwatch",
+                "testcafe": "TestCafe", "pytest-playwright": "Playwright", "pytest-selenium": "Selenium",
+                "selenium": "Selenium"}
+#: a CI step or compose command that runs an end-to-end runner
+E2E_COMMAND = re.compile(r"\b(playwright\s+test|cypress\s+run|cypress-io/github-action|wdio\s+run|"
+                         r"testcafe\s|nightwatch\b|pytest\b[^\n]*--browser)")
+#: a compose service that carries the end-to-end suite (name, image or Dockerfile)
+E2E_SERVICE = re.compile(r"(?m)^  ((?:playwright|cypress|e2e|selenium)[\w-]*):\s*$|"
+                         r"(mcr\.microsoft\.com/playwright|cypress/(?:included|browsers)|"
+                         r"selenium/standalone-\w+|Dockerfile\.(?:playwright|cypress|e2e))")
+#: directory names that hold end-to-end tests
+E2E_DIRS = frozenset({"e2e", "e2e-tests", "e2e_tests", "end-to-end", "end_to_end", "cypress"})
+_CI = re.compile(r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.ya?ml|\.circleci/config\.ya?ml|"
+                 r"azure-pipelines\.ya?ml|Jenkinsfile|bitbucket-pipelines\.ya?ml)$")
+_COMPOSE = re.compile(r"(^|/)(docker-)?compose[\w.-]*\.ya?ml$")
+
+
+def in_e2e_dir(rel: str) -> bool:
+    """Whether ``rel`` lies in a directory named for end-to-end tests (``e2e/``, ``cypress/`` …)."""
+    return bool(E2E_DIRS & {p.lower() for p in parts(rel)[:-1]})
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def declared_setups(ctx: Context) -> list[tuple[str, str]]:
+    """Signs of an end-to-end setup besides its configuration and tests, as ``(path:line, what)``:
+    a runner in a package manifest (``devDependencies``/``dependencies``, Python requirements or
+    ``pyproject.toml``), a CI workflow step that runs it, a Compose service that carries it."""
+    out: list[tuple[str, str]] = []
+    for rel in ctx.files.files:
+        if "node_modules" in parts(rel):
+            continue
+        name = rel.rsplit("/", 1)[-1]
+        is_manifest = name == "package.json" or name == "pyproject.toml" or re.fullmatch(
+            r"requirements[\w.-]*\.(txt|in)", name) is not None
+        if not (is_manifest or _CI.search(rel) or _COMPOSE.search(rel)):
+            continue
+        text = ctx.read(rel) or ""
+        if name == "package.json":
+            with contextlib.suppress(InputError, AttributeError):
+                data = load_json(text, rel)
+                for section in ("devDependencies", "dependencies"):
+                    for pkg in data.get(section) or {}:
+                        if pkg in E2E_PACKAGES and pkg != "selenium":
+                            m = re.search(rf'"{re.escape(pkg)}"\s*:', text)
+                            line = _line_of(text, m.start()) if m else 1
+                            out.append((f"{rel}:{line}", f"{E2E_PACKAGES[pkg]} ({pkg} in {section})"))
+        elif is_manifest:
+            for pkg in ("pytest-playwright", "pytest-selenium", "selenium"):
+                m = re.search(rf"(?mi)^[\s\"']*{re.escape(pkg)}\b(?![-\w])", text)
+                if m:
+                    out.append((f"{rel}:{_line_of(text, m.start())}", f"{E2E_PACKAGES[pkg]} ({pkg})"))
+        elif _CI.search(rel):
+            m = E2E_COMMAND.search(text)
+            if m:
+                out.append((f"{rel}:{_line_of(text, m.start())}", f"CI runs `{m.group(1).strip()}`"))
+        else:
+            m = E2E_SERVICE.search(text)
+            if m:
+                what = f"service {m.group(1)}" if m.group(1) else m.group(2)
+                out.append((f"{rel}:{_line_of(text, m.start())}", f"Compose {what}"))
+    return out
+
+
 @dataclass
 class ProjectResult:
     project: str

@@ -17,6 +17,12 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.readiness._boundaries import library_boundaries
+from prodaudit.checks.readiness._frontend_api import (
+    CLIENT_NAME,
+    IMPORT_FROM,
+    api_usage,
+    client_modules,
+)
 from prodaudit.checks.readiness._scan import (
     FrontendSources,
     frontend_sources,
@@ -24,17 +30,6 @@ from prodaudit.checks.readiness._scan import (
     page_scripts_only,
 )
 from prodaudit.checks.readiness._templates import VIEWPORT, index_pages, page_head
-
-_NET_CALL = re.compile(
-    r"(?<![\w.])(fetch\s*\(|axios(\.\w+)?\s*\(|new\s+XMLHttpRequest|"
-    r"\$\.ajax\s*\(|ky(\.\w+)?\s*\()"
-)
-_CLIENT_NAME = re.compile(
-    r"(^|/)(api|apis|services?|http|client)(/|$)|(^|/)(api|apiClient|"
-    r"client|http|request)[\w.-]*\.[cm]?[jt]sx?$",
-    re.I,
-)
-_IMPORT_FROM = re.compile(r"""(?:import\s[^;]*?from\s*|require\s*\(\s*)["']([^"']+)["']""")
 
 
 def _sources(ctx: Context) -> FrontendSources:
@@ -63,15 +58,6 @@ def _is_react(src: FrontendSources) -> bool:
     )
 
 
-def _net_files(src: FrontendSources) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for rel, text in src.files.items():
-        lines = [line_of(text, m.start()) for m in _NET_CALL.finditer(text)]
-        if lines:
-            out[rel] = lines
-    return out
-
-
 @check(
     "RDY-020",
     "Frontend API calls go through one client module",
@@ -83,7 +69,11 @@ def _net_files(src: FrontendSources) -> dict[str, list[int]]:
 def api_client(ctx: Context) -> list[Finding]:
     """Network calls of the frontend (``fetch``, ``axios``, ``XMLHttpRequest``) live in one API
     client module (or an ``api/`` directory) that the components import, instead of being
-    scattered over components.
+    scattered over components. Components that import an API client module — followed through
+    relative imports and the frontend's path aliases (``tsconfig``/``jsconfig`` ``paths``, a
+    Vite/webpack ``alias``, ``@/`` → ``src/``), e.g. a generated OpenAPI client whose request code
+    is not committed — call the API through it: the same notion as RDY-022. Neither a network
+    call nor a client import is a warning: the frontend does not appear to call an API.
 
     One client is where the base URL, the auth header, token refresh, timeouts and error mapping
     are implemented once; scattered calls drift apart and some of them forget the auth header or
@@ -98,11 +88,21 @@ def api_client(ctx: Context) -> list[Finding]:
     and import those functions in components.
     """
     src = _app_sources(ctx)
-    net = _net_files(src)
+    usage = api_usage(ctx)
+    net = usage.net
+    if not net and usage.client_imports:
+        users = sorted(usage.client_imports)
+        rel = users[0]
+        line, spec, _ = usage.client_imports[rel]
+        return [passed(f"no network call in the frontend's own sources outside its API client: "
+                       f"{len(users)} file(s) call the API through {', '.join(client_modules(usage)[:3])} "
+                       f"(e.g. {rel}:{line} imports '{spec}'); the client's requests are not in the "
+                       "repository's sources (a generated client?)", location=f"{rel}:{line}")]
     if not net:
-        return [warned(f"no network call (fetch/axios/XMLHttpRequest) in {len(src.files)} "
-                       "frontend source file(s): the frontend does not appear to call an API")]
-    clients = [rel for rel in net if _CLIENT_NAME.search(rel)]
+        return [warned(f"no network call (fetch/axios/XMLHttpRequest) and no API client import in "
+                       f"{len(src.files)} frontend source file(s): the frontend does not appear to "
+                       "call an API")]
+    clients = [rel for rel in net if CLIENT_NAME.search(rel)]
     scattered = [rel for rel in net if rel not in clients]
     if len(net) == 1:
         rel = next(iter(net))
@@ -198,9 +198,10 @@ _ERROR_STATE = re.compile(r"\.catch\s*\(|catch\s*\(|\berror\b|isError|onError|se
     evidence=Evidence.PRESENT,
 )
 def loading_states(ctx: Context) -> list[Finding]:
-    """Every frontend file that fetches data (calls the network, or imports the API client and
-    awaits something) also handles a loading state and an error state. A heuristic on the
-    source text: findings are WARN.
+    """Every frontend file that fetches data (calls the network, or imports the API client —
+    as RDY-020 finds it, path aliases resolved — and awaits something or uses a data-fetching
+    hook) also handles a loading state and an error state. A heuristic on the source text:
+    findings are WARN.
 
     Without a loading state users click twice or think the app hangs; without an error state a
     failed request leaves an empty or stale screen.
@@ -209,23 +210,19 @@ def loading_states(ctx: Context) -> list[Finding]:
     that exposes them) and render a spinner/``aria-busy`` and an error message.
     """
     src = _sources(ctx)
-    net = _net_files(src)
-    client_mods = {rel.rsplit(".", 1)[0].rsplit("/", 1)[-1] for rel in net}
+    usage = api_usage(ctx)
     users: list[str] = []
     for rel, text in src.files.items():
-        if rel in net and _CLIENT_NAME.search(rel):
+        if rel in usage.net and CLIENT_NAME.search(rel):
             continue  # the client itself
-        imports = _IMPORT_FROM.findall(text)
-        uses_client = any(
-            re.search(r"(^|/)(api|client|http)(/|$|\.)", i)
-            or i.rsplit("/", 1)[-1].rsplit(".", 1)[0] in client_mods
-            for i in imports
-            if i.startswith(".")
-        )
         calls_async = re.search(r"\bawait\b|\.then\s*\(|use(Query|SWR|Mutation)\b", text)
-        if rel in net or (uses_client and calls_async):
+        if rel in usage.net or (rel in usage.client_imports and calls_async):
             users.append(rel)
     if not users:
+        if usage.client_imports:
+            rel = next(iter(usage.client_imports))
+            raise Skip(f"the API client is imported ({rel}:{usage.client_imports[rel][0]}) but no "
+                       "file awaits it or uses a data-fetching hook")
         raise Skip("no frontend file fetches data (no network call, no API client import)")
     findings: list[Finding] = []
     for rel in users:
@@ -342,7 +339,7 @@ def state_management(ctx: Context) -> list[Finding]:
     where: dict[str, str] = {}  # library -> first import location
     stores: list[str] = []
     for rel, text in src.files.items():
-        for m in _IMPORT_FROM.finditer(text):
+        for m in IMPORT_FROM.finditer(text):
             name = m.group(1).split("/")
             package = "/".join(name[:2] if name[0].startswith("@") else name[:1])
             lib = next((n for n, pkgs in _STATE_LIBS.items() if package in pkgs), None)

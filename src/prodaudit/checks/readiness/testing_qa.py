@@ -18,7 +18,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.readiness._backend import backend_routes
-from prodaudit.checks.readiness._e2e import other_setups, suites
+from prodaudit.checks.readiness._e2e import declared_setups, in_e2e_dir, other_setups, suites
 from prodaudit.checks.readiness._scan import (
     FRONTEND_EXT,
     is_test_path,
@@ -396,9 +396,14 @@ def e2e_setup(ctx: Context) -> list[Finding]:
     """The repository has an end-to-end test setup — a Playwright configuration whose
     ``testDir`` holds spec files that use its runner (``@playwright/test``, directly or through a
     fixtures module; Jest/Vitest unit tests named ``*.test.*`` do not count), a Cypress/
-    WebdriverIO/Nightwatch configuration, or Playwright/Cypress tests — and its Playwright
-    projects declare more than one browser engine (code, not comments, is read). This is
-    "present, not executed": RDY-032 runs the suite.
+    WebdriverIO/Nightwatch configuration, or Playwright/Cypress/Selenium tests or tests in an
+    ``e2e/``/``cypress/`` folder — and its Playwright projects declare more than one browser
+    engine (code, not comments, is read). This is "present, not executed": RDY-032 runs the suite.
+    A runner declared without configuration or tests (``@playwright/test``/``cypress``/
+    ``selenium-webdriver`` … in a manifest, a CI workflow step that runs ``playwright test``/
+    ``cypress run``, a Compose service that carries the suite) is a warning naming where it is
+    declared: the tests and their browsers are not in the repository to verify. With none of
+    these the check fails.
 
     Unit and API tests do not show that a user can register, log in and use the product in a
     browser; end-to-end tests of the critical journeys do.
@@ -410,11 +415,18 @@ def e2e_setup(ctx: Context) -> list[Finding]:
     others = other_setups(ctx)
     inv = inventory(ctx)
     e2e_tests = {rel: fw for rel, fw in inv.files.items()
-                 if fw in ("playwright", "cypress")
+                 if fw in ("playwright", "cypress") or in_e2e_dir(rel)
                  or re.search(r"playwright|selenium", inv.texts.get(rel, "")[:3000])}
     configs = [s.config for s in pw] + others
     if not configs and not e2e_tests:
-        return [failed("no end-to-end test setup (no playwright/cypress config, no browser tests)")]
+        declared = declared_setups(ctx)
+        if declared:
+            return [warned("end-to-end setup declared (" + "; ".join(
+                f"{where}: {what}" for where, what in declared[:5]) + ") but no end-to-end "
+                "configuration or test files in the repository: the tests and the browsers they "
+                "cover are not verified", location=declared[0][0])]
+        return [failed("no end-to-end test setup (no playwright/cypress config, no browser tests, "
+                       "no e2e runner in a manifest, CI workflow or Compose service)")]
     findings: list[Finding] = []
     for s in pw:
         if not s.tests:
