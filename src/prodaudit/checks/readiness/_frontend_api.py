@@ -69,9 +69,10 @@ def aliases(ctx: Context, root: str) -> list[tuple[str, str]]:
     """``(prefix, repository-relative directory)`` of the path aliases of the frontend at
     ``root``, longest prefix first; ``@/`` and ``~/`` map to ``<root>/src/`` unless declared."""
     out: dict[str, str] = {}
+    present = set(ctx.files.matching(names=_CONFIGS))  # never read a file the repository lacks
     for name in _CONFIGS:
         rel = posixpath.join(root, name) if root else name
-        text = ctx.read(rel)
+        text = ctx.read(rel) if rel in present else None
         if not text:
             continue
         if name.endswith(".json"):
