@@ -122,6 +122,26 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                               f"{'the profile env file ' if is_profile else ''}{ef.path}",
                               location=f"{ef.path}:{line}", severity=sev,
                               evidence=f"{name}={mask_value(value)}"))
+    fallbacks, in_compose = _compose_fallbacks(ctx)
+    out += fallbacks
+    checked += in_compose
+    if prof is None and not files and not checked:
+        raise Skip("no --env-file and no env or Compose file with secrets to verify")
+    if not out:
+        src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
+            if prof else f"{len(files)} env file(s)"
+        out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
+                          "placeholders nor defaults"))
+    if prof is None:
+        out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+def _compose_fallbacks(ctx: Context) -> tuple[list[Finding], int]:
+    """Secret-like variables Compose gives a fallback value (``${JWT_SECRET:-secret}``), and how
+    many secret references with a fallback were looked at."""
+    out: list[Finding] = []
+    checked = 0
     for p in compose_projects(ctx):
         for ref, path in project_refs(p):
             if not is_secret_var(ref.name) or ref.default is None:
@@ -134,16 +154,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
             out.append(failed(f"Compose gives {ref.name} a fallback value ({why}): a forgotten "
                               f"variable silently becomes a known secret", location=p.loc(*path),
                               evidence=f"${{{ref.name}{ref.op}{mask_value(ref.default)}}}"))
-    if prof is None and not files and not checked:
-        raise Skip("no --env-file and no env or Compose file with secrets to verify")
-    if not out:
-        src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
-            if prof else f"{len(files)} env file(s)"
-        out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
-                          "placeholders nor defaults"))
-    if prof is None:
-        out.append(skipped("no --env-file: the values the deployment will use were not verified"))
-    return out
+    return out, checked
 
 
 def _optional_in_code(var: Var | None) -> bool:
