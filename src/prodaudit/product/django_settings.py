@@ -36,6 +36,7 @@ class DjangoSettings:
     modules: list[str] = field(default_factory=list)  # every settings module (not dev/test)
     production: str | None = None  # the module production runs with
     effective: dict[str, Setting] = field(default_factory=dict)  # name -> the winning setting
+    top: list[str] = field(default_factory=list)  # settings modules no other one star-imports
 
 
 def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
@@ -82,27 +83,22 @@ def _all_star_imports(ctx: Context) -> dict[str, list[tuple[int, str]]]:
 
 
 def _build(ctx: Context) -> DjangoSettings:
-    by_path: dict[str, list[Setting]] = {}
-    for s in settings_model(ctx).settings:
-        if s.scope == "module":
-            by_path.setdefault(s.path, []).append(s)
-    imports = _all_star_imports(ctx)
-    paths = set(imports)
-    roots = {p for p, ss in by_path.items() if ROOT_KEYS & {s.name for s in ss}}
+    g = _graph(ctx)
+    roots = {p for p, ss in g.by_path.items() if ROOT_KEYS & {s.name for s in ss}}
     modules = set(roots)
-    for rel, imps in imports.items():
-        if any(_resolve(t, paths) in roots for _, t in imps):
+    for rel, imps in g.imports.items():
+        if any(_resolve(t, g.paths) in roots for _, t in imps):
             modules.add(rel)
     modules = {m for m in modules if not dev_path(m)}
     out = DjangoSettings(sorted(modules))
     if not modules:
         return out
-    imported = {_resolve(t, paths) for m in modules for _, t in imports.get(m, [])}
+    imported = {_resolve(t, g.paths) for m in modules for _, t in g.imports.get(m, [])}
     named = [m for m in sorted(modules) if set(re.split(r"[^a-z0-9]+", m.rsplit("/", 1)[-1]
                                                         .lower())) & PROD_TOKENS]
-    top = [m for m in sorted(modules) if m not in imported]
-    out.production = (named or top or sorted(modules))[0]
-    out.effective = _effective(out.production, by_path, imports, paths, 0)
+    out.top = [m for m in sorted(modules) if m not in imported]
+    out.production = (named or out.top or sorted(modules))[0]
+    out.effective = g.effective(out.production)
     return out
 
 
@@ -133,9 +129,13 @@ class _Graph:
     by_path: dict[str, list[Setting]]
     imports: dict[str, list[tuple[int, str]]]
     paths: set[str]
+    _closures: dict[str, set[str]] = field(default_factory=dict)
+    _effects: dict[str, dict[str, Setting]] = field(default_factory=dict)
 
     def closure(self, rel: str) -> set[str]:
-        """``rel`` and every module it star-imports, transitively."""
+        """``rel`` and every module it star-imports, transitively (once per module)."""
+        if rel in self._closures:
+            return self._closures[rel]
         seen: set[str] = set()
         pending = [rel]
         while pending:
@@ -144,7 +144,13 @@ class _Graph:
                 continue
             seen.add(cur)
             pending += [t for _, d in self.imports.get(cur, []) if (t := _resolve(d, self.paths))]
-        return seen
+        return self._closures.setdefault(rel, seen)
+
+    def effective(self, rel: str) -> dict[str, Setting]:
+        """Name -> the setting that wins when ``rel`` runs (once per module)."""
+        if rel not in self._effects:
+            self._effects[rel] = _effective(rel, self.by_path, self.imports, self.paths, 0)
+        return self._effects[rel]
 
 
 def _graph(ctx: Context) -> _Graph:
@@ -174,10 +180,7 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
         var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
         values += [val for path, _, val in (var.set_in if var else []) if path.endswith(".py")]
         named = {t for v in values if v and (t := _resolve(v, g.paths))}
-        imported = {t for m in dj.modules for _, d in g.imports.get(m, [])
-                    if (t := _resolve(d, g.paths))}
-        tops = {m for m in dj.modules if m not in imported}
-        return tops | (named & set(dj.modules)), named
+        return set(dj.top) | (named & set(dj.modules)), named
 
     return ctx.memo("product:django_run_modules", build)
 
@@ -199,7 +202,7 @@ def production_override(ctx: Context, setting: Setting) -> list[Setting]:
     importers = [r for r in sorted(runs) if setting.path in g.closure(r)]
     out: list[Setting] = []
     for r in importers:
-        winner = _effective(r, g.by_path, g.imports, g.paths, 0).get(setting.name)
+        winner = g.effective(r).get(setting.name)
         if winner is None or winner.path == setting.path or winner.dev or winner.guard:
             return []
         if all(o.loc != winner.loc for o in out):
