@@ -28,6 +28,7 @@ import copy
 import os
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,6 +195,13 @@ class ComposeModel:
 
 
 # ---- reading ------------------------------------------------------------------------------
+def deployed_suffix(projects: Iterable[ComposeProject]) -> str:
+    """`` (name: files as deployed by path:line; ...)`` for the projects whose files a deployment
+    command chose (a PASS says which files it judged), else empty."""
+    notes = [f"{p.name}: files as deployed by {p.deployed_by}" for p in projects if p.deployed_by]
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def rel_path(ctx: Context, path: str | Path) -> str:
     """A path relative to the audited repository when it lies inside it."""
     p = Path(path)

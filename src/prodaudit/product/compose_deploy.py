@@ -197,13 +197,11 @@ class _Shell:
         return None if joined.startswith("..") else ("" if joined == "." else joined)
 
     def _resolve(self, f: str) -> str | None:
-        if "$" in f or "EXPR" in f or f.startswith("~"):
+        if "$" in f or "EXPR" in f or f.startswith(("~", "/")):
             return None
         bases = [self.cwd] if self.cwd is not None else []
         bases += ["", posixpath.dirname(self.rel)]
         for base in bases:
-            if f.startswith("/"):
-                break
             cand = posixpath.normpath(posixpath.join(base or "", f))
             if cand in self.known:
                 return cand
@@ -283,11 +281,8 @@ def _workflow(ctx: Context, rel: str, text: str, out: list[DeployCommand]) -> No
     for job_id, job in jobs.items():
         if not isinstance(job, dict):
             continue
-        env_name = job.get("environment")
-        env_name = env_name.get("name") if isinstance(env_name, dict) else env_name
-        if not (wf_deploy or _says_deploy(str(job_id), job.get("name"), env_name)) or (
-                not _says_deploy(str(job_id), job.get("name"), env_name)
-                and _TEST_JOB.search(f"{job_id} {job.get('name') or ''}")):
+        job_deploy = _says_deploy(str(job_id), job.get("name"), _env_name(job))
+        if not job_deploy and (not wf_deploy or _TEST_JOB.search(f"{job_id} {job.get('name') or ''}")):
             continue  # a test job of a deploy workflow runs its own stack
         defaults = job.get("defaults")
         run_defaults = defaults.get("run") if isinstance(defaults, dict) else None
@@ -300,6 +295,12 @@ def _workflow(ctx: Context, rel: str, text: str, out: list[DeployCommand]) -> No
             env = _env_compose_file(data.get("env"), job.get("env"), step.get("env"))
             line = f.lines.get(("jobs", job_id, "steps", i, "run"), 0)
             _Shell(ctx, rel, "workflow", cwd, env).feed(_step_lines(lines, step["run"], line), out)
+
+
+def _env_name(job: dict[Any, Any]) -> Any:
+    """A CI job's ``environment`` (its ``name`` when it is a mapping)."""
+    env = job.get("environment")
+    return env.get("name") if isinstance(env, dict) else env
 
 
 def _clean_dir(wd: str) -> str | None:
@@ -316,9 +317,7 @@ def _gitlab(ctx: Context, rel: str, text: str, out: list[DeployCommand]) -> None
     for name, job in data.items():
         if not isinstance(job, dict) or not isinstance(name, str) or name.startswith("."):
             continue
-        env_name = job.get("environment")
-        env_name = env_name.get("name") if isinstance(env_name, dict) else env_name
-        if not _says_deploy(name, job.get("stage"), env_name):
+        if not _says_deploy(name, job.get("stage"), _env_name(job)):
             continue
         shell = _Shell(ctx, rel, "gitlab", "", _env_compose_file(data.get("variables"),
                                                                 job.get("variables")))

@@ -21,7 +21,7 @@ PROD_TOKENS = frozenset({"prod", "production", "live", "release"})
 _SKIP_PREFIXES = (".github/", "tests/", "test/", "docs/", "examples/", "node_modules/")
 
 
-def _tokens(name: str) -> set[str]:
+def tokens(name: str) -> set[str]:
     return {t for t in re.split(r"[^a-z0-9]+", name.lower()) if t}
 
 
@@ -36,9 +36,9 @@ def other_production_deployment(ctx: Context) -> str:
                 continue
             if name in PROD_FILES or name.endswith((".bicep", ".tf")):
                 return rel
-            if "dockerfile" in name and _tokens(name) & PROD_TOKENS:
+            if "dockerfile" in name and tokens(name) & PROD_TOKENS:
                 return rel
-            if name.startswith(("docker-compose", "compose")) and _tokens(name) & PROD_TOKENS:
+            if name.startswith(("docker-compose", "compose")) and tokens(name) & PROD_TOKENS:
                 return rel
         return ""
 

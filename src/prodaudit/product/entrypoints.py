@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
 from prodaudit.product.compose import compose_model, rel_path
+from prodaudit.product.deploy_paths import tokens
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.pysettings import DEV_TOKENS
 from prodaudit.pysource import parse_tree
@@ -273,8 +274,7 @@ def _compose_entries(ctx: Context) -> list[EntryPoint]:
 def _dev_procfile(name: str) -> bool:
     """``Procfile.dev``, ``Procfile.local`` …: the processes of a development machine
     (foreman, overmind, honcho), not of the deployment."""
-    tokens = set(re.split(r"[^a-z0-9]+", name.lower())) - {"procfile"}
-    return bool(tokens & DEV_TOKENS)
+    return bool((tokens(name) - {"procfile"}) & DEV_TOKENS)
 
 
 def _script_entries(ctx: Context, followed: set[str]) -> list[EntryPoint]:

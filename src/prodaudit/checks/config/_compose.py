@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Skip, errored, passed
-from prodaudit.product.compose import ComposeProject, compose_projects
+from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
 from prodaudit.product.interpolation import interpolate
 from prodaudit.product.services import Service, project_services
 
@@ -66,8 +66,7 @@ def done(out: list[Finding], message: str,
     """``out``, or a PASS saying ``message`` when it holds no problem; the message names the
     deployment command when it chose a project's files (``files as deployed by path:line``)."""
     if not any(f.status.value in ("fail", "error", "warn") for f in out):
-        notes = [f"{p.name}: files as deployed by {p.deployed_by}" for p in found if p.deployed_by]
-        out.append(passed(message + (f" ({'; '.join(notes)})" if notes else "")))
+        out.append(passed(message + deployed_suffix(found)))
     return out
 
 

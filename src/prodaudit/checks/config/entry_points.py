@@ -6,6 +6,7 @@ scripts, Python scripts, gunicorn's configuration file)."""
 from __future__ import annotations
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
+from prodaudit.product.compose import deployed_suffix
 from prodaudit.product.entrypoints import EntryPoint, dev_calls, entry_points, gunicorn_reload
 from prodaudit.product.envgraph import python_source_file
 from prodaudit.product.textwords import texts_with
@@ -97,9 +98,7 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     if not out:
         named = [f"{src} ({loc})" if src not in loc else loc for loc, src in judged.items()]
         more = f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else ""
-        deployed = [f"{p.name}: files as deployed by {p.deployed_by}"
-                    for p in ctx.compose().stacks if p.deployed_by]
         out.append(passed(f"{len(judged)} entry point(s) checked, no dev server, auto-reload or "
                           f"debug logging: {', '.join(named[:MAX_NAMED])}{more}"
-                          + (f" ({'; '.join(deployed)})" if deployed else "")))
+                          + deployed_suffix(ctx.compose().stacks)))
     return out

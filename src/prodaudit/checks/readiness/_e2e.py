@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from prodaudit.browsers import Engine, installed_engines
 from prodaudit.checks.api import Context, InputError, Skip, load_json
-from prodaudit.checks.readiness._scan import parts
+from prodaudit.checks.readiness._scan import line_of, parts
 from prodaudit.observe import child_env, find_tool, run_bounded, workspace
 
 CONFIG = re.compile(r"(^|/)playwright\.config\.[cm]?[jt]s$")
@@ -185,10 +185,6 @@ def in_e2e_dir(rel: str) -> bool:
     return bool(E2E_DIRS & {p.lower() for p in parts(rel)[:-1]})
 
 
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
 def declared_setups(ctx: Context) -> list[tuple[str, str]]:
     """Signs of an end-to-end setup besides its configuration and tests, as ``(path:line, what)``:
     a runner in a package manifest (``devDependencies``/``dependencies``, Python requirements or
@@ -210,22 +206,22 @@ def declared_setups(ctx: Context) -> list[tuple[str, str]]:
                     for pkg in data.get(section) or {}:
                         if pkg in E2E_PACKAGES and pkg != "selenium":
                             m = re.search(rf'"{re.escape(pkg)}"\s*:', text)
-                            line = _line_of(text, m.start()) if m else 1
+                            line = line_of(text, m.start()) if m else 1
                             out.append((f"{rel}:{line}", f"{E2E_PACKAGES[pkg]} ({pkg} in {section})"))
         elif is_manifest:
             for pkg in ("pytest-playwright", "pytest-selenium", "selenium"):
                 m = re.search(rf"(?mi)^[\s\"']*{re.escape(pkg)}\b(?![-\w])", text)
                 if m:
-                    out.append((f"{rel}:{_line_of(text, m.start())}", f"{E2E_PACKAGES[pkg]} ({pkg})"))
+                    out.append((f"{rel}:{line_of(text, m.start())}", f"{E2E_PACKAGES[pkg]} ({pkg})"))
         elif _CI.search(rel):
             m = E2E_COMMAND.search(text)
             if m:
-                out.append((f"{rel}:{_line_of(text, m.start())}", f"CI runs `{m.group(1).strip()}`"))
+                out.append((f"{rel}:{line_of(text, m.start())}", f"CI runs `{m.group(1).strip()}`"))
         else:
             m = E2E_SERVICE.search(text)
             if m:
                 what = f"service {m.group(1)}" if m.group(1) else m.group(2)
-                out.append((f"{rel}:{_line_of(text, m.start())}", f"Compose {what}"))
+                out.append((f"{rel}:{line_of(text, m.start())}", f"Compose {what}"))
     return out
 
 

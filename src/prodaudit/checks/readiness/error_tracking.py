@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
-from prodaudit.checks.readiness._scan import parts, py_sources
+from prodaudit.checks.readiness._scan import line_of, parts, py_sources
 from prodaudit.product.service_env import service_environment
 
 _SDK = re.compile(
@@ -42,7 +42,7 @@ def error_tracking(ctx: Context) -> list[Finding]:
     (and ``@sentry/react`` in the frontend), and set ``SENTRY_DSN`` in the production secrets.
     """
     sites = [
-        (mod.rel, _line(mod.text, m.start()), m.group(0))
+        (mod.rel, line_of(mod.text, m.start()), m.group(0))
         for mod in py_sources(ctx).app for m in [_INIT.search(mod.text) or _SDK.search(mod.text)] if m
     ]
     for rel in ctx.files.files:
@@ -54,7 +54,7 @@ def error_tracking(ctx: Context) -> list[Finding]:
             text = ctx.read(rel) or ""
             m = _INIT.search(text) or _SDK.search(text)
             if m:
-                sites.append((rel, _line(text, m.start()), m.group(0)))
+                sites.append((rel, line_of(text, m.start()), m.group(0)))
     if not sites:
         return [
             failed(
@@ -92,10 +92,6 @@ def error_tracking(ctx: Context) -> list[Finding]:
             location=f"{sites[0][0]}:{sites[0][1]}",
         )
     ]
-
-
-def _line(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
 
 
 def _deployment_dsn(ctx: Context) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from prodaudit.checks.readiness._backend import (
     backend_modules,
     broken_sources,
 )
-from prodaudit.checks.readiness._scan import PyModule, call_name, imports_any
+from prodaudit.checks.readiness._scan import PyModule, call_name, imports_any, line_of
 from prodaudit.product.django_settings import django_settings
 
 # ---- RDY-003 logging --------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
     for m in mods:  # a dictConfig/LOGGING formatter named by its dotted path
         hit = _JSON_FORMATTER_NAME.search(m.text)
         if hit:
-            structured.append(f"{m.rel}:{m.text.count(chr(10), 0, hit.start()) + 1}")
+            structured.append(f"{m.rel}:{line_of(m.text, hit.start())}")
     return config_sites, structured, level_sites
 
 
