@@ -60,6 +60,9 @@ _GENERIC_WRITES = {"CreateAPIView": ("POST",), "ListCreateAPIView": ("POST",),
                    "RetrieveUpdateDestroyAPIView": ("PUT", "PATCH")}
 _GENERIC_HANDLERS = {"POST": ("post", "create"), "PUT": ("put", "update"),
                      "PATCH": ("patch", "partial_update")}
+#: what the client sent, in Flask, aiohttp, Starlette and Django
+_REQUEST_DATA = re.compile(r"\brequest\.(json|get_json|form|data|body|values|POST|post|"
+                           r"text|get_data)\b")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: an owner-or-administrator permission lets the owner through
 _OWNER_OR_ADMIN = re.compile(r"(owner|self|author|user)_?or_?(is_?)?(admin|staff|superuser)|"
@@ -293,8 +296,21 @@ def _view_serializers(e: Endpoint, classes: Classes) -> list[str]:
     return out
 
 
+def _from_request(node: ast.expr, sent: set[str]) -> bool:
+    text = ast.unparse(node)
+    return bool(_REQUEST_DATA.search(text)) or any(re.search(rf"\b{n}\b", text) for n in sent)
+
+
+def _sent(e: Endpoint) -> set[str]:
+    """Local names assigned what the client sent (``data = request.get_json()``)."""
+    return {t.id for n in walk(e.func) if isinstance(n, ast.Assign)
+            and _REQUEST_DATA.search(ast.unparse(n.value))
+            for t in n.targets if isinstance(t, ast.Name)}
+
+
 def _candidates(e: Endpoint, classes: Classes) -> list[str]:
     out: list[str] = []
+    sent = _sent(e)
     for dec in e.func.decorator_list:
         if isinstance(dec, ast.Call) and _BODY_DECORATOR.search(dotted(dec.func)) and \
                 _body_location(dec) in ("", "json", "form", "body", "json_or_form"):
@@ -311,7 +327,8 @@ def _candidates(e: Endpoint, classes: Classes) -> list[str]:
                 out += _view_serializers(e, classes)
             elif last.endswith("Serializer"):
                 out.append(last)
-        elif _VALIDATE.search(last) and isinstance(node.func, ast.Attribute):
+        elif _VALIDATE.search(last) and isinstance(node.func, ast.Attribute) and \
+                any(_from_request(a, sent) for a in node.args):
             out += class_names(node.func.value)
     return out
 

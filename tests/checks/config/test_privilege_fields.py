@@ -446,3 +446,42 @@ class StaffSerializer(UserSerializer):
     r = _run(tmp_path / "b", _drf(extended, views))
     assert set(problems(r)) == {ln(extended, '+ ["is_superuser"]', "users/serializers.py")}, \
         describe(r)
+
+
+PYDANTIC_BY_HAND = '''\
+from flask import Flask, request
+from pydantic import BaseModel
+
+app = Flask(__name__)
+
+
+class UserIn(BaseModel):
+    email: str
+    password: str
+    role: str = "user"
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    role: str
+
+
+@app.post("/register")
+def register():
+    data = request.get_json()
+    user_in = UserIn.model_validate(data)
+    user = save(user_in)
+    return UserOut.model_validate(user).model_dump()
+'''
+
+
+def test_pydantic_validated_from_the_request_is_judged_and_a_response_model_is_not(
+        tmp_path: Path) -> None:
+    r = _run(tmp_path / "a", {"app.py": PYDANTIC_BY_HAND})
+    found = problems(r)
+    assert set(found) == {ln(PYDANTIC_BY_HAND, 'role: str = "user"', "app.py")}, describe(r)
+    assert "UserIn" in next(iter(found.values()))
+    safe = PYDANTIC_BY_HAND.replace('    role: str = "user"\n\n\nclass UserOut', '\n\nclass UserOut')
+    r = _run(tmp_path / "b", {"app.py": safe})
+    assert r.status is Status.PASS, describe(r)
