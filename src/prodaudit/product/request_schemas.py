@@ -1,50 +1,45 @@
 """What a write endpoint lets a client set, read statically: the input schemas a POST/PUT/PATCH
-handler validates the request body with, and the fields of each one a client may write — Django
-REST framework serializers built with ``data=`` (``Meta.fields`` entries, ``"__all__"`` and
-``exclude`` over the project's model, declared fields; ``read_only_fields``, ``extra_kwargs``
-``read_only``, ``read_only=True``, ``ReadOnlyField``/``SerializerMethodField``/``HiddenField`` left
-out; for DRF's own create/update — a router's ViewSet, ``super().update(...)``, a generic view
+handler validates the request body with (``prodaudit.product.input_schemas`` reads each one's
+writable fields) — Django REST framework serializers built with ``data=``, and DRF's own
+create/update of a router's ViewSet, of ``super().update(...)`` and of a generic view
 (``generic_write_views``: ``CreateAPIView``, ``UpdateAPIView``…, which the endpoint model does not
-list) — the view's ``serializer_class`` and the serializers its ``get_serializer_class`` returns
-outside a branch taken for administrators), FastAPI body parameters (a pydantic/SQLModel class
+list): the view's ``serializer_class`` and the serializers its ``get_serializer_class`` returns
+outside a branch taken for administrators; FastAPI body parameters (a pydantic/SQLModel class
 annotating a handler parameter that is not a ``Depends``/``Query``/``Path``/``Header``/``Cookie``;
-``Literal`` fields that admit no privileged value left out), marshmallow schemas
-(``schema.load(...)``, ``@body``/``@arguments``/``@use_args``; ``dump_only`` left out) and pydantic
-models validated by hand (``Model.model_validate(request.json)``). Project base classes are
-followed. ``admin_guard`` says whether only administrators reach an endpoint. Part of the product
-model (``prodaudit.product.responses`` reads the output side). Not a check module."""
+when the handler copies named fields out of it, those fields only); marshmallow schemas
+(``schema.load(request.json)``, ``@body``/``@arguments``/``@use_args``) and pydantic models
+validated from what the client sent (``Model.model_validate(request.get_json())``).
+``admin_guard`` says whether only administrators reach an endpoint. Part of the product model
+(``prodaudit.product.responses`` reads the output side). Not a check module."""
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from prodaudit.product.endpoint_model import ADMIN_NAME, Endpoint, class_auth, dotted
 from prodaudit.product.endpoints import decorator_route
 from prodaudit.product.endpoints_drf import drf_default_auth, with_default_auth
-from prodaudit.product.pyindex import PyModule, py_index, walk
+from prodaudit.product.input_schemas import InputShape, input_shape, used_attributes
+from prodaudit.product.pyindex import py_index, walk
 from prodaudit.product.pyvalues import keyword_value
 from prodaudit.product.responses import (
     Classes,
     class_names,
     classes_by_name,
     is_schema,
-    is_true,
-    meta_of,
-    model_fields,
     module_instances,
     project_bases,
     resolve_class,
-    string_list,
 )
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
 
-#: serializer fields a client never writes
-_READ_ONLY_FIELD = re.compile(r"(ReadOnlyField|SerializerMethodField|HiddenField)$")
+__all__ = ["InputShape", "admin_guard", "generic_write_views", "request_shapes"]
+
 #: FastAPI parameter sources that are not the request body
 _NOT_BODY = re.compile(r"(^|\.)(Depends|Security|Query|Path|Header|Cookie)$")
 #: decorators that validate the request body with a schema (apifairy ``@body``, flask-smorest
@@ -67,189 +62,19 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: an owner-or-administrator permission lets the owner through
 _OWNER_OR_ADMIN = re.compile(r"(owner|self|author|user)_?or_?(is_?)?(admin|staff|superuser)|"
                              r"(admin|staff|superuser)_?or_?(is_?)?(owner|self|author)", re.I)
-_PRIVILEGED_VALUE = re.compile(r"admin|staff|super|owner|root|moderator|manager", re.I)
-_MAX_DEPTH = 6
-
-Field = tuple[str, str]  # (field name, "path:line" where it is made writable)
-
-
-@dataclass(frozen=True)
-class InputShape:
-    """One input schema of a write endpoint: its kind, class name, where it is declared, the
-    fields a client may write (name, ``path:line``), and the model it writes (DRF
-    ``Meta.model``; ``""``)."""
-
-    kind: str  # "serializer" | "request model" | "schema"
-    name: str
-    loc: str
-    fields: tuple[Field, ...]
-    model: str = ""
-
-
-def _kind(cls: ast.ClassDef, classes: Classes, depth: int = 0) -> str:
-    for b in cls.bases:
-        name = dotted(b)
-        if name.endswith("Serializer"):
-            return "serializer"
-        if re.search(r"Schema$", name):
-            return "schema"
-        if re.search(r"(^|\.)(BaseModel|SQLModel)$", name):
-            return "request model"
-    for _m, parent in project_bases(cls, classes, depth + 1) if depth < _MAX_DEPTH else []:
-        found = _kind(parent, classes, depth + 1)
-        if found:
-            return found
-    return ""
-
-
-def _assigned_fields(cls: ast.ClassDef) -> list[tuple[str, ast.Call, int]]:
-    return [(t.id, n.value, n.lineno) for n in cls.body
-            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
-            for t in n.targets if isinstance(t, ast.Name) and t.id not in ("Meta", "Config")]
-
-
-def _extra_flagged(meta: dict[str, ast.expr], flag: str) -> set[str]:
-    """``extra_kwargs = {"is_staff": {"read_only": True}}``: the names with ``flag`` true."""
-    extra = meta.get("extra_kwargs")
-    out: set[str] = set()
-    if isinstance(extra, ast.Dict):
-        for k, v in zip(extra.keys, extra.values, strict=False):
-            if isinstance(k, ast.Constant) and isinstance(v, ast.Dict) and any(
-                    isinstance(kk, ast.Constant) and kk.value == flag and is_true(vv)
-                    for kk, vv in zip(v.keys, v.values, strict=False)):
-                out.add(str(k.value))
-    return out
-
-
-def _meta_fields(mod: PyModule, meta: dict[str, ast.expr], classes: Classes) -> dict[str, str]:
-    """The fields ``Meta.fields``/``exclude`` select: each listed name at its own line,
-    ``"__all__"`` and ``exclude`` the project model's fields at the ``fields``/``exclude``
-    line (where the fix goes)."""
-    model = dotted(meta["model"]).rsplit(".", 1)[-1] if "model" in meta else ""
-    node = meta.get("fields")
-    listed = string_list(node)
-    out: dict[str, str] = {}
-    if model and (listed == ["__all__"] or (listed is None and "exclude" in meta)):
-        excluded = set(string_list(meta.get("exclude")) or [])
-        line = (node or meta["exclude"]).lineno
-        out.update({f: f"{mod.rel}:{line}" for f, _ in model_fields(model, classes)
-                    if f not in excluded})
-    elif node is not None:  # a list, or ``Base.Meta.fields + ["is_staff"]``: the names in it
-        out.update({e.value: f"{mod.rel}:{e.lineno}" for e in ast.walk(node)
-                    if isinstance(e, ast.Constant) and isinstance(e.value, str)})
-    return out
-
-
-def _read_only(meta: dict[str, ast.expr]) -> set[str]:
-    """``read_only_fields`` (``= fields`` and concatenations followed) and ``extra_kwargs``
-    ``read_only``."""
-    out = _extra_flagged(meta, "read_only")
-    node = meta.get("read_only_fields")
-    for n in ast.walk(node) if node is not None else []:
-        if isinstance(n, ast.Name) and n.id in meta and n.id != "read_only_fields":
-            out.update(e.value for e in ast.walk(meta[n.id])
-                       if isinstance(e, ast.Constant) and isinstance(e.value, str))
-        elif isinstance(n, ast.Constant) and isinstance(n.value, str):
-            out.add(n.value)
-    return out
-
-
-def _serializer(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0,
-                declared_only: bool = False) -> dict[str, str]:
-    """The writable fields of a DRF serializer (a base's ``Meta`` counts only when the class
-    declares none)."""
-    meta = meta_of(cls)
-    own_meta = "fields" in meta or "exclude" in meta
-    out: dict[str, str] = {}
-    for _m, parent in project_bases(cls, classes, depth + 1) if depth < _MAX_DEPTH else []:
-        out.update(_serializer(_m, parent, classes, depth + 1, declared_only or own_meta))
-    blocked = _read_only(meta)
-    if not declared_only:
-        out.update(_meta_fields(mod, meta, classes))
-    for name, call, line in _assigned_fields(cls):
-        if is_true(keyword_value(call, "read_only")) or \
-                _READ_ONLY_FIELD.search(dotted(call.func)):
-            blocked.add(name)
-        else:
-            out[name] = f"{mod.rel}:{line}"
-    return {f: loc for f, loc in out.items() if f not in blocked}
-
-
-def _marshmallow(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0
-                 ) -> dict[str, str]:
-    """The fields a marshmallow schema loads (``dump_only`` left out; an auto schema's model
-    fields)."""
-    out: dict[str, str] = {}
-    for _m, parent in project_bases(cls, classes, depth + 1) if depth < _MAX_DEPTH else []:
-        out.update(_marshmallow(_m, parent, classes, depth + 1))
-    meta = meta_of(cls)
-    blocked = set(string_list(meta.get("dump_only")) or []) | \
-        set(string_list(meta.get("dump_only_fields")) or [])
-    if "model" in meta and any(re.search(r"(Auto|Model)Schema$", dotted(b)) for b in cls.bases):
-        out.update(_meta_fields(mod, {**meta, "fields": meta.get("fields") or
-                                      ast.Constant("__all__", lineno=meta["model"].lineno)},
-                                classes))
-    for name, call, line in _assigned_fields(cls):
-        if is_true(keyword_value(call, "dump_only")):
-            blocked.add(name)
-        else:
-            out[name] = f"{mod.rel}:{line}"
-    only = string_list(meta.get("fields"))
-    return {f: loc for f, loc in out.items() if f not in blocked
-            and (not only or only == ["__all__"] or f in only)}
-
-
-def _closed_literal(annotation: ast.expr) -> bool:
-    """``role: Literal["user", "viewer"]``: the client may only send values without privilege."""
-    for node in ast.walk(annotation):
-        if isinstance(node, ast.Subscript) and dotted(node.value).endswith("Literal"):
-            values = [ast.unparse(e) for e in ast.walk(node.slice) if isinstance(e, ast.Constant)]
-            return bool(values) and not any(_PRIVILEGED_VALUE.search(v) for v in values)
-    return False
-
-
-def _pydantic(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0
-              ) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for _m, parent in project_bases(cls, classes, depth + 1) if depth < _MAX_DEPTH else []:
-        out.update(_pydantic(_m, parent, classes, depth + 1))
-    for n in cls.body:
-        if not (isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)):
-            continue
-        name = n.target.id
-        if name == "model_config" or name.startswith("_") or \
-                "ClassVar" in ast.unparse(n.annotation):
-            continue
-        if _closed_literal(n.annotation):
-            out.pop(name, None)
-        else:
-            out[name] = f"{mod.rel}:{n.lineno}"
-    return out
-
-
-def input_shape(mod: PyModule, cls: ast.ClassDef, classes: Classes) -> InputShape | None:
-    """The fields a client may write through schema class ``cls`` (None: not a schema)."""
-    kind = _kind(cls, classes)
-    if not kind:
-        return None
-    reader = {"serializer": _serializer, "schema": _marshmallow}.get(kind, _pydantic)
-    fields = reader(mod, cls, classes)
-    meta = meta_of(cls)
-    model = dotted(meta["model"]).rsplit(".", 1)[-1] if "model" in meta else ""
-    return InputShape(kind, cls.name, f"{mod.rel}:{cls.lineno}", tuple(fields.items()), model)
 
 
 # ---- which schemas a write endpoint validates its body with -------------------------------------
 
-def _body_parameters(e: Endpoint) -> list[str]:
-    """Class names annotating the handler's body parameters (FastAPI)."""
+def _body_parameters(e: Endpoint) -> list[tuple[str, str]]:
+    """(class name, parameter) of the handler's body parameters (FastAPI)."""
     args = e.func.args
     positional = args.posonlyargs + args.args
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     defaults += list(args.defaults)
     pairs = list(zip(positional, defaults, strict=False))
     pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=False))
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for arg, default in pairs:
         if arg.annotation is None or arg.arg in ("self", "cls", "request"):
             continue
@@ -257,7 +82,7 @@ def _body_parameters(e: Endpoint) -> list[str]:
         sources += [n for n in ast.walk(arg.annotation) if isinstance(n, ast.Call)]
         if any(_NOT_BODY.search(dotted(s.func)) for s in sources if isinstance(s, ast.Call)):
             continue
-        out += class_names(arg.annotation)
+        out += [(n, arg.arg) for n in class_names(arg.annotation)]
     return out
 
 
@@ -308,8 +133,10 @@ def _sent(e: Endpoint) -> set[str]:
             for t in n.targets if isinstance(t, ast.Name)}
 
 
-def _candidates(e: Endpoint, classes: Classes) -> list[str]:
-    out: list[str] = []
+def _candidates(e: Endpoint, classes: Classes) -> list[str | tuple[str, str]]:
+    """Names of the schema classes (or instances) the handler validates the body with; a body
+    parameter as (class, parameter)."""
+    out: list[str | tuple[str, str]] = []
     sent = _sent(e)
     for dec in e.func.decorator_list:
         if isinstance(dec, ast.Call) and _BODY_DECORATOR.search(dotted(dec.func)) and \
@@ -362,11 +189,16 @@ def request_shapes(ctx: Context, e: Endpoint) -> list[InputShape]:
     classes = classes_by_name(ctx)
     instances = {**_instances(ctx), **module_instances(e.module)}
     out: dict[str, InputShape] = {}
-    for name in dict.fromkeys(_candidates(e, classes)):
+    for found in dict.fromkeys(_candidates(e, classes)):
+        name, param = found if isinstance(found, tuple) else (found, "")
         hit = resolve_class(instances.get(name, name), e, classes)
         if hit is None or not is_schema(hit[1], classes):
             continue
         shape = input_shape(hit[0], hit[1], classes)
+        picked = used_attributes(e.func, param) if param else None
+        if shape is not None and picked is not None:  # the handler copies named fields only
+            shape = replace(shape, fields=tuple((f, loc) for f, loc in shape.fields
+                                                if f in picked))
         if shape is not None:
             out.setdefault(shape.loc, shape)
     return list(out.values())

@@ -271,7 +271,7 @@ async def chat(message: Message) -> dict:
 
 @router.put("/account")
 async def update_account(body: AccountUpdate, user=fastapi.Depends(get_current_user)) -> dict:
-    return {"ok": True}
+    return await save_account(user, body)
 '''
 
 
@@ -484,4 +484,37 @@ def test_pydantic_validated_from_the_request_is_judged_and_a_response_model_is_n
     assert "UserIn" in next(iter(found.values()))
     safe = PYDANTIC_BY_HAND.replace('    role: str = "user"\n\n\nclass UserOut', '\n\nclass UserOut')
     r = _run(tmp_path / "b", {"app.py": safe})
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_fields_the_code_picks_or_handles_pass(tmp_path: Path) -> None:
+    picked = FA_ROUTES.replace("user_in: UserRegister", "user_in: UserCreate").replace(
+        "    return crud.create_user(session=session, user_create=user_in)\n\n\n@router.patch(\"/{",
+        "    return crud.create_user(session=session, email=user_in.email,\n"
+        "                            password=user_in.password)\n\n\n@router.patch(\"/{")
+    assert "email=user_in.email" in picked
+    r = _run(tmp_path / "a", _fastapi(picked))
+    assert r.status is Status.PASS, describe(r)
+    own_create = DRF_SERIALIZERS + '''
+    def create(self, validated_data):
+        return User.objects.create_user(email=validated_data["email"])
+
+    def update(self, instance, validated_data):
+        instance.email = validated_data.get("email", instance.email)
+        instance.save()
+        return instance
+'''
+    r = _run(tmp_path / "b", _drf(own_create))
+    assert r.status is Status.PASS, describe(r)
+    wholesale = own_create.replace('User.objects.create_user(email=validated_data["email"])',
+                                   "User.objects.create_user(**validated_data)")
+    r = _run(tmp_path / "c", _drf(wholesale))
+    assert r.status is Status.FAIL, describe(r)
+    popped = DRF_SERIALIZERS + '''
+    def validate(self, attrs):
+        attrs.pop("is_staff", None)
+        attrs.pop("is_superuser", None)
+        return attrs
+'''
+    r = _run(tmp_path / "d", _drf(popped))
     assert r.status is Status.PASS, describe(r)
