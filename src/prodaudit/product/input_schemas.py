@@ -49,16 +49,21 @@ class InputShape:
 
 
 def _kind(cls: ast.ClassDef, classes: Classes, depth: int = 0) -> str:
+    """What a schema class is, from the library class it derives from (a project base is
+    followed, whatever its name: ``class BaseSchema(BaseModel)`` is pydantic)."""
     for b in cls.bases:
         name = dotted(b)
-        if name.endswith("Serializer"):
-            return "serializer"
-        if re.search(r"Schema$", name):
-            return "schema"
-        if re.search(r"(^|\.)(BaseModel|SQLModel)$", name):
-            return "request model"
-    for _m, parent in project_bases(cls, classes, depth + 1) if depth < _MAX_DEPTH else []:
-        found = _kind(parent, classes, depth + 1)
+        parent = [p for _m, p in classes.get(name.rsplit(".", 1)[-1], []) if p is not cls][:1]
+        if parent:
+            found = _kind(parent[0], classes, depth + 1) if depth < _MAX_DEPTH else ""
+        elif name.endswith("Serializer"):
+            found = "serializer"
+        elif re.search(r"Schema$", name):
+            found = "schema"
+        elif re.search(r"(^|\.)(BaseModel|SQLModel)$", name):
+            found = "request model"
+        else:
+            found = ""
         if found:
             return found
     return ""

@@ -518,3 +518,33 @@ def test_fields_the_code_picks_or_handles_pass(tmp_path: Path) -> None:
 '''
     r = _run(tmp_path / "d", _drf(popped))
     assert r.status is Status.PASS, describe(r)
+
+
+def test_a_project_base_named_like_a_schema_is_followed_to_pydantic(tmp_path: Path) -> None:
+    models = '''\
+from pydantic import BaseModel
+
+
+class BaseSchema(BaseModel):
+    model_config = {"from_attributes": True}
+
+
+class UserCreate(BaseSchema):
+    email: str
+    password: str
+    is_admin: bool = False
+'''
+    routes = '''\
+from fastapi import APIRouter
+
+from app.schemas import UserCreate
+
+router = APIRouter()
+
+
+@router.post("/register")
+async def register(user_in: UserCreate) -> dict:
+    return await users.create(user_in)
+'''
+    r = _run(tmp_path, {"app/schemas.py": models, "app/routes.py": routes})
+    assert set(problems(r)) == {ln(models, "is_admin: bool", "app/schemas.py")}, describe(r)
