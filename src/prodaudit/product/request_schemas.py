@@ -5,10 +5,11 @@ create/update of a router's ViewSet, of ``super().update(...)`` and of a generic
 (``generic_write_views``: ``CreateAPIView``, ``UpdateAPIView``…, which the endpoint model does not
 list): the view's ``serializer_class`` and the serializers its ``get_serializer_class`` returns
 outside a branch taken for administrators; FastAPI body parameters (a pydantic/SQLModel class
-annotating a handler parameter that is not a ``Depends``/``Query``/``Path``/``Header``/``Cookie``;
-when the handler copies named fields out of it, those fields only); marshmallow schemas
-(``schema.load(request.json)``, ``@body``/``@arguments``/``@use_args``) and pydantic models
-validated from what the client sent (``Model.model_validate(request.get_json())``).
+annotating a handler parameter that is not a ``Depends``/``Query``/``Path``/``Header``/``Cookie``);
+marshmallow schemas (``schema.load(request.json)``, ``@body``/``@arguments``/``@use_args``) and
+pydantic models validated from what the client sent (``Model.model_validate(request.get_json())``).
+When the handler copies named fields out of a body model or a loaded dict (``user_in.email``,
+``data["email"]``), those fields only are written; ``model_dump(exclude=...)`` leaves fields out.
 ``admin_guard`` says whether only administrators reach an endpoint. Part of the product model
 (``prodaudit.product.responses`` reads the output side). Not a check module."""
 
@@ -138,6 +139,9 @@ def _candidates(e: Endpoint, classes: Classes) -> list[str | tuple[str, str]]:
     parameter as (class, parameter)."""
     out: list[str | tuple[str, str]] = []
     sent = _sent(e)
+    # ``data = schema.load(request.json)``: the handler's use of ``data`` says what is written
+    bound = {id(n.value): n.targets[0].id for n in walk(e.func) if isinstance(n, ast.Assign)
+             and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
     for dec in e.func.decorator_list:
         if isinstance(dec, ast.Call) and _BODY_DECORATOR.search(dotted(dec.func)) and \
                 _body_location(dec) in ("", "json", "form", "body", "json_or_form"):
@@ -156,8 +160,18 @@ def _candidates(e: Endpoint, classes: Classes) -> list[str | tuple[str, str]]:
                 out.append(last)
         elif _VALIDATE.search(last) and isinstance(node.func, ast.Attribute) and \
                 any(_from_request(a, sent) for a in node.args):
-            out += class_names(node.func.value)
+            out += [(n, bound.get(id(node), "")) for n in class_names(node.func.value)]
     return out
+
+
+def _excluded(fn: ast.AST, name: str) -> set[str]:
+    """Fields every ``name.model_dump(exclude=...)``/``.dict(exclude=...)`` of the handler
+    leaves out (none when one dump excludes nothing)."""
+    dumps = [n for n in walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr in ("model_dump", "dict") and dotted(n.func.value) == name]
+    sets = [{c.value for c in walk(v) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            for v in (keyword_value(d, "exclude") for d in dumps) if v is not None]
+    return set.intersection(*sets) if sets and len(sets) == len(dumps) else set()
 
 
 def _body_location(dec: ast.Call) -> str:
@@ -199,6 +213,10 @@ def request_shapes(ctx: Context, e: Endpoint) -> list[InputShape]:
         if shape is not None and picked is not None:  # the handler copies named fields only
             shape = replace(shape, fields=tuple((f, loc) for f, loc in shape.fields
                                                 if f in picked))
+        elif shape is not None and param:  # ``user_in.model_dump(exclude={"is_superuser"})``
+            dropped = _excluded(e.func, param)
+            shape = replace(shape, fields=tuple((f, loc) for f, loc in shape.fields
+                                                if f not in dropped))
         if shape is not None:
             out.setdefault(shape.loc, shape)
     return list(out.values())

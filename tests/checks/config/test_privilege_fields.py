@@ -548,3 +548,20 @@ async def register(user_in: UserCreate) -> dict:
 '''
     r = _run(tmp_path, {"app/schemas.py": models, "app/routes.py": routes})
     assert set(problems(r)) == {ln(models, "is_admin: bool", "app/schemas.py")}, describe(r)
+
+
+def test_handler_use_of_a_loaded_body_decides_what_is_written(tmp_path: Path) -> None:
+    files = {"app/schemas.py": MA_SCHEMAS, "app/routes.py": MA_ROUTES.replace(
+        "    for key, value in data.items():\n        setattr(current_user, key, value)\n",
+        "    current_user.email = data[\"email\"]\n    current_user.username = data[\"username\"]\n")}
+    r = _run(tmp_path / "a", files)
+    assert r.status is Status.PASS, describe(r)
+    routes = FA_ROUTES.replace("user_in: UserRegister", "user_in: UserCreate").replace(
+        "crud.create_user(session=session, user_create=user_in)\n\n\n@router.patch(\"/{",
+        "crud.create_user(session=session, **user_in.model_dump(exclude={\"is_superuser\"}))"
+        "\n\n\n@router.patch(\"/{")
+    r = _run(tmp_path / "b", _fastapi(routes))
+    assert r.status is Status.PASS, describe(r)
+    leaky = routes.replace('exclude={"is_superuser"}', 'exclude={"password"}')
+    r = _run(tmp_path / "c", _fastapi(leaky))
+    assert r.status is Status.FAIL, describe(r)

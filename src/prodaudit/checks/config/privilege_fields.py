@@ -62,16 +62,17 @@ def writable_privilege_fields(ctx: Context) -> list[Finding]:
     a privilege), marshmallow schemas loaded from the request (``schema.load(request.json)``,
     ``@body``/``@arguments``/``@use_args``; ``dump_only`` left out). Not written: a field the
     schema's own code deals with (a validator names it, ``validate``/``create`` pops it), the
-    fields of a serializer whose own ``create``/``update`` picks what it saves, and those a
-    FastAPI handler never copies out of the body model it reads field by field. A schema is
-    user-like when its or its model's name says user, account, member, profile, sign-up… or it
-    has an ``email``/``username``/``password`` field (a chat message's ``role`` is not a
-    privilege). Administrators only: an admin permission, decorator or dependency
-    (``IsAdminUser``, ``@admin_required``, ``Depends(get_current_active_superuser)``, the
-    router's dependencies), a DRF ``get_permissions`` naming one, or an ``if`` in the handler
-    that refuses non-administrators (``if not user.is_superuser: raise``); an owner-or-admin
-    permission is not. ``is_active`` is account status, not privilege (an inactive account
-    cannot log in to set it), and is not judged.
+    fields of a serializer whose own ``create``/``update`` picks what it saves, and those the
+    handler never copies out of a body it reads field by field (``user_in.email``,
+    ``data["email"]``) or leaves out of every ``model_dump(exclude=...)``. A schema is user-like
+    when its or its model's name says user, account, member, profile, sign-up… or it has an
+    ``email``/``username``/``password`` field (a chat message's ``role`` is not a privilege).
+    Administrators only: an admin permission, decorator or dependency (``IsAdminUser``,
+    ``@admin_required``, ``Depends(get_current_active_superuser)``, the router's dependencies),
+    a DRF ``get_permissions`` naming one, or an ``if`` in the handler that refuses
+    non-administrators (``if not user.is_superuser: raise``); an owner-or-admin permission is
+    not. ``is_active`` is account status, not privilege (an inactive account cannot log in to
+    set it), and is not judged.
 
     A separate check from CFG-174, which judges request data bound wholesale onto a model: here
     the binding is declared — the schema lists the field, so the framework writes it — and the
