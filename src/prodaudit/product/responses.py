@@ -49,7 +49,7 @@ class Shape:
 Classes = dict[str, list[tuple[PyModule, ast.ClassDef]]]
 
 
-def _classes(ctx: Context) -> Classes:
+def classes_by_name(ctx: Context) -> Classes:
     def build() -> Classes:
         out: Classes = {}
         for mod in py_index(ctx):
@@ -61,11 +61,11 @@ def _classes(ctx: Context) -> Classes:
     return result
 
 
-def _true(node: ast.expr | None) -> bool:
+def is_true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def _strings(node: ast.expr | None) -> list[str] | None:
+def string_list(node: ast.expr | None) -> list[str] | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -73,7 +73,7 @@ def _strings(node: ast.expr | None) -> list[str] | None:
     return None
 
 
-def _meta(cls: ast.ClassDef) -> dict[str, ast.expr]:
+def meta_of(cls: ast.ClassDef) -> dict[str, ast.expr]:
     meta = next((n for n in cls.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
     out: dict[str, ast.expr] = {}
     for n in meta.body if meta else []:
@@ -82,7 +82,7 @@ def _meta(cls: ast.ClassDef) -> dict[str, ast.expr]:
     return out
 
 
-def _bases(cls: ast.ClassDef, classes: Classes, depth: int) -> list[tuple[PyModule, ast.ClassDef]]:
+def project_bases(cls: ast.ClassDef, classes: Classes, depth: int) -> list[tuple[PyModule, ast.ClassDef]]:
     if depth > _MAX_DEPTH:
         return []
     out = []
@@ -92,7 +92,7 @@ def _bases(cls: ast.ClassDef, classes: Classes, depth: int) -> list[tuple[PyModu
     return out
 
 
-def _model_fields(name: str, classes: Classes, depth: int = 0) -> list[tuple[str, int]]:
+def model_fields(name: str, classes: Classes, depth: int = 0) -> list[tuple[str, int]]:
     """The fields of the project's model ``name`` (class attributes assigned a call, and the
     fields Django's user base classes add)."""
     out: list[tuple[str, int]] = []
@@ -105,8 +105,8 @@ def _model_fields(name: str, classes: Classes, depth: int = 0) -> list[tuple[str
         for b in cls.bases:
             base = dotted(b).rsplit(".", 1)[-1]
             out += [(f, cls.lineno) for f in _USER_BASES.get(base, ())]
-        for _m, parent in _bases(cls, classes, depth + 1):
-            out += _model_fields(parent.name, classes, depth + 1)
+        for _m, parent in project_bases(cls, classes, depth + 1):
+            out += model_fields(parent.name, classes, depth + 1)
     return out
 
 
@@ -126,8 +126,8 @@ def _declared(cls: ast.ClassDef, hidden_kw: str) -> tuple[list[tuple[str, int]],
                 continue
         else:
             continue
-        if isinstance(value, ast.Call) and (_true(keyword_value(value, hidden_kw))
-                                            or _true(keyword_value(value, "exclude"))):
+        if isinstance(value, ast.Call) and (is_true(keyword_value(value, hidden_kw))
+                                            or is_true(keyword_value(value, "exclude"))):
             hidden.update(targets)
         elif isinstance(n, ast.AnnAssign) or isinstance(value, ast.Call):
             shown += [(t, n.lineno) for t in targets if t not in ("Meta", "Config")]
@@ -140,12 +140,12 @@ def shape_of(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0)
         "schema" if any(re.search(r"Schema$", dotted(b)) for b in cls.bases) else "response model"
     hidden_kw = {"serializer": "write_only", "schema": "load_only"}.get(kind, "exclude")
     fields, hidden = _declared(cls, hidden_kw)
-    meta = _meta(cls)
+    meta = meta_of(cls)
     model = dotted(meta["model"]).rsplit(".", 1)[-1] if "model" in meta else ""
-    listed = _strings(meta.get("fields"))
+    listed = string_list(meta.get("fields"))
     if listed == ["__all__"] or (listed is None and "exclude" in meta and model):
-        excluded = set(_strings(meta.get("exclude")) or [])
-        fields += [(f, ln) for f, ln in _model_fields(model, classes) if f not in excluded]
+        excluded = set(string_list(meta.get("exclude")) or [])
+        fields += [(f, ln) for f, ln in model_fields(model, classes) if f not in excluded]
     elif listed:
         line = meta["fields"].lineno
         fields += [(f, line) for f in listed]
@@ -154,10 +154,10 @@ def shape_of(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0)
         for k, v in zip(extra.keys, extra.values, strict=False):
             if isinstance(k, ast.Constant) and isinstance(v, ast.Dict) and any(
                     isinstance(kk, ast.Constant) and kk.value in ("write_only", "load_only")
-                    and _true(vv) for kk, vv in zip(v.keys, v.values, strict=False)):
+                    and is_true(vv) for kk, vv in zip(v.keys, v.values, strict=False)):
                 hidden.add(str(k.value))
-    hidden.update(_strings(meta.get("load_only")) or [])
-    for _m, parent in _bases(cls, classes, depth + 1):
+    hidden.update(string_list(meta.get("load_only")) or [])
+    for _m, parent in project_bases(cls, classes, depth + 1):
         inherited = shape_of(_m, parent, classes, depth + 1)
         fields += list(inherited.fields)
         model = model or inherited.model
@@ -168,7 +168,7 @@ def shape_of(mod: PyModule, cls: ast.ClassDef, classes: Classes, depth: int = 0)
     return Shape(kind, cls.name, f"{mod.rel}:{cls.lineno}", tuple(seen.items()), model)
 
 
-def _resolve(name: str, e: Endpoint, classes: Classes) -> tuple[PyModule, ast.ClassDef] | None:
+def resolve_class(name: str, e: Endpoint, classes: Classes) -> tuple[PyModule, ast.ClassDef] | None:
     """A class called ``name``: nested in the endpoint's view class first, then its module, then
     anywhere in the project."""
     if e.view:
@@ -181,20 +181,20 @@ def _resolve(name: str, e: Endpoint, classes: Classes) -> tuple[PyModule, ast.Cl
     return next((h for h in hits if h[0] is e.module), hits[0] if hits else None)
 
 
-def _is_schema(cls: ast.ClassDef, classes: Classes, depth: int = 0) -> bool:
+def is_schema(cls: ast.ClassDef, classes: Classes, depth: int = 0) -> bool:
     if any(_SERIALIZER_BASE.search(dotted(b)) or _SCHEMA_BASE.search(dotted(b)) for b in cls.bases):
         return True
-    return depth < _MAX_DEPTH and any(_is_schema(p, classes, depth + 1)
-                                      for _m, p in _bases(cls, classes, depth + 1))
+    return depth < _MAX_DEPTH and any(is_schema(p, classes, depth + 1)
+                                      for _m, p in project_bases(cls, classes, depth + 1))
 
 
-def _names(node: ast.AST) -> list[str]:
+def class_names(node: ast.AST) -> list[str]:
     """Class names in an annotation or expression (``List[User]``, ``Page[UserOut]``)."""
     return [n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node)
             if isinstance(n, (ast.Name, ast.Attribute))]
 
 
-def _module_instances(mod: PyModule) -> dict[str, str]:
+def module_instances(mod: PyModule) -> dict[str, str]:
     """``users_schema = UserSchema(many=True)`` at module level: instance name -> class name."""
     out = {}
     for n in mod.tree.body:
@@ -212,11 +212,11 @@ def _candidates(e: Endpoint) -> list[str]:
         if isinstance(dec, ast.Call):
             rm = keyword_value(dec, "response_model")
             if rm is not None:
-                out += _names(rm)
+                out += class_names(rm)
             if _RESPONSE_DECORATOR.search(dotted(dec.func)):
-                out += [n for a in dec.args for n in _names(a)]
+                out += [n for a in dec.args for n in class_names(a)]
     if e.func.returns is not None:
-        out += _names(e.func.returns)
+        out += class_names(e.func.returns)
     for node in walk(e.func):
         if not isinstance(node, ast.Call):
             continue
@@ -224,9 +224,9 @@ def _candidates(e: Endpoint) -> list[str]:
         last = callee.rsplit(".", 1)[-1]
         sc = keyword_value(node, "serializer_class")
         if sc is not None:
-            out += _names(sc)
+            out += class_names(sc)
         if last == "dump" and isinstance(node.func, ast.Attribute):
-            out += _names(node.func.value)
+            out += class_names(node.func.value)
         elif keyword_value(node, "data") is None and (last.endswith(("Serializer", "Schema"))
                                             or last == "get_serializer"):
             out.append(last)
@@ -235,19 +235,19 @@ def _candidates(e: Endpoint) -> list[str]:
 
 def response_shapes(ctx: Context, e: Endpoint) -> list[Shape]:
     """The output schemas endpoint ``e`` answers with (empty when none could be read)."""
-    classes = _classes(ctx)
+    classes = classes_by_name(ctx)
     names = _candidates(e)
     view = next((c for c in e.module.classes if c.name == e.view), None) if e.view else None
     if view is not None and ("get_serializer" in names or not names):
         for n in view.body:
             if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id ==
                                                  "serializer_class" for t in n.targets):
-                names += _names(n.value)
-    instances = _module_instances(e.module)
+                names += class_names(n.value)
+    instances = module_instances(e.module)
     out: dict[str, Shape] = {}
     for name in dict.fromkeys(names):
-        hit = _resolve(instances.get(name, name), e, classes)
-        if hit is None or not _is_schema(hit[1], classes):
+        hit = resolve_class(instances.get(name, name), e, classes)
+        if hit is None or not is_schema(hit[1], classes):
             continue
         shape = shape_of(hit[0], hit[1], classes)
         out.setdefault(shape.loc, shape)
