@@ -63,20 +63,20 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     the start and release commands of platform manifests (``render.yaml`` ``startCommand``/
     ``preDeployCommand``, ``fly.toml`` ``[processes]``/``release_command``, ``heroku.yml``
     ``run``, ``app.json`` ``postdeploy``, ``railway.json``/``railway.toml``
-    ``deploy.startCommand``, DigitalOcean ``run_command``, App Engine ``entrypoint``),
-    Procfiles and start scripts start no development server or reloader (``--reload``,
-    ``fastapi dev``, ``flask run``, ``manage.py runserver``, ``npm run dev``, ``react-scripts
-    start``, ``ng serve``, ``nodemon`` …) and no debug logging (``--log-level debug``,
-    ``celery … --loglevel=DEBUG``). What they run is followed one step: the shell script (``ENTRYPOINT ["/bin/bash", "/app/run.sh"]``), the
-    ``package.json`` script behind ``npm start``, the Python script behind ``python
-    app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's configuration file (``reload =
-    True``, reported at its line). Findings are reported where the process is started (the
-    followed file in the evidence). Python code anywhere has no ``app.run(debug=True)``,
-    ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)`` (reported at the call).
-    Every Procfile process line and every start script is judged, clean or not, and a PASS
-    names the entry points it judged; development Procfiles (``Procfile.dev``,
-    ``Procfile.local``) are not production entry points. A platform manifest that cannot be
-    read is an ERROR naming its problem (its commands were not judged).
+    ``deploy.startCommand``, DigitalOcean ``run_command``, App Engine ``entrypoint``), Procfiles
+    and start scripts start no development server or reloader (``--reload``, ``fastapi dev``,
+    ``flask run``, ``manage.py runserver``, ``npm run dev``, ``react-scripts start``, ``ng
+    serve``, ``nodemon`` …) and no debug logging (``--log-level debug``, ``celery …
+    --loglevel=DEBUG``). What they run is followed one step: the shell script (``ENTRYPOINT
+    ["/bin/bash", "/app/run.sh"]``), the ``package.json`` script behind ``npm start``, the
+    Python script behind ``python app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's
+    configuration file (``reload = True``, reported at its line). Findings are reported where
+    the process is started (the followed file in the evidence). Python code anywhere has no
+    ``app.run(debug=True)``, ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)``
+    (reported at the call). Every Procfile process line and every start script is judged, clean
+    or not, and a PASS names the entry points it judged; development Procfiles
+    (``Procfile.dev``, ``Procfile.local``) are not production entry points. A platform manifest
+    that cannot be read is an ERROR naming its problem (its commands were not judged).
 
     Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
     framework development servers are single-threaded, unhardened and often expose debuggers;
