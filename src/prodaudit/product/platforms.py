@@ -314,7 +314,7 @@ def _app_json(rel: str, text: str, m: PlatformManifest) -> bool:
                 vat = _line(lines, r'"value"\s*:', at) or at
                 m.variables.append(PlatformVar(str(key), f"{rel}:{vat}", LITERAL,
                                                _scalar(spec.get("value"))))
-            elif spec.get("required", True) is not False:
+            else:  # asked for when the app is created (optional when ``required: false``)
                 m.variables.append(PlatformVar(str(key), loc, PROMPTED))
         elif _scalar(spec) is not None:
             m.variables.append(PlatformVar(str(key), loc, LITERAL, _scalar(spec)))

@@ -105,3 +105,70 @@ def test_compose_stack_deployed_by_the_repository_is_still_judged(tmp_path: Path
     r = res(run, "CFG-031")
     assert r.status is Status.FAIL and "backend/Dockerfile:3" in {f.location for f in fails(r)}
     assert res(run, "CFG-162").status is Status.FAIL, describe(res(run, "CFG-162"))
+
+
+SETTINGS = ('import environ\nenv = environ.Env()\nINSTALLED_APPS = []\n'
+            'ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")\n'
+            'SECURE_SSL_REDIRECT = True\nSECURE_HSTS_SECONDS = 31536000\n'
+            'SESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True\n')
+
+
+def _render_env(entries: str) -> str:
+    return ("services:\n  - type: web\n    name: web\n    runtime: python\n"
+            "    startCommand: gunicorn proj.wsgi\n    envVars:\n" + entries)
+
+
+def test_allowed_hosts_any_host_set_by_a_platform_manifest(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "proj/settings.py": SETTINGS,
+        "render.yaml": _render_env("      - key: SECRET_KEY\n        generateValue: true\n"
+                                   "      - key: ALLOWED_HOSTS\n        value: '*'\n"),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
+    assert r.status is Status.FAIL, describe(r)
+    (f,) = fails(r)
+    assert f.location == "render.yaml:10" and "proj/settings.py:4" in f.message, describe(r)
+    # the service's own entry (entered in the dashboard) wins over an environment group's '*'
+    repo = write(tmp_path / "ok", {
+        "proj/settings.py": SETTINGS,
+        "render.yaml": _render_env("      - key: ALLOWED_HOSTS\n        sync: false\n"
+                                   "      - fromGroup: shared\n")
+        + "envVarGroups:\n  - name: shared\n    envVars:\n      - key: ALLOWED_HOSTS\n"
+          "        value: '*'\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_literal_secret_in_a_platform_manifest_fails(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "fly.toml": "app = 'x'\n\n[env]\n  JWT_SECRET = 'Zq8v2LmT0pXr4kWs9bNc'\n"
+                    "  DATABASE_URL = 'postgres://app:changeme@db.internal/app'\n  PORT = '8080'\n",
+        "app.py": 'import os\nJWT = os.environ["JWT_SECRET"]\n',
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020")
+    assert r.status is Status.FAIL, describe(r)
+    by_loc = {f.location: f for f in fails(r)}
+    assert set(by_loc) == {"fly.toml:4", "fly.toml:5"}, describe(r)
+    assert "literal value committed" in by_loc["fly.toml:4"].message
+    assert "URL password" in by_loc["fly.toml:5"].message
+    text = describe(r) + "".join(f.evidence for f in r.findings)
+    assert "Zq8v2LmT0pXr4kWs9bNc" not in text and "changeme" not in by_loc["fly.toml:5"].evidence
+
+
+def test_platform_provided_secrets_pass_and_count_as_documented(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "render.yaml": _render_env("      - key: SECRET_KEY\n        generateValue: true\n"
+                                   "      - key: STRIPE_API_KEY\n        sync: false\n"
+                                   "      - key: DATABASE_URL\n        fromDatabase:\n"
+                                   "          name: db\n          property: connectionString\n"),
+        "app.py": 'import os\nKEY = os.environ["SECRET_KEY"]\nS = os.environ["STRIPE_API_KEY"]\n'
+                  'DB = os.environ["DATABASE_URL"]\nX = os.environ["UNDOCUMENTED_TOKEN_URL"]\n',
+    })
+    run = run_cfg(repo, tmp_path, only=["CFG-020", "CFG-002"])
+    r = res(run, "CFG-020")  # no --env-file: the overall status says not verified
+    (ok,) = [f for f in r.findings if f.status is Status.PASS]
+    assert not fails(r) and "SECRET_KEY (generated, render.yaml:7)" in ok.message, describe(r)
+    docs = res(run, "CFG-002")
+    assert docs.status is Status.FAIL, describe(docs)
+    assert [f.message.split()[0] for f in fails(docs)] == ["UNDOCUMENTED_TOKEN_URL"], describe(docs)
