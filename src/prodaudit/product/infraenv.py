@@ -77,8 +77,8 @@ def _build(ctx: Context) -> dict[str, list[Entry]]:
         kind = _kind(rel, text)
         if not kind:
             continue
-        for name, line, value in _entries(rel, text, kind):
-            out.setdefault(name, []).append((rel, line, value))
+        for key, at, value in _entries(rel, text, kind):
+            out.setdefault(key, []).append((rel, at, value))
     return out
 
 

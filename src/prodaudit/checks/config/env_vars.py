@@ -166,8 +166,8 @@ def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
                              if not is_env_file(p) and not p.endswith((".yml", ".yaml")) and val)
     for name, places in documented_in_docs(ctx).items():
         out.setdefault(name, f"{places[0][0]}:{places[0][1]}")
-    for name, entries in platform_variables(ctx).items():
-        out.setdefault(name, entries[0].location)
+    for name, sets in platform_variables(ctx).items():
+        out.setdefault(name, sets[0].location)
     stacks = [p for p in compose_projects(ctx) if not p.dev_only and not p.auxiliary]
     for p in stacks if not other_production_deployment(ctx) else []:
         for sname, svc in p.services.items():
