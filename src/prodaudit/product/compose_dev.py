@@ -172,3 +172,24 @@ def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
     base = posixpath.basename(p.main_files[0].path)
     return (f"{base} is a development stack ({trait}) that no deployment command runs: the "
             f"product deploys with {m.location}")
+
+
+def development_dockerfiles(ctx: Context) -> dict[str, str]:
+    """Dockerfile (repo-relative) → why it is a development image: only development-only Compose
+    projects build it, and the product deploys with a platform manifest that builds no image
+    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``)."""
+
+    def build() -> dict[str, str]:
+        from prodaudit.product.services import dockerfile_services  # services read compose
+
+        m = platform_deployment(ctx)
+        if m is None or m.builds_image:
+            return {}
+        out = {}
+        for path, svcs in dockerfile_services(ctx).items():
+            if svcs and all(s.project.dev_only for s in svcs):
+                out[path] = (f"built only by the development stack {svcs[0].project.name}; the "
+                             f"product deploys with {m.location} without an image")
+        return out
+
+    return ctx.memo("product:development_dockerfiles", build)

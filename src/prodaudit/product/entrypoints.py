@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
 from prodaudit.product.compose import compose_model, rel_path
+from prodaudit.product.compose_dev import development_dockerfiles
 from prodaudit.product.deploy_paths import tokens
 from prodaudit.product.dockerfiles import dockerfiles
-from prodaudit.product.platforms import platform_deployment, platform_manifests
+from prodaudit.product.platforms import platform_manifests
 from prodaudit.product.pysettings import DEV_TOKENS
 from prodaudit.pysource import parse_tree
 
@@ -229,14 +230,10 @@ def _dockerfile_entries(ctx: Context) -> list[EntryPoint]:
     """One entry point per CMD/ENTRYPOINT for what it says itself, and one per stage (at its
     ENTRYPOINT, else its CMD) for what the combined command runs."""
     from prodaudit.product.builds import builds  # builds need the compose model
-    from prodaudit.product.services import dockerfile_services
-
-    platform = platform_deployment(ctx)
-    by_compose = dockerfile_services(ctx) if platform and not platform.builds_image else {}
+    dev_images = development_dockerfiles(ctx)
     out = []
     for df in dockerfiles(ctx):
-        svcs = by_compose.get(posixpath.normpath(df.path), [])
-        if svcs and all(s.project.dev_only for s in svcs):
+        if posixpath.normpath(df.path) in dev_images:
             continue  # the image of the development stack; the platform runs no image
         contexts = [b.context for b in builds(ctx, df)] or [posixpath.dirname(df.path)]
         for st in df.stages:

@@ -172,3 +172,21 @@ def test_platform_provided_secrets_pass_and_count_as_documented(tmp_path: Path) 
     docs = res(run, "CFG-002")
     assert docs.status is Status.FAIL, describe(docs)
     assert [f.message.split()[0] for f in fails(docs)] == ["UNDOCUMENTED_TOKEN_URL"], describe(docs)
+
+
+def test_development_images_are_not_judged_as_production_images(tmp_path: Path) -> None:
+    files = {
+        "render.yaml": RENDER.format(start="gunicorn app.wsgi --log-file -"),
+        "docker-compose.yml": DEV_COMPOSE,
+        "backend/Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n"
+                              "CMD python manage.py runserver 0.0.0.0:8000\n",
+        "app/main.py": "app = None\n",
+    }
+    r = res(run_cfg(write(tmp_path / "r", files), tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.SKIP, describe(r)
+    assert r.reason.startswith("only development images: backend/Dockerfile built only by the "
+                               "development stack docker-compose.yml"), describe(r)
+    # a platform that builds the image (Render runtime: docker) runs that Dockerfile
+    files["render.yaml"] = files["render.yaml"].replace("runtime: python", "runtime: docker")
+    r = res(run_cfg(write(tmp_path / "d", files), tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.FAIL and fails(r)[0].location.startswith("backend/Dockerfile")
