@@ -190,3 +190,17 @@ def test_development_images_are_not_judged_as_production_images(tmp_path: Path) 
     files["render.yaml"] = files["render.yaml"].replace("runtime: python", "runtime: docker")
     r = res(run_cfg(write(tmp_path / "d", files), tmp_path, only=["CFG-102"]), "CFG-102")
     assert r.status is Status.FAIL and fails(r)[0].location.startswith("backend/Dockerfile")
+
+
+def test_platform_release_commands_are_deployment_hooks(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "fly.toml": "app = 'x'\n\n[deploy]\n  release_command = 'flask fake users 10'\n",
+        "render.yaml": "services:\n  - type: web\n    name: web\n"
+                       "    preDeployCommand: python manage.py migrate\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-082"]), "CFG-082")
+    assert r.status is Status.FAIL and [f.location for f in fails(r)] == ["fly.toml:4"], describe(r)
+    repo = write(tmp_path / "ok", {"render.yaml": "services:\n  - type: web\n    name: web\n"
+                                                  "    preDeployCommand: python manage.py migrate\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-082"]), "CFG-082")
+    assert r.status is Status.PASS and "render.yaml release command" in r.findings[0].message
