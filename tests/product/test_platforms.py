@@ -196,3 +196,12 @@ def test_compose_stack_stays_production_when_deployed_or_without_dev_traits(
 def test_platform_variables_by_name(tmp_path: Path) -> None:
     ctx = context(write(tmp_path / "r", {"render.yaml": RENDER}), tmp_path)
     assert [v.location for v in platform_variables(ctx)["ALLOWED_HOSTS"]] == ["render.yaml:27"]
+
+
+def test_an_app_json_of_another_tool_is_not_a_heroku_manifest(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "app.json": '{"name": "x", "env": {"API_KEY": {"type": "string", "default": "abc"}},'
+                    ' "scripts": {"build": "tsc"}}\n',
+        "web/app.json": '{"addons": ["heroku-postgresql"]}\n',
+    })
+    assert [m.path for m in platform_manifests(context(repo, tmp_path))] == ["web/app.json"]
