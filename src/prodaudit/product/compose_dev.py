@@ -125,7 +125,9 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def _dev_trait(ctx: Context, p: ComposeProject) -> str | None:
-    """``service: what`` of the first development trait of the stack, or None."""
+    """The first development trait of the stack ("service api runs --reload"), or None. The
+    Dockerfile's last ``CMD``/``ENTRYPOINT`` is read (not when the service builds a ``target``
+    stage of it: another stage may be the production one)."""
     from prodaudit.product.entrypoints import DEV_CMD_RE, words_text  # entrypoints reads compose
 
     for name, svc in p.services.items():
@@ -139,11 +141,13 @@ def _dev_trait(ctx: Context, p: ComposeProject) -> str | None:
         if built is None:
             continue
         context, dockerfile = built
-        for i, line in enumerate((ctx.read(dockerfile) or "").splitlines(), 1):
-            ins = re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", line, re.I)
-            m = DEV_CMD_RE.search(words_text(ins.group(2))) if ins else None
-            if m:
-                return f"service {name} runs {m.group(0).strip()} ({dockerfile}:{i})"
+        starts = [(i, ins.group(2)) for i, line in
+                  enumerate((ctx.read(dockerfile) or "").splitlines(), 1)
+                  if (ins := re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", line, re.I))]
+        target = isinstance(svc.get("build"), dict) and svc["build"].get("target")
+        m = DEV_CMD_RE.search(words_text(starts[-1][1])) if starts and not target else None
+        if m:
+            return f"service {name} runs {m.group(0).strip()} ({dockerfile}:{starts[-1][0]})"
         for vol in svc.get("volumes") or []:
             src = vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else \
                 vol.get("source") if isinstance(vol, dict) and vol.get("type") == "bind" else None
