@@ -205,3 +205,14 @@ def test_an_app_json_of_another_tool_is_not_a_heroku_manifest(tmp_path: Path) ->
         "web/app.json": '{"addons": ["heroku-postgresql"]}\n',
     })
     assert [m.path for m in platform_manifests(context(repo, tmp_path))] == ["web/app.json"]
+
+
+def test_a_target_stage_is_not_judged_by_the_dockerfile_last_command(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {
+        "render.yaml": RENDER,
+        "docker-compose.yml": "services:\n  api:\n    build:\n      context: .\n"
+                              "      target: prod\n",
+        "Dockerfile": "FROM python:3.12-slim AS prod\nCMD gunicorn app:app\n"
+                      "FROM prod AS dev\nCMD flask run --debug\n",
+    })
+    assert project(context(repo, tmp_path)).dev_only is None
