@@ -8,8 +8,16 @@ A project is *development-only* when the repository says so about that project i
   calls it local development, development only or not for production ("this repo includes a
   ``docker-compose.yaml`` for local development").
 
+- or the product deploys with a platform manifest (``render.yaml``, Heroku ``app.json``,
+  ``fly.toml`` … — product/platforms.py), no deployment command runs the Compose project
+  (compose_deploy.py), and the stack itself shows development: a service runs a development
+  server or reloader (its ``command:``/``entrypoint:``, or the ``CMD``/``ENTRYPOINT`` of the
+  Dockerfile it builds) or bind-mounts its own build context over the image (``.:/app``).
+
 A sentence about the workflow that does not name the file ("dockerized for local development
-with docker compose") is not enough: the file may still be the only stack the project ships.
+with docker compose") is not enough: the file may still be the only stack the project ships;
+nor is a platform manifest next to a Compose stack that shows no development trait (it may be
+the self-hosted way to run the product).
 ``--compose-file`` projects are what the user asked to audit and are never development-only.
 Checks about production operations (restart policies, limits, healthchecks, bind-mounted
 source, dev servers) skip such projects; the others label their findings.
@@ -19,7 +27,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from prodaudit.product.compose_deploy import deploy_commands
+from prodaudit.product.platforms import platform_deployment
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -82,4 +93,107 @@ def development_only(ctx: Context, p: ComposeProject) -> str | None:
         for line, sent in _sentences(text):
             if base in sent and _DEV_PHRASE.search(sent):
                 return f"{rel}:{line} calls {base} {_DEV_PHRASE.search(sent).group(0)!r}"  # type: ignore[union-attr]
+    return _platform_dev(ctx, p)
+
+
+def _deployed(ctx: Context, p: ComposeProject) -> bool:
+    """A deployment command of the repository runs the project (its files, or Compose's default
+    files in its directory or one that cannot be told)."""
+    if p.deployed_by:
+        return True
+    own = {f.path for f in p.files}
+    return any((c.files is None and c.directory in (p.directory, None))
+               or (c.files is not None and own & set(c.files)) for c in deploy_commands(ctx))
+
+
+def _build_dir(p: ComposeProject, build: Any) -> tuple[str, str] | None:
+    """(build context, Dockerfile) of a service's ``build:``, repo-relative."""
+    ctx_dir, dockerfile = (build, "Dockerfile") if isinstance(build, str) else (
+        (build.get("context") or ".", build.get("dockerfile") or "Dockerfile")
+        if isinstance(build, dict) else (None, None))
+    if not isinstance(ctx_dir, str) or not isinstance(dockerfile, str) or "$" in ctx_dir + dockerfile:
+        return None
+    context = posixpath.normpath(posixpath.join(p.directory, ctx_dir))
+    if context.startswith(".."):
+        return None
+    return ("" if context == "." else context,
+            posixpath.normpath(posixpath.join(context, dockerfile)))
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or not a or not b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
+
+
+def _dev_trait(ctx: Context, p: ComposeProject) -> str | None:
+    """The first development trait of the stack ("service api runs --reload"), or None. The
+    Dockerfile's last ``CMD``/``ENTRYPOINT`` is read (not when the service builds a ``target``
+    stage of it: another stage may be the production one)."""
+    from prodaudit.product.entrypoints import DEV_CMD_RE, words_text  # entrypoints reads compose
+
+    for name, svc in p.services.items():
+        for key in ("command", "entrypoint"):
+            value = svc.get(key)
+            cmd = value if isinstance(value, str) else " ".join(map(str, value or []))
+            m = DEV_CMD_RE.search(cmd) if isinstance(value, (str, list)) else None
+            if m:
+                return f"service {name} runs {m.group(0).strip()}"
+        built = _build_dir(p, svc.get("build"))
+        if built is None:
+            continue
+        context, dockerfile = built
+        starts = [(i, ins.group(2)) for i, line in
+                  enumerate((ctx.read(dockerfile) or "").splitlines(), 1)
+                  if (ins := re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", line, re.I))]
+        target = isinstance(svc.get("build"), dict) and svc["build"].get("target")
+        m = DEV_CMD_RE.search(words_text(starts[-1][1])) if starts and not target else None
+        if m:
+            return f"service {name} runs {m.group(0).strip()} ({dockerfile}:{starts[-1][0]})"
+        for vol in svc.get("volumes") or []:
+            src = vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else \
+                vol.get("source") if isinstance(vol, dict) and vol.get("type") == "bind" else None
+            if not isinstance(src, str) or not src.startswith("."):
+                continue
+            rel = posixpath.normpath(posixpath.join(p.directory, src))
+            rel = "" if rel == "." else rel
+            if not rel.startswith("..") and _overlaps(rel, context) and _is_dir(ctx, rel):
+                return f"service {name} bind-mounts its source ({src}) over the image"
     return None
+
+
+def _is_dir(ctx: Context, rel: str) -> bool:
+    prefix = f"{rel}/" if rel else ""
+    return any(f.startswith(prefix) for f in ctx.files.files)
+
+
+def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
+    """Why ``p`` is the development stack of a product that deploys with a platform manifest."""
+    m = platform_deployment(ctx)
+    if m is None or _deployed(ctx, p):
+        return None
+    trait = _dev_trait(ctx, p)
+    if trait is None:
+        return None
+    base = posixpath.basename(p.main_files[0].path)
+    return (f"{base} is a development stack ({trait}) that no deployment command runs: the "
+            f"product deploys with {m.location}")
+
+
+def development_dockerfiles(ctx: Context) -> dict[str, str]:
+    """Dockerfile (repo-relative) → why it is a development image: only development-only Compose
+    projects build it, and the product deploys with a platform manifest that builds no image
+    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``)."""
+
+    def build() -> dict[str, str]:
+        from prodaudit.product.services import dockerfile_services  # services read compose
+
+        m = platform_deployment(ctx)
+        if m is None or m.builds_image:
+            return {}
+        out = {}
+        for path, svcs in dockerfile_services(ctx).items():
+            if svcs and all(s.project.dev_only for s in svcs):
+                out[path] = (f"built only by the development stack {svcs[0].project.name}; the "
+                             f"product deploys with {m.location} without an image")
+        return out
+
+    return ctx.memo("product:development_dockerfiles", build)

@@ -80,7 +80,8 @@ def candidate_names(ctx: Context) -> set[str]:
 def deployment_sets(ctx: Context, name: str) -> list[Value]:
     """Where the deployment itself gives ``name`` a value: the profile's env file, the Compose
     ``environment:`` of built services, a Dockerfile ``ENV`` of the final stage, or an
-    infrastructure manifest (Bicep, Terraform, Kubernetes, Helm)."""
+    infrastructure or platform manifest (Bicep, Terraform, Kubernetes, Helm; ``render.yaml``,
+    ``app.json``, ``fly.toml`` …: infraenv.py)."""
     out = [v for v in effective(ctx, name) if v.source != "code default"]
     for df in ctx.dockerfiles():
         final = df.final

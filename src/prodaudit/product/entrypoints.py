@@ -1,7 +1,10 @@
 """The commands that start the product in production, and what they really run.
 
-Entry points: Dockerfile ``ENTRYPOINT``/``CMD`` (exec form read as words), Compose
-``command:``/``entrypoint:`` (development-only projects left out), Procfile lines and start
+Entry points: Dockerfile ``ENTRYPOINT``/``CMD`` (exec form read as words; a Dockerfile that only
+development-only Compose projects build, of a product that a platform deploys without building
+images, left out), Compose ``command:``/``entrypoint:`` (development-only projects left out),
+the start and release commands of platform manifests (``render.yaml`` ``startCommand``,
+``fly.toml`` ``[processes]``, ``heroku.yml`` ``run`` … — platforms.py), Procfile lines and start
 scripts. Each is followed one step to what decides the behaviour:
 
 - a shell script it runs (``/app/run.sh start``, ``./boot.sh``) — found in the build context
@@ -28,8 +31,10 @@ from typing import TYPE_CHECKING
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
 from prodaudit.product.compose import compose_model, rel_path
+from prodaudit.product.compose_dev import development_dockerfiles
 from prodaudit.product.deploy_paths import tokens
 from prodaudit.product.dockerfiles import dockerfiles
+from prodaudit.product.platforms import platform_manifests
 from prodaudit.product.pysettings import DEV_TOKENS
 from prodaudit.pysource import parse_tree
 
@@ -225,9 +230,11 @@ def _dockerfile_entries(ctx: Context) -> list[EntryPoint]:
     """One entry point per CMD/ENTRYPOINT for what it says itself, and one per stage (at its
     ENTRYPOINT, else its CMD) for what the combined command runs."""
     from prodaudit.product.builds import builds  # builds need the compose model
-
+    dev_images = development_dockerfiles(ctx)
     out = []
     for df in dockerfiles(ctx):
+        if posixpath.normpath(df.path) in dev_images:
+            continue  # the image of the development stack; the platform runs no image
         contexts = [b.context for b in builds(ctx, df)] or [posixpath.dirname(df.path)]
         for st in df.stages:
             parts = [i for i in st.instructions if i.name in ("ENTRYPOINT", "CMD")]
@@ -271,6 +278,20 @@ def _compose_entries(ctx: Context) -> list[EntryPoint]:
     return out
 
 
+def _platform_entries(ctx: Context) -> list[EntryPoint]:
+    """The start and release commands of the platform manifests."""
+    out = []
+    for m in platform_manifests(ctx):
+        for c in m.commands:
+            if c.role == "build":
+                continue
+            who = f" of {c.service}" if c.service else ""
+            ep = EntryPoint(c.location, f"{m.path} {c.role} command{who}", c.command, c.base)
+            _follow(ctx, ep, c.command)
+            out.append(ep)
+    return out
+
+
 def _dev_procfile(name: str) -> bool:
     """``Procfile.dev``, ``Procfile.local`` …: the processes of a development machine
     (foreman, overmind, honcho), not of the deployment."""
@@ -309,7 +330,7 @@ def entry_points(ctx: Context) -> list[EntryPoint]:
     """Every production entry point with what it runs (built once per audit)."""
 
     def build() -> list[EntryPoint]:
-        eps = _dockerfile_entries(ctx) + _compose_entries(ctx)
+        eps = _dockerfile_entries(ctx) + _compose_entries(ctx) + _platform_entries(ctx)
         followed = {f for ep in eps for f in ep.followed}
         return eps + _script_entries(ctx, followed)
 

@@ -1,9 +1,13 @@
 """Environment variables the deployment's infrastructure sets: Bicep and Terraform container
-definitions, Kubernetes manifests and Helm templates (``env: - name: X``), Heroku's ``app.json``
-(``env``), ``fly.toml`` (``[env]``) and Render's ``render.yaml`` (``envVars``). Not a check module.
+definitions, Kubernetes manifests and Helm templates (``env: - name: X``), and the platform
+manifests of product/platforms.py (Heroku's ``app.json`` ``env``, ``fly.toml`` ``[env]``,
+Render's ``render.yaml`` ``envVars``, ``heroku.yml``, DigitalOcean and App Engine app specs).
+Not a check module.
 
-Read as text with small patterns (these formats are templated: Helm's ``{{ }}``, Bicep
-expressions), so a value is the literal written there or the expression as text.
+Infrastructure files are read as text with small patterns (these formats are templated: Helm's
+``{{ }}``, Bicep expressions), so a value is the literal written there or the expression as
+text; a platform variable's value is its literal, "" when the platform provides it (generated,
+another resource's, entered in the dashboard).
 """
 
 from __future__ import annotations
@@ -11,8 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from prodaudit.errors import InputError
-from prodaudit.loaders import load_json
+from prodaudit.product.platforms import platform_manifests
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -29,7 +32,6 @@ _TF_PAIR_RE = re.compile(rf"""['"]?({_NAME})['"]?\s*=\s*['"]?([^'"\n]*)['"]?""")
 #: Kubernetes / Helm: ``- name: X`` then ``value:`` / ``valueFrom:``
 _K8S_RE = re.compile(rf"""^\s*-\s*name:\s*['"]?({_NAME})['"]?\s*$\s*^\s*(value|valueFrom):"""
                      r"""\s*['"]?([^'"\n]*)""", re.M)
-_FLY_ENV_RE = re.compile(r"^\[env\]\s*$(?P<body>(?:\n(?!\[).*)*)", re.M)
 
 Entry = tuple[str, int, str]  # (path, line, value as written)
 
@@ -40,17 +42,10 @@ def _line(text: str, pos: int) -> int:
 
 def _kind(rel: str, text: str) -> str:
     low = rel.lower()
-    name = low.rsplit("/", 1)[-1]
     if low.endswith(".bicep"):
         return "bicep"
     if low.endswith((".tf", ".tf.json")):
         return "terraform"
-    if name == "app.json":
-        return "heroku"
-    if name == "fly.toml":
-        return "fly"
-    if name in ("render.yaml", "render.yml"):
-        return "render"
     if low.endswith((".yaml", ".yml", ".tpl")) and "containers:" in text and "env:" in text \
             and not low.startswith(".github/"):
         return "kubernetes"
@@ -63,15 +58,18 @@ def infra_env(ctx: Context) -> dict[str, list[Entry]]:
 
 
 def _candidate(rel: str) -> bool:
-    low = rel.lower()
-    return low.endswith((".bicep", ".tf", ".yaml", ".yml", ".tpl")) or \
-        low.rsplit("/", 1)[-1] in ("app.json", "fly.toml")
+    return rel.lower().endswith((".bicep", ".tf", ".yaml", ".yml", ".tpl"))
 
 
 def _build(ctx: Context) -> dict[str, list[Entry]]:
     out: dict[str, list[Entry]] = {}
+    platform = {m.path for m in platform_manifests(ctx)}
+    for m in platform_manifests(ctx):
+        for v in m.variables:
+            path, _, line = v.location.rpartition(":")
+            out.setdefault(v.name, []).append((path, int(line), v.value or ""))
     for rel in ctx.files.files:
-        if not _candidate(rel):
+        if not _candidate(rel) or rel in platform:
             continue
         text = ctx.read(rel)
         if not text:
@@ -79,8 +77,8 @@ def _build(ctx: Context) -> dict[str, list[Entry]]:
         kind = _kind(rel, text)
         if not kind:
             continue
-        for name, line, value in _entries(rel, text, kind):
-            out.setdefault(name, []).append((rel, line, value))
+        for key, at, value in _entries(rel, text, kind):
+            out.setdefault(key, []).append((rel, at, value))
     return out
 
 
@@ -94,35 +92,8 @@ def _entries(rel: str, text: str, kind: str) -> list[tuple[str, int, str]]:
             start = block.start("body")
             found += [(m.group(1), _line(text, start + m.start()), m.group(2).strip())
                       for m in _TF_PAIR_RE.finditer(block.group("body"))]
-    if kind in ("kubernetes", "render"):
+    if kind == "kubernetes":
         found += [(m.group(1), _line(text, m.start()), m.group(3).strip())
                   for m in _K8S_RE.finditer(text)]
-        if kind == "render":
-            found += [(m.group(1), _line(text, m.start()), "")
-                      for m in re.finditer(rf"-\s*key:\s*['\"]?({_NAME})", text)]
-    if kind == "fly":
-        for block in _FLY_ENV_RE.finditer(text):
-            start = block.start("body")
-            found += [(m.group(1), _line(text, start + m.start()), m.group(2).strip())
-                      for m in _TF_PAIR_RE.finditer(block.group("body"))]
-    if kind == "heroku":
-        found += _heroku(rel, text)
     return found
 
-
-def _heroku(rel: str, text: str) -> list[tuple[str, int, str]]:
-    try:
-        data = load_json(text, rel)
-    except InputError:  # an invalid app.json is simply not a source of variables
-        return []
-    env = data.get("env") if isinstance(data, dict) else None
-    if not isinstance(env, dict):
-        return []
-    out = []
-    for name, spec in env.items():
-        if not re.fullmatch(_NAME, str(name)):
-            continue
-        pos = text.find(f'"{name}"')
-        value = str(spec.get("value", "")) if isinstance(spec, dict) else str(spec)
-        out.append((str(name), _line(text, max(pos, 0)), value))
-    return out

@@ -13,6 +13,7 @@ from prodaudit.checks.api import (
     errored,
 )
 from prodaudit.product.compose import compose_projects
+from prodaudit.product.compose_dev import development_dockerfiles
 from prodaudit.product.dockerfiles import (
     Dockerfile,
     Stage,
@@ -21,10 +22,18 @@ from prodaudit.product.dockerfiles import (
 
 
 def repo_dockerfiles(ctx: Context) -> list[Dockerfile]:
+    """The Dockerfiles of the product: every one but the development images of a product that
+    deploys with a platform manifest (compose_dev.development_dockerfiles); Skip naming why when
+    none is left."""
     dfs = dockerfiles(ctx)
     if not dfs:
         raise Skip("no Dockerfile in the repository")
-    return dfs
+    dev = development_dockerfiles(ctx)
+    prod = [df for df in dfs if posixpath.normpath(df.path) not in dev]
+    if not prod:
+        raise Skip("only development images: " + "; ".join(f"{df.path} {dev[posixpath.normpath(df.path)]}"
+                                                           for df in dfs))
+    return prod
 
 
 def broken_finding(df: Dockerfile) -> Finding | None:

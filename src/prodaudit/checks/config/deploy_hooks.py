@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, load_json, passed
+from prodaudit.product.platforms import platform_manifests
 
 _FAKE = re.compile(r"\b(fake|faker|demo|dummy|sample[_-]?data|mock[_-]?data|fixtures?/(demo|"
                    r"sample|test)\w*|loaddata\s+\S*(demo|sample|test|fake)\w*)\b", re.I)
@@ -13,7 +14,8 @@ _PROCFILE_HOOK = re.compile(r"^(release|postdeploy|predeploy)\s*:\s*(?P<cmd>.+)$
 
 def _hooks(ctx: Context) -> list[tuple[str, str, str]]:
     """(location, hook name, command) of the deployment hooks the repository declares:
-    Heroku ``app.json`` scripts and Procfile ``release:`` lines."""
+    Heroku ``app.json`` scripts, Procfile ``release:`` lines and the release commands of the
+    other platform manifests (platforms.py)."""
     out: list[tuple[str, str, str]] = []
     for rel in ctx.files.matching(names=("app.json",)):
         text = ctx.read(rel) or ""
@@ -32,6 +34,10 @@ def _hooks(ctx: Context) -> list[tuple[str, str, str]]:
             m = _PROCFILE_HOOK.match(line.strip())
             if m:
                 out.append((f"{rel}:{i}", f"Procfile {m.group(1)}", m.group("cmd")))
+    for pm in platform_manifests(ctx):
+        if pm.path.rsplit("/", 1)[-1] != "app.json":  # its scripts are read above, every one
+            out += [(c.location, f"{pm.path} release command", c.command)
+                    for c in pm.commands if c.role == "release"]
     return out
 
 
@@ -39,7 +45,9 @@ def _hooks(ctx: Context) -> list[tuple[str, str, str]]:
        needs=("repo",), checklist=("3.2.1", "10.2.1"), evidence=Evidence.PARSED)
 def no_fake_data_in_deploy_hooks(ctx: Context) -> list[Finding]:
     """The commands a platform runs on every deployment — Heroku ``app.json`` ``scripts``
-    (``postdeploy``, ``pr-predestroy`` …) and Procfile ``release:`` — do not generate fake,
+    (``postdeploy``, ``pr-predestroy`` …), Procfile ``release:``, ``heroku.yml``
+    ``release``, ``render.yaml`` ``preDeployCommand``, ``fly.toml`` ``release_command``,
+    ``railway`` ``preDeployCommand``, DigitalOcean pre-deploy jobs — do not generate fake,
     demo, dummy or sample data (``flask fake users 10``, ``manage.py loaddata demo``,
     ``seed_demo``).
 
@@ -51,7 +59,8 @@ def no_fake_data_in_deploy_hooks(ctx: Context) -> list[Finding]:
     """
     hooks = _hooks(ctx)
     if not hooks:
-        raise Skip("no deployment hook (app.json scripts, Procfile release) in the repository")
+        raise Skip("no deployment hook (app.json scripts, Procfile release, platform manifest "
+                   "release command) in the repository")
     findings = [failed(f"{hook} runs {m.group(0)!r} on every deployment", location=loc,
                        evidence=cmd[:200])
                 for loc, hook, cmd in hooks if (m := _FAKE.search(cmd))]

@@ -1,14 +1,25 @@
 """CFG-031: production entry points run no development server, auto-reload or debug logging —
 judged where the process is started (Dockerfile ``CMD``/``ENTRYPOINT``, Compose ``command:``,
-Procfile, start scripts) and followed into what they run (shell scripts, ``package.json``
+platform manifests, Procfile, start scripts) and followed into what they run (shell scripts, ``package.json``
 scripts, Python scripts, gunicorn's configuration file)."""
 
 from __future__ import annotations
 
-from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
+from prodaudit.checks.api import (
+    Context,
+    Evidence,
+    Finding,
+    Severity,
+    Skip,
+    check,
+    errored,
+    failed,
+    passed,
+)
 from prodaudit.product.compose import deployed_suffix
 from prodaudit.product.entrypoints import EntryPoint, dev_calls, entry_points, gunicorn_reload
 from prodaudit.product.envgraph import python_source_file
+from prodaudit.product.platforms import manifest_problems
 from prodaudit.product.textwords import texts_with
 from prodaudit.redact import quote_line
 
@@ -48,19 +59,24 @@ def _entry_findings(ep: EntryPoint, reported: set[str]) -> list[Finding]:
        references=("CWE-489",), evidence=Evidence.PARSED)
 def entry_points_check(ctx: Context) -> list[Finding]:
     """Dockerfile ``CMD``/``ENTRYPOINT`` (exec form read as words), Compose ``command:``/
-    ``entrypoint:`` (development-only projects excepted), Procfiles and start scripts start no
-    development server or reloader (``--reload``, ``fastapi dev``, ``flask run``, ``manage.py
-    runserver``, ``npm run dev``, ``react-scripts start``, ``ng serve``, ``nodemon`` …) and no
-    debug logging (``--log-level debug``, ``celery … --loglevel=DEBUG``). What they run is
-    followed one step: the shell script (``ENTRYPOINT ["/bin/bash", "/app/run.sh"]``), the
-    ``package.json`` script behind ``npm start``, the Python script behind ``python
-    app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's configuration file (``reload =
-    True``, reported at its line). Findings are reported where the process is started (the
-    followed file in the evidence). Python code anywhere has no ``app.run(debug=True)``,
-    ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)`` (reported at the call).
-    Every Procfile process line and every start script is judged, clean or not, and a PASS
-    names the entry points it judged; development Procfiles (``Procfile.dev``,
-    ``Procfile.local``) are not production entry points.
+    ``entrypoint:`` (development-only projects and the Dockerfiles only they build excepted),
+    the start and release commands of platform manifests (``render.yaml`` ``startCommand``/
+    ``preDeployCommand``, ``fly.toml`` ``[processes]``/``release_command``, ``heroku.yml``
+    ``run``, ``app.json`` ``postdeploy``, ``railway.json``/``railway.toml``
+    ``deploy.startCommand``, DigitalOcean ``run_command``, App Engine ``entrypoint``), Procfiles
+    and start scripts start no development server or reloader (``--reload``, ``fastapi dev``,
+    ``flask run``, ``manage.py runserver``, ``npm run dev``, ``react-scripts start``, ``ng
+    serve``, ``nodemon`` …) and no debug logging (``--log-level debug``, ``celery …
+    --loglevel=DEBUG``). What they run is followed one step: the shell script (``ENTRYPOINT
+    ["/bin/bash", "/app/run.sh"]``), the ``package.json`` script behind ``npm start``, the
+    Python script behind ``python app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's
+    configuration file (``reload = True``, reported at its line). Findings are reported where
+    the process is started (the followed file in the evidence). Python code anywhere has no
+    ``app.run(debug=True)``, ``app.run(host="0.0.0.0")`` or ``uvicorn.run(reload=True)``
+    (reported at the call). Every Procfile process line and every start script is judged, clean
+    or not, and a PASS names the entry points it judged; development Procfiles
+    (``Procfile.dev``, ``Procfile.local``) are not production entry points. A platform manifest
+    that cannot be read is an ERROR naming its problem (its commands were not judged).
 
     Reloaders watch the file system and restart workers (slow, memory hungry, restart loops);
     framework development servers are single-threaded, unhardened and often expose debuggers;
@@ -71,7 +87,8 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     static server; log at INFO in production.
     """
     _production_like(ctx)
-    out: list[Finding] = []
+    out: list[Finding] = [errored(f"platform manifest not read, its commands not judged: {p}",
+                                  location=p.split(": ", 1)[0]) for p in manifest_problems(ctx)]
     reported: set[str] = set()
     eps = entry_points(ctx)
     judged: dict[str, str] = {}  # location -> what starts there
@@ -92,10 +109,12 @@ def entry_points_check(ctx: Context) -> list[Finding]:
                 for lineno, what in dev_calls(src):
                     judged.setdefault(f"{rel}:{lineno}", "Python code")
                     out.append(failed(what, location=f"{rel}:{lineno}"))
-    if not judged and not out:
-        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, Procfile, "
-                   "start script)")
-    if not out:
+    if not judged and out:
+        return out
+    if not judged:
+        raise Skip("no entry point found (Dockerfile CMD/ENTRYPOINT, Compose command, platform "
+                   "manifest, Procfile, start script)")
+    if all(f.status.value == "error" for f in out):
         named = [f"{src} ({loc})" if src not in loc else loc for loc, src in judged.items()]
         more = f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else ""
         out.append(passed(f"{len(judged)} entry point(s) checked, no dev server, auto-reload or "

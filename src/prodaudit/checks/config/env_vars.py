@@ -28,6 +28,7 @@ from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
+from prodaudit.product.platforms import platform_variables
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
@@ -150,8 +151,9 @@ def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
     files, env blocks and tables of the README/docs, the ``environment:`` of a Compose project
     when Compose is how production is deployed (no Procfile, infrastructure or production
     Dockerfile next to it), a Dockerfile ``ENV``, the code itself (``os.environ.setdefault``),
-    or — when no production Compose project deploys the product — infrastructure (Bicep,
-    Terraform, Kubernetes, app.json)."""
+    the variables of a platform manifest that deploys the product (``render.yaml``, ``app.json``,
+    ``fly.toml`` …), or — when no production Compose project deploys the product —
+    infrastructure (Bicep, Terraform, Kubernetes)."""
     out: dict[str, str] = {}
     for name, v in g.vars.items():
         if v.documented_in:
@@ -164,6 +166,8 @@ def _documentation(ctx: Context, g: EnvGraph) -> dict[str, str]:
                              if not is_env_file(p) and not p.endswith((".yml", ".yaml")) and val)
     for name, places in documented_in_docs(ctx).items():
         out.setdefault(name, f"{places[0][0]}:{places[0][1]}")
+    for name, sets in platform_variables(ctx).items():
+        out.setdefault(name, sets[0].location)
     stacks = [p for p in compose_projects(ctx) if not p.dev_only and not p.auxiliary]
     for p in stacks if not other_production_deployment(ctx) else []:
         for sname, svc in p.services.items():
@@ -185,8 +189,9 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
     block or a table of the README/docs, or set by the deployment itself (the ``environment:``
     of a Compose file that is the production deployment, a Dockerfile ``ENV``,
-    ``os.environ.setdefault``; and, when no production Compose file deploys the product,
-    infrastructure manifests and Heroku's ``app.json``). Optional settings (a default,
+    ``os.environ.setdefault``, a platform manifest's variables — ``render.yaml`` ``envVars``,
+    Heroku's ``app.json`` ``env``, ``fly.toml`` ``[env]`` …; and, when no production Compose file
+    deploys the product, infrastructure manifests). Optional settings (a default,
     ``os.getenv("X")``, a branch of an optional feature) that are not documented are listed in
     the result. Variables of CI systems and of
     the runtime (``PATH``, ``PYTHONBREAKPOINT`` ...) are not judged, nor development-only

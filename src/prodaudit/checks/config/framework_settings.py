@@ -31,6 +31,13 @@ def _value(ctx: Context, s: Setting) -> object:
     return s.value
 
 
+def _any_host(value: object) -> bool:
+    """``"*"`` among the hosts: a list, or a comma-separated variable value."""
+    if isinstance(value, str):
+        value = [h.strip(" '\"[]") for h in value.split(",")]
+    return isinstance(value, list) and "*" in value
+
+
 def _on(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -59,8 +66,10 @@ def django_production(ctx: Context) -> list[Finding]:
     it star-imports; development and test modules are not judged): no settings module sets
     ``ALLOWED_HOSTS`` to ``"*"``, and ``SECURE_HSTS_SECONDS``, ``SECURE_SSL_REDIRECT``,
     ``SESSION_COOKIE_SECURE`` and ``CSRF_COOKIE_SECURE`` (unless ``CSRF_USE_SESSIONS``) are on
-    (in code, or through the variable they are read from). HSTS sent by a reverse proxy of the
-    repository (nginx, Caddy, Traefik configuration) counts.
+    (in code, or through the variable they are read from: the deployment's value — env file,
+    production Compose stack, Dockerfile ``ENV``, platform manifest such as ``render.yaml``
+    ``envVars`` or ``fly.toml`` ``[env]`` — is judged and reported where it is set). HSTS sent
+    by a reverse proxy of the repository (nginx, Caddy, Traefik configuration) counts.
 
     ``ALLOWED_HOSTS = ["*"]`` lets any Host header through: poisoned password-reset links and
     cache entries. Without HTTPS redirect, HSTS and Secure cookies, one plain-HTTP request
@@ -77,8 +86,14 @@ def django_production(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for s in settings_model(ctx).settings:
         if s.path in dj.modules and s.name == "ALLOWED_HOSTS" and not s.guard:
-            value = _value(ctx, s)
-            if isinstance(value, list) and "*" in value or value == "*":
+            deployed = deployment_sets(ctx, s.env) if s.env else []
+            value = deployed[0].value if deployed else s.value
+            if _any_host(value) and deployed:  # the value is the deployment's: fixed there
+                out.append(failed(f"ALLOWED_HOSTS accepts any Host header ({value!r} set by "
+                                  f"{deployed[0].source}, read at {s.loc})",
+                                  location=deployed[0].location,
+                                  evidence=f"ALLOWED_HOSTS = {s.expr}"))
+            elif _any_host(value):
                 out.append(failed("ALLOWED_HOSTS accepts any Host header ('*')", location=s.loc,
                                   evidence=f"ALLOWED_HOSTS = {s.expr}"))
     proxy = _proxy_sets_hsts(ctx)

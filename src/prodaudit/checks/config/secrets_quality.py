@@ -37,6 +37,7 @@ from prodaudit.product.envfiles import (
     profile_env_file,
 )
 from prodaudit.product.envgraph import Var, env_graph
+from prodaudit.product.platforms import LITERAL, platform_manifests
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretvalues import (
     is_secret_var,
@@ -67,7 +68,12 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
     (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
-    no fallback value (``${JWT_SECRET:-secret}``). Development env files and examples are not
+    no fallback value (``${JWT_SECRET:-secret}``); platform manifests (``render.yaml``,
+    ``app.json``, ``heroku.yml``, ``fly.toml`` ``[env]``, DigitalOcean/App Engine app specs)
+    set no secret to a literal value — a secret the platform generates (``generateValue: true``,
+    ``generator: secret``), encrypts (``type: SECRET``), takes from another resource
+    (``fromDatabase``) or has entered in its dashboard (``sync: false``) is the way, and the PASS
+    names them. Development env files and examples are not
     judged, except an example the deployment copies (below). An empty value is a WARN (a FAIL for
     a signing secret), except for a non-signing variable the code reads only with a default or
     an optional type (``SMTP_PASSWORD: str | None = None``, ``os.getenv("SENTRY_DSN")``): empty
@@ -125,13 +131,18 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     fallbacks, in_compose = _compose_fallbacks(ctx)
     out += fallbacks
     checked += in_compose
-    if prof is None and not files and not checked:
-        raise Skip("no --env-file and no env or Compose file with secrets to verify")
+    committed, provided = _manifest_secrets(ctx)
+    out += committed
+    if prof is None and not files and not checked and not committed and not provided:
+        raise Skip("no --env-file and no env, Compose or platform manifest file with secrets to "
+                   "verify")
     if not out:
         src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
             if prof else f"{len(files)} env file(s)"
+        by_platform = f"; {len(provided)} secret(s) provided by the platform ({', '.join(provided[:6])})" \
+            if provided else ""
         out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
-                          "placeholders nor defaults"))
+                          f"placeholders nor defaults{by_platform}"))
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
     return out
@@ -155,6 +166,34 @@ def _compose_fallbacks(ctx: Context) -> tuple[list[Finding], int]:
                               f"variable silently becomes a known secret", location=p.loc(*path),
                               evidence=f"${{{ref.name}{ref.op}{mask_value(ref.default)}}}"))
     return out, checked
+
+
+def _manifest_secrets(ctx: Context) -> tuple[list[Finding], list[str]]:
+    """FAILs for secret-like variables a platform manifest sets to a literal (a committed secret
+    or a placeholder; passwords in URLs too), and ``NAME (how, path:line)`` of those the platform
+    provides (generated, encrypted, another resource's, entered in its dashboard)."""
+    out: list[Finding] = []
+    provided: list[str] = []
+    for m in platform_manifests(ctx):
+        for v in m.variables:
+            value = v.value or ""
+            pw = url_password(value) if v.how == LITERAL else None
+            if not is_secret_var(v.name) and not pw:
+                continue
+            if v.how != LITERAL:
+                provided.append(f"{v.name} ({v.how}, {v.location})")
+                continue
+            secret = pw or value
+            if not secret.strip() or (not pw and not_a_credential(value, v.name)):
+                continue
+            register(ctx, secret)
+            why = placeholder_reason(secret) or "a literal value committed to the repository"
+            kind = "URL password" if pw else "value"
+            out.append(failed(f"{v.name} ({kind}) is {why} in the {m.platform} manifest "
+                              f"{m.path}: have the platform generate it or keep it in its secret "
+                              "store", location=v.location,
+                              evidence=f"{v.name}={mask_value(value)}"))
+    return out, provided
 
 
 def _optional_in_code(var: Var | None) -> bool:
