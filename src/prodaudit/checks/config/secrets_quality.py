@@ -92,7 +92,6 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
     """
     out: list[Finding] = []
-    checked = 0
     # example files hold placeholders by design; development files may hold weak local secrets
     files: list[EnvFile] = [ef for ef in env_files(ctx)
                             if ef.kind in ("production", "staging", "unknown")]
@@ -103,6 +102,33 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
         files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
     examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
     files += [d.file for d in examples.values()]
+    found, checked = _env_file_placeholders(ctx, files, prof, examples)
+    out += found
+    fallbacks, in_compose = _compose_fallbacks(ctx)
+    out += fallbacks
+    checked += in_compose
+    committed, provided = _manifest_secrets(ctx)
+    out += committed
+    if prof is None and not files and not checked and not committed and not provided:
+        raise Skip("no --env-file and no env, Compose or platform manifest file with secrets to "
+                   "verify")
+    if not out:
+        src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
+            if prof else f"{len(files)} env file(s)"
+        by_platform = f"; {len(provided)} secret(s) provided by the platform ({', '.join(provided[:6])})" \
+            if provided else ""
+        out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
+                          f"placeholders nor defaults{by_platform}"))
+    if prof is None:
+        out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+def _env_file_placeholders(ctx: Context, files: list[EnvFile], prof: EnvFile | None,
+                           examples: dict[str, DeployedEnvFile]) -> tuple[list[Finding], int]:
+    """CFG-020 over env files: the placeholder findings and how many secret values were read."""
+    out: list[Finding] = []
+    checked = 0
     graph = env_graph(ctx)
     for ef in files:
         is_profile = ef is prof
@@ -128,24 +154,7 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                               f"{'the profile env file ' if is_profile else ''}{ef.path}",
                               location=f"{ef.path}:{line}", severity=sev,
                               evidence=f"{name}={mask_value(value)}"))
-    fallbacks, in_compose = _compose_fallbacks(ctx)
-    out += fallbacks
-    checked += in_compose
-    committed, provided = _manifest_secrets(ctx)
-    out += committed
-    if prof is None and not files and not checked and not committed and not provided:
-        raise Skip("no --env-file and no env, Compose or platform manifest file with secrets to "
-                   "verify")
-    if not out:
-        src = f"the profile env file and {len(files) - (prof is not None)} env file(s)" \
-            if prof else f"{len(files)} env file(s)"
-        by_platform = f"; {len(provided)} secret(s) provided by the platform ({', '.join(provided[:6])})" \
-            if provided else ""
-        out.append(passed(f"{checked} secret value(s) in {src} and Compose fallbacks are neither "
-                          f"placeholders nor defaults{by_platform}"))
-    if prof is None:
-        out.append(skipped("no --env-file: the values the deployment will use were not verified"))
-    return out
+    return out, checked
 
 
 def _compose_fallbacks(ctx: Context) -> tuple[list[Finding], int]:
