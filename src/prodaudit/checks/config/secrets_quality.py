@@ -38,6 +38,7 @@ from prodaudit.product.envfiles import (
 )
 from prodaudit.product.envgraph import Var, env_graph
 from prodaudit.product.pysettings import settings_model
+from prodaudit.product.secretguards import guard_for
 from prodaudit.product.secretvalues import (
     is_secret_var,
     is_signing_var,
@@ -84,6 +85,14 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     An example env file the deployment copies to create a file it reads (Compose ``env_file:
     .env`` absent, ``.env.example`` committed) is judged too: a non-empty placeholder there is a
     WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
+
+    A placeholder the application refuses at start-up in production is a WARN citing the guard:
+    settings code that raises when the setting equals a literal placeholder, is in a set of weak
+    values, is empty or shorter than N (the full-stack FastAPI template's
+    ``_check_default_secret`` raises on ``changethis`` outside ``ENVIRONMENT == "local"``, from a
+    ``@model_validator``; ``prodaudit.product.secretguards``) — the deployment fails to start
+    instead of running with a public secret. A guard that only warns, or one not applied to that
+    setting or not rejecting that value, keeps the FAIL (the message cites a warning guard).
     """
     out: list[Finding] = []
     checked = 0
@@ -118,10 +127,11 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                                   location=f"{ef.path}:{line}"))
                 continue
             sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
-            out.append(failed(f"{name} ({kind}) is {why} in "
-                              f"{'the profile env file ' if is_profile else ''}{ef.path}",
-                              location=f"{ef.path}:{line}", severity=sev,
-                              evidence=f"{name}={mask_value(value)}"))
+            found = failed(f"{name} ({kind}) is {why} in "
+                           f"{'the profile env file ' if is_profile else ''}{ef.path}",
+                           location=f"{ef.path}:{line}", severity=sev,
+                           evidence=f"{name}={mask_value(value)}")
+            out.append(_guarded(ctx, name, value, found) if kind == "value" else found)
     fallbacks, in_compose = _compose_fallbacks(ctx)
     out += fallbacks
     checked += in_compose
@@ -135,6 +145,23 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
     return out
+
+
+def _guarded(ctx: Context, name: str, value: str, finding: Finding) -> Finding:
+    """``finding`` about setting ``name``'s weak ``value``, judged against the application's
+    start-up guards (``prodaudit.product.secretguards``): a WARN when the application refuses
+    that value at start-up (the deployment fails instead of running with it), the FAIL citing a
+    guard that only warns, the FAIL unchanged without a guard on that value."""
+    guard = guard_for(ctx, name, value)
+    if guard is None:
+        return finding
+    if guard.refuses:
+        return warned(f"{finding.message}, but the application {guard.describe}: the "
+                      "deployment fails until it is replaced", location=finding.location,
+                      evidence=finding.evidence)
+    return failed(f"{finding.message}; the application {guard.describe}",
+                  location=finding.location, severity=finding.severity,
+                  evidence=finding.evidence)
 
 
 def _compose_fallbacks(ctx: Context) -> tuple[list[Finding], int]:
@@ -191,6 +218,11 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
 
     Remediation: generate 32+ random bytes, e.g. ``python -c "import secrets;
     print(secrets.token_urlsafe(48))"``, and rotate the secret (all sessions are invalidated).
+
+    A weak value the application itself refuses at start-up in production (settings code that
+    raises when the value equals a placeholder, is one of a set of weak values or is shorter
+    than N: ``prodaudit.product.secretguards``) is a WARN citing that guard: the deployment
+    fails to start rather than run with it. A guard that only warns keeps the FAIL.
     """
     prof = profile_env_file(ctx)
     if prof is None:
@@ -205,9 +237,9 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         register(ctx, e.value)
         why = weakness(e.value)
         if why:
-            out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
-                              severity=Severity.CRITICAL,
-                              evidence=f"{e.name}={mask_value(e.value)}"))
+            out.append(_guarded(ctx, e.name, e.value, failed(
+                f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
+                severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}")))
     read_signing = sorted(n for n, v in g.vars.items() if is_signing_var(n) and v.reads)
     missing = [n for n in read_signing if n not in prof.values]
     if missing:
