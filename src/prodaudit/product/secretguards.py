@@ -45,6 +45,18 @@ class SecretGuard:
     min_length: int  # rejects shorter values (0: no length test)
     empty: bool  # rejects an empty value
     scope: str = ""  # "unless `ENVIRONMENT == 'local'`" when the raise is in a production branch
+    #: (variable, values, inside): the raise is skipped when the variable's value is (inside) or
+    #: is not (not inside) among the values — ``("ENVIRONMENT", {"local"}, True)``
+    off_when: tuple[str, frozenset[str], bool] = ("", frozenset(), True)
+
+    def skipped_with(self, env: dict[str, str]) -> str:
+        """``"ENVIRONMENT=local"`` when ``env`` sets the scope's variable so that the raise is
+        skipped (the application only warns with these values), or ''."""
+        var, values, inside = self.off_when
+        value = next((v for k, v in env.items() if var and k.upper() == var.upper()), None)
+        if value is None or (value.strip().lower() in values) != inside:
+            return ""
+        return f"{var}={value}"
 
     def rejects(self, value: str) -> bool:
         return value in self.values or len(value) < self.min_length or \
@@ -119,33 +131,54 @@ def _tests(test: ast.AST, consts: dict[str, ast.expr]) -> list[_Test]:
     return []
 
 
-def _outcome(body: list[ast.stmt]) -> tuple[str, str]:
-    """("refuses"|"warns"|"", scope) of a branch: a ``raise``/``sys.exit`` certainly reached in
-    production (a nested ``if`` on the environment followed into its production branch only),
-    else a warning (``warnings.warn``, ``logger.warning``) anywhere in it."""
+Outcome = tuple[str, str, tuple[str, frozenset[str], bool]]
+_ALWAYS: tuple[str, frozenset[str], bool] = ("", frozenset(), True)
+
+
+def _switch(test: ast.expr, raise_in_body: bool) -> tuple[str, frozenset[str], bool]:
+    """(variable, values, inside) of ``VAR == "local"``/``VAR in (...)``/``!=``: when the raise
+    in the body (or else) is skipped."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return _ALWAYS
+    lits = _literals(test.comparators[0], {})
+    var = _key(test.left)
+    op = test.ops[0]
+    if lits is None or not var or not isinstance(op, ast.Eq | ast.In | ast.NotEq | ast.NotIn):
+        return _ALWAYS
+    positive = isinstance(op, ast.Eq | ast.In)
+    # the raise runs when the test is (body) / is not (else) true; skipped otherwise
+    return var, frozenset(v.lower() for v in lits), positive != raise_in_body
+
+
+def _outcome(body: list[ast.stmt]) -> Outcome:
+    """("refuses"|"warns"|"", scope, when the raise is skipped) of a branch: a ``raise``/
+    ``sys.exit`` certainly reached in production (a nested ``if`` on the environment followed
+    into its production branch only), else a warning (``warnings.warn``, ``logger.warning``)
+    anywhere in it."""
     warns = False
     for stmt in body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         if isinstance(stmt, ast.Raise):
-            return "refuses", ""
+            return "refuses", "", _ALWAYS
         if isinstance(stmt, ast.If):
             value = in_production(stmt.test)
             test = ast.unparse(stmt.test)[:60]
             for branch, live, scope in ((stmt.body, value is True, f"when `{test}`"),
                                         (stmt.orelse, value is False, f"unless `{test}`")):
-                kind, inner = _outcome(branch)
+                kind, inner, off = _outcome(branch)
                 if live and kind == "refuses":
-                    return kind, inner or scope
+                    return kind, inner or scope, off if inner else _switch(
+                        stmt.test, branch is stmt.body)
                 warns = warns or kind == "warns"
             continue
         for node in ast.walk(stmt):
             if isinstance(node, ast.Call):
                 name = ast.unparse(node.func)
                 if _EXIT.search(name) and "sys" in name:
-                    return "refuses", ""
+                    return "refuses", "", _ALWAYS
                 warns = warns or bool(_WARN.search(name))
-    return ("warns" if warns else ""), ""
+    return ("warns" if warns else ""), "", _ALWAYS
 
 
 def _params(fn: Function) -> list[str]:
@@ -239,7 +272,7 @@ def module_guards(mod: PyModule) -> list[SecretGuard]:
             seen.add(id(node))
             if not tests:
                 continue
-            kind, scope = _outcome(node.body)
+            kind, scope, off = _outcome(node.body)
             if not kind:
                 continue
             for t in tests:
@@ -248,7 +281,8 @@ def module_guards(mod: PyModule) -> list[SecretGuard]:
                           and (v := _key(consts[n])) and v != n]
                 for name in dict.fromkeys(names):
                     out.append(SecretGuard(name, f"{mod.rel}:{node.lineno}", kind == "refuses",
-                                           frozenset(t.values), t.min_length, t.empty, scope))
+                                           frozenset(t.values), t.min_length, t.empty, scope,
+                                           off))
     return out
 
 

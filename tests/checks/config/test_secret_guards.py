@@ -65,9 +65,16 @@ def test_placeholder_refused_outside_local_is_a_warn_citing_the_guard(tmp_path: 
     for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):
         status, message = found[name]
         assert status is Status.WARN, describe(res(run, "CFG-020"))
-        assert f"refuses it at start-up unless `self.ENVIRONMENT == 'local'` ({guard})" in message
+        assert f"refuses it at start-up unless `self.ENVIRONMENT == 'local'` ({guard}) (this " \
+               "file sets ENVIRONMENT=local, under which it is accepted)" in message
     # the validator is not applied to FIRST_SUPERUSER_PASSWORD: its placeholder stays a FAIL
     assert found["FIRST_SUPERUSER_PASSWORD"][0] is Status.FAIL
+    # deployed with ENVIRONMENT=production: refused, and no note
+    repo = repo_of(tmp_path, {"backend/app/core/config.py": TEMPLATE,
+                              ".env": ENV.replace("=local", "=production")}, "prod")
+    status, message = _flagged(res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020"))[
+        "SECRET_KEY"]
+    assert status is Status.WARN and "this file sets" not in message
     shown = " ".join(f"{f.message} {f.evidence}" for f in res(run, "CFG-020").findings)
     assert "changethis" not in shown
 

@@ -91,7 +91,9 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     values, is empty or shorter than N (the full-stack FastAPI template's
     ``_check_default_secret`` raises on ``changethis`` outside ``ENVIRONMENT == "local"``, from a
     ``@model_validator``; ``prodaudit.product.secretguards``) — the deployment fails to start
-    instead of running with a public secret. A guard that only warns, or one not applied to that
+    instead of running with a public secret (the message says so when the env file itself sets
+    the environment under which the value is accepted, ``ENVIRONMENT=local``). A guard that
+    only warns, or one not applied to that
     setting or not rejecting that value, keeps the FAIL (the message cites a warning guard).
     """
     out: list[Finding] = []
@@ -131,7 +133,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                            f"{'the profile env file ' if is_profile else ''}{ef.path}",
                            location=f"{ef.path}:{line}", severity=sev,
                            evidence=f"{name}={mask_value(value)}")
-            out.append(_guarded(ctx, name, value, found) if kind == "value" else found)
+            out.append(_guarded(ctx, name, value, found, ef.values) if kind == "value"
+                       else found)
     fallbacks, in_compose = _compose_fallbacks(ctx)
     out += fallbacks
     checked += in_compose
@@ -147,7 +150,8 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     return out
 
 
-def _guarded(ctx: Context, name: str, value: str, finding: Finding) -> Finding:
+def _guarded(ctx: Context, name: str, value: str, finding: Finding,
+             env: dict[str, str]) -> Finding:
     """``finding`` about setting ``name``'s weak ``value``, judged against the application's
     start-up guards (``prodaudit.product.secretguards``): a WARN when the application refuses
     that value at start-up (the deployment fails instead of running with it), the FAIL citing a
@@ -156,7 +160,9 @@ def _guarded(ctx: Context, name: str, value: str, finding: Finding) -> Finding:
     if guard is None:
         return finding
     if guard.refuses:
-        return warned(f"{finding.message}, but the application {guard.describe}: the "
+        off = guard.skipped_with(env)
+        note = f" (this file sets {off}, under which it is accepted)" if off else ""
+        return warned(f"{finding.message}, but the application {guard.describe}{note}: the "
                       "deployment fails until it is replaced", location=finding.location,
                       evidence=finding.evidence)
     return failed(f"{finding.message}; the application {guard.describe}",
@@ -239,7 +245,8 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         if why:
             out.append(_guarded(ctx, e.name, e.value, failed(
                 f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
-                severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}")))
+                severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}"),
+                prof.values))
     read_signing = sorted(n for n, v in g.vars.items() if is_signing_var(n) and v.reads)
     missing = [n for n in read_signing if n not in prof.values]
     if missing:
