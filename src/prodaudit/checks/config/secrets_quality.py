@@ -108,33 +108,12 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
         files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
     examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
     files += [d.file for d in examples.values()]
-    graph = env_graph(ctx)
     for ef in files:
-        is_profile = ef is prof
         if ef.path in examples:
             out += _example_placeholders(examples[ef.path])
-            checked += len(_secret_items(ef))
-            continue
-        for name, value, line, kind in _secret_items(ef):
-            checked += 1
-            why = placeholder_reason(value)
-            if why is None:
-                continue
-            if why == "empty" and kind == "value" and not is_signing_var(name):
-                if _optional_in_code(graph.vars.get(name)):
-                    continue  # SENTRY_DSN= read as ``HttpUrl | None = None``: the feature is off
-                out.append(warned(f"{name} is empty in {Path(ef.path).name}"
-                                  + (", and the code reads it without a default"
-                                     if name in graph.vars and graph.vars[name].required else ""),
-                                  location=f"{ef.path}:{line}"))
-                continue
-            sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
-            found = failed(f"{name} ({kind}) is {why} in "
-                           f"{'the profile env file ' if is_profile else ''}{ef.path}",
-                           location=f"{ef.path}:{line}", severity=sev,
-                           evidence=f"{name}={mask_value(value)}")
-            out.append(_guarded(ctx, name, value, found, ef.values) if kind == "value"
-                       else found)
+        else:
+            out += _file_placeholders(ctx, ef, ef is prof)
+        checked += len(_secret_items(ef))
     fallbacks, in_compose = _compose_fallbacks(ctx)
     out += fallbacks
     checked += in_compose
@@ -147,6 +126,31 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
                           "placeholders nor defaults"))
     if prof is None:
         out.append(skipped("no --env-file: the values the deployment will use were not verified"))
+    return out
+
+
+def _file_placeholders(ctx: Context, ef: EnvFile, is_profile: bool) -> list[Finding]:
+    """Placeholder and empty secrets of one env file (the profile's or a committed one)."""
+    graph = env_graph(ctx)
+    out: list[Finding] = []
+    for name, value, line, kind in _secret_items(ef):
+        why = placeholder_reason(value)
+        if why is None:
+            continue
+        if why == "empty" and kind == "value" and not is_signing_var(name):
+            if _optional_in_code(graph.vars.get(name)):
+                continue  # SENTRY_DSN= read as ``HttpUrl | None = None``: the feature is off
+            out.append(warned(f"{name} is empty in {Path(ef.path).name}"
+                              + (", and the code reads it without a default"
+                                 if name in graph.vars and graph.vars[name].required else ""),
+                              location=f"{ef.path}:{line}"))
+            continue
+        sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
+        found = failed(f"{name} ({kind}) is {why} in "
+                       f"{'the profile env file ' if is_profile else ''}{ef.path}",
+                       location=f"{ef.path}:{line}", severity=sev,
+                       evidence=f"{name}={mask_value(value)}")
+        out.append(_guarded(ctx, name, value, found, ef.values) if kind == "value" else found)
     return out
 
 
