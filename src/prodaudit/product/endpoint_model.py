@@ -53,6 +53,7 @@ class Endpoint:
     decorators: tuple[str, ...] = ()  # other decorators and URL-conf wrappers (``csrf_exempt``)
     name: str = ""  # the URL name tests reverse (Django ``api:users:list``, Flask ``user.login``)
     mounts: tuple[str, ...] = ()  # ``include_router(router, prefix=...)`` prefixes before route
+    dev_only: str = ""  # the guard that keeps the route out of production (``devguard``)
 
     @property
     def loc(self) -> str:

@@ -11,11 +11,14 @@ ViewSets a router registers with their standard and ``@action`` routes,
 ``prodaudit.product.endpoints_drf``). Each endpoint carries the evidence of authentication found
 on it — a decorator, a FastAPI dependency, a DRF permission class or Django mixin (its own or
 inherited from a project base class), DRF's ``DEFAULT_PERMISSION_CLASSES`` for a DRF view that
-sets none, a check in the handler's body — and its URL name where the framework gives one (Django
-``name=`` with its namespaces, Flask's endpoint ``blueprint.function``) — so checks judge routes
-without each parsing every framework again. The one model of the product's routes: shared by the
-config checks (route authorisation, CSRF, mass assignment, caching) and the readiness suite. Not
-a check module."""
+sets none, a check in the handler's body — whether it is registered only where production
+never goes (a router included, a blueprint registered, URL patterns added under ``if
+settings.ENVIRONMENT == "local":``/``if settings.DEBUG:``, ``prodaudit.product.devguard``:
+``endpoints`` leaves those out, ``dev_endpoints`` lists them) — and its URL name where the
+framework gives one (Django ``name=`` with its namespaces, Flask's endpoint
+``blueprint.function``) — so checks judge routes without each parsing every framework again.
+The one model of the product's routes: shared by the config checks (route authorisation, CSRF,
+mass assignment, caching) and the readiness suite. Not a check module."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from prodaudit.product.devguard import dev_branches, guard_at
 from prodaudit.product.endpoint_model import (
     ADMIN_NAME,
     AUTH_NAME,
@@ -48,13 +52,14 @@ from prodaudit.product.endpoints_views import flask_class_views
 from prodaudit.product.pyindex import Function, PyModule, extractor, py_index
 
 __all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
-           "decorator_route", "dotted", "endpoints", "external_routes", "global_guard",
-           "path_params"]
+           "decorator_route", "dev_endpoints", "dev_note", "dev_only_inputs", "dotted",
+           "endpoints", "external_routes", "global_guard", "path_params"]
 
 _VERBS = set(VERBS)
 _DECORATOR_VERBS = _VERBS | {"api_route", "route"}
 _AIOHTTP_ADD = {f"add_{v}": v.upper() for v in _VERBS}
 _DRF_VIEW_BASE = re.compile(r"(APIView|ViewSet|GenericView|View)$")
+_MAX_NESTING = 8  # levels of routers included in routers
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -174,6 +179,51 @@ def _mounted(mods: list[PyModule], attr: str, value: Callable[[ast.Call], str]
     return out
 
 
+def _mount_edges(mods: list[PyModule]) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+    """(child, parent, guard) of every ``parent.include_router(child)`` /
+    ``parent.register_blueprint(child)``: (module stem, object name) keys resolved like
+    ``_mounted``'s, the guard that keeps the call out of production ('' when none)."""
+    out: list[tuple[tuple[str, str], tuple[str, str], str]] = []
+    for mod in mods:
+        if "include_router" not in mod.names and "register_blueprint" not in mod.names:
+            continue
+        aliases = {a.asname or a.name: ((imp.module or "").rsplit(".", 1)[-1], a.name)
+                   for imp in mod.imports if isinstance(imp, ast.ImportFrom) for a in imp.names}
+        branches = dev_branches(mod)
+        for call in mod.calls:
+            if not (isinstance(call.func, ast.Attribute) and call.args and
+                    call.func.attr in ("include_router", "register_blueprint")):
+                continue
+            target = dotted(call.args[0])
+            if "." in target:
+                stem, name = target.rsplit(".", 1)
+                child = (stem.rsplit(".", 1)[-1], name)
+            elif target in aliases:
+                child = aliases[target]
+            else:
+                continue
+            parent = (_stem(mod.rel), dotted(call.func.value))
+            out.append((child, parent, guard_at(branches, call.lineno)))
+    return out
+
+
+def _dev_mounts(mods: list[PyModule]) -> dict[tuple[str, str], str]:
+    """Routers and blueprints mounted only outside production: every ``include_router``/
+    ``register_blueprint`` of them is under a development guard, or on a parent that is itself
+    mounted only there: (module stem, name) -> the guard."""
+    edges = _mount_edges(mods)
+    out: dict[tuple[str, str], str] = {}
+    for _ in range(_MAX_NESTING):
+        by_child: dict[tuple[str, str], list[str]] = {}
+        for child, parent, guard in edges:
+            by_child.setdefault(child, []).append(guard or out.get(parent, ""))
+        found = {c: gs[0] for c, gs in by_child.items() if all(gs)}
+        if found == out:
+            break
+        out = found
+    return out
+
+
 def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
     """FastAPI's ``app.include_router(items.router, dependencies=[Depends(auth)])``: (module
     stem, router name) -> auth evidence."""
@@ -242,6 +292,7 @@ def _registered(mod: PyModule, by_name: FunctionsByName, fw: str) -> list[Endpoi
     """aiohttp ``add_route(method, path, handler)``/``add_post(path, handler)``/
     ``web.post(path, handler)`` and Flask ``add_url_rule(path, view_func=h, methods=[...])``."""
     out: list[Endpoint] = []
+    branches = dev_branches(mod)
     for call in mod.calls:
         if not isinstance(call.func, ast.Attribute):
             continue
@@ -267,7 +318,8 @@ def _registered(mod: PyModule, by_name: FunctionsByName, fw: str) -> list[Endpoi
         hmod, func = by_name[name][0]
         auth = auth_in(list(func.decorator_list)) or body_auth(func)
         out.append(Endpoint(fw or framework_of(hmod) or "aiohttp", tuple(methods), path, hmod,
-                            func, func.lineno, auth, path_params(path)))
+                            func, func.lineno, auth, path_params(path),
+                            dev_only=guard_at(branches, call.lineno)))
     return out
 
 
@@ -356,7 +408,10 @@ def _merge_urlconf(out: list[Endpoint], confs: list[Endpoint]) -> list[Endpoint]
             out.append(e)
         elif not out[i].path:
             out[i] = replace(out[i], path=e.path, params=out[i].params or e.params,
-                             decorators=e.decorators, auth=out[i].auth or e.auth, name=e.name)
+                             decorators=e.decorators, auth=out[i].auth or e.auth, name=e.name,
+                             dev_only=e.dev_only)
+        elif out[i].dev_only and not e.dev_only:  # routed in production too
+            out[i] = replace(out[i], path=e.path, dev_only="")
     return out
 
 
@@ -365,7 +420,7 @@ _CLASS_VIEWS = frozenset({"as_view", "add_resource"})
 
 
 def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint]:
-    by_name, classes, included, mounts, views, routers = ctx_maps
+    by_name, classes, included, mounts, views, routers, dev_mounts = ctx_maps
     fw = framework_of(mod)
     out: list[Endpoint] = []
     names = mod.names
@@ -379,16 +434,19 @@ def _module_endpoints(mod: PyModule, ctx_maps: tuple[Any, ...]) -> list[Endpoint
     if not (decorated or registered or class_views or drf):
         return out  # no route in this module: its tree is not needed
     own = _prefixes(mod)
+    branches = dev_branches(mod)
     if decorated:
         for e in _decorated(mod, fw):
             key = (_stem(mod.rel), e.owner)
             e = replace(e, auth=e.auth or included.get(key, ""),
-                        mounts=(routers[key],) if key in routers else ())
+                        mounts=(routers[key],) if key in routers else (),
+                        dev_only=guard_at(branches, e.func.lineno) or dev_mounts.get(key, ""))
             out.append(_with_prefix(e, own, mounts))
     if registered:
         out += [_with_prefix(e, own, mounts) for e in _registered(mod, by_name, fw)]
     if class_views:
-        out += [_with_prefix(e, {}, mounts) for e in flask_class_views(mod, views, own)]
+        out += [_with_prefix(replace(e, dev_only=e.dev_only or dev_mounts.get(
+            (_stem(mod.rel), e.owner), "")), {}, mounts) for e in flask_class_views(mod, views, own)]
     if drf:
         out += _drf(mod, classes)
     return out
@@ -413,8 +471,61 @@ def _nested_setup_modules(ctx: Context) -> list[PyModule]:
 
 
 def endpoints(ctx: Context) -> list[Endpoint]:
-    """Every endpoint of the application's modules (tests, docs and builds excluded)."""
-    return _model(ctx)[0]
+    """Every endpoint of the application's modules served in production (tests, docs and
+    builds excluded; routes registered only under a development guard left out: see
+    ``dev_endpoints``)."""
+    return [e for e in _model(ctx)[0] if not e.dev_only]
+
+
+def dev_endpoints(ctx: Context) -> list[Endpoint]:
+    """The endpoints registered only where production never goes (``prodaudit.product.
+    devguard``): a router included, a blueprint registered, a URL pattern added under ``if
+    settings.ENVIRONMENT == "local":``/``if settings.DEBUG:``. Checks of production routes
+    do not judge them; ``dev_note`` names them."""
+    return [e for e in _model(ctx)[0] if e.dev_only]
+
+
+def _annotation_names(func: Function) -> set[str]:
+    args = func.args
+    anns = [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs if a.annotation]
+    return {n.id if isinstance(n, ast.Name) else n.attr for ann in anns for n in ast.walk(ann)
+            if isinstance(n, ast.Name | ast.Attribute)}
+
+
+def dev_only_inputs(ctx: Context) -> dict[str, str]:
+    """Request schemas taken only by development-only routes: a class a ``dev_endpoints``
+    handler's parameter is annotated with, that no production route takes and no module other
+    than its own and those handlers' names -> the guard of the route."""
+
+    def build() -> dict[str, str]:
+        dev = dev_endpoints(ctx)
+        if not dev:
+            return {}
+        live = {n for e in endpoints(ctx) for n in _annotation_names(e.func)}
+        found: dict[str, str] = {}
+        for e in dev:
+            for name in sorted(_annotation_names(e.func) - live):
+                found.setdefault(name, e.dev_only)
+        handlers = {e.module.rel for e in dev}
+        for mod in py_index(ctx):
+            used = [n for n in found if n in mod.names] if mod.rel not in handlers else []
+            for name in used:
+                if not any(c.name == name for c in mod.classes):
+                    del found[name]  # another module uses it: it may serve production
+        return found
+
+    return ctx.memo("product:dev_only_inputs", build)
+
+
+def dev_note(ctx: Context) -> str:
+    """``"; N development-only route(s) not judged: POST /private/users/ (create_user) under
+    `if settings.ENVIRONMENT == 'local'` (app/api/main.py:14)"`` for a PASS message, or ''."""
+    dev = dev_endpoints(ctx)
+    if not dev:
+        return ""
+    shown = ", ".join(f"{e.label} under {e.dev_only}" for e in dev[:3])
+    more = f" (+{len(dev) - 3} more)" if len(dev) > 3 else ""
+    return f"; {len(dev)} development-only route(s) not judged: {shown}{more}"
 
 
 def external_routes(ctx: Context) -> list[DeclaredRoute]:
@@ -429,7 +540,7 @@ def _model(ctx: Context) -> tuple[list[Endpoint], list[DeclaredRoute]]:
         classes = {c.name: c for m in mods for c in m.classes}
         views = {c.name: (m, c) for m in mods for c in m.classes}
         maps = (by_name, classes, _included_auth(mods), _blueprint_mounts(mods), views,
-                _router_mounts(mods))
+                _router_mounts(mods), _dev_mounts(mods))
         out: list[Endpoint] = []
         for mod in mods:
             out += _module_endpoints(mod, maps)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from dataclasses import replace
 from typing import Protocol
 
+from prodaudit.product.devguard import DevBranch, in_production
 from prodaudit.product.endpoint_model import (
     HANDLER_METHODS,
     DeclaredRoute,
@@ -128,7 +130,25 @@ class _Resolver:
         if (mod.rel, prefix) in self.seen or depth > _MAX_DEPTH:
             return
         self.seen.add((mod.rel, prefix))
-        for stmt in mod.tree.body:
+        self.statements(mod, mod.tree.body, prefix, ns, depth)
+
+    def statements(self, mod: PyModule, body: list[ast.stmt], prefix: str, ns: str,
+                   depth: int) -> None:
+        """The ``urlpatterns`` assignments of ``body`` and of its ``if`` branches; the entries
+        of a branch that never runs in production (``if settings.DEBUG: urlpatterns += [...]``)
+        are marked ``dev_only``."""
+        for stmt in body:
+            if isinstance(stmt, ast.If):
+                value = in_production(stmt.test)
+                for branch, dev in ((stmt.body, value is False), (stmt.orelse, value is True)):
+                    before = len(self.out)
+                    self.statements(mod, branch, prefix, ns, depth)
+                    if dev:
+                        guard = DevBranch(mod.rel, stmt.lineno, 0, 0,
+                                          ast.unparse(stmt.test)[:100], value is True).describe
+                        self.out[before:] = [replace(e, dev_only=e.dev_only or guard)
+                                             for e in self.out[before:]]
+                continue
             target = stmt.targets[0] if isinstance(stmt, ast.Assign) and stmt.targets else \
                 getattr(stmt, "target", None)
             if isinstance(target, ast.Name) and target.id == "urlpatterns" and \

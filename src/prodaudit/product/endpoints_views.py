@@ -10,7 +10,9 @@ class, the method's own decorators or a check in its body. Part of
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
+from prodaudit.product.devguard import dev_branches, guard_at
 from prodaudit.product.endpoint_model import (
     HANDLER_METHODS,
     Endpoint,
@@ -86,27 +88,38 @@ def _wrapper_auth(node: ast.AST | None) -> str:
     return ""
 
 
+def _registered_views(call: ast.Call, classes: Classes, prefixes: dict[str, str]
+                      ) -> list[Endpoint]:
+    """The endpoints of one ``add_url_rule(path, view_func=X.as_view(...))`` /
+    ``add_resource(X, path, ...)`` call."""
+    if not isinstance(call.func, ast.Attribute):
+        return []
+    attr, owner = call.func.attr, dotted(call.func.value)
+    kws = {k.arg: k.value for k in call.keywords if k.arg}
+    if attr == "add_url_rule" and call.args:
+        view = kws.get("view_func") or (call.args[2] if len(call.args) > 2 else None)
+        name, path = _as_view_class(view), str_const(call.args[0])
+        if name in classes and path is not None:
+            return view_endpoints(*classes[name], [path], classes, prefixes.get(owner, ""),
+                                  owner, _wrapper_auth(view))
+    elif attr == "add_resource" and call.args:
+        name = dotted(call.args[0]).rsplit(".", 1)[-1]
+        paths = [p for a in call.args[1:] if (p := str_const(a)) is not None]
+        if name in classes and paths:
+            return view_endpoints(*classes[name], paths, classes, prefixes.get(owner, ""), owner)
+    return []
+
+
 def flask_class_views(mod: PyModule, classes: Classes, prefixes: dict[str, str]
                       ) -> list[Endpoint]:
-    """The class-based endpoints registered or declared in ``mod``."""
+    """The class-based endpoints registered or declared in ``mod`` (a registration under a
+    development guard, ``prodaudit.product.devguard``, marks its endpoints ``dev_only``)."""
     out: list[Endpoint] = []
+    branches = dev_branches(mod)
     for call in mod.calls:
-        if not isinstance(call.func, ast.Attribute):
-            continue
-        attr, owner = call.func.attr, dotted(call.func.value)
-        kws = {k.arg: k.value for k in call.keywords if k.arg}
-        if attr == "add_url_rule" and call.args:
-            view = kws.get("view_func") or (call.args[2] if len(call.args) > 2 else None)
-            name, path = _as_view_class(view), str_const(call.args[0])
-            if name in classes and path is not None:
-                out += view_endpoints(*classes[name], [path], classes, prefixes.get(owner, ""),
-                                      owner, _wrapper_auth(view))
-        elif attr == "add_resource" and call.args:
-            name = dotted(call.args[0]).rsplit(".", 1)[-1]
-            paths = [p for a in call.args[1:] if (p := str_const(a)) is not None]
-            if name in classes and paths:
-                out += view_endpoints(*classes[name], paths, classes, prefixes.get(owner, ""),
-                                      owner)
+        found = _registered_views(call, classes, prefixes)
+        guard = guard_at(branches, call.lineno) if found else ""
+        out += [replace(e, dev_only=guard) for e in found] if guard else found
     for cls in mod.classes:
         for dec in cls.decorator_list:
             if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and \

@@ -599,3 +599,74 @@ def test_rdy017_routes_added_by_call(tmp_path: Path) -> None:
     r = run_rdy("RDY-017", repo=_repo(tmp_path, {"app.py": src}))["RDY-017"]
     assert_status(r, Status.PASS)
     assert "/healthz" in messages(r)
+
+
+DEV_MAIN = """from fastapi import APIRouter
+
+from app.api.routes import private, users
+from app.core.config import settings
+
+api_router = APIRouter()
+api_router.include_router(users.router)
+if settings.ENVIRONMENT == "local":
+    api_router.include_router(private.router)
+"""
+DEV_PRIVATE = """from fastapi import APIRouter
+from pydantic import BaseModel
+
+router = APIRouter(prefix="/private")
+
+
+class PrivateUserCreate(BaseModel):
+    email: str
+    password: str
+
+
+@router.post("/users/")
+def create_user(user_in: PrivateUserCreate, session: SessionDep):
+    return save(user_in)
+"""
+DEV_USERS = """from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+router = APIRouter(prefix="/users")
+
+
+class UserRegister(BaseModel):
+    email: str
+    password: str = Field(min_length=8, max_length=40)
+
+
+@router.post("/signup")
+def register_user(user_in: UserRegister, session: SessionDep):
+    return save(user_in)
+"""
+
+
+def test_rdy016_inputs_of_local_only_routes_are_not_judged(tmp_path: Path) -> None:
+    files = {"app/api/main.py": DEV_MAIN, "app/api/routes/private.py": DEV_PRIVATE,
+             "app/api/routes/users.py": DEV_USERS}
+    r = run_rdy("RDY-016", repo=_repo(tmp_path / "dev", files))["RDY-016"]
+    assert_status(r, Status.PASS)
+    assert "PrivateUserCreate.password (only development-only routes: `if " \
+           "settings.ENVIRONMENT == 'local'` (app/api/main.py:8))" in messages(r)
+    live = DEV_MAIN.replace('if settings.ENVIRONMENT == "local":\n    ', "")
+    r = run_rdy("RDY-016", repo=_repo(tmp_path / "live", {**files, "app/api/main.py": live}))
+    assert_status(r["RDY-016"], Status.WARN)
+    assert _locs(r["RDY-016"]) == {"app/api/routes/private.py:9"}
+
+
+def test_rdy103_debug_router_mounted_only_in_local_development(tmp_path: Path) -> None:
+    debug = ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+             "@router.get('/debug/crash')\nasync def crash() -> None:\n    raise RuntimeError\n")
+    main = ("from fastapi import FastAPI\n\nfrom app import debug\nfrom app.config import settings"
+            "\n\napp = FastAPI()\nif settings.ENVIRONMENT == 'local':\n"
+            "    app.include_router(debug.router)\n\n\n@app.get('/items')\n"
+            "async def items() -> list:\n    return []\n")
+    files = {"app/debug.py": debug, "app/main.py": main}
+    assert_status(run_rdy("RDY-103", repo=_repo(tmp_path / "dev", files))["RDY-103"],
+                  Status.PASS)
+    files["app/main.py"] = main.replace("== 'local'", "!= 'local'")  # mounted in production
+    r = run_rdy("RDY-103", repo=_repo(tmp_path / "prod", files))["RDY-103"]
+    assert_status(r, Status.WARN)
+    assert _locs(r) == {"app/debug.py:6"}

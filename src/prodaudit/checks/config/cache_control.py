@@ -65,7 +65,8 @@ def public_cache_control(ctx: Context) -> list[Finding]:
     Flask ``after_request``, Django ``process_response``, aiohttp middleware) sets
     ``Cache-Control: public`` on every response (a header set only under a condition on the
     path, content type or caller is scoped, not judged), and no authenticated handler sets it on
-    its own response.
+    its own response. Routes registered only outside production (``if settings.DEBUG:``) are
+    not judged.
 
     ``public`` lets shared caches (a CDN, a corporate proxy) store the answer and serve it to
     the next caller: one user's profile, tokens or data reach another.

@@ -115,6 +115,7 @@ def csrf_protection(ctx: Context) -> list[Finding]:
     their forms on plain ``wtforms.Form`` without ``CSRFProtect``; Django's ``MIDDLEWARE`` keeps
     ``CsrfViewMiddleware`` next to ``SessionMiddleware`` and no view that acts as the session's
     user (``request.user``, ``request.session``, ``@login_required``) is ``@csrf_exempt``.
+    Routes registered only outside production (``if settings.DEBUG:``) are not judged.
 
     The browser attaches the session cookie to a form another site submits: without a token
     that site changes passwords, posts content or moves data as the logged-in user.

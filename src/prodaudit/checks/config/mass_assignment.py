@@ -72,6 +72,8 @@ def mass_assignment(ctx: Context) -> list[Finding]:
     fields a client may change: no ``obj.__dict__.update(...)``, no ``setattr(obj, key,
     value)`` over every key of the request body or form, no ``Model(**request.json)`` (an ORM
     model of the project; a validation schema is fine) or ``.create(**request.data)``.
+    Routes registered only outside production (a router included under ``if
+    settings.ENVIRONMENT == "local":``) are not judged.
 
     A generic update writes whatever the client sends, including fields it must never set
     (``is_admin``, ``role``, ``owner_id``, ``balance``): one extra form field makes a user an

@@ -9,7 +9,14 @@ import ast
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
-from prodaudit.product.endpoints import ADMIN_NAME, Endpoint, dotted, endpoints, global_guard
+from prodaudit.product.endpoints import (
+    ADMIN_NAME,
+    Endpoint,
+    dev_note,
+    dotted,
+    endpoints,
+    global_guard,
+)
 from prodaudit.product.pyindex import PyModule, py_index, walk
 from prodaudit.product.responses import Shape, response_shapes
 from prodaudit.product.textwords import contains_any
@@ -140,7 +147,9 @@ def route_authentication(ctx: Context) -> list[Finding]:
     (a view that sets none or ``AllowAny`` is public), ``include_router(..., dependencies=...)``,
     a ``before_request`` hook or authentication middleware guarding every route, or a check of
     the caller in the body. Login, registration,
-    token and password routes are exempt. A route that calls an LLM (OpenAI, Anthropic,
+    token and password routes are exempt, and so are routes registered only where production
+    never goes (a router included under ``if settings.ENVIRONMENT == "local":``, URL patterns
+    added under ``if settings.DEBUG:``; the PASS names them). A route that calls an LLM (OpenAI, Anthropic,
     Gemini, LangChain) fails without authentication whatever the other routes do: each call
     costs money. Permission classes that allow a state-changing method to anyone and
     privileges decided by a request header the client sets fail too.
@@ -173,7 +182,8 @@ def route_authentication(ctx: Context) -> list[Finding]:
             out += _header_authorisation(e)
     if not out:
         out.append(passed(f"{len(eps)} route(s): every state-changing or LLM route "
-                          "requires authentication (or the application has none)"))
+                          "requires authentication (or the application has none)"
+                          f"{dev_note(ctx)}"))
     return out
 
 
@@ -256,7 +266,8 @@ def object_ownership(ctx: Context) -> list[Finding]:
     ``DEFAULT_PERMISSION_CLASSES`` authenticates a view that sets no permission classes. Judged
     when the route changes the object (POST/PUT/PATCH/DELETE), when the id is
     a user's (``/users/<user_id>/notes``), or when the object's model has an owner field
-    (``user``, ``owner_id``, ``account``…). Administrator-only routes are exempt.
+    (``user``, ``owner_id``, ``account``…). Administrator-only routes are exempt, and so are
+    routes registered only outside production (``if settings.DEBUG:``; the PASS names them).
 
     Authentication says who the caller is, not which objects are theirs: without the
     comparison, changing the number in the URL reads or deletes another user's data (broken
@@ -273,7 +284,8 @@ def object_ownership(ctx: Context) -> list[Finding]:
     out = [f for f in (_object_access(e, owned) for e in eps) if f is not None]
     if not out:
         out.append(passed(f"{len(eps)} route(s) with URL ids: each authenticated lookup is "
-                          "scoped to the caller, administrative, or of a public object"))
+                          "scoped to the caller, administrative, or of a public object"
+                          f"{dev_note(ctx)}"))
     return out
 
 
@@ -316,8 +328,9 @@ def public_record_fields(ctx: Context) -> list[Finding]:
     over the project's model, ``write_only`` and ``extra_kwargs`` left out), FastAPI
     ``response_model`` and return annotations (pydantic, ``exclude=True`` left out),
     marshmallow schemas (``load_only`` left out). Login, token and OAuth callback routes are
-    exempt (they answer the caller about themselves). The finding points at the route, and
-    names the schema and the fields.
+    exempt (they answer the caller about themselves), and so are routes registered only outside
+    production (``if settings.ENVIRONMENT == "local":``; the PASS names them). The finding
+    points at the route, and names the schema and the fields.
 
     A public list of accounts with their admin flag tells an attacker whom to phish; a password
     hash or token in a public response is a credential handed out (excessive data exposure,
@@ -353,5 +366,5 @@ def public_record_fields(ctx: Context) -> list[Finding]:
     if not out:
         out.append(passed(f"{len(eps)} route(s), {public} public GET route(s), {judged} response "
                           "schema(s) read: none answers anyone with users' privileges or "
-                          "credentials"))
+                          f"credentials{dev_note(ctx)}"))
     return out

@@ -10,7 +10,7 @@ import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.endpoint_model import WRITE_METHODS
-from prodaudit.product.endpoints import Endpoint, dotted, endpoints
+from prodaudit.product.endpoints import Endpoint, dev_note, dotted, endpoints
 from prodaudit.product.envgraph import PY_EXCLUDE_PARTS
 from prodaudit.product.pyindex import py_index, walk
 
@@ -86,7 +86,9 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
     aiohttp-ratelimiter, a rate-limit middleware, a Redis counter with an expiry, or a proxy
     (nginx ``limit_req``, a Traefik/Kong rate limit) configured in the repository. A FAIL per
     module, at its first such route, names every costly route of the module. Django REST
-    framework views are judged by CFG-038 (``DEFAULT_THROTTLE_CLASSES``).
+    framework views are judged by CFG-038 (``DEFAULT_THROTTLE_CLASSES``); routes registered
+    only outside production (a router included under ``if settings.ENVIRONMENT ==
+    "local":``) are not judged.
 
     Without any limit, a login route accepts unlimited password guesses, a sign-up or reset
     route can be flooded, and every request to an LLM route costs money and provider quota.
@@ -106,7 +108,8 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
                    "calls an LLM")
     where = limiter_evidence(ctx)
     if where:
-        return [passed(f"{len(costly)} costly route(s); a rate limiter is configured at {where}")]
+        return [passed(f"{len(costly)} costly route(s); a rate limiter is configured at {where}"
+                       f"{dev_note(ctx)}")]
     by_module: dict[str, list[tuple[Endpoint, str]]] = {}
     for e, why in costly:
         by_module.setdefault(e.module.rel, []).append((e, why))

@@ -39,6 +39,7 @@ from prodaudit.product.envfiles import (
 from prodaudit.product.envgraph import Var, env_graph
 from prodaudit.product.platforms import LITERAL, platform_manifests
 from prodaudit.product.pysettings import settings_model
+from prodaudit.product.secretguards import guard_for
 from prodaudit.product.secretvalues import (
     is_secret_var,
     is_signing_var,
@@ -90,6 +91,16 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     An example env file the deployment copies to create a file it reads (Compose ``env_file:
     .env`` absent, ``.env.example`` committed) is judged too: a non-empty placeholder there is a
     WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
+
+    A placeholder the application refuses at start-up in production is a WARN citing the guard:
+    settings code that raises when the setting equals a literal placeholder, is in a set of weak
+    values, is empty or shorter than N (the full-stack FastAPI template's
+    ``_check_default_secret`` raises on ``changethis`` outside ``ENVIRONMENT == "local"``, from a
+    ``@model_validator``; ``prodaudit.product.secretguards``) — the deployment fails to start
+    instead of running with a public secret (the message says so when the env file itself sets
+    the environment under which the value is accepted, ``ENVIRONMENT=local``). A guard that
+    only warns, or one not applied to that
+    setting or not rejecting that value, keeps the FAIL (the message cites a warning guard).
     """
     out: list[Finding] = []
     # example files hold placeholders by design; development files may hold weak local secrets
@@ -102,8 +113,13 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
         files = [ef for ef in files if ef is prof or (ctx.repo / ef.path).resolve() != prof_real]
     examples = {d.file.path: d for d in deployment_env_files(ctx) if d.substitute_for}
     files += [d.file for d in examples.values()]
-    found, checked = _env_file_placeholders(ctx, files, prof, examples)
-    out += found
+    checked = 0
+    for ef in files:
+        if ef.path in examples:
+            out += _example_placeholders(examples[ef.path])
+        else:
+            out += _file_placeholders(ctx, ef, ef is prof)
+        checked += len(_secret_items(ef))
     fallbacks, in_compose = _compose_fallbacks(ctx)
     out += fallbacks
     checked += in_compose
@@ -124,37 +140,49 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
     return out
 
 
-def _env_file_placeholders(ctx: Context, files: list[EnvFile], prof: EnvFile | None,
-                           examples: dict[str, DeployedEnvFile]) -> tuple[list[Finding], int]:
-    """CFG-020 over env files: the placeholder findings and how many secret values were read."""
-    out: list[Finding] = []
-    checked = 0
+def _file_placeholders(ctx: Context, ef: EnvFile, is_profile: bool) -> list[Finding]:
+    """Placeholder and empty secrets of one env file (the profile's or a committed one)."""
     graph = env_graph(ctx)
-    for ef in files:
-        is_profile = ef is prof
-        if ef.path in examples:
-            out += _example_placeholders(examples[ef.path])
-            checked += len(_secret_items(ef))
+    out: list[Finding] = []
+    for name, value, line, kind in _secret_items(ef):
+        why = placeholder_reason(value)
+        if why is None:
             continue
-        for name, value, line, kind in _secret_items(ef):
-            checked += 1
-            why = placeholder_reason(value)
-            if why is None:
-                continue
-            if why == "empty" and kind == "value" and not is_signing_var(name):
-                if _optional_in_code(graph.vars.get(name)):
-                    continue  # SENTRY_DSN= read as ``HttpUrl | None = None``: the feature is off
-                out.append(warned(f"{name} is empty in {Path(ef.path).name}"
-                                  + (", and the code reads it without a default"
-                                     if name in graph.vars and graph.vars[name].required else ""),
-                                  location=f"{ef.path}:{line}"))
-                continue
-            sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
-            out.append(failed(f"{name} ({kind}) is {why} in "
-                              f"{'the profile env file ' if is_profile else ''}{ef.path}",
-                              location=f"{ef.path}:{line}", severity=sev,
-                              evidence=f"{name}={mask_value(value)}"))
-    return out, checked
+        if why == "empty" and kind == "value" and not is_signing_var(name):
+            if _optional_in_code(graph.vars.get(name)):
+                continue  # SENTRY_DSN= read as ``HttpUrl | None = None``: the feature is off
+            out.append(warned(f"{name} is empty in {Path(ef.path).name}"
+                              + (", and the code reads it without a default"
+                                 if name in graph.vars and graph.vars[name].required else ""),
+                              location=f"{ef.path}:{line}"))
+            continue
+        sev = Severity.CRITICAL if is_signing_var(name) and is_profile else None
+        found = failed(f"{name} ({kind}) is {why} in "
+                       f"{'the profile env file ' if is_profile else ''}{ef.path}",
+                       location=f"{ef.path}:{line}", severity=sev,
+                       evidence=f"{name}={mask_value(value)}")
+        out.append(_guarded(ctx, name, value, found, ef.values) if kind == "value" else found)
+    return out
+
+
+def _guarded(ctx: Context, name: str, value: str, finding: Finding,
+             env: dict[str, str]) -> Finding:
+    """``finding`` about setting ``name``'s weak ``value``, judged against the application's
+    start-up guards (``prodaudit.product.secretguards``): a WARN when the application refuses
+    that value at start-up (the deployment fails instead of running with it), the FAIL citing a
+    guard that only warns, the FAIL unchanged without a guard on that value."""
+    guard = guard_for(ctx, name, value)
+    if guard is None:
+        return finding
+    if guard.refuses:
+        off = guard.skipped_with(env)
+        note = f" (this file sets {off}, under which it is accepted)" if off else ""
+        return warned(f"{finding.message}, but the application {guard.describe}{note}: the "
+                      "deployment fails until it is replaced", location=finding.location,
+                      evidence=finding.evidence)
+    return failed(f"{finding.message}; the application {guard.describe}",
+                  location=finding.location, severity=finding.severity,
+                  evidence=finding.evidence)
 
 
 def _compose_fallbacks(ctx: Context) -> tuple[list[Finding], int]:
@@ -239,6 +267,11 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
 
     Remediation: generate 32+ random bytes, e.g. ``python -c "import secrets;
     print(secrets.token_urlsafe(48))"``, and rotate the secret (all sessions are invalidated).
+
+    A weak value the application itself refuses at start-up in production (settings code that
+    raises when the value equals a placeholder, is one of a set of weak values or is shorter
+    than N: ``prodaudit.product.secretguards``) is a WARN citing that guard: the deployment
+    fails to start rather than run with it. A guard that only warns keeps the FAIL.
     """
     prof = profile_env_file(ctx)
     if prof is None:
@@ -253,9 +286,10 @@ def signing_secret_strength(ctx: Context) -> list[Finding]:
         register(ctx, e.value)
         why = weakness(e.value)
         if why:
-            out.append(failed(f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
-                              severity=Severity.CRITICAL,
-                              evidence=f"{e.name}={mask_value(e.value)}"))
+            out.append(_guarded(ctx, e.name, e.value, failed(
+                f"{e.name} is weak: {why}", location=f"{prof.path}:{e.line}",
+                severity=Severity.CRITICAL, evidence=f"{e.name}={mask_value(e.value)}"),
+                prof.values))
     read_signing = sorted(n for n, v in g.vars.items() if is_signing_var(n) and v.reads)
     missing = [n for n in read_signing if n not in prof.values]
     if missing:

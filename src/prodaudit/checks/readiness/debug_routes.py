@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, passed, warned
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
-from prodaudit.product.endpoints import decorator_route
+from prodaudit.product.devguard import in_production
+from prodaudit.product.endpoints import decorator_route, dev_endpoints
 
 # path segments of endpoints that exist to fail or to debug (django-debug-toolbar's __debug__ is
 # mounted by its own DEBUG switch and is not judged here)
@@ -18,7 +19,6 @@ DEBUG_SEGMENT = re.compile(r"(^|[/^])(debug|trigger[-_]?\w*|crash|boom|raise[-_]
                            r"error[-_]test|test[-_]error|sentry[-_]debug|throw)(/|$|\\|\?)",
                            re.I)
 _DJANGO_ROUTE = frozenset({"path", "re_path", "url"})
-_GUARD = re.compile(r"DEBUG|TESTING|debug|testing")
 
 
 @dataclass(frozen=True)
@@ -43,21 +43,27 @@ def _include_target(call: ast.expr) -> str | None:
 
 
 def _guarded(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
-    cur = parents.get(id(node))
+    """``node`` is in a branch that never runs in production (``prodaudit.product.devguard``:
+    ``if settings.DEBUG:``, ``if app.testing:``, ``if settings.ENVIRONMENT == "local":``, the
+    else of ``if not settings.DEBUG:``)."""
+    child, cur = node, parents.get(id(node))
     while cur is not None:
-        if isinstance(cur, ast.If) and _GUARD.search(ast.unparse(cur.test)):
-            return True
-        cur = parents.get(id(cur))
+        if isinstance(cur, ast.If) and cur.test is not child:
+            value = in_production(cur.test)
+            branch = cur.body if value is False else cur.orelse if value is True else []
+            if any(stmt is child for stmt in branch):
+                return True
+        child, cur = cur, parents.get(id(cur))
     return False
 
 
-def _routes(m: PyModule) -> list[_Route]:
+def _routes(m: PyModule, dev: set[tuple[str, int]]) -> list[_Route]:
     parents = {id(c): p for p in ast.walk(m.tree) for c in ast.iter_child_nodes(p)}
     out: list[_Route] = []
     for n in ast.walk(m.tree):
         if _guarded(n, parents):
             continue
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and (m.rel, n.lineno) not in dev:
             for dec in n.decorator_list:
                 rd = decorator_route(dec)  # (owner, methods, path) of the product's model
                 if rd is not None:
@@ -79,7 +85,9 @@ def _routes(m: PyModule) -> list[_Route]:
        severity=Severity.MEDIUM, needs=("repo",), checklist=("10.2.1", "3.1.3"),
        evidence=Evidence.PARSED)
 def debug_routes(ctx: Context) -> list[Finding]:
-    """No route declared outside a ``DEBUG``/``TESTING`` branch serves a path made to debug or
+    """No route declared outside a branch that never runs in production (``if settings.DEBUG:``,
+    ``if app.testing:``, ``if settings.ENVIRONMENT == "local":``, the else of ``if not DEBUG:``;
+    a router or blueprint mounted only there counts as inside) serves a path made to debug or
     to fail: a segment ``debug``, ``trigger…``, ``crash``, ``boom``, ``raise…``,
     ``test-error``, ``sentry-debug``. A Django ``include(...)`` whose URLconf holds only such
     routes (a whole demo/errors app) is reported once, at the include line; otherwise each
@@ -93,9 +101,11 @@ def debug_routes(ctx: Context) -> list[Finding]:
     """
     mods = code_modules(ctx)
     by_rel = {m.rel: m for m in mods}
-    routes = {m.rel: _routes(m) for m in mods}
+    dev = {(e.module.rel, e.func.lineno) for e in dev_endpoints(ctx)}
+    routes = {m.rel: _routes(m, dev) for m in mods}
     if not any(routes.values()):
-        raise Skip("no route declarations found (Django/FastAPI/Flask/aiohttp)")
+        where = " outside development-only branches" if dev else ""
+        raise Skip(f"no route declarations found{where} (Django/FastAPI/Flask/aiohttp)")
 
     def all_debug(rel: str) -> bool:
         inner = [r for k, rs in routes.items() if k == rel or k.endswith("/" + rel) for r in rs]

@@ -22,6 +22,7 @@ from prodaudit.checks.api import (
 from prodaudit.checks.readiness._backend import broken_sources
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import aliases, code_modules, handler_params, is_handler, qualified
+from prodaudit.product.endpoints import dev_endpoints, dev_only_inputs
 
 MIN_LENGTH = 8
 _PASSWORD_NAME = re.compile(r"(^|_)(password|passwd|passphrase|pwd)\d?$", re.I)
@@ -247,8 +248,11 @@ def password_policy(ctx: Context) -> list[Finding]:
     (``Length``/``Regexp``) or a registration handler's parameter (``OAuth2PasswordRequestForm``
     in a sign-up route) — requires at least 8 characters. Each rule is tried on weak samples
     (``a``, ``1234``, ``1234567``): a pattern that accepts one (e.g. an unanchored alternation)
-    is as weak as no rule. Models for logging in or reading, and fields judged by a custom
-    validator, are not judged. WARN: a service may still check the password elsewhere.
+    is as weak as no rule. Models for logging in or reading, fields judged by a custom
+    validator, and the inputs of routes registered only outside production (a router included
+    under ``if settings.ENVIRONMENT == "local":``: the schema only those routes take, their
+    handlers; the PASS names them) are not judged. WARN: a service may still check the
+    password elsewhere.
 
     Short passwords fall to online guessing and to the first offline attack on the hashes.
 
@@ -262,18 +266,30 @@ def password_policy(ctx: Context) -> list[Finding]:
     findings = broken_sources(ctx)
     judged: list[str] = []
     weak = 0
+    dev_inputs = dev_only_inputs(ctx)
+    dev_handlers = {(e.module.rel, e.func.name): e.dev_only for e in dev_endpoints(ctx)}
+    dev: list[str] = []
     if any("validate_password(" in m.text for m in mods):
         mods = [m for m in mods if "django" not in m.text and "rest_framework" not in m.text]
     for m in mods:
         for node, owner, why in [*_class_rules(m), *_handler_rules(m)]:
+            guard = dev_inputs.get(owner.split(".")[0]) or \
+                dev_handlers.get((m.rel, owner.split("(")[0]))
+            if guard:
+                dev.append(f"{owner} (only development-only routes: {guard})")
+                continue
             judged.append(owner)
             if why is not None:
                 weak += 1
                 findings.append(warned(f"{owner}: {why}", location=m.line(node),
                                        evidence=ast.unparse(node)[:160]))
+    not_judged = f"; not judged: {', '.join(dev[:3])}" if dev else ""
+    if not judged and dev:
+        raise Skip(f"the only inputs that set a password serve development-only routes: "
+                   f"{', '.join(dev[:3])}")
     if not judged:
         raise Skip("no input that sets a password found (schema field or sign-up handler)")
     if not weak:
         findings.append(passed(f"{len(judged)} password input(s) require {MIN_LENGTH}+ "
-                               f"characters: {', '.join(judged[:5])}"))
+                               f"characters: {', '.join(judged[:5])}{not_judged}"))
     return findings
