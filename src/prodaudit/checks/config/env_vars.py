@@ -28,6 +28,7 @@ from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
+from prodaudit.product.templates import template_repo
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
@@ -386,6 +387,12 @@ def config_input(ctx: Context) -> list[Finding]:
     Every other CFG check skips what it cannot parse; this check lists those inputs in one place,
     with ``path:line``, so that nothing is silently left unverified.
 
+    An unrendered project template (cookiecutter, copier, ``django-admin startproject
+    --template``) is said so once. Its modules with ``{{ ... }}`` placeholders are read with the
+    placeholders as names (every check judges them, at their own ``path:line``); one that does not
+    parse even so is a WARN "template not rendered" with ``path:line``, not a syntax error: render
+    the template and audit the result. A syntax error of any other module is still an ERROR.
+
     Remediation: fix the syntax at the reported line (or remove the stray file).
     """
     g = graph(ctx)
@@ -397,11 +404,17 @@ def config_input(ctx: Context) -> list[Finding]:
     out += _env_file_problems(ctx)
     modern = []
     for path, parsed in g.parse_notes:
-        if parsed.parsed and "skipped" in parsed.note:
+        if parsed.unrendered:
+            out.append(warned(f"{path}:{parsed.line}: {parsed.note}",
+                              location=f"{path}:{parsed.line}"))
+        elif parsed.parsed and "skipped" in parsed.note:
             out.append(warned(f"{path}: {parsed.note}; every check reads the rest of the file",
                               location=f"{path}:{parsed.line}"))
-        elif parsed.parsed:
+        elif parsed.grammar == "modern":
             modern.append(path)
+    template = template_repo(ctx)
+    if template is not None and out:
+        out.append(warned(template.note(), location=template.marker))
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))
@@ -410,6 +423,8 @@ def config_input(ctx: Context) -> list[Finding]:
     if not out:
         note = (f" ({len(modern)} with syntax the host Python rejects, read with tree-sitter's "
                 f"grammar: {', '.join(modern[:5])})") if modern else ""
+        if template is not None:
+            note += f"; {template.note()}"
         out.append(passed(f"{len(ctx.files.files)} files indexed; env, Compose, Dockerfile and "
                           f"{g.python_files} Python files parsed without error{note}"))
     return out
