@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 ROOT_KEYS = frozenset({"INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE", "WSGI_APPLICATION"})
 PROD_TOKENS = frozenset({"prod", "production", "live", "deploy", "deployment"})
 MAX_DEPTH = 8
+#: modules a WSGI/ASGI server imports: their ``DJANGO_SETTINGS_MODULE`` fallback is what it runs
+SERVER_MODULES = frozenset({"wsgi.py", "asgi.py"})
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
@@ -183,6 +185,27 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
         return set(dj.top) | (named & set(dj.modules)), named
 
     return ctx.memo("product:django_run_modules", build)
+
+
+def development_modules(ctx: Context, candidates: set[str]) -> set[str]:
+    """The modules of ``candidates`` named for development or tests (``settings/local.py``,
+    ``test.py``, ``config/dev.py``: ``dev_path``) that no production process runs: the
+    deployment does not name them (``DJANGO_SETTINGS_MODULE`` in the profile's env file, Compose,
+    a Dockerfile ``ENV``, infrastructure, or the ``os.environ.setdefault`` fallback of a
+    wsgi/asgi module: a server imports those; manage.py's fallback is a developer's) and no module
+    it names or that runs (``run_modules``) star-imports them."""
+    dev = {rel for rel in candidates if dev_path(rel)}
+    if not dev:
+        return set()
+    g = _graph(ctx)
+    values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
+    var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
+    values += [val for path, _, val in (var.set_in if var else [])
+               if path.rsplit("/", 1)[-1] in SERVER_MODULES]
+    started = {t for v in values if v and (t := _resolve(v, g.paths))}
+    runs = set(django_settings(ctx).top) | started
+    ran = set().union(*(g.closure(r) for r in runs)) if runs else set()
+    return dev - ran
 
 
 def production_override(ctx: Context, setting: Setting) -> list[Setting]:

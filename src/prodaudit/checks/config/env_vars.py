@@ -23,6 +23,7 @@ from prodaudit.checks.api import (
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.deploy_paths import other_production_deployment
+from prodaudit.product.dev_reads import development_reads, production_reads
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
@@ -89,6 +90,13 @@ def required_vars(ctx: Context) -> list[Finding]:
     worst (code that reads it lazily) fails the first request that needs it. The severity follows
     the profile: HIGH for production, MEDIUM for staging, LOW for development.
 
+    Outside the development profile, a variable read only by development or test settings is not
+    required: a settings module named for development or tests (``settings/local.py``,
+    ``settings/test.py``, ``config/dev.py``) that the deployment does not name in
+    ``DJANGO_SETTINGS_MODULE`` (env file, Compose, Dockerfile ``ENV``, infrastructure, the
+    wsgi/asgi fallback) and that no module production runs star-imports, or a field of a
+    development/test settings class (``class DevSettings(BaseSettings)``). The PASS names them.
+
     Remediation: set the variable in the deployment's env file or secret store, or give it a safe
     default in the settings code; document it in ``.env.example``.
     """
@@ -100,25 +108,36 @@ def required_vars(ctx: Context) -> list[Finding]:
     env = ctx.profile_env
     sev = _PROFILE_SEVERITY[ctx.cfg.profile]
     out: list[Finding] = []
-    required = [v for v in g.vars.values() if v.required]
-    compose_req = [v for v in g.vars.values() if v.compose_required and not v.required]
+    development = ctx.cfg.profile == "development"
+    reads = {v.name: [r for r in v.reads if not r.has_default and r.kind != "frontend"]
+             if development else production_reads(ctx, v) for v in g.vars.values() if v.required}
+    required = [v for v in g.vars.values() if reads.get(v.name)]
+    dev_only = sorted(n for n, rs in reads.items() if not rs)
+    compose_req = [v for v in g.vars.values() if v.compose_required and not reads.get(v.name)]
     use_compose = bool(ctx.cfg.compose_files)
     checked = required + (compose_req if use_compose else [])
     for v in sorted(checked, key=lambda x: x.name):
         if env.get(v.name, "").strip():
             continue
-        if v.required and _set_in_image(v):
+        strict = reads.get(v.name, [])
+        if strict and _set_in_image(v):
             continue
-        why = "read without a default" if v.required else "required by Compose (${VAR:?})"
+        why = "read without a default" if strict else "required by Compose (${VAR:?})"
         state = "empty" if v.name in env else "missing"
         out.append(failed(f"{v.name} is {why} but {state} in the {ctx.cfg.profile} env file",
-                          location=_first_loc(v), severity=sev,
+                          location=_first_loc(v) if not strict or development
+                          or not development_reads(ctx).covers(v.reads[0]) else strict[0].loc,
+                          severity=sev,
                           evidence=f"read at: {', '.join(r.loc for r in v.reads[:5]) or '-'}; "
                                    f"env file: {ctx.cfg.env_file.name}"))
     note = ""
+    if dev_only:
+        note = (f"; not required: {len(dev_only)} variable(s) read without a default only by "
+                f"development or test settings ({', '.join(dev_only[:8])}"
+                f"{' ...' if len(dev_only) > 8 else ''})")
     if compose_req and not use_compose:
         names = ", ".join(sorted(v.name for v in compose_req))
-        note = (f"; not checked: {len(compose_req)} variable(s) only Compose requires ({names}) — "
+        note += (f"; not checked: {len(compose_req)} variable(s) only Compose requires ({names}) — "
                 "give --compose-file when the profile deploys with Compose")
     if not out:
         out.append(passed(f"all {len(checked)} required variable(s) are set in "
