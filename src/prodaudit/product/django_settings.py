@@ -31,6 +31,7 @@ MAX_DEPTH = 8
 #: modules a WSGI/ASGI server imports: their ``DJANGO_SETTINGS_MODULE`` fallback is what it runs
 SERVER_MODULES = frozenset({"wsgi.py", "asgi.py"})
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 
 
 @dataclass
@@ -59,13 +60,42 @@ def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
 
 def _resolve(dotted: str, paths: set[str]) -> str | None:
     # a project template's placeholder names its directory: {{ project_name }}.settings
-    dotted = _PLACEHOLDER.sub(r"\1", dotted.strip())
+    raw = dotted.strip()
+    dotted = _PLACEHOLDER.sub(r"\1", raw)
     suffix = dotted.replace(".", "/")
     for candidate in (suffix + ".py", suffix + "/__init__.py"):
         hit = next((p for p in sorted(paths) if p == candidate or p.endswith("/" + candidate)),
                    None)
         if hit:
             return hit
+    if "{{" in raw or "____" in raw:
+        return _resolve_templated(raw, paths)
+    return None
+
+
+def _template_key(segment: str) -> str:
+    """A path segment of an unrendered template as its words: ``{{cookiecutter.project_slug}}``,
+    ``{{ cookiecutter.project_slug }}`` and the parser's rendering of it
+    (``cookiecutter_project_slug_____``, :func:`prodaudit.pysource.render_placeholders`) agree."""
+    return "_".join(re.findall(r"[A-Za-z0-9]+", segment))
+
+
+def _resolve_templated(raw: str, paths: set[str]) -> str | None:
+    """``raw`` (a dotted name with a template placeholder, dots inside it included, or its
+    rendering) matched against the template's folders segment by segment."""
+    parts: list[str] = []
+    pos = 0
+    for m in _ANY_PLACEHOLDER.finditer(raw):
+        parts += [p for p in raw[pos:m.start()].split(".") if p] + [m.group(0)]
+        pos = m.end()
+    parts += [p for p in raw[pos:].split(".") if p]
+    want = [_template_key(p) for p in parts]
+    for rel in sorted(paths):
+        segs = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
+        for tail in (segs, segs[:-1] if segs[-1] == "__init__" else None):
+            if tail and len(tail) >= len(want) and \
+                    [_template_key(s) for s in tail[-len(want):]] == want:
+                return rel
     return None
 
 

@@ -77,3 +77,37 @@ def test_a_normal_repository_has_no_template_note_and_keeps_its_errors(tmp_path:
     assert any(f.status is Status.ERROR and f.location.startswith("app/broken.py")
                for f in r5.findings), describe(r5)
     assert not any("template" in f.message for f in r5.findings), describe(r5)
+
+
+COOKIE_BASE = '''\
+DEBUG = True
+ROOT_URLCONF = "{{ cookiecutter.project_slug }}.urls"
+INSTALLED_APPS = ["django.contrib.auth"]
+{% if cookiecutter.use_celery == "y" %}
+CELERY_TASK_ALWAYS_EAGER = False
+{% endif %}
+'''
+
+
+def test_star_imports_inside_a_templated_folder_are_followed(tmp_path: Path) -> None:
+    """``from .base import *`` in ``{{cookiecutter.project_slug}}/settings/production.py``:
+    production replaces base's DEBUG, so base's development value is not what runs."""
+    slug = "{{cookiecutter.project_slug}}"
+    files = {
+        "cookiecutter.json": '{"project_slug": "shop", "use_celery": "y"}\n',
+        f"{slug}/{slug}/__init__.py": "",
+        f"{slug}/{slug}/settings/__init__.py": "",
+        f"{slug}/{slug}/settings/base.py": COOKIE_BASE,
+        f"{slug}/{slug}/settings/production.py": "from .base import *  # noqa\n\nDEBUG = False\n",
+    }
+    repo = write(tmp_path / "good", files)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.PASS, describe(r)
+    assert f"replaced at {slug}/{slug}/settings/production.py:3" in r.findings[0].message
+    # production that keeps base's DEBUG = True runs it
+    files[f"{slug}/{slug}/settings/production.py"] = "from .base import *  # noqa\n\nX = 1\n"
+    repo = write(tmp_path / "bad", files)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.FAIL, describe(r)
+    assert any(f.location == f"{slug}/{slug}/settings/base.py:1" for f in r.findings
+               if f.status is Status.FAIL), describe(r)
