@@ -17,7 +17,8 @@ from prodaudit.pysource import source_cache
 if TYPE_CHECKING:
     from prodaudit.context import Context
 
-#: files whose presence at the top of the repository (or one folder down) makes it a template
+#: files whose presence at the top of the repository (or one folder down) makes it a template;
+#: so does a templated folder (``{{cookiecutter.project_slug}}/``) there
 MARKER_FILES = {"cookiecutter.json": "cookiecutter", "copier.yml": "copier",
                 "copier.yaml": "copier"}
 MARKER_DEPTH = 2  # path parts: ``cookiecutter.json`` or ``template/cookiecutter.json``
@@ -58,7 +59,8 @@ def _marker(ctx: Context) -> tuple[str, str]:
         ps = rel.split("/")
         if len(ps) <= MARKER_DEPTH and ps[-1] in MARKER_FILES:
             return MARKER_FILES[ps[-1]], rel
-        templated = next((i for i, p in enumerate(ps[:-1]) if "{{" in p and "}}" in p), None)
+        folders = ps[:-1][:MARKER_DEPTH]  # a template nested deeper is one the project ships
+        templated = next((i for i, p in enumerate(folders) if "{{" in p and "}}" in p), None)
         if templated is not None and not folder[0]:
             folder = _kind(ps[templated]), "/".join(ps[:templated + 1]) + "/"
     return folder
