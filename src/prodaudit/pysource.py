@@ -31,6 +31,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from prodaudit.templating import (
+    TEMPLATE_NOT_RENDERED,
+    has_template_tag,
+    line_text,
+    render_placeholders,
+)
+
 if TYPE_CHECKING:
     from prodaudit.context import Context
 
@@ -90,46 +97,12 @@ def parse_python(text: str, filename: str = "<source>") -> ParsedSource:
         line, msg = exc.lineno or 0, exc.msg
     except (ValueError, RecursionError, MemoryError) as exc:
         return ParsedSource(None, "none", f"not parseable: {exc}")
-    if _TEMPLATE_TAG.search(_line_text(text, line)):
+    if has_template_tag(line_text(text, line)):
         return _template(text, filename, line, msg)
     return _modern(text, filename, line, msg)
 
 
 # ---------------------------------------------------------------------------- templates
-#: a Jinja/Django placeholder on one line: ``{{ project_name }}``, ``{{cookiecutter.slug|lower}}``
-_PLACEHOLDER = re.compile(r"\{\{[^\n{}]*?\}\}")
-#: a tag or comment: ``{% if x %}``, ``{%- endif -%}``, ``{# note #}``
-_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
-_TAG_LINE = re.compile(r"^[ \t]*(?:(?:\{%.*?%\}|\{#.*?#\})[ \t]*)+$", re.M)
-#: what marks a line the host rejected as a template's
-_TEMPLATE_TAG = re.compile(r"\{\{[^\n{}]*?\}\}|\{%-?\s*\w.*?%\}|\{#.*?#\}")
-TEMPLATE_NOT_RENDERED = ("template not rendered: render it first (cookiecutter, copier, "
-                         "django-admin startproject --template) and audit the result")
-
-
-def _line_text(text: str, line: int) -> str:
-    if line <= 0:
-        return ""
-    lines = text.split("\n", line)
-    return lines[line - 1] if len(lines) >= line else ""
-
-
-def render_placeholders(text: str) -> str:
-    """``text`` with every ``{{ ... }}`` replaced by an identifier of the same length (its words
-    joined by ``_``, padded with ``_``) and every line holding only ``{% ... %}`` or ``{# ... #}``
-    tags blanked; a tag inside a line becomes spaces. Newlines and columns stay where they were."""
-
-    def name(m: re.Match[str]) -> str:
-        words = re.findall(r"[A-Za-z0-9_]+", m.group(0)[2:-2])
-        ident = "_".join(words)
-        ident = ident if ident[:1].isalpha() or ident[:1] == "_" else "_" + ident
-        return ident[:len(m.group(0))].ljust(len(m.group(0)), "_")
-
-    text = _TAG_LINE.sub("", text)
-    text = _PLACEHOLDER.sub(name, text)
-    return _TAG.sub(lambda m: " " * len(m.group(0)), text)
-
-
 def _template(text: str, filename: str, line: int, msg: str) -> ParsedSource:
     """A module the host rejects at a template tag: its rendering (see the module docstring)."""
     try:

@@ -76,7 +76,7 @@ def _resolve(dotted: str, paths: set[str]) -> str | None:
 def _template_key(segment: str) -> str:
     """A path segment of an unrendered template as its words: ``{{cookiecutter.project_slug}}``,
     ``{{ cookiecutter.project_slug }}`` and the parser's rendering of it
-    (``cookiecutter_project_slug_____``, :func:`prodaudit.pysource.render_placeholders`) agree."""
+    (``cookiecutter_project_slug_____``, :func:`prodaudit.templating.render_placeholders`) agree."""
     return "_".join(re.findall(r"[A-Za-z0-9]+", segment))
 
 

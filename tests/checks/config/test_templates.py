@@ -111,3 +111,40 @@ def test_star_imports_inside_a_templated_folder_are_followed(tmp_path: Path) -> 
     assert r.status is Status.FAIL, describe(r)
     assert any(f.location == f"{slug}/{slug}/settings/base.py:1" for f in r.findings
                if f.status is Status.FAIL), describe(r)
+
+
+COMPOSE = '''\
+services:
+  web:
+    image: "{{ cookiecutter.project_slug }}-web:1.0"
+    ports:
+      - {{cookiecutter.port}}:80
+{% if cookiecutter.use_postgres == "y" %}
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: hunter2-but-longer
+{% endif %}
+'''
+
+
+def test_template_compose_file_is_judged_not_an_error(tmp_path: Path) -> None:
+    slug = "{{cookiecutter.project_slug}}"
+    files = {"cookiecutter.json": '{"project_slug": "shop", "port": "8000"}\n',
+             f"{slug}/docker-compose.yml": COMPOSE}
+    run = run_cfg(write(tmp_path / "tpl", files), tmp_path, only=["CFG-005", "CFG-156"])
+    r5 = res(run, "CFG-005")
+    assert r5.status is Status.PASS, describe(r5)
+    r156 = res(run, "CFG-156")
+    assert any(f.status is Status.FAIL and f.location == f"{slug}/docker-compose.yml:10"
+               for f in r156.findings), describe(r156)
+    # a template's Compose file that does not load even rendered: not rendered, not an ERROR
+    files[f"{slug}/docker-compose.yml"] = COMPOSE.replace("    ports:\n", "    ports: {{\n")
+    run = run_cfg(write(tmp_path / "broken", files), tmp_path, only=["CFG-005", "CFG-156"])
+    r5 = res(run, "CFG-005")
+    assert not [f for f in r5.findings if f.status is Status.ERROR], describe(r5)
+    assert any(f.status is Status.WARN and "template not rendered" in f.message
+               and f.location.startswith(f"{slug}/docker-compose.yml:") for f in r5.findings)
+    r156 = res(run, "CFG-156")
+    assert r156.status is Status.SKIP and "template not rendered" in r156.findings[0].message, \
+        describe(r156)

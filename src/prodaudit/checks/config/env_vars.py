@@ -30,6 +30,7 @@ from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.templates import template_repo
+from prodaudit.templating import TEMPLATE_NOT_RENDERED
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
@@ -419,7 +420,8 @@ def config_input(ctx: Context) -> list[Finding]:
     for path, line, msg in dict.fromkeys(g.problems):
         if is_env_file(path):
             continue  # reported below, with who reads the file
-        out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
+        report = warned if msg.startswith(TEMPLATE_NOT_RENDERED) else errored
+        out.append(report(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
     out += _env_file_problems(ctx)
     modern = []
     for path, parsed in g.parse_notes:

@@ -13,7 +13,7 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
 )
 from prodaudit.product.endpoints import Endpoint, endpoints
-from prodaudit.pysource import TEMPLATE_NOT_RENDERED
+from prodaudit.templating import TEMPLATE_NOT_RENDERED
 
 _NON_APP_DIRS = frozenset({"tools", "scripts", "examples", "docs", "bin", "frontend", "benchmarks"})
 
