@@ -408,10 +408,11 @@ def config_input(ctx: Context) -> list[Finding]:
     with ``path:line``, so that nothing is silently left unverified.
 
     An unrendered project template (cookiecutter, copier, ``django-admin startproject
-    --template``) is said so once. Its modules with ``{{ ... }}`` placeholders are read with the
-    placeholders as names (every check judges them, at their own ``path:line``); one that does not
-    parse even so is a WARN "template not rendered" with ``path:line``, not a syntax error: render
-    the template and audit the result. A syntax error of any other module is still an ERROR.
+    --template``) is said so once. Its Python modules and Compose files with ``{{ ... }}``
+    placeholders are read with the placeholders as names (every check judges them, at their own
+    ``path:line``); one that does not parse even so is a WARN "template not rendered" with
+    ``path:line``, not a syntax error: render the template and audit the result. A syntax error
+    of any other file is still an ERROR.
 
     Remediation: fix the syntax at the reported line (or remove the stray file).
     """
