@@ -30,6 +30,9 @@ PROD_TOKENS = frozenset({"prod", "production", "live", "deploy", "deployment"})
 MAX_DEPTH = 8
 #: modules a WSGI/ASGI server imports: their ``DJANGO_SETTINGS_MODULE`` fallback is what it runs
 SERVER_MODULES = frozenset({"wsgi.py", "asgi.py"})
+#: folders and module-name prefixes of settings modules (development ones: ``config/dev.py``)
+SETTINGS_DIRS = frozenset({"settings", "config", "configs", "conf", "configuration"})
+SETTINGS_STEMS = ("settings", "config", "conf")
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _ANY_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 
@@ -217,17 +220,29 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
     return ctx.memo("product:django_run_modules", build)
 
 
+def _settings_named(rel: str) -> bool:
+    """In a settings folder, or a module named for settings."""
+    parts = rel.lower().split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    return bool(set(parts[:-1]) & SETTINGS_DIRS) or stem.startswith(SETTINGS_STEMS)
+
+
 def development_modules(ctx: Context, candidates: set[str]) -> set[str]:
     """The modules of ``candidates`` named for development or tests (``settings/local.py``,
     ``test.py``, ``config/dev.py``: ``dev_path``) that no production process runs: the
     deployment does not name them (``DJANGO_SETTINGS_MODULE`` in the profile's env file, Compose,
     a Dockerfile ``ENV``, infrastructure, or the ``os.environ.setdefault`` fallback of a
     wsgi/asgi module: a server imports those; manage.py's fallback is a developer's) and no module
-    it names or that runs (``run_modules``) star-imports them."""
-    dev = {rel for rel in candidates if dev_path(rel)}
+    it names or that runs (``run_modules``) star-imports them. A settings module is one in a
+    settings folder (``settings/``, ``config/``, ``conf/``), named for settings
+    (``settings_local.py``, ``config_dev.py``) or star-importing a Django settings module: a
+    ``storage/local.py`` is production code."""
+    g = _graph(ctx)
+    roots = set(django_settings(ctx).modules)
+    dev = {rel for rel in candidates if dev_path(rel) and (
+        _settings_named(rel) or any(_resolve(t, g.paths) in roots for _, t in g.imports.get(rel, [])))}
     if not dev:
         return set()
-    g = _graph(ctx)
     values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
     var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
     values += [val for path, _, val in (var.set_in if var else [])

@@ -112,3 +112,23 @@ def test_fields_of_a_test_settings_class_are_not_required(tmp_path: Path) -> Non
     r = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=_env(tmp_path, "X=1\n")),
             "CFG-001")
     assert [(x.location, "API_KEY" in x.message) for x in fails(r)] == [("app/config.py:7", True)]
+
+
+def test_only_settings_modules_named_for_development_count(tmp_path: Path) -> None:
+    """``config/dev.py`` is a development settings module; ``storage/local.py`` (a local-disk
+    backend) is production code whose required read stays required."""
+    repo = write(tmp_path / "repo", {
+        "config/__init__.py": "",
+        "config/dev.py": 'import os\n\nMAIL_CATCHER_TOKEN = os.environ["MAIL_CATCHER_TOKEN"]\n',
+        "config/prod.py": 'import os\n\nAPI_TOKEN = os.environ["API_TOKEN"]\n',
+        "storage/__init__.py": "",
+        "storage/local.py": 'import os\n\nSTORAGE_ROOT = os.environ["STORAGE_ROOT"]\n',
+    })
+    env = _env(tmp_path, "API_TOKEN=token-from-the-vault\n")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=env), "CFG-001")
+    assert [(x.location, "STORAGE_ROOT" in x.message) for x in fails(r)] == [
+        ("storage/local.py:3", True)], describe(r)
+    env = _env(tmp_path, "API_TOKEN=token-from-the-vault\nSTORAGE_ROOT=/data\n")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-001"], env_file=env), "CFG-001")
+    assert r.status is Status.PASS and "(MAIL_CATCHER_TOKEN)" in r.findings[0].message, \
+        describe(r)
