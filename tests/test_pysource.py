@@ -97,3 +97,49 @@ def test_source_cache_keeps_outcomes_and_a_bounded_number_of_trees() -> None:
     again = cache.get("m0.py", files["m0.py"])  # parsed again: the same module
     assert again.tree is not None and ast.dump(again.tree) == ast.dump(ast.parse(files["m0.py"]))
     assert cache.outcome("nothing.py") is None
+
+
+TEMPLATED = textwrap.dedent('''\
+    import os
+    from {{ project_name }}.views import home
+    {% if use_celery %}
+    BROKER = os.environ["CELERY_BROKER_URL"]
+    {%- endif %}
+    {# a template comment #}
+    ROOT_URLCONF = "{{ cookiecutter.project_slug|lower }}.urls"
+    SECRET_KEY = os.getenv("SECRET_KEY", "dev")
+''')
+
+
+def test_unrendered_template_is_read_with_placeholders_as_names() -> None:
+    parsed = parse_python(TEMPLATED, "project_name/settings.py")
+    assert parsed.tree is not None and parsed.grammar == "template" and parsed.template
+    assert not parsed.unrendered and parsed.line == 2
+    assigns = _assigns(parsed.tree)
+    assert assigns == {"BROKER": 4, "ROOT_URLCONF": 7, "SECRET_KEY": 8}  # lines exact
+    imp = next(n for n in parsed.tree.body if isinstance(n, ast.ImportFrom))
+    # an identifier of the placeholder's length: columns stay exact too
+    assert imp.module is not None and len(imp.module) == len("{{ project_name }}.views")
+    assert imp.module.startswith("project_name")
+
+
+def test_template_that_does_not_parse_even_rendered_is_marked_unrendered() -> None:
+    parsed = parse_python('import os\nDEBUG = {% if debug %}True{% else %}False{% endif %}\n')
+    assert parsed.tree is None and parsed.unrendered and parsed.line == 2
+    assert parsed.note.startswith("template not rendered")
+
+
+def test_a_real_syntax_error_is_not_taken_for_a_template() -> None:
+    # an escaped brace in an f-string is no template; the error is on a line without one
+    parsed = parse_python('GREETING = f"{{name}}"\nif True\n    x = 1\n')
+    assert not parsed.template and parsed.grammar != "template"
+    assert "template" not in parsed.note
+
+
+def test_source_cache_keeps_the_template_outcome() -> None:
+    cache = SourceCache()
+    cache.get("a.py", "X = {% if a %}1{% else %}2{% endif %}\n")
+    cache.get("b.py", TEMPLATED)
+    outcomes = dict(cache.notes())
+    assert outcomes["a.py"].unrendered and outcomes["b.py"].template
+    assert outcomes["b.py"].grammar == "template" and not outcomes["b.py"].unrendered

@@ -11,17 +11,32 @@ are re-quoted, t-strings read as f-strings). A statement that still does not par
 ``ParsedSource.note`` says what was approximated. Only a file neither grammar can read (or one
 with NUL bytes) has no tree, and its note names the reason: callers skip that one file and report
 it, never the whole check.
+
+An unrendered project template's module (cookiecutter, copier, ``django-admin startproject
+--template``: ``from {{ project_name }}.views import home``, ``{% if use_celery %}`` lines) that
+the host rejects at a template tag is read with every ``{{ ... }}`` replaced by an identifier of the
+same length and every line that holds only ``{% ... %}`` / ``{# ... #}`` tags blanked (line numbers
+and columns stay exact): ``grammar`` "template". One that still does not parse has no tree and
+``template`` set: callers say "template not rendered" instead of reporting a syntax error.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from prodaudit.templating import (
+    TEMPLATE_NOT_RENDERED,
+    has_template_tag,
+    line_text,
+    render_placeholders,
+)
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -36,9 +51,10 @@ class ParsedSource:
     """A parse result: ``tree`` is None only when the file could not be read as Python."""
 
     tree: ast.Module | None
-    grammar: str  # "host" | "modern" (tree-sitter, rewritten) | "none"
+    grammar: str  # "host" | "modern" (tree-sitter, rewritten) | "template" (rendered) | "none"
     note: str = ""  # what was approximated, or why there is no tree
     line: int = 0  # the first line the host interpreter rejected
+    template: bool = False  # an unrendered template's module (its tree, if any, is the rendering)
 
     @property
     def parsed(self) -> bool:
@@ -48,6 +64,15 @@ class ParsedSource:
     @property
     def approximated(self) -> bool:
         return self.grammar == "modern"
+
+    @property
+    def unrendered(self) -> bool:
+        """An unrendered template's module that not even its placeholder rendering parses."""
+        return self.template and self.grammar == "none"
+
+    def outcome(self) -> ParsedSource:
+        """This result without its tree (what a ``SourceCache`` keeps for the audit)."""
+        return dataclasses.replace(self, tree=None)
 
 
 #: CPython 3.11 keeps the AST converter's recursion depth in per-interpreter state: two threads
@@ -72,7 +97,24 @@ def parse_python(text: str, filename: str = "<source>") -> ParsedSource:
         line, msg = exc.lineno or 0, exc.msg
     except (ValueError, RecursionError, MemoryError) as exc:
         return ParsedSource(None, "none", f"not parseable: {exc}")
+    if has_template_tag(line_text(text, line)):
+        return _template(text, filename, line, msg)
     return _modern(text, filename, line, msg)
+
+
+# ---------------------------------------------------------------------------- templates
+def _template(text: str, filename: str, line: int, msg: str) -> ParsedSource:
+    """A module the host rejects at a template tag: its rendering (see the module docstring)."""
+    try:
+        tree = host_parse(render_placeholders(text), filename)
+    except SyntaxError as exc:
+        return ParsedSource(None, "none", f"{TEMPLATE_NOT_RENDERED} (line {line}: {msg}; rendered "
+                                          f"with placeholders as names, line {exc.lineno}: "
+                                          f"{exc.msg})", exc.lineno or line, template=True)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return ParsedSource(None, "none", f"{TEMPLATE_NOT_RENDERED} ({exc})", line, template=True)
+    return ParsedSource(tree, "template", f"unrendered template placeholders (line {line}) read "
+                                          "as names", line, template=True)
 
 
 def parse_tree(text: str, filename: str = "<source>") -> ast.Module | None:
@@ -332,16 +374,14 @@ class SourceCache:
             while len(self._trees) > self.size:
                 self._trees.popitem(last=False)
             if rel not in self._outcomes:
-                self._outcomes[rel] = parsed if parsed.tree is None else \
-                    ParsedSource(None, parsed.grammar, parsed.note, parsed.line)
+                self._outcomes[rel] = parsed.outcome()
         return parsed
 
     def record(self, rel: str, outcome: ParsedSource) -> None:
         """Keep how ``rel`` parsed elsewhere (a worker process of the py_index pass: the tree
         stayed there); a file already parsed here keeps its first outcome."""
         with self._lock:
-            self._outcomes.setdefault(rel, ParsedSource(None, outcome.grammar, outcome.note,
-                                                        outcome.line))
+            self._outcomes.setdefault(rel, outcome.outcome())
 
     def outcome(self, rel: str) -> ParsedSource | None:
         """How ``rel`` parsed (``tree`` always None here), None when it was never parsed."""

@@ -10,6 +10,12 @@ import yaml
 
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_yaml_document
+from prodaudit.templating import (
+    TEMPLATE_NOT_RENDERED,
+    has_template_tag,
+    line_text,
+    render_placeholders,
+)
 
 _UNION_LISTS = frozenset({
     "ports", "expose", "volumes", "dns", "dns_search", "tmpfs", "cap_add", "cap_drop",
@@ -58,6 +64,11 @@ class ComposeFile:
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
     error: tuple[int, str] | None = None
 
+    @property
+    def template_error(self) -> bool:
+        """The file is an unrendered template's that does not load even rendered."""
+        return self.error is not None and self.error[1].startswith(TEMPLATE_NOT_RENDERED)
+
 
 def _line_map(node: yaml.Node, prefix: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     if isinstance(node, yaml.MappingNode):
@@ -91,11 +102,23 @@ def _yaml_error(text: str, exc: InputError) -> tuple[int, str]:
 
 def load_compose_text(path: str, text: str) -> ComposeFile:
     """One Compose file, parsed through the bounded loader, with its line map; a file that
-    cannot be read safely (malformed YAML, alias bomb, over a bound) carries the error."""
+    cannot be read safely (malformed YAML, alias bomb, over a bound) carries the error.
+
+    An unrendered template's file (``- {{cookiecutter.port}}:80``, ``{% if %}`` lines) that the
+    loader rejects at a template tag is read with the placeholders as names and the tag lines
+    blank (:func:`prodaudit.templating.render_placeholders`, lines kept); one that does not load
+    even so carries "template not rendered" (``template_error``) instead of the YAML error."""
     try:
         doc = load_yaml_document(text, path, loader=_Loader)
     except InputError as exc:
-        return ComposeFile(path, None, error=_yaml_error(text, exc))
+        error = _yaml_error(text, exc)
+        if not has_template_tag(line_text(text, error[0])):
+            return ComposeFile(path, None, error=error)
+        try:
+            doc = load_yaml_document(render_placeholders(text), path, loader=_Loader)
+        except InputError:
+            return ComposeFile(path, None, error=(error[0], f"{TEMPLATE_NOT_RENDERED} "
+                                                            f"({error[1]})"))
     data = doc.data if doc is not None else None
     if data is None:
         data = {}

@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 ROOT_KEYS = frozenset({"INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE", "WSGI_APPLICATION"})
 PROD_TOKENS = frozenset({"prod", "production", "live", "deploy", "deployment"})
 MAX_DEPTH = 8
+#: modules a WSGI/ASGI server imports: their ``DJANGO_SETTINGS_MODULE`` fallback is what it runs
+SERVER_MODULES = frozenset({"wsgi.py", "asgi.py"})
+#: folders and module-name prefixes of settings modules (development ones: ``config/dev.py``)
+SETTINGS_DIRS = frozenset({"settings", "config", "configs", "conf", "configuration"})
+SETTINGS_STEMS = ("settings", "config", "conf")
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 
 
 @dataclass
@@ -57,13 +63,42 @@ def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
 
 def _resolve(dotted: str, paths: set[str]) -> str | None:
     # a project template's placeholder names its directory: {{ project_name }}.settings
-    dotted = _PLACEHOLDER.sub(r"\1", dotted.strip())
+    raw = dotted.strip()
+    dotted = _PLACEHOLDER.sub(r"\1", raw)
     suffix = dotted.replace(".", "/")
     for candidate in (suffix + ".py", suffix + "/__init__.py"):
         hit = next((p for p in sorted(paths) if p == candidate or p.endswith("/" + candidate)),
                    None)
         if hit:
             return hit
+    if "{{" in raw or "____" in raw:
+        return _resolve_templated(raw, paths)
+    return None
+
+
+def _template_key(segment: str) -> str:
+    """A path segment of an unrendered template as its words: ``{{cookiecutter.project_slug}}``,
+    ``{{ cookiecutter.project_slug }}`` and the parser's rendering of it
+    (``cookiecutter_project_slug_____``, :func:`prodaudit.templating.render_placeholders`) agree."""
+    return "_".join(re.findall(r"[A-Za-z0-9]+", segment))
+
+
+def _resolve_templated(raw: str, paths: set[str]) -> str | None:
+    """``raw`` (a dotted name with a template placeholder, dots inside it included, or its
+    rendering) matched against the template's folders segment by segment."""
+    parts: list[str] = []
+    pos = 0
+    for m in _ANY_PLACEHOLDER.finditer(raw):
+        parts += [p for p in raw[pos:m.start()].split(".") if p] + [m.group(0)]
+        pos = m.end()
+    parts += [p for p in raw[pos:].split(".") if p]
+    want = [_template_key(p) for p in parts]
+    for rel in sorted(paths):
+        segs = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
+        for tail in (segs, segs[:-1] if segs[-1] == "__init__" else None):
+            if tail and len(tail) >= len(want) and \
+                    [_template_key(s) for s in tail[-len(want):]] == want:
+                return rel
     return None
 
 
@@ -183,6 +218,39 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
         return set(dj.top) | (named & set(dj.modules)), named
 
     return ctx.memo("product:django_run_modules", build)
+
+
+def _settings_named(rel: str) -> bool:
+    """In a settings folder, or a module named for settings."""
+    parts = rel.lower().split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    return bool(set(parts[:-1]) & SETTINGS_DIRS) or stem.startswith(SETTINGS_STEMS)
+
+
+def development_modules(ctx: Context, candidates: set[str]) -> set[str]:
+    """The modules of ``candidates`` named for development or tests (``settings/local.py``,
+    ``test.py``, ``config/dev.py``: ``dev_path``) that no production process runs: the
+    deployment does not name them (``DJANGO_SETTINGS_MODULE`` in the profile's env file, Compose,
+    a Dockerfile ``ENV``, infrastructure, or the ``os.environ.setdefault`` fallback of a
+    wsgi/asgi module: a server imports those; manage.py's fallback is a developer's) and no module
+    it names or that runs (``run_modules``) star-imports them. A settings module is one in a
+    settings folder (``settings/``, ``config/``, ``conf/``), named for settings
+    (``settings_local.py``, ``config_dev.py``) or star-importing a Django settings module: a
+    ``storage/local.py`` is production code."""
+    g = _graph(ctx)
+    roots = set(django_settings(ctx).modules)
+    dev = {rel for rel in candidates if dev_path(rel) and (
+        _settings_named(rel) or any(_resolve(t, g.paths) in roots for _, t in g.imports.get(rel, [])))}
+    if not dev:
+        return set()
+    values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
+    var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
+    values += [val for path, _, val in (var.set_in if var else [])
+               if path.rsplit("/", 1)[-1] in SERVER_MODULES]
+    started = {t for v in values if v and (t := _resolve(v, g.paths))}
+    runs = set(django_settings(ctx).top) | started
+    ran = set().union(*(g.closure(r) for r in runs)) if runs else set()
+    return dev - ran
 
 
 def production_override(ctx: Context, setting: Setting) -> list[Setting]:

@@ -448,7 +448,9 @@ def build_graph(ctx: Context) -> EnvGraph:
             if parsed.grammar != "host":
                 g.parse_notes.append((rel, parsed))
             if not parsed.parsed:
-                g.problems.append((rel, parsed.line, f"Python source not parseable: {parsed.note}"))
+                if not parsed.template:  # an unrendered template's: a note, not a problem
+                    g.problems.append((rel, parsed.line,
+                                       f"Python source not parseable: {parsed.note}"))
                 continue
             if module is None:
                 tree = cache.get(rel, source).tree

@@ -23,7 +23,7 @@ from prodaudit.product.pyparallel import Row
 def summarise_chunk(reader: FileIndex, max_bytes: int, rels: list[str]) -> list[Row]:
     """What the sequential pass does for each of ``rels``, as plain rows."""
     from prodaudit.product.pyindex import PyModule, extract, pack
-    from prodaudit.pysource import ParsedSource, parse_python
+    from prodaudit.pysource import parse_python
 
     out: list[Row] = []
     for rel in rels:
@@ -35,7 +35,7 @@ def summarise_chunk(reader: FileIndex, max_bytes: int, rels: list[str]) -> list[
             out.append(Row(rel, None, frozenset(), frozenset(), {}, None, problems, outside))
             continue
         parsed = parse_python(text, rel)
-        outcome = ParsedSource(None, parsed.grammar, parsed.note, parsed.line)
+        outcome = parsed.outcome()
         if parsed.tree is None:
             out.append(Row(rel, None, frozenset(), frozenset(), {}, outcome, problems, outside))
             continue

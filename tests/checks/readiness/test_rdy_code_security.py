@@ -670,3 +670,19 @@ def test_rdy103_debug_router_mounted_only_in_local_development(tmp_path: Path) -
     r = run_rdy("RDY-103", repo=_repo(tmp_path / "prod", files))["RDY-103"]
     assert_status(r, Status.WARN)
     assert _locs(r) == {"app/debug.py:6"}
+
+
+def test_rdy007_unrendered_template_module_is_skipped_not_an_error(tmp_path: Path) -> None:
+    src = ("import bcrypt\n\n\nasync def verify(plain: str, hashed: str) -> bool:\n"
+           "    return bcrypt.checkpw(plain.encode(), hashed.encode())\n")
+    files = {"app/security.py": src,
+             "app/flags.py": "DEBUG = {% if debug %}True{% else %}False{% endif %}\n"}
+    r = run_rdy("RDY-007", repo=_repo(tmp_path / "tpl", files))["RDY-007"]
+    assert_status(r, Status.WARN)  # the rest of the backend is still judged
+    assert "app/security.py:5" in _locs(r)
+    (skip,) = [f for f in r.findings if f.status is Status.SKIP]
+    assert skip.location == "app/flags.py" and "template not rendered" in skip.message
+    # a module no grammar reads (too many broken statements) is still an ERROR
+    files["app/flags.py"] = "def f(:\n    pass\n" * 30
+    r = run_rdy("RDY-007", repo=_repo(tmp_path / "broken", files))["RDY-007"]
+    assert any(f.status is Status.ERROR and f.location == "app/flags.py" for f in r.findings)

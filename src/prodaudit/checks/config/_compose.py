@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Skip, errored, passed
+from prodaudit.checks.api import Context, Finding, Skip, errored, passed, skipped
 from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
 from prodaudit.product.interpolation import interpolate
 from prodaudit.product.services import Service, project_services
@@ -16,12 +16,13 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 def projects(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
     """Projects with services (Skip without any Compose file) and an ERROR finding per file
-    that did not parse."""
+    that did not parse (a SKIP for an unrendered template's file)."""
     found = compose_projects(ctx)
     if not found:
         raise Skip("no Compose file in the repository (compose.yaml, docker-compose.yml ...)")
-    errs = [errored(f"{f.path}:{f.error[0]}: {f.error[1]}",
-                    location=f"{f.path}:{f.error[0]}" if f.error[0] else f.path)
+    errs = [(skipped if f.template_error else errored)(
+                f"{f.path}:{f.error[0]}: {f.error[1]}",
+                location=f"{f.path}:{f.error[0]}" if f.error[0] else f.path)
             for p in found for f in p.files if f.error]
     return [p for p in found if p.services], errs
 

@@ -17,6 +17,7 @@ from prodaudit.checks.api import (
     errored,
     failed,
     mask_value,
+    skipped,
     warned,
 )
 from prodaudit.checks.config._compose import (
@@ -322,7 +323,8 @@ def obsolete_version(ctx: Context) -> list[Finding]:
     for p in found:
         for f in p.files:
             if f.error:
-                out.append(errored(f"{f.path}:{f.error[0]}: {f.error[1]}", location=f.path))
+                out.append((skipped if f.template_error else errored)(
+                    f"{f.path}:{f.error[0]}: {f.error[1]}", location=f.path))
                 continue
             n += 1
             if f.data and "version" in f.data:

@@ -23,12 +23,15 @@ from prodaudit.checks.api import (
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.deploy_paths import other_production_deployment
+from prodaudit.product.dev_reads import development_reads, production_reads
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
 from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.platforms import platform_variables
+from prodaudit.product.templates import template_repo
+from prodaudit.templating import TEMPLATE_NOT_RENDERED
 
 # Variables any container runtime sets or that tools read for themselves: never "undocumented".
 RUNTIME_VARS = frozenset({
@@ -89,6 +92,13 @@ def required_vars(ctx: Context) -> list[Finding]:
     worst (code that reads it lazily) fails the first request that needs it. The severity follows
     the profile: HIGH for production, MEDIUM for staging, LOW for development.
 
+    Outside the development profile, a variable read only by development or test settings is not
+    required: a settings module named for development or tests (``settings/local.py``,
+    ``settings/test.py``, ``config/dev.py``) that the deployment does not name in
+    ``DJANGO_SETTINGS_MODULE`` (env file, Compose, Dockerfile ``ENV``, infrastructure, the
+    wsgi/asgi fallback) and that no module production runs star-imports, or a field of a
+    development/test settings class (``class DevSettings(BaseSettings)``). The PASS names them.
+
     Remediation: set the variable in the deployment's env file or secret store, or give it a safe
     default in the settings code; document it in ``.env.example``.
     """
@@ -100,25 +110,36 @@ def required_vars(ctx: Context) -> list[Finding]:
     env = ctx.profile_env
     sev = _PROFILE_SEVERITY[ctx.cfg.profile]
     out: list[Finding] = []
-    required = [v for v in g.vars.values() if v.required]
-    compose_req = [v for v in g.vars.values() if v.compose_required and not v.required]
+    development = ctx.cfg.profile == "development"
+    reads = {v.name: [r for r in v.reads if not r.has_default and r.kind != "frontend"]
+             if development else production_reads(ctx, v) for v in g.vars.values() if v.required}
+    required = [v for v in g.vars.values() if reads.get(v.name)]
+    dev_only = sorted(n for n, rs in reads.items() if not rs)
+    compose_req = [v for v in g.vars.values() if v.compose_required and not reads.get(v.name)]
     use_compose = bool(ctx.cfg.compose_files)
     checked = required + (compose_req if use_compose else [])
     for v in sorted(checked, key=lambda x: x.name):
         if env.get(v.name, "").strip():
             continue
-        if v.required and _set_in_image(v):
+        strict = reads.get(v.name, [])
+        if strict and _set_in_image(v):
             continue
-        why = "read without a default" if v.required else "required by Compose (${VAR:?})"
+        why = "read without a default" if strict else "required by Compose (${VAR:?})"
         state = "empty" if v.name in env else "missing"
         out.append(failed(f"{v.name} is {why} but {state} in the {ctx.cfg.profile} env file",
-                          location=_first_loc(v), severity=sev,
+                          location=_first_loc(v) if not strict or development
+                          or not development_reads(ctx).covers(v.reads[0]) else strict[0].loc,
+                          severity=sev,
                           evidence=f"read at: {', '.join(r.loc for r in v.reads[:5]) or '-'}; "
                                    f"env file: {ctx.cfg.env_file.name}"))
     note = ""
+    if dev_only:
+        note = (f"; not required: {len(dev_only)} variable(s) read without a default only by "
+                f"development or test settings ({', '.join(dev_only[:8])}"
+                f"{' ...' if len(dev_only) > 8 else ''})")
     if compose_req and not use_compose:
         names = ", ".join(sorted(v.name for v in compose_req))
-        note = (f"; not checked: {len(compose_req)} variable(s) only Compose requires ({names}) — "
+        note += (f"; not checked: {len(compose_req)} variable(s) only Compose requires ({names}) — "
                 "give --compose-file when the profile deploys with Compose")
     if not out:
         out.append(passed(f"all {len(checked)} required variable(s) are set in "
@@ -391,6 +412,13 @@ def config_input(ctx: Context) -> list[Finding]:
     Every other CFG check skips what it cannot parse; this check lists those inputs in one place,
     with ``path:line``, so that nothing is silently left unverified.
 
+    An unrendered project template (cookiecutter, copier, ``django-admin startproject
+    --template``) is said so once. Its Python modules and Compose files with ``{{ ... }}``
+    placeholders are read with the placeholders as names (every check judges them, at their own
+    ``path:line``); one that does not parse even so is a WARN "template not rendered" with
+    ``path:line``, not a syntax error: render the template and audit the result. A syntax error
+    of any other file is still an ERROR.
+
     Remediation: fix the syntax at the reported line (or remove the stray file).
     """
     g = graph(ctx)
@@ -398,15 +426,22 @@ def config_input(ctx: Context) -> list[Finding]:
     for path, line, msg in dict.fromkeys(g.problems):
         if is_env_file(path):
             continue  # reported below, with who reads the file
-        out.append(errored(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
+        report = warned if msg.startswith(TEMPLATE_NOT_RENDERED) else errored
+        out.append(report(f"{path}:{line}: {msg}", location=f"{path}:{line}" if line else path))
     out += _env_file_problems(ctx)
     modern = []
     for path, parsed in g.parse_notes:
-        if parsed.parsed and "skipped" in parsed.note:
+        if parsed.unrendered:
+            out.append(warned(f"{path}:{parsed.line}: {parsed.note}",
+                              location=f"{path}:{parsed.line}"))
+        elif parsed.parsed and "skipped" in parsed.note:
             out.append(warned(f"{path}: {parsed.note}; every check reads the rest of the file",
                               location=f"{path}:{parsed.line}"))
-        elif parsed.parsed:
+        elif parsed.grammar == "modern":
             modern.append(path)
+    template = template_repo(ctx)
+    if template is not None and out:
+        out.append(warned(template.note(), location=template.marker))
     for path, why in dict.fromkeys(list(ctx.files.problems)):  # several checks read each file
         if "over the" in why:
             out.append(warned(f"{path}: {why}", location=path))
@@ -415,6 +450,8 @@ def config_input(ctx: Context) -> list[Finding]:
     if not out:
         note = (f" ({len(modern)} with syntax the host Python rejects, read with tree-sitter's "
                 f"grammar: {', '.join(modern[:5])})") if modern else ""
+        if template is not None:
+            note += f"; {template.note()}"
         out.append(passed(f"{len(ctx.files.files)} files indexed; env, Compose, Dockerfile and "
                           f"{g.python_files} Python files parsed without error{note}"))
     return out

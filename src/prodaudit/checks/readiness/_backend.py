@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from prodaudit.checks.api import Context, Finding, Skip, errored
+from prodaudit.checks.api import Context, Finding, Skip, errored, skipped
 from prodaudit.checks.readiness._scan import (
     PyModule,
     call_name,
@@ -13,6 +13,7 @@ from prodaudit.checks.readiness._scan import (
     py_sources,
 )
 from prodaudit.product.endpoints import Endpoint, endpoints
+from prodaudit.templating import TEMPLATE_NOT_RENDERED
 
 _NON_APP_DIRS = frozenset({"tools", "scripts", "examples", "docs", "bin", "frontend", "benchmarks"})
 
@@ -49,10 +50,13 @@ def web_modules(ctx: Context) -> list[PyModule]:
 
 
 def broken_sources(ctx: Context) -> list[Finding]:
-    """Unparseable Python files inside the backend's top-level directories (ERROR findings)."""
+    """Unparseable Python files inside the backend's top-level directories (ERROR findings; an
+    unrendered template's module that does not parse even with its placeholders as names is a
+    SKIP: "template not rendered")."""
     tops = {m.rel.split("/")[0] for m in backend_modules(ctx) if "/" in m.rel}
     return [
-        errored(f"{rel}: cannot parse: {why}", location=rel)
+        skipped(f"{rel}: {why}", location=rel) if why.startswith(TEMPLATE_NOT_RENDERED)
+        else errored(f"{rel}: cannot parse: {why}", location=rel)
         for rel, why in py_sources(ctx).broken
         if not tops or rel.split("/")[0] in tops
     ]
