@@ -146,6 +146,27 @@ def test_rdy009_raw_body(mvp: Path) -> None:
     assert "request.json" in messages(r)
 
 
+
+def test_rdy009_app_factory_serves_the_routers_of_a_sibling_package(tmp_path: Path) -> None:
+    """The FastAPI app is built in app/core/setup.py; its routes live in app/api/: the backend
+    is app/, not the factory's own folder (which holds no route)."""
+    factory = ("from fastapi import APIRouter, FastAPI\n\n\n"
+               "def create_application(router: APIRouter) -> FastAPI:\n"
+               "    application = FastAPI()\n    application.include_router(router)\n"
+               "    return application\n")
+    api = ("from fastapi import APIRouter, Request\n\nrouter = APIRouter()\n\n\n"
+           "@router.post('/items')\nasync def create(request: Request) -> dict[str, str]:\n"
+           "    data = await request.json()\n    return {'n': str(len(data))}\n")
+    main = ("from .api.items import router\nfrom .core.setup import create_application\n\n"
+            "app = create_application(router)\n")
+    for rel, text in {"app/__init__.py": "", "app/core/__init__.py": "",
+                      "app/core/setup.py": factory, "app/api/__init__.py": "",
+                      "app/api/items.py": api, "app/main.py": main}.items():
+        write(tmp_path / rel, text)
+    r = run_rdy("RDY-009", repo=tmp_path)["RDY-009"]
+    assert_status(r, Status.WARN)
+    assert "app/api/items.py:8" in messages(r)
+
 # ---- live: RDY-005 (and RDY-061 in test_rdy_documentation) -----------------------------------
 
 

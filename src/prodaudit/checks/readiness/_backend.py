@@ -18,12 +18,25 @@ from prodaudit.templating import TEMPLATE_NOT_RENDERED
 _NON_APP_DIRS = frozenset({"tools", "scripts", "examples", "docs", "bin", "frontend", "benchmarks"})
 
 
+def _routed_root(rel: str, routed: list[str]) -> tuple[str, int]:
+    """The folder of the module that builds the app and how many routes live under it, widened
+    to its parent folders while it holds none (an app factory in ``app/core/setup.py`` serves the
+    routers of ``app/api/``)."""
+    root = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
+    while True:
+        routes = sum(1 for r in routed if r.startswith(root))
+        if routes or not root:
+            return root, routes
+        root = root[:-1].rsplit("/", 1)[0] + "/" if "/" in root[:-1] else ""
+
+
 def backend_modules(ctx: Context) -> list[PyModule]:
     """Modules of the main backend: the package of the FastAPI app with the most routes (helper
     apps in tools/, scripts/ or a frontend server are left out)."""
 
     def build() -> list[PyModule]:
         app = py_sources(ctx).app
+        routed = [e.module.rel for e in endpoints(ctx)]
         roots: dict[str, int] = {}
         for m in app:
             if _NON_APP_DIRS & set(m.rel.split("/")[:-1]):
@@ -32,8 +45,8 @@ def backend_modules(ctx: Context) -> list[PyModule]:
                 isinstance(n, ast.Call) and call_name(n).split(".")[-1] == "FastAPI"
                 for n in ast.walk(m.tree)
             ):
-                root = m.rel.rsplit("/", 1)[0] + "/" if "/" in m.rel else ""
-                roots[root] = sum(1 for e in endpoints(ctx) if e.module.rel.startswith(root))
+                root, routes = _routed_root(m.rel, routed)
+                roots[root] = routes
         if not roots:
             return [m for m in app if not _NON_APP_DIRS & set(m.rel.split("/")[:-1])]
         best = max(roots, key=lambda k: (roots[k], -len(k)))
