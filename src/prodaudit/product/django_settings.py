@@ -7,6 +7,11 @@ module too (split settings). Development and test modules (``dev.py``, ``local.p
 (``production.py``, ``settings_prod.py``), else a settings module no other one star-imports.
 Its *effective* settings follow Python's order: a star import brings in the imported module's
 settings (recursively, ``from config.settings.cors import *`` included), later assignments win.
+The entries of a settings dictionary production runs with (``effective_dict``: ``REST_FRAMEWORK``)
+follow the same order: an assignment of the dictionary starts it again with the literal's own
+entries, and later updates at module level (``REST_FRAMEWORK["KEY"] = v``,
+``REST_FRAMEWORK.update({...})`` / ``update(KEY=v)``, ``REST_FRAMEWORK |= {...}``) replace keys,
+in whichever module of the chain they are.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from prodaudit.product.effective import deployment_sets
 from prodaudit.product.envgraph import env_graph
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import Setting, dev_path, settings_model
+from prodaudit.product.pyvalues import evaluate
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -82,6 +88,55 @@ def _all_star_imports(ctx: Context) -> dict[str, list[tuple[int, str]]]:
     return {m.rel: m.fact("django:star_imports") for m in py_index(ctx)}
 
 
+@extractor("django:dict_updates")
+def _module_dict_updates(module: PyModule) -> tuple[tuple[str, Setting], ...]:
+    """(dictionary name, the entry as a setting of scope ``dict NAME``) of every module-level
+    update of a dictionary by key (``NAME["KEY"] = v``, ``NAME.update(...)``, ``NAME |= {...}``;
+    inside ``try``/``with`` too, not under an ``if``)."""
+    if not ("update" in module.text or "[" in module.text or "|=" in module.text):
+        return ()
+    out: list[tuple[str, Setting]] = []
+    # no nested functions: a closure cycle made during the pass would keep the tree alive
+    pending = list(module.tree.body)
+    while pending:
+        stmt = pending.pop(0)
+        if isinstance(stmt, ast.Try):
+            pending[:0] = stmt.body + stmt.orelse + stmt.finalbody
+        elif isinstance(stmt, ast.With):
+            pending[:0] = stmt.body
+        else:
+            out += [(owner, _dict_entry(module.rel, owner, key, value))
+                    for owner, key, value in _updates_by_key(stmt) if key.isidentifier()]
+    return tuple(out)
+
+
+def _updates_by_key(stmt: ast.stmt) -> list[tuple[str, str, ast.expr]]:
+    """(dictionary, key, value) of what one statement sets in a dictionary by key."""
+    pairs: list[tuple[str, ast.expr | None, ast.expr]] = []
+    if isinstance(stmt, ast.Assign):
+        pairs = [(t.value.id, t.slice, stmt.value) for t in stmt.targets
+                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)]
+    elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.BitOr) \
+            and isinstance(stmt.target, ast.Name) and isinstance(stmt.value, ast.Dict):
+        pairs = [(stmt.target.id, k, v) for k, v in zip(stmt.value.keys, stmt.value.values,
+                                                         strict=False)]
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "update" \
+            and isinstance(stmt.value.func.value, ast.Name):
+        owner = stmt.value.func.value.id
+        pairs = [(owner, k, v) for arg in stmt.value.args if isinstance(arg, ast.Dict)
+                 for k, v in zip(arg.keys, arg.values, strict=False)]
+        pairs += [(owner, ast.Constant(kw.arg), kw.value) for kw in stmt.value.keywords if kw.arg]
+    return [(owner, k.value, v) for owner, k, v in pairs
+            if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+
+
+def _dict_entry(rel: str, owner: str, key: str, value: ast.expr) -> Setting:
+    return Setting(key, rel, value.lineno, evaluate(value, {}, set()), scope=f"dict {owner}",
+                   expr=ast.unparse(value)[:200], dev=dev_path(rel),
+                   literal=isinstance(value, ast.Constant))
+
+
 def _build(ctx: Context) -> DjangoSettings:
     g = _graph(ctx)
     roots = {p for p, ss in g.by_path.items() if ROOT_KEYS & {s.name for s in ss}}
@@ -129,6 +184,7 @@ class _Graph:
     by_path: dict[str, list[Setting]]
     imports: dict[str, list[tuple[int, str]]]
     paths: set[str]
+    updates: dict[str, tuple[tuple[str, Setting], ...]]  # path -> its dictionary updates by key
     _closures: dict[str, set[str]] = field(default_factory=dict)
     _effects: dict[str, dict[str, Setting]] = field(default_factory=dict)
 
@@ -160,9 +216,64 @@ def _graph(ctx: Context) -> _Graph:
             if s.scope == "module":
                 by_path.setdefault(s.path, []).append(s)
         imports = _all_star_imports(ctx)
-        return _Graph(by_path, imports, set(imports))
+        updates = {m.rel: u for m in py_index(ctx) if (u := m.fact("django:dict_updates"))}
+        return _Graph(by_path, imports, set(imports), updates)
 
     return ctx.memo("product:django_settings_graph", build)
+
+
+def dict_entries(ctx: Context, rf: Setting) -> dict[str, Setting]:
+    """The keys of the dictionary literal a module-level setting ``rf`` assigns
+    (``REST_FRAMEWORK = {...}``; a nested dictionary's key by its first entry): its own entries
+    only, a later assignment of the same name in that module starts another dictionary."""
+    model = settings_model(ctx).settings
+    later = [s.line for s in model if s.path == rf.path and s.name == rf.name
+             and s.scope == "module" and s.line > rf.line]
+    end = min(later, default=10**9)
+    own = f"dict {rf.name}"
+    out: dict[str, Setting] = {}
+    for s in model:
+        if s.path == rf.path and rf.line <= s.line < end and s.scope.split(".")[0] == own:
+            key = s.name if s.scope == own else s.scope.split(".")[1]
+            out.setdefault(key, s)
+    return out
+
+
+def effective_dict(ctx: Context, name: str) -> dict[str, Setting]:
+    """Key -> the entry of the settings dictionary ``name`` production runs with (its last
+    assignment's literal, then the updates by key that follow it in Python's order through the
+    star imports); empty without Django or when production never assigns it (memoised)."""
+
+    def build() -> dict[str, Setting]:
+        dj = django_settings(ctx)
+        out: dict[str, Setting] = {}
+        if dj.production is not None:
+            _dict_walk(ctx, _graph(ctx), dj.production, name, out, 0)
+        return out if dj.production is not None and name in dj.effective else {}
+
+    return ctx.memo(f"product:django_dict:{name}", build)
+
+
+def _dict_walk(ctx: Context, g: _Graph, rel: str, name: str, out: dict[str, Setting],
+               depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    events: list[tuple[int, int, object]] = [
+        (s.line, 0, s) for s in g.by_path.get(rel, []) if s.name == name and not s.guard]
+    events += [(e.line, 1, e) for owner, e in g.updates.get(rel, ()) if owner == name]
+    events += [(line, 2, target) for line, target in g.imports.get(rel, [])]
+    for _, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
+        if kind == 0:
+            assert isinstance(item, Setting)
+            out.clear()
+            out.update(dict_entries(ctx, item))
+        elif kind == 1:
+            assert isinstance(item, Setting)
+            out[item.name] = item
+        else:
+            target = _resolve(str(item), g.paths)
+            if target is not None and target != rel:
+                _dict_walk(ctx, g, target, name, out, depth + 1)
 
 
 def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
