@@ -17,7 +17,6 @@ in whichever module of the chain they are.
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from prodaudit.product.envgraph import env_graph
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import Setting, dev_path, settings_model
 from prodaudit.product.pyvalues import evaluate
+from prodaudit.product.starimports import resolve, star_imports
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 ROOT_KEYS = frozenset({"INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE", "WSGI_APPLICATION"})
 PROD_TOKENS = frozenset({"prod", "production", "live", "deploy", "deployment"})
 MAX_DEPTH = 8
-_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 @dataclass
@@ -45,47 +44,9 @@ class DjangoSettings:
     top: list[str] = field(default_factory=list)  # settings modules no other one star-imports
 
 
-def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
-    """(line, dotted target) of ``from X import *`` at module level, relative ones resolved."""
-    out = []
-    package = posixpath.dirname(rel).replace("/", ".")
-    for stmt in tree.body:
-        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
-            if stmt.level:
-                parts = package.split(".") if package else []
-                base = parts[: len(parts) - stmt.level + 1] if stmt.level > 1 else parts
-                target = ".".join([*base, *([stmt.module] if stmt.module else [])])
-            else:
-                target = stmt.module or ""
-            out.append((stmt.lineno, target))
-    return out
-
-
-def _resolve(dotted: str, paths: set[str]) -> str | None:
-    # a project template's placeholder names its directory: {{ project_name }}.settings
-    dotted = _PLACEHOLDER.sub(r"\1", dotted.strip())
-    suffix = dotted.replace(".", "/")
-    for candidate in (suffix + ".py", suffix + "/__init__.py"):
-        hit = next((p for p in sorted(paths) if p == candidate or p.endswith("/" + candidate)),
-                   None)
-        if hit:
-            return hit
-    return None
-
-
 def django_settings(ctx: Context) -> DjangoSettings:
     """The repository's Django settings (memoised); ``production`` is None without Django."""
     return ctx.memo("product:django_settings", lambda: _build(ctx))
-
-
-@extractor("django:star_imports")
-def _module_star_imports(module: PyModule) -> list[tuple[int, str]]:
-    return _star_imports(module.rel, module.tree)
-
-
-def _all_star_imports(ctx: Context) -> dict[str, list[tuple[int, str]]]:
-    """Path -> :func:`_star_imports` of every application module."""
-    return {m.rel: m.fact("django:star_imports") for m in py_index(ctx)}
 
 
 @extractor("django:dict_updates")
@@ -142,13 +103,13 @@ def _build(ctx: Context) -> DjangoSettings:
     roots = {p for p, ss in g.by_path.items() if ROOT_KEYS & {s.name for s in ss}}
     modules = set(roots)
     for rel, imps in g.imports.items():
-        if any(_resolve(t, g.paths) in roots for _, t in imps):
+        if any(t in roots for _, t in imps):
             modules.add(rel)
     modules = {m for m in modules if not dev_path(m)}
     out = DjangoSettings(sorted(modules))
     if not modules:
         return out
-    imported = {_resolve(t, g.paths) for m in modules for _, t in g.imports.get(m, [])}
+    imported = {t for m in modules for _, t in g.imports.get(m, [])}
     named = [m for m in sorted(modules) if set(re.split(r"[^a-z0-9]+", m.rsplit("/", 1)[-1]
                                                         .lower())) & PROD_TOKENS]
     out.top = [m for m in sorted(modules) if m not in imported]
@@ -158,8 +119,7 @@ def _build(ctx: Context) -> DjangoSettings:
 
 
 def _effective(rel: str, by_path: dict[str, list[Setting]],
-               imports: dict[str, list[tuple[int, str]]], paths: set[str],
-               depth: int) -> dict[str, Setting]:
+               imports: dict[str, list[tuple[int, str | None]]], depth: int) -> dict[str, Setting]:
     if depth > MAX_DEPTH:
         return {}
     events: list[tuple[int, str, object]] = [(s.line, "set", s) for s in by_path.get(rel, [])
@@ -170,10 +130,8 @@ def _effective(rel: str, by_path: dict[str, list[Setting]],
         if kind == "set":
             assert isinstance(item, Setting)
             out[item.name] = item
-        else:
-            target = _resolve(str(item), paths)
-            if target is not None and target != rel:
-                out.update(_effective(target, by_path, imports, paths, depth + 1))
+        elif item is not None and item != rel:
+            out.update(_effective(str(item), by_path, imports, depth + 1))
     return out
 
 
@@ -182,8 +140,7 @@ class _Graph:
     """Module-level settings per settings module and the star imports between modules."""
 
     by_path: dict[str, list[Setting]]
-    imports: dict[str, list[tuple[int, str]]]
-    paths: set[str]
+    imports: dict[str, list[tuple[int, str | None]]]  # (line, the module) of module-level ones
     updates: dict[str, tuple[tuple[str, Setting], ...]]  # path -> its dictionary updates by key
     _closures: dict[str, set[str]] = field(default_factory=dict)
     _effects: dict[str, dict[str, Setting]] = field(default_factory=dict)
@@ -199,14 +156,20 @@ class _Graph:
             if cur in seen:
                 continue
             seen.add(cur)
-            pending += [t for _, d in self.imports.get(cur, []) if (t := _resolve(d, self.paths))]
+            pending += [t for _, t in self.imports.get(cur, []) if t]
         return self._closures.setdefault(rel, seen)
 
     def effective(self, rel: str) -> dict[str, Setting]:
         """Name -> the setting that wins when ``rel`` runs (once per module)."""
         if rel not in self._effects:
-            self._effects[rel] = _effective(rel, self.by_path, self.imports, self.paths, 0)
+            self._effects[rel] = _effective(rel, self.by_path, self.imports, 0)
         return self._effects[rel]
+
+
+def _module_level(ctx: Context) -> dict[str, list[tuple[int, str | None]]]:
+    """Path -> (line, the module it names) of each module-level star import, every module."""
+    return {rel: [(i.line, i.target) for i in imps if i.top]
+            for rel, imps in star_imports(ctx).items()}
 
 
 def _graph(ctx: Context) -> _Graph:
@@ -215,9 +178,8 @@ def _graph(ctx: Context) -> _Graph:
         for s in settings_model(ctx).settings:
             if s.scope == "module":
                 by_path.setdefault(s.path, []).append(s)
-        imports = _all_star_imports(ctx)
         updates = {m.rel: u for m in py_index(ctx) if (u := m.fact("django:dict_updates"))}
-        return _Graph(by_path, imports, set(imports), updates)
+        return _Graph(by_path, _module_level(ctx), updates)
 
     return ctx.memo("product:django_settings_graph", build)
 
@@ -270,10 +232,8 @@ def _dict_walk(ctx: Context, g: _Graph, rel: str, name: str, out: dict[str, Sett
         elif kind == 1:
             assert isinstance(item, Setting)
             out[item.name] = item
-        else:
-            target = _resolve(str(item), g.paths)
-            if target is not None and target != rel:
-                _dict_walk(ctx, g, target, name, out, depth + 1)
+        elif item is not None and item != rel:
+            _dict_walk(ctx, g, str(item), name, out, depth + 1)
 
 
 def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
@@ -286,11 +246,10 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
 
     def build() -> tuple[set[str], set[str]]:
         dj = django_settings(ctx)
-        g = _graph(ctx)
         values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
         var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
         values += [val for path, _, val in (var.set_in if var else []) if path.endswith(".py")]
-        named = {t for v in values if v and (t := _resolve(v, g.paths))}
+        named = {t for v in values if v and (t := resolve(ctx, v))}
         return set(dj.top) | (named & set(dj.modules)), named
 
     return ctx.memo("product:django_run_modules", build)
@@ -327,17 +286,7 @@ def unused_settings_modules(ctx: Context, settings_module: str | None) -> set[st
     dj = django_settings(ctx)
     if not settings_module or not dj.modules:
         return set()
-    imports = _all_star_imports(ctx)
-    paths = set(imports)
-    start = _resolve(settings_module, paths)
+    start = resolve(ctx, settings_module)
     if start is None:
         return set()
-    seen: set[str] = set()
-    pending = [start]
-    while pending:
-        rel = pending.pop()
-        if rel in seen or rel not in imports:
-            continue
-        seen.add(rel)
-        pending += [t for _, d in imports[rel] if (t := _resolve(d, paths))]
-    return set(dj.modules) - seen
+    return set(dj.modules) - _graph(ctx).closure(start)
