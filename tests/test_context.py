@@ -16,6 +16,7 @@ import prodaudit.context as context_mod
 from prodaudit.config import load_config
 from prodaudit.context import Context
 from prodaudit.outcome import Skip
+from prodaudit.ports import free_port
 
 
 def test_docker_probe_is_bounded_against_a_silent_engine(tmp_path: Path,
@@ -148,12 +149,6 @@ def test_memo_concurrent_callers_build_once(tmp_path: Path) -> None:
     assert calls == [1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_reachability_probe_waits_for_a_target_starting_in_the_background(tmp_path: Path) -> None:
     """The target's server starts only when ``target_ready`` runs (as a background start ends):
     a check that asks ``need_live`` early (one that declares only "repo", e.g. RDY-055) must not
@@ -169,14 +164,17 @@ def test_reachability_probe_waits_for_a_target_starting_in_the_background(tmp_pa
         def log_message(self, *args: object) -> None:
             pass
 
-    port = _free_port()
-    servers: list[ThreadingHTTPServer] = []
+    # bound now (the port is ours), listening only once ready() runs: no port race
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Ok, bind_and_activate=False)
+    srv.server_bind()
+    port = srv.server_port
+    serving: list[threading.Thread] = []
 
     def ready() -> BaseException | None:
         time.sleep(0.3)  # still starting when the first check asks
-        srv = ThreadingHTTPServer(("127.0.0.1", port), Ok)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers.append(srv)
+        srv.server_activate()
+        serving.append(threading.Thread(target=srv.serve_forever, daemon=True))
+        serving[0].start()
         return None
 
     cfg = load_config({"repo": tmp_path, "output": tmp_path / "out", "start_target": False,
@@ -186,16 +184,16 @@ def test_reachability_probe_waits_for_a_target_starting_in_the_background(tmp_pa
         assert asyncio.run(ctx.need_live()) is None
         assert ctx.live_probe["live"].status == 200
     finally:
-        for srv in servers:
+        if serving:
             srv.shutdown()
-            srv.server_close()
+        srv.server_close()
 
 
 def test_reachability_probe_reports_a_target_that_did_not_start(tmp_path: Path) -> None:
     import asyncio
 
     cfg = load_config({"repo": tmp_path, "output": tmp_path / "out", "start_target": False,
-                       "base_url": f"http://127.0.0.1:{_free_port()}"})
+                       "base_url": f"http://127.0.0.1:{free_port()}"})
     ctx = Context(cfg, target_ready=lambda: RuntimeError("uvicorn exited with 1"))
     reason = asyncio.run(ctx.need_live())
     assert reason == "the reference target did not start: uvicorn exited with 1", reason

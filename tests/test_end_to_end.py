@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from prodaudit.config import PROJECT_ROOT
-from prodaudit.target import free_port
+from prodaudit.ports import free_port
 
 REPORTS = ("audit.json", "production-readiness.md", "security-audit.md",
            "configuration-validation.md", "test-results-summary.md")

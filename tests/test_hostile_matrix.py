@@ -22,8 +22,8 @@ import pytest
 from servers.bad import bad_server
 
 from prodaudit.model import SUITES
+from prodaudit.ports import free_port
 from prodaudit.registry import load_checks
-from prodaudit.target import free_port
 
 TIMEOUT = 1.0  # --timeout: per request
 CHECK_TIMEOUT = 60.0

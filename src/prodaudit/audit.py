@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: needs that only a running product satisfies: without them the bundled target is not started
 LIVE_NEEDS = frozenset({"live", "target", "frontend"})
 ReadyWait = Callable[[], BaseException | None]
+#: the config fields naming the started target(s), read once they are up
+TargetUrls = Callable[[], dict[str, Any]]
 #: the check that runs the repository's end-to-end journeys (a second target instance for them)
 E2E_CHECK = "RDY-032"
 
@@ -48,13 +50,16 @@ def _now() -> str:
 
 @contextmanager
 def _target(cfg: AuditConfig, quiet: bool, live: bool = True, e2e_instance: bool = False
-            ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None, ReadyWait | None]]:
+            ) -> Iterator[tuple[AuditConfig, ReferenceTarget | None, ReadyWait | None,
+                                TargetUrls | None]]:
     """The bundled reference target for the run. ``live=False`` (no selected check needs the
     running product): its profile (env file, environment) is prepared, no process started.
     Otherwise its processes start in the background while the repository checks run; the checks
-    that need it wait for it (``Context.target_ready``)."""
+    that need it wait for it (``Context.target_ready``). The URLs handed out at once are those
+    the target was prepared with; a port another process took moves it at start, so the context
+    reads them again once it is up (``Context.target_urls``)."""
     if not cfg.should_start_target:
-        yield cfg, None, None
+        yield cfg, None, None, None
         return
     from prodaudit.progress import say
     from prodaudit.target import ReferenceTarget
@@ -80,12 +85,16 @@ def _target(cfg: AuditConfig, quiet: bool, live: bool = True, e2e_instance: bool
         else:
             target.prepare()
         os.environ.update(target.audit_env)
+        def urls() -> dict[str, Any]:
+            out: dict[str, Any] = {"base_url": target.base_url,
+                                   "frontend_url": target.frontend_url} if live else {}
+            if e2e is not None:
+                out["readiness"] = cfg.readiness.model_copy(
+                    update={"e2e_frontend_url": e2e.frontend_url})
+            return out
+
         # the audit owns this throwaway target (temporary SQLite database): writes are safe
-        update: dict[str, Any] = {"base_url": target.base_url, "frontend_url": target.frontend_url,
-                                  "allow_mutations": True} if live else {}
-        if e2e is not None:
-            update["readiness"] = cfg.readiness.model_copy(
-                update={"e2e_frontend_url": e2e.frontend_url})
+        update: dict[str, Any] = {**urls(), "allow_mutations": True} if live else {}
         if cfg.env_file is None:
             update["env_file"] = target.env_file
         if cfg.licenses.target_venv is None:
@@ -105,7 +114,7 @@ def _target(cfg: AuditConfig, quiet: bool, live: bool = True, e2e_instance: bool
                 e2e.wait_ready()
             return failed
 
-        yield cfg.model_copy(update=update), target, ready
+        yield cfg.model_copy(update=update), target, ready, urls if live else None
     finally:
         target.stop()
         if e2e is not None:
@@ -139,13 +148,14 @@ def run_audit(
     try:
         live = any(s.needs & LIVE_NEEDS for s in specs)
         with _target(cfg, quiet, live, E2E_CHECK in {s.id for s in specs}) as (eff_cfg, target,
-                                                                                 ready):
+                                                                                 ready, urls):
             ctx = Context(
                 eff_cfg,
                 redactor=redactor,
                 target_env=target.env if target else None,
                 target_logs=(lambda: target.logs) if target else None,
                 target_ready=ready,
+                target_urls=urls,
                 run_id=run_id,
                 suites=tuple(suites),
             )
@@ -157,7 +167,7 @@ def run_audit(
             if failed_start is not None:  # the audit could not run: exit 3, as before the checks
                 raise failed_start
             results += list(extra_results)
-        run = build_run(eff_cfg, results, ctx.settle(), redactor, started, suites, run_id,
+        run = build_run(ctx.cfg, results, ctx.settle(), redactor, started, suites, run_id,
                         requests=ctx.http.ledger.to_dict(), extras=extras)
         report_dir = None
         if write:

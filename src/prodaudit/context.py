@@ -99,6 +99,7 @@ class Context:
         target_env: dict[str, str] | None = None,
         target_logs: list[Path] | Callable[[], list[Path]] | None = None,
         target_ready: Callable[[], BaseException | None] | None = None,
+        target_urls: Callable[[], dict[str, Any]] | None = None,
         run_id: str = "",
         suites: tuple[str, ...] = (),
     ) -> None:
@@ -109,6 +110,8 @@ class Context:
         self.target_env = dict(target_env or {})  # env of a target the audit started itself
         self._target_logs = target_logs or []
         self._target_ready = target_ready  # blocks until a target started in the background is up
+        # the config fields naming that target once it is up (a port another process took moved it)
+        self._target_urls = target_urls
         self.facts: dict[str, Any] = {}
         self.http = Http(
             timeout=cfg.request_timeout,
@@ -233,6 +236,10 @@ class Context:
 
         async def wait() -> str | None:  # one waiter; the others queue on amemo's lock in order
             error = await asyncio.to_thread(ready)
+            if error is None and self._target_urls is not None:
+                update = self._target_urls()
+                if any(getattr(self.cfg, k) != v for k, v in update.items()):
+                    self.cfg = self.cfg.model_copy(update=update)
             return None if error is None else f"the reference target did not start: {error}"
 
         result: str | None = await self.amemo("target:started", wait)

@@ -9,7 +9,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,43 +18,56 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
-from prodaudit import interrupt
+from prodaudit import interrupt, ports
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.errors import TargetError
+from prodaudit.ports import PortInUse, bind_problem
 
 AUDIT_USER = "audit@example.com"
 AUDIT2_USER = "audit2@example.com"
 ADMIN_USER = "admin@example.com"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None,
-              log: Path | None = None, cancelled: threading.Event | None = None) -> None:
-    """Poll ``url`` until it answers 200 (bounded by ``timeout``; ``cancelled`` ends it)."""
+              log: Path | None = None, cancelled: threading.Event | None = None,
+              verify: bool = True) -> None:
+    """Poll ``url`` until it answers 200 (bounded by ``timeout``; ``cancelled`` ends it;
+    ``verify=False``: a server with a self-signed certificate). With
+    the server's process ``proc``: ``PortInUse`` when it could not bind the URL's port (it exited
+    saying the address is in use, or the port answers for another process), so that the caller
+    can start it on another port (``ports.retry_ports``)."""
     import httpx
 
+    port = urlsplit(url).port or 80
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if cancelled is not None and cancelled.is_set():
             raise TargetError(f"{url}: start cancelled")
         if proc is not None and proc.poll() is not None:
+            _raise_taken(url, port, proc, log)
             raise TargetError(f"{url}: process exited with {proc.returncode}{_tail(log)}")
         try:
-            r = httpx.get(url, timeout=2.0)
+            r = httpx.get(url, timeout=2.0, verify=verify)
             if r.status_code == 200:
+                _raise_taken(url, port, proc, log)  # the answer came from our server
                 return
             last = f"HTTP {r.status_code}"
         except httpx.HTTPError as exc:
             last = type(exc).__name__
         time.sleep(0.15)
+    _raise_taken(url, port, proc, log)
     raise TargetError(f"{url} not ready within {timeout:.0f} s ({last}){_tail(log)}")
+
+
+def _raise_taken(url: str, port: int, proc: subprocess.Popen[bytes] | None, log: Path | None
+                 ) -> None:
+    text = log.read_text(errors="replace") if log is not None and log.exists() else ""
+    taken = bind_problem(url, port, proc, text)
+    if taken is not None:
+        raise taken
 
 
 def _tail(log: Path | None, lines: int = 15) -> str:
@@ -105,6 +117,8 @@ class ReferenceTarget:
     _ready: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _error: BaseException | None = field(default=None, repr=False)
+    _given: set[int] = field(default_factory=set, repr=False)  # ports the caller chose
+    _secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -147,30 +161,37 @@ class ReferenceTarget:
         without starting anything (a run whose checks only read the repository needs no more)."""
         if not (self.root / "backend" / "app").is_dir():
             raise TargetError(f"reference target not found at {self.root}")
-        self.api_port = self.api_port or free_port()
-        self.frontend_port = self.frontend_port or free_port()
-        self.provider_port = self.provider_port or free_port()
-        audit_pw = secrets.token_urlsafe(18)
-        audit2_pw = secrets.token_urlsafe(18)
-        admin_pw = secrets.token_urlsafe(18)
+        self._given = {p for p in (self.api_port, self.frontend_port, self.provider_port) if p}
+        self.api_port = self.api_port or ports.free_port()
+        self.frontend_port = self.frontend_port or ports.free_port()
+        self.provider_port = self.provider_port or ports.free_port()
+        self._secrets = {name: secrets.token_urlsafe(n) for name, n in (
+            ("audit", 18), ("audit2", 18), ("admin", 18), ("jwt", 48), ("llm", 24),
+            ("postgres", 24), ("redis", 24))}
+        self._configure()
+        return self
+
+    def _configure(self) -> None:
+        """The environment and the env file for the chosen ports and credentials."""
+        pw = self._secrets
         env: dict[str, str] = {
             "ENVIRONMENT": "production",
             "DEBUG": "false",
             "LOG_LEVEL": "INFO",
-            "JWT_SECRET": secrets.token_urlsafe(48),
+            "JWT_SECRET": pw["jwt"],
             "DATABASE_URL": f"sqlite:///{self.workdir / 'ultra.db'}",
             "CORS_ORIGINS": f"http://127.0.0.1:{self.frontend_port}",
             "MOCK_LLM": "false",
             "LLM_BASE_URL": f"{self.provider_url}/v1",
-            "LLM_API_KEY": "sk-test-" + secrets.token_urlsafe(24),
+            "LLM_API_KEY": "sk-test-" + pw["llm"],
             "LLM_MODEL": "ultra-small",
             # the audit is the only client, from one IP: room for the performance baseline
             # (login and LLM limits stay at the product's defaults)
             "RATE_LIMIT_DEFAULT": "3000/60",
             # error tracking: a demo DSN on loopback (the target only records that it is set)
             "SENTRY_DSN": "http://prodaudit-demo@127.0.0.1:9/1",
-            "BOOTSTRAP_USERS": f"{AUDIT_USER}:{audit_pw}:user,{AUDIT2_USER}:{audit2_pw}:user,"
-            f"{ADMIN_USER}:{admin_pw}:admin",
+            "BOOTSTRAP_USERS": f"{AUDIT_USER}:{pw['audit']}:user,{AUDIT2_USER}:{pw['audit2']}:user,"
+            f"{ADMIN_USER}:{pw['admin']}:admin",
         }
         # a production-like stack when the caller provides real services (tests, CI, demos)
         for var in ("DATABASE_URL", "REDIS_URL"):
@@ -181,52 +202,75 @@ class ReferenceTarget:
             env["ULTRA_FLAWS"] = self.flaws
         elif os.environ.get("ULTRA_FLAWS"):
             env["ULTRA_FLAWS"] = os.environ["ULTRA_FLAWS"]
-        self.env = env
+        self.env.clear()  # in place: whoever holds the dict sees the ports of a restart
+        self.env.update(env)
         self.audit_env = {
             "PRODAUDIT_AUDIT_USERNAME": AUDIT_USER,
-            "PRODAUDIT_AUDIT_PASSWORD": audit_pw,
+            "PRODAUDIT_AUDIT_PASSWORD": pw["audit"],
             "PRODAUDIT_AUDIT2_USERNAME": AUDIT2_USER,
-            "PRODAUDIT_AUDIT2_PASSWORD": audit2_pw,
+            "PRODAUDIT_AUDIT2_PASSWORD": pw["audit2"],
             "PRODAUDIT_ADMIN_USERNAME": ADMIN_USER,
-            "PRODAUDIT_ADMIN_PASSWORD": admin_pw,
+            "PRODAUDIT_ADMIN_PASSWORD": pw["admin"],
         }
         # the profile's env file also carries what the compose file needs for this deployment
         compose_env = {
             "POSTGRES_USER": "ultra",
             "POSTGRES_DB": "ultra",
-            "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-            "REDIS_PASSWORD": secrets.token_urlsafe(24),
+            "POSTGRES_PASSWORD": pw["postgres"],
+            "REDIS_PASSWORD": pw["redis"],
         }
         file_env = {**compose_env, **{k: v for k, v in env.items() if k != "BOOTSTRAP_USERS"}}
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in file_env.items()), encoding="utf-8")
-        return self
+        tmp = self.env_file.with_name(f".{self.env_file.name}.tmp")
+        tmp.write_text("".join(f"{k}={v}\n" for k, v in file_env.items()), encoding="utf-8")
+        os.replace(tmp, self.env_file)  # a reader never sees a half-written file
+
+    def _move(self, taken: PortInUse) -> None:
+        """A fresh port for the one another process took; the environment follows."""
+        if taken.port in self._given:
+            raise TargetError(f"{taken} (the port was given: not moved)")
+        for name in ("api_port", "frontend_port", "provider_port"):
+            if getattr(self, name) == taken.port:
+                setattr(self, name, ports.free_port())
+        self._configure()
 
     def start(self, *, keep_workdir_on_failure: bool = False) -> ReferenceTarget:
+        """Start the three servers; one whose port another process took between the choice and
+        the bind moves to a fresh port and the servers start again (``ports.retry_ports``)."""
         if threading.current_thread() is not self._thread:  # a foreground (re)start
             self._stopping.clear()
         if not self.env:
             self.prepare()
-        env = self.env
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
-        try:  # the three servers start side by side (each only needs the others' URLs)
-            waits = []
-            if self.provider:
-                prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
-                                   self.provider_port, base_env)
-                waits.append((f"{self.provider_url}/_stats", 30, prov))
-            api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
-                              {**base_env, **env})
-            waits.append((f"{self.base_url}/health", 45, api))
-            if self.frontend:
-                fe = self._spawn("frontend", self.root / "frontend", "serve:app", self.frontend_port,
-                                 {**base_env, "API_BASE_URL": self.base_url})
-                waits.append((f"{self.frontend_url}/", 30, fe))
-            for url, seconds, p in waits:
-                wait_http(url, seconds, p.proc, p.log, self._stopping)
+        try:
+            ports.retry_ports(self._start_once, what="reference target")
         except BaseException:
             self.stop(keep_workdir=keep_workdir_on_failure)
             raise
         return self
+
+    def _start_once(self) -> None:
+        env = self.env
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
+        # the three servers start side by side (each only needs the others' URLs)
+        waits = []
+        if self.provider:
+            prov = self._spawn("provider", self.root / "tools", "fake_llm_provider:app",
+                               self.provider_port, base_env)
+            waits.append((f"{self.provider_url}/_stats", 30, prov))
+        api = self._spawn("api", self.root / "backend", "app.main:app", self.api_port,
+                          {**base_env, **env})
+        waits.append((f"{self.base_url}/health", 45, api))
+        if self.frontend:
+            fe = self._spawn("frontend", self.root / "frontend", "serve:app", self.frontend_port,
+                             {**base_env, "API_BASE_URL": self.base_url})
+            waits.append((f"{self.frontend_url}/", 30, fe))
+        try:
+            for url, seconds, p in waits:
+                wait_http(url, seconds, p.proc, p.log, self._stopping)
+        except PortInUse as taken:
+            self._stop_processes()
+            self.processes.clear()
+            self._move(taken)
+            raise
 
     def start_in_background(self) -> None:
         """Prepare now (ports, environment, env file: known at once), start the processes in a
@@ -262,6 +306,13 @@ class ReferenceTarget:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=interrupt.budget(15.0) or 0.1)
         try:
+            self._stop_processes()
+        finally:
+            if not keep_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _stop_processes(self) -> None:
+        try:
             for p in reversed(self.processes):
                 if p.proc.poll() is None:
                     p.proc.terminate()
@@ -274,9 +325,6 @@ class ReferenceTarget:
             for p in self.processes:
                 _kill(p)
             raise
-        finally:
-            if not keep_workdir:
-                shutil.rmtree(self.workdir, ignore_errors=True)
 
     def api_log(self) -> str:
         for p in self.processes:

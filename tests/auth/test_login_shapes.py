@@ -70,10 +70,8 @@ def wsgi(app: Any) -> Iterator[str]:
 
     from werkzeug.serving import make_server
 
-    from prodaudit.target import free_port
-
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # bound at once: no port race
+    port = server.server_port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

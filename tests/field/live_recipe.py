@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from prodaudit.ports import bind_problem, free_port, on_free_port
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent.parent
@@ -278,13 +279,6 @@ def build_venv(recipe: LiveRecipe, copy: Path, base_env: Mapping[str, str], log:
 # ---------------------------------------------------------------------------------- services
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class PgServer:
     user: str
@@ -381,18 +375,27 @@ class Server:
     def stop(self) -> None:
         kill_group(self.proc)
 
+    def _raise_taken(self) -> None:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        taken = bind_problem(self.name, urlsplit(self.base_url).port or 80, self.proc, text)
+        if taken is not None:
+            raise taken
+
     def wait_healthy(self, path: str, timeout: float = HEALTH_TIMEOUT_S) -> int:
         """Poll ``path`` until it answers below 500; the status. RecipeError when the process
-        exits or the time is up (with the log's tail)."""
+        exits or the time is up (with the log's tail); PortInUse when it could not bind its port
+        (``prodaudit.ports``: the caller starts it on another one)."""
         deadline = time.monotonic() + timeout
         status: int | None = None
         while time.monotonic() < deadline:
             status = http_status(self.base_url + path)
             if status is not None and status < 500:
+                self._raise_taken()  # the answer came from this server
                 return status
             if not self.alive():
                 break
             time.sleep(0.5)
+        self._raise_taken()
         tail = " | ".join(self.log.read_text(encoding="utf-8", errors="replace").strip()
                           .splitlines()[-8:])
         state = "exited" if not self.alive() else f"last answer {status}"
@@ -414,12 +417,23 @@ def start_process(name: str, cmd: str | Sequence[str], *, cwd: Path, env: Mappin
 
 
 def start_fake_llm(workdir: Path) -> Server:
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "fake_llm_provider:app", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning"]
-    server = start_process("fake LLM provider", cmd, cwd=FAKE_LLM.parent, env=os.environ,
-                           port=port, log=workdir / "fake-llm.log")
-    server.wait_healthy("/_stats", 30)
+    return on_free_port(lambda port: start_healthy(
+        "fake LLM provider",
+        [sys.executable, "-m", "uvicorn", "fake_llm_provider:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=FAKE_LLM.parent, env=os.environ, port=port, log=workdir / "fake-llm.log",
+        health="/_stats", timeout=30), what="fake LLM provider")
+
+
+def start_healthy(name: str, cmd: str | Sequence[str], *, cwd: Path, env: Mapping[str, str],
+                  port: int, log: Path, health: str, timeout: float = HEALTH_TIMEOUT_S) -> Server:
+    """``start_process``, then ``wait_healthy``; the process is stopped when that fails."""
+    server = start_process(name, cmd, cwd=cwd, env=env, port=port, log=log)
+    try:
+        server.wait_healthy(health, timeout)
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 
@@ -515,10 +529,17 @@ def started(recipe: LiveRecipe, repo: Path, workdir: Path, project_digest: str) 
             _run(filled(cmd), cwd=repo, env=env, timeout=SEED_TIMEOUT_S, what="seed", log=log)
         seconds["seed"] = time.monotonic() - t1
         t2 = time.monotonic()
-        server = start_process(recipe.folder, filled(recipe.start), cwd=repo, env=env,
-                               port=port, log=workdir / "server.log")
+
+        def start(new_port: int) -> Server:
+            nonlocal values
+            if str(new_port) != values["port"]:  # the first one was taken: the environment follows
+                values = {**values, "port": str(new_port)}
+                env.update({k: filled(v) for k, v in recipe.env.items()})
+            return start_healthy(recipe.folder, filled(recipe.start), cwd=repo, env=env,
+                                 port=new_port, log=workdir / "server.log", health=recipe.health)
+
+        server = on_free_port(start, what=recipe.folder, first=port)
         servers.append(server)
-        server.wait_healthy(recipe.health)
         seconds["start"] = time.monotonic() - t2
         run = Running(recipe, repo, server, venv, values, seconds, [s for s in servers if s is not server],
                       list(dbs), pg)

@@ -137,3 +137,72 @@ def test_nested_router_and_no_trailing_slash(tmp_path: Path) -> None:
     assert ("GET", "/tags/<pk>") in eps and ("GET", "/tags") in eps
     nested = eps[("DELETE", "/tags/<tag_pk>/notes/<pk>/")]
     assert nested.params == ("tag_pk", "pk") and nested.name == "tag-notes-detail"
+
+
+_URLS = ("from rest_framework.routers import SimpleRouter\nfrom notes import views\n"
+         "router = SimpleRouter()\nrouter.register('notes', views.NoteViewSet)\n"
+         "urlpatterns = router.urls\n")
+_BASE = ('INSTALLED_APPS = ["rest_framework"]\nROOT_URLCONF = "urls"\n'
+         'REST_FRAMEWORK = {\n    "DEFAULT_PERMISSION_CLASSES": [%s],\n'
+         '    "PAGE_SIZE": 20,\n}\n')
+
+
+def _default_auth(tmp_path: Path, settings: dict[str, str]) -> object:
+    eps = _by_route(tmp_path, {"urls.py": _URLS, "notes/views.py": NOTES, **settings})
+    return eps[("DELETE", "/notes/<pk>/")].auth  # a view that sets no permission of its own
+
+
+def test_default_permission_of_split_settings(tmp_path: Path) -> None:
+    """The default production runs with: the base module's dict, star-imported by production
+    (a development module that replaces it is not production's)."""
+    allow = '"rest_framework.permissions.AllowAny"'
+    auth = '"rest_framework.permissions.IsAuthenticated"'
+    split = {"proj/settings/base.py": _BASE % auth,
+             "proj/settings/production.py": "from .base import *\nDEBUG = False\n",
+             "proj/settings/dev.py": "from .base import *\n" + _BASE % allow}
+    assert _default_auth(tmp_path / "a", split) == "DEFAULT_PERMISSION_CLASSES (IsAuthenticated)"
+    # production assigns its own dict after the star import: that one runs
+    assert _default_auth(tmp_path / "b", {
+        **split, "proj/settings/production.py": "from .base import *\n" + _BASE % allow}) == ""
+    # a default in a module production never imports is not production's
+    assert _default_auth(tmp_path / "c", {
+        "proj/settings/base.py": _BASE % allow, "proj/settings/production.py":
+        "from .base import *\n", "proj/settings/unused.py": _BASE % auth}) == ""
+
+
+def test_default_permission_updated_in_production(tmp_path: Path) -> None:
+    """A REST_FRAMEWORK built in base and updated in production: the update is what runs,
+    by key (``["KEY"] = ...``), ``.update({...})``, ``.update(KEY=...)`` or ``|=``."""
+    allow = '"rest_framework.permissions.AllowAny"'
+    tighten = ['REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = (\n'
+               '    "rest_framework.permissions.IsAdminUser",\n)\n',
+               'REST_FRAMEWORK.update({"DEFAULT_PERMISSION_CLASSES": '
+               '["rest_framework.permissions.IsAdminUser"]})\n',
+               "REST_FRAMEWORK.update(DEFAULT_PERMISSION_CLASSES=[permissions.IsAdminUser])\n",
+               'REST_FRAMEWORK |= {"DEFAULT_PERMISSION_CLASSES": ("x.IsAdminUser",)}\n']
+    for i, update in enumerate(tighten):
+        files = {"proj/settings/base.py": _BASE % allow,
+                 "proj/settings/production.py": "from .base import *\n" + update}
+        assert _default_auth(tmp_path / str(i), files) == \
+            "DEFAULT_PERMISSION_CLASSES (IsAdminUser)", update
+    # opened in production: the base module's IsAuthenticated no longer runs
+    files = {"proj/settings/base.py": _BASE % '"rest_framework.permissions.IsAuthenticated"',
+             "proj/settings/production.py": "from .base import *\n"
+             'REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = [\n    ' + allow + ",\n]\n"}
+    assert _default_auth(tmp_path / "open", files) == ""
+    # an update before the star import is replaced by the imported dict
+    files = {"proj/settings/base.py": _BASE % allow,
+             "proj/settings/production.py": "REST_FRAMEWORK = {}\n" + tighten[0]
+             + "from .base import *\n"}
+    assert _default_auth(tmp_path / "before", files) == ""
+
+
+def test_default_permission_named_by_a_module_setting(tmp_path: Path) -> None:
+    settings = ('INSTALLED_APPS = ["rest_framework"]\n'
+                'PERMISSIONS = ("rest_framework.permissions.IsAuthenticated",)\n'
+                'REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": PERMISSIONS}\n')
+    assert _default_auth(tmp_path / "a", {"proj/settings.py": settings}) == \
+        "DEFAULT_PERMISSION_CLASSES (IsAuthenticated)"
+    read = settings.replace('("rest_framework.permissions.IsAuthenticated",)',
+                            'env.list("PERMISSIONS")')
+    assert _default_auth(tmp_path / "b", {"proj/settings.py": read}) == ""  # not static

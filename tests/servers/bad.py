@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prodaudit.target import free_port
+from prodaudit.ports import bound_socket
 
 HUGE_BYTES = 50 * 1024 * 1024
 MODES = (
@@ -169,7 +169,8 @@ def bad_server(mode: str, *, tls: bool = False) -> Iterator[str]:
     """Run a misbehaving server in a thread; yields its base URL, stops it on exit."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
-    port = free_port()
+    sock = bound_socket()  # the server gets the socket: no other process can take the port
+    port = int(sock.getsockname()[1])
     tmp = tempfile.TemporaryDirectory(prefix="prodaudit-bad-tls-")
     context = self_signed_context(Path(tmp.name)) if tls else None
     loop = asyncio.new_event_loop()
@@ -177,7 +178,7 @@ def bad_server(mode: str, *, tls: bool = False) -> Iterator[str]:
     holder: dict[str, asyncio.AbstractServer] = {}
 
     async def serve() -> None:
-        server = await asyncio.start_server(lambda r, w: _handle(mode, r, w), "127.0.0.1", port,
+        server = await asyncio.start_server(lambda r, w: _handle(mode, r, w), sock=sock,
                                             ssl=context)
         holder["server"] = server
         started.set()

@@ -15,8 +15,6 @@ import jwt
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from prodaudit.target import free_port
-
 USER = "flask-audit@example.net"
 PASSWORD = "another-long-password-42"
 SECRET = secrets.token_hex(32)
@@ -143,8 +141,8 @@ def make_app(lifetime: int = 600) -> Flask:
 
 @contextmanager
 def serve_flask(app: Flask | None = None) -> Iterator[str]:
-    port = free_port()
-    server = make_server("127.0.0.1", port, app or make_app(), threaded=True)
+    server = make_server("127.0.0.1", 0, app or make_app(), threaded=True)  # bound: no port race
+    port = server.server_port
     thread = threading.Thread(target=server.serve_forever, name=f"flask-{port}", daemon=True)
     thread.start()
     try:

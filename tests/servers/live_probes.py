@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from starlette.middleware.cors import CORSMiddleware
 
-from prodaudit.target import free_port
+from prodaudit.ports import bound_socket
 
 USER = "carol@example.org"
 PASSWORD = "staple-battery-horse-9"
@@ -227,7 +227,8 @@ def aiohttp_form_login(flawed: bool) -> Iterator[str]:
 
     app = web.Application()
     app.add_routes([web.get("/", index), web.post("/", login)])
-    port = free_port()
+    sock = bound_socket()  # the site gets the socket: no other process can take the port
+    port = int(sock.getsockname()[1])
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
     started = threading.Event()
@@ -235,7 +236,7 @@ def aiohttp_form_login(flawed: bool) -> Iterator[str]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        loop.run_until_complete(web.SockSite(runner, sock).start())
         started.set()
         loop.run_forever()
 

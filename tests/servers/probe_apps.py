@@ -28,7 +28,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from prodaudit.target import free_port
+from prodaudit.ports import bound_socket
 
 USER = "probe-audit@example.com"
 PASSWORD = "probe-audit-password-8271"
@@ -227,7 +227,7 @@ def flask_pages(*, debugger: bool, health: str, hits: list[str] | None = None) -
 def serve_wsgi(app: Any) -> Iterator[str]:
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # bound at once: no port race
     with serve_thread(server.serve_forever, server.shutdown):
         yield f"http://127.0.0.1:{server.server_port}"
 
@@ -259,7 +259,8 @@ def aiohttp_pages() -> Iterator[str]:
 
     app = web.Application()
     app.add_routes([web.get("/", index), web.post("/", login), web.get("/search", search)])
-    port = free_port()
+    sock = bound_socket()  # the site gets the socket: no other process can take the port
+    port = int(sock.getsockname()[1])
     loop = asyncio.new_event_loop()
     loop.set_debug(True)
     runner = web.AppRunner(app)
@@ -268,7 +269,7 @@ def aiohttp_pages() -> Iterator[str]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        loop.run_until_complete(web.SockSite(runner, sock).start())
         started.set()
         loop.run_forever()
 

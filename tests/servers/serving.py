@@ -10,16 +10,18 @@ from typing import Any
 
 import uvicorn
 
-from prodaudit.target import free_port
+from prodaudit.ports import bound_socket
 
 
 @contextmanager
 def serve_app(app: Any) -> Iterator[str]:
     """Yields the base URL while the app is served; stops the server on exit."""
-    port = free_port()
+    sock = bound_socket()  # the server gets the socket: no other process can take the port
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -31,3 +33,4 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()

@@ -7,12 +7,16 @@ module too (split settings). Development and test modules (``dev.py``, ``local.p
 (``production.py``, ``settings_prod.py``), else a settings module no other one star-imports.
 Its *effective* settings follow Python's order: a star import brings in the imported module's
 settings (recursively, ``from config.settings.cors import *`` included), later assignments win.
+The entries of a settings dictionary production runs with (``effective_dict``: ``REST_FRAMEWORK``)
+follow the same order: an assignment of the dictionary starts it again with the literal's own
+entries, and later updates at module level (``REST_FRAMEWORK["KEY"] = v``,
+``REST_FRAMEWORK.update({...})`` / ``update(KEY=v)``, ``REST_FRAMEWORK |= {...}``) replace keys,
+in whichever module of the chain they are.
 """
 
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,6 +25,8 @@ from prodaudit.product.effective import deployment_sets
 from prodaudit.product.envgraph import env_graph
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import Setting, dev_path, settings_model
+from prodaudit.product.pyvalues import evaluate
+from prodaudit.product.starimports import resolve, star_imports
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -33,8 +39,6 @@ SERVER_MODULES = frozenset({"wsgi.py", "asgi.py"})
 #: folders and module-name prefixes of settings modules (development ones: ``config/dev.py``)
 SETTINGS_DIRS = frozenset({"settings", "config", "configs", "conf", "configuration"})
 SETTINGS_STEMS = ("settings", "config", "conf")
-_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-_ANY_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 
 
 @dataclass
@@ -45,76 +49,58 @@ class DjangoSettings:
     top: list[str] = field(default_factory=list)  # settings modules no other one star-imports
 
 
-def _star_imports(rel: str, tree: ast.Module) -> list[tuple[int, str]]:
-    """(line, dotted target) of ``from X import *`` at module level, relative ones resolved."""
-    out = []
-    package = posixpath.dirname(rel).replace("/", ".")
-    for stmt in tree.body:
-        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
-            if stmt.level:
-                parts = package.split(".") if package else []
-                base = parts[: len(parts) - stmt.level + 1] if stmt.level > 1 else parts
-                target = ".".join([*base, *([stmt.module] if stmt.module else [])])
-            else:
-                target = stmt.module or ""
-            out.append((stmt.lineno, target))
-    return out
-
-
-def _resolve(dotted: str, paths: set[str]) -> str | None:
-    # a project template's placeholder names its directory: {{ project_name }}.settings
-    raw = dotted.strip()
-    dotted = _PLACEHOLDER.sub(r"\1", raw)
-    suffix = dotted.replace(".", "/")
-    for candidate in (suffix + ".py", suffix + "/__init__.py"):
-        hit = next((p for p in sorted(paths) if p == candidate or p.endswith("/" + candidate)),
-                   None)
-        if hit:
-            return hit
-    if "{{" in raw or "____" in raw:
-        return _resolve_templated(raw, paths)
-    return None
-
-
-def _template_key(segment: str) -> str:
-    """A path segment of an unrendered template as its words: ``{{cookiecutter.project_slug}}``,
-    ``{{ cookiecutter.project_slug }}`` and the parser's rendering of it
-    (``cookiecutter_project_slug_____``, :func:`prodaudit.templating.render_placeholders`) agree."""
-    return "_".join(re.findall(r"[A-Za-z0-9]+", segment))
-
-
-def _resolve_templated(raw: str, paths: set[str]) -> str | None:
-    """``raw`` (a dotted name with a template placeholder, dots inside it included, or its
-    rendering) matched against the template's folders segment by segment."""
-    parts: list[str] = []
-    pos = 0
-    for m in _ANY_PLACEHOLDER.finditer(raw):
-        parts += [p for p in raw[pos:m.start()].split(".") if p] + [m.group(0)]
-        pos = m.end()
-    parts += [p for p in raw[pos:].split(".") if p]
-    want = [_template_key(p) for p in parts]
-    for rel in sorted(paths):
-        segs = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
-        for tail in (segs, segs[:-1] if segs[-1] == "__init__" else None):
-            if tail and len(tail) >= len(want) and \
-                    [_template_key(s) for s in tail[-len(want):]] == want:
-                return rel
-    return None
-
-
 def django_settings(ctx: Context) -> DjangoSettings:
     """The repository's Django settings (memoised); ``production`` is None without Django."""
     return ctx.memo("product:django_settings", lambda: _build(ctx))
 
 
-@extractor("django:star_imports")
-def _module_star_imports(module: PyModule) -> list[tuple[int, str]]:
-    return _star_imports(module.rel, module.tree)
+@extractor("django:dict_updates")
+def _module_dict_updates(module: PyModule) -> tuple[tuple[str, Setting], ...]:
+    """(dictionary name, the entry as a setting of scope ``dict NAME``) of every module-level
+    update of a dictionary by key (``NAME["KEY"] = v``, ``NAME.update(...)``, ``NAME |= {...}``;
+    inside ``try``/``with`` too, not under an ``if``)."""
+    if not ("update" in module.text or "[" in module.text or "|=" in module.text):
+        return ()
+    out: list[tuple[str, Setting]] = []
+    # no nested functions: a closure cycle made during the pass would keep the tree alive
+    pending = list(module.tree.body)
+    while pending:
+        stmt = pending.pop(0)
+        if isinstance(stmt, ast.Try):
+            pending[:0] = stmt.body + stmt.orelse + stmt.finalbody
+        elif isinstance(stmt, ast.With):
+            pending[:0] = stmt.body
+        else:
+            out += [(owner, _dict_entry(module.rel, owner, key, value))
+                    for owner, key, value in _updates_by_key(stmt) if key.isidentifier()]
+    return tuple(out)
 
 
-def _all_star_imports(ctx: Context) -> dict[str, list[tuple[int, str]]]:
-    """Path -> :func:`_star_imports` of every application module."""
-    return {m.rel: m.fact("django:star_imports") for m in py_index(ctx)}
+def _updates_by_key(stmt: ast.stmt) -> list[tuple[str, str, ast.expr]]:
+    """(dictionary, key, value) of what one statement sets in a dictionary by key."""
+    pairs: list[tuple[str, ast.expr | None, ast.expr]] = []
+    if isinstance(stmt, ast.Assign):
+        pairs = [(t.value.id, t.slice, stmt.value) for t in stmt.targets
+                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)]
+    elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.BitOr) \
+            and isinstance(stmt.target, ast.Name) and isinstance(stmt.value, ast.Dict):
+        pairs = [(stmt.target.id, k, v) for k, v in zip(stmt.value.keys, stmt.value.values,
+                                                         strict=False)]
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "update" \
+            and isinstance(stmt.value.func.value, ast.Name):
+        owner = stmt.value.func.value.id
+        pairs = [(owner, k, v) for arg in stmt.value.args if isinstance(arg, ast.Dict)
+                 for k, v in zip(arg.keys, arg.values, strict=False)]
+        pairs += [(owner, ast.Constant(kw.arg), kw.value) for kw in stmt.value.keywords if kw.arg]
+    return [(owner, k.value, v) for owner, k, v in pairs
+            if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+
+
+def _dict_entry(rel: str, owner: str, key: str, value: ast.expr) -> Setting:
+    return Setting(key, rel, value.lineno, evaluate(value, {}, set()), scope=f"dict {owner}",
+                   expr=ast.unparse(value)[:200], dev=dev_path(rel),
+                   literal=isinstance(value, ast.Constant))
 
 
 def _build(ctx: Context) -> DjangoSettings:
@@ -122,13 +108,13 @@ def _build(ctx: Context) -> DjangoSettings:
     roots = {p for p, ss in g.by_path.items() if ROOT_KEYS & {s.name for s in ss}}
     modules = set(roots)
     for rel, imps in g.imports.items():
-        if any(_resolve(t, g.paths) in roots for _, t in imps):
+        if any(t in roots for _, t in imps):
             modules.add(rel)
     modules = {m for m in modules if not dev_path(m)}
     out = DjangoSettings(sorted(modules))
     if not modules:
         return out
-    imported = {_resolve(t, g.paths) for m in modules for _, t in g.imports.get(m, [])}
+    imported = {t for m in modules for _, t in g.imports.get(m, [])}
     named = [m for m in sorted(modules) if set(re.split(r"[^a-z0-9]+", m.rsplit("/", 1)[-1]
                                                         .lower())) & PROD_TOKENS]
     out.top = [m for m in sorted(modules) if m not in imported]
@@ -138,8 +124,7 @@ def _build(ctx: Context) -> DjangoSettings:
 
 
 def _effective(rel: str, by_path: dict[str, list[Setting]],
-               imports: dict[str, list[tuple[int, str]]], paths: set[str],
-               depth: int) -> dict[str, Setting]:
+               imports: dict[str, list[tuple[int, str | None]]], depth: int) -> dict[str, Setting]:
     if depth > MAX_DEPTH:
         return {}
     events: list[tuple[int, str, object]] = [(s.line, "set", s) for s in by_path.get(rel, [])
@@ -150,10 +135,8 @@ def _effective(rel: str, by_path: dict[str, list[Setting]],
         if kind == "set":
             assert isinstance(item, Setting)
             out[item.name] = item
-        else:
-            target = _resolve(str(item), paths)
-            if target is not None and target != rel:
-                out.update(_effective(target, by_path, imports, paths, depth + 1))
+        elif item is not None and item != rel:
+            out.update(_effective(str(item), by_path, imports, depth + 1))
     return out
 
 
@@ -162,8 +145,8 @@ class _Graph:
     """Module-level settings per settings module and the star imports between modules."""
 
     by_path: dict[str, list[Setting]]
-    imports: dict[str, list[tuple[int, str]]]
-    paths: set[str]
+    imports: dict[str, list[tuple[int, str | None]]]  # (line, the module) of module-level ones
+    updates: dict[str, tuple[tuple[str, Setting], ...]]  # path -> its dictionary updates by key
     _closures: dict[str, set[str]] = field(default_factory=dict)
     _effects: dict[str, dict[str, Setting]] = field(default_factory=dict)
 
@@ -178,14 +161,20 @@ class _Graph:
             if cur in seen:
                 continue
             seen.add(cur)
-            pending += [t for _, d in self.imports.get(cur, []) if (t := _resolve(d, self.paths))]
+            pending += [t for _, t in self.imports.get(cur, []) if t]
         return self._closures.setdefault(rel, seen)
 
     def effective(self, rel: str) -> dict[str, Setting]:
         """Name -> the setting that wins when ``rel`` runs (once per module)."""
         if rel not in self._effects:
-            self._effects[rel] = _effective(rel, self.by_path, self.imports, self.paths, 0)
+            self._effects[rel] = _effective(rel, self.by_path, self.imports, 0)
         return self._effects[rel]
+
+
+def _module_level(ctx: Context) -> dict[str, list[tuple[int, str | None]]]:
+    """Path -> (line, the module it names) of each module-level star import, every module."""
+    return {rel: [(i.line, i.target) for i in imps if i.top]
+            for rel, imps in star_imports(ctx).items()}
 
 
 def _graph(ctx: Context) -> _Graph:
@@ -194,10 +183,62 @@ def _graph(ctx: Context) -> _Graph:
         for s in settings_model(ctx).settings:
             if s.scope == "module":
                 by_path.setdefault(s.path, []).append(s)
-        imports = _all_star_imports(ctx)
-        return _Graph(by_path, imports, set(imports))
+        updates = {m.rel: u for m in py_index(ctx) if (u := m.fact("django:dict_updates"))}
+        return _Graph(by_path, _module_level(ctx), updates)
 
     return ctx.memo("product:django_settings_graph", build)
+
+
+def dict_entries(ctx: Context, rf: Setting) -> dict[str, Setting]:
+    """The keys of the dictionary literal a module-level setting ``rf`` assigns
+    (``REST_FRAMEWORK = {...}``; a nested dictionary's key by its first entry): its own entries
+    only, a later assignment of the same name in that module starts another dictionary."""
+    model = settings_model(ctx).settings
+    later = [s.line for s in model if s.path == rf.path and s.name == rf.name
+             and s.scope == "module" and s.line > rf.line]
+    end = min(later, default=10**9)
+    own = f"dict {rf.name}"
+    out: dict[str, Setting] = {}
+    for s in model:
+        if s.path == rf.path and rf.line <= s.line < end and s.scope.split(".")[0] == own:
+            key = s.name if s.scope == own else s.scope.split(".")[1]
+            out.setdefault(key, s)
+    return out
+
+
+def effective_dict(ctx: Context, name: str) -> dict[str, Setting]:
+    """Key -> the entry of the settings dictionary ``name`` production runs with (its last
+    assignment's literal, then the updates by key that follow it in Python's order through the
+    star imports); empty without Django or when production never assigns it (memoised)."""
+
+    def build() -> dict[str, Setting]:
+        dj = django_settings(ctx)
+        out: dict[str, Setting] = {}
+        if dj.production is not None:
+            _dict_walk(ctx, _graph(ctx), dj.production, name, out, 0)
+        return out if dj.production is not None and name in dj.effective else {}
+
+    return ctx.memo(f"product:django_dict:{name}", build)
+
+
+def _dict_walk(ctx: Context, g: _Graph, rel: str, name: str, out: dict[str, Setting],
+               depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    events: list[tuple[int, int, object]] = [
+        (s.line, 0, s) for s in g.by_path.get(rel, []) if s.name == name and not s.guard]
+    events += [(e.line, 1, e) for owner, e in g.updates.get(rel, ()) if owner == name]
+    events += [(line, 2, target) for line, target in g.imports.get(rel, [])]
+    for _, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
+        if kind == 0:
+            assert isinstance(item, Setting)
+            out.clear()
+            out.update(dict_entries(ctx, item))
+        elif kind == 1:
+            assert isinstance(item, Setting)
+            out[item.name] = item
+        elif item is not None and item != rel:
+            _dict_walk(ctx, g, str(item), name, out, depth + 1)
 
 
 def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
@@ -210,11 +251,10 @@ def run_modules(ctx: Context) -> tuple[set[str], set[str]]:
 
     def build() -> tuple[set[str], set[str]]:
         dj = django_settings(ctx)
-        g = _graph(ctx)
         values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
         var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
         values += [val for path, _, val in (var.set_in if var else []) if path.endswith(".py")]
-        named = {t for v in values if v and (t := _resolve(v, g.paths))}
+        named = {t for v in values if v and (t := resolve(ctx, v))}
         return set(dj.top) | (named & set(dj.modules)), named
 
     return ctx.memo("product:django_run_modules", build)
@@ -240,14 +280,14 @@ def development_modules(ctx: Context, candidates: set[str]) -> set[str]:
     g = _graph(ctx)
     roots = set(django_settings(ctx).modules)
     dev = {rel for rel in candidates if dev_path(rel) and (
-        _settings_named(rel) or any(_resolve(t, g.paths) in roots for _, t in g.imports.get(rel, [])))}
+        _settings_named(rel) or any(t in roots for _, t in g.imports.get(rel, [])))}
     if not dev:
         return set()
     values = [v.value for v in deployment_sets(ctx, "DJANGO_SETTINGS_MODULE")]
     var = env_graph(ctx).vars.get("DJANGO_SETTINGS_MODULE")
     values += [val for path, _, val in (var.set_in if var else [])
                if path.rsplit("/", 1)[-1] in SERVER_MODULES]
-    started = {t for v in values if v and (t := _resolve(v, g.paths))}
+    started = {t for v in values if v and (t := resolve(ctx, v))}
     runs = set(django_settings(ctx).top) | started
     ran = set().union(*(g.closure(r) for r in runs)) if runs else set()
     return dev - ran
@@ -284,17 +324,7 @@ def unused_settings_modules(ctx: Context, settings_module: str | None) -> set[st
     dj = django_settings(ctx)
     if not settings_module or not dj.modules:
         return set()
-    imports = _all_star_imports(ctx)
-    paths = set(imports)
-    start = _resolve(settings_module, paths)
+    start = resolve(ctx, settings_module)
     if start is None:
         return set()
-    seen: set[str] = set()
-    pending = [start]
-    while pending:
-        rel = pending.pop()
-        if rel in seen or rel not in imports:
-            continue
-        seen.add(rel)
-        pending += [t for _, d in imports[rel] if (t := _resolve(d, paths))]
-    return set(dj.modules) - seen
+    return set(dj.modules) - _graph(ctx).closure(start)

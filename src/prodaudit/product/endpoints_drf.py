@@ -13,7 +13,8 @@ the action methods the project's classes define (a plain ``ViewSet``), and ``@ac
 methods=[...], url_path=...)`` extra routes. The id in the URL is ``lookup_url_kwarg``, else
 ``lookup_field``, else ``pk``. Authentication: ``permission_classes`` of the class or of a project
 base class, of the ``@action``, or a check in a handler's body; a view that sets none falls back
-to ``REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]`` (``drf_default_auth``, applied by
+to ``REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]`` of the settings production runs with
+(``drf_default_auth``, read from the Django settings model; applied by
 ``prodaudit.product.endpoints`` to every DRF view).
 
 An action the project inherits from DRF has no function in the repository: its handler is a
@@ -30,7 +31,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from prodaudit.product.django_settings import django_settings
+from prodaudit.product.django_settings import django_settings, effective_dict
 from prodaudit.product.endpoint_model import (
     Endpoint,
     auth_in,
@@ -42,6 +43,7 @@ from prodaudit.product.endpoint_model import (
     str_const,
 )
 from prodaudit.product.pyindex import Function, PyModule
+from prodaudit.product.pysettings import Setting
 
 if TYPE_CHECKING:
     from prodaudit.context import Context
@@ -95,15 +97,31 @@ _PUBLIC = re.compile(r"AllowAny", re.I)
 # ---- the default permission ---------------------------------------------------------------------
 
 def drf_default_auth(ctx: Context) -> str:
-    """DRF's ``DEFAULT_PERMISSION_CLASSES`` in the (non-development) settings modules when it
-    requires something other than ``AllowAny``, as auth evidence (``''`` otherwise)."""
-    for rel in django_settings(ctx).modules:
-        m = re.search(r"DEFAULT_PERMISSION_CLASSES['\"]?\s*[:=]\s*[\[(]([^\])]*)",
-                      ctx.read(rel) or "")
-        if m and m.group(1).strip() and "AllowAny" not in m.group(1):
-            names = re.findall(r"[\w.]+", m.group(1))
-            return f"DEFAULT_PERMISSION_CLASSES ({', '.join(n.rsplit('.', 1)[-1] for n in names)})"[:90]
-    return ""
+    """DRF's ``DEFAULT_PERMISSION_CLASSES`` in the ``REST_FRAMEWORK`` settings production runs
+    with (split settings, star imports and later updates followed:
+    ``django_settings.effective_dict``) when it names classes and none is ``AllowAny``, as auth
+    evidence (``''`` otherwise)."""
+    entry = effective_dict(ctx, "REST_FRAMEWORK").get("DEFAULT_PERMISSION_CLASSES")
+    names = _class_names(ctx, entry) if entry is not None else []
+    if not names or any(_PUBLIC.search(n) for n in names):
+        return ""
+    return f"DEFAULT_PERMISSION_CLASSES ({', '.join(n.rsplit('.', 1)[-1] for n in names)})"[:90]
+
+
+def _class_names(ctx: Context, entry: Setting) -> list[str]:
+    """The dotted class names a permission setting lists: its strings, or the names in its list
+    or tuple (a module setting it names, ``"DEFAULT_PERMISSION_CLASSES": PERMISSIONS``, read
+    once); empty when that is not static."""
+    if isinstance(entry.value, list | tuple) and entry.value \
+            and all(isinstance(v, str) for v in entry.value):
+        return [str(v) for v in entry.value]
+    expr = entry.expr.strip()
+    if expr.isidentifier():
+        named = django_settings(ctx).effective.get(expr)
+        expr = named.expr.strip() if named is not None else ""
+    if not expr.startswith(("[", "(")):
+        return []
+    return re.findall(r"[\w.]+", expr)
 
 
 def _permission_node(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]

@@ -51,7 +51,7 @@ EXTRACTORS: dict[str, Extractor] = {}
 EXTRACTOR_MODULES = ("prodaudit.product.envgraph", "prodaudit.product.pysettings",
                      "prodaudit.product.codesecrets", "prodaudit.product.endpoints",
                      "prodaudit.product.django_settings", "prodaudit.product.textwords",
-                     "prodaudit.product.error_handlers")
+                     "prodaudit.product.error_handlers", "prodaudit.product.starimports")
 #: indexed modules kept warm per audit (each ~100 KiB for a 3.6 KB module)
 LRU_SIZE = 48
 LISTS = ("calls", "assigns", "ifs", "classes", "functions", "imports", "strings", "subscripts",

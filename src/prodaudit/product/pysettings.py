@@ -35,6 +35,7 @@ from prodaudit.product.pyvalues import (
     env_read,
     evaluate,
 )
+from prodaudit.product.starimports import star_imports
 from prodaudit.product.textwords import contains_any
 
 if TYPE_CHECKING:
@@ -341,24 +342,6 @@ def _reader_records(module: PyModule) -> tuple[frozenset[str], tuple[tuple[str, 
     return frozenset(bound_readers(nodes)), imported
 
 
-@extractor("pysettings:star_imports")
-def _star_imports(module: PyModule) -> tuple[str, ...]:
-    """Dotted targets of the module's ``from X import *`` (relative ones resolved against its
-    path; imports from the standard readers' packages left out)."""
-    package = [p for p in module.rel.split("/")[:-1]]
-    out = []
-    for node in module.imports:
-        if not isinstance(node, ast.ImportFrom) or node.module in READER_IMPORTS \
-                or not any(a.name == "*" for a in node.names):
-            continue
-        if node.level:
-            base = package[: len(package) - node.level + 1]
-            out.append(".".join([*base, *([node.module] if node.module else [])]))
-        elif node.module:
-            out.append(node.module)
-    return tuple(out)
-
-
 @extractor("pysettings:used")
 def _used_names(module: PyModule) -> frozenset[str]:
     """Names the module uses more often than it names them as a class's base."""
@@ -427,25 +410,17 @@ def readers_of(ctx: Context, module: PyModule, _seen: frozenset[str] = frozenset
     if imported:
         repo = repo_readers(ctx)
         out |= {bind for name, bind in imported if name in repo}
-    for target in module.fact("pysettings:star_imports"):
-        source = _module_at(ctx, target)
+    for imp in star_imports(ctx).get(module.rel, ()):
+        source = _modules_by_rel(ctx).get(imp.target) if imp.target and not imp.reader else None
         if source is not None and source.rel not in _seen and len(_seen) < 8:
             out |= readers_of(ctx, source, _seen | {module.rel})
     return out
 
 
-def _module_at(ctx: Context, dotted: str) -> PyModule | None:
-    """The repository module ``dotted`` names (its path, or a path ending with it)."""
+def _modules_by_rel(ctx: Context) -> dict[str, PyModule]:
     by_rel: dict[str, PyModule] = ctx.memo("product:modules_by_rel",
                                            lambda: {m.rel: m for m in py_index(ctx)})
-    suffix = dotted.replace(".", "/")
-    for candidate in (suffix + ".py", suffix + "/__init__.py"):
-        if candidate in by_rel:
-            return by_rel[candidate]
-        hits = sorted(r for r in by_rel if r.endswith("/" + candidate))
-        if hits:
-            return by_rel[hits[0]]
-    return None
+    return by_rel
 
 
 def repo_readers(ctx: Context) -> set[str]:

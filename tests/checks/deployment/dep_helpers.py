@@ -9,11 +9,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 import pytest
@@ -31,7 +31,7 @@ from helpers import result as result
 
 from prodaudit.config import REFERENCE_TARGET
 from prodaudit.model import AuditRun
-from prodaudit.target import free_port
+from prodaudit.ports import on_free_port, wait_listening
 
 BACKEND = REFERENCE_TARGET / "backend"
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.db", ".pytest_cache", "node_modules")
@@ -137,30 +137,32 @@ def redis_server() -> Iterator[RedisFactory]:
     binary = shutil.which("redis-server")
     require_service("redis-server", binary is not None, "the redis-server binary is not installed")
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[IO[bytes]] = []
 
-    def start(*args: str) -> str:
-        port = free_port()
+    def on(port: int, args: tuple[str, ...]) -> str:
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process's output
+        logs.append(out)
         proc = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
                                  "--daemonize", "no", "--save", "", "--appendonly", "no",
                                  "--dir", "/tmp", *args],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=out, stderr=subprocess.STDOUT)
         procs.append(proc)
-        import socket
 
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return f"redis://127.0.0.1:{port}/0"
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"redis-server exited with {proc.returncode}") from None
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not listen within 10 s")
+        def output() -> str:
+            out.seek(0)
+            return out.read().decode(errors="replace")
+
+        wait_listening("redis-server", port, proc, 10, output)
+        return f"redis://127.0.0.1:{port}/0"
+
+    def start(*args: str) -> str:  # another port if the first one is taken
+        return on_free_port(lambda port: on(port, args), what="redis-server")
 
     yield start
     for proc in procs:
         stop_process(proc)
+    for out in logs:
+        out.close()
 
 
 def run_deployment(tmp_path: Path, only: list[str], env: dict[str, str] | None = None,

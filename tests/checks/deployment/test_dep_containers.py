@@ -27,7 +27,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
 
 from prodaudit.config import PROJECT_ROOT
 from prodaudit.model import Status
-from prodaudit.target import free_port
+from prodaudit.ports import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -170,20 +170,29 @@ def test_plain_text_logs_of_a_started_api_fail(tmp_path: Path) -> None:
     from helpers import stop_process
 
     from prodaudit.context import Context
+    from prodaudit.ports import on_free_port
     from prodaudit.registry import load_checks
     from prodaudit.runner import run_checks
-    from prodaudit.target import free_port, wait_http
+    from prodaudit.target import wait_http
 
     tests_dir = Path(__file__).resolve().parents[2]
-    port = free_port()
     log = tmp_path / "api.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "servers.careless_jwt:make_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
-            cwd=tests_dir, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], int]:
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "servers.careless_jwt:make_app",
+                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
+                cwd=tests_dir, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", 30, proc, log)
+        except BaseException:
+            stop_process(proc)
+            raise
+        return proc, port
+
+    proc, port = on_free_port(start, what="careless JWT API")  # another port if one is taken
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", 30, proc, log)
         cfg = load_config({"base_url": f"http://127.0.0.1:{port}", "start_target": False,
                            "repo": tmp_path, "output": tmp_path / "reports"})
         ctx = Context(cfg, target_logs=[log])

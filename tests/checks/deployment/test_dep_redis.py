@@ -20,7 +20,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
 from helpers import check_ids
 
 from prodaudit.model import Status
-from prodaudit.target import free_port
+from prodaudit.ports import free_port
 
 pytestmark = pytest.mark.redis
 

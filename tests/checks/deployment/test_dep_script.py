@@ -24,7 +24,7 @@ from dep_helpers import (  # noqa: F401 - fixtures
 )
 
 from prodaudit.config import PROJECT_ROOT, REFERENCE_TARGET
-from prodaudit.target import free_port
+from prodaudit.ports import free_port
 
 SCRIPT = PROJECT_ROOT / "scripts" / "test_deployment.sh"
 

@@ -15,7 +15,7 @@ from servers.bad import bad_server
 from servers.serving import serve_app
 
 from prodaudit.model import AuditRun, Severity, Status
-from prodaudit.target import free_port
+from prodaudit.ports import free_port
 
 UNVERIFIABLE = (
     "FUN-010",

@@ -12,7 +12,8 @@ from conftest import audit_target, result
 from conftest_services import require_service
 
 from prodaudit.model import AuditRun, Severity, Status
-from prodaudit.target import ReferenceTarget, free_port
+from prodaudit.ports import free_port
+from prodaudit.target import ReferenceTarget
 
 FLAWS = (
     "shallow-health,user-enumeration,no-logout-revocation,mock-llm-in-production,"

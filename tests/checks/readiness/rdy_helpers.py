@@ -19,9 +19,10 @@ from helpers import messages as messages  # re-exported for the test modules
 from prodaudit.config import REFERENCE_TARGET, load_config
 from prodaudit.context import Context
 from prodaudit.model import CheckResult, Status
+from prodaudit.ports import on_free_port
 from prodaudit.registry import REGISTRY, load_checks
 from prodaudit.runner import run_checks
-from prodaudit.target import ReferenceTarget, free_port, wait_http
+from prodaudit.target import ReferenceTarget, wait_http
 
 load_checks()  # every RDY check registers (the registry is the one list)
 
@@ -95,7 +96,7 @@ class StaticServer:
 
     def __init__(self, frontend_dir: Path, api_base: str = "") -> None:
         self.dir = frontend_dir
-        self.port = free_port()
+        self.port = 0
         self.log = frontend_dir / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.api_base = api_base
@@ -105,6 +106,11 @@ class StaticServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> StaticServer:
+        on_free_port(self._start, what="static frontend server")  # another port if one is taken
+        return self
+
+    def _start(self, port: int) -> None:
+        self.port = port
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
         env["API_BASE_URL"] = self.api_base
         with open(self.log, "wb") as fh:
@@ -118,7 +124,6 @@ class StaticServer:
         except BaseException:
             self.__exit__()
             raise
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:

@@ -3,10 +3,8 @@ subprocess."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 from helpers import stop_process
 
 from prodaudit.model import CheckResult, Finding, Status
-from prodaudit.target import free_port
+from prodaudit.ports import on_free_port, wait_listening
 
 SERVERS = Path(__file__).resolve().parents[2] / "servers"
 
@@ -24,21 +22,21 @@ SERVERS = Path(__file__).resolve().parents[2] / "servers"
 def django_server(*, debug: bool, hosts: str = "*") -> Iterator[str]:
     """The one-file Django project (tests/servers/django_app.py) on a free port."""
     pytest.importorskip("django")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVERS / "django_app.py"), str(port),
-                             "1" if debug else "0", hosts],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], int]:
+        proc = subprocess.Popen([sys.executable, str(SERVERS / "django_app.py"), str(port),
+                                 "1" if debug else "0", hosts],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_listening("the Django test server", port, proc, 30,
+                           lambda: proc.stderr.read().decode() if proc.stderr else "")
+        except BaseException:
+            stop_process(proc)
+            raise
+        return proc, port
+
+    proc, port = on_free_port(start, what="the Django test server")  # another port if taken
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"the Django test server did not start: {err[-2000:]}")
-                time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(proc)

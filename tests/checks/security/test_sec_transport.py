@@ -7,11 +7,9 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import StartTarget, audit_target, result
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +18,8 @@ from helpers import stop_process
 
 from prodaudit.checks.security._certs import self_signed_cert
 from prodaudit.model import Status
-from prodaudit.target import ReferenceTarget, free_port
+from prodaudit.ports import free_port, on_free_port
+from prodaudit.target import ReferenceTarget, wait_http
 
 CERT_DAYS = 10
 
@@ -44,48 +43,29 @@ def tls_api(start_target: StartTarget, tmp_path: Path) -> Iterator[tuple[Referen
     """The reference API (same database and accounts) also served over HTTPS on its own port."""
     t = start_target(frontend=False)
     key, cert = make_cert(tmp_path, CERT_DAYS)
-    port = free_port()
     log = tmp_path / "tls-api.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRODAUDIT_")}
     env.update(t.env)
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-server-header",
-                "--log-level",
-                "warning",
-                "--ssl-keyfile",
-                str(key),
-                "--ssl-certfile",
-                str(cert),
-            ],
-            cwd=t.root / "backend",
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"https://127.0.0.1:{port}"
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], str]:
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                 "--port", str(port), "--no-server-header", "--log-level", "warning",
+                 "--ssl-keyfile", str(key), "--ssl-certfile", str(cert)],
+                cwd=t.root / "backend", env=env, stdout=fh, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"https://127.0.0.1:{port}"
+        try:  # polled with certificate verification off
+            wait_http(url + "/health", 45.0, proc, log, verify=False)
+        except BaseException:
+            stop_process(proc)
+            raise
+        return proc, url
+
+    proc, url = on_free_port(start, what="TLS API")  # another port if the first one is taken
     try:
-        end = time.monotonic() + 45.0  # polled with certificate verification off
-        while time.monotonic() < end:
-            if proc.poll() is not None:
-                raise AssertionError(log.read_text())
-            try:
-                if httpx.get(url + "/health", verify=False, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(f"TLS API not ready: {log.read_text()[-500:]}")
         yield t, url
     finally:
         stop_process(proc)

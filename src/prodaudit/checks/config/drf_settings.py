@@ -6,29 +6,13 @@ from __future__ import annotations
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
-from prodaudit.product.django_settings import django_settings
-from prodaudit.product.pysettings import Setting, settings_model
+from prodaudit.product.django_settings import dict_entries, django_settings
+from prodaudit.product.pysettings import Setting
 
 PERMISSIONS = "DEFAULT_PERMISSION_CLASSES"
 THROTTLES = "DEFAULT_THROTTLE_CLASSES"
 RATES = "DEFAULT_THROTTLE_RATES"
 _ALLOW_ANY_RE = re.compile(r"\bAllowAny\b")
-
-
-def _entries(ctx: Context, rf: Setting) -> dict[str, Setting]:
-    """The keys of the ``REST_FRAMEWORK = {...}`` dict ``rf`` (its own entries only: a later
-    assignment of the same name in that module starts another dict)."""
-    model = settings_model(ctx).settings
-    later = [s.line for s in model if s.path == rf.path and s.name == "REST_FRAMEWORK"
-             and s.scope == "module" and s.line > rf.line]
-    end = min(later, default=10**9)
-    out: dict[str, Setting] = {}
-    for s in model:
-        if s.path == rf.path and rf.line <= s.line < end and \
-                s.scope.split(".")[0] == "dict REST_FRAMEWORK":
-            key = s.name if s.scope == "dict REST_FRAMEWORK" else s.scope.split(".")[1]
-            out.setdefault(key, s)
-    return out
 
 
 def _key_line(ctx: Context, rf: Setting, key: str, fallback: int) -> int:
@@ -87,7 +71,7 @@ def drf_defaults(ctx: Context) -> list[Finding]:
             location=apps.loc if apps else dj.production,
             evidence=f"rest_framework in INSTALLED_APPS; production settings {dj.production}"))
         return out
-    entries = _entries(ctx, rf)
+    entries = dict_entries(ctx, rf)
     perms = entries.get(PERMISSIONS)
     if perms is not None:
         if _ALLOW_ANY_RE.search(perms.expr) or perms.value in ([], ()):

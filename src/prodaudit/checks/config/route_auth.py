@@ -143,10 +143,11 @@ def route_authentication(ctx: Context) -> list[Finding]:
     when the application authenticates its other routes: a decorator (``@login_required``,
     ``@authenticate(...)``, ``@permission_classes``), a dependency (``Depends(get_current_user)``,
     router ``dependencies=``), a permission class of the view, of a project base class or of an
-    ``@action``, DRF's ``DEFAULT_PERMISSION_CLASSES`` for a view that sets no permission classes
-    (a view that sets none or ``AllowAny`` is public), ``include_router(..., dependencies=...)``,
-    a ``before_request`` hook or authentication middleware guarding every route, or a check of
-    the caller in the body. Login, registration,
+    ``@action``, DRF's ``DEFAULT_PERMISSION_CLASSES`` (in the ``REST_FRAMEWORK`` production's
+    settings end with, split settings and updates followed) for a view that sets no permission
+    classes (a view that sets none or ``AllowAny`` is public),
+    ``include_router(..., dependencies=...)``, a ``before_request`` hook or authentication
+    middleware guarding every route, or a check of the caller in the body. Login, registration,
     token and password routes are exempt, and so are routes registered only where production
     never goes (a router included under ``if settings.ENVIRONMENT == "local":``, URL patterns
     added under ``if settings.DEBUG:``; the PASS names them). A route that calls an LLM (OpenAI, Anthropic,
