@@ -627,6 +627,10 @@ def audit_environment(workdir: Path) -> dict[str, str]:
     env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH")) if p)
     env["DOCKER_HOST"] = f"unix://{workdir / 'no-docker-engine.sock'}"  # deployment without engine
     env["PYTHONUNBUFFERED"] = "1"
+    # the audits run this checkout's prodaudit, not whichever one the interpreter has installed
+    # (an editable install of another worktree measured that worktree instead)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
     return env
 
 

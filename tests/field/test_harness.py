@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -223,6 +224,7 @@ def test_audit_environment_has_no_engine_and_no_service_urls(monkeypatch: pytest
     assert "DATABASE_URL" not in env and "REDIS_URL" not in env
     assert env["DOCKER_HOST"] == f"unix://{tmp_path / 'no-docker-engine.sock'}"
     assert not (tmp_path / "no-docker-engine.sock").exists()
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(harness.PROJECT_ROOT / "src")
 
 
 def test_real_topics_file_loads() -> None:
