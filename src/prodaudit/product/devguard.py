@@ -23,7 +23,7 @@ from prodaudit.product.pyindex import PyModule
 _TESTING_NAME = re.compile(r"^(TESTING|TEST_MODE|IS_TESTING)$", re.I)
 PROD_VALUES = frozenset({"production", "prod", "live"})
 _READ_FUNCS = re.compile(r"(^|\.)(getenv|get|config|env|bool|str|get_value)$")
-_CASE_CALLS = frozenset({"lower", "upper", "strip", "casefold"})
+_CASE_CALLS = frozenset({"lower", "upper", "strip", "casefold", "get_secret_value"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
 
@@ -48,12 +48,13 @@ class DevBranch:
         return f"{where}`if {self.test}` ({self.loc})"
 
 
-def _subject(node: ast.AST) -> str:
-    """The setting a test reads: ``DEBUG``, ``settings.ENVIRONMENT``, ``app.config["ENV"]``,
-    ``os.getenv("ENV", "dev").lower()`` -> its last name, or ''."""
+def setting_name(node: ast.AST) -> str:
+    """The setting an expression reads: ``DEBUG``, ``settings.ENVIRONMENT``, ``self.SECRET_KEY``,
+    ``app.config["ENV"]``, ``os.getenv("ENV", "dev").lower()``, ``x.get_secret_value()`` -> its
+    last name, or ''."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
             node.func.attr in _CASE_CALLS and not node.args:
-        return _subject(node.func.value)
+        return setting_name(node.func.value)
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -90,9 +91,9 @@ def _compare(node: ast.Compare) -> bool | None:
     if len(node.ops) != 1:
         return None
     left, right, op = node.left, node.comparators[0], node.ops[0]
-    name, values = _subject(left), _values(right)
+    name, values = setting_name(left), _values(right)
     if not name or values is None:
-        name, values = _subject(right), _values(left)
+        name, values = setting_name(right), _values(left)
         if isinstance(op, ast.In | ast.NotIn):
             return None  # ``"local" in settings.ENVIRONMENT``: not a value test
     if not name or values is None:
@@ -133,7 +134,7 @@ def in_production(test: ast.AST) -> bool | None:
         if isinstance(test.op, ast.And):
             return False if False in parts else True if all(p is True for p in parts) else None
         return True if True in parts else False if all(p is False for p in parts) else None
-    name = _subject(test)
+    name = setting_name(test)
     return False if name and _debug_like(name) else None
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prodaudit.product.devguard import in_production
+from prodaudit.product.devguard import in_production, setting_name
 from prodaudit.product.pyindex import Function, PyModule, py_index
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ _STARTUP = re.compile(r"^_?(check|validate|ensure|enforce|verify|assert|require)
 _SETTINGS_BASE = re.compile(r"Settings|BaseModel|Config")
 _WARN = re.compile(r"(^|\.)(warn|warning|warnings\.warn)$")
 _EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
-_READ = re.compile(r"(^|\.)(getenv|get|config|env|str)$")
 
 
 @dataclass(frozen=True)
@@ -70,25 +69,6 @@ class SecretGuard:
         return f"{what}{' ' + self.scope if self.scope else ''} ({self.loc})"
 
 
-def _key(node: ast.AST) -> str:
-    """The setting an expression reads: ``self.SECRET_KEY``, ``settings.SECRET_KEY``,
-    ``SECRET_KEY``, ``os.getenv("SECRET_KEY")``, ``app.config["SECRET_KEY"]``, or ''."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-            node.func.attr in ("strip", "lower", "get_secret_value") and not node.args:
-        return _key(node.func.value)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
-            isinstance(node.slice.value, str):
-        return node.slice.value
-    if isinstance(node, ast.Call) and node.args and _READ.search(ast.unparse(node.func)) and \
-            isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-        return node.args[0].value
-    return ""
-
-
 @dataclass
 class _Test:
     subject: ast.expr
@@ -112,17 +92,17 @@ def _tests(test: ast.AST, consts: dict[str, ast.expr]) -> list[_Test]:
     (operands of ``and``/``or`` too)."""
     if isinstance(test, ast.BoolOp):
         return [t for v in test.values for t in _tests(v, consts)]
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _key(test.operand):
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and setting_name(test.operand):
         return [_Test(test.operand, set(), empty=True)]
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return []
     left, op, right = test.left, test.ops[0], test.comparators[0]
     if isinstance(op, ast.Eq | ast.In):
         lits = _literals(right, consts)
-        if lits is not None and _key(left):
+        if lits is not None and setting_name(left):
             return [_Test(left, lits, empty="" in lits)]
         lits = _literals(left, consts)
-        if lits is not None and _key(right) and isinstance(op, ast.Eq):
+        if lits is not None and setting_name(right) and isinstance(op, ast.Eq):
             return [_Test(right, lits, empty="" in lits)]
     if isinstance(op, ast.Lt | ast.LtE) and isinstance(left, ast.Call) and \
             isinstance(left.func, ast.Name) and left.func.id == "len" and left.args and \
@@ -141,7 +121,7 @@ def _switch(test: ast.expr, raise_in_body: bool) -> tuple[str, frozenset[str], b
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return _ALWAYS
     lits = _literals(test.comparators[0], {})
-    var = _key(test.left)
+    var = setting_name(test.left)
     op = test.ops[0]
     if lits is None or not var or not isinstance(op, ast.Eq | ast.In | ast.NotEq | ast.NotIn):
         return _ALWAYS
@@ -207,14 +187,14 @@ def _passed(mod: PyModule, fn: Function, param: str) -> list[str]:
             continue
         arg = call.args[index] if 0 <= index < len(call.args) else next(
             (k.value for k in call.keywords if k.arg == param), None)
-        key = _key(arg) if arg is not None else ""
+        key = setting_name(arg) if arg is not None else ""
         if key and key not in params:
             out.append(key)
     return out
 
 
 def _names(mod: PyModule, fn: Function | None, subject: ast.expr) -> list[str]:
-    key = _key(subject)
+    key = setting_name(subject)
     if fn is None or key not in _params(fn):
         return [key] if key else []
     fields = _validator_fields(fn)
@@ -278,7 +258,7 @@ def module_guards(mod: PyModule) -> list[SecretGuard]:
             for t in tests:
                 names = _names(mod, fn, t.subject)
                 names += [v for n in names if isinstance(consts.get(n), ast.Call | ast.Subscript)
-                          and (v := _key(consts[n])) and v != n]
+                          and (v := setting_name(consts[n])) and v != n]
                 for name in dict.fromkeys(names):
                     out.append(SecretGuard(name, f"{mod.rel}:{node.lineno}", kind == "refuses",
                                            frozenset(t.values), t.min_length, t.empty, scope,
