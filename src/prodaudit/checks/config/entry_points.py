@@ -50,7 +50,8 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     """Dockerfile ``CMD``/``ENTRYPOINT`` (exec form read as words), Compose ``command:``/
     ``entrypoint:`` (development-only projects excepted), Procfiles and start scripts start no
     development server or reloader (``--reload``, ``fastapi dev``, ``flask run``, ``manage.py
-    runserver``, ``npm run dev``, ``react-scripts start``, ``ng serve``, ``nodemon`` …) and no
+    runserver``, ``npm run dev``, ``react-scripts start``, ``ng serve``, ``nodemon``, file
+    watchers that restart the command on change: ``watchfiles``, ``watchmedo`` …) and no
     debug logging (``--log-level debug``, ``celery … --loglevel=DEBUG``). What they run is
     followed one step: the shell script (``ENTRYPOINT ["/bin/bash", "/app/run.sh"]``), the
     ``package.json`` script behind ``npm start``, the Python script behind ``python
