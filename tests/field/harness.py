@@ -627,6 +627,9 @@ def audit_environment(workdir: Path) -> dict[str, str]:
     env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH")) if p)
     env["DOCKER_HOST"] = f"unix://{workdir / 'no-docker-engine.sock'}"  # deployment without engine
     env["PYTHONUNBUFFERED"] = "1"
+    if os.environ.get("PYTHONPATH"):  # PYTHONPATH=src: the worktree, not the editable install
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve())
+                                            for p in os.environ["PYTHONPATH"].split(os.pathsep) if p)
     return env
 
 
