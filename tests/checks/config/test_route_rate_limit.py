@@ -147,3 +147,8 @@ def test_per_route_limits_on_every_costly_route_or_a_router_limit_pass(tmp_path:
     r = _run(tmp_path / "b", {"api/routes.py": router_wide, "api/main.py": APP_INIT})
     assert r.status is Status.PASS, r.findings
     assert "api/routes.py:4 (APIRouter(dependencies=...))" in r.findings[0].message
+    middleware = APP_INIT + ('\n\n@app.middleware("http")\nasync def rate_limit(request, call_next):\n'
+                             '    return await call_next(request)\n')
+    r = _run(tmp_path / "c", {"api/routes.py": PER_ROUTE, "api/main.py": middleware})
+    assert r.status is Status.PASS, r.findings
+    assert "api/main.py:" in r.findings[0].message

@@ -35,7 +35,9 @@ _DECLARATION_SUFFIXES = (".txt", ".lock", "pyproject.toml", "Pipfile", "setup.cf
 #: a limit on every route: slowapi/flask-limiter default or application limits, a limiting
 #: middleware, Django REST framework default throttles
 _GLOBAL = re.compile(r"default_limits|application_limits|SlowAPIMiddleware|"
-                     r"\w*(RateLimit|Throttl)\w*Middleware|DEFAULT_THROTTLE", re.I)
+                     r"\w*(RateLimit|Throttl)\w*Middleware|DEFAULT_THROTTLE|"
+                     r"add_middleware\(\s*[\w.]*(Limit|Throttl)|"
+                     r"\.middleware\([^)]*\)\s*\n\s*(async\s+)?def\s+\w*(rate|limit|throttl)", re.I)
 #: calls whose ``dependencies=`` apply to every route of a router, an include or the app
 _ROUTER_CALLS = ("APIRouter", "FastAPI", "include_router", "Blueprint", "register_blueprint")
 
