@@ -630,7 +630,8 @@ def audit_environment(workdir: Path) -> dict[str, str]:
     # the audits run this checkout's prodaudit, not whichever one the interpreter has installed
     # (an editable install of another worktree measured that worktree instead)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
+        [str(PROJECT_ROOT / "src"),
+         *(str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)])
     return env
 
 

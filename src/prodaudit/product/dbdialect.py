@@ -8,12 +8,14 @@ f-string whose literal prefix names the scheme (``'sqlite:///' + path``, ``f"sql
 expression, an environment read's default (``os.getenv("X", "sqlite:///...")``) only when no
 deployment sets ``X`` (the profile's env file, Compose, a Dockerfile ``ENV``, infrastructure
 manifests), a Django backend (``'django.db.backends.sqlite3'``). Anything else is unknown
-(``None``): callers keep their behaviour for an unknown database.
+(``None``): callers keep their behaviour for an unknown database. The pool class an engine uses
+outside the tests (:func:`production_poolclass`) is read from its ``poolclass=`` argument.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from prodaudit.context import Context
@@ -156,3 +158,36 @@ def django_engine_dialect(node: ast.expr | None) -> Dialect | None:
         name = django_backend_dialect(node.value)
         return Dialect(name, f"ENGINE {node.value}") if name else None
     return None
+
+
+_TEST_MODE = re.compile(r"test", re.I)
+
+
+def _true_under_tests(test: ast.expr) -> bool | None:
+    """Whether a condition that names a test mode is true when the tests run (``MODE ==
+    "testing"``, ``settings.TESTING``), false (``!=``, ``not in``), or unknown (None)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _true_under_tests(test.operand)
+        return None if inner is None else not inner
+    if not _TEST_MODE.search(ast.unparse(test)):
+        return None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        op = test.ops[0]
+        if isinstance(op, ast.Eq | ast.In | ast.Is):
+            return True
+        return False if isinstance(op, ast.NotEq | ast.NotIn | ast.IsNot) else None
+    return True if isinstance(test, ast.Name | ast.Attribute | ast.Call) else None
+
+
+def production_poolclass(call: ast.Call) -> str:
+    """The ``poolclass=`` an engine call uses outside the tests, as written (``''`` when none is
+    given): of ``NullPool if settings.MODE == "testing" else QueuePool`` the ``QueuePool``; a
+    conditional on anything else is returned whole."""
+    value = next((k.value for k in call.keywords if k.arg == "poolclass"), None)
+    if value is None:
+        return ""
+    if isinstance(value, ast.IfExp):
+        under_tests = _true_under_tests(value.test)
+        if under_tests is not None:
+            value = value.orelse if under_tests else value.body
+    return ast.unparse(value)

@@ -33,6 +33,9 @@ DEV_VALUES = frozenset({"development", "dev", "local", "debug", "test", "testing
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 #: SQLAlchemy engine factories whose ``echo=True`` logs statements with their parameters
 ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+#: an Alembic migration environment (``env.py``): its engine runs the migrations, not requests,
+#: so ``echo=True`` there logs the migration's statements once per deployment
+ALEMBIC_ENV = re.compile(r"^\s*from\s+alembic\s+import\s+(\(\s*)?[\w\s,]*\bcontext\b", re.M)
 APP_CLASSES = frozenset({"Application", "FastAPI", "Starlette", "Quart", "Sanic", "Litestar",
                          "Flask", "Falcon", "App"})
 ENTRY_MODULES = ("wsgi.py", "asgi.py")
@@ -80,8 +83,10 @@ def dev_switches(ctx: Context) -> list[DevSwitch]:
         out: list[DevSwitch] = []
         for module in py_index(ctx):
             if contains_any(module, "debug", "echo"):
+                migration_env = bool(ALEMBIC_ENV.search(module.text))
                 for call in module.calls:
-                    out += _constructor(module.rel, call)
+                    out += [d for d in _constructor(module.rel, call)
+                            if not (migration_env and "echo=" in d.what)]
             if module.ifs:
                 readers = readers_of(ctx, module)
                 for node in module.ifs:

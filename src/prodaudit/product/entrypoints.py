@@ -46,7 +46,8 @@ DEV_CMD_RE = re.compile(
     r"\bnpm\s+run\s+dev\b|\byarn\s+dev\b|\bpnpm\s+(run\s+)?dev\b|\breact-scripts\s+start\b|"
     r"\bng\s+serve\b|\bnext\s+dev\b|\bnuxt\s+dev\b|\bvue-cli-service\s+serve\b|"
     r"\bwebpack(-dev-server|\s+serve)\b|\bnodemon\b|\bts-node-dev\b|\bgatsby\s+develop\b|"
-    r"\bvite(\s|\"|'|$)(?!\s*build)(?!\s*preview)|--debug\b|\bwatchmedo\b)")
+    r"\bvite(\s|\"|'|$)(?!\s*build)(?!\s*preview)|--debug\b|\bwatchmedo\b|"
+    r"(?<!install )\b(watchfiles|watchgod|hupper)\b(?=\s+[-'\"\w]))")
 DEBUG_LOG_RE = re.compile(r"(--log-?level[= ]+debug\b|--loglevel[= ]+debug\b|(?<!\S)-l\s+debug\b)",
                           re.I)
 _NPM_SCRIPT = re.compile(r"\b(npm|pnpm)\s+(?:run(?:-script)?\s+)?(?P<s>start|dev|serve|[\w:-]+)|"

@@ -5,7 +5,9 @@ defined in the repository, single-table inheritance) and ``Table("name", metadat
 objects, and SQLModel ``table=True`` classes (the table is ``__tablename__`` or the class name
 lowercased, SQLModel's default; every annotated field of the class and of its SQLModel bases is a
 column unless it is a ``Relationship``/``ClassVar``/private, ``Field(sa_column=Column("name"))``
-naming it). What cannot be read for sure (``declared_attr``, ``__table__``, bases outside the
+naming it; a repository base whose ``declared_attr`` ``__tablename__`` returns ``cls.__name__``,
+as it is or ``.lower()``, names the tables of its subclasses). What cannot be read for sure
+(other ``declared_attr``, ``__table__``, bases outside the
 repository and the ORM, reflection, several metadata) marks the table, or everything, unknown
 with the reason."""
 
@@ -78,6 +80,24 @@ class _Class:
     def abstract(self) -> bool:
         value = self.own("__abstract__")
         return isinstance(value, ast.Constant) and value.value is True
+
+
+def _generated_name(fn: ast.FunctionDef, class_name: str) -> str | None:
+    """What a ``__tablename__`` function returns for ``class_name``: ``cls.__name__`` as it is or
+    ``.lower()``; None for any other body."""
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return None
+    value = body[0].value
+    lower = False
+    if isinstance(value, ast.Call) and not value.args and isinstance(value.func, ast.Attribute) \
+            and value.func.attr == "lower":
+        value, lower = value.func.value, True
+    if isinstance(value, ast.Attribute) and value.attr == "__name__" and \
+            isinstance(value.value, ast.Name) and fn.args.args and \
+            value.value.id == fn.args.args[0].arg:
+        return class_name.lower() if lower else class_name
+    return None
 
 
 def _member_column(stmt: ast.stmt) -> tuple[str, str | None, str] | None:
@@ -258,15 +278,19 @@ class _Reader:
         """An SQLModel ``table=True`` class: its table and the fields of it and its bases."""
         where = Where(cls.rel, cls.node.lineno)
         name = cls.own("__tablename__")
+        chain, why = self.lineage(cls, sqlmodel=True)
         if name is None:
-            tname = cls.node.name.lower()
+            tname = self.inherited_tablename(cls, chain)
+            if tname is None:
+                self.schema.unnamed.append(f"{where}: {cls.node.name} (__tablename__ generated "
+                                           "by a base class, not read)")
+                return
         elif isinstance(name, ast.Constant) and isinstance(name.value, str):
             tname = name.value
         else:
             self.schema.unnamed.append(f"{where}: {cls.node.name} (__tablename__ not a literal)")
             return
         table = ModelTable(tname, where)
-        chain, why = self.lineage(cls, sqlmodel=True)
         for c in [cls, *chain]:
             if why:
                 break
@@ -285,6 +309,30 @@ class _Reader:
         self.add(table)
         if why:
             self.schema.unknown[table.name] = why
+
+    def sqlmodel_data_class(self, cls: _Class) -> bool:
+        """``cls`` derives from ``sqlmodel.SQLModel`` (directly or through repository classes)."""
+        for c in [cls, *self.lineage(cls, sqlmodel=True)[0]]:
+            if any(c.origins.get(_name(b), "").split(".")[0] == "sqlmodel" for b in c.node.bases):
+                return True
+        return False
+
+    @staticmethod
+    def inherited_tablename(cls: _Class, chain: list[_Class]) -> str | None:
+        """The table name of an SQLModel class without its own ``__tablename__``: SQLModel's
+        default (the class name lowercased) unless a repository base declares it; a
+        ``declared_attr`` that returns ``cls.__name__`` or ``cls.__name__.lower()`` is read,
+        anything else is None (not read)."""
+        names: set[str | None] = set()
+        for base in chain:
+            fn = next((s for s in base.node.body if isinstance(s, ast.FunctionDef)
+                       and s.name == "__tablename__"), None)
+            if fn is None:
+                continue  # a literal on a table base: the subclass inherits a table (not compared)
+            names.add(_generated_name(fn, cls.node.name))
+        if not names:
+            return cls.node.name.lower()
+        return names.pop() if len(names) == 1 else None  # None: one is not read, or they differ
 
     def columns(self, cls: _Class, table: ModelTable) -> str:
         for stmt in cls.node.body:
@@ -352,6 +400,8 @@ class _Reader:
                     continue
                 if _table_kw(cls):
                     self.sqlmodel_table(cls)
+                elif self.sqlmodel_data_class(cls):
+                    continue  # an SQLModel class without table=True maps no table
                 elif cls.declares("__tablename__") or cls.declares("__table__"):
                     self.mapped(cls)
                 else:

@@ -21,7 +21,7 @@ _NOT_SECRET_RE = re.compile(
 )
 SIGNING_RE = re.compile(
     r"(JWT|HMAC|SIGNING|SESSION|COOKIE_SECRET|CSRF|^SECRET_KEY$|^SECRET$|APP_SECRET|APP_KEY|"
-    r"TOKEN_SECRET|AUTH_SECRET|NEXTAUTH_SECRET|ENCRYPTION_KEY|FERNET)", re.I
+    r"TOKEN_SECRET|AUTH_SECRET|NEXTAUTH_SECRET|ENCRYPT(ION)?_KEY|FERNET)", re.I
 )
 PLACEHOLDER_RE = re.compile(
     r"^(change[-_ ]?(me|this|it)\b.*|changethis.*|changeme.*|secret|secrets?[-_]?key|password|"
@@ -30,7 +30,7 @@ PLACEHOLDER_RE = re.compile(
     r"insert[-_ ].*|your[-_ ].*|<[^>]*>|\[[^\]]*\]|\{\{[^}]*\}\}|123+4*5*6*.*|qwerty.*|letmein|"
     r"s3cr3t|supersecret.*|super[-_]secret.*|my[-_]?secret.*|secret\d+|password\d+|"
     r"development|dev|local|xxx.*|sk-\.\.\.|sk-x+|sk-your.*|\$\{[^}]*\}|postgres|mysql|mariadb|"
-    r"redis|mongo|guest|user|hunter2)$",
+    r"redis|mongo|guest|user|hunter2|minioadmin|rabbitmq|keycloak)$",
     re.I,
 )
 PLACEHOLDER_WORDS = ("changeme", "changethis", "change_me", "change-me", "your-", "your_",

@@ -57,3 +57,45 @@ def test_explicit_origins_pass(tmp_path: Path) -> None:
                            " supports_credentials=True)\n"})
     r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
     assert r.status is Status.PASS, describe(r)
+
+
+SETTINGS_ORIGINS = '''\
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    BACKEND_CORS_ORIGINS: list[str]
+
+
+settings = Settings()
+app = FastAPI()
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=[str(o) for o in settings.BACKEND_CORS_ORIGINS],
+    allow_credentials=True,
+)
+'''
+COMPOSE_ENV_FILE = "services:\n  api:\n    build: .\n    env_file: .env\n"
+
+
+def test_origins_from_a_setting_the_deployment_sets_to_every_origin(tmp_path: Path) -> None:
+    """``allow_origins`` from a setting: ``["*"]`` in the example the deployer copies to the
+    Compose service's ``.env`` warns there; in the profile's env file it fails; named origins
+    pass."""
+    repo = repo_of(tmp_path, {"app/main.py": SETTINGS_ORIGINS, "compose.yaml": COMPOSE_ENV_FILE,
+                              ".env.example": 'SECRET=x\nBACKEND_CORS_ORIGINS=["*"]\n'})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
+    assert r.status is Status.WARN, describe(r)
+    (f,) = r.findings
+    assert f.location == ".env.example:2" and "which the deployer copies to .env" in f.message
+    assert "app/main.py:15" in f.evidence
+    prod = tmp_path / "prod.env"
+    prod.write_text("BACKEND_CORS_ORIGINS=https://a.example,*\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"], env_file=prod), "CFG-037")
+    assert r.status is Status.FAIL, describe(r)
+    assert r.findings[0].location == f"{prod}:1", describe(r)
+    prod.write_text('BACKEND_CORS_ORIGINS=["https://a.example"]\n', encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"], env_file=prod), "CFG-037")
+    assert r.status is Status.PASS, describe(r)

@@ -53,3 +53,25 @@ def test_profile_env_file_inside_the_repo_is_reported_once(tmp_path: Path) -> No
         ["deploy/prod.env:1"], describe(r20)
     assert [f.location for f in r30.findings if f.status is Status.FAIL] == \
         ["deploy/prod.env:2"], describe(r30)
+
+
+def test_a_concrete_signing_key_or_vendor_default_in_the_copied_example_warns(
+        tmp_path: Path) -> None:
+    """A signing or encryption key with any concrete value in the example the deployer copies is
+    public; so is a vendor's default password (MinIO's ``minioadmin``). Other concrete secrets
+    (a mail password) are not judged there, and no example is judged when nothing copies it."""
+    example = ("SECRET_KEY=09d25e0a4faa6c52ac818166b7a9563b93f70991f6f0f4caa6cf63b88e8d3e7\n"
+               "ENCRYPT_KEY=TshgGacKPYrm35m89UqbRg46JAbUm2yRtxOCQFdqa3w=\n"
+               "MINIO_ROOT_PASSWORD=minioadmin\nMAIL_PASSWORD=Zq8vP2mLk4\n")
+    repo = repo_of(tmp_path, {"docker-compose.yml": COMPOSE, "app.py": CODE,
+                              ".env.example": example})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-020"]), "CFG-020")
+    assert r.status is Status.WARN, describe(r)
+    warned = {f.location: f.message for f in r.findings if f.status is Status.WARN}
+    assert sorted(warned) == [".env.example:1", ".env.example:2", ".env.example:3"], describe(r)
+    assert "committed, public" in warned[".env.example:1"]
+    assert "well-known default" in warned[".env.example:3"]
+    assert "09d25e0a4faa" not in " ".join(f.message + f.evidence for f in r.findings)
+    alone = repo_of(tmp_path / "b", {"app.py": CODE, ".env.example": example})
+    r = res(run_cfg(alone, tmp_path / "b", only=["CFG-020"]), "CFG-020")
+    assert not [f for f in r.findings if f.status is not Status.PASS], describe(r)

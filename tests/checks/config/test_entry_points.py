@@ -115,3 +115,19 @@ def test_development_switches_baked_into_images(tmp_path: Path) -> None:
     (repo / "Dockerfile").write_text("FROM python:3.12-slim\nENV FLASK_ENV production\n",
                                      encoding="utf-8")
     assert res(run_cfg(repo, tmp_path, only=["CFG-111"]), "CFG-111").status is Status.PASS
+
+
+def test_a_file_watcher_restarting_the_worker_is_a_reloader(tmp_path: Path) -> None:
+    """``watchfiles 'celery -A app worker'`` restarts the worker whenever a file changes: a
+    development reloader in a production Compose command; installing the package is not."""
+    repo = write(tmp_path / "r", {
+        "backend/Dockerfile": "FROM python:3.12-slim\nCOPY . /app\nRUN pip install watchfiles\n",
+        "compose.yaml": "services:\n  worker:\n    build: ./backend\n"
+                        "    command: \"watchfiles 'celery -A app.core.celery worker -l info'\"\n"
+                        "  beat:\n    build: ./backend\n    command: celery -A app beat -l info\n",
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.FAIL, describe(r)
+    by_loc = {f.location: f.message for f in fails(r)}
+    assert list(by_loc) == ["compose.yaml:4"], describe(r)
+    assert "watchfiles" in by_loc["compose.yaml:4"]

@@ -91,3 +91,64 @@ def test_an_application_without_costly_routes_skips(tmp_path: Path) -> None:
     r = _run(tmp_path, {"web/views.py": FLASK.split("@app.route(\"/login\"")[0]
                         + '@app.route("/items")\ndef items():\n    return ""\n'})
     assert r.status is Status.SKIP
+
+
+PER_ROUTE = '''\
+from fastapi import APIRouter, Body, Depends
+from fastapi_limiter.depends import RateLimiter
+
+router = APIRouter()
+
+
+@router.post("/predict", dependencies=[Depends(RateLimiter(times=10, hours=24))])
+async def predict(prompt: str = "x"):
+    return {}
+
+
+@router.post("/login")
+async def login(email: str = Body(...), password: str = Body(...)):
+    return {}
+
+
+@router.post("/signup")
+async def signup(email: str = Body(...), limit: None = Depends(RateLimiter(times=5, minutes=1))):
+    return {}
+'''
+APP_INIT = '''\
+from fastapi import FastAPI
+from fastapi_limiter import FastAPILimiter
+
+app = FastAPI()
+
+
+async def startup():
+    await FastAPILimiter.init(redis)
+'''
+
+
+def test_costly_routes_without_the_per_route_limiter_others_carry_fail(tmp_path: Path) -> None:
+    r = _run(tmp_path, {"api/routes.py": PER_ROUTE, "api/main.py": APP_INIT,
+                        "pyproject.toml": '[project]\ndependencies = ["fastapi-limiter"]\n'})
+    assert r.status is Status.FAIL, r.findings
+    (f,) = [f for f in r.findings if f.status is Status.FAIL]
+    assert f.location == "api/routes.py:13", f.location
+    assert "POST /login (login)" in f.message and "limits rates per route" in f.message
+    assert "signup" not in f.message and "api/routes.py:8" in f.message
+
+
+def test_per_route_limits_on_every_costly_route_or_a_router_limit_pass(tmp_path: Path) -> None:
+    every = PER_ROUTE.replace('@router.post("/login")',
+                              '@router.post("/login", dependencies=[Depends(RateLimiter(times=5))])')
+    r = _run(tmp_path, {"api/routes.py": every, "api/main.py": APP_INIT})
+    assert r.status is Status.PASS, r.findings
+    assert "carries its own limiter" in r.findings[0].message
+    router_wide = PER_ROUTE.replace(
+        "router = APIRouter()", "router = APIRouter(dependencies=[Depends(RateLimiter(times=99))])")
+    r = _run(tmp_path / "b", {"api/routes.py": router_wide, "api/main.py": APP_INIT})
+    assert r.status is Status.PASS, r.findings
+    assert "api/routes.py:4 (APIRouter(dependencies=...))" in r.findings[0].message
+    middleware = APP_INIT + ('\n\n@app.middleware("http")\nasync def rate_limit(request, call_next):\n'
+                             '    return await call_next(request)\n')
+    r = _run(tmp_path / "c", {"api/routes.py": PER_ROUTE, "api/main.py": middleware})
+    assert r.status is Status.PASS, r.findings
+    assert "api/main.py:" in r.findings[0].message

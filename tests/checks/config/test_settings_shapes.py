@@ -364,6 +364,26 @@ def test_sqlalchemy_engine_echo_logs_statements(tmp_path: Path) -> None:
     assert r2.status is Status.PASS, describe(r2)
 
 
+
+def test_engine_echo_in_an_alembic_migration_environment_is_not_a_debug_switch(
+        tmp_path: Path) -> None:
+    """The engine of Alembic's ``env.py`` runs the migrations, not requests: its ``echo=True``
+    logs the migration once per deployment; the same engine in application code FAILs."""
+    env = ("from alembic import context\n"
+           "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+           "DEBUG = False\n\n\n"
+           "async def run_migrations_online():\n"
+           "    connectable = create_async_engine(URL, echo=True, future=True)\n")
+    repo = repo_of(tmp_path, {"alembic/env.py": env, "app/db.py": "DEBUG = False\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "app/db.py").write_text(env.replace("from alembic import context\n", ""),
+                                    encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-030"]), "CFG-030")
+    assert r2.status is Status.FAIL, describe(r2)
+    assert "echo=True" in problems(r2)["app/db.py:7"], describe(r2)
+
+
 SEED_CODES = '''\
 from uuid import uuid4
 

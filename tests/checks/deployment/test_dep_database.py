@@ -149,3 +149,35 @@ def test_sslmode(tmp_path: Path, url: str, status: Status) -> None:
     r = result(run, "DEP-053")
     assert r.status is status, describe(r)
     assert "pw-secret-1" not in all_text(run)
+
+
+MIDDLEWARE_ENGINE = '''from fastapi import FastAPI
+from fastapi_async_sqlalchemy import SQLAlchemyMiddleware
+
+app = FastAPI()
+app.add_middleware(
+    SQLAlchemyMiddleware,
+    db_url=settings.DATABASE_URI,
+    engine_args={{"echo": False, {pool}}},
+)
+'''
+
+
+def test_pool_settings_passed_to_an_engine_creating_wrapper_count(tmp_path: Path) -> None:
+    """``engine_args=`` of a middleware that creates the engine is the engine's setup: all three
+    settings PASS there; missing ones FAIL at the call."""
+    full = '"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20'
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    main = repo / "app" / "main.py"
+    main.write_text(MIDDLEWARE_ENGINE.format(pool=full), encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-051"], repo=repo), "DEP-051")
+    assert r.status is Status.PASS, describe(r)
+    assert r.findings[0].location == "app/main.py:5"
+    assert "SQLAlchemyMiddleware() sets" in r.findings[0].message
+    main.write_text(MIDDLEWARE_ENGINE.format(pool='"pool_size": 10'), encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    r = result(run_deployment(tmp_path / "b", ["DEP-051"], repo=repo), "DEP-051")
+    assert r.status is Status.FAIL, describe(r)
+    assert r.findings[0].location == "app/main.py:5"
+    assert "max_overflow, pool_pre_ping" in r.findings[0].message

@@ -207,3 +207,58 @@ def test_sqlmodel_field_without_migration_fails(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     assert [f.location for f in r.findings] == ["backend/app/models.py:10"]
     assert "user.full_name" in r.findings[0].message
+
+
+NAMED_BASE = '''from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, SQLModel as _SQLModel
+
+
+class SQLModel(_SQLModel):
+    @declared_attr  # type: ignore
+    def __tablename__(cls) -> str:
+        return cls.__name__
+
+
+class BaseIdModel(SQLModel):
+    id: int = Field(primary_key=True)
+'''
+TAG_MODEL = '''from app.base import BaseIdModel
+
+
+class Tag(BaseIdModel, table=True):
+    label: str
+'''
+CREATE_TAG = '''    op.create_table(
+        "{name}",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("label", sa.String, nullable=False),
+    )'''
+
+
+def _named_base_repo(tmp_path: Path, table: str) -> Path:
+    repo = make_repo(tmp_path, {"0001_tag.py": revision("0001", None,
+                                                        CREATE_TAG.format(name=table))})
+    app = repo / "backend" / "app"
+    (app / "models.py").unlink()
+    (app / "base.py").write_text(NAMED_BASE, encoding="utf-8")
+    (app / "tag.py").write_text(TAG_MODEL, encoding="utf-8")
+    return repo
+
+
+def test_a_base_declared_attr_tablename_names_the_sqlmodel_tables(tmp_path: Path) -> None:
+    """A repository SQLModel base whose ``declared_attr`` ``__tablename__`` returns
+    ``cls.__name__`` names its subclasses' tables as the class is spelled; the base itself maps no
+    table, and a module that only subclasses it with ``table=True`` is a model module."""
+    repo = _named_base_repo(tmp_path, "Tag")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.PASS, describe(r)
+    assert "all 1 model tables match" in r.findings[0].message and "(Tag)" in r.findings[0].message
+
+
+def test_a_table_migrated_under_the_default_lowercase_name_fails(tmp_path: Path) -> None:
+    repo = _named_base_repo(tmp_path, "tag")
+    r = result(run_deployment(tmp_path, ["DEP-045"], NO_DATABASE, repo=repo), "DEP-045")
+    assert r.status is Status.FAIL, describe(r)
+    fails = [f for f in r.findings if f.status is Status.FAIL]
+    assert [f.location for f in fails] == ["backend/app/tag.py:4"], describe(r)
+    assert "'Tag'" in fails[0].message

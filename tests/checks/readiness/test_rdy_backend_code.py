@@ -407,3 +407,18 @@ def test_rdy003_unconfigured_points_at_the_app(tmp_path: Path) -> None:
     r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
     assert_status(r, Status.FAIL)
     assert r.findings[0].location == "app/main.py:3" and "never configured" in messages(r)
+
+
+def test_rdy002_missing_catch_all_points_at_the_app_creation(tmp_path: Path) -> None:
+    """Without any handler the FAIL points where the app is created (where the catch-all goes),
+    not at the first web module; a handler for Exception passes."""
+    write(tmp_path / "app" / "deps.py", "from fastapi import Depends, HTTPException\n\n\n"
+          "def current_user():\n    raise HTTPException(status_code=401)\n")
+    main = write(tmp_path / "app" / "main.py", "from fastapi import FastAPI\n\nfrom app import deps\n\n"
+                 "app = FastAPI(title='x')\n\n\n@app.get('/')\nasync def root():\n    return {}\n")
+    r = run_rdy("RDY-002", repo=tmp_path)["RDY-002"]
+    assert_status(r, Status.FAIL)
+    assert [f.location for f in r.findings] == ["app/main.py:5"], messages(r)
+    main.write_text(main.read_text() + "\n\n@app.exception_handler(Exception)\n"
+                    "async def crashed(request, exc):\n    return None\n")
+    assert_status(run_rdy("RDY-002", repo=tmp_path)["RDY-002"], Status.PASS)

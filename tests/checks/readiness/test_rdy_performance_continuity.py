@@ -241,3 +241,27 @@ def test_rdy091_a_stateless_product_has_nothing_to_back_up(tmp_path: Path) -> No
     r = run_rdy("RDY-091", repo=tmp_path)["RDY-091"]
     assert_status(r, Status.FAIL)
     assert "no backup script" in messages(r)
+
+
+TEST_ONLY_NULLPOOL = (
+    "from sqlalchemy.pool import NullPool, QueuePool\n"
+    "engine = create_engine(\n    'postgresql://app@db/app',\n"
+    "    poolclass=NullPool if settings.MODE == 'testing' else QueuePool,\n{extra})\n")
+
+
+def test_rdy082_nullpool_chosen_only_for_tests_judges_the_production_pool(tmp_path: Path) -> None:
+    """``NullPool if MODE == "testing" else QueuePool``: production runs QueuePool, so its
+    settings are judged (defaults FAIL, a sized pool PASSes); NullPool on the production
+    branch still WARNs."""
+    db = write(tmp_path / "models" / "__init__.py", ENGINE_HEAD + TEST_ONLY_NULLPOOL.format(extra=""))
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.FAIL)
+    assert "default pool settings" in messages(r) and "uses NullPool" not in messages(r)
+    db.write_text(ENGINE_HEAD + TEST_ONLY_NULLPOOL.format(
+        extra="    pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800,\n"))
+    assert_status(run_rdy("RDY-082", repo=tmp_path)["RDY-082"], Status.PASS)
+    db.write_text(ENGINE_HEAD + TEST_ONLY_NULLPOOL.format(extra="").replace(
+        "== 'testing'", "!= 'testing'"))
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.WARN)
+    assert "uses NullPool" in messages(r)

@@ -5,9 +5,13 @@ target)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
+from typing import Any
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.devswitches import TRUE_WORDS
+from prodaudit.product.envfiles import deployment_env_files, profile_env_file
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import UNKNOWN, evaluate
@@ -26,7 +30,50 @@ def _prod_settings(ctx: Context, names: tuple[str, ...]) -> list[Setting]:
             if s.name in names and not s.dev and not s.ci_only]
 
 
-def _starlette(rel: str, node: ast.Call) -> list[Finding]:
+def _wildcard(raw: str) -> bool:
+    """An env value of origins (``*``, ``["*"]``, ``a.com,*``) that contains the wildcard."""
+    text = raw.strip()
+    try:
+        parsed = json.loads(text) if text.startswith("[") else None
+    except ValueError:
+        parsed = None
+    items: list[Any] = parsed if isinstance(parsed, list) else text.strip("[]").split(",")
+    return any(str(i).strip().strip("'\"") == "*" for i in items)
+
+
+def _configured_wildcard(ctx: Context, expr: ast.expr | None) -> tuple[Finding, ...]:
+    """``allow_origins`` read from a setting (``settings.BACKEND_CORS_ORIGINS``) that the code
+    default, the profile's env file or an env file the deployment reads sets to ``*``: a FAIL; a
+    committed example the deployer copies to create the env file: a WARN."""
+    if expr is None:
+        return ()
+    names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(expr)
+             if isinstance(n, ast.Attribute | ast.Name)}
+    where = f"allow_origins={ast.unparse(expr)[:80]}"
+    for st in _prod_settings(ctx, tuple(sorted(names))):
+        if isinstance(st.value, list) and "*" in st.value:
+            return (failed(f"CORSMiddleware allows credentials with {where}, and {st.name} "
+                           "defaults to ['*'] in the code: every caller's origin is reflected "
+                           "with credentials", location=st.loc),)
+        env = st.env or st.name
+        profile = profile_env_file(ctx)
+        files = [(profile, "")] if profile is not None else [
+            (d.file, d.source) for d in deployment_env_files(ctx)]
+        for ef, source in files:
+            entry = ef.get(env)
+            if entry is None or not _wildcard(entry.value):
+                continue
+            text = (f"CORSMiddleware allows credentials with {where}, and {env}={entry.value.strip()} "
+                    f"in the {source or 'env file ' + ef.path}: every caller's origin is "
+                    "reflected with credentials")
+            loc = f"{ef.path}:{entry.line}"
+            if source.startswith("example "):
+                return (warned(text + " unless the deployer edits it", location=loc),)
+            return (failed(text, location=loc),)
+    return ()
+
+
+def _starlette(ctx: Context, rel: str, node: ast.Call) -> list[Finding]:
     """``app.add_middleware(CORSMiddleware, ...)``: credentials with every origin (Starlette
     then reflects the caller's origin) fail; with every method and header they warn."""
     if not (isinstance(node.func, ast.Attribute) and node.func.attr == "add_middleware"
@@ -42,6 +89,10 @@ def _starlette(rel: str, node: ast.Call) -> list[Finding]:
     if (isinstance(origins, list) and "*" in origins) or regex in (".*", "^.*$", ".+"):
         return [failed("CORSMiddleware allows credentials from every origin (the caller's "
                        "origin is reflected)", location=loc, evidence=ast.unparse(node)[:300])]
+    if not isinstance(origins, list):
+        configured = _configured_wildcard(ctx, kws.get("allow_origins"))
+        if configured:
+            return [dataclasses.replace(configured[0], evidence=f"{loc}: {ast.unparse(node)[:300]}")]
     wild = [k for k in ("allow_methods", "allow_headers")
             if evaluate(kws.get(k), {}, set()) == ["*"]]
     if wild:
@@ -82,8 +133,12 @@ def _flask_cors(ctx: Context, rel: str, node: ast.Call) -> list[Finding]:
 def cors_in_code(ctx: Context) -> list[Finding]:
     """CORS configured in the code and settings gives no origin-independent access with
     credentials: Starlette/FastAPI ``CORSMiddleware`` with ``allow_credentials=True`` and
-    ``allow_origins=["*"]`` (Starlette then reflects the caller's origin) fails, and with
-    ``allow_methods=["*"]``/``allow_headers=["*"]`` warns; flask-cors with its default origins
+    ``allow_origins=["*"]`` (Starlette then reflects the caller's origin) fails, and so do
+    origins read from a setting (``allow_origins=settings.BACKEND_CORS_ORIGINS``) that the code
+    default, the profile's env file or an env file the deployment reads sets to ``*``
+    (``["*"]``); when only the committed example the deployer copies to create that env file
+    (``.env.example``) sets it, the check warns. Credentials with
+    ``allow_methods=["*"]``/``allow_headers=["*"]`` warn; flask-cors with its default origins
     (``*``) and credentials (``supports_credentials=True``, ``CORS_SUPPORTS_CREDENTIALS = True``)
     fails; django-cors-headers ``CORS_ALLOW_ALL_ORIGINS = True`` with
     ``CORS_ALLOW_CREDENTIALS = True`` in any non-development settings module fails.
@@ -103,7 +158,7 @@ def cors_in_code(ctx: Context) -> list[Finding]:
             name = ast.unparse(node.func)
             if name.endswith("add_middleware") or name == "CORS" or "cors" in name.lower():
                 looked += 1
-                out += _starlette(module.rel, node) + _flask_cors(ctx, module.rel, node)
+                out += _starlette(ctx, module.rel, node) + _flask_cors(ctx, module.rel, node)
     creds = [s for s in _prod_settings(ctx, CREDENTIALS[:1]) if _on(s.value)]
     for s in _prod_settings(ctx, ALLOW_ALL):
         looked += 1

@@ -66,7 +66,8 @@ def entry_points_check(ctx: Context) -> list[Finding]:
     ``deploy.startCommand``, DigitalOcean ``run_command``, App Engine ``entrypoint``), Procfiles
     and start scripts start no development server or reloader (``--reload``, ``fastapi dev``,
     ``flask run``, ``manage.py runserver``, ``npm run dev``, ``react-scripts start``, ``ng
-    serve``, ``nodemon`` …) and no debug logging (``--log-level debug``, ``celery …
+    serve``, ``nodemon``, file watchers that restart the command on change: ``watchfiles``,
+    ``watchmedo`` …) and no debug logging (``--log-level debug``, ``celery …
     --loglevel=DEBUG``). What they run is followed one step: the shell script (``ENTRYPOINT
     ["/bin/bash", "/app/run.sh"]``), the ``package.json`` script behind ``npm start``, the
     Python script behind ``python app/main.py`` (``uvicorn.run(reload=True)``), gunicorn's

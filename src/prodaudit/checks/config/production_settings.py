@@ -44,7 +44,8 @@ def debug_off(ctx: Context) -> list[Finding]:
     ``DEBUG = True`` or ``env.bool("DJANGO_DEBUG", default=True)``, Flask ``app.debug`` and
     config classes, pydantic and starlette settings); ``Application(debug=True)``-style
     constructors count, and so does SQLAlchemy's ``create_engine(..., echo=True)`` (every
-    statement logged with its parameters: password hashes, tokens, personal data); so do
+    statement logged with its parameters: password hashes, tokens, personal data) outside an
+    Alembic migration environment (its engine runs the migrations, not requests); so do
     *inverted* production switches (``if not
     os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
     when nothing in the deployment sets the variable, WARN when only infrastructure files do) and

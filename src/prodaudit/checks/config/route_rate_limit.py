@@ -1,7 +1,8 @@
 """CFG-176: costly or abuse-prone routes (login, sign-up, password reset, tokens, LLM calls) in an
-application that limits the rate of nothing, read from the source (``prodaudit.product.endpoints``).
-The live checks SEC-040–044 measure the limit on a running target; this one reads every route and
-every place a limiter could be configured, reachable or not."""
+application that limits the rate of nothing, or limits chosen routes but not these, read from the
+source (``prodaudit.product.endpoints``). The live checks SEC-040–044 measure the limit on a
+running target; this one reads every route and every place a limiter could be configured,
+reachable or not."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.product.endpoint_model import WRITE_METHODS
 from prodaudit.product.endpoints import Endpoint, dev_note, dotted, endpoints
 from prodaudit.product.envgraph import PY_EXCLUDE_PARTS
-from prodaudit.product.pyindex import py_index, walk
+from prodaudit.product.pyindex import PyModule, py_index, walk
 
 #: routes whose every request is an attack attempt when unlimited (password guessing, account
 #: creation, reset-mail floods)
@@ -29,6 +30,16 @@ _COMMENT = re.compile(r"^\s*#.*$", re.M)
 #: files besides Python sources that configure or declare a limiter (proxies, dependencies)
 _CONFIG_SUFFIXES = (".conf", ".toml", ".cfg", ".txt", ".yaml", ".yml", ".lock", ".template")
 _CONFIG_NAMES = ("Caddyfile", "Pipfile", "nginx.conf")
+#: files that only declare a dependency on a limiter package (they limit nothing by themselves)
+_DECLARATION_SUFFIXES = (".txt", ".lock", "pyproject.toml", "Pipfile", "setup.cfg")
+#: a limit on every route: slowapi/flask-limiter default or application limits, a limiting
+#: middleware, Django REST framework default throttles
+_GLOBAL = re.compile(r"default_limits|application_limits|SlowAPIMiddleware|"
+                     r"\w*(RateLimit|Throttl)\w*Middleware|DEFAULT_THROTTLE|"
+                     r"add_middleware\(\s*[\w.]*(Limit|Throttl)|"
+                     r"\.middleware\([^)]*\)\s*\n\s*(async\s+)?def\s+\w*(rate|limit|throttl)", re.I)
+#: calls whose ``dependencies=`` apply to every route of a router, an include or the app
+_ROUTER_CALLS = ("APIRouter", "FastAPI", "include_router", "Blueprint", "register_blueprint")
 
 
 def _calls(e: Endpoint) -> list[str]:
@@ -53,15 +64,44 @@ def _redis_counter(text: str) -> bool:
     return bool(re.search(r"\.incr(by)?\(", text) and re.search(r"\.(p?expire|setex)\(", text))
 
 
-def limiter_evidence(ctx: Context) -> str:
-    """Where the repository configures or declares a rate limiter (``''`` when nowhere)."""
+def _route_limited(e: Endpoint) -> bool:
+    """The route itself carries a limiter: a decorator (``@limiter.limit``, ``@ratelimit``), or
+    a dependency in its signature (``Depends(RateLimiter(...))``)."""
+    args = e.func.args
+    nodes: list[ast.expr] = [*e.func.decorator_list, *args.defaults]
+    nodes += [d for d in args.kw_defaults if d is not None]
+    nodes += [a.annotation for a in (*args.args, *args.kwonlyargs) if a.annotation is not None]
+    return any(_LIMITER.search(ast.unparse(n)) for n in nodes)
+
+
+def _global_limit(mod: PyModule, text: str) -> str:
+    """What in the module limits every route, not chosen ones (``''`` when nothing): default or
+    application limits, a limiting middleware, limiter dependencies of a router, an include or
+    the app, a Redis counter with an expiry."""
+    m = _GLOBAL.search(text)
+    if m:
+        return f":{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
+    calls = mod.calls if "dependencies" in text else []
+    for node in calls:
+        if dotted(node.func).split(".")[-1] in _ROUTER_CALLS:
+            for kw in node.keywords:
+                if kw.arg == "dependencies" and _LIMITER.search(ast.unparse(kw.value)):
+                    return f":{node.lineno} ({dotted(node.func)}(dependencies=...))"
+    return " (a Redis counter with an expiry)" if _redis_counter(text) else ""
+
+
+def limiter_evidence(ctx: Context) -> tuple[str, bool]:
+    """Where the repository configures or declares a rate limiter (``''`` when nowhere), and
+    whether anything limits every route: a proxy configuration, default limits, a middleware."""
+    where = ""
     for mod in py_index(ctx):
         text = _COMMENT.sub("", mod.text)
+        at = _global_limit(mod, text)
+        if at:
+            return f"{mod.rel}{at}", True
         m = _LIMITER.search(text)
-        if m:
-            return f"{mod.rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
-        if _redis_counter(text):
-            return f"{mod.rel} (a Redis counter with an expiry)"
+        if m and not where:
+            where = f"{mod.rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
     for rel in ctx.files.matching(*_CONFIG_SUFFIXES, names=_CONFIG_NAMES):
         if set(rel.split("/")[:-1]) & PY_EXCLUDE_PARTS:
             continue
@@ -70,9 +110,13 @@ def limiter_evidence(ctx: Context) -> str:
             continue
         text = _COMMENT.sub("", raw)
         m = _LIMITER.search(text)
-        if m:
-            return f"{rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
-    return ""
+        if not m:
+            continue
+        at = f"{rel}:{text.count(chr(10), 0, m.start()) + 1} ({m.group(0)})"
+        if not rel.endswith(_DECLARATION_SUFFIXES):  # a proxy or gateway configuration
+            return at, True
+        where = where or at
+    return where, False
 
 
 @check("CFG-176", "Login, sign-up and LLM routes are rate limited somewhere",
@@ -85,7 +129,12 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
     fastapi-limiter, flask-limiter, django-ratelimit, DRF throttle classes,
     aiohttp-ratelimiter, a rate-limit middleware, a Redis counter with an expiry, or a proxy
     (nginx ``limit_req``, a Traefik/Kong rate limit) configured in the repository. A FAIL per
-    module, at its first such route, names every costly route of the module. Django REST
+    module, at its first such route, names every costly route of the module. When the
+    application limits chosen routes (a limiter decorator such as ``@limiter.limit``, or a
+    ``Depends(RateLimiter(...))`` in a route's signature or ``dependencies=``) and nothing limits
+    every route (default or application limits, a limiting middleware, limiter dependencies of a
+    router, an ``include_router`` or the app, a Redis counter, a proxy configuration), each costly
+    route must carry its own: the costly routes without one FAIL the same way. Django REST
     framework views are judged by CFG-038 (``DEFAULT_THROTTLE_CLASSES``); routes registered
     only outside production (a router included under ``if settings.ENVIRONMENT ==
     "local":``) are not judged.
@@ -106,10 +155,17 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
     if not costly:
         raise Skip(f"{len(eps)} route(s), none that logs in, signs up, resets a password or "
                    "calls an LLM")
-    where = limiter_evidence(ctx)
-    if where:
+    where, everywhere = limiter_evidence(ctx)
+    limited = [e for e in eps if _route_limited(e)]
+    if where and (everywhere or not limited):
         return [passed(f"{len(costly)} costly route(s); a rate limiter is configured at {where}"
                        f"{dev_note(ctx)}")]
+    if where:
+        bare = [(e, why) for e, why in costly if not _route_limited(e)]
+        if not bare:
+            return [passed(f"each of the {len(costly)} costly route(s) carries its own limiter "
+                           f"(e.g. {costly[0][0].label} at {costly[0][0].loc}){dev_note(ctx)}")]
+        return _per_route_failures(bare, limited)
     by_module: dict[str, list[tuple[Endpoint, str]]] = {}
     for e, why in costly:
         by_module.setdefault(e.module.rel, []).append((e, why))
@@ -121,4 +177,21 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
                           f"django-ratelimit, throttle, limiter middleware or proxy limit_req) "
                           f"for {listed}", location=first.loc,
                           evidence=f"{first.framework} route"))
+    return out
+
+
+def _per_route_failures(bare: list[tuple[Endpoint, str]], limited: list[Endpoint]) -> list[Finding]:
+    """A FAIL per module for costly routes without the limiter other routes carry."""
+    example = min(limited, key=lambda e: (e.module.rel, e.line))
+    by_module: dict[str, list[tuple[Endpoint, str]]] = {}
+    for e, why in bare:
+        by_module.setdefault(e.module.rel, []).append((e, why))
+    out = []
+    for group in by_module.values():
+        first = min(group, key=lambda g: g[0].line)[0]
+        listed = ", ".join(f"{e.label} ({why}, line {e.line})" for e, why in group[:6])
+        out.append(failed(f"the application limits rates per route ({len(limited)} route(s) carry "
+                          f"a limiter, e.g. {example.label} at {example.loc}) and nothing limits "
+                          f"every route, but these do not: {listed}", location=first.loc,
+                          evidence=f"{first.framework} route without a limiter"))
     return out

@@ -90,7 +90,9 @@ def placeholder_secrets(ctx: Context) -> list[Finding]:
 
     An example env file the deployment copies to create a file it reads (Compose ``env_file:
     .env`` absent, ``.env.example`` committed) is judged too: a non-empty placeholder there is a
-    WARN (it is deployed as it is unless someone edits the copy); empty values are not findings.
+    WARN (it is deployed as it is unless someone edits the copy), and so is a signing or
+    encryption key with any concrete value (the committed key is public); empty values are not
+    findings.
 
     A placeholder the application refuses at start-up in production is a WARN citing the guard:
     settings code that raises when the setting equals a literal placeholder, is in a set of weak
@@ -245,6 +247,12 @@ def _example_placeholders(dep: DeployedEnvFile) -> list[Finding]:
     out = []
     for name, value, line, kind in _secret_items(dep.file):
         why = placeholder_reason(value)
+        if why is None and kind == "value" and is_signing_var(name):
+            out.append(warned(f"{name} has a concrete value in {dep.file.path}, which the deployer "
+                              f"copies to {dep.substitute_for}: the key is committed, public, and "
+                              "deployed as it is unless edited", location=f"{dep.file.path}:{line}",
+                              evidence=f"{name}={mask_value(value)}"))
+            continue
         if why is None or why == "empty":
             continue
         out.append(warned(f"{name} ({kind}) is {why} in {dep.file.path}, which the deployer "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Skip, failed, passed, skipped, warned
 from prodaudit.checks.deployment._alembic import AlembicProject
@@ -20,6 +21,8 @@ MODEL_NAMES = frozenset({"__tablename__", "Column", "mapped_column", "Mapped", "
                          "declarative_base", "DeclarativeBase", "declared_attr", "SQLAlchemy",
                          "SQLModel"})
 MAX_REASONS = 4
+#: a class statement with SQLModel's ``table=True`` keyword
+_SQLMODEL_TABLE = re.compile(r"^\s*class\s+\w+\s*\([^)]*\btable\s*=\s*True", re.M)
 
 
 def migrated_schema(ctx: Context, proj: AlembicProject, no_db: str) -> MigratedSchema:
@@ -44,10 +47,12 @@ def _in_scope(ctx: Context, proj: AlembicProject) -> list[PyModule]:
 
 
 def declared_models(ctx: Context, proj: AlembicProject) -> ModelSchema:
-    """The models under the directory of ``alembic.ini`` (tests and the migrations excluded),
-    with the modules that define the classes the models inherit from."""
+    """The models under the directory of ``alembic.ini`` (tests and the migrations excluded):
+    modules that use the ORM, SQLModel ``table=True`` classes that derive from repository bases
+    only, and the modules that define the classes the models inherit from."""
     scope = _in_scope(ctx, proj)
-    chosen = [m for m in scope if m.names & MODEL_NAMES]
+    chosen = [m for m in scope if m.names & MODEL_NAMES or
+              (m.has("classes") and _SQLMODEL_TABLE.search(m.text))]
     picked = {m.rel for m in chosen}
     bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")
              for m in chosen for c in m.classes for b in c.bases}

@@ -16,11 +16,13 @@ from prodaudit.product.database import (
     is_postgres,
     url_host,
 )
-from prodaudit.product.dbdialect import engine_dialect
+from prodaudit.product.dbdialect import engine_dialect, production_poolclass
 from prodaudit.pysource import python_tree
 
 POOL_KEYS = ("pool_size", "max_overflow", "pool_pre_ping")
 ENGINE_FUNCS = ("create_engine", "create_async_engine")
+#: keywords of engine-creating wrappers that carry the engine's options as a dict
+ENGINE_OPTIONS = ("engine_args", "engine_options", "engine_kwargs")
 SKIP_PARTS = ("alembic/", "migrations/", "tests/", "test/", "examples/", "docs/")
 FK_WITHOUT_INDEX_SQL = """
 SELECT c.conrelid::regclass::text AS table_name,
@@ -95,13 +97,24 @@ class EngineCall:
     sqlite: str = ""  # what in the source says the engine opens SQLite ("": not known to)
 
 
+def _engine_options(call: ast.Call) -> frozenset[str] | None:
+    """The keys of the engine options a wrapper passes to the engine it creates
+    (``SQLAlchemyMiddleware(db_url=..., engine_args={...})``, Flask-SQLAlchemy's
+    ``SQLAlchemy(engine_options={...})``); None when the call passes none as a literal dict."""
+    for kw in call.keywords:
+        if kw.arg in ENGINE_OPTIONS and isinstance(kw.value, ast.Dict):
+            return frozenset(k.value for k in kw.value.keys
+                             if isinstance(k, ast.Constant) and isinstance(k.value, str))
+    return None
+
+
 def _engine_calls(ctx: Context) -> list[EngineCall]:
     calls: list[EngineCall] = []
     for rel_path in ctx.files.matching(".py"):
         if any(part in rel_path for part in SKIP_PARTS):
             continue
         text = ctx.read(rel_path)
-        if not text or not any(f in text for f in ENGINE_FUNCS):
+        if not text or not any(f in text for f in (*ENGINE_FUNCS, *ENGINE_OPTIONS)):
             continue
         tree = python_tree(ctx, rel_path, text)
         if tree is None:
@@ -111,11 +124,16 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else (
                 node.func.id if isinstance(node.func, ast.Name) else "")
+            options = _engine_options(node)
+            if options is not None:
+                if name == "add_middleware" and node.args:  # app.add_middleware(Middleware, ...)
+                    name = ast.unparse(node.args[0]).split(".")[-1]
+                calls.append(EngineCall(rel_path, node.lineno, name, options, False, False))
+                continue
             if name not in ENGINE_FUNCS:
                 continue
             keys = frozenset(k.arg for k in node.keywords if k.arg)
-            nullpool = any(k.arg == "poolclass" and "NullPool" in ast.unparse(k.value)
-                           for k in node.keywords)
+            nullpool = "NullPool" in production_poolclass(node)
             dialect = engine_dialect(node, tree, ctx)
             calls.append(EngineCall(rel_path, node.lineno, name, keys,
                                     any(k.arg is None for k in node.keywords), nullpool,
@@ -127,7 +145,11 @@ def _engine_calls(ctx: Context) -> list[EngineCall]:
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.2.3", "7.3.3"), evidence=Evidence.PARSED)
 def pool_settings(ctx: Context) -> list[Finding]:
     """The application's ``create_engine`` call sets ``pool_size``, ``max_overflow`` and
-    ``pool_pre_ping`` (read from the source with the AST; migration and test code is ignored).
+    ``pool_pre_ping`` (read from the source with the AST; migration and test code is ignored),
+    or a wrapper that creates the engine passes them as a literal dict (``engine_args=`` of
+    ``SQLAlchemyMiddleware``, ``engine_options=`` of Flask-SQLAlchemy). An engine with
+    ``NullPool`` is left out, unless it is chosen only for the tests (``NullPool if
+    settings.MODE == "testing" else QueuePool``).
     An engine whose URL the source shows to be SQLite (a ``sqlite://`` literal, a concatenation
     or f-string starting with one, an environment default no deployment overrides) is left out:
     a file database has no server connections to pool; SKIP when only such engines exist.

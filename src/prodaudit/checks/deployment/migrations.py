@@ -249,11 +249,13 @@ def models_match(ctx: Context) -> list[Finding]:
     ``drop_column``, ``drop_table``, ``alter_column(new_column_name=)``, ``rename_table``,
     ``batch_alter_table`` blocks) against the tables and columns the models declare
     (``__tablename__``, ``Column``/``mapped_column``/``Mapped[...]``, mixins and abstract bases
-    of the repository, ``Table(...)`` objects) under the directory of ``alembic.ini``. A
+    of the repository, ``Table(...)`` objects, SQLModel ``table=True`` classes named by
+    ``__tablename__``, by a repository base's ``declared_attr`` that returns ``cls.__name__``
+    as it is or lowercased, or by SQLModel's default) under the directory of ``alembic.ini``. A
     column or table on one side only is a FAIL at its line (a migrated table no model declares
     is a WARN: it may be managed outside the ORM). Only names are compared. Whatever the replay
     cannot follow (SQL in ``op.execute``, names that are not literals, operations under
-    ``if``/``for``, ``declared_attr``, ``__table__``, reflection, several metadata, bases
+    ``if``/``for``, other ``declared_attr``, ``__table__``, reflection, several metadata, bases
     outside the repository) leaves that table, or the comparison, SKIP with the reason; PASS
     needs every model table matched column by column.
 

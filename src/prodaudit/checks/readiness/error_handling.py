@@ -17,6 +17,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.readiness._backend import (
+    app_calls,
     backend_modules,
     broken_sources,
     web_modules,
@@ -157,6 +158,13 @@ def _app_exceptions(ctx: Context) -> tuple[dict[str, tuple[list[str], str]], dic
     return classes, raised, caught
 
 
+def _app_location(ctx: Context, mods: list[PyModule]) -> str:
+    """Where the application object is created (``app = FastAPI()``), where a catch-all handler
+    belongs; the first web module when no creation is seen."""
+    apps = app_calls(ctx)
+    return apps[0][0].line(apps[0][1]) if apps else mods[0].rel
+
+
 @check(
     "RDY-002",
     "Exception handlers cover the app's errors and unhandled exceptions",
@@ -205,7 +213,7 @@ def exception_handlers(ctx: Context) -> list[Finding]:
             failed(
                 "no catch-all for unhandled exceptions: no exception_handler(Exception) and "
                 "no error middleware catching Exception",
-                location=handler_locs[0] if handler_locs else mods[0].rel,
+                location=handler_locs[0] if handler_locs else _app_location(ctx, mods),
             )
         )
     unhandled = []

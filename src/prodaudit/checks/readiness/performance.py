@@ -24,7 +24,7 @@ from prodaudit.checks.readiness._backend import backend_modules
 from prodaudit.checks.readiness._load import LoadRun, run_locust, scenarios
 from prodaudit.checks.readiness._scan import PyModule, call_name, parts, py_sources
 from prodaudit.product.database import pg_connect
-from prodaudit.product.dbdialect import engine_dialect
+from prodaudit.product.dbdialect import engine_dialect, production_poolclass
 
 MAX_ASSETS = 6
 _ASSET_REF = re.compile(r"""<(?:script|link)\b[^>]*?(?:src|href)=["']([^"']+)["']""", re.I)
@@ -176,7 +176,7 @@ _SIZE_KW = ("min_size", "max_size", "minsize", "maxsize")  # asyncpg/psycopg, ai
 def _judge_engine(mod: PyModule, n: ast.Call, src: str) -> Finding:
     """A SQLAlchemy engine for a server database: are its pool settings deliberate?"""
     kws = {k.arg for k in n.keywords if k.arg}
-    if "poolclass" in kws and "NullPool" in src:
+    if "NullPool" in production_poolclass(n):
         return warned("engine uses NullPool: a new connection per request", location=mod.line(n))
     missing = [k for k in _POOL_KW if k not in kws]
     if len(missing) == len(_POOL_KW):
@@ -208,9 +208,11 @@ def pool_settings(ctx: Context) -> list[Finding]:
     outside an SQLite-only branch) sets its pool explicitly: ``pool_size`` and ``max_overflow``
     (bounded), ``pool_pre_ping`` and ``pool_recycle`` or ``pool_timeout``; asyncpg/psycopg pools
     set ``min_size``/``max_size`` (aiopg/aioredis: ``minsize``/``maxsize``). ``NullPool`` in
-    application code is reported. An engine whose URL the source shows to be SQLite (a
-    ``sqlite://`` literal, a concatenation or f-string starting with one, an environment default
-    no deployment overrides) is left out: a file database has no server connections to pool.
+    application code is reported, unless it is chosen only for the tests (``NullPool if
+    settings.MODE == "testing" else QueuePool``: the production branch is judged). An engine
+    whose URL the source shows to be SQLite (a ``sqlite://`` literal, a concatenation or
+    f-string starting with one, an environment default no deployment overrides) is left out: a
+    file database has no server connections to pool.
 
     Default pools (5 + 10 connections, no pre-ping) fail in two ways in production: stale
     connections after a database restart or failover raise errors on the first query, and the
