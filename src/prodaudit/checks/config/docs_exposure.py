@@ -174,7 +174,8 @@ def docs_exposure(ctx: Context) -> list[Finding]:
     ``return {...}`` of the function or property it calls); a docs argument read from a settings
     field (``settings.docs_url``) is judged by the variable the deployment sets for it, else by
     the field's default (``docs_url: str = "/docs"`` is public); ``openapi_url=None`` disables
-    both pages; a ``**kwargs`` that cannot be resolved leaves the check at SKIP, not PASS; no Flask docs extension is attached unconditionally (APIFairy's ``/docs``,
+    both pages; a ``**kwargs`` that cannot be resolved leaves the check at SKIP, not PASS;
+    no Flask docs extension is attached unconditionally (APIFairy's ``/docs``,
     flasgger's ``/apidocs``, flask-smorest's Swagger UI — unless its UI path setting is
     ``None``); no Django REST framework docs view (drf-spectacular, drf-yasg) is routed.
     ``exposure.docs_in_production`` = ``warn`` (default), ``fail`` or ``allow``.
