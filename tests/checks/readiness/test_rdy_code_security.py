@@ -246,6 +246,35 @@ def test_rdy016_weak_password_rules(tmp_path: Path) -> None:
     assert_status(r, Status.PASS)
 
 
+INHERITED = """from pydantic import BaseModel, Field
+
+
+class AccountLogin(BaseModel):
+    email: str
+    password: str
+
+
+class AccountRegister(AccountLogin):
+    username: str
+"""
+
+
+def test_rdy016_password_inherited_from_a_login_model(tmp_path: Path) -> None:
+    """A sign-up model that inherits ``password`` from the login model sets a password: the
+    login model is not judged, so the inherited field went unchecked."""
+    bad = _repo(tmp_path / "bad", {"app/schemas.py": INHERITED})
+    r = run_rdy("RDY-016", repo=bad)["RDY-016"]
+    assert_status(r, Status.WARN)
+    assert _locs(r) == {"app/schemas.py:9"}
+    assert "AccountRegister.password (inherited from AccountLogin, line 6): no minimum " \
+        "length: accepts 'a'" in messages(r)
+    good = _repo(tmp_path / "good", {"app/schemas.py": INHERITED.replace(
+        "    username: str\n", "    username: str\n    password: str = Field(min_length=12)\n")})
+    r = run_rdy("RDY-016", repo=good)["RDY-016"]
+    assert_status(r, Status.PASS)
+    assert "AccountRegister.password" in messages(r)
+
+
 def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:
     repo = _repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
     assert_status(run_rdy("RDY-016", repo=repo)["RDY-016"], Status.SKIP)
