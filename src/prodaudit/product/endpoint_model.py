@@ -51,7 +51,8 @@ class Endpoint:
     owner: str = ""  # the router/app object a decorator registers on (``router``, ``bp``)
     prefix: str = ""  # the known prefix before ``path`` (router/blueprint/``include()``)
     decorators: tuple[str, ...] = ()  # other decorators and URL-conf wrappers (``csrf_exempt``)
-    name: str = ""  # the URL name tests reverse (Django ``api:users:list``, Flask ``user.login``)
+    name: str = ""  # the URL name tests reverse (Django ``api:users:list``, Flask ``user.login``,
+    #: FastAPI's ``name=`` given to the route decorator)
     mounts: tuple[str, ...] = ()  # ``include_router(router, prefix=...)`` prefixes before route
 
     @property
