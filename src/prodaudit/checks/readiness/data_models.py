@@ -9,7 +9,7 @@ from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name, py_sources
-from prodaudit.checks.readiness._sqlschema import covered, sql_schema
+from prodaudit.checks.readiness._sqlschema import alembic_schema, covered, sql_schema
 
 # ---- RDY-004 models and indexes ---------------------------------------------------------------
 
@@ -223,7 +223,12 @@ def model_indexes(ctx: Context) -> list[Finding]:
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
     Schemas written in SQL files (``CREATE TABLE`` with ``REFERENCES``/``FOREIGN KEY``, ``ALTER
     TABLE ... ADD FOREIGN KEY``) are judged the same way against their ``PRIMARY KEY``,
-    ``UNIQUE`` and ``CREATE INDEX`` statements.
+    ``UNIQUE`` and ``CREATE INDEX`` statements. A schema that exists only in Alembic revisions
+    (no ORM model, no SQL file: raw-SQL projects) is judged from their ``upgrade()``:
+    ``op.create_table`` columns (``ForeignKey``, ``primary_key``/``unique``/``index``) and
+    constraints, ``op.add_column``, ``op.create_index``/``create_primary_key``/
+    ``create_unique_constraint``/``create_foreign_key`` (a composite primary key covers only its
+    leading column).
     Django models get an ``id`` key and an index per ``ForeignKey`` by default: a ``ForeignKey``
     with ``db_index=False`` that no ``Meta.indexes`` entry leads with fails.
 
@@ -273,6 +278,8 @@ def model_indexes(ctx: Context) -> list[Finding]:
                             "leads with it", location=loc)
                      for col, loc in _django_unindexed_fks(m, cls)]
     sql_fks, sql_indexed, sql_tables = sql_schema(ctx)
+    if not models and not sql_tables:  # the schema lives only in the Alembic revisions
+        sql_fks, sql_indexed, sql_tables = alembic_schema(ctx)
     models += sql_tables
     for fk in sql_fks:
         fks.append(f"{fk.table}({', '.join(fk.columns)})")
@@ -281,7 +288,7 @@ def model_indexes(ctx: Context) -> list[Finding]:
                                    "leading column of any index", location=fk.location))
     if models == 0:
         raise Skip("no ORM model (SQLAlchemy/SQLModel class with __tablename__ or table=True, "
-                   "Django models.Model) or SQL CREATE TABLE found")
+                   "Django models.Model), SQL CREATE TABLE or Alembic op.create_table found")
     if not findings:
         findings.append(
             passed(
