@@ -92,7 +92,13 @@ class Endpoint:
 
     @property
     def label(self) -> str:
-        where = f" {self.route}" if self.route else ""
+        """``POST /users/login (login)``: the route under the one prefix its router is included
+        with, if there is exactly one (``@router.post("")`` included at ``/users`` reads
+        ``POST /users``)."""
+        route = self.route
+        if len(self.mounts) == 1:
+            route = self.mounts[0].rstrip("/") + ("/" + route.lstrip("/") if route else "")
+        where = f" {route}" if route else ""
         return f"{'/'.join(self.methods)}{where} ({self.func.name})"
 
 
