@@ -243,7 +243,11 @@ def _static_prefix(path: str) -> str:
 
 
 def _named(e: Endpoint) -> str:
-    return f"{'/'.join(e.methods)} {e.route}"
+    """``GET /articles``: the route under the one prefix its router is included with."""
+    route = e.route
+    if len(e.mounts) == 1:
+        route = e.mounts[0].rstrip("/") + ("/" + route.lstrip("/") if route else "")
+    return f"{'/'.join(e.methods)} {route}"
 
 
 def _name_reference(r: Endpoint) -> str:
@@ -323,12 +327,13 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
 
 
 _ERROR_ASSERT = re.compile(
-    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd
-    r"status(_code|_int)?\s*==\s*(status\.HTTP_)?[45]\d\d|"
+    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd;
+    # the constants as ``status.HTTP_404_NOT_FOUND`` or imported bare (``HTTP_400_BAD_REQUEST``)
+    r"status(_code|_int)?\s*==\s*((\w+\.)?HTTP_)?[45]\d\d|"
     r"\b[45]\d\d\s*==\s*[\w.\[\]'\"]*status(_code|_int)?\b|"
-    r"==\s*status\.HTTP_[45]\d\d|"
-    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*(status\.HTTP_)?[45]\d\d|"
-    r"assert(Equal|Equals)\(\s*(status\.HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
+    r"==\s*(\w+\.)?HTTP_[45]\d\d|\bHTTP_[45]\d\d\w*\s*==\s*[\w.]*status(_code|_int)?\b|"
+    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*((\w+\.)?HTTP_)?[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*((\w+\.)?HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
     # WebTest: app.post(url, status=422) asserts the status; expect_errors=True lets one through
     r"\bstatus\s*=\s*['\"]?[45](\d\d|\*)|\bexpect_errors\s*=\s*True|"
     # django-test-plus: self.assertResponse404(resp), self.response_403(resp)
@@ -359,11 +364,12 @@ _EXTERNAL = re.compile(
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
-    ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
-    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``,
-    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp,
-    OpenAI and other SDKs) the tests replace them (``unittest.mock``, ``respx``,
-    ``monkeypatch``, ``dependency_overrides``, ``jest.mock``, ``msw``).
+    ``status`` compared or ``assertEqual``'d, as a number or an ``HTTP_4xx_*`` constant,
+    WebTest's ``status=4xx`` or ``expect_errors=True``, django-test-plus's
+    ``assertResponse404``, ``pytest.raises``, ``toThrow``), and when the backend calls
+    external services (httpx, requests, aiohttp, OpenAI and other SDKs) the tests replace them
+    (``unittest.mock``, ``respx``, ``monkeypatch``, ``dependency_overrides``, ``jest.mock``,
+    ``msw``).
 
     Happy-path-only tests miss exactly the branches that fail in production; tests that call
     real providers are slow, flaky and cost money.
