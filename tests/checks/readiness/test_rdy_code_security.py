@@ -553,25 +553,6 @@ def test_rdy017_fastapi_router_and_library(tmp_path: Path) -> None:
         "RDY-017"], Status.SKIP)
 
 
-def test_rdy017_missing_probe_points_at_the_app_when_routes_are_in_routers(tmp_path: Path
-                                                                          ) -> None:
-    """The module that creates the app declares no route itself (all in included routers):
-    the finding points at ``FastAPI()``, not at the first route of the busiest router."""
-    files = {"app/main.py": ("from fastapi import FastAPI\n\nfrom app.routes import items\n\n"
-                             "app = FastAPI()\napp.include_router(items.router, prefix='/items')\n"),
-             "app/routes/items.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
-                                     "@router.get('')\nasync def items() -> list[int]:\n"
-                                     "    return []\n")}
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "bad", files))["RDY-017"]
-    assert_status(r, Status.FAIL)
-    assert _locs(r) == {"app/main.py:5"}
-    files["app/routes/health.py"] = ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
-                                     "@router.get('/health')\nasync def health() -> dict:\n"
-                                     "    return {}\n")
-    assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "good", files))["RDY-017"],
-                  Status.PASS)
-
-
 CHAT = """import fastapi
 import pydantic
 

@@ -64,13 +64,9 @@ def _routes(m: PyModule) -> list[_Route]:
     return out
 
 
-_APP_FACTORIES = ("FastAPI", "Flask", "Starlette", "Application", "Quart", "Sanic")
-
-
 def _anchor(mods: list[PyModule], routes: list[_Route]) -> str:
     """Where a missing health route belongs: the root URLconf, else the module that creates
-    the application and declares routes, else the module that creates the application (its
-    routes all in included routers), else the module with the most routes."""
+    the application and declares routes, else the module with the most routes."""
     for m in mods:
         if m.rel.endswith("urls.py") and "admin.site.urls" in m.text:
             for n in m.tree.body:
@@ -78,12 +74,11 @@ def _anchor(mods: list[PyModule], routes: list[_Route]) -> str:
                         isinstance(t, ast.Name) and t.id == "urlpatterns" for t in n.targets):
                     return m.line(n)
     by_module = Counter(r.location.rsplit(":", 1)[0] for r in routes)
-    for with_routes in (True, False):
-        for m in mods:
-            if with_routes and m.rel not in by_module:
-                continue
+    for m in mods:
+        if m.rel in by_module:
             for c in ast.walk(m.tree):
-                if isinstance(c, ast.Call) and call_name(c).split(".")[-1] in _APP_FACTORIES:
+                if isinstance(c, ast.Call) and call_name(c).split(".")[-1] in (
+                        "FastAPI", "Flask", "Starlette", "Application", "Quart", "Sanic"):
                     return m.line(c)
     busiest = by_module.most_common(1)[0][0]
     return min((r.location for r in routes if r.location.startswith(busiest + ":")),
@@ -101,8 +96,7 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     flask-healthz, healthcheck). A Django route named like a probe that includes a whole app's
     URLconf (``re_path(r'^health/', include('health.urls'))``: pages of a feature called
     health) is not a probe and FAILs at its line; with no probe route at all the finding points
-    at the root URLconf or the module that creates the application (also when all its routes
-    are in included routers). The live suite (FUN-001)
+    at the root URLconf or the module that creates the application. The live suite (FUN-001)
     probes the running server.
 
     Without a cheap endpoint that says "this process is up" (and one that says "its database and
