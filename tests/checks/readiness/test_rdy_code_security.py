@@ -273,6 +273,11 @@ def test_rdy016_password_inherited_from_a_login_model(tmp_path: Path) -> None:
     r = run_rdy("RDY-016", repo=good)["RDY-016"]
     assert_status(r, Status.PASS)
     assert "AccountRegister.password" in messages(r)
+    # a base judged on its own is reported once, at its field, not again at each subclass
+    judged = _repo(tmp_path / "judged", {"app/schemas.py": INHERITED.replace(
+        "AccountLogin", "AccountBase")})
+    r = run_rdy("RDY-016", repo=judged)["RDY-016"]
+    assert _locs(r) == {"app/schemas.py:6"}, messages(r)
 
 
 def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:

@@ -242,7 +242,8 @@ def _class_rules(mod: PyModule) -> Iterator[tuple[ast.AST, str, str | None]]:
                 not _is_input_schema(cls, classes):
             continue
         fields: list[tuple[ast.ClassDef, ast.stmt]] = [(cls, stmt) for stmt in cls.body]
-        fields += list(_inherited(cls, classes))
+        # inherited from a base judged on its own (not a login model): reported at the base
+        fields += [(b, st) for b, st in _inherited(cls, classes) if _NOT_SETTING.search(b.name)]
         for owner, stmt in fields:
             found = _password_field(stmt)
             if found is None:
@@ -288,9 +289,9 @@ def password_policy(ctx: Context) -> list[Finding]:
     in a sign-up route) — requires at least 8 characters. Each rule is tried on weak samples
     (``a``, ``1234``, ``1234567``): a pattern that accepts one (e.g. an unanchored alternation)
     is as weak as no rule. Models for logging in or reading, and fields judged by a custom
-    validator, are not judged; a model that sets a password through a field it inherits from a
-    base of its module (``class UserInCreate(UserInLogin)``) is judged on that field, reported
-    at the inheriting class. WARN: a service may still check the password elsewhere.
+    validator, are not judged; a model that sets a password through a field it inherits from
+    such a login model of its module (``class UserInCreate(UserInLogin)``) is judged on that
+    field, reported at the inheriting class. WARN: a service may still check the password elsewhere.
 
     Short passwords fall to online guessing and to the first offline attack on the hashes.
 
