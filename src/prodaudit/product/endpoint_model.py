@@ -51,7 +51,8 @@ class Endpoint:
     owner: str = ""  # the router/app object a decorator registers on (``router``, ``bp``)
     prefix: str = ""  # the known prefix before ``path`` (router/blueprint/``include()``)
     decorators: tuple[str, ...] = ()  # other decorators and URL-conf wrappers (``csrf_exempt``)
-    name: str = ""  # the URL name tests reverse (Django ``api:users:list``, Flask ``user.login``)
+    name: str = ""  # the URL name tests reverse (Django ``api:users:list``, Flask ``user.login``,
+    #: FastAPI's ``name=`` given to the route decorator)
     mounts: tuple[str, ...] = ()  # ``include_router(router, prefix=...)`` prefixes before route
     dev_only: str = ""  # the guard that keeps the route out of production (``devguard``)
 
@@ -92,7 +93,13 @@ class Endpoint:
 
     @property
     def label(self) -> str:
-        where = f" {self.route}" if self.route else ""
+        """``POST /users/login (login)``: the route under the one prefix its router is included
+        with, if there is exactly one (``@router.post("")`` included at ``/users`` reads
+        ``POST /users``)."""
+        route = self.route
+        if len(self.mounts) == 1:
+            route = self.mounts[0].rstrip("/") + ("/" + route.lstrip("/") if route else "")
+        where = f" {route}" if route else ""
         return f"{'/'.join(self.methods)}{where} ({self.func.name})"
 
 

@@ -141,7 +141,8 @@ def _decorated(mod: PyModule, fw: str) -> list[Endpoint]:
             deps = [k.value for k in dec.keywords if k.arg == "dependencies"]
             auth = (auth_in(others) or auth_in(deps) or router_auth.get(owner, "")
                     or signature_auth(func) or body_auth(func))
-            name = _flask_endpoint(dec, func, owner, blueprints) if fw == "flask" else ""
+            name = _flask_endpoint(dec, func, owner, blueprints) if fw == "flask" else \
+                str_const(next((k.value for k in dec.keywords if k.arg == "name"), None)) or ""
             out.append(Endpoint(fw or "fastapi", tuple(methods), path, mod, func, func.lineno,
                                 auth, path_params(path), owner=owner, name=name))
     return out

@@ -115,9 +115,21 @@ def test_database_credentials(tmp_path: Path) -> None:
 
 
 def test_an_absent_env_file_is_not_judged(tmp_path: Path) -> None:
+    """An absent env_file without an example: the server is not judged, so the check SKIPs
+    (it PASSed, counting the server as one that requires a password)."""
     repo = _repo(tmp_path, "services:\n  db:\n    image: postgres:16\n    env_file: [.env]\n")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
-    assert r.status is Status.PASS, describe(r)
+    assert r.status is Status.SKIP, describe(r)
+    assert "db (env_file .env absent)" in r.reason, describe(r)
+    # the example the deployer copies to .env is judged instead
+    (repo / ".env.example").write_text("SECRET_KEY=change-me\nDEBUG=False\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.WARN, describe(r)
+    assert locs(r) == {_line(repo, "env_file")}, describe(r)
+    assert "(.env from .env.example) sets one" in warns(r)[0].message
+    (repo / ".env.example").write_text("POSTGRES_PASSWORD=\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.SKIP, describe(r)  # the deployer fills it in: not judged
     (repo / ".env").write_text("POSTGRES_PASSWORD=\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
     assert {f.location for f in fails(r)} == {".env:1"} and "empty" in fails(r)[0].message

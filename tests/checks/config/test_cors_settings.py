@@ -98,4 +98,56 @@ def test_origins_from_a_setting_the_deployment_sets_to_every_origin(tmp_path: Pa
     assert r.findings[0].location == f"{prod}:1", describe(r)
     prod.write_text('BACKEND_CORS_ORIGINS=["https://a.example"]\n', encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-037"], env_file=prod), "CFG-037")
+
+
+CORS_SETTINGS = '''\
+from typing import List
+
+from pydantic import BaseSettings
+
+
+class AppSettings(BaseSettings):
+    allowed_hosts: List[str] = {origins!r}
+'''
+CORS_MAIN = '''\
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.settings import AppSettings
+
+settings = AppSettings()
+app = FastAPI()
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=settings.allowed_hosts,
+    allow_credentials=True,
+)
+'''
+
+
+def test_origins_from_a_settings_field_default(tmp_path: Path) -> None:
+    """``allow_origins=settings.allowed_hosts`` whose default is ``["*"]``: every origin with
+    credentials, unless the deployment sets the variable to explicit origins."""
+    repo = repo_of(tmp_path, {"app/settings.py": CORS_SETTINGS.format(origins=["*"]),
+                              "app/main.py": CORS_MAIN})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
+    assert r.status is Status.FAIL, describe(r)
+    (msg,) = problems(r).values()
+    assert set(problems(r)) == {"app/main.py:11"}, describe(r)
+    assert "settings.allowed_hosts defaults to ['*'] (app/settings.py:7) and no deployment " \
+        "sets ALLOWED_HOSTS" in msg, msg
+    env = tmp_path / "prod.env"
+    env.write_text('ALLOWED_HOSTS=["https://app.example.com"]\n', encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path, only=["CFG-037"], env_file=env), "CFG-037")
+    assert r2.status is Status.PASS, describe(r2)
+    env.write_text('ALLOWED_HOSTS=["*"]\n', encoding="utf-8")
+    r3 = res(run_cfg(repo, tmp_path, only=["CFG-037"], env_file=env), "CFG-037")
+    assert r3.status is Status.FAIL and "is set to" in r3.findings[0].message, describe(r3)
+
+
+def test_origins_from_a_settings_field_with_explicit_default_pass(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {
+        "app/settings.py": CORS_SETTINGS.format(origins=["https://app.example.com"]),
+        "app/main.py": CORS_MAIN})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-037"]), "CFG-037")
     assert r.status is Status.PASS, describe(r)

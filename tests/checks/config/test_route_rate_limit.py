@@ -152,3 +152,19 @@ def test_per_route_limits_on_every_costly_route_or_a_router_limit_pass(tmp_path:
     r = _run(tmp_path / "c", {"api/routes.py": PER_ROUTE, "api/main.py": middleware})
     assert r.status is Status.PASS, r.findings
     assert "api/main.py:" in r.findings[0].message
+
+
+def test_routes_are_named_at_the_path_their_router_is_mounted_at(tmp_path: Path) -> None:
+    """``include_router(auth.router, prefix="/users")``: the finding names ``POST /users/login``
+    and ``POST /users`` (the sign-up route declared as ``""``), not ``POST /login`` and ``POST``."""
+    r = _run(tmp_path, {
+        "app/routes/auth.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+                               "@router.post('/login')\nasync def login(password: str):\n"
+                               "    return {}\n\n\n@router.post('')\nasync def register(user: "
+                               "UserInCreate):\n    return {}\n"),
+        "app/routes/api.py": ("from fastapi import APIRouter\n\nfrom app.routes import auth\n\n"
+                              "router = APIRouter()\n"
+                              "router.include_router(auth.router, prefix='/users')\n")})
+    assert r.status is Status.FAIL
+    text = " ".join(f.message for f in r.findings)
+    assert "POST /users/login (login)" in text and "POST /users (register)" in text, text

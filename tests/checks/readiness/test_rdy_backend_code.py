@@ -422,3 +422,48 @@ def test_rdy002_missing_catch_all_points_at_the_app_creation(tmp_path: Path) -> 
     main.write_text(main.read_text() + "\n\n@app.exception_handler(Exception)\n"
                     "async def crashed(request, exc):\n    return None\n")
     assert_status(run_rdy("RDY-002", repo=tmp_path)["RDY-002"], Status.PASS)
+
+
+LOGURU = '''\
+import logging
+import sys
+
+from loguru import logger
+
+
+class InterceptHandler(logging.Handler):
+    def emit(self, record):
+        logger.opt(depth=6).log(record.levelname, record.getMessage())
+
+
+def configure_logging(level):
+    logging.getLogger().handlers = [InterceptHandler()]
+    logger.configure(handlers=[{"sink": sys.stderr, "level": level{serialize}}])
+'''
+
+
+@pytest.mark.parametrize("variant", ["plain", "json", "debug"])
+def test_rdy003_loguru_and_handlers_assignment(tmp_path: Path, variant: str) -> None:
+    """Logging configured through loguru's ``logger.configure`` and a ``.handlers = [...]``
+    assignment is configuration (it read 'never configured'); ``serialize=True`` is JSON."""
+    level = "logging.DEBUG" if variant == "debug" else "level"
+    serialize = ', "serialize": True' if variant == "json" else ""
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "logs.py", LOGURU.replace("{serialize}", serialize)
+          .replace('"level": level', f'"level": {level}'))
+    write(tmp_path / "app" / "main.py", "from fastapi import FastAPI\n\nfrom app.logs import "
+          "configure_logging\n\nconfigure_logging(20)\napp = FastAPI()\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    if variant == "json":
+        assert_status(r, Status.PASS)
+        assert "logging configured at app/logs.py:13; structured formatter at app/logs.py:14" \
+            in messages(r)
+        return
+    assert_status(r, Status.FAIL)
+    assert "never configured" not in messages(r)
+    if variant == "plain":
+        assert [(f.message, f.location) for f in r.findings] == [
+            ("logging is configured but not structured: no JSON formatter", "app/logs.py:13")]
+    else:
+        assert "hard-coded to DEBUG: logging.DEBUG" in messages(r)
+        assert any(f.location == "app/logs.py:14" for f in r.findings)

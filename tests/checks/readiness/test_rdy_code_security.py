@@ -246,6 +246,40 @@ def test_rdy016_weak_password_rules(tmp_path: Path) -> None:
     assert_status(r, Status.PASS)
 
 
+INHERITED = """from pydantic import BaseModel, Field
+
+
+class AccountLogin(BaseModel):
+    email: str
+    password: str
+
+
+class AccountRegister(AccountLogin):
+    username: str
+"""
+
+
+def test_rdy016_password_inherited_from_a_login_model(tmp_path: Path) -> None:
+    """A sign-up model that inherits ``password`` from the login model sets a password: the
+    login model is not judged, so the inherited field went unchecked."""
+    bad = _repo(tmp_path / "bad", {"app/schemas.py": INHERITED})
+    r = run_rdy("RDY-016", repo=bad)["RDY-016"]
+    assert_status(r, Status.WARN)
+    assert _locs(r) == {"app/schemas.py:9"}
+    assert "AccountRegister.password (inherited from AccountLogin, line 6): no minimum " \
+        "length: accepts 'a'" in messages(r)
+    good = _repo(tmp_path / "good", {"app/schemas.py": INHERITED.replace(
+        "    username: str\n", "    username: str\n    password: str = Field(min_length=12)\n")})
+    r = run_rdy("RDY-016", repo=good)["RDY-016"]
+    assert_status(r, Status.PASS)
+    assert "AccountRegister.password" in messages(r)
+    # a base judged on its own is reported once, at its field, not again at each subclass
+    judged = _repo(tmp_path / "judged", {"app/schemas.py": INHERITED.replace(
+        "AccountLogin", "AccountBase")})
+    r = run_rdy("RDY-016", repo=judged)["RDY-016"]
+    assert _locs(r) == {"app/schemas.py:6"}, messages(r)
+
+
 def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:
     repo = _repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
     assert_status(run_rdy("RDY-016", repo=repo)["RDY-016"], Status.SKIP)
@@ -380,6 +414,68 @@ def test_rdy004_foreign_keys_in_sql_files(tmp_path: Path) -> None:
     r = run_rdy("RDY-004", repo=good)["RDY-004"]
     assert_status(r, Status.PASS)
     assert "marks(student_id)" in messages(r)
+
+
+ALEMBIC_ENV = "from alembic import context\n\ncontext.configure()\n"
+ALEMBIC_REVISION = """import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def create_members_table():
+    op.create_table(
+        "members",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id"), nullable=False),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
+        sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id"), index=True),
+    )
+    op.create_primary_key("pk_links", "links", ["member_id", "tag"])
+
+
+def upgrade():
+    create_members_table()
+    op.create_table(
+        "links",
+        sa.Column("member_id", sa.Integer, sa.ForeignKey("members.id"), nullable=False),
+        sa.Column("tag", sa.Text, nullable=False),
+        sa.ForeignKeyConstraint(["tag"], ["tags.tag"]),
+    )
+    op.create_index("ix_members_team", "members", ["team_id", "id"])
+
+
+def downgrade():
+    op.drop_table("links")
+    op.drop_table("members")
+"""
+
+
+def test_rdy004_foreign_keys_in_alembic_revisions(tmp_path: Path) -> None:
+    """A schema written only in Alembic revisions (no ORM model): upgrade()'s create_table,
+    create_index and create_primary_key are read, helpers upgrade() calls included; a
+    composite primary key covers its leading column only."""
+    files = {"alembic.ini": "[alembic]\nscript_location = migrations\n",
+             "migrations/env.py": ALEMBIC_ENV,
+             "migrations/versions/0001_init.py": ALEMBIC_REVISION}
+    bad = _repo(tmp_path / "bad", files)
+    r = run_rdy("RDY-004", repo=bad)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    # team_id leads ix_members_team, owner_id has index=True, member_id leads pk_links
+    assert _locs(r) == {"migrations/versions/0001_init.py:13",
+                        "migrations/versions/0001_init.py:25"}, messages(r)
+    assert "foreign key members(user_id) is not the leading column" in messages(r)
+    assert "foreign key links(tag)" in messages(r)
+    good = _repo(tmp_path / "good", {**files, "migrations/versions/0001_init.py": (
+        ALEMBIC_REVISION.replace('    op.create_index("ix_members_team"',
+                                 '    op.create_index("ix_members_user", "members", ["user_id"])\n'
+                                 '    op.create_index(index_name="ix_links_tag", '
+                                 'table_name="links", columns=["tag"])\n'
+                                 '    op.create_index("ix_members_team"'))})
+    r = run_rdy("RDY-004", repo=good)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "members(user_id)" in messages(r) and "links(tag)" in messages(r)
 
 
 AUTH_TS = """import decodeJwt from 'jwt-decode';

@@ -238,6 +238,47 @@ def test_flask_routes_referenced_by_endpoint_name(tmp_path: Path, test_text: str
         assert "app/user/views.py:7" in r.findings[0].evidence
 
 
+FASTAPI_ROUTERS = {
+    "app/__init__.py": "",
+    "app/routes/__init__.py": "",
+    "app/routes/tags.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+                           "@router.get('', name='tags:get-all')\ndef all_tags():\n"
+                           "    return []\n"),
+    "app/routes/auth.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+                           "@router.post('/login', name='auth:login')\ndef login():\n"
+                           "    return {}\n"),
+    "app/routes/api.py": ("from fastapi import APIRouter\n\nfrom app.routes import auth, tags\n\n"
+                          "router = APIRouter()\n"
+                          "router.include_router(auth.router, prefix='/users')\n"
+                          "router.include_router(tags.router, prefix='/tags')\n"),
+}
+
+
+@pytest.mark.parametrize(("test_text", "status"), [
+    # the mounted path of a route declared as '' and a route name given to url_path_for
+    ("async def test_tags(client):\n    await client.get('/api/tags')\n"
+     "async def test_login(app, client):\n    await client.post(app.url_path_for('auth:login'))\n",
+     Status.PASS),
+    # a quoted route name outside url_path_for does not count
+    ("NAMES = ['auth:login', 'tags:get-all']\n\n\ndef test_names():\n    assert NAMES\n",
+     Status.FAIL),
+])
+def test_fastapi_routes_referenced_by_mount_prefix_or_route_name(
+        tmp_path: Path, test_text: str, status: Status) -> None:
+    """FastAPI routes included with ``include_router(prefix=...)`` are tested at the mounted
+    path (``@router.get("")`` under ``/tags`` was dropped as a root route), and a test that
+    builds the URL with ``app.url_path_for("<name>")`` references the route of that name."""
+    repo = tmp_path / "repo"
+    for rel, text in {**FASTAPI_ROUTERS, "tests/test_api.py": test_text}.items():
+        write(repo / rel, text)
+    r = run_rdy("RDY-042", repo=repo)["RDY-042"]
+    assert_status(r, status)
+    assert ("2 of 2 routes" if status is Status.PASS else "0 of 2 routes") in messages(r)
+    if status is Status.FAIL:  # untested routes named at their mounted paths
+        assert "GET /tags (app/routes/tags.py:7)" in r.findings[0].evidence
+        assert "POST /users/login (app/routes/auth.py:7)" in r.findings[0].evidence
+
+
 @pytest.mark.parametrize(("assertion", "status"), [
     ("resp = testapp.post_json('/api/users', {}, expect_errors=True)\n"
      "    assert resp.status_int == 422\n", Status.PASS),
@@ -248,6 +289,13 @@ def test_flask_routes_referenced_by_endpoint_name(tmp_path: Path, test_text: str
     ("resp = self.get('/api/users/9')\n    self.assertResponse200(resp)\n", Status.WARN),
     ("resp = testapp.post_json('/api/users', {})\n    assert resp.status_int == 200\n"
      "    assert resp.status_code == 201\n", Status.WARN),
+    # starlette/fastapi status constants, imported bare or through the module
+    ("resp = client.post('/api/users')\n    assert resp.status_code == HTTP_400_BAD_REQUEST\n",
+     Status.PASS),
+    ("resp = client.get('/api/users/9')\n    assert status.HTTP_404_NOT_FOUND == resp.status_code"
+     "\n", Status.PASS),
+    ("resp = client.get('/api/users')\n    assert resp.status_code == HTTP_200_OK\n",
+     Status.WARN),
 ])
 def test_error_status_asserted_with_webtest_and_unittest(tmp_path: Path, assertion: str,
                                                         status: Status) -> None:

@@ -21,9 +21,11 @@ from prodaudit.checks.api import (
     load_yaml,
     mask_value,
     passed,
+    warned,
 )
 from prodaudit.checks.config._compose import roles
-from prodaudit.product.compose import compose_model
+from prodaudit.product.compose import compose_model, read_env_file
+from prodaudit.product.envfiles import example_for
 from prodaudit.product.secretvalues import PLACEHOLDER_RE
 from prodaudit.product.service_env import ServiceEnv, service_environment
 from prodaudit.product.services import Service
@@ -67,6 +69,28 @@ def _where(svc: Service, env: ServiceEnv, names: tuple[str, ...]) -> str:
     p = svc.project
     return p.loc("services", svc.name, "environment") if "environment" in svc.raw \
         else p.loc("services", svc.name)
+
+
+def _examples_password(ctx: Context, svc: Service, env: ServiceEnv) -> tuple[bool, list[Finding]]:
+    """A PostgreSQL service whose ``env_file`` is absent, judged on the committed examples the
+    deployer copies to create it: (judged, findings). Not judged when an example is missing or
+    when one of them sets the password."""
+    examples = [example_for(ctx, m) for m in env.missing_env_files]
+    if not examples or None in examples:
+        return False, []
+    for ex in examples:
+        ef = read_env_file(ctx.repo / str(ex), str(ex), ctx.cfg.secrets.max_file_bytes)
+        names = {e.name for e in ef.entries} if ef is not None else set()
+        if ef is None or names & {"POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE",
+                                  "POSTGRES_HOST_AUTH_METHOD"}:
+            return False, []
+    copies = ", ".join(f"{m} from {ex}" for m, ex in zip(env.missing_env_files, examples,
+                                                          strict=True))
+    where = svc.project.loc("services", svc.name, "env_file")
+    return True, [warned(
+        f"service {svc.name}: PostgreSQL gets no POSTGRES_PASSWORD: neither its environment "
+        f"nor the example the deployer copies ({copies}) sets one: images before 2020 then "
+        "trust every connection, later ones refuse to start", location=where)]
 
 
 def _judge_postgres(svc: Service, env: ServiceEnv) -> list[Finding]:
@@ -119,20 +143,30 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
-def _servers(ctx: Context) -> tuple[int, list[Finding]]:
-    n, out = 0, []
+def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
+    """(servers judged, findings, PostgreSQL servers not judged: an absent env_file without an
+    example and no password in the service's environment)."""
+    n, out, unjudged = 0, [], []
     for p in compose_model(ctx).stacks:
         for svc in roles(ctx, p).values():
             engine = _engine(svc) if svc.role in ("database", "cache") else None
             if engine is None or not svc.active:
                 continue
-            n += 1
             env = service_environment(ctx, svc)
             found = _judge_postgres(svc, env) if engine == "postgres" \
                 else _judge_other(engine, svc, env)
+            judged = True
+            if not found and env.missing_env_files and engine == "postgres" and \
+                    not env.get("POSTGRES_PASSWORD") and not env.get("POSTGRES_PASSWORD_FILE"):
+                judged, found = _examples_password(ctx, svc, env)
+            if not judged:
+                unjudged.append(f"{svc.name} (env_file {', '.join(env.missing_env_files)} "
+                                "absent)")
+                continue
+            n += 1
             out += [f if not p.dev_only else failed(f.message + p.dev_label, location=f.location)
                     for f in found]
-    return n, out
+    return n, out, unjudged
 
 
 Hit = tuple[tuple[str, ...], str, str]
@@ -203,8 +237,12 @@ def database_credentials(ctx: Context) -> list[Finding]:
     gets a non-empty ``POSTGRES_PASSWORD`` (from ``environment:``, an ``env_file`` or the
     Dockerfile's ``ENV``) and no ``POSTGRES_HOST_AUTH_METHOD=trust``; MySQL/MariaDB no
     ``*_ALLOW_EMPTY_*PASSWORD``; MongoDB a root user or ``--auth``; Redis ``--requirepass``, an
-    ACL or config file, or ``REDIS_PASSWORD``. A service whose ``env_file`` is absent is not
-    judged on what it would set. Configuration files (YAML, JSON, TOML; not tests or docs) do
+    ACL or config file, or ``REDIS_PASSWORD``. A service whose ``env_file`` is absent is
+    judged on the committed example the deployer copies to create it (``.env`` from
+    ``.env.example``: PostgreSQL without a password there WARNs); a PostgreSQL service without
+    an example is not judged, nor counted as requiring a password (SKIP when no server was
+    judged).
+    Configuration files (YAML, JSON, TOML; not tests or docs) do
     not ship a database password that is a well-known default (``postgres``, ``password``,
     ``root`` …). Literal passwords in Compose are CFG-156's, placeholder values in env files
     CFG-020's.
@@ -216,13 +254,16 @@ def database_credentials(ctx: Context) -> list[Finding]:
     with ``POSTGRES_PASSWORD_FILE``), remove ``trust``, start Redis with ``--requirepass``, and
     read the application's database password from the environment, never from a committed file.
     """
-    n, out = _servers(ctx)
+    n, out, unjudged = _servers(ctx)
     configs, found = _config_files(ctx)
     out += found
     if not out:
         if not n and not configs:
+            if unjudged:
+                raise Skip(f"not judged: {', '.join(unjudged)}, and no example to read instead")
             raise Skip("no database server in the Compose stacks and no database settings in "
                        "configuration files")
         out.append(passed(f"{n} database/cache server(s) require a password; {configs} database "
-                          "password setting(s) in configuration files are not well-known defaults"))
+                          "password setting(s) in configuration files are not well-known defaults"
+                          + (f"; not judged: {', '.join(unjudged)}" if unjudged else "")))
     return out

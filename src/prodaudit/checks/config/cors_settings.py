@@ -11,6 +11,7 @@ from typing import Any
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.devswitches import TRUE_WORDS
+from prodaudit.product.effective import deployment_sets
 from prodaudit.product.envfiles import deployment_env_files, profile_env_file
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import Setting, settings_model
@@ -73,6 +74,31 @@ def _configured_wildcard(ctx: Context, expr: ast.expr | None) -> tuple[Finding, 
     return ()
 
 
+def _settings_origins(ctx: Context, node: ast.expr | None) -> tuple[object, str]:
+    """``allow_origins=settings.<field>``: the list the deployment sets for the field's
+    variable, else the field's default in a non-development settings class; (UNKNOWN, '')
+    when neither is known."""
+    if not isinstance(node, ast.Attribute):
+        return UNKNOWN, ""
+    fields = [s for s in settings_model(ctx).named(node.attr)
+              if s.scope.startswith("class ") and not s.dev and not s.ci_only]
+    deployed = [v for s in fields if s.env for v in deployment_sets(ctx, s.env)]
+    if deployed:
+        star = next((v for v in deployed if "*" in v.value), None)
+        if star is None:
+            return [v.value for v in deployed], ""
+        return ["*"], f"{ast.unparse(node)} is set to {star.value!r} ({star.source} " \
+            f"{star.location})"
+    known = [s for s in fields if isinstance(s.value, list)]
+    if len(known) != len(fields) or not known:
+        return UNKNOWN, ""
+    star_field = next((s for s in known if "*" in s.value), None)
+    if star_field is None:
+        return known[0].value, ""
+    return ["*"], f"{ast.unparse(node)} defaults to {star_field.value!r} ({star_field.loc}) " \
+        f"and no deployment sets {star_field.env or star_field.name}"
+
+
 def _starlette(ctx: Context, rel: str, node: ast.Call) -> list[Finding]:
     """``app.add_middleware(CORSMiddleware, ...)``: credentials with every origin (Starlette
     then reflects the caller's origin) fail; with every method and header they warn."""
@@ -85,10 +111,14 @@ def _starlette(ctx: Context, rel: str, node: ast.Call) -> list[Finding]:
         return []
     loc = f"{rel}:{creds.lineno}"
     origins = evaluate(kws.get("allow_origins"), {}, set())
+    why = ""
+    if origins is UNKNOWN:
+        origins, why = _settings_origins(ctx, kws.get("allow_origins"))
     regex = evaluate(kws.get("allow_origin_regex"), {}, set())
     if (isinstance(origins, list) and "*" in origins) or regex in (".*", "^.*$", ".+"):
         return [failed("CORSMiddleware allows credentials from every origin (the caller's "
-                       "origin is reflected)", location=loc, evidence=ast.unparse(node)[:300])]
+                       "origin is reflected)" + (f": {why}" if why else ""), location=loc,
+                       evidence=ast.unparse(node)[:300])]
     if not isinstance(origins, list):
         configured = _configured_wildcard(ctx, kws.get("allow_origins"))
         if configured:
@@ -133,10 +163,11 @@ def _flask_cors(ctx: Context, rel: str, node: ast.Call) -> list[Finding]:
 def cors_in_code(ctx: Context) -> list[Finding]:
     """CORS configured in the code and settings gives no origin-independent access with
     credentials: Starlette/FastAPI ``CORSMiddleware`` with ``allow_credentials=True`` and
-    ``allow_origins=["*"]`` (Starlette then reflects the caller's origin) fails, and so do
-    origins read from a setting (``allow_origins=settings.BACKEND_CORS_ORIGINS``) that the code
-    default, the profile's env file or an env file the deployment reads sets to ``*``
-    (``["*"]``); when only the committed example the deployer copies to create that env file
+    ``allow_origins=["*"]`` (Starlette then reflects the caller's origin) fails — also when
+    ``allow_origins`` reads a settings field (``settings.allowed_hosts``) whose default is
+    ``["*"]`` and no deployment sets its variable, or whose deployed value (the profile's env
+    file, Compose, a Dockerfile ``ENV``, a platform manifest) or an env file the deployment reads
+    holds ``*``; when only the committed example the deployer copies to create that env file
     (``.env.example``) sets it, the check warns. Credentials with
     ``allow_methods=["*"]``/``allow_headers=["*"]`` warn; flask-cors with its default origins
     (``*``) and credentials (``supports_credentials=True``, ``CORS_SUPPORTS_CREDENTIALS = True``)

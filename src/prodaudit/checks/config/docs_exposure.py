@@ -8,7 +8,7 @@ import ast
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
-from prodaudit.product.effective import candidate_names, effective
+from prodaudit.product.effective import candidate_names, deployment_sets, effective
 from prodaudit.product.pyindex import PyModule, py_index
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import UNKNOWN
@@ -25,29 +25,98 @@ DRF_DOCS_VIEWS = frozenset({"SpectacularSwaggerView", "SpectacularRedocView", "g
                             "schema_view", "SwaggerUIRenderer", "get_swagger_view"})
 
 
-def _fastapi_docs(module: PyModule) -> list[tuple[int, str, str]]:
-    """(line, state, detail) for each ``FastAPI(...)`` call: disabled | conditional | default."""
+def _fastapi_docs(ctx: Context, module: PyModule) -> list[tuple[int, str, str, str]]:
+    """(line, state, detail, note) for each ``FastAPI(...)`` call: disabled | conditional | default |
+    unresolved. ``**kwargs`` is read from the dict literal it names (a local ``dict``, or the
+    ``return {...}`` of the function or property it calls); a value read from a settings field
+    (``settings.docs_url``) takes the field's default unless the deployment sets its variable."""
     out = []
     for node in module.calls if contains(module, "FastAPI") else []:
         if ast.unparse(node.func).split(".")[-1] != "FastAPI":
             continue
-        kws = {k.arg: k.value for k in node.keywords if k.arg}
-        if any(k.arg is None for k in node.keywords):
-            out.append((node.lineno, "conditional", "FastAPI(**kwargs)"))
-            continue
-        states = []
-        for key in ("docs_url", "redoc_url"):
-            v = kws.get(key)
-            if v is None:
-                states.append("default")
-            elif isinstance(v, ast.Constant):
-                states.append("disabled" if v.value is None else "default")
+        kws: dict[str, ast.expr] = {}
+        unresolved = []
+        for k in node.keywords:
+            if k.arg:
+                kws[k.arg] = k.value
+                continue
+            spread = _kwargs_dict(ctx, module, k.value)
+            if spread is None:
+                unresolved.append(f"**{ast.unparse(k.value)}")
             else:
-                states.append("conditional")
-        state = "default" if "default" in states else (
-            "conditional" if "conditional" in states else "disabled")
-        out.append((node.lineno, state, ast.unparse(node)[:200]))
+                kws.update(spread)
+        states, notes = [], []
+        for key in ("docs_url", "redoc_url"):
+            state, note = ("unresolved", "") if unresolved and key not in kws else \
+                _docs_state(ctx, kws.get(key), key)
+            states.append(state)
+            notes += [note] if note else []
+        openapi = _docs_state(ctx, kws["openapi_url"], "openapi_url")[0] \
+            if "openapi_url" in kws else ""
+        if openapi == "disabled":
+            state = "disabled"  # no schema, no docs page
+        else:
+            state = next(s for s in ("default", "unresolved", "conditional", "disabled")
+                         if s in states or s == "disabled")
+        if state == "unresolved":
+            notes.append(f"{', '.join(unresolved)} not resolved")
+        out.append((node.lineno, state, ast.unparse(node)[:200], "; ".join(notes)))
     return out
+
+
+def _kwargs_dict(ctx: Context, module: PyModule, expr: ast.expr) -> dict[str, ast.expr] | None:
+    """The string-keyed entries of the dict literal ``**expr`` spreads: a name bound to a dict
+    in the module, or the single ``return {...}`` of the function/property ``expr`` names."""
+    def entries(d: ast.expr | None) -> dict[str, ast.expr] | None:
+        if not isinstance(d, ast.Dict) or None in d.keys:
+            return None
+        keys = [k.value if isinstance(k, ast.Constant) else None for k in d.keys]
+        if not all(isinstance(k, str) for k in keys):
+            return None
+        return dict(zip([str(k) for k in keys], d.values, strict=True))
+
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    if isinstance(target, ast.Name) and not isinstance(expr, ast.Call):
+        bound = [a.value for a in module.assigns if isinstance(a, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == target.id for t in a.targets)]
+        return entries(bound[0]) if len(bound) == 1 else None
+    name = target.attr if isinstance(target, ast.Attribute) else (
+        target.id if isinstance(target, ast.Name) else "")
+    found = []
+    for mod in py_index(ctx) if name else []:
+        if name not in mod.text:
+            continue
+        for fn in mod.functions:
+            returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return)]
+            if fn.name == name and len(returns) == 1:
+                found.append(entries(returns[0]))
+    return found[0] if len(found) == 1 else None
+
+
+def _docs_state(ctx: Context, value: ast.expr | None, key: str) -> tuple[str, str]:
+    """(state, note) of one docs keyword's value: a literal, or a settings field read as
+    ``<obj>.<field>`` whose default (or deployed variable) decides."""
+    if value is None:
+        return "default", ""
+    if isinstance(value, ast.Constant):
+        return ("disabled" if value.value in (None, "") else "default"), ""
+    if not isinstance(value, ast.Attribute):
+        return "conditional", ""
+    fields = [s for s in settings_model(ctx).named(value.attr)
+              if s.scope.startswith("class ") and not s.dev]
+    if not fields:
+        return "conditional", ""
+    deployed = [v for s in fields if s.env for v in deployment_sets(ctx, s.env)]
+    if deployed:
+        off = all(not v.value.strip().strip("\"'") for v in deployed)
+        return ("disabled" if off else "default"), \
+            f"{key} from {deployed[0].source} {deployed[0].location}"
+    if any(s.value is UNKNOWN for s in fields):
+        return "conditional", ""
+    public = [s for s in fields if isinstance(s.value, str) and s.value]
+    if public:
+        return "default", f"{key} = {public[0].value!r} by default ({public[0].loc})"
+    return "disabled", ""
 
 
 def _flask_docs(module: PyModule) -> list[tuple[int, str, str]]:
@@ -101,7 +170,12 @@ def _flask_ui_disabled(ctx: Context, setting: str) -> bool:
 def docs_exposure(ctx: Context) -> list[Finding]:
     """``FastAPI(...)`` disables ``/docs`` and ``/redoc`` (``docs_url=None``) or ties them to a
     setting, and that setting (``DOCS_ENABLED``, ``ENABLE_DOCS`` ...) is off in the production
-    profile; no Flask docs extension is attached unconditionally (APIFairy's ``/docs``,
+    profile. ``FastAPI(**kwargs)`` is read through the dict it spreads (a local dict, or the
+    ``return {...}`` of the function or property it calls); a docs argument read from a settings
+    field (``settings.docs_url``) is judged by the variable the deployment sets for it, else by
+    the field's default (``docs_url: str = "/docs"`` is public); ``openapi_url=None`` disables
+    both pages; a ``**kwargs`` that cannot be resolved leaves the check at SKIP, not PASS;
+    no Flask docs extension is attached unconditionally (APIFairy's ``/docs``,
     flasgger's ``/apidocs``, flask-smorest's Swagger UI — unless its UI path setting is
     ``None``); no Django REST framework docs view (drf-spectacular, drf-yasg) is routed.
     ``exposure.docs_in_production`` = ``warn`` (default), ``fail`` or ``allow``.
@@ -118,13 +192,18 @@ def docs_exposure(ctx: Context) -> list[Finding]:
     policy = ctx.cfg.exposure.docs_in_production
     out: list[Finding] = []
     apps = 0
+    unresolved: list[str] = []
     for module in py_index(ctx):
         rel = module.rel
-        for line, state, detail in _fastapi_docs(module):
+        for line, state, detail, note in _fastapi_docs(ctx, module):
+            if state == "unresolved":
+                unresolved.append(f"{rel}:{line}")
+                continue
             apps += 1
             if state == "default":
-                out.append(_docs_finding(policy, "FastAPI app keeps the default docs_url/"
-                                         "redoc_url: /docs and /redoc are public",
+                out.append(_docs_finding(policy, "FastAPI app serves its interactive docs in "
+                                         "production: " + (note or "default docs_url/redoc_url,"
+                                                           " /docs and /redoc are public"),
                                          f"{rel}:{line}", detail))
         for line, ext, detail in _flask_docs(module):
             apps += 1
@@ -142,6 +221,9 @@ def docs_exposure(ctx: Context) -> list[Finding]:
             if val.value.strip().strip("\"'").lower() in TRUE:
                 out.append(_docs_finding(policy, f"{name} is on ({val.source}): /docs is public",
                                          val.location))
+    if unresolved and not out and policy != "allow":
+        raise Skip(f"FastAPI(**kwargs) at {', '.join(unresolved)}: the docs_url/redoc_url it "
+                   "passes could not be resolved statically")
     if not apps and not flags:
         raise Skip("no FastAPI application, Flask docs extension, DRF docs view or docs setting "
                    "found")

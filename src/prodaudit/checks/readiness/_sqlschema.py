@@ -1,8 +1,11 @@
 """Foreign keys and indexes declared in SQL schema files (``CREATE TABLE``, ``ALTER TABLE ... ADD
-FOREIGN KEY``, ``CREATE INDEX``), read as text for RDY-004. Not a check module."""
+FOREIGN KEY``, ``CREATE INDEX``), read as text, and in the ``upgrade()`` of Alembic revisions
+(``op.create_table``, ``op.create_index`` ...), read with ``ast``, for RDY-004. Not a check
+module."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -114,3 +117,95 @@ def covered(fk: SqlForeignKey, indexed: set[tuple[str, tuple[str, ...]]]) -> boo
     """An index whose leading columns are the foreign key's columns."""
     n = len(fk.columns)
     return any(t == fk.table and set(cols[:n]) == set(fk.columns) for t, cols in indexed)
+
+
+Indexed = set[tuple[str, tuple[str, ...]]]
+#: Alembic operations that index columns: name -> (table argument, columns argument) positions
+_OP_INDEXES = {"create_index": (1, 2, "table_name", "columns"),
+               "create_primary_key": (1, 2, "table_name", "columns"),
+               "create_unique_constraint": (1, 2, "table_name", "columns")}
+
+
+def _str(node: ast.expr | None) -> str:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+
+
+def _strs(node: ast.expr | None) -> tuple[str, ...]:
+    if isinstance(node, ast.List | ast.Tuple):
+        return tuple(_str(e).lower() for e in node.elts if _str(e))
+    return (_str(node).lower(),) if _str(node) else ()
+
+
+def _arg(call: ast.Call, pos: int, name: str) -> ast.expr | None:
+    kw = next((k.value for k in call.keywords if k.arg == name), None)
+    return kw if kw is not None else (call.args[pos] if len(call.args) > pos else None)
+
+
+def _callee(call: ast.Call) -> str:
+    f = call.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def _table_items(table: str, items: list[ast.expr], where: str,
+                 fks: list[SqlForeignKey], indexed: Indexed) -> None:
+    """Columns and constraints of ``op.create_table``/``op.add_column`` on ``table``."""
+    for item in items:
+        if not isinstance(item, ast.Call):
+            continue
+        kind, line = _callee(item), f"{where}:{item.lineno}"
+        if kind == "Column" and item.args and _str(item.args[0]):
+            col = _str(item.args[0]).lower()
+            if any(isinstance(a, ast.Call) and _callee(a) == "ForeignKey" for a in item.args):
+                fks.append(SqlForeignKey(table, (col,), line))
+            if any(k.arg in ("primary_key", "unique", "index") and isinstance(k.value, ast.Constant)
+                   and k.value.value is True for k in item.keywords):
+                indexed.add((table, (col,)))
+        elif kind in ("PrimaryKeyConstraint", "UniqueConstraint"):
+            indexed.add((table, tuple(_str(a).lower() for a in item.args if _str(a))))
+        elif kind == "Index":
+            indexed.add((table, tuple(_str(a).lower() for a in item.args[1:] if _str(a))))
+        elif kind == "ForeignKeyConstraint" and item.args:
+            fks.append(SqlForeignKey(table, _strs(item.args[0]), line))
+
+
+def alembic_schema(ctx: Context) -> tuple[list[SqlForeignKey], Indexed, int]:
+    """Foreign keys, indexed column lists and the number of tables the ``upgrade()`` of the
+    repository's Alembic revisions create (``op.create_table`` with its ``Column``s and
+    constraints, ``op.add_column``, ``op.create_index``/``create_primary_key``/
+    ``create_unique_constraint``/``create_foreign_key``)."""
+    fks: list[SqlForeignKey] = []
+    indexed: Indexed = set()
+    tables = 0
+    systems = ctx.migrations().of("alembic") + ctx.migrations().of("flask-migrate")
+    for rel in (f for system in systems for f in system.files):
+        try:
+            tree = ast.parse(ctx.read(rel) or "")
+        except (SyntaxError, ValueError):
+            continue
+        upgrades = [f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "upgrade"]
+        calls = [c for fn in upgrades for c in ast.walk(fn) if isinstance(c, ast.Call)]
+        helpers = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+        for c in list(calls):  # module helpers upgrade() calls (def create_users_table())
+            if isinstance(c.func, ast.Name) and c.func.id in helpers and c.func.id != "upgrade":
+                calls += [n for n in ast.walk(helpers[c.func.id]) if isinstance(n, ast.Call)]
+        for c in calls:
+            op = _callee(c) if isinstance(c.func, ast.Attribute) else ""
+            if op == "create_table" and _str(_arg(c, 0, "table_name")):
+                tables += 1
+                _table_items(_str(_arg(c, 0, "table_name")).lower(), c.args[1:], rel, fks,
+                             indexed)
+            elif op == "add_column" and _str(_arg(c, 0, "table_name")):
+                _table_items(_str(_arg(c, 0, "table_name")).lower(), c.args[1:2], rel, fks,
+                             indexed)
+            elif op in _OP_INDEXES:
+                t_pos, c_pos, t_kw, c_kw = _OP_INDEXES[op]
+                table = _str(_arg(c, t_pos, t_kw)).lower()
+                cols = _strs(_arg(c, c_pos, c_kw))
+                if table and cols:
+                    indexed.add((table, cols))
+            elif op == "create_foreign_key":
+                table = _str(_arg(c, 1, "source_table")).lower()
+                cols = _strs(_arg(c, 3, "local_cols"))
+                if table and cols:
+                    fks.append(SqlForeignKey(table, cols, f"{rel}:{c.lineno}"))
+    return fks, indexed, tables

@@ -9,7 +9,7 @@ from prodaudit.checks.readiness._backend import (
     broken_sources,
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name, py_sources
-from prodaudit.checks.readiness._sqlschema import covered, sql_schema
+from prodaudit.checks.readiness._sqlschema import alembic_schema, covered, sql_schema
 
 # ---- RDY-004 models and indexes ---------------------------------------------------------------
 
@@ -206,6 +206,22 @@ def _django_unindexed_fks(m: PyModule, cls: ast.ClassDef) -> list[tuple[str, str
     return out
 
 
+
+def _sql_foreign_keys(ctx: Context, have_models: bool, fks: list[str],
+                      findings: list[Finding]) -> int:
+    """RDY-004 over SQL files, else (no ORM model either) the Alembic revisions: appends their
+    foreign keys and the unindexed ones' findings; returns how many tables they create."""
+    sql_fks, sql_indexed, sql_tables = sql_schema(ctx)
+    if not have_models and not sql_tables:  # the schema lives only in the Alembic revisions
+        sql_fks, sql_indexed, sql_tables = alembic_schema(ctx)
+    for fk in sql_fks:
+        fks.append(f"{fk.table}({', '.join(fk.columns)})")
+        if not covered(fk, sql_indexed):
+            findings.append(failed(f"foreign key {fk.table}({', '.join(fk.columns)}) is not the "
+                                   "leading column of any index", location=fk.location))
+    return sql_tables
+
+
 @check(
     "RDY-004",
     "Database models define primary keys and index their foreign keys",
@@ -223,7 +239,12 @@ def model_indexes(ctx: Context) -> list[Finding]:
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
     Schemas written in SQL files (``CREATE TABLE`` with ``REFERENCES``/``FOREIGN KEY``, ``ALTER
     TABLE ... ADD FOREIGN KEY``) are judged the same way against their ``PRIMARY KEY``,
-    ``UNIQUE`` and ``CREATE INDEX`` statements.
+    ``UNIQUE`` and ``CREATE INDEX`` statements. A schema that exists only in Alembic revisions
+    (no ORM model, no SQL file: raw-SQL projects) is judged from their ``upgrade()``:
+    ``op.create_table`` columns (``ForeignKey``, ``primary_key``/``unique``/``index``) and
+    constraints, ``op.add_column``, ``op.create_index``/``create_primary_key``/
+    ``create_unique_constraint``/``create_foreign_key`` (a composite primary key covers only its
+    leading column).
     Django models get an ``id`` key and an index per ``ForeignKey`` by default: a ``ForeignKey``
     with ``db_index=False`` that no ``Meta.indexes`` entry leads with fails.
 
@@ -272,16 +293,10 @@ def model_indexes(ctx: Context) -> list[Finding]:
         findings += [failed(f"foreign key {cls.name}.{col} has db_index=False and no index "
                             "leads with it", location=loc)
                      for col, loc in _django_unindexed_fks(m, cls)]
-    sql_fks, sql_indexed, sql_tables = sql_schema(ctx)
-    models += sql_tables
-    for fk in sql_fks:
-        fks.append(f"{fk.table}({', '.join(fk.columns)})")
-        if not covered(fk, sql_indexed):
-            findings.append(failed(f"foreign key {fk.table}({', '.join(fk.columns)}) is not the "
-                                   "leading column of any index", location=fk.location))
+    models += _sql_foreign_keys(ctx, bool(models), fks, findings)
     if models == 0:
         raise Skip("no ORM model (SQLAlchemy/SQLModel class with __tablename__ or table=True, "
-                   "Django models.Model) or SQL CREATE TABLE found")
+                   "Django models.Model), SQL CREATE TABLE or Alembic op.create_table found")
     if not findings:
         findings.append(
             passed(

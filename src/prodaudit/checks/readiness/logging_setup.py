@@ -41,6 +41,8 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
                     "logger.add",
                 ) or (short in ("addHandler", "setFormatter")):
                     config_sites.append(m.line(n))
+                if name in ("logger.add", "logger.configure") and imports_any(m, "loguru"):
+                    _loguru_call(m, n, config_sites, structured, level_sites)
                 if short in ("setLevel", "basicConfig"):
                     arg = (
                         n.args[0]
@@ -55,6 +57,8 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
                     or name.startswith("jsonlogger")
                 ):
                     structured.append(m.line(n))
+            elif _handlers_assigned(n):  # logging.getLogger().handlers = [InterceptHandler()]
+                config_sites.append(m.line(n))
             elif (
                 isinstance(n, ast.ClassDef)
                 and any(call_name(b).endswith("Formatter") for b in n.bases)
@@ -68,6 +72,30 @@ def _logging_sites(mods: list[PyModule]) -> tuple[list[str], list[str], list[tup
         if hit:
             structured.append(f"{m.rel}:{line_of(m.text, hit.start())}")
     return config_sites, structured, level_sites
+
+
+def _handlers_assigned(node: ast.AST) -> bool:
+    """``<logger>.handlers = [...]``: handlers installed by assignment."""
+    return isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple
+                                                       | ast.ListComp) \
+        and any(isinstance(t, ast.Attribute) and t.attr == "handlers" for t in node.targets)
+
+
+def _loguru_call(m: PyModule, n: ast.Call, config_sites: list[str], structured: list[str],
+                 level_sites: list[tuple[str, ast.expr]]) -> None:
+    """loguru ``logger.add(sink, level=..., serialize=True)`` and ``logger.configure(handlers=
+    [{"sink": ..., "level": ..., "serialize": True}])``: configuration, JSON output, level."""
+    if call_name(n).endswith(".configure"):
+        config_sites.append(m.line(n))
+    options: list[tuple[str, ast.expr]] = [(k.arg, k.value) for k in n.keywords if k.arg]
+    for d in (d for d in ast.walk(n) if isinstance(d, ast.Dict)):
+        options += [(k.value, v) for k, v in zip(d.keys, d.values, strict=True)
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    for key, value in options:
+        if key == "serialize" and isinstance(value, ast.Constant) and value.value is True:
+            structured.append(m.line(n))
+        elif key == "level":
+            level_sites.append((m.line(n), value))
 
 
 #: a JSON formatter named in a string (``"()": "pythonjsonlogger.jsonlogger.JsonFormatter"``,
@@ -135,10 +163,12 @@ def _plain_format_defaults(mods: list[PyModule]) -> list[tuple[str, str]]:
     evidence=Evidence.PARSED,
 )
 def logging_config(ctx: Context) -> list[Finding]:
-    """The backend configures logging once (``basicConfig``/``dictConfig``/handlers/
-    ``structlog.configure``, or the ``LOGGING`` setting of Django's production settings, which
-    Django passes to ``dictConfig``): a structured (JSON) formatter (a formatter class, or one
-    named in a dictConfig such as ``pythonjsonlogger.jsonlogger.JsonFormatter``), a level taken
+    """The backend configures logging once (``basicConfig``/``dictConfig``/handlers added or
+    assigned (``logging.getLogger().handlers = [...]``)/``structlog.configure``/loguru's
+    ``logger.add`` or ``logger.configure``, or the ``LOGGING`` setting of Django's production
+    settings, which Django passes to ``dictConfig``): a structured (JSON) formatter (a formatter
+    class, one named in a dictConfig such as ``pythonjsonlogger.jsonlogger.JsonFormatter``, or
+    loguru's ``serialize=True``), a level taken
     from configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve
     requests. Without any configuration the finding points at Django's production settings
     module or the module that creates the application.

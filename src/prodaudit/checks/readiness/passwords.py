@@ -184,6 +184,51 @@ def _is_input_schema(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], depth:
     return False
 
 
+def _password_field(stmt: ast.stmt) -> tuple[str, ast.AST] | None:
+    """(field name, declaration) when ``stmt`` declares a password a client sets."""
+    target: str | None = None
+    decl: ast.AST | None = None
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        target, decl = stmt.target.id, ast.Module([stmt], [])
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+            isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call):
+        target, decl = stmt.targets[0].id, stmt.value
+        kind = call_name(stmt.value).split(".")[-1]
+        if not re.search(r"String|Str|Password|CharField|Field$", kind) or \
+                "dump_only" in ast.unparse(stmt.value):
+            return None
+    if target is None or decl is None or not _PASSWORD_NAME.search(target) or \
+            re.search(r"hash|old|current", target, re.I):
+        return None
+    return target, decl
+
+
+def _own_names(body: list[ast.stmt]) -> set[str]:
+    """Names the statements of a class body assign."""
+    return {t.id for stmt in body for t in (
+        [stmt.target] if isinstance(stmt, ast.AnnAssign) else
+        stmt.targets if isinstance(stmt, ast.Assign) else []) if isinstance(t, ast.Name)}
+
+
+def _inherited(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]
+               ) -> Iterator[tuple[ast.ClassDef, ast.stmt]]:
+    """(base, statement) of the fields ``cls`` inherits from bases of its module that it does
+    not declare itself (``class UserInCreate(UserInLogin)`` takes ``UserInLogin.password``)."""
+    seen, declared = {cls.name}, _own_names(cls.body)
+    todo = [ast.unparse(b) for b in cls.bases]
+    while todo:
+        base = classes.get(todo.pop(0))
+        if base is None or base.name in seen:
+            continue
+        seen.add(base.name)
+        for stmt in base.body:
+            names = _own_names([stmt])
+            if names and not names & declared:
+                yield base, stmt
+        declared |= _own_names(base.body)
+        todo += [ast.unparse(b) for b in base.bases]
+
+
 def _class_rules(mod: PyModule) -> Iterator[tuple[ast.AST, str, str | None]]:
     classes = {c.name: c for c in ast.walk(mod.tree) if isinstance(c, ast.ClassDef)}
     consts = {t.id: n.value.value for n in mod.tree.body if isinstance(n, ast.Assign)
@@ -197,28 +242,24 @@ def _class_rules(mod: PyModule) -> Iterator[tuple[ast.AST, str, str | None]]:
                 re.search(r"Settings|Config", cls.name + bases) or \
                 not _is_input_schema(cls, classes):
             continue
-        for stmt in cls.body:
-            target: str | None = None
-            decl: ast.AST | None = None
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                target, decl = stmt.target.id, ast.Module([stmt], [])
-            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
-                    isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call):
-                target, decl = stmt.targets[0].id, stmt.value
-                kind = call_name(stmt.value).split(".")[-1]
-                if not re.search(r"String|Str|Password|CharField|Field$", kind) or \
-                        "dump_only" in ast.unparse(stmt.value):
-                    continue
-            if target is None or decl is None or not _PASSWORD_NAME.search(target) or \
-                    re.search(r"hash|old|current", target, re.I):
+        fields: list[tuple[ast.ClassDef, ast.stmt]] = [(cls, stmt) for stmt in cls.body]
+        # inherited from a base judged on its own (not a login model): reported at the base
+        fields += [(b, st) for b, st in _inherited(cls, classes) if _NOT_SETTING.search(b.name)]
+        for owner, stmt in fields:
+            found = _password_field(stmt)
+            if found is None:
                 continue
+            target, decl = found
             min_len, pattern, validated = _constraints(decl, consts)
-            validated = validated or _custom_validator(cls, target)
+            validated = validated or _custom_validator(owner, target) or \
+                _custom_validator(cls, target)
             weak = None if validated else _accepts(min_len, pattern)
             rule = f"min length {min_len}" if min_len else "no minimum length"
             if pattern:
                 rule += f", pattern {pattern!r}"
-            yield stmt, f"{cls.name}.{target}", None if weak is None else \
+            label = f"{cls.name}.{target}" if owner is cls else \
+                f"{cls.name}.{target} (inherited from {owner.name}, line {stmt.lineno})"
+            yield (stmt if owner is cls else cls), label, None if weak is None else \
                 f"{rule}: accepts {weak!r}"
 
 
@@ -251,7 +292,9 @@ def password_policy(ctx: Context) -> list[Finding]:
     is as weak as no rule. Models for logging in or reading, fields judged by a custom
     validator, and the inputs of routes registered only outside production (a router included
     under ``if settings.ENVIRONMENT == "local":``: the schema only those routes take, their
-    handlers; the PASS names them) are not judged. WARN: a service may still check the
+    handlers; the PASS names them) are not judged; a model that sets a password through a field
+    it inherits from such a login model of its module (``class UserInCreate(UserInLogin)``) is
+    judged on that field, reported at the inheriting class. WARN: a service may still check the
     password elsewhere.
 
     Short passwords fall to online guessing and to the first offline attack on the hashes.

@@ -243,15 +243,31 @@ def _static_prefix(path: str) -> str:
 
 
 def _named(e: Endpoint) -> str:
-    return f"{'/'.join(e.methods)} {e.route}"
+    """``GET /articles``: the route under the one prefix its router is included with."""
+    route = e.route
+    if len(e.mounts) == 1:
+        route = e.mounts[0].rstrip("/") + ("/" + route.lstrip("/") if route else "")
+    return f"{'/'.join(e.methods)} {route}"
 
 
 def _name_reference(r: Endpoint) -> str:
     """A pattern for a test's reference to the route's URL name: Flask's endpoint name inside
-    ``url_for(...)`` (a bare function name is too common a word to count elsewhere), a Django
-    URL name as a quoted string (``reverse("api:users:list")``, ``{% url 'x' %}``)."""
+    ``url_for(...)`` (a bare function name is too common a word to count elsewhere), FastAPI's
+    route name inside ``url_path_for(...)``/``url_for(...)``, a Django URL name as a quoted
+    string (``reverse("api:users:list")``, ``{% url 'x' %}``)."""
     quoted = f"[\"']{re.escape(r.name)}[\"']"
-    return rf"\burl_for\(\s*{quoted}" if r.framework == "flask" else quoted
+    if r.framework == "flask":
+        return rf"\burl_for\(\s*{quoted}"
+    return rf"\burl_(?:path_)?for\(\s*{quoted}" if r.framework == "fastapi" else quoted
+
+
+def _served_at(r: Endpoint) -> list[str]:
+    """The static prefixes a test may call the route at: its own route and the route under
+    each ``include_router(prefix=...)`` it is mounted with (``@router.get("")`` included with
+    ``prefix="/tags"`` is served at ``/tags``); the site root left out."""
+    paths = [r.route, *(m.rstrip("/") + ("/" + r.route.lstrip("/") if r.route else "")
+                        for m in r.mounts)]
+    return [p for p in dict.fromkeys(_static_prefix(p) for p in paths) if p not in ("/", "")]
 
 
 @check(
@@ -264,9 +280,11 @@ def _name_reference(r: Endpoint) -> str:
 )
 def endpoints_tested(ctx: Context) -> list[Finding]:
     """Each backend route (read from the route decorators and URL configurations) is referenced
-    by at least one test file (its path, up to the first parameter, or its URL name as in
+    by at least one test file (its path, up to the first parameter — also under each
+    ``include_router(prefix=...)`` it is mounted with — or its URL name as in
     ``reverse("api:users:list")``, appears in a test; a Flask route's endpoint name counts in
-    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only).
+    ``url_for("user.register_user")`` — blueprint and function, or ``endpoint=`` — only, a
+    FastAPI route's ``name=`` in ``app.url_path_for("auth:login")``).
     Fewer than half referenced is a WARN, none a FAIL.
 
     Endpoints that no test calls break silently when models, dependencies or auth change.
@@ -274,14 +292,14 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
     Remediation: add an API test per endpoint (happy path plus one error) with FastAPI's
     ``TestClient`` or ``httpx.AsyncClient(transport=ASGITransport(app))``.
     """
-    rts = [r for r in backend_routes(ctx) if _static_prefix(r.route) not in ("/", "")]
+    rts = [r for r in backend_routes(ctx) if _served_at(r) or r.name]
     if not rts:
         raise Skip("no backend routes found in route decorators")
     inv = inventory(ctx)
     if inv.total == 0:
         return [failed(f"{len(rts)} routes and no tests at all")]
     blob = "\n".join(inv.texts.values())
-    untested = [r for r in rts if _static_prefix(r.route) not in blob and
+    untested = [r for r in rts if not any(p in blob for p in _served_at(r)) and
                 not (r.name and re.search(_name_reference(r), blob))]
     share = 100.0 * (len(rts) - len(untested)) / len(rts)
     msg = f"{len(rts) - len(untested)} of {len(rts)} routes referenced by tests ({share:.0f}%)"
@@ -309,12 +327,13 @@ def endpoints_tested(ctx: Context) -> list[Finding]:
 
 
 _ERROR_ASSERT = re.compile(
-    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd
-    r"status(_code|_int)?\s*==\s*(status\.HTTP_)?[45]\d\d|"
+    # resp.status_code / status_int (WebTest) / status == 4xx, either side, or assertEqual'd;
+    # the constants as ``status.HTTP_404_NOT_FOUND`` or imported bare (``HTTP_400_BAD_REQUEST``)
+    r"status(_code|_int)?\s*==\s*((\w+\.)?HTTP_)?[45]\d\d|"
     r"\b[45]\d\d\s*==\s*[\w.\[\]'\"]*status(_code|_int)?\b|"
-    r"==\s*status\.HTTP_[45]\d\d|"
-    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*(status\.HTTP_)?[45]\d\d|"
-    r"assert(Equal|Equals)\(\s*(status\.HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
+    r"==\s*(\w+\.)?HTTP_[45]\d\d|\bHTTP_[45]\d\d\w*\s*==\s*[\w.]*status(_code|_int)?\b|"
+    r"assert(Equal|Equals)\(\s*[\w.]*status(_code|_int)?\s*,\s*((\w+\.)?HTTP_)?[45]\d\d|"
+    r"assert(Equal|Equals)\(\s*((\w+\.)?HTTP_)?[45]\d\d\w*\s*,\s*[\w.]*status(_code|_int)?\b|"
     # WebTest: app.post(url, status=422) asserts the status; expect_errors=True lets one through
     r"\bstatus\s*=\s*['\"]?[45](\d\d|\*)|\bexpect_errors\s*=\s*True|"
     # django-test-plus: self.assertResponse404(resp), self.response_403(resp)
@@ -345,11 +364,12 @@ _EXTERNAL = re.compile(
 )
 def error_paths_and_mocks(ctx: Context) -> list[Finding]:
     """The target's tests assert error outcomes (a 4xx/5xx ``status_code``/``status_int``/
-    ``status`` compared or ``assertEqual``'d, WebTest's ``status=4xx`` or
-    ``expect_errors=True``, django-test-plus's ``assertResponse404``, ``pytest.raises``,
-    ``toThrow``), and when the backend calls external services (httpx, requests, aiohttp,
-    OpenAI and other SDKs) the tests replace them (``unittest.mock``, ``respx``,
-    ``monkeypatch``, ``dependency_overrides``, ``jest.mock``, ``msw``).
+    ``status`` compared or ``assertEqual``'d, as a number or an ``HTTP_4xx_*`` constant,
+    WebTest's ``status=4xx`` or ``expect_errors=True``, django-test-plus's
+    ``assertResponse404``, ``pytest.raises``, ``toThrow``), and when the backend calls
+    external services (httpx, requests, aiohttp, OpenAI and other SDKs) the tests replace them
+    (``unittest.mock``, ``respx``, ``monkeypatch``, ``dependency_overrides``, ``jest.mock``,
+    ``msw``).
 
     Happy-path-only tests miss exactly the branches that fail in production; tests that call
     real providers are slow, flaky and cost money.
