@@ -119,6 +119,30 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
+#: the variables that set a server's password, per engine (official images and Bitnami's)
+_PASSWORD_VARS = {
+    "postgres": ("POSTGRES_PASSWORD", "POSTGRESQL_PASSWORD"),
+    "mysql": ("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD"),
+    "mongodb": ("MONGO_INITDB_ROOT_PASSWORD", "MONGODB_ROOT_PASSWORD"),
+    "redis": ("REDIS_PASSWORD",),
+}
+
+
+def _default_passwords(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
+    """A server password the container really gets that is a well-known default (``postgres``,
+    ``password``, ``root`` …): a literal, not a ``${VAR}`` the deployer sets."""
+    out = []
+    for name in _PASSWORD_VARS.get(engine, ()):
+        s = env.get(name)
+        value = (s.value or "").strip().strip("\"'") if s is not None else ""
+        if s is None or not value or "${" in value or not PLACEHOLDER_RE.match(value):
+            continue
+        out.append(failed(f"service {svc.name}: {name} is a well-known default password "
+                          f"(set in {s.source}): the server asks for the password every scanner "
+                          "tries first", location=s.location, evidence=f"{name}={mask_value(value)}"))
+    return out
+
+
 def _servers(ctx: Context) -> tuple[int, list[Finding]]:
     n, out = 0, []
     for p in compose_model(ctx).stacks:
@@ -130,6 +154,7 @@ def _servers(ctx: Context) -> tuple[int, list[Finding]]:
             env = service_environment(ctx, svc)
             found = _judge_postgres(svc, env) if engine == "postgres" \
                 else _judge_other(engine, svc, env)
+            found += _default_passwords(engine, svc, env)
             out += [f if not p.dev_only else failed(f.message + p.dev_label, location=f.location)
                     for f in found]
     return n, out
@@ -204,10 +229,12 @@ def database_credentials(ctx: Context) -> list[Finding]:
     Dockerfile's ``ENV``) and no ``POSTGRES_HOST_AUTH_METHOD=trust``; MySQL/MariaDB no
     ``*_ALLOW_EMPTY_*PASSWORD``; MongoDB a root user or ``--auth``; Redis ``--requirepass``, an
     ACL or config file, or ``REDIS_PASSWORD``. A service whose ``env_file`` is absent is not
-    judged on what it would set. Configuration files (YAML, JSON, TOML; not tests or docs) do
-    not ship a database password that is a well-known default (``postgres``, ``password``,
-    ``root`` …). Literal passwords in Compose are CFG-156's, placeholder values in env files
-    CFG-020's.
+    judged on what it would set. The password the server gets (``POSTGRES_PASSWORD``,
+    ``MYSQL_ROOT_PASSWORD``, ``MONGO_INITDB_ROOT_PASSWORD``, ``REDIS_PASSWORD`` …, as a literal
+    rather than a ``${VAR}`` the deployer sets) and the database passwords of configuration
+    files (YAML, JSON, TOML; not tests or docs) are not a well-known default (``postgres``,
+    ``password``, ``root`` …). That a Compose password is a literal at all is CFG-156's concern,
+    placeholder values in env files CFG-020's.
 
     A database without a password, or with the one every scanner tries first, is open to
     anything that reaches its port — another container, a published port, an SSRF.
@@ -223,6 +250,7 @@ def database_credentials(ctx: Context) -> list[Finding]:
         if not n and not configs:
             raise Skip("no database server in the Compose stacks and no database settings in "
                        "configuration files")
-        out.append(passed(f"{n} database/cache server(s) require a password; {configs} database "
-                          "password setting(s) in configuration files are not well-known defaults"))
+        out.append(passed(f"{n} database/cache server(s) require a password that is not a "
+                          f"well-known default; {configs} database password setting(s) in "
+                          "configuration files are not well-known defaults"))
     return out
