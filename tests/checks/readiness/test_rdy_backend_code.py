@@ -407,3 +407,47 @@ def test_rdy003_unconfigured_points_at_the_app(tmp_path: Path) -> None:
     r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
     assert_status(r, Status.FAIL)
     assert r.findings[0].location == "app/main.py:3" and "never configured" in messages(r)
+
+
+CORE_TABLES = """from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+owners = Table(
+    "owners", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String, unique=True),
+)
+
+pets = Table(
+    "pets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="CASCADE")),
+    Column("name", String),
+)
+
+visits = Table(
+    "visits", metadata,
+    Column("pet_id", Integer, ForeignKey("pets.id")),
+)
+"""
+
+
+def test_rdy004_sqlalchemy_core_tables(tmp_path: Path) -> None:
+    """``Table("name", metadata, Column(...))`` declares tables like a mapped class: a table
+    without a primary key and an unindexed foreign key fail at their lines."""
+    write(tmp_path / "app" / "tables.py", CORE_TABLES)
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    locs = {f.location for f in r.findings if f.status is Status.FAIL}
+    assert locs == {"app/tables.py:14", "app/tables.py:18", "app/tables.py:20"}, messages(r)
+    assert "foreign key pets.owner_id is not the leading column" in messages(r)
+    assert "table visits declares no primary key" in messages(r)
+    fixed = CORE_TABLES.replace('ForeignKey("owners.id", ondelete="CASCADE"))',
+                                'ForeignKey("owners.id", ondelete="CASCADE"), index=True)') \
+        .replace('Column("pet_id", Integer, ForeignKey("pets.id")),',
+                 'Column("pet_id", Integer, ForeignKey("pets.id"), primary_key=True),')
+    write(tmp_path / "app" / "tables.py", fixed + 'Index("ix_pets_name", pets.c.name)\n')
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "3 model(s)" in messages(r) and "pets.owner_id" in messages(r)
