@@ -88,7 +88,9 @@ def _core_tables(mods: list[PyModule]) -> list[tuple[str, str, set[str], bool,
         if "Table" not in m.text:
             continue
         for node in ast.walk(m.tree):
-            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            value = node.value
             if not (isinstance(value, ast.Call) and call_name(value).split(".")[-1] == "Table"
                     and len(value.args) >= 2 and isinstance(value.args[0], ast.Constant)
                     and isinstance(value.args[0].value, str)):
