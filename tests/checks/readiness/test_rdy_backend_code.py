@@ -451,3 +451,27 @@ def test_rdy004_sqlalchemy_core_tables(tmp_path: Path) -> None:
     r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
     assert_status(r, Status.PASS)
     assert "3 model(s)" in messages(r) and "pets.owner_id" in messages(r)
+
+
+def test_rdy003_print_in_a_helper_the_routes_import(tmp_path: Path) -> None:
+    """A print() in a CRUD module the FastAPI module imports serves requests too; a seed script
+    nobody imports is not judged."""
+    write(tmp_path / "backend" / "main.py",
+          "import logging\n\nfrom fastapi import FastAPI\n\nimport crud\n\n"
+          "logging.basicConfig(level=logging.INFO)\napp = FastAPI()\n\n\n"
+          "@app.post('/users')\nasync def create(email: str) -> dict:\n"
+          "    return crud.create_user(email)\n")
+    write(tmp_path / "backend" / "crud.py",
+          "def create_user(email: str) -> dict:\n    print('created', email)\n"
+          "    return {'email': email}\n")
+    write(tmp_path / "backend" / "seed.py", "import crud\n\nprint(crud.create_user('a@b.c'))\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    prints = [f for f in r.findings if "print()" in f.message]
+    assert [f.location for f in prints] == ["backend/crud.py:2"], messages(r)
+    assert "seed.py" not in messages(r)
+    write(tmp_path / "backend" / "crud.py",
+          "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"
+          "def create_user(email: str) -> dict:\n    log.info('user created')\n"
+          "    return {'email': email}\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    assert not [f for f in r.findings if "print()" in f.message], messages(r)
