@@ -47,6 +47,10 @@ PKG_INSTALL_RE = re.compile(r"\b(apk\s+(-\S+\s+)*add|apt(-get)?\s+(-\S+\s+)*inst
                             r"(yum|dnf|microdnf)\s+(-\S+\s+)*install)\b")
 BUILD_PKG_RE = re.compile(r"(?<![\w.-])(build-essential|build-base|gcc|g\+\+|clang|make|cmake|"
                           r"musl-dev|libc6?-dev|[\w.+]+-dev(el)?|cargo|rustc|golang)(?![\w.-])")
+#: compilers and toolchains: what must not stay once a RUN removes its build packages (a kept
+#: ``-dev`` package such as ``libpq-dev``/``postgresql-dev`` often provides the runtime library)
+TOOLCHAIN_RE = re.compile(r"(build-essential|build-base|gcc(-\d+)?|g\+\+(-\d+)?|clang(-\d+)?|"
+                          r"make|cmake|musl-dev|libc6?-dev|cargo|rustc|golang)")
 REMOVED_RE = re.compile(r"\bapk\s+del\b|\bapt(-get)?\s+(-\S+\s+)*(purge|remove|autoremove)\b|"
                         r"\b(yum|dnf)\s+(-\S+\s+)*remove\b")
 
@@ -135,8 +139,9 @@ def _packages(segment: str) -> tuple[list[str], str]:
 
 
 def _left_build_tools(text: str) -> str:
-    """The build packages a RUN installs and leaves in its layer ('' when none): not removed
-    again by name or by their ``apk`` virtual group; ``apt-get remove/purge`` without
+    """The compilers a RUN installs and leaves in its layer though it removes build packages
+    ('' when none): not removed again by name or by their ``apk`` virtual group (a ``-dev``
+    library package kept on purpose is not counted); ``apt-get remove/purge`` without
     ``autoremove``/``--auto-remove`` removes only the named packages and keeps what they pulled
     in (``gcc`` → ``gcc-12``, ``build-essential`` → ``g++``, ``make``, ``libc6-dev``)."""
     installed: dict[str, str] = {}  # build package -> its apk virtual group
@@ -154,7 +159,9 @@ def _left_build_tools(text: str) -> str:
             removed.update(names)
             if re.search(r"\bapt(-get)?\b", segment):
                 apt_removed += [n for n in names if BUILD_PKG_RE.fullmatch(n)]
-    left = [n for n, group in installed.items() if n not in removed and group not in removed]
+    left = [n for n, group in installed.items() if n not in removed and group not in removed
+            and TOOLCHAIN_RE.fullmatch(n)]
+    apt_removed = [n for n in apt_removed if TOOLCHAIN_RE.fullmatch(n)]
     if apt_removed and not autoremove:
         kept = ", ".join(apt_removed[:3])
         return (f"{', '.join(left[:3])}; " if left else "") + \
@@ -187,9 +194,10 @@ def multi_stage(ctx: Context) -> list[Finding]:
     headers and ~1 GB; reported at its ``FROM``) and does not install compilers or ``-dev``
     packages (``build-essential``, ``gcc``, ``build-base``, ``python3-dev``) that the same
     ``RUN`` does not remove again (``apk add --virtual … && apk del``, ``apt-get purge -y
-    --auto-remove gcc``): each installed build package must be removed by name or by its
-    ``apk`` virtual group, and ``apt-get remove``/``purge`` without ``autoremove`` keeps the
-    compilers the named packages pulled in (``gcc-12``, ``g++``, ``make``). Installing wheels
+    --auto-remove gcc``): when the RUN removes build packages, each compiler it installed must
+    be removed by name or by its ``apk`` virtual group (a ``-dev`` library package kept beside
+    them, e.g. for ``libpq``, is not judged), and ``apt-get remove``/``purge`` of a compiler
+    without ``autoremove`` keeps the ones it pulled in (``gcc-12``, ``g++``, ``make``). Installing wheels
     into a slim image, and build tools in a builder stage whose results are copied, are fine.
 
     Build toolchains in production images mean larger images, slower pulls and more packages for
