@@ -143,6 +143,21 @@ def _core_tables(mods: list[PyModule]) -> list[tuple[str, str, set[str], bool,
     return out
 
 
+def _judge_core_tables(core: list[tuple[str, str, set[str], bool, list[tuple[str, str]]]],
+                       fks: list[str]) -> list[Finding]:
+    """Findings for the Core tables (their foreign keys are appended to ``fks``)."""
+    out = []
+    for table, loc, indexed, has_pk, fk_cols in core:
+        if not has_pk:
+            out.append(failed(f"table {table} declares no primary key", location=loc))
+        for col, col_loc in fk_cols:
+            fks.append(f"{table}.{col}")
+            if col not in indexed:
+                out.append(failed(f"foreign key {table}.{col} is not the leading column of any "
+                                  "index", location=col_loc))
+    return out
+
+
 #: how many base classes deep inherited columns are followed
 _BASE_DEPTH = 6
 
@@ -321,27 +336,14 @@ def model_indexes(ctx: Context) -> list[Finding]:
                     has_pk = True
                     inherited_pk.append(f"{cls.name} from {pk_at[0]}")
             if not has_pk:
-                findings.append(
-                    failed(f"model {cls.name} declares no primary key", location=m.line(cls))
-                )
-            for col, loc in fk_cols:
-                fks.append(f"{cls.name}.{col}")
-                if col not in indexed:
-                    findings.append(
-                        failed(
-                            f"foreign key {cls.name}.{col} is not the leading column of any index",
-                            location=loc,
-                        )
-                    )
-    for table, loc, indexed, has_pk, fk_cols in _core_tables(py_sources(ctx).app):
-        models += 1
-        if not has_pk:
-            findings.append(failed(f"table {table} declares no primary key", location=loc))
-        for col, col_loc in fk_cols:
-            fks.append(f"{table}.{col}")
-            if col not in indexed:
-                findings.append(failed(f"foreign key {table}.{col} is not the leading column of "
-                                       "any index", location=col_loc))
+                findings.append(failed(f"model {cls.name} declares no primary key",
+                                       location=m.line(cls)))
+            fks += [f"{cls.name}.{col}" for col, _ in fk_cols]
+            findings += [failed(f"foreign key {cls.name}.{col} is not the leading column of any "
+                                "index", location=loc) for col, loc in fk_cols if col not in indexed]
+    core = _core_tables(py_sources(ctx).app)
+    models += len(core)
+    findings += _judge_core_tables(core, fks)
     for m, cls in _django_model_classes(py_sources(ctx).app):
         models += 1  # Django adds an "id" primary key unless a field declares one
         fks += [f"{cls.name}.{st.targets[0].id}" for st in cls.body if isinstance(st, ast.Assign)
