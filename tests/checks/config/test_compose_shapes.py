@@ -175,3 +175,21 @@ def test_built_assets_and_dashboards_with_a_login(tmp_path: Path) -> None:
     run = run_cfg(repo, tmp_path, only=["CFG-154", "CFG-162"])
     assert res(run, "CFG-162").status is Status.PASS, describe(res(run, "CFG-162"))
     assert {f.location for f in fails(res(run, "CFG-154"))} == {_line(repo, "9090:9090")}
+
+
+def test_a_well_known_default_server_password_fails(tmp_path: Path) -> None:
+    """``POSTGRES_PASSWORD: postgres`` is a password, but the one every scanner tries first."""
+    compose = ("services:\n  db:\n    image: postgres:16\n    environment:\n"
+               "      POSTGRES_USER: app\n      POSTGRES_PASSWORD: postgres\n"
+               "  sql:\n    image: mysql:8.4\n    env_file: [db.env]\n")
+    repo = _repo(tmp_path, compose, **{"db.env": "MYSQL_DATABASE=app\nMYSQL_ROOT_PASSWORD=root\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.FAIL, describe(r)
+    assert {f.location for f in fails(r)} == {_line(repo, "POSTGRES_PASSWORD"), "db.env:2"}
+    assert "POSTGRES_PASSWORD is a well-known default" in fails(r)[0].message
+    assert not any("postgres" in str(f.evidence) for f in fails(r))  # the value is masked
+    ok = _repo(tmp_path / "ok", compose.replace("POSTGRES_PASSWORD: postgres",
+                                                "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it}"),
+               **{"db.env": "MYSQL_ROOT_PASSWORD=k2V9-rT4q-Zm8w\n"})
+    r = res(run_cfg(ok, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.PASS, describe(r)

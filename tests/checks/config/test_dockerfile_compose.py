@@ -193,3 +193,34 @@ def test_dockerignore_of_the_compose_build_context(tmp_path: Path) -> None:
     (repo / "backend/.dockerignore").write_text(".env*\n.git\nnode_modules\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
     assert r.status is Status.PASS and r.findings[0].location == "backend/.dockerignore", describe(r)
+
+
+def test_build_tools_removed_without_autoremove_stay(tmp_path: Path) -> None:
+    """CFG-101: ``apt-get remove gcc build-essential`` in the installing RUN removes the named
+    packages only — the compilers they pulled in, and a ``-dev`` package not named, stay;
+    ``purge --auto-remove`` of every build package leaves nothing."""
+    repo = ref_copy(tmp_path)
+    for f in repo.glob("docker-compose*.yml"):
+        f.unlink()
+    df = repo / "Dockerfile"
+    base = ("FROM python:3.12-slim\nCOPY . /app\nRUN apt-get update && apt-get install -y "
+            "--no-install-recommends gcc libpq-dev build-essential && pip install --no-cache-dir "
+            "-r /app/backend/requirements.txt && apt-get remove -y gcc build-essential && "
+            "rm -rf /var/lib/apt/lists/*\nUSER 1000\nCMD [\"python\", \"-m\", \"app\"]\n")
+    df.write_text(base, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
+    assert {f.location for f in fails(r)} == {"Dockerfile:3"}, describe(r)
+    assert "gcc, build-essential removed without autoremove" in fails(r)[0].message
+    df.write_text(base.replace("apt-get remove -y gcc build-essential",
+                               "apt-get purge -y --auto-remove gcc libpq-dev build-essential"),
+                  encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
+    assert r.status is Status.PASS, describe(r)
+    # compilers in an apk virtual group removed again, a -dev library kept beside them: fine
+    df.write_text(base.replace(
+        "apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev "
+        "build-essential", "apk add --no-cache --virtual build-deps gcc musl-dev && apk add "
+        "--no-cache postgresql-dev").replace("apt-get remove -y gcc build-essential",
+                                             "apk del build-deps"), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
+    assert r.status is Status.PASS, describe(r)

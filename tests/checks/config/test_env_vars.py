@@ -321,3 +321,25 @@ def test_compose_environment_documents_only_the_compose_deployment(tmp_path: Pat
     (repo / "Procfile").write_text("web: gunicorn app:app\n", encoding="utf-8")
     r2 = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
     assert [f.location for f in fails(r2)] == ["app/settings.py:2"], describe(r2)
+
+
+def test_compose_wiring_names_the_frontend_build_variables_it_leaves_out(tmp_path: Path) -> None:
+    """A frontend service reads only build-time variables: its SKIP says so (it said no code
+    reads the environment); the backend service is judged."""
+    repo = tmp_path / "r"
+    files = {
+        "docker-compose.yml": "services:\n  api:\n    build: ./api\n    environment:\n"
+                              "      - DATABASE_URL=${DATABASE_URL:?}\n  web:\n"
+                              "    build: ./web\n    environment:\n"
+                              "      - VITE_API_URL=https://api.example.com\n",
+        "api/main.py": "import os\n\nDB = os.environ['DATABASE_URL']\n",
+        "web/src/api.ts": "export const API = import.meta.env.VITE_API_URL ?? '/api';\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    skips = [f.message for f in r.findings if f.status is Status.SKIP]
+    assert len(skips) == 1 and "reads only frontend build-time variables (VITE_API_URL)" \
+        in skips[0], describe(r)
+    assert any(f.status is Status.PASS for f in r.findings), describe(r)

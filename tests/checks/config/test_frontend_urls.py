@@ -49,3 +49,37 @@ def test_without_frontend_sources_skips(tmp_path: Path) -> None:
     repo = repo_of(tmp_path, {"app/main.py": "API_URL = 'http://localhost:8000'\n"})
     r = res(run_cfg(repo, tmp_path, only=["CFG-039"]), "CFG-039")
     assert r.status is Status.SKIP, describe(r)
+
+
+COMPOSE_LOCAL = """services:
+  web:
+    build: ./frontend
+    environment:
+      - VITE_API_URL=http://0.0.0.0:8000
+"""
+
+
+def test_fallback_variable_set_only_to_a_local_url_warns_where_it_is_set(tmp_path: Path) -> None:
+    """The literal is only a fallback, but the one place that sets the variable for the
+    deployment sets it to a local address too: the built or served frontend calls localhost."""
+    api = "const API = import.meta.env.VITE_API_URL || 'http://0.0.0.0:8000'\n"
+    repo = repo_of(tmp_path, {"frontend/src/App.tsx": api, "frontend/src/Chat.tsx": api,
+                              "docker-compose.yml": COMPOSE_LOCAL,
+                              "frontend/.env.development": "VITE_API_URL=http://localhost:8000\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-039"]), "CFG-039")
+    assert r.status is Status.WARN, describe(r)
+    found = problems(r)
+    assert list(found) == ["docker-compose.yml:5"], describe(r)
+    assert "VITE_API_URL" in found["docker-compose.yml:5"]
+    assert "frontend/src/App.tsx:1 and 1 more" in found["docker-compose.yml:5"]
+    prod = repo_of(tmp_path / "p", {
+        "frontend/src/App.tsx": api, "docker-compose.yml": COMPOSE_LOCAL,
+        "frontend/.env.production": "VITE_API_URL=https://api.example.com\n"})
+    r = res(run_cfg(prod, tmp_path / "p", only=["CFG-039"]), "CFG-039")
+    assert r.status is Status.PASS, describe(r)  # a production value is set next to it
+    dev = repo_of(tmp_path / "d", {
+        "frontend/src/App.tsx": api,
+        "frontend/.env.development": "VITE_API_URL=http://localhost:8000\n"})
+    r = res(run_cfg(dev, tmp_path / "d", only=["CFG-039"]), "CFG-039")
+    assert r.status is Status.PASS, describe(r)
+    assert "VITE_API_URL apply unless the build sets them" in r.findings[0].message

@@ -361,3 +361,41 @@ def test_side_effects_that_are_not_data_writes_pass(tmp_path: Path) -> None:
            "    response.delete_cookie('x')\n")
     r = _run(tmp_path, {"app/api.py": src}, "CFG-170")
     assert r.status is Status.PASS, describe(r)
+
+
+LLM_HELPER = '''\
+import httpx
+
+ENDPOINT = "https://api.example-llm.test/v1/chat/completions"
+
+
+async def complete(prompt: str) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.post(ENDPOINT, json={"messages": [{"role": "user", "content": prompt}]})
+        return r.json()["choices"][0]["message"]["content"]
+'''
+ASK = '''\
+from fastapi import APIRouter, Depends
+
+from app.llm import complete
+
+router = APIRouter()
+
+
+@router.post("/questions")
+async def ask(payload: dict):
+    return {"answer": await complete(payload["q"])}
+'''
+
+
+def test_route_reaching_an_llm_through_a_helper_module_fails_without_auth(tmp_path: Path) -> None:
+    """The provider call (an HTTP request to an OpenAI-compatible URL) lives in another module:
+    the route still calls a paid model for anyone."""
+    r = _run(tmp_path, {"app/llm.py": LLM_HELPER, "app/api.py": ASK}, "CFG-170")
+    found = problems(r)
+    assert set(found) == {ln(ASK, "def ask", "app/api.py")}, describe(r)
+    assert "paid model (complete()" in found[ln(ASK, "def ask", "app/api.py")]
+    safe = ASK.replace("async def ask(payload: dict):",
+                       "async def ask(payload: dict, user=Depends(get_current_user)):")
+    r = _run(tmp_path / "b", {"app/llm.py": LLM_HELPER, "app/api.py": safe}, "CFG-170")
+    assert r.status is Status.PASS, describe(r)

@@ -168,3 +168,50 @@ def test_routes_are_named_at_the_path_their_router_is_mounted_at(tmp_path: Path)
     assert r.status is Status.FAIL
     text = " ".join(f.message for f in r.findings)
     assert "POST /users/login (login)" in text and "POST /users (register)" in text, text
+
+
+HELPER = '''\
+import httpx
+
+
+async def answer(prompt: str) -> str:
+    url = "https://api.example-llm.test/v1/chat/completions"
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("POST", url, json={"prompt": prompt}) as r:
+            return await r.aread()
+'''
+ROUTES = '''\
+from fastapi import APIRouter
+
+from app.llm import answer
+
+router = APIRouter()
+
+
+@router.get("/rooms")
+async def rooms():
+    return []
+
+
+@router.post("/rooms/{room_id}/notes")
+async def add_note(room_id: int, payload: dict):
+    async def events():
+        yield await answer(payload["text"])
+    return events()
+'''
+
+
+def test_llm_route_through_a_helper_module_is_costly(tmp_path: Path) -> None:
+    """The route's nested generator calls a helper that streams from an LLM provider's URL:
+    the route costs money per request, and nothing limits it."""
+    r = _run(tmp_path, {"app/llm.py": HELPER, "app/rooms.py": ROUTES})
+    assert r.status is Status.FAIL, r.findings
+    assert [f.location for f in r.findings] == ["app/rooms.py:14"]
+    assert "calls an LLM: answer()" in r.findings[0].message
+    assert "/rooms (rooms)" not in r.findings[0].message
+    r = _run(tmp_path / "b", {"app/llm.py": HELPER, "app/rooms.py": ROUTES,
+                              "app/limits.py": LIMITED})
+    assert r.status is Status.PASS, r.findings
+    other = HELPER.replace("api.example-llm.test/v1/chat/completions", "maps.example.test/v1/geo")
+    assert _run(tmp_path / "c", {"app/llm.py": other, "app/rooms.py": ROUTES}).status \
+        is Status.SKIP

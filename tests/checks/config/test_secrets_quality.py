@@ -127,3 +127,20 @@ def test_placeholder_password_inside_a_dsn(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     (f,) = fails(r)
     assert f.message.startswith("DATABASE_URL (URL password)")
+
+
+def test_upper_case_placeholder_default_of_a_signing_key_fails(tmp_path: Path) -> None:
+    """``os.getenv("SECRET_KEY", "CHANGE_ME")`` looks like an identifier, but it is the public
+    key a forgotten variable signs tokens with; a variable name as the default is not."""
+    repo = tmp_path / "r"
+    (repo / "api").mkdir(parents=True)
+    (repo / "api" / "auth.py").write_text(
+        'import os\n\nSECRET_KEY = os.getenv("SECRET_KEY", "CHANGE_ME")\n'
+        'TOKEN_NAME_KEY = os.getenv("TOKEN_NAME_KEY", "ACCESS_TOKEN")\n', encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-023"]), "CFG-023")
+    assert r.status is Status.FAIL, describe(r)
+    assert [f.location for f in fails(r)] == ["api/auth.py:3"], describe(r)
+    (repo / "api" / "auth.py").write_text('import os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n',
+                                          encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-023"]), "CFG-023")
+    assert r.status is Status.PASS, describe(r)

@@ -467,3 +467,71 @@ def test_rdy003_loguru_and_handlers_assignment(tmp_path: Path, variant: str) -> 
     else:
         assert "hard-coded to DEBUG: logging.DEBUG" in messages(r)
         assert any(f.location == "app/logs.py:14" for f in r.findings)
+
+
+CORE_TABLES = """from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+owners = Table(
+    "owners", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String, unique=True),
+)
+
+pets = Table(
+    "pets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="CASCADE")),
+    Column("name", String),
+)
+
+visits = Table(
+    "visits", metadata,
+    Column("pet_id", Integer, ForeignKey("pets.id")),
+)
+"""
+
+
+def test_rdy004_sqlalchemy_core_tables(tmp_path: Path) -> None:
+    """``Table("name", metadata, Column(...))`` declares tables like a mapped class: a table
+    without a primary key and an unindexed foreign key fail at their lines."""
+    write(tmp_path / "app" / "tables.py", CORE_TABLES)
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.FAIL)
+    locs = {f.location for f in r.findings if f.status is Status.FAIL}
+    assert locs == {"app/tables.py:14", "app/tables.py:18", "app/tables.py:20"}, messages(r)
+    assert "foreign key pets.owner_id is not the leading column" in messages(r)
+    assert "table visits declares no primary key" in messages(r)
+    fixed = CORE_TABLES.replace('ForeignKey("owners.id", ondelete="CASCADE"))',
+                                'ForeignKey("owners.id", ondelete="CASCADE"), index=True)') \
+        .replace('Column("pet_id", Integer, ForeignKey("pets.id")),',
+                 'Column("pet_id", Integer, ForeignKey("pets.id"), primary_key=True),')
+    write(tmp_path / "app" / "tables.py", fixed + 'Index("ix_pets_name", pets.c.name)\n')
+    r = run_rdy("RDY-004", repo=tmp_path)["RDY-004"]
+    assert_status(r, Status.PASS)
+    assert "3 model(s)" in messages(r) and "pets.owner_id" in messages(r)
+
+
+def test_rdy003_print_in_a_helper_the_routes_import(tmp_path: Path) -> None:
+    """A print() in a CRUD module the FastAPI module imports serves requests too; a seed script
+    nobody imports is not judged."""
+    write(tmp_path / "backend" / "main.py",
+          "import logging\n\nfrom fastapi import FastAPI\n\nimport crud\n\n"
+          "logging.basicConfig(level=logging.INFO)\napp = FastAPI()\n\n\n"
+          "@app.post('/users')\nasync def create(email: str) -> dict:\n"
+          "    return crud.create_user(email)\n")
+    write(tmp_path / "backend" / "crud.py",
+          "def create_user(email: str) -> dict:\n    print('created', email)\n"
+          "    return {'email': email}\n")
+    write(tmp_path / "backend" / "seed.py", "import crud\n\nprint(crud.create_user('a@b.c'))\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    prints = [f for f in r.findings if "print()" in f.message]
+    assert [f.location for f in prints] == ["backend/crud.py:2"], messages(r)
+    assert "seed.py" not in messages(r)
+    write(tmp_path / "backend" / "crud.py",
+          "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"
+          "def create_user(email: str) -> dict:\n    log.info('user created')\n"
+          "    return {'email': email}\n")
+    r = run_rdy("RDY-003", repo=tmp_path)["RDY-003"]
+    assert not [f for f in r.findings if "print()" in f.message], messages(r)

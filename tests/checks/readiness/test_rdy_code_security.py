@@ -782,3 +782,58 @@ def test_rdy007_unrendered_template_module_is_skipped_not_an_error(tmp_path: Pat
     files["app/flags.py"] = "def f(:\n    pass\n" * 30
     r = run_rdy("RDY-007", repo=_repo(tmp_path / "broken", files))["RDY-007"]
     assert any(f.status is Status.ERROR and f.location == "app/flags.py" for f in r.findings)
+
+
+LLM_HELPER = '''import os
+
+import httpx
+
+KEY = os.getenv("LLM_API_KEY")
+URL = "https://api.example-llm.test/v1/chat/completions"
+
+
+async def ask_model(prompt: str) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.post(URL, headers={"Authorization": f"Bearer {KEY}"},
+                              json={"model": "m", "messages": [{"role": "user", "content": prompt}]})
+        return r.json()["choices"][0]["message"]["content"]
+'''
+ROOMS = '''from fastapi import APIRouter
+
+from assistant import ask_model
+
+router = APIRouter()
+
+
+@router.get("/rooms")
+async def rooms() -> list:
+    return []
+
+
+@router.post("/rooms/{room_id}/notes")
+async def add_note(room_id: int, payload: dict) -> dict:
+    answer = await ask_model(payload.get("text", ""))
+    return {"answer": answer}
+'''
+
+
+def test_rdy019_llm_call_in_a_helper_module_and_an_untyped_body(tmp_path: Path) -> None:
+    """The handler reaches the provider through the project's own helper (an HTTP request to an
+    OpenAI-compatible URL): it is an LLM endpoint, and its ``payload: dict`` bounds nothing."""
+    bad = _repo(tmp_path / "bad", {"app/assistant.py": LLM_HELPER, "app/rooms.py": ROOMS})
+    r = run_rdy("RDY-019", repo=bad)["RDY-019"]
+    assert_status(r, Status.WARN)
+    assert _locs(r) == {"app/rooms.py:14"}
+    assert "add_note" in messages(r) and "payload: dict" in messages(r)
+    typed = ROOMS.replace("from fastapi import APIRouter\n", "from fastapi import APIRouter\n"
+                          "from pydantic import BaseModel, Field\n\n\nclass Note(BaseModel):\n"
+                          "    text: str = Field(max_length=4000)\n") \
+        .replace("payload: dict", "payload: Note").replace('payload.get("text", "")',
+                                                           "payload.text")
+    good = _repo(tmp_path / "good", {"app/assistant.py": LLM_HELPER, "app/rooms.py": typed})
+    r = run_rdy("RDY-019", repo=good)["RDY-019"]
+    assert_status(r, Status.PASS)
+    no_llm = LLM_HELPER.replace("https://api.example-llm.test/v1/chat/completions",
+                                "https://billing.example.test/v1/invoices")
+    plain = _repo(tmp_path / "plain", {"app/assistant.py": no_llm, "app/rooms.py": ROOMS})
+    assert_status(run_rdy("RDY-019", repo=plain)["RDY-019"], Status.SKIP)

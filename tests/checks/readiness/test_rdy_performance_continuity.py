@@ -265,3 +265,17 @@ def test_rdy082_nullpool_chosen_only_for_tests_judges_the_production_pool(tmp_pa
     r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
     assert_status(r, Status.WARN)
     assert "uses NullPool" in messages(r)
+
+
+def test_rdy082_databases_package_pool(tmp_path: Path) -> None:
+    """``databases.Database(url)`` holds the application's connection pool: without
+    min_size/max_size it warns at the call; sized, it passes."""
+    src = ("import os\n\nfrom databases import Database\n\n"
+           "database = Database(os.environ['DATABASE_URL'])\n")
+    write(tmp_path / "app" / "db.py", src)
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.WARN)
+    assert {f.location for f in r.findings} == {"app/db.py:5"}
+    write(tmp_path / "app" / "db.py", src.replace("['DATABASE_URL'])",
+                                                  "['DATABASE_URL'], min_size=2, max_size=10)"))
+    assert_status(run_rdy("RDY-082", repo=tmp_path)["RDY-082"], Status.PASS)

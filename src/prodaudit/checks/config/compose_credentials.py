@@ -143,6 +143,30 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
+#: the variables that set a server's password, per engine (official images and Bitnami's)
+_PASSWORD_VARS = {
+    "postgres": ("POSTGRES_PASSWORD", "POSTGRESQL_PASSWORD"),
+    "mysql": ("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD"),
+    "mongodb": ("MONGO_INITDB_ROOT_PASSWORD", "MONGODB_ROOT_PASSWORD"),
+    "redis": ("REDIS_PASSWORD",),
+}
+
+
+def _default_passwords(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
+    """A server password the container really gets that is a well-known default (``postgres``,
+    ``password``, ``root`` …): a literal, not a ``${VAR}`` the deployer sets."""
+    out = []
+    for name in _PASSWORD_VARS.get(engine, ()):
+        s = env.get(name)
+        value = (s.value or "").strip().strip("\"'") if s is not None else ""
+        if s is None or not value or "${" in value or not PLACEHOLDER_RE.match(value):
+            continue
+        out.append(failed(f"service {svc.name}: {name} is a well-known default password "
+                          f"(set in {s.source}): the server asks for the password every scanner "
+                          "tries first", location=s.location, evidence=f"{name}={mask_value(value)}"))
+    return out
+
+
 def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
     """(servers judged, findings, PostgreSQL servers not judged: an absent env_file without an
     example and no password in the service's environment)."""
@@ -155,6 +179,7 @@ def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
             env = service_environment(ctx, svc)
             found = _judge_postgres(svc, env) if engine == "postgres" \
                 else _judge_other(engine, svc, env)
+            found += _default_passwords(engine, svc, env)
             judged = True
             if not found and env.missing_env_files and engine == "postgres" and \
                     not env.get("POSTGRES_PASSWORD") and not env.get("POSTGRES_PASSWORD_FILE"):
@@ -241,10 +266,11 @@ def database_credentials(ctx: Context) -> list[Finding]:
     judged on the committed example the deployer copies to create it (``.env`` from
     ``.env.example``: PostgreSQL without a password there WARNs); a PostgreSQL service without
     an example is not judged, nor counted as requiring a password (SKIP when no server was
-    judged).
-    Configuration files (YAML, JSON, TOML; not tests or docs) do
-    not ship a database password that is a well-known default (``postgres``, ``password``,
-    ``root`` …). Literal passwords in Compose are CFG-156's, placeholder values in env files
+    judged). The password the server gets (``POSTGRES_PASSWORD``, ``MYSQL_ROOT_PASSWORD``,
+    ``MONGO_INITDB_ROOT_PASSWORD``, ``REDIS_PASSWORD`` …, as a literal rather than a ``${VAR}``
+    the deployer sets) and the database passwords of configuration files (YAML, JSON, TOML; not
+    tests or docs) are not a well-known default (``postgres``, ``password``, ``root`` …). That a
+    Compose password is a literal at all is CFG-156's concern, placeholder values in env files
     CFG-020's.
 
     A database without a password, or with the one every scanner tries first, is open to
@@ -263,7 +289,8 @@ def database_credentials(ctx: Context) -> list[Finding]:
                 raise Skip(f"not judged: {', '.join(unjudged)}, and no example to read instead")
             raise Skip("no database server in the Compose stacks and no database settings in "
                        "configuration files")
-        out.append(passed(f"{n} database/cache server(s) require a password; {configs} database "
-                          "password setting(s) in configuration files are not well-known defaults"
+        out.append(passed(f"{n} database/cache server(s) require a password that is not a "
+                          f"well-known default; {configs} database password setting(s) in "
+                          "configuration files are not well-known defaults"
                           + (f"; not judged: {', '.join(unjudged)}" if unjudged else "")))
     return out

@@ -47,6 +47,10 @@ PKG_INSTALL_RE = re.compile(r"\b(apk\s+(-\S+\s+)*add|apt(-get)?\s+(-\S+\s+)*inst
                             r"(yum|dnf|microdnf)\s+(-\S+\s+)*install)\b")
 BUILD_PKG_RE = re.compile(r"(?<![\w.-])(build-essential|build-base|gcc|g\+\+|clang|make|cmake|"
                           r"musl-dev|libc6?-dev|[\w.+]+-dev(el)?|cargo|rustc|golang)(?![\w.-])")
+#: compilers and toolchains: what must not stay once a RUN removes its build packages (a kept
+#: ``-dev`` package such as ``libpq-dev``/``postgresql-dev`` often provides the runtime library)
+TOOLCHAIN_RE = re.compile(r"(build-essential|build-base|gcc(-\d+)?|g\+\+(-\d+)?|clang(-\d+)?|"
+                          r"make|cmake|musl-dev|libc6?-dev|cargo|rustc|golang)")
 REMOVED_RE = re.compile(r"\bapk\s+del\b|\bapt(-get)?\s+(-\S+\s+)*(purge|remove|autoremove)\b|"
                         r"\b(yum|dnf)\s+(-\S+\s+)*remove\b")
 
@@ -109,15 +113,76 @@ def _service_base(df: Dockerfile, st: Stage) -> str:
     return ref.name if ref is not None and ref.name in SERVER_IMAGES else ""
 
 
-def _build_tools(stage: Stage) -> Instruction | None:
+#: the package-manager commands of a RUN: install, and removal (apk del, apt purge/remove …)
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
+_KEYWORD = re.compile(r"\b(add|install|del|purge|remove|autoremove)\b")
+
+
+def _packages(segment: str) -> tuple[list[str], str]:
+    """The package names after a package-manager keyword (flags left out) and the virtual
+    group an ``apk add --virtual NAME`` (``-t NAME``) puts them in."""
+    m = _KEYWORD.search(segment)
+    words = segment[m.end():].split() if m else []
+    names: list[str] = []
+    virtual = ""
+    i = 0
+    while i < len(words):
+        w = words[i].strip("\\")
+        if w in ("--virtual", "-t"):
+            virtual = words[i + 1] if i + 1 < len(words) else ""
+            i += 2
+            continue
+        if w and not w.startswith(("-", "$", "<", ">")):
+            names.append(w.split("=", 1)[0])
+        i += 1
+    return names, virtual
+
+
+def _left_build_tools(text: str) -> str:
+    """The compilers a RUN installs and leaves in its layer though it removes build packages
+    ('' when none): not removed again by name or by their ``apk`` virtual group (a ``-dev``
+    library package kept on purpose is not counted); ``apt-get remove/purge`` without
+    ``autoremove``/``--auto-remove`` removes only the named packages and keeps what they pulled
+    in (``gcc`` → ``gcc-12``, ``build-essential`` → ``g++``, ``make``, ``libc6-dev``)."""
+    installed: dict[str, str] = {}  # build package -> its apk virtual group
+    removed: set[str] = set()
+    apt_removed: list[str] = []
+    autoremove = bool(re.search(r"\bautoremove\b|--auto-remove", text))
+    for segment in _SEGMENT_SPLIT.split(text):
+        if PKG_INSTALL_RE.search(segment):
+            names, virtual = _packages(segment)
+            for n in names:
+                if BUILD_PKG_RE.fullmatch(n):
+                    installed[n] = virtual
+        elif REMOVED_RE.search(segment):
+            names, _ = _packages(segment)
+            removed.update(names)
+            if re.search(r"\bapt(-get)?\b", segment):
+                apt_removed += [n for n in names if BUILD_PKG_RE.fullmatch(n)]
+    left = [n for n, group in installed.items() if n not in removed and group not in removed
+            and TOOLCHAIN_RE.fullmatch(n)]
+    apt_removed = [n for n in apt_removed if TOOLCHAIN_RE.fullmatch(n)]
+    if apt_removed and not autoremove:
+        kept = ", ".join(apt_removed[:3])
+        return (f"{', '.join(left[:3])}; " if left else "") + \
+            f"{kept} removed without autoremove, which keeps the packages they pulled in: " \
+            "the versioned compiler (gcc-12), make, headers"
+    return ", ".join(left[:4])
+
+
+def _build_tools(stage: Stage) -> tuple[Instruction, str] | None:
     """The RUN of ``stage`` that installs compilers or ``-dev`` packages and leaves them in the
-    layer (not removed again by ``apk del``/``apt-get purge`` in the same RUN)."""
+    layer, with what it leaves (see ``_left_build_tools``)."""
     for ins in stage.instructions:
         if ins.name != "RUN" or not PKG_INSTALL_RE.search(ins.value):
             continue
         text = ins.content if "<<" in ins.value else ins.value
-        if BUILD_PKG_RE.search(text) and not REMOVED_RE.search(text):
-            return ins
+        if not BUILD_PKG_RE.search(text):
+            continue
+        left = _left_build_tools(text) if REMOVED_RE.search(text) else \
+            (m.group(0) if (m := BUILD_PKG_RE.search(text)) else "compilers")
+        if left:
+            return ins, left
     return None
 
 
@@ -128,8 +193,12 @@ def multi_stage(ctx: Context) -> list[Finding]:
     a full language image (``python:3.11``, ``node:12`` without ``-slim``/``-alpine``: compilers,
     headers and ~1 GB; reported at its ``FROM``) and does not install compilers or ``-dev``
     packages (``build-essential``, ``gcc``, ``build-base``, ``python3-dev``) that the same
-    ``RUN`` does not remove again (``apk add --virtual … && apk del``). Installing wheels into a
-    slim image, and build tools in a builder stage whose results are copied, are fine.
+    ``RUN`` does not remove again (``apk add --virtual … && apk del``, ``apt-get purge -y
+    --auto-remove gcc``): when the RUN removes build packages, each compiler it installed must
+    be removed by name or by its ``apk`` virtual group (a ``-dev`` library package kept beside
+    them, e.g. for ``libpq``, is not judged), and ``apt-get remove``/``purge`` of a compiler
+    without ``autoremove`` keeps the ones it pulled in (``gcc-12``, ``g++``, ``make``). Installing wheels
+    into a slim image, and build tools in a builder stage whose results are copied, are fine.
 
     Build toolchains in production images mean larger images, slower pulls and more packages for
     an attacker (and for CVE scanners).
@@ -153,10 +222,9 @@ def multi_stage(ctx: Context) -> list[Finding]:
                 continue
             tools = next((t for t in map(_build_tools, stages) if t is not None), None)
             if tools is not None:
-                m = BUILD_PKG_RE.search(tools.value)
                 found.append(failed(f"{df.path} {stage_label(st)}: installs build tools "
-                                    f"({m.group(0) if m else 'compilers'}) that stay in the image",
-                                    location=df.loc(tools.line)))
+                                    f"({tools[1]}) that stay in the image",
+                                    location=df.loc(tools[0].line)))
         out += found or [passed(f"{df.path}: the final image carries no build toolchain "
                                 f"({len(df.stages)} stage(s))", location=df.path)]
     return out

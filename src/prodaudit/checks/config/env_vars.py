@@ -293,7 +293,9 @@ def compose_wiring(ctx: Context) -> list[Finding]:
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
     the container through ``environment:``, ``env_file:`` or the Dockerfile.
 
-    Reads in Django settings modules the services do not run (``production.py`` when their
+    A service built from a frontend whose code reads only build-time variables
+    (``import.meta.env.VITE_*``, ``process.env.REACT_APP_*``) is not judged (its SKIP names
+    them). Reads in Django settings modules the services do not run (``production.py`` when their
     ``DJANGO_SETTINGS_MODULE`` is the base module) are not their requirements.
 
     A variable wired under a misspelt name is silently ignored (the code falls back to its
@@ -318,8 +320,14 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                 continue
             if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
                        if r.kind != "frontend"):
+                front = sorted(n for n, v in g.vars.items()
+                               if any(r.kind == "frontend" and r.path.startswith(ctx_dir)
+                                      for r in v.reads))
+                why = (f"whose code reads only frontend build-time variables "
+                       f"({', '.join(front[:4])}), not judged here") if front \
+                    else "where no code reads the environment"
                 out.append(skipped(f"{p.name}: service {sname} is built from "
-                                   f"{ctx_dir or '.'}, where no code reads the environment"))
+                                   f"{ctx_dir or '.'}, {why}"))
                 continue
             app[sname] = (svc, ctx_dir)
         if not app:

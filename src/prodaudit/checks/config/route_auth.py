@@ -17,6 +17,7 @@ from prodaudit.product.endpoints import (
     endpoints,
     global_guard,
 )
+from prodaudit.product.llm_calls import llm_reach, reaches_llm
 from prodaudit.product.pyindex import PyModule, py_index, walk
 from prodaudit.product.responses import Shape, response_shapes
 from prodaudit.product.textwords import contains_any
@@ -36,9 +37,6 @@ _STORE_WRITE = re.compile(
     re.I)
 #: ``.add`` writes when its receiver is a database session or repository, not a set
 _SESSION_ADD = re.compile(r"(session|db|conn|repo|crud|uow)\w*\.add$", re.I)
-_LLM_CALL = re.compile(r"(chat\.completions|\bcompletions|\bmessages|\bresponses|ChatCompletion|"
-                       r"Completion)\.a?create$|\.generate_content(_async)?$|"
-                       r"\b(llm|chain|model|agent)\.a?(invoke|predict|stream|run)$", re.I)
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _HEADER_SOURCE = re.compile(r"(request\.(META|headers)|\bheaders)\b")
 _PRIVILEGE_WORD = re.compile(r"admin|role|staff|superuser|is_?auth|permission|privilege|"
@@ -114,11 +112,12 @@ def _header_authorisation(e: Endpoint) -> list[Finding]:
     return out
 
 
-def _unauthenticated(e: Endpoint, protected_elsewhere: str) -> Finding | None:
+def _unauthenticated(e: Endpoint, protected_elsewhere: str,
+                     known: tuple[dict[str, str], dict[str, dict[str, str]]]) -> Finding | None:
     if e.auth:
         return None
     calls = _calls(e)
-    llm = next((c for c in calls if _LLM_CALL.search(c)), None)
+    llm = reaches_llm(e.func, known[0], known[1].get(e.module.rel))
     if llm:
         return failed(f"{e.label} calls a paid model ({llm}) for anyone: no authentication on "
                       "the route", location=e.loc, evidence=f"{e.framework} route")
@@ -151,7 +150,8 @@ def route_authentication(ctx: Context) -> list[Finding]:
     token and password routes are exempt, and so are routes registered only where production
     never goes (a router included under ``if settings.ENVIRONMENT == "local":``, URL patterns
     added under ``if settings.DEBUG:``; the PASS names them). A route that calls an LLM (OpenAI, Anthropic,
-    Gemini, LangChain) fails without authentication whatever the other routes do: each call
+    Gemini, LangChain, an HTTP request to a provider's API URL; directly or through the
+    project's own functions it calls) fails without authentication whatever the other routes do: each call
     costs money. Permission classes that allow a state-changing method to anyone and
     privileges decided by a request header the client sets fail too.
 
@@ -172,11 +172,12 @@ def route_authentication(ctx: Context) -> list[Finding]:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django REST "
                    "framework)")
     guard = global_guard(ctx) if eps else ""
+    known = llm_reach(ctx) if eps else ({}, {})
     for e in eps:
         protected = next((o.auth for o in eps if o.auth and o.framework == e.framework), "")
         if guard and not e.auth:
             continue
-        found = _unauthenticated(e, protected)
+        found = _unauthenticated(e, protected, known)
         if found:
             out.append(found)
         if e.writes:

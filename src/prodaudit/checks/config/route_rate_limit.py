@@ -13,16 +13,14 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.product.endpoint_model import WRITE_METHODS
 from prodaudit.product.endpoints import Endpoint, dev_note, dotted, endpoints
 from prodaudit.product.envgraph import PY_EXCLUDE_PARTS
-from prodaudit.product.pyindex import PyModule, py_index, walk
+from prodaudit.product.llm_calls import llm_reach, reaches_llm
+from prodaudit.product.pyindex import PyModule, py_index
 
 #: routes whose every request is an attack attempt when unlimited (password guessing, account
 #: creation, reset-mail floods)
 _ABUSABLE = re.compile(r"log_?in|sign_?(in|up)|register|password|reset|forgot|otp|token|"
                        r"authenticate", re.I)
 _NOT_ABUSABLE = re.compile(r"log_?out|sign_?out|verify|refresh|revoke", re.I)
-_LLM_CALL = re.compile(r"(chat\.completions|\bcompletions|\bmessages|\bresponses|ChatCompletion|"
-                       r"Completion)\.a?create$|\.generate_content(_async)?$|"
-                       r"\b(llm|chain|model|agent)\.a?(invoke|predict|stream|run)$", re.I)
 #: a limiter anywhere: slowapi, fastapi-limiter, flask-limiter, django-ratelimit, DRF throttles,
 #: aiohttp-ratelimiter, a RateLimit middleware, nginx ``limit_req``, Traefik/Kong rate limits
 _LIMITER = re.compile(r"rate[_ -]?limit|throttl|limiter|limit_req(_zone)?\b|slowapi|ratelimit", re.I)
@@ -42,14 +40,11 @@ _GLOBAL = re.compile(r"default_limits|application_limits|SlowAPIMiddleware|"
 _ROUTER_CALLS = ("APIRouter", "FastAPI", "include_router", "Blueprint", "register_blueprint")
 
 
-def _calls(e: Endpoint) -> list[str]:
-    return [dotted(n) for n in walk(e.func) if isinstance(n, ast.Call)]
-
-
-def _costly(e: Endpoint) -> str:
+def _costly(e: Endpoint, llm: tuple[dict[str, str], dict[str, dict[str, str]]]) -> str:
     """Why the route is costly or abusable ('' when it is not)."""
-    if any(_LLM_CALL.search(c) for c in _calls(e)):
-        return "calls an LLM"
+    reached = reaches_llm(e.func, llm[0], llm[1].get(e.module.rel))
+    if reached:
+        return f"calls an LLM: {reached.split(' → ')[0]}"
     if e.framework == "drf":  # CFG-038 judges Django REST framework's throttling
         return ""
     if e.methods and not set(e.methods) & set(WRITE_METHODS):
@@ -123,8 +118,9 @@ def limiter_evidence(ctx: Context) -> tuple[str, bool]:
        severity=Severity.HIGH, needs=("repo",), checklist=("1.3.7", "8.2.2", "P.3.5"),
        references=("CWE-307", "CWE-770", "OWASP API4:2023"), evidence=Evidence.PARSED)
 def route_rate_limit(ctx: Context) -> list[Finding]:
-    """When the code declares a route that calls an LLM (OpenAI, Anthropic, Gemini, LangChain)
-    or accepts credentials or creates accounts (login, sign-up, registration, password reset,
+    """When the code declares a route that calls an LLM (OpenAI, Anthropic, Gemini, LangChain,
+    or an HTTP request to a provider's API URL; directly or through the project's own functions
+    it calls) or accepts credentials or creates accounts (login, sign-up, registration, password reset,
     token), something in the repository limits the rate of requests: slowapi,
     fastapi-limiter, flask-limiter, django-ratelimit, DRF throttle classes,
     aiohttp-ratelimiter, a rate-limit middleware, a Redis counter with an expiry, or a proxy
@@ -151,7 +147,8 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
     eps = endpoints(ctx)
     if not eps:
         raise Skip("no route handlers found in the code (FastAPI, Flask, aiohttp, Django)")
-    costly = [(e, why) for e in eps if (why := _costly(e))]
+    llm = llm_reach(ctx)
+    costly = [(e, why) for e in eps if (why := _costly(e, llm))]
     if not costly:
         raise Skip(f"{len(eps)} route(s), none that logs in, signs up, resets a password or "
                    "calls an LLM")

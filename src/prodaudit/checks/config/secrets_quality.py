@@ -41,6 +41,7 @@ from prodaudit.product.platforms import LITERAL, platform_manifests
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.secretguards import guard_for
 from prodaudit.product.secretvalues import (
+    PLACEHOLDER_RE,
     is_secret_var,
     is_signing_var,
     not_a_credential,
@@ -383,9 +384,11 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     default), no generated-looking token assigned to a secret-named name, and no secret-named
     key with a literal value in a configuration file the code loads by name
     (``default_config="./config/app.yaml"``). Numbers, durations, booleans, import and file paths
-    are never secrets, nor a short identifier held by a setting named for a field, header or
-    claim (``JWT_AUTH_USERNAME_KEY = "email"``, ``TOKEN_TYPE_CLAIM``); tests, documentation and
-    development or test settings modules are not judged.
+    are never secrets (a placeholder default such as ``CHANGE_ME`` is one, though it looks like
+    an identifier: it is the key a forgotten variable falls back to), nor a short identifier
+    held by a setting named for a field, header or claim (``JWT_AUTH_USERNAME_KEY = "email"``,
+    ``TOKEN_TYPE_CLAIM``); tests, documentation and development or test settings modules are
+    not judged.
 
     A credential in code is public (it is in the repository) and is used whenever the variable is
     forgotten. Fail closed instead: no default, and validation at startup.
@@ -408,8 +411,10 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
             pw = url_password(r.default)
             if v.secret_name or r.secret_type:  # v.secret and (a secret name or a secret type)
                 checked += 1
-                if not_a_credential(r.default) is not None:
-                    continue  # a DSN without credentials, a path, a boolean ...
+                if not_a_credential(r.default) is not None and \
+                        not PLACEHOLDER_RE.match(r.default.strip()):
+                    continue  # a DSN without credentials, a path, a boolean ... (a placeholder
+                    # such as CHANGE_ME is the key a forgotten variable falls back to)
                 register(ctx, r.default)
                 found[r.loc] = failed(f"{v.name} has a hard-coded default in code",
                                       location=r.loc, evidence=f"default {mask_value(r.default)}")

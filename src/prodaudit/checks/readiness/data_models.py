@@ -76,6 +76,88 @@ def _model_columns(m: PyModule, cls: ast.ClassDef) -> tuple[set[str], bool, list
     return indexed, has_pk, fk_cols
 
 
+def _core_tables(mods: list[PyModule]) -> list[tuple[str, str, set[str], bool,
+                                                     list[tuple[str, str]]]]:
+    """SQLAlchemy Core tables, ``Table("name", metadata, Column(...), ...)`` with at least one
+    ``Column``: (table, location, indexed leading columns, has a primary key, foreign-key
+    columns with their location). ``Index``/``UniqueConstraint``/``PrimaryKeyConstraint``
+    inside the ``Table`` and ``Index("ix", table.c.col)`` elsewhere in the modules count."""
+    out = []
+    by_var: dict[str, tuple[str, set[str]]] = {}  # variable -> (table, its indexed columns)
+    for m in mods:
+        if "Table" not in m.text:
+            continue
+        for node in ast.walk(m.tree):
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            value = node.value
+            if not (isinstance(value, ast.Call) and call_name(value).split(".")[-1] == "Table"
+                    and len(value.args) >= 2 and isinstance(value.args[0], ast.Constant)
+                    and isinstance(value.args[0].value, str)):
+                continue
+            cols = [a for a in value.args[2:] if isinstance(a, ast.Call)
+                    and call_name(a).split(".")[-1] in ("Column", "mapped_column")]
+            if not cols:
+                continue
+            indexed: set[str] = set()
+            has_pk = False
+            fk_cols: list[tuple[str, str]] = []
+            for a in value.args[2:]:
+                if not isinstance(a, ast.Call):
+                    continue
+                kind = call_name(a).split(".")[-1]
+                if kind in ("Index", "UniqueConstraint", "PrimaryKeyConstraint"):
+                    indexed.update(_first_cols(a))
+                    has_pk = has_pk or kind == "PrimaryKeyConstraint"
+                    continue
+                if kind == "ForeignKeyConstraint" and a.args and isinstance(a.args[0], ast.List) \
+                        and a.args[0].elts and isinstance(a.args[0].elts[0], ast.Constant):
+                    fk_cols.append((str(a.args[0].elts[0].value), m.line(a)))
+                    continue
+                if a not in cols or not a.args or not isinstance(a.args[0], ast.Constant):
+                    continue
+                name = str(a.args[0].value)
+                if _truthy(_kw(a, "primary_key")):
+                    has_pk = True
+                    indexed.add(name)
+                if _truthy(_kw(a, "index")) or _truthy(_kw(a, "unique")):
+                    indexed.add(name)
+                if any(isinstance(x, ast.Call) and call_name(x).endswith("ForeignKey")
+                       for x in a.args):
+                    fk_cols.append((name, m.line(a)))
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name):
+                by_var[target.id] = (str(value.args[0].value), indexed)
+            out.append((str(value.args[0].value), m.line(value), indexed, has_pk, fk_cols))
+    for m in mods:  # Index("ix_chats_user_id", chats.c.user_id) beside the table
+        if "Index" not in m.text:
+            continue
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.Call) and call_name(node).split(".")[-1] == "Index" and \
+                    len(node.args) >= 2 and isinstance(node.args[1], ast.Attribute) and \
+                    isinstance(node.args[1].value, ast.Attribute) and \
+                    node.args[1].value.attr == "c" and \
+                    isinstance(node.args[1].value.value, ast.Name) and \
+                    node.args[1].value.value.id in by_var:
+                by_var[node.args[1].value.value.id][1].add(node.args[1].attr)
+    return out
+
+
+def _judge_core_tables(core: list[tuple[str, str, set[str], bool, list[tuple[str, str]]]],
+                       fks: list[str]) -> list[Finding]:
+    """Findings for the Core tables (their foreign keys are appended to ``fks``)."""
+    out = []
+    for table, loc, indexed, has_pk, fk_cols in core:
+        if not has_pk:
+            out.append(failed(f"table {table} declares no primary key", location=loc))
+        for col, col_loc in fk_cols:
+            fks.append(f"{table}.{col}")
+            if col not in indexed:
+                out.append(failed(f"foreign key {table}.{col} is not the leading column of any "
+                                  "index", location=col_loc))
+    return out
+
+
 #: how many base classes deep inherited columns are followed
 _BASE_DEPTH = 6
 
@@ -237,6 +319,8 @@ def model_indexes(ctx: Context) -> list[Finding]:
     deep) — and
     every foreign-key column is the leading column of an index (``index=True``, ``unique=True``,
     primary key, or the first column of an ``Index``/``UniqueConstraint`` in ``__table_args__``).
+    SQLAlchemy Core tables (``Table("name", metadata, Column(...), ...)``) are judged the same
+    way, an ``Index("ix", table.c.column)`` beside the table included.
     Schemas written in SQL files (``CREATE TABLE`` with ``REFERENCES``/``FOREIGN KEY``, ``ALTER
     TABLE ... ADD FOREIGN KEY``) are judged the same way against their ``PRIMARY KEY``,
     ``UNIQUE`` and ``CREATE INDEX`` statements. A schema that exists only in Alembic revisions
@@ -273,18 +357,14 @@ def model_indexes(ctx: Context) -> list[Finding]:
                     has_pk = True
                     inherited_pk.append(f"{cls.name} from {pk_at[0]}")
             if not has_pk:
-                findings.append(
-                    failed(f"model {cls.name} declares no primary key", location=m.line(cls))
-                )
-            for col, loc in fk_cols:
-                fks.append(f"{cls.name}.{col}")
-                if col not in indexed:
-                    findings.append(
-                        failed(
-                            f"foreign key {cls.name}.{col} is not the leading column of any index",
-                            location=loc,
-                        )
-                    )
+                findings.append(failed(f"model {cls.name} declares no primary key",
+                                       location=m.line(cls)))
+            fks += [f"{cls.name}.{col}" for col, _ in fk_cols]
+            findings += [failed(f"foreign key {cls.name}.{col} is not the leading column of any "
+                                "index", location=loc) for col, loc in fk_cols if col not in indexed]
+    core = _core_tables(py_sources(ctx).app)
+    models += len(core)
+    findings += _judge_core_tables(core, fks)
     for m, cls in _django_model_classes(py_sources(ctx).app):
         models += 1  # Django adds an "id" primary key unless a field declares one
         fks += [f"{cls.name}.{st.targets[0].id}" for st in cls.body if isinstance(st, ast.Assign)
@@ -296,7 +376,8 @@ def model_indexes(ctx: Context) -> list[Finding]:
     models += _sql_foreign_keys(ctx, bool(models), fks, findings)
     if models == 0:
         raise Skip("no ORM model (SQLAlchemy/SQLModel class with __tablename__ or table=True, "
-                   "Django models.Model), SQL CREATE TABLE or Alembic op.create_table found")
+                   "SQLAlchemy Core Table, Django models.Model), SQL CREATE TABLE or Alembic "
+                   "op.create_table found")
     if not findings:
         findings.append(
             passed(

@@ -21,6 +21,7 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules, handler_params, is_handler
+from prodaudit.product.llm_calls import llm_reach, reaches_llm
 
 _LLM_CALL = re.compile(r"(chat\.completions|completions|messages|responses)\.(create|stream)$|"
                        r"ChatCompletion\.a?create$|generate_content|\.a?invoke$|\.astream$|"
@@ -58,13 +59,26 @@ def _models(mods: list[PyModule]) -> dict[str, list[_Field]]:
 _SYSTEM_PROMPT = re.compile(r"""["']role["']\s*:\s*["']system["']|SystemMessage\(|"""
                             r"""\bsystem\s*=\s*[A-Za-z_"']|role\s*=\s*["']system["']""")
 _LLM_ROUTE = re.compile(r"/(chat|llm|completions?|prompt|assistant|ask)\b", re.I)
+#: a request body taken as a plain mapping: no model, no bound on any field
+_UNTYPED_BODY = re.compile(r"^(dict|Dict|Mapping|Any|typing\.Any|Json)(\[.*\])?$")
+_Handler = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _llm_handlers(mods: list[PyModule]) -> Iterator[tuple[PyModule, ast.FunctionDef |
-                                                           ast.AsyncFunctionDef, list[str]]]:
-    """(module, handler, names of its body-model annotations) for route handlers of modules
-    that call an LLM client, or whose route (with the router's prefix) names a chat/LLM
-    endpoint."""
+@dataclass(frozen=True)
+class _LlmHandler:
+    models: list[str]  # the body models it takes, nested ones included
+    measured: bool  # it measures the prompt itself
+    untyped: str  # ``payload: dict`` when the body is an untyped mapping, else ''
+    location: str  # path:line of the handler
+    name: str  # the handler's function name
+
+
+def _llm_handlers(ctx: Context, mods: list[PyModule]) -> Iterator[tuple[PyModule, _Handler,
+                                                                        list[str]]]:
+    """(module, handler, annotations of its input parameters) for route handlers of modules
+    that call an LLM client, handlers that reach one through the project's own functions, or
+    whose route (with the router's prefix) names a chat/LLM endpoint."""
+    known, names = llm_reach(ctx)
     for m in mods:
         calls_llm = any(isinstance(n, ast.Call) and _LLM_CALL.search(call_name(n))
                         for n in ast.walk(m.tree))
@@ -75,10 +89,12 @@ def _llm_handlers(mods: list[PyModule]) -> Iterator[tuple[PyModule, ast.Function
             if not is_handler(fn):
                 continue
             route = prefixes + " ".join(ast.unparse(d) for d in fn.decorator_list)
-            if not calls_llm and not _LLM_ROUTE.search(route):
+            if not calls_llm and not _LLM_ROUTE.search(route) and \
+                    not reaches_llm(fn, known, names.get(m.rel)):
                 continue
             inputs = handler_params(fn)
-            anns = [ast.unparse(a.annotation) for a in fn.args.args + fn.args.kwonlyargs
+            anns = [f"{a.arg}: {ast.unparse(a.annotation)}"
+                    for a in fn.args.args + fn.args.kwonlyargs
                     if a.arg in inputs and a.annotation is not None]
             yield m, fn, anns
 
@@ -91,9 +107,10 @@ def _checks_size(fn: ast.AST) -> bool:
 
 
 def _referenced(models: dict[str, list[_Field]], roots: list[str]) -> list[str]:
-    """The models reachable from ``roots`` through field annotations (nested message models)."""
+    """The models reachable from ``roots`` (``name: annotation``) through field annotations
+    (nested message models)."""
     seen: list[str] = []
-    todo = [n for r in roots for n in re.findall(r"\w+", r) if n in models]
+    todo = [n for r in roots for n in re.findall(r"\w+", r.split(": ", 1)[-1]) if n in models]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -104,16 +121,21 @@ def _referenced(models: dict[str, list[_Field]], roots: list[str]) -> list[str]:
     return seen
 
 
-def _body_models(ctx: Context) -> tuple[dict[str, list[_Field]], list[tuple[list[str], bool]]]:
-    """Models by name, and per LLM handler: its body models and whether it measures the
-    prompt itself."""
+def _body_models(ctx: Context) -> tuple[dict[str, list[_Field]], list[_LlmHandler]]:
+    """Models by name, and per LLM handler: its body models, whether it measures the prompt
+    itself and whether it takes the body as an untyped mapping."""
     mods = code_modules(ctx)
-    handlers = list(_llm_handlers(mods))
+    handlers = list(_llm_handlers(ctx, mods))
     if not handlers:
-        raise Skip("no LLM endpoint (a route handler calling an LLM client or routed as "
-                   "chat/llm/completions)")
+        raise Skip("no LLM endpoint (a route handler calling an LLM client, directly or through "
+                   "the project's functions, or routed as chat/llm/completions)")
     models = _models(mods)
-    return models, [(_referenced(models, anns), _checks_size(fn)) for _m, fn, anns in handlers]
+    out = []
+    for m, fn, anns in handlers:
+        untyped = next((a for a in anns if _UNTYPED_BODY.match(a.split(": ", 1)[1])), "")
+        out.append(_LlmHandler(_referenced(models, anns), _checks_size(fn), untyped, m.line(fn),
+                                fn.name))
+    return models, out
 
 
 @check("RDY-018", "Clients cannot set the role of LLM messages (no client-supplied system "
@@ -122,8 +144,9 @@ def _body_models(ctx: Context) -> tuple[dict[str, list[_Field]], list[tuple[list
 def llm_message_roles(ctx: Context) -> list[Finding]:
     """In the request models of LLM endpoints (route handlers in a module that calls an LLM
     client — OpenAI/Azure ``chat.completions.create``, Anthropic ``messages.create``,
-    LangChain ``invoke``, LiteLLM, Ollama — or routed as ``/chat``, ``/llm``,
-    ``/completions``), a ``role`` field is restricted to the user's own
+    LangChain ``invoke``, LiteLLM, Ollama —, handlers that reach an LLM call or an HTTP request
+    to a provider's API URL through the project's own functions, or routed as ``/chat``,
+    ``/llm``, ``/completions``), a ``role`` field is restricted to the user's own
     roles (``Literal["user"]``, ``Literal["user", "assistant"]`` or an Enum without
     ``system``), not a free string.
 
@@ -141,8 +164,8 @@ def llm_message_roles(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
     judged = 0
-    for names, _measured in per_handler:
-        for f in (f for n in names for f in models[n] if f.name == "role"):
+    for h in per_handler:
+        for f in (f for n in h.models for f in models[n] if f.name == "role"):
             judged += 1
             free = f.annotation in ("str", "Optional[str]", "str | None") or \
                 "system" in f.text.lower()
@@ -168,9 +191,12 @@ def llm_prompt_bounds(ctx: Context) -> list[Finding]:
     """Each LLM endpoint's request model bounds what reaches the provider: its list of messages
     has a ``max_length`` (pydantic ``Field``/``conlist``) and its text fields (``content``,
     ``prompt``, ``message``, ``query`` …) a ``max_length``. One finding per request model, at
-    the unbounded list (else the first unbounded text field). A handler that measures the
-    prompt itself (``len(...)`` against a ``max_*`` limit) is bounded. WARN: a bound may be
-    enforced elsewhere (a proxy's body limit, a token count).
+    the unbounded list (else the first unbounded text field); a handler that takes its body as
+    an untyped mapping (``payload: dict``) bounds nothing and is reported at the handler. A
+    handler that measures the prompt itself (``len(...)`` against a ``max_*`` limit) is
+    bounded. WARN: a bound may be enforced elsewhere (a proxy's body limit, a token count).
+    Endpoints that take no request model with a text field, and no plain mapping, are not
+    judged (SKIP when none is left).
 
     Every token is paid for: an unbounded prompt is a cost and quota attack, and a way to push
     the system prompt out of the context window.
@@ -181,10 +207,19 @@ def llm_prompt_bounds(ctx: Context) -> list[Finding]:
     models, per_handler = _body_models(ctx)
     findings: list[Finding] = []
     seen: set[str] = set()
-    for names, measured in per_handler:
-        if measured:
+    judged = 0
+    for h in per_handler:
+        if h.measured:
+            judged += 1
             continue
-        fields = [f for n in names for f in models[n] if _TEXT_FIELD.match(f.name)]
+        if not h.models and h.untyped:
+            judged += 1
+            findings.append(warned(f"LLM endpoint {h.name} takes its body as an untyped mapping "
+                                   f"({h.untyped}): no field, and no prompt size, is bounded",
+                                   location=h.location, evidence=h.untyped))
+            continue
+        fields = [f for n in h.models for f in models[n] if _TEXT_FIELD.match(f.name)]
+        judged += bool(fields)
         unbounded = [f for f in fields if not _BOUND.search(f.text)]
         lists = [f for f in unbounded if re.match(r"(list|List|Sequence)\[", f.annotation)]
         candidates = lists or unbounded
@@ -194,7 +229,10 @@ def llm_prompt_bounds(ctx: Context) -> list[Finding]:
             findings.append(warned(f"{pick.model}.{pick.name} ({pick.annotation}) has no "
                                    "max_length: any prompt size is forwarded to the provider",
                                    location=pick.location, evidence=pick.text))
+    if not findings and not judged:
+        raise Skip(f"{len(per_handler)} LLM endpoint(s), none taking a request model with a "
+                   "text field or a plain mapping: no prompt bound to judge")
     if not findings:
-        findings.append(passed(f"{len(per_handler)} LLM endpoint(s): request text and message "
-                               "lists are bounded"))
+        findings.append(passed(f"{judged} LLM endpoint(s): request text and message lists are "
+                               "bounded"))
     return findings

@@ -154,6 +154,48 @@ def _plain_format_defaults(mods: list[PyModule]) -> list[tuple[str, str]]:
     return out
 
 
+def _module_name(rel: str) -> str:
+    name = rel[:-3].replace("/", ".") if rel.endswith(".py") else rel
+    return name[:-len(".__init__")] if name.endswith(".__init__") else name
+
+
+def _imported(m: PyModule) -> list[str]:
+    """Dotted names ``m`` imports (relative imports made absolute from its package)."""
+    pkg = _module_name(m.rel).split(".")
+    if not m.rel.endswith("__init__.py"):
+        pkg = pkg[:-1]
+    out: list[str] = []
+    for n in ast.walk(m.tree):
+        if isinstance(n, ast.Import):
+            out += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            base = ".".join(pkg[:len(pkg) - n.level + 1] if n.level else [])
+            mod = ".".join(x for x in (base, n.module or "") if x) if n.level else (n.module or "")
+            out += [mod] + [f"{mod}.{a.name}" if mod else a.name for a in n.names]
+    return out
+
+
+def _serving_modules(mods: list[PyModule]) -> set[str]:
+    """Modules that serve requests: those importing FastAPI/Starlette and the backend modules
+    they import, transitively (a CRUD helper a router calls; not a seed script nobody imports)."""
+    by_name: dict[str, PyModule] = {}
+    for m in mods:
+        name = _module_name(m.rel)
+        parts = name.split(".")
+        for i in range(len(parts)):  # app.crud.users is also importable as crud.users
+            by_name.setdefault(".".join(parts[i:]), m)
+    todo = [m for m in mods if imports_any(m, "fastapi", "starlette")]
+    seen = {m.rel for m in todo}
+    while todo:
+        m = todo.pop()
+        for name in _imported(m):
+            hit = by_name.get(name)
+            if hit is not None and hit.rel not in seen:
+                seen.add(hit.rel)
+                todo.append(hit)
+    return seen
+
+
 @check(
     "RDY-003",
     "Logging configured: structured output, level from config, no print()",
@@ -170,7 +212,9 @@ def logging_config(ctx: Context) -> list[Finding]:
     class, one named in a dictConfig such as ``pythonjsonlogger.jsonlogger.JsonFormatter``, or
     loguru's ``serialize=True``), a level taken
     from configuration (not a hard-coded DEBUG), and no ``print()`` in modules that serve
-    requests. Without any configuration the finding points at Django's production settings
+    requests (those importing FastAPI/Starlette and the backend modules they import,
+    transitively: a CRUD helper a router calls counts, a seed script nobody imports does not).
+    Without any configuration the finding points at Django's production settings
     module or the module that creates the application.
     A log-format setting read from the environment with a plain-text default
     (``LOGGING_FORMAT = env("LOGGING_FORMAT", default="dev")``, ``LOG_JSON=False``) fails at
@@ -214,7 +258,7 @@ def logging_config(ctx: Context) -> list[Finding]:
             findings.append(
                 failed(f"log level hard-coded to DEBUG: {ast.unparse(arg)}", location=loc)
             )
-    web = {m.rel for m in mods if imports_any(m, "fastapi", "starlette")}
+    web = _serving_modules(mods)
     prints = [
         m.line(n)
         for m in mods

@@ -195,6 +195,15 @@ def _judge_engine(mod: PyModule, n: ast.Call, src: str) -> Finding:
     return passed(f"engine pool: {', '.join(sorted(kws & set(_POOL_KW)))}", location=mod.line(n))
 
 
+def _databases_pool(mod: PyModule, n: ast.Call) -> bool:
+    """``Database(url)`` of the ``databases`` package (``from databases import Database`` or
+    ``databases.Database``): its asyncpg/aiomysql pool takes ``min_size``/``max_size``."""
+    if call_name(n) == "databases.Database":
+        return True
+    return any(isinstance(i, ast.ImportFrom) and i.module == "databases"
+               and any(a.name == "Database" for a in i.names) for i in ast.walk(mod.tree))
+
+
 @check(
     "RDY-082",
     "Database connection pool is configured deliberately",
@@ -207,7 +216,8 @@ def pool_settings(ctx: Context) -> list[Finding]:
     """Every SQLAlchemy engine for a server database (``create_engine``/``create_async_engine``
     outside an SQLite-only branch) sets its pool explicitly: ``pool_size`` and ``max_overflow``
     (bounded), ``pool_pre_ping`` and ``pool_recycle`` or ``pool_timeout``; asyncpg/psycopg pools
-    set ``min_size``/``max_size`` (aiopg/aioredis: ``minsize``/``maxsize``). ``NullPool`` in
+    set ``min_size``/``max_size`` (aiopg/aioredis: ``minsize``/``maxsize``), and so does the
+    ``databases`` package's ``Database(url, min_size=..., max_size=...)``. ``NullPool`` in
     application code is reported, unless it is chosen only for the tests (``NullPool if
     settings.MODE == "testing" else QueuePool``: the production branch is judged). An engine
     whose URL the source shows to be SQLite (a ``sqlite://`` literal, a concatenation or
@@ -243,7 +253,8 @@ def pool_settings(ctx: Context) -> list[Finding]:
                     continue
                 engines += 1
                 findings.append(_judge_engine(mod, n, src))
-            elif name in ("create_pool", "AsyncConnectionPool", "ConnectionPool"):
+            elif name in ("create_pool", "AsyncConnectionPool", "ConnectionPool") or (
+                    name == "Database" and _databases_pool(mod, n)):
                 engines += 1
                 kws = {k.arg for k in n.keywords if k.arg}
                 if set(_SIZE_KW) & kws:
