@@ -376,8 +376,11 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     key with a literal value in a configuration file the code loads by name
     (``default_config="./config/app.yaml"``). Numbers, durations, booleans, import and file paths
     are never secrets, nor a short identifier held by a setting named for a field, header or
-    claim (``JWT_AUTH_USERNAME_KEY = "email"``, ``TOKEN_TYPE_CLAIM``); tests, documentation and
-    development or test settings modules are not judged.
+    claim (``JWT_AUTH_USERNAME_KEY = "email"``, ``TOKEN_TYPE_CLAIM``), nor a value that spells
+    out its role in a sample payload of the API's documentation (``EXAMPLES = {"user_create":
+    {"value": {"password": "strongpassword123"}}}``, ``Field(..., example="testpass1")``,
+    ``json_schema_extra``); tests, documentation and development or test settings modules are
+    not judged.
 
     A credential in code is public (it is in the repository) and is used whenever the variable is
     forgotten. Fail closed instead: no default, and validation at startup.

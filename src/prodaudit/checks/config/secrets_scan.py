@@ -138,7 +138,10 @@ def secrets_in_code(ctx: Context) -> list[Finding]:
     LLM provider keys (OpenAI, Anthropic, Google, Azure, Cohere, Mistral, Hugging Face, Groq,
     Replicate), AWS keys, GCP service-account keys, GitHub/GitLab/Slack/Stripe/SendGrid tokens,
     private keys, JWTs, passwords in URLs, and high-entropy values assigned to secret-named
-    variables. Binaries and files over ``secrets.max_file_bytes`` are skipped and counted, except
+    variables (not a password that spells out its role in a documentation page or in a sample
+    payload of the API's documentation in code: ``EXAMPLES = {...: {"password":
+    "strongpassword123"}}``, ``Field(..., example="testpass1")``). Binaries and files over
+    ``secrets.max_file_bytes`` are skipped and counted, except
     SQLite databases: one whose account, session, token or OAuth tables hold rows fails (table
     names are read, never a value).
 
