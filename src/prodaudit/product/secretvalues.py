@@ -69,6 +69,13 @@ def url_password(value: str) -> str | None:
         return None
 
 
+#: a value made only of the words that name a credential (``token``, ``open_api_key``,
+#: ``jwt_secret``, ``apikey``): it says what belongs there, it is not one
+_SELF_NAMING_RE = re.compile(
+    r"^(?:(?:open_?ai|open|api|keys?|tokens?|secrets?|jwt|access|auth|private|client|app|"
+    r"signing|session|bearer|my|your|the|value|llm|gpt)[-_ ]?)+$", re.I)
+
+
 def placeholder_reason(value: str) -> str | None:
     """Why ``value`` is not a real secret (a placeholder or default), or None."""
     v = value.strip()
@@ -76,6 +83,8 @@ def placeholder_reason(value: str) -> str | None:
         return "empty"
     if PLACEHOLDER_RE.match(v):
         return "a placeholder or well-known default"
+    if _SELF_NAMING_RE.match(v):
+        return "a placeholder naming the credential it stands for"
     low = v.lower()
     for word in PLACEHOLDER_WORDS:
         if word in low:

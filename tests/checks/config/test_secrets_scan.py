@@ -371,3 +371,25 @@ def test_sample_payloads_of_api_documentation_are_not_credentials(tmp_path: Path
     for check in ("CFG-040", "CFG-023"):
         r = res(run_cfg(repo, tmp_path / f"{check}-ok", only=[check]), check)
         assert r.status in (Status.PASS, Status.SKIP) and not fails(r), describe(r)
+
+
+def test_tracked_env_file_with_values_naming_their_credential(tmp_path: Path) -> None:
+    """``JWT_SECRET_KEY="token"`` and ``OPENAI_API_KEY="open_api_key"`` say what belongs there:
+    a committed env file holding them leaks nothing (CFG-042), and they are placeholders
+    (CFG-020); a random value next to them is still a committed secret."""
+    repo = ref_copy(tmp_path)
+    (repo / ".env").write_text('JWT_SECRET_KEY="token"\nOPENAI_API_KEY= "open_api_key"\n',
+                               encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "add", "-f", ".env"], check=True)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
+    assert r.status is Status.PASS, describe(r)
+    r = res(run_cfg(repo, tmp_path / "b", only=["CFG-020"]), "CFG-020")
+    assert sorted(f.location for f in fails(r)) == [".env:1", ".env:2"], describe(r)
+    (repo / ".env").write_text(f'JWT_SECRET_KEY="token"\nLLM_API_KEY={rand(40)}\n',
+                               encoding="utf-8")
+    subprocess.run([*git, "add", "-f", ".env"], check=True)
+    r = res(run_cfg(repo, tmp_path / "c", only=["CFG-042"]), "CFG-042")
+    assert [f.location for f in fails(r)] == [".env:2"], describe(r)

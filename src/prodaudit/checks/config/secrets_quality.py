@@ -68,7 +68,9 @@ def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:
 def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
-    (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
+    (``changeme``, ``changethis``, ``secret``, ``your-…-here``, a value made only of the words
+    naming the credential — ``token``, ``open_api_key``, ``jwt-secret`` —, empty); Compose files
+    give secrets
     no fallback value (``${JWT_SECRET:-secret}``); platform manifests (``render.yaml``,
     ``app.json``, ``heroku.yml``, ``fly.toml`` ``[env]``, DigitalOcean/App Engine app specs)
     set no secret to a literal value — a secret the platform generates (``generateValue: true``,

@@ -243,8 +243,10 @@ def gitignored(rel: str, patterns: list[str]) -> bool:
        evidence=Evidence.PARSED)
 def committed_env_files(ctx: Context) -> list[Finding]:
     """Env files other than examples (``.env``, ``.env.production``, ``prod.env`` ...) are not in
-    the repository with real secret values. In a git repository "in the repository" means tracked
-    or not ignored; elsewhere, present and not matched by the root ``.gitignore``.
+    the repository with real secret values (placeholders as CFG-020 knows them — ``changeme``,
+    ``your-key-here``, ``token``, ``open_api_key`` — are not). In a git repository "in the
+    repository" means tracked or not ignored; elsewhere, present and not matched by the root
+    ``.gitignore``.
 
     ``.env`` files are where real credentials live; committed, they leak with every clone.
 
