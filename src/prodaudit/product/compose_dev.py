@@ -124,7 +124,7 @@ def _overlaps(a: str, b: str) -> bool:
     return a == b or not a or not b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
-def _dev_trait(ctx: Context, p: ComposeProject) -> str | None:
+def dev_trait(ctx: Context, p: ComposeProject) -> str | None:
     """The first development trait of the stack ("service api runs --reload"), or None. The
     Dockerfile's last ``CMD``/``ENTRYPOINT`` is read (not when the service builds a ``target``
     stage of it: another stage may be the production one)."""
@@ -170,7 +170,7 @@ def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
     m = platform_deployment(ctx)
     if m is None or _deployed(ctx, p):
         return None
-    trait = _dev_trait(ctx, p)
+    trait = dev_trait(ctx, p)
     if trait is None:
         return None
     base = posixpath.basename(p.main_files[0].path)

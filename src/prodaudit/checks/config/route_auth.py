@@ -377,7 +377,7 @@ def _fixed_identity_token(e: Endpoint) -> Finding | None:
             continue
         arg = node.args[0]
         data = literals.get(arg.id) if isinstance(arg, ast.Name) else arg
-        if _constant_dict(data):
+        if data is not None and _constant_dict(data):
             return failed(
                 f"{e.label} answers anyone with a token it signs for a fixed identity "
                 f"({ast.unparse(data)[:70]}): no credential is checked, the caller becomes "
