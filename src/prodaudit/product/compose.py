@@ -83,6 +83,7 @@ class ComposeProject:
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
     dev_only: str | None = None  # why the project is a development-only stack (compose_dev)
     deployed_by: str = ""  # path:line of the deployment command whose -f files were chosen
+    replaced: tuple[str, ...] = ()  # the development default files a production variant replaced
 
     @property
     def name(self) -> str:
@@ -494,8 +495,10 @@ def _production_stack(ctx: Context, p: ComposeProject, group: list[str], load: A
     if variant is None or trait is None:
         return p
     base = posixpath.basename(group[0])
-    return _load_project(ctx, p.directory, variant[0], False,
+    prod = _load_project(ctx, p.directory, variant[0], False,
                          f"{variant[1]}; {base} is the development stack: {trait}", load)
+    prod.replaced = tuple(f for f in group if f not in variant[0])
+    return prod
 
 
 def build_model(ctx: Context) -> ComposeModel:

@@ -37,3 +37,15 @@ def test_production_variant_findings_point_into_it(tmp_path: Path) -> None:
     assert sorted(f.location for f in fails(r)) == ["docker-compose.prod.yml:2",
                                                     "docker-compose.prod.yml:6"], describe(r)
     assert "production variant" in fails(r)[0].message
+
+
+def test_dockerfile_only_the_development_stack_builds_is_not_an_entry_point(
+        tmp_path: Path) -> None:
+    dev_image = 'FROM python:3.12\nCMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--reload"]\n'
+    files = {**FILES, "api/Dockerfile": dev_image,
+             "docker-compose.yml": DEV.replace("    command: uvicorn main:app --reload\n", "")}
+    r = res(run_cfg(repo_of(tmp_path, files), tmp_path, only=["CFG-031"]), "CFG-031")
+    assert r.status is Status.PASS, describe(r)
+    files.pop("docker-compose.prod.yml")
+    r = res(run_cfg(repo_of(tmp_path, files, "dev"), tmp_path / "b", only=["CFG-031"]), "CFG-031")
+    assert [f.location for f in fails(r)] == ["api/Dockerfile:2"], describe(r)
