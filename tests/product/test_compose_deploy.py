@@ -100,3 +100,40 @@ def test_explicit_compose_files_win_and_development_profile_keeps_defaults(
     assert len(dev.main_files) == 2 and dev.deployed_by == ""
     cmds = deploy_commands(context(repo, tmp_path))
     assert [(c.location, c.files) for c in cmds] == [("deploy.sh:1", ("docker-compose.yml",))]
+
+
+DEV_BASE = ("services:\n  api:\n    build: ./api\n    command: uvicorn main:app --reload\n"
+            "    volumes:\n      - ./api:/app\n")
+PROD_WHOLE = ("services:\n  api:\n    build:\n      context: ./api\n      dockerfile: Dockerfile.prod\n"
+              "    restart: unless-stopped\n  db:\n    image: postgres:16\n")
+API = {"api/main.py": "app = None\n", "api/Dockerfile": "FROM python:3.12\nCMD [\"uvicorn\"]\n"}
+
+
+def test_production_variant_replaces_a_development_default_stack(tmp_path: Path) -> None:
+    files = {**API, "docker-compose.yml": DEV_BASE, "docker-compose.prod.yml": PROD_WHOLE}
+    p = project(context(write(tmp_path / "r", files), tmp_path))
+    assert [f.path for f in p.main_files] == ["docker-compose.prod.yml"]
+    assert "production variant of docker-compose.yml" in p.deployed_by
+    assert "service api runs --reload" in p.deployed_by
+    # an override-style variant goes on top of the base file
+    over = {**files, "docker-compose.prod.yml": PROD}
+    p = project(context(write(tmp_path / "o", over), tmp_path))
+    assert [f.path for f in p.main_files] == ["docker-compose.yml", "docker-compose.prod.yml"]
+
+
+@pytest.mark.parametrize("extra", [
+    {"docker-compose.yml": BASE},  # the default stack shows no development trait
+    {"scripts/deploy.sh": "docker compose pull\ndocker compose up -d\n"},  # deployed as is
+])
+def test_default_stack_stays_without_development_traits_or_with_a_deploy_command(
+        tmp_path: Path, extra: dict[str, str]) -> None:
+    files = {**API, "docker-compose.yml": DEV_BASE, "docker-compose.prod.yml": PROD_WHOLE, **extra}
+    p = project(context(write(tmp_path / "r", files), tmp_path))
+    assert [f.path for f in p.main_files] == ["docker-compose.yml"]
+    assert "production variant" not in p.deployed_by
+
+
+def test_development_profile_keeps_the_default_stack(tmp_path: Path) -> None:
+    files = {**API, "docker-compose.yml": DEV_BASE, "docker-compose.prod.yml": PROD_WHOLE}
+    p = project(context(write(tmp_path / "r", files), tmp_path, profile="development"))
+    assert [f.path for f in p.main_files] == ["docker-compose.yml"]

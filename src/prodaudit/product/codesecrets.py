@@ -5,7 +5,9 @@ secret-named names, accounts a seed script creates with a literal password, and 
 module: CFG-023 and CFG-024 report these.
 
 Never a credential: numbers, durations, booleans, import and file paths, URLs without a password,
-empty values, references (``${VAR}``); never judged: tests, documentation, development or test
+empty values, references (``${VAR}``), a self-describing value in a sample payload of the API's
+documentation (``EXAMPLES = {...: {"password": "strongpassword123"}}``,
+``secretvalues.example_payload``); never judged: tests, documentation, development or test
 settings modules and classes, settings assigned only under a CI/test condition.
 """
 
@@ -20,6 +22,7 @@ from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import settings_model
 from prodaudit.product.pyvalues import Composed
 from prodaudit.product.secretvalues import (
+    example_payload,
     is_secret_var,
     looks_random,
     not_a_credential,
@@ -95,6 +98,9 @@ def _code_secrets(ctx: Context) -> list[CodeSecret]:
             continue
         secret_name = is_secret_var(s.name) or bool(s.env and is_secret_var(s.env))
         how = "a literal in code" if s.env is None else f"the default of {s.env} in code"
+        if secret_name and s.env is None and \
+                example_payload(s.path, ctx.read(s.path) or "", s.line, s.value):
+            continue
         if secret_name and not_a_credential(s.value, s.name, s.env) is None:
             out.setdefault(s.loc, CodeSecret(s.name, s.path, s.line, s.value, how))
             continue

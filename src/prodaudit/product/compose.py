@@ -7,7 +7,12 @@ the configuration) in order; else, in every directory, ``COMPOSE_FILE`` from tha
 that in the production and staging profiles, when the repository's own deployment commands (CI
 deploy jobs, deploy scripts, Makefile targets, deployment docs: compose_deploy.py) give Compose
 those files explicitly without the override (``docker compose -f docker-compose.yml up -d``),
-the project is the files as deployed (``deployed_by`` names the command). ``include:``
+the project is the files as deployed (``deployed_by`` names the command); and when the
+default files are a development stack (a dev server or reloader, bind-mounted source) that no
+deployment command runs while a production variant sits next to them
+(``docker-compose.prod.yml``, ``compose.production.yaml``), the project is that variant (alone
+when it is a whole stack, on top of the base file when it is an override; ``deployed_by`` says
+so). ``include:``
 and ``extends:`` are resolved, profiles decide which services ``docker compose up`` starts, and
 ``${VAR}`` interpolation uses the env file Compose reads (``--env-file``, else the project's
 ``.env``) under the audit's environment.
@@ -34,8 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, compose_env, run_config
-from prodaudit.product.compose_deploy import deployed_files
-from prodaudit.product.compose_dev import development_only
+from prodaudit.product.compose_deploy import deployed_files, production_variant
+from prodaudit.product.compose_dev import dev_trait, development_only
 from prodaudit.product.compose_include import Resolver, join
 from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge, service_env
 from prodaudit.product.envfiles import EnvFile, parse_env_text
@@ -78,6 +83,7 @@ class ComposeProject:
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
     dev_only: str | None = None  # why the project is a development-only stack (compose_dev)
     deployed_by: str = ""  # path:line of the deployment command whose -f files were chosen
+    replaced: tuple[str, ...] = ()  # the development default files a production variant replaced
 
     @property
     def name(self) -> str:
@@ -475,20 +481,45 @@ def long_port(value: Any) -> Any:
     return out
 
 
+def _production_stack(ctx: Context, p: ComposeProject, group: list[str], load: Any
+                      ) -> ComposeProject:
+    """The production variant's project in place of ``p`` when Compose's default files are a
+    development stack (a dev server or reloader, source bind-mounted over the image:
+    ``compose_dev``) that no deployment command chose, and a ``docker-compose.prod.yml`` next to
+    them is what production runs (:func:`compose_deploy.production_variant`); else ``p``.
+    The development profile keeps the default files."""
+    if p.explicit or p.deployed_by or ctx.cfg.profile == "development":
+        return p
+    variant = production_variant(ctx, p.directory, group)
+    trait = dev_trait(ctx, p) if variant else None
+    if variant is None or trait is None:
+        return p
+    base = posixpath.basename(group[0])
+    prod = _load_project(ctx, p.directory, variant[0], False,
+                         f"{variant[1]}; {base} is the development stack: {trait}", load)
+    prod.replaced = tuple(f for f in group if f not in variant[0])
+    return prod
+
+
 def build_model(ctx: Context) -> ComposeModel:
     load = _loader(ctx)
-    projects = [_load_project(ctx, d, group, explicit, deployed_by, load)
-                for d, group, explicit, deployed_by in _groups(ctx)]
+    groups = _groups(ctx)
+    projects = [_production_stack(ctx, _load_project(ctx, d, group, explicit, deployed_by, load),
+                                  group, load)
+                for d, group, explicit, deployed_by in groups]
     cli_reason = compose_cli_reason() if projects else None
     budget = [MAX_CLI_PROJECTS]
     for p in projects:
         _effective(ctx, p, cli_reason, budget)
         p.dev_only = development_only(ctx, p)
     loaded = {f.path for p in projects for f in p.files}
+    # default files a production variant replaced (_production_stack) stay in the variable graph
+    replaced = {rel for _d, group, _e, _b in groups for rel in group} - loaded
     variants = []
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1]
-        if rel in loaded or not _VARIANT_RE.match(name) or "override" in name:
+        if rel in loaded or not (_VARIANT_RE.match(name) or rel in replaced) \
+                or "override" in name:
             continue
         text = ctx.read(rel)
         if text is not None:
@@ -508,8 +539,9 @@ def compose_projects(ctx: Context) -> list[ComposeProject]:
 
 
 def variant_files(ctx: Context) -> list[ComposeFile]:
-    """Compose files that no project loads (``docker-compose.prod.yml``, ``compose.dev.yaml``):
-    parsed for the variable graph only."""
+    """Compose files that no project loads (``docker-compose.prod.yml``, ``compose.dev.yaml``,
+    a default ``docker-compose.yml`` replaced by its production variant): parsed for the
+    variable graph only."""
     return compose_model(ctx).variants
 
 

@@ -32,6 +32,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from prodaudit.product.compose_yaml import load_compose_text
 
 if TYPE_CHECKING:
@@ -418,3 +420,43 @@ def deployed_files(ctx: Context, directory: str, group: list[str]) -> tuple[list
     if files == group:
         return None
     return files, first.location
+
+
+#: a Compose file whose name says it is the production stack
+PROD_VARIANT_RE = re.compile(r"^(docker-)?compose[.-](prod|production)\.ya?ml$", re.I)
+
+
+def production_variant(ctx: Context, directory: str, group: list[str]
+                       ) -> tuple[list[str], str] | None:
+    """The files of the production stack when the repository names one but no deployment
+    command says how it runs: a ``docker-compose.prod.yml`` (``compose.production.yaml`` ...)
+    next to the default files ``group``, no deployment command running anything in that
+    directory. The variant alone when it is a whole stack (each service has an ``image`` or a
+    ``build``), else the default file and the variant on top of it (an override); with the
+    reason. A deployment command that names the variant decides instead (its files)."""
+    prefix = f"{directory}/" if directory else ""
+    names = sorted(rel[len(prefix):] for rel in ctx.files.files
+                   if rel.startswith(prefix) and "/" not in rel[len(prefix):]
+                   and PROD_VARIANT_RE.match(rel[len(prefix):]))
+    if not names:
+        return None
+    variant = prefix + names[0]
+    cmds = deploy_commands(ctx)
+    naming = [c for c in cmds if c.files is not None and variant in c.files]
+    if naming:
+        first = min(naming, key=lambda c: (_SOURCE_RANK[c.kind],
+                                           c.subcommand not in ("up", "deploy")))
+        return list(dict.fromkeys(first.files or ())), first.location
+    if any(c.directory in (directory, None) for c in cmds):
+        return None  # the repository deploys something here: its commands decide
+    try:
+        data = yaml.safe_load(ctx.read(variant) or "")
+    except yaml.YAMLError:
+        return None
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict) or not services:
+        return None
+    whole = all(isinstance(s, dict) and ("image" in s or "build" in s) for s in services.values())
+    why = (f"{variant}, the production variant of {group[0]} (no deployment command chooses "
+           "the files)")
+    return ([variant] if whole else [group[0], variant]), why

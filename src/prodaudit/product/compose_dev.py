@@ -124,7 +124,7 @@ def _overlaps(a: str, b: str) -> bool:
     return a == b or not a or not b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
-def _dev_trait(ctx: Context, p: ComposeProject) -> str | None:
+def dev_trait(ctx: Context, p: ComposeProject) -> str | None:
     """The first development trait of the stack ("service api runs --reload"), or None. The
     Dockerfile's last ``CMD``/``ENTRYPOINT`` is read (not when the service builds a ``target``
     stage of it: another stage may be the production one)."""
@@ -170,7 +170,7 @@ def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
     m = platform_deployment(ctx)
     if m is None or _deployed(ctx, p):
         return None
-    trait = _dev_trait(ctx, p)
+    trait = dev_trait(ctx, p)
     if trait is None:
         return None
     base = posixpath.basename(p.main_files[0].path)
@@ -178,17 +178,39 @@ def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
             f"product deploys with {m.location}")
 
 
+def _replaced_stack_images(ctx: Context, built: set[str]) -> dict[str, str]:
+    """Dockerfiles only the development default files build that a production variant replaced
+    (``compose._production_stack``): no production service builds them."""
+    out: dict[str, str] = {}
+    variants = {v.path: v for v in ctx.compose().variants}
+    for p in ctx.compose().projects:
+        for rel in p.replaced:
+            data = variants[rel].data if rel in variants else None
+            services = data.get("services") if isinstance(data, dict) else None
+            for svc in services.values() if isinstance(services, dict) else []:
+                found = _build_dir(p, svc.get("build")) if isinstance(svc, dict) else None
+                if found and found[1] not in built:
+                    out.setdefault(found[1], f"built only by the development stack {rel}; "
+                                             f"production runs {p.name}")
+    return out
+
+
 def development_dockerfiles(ctx: Context) -> dict[str, str]:
     """Dockerfile (repo-relative) → why it is a development image: only development-only Compose
     projects build it, and the product deploys with a platform manifest that builds no image
-    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``)."""
+    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``);
+    or only the development default files that a production variant replaced build it."""
 
     def build() -> dict[str, str]:
         from prodaudit.product.services import dockerfile_services  # services read compose
 
         m = platform_deployment(ctx)
         if m is None or m.builds_image:
-            return {}
+            if not any(p.replaced for p in ctx.compose().projects):
+                return {}
+            built = {posixpath.normpath(path) for path, svcs in dockerfile_services(ctx).items()
+                     if svcs}
+            return _replaced_stack_images(ctx, built)
         out = {}
         for path, svcs in dockerfile_services(ctx).items():
             if svcs and all(s.project.dev_only for s in svcs):

@@ -184,7 +184,7 @@ def signature_auth(func: Function) -> str:
     return auth_in(nodes)
 
 
-_CALLER = re.compile(r"request\.user|current_user|g\.user|auth_user|is_authenticated|"
+_CALLER = re.compile(r"request\.(state\.)?user|current_user|g\.user|auth_user|is_authenticated|"
                      r"is_anonymous|logged_in|has_perm|permission|\btoken\b|claims", re.I)
 _REQUIRE_CALL = re.compile(
     r"^(require_|check_(auth|login|permission|user|token)|verify_(token|jwt|user|auth|api_key)|"
@@ -192,14 +192,25 @@ _REQUIRE_CALL = re.compile(
     r"login_required|current_user$)", re.I)
 
 
+#: the caller's identity as a value a handler keeps in a local name (``user =
+#: getattr(request.state, "user", None)``, ``user = request.user``)
+_CALLER_VALUE = re.compile(r"request\.(state\.)?user\b|getattr\(\s*request\.state\s*,\s*['\"]user|"
+                           r"current_user|\bg\.user\b|auth_user", re.I)
+
+
 def body_auth(func: Function) -> str:
     """A check of the caller in the handler's body: an ``if`` on the caller's identity
-    (``if not request.user.is_authenticated``, ``if auth_user:``) or a call that requires one
+    (``if not request.user.is_authenticated``, ``if auth_user:``, ``if not user`` after ``user =
+    getattr(request.state, "user", None)``) or a call that requires one
     (``require_login(request)``, ``verify_token(...)``, ``get_auth_user(request)``)."""
+    aliases = {t.id for node in walk(func) if isinstance(node, ast.Assign)
+               and _CALLER_VALUE.search(ast.unparse(node.value))
+               for t in node.targets if isinstance(t, ast.Name)}
     for node in walk(func):
         if isinstance(node, ast.If | ast.Assert):
             text = ast.unparse(node.test)
-            if _CALLER.search(text):
+            if _CALLER.search(text) or any(isinstance(n, ast.Name) and n.id in aliases
+                                           for n in ast.walk(node.test)):
                 return f"if {text[:60]}"
         elif isinstance(node, ast.Call):
             name = dotted(node).rsplit(".", 1)[-1]

@@ -49,11 +49,11 @@ from prodaudit.product.endpoint_model import (
 from prodaudit.product.endpoints_django import django_endpoints
 from prodaudit.product.endpoints_drf import drf_default_auth, with_default_auth
 from prodaudit.product.endpoints_views import flask_class_views
-from prodaudit.product.pyindex import Function, PyModule, extractor, py_index
+from prodaudit.product.pyindex import Function, PyModule, extractor, py_index, walk
 
 __all__ = ["ADMIN_NAME", "AUTH_NAME", "WRITE_METHODS", "DeclaredRoute", "Endpoint", "body_auth",
            "decorator_route", "dev_endpoints", "dev_note", "dev_only_inputs", "dotted",
-           "endpoints", "external_routes", "global_guard", "path_params"]
+           "endpoints", "external_routes", "global_guard", "middleware_refuses", "path_params"]
 
 _VERBS = set(VERBS)
 _DECORATOR_VERBS = _VERBS | {"api_route", "route"}
@@ -232,10 +232,45 @@ def _included_auth(mods: list[PyModule]) -> dict[tuple[str, str], str]:
         [k.value for k in call.keywords if k.arg == "dependencies"]))
 
 
+#: what a middleware writes to turn a request away: an exception, its own response, a status
+_REFUSAL = re.compile(r"^(abort|send)$|Response$", re.I)
+
+
+def middleware_refuses(ctx: Context, name: str) -> bool | None:
+    """Whether the project's middleware class ``name`` can answer a request itself (raise, build
+    a ``*Response``, ``abort``, ``send`` an ASGI message, name a 401/403 status) rather than
+    always handing it to the next layer; ``None`` when no project class of that name with a
+    ``dispatch`` or ``__call__`` method is found (a library's middleware)."""
+    for mod in py_index(ctx):
+        if f"class {name}" not in mod.text:
+            continue
+        for cls in mod.classes:
+            if cls.name != name:
+                continue
+            methods = [f for f in cls.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+            if not any(f.name in ("dispatch", "__call__") for f in methods):
+                return None
+            for f in methods:
+                for node in walk(f):
+                    if isinstance(node, ast.Raise):
+                        return True
+                    if isinstance(node, ast.Call) and \
+                            _REFUSAL.search(dotted(node).rsplit(".", 1)[-1]):
+                        return True
+                    if isinstance(node, ast.Constant) and node.value in (401, 403):
+                        return True
+                    if isinstance(node, ast.Attribute) and \
+                            re.search(r"HTTP_40[13]", node.attr):
+                        return True
+            return False
+    return None
+
+
 def global_guard(ctx: Context) -> str:
     """Authentication enforced for every route at once: a Flask/Quart ``before_request`` hook
-    that checks the caller, an authentication middleware (``add_middleware(...Auth...)``,
-    Django's ``LoginRequiredMiddleware``), or ''."""
+    that checks the caller, an authentication middleware (``add_middleware(...Auth...)``, not a
+    project middleware that only attaches the caller and passes every request on:
+    :func:`middleware_refuses`), Django's ``LoginRequiredMiddleware``, or ''."""
     for mod in py_index(ctx):
         # the text holds every name a decorator or a callee is written with
         for func in mod.functions if "before_" in mod.text else []:
@@ -246,7 +281,8 @@ def global_guard(ctx: Context) -> str:
         for call in mod.calls if "add_middleware" in mod.text else []:
             name = dotted(call).rsplit(".", 1)[-1]
             if name == "add_middleware" and call.args and \
-                    re.search(r"auth|login|jwt|token", ast.unparse(call.args[0]), re.I):
+                    re.search(r"auth|login|jwt|token", ast.unparse(call.args[0]), re.I) and \
+                    middleware_refuses(ctx, dotted(call.args[0]).rsplit(".", 1)[-1]) is not False:
                 return f"{mod.rel}:{call.lineno} {ast.unparse(call.args[0])}"
         if "LoginRequiredMiddleware" in mod.text:
             return f"{mod.rel} LoginRequiredMiddleware"

@@ -2,7 +2,8 @@
 
 Entry points: Dockerfile ``ENTRYPOINT``/``CMD`` (exec form read as words; a Dockerfile that only
 development-only Compose projects build, of a product that a platform deploys without building
-images, left out), Compose ``command:``/``entrypoint:`` (development-only projects left out),
+images, or that only the development Compose files replaced by a production variant build, left
+out), Compose ``command:``/``entrypoint:`` (development-only projects left out),
 the start and release commands of platform manifests (``render.yaml`` ``startCommand``,
 ``fly.toml`` ``[processes]``, ``heroku.yml`` ``run`` … — platforms.py), Procfile lines and start
 scripts. Each is followed one step to what decides the behaviour:

@@ -69,6 +69,13 @@ def url_password(value: str) -> str | None:
         return None
 
 
+#: a value made only of the words that name a credential (``token``, ``open_api_key``,
+#: ``jwt_secret``, ``apikey``): it says what belongs there, it is not one
+_SELF_NAMING_RE = re.compile(
+    r"^(?:(?:open_?ai|open|api|keys?|tokens?|secrets?|jwt|access|auth|private|client|app|"
+    r"signing|session|bearer|my|your|the|value|llm|gpt)[-_ ]?)+$", re.I)
+
+
 def placeholder_reason(value: str) -> str | None:
     """Why ``value`` is not a real secret (a placeholder or default), or None."""
     v = value.strip()
@@ -76,6 +83,8 @@ def placeholder_reason(value: str) -> str | None:
         return "empty"
     if PLACEHOLDER_RE.match(v):
         return "a placeholder or well-known default"
+    if _SELF_NAMING_RE.match(v):
+        return "a placeholder naming the credential it stands for"
     low = v.lower()
     for word in PLACEHOLDER_WORDS:
         if word in low:
@@ -102,6 +111,33 @@ def documented_example(rel: str, value: str) -> str | None:
         return None
     m = _SELF_DESCRIBING_RE.search(value)
     return f"an example in documentation (the value says {m.group(0).lower()!r})" if m else None
+
+
+#: the statement a literal belongs to says it is a sample payload of the API's documentation:
+#: ``EXAMPLES = {...}``, ``USER_EXAMPLE = {...}``, an ``"example"``/``"examples"`` key,
+#: ``example=``/``examples=``/``openapi_examples=`` keywords, pydantic ``json_schema_extra`` /
+#: ``schema_extra``
+_EXAMPLE_CONTEXT_RE = re.compile(
+    r"^[A-Za-z_]*EXAMPLES?\w*\s*(:[^=\n]*)?=|[\"'](examples?|openapi_examples)[\"']\s*:|"
+    r"\b(examples?|openapi_examples|json_schema_extra|schema_extra)\s*[=:]", re.I | re.M)
+
+
+def example_payload(rel: str, text: str, line: int, value: str) -> str | None:
+    """Why a password people choose, on ``line`` of a Python module, is a sample of the API's
+    documentation rather than a credential: the value spells out its role (``strongpassword123``,
+    ``test_pass``) and the top-level statement it belongs to is an example payload
+    (``EXAMPLES = {"user_create": {"value": {"password": ...}}}``, ``Field(...,
+    example="secretpass1")``, ``json_schema_extra={"example": {...}}``), or None."""
+    if not rel.endswith(".py") or not _SELF_DESCRIBING_RE.search(value):
+        return None
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    first = line - 1
+    while first > 0 and not re.match(r"[A-Za-z_@]", lines[first]):
+        first -= 1
+    m = _EXAMPLE_CONTEXT_RE.search("\n".join(lines[first:line]))
+    return f"a sample payload of the API documentation ({m.group(0).strip()[:30]})" if m else None
 
 
 def shannon_bits_per_char(value: str) -> float:

@@ -343,3 +343,25 @@ def test_compose_wiring_names_the_frontend_build_variables_it_leaves_out(tmp_pat
     assert len(skips) == 1 and "reads only frontend build-time variables (VITE_API_URL)" \
         in skips[0], describe(r)
     assert any(f.status is Status.PASS for f in r.findings), describe(r)
+
+
+def test_readme_env_block_without_fence_documents_variables(tmp_path: Path) -> None:
+    """A README whose env template lost its fence (consecutive bare ``NAME=value`` lines)
+    documents those variables; a lone ``NAME=value`` line in prose does not."""
+    repo = tmp_path / "r"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app/settings.py").write_text(
+        'import os\nDB = os.environ["DATABASE_URL"]\nKEY = os.environ["JWT_SECRET_KEY"]\n',
+        encoding="utf-8")
+    (repo / "README.md").write_text(
+        "# App\n\n#### Environment Variables (.env)\n\nCreate a `.env` file with:\n\n\n"
+        "DATABASE_URL=postgresql+asyncpg://app:app@db:5432/app\nJWT_SECRET_KEY=your-secret-key\n"
+        "\n\nRun it.\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "README.md").write_text(
+        "# App\n\nSet JWT_SECRET_KEY before starting; for example\n"
+        "DATABASE_URL=postgresql://app@db/app\n\nis read too.\n", encoding="utf-8")
+    r2 = res(run_cfg(repo, tmp_path / "b", only=["CFG-002"]), "CFG-002")
+    assert sorted(f.location for f in fails(r2)) == ["app/settings.py:2", "app/settings.py:3"], \
+        describe(r2)

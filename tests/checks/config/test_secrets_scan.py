@@ -320,3 +320,76 @@ def test_access_key_id_in_a_sigv4_credential_scope_is_not_a_key() -> None:
             f"AWS_ACCESS_KEY_ID = '{key_id}'\n")
     hits, _ = scan_text("app/storage.py", text, "prodaudit: allow")
     assert [(h.rule, h.line) for h in hits] == [("aws-access-key", 3)]
+
+
+_API_EXAMPLES = '''\
+"""Samples shown in the OpenAPI page."""
+
+EXAMPLES = {
+    "user_login": {
+        "summary": "Login with user credentials",
+        "value": {
+            "email": "user@example.com",
+            "password": "strongpassword123"
+        }
+    },
+}
+
+
+class UserCreate(BaseModel):
+    email: str = Field(..., example="user@example.com")
+    password: str = Field(..., min_length=8, example="testpassword42")
+
+    model_config = {"json_schema_extra": {"examples": [{"password": "samplepass2024"}]}}
+
+
+CLIENT = {
+    "password": "strongpassword123",
+}
+'''
+
+
+def test_sample_payloads_of_api_documentation_are_not_credentials(tmp_path: Path) -> None:
+    """A password that names its role inside an API documentation example (``EXAMPLES``, an
+    ``example=`` keyword, ``json_schema_extra``) is an illustration; the same value assigned
+    outside such a sample, and a random value inside one, are still found."""
+    hits, _ = scan_text("app/api/docs.py", _API_EXAMPLES, "prodaudit: allow")
+    last = _API_EXAMPLES.splitlines().index('    "password": "strongpassword123",') + 1
+    assert [h.line for h in hits] == [last], hits
+    real = rand(18) + "7#"
+    hits, _ = scan_text("app/api/docs.py", _API_EXAMPLES.replace("strongpassword123", real, 1),
+                        "prodaudit: allow")
+    assert [h.line for h in hits] == [8, last], hits
+    repo = tmp_path / "repo"
+    (repo / "app/api").mkdir(parents=True)
+    (repo / "app/api/docs.py").write_text(_API_EXAMPLES, encoding="utf-8")
+    for check in ("CFG-040", "CFG-023"):
+        r = res(run_cfg(repo, tmp_path / check, only=[check]), check)
+        assert [f.location for f in fails(r)] == [f"app/api/docs.py:{last}"], describe(r)
+    (repo / "app/api/docs.py").write_text(_API_EXAMPLES[:_API_EXAMPLES.index("CLIENT")],
+                                          encoding="utf-8")
+    for check in ("CFG-040", "CFG-023"):
+        r = res(run_cfg(repo, tmp_path / f"{check}-ok", only=[check]), check)
+        assert r.status in (Status.PASS, Status.SKIP) and not fails(r), describe(r)
+
+
+def test_tracked_env_file_with_values_naming_their_credential(tmp_path: Path) -> None:
+    """``JWT_SECRET_KEY="token"`` and ``OPENAI_API_KEY="open_api_key"`` say what belongs there:
+    a committed env file holding them leaks nothing (CFG-042), and they are placeholders
+    (CFG-020); a random value next to them is still a committed secret."""
+    repo = ref_copy(tmp_path)
+    (repo / ".env").write_text('JWT_SECRET_KEY="token"\nOPENAI_API_KEY= "open_api_key"\n',
+                               encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "add", "-f", ".env"], check=True)
+    r = res(run_cfg(repo, tmp_path, only=["CFG-042"]), "CFG-042")
+    assert r.status is Status.PASS, describe(r)
+    r = res(run_cfg(repo, tmp_path / "b", only=["CFG-020"]), "CFG-020")
+    assert sorted(f.location for f in fails(r)) == [".env:1", ".env:2"], describe(r)
+    (repo / ".env").write_text(f'JWT_SECRET_KEY="token"\nLLM_API_KEY={rand(40)}\n',
+                               encoding="utf-8")
+    subprocess.run([*git, "add", "-f", ".env"], check=True)
+    r = res(run_cfg(repo, tmp_path / "c", only=["CFG-042"]), "CFG-042")
+    assert [f.location for f in fails(r)] == [".env:2"], describe(r)

@@ -23,8 +23,9 @@ from prodaudit.product.dockerfiles import (
 
 def repo_dockerfiles(ctx: Context) -> list[Dockerfile]:
     """The Dockerfiles of the product: every one but the development images of a product that
-    deploys with a platform manifest (compose_dev.development_dockerfiles); Skip naming why when
-    none is left."""
+    deploys with a platform manifest, or that only the development Compose files replaced by a
+    ``docker-compose.prod.yml`` build (compose_dev.development_dockerfiles); Skip naming why
+    when none is left."""
     dfs = dockerfiles(ctx)
     if not dfs:
         raise Skip("no Dockerfile in the repository")

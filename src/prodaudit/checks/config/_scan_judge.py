@@ -30,7 +30,7 @@ from prodaudit.checks.config._scan_rules import (
 )
 from prodaudit.errors import InputError
 from prodaudit.loaders import load_json
-from prodaudit.product.secretvalues import documented_example, placeholder_reason
+from prodaudit.product.secretvalues import documented_example, example_payload, placeholder_reason
 from prodaudit.redact import quote_window
 
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_]*$")
@@ -205,7 +205,8 @@ class _Judgement:
                 continue
             name = _entropy_name(text, m)
             chosen = password_name(name) and quoted
-            if chosen and documented_example(self.rel, m.group(1)):
+            if chosen and (documented_example(self.rel, m.group(1))
+                           or example_payload(self.rel, text, ln, m.group(1))):
                 continue
             if credential_name(name) and random_value(m.group(1), chosen) is None:
                 self.add(ln, _ENTROPY, f"high-entropy value assigned to {name}", m, allowed)

@@ -59,7 +59,9 @@ def _entry_findings(ep: EntryPoint, reported: set[str]) -> list[Finding]:
        references=("CWE-489",), evidence=Evidence.PARSED)
 def entry_points_check(ctx: Context) -> list[Finding]:
     """Dockerfile ``CMD``/``ENTRYPOINT`` (exec form read as words), Compose ``command:``/
-    ``entrypoint:`` (development-only projects and the Dockerfiles only they build excepted),
+    ``entrypoint:`` (development-only projects and the Dockerfiles only they build excepted, as
+    are those only a development ``docker-compose.yml`` builds that a ``docker-compose.prod.yml``
+    replaces),
     the start and release commands of platform manifests (``render.yaml`` ``startCommand``/
     ``preDeployCommand``, ``fly.toml`` ``[processes]``/``release_command``, ``heroku.yml``
     ``run``, ``app.json`` ``postdeploy``, ``railway.json``/``railway.toml``

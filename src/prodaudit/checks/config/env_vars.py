@@ -208,7 +208,8 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     by Compose (``${X:?}``), a secret with a hard-coded default, or a data-store URL /
     ``ALLOWED_HOSTS`` (unless its parts, ``POSTGRES_HOST`` ..., are documented). Documented: in
     an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
-    block or a table of the README/docs, or set by the deployment itself (the ``environment:``
+    block (fenced, indented, or two or more bare ``NAME=value`` lines) or a table of the
+    README/docs, or set by the deployment itself (the ``environment:``
     of a Compose file that is the production deployment, a Dockerfile ``ENV``,
     ``os.environ.setdefault``, a platform manifest's variables — ``render.yaml`` ``envVars``,
     Heroku's ``app.json`` ``env``, ``fly.toml`` ``[env]`` …; and, when no production Compose file

@@ -146,14 +146,19 @@ def route_authentication(ctx: Context) -> list[Finding]:
     settings end with, split settings and updates followed) for a view that sets no permission
     classes (a view that sets none or ``AllowAny`` is public),
     ``include_router(..., dependencies=...)``, a ``before_request`` hook or authentication
-    middleware guarding every route, or a check of the caller in the body. Login, registration,
+    middleware guarding every route (a project middleware counts only when it can turn a request
+    away — raise, answer a ``*Response``, name a 401/403; one that only attaches the caller to
+    ``request.state`` and passes every request on guards nothing), or a check of the caller in
+    the body (``user = getattr(request.state, "user", None)`` then ``if not user: raise``
+    included). Login, registration,
     token and password routes are exempt, and so are routes registered only where production
     never goes (a router included under ``if settings.ENVIRONMENT == "local":``, URL patterns
     added under ``if settings.DEBUG:``; the PASS names them). A route that calls an LLM (OpenAI, Anthropic,
-    Gemini, LangChain, an HTTP request to a provider's API URL; directly or through the
-    project's own functions it calls) fails without authentication whatever the other routes do: each call
-    costs money. Permission classes that allow a state-changing method to anyone and
-    privileges decided by a request header the client sets fail too.
+    Gemini, LangChain, an HTTP request to a provider's API URL) — itself or through the project
+    functions it calls (``get_answer(question)`` → ``chain.run(...)``) — fails without
+    authentication whatever the other routes do: each call costs money. Permission classes that
+    allow a state-changing method to anyone and privileges decided by a request header the
+    client sets fail too.
 
     A handler that forgot its decorator is reachable by anyone who finds its URL; the rest of
     the application's protection then means nothing for its data.
@@ -306,6 +311,39 @@ _USER_RECORD = re.compile(r"user|account|member|customer|profile|person|employee
 _IDENTITY_FIELDS = {"email", "username", "user_name", "login", "email_address"}
 
 
+#: calls that sign a session or access token for the identity they are given
+_MINT = re.compile(r"^(create|issue|generate|make|sign|encode|mint)_?(access_|refresh_|auth_|"
+                   r"jwt_|login_|session_)?(token|jwt)s?$|^for_user$", re.I)
+
+
+def _constant_dict(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Dict) and bool(node.keys) and all(
+        isinstance(v, ast.Constant) for v in [*node.keys, *node.values])
+
+
+def _fixed_identity_token(e: Endpoint) -> Finding | None:
+    """A handler that signs a token for an identity written in its code (``user_data = {"id":
+    1, "username": "demo"}; create_access_token(user_data)``, ``jwt.encode({"sub": "admin"},
+    ...)``): whoever calls the route gets that user's credential without proving anything."""
+    literals = {t.id: node.value for node in walk(e.func) if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    for node in walk(e.func):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = dotted(node)
+        if not (_MINT.search(name.rsplit(".", 1)[-1]) or name in ("jwt.encode", "jose.jwt.encode")):
+            continue
+        arg = node.args[0]
+        data = literals.get(arg.id) if isinstance(arg, ast.Name) else arg
+        if data is not None and _constant_dict(data):
+            return failed(
+                f"{e.label} answers anyone with a token it signs for a fixed identity "
+                f"({ast.unparse(data)[:70]}): no credential is checked, the caller becomes "
+                "that user", location=f"{e.module.rel}:{node.lineno}",
+                evidence=f"{e.framework} route at {e.loc}; {name}()")
+    return None
+
+
 def _user_like(shape: Shape) -> bool:
     names = {f.lower() for f, _ in shape.fields}
     return bool(_USER_RECORD.search(f"{shape.name} {shape.model}") or names & _IDENTITY_FIELDS)
@@ -332,7 +370,12 @@ def public_record_fields(ctx: Context) -> list[Finding]:
     marshmallow schemas (``load_only`` left out). Login, token and OAuth callback routes are
     exempt (they answer the caller about themselves), and so are routes registered only outside
     production (``if settings.ENVIRONMENT == "local":``; the PASS names them). The finding
-    points at the route, and names the schema and the fields.
+    points at the route, and names the schema and the fields. A public route of any method
+    (token routes included) that signs a token for an identity written in its code
+    (``create_access_token({"id": 1, "username": "demo_user"})``, ``jwt.encode({"sub":
+    "admin"}, ...)``, the dictionary possibly bound to a name first) fails too, at the call: it
+    hands that user's credential to whoever calls it. An authentication middleware counts as
+    a guard only when it can turn a request away (the same decision as CFG-170).
 
     A public list of accounts with their admin flag tells an attacker whom to phish; a password
     hash or token in a public response is a credential handed out (excessive data exposure,
@@ -349,6 +392,9 @@ def public_record_fields(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     judged = public = 0
     for e in eps:
+        minted = None if e.auth or guard else _fixed_identity_token(e)
+        if minted:
+            out.append(minted)
         if e.auth or guard or "GET" not in e.methods or _auth_flow(e):
             continue
         public += 1

@@ -69,7 +69,9 @@ def _secret_items(ef: EnvFile) -> list[tuple[str, str, int, str]]:
 def placeholder_secrets(ctx: Context) -> list[Finding]:
     """Secret-like variables (``*SECRET*``, ``*KEY*``, ``*TOKEN*``, ``*PASSWORD*``, passwords in
     DSNs) in the profile's env file and in committed env files hold real values, not placeholders
-    (``changeme``, ``changethis``, ``secret``, ``your-…-here``, empty); Compose files give secrets
+    (``changeme``, ``changethis``, ``secret``, ``your-…-here``, a value made only of the words
+    naming the credential — ``token``, ``open_api_key``, ``jwt-secret`` —, empty); Compose files
+    give secrets
     no fallback value (``${JWT_SECRET:-secret}``); platform manifests (``render.yaml``,
     ``app.json``, ``heroku.yml``, ``fly.toml`` ``[env]``, DigitalOcean/App Engine app specs)
     set no secret to a literal value — a secret the platform generates (``generateValue: true``,
@@ -387,7 +389,10 @@ def hardcoded_secret_defaults(ctx: Context) -> list[Finding]:
     are never secrets (a placeholder default such as ``CHANGE_ME`` is one, though it looks like
     an identifier: it is the key a forgotten variable falls back to), nor a short identifier
     held by a setting named for a field, header or claim (``JWT_AUTH_USERNAME_KEY = "email"``,
-    ``TOKEN_TYPE_CLAIM``); tests, documentation and development or test settings modules are
+    ``TOKEN_TYPE_CLAIM``), nor a value that spells out its role in a sample payload of the API's
+    documentation (``EXAMPLES = {"user_create": {"value": {"password": "strongpassword123"}}}``,
+    ``Field(..., example="testpass1")``, ``json_schema_extra``); tests, documentation and
+    development or test settings modules are
     not judged.
 
     A credential in code is public (it is in the repository) and is used whenever the variable is

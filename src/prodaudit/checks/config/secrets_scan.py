@@ -138,7 +138,10 @@ def secrets_in_code(ctx: Context) -> list[Finding]:
     LLM provider keys (OpenAI, Anthropic, Google, Azure, Cohere, Mistral, Hugging Face, Groq,
     Replicate), AWS keys, GCP service-account keys, GitHub/GitLab/Slack/Stripe/SendGrid tokens,
     private keys, JWTs, passwords in URLs, and high-entropy values assigned to secret-named
-    variables. Binaries and files over ``secrets.max_file_bytes`` are skipped and counted, except
+    variables (not a password that spells out its role in a documentation page or in a sample
+    payload of the API's documentation in code: ``EXAMPLES = {...: {"password":
+    "strongpassword123"}}``, ``Field(..., example="testpass1")``). Binaries and files over
+    ``secrets.max_file_bytes`` are skipped and counted, except
     SQLite databases: one whose account, session, token or OAuth tables hold rows fails (table
     names are read, never a value).
 
@@ -240,8 +243,10 @@ def gitignored(rel: str, patterns: list[str]) -> bool:
        evidence=Evidence.PARSED)
 def committed_env_files(ctx: Context) -> list[Finding]:
     """Env files other than examples (``.env``, ``.env.production``, ``prod.env`` ...) are not in
-    the repository with real secret values. In a git repository "in the repository" means tracked
-    or not ignored; elsewhere, present and not matched by the root ``.gitignore``.
+    the repository with real secret values (placeholders as CFG-020 knows them — ``changeme``,
+    ``your-key-here``, ``token``, ``open_api_key`` — are not). In a git repository "in the
+    repository" means tracked or not ignored; elsewhere, present and not matched by the root
+    ``.gitignore``.
 
     ``.env`` files are where real credentials live; committed, they leak with every clone.
 

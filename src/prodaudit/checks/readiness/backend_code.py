@@ -17,6 +17,7 @@ from prodaudit.checks.readiness._backend import (
 from prodaudit.checks.readiness._scan import (
     call_name,
 )
+from prodaudit.product.endpoints import middleware_refuses
 
 
 # ---- RDY-001 structure ------------------------------------------------------------------------
@@ -181,6 +182,8 @@ def middleware(ctx: Context) -> list[Finding]:
 
     In Starlette the last ``add_middleware`` call is the outermost layer. A rate limiter outside
     CORS answers preflights with 429 without CORS headers, which browsers report as a CORS error.
+    A project middleware that never answers on its own (it only attaches the caller to
+    ``request.state`` and always calls the next layer) may sit anywhere.
 
     Remediation: add the missing middleware (``TrustedHostMiddleware``, ``ProxyHeadersMiddleware``
     or uvicorn ``--proxy-headers`` behind a TLS proxy, ``GZipMiddleware``) and call
@@ -231,7 +234,9 @@ def middleware(ctx: Context) -> list[Finding]:
         inner = [
             (n, loc)
             for i, (n, loc) in enumerate(stack)
-            if i > cors_i and _MW_ROLES["rate limit / auth"].search(n)
+            if i > cors_i
+            and _MW_ROLES["rate limit / auth"].search(n)
+            and middleware_refuses(ctx, n) is not False
         ]
         if inner:
             findings.append(
