@@ -485,10 +485,13 @@ def build_model(ctx: Context) -> ComposeModel:
         _effective(ctx, p, cli_reason, budget)
         p.dev_only = development_only(ctx, p)
     loaded = {f.path for p in projects for f in p.files}
+    chosen_dirs = {p.directory for p in projects if p.deployed_by}
     variants = []
     for rel in ctx.files.files:
-        name = rel.rsplit("/", 1)[-1]
-        if rel in loaded or not _VARIANT_RE.match(name) or "override" in name:
+        d, _, name = rel.rpartition("/")
+        # a default file the deployment replaced by its own (-f docker-compose.prod.yml)
+        displaced = name in BASE_NAMES and d in chosen_dirs
+        if rel in loaded or not (_VARIANT_RE.match(name) or displaced) or "override" in name:
             continue
         text = ctx.read(rel)
         if text is not None:
@@ -508,8 +511,9 @@ def compose_projects(ctx: Context) -> list[ComposeProject]:
 
 
 def variant_files(ctx: Context) -> list[ComposeFile]:
-    """Compose files that no project loads (``docker-compose.prod.yml``, ``compose.dev.yaml``):
-    parsed for the variable graph only."""
+    """Compose files that no project loads (``docker-compose.prod.yml``, ``compose.dev.yaml``,
+    a ``docker-compose.yml`` the deployment replaces by its own file): parsed for the variable
+    graph only."""
     return compose_model(ctx).variants
 
 
