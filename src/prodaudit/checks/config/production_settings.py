@@ -49,9 +49,13 @@ def debug_off(ctx: Context) -> list[Finding]:
     os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
     when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
     wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
-    debug on. Development and test settings modules are not judged, nor a Django base module's
-    value that every production settings module star-importing it replaces (``from .base
-    import *`` then ``DEBUG = False``): the production module's value is judged instead — unless
+    debug on. A debug flag read through the builtin ``bool()`` (``DEBUG =
+    bool(os.environ.get("DEBUG", 0))``) is true for every non-empty string: FAIL where the
+    deployment or its example sets any value (``DEBUG=0`` and ``DEBUG=False`` switch it on),
+    WARN when nothing sets it (off only while the variable stays unset). Development and test
+    settings modules are not judged, nor a Django base module's value that every production
+    settings module star-importing it replaces (``from .base import *`` then ``DEBUG =
+    False``): the production module's value is judged instead — unless
     the base module is itself what runs (no production module, or the deployment's
     ``DJANGO_SETTINGS_MODULE`` or wsgi fallback names it).
 
@@ -104,6 +108,8 @@ def debug_off(ctx: Context) -> list[Finding]:
 
 def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
     """A debug/environment setting in code: its deployed value, else its default."""
+    if st.env and st.any_value_true and DEBUG_RE.match(st.name):
+        return _bool_of_string(ctx, st)
     if st.env:
         deployed = deployment_sets(ctx, st.env)
         if deployed:
@@ -119,6 +125,30 @@ def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
         return [(st.loc, failed(f"{st.name} = {st.value!r} in code ({st.scope})", location=st.loc,
                                 evidence=f"{st.name} = {st.expr}"))]
     return []
+
+
+def _bool_of_string(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
+    """``DEBUG = bool(os.environ.get("DEBUG", 0))``: the builtin ``bool()`` of a string is true
+    for every non-empty value, so ``DEBUG=0`` or ``DEBUG=False`` switch debug *on*."""
+    assert st.env is not None
+    why = (f"bool() of the environment string is true for every non-empty value "
+           f"({st.name} = {st.expr})")
+    fix = (f"parse the string: {st.name} = os.environ.get({st.env!r}, '0').lower() in "
+           "('1', 'true', 'yes') (or env.bool / config(cast=bool)); until then leave "
+           f"{st.env} unset in production")
+    deployed = [v for v in deployment_sets(ctx, st.env) if v.value.strip()]
+    if deployed:
+        sets = "; ".join(f"{st.env}={v.value} at {v.location} ({v.source})" for v in deployed[:3])
+        return [(st.loc, failed(f"{st.name} is on in the {ctx.cfg.profile} profile: {why}, and "
+                                f"the deployment sets {sets}", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}", remediation=fix))]
+    if is_dev_value(st.name, st.value):
+        return [(st.loc, failed(f"{st.name} defaults to {st.value!r} when {st.env} is unset, "
+                                "and nothing in the deployment sets it", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}", remediation=fix))]
+    return [(st.loc, warned(f"{st.name} is off only while {st.env} is unset or empty: {why}, "
+                            f"so {st.env}=0 or {st.env}=false turn it on", location=st.loc,
+                            evidence=f"{st.name} = {st.expr}", remediation=fix))]
 
 
 def _dev_finding(val: Value, message: str, evidence: str) -> Finding:
