@@ -181,19 +181,53 @@ def _platform_dev(ctx: Context, p: ComposeProject) -> str | None:
 def development_dockerfiles(ctx: Context) -> dict[str, str]:
     """Dockerfile (repo-relative) → why it is a development image: only development-only Compose
     projects build it, and the product deploys with a platform manifest that builds no image
-    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``)."""
+    (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``);
+    or only a default Compose file builds it that the deployment replaces by its own file
+    (``docker-compose -f docker-compose.prod.yml up`` next to ``docker-compose.yml``), and no
+    project builds it."""
 
     def build() -> dict[str, str]:
         from prodaudit.product.services import dockerfile_services  # services read compose
 
+        built = dockerfile_services(ctx)
+        out = {path: why for path, why in _replaced_builds(ctx).items() if path not in built}
         m = platform_deployment(ctx)
         if m is None or m.builds_image:
-            return {}
-        out = {}
-        for path, svcs in dockerfile_services(ctx).items():
+            return out
+        for path, svcs in built.items():
             if svcs and all(s.project.dev_only for s in svcs):
                 out[path] = (f"built only by the development stack {svcs[0].project.name}; the "
                              f"product deploys with {m.location} without an image")
         return out
 
     return ctx.memo("product:development_dockerfiles", build)
+
+
+def _replaced_builds(ctx: Context) -> dict[str, str]:
+    """Dockerfile (repo-relative) → why: built by a service of a default Compose file
+    (``docker-compose.yml``) that the deployment command replaced by its own file."""
+    from prodaudit.product.compose import BASE_NAMES, compose_model
+
+    model = compose_model(ctx)
+    chosen = {p.directory: p for p in model.projects if p.deployed_by}
+    out: dict[str, str] = {}
+    for f in model.variants:
+        d, _, name = f.path.rpartition("/")
+        p = chosen.get(d)
+        services = f.data.get("services") if p is not None and name in BASE_NAMES \
+            and isinstance(f.data, dict) else None
+        for svc in services.values() if isinstance(services, dict) else []:
+            b = svc.get("build") if isinstance(svc, dict) else None
+            if isinstance(b, str):
+                context, dockerfile = b, "Dockerfile"
+            elif isinstance(b, dict):
+                context, dockerfile = str(b.get("context") or "."), str(b.get("dockerfile")
+                                                                        or "Dockerfile")
+            else:
+                continue
+            if "://" in context or posixpath.isabs(dockerfile):
+                continue
+            path = posixpath.normpath(posixpath.join(d, context, dockerfile))
+            out.setdefault(path, f"built only by {f.path}, which the deployment replaces by "
+                                 f"{p.name if p is not None else ''} ({p.deployed_by if p else ''})")
+    return out

@@ -90,3 +90,20 @@ def test_a_standalone_production_file_the_readme_deploys_is_the_stack(tmp_path: 
     run = run_cfg(plain, tmp_path, only=["CFG-031", "CFG-162"])
     assert "docker-compose.yml:4" in locs(res(run, "CFG-031"))
     assert res(run, "CFG-162").status is Status.FAIL
+
+
+def test_the_image_only_the_replaced_default_file_builds_is_not_judged(tmp_path: Path) -> None:
+    prod = PROD_STACK.replace("    build: ./app\n",
+                              "    build:\n      context: ./app\n      dockerfile: Dockerfile.prod\n")
+    files = {"docker-compose.yml": DEV_STACK, "docker-compose.prod.yml": prod, "README.md": README,
+             "app/manage.py": "import os\n",
+             "app/Dockerfile": "FROM python:3.12-slim\nCOPY . .\nCMD [\"python\", \"manage.py\"]\n",
+             "app/Dockerfile.prod": "FROM python:3.12-slim\nRUN useradd app\nCOPY . .\n"
+                                    "USER app\nCMD [\"gunicorn\", \"site.wsgi\"]\n"}
+    r = res(run_cfg(write(tmp_path / "r", files), tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.PASS, describe(r)
+    assert [f.location for f in r.findings] == ["app/Dockerfile.prod:4"], describe(r)
+    # no deployment command replaces docker-compose.yml: its image is judged
+    plain = write(tmp_path / "plain", {**files, "README.md": README.split("### Production")[0]})
+    r = res(run_cfg(plain, tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.FAIL and locs(r) == {"app/Dockerfile:1"}, describe(r)

@@ -22,9 +22,10 @@ from prodaudit.product.dockerfiles import (
 
 
 def repo_dockerfiles(ctx: Context) -> list[Dockerfile]:
-    """The Dockerfiles of the product: every one but the development images of a product that
-    deploys with a platform manifest (compose_dev.development_dockerfiles); Skip naming why when
-    none is left."""
+    """The Dockerfiles of the product: every one but the development images
+    (compose_dev.development_dockerfiles: of a product that deploys with a platform manifest, or
+    built only by a default Compose file the deployment replaces by its own); Skip naming why
+    when none is left."""
     dfs = dockerfiles(ctx)
     if not dfs:
         raise Skip("no Dockerfile in the repository")
