@@ -259,8 +259,10 @@ def _runtime(name: str) -> bool:
 @check("CFG-003", "Every documented variable is used", severity=Severity.LOW, needs=("repo",),
        checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
-    """Every variable in an example env file is read by the code, referenced by Compose or a
-    Dockerfile, or consumed by a Compose service's image. A read anywhere counts, development
+    """Every variable in an example env file is read by the code or a shell script
+    (``entrypoint.sh`` testing ``$DATABASE``), referenced by Compose or a Dockerfile, or consumed
+    by a Compose service's image (its ``environment:``, or the ``env_file:`` of an image service
+    such as ``postgres``, or the committed example of that file). A read anywhere counts, development
     settings modules included, with the readers a module star-imports (``from .base import *``
     brings base's ``config`` or ``env``).
 
@@ -276,7 +278,7 @@ def unused_documented(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
         consumed = _used(v) or _runtime(v.name) or v.compose_defaults or v.compose_services \
-            or v.variant_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
+            or v.variant_refs or v.script_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
         if not consumed:
             path, line = v.documented_in[0]
             out.append(failed(f"{v.name} is documented but nothing reads it",
