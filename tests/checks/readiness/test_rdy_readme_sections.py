@@ -28,3 +28,24 @@ def test_no_run_section_fails(tmp_path: Path) -> None:
     r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
     assert_status(r, Status.FAIL)
     assert "setup, run section" in messages(r)
+
+
+def test_a_development_section_with_setup_steps_is_the_setup(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# Product\n\n## Want to use this project?\n\n### Development\n\n"
+        "1. Rename *.env.dev-sample* to *.env.dev*.\n1. Build the images and run the containers:\n"
+        "\n    ```sh\n    $ docker-compose up -d --build\n    ```\n\n### Production\n\n"
+        "1. Build and run:\n\n    ```sh\n    $ docker-compose -f docker-compose.prod.yml up -d\n"
+        "    ```\n", encoding="utf-8")
+    r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
+    assert_status(r, Status.PASS)
+    assert "setup → 'Development'" in messages(r)
+
+
+def test_a_development_section_without_setup_steps_is_not_the_setup(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# Product\n\n## Development\n\nRun `uvicorn app:app --reload`.\n\n"
+        "## Production\n\n`docker compose up -d`\n", encoding="utf-8")
+    r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
+    assert_status(r, Status.FAIL)
+    assert "no setup section" in messages(r)
