@@ -218,7 +218,9 @@ def service_urls(ctx: Context) -> list[Finding]:
     only (``f"redis://{HOST}:{PORT}"``: there is no place for a password) or hard-coded
     (``Celery("worker", broker="redis://redis:6379/0")``) fails; a SQLite engine
     (``create_engine("sqlite:///...")``, Django ``"ENGINE": "...sqlite3"``) warns. A code
-    default the deployment overrides is not judged.
+    default the deployment overrides is not judged: a Django ``ENGINE`` read from a variable
+    (``os.environ.get("SQL_ENGINE", "...sqlite3")``) is judged by the value the deployment or its
+    example env file sets.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
     ``localhost`` inside a container (the product has a Dockerfile or a Compose service built
@@ -259,7 +261,15 @@ def _code_url_findings(ctx: Context, looked: list[str], seen: set[str]) -> list[
     redis: dict[str, list[CodeURL]] = {}
     out: list[Finding] = []
     for u in code_urls(ctx):
-        if u.loc in seen or (u.env and (u.env in judged or deployment_sets(ctx, u.env))):
+        deployed = deployment_sets(ctx, u.env) if u.env and u.env not in judged else []
+        if u.scheme.startswith("sqlite") and u.env and deployed:  # ENGINE from the environment
+            looked.append(f"{u.env} ({deployed[0].source})")
+            out += [warned(f"{u.env}={v.value} ({v.source}) selects SQLite: one file, one writer, "
+                           "no network access for replicas and no managed backups",
+                           location=v.location) for v in deployed
+                    if v.value.strip().lower().endswith("sqlite3")]
+            continue
+        if u.loc in seen or (u.env and (u.env in judged or deployed)):
             continue
         looked.append(u.loc)
         if u.scheme.startswith("sqlite"):
