@@ -193,3 +193,15 @@ def test_dockerignore_of_the_compose_build_context(tmp_path: Path) -> None:
     (repo / "backend/.dockerignore").write_text(".env*\n.git\nnode_modules\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-109"]), "CFG-109")
     assert r.status is Status.PASS and r.findings[0].location == "backend/.dockerignore", describe(r)
+
+
+def test_pip_accepts_the_no_cache_prefix(tmp_path: Path) -> None:
+    """``pip install --no-cache`` is pip's unambiguous prefix of ``--no-cache-dir``."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    df = repo / "Dockerfile"
+    df.write_text("FROM python:3.12-slim\nCOPY wheels /wheels\nRUN pip install --no-cache "
+                  "/wheels/*\nRUN pip install -r requirements.txt\nUSER 1000\n",
+                  encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-107"]), "CFG-107")
+    assert {(f.rule, f.location) for f in fails(r)} == {("DL3042", "Dockerfile:4")}, describe(r)
