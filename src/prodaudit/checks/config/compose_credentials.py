@@ -15,17 +15,21 @@ from prodaudit.checks.api import (
     InputError,
     Severity,
     Skip,
+    Status,
     check,
     failed,
     load_toml,
     load_yaml,
     mask_value,
     passed,
+    skipped,
 )
 from prodaudit.checks.config._compose import roles
-from prodaudit.product.compose import compose_model
+from prodaudit.product.compose import compose_model, read_env_file
+from prodaudit.product.envfiles import example_for
 from prodaudit.product.secretvalues import PLACEHOLDER_RE
 from prodaudit.product.service_env import ServiceEnv, service_environment
+from prodaudit.product.service_env import Setting as EnvSetting
 from prodaudit.product.services import Service
 
 TRUE = frozenset({"1", "true", "yes", "on", "y"})
@@ -119,6 +123,26 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
+def _with_examples(ctx: Context, env: ServiceEnv) -> list[str]:
+    """Fill in what an absent ``env_file`` would set from the committed example a deployer
+    copies to create it (``.env.prod.db`` ← ``.env.prod.db-sample``; the service's own
+    ``environment:`` still wins); the absent files without an example are returned."""
+    left = []
+    for label in env.missing_env_files:
+        example = example_for(ctx, label)
+        ef = read_env_file(ctx.repo / example, example, ctx.cfg.secrets.max_file_bytes) \
+            if example else None
+        if ef is None:
+            left.append(label)
+            continue
+        for e in ef.entries:
+            if e.name not in env.values or env.values[e.name].source != "environment":
+                env.values[e.name] = EnvSetting(e.value, f"{ef.path}:{e.line}",
+                                                f"example of {label}")
+    env.missing_env_files = left
+    return left
+
+
 def _servers(ctx: Context) -> tuple[int, list[Finding]]:
     n, out = 0, []
     for p in compose_model(ctx).stacks:
@@ -126,10 +150,15 @@ def _servers(ctx: Context) -> tuple[int, list[Finding]]:
             engine = _engine(svc) if svc.role in ("database", "cache") else None
             if engine is None or not svc.active:
                 continue
-            n += 1
             env = service_environment(ctx, svc)
+            unknown = _with_examples(ctx, env)
             found = _judge_postgres(svc, env) if engine == "postgres" \
                 else _judge_other(engine, svc, env)
+            if unknown and not found:
+                out.append(skipped(f"service {svc.name}: not verified: its env_file "
+                                   f"{', '.join(unknown)} is absent and has no committed example"))
+                continue
+            n += 1
             out += [f if not p.dev_only else failed(f.message + p.dev_label, location=f.location)
                     for f in found]
     return n, out
@@ -203,8 +232,10 @@ def database_credentials(ctx: Context) -> list[Finding]:
     gets a non-empty ``POSTGRES_PASSWORD`` (from ``environment:``, an ``env_file`` or the
     Dockerfile's ``ENV``) and no ``POSTGRES_HOST_AUTH_METHOD=trust``; MySQL/MariaDB no
     ``*_ALLOW_EMPTY_*PASSWORD``; MongoDB a root user or ``--auth``; Redis ``--requirepass``, an
-    ACL or config file, or ``REDIS_PASSWORD``. A service whose ``env_file`` is absent is not
-    judged on what it would set. Configuration files (YAML, JSON, TOML; not tests or docs) do
+    ACL or config file, or ``REDIS_PASSWORD``. An absent ``env_file`` is read from the committed
+    example a deployer copies to create it (``.env.prod.db`` ← ``.env.prod.db-sample``); a
+    server whose absent ``env_file`` has no example is not verified (SKIP unless what is known
+    already fails). Configuration files (YAML, JSON, TOML; not tests or docs) do
     not ship a database password that is a well-known default (``postgres``, ``password``,
     ``root`` …). Literal passwords in Compose are CFG-156's, placeholder values in env files
     CFG-020's.
@@ -219,7 +250,9 @@ def database_credentials(ctx: Context) -> list[Finding]:
     n, out = _servers(ctx)
     configs, found = _config_files(ctx)
     out += found
-    if not out:
+    if not [f for f in out if f.status is not Status.SKIP]:
+        if not n and not configs and out:
+            raise Skip("; ".join(f.message for f in out))
         if not n and not configs:
             raise Skip("no database server in the Compose stacks and no database settings in "
                        "configuration files")
