@@ -521,10 +521,24 @@ def build_graph(ctx: Context) -> EnvGraph:
     return g
 
 
+#: the variables official server images read, by the image's name (``postgres:16``,
+#: ``bitnami/postgresql``): prefixes of their documented settings
+_IMAGE_PREFIXES = {"postgres": ("POSTGRES_", "PGDATA"), "postgresql": ("POSTGRES_", "PGDATA"),
+                   "postgis": ("POSTGRES_", "PGDATA"), "mysql": ("MYSQL_",),
+                   "mariadb": ("MARIADB_", "MYSQL_"), "mongo": ("MONGO_INITDB_",),
+                   "mongodb": ("MONGODB_",), "rabbitmq": ("RABBITMQ_",),
+                   "minio": ("MINIO_",), "redis": ("REDIS_",), "valkey": ("VALKEY_",)}
+
+
+def _image_name(image: str) -> str:
+    return image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+
+
 def _image_env_files(ctx: Context, g: EnvGraph) -> None:
     """A service run from an image (``postgres:16``, not built from the repository) consumes
     every variable of its ``env_file:`` (or of the committed example a deployer copies to create
-    it): the image reads them (``POSTGRES_PASSWORD``), not the repository's code."""
+    it), and every variable named for an official server image of the stack (``POSTGRES_*`` with
+    a ``postgres`` service): the image reads them, not the repository's code."""
     import posixpath
 
     parsed = {ef.path: ef for ef in env_files(ctx)}
@@ -534,6 +548,10 @@ def _image_env_files(ctx: Context, g: EnvGraph) -> None:
         for sname, svc in project.services.items():
             if svc.get("build") is not None or not svc.get("image"):
                 continue
+            prefixes = _IMAGE_PREFIXES.get(_image_name(str(svc["image"])), ())
+            for vname, var in g.vars.items() if prefixes else ():
+                if vname.startswith(prefixes) and var.documented_in:
+                    var.add("compose_services", sname)
             raw = svc.get("env_file")
             for e in raw if isinstance(raw, list) else [raw] if raw else []:
                 name = e.get("path") if isinstance(e, dict) else e

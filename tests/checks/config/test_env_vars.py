@@ -188,6 +188,25 @@ def test_entrypoint_script_and_image_env_file_consume_documented_variables(
     assert r.status is Status.PASS, describe(r)
 
 
+def test_variables_an_official_image_of_the_stack_reads_are_consumed(tmp_path: Path) -> None:
+    """``.env.db.example`` documents ``POSTGRES_*`` for the ``postgres`` service (whatever file
+    the deployer creates from it); ``MYSQL_ROOT_PASSWORD`` has no MySQL service to read it."""
+    repo = tmp_path / "r"
+    files = {
+        "app/settings.py": 'import os\nSECRET_KEY = os.environ.get("SECRET_KEY")\n',
+        "docker-compose.yml": "services:\n  web:\n    build: ./app\n  db:\n"
+                              "    image: postgres:16\n",
+        ".env.db.example": "POSTGRES_USER=app\nPOSTGRES_PASSWORD=change_me\n"
+                           "MYSQL_ROOT_PASSWORD=change_me\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        (".env.db.example:3", "MYSQL_ROOT_PASSWORD")], describe(r)
+
+
 def test_compose_wiring_misspelt_and_not_passed(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     compose = repo / "docker-compose.yml"

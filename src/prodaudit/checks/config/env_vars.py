@@ -262,7 +262,8 @@ def unused_documented(ctx: Context) -> list[Finding]:
     """Every variable in an example env file is read by the code or a shell script
     (``entrypoint.sh`` testing ``$DATABASE``), referenced by Compose or a Dockerfile, or consumed
     by a Compose service's image (its ``environment:``, or the ``env_file:`` of an image service
-    such as ``postgres``, or the committed example of that file). A read anywhere counts, development
+    such as ``postgres``, or the committed example of that file, or a name the official image
+    reads: ``POSTGRES_PASSWORD`` with a ``postgres`` service). A read anywhere counts, development
     settings modules included, with the readers a module star-imports (``from .base import *``
     brings base's ``config`` or ``env``).
 
