@@ -26,7 +26,12 @@ from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.dev_reads import development_reads, production_reads
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
-from prodaudit.product.envfiles import is_env_file, used_env_file_problems
+from prodaudit.product.envfiles import (
+    env_files,
+    example_for,
+    is_env_file,
+    used_env_file_problems,
+)
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.platforms import platform_variables
@@ -294,7 +299,9 @@ def unused_documented(ctx: Context) -> list[Finding]:
 def compose_wiring(ctx: Context) -> list[Finding]:
     """For services built from the repository (``build:``): every variable set in their
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
-    the container through ``environment:``, ``env_file:`` or the Dockerfile.
+    the container through ``environment:``, ``env_file:`` or the Dockerfile. An ``env_file`` is
+    read (a git-ignored one from the committed example a deployer copies to create it: ``.env.prod``
+    ← ``.env.prod-sample``); one that cannot be read leaves the required variables unverified.
 
     Reads in Django settings modules the services do not run (``production.py`` when their
     ``DJANGO_SETTINGS_MODULE`` is the base module) are not their requirements.
@@ -315,21 +322,24 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             out.append(skipped(f"{p.name}: a development-only stack ({p.dev_only})"))
             continue
         app: dict[str, tuple[dict[str, Any], str]] = {}
+        no_code: list[str] = []
         for sname, svc in p.services.items():
             ctx_dir = _build_context(p.files[0].path, svc.get("build"))
             if ctx_dir is None:
                 continue
             if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
                        if r.kind != "frontend"):
-                out.append(skipped(f"{p.name}: service {sname} is built from "
-                                   f"{ctx_dir or '.'}, where no code reads the environment"))
+                no_code.append(f"service {sname} is built from {ctx_dir or '.'}, where no code "
+                               "reads the environment")
                 continue
             app[sname] = (svc, ctx_dir)
         if not app:
-            out.append(skipped(f"{p.name}: no service is built from code in the repository"))
+            out += [skipped(f"{p.name}: {why}") for why in no_code] or [
+                skipped(f"{p.name}: no service is built from code in the repository")]
             continue
         passed_names: set[str] = set()
-        has_env_file = False
+        has_env_file = False  # an env_file whose content cannot be told (absent, no example)
+        via_files: list[str] = []
         before = len(out)
         for sname, (svc, ctx_dir) in app.items():
             read_names = {n for n, v in g.vars.items()
@@ -338,8 +348,13 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             env = svc.get("environment") or {}
             names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
             passed_names.update(str(n) for n in names)
-            if svc.get("env_file"):
-                has_env_file = True
+            for rel in _env_file_rels(p, svc):
+                names_in = _env_file_names(ctx, rel)
+                if names_in is None:
+                    has_env_file = True
+                else:
+                    passed_names.update(names_in[1])
+                    via_files.append(names_in[0])
             for name in names:
                 if str(name) not in read_names and str(name) not in RUNTIME_VARS:
                     out.append(failed(f"service {sname} sets {name} but no code reads it"
@@ -359,9 +374,37 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                                       location=_first_loc(v)))
         if not any(f.status.value == "fail" for f in out[before:]):
             extra = " and an env_file" if has_env_file else ""
+            files = f" (env_file: {', '.join(dict.fromkeys(via_files))})" if via_files else ""
+            others = f"; {'; '.join(no_code)}" if no_code else ""
             out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
-                              f"environment{extra} match what the code reads{p.note}"))
+                              f"environment{extra}{files} match what the code reads{p.note}"
+                              f"{others}"))
     return out
+
+
+def _env_file_rels(p: Any, svc: dict[str, Any]) -> list[str]:
+    """The repo-relative ``env_file:`` paths of a service (short and long forms)."""
+    raw = svc.get("env_file")
+    out = []
+    for e in raw if isinstance(raw, list) else [raw] if raw else []:
+        name = e.get("path") if isinstance(e, dict) else e
+        if isinstance(name, str):
+            out.append(posixpath.normpath(posixpath.join(p.directory, name)))
+    return out
+
+
+def _env_file_names(ctx: Context, rel: str) -> tuple[str, set[str]] | None:
+    """(the file read, the names it sets): the env file, else the committed example a deployer
+    copies to create it; None when neither can be read (what it passes is unknown)."""
+    if "${" in rel:
+        return None
+    parsed = {ef.path: ef for ef in env_files(ctx)}
+    example = example_for(ctx, rel)
+    ef = parsed.get(rel) or (parsed.get(example) if example else None)
+    if ef is None:
+        return None
+    return (ef.path if ef.path == rel else f"{rel} from its example {ef.path}",
+            {e.name for e in ef.entries})
 
 
 def _settings_module(g: EnvGraph, app: dict[str, tuple[dict[str, Any], str]]) -> str | None:
