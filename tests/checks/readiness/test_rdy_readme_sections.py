@@ -49,3 +49,19 @@ def test_a_development_section_without_setup_steps_is_not_the_setup(tmp_path: Pa
     r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
     assert_status(r, Status.FAIL)
     assert "no setup section" in messages(r)
+
+
+def test_a_production_section_with_commands_is_a_deployment_procedure(tmp_path: Path) -> None:
+    readme = ("# Product\n\n## Development\n\n`docker compose up --build`\n\n### Production\n\n"
+              "1. Copy *.env.prod-sample* to *.env.prod* and set the values.\n"
+              "1. Build the images and run the containers:\n\n    ```sh\n"
+              "    $ docker-compose -f docker-compose.prod.yml up -d --build\n    ```\n")
+    (tmp_path / "README.md").write_text(readme, encoding="utf-8")
+    r = run_rdy("RDY-069", repo=tmp_path)["RDY-069"]
+    assert_status(r, Status.PASS)
+    assert "README.md:7" in messages(r) or "Production" in messages(r), messages(r)
+    # a heading that merely contains the word is not one
+    (tmp_path / "README.md").write_text(readme.replace("### Production",
+                                                       "### Production dependencies"),
+                                        encoding="utf-8")
+    assert_status(run_rdy("RDY-069", repo=tmp_path)["RDY-069"], Status.FAIL)

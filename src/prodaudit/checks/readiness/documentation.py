@@ -290,7 +290,8 @@ TOPICS = (
     Topic(
         "RDY-069",
         "Deployment procedure documented",
-        r"\bdeploy(ment|ing)?\b|release process|rollout|going live|production setup",
+        r"\bdeploy(ment|ing)?\b|release process|rollout|going live|production setup|"
+        r"^(running |run )?(in )?production( build| mode| environment| usage)?$",
         r"deploy|release",
         ("6.3.1",),
         Severity.MEDIUM,
