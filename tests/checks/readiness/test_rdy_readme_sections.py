@@ -65,3 +65,17 @@ def test_a_production_section_with_commands_is_a_deployment_procedure(tmp_path: 
                                                        "### Production dependencies"),
                                         encoding="utf-8")
     assert_status(run_rdy("RDY-069", repo=tmp_path)["RDY-069"], Status.FAIL)
+
+
+def test_a_docker_heading_is_deployment_only_when_it_says_production(tmp_path: Path) -> None:
+    readme = ("# Lab\n\n## Installation\n\n`pip install -r requirements.txt`\n\n## Usage\n\n"
+              "`python manage.py runserver`\n\n## Docker Container\n\n"
+              "Run it locally:\n\n```\ndocker build -t lab .\ndocker run -p 8000:8000 lab\n```\n")
+    (tmp_path / "README.md").write_text(readme, encoding="utf-8")
+    r = run_rdy("RDY-060", repo=tmp_path)["RDY-060"]
+    assert_status(r, Status.FAIL)
+    assert "no deploy section" in messages(r)
+    (tmp_path / "README.md").write_text(readme.replace(
+        "Run it locally:", "The production image runs behind the load balancer:"),
+        encoding="utf-8")
+    assert_status(run_rdy("RDY-060", repo=tmp_path)["RDY-060"], Status.PASS)

@@ -301,7 +301,9 @@ def compose_wiring(ctx: Context) -> list[Finding]:
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
     the container through ``environment:``, ``env_file:`` or the Dockerfile. An ``env_file`` is
     read (a git-ignored one from the committed example a deployer copies to create it: ``.env.prod``
-    ← ``.env.prod-sample``); one that cannot be read leaves the required variables unverified.
+    ← ``.env.prod-sample``); with one, a requirement is a read that fails without the variable
+    (``os.environ["X"]``, a settings field without default), not an ``os.environ.get("X")``; an
+    ``env_file`` that cannot be read leaves the required variables unverified.
 
     Reads in Django settings modules the services do not run (``production.py`` when their
     ``DJANGO_SETTINGS_MODULE`` is the base module) are not their requirements.
@@ -363,10 +365,13 @@ def compose_wiring(ctx: Context) -> list[Finding]:
         contexts = [c for _, c in app.values()]
         unused = unused_settings_modules(ctx, _settings_module(g, app))
         if not has_env_file:
+            # through an env_file the deployer edits, only a read that fails without the
+            # variable (os.environ["X"], a settings field without default) is a requirement
+            strict_only = bool(via_files)
             for v in sorted(g.vars.values(), key=lambda x: x.name):
                 needed = not _runtime(v.name) and any(
                     not r.has_default and r.kind != "frontend" and not r.conditional
-                    and r.path not in unused
+                    and (r.strict or not strict_only) and r.path not in unused
                     and any(r.path.startswith(c) for c in contexts) for r in v.reads)
                 if needed and v.name not in passed_names and not _set_in_image(v):
                     out.append(failed(f"{v.name} is required by the code but no built service "

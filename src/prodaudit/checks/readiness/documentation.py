@@ -37,6 +37,7 @@ _README_SECTIONS = {
     "run": r"\brun|usage|development|local|start(ing)?\b|how to use|getting started|quick ?start",
     "deploy": r"deploy|production|release|hosting|docker",
 }
+_DEPLOY_WORDS = re.compile(r"\b(production|deploy\w*|release|hosting|cloud)\b", re.I)
 #: the setup steps a "Development" or "Usage" section gives under its own heading: install,
 #: clone, create the env file, build the images
 _SETUP_STEPS = re.compile(
@@ -57,7 +58,10 @@ def readme(ctx: Context) -> list[Finding]:
     """The repository root has a README with sections (headings) for setup/installation,
     running/usage and deployment, each saying what to do (commands or steps). Without a setup
     heading, a running section ("Development", "Usage") whose steps install, clone, create the
-    env file or build the images is the setup section. Sections without
+    env file or build the images is the setup section. A heading that only names Docker
+    ("Docker", "Docker Container", "Running with docker-compose") is the deployment section when
+    its text speaks of production, deployment, a release, hosting or a cloud; otherwise it is
+    how to run the container locally. Sections without
     commands or steps make the pass *present, not verified*; a heading without text under it is a
     WARN (a placeholder).
 
@@ -82,6 +86,10 @@ def readme(ctx: Context) -> list[Finding]:
     }
     if not found["setup"]:  # "Development: 1. Rename .env.dev-sample ... docker-compose up --build"
         found["setup"] = [s for s in found["run"] if _SETUP_STEPS.search(s.body)]
+    # a "Docker" heading is how to run the container; it deploys when it says production
+    found["deploy"] = [s for s in found["deploy"] if not re.fullmatch(
+        r"[\W_]*(running |run |using |with )?(the )?docker([ -]?compose)?( container| image)?"
+        r"[\W_]*", s.title, re.I) or _DEPLOY_WORDS.search(s.body)]
     missing = [name for name, hits in found.items() if not hits]
     if missing:
         return [
