@@ -167,3 +167,21 @@ def test_alias_bomb_is_refused_and_not_given_to_compose(tmp_path: Path) -> None:
     assert p.files[0].error is not None and p.files[0].error[1].startswith("refused")
     # never handed to `docker compose` either
     assert p.cli_error is None and ("was refused" in p.source or "unavailable" in p.source)
+
+
+def test_a_standalone_production_file_replaces_the_default_file(tmp_path: Path,
+                                                                  no_cli: None) -> None:
+    """A documented production command ``docker-compose -f docker-compose.prod.yml up`` (fenced
+    under a list item of a "Production" section) makes that file the project; the development
+    ``docker-compose.yml`` it replaces stays a variant (its variables still count)."""
+    repo = write(tmp_path / "r", {
+        "docker-compose.yml": "services:\n  web:\n    build: .\n    environment:\n"
+                              "      - POSTGRES_USER=dev\n",
+        "docker-compose.prod.yml": "services:\n  web:\n    build: .\n",
+        "README.md": "# App\n\n## Production\n\n1. Run:\n\n    ```sh\n"
+                     "    $ docker-compose -f docker-compose.prod.yml up -d --build\n    ```\n",
+    })
+    model = context(repo, tmp_path).compose()
+    assert [p.name for p in model.projects] == ["docker-compose.prod.yml"]
+    assert model.projects[0].deployed_by == "README.md:8"
+    assert [f.path for f in model.variants] == ["docker-compose.yml"]

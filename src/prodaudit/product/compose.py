@@ -513,8 +513,15 @@ def build_model(ctx: Context) -> ComposeModel:
         _effective(ctx, p, cli_reason, budget)
         p.dev_only = development_only(ctx, p)
     loaded = {f.path for p in projects for f in p.files}
-    # default files a production variant replaced (_production_stack) stay in the variable graph
+    # default files a production variant replaced (_production_stack), or the deployment's own
+    # file replaced (-f docker-compose.prod.yml alone), stay in the variable graph
+    for p in projects:
+        if p.deployed_by and not p.replaced:
+            p.replaced = tuple(rel for rel in ctx.files.files if rel not in loaded
+                               and rel.rpartition("/")[2] in BASE_NAMES
+                               and rel.rpartition("/")[0] == p.directory)
     replaced = {rel for _d, group, _e, _b in groups for rel in group} - loaded
+    replaced |= {rel for p in projects for rel in p.replaced}
     variants = []
     for rel in ctx.files.files:
         name = rel.rsplit("/", 1)[-1]
@@ -540,8 +547,8 @@ def compose_projects(ctx: Context) -> list[ComposeProject]:
 
 def variant_files(ctx: Context) -> list[ComposeFile]:
     """Compose files that no project loads (``docker-compose.prod.yml``, ``compose.dev.yaml``,
-    a default ``docker-compose.yml`` replaced by its production variant): parsed for the
-    variable graph only."""
+    a default ``docker-compose.yml`` replaced by its production variant or by the file the
+    deployment runs instead): parsed for the variable graph only."""
     return compose_model(ctx).variants
 
 

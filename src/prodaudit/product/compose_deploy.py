@@ -10,8 +10,9 @@ production runs without it. This module reads the repository's deployment comman
   ``deployment``), stage or ``environment`` says deploy, production, release or staging;
 - shell scripts whose path says so (``scripts/deploy.sh``, ``deploy/production.sh``);
 - Makefile targets named so (``deploy:``, ``prod-up:``);
-- fenced shell blocks of deployment documents: Markdown files named so (``deployment.md``,
-  ``docs/production.md``), or sections under a heading that says so (README "## Deployment").
+- fenced shell blocks (also indented under a list item) of deployment documents: Markdown files
+  named so (``deployment.md``, ``docs/production.md``), or sections under a heading that says so
+  (README "## Deployment", "### Production").
 
 A deployment command is ``docker compose``/``docker-compose`` running ``up``, ``build``,
 ``pull``, ``create``, ``start``, ``run`` or ``restart`` (global options before the subcommand:
@@ -21,6 +22,9 @@ step's ``env``), or ``docker stack deploy -c``. Files are resolved against the s
 directory; a command whose files cannot be resolved (``-f $FILE``) tells nothing and is ignored,
 and so does one that names a development or test file (``-f docker-compose.test.yml``) or runs in
 a test or lint job of a deploy workflow.
+A command that brings up a standalone file of a project's directory instead of its default
+files (``docker-compose -f docker-compose.prod.yml up -d`` next to a development
+``docker-compose.yml``) makes that file the project's production stack.
 Reading is bounded: at most :data:`MAX_SOURCES` files of at most the configured file-size cap.
 """
 
@@ -48,7 +52,8 @@ _NOT_PROD_FILE = re.compile(r"(^|[._-])(dev|devel|development|local|debug|tests?
                             r"([._-]|$)", re.I)
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 _DOC_HEADING_WORDS = re.compile(r"\b(deploy\w*|production|staging)\b", re.I)
-_FENCE = re.compile(r"^\s{0,3}(```+|~~~+)\s*([\w+-]*)")
+#: a fence, also indented under a list item (``1. Build ...`` then ``    ```sh``)
+_FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)")
 _SHELL_LANGS = frozenset({"", "sh", "bash", "shell", "console", "zsh", "shell-session"})
 _SKIP_PARTS = frozenset({"tests", "test", "testing", "node_modules", ".venv", "venv", "examples",
                          "example", "fixtures", "site-packages", "vendor"})
@@ -406,13 +411,18 @@ def deployed_files(ctx: Context, directory: str, group: list[str]) -> tuple[list
     """The files the repository's deployment gives Compose for the project in ``directory``
     whose default files are ``group`` (repo-relative), with the command's ``path:line`` — or
     None when Compose's default rules stand: no deployment command names the project's first
-    file, or one of them runs with the default files (no ``-f``, in that directory or in one
-    that cannot be told) or with the override file."""
+    file nor brings up a standalone file of the project's directory instead
+    (``docker-compose -f docker-compose.prod.yml up -d``), or one of them runs with the default
+    files (no ``-f``, in that directory or in one that cannot be told) or with the override
+    file."""
     cmds = deploy_commands(ctx)
     base, rest = group[0], set(group[1:])
     if any(c.files is None and c.directory in (directory, None) for c in cmds):
         return None  # `docker compose up` with the default files (there, or who knows where)
     chosen = [c for c in cmds if c.files is not None and base in c.files]
+    if not chosen:  # a standalone production file next to the default one (-f compose.prod.yml)
+        chosen = [c for c in cmds if c.files and c.subcommand in ("up", "deploy")
+                  and posixpath.dirname(c.files[0]) == directory and not set(c.files) & rest]
     if not chosen or any(rest and rest <= set(c.files or ()) for c in chosen):
         return None
     first = min(chosen, key=lambda c: (_SOURCE_RANK[c.kind], c.subcommand not in ("up", "deploy")))

@@ -199,7 +199,9 @@ def development_dockerfiles(ctx: Context) -> dict[str, str]:
     """Dockerfile (repo-relative) → why it is a development image: only development-only Compose
     projects build it, and the product deploys with a platform manifest that builds no image
     (a buildpack or native runtime: Render ``runtime: python``, Heroku without ``heroku.yml``);
-    or only the development default files that a production variant replaced build it."""
+    or only development default files build it that a production variant or the file the
+    deployment runs instead replaced (``docker-compose -f docker-compose.prod.yml up`` next to
+    ``docker-compose.yml``; ``ComposeProject.replaced``), and no project builds it."""
 
     def build() -> dict[str, str]:
         from prodaudit.product.services import dockerfile_services  # services read compose
@@ -219,3 +221,5 @@ def development_dockerfiles(ctx: Context) -> dict[str, str]:
         return out
 
     return ctx.memo("product:development_dockerfiles", build)
+
+

@@ -67,7 +67,7 @@ def code_urls(ctx: Context) -> list[CodeURL]:
                 continue
             if s.name.upper() == "ENGINE" and s.value.endswith("sqlite3"):
                 out.setdefault(s.loc, CodeURL(s.path, s.line, f"{s.scope}: ENGINE = {s.expr}",
-                                              "sqlite://", False))
+                                              "sqlite://", False, s.env))
             elif _SCHEME_RE.match(s.value):
                 composed = isinstance(s.value, Composed) or s.expr.startswith(("f'", 'f"')) \
                     or " + " in s.expr

@@ -323,11 +323,12 @@ _EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl", ".defa
 
 def example_for(ctx: Context, rel: str) -> str | None:
     """The committed example a deployer copies to create ``rel`` (``src/.env`` →
-    ``src/.env.example``, ``.env.prod`` → ``.env.prod.example``, or ``env.example`` next to it)."""
+    ``src/.env.example``, ``.env.prod`` → ``.env.prod.example`` or ``.env.prod-sample``, or
+    ``env.example`` next to it)."""
     import posixpath
 
     directory, name = posixpath.split(rel)
-    candidates = [rel + s for s in _EXAMPLE_SUFFIXES]
+    candidates = [rel + sep + s[1:] for sep in ".-_" for s in _EXAMPLE_SUFFIXES]
     candidates += [posixpath.join(directory, n) for n in
                    ("env.example", "env.sample", "env.template", ".env.example", ".env.sample",
                     ".env.template", "example.env", "sample.env")]

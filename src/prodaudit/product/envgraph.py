@@ -19,7 +19,7 @@ from prodaudit.context import Context
 from prodaudit.product.compose import ComposeProject, compose_projects, project_refs, variant_files
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
-from prodaudit.product.envfiles import env_files
+from prodaudit.product.envfiles import env_files, example_for
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import (
     live_settings_classes,
@@ -103,6 +103,7 @@ class Var:
     compose_defaults: list[tuple[str, str]] = field(default=_NONE)  # (path:line, default)
     compose_services: list[str] = field(default=_NONE)  # services whose environment sets it
     variant_refs: list[str] = field(default=_NONE)  # path:line in unmerged compose files
+    script_refs: list[str] = field(default=_NONE)  # path:line of $VAR in shell scripts
     code_sets: list[str] = field(default=_NONE)  # path:line of os.environ.setdefault(...)
     #: is_secret_var(name), once asked (every check and the export ask it of every variable:
     #: more names than is_secret_var's cache holds on a large graph)
@@ -157,7 +158,7 @@ class Var:
             "read_at": [f"{r.path}:{r.line}" for r in reads] if reads else _EMPTY_JSON,
             "read_by": _read_by(reads),
             "used": bool(reads or self.compose_required or self.compose_defaults
-                         or self.variant_refs),
+                         or self.variant_refs or self.script_refs),
             "set_in": sorted({p for p, _, _ in set_in}) if set_in else _EMPTY_JSON,
             "documented": bool(documented_in),
             "documented_in": [f"{p}:{n}" for p, n in documented_in] if documented_in
@@ -182,7 +183,7 @@ def _read_by(reads: list[Read]) -> list[str]:
     return _READ_BY.setdefault(kinds, list(kinds))
 #: the location lists of a ``Var`` that most variables leave empty
 _LOCATION_FIELDS = ("set_in", "documented_in", "compose_required", "compose_defaults",
-                    "compose_services", "variant_refs", "code_sets")
+                    "compose_services", "variant_refs", "script_refs", "code_sets")
 
 
 @dataclass
@@ -501,6 +502,8 @@ def build_graph(ctx: Context) -> EnvGraph:
                 v.add("set_in", (fpath or project.files[0].path,
                                  int(fline) if fline.isdigit() else 0,
                                  "" if val is None else str(val)))
+    _image_env_files(ctx, g)
+    _script_refs(ctx, g)
     for vf in variant_files(ctx):
         if vf.error:
             g.problems.append((vf.path, vf.error[0], vf.error[1]))
@@ -516,6 +519,77 @@ def build_graph(ctx: Context) -> EnvGraph:
                 for k, val in env_pairs(ins.value):
                     g.var(k).add("set_in", (df.path, ins.line, val))
     return g
+
+
+#: the variables official server images read, by the image's name (``postgres:16``,
+#: ``bitnami/postgresql``): prefixes of their documented settings
+_IMAGE_PREFIXES = {"postgres": ("POSTGRES_", "PGDATA"), "postgresql": ("POSTGRES_", "PGDATA"),
+                   "postgis": ("POSTGRES_", "PGDATA"), "mysql": ("MYSQL_",),
+                   "mariadb": ("MARIADB_", "MYSQL_"), "mongo": ("MONGO_INITDB_",),
+                   "mongodb": ("MONGODB_",), "rabbitmq": ("RABBITMQ_",),
+                   "minio": ("MINIO_",), "redis": ("REDIS_",), "valkey": ("VALKEY_",)}
+
+
+def _image_name(image: str) -> str:
+    return image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+
+
+def _image_env_files(ctx: Context, g: EnvGraph) -> None:
+    """A service run from an image (``postgres:16``, not built from the repository) consumes
+    every variable of its ``env_file:`` (or of the committed example a deployer copies to create
+    it), and every variable named for an official server image of the stack (``POSTGRES_*`` with
+    a ``postgres`` service): the image reads them, not the repository's code."""
+    import posixpath
+
+    parsed = {ef.path: ef for ef in env_files(ctx)}
+    for project in compose_projects(ctx):
+        if project.dev_only:
+            continue
+        for sname, svc in project.services.items():
+            if svc.get("build") is not None or not svc.get("image"):
+                continue
+            prefixes = _IMAGE_PREFIXES.get(_image_name(str(svc["image"])), ())
+            for vname, var in g.vars.items() if prefixes else ():
+                if vname.startswith(prefixes) and var.documented_in:
+                    var.add("compose_services", sname)
+            raw = svc.get("env_file")
+            for e in raw if isinstance(raw, list) else [raw] if raw else []:
+                name = e.get("path") if isinstance(e, dict) else e
+                if not isinstance(name, str) or "${" in name:
+                    continue
+                rel = posixpath.normpath(posixpath.join(project.directory, name))
+                ef = parsed.get(rel) or parsed.get(example_for(ctx, rel) or "")
+                for entry in ef.entries if ef is not None else []:
+                    g.var(entry.name).add("compose_services", sname)
+
+
+#: ``$NAME`` / ``${NAME}`` / ``${NAME:-x}`` in a shell script (upper-case names: the environment's
+#: convention; ``$1``, ``$@`` and lower-case locals are not variables of the deployment)
+_SHELL_REF = re.compile(r"(?<!\\)\$(?:\{([A-Z_][A-Z0-9_]*)(?=[}:?=+#%/-])|([A-Z_][A-Z0-9_]*)\b)")
+_SHELL_SKIP_PARTS = frozenset({"node_modules", "vendor", ".venv", "venv", "site-packages"})
+MAX_SCRIPTS = 200
+
+
+def _script_refs(ctx: Context, g: EnvGraph) -> None:
+    """Where shell scripts (``entrypoint.sh``, ``scripts/start.sh``) use a variable of the
+    process environment: the container entrypoint that waits for ``$SQL_HOST`` or tests
+    ``$DATABASE`` consumes them. Names the script assigns itself are its own."""
+    scripts = [rel for rel in ctx.files.files if rel.endswith(".sh")
+               and not set(rel.split("/")[:-1]) & _SHELL_SKIP_PARTS][:MAX_SCRIPTS]
+    for rel in scripts:
+        text = ctx.read(rel)
+        if not text or "$" not in text:
+            continue
+        own = set(re.findall(r"^\s*(?:export\s+|local\s+|readonly\s+)?([A-Z_][A-Z0-9_]*)=", text,
+                             re.M))
+        own |= set(re.findall(r"\b(?:for|read)\s+(?:-\w+\s+)*([A-Z_][A-Z0-9_]*)", text))
+        for n, line in enumerate(text.splitlines(), 1):
+            if "$" not in line or line.lstrip().startswith("#"):
+                continue
+            for m in _SHELL_REF.finditer(line):
+                name = m.group(1) or m.group(2)
+                if name not in own and name in g.vars:
+                    g.vars[name].add("script_refs", f"{rel}:{n}")
 
 
 def frontend_reads(text: str) -> list[tuple[str, int]]:

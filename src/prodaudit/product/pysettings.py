@@ -72,6 +72,9 @@ class Setting:
     refs: tuple[str, ...] = ()  # names of the module the expression uses
     dev: bool = False  # in a development/test module or class
     literal: bool = False  # the expression is itself a literal (not an env read, not composed)
+    #: the variable's string is converted by the builtin ``bool()``: every non-empty value is
+    #: true (``DEBUG=0``, ``DEBUG=False`` too)
+    any_value_true: bool = False
 
     @property
     def loc(self) -> str:
@@ -219,17 +222,20 @@ class _Extractor:
         last = self.model.settings[-1]
         self.model.settings[-1] = Setting(
             last.name, last.path, last.line, last.value, env, has_default, last.scope,
-            last.guard, last.expr, last.refs, last.dev, last.literal)
+            last.guard, last.expr, last.refs, last.dev, last.literal, last.any_value_true)
 
     def add(self, name: str, line: int, node: ast.expr | None, value: Any, guard: str,
             scope: str, cls: ast.ClassDef | None) -> None:
         read = env_read(node, self.readers) if node is not None else None
         inner = node
+        any_value_true = False
         while read is None and isinstance(inner, ast.Call) and inner.args \
                 and isinstance(inner.func, ast.Name) and inner.func.id in (
                     "int", "float", "str", "bool", "SecretStr"):
+            wrapper = inner.func.id
             inner = inner.args[0]
             read = env_read(inner, self.readers)
+            any_value_true = wrapper == "bool" and read is not None and read.cast in ("", "str")
         if read is None and isinstance(inner, ast.BoolOp) and inner.values:
             read = env_read(inner.values[0], self.readers)
             if read is not None:
@@ -241,7 +247,7 @@ class _Extractor:
             name, self.rel, line, value, read.name if read else None,
             bool(read and read.has_default), scope, guard,
             ast.unparse(node)[:200] if node is not None else "", refs, dev,
-            isinstance(node, ast.Constant)))
+            isinstance(node, ast.Constant), any_value_true))
         if isinstance(node, ast.Dict):
             self.dict_entries(name, node, guard, dev, 1)
 

@@ -12,7 +12,8 @@ or imported from a module that binds it (``from config.env import env``), or ``d
 The evaluator (``evaluate``) folds literals, arithmetic, string concatenation and f-strings
 (unknown parts stay visible as ``{expr}`` in a :class:`Composed` string), ``timedelta(...)``
 (a :class:`Duration`), enum members, names bound earlier in the same scope, ``int()``/``str()``/
-``bool()`` conversions, ``SecretStr("x")``, ``Field(default=...)`` and environment reads (their
+``bool()`` conversions (the builtin's truth: any non-empty string is true, ``bool("0")`` too),
+``SecretStr("x")``, ``Field(default=...)`` and environment reads (their
 default; ``None`` when they have none). Anything else is :data:`UNKNOWN`.
 """
 
@@ -404,6 +405,8 @@ def _call(node: ast.Call, scope: dict[str, Any], readers: set[str], depth: int) 
     if fname in ("SecretStr", "SecretBytes", "Secret"):
         return first
     if fname == "bool" and first is not UNKNOWN:
+        if isinstance(node.func, ast.Name):  # the builtin: any non-empty string is true
+            return bool(first)
         return _cast(first, "bool") if isinstance(first, str) else bool(first)
     if fname == "Field":
         dflt = node.args[0] if node.args else keyword_value(node, "default")

@@ -60,3 +60,26 @@ def test_urls_with_credentials_or_overridden_pass(tmp_path: Path) -> None:
     })
     r = res(run_cfg(repo, tmp_path, only=["CFG-032"]), "CFG-032")
     assert r.status is Status.PASS, describe(r)
+
+
+DJANGO_ENGINE_FROM_ENV = ('import os\nDATABASES = {"default": {\n'
+                          '    "ENGINE": os.environ.get("SQL_ENGINE", "django.db.backends.sqlite3"),\n'
+                          '    "NAME": os.environ.get("SQL_DATABASE", "db.sqlite3")}}\n')
+COMPOSE_ENV_FILE = "services:\n  web:\n    build: .\n    env_file:\n      - ./.env.prod\n"
+
+
+def test_a_sqlite_engine_default_the_deployment_replaces_is_not_judged(tmp_path: Path) -> None:
+    files = {"proj/settings.py": DJANGO_ENGINE_FROM_ENV, "docker-compose.yml": COMPOSE_ENV_FILE,
+             ".env.prod.example": "SQL_ENGINE=django.db.backends.postgresql\n"}
+    r = res(run_cfg(repo_of(tmp_path, files), tmp_path, only=["CFG-032"]), "CFG-032")
+    assert r.status is Status.PASS, describe(r)
+    assert "SQL_ENGINE (example .env.prod.example" in r.findings[0].message, describe(r)
+    # the deployment itself selects sqlite3: WARN at its line
+    sqlite = repo_of(tmp_path, {**files, ".env.prod.example":
+                                "SQL_ENGINE=django.db.backends.sqlite3\n"}, "sqlite")
+    r = res(run_cfg(sqlite, tmp_path, only=["CFG-032"]), "CFG-032")
+    assert r.status is Status.WARN and set(problems(r)) == {".env.prod.example:1"}, describe(r)
+    # nothing sets SQL_ENGINE: the code default is what runs
+    bare = repo_of(tmp_path, {"proj/settings.py": DJANGO_ENGINE_FROM_ENV}, "bare")
+    r = res(run_cfg(bare, tmp_path, only=["CFG-032"]), "CFG-032")
+    assert r.status is Status.WARN and set(problems(r)) == {"proj/settings.py:3"}, describe(r)

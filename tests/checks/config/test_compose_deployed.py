@@ -59,3 +59,55 @@ def test_the_development_profile_keeps_compose_default_files(tmp_path: Path) -> 
     repo = _repo(tmp_path, **{".github/workflows/deploy-production.yml": WORKFLOW})
     run = run_cfg(repo, tmp_path, only=["CFG-154"], profile="development")
     assert locs(res(run, "CFG-154")) == {"docker-compose.override.yml:6"}
+
+
+DEV_STACK = ("services:\n  web:\n    build: ./app\n"
+             "    command: python manage.py runserver 0.0.0.0:8000\n"
+             "    volumes:\n      - ./app/:/usr/src/app/\n")
+PROD_STACK = ("services:\n  web:\n    build: ./app\n"
+              "    command: gunicorn site.wsgi:application --bind 0.0.0.0:8000\n")
+README = ("# Site\n\n### Development\n\n1. Build and run:\n\n    ```sh\n"
+          "    $ docker-compose up -d --build\n    ```\n\n### Production\n\n"
+          "1. Build the images and run the containers:\n\n    ```sh\n"
+          "    $ docker-compose -f docker-compose.prod.yml up -d --build\n    ```\n")
+APP = {"app/Dockerfile": "FROM python:3.12-slim\n", "app/manage.py": "import os\n"}
+
+
+def test_a_standalone_production_file_the_readme_deploys_is_the_stack(tmp_path: Path) -> None:
+    repo = write(tmp_path / "r", {"docker-compose.yml": DEV_STACK,
+                                  "docker-compose.prod.yml": PROD_STACK, "README.md": README,
+                                  **APP})
+    run = run_cfg(repo, tmp_path, only=["CFG-031", "CFG-162"])
+    for cid in ("CFG-031", "CFG-162"):
+        r = res(run, cid)
+        assert r.status is Status.PASS, describe(r)
+        assert "files as deployed by README.md:16" in " ".join(
+            f.message for f in r.findings), describe(r)
+    # no production section and no production variant: the default file is what runs, and its
+    # dev server fails (with a variant, the variant replaces a development default stack:
+    # tests/checks/config/test_compose_production_variant.py)
+    plain = write(tmp_path / "plain", {"docker-compose.yml": DEV_STACK,
+                                       "README.md": README.split("### Production")[0], **APP})
+    run = run_cfg(plain, tmp_path, only=["CFG-031", "CFG-162"])
+    assert "docker-compose.yml:4" in locs(res(run, "CFG-031"))
+    assert res(run, "CFG-162").status is Status.FAIL
+
+
+def test_the_image_only_the_replaced_default_file_builds_is_not_judged(tmp_path: Path) -> None:
+    prod = PROD_STACK.replace("    build: ./app\n",
+                              "    build:\n      context: ./app\n      dockerfile: Dockerfile.prod\n")
+    files = {"docker-compose.yml": DEV_STACK, "docker-compose.prod.yml": prod, "README.md": README,
+             "app/manage.py": "import os\n",
+             "app/Dockerfile": "FROM python:3.12-slim\nCOPY . .\nCMD [\"python\", \"manage.py\"]\n",
+             "app/Dockerfile.prod": "FROM python:3.12-slim\nRUN useradd app\nCOPY . .\n"
+                                    "USER app\nCMD [\"gunicorn\", \"site.wsgi\"]\n"}
+    r = res(run_cfg(write(tmp_path / "r", files), tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.PASS, describe(r)
+    assert [f.location for f in r.findings] == ["app/Dockerfile.prod:4"], describe(r)
+    # nothing replaces docker-compose.yml (no deployment command, no production variant): its
+    # image is judged
+    plain_files = {k: v for k, v in files.items() if k != "docker-compose.prod.yml"}
+    plain = write(tmp_path / "plain", {**plain_files,
+                                       "README.md": README.split("### Production")[0]})
+    r = res(run_cfg(plain, tmp_path, only=["CFG-102"]), "CFG-102")
+    assert r.status is Status.FAIL and locs(r) == {"app/Dockerfile:1"}, describe(r)

@@ -130,6 +130,22 @@ def test_an_absent_env_file_is_not_judged(tmp_path: Path) -> None:
     (repo / ".env.example").write_text("POSTGRES_PASSWORD=\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
     assert r.status is Status.SKIP, describe(r)  # the deployer fills it in: not judged
+
+
+def test_an_absent_env_file_is_judged_by_its_example_or_not_verified(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, "services:\n  db:\n    image: postgres:16\n    env_file: [.env]\n")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.SKIP, describe(r)  # nothing tells what .env would set
+    assert "db (env_file .env absent)" in r.reason, describe(r)
+    # the committed example the deployer copies tells it
+    (repo / ".env-sample").write_text("POSTGRES_USER=app\nPOSTGRES_PASSWORD=\n",
+                                      encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.SKIP, describe(r)  # an empty slot the deployer fills in
+    (repo / ".env-sample").write_text("POSTGRES_PASSWORD=change-me-on-deploy\n",
+                                      encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
+    assert r.status is Status.PASS, describe(r)
     (repo / ".env").write_text("POSTGRES_PASSWORD=\n", encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
     assert {f.location for f in fails(r)} == {".env:1"} and "empty" in fails(r)[0].message

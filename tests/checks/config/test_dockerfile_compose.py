@@ -224,3 +224,15 @@ def test_build_tools_removed_without_autoremove_stay(tmp_path: Path) -> None:
                                              "apk del build-deps"), encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-101"]), "CFG-101")
     assert r.status is Status.PASS, describe(r)
+
+
+def test_pip_accepts_the_no_cache_prefix(tmp_path: Path) -> None:
+    """``pip install --no-cache`` is pip's unambiguous prefix of ``--no-cache-dir``."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    df = repo / "Dockerfile"
+    df.write_text("FROM python:3.12-slim\nCOPY wheels /wheels\nRUN pip install --no-cache "
+                  "/wheels/*\nRUN pip install -r requirements.txt\nUSER 1000\n",
+                  encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-107"]), "CFG-107")
+    assert {(f.rule, f.location) for f in fails(r)} == {("DL3042", "Dockerfile:4")}, describe(r)

@@ -158,6 +158,81 @@ def test_read_in_a_development_settings_module_through_a_star_import_is_used(
         ("backend/.env.example:2", "CELERY_BROKER_URL")], describe(r)
 
 
+def test_entrypoint_script_and_image_env_file_consume_documented_variables(
+        tmp_path: Path) -> None:
+    """``entrypoint.sh`` tests ``$DATABASE``; the ``postgres`` image reads the variables of its
+    ``env_file:`` (created from the committed ``.env.prod.db-sample``); ``STALE_FLAG`` is read by
+    nothing and ``WORKDIR_LOCAL`` only by the script that sets it itself."""
+    repo = tmp_path / "r"
+    files = {
+        "app/settings.py": 'import os\nSECRET_KEY = os.environ.get("SECRET_KEY")\n',
+        "app/entrypoint.sh": '#!/bin/sh\nWORKDIR_LOCAL=/app\nif [ "$DATABASE" = "postgres" ]\n'
+                             'then\n  echo "$WORKDIR_LOCAL"\nfi\nexec "$@"\n',
+        "docker-compose.yml": "services:\n  web:\n    build: ./app\n    env_file:\n"
+                              "      - ./.env.prod\n  db:\n    image: postgres:16\n"
+                              "    env_file:\n      - ./.env.prod.db\n",
+        ".env.prod-sample": "SECRET_KEY=change_me\nDATABASE=postgres\nSTALE_FLAG=1\n"
+                            "WORKDIR_LOCAL=/srv\n",
+        ".env.prod.db-sample": "POSTGRES_USER=app\nPOSTGRES_PASSWORD=change_me\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert r.status is Status.FAIL, describe(r)
+    assert sorted((f.location, f.message.split()[0]) for f in fails(r)) == [
+        (".env.prod-sample:3", "STALE_FLAG"), (".env.prod-sample:4", "WORKDIR_LOCAL")], describe(r)
+    (repo / ".env.prod-sample").write_text("SECRET_KEY=change_me\nDATABASE=postgres\n",
+                                           encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert r.status is Status.PASS, describe(r)
+
+
+def test_variables_an_official_image_of_the_stack_reads_are_consumed(tmp_path: Path) -> None:
+    """``.env.db.example`` documents ``POSTGRES_*`` for the ``postgres`` service (whatever file
+    the deployer creates from it); ``MYSQL_ROOT_PASSWORD`` has no MySQL service to read it."""
+    repo = tmp_path / "r"
+    files = {
+        "app/settings.py": 'import os\nSECRET_KEY = os.environ.get("SECRET_KEY")\n',
+        "docker-compose.yml": "services:\n  web:\n    build: ./app\n  db:\n"
+                              "    image: postgres:16\n",
+        ".env.db.example": "POSTGRES_USER=app\nPOSTGRES_PASSWORD=change_me\n"
+                           "MYSQL_ROOT_PASSWORD=change_me\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        (".env.db.example:3", "MYSQL_ROOT_PASSWORD")], describe(r)
+
+
+def test_compose_wiring_reads_the_env_file_or_its_example(tmp_path: Path) -> None:
+    """The web service gets its variables from the git-ignored ``.env.prod``: its committed
+    example ``.env.prod-sample`` tells which; a proxy built from its own folder is no app."""
+    repo = tmp_path / "r"
+    files = {
+        "app/settings.py": 'import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
+                           'ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split()\n',
+        "nginx/Dockerfile": "FROM nginx:1.27\n",
+        "docker-compose.yml": "services:\n  web:\n    build: ./app\n    env_file:\n"
+                              "      - ./.env.prod\n  nginx:\n    build: ./nginx\n",
+        ".env.prod-sample": "SECRET_KEY=change_me\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("app/settings.py:3", "DJANGO_ALLOWED_HOSTS")], describe(r)
+    (repo / ".env.prod-sample").write_text("SECRET_KEY=change_me\nDJANGO_ALLOWED_HOSTS=a.b\n",
+                                           encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
+    assert r.status is Status.PASS, describe(r)
+    assert ".env.prod from its example .env.prod-sample" in r.findings[0].message, describe(r)
+    assert "service nginx is built from nginx/" in r.findings[0].message, describe(r)
+
+
 def test_compose_wiring_misspelt_and_not_passed(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     compose = repo / "docker-compose.yml"

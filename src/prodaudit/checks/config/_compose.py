@@ -3,11 +3,15 @@ services a plain ``docker compose up`` starts, their roles, published ports. Not
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Skip, errored, passed, skipped
 from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
+from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.envfiles import env_files, example_for
+from prodaudit.product.envgraph import EnvGraph
 from prodaudit.product.interpolation import interpolate
 from prodaudit.product.services import Service, project_services
 
@@ -101,3 +105,54 @@ def public_ports(ctx: Context, svc: dict[str, Any]) -> Iterator[tuple[int, Any, 
         host = interpolate(pub[0], ctx.profile_env)
         if host not in LOOPBACK:
             yield i, port, host or "all interfaces"
+
+
+def env_file_rels(p: Any, svc: dict[str, Any]) -> list[str]:
+    """The repo-relative ``env_file:`` paths of a service (short and long forms)."""
+    raw = svc.get("env_file")
+    out = []
+    for e in raw if isinstance(raw, list) else [raw] if raw else []:
+        name = e.get("path") if isinstance(e, dict) else e
+        if isinstance(name, str):
+            out.append(posixpath.normpath(posixpath.join(p.directory, name)))
+    return out
+
+
+def env_file_names(ctx: Context, rel: str) -> tuple[str, set[str]] | None:
+    """(the file read, the names it sets): the env file, else the committed example a deployer
+    copies to create it; None when neither can be read (what it passes is unknown)."""
+    if "${" in rel:
+        return None
+    parsed = {ef.path: ef for ef in env_files(ctx)}
+    example = example_for(ctx, rel)
+    ef = parsed.get(rel) or (parsed.get(example) if example else None)
+    if ef is None:
+        return None
+    return (ef.path if ef.path == rel else f"{rel} from its example {ef.path}",
+            {e.name for e in ef.entries})
+
+
+def settings_module_of(g: EnvGraph, app: dict[str, tuple[dict[str, Any], str]]) -> str | None:
+    """The Django settings module the built services run: their ``DJANGO_SETTINGS_MODULE``,
+    else the default the code sets (``os.environ.setdefault`` in wsgi/manage.py)."""
+    for svc, _ in app.values():
+        value = service_env(svc).get("DJANGO_SETTINGS_MODULE")
+        if value:
+            return str(value)
+    var = g.vars.get("DJANGO_SETTINGS_MODULE")
+    defaults = sorted({val for path, _, val in (var.set_in if var else []) if val
+                       and path.endswith(".py")})
+    return defaults[0] if len(defaults) == 1 else None
+
+
+def build_context(compose_path: str, build: object) -> str | None:
+    """The build context as a repo-relative prefix ("" for the root), None when not built."""
+    if build is None:
+        return None
+    raw = build if isinstance(build, str) else (build.get("context", ".")
+                                                 if isinstance(build, dict) else ".")
+    if "://" in str(raw):
+        return None
+    base = posixpath.dirname(compose_path)
+    rel = posixpath.normpath(posixpath.join(base, str(raw)))
+    return "" if rel in (".", "") else rel.rstrip("/") + "/"

@@ -22,9 +22,10 @@ from prodaudit.product.dockerfiles import (
 
 
 def repo_dockerfiles(ctx: Context) -> list[Dockerfile]:
-    """The Dockerfiles of the product: every one but the development images of a product that
-    deploys with a platform manifest, or that only the development Compose files replaced by a
-    ``docker-compose.prod.yml`` build (compose_dev.development_dockerfiles); Skip naming why
+    """The Dockerfiles of the product: every one but the development images
+    (compose_dev.development_dockerfiles: of a product that deploys with a platform manifest, or
+    built only by the default Compose files a production variant or the deployment's own file
+    replaced); Skip naming why
     when none is left."""
     dfs = dockerfiles(ctx)
     if not dfs:

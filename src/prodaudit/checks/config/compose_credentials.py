@@ -15,6 +15,7 @@ from prodaudit.checks.api import (
     InputError,
     Severity,
     Skip,
+    Status,
     check,
     failed,
     load_toml,
@@ -28,6 +29,7 @@ from prodaudit.product.compose import compose_model, read_env_file
 from prodaudit.product.envfiles import example_for
 from prodaudit.product.secretvalues import PLACEHOLDER_RE
 from prodaudit.product.service_env import ServiceEnv, service_environment
+from prodaudit.product.service_env import Setting as EnvSetting
 from prodaudit.product.services import Service
 
 TRUE = frozenset({"1", "true", "yes", "on", "y"})
@@ -143,6 +145,26 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
+def _with_examples(ctx: Context, env: ServiceEnv) -> list[str]:
+    """Fill in what an absent ``env_file`` would set from the committed example a deployer
+    copies to create it (``.env.prod.db`` ← ``.env.prod.db-sample``; the service's own
+    ``environment:`` still wins); the absent files without an example are returned."""
+    left = []
+    for label in env.missing_env_files:
+        example = example_for(ctx, label)
+        ef = read_env_file(ctx.repo / example, example, ctx.cfg.secrets.max_file_bytes) \
+            if example else None
+        if ef is None:
+            left.append(label)
+            continue
+        for e in ef.entries:
+            if e.name not in env.values or env.values[e.name].source != "environment":
+                env.values[e.name] = EnvSetting(e.value, f"{ef.path}:{e.line}",
+                                                f"example of {label}")
+    env.missing_env_files = left
+    return left
+
+
 #: the variables that set a server's password, per engine (official images and Bitnami's)
 _PASSWORD_VARS = {
     "postgres": ("POSTGRES_PASSWORD", "POSTGRESQL_PASSWORD"),
@@ -167,6 +189,13 @@ def _default_passwords(engine: str, svc: Service, env: ServiceEnv) -> list[Findi
     return out
 
 
+def _example_sets_auth(env: ServiceEnv) -> bool:
+    """The examples filled in give PostgreSQL a password or an auth method (an empty value is
+    the slot the deployer fills in: not judged)."""
+    return any((s := env.get(k)) is not None and (s.value or "").strip()
+               for k in ("POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_HOST_AUTH_METHOD"))
+
+
 def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
     """(servers judged, findings, PostgreSQL servers not judged: an absent env_file without an
     example and no password in the service's environment)."""
@@ -184,6 +213,10 @@ def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
             if not found and env.missing_env_files and engine == "postgres" and \
                     not env.get("POSTGRES_PASSWORD") and not env.get("POSTGRES_PASSWORD_FILE"):
                 judged, found = _examples_password(ctx, svc, env)
+            if not judged and not _with_examples(ctx, env) and _example_sets_auth(env):
+                # the examples set what the absent env files would: judge the server on them
+                found = _judge_postgres(svc, env)  # an example's value is the deployer's to replace
+                judged = True
             if not judged:
                 unjudged.append(f"{svc.name} (env_file {', '.join(env.missing_env_files)} "
                                 "absent)")
@@ -264,8 +297,9 @@ def database_credentials(ctx: Context) -> list[Finding]:
     ``*_ALLOW_EMPTY_*PASSWORD``; MongoDB a root user or ``--auth``; Redis ``--requirepass``, an
     ACL or config file, or ``REDIS_PASSWORD``. A service whose ``env_file`` is absent is
     judged on the committed example the deployer copies to create it (``.env`` from
-    ``.env.example``: PostgreSQL without a password there WARNs); a PostgreSQL service without
-    an example is not judged, nor counted as requiring a password (SKIP when no server was
+    ``.env.example``, ``.env.prod.db`` from ``.env.prod.db-sample``: PostgreSQL without a
+    password there WARNs, one the example gives a password is judged on it); a PostgreSQL
+    service without an example is not judged, nor counted as requiring a password (SKIP when no server was
     judged). The password the server gets (``POSTGRES_PASSWORD``, ``MYSQL_ROOT_PASSWORD``,
     ``MONGO_INITDB_ROOT_PASSWORD``, ``REDIS_PASSWORD`` …, as a literal rather than a ``${VAR}``
     the deployer sets) and the database passwords of configuration files (YAML, JSON, TOML; not
@@ -283,7 +317,9 @@ def database_credentials(ctx: Context) -> list[Finding]:
     n, out, unjudged = _servers(ctx)
     configs, found = _config_files(ctx)
     out += found
-    if not out:
+    if not [f for f in out if f.status is not Status.SKIP]:
+        if not n and not configs and out:
+            raise Skip("; ".join(f.message for f in out))
         if not n and not configs:
             if unjudged:
                 raise Skip(f"not judged: {', '.join(unjudged)}, and no example to read instead")

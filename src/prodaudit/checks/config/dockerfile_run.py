@@ -135,11 +135,12 @@ def _segments(cmd: str) -> list[str]:
        evidence=Evidence.PARSED)
 def package_hygiene(ctx: Context) -> list[Finding]:
     """``apt-get install`` uses ``--no-install-recommends`` (DL3015) and the same RUN removes
-    ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` or
-    ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add`` uses ``--no-cache`` (DL3019). Unpinned pip
-    packages on the command line (DL3013) are WARNs. Distribution packages are not required to
-    be pinned (hadolint DL3008/DL3018): old versions leave the archives, so version pins break
-    rebuilds; the pinned base image (CFG-100) decides the package set.
+    ``/var/lib/apt/lists`` in final stages (DL3009); ``pip install`` uses ``--no-cache-dir`` (or
+    its prefix ``--no-cache``, which pip accepts) or ``PIP_NO_CACHE_DIR`` (DL3042); ``apk add``
+    uses ``--no-cache`` (DL3019). Unpinned pip packages on the command line (DL3013) are WARNs.
+    Distribution packages are not required to be pinned (hadolint DL3008/DL3018): old versions
+    leave the archives, so version pins break rebuilds; the pinned base image (CFG-100) decides
+    the package set.
 
     Recommends and caches add tens to hundreds of megabytes and packages nobody reviews;
     unpinned packages make builds irreproducible.
@@ -170,7 +171,8 @@ def package_hygiene(ctx: Context) -> list[Finding]:
                         out.append(failed("apt-get install without --no-install-recommends",
                                           location=df.loc(ins.line), rule="DL3015"))
                     if re.search(r"\bpip3?\s+install\b|-m\s+pip\s+install\b", seg):
-                        if ("--no-cache-dir" not in seg and not pip_env and not cache_mount
+                        # pip takes an option's unambiguous prefix: --no-cache is --no-cache-dir
+                        if ("--no-cache" not in seg and not pip_env and not cache_mount
                                 and "PIP_NO_CACHE_DIR" not in text):
                             out.append(failed("pip install without --no-cache-dir",
                                               location=df.loc(ins.line), rule="DL3042"))

@@ -3,7 +3,6 @@ the documentation (``.env.example``) and the Compose wiring; CFG-005 reports bro
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any
 
@@ -20,13 +19,22 @@ from prodaudit.checks.api import (
     skipped,
     warned,
 )
+from prodaudit.checks.config._compose import (
+    build_context,
+    env_file_names,
+    env_file_rels,
+    settings_module_of,
+)
 from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.dev_reads import development_reads, production_reads
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
-from prodaudit.product.envfiles import is_env_file, used_env_file_problems
+from prodaudit.product.envfiles import (
+    is_env_file,
+    used_env_file_problems,
+)
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.platforms import platform_variables
@@ -260,8 +268,11 @@ def _runtime(name: str) -> bool:
 @check("CFG-003", "Every documented variable is used", severity=Severity.LOW, needs=("repo",),
        checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
-    """Every variable in an example env file is read by the code, referenced by Compose or a
-    Dockerfile, or consumed by a Compose service's image. A read anywhere counts, development
+    """Every variable in an example env file is read by the code or a shell script
+    (``entrypoint.sh`` testing ``$DATABASE``), referenced by Compose or a Dockerfile, or consumed
+    by a Compose service's image (its ``environment:``, or the ``env_file:`` of an image service
+    such as ``postgres``, or the committed example of that file, or a name the official image
+    reads: ``POSTGRES_PASSWORD`` with a ``postgres`` service). A read anywhere counts, development
     settings modules included, with the readers a module star-imports (``from .base import *``
     brings base's ``config`` or ``env``).
 
@@ -277,7 +288,7 @@ def unused_documented(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
         consumed = _used(v) or _runtime(v.name) or v.compose_defaults or v.compose_services \
-            or v.variant_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
+            or v.variant_refs or v.script_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
         if not consumed:
             path, line = v.documented_in[0]
             out.append(failed(f"{v.name} is documented but nothing reads it",
@@ -292,7 +303,11 @@ def unused_documented(ctx: Context) -> list[Finding]:
 def compose_wiring(ctx: Context) -> list[Finding]:
     """For services built from the repository (``build:``): every variable set in their
     ``environment:`` is read by the code, and every variable the code requires (no default) reaches
-    the container through ``environment:``, ``env_file:`` or the Dockerfile.
+    the container through ``environment:``, ``env_file:`` or the Dockerfile. An ``env_file`` is
+    read (a git-ignored one from the committed example a deployer copies to create it: ``.env.prod``
+    ← ``.env.prod-sample``); with one, a requirement is a read that fails without the variable
+    (``os.environ["X"]``, a settings field without default), not an ``os.environ.get("X")``; an
+    ``env_file`` that cannot be read leaves the required variables unverified.
 
     A service built from a frontend whose code reads only build-time variables
     (``import.meta.env.VITE_*``, ``process.env.REACT_APP_*``) is not judged (its SKIP names
@@ -314,28 +329,14 @@ def compose_wiring(ctx: Context) -> list[Finding]:
         if p.dev_only:
             out.append(skipped(f"{p.name}: a development-only stack ({p.dev_only})"))
             continue
-        app: dict[str, tuple[dict[str, Any], str]] = {}
-        for sname, svc in p.services.items():
-            ctx_dir = _build_context(p.files[0].path, svc.get("build"))
-            if ctx_dir is None:
-                continue
-            if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
-                       if r.kind != "frontend"):
-                front = sorted(n for n, v in g.vars.items()
-                               if any(r.kind == "frontend" and r.path.startswith(ctx_dir)
-                                      for r in v.reads))
-                why = (f"whose code reads only frontend build-time variables "
-                       f"({', '.join(front[:4])}), not judged here") if front \
-                    else "where no code reads the environment"
-                out.append(skipped(f"{p.name}: service {sname} is built from "
-                                   f"{ctx_dir or '.'}, {why}"))
-                continue
-            app[sname] = (svc, ctx_dir)
+        app, no_code = _built_services(g, p, out)
         if not app:
-            out.append(skipped(f"{p.name}: no service is built from code in the repository"))
+            out += [skipped(f"{p.name}: {why}") for why in no_code] or [
+                skipped(f"{p.name}: no service is built from code in the repository")]
             continue
         passed_names: set[str] = set()
-        has_env_file = False
+        has_env_file = False  # an env_file whose content cannot be told (absent, no example)
+        via_files: list[str] = []
         before = len(out)
         for sname, (svc, ctx_dir) in app.items():
             read_names = {n for n, v in g.vars.items()
@@ -344,56 +345,79 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             env = svc.get("environment") or {}
             names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
             passed_names.update(str(n) for n in names)
-            if svc.get("env_file"):
-                has_env_file = True
+            for rel in env_file_rels(p, svc):
+                names_in = env_file_names(ctx, rel)
+                if names_in is None:
+                    has_env_file = True
+                else:
+                    passed_names.update(names_in[1])
+                    via_files.append(names_in[0])
             for name in names:
                 if str(name) not in read_names and str(name) not in RUNTIME_VARS:
                     out.append(failed(f"service {sname} sets {name} but no code reads it"
                                       f"{p.note}",
                                       location=p.loc("services", sname, "environment", name)))
-        contexts = [c for _, c in app.values()]
-        unused = unused_settings_modules(ctx, _settings_module(g, app))
         if not has_env_file:
-            for v in sorted(g.vars.values(), key=lambda x: x.name):
-                needed = not _runtime(v.name) and any(
-                    not r.has_default and r.kind != "frontend" and not r.conditional
-                    and r.path not in unused
-                    and any(r.path.startswith(c) for c in contexts) for r in v.reads)
-                if needed and v.name not in passed_names and not _set_in_image(v):
-                    out.append(failed(f"{v.name} is required by the code but no built service "
-                                      f"receives it ({', '.join(app)}){p.note}",
-                                      location=_first_loc(v)))
+            out += _missing_required(ctx, g, p, app, passed_names, bool(via_files))
         if not any(f.status.value == "fail" for f in out[before:]):
             extra = " and an env_file" if has_env_file else ""
+            files = f" (env_file: {', '.join(dict.fromkeys(via_files))})" if via_files else ""
+            others = f"; {'; '.join(no_code)}" if no_code else ""
             out.append(passed(f"{p.name}: the {len(passed_names)} variables of the built services' "
-                              f"environment{extra} match what the code reads{p.note}"))
+                              f"environment{extra}{files} match what the code reads{p.note}"
+                              f"{others}"))
     return out
 
 
-def _settings_module(g: EnvGraph, app: dict[str, tuple[dict[str, Any], str]]) -> str | None:
-    """The Django settings module the built services run: their ``DJANGO_SETTINGS_MODULE``,
-    else the default the code sets (``os.environ.setdefault`` in wsgi/manage.py)."""
-    for svc, _ in app.values():
-        value = service_env(svc).get("DJANGO_SETTINGS_MODULE")
-        if value:
-            return str(value)
-    var = g.vars.get("DJANGO_SETTINGS_MODULE")
-    defaults = sorted({val for path, _, val in (var.set_in if var else []) if val
-                       and path.endswith(".py")})
-    return defaults[0] if len(defaults) == 1 else None
+
+def _built_services(g: EnvGraph, p: Any, out: list[Finding]
+                    ) -> tuple[dict[str, tuple[dict[str, Any], str]], list[str]]:
+    """CFG-004: the services of ``p`` built from code that reads the environment (name ->
+    (service, build context)), and why the other built services are not judged (a frontend
+    reading only build-time variables gets its SKIP in ``out``)."""
+    app: dict[str, tuple[dict[str, Any], str]] = {}
+    no_code: list[str] = []
+    for sname, svc in p.services.items():
+        ctx_dir = build_context(p.files[0].path, svc.get("build"))
+        if ctx_dir is None:
+            continue
+        if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
+                   if r.kind != "frontend"):
+            front = sorted(n for n, v in g.vars.items()
+                           if any(r.kind == "frontend" and r.path.startswith(ctx_dir)
+                                  for r in v.reads))
+            if front:
+                out.append(skipped(f"{p.name}: service {sname} is built from "
+                                   f"{ctx_dir or '.'}, whose code reads only frontend "
+                                   f"build-time variables ({', '.join(front[:4])}), not "
+                                   "judged here"))
+            else:
+                no_code.append(f"service {sname} is built from {ctx_dir or '.'}, where no "
+                               "code reads the environment")
+            continue
+        app[sname] = (svc, ctx_dir)
+    return app, no_code
 
 
-def _build_context(compose_path: str, build: object) -> str | None:
-    """The build context as a repo-relative prefix ("" for the root), None when not built."""
-    if build is None:
-        return None
-    raw = build if isinstance(build, str) else (build.get("context", ".")
-                                                 if isinstance(build, dict) else ".")
-    if "://" in str(raw):
-        return None
-    base = posixpath.dirname(compose_path)
-    rel = posixpath.normpath(posixpath.join(base, str(raw)))
-    return "" if rel in (".", "") else rel.rstrip("/") + "/"
+def _missing_required(ctx: Context, g: EnvGraph, p: Any,
+                      app: dict[str, tuple[dict[str, Any], str]], passed_names: set[str],
+                      strict_only: bool) -> list[Finding]:
+    """CFG-004: the variables the built services' code requires that none of them receives.
+    Through an env_file the deployer edits (``strict_only``), only a read that fails without the
+    variable (``os.environ["X"]``, a settings field without default) is a requirement."""
+    out: list[Finding] = []
+    contexts = [c for _, c in app.values()]
+    unused = unused_settings_modules(ctx, settings_module_of(g, app))
+    for v in sorted(g.vars.values(), key=lambda x: x.name):
+        needed = not _runtime(v.name) and any(
+            not r.has_default and r.kind != "frontend" and not r.conditional
+            and (r.strict or not strict_only) and r.path not in unused
+            and any(r.path.startswith(c) for c in contexts) for r in v.reads)
+        if needed and v.name not in passed_names and not _set_in_image(v):
+            out.append(failed(f"{v.name} is required by the code but no built service "
+                              f"receives it ({', '.join(app)}){p.note}",
+                              location=_first_loc(v)))
+    return out
 
 
 def _env_file_problems(ctx: Context) -> list[Finding]:

@@ -50,9 +50,13 @@ def debug_off(ctx: Context) -> list[Finding]:
     os.getenv("RUNNING_IN_PRODUCTION"): ...`` turning on DEBUG logging or a local ``.env`` — FAIL
     when nothing in the deployment sets the variable, WARN when only infrastructure files do) and
     wsgi/asgi entry points whose ``DJANGO_SETTINGS_MODULE`` fallback is a settings module with
-    debug on. Development and test settings modules are not judged, nor a Django base module's
-    value that every production settings module star-importing it replaces (``from .base
-    import *`` then ``DEBUG = False``): the production module's value is judged instead — unless
+    debug on. A debug flag read through the builtin ``bool()`` (``DEBUG =
+    bool(os.environ.get("DEBUG", 0))``) is true for every non-empty string: FAIL where the
+    deployment or its example sets any value (``DEBUG=0`` and ``DEBUG=False`` switch it on),
+    WARN when nothing sets it (off only while the variable stays unset). Development and test
+    settings modules are not judged, nor a Django base module's value that every production
+    settings module star-importing it replaces (``from .base import *`` then ``DEBUG =
+    False``): the production module's value is judged instead — unless
     the base module is itself what runs (no production module, or the deployment's
     ``DJANGO_SETTINGS_MODULE`` or wsgi fallback names it).
 
@@ -105,6 +109,8 @@ def debug_off(ctx: Context) -> list[Finding]:
 
 def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
     """A debug/environment setting in code: its deployed value, else its default."""
+    if st.env and st.any_value_true and DEBUG_RE.match(st.name):
+        return _bool_of_string(ctx, st)
     if st.env:
         deployed = deployment_sets(ctx, st.env)
         if deployed:
@@ -120,6 +126,30 @@ def _setting_findings(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
         return [(st.loc, failed(f"{st.name} = {st.value!r} in code ({st.scope})", location=st.loc,
                                 evidence=f"{st.name} = {st.expr}"))]
     return []
+
+
+def _bool_of_string(ctx: Context, st: Setting) -> list[tuple[str, Finding]]:
+    """``DEBUG = bool(os.environ.get("DEBUG", 0))``: the builtin ``bool()`` of a string is true
+    for every non-empty value, so ``DEBUG=0`` or ``DEBUG=False`` switch debug *on*."""
+    assert st.env is not None
+    why = (f"bool() of the environment string is true for every non-empty value "
+           f"({st.name} = {st.expr})")
+    fix = (f"parse the string: {st.name} = os.environ.get({st.env!r}, '0').lower() in "
+           "('1', 'true', 'yes') (or env.bool / config(cast=bool)); until then leave "
+           f"{st.env} unset in production")
+    deployed = [v for v in deployment_sets(ctx, st.env) if v.value.strip()]
+    if deployed:
+        sets = "; ".join(f"{st.env}={v.value} at {v.location} ({v.source})" for v in deployed[:3])
+        return [(st.loc, failed(f"{st.name} is on in the {ctx.cfg.profile} profile: {why}, and "
+                                f"the deployment sets {sets}", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}", remediation=fix))]
+    if is_dev_value(st.name, st.value):
+        return [(st.loc, failed(f"{st.name} defaults to {st.value!r} when {st.env} is unset, "
+                                "and nothing in the deployment sets it", location=st.loc,
+                                evidence=f"{st.name} = {st.expr}", remediation=fix))]
+    return [(st.loc, warned(f"{st.name} is off only while {st.env} is unset or empty: {why}, "
+                            f"so {st.env}=0 or {st.env}=false turn it on", location=st.loc,
+                            evidence=f"{st.name} = {st.expr}", remediation=fix))]
 
 
 def _dev_finding(val: Value, message: str, evidence: str) -> Finding:
@@ -189,7 +219,9 @@ def service_urls(ctx: Context) -> list[Finding]:
     only (``f"redis://{HOST}:{PORT}"``: there is no place for a password) or hard-coded
     (``Celery("worker", broker="redis://redis:6379/0")``) fails; a SQLite engine
     (``create_engine("sqlite:///...")``, Django ``"ENGINE": "...sqlite3"``) warns. A code
-    default the deployment overrides is not judged.
+    default the deployment overrides is not judged: a Django ``ENGINE`` read from a variable
+    (``os.environ.get("SQL_ENGINE", "...sqlite3")``) is judged by the value the deployment or its
+    example env file sets.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
     ``localhost`` inside a container (the product has a Dockerfile or a Compose service built
@@ -230,7 +262,15 @@ def _code_url_findings(ctx: Context, looked: list[str], seen: set[str]) -> list[
     redis: dict[str, list[CodeURL]] = {}
     out: list[Finding] = []
     for u in code_urls(ctx):
-        if u.loc in seen or (u.env and (u.env in judged or deployment_sets(ctx, u.env))):
+        deployed = deployment_sets(ctx, u.env) if u.env and u.env not in judged else []
+        if u.scheme.startswith("sqlite") and u.env and deployed:  # ENGINE from the environment
+            looked.append(f"{u.env} ({deployed[0].source})")
+            out += [warned(f"{u.env}={v.value} ({v.source}) selects SQLite: one file, one writer, "
+                           "no network access for replicas and no managed backups",
+                           location=v.location) for v in deployed
+                    if v.value.strip().lower().endswith("sqlite3")]
+            continue
+        if u.loc in seen or (u.env and (u.env in judged or deployed)):
             continue
         looked.append(u.loc)
         if u.scheme.startswith("sqlite"):

@@ -166,6 +166,21 @@ def _proxy_elsewhere(ctx: Context) -> dict[str, str]:
     return out
 
 
+def _middleware_stack(ctx: Context) -> list[tuple[str, str]]:
+    """(middleware class name, location) of the web modules' middleware, innermost first
+    (``add_middleware`` calls in order; ``middleware=[...]``, whose first item is the outermost)."""
+    stack: list[tuple[str, str]] = []
+    for m in web_modules(ctx):
+        for n in ast.walk(m.tree):
+            if isinstance(n, ast.Call) and call_name(n).endswith("add_middleware") and n.args:
+                stack.append((call_name(n.args[0]).split(".")[-1], m.line(n)))
+            elif isinstance(n, ast.keyword) and n.arg == "middleware" \
+                    and isinstance(n.value, ast.List):
+                stack += [(call_name(e.args[0]).split(".")[-1], m.line(e))
+                          for e in reversed(n.value.elts) if isinstance(e, ast.Call) and e.args]
+    return stack
+
+
 @check(
     "RDY-006",
     "Middleware present and ordered (CORS, hosts, HTTPS/proxy, compression)",
@@ -190,20 +205,7 @@ def middleware(ctx: Context) -> list[Finding]:
     ``add_middleware(CORSMiddleware, ...)`` after the rate-limit and auth middleware.
     """
     findings = broken_sources(ctx)
-    stack: list[tuple[str, str]] = []  # innermost first
-    for m in web_modules(ctx):
-        for n in ast.walk(m.tree):
-            if isinstance(n, ast.Call) and call_name(n).endswith("add_middleware") and n.args:
-                stack.append((call_name(n.args[0]).split(".")[-1], m.line(n)))
-            elif (
-                isinstance(n, ast.keyword)
-                and n.arg == "middleware"
-                and isinstance(n.value, ast.List)
-            ):
-                # middleware=[...]: the first item is the outermost
-                for e in reversed(n.value.elts):
-                    if isinstance(e, ast.Call) and e.args:
-                        stack.append((call_name(e.args[0]).split(".")[-1], m.line(e)))
+    stack = _middleware_stack(ctx)
     if not stack:
         return findings + [
             failed(

@@ -37,6 +37,13 @@ _README_SECTIONS = {
     "run": r"\brun|usage|development|local|start(ing)?\b|how to use|getting started|quick ?start",
     "deploy": r"deploy|production|release|hosting|docker",
 }
+_DEPLOY_WORDS = re.compile(r"\b(production|deploy\w*|release|hosting|cloud)\b", re.I)
+#: the setup steps a "Development" or "Usage" section gives under its own heading: install,
+#: clone, create the env file, build the images
+_SETUP_STEPS = re.compile(
+    r"\b(?:pip3?|uv|poetry|pipenv|npm|pnpm|yarn|bundle|composer|make) +(?:install|sync|ci)\b|"
+    r"\bgit clone\b|\bcp +\S*\.?env\S*|\b(?:rename|copy)\b[^\n]{0,40}\.env|"
+    r"\bdocker[ -]compose\b[^\n]*(?:\bbuild\b|--build)|\bdocker build\b", re.I)
 
 
 @check(
@@ -49,7 +56,12 @@ _README_SECTIONS = {
 )
 def readme(ctx: Context) -> list[Finding]:
     """The repository root has a README with sections (headings) for setup/installation,
-    running/usage and deployment, each saying what to do (commands or steps). Sections without
+    running/usage and deployment, each saying what to do (commands or steps). Without a setup
+    heading, a running section ("Development", "Usage") whose steps install, clone, create the
+    env file or build the images is the setup section. A heading that only names Docker
+    ("Docker", "Docker Container", "Running with docker-compose") is the deployment section when
+    its text speaks of production, deployment, a release, hosting or a cloud; otherwise it is
+    how to run the container locally. Sections without
     commands or steps make the pass *present, not verified*; a heading without text under it is a
     WARN (a placeholder).
 
@@ -72,6 +84,12 @@ def readme(ctx: Context) -> list[Finding]:
         name: [s for s in secs if re.search(rx, s.title, re.I)]
         for name, rx in _README_SECTIONS.items()
     }
+    if not found["setup"]:  # "Development: 1. Rename .env.dev-sample ... docker-compose up --build"
+        found["setup"] = [s for s in found["run"] if _SETUP_STEPS.search(s.body)]
+    # a "Docker" heading is how to run the container; it deploys when it says production
+    found["deploy"] = [s for s in found["deploy"] if not re.fullmatch(
+        r"[\W_]*(running |run |using |with )?(the )?docker([ -]?compose)?( container| image)?"
+        r"[\W_]*", s.title, re.I) or _DEPLOY_WORDS.search(s.body)]
     missing = [name for name, hits in found.items() if not hits]
     if missing:
         return [
@@ -280,7 +298,8 @@ TOPICS = (
     Topic(
         "RDY-069",
         "Deployment procedure documented",
-        r"\bdeploy(ment|ing)?\b|release process|rollout|going live|production setup",
+        r"\bdeploy(ment|ing)?\b|release process|rollout|going live|production setup|"
+        r"^(running |run )?(in )?production( build| mode| environment| usage)?$",
         r"deploy|release",
         ("6.3.1",),
         Severity.MEDIUM,
