@@ -88,7 +88,7 @@ def placeholder_reason(value: str) -> str | None:
     low = v.lower()
     for word in PLACEHOLDER_WORDS:
         if word in low:
-            return f"contains the placeholder marker {word!r}"
+            return f"a value with the placeholder marker {word!r}"
     return None
 
 
