@@ -96,8 +96,9 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     ``/status``, ``/up`` as the first segment …) at its declared or its mounted path (a Flask
     blueprint's ``url_prefix``, a router's prefix), or a health library is wired in
     (django-health-check, fastapi-health, flask-healthz, healthcheck). A Django route named
-    like a probe that includes a whole app's URLconf (``re_path(r'^health/', include('health.urls'))``: pages of a feature called
-    health) is not a probe and FAILs at its line; with no probe route at all the finding points
+    like a probe that includes a whole app's URLconf
+    (``re_path(r'^health/', include('health.urls'))``: pages of a feature called health) is
+    not a probe and FAILs at its line; with no probe route at all the finding points
     at the root URLconf or the module that creates the application. The live suite (FUN-001)
     probes the running server.
 
