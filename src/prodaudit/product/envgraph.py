@@ -56,6 +56,9 @@ _FRONTEND_SOURCES = ("import.meta.env", "process.env")
 #: ``const { VITE_API_URL, VITE_MODE: mode = "x" } = import.meta.env``
 _DESTRUCTURE_RE = re.compile(r"\{([^{}]{1,2000})\}\s*=\s*(?:import\.meta\.env|process\.env)\b")
 #: the end of ``_DESTRUCTURE_RE``: a text without it has no destructuring (ten times faster)
+#: a commented-out assignment in an example env file (``#export REDIS_URL=redis://redis:6379/0``):
+#: the variable and its default, documented for whoever wants to change it
+_COMMENTED_RE = re.compile(r"^#\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=(\S*)\s*$")
 _DESTRUCTURE_HINT = re.compile(r"=\s*(?:import\.meta\.env|process\.env)\b")
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 PROGRESS_EVERY = 5000
@@ -479,6 +482,7 @@ def build_graph(ctx: Context) -> EnvGraph:
                 v.add("documented_in", (ef.path, e.line))
                 if e.comment and not v.description:
                     v.description = e.comment
+            _commented_docs(ctx, g, ef.path, {e.name for e in ef.entries})
         else:
             for e in ef.entries:
                 g.var(e.name).add("set_in", (ef.path, e.line, e.value))
@@ -571,6 +575,19 @@ def env_pairs(value: str) -> list[tuple[str, str]]:
     for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*)", value):
         out.append((m.group(1), m.group(2).strip("\"'")))
     return out
+
+
+def _commented_docs(ctx: Context, g: EnvGraph, path: str, active: set[str]) -> None:
+    """Variables the code reads that an example env file documents only as a commented-out
+    assignment (its default, to uncomment and change) are documented there."""
+    text = ctx.files.read_text(path, ctx.cfg.secrets.max_file_bytes)
+    for i, line in enumerate((text or "").splitlines(), 1):
+        m = _COMMENTED_RE.match(line.strip())
+        if m is None or m.group(1) in active or m.group(1) not in g.vars:
+            continue
+        v = g.vars[m.group(1)]
+        if v.reads and (path, i) not in v.documented_in:
+            v.add("documented_in", (path, i))
 
 
 def env_graph(ctx: Context) -> EnvGraph:

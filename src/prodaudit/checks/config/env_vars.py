@@ -41,6 +41,17 @@ RUNTIME_VARS = frozenset({
     "PYTHONHASHSEED", "PYTHONWARNINGS", "PYTHONOPTIMIZE", "PYTHONIOENCODING", "PYTHONUTF8",
     "DJANGO_SETTINGS_MODULE", "PORT", "WEB_CONCURRENCY",
 })  # fmt: skip
+#: variables Docker Compose and the Docker CLI read themselves (a ``.env`` next to the Compose
+#: file sets the project name, the active profiles, BuildKit): used when the repository has a
+#: Compose project
+TOOL_VARS = frozenset({
+    "COMPOSE_PROJECT_NAME", "COMPOSE_FILE", "COMPOSE_PROFILES", "COMPOSE_PATH_SEPARATOR",
+    "COMPOSE_ENV_FILES", "COMPOSE_CONVERT_WINDOWS_PATHS", "COMPOSE_IGNORE_ORPHANS",
+    "COMPOSE_REMOVE_ORPHANS", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_ANSI", "COMPOSE_STATUS_STDOUT",
+    "COMPOSE_MENU", "COMPOSE_BAKE", "COMPOSE_HTTP_TIMEOUT", "COMPOSE_DOCKER_CLI_BUILD",
+    "DOCKER_BUILDKIT", "BUILDKIT_PROGRESS", "DOCKER_HOST", "DOCKER_CONTEXT",
+    "DOCKER_DEFAULT_PLATFORM", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+})  # fmt: skip
 #: variables a CI system sets (``if os.environ.get("GITHUB_WORKFLOW")``): never "undocumented"
 CI_VAR_RE = re.compile(r"^(GITHUB_|GITLAB_|CI_|CIRCLE|TRAVIS|BUILDKITE|JENKINS_|TF_BUILD|"
                        r"BITBUCKET_|CODEBUILD_|RUNNER_|DRONE|TEAMCITY_|APPVEYOR)")
@@ -207,7 +218,8 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     without a default (``os.environ["X"]``, ``env("X")``, a required settings field), required
     by Compose (``${X:?}``), a secret with a hard-coded default, or a data-store URL /
     ``ALLOWED_HOSTS`` (unless its parts, ``POSTGRES_HOST`` ..., are documented). Documented: in
-    an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
+    an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...; a
+    commented-out assignment ``#export X=default`` of a variable the code reads counts), in an env
     block (fenced, indented, or two or more bare ``NAME=value`` lines) or a table of the
     README/docs, or set by the deployment itself (the ``environment:``
     of a Compose file that is the production deployment, a Dockerfile ``ENV``,
@@ -261,7 +273,9 @@ def _runtime(name: str) -> bool:
        checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
     """Every variable in an example env file is read by the code, referenced by Compose or a
-    Dockerfile, or consumed by a Compose service's image. A read anywhere counts, development
+    Dockerfile, consumed by a Compose service's image, or — with a Compose project in the
+    repository — read by Docker Compose or the Docker CLI themselves (``COMPOSE_PROJECT_NAME``,
+    ``COMPOSE_PROFILES``, ``DOCKER_BUILDKIT`` …). A read anywhere counts, development
     settings modules included, with the readers a module star-imports (``from .base import *``
     brings base's ``config`` or ``env``).
 
@@ -274,10 +288,12 @@ def unused_documented(ctx: Context) -> list[Finding]:
     if not g.example_files:
         raise Skip("no example env file (.env.example, .env.sample ...) in the repository")
     documented = [v for v in g.vars.values() if v.documented]
+    tooling = TOOL_VARS if compose_projects(ctx) else frozenset()
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
         consumed = _used(v) or _runtime(v.name) or v.compose_defaults or v.compose_services \
-            or v.variant_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
+            or v.variant_refs or any(not is_env_file(p) for p, _, _ in v.set_in) \
+            or v.name in tooling
         if not consumed:
             path, line = v.documented_in[0]
             out.append(failed(f"{v.name} is documented but nothing reads it",
