@@ -132,6 +132,25 @@ def test_a_commented_out_default_in_the_example_documents_a_read_variable(
     assert res(run, "CFG-003").status is Status.PASS, describe(res(run, "CFG-003"))
 
 
+def test_a_database_url_override_of_documented_server_variables(tmp_path: Path) -> None:
+    """``DATABASE_URL`` read with a default the code composes from ``POSTGRES_USER`` … (all
+    documented) is an optional override (it FAILed as an undocumented data-store URL); read
+    without a default it is what the deployment must set, and FAILs."""
+    settings = ("import os\n\nuser = os.getenv('POSTGRES_USER', 'app')\n"
+                "host = os.getenv('POSTGRES_HOST', 'db')\n"
+                "DB = os.getenv('DATABASE_URL', f'postgresql://{user}@{host}/app')\n")
+    repo = write(tmp_path / "r", {"settings.py": settings,
+                                  ".env.example": "POSTGRES_USER=app\n#POSTGRES_HOST=db\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "settings.py").write_text(settings.replace(", f'postgresql://{user}@{host}/app')", ")")
+                                      .replace("os.getenv('DATABASE_URL')",
+                                               "os.environ['DATABASE_URL']"), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("settings.py:5", "DATABASE_URL")], describe(r)
+
+
 def test_no_example_file_fails(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     (repo / ".env.example").unlink()

@@ -59,6 +59,8 @@ CI_VAR_RE = re.compile(r"^(GITHUB_|GITLAB_|CI_|CIRCLE|TRAVIS|BUILDKITE|JENKINS_|
 DATASTORE_RE = re.compile(
     r"^ALLOWED_HOSTS$|_DSN$|^(DATABASE|DB|POSTGRES|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|BROKER|"
     r"CACHE|AMQP|RABBITMQ|CELERY_BROKER|CELERY_RESULT_BACKEND|ELASTICSEARCH|KAFKA)(_\w+)?_(URL|URI)$")
+#: the variables a database URL's parts come in (``POSTGRES_USER``, ``PGHOST``, ``MYSQL_HOST``)
+_DB_PARTS = ("POSTGRES_", "PG", "MYSQL_", "MARIADB_")
 _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
                      "development": Severity.LOW}
 
@@ -172,7 +174,11 @@ def _critical(v: Var, docs: dict[str, str]) -> str | None:
         return "a secret with a hard-coded default, used whenever it is forgotten"
     if explicit and DATASTORE_RE.search(v.name):
         prefix = re.sub(r"_(URL|URI|DSN)$", "", v.name) + "_"
-        if prefix != v.name + "_" and any(d.startswith(prefix) for d in docs):
+        prefixes = (prefix,)
+        if prefix in ("DATABASE_", "DB_") and all(r.has_default for r in explicit):
+            # an override of a default the code composes from the server's own variables
+            prefixes += _DB_PARTS
+        if prefix != v.name + "_" and any(d.startswith(prefixes) for d in docs):
             return None  # its parts (POSTGRES_HOST, POSTGRES_PASSWORD ...) are documented
         return "it decides where the deployment's data or hosts are"
     return None
