@@ -519,7 +519,35 @@ def build_graph(ctx: Context) -> EnvGraph:
             if ins.name in ("ENV", "ARG"):
                 for k, val in env_pairs(ins.value):
                     g.var(k).add("set_in", (df.path, ins.line, val))
+        for st in df.stages:
+            for k in _base_image_env(st.resolved):
+                if k in g.vars and g.vars[k].reads:
+                    g.vars[k].add("set_in", (df.path, st.line, f"(set by the image {st.resolved})"))
     return g
+
+
+#: variables the official images set in their own ``ENV`` (``python:3.12-slim`` sets
+#: ``PYTHON_VERSION``): code that reads them in a container built from the image finds them
+_IMAGE_ENV = {
+    "python": ("PYTHON_VERSION", "PYTHON_SHA256", "GPG_KEY", "LANG"),
+    "node": ("NODE_VERSION", "YARN_VERSION"),
+    "golang": ("GOLANG_VERSION", "GOPATH", "GOTOOLCHAIN"),
+    "ruby": ("RUBY_VERSION", "GEM_HOME", "BUNDLE_APP_CONFIG"),
+    "php": ("PHP_VERSION", "PHP_INI_DIR"),
+    "openjdk": ("JAVA_VERSION", "JAVA_HOME"),
+    "eclipse-temurin": ("JAVA_VERSION", "JAVA_HOME"),
+}
+
+
+def _base_image_env(image: str) -> tuple[str, ...]:
+    """The variables an official base image (``python:3.12.4-slim``, ``docker.io/library/node``)
+    sets in its own ``ENV``; none for other images."""
+    repo = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] \
+        else image.split("@", 1)[0]
+    for prefix in ("docker.io/library/", "library/", "docker.io/"):
+        if repo.startswith(prefix):
+            repo = repo[len(prefix):]
+    return _IMAGE_ENV.get(repo, ())
 
 
 def frontend_reads(text: str) -> list[tuple[str, int]]:

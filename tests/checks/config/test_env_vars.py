@@ -151,6 +151,21 @@ def test_a_database_url_override_of_documented_server_variables(tmp_path: Path) 
         ("settings.py:5", "DATABASE_URL")], describe(r)
 
 
+def test_a_variable_the_official_base_image_sets_is_not_undocumented(tmp_path: Path) -> None:
+    """``os.environ["PYTHON_VERSION"]`` in code built on ``python:3.12-slim``: the image sets it
+    (it FAILed as undocumented); on another base image nothing does."""
+    repo = write(tmp_path / "r", {
+        "app.py": "import os\n\nVERSION = os.environ['PYTHON_VERSION']\n",
+        ".env.example": "OTHER=1\n",
+        "Dockerfile": "FROM python:3.12.4-slim AS app\nCOPY . /app\nCMD [\"python\", \"app.py\"]\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "Dockerfile").write_text("FROM ubuntu:24.04\nCOPY . /app\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("app.py:3", "PYTHON_VERSION")], describe(r)
+
+
 def test_no_example_file_fails(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     (repo / ".env.example").unlink()

@@ -174,7 +174,7 @@ def _critical(v: Var, docs: dict[str, str]) -> str | None:
         return "a secret with a hard-coded default, used whenever it is forgotten"
     if explicit and DATASTORE_RE.search(v.name):
         prefix = re.sub(r"_(URL|URI|DSN)$", "", v.name) + "_"
-        prefixes = (prefix,)
+        prefixes: tuple[str, ...] = (prefix,)
         if prefix in ("DATABASE_", "DB_") and all(r.has_default for r in explicit):
             # an override of a default the code composes from the server's own variables
             prefixes += _DB_PARTS
@@ -228,7 +228,8 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     commented-out assignment ``#export X=default`` of a variable the code reads counts), in an env
     block (fenced, indented, or two or more bare ``NAME=value`` lines) or a table of the
     README/docs, or set by the deployment itself (the ``environment:``
-    of a Compose file that is the production deployment, a Dockerfile ``ENV``,
+    of a Compose file that is the production deployment, a Dockerfile ``ENV`` or the official
+    base image's own (``PYTHON_VERSION`` of ``python:*``, ``NODE_VERSION`` of ``node:*``),
     ``os.environ.setdefault``, a platform manifest's variables — ``render.yaml`` ``envVars``,
     Heroku's ``app.json`` ``env``, ``fly.toml`` ``[env]`` …; and, when no production Compose file
     deploys the product, infrastructure manifests). Optional settings (a default,
