@@ -81,6 +81,7 @@ class ComposeProject:
     referenced: list[ComposeFile] = field(default_factory=list)  # extends.file targets
     origins: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
     profiles: frozenset[str] = frozenset()  # active Compose profiles (COMPOSE_PROFILES)
+    profiles_from: str = ""  # where the profiles come from when nothing the audit reads sets them
     dev_only: str | None = None  # why the project is a development-only stack (compose_dev)
     deployed_by: str = ""  # path:line of the deployment command whose -f files were chosen
     replaced: tuple[str, ...] = ()  # the development default files a production variant replaced
@@ -352,8 +353,37 @@ def _environment(ctx: Context, p: ComposeProject) -> None:
             p.env_file = env_path
             values = ef.values
     p.env = {**values, **compose_env()}
-    p.profiles = frozenset(x.strip() for x in p.env.get("COMPOSE_PROFILES", "").split(",")
-                           if x.strip())
+    p.profiles = _profile_set(p.env.get("COMPOSE_PROFILES", ""))
+    if not p.profiles and p.services and not p.active_services:
+        _deployed_profiles(ctx, p, env_path)
+
+
+def _profile_set(value: str) -> frozenset[str]:
+    return frozenset(x.strip() for x in value.split(",") if x.strip())
+
+
+def _deployed_profiles(ctx: Context, p: ComposeProject, env_path: Path | None) -> None:
+    """Every service has ``profiles:`` and nothing the audit reads sets ``COMPOSE_PROFILES``: as
+    it stands ``docker compose up`` starts nothing, so the deployment must set the profiles.
+    They are taken from the committed example the deployer copies to create the env file
+    Compose reads (``.env.example`` for ``.env``), else every profile is active — the stack is
+    judged as the files define it, never as an empty one."""
+    from prodaudit.product.envfiles import example_for
+
+    if env_path is not None and ctx.cfg.env_file is None:
+        rel = rel_path(ctx, env_path)
+        example = example_for(ctx, rel) if not os.path.isabs(rel) else None
+        ef = read_env_file(ctx.repo / example, example, ctx.cfg.secrets.max_file_bytes) \
+            if example is not None else None
+        entry = ef.get("COMPOSE_PROFILES") if ef is not None else None
+        if entry is not None and _profile_set(entry.value):
+            p.profiles = _profile_set(entry.value)
+            p.profiles_from = (f"COMPOSE_PROFILES={entry.value} from {example}:{entry.line}, "
+                               f"which the deployer copies to {rel}")
+            return
+    p.profiles = frozenset({"*"})
+    p.profiles_from = ("every profile: each service has profiles: and nothing sets "
+                       "COMPOSE_PROFILES")
 
 
 def _effective(ctx: Context, p: ComposeProject, cli_reason: str | None, budget: list[int]) -> None:
@@ -367,7 +397,8 @@ def _effective(ctx: Context, p: ComposeProject, cli_reason: str | None, budget: 
     if cli_reason is None and not refused:  # malformed YAML: Compose names the problem itself
         budget[0] -= 1
         try:
-            p.config = run_config(p.paths, ctx.cfg.env_file)
+            p.config = run_config(p.paths, ctx.cfg.env_file,
+                                  profiles=p.profiles if p.profiles_from else None)
             p.source = CLI_SOURCE
             return
         except ComposeError as exc:

@@ -53,13 +53,18 @@ def compose_args(files: list[Path], env_file: Path | None, project: str | None =
 
 
 def run_config(files: list[Path], env_file: Path | None,
-               timeout: float = COMPOSE_TIMEOUT_S) -> dict[str, Any]:
+               timeout: float = COMPOSE_TIMEOUT_S,
+               profiles: frozenset[str] | None = None) -> dict[str, Any]:
     """``docker compose config --format json`` (Compose's own merge, ``include``, ``extends``,
-    profiles and interpolation); ComposeError with Compose's message when it fails."""
+    profiles and interpolation); ComposeError with Compose's message when it fails.
+    ``profiles``: the ``COMPOSE_PROFILES`` the deployment sets when the audit reads none."""
     cmd = compose_args(files, env_file) + ["config", "--format", "json"]
+    env = compose_env()
+    if profiles:
+        env["COMPOSE_PROFILES"] = ",".join(sorted(profiles))
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                             cwd=str(files[0].parent), env=compose_env())
+                             cwd=str(files[0].parent), env=env)
     except subprocess.TimeoutExpired:
         raise ComposeError(f"docker compose config timed out after {timeout:.0f} s") from None
     except OSError as exc:

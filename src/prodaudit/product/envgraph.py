@@ -56,6 +56,9 @@ _FRONTEND_SOURCES = ("import.meta.env", "process.env")
 #: ``const { VITE_API_URL, VITE_MODE: mode = "x" } = import.meta.env``
 _DESTRUCTURE_RE = re.compile(r"\{([^{}]{1,2000})\}\s*=\s*(?:import\.meta\.env|process\.env)\b")
 #: the end of ``_DESTRUCTURE_RE``: a text without it has no destructuring (ten times faster)
+#: a commented-out assignment in an example env file (``#export REDIS_URL=redis://redis:6379/0``):
+#: the variable and its default, documented for whoever wants to change it
+_COMMENTED_RE = re.compile(r"^#\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=(\S*)\s*$")
 _DESTRUCTURE_HINT = re.compile(r"=\s*(?:import\.meta\.env|process\.env)\b")
 _SECRET_TYPES = ("SecretStr", "SecretBytes")
 PROGRESS_EVERY = 5000
@@ -480,6 +483,7 @@ def build_graph(ctx: Context) -> EnvGraph:
                 v.add("documented_in", (ef.path, e.line))
                 if e.comment and not v.description:
                     v.description = e.comment
+            _commented_docs(ctx, g, ef.path, {e.name for e in ef.entries})
         else:
             for e in ef.entries:
                 g.var(e.name).add("set_in", (ef.path, e.line, e.value))
@@ -518,6 +522,10 @@ def build_graph(ctx: Context) -> EnvGraph:
             if ins.name in ("ENV", "ARG"):
                 for k, val in env_pairs(ins.value):
                     g.var(k).add("set_in", (df.path, ins.line, val))
+        for st in df.stages:
+            for k in _base_image_env(st.resolved):
+                if k in g.vars and g.vars[k].reads:
+                    g.vars[k].add("set_in", (df.path, st.line, f"(set by the image {st.resolved})"))
     return g
 
 
@@ -592,6 +600,30 @@ def _script_refs(ctx: Context, g: EnvGraph) -> None:
                     g.vars[name].add("script_refs", f"{rel}:{n}")
 
 
+#: variables the official images set in their own ``ENV`` (``python:3.12-slim`` sets
+#: ``PYTHON_VERSION``): code that reads them in a container built from the image finds them
+_IMAGE_ENV = {
+    "python": ("PYTHON_VERSION", "PYTHON_SHA256", "GPG_KEY", "LANG"),
+    "node": ("NODE_VERSION", "YARN_VERSION"),
+    "golang": ("GOLANG_VERSION", "GOPATH", "GOTOOLCHAIN"),
+    "ruby": ("RUBY_VERSION", "GEM_HOME", "BUNDLE_APP_CONFIG"),
+    "php": ("PHP_VERSION", "PHP_INI_DIR"),
+    "openjdk": ("JAVA_VERSION", "JAVA_HOME"),
+    "eclipse-temurin": ("JAVA_VERSION", "JAVA_HOME"),
+}
+
+
+def _base_image_env(image: str) -> tuple[str, ...]:
+    """The variables an official base image (``python:3.12.4-slim``, ``docker.io/library/node``)
+    sets in its own ``ENV``; none for other images."""
+    repo = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] \
+        else image.split("@", 1)[0]
+    for prefix in ("docker.io/library/", "library/", "docker.io/"):
+        if repo.startswith(prefix):
+            repo = repo[len(prefix):]
+    return _IMAGE_ENV.get(repo, ())
+
+
 def frontend_reads(text: str) -> list[tuple[str, int]]:
     """(variable, line) of every ``import.meta.env`` / ``process.env`` read in a frontend
     source: member access (also ``?.`` and ``["X"]``) and destructuring."""
@@ -645,6 +677,19 @@ def env_pairs(value: str) -> list[tuple[str, str]]:
     for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*)", value):
         out.append((m.group(1), m.group(2).strip("\"'")))
     return out
+
+
+def _commented_docs(ctx: Context, g: EnvGraph, path: str, active: set[str]) -> None:
+    """Variables the code reads that an example env file documents only as a commented-out
+    assignment (its default, to uncomment and change) are documented there."""
+    text = ctx.files.read_text(path, ctx.cfg.secrets.max_file_bytes)
+    for i, line in enumerate((text or "").splitlines(), 1):
+        m = _COMMENTED_RE.match(line.strip())
+        if m is None or m.group(1) in active or m.group(1) not in g.vars:
+            continue
+        v = g.vars[m.group(1)]
+        if v.reads and (path, i) not in v.documented_in:
+            v.add("documented_in", (path, i))
 
 
 def env_graph(ctx: Context) -> EnvGraph:

@@ -296,6 +296,25 @@ def test_fully_pinned_requirements_with_their_dependencies_pass(tmp_path: Path) 
     assert r.status is Status.SKIP and "not verified" in r.reason, describe(r)
 
 
+def test_a_requirements_file_with_a_lock_next_to_it_is_its_input(tmp_path: Path) -> None:
+    """``requirements.txt`` pins the direct dependencies and ``requirements-lock.txt`` (a ``pip
+    freeze``) the whole tree: the lock is judged, not the input list (it WARNed that celery's
+    dependencies float); a lock that misses them still WARNs."""
+    lock = ("amqp==5.2.0\nbilliard==4.2.1\ncelery==5.4.0\nclick==8.1.7\n"
+            "click-didyoumean==0.3.1\nclick-plugins==1.1.1\nclick-repl==0.3.0\nkombu==5.4.2\n"
+            "python-dateutil==2.9.0.post0\ntzdata==2024.2\nvine==5.1.0\n")
+    repo = _write(tmp_path / "r", {"requirements.txt": "celery==5.4.0\n",
+                                   "requirements-lock.txt": lock})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-066"]), "CFG-066")
+    assert r.status is Status.PASS, describe(r)
+    assert "requirements.txt (the input list of requirements-lock.txt)" in r.findings[0].message
+    (repo / "requirements-lock.txt").write_text("celery==5.4.0\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-066"]), "CFG-066")
+    assert r.status is Status.WARN, describe(r)
+    assert {f.location for f in r.findings if f.status is Status.WARN} == {
+        "requirements.txt:1", "requirements-lock.txt:1"}
+
+
 _POETRY_LOCK = ('[[package]]\nname = "pyjwt"\nversion = "{ver}"\ndescription = "JWT"\n'
                 'optional = false\npython-versions = ">=3.7"\ngroups = ["main"]\n\n'
                 '[[package]]\nname = "pytest"\nversion = "7.0.0"\ngroups = ["dev"]\n')

@@ -15,6 +15,7 @@ from cfg_helpers import (
     res,
     run_cfg,
     strong_env,
+    write,
 )
 
 from prodaudit.config import load_config
@@ -113,6 +114,58 @@ def test_a_request_environ_is_not_an_environment_variable(tmp_path: Path) -> Non
     assert "HTTP_AUTHORIZATION" not in r2.findings[0].message
 
 
+def test_a_commented_out_default_in_the_example_documents_a_read_variable(
+        tmp_path: Path) -> None:
+    """``#export CACHE_URL=redis://cache:6379/0`` in the example env file documents the variable
+    the code reads with that default (it FAILed as undocumented); a prose comment naming the
+    variable does not, and an unread commented-out variable is not "documented but unused"."""
+    repo = ref_copy(tmp_path)
+    (repo / "backend/app/extra.py").write_text(
+        "import os\n\nCACHE_URL = os.getenv('CACHE_URL', 'redis://cache:6379/0')\n"
+        "BROKER_URL = os.getenv('BROKER_URL', 'redis://queue:6379/0')\n", encoding="utf-8")
+    append(repo / ".env.example", "# Where the cache lives.\n#export CACHE_URL=redis://cache:6379/0\n"
+                                  "# Set BROKER_URL= to your queue\n#OLD_FLAG=1\n")
+    run = run_cfg(repo, tmp_path, only=["CFG-002", "CFG-003"])
+    r = res(run, "CFG-002")
+    assert {f.location: f.message.split()[0] for f in fails(r)} == {
+        "backend/app/extra.py:4": "BROKER_URL"}, describe(r)
+    assert res(run, "CFG-003").status is Status.PASS, describe(res(run, "CFG-003"))
+
+
+def test_a_database_url_override_of_documented_server_variables(tmp_path: Path) -> None:
+    """``DATABASE_URL`` read with a default the code composes from ``POSTGRES_USER`` … (all
+    documented) is an optional override (it FAILed as an undocumented data-store URL); read
+    without a default it is what the deployment must set, and FAILs."""
+    settings = ("import os\n\nuser = os.getenv('POSTGRES_USER', 'app')\n"
+                "host = os.getenv('POSTGRES_HOST', 'db')\n"
+                "DB = os.getenv('DATABASE_URL', f'postgresql://{user}@{host}/app')\n")
+    repo = write(tmp_path / "r", {"settings.py": settings,
+                                  ".env.example": "POSTGRES_USER=app\n#POSTGRES_HOST=db\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "settings.py").write_text(settings.replace(", f'postgresql://{user}@{host}/app')", ")")
+                                      .replace("os.getenv('DATABASE_URL')",
+                                               "os.environ['DATABASE_URL']"), encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("settings.py:5", "DATABASE_URL")], describe(r)
+
+
+def test_a_variable_the_official_base_image_sets_is_not_undocumented(tmp_path: Path) -> None:
+    """``os.environ["PYTHON_VERSION"]`` in code built on ``python:3.12-slim``: the image sets it
+    (it FAILed as undocumented); on another base image nothing does."""
+    repo = write(tmp_path / "r", {
+        "app.py": "import os\n\nVERSION = os.environ['PYTHON_VERSION']\n",
+        ".env.example": "OTHER=1\n",
+        "Dockerfile": "FROM python:3.12.4-slim AS app\nCOPY . /app\nCMD [\"python\", \"app.py\"]\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert r.status is Status.PASS, describe(r)
+    (repo / "Dockerfile").write_text("FROM ubuntu:24.04\nCOPY . /app\n", encoding="utf-8")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-002"]), "CFG-002")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        ("app.py:3", "PYTHON_VERSION")], describe(r)
+
+
 def test_no_example_file_fails(tmp_path: Path) -> None:
     repo = ref_copy(tmp_path)
     (repo / ".env.example").unlink()
@@ -131,6 +184,22 @@ def test_documented_but_unused_fails(tmp_path: Path) -> None:
     assert r.status is Status.FAIL, describe(r)
     (f,) = fails(r)
     assert f.location == f".env.example:{line}" and "LEGACY_CACHE_TTL" in f.message
+
+
+def test_variables_docker_compose_reads_are_used(tmp_path: Path) -> None:
+    """``COMPOSE_PROJECT_NAME``, ``COMPOSE_PROFILES`` and ``DOCKER_BUILDKIT`` in the example env
+    are read by Compose and the Docker CLI (they FAILed as "nothing reads it"); without a
+    Compose project they are stale."""
+    repo = ref_copy(tmp_path)
+    append(repo / ".env.example", "COMPOSE_PROJECT_NAME=shop\nCOMPOSE_PROFILES=web\n"
+                                  "DOCKER_BUILDKIT=1\nLEGACY_CACHE_TTL=60\n")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert [f.message.split()[0] for f in fails(r)] == ["LEGACY_CACHE_TTL"], describe(r)
+    bare = write(tmp_path / "bare", {"app.py": "import os\nX = os.environ['X']\n",
+                                     ".env.example": "X=1\nCOMPOSE_PROFILES=web\n"})
+    r = res(run_cfg(bare, tmp_path, only=["CFG-003"]), "CFG-003")
+    assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
+        (".env.example:2", "COMPOSE_PROFILES")], describe(r)
 
 
 def test_read_in_a_development_settings_module_through_a_star_import_is_used(

@@ -105,6 +105,24 @@ def test_compose_healthcheck_variants(tmp_path: Path, ultra_copy: Path) -> None:
     assert r.findings[0].location == "docker-compose.yml"
 
 
+def test_compose_healthcheck_on_up_is_liveness(tmp_path: Path, ultra_copy: Path) -> None:
+    """``curl localhost:8000/up`` (Rails' and Kamal's probe path, here behind an interpolated
+    default) is a liveness probe: a WARN, not "calls no health endpoint"."""
+    path = ultra_copy / "docker-compose.yml"
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["services"]["api"]["healthcheck"]["test"] = "${HC_TEST:-curl -f localhost:8000/up}"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    r = result(run_deployment(tmp_path, ["DEP-070"], repo=ultra_copy), "DEP-070")
+    assert r.status is Status.WARN, describe(r)
+    assert "liveness endpoint only" in r.findings[0].message
+    data["services"]["api"]["healthcheck"]["test"] = "curl -f localhost:8000/upload"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    r = result(run_deployment(tmp_path / "b", ["DEP-070"], repo=ultra_copy), "DEP-070")
+    assert r.status is Status.FAIL, describe(r)
+
+
 def test_no_healthcheck_is_left_to_cfg_150(tmp_path: Path, ultra_copy: Path) -> None:
     """No duplicate: a service without any healthcheck is CFG-150's finding (at its line)."""
     _mutate_compose(ultra_copy, "none")

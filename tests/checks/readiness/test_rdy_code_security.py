@@ -558,6 +558,24 @@ def test_rdy017_fastapi_router_and_library(tmp_path: Path) -> None:
         "RDY-017"], Status.SKIP)
 
 
+def test_rdy017_probe_at_a_blueprint_prefix(tmp_path: Path) -> None:
+    """A Flask blueprint mounted at ``/up`` (``url_prefix``) whose routes are ``/`` and
+    ``/databases`` is the probe (Rails' and Kamal's ``/up``); it FAILed as "no probe route"."""
+    views = ("from flask import Blueprint\n\nup = Blueprint('up', __name__, url_prefix='/up')\n\n\n"
+             "@up.get('/')\ndef index():\n    return ''\n\n\n"
+             "@up.get('/databases')\ndef databases():\n    return ''\n")
+    app = ("from flask import Flask\n\nfrom web.up import up\n\n\ndef create_app():\n"
+           "    app = Flask(__name__)\n    app.register_blueprint(up)\n    return app\n")
+    r = run_rdy("RDY-017", repo=_repo(tmp_path / "up", {"web/up.py": views, "web/app.py": app,
+                                                        "web/__init__.py": ""}))["RDY-017"]
+    assert_status(r, Status.PASS)
+    assert "'/up/'" in messages(r) and "3 routes declared" not in messages(r)
+    other = views.replace("url_prefix='/up'", "url_prefix='/votes'")
+    r = run_rdy("RDY-017", repo=_repo(tmp_path / "votes", {"web/up.py": other, "web/app.py": app,
+                                                           "web/__init__.py": ""}))["RDY-017"]
+    assert_status(r, Status.FAIL)  # /votes/ and /votes/databases are no probes
+
+
 CHAT = """import fastapi
 import pydantic
 

@@ -234,3 +234,32 @@ def test_import_failure_with_another_python_is_not_verified(
         assert "pytest ran no test" in messages(r) and "MutableMapping" in messages(r)
     else:
         assert "1 failed" in messages(r) and "test_value" in messages(r)
+
+
+@pytest.mark.parametrize(("example", "status"), [
+    ("SECRET_KEY=change-me\n", Status.WARN),  # documented: the project's environment is missing
+    ("OTHER=1\n", Status.FAIL),  # nobody can tell what the tests need: FAIL as before
+])
+def test_tests_needing_a_documented_variable_warn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example: str, status: Status) -> None:
+    """The settings read ``os.environ["SECRET_KEY"]`` at import and the example env file
+    documents it: the run without the project's environment is a WARN naming the variable,
+    not "the suite fails"."""
+    import prodaudit.checks.readiness._testrun as testrun
+    from prodaudit.targetvenv import TargetEnv
+
+    env = TargetEnv(Path(sys.executable), "the audit's own environment", (), "")
+    monkeypatch.setattr(testrun, "_environment", lambda ctx, project: env)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    repo = tmp_path / "repo"
+    write(repo / "settings.py", "import os\n\nSECRET_KEY = os.environ[\"SECRET_KEY\"]\n")
+    write(repo / ".env.example", example)
+    write(repo / "requirements.txt", "flask\n")
+    write(repo / "tests" / "conftest.py", "import settings  # noqa: F401\n")
+    write(repo / "tests" / "test_app.py", "def test_value():\n    assert True\n")
+    r = run_rdy("RDY-045", repo=repo)["RDY-045"]
+    assert_status(r, status)
+    if status is Status.WARN:
+        assert "the tests need SECRET_KEY (.env.example:1)" in messages(r)
+    else:
+        assert "pytest ran no test" in messages(r) and "SECRET_KEY" in messages(r)

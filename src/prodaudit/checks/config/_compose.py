@@ -4,10 +4,12 @@ services a plain ``docker compose up`` starts, their roles, published ports. Not
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from prodaudit.checks.api import Context, Finding, Skip, errored, passed, skipped
+from prodaudit.checks.api import Context, Finding, Skip, Status, errored, passed, skipped
 from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.envfiles import env_files, example_for
@@ -16,6 +18,7 @@ from prodaudit.product.interpolation import interpolate
 from prodaudit.product.services import Service, project_services
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_SERVICE_MSG = re.compile(r"^service ([\w.-]+)")
 
 
 def projects(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
@@ -42,18 +45,15 @@ def operational(ctx: Context) -> tuple[list[ComposeProject], list[Finding]]:
     return prod, errs
 
 
-def active(svc: dict[str, Any]) -> bool:
-    """Started by a plain ``docker compose up`` (no ``profiles:``)."""
-    return not svc.get("profiles")
-
-
 def active_services(
     found: list[ComposeProject],
 ) -> Iterator[tuple[ComposeProject, str, dict[str, Any]]]:
-    """(project, name, service) of every service a plain ``docker compose up`` starts."""
+    """(project, name, service) of every service ``docker compose up`` starts: no
+    ``profiles:``, or an active one (``COMPOSE_PROFILES``; when nothing the audit reads sets it
+    and every service has profiles, those the deployment sets: ComposeProject.profiles_from)."""
     for p in found:
         for name, svc in p.services.items():
-            if active(svc):
+            if p.active(name):
                 yield p, name, svc
 
 
@@ -69,10 +69,31 @@ def image(ctx: Context, svc: dict[str, Any]) -> str:
 def done(out: list[Finding], message: str,
          found: Sequence[ComposeProject] = ()) -> list[Finding]:
     """``out``, or a PASS saying ``message`` when it holds no problem; the message names the
-    deployment command when it chose a project's files (``files as deployed by path:line``)."""
+    deployment command when it chose a project's files (``files as deployed by path:line``).
+    A FAIL about a service that only the assumed profiles start (every service has
+    ``profiles:`` and nothing the audit reads sets ``COMPOSE_PROFILES``) is a WARN naming where
+    the profiles come from: whether the deployment starts that service is not verified."""
+    out[:] = [_assumed(f, found) for f in out]
     if not any(f.status.value in ("fail", "error", "warn") for f in out):
         out.append(passed(message + deployed_suffix(found)))
     return out
+
+
+def _assumed(f: Finding, found: Sequence[ComposeProject]) -> Finding:
+    m = _SERVICE_MSG.match(f.message) if f.status is Status.FAIL else None
+    if m is None:
+        return f
+    for p in found:
+        svc = p.services.get(m.group(1))
+        if p.profiles_from and svc is not None and svc.get("profiles"):
+            return replace(f, status=Status.WARN, message=(
+                f"{f.message} (service of profile {', '.join(map(str, _listed(svc['profiles'])))}"
+                f", started by the assumed profiles: {p.profiles_from})"))
+    return f
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def published(port: Any) -> tuple[str, str] | None:
@@ -156,3 +177,32 @@ def build_context(compose_path: str, build: object) -> str | None:
     base = posixpath.dirname(compose_path)
     rel = posixpath.normpath(posixpath.join(base, str(raw)))
     return "" if rel in (".", "") else rel.rstrip("/") + "/"
+
+
+def built_services(g: EnvGraph, p: Any, out: list[Finding]
+                    ) -> tuple[dict[str, tuple[dict[str, Any], str]], list[str]]:
+    """CFG-004: the services of ``p`` built from code that reads the environment (name ->
+    (service, build context)), and why the other built services are not judged (a frontend
+    reading only build-time variables gets its SKIP in ``out``)."""
+    app: dict[str, tuple[dict[str, Any], str]] = {}
+    no_code: list[str] = []
+    for sname, svc in p.services.items():
+        ctx_dir = build_context(p.files[0].path, svc.get("build"))
+        if ctx_dir is None:
+            continue
+        if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
+                   if r.kind != "frontend"):
+            front = sorted(n for n, v in g.vars.items()
+                           if any(r.kind == "frontend" and r.path.startswith(ctx_dir)
+                                  for r in v.reads))
+            if front:
+                out.append(skipped(f"{p.name}: service {sname} is built from "
+                                   f"{ctx_dir or '.'}, whose code reads only frontend "
+                                   f"build-time variables ({', '.join(front[:4])}), not "
+                                   "judged here"))
+            else:
+                no_code.append(f"service {sname} is built from {ctx_dir or '.'}, where no "
+                               "code reads the environment")
+            continue
+        app[sname] = (svc, ctx_dir)
+    return app, no_code

@@ -21,7 +21,6 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.config._compose import (
-    active,
     active_services,
     done,
     image,
@@ -33,6 +32,7 @@ from prodaudit.product.compose import compose_projects
 from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles, last_instruction, targets
 from prodaudit.product.images import parse_image
+from prodaudit.product.interpolation import interpolate
 from prodaudit.product.secretvalues import is_secret_var, placeholder_reason, url_password
 
 RESTARTS = frozenset({"always", "unless-stopped", "on-failure"})
@@ -95,9 +95,9 @@ def depends_healthy(ctx: Context) -> list[Finding]:
     n = 0
     for p in found:
         by_name = roles(ctx, p)
-        dbs = {n_ for n_, s in p.services.items() if by_name[n_].role in DB_ROLES and active(s)}
+        dbs = {n_ for n_, s in p.services.items() if by_name[n_].role in DB_ROLES and p.active(n_)}
         for name, svc in p.services.items():
-            if name in dbs or not active(svc):
+            if name in dbs or not p.active(name):
                 continue
             deps = svc.get("depends_on") or {}
             if isinstance(deps, list):
@@ -123,7 +123,8 @@ def depends_healthy(ctx: Context) -> list[Finding]:
        checklist=("P.2.2",), evidence=Evidence.PARSED)
 def restart_policy(ctx: Context) -> list[Finding]:
     """Every service started by default has ``restart: unless-stopped`` / ``always`` /
-    ``on-failure`` (or ``deploy.restart_policy``). Development-only Compose projects are not
+    ``on-failure`` (or ``deploy.restart_policy``), read after interpolation with the project's
+    env and defaults (``${RESTART_POLICY:-unless-stopped}``). Development-only Compose projects are not
     judged.
 
     Without one a crashed process or a host reboot leaves the service down until someone notices.
@@ -134,7 +135,7 @@ def restart_policy(ctx: Context) -> list[Finding]:
     n = 0
     for p, name, svc in active_services(found):
         n += 1
-        pol = str(svc.get("restart") or "")
+        pol = interpolate(str(svc.get("restart") or ""), p.env)
         deploy_pol = ((svc.get("deploy") or {}).get("restart_policy") or {}) \
             if isinstance(svc.get("deploy"), dict) else {}
         if pol.split(":")[0] not in RESTARTS and not deploy_pol:
@@ -282,8 +283,9 @@ def db_volume(ctx: Context) -> list[Finding]:
        references=("CIS Docker 5.10", "5.11"), evidence=Evidence.PARSED)
 def resource_limits(ctx: Context) -> list[Finding]:
     """Every service started by default has a memory limit (``deploy.resources.limits.memory``
-    or ``mem_limit``); a missing CPU limit is a WARN. Development-only Compose projects are not
-    judged.
+    or ``mem_limit``); a missing CPU limit is a WARN. Limits are read after interpolation with
+    the project's env and defaults: a limit that resolves to 0 (``${WEB_MEMORY:-0}``) is no
+    limit. Development-only Compose projects are not judged.
 
     One leaking or overloaded service otherwise takes the whole host's memory and the kernel's
     OOM killer picks a victim — often the database.
@@ -296,13 +298,32 @@ def resource_limits(ctx: Context) -> list[Finding]:
         n += 1
         deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
         limits = ((deploy or {}).get("resources") or {}).get("limits") or {}
-        if not (limits.get("memory") or svc.get("mem_limit")):
+        memory = _limit(limits.get("memory") or svc.get("mem_limit"), p.env)
+        cpus = _limit(limits.get("cpus") or svc.get("cpus"), p.env)
+        if memory is None:
             out.append(failed(f"service {name}: no memory limit{p.note}",
                               location=p.loc("services", name)))
-        elif not (limits.get("cpus") or svc.get("cpus")):
-            out.append(warned(f"service {name}: no CPU limit{p.note}",
+        elif memory[1]:
+            out.append(failed(f"service {name}: memory limit {memory[0]} is 0, which Compose "
+                              f"reads as no limit{p.note}",
+                              location=p.loc("services", name, "deploy", "resources", "limits",
+                                             "memory")))
+        elif cpus is None or cpus[1]:
+            out.append(warned(f"service {name}: no CPU limit"
+                              f"{f' ({cpus[0]} is 0: no limit)' if cpus else ''}{p.note}",
                               location=p.loc("services", name)))
     return done(out, f"{n} service(s) have memory and CPU limits", found)
+
+
+def _limit(raw: Any, env: dict[str, str]) -> tuple[str, bool] | None:
+    """(the limit as written, whether it resolves to 0 = no limit) after interpolation with the
+    project's env and defaults; None when no limit is set."""
+    if raw in (None, ""):
+        return None
+    value = interpolate(str(raw), env).strip().lower()
+    if not value:
+        return None
+    return str(raw), re.fullmatch(r"0+(\.0*)?[bkmg]?", value) is not None
 
 
 @check("CFG-159", "No obsolete top-level version key", severity=Severity.LOW, needs=("repo",),

@@ -17,7 +17,7 @@ from prodaudit.checks.api import (
     failed,
     warned,
 )
-from prodaudit.checks.config._compose import active, done, projects, public_ports, roles
+from prodaudit.checks.config._compose import done, projects, public_ports, roles
 from prodaudit.product.compose import ComposeProject
 from prodaudit.product.compose_yaml import service_env
 
@@ -160,7 +160,7 @@ def admin_uis(ctx: Context) -> list[Finding]:
             text = _text(raw)
             if svc.role == "admin":
                 n += 1
-                if not active(raw):
+                if not svc.active:
                     gated.append(name)
                     continue
                 out += _admin_findings(ctx, p, name, raw, "admin UI")
@@ -170,7 +170,7 @@ def admin_uis(ctx: Context) -> list[Finding]:
                 out.append(failed(f"service {name} enables Traefik's insecure API: the dashboard "
                                   f"and API answer without authentication{p.deployed_note}{p.dev_label}",
                                   location=p.loc("services", name, key)))
-            elif _DEBUGGER.search(text) and active(raw):
+            elif _DEBUGGER.search(text) and svc.active:
                 n += 1
                 out.append(failed(f"service {name} runs a remote debugger on every interface "
                                   f"({_DEBUGGER.search(text).group(0)[:60]}){p.deployed_note}{p.dev_label}",  # type: ignore[union-attr]

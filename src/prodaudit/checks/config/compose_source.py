@@ -7,7 +7,7 @@ import posixpath
 from typing import Any
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed
-from prodaudit.checks.config._compose import active, done, operational, roles
+from prodaudit.checks.config._compose import done, operational, roles
 from prodaudit.product.compose import ComposeProject, rel_path
 
 APP_ROLES = frozenset({"api", "app", "worker", "frontend"})
@@ -64,7 +64,7 @@ def source_bind_mounts(ctx: Context) -> list[Finding]:
     n = 0
     for p in found:
         for name, svc in roles(ctx, p).items():
-            if svc.role not in APP_ROLES or not active(svc.raw):
+            if svc.role not in APP_ROLES or not svc.active:
                 continue
             n += 1
             for i, v in enumerate(svc.raw.get("volumes") or []):

@@ -124,7 +124,9 @@ def full_tree_pinned(ctx: Context) -> list[Finding]:
     its first unpinned line (each unpinned line is also CFG-060's); a pinned package whose known
     dependencies are absent or unpinned in the file is a WARN at the package with the most of
     them. A fully pinned, uncompiled file none of whose pins has dependencies the table knows is
-    not verified (SKIP when no file is).
+    not verified (SKIP when no file is). A requirements file with a lock kept next to it
+    (``requirements.txt`` and ``requirements-lock.txt``, ``requirements.lock`` — a ``pip
+    freeze`` of the installed tree) is that lock's input list: the lock is judged instead.
 
     Pinning only direct dependencies lets every build resolve the transitive ones anew: a new
     ``httpx`` release broke every fresh install of an older ``openai`` pin overnight.
@@ -140,9 +142,14 @@ def full_tree_pinned(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     verified: list[str] = []
     unknown: list[str] = []
+    by_path = {rf.path: rf for rf in files}
     for rf in files:
         if _COMPILED.search(ctx.read(rf.path) or ""):
             verified.append(f"{rf.path} (compiled)")
+            continue
+        lock = next((by_path[p] for p in _lock_names(rf.path) if p in by_path), None)
+        if lock is not None and not lock.unpinned and _incomplete(lock) is None:
+            verified.append(f"{rf.path} (the input list of {lock.path})")
             continue
         floating = [(n, s) for n, s in rf.unpinned if not _is_local(s)]
         if floating:
@@ -174,6 +181,14 @@ def full_tree_pinned(ctx: Context) -> list[Finding]:
                       f"{'; '.join(verified[:4])}"
                       + (f" (not verified: {', '.join(unknown)})" if unknown else "")))
     return out
+
+
+def _lock_names(path: str) -> list[str]:
+    """The frozen tree kept next to a requirements file: ``requirements.txt`` →
+    ``requirements-lock.txt``, ``requirements.lock``, ``requirements.lock.txt`` …"""
+    stem = path[: -len(".txt")] if path.endswith(".txt") else path
+    return [f"{stem}{s}" for s in ("-lock.txt", ".lock.txt", "_lock.txt", ".lock", "-lock",
+                                   "-frozen.txt", ".frozen.txt")]
 
 
 def _is_local(spec: str) -> bool:

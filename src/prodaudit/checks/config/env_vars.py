@@ -20,7 +20,7 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.config._compose import (
-    build_context,
+    built_services,
     env_file_names,
     env_file_rels,
     settings_module_of,
@@ -49,6 +49,17 @@ RUNTIME_VARS = frozenset({
     "PYTHONHASHSEED", "PYTHONWARNINGS", "PYTHONOPTIMIZE", "PYTHONIOENCODING", "PYTHONUTF8",
     "DJANGO_SETTINGS_MODULE", "PORT", "WEB_CONCURRENCY",
 })  # fmt: skip
+#: variables Docker Compose and the Docker CLI read themselves (a ``.env`` next to the Compose
+#: file sets the project name, the active profiles, BuildKit): used when the repository has a
+#: Compose project
+TOOL_VARS = frozenset({
+    "COMPOSE_PROJECT_NAME", "COMPOSE_FILE", "COMPOSE_PROFILES", "COMPOSE_PATH_SEPARATOR",
+    "COMPOSE_ENV_FILES", "COMPOSE_CONVERT_WINDOWS_PATHS", "COMPOSE_IGNORE_ORPHANS",
+    "COMPOSE_REMOVE_ORPHANS", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_ANSI", "COMPOSE_STATUS_STDOUT",
+    "COMPOSE_MENU", "COMPOSE_BAKE", "COMPOSE_HTTP_TIMEOUT", "COMPOSE_DOCKER_CLI_BUILD",
+    "DOCKER_BUILDKIT", "BUILDKIT_PROGRESS", "DOCKER_HOST", "DOCKER_CONTEXT",
+    "DOCKER_DEFAULT_PLATFORM", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+})  # fmt: skip
 #: variables a CI system sets (``if os.environ.get("GITHUB_WORKFLOW")``): never "undocumented"
 CI_VAR_RE = re.compile(r"^(GITHUB_|GITLAB_|CI_|CIRCLE|TRAVIS|BUILDKITE|JENKINS_|TF_BUILD|"
                        r"BITBUCKET_|CODEBUILD_|RUNNER_|DRONE|TEAMCITY_|APPVEYOR)")
@@ -56,6 +67,8 @@ CI_VAR_RE = re.compile(r"^(GITHUB_|GITLAB_|CI_|CIRCLE|TRAVIS|BUILDKITE|JENKINS_|
 DATASTORE_RE = re.compile(
     r"^ALLOWED_HOSTS$|_DSN$|^(DATABASE|DB|POSTGRES|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|BROKER|"
     r"CACHE|AMQP|RABBITMQ|CELERY_BROKER|CELERY_RESULT_BACKEND|ELASTICSEARCH|KAFKA)(_\w+)?_(URL|URI)$")
+#: the variables a database URL's parts come in (``POSTGRES_USER``, ``PGHOST``, ``MYSQL_HOST``)
+_DB_PARTS = ("POSTGRES_", "PG", "MYSQL_", "MARIADB_")
 _PROFILE_SEVERITY = {"production": Severity.HIGH, "staging": Severity.MEDIUM,
                      "development": Severity.LOW}
 
@@ -169,7 +182,11 @@ def _critical(v: Var, docs: dict[str, str]) -> str | None:
         return "a secret with a hard-coded default, used whenever it is forgotten"
     if explicit and DATASTORE_RE.search(v.name):
         prefix = re.sub(r"_(URL|URI|DSN)$", "", v.name) + "_"
-        if prefix != v.name + "_" and any(d.startswith(prefix) for d in docs):
+        prefixes: tuple[str, ...] = (prefix,)
+        if prefix in ("DATABASE_", "DB_") and all(r.has_default for r in explicit):
+            # an override of a default the code composes from the server's own variables
+            prefixes += _DB_PARTS
+        if prefix != v.name + "_" and any(d.startswith(prefixes) for d in docs):
             return None  # its parts (POSTGRES_HOST, POSTGRES_PASSWORD ...) are documented
         return "it decides where the deployment's data or hosts are"
     return None
@@ -215,10 +232,12 @@ def undocumented_vars(ctx: Context) -> list[Finding]:
     without a default (``os.environ["X"]``, ``env("X")``, a required settings field), required
     by Compose (``${X:?}``), a secret with a hard-coded default, or a data-store URL /
     ``ALLOWED_HOSTS`` (unless its parts, ``POSTGRES_HOST`` ..., are documented). Documented: in
-    an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...), in an env
+    an example env file (``.env.example``, ``.env.sample``, ``env.template`` ...; a
+    commented-out assignment ``#export X=default`` of a variable the code reads counts), in an env
     block (fenced, indented, or two or more bare ``NAME=value`` lines) or a table of the
     README/docs, or set by the deployment itself (the ``environment:``
-    of a Compose file that is the production deployment, a Dockerfile ``ENV``,
+    of a Compose file that is the production deployment, a Dockerfile ``ENV`` or the official
+    base image's own (``PYTHON_VERSION`` of ``python:*``, ``NODE_VERSION`` of ``node:*``),
     ``os.environ.setdefault``, a platform manifest's variables — ``render.yaml`` ``envVars``,
     Heroku's ``app.json`` ``env``, ``fly.toml`` ``[env]`` …; and, when no production Compose file
     deploys the product, infrastructure manifests). Optional settings (a default,
@@ -269,10 +288,12 @@ def _runtime(name: str) -> bool:
        checklist=("2.1.1",), evidence=Evidence.PARSED)
 def unused_documented(ctx: Context) -> list[Finding]:
     """Every variable in an example env file is read by the code or a shell script
-    (``entrypoint.sh`` testing ``$DATABASE``), referenced by Compose or a Dockerfile, or consumed
+    (``entrypoint.sh`` testing ``$DATABASE``), referenced by Compose or a Dockerfile, consumed
     by a Compose service's image (its ``environment:``, or the ``env_file:`` of an image service
     such as ``postgres``, or the committed example of that file, or a name the official image
-    reads: ``POSTGRES_PASSWORD`` with a ``postgres`` service). A read anywhere counts, development
+    reads: ``POSTGRES_PASSWORD`` with a ``postgres`` service), or — with a Compose project in the
+    repository — read by Docker Compose or the Docker CLI themselves (``COMPOSE_PROJECT_NAME``,
+    ``COMPOSE_PROFILES``, ``DOCKER_BUILDKIT`` …). A read anywhere counts, development
     settings modules included, with the readers a module star-imports (``from .base import *``
     brings base's ``config`` or ``env``).
 
@@ -285,10 +306,12 @@ def unused_documented(ctx: Context) -> list[Finding]:
     if not g.example_files:
         raise Skip("no example env file (.env.example, .env.sample ...) in the repository")
     documented = [v for v in g.vars.values() if v.documented]
+    tooling = TOOL_VARS if compose_projects(ctx) else frozenset()
     out: list[Finding] = []
     for v in sorted(documented, key=lambda x: x.name):
         consumed = _used(v) or _runtime(v.name) or v.compose_defaults or v.compose_services \
-            or v.variant_refs or v.script_refs or any(not is_env_file(p) for p, _, _ in v.set_in)
+            or v.variant_refs or v.script_refs or any(not is_env_file(p) for p, _, _ in v.set_in) \
+            or v.name in tooling
         if not consumed:
             path, line = v.documented_in[0]
             out.append(failed(f"{v.name} is documented but nothing reads it",
@@ -329,7 +352,7 @@ def compose_wiring(ctx: Context) -> list[Finding]:
         if p.dev_only:
             out.append(skipped(f"{p.name}: a development-only stack ({p.dev_only})"))
             continue
-        app, no_code = _built_services(g, p, out)
+        app, no_code = built_services(g, p, out)
         if not app:
             out += [skipped(f"{p.name}: {why}") for why in no_code] or [
                 skipped(f"{p.name}: no service is built from code in the repository")]
@@ -368,35 +391,6 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                               f"{others}"))
     return out
 
-
-
-def _built_services(g: EnvGraph, p: Any, out: list[Finding]
-                    ) -> tuple[dict[str, tuple[dict[str, Any], str]], list[str]]:
-    """CFG-004: the services of ``p`` built from code that reads the environment (name ->
-    (service, build context)), and why the other built services are not judged (a frontend
-    reading only build-time variables gets its SKIP in ``out``)."""
-    app: dict[str, tuple[dict[str, Any], str]] = {}
-    no_code: list[str] = []
-    for sname, svc in p.services.items():
-        ctx_dir = build_context(p.files[0].path, svc.get("build"))
-        if ctx_dir is None:
-            continue
-        if not any(r.path.startswith(ctx_dir) for v in g.vars.values() for r in v.reads
-                   if r.kind != "frontend"):
-            front = sorted(n for n, v in g.vars.items()
-                           if any(r.kind == "frontend" and r.path.startswith(ctx_dir)
-                                  for r in v.reads))
-            if front:
-                out.append(skipped(f"{p.name}: service {sname} is built from "
-                                   f"{ctx_dir or '.'}, whose code reads only frontend "
-                                   f"build-time variables ({', '.join(front[:4])}), not "
-                                   "judged here"))
-            else:
-                no_code.append(f"service {sname} is built from {ctx_dir or '.'}, where no "
-                               "code reads the environment")
-            continue
-        app[sname] = (svc, ctx_dir)
-    return app, no_code
 
 
 def _missing_required(ctx: Context, g: EnvGraph, p: Any,

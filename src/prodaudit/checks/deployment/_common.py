@@ -47,8 +47,14 @@ def compose_base_args(ctx: Context, files: list[Path], project: str | None = Non
 
 
 def compose_env(ctx: Context) -> dict[str, str]:
-    """The environment Compose runs with (the audit's, without PRODAUDIT_* variables)."""
-    return cli_env()
+    """The environment Compose runs with (the audit's, without PRODAUDIT_* variables), plus
+    the ``COMPOSE_PROFILES`` the deployment sets when the audit reads none (every service of
+    the project has ``profiles:``)."""
+    env = cli_env()
+    p = deployed(ctx)
+    if p is not None and p.profiles_from and "COMPOSE_PROFILES" not in env:
+        env["COMPOSE_PROFILES"] = ",".join(sorted(p.profiles))
+    return env
 
 
 def compose_config(ctx: Context) -> dict[str, Any]:

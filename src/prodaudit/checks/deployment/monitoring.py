@@ -15,7 +15,9 @@ from prodaudit.checks.deployment._common import (
 )
 
 READINESS_RE = re.compile(r"/(health/ready|health/readiness|readyz|ready|readiness)\b")
-LIVENESS_RE = re.compile(r"/(health|healthz|livez|ping|health/live)\b")
+# /up as the first path segment: Rails' and Kamal's probe path
+LIVENESS_RE = re.compile(r"/(health|healthz|livez|ping|health/live)\b|"
+                         r"(?:^|[\s\"']|//[^/\s\"']+|[\w.-]+:\d+|localhost)/up(?=$|[/?\s\"'])")
 METRICS_PATHS = ("/metrics", "/api/metrics", "/prometheus")
 SAMPLE_RE = re.compile(  # label values are quoted and may hold braces: route="/notes/{id}"
     r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\})?\s+'

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
-from prodaudit.product.endpoints import decorator_route
+from prodaudit.product.endpoints import decorator_route, endpoints
 
 HEALTH_PATH = re.compile(r"(^|[/^])_?(health|healthz|healthcheck|health[-_]check|livez|readyz|"
-                         r"liveness|readiness|ready|alive|ping|heartbeat|status)(\b|/|$|\\|\?)",
+                         r"liveness|readiness|ready|alive|ping|heartbeat|status)(\b|/|$|\\|\?)|"
+                         r"^\^?/?up(/|$|\\|\?)",  # /up: Rails' and Kamal's probe path
                          re.I)
 _HEALTH_LIBS = re.compile(r"\bhealth_check\b|fastapi_health|flask_healthz|healthcheck\.|"
                           r"from healthcheck import|django_probes|watchman|starlette_exporter")
@@ -92,10 +93,12 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     ``path``/``re_path``/``url``, aiohttp ``add_route``/``add_get``, FastAPI ``add_api_route``,
     Flask ``add_url_rule``, Starlette ``Route`` — one
     serves a probe path (``/health``, ``/healthz``, ``/livez``, ``/readyz``, ``/ping``,
-    ``/status`` …), or a health library is wired in (django-health-check, fastapi-health,
-    flask-healthz, healthcheck). A Django route named like a probe that includes a whole app's
-    URLconf (``re_path(r'^health/', include('health.urls'))``: pages of a feature called
-    health) is not a probe and FAILs at its line; with no probe route at all the finding points
+    ``/status``, ``/up`` as the first segment …) at its declared or its mounted path (a Flask
+    blueprint's ``url_prefix``, a router's prefix), or a health library is wired in
+    (django-health-check, fastapi-health, flask-healthz, healthcheck). A Django route named
+    like a probe that includes a whole app's URLconf
+    (``re_path(r'^health/', include('health.urls'))``: pages of a feature called health) is
+    not a probe and FAILs at its line; with no probe route at all the finding points
     at the root URLconf or the module that creates the application. The live suite (FUN-001)
     probes the running server.
 
@@ -109,6 +112,9 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     """
     mods = code_modules(ctx)
     routes = [r for m in mods for r in _routes(m)]
+    n = len(routes)
+    routes += [_Route(e.route, e.loc, "") for e in endpoints(ctx)  # at their mounted path
+               if e.prefix and e.route]
     if not routes:
         raise Skip("no route declarations found (FastAPI/Flask/Django/aiohttp/Starlette)")
     libs = sorted({mt.group(0) for m in mods for mt in _HEALTH_LIBS.finditer(m.text)})
@@ -117,11 +123,11 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     if real or libs:
         where = real[0].location if real else ""
         what = f"route {real[0].path!r}" if real else f"health library {libs[0]}"
-        return [passed(f"{what} serves the probes ({len(routes)} routes declared)",
+        return [passed(f"{what} serves the probes ({n} routes declared)",
                        location=where)]
     findings = [failed(f"{r.path!r} includes {r.include}: an application's pages, not a "
                        "liveness probe", location=r.location) for r in probes]
     if not findings:
-        findings.append(failed(f"no liveness/readiness route among {len(routes)} declared "
+        findings.append(failed(f"no liveness/readiness route among {n} declared "
                                "routes", location=_anchor(mods, routes)))
     return findings

@@ -26,6 +26,7 @@ from prodaudit.checks.readiness._scan import (
 )
 from prodaudit.checks.readiness._testrun import TestRun, test_run
 from prodaudit.product.endpoints import Endpoint
+from prodaudit.product.envgraph import env_graph
 
 _PY_TEST = re.compile(r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(", re.M)
 _JS_TEST = re.compile(r"(?<![\w.])(?:it|test)(?:\.\w+)?\s*\(\s*['\"`]", re.M)
@@ -186,7 +187,9 @@ def suite_passes(ctx: Context) -> list[Finding]:
     repository, within ``readiness.tests_timeout_seconds``, and reports the pass/fail counts and
     the command. Tests that need services (PostgreSQL, Redis ...) get them only from
     ``readiness.tests_env_file``; failures for lack of a service are reported as such (WARN),
-    separately from real failures (FAIL). When no installed interpreter satisfies the Python the
+    separately from real failures (FAIL); so is a suite that fails to import because a
+    variable the code reads without a default and the example env file documents is not set
+    (``KeyError: 'SECRET_KEY'``: WARN). When no installed interpreter satisfies the Python the
     project pins (``.python-version``, ``runtime.txt``, ``requires-python``, Pipfile
     ``python_version``) the environment is built with another one; if the tests then fail
     there (an import error, a failing test) the suite is not verified (SKIP, with the pinned and
@@ -218,6 +221,12 @@ def suite_passes(ctx: Context) -> list[Finding]:
         raise Skip(f"not verified: {what}, pytest exit code {run.returncode}) in an environment "
                    f"built with another Python than the project's: {run.python_mismatch}. "
                    "Install the pinned Python (pyenv) or pass --target-venv")
+    needed = _documented_env_error(ctx, why) if run.tests == 0 else None
+    if needed is not None:
+        return [warned(f"pytest ran no test: the tests need {needed}, which the code reads "
+                       "without a default and the example env file documents (set "
+                       "readiness.tests_env_file to give them the project's environment)",
+                       location=run.project, evidence=evidence)]
     if run.tests == 0:
         return [failed(f"pytest ran no test (exit code {run.returncode})" + (f": {why[:200]}" if why else ""),
                        location=run.project, evidence=evidence)]
@@ -233,6 +242,18 @@ def suite_passes(ctx: Context) -> list[Finding]:
         findings.append(failed(f"pytest exited {run.returncode} ({_describe(run)})",
                                location=run.project, evidence=evidence))
     return findings or [passed(_describe(run), location=run.project, evidence=evidence)]
+
+
+def _documented_env_error(ctx: Context, why: str) -> str | None:
+    """``KeyError: 'SECRET_KEY'`` when importing the tests: the variable (read by the code without
+    a default and documented in an example env file) is missing from the test environment."""
+    m = re.match(r"KeyError: ['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]$", why.strip())
+    if m is None:
+        return None
+    v = env_graph(ctx).vars.get(m.group(1))
+    required = v is not None and any(not r.has_default for r in v.reads)
+    return f"{v.name} ({v.documented_in[0][0]}:{v.documented_in[0][1]})" \
+        if v is not None and required and v.documented_in else None
 
 
 def _static_prefix(path: str) -> str:
