@@ -31,6 +31,7 @@ def is_test_path(rel: str) -> bool:
     return (
         bool(TEST_PARTS & set(parts(rel)[:-1]))
         or name.startswith("test_")
+        or name == "tests.py"  # a Django app's test module (the runner discovers test*.py)
         or name.endswith(("_test.py", "conftest.py"))
         or bool(re.search(r"\.(test|spec|cy)\.[cm]?[jt]sx?$", name))
     )

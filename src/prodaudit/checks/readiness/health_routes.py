@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
+from prodaudit.product.compose import compose_projects
+from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.endpoints import decorator_route, endpoints
+from prodaudit.product.interpolation import interpolate
 
 HEALTH_PATH = re.compile(r"(^|[/^])_?(health|healthz|healthcheck|health[-_]check|livez|readyz|"
                          r"liveness|readiness|ready|alive|ping|heartbeat|status)(\b|/|$|\\|\?)|"
@@ -19,6 +22,11 @@ HEALTH_PATH = re.compile(r"(^|[/^])_?(health|healthz|healthcheck|health[-_]check
                          re.I)
 _HEALTH_LIBS = re.compile(r"\bhealth_check\b|fastapi_health|flask_healthz|healthcheck\.|"
                           r"from healthcheck import|django_probes|watchman|starlette_exporter")
+#: ``/up``, the probe path of Rails and of Docker example apps: only as the whole route path
+_ROOT_UP = re.compile(r"^[\^/]*up/?\$?$", re.I)
+#: the path a health check command requests (``curl -f localhost:8000/up``, ``http://app/health``)
+_PROBE_URL = re.compile(r"(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|[\w.-]+)"
+                        r":\d+(/[\w./-]*)|https?://[\w.-]+(/[\w./-]*)")
 _DJANGO_ROUTE = frozenset({"path", "re_path", "url"})
 _AIOHTTP_ADD = re.compile(r"\.add_(route|get|post|view|resource|api_route|url_rule)$|"
                           r"^web\.(get|post|view|route)$")
@@ -65,6 +73,36 @@ def _routes(m: PyModule) -> list[_Route]:
     return out
 
 
+def _first_segment(path: str) -> str:
+    return path.strip("^$/").split("/", 1)[0].lower()
+
+
+def _probed(ctx: Context) -> dict[str, str]:
+    """First path segment → where the deployment's own health check requests it: Compose
+    ``healthcheck.test`` (interpolated with the profile's env and defaults) and Dockerfile
+    ``HEALTHCHECK`` commands."""
+    out: dict[str, str] = {}
+
+    def add(text: str, where: str) -> None:
+        for mt in _PROBE_URL.finditer(text):
+            seg = _first_segment(mt.group(1) or mt.group(2) or "")
+            if seg:
+                out.setdefault(seg, where)
+
+    for p in compose_projects(ctx):
+        for name, svc in p.services.items():
+            hc = svc.get("healthcheck")
+            test = hc.get("test") if isinstance(hc, dict) else None
+            if test:
+                text = " ".join(map(str, test)) if isinstance(test, list) else str(test)
+                add(interpolate(text, ctx.profile_env), p.loc("services", name, "healthcheck"))
+    for df in dockerfiles(ctx):
+        for ins in df.instructions:
+            if ins.name.upper() == "HEALTHCHECK":
+                add(ins.value, df.loc(ins.line))
+    return out
+
+
 def _anchor(mods: list[PyModule], routes: list[_Route]) -> str:
     """Where a missing health route belongs: the root URLconf, else the module that creates
     the application and declares routes, else the module with the most routes."""
@@ -95,10 +133,12 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     serves a probe path (``/health``, ``/healthz``, ``/livez``, ``/readyz``, ``/ping``,
     ``/status``, ``/up`` as the first segment …) at its declared or its mounted path (a Flask
     blueprint's ``url_prefix``, a router's prefix), or a health library is wired in
-    (django-health-check, fastapi-health, flask-healthz, healthcheck). A Django route named
-    like a probe that includes a whole app's URLconf
-    (``re_path(r'^health/', include('health.urls'))``: pages of a feature called health) is
-    not a probe and FAILs at its line; with no probe route at all the finding points
+    (django-health-check, fastapi-health, flask-healthz, healthcheck), or a route serves the
+    path the deployment's own health check requests (a Compose ``healthcheck.test`` or a
+    Dockerfile ``HEALTHCHECK`` running ``curl -f localhost:8000/up``; an included URLconf
+    counts then). Otherwise a Django route named like a probe that includes a whole app's
+    URLconf (``re_path(r'^health/', include('health.urls'))``: pages of a feature called
+    health) is not a probe and FAILs at its line; with no probe route at all the finding points
     at the root URLconf or the module that creates the application. The live suite (FUN-001)
     probes the running server.
 
@@ -118,7 +158,14 @@ def health_route_declared(ctx: Context) -> list[Finding]:
     if not routes:
         raise Skip("no route declarations found (FastAPI/Flask/Django/aiohttp/Starlette)")
     libs = sorted({mt.group(0) for m in mods for mt in _HEALTH_LIBS.finditer(m.text)})
-    probes = [r for r in routes if HEALTH_PATH.search(r.path)]
+    probed = _probed(ctx)
+    checked = [r for r in routes if _first_segment(r.path) in probed]
+    if checked:
+        r = checked[0]
+        return [passed(f"route {r.path!r} serves the deployment's health check "
+                       f"({probed[_first_segment(r.path)]}; {len(routes)} routes declared)",
+                       location=r.location)]
+    probes = [r for r in routes if HEALTH_PATH.search(r.path) or _ROOT_UP.match(r.path)]
     real = [r for r in probes if not r.include or _HEALTH_LIBS.search(r.include)]
     if real or libs:
         where = real[0].location if real else ""

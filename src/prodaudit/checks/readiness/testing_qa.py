@@ -86,8 +86,10 @@ def inventory(ctx: Context) -> TestInventory:
     evidence=Evidence.PRESENT,
 )
 def has_tests(ctx: Context) -> list[Finding]:
-    """The repository contains automated tests; they are counted per framework (pytest,
-    unittest, jest/mocha, vitest, Playwright, Cypress) and the counts are exported to
+    """The repository contains automated tests (``test_*.py``, ``*_test.py``, a Django app's
+    ``tests.py``, modules under ``tests/``; ``*.test.js``/``*.spec.ts``); they are counted per
+    framework (pytest, unittest, jest/mocha, vitest, Playwright, Cypress) and the counts are
+    exported to
     ``audit.json`` facts (``readiness.tests``).
 
     A product without tests cannot be changed safely after launch: every fix risks a regression
@@ -101,8 +103,8 @@ def has_tests(ctx: Context) -> list[Finding]:
     if inv.total == 0:
         return [
             failed(
-                "no automated tests found (no test_*.py / *.test.js / *.spec.ts with test "
-                "functions)"
+                "no automated tests found (no test_*.py / tests.py / *.test.js / *.spec.ts "
+                "with test functions)"
             )
         ]
     summary = ", ".join(f"{fw} {n}" for fw, n in sorted(inv.counts.items()))
