@@ -57,6 +57,9 @@ def _live(ctx: Context, s: Setting) -> bool:
     return name not in settings_classes(ctx) or name in live_settings_classes(ctx)
 
 
+_ALIAS_RE = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def code_urls(ctx: Context) -> list[CodeURL]:
     """Redis, AMQP and SQLite URLs in the application code (memoised)."""
 
@@ -68,7 +71,8 @@ def code_urls(ctx: Context) -> list[CodeURL]:
             if s.name.upper() == "ENGINE" and s.value.endswith("sqlite3"):
                 out.setdefault(s.loc, CodeURL(s.path, s.line, f"{s.scope}: ENGINE = {s.expr}",
                                               "sqlite://", False, s.env))
-            elif _SCHEME_RE.match(s.value):
+            elif _SCHEME_RE.match(s.value) and not _ALIAS_RE.fullmatch(s.expr.strip()):
+                # ``LOCATION = REDIS_URL``: the value of another setting, judged at its own line
                 composed = isinstance(s.value, Composed) or s.expr.startswith(("f'", 'f"')) \
                     or " + " in s.expr
                 out.setdefault(s.loc, CodeURL(s.path, s.line, f"{s.name} = {s.expr}"[:160],

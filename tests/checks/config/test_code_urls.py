@@ -83,3 +83,20 @@ def test_a_sqlite_engine_default_the_deployment_replaces_is_not_judged(tmp_path:
     bare = repo_of(tmp_path, {"proj/settings.py": DJANGO_ENGINE_FROM_ENV}, "bare")
     r = res(run_cfg(bare, tmp_path, only=["CFG-032"]), "CFG-032")
     assert r.status is Status.WARN and set(problems(r)) == {"proj/settings.py:3"}, describe(r)
+
+
+def test_a_setting_that_names_another_is_judged_once(tmp_path: Path) -> None:
+    """``LOCATION = REDIS_URL`` is the value of the REDIS_URL setting: its finding is at the
+    line that writes the URL, not repeated at every setting that names it."""
+    settings = ('REDIS_URL = "redis://redis:6379/0"\n\nCACHES = {"default": {\n'
+                '    "BACKEND": "django.core.cache.backends.redis.RedisCache",\n'
+                '    "LOCATION": REDIS_URL}}\nCELERY_BROKER_URL = REDIS_URL\n')
+    repo = repo_of(tmp_path, {"proj/settings.py": settings})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-032"]), "CFG-032")
+    assert r.status is Status.FAIL, describe(r)
+    assert set(problems(r)) == {"proj/settings.py:1"}, describe(r)
+    assert "LOCATION" not in " ".join(f.evidence or "" for f in r.findings), describe(r)
+    safe = settings.replace("redis://redis", "redis://:secret-from-vault@redis")
+    r = res(run_cfg(repo_of(tmp_path / "s", {"proj/settings.py": safe}), tmp_path,
+                    only=["CFG-032"]), "CFG-032")
+    assert r.status is Status.PASS, describe(r)

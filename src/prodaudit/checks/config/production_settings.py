@@ -221,7 +221,8 @@ def service_urls(ctx: Context) -> list[Finding]:
     (``create_engine("sqlite:///...")``, Django ``"ENGINE": "...sqlite3"``) warns. A code
     default the deployment overrides is not judged: a Django ``ENGINE`` read from a variable
     (``os.environ.get("SQL_ENGINE", "...sqlite3")``) is judged by the value the deployment or its
-    example env file sets.
+    example env file sets; a setting that only names another (``"LOCATION": REDIS_URL``) is
+    judged once, at the line that writes the URL.
 
     SQLite cannot be shared between replicas and is lost with the container's file system;
     ``localhost`` inside a container (the product has a Dockerfile or a Compose service built
