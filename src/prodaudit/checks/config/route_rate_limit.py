@@ -163,32 +163,28 @@ def route_rate_limit(ctx: Context) -> list[Finding]:
             return [passed(f"each of the {len(costly)} costly route(s) carries its own limiter "
                            f"(e.g. {costly[0][0].label} at {costly[0][0].loc}){dev_note(ctx)}")]
         return _per_route_failures(bare, limited)
-    by_module: dict[str, list[tuple[Endpoint, str]]] = {}
-    for e, why in costly:
-        by_module.setdefault(e.module.rel, []).append((e, why))
-    out = []
-    for group in by_module.values():
-        first = min(group, key=lambda g: g[0].line)[0]
-        listed = ", ".join(f"{e.label} ({why}, line {e.line})" for e, why in group[:6])
-        out.append(failed(f"no rate limit anywhere in the repository (no slowapi, flask-limiter, "
-                          f"django-ratelimit, throttle, limiter middleware or proxy limit_req) "
-                          f"for {listed}", location=first.loc,
-                          evidence=f"{first.framework} route"))
-    return out
+    return _by_module(costly, "no rate limit anywhere in the repository (no slowapi, flask-limiter, "
+                      "django-ratelimit, throttle, limiter middleware or proxy limit_req) for ",
+                      "route")
 
 
 def _per_route_failures(bare: list[tuple[Endpoint, str]], limited: list[Endpoint]) -> list[Finding]:
     """A FAIL per module for costly routes without the limiter other routes carry."""
     example = min(limited, key=lambda e: (e.module.rel, e.line))
+    return _by_module(bare, f"the application limits rates per route ({len(limited)} route(s) "
+                            f"carry a limiter, e.g. {example.label} at {example.loc}) and nothing "
+                            "limits every route, but these do not: ", "route without a limiter")
+
+
+def _by_module(routes: list[tuple[Endpoint, str]], lead: str, what: str) -> list[Finding]:
+    """One FAIL per module at its first route, ``lead`` followed by the module's routes."""
     by_module: dict[str, list[tuple[Endpoint, str]]] = {}
-    for e, why in bare:
+    for e, why in routes:
         by_module.setdefault(e.module.rel, []).append((e, why))
     out = []
     for group in by_module.values():
         first = min(group, key=lambda g: g[0].line)[0]
         listed = ", ".join(f"{e.label} ({why}, line {e.line})" for e, why in group[:6])
-        out.append(failed(f"the application limits rates per route ({len(limited)} route(s) carry "
-                          f"a limiter, e.g. {example.label} at {example.loc}) and nothing limits "
-                          f"every route, but these do not: {listed}", location=first.loc,
-                          evidence=f"{first.framework} route without a limiter"))
+        out.append(failed(lead + listed, location=first.loc,
+                          evidence=f"{first.framework} {what}"))
     return out
