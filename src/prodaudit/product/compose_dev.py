@@ -128,35 +128,43 @@ def dev_trait(ctx: Context, p: ComposeProject) -> str | None:
     """The first development trait of the stack ("service api runs --reload"), or None. The
     Dockerfile's last ``CMD``/``ENTRYPOINT`` is read (not when the service builds a ``target``
     stage of it: another stage may be the production one)."""
+    for name, svc in p.services.items():
+        trait = service_dev_trait(ctx, p, name, svc)
+        if trait:
+            return trait
+    return None
+
+
+def service_dev_trait(ctx: Context, p: ComposeProject, name: str, svc: dict[str, Any]) -> str | None:
+    """The development trait of one service of ``p`` (see ``dev_trait``), or None."""
     from prodaudit.product.entrypoints import DEV_CMD_RE, words_text  # entrypoints reads compose
 
-    for name, svc in p.services.items():
-        for key in ("command", "entrypoint"):
-            value = svc.get(key)
-            cmd = value if isinstance(value, str) else " ".join(map(str, value or []))
-            m = DEV_CMD_RE.search(cmd) if isinstance(value, (str, list)) else None
-            if m:
-                return f"service {name} runs {m.group(0).strip()}"
-        built = _build_dir(p, svc.get("build"))
-        if built is None:
-            continue
-        context, dockerfile = built
-        starts = [(i, ins.group(2)) for i, line in
-                  enumerate((ctx.read(dockerfile) or "").splitlines(), 1)
-                  if (ins := re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", line, re.I))]
-        target = isinstance(svc.get("build"), dict) and svc["build"].get("target")
-        m = DEV_CMD_RE.search(words_text(starts[-1][1])) if starts and not target else None
+    for key in ("command", "entrypoint"):
+        value = svc.get(key)
+        cmd = value if isinstance(value, str) else " ".join(map(str, value or []))
+        m = DEV_CMD_RE.search(cmd) if isinstance(value, (str, list)) else None
         if m:
-            return f"service {name} runs {m.group(0).strip()} ({dockerfile}:{starts[-1][0]})"
-        for vol in svc.get("volumes") or []:
-            src = vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else \
-                vol.get("source") if isinstance(vol, dict) and vol.get("type") == "bind" else None
-            if not isinstance(src, str) or not src.startswith("."):
-                continue
-            rel = posixpath.normpath(posixpath.join(p.directory, src))
-            rel = "" if rel == "." else rel
-            if not rel.startswith("..") and _overlaps(rel, context) and _is_dir(ctx, rel):
-                return f"service {name} bind-mounts its source ({src}) over the image"
+            return f"service {name} runs {m.group(0).strip()}"
+    built = _build_dir(p, svc.get("build"))
+    if built is None:
+        return None
+    context, dockerfile = built
+    starts = [(i, ins.group(2)) for i, line in
+              enumerate((ctx.read(dockerfile) or "").splitlines(), 1)
+              if (ins := re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", line, re.I))]
+    target = isinstance(svc.get("build"), dict) and svc["build"].get("target")
+    m = DEV_CMD_RE.search(words_text(starts[-1][1])) if starts and not target else None
+    if m:
+        return f"service {name} runs {m.group(0).strip()} ({dockerfile}:{starts[-1][0]})"
+    for vol in svc.get("volumes") or []:
+        src = vol.split(":", 1)[0] if isinstance(vol, str) and ":" in vol else \
+            vol.get("source") if isinstance(vol, dict) and vol.get("type") == "bind" else None
+        if not isinstance(src, str) or not src.startswith("."):
+            continue
+        rel = posixpath.normpath(posixpath.join(p.directory, src))
+        rel = "" if rel == "." else rel
+        if not rel.startswith("..") and _overlaps(rel, context) and _is_dir(ctx, rel):
+            return f"service {name} bind-mounts its source ({src}) over the image"
     return None
 
 

@@ -173,7 +173,7 @@ def test_missing_healthcheck_covered_by_compose_is_warn(tmp_path: Path) -> None:
     assert r.status is Status.WARN, describe(r)
     warns = [f for f in r.findings if f.status is Status.WARN]
     assert len(warns) == 1 and "stage api" in warns[0].message
-    assert "Compose service built from it" in warns[0].message
+    assert "Compose service api built from it" in warns[0].message
 
 
 def test_dockerignore_of_the_compose_build_context(tmp_path: Path) -> None:

@@ -36,10 +36,30 @@ def test_split_settings_lacking_hsts_and_allowing_any_host(tmp_path: Path) -> No
     })
     r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
     found = problems(r)
-    assert set(found) == {"config/django/base.py:4", "config/django/production.py"}, describe(r)
-    missing = found["config/django/production.py"]
+    assert set(found) == {"config/django/base.py:4", "config/django/production.py:1"}, describe(r)
+    missing = found["config/django/production.py:1"]
+    assert "not set in config/django/production.py" in missing and "SECURE_HSTS_SECONDS" in missing
     assert "HSTS" in missing and "redirect" not in missing and "CSRF" not in missing
     assert "session" not in missing.lower()
+
+
+def test_settings_turned_off_are_reported_where_they_are_set(tmp_path: Path) -> None:
+    """A setting that is present but off is reported at its own line (in code), or where the
+    deployment sets the variable it reads; absent ones together at the module's first line."""
+    repo = repo_of(tmp_path, {
+        "proj/settings.py": ('import os\nINSTALLED_APPS = []\nALLOWED_HOSTS = ["api.example.com"]\n'
+                             'SECURE_SSL_REDIRECT = os.environ.get("SSL_REDIRECT", "1") == "1"\n'
+                             'SESSION_COOKIE_SECURE = False\nSECURE_HSTS_SECONDS = 0\n'),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
+    found = problems(r)
+    assert set(found) == {"proj/settings.py:5", "proj/settings.py:6", "proj/settings.py:1"}, \
+        describe(r)
+    assert "SESSION_COOKIE_SECURE = False" in found["proj/settings.py:5"]
+    assert "SECURE_HSTS_SECONDS = 0" in found["proj/settings.py:6"]
+    assert found["proj/settings.py:1"].startswith("not set in proj/settings.py")
+    assert "CSRF_COOKIE_SECURE" in found["proj/settings.py:1"]
+    assert "SESSION_COOKIE_SECURE" not in found["proj/settings.py:1"]
 
 
 def test_hardened_settings_and_proxy_hsts_pass(tmp_path: Path) -> None:

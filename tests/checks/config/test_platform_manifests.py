@@ -204,3 +204,25 @@ def test_platform_release_commands_are_deployment_hooks(tmp_path: Path) -> None:
                                                   "    preDeployCommand: python manage.py migrate\n"})
     r = res(run_cfg(repo, tmp_path, only=["CFG-082"]), "CFG-082")
     assert r.status is Status.PASS and "render.yaml release command" in r.findings[0].message
+
+
+def test_https_setting_turned_off_by_a_platform_manifest(tmp_path: Path) -> None:
+    """CFG-036: a setting read from a variable the deployment sets off is reported where the
+    deployment sets it, naming the line that reads it."""
+    settings = SETTINGS.replace("SESSION_COOKIE_SECURE = True",
+                                'SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE")')
+    repo = write(tmp_path / "r", {
+        "proj/settings.py": settings,
+        "render.yaml": _render_env("      - key: ALLOWED_HOSTS\n        value: api.example.com\n"
+                                   "      - key: SESSION_COOKIE_SECURE\n        value: 'false'\n"),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
+    (f,) = fails(r)
+    assert f.location == "render.yaml:10" and "proj/settings.py:7" in f.message, describe(r)
+    assert "SESSION_COOKIE_SECURE is off" in f.message
+    repo = write(tmp_path / "ok", {
+        "proj/settings.py": settings,
+        "render.yaml": _render_env("      - key: SESSION_COOKIE_SECURE\n        value: 'true'\n"),
+    })
+    r = res(run_cfg(repo, tmp_path, only=["CFG-036"]), "CFG-036")
+    assert r.status is Status.PASS, describe(r)

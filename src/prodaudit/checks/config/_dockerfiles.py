@@ -13,7 +13,11 @@ from prodaudit.checks.api import (
     errored,
 )
 from prodaudit.product.compose import compose_projects
-from prodaudit.product.compose_dev import development_dockerfiles
+from prodaudit.product.compose_dev import (
+    development_dockerfiles,
+    development_only,
+    service_dev_trait,
+)
 from prodaudit.product.dockerfiles import (
     Dockerfile,
     Stage,
@@ -70,17 +74,36 @@ def compose_targets(ctx: Context) -> set[str]:
     return out
 
 
-def compose_healthchecked(ctx: Context) -> set[str]:
-    """Dockerfiles (repo-relative) built by a Compose service that has a healthcheck."""
+def shipped_targets(ctx: Context) -> set[str]:
+    """The ``build.target`` stages a Compose service selects that ship: not those of a
+    development-only stack (compose_dev.development_only) or of a service with a development
+    trait (it runs a dev server or watcher, or bind-mounts its source over the image:
+    compose_dev.service_dev_trait), whose image is not the one deployed."""
     out = set()
     for p in compose_projects(ctx):
+        if development_only(ctx, p):
+            continue
+        for name, svc in p.services.items():
+            b = svc.get("build")
+            if isinstance(b, dict) and b.get("target") and not service_dev_trait(ctx, p, name, svc):
+                out.add(str(b["target"]).lower())
+    return out
+
+
+def compose_healthchecks(ctx: Context) -> dict[str, list[tuple[str, str]]]:
+    """Dockerfile (repo-relative) → (service, ``build.target`` or "" for the last stage) of each
+    Compose service built from it that has a healthcheck."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for p in compose_projects(ctx):
         base = posixpath.dirname(p.files[0].path) if p.files else ""
-        for svc in p.services.values():
+        for svc_name, svc in p.services.items():
             build, hc = svc.get("build"), svc.get("healthcheck")
             if build is None or not hc or (isinstance(hc, dict) and hc.get("disable")):
                 continue
             context = build if isinstance(build, str) else str(build.get("context", "."))
             name = "Dockerfile" if isinstance(build, str) else str(build.get("dockerfile",
                                                                              "Dockerfile"))
-            out.add(posixpath.normpath(posixpath.join(base, context, name)))
+            target = "" if isinstance(build, str) else str(build.get("target") or "").lower()
+            out.setdefault(posixpath.normpath(posixpath.join(base, context, name)), []).append(
+                (str(svc_name), target))
     return out

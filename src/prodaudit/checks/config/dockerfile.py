@@ -21,9 +21,10 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.config._dockerfiles import (
-    compose_healthchecked,
+    compose_healthchecks,
     compose_targets,
     parsed,
+    shipped_targets,
     stage_label,
 )
 from prodaudit.product.dockerfiles import (
@@ -200,13 +201,19 @@ def multi_stage(ctx: Context) -> list[Finding]:
     without ``autoremove`` keeps the ones it pulled in (``gcc-12``, ``g++``, ``make``). Installing wheels
     into a slim image, and build tools in a builder stage whose results are copied, are fine.
 
+    Only shipped stages are judged: the last stage, one nothing builds FROM or ``COPY --from``-s,
+    and one a Compose service selects with ``build.target`` — unless that service is
+    development-only (its stack is a development one, or it runs a dev server or watcher, or
+    bind-mounts its source over the image), as an ``assets`` stage built for a development
+    watcher while the final stage copies its output is.
+
     Build toolchains in production images mean larger images, slower pulls and more packages for
     an attacker (and for CVE scanners).
 
     Remediation: start from ``python:3.12-slim``; build wheels or the virtualenv in a ``builder``
     stage and ``COPY --from=builder`` only the result into a slim runtime stage.
     """
-    wanted = compose_targets(ctx)
+    wanted = shipped_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
         aliases = {s.alias.lower() for s in df.stages if s.alias}
@@ -273,8 +280,12 @@ def non_root(ctx: Context) -> list[Finding]:
        checklist=("3.1.5", "P.2.5", "9.2.4"), references=("CIS Docker 4.6",), evidence=Evidence.PARSED)
 def healthcheck(ctx: Context) -> list[Finding]:
     """Every buildable final stage has a ``HEALTHCHECK`` (its own or inherited from the stage it
-    is built from) that is not ``HEALTHCHECK NONE``. A healthcheck on the Compose service built
-    from this Dockerfile is an accepted alternative and turns a missing one into a WARN.
+    is built from) that is not ``HEALTHCHECK NONE``. A healthcheck on a Compose service built
+    from this stage (its ``build.target``, or the last stage without one) is an accepted
+    alternative and turns a missing one into a WARN naming the service; a healthcheck on a service
+    built from another stage of the Dockerfile does not cover it (the FAIL names which service and
+    stage has one). A stage only a development-only Compose service selects is not judged (see
+    CFG-101).
 
     Without a health check Docker reports a hung or deadlocked container as "running" and
     dependents start against it.
@@ -286,9 +297,9 @@ def healthcheck(ctx: Context) -> list[Finding]:
     Remediation: ``HEALTHCHECK --interval=15s --timeout=5s CMD ["python", "-c", "...urlopen(
     'http://127.0.0.1:8000/health')"]`` (curl may not exist in slim images).
     """
-    compose_hc = compose_healthchecked(ctx)
+    compose_hc = compose_healthchecks(ctx)
     built = dockerfile_services(ctx)
-    wanted = compose_targets(ctx)
+    wanted = shipped_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
         for st in targets(df, wanted):
@@ -305,11 +316,19 @@ def healthcheck(ctx: Context) -> list[Finding]:
                 out.append(skipped(f"{msg}: a {_service_base(df, st)} server image built by "
                                    f"service {built_by[0].name}, whose healthcheck CFG-150 judges",
                                    location=loc))
-            elif df.path in compose_hc:
-                out.append(warned(msg + " (the Compose service built from it has a healthcheck)",
-                                  location=loc))
             else:
-                out.append(failed(msg, location=loc))
+                last = (df.stages[-1].alias or "").lower()
+                by_stage = [(svc, tgt or last) for svc, tgt in
+                            compose_hc.get(posixpath.normpath(df.path), [])]
+                own = [svc for svc, tgt in by_stage if tgt and tgt == st.alias.lower()
+                       or not tgt and st is df.stages[-1]]
+                if own:
+                    out.append(warned(f"{msg} (the Compose service {', '.join(own)} built from it "
+                                      "has a healthcheck)", location=loc))
+                    continue
+                others = "; ".join(f"service {svc} (stage {tgt or 'last'})" for svc, tgt in by_stage)
+                out.append(failed(msg + (f" (a Compose healthcheck covers only {others}, built "
+                                         "from other stages)" if others else ""), location=loc))
     return out
 
 

@@ -69,7 +69,10 @@ def django_production(ctx: Context) -> list[Finding]:
     (in code, or through the variable they are read from: the deployment's value — env file,
     production Compose stack, Dockerfile ``ENV``, platform manifest such as ``render.yaml``
     ``envVars`` or ``fly.toml`` ``[env]`` — is judged and reported where it is set). HSTS sent
-    by a reverse proxy of the repository (nginx, Caddy, Traefik configuration) counts.
+    by a reverse proxy of the repository (nginx, Caddy, Traefik configuration) counts. A setting
+    that is off is reported at the line that sets it (or where the deployment sets the variable
+    it reads); settings that are absent together at the production module's first line ("not set
+    in <module>").
 
     ``ALLOWED_HOSTS = ["*"]`` lets any Host header through: poisoned password-reset links and
     cache entries. Without HTTPS redirect, HSTS and Secure cookies, one plain-HTTP request
@@ -106,12 +109,19 @@ def django_production(ctx: Context) -> list[Finding]:
         if name == "CSRF_COOKIE_SECURE" and sessions is not None and _on(_value(ctx, sessions)):
             continue  # the CSRF token lives in the session, not in a cookie
         if current is None:
-            missing.append(what)
-        elif not _on(_value(ctx, current)):
-            missing.append(f"{what}: {name} = {current.expr} at {current.loc}")
+            missing.append(f"{name} ({what})")
+            continue
+        deployed = deployment_sets(ctx, current.env) if current.env else []
+        if deployed and not _on(deployed[0].value):
+            out.append(failed(f"{name} is off ({deployed[0].value!r} set by {deployed[0].source}, "
+                              f"read at {current.loc}): no {what}",
+                              location=deployed[0].location, evidence=f"{name} = {current.expr}"))
+        elif not deployed and not _on(current.value):
+            out.append(failed(f"{name} = {current.expr} turns off {what}", location=current.loc,
+                              evidence=f"{name} = {current.expr}"))
     if missing:
-        out.append(failed(f"the production settings ({dj.production}) lack "
-                          + "; ".join(missing), location=dj.production,
+        out.append(failed(f"not set in {dj.production} (the production settings): "
+                          + "; ".join(missing), location=f"{dj.production}:1",
                           evidence=f"settings modules: {', '.join(dj.modules)}"))
     if not out:
         via = f" (HSTS from {proxy})" if proxy else ""
