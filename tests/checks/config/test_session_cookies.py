@@ -64,3 +64,43 @@ def test_without_session_configuration_skips(tmp_path: Path) -> None:
     repo = repo_of(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n"})
     r = res(run_cfg(repo, tmp_path, only=["CFG-043"]), "CFG-043")
     assert r.status is Status.SKIP, describe(r)
+
+
+DJANGO_BASE = '''\
+import os
+
+INSTALLED_APPS = ["django.contrib.sessions"]
+ROOT_URLCONF = "config.urls"
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+'''
+
+
+def test_django_session_cookie_without_secure_fails(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {"config/settings/base.py": DJANGO_BASE,
+                              "config/settings/production.py": "from .base import *\n"
+                                                               "DEBUG = False\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-043"]), "CFG-043")
+    assert r.status is Status.FAIL, describe(r)
+    found = problems(r)
+    assert set(found) == {"config/settings/base.py:5"}, describe(r)
+    assert "SESSION_COOKIE_SECURE unset" in found["config/settings/base.py:5"]
+    assert "readable by the client" in found["config/settings/base.py:5"]
+    (repo / "config/settings/production.py").write_text(
+        "import os\nfrom .base import *\nSESSION_COOKIE_SECURE = "
+        "os.environ.get('SESSION_COOKIE_SECURE', 'false') == 'true'\n")
+    r = res(run_cfg(repo, tmp_path, only=["CFG-043"]), "CFG-043")
+    assert r.status is Status.FAIL, describe(r)
+    assert "config/settings/production.py:3" in problems(r), describe(r)
+
+
+def test_django_secure_session_cookie_passes(tmp_path: Path) -> None:
+    repo = repo_of(tmp_path, {
+        "config/settings/base.py": DJANGO_BASE + "SESSION_COOKIE_SECURE = False\n",
+        "config/settings/production.py": "import os\nfrom .base import *\n"
+        "SESSION_COOKIE_SECURE = os.environ.get('SESSION_COOKIE_SECURE', 'true') == 'true'\n",
+        "config/settings/dev.py": "from .base import *\nSESSION_COOKIE_HTTPONLY = False\n"})
+    r = res(run_cfg(repo, tmp_path, only=["CFG-043"]), "CFG-043")
+    assert r.status is Status.PASS, describe(r)
+    message = r.findings[0].message
+    assert "SESSION_COOKIE_SECURE on (config/settings/production.py:3)" in message
+    assert "readable by the client" in message

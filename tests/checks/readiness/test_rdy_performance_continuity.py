@@ -279,3 +279,73 @@ def test_rdy082_databases_package_pool(tmp_path: Path) -> None:
     write(tmp_path / "app" / "db.py", src.replace("['DATABASE_URL'])",
                                                   "['DATABASE_URL'], min_size=2, max_size=10)"))
     assert_status(run_rdy("RDY-082", repo=tmp_path)["RDY-082"], Status.PASS)
+
+
+DJANGO_BASE = '''\
+import os
+
+INSTALLED_APPS = ["django.contrib.sessions"]
+ROOT_URLCONF = "config.urls"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("POSTGRES_DB", "app"),
+    }
+}
+'''
+
+
+@pytest.mark.parametrize(("extra", "where", "said"), [
+    ('DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0}}\n',
+     "config/settings/production.py:4", "CONN_MAX_AGE=0"),
+    ("", "config/settings/base.py:5", "no CONN_MAX_AGE"),
+])
+def test_rdy082_django_without_persistent_connections_warns(tmp_path: Path, extra: str,
+                                                            where: str, said: str) -> None:
+    write(tmp_path / "config" / "settings" / "base.py", DJANGO_BASE)
+    write(tmp_path / "config" / "settings" / "production.py",
+          "from .base import *\n\nDEBUG = False\n" + extra)
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.WARN)
+    assert where in messages(r) and said in messages(r)
+    assert "CONN_HEALTH_CHECKS=True" in messages(r) and "pgbouncer" in messages(r)
+
+
+@pytest.mark.parametrize(("entry", "said"), [
+    ('"CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", 60)),', "CONN_MAX_AGE=60"),
+    ('"CONN_MAX_AGE": None,', "CONN_MAX_AGE=None (persistent"),
+    ('"OPTIONS": {"pool": True},', "OPTIONS pool"),
+])
+def test_rdy082_django_persistent_connections_pass(tmp_path: Path, entry: str, said: str) -> None:
+    write(tmp_path / "config" / "settings" / "base.py", DJANGO_BASE)
+    write(tmp_path / "config" / "settings" / "production.py",
+          "from .base import *\n\nDATABASES = {\n    \"default\": {\n"
+          "        \"ENGINE\": \"django.db.backends.postgresql\",\n        " + entry + "\n    }\n}\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.PASS)
+    assert said in messages(r) and "config/settings/production.py:" in messages(r)
+
+
+def test_rdy082_django_sqlite_and_dynamic_databases_skip(tmp_path: Path) -> None:
+    base = write(tmp_path / "config" / "settings.py", DJANGO_BASE.replace(
+        "postgresql", "sqlite3"))
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.SKIP)
+    base.write_text(DJANGO_BASE.split("DATABASES")[0]
+                    + "DATABASES = {\"default\": load_databases()}\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.SKIP)
+    assert "config/settings.py:5" in r.reason and "not static" in r.reason
+
+
+@pytest.mark.parametrize(("call", "status", "said"), [
+    ("dj_database_url.config()", Status.WARN, "dj_database_url.config() without conn_max_age"),
+    ("dj_database_url.config(conn_max_age=600, conn_health_checks=True)", Status.PASS,
+     "CONN_MAX_AGE=600"),
+])
+def test_rdy082_django_database_url(tmp_path: Path, call: str, status: Status, said: str) -> None:
+    write(tmp_path / "config" / "settings.py", DJANGO_BASE.split("DATABASES")[0]
+          + "import dj_database_url\n\nDATABASES = {\"default\": " + call + "}\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, status)
+    assert said in messages(r) and "config/settings.py:7" in messages(r)

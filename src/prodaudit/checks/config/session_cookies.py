@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
+from prodaudit.product.devswitches import TRUE_WORDS
+from prodaudit.product.django_settings import django_settings
 from prodaudit.product.effective import deployment_sets
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import dev_path, settings_model
@@ -16,6 +18,39 @@ HTTPONLY_SETTINGS = ("SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY")
 HTTPONLY_KWARGS = ("httponly", "http_only", "cookie_httponly", "session_cookie_httponly")
 SECURE_KWARGS = ("secure", "https_only", "cookie_secure", "session_cookie_secure")
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f"})
+DJANGO_SESSION_SETTINGS = ("SESSION_ENGINE", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY")
+SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+
+
+def _django_secure(ctx: Context) -> tuple[list[Finding], str]:
+    """(findings, what was judged) for the session cookie of the Django settings production
+    runs with, when they configure sessions (``SESSION_ENGINE``/``SESSION_COOKIE_*``)."""
+    dj = django_settings(ctx)
+    if dj.production is None or not any(n in dj.effective for n in DJANGO_SESSION_SETTINGS):
+        return [], ""
+    engine = dj.effective.get("SESSION_ENGINE")
+    signed = engine is not None and engine.value == SIGNED_COOKIES
+    note = (f"; SESSION_ENGINE signed_cookies ({engine.loc}): the session data is stored in the "
+            "cookie, signed but not encrypted — readable by the client, keep secrets out of it"
+            if signed and engine is not None else "")
+    secure = dj.effective.get("SESSION_COOKIE_SECURE")
+    if secure is None:
+        where = next(dj.effective[n].loc for n in DJANGO_SESSION_SETTINGS if n in dj.effective)
+        return [failed(f"the production settings ({dj.production}) leave SESSION_COOKIE_SECURE "
+                       "unset (Django's default False): the session cookie is sent over plain "
+                       f"HTTP{note}", location=where)], ""
+    value, via, where = secure.value, "", secure.loc
+    if secure.env:
+        deployed = deployment_sets(ctx, secure.env)
+        if deployed:
+            value, where = deployed[0].value, deployed[0].location
+            via = f" ({secure.env}={value} set by {deployed[0].source}, read at {secure.loc})"
+    on = value is True or isinstance(value, str) and value.strip().lower() in TRUE_WORDS
+    if not on:
+        return [failed(f"SESSION_COOKIE_SECURE = {secure.expr}{via} in the production settings: "
+                       f"the session cookie is sent over plain HTTP{note}", location=where,
+                       evidence=f"SESSION_COOKIE_SECURE = {secure.expr}")], ""
+    return [], f"Django SESSION_COOKIE_SECURE on ({secure.loc}){via}{note}"
 
 
 def _callee(node: ast.Call) -> str:
@@ -75,7 +110,14 @@ def session_cookie_flags(ctx: Context) -> list[Finding]:
     middleware built with ``httponly=False`` (aiohttp-session ``RedisStorage``,
     ``EncryptedCookieStorage`` …) — FAIL; ``secure=False`` there, or Starlette's
     ``SessionMiddleware`` without ``https_only=True``, warns. Development and test modules are
-    not judged; Django's Secure cookie settings are CFG-036's.
+    not judged. Django settings production runs with that configure sessions
+    (``SESSION_ENGINE``, ``SESSION_COOKIE_SECURE`` or ``SESSION_COOKIE_HTTPONLY`` in the
+    production module or what it star-imports) must turn ``SESSION_COOKIE_SECURE`` on (Django's
+    default is False): unset or off — in code, or through the variable it is read from, the
+    deployment's value else the default — FAILs; ``SESSION_COOKIE_HTTPONLY`` passes unless set
+    off. With ``SESSION_ENGINE`` ``signed_cookies`` the finding notes that the session data
+    lives in the cookie, readable by the client (CFG-036 also lists the Secure cookie flags
+    among Django's deploy settings).
 
     A session cookie scripts can read is stolen by the first injected script (XSS): the attacker
     becomes the user. Without Secure, one plain-HTTP request sends it in clear text.
@@ -110,9 +152,13 @@ def session_cookie_flags(ctx: Context) -> list[Finding]:
                 continue
             seen += 1
             out += _call_findings(module.rel, node, cls)
+    django, judged = _django_secure(ctx)
+    out += django
+    seen += bool(django or judged)
     if not seen:
         raise Skip("no session cookie configured in code (settings or session middleware)")
     if not out:
+        extra = f"; {judged}" if judged else ""
         out.append(passed(f"{seen} session cookie setting(s) or session middleware checked: "
-                          "none turns HttpOnly or Secure off"))
+                          f"none turns HttpOnly or Secure off{extra}"))
     return out
