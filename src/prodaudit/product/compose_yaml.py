@@ -184,3 +184,16 @@ def service_env(svc: dict[str, Any]) -> dict[str, Any]:
     """A service's ``environment`` as a mapping."""
     env = _normalise("environment", svc.get("environment") or {})
     return env if isinstance(env, dict) else {}
+
+
+def env_file_paths(svc: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(path as written, required) of a service's ``env_file:`` in its short and long forms."""
+    ef = svc.get("env_file")
+    items = ef if isinstance(ef, list) else [ef] if ef else []
+    out = []
+    for e in items:
+        if isinstance(e, dict):
+            out.append((str(e.get("path", "")), e.get("required", True) is not False))
+        elif e:
+            out.append((str(e), True))
+    return out

@@ -357,6 +357,14 @@ class DeployedEnvFile:
         return f"env file {self.file.path} ({self.reader})"
 
 
+def committed_or_example(ctx: Context, rel: str) -> EnvFile | None:
+    """The env file ``rel`` as the repository holds it, else the committed example a deployer
+    copies to create it (``example_for``); None when neither is there."""
+    parsed = {ef.path: ef for ef in env_files(ctx)}
+    example = example_for(ctx, rel)
+    return parsed.get(rel) or (parsed.get(example) if example else None)
+
+
 def deployment_env_files(ctx: Context) -> list[DeployedEnvFile]:
     """Env files the deployment reads without ``--env-file``: a production Compose project's
     ``env_file:`` and interpolation ``.env``, a settings class's ``env_file``, ``load_dotenv()``,

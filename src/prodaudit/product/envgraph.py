@@ -17,9 +17,9 @@ from typing import Any
 
 from prodaudit.context import Context
 from prodaudit.product.compose import ComposeProject, compose_projects, project_refs, variant_files
-from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.compose_yaml import env_file_paths, service_env
 from prodaudit.product.dockerfiles import dockerfiles
-from prodaudit.product.envfiles import env_files, example_for
+from prodaudit.product.envfiles import committed_or_example, env_files
 from prodaudit.product.pyindex import PyModule, extractor, py_index
 from prodaudit.product.pysettings import (
     live_settings_classes,
@@ -549,7 +549,6 @@ def _image_env_files(ctx: Context, g: EnvGraph) -> None:
     a ``postgres`` service): the image reads them, not the repository's code."""
     import posixpath
 
-    parsed = {ef.path: ef for ef in env_files(ctx)}
     for project in compose_projects(ctx):
         if project.dev_only:
             continue
@@ -560,13 +559,11 @@ def _image_env_files(ctx: Context, g: EnvGraph) -> None:
             for vname, var in g.vars.items() if prefixes else ():
                 if vname.startswith(prefixes) and var.documented_in:
                     var.add("compose_services", sname)
-            raw = svc.get("env_file")
-            for e in raw if isinstance(raw, list) else [raw] if raw else []:
-                name = e.get("path") if isinstance(e, dict) else e
-                if not isinstance(name, str) or "${" in name:
+            for name, _ in env_file_paths(svc):
+                if not name or "${" in name:
                     continue
-                rel = posixpath.normpath(posixpath.join(project.directory, name))
-                ef = parsed.get(rel) or parsed.get(example_for(ctx, rel) or "")
+                ef = committed_or_example(
+                    ctx, posixpath.normpath(posixpath.join(project.directory, name)))
                 for entry in ef.entries if ef is not None else []:
                     g.var(entry.name).add("compose_services", sname)
 

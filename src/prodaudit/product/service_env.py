@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prodaudit.product.compose import read_env_file, rel_path
-from prodaudit.product.compose_yaml import service_env
+from prodaudit.product.compose_yaml import env_file_paths, service_env
 from prodaudit.product.dockerfiles import chain, dockerfiles
 from prodaudit.product.envgraph import env_pairs
 
@@ -37,19 +37,6 @@ class ServiceEnv:
         return self.values.get(name)
 
 
-def _env_file_paths(raw: dict[str, Any]) -> list[tuple[str, bool]]:
-    """(path, required) of ``env_file:`` in its short and long forms."""
-    ef = raw.get("env_file")
-    items = ef if isinstance(ef, list) else [ef] if ef else []
-    out = []
-    for e in items:
-        if isinstance(e, dict):
-            out.append((str(e.get("path", "")), e.get("required", True) is not False))
-        elif e:
-            out.append((str(e), True))
-    return out
-
-
 def service_environment(ctx: Context, svc: Service) -> ServiceEnv:
     """What ``svc``'s container gets, by Compose's precedence."""
     out = ServiceEnv()
@@ -57,7 +44,7 @@ def service_environment(ctx: Context, svc: Service) -> ServiceEnv:
     if svc.build is not None:
         _dockerfile_env(ctx, svc, out)
     base = p.paths[0].parent if p.paths else ctx.repo
-    for path, required in _env_file_paths(svc.raw):
+    for path, required in env_file_paths(svc.raw):
         if "${" in path:
             continue
         full = base / path

@@ -11,8 +11,8 @@ from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Skip, Status, errored, passed, skipped
 from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
-from prodaudit.product.compose_yaml import service_env
-from prodaudit.product.envfiles import env_files, example_for
+from prodaudit.product.compose_yaml import env_file_paths, service_env
+from prodaudit.product.envfiles import committed_or_example
 from prodaudit.product.envgraph import EnvGraph
 from prodaudit.product.interpolation import interpolate
 from prodaudit.product.services import Service, project_services
@@ -130,23 +130,14 @@ def public_ports(ctx: Context, svc: dict[str, Any]) -> Iterator[tuple[int, Any, 
 
 def env_file_rels(p: Any, svc: dict[str, Any]) -> list[str]:
     """The repo-relative ``env_file:`` paths of a service (short and long forms)."""
-    raw = svc.get("env_file")
-    out = []
-    for e in raw if isinstance(raw, list) else [raw] if raw else []:
-        name = e.get("path") if isinstance(e, dict) else e
-        if isinstance(name, str):
-            out.append(posixpath.normpath(posixpath.join(p.directory, name)))
-    return out
+    return [posixpath.normpath(posixpath.join(p.directory, name))
+            for name, _ in env_file_paths(svc) if name]
 
 
 def env_file_names(ctx: Context, rel: str) -> tuple[str, set[str]] | None:
     """(the file read, the names it sets): the env file, else the committed example a deployer
     copies to create it; None when neither can be read (what it passes is unknown)."""
-    if "${" in rel:
-        return None
-    parsed = {ef.path: ef for ef in env_files(ctx)}
-    example = example_for(ctx, rel)
-    ef = parsed.get(rel) or (parsed.get(example) if example else None)
+    ef = committed_or_example(ctx, rel) if "${" not in rel else None
     if ef is None:
         return None
     return (ef.path if ef.path == rel else f"{rel} from its example {ef.path}",
