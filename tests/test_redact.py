@@ -114,6 +114,19 @@ def test_redact_obj_copies_only_what_changes() -> None:
     assert out["keep"] is mixed["keep"] and mixed["leak"] == ["x topsecretvalue"]
 
 
+def test_a_flat_dict_is_tested_at_once_and_masked_string_by_string() -> None:
+    """A dict of scalars and lists of strings (an env graph variable) is tested in one go:
+    a registered value next to other strings' letters is still a whole token of its own."""
+    r = Redactor()
+    r.register("Zk39-xQ7pL2mN8vR4t")
+    var = {"name": "API_TOKEN", "read_at": ["app.py:1", "Zk39-xQ7pL2mN8vR4t"], "n": 1,
+           "description": "x", "default": None}
+    out = r.redact_obj(var)
+    assert out["read_at"] == ["app.py:1", MASK] and out["description"] == "x"
+    clean = {"name": "A", "read_at": ["app.py:1", "b.py:2"], "secret": False, "default": "y"}
+    assert r.redact_obj(clean) is clean
+
+
 def _reference_redact_obj(r: Redactor, obj: object) -> object:
     """``redact_obj`` as it was before its walk skipped clean strings: every string through
     ``redact``."""
@@ -144,12 +157,16 @@ def test_redact_obj_skips_only_strings_that_hold_nothing_to_mask() -> None:
     and copies exactly what that copied."""
     import random
 
-    secrets = ["Zk39-xQ7pL2mN8vR4t", "secret", "p@ss w0rd!", "AKIAABCDEFGHIJKLMNOP"]
+    # a value with a newline: the walk tests a flat dict's strings joined by newlines at once,
+    # where it could span two of them (the test then fails and each string is tested alone)
+    secrets = ["Zk39-xQ7pL2mN8vR4t", "secret", "p@ss w0rd!", "AKIAABCDEFGHIJKLMNOP",
+               "ab-12\ncd-34"]
     texts = ["", "plain text", "app.py:12", "JWT_SECRET", "the secret is out", "JWT_SECRET=secret",
              "a=Zk39-xQ7pL2mN8vR4t", "Zk39-xQ7pL2mN8vR4tX", "d='p@ss w0rd!'", "p@ss w0rd!x",
              "postgresql://app:pg-pass-9@db/app", "key sk-proj-" + "a" * 30, "id AKIAABCDEFGHIJKLMNOP",
              "ghp_" + "b" * 36, "Authorization: Bearer abc", "ordinary://url", _Name("x=secret"),
-             _Name("clean name"), "ü and ☃ secret", "secret"]
+             _Name("clean name"), "ü and ☃ secret", "secret", "ab-12", "cd-34",
+             "x ab-12\ncd-34 y"]
 
     def build(rng: random.Random, depth: int) -> object:
         kind = rng.randrange(8 if depth else 5)
@@ -179,3 +196,30 @@ def test_redact_obj_skips_only_strings_that_hold_nothing_to_mask() -> None:
             assert (got is obj) == (expected is obj), (n, obj)
         masked += expected != obj
     assert masked > 50  # the structures had something to mask, often
+
+
+def test_a_long_table_of_flat_dicts_is_redacted_as_string_by_string() -> None:
+    """A list of many flat dicts (an env graph's variables) is tested a block at a time: the
+    blocks with nothing to mask are kept as they are, the others dict by dict — the result is
+    what redacting every string gives, and copies exactly what that copies."""
+    import random
+
+    rng = random.Random(11)
+    r = Redactor()
+    r.register("Zk39-xQ7pL2mN8vR4t", "p@ss w0rd!")
+    values = ["app.py:1", "x", "", "Zk39-xQ7pL2mN8vR4t", "d='p@ss w0rd!'", "AKIAF0QZ1GGNZZ8JMFAO",
+              "postgresql://app:pg-pass-9@db/app", "plain"]
+    for n in range(40):
+        rows = [{"name": f"V{i}", "read_at": [rng.choice(values[:3]) for _ in range(rng.randrange(3))],
+                 "default": None, "secret": False, "description": "d"} for i in range(rng.randrange(60, 300))]
+        for _ in range(rng.randrange(3)):  # a few rows with something to mask, anywhere
+            row = rng.choice(rows)
+            row[rng.choice(["description", "default"])] = rng.choice(values[3:])
+        if n % 5 == 0:
+            rows[rng.randrange(len(rows))]["nested"] = {"k": "Zk39-xQ7pL2mN8vR4t"}  # not flat
+        expected = _reference_redact_obj(r, rows)
+        got = r.redact_obj(rows)
+        assert got == expected, n
+        assert (got is rows) == (expected is rows), n
+        if got is not rows:
+            assert all(a is b for a, b, e in zip(got, rows, expected, strict=True) if e is b)

@@ -199,6 +199,22 @@ class Redactor:
         return _Walk(self, self._current()).value(obj)
 
 
+#: a list of dicts at least this long is tested this many flat dicts at a time (see
+#: ``_Walk._clean_together``)
+FLAT_BLOCK = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _hint_re2() -> Any:
+    """``_PATTERN_HINT`` compiled by RE2 (one pass over a long text, where ``re`` tries the
+    alternation at every position); None without RE2."""
+    try:
+        import re2
+    except ImportError:
+        return None
+    return re2.compile(_PATTERN_HINT.pattern)
+
+
 class _Walk:
     """One :meth:`Redactor.redact_obj` pass: the matcher of its start, the structure walked with
     the plain JSON types (str, dict, list, numbers) tested by exact type."""
@@ -209,16 +225,46 @@ class _Walk:
         self._shortest = min(map(len, self._tokens), default=0)
         self._other = matcher.other
 
-    def text(self, s: str) -> str:
-        """``s`` redacted: ``s`` itself when nothing in it can be masked."""
-        if (_PATTERN_HINT.search(s) is None
+    def clean(self, s: str) -> bool:
+        """Nothing in ``s`` can be masked: no pattern's hint, no registered value as a token."""
+        hint = _hint_re2() if s.isascii() else None  # RE2 and re agree on ASCII text
+        return ((hint or _PATTERN_HINT).search(s) is None
                 and (not self._tokens or len(s) < self._shortest
                      or self._tokens.isdisjoint(_TOKEN_RUN.findall(s)))
-                and (self._other is None or self._other.search(s) is None)):
+                and (self._other is None or self._other.search(s) is None))
+
+    def text(self, s: str) -> str:
+        """``s`` redacted: ``s`` itself when nothing in it can be masked."""
+        if self.clean(s):
             return s
         out = self._redact(s)
         return s if out == s else out
 
+    @staticmethod
+    def _flat(obj: dict[Any, Any], parts: list[str]) -> bool:
+        """Every value of ``obj`` is a scalar or a list of strings (its strings appended to
+        ``parts``)."""
+        for v in obj.values():
+            tv = type(v)
+            if tv is str:
+                parts.append(v)
+            elif tv is list:
+                for x in v:
+                    if type(x) is not str:
+                        return False
+                parts.extend(v)
+            elif not (tv is int or tv is bool or tv is float or v is None):
+                return False
+        return True
+
+    def _clean_together(self, parts: list[str]) -> bool:
+        """None of ``parts`` holds anything to mask. One test of their text joined by newlines
+        answers for all of them (an env graph has a dozen strings per variable, 113,000
+        variables in a large product): a newline is no token character and in no hint, so the
+        joined text holds exactly their hints, their tokens and a registered value where one
+        of them does (a value that spans a newline can only make the test fail, and each string
+        is then tested alone)."""
+        return self.clean("\n".join(parts))
     def value(self, obj: Any) -> Any:
         t = type(obj)
         if t is str:
@@ -263,6 +309,9 @@ class _Walk:
         return v if _same(r, v) else r
 
     def _dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
+        parts: list[str] = []
+        if self._flat(obj, parts) and self._clean_together(parts):
+            return obj
         out: dict[Any, Any] | None = None
         for k, v in obj.items():
             tv = type(v)
@@ -275,7 +324,30 @@ class _Walk:
                 out[k] = r
         return obj if out is None else out
 
+    def _table(self, obj: list[Any]) -> list[Any]:
+        """A list of dicts (the env graph's variables): tested a block of flat dicts at a time,
+        each dict of a block that fails the test on its own."""
+        out: list[Any] | None = None
+        for start in range(0, len(obj), FLAT_BLOCK):
+            block = obj[start:start + FLAT_BLOCK]
+            parts: list[str] = []
+            if all(type(v) is dict and self._flat(v, parts) for v in block) and \
+                    self._clean_together(parts):
+                if out is not None:
+                    out.extend(block)
+                continue
+            for i, v in enumerate(block, start):
+                r = self._item(v)
+                if out is not None:
+                    out.append(r)
+                elif r is not v:
+                    out = obj[:i]
+                    out.append(r)
+        return obj if out is None else out
+
     def _list(self, obj: list[Any]) -> list[Any]:
+        if len(obj) >= FLAT_BLOCK and type(obj[0]) is dict:
+            return self._table(obj)
         out: list[Any] | None = None
         for i, v in enumerate(obj):
             tv = type(v)

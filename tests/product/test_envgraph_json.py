@@ -64,3 +64,38 @@ def test_the_built_graph_is_frozen_with_shared_empty_locations(tmp_path: Path) -
     assert path.documented_in == () and path.set_in is secret.set_in  # one shared empty tuple
     with pytest.raises(AttributeError):  # read-only once built
         path.code_sets.append("x.py:1")
+
+
+READS = '''import os
+import os as o
+from os import environ, getenv
+from decouple import config
+import environ as django_environ
+
+env = django_environ.Env()
+A = os.getenv("A_VAR")
+B = getenv("B_VAR", "x")
+C = os.environ.get("C_VAR")
+D = os.environ["D_VAR"]
+E = environ.get("E_VAR")
+F = env("F_VAR")
+G = env.str("G_VAR", default="g")
+H = config("H_VAR", default=1)
+K = o.environ.get("K_VAR")
+os.environ.setdefault("I_VAR", "1")
+os.environ["J_VAR"] = "x"
+client.get("NOT_A_VAR")
+request.environ.get("NOR_THIS")
+settings.get("NOR_THAT")
+'''
+
+
+def test_every_reader_shape_is_read_and_no_other_call(tmp_path: Path) -> None:
+    """The graph's reads in Python: each reader shape (the cheap test that lets most calls go
+    must let every one of these through) and none of the calls that only look like one."""
+    ctx = context(write(tmp_path / "repo", {"app/config.py": READS}), tmp_path)
+    g = env_graph(ctx)
+    read = {n for n, v in g.vars.items() if v.reads}
+    assert read == {f"{c}_VAR" for c in "ABCDEFGHK"}
+    assert {n for n, v in g.vars.items() if v.set_in} == {"I_VAR", "J_VAR"}
+    assert [(r.line, r.has_default) for r in g.vars["G_VAR"].reads] == [(14, True)]

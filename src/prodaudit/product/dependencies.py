@@ -61,9 +61,12 @@ def is_dev_requirements(rel: str) -> bool:
 
 def is_requirements_file(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
+    if _REQ_NAME_RE.match(name):
+        return True
+    if not name.endswith(".txt"):
+        return False
     parts = rel.split("/")
-    in_req_dir = len(parts) > 1 and parts[-2] == "requirements" and name.endswith(".txt")
-    return bool(_REQ_NAME_RE.match(name)) or in_req_dir
+    return len(parts) > 1 and parts[-2] == "requirements"
 
 
 def parse_requirements(path: str, text: str) -> ReqFile:

@@ -208,10 +208,12 @@ class EnvGraph:
         """The built graph is read-only: each empty location list of a variable is one shared
         empty tuple (``Var.add`` makes a list only for a first location; one made empty some
         other way is replaced here). Appending to a frozen graph's empty list raises."""
+        none = _NONE
         for v in self.vars.values():
             for name in _LOCATION_FIELDS:
-                if not getattr(v, name):
-                    setattr(v, name, _NONE)
+                items = getattr(v, name)
+                if items is not none and not items:  # most are the shared tuple already
+                    setattr(v, name, none)
         return self
 
     def to_json(self, keep: Callable[[Var], bool] | None = None, *,
@@ -310,16 +312,20 @@ class _ModuleReads:
         m = self.module
         or_defaults = {id(b.values[0]): b.values[-1] for b in m.boolops
                        if isinstance(b.op, ast.Or) and len(b.values) > 1}
+        readers = self.readers
         for node in [*m.calls, *m.subscripts]:
-            read = env_read(node, self.readers)
+            if isinstance(node, ast.Call) and not _may_read(node.func, readers):
+                continue  # neither a read nor a set: most calls of a module
+            read = env_read(node, readers)
             if read is not None and not self._inside(self.dead, read.line):
                 dflt = read.default if read.default is not None else or_defaults.get(id(node))
                 self._add(read.name, read.line, "python", dflt is not None,
-                          _default_text(dflt, self.scope, self.readers), strict=read.strict)
-            sets = env_set(node, self.readers)
-            if sets is not None and isinstance(node, ast.Call):
-                value = _const_str(node.args[1]) if len(node.args) > 1 else None
-                self._set(sets[0], sets[1], value or "")
+                          _default_text(dflt, self.scope, readers), strict=read.strict)
+            if isinstance(node, ast.Call):  # a subscript is never a set (an assignment is)
+                sets = env_set(node, readers)
+                if sets is not None:
+                    value = _const_str(node.args[1]) if len(node.args) > 1 else None
+                    self._set(sets[0], sets[1], value or "")
         for assign in m.assigns:
             sets = env_set(assign, self.readers)
             if sets is not None:
@@ -364,6 +370,20 @@ class _ModuleReads:
                           strict=not has_default)
 
 
+#: the attributes a call that reads or sets the environment may call on a name that is not a
+#: reader (``os.environ.get``, ``os.getenv``, ``os.environ.setdefault``: see ``env_read``)
+_READ_ATTRS = frozenset({"get", "getenv", "setdefault"})
+
+
+def _may_read(func: ast.expr, readers: set[str]) -> bool:
+    """A call of ``func`` can be what ``env_read`` or ``env_set`` recognise (a cheap test that
+    lets most calls go without either)."""
+    if isinstance(func, ast.Attribute):
+        return func.attr in _READ_ATTRS or (isinstance(func.value, ast.Name)
+                                            and func.value.id in readers)
+    return isinstance(func, ast.Name) and (func.id == "getenv" or func.id in readers)
+
+
 def _aliases(node: ast.AST | None) -> list[str]:
     if node is None:
         return []
@@ -400,9 +420,11 @@ def module_reads(module: PyModule) -> list[Op] | None:
 
 
 def python_source_file(rel: str) -> bool:
+    if not rel.endswith(".py"):  # most files of a repository: decided before any split
+        return False
     parts = rel.split("/")
     name = parts[-1]
-    if not name.endswith(".py") or name.startswith("test_") or name.endswith("_test.py"):
+    if name.startswith("test_") or name.endswith("_test.py"):
         return False
     if name in ("conftest.py", "noxfile.py", "setup.py", "test.py", "tests.py", "testing.py"):
         return False

@@ -405,9 +405,16 @@ def _fly(rel: str, text: str, m: PlatformManifest) -> None:
 
 
 # ---- the repository's manifests ---------------------------------------------------------------
+#: the file names ``_kind`` knows
+_MANIFEST_NAMES = frozenset({"render.yaml", "render.yml", "app.json", "heroku.yml", "fly.toml",
+                             "railway.json", "railway.toml", "app.yaml", "app.yml"})
+
+
 def _kind(rel: str) -> str | None:
     low = rel.lower()
     name = low.rsplit("/", 1)[-1]
+    if name not in _MANIFEST_NAMES and low != ".do/deploy.template.yaml":
+        return None  # most files: decided before the directories are looked at
     if set(low.split("/")[:-1]) & _SKIP_PARTS:
         return None
     if name in ("render.yaml", "render.yml"):

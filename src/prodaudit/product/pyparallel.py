@@ -15,11 +15,11 @@ merged into the audit's file index by the caller.
 The workers are plain child processes speaking pickle over their standard streams, not
 ``multiprocessing``: its ``spawn`` re-imports the parent's main script in every worker (a release
 manager's script without a ``__main__`` guard would run again), its ``fork`` copies a process whose
-other threads may hold locks. Each worker gets one chunk at a time, so two workers stay busy to
-the end; a worker that cannot start, dies or answers garbage is not an error of the audit:
-:func:`summarise` raises :class:`PoolUnavailable` (with the worker's last words) and the caller
-runs the sequential pass, saying why in the log. Every worker started is stopped before
-:func:`summarise` returns or raises.
+other threads may hold locks. Each worker has at most two chunks at a time (the next one waits in
+its pipe while it answers the last), so every worker stays busy to the end; a worker that cannot
+start, dies or answers garbage is not an error of the audit: :func:`summarise` raises
+:class:`PoolUnavailable` (with the worker's last words) and the caller runs the sequential pass,
+saying why in the log. Every worker started is stopped before :func:`summarise` returns or raises.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ MAX_WORKERS = 8
 #: within ``BASE_TIMEOUT_S + CHUNK_TIMEOUT_S * chunks`` seconds (a chunk takes ~0.2 s)
 BASE_TIMEOUT_S = 60.0
 CHUNK_TIMEOUT_S = 5.0
+
+
+T = TypeVar("T")
 
 
 class PoolUnavailable(Exception):
@@ -132,12 +136,16 @@ class _Worker:
         self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self._header: tuple[Any, ...] | None = header  # sent with the first chunk
 
-    def ask(self, rels: list[str]) -> list[Row]:
+    def send(self, rels: list[str]) -> None:
+        """Hand the worker a chunk (it reads the next chunk as soon as it answered the last)."""
         if self._header is not None:
             pickle.dump(self._header, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._header = None
         pickle.dump(rels, self.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.stdin.flush()
+
+    def receive(self) -> list[Row]:
+        """The answer to the oldest chunk sent and not yet answered."""
         answer = pickle.load(self.stdout)  # noqa: S301 (our own child, over a private pipe)
         if isinstance(answer, BaseException):
             raise answer  # an exception of the pass itself (an extractor's bug)
@@ -163,13 +171,15 @@ class _Worker:
 
 
 def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tuple[str, ...],
-              workers: int) -> list[Row]:
-    """The rows of ``rels`` in their order, computed by ``workers`` processes. Raises
-    :class:`PoolUnavailable` when a worker cannot start, dies or falls silent; an exception
-    raised by the pass in a worker (a bug in an extractor) is raised here, as the sequential
-    pass would raise it."""
+              workers: int, convert: Callable[[list[Row]], list[T]]) -> list[T]:
+    """``convert`` of the rows of ``rels``, in their order, computed by ``workers`` processes.
+    ``convert`` gets each chunk's rows as they come back (in one of the threads feeding the
+    workers, while the others still work: what the caller makes of the rows is not left for
+    after the pass). Raises :class:`PoolUnavailable` when a worker cannot start, dies or falls
+    silent; an exception raised by the pass in a worker (a bug in an extractor) or by
+    ``convert`` is raised here, as the sequential pass would raise it."""
     chunks = [rels[i:i + CHUNK] for i in range(0, len(rels), CHUNK)]
-    results: list[list[Row] | None] = [None] * len(chunks)
+    results: list[list[T] | None] = [None] * len(chunks)
     header = (str(root), max_bytes, extractor_modules)
     started: list[_Worker] = []
     failures: list[BaseException] = []
@@ -177,30 +187,36 @@ def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tu
     todo = iter(range(len(chunks)))
     progress = [0]
 
+    def take() -> int | None:
+        with lock:
+            return None if failures else next(todo, None)
+
     def feed(worker: _Worker) -> None:
-        while True:
-            with lock:
-                if failures:
-                    return
-                i = next(todo, None)
-            if i is None:
-                return
-            try:
-                results[i] = worker.ask(chunks[i])
+        # two chunks in flight: the worker starts the next one while this thread (sharing the
+        # interpreter lock with the audit's checks) reads the last answer back and converts it
+        pending = take()
+        try:
+            if pending is not None:
+                worker.send(chunks[pending])
+            while pending is not None:
+                rows = worker.receive()
+                upcoming = take()
+                if upcoming is not None:
+                    worker.send(chunks[upcoming])
                 with lock:
                     before = progress[0]
-                    progress[0] = after = before + len(chunks[i])
+                    progress[0] = after = before + len(chunks[pending])
                 if after // PROGRESS_EVERY > before // PROGRESS_EVERY:
                     log.info("python modules: %d/%d indexed", after, len(rels))
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
-                with lock:
-                    failures.append(PoolUnavailable(
-                        f"a worker process failed ({type(exc).__name__}): {worker.last_words()}"))
-                return
-            except BaseException as exc:  # re-raised by the caller's thread
-                with lock:
-                    failures.append(exc)
-                return
+                results[pending] = convert(rows)
+                pending = upcoming
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            with lock:
+                failures.append(PoolUnavailable(
+                    f"a worker process failed ({type(exc).__name__}): {worker.last_words()}"))
+        except BaseException as exc:  # re-raised by the caller's thread
+            with lock:
+                failures.append(exc)
 
     threads: list[threading.Thread] = []
     start = time.monotonic()
@@ -230,9 +246,9 @@ def summarise(root: Path, rels: list[str], max_bytes: int, extractor_modules: tu
             worker.stop()
     if failures:
         raise failures[0]
-    out: list[Row] = []
-    for rows in results:
-        if rows is None:  # cannot happen without a failure
+    out: list[T] = []
+    for converted in results:
+        if converted is None:  # cannot happen without a failure
             raise PoolUnavailable("a chunk of modules was not indexed")
-        out.extend(rows)
+        out.extend(converted)
     return out

@@ -10,7 +10,9 @@ only these. :func:`contains_folded` asks ``word in text.lower()`` for the words 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+import re
+from typing import TYPE_CHECKING, Any
 
 from prodaudit.product.pyindex import PyModule, extractor
 
@@ -53,15 +55,43 @@ NON_ASCII = "\0non-ascii"
 _WORDS, _FOLDED = frozenset(WORDS), frozenset(FOLDED)
 
 
+@functools.lru_cache(maxsize=1)
+def _sets() -> tuple[Any, Any] | None:
+    """RE2 sets of ``WORDS`` and of ``FOLDED`` (case-insensitive): one scan of a text finds
+    every word it holds, a quarter of the cost of a substring search per word. None without
+    RE2 (an optional speed-up: the searches give the same words)."""
+    try:
+        import re2
+    except ImportError:
+        return None
+    words = re2.Set.SearchSet(re2.Options())
+    for word in WORDS:
+        words.Add(re.escape(word))
+    words.Compile()
+    options = re2.Options()
+    options.case_sensitive = False
+    folded = re2.Set.SearchSet(options)
+    for word in FOLDED:
+        folded.Add(re.escape(word))
+    folded.Compile()
+    return words, folded
+
+
 @extractor("text:words")
 def text_words(module: PyModule) -> frozenset[str]:
     """The words of ``WORDS`` in the module's text, ``"lower:" + word`` for those of ``FOLDED``
     in its lower-cased text, and ``NON_ASCII`` for a text that is not ASCII."""
     text = module.text
-    found = [w for w in WORDS if w in text]
-    low = text.lower()
-    found += ["lower:" + w for w in FOLDED if w in low]
-    if not text.isascii():
+    ascii_text = text.isascii()
+    sets = _sets() if ascii_text else None  # the sets fold case as Unicode, not as str.lower()
+    if sets is not None:
+        found = [WORDS[i] for i in sets[0].Match(text) or ()]  # None: no word
+        found += ["lower:" + FOLDED[i] for i in sets[1].Match(text) or ()]
+    else:
+        found = [w for w in WORDS if w in text]
+        low = text.lower()
+        found += ["lower:" + w for w in FOLDED if w in low]
+    if not ascii_text:
         found.append(NON_ASCII)
     return frozenset(found)
 
