@@ -324,32 +324,12 @@ class _Walk:
                 out[k] = r
         return obj if out is None else out
 
-    def _table(self, obj: list[Any]) -> list[Any]:
-        """A list of dicts (the env graph's variables): tested a block of flat dicts at a time,
-        each dict of a block that fails the test on its own."""
-        out: list[Any] | None = None
-        for start in range(0, len(obj), FLAT_BLOCK):
-            block = obj[start:start + FLAT_BLOCK]
-            parts: list[str] = []
-            if all(type(v) is dict and self._flat(v, parts) for v in block) and \
-                    self._clean_together(parts):
-                if out is not None:
-                    out.extend(block)
-                continue
-            for i, v in enumerate(block, start):
-                r = self._item(v)
-                if out is not None:
-                    out.append(r)
-                elif r is not v:
-                    out = obj[:i]
-                    out.append(r)
-        return obj if out is None else out
-
-    def _list(self, obj: list[Any]) -> list[Any]:
-        if len(obj) >= FLAT_BLOCK and type(obj[0]) is dict:
-            return self._table(obj)
-        out: list[Any] | None = None
-        for i, v in enumerate(obj):
+    def _items(self, obj: list[Any], start: int, stop: int, out: list[Any] | None
+               ) -> list[Any] | None:
+        """``obj[start:stop]`` redacted onto ``out``: None while nothing has changed, a copy of
+        ``obj`` up to the first change from then on."""
+        for i in range(start, stop):
+            v = obj[i]
             tv = type(v)
             r = v if tv is int or tv is bool or tv is float or v is None else (
                 (self.text(v) if v else v) if tv is str else self._item(v))
@@ -358,6 +338,27 @@ class _Walk:
             elif r is not v:
                 out = obj[:i]
                 out.append(r)
+        return out
+
+    def _table(self, obj: list[Any]) -> list[Any]:
+        """A list of dicts (the env graph's variables): tested a block of flat dicts at a time,
+        each dict of a block that fails the test on its own."""
+        out: list[Any] | None = None
+        for start in range(0, len(obj), FLAT_BLOCK):
+            stop = min(start + FLAT_BLOCK, len(obj))
+            parts: list[str] = []
+            if all(type(v) is dict and self._flat(v, parts) for v in obj[start:stop]) and \
+                    self._clean_together(parts):
+                if out is not None:
+                    out.extend(obj[start:stop])
+            else:
+                out = self._items(obj, start, stop, out)
+        return obj if out is None else out
+
+    def _list(self, obj: list[Any]) -> list[Any]:
+        if len(obj) >= FLAT_BLOCK and type(obj[0]) is dict:
+            return self._table(obj)
+        out = self._items(obj, 0, len(obj), None)
         return obj if out is None else out
 
 
