@@ -76,25 +76,36 @@ def _module_dict_updates(module: PyModule) -> tuple[tuple[str, Setting], ...]:
     return tuple(out)
 
 
+def _owner(node: ast.expr) -> str | None:
+    """The dictionary ``node`` names: ``NAME``, or ``NAME.KEY`` for the entry ``NAME["KEY"]``
+    (a nested dictionary: ``DATABASES["default"]``); None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+            and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return f"{node.value.id}.{node.slice.value}"
+    return None
+
+
 def _updates_by_key(stmt: ast.stmt) -> list[tuple[str, str, ast.expr]]:
-    """(dictionary, key, value) of what one statement sets in a dictionary by key."""
-    pairs: list[tuple[str, ast.expr | None, ast.expr]] = []
+    """(dictionary, key, value) of what one statement sets in a dictionary by key; a nested
+    dictionary's owner is ``NAME.KEY`` (``DATABASES["default"]["CONN_MAX_AGE"] = 60``)."""
+    pairs: list[tuple[str | None, ast.expr | None, ast.expr]] = []
     if isinstance(stmt, ast.Assign):
-        pairs = [(t.value.id, t.slice, stmt.value) for t in stmt.targets
-                 if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)]
+        pairs = [(_owner(t.value), t.slice, stmt.value) for t in stmt.targets
+                 if isinstance(t, ast.Subscript)]
     elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.BitOr) \
-            and isinstance(stmt.target, ast.Name) and isinstance(stmt.value, ast.Dict):
-        pairs = [(stmt.target.id, k, v) for k, v in zip(stmt.value.keys, stmt.value.values,
-                                                         strict=False)]
+            and isinstance(stmt.value, ast.Dict):
+        pairs = [(_owner(stmt.target), k, v) for k, v in zip(stmt.value.keys, stmt.value.values,
+                                                              strict=False)]
     elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
-            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "update" \
-            and isinstance(stmt.value.func.value, ast.Name):
-        owner = stmt.value.func.value.id
+            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "update":
+        owner = _owner(stmt.value.func.value)
         pairs = [(owner, k, v) for arg in stmt.value.args if isinstance(arg, ast.Dict)
                  for k, v in zip(arg.keys, arg.values, strict=False)]
         pairs += [(owner, ast.Constant(kw.arg), kw.value) for kw in stmt.value.keywords if kw.arg]
     return [(owner, k.value, v) for owner, k, v in pairs
-            if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+            if owner is not None and isinstance(k, ast.Constant) and isinstance(k.value, str)]
 
 
 def _dict_entry(rel: str, owner: str, key: str, value: ast.expr) -> Setting:
@@ -221,24 +232,43 @@ def effective_dict(ctx: Context, name: str) -> dict[str, Setting]:
     return ctx.memo(f"product:django_dict:{name}", build)
 
 
+def nested_updates(ctx: Context, name: str, key: str) -> dict[str, Setting]:
+    """Key -> the update by key of the dictionary ``name[key]`` production runs with, made after
+    the last assignment of ``name`` (``DATABASES["default"]["CONN_MAX_AGE"] = 60``,
+    ``DATABASES["default"].update(CONN_MAX_AGE=60)``); empty without Django (memoised)."""
+
+    def build() -> dict[str, Setting]:
+        dj = django_settings(ctx)
+        out: dict[str, Setting] = {}
+        if dj.production is not None:
+            _dict_walk(ctx, _graph(ctx), dj.production, name, out, 0, f"{name}.{key}")
+        return out
+
+    return ctx.memo(f"product:django_nested:{name}.{key}", build)
+
+
 def _dict_walk(ctx: Context, g: _Graph, rel: str, name: str, out: dict[str, Setting],
-               depth: int) -> None:
+               depth: int, owner: str = "") -> None:
+    """The entries of ``name`` (or of the updates of ``owner``, a dictionary inside it) in
+    Python's order from ``rel`` on: an assignment of ``name`` starts over."""
     if depth > MAX_DEPTH:
         return
+    owner = owner or name
     events: list[tuple[int, int, object]] = [
         (s.line, 0, s) for s in g.by_path.get(rel, []) if s.name == name and not s.guard]
-    events += [(e.line, 1, e) for owner, e in g.updates.get(rel, ()) if owner == name]
+    events += [(e.line, 1, e) for who, e in g.updates.get(rel, ()) if who == owner]
     events += [(line, 2, target) for line, target in g.imports.get(rel, [])]
     for _, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
         if kind == 0:
             assert isinstance(item, Setting)
             out.clear()
-            out.update(dict_entries(ctx, item))
+            if owner == name:
+                out.update(dict_entries(ctx, item))
         elif kind == 1:
             assert isinstance(item, Setting)
             out[item.name] = item
         elif item is not None and item != rel:
-            _dict_walk(ctx, g, str(item), name, out, depth + 1)
+            _dict_walk(ctx, g, str(item), name, out, depth + 1, owner)
 
 
 def run_modules(ctx: Context) -> tuple[set[str], set[str]]:

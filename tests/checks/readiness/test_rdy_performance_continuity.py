@@ -349,3 +349,41 @@ def test_rdy082_django_database_url(tmp_path: Path, call: str, status: Status, s
     r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
     assert_status(r, status)
     assert said in messages(r) and "config/settings.py:7" in messages(r)
+
+
+@pytest.mark.parametrize(("update", "status", "said"), [
+    ('DATABASES["default"]["CONN_MAX_AGE"] = 60\n', Status.PASS, "CONN_MAX_AGE=60"),
+    ('DATABASES["default"].update(CONN_MAX_AGE=None)\n', Status.PASS, "CONN_MAX_AGE=None"),
+    ('DATABASES["default"]["OPTIONS"] = {"pool": True}\n', Status.PASS, "OPTIONS pool"),
+    ('DATABASES["default"]["CONN_MAX_AGE"] = 0\n', Status.WARN, "CONN_MAX_AGE=0"),
+])
+def test_rdy082_django_nested_updates_after_the_dictionary(tmp_path: Path, update: str,
+                                                           status: Status, said: str) -> None:
+    """``DATABASES["default"]["CONN_MAX_AGE"] = 60`` in the production settings after the base's
+    dictionary is what runs (it was a false WARN); the finding is at the update's line."""
+    write(tmp_path / "config" / "settings" / "base.py", DJANGO_BASE)
+    write(tmp_path / "config" / "settings" / "production.py",
+          "from .base import *\n\nDEBUG = False\n" + update)
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, status)
+    assert said in messages(r) and "config/settings/production.py:4" in messages(r)
+
+
+def test_rdy082_a_later_assignment_drops_earlier_nested_updates(tmp_path: Path) -> None:
+    write(tmp_path / "config" / "settings" / "base.py",
+          DJANGO_BASE + 'DATABASES["default"]["CONN_MAX_AGE"] = 60\n')
+    write(tmp_path / "config" / "settings" / "production.py",
+          "from .base import *\n\nDATABASES = {\"default\": {\"ENGINE\": "
+          "\"django.db.backends.postgresql\"}}\n")
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.WARN)
+    assert "no CONN_MAX_AGE" in messages(r) and "config/settings/production.py:3" in messages(r)
+
+
+def test_rdy082_database_url_with_a_nested_update(tmp_path: Path) -> None:
+    write(tmp_path / "config" / "settings.py", DJANGO_BASE.split("DATABASES")[0]
+          + "import dj_database_url\n\nDATABASES = {\"default\": dj_database_url.config()}\n"
+          + 'DATABASES["default"]["CONN_MAX_AGE"] = 600\n')
+    r = run_rdy("RDY-082", repo=tmp_path)["RDY-082"]
+    assert_status(r, Status.PASS)
+    assert "CONN_MAX_AGE=600" in messages(r) and "config/settings.py:8" in messages(r)

@@ -8,7 +8,7 @@ import ast
 
 from prodaudit.checks.api import Context, Finding, passed, warned
 from prodaudit.checks.readiness._scan import call_name
-from prodaudit.product.django_settings import django_settings
+from prodaudit.product.django_settings import django_settings, nested_updates
 from prodaudit.product.effective import deployment_sets
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import UNKNOWN
@@ -63,24 +63,30 @@ def django_pools(ctx: Context) -> tuple[list[Finding], list[str]]:
     unknown: list[str] = []
     for alias, conf in dbs.value.items():
         via, entry, what = "", None, ""
+        # ``DATABASES["default"]["CONN_MAX_AGE"] = 60`` after the dictionary: what runs
+        later = nested_updates(ctx, "DATABASES", str(alias))
         if not isinstance(conf, dict):
             url = _url_config(ctx, dbs, str(alias))
-            if url is None:
+            if url is None and "CONN_MAX_AGE" not in later:
                 unknown.append(f"DATABASES[{alias!r}] at {dbs.loc} is not static")
                 continue
-            age, what = url
-            via = f" ({what})"
+            age, what = url or (0, "")
+            via = f" ({what})" if what else ""
         else:
             if "sqlite" in str(conf.get("ENGINE", "")):
                 continue
-            options = conf.get("OPTIONS")
+            options = later["OPTIONS"].value if "OPTIONS" in later else conf.get("OPTIONS")
             if isinstance(options, dict) and options.get("pool"):
+                where = later["OPTIONS"].loc if "OPTIONS" in later else dbs.loc
                 out.append(passed(f"DATABASES[{alias!r}]: OPTIONS pool (Django connection pool)",
-                                  location=dbs.loc))
+                                  location=where))
                 continue
             age = conf.get("CONN_MAX_AGE", 0)
             entry = _django_entry(ctx, dbs, str(alias), "CONN_MAX_AGE")
             what = "CONN_MAX_AGE={age}" if entry is not None else "no CONN_MAX_AGE"
+        if "CONN_MAX_AGE" in later:
+            entry, via, what = later["CONN_MAX_AGE"], "", "CONN_MAX_AGE={age}"
+            age = entry.value
         if entry is not None and entry.env:
             deployed = deployment_sets(ctx, entry.env)
             if deployed:
@@ -100,6 +106,7 @@ def django_pools(ctx: Context) -> tuple[list[Finding], list[str]]:
             said = what.format(age=age) + ("" if what in via else via)
             out.append(warned(f"DATABASES[{alias!r}] in the production settings ({dj.production}):"
                               f" {said} — a new database connection per request; "
-                              + _DJANGO_POOL_FIX, location=dbs.loc,
+                              + _DJANGO_POOL_FIX,
+                              location=where if "CONN_MAX_AGE" in later else dbs.loc,
                               evidence=f"DATABASES = {dbs.expr[:200]}"))
     return out, unknown
