@@ -1,6 +1,7 @@
-"""Which stages of a multi-stage Dockerfile ship (CFG-101/103): the last stage and Compose
-``build.target`` stages of services that are not development-only; a builder stage whose
-output is only ``COPY --from``-ed is not judged as an image."""
+"""Which stages of a multi-stage Dockerfile ship (CFG-101/102/103/107/111/112): the last stage
+and Compose ``build.target`` stages of services that are not development-only; a builder stage
+whose output is only ``COPY --from``-ed, and a stage only development services build, are not
+judged as images."""
 
 from __future__ import annotations
 
@@ -55,3 +56,35 @@ def test_assets_stage_a_production_service_builds_ships(tmp_path: Path) -> None:
     assert "stage assets" in msg and "service web (stage app)" in msg
     assert "has a healthcheck" not in msg
     assert [f.location for f in warns(hc)] == ["Dockerfile:6"]
+
+
+DEV_STAGE = (
+    "FROM python:3.12-slim AS dev\n"
+    "ENV FLASK_DEBUG=1\n"
+    "CMD [\"flask\", \"run\", \"--host\", \"0.0.0.0\"]\n"
+    "FROM python:3.12-slim AS app\n"
+    "COPY . /app\n"
+    "WORKDIR /app\n"
+    "USER 1000\n"
+    "CMD [\"gunicorn\", \"app:app\"]\n")
+ONLY = ["CFG-102", "CFG-111", "CFG-112"]
+
+
+def _dev_repo(tmp_path: Path, name: str, dev: str) -> Path:
+    compose = WEB + "  dev:\n    build:\n      context: .\n      target: dev\n" + dev
+    return write(tmp_path / name, {"Dockerfile": DEV_STAGE, "compose.yaml": compose,
+                                   "app.py": "app = None\n"})
+
+
+def test_a_stage_only_a_development_service_builds_is_not_judged(tmp_path: Path) -> None:
+    """Root, a debug switch and no application in a stage a development service builds (it
+    bind-mounts the source over the image) are that service's business, not production's."""
+    run = run_cfg(_dev_repo(tmp_path, "r", "    volumes:\n      - .:/app\n"), tmp_path, only=ONLY)
+    for cid in ONLY:
+        r = res(run, cid)
+        assert not fails(r) and "stage dev" not in str(r.findings), (cid, describe(r))
+    assert res(run, "CFG-102").status is Status.PASS
+    # the same stage built by a service with no development trait ships: each check judges it
+    run = run_cfg(_dev_repo(tmp_path, "p", "    restart: always\n"), tmp_path, only=ONLY)
+    assert [f.location for f in fails(res(run, "CFG-102"))] == ["Dockerfile:1"]
+    assert [f.location for f in fails(res(run, "CFG-111"))] == ["Dockerfile:2"]

@@ -22,6 +22,7 @@ from prodaudit.product.dockerfiles import (
     Dockerfile,
     Stage,
     dockerfiles,
+    targets,
 )
 
 
@@ -64,30 +65,39 @@ def stage_label(st: Stage) -> str:
     return f"stage {st.alias or st.index}"
 
 
-def compose_targets(ctx: Context) -> set[str]:
-    out = set()
-    for p in compose_projects(ctx):
-        for svc in p.services.values():
-            b = svc.get("build")
-            if isinstance(b, dict) and b.get("target"):
-                out.add(str(b["target"]).lower())
-    return out
+def _targets(ctx: Context) -> tuple[set[str], set[str]]:
+    """(the ``build.target`` stages a Compose service selects that ship, those only
+    development services select): a service of a development-only stack
+    (compose_dev.development_only) or with a development trait (it runs a dev server or watcher,
+    or bind-mounts its source over the image: compose_dev.service_dev_trait) does not build the
+    image that is deployed (memoised)."""
+
+    def build() -> tuple[set[str], set[str]]:
+        shipped, dev = set(), set()
+        for p in compose_projects(ctx):
+            dev_stack = development_only(ctx, p)
+            for name, svc in p.services.items():
+                b = svc.get("build")
+                if not isinstance(b, dict) or not b.get("target"):
+                    continue
+                target = str(b["target"]).lower()
+                if dev_stack or service_dev_trait(ctx, p, name, svc):
+                    dev.add(target)
+                else:
+                    shipped.add(target)
+        return shipped, dev - shipped
+
+    result: tuple[set[str], set[str]] = ctx.memo("cfg:dockerfile_targets", build)
+    return result
 
 
-def shipped_targets(ctx: Context) -> set[str]:
-    """The ``build.target`` stages a Compose service selects that ship: not those of a
-    development-only stack (compose_dev.development_only) or of a service with a development
-    trait (it runs a dev server or watcher, or bind-mounts its source over the image:
-    compose_dev.service_dev_trait), whose image is not the one deployed."""
-    out = set()
-    for p in compose_projects(ctx):
-        if development_only(ctx, p):
-            continue
-        for name, svc in p.services.items():
-            b = svc.get("build")
-            if isinstance(b, dict) and b.get("target") and not service_dev_trait(ctx, p, name, svc):
-                out.add(str(b["target"]).lower())
-    return out
+def shipped_stages(ctx: Context, df: Dockerfile) -> list[Stage]:
+    """The stages of ``df`` that ship: each buildable final stage (``targets``) and each
+    ``build.target`` a shipping service selects — but not a stage (other than the last) that
+    only development services select: a ``dev`` stage nothing builds FROM is buildable, and
+    still not the image that is deployed."""
+    shipped, dev = _targets(ctx)
+    return [st for st in targets(df, shipped) if st is df.stages[-1] or st.alias.lower() not in dev]
 
 
 def compose_healthchecks(ctx: Context) -> dict[str, list[tuple[str, str]]]:

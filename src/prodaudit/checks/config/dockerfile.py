@@ -22,9 +22,8 @@ from prodaudit.checks.api import (
 )
 from prodaudit.checks.config._dockerfiles import (
     compose_healthchecks,
-    compose_targets,
     parsed,
-    shipped_targets,
+    shipped_stages,
     stage_label,
 )
 from prodaudit.product.dockerfiles import (
@@ -33,7 +32,6 @@ from prodaudit.product.dockerfiles import (
     Stage,
     chain,
     last_instruction,
-    targets,
 )
 from prodaudit.product.envgraph import env_pairs
 from prodaudit.product.images import parse_image
@@ -202,10 +200,11 @@ def multi_stage(ctx: Context) -> list[Finding]:
     into a slim image, and build tools in a builder stage whose results are copied, are fine.
 
     Only shipped stages are judged: the last stage, one nothing builds FROM or ``COPY --from``-s,
-    and one a Compose service selects with ``build.target`` — unless that service is
-    development-only (its stack is a development one, or it runs a dev server or watcher, or
-    bind-mounts its source over the image), as an ``assets`` stage built for a development
-    watcher while the final stage copies its output is.
+    and one a Compose service selects with ``build.target`` — unless only development services
+    select it (their stack is a development one, or they run a dev server or watcher, or
+    bind-mount the source over the image), as an ``assets`` stage built for a development
+    watcher while the final stage copies its output is, or a ``dev`` stage nothing builds FROM.
+    The same stages are judged by CFG-102, CFG-103, CFG-107, CFG-111 and CFG-112.
 
     Build toolchains in production images mean larger images, slower pulls and more packages for
     an attacker (and for CVE scanners).
@@ -213,12 +212,11 @@ def multi_stage(ctx: Context) -> list[Finding]:
     Remediation: start from ``python:3.12-slim``; build wheels or the virtualenv in a ``builder``
     stage and ``COPY --from=builder`` only the result into a slim runtime stage.
     """
-    wanted = shipped_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
         aliases = {s.alias.lower() for s in df.stages if s.alias}
         found: list[Finding] = []
-        for st in targets(df, wanted):
+        for st in shipped_stages(ctx, df):
             stages = chain(df, st)
             base = parse_image(stages[0].resolved) if stages[0].resolved.lower() not in aliases \
                 else None
@@ -243,7 +241,9 @@ def multi_stage(ctx: Context) -> list[Finding]:
 def non_root(ctx: Context) -> list[Finding]:
     """Every buildable final stage (not used as a base or ``COPY --from`` source; plus Compose
     ``build.target`` stages) sets a ``USER`` that is not root, directly or through the stage it
-    is built from (hadolint DL3002: last USER should not be root).
+    is built from (hadolint DL3002: last USER should not be root). A stage only a
+    development-only Compose service selects is not judged (see CFG-101): its image is not the
+    one deployed.
 
     A process running as root inside the container turns any code-execution bug into root on
     the container's file system and, with one more kernel or runtime bug, on the host.
@@ -255,10 +255,9 @@ def non_root(ctx: Context) -> list[Finding]:
     Remediation: create an unprivileged user (``useradd --system --uid 10001 app``) and add
     ``USER 10001:10001`` at the end of the final stage.
     """
-    wanted = compose_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
-        for st in targets(df, wanted):
+        for st in shipped_stages(ctx, df):
             user = last_instruction(df, st, "USER")
             service = _service_base(df, st)
             if user is None and service and last_instruction(df, st, "ENTRYPOINT") is None:
@@ -299,10 +298,9 @@ def healthcheck(ctx: Context) -> list[Finding]:
     """
     compose_hc = compose_healthchecks(ctx)
     built = dockerfile_services(ctx)
-    wanted = shipped_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
-        for st in targets(df, wanted):
+        for st in shipped_stages(ctx, df):
             hc = last_instruction(df, st, "HEALTHCHECK")
             if hc is not None and hc.value.strip().upper() != "NONE":
                 out.append(passed(f"{df.path} {stage_label(st)}: HEALTHCHECK defined",

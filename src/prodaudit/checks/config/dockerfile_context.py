@@ -18,9 +18,9 @@ from prodaudit.checks.api import (
     passed,
 )
 from prodaudit.checks.config._dockerfiles import (
-    compose_targets,
     parsed,
     repo_dockerfiles,
+    shipped_stages,
     stage_label,
 )
 from prodaudit.product.build_context import (
@@ -31,7 +31,7 @@ from prodaudit.product.build_context import (
     sensitive_items,
 )
 from prodaudit.product.builds import Build, builds
-from prodaudit.product.dockerfiles import Dockerfile, Stage, chain, last_instruction, targets
+from prodaudit.product.dockerfiles import Dockerfile, Stage, chain, last_instruction
 from prodaudit.product.packages import installed_modules, served_module
 
 #: ``COPY --from`` sources that carry dependencies, not the application
@@ -131,10 +131,9 @@ def image_complete(ctx: Context) -> list[Finding]:
     /code/app``), or install it as a package in the builder and make the command import that
     package.
     """
-    wanted = compose_targets(ctx)
     out: list[Finding] = []
     for df in parsed(ctx, out):
-        for st in targets(df, wanted):
+        for st in shipped_stages(ctx, df):
             stages = chain(df, st)
             module = served_module(df, st)
             if module is None:

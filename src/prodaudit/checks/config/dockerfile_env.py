@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, check, failed, passed
-from prodaudit.checks.config._dockerfiles import compose_targets, parsed, stage_label
-from prodaudit.product.dockerfiles import chain, targets
+from prodaudit.checks.config._dockerfiles import parsed, shipped_stages, stage_label
+from prodaudit.product.dockerfiles import chain
 from prodaudit.product.envgraph import env_pairs
 
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
@@ -42,7 +42,8 @@ def image_dev_switches(ctx: Context) -> list[Finding]:
     no development behaviour: ``DEBUG``/``*_DEBUG``/``PYTHONDEVMODE`` true, ``FLASK_ENV``/
     ``NODE_ENV``/``APP_ENV``/``ENVIRONMENT`` set to a development value, or a settings module
     that names development (``DJANGO_SETTINGS_MODULE=config.settings.local``). Builder stages
-    that do not run in production are not judged.
+    that do not run in production, and stages only development services build (see CFG-101),
+    are not judged.
 
     A value baked into the image is the default of every container started from it: forget to
     override it once and production runs with the debugger, verbose errors and development
@@ -51,12 +52,11 @@ def image_dev_switches(ctx: Context) -> list[Finding]:
     Remediation: bake production values (or none) into the image and set development switches
     in the development Compose file or the developer's environment.
     """
-    wanted = compose_targets(ctx)
     out: list[Finding] = []
     looked = 0
     for df in parsed(ctx, out):
         seen: set[int] = set()
-        for st in targets(df, wanted):
+        for st in shipped_stages(ctx, df):
             for stage in chain(df, st):
                 for ins in stage.instructions:
                     if ins.name != "ENV" or ins.line in seen:

@@ -17,11 +17,10 @@ from prodaudit.checks.api import (
     passed,
     warned,
 )
-from prodaudit.checks.config._dockerfiles import compose_targets, parsed
+from prodaudit.checks.config._dockerfiles import parsed, shipped_stages
 from prodaudit.product.dockerfiles import (
     Instruction,
     chain,
-    targets,
 )
 from prodaudit.product.envgraph import env_pairs
 
@@ -148,11 +147,10 @@ def package_hygiene(ctx: Context) -> list[Finding]:
     Remediation: ``apt-get update && apt-get install -y --no-install-recommends pkg && rm
     -rf /var/lib/apt/lists/*``; ``pip install --no-cache-dir -r requirements.txt``.
     """
-    wanted = compose_targets(ctx)
     out: list[Finding] = []
     runs = 0
     for df in parsed(ctx, out):
-        final_stages = {id(s) for t in targets(df, wanted) for s in chain(df, t)}
+        final_stages = {id(s) for t in shipped_stages(ctx, df) for s in chain(df, t)}
         for st in df.stages:
             pip_env = any(
                 ins.name == "ENV" and any(k == "PIP_NO_CACHE_DIR" and v.lower() not in OFF
