@@ -28,10 +28,13 @@ SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov", ".cache", "wheels",
 })  # fmt: skip
-#: environment variables a child inherits from the audit's process (nothing else leaks in)
+#: environment variables a child inherits from the audit's process (nothing else leaks in);
+#: the certificate authorities a machine behind a TLS-inspecting proxy trusts are among them
+#: (paths, not secrets: without them pip and npm refuse the proxy's certificate)
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL",
             "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE",
-            "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PYENV_ROOT",
+            "PIP_CERT", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PYENV_ROOT",
+            "NODE_EXTRA_CA_CERTS", "npm_config_cafile", "NPM_CONFIG_CAFILE",
             "npm_config_registry", "NPM_CONFIG_REGISTRY", "npm_config_cache")
 MAX_OUTPUT_CHARS = 200_000
 

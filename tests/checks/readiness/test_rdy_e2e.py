@@ -107,3 +107,21 @@ def test_old_playwright_pins_cannot_drive_firefox() -> None:
 
     assert [bidi_capable(v) for v in ("1.44.1", "1.56.0", "1.57.0", "1.65.1", "next")] == [
         False, False, True, True, False]
+
+
+def test_npm_keeps_the_machines_certificate_authorities(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a TLS-inspecting proxy npm trusts it through the machine's npm configuration or
+    NODE_EXTRA_CA_CERTS: ``npm install --prefix`` moves the global configuration into the prefix,
+    so the install names the machine's own, and the child environment keeps the CA settings."""
+    from prodaudit.checks.readiness._e2e import _global_config
+    from prodaudit.observe import child_env
+
+    node = write(tmp_path / "prefix" / "bin" / "node", "#!/bin/sh\n")
+    assert _global_config(node) == []
+    npmrc = write(tmp_path / "prefix" / "etc" / "npmrc", "cafile=/etc/ssl/certs/ca.crt\n")
+    assert _global_config(node) == ["--globalconfig", str(npmrc)]
+    monkeypatch.setenv("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca.crt")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-passed")
+    env = child_env()
+    assert env["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/certs/ca.crt" and "OPENAI_API_KEY" not in env

@@ -251,10 +251,19 @@ class E2ERun:
     test_dir: str = ""  # repository-relative testDir (the report's file names are relative to it)
 
 
+def _global_config(node: Path) -> list[str]:
+    """``--globalconfig`` naming the machine's own npm configuration (``etc/npmrc`` under npm's
+    default prefix, the directory above Node's ``bin``: where a certificate authority or a
+    registry mirror is set): ``--prefix`` moves npm's global configuration into the prefix,
+    where there is none."""
+    npmrc = Path(os.path.realpath(node)).parent.parent / "etc" / "npmrc"
+    return ["--globalconfig", str(npmrc)] if npmrc.is_file() else []
+
+
 def _node_modules(ctx: Context, version: str) -> Path:
     """``@playwright/test`` at ``version`` in the audit's cache (npm, without browser downloads)."""
-    npm = find_tool("npm")
-    if npm is None or find_tool("node") is None:
+    npm, node = find_tool("npm"), find_tool("node")
+    if npm is None or node is None:
         raise Skip("Node.js/npm are not installed: the Playwright suite cannot run")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     root = cache / "prodaudit" / "node" / f"playwright-test-{version}"
@@ -264,7 +273,7 @@ def _node_modules(ctx: Context, version: str) -> Path:
         if not (root / "node_modules" / "@playwright" / "test" / "package.json").is_file():
             cmd: list[str | Path] = [npm, "install", "--prefix", root, "--no-audit", "--no-fund",
                                      "--ignore-scripts", "--no-save", "--loglevel", "error",
-                                     f"@playwright/test@{version}"]
+                                     *_global_config(node), f"@playwright/test@{version}"]
             ran = run_bounded(cmd, cwd=root, timeout=300,
                               env=child_env({"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}))
             if not ran.ok:
