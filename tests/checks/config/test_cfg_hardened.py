@@ -22,7 +22,6 @@ EXPECTED_SKIP = {
     "CFG-043": "no session cookie configured",
     "CFG-173": "no server-side session written by the code",
     "CFG-081": "no nginx configuration in the repository",
-    "CFG-082": "no deployment hook",
 }
 
 
