@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cfg_helpers import fails, run_cfg
+from cfg_helpers import fails, run_cfg, write
 from helpers import describe
 from helpers import result as res
 
@@ -35,14 +35,6 @@ def test_cfg082_fake_data_in_hooks(tmp_path: Path) -> None:
     assert r.status is Status.ERROR and "app.json" in describe(r)
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
-
-
 START_FILES = {
     "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\nWORKDIR /app\nUSER 1000\n"
                   "CMD [\"sh\", \"-c\", \"python seed_demo.py && uvicorn demo.main:app\"]\n",
@@ -58,7 +50,7 @@ def test_cfg082_fake_data_generated_on_every_start(tmp_path: Path) -> None:
     """A command that starts production (Dockerfile CMD, a production Compose command, a start
     script it runs) generating demo data is judged like a release hook; an application named
     demo (``uvicorn demo.main:app``, ``celery -A demo``) is not a generator."""
-    bad = _write(tmp_path / "bad", START_FILES)
+    bad = write(tmp_path / "bad", START_FILES)
     r = res(run_cfg(bad, tmp_path, only=["CFG-082"]), "CFG-082")
     assert r.status is Status.FAIL, describe(r)
     locs = {f.location for f in fails(r)}
@@ -66,7 +58,7 @@ def test_cfg082_fake_data_generated_on_every_start(tmp_path: Path) -> None:
                                                            for loc in locs), describe(r)
     assert all("on every start" in f.message for f in fails(r))
     assert any("'loaddata demo_users'" in f.message for f in fails(r))
-    good = _write(tmp_path / "good", {
+    good = write(tmp_path / "good", {
         **START_FILES,
         "Dockerfile": START_FILES["Dockerfile"].replace("python seed_demo.py && ", ""),
         "compose.yaml": START_FILES["compose.yaml"].replace("loaddata demo_users", "migrate"),
