@@ -142,6 +142,7 @@ def test_an_absent_env_file_is_judged_by_its_example_or_not_verified(tmp_path: P
                                       encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")
     assert r.status is Status.SKIP, describe(r)  # an empty slot the deployer fills in
+    assert "db (env_file .env absent)" in r.reason, describe(r)  # it names the absent file
     (repo / ".env-sample").write_text("POSTGRES_PASSWORD=change-me-on-deploy\n",
                                       encoding="utf-8")
     r = res(run_cfg(repo, tmp_path, only=["CFG-161"]), "CFG-161")

@@ -73,28 +73,6 @@ def _where(svc: Service, env: ServiceEnv, names: tuple[str, ...]) -> str:
         else p.loc("services", svc.name)
 
 
-def _examples_password(ctx: Context, svc: Service, env: ServiceEnv) -> tuple[bool, list[Finding]]:
-    """A PostgreSQL service whose ``env_file`` is absent, judged on the committed examples the
-    deployer copies to create it: (judged, findings). Not judged when an example is missing or
-    when one of them sets the password."""
-    examples = [example_for(ctx, m) for m in env.missing_env_files]
-    if not examples or None in examples:
-        return False, []
-    for ex in examples:
-        ef = read_env_file(ctx.repo / str(ex), str(ex), ctx.cfg.secrets.max_file_bytes)
-        names = {e.name for e in ef.entries} if ef is not None else set()
-        if ef is None or names & {"POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE",
-                                  "POSTGRES_HOST_AUTH_METHOD"}:
-            return False, []
-    copies = ", ".join(f"{m} from {ex}" for m, ex in zip(env.missing_env_files, examples,
-                                                          strict=True))
-    where = svc.project.loc("services", svc.name, "env_file")
-    return True, [warned(
-        f"service {svc.name}: PostgreSQL gets no POSTGRES_PASSWORD: neither its environment "
-        f"nor the example the deployer copies ({copies}) sets one: images before 2020 then "
-        "trust every connection, later ones refuse to start", location=where)]
-
-
 def _judge_postgres(svc: Service, env: ServiceEnv) -> list[Finding]:
     out = []
     method = env.get("POSTGRES_HOST_AUTH_METHOD")
@@ -145,10 +123,17 @@ def _judge_other(engine: str, svc: Service, env: ServiceEnv) -> list[Finding]:
     return []
 
 
-def _with_examples(ctx: Context, env: ServiceEnv) -> list[str]:
+#: what gives PostgreSQL a password or says how it authenticates
+_AUTH_VARS = frozenset({"POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_HOST_AUTH_METHOD"})
+
+
+def _with_examples(ctx: Context, env: ServiceEnv) -> tuple[list[tuple[str, str]], set[str]]:
     """Fill in what an absent ``env_file`` would set from the committed example a deployer
     copies to create it (``.env.prod.db`` ← ``.env.prod.db-sample``; the service's own
-    ``environment:`` still wins); the absent files without an example are returned."""
+    ``environment:`` still wins): ((absent file, its example) of each one read, the names the
+    examples set). The absent files without an example stay in ``env.missing_env_files``."""
+    copied: list[tuple[str, str]] = []
+    named: set[str] = set()
     left = []
     for label in env.missing_env_files:
         example = example_for(ctx, label)
@@ -157,12 +142,37 @@ def _with_examples(ctx: Context, env: ServiceEnv) -> list[str]:
         if ef is None:
             left.append(label)
             continue
+        copied.append((label, ef.path))
         for e in ef.entries:
+            named.add(e.name)
             if e.name not in env.values or env.values[e.name].source != "environment":
                 env.values[e.name] = EnvSetting(e.value, f"{ef.path}:{e.line}",
                                                 f"example of {label}")
     env.missing_env_files = left
-    return left
+    return copied, named
+
+
+def _examples_judged(ctx: Context, svc: Service, env: ServiceEnv) -> tuple[bool, list[Finding]]:
+    """A PostgreSQL service whose ``env_file`` is absent and whose environment sets no password,
+    judged on the committed examples the deployer copies to create it: (judged, findings).
+    Examples that name no password or auth method WARN; one they give a value is judged as the
+    server would get it. Not judged when an example is missing, or when the examples leave the
+    password empty (the slot the deployer fills in)."""
+    absent = list(env.missing_env_files)
+    copied, named = _with_examples(ctx, env)
+    if env.missing_env_files:
+        return False, []
+    if not named & _AUTH_VARS:
+        copies = ", ".join(f"{m} from {ex}" for m, ex in copied)
+        where = svc.project.loc("services", svc.name, "env_file")
+        return True, [warned(
+            f"service {svc.name}: PostgreSQL gets no POSTGRES_PASSWORD: neither its environment "
+            f"nor the example the deployer copies ({copies}) sets one: images before 2020 then "
+            "trust every connection, later ones refuse to start", location=where)]
+    if any((s := env.get(k)) is not None and (s.value or "").strip() for k in _AUTH_VARS):
+        return True, _judge_postgres(svc, env)  # an example's value is the deployer's to replace
+    env.missing_env_files = absent  # not judged: the reason names the absent files
+    return False, []
 
 
 #: the variables that set a server's password, per engine (official images and Bitnami's)
@@ -189,13 +199,6 @@ def _default_passwords(engine: str, svc: Service, env: ServiceEnv) -> list[Findi
     return out
 
 
-def _example_sets_auth(env: ServiceEnv) -> bool:
-    """The examples filled in give PostgreSQL a password or an auth method (an empty value is
-    the slot the deployer fills in: not judged)."""
-    return any((s := env.get(k)) is not None and (s.value or "").strip()
-               for k in ("POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_HOST_AUTH_METHOD"))
-
-
 def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
     """(servers judged, findings, PostgreSQL servers not judged: an absent env_file without an
     example and no password in the service's environment)."""
@@ -212,11 +215,7 @@ def _servers(ctx: Context) -> tuple[int, list[Finding], list[str]]:
             judged = True
             if not found and env.missing_env_files and engine == "postgres" and \
                     not env.get("POSTGRES_PASSWORD") and not env.get("POSTGRES_PASSWORD_FILE"):
-                judged, found = _examples_password(ctx, svc, env)
-            if not judged and not _with_examples(ctx, env) and _example_sets_auth(env):
-                # the examples set what the absent env files would: judge the server on them
-                found = _judge_postgres(svc, env)  # an example's value is the deployer's to replace
-                judged = True
+                judged, found = _examples_judged(ctx, svc, env)
             if not judged:
                 unjudged.append(f"{svc.name} (env_file {', '.join(env.missing_env_files)} "
                                 "absent)")
