@@ -12,7 +12,7 @@ from prodaudit.product.envfiles import deployment_env_files, profile_env_file
 from prodaudit.product.envgraph import env_graph, env_pairs
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.interpolation import interpolate
-from prodaudit.product.pysettings import dev_path
+from prodaudit.product.pysettings import Setting, dev_path
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,11 @@ def deployment_sets(ctx: Context, name: str) -> list[Value]:
     for path, line, val in infra_env(ctx).get(name, []):
         out.append(Value(val, f"{path}:{line}", f"infrastructure ({path})"))
     return out
+
+
+def deployed_value(ctx: Context, setting: Setting) -> tuple[object, Value | None]:
+    """(the value production gets for ``setting``, where the deployment sets it): for a setting
+    read from the environment that the deployment sets (``deployment_sets``), its first value
+    there; else the code's value and None."""
+    deployed = deployment_sets(ctx, setting.env) if setting.env else []
+    return (deployed[0].value, deployed[0]) if deployed else (setting.value, None)

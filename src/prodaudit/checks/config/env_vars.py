@@ -31,10 +31,7 @@ from prodaudit.product.deploy_paths import other_production_deployment
 from prodaudit.product.dev_reads import development_reads, production_reads
 from prodaudit.product.django_settings import unused_settings_modules
 from prodaudit.product.envdocs import documented_in_docs
-from prodaudit.product.envfiles import (
-    is_env_file,
-    used_env_file_problems,
-)
+from prodaudit.product.envfiles import is_env_file, used_env_file_problems
 from prodaudit.product.envgraph import EnvGraph, Var, env_graph, export_env_graph
 from prodaudit.product.infraenv import infra_env
 from prodaudit.product.platforms import platform_variables
@@ -390,7 +387,6 @@ def compose_wiring(ctx: Context) -> list[Finding]:
                               f"environment{extra}{files} match what the code reads{p.note}"
                               f"{others}"))
     return out
-
 
 
 def _missing_required(ctx: Context, g: EnvGraph, p: Any,

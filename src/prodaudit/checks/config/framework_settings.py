@@ -8,8 +8,8 @@ import re
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed
 from prodaudit.product.devswitches import TRUE_WORDS
 from prodaudit.product.django_settings import django_settings
-from prodaudit.product.effective import deployment_sets
-from prodaudit.product.pysettings import Setting, settings_model
+from prodaudit.product.effective import deployed_value
+from prodaudit.product.pysettings import settings_model
 
 #: setting -> what is missing without it (Django deploy check id)
 HTTPS_SETTINGS = {
@@ -20,15 +20,6 @@ HTTPS_SETTINGS = {
 }
 _HSTS_RE = re.compile(r"Strict-Transport-Security", re.I)
 PROXY_SUFFIXES = (".conf", ".caddyfile", "caddyfile", ".toml", ".yaml", ".yml", ".template")
-
-
-def _value(ctx: Context, s: Setting) -> object:
-    """The value production gets: the deployment's for an environment read, else the code's."""
-    if s.env:
-        deployed = deployment_sets(ctx, s.env)
-        if deployed:
-            return deployed[0].value
-    return s.value
 
 
 def _any_host(value: object) -> bool:
@@ -89,12 +80,11 @@ def django_production(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for s in settings_model(ctx).settings:
         if s.path in dj.modules and s.name == "ALLOWED_HOSTS" and not s.guard:
-            deployed = deployment_sets(ctx, s.env) if s.env else []
-            value = deployed[0].value if deployed else s.value
+            value, deployed = deployed_value(ctx, s)
             if _any_host(value) and deployed:  # the value is the deployment's: fixed there
                 out.append(failed(f"ALLOWED_HOSTS accepts any Host header ({value!r} set by "
-                                  f"{deployed[0].source}, read at {s.loc})",
-                                  location=deployed[0].location,
+                                  f"{deployed.source}, read at {s.loc})",
+                                  location=deployed.location,
                                   evidence=f"ALLOWED_HOSTS = {s.expr}"))
             elif _any_host(value):
                 out.append(failed("ALLOWED_HOSTS accepts any Host header ('*')", location=s.loc,
@@ -106,17 +96,17 @@ def django_production(ctx: Context) -> list[Finding]:
         if name == "SECURE_HSTS_SECONDS" and proxy:
             continue
         sessions = dj.effective.get("CSRF_USE_SESSIONS")
-        if name == "CSRF_COOKIE_SECURE" and sessions is not None and _on(_value(ctx, sessions)):
+        if name == "CSRF_COOKIE_SECURE" and sessions is not None and _on(deployed_value(ctx, sessions)[0]):
             continue  # the CSRF token lives in the session, not in a cookie
         if current is None:
             missing.append(f"{name} ({what})")
             continue
-        deployed = deployment_sets(ctx, current.env) if current.env else []
-        if deployed and not _on(deployed[0].value):
-            out.append(failed(f"{name} is off ({deployed[0].value!r} set by {deployed[0].source}, "
+        value, deployed = deployed_value(ctx, current)
+        if deployed and not _on(value):
+            out.append(failed(f"{name} is off ({value!r} set by {deployed.source}, "
                               f"read at {current.loc}): no {what}",
-                              location=deployed[0].location, evidence=f"{name} = {current.expr}"))
-        elif not deployed and not _on(current.value):
+                              location=deployed.location, evidence=f"{name} = {current.expr}"))
+        elif not deployed and not _on(value):
             out.append(failed(f"{name} = {current.expr} turns off {what}", location=current.loc,
                               evidence=f"{name} = {current.expr}"))
     if missing:

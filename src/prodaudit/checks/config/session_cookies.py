@@ -8,7 +8,7 @@ import ast
 from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, check, failed, passed, warned
 from prodaudit.product.devswitches import TRUE_WORDS
 from prodaudit.product.django_settings import django_settings
-from prodaudit.product.effective import deployment_sets
+from prodaudit.product.effective import deployed_value
 from prodaudit.product.pyindex import py_index
 from prodaudit.product.pysettings import dev_path, settings_model
 from prodaudit.product.textwords import contains, contains_any
@@ -39,12 +39,11 @@ def _django_secure(ctx: Context) -> tuple[list[Finding], str]:
         return [failed(f"the production settings ({dj.production}) leave SESSION_COOKIE_SECURE "
                        "unset (Django's default False): the session cookie is sent over plain "
                        f"HTTP{note}", location=where)], ""
-    value, via, where = secure.value, "", secure.loc
-    if secure.env:
-        deployed = deployment_sets(ctx, secure.env)
-        if deployed:
-            value, where = deployed[0].value, deployed[0].location
-            via = f" ({secure.env}={value} set by {deployed[0].source}, read at {secure.loc})"
+    value, deployed = deployed_value(ctx, secure)
+    via, where = "", secure.loc
+    if deployed is not None:
+        where = deployed.location
+        via = f" ({secure.env}={value} set by {deployed.source}, read at {secure.loc})"
     on = value is True or isinstance(value, str) and value.strip().lower() in TRUE_WORDS
     if not on:
         return [failed(f"SESSION_COOKIE_SECURE = {secure.expr}{via} in the production settings: "
@@ -131,11 +130,7 @@ def session_cookie_flags(ctx: Context) -> list[Finding]:
         if s.name.upper() not in HTTPONLY_SETTINGS or s.dev or s.ci_only or s.guard:
             continue
         seen += 1
-        value = s.value
-        if s.env:
-            deployed = deployment_sets(ctx, s.env)
-            if deployed:
-                value = deployed[0].value
+        value, _ = deployed_value(ctx, s)
         if value is False or isinstance(value, str) and value.strip().lower() in FALSE_WORDS:
             via = f" (from {s.env}, set by no deployment file)" if s.env and value is s.value \
                 else f" ({s.env}={value} in the deployment)" if s.env else ""

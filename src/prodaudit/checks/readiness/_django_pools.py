@@ -9,7 +9,7 @@ import ast
 from prodaudit.checks.api import Context, Finding, passed, warned
 from prodaudit.checks.readiness._scan import call_name
 from prodaudit.product.django_settings import django_settings, nested_updates
-from prodaudit.product.effective import deployment_sets
+from prodaudit.product.effective import deployed_value
 from prodaudit.product.pysettings import Setting, settings_model
 from prodaudit.product.pyvalues import UNKNOWN
 
@@ -87,12 +87,11 @@ def django_pools(ctx: Context) -> tuple[list[Finding], list[str]]:
         if "CONN_MAX_AGE" in later:
             entry, via, what = later["CONN_MAX_AGE"], "", "CONN_MAX_AGE={age}"
             age = entry.value
-        if entry is not None and entry.env:
-            deployed = deployment_sets(ctx, entry.env)
-            if deployed:
-                via = f" ({entry.env}={deployed[0].value} set by {deployed[0].source})"
-                raw = str(deployed[0].value).strip()
-                age = int(raw) if raw.lstrip("-").isdigit() else None if raw == "None" else raw
+        deployed = deployed_value(ctx, entry)[1] if entry is not None else None
+        if entry is not None and deployed is not None:
+            via = f" ({entry.env}={deployed.value} set by {deployed.source})"
+            raw = deployed.value.strip()
+            age = int(raw) if raw.lstrip("-").isdigit() else None if raw == "None" else raw
         where = entry.loc if entry is not None else dbs.loc
         if age is None:
             out.append(passed(f"DATABASES[{alias!r}]: CONN_MAX_AGE=None (persistent connections)"
