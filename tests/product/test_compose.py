@@ -185,3 +185,13 @@ def test_a_standalone_production_file_replaces_the_default_file(tmp_path: Path,
     assert [p.name for p in model.projects] == ["docker-compose.prod.yml"]
     assert model.projects[0].deployed_by == "README.md:8"
     assert [f.path for f in model.variants] == ["docker-compose.yml"]
+
+
+def test_a_healthcheck_command_reads_as_one_text() -> None:
+    from prodaudit.product.compose_yaml import healthcheck_test
+
+    assert healthcheck_test({"test": ["CMD", "curl", "-f", "http://localhost:8000/up"]}) == \
+        "CMD curl -f http://localhost:8000/up"
+    assert healthcheck_test({"test": "curl -f http://localhost/health"}) == \
+        "curl -f http://localhost/health"  # the string form, not its characters
+    assert healthcheck_test({"interval": "5s"}) == "" and healthcheck_test(None) == ""

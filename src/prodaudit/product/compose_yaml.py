@@ -197,3 +197,12 @@ def env_file_paths(svc: dict[str, Any]) -> list[tuple[str, bool]]:
         elif e:
             out.append((str(e), True))
     return out
+
+
+def healthcheck_test(hc: object) -> str:
+    """The command of a Compose ``healthcheck`` as one text (its ``test`` list joined by spaces,
+    or its string form); "" when there is none."""
+    test = hc.get("test") if isinstance(hc, dict) else None
+    if isinstance(test, list):
+        return " ".join(str(t) for t in test)
+    return str(test or "")

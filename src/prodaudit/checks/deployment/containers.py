@@ -51,6 +51,7 @@ from prodaudit.checks.deployment._common import (
 )
 from prodaudit.checks.deployment._run_objects import interrupted_exit, run_objects
 from prodaudit.checks.deployment._stack import Stack, stack_env
+from prodaudit.product.compose_yaml import healthcheck_test
 
 PORT_IN_URL_RE = re.compile(
     r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"]*)?")
@@ -91,8 +92,7 @@ def _health_url(ctx: Context, svc_cfg: dict[str, Any]) -> str | None:
             host = p.get("host_ip") or "127.0.0.1"
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared
             return f"http://{host}:{p['published']}{path}"
-    hc = svc_cfg.get("healthcheck") or {}
-    test = " ".join(str(t) for t in hc.get("test") or []) if isinstance(hc, dict) else ""
+    test = healthcheck_test(svc_cfg.get("healthcheck"))
     m = PORT_IN_URL_RE.search(test)
     if m and svc_cfg.get("network_mode") == "host":
         return f"http://127.0.0.1:{m.group(1) or 80}{path}"

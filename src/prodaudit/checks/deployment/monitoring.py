@@ -13,6 +13,7 @@ from prodaudit.checks.deployment._common import (
     rel,
     require_compose_files,
 )
+from prodaudit.product.compose_yaml import healthcheck_test
 
 READINESS_RE = re.compile(r"/(health/ready|health/readiness|readyz|ready|readiness)\b")
 # /up as the first path segment: Rails' and Kamal's probe path
@@ -42,13 +43,6 @@ def _service_healthcheck(ctx: Context) -> tuple[str, dict[str, Any] | None, str]
     return wanted, hc if isinstance(hc, dict) else None, note
 
 
-def _test_text(hc: dict[str, Any]) -> str:
-    test = hc.get("test")
-    if isinstance(test, list):
-        return " ".join(str(t) for t in test)
-    return str(test or "")
-
-
 @check("DEP-070", "The compose healthcheck probes the readiness endpoint",
        severity=Severity.MEDIUM, needs=("repo",), checklist=("3.1.5", "P.2.5", "9.2.4"),
        evidence=Evidence.PARSED)
@@ -75,10 +69,10 @@ def healthcheck_readiness(ctx: Context) -> list[Finding]:
         where = api.loc if api is not None else location
         raise Skip(f"service {service} has no healthcheck at all: CFG-150 reports it at {where}; "
                    f"nothing to probe (source: {note})")
-    if hc.get("disable") or _test_text(hc).strip().upper() in ("NONE", "[NONE]"):
+    if hc.get("disable") or healthcheck_test(hc).strip().upper() in ("NONE", "[NONE]"):
         return [failed(f"service {service}'s healthcheck is disabled", location=location,
                        evidence=f"source: {note}")]
-    text = _test_text(hc)
+    text = healthcheck_test(hc)
     ev = f"source: {note}\nhealthcheck.test: {text[:400]}"
     custom = ctx.cfg.health.readiness_path
     if (custom and custom in text) or (not custom and READINESS_RE.search(text)):

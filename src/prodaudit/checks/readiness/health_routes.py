@@ -12,6 +12,7 @@ from prodaudit.checks.api import Context, Evidence, Finding, Severity, Skip, che
 from prodaudit.checks.readiness._scan import PyModule, call_name
 from prodaudit.checks.readiness._taint import code_modules
 from prodaudit.product.compose import compose_projects
+from prodaudit.product.compose_yaml import healthcheck_test
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.endpoints import decorator_route, endpoints
 from prodaudit.product.interpolation import interpolate
@@ -91,10 +92,8 @@ def _probed(ctx: Context) -> dict[str, str]:
 
     for p in compose_projects(ctx):
         for name, svc in p.services.items():
-            hc = svc.get("healthcheck")
-            test = hc.get("test") if isinstance(hc, dict) else None
-            if test:
-                text = " ".join(map(str, test)) if isinstance(test, list) else str(test)
+            text = healthcheck_test(svc.get("healthcheck"))
+            if text:
                 add(interpolate(text, ctx.profile_env), p.loc("services", name, "healthcheck"))
     for df in dockerfiles(ctx):
         for ins in df.instructions:
