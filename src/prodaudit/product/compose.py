@@ -42,7 +42,13 @@ from prodaudit.product.compose_cli import ComposeError, compose_cli_reason, comp
 from prodaudit.product.compose_deploy import deployed_files, production_variant
 from prodaudit.product.compose_dev import dev_trait, development_only
 from prodaudit.product.compose_include import Resolver, join
-from prodaudit.product.compose_yaml import ComposeFile, load_compose_text, merge, service_env
+from prodaudit.product.compose_yaml import (
+    ComposeFile,
+    env_file_paths,
+    load_compose_text,
+    merge,
+    service_env,
+)
 from prodaudit.product.envfiles import EnvFile, parse_env_text
 from prodaudit.product.interpolation import VarRef, interpolate, var_refs
 
@@ -131,6 +137,12 @@ class ComposeProject:
         if not isinstance(svcs, dict):
             return {}
         return {k: v for k, v in svcs.items() if isinstance(v, dict)}
+
+    def env_file_rels(self, svc: dict[str, Any]) -> list[str]:
+        """The repo-relative ``env_file:`` paths of a service of this project (short and long
+        forms)."""
+        return [posixpath.normpath(posixpath.join(self.directory, name))
+                for name, _ in env_file_paths(svc) if name]
 
     def active(self, name: str) -> bool:
         """Started by ``docker compose up``: no ``profiles:``, or one of them is active."""

@@ -229,5 +229,3 @@ def development_dockerfiles(ctx: Context) -> dict[str, str]:
         return out
 
     return ctx.memo("product:development_dockerfiles", build)
-
-

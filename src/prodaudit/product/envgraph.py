@@ -17,7 +17,7 @@ from typing import Any
 
 from prodaudit.context import Context
 from prodaudit.product.compose import ComposeProject, compose_projects, project_refs, variant_files
-from prodaudit.product.compose_yaml import env_file_paths, service_env
+from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.dockerfiles import dockerfiles
 from prodaudit.product.envfiles import committed_or_example, env_files
 from prodaudit.product.pyindex import PyModule, extractor, py_index
@@ -569,8 +569,6 @@ def _image_env_files(ctx: Context, g: EnvGraph) -> None:
     every variable of its ``env_file:`` (or of the committed example a deployer copies to create
     it), and every variable named for an official server image of the stack (``POSTGRES_*`` with
     a ``postgres`` service): the image reads them, not the repository's code."""
-    import posixpath
-
     for project in compose_projects(ctx):
         if project.dev_only:
             continue
@@ -581,11 +579,8 @@ def _image_env_files(ctx: Context, g: EnvGraph) -> None:
             for vname, var in g.vars.items() if prefixes else ():
                 if vname.startswith(prefixes) and var.documented_in:
                     var.add("compose_services", sname)
-            for name, _ in env_file_paths(svc):
-                if not name or "${" in name:
-                    continue
-                ef = committed_or_example(
-                    ctx, posixpath.normpath(posixpath.join(project.directory, name)))
+            for rel in project.env_file_rels(svc):
+                ef = committed_or_example(ctx, rel) if "${" not in rel else None
                 for entry in ef.entries if ef is not None else []:
                     g.var(entry.name).add("compose_services", sname)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from prodaudit.checks.api import Context, Finding, Skip, Status, errored, passed, skipped
 from prodaudit.product.compose import ComposeProject, compose_projects, deployed_suffix
-from prodaudit.product.compose_yaml import env_file_paths, service_env
+from prodaudit.product.compose_yaml import service_env
 from prodaudit.product.envfiles import committed_or_example
 from prodaudit.product.envgraph import EnvGraph
 from prodaudit.product.interpolation import interpolate
@@ -126,12 +126,6 @@ def public_ports(ctx: Context, svc: dict[str, Any]) -> Iterator[tuple[int, Any, 
         host = interpolate(pub[0], ctx.profile_env)
         if host not in LOOPBACK:
             yield i, port, host or "all interfaces"
-
-
-def env_file_rels(p: Any, svc: dict[str, Any]) -> list[str]:
-    """The repo-relative ``env_file:`` paths of a service (short and long forms)."""
-    return [posixpath.normpath(posixpath.join(p.directory, name))
-            for name, _ in env_file_paths(svc) if name]
 
 
 def env_file_names(ctx: Context, rel: str) -> tuple[str, set[str]] | None:

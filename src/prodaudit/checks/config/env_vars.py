@@ -22,7 +22,6 @@ from prodaudit.checks.api import (
 from prodaudit.checks.config._compose import (
     built_services,
     env_file_names,
-    env_file_rels,
     settings_module_of,
 )
 from prodaudit.product.compose import compose_projects
@@ -365,7 +364,7 @@ def compose_wiring(ctx: Context) -> list[Finding]:
             env = svc.get("environment") or {}
             names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
             passed_names.update(str(n) for n in names)
-            for rel in env_file_rels(p, svc):
+            for rel in p.env_file_rels(svc):
                 names_in = env_file_names(ctx, rel)
                 if names_in is None:
                     has_env_file = True
