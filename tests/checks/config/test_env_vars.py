@@ -244,9 +244,7 @@ def test_entrypoint_script_and_image_env_file_consume_documented_variables(
                             "WORKDIR_LOCAL=/srv\n",
         ".env.prod.db-sample": "POSTGRES_USER=app\nPOSTGRES_PASSWORD=change_me\n",
     }
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text, encoding="utf-8")
+    write(repo, files)
     r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
     assert r.status is Status.FAIL, describe(r)
     assert sorted((f.location, f.message.split()[0]) for f in fails(r)) == [
@@ -268,9 +266,7 @@ def test_variables_an_official_image_of_the_stack_reads_are_consumed(tmp_path: P
         ".env.db.example": "POSTGRES_USER=app\nPOSTGRES_PASSWORD=change_me\n"
                            "MYSQL_ROOT_PASSWORD=change_me\n",
     }
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text, encoding="utf-8")
+    write(repo, files)
     r = res(run_cfg(repo, tmp_path, only=["CFG-003"]), "CFG-003")
     assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
         (".env.db.example:3", "MYSQL_ROOT_PASSWORD")], describe(r)
@@ -288,9 +284,7 @@ def test_compose_wiring_reads_the_env_file_or_its_example(tmp_path: Path) -> Non
                               "      - ./.env.prod\n  nginx:\n    build: ./nginx\n",
         ".env.prod-sample": "SECRET_KEY=change_me\n",
     }
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text, encoding="utf-8")
+    write(repo, files)
     r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
     assert [(f.location, f.message.split()[0]) for f in fails(r)] == [
         ("app/settings.py:3", "DJANGO_ALLOWED_HOSTS")], describe(r)
@@ -479,9 +473,7 @@ def test_compose_wiring_names_the_frontend_build_variables_it_leaves_out(tmp_pat
         "api/main.py": "import os\n\nDB = os.environ['DATABASE_URL']\n",
         "web/src/api.ts": "export const API = import.meta.env.VITE_API_URL ?? '/api';\n",
     }
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text, encoding="utf-8")
+    write(repo, files)
     r = res(run_cfg(repo, tmp_path, only=["CFG-004"]), "CFG-004")
     skips = [f.message for f in r.findings if f.status is Status.SKIP]
     assert len(skips) == 1 and "reads only frontend build-time variables (VITE_API_URL)" \

@@ -53,6 +53,18 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def write_repo(root: Path, files: dict[str, str]) -> Path:
+    """A small repository written from a dict (relative path → text)."""
+    for rel, text in files.items():
+        write(root / rel, text)
+    return root
+
+
+def problem_locs(r: CheckResult) -> set[str]:
+    """Locations of the FAIL and WARN findings."""
+    return {f.location for f in r.findings if f.status in (Status.FAIL, Status.WARN)}
+
+
 def run_rdy(
     ids: list[str] | str,
     *,

@@ -5,20 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdy_helpers import assert_status, messages, run_rdy, write
+from rdy_helpers import assert_status, messages, problem_locs, run_rdy, write_repo
 
-from prodaudit.model import CheckResult, Status
-
-
-def _locs(r: CheckResult) -> set[str]:
-    return {f.location for f in r.findings if f.status in (Status.FAIL, Status.WARN)}
-
-
-def _repo(tmp: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        write(tmp / rel, text)
-    return tmp
-
+from prodaudit.model import Status
 
 FLASK_SSTI = """from flask import Flask, render_template_string, request
 
@@ -34,11 +23,11 @@ FLASK_SSTI_SAFE = FLASK_SSTI.replace('f"{error}: {request.path}"',
 
 
 def test_rdy010_template_from_request(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"app.py": FLASK_SSTI})
+    bad = write_repo(tmp_path / "bad", {"app.py": FLASK_SSTI})
     r = run_rdy("RDY-010", repo=bad)["RDY-010"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"app.py:8"}
-    good = _repo(tmp_path / "good", {"app.py": FLASK_SSTI_SAFE})
+    assert problem_locs(r) == {"app.py:8"}
+    good = write_repo(tmp_path / "good", {"app.py": FLASK_SSTI_SAFE})
     assert_status(run_rdy("RDY-010", repo=good)["RDY-010"], Status.PASS)
 
 
@@ -78,19 +67,19 @@ def logo():
 
 
 def test_rdy011_url_from_request_through_helpers(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"util.py": HELPER, "app.py": VIEW})
+    bad = write_repo(tmp_path / "bad", {"util.py": HELPER, "app.py": VIEW})
     r = run_rdy("RDY-011", repo=bad)["RDY-011"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"util.py:5"}
+    assert problem_locs(r) == {"util.py:5"}
     assert "app.py:16" in " ".join(f.evidence for f in r.findings)
     safe_view = VIEW.replace('return blob(form.data["url"])', "return blob(CDN)").replace(
         "app = Flask", "CDN = 'https://cdn.example.com/x.png'\napp = Flask")
-    good = _repo(tmp_path / "good", {"util.py": HELPER, "app.py": safe_view})
+    good = write_repo(tmp_path / "good", {"util.py": HELPER, "app.py": safe_view})
     assert_status(run_rdy("RDY-011", repo=good)["RDY-011"], Status.PASS)
 
 
 def test_rdy011_config_lookup_with_route_param_is_not_tainted(tmp_path: Path) -> None:
-    repo = _repo(tmp_path, {"app.py": (
+    repo = write_repo(tmp_path, {"app.py": (
         "import requests\nfrom flask import Flask, current_app\n\napp = Flask(__name__)\n\n\n"
         "@app.route('/oauth/<provider>', methods=['POST'])\ndef oauth(provider):\n"
         "    data = current_app.config['PROVIDERS'].get(provider)\n"
@@ -114,11 +103,11 @@ def prefs():
 
 
 def test_rdy012_pickle_of_cookie(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"app.py": COOKIE})
+    bad = write_repo(tmp_path / "bad", {"app.py": COOKIE})
     r = run_rdy("RDY-012", repo=bad)["RDY-012"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"app.py:12"}
-    good = _repo(tmp_path / "good", {"app.py": COOKIE.replace(
+    assert problem_locs(r) == {"app.py:12"}
+    good = write_repo(tmp_path / "good", {"app.py": COOKIE.replace(
         "from pickle import loads", "from json import loads")})
     assert_status(run_rdy("RDY-012", repo=good)["RDY-012"], Status.PASS)
 
@@ -127,11 +116,11 @@ def test_rdy012_fastapi_body_to_yaml_load(tmp_path: Path) -> None:
     src = ("import yaml\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
            "@app.post('/import')\nasync def imp(doc: str) -> dict:\n"
            "    return yaml.load(doc, Loader=yaml.Loader)\n")
-    r = run_rdy("RDY-012", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-012"]
+    r = run_rdy("RDY-012", repo=write_repo(tmp_path / "bad", {"main.py": src}))["RDY-012"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"main.py:9"}
+    assert problem_locs(r) == {"main.py:9"}
     safe = src.replace("Loader=yaml.Loader", "Loader=yaml.SafeLoader")
-    assert_status(run_rdy("RDY-012", repo=_repo(tmp_path / "ok", {"main.py": safe}))["RDY-012"],
+    assert_status(run_rdy("RDY-012", repo=write_repo(tmp_path / "ok", {"main.py": safe}))["RDY-012"],
                   Status.PASS)
 
 
@@ -141,11 +130,11 @@ def test_rdy013_md5_password(tmp_path: Path) -> None:
            "        return self.pwd_hash == md5(password.encode()).hexdigest()\n\n"
            "    def avatar(self, email: str) -> str:\n"
            "        return md5(email.encode()).hexdigest()\n")
-    r = run_rdy("RDY-013", repo=_repo(tmp_path / "bad", {"user.py": src}))["RDY-013"]
+    r = run_rdy("RDY-013", repo=write_repo(tmp_path / "bad", {"user.py": src}))["RDY-013"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"user.py:8"}  # the gravatar digest of the e-mail is not judged
+    assert problem_locs(r) == {"user.py:8"}  # the gravatar digest of the e-mail is not judged
     safe = src.replace("md5(password.encode()).hexdigest()", "bcrypt_check(password)")
-    assert_status(run_rdy("RDY-013", repo=_repo(tmp_path / "ok", {"user.py": safe}))["RDY-013"],
+    assert_status(run_rdy("RDY-013", repo=write_repo(tmp_path / "ok", {"user.py": safe}))["RDY-013"],
                   Status.PASS)
 
 
@@ -185,12 +174,12 @@ def detail(request, isbn):
 
 
 def test_rdy014_exception_text_in_responses(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"api/errors.py": ERRORS, "api/views.py": VIEWS})
+    bad = write_repo(tmp_path / "bad", {"api/errors.py": ERRORS, "api/views.py": VIEWS})
     r = run_rdy("RDY-014", repo=bad)["RDY-014"]
     assert_status(r, Status.FAIL)
     # the debug-only branch and the text of a validation error are not judged
-    assert _locs(r) == {"api/errors.py:12", "api/views.py:9"}
-    good = _repo(tmp_path / "good", {
+    assert problem_locs(r) == {"api/errors.py:12", "api/views.py:9"}
+    good = write_repo(tmp_path / "good", {
         "api/errors.py": ERRORS.replace('"description": str(error.orig),', ""),
         "api/views.py": VIEWS.replace("traceback.format_exception(*sys.exc_info())",
                                       '{"error": "not found"}')})
@@ -230,14 +219,14 @@ async def signup(form_data: OAuth2PasswordRequestForm = Depends()):
 
 
 def test_rdy016_weak_password_rules(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"app/schemas.py": SCHEMAS, "app/reset.py": MARSHMALLOW,
+    bad = write_repo(tmp_path / "bad", {"app/schemas.py": SCHEMAS, "app/reset.py": MARSHMALLOW,
                                    "app/auth.py": SIGNUP})
     r = run_rdy("RDY-016", repo=bad)["RDY-016"]
     assert_status(r, Status.WARN)
     # the login model is not judged; the unanchored alternation accepts 'a'
-    assert _locs(r) == {"app/schemas.py:8", "app/reset.py:5", "app/auth.py:8"}
+    assert problem_locs(r) == {"app/schemas.py:8", "app/reset.py:5", "app/auth.py:8"}
     assert "accepts 'a'" in messages(r)
-    good = _repo(tmp_path / "good", {
+    good = write_repo(tmp_path / "good", {
         "app/schemas.py": SCHEMAS.replace('pattern=r"^.{8,}|[0-9]+|[a-z]+$"', "min_length=12"),
         "app/reset.py": MARSHMALLOW.replace("min=3", "min=10"),
         "app/auth.py": SIGNUP.replace("    return create", "    if len(form_data.password) < 12:"
@@ -262,26 +251,26 @@ class AccountRegister(AccountLogin):
 def test_rdy016_password_inherited_from_a_login_model(tmp_path: Path) -> None:
     """A sign-up model that inherits ``password`` from the login model sets a password: the
     login model is not judged, so the inherited field went unchecked."""
-    bad = _repo(tmp_path / "bad", {"app/schemas.py": INHERITED})
+    bad = write_repo(tmp_path / "bad", {"app/schemas.py": INHERITED})
     r = run_rdy("RDY-016", repo=bad)["RDY-016"]
     assert_status(r, Status.WARN)
-    assert _locs(r) == {"app/schemas.py:9"}
+    assert problem_locs(r) == {"app/schemas.py:9"}
     assert "AccountRegister.password (inherited from AccountLogin, line 6): no minimum " \
         "length: accepts 'a'" in messages(r)
-    good = _repo(tmp_path / "good", {"app/schemas.py": INHERITED.replace(
+    good = write_repo(tmp_path / "good", {"app/schemas.py": INHERITED.replace(
         "    username: str\n", "    username: str\n    password: str = Field(min_length=12)\n")})
     r = run_rdy("RDY-016", repo=good)["RDY-016"]
     assert_status(r, Status.PASS)
     assert "AccountRegister.password" in messages(r)
     # a base judged on its own is reported once, at its field, not again at each subclass
-    judged = _repo(tmp_path / "judged", {"app/schemas.py": INHERITED.replace(
+    judged = write_repo(tmp_path / "judged", {"app/schemas.py": INHERITED.replace(
         "AccountLogin", "AccountBase")})
     r = run_rdy("RDY-016", repo=judged)["RDY-016"]
-    assert _locs(r) == {"app/schemas.py:6"}, messages(r)
+    assert problem_locs(r) == {"app/schemas.py:6"}, messages(r)
 
 
 def test_rdy016_skips_without_password_inputs(tmp_path: Path) -> None:
-    repo = _repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
+    repo = write_repo(tmp_path, {"app.py": "def hello() -> str:\n    return 'hi'\n"})
     assert_status(run_rdy("RDY-016", repo=repo)["RDY-016"], Status.SKIP)
 
 
@@ -312,14 +301,14 @@ async def me(db=Depends(get_async_db)):
 
 
 def test_rdy007_blocking_through_project_functions(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"app/auth.py": SYNC_DB})
+    bad = write_repo(tmp_path / "bad", {"app/auth.py": SYNC_DB})
     r = run_rdy("RDY-007", repo=bad)["RDY-007"]
     assert_status(r, Status.WARN)
     # login calls a sync helper that queries a sync session and verifies with passlib; the
     # awaited AsyncSession call in /me is not blocking
-    assert _locs(r) == {"app/auth.py:17"}
+    assert problem_locs(r) == {"app/auth.py:17"}
     assert "pwd_context.verify" in messages(r)
-    good = _repo(tmp_path / "good", {"app/auth.py": SYNC_DB.replace(
+    good = write_repo(tmp_path / "good", {"app/auth.py": SYNC_DB.replace(
         "async def login", "def login")})
     assert_status(run_rdy("RDY-007", repo=good)["RDY-007"], Status.PASS)
 
@@ -327,13 +316,13 @@ def test_rdy007_blocking_through_project_functions(tmp_path: Path) -> None:
 def test_rdy007_bcrypt_in_async_def(tmp_path: Path) -> None:
     src = ("import bcrypt\n\n\nasync def verify(plain: str, hashed: str) -> bool:\n"
            "    return bcrypt.checkpw(plain.encode(), hashed.encode())\n")
-    r = run_rdy("RDY-007", repo=_repo(tmp_path / "bad", {"security.py": src}))["RDY-007"]
+    r = run_rdy("RDY-007", repo=write_repo(tmp_path / "bad", {"security.py": src}))["RDY-007"]
     assert_status(r, Status.WARN)
-    assert _locs(r) == {"security.py:5"}
+    assert problem_locs(r) == {"security.py:5"}
     safe = src.replace("return bcrypt.checkpw(plain.encode(), hashed.encode())",
                        "return await asyncio.to_thread(bcrypt.checkpw, plain.encode(), "
                        "hashed.encode())")
-    assert_status(run_rdy("RDY-007", repo=_repo(tmp_path / "ok", {"security.py": safe}))[
+    assert_status(run_rdy("RDY-007", repo=write_repo(tmp_path / "ok", {"security.py": safe}))[
         "RDY-007"], Status.PASS)
 
 
@@ -359,12 +348,12 @@ HOME = """{% extends "base.html" %}
 
 
 def test_rdy015_template_escaping(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"app/main.py": AIOHTTP_APP, "app/templates/home.html": HOME})
+    bad = write_repo(tmp_path / "bad", {"app/main.py": AIOHTTP_APP, "app/templates/home.html": HOME})
     r = run_rdy("RDY-015", repo=bad)["RDY-015"]
     assert_status(r, Status.FAIL)
     # the *_html field is taken as pre-rendered
-    assert _locs(r) == {"app/main.py:9", "app/templates/home.html:4"}
-    good = _repo(tmp_path / "good", {
+    assert problem_locs(r) == {"app/main.py:9", "app/templates/home.html:4"}
+    good = write_repo(tmp_path / "good", {
         "app/main.py": AIOHTTP_APP.replace(",\n                         autoescape=False", ""),
         "app/templates/home.html": HOME.replace("note.text | safe", "note.text")})
     assert_status(run_rdy("RDY-015", repo=good)["RDY-015"], Status.PASS)
@@ -374,12 +363,12 @@ def test_rdy015_request_data_as_markup(tmp_path: Path) -> None:
     src = ("from flask import Flask, request\nfrom markupsafe import Markup\n\n"
            "app = Flask(__name__)\n\n\n@app.route('/hello')\ndef hello():\n"
            "    return Markup('<b>' + request.args['name'] + '</b>')\n")
-    r = run_rdy("RDY-015", repo=_repo(tmp_path / "bad", {"app.py": src}))["RDY-015"]
+    r = run_rdy("RDY-015", repo=write_repo(tmp_path / "bad", {"app.py": src}))["RDY-015"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"app.py:9"}
+    assert problem_locs(r) == {"app.py:9"}
     safe = src.replace("Markup('<b>' + request.args['name'] + '</b>')",
                        "Markup('<b>{}</b>').format(request.args['name'])")
-    assert_status(run_rdy("RDY-015", repo=_repo(tmp_path / "ok", {"app.py": safe}))["RDY-015"],
+    assert_status(run_rdy("RDY-015", repo=write_repo(tmp_path / "ok", {"app.py": safe}))["RDY-015"],
                   Status.PASS)
 
 
@@ -403,12 +392,12 @@ CREATE INDEX reviews_course_idx ON reviews USING btree (course_id, created_at);
 
 
 def test_rdy004_foreign_keys_in_sql_files(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"migrations/000-init.sql": SCHEMA_SQL})
+    bad = write_repo(tmp_path / "bad", {"migrations/000-init.sql": SCHEMA_SQL})
     r = run_rdy("RDY-004", repo=bad)["RDY-004"]
     assert_status(r, Status.FAIL)
     # reviews.course_id leads an index; the two foreign keys of marks do not
-    assert _locs(r) == {"migrations/000-init.sql:9", "migrations/000-init.sql:12"}
-    good = _repo(tmp_path / "good", {"migrations/000-init.sql": SCHEMA_SQL + (
+    assert problem_locs(r) == {"migrations/000-init.sql:9", "migrations/000-init.sql:12"}
+    good = write_repo(tmp_path / "good", {"migrations/000-init.sql": SCHEMA_SQL + (
         "CREATE INDEX marks_student ON marks (student_id);\n"
         "CREATE INDEX IF NOT EXISTS marks_course ON marks (course_id, points);\n")})
     r = run_rdy("RDY-004", repo=good)["RDY-004"]
@@ -459,15 +448,15 @@ def test_rdy004_foreign_keys_in_alembic_revisions(tmp_path: Path) -> None:
     files = {"alembic.ini": "[alembic]\nscript_location = migrations\n",
              "migrations/env.py": ALEMBIC_ENV,
              "migrations/versions/0001_init.py": ALEMBIC_REVISION}
-    bad = _repo(tmp_path / "bad", files)
+    bad = write_repo(tmp_path / "bad", files)
     r = run_rdy("RDY-004", repo=bad)["RDY-004"]
     assert_status(r, Status.FAIL)
     # team_id leads ix_members_team, owner_id has index=True, member_id leads pk_links
-    assert _locs(r) == {"migrations/versions/0001_init.py:13",
+    assert problem_locs(r) == {"migrations/versions/0001_init.py:13",
                         "migrations/versions/0001_init.py:25"}, messages(r)
     assert "foreign key members(user_id) is not the leading column" in messages(r)
     assert "foreign key links(tag)" in messages(r)
-    good = _repo(tmp_path / "good", {**files, "migrations/versions/0001_init.py": (
+    good = write_repo(tmp_path / "good", {**files, "migrations/versions/0001_init.py": (
         ALEMBIC_REVISION.replace('    op.create_index("ix_members_team"',
                                  '    op.create_index("ix_members_user", "members", ["user_id"])\n'
                                  '    op.create_index(index_name="ix_links_tag", '
@@ -492,14 +481,14 @@ export const login = async (data: { access_token: string }) => {
 
 
 def test_rdy027_tokens_in_web_storage(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"frontend/src/auth.ts": AUTH_TS})
+    bad = write_repo(tmp_path / "bad", {"frontend/src/auth.ts": AUTH_TS})
     r = run_rdy("RDY-027", repo=bad)["RDY-027"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"frontend/src/auth.ts:6"}
+    assert problem_locs(r) == {"frontend/src/auth.ts:6"}
     assert "1 more" in messages(r)  # the sessionStorage write; theme, permissions, comment not
     safe = AUTH_TS.replace("  localStorage.setItem('token', data.access_token);\n", "").replace(
         "  window.sessionStorage['refresh_token'] = data.refresh;\n", "  memory.token = x;\n")
-    good = _repo(tmp_path / "good", {"frontend/src/auth.ts": safe})
+    good = write_repo(tmp_path / "good", {"frontend/src/auth.ts": safe})
     assert_status(run_rdy("RDY-027", repo=good)["RDY-027"], Status.PASS)
 
 
@@ -524,20 +513,20 @@ def setup_routes(app: Application) -> None:
 
 
 def test_rdy017_health_route(tmp_path: Path) -> None:
-    django = _repo(tmp_path / "django", {"config/urls.py": DJANGO_URLS})
+    django = write_repo(tmp_path / "django", {"config/urls.py": DJANGO_URLS})
     r = run_rdy("RDY-017", repo=django)["RDY-017"]
     assert_status(r, Status.FAIL)  # an app called health is not a probe
-    assert _locs(r) == {"config/urls.py:7"}
-    plain = _repo(tmp_path / "plain", {"config/urls.py": DJANGO_URLS.replace(
+    assert problem_locs(r) == {"config/urls.py:7"}
+    plain = write_repo(tmp_path / "plain", {"config/urls.py": DJANGO_URLS.replace(
         '    re_path(r"^health/", include("health.urls", namespace="health")),\n', "")})
     r = run_rdy("RDY-017", repo=plain)["RDY-017"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"config/urls.py:4"}  # the root URLconf's urlpatterns
-    aio = _repo(tmp_path / "aio", {"app/routes.py": AIOHTTP_ROUTES})
+    assert problem_locs(r) == {"config/urls.py:4"}  # the root URLconf's urlpatterns
+    aio = write_repo(tmp_path / "aio", {"app/routes.py": AIOHTTP_ROUTES})
     r = run_rdy("RDY-017", repo=aio)["RDY-017"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"app/routes.py:7"}
-    good = _repo(tmp_path / "good", {"app/routes.py": AIOHTTP_ROUTES.replace(
+    assert problem_locs(r) == {"app/routes.py:7"}
+    good = write_repo(tmp_path / "good", {"app/routes.py": AIOHTTP_ROUTES.replace(
         '    app.router.add_get("/students/"', '    app.router.add_get("/healthz", views.ok)\n'
         '    app.router.add_get("/students/"')})
     r = run_rdy("RDY-017", repo=good)["RDY-017"]
@@ -548,13 +537,13 @@ def test_rdy017_health_route(tmp_path: Path) -> None:
 def test_rdy017_fastapi_router_and_library(tmp_path: Path) -> None:
     src = ("from fastapi import APIRouter, FastAPI\n\napp = FastAPI()\nrouter = APIRouter()\n\n\n"
            "@router.get('/items')\nasync def items() -> list[int]:\n    return []\n")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-017"]
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path / "bad", {"main.py": src}))["RDY-017"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"main.py:3"}
+    assert problem_locs(r) == {"main.py:3"}
     lib = src + "\n\nfrom fastapi_health import health\napp.add_api_route('/x', health([]))\n"
-    assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "lib", {"main.py": lib}))["RDY-017"],
+    assert_status(run_rdy("RDY-017", repo=write_repo(tmp_path / "lib", {"main.py": lib}))["RDY-017"],
                   Status.PASS)
-    assert_status(run_rdy("RDY-017", repo=_repo(tmp_path / "none", {"x.py": "A = 1\n"}))[
+    assert_status(run_rdy("RDY-017", repo=write_repo(tmp_path / "none", {"x.py": "A = 1\n"}))[
         "RDY-017"], Status.SKIP)
 
 
@@ -566,12 +555,12 @@ def test_rdy017_probe_at_a_blueprint_prefix(tmp_path: Path) -> None:
              "@up.get('/databases')\ndef databases():\n    return ''\n")
     app = ("from flask import Flask\n\nfrom web.up import up\n\n\ndef create_app():\n"
            "    app = Flask(__name__)\n    app.register_blueprint(up)\n    return app\n")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "up", {"web/up.py": views, "web/app.py": app,
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path / "up", {"web/up.py": views, "web/app.py": app,
                                                         "web/__init__.py": ""}))["RDY-017"]
     assert_status(r, Status.PASS)
     assert "'/up/'" in messages(r) and "3 routes declared" not in messages(r)
     other = views.replace("url_prefix='/up'", "url_prefix='/votes'")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "votes", {"web/up.py": other, "web/app.py": app,
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path / "votes", {"web/up.py": other, "web/app.py": app,
                                                            "web/__init__.py": ""}))["RDY-017"]
     assert_status(r, Status.FAIL)  # /votes/ and /votes/databases are no probes
 
@@ -606,34 +595,34 @@ SAFE_CHAT = CHAT.replace("import pydantic\n", "import pydantic\nfrom typing impo
 
 
 def test_rdy018_rdy019_llm_request_models(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"api/chat.py": CHAT})
+    bad = write_repo(tmp_path / "bad", {"api/chat.py": CHAT})
     res = run_rdy(["RDY-018", "RDY-019"], repo=bad)
     assert_status(res["RDY-018"], Status.FAIL)
-    assert _locs(res["RDY-018"]) == {"api/chat.py:11"}
+    assert problem_locs(res["RDY-018"]) == {"api/chat.py:11"}
     assert_status(res["RDY-019"], Status.WARN)
-    assert _locs(res["RDY-019"]) == {"api/chat.py:15"}  # the message list, once per model
-    good = _repo(tmp_path / "good", {"api/chat.py": SAFE_CHAT})
+    assert problem_locs(res["RDY-019"]) == {"api/chat.py:15"}  # the message list, once per model
+    good = write_repo(tmp_path / "good", {"api/chat.py": SAFE_CHAT})
     res = run_rdy(["RDY-018", "RDY-019"], repo=good)
     assert_status(res["RDY-018"], Status.PASS)
     assert_status(res["RDY-019"], Status.PASS)
-    plain = _repo(tmp_path / "plain", {"api/items.py": "def f() -> int:\n    return 1\n"})
+    plain = write_repo(tmp_path / "plain", {"api/items.py": "def f() -> int:\n    return 1\n"})
     assert_status(run_rdy("RDY-018", repo=plain)["RDY-018"], Status.SKIP)
 
 
 def test_rdy018_pass_through_chat_has_no_prompt_to_override(tmp_path: Path) -> None:
     src = CHAT.replace('[{"role": "system", "content": "Be nice."}] + body.messages',
                        "body.messages")
-    r = run_rdy("RDY-018", repo=_repo(tmp_path, {"api/chat.py": src}))["RDY-018"]
+    r = run_rdy("RDY-018", repo=write_repo(tmp_path, {"api/chat.py": src}))["RDY-018"]
     assert_status(r, Status.PASS)
     assert "no system prompt" in messages(r)
 
 
 def test_rdy068_backup_doc_only_for_products_that_keep_data(tmp_path: Path) -> None:
-    stateless = _repo(tmp_path / "stateless", {
+    stateless = write_repo(tmp_path / "stateless", {
         "README.md": "# Chat proxy\n\n## Run it\n\n`uvicorn app:app`\n",
         "app.py": "import httpx\n\n\nasync def chat(q: str) -> str:\n    return q\n"})
     assert_status(run_rdy("RDY-068", repo=stateless)["RDY-068"], Status.SKIP)
-    stateful = _repo(tmp_path / "stateful", {
+    stateful = write_repo(tmp_path / "stateful", {
         "README.md": "# Notes\n\n## Run it\n\n`uvicorn app:app`\n",
         "app.py": "DATABASE_URL = 'postgresql+psycopg://db/notes'\n"})
     assert_status(run_rdy("RDY-068", repo=stateful)["RDY-068"], Status.FAIL)
@@ -654,11 +643,11 @@ logging.config.dictConfig({"version": 1, "root": {"level": LOG_LEVEL}})
 
 
 def test_rdy003_plain_log_format_by_default(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"config/logging.py": LOGGING})
+    bad = write_repo(tmp_path / "bad", {"config/logging.py": LOGGING})
     r = run_rdy("RDY-003", repo=bad)["RDY-003"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"config/logging.py:7"}
-    good = _repo(tmp_path / "good", {"config/logging.py": LOGGING.replace('default="dev"',
+    assert problem_locs(r) == {"config/logging.py:7"}
+    good = write_repo(tmp_path / "good", {"config/logging.py": LOGGING.replace('default="dev"',
                                                                          'default="json"')})
     assert_status(run_rdy("RDY-003", repo=good)["RDY-003"], Status.PASS)
 
@@ -679,15 +668,15 @@ def test_rdy103_debug_routes(tmp_path: Path) -> None:
                         "    @app.get('/debug/env')\n    async def env() -> dict:\n"
                         "        return {}\n"),
     }
-    r = run_rdy("RDY-103", repo=_repo(tmp_path / "bad", files))["RDY-103"]
+    r = run_rdy("RDY-103", repo=write_repo(tmp_path / "bad", files))["RDY-103"]
     assert_status(r, Status.WARN)
     # the errors app once at its include; the route under `if DEBUG:` is not judged
-    assert _locs(r) == {"api/urls.py:5", "app/main.py:6"}
+    assert problem_locs(r) == {"api/urls.py:5", "app/main.py:6"}
     files["api/urls.py"] = files["api/urls.py"].replace(
         '    path("errors/", include(("app.errors.urls", "errors"))),\n', "")
     del files["app/errors/urls.py"]
     files["app/main.py"] = files["app/main.py"].replace("/debug/crash", "/items")
-    assert_status(run_rdy("RDY-103", repo=_repo(tmp_path / "good", files))["RDY-103"],
+    assert_status(run_rdy("RDY-103", repo=write_repo(tmp_path / "good", files))["RDY-103"],
                   Status.PASS)
 
 
@@ -698,11 +687,11 @@ def test_rdy011_fixed_host_with_request_path_is_not_ssrf(tmp_path: Path) -> None
            "    url = f'{API}/users/{uid}'\n    requests.get(url)\n"
            "    httpx.get('https://api.example.com/search?q=' + q)\n"
            "    return requests.get(q).json()\n")
-    r = run_rdy("RDY-011", repo=_repo(tmp_path / "bad", {"main.py": src}))["RDY-011"]
+    r = run_rdy("RDY-011", repo=write_repo(tmp_path / "bad", {"main.py": src}))["RDY-011"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"main.py:14"}  # only the fetch of the client's own URL
+    assert problem_locs(r) == {"main.py:14"}  # only the fetch of the client's own URL
     safe = src.replace("    return requests.get(q).json()\n", "    return {}\n")
-    assert_status(run_rdy("RDY-011", repo=_repo(tmp_path / "ok", {"main.py": safe}))["RDY-011"],
+    assert_status(run_rdy("RDY-011", repo=write_repo(tmp_path / "ok", {"main.py": safe}))["RDY-011"],
                   Status.PASS)
 
 
@@ -710,7 +699,7 @@ def test_rdy017_routes_added_by_call(tmp_path: Path) -> None:
     src = ("from flask import Flask\n\napp = Flask(__name__)\n\n\ndef ok() -> str:\n"
            "    return 'ok'\n\n\n@app.route('/items')\ndef items() -> str:\n    return ''\n\n\n"
            "app.add_url_rule('/healthz', view_func=ok)\n")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path, {"app.py": src}))["RDY-017"]
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path, {"app.py": src}))["RDY-017"]
     assert_status(r, Status.PASS)
     assert "/healthz" in messages(r)
 
@@ -760,14 +749,14 @@ def register_user(user_in: UserRegister, session: SessionDep):
 def test_rdy016_inputs_of_local_only_routes_are_not_judged(tmp_path: Path) -> None:
     files = {"app/api/main.py": DEV_MAIN, "app/api/routes/private.py": DEV_PRIVATE,
              "app/api/routes/users.py": DEV_USERS}
-    r = run_rdy("RDY-016", repo=_repo(tmp_path / "dev", files))["RDY-016"]
+    r = run_rdy("RDY-016", repo=write_repo(tmp_path / "dev", files))["RDY-016"]
     assert_status(r, Status.PASS)
     assert "PrivateUserCreate.password (only development-only routes: `if " \
            "settings.ENVIRONMENT == 'local'` (app/api/main.py:8))" in messages(r)
     live = DEV_MAIN.replace('if settings.ENVIRONMENT == "local":\n    ', "")
-    r = run_rdy("RDY-016", repo=_repo(tmp_path / "live", {**files, "app/api/main.py": live}))
+    r = run_rdy("RDY-016", repo=write_repo(tmp_path / "live", {**files, "app/api/main.py": live}))
     assert_status(r["RDY-016"], Status.WARN)
-    assert _locs(r["RDY-016"]) == {"app/api/routes/private.py:9"}
+    assert problem_locs(r["RDY-016"]) == {"app/api/routes/private.py:9"}
 
 
 def test_rdy103_debug_router_mounted_only_in_local_development(tmp_path: Path) -> None:
@@ -778,12 +767,12 @@ def test_rdy103_debug_router_mounted_only_in_local_development(tmp_path: Path) -
             "    app.include_router(debug.router)\n\n\n@app.get('/items')\n"
             "async def items() -> list:\n    return []\n")
     files = {"app/debug.py": debug, "app/main.py": main}
-    assert_status(run_rdy("RDY-103", repo=_repo(tmp_path / "dev", files))["RDY-103"],
+    assert_status(run_rdy("RDY-103", repo=write_repo(tmp_path / "dev", files))["RDY-103"],
                   Status.PASS)
     files["app/main.py"] = main.replace("== 'local'", "!= 'local'")  # mounted in production
-    r = run_rdy("RDY-103", repo=_repo(tmp_path / "prod", files))["RDY-103"]
+    r = run_rdy("RDY-103", repo=write_repo(tmp_path / "prod", files))["RDY-103"]
     assert_status(r, Status.WARN)
-    assert _locs(r) == {"app/debug.py:6"}
+    assert problem_locs(r) == {"app/debug.py:6"}
 
 
 def test_rdy007_unrendered_template_module_is_skipped_not_an_error(tmp_path: Path) -> None:
@@ -791,14 +780,14 @@ def test_rdy007_unrendered_template_module_is_skipped_not_an_error(tmp_path: Pat
            "    return bcrypt.checkpw(plain.encode(), hashed.encode())\n")
     files = {"app/security.py": src,
              "app/flags.py": "DEBUG = {% if debug %}True{% else %}False{% endif %}\n"}
-    r = run_rdy("RDY-007", repo=_repo(tmp_path / "tpl", files))["RDY-007"]
+    r = run_rdy("RDY-007", repo=write_repo(tmp_path / "tpl", files))["RDY-007"]
     assert_status(r, Status.WARN)  # the rest of the backend is still judged
-    assert "app/security.py:5" in _locs(r)
+    assert "app/security.py:5" in problem_locs(r)
     (skip,) = [f for f in r.findings if f.status is Status.SKIP]
     assert skip.location == "app/flags.py" and "template not rendered" in skip.message
     # a module no grammar reads (too many broken statements) is still an ERROR
     files["app/flags.py"] = "def f(:\n    pass\n" * 30
-    r = run_rdy("RDY-007", repo=_repo(tmp_path / "broken", files))["RDY-007"]
+    r = run_rdy("RDY-007", repo=write_repo(tmp_path / "broken", files))["RDY-007"]
     assert any(f.status is Status.ERROR and f.location == "app/flags.py" for f in r.findings)
 
 
@@ -838,20 +827,20 @@ async def add_note(room_id: int, payload: dict) -> dict:
 def test_rdy019_llm_call_in_a_helper_module_and_an_untyped_body(tmp_path: Path) -> None:
     """The handler reaches the provider through the project's own helper (an HTTP request to an
     OpenAI-compatible URL): it is an LLM endpoint, and its ``payload: dict`` bounds nothing."""
-    bad = _repo(tmp_path / "bad", {"app/assistant.py": LLM_HELPER, "app/rooms.py": ROOMS})
+    bad = write_repo(tmp_path / "bad", {"app/assistant.py": LLM_HELPER, "app/rooms.py": ROOMS})
     r = run_rdy("RDY-019", repo=bad)["RDY-019"]
     assert_status(r, Status.WARN)
-    assert _locs(r) == {"app/rooms.py:14"}
+    assert problem_locs(r) == {"app/rooms.py:14"}
     assert "add_note" in messages(r) and "payload: dict" in messages(r)
     typed = ROOMS.replace("from fastapi import APIRouter\n", "from fastapi import APIRouter\n"
                           "from pydantic import BaseModel, Field\n\n\nclass Note(BaseModel):\n"
                           "    text: str = Field(max_length=4000)\n") \
         .replace("payload: dict", "payload: Note").replace('payload.get("text", "")',
                                                            "payload.text")
-    good = _repo(tmp_path / "good", {"app/assistant.py": LLM_HELPER, "app/rooms.py": typed})
+    good = write_repo(tmp_path / "good", {"app/assistant.py": LLM_HELPER, "app/rooms.py": typed})
     r = run_rdy("RDY-019", repo=good)["RDY-019"]
     assert_status(r, Status.PASS)
     no_llm = LLM_HELPER.replace("https://api.example-llm.test/v1/chat/completions",
                                 "https://billing.example.test/v1/invoices")
-    plain = _repo(tmp_path / "plain", {"app/assistant.py": no_llm, "app/rooms.py": ROOMS})
+    plain = write_repo(tmp_path / "plain", {"app/assistant.py": no_llm, "app/rooms.py": ROOMS})
     assert_status(run_rdy("RDY-019", repo=plain)["RDY-019"], Status.SKIP)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdy_helpers import assert_status, messages, run_rdy, write
+from rdy_helpers import assert_status, messages, problem_locs, run_rdy, write_repo
 
-from prodaudit.model import CheckResult, Status
+from prodaudit.model import Status
 
 URLS = """from django.contrib import admin
 from django.urls import include, path
@@ -44,18 +44,8 @@ class ViewTests(TestCase):
 """
 
 
-def _locs(r: CheckResult) -> set[str]:
-    return {f.location for f in r.findings if f.status in (Status.FAIL, Status.WARN)}
-
-
-def _repo(tmp: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        write(tmp / rel, text)
-    return tmp
-
-
 def test_route_probed_by_the_compose_healthcheck_passes(tmp_path: Path) -> None:
-    repo = _repo(tmp_path / "good", {"src/config/urls.py": URLS, "src/up/urls.py": UP_URLS,
+    repo = write_repo(tmp_path / "good", {"src/config/urls.py": URLS, "src/up/urls.py": UP_URLS,
                                      "compose.yaml": COMPOSE})
     r = run_rdy("RDY-017", repo=repo)["RDY-017"]
     assert_status(r, Status.PASS)
@@ -63,25 +53,25 @@ def test_route_probed_by_the_compose_healthcheck_passes(tmp_path: Path) -> None:
 
 
 def test_unprobed_app_named_up_fails_and_bare_up_passes(tmp_path: Path) -> None:
-    bad = _repo(tmp_path / "bad", {"src/config/urls.py": URLS.replace('"up/"', '"upload/"'),
+    bad = write_repo(tmp_path / "bad", {"src/config/urls.py": URLS.replace('"up/"', '"upload/"'),
                                    "src/up/urls.py": UP_URLS})
     r = run_rdy("RDY-017", repo=bad)["RDY-017"]
     assert_status(r, Status.FAIL)
-    assert _locs(r) == {"src/config/urls.py:4"}
+    assert problem_locs(r) == {"src/config/urls.py:4"}
     flask = ("from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/up')\n"
              "def up():\n    return ''\n")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "flask", {"app.py": flask}))["RDY-017"]
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path / "flask", {"app.py": flask}))["RDY-017"]
     assert_status(r, Status.PASS)
     vote = flask.replace("'/up'", "'/posts/<int:pid>/up'")
-    r = run_rdy("RDY-017", repo=_repo(tmp_path / "vote", {"app.py": vote}))["RDY-017"]
+    r = run_rdy("RDY-017", repo=write_repo(tmp_path / "vote", {"app.py": vote}))["RDY-017"]
     assert_status(r, Status.FAIL)  # an upvote is not a probe
 
 
 def test_django_app_tests_module_counts(tmp_path: Path) -> None:
     views = "def home(request):\n    return None\n"
-    good = _repo(tmp_path / "good", {"pages/views.py": views, "pages/tests.py": APP_TESTS})
+    good = write_repo(tmp_path / "good", {"pages/views.py": views, "pages/tests.py": APP_TESTS})
     r = run_rdy("RDY-040", repo=good)["RDY-040"]
     assert_status(r, Status.PASS)
     assert "unittest 1" in messages(r)
-    bad = _repo(tmp_path / "bad", {"pages/views.py": views, "pages/checks.py": APP_TESTS})
+    bad = write_repo(tmp_path / "bad", {"pages/views.py": views, "pages/checks.py": APP_TESTS})
     assert_status(run_rdy("RDY-040", repo=bad)["RDY-040"], Status.FAIL)
