@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
+from product_helpers import context, write
 
 from prodaudit.product import codesecrets, envdocs, envgraph, error_handlers, secretvalues
 from prodaudit.redact import SECRET_NAME_RE
@@ -125,3 +127,28 @@ def test_nested_tokens_skip_only_modules_without_a_random_string(text: str) -> N
     assert codesecrets._module_nested_tokens(module) == walked
     assert bool(walked) is (_TOKEN in text and "client_secret = forms" in text
                             or "api_key" in text or "SECRET_KEY" in text)
+
+
+def test_drf_write_views_and_schema_instances_decompress_only_modules_that_can_hold_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodaudit.product import pyindex, request_schemas
+
+
+    view = ("from rest_framework import generics\n\n\n"
+            "class RegisterView(generics.CreateAPIView):\n    serializer_class = S\n")
+    schemas = "from marshmallow import Schema\n\nuser_schema = UserSchema()\n"
+    plain = "import os\n\n\ndef f():\n    return os.environ.get('APIView_Schema(')\n"
+    files = {"app/views.py": view, "app/schemas.py": schemas,
+             **{f"app/plain{i}.py": plain for i in range(5)}}
+    ctx = context(write(tmp_path / "repo", files), tmp_path)
+    pyindex.py_index(ctx)  # the pass itself reads every module
+    opened: list[bytes] = []
+    real = pyindex.unpack
+    monkeypatch.setattr(pyindex, "unpack", lambda packed: opened.append(packed) or real(packed))
+    writes = request_schemas.generic_write_views(ctx)
+    assert [(e.view, e.methods) for e in writes] == [("RegisterView", ("POST",))]
+    assert request_schemas._instances(ctx) == {"user_schema": "UserSchema"}
+    texts = {real(p) for p in opened}
+    # the views module (it has classes) and the schemas module (a module-level assignment): never
+    # the five modules that have neither, though their text holds both words
+    assert texts == {view, schemas}, texts

@@ -186,7 +186,9 @@ def _instances(ctx: Context) -> dict[str, str]:
     def build() -> dict[str, str]:
         out: dict[str, str] = {}
         for mod in py_index(ctx):
-            if "Schema(" in mod.text or "Serializer(" in mod.text:
+            # only module-level assignments count: the summary says which modules have one
+            # before any text is decompressed
+            if mod.has("top:Assign") and ("Schema(" in mod.text or "Serializer(" in mod.text):
                 out.update({k: v for k, v in module_instances(mod).items()
                             if v.endswith(("Schema", "Serializer"))})
         return out
@@ -253,7 +255,8 @@ def generic_write_views(ctx: Context) -> list[Endpoint]:
         plain = {n: hits[0][1] for n, hits in classes.items()}
         out: list[Endpoint] = []
         for mod in py_index(ctx):
-            for cls in mod.classes if "APIView" in mod.text else []:
+            # a module without classes is never decompressed for the word
+            for cls in mod.classes if mod.has("classes") and "APIView" in mod.text else []:
                 library, defined = _library_bases(cls, classes)
                 methods = dict.fromkeys(m for b in library for m in _GENERIC_WRITES.get(b, ()))
                 for method in methods:
