@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -17,9 +18,9 @@ from servers import login_shapes as apps
 from servers.serving import serve_app
 
 from prodaudit.auth import AuthError, Credentials, discover_login
-from prodaudit.auth.session import LoginReport
+from prodaudit.auth.session import LoginReport, retry_after
 from prodaudit.config import AuthConfig
-from prodaudit.http import Http
+from prodaudit.http import Exchange, Http
 from prodaudit.openapi import OpenAPIDoc, OpenAPIError, discover
 
 T = TypeVar("T")
@@ -207,3 +208,38 @@ def test_a_guessed_body_the_server_refuses_as_malformed_lists_each_attempt() -> 
     text = str(err)
     assert text.count("→ 422") >= 2 and "json {email: 'alice@example.org', password: ***}" in text
     assert "malformed" in text and "login_body" in text and apps.PASSWORD not in text
+
+
+def test_a_rate_limited_login_is_sent_again_after_a_short_retry_after() -> None:
+    """A per-address login limiter the audit's earlier logins filled: a 429 asking for 1 s is
+    waited out and the login sent once more (both requests counted and listed); one asking for
+    an hour, or a second 429, stands, and the fix says the target rate-limited the login."""
+    throttle = ["1"]
+    with serve_app(apps.fastapi_app("oauth2", throttle=throttle)) as base:
+        report = LoginReport()
+        started = time.monotonic()
+        plan, sess, _, sent = login(base, apps.USER, report=report)
+        waited = time.monotonic() - started
+        assert sess.credential.jwt and plan.verified
+        assert [a.status for a in report.attempts] == [429, 200]
+        assert "sent again after its Retry-After (1 s)" in report.attempts[0].outcome
+        assert sent >= 2 and waited >= 1.0
+
+        for answers in (["3600"], ["1", "1"]):
+            throttle[:] = answers
+            report = LoginReport()
+            with pytest.raises(AuthError) as err:
+                login(base, apps.USER, report=report)
+            assert [a.status for a in report.attempts] == [429] * len(answers)
+            assert "rate-limited the login" in str(err.value)
+            assert throttle == []  # no third request
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("7", 7.0), (" 2.5 ", 2.5), ("", None), ("soon", None), ("-3", None),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: no wait
+])
+def test_retry_after_values(value: str, expected: float | None) -> None:
+    ex = Exchange("POST", "http://127.0.0.1/login", {}, b"", 429,
+                  {"retry-after": value} if value else {})
+    assert retry_after(ex) == expected

@@ -58,13 +58,15 @@ def subject(token: str, max_age: int | None = None) -> str | None:
 def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True,
                 lifetime: int | None = 900, opaque_expires_in: int | None = None,
                 max_age: int | None = None, wrapped: bool = False,
-                extra_users: dict[str, str] | None = None) -> Any:
+                extra_users: dict[str, str] | None = None,
+                throttle: list[str] | None = None) -> Any:
     """``deletable=False``: the ``oauth2`` variant offers no way to delete an account; ``iat`` and
     ``lifetime``: the claims of the ``oauth2`` variant's access tokens (``None``: no ``exp``);
     ``max_age``: tokens whose ``iat`` is older are rejected; ``opaque_expires_in``: it issues
     opaque tokens instead, with this ``expires_in``; ``wrapped``: a JWT ``{"token": <opaque>}``
     without ``exp`` or ``iat`` whose inner token expires server-side (microblog-api's shape);
-    ``extra_users``: more accounts (user name: password)."""
+    ``extra_users``: more accounts (user name: password); ``throttle``: the ``oauth2`` variant
+    answers its next logins 429 with these ``Retry-After`` values, one each, then logs in."""
     app = FastAPI(title=f"login-{variant}")
     users: dict[str, str] = {USER: PASSWORD, USERNAME: PASSWORD, **(extra_users or {})}
     opaque: dict[str, str] = {}
@@ -81,6 +83,9 @@ def fastapi_app(variant: str, *, deletable: bool = True, iat: bool = True,
 
         @app.post("/auth/token")
         def token(form: OAuth2PasswordRequestForm = Depends()) -> dict[str, Any]:  # noqa: B008
+            if throttle:
+                raise HTTPException(429, "Too many login attempts",
+                                    headers={"Retry-After": throttle.pop(0)})
             if users.get(form.username) != form.password:
                 raise HTTPException(401, "Incorrect username or password")
             if opaque_expires_in is not None:

@@ -13,6 +13,8 @@ and the configuration key that would fix it; :class:`LoginReport` keeps the same
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -42,6 +44,26 @@ LOGOUT_MARKER = re.compile(r"log[ -]?out|sign[ -]?out|logoff", re.I)
 LOGIN_PAGE = re.compile(r"(^|/)(login|signin|sign-in|log-in)(/|$|\?)", re.I)
 REFUSAL = re.compile(r"invalid|incorrect|wrong|denied|unauthori|credential|not match|failed|"
                      r"bad (user|password)|no active account|unable to log", re.I)
+
+
+#: a login answered 429 is sent once more after the answer's ``Retry-After`` when that asks for
+#: at most this many seconds: a per-address login limiter the audit's own earlier logins filled
+#: must not turn a later check's login into "not verified" (a longer wait: the 429 stands)
+LOGIN_RETRY_MAX_WAIT = 65.0
+
+
+def retry_after(ex: Exchange) -> float | None:
+    """The seconds a 429's ``Retry-After`` asks for (delta-seconds or an HTTP date), or None."""
+    value = (ex.header("retry-after") or "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 class AuthError(ProdauditError):
@@ -397,13 +419,21 @@ async def judge_login(http: Http, base_url: str, ex: Exchange, cookies: dict[str
 
 async def _try(http: Http, base_url: str, plan: LoginPlan, cfg: AuthConfig, creds: Credentials,
                report: LoginReport, probe_paths: list[str]) -> AuthSession | str:
-    try:
-        ex, cookies = await plan.send_with_cookies(http, creds.username, creds.password, fresh=True)
-    except ShapeError as exc:
-        raise AuthError(str(exc)) from None
-    cred, outcome = await judge_login(http, base_url, ex, cookies, creds.username, probe_paths)
-    report.attempts.append(Attempt(f"POST {plan.url}", plan.shape.describe(creds.username),
-                                   ex.status, response_keys(ex), outcome))
+    for retry in (False, True):
+        try:
+            ex, cookies = await plan.send_with_cookies(http, creds.username, creds.password,
+                                                       fresh=True)
+        except ShapeError as exc:
+            raise AuthError(str(exc)) from None
+        cred, outcome = await judge_login(http, base_url, ex, cookies, creds.username, probe_paths)
+        wait = retry_after(ex) if outcome == "rate limited" and not retry else None
+        if wait is not None and wait <= LOGIN_RETRY_MAX_WAIT:
+            outcome += f", sent again after its Retry-After ({wait:g} s)"
+        report.attempts.append(Attempt(f"POST {plan.url}", plan.shape.describe(creds.username),
+                                       ex.status, response_keys(ex), outcome))
+        if wait is None or wait > LOGIN_RETRY_MAX_WAIT:
+            break
+        await asyncio.sleep(wait)
     if cred is None:
         challenge = (ex.header("www-authenticate") or "").lower().startswith("basic")
         return "basic challenge" if challenge and ex.status == 401 else outcome.split(":")[0]
