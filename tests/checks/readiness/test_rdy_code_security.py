@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rdy_helpers import assert_status, messages, problem_locs, run_rdy, write_repo
 
 from prodaudit.model import Status
@@ -615,6 +617,71 @@ def test_rdy018_pass_through_chat_has_no_prompt_to_override(tmp_path: Path) -> N
     r = run_rdy("RDY-018", repo=write_repo(tmp_path, {"api/chat.py": src}))["RDY-018"]
     assert_status(r, Status.PASS)
     assert "no system prompt" in messages(r)
+
+
+FLASK_CHAT = """from flask import Flask, request
+from openai import OpenAI
+
+app = Flask(__name__)
+client = OpenAI()
+SYSTEM = "You answer questions about our product only."
+
+
+@app.post("/api/chat")
+def chat():
+    data = request.get_json()
+    {build}
+    r = client.chat.completions.create(model="m", messages=messages)
+    return {{"answer": r.choices[0].message.content}}
+"""
+
+
+@pytest.mark.parametrize(("build", "status"), [
+    ('messages = [{"role": "system", "content": SYSTEM}] + data["messages"]', Status.FAIL),
+    ('messages = [{"role": "system", "content": SYSTEM}, *data.get("history", [])]',
+     Status.FAIL),
+    ('messages = [{"role": "system", "content": SYSTEM}]\n'
+     '    messages.extend(data["messages"])', Status.FAIL),
+    ('messages = [{"role": "system", "content": SYSTEM}]\n'
+     '    messages += [{"role": m["role"], "content": m["content"]} for m in data["messages"]]',
+     Status.FAIL),
+    # the server's own roles: the client only sends text
+    ('messages = [{"role": "system", "content": SYSTEM}, '
+     '{"role": "user", "content": data["prompt"]}]', Status.PASS),
+    ('messages = [{"role": "system", "content": SYSTEM}] + '
+     '[{"role": "user", "content": m} for m in data["questions"]]', Status.PASS),
+    ('messages = [{"role": "system", "content": SYSTEM}] + '
+     '[m for m in data["messages"] if m["role"] in ("user", "assistant")]', Status.PASS),
+])
+def test_rdy018_roles_from_an_untyped_body(tmp_path: Path, build: str, status: Status) -> None:
+    src = FLASK_CHAT.format(build=build)
+    r = run_rdy("RDY-018", repo=write_repo(tmp_path, {"app.py": src}))["RDY-018"]
+    assert_status(r, status)
+    if status is Status.FAIL:
+        call = next(n for n, line in enumerate(src.splitlines(), 1) if "completions" in line)
+        assert problem_locs(r) == {f"app.py:{call}"}
+        assert "the client chooses their roles" in messages(r)
+    else:
+        assert "1 LLM call(s) with messages built from an untyped request body" in messages(r)
+
+
+def test_rdy018_fastapi_dict_body_and_pass_through(tmp_path: Path) -> None:
+    src = CHAT.replace("async def chat(body: ChatRequest) -> dict:",
+                       "async def chat(body: dict) -> dict:").replace(
+        "body.messages", 'body["messages"]')
+    src = src.split("class Message")[0] + "@router" + src.split("@router", 1)[1]
+    r = run_rdy("RDY-018", repo=write_repo(tmp_path / "dict", {"api/chat.py": src}))["RDY-018"]
+    assert_status(r, Status.FAIL)
+    assert "passes messages built from the request body" in messages(r)
+    own = src.replace('[{"role": "system", "content": "Be nice."}] + body["messages"]',
+                      'body["messages"]')
+    r = run_rdy("RDY-018", repo=write_repo(tmp_path / "own", {"api/chat.py": own}))["RDY-018"]
+    assert_status(r, Status.PASS)  # no system prompt of the server's to override
+    assert "no system prompt" in messages(r)
+    helper = src.replace('[{"role": "system", "content": "Be nice."}] + body["messages"]',
+                         "build_messages(body)")
+    r = run_rdy("RDY-018", repo=write_repo(tmp_path / "helper", {"api/chat.py": helper}))
+    assert_status(r["RDY-018"], Status.SKIP)  # a helper of its own may set the roles: not judged
 
 
 def test_rdy068_backup_doc_only_for_products_that_keep_data(tmp_path: Path) -> None:

@@ -157,7 +157,7 @@ def handler_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out
 
 
-class _Flow:
+class Flow:
     """Taint of the names of one function (flow-insensitive, to a fixed point)."""
 
     def __init__(self, fn: ast.AST, names: dict[str, str], seeds: set[str],
@@ -302,7 +302,7 @@ def _params(fn: _Fn) -> list[str]:
 _Summary = dict[str, dict[int, tuple[str, str, str]]]
 
 
-def _sinks_in(fn: _Fn, flow: _Flow, names: dict[str, str],
+def _sinks_in(fn: _Fn, flow: Flow, names: dict[str, str],
               summary: _Summary) -> Iterator[tuple[ast.Call, str, str, str]]:
     """(call, kind, sink, sink location) for every call of ``fn`` that receives tainted data."""
     for node in ast.walk(fn.node):
@@ -334,7 +334,7 @@ def tainted_sinks(mods: list[PyModule]) -> list[Hit]:
         for fn in fns:
             names = names_of[id(fn.mod)]
             for i, p in enumerate(_params(fn)):
-                flow = _Flow(fn.node, names, {p}, request_global=False)
+                flow = Flow(fn.node, names, {p}, request_global=False)
                 for _call, kind, sink, where in _sinks_in(fn, flow, names, summary):
                     slot = summary.setdefault(fn.node.name, {})
                     if i not in slot:
@@ -346,7 +346,7 @@ def tainted_sinks(mods: list[PyModule]) -> list[Hit]:
     for fn in fns:
         names = names_of[id(fn.mod)]
         seeds = handler_params(fn.node) if is_handler(fn.node) else set()
-        flow = _Flow(fn.node, names, seeds, request_global=True)
+        flow = Flow(fn.node, names, seeds, request_global=True)
         for call, kind, sink, where in _sinks_in(fn, flow, names, summary):
             src = f"{fn.mod.line(call)} in {fn.node.name}()"
             hits.setdefault((kind, where), Hit(kind, sink, where, src))

@@ -20,7 +20,13 @@ from prodaudit.checks.api import (
     warned,
 )
 from prodaudit.checks.readiness._scan import PyModule, call_name
-from prodaudit.checks.readiness._taint import code_modules, handler_params, is_handler
+from prodaudit.checks.readiness._taint import (
+    Flow,
+    aliases,
+    code_modules,
+    handler_params,
+    is_handler,
+)
 from prodaudit.product.llm_calls import llm_reach, reaches_llm
 
 _LLM_CALL = re.compile(r"(chat\.completions|completions|messages|responses)\.(create|stream)$|"
@@ -121,6 +127,126 @@ def _referenced(models: dict[str, list[_Field]], roots: list[str]) -> list[str]:
     return seen
 
 
+#: list methods that add the messages they are given to a list
+_ADDS = {"append": "item", "insert": "item", "extend": "items"}
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """Whether request data can choose a message's role in an expression passed as an LLM
+    call's ``messages``: the expressions are followed through names, list building and
+    comprehensions; a message literal with a constant ``role`` is the server's."""
+
+    flow: Flow
+    fn: ast.AST
+    seeds: frozenset[str]  # the handler's untyped body parameters
+
+    def items(self, e: ast.expr | None, depth: int = 0) -> bool:
+        """``e`` is a list of messages: one of them may carry the client's role."""
+        if e is None or depth > 6:
+            return False
+        if isinstance(e, ast.List | ast.Tuple):
+            return any(self.item(x, depth + 1) for x in e.elts)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+            return self.items(e.left, depth + 1) or self.items(e.right, depth + 1)
+        if isinstance(e, ast.IfExp):
+            return self.items(e.body, depth + 1) or self.items(e.orelse, depth + 1)
+        if isinstance(e, ast.ListComp | ast.GeneratorExp):
+            if any("role" in ast.unparse(c) for g in e.generators for c in g.ifs):
+                return False  # filtered by role
+            return self.flow.is_tainted(e.generators[0].iter) and self.item(e.elt, depth + 1)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and \
+                e.func.id in ("list", "tuple") and e.args:
+            return self.items(e.args[0], depth + 1)
+        if isinstance(e, ast.Name):
+            return self._name(e.id, depth)
+        if isinstance(e, ast.Await):
+            return self.items(e.value, depth + 1)
+        if isinstance(e, ast.Call):  # data.get("messages"), request.get_json(), json.loads(body)
+            return isinstance(e.func, ast.Attribute) and self.flow.is_tainted(e)
+        # a helper of the project's own given the body may set the roles itself: not judged
+        return isinstance(e, ast.Subscript | ast.Attribute) and self.flow.is_tainted(e)
+
+    def item(self, e: ast.expr, depth: int) -> bool:
+        """``e`` is one message."""
+        if isinstance(e, ast.Starred):
+            return self.items(e.value, depth + 1)
+        if isinstance(e, ast.Dict):
+            role = next((v for k, v in zip(e.keys, e.values, strict=True)
+                         if isinstance(k, ast.Constant) and k.value == "role"), None)
+            spread = [v for k, v in zip(e.keys, e.values, strict=True) if k is None]
+            if role is not None:
+                return self.flow.is_tainted(role)
+            return any(self.flow.is_tainted(v) for v in spread)
+        if isinstance(e, ast.Call):
+            return any(kw.arg == "role" and self.flow.is_tainted(kw.value) for kw in e.keywords)
+        return self.flow.is_tainted(e)
+
+    def _name(self, name: str, depth: int) -> bool:
+        """A body parameter is the client's list; else every value the list is given."""
+        if name in self.seeds:
+            return True
+        return any(self.item(v, depth + 1) if one else self.items(v, depth + 1)
+                   for v, one in self._given(name))
+
+    def _given(self, name: str) -> Iterator[tuple[ast.expr, bool]]:
+        """(value, is one message) for every value the list ``name`` is given in the function:
+        assignments, ``+=``, and the messages appended, inserted or extended."""
+        for node in ast.walk(self.fn):
+            if isinstance(node, ast.Assign | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    yield node.value, False
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    isinstance(node.func.value, ast.Name) and node.func.value.id == name and \
+                    node.func.attr in _ADDS and node.args:
+                yield node.args[-1], _ADDS[node.func.attr] == "item"
+
+    def reaches(self, e: ast.expr | None, depth: int = 0) -> bool:
+        """Request data reaches ``e`` along the paths this reading follows (a helper of the
+        project's own given the body is not followed: it may set the roles itself)."""
+        if e is None or depth > 6:
+            return False
+        if isinstance(e, ast.Name):
+            return e.id in self.seeds or any(self.reaches(v, depth + 1)
+                                             for v, _ in self._given(e.id))
+        if isinstance(e, ast.Call) and not isinstance(e.func, ast.Attribute) and not (
+                isinstance(e.func, ast.Name) and e.func.id in ("list", "tuple")):
+            return False
+        if isinstance(e, ast.Subscript | ast.Attribute | ast.Call) and self.flow.is_tainted(e):
+            return True
+        if isinstance(e, ast.ListComp | ast.GeneratorExp):
+            return any(self.reaches(g.iter, depth + 1) for g in e.generators)
+        return any(self.reaches(c, depth + 1) for c in ast.iter_child_nodes(e)
+                   if isinstance(c, ast.expr))
+
+
+def _client_roles(ctx: Context) -> tuple[int, list[Finding]]:
+    """(LLM calls judged, findings) for handlers that build the ``messages`` of an LLM call from
+    request data not read through a model (``request.get_json()``, ``await request.json()``,
+    a ``payload: dict`` body): a message whose role the client chooses is a FAIL at the call."""
+    judged, findings = 0, []
+    for m, fn, anns in _llm_handlers(ctx, code_modules(ctx)):
+        seeds = {a.split(": ", 1)[0] for a in anns
+                 if _UNTYPED_BODY.match(a.split(": ", 1)[1]) or
+                 re.match(r"(list|List)\[(dict|Dict)", a.split(": ", 1)[1])}
+        flow = Flow(fn, aliases(m), seeds, request_global=True)
+        roles = _Roles(flow, fn, frozenset(seeds))
+        for call in ast.walk(fn):
+            if not (isinstance(call, ast.Call) and _LLM_CALL.search(call_name(call))):
+                continue
+            given = next((kw.value for kw in call.keywords if kw.arg == "messages"), None)
+            if given is None or not roles.reaches(given):
+                continue
+            judged += 1
+            if roles.items(given):
+                findings.append(failed(
+                    f"LLM endpoint {fn.name} passes messages built from the request body to "
+                    f"{call_name(call)}: the client chooses their roles (a system message of "
+                    "its own)", location=m.line(call), evidence=ast.unparse(given)[:200]))
+    return judged, findings
+
+
 def _body_models(ctx: Context) -> tuple[dict[str, list[_Field]], list[_LlmHandler]]:
     """Models by name, and per LLM handler: its body models, whether it measures the prompt
     itself and whether it takes the body as an untyped mapping."""
@@ -150,6 +276,14 @@ def llm_message_roles(ctx: Context) -> list[Finding]:
     roles (``Literal["user"]``, ``Literal["user", "assistant"]`` or an Enum without
     ``system``), not a free string.
 
+    A handler that takes the body untyped (``request.get_json()``, ``await request.json()``,
+    ``payload: dict``) is followed from the body to the ``messages`` of its LLM calls (through
+    names, ``+``, ``append``/``extend``/``insert``, ``*`` spreads and comprehensions): a
+    message the client hands over whole, or whose ``role`` comes from the body, is a FAIL at
+    the call; messages the server builds with its own roles (``{"role": "user", "content":
+    data["prompt"]}``) or filters by role pass. A helper of the project's own that is given
+    the body is not followed (it may set the roles itself).
+
     Judged only when the server sets a system prompt of its own (``{"role": "system", ...}``,
     ``SystemMessage(...)``, ``system=...``): a pass-through chat API has none to override.
 
@@ -174,13 +308,20 @@ def llm_message_roles(ctx: Context) -> list[Finding]:
                 findings.append(failed(f"{f.model}.role is {f.annotation}: clients can send "
                                        "system or assistant messages", location=f.location,
                                        evidence=f.text))
-    if not judged:
-        raise Skip("the LLM endpoints' request models have no role field")
+    untyped, more = _client_roles(ctx)
+    findings += more
+    if not judged and not untyped:
+        raise Skip("the LLM endpoints' request models have no role field, and no LLM call's "
+                   "messages come from an untyped request body")
+    what = "; ".join(
+        ([f"{judged} role field(s) of LLM request models"] if judged else []) +
+        ([f"{untyped} LLM call(s) with messages built from an untyped request body"]
+         if untyped else []))
     if findings and not own_prompt:
-        return [passed(f"{judged} role field(s) accept client roles, but the server adds no "
-                       "system prompt of its own to override (a pass-through chat API)")]
+        return [passed(f"{what}: clients may choose roles, but the server adds no system "
+                       "prompt of its own to override (a pass-through chat API)")]
     if not findings:
-        findings.append(passed(f"{judged} role field(s) of LLM request models are restricted"))
+        findings.append(passed(f"{what}: the roles are restricted or the server's own"))
     return findings
 
 
