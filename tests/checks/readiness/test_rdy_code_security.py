@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from rdy_helpers import assert_status, messages, problem_locs, run_rdy, write_repo
 
 from prodaudit.model import Status

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prodaudit.context import Context
 from prodaudit.product.django_settings import effective_dict
-from prodaudit.product.endpoint_model import Endpoint, dotted
+from prodaudit.product.endpoint_model import Endpoint, class_attr, dotted
 from prodaudit.product.pyindex import Function, PyModule, walk
 from prodaudit.product.responses import classes_by_name
 
@@ -184,17 +184,6 @@ def _drf_name(mod: PyModule, name: str) -> str:
     return ""
 
 
-def _class_attr(cls: ast.ClassDef, attr: str) -> ast.expr | None:
-    for stmt in cls.body:
-        if isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == attr for t in stmt.targets):
-            return stmt.value
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
-                and stmt.target.id == attr:
-            return stmt.value
-    return None
-
-
 @dataclass(frozen=True)
 class _Paginator:
     kind: str  # one of DRF_PAGINATORS
@@ -208,7 +197,7 @@ def _resolve(ctx: Context, mod: PyModule, cls: ast.ClassDef, depth: int = 0
     if depth > 8:
         return None
     own = {a: v for a in ("limit_query_param", "max_limit", "page_size_query_param",
-                          "max_page_size") if (v := _class_attr(cls, a)) is not None}
+                          "max_page_size") if (v := class_attr(cls, a)) is not None}
     classes = classes_by_name(ctx)
     for base in cls.bases:
         name = dotted(base).rsplit(".", 1)[-1]
@@ -264,7 +253,7 @@ def drf_page_sizes(ctx: Context, modules: list[PyModule]) -> list[PageSize]:
                     out.append(PageSize(f"{mod.rel}:{cls.lineno}",
                                         f"paginator {cls.name} ({found.kind}, {client})", cap))
                 continue
-            value = _class_attr(cls, "pagination_class")
+            value = class_attr(cls, "pagination_class")
             name = _drf_name(mod, dotted(value)) if isinstance(value, ast.Name) else (
                 dotted(value).rsplit(".", 1)[-1] if isinstance(value, ast.Attribute)
                 and "pagination" in dotted(value) else "")
