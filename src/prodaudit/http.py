@@ -200,6 +200,13 @@ class ProbeScope:
     first: float | None = None
     refused: list[str] = field(default_factory=list)
 
+    def seconds_left(self) -> float | None:
+        """Seconds of the budget left for sending (None: no time budget)."""
+        if self.budget is None:
+            return None
+        spent = 0.0 if self.first is None else time.monotonic() - self.first
+        return self.budget.seconds - spent
+
 
 _SCOPE: contextvars.ContextVar[ProbeScope | None] = contextvars.ContextVar(
     "prodaudit_probe_scope", default=None

@@ -37,7 +37,7 @@ from prodaudit.auth.tokens import (
 )
 from prodaudit.config import AuthConfig
 from prodaudit.errors import ProdauditError
-from prodaudit.http import Exchange, Http, join_url
+from prodaudit.http import Exchange, Http, current_scope, join_url
 from prodaudit.openapi import OpenAPIDoc
 
 LOGOUT_MARKER = re.compile(r"log[ -]?out|sign[ -]?out|logoff", re.I)
@@ -66,8 +66,22 @@ def retry_after(ex: Exchange) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _wait_allowed() -> float:
+    """How long a throttled login may wait: ``LOGIN_RETRY_MAX_WAIT``, and no longer than what is
+    left of the probe budget of the check sending it (a wait past it would end in a refusal)."""
+    scope = current_scope()
+    left = scope.seconds_left() if scope is not None else None
+    return LOGIN_RETRY_MAX_WAIT if left is None else min(LOGIN_RETRY_MAX_WAIT, left - 1.0)
+
+
 class AuthError(ProdauditError):
-    """The audit account could not log in; the message says why and what would fix it."""
+    """The audit account could not log in; the message says why and what would fix it.
+    ``outcome``: the last login answer's outcome (``"rate limited"``, ``"refused"`` …) when one
+    login was sent with a known plan."""
+
+    def __init__(self, message: str, outcome: str = "") -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @dataclass
@@ -427,11 +441,11 @@ async def _try(http: Http, base_url: str, plan: LoginPlan, cfg: AuthConfig, cred
             raise AuthError(str(exc)) from None
         cred, outcome = await judge_login(http, base_url, ex, cookies, creds.username, probe_paths)
         wait = retry_after(ex) if outcome == "rate limited" and not retry else None
-        if wait is not None and wait <= LOGIN_RETRY_MAX_WAIT:
+        if wait is not None and wait <= _wait_allowed():
             outcome += f", sent again after its Retry-After ({wait:g} s)"
         report.attempts.append(Attempt(f"POST {plan.url}", plan.shape.describe(creds.username),
                                        ex.status, response_keys(ex), outcome))
-        if wait is None or wait > LOGIN_RETRY_MAX_WAIT:
+        if wait is None or wait > _wait_allowed():
             break
         await asyncio.sleep(wait)
     if cred is None:
@@ -449,4 +463,5 @@ async def login_with(http: Http, base_url: str, plan: LoginPlan, cfg: AuthConfig
     result = await _try(http, base_url, plan, cfg, creds, report, probe_paths or [])
     if isinstance(result, AuthSession):
         return result
-    raise AuthError(f"no credential obtained: {report.attempts[-1].line() if report.attempts else result}")
+    raise AuthError(f"no credential obtained: {report.attempts[-1].line() if report.attempts else result}",
+                    outcome=str(result))

@@ -78,7 +78,9 @@ async def default_credentials(ctx: Context) -> list[Finding]:
     than one wrong password from the audit (no lock-out) — and none obtains a credential. The
     audit's own accounts are not tried. A login that obtains a credential FAILs (CRITICAL for a
     privileged seed); refusals PASS only when the login shape is verified (it logged the audit
-    account in), otherwise they prove nothing (SKIP).
+    account in), otherwise they prove nothing (SKIP). A login the target rate-limited (429, after
+    the login adapter's one wait within the probe budget) or did not answer tried no password:
+    SKIP for that account, never a refusal.
 
     A password written in the repository or a template's default is public: whoever reads it
     logs in, as an administrator when the seed made one.
@@ -102,8 +104,13 @@ async def default_credentials(ctx: Context) -> list[Finding]:
         except NotSent as exc:
             out.append(skipped(f"{user}: {exc.reason}"))
             continue
-        except AuthError:
-            refused.append(user)
+        except AuthError as exc:
+            if exc.outcome in ("rate limited", "error"):  # no answer about the password
+                out.append(skipped(f"{user}: the login was {exc.outcome} "
+                                   f"({'429' if exc.outcome == 'rate limited' else 'no answer'})"
+                                   ": this password was not tried"))
+            else:
+                refused.append(user)
             continue
         ctx.redact.register(sess.access_token.rsplit(".", 1)[-1], sess.refresh_token)
         out.append(failed(
