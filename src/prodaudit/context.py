@@ -418,7 +418,8 @@ class Context:
     def probe_budget(self, spec: CheckSpec) -> Budget:
         """The budget of the check's probe family. A family is the check's topic module; most
         use ``[probes]`` (``max_requests`` requests, ``max_seconds`` of sending per check), the
-        bursts, the load test and the operation sweeps their own configured bounds."""
+        bursts, the load test and the operation sweeps their own configured bounds; the
+        published-password logins (SEC-085) may wait out one window of a login limiter."""
         p, rl, perf = self.cfg.probes, self.cfg.rate_limit, self.cfg.perf
         family = spec.func.__module__.rsplit(".", 1)[-1]
         if family == "rate_limit":
@@ -428,6 +429,11 @@ class Context:
         if family == "performance" and spec.suite == "functional":
             return Budget(perf.requests + p.max_requests, perf.max_seconds + p.max_seconds,
                           "perf.requests / perf.max_seconds + [probes]")
+        if family == "default_accounts":  # logins to a limiter the audit's own logins filled
+            from prodaudit.auth.session import LOGIN_RETRY_MAX_WAIT
+
+            return Budget(p.max_requests, p.max_seconds + LOGIN_RETRY_MAX_WAIT,
+                          "probes.max_requests / probes.max_seconds + one login-limiter wait")
         if family == "smoke":
             return Budget(p.max_operations + p.max_requests, 3 * p.max_seconds,
                           "probes.max_operations + probes.max_requests / 3 × probes.max_seconds")

@@ -243,3 +243,24 @@ def test_retry_after_values(value: str, expected: float | None) -> None:
     ex = Exchange("POST", "http://127.0.0.1/login", {}, b"", 429,
                   {"retry-after": value} if value else {})
     assert retry_after(ex) == expected
+
+
+def test_the_wait_stays_within_the_senders_probe_budget() -> None:
+    """No wait past what is left of the sending check's probe budget (the retry would be
+    refused): with 5 s left, a 30 s Retry-After is not waited for and the 429 stands."""
+    from prodaudit.auth.session import LOGIN_RETRY_MAX_WAIT, _wait_allowed
+    from prodaudit.http import Budget, probe_scope
+
+    assert _wait_allowed() == LOGIN_RETRY_MAX_WAIT  # outside any check
+    with probe_scope("SEC-XXX", Budget(10, 5.0)) as scope:
+        assert _wait_allowed() == 4.0
+        scope.first = time.monotonic() - 4.5
+        assert _wait_allowed() < 0
+        throttle = ["30"]
+        with serve_app(apps.fastapi_app("oauth2", throttle=throttle)) as base:
+            scope.first = None
+            report = LoginReport()
+            with pytest.raises(AuthError):
+                login(base, apps.USER, report=report)
+        assert [a.status for a in report.attempts] == [429]  # no wait, so no second request
+        assert throttle == []
