@@ -61,6 +61,39 @@ def test_scenario_with_failing_requests_fails(api: ReferenceTarget, mvp: Path) -
     assert "/this-endpoint-does-not-exist" in text
 
 
+THROTTLED = '''
+import secrets
+
+from locust import HttpUser, between, task
+
+
+class Returning(HttpUser):
+    """Registers, then logs in again and again: the target's login limiter (10 per minute and
+    address) answers 429 after the first few."""
+
+    wait_time = between(0.05, 0.1)
+
+    def on_start(self):
+        self.email = f"load-{secrets.token_hex(6)}@example.com"
+        self.client.post("/auth/register", json={"email": self.email, "password": "Pw-" + "x" * 16})
+
+    @task
+    def login(self):
+        self.client.post("/auth/token", data={"username": self.email, "password": "Pw-" + "x" * 16})
+'''
+
+
+def test_a_run_the_targets_limiter_refused_is_not_verified(api: ReferenceTarget,
+                                                            mvp: Path) -> None:
+    """429s and what follows them measure the limiter, not the product: SKIP with the reason,
+    never a FAIL on an error rate the product's own protection made (nor a PASS)."""
+    write(mvp / "load-tests" / "locustfile.py", THROTTLED)
+    r = run_rdy("RDY-085", target=api, repo=mvp, allow_mutations=True, readiness=BUDGET)["RDY-085"]
+    assert_status(r, Status.SKIP)
+    assert "the target rate-limited" in r.reason and "POST /auth/token" in r.reason, r.reason
+    assert "raise the limits" in r.reason
+
+
 def test_writing_scenario_needs_allow_mutations(api: ReferenceTarget) -> None:
     r = run_rdy("RDY-085", target=api, readiness=BUDGET)["RDY-085"]
     assert_status(r, Status.SKIP)

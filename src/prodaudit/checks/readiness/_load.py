@@ -125,10 +125,16 @@ class LoadRun:
     exit_code: int | None
     endpoints: tuple[str, ...]  # "GET /notes: 120 req, p95 35 ms, 0 failures"
     log: str
+    #: Locust's error report: (request, error text, occurrences)
+    errors: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def error_percent(self) -> float:
         return 100.0 * self.failures / self.requests if self.requests else 0.0
+
+    def failed_with(self, pattern: re.Pattern[str]) -> int:
+        """Failures whose error text matches ``pattern``."""
+        return sum(n for _, error, n in self.errors if pattern.search(error))
 
 
 def _locust_cmd() -> list[str]:
@@ -159,6 +165,17 @@ def _stats(path: Path) -> tuple[int, int, float | None, float, list[str]]:
     return requests, failures, p95, rps, endpoints
 
 
+def _errors(path: Path) -> list[tuple[str, str, int]]:
+    """Locust's ``_failures.csv``: (method and name, error text, occurrences)."""
+    out: list[tuple[str, str, int]] = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            request = f"{row.get('Method', '')} {row.get('Name', '')}".strip()
+            out.append((request, (row.get("Error") or "")[:300],
+                        int(row.get("Occurrences") or 0)))
+    return out
+
+
 def run_locust(ctx: Context, scenario: Scenario) -> LoadRun:
     """``locust --headless`` against the live target, bounded by users, time and requests."""
     r = ctx.cfg.readiness
@@ -174,7 +191,9 @@ def run_locust(ctx: Context, scenario: Scenario) -> LoadRun:
         ran = run_bounded(cmd, cwd=(copy / scenario.rel).parent, timeout=r.load_seconds + 90, env=env)
         stats = prefix.parent / "load_stats.csv"
         counts = _stats(stats) if stats.is_file() else (0, 0, None, 0.0, [])
+        failures = prefix.parent / "load_failures.csv"
+        errors = _errors(failures) if failures.is_file() else []
         shown = ran.command.replace(str(copy.parent), "<workspace>")
         log = ran.tail(2500).replace(str(copy.parent), "<workspace>")
     return LoadRun(scenario.rel, shown, counts[0], counts[1], counts[2], counts[3], ran.seconds,
-                   ran.returncode, tuple(counts[4]), log)
+                   ran.returncode, tuple(counts[4]), log, tuple(errors))
