@@ -427,8 +427,11 @@ class Context:
                           + 2 * self.cfg.request_timeout,
                           "rate_limit.max_requests / rate_limit.max_seconds")
         if family == "performance" and spec.suite == "functional":
-            return Budget(perf.requests + p.max_requests, perf.max_seconds + p.max_seconds,
-                          "perf.requests / perf.max_seconds + [probes]")
+            # FUN-050 loads two targets (the liveness endpoint and an authenticated read) with
+            # perf.requests each: one target's worth left the second always refused
+            return Budget(2 * perf.requests + p.max_requests,
+                          2 * perf.max_seconds + p.max_seconds,
+                          "2 × perf.requests / perf.max_seconds (two targets) + [probes]")
         if family == "default_accounts":  # logins to a limiter the audit's own logins filled
             from prodaudit.auth.session import LOGIN_RETRY_MAX_WAIT
 

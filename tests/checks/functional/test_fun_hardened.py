@@ -6,6 +6,7 @@ run against the shared hardened target shows what read-only leaves unverified.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import audit_target, result
@@ -157,6 +158,19 @@ def test_performance_baseline_exported(run: AuditRun) -> None:
         assert t["throughput_rps"] > 0
         assert t["error_rate"] == 0
     assert perf["thresholds"]["p95_fail_ms"] == 2000.0
+
+
+def test_performance_baseline_budget_holds_both_targets(mutable_target: ReferenceTarget,
+                                                        tmp_path: Path) -> None:
+    """More requests per target than ``[probes]`` allows a check: the baseline's budget holds
+    perf.requests for each of its two targets (it held one, and the authenticated read was
+    always refused with the default 200 requests)."""
+    run = audit_target(mutable_target, tmp_path, only=["FUN-050"],
+                       perf={"requests": 60, "concurrency": 4, "max_seconds": 10},
+                       probes={"max_requests": 20})
+    r = result(run, "FUN-050")
+    assert r.status is Status.PASS, (r.status, r.reason, [f.message for f in r.findings])
+    assert [t["completed"] for t in run.facts["performance"]["targets"]] == [60, 60]
 
 
 def test_no_secret_in_results(run: AuditRun, hardened_target: ReferenceTarget) -> None:
