@@ -219,6 +219,15 @@ def body_auth(func: Function) -> str:
     return ""
 
 
+def parameters(func: Function) -> list[tuple[ast.arg, ast.expr | None]]:
+    """Each named parameter of ``func`` (positional, then keyword-only) with its default."""
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    return [*zip(positional, [*defaults, *args.defaults], strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+
+
 def class_attr(cls: ast.ClassDef, name: str) -> ast.expr | None:
     for node in cls.body:
         if isinstance(node, ast.Assign) and any(

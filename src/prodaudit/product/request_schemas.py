@@ -20,7 +20,13 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from prodaudit.product.endpoint_model import ADMIN_NAME, Endpoint, class_auth, dotted
+from prodaudit.product.endpoint_model import (
+    ADMIN_NAME,
+    Endpoint,
+    class_auth,
+    dotted,
+    parameters,
+)
 from prodaudit.product.endpoints import decorator_route
 from prodaudit.product.endpoints_drf import drf_default_auth, with_default_auth
 from prodaudit.product.input_schemas import InputShape, input_shape, used_attributes
@@ -69,14 +75,8 @@ _OWNER_OR_ADMIN = re.compile(r"(owner|self|author|user)_?or_?(is_?)?(admin|staff
 
 def _body_parameters(e: Endpoint) -> list[tuple[str, str]]:
     """(class name, parameter) of the handler's body parameters (FastAPI)."""
-    args = e.func.args
-    positional = args.posonlyargs + args.args
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    defaults += list(args.defaults)
-    pairs = list(zip(positional, defaults, strict=False))
-    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=False))
     out: list[tuple[str, str]] = []
-    for arg, default in pairs:
+    for arg, default in parameters(e.func):
         if arg.annotation is None or arg.arg in ("self", "cls", "request"):
             continue
         sources = [default] if isinstance(default, ast.Call) else []

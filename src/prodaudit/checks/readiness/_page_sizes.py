@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prodaudit.context import Context
 from prodaudit.product.django_settings import effective_dict
-from prodaudit.product.endpoint_model import Endpoint, class_attr, dotted
+from prodaudit.product.endpoint_model import Endpoint, class_attr, dotted, parameters
 from prodaudit.product.pyindex import Function, PyModule, walk
 from prodaudit.product.responses import classes_by_name
 
@@ -95,13 +95,8 @@ def _passed_on(func: Function, name: str) -> bool:
 
 
 def _parameters(e: Endpoint) -> list[PageSize]:
-    args = e.func.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    pairs = list(zip(positional, [*defaults, *args.defaults], strict=True))
-    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
     out = []
-    for arg, default in pairs:
+    for arg, default in parameters(e.func):
         if not PAGE_SIZE_NAME.match(arg.arg) or arg.arg in e.params:
             continue
         if not _passed_on(e.func, arg.arg):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from prodaudit.checks.api import Context
 from prodaudit.checks.readiness._scan import PyModule, call_name, py_sources
+from prodaudit.product.endpoint_model import parameters
 
 REQUEST_NAMES = frozenset({"request", "req"})
 USER_ATTRS = frozenset({
@@ -135,19 +136,10 @@ def is_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def handler_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Parameters of a route handler that carry client input."""
-    a = fn.args
-    params = a.posonlyargs + a.args + a.kwonlyargs
-    defaults: dict[str, ast.expr | None] = {}
-    for p, d in zip(reversed(a.posonlyargs + a.args), reversed(a.defaults), strict=False):
-        defaults[p.arg] = d
-    for p, kd in zip(a.kwonlyargs, a.kw_defaults, strict=True):
-        if kd is not None:
-            defaults[p.arg] = kd
     out: set[str] = set()
-    for p in params:
+    for p, dflt in parameters(fn):
         if p.arg in ("self", "cls") or p.arg in REQUEST_NAMES:
             continue
-        dflt = defaults.get(p.arg)
         if isinstance(dflt, ast.Call) and call_name(dflt).split(".")[-1] in ("Depends", "Security"):
             continue
         if p.annotation is not None and \
