@@ -441,11 +441,13 @@ async def _try(http: Http, base_url: str, plan: LoginPlan, cfg: AuthConfig, cred
             raise AuthError(str(exc)) from None
         cred, outcome = await judge_login(http, base_url, ex, cookies, creds.username, probe_paths)
         wait = retry_after(ex) if outcome == "rate limited" and not retry else None
-        if wait is not None and wait <= _wait_allowed():
+        if wait is not None and wait > _wait_allowed():
+            wait = None  # the 429 stands
+        if wait is not None:
             outcome += f", sent again after its Retry-After ({wait:g} s)"
         report.attempts.append(Attempt(f"POST {plan.url}", plan.shape.describe(creds.username),
                                        ex.status, response_keys(ex), outcome))
-        if wait is None or wait > _wait_allowed():
+        if wait is None:
             break
         await asyncio.sleep(wait)
     if cred is None:
