@@ -77,6 +77,9 @@ class _LlmHandler:
     untyped: str  # ``payload: dict`` when the body is an untyped mapping, else ''
     location: str  # path:line of the handler
     name: str  # the handler's function name
+    module: PyModule
+    fn: _Handler
+    inputs: tuple[str, ...]  # ``name: annotation`` of its annotated input parameters
 
 
 def _llm_handlers(ctx: Context, mods: list[PyModule]) -> Iterator[tuple[PyModule, _Handler,
@@ -221,15 +224,15 @@ class _Roles:
                    if isinstance(c, ast.expr))
 
 
-def _client_roles(ctx: Context) -> tuple[int, list[Finding]]:
+def _client_roles(handlers: list[_LlmHandler]) -> tuple[int, list[Finding]]:
     """(LLM calls judged, findings) for handlers that build the ``messages`` of an LLM call from
     request data not read through a model (``request.get_json()``, ``await request.json()``,
     a ``payload: dict`` body): a message whose role the client chooses is a FAIL at the call."""
     judged, findings = 0, []
-    for m, fn, anns in _llm_handlers(ctx, code_modules(ctx)):
-        seeds = {a.split(": ", 1)[0] for a in anns
-                 if _UNTYPED_BODY.match(a.split(": ", 1)[1]) or
-                 re.match(r"(list|List)\[(dict|Dict)", a.split(": ", 1)[1])}
+    for h in handlers:
+        m, fn = h.module, h.fn
+        seeds = {name for name, ann in (a.split(": ", 1) for a in h.inputs)
+                 if _UNTYPED_BODY.match(ann) or re.match(r"(list|List)\[(dict|Dict)", ann)}
         flow = Flow(fn, aliases(m), seeds, request_global=True)
         roles = _Roles(flow, fn, frozenset(seeds))
         for call in ast.walk(fn):
@@ -260,7 +263,7 @@ def _body_models(ctx: Context) -> tuple[dict[str, list[_Field]], list[_LlmHandle
     for m, fn, anns in handlers:
         untyped = next((a for a in anns if _UNTYPED_BODY.match(a.split(": ", 1)[1])), "")
         out.append(_LlmHandler(_referenced(models, anns), _checks_size(fn), untyped, m.line(fn),
-                                fn.name))
+                                fn.name, m, fn, tuple(anns)))
     return models, out
 
 
@@ -308,7 +311,7 @@ def llm_message_roles(ctx: Context) -> list[Finding]:
                 findings.append(failed(f"{f.model}.role is {f.annotation}: clients can send "
                                        "system or assistant messages", location=f.location,
                                        evidence=f.text))
-    untyped, more = _client_roles(ctx)
+    untyped, more = _client_roles(per_handler)
     findings += more
     if not judged and not untyped:
         raise Skip("the LLM endpoints' request models have no role field, and no LLM call's "
